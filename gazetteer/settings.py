@@ -1,0 +1,127 @@
+"""Every setting of the system, declared once: name, default, help and validator.
+
+Values come from (highest first) explicit overrides (tests, the app factory's
+``test_config``), environment variables ``GDGIS_<NAME>``, then the defaults below.
+``load_settings`` validates all of them at start-up, so a bad value stops the app
+with a clear message instead of failing later. Secrets are read only from the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+ENV_PREFIX = "GDGIS_"
+
+
+def _path(value: Any) -> Path:
+    return Path(value).expanduser().resolve()
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive integer")
+    return number
+
+
+def _positive_float(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("must be a positive number")
+    return number
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _str(value: Any) -> str:
+    return str(value)
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    validate: Callable[[Any], Any] = _str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "./var", "Directory holding the embedded SQLite store, uploads and backups.", _path),
+    Setting("DATABASE_URL", None,
+            "SQLAlchemy URL of the store. Empty: sqlite:///<DATA_DIR>/gdgis.sqlite. "
+            "postgresql+psycopg://... selects PostgreSQL + PostGIS.", _optional_str),
+    Setting("SECRET_KEY", None, "Flask session and CSRF signing key (environment only).",
+            _optional_str, secret=True),
+    Setting("MAX_UPLOAD_MB", 20, "Largest accepted request body (uploads, GeoJSON), in MiB.", _positive_int),
+    Setting("MAX_GEOJSON_VERTICES", 200_000, "Largest accepted number of vertices in one uploaded geometry.",
+            _positive_int),
+    Setting("TILE_URL", None, "Optional XYZ base-map tile template, e.g. a 天地图 URL with its key. "
+            "Empty: no base map (the map works without one).", _optional_str),
+    Setting("TILE_ATTRIBUTION", "", "Attribution text shown for TILE_URL.", _str),
+    Setting("MARKER_MOVED_TOLERANCE_M", 1.0,
+            "Displacement (metres, geodesic) beyond which an inspected boundary marker counts as moved.",
+            _positive_float),
+    Setting("RATE_LIMIT_PER_MINUTE", 600, "Public requests allowed per client address per minute.", _positive_int),
+    Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set true behind TLS).", _bool),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve and validate every declared setting; raise ``SettingsError`` on a bad value
+    or an unknown override name."""
+    overrides = dict(overrides or {})
+    environ = os.environ if environ is None else environ
+    unknown = [k for k in overrides if k not in _BY_NAME]
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    resolved: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            raw = overrides[setting.name]
+        elif ENV_PREFIX + setting.name in environ:
+            raw = environ[ENV_PREFIX + setting.name]
+        else:
+            raw = setting.default
+        try:
+            resolved[setting.name] = None if raw is None else setting.validate(raw)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"setting {setting.name}={raw!r}: {exc}") from exc
+    if not resolved["DATABASE_URL"]:
+        resolved["DATABASE_URL"] = f"sqlite:///{resolved['DATA_DIR'] / 'gdgis.sqlite'}"
+    if not resolved["SECRET_KEY"]:
+        # Development default: a fresh random key per process; sessions end on restart.
+        resolved["SECRET_KEY"] = secrets.token_hex(32)
+        resolved["SECRET_KEY_GENERATED"] = True
+    return resolved
+
+
+def describe_settings() -> list[dict[str, Any]]:
+    """The settings table for documentation and ``gdgis settings``."""
+    return [{"name": ENV_PREFIX + s.name, "default": None if s.secret else s.default, "help": s.help}
+            for s in SETTINGS]
