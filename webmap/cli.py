@@ -1,0 +1,157 @@
+"""The ``gdgis`` command line: set up the store, import and export data, serve the app.
+
+    gdgis db upgrade            create or upgrade the schema (Alembic migrations)
+    gdgis import-data           load the shipped Guangdong data (idempotent)
+    gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
+    gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from gazetteer import importer, migrate
+from gazetteer.errors import DomainError
+from gazetteer.layers import EXPORT_FORMATS, write_layer
+from gazetteer.settings import describe_settings, load_settings
+from gazetteer.store import Store
+from gazetteer.tables import places
+
+
+class Context:
+    def __init__(self, overrides: dict):
+        self.overrides = overrides
+        self.settings = load_settings(overrides)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings["DATABASE_URL"])
+        return self._store
+
+
+def all_layers():
+    from webmap.layers import LAYERS
+    return LAYERS
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Overrides GDGIS_DATA_DIR.")
+@click.option("--database-url", help="Overrides GDGIS_DATABASE_URL.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> None:
+    """广东省地名与行政区域界线 — command line."""
+    overrides = {k: v for k, v in {"DATA_DIR": data_dir, "DATABASE_URL": database_url}.items() if v}
+    ctx.obj = Context(overrides)
+
+
+@main.group()
+def db() -> None:
+    """Schema: create, upgrade, show status."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Create or upgrade the schema to the newest revision."""
+    migrate.upgrade(obj.store)
+    click.echo(f"schema at {', '.join(sorted(migrate.current_revisions(obj.store)))} ({obj.store.dialect})")
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(obj: Context) -> None:
+    current, heads = migrate.current_revisions(obj.store), migrate.head_revisions()
+    click.echo(f"store: {obj.store.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}")
+    click.echo("up to date" if current == heads else "needs: gdgis db upgrade")
+
+
+def run_import(store: Store, force: bool = False) -> importer.ImportResult:
+    total = importer.count_rows_to_import()
+    with click.progressbar(length=total, label="导入 importing", file=sys.stderr) as bar:
+        result = importer.import_shipped_data(store, progress=bar.update, force=force)
+    return result
+
+
+@main.command("import-data")
+@click.option("--force", is_flag=True, help="Compare row by row even if the data checksum is unchanged.")
+@click.pass_obj
+def import_data(obj: Context, force: bool) -> None:
+    """Import the shipped data in data/ (running it twice changes nothing)."""
+    migrate.upgrade(obj.store)
+    result = run_import(obj.store, force)
+    click.echo(json.dumps({"inserted": result.inserted, "updated": result.updated,
+                           "unchanged": result.unchanged}, ensure_ascii=False))
+
+
+@main.command("export")
+@click.argument("layer")
+@click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="geojson")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: <layer>.<format>")
+@click.pass_obj
+def export(obj: Context, layer: str, fmt: str, output: str | None) -> None:
+    """Write a layer (see `gdgis layers`) as GeoJSON, GeoPackage or CSV (UTF-8 with BOM)."""
+    layers = {l.name: l for l in all_layers()}
+    if layer not in layers:
+        raise click.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}")
+    path = Path(output or f"{layer}.{fmt}")
+    frame = layers[layer].read(obj.store)
+    write_layer(frame, fmt, path, layer)
+    click.echo(f"{len(frame)} features -> {path}")
+
+
+@main.command("layers")
+def list_layers() -> None:
+    """List the layers that can be exported."""
+    for layer in all_layers():
+        flag = "  [演示数据 demonstration data]" if layer.demonstration else ""
+        click.echo(f"{layer.name:20} {layer.geometry_type:16} {layer.title}{flag}")
+
+
+@main.command("settings")
+def settings() -> None:
+    """Show every setting, its environment variable and default."""
+    for s in describe_settings():
+        click.echo(f"{s['name']:32} default={s['default']!r}\n    {s['help']}")
+
+
+def ensure_ready(store: Store) -> None:
+    """Upgrade the schema and import the shipped data if the store has none."""
+    migrate.upgrade(store)
+    with store.read() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
+    if count == 0:
+        click.echo("store is empty: importing the shipped Guangdong data ...")
+        run_import(store)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int) -> None:
+    """Set up the store if needed and serve the web app."""
+    from webmap import create_app
+    ensure_ready(obj.store)
+    app = create_app(obj.overrides, store=obj.store)
+    click.echo(f"serving on http://{host}:{port}/")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except DomainError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    run()
