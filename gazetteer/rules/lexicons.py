@@ -1,0 +1,157 @@
+"""Rule data: the lexicons, term tables and rule metadata the checker reads.
+
+Every list lives in a plain file in ``gazetteer/rules/data/`` (``.txt``: one entry per line;
+``.csv``: a header row; ``#`` starts a comment in both), so officers extend the 大/洋/怪
+lexicons, exemptions, generic terms, surnames, brands and place-name readings without code
+changes. :func:`load_rule_data` reads the shipped files and, when given ``extra_dir``, a
+file of the same name there too (its entries are added; CSV rows with the same key replace
+the shipped row). No settings are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class GenericTerm:
+    term: str
+    classes: frozenset[str]
+    words: tuple[str, ...]   # the term divided into words for romanization
+    joined: bool             # written as one word with the specific (王村 Wangcun)
+
+
+@dataclass(frozen=True)
+class JurisdictionRule:
+    group: str
+    feature_class: str
+    generics: frozenset[str] | None   # None = any generic
+    jurisdiction: str                  # country / province / city / county
+    severity: str
+    source: str
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    rule_id: str
+    severity: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RuleData:
+    generic_terms: dict[str, GenericTerm]
+    jurisdictions: tuple[JurisdictionRule, ...]
+    rules: dict[str, RuleMeta]
+    exaggerated: dict[str, frozenset[str] | None]   # term -> classes it applies to (None: all)
+    foreign: frozenset[str]
+    feudal: frozenset[str]
+    vulgar: frozenset[str]
+    transliteration_chars: frozenset[str]
+    exemptions: dict[str, tuple[str, ...]]          # entry -> rule-id prefixes ('' = all)
+    surnames: frozenset[str]
+    place_morphemes: frozenset[str]
+    brands: frozenset[str]
+    ethnic_groups: tuple[str, ...]
+    name_splits: dict[str, str]                     # name -> specific term
+    charlist: frozenset[str]
+    sources: tuple[str, ...] = field(default=())
+
+    def exempt(self, rule_id: str, *entries: str) -> bool:
+        """True when any of ``entries`` (the whole name, the specific term, the matched term)
+        is on the exemption list for ``rule_id``."""
+        for entry in entries:
+            prefixes = self.exemptions.get(entry)
+            if prefixes and any(p == "" or rule_id.startswith(p) for p in prefixes):
+                return True
+        return False
+
+
+def _read_text(name: str, extra_dir: Path | None) -> list[tuple[Path, str]]:
+    paths = [DATA_DIR / name] + ([extra_dir / name] if extra_dir else [])
+    return [(p, p.read_text(encoding="utf-8")) for p in paths if p.exists()]
+
+
+def _lines(name: str, extra_dir: Path | None) -> list[list[str]]:
+    """Non-comment lines of a .txt data file, each split on tabs (stripped)."""
+    out = []
+    for _path, text in _read_text(name, extra_dir):
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].rstrip()
+            if line.strip():
+                out.append([part.strip() for part in line.split("\t")])
+    return out
+
+
+def _rows(name: str, extra_dir: Path | None) -> list[dict[str, str]]:
+    out = []
+    for _path, text in _read_text(name, extra_dir):
+        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+        out.extend(csv.DictReader(io.StringIO(body)))
+    return out
+
+
+def _classes(value: str) -> frozenset[str]:
+    return frozenset(c.strip() for c in value.split("|") if c.strip())
+
+
+@lru_cache(maxsize=8)
+def _load(extra_dir: str | None) -> RuleData:
+    extra = Path(extra_dir) if extra_dir else None
+    generic_terms = {}
+    for row in _rows("generic_terms.csv", extra):
+        term = row["term"].strip()
+        words = tuple((row.get("words") or "").split()) or (term,)
+        if "".join(words) != term:
+            raise ValueError(f"generic_terms.csv: words {words} do not spell {term!r}")
+        generic_terms[term] = GenericTerm(term, _classes(row["classes"]), words,
+                                          (row.get("write") or "").strip() == "joined")
+    jurisdictions = []
+    for row in _rows("jurisdictions.csv", extra):
+        generics = None if row["generics"].strip() == "*" else _classes(row["generics"])
+        jurisdictions.append(JurisdictionRule(row["group"].strip(), row["class"].strip(), generics,
+                                              row["jurisdiction"].strip(),
+                                              row["severity"].strip(), row["source"].strip()))
+    rules = {row["rule_id"].strip(): RuleMeta(row["rule_id"].strip(), row["severity"].strip(),
+                                              row["source"].strip(), row["message"].strip())
+             for row in _rows("rules.csv", extra)}
+    exaggerated = {}
+    for parts in _lines("exaggerated.txt", extra):
+        exaggerated[parts[0]] = _classes(parts[1]) if len(parts) > 1 and parts[1] else None
+    exemptions: dict[str, tuple[str, ...]] = {}
+    for parts in _lines("exemptions.txt", extra):
+        exemptions[parts[0]] = exemptions.get(parts[0], ()) + (parts[1] if len(parts) > 1 else "",)
+
+    def words(name):
+        return frozenset(parts[0] for parts in _lines(name, extra))
+
+    charlist = frozenset(parts[0] for parts in _lines("tgh_8105.txt", extra) if len(parts[0]) == 1)
+    return RuleData(
+        generic_terms=generic_terms, jurisdictions=tuple(jurisdictions), rules=rules,
+        exaggerated=exaggerated, foreign=words("foreign.txt"), feudal=words("feudal.txt"),
+        vulgar=words("vulgar.txt"), transliteration_chars=words("transliteration_chars.txt"),
+        exemptions=exemptions, surnames=words("surnames.txt"),
+        place_morphemes=words("place_morphemes.txt"), brands=words("brands.txt"),
+        ethnic_groups=tuple(parts[0] for parts in _lines("ethnic_groups.txt", extra)),
+        name_splits={p[0]: p[1] for p in _lines("name_splits.txt", extra) if len(p) > 1},
+        charlist=charlist,
+        sources=tuple(str(p) for p in ([DATA_DIR] + ([extra] if extra else []))),
+    )
+
+
+def load_rule_data(extra_dir: str | Path | None = None) -> RuleData:
+    """The rule data from the shipped files plus ``extra_dir`` (cached per directory; call
+    :func:`reload_rule_data` after editing files in a running process)."""
+    return _load(str(Path(extra_dir).resolve()) if extra_dir else None)
+
+
+def reload_rule_data() -> None:
+    """Forget cached rule data so the next :func:`load_rule_data` reads the files again."""
+    _load.cache_clear()
