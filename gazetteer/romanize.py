@@ -79,6 +79,17 @@ def split_name(name: str) -> tuple[str, str]:
     return specific, generic
 
 
+def generic_base(generic: str) -> str:
+    """The generic term without ethnic names in front: 壮族瑶族自治县 -> 自治县."""
+    rest, ethnic_groups, peeled = generic, _data().ethnic_groups, True
+    while peeled:
+        peeled = False
+        for ethnic in ethnic_groups:
+            if rest.startswith(ethnic) and len(rest) > len(ethnic):
+                rest, peeled = rest[len(ethnic):], True
+    return rest
+
+
 def _generic_words(generic: str) -> list[str]:
     """The generic part divided into words: 壮族瑶族自治县 -> ['壮族', '瑶族', '自治县']."""
     data = _data()

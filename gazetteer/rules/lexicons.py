@@ -62,6 +62,8 @@ class RuleData:
     ethnic_groups: tuple[str, ...]
     name_splits: dict[str, str]                     # name -> specific term
     charlist: frozenset[str]
+    charlist_level: dict[str, int]                  # 1, 2 or 3 (通用规范汉字表 levels)
+    given_name_chars: frozenset[str]
     sources: tuple[str, ...] = field(default=())
 
     def exempt(self, rule_id: str, *entries: str) -> bool:
@@ -132,7 +134,10 @@ def _load(extra_dir: str | None) -> RuleData:
     def words(name):
         return frozenset(parts[0] for parts in _lines(name, extra))
 
-    charlist = frozenset(parts[0] for parts in _lines("tgh_8105.txt", extra) if len(parts[0]) == 1)
+    ordered = [parts[0] for parts in _lines("tgh_8105.txt", extra) if len(parts[0]) == 1]
+    charlist = frozenset(ordered)
+    # The shipped file is in table order: 1-3500 level 1, 3501-6500 level 2, the rest level 3.
+    charlist_level = {c: 1 if i < 3500 else 2 if i < 6500 else 3 for i, c in enumerate(ordered)}
     return RuleData(
         generic_terms=generic_terms, jurisdictions=tuple(jurisdictions), rules=rules,
         exaggerated=exaggerated, foreign=words("foreign.txt"), feudal=words("feudal.txt"),
@@ -141,7 +146,8 @@ def _load(extra_dir: str | None) -> RuleData:
         place_morphemes=words("place_morphemes.txt"), brands=words("brands.txt"),
         ethnic_groups=tuple(parts[0] for parts in _lines("ethnic_groups.txt", extra)),
         name_splits={p[0]: p[1] for p in _lines("name_splits.txt", extra) if len(p) > 1},
-        charlist=charlist,
+        charlist=charlist, charlist_level=charlist_level,
+        given_name_chars=frozenset("".join(parts[0] for parts in _lines("given_name_chars.txt", extra))),
         sources=tuple(str(p) for p in ([DATA_DIR] + ([extra] if extra else []))),
     )
 
