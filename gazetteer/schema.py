@@ -8,6 +8,8 @@ import importlib
 
 TABLE_MODULES = (
     "gazetteer.tables",
+    "boundaries.tables",
+    "gazetteer.registry_tables",
 )
 
 for _name in TABLE_MODULES:

@@ -14,7 +14,9 @@ def test_index_page_serves_every_asset_locally(client):
     assert urls and not [u for u in urls if u.startswith(("http:", "https:", "//"))]
     for url in urls:
         if url.startswith("/static/"):
-            assert client.get(url).status_code == 200, url
+            response = client.get(url)
+            assert response.status_code == 200, url
+            response.close()
     assert "/static/vendor/leaflet/leaflet.js" in urls
 
 

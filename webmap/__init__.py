@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 BLUEPRINT_MODULES = (
     "webmap.public",
     "webmap.api",
+    "webmap.ogc",
+    "webmap.registry_api",
+    "webmap.officer",
+    "webmap.boundaries_api",
+    "webmap.boundaries_pages",
 )
 
 

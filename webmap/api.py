@@ -42,3 +42,9 @@ def divisions_geojson():
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from webmap.openapi import openapi_document
+    return jsonify(openapi_document(request.url_root.rstrip("/")))

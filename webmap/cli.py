@@ -123,13 +123,52 @@ def settings() -> None:
 
 
 def ensure_ready(store: Store) -> None:
-    """Upgrade the schema and import the shipped data if the store has none."""
+    """Upgrade the schema; import the shipped data, derive the boundary lines and create the
+    demonstration marker inventory if the store has none of them."""
+    from boundaries.demo import generate_demo_markers
+    from boundaries.tables import markers
     migrate.upgrade(store)
     with store.read() as conn:
-        count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
-    if count == 0:
+        place_count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
+        marker_count = conn.execute(sa.select(sa.func.count()).select_from(markers)).scalar()
+    if place_count == 0:
         click.echo("store is empty: importing the shipped Guangdong data ...")
         run_import(store)
+    if marker_count == 0:
+        click.echo("deriving boundary lines and the demonstration marker inventory (演示数据) ...")
+        generate_demo_markers(store)
+
+
+@main.group("boundaries")
+def boundaries_group() -> None:
+    """Boundary lines, markers and inspection rounds."""
+
+
+@boundaries_group.command("rebuild-lines")
+@click.pass_obj
+def rebuild_lines_cmd(obj: Context) -> None:
+    """Derive lines and tri-junctions from the division polygons (idempotent)."""
+    from boundaries.lines import rebuild_lines
+    click.echo(json.dumps(rebuild_lines(obj.store), ensure_ascii=False))
+
+
+@boundaries_group.command("demo-markers")
+@click.option("--seed", default=2020, show_default=True)
+@click.pass_obj
+def demo_markers_cmd(obj: Context, seed: int) -> None:
+    """Create the demonstration marker inventory on the real lines (labelled 演示数据)."""
+    from boundaries.demo import generate_demo_markers
+    click.echo(json.dumps(generate_demo_markers(obj.store, seed=seed), ensure_ascii=False))
+
+
+@boundaries_group.command("export-round")
+@click.argument("round_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.pass_obj
+def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
+    """Write an inspection round (line, markers, inspections) as a GeoPackage."""
+    from boundaries.report import export_round
+    click.echo(f"-> {export_round(obj.store, round_id, Path(output))}")
 
 
 @main.command("serve")

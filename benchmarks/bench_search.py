@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Search benchmark: gazetteer.search.SearchIndex on the national corpus (about 665,000
+names from data/national/names.csv) against two baselines on the same data, in one run:
+
+* SQLite ``WHERE name LIKE '%q%' ORDER BY length(name) LIMIT 10`` on a plain table in a
+  SQLite file under a temporary directory (a full scan per query);
+* rapidfuzz ``process.extract(q, names, limit=10)`` (default WRatio scorer) over all names.
+
+Queries: drawn from the corpus with a seeded RNG, each typed in one of six forms: exact
+name, its first two characters, traditional characters (OpenCC s2t; only names that
+change), full pinyin (toneless joined, space-separated, or tone-marked), pinyin initials,
+and one typo (half homophone substitutions, half random substitution/deletion/insertion/
+swap of neighbours, at a random position).
+
+Recall@10: the target record (by id) is among the first 10 hits. Ambiguous queries are
+narrowed to the target's county (``division=``), as a user would narrow: a query is
+ambiguous when more than 10 corpus records match it as typed, counted by brute force —
+records with the same name (exact, traditional, pinyin forms), names starting with the
+typed prefix (prefix form), names with the same initials (initials form), names within
+one edit (typo form). Recall without any narrowing is printed too.
+
+Usage:  python scripts/fetch_national_names.py && python benchmarks/bench_search.py
+        [--queries 1000] [--baseline-queries 100] [--rapidfuzz-queries 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gc
+import os
+import platform
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from gazetteer.pinyin import initials, syllables  # noqa: E402
+from gazetteer.search import SearchIndex  # noqa: E402
+
+CORPUS = ROOT / "data" / "national" / "names.csv"
+LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+FORMS = ("exact", "prefix", "traditional", "pinyin", "initials", "typo")
+SEED = 20240501
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def load_corpus() -> list[tuple[str, str, str, str]]:
+    if not CORPUS.exists():
+        sys.exit(f"{CORPUS} is missing: run python scripts/fetch_national_names.py first")
+    with CORPUS.open(encoding="utf-8") as f:
+        return [(r["code"], r["name"], r["level"], r["parent_code"]) for r in csv.DictReader(f)]
+
+
+def records(rows, by_code):
+    for code, name, level, parent in rows:
+        path, c = [], code
+        while c:
+            path.append(c)
+            c = by_code[c][2]
+        path.reverse()
+        yield {"id": code, "name": name, "former_names": [], "division_code": parent or None,
+               "division_path": path, "division_chain": [by_code[c][0] for c in path],
+               "feature_class": "群众自治组织" if level == "village" else "行政区域",
+               "status": "in_force", "level_rank": LEVEL_RANK[level], "bbox": None}
+
+
+def county_of(code: str, by_code) -> str:
+    """The target's county (or its city where there is no county, or itself above)."""
+    c = code
+    while c and by_code[c][1] not in ("county", "city", "province"):
+        c = by_code[c][2]
+    return c
+
+
+def make_queries(rows, n: int, rng: random.Random):
+    import opencc
+    s2t = opencc.OpenCC("s2t")
+    by_sound: dict[str, list[str]] = defaultdict(list)
+    chars = sorted({ch for _, name, _, _ in rows[::50] for ch in name})
+    for ch in chars:
+        by_sound[syllables(ch)[0]].append(ch)
+    queries = []
+    while len(queries) < n:
+        form = FORMS[len(queries) % len(FORMS)]
+        code, name, level, _ = rows[rng.randrange(len(rows))]
+        if form == "exact":
+            typed = name
+        elif form == "prefix":
+            if len(name) < 3:
+                continue
+            typed = name[:2]
+        elif form == "traditional":
+            typed = s2t.convert(name)
+            if typed == name:
+                continue
+        elif form == "pinyin":
+            style = rng.randrange(3)
+            syl = syllables(name, tones=(style == 2))
+            typed = (" " if style else "").join(syl)
+        elif form == "initials":
+            typed = initials(name)
+        else:
+            if len(name) < 3:
+                continue
+            i = rng.randrange(len(name))
+            kind = rng.choice(("homophone", "homophone", "homophone", "sub", "del", "ins", "swap"))
+            if kind == "homophone":
+                options = [c for c in by_sound.get(syllables(name[i])[0], []) if c != name[i]]
+                if not options:
+                    continue
+                typed = name[:i] + rng.choice(options) + name[i + 1:]
+            elif kind == "sub":
+                typed = name[:i] + rng.choice(chars) + name[i + 1:]
+            elif kind == "del":
+                typed = name[:i] + name[i + 1:]
+            elif kind == "ins":
+                typed = name[:i] + rng.choice(chars) + name[i:]
+            else:
+                if i == len(name) - 1 or name[i] == name[i + 1]:
+                    continue
+                typed = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+        queries.append({"form": form, "typed": typed, "target": code, "name": name})
+    return queries
+
+
+def ambiguity(queries, rows, index: SearchIndex) -> None:
+    """Count, by brute force, how many corpus records match each query as typed."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+    names = [r[1] for r in rows]
+    same_name = Counter(names)
+    sorted_names = sorted(names)
+    import bisect
+    for q in queries:
+        if q["form"] in ("exact", "traditional", "pinyin"):
+            q["matches"] = same_name[q["name"]]
+        elif q["form"] == "prefix":
+            lo = bisect.bisect_left(sorted_names, q["typed"])
+            hi = bisect.bisect_left(sorted_names, q["typed"] + "\U0010ffff")
+            q["matches"] = hi - lo
+        elif q["form"] == "initials":
+            keys = index._ini  # counting equal initials keys; the ranking is not consulted
+            lo, end, _ = keys.prefix_range(q["typed"])
+            q["matches"] = end - lo
+        else:
+            dist = process.cdist([q["typed"]], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
+                                 workers=1)[0]
+            q["matches"] = int((dist <= 1).sum())
+
+
+def summarise(lat_s: list[float]) -> tuple[float, float, float, float]:
+    a = np.array(lat_s) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99)), len(a) / a.sum() * 1000
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="search benchmark")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--baseline-queries", type=int, default=100, help="queries run on the LIKE baseline")
+    parser.add_argument("--rapidfuzz-queries", type=int, default=30, help="queries run on the rapidfuzz baseline")
+    args = parser.parse_args(argv)
+
+    rows = load_corpus()
+    by_code = {code: (name, level, parent) for code, name, level, parent in rows}
+    county = {}
+
+    gc.collect()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    index = SearchIndex.from_records(records(rows, by_code))
+    build_s = time.perf_counter() - t
+    gc.collect()
+    index_mb = rss_mb() - rss0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rng = random.Random(SEED)
+    queries = make_queries(rows, args.queries, rng)
+    ambiguity(queries, rows, index)
+    for q in queries:
+        county[q["target"]] = county_of(q["target"], by_code)
+
+    # Ours.
+    for q in queries:
+        narrow = county[q["target"]] if q["matches"] > 10 else None
+        t = time.perf_counter()
+        hits = index.search(q["typed"], division=narrow, limit=10)
+        q["ours_s"] = time.perf_counter() - t
+        q["ours_hit"] = q["target"] in [h.id for h in hits]
+        q["narrowed"] = narrow is not None
+        q["ours_plain_hit"] = q["target"] in [h.id for h in index.search(q["typed"], limit=10)]
+
+    # Baseline 1: SQLite LIKE scan over a plain table of the same names. A plain table has no
+    # division hierarchy, so the baseline gets no county narrowing.
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "names.sqlite")
+        db.execute("CREATE TABLE names (id TEXT PRIMARY KEY, name TEXT NOT NULL)")
+        db.executemany("INSERT INTO names VALUES (?, ?)", ((r[0], r[1]) for r in rows))
+        db.commit()
+        sub = queries[:args.baseline_queries]
+        for q in sub:
+            t = time.perf_counter()
+            found = db.execute("SELECT id FROM names WHERE name LIKE ? ORDER BY length(name) LIMIT 10",
+                               (f"%{q['typed']}%",)).fetchall()
+            q["like_s"] = time.perf_counter() - t
+            q["like_hit"] = q["target"] in [f[0] for f in found]
+        db.close()
+
+    # Baseline 2: rapidfuzz over all names.
+    from rapidfuzz import process
+    names = [r[1] for r in rows]
+    ids = [r[0] for r in rows]
+    for q in queries[:args.rapidfuzz_queries]:
+        t = time.perf_counter()
+        found = process.extract(q["typed"], names, limit=10)
+        q["rf_s"] = time.perf_counter() - t
+        q["rf_hit"] = q["target"] in [ids[f[2]] for f in found]
+
+    # Report.
+    print(f"# Search benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}")
+    print(f"index build: {build_s:.1f} s; memory: RSS +{index_mb:.0f} MB after build "
+          f"(peak process RSS {peak_mb:.0f} MB, corpus rows included)")
+    print()
+    header = ("method", "queries", "p50 ms", "p95 ms", "p99 ms", "queries/s", "recall@10 (all forms)")
+    table = []
+    for label, key, hit_key, qs in (
+            ("gazetteer SearchIndex", "ours_s", "ours_hit", queries),
+            ("gazetteer SearchIndex, same queries as LIKE", "ours_s", "ours_hit", queries[:args.baseline_queries]),
+            ("SQLite LIKE '%q%' scan", "like_s", "like_hit", queries[:args.baseline_queries]),
+            ("gazetteer SearchIndex, same queries as rapidfuzz", "ours_s", "ours_hit",
+             queries[:args.rapidfuzz_queries]),
+            ("rapidfuzz process.extract (WRatio)", "rf_s", "rf_hit", queries[:args.rapidfuzz_queries])):
+        p50, p95, p99, qps = summarise([q[key] for q in qs])
+        recall = sum(q[hit_key] for q in qs) / len(qs)
+        table.append((label, str(len(qs)), f"{p50:.2f}", f"{p95:.2f}", f"{p99:.2f}", f"{qps:,.0f}", f"{recall:.3f}"))
+    print_table(header, table)
+    print()
+    print("Baselines get no county narrowing (a plain LIKE or fuzzy scan has no division filter); "
+          "their recall is on the typed string alone.")
+    print()
+    header = ("form", "queries", "narrowed to county", "recall@10", "recall@10 without narrowing",
+              "p50 ms", "p95 ms", "target")
+    targets = {"exact": 0.98, "prefix": 0.98, "traditional": 0.98, "pinyin": 0.98, "initials": None, "typo": 0.90}
+    table = []
+    for form in FORMS:
+        qs = [q for q in queries if q["form"] == form]
+        recall = sum(q["ours_hit"] for q in qs) / len(qs)
+        p50, p95, _, _ = summarise([q["ours_s"] for q in qs])
+        goal = targets[form]
+        table.append((form, str(len(qs)), str(sum(q["narrowed"] for q in qs)), f"{recall:.3f}",
+                      f"{sum(q['ours_plain_hit'] for q in qs) / len(qs):.3f}", f"{p50:.2f}", f"{p95:.2f}",
+                      "-" if goal is None else f">= {goal:.2f} {'met' if recall >= goal else 'NOT met'}"))
+    print_table(header, table)
+    like_mean = np.mean([q["like_s"] for q in queries[:args.baseline_queries]])
+    ours_mean = np.mean([q["ours_s"] for q in queries[:args.baseline_queries]])
+    p95 = summarise([q["ours_s"] for q in queries])[1]
+    print()
+    print(f"speed-up over the LIKE scan (mean latency, same {args.baseline_queries} queries): "
+          f"{like_mean / ours_mean:.0f}x (target >= 20x: {'met' if like_mean / ours_mean >= 20 else 'NOT met'})")
+    print(f"p95 latency {p95:.2f} ms (target <= 5 ms: {'met' if p95 <= 5 else 'NOT met'}); "
+          f"memory {index_mb:.0f} MB (target <= 1024 MB: {'met' if index_mb <= 1024 else 'NOT met'})")
+    misses = [q for q in queries if not q["ours_hit"]][:12]
+    if misses:
+        print()
+        print("some misses (form, typed, target name, matches as typed):")
+        for q in misses:
+            print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q['matches']})")
+
+
+def print_table(header, rows) -> None:
+    widths = [max(len(str(r[i])) for r in list(rows) + [header]) for i in range(len(header))]
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for r in rows:
+        print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Dispute-risk records (争议隐患) along a line: 平安边界 screening of land, minerals,
+forest, water and tidal-flat risks. open -> monitoring -> resolved (or open -> resolved);
+resolving needs the resolution. Positions are CGCS2000 lon/lat degrees."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
+from gazetteer.actors import require_role
+from gazetteer.errors import IllegalTransition, InvalidInput, NotFound
+from gazetteer.store import Store
+
+CATEGORY_NAMES = {"land": "土地", "minerals": "矿产", "forest": "林地", "water": "水域", "tidal_flat": "滩涂",
+                  "other": "其他"}
+STATUS_NAMES = {"open": "待处置", "monitoring": "跟踪监测", "resolved": "已化解"}
+_NEXT = {"open": {"monitoring", "resolved"}, "monitoring": {"resolved"}}
+_ROLES = {"officer", "inspector"}
+
+
+def create_dispute(store: Store, data: dict, actor) -> dict:
+    require_role(actor, _ROLES, "登记争议隐患")
+    title = str(data.get("title") or "").strip()
+    if not title:
+        raise InvalidInput("争议隐患须有标题")
+    category, risk = data.get("category") or "other", data.get("risk") or "medium"
+    if category not in DISPUTE_CATEGORIES:
+        raise InvalidInput(f"隐患类别不可识别：{category!r}")
+    if risk not in DISPUTE_RISKS:
+        raise InvalidInput(f"风险等级应为 {'、'.join(DISPUTE_RISKS)}")
+    lon, lat = data.get("lon"), data.get("lat")
+    try:
+        lon, lat = (None, None) if lon in (None, "") else (float(lon), float(lat))
+    except (TypeError, ValueError):
+        raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
+    with store.write() as conn:
+        line = conn.execute(sa.select(boundary_lines.c.id).where(
+            boundary_lines.c.id == data.get("line_id") if data.get("line_id") is not None
+            else boundary_lines.c.name == data.get("line"))).first()
+        if line is None:
+            raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
+        new_id = conn.execute(disputes.insert().values(
+            line_id=line.id, title=title[:200], category=category, risk=risk, status="open", lon=lon, lat=lat,
+            description=data.get("description"), reported_by=actor.username,
+            reported_at=dt.datetime.now(dt.timezone.utc),
+            is_demonstration=bool(data.get("is_demonstration", False)))).inserted_primary_key[0]
+    return get_dispute(store, new_id)
+
+
+def get_dispute(store: Store, dispute_id: int) -> dict:
+    with store.read() as conn:
+        row = conn.execute(sa.select(disputes, boundary_lines.c.name.label("line_name"))
+                           .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
+                           .where(disputes.c.id == dispute_id)).first()
+    if row is None:
+        raise NotFound(f"争议隐患不存在：{dispute_id}")
+    return row._asdict()
+
+
+def list_disputes(store: Store, *, line_id: int | None = None, status: str | None = None) -> list[dict]:
+    query = (sa.select(disputes, boundary_lines.c.name.label("line_name"))
+             .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id))
+    if line_id is not None:
+        query = query.where(disputes.c.line_id == line_id)
+    if status:
+        query = query.where(disputes.c.status == status)
+    with store.read() as conn:
+        return [r._asdict() for r in conn.execute(query.order_by(disputes.c.id))]
+
+
+def update_dispute(store: Store, dispute_id: int, status: str, actor, *, resolution: str | None = None) -> dict:
+    require_role(actor, _ROLES, "更新争议隐患")
+    current = get_dispute(store, dispute_id)
+    if status not in _NEXT.get(current["status"], set()):
+        raise IllegalTransition(f"隐患状态为{STATUS_NAMES[current['status']]}，不能改为{STATUS_NAMES.get(status, status)}")
+    if status == "resolved" and not (resolution or "").strip():
+        raise InvalidInput("化解争议隐患须写明处置结果")
+    with store.write() as conn:
+        done = conn.execute(disputes.update().where(disputes.c.id == dispute_id,
+                                                    disputes.c.status == current["status"])
+                            .values(status=status, resolution=resolution or current["resolution"],
+                                    updated_at=dt.datetime.now(dt.timezone.utc)))
+        if done.rowcount == 0:
+            raise IllegalTransition("隐患状态已被他人修改，请刷新后重试")
+    return get_dispute(store, dispute_id)

@@ -1,0 +1,398 @@
+"""Joint inspection rounds (联检) and per-marker inspection records.
+
+A round covers one line and its markers, with both sides' teams, a plan and a period:
+planned -> in_progress -> completed. An inspection record states the found state, an
+optional measured position (CGCS2000 lon/lat degrees) with its method and accuracy, and
+is signed by one member of each side's team. Records carry a client-made UUID, so an
+offline device can resend them: the same id twice is a no-op returning the stored record.
+
+Moved rule: a marker is flagged moved when the geodesic displacement from its registered
+position exceeds ``tolerance_m + measurement_accuracy_m``. Markers are registered by survey
+to centimetres; the tolerance (``MARKER_MOVED_TOLERANCE_M``, default 1.0 m) is larger than
+what a tilted 1 m marker's top shifts (about 0.26 m at 15 degrees) so tilt is not
+mistaken for a move; adding the stated accuracy (RTK ~0.05 m, handheld GNSS ~5 m) means a
+coarse measurement can never flag a move it cannot resolve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import sqlalchemy as sa
+
+from boundaries.markers import set_marker_state
+from boundaries.tables import (FOUND_STATES, MEASUREMENT_METHODS, boundary_lines, inspection_rounds, inspections,
+                               maintenance_tasks, markers, round_teams)
+from gazetteer.actors import require_role
+from gazetteer.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from gazetteer.geodesy import bearing_distance
+from gazetteer.store import Store
+
+DEFAULT_TOLERANCE_M = 1.0  # gazetteer.settings MARKER_MOVED_TOLERANCE_M default
+# Typical horizontal accuracy (m) when the record does not state one.
+METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
+# Beyond this the measurement is more likely a wrong marker or unconverted GCJ-02/BD-09
+# coordinates (offsets of hundreds of metres in Guangdong) than a moved marker.
+MAX_PLAUSIBLE_DISPLACEMENT_M = 300.0
+REPORT_WITHIN_HOURS = 12  # Guangdong upkeep contract: loss or damage reported within 12 hours
+TASK_FOR_STATE = {"faded": "repaint", "tilted": "reset", "buried": "clear_vegetation", "damaged": "repair",
+                  "lost": "rebuild"}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+CHINESE_NUMERALS = "零一二三四五六七八九十"
+
+
+def round_title(line_name: str, round_no: int) -> str:
+    numeral = CHINESE_NUMERALS[round_no] if round_no <= 10 else str(round_no)
+    return f"{line_name}第{numeral}轮联合检查"
+
+
+# ---- the pure rules --------------------------------------------------------------------
+
+def marker_displacement_m(registered_lon: float, registered_lat: float, measured_lon: float,
+                          measured_lat: float) -> tuple[float, float]:
+    """(displacement_m, bearing_deg) from the registered to the measured position:
+    geodesic on the CGCS2000 ellipsoid, lon/lat degrees in."""
+    bearing, distance = bearing_distance(registered_lon, registered_lat, measured_lon, measured_lat)
+    return distance, bearing
+
+
+def assess(found_state: str, displacement_m: float | None, tolerance_m: float,
+           accuracy_m: float | None) -> tuple[str, bool]:
+    """(assessed_state, flagged_moved) of a finding; InvalidInput when the finding
+    contradicts itself. See the module docstring for the moved rule."""
+    if found_state not in FOUND_STATES:
+        raise InvalidInput(f"检查状态不可识别：{found_state!r}（可选 {'、'.join(FOUND_STATES)}）")
+    if found_state == "lost" and displacement_m is not None:
+        raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
+    if displacement_m is None:
+        if found_state == "moved":
+            raise InvalidInput("记为移位须附实测坐标，以便计算位移")
+        return found_state, False
+    threshold = tolerance_m + (accuracy_m or 0.0)
+    flagged = displacement_m > threshold
+    if found_state == "moved" and not flagged:
+        raise InvalidInput(f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
+                           f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位")
+    if flagged and found_state in ("intact", "faded", "tilted", "buried"):
+        return "moved", True
+    return found_state, flagged
+
+
+def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> list[str]:
+    """Maintenance task kinds a finding opens."""
+    kinds = []
+    if found_state in TASK_FOR_STATE:
+        kinds.append(TASK_FOR_STATE[found_state])
+    if flagged_moved and found_state != "lost":
+        kinds.append("restore")
+    return kinds
+
+
+# ---- rounds ------------------------------------------------------------------------------
+
+def create_round(store: Store, data: dict, actor) -> dict:
+    """Plan a round: ``line`` (name) or ``line_id``, ``round_no``, ``plan``, ``planned_start``/
+    ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
+    members: [usernames]}, ``is_demonstration``."""
+    require_role(actor, {"officer"}, "制定联检计划")
+    with store.write() as conn:
+        line = _line(conn, data)
+        try:
+            round_no = int(data.get("round_no"))
+        except (TypeError, ValueError):
+            raise InvalidInput("联检轮次应为正整数") from None
+        if round_no < 1:
+            raise InvalidInput("联检轮次应为正整数")
+        start, end = _date(data.get("planned_start"), "计划开始日期"), _date(data.get("planned_end"), "计划结束日期")
+        if start and end and end < start:
+            raise InvalidInput("计划结束日期早于开始日期")
+        teams = data.get("teams") or []
+        sides = {line["side_a_code"], line["side_b_code"]}
+        if {t.get("side_code") for t in teams} != sides or len(teams) != 2:
+            raise InvalidInput(f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}")
+        for team in teams:
+            members = team.get("members")
+            if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+                raise InvalidInput("每支联检队伍须列出成员用户名")
+        exists = conn.execute(sa.select(inspection_rounds.c.id).where(
+            inspection_rounds.c.line_id == line["id"], inspection_rounds.c.round_no == round_no)).first()
+        if exists:
+            raise Conflict(f"{line['name']}第 {round_no} 轮联检已存在", details={"round_id": exists.id})
+        round_id = conn.execute(inspection_rounds.insert().values(
+            line_id=line["id"], round_no=round_no, title=data.get("title") or round_title(line["name"], round_no),
+            plan=data.get("plan"), planned_start=start, planned_end=end, status="planned",
+            created_by=actor.username, is_demonstration=bool(data.get("is_demonstration", False)))).inserted_primary_key[0]
+        conn.execute(round_teams.insert(), [{
+            "round_id": round_id, "side_code": t["side_code"], "organisation": t.get("organisation"),
+            "leader": t.get("leader"), "members": list(t["members"])} for t in teams])
+    return get_round(store, round_id)
+
+
+def _line(conn, data: dict) -> dict:
+    query = sa.select(boundary_lines.c.id, boundary_lines.c.name, boundary_lines.c.side_a_code,
+                      boundary_lines.c.side_b_code, boundary_lines.c.length_km)
+    if data.get("line_id") is not None:
+        row = conn.execute(query.where(boundary_lines.c.id == data["line_id"])).first()
+    else:
+        row = conn.execute(query.where(boundary_lines.c.name == data.get("line"))).first()
+    if row is None:
+        raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
+    return row._asdict()
+
+
+def _date(value, label: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"{label}应为 YYYY-MM-DD：{value!r}") from None
+
+
+def get_round(store: Store, round_id: int) -> dict:
+    with store.read() as conn:
+        row = conn.execute(sa.select(inspection_rounds, boundary_lines.c.name.label("line_name"),
+                                     boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
+                           .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+                           .where(inspection_rounds.c.id == round_id)).first()
+        if row is None:
+            raise NotFound(f"联检轮次不存在：{round_id}")
+        result = row._asdict()
+        result["teams"] = [r._asdict() for r in conn.execute(
+            sa.select(round_teams).where(round_teams.c.round_id == round_id).order_by(round_teams.c.side_code))]
+    return result
+
+
+def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
+    query = (sa.select(inspection_rounds, boundary_lines.c.name.label("line_name"))
+             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id))
+    if line_id is not None:
+        query = query.where(inspection_rounds.c.line_id == line_id)
+    with store.read() as conn:
+        return [r._asdict() for r in conn.execute(query.order_by(inspection_rounds.c.id))]
+
+
+def start_round(store: Store, round_id: int, actor) -> dict:
+    require_role(actor, {"officer"}, "开始联检")
+    _transition(store, round_id, "planned", "in_progress", started_at=_now())
+    return get_round(store, round_id)
+
+
+def complete_round(store: Store, round_id: int, actor) -> dict:
+    """Close a round: every marker of the line inspected and every record signed by both sides."""
+    require_role(actor, {"officer"}, "完成联检")
+    with store.write() as conn:
+        rnd = conn.execute(sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)).first()
+        if rnd is None:
+            raise NotFound(f"联检轮次不存在：{round_id}")
+        uninspected = conn.execute(sa.select(sa.func.count()).select_from(markers).where(
+            markers.c.line_id == rnd.line_id, markers.c.state != "retired",
+            ~markers.c.id.in_(sa.select(inspections.c.marker_id).where(inspections.c.round_id == round_id)))).scalar()
+        unsigned = conn.execute(sa.select(sa.func.count()).select_from(inspections).where(
+            inspections.c.round_id == round_id,
+            sa.or_(inspections.c.signed_a_by.is_(None), inspections.c.signed_b_by.is_(None)))).scalar()
+        if uninspected or unsigned:
+            raise IllegalTransition(f"尚有 {uninspected} 颗界桩未检查、{unsigned} 条记录未经双方签认，不能完成联检",
+                                    details={"uninspected": uninspected, "unsigned": unsigned})
+    _transition(store, round_id, "in_progress", "completed", completed_at=_now())
+    return get_round(store, round_id)
+
+
+def _transition(store: Store, round_id: int, old: str, new: str, **values) -> None:
+    with store.write() as conn:
+        done = conn.execute(inspection_rounds.update().where(
+            inspection_rounds.c.id == round_id, inspection_rounds.c.status == old).values(status=new, **values))
+        if done.rowcount == 0:
+            status = conn.execute(sa.select(inspection_rounds.c.status)
+                                  .where(inspection_rounds.c.id == round_id)).scalar()
+            if status is None:
+                raise NotFound(f"联检轮次不存在：{round_id}")
+            raise IllegalTransition(f"联检状态为 {status}，不能改为 {new}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---- inspection records ------------------------------------------------------------------
+
+def record_inspection(store: Store, data: dict, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
+                      demonstration: bool = False) -> tuple[dict, bool]:
+    """Record one marker's inspection; returns (record, created).
+
+    ``data``: id (client UUID), round_id, marker (number) or marker_id, found_state,
+    measured_lon/measured_lat (CGCS2000 degrees, optional), measurement_method,
+    measurement_accuracy_m, notes, photos (sha256 list), inspected_at (ISO, default now).
+    Exactly-once: an id already stored returns the stored record, unchanged.
+    """
+    require_role(actor, {"inspector"}, "录入检查记录")
+    with store.write() as conn:
+        return record_inspection_in(conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration)
+
+
+def record_inspection_in(conn, data: dict, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
+                         demonstration: bool = False) -> tuple[dict, bool]:
+    """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
+    record_id = _uuid(data.get("id"))
+    existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
+    if existing is not None:
+        return existing._asdict(), False
+    rnd = conn.execute(sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id"))).first()
+    if rnd is None:
+        raise NotFound(f"联检轮次不存在：{data.get('round_id')}")
+    if rnd.status != "in_progress":
+        raise IllegalTransition(f"联检状态为 {rnd.status}，只有进行中的联检可以录入检查记录")
+    _require_member(conn, round_id=rnd.id, actor=actor)
+    marker = _marker(conn, data, rnd.line_id)
+    clash = conn.execute(sa.select(inspections.c.id).where(inspections.c.round_id == rnd.id,
+                                                           inspections.c.marker_id == marker.id)).first()
+    if clash:
+        raise Conflict(f"本轮已有界桩 {marker.number} 的检查记录", details={"inspection_id": clash.id})
+    values = _measurement(data, marker, tolerance_m)
+    inspected_at = _datetime(data.get("inspected_at"))
+    photos = data.get("photos") or []
+    if not isinstance(photos, list) or not all(isinstance(p, str) and _SHA256.match(p) for p in photos):
+        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+    row = {"id": record_id, "round_id": rnd.id, "marker_id": marker.id, **values,
+           "notes": (data.get("notes") or None), "photos": photos, "inspected_by": actor.username,
+           "inspected_at": inspected_at,
+           # Inspecting a demonstration marker yields demonstration records, whatever the round.
+           "is_demonstration": bool(demonstration or rnd.is_demonstration or marker.is_demonstration)}
+    conn.execute(inspections.insert().values(**row))
+    set_marker_state(conn, marker.id, values["assessed_state"])
+    for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
+        urgent = values["found_state"] in ("lost", "damaged")
+        conn.execute(maintenance_tasks.insert().values(
+            marker_id=marker.id, inspection_id=record_id, round_id=rnd.id, kind=kind, status="open",
+            responsible_side=marker.responsible_side, opened_at=inspected_at,
+            report_due_at=inspected_at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
+            is_demonstration=row["is_demonstration"]))
+    stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
+    return stored._asdict(), True
+
+
+def _uuid(value) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput("检查记录须带客户端生成的 UUID（id），用于离线同步去重") from None
+
+
+def _marker(conn, data: dict, line_id: int):
+    query = sa.select(markers)
+    if data.get("marker_id") is not None:
+        row = conn.execute(query.where(markers.c.id == data["marker_id"])).first()
+    else:
+        row = conn.execute(query.where(markers.c.number == data.get("marker"))).first()
+    if row is None:
+        raise NotFound(f"界桩不存在：{data.get('marker') or data.get('marker_id')}")
+    if row.line_id != line_id:
+        raise InvalidInput(f"界桩 {row.number} 不在本轮联检的界线上")
+    if row.state == "retired":
+        raise InvalidInput(f"界桩 {row.number} 已撤销，不再检查")
+    return row
+
+
+def _measurement(data: dict, marker, tolerance_m: float) -> dict:
+    found_state = data.get("found_state")
+    method = data.get("measurement_method") or "none"
+    if method not in MEASUREMENT_METHODS:
+        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {'、'.join(MEASUREMENT_METHODS)}）")
+    lon, lat = data.get("measured_lon"), data.get("measured_lat")
+    if (lon in (None, "")) != (lat in (None, "")):
+        raise InvalidInput("实测经度、纬度须同时填写")
+    displacement = bearing = accuracy = None
+    if lon not in (None, ""):
+        if method == "none":
+            raise InvalidInput("填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）")
+        try:
+            lon, lat = float(lon), float(lat)
+        except (TypeError, ValueError):
+            raise InvalidInput("实测坐标应为数字（CGCS2000 十进制度）") from None
+        if not (73 <= lon <= 136 and 3 <= lat <= 54):
+            raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
+        accuracy = data.get("measurement_accuracy_m")
+        try:
+            accuracy = METHOD_ACCURACY_M[method] if accuracy in (None, "") else float(accuracy)
+        except (TypeError, ValueError):
+            raise InvalidInput("测量精度应为米数") from None
+        if not 0 < accuracy <= 20:
+            raise InvalidInput("测量精度应在 0–20 米之间")
+        displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
+        if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
+            raise InvalidInput(f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
+                               "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
+                               "界桩若确被移至远处，请记为丢失并在备注中说明")
+    else:
+        lon = lat = None
+    assessed, flagged = assess(found_state, displacement, tolerance_m, accuracy)
+    return {"found_state": found_state, "measured_lon": lon, "measured_lat": lat, "measurement_method": method,
+            "measurement_accuracy_m": accuracy,
+            "displacement_m": None if displacement is None else round(displacement, 3),
+            "displacement_bearing_deg": None if bearing is None else round(bearing, 1),
+            "tolerance_m": tolerance_m, "flagged_moved": flagged, "assessed_state": assessed}
+
+
+def _datetime(value) -> dt.datetime:
+    if value in (None, ""):
+        return _now()
+    try:
+        result = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"检查时间应为 ISO 8601：{value!r}") from None
+    return result if result.tzinfo else result.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def _require_member(conn, round_id: int, actor, side_code: str | None = None) -> str:
+    """The side the actor inspects for; Forbidden unless listed in a team of the round."""
+    from gazetteer.errors import Forbidden
+    query = sa.select(round_teams.c.side_code, round_teams.c.members).where(round_teams.c.round_id == round_id)
+    for side, members in conn.execute(query):
+        if actor.username in (members or []) and (side_code is None or side == side_code):
+            return side
+    where = f"{side_code} 方" if side_code else "本轮任一方"
+    raise Forbidden(f"{actor.username} 不是{where}联检队伍成员")
+
+
+def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
+    """One side's sign-off on a record; the record is final once both sides have signed."""
+    require_role(actor, {"inspector"}, "签认检查记录")
+    inspection_id = _uuid(inspection_id)
+    with store.write() as conn:
+        rec = conn.execute(sa.select(inspections, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
+                           .join(inspection_rounds, inspection_rounds.c.id == inspections.c.round_id)
+                           .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+                           .where(inspections.c.id == inspection_id)).first()
+        if rec is None:
+            raise NotFound(f"检查记录不存在：{inspection_id}")
+        if side_code not in (rec.side_a_code, rec.side_b_code):
+            raise InvalidInput(f"签认方应为界线两侧之一：{rec.side_a_code} 或 {rec.side_b_code}")
+        _require_member(conn, rec.round_id, actor, side_code)
+        column = "a" if side_code == rec.side_a_code else "b"
+        if getattr(rec, f"signed_{column}_by"):
+            raise IllegalTransition(f"{side_code} 方已签认此记录")
+        other = rec.signed_b_by if column == "a" else rec.signed_a_by
+        if other == actor.username:
+            raise IllegalTransition("同一人不能代表双方签认")
+        conn.execute(inspections.update().where(inspections.c.id == inspection_id)
+                     .values(**{f"signed_{column}_by": actor.username, f"signed_{column}_at": _now()}))
+        return conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()._asdict()
+
+
+def list_inspections(store: Store, round_id: int | None = None, marker_id: int | None = None) -> list[dict]:
+    query = (sa.select(inspections, markers.c.number.label("marker_number"), markers.c.lon, markers.c.lat)
+             .join(markers, markers.c.id == inspections.c.marker_id))
+    if round_id is not None:
+        query = query.where(inspections.c.round_id == round_id)
+    if marker_id is not None:
+        query = query.where(inspections.c.marker_id == marker_id)
+    with store.read() as conn:
+        return [r._asdict() for r in conn.execute(query.order_by(markers.c.seq, markers.c.letter))]
+
+
+def is_signed_by_both(record: dict) -> bool:
+    return bool(record.get("signed_a_by") and record.get("signed_b_by"))

@@ -1,0 +1,217 @@
+"""Tables of the boundaries domain: lines, tri-junctions, markers, joint inspections.
+
+Declared with SQLAlchemy Core on ``gazetteer.store.metadata``; created only by the
+migration ``0003_boundaries``. Geometries are CGCS2000 lon/lat (EPSG:4490, x=lon,
+y=lat); ``minx..maxy`` are their bounds in degrees (index filtering on SQLite).
+Lengths are geodesic on the CGCS2000 ellipsoid.
+"""
+
+import sqlalchemy as sa
+
+from gazetteer.store import Geometry, metadata
+
+LINE_KINDS = ("provincial", "city", "county")
+MARKER_TYPES = ("single", "paired", "triple")  # 单立 Q, 同号双立 A/B, 同号三立/三面型 C/D/E
+MARKER_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost", "retired")
+FOUND_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost")
+ROUND_STATUSES = ("planned", "in_progress", "completed")
+MEASUREMENT_METHODS = ("rtk", "total_station", "gnss_handheld", "none")
+TASK_KINDS = ("clear_vegetation", "repaint", "reset", "repair", "rebuild", "replace", "restore",
+              "relocate", "retire")
+TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
+DISPUTE_CATEGORIES = ("land", "minerals", "forest", "water", "tidal_flat", "other")
+DISPUTE_STATUSES = ("open", "monitoring", "resolved")
+DISPUTE_RISKS = ("low", "medium", "high")
+
+
+def _bbox():
+    return [sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")]
+
+
+def _in(values):
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+boundary_lines = sa.Table(
+    "boundary_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(60), nullable=False, comment="e.g. 粤桂线"),
+    sa.Column("name_source", sa.String(20), nullable=False, server_default="rule",
+              comment="rule | table | officer: officer-set names survive rebuilds"),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("side_a_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
+    sa.Column("side_b_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
+    sa.Column("geom", Geometry, comment="MultiLineString, CGCS2000 lon/lat"),
+    *_bbox(),
+    sa.Column("length_km", sa.Float, comment="geodesic on the CGCS2000 ellipsoid, of the generalised geometry"),
+    sa.Column("official_length_km", sa.Float, comment="surveyed figure where published"),
+    sa.Column("length_note", sa.Text),
+    sa.Column("pieces", sa.Integer, nullable=False),
+    sa.Column("geometry_source", sa.String(100)),
+    sa.UniqueConstraint("side_a_code", "side_b_code"),
+    sa.CheckConstraint(f"kind IN {_in(LINE_KINDS)}", name="kind"),
+    sa.CheckConstraint("side_a_code < side_b_code", name="side_order"),
+    sqlite_autoincrement=True,
+)
+
+tri_junctions = sa.Table(
+    "tri_junctions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("codes", sa.JSON, nullable=False, comment="the three (or more) division codes, sorted"),
+    sa.Column("key", sa.String(60), nullable=False, unique=True, comment="codes '/'-joined"),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("geom", Geometry, comment="Point, CGCS2000 lon/lat"),
+    sqlite_autoincrement=True,
+)
+
+markers = sa.Table(
+    "markers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(40), nullable=False, unique=True, comment="e.g. 粤桂001Q"),
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False, comment="number along the line from 1"),
+    sa.Column("type", sa.String(8), nullable=False),
+    sa.Column("letter", sa.String(1), nullable=False, comment="Q single, A/B paired, C/D/E triple"),
+    sa.Column("material", sa.String(40)),
+    sa.Column("lon", sa.Float, nullable=False, comment="registered, CGCS2000 degrees"),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("geom", Geometry, comment="Point, CGCS2000 lon/lat"),
+    sa.Column("elevation_m", sa.Float),
+    sa.Column("location_desc_a", sa.Text, comment="location on side A, down to the village"),
+    sa.Column("location_desc_b", sa.Text),
+    sa.Column("reference_objects", sa.JSON, nullable=False,
+              comment="方位物: [{name, bearing_deg, distance_m}]"),
+    sa.Column("installed_date", sa.Date),
+    sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
+    sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
+    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.CheckConstraint(f"type IN {_in(MARKER_TYPES)}", name="type"),
+    sa.CheckConstraint(f"state IN {_in(MARKER_STATES)}", name="state"),
+    sqlite_autoincrement=True,
+)
+
+inspection_rounds = sa.Table(
+    "inspection_rounds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column("round_no", sa.Integer, nullable=False, comment="第N轮"),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("plan", sa.Text, comment="the joint plan: scope, method, schedule"),
+    sa.Column("planned_start", sa.Date),
+    sa.Column("planned_end", sa.Date),
+    sa.Column("status", sa.String(12), nullable=False, server_default="planned"),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+    sa.Column("created_by", sa.String(100)),
+    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("line_id", "round_no"),
+    sa.CheckConstraint(f"status IN {_in(ROUND_STATUSES)}", name="status"),
+    sqlite_autoincrement=True,
+)
+
+round_teams = sa.Table(
+    "round_teams", metadata,
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), primary_key=True),
+    sa.Column("side_code", sa.String(12), sa.ForeignKey("divisions.code"), primary_key=True),
+    sa.Column("organisation", sa.String(200), comment="e.g. 广东省民政厅"),
+    sa.Column("leader", sa.String(100)),
+    sa.Column("members", sa.JSON, nullable=False, comment="usernames allowed to sign for this side"),
+)
+
+inspections = sa.Table(
+    "inspections", metadata,
+    sa.Column("id", sa.String(36), primary_key=True, comment="client-made UUID: offline sync is exactly-once"),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True),
+    sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
+    sa.Column("found_state", sa.String(12), nullable=False),
+    sa.Column("measured_lon", sa.Float),
+    sa.Column("measured_lat", sa.Float),
+    sa.Column("measurement_method", sa.String(16), nullable=False, server_default="none"),
+    sa.Column("measurement_accuracy_m", sa.Float),
+    sa.Column("displacement_m", sa.Float, comment="geodesic, registered -> measured"),
+    sa.Column("displacement_bearing_deg", sa.Float),
+    sa.Column("tolerance_m", sa.Float, comment="the moved tolerance in force when recorded"),
+    sa.Column("flagged_moved", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("assessed_state", sa.String(12), nullable=False,
+              comment="found_state, raised to 'moved' when the measurement says so"),
+    sa.Column("notes", sa.Text),
+    sa.Column("photos", sa.JSON, nullable=False, comment="sha256 names of stored photos"),
+    sa.Column("inspected_by", sa.String(100), nullable=False),
+    sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.Column("signed_a_by", sa.String(100)),
+    sa.Column("signed_a_at", sa.DateTime(timezone=True)),
+    sa.Column("signed_b_by", sa.String(100)),
+    sa.Column("signed_b_at", sa.DateTime(timezone=True)),
+    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("round_id", "marker_id"),
+    sa.CheckConstraint(f"found_state IN {_in(FOUND_STATES)}", name="found_state"),
+    sa.CheckConstraint(f"measurement_method IN {_in(MEASUREMENT_METHODS)}", name="method"),
+)
+
+marker_photos = sa.Table(
+    "marker_photos", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
+    sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(80), nullable=False, comment="<sha256>.<ext>, never the client's name"),
+    sa.Column("content_type", sa.String(20), nullable=False),
+    sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("caption", sa.String(200)),
+    sa.Column("uploaded_by", sa.String(100)),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.UniqueConstraint("marker_id", "sha256"),
+    sqlite_autoincrement=True,
+)
+
+maintenance_tasks = sa.Table(
+    "maintenance_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
+    sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
+    sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="open"),
+    sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
+    sa.Column("report_due_at", sa.DateTime(timezone=True),
+              comment="loss or damage: reported within 12 hours (Guangdong upkeep contract)"),
+    sa.Column("approved_a_by", sa.String(100), comment="relocate/retire need both sides' approval"),
+    sa.Column("approved_b_by", sa.String(100)),
+    sa.Column("witness_other_side", sa.String(100), comment="repairs happen with the adjacent side present"),
+    sa.Column("result", sa.Text),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_by", sa.String(100)),
+    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.CheckConstraint(f"kind IN {_in(TASK_KINDS)}", name="kind"),
+    sa.CheckConstraint(f"status IN {_in(TASK_STATUSES)}", name="status"),
+    sqlite_autoincrement=True,
+)
+
+disputes = sa.Table(
+    "disputes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(12), nullable=False),
+    sa.Column("risk", sa.String(8), nullable=False, server_default="medium"),
+    sa.Column("status", sa.String(12), nullable=False, server_default="open"),
+    sa.Column("lon", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("description", sa.Text),
+    sa.Column("resolution", sa.Text),
+    sa.Column("reported_by", sa.String(100)),
+    sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.CheckConstraint(f"category IN {_in(DISPUTE_CATEGORIES)}", name="category"),
+    sa.CheckConstraint(f"status IN {_in(DISPUTE_STATUSES)}", name="status"),
+    sa.CheckConstraint(f"risk IN {_in(DISPUTE_RISKS)}", name="risk"),
+    sqlite_autoincrement=True,
+)

@@ -1,0 +1,801 @@
+"""Place-name search: forgiving, ranked, filtered, in memory.
+
+:class:`SearchIndex` finds place names the way people type them:
+
+* Chinese characters, simplified or traditional (廣州 finds 广州市; OpenCC t2s);
+* full pinyin with or without spaces, tone marks or tone numbers (panyu, pan yu, Pānyú);
+* pinyin initials (gz);
+* any prefix as the user types (番禺 finds 番禺区);
+* one typo: edit distance 1 (substitution, insertion, deletion or swap of neighbours) on the
+  characters, or on the pinyin letters for Latin input, in the specific term (专名) of a name,
+  optionally followed by the start of its generic term (番禹区, 富涌村, panyy);
+* former names (a renamed place is found by its old name; the hit says which).
+
+Ranking: exact (the whole name) > prefix (with a match on the whole specific term, e.g.
+番禺 → 番禺区, ahead of other prefixes) > typo. Within a tier: higher divisions first
+(``level_rank`` 0 province .. 4 village, 5 other), then in-force before historical before
+retired, then current names before pinyin, initials and former-name matches, then shorter
+names. ``Hit.score`` (0..1) follows that order; the order of the returned list is the
+authority.
+
+Data layout: names, pinyin keys and initials are kept in sorted lists (prefix search is
+two bisections) with numpy arrays beside them, so ranking and filtering a prefix range of
+any size is vectorised. Typos are found by splitting the query in two halves (one of them
+must be intact) and checking the few candidates with rapidfuzz's OSA distance. Records are
+stored column-wise: 665,000 names fit in a few hundred MB.
+
+Thread-safety: one lock serialises searches with :meth:`add`/:meth:`remove`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import accumulate, islice
+from typing import Iterable, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.pinyin import syllables
+from gazetteer.tables import PLACE_STATUSES
+
+MATCHED_FORMS = ("exact", "prefix", "traditional", "pinyin", "initials", "typo", "former_name")
+STATUS_RANK = {"in_force": 0, "historical": 1, "retired": 2}
+LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+OTHER_LEVEL_RANK = 5
+MAX_LIMIT = 500
+MAX_QUERY_CHARS = 100
+
+# Generic terms (通名) stripped from the end of a name to find its specific term (专名),
+# longest first. The first group are committee suffixes whose natural short form keeps a
+# leading part (福涌村民委员会 is called 福涌村): suffix -> what people say instead.
+COMMITTEE_SUFFIXES = {
+    "社区居民委员会": "社区", "社区居委会": "社区", "村民委员会": "村", "居民委员会": "",
+    "村委会": "村", "居委会": "", "委员会": "",
+}
+GENERIC_SUFFIXES = tuple(sorted({
+    *COMMITTEE_SUFFIXES, "特别行政区", "街道办事处", "自治区", "自治州", "自治县", "自治旗", "街道办",
+    "街道", "社区", "新区", "地区", "林场", "农场", "牧场", "渔场", "盐场", "管理区", "开发区", "经济区",
+    "工业区", "示范区", "大道", "公园", "省", "市", "县", "区", "镇", "乡", "村", "旗", "盟", "场", "路",
+    "街", "巷", "山", "岛", "河", "江", "湖", "湾", "港", "桥", "站", "圩", "墟",
+}, key=lambda s: (-len(s), s)))
+MIN_SPECIFIC_CHARS = 2  # 东区 stays 东区: a one-character specific term says too little
+_SUFFIXES_BY_LAST_CHAR: dict[str, tuple[str, ...]] = {}
+for _suffix in GENERIC_SUFFIXES:
+    _SUFFIXES_BY_LAST_CHAR[_suffix[-1]] = _SUFFIXES_BY_LAST_CHAR.get(_suffix[-1], ()) + (_suffix,)
+
+# Bit layout of the int64 sort key (smaller sorts first).
+_TIER_SHIFT, _LEVEL_SHIFT, _STATUS_SHIFT, _FORM_SHIFT, _LEN_SHIFT = 58, 54, 51, 48, 40
+_TIER_EXACT, _TIER_SPECIFIC, _TIER_PREFIX, _TIER_TYPO_HOMOPHONE, _TIER_TYPO = 0, 1, 2, 3, 4
+_FORM_PENALTY = {"exact": 0, "prefix": 0, "traditional": 0, "typo": 0, "pinyin": 1, "initials": 2,
+                 "former_name": 3}
+_MAX_DEPTH = 8  # division path depth kept per record (province .. village is 5)
+# Typo search limits, so that a short or very common query stays within milliseconds.
+_TYPO_MAX_TERMS = 300  # specific terms one edit from one split of the query
+_TYPO_VERIFY_BUDGET = 20_000  # names checked whole against the query after one specific term
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+@dataclass
+class Hit:
+    """One search result. ``division_chain``: names of the divisions from the province down."""
+
+    id: object
+    name: str
+    matched_form: str
+    score: float
+    division_chain: list[str]
+    matched_former_name: str | None = None
+    division_code: str | None = None
+    feature_class: str | None = None
+    status: str | None = None
+    level_rank: int = OTHER_LEVEL_RANK
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# ---------------------------------------------------------------------------- normalisation
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified characters (OpenCC t2s); other characters unchanged."""
+    return _t2s().convert(text)
+
+
+def normalise_text(text: str) -> str:
+    """NFKC (full-width -> half-width), no whitespace."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def normalise_latin(text: str) -> str:
+    """Pinyin as typed -> matching key: lowercase letters only; tone marks and tone numbers,
+    spaces and apostrophes dropped; ü (also typed v or u:) -> 'v'.  'Pān yú' -> 'panyu'."""
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower())
+    # ü in any form (ü, ǚ with a tone, u:) -> v before the tone marks are dropped.
+    text = text.replace("u\u0308", "v").replace("u:", "v")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return "".join(c for c in text if "a" <= c <= "z")
+
+
+@lru_cache(maxsize=4096)
+def _syllable_key(s: str) -> str:
+    return normalise_latin(s)
+
+
+def split_generic(name: str) -> tuple[int, int]:
+    """(natural_len, specific_len) in characters: the name without committee suffixes
+    (福涌村民委员会 -> 福涌村, 3) and without any generic terms (-> 福涌, 2). Both are
+    prefixes of the name."""
+    natural = len(name)
+    if name.endswith("会"):
+        for suffix, spoken in COMMITTEE_SUFFIXES.items():
+            if name.endswith(suffix) and len(name) - len(suffix) >= MIN_SPECIFIC_CHARS:
+                natural = len(name) - len(suffix) + len(spoken)
+                break
+    spec = len(name)
+    stripped = True
+    while stripped and spec > MIN_SPECIFIC_CHARS:
+        stripped = False
+        for suffix in _SUFFIXES_BY_LAST_CHAR.get(name[spec - 1], ()):
+            if spec - len(suffix) >= MIN_SPECIFIC_CHARS and name.endswith(suffix, 0, spec):
+                spec -= len(suffix)
+                stripped = True
+                break
+    return natural, spec
+
+
+class _Readings:
+    """Pinyin of names, computed per specific term and per generic suffix and then joined:
+    most names share their generic term, and many share their specific term, so this is
+    several times faster than reading every name whole."""
+
+    # Texts read per call of gazetteer.pinyin.syllables when prefetching: a non-Chinese
+    # separator keeps pypinyin's phrase matching inside each text, and one call for many
+    # texts saves most of the per-call overhead.
+    BATCH_SEPARATOR = "|"
+
+    def __init__(self):
+        self.cache: dict[str, list[str]] = {}
+        self.keyed: dict[str, "_Keyed"] = {}
+
+    def of(self, text: str) -> list[str]:
+        hit = self.cache.get(text)
+        if hit is None:
+            hit = self.cache[text] = [_syllable_key(s) for s in syllables(text)]
+        return hit
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Read the specific terms and generic suffixes of many names at once."""
+        todo = set()
+        for name in names:
+            if name in self.keyed:
+                continue
+            spec_len = split_generic(name)[1]
+            for part in (name[:spec_len], name[spec_len:]):
+                if part and part not in self.cache and self.BATCH_SEPARATOR not in part:
+                    todo.add(part)
+        todo = sorted(todo)
+        for start in range(0, len(todo), 2000):
+            chunk = todo[start:start + 2000]
+            syl = syllables(self.BATCH_SEPARATOR.join(chunk))
+            if len(syl) != sum(map(len, chunk)) + len(chunk) - 1:
+                continue  # not aligned: leave these to one-by-one reading
+            pos = 0
+            for text in chunk:
+                self.cache[text] = [_syllable_key(x) for x in syl[pos:pos + len(text)]]
+                pos += len(text) + 1
+
+    def name(self, name: str, spec_len: int) -> list[str]:
+        if spec_len >= len(name):
+            return self.of(name)
+        return self.of(name[:spec_len]) + self.of(name[spec_len:])
+
+
+@dataclass
+class _Keyed:
+    """Everything the index keeps about one name or former name."""
+
+    text: str
+    natural_len: int
+    spec_len: int
+    py: str
+    py_natural_len: int
+    py_spec_len: int
+    ini: str
+    ini_natural_len: int
+    ini_spec_len: int
+
+
+def _keyed(text: str, readings: _Readings) -> _Keyed:
+    """Keys of one name; identical names share one object while building."""
+    hit = readings.keyed.get(text)
+    if hit is None:
+        hit = readings.keyed[text] = _make_keyed(text, readings)
+    return hit
+
+
+def _make_keyed(text: str, readings: _Readings) -> _Keyed:
+    natural_len, spec_len = split_generic(text)
+    syl = readings.name(text, spec_len)
+    if len(syl) != len(text):  # cannot happen with gazetteer.pinyin, but never misalign
+        syl = readings.of(text)
+    lens = list(accumulate((len(s) for s in syl), initial=0))
+    ini_lens = list(accumulate((1 if s else 0 for s in syl), initial=0))
+    n = min(len(syl), len(text))
+    return _Keyed(text, natural_len, spec_len, "".join(syl), lens[min(natural_len, n)], lens[min(spec_len, n)],
+                  "".join(s[0] for s in syl if s), ini_lens[min(natural_len, n)], ini_lens[min(spec_len, n)])
+
+
+# ---------------------------------------------------------------------------- sorted key lists
+
+class _KeyList:
+    """Sorted keys with, per entry: record position, former-name index (-1 = the name
+    itself), and the key lengths of the name's natural form and specific term."""
+
+    def __init__(self, keys: list[str], rec, aux, nat_len, spec_len):
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys = [keys[i] for i in order]
+        self.rec = np.asarray(rec, dtype=np.int32)[order] if len(keys) else np.empty(0, np.int32)
+        self.aux = np.asarray(aux, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+        self.nat_len = np.asarray(nat_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+        self.spec_len = np.asarray(spec_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+
+    @classmethod
+    def empty(cls) -> "_KeyList":
+        return cls([], [], [], [], [])
+
+    def insert(self, key: str, rec: int, aux: int, nat_len: int, spec_len: int) -> None:
+        i = bisect.bisect_right(self.keys, key)
+        self.keys.insert(i, key)
+        self.rec = np.insert(self.rec, i, rec)
+        self.aux = np.insert(self.aux, i, aux)
+        self.nat_len = np.insert(self.nat_len, i, nat_len)
+        self.spec_len = np.insert(self.spec_len, i, spec_len)
+
+    def range_of(self, prefix: str) -> tuple[int, int]:
+        """(lo, hi): entries lo..hi start with prefix."""
+        lo = bisect.bisect_left(self.keys, prefix)
+        return lo, bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)
+
+    def prefix_range(self, q: str) -> tuple[int, int, int]:
+        """(lo, end_of_exact, hi): entries lo..hi start with q, lo..end_of_exact equal it."""
+        lo = bisect.bisect_left(self.keys, q)
+        exact_end = bisect.bisect_right(self.keys, q, lo)
+        hi = bisect.bisect_left(self.keys, q + "\U0010ffff", exact_end)
+        return lo, exact_end, hi
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class _TypoBuckets:
+    """Distinct specific terms bucketed by length, sorted forwards and reversed; for
+    Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others."""
+
+    def __init__(self):
+        self.fwd: dict[int, list[str]] = {}
+        self.rev: dict[int, list[str]] = {}
+        self.reading: dict[str, str] = {}
+
+    @classmethod
+    def build(cls, terms: Iterable[str], readings: dict[str, str] | None = None) -> "_TypoBuckets":
+        self = cls()
+        self.reading = readings or {}
+        for term in set(terms):
+            self.fwd.setdefault(len(term), []).append(term)
+        for n, items in self.fwd.items():
+            items.sort()
+            self.rev[n] = sorted(t[::-1] for t in items)
+        return self
+
+    def insert(self, term: str, reading: str | None = None) -> None:
+        if reading is not None:
+            self.reading[term] = reading
+        for table, key in ((self.fwd, term), (self.rev, term[::-1])):
+            items = table.setdefault(len(term), [])
+            i = bisect.bisect_left(items, key)
+            if i == len(items) or items[i] != key:
+                items.insert(i, key)
+
+    def within_one_edit(self, q: str) -> set[str]:
+        """Distinct terms within OSA distance 1 of q (q itself included).
+
+        With one edit, either the first half of q is intact (the edit is after it) or the
+        second half is (the edit is before it); a swap across the middle is looked up
+        directly. Only terms of length len(q)-1 .. len(q)+1 can be one edit away."""
+        h = len(q) // 2
+        found: set[str] = set()
+        for n in (len(q) - 1, len(q), len(q) + 1):
+            for table, probe, target in ((self.fwd, q[:h], q), (self.rev, q[h:][::-1], q[::-1])):
+                items = table.get(n)
+                if not items:
+                    continue
+                lo = bisect.bisect_left(items, probe)
+                hi = bisect.bisect_left(items, probe + "\U0010ffff", lo)
+                if lo == hi:
+                    continue
+                keys = items[lo:hi]
+                dist = process.cdist([target], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
+                                     workers=1)[0]
+                for i in np.flatnonzero(dist <= 1):
+                    found.add(keys[i] if table is self.fwd else keys[i][::-1])
+        if h >= 1:
+            swapped = q[:h - 1] + q[h] + q[h - 1] + q[h + 1:]
+            items = self.fwd.get(len(q), [])
+            i = bisect.bisect_left(items, swapped)
+            if i < len(items) and items[i] == swapped:
+                found.add(swapped)
+        return found
+
+
+# ---------------------------------------------------------------------------- the index
+
+@dataclass
+class _Candidates:
+    rec: list = field(default_factory=list)
+    key: list = field(default_factory=list)
+    form: list = field(default_factory=list)
+    aux: list = field(default_factory=list)
+
+    def add(self, rec: np.ndarray, key: np.ndarray, form: np.ndarray | int, aux: np.ndarray) -> None:
+        if rec.size:
+            self.rec.append(rec)
+            self.key.append(key)
+            self.form.append(np.broadcast_to(np.int8(form), rec.shape) if np.isscalar(form) else form)
+            self.aux.append(aux)
+
+    def arrays(self):
+        if not self.rec:
+            e = np.empty(0, np.int32)
+            return e, np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int16)
+        return (np.concatenate(self.rec), np.concatenate(self.key), np.concatenate(self.form),
+                np.concatenate(self.aux))
+
+
+class SearchIndex:
+    """In-memory place-name index. Build with :meth:`from_records` or :meth:`from_store`.
+
+    A record is a dict: ``id``, ``name``, ``former_names`` (list of str), ``division_code``,
+    ``division_path`` (division codes from the province down), ``division_chain`` (their
+    names), ``feature_class``, ``status`` ('in_force' | 'historical' | 'retired'),
+    ``level_rank`` (0 province .. 4 village, 5 other) and ``bbox`` ((minx, miny, maxx, maxy)
+    CGCS2000 lon/lat degrees, or None)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._readings = _Readings()
+        self.build_seconds = 0.0
+        # Columns, one entry per record position (removed records stay as tombstones).
+        self._ids: list = []
+        self._names: list[str] = []
+        self._division_code = np.empty(0, np.int32)  # into _div_codes, -1 = none
+        self._former: dict[int, list[_Keyed]] = {}
+        self._pos_by_id: dict = {}
+        self._alive = np.empty(0, bool)
+        self._static = np.empty(0, np.int64)
+        self._status = np.empty(0, np.int8)
+        self._level = np.empty(0, np.int8)
+        self._klass = np.empty(0, np.int16)
+        self._paths = np.empty((0, _MAX_DEPTH), np.int32)
+        self._bbox = np.empty((0, 4), np.float64)
+        self._class_ids: dict[str, int] = {}
+        self._class_names: list[str] = []
+        self._div_ids: dict[str, int] = {}
+        self._div_names: list[str] = []
+        self._div_codes: list[str] = []
+        self._chars = self._py = self._ini = _KeyList.empty()
+        self._typo_chars = _TypoBuckets()
+        self._typo_latin = _TypoBuckets()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict]) -> "SearchIndex":
+        """Build from record dicts (see the class docstring). ``build_seconds`` is set."""
+        started = time.perf_counter()
+        _t2s()  # load once here rather than on the first query
+        self = cls()
+        chars, py, ini = ([], [], [], [], []), ([], [], [], [], []), ([], [], [], [], [])
+        typo_chars, typo_latin, spec_readings = [], [], {}
+        columns = {"static": [], "status": [], "level": [], "klass": [], "paths": [], "bbox": [], "division": []}
+        records = iter(records)
+        while chunk := list(islice(records, 5000)):
+            self._readings.prefetch(normalise_text(str(r["name"])) for r in chunk)
+            for record in chunk:
+                pos = len(self._ids)
+                for aux, k in enumerate(self._append_columns(record, pos, columns), start=-1):
+                    for lists, key, nat, spec in ((chars, k.text, k.natural_len, k.spec_len),
+                                                  (py, k.py, k.py_natural_len, k.py_spec_len),
+                                                  (ini, k.ini, k.ini_natural_len, k.ini_spec_len)):
+                        for column, value in zip(lists, (key, pos, aux, nat, spec)):
+                            column.append(value)
+                    spec_text = k.text[:k.spec_len]
+                    if spec_text not in spec_readings:
+                        spec_readings[spec_text] = k.py[:k.py_spec_len]
+                        typo_chars.append(spec_text)
+                        typo_latin.append(spec_readings[spec_text])
+        n = len(self._ids)
+        self._alive = np.ones(n, bool)
+        self._static = np.array(columns["static"], np.int64)
+        self._status = np.array(columns["status"], np.int8)
+        self._level = np.array(columns["level"], np.int8)
+        self._klass = np.array(columns["klass"], np.int16)
+        self._division_code = np.array(columns["division"], np.int32)
+        self._paths = np.array(columns["paths"], np.int32).reshape(n, _MAX_DEPTH)
+        self._bbox = np.array(columns["bbox"], np.float64).reshape(n, 4)
+        self._chars, self._py, self._ini = _KeyList(*chars), _KeyList(*py), _KeyList(*ini)
+        self._typo_chars = _TypoBuckets.build(typo_chars, spec_readings)
+        self._typo_latin = _TypoBuckets.build(typo_latin)
+        # Only needed while building (add() reads again, microseconds per name).
+        self._readings.cache.clear()
+        self._readings.keyed.clear()
+        self.build_seconds = time.perf_counter() - started
+        return self
+
+    @classmethod
+    def from_store(cls, store, former_names: dict | None = None) -> "SearchIndex":
+        """Build from the store's ``places`` joined with ``divisions``.
+
+        ``division_path`` is the path of the place's division plus, for a place that is
+        itself a division, its own code; ``level_rank`` comes from its own division's level
+        (5 for other places). ``former_names``: optional {place id: [old names]}."""
+        from gazetteer.tables import divisions as d, places as p
+        former_names = former_names or {}
+        with store.read() as conn:
+            div = {r.code: (r.name, r.level, r.path) for r in conn.execute(sa.select(d.c.code, d.c.name, d.c.level,
+                                                                                     d.c.path))}
+            rows = conn.execute(sa.select(p.c.id, p.c.name, p.c.feature_class, p.c.division_code,
+                                          p.c.own_division_code, p.c.status, p.c.minx, p.c.miny, p.c.maxx,
+                                          p.c.maxy)).all()
+
+        def record(r) -> dict:
+            path = div[r.division_code][2].split("/") if r.division_code in div else []
+            if r.own_division_code and r.own_division_code not in path:
+                path.append(r.own_division_code)
+            level = div[r.own_division_code][1] if r.own_division_code in div else None
+            return {"id": r.id, "name": r.name, "former_names": former_names.get(r.id, []),
+                    "division_code": r.division_code, "division_path": path,
+                    "division_chain": [div[c][0] if c in div else c for c in path],
+                    "feature_class": r.feature_class, "status": r.status,
+                    "level_rank": LEVEL_RANK.get(level, OTHER_LEVEL_RANK),
+                    "bbox": None if r.minx is None else (r.minx, r.miny, r.maxx, r.maxy)}
+
+        return cls.from_records(record(r) for r in rows)
+
+    def _append_columns(self, record: dict, pos: int, columns: dict) -> list[_Keyed]:
+        name = normalise_text(str(record["name"]))
+        if not name:
+            raise InvalidInput("地名不能为空", details={"id": record.get("id")})
+        rid = record["id"]
+        if rid in self._pos_by_id:
+            raise Conflict(f"记录 {rid} 已在索引中", details={"id": rid})
+        self._ids.append(rid)
+        self._names.append(name)
+        self._pos_by_id[rid] = pos
+        status = record.get("status") or "in_force"
+        if status not in STATUS_RANK:
+            raise InvalidInput(f"未知的地名状态：{status}", details={"id": rid})
+        level = int(record.get("level_rank", OTHER_LEVEL_RANK))
+        level = min(max(level, 0), 7)
+        klass = record.get("feature_class") or ""
+        if klass not in self._class_ids:
+            self._class_ids[klass] = len(self._class_names)
+            self._class_names.append(klass)
+        path_codes = list(record.get("division_path") or [])[:_MAX_DEPTH]
+        chain = list(record.get("division_chain") or [])
+        path_ids = [self._division_id(code, chain[i] if i < len(chain) else None) for i, code in enumerate(path_codes)]
+        division_code = record.get("division_code")
+        columns["division"].append(-1 if division_code is None else self._division_id(division_code, None))
+        bbox = record.get("bbox")
+        columns["static"].append(_static_key(level, STATUS_RANK[status], len(name), pos))
+        columns["status"].append(STATUS_RANK[status])
+        columns["level"].append(level)
+        columns["klass"].append(self._class_ids[klass])
+        columns["paths"].extend(path_ids + [-1] * (_MAX_DEPTH - len(path_ids)))
+        columns["bbox"].extend([float(v) for v in bbox] if bbox is not None else [np.nan] * 4)
+        keyed = [_keyed(name, self._readings)]
+        former = [normalise_text(str(f)) for f in record.get("former_names") or []]
+        former = [f for f in dict.fromkeys(former) if f and f != name]
+        if former:
+            self._former[pos] = [_keyed(f, self._readings) for f in former]
+            keyed += self._former[pos]
+        return keyed
+
+    def _division_id(self, code, name: str | None) -> int:
+        code = str(code)
+        found = self._div_ids.get(code)
+        if found is None:
+            found = self._div_ids[code] = len(self._div_codes)
+            self._div_codes.append(code)
+            self._div_names.append(name or code)
+        elif name and self._div_names[found] == code:
+            self._div_names[found] = name
+        return found
+
+    # ------------------------------------------------------------------ updates
+
+    def add(self, record: dict) -> None:
+        """Add one record (a renamed place: :meth:`remove` the old one, add the new one).
+
+        Costs a few milliseconds per name at national scale (sorted inserts)."""
+        with self._lock:
+            pos = len(self._ids)
+            columns = {"static": [], "status": [], "level": [], "klass": [], "paths": [], "bbox": [], "division": []}
+            keyed_forms = self._append_columns(record, pos, columns)
+            self._alive = np.append(self._alive, True)
+            self._static = np.append(self._static, np.array(columns["static"], np.int64))
+            self._status = np.append(self._status, np.array(columns["status"], np.int8))
+            self._level = np.append(self._level, np.array(columns["level"], np.int8))
+            self._klass = np.append(self._klass, np.array(columns["klass"], np.int16))
+            self._division_code = np.append(self._division_code, np.array(columns["division"], np.int32))
+            self._paths = np.vstack([self._paths, np.array(columns["paths"], np.int32).reshape(1, _MAX_DEPTH)])
+            self._bbox = np.vstack([self._bbox, np.array(columns["bbox"], np.float64).reshape(1, 4)])
+            for aux, k in enumerate(keyed_forms, start=-1):
+                self._chars.insert(k.text, pos, aux, k.natural_len, k.spec_len)
+                self._py.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
+                self._ini.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
+                self._typo_chars.insert(k.text[:k.spec_len], k.py[:k.py_spec_len])
+                self._typo_latin.insert(k.py[:k.py_spec_len])
+
+    def remove(self, record_id) -> None:
+        """Remove a record by id (it stops matching at once). Raises NotFound if absent."""
+        with self._lock:
+            pos = self._pos_by_id.get(record_id)
+            if pos is None or not self._alive[pos]:
+                raise NotFound(f"索引中没有记录 {record_id}", details={"id": record_id})
+            self._alive[pos] = False
+            del self._pos_by_id[record_id]
+
+    def __len__(self) -> int:
+        return int(self._alive.sum())
+
+    def __contains__(self, record_id) -> bool:
+        return record_id in self._pos_by_id
+
+    # ------------------------------------------------------------------ queries
+
+    def search(self, q: str, *, division: str | None = None, feature_class: str | None = None,
+               status: str | Sequence[str] | None = None, bbox: Sequence[float] | None = None,
+               limit: int = 10, offset: int = 0) -> list[Hit]:
+        """Ranked matches for what the user typed.
+
+        ``division``: a division code; only places in it or under it (its own record too).
+        ``feature_class``: one class (e.g. '群众自治组织'). ``status``: one status or several.
+        ``bbox``: (minx, miny, maxx, maxy) CGCS2000 lon/lat degrees; places whose extent
+        intersects it (places without geometry are left out). Raises InvalidInput for an
+        empty or over-long query, a bad limit/offset, status or bbox."""
+        return self._query(q, division, feature_class, status, bbox, limit, offset, typos=True)
+
+    def suggest(self, prefix: str, limit: int = 10, *, division: str | None = None) -> list[Hit]:
+        """Completions as the user types: exact and prefix matches only (no typos)."""
+        return self._query(prefix, division, None, None, None, limit, 0, typos=False)
+
+    def _query(self, q, division, feature_class, status, bbox, limit, offset, *, typos: bool) -> list[Hit]:
+        if not isinstance(q, str) or not normalise_text(q):
+            raise InvalidInput("请输入要查询的地名")
+        if len(q) > MAX_QUERY_CHARS:
+            raise InvalidInput(f"查询内容过长（最多 {MAX_QUERY_CHARS} 个字符）")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit 应为 1～{MAX_LIMIT} 的整数", details={"limit": limit})
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidInput("offset 应为非负整数", details={"offset": offset})
+        with self._lock:
+            mask_fn = self._filter(division, feature_class, status, bbox)
+            if mask_fn is None:
+                return []
+            want = offset + limit
+            text = normalise_text(q)
+            has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
+            cands = _Candidates()
+            if has_han and has_latin:  # 广zhou: read the characters as pinyin
+                text = "".join(syllables(text))
+                has_han = False
+            if has_latin:
+                latin = normalise_latin(text)
+                if not latin:
+                    return []
+                self._collect_prefix(self._py, latin, "pinyin", cands, mask_fn)
+                self._collect_prefix(self._ini, latin, "initials", cands, mask_fn)
+                typo_query, buckets, keys = latin, self._typo_latin, self._py
+                min_typo_len = 3
+            else:
+                self._collect_prefix(self._chars, text, "exact", cands, mask_fn)
+                simplified = to_simplified(text)
+                if simplified != text:
+                    self._collect_prefix(self._chars, simplified, "traditional", cands, mask_fn)
+                typo_query, buckets, keys = simplified, self._typo_chars, self._chars
+                min_typo_len = MIN_SPECIFIC_CHARS
+            hits = self._top(cands, want)
+            # Typos fill the list only when the text matched no whole name or specific term:
+            # a name typed right needs no misspelt neighbours (and they cost the most time).
+            if (typos and len(hits) < want and len(typo_query) >= min_typo_len
+                    and not any(h[1] >> _TIER_SHIFT <= _TIER_SPECIFIC for h in hits)):
+                self._collect_typos(typo_query, buckets, keys, min_typo_len, cands, mask_fn)
+                hits = self._top(cands, want)
+            return [self._hit(*h) for h in hits[offset:want]]
+
+    def _filter(self, division, feature_class, status, bbox):
+        """A function rec-array -> bool mask, or None when nothing can match."""
+        conditions = []
+        if division is not None:
+            div_id = self._div_ids.get(str(division))
+            if div_id is None:
+                return None
+            conditions.append(lambda rec: (self._paths[rec] == div_id).any(axis=1))
+        if feature_class is not None:
+            class_id = self._class_ids.get(feature_class)
+            if class_id is None:
+                return None
+            conditions.append(lambda rec: self._klass[rec] == class_id)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            bad = [s for s in wanted if s not in PLACE_STATUSES]
+            if bad:
+                raise InvalidInput(f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad})
+            codes = np.array([STATUS_RANK[s] for s in wanted], np.int8)
+            conditions.append(lambda rec: np.isin(self._status[rec], codes))
+        if bbox is not None:
+            try:
+                minx, miny, maxx, maxy = (float(v) for v in bbox)
+            except (TypeError, ValueError):
+                raise InvalidInput("bbox 应为 (最小经度, 最小纬度, 最大经度, 最大纬度)") from None
+            if not (minx <= maxx and miny <= maxy):
+                raise InvalidInput("bbox 的最小值不能大于最大值", details={"bbox": list(bbox)})
+
+            def in_bbox(rec):
+                b = self._bbox[rec]
+                return (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
+            conditions.append(in_bbox)
+
+        def mask(rec: np.ndarray) -> np.ndarray:
+            ok = self._alive[rec]
+            for cond in conditions:
+                ok &= cond(rec)
+            return ok
+        return mask
+
+    def _collect_prefix(self, keys: _KeyList, q: str, form: str, cands: _Candidates, mask_fn) -> None:
+        lo, exact_end, hi = keys.prefix_range(q)
+        if lo == hi:
+            return
+        rec = keys.rec[lo:hi]
+        ok = mask_fn(rec)
+        if not ok.any():
+            return
+        rec, aux = rec[ok], keys.aux[lo:hi][ok]
+        n = len(q)
+        tier = np.where(np.arange(lo, hi)[ok] < exact_end, _TIER_EXACT,
+                        np.where((keys.spec_len[lo:hi][ok] == n) | (keys.nat_len[lo:hi][ok] == n),
+                                 _TIER_SPECIFIC, _TIER_PREFIX)).astype(np.int64)
+        former = aux >= 0
+        if form == "exact":
+            labels = np.where(tier == _TIER_EXACT, MATCHED_FORMS.index("exact"), MATCHED_FORMS.index("prefix"))
+        else:
+            labels = np.full(rec.shape, MATCHED_FORMS.index(form))
+        labels = np.where(former, MATCHED_FORMS.index("former_name"), labels).astype(np.int8)
+        penalty = np.where(former, _FORM_PENALTY["former_name"], _FORM_PENALTY[form]).astype(np.int64)
+        key = self._static[rec] + (tier << _TIER_SHIFT) + (penalty << _FORM_SHIFT)
+        cands.add(rec, key, labels, aux)
+
+    def _collect_typos(self, q: str, buckets: _TypoBuckets, keys: _KeyList, min_len: int,
+                       cands: _Candidates, mask_fn) -> None:
+        """Names one edit from what was typed (OSA distance: substitution, insertion,
+        deletion, swap of neighbours).
+
+        1. In the specific term: q = head + tail, where head is one edit from a specific term
+           s and every name starting with s + tail matches (番禹 -> 番禺区, 富涌村 -> 福涌村民委员会,
+           唐店村村民委员会 -> 唐家店村村民委员会). Every split of q is tried.
+        2. After an intact specific term: when head is itself a specific term, names starting
+           with it that are one edit from q as a whole (杉树寸民委员会 -> 杉树村民委员会).
+        3. In the second half of a whole name: names starting with q's intact first half that
+           are one edit from q."""
+        typo = MATCHED_FORMS.index("typo")
+        ranges: dict[int, list[np.ndarray]] = {_TIER_TYPO_HOMOPHONE: [], _TIER_TYPO: []}
+        whole: list[np.ndarray] = []
+        verify: list[tuple[int, int]] = []
+        for k in range(len(q), min_len - 1, -1):
+            head, tail = q[:k], q[k:]
+            head_reading = "".join(map(_syllable_key, syllables(head))) if buckets.reading else None
+            terms = buckets.within_one_edit(head)
+            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
+                same = [t for t in terms if buckets.reading.get(t) == head_reading]
+                terms = (same + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
+            for term in terms:
+                lo, hi = keys.range_of(term + tail)
+                if lo < hi:
+                    # An IME slip picks a character of the same sound: rank those first.
+                    homophone = head_reading is not None and buckets.reading.get(term) == head_reading
+                    ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(np.arange(lo, hi))
+            if tail and head in terms:
+                lo, hi = keys.range_of(head)
+                if 0 < hi - lo <= _TYPO_VERIFY_BUDGET:
+                    verify.append((lo, hi))
+        if verify:
+            entries = np.concatenate([np.arange(lo, hi) for lo, hi in verify])
+            names = [name for lo, hi in verify for name in keys.keys[lo:hi]]
+            dist = process.cdist([q], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1)[0]
+            whole.append(entries[dist <= 1])
+        h = len(q) // 2
+        if h >= min_len:
+            lo, _, hi = keys.prefix_range(q[:h])
+            if lo < hi:
+                dist = process.cdist([q], keys.keys[lo:hi], scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
+                                     workers=1)[0]
+                whole.append(lo + np.flatnonzero(dist <= 1))
+        ranges[_TIER_TYPO] += whole
+        for tier, parts in ranges.items():
+            if parts:
+                self._add_typo(keys, np.concatenate(parts), typo, cands, mask_fn, tier)
+
+    def _add_typo(self, keys: _KeyList, entries: np.ndarray, typo: int, cands: _Candidates, mask_fn,
+                  tier: int) -> None:
+        if not entries.size:
+            return
+        rec = keys.rec[entries]
+        ok = mask_fn(rec)
+        rec, aux = rec[ok], keys.aux[entries][ok]
+        former = aux >= 0
+        penalty = np.where(former, _FORM_PENALTY["former_name"], 0).astype(np.int64)
+        key = self._static[rec] + (np.int64(tier) << _TIER_SHIFT) + (penalty << _FORM_SHIFT)
+        cands.add(rec, key, typo, aux)
+
+    def _top(self, cands: _Candidates, want: int) -> list[tuple[int, int, int, int]]:
+        """Best ``want`` distinct records: [(pos, key, form, aux)] best first."""
+        rec, key, form, aux = cands.arrays()
+        if not rec.size:
+            return []
+        take = min(rec.size, want * 4)
+        while True:
+            if take < rec.size:
+                idx = np.argpartition(key, take - 1)[:take]
+            else:
+                idx = np.arange(rec.size)
+            idx = idx[np.argsort(key[idx], kind="stable")]
+            _, first = np.unique(rec[idx], return_index=True)
+            best = idx[np.sort(first)]
+            if len(best) >= want or take >= rec.size:
+                best = best[:want]
+                return [(int(rec[i]), int(key[i]), int(form[i]), int(aux[i])) for i in best]
+            take = min(rec.size, take * 4)
+
+    def _hit(self, pos: int, key: int, form: int, aux: int) -> Hit:
+        tier = key >> _TIER_SHIFT
+        penalty = (key >> _FORM_SHIFT) & 7
+        level, status = int(self._level[pos]), int(self._status[pos])
+        score = 1.0 - (tier * 0.2 + level * 0.03 + status * 0.01 + penalty * 0.002
+                       + min(len(self._names[pos]), 19) * 0.0001)
+        path = self._paths[pos]
+        chain = [self._div_names[i] for i in path[path >= 0]]
+        statuses = {v: k for k, v in STATUS_RANK.items()}
+        return Hit(id=self._ids[pos], name=self._names[pos], matched_form=MATCHED_FORMS[form],
+                   score=round(score, 4), division_chain=chain,
+                   matched_former_name=self._former[pos][aux].text if aux >= 0 else None,
+                   division_code=self._div_codes[self._division_code[pos]] if self._division_code[pos] >= 0 else None,
+                   feature_class=self._class_names[self._klass[pos]],
+                   status=statuses[status], level_rank=level)
+
+    def stats(self) -> dict:
+        return {"records": len(self), "positions": len(self._ids), "keys": len(self._chars),
+                "build_seconds": round(self.build_seconds, 2)}
+
+
+def _static_key(level: int, status: int, name_len: int, pos: int) -> int:
+    return ((level << _LEVEL_SHIFT) | (status << _STATUS_SHIFT) | (min(name_len, 255) << _LEN_SHIFT)
+            | (pos & ((1 << _LEN_SHIFT) - 1)))

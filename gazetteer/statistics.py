@@ -1,0 +1,112 @@
+"""Annual place-name statistics as the province reports them: names approved (命名),
+renamed (更名) and retired (销名) per division and year, with a bar chart.
+
+A change counts in the year it came into force (``proposals.effective_date``), under the
+division the place lies in, rolled up to the children of the division asked for (the
+province by default, so one row per prefecture city).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+from functools import lru_cache
+
+import sqlalchemy as sa
+
+from gazetteer.errors import InvalidInput, NotFound
+from gazetteer.registry_tables import proposals
+from gazetteer.store import Store
+from gazetteer.tables import divisions
+
+PROVINCE_CODE = "440000"
+COUNTED = {"naming": "approved", "renaming": "renamed", "retirement": "retired"}
+LABELS_ZH = {"approved": "命名", "renamed": "更名", "retired": "销名"}
+LABELS_EN = {"approved": "named", "renamed": "renamed", "retired": "retired"}
+
+
+def annual_statistics(store: Store, year: int, division_code: str | None = None) -> dict:
+    """Counts for ``year`` under ``division_code`` (default: Guangdong), one row per child
+    division (all children, zeros included) plus a row for the division itself when changes
+    sit at its own level. Returns {"year", "division", "rows": [{code, name, approved,
+    renamed, retired}], "totals"}. Raises ``NotFound`` for an unknown division."""
+    if not isinstance(year, int) or not (1949 <= year <= 2100):
+        raise InvalidInput(f"年份不正确：{year!r}")
+    code = division_code or PROVINCE_CODE
+    with store.read() as conn:
+        parent = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.path)
+                              .where(divisions.c.code == code)).first()
+        if parent is None:
+            raise NotFound(f"没有代码为 {code} 的行政区划")
+        children = conn.execute(sa.select(divisions.c.code, divisions.c.name).where(divisions.c.parent_code == code)
+                                .order_by(divisions.c.code)).all()
+        changes = conn.execute(
+            sa.select(proposals.c.kind, divisions.c.path)
+            .join(divisions, divisions.c.code == proposals.c.division_code)
+            .where(proposals.c.state == "in_force",
+                   proposals.c.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+                   sa.or_(divisions.c.path == parent.path, divisions.c.path.startswith(parent.path + "/")))).all()
+    depth = len(parent.path.split("/"))
+    rows = {c.code: {"code": c.code, "name": c.name, "approved": 0, "renamed": 0, "retired": 0} for c in children}
+    for kind, path in changes:
+        codes = path.split("/")
+        key = codes[depth] if len(codes) > depth else parent.code
+        if key not in rows:  # a change recorded at the division's own level
+            rows[key] = {"code": key, "name": f"{parent.name}（本级）", "approved": 0, "renamed": 0, "retired": 0}
+        rows[key][COUNTED[kind]] += 1
+    ordered = sorted(rows.values(), key=lambda r: (r["code"] != parent.code, r["code"]))
+    totals = {k: sum(r[k] for r in ordered) for k in LABELS_ZH}
+    return {"year": year, "division": {"code": parent.code, "name": parent.name}, "rows": ordered,
+            "totals": totals}
+
+
+@lru_cache(maxsize=1)
+def cjk_font_path() -> str | None:
+    """A font file that renders Chinese, found with fontconfig (``fc-list :lang=zh``);
+    None when the machine has none, and the chart then uses codes and English labels."""
+    if shutil.which("fc-list") is None:
+        return None
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    paths = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
+    return paths[0] if paths else None
+
+
+def statistics_chart_png(stats: dict, *, font_path: str | None = "auto") -> bytes:
+    """A horizontal grouped bar chart of ``annual_statistics`` output, as PNG bytes.
+
+    Drawn with matplotlib's object API on the Agg canvas (no pyplot global state, safe in
+    a web worker). ``font_path`` None forces the code-and-English fallback."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    font_path = cjk_font_path() if font_path == "auto" else font_path
+    font = FontProperties(fname=font_path) if font_path else None
+    rows = [r for r in stats["rows"] if any(r[k] for k in LABELS_ZH)] or stats["rows"][:1]
+    labels = [r["name"] if font else r["code"] for r in rows]
+    legend = LABELS_ZH if font else LABELS_EN
+    division = stats["division"]
+    title = (f"{division['name']} {stats['year']} 年地名命名、更名、销名" if font
+             else f"{division['code']}: place names named / renamed / retired in {stats['year']}")
+    height = 1.2 + 0.45 * max(len(rows), 1) * 1.5
+    figure = Figure(figsize=(8, height), dpi=100)
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    bar = 0.27
+    for i, key in enumerate(LABELS_ZH):
+        ys = [n + (i - 1) * bar for n in range(len(rows))]
+        ax.barh(ys, [r[key] for r in rows], height=bar, label=legend[key])
+    ax.set_yticks(range(len(rows)), labels, fontproperties=font)
+    ax.invert_yaxis()
+    ax.set_title(title, fontproperties=font)
+    ax.legend(prop=font)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,147 @@
+"""The boundaries JSON API and pages through the Flask test client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+
+import pytest
+
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries_template, round_plan
+from gazetteer.store import Store
+
+
+@pytest.fixture(scope="module")
+def template(seeded_template, tmp_path_factory):
+    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "api.sqlite")
+
+
+@pytest.fixture
+def bclient(template, tmp_path):
+    from webmap import create_app
+    path = tmp_path / "b.sqlite"
+    shutil.copyfile(template, path)
+    store = Store(f"sqlite:///{path}")
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
+    yield app.test_client()
+    store.dispose()
+
+
+def sign_in(client, actor):
+    with client.session_transaction() as session:
+        session["username"] = actor.username
+        session["roles"] = sorted(actor.roles)
+
+
+def test_lines_report_computed_and_official_lengths(bclient):
+    body = bclient.get("/api/boundaries/lines?kind=provincial").get_json()
+    yue_gui = next(line for line in body["lines"] if line["name"] == "粤桂线")
+    assert yue_gui["official_length_km"] == 1075.0 and 825 < yue_gui["length_km"] < 840
+    assert "概化" in body["length_note"]
+    error = bclient.get("/api/boundaries/lines?kind=township")
+    assert error.status_code == 400 and error.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_markers_geojson_is_labelled_demonstration(bclient):
+    body = bclient.get("/api/boundaries/markers").get_json()
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 186
+    assert body["label"] == "演示数据"
+    detail = bclient.get("/api/boundaries/markers/粤桂001C").get_json()
+    assert detail["properties"]["label"] == "演示数据" and detail["history"]["inspections"] == []
+    assert bclient.get("/api/boundaries/markers/粤桂999Q").status_code == 404
+
+
+def test_writes_need_the_right_role(bclient):
+    assert bclient.post("/api/boundaries/rounds", json={}).status_code in (401, 403)
+    sign_in(bclient, INSPECTOR_A)
+    response = bclient.post("/api/boundaries/rounds", json={"line": "韶惠线", "round_no": 4})
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+
+
+def test_round_from_plan_to_report(bclient):
+    lines = bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+    line = next(item for item in lines if item["name"] == "韶惠线")
+    sign_in(bclient, OFFICER)
+    response = bclient.post("/api/boundaries/rounds", json=round_plan(line))
+    assert response.status_code == 201
+    round_id = response.get_json()["id"]
+    assert bclient.post(f"/api/boundaries/rounds/{round_id}/start").get_json()["status"] == "in_progress"
+
+    markers = bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"]
+    sign_in(bclient, INSPECTOR_A)
+    record = {"id": str(uuid.uuid4()), "round_id": round_id, "marker": markers[0]["properties"]["number"],
+              "found_state": "faded", "notes": "注记模糊"}
+    first = bclient.post("/api/boundaries/inspections", json=record)
+    again = bclient.post("/api/boundaries/inspections", json=record)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    bad = bclient.post("/api/boundaries/inspections", json={**record, "id": "not-a-uuid"})
+    assert bad.status_code == 400 and "UUID" in bad.get_json()["error"]["message"]
+
+    signed = bclient.post(f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_a_code"]})
+    assert signed.status_code == 200
+    sign_in(bclient, INSPECTOR_B)
+    bclient.post(f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_b_code"]})
+
+    report = bclient.get(f"/api/boundaries/rounds/{round_id}/report").get_json()
+    assert report["lines"][0]["markers_inspected"] == 1 and report["lines"][0]["tasks_opened"] == 1
+    assert report["lines"][0]["signed_by_both"] == 1 and report["demonstration"] is True
+
+    page = bclient.get(f"/boundaries/rounds/{round_id}/report")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "演示数据" in html and "@media print" not in html
+    assert "boundaries.css" in html and "/static/vendor/leaflet/leaflet.js" in html and "cdn." not in html
+    gpkg = bclient.get(f"/api/boundaries/rounds/{round_id}/export.gpkg")
+    assert gpkg.status_code == 200 and gpkg.data.startswith(b"SQLite format 3")
+
+
+def test_inspection_import_is_exactly_once_and_all_or_nothing(bclient):
+    lines = bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+    line = next(item for item in lines if item["name"] == "深惠线")
+    sign_in(bclient, OFFICER)
+    round_id = bclient.post("/api/boundaries/rounds", json=round_plan(line)).get_json()["id"]
+    bclient.post(f"/api/boundaries/rounds/{round_id}/start")
+    numbers = [f["properties"]["number"] for f in
+               bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"]]
+    rows = [{"id": str(uuid.uuid4()), "round_id": round_id, "marker": n, "found_state": "intact"} for n in numbers[:3]]
+    header = "id,round_id,marker,found_state\n"
+    csv_good = header + "".join(f"{r['id']},{r['round_id']},{r['marker']},{r['found_state']}\n" for r in rows)
+    csv_bad = csv_good + f"{uuid.uuid4()},{round_id},{numbers[3]},exploded\n"
+    sign_in(bclient, INSPECTOR_A)
+    bad = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_bad.encode("utf-8-sig"))
+    assert bad.status_code == 400 and "第 4 条记录" in bad.get_json()["error"]["message"]
+    assert bclient.get(f"/api/boundaries/inspections?round_id={round_id}").get_json()["inspections"] == []
+    ok = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig"))
+    assert ok.get_json() == {"created": 3, "existing": 0}
+    again = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig"))
+    assert again.get_json() == {"created": 0, "existing": 3}
+
+
+def test_exports_and_pages(bclient):
+    for fmt, start in (("geojson", b"{"), ("csv", b"\xef\xbb\xbf"), ("gpkg", b"SQLite format 3")):
+        response = bclient.get(f"/api/boundaries/markers/export?format={fmt}")
+        assert response.status_code == 200 and response.data.startswith(start)
+    assert json.loads(bclient.get("/api/boundaries/markers/export?format=geojson").data)["features"]
+    assert bclient.get("/api/boundaries/markers/export?format=shp").status_code == 400
+    lines_page = bclient.get("/boundaries/").get_data(as_text=True)
+    assert "粤桂线" in lines_page and "1,075" in lines_page and "概化" in lines_page and "湘粤桂三交点" in lines_page
+    markers_page = bclient.get("/boundaries/markers").get_data(as_text=True)
+    assert "演示数据" in markers_page and "粤桂001C" in markers_page
+
+
+def test_photo_upload_rejects_non_images(bclient):
+    from io import BytesIO
+    sign_in(bclient, INSPECTOR_A)
+    marker_id = bclient.get("/api/boundaries/markers/粤桂002Q").get_json()["id"]
+    bad = bclient.post(f"/api/boundaries/markers/{marker_id}/photos",
+                       data={"photo": (BytesIO(b"#!/bin/sh\n"), "../../evil.jpg")})
+    assert bad.status_code == 400
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 32
+    good = bclient.post(f"/api/boundaries/markers/{marker_id}/photos", data={"photo": (BytesIO(png), "../x.png")})
+    assert good.status_code == 201 and ".." not in good.get_json()["file_name"]
+    fetched = bclient.get(f"/api/boundaries/photos/{good.get_json()['sha256']}")
+    try:
+        assert fetched.status_code == 200 and fetched.data == png and fetched.mimetype == "image/png"
+    finally:
+        fetched.close()  # send_file streams from the file: close it (Werkzeug test-client contract)

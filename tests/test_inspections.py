@@ -1,0 +1,243 @@
+"""Joint inspections: displacement maths, state rules, exactly-once records, sign-off, tasks."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import uuid
+
+import pytest
+
+from boundaries import inspections as inspection_service
+from boundaries import tasks as task_service
+from boundaries.inspections import assess, marker_displacement_m, tasks_for
+from boundaries.lines import find_line
+from boundaries.markers import get_marker, list_markers
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries_template, round_plan
+from gazetteer.actors import Actor
+from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
+from gazetteer.geodesy import destination, distance_m
+from gazetteer.store import Store
+
+CGCS2000_A, CGCS2000_F = 6378137.0, 1 / 298.257222101
+
+
+def vincenty_inverse_m(lon1, lat1, lon2, lat2, a=CGCS2000_A, f=CGCS2000_F) -> float:
+    """Vincenty (1975), Survey Review 23(176) 88-93, inverse formula: an implementation
+    independent of pyproj, used as the reference."""
+    b = a * (1 - f)
+    u1, u2 = math.atan((1 - f) * math.tan(math.radians(lat1))), math.atan((1 - f) * math.tan(math.radians(lat2)))
+    big_l = math.radians(lon2 - lon1)
+    lam = big_l
+    for _ in range(200):
+        sin_lam, cos_lam = math.sin(lam), math.cos(lam)
+        sin_sigma = math.hypot(math.cos(u2) * sin_lam,
+                               math.cos(u1) * math.sin(u2) - math.sin(u1) * math.cos(u2) * cos_lam)
+        if sin_sigma == 0:
+            return 0.0
+        cos_sigma = math.sin(u1) * math.sin(u2) + math.cos(u1) * math.cos(u2) * cos_lam
+        sigma = math.atan2(sin_sigma, cos_sigma)
+        sin_alpha = math.cos(u1) * math.cos(u2) * sin_lam / sin_sigma
+        cos2_alpha = 1 - sin_alpha ** 2
+        cos_2sm = cos_sigma - 2 * math.sin(u1) * math.sin(u2) / cos2_alpha if cos2_alpha else 0.0
+        c = f / 16 * cos2_alpha * (4 + f * (4 - 3 * cos2_alpha))
+        previous = lam
+        lam = big_l + (1 - c) * f * sin_alpha * (
+            sigma + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1 + 2 * cos_2sm ** 2)))
+        if abs(lam - previous) < 1e-13:
+            break
+    u_sq = cos2_alpha * (a ** 2 - b ** 2) / b ** 2
+    big_a = 1 + u_sq / 16384 * (4096 + u_sq * (-768 + u_sq * (320 - 175 * u_sq)))
+    big_b = u_sq / 1024 * (256 + u_sq * (-128 + u_sq * (74 - 47 * u_sq)))
+    delta_sigma = big_b * sin_sigma * (cos_2sm + big_b / 4 * (
+        cos_sigma * (-1 + 2 * cos_2sm ** 2) - big_b / 6 * cos_2sm * (-3 + 4 * sin_sigma ** 2) * (-3 + 4 * cos_2sm ** 2)))
+    return b * big_a * (sigma - delta_sigma)
+
+
+# ---- displacement maths ------------------------------------------------------------------
+
+def test_reference_vincenty_reproduces_his_published_test_line():
+    # Vincenty (1975) test line (a), Bessel ellipsoid: 55°45'N -> 33°26'S, Δλ = 108°13',
+    # s = 14,110,526.170 m.
+    s = vincenty_inverse_m(0, 55.75, 108 + 13 / 60, -(33 + 26 / 60), a=6377397.155, f=1 / 299.1528128)
+    assert s == pytest.approx(14_110_526.170, abs=0.01)
+
+
+def test_one_degree_of_latitude_at_the_equator():
+    # GRS80 / CGCS2000 meridian arc 0° -> 1°: 110,574.4 m.
+    assert distance_m(0.0, 0.0, 0.0, 1.0) == pytest.approx(110_574.4, abs=0.05)
+    assert vincenty_inverse_m(0.0, 0.0, 0.0, 1.0) == pytest.approx(110_574.4, abs=0.05)
+
+
+@pytest.mark.parametrize("azimuth_deg, metres", [(0, 0.5), (45, 3.0), (137, 25.0), (270, 1000.0)])
+def test_marker_displacement_matches_the_independent_reference(azimuth_deg, metres):
+    lon0, lat0 = 112.0241, 24.7402  # near the 湘粤桂 tri-junction
+    lon1, lat1 = destination(lon0, lat0, azimuth_deg, metres)
+    displacement, bearing = marker_displacement_m(lon0, lat0, lon1, lat1)
+    assert displacement == pytest.approx(metres, abs=1e-6)
+    assert displacement == pytest.approx(vincenty_inverse_m(lon0, lat0, lon1, lat1), abs=1e-4)
+    assert bearing == pytest.approx(azimuth_deg % 360, abs=1e-6)
+
+
+# ---- state rules --------------------------------------------------------------------------
+
+def test_moved_is_flagged_only_beyond_tolerance_plus_accuracy():
+    assert assess("intact", 0.9, 1.0, 0.05) == ("intact", False)
+    assert assess("intact", 1.2, 1.0, 0.05) == ("moved", True)
+    assert assess("tilted", 4.0, 1.0, 5.0) == ("tilted", False)  # handheld GNSS cannot resolve 4 m
+    assert assess("damaged", 2.0, 1.0, 0.05) == ("damaged", True)
+    assert assess("moved", 1.5, 1.0, 0.05) == ("moved", True)
+
+
+def test_contradictory_findings_are_refused():
+    with pytest.raises(InvalidInput):
+        assess("lost", 0.3, 1.0, 0.05)  # a lost marker cannot be measured
+    with pytest.raises(InvalidInput):
+        assess("moved", None, 1.0, None)  # moved needs a measurement
+    with pytest.raises(InvalidInput):
+        assess("moved", 0.4, 1.0, 0.05)  # within tolerance
+    with pytest.raises(InvalidInput):
+        assess("vanished", None, 1.0, None)
+
+
+def test_findings_open_the_right_tasks():
+    assert tasks_for("intact", "intact", False) == []
+    assert tasks_for("faded", "faded", False) == ["repaint"]
+    assert tasks_for("moved", "tilted", True) == ["reset", "restore"]
+    assert tasks_for("lost", "lost", False) == ["rebuild"]
+
+
+# ---- records in a store --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def template(seeded_template, tmp_path_factory):
+    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "insp.sqlite")
+
+
+@pytest.fixture
+def bstore(template, tmp_path):
+    path = tmp_path / "b.sqlite"
+    shutil.copyfile(template, path)
+    s = Store(f"sqlite:///{path}")
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def started_round(bstore):
+    line = find_line(bstore, "韶惠线")
+    rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
+    inspection_service.start_round(bstore, rnd["id"], OFFICER)
+    return rnd
+
+
+def _record(store, rnd, marker, state="intact", metres=None, method="rtk", record_id=None, actor=INSPECTOR_A):
+    data = {"id": record_id or str(uuid.uuid4()), "round_id": rnd["id"], "marker": marker["number"],
+            "found_state": state}
+    if metres is not None:
+        lon, lat = destination(marker["lon"], marker["lat"], 60.0, metres)
+        data.update(measured_lon=lon, measured_lat=lat, measurement_method=method)
+    return inspection_service.record_inspection(store, data, actor)
+
+
+def test_same_client_id_twice_is_stored_once(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    record_id = str(uuid.uuid4())
+    first, created = _record(bstore, started_round, marker, "faded", 0.2, record_id=record_id)
+    again, created_again = _record(bstore, started_round, marker, "lost", record_id=record_id)
+    assert created and not created_again
+    assert again == first and again["found_state"] == "faded"
+    assert len(inspection_service.list_inspections(bstore, round_id=started_round["id"])) == 1
+    assert len(task_service.list_tasks(bstore, round_id=started_round["id"])) == 1
+    with pytest.raises(Conflict):  # a second, different record for the same marker
+        _record(bstore, started_round, marker, "intact")
+
+
+def test_measured_move_is_flagged_and_opens_a_restore_task(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[1]
+    record, _ = _record(bstore, started_round, marker, "intact", 2.5)
+    assert record["displacement_m"] == pytest.approx(2.5, abs=1e-3)
+    assert record["flagged_moved"] and record["assessed_state"] == "moved"
+    assert get_marker(bstore, marker["id"])["state"] == "moved"
+    assert [t["kind"] for t in task_service.list_tasks(bstore, round_id=started_round["id"])] == ["restore"]
+
+
+def test_gcj02_sized_offsets_are_refused(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[2]
+    with pytest.raises(InvalidInput, match="GCJ-02"):
+        _record(bstore, started_round, marker, "intact", 550.0)
+    assert inspection_service.list_inspections(bstore, round_id=started_round["id"]) == []
+
+
+def test_only_team_inspectors_record_and_only_in_progress_rounds(bstore):
+    line = find_line(bstore, "韶惠线")
+    rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
+    marker = list_markers(bstore, line_id=line["id"])[0]
+    with pytest.raises(IllegalTransition):
+        _record(bstore, rnd, marker)
+    inspection_service.start_round(bstore, rnd["id"], OFFICER)
+    with pytest.raises(Forbidden):
+        _record(bstore, rnd, marker, actor=OFFICER)
+    with pytest.raises(Forbidden):
+        _record(bstore, rnd, marker, actor=Actor("stranger", frozenset({"inspector"})))
+    other_line_marker = list_markers(bstore, line_id=find_line(bstore, "粤桂线")["id"])[0]
+    with pytest.raises(InvalidInput):
+        _record(bstore, rnd, other_line_marker)
+
+
+def test_both_sides_sign_and_each_only_once(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    record, _ = _record(bstore, started_round, marker)
+    side_a, side_b = started_round["side_a_code"], started_round["side_b_code"]
+    with pytest.raises(Forbidden):
+        inspection_service.sign_inspection(bstore, record["id"], side_b, INSPECTOR_A)  # not on B's team
+    signed = inspection_service.sign_inspection(bstore, record["id"], side_a, INSPECTOR_A)
+    assert signed["signed_a_by"] == INSPECTOR_A.username and signed["signed_b_by"] is None
+    with pytest.raises(IllegalTransition):
+        inspection_service.sign_inspection(bstore, record["id"], side_a, INSPECTOR_A)
+    signed = inspection_service.sign_inspection(bstore, record["id"], side_b, INSPECTOR_B)
+    assert inspection_service.is_signed_by_both(signed)
+
+
+def test_round_completes_only_when_every_marker_is_inspected_and_signed(bstore, started_round):
+    markers = list_markers(bstore, line_id=started_round["line_id"])
+    records = [_record(bstore, started_round, m)[0] for m in markers[:-1]]
+    with pytest.raises(IllegalTransition, match="1 颗界桩未检查"):
+        inspection_service.complete_round(bstore, started_round["id"], OFFICER)
+    records.append(_record(bstore, started_round, markers[-1], "lost")[0])
+    for record in records:
+        inspection_service.sign_inspection(bstore, record["id"], started_round["side_a_code"], INSPECTOR_A)
+    with pytest.raises(IllegalTransition, match="未经双方签认"):
+        inspection_service.complete_round(bstore, started_round["id"], OFFICER)
+    for record in records:
+        inspection_service.sign_inspection(bstore, record["id"], started_round["side_b_code"], INSPECTOR_B)
+    assert inspection_service.complete_round(bstore, started_round["id"], OFFICER)["status"] == "completed"
+    with pytest.raises(IllegalTransition):
+        _record(bstore, started_round, markers[0])
+
+
+def test_tasks_are_tracked_to_done_with_the_other_side_present(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[3]
+    _record(bstore, started_round, marker, "damaged", 0.1)
+    [task] = task_service.list_tasks(bstore, round_id=started_round["id"])
+    assert task["kind"] == "repair" and task["status"] == "open" and task["report_due_at"] is not None
+    task_service.update_task(bstore, task["id"], "in_progress", INSPECTOR_A)
+    with pytest.raises(InvalidInput, match="相邻方"):
+        task_service.update_task(bstore, task["id"], "done", INSPECTOR_A, result="已修复")
+    done = task_service.update_task(bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体",
+                                    witness_other_side="李工")
+    assert done["status"] == "done" and done["closed_by"] == INSPECTOR_A.username
+    assert get_marker(bstore, marker["id"])["state"] == "intact"
+    with pytest.raises(IllegalTransition):
+        task_service.update_task(bstore, task["id"], "in_progress", INSPECTOR_A)
+
+
+def test_retirement_needs_both_sides_approval(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[4]
+    task = task_service.create_task(bstore, marker["id"], "retire", OFFICER, note="河道改道，双方商定撤销")
+    with pytest.raises(IllegalTransition):
+        task_service.update_task(bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工")
+    task_service.approve_task(bstore, task["id"], started_round["side_a_code"], OFFICER)
+    task_service.approve_task(bstore, task["id"], started_round["side_b_code"], OFFICER)
+    task_service.update_task(bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工")
+    assert get_marker(bstore, marker["id"])["state"] == "retired"

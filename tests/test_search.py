@@ -1,0 +1,259 @@
+"""Place-name search over the shipped Guangdong names (data/gd_names.csv)."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.search import SearchIndex, normalise_latin, split_generic
+
+GD_NAMES = Path(__file__).resolve().parent.parent / "data" / "gd_names.csv"
+LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+PANYU = "440113"
+
+
+def gd_records() -> list[dict]:
+    with GD_NAMES.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    by_code = {r["code"]: r for r in rows}
+    records = []
+    for r in rows:
+        path, code = [], r["code"]
+        while code:
+            path.append(code)
+            code = by_code[code]["parent_code"]
+        path.reverse()
+        records.append({
+            "id": r["code"], "name": r["name"], "former_names": [],
+            "division_code": r["parent_code"] or None, "division_path": path,
+            "division_chain": [by_code[c]["name"] for c in path],
+            "feature_class": "群众自治组织" if r["level"] == "village" else "行政区域",
+            "status": "in_force", "level_rank": LEVEL_RANK[r["level"]], "bbox": None})
+    return records
+
+
+SYNTHETIC = [
+    # A renamed place (synthetic): the old name must still find it.
+    {"id": "syn-rename", "name": "海珠湿地路", "former_names": ["万亩果园路"], "division_code": "440105",
+     "division_path": ["440000", "440100", "440105"], "division_chain": ["广东省", "广州市", "海珠区"],
+     "feature_class": "交通运输设施", "status": "in_force", "level_rank": 5,
+     "bbox": (113.33, 23.06, 113.36, 23.07)},
+    # A place whose whole name is 沙湾 (exact) next to the real 沙湾街道/沙湾社区… (prefix).
+    {"id": "syn-shawan", "name": "沙湾", "former_names": [], "division_code": "440113",
+     "division_path": ["440000", "440100", "440113"], "division_chain": ["广东省", "广州市", "番禺区"],
+     "feature_class": "居民点", "status": "in_force", "level_rank": 5, "bbox": (113.33, 22.90, 113.36, 22.92)},
+    # A historical and a retired name, for status filters and ranking.
+    {"id": "syn-historical", "name": "番禺古城", "former_names": [], "division_code": PANYU,
+     "division_path": ["440000", "440100", PANYU], "division_chain": ["广东省", "广州市", "番禺区"],
+     "feature_class": "纪念地旅游景点", "status": "historical", "level_rank": 5, "bbox": None},
+    {"id": "syn-retired", "name": "番禺旧站", "former_names": [], "division_code": PANYU,
+     "division_path": ["440000", "440100", PANYU], "division_chain": ["广东省", "广州市", "番禺区"],
+     "feature_class": "交通运输设施", "status": "retired", "level_rank": 5, "bbox": (113.36, 22.93, 113.37, 22.94)},
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    records = gd_records()
+    for r in records:
+        if r["id"] == PANYU:
+            r["former_names"] = ["番禺县", "番禺市"]  # real history: county until 1992, city until 2000
+    return SearchIndex.from_records(records + SYNTHETIC)
+
+
+def first(hits):
+    assert hits, "no hits"
+    return hits[0]
+
+
+def test_build_covers_every_record(index):
+    assert len(index) == 28743 + len(SYNTHETIC)
+    assert index.build_seconds > 0
+
+
+def test_exact(index):
+    hit = first(index.search("番禺区"))
+    assert (hit.id, hit.matched_form) == (PANYU, "exact")
+    assert hit.division_chain == ["广东省", "广州市", "番禺区"]
+    assert hit.level_rank == 2 and hit.status == "in_force"
+
+
+def test_prefix_finds_the_name_without_its_generic_term(index):
+    hit = first(index.search("番禺"))
+    assert (hit.id, hit.matched_form) == (PANYU, "prefix")
+    hit = first(index.search("广州"))
+    assert (hit.id, hit.matched_form) == ("440100", "prefix")
+
+
+def test_traditional_characters(index):
+    hit = first(index.search("廣州"))
+    assert (hit.id, hit.matched_form) == ("440100", "traditional")
+    assert first(index.search("番禺區")).id == PANYU
+
+
+@pytest.mark.parametrize("typed", ["panyu", "pan yu", "Pānyú", "PanYu", "pan2 yu2", "panyuqu"])
+def test_pinyin_with_or_without_spaces_and_tones(index, typed):
+    hit = first(index.search(typed))
+    assert (hit.id, hit.matched_form) == (PANYU, "pinyin")
+
+
+def test_initials(index):
+    hit = first(index.search("gz"))
+    assert (hit.id, hit.matched_form) == ("440100", "initials")
+    assert first(index.search("pyq")).id == PANYU
+
+
+@pytest.mark.parametrize("typed", ["番禹区", "番禹", "panyy", "pnayu"])
+def test_one_typo(index, typed):
+    hit = first(index.search(typed))
+    assert (hit.id, hit.matched_form) == (PANYU, "typo")
+
+
+def test_typo_in_a_village_name(index):
+    # 福涌村民委员会 (番禺区沙湾街道): homophone slip in the specific term, with and without the
+    # generic term, and a slip in the generic term.
+    for typed in ("富涌村", "富涌村民委员会", "福涌村民委员金"):
+        hits = index.search(typed, division=PANYU)
+        assert "440113017204" in [h.id for h in hits[:3]], typed
+        assert {h.matched_form for h in hits} == {"typo"}
+
+
+def test_former_name(index):
+    hit = first(index.search("番禺市"))
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == (PANYU, "former_name", "番禺市")
+    hit = first(index.search("万亩果园"))
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == ("syn-rename", "former_name", "万亩果园路")
+    assert hit.name == "海珠湿地路"
+    # Its current name still works, and is not reported as a former name.
+    hit = first(index.search("海珠湿地路"))
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == ("syn-rename", "exact", None)
+
+
+def test_division_filter_includes_everything_under_it(index):
+    hits = index.search("新村", division="440100", limit=50)
+    assert hits and all(h.division_chain[:2] == ["广东省", "广州市"] for h in hits)
+    unfiltered = index.search("新村", limit=50)
+    assert any(h.division_chain[:2] != ["广东省", "广州市"] for h in unfiltered)
+    # The division itself is in it.
+    assert first(index.search("番禺区", division=PANYU)).id == PANYU
+    # A township filter: only names under 沙湾街道.
+    hits = index.search("福", division="440113017", limit=50)
+    assert hits and all(h.id.startswith("440113017") for h in hits)
+    assert index.search("番禺区", division="440300") == []
+    assert index.search("番禺区", division="999999") == []
+
+
+def test_feature_class_and_status_filters(index):
+    hits = index.search("番禺", feature_class="交通运输设施", limit=50)
+    assert [h.id for h in hits] == ["syn-retired"]
+    assert index.search("番禺", status="in_force", limit=50)
+    assert all(h.status == "in_force" for h in index.search("番禺", status="in_force", limit=50))
+    assert [h.id for h in index.search("番禺", status="historical")] == ["syn-historical"]
+    assert {h.id for h in index.search("番禺", status=["historical", "retired"])} == {"syn-historical", "syn-retired"}
+    with pytest.raises(InvalidInput, match="未知的地名状态"):
+        index.search("番禺", status="deleted")
+
+
+def test_bbox_filter(index):
+    hits = index.search("沙湾", bbox=(113.30, 22.85, 113.40, 22.95), limit=50)
+    assert [h.id for h in hits] == ["syn-shawan"]  # names without geometry are left out
+    assert index.search("沙湾", bbox=(100.0, 30.0, 101.0, 31.0)) == []
+    with pytest.raises(InvalidInput):
+        index.search("沙湾", bbox=(114.0, 23.0, 113.0, 24.0))
+
+
+def test_ranking_exact_then_prefix_then_typo(index):
+    hits = index.search("沙湾", limit=100)
+    forms = [h.matched_form for h in hits]
+    assert forms[0] == "exact" and set(forms) == {"exact", "prefix"}
+    assert forms == sorted(forms, key=["exact", "prefix"].index)
+    # The exact match wins although it is a minor place (level 5) and prefixes are townships.
+    assert hits[0].id == "syn-shawan"
+    # A typed name that matched exactly gets no misspelt neighbours; a prefix-only query
+    # does, after the prefix matches.
+    hits = index.search("番禺古", limit=20)
+    forms = [h.matched_form for h in hits]
+    assert forms[0] == "prefix" and hits[0].id == "syn-historical"
+    assert "typo" in forms and forms == sorted(forms, key=["prefix", "typo"].index)
+    assert PANYU in [h.id for h in hits if h.matched_form == "typo"]
+    for q in ("沙湾", "番禺古"):
+        scores = [h.score for h in index.search(q, limit=100)]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_ranking_within_a_tier(index):
+    # Higher divisions first: 广州市 (city) before 广州…街道/社区 (township/village).
+    hits = index.search("广州", limit=30)
+    ranks = [h.level_rank for h in hits if h.matched_form == "prefix"]
+    assert len(ranks) > 5 and ranks == sorted(ranks)
+    typo_ranks = [h.level_rank for h in hits if h.matched_form == "typo"]
+    assert typo_ranks == sorted(typo_ranks)
+    # In force before historical before retired at the same level.
+    hits = [h for h in index.search("番禺", limit=100) if h.level_rank == 5]
+    assert [h.status for h in hits] == ["historical", "retired"]
+
+
+def test_offset_pages_through_the_same_order(index):
+    whole = index.search("新", limit=30)
+    pages = index.search("新", limit=10) + index.search("新", limit=10, offset=10) + \
+        index.search("新", limit=10, offset=20)
+    assert [h.id for h in pages] == [h.id for h in whole]
+    assert len({h.id for h in whole}) == 30
+
+
+def test_suggest(index):
+    names = [h.name for h in index.suggest("番禺", 5)]
+    assert names[0] == "番禺区" and len(names) <= 5
+    assert all(h.matched_form != "typo" for h in index.suggest("番禹", 10))
+
+
+def test_invalid_queries(index):
+    for q in ("", "   ", None):
+        with pytest.raises(InvalidInput, match="请输入"):
+            index.search(q)
+    with pytest.raises(InvalidInput):
+        index.search("番禺", limit=0)
+    with pytest.raises(InvalidInput):
+        index.search("番禺", offset=-1)
+
+
+def test_add_and_remove_after_a_rename():
+    idx = SearchIndex.from_records(gd_records())
+    old = next(r for r in gd_records() if r["id"] == "440113017204")  # 福涌村民委员会
+    assert first(idx.search("福涌村民委员会")).id == old["id"]
+    idx.remove(old["id"])
+    assert old["id"] not in idx
+    assert all(h.id != old["id"] for h in idx.search("福涌村民委员会", limit=50))
+    renamed = dict(old, name="福兴村民委员会", former_names=["福涌村民委员会"])
+    idx.add(renamed)
+    hit = first(idx.search("福兴村", division=PANYU))
+    assert (hit.id, hit.matched_form) == (old["id"], "prefix")
+    hit = first(idx.search("福涌村民委员会"))
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == (old["id"], "former_name", "福涌村民委员会")
+    assert first(idx.search("fuxingcun", division="440113")).id == old["id"]
+    assert first(idx.search("福兴村民委员金", division="440113")).id == old["id"]
+    with pytest.raises(Conflict):
+        idx.add(renamed)
+    with pytest.raises(NotFound):
+        idx.remove("no-such-id")
+
+
+def test_from_store_reads_places_and_divisions(store):
+    idx = SearchIndex.from_store(store)
+    hit = first(idx.search("番禺区"))
+    assert hit.name == "番禺区" and hit.level_rank == 2
+    assert hit.division_chain == ["广东省", "广州市", "番禺区"]
+    hit = first(idx.search("fuyongcun", division=PANYU))
+    assert (hit.name, hit.matched_form) == ("福涌村民委员会", "pinyin")
+    assert hit.division_chain[:3] == ["广东省", "广州市", "番禺区"]
+
+
+def test_helpers():
+    assert normalise_latin("Pān yú") == "panyu"
+    assert normalise_latin("Lǚ liang") == "lvliang"
+    assert normalise_latin("xi'an") == "xian"
+    assert split_generic("福涌村民委员会") == (3, 2)
+    assert split_generic("沙湾社区居民委员会") == (4, 2)
+    assert split_generic("番禺区") == (3, 2)
+    assert split_generic("东区") == (2, 2)

@@ -1,0 +1,264 @@
+"""JSON API of the boundaries domain under /api/boundaries: lines, tri-junctions,
+markers (GeoJSON), rounds, inspections (idempotent by client id), tasks, disputes,
+photos, and import/export of markers and inspections (GeoJSON, CSV, GPKG).
+
+Thin: each route parses HTTP, calls one ``boundaries`` function and serialises the
+result; typed domain errors become the one JSON error shape in ``webmap.errors``.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+
+from boundaries import disputes as dispute_service
+from boundaries import inspections as inspection_service
+from boundaries import io as boundary_io
+from boundaries import lines as line_service
+from boundaries import markers as marker_service
+from boundaries import photos as photo_service
+from boundaries import tasks as task_service
+from boundaries.naming import LENGTH_REASON
+from boundaries.report import export_round, round_report
+from gazetteer.errors import InvalidInput
+from webmap.context import store
+
+bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
+
+_MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
+          "gpkg": "application/geopackage+sqlite3"}
+
+
+def _actor():
+    from webmap.auth import current_actor
+    return current_actor()
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象")
+    return body
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
+
+
+def _fmt(default: str = "geojson") -> str:
+    fmt = request.args.get("format", default)
+    if fmt not in boundary_io.FORMATS:
+        raise InvalidInput(f"不支持的格式：{fmt}（可选 {', '.join(boundary_io.FORMATS)}）")
+    return fmt
+
+
+def _tolerance_m() -> float:
+    return float(current_app.config["MARKER_MOVED_TOLERANCE_M"])
+
+
+def _send_export(write, fmt: str, download_name: str):
+    """Write an export in a temporary directory and send its bytes (exports are small;
+    reading them into memory lets the directory go at once, with no open file left)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"export.{fmt}"
+        write(path)
+        data = io.BytesIO(path.read_bytes())
+    return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=download_name)
+
+
+# ---- lines ---------------------------------------------------------------------------
+
+@bp.get("/lines")
+def lines():
+    """Lines with computed and official lengths (km). ?kind=provincial|city|county"""
+    rows = line_service.list_lines(store(), request.args.get("kind"))
+    return jsonify({"lines": rows, "length_note": LENGTH_REASON})
+
+
+@bp.get("/lines/<int:line_id>")
+def line(line_id: int):
+    row = line_service.get_line(store(), line_id, with_geometry=request.args.get("geometry") == "1")
+    if "geom" in row:
+        row["geometry"] = row.pop("geom").__geo_interface__
+    return jsonify(row)
+
+
+@bp.get("/tri-junctions")
+def tri_junctions():
+    return jsonify({"tri_junctions": line_service.list_tri_junctions(store(), request.args.get("kind"))})
+
+
+# ---- markers -------------------------------------------------------------------------
+
+@bp.get("/markers")
+def markers():
+    """Markers as a GeoJSON FeatureCollection (CGCS2000 lon/lat); ?line_id=&state="""
+    rows = marker_service.list_markers(store(), line_id=_int_arg("line_id"), state=request.args.get("state"))
+    return jsonify(marker_service.markers_feature_collection(rows))
+
+
+@bp.get("/markers/<key>")
+def marker(key: str):
+    """One marker by id or number, with its inspection, task and photo history."""
+    row = marker_service.get_marker(store(), key)
+    feature = marker_service.marker_feature(row)
+    feature["history"] = {"inspections": row["inspections"], "tasks": row["tasks"], "photos": row["photos"]}
+    return jsonify(feature)
+
+
+@bp.post("/markers/<int:marker_id>/photos")
+def upload_photo(marker_id: int):
+    upload = request.files.get("photo")
+    if upload is None:
+        raise InvalidInput("请以 multipart 字段 photo 上传照片")
+    row = photo_service.store_photo(store(), current_app.config["DATA_DIR"], marker_id, upload.read(), _actor(),
+                                    inspection_id=request.form.get("inspection_id") or None,
+                                    caption=request.form.get("caption"))
+    return jsonify(row), 201
+
+
+@bp.get("/photos/<sha256>")
+def photo(sha256: str):
+    path, content_type = photo_service.photo_path(store(), current_app.config["DATA_DIR"], sha256)
+    return send_file(path, mimetype=content_type)
+
+
+@bp.get("/markers/export")
+def export_markers():
+    fmt = _fmt()
+    return _send_export(lambda p: boundary_io.export_markers(store(), fmt, p, line_id=_int_arg("line_id")),
+                        fmt, f"markers.{fmt}")
+
+
+@bp.post("/markers/import")
+def import_markers():
+    """Body: the file (GeoJSON, CSV or GPKG bytes), ?format=. All or nothing."""
+    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), _actor())
+    return jsonify(counts)
+
+
+# ---- rounds and inspections ------------------------------------------------------------
+
+@bp.get("/rounds")
+def rounds():
+    return jsonify({"rounds": inspection_service.list_rounds(store(), _int_arg("line_id"))})
+
+
+@bp.post("/rounds")
+def create_round():
+    return jsonify(inspection_service.create_round(store(), _json_body(), _actor())), 201
+
+
+@bp.get("/rounds/<int:round_id>")
+def round_(round_id: int):
+    return jsonify(inspection_service.get_round(store(), round_id))
+
+
+@bp.post("/rounds/<int:round_id>/start")
+def start_round(round_id: int):
+    return jsonify(inspection_service.start_round(store(), round_id, _actor()))
+
+
+@bp.post("/rounds/<int:round_id>/complete")
+def complete_round(round_id: int):
+    return jsonify(inspection_service.complete_round(store(), round_id, _actor()))
+
+
+@bp.get("/rounds/<int:round_id>/report")
+def report(round_id: int):
+    result = round_report(store(), round_id)
+    return jsonify({k: v for k, v in result.items() if k != "state_names"})
+
+
+@bp.get("/rounds/<int:round_id>/export.gpkg")
+def export_round_gpkg(round_id: int):
+    return _send_export(lambda p: export_round(store(), round_id, p), "gpkg", f"round-{round_id}.gpkg")
+
+
+@bp.get("/inspections")
+def inspections():
+    return jsonify({"inspections": inspection_service.list_inspections(
+        store(), round_id=_int_arg("round_id"), marker_id=_int_arg("marker_id"))})
+
+
+@bp.post("/inspections")
+def record_inspection():
+    """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
+    record, created = inspection_service.record_inspection(store(), _json_body(), _actor(),
+                                                           tolerance_m=_tolerance_m())
+    return jsonify(record), 201 if created else 200
+
+
+@bp.post("/inspections/<inspection_id>/sign")
+def sign_inspection(inspection_id: str):
+    body = _json_body()
+    return jsonify(inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor()))
+
+
+@bp.get("/inspections/export")
+def export_inspections():
+    fmt = _fmt()
+    return _send_export(lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=_int_arg("round_id")),
+                        fmt, f"inspections.{fmt}")
+
+
+@bp.post("/inspections/import")
+def import_inspections():
+    counts = boundary_io.import_inspections(store(), request.get_data(), _fmt(), _actor(),
+                                            tolerance_m=_tolerance_m())
+    return jsonify(counts)
+
+
+# ---- tasks and disputes ------------------------------------------------------------------
+
+@bp.get("/tasks")
+def tasks():
+    return jsonify({"tasks": task_service.list_tasks(store(), status=request.args.get("status"),
+                                                     round_id=_int_arg("round_id"), line_id=_int_arg("line_id"))})
+
+
+@bp.post("/tasks")
+def create_task():
+    body = _json_body()
+    return jsonify(task_service.create_task(store(), body.get("marker_id"), body.get("kind"), _actor(),
+                                            note=body.get("note"))), 201
+
+
+@bp.post("/tasks/<int:task_id>")
+def update_task(task_id: int):
+    body = _json_body()
+    return jsonify(task_service.update_task(
+        store(), task_id, body.get("status"), _actor(), result=body.get("result"),
+        witness_other_side=body.get("witness_other_side"), new_lon=body.get("new_lon"), new_lat=body.get("new_lat")))
+
+
+@bp.post("/tasks/<int:task_id>/approve")
+def approve_task(task_id: int):
+    return jsonify(task_service.approve_task(store(), task_id, _json_body().get("side_code"), _actor()))
+
+
+@bp.get("/disputes")
+def disputes():
+    return jsonify({"disputes": dispute_service.list_disputes(store(), line_id=_int_arg("line_id"),
+                                                              status=request.args.get("status"))})
+
+
+@bp.post("/disputes")
+def create_dispute():
+    return jsonify(dispute_service.create_dispute(store(), _json_body(), _actor())), 201
+
+
+@bp.post("/disputes/<int:dispute_id>")
+def update_dispute(dispute_id: int):
+    body = _json_body()
+    return jsonify(dispute_service.update_dispute(store(), dispute_id, body.get("status"), _actor(),
+                                                  resolution=body.get("resolution")))

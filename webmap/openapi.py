@@ -1,0 +1,40 @@
+"""The OpenAPI 3.0 document of the whole HTTP API, assembled from each area's part.
+
+Each area keeps its paths next to its routes (``webmap.openapi_*`` modules with ``PATHS``
+and ``SCHEMAS``); this module merges them and adds the shared error schema.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+PART_MODULES = (
+    "webmap.openapi_core",
+    "webmap.openapi_registry",
+    "webmap.openapi_boundaries",
+)
+
+ERROR_SCHEMA = {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+}
+
+
+def openapi_document(server_url: str) -> dict:
+    paths: dict = {}
+    schemas: dict = {"Error": ERROR_SCHEMA}
+    for name in PART_MODULES:
+        module = importlib.import_module(name)
+        paths.update(module.PATHS)
+        schemas.update(getattr(module, "SCHEMAS", {}))
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "广东省地名与行政区域界线 API", "version": "0.1.0",
+                 "description": "Standard place names and administrative boundaries of Guangdong. "
+                                "Coordinates are CGCS2000 longitude/latitude (EPSG:4490). "
+                                "Every error answers with the Error schema."},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,136 @@
+"""JSON API of the place-name registry: records (/api/places) and proposals (/api/proposals).
+
+Thin: each route parses the request, calls one domain function with the current actor and
+returns its result; typed domain errors become the one JSON error shape in ``webmap.errors``.
+Documented in ``webmap.openapi_registry``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from gazetteer import registry, statistics, workflow
+from gazetteer.errors import InvalidInput
+from webmap.auth import current_actor
+from webmap.context import store
+
+bp = Blueprint("registry_api", __name__, url_prefix="/api")
+
+
+def clock():
+    """The registry's clock: real UTC time, or the one tests put in ``app.extensions["gdgis.clock"]``."""
+    return current_app.extensions.get("gdgis.clock", registry.utcnow)()
+
+
+def int_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象（Content-Type: application/json）")
+    return body
+
+
+@bp.get("/places")
+def places_search():
+    """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
+    return jsonify(registry.find_places(
+        store(), name=request.args.get("name") or None, q=request.args.get("q") or None,
+        as_of=registry.parse_date(request.args.get("as_of"), "as_of"), status=request.args.get("status") or None,
+        division_code=request.args.get("division") or None, limit=int_arg("limit", 50), offset=int_arg("offset", 0)))
+
+
+@bp.get("/places/<int:place_id>")
+def place(place_id: int):
+    return jsonify(registry.get_place(store(), place_id,
+                                      as_of=registry.parse_date(request.args.get("as_of"), "as_of"),
+                                      with_geometry=request.args.get("geometry", "1") != "0"))
+
+
+@bp.get("/places/<int:place_id>/history")
+def place_history(place_id: int):
+    return jsonify(registry.place_history(store(), place_id))
+
+
+def _statistics() -> dict:
+    year = int_arg("year")
+    if year is None:
+        raise InvalidInput("请指定年份 year")
+    return statistics.annual_statistics(store(), year, request.args.get("division") or None)
+
+
+@bp.get("/places/statistics")
+def place_statistics():
+    """Names approved, renamed and retired per division in ?year= under ?division= (default 广东省)."""
+    return jsonify(_statistics())
+
+
+@bp.get("/places/statistics.png")
+def place_statistics_chart():
+    return Response(statistics.statistics_chart_png(_statistics()), mimetype="image/png")
+
+
+@bp.get("/proposals")
+def proposals_list():
+    return jsonify(workflow.list_proposals(
+        store(), current_actor(), state=request.args.get("state") or None, kind=request.args.get("kind") or None,
+        place_id=int_arg("place_id"), limit=int_arg("limit", 50), offset=int_arg("offset", 0)))
+
+
+@bp.post("/proposals")
+def proposal_create():
+    body = json_body()
+    unknown = set(body) - {"kind", "applicant", "reasons", "proposed", "place_id", "location"}
+    if unknown:
+        raise InvalidInput(f"不认识的字段：{', '.join(sorted(unknown))}")
+    if not isinstance(body.get("proposed", {}), dict):
+        raise InvalidInput("proposed 应为 JSON 对象")
+    result = workflow.create_proposal(store(), current_actor(), kind=body.get("kind"),
+                                      applicant=body.get("applicant"), reasons=body.get("reasons"),
+                                      proposed=body.get("proposed") or {}, place_id=body.get("place_id"),
+                                      location=body.get("location"), clock=clock)
+    return jsonify(result), 201
+
+
+@bp.get("/proposals/workflow")
+def workflow_table():
+    """The state machine: every action, the states it starts from, where it leads, who may take it."""
+    return jsonify({"states": workflow.STATE_NAMES_ZH, "steps": workflow.workflow_table()})
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def proposal(proposal_id: int):
+    return jsonify(workflow.get_proposal(store(), proposal_id, current_actor()))
+
+
+@bp.get("/proposals/<int:proposal_id>/announcement")
+def proposal_announcement(proposal_id: int):
+    detail = workflow.get_proposal(store(), proposal_id, current_actor())
+    if not detail.get("announcement_text"):
+        raise InvalidInput("该申请尚未公告")
+    return jsonify({"proposal_id": proposal_id, "announced_on": detail["announced_on"],
+                    "text": detail["announcement_text"]})
+
+
+@bp.post("/proposals/<int:proposal_id>/actions/<action>")
+def proposal_action(proposal_id: int, action: str):
+    """Take one workflow step. Body: {"version": <the version you saw>, "reason": ..., params}."""
+    body = json_body()
+    version = body.pop("version", None)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise InvalidInput("请提供您看到的申请版本号 version（整数），以免覆盖他人的操作")
+    reason = body.pop("reason", None)
+    # Only the action's own parameters pass through (never the domain's clock or corpus).
+    unknown = set(body) - set(workflow.STEP_PARAMS.get(action, ()))
+    if unknown:
+        raise InvalidInput(f"该操作不接受这些参数：{', '.join(sorted(unknown))}")
+    return jsonify(workflow.perform(store(), proposal_id, action, current_actor(), version=version,
+                                    reason=reason, clock=clock, **body))
