@@ -21,6 +21,7 @@ BLUEPRINT_MODULES = (
     "webmap.public",
     "webmap.api",
     "webmap.ogc",
+    "webmap.search_api",
     "webmap.registry_api",
     "webmap.officer",
     "webmap.boundaries_api",

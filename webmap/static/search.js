@@ -1,0 +1,27 @@
+// Suggestions as the user types: fills the datalist from /api/suggest (prefix, no typos).
+(function () {
+  "use strict";
+  var input = document.getElementById("q");
+  var list = document.getElementById("suggestions");
+  if (!input || !list) { return; }
+  var timer = null;
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    var q = input.value.trim();
+    if (!q) { list.replaceChildren(); return; }
+    timer = setTimeout(function () {
+      fetch(input.dataset.suggestUrl + "?q=" + encodeURIComponent(q))
+        .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+        .then(function (data) {
+          list.replaceChildren();
+          data.results.forEach(function (hit) {
+            var option = document.createElement("option");
+            option.value = hit.name;
+            option.label = hit.division_chain.join(" > ");
+            list.appendChild(option);
+          });
+        })
+        .catch(function () { /* offline: no suggestions */ });
+    }, 150);
+  });
+})();
