@@ -26,6 +26,7 @@ from boundaries.markers import set_marker_state
 from boundaries.tables import (FOUND_STATES, MEASUREMENT_METHODS, boundary_lines, inspection_rounds, inspections,
                                maintenance_tasks, markers, round_teams)
 from gazetteer.actors import require_role
+from gazetteer.dates import parse_date
 from gazetteer.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from gazetteer.geodesy import bearing_distance
 from gazetteer.store import Store
@@ -105,7 +106,7 @@ def create_round(store: Store, data: dict, actor) -> dict:
             raise InvalidInput("联检轮次应为正整数") from None
         if round_no < 1:
             raise InvalidInput("联检轮次应为正整数")
-        start, end = _date(data.get("planned_start"), "计划开始日期"), _date(data.get("planned_end"), "计划结束日期")
+        start, end = parse_date(data.get("planned_start"), "计划开始日期"), parse_date(data.get("planned_end"), "计划结束日期")
         if start and end and end < start:
             raise InvalidInput("计划结束日期早于开始日期")
         teams = data.get("teams") or []
@@ -142,15 +143,6 @@ def _line(conn, data: dict) -> dict:
     return row._asdict()
 
 
-def _date(value, label: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{label}应为 YYYY-MM-DD：{value!r}") from None
 
 
 def get_round(store: Store, round_id: int) -> dict:

@@ -19,6 +19,7 @@ from boundaries.naming import marker_prefix
 from boundaries.tables import (MARKER_STATES, MARKER_TYPES, boundary_lines, inspections, maintenance_tasks,
                                marker_photos, markers)
 from gazetteer.actors import require_role
+from gazetteer.dates import parse_date
 from gazetteer.errors import Conflict, InvalidInput, NotFound
 from gazetteer.store import Store
 
@@ -74,7 +75,7 @@ def validate_marker(data: dict, line: dict) -> dict:
         "location_desc_a": _text(data.get("location_desc_a"), 500),
         "location_desc_b": _text(data.get("location_desc_b"), 500),
         "reference_objects": validate_reference_objects(data.get("reference_objects"), number),
-        "installed_date": _date(data.get("installed_date"), number), "responsible_side": side, "state": state,
+        "installed_date": parse_date(str(data["installed_date"])[:10] if data.get("installed_date") else None, f"界桩 {number} 的埋设日期"), "responsible_side": side, "state": state,
         "is_demonstration": _bool(data.get("is_demonstration", False)),
     }
 
@@ -126,15 +127,6 @@ def _text(value, limit: int) -> str | None:
     return None if value in (None, "") else str(value).strip()[:limit]
 
 
-def _date(value, number: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InvalidInput(f"界桩 {number} 的埋设日期应为 YYYY-MM-DD：{value!r}") from None
 
 
 def _bool(value) -> bool:

@@ -58,18 +58,6 @@ def civil_date(instant: dt.datetime) -> dt.date:
     return as_utc(instant).astimezone(CHINA_TZ).date()
 
 
-def parse_date(value, field: str) -> dt.date | None:
-    """A date from a ``date`` or ISO ``YYYY-MM-DD`` text; None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{field} 应为 YYYY-MM-DD 格式的日期：{value!r}") from None
 
 
 def jsonable(value):

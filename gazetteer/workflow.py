@@ -27,7 +27,8 @@ from shapely.geometry import mapping
 from gazetteer.actors import Actor, require_role
 from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
 from gazetteer.pinyin import syllables
-from gazetteer.registry import (Clock, as_utc, civil_date, create_place, division_info, jsonable, parse_date,
+from gazetteer.dates import parse_date
+from gazetteer.registry import (Clock, as_utc, civil_date, create_place, division_info, jsonable,
                                 rename_place, retire_place, utcnow)
 from gazetteer.registry_tables import OPINION_KINDS, PROPOSAL_KINDS, proposal_events, proposal_opinions, proposals
 from gazetteer.romanize import romanize

@@ -5,20 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from gazetteer import divisions as division_service
-from gazetteer.errors import InvalidInput
 from webmap.context import store
+from webmap.params import float_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def float_arg(name: str, default: float) -> float:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为数字：{raw!r}") from None
 
 
 @bp.get("/health")

@@ -25,6 +25,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer.errors import InvalidInput
 from webmap.context import store
+from webmap.params import int_arg
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
@@ -44,14 +45,6 @@ def _json_body() -> dict:
     return body
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
 
 
 def _fmt(default: str = "geojson") -> str:
@@ -102,7 +95,7 @@ def tri_junctions():
 @bp.get("/markers")
 def markers():
     """Markers as a GeoJSON FeatureCollection (CGCS2000 lon/lat); ?line_id=&state="""
-    rows = marker_service.list_markers(store(), line_id=_int_arg("line_id"), state=request.args.get("state"))
+    rows = marker_service.list_markers(store(), line_id=int_arg("line_id"), state=request.args.get("state"))
     return jsonify(marker_service.markers_feature_collection(rows))
 
 
@@ -135,7 +128,7 @@ def photo(sha256: str):
 @bp.get("/markers/export")
 def export_markers():
     fmt = _fmt()
-    return _send_export(lambda p: boundary_io.export_markers(store(), fmt, p, line_id=_int_arg("line_id")),
+    return _send_export(lambda p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
                         fmt, f"markers.{fmt}")
 
 
@@ -150,7 +143,7 @@ def import_markers():
 
 @bp.get("/rounds")
 def rounds():
-    return jsonify({"rounds": inspection_service.list_rounds(store(), _int_arg("line_id"))})
+    return jsonify({"rounds": inspection_service.list_rounds(store(), int_arg("line_id"))})
 
 
 @bp.post("/rounds")
@@ -187,7 +180,7 @@ def export_round_gpkg(round_id: int):
 @bp.get("/inspections")
 def inspections():
     return jsonify({"inspections": inspection_service.list_inspections(
-        store(), round_id=_int_arg("round_id"), marker_id=_int_arg("marker_id"))})
+        store(), round_id=int_arg("round_id"), marker_id=int_arg("marker_id"))})
 
 
 @bp.post("/inspections")
@@ -207,7 +200,7 @@ def sign_inspection(inspection_id: str):
 @bp.get("/inspections/export")
 def export_inspections():
     fmt = _fmt()
-    return _send_export(lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=_int_arg("round_id")),
+    return _send_export(lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=int_arg("round_id")),
                         fmt, f"inspections.{fmt}")
 
 
@@ -223,7 +216,7 @@ def import_inspections():
 @bp.get("/tasks")
 def tasks():
     return jsonify({"tasks": task_service.list_tasks(store(), status=request.args.get("status"),
-                                                     round_id=_int_arg("round_id"), line_id=_int_arg("line_id"))})
+                                                     round_id=int_arg("round_id"), line_id=int_arg("line_id"))})
 
 
 @bp.post("/tasks")
@@ -248,7 +241,7 @@ def approve_task(task_id: int):
 
 @bp.get("/disputes")
 def disputes():
-    return jsonify({"disputes": dispute_service.list_disputes(store(), line_id=_int_arg("line_id"),
+    return jsonify({"disputes": dispute_service.list_disputes(store(), line_id=int_arg("line_id"),
                                                               status=request.args.get("status"))})
 
 

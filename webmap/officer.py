@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
+from gazetteer.dates import parse_date
 from gazetteer.actors import ROLE_NAMES_ZH, ROLES
 from gazetteer.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
@@ -113,7 +114,7 @@ def proposal_action(proposal_id: int):
 
 @bp.get("/places")
 def places():
-    as_of = registry.parse_date(request.args.get("as_of"), "查询日期")
+    as_of = parse_date(request.args.get("as_of"), "查询日期")
     q = request.args.get("q", "").strip()
     result = registry.find_places(store(), q=q, as_of=as_of, limit=100) if q else None
     return render_template("officer/places.html", result=result, q=q, as_of=request.args.get("as_of", ""))
@@ -121,7 +122,7 @@ def places():
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
-    as_of = registry.parse_date(request.args.get("as_of"), "查询日期")
+    as_of = parse_date(request.args.get("as_of"), "查询日期")
     record = registry.get_place(store(), place_id, as_of=as_of, with_geometry=False)
     history = registry.place_history(store(), place_id)
     related = workflow.list_proposals(store(), current_actor(), place_id=place_id)

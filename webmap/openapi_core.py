@@ -53,5 +53,36 @@ PATHS = {
                                                   "schema": {"type": "string"}}],
         "responses": {"200": {"description": "Feature", "content": {"application/geo+json": {"schema": {"type": "object"}}}},
                       "404": _error("Unknown feature")}}},
+    "/api/search": {"get": {
+        "summary": "Search standard names: characters (simplified/traditional), pinyin, initials, prefix, one typo, former names",
+        "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
+                       {"name": "division", "in": "query", "schema": {"type": "string"}},
+                       {"name": "feature_class", "in": "query", "schema": {"type": "string"}},
+                       {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["in_force", "historical", "retired"]}},
+                       {"name": "bbox", "in": "query", "schema": {"type": "string"}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                       {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}],
+        "responses": {"200": _json("Ranked hits with division chains"), "400": _error("Bad query")}}},
+    "/api/suggest": {"get": {
+        "summary": "Completions as the user types (no typos)",
+        "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}}],
+        "responses": {"200": _json("Hits"), "400": _error("Bad query")}}},
+    "/api/reverse": {"get": {
+        "summary": "Divisions containing a point and the nearest named places",
+        "parameters": [{"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+                       {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                       {"name": "crs", "in": "query", "schema": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]}},
+                       {"name": "nearest", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 50}}],
+        "responses": {"200": _json("Division chain and nearest places"), "400": _error("Bad coordinates")}}},
+    "/api/reverse/batch": {"post": {
+        "summary": "Reverse lookup for up to 10,000 points",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["points"],
+            "properties": {"crs": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]},
+                           "points": {"type": "array", "maxItems": 10000,
+                                      "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                "items": {"type": "number"}}}}}}}},
+        "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")}}},
     "/api/openapi.json": {"get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}},
 }

@@ -10,9 +10,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gazetteer import registry, statistics, workflow
+from gazetteer.dates import parse_date
 from gazetteer.errors import InvalidInput
 from webmap.auth import current_actor
 from webmap.context import store
+from webmap.params import int_arg
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
 
@@ -22,14 +24,6 @@ def clock():
     return current_app.extensions.get("gdgis.clock", registry.utcnow)()
 
 
-def int_arg(name: str, default: int | None = None) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
 
 
 def json_body() -> dict:
@@ -44,14 +38,14 @@ def places_search():
     """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
     return jsonify(registry.find_places(
         store(), name=request.args.get("name") or None, q=request.args.get("q") or None,
-        as_of=registry.parse_date(request.args.get("as_of"), "as_of"), status=request.args.get("status") or None,
+        as_of=parse_date(request.args.get("as_of"), "as_of"), status=request.args.get("status") or None,
         division_code=request.args.get("division") or None, limit=int_arg("limit", 50), offset=int_arg("offset", 0)))
 
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
     return jsonify(registry.get_place(store(), place_id,
-                                      as_of=registry.parse_date(request.args.get("as_of"), "as_of"),
+                                      as_of=parse_date(request.args.get("as_of"), "as_of"),
                                       with_geometry=request.args.get("geometry", "1") != "0"))
 
 

@@ -8,8 +8,8 @@ from gazetteer import registry
 from gazetteer.errors import InvalidInput, NotFound
 from gazetteer.lookup import LookupService
 from gazetteer.spatial import parse_bbox
-from webmap.api import float_arg
 from webmap.context import store
+from webmap.params import float_arg, int_arg
 
 bp = Blueprint("lookup", __name__)
 
@@ -31,17 +31,6 @@ def _invalidate_after_writes(response):
     return response
 
 
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
-    if not (low <= value <= high):
-        raise InvalidInput(f"参数 {name} 应在 {low} 到 {high} 之间")
-    return value
 
 
 def search_args() -> dict:

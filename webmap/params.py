@@ -1,0 +1,33 @@
+"""Query-string parameters: the one place that turns request text into numbers.
+
+Each raises ``InvalidInput`` with a Chinese message naming the parameter, so every
+endpoint answers a bad parameter with the same 400 error shape.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from gazetteer.errors import InvalidInput
+
+
+def _number(name: str, default, convert, kind_zh: str, low=None, high=None):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为{kind_zh}：{raw!r}") from None
+    if value != value or (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidInput(f"参数 {name} 应在 {low} 到 {high} 之间")
+    return value
+
+
+def int_arg(name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int | None:
+    return _number(name, default, int, "整数", low, high)
+
+
+def float_arg(name: str, default: float | None = None, low: float | None = None,
+              high: float | None = None) -> float | None:
+    return _number(name, default, float, "数字", low, high)
