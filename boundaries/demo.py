@@ -154,7 +154,7 @@ def generate_demo_markers(store: Store, seed: int = 2020) -> dict[str, int]:
     if not has_lines:
         line_service.rebuild_lines(store)
     created: dict[str, int] = {}
-    with store.write() as conn:
+    with store.write(actor="system:demo-markers") as conn:
         names = dict(conn.execute(sa.select(divisions.c.code, divisions.c.name)).all())
         junctions = [(r.lon, r.lat) for r in conn.execute(sa.select(tri_junctions.c.lon, tri_junctions.c.lat))]
         for name, count in demo_plan(store):

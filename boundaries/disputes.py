@@ -35,7 +35,7 @@ def create_dispute(store: Store, data: dict, actor) -> dict:
         lon, lat = (None, None) if lon in (None, "") else (float(lon), float(lat))
     except (TypeError, ValueError):
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         line = conn.execute(sa.select(boundary_lines.c.id).where(
             boundary_lines.c.id == data.get("line_id") if data.get("line_id") is not None
             else boundary_lines.c.name == data.get("line"))).first()
@@ -77,7 +77,7 @@ def update_dispute(store: Store, dispute_id: int, status: str, actor, *, resolut
         raise IllegalTransition(f"隐患状态为{STATUS_NAMES[current['status']]}，不能改为{STATUS_NAMES.get(status, status)}")
     if status == "resolved" and not (resolution or "").strip():
         raise InvalidInput("化解争议隐患须写明处置结果")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         done = conn.execute(disputes.update().where(disputes.c.id == dispute_id,
                                                     disputes.c.status == current["status"])
                             .values(status=status, resolution=resolution or current["resolution"],

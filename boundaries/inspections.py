@@ -98,7 +98,7 @@ def create_round(store: Store, data: dict, actor) -> dict:
     ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
     members: [usernames]}, ``is_demonstration``."""
     require_role(actor, {"officer"}, "制定联检计划")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         line = _line(conn, data)
         try:
             round_no = int(data.get("round_no"))
@@ -170,14 +170,14 @@ def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
 
 def start_round(store: Store, round_id: int, actor) -> dict:
     require_role(actor, {"officer"}, "开始联检")
-    _transition(store, round_id, "planned", "in_progress", started_at=_now())
+    _transition(store, round_id, "planned", "in_progress", actor, started_at=_now())
     return get_round(store, round_id)
 
 
 def complete_round(store: Store, round_id: int, actor) -> dict:
     """Close a round: every marker of the line inspected and every record signed by both sides."""
     require_role(actor, {"officer"}, "完成联检")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         rnd = conn.execute(sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)).first()
         if rnd is None:
             raise NotFound(f"联检轮次不存在：{round_id}")
@@ -190,12 +190,12 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
         if uninspected or unsigned:
             raise IllegalTransition(f"尚有 {uninspected} 颗界桩未检查、{unsigned} 条记录未经双方签认，不能完成联检",
                                     details={"uninspected": uninspected, "unsigned": unsigned})
-    _transition(store, round_id, "in_progress", "completed", completed_at=_now())
+    _transition(store, round_id, "in_progress", "completed", actor, completed_at=_now())
     return get_round(store, round_id)
 
 
-def _transition(store: Store, round_id: int, old: str, new: str, **values) -> None:
-    with store.write() as conn:
+def _transition(store: Store, round_id: int, old: str, new: str, actor, **values) -> None:
+    with store.write(actor=actor) as conn:
         done = conn.execute(inspection_rounds.update().where(
             inspection_rounds.c.id == round_id, inspection_rounds.c.status == old).values(status=new, **values))
         if done.rowcount == 0:
@@ -222,8 +222,20 @@ def record_inspection(store: Store, data: dict, actor, *, tolerance_m: float = D
     Exactly-once: an id already stored returns the stored record, unchanged.
     """
     require_role(actor, {"inspector"}, "录入检查记录")
-    with store.write() as conn:
-        return record_inspection_in(conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration)
+    try:
+        with store.write(actor=actor) as conn:
+            return record_inspection_in(conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration)
+    except (sa.exc.IntegrityError, Conflict) as exc:
+        # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
+        # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
+        # BEGIN IMMEDIATE serialises the two instead). Answer as the later request would be.
+        with store.read(primary=True) as conn:
+            existing = conn.execute(sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))).first()
+        if existing is not None:
+            return existing._asdict(), False
+        if isinstance(exc, Conflict):
+            raise
+        raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
 
 
 def record_inspection_in(conn, data: dict, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -354,7 +366,7 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
     inspection_id = _uuid(inspection_id)
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         rec = conn.execute(sa.select(inspections, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
                            .join(inspection_rounds, inspection_rounds.c.id == inspections.c.round_id)
                            .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)

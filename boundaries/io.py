@@ -190,7 +190,7 @@ def import_inspections(store: Store, data: bytes, fmt: str, actor, *,
     require_role(actor, {"inspector"}, "导入检查记录")
     records = parse_records(data, fmt)
     counts = {"created": 0, "existing": 0}
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         for index, raw in enumerate(records, start=1):
             record = {k: raw.get(k) for k in _INSPECTION_FIELDS if k in raw}
             if isinstance(record.get("photos"), str):

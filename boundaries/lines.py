@@ -186,7 +186,7 @@ def rebuild_lines(store: Store) -> dict[str, int]:
     """
     derived = derive(division_features(store))
     counts = {"inserted": 0, "updated": 0, "deleted": 0, "stale": 0, "tri_junctions": 0}
-    with store.write() as conn:
+    with store.write(actor="system:rebuild-lines") as conn:
         existing = {(r.side_a_code, r.side_b_code): r for r in conn.execute(sa.select(boundary_lines))}
         seen = set()
         for line in derived.lines:
@@ -280,7 +280,7 @@ def rename_line(store: Store, line_id: int, name: str, actor) -> dict:
     name = (name or "").strip()
     if not name.endswith("线") or not 2 <= len(name) <= 60:
         raise InvalidInput("界线名称应以“线”结尾，长度 2–60 字")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         done = conn.execute(boundary_lines.update().where(boundary_lines.c.id == line_id)
                             .values(name=name, name_source="officer"))
         if done.rowcount == 0:

@@ -142,7 +142,7 @@ def register_markers(store: Store, records: list[dict], actor, *, conn=None) -> 
     """
     require_role(actor, {"officer"}, "登记界桩")
     if conn is None:
-        with store.write() as conn:
+        with store.write(actor=actor) as conn:
             return register_markers(store, records, actor, conn=conn)
     lines = {r.id: r._asdict() for r in conn.execute(sa.select(boundary_lines.c.id, boundary_lines.c.name,
                                                                 boundary_lines.c.side_a_code, boundary_lines.c.side_b_code))}

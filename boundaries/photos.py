@@ -49,7 +49,7 @@ def store_photo(store: Store, data_dir: Path, marker_id: int, data: bytes, actor
     content_type, ext = kind
     digest = hashlib.sha256(data).hexdigest()
     file_name = f"{digest}.{ext}"
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         if conn.execute(sa.select(markers.c.id).where(markers.c.id == marker_id)).first() is None:
             raise NotFound(f"界桩不存在：{marker_id}")
         if inspection_id is not None and conn.execute(

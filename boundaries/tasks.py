@@ -36,7 +36,7 @@ def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | N
     require_role(actor, {"officer"}, "新建维护任务")
     if kind not in TASK_KINDS:
         raise InvalidInput(f"任务类型不可识别：{kind!r}")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         marker = conn.execute(sa.select(markers.c.id, markers.c.responsible_side, markers.c.is_demonstration)
                               .where(markers.c.id == marker_id)).first()
         if marker is None:
@@ -74,7 +74,7 @@ def list_tasks(store: Store, *, status: str | None = None, round_id: int | None 
 def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
     """One side's approval of a relocation or retirement."""
     require_role(actor, {"officer"}, "批准迁移或撤销界桩")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
         if task.kind not in NEEDS_BOTH_APPROVALS:
             raise InvalidInput("只有迁移、撤销界桩需要双方批准")
@@ -103,7 +103,7 @@ def update_task(store: Store, task_id: int, status: str, actor, *, result: str |
     """Move a task on. Done needs a result and the other side's witness; relocate also the
     new position (CGCS2000 lon/lat degrees); relocate/retire need both approvals."""
     require_role(actor, _TASK_ROLES, "处理维护任务")
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
         if status not in _NEXT.get(task.status, set()):
             raise IllegalTransition(f"任务状态为{STATUS_NAMES[task.status]}，不能改为{STATUS_NAMES.get(status, status)}")

@@ -170,7 +170,7 @@ def import_shipped_data(store: Store, data_dir: Path = DATA_DIR, *, progress: Pr
         return result
     division_rows = read_division_rows(data_dir)
     place_rows = [place_row_for_division(r) for r in division_rows]
-    with store.write() as conn:
+    with store.write(actor="system:import") as conn:
         _upsert(conn, divisions, "code", division_rows, result, "divisions", progress)
         _upsert(conn, places, "source_key", place_rows, result, "places", progress)
         conn.execute(meta.delete().where(meta.c.key == "import:shipped"))

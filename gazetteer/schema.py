@@ -10,6 +10,7 @@ TABLE_MODULES = (
     "gazetteer.tables",
     "boundaries.tables",
     "gazetteer.registry_tables",
+    "gazetteer.account_tables",
 )
 
 for _name in TABLE_MODULES:

@@ -69,6 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None,
             "SQLAlchemy URL of the store. Empty: sqlite:///<DATA_DIR>/gdgis.sqlite. "
             "postgresql+psycopg://... selects PostgreSQL + PostGIS.", _optional_str),
+    Setting("READ_DATABASE_URL", None,
+            "Optional SQLAlchemy URL of a PostgreSQL streaming replica for reads. Writes, and a "
+            "worker thread's reads for a few seconds after its own write, stay on DATABASE_URL.",
+            _optional_str),
     Setting("SECRET_KEY", None, "Flask session and CSRF signing key (environment only).",
             _optional_str, secret=True),
     Setting("MAX_UPLOAD_MB", 20, "Largest accepted request body (uploads, GeoJSON), in MiB.", _positive_int),

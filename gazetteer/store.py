@@ -11,13 +11,21 @@ shapely geometries.
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
+import geoalchemy2  # noqa: F401  (see below)
 import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
+
+# geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
+# lazily inside ``Geometry``, keeps that from happening between a table's before_create
+# and after_create events (its after_create then fails with KeyError '_saved_columns').
 
 SRID = 4490  # CGCS2000 geographic, longitude/latitude order in storage (always_xy)
 
@@ -36,8 +44,13 @@ class Geometry(sa.types.TypeDecorator):
 
     impl = sa.LargeBinary
     cache_ok = True
+    # Read by geoalchemy2's DDL hooks: the migrations create the GiST indexes themselves.
+    spatial_index = False
 
     def load_dialect_impl(self, dialect):
+        # geoalchemy2's DDL hooks probe TypeDecorators with dialect=None.
+        if dialect is None:
+            return sa.LargeBinary()
         if dialect.name == "postgresql":
             from geoalchemy2 import Geometry as PostGISGeometry
             return dialect.type_descriptor(PostGISGeometry(geometry_type="GEOMETRY", srid=SRID,
@@ -88,6 +101,14 @@ def _sqlite_driver_autocommit(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
 
 
+def _sqlite_audit_functions(dbapi_connection, record):
+    # The audit triggers (gazetteer.audit) call these to learn who writes; Store.write sets
+    # the values for its transaction. Kept per connection in the pool entry's ``info``.
+    context = record.info.setdefault("gdgis.audit", {"actor": None, "tx": None})
+    dbapi_connection.create_function("gdgis_actor", 0, lambda: context["actor"])
+    dbapi_connection.create_function("gdgis_tx", 0, lambda: context["tx"])
+
+
 def _sqlite_begin(conn):
     if conn.get_execution_options().get("sqlite_immediate"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -102,9 +123,15 @@ class Store:
     transaction that commits on success and rolls back on any exception, so no write is
     ever half-applied. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so that
     two writers serialise at the start instead of failing at commit.
+
+    ``read_url`` (PostgreSQL only) names a streaming replica: ``read()`` then uses it,
+    except ``read(primary=True)`` and reads by a thread within ``read_after_write_s``
+    seconds of its last write, which stay on the primary so a request sees its own write
+    whatever the replication lag. Replica connections are read-only.
     """
 
-    def __init__(self, url: str, *, echo: bool = False):
+    def __init__(self, url: str, *, echo: bool = False, read_url: str | None = None,
+                 read_after_write_s: float = 5.0):
         self.url = url
         kwargs: dict = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
@@ -121,22 +148,61 @@ class Store:
             # switch it off and emit BEGIN ourselves (the SQLAlchemy documented recipe).
             sa.event.listen(self.engine, "connect", _sqlite_driver_autocommit)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
+            sa.event.listen(self.engine, "connect", _sqlite_audit_functions)
+        self.read_url = read_url if read_url and read_url != url else None
+        self.read_engine: Engine | None = None
+        if self.read_url:
+            if self.dialect != "postgresql":
+                raise ValueError("a read replica URL needs a PostgreSQL primary")
+            self.read_engine = sa.create_engine(self.read_url, echo=echo, pool_pre_ping=True,
+                                                execution_options={"postgresql_readonly": True})
+        self.read_after_write_s = read_after_write_s
+        self._last_write = threading.local()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def _read_engine(self, primary: bool) -> Engine:
+        if self.read_engine is None or primary:
+            return self.engine
+        wrote_at = getattr(self._last_write, "at", None)
+        if wrote_at is not None and time.monotonic() - wrote_at < self.read_after_write_s:
+            return self.engine
+        return self.read_engine
+
     @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+    def read(self, *, primary: bool = False) -> Iterator[Connection]:
+        """A connection for reads: the replica when configured (see the class docstring),
+        else the primary. ``primary=True`` when the read must see every committed write."""
+        with self._read_engine(primary).connect() as conn:
             yield conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, actor=None) -> Iterator[Connection]:
+        """A write transaction. ``actor`` (an ``Actor``, a name such as ``system:import``, or
+        None) is recorded with every row the transaction writes (``gazetteer.audit``)."""
+        name = getattr(actor, "username", actor)
+        tx = uuid.uuid4().hex
+        self._last_write.at = time.monotonic()  # reads during the transaction, too
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_immediate=True)
             with conn.begin():
-                yield conn
+                if self.dialect == "sqlite":
+                    context = conn.connection.info.setdefault("gdgis.audit", {"actor": None, "tx": None})
+                    context.update(actor=name, tx=tx)
+                else:  # transaction-local settings, read by the plpgsql audit trigger
+                    conn.execute(sa.text("SELECT set_config('gdgis.actor', :actor, true), "
+                                         "set_config('gdgis.tx', :tx, true)"), {"actor": name or "", "tx": tx})
+                try:
+                    yield conn
+                finally:
+                    if self.dialect == "sqlite":
+                        context.update(actor=None, tx=None)
+        # Counted from the commit too: this thread's reads stay on the primary a while.
+        self._last_write.at = time.monotonic()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()

@@ -102,22 +102,12 @@ def _text(value, field: str, max_len: int, *, required: bool = False) -> str | N
 
 
 def _location(value):
-    """A shapely geometry (or GeoJSON mapping) in CGCS2000 lon/lat; None allowed."""
+    """A shapely geometry (or GeoJSON mapping) in CGCS2000 lon/lat; None allowed. The
+    shared input check (``gazetteer.geojson_input``) says what is wrong."""
     if value is None:
         return None
-    if isinstance(value, dict):
-        from shapely.geometry import shape
-        try:
-            value = shape(value)
-        except Exception:  # shapely raises several types for bad GeoJSON
-            raise InvalidInput("位置不是有效的 GeoJSON 几何") from None
-    if value.is_empty or not value.is_valid or value.geom_type not in (
-            "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
-        raise InvalidInput("位置应为有效的点、线或面")
-    minx, miny, maxx, maxy = value.bounds
-    if not (LON_RANGE[0] <= minx and maxx <= LON_RANGE[1] and LAT_RANGE[0] <= miny and maxy <= LAT_RANGE[1]):
-        raise InvalidInput("位置坐标超出范围：应为 CGCS2000 经纬度（经度在前）")
-    return value
+    from gazetteer.geojson_input import parse_geometry
+    return parse_geometry(value, field="位置")
 
 
 def validate_new_proposal(conn, *, kind, applicant, reasons, proposed: dict, place_id, location) -> dict:
@@ -332,7 +322,7 @@ def create_proposal(store: Store, actor: Actor, *, kind: str, applicant: str, re
     generated here; heteronyms wait for an officer's confirmation."""
     require_role(actor, {"clerk"}, "起草申请")
     now = clock()
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         values = validate_new_proposal(conn, kind=kind, applicant=applicant, reasons=reasons,
                                        proposed=proposed or {}, place_id=place_id, location=location)
         result = conn.execute(proposals.insert().values(
@@ -365,7 +355,7 @@ def perform(store: Store, proposal_id: int, action: str, actor: Actor, *, versio
         # Built before the write transaction: reading ~30,000 names should not hold the write lock.
         corpus = _rules()[0].from_store(store)
     now = clock()
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         row = _load(conn, proposal_id)
         if version is not None and row.version != version:
             raise Conflict(f"申请 {proposal_id} 已被他人处理（当前版本 {row.version}，您看到的是 {version}），请刷新后重试",
@@ -419,12 +409,9 @@ def _submit(c: _Context):
 
 
 def _rules():
-    """The naming-rules checker (``gazetteer.rules``), imported when first needed."""
-    try:
-        from gazetteer.rules import NameCorpus, check_name
-    except ImportError:
-        from gazetteer.rules.checker import check_name
-        from gazetteer.rules.corpus import NameCorpus
+    """The naming-rules checker (``gazetteer.rules``), imported when first needed: loading
+    its lexicons costs start-up time that most workflow steps do not need."""
+    from gazetteer.rules import NameCorpus, check_name
     return NameCorpus, check_name
 
 

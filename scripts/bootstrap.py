@@ -4,6 +4,9 @@
     python3 scripts/bootstrap.py run     # venv + install + store + Guangdong data, serve on :5000
     python3 scripts/bootstrap.py test    # venv + install with test extras, run the test suite
 
+``test`` also installs the ``postgres`` extra (the psycopg driver), so the same venv runs
+the suite on PostgreSQL + PostGIS when GDGIS_TEST_DATABASE_URL is set (see .ci/run).
+
 Creates ./.venv, installs the project from its own setup.cfg (nothing installed by hand
 is relied upon), then hands over to the ``gdgis`` CLI or pytest. Extra arguments after
 the sub-command are passed through (e.g. ``test -k search``).
@@ -51,7 +54,7 @@ def main() -> None:
     if command == "run":
         ensure_venv("")
         sys.exit(sh(BIN / "gdgis", "serve", *rest))
-    ensure_venv("test")
+    ensure_venv("test,postgres")
     code = sh(PY, "-m", "pytest", *rest)
     if code == 5:
         print("pytest collected no tests: that is a failure here", file=sys.stderr)

@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 
 import pytest
 
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries_template, round_plan
-from gazetteer.store import Store
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
+from helpers import login
 
 
 @pytest.fixture(scope="module")
-def template(seeded_template, tmp_path_factory):
-    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "api.sqlite")
+def template(store_templates, seeded_template):
+    return store_templates.template("bnd_api", build_boundaries, base=seeded_template)
 
 
 @pytest.fixture
-def bclient(template, tmp_path):
+def bclient(store_templates, template, tmp_path):
     from webmap import create_app
-    path = tmp_path / "b.sqlite"
-    shutil.copyfile(template, path)
-    store = Store(f"sqlite:///{path}")
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
-    yield app.test_client()
-    store.dispose()
+    with store_templates.copy(template, tmp_path) as store:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
+        yield app.test_client()
 
 
 def sign_in(client, actor):
-    with client.session_transaction() as session:
-        session["username"] = actor.username
-        session["roles"] = sorted(actor.roles)
+    login(client, actor.username, *sorted(actor.roles))
 
 
 def test_lines_report_computed_and_official_lengths(bclient):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pyogrio
@@ -14,24 +13,25 @@ from boundaries.disputes import create_dispute
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.report import export_round, round_map, round_report
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries_template, round_plan
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.geodesy import destination
-from gazetteer.store import Store
 
 STATES = ("intact", "intact", "faded", "lost", "damaged", "tilted")
 
 
 @pytest.fixture(scope="module")
-def template(seeded_template, tmp_path_factory):
-    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "report.sqlite")
+def template(store_templates, seeded_template):
+    return store_templates.template("bnd_report", build_boundaries, base=seeded_template)
 
 
 @pytest.fixture
-def inspected(template, tmp_path):
+def inspected(store_templates, template, tmp_path):
     """韶惠线 round 4: every marker inspected and signed; the 2nd also measured 3 m off."""
-    path = tmp_path / "b.sqlite"
-    shutil.copyfile(template, path)
-    store = Store(f"sqlite:///{path}")
+    with store_templates.copy(template, tmp_path) as store:
+        yield from _inspected(store)
+
+
+def _inspected(store):
     line = find_line(store, "韶惠线")
     rnd = inspection_service.create_round(store, round_plan(line), OFFICER)
     inspection_service.start_round(store, rnd["id"], OFFICER)
@@ -46,7 +46,6 @@ def inspected(template, tmp_path):
         inspection_service.sign_inspection(store, record["id"], line["side_b_code"], INSPECTOR_B)
     create_dispute(store, {"line": "韶惠线", "title": "林地权属争议隐患", "category": "forest"}, OFFICER)
     yield store, rnd, line
-    store.dispose()
 
 
 def test_report_totals(inspected):

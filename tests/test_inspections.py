@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-import shutil
+import threading
 import uuid
 
 import pytest
@@ -13,7 +13,7 @@ from boundaries import tasks as task_service
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries_template, round_plan
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.actors import Actor
 from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from gazetteer.geodesy import destination, distance_m
@@ -110,17 +110,14 @@ def test_findings_open_the_right_tasks():
 # ---- records in a store --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def template(seeded_template, tmp_path_factory):
-    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "insp.sqlite")
+def template(store_templates, seeded_template):
+    return store_templates.template("bnd_insp", build_boundaries, base=seeded_template)
 
 
 @pytest.fixture
-def bstore(template, tmp_path):
-    path = tmp_path / "b.sqlite"
-    shutil.copyfile(template, path)
-    s = Store(f"sqlite:///{path}")
-    yield s
-    s.dispose()
+def bstore(store_templates, template, tmp_path):
+    with store_templates.copy(template, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture
@@ -151,6 +148,32 @@ def test_same_client_id_twice_is_stored_once(bstore, started_round):
     assert len(task_service.list_tasks(bstore, round_id=started_round["id"])) == 1
     with pytest.raises(Conflict):  # a second, different record for the same marker
         _record(bstore, started_round, marker, "intact")
+
+
+def test_same_client_id_uploaded_concurrently_is_stored_once(bstore, started_round):
+    # Offline devices retry: the same record may arrive on several workers at once. Each
+    # thread has its own engine, so the requests really overlap (on PostgreSQL both may pass
+    # the existence check before either inserts).
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    record_id = str(uuid.uuid4())
+    stores = [Store(bstore.url) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    outcomes: list = [None] * len(stores)
+
+    def upload(i):
+        barrier.wait()
+        try:
+            outcomes[i] = _record(stores[i], started_round, marker, "faded", record_id=record_id)
+        except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
+            outcomes[i] = exc
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(len(stores))]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    [s.dispose() for s in stores]
+    assert all(isinstance(o, tuple) for o in outcomes), [o for o in outcomes if not isinstance(o, tuple)]
+    assert sorted(created for _record_, created in outcomes) == [False, False, False, True]
+    assert len({record_["id"] for record_, _created in outcomes}) == 1
+    assert len(inspection_service.list_inspections(bstore, round_id=started_round["id"])) == 1
 
 
 def test_measured_move_is_flagged_and_opens_a_restore_task(bstore, started_round):

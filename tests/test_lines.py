@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 import shapely
@@ -14,8 +13,7 @@ from boundaries.lines import derive
 from gazetteer.actors import PUBLIC
 from gazetteer.errors import Forbidden, InvalidInput
 from gazetteer.importer import DATA_DIR
-from boundaries.testing import OFFICER, build_boundaries_template
-from gazetteer.store import Store
+from boundaries.testing import OFFICER, build_boundaries
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +23,14 @@ def derivation():
 
 
 @pytest.fixture(scope="module")
-def template(seeded_template, tmp_path_factory):
-    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "lines.sqlite")
+def template(store_templates, seeded_template):
+    return store_templates.template("bnd_lines", build_boundaries, base=seeded_template)
 
 
 @pytest.fixture
-def bstore(template, tmp_path):
-    path = tmp_path / "b.sqlite"
-    shutil.copyfile(template, path)
-    s = Store(f"sqlite:///{path}")
-    yield s
-    s.dispose()
+def bstore(store_templates, template, tmp_path):
+    with store_templates.copy(template, tmp_path) as s:
+        yield s
 
 
 def _line(derivation, name):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pyogrio
 import pytest
@@ -14,25 +13,21 @@ from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers, markers_feature_collection, parse_number
 from boundaries.photos import store_photo
 from boundaries.tables import markers as markers_table
-from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries_template
+from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries
 from gazetteer.errors import InvalidInput, PayloadTooLarge
-from gazetteer.store import Store
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture(scope="module")
-def template(seeded_template, tmp_path_factory):
-    return build_boundaries_template(seeded_template, tmp_path_factory.mktemp("bnd") / "markers.sqlite")
+def template(store_templates, seeded_template):
+    return store_templates.template("bnd_markers", build_boundaries, base=seeded_template)
 
 
 @pytest.fixture
-def bstore(template, tmp_path):
-    path = tmp_path / "b.sqlite"
-    shutil.copyfile(template, path)
-    s = Store(f"sqlite:///{path}")
-    yield s
-    s.dispose()
+def bstore(store_templates, template, tmp_path):
+    with store_templates.copy(template, tmp_path) as s:
+        yield s
 
 
 def test_demo_inventory_has_the_2020_counts_and_is_labelled(bstore):

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.tables import places
+from helpers import login, logout
 from webmap import openapi_registry, registry_api
 
 TIANHE = "440106"
@@ -31,15 +32,6 @@ def clock(app):
     return c
 
 
-def login(client, username, *roles):
-    with client.session_transaction() as s:
-        s["username"] = username
-        s["roles"] = list(roles)
-
-
-def logout(client):
-    with client.session_transaction() as s:
-        s.clear()
 
 
 def act(client, who, p, action, expect=200, **body):
@@ -132,7 +124,8 @@ def test_api_refusals_use_the_one_error_shape(client, clock):
         assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), (action, r.get_json())
         assert r.get_json()["error"]["message"]
     logout(client)
-    assert client.post("/api/proposals", json={"kind": "naming"}).status_code == 403
+    anonymous = client.post("/api/proposals", json={"kind": "naming"})  # no session, no token
+    assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthenticated"
     assert client.get(f"/api/proposals/{p['id']}").status_code == 404  # drafts are not public
     assert client.get("/api/proposals").get_json()["total"] == 0
     assert client.get("/api/places/999999999").get_json()["error"]["code"] == "not_found"
@@ -160,10 +153,8 @@ def test_public_sees_proposals_on_notice(client, clock):
 
 def test_officer_pages(client, clock, app, store):
     assert client.get("/officer/").status_code == 403
-    assert client.get("/officer/dev-login").status_code == 404  # not in debug or testing mode
-    app.testing = True
-    r = client.post("/officer/dev-login", data={"username": "li", "roles": ["clerk"]})
-    assert r.status_code == 302
+    assert client.get("/officer/dev-login").status_code == 404  # the development sign-in is gone
+    login(client, "li", "clerk")
     r = client.post("/officer/proposals/new", data={
         "kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路", "name": "长乐路",
         "feature_class": "交通运输设施", "division_code": TIANHE, "lon": "113.36", "lat": "23.14"})

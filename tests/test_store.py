@@ -21,6 +21,8 @@ def test_migrations_create_schema_and_are_idempotent(tmp_path):
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(empty_store):
+    if empty_store.dialect != "sqlite":
+        pytest.skip("SQLite pragmas; PostgreSQL always enforces foreign keys (tests/test_postgres.py)")
     with empty_store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -26,6 +26,8 @@ BLUEPRINT_MODULES = (
     "webmap.officer",
     "webmap.boundaries_api",
     "webmap.boundaries_pages",
+    "webmap.auth",
+    "webmap.fieldwork",
 )
 
 
@@ -44,10 +46,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     if settings.get("SECRET_KEY_GENERATED"):
         log.warning("GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts")
 
-    app.extensions["gdgis.store"] = store or Store(settings["DATABASE_URL"])
+    app.extensions["gdgis.store"] = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
 
     from webmap import errors
     errors.register(app)
+    from webmap import security
+    security.init_app(app)
     import importlib
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)

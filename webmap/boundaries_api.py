@@ -25,7 +25,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer.errors import InvalidInput
 from webmap.context import store
-from webmap.params import int_arg
+from webmap.params import int_arg, json_body
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
@@ -38,11 +38,6 @@ def _actor():
     return current_actor()
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体应为 JSON 对象")
-    return body
 
 
 
@@ -148,7 +143,7 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(inspection_service.create_round(store(), _json_body(), _actor())), 201
+    return jsonify(inspection_service.create_round(store(), json_body(), _actor())), 201
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -186,14 +181,14 @@ def inspections():
 @bp.post("/inspections")
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
-    record, created = inspection_service.record_inspection(store(), _json_body(), _actor(),
+    record, created = inspection_service.record_inspection(store(), json_body(), _actor(),
                                                            tolerance_m=_tolerance_m())
     return jsonify(record), 201 if created else 200
 
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = _json_body()
+    body = json_body()
     return jsonify(inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor()))
 
 
@@ -221,14 +216,14 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = _json_body()
+    body = json_body()
     return jsonify(task_service.create_task(store(), body.get("marker_id"), body.get("kind"), _actor(),
                                             note=body.get("note"))), 201
 
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    body = _json_body()
+    body = json_body()
     return jsonify(task_service.update_task(
         store(), task_id, body.get("status"), _actor(), result=body.get("result"),
         witness_other_side=body.get("witness_other_side"), new_lon=body.get("new_lon"), new_lat=body.get("new_lat")))
@@ -236,7 +231,7 @@ def update_task(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    return jsonify(task_service.approve_task(store(), task_id, _json_body().get("side_code"), _actor()))
+    return jsonify(task_service.approve_task(store(), task_id, json_body().get("side_code"), _actor()))
 
 
 @bp.get("/disputes")
@@ -247,11 +242,11 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(dispute_service.create_dispute(store(), _json_body(), _actor())), 201
+    return jsonify(dispute_service.create_dispute(store(), json_body(), _actor())), 201
 
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = _json_body()
+    body = json_body()
     return jsonify(dispute_service.update_dispute(store(), dispute_id, body.get("status"), _actor(),
                                                   resolution=body.get("resolution")))

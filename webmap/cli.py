@@ -32,7 +32,7 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings["DATABASE_URL"])
+            self._store = Store(self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"])
         return self._store
 
 
@@ -182,6 +182,10 @@ def serve(obj: Context, host: str, port: int) -> None:
     app = create_app(obj.overrides, store=obj.store)
     click.echo(f"serving on http://{host}:{port}/")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
+main.add_command(admin)
 
 
 def run() -> None:

@@ -2,17 +2,17 @@
 records with their history, annual statistics.
 
 Thin like the API: every page calls the same domain functions with the current actor.
-Forms post with a CSRF token when Flask-WTF's CSRFProtect is installed (issue 8).
+Forms post with a CSRF token (``webmap.security``); sign-in is at /auth/login.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
 from gazetteer.dates import parse_date
-from gazetteer.actors import ROLE_NAMES_ZH, ROLES
+from gazetteer.actors import ROLE_NAMES_ZH
 from gazetteer.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.auth import current_actor
@@ -40,10 +40,8 @@ OPINION_KINDS_ZH = {"expert": "专家论证", "consultation": "征求意见", "a
 
 @bp.before_request
 def _staff_only():
-    if request.endpoint == "officer.dev_login":
-        return None
     if not current_actor().is_staff:
-        raise Forbidden("此页面仅供地名工作人员使用，请先登录")
+        raise Forbidden("此页面仅供地名工作人员使用，请先登录（/auth/login）")
     return None
 
 
@@ -139,17 +137,3 @@ def statistics_page():
     division = request.args.get("division") or None
     stats = statistics.annual_statistics(store(), year, division)
     return render_template("officer/statistics.html", stats=stats, year=year, division=division or "")
-
-
-@bp.route("/dev-login", methods=["GET", "POST"])
-def dev_login():
-    """Development sign-in (debug or testing only) until real accounts land in issue 8."""
-    if not (current_app.debug or current_app.testing):
-        abort(404)
-    if request.method == "POST":
-        roles = [r for r in request.form.getlist("roles") if r in ROLES]
-        session["username"] = request.form.get("username", "").strip() or None
-        session["roles"] = roles
-        flash("已切换用户")
-        return redirect(url_for("officer.index"))
-    return render_template("officer/dev_login.html", roles=ROLES)

@@ -101,7 +101,7 @@ PATHS = {
 }
 
 _DATE = {"type": "string", "format": "date"}
-_NULLABLE_STR = {"type": ["string", "null"]}
+_NULLABLE_STR = {"type": "string", "nullable": True}
 _IDS = {"type": "array", "items": {"type": "integer"}}
 
 SCHEMAS = {
@@ -121,22 +121,22 @@ SCHEMAS = {
               "properties": {
                   "id": {"type": "integer"}, "name": {"type": "string"}, "specific_term": _NULLABLE_STR,
                   "generic_term": _NULLABLE_STR, "romanized": _NULLABLE_STR, "romanized_toned": _NULLABLE_STR,
-                  "heteronyms": {"type": ["array", "null"]}, "heteronyms_confirmed": {"type": "boolean"},
+                  "heteronyms": {"type": "array", "nullable": True}, "heteronyms_confirmed": {"type": "boolean"},
                   "feature_class": {"type": "string"}, "feature_type": _NULLABLE_STR,
-                  "division": {"type": ["object", "null"]}, "divisions_crossed": {"type": "array"},
-                  "status": {"type": "string", "enum": list(PLACE_STATUSES)}, "aliases": {"type": ["array", "null"]},
+                  "division": {"type": "object", "nullable": True}, "divisions_crossed": {"type": "array"},
+                  "status": {"type": "string", "enum": list(PLACE_STATUSES)}, "aliases": {"type": "array", "nullable": True},
                   "short_name": _NULLABLE_STR, "meaning": _NULLABLE_STR, "history": _NULLABLE_STR,
                   "named_date": _DATE, "retired_date": _DATE, "source": _NULLABLE_STR,
-                  "registered_by": _NULLABLE_STR, "registered_at": {"type": ["string", "null"], "format": "date-time"},
-                  "geometry": {"type": ["object", "null"], "description": "GeoJSON"},
+                  "registered_by": _NULLABLE_STR, "registered_at": {"type": "string", "nullable": True, "format": "date-time"},
+                  "geometry": {"type": "object", "nullable": True, "description": "GeoJSON"},
                   "supersedes": _IDS, "superseded_by": _IDS, "as_of": _DATE,
-                  "version_valid": {"type": ["object", "null"]}}},
+                  "version_valid": {"type": "object", "nullable": True}}},
     "PlaceHistory": {"type": "object", "properties": {
         "place_id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
         "versions": {"type": "array", "items": {"type": "object", "properties": {
             "version": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
             "change": {"type": "string"}, "change_reason": _NULLABLE_STR, "valid_from": _DATE, "valid_to": _DATE,
-            "proposal_id": {"type": ["integer", "null"]}, "recorded_by": {"type": "string"}}}},
+            "proposal_id": {"type": "integer", "nullable": True}, "recorded_by": {"type": "string"}}}},
         "name_chain": {"type": "array", "items": _ref("PlaceSummary")}}},
     "AnnualStatistics": {"type": "object", "properties": {
         "year": {"type": "integer"}, "division": {"type": "object"},
@@ -170,19 +170,19 @@ SCHEMAS = {
     "WorkflowStep": {"type": "object", "properties": {
         "action": {"type": "string"}, "label_zh": {"type": "string"},
         "from": {"type": "array", "items": {"type": "string", "enum": list(PROPOSAL_STATES)}},
-        "to": {"type": ["string", "null"]}, "roles": {"type": "array", "items": {"type": "string"}},
+        "to": {"type": "string", "nullable": True}, "roles": {"type": "array", "items": {"type": "string"}},
         "reason_required": {"type": "boolean"}}},
     "ProposalSummary": {"type": "object", "properties": {
         "id": {"type": "integer"}, "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
         "state": {"type": "string", "enum": list(PROPOSAL_STATES)}, "name": _NULLABLE_STR,
-        "version": {"type": "integer"}, "place_id": {"type": ["integer", "null"]},
-        "result_place_id": {"type": ["integer", "null"]}, "notice_start": _DATE, "notice_end": _DATE}},
+        "version": {"type": "integer"}, "place_id": {"type": "integer", "nullable": True},
+        "result_place_id": {"type": "integer", "nullable": True}, "notice_start": _DATE, "notice_end": _DATE}},
     "ProposalList": {"type": "object", "properties": {
         "total": {"type": "integer"}, "items": {"type": "array", "items": _ref("ProposalSummary")}}},
     "Proposal": {"allOf": [_ref("ProposalSummary"), {"type": "object", "properties": {
         "applicant": {"type": "string"}, "reasons": {"type": "string"}, "proposed": {"type": "object"},
-        "location": {"type": ["object", "null"]}, "heteronyms_confirmed": {"type": "boolean"},
-        "findings": {"type": ["array", "null"]}, "override_reasons": _NULLABLE_STR,
+        "location": {"type": "object", "nullable": True}, "heteronyms_confirmed": {"type": "boolean"},
+        "findings": {"type": "array", "nullable": True}, "override_reasons": _NULLABLE_STR,
         "decision": _NULLABLE_STR, "approving_body": _NULLABLE_STR, "decision_date": _DATE,
         "announcement_text": _NULLABLE_STR, "effective_date": _DATE,
         "allowed_actions": {"type": "array", "items": {"type": "string"}},

@@ -31,3 +31,11 @@ def int_arg(name: str, default: int | None = None, low: int | None = None, high:
 def float_arg(name: str, default: float | None = None, low: float | None = None,
               high: float | None = None) -> float | None:
     return _number(name, default, float, "数字", low, high)
+
+
+def json_body() -> dict:
+    """The request body as a JSON object; anything else is a 400 with one message."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象（Content-Type: application/json）")
+    return body

@@ -14,7 +14,8 @@ from gazetteer.dates import parse_date
 from gazetteer.errors import InvalidInput
 from webmap.auth import current_actor
 from webmap.context import store
-from webmap.params import int_arg
+from webmap.params import int_arg, json_body
+from webmap.search_api import lookup
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
 
@@ -26,11 +27,6 @@ def clock():
 
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体应为 JSON 对象（Content-Type: application/json）")
-    return body
 
 
 @bp.get("/places")
@@ -126,5 +122,6 @@ def proposal_action(proposal_id: int, action: str):
     unknown = set(body) - set(workflow.STEP_PARAMS.get(action, ()))
     if unknown:
         raise InvalidInput(f"该操作不接受这些参数：{', '.join(sorted(unknown))}")
+    corpus = lookup().name_corpus() if action == "check" else None
     return jsonify(workflow.perform(store(), proposal_id, action, current_actor(), version=version,
-                                    reason=reason, clock=clock, **body))
+                                    reason=reason, clock=clock, corpus=corpus, **body))

@@ -1,61 +1,132 @@
-// The division map: Guangdong's cities and counties, simplified as a coverage by the server.
+// The Guangdong map: divisions simplified per zoom (first view: cities only, coarse, so it
+// stays small), boundary lines, markers coloured by their last inspection state and place
+// names (both clustered), with a legend and a layer switcher. Layers other than the
+// divisions load the first time they are switched on or, for markers, after the first view.
 (function () {
   "use strict";
-  var el = document.getElementById("map");
-  var map = L.map(el, { preferCanvas: true }).setView([23.3, 113.4], 7);
-  var tileUrl = el.dataset.tileUrl;
-  if (tileUrl) {
-    L.tileLayer(tileUrl, { attribution: el.dataset.tileAttribution, maxZoom: 18 }).addTo(map);
-  }
-  var styles = {
-    province: { color: "#555", weight: 2, fill: true, fillColor: "#ccc", fillOpacity: 0.25 },
-    city: { color: "#b71c1c", weight: 1.5, fillColor: "#ffcdd2", fillOpacity: 0.25 },
-    county: { color: "#1565c0", weight: 0.6, fill: false }
-  };
+  var G = window.GDMap, el = G.el;
+  var container = document.getElementById("map");
+  var map = G.createMap(container);
   var detail = document.getElementById("division-detail");
+  var T = window.GD_I18N || {};
+  function t(key, zh) { return T[key] || zh; }
 
-  function text(tag, value) {
-    var node = document.createElement(tag);
-    node.textContent = value;
-    return node;
+  function showDivision(f) {
+    detail.replaceChildren(el("p", t("loading", "正在加载…"), "hint"));
+    G.requestJSON("/api/divisions/" + encodeURIComponent(f.properties.code)).then(function (d) {
+      detail.replaceChildren();
+      detail.appendChild(el("h3", d.name));
+      detail.appendChild(el("p", d.chain.map(function (c) { return c.name; }).join(" > ")));
+      detail.appendChild(el("p", t("code", "代码") + " " + d.code + " · " + d.level_zh +
+        (d.area_km2 ? " · " + t("area", "面积约") + " " + Math.round(d.area_km2).toLocaleString("zh-CN") + " " + t("km2", "平方千米") : "")));
+      if (d.children.length) { detail.appendChild(el("p", t("children", "下辖区划数") + "：" + d.children.length)); }
+    }).catch(function (e) { detail.replaceChildren(el("p", e.message, "error")); });
   }
 
-  function showDivision(code) {
-    fetch("/api/divisions/" + encodeURIComponent(code))
-      .then(function (r) { return r.json(); })
-      .then(function (d) {
-        detail.replaceChildren();
-        detail.appendChild(text("h3", d.name));
-        detail.appendChild(text("p", d.chain.map(function (c) { return c.name; }).join(" > ")));
-        detail.appendChild(text("p", "代码 " + d.code + " · " + d.level_zh +
-          (d.area_km2 ? " · 面积约 " + Math.round(d.area_km2).toLocaleString("zh-CN") + " 平方千米" : "")));
-        if (d.children.length) {
-          detail.appendChild(text("p", "下辖 " + d.children.length + " 个区划"));
-        }
-      });
-  }
+  function failed(e) { status(e.message); }
+  var provinces = G.divisionLayer(map, "province", { interactive: false, minTolerance: 0.01, onError: failed });
+  var cities = G.divisionLayer(map, "city", { onClick: showDivision, onError: failed });
+  var counties = G.divisionLayer(map, "county", { onClick: showDivision, minTolerance: 0.0025, onError: failed });
 
-  function load(level, tolerance) {
-    return fetch("/api/divisions.geojson?level=" + level + "&tolerance_deg=" + tolerance)
-      .then(function (r) { return r.json(); })
-      .then(function (fc) {
-        return L.geoJSON(fc, {
-          style: styles[level],
-          onEachFeature: function (f, layer) {
-            layer.bindTooltip(f.properties.name, { sticky: true });
-            layer.on("click", function () { showDivision(f.properties.code); });
-          }
-        });
-      });
-  }
-
-  Promise.all([load("province", 0.01), load("city", 0.003), load("county", 0.003)]).then(function (layers) {
-    var provinces = layers[0], cities = layers[1], counties = layers[2];
-    provinces.addTo(map); cities.addTo(map);
-    L.control.layers(null, { "省界": provinces, "市界": cities, "县界": counties }, { collapsed: false }).addTo(map);
-    map.on("zoomend", function () {
-      if (map.getZoom() >= 9) { counties.addTo(map); } else { map.removeLayer(counties); }
+  function lazyGeoJSON(url, build) {
+    var group = L.featureGroup(), loaded = false;
+    group.on("add", function () {
+      if (loaded) { return; }
+      loaded = true;
+      G.requestJSON(url).then(function (data) { build(group, data); })
+        .catch(function (e) { loaded = false; status(e.message); });
     });
-    el.dataset.ready = "1";
+    return group;
+  }
+
+  function popupContent(rows, demo) {
+    var box = el("div", null, "popup");
+    rows.forEach(function (r) { box.appendChild(el(r[0], r[1], r[2])); });
+    if (demo) { box.appendChild(el("span", demo, "demo-badge")); }
+    return box;
+  }
+
+  var lines = lazyGeoJSON("/api/map/lines.geojson?tolerance_deg=0.005", function (group, fc) {
+    group.addLayer(L.geoJSON(fc, {
+      style: function (f) { return G.LINE_STYLES[f.properties.kind] || G.LINE_STYLES.county; },
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(f.properties.name, { sticky: true });
+        layer.bindPopup(function () {
+          return popupContent([["strong", f.properties.name],
+            ["p", t("lineLength", "计算长度（概化数据，短于实测）") + "：" + f.properties.length_km + " " + t("km", "千米")]]);
+        });
+      }
+    }));
   });
+
+  var markers = lazyGeoJSON("/api/boundaries/markers", function (group, fc) {
+    var cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 12 });
+    fc.features.forEach(function (f) {
+      var c = f.geometry.coordinates, p = f.properties;
+      var m = L.marker([c[1], c[0]], { icon: G.markerIcon(p.state), title: p.number, keyboard: true });
+      m.bindPopup(function () {
+        return popupContent([["strong", p.number], ["p", p.line_name + " · " + p.type_name],
+          ["p", t("state", "状态") + "：" + p.state_name]], p.label);
+      });
+      cluster.addLayer(m);
+    });
+    group.addLayer(cluster);
+    if (fc.notice) { status(fc.notice); }
+  });
+
+  var placeNames = lazyGeoJSON("/api/map/places.geojson", function (group, fc) {
+    var cluster = L.markerClusterGroup({ maxClusterRadius: 50 });
+    fc.features.forEach(function (f) {
+      var c = f.geometry.coordinates, p = f.properties;
+      var m = L.marker([c[1], c[0]], {
+        icon: L.divIcon({ className: "place-icon", iconSize: [14, 14], iconAnchor: [7, 7] }), title: p.name
+      });
+      m.bindTooltip(p.name);
+      m.bindPopup(function () {
+        var box = popupContent([["strong", p.name], ["p", p.feature_class]]);
+        var a = el("a", t("record", "查看地名记录"));
+        a.href = "/place/" + encodeURIComponent(p.id);
+        box.appendChild(a);
+        return box;
+      });
+      cluster.addLayer(m);
+    });
+    group.addLayer(cluster);
+  });
+
+  function status(message) {
+    var node = document.getElementById("map-status");
+    if (node) { node.textContent = message; }
+  }
+
+  provinces.addTo(map);
+  cities.addTo(map);
+  var overlays = {};
+  overlays[t("provinces", "省界（含邻省）")] = provinces;
+  overlays[t("cities", "地级市")] = cities;
+  overlays[t("counties", "县级区划")] = counties;
+  overlays[t("lines", "行政区域界线")] = lines;
+  overlays[t("markers", "界桩（演示数据）")] = markers;
+  overlays[t("places", "地名")] = placeNames;
+  L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+  var legendRows = [
+    { colour: "#b71c1c", label: t("cities", "地级市"), kind: "line" },
+    { colour: "#1565c0", label: t("counties", "县级区划"), kind: "line" },
+    { colour: G.LINE_STYLES.provincial.color, label: t("provLine", "省级界线"), kind: "line" },
+    { colour: G.LINE_STYLES.city.color, label: t("cityLine", "市级界线"), kind: "line" },
+    { colour: "#1e88e5", label: t("places", "地名") }
+  ].concat(G.stateLegendRows());
+  G.legendControl(t("legend", "图例（界桩按最近检查状态着色）"), legendRows,
+    t("demoNote", "界桩为演示数据")).addTo(map);
+
+  map.on("zoomend", function () {
+    if (map.getZoom() >= 9) { counties.addTo(map); } else { map.removeLayer(counties); }
+  });
+
+  // Interactive once the first divisions are drawn; markers come after, off the critical path.
+  Promise.all([provinces.refresh(), cities.refresh()]).then(function () {
+    container.dataset.ready = "1";
+    if (container.dataset.markers !== "off") { markers.addTo(map); }
+  }).catch(function (e) { status(e.message); });
 })();

@@ -19,6 +19,10 @@ def _bbox():
 
 
 def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        # PostGIS is not a trusted extension: on a managed server a superuser creates it
+        # first; IF NOT EXISTS then makes this a no-op for the (non-superuser) owner.
+        op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     op.create_table(
         "divisions",
         sa.Column("code", sa.String(12), primary_key=True),

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Load benchmark: the app under gunicorn, public reads from a second process, officers'
+writes at the same time.
+
+1. A temporary data directory gets a store with the shipped data (``gdgis import-data``),
+   a clerk and an officer, each with an API token.
+2. gunicorn serves ``webmap:create_app()`` on 127.0.0.1 (gthread workers; the in-process
+   rate limit is raised for the run — in production the limit lives in nginx).
+3. This process (not the server's) drives, for ``--duration`` seconds with ``--clients``
+   concurrent keep-alive clients, public ``/api/search?q=…`` and ``/api/reverse?lon=&lat=``
+   with names and points drawn from the store, while one writer thread drafts proposals
+   and moves them through submit/return with the tokens.
+4. Afterwards every acknowledged write is looked for in the store (each one adds exactly
+   one ``proposal_events`` row): lost writes = acknowledged - stored.
+
+Prints a Markdown table: requests, throughput, p50/p99 latency and errors per kind.
+Only loopback traffic; every loop is bounded by the duration.
+
+Usage:  python benchmarks/bench_load.py [--duration 60] [--clients 50] [--workers 2]
+        [--threads 8] [--port 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gazetteer import accounts, migrate  # noqa: E402
+from gazetteer.registry_tables import proposal_events  # noqa: E402
+from gazetteer.store import Store  # noqa: E402
+from gazetteer.tables import places  # noqa: E402
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def prepare(data_dir: Path) -> tuple[Store, dict[str, str], list[str], list[tuple[float, float]]]:
+    env = {**os.environ, "GDGIS_DATA_DIR": str(data_dir)}
+    subprocess.run([sys.executable, "-m", "webmap.cli", "import-data"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = Store(f"sqlite:///{data_dir / 'gdgis.sqlite'}")
+    migrate.upgrade(store)
+    tokens = {}
+    for name, role in (("bench_clerk", "clerk"), ("bench_officer", "officer")):
+        accounts.create_user(store, name, "benchmark password", [role], by="system:bench")
+        tokens[role] = accounts.issue_token(store, name, "负载测试", by="system:bench")[0]
+    rng = random.Random(2024)
+    with store.read() as conn:
+        rows = conn.execute(sa.select(places.c.name, places.c.minx, places.c.miny)
+                            .where(places.c.division_code.like("44%"), places.c.minx.is_not(None))).all()
+    sample = rng.sample(rows, min(2000, len(rows)))
+    names = [r.name for r in sample] + [r.name[:2] for r in sample[:500]]
+    points = [(r.minx + rng.uniform(-0.01, 0.01), r.miny + rng.uniform(-0.01, 0.01)) for r in sample]
+    return store, tokens, names, points
+
+
+def start_server(data_dir: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {**os.environ, "GDGIS_DATA_DIR": str(data_dir), "GDGIS_SECRET_KEY": "bench-" + os.urandom(8).hex(),
+           "GDGIS_RATE_LIMIT_PER_MINUTE": "100000000"}
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}", "--workers", str(workers),
+               "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
+               "--log-level", "warning", "webmap:create_app()"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=2)
+            conn.request("GET", "/api/health")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+class Results:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies_ms: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.statuses: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, kind: str, ms: float, status: int | None) -> None:
+        with self.lock:
+            self.latencies_ms[kind].append(ms)
+            if status is None or status >= 400:
+                self.errors[kind] += 1
+            self.statuses[kind][status or 0] += 1
+
+
+def request(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None,
+            headers: dict | None = None) -> tuple[int, bytes]:
+    data = json.dumps(body).encode() if body is not None else None
+    conn.request(method, path, body=data, headers={**(headers or {}),
+                                                   **({"Content-Type": "application/json"} if data else {})})
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def reader(port: int, stop_at: float, names: list[str], points: list, results: Results, seed: int) -> None:
+    from urllib.parse import quote
+    rng = random.Random(seed)
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    while time.monotonic() < stop_at:
+        if rng.random() < 0.5:
+            kind, path = "search", f"/api/search?q={quote(rng.choice(names))}"
+        else:
+            lon, lat = rng.choice(points)
+            kind, path = "reverse", f"/api/reverse?lon={lon:.6f}&lat={lat:.6f}"
+        start = time.perf_counter()
+        try:
+            status, _ = request(conn, "GET", path)
+        except (OSError, http.client.HTTPException):
+            status = None
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        results.add(kind, (time.perf_counter() - start) * 1000, status)
+    conn.close()
+
+
+def writer(port: int, stop_at: float, tokens: dict[str, str], results: Results, acknowledged: list[int]) -> None:
+    """Draft a proposal, then alternate submit (clerk) and return (officer); every 2xx is
+    one acknowledged write that must be in the store afterwards."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
+    proposal, n = None, 0
+    while time.monotonic() < stop_at:
+        n += 1
+        if proposal is None or proposal["version"] > 20:
+            method, path, body, who = "POST", "/api/proposals", {
+                "kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "负载测试：新建道路",
+                "proposed": {"name": f"测试{n % 97}路", "feature_class": "交通运输设施", "division_code": "440106"}}, "clerk"
+        elif proposal["state"] == "draft":
+            method, path, body, who = ("POST", f"/api/proposals/{proposal['id']}/actions/submit",
+                                       {"version": proposal["version"]}, "clerk")
+        else:
+            method, path, body, who = ("POST", f"/api/proposals/{proposal['id']}/actions/return",
+                                       {"version": proposal["version"], "reason": "负载测试：退回"}, "officer")
+        start = time.perf_counter()
+        try:
+            status, data = request(conn, method, path, body, auth[who])
+        except (OSError, http.client.HTTPException):
+            status, data = None, b""
+            conn.close()
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+        results.add("write", (time.perf_counter() - start) * 1000, status)
+        if status is not None and 200 <= status < 300:
+            acknowledged[0] += 1
+            proposal = json.loads(data)
+    conn.close()
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="gdgis-bench-") as tmp:
+        data_dir = Path(tmp)
+        print("preparing the store (import of the shipped data) ...", file=sys.stderr)
+        store, tokens, names, points = prepare(data_dir)
+        with store.read() as conn:
+            events_before = conn.execute(sa.select(sa.func.count()).select_from(proposal_events)).scalar()
+        port = args.port or free_port()
+        server = start_server(data_dir, port, args.workers, args.threads)
+        try:
+            warm = Results()  # every worker builds its search index on first use: not measured
+            reader(port, time.monotonic() + 5, names, points, warm, 0)
+            results, acknowledged = Results(), [0]
+            stop_at = time.monotonic() + args.duration
+            threads = [threading.Thread(target=reader, args=(port, stop_at, names, points, results, i + 1))
+                       for i in range(args.clients)]
+            threads.append(threading.Thread(target=writer, args=(port, stop_at, tokens, results, acknowledged)))
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=args.duration + 120)
+            elapsed = time.monotonic() - started
+        finally:
+            stop_server(server)
+        with store.read() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).select_from(proposal_events)).scalar() - events_before
+        store.dispose()
+
+    print(f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), {args.clients} reading clients "
+          f"+ 1 writer, {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n")
+    print("| requests | count | throughput (req/s) | p50 (ms) | p99 (ms) | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind in ("search", "reverse", "write"):
+        lat = results.latencies_ms[kind]
+        print(f"| {kind} | {len(lat)} | {len(lat) / elapsed:.0f} | {percentile(lat, 50):.1f} | "
+              f"{percentile(lat, 99):.1f} | {results.errors[kind]} |")
+    reads = results.latencies_ms["search"] + results.latencies_ms["reverse"]
+    print(f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
+          f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |")
+    lost = acknowledged[0] - stored
+    print(f"\nwrites acknowledged: {acknowledged[0]}, found in the store: {stored}, lost: {lost}")
+    if any(results.errors.values()):
+        print("error statuses:", {k: dict(v) for k, v in results.statuses.items()})
+    if lost or any(results.errors.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

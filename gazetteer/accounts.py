@@ -1,0 +1,219 @@
+"""Accounts: users with hashed passwords and roles, and API tokens for scripts.
+
+Passwords are kept only as ``werkzeug.security`` hashes (scrypt by default; pbkdf2 accepted);
+API tokens only as their SHA-256, so a copy of the database reveals neither. A token is
+shown once when issued. Account changes are ordinary audited writes (``gazetteer.audit``).
+
+``by`` in the writing functions is who makes the change: an ``Actor`` (who must be an
+admin) or a system name such as ``system:cli`` for the operator's command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import secrets
+from typing import Iterable
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gazetteer.account_tables import api_tokens, users
+from gazetteer.actors import ROLES, Actor, require_role
+from gazetteer.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from gazetteer.store import Store
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 512  # hashing cost grows with length: refuse absurd inputs
+TOKEN_PREFIX = "gdg_"
+# last_used_at is refreshed at most this often, so token-authenticated reads do not turn
+# into a write each.
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check against when the user does not exist, so that "no such user" and
+    "wrong password" take about the same time. Made on first use, not at import."""
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _by_name(by) -> str:
+    if isinstance(by, Actor):
+        require_role(by, {"admin"}, "管理账号")
+        return by.username
+    return str(by)
+
+
+def validate_username(username) -> str:
+    name = str(username or "").strip()
+    if not USERNAME_RE.match(name):
+        raise InvalidInput("用户名应为 2–64 个英文字母、数字或 _ . -，以字母或数字开头")
+    return name
+
+
+def parse_roles(roles: str | Iterable[str]) -> tuple[str, ...]:
+    """Roles as a sorted tuple; accepts a comma-separated string. Raises InvalidInput for
+    an unknown role."""
+    items = roles.replace("，", ",").split(",") if isinstance(roles, str) else list(roles)
+    clean = {str(r).strip() for r in items if str(r).strip()}
+    unknown = clean - set(ROLES)
+    if unknown:
+        raise InvalidInput(f"未知角色：{', '.join(sorted(unknown))}（可选 {', '.join(ROLES)}）")
+    return tuple(sorted(clean))
+
+
+def validate_password(password) -> str:
+    if not isinstance(password, str) or not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise InvalidInput(f"密码长度应为 {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} 个字符")
+    return password
+
+
+def create_user(store: Store, username: str, password: str, roles, *, by="system:cli",
+                hash_method: str = "scrypt") -> dict:
+    """Create an active user. ``hash_method`` is a werkzeug method (``scrypt`` by default;
+    tests use a cheap pbkdf2 so that logging in hundreds of times stays fast).
+    Raises InvalidInput, Conflict (name taken) or Forbidden."""
+    who = _by_name(by)
+    name, role_tuple = validate_username(username), parse_roles(roles)
+    password_hash = generate_password_hash(validate_password(password), method=hash_method)
+    with store.write(actor=who) as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.username == name)).first() is not None:
+            raise Conflict(f"用户名已存在：{name}")
+        user_id = conn.execute(users.insert().values(
+            username=name, password_hash=password_hash, roles=",".join(role_tuple), active=True,
+            created_at=utcnow())).inserted_primary_key[0]
+    return {"id": user_id, "username": name, "roles": list(role_tuple), "active": True}
+
+
+def _update_user(store: Store, username: str, by, **values) -> None:
+    with store.write(actor=_by_name(by)) as conn:
+        result = conn.execute(users.update().where(users.c.username == username).values(**values))
+        if result.rowcount == 0:
+            raise NotFound(f"用户不存在：{username}")
+
+
+def set_roles(store: Store, username: str, roles, *, by="system:cli") -> None:
+    _update_user(store, username, by, roles=",".join(parse_roles(roles)))
+
+
+def set_password(store: Store, username: str, password: str, *, by="system:cli",
+                 hash_method: str = "scrypt") -> None:
+    """Change a password; sessions signed in with the old one end (see ``session_fingerprint``)."""
+    _update_user(store, username, by,
+                 password_hash=generate_password_hash(validate_password(password), method=hash_method))
+
+
+def set_active(store: Store, username: str, active: bool, *, by="system:cli") -> None:
+    """Deactivate (or reactivate) a user: an inactive user can neither sign in nor use tokens."""
+    _update_user(store, username, by, active=bool(active))
+
+
+def list_users(store: Store) -> list[dict]:
+    with store.read() as conn:
+        rows = conn.execute(sa.select(users.c.id, users.c.username, users.c.roles, users.c.active,
+                                      users.c.created_at).order_by(users.c.username))
+        return [{**r._asdict(), "roles": [x for x in r.roles.split(",") if x]} for r in rows]
+
+
+def _actor(row) -> Actor:
+    return Actor(row.username, frozenset(r for r in row.roles.split(",") if r in ROLES))
+
+
+def session_fingerprint(password_hash: str) -> str:
+    """A short digest of the password hash kept in the session: a password change (or a
+    deactivation) ends every session opened before it."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str]:
+    """(actor, session fingerprint) for a correct username and password of an active user;
+    ``Unauthenticated`` otherwise, with the same message whatever was wrong."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == str(username or "").strip())).first()
+    candidate = password if isinstance(password, str) and len(password) <= PASSWORD_MAX_LENGTH else ""
+    ok = check_password_hash(row.password_hash if row else _dummy_hash(), candidate)
+    if not (ok and row is not None and row.active):
+        raise Unauthenticated("用户名或密码错误，或账号已停用")
+    return _actor(row), session_fingerprint(row.password_hash)
+
+
+def session_actor(store: Store, username: str, fingerprint: str) -> Actor | None:
+    """The actor of a signed-in session, or None when the user is gone, inactive, or has
+    changed password since the session began."""
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    if row is None or not row.active or not secrets.compare_digest(session_fingerprint(row.password_hash),
+                                                                   str(fingerprint or "")):
+        return None
+    return _actor(row)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(store: Store, username: str, name: str, *, by="system:cli") -> tuple[str, dict]:
+    """A new API token for ``username``: (the token, shown only now; its record)."""
+    who = _by_name(by)
+    label = str(name or "").strip()
+    if not 1 <= len(label) <= 100:
+        raise InvalidInput("请为令牌写一个 1–100 字的用途说明")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    with store.write(actor=who) as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+        if user_id is None:
+            raise NotFound(f"用户不存在：{username}")
+        token_id = conn.execute(api_tokens.insert().values(
+            user_id=user_id, name=label, token_sha256=token_digest(token), created_at=now)).inserted_primary_key[0]
+    return token, {"id": token_id, "username": username, "name": label, "created_at": now}
+
+
+def revoke_token(store: Store, token_id: int, *, by="system:cli") -> None:
+    with store.write(actor=_by_name(by)) as conn:
+        result = conn.execute(api_tokens.update().where(api_tokens.c.id == token_id,
+                                                        api_tokens.c.revoked_at.is_(None))
+                              .values(revoked_at=utcnow()))
+        if result.rowcount == 0:
+            raise NotFound(f"令牌不存在或已撤销：{token_id}")
+
+
+def resolve_token(store: Store, token: str, *, now: dt.datetime | None = None) -> Actor | None:
+    """The actor a bearer token stands for, or None (unknown, revoked, or user inactive)."""
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = token_digest(token)
+    with store.read() as conn:
+        row = conn.execute(
+            sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.username, users.c.roles)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.token_sha256 == digest, api_tokens.c.revoked_at.is_(None),
+                   users.c.active.is_(True))).first()
+    if row is None:
+        return None
+    now = now or utcnow()
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
+        last = last.replace(tzinfo=dt.timezone.utc)
+    if last is None or now - last > TOKEN_TOUCH_INTERVAL:
+        with store.write(actor=row.username) as conn:
+            conn.execute(api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now))
+    return _actor(row)
+
+
+def list_tokens(store: Store, username: str | None = None) -> list[dict]:
+    query = (sa.select(api_tokens.c.id, users.c.username, api_tokens.c.name, api_tokens.c.created_at,
+                       api_tokens.c.last_used_at, api_tokens.c.revoked_at)
+             .join(users, users.c.id == api_tokens.c.user_id).order_by(api_tokens.c.id))
+    if username:
+        query = query.where(users.c.username == username)
+    with store.read() as conn:
+        return [r._asdict() for r in conn.execute(query)]

@@ -1,0 +1,147 @@
+"""Browser tests: the real app in a real HTTP server on 127.0.0.1, driven by headless
+Chromium (Debian's ``chromium`` package) through Playwright, with every non-loopback
+request blocked. Skipped with a reason when Chromium or Playwright is missing.
+
+Set ``GDGIS_SCREENSHOT_DIR`` to save a PNG of every page visited (``scripts/screenshots.py``
+does, into docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
+from tests.helpers import TEST_PASSWORD, ensure_user
+
+CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # Belt and braces beside the request routing: no name but loopback resolves.
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+TABLET_LANDSCAPE = {"width": 1024, "height": 768}
+TABLET_PORTRAIT = {"width": 768, "height": 1024}
+LOOPBACK = {"127.0.0.1", "localhost"}
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+
+def _skip_reason() -> str | None:
+    if sync_playwright is None:
+        return "Playwright is not installed (pip install playwright; never 'playwright install')"
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser_template(store_templates, seeded_template):
+    return store_templates.template("browser", build_boundaries, base=seeded_template)
+
+
+def _prepare(store) -> dict:
+    """Users and an in-progress round on 粤桂线 (demonstration markers)."""
+    from boundaries import inspections as inspection_service
+    from boundaries.lines import list_lines
+    for actor in (OFFICER, INSPECTOR_A, INSPECTOR_B):
+        ensure_user(store, actor.username, *sorted(actor.roles))
+    line = next(row for row in list_lines(store, "provincial") if row["name"] == "粤桂线")
+    rnd = inspection_service.create_round(store, round_plan(line), OFFICER)
+    inspection_service.start_round(store, rnd["id"], OFFICER)
+    return {"round": rnd, "line": line}
+
+
+@pytest.fixture
+def live_server(store_templates, browser_template, tmp_path):
+    """The app served over HTTP on 127.0.0.1 (a werkzeug server thread; Chromium is
+    another process, so it is a real client)."""
+    from werkzeug.serving import make_server
+
+    from webmap import create_app
+    with store_templates.copy(browser_template, tmp_path) as store:
+        info = _prepare(store)
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "browser-test-key"}, store=store)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        info.update(url=f"http://127.0.0.1:{server.server_port}", store=store, app=app)
+        try:
+            yield info
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+
+
+class PageWatch:
+    """Console errors, uncaught exceptions and blocked (non-loopback) requests of a context."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def route(self, route) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def open_context(chromium):
+    """``open_context(viewport)`` -> (context, watch): a fresh profile (no service worker
+    or IndexedDB left from another test), Chinese locale, GPS allowed near 粤桂线."""
+    contexts = []
+
+    def _open(viewport=TABLET_LANDSCAPE, geolocation=None):
+        watch = PageWatch()
+        context = chromium.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                       has_touch=True, permissions=["geolocation"],
+                                       geolocation=geolocation or {"longitude": 109.5, "latitude": 22.5, "accuracy": 8})
+        context.route("**/*", watch.route)
+        context.on("page", watch.attach)
+        contexts.append(context)
+        return context, watch
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, base_url: str, username: str, next_path: str = "/") -> None:
+    page.goto(f"{base_url}/auth/login?next={next_path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", TEST_PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_load_state("load")
+
+
+def screenshot(page, name: str) -> None:
+    target = os.environ.get("GDGIS_SCREENSHOT_DIR")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(target) / f"{name}.png"))

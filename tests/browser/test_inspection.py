@@ -1,0 +1,107 @@
+"""Inspection mode on a tablet: record one inspection online, one offline, and see the
+offline one reach the server exactly once when the network returns."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from boundaries.tables import inspections
+from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def stored(store, record_id=None) -> list:
+    query = sa.select(inspections.c.id, inspections.c.found_state, inspections.c.marker_id,
+                      inspections.c.measurement_method)
+    if record_id:
+        query = query.where(inspections.c.id == record_id)
+    with store.read() as conn:
+        return conn.execute(query).all()
+
+
+def open_marker(page, number: str) -> None:
+    """Bring a marker of the round into view by its number, then tap it on the map."""
+    marker_id = page.evaluate("(n) => [...document.querySelectorAll('#marker-jump option')]"
+                              ".find(o => o.textContent.startsWith(n + ' ')).value", number)
+    page.select_option("#marker-jump", marker_id)
+    icon = page.locator(f".bm-icon[title='{number}']")
+    icon.wait_for()
+    icon.tap()
+    page.wait_for_selector(f"#marker-title:has-text('{number}')")
+    page.wait_for_selector("#marker-facts dd")
+
+
+def wait_for_service_worker(page) -> None:
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        page.reload()  # the first load registers it; from the next load on it controls the page
+        page.wait_for_selector("#map[data-ready='1']")
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+
+
+def test_record_online_then_offline_and_sync_exactly_once(live_server, open_context):
+    base, store = live_server["url"], live_server["store"]
+    context, watch = open_context(TABLET_PORTRAIT, geolocation={"longitude": 109.6, "latitude": 21.9, "accuracy": 6})
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    wait_for_service_worker(page)
+    page.wait_for_selector("#round-info[data-cached='1']", timeout=30000)
+    markers = page.evaluate(f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+                            ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))")
+    first, second = markers[0], markers[1]
+
+    # Online: locate, open a marker, record it with the GPS position.
+    page.click("#locate")
+    page.wait_for_selector("#position:has-text('我的位置')")
+    open_marker(page, first)
+    assert "距离约" in page.inner_text("#marker-nav") and "°" in page.inner_text("#marker-nav")
+    assert "演示数据" in page.inner_text("#marker-demo")
+    page.check("input[name=found_state][value=faded]")
+    page.fill("textarea[name=notes]", "注记模糊 <b>需描红</b>")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('已同步到服务器')")
+    rows = stored(store)
+    assert len(rows) == 1 and rows[0].found_state == "faded"
+    screenshot(page, "inspect-online-768x1024")
+
+    # Offline: the record waits on the device and the queue shows it.
+    context.set_offline(True)
+    page.wait_for_selector("#net-status.offline")
+    open_marker(page, second)
+    page.check("input[name=found_state][value=tilted]")
+    page.fill("textarea[name=notes]", "界桩向南倾斜")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('离线')")
+    page.click("#queue-toggle")
+    page.wait_for_selector("#queue-count:has-text('1')")
+    assert "待发送" in page.inner_text("#queue-list")
+    record_id = page.get_attribute("#queue-list li.status-pending", "data-id")
+    assert len(stored(store)) == 1
+
+    # Still offline, the app shell and the round come from the service worker's cache.
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector("#queue-count:has-text('1')")
+    page.wait_for_selector(".bm-icon, .marker-cluster")
+    screenshot(page, "inspect-offline-queue-768x1024")
+
+    # Back online: the queue flushes by itself, once.
+    context.set_offline(False)
+    page.wait_for_selector("#queue-count:has-text('0')", timeout=15000)
+    assert [r.found_state for r in stored(store, record_id)] == ["tilted"]
+    page.click("#queue-toggle") if page.is_hidden("#queue") else None
+    page.click("#queue-flush")
+    again = page.evaluate("""(body) => fetch('/api/boundaries/inspections', {method: 'POST',
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content},
+        body: JSON.stringify(body)}).then(r => r.status)""",
+                          {"id": record_id, "round_id": live_server["round"]["id"], "marker": second,
+                           "found_state": "tilted"})
+    assert again == 200   # the same client id again: a no-op
+    assert len(stored(store, record_id)) == 1 and len(stored(store)) == 2
+    screenshot(page, "inspect-synced-768x1024")
+    assert watch.errors == [] and watch.blocked == []

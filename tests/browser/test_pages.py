@@ -1,0 +1,65 @@
+"""Every page at tablet size, landscape and portrait: loads, draws, logs no console error
+and asks nothing of the internet."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_PAGES = [
+    ("map", "/", "#map[data-ready='1']"),
+    ("map-en", "/?lang=en", "#map[data-ready='1']"),
+    ("search", "/search?q=天河", "main"),
+    ("boundaries", "/boundaries/", "main"),
+    ("inspect-public", "/inspect", "#map[data-ready='1']"),
+]
+
+
+@pytest.mark.parametrize("viewport", [TABLET_LANDSCAPE, TABLET_PORTRAIT], ids=["1024x768", "768x1024"])
+def test_pages_load_cleanly_at_tablet_size(live_server, open_context, viewport):
+    context, watch = open_context(viewport)
+    page = context.new_page()
+    size = f"{viewport['width']}x{viewport['height']}"
+    for name, path, ready in PUBLIC_PAGES:
+        response = page.goto(live_server["url"] + path)
+        assert response.status == 200, path
+        page.wait_for_selector(ready, timeout=15000)
+        page.wait_for_load_state("networkidle")
+        screenshot(page, f"{name}-{size}")
+    # The map page draws the divisions and shows the legend and the layer switcher.
+    page.goto(live_server["url"] + "/")
+    page.wait_for_selector("#map[data-ready='1']")
+    assert page.locator(".legend").inner_text().count("演示数据") == 1
+    assert page.locator(".leaflet-control-layers").count() == 1
+    page.wait_for_selector(".leaflet-marker-icon")   # markers (or their clusters) follow the first view
+    place = page.evaluate("fetch('/api/map/places.geojson').then(r => r.json()).then(d => d.features[0].id)")
+    page.goto(f"{live_server['url']}/place/{place}")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, f"place-{size}")
+    sign_in(page, live_server["url"], "officer1", "/compliance")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_load_state("networkidle")
+    screenshot(page, f"compliance-empty-{size}")
+    assert watch.errors == []
+    assert watch.blocked == []
+
+
+def test_map_popups_escape_data_and_label_demonstration_markers(live_server, open_context):
+    context, watch = open_context()
+    page = context.new_page()
+    page.goto(live_server["url"] + "/")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector(".bm-icon, .marker-cluster")
+    # Click clusters open (each click zooms in) until single markers show.
+    for _ in range(10):
+        if page.locator(".bm-icon").count():
+            break
+        page.locator(".marker-cluster").last.dispatch_event("click")
+        page.wait_for_timeout(700)
+    page.locator(".bm-icon").last.dispatch_event("click")
+    popup = page.wait_for_selector(".leaflet-popup-content")
+    assert "演示数据" in popup.inner_text()
+    assert watch.errors == [] and watch.blocked == []

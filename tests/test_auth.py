@@ -1,0 +1,186 @@
+"""Accounts, sign-in, sessions, CSRF and API tokens through the real app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from gazetteer import accounts
+from gazetteer.account_tables import api_tokens, users
+from gazetteer.errors import Conflict, InvalidInput, Unauthenticated
+from gazetteer.registry_tables import proposals
+from helpers import TEST_PASSWORD, csrf_headers, ensure_user, login, token_headers
+
+TIANHE = "440106"
+PROPOSAL = {"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路",
+            "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}}
+
+
+def proposal_count(store) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(proposals)).scalar()
+
+
+def form_token(client, path="/auth/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_passwords_are_hashed_with_scrypt_and_checked(store):
+    accounts.create_user(store, "zhang", "a long enough secret", ["officer", "clerk"])
+    with store.read() as conn:
+        stored = conn.execute(sa.select(users.c.password_hash, users.c.roles)).one()
+    assert stored.password_hash.startswith("scrypt:") and "a long enough secret" not in stored.password_hash
+    assert stored.roles == "clerk,officer"
+    actor, _fingerprint = accounts.authenticate(store, "zhang", "a long enough secret")
+    assert actor.username == "zhang" and actor.roles == {"clerk", "officer"}
+    for name, password in (("zhang", "wrong password!"), ("nobody", "a long enough secret"), ("zhang", None)):
+        with pytest.raises(Unauthenticated):
+            accounts.authenticate(store, name, password)
+    with pytest.raises(Conflict):
+        accounts.create_user(store, "zhang", "another long secret", ["clerk"])
+    for bad in (("x", "a long enough secret", ["clerk"]), ("li4", "short", ["clerk"]),
+                ("li5", "a long enough secret", ["superuser"]), ("../li", "a long enough secret", ["clerk"])):
+        with pytest.raises(InvalidInput):
+            accounts.create_user(store, *bad)
+    accounts.set_active(store, "zhang", False)
+    with pytest.raises(Unauthenticated):
+        accounts.authenticate(store, "zhang", "a long enough secret")
+
+
+def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store):
+    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"])
+    page = client.get("/auth/login")
+    assert page.status_code == 200 and "工作人员登录" in page.get_data(as_text=True)
+    no_token = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD})
+    assert no_token.status_code == 400 and "CSRF" in no_token.get_data(as_text=True)
+    wrong = client.post("/auth/login", data={"username": "wang", "password": "guess guess guess",
+                                             "csrf_token": form_token(client)})
+    assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
+    ok = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD,
+                                          "csrf_token": form_token(client), "next": "/officer/"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/officer/"
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert client.get("/auth/me").get_json() == {"username": "wang", "roles": ["officer"], "role_names": ["审核人员"]}
+    assert "wang" in client.get("/officer/").get_data(as_text=True)
+    headers = csrf_headers(client)
+    assert client.get("/auth/logout").status_code == 200  # GET only asks for confirmation
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+    assert client.post("/auth/logout", headers=headers).status_code == 302
+    assert client.get("/auth/me").get_json()["username"] is None
+    assert client.get("/officer/").status_code == 403
+
+
+def test_login_never_redirects_off_site(client, store):
+    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000")
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        client.post("/auth/logout", headers=csrf_headers(client))
+        r = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD,
+                                             "csrf_token": form_token(client), "next": target})
+        assert r.status_code == 302 and r.headers["Location"] == "/", target
+
+
+def test_secure_cookie_behind_tls(store, tmp_path):
+    from webmap import create_app
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "SESSION_COOKIE_SECURE": True}, store=store)
+    client = app.test_client()
+    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000")
+    token = form_token(client)
+    r = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token},
+                    base_url="https://localhost", headers={"Referer": "https://localhost/auth/login"})
+    assert r.status_code == 302 and "Secure" in r.headers["Set-Cookie"]
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_password_change_and_deactivation_end_sessions(client, store):
+    login(client, "wang", "officer")
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+    accounts.set_password(store, "wang", "a brand new password", hash_method="pbkdf2:sha256:1000")
+    assert client.get("/auth/me").get_json()["username"] is None
+    login(client, "wang", "officer")
+    accounts.set_active(store, "wang", False)
+    assert client.get("/auth/me").get_json()["username"] is None
+    assert client.get("/officer/").status_code == 403
+
+
+def test_roles_changed_by_the_admin_apply_to_open_sessions(client, store):
+    login(client, "wang", "officer")
+    assert client.post("/api/proposals", json=PROPOSAL).status_code == 403
+    accounts.set_roles(store, "wang", ["clerk"])
+    assert client.post("/api/proposals", json=PROPOSAL).status_code == 201
+
+
+def test_csrf_is_required_for_session_writes(client, store):
+    login(client, "li", "clerk")
+    del client.environ_base["HTTP_X_CSRFTOKEN"]
+    before = proposal_count(store)
+    forged = client.post("/api/proposals", json=PROPOSAL)
+    assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_failed"
+    wrong = client.post("/api/proposals", json=PROPOSAL, headers={"X-CSRFToken": "not-the-token"})
+    assert wrong.status_code == 400
+    form = client.post("/officer/proposals/new", data={"kind": "naming", "applicant": "a", "reasons": "r",
+                                                       "name": "长乐路", "feature_class": "交通运输设施",
+                                                       "division_code": TIANHE})
+    assert form.status_code == 400
+    assert proposal_count(store) == before
+    assert client.post("/api/proposals", json=PROPOSAL, headers=csrf_headers(client)).status_code == 201
+
+
+def test_api_tokens_authenticate_scripts_without_csrf(app, store):
+    headers = token_headers(store, "importer", "clerk")
+    token = headers["Authorization"].split()[1]
+    with store.read() as conn:
+        stored = conn.execute(sa.select(api_tokens.c.token_sha256)).scalars().all()
+    assert token not in stored and accounts.token_digest(token) in stored
+    script = app.test_client()
+    assert script.get("/auth/me", headers=headers).get_json()["username"] == "importer"
+    assert script.post("/api/proposals", json=PROPOSAL, headers=headers).status_code == 201
+    for bad in ({"Authorization": "Bearer gdg_not-a-real-token"}, {"Authorization": "Basic aW1wb3J0ZXI6eA=="},
+                {"Authorization": "Bearer "}):
+        r = script.post("/api/proposals", json=PROPOSAL, headers=bad)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"
+    token_id = accounts.list_tokens(store, "importer")[0]["id"]
+    accounts.revoke_token(store, token_id)
+    assert script.post("/api/proposals", json=PROPOSAL, headers=headers).status_code == 401
+    assert script.get("/api/proposals", headers=headers).status_code == 401
+    assert script.get("/", headers=headers).status_code == 200  # public pages still render
+
+
+def test_token_of_a_deactivated_user_stops_working(app, store):
+    headers = token_headers(store, "importer", "clerk")
+    accounts.set_active(store, "importer", False)
+    assert app.test_client().get("/auth/me", headers=headers).status_code == 401
+
+
+def test_admin_commands_create_users_and_tokens(store, tmp_path):
+    from click.testing import CliRunner
+    from webmap.cli import main
+    base = ["--data-dir", str(tmp_path), "--database-url", store.url, "admin"]
+    r = CliRunner().invoke(main, [*base, "create-user", "chen", "--role", "approver", "--password-stdin"],
+                           input="approver password 1\n")
+    assert r.exit_code == 0, r.output
+    actor, _ = accounts.authenticate(store, "chen", "approver password 1")
+    assert actor.roles == {"approver"}
+    r = CliRunner().invoke(main, [*base, "create-token", "chen", "--name", "夜间脚本"])
+    token = r.stdout.strip().splitlines()[-1]
+    assert r.exit_code == 0 and accounts.resolve_token(store, token).username == "chen"
+    assert "chen" in CliRunner().invoke(main, [*base, "list-users"]).output
+
+
+def test_security_headers_and_strict_csp(client):
+    r = client.get("/")
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+    for path in ("/", "/auth/login", "/officer/", "/boundaries/lines"):
+        page = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), f"inline script on {path}"
+        assert " onclick=" not in page and "javascript:" not in page
+
+
+def test_the_development_sign_in_is_gone(client):
+    assert client.get("/officer/dev-login").status_code == 404
+    assert client.post("/officer/dev-login", data={"username": "x", "roles": ["admin"]}).status_code in (401, 404)

@@ -1,0 +1,73 @@
+"""Rate limits: public requests per client address, sign-in attempts; 429 with Retry-After."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import TEST_PASSWORD, ensure_user, login
+from webmap.security import LOGIN_ATTEMPTS_PER_MINUTE, TokenBucket
+
+
+@pytest.fixture
+def limited_app(store, tmp_path):
+    from webmap import create_app
+    return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 5}, store=store)
+
+
+def test_public_requests_past_the_limit_get_429_with_retry_after(limited_app):
+    client = limited_app.test_client()
+    statuses = [client.get("/api/divisions/440000").status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    r = client.get("/api/divisions/440000")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.get_json()["error"]["code"] == "rate_limited" and r.get_json()["error"]["message"]
+    # Another address has its own bucket; static files are not counted.
+    other = limited_app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert other.get("/api/divisions/440000").status_code == 200
+    with client.get("/static/app.css") as static:
+        assert static.status_code == 200
+
+
+def test_signed_in_staff_and_tokens_are_not_limited(limited_app):
+    client = limited_app.test_client()
+    login(client, "wang", "officer")
+    assert {client.get("/api/divisions/440000").status_code for _ in range(8)} == {200}
+
+
+def test_sign_in_attempts_are_limited(store, tmp_path):
+    from webmap import create_app
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+    client = app.test_client()
+    ensure_user(store, "wang", "officer")
+    token = client.get("/auth/csrf-token").get_json()["csrf_token"]
+    statuses = [client.post("/auth/login", data={"username": "wang", "password": "guess number %d" % i,
+                                                 "csrf_token": token}).status_code
+                for i in range(LOGIN_ATTEMPTS_PER_MINUTE + 1)]
+    assert statuses == [401] * LOGIN_ATTEMPTS_PER_MINUTE + [429]
+    # Even the right password waits: the guesser must not learn it by trying.
+    right = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token})
+    assert right.status_code == 429
+
+
+def test_token_bucket_refills_at_the_configured_rate():
+    now = [0.0]
+    bucket = TokenBucket(60, clock=lambda: now[0])  # one token per second, 60 saved up
+    assert all(bucket.take("a") == 0.0 for _ in range(60))
+    assert bucket.take("a") == pytest.approx(1.0)
+    now[0] += 0.5
+    assert bucket.take("a") == pytest.approx(0.5)
+    now[0] += 0.5
+    assert bucket.take("a") == 0.0
+    now[0] += 3600
+    assert all(bucket.take("a") == 0.0 for _ in range(60))
+
+
+def test_idle_buckets_are_forgotten():
+    now = [0.0]
+    bucket = TokenBucket(60, clock=lambda: now[0], max_keys=10)
+    for i in range(10):
+        bucket.take(f"10.0.0.{i}")
+    now[0] += 120
+    bucket.take("10.0.1.1")
+    assert len(bucket._buckets) <= 2

@@ -1,0 +1,148 @@
+"""``gdgis admin``: accounts, API tokens, backup/restore and the audit-log check.
+
+    gdgis admin create-user NAME --role clerk [--role officer]   (asks for the password)
+    gdgis admin set-roles NAME --role approver
+    gdgis admin deactivate NAME | activate NAME
+    gdgis admin list-users
+    gdgis admin create-token NAME --name 用途      (prints the token once)
+    gdgis admin revoke-token TOKEN_ID
+    gdgis admin backup FILE                       (SQLite; writes FILE.manifest.json)
+    gdgis admin restore FILE --yes                (stop the app first)
+    gdgis admin audit-verify
+
+Thin: each command calls one function of ``gazetteer.accounts``, ``gazetteer.backup`` or
+``gazetteer.audit``; changes made here are recorded in the audit log as ``system:cli``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from gazetteer import accounts, audit, migrate
+from gazetteer import backup as backup_service
+
+CLI_ACTOR = "system:cli"
+
+
+@click.group("admin")
+def admin() -> None:
+    """Accounts, tokens, backup and restore, audit check."""
+
+
+def _roles_option(f):
+    return click.option("--role", "roles", multiple=True, required=True,
+                        type=click.Choice(accounts.ROLES), help="Repeat for several roles.")(f)
+
+
+@admin.command("create-user")
+@click.argument("username")
+@_roles_option
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.pass_obj
+def create_user(obj, username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user with a password and roles."""
+    migrate.upgrade(obj.store)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    user = accounts.create_user(obj.store, username, password, roles, by=CLI_ACTOR)
+    click.echo(f"created user {user['username']} roles={','.join(user['roles'])}")
+
+
+@admin.command("set-roles")
+@click.argument("username")
+@_roles_option
+@click.pass_obj
+def set_roles(obj, username: str, roles: tuple[str, ...]) -> None:
+    accounts.set_roles(obj.store, username, roles, by=CLI_ACTOR)
+    click.echo(f"{username}: roles={','.join(sorted(roles))}")
+
+
+@admin.command("deactivate")
+@click.argument("username")
+@click.pass_obj
+def deactivate(obj, username: str) -> None:
+    """Stop a user signing in or using tokens (their sessions end at once)."""
+    accounts.set_active(obj.store, username, False, by=CLI_ACTOR)
+    click.echo(f"{username}: deactivated")
+
+
+@admin.command("activate")
+@click.argument("username")
+@click.pass_obj
+def activate(obj, username: str) -> None:
+    accounts.set_active(obj.store, username, True, by=CLI_ACTOR)
+    click.echo(f"{username}: active")
+
+
+@admin.command("list-users")
+@click.pass_obj
+def list_users(obj) -> None:
+    for u in accounts.list_users(obj.store):
+        click.echo(f"{u['username']:24} {'active' if u['active'] else 'inactive':9} {','.join(u['roles'])}")
+
+
+@admin.command("create-token")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for (shown in lists).")
+@click.pass_obj
+def create_token(obj, username: str, name: str) -> None:
+    """Issue an API token; it is printed once and stored only as a SHA-256."""
+    token, record = accounts.issue_token(obj.store, username, name, by=CLI_ACTOR)
+    click.echo(f"token id {record['id']} for {username} ({name}); use as 'Authorization: Bearer <token>':",
+               err=True)
+    click.echo(token)
+
+
+@admin.command("revoke-token")
+@click.argument("token_id", type=int)
+@click.pass_obj
+def revoke_token(obj, token_id: int) -> None:
+    accounts.revoke_token(obj.store, token_id, by=CLI_ACTOR)
+    click.echo(f"token {token_id} revoked")
+
+
+@admin.command("backup")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def backup_cmd(obj, output: Path) -> None:
+    """Copy the SQLite store online to OUTPUT and write OUTPUT.manifest.json."""
+    manifest = backup_service.backup(obj.store, output)
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    click.echo(f"{output}: {len(manifest['tables'])} tables, {rows} rows, "
+               f"manifest {backup_service.manifest_path(output)}")
+
+
+@admin.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm replacing the store's content.")
+@click.pass_obj
+def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
+    """Replace the store with BACKUP_FILE, verified against its manifest before and after."""
+    if not yes:
+        raise click.UsageError("restore replaces every record in the store: stop the app, then pass --yes")
+    result = backup_service.restore(backup_file, obj.store)
+    click.echo(f"restored {backup_file}: {result.tables} tables, counts and checksums match the manifest")
+
+
+@admin.command("verify-backup")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_backup_cmd(backup_file: Path) -> None:
+    result = backup_service.verify_backup(backup_file)
+    click.echo("ok" if result.ok else "\n".join(result.problems))
+    sys.exit(0 if result.ok else 1)
+
+
+@admin.command("audit-verify")
+@click.pass_obj
+def audit_verify(obj) -> None:
+    """Check that every row is accounted for in the audit log and the log is untouched."""
+    report = audit.verify(obj.store)
+    click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "tables": report.tables,
+                           "problems": report.problems}, ensure_ascii=False))
+    sys.exit(0 if report.ok else 1)

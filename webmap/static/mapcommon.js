@@ -1,0 +1,191 @@
+// Shared by the map pages: the base map, divisions simplified per zoom, marker colours,
+// the legend, safe DOM helpers and JSON requests with the CSRF header.
+// User text is only ever put into the page with textContent (never innerHTML).
+(function () {
+  "use strict";
+
+  var STATE_COLOURS = {
+    intact: "#2e7d32", faded: "#f9a825", tilted: "#ef6c00", buried: "#8d6e63",
+    damaged: "#c62828", moved: "#6a1b9a", lost: "#212121", retired: "#9e9e9e"
+  };
+  var STATE_NAMES = {
+    intact: "完好", faded: "字迹模糊", tilted: "倾斜", buried: "掩埋", damaged: "损坏",
+    moved: "移位", lost: "丢失", retired: "已撤销"
+  };
+  var DIVISION_STYLES = {
+    province: { color: "#555", weight: 2, fill: true, fillColor: "#ccc", fillOpacity: 0.2 },
+    city: { color: "#b71c1c", weight: 1.5, fillColor: "#ffcdd2", fillOpacity: 0.2 },
+    county: { color: "#1565c0", weight: 0.6, fill: false }
+  };
+  var LINE_STYLES = {
+    provincial: { color: "#4a148c", weight: 4, opacity: 0.85 },
+    city: { color: "#d81b60", weight: 3, opacity: 0.8, dashArray: "8 4" },
+    county: { color: "#00838f", weight: 2, opacity: 0.7, dashArray: "3 4" }
+  };
+
+  function el(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (className) { node.className = className; }
+    return node;
+  }
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // fetch JSON; a non-2xx answer rejects with the API's Chinese message and the status.
+  function requestJSON(url, options) {
+    options = options || {};
+    var headers = { "Accept": "application/json" };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["X-CSRFToken"] = csrfToken();
+    }
+    return fetch(url, {
+      method: options.method || (options.body !== undefined ? "POST" : "GET"),
+      headers: headers, credentials: "same-origin",
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) {
+          var err = new Error((data.error && data.error.message) || ("请求失败（" + r.status + "）"));
+          err.status = r.status; err.data = data;
+          throw err;
+        }
+        data.__status = r.status;
+        return data;
+      });
+    });
+  }
+
+  function createMap(container, options) {
+    var map = L.map(container, Object.assign({ preferCanvas: true, zoomSnap: 1, tapTolerance: 20, minZoom: 5, maxZoom: 18 }, options || {}))
+      .setView([23.3, 113.4], 7);
+    var tileUrl = container.dataset.tileUrl;
+    if (tileUrl) {
+      L.tileLayer(tileUrl, { attribution: container.dataset.tileAttribution || "", maxZoom: 18 }).addTo(map);
+    }
+    return map;
+  }
+
+  // About one screen pixel in degrees at zoom z, snapped to a few steps so the server's
+  // cache (and the browser's) is hit again and again.
+  function toleranceForZoom(z) {
+    var steps = [0.02, 0.01, 0.005, 0.0025, 0.001];
+    var px = 360 / (256 * Math.pow(2, z));
+    for (var i = 0; i < steps.length; i++) { if (steps[i] <= px * 1.01) { return steps[i]; } }
+    return steps[steps.length - 1];
+  }
+
+  // A division layer that reloads itself with a finer or coarser simplification on zoom.
+  function divisionLayer(map, level, options) {
+    options = options || {};
+    var group = L.featureGroup();
+    var current = null, currentTol = null, cache = {}, pending = Promise.resolve();
+    function load(tol) {
+      if (!cache[tol]) {
+        cache[tol] = fetch("/api/divisions.geojson?level=" + level + "&tolerance_deg=" + tol)
+          .then(function (r) { if (!r.ok) { throw new Error("区划数据加载失败"); } return r.json(); });
+      }
+      return cache[tol].catch(function (e) {
+        delete cache[tol];
+        if (tol === currentTol) { currentTol = null; }   // try again on the next zoom
+        throw e;
+      }).then(function (fc) {
+        if (tol !== currentTol) { return; }
+        var layer = L.geoJSON(fc, {
+          style: DIVISION_STYLES[level], interactive: options.interactive !== false,
+          onEachFeature: function (f, lyr) {
+            if (options.interactive === false) { return; }
+            lyr.bindTooltip(f.properties.name, { sticky: true });
+            if (options.onClick) { lyr.on("click", function (e) { options.onClick(f, e); }); }
+          }
+        });
+        if (current) { group.removeLayer(current); }
+        current = layer;
+        group.addLayer(layer);
+      });
+    }
+    group.refresh = function () {
+      var tol = Math.max(toleranceForZoom(map.getZoom()), options.minTolerance || 0);
+      if (tol === currentTol) { return pending; }
+      currentTol = tol;
+      pending = load(tol).catch(function (e) {
+        if (options.onError) { options.onError(e); }
+      });
+      return pending;
+    };
+    map.on("zoomend", function () { if (map.hasLayer(group)) { group.refresh(); } });
+    group.on("add", function () { group.refresh(); });
+    return group;
+  }
+
+  // Colours come from app.css classes: the Content-Security-Policy forbids inline styles.
+  function markerIcon(state, selected) {
+    var known = STATE_COLOURS[state] ? state : "unknown";
+    return L.divIcon({
+      className: "bm-icon bm-state-" + known + (selected ? " bm-selected" : ""),
+      html: "<span></span>",
+      iconSize: [32, 32], iconAnchor: [16, 16]
+    });
+  }
+
+  function legendControl(title, rows, note) {
+    var control = L.control({ position: "bottomleft" });
+    control.onAdd = function () {
+      var box = el("div", null, "legend");
+      box.appendChild(el("strong", title));
+      rows.forEach(function (row) {
+        var line = el("div", null, "legend-row");
+        var swatch = el("span", null, "legend-swatch legend-" + (row.kind || "dot"));
+        swatch.style.background = row.kind === "line" ? "none" : row.colour;
+        swatch.style.borderColor = row.colour;
+        line.appendChild(swatch);
+        line.appendChild(el("span", row.label));
+        box.appendChild(line);
+      });
+      if (note) { box.appendChild(el("div", note, "legend-note")); }
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    };
+    return control;
+  }
+
+  function stateLegendRows() {
+    return Object.keys(STATE_NAMES).map(function (s) {
+      return { colour: STATE_COLOURS[s], label: STATE_NAMES[s] };
+    });
+  }
+
+  // Great-circle distance (m) and initial bearing (deg from north) on a sphere of the
+  // CGCS2000 mean radius: within 0.5% of the ellipsoid, enough to walk to a marker.
+  function distanceBearing(lon1, lat1, lon2, lat2) {
+    var R = 6371008.8, rad = Math.PI / 180;
+    var p1 = lat1 * rad, p2 = lat2 * rad, dp = (lat2 - lat1) * rad, dl = (lon2 - lon1) * rad;
+    var a = Math.sin(dp / 2) * Math.sin(dp / 2) + Math.cos(p1) * Math.cos(p2) * Math.sin(dl / 2) * Math.sin(dl / 2);
+    var d = 2 * R * Math.atan2(Math.sqrt(a), Math.sqrt(1 - a));
+    var y = Math.sin(dl) * Math.cos(p2);
+    var x = Math.cos(p1) * Math.sin(p2) - Math.sin(p1) * Math.cos(p2) * Math.cos(dl);
+    var b = (Math.atan2(y, x) / rad + 360) % 360;
+    return { distance_m: d, bearing_deg: b };
+  }
+
+  function compass(bearing) {
+    var names = ["北", "东北", "东", "东南", "南", "西南", "西", "西北"];
+    return names[Math.round(bearing / 45) % 8];
+  }
+
+  function formatDistance(m) {
+    return m >= 1000 ? (m / 1000).toFixed(m >= 10000 ? 0 : 1) + " 千米" : Math.round(m) + " 米";
+  }
+
+  window.GDMap = {
+    STATE_COLOURS: STATE_COLOURS, STATE_NAMES: STATE_NAMES, LINE_STYLES: LINE_STYLES,
+    el: el, csrfToken: csrfToken, requestJSON: requestJSON, createMap: createMap,
+    toleranceForZoom: toleranceForZoom, divisionLayer: divisionLayer, markerIcon: markerIcon,
+    legendControl: legendControl, stateLegendRows: stateLegendRows, distanceBearing: distanceBearing,
+    compass: compass, formatDistance: formatDistance
+  };
+})();

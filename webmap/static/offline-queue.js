@@ -1,0 +1,161 @@
+// The device's outbox of inspection records, kept in IndexedDB so records made with no
+// signal survive reloads and restarts. Each record carries the client-made UUID the
+// server deduplicates on, so sending one again (a lost answer, two tabs) stores it once.
+// Photos are kept as Blobs beside the record and uploaded just before it.
+(function () {
+  "use strict";
+  var DB_NAME = "gdgis-fieldwork", STORE = "outbox", VERSION = 1;
+  var dbPromise = null, flushing = null;
+  var listeners = [];
+
+  function open() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var req = indexedDB.open(DB_NAME, VERSION);
+        req.onupgradeneeded = function () {
+          var store = req.result.createObjectStore(STORE, { keyPath: "id" });
+          store.createIndex("created_at", "created_at");
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { reject(req.error); };
+      });
+    }
+    return dbPromise;
+  }
+
+  function tx(mode, work) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(STORE, mode), result;
+        t.oncomplete = function () { resolve(result); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error); };
+        result = work(t.objectStore(STORE));
+        if (result && "onsuccess" in result) {
+          var req = result;
+          req.onsuccess = function () { result = req.result; };
+        }
+      });
+    });
+  }
+
+  function changed() {
+    all().then(function (items) { listeners.forEach(function (fn) { fn(items); }); });
+  }
+
+  function all() {
+    return tx("readonly", function (s) { return s.getAll(); }).then(function (items) {
+      return (items || []).sort(function (a, b) { return a.created_at < b.created_at ? -1 : 1; });
+    });
+  }
+
+  function put(item) { return tx("readwrite", function (s) { s.put(item); }).then(changed); }
+  function remove(id) { return tx("readwrite", function (s) { s.delete(id); }).then(changed); }
+
+  // Queue a record: {record: {...inspection body with id...}, photos: [Blob], label: text}.
+  function add(entry) {
+    var item = {
+      id: entry.record.id, record: entry.record, photos: entry.photos || [], label: entry.label || "",
+      status: "pending", error: null, attempts: 0, created_at: new Date().toISOString(), sent_at: null
+    };
+    return put(item).then(function () { return item; });
+  }
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function uploadPhoto(markerId, blob) {
+    var form = new FormData();
+    form.append("photo", blob, blob.name || "photo.jpg");
+    return fetch("/api/boundaries/markers/" + encodeURIComponent(markerId) + "/photos", {
+      method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrf() }
+    }).then(answer).then(function (d) { return d.sha256; });
+  }
+
+  function answer(r) {
+    return r.json().catch(function () { return {}; }).then(function (d) {
+      if (!r.ok) {
+        var e = new Error((d.error && d.error.message) || ("服务器返回 " + r.status));
+        e.status = r.status;
+        throw e;
+      }
+      return d;
+    });
+  }
+
+  // A refusal the server will repeat (bad data, conflict) fails the item for the user to
+  // see; a network error or a sign-in/server problem leaves it pending for the next flush.
+  function permanent(status) {
+    return status && status >= 400 && status < 500 && [401, 403, 408, 419, 429].indexOf(status) < 0;
+  }
+
+  function sendOne(item) {
+    item.status = "sending"; item.attempts += 1;
+    return put(item).then(function () {
+      var photos = item.photos || [];
+      return Promise.all(photos.map(function (b) { return uploadPhoto(item.record.marker_id, b); }));
+    }).then(function (hashes) {
+      var body = Object.assign({}, item.record);
+      if (hashes.length) { body.photos = (body.photos || []).concat(hashes); }
+      return fetch("/api/boundaries/inspections", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify(body)
+      }).then(answer);
+    }).then(function (stored) {
+      item.status = "sent"; item.error = null; item.sent_at = new Date().toISOString();
+      item.photos = []; item.result = { assessed_state: stored.assessed_state, flagged_moved: stored.flagged_moved };
+      return put(item).then(function () { return stored; });
+    }, function (err) {
+      item.status = permanent(err.status) ? "failed" : "pending";
+      item.error = err.status ? err.message : "网络不可用，稍后自动重发";
+      return put(item).then(function () { return null; });
+    });
+  }
+
+  // Send every pending record, one at a time, in the order they were made. One flush at a
+  // time per page; across tabs the Web Locks API (where present) keeps it to one.
+  function flush() {
+    if (flushing) { return flushing; }
+    var run = function () {
+      return all().then(function (items) {
+        var todo = items.filter(function (i) { return i.status === "pending" || i.status === "sending"; });
+        return todo.reduce(function (p, item) {
+          return p.then(function (sent) {
+            if (!navigator.onLine) { return sent; }
+            return sendOne(item).then(function (ok) { return sent + (ok ? 1 : 0); });
+          });
+        }, Promise.resolve(0));
+      });
+    };
+    var p = (navigator.locks && navigator.locks.request) ? navigator.locks.request("gdgis-outbox", run) : run();
+    flushing = p.then(function (n) { flushing = null; changed(); return n; },
+      function (e) { flushing = null; throw e; });
+    return flushing;
+  }
+
+  function retry(id) {
+    return all().then(function (items) {
+      var item = items.filter(function (i) { return i.id === id; })[0];
+      if (!item) { return; }
+      item.status = "pending"; item.error = null;
+      return put(item);
+    }).then(flush);
+  }
+
+  function clearSent() {
+    return all().then(function (items) {
+      return Promise.all(items.filter(function (i) { return i.status === "sent"; })
+        .map(function (i) { return tx("readwrite", function (s) { s.delete(i.id); }); }));
+    }).then(changed);
+  }
+
+  window.addEventListener("online", function () { flush(); });
+
+  window.GDQueue = {
+    add: add, all: all, flush: flush, retry: retry, remove: remove, clearSent: clearSent,
+    onChange: function (fn) { listeners.push(fn); }
+  };
+})();
