@@ -230,6 +230,8 @@ def provider_from_layer(layer, description: str, id_column: str = "id") -> Featu
 
     def get(store: Store, feature_id: str) -> dict:
         data = frame(store)
+        if data.empty or id_column not in data.columns:
+            raise NotFound(f"{layer.title} 中没有编号为 {feature_id} 的要素")
         match = data[data[id_column].astype(str) == str(feature_id)]
         if match.empty:
             raise NotFound(f"{layer.title} 中没有编号为 {feature_id} 的要素")

@@ -72,7 +72,7 @@ def place_on_map(store: Store, place_id: int, lon, lat, *, actor: Actor, version
     require_role(actor, PLACING_ROLES, "为地名上图")
     point = validate_point(lon, lat)
     now = clock()
-    with store.write() as conn:
+    with store.write(actor=actor) as conn:
         row = _row(conn, place_id)
         if row.geom is not None:
             raise InvalidInput(f"地名记录 {place_id}（{row.name}）已有图形，修改位置请走更正流程")

@@ -29,6 +29,13 @@ def _positive_int(value: Any) -> int:
     return number
 
 
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or a positive integer")
+    return number
+
+
 def _positive_float(value: Any) -> float:
     number = float(value)
     if number <= 0:
@@ -85,6 +92,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Displacement (metres, geodesic) beyond which an inspected boundary marker counts as moved.",
             _positive_float),
     Setting("RATE_LIMIT_PER_MINUTE", 600, "Public requests allowed per client address per minute.", _positive_int),
+    Setting("PROXY_HOPS", 0, "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
+            "headers give the client address and scheme. 0: use the connection's address.", _non_negative_int),
     Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set true behind TLS).", _bool),
 )
 

@@ -89,7 +89,6 @@ STATE_NAMES_ZH = {"draft": "草稿", "submitted": "已提交", "checked": "已�
 EDITABLE_FIELDS = ("name", "feature_class", "feature_type", "division_code", "aliases", "short_name", "map_name",
                    "minority_name", "minority_language", "meaning", "history", "description", "source")
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
-LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
 
 
 def _text(value, field: str, max_len: int, *, required: bool = False) -> str | None:

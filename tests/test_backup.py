@@ -20,6 +20,12 @@ from webmap.cli import main
 CLERK = Actor("clerk_li", frozenset({"clerk"}))
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_only(store):
+    if store.dialect != "sqlite":
+        pytest.skip("the backup commands copy SQLite files; PostgreSQL uses pg_dump (docs/security.md)")
+
+
 def add_proposal(store, name="长乐路"):
     return workflow.create_proposal(store, CLERK, kind="naming", applicant="天河区住建局", reasons="新建道路",
                                     proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"})

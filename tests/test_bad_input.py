@@ -230,3 +230,23 @@ def test_photo_uploads_are_checked_by_content_and_size_and_named_by_hash(bstore,
     with client.get(f"/api/boundaries/photos/{row['sha256']}") as served:
         assert served.data == png and served.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/api/boundaries/photos/..%2F..%2Fgdgis.sqlite").status_code == 404
+
+
+def test_unknown_features_of_empty_layers_are_404(empty_store, tmp_path):
+    # Found by the schemathesis run: an item lookup on a layer with no rows must be 404, not 500.
+    from webmap import create_app
+    client = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=empty_store).test_client()
+    for collection in ("places", "boundary_lines", "boundary_markers", "tri_junctions", "divisions"):
+        r = client.get(f"/ogc/collections/{collection}/items/no-such-feature")
+        assert r.status_code == 404, (collection, r.status_code)
+
+
+def test_out_of_range_integers_are_400_not_500(client, store):
+    login(client, "zhao", "inspector")
+    big = 10 ** 30
+    assert client.get(f"/api/boundaries/disputes?line_id={big}").status_code == 400
+    assert client.get(f"/api/places/{big}/history").status_code == 404
+    r = client.post("/api/boundaries/inspections", json={"id": "ee13413c-87fa-4972-bf29-9ad000000000",
+                                                          "round_id": big, "marker_id": 1, "found_state": "intact"})
+    assert r.status_code == 400 and "超出" in r.get_json()["error"]["message"]
+    assert client.get("/api/places?q=%00").status_code == 400

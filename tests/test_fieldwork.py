@@ -15,7 +15,7 @@ from gazetteer.actors import Actor
 from gazetteer.errors import Conflict, Forbidden, InvalidInput
 from gazetteer.registry_tables import place_versions
 from gazetteer.tables import places
-from tests.helpers import login
+from helpers import login
 
 
 @pytest.fixture(scope="module")

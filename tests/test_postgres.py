@@ -103,7 +103,8 @@ def test_postgis_locator_agrees_with_the_in_memory_grid(store):
 def test_reads_go_to_the_replica_and_read_after_write_to_the_primary(empty_store):
     # The "replica" is the same database through a second, read-only engine: enough to
     # see which engine served each read.
-    routed = Store(empty_store.url, read_url=empty_store.url + "?application_name=replica")
+    replica_url = sa.engine.make_url(empty_store.url).update_query_dict({"application_name": "replica"})
+    routed = Store(empty_store.url, read_url=replica_url.render_as_string(hide_password=False))
     try:
         def served_by(**kw):
             with routed.read(**kw) as conn:

@@ -43,6 +43,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
+    if settings["PROXY_HOPS"]:
+        # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
+        # many trusted proxies), or every client would share the proxy's rate-limit bucket.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = settings["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if settings.get("SECRET_KEY_GENERATED"):
         log.warning("GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts")
 

@@ -35,6 +35,13 @@ class Context:
             self._store = Store(self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"])
         return self._store
 
+    def close(self) -> None:
+        # Close pooled connections when the command ends (a PostgreSQL connection left to
+        # the garbage collector warns; in-process callers such as tests run many commands).
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
 
 def all_layers():
     from webmap.layers import LAYERS
@@ -49,6 +56,7 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> 
     """广东省地名与行政区域界线 — command line."""
     overrides = {k: v for k, v in {"DATA_DIR": data_dir, "DATABASE_URL": database_url}.items() if v}
     ctx.obj = Context(overrides)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.group()

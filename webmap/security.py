@@ -11,8 +11,9 @@
   stricter one on sign-in attempts; 429 with ``Retry-After``. The buckets live in this
   process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
   — see docs/security.md.
-- Bodies: JSON and form bodies must be UTF-8 and well-formed (400), sizes are capped by
-  ``MAX_CONTENT_LENGTH`` (413).
+- Input bounds: JSON and form bodies must be UTF-8 and well-formed, without NUL
+  characters, integers within 64 bits (400); query strings likewise; sizes are capped by
+  ``MAX_CONTENT_LENGTH`` (413); ``<int:>`` path parts are limited to 64 bits.
 - Headers: a Content-Security-Policy that allows only this origin (plus the base-map tile
   host when one is configured), nosniff, no framing, same-origin referrers, HSTS behind TLS.
 """
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -88,8 +90,40 @@ def has_bearer_token() -> bool:
     return request.headers.get("Authorization", "").lower().startswith("bearer ")
 
 
+INT64_MAX = 2**63 - 1
+_INTEGER_TEXT = re.compile(r"^\s*[+-]?\d+\s*$")
+
+
+def _out_of_range(number: int) -> bool:
+    return not -INT64_MAX - 1 <= number <= INT64_MAX
+
+
+def _check_query() -> None:
+    # NUL is never part of a name or a parameter, and PostgreSQL text cannot hold it.
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise InvalidInput("请求参数含有空字符（NUL）")
+    # No identifier or count in this API exceeds 64 bits; a longer integer would only reach
+    # the database driver and fail there (OverflowError) instead of answering 400.
+    for name, value in request.args.items(multi=True):
+        if len(value) > 18 and _INTEGER_TEXT.match(value) and _out_of_range(int(value)):
+            raise InvalidInput(f"参数 {name} 超出整数范围")
+
+
+def _check_json_numbers(document) -> None:
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and _out_of_range(item):
+            raise InvalidInput("请求体中的整数超出范围（64 位）")
+
+
 def _check_body() -> None:
-    """Refuse bodies that are not UTF-8 or not well-formed JSON before any view sees them."""
+    """Refuse bodies that are not UTF-8, contain NUL characters or are not well-formed
+    JSON before any view sees them."""
     if request.method not in UNSAFE_METHODS or not request.mimetype.startswith(_TEXT_BODY_TYPES):
         return
     data = request.get_data(cache=True)
@@ -97,13 +131,17 @@ def _check_body() -> None:
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("请求内容不是 UTF-8 编码") from None
+    form = request.mimetype == "application/x-www-form-urlencoded"
+    if b"\x00" in data or (request.is_json and b"\\u0000" in data) or (form and b"%00" in data):
+        raise InvalidInput("请求内容含有空字符（NUL）")
     if request.is_json and data:
         try:
-            request.get_json(cache=True)
+            document = request.get_json(cache=True)
         except RecursionError:
             raise InvalidInput("JSON 嵌套过深") from None
         except Exception:  # werkzeug raises BadRequest for malformed JSON
             raise InvalidInput("请求体不是合法的 JSON") from None
+        _check_json_numbers(document)
 
 
 def content_security_policy(tile_url: str | None) -> str:
@@ -147,6 +185,7 @@ def init_app(app: Flask) -> None:
     def _protect():
         if request.endpoint == "static" or request.routing_exception is not None:
             return None  # static files, and 404/405 answered by routing
+        _check_query()
         public_read = request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         if public_read and not has_bearer_token() and current_actor().is_public:
             wait_s = public_bucket.take(request.remote_addr or "-")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-from tests.helpers import TEST_PASSWORD, ensure_user
+from helpers import TEST_PASSWORD, ensure_user
 
 CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
