@@ -27,12 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gazetteer.classify import classify_division_name  # noqa: E402
 from gazetteer.rules import NameCorpus, check_name  # noqa: E402
+from gazetteer.rules.survey import records_from_name_rows  # noqa: E402
 
 NATIONAL = ROOT / "data" / "national" / "names.csv"
 GD = ROOT / "data" / "gd_names.csv"
-VIRTUAL = ("虚拟生活区", "虚拟社区")
 SYNTHETIC_PROVINCES = 23
 
 
@@ -42,20 +41,6 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def to_records(rows: list[dict]) -> list[dict]:
-    parent = {r["code"]: r["parent_code"] for r in rows}
-    records = []
-    for r in rows:
-        path, code = [], r["code"]
-        while code:
-            path.append(code)
-            code = parent.get(code) or ""
-        cls, _ = classify_division_name(r["level"], r["name"])
-        if r["name"].endswith(VIRTUAL):
-            cls = "非行政区域"
-        records.append({"id": r["code"], "name": r["name"], "feature_class": cls,
-                        "division_path": path[::-1], "status": "in_force"})
-    return records
 
 
 def synthetic_rows(gd_rows: list[dict]) -> list[dict]:
@@ -103,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     t0 = time.perf_counter()
-    records = to_records(rows)
+    records = records_from_name_rows(rows)
     corpus = NameCorpus(records)
     build_s = time.perf_counter() - t0
 
@@ -122,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         found += bool(findings)
 
     # Batch: every Guangdong name against the whole corpus.
-    gd_records = to_records(gd_rows)
+    gd_records = records_from_name_rows(gd_rows)
     t = time.perf_counter()
     batch_findings = 0
     for r in gd_records:

@@ -19,11 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gazetteer.classify import classify_division_name  # noqa: E402
 from gazetteer.rules import survey, survey_markdown  # noqa: E402
+from gazetteer.rules.survey import records_from_name_rows  # noqa: E402
 
-# The statistics bureau's placeholder units: not administrative divisions.
-VIRTUAL = ("虚拟生活区", "虚拟社区")
 
 REVIEW = """
 ## Hand review of the top findings
@@ -70,20 +68,7 @@ lexicon hits such as 御景, 帝景 (feudal) and 莱茵, 奥林匹克 (foreign) 
 
 def load_records(csv_path: Path) -> list[dict]:
     with csv_path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    parent = {r["code"]: r["parent_code"] for r in rows}
-    records = []
-    for r in rows:
-        path, code = [], r["code"]
-        while code:
-            path.append(code)
-            code = parent.get(code) or ""
-        cls, _type = classify_division_name(r["level"], r["name"])
-        if r["name"].endswith(VIRTUAL):
-            cls = "非行政区域"
-        records.append({"id": r["code"], "name": r["name"], "feature_class": cls,
-                        "division_path": path[::-1], "status": "in_force"})
-    return records
+        return records_from_name_rows(list(csv.DictReader(fh)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from typing import Iterable
 
+from gazetteer.classify import classify_division_name
 from gazetteer.rules.checker import SEVERITIES, check_name
 from gazetteer.rules.corpus import NameCorpus
 from gazetteer.rules.lexicons import RuleData, load_rule_data
@@ -79,3 +80,26 @@ def survey_markdown(report: dict, *, title: str = "Naming-rules survey") -> str:
             lines.append(f"- {ex['name']} ({ex['division_code']}, {ex['feature_class']}): "
                          f"{ex['message']}" + (f" — conflicts: {conflicts}" if conflicts else ""))
     return "\n".join(lines) + "\n"
+
+
+# The statistics bureau's placeholder units: not administrative divisions.
+VIRTUAL_UNITS = ("虚拟生活区", "虚拟社区")
+
+
+def records_from_name_rows(rows: list[dict]) -> list[dict]:
+    """Checker records from statistical name rows (code, name, level, parent_code): the
+    division path follows ``parent_code``; the class comes from ``gazetteer.classify``,
+    with the virtual living areas counted as 非行政区域."""
+    parent = {r["code"]: r["parent_code"] for r in rows}
+    records = []
+    for r in rows:
+        path, code = [], r["code"]
+        while code:
+            path.append(code)
+            code = parent.get(code) or ""
+        feature_class, _ = classify_division_name(r["level"], r["name"])
+        if r["name"].endswith(VIRTUAL_UNITS):
+            feature_class = "非行政区域"
+        records.append({"id": r["code"], "name": r["name"], "feature_class": feature_class,
+                        "division_path": path[::-1], "status": "in_force"})
+    return records
