@@ -7,6 +7,7 @@ an HTML error page in Chinese.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -42,6 +43,17 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         return error_response(status, f"http_{status}", _HTTP_MESSAGES_ZH.get(status, exc.name),
                               {"reason": exc.description} if status < 500 else None)
+
+    @app.errorhandler(sa.exc.DataError)
+    def _data_error(exc: sa.exc.DataError):
+        # The database refused a value for its type: an id beyond the integer range, text
+        # longer than its column (PostgreSQL checks lengths, SQLite does not). Bad input.
+        return error_response(400, "invalid_input", "输入的数值或文本超出了允许的范围或长度")
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError):
+        # SQLite's driver refuses integers beyond 64 bits before the query runs.
+        return error_response(400, "invalid_input", "输入的数值超出了允许的范围")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
