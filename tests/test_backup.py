@@ -23,7 +23,7 @@ CLERK = Actor("clerk_li", frozenset({"clerk"}))
 @pytest.fixture(autouse=True)
 def _sqlite_only(store):
     if store.dialect != "sqlite":
-        pytest.skip("the backup commands copy SQLite files; PostgreSQL uses pg_dump (docs/security.md)")
+        pytest.skip("the backup commands copy SQLite files; PostgreSQL uses pg_dump (README, Security)")
 
 
 def add_proposal(store, name="长乐路"):
