@@ -41,7 +41,7 @@ def validate_point(lon, lat) -> Point:
     return Point(lon, lat)
 
 
-def _county_at(conn, point: Point) -> dict | None:
+def county_at(conn, point: Point) -> dict | None:
     """The county-level division whose polygon holds ``point`` (None outside all)."""
     rows = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.path, divisions.c.geom).where(
         divisions.c.level == "county", divisions.c.minx <= point.x, divisions.c.maxx >= point.x,
@@ -79,7 +79,7 @@ def place_on_map(store: Store, place_id: int, lon, lat, *, actor: Actor, version
         if row.version != version:
             raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
                            details={"current_version": row.version})
-        county = _county_at(conn, point)
+        county = county_at(conn, point)
         path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == row.division_code)).scalar()
         if path and county is not None and not _on_one_chain(path, county["path"]):
             raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from pathlib import Path
 
 import shapely
@@ -20,13 +19,13 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from shapely.geometry import mapping
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
-from boundaries.tables import FOUND_STATES, boundary_lines
+from boundaries import lines as line_service
+from boundaries.tables import FOUND_STATES
 from gazetteer import placement, registry
 from gazetteer.errors import Forbidden, InvalidInput
 from gazetteer.rules.checker import check_name
 from gazetteer.romanize import split_name
 from gazetteer.rules.corpus import NameCorpus
-from gazetteer.store import Store
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 from webmap.auth import current_actor
 from webmap.context import store
@@ -148,7 +147,7 @@ def rules_check():
             point = placement.validate_point(body["lon"], body["lat"])
             location = (point.x, point.y)
             if not code:
-                county = placement._county_at(conn, point)
+                county = placement.county_at(conn, point)
                 code = county["code"] if county else None
         if not code:
             raise InvalidInput("请选择所在行政区划，或在地图上点选位置")
@@ -185,17 +184,6 @@ def place_geometry(place_id: int):
 
 # ---- light map layers ----------------------------------------------------------------------
 
-@lru_cache(maxsize=16)
-def _simplified_lines(db: Store, tolerance_deg: float) -> list[dict]:
-    """Boundary lines simplified per line (ends kept, so lines still meet at tri-junctions)."""
-    with db.read() as conn:
-        rows = conn.execute(sa.select(boundary_lines.c.id, boundary_lines.c.name, boundary_lines.c.kind,
-                                      boundary_lines.c.length_km, boundary_lines.c.geom)
-                            .order_by(boundary_lines.c.id)).all()
-    geoms = shapely.set_precision(shapely.simplify([r.geom for r in rows], tolerance_deg), 1e-5) if rows else []
-    return [{"type": "Feature", "id": r.id, "geometry": mapping(g),
-             "properties": {"id": r.id, "name": r.name, "kind": r.kind, "length_km": round(r.length_km or 0, 1)}}
-            for r, g in zip(rows, geoms)]
 
 
 @bp.get("/api/map/lines.geojson")
@@ -207,7 +195,7 @@ def map_lines():
         raise InvalidInput("tolerance_deg 应为数字") from None
     if not 0.0005 <= tolerance <= 0.05:
         raise InvalidInput("简化容差应在 0.0005 到 0.05 度之间")
-    response = jsonify({"type": "FeatureCollection", "features": _simplified_lines(store(), tolerance)})
+    response = jsonify({"type": "FeatureCollection", "features": line_service.simplified_line_features(store(), tolerance)})
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
