@@ -17,7 +17,11 @@ Prints a Markdown table: requests, throughput, p50/p99 latency and errors per ki
 Only loopback traffic; every loop is bounded by the duration.
 
 Usage:  python benchmarks/bench_load.py [--duration 60] [--clients 50] [--workers 2]
-        [--threads 8] [--port 0]
+        [--threads 8] [--port 0] [--generator wrk|python]
+
+The reads come from wrk (``apt-get install wrk``) when it is installed: a C load generator
+whose own CPU use is small, so the latencies are the server's. ``--generator python``
+uses 50 Python threads in this process instead (their GIL queue adds to the tail).
 """
 
 from __future__ import annotations
@@ -27,9 +31,9 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,6 +189,45 @@ def writer(port: int, stop_at: float, tokens: dict[str, str], results: Results, 
     conn.close()
 
 
+def read_paths(names: list[str], points: list, count: int, seed: int) -> list[tuple[str, str]]:
+    """(kind, path) of public reads: half searches, half reverse lookups, seeded."""
+    from urllib.parse import quote
+    rng = random.Random(seed)
+    paths = []
+    for _ in range(count):
+        if rng.random() < 0.5:
+            paths.append(("search", f"/api/search?q={quote(rng.choice(names))}"))
+        else:
+            lon, lat = rng.choice(points)
+            paths.append(("reverse", f"/api/reverse?lon={lon:.6f}&lat={lat:.6f}"))
+    return paths
+
+
+def run_wrk(port: int, duration: float, clients: int, paths: list[tuple[str, str]], workdir: Path) -> dict:
+    """Drive the reads with wrk (C, epoll: the load generator costs little CPU, so the
+    figures are the server's, not the client's GIL queue). Returns count, req/s, p50, p99
+    (ms) and errors (non-2xx plus socket errors)."""
+    import re
+    script = workdir / "reads.lua"
+    lua_paths = ",\n".join('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for _, p in paths)
+    script.write_text("paths = {\n" + lua_paths + "\n}\n"
+                      "request = function()\n  return wrk.format(\"GET\", paths[math.random(#paths)])\nend\n",
+                      encoding="utf-8")
+    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(duration)}s", "--latency", "--timeout", "30s",
+                          "-s", str(script), f"http://{HOST}:{port}"], capture_output=True, text=True,
+                         timeout=duration + 120).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return {"count": count, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": ms("50%"), "p99": ms("99%"), "errors": errors, "raw": out}
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -199,6 +242,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                        help="wrk (Debian package; default when installed) or Python threads in this process")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="gdgis-bench-") as tmp:
@@ -214,12 +259,15 @@ def main() -> None:
             reader(port, time.monotonic() + 5, names, points, warm, 0)
             results, acknowledged = Results(), [0]
             stop_at = time.monotonic() + args.duration
-            threads = [threading.Thread(target=reader, args=(port, stop_at, names, points, results, i + 1))
-                       for i in range(args.clients)]
-            threads.append(threading.Thread(target=writer, args=(port, stop_at, tokens, results, acknowledged)))
+            threads = [threading.Thread(target=writer, args=(port, stop_at, tokens, results, acknowledged))]
+            if args.generator == "python":
+                threads += [threading.Thread(target=reader, args=(port, stop_at, names, points, results, i + 1))
+                            for i in range(args.clients)]
             started = time.monotonic()
             for t in threads:
                 t.start()
+            wrk = (run_wrk(port, args.duration, args.clients, read_paths(names, points, 5000, 1), data_dir)
+                   if args.generator == "wrk" else None)
             for t in threads:
                 t.join(timeout=args.duration + 120)
             elapsed = time.monotonic() - started
@@ -230,16 +278,21 @@ def main() -> None:
         store.dispose()
 
     print(f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), {args.clients} reading clients "
-          f"+ 1 writer, {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n")
+          f"({args.generator}) + 1 writer, {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n")
     print("| requests | count | throughput (req/s) | p50 (ms) | p99 (ms) | errors |")
     print("|---|---:|---:|---:|---:|---:|")
-    for kind in ("search", "reverse", "write"):
+    if wrk is not None:
+        print(f"| reads: search + reverse (wrk) | {wrk['count']} | {wrk['rps']:.0f} | {wrk['p50']:.1f} | "
+              f"{wrk['p99']:.1f} | {wrk['errors']} |")
+        results.errors["wrk"] = wrk["errors"]
+    for kind in (("search", "reverse", "write") if wrk is None else ("write",)):
         lat = results.latencies_ms[kind]
         print(f"| {kind} | {len(lat)} | {len(lat) / elapsed:.0f} | {percentile(lat, 50):.1f} | "
               f"{percentile(lat, 99):.1f} | {results.errors[kind]} |")
     reads = results.latencies_ms["search"] + results.latencies_ms["reverse"]
-    print(f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
-          f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |")
+    if wrk is None:
+        print(f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
+              f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |")
     lost = acknowledged[0] - stored
     print(f"\nwrites acknowledged: {acknowledged[0]}, found in the store: {stored}, lost: {lost}")
     if any(results.errors.values()):
