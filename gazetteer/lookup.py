@@ -69,6 +69,11 @@ class LookupService:
             return tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(places.c.id),
                                                 sa.func.max(places.c.updated_at))).one())
 
+    def warm(self) -> None:
+        """Build every index now (a worker calls this before it takes requests)."""
+        self._fresh()
+        _ = self.locator
+
     def invalidate(self) -> None:
         self._checked_at = 0.0
 
