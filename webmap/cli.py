@@ -182,14 +182,33 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="gunicorn worker threads.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int) -> None:
-    """Set up the store if needed and serve the web app."""
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Set up the store if needed and serve the app with gunicorn (one worker, threads)."""
+    from gunicorn.app.base import BaseApplication
+
     from webmap import create_app
+    from webmap.search_api import lookup
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
+    with app.app_context():
+        click.echo("building the lookup indexes ...")
+        lookup().warm()
+    # No connection may cross gunicorn's fork into the worker: the worker opens its own.
+    obj.store.dispose()
+
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
+                               "threads": threads, "keepalive": 30, "accesslog": "-"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
     click.echo(f"serving on http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    Server().run()
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
