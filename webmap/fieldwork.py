@@ -13,10 +13,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-import shapely
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from shapely.geometry import mapping
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries import lines as line_service
@@ -178,7 +176,6 @@ def place_geometry(place_id: int):
         raise InvalidInput("请提供您看到的记录版本号 version（整数）")
     record = placement.place_on_map(store(), place_id, body.get("lon"), body.get("lat"), actor=current_actor(),
                                     version=version, reason=body.get("reason"), clock=clock)
-    current_app.extensions.pop("gdgis.map_places", None)
     return jsonify(record)
 
 
@@ -203,17 +200,7 @@ def map_lines():
 @bp.get("/api/map/places.geojson")
 def map_places():
     """Every in-force place name that has geometry, as points (for a clustered layer)."""
-    cached = current_app.extensions.get("gdgis.map_places")
-    if cached is None:
-        with store().read() as conn:
-            rows = conn.execute(sa.select(places.c.id, places.c.name, places.c.feature_class, places.c.geom)
-                                .where(places.c.geom.is_not(None), places.c.status == "in_force")
-                                .order_by(places.c.id)).all()
-        cached = [{"type": "Feature", "id": r.id,
-                   "geometry": mapping(shapely.set_precision(r.geom.representative_point(), 1e-6)),
-                   "properties": {"id": r.id, "name": r.name, "feature_class": r.feature_class}} for r in rows]
-        current_app.extensions["gdgis.map_places"] = cached
-    return jsonify({"type": "FeatureCollection", "features": cached})
+    return jsonify({"type": "FeatureCollection", "features": lookup().map_place_features()})
 
 
 # ---- gzip ----------------------------------------------------------------------------------
