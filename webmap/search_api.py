@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from gazetteer import registry
-from gazetteer.errors import InvalidInput, NotFound
+from gazetteer.errors import InvalidInput
 from gazetteer.lookup import LookupService
 from gazetteer.spatial import parse_bbox
 from webmap.context import store
@@ -97,10 +97,7 @@ def search_page():
 
 @bp.get("/place/<int:place_id>")
 def place_page(place_id: int):
-    try:
-        place = registry.get_place(store(), place_id, with_geometry=True)
-    except NotFound:
-        raise
+    place = registry.get_place(store(), place_id, with_geometry=True)
     history = registry.place_history(store(), place_id)
     former = [c for c in history["name_chain"] if c["id"] != place_id and c["status"] != "in_force"]
     return render_template("public/place.html", place=place, history=history, former=former)
