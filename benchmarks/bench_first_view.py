@@ -27,10 +27,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def build_store(directory: Path):
-    from gazetteer import importer, migrate
-    from gazetteer.store import Store
+    from gazetteer.core import migrate
+    from boundaries.schema import SCHEMA
+    from gazetteer import importer
+    from gazetteer.core.store import Store
     store = Store(f"sqlite:///{directory / 'bench.sqlite'}")
-    migrate.upgrade(store)
+    migrate.upgrade(store, SCHEMA)
     importer.import_shipped_data(store)
     from boundaries.testing import build_boundaries
     build_boundaries(store)

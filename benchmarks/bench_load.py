@@ -47,9 +47,11 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gazetteer import accounts, migrate  # noqa: E402
+from gazetteer.core import accounts, migrate  # noqa: E402
+
+from boundaries.schema import SCHEMA
 from gazetteer.registry_tables import proposal_events  # noqa: E402
-from gazetteer.store import Store  # noqa: E402
+from gazetteer.core.store import Store  # noqa: E402
 from gazetteer.tables import places  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -66,7 +68,7 @@ def prepare(data_dir: Path) -> tuple[Store, dict[str, str], list[str], list[tupl
     subprocess.run([sys.executable, "-m", "webmap.cli", "import-data"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = Store(f"sqlite:///{data_dir / 'gdgis.sqlite'}")
-    migrate.upgrade(store)
+    migrate.upgrade(store, SCHEMA)
     tokens = {}
     for name, role in (("bench_clerk", "clerk"), ("bench_officer", "officer")):
         accounts.create_user(store, name, "benchmark password", [role], by="system:bench")

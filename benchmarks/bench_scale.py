@@ -50,8 +50,12 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gazetteer import importer, migrate  # noqa: E402
-from gazetteer.store import Store  # noqa: E402
+from gazetteer.core import migrate  # noqa: E402
+
+from boundaries.schema import SCHEMA
+
+from gazetteer import importer
+from gazetteer.core.store import Store  # noqa: E402
 
 NAMES = ROOT / "data" / "national" / "names.csv"
 GENERICS = ("社区居民委员会", "社区居委会", "村民委员会", "居民委员会", "村委会", "居委会", "街道办事处", "街道",
@@ -149,7 +153,7 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
         conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
     store = Store(url.set(database=database).render_as_string(hide_password=False))
     try:
-        migrate.upgrade(store)
+        migrate.upgrade(store, SCHEMA)
         importer.import_shipped_data(store)
         with store.write() as conn:
             conn.exec_driver_sql("DELETE FROM places")  # the benchmark's rows only
@@ -226,7 +230,7 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
 def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
     path = directory / f"scale-{rows}.sqlite"
     store = Store(f"sqlite:///{path}")
-    migrate.upgrade(store)
+    migrate.upgrade(store, SCHEMA)
     importer.import_shipped_data(store)
     with store.write() as conn:
         conn.exec_driver_sql("DELETE FROM places")

@@ -26,8 +26,8 @@ from boundaries import lines as line_service
 from boundaries.markers import validate_marker
 from boundaries.naming import marker_prefix
 from boundaries.tables import boundary_lines, markers, tri_junctions
-from gazetteer.geodesy import bearing_distance, destination
-from gazetteer.store import Store
+from gazetteer.core.geodesy import bearing_distance, destination
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions
 
 PROVINCIAL_PLAN = (("粤桂线", 33),)

@@ -9,9 +9,9 @@ import datetime as dt
 import sqlalchemy as sa
 
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
-from gazetteer.actors import require_role
-from gazetteer.errors import IllegalTransition, InvalidInput, NotFound
-from gazetteer.store import Store
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
+from gazetteer.core.store import Store
 
 CATEGORY_NAMES = {"land": "土地", "minerals": "矿产", "forest": "林地", "water": "水域", "tidal_flat": "滩涂",
                   "other": "其他"}

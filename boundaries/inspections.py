@@ -25,13 +25,13 @@ import sqlalchemy as sa
 from boundaries.markers import set_marker_state
 from boundaries.tables import (FOUND_STATES, MEASUREMENT_METHODS, boundary_lines, inspection_rounds, inspections,
                                maintenance_tasks, markers, round_teams)
-from gazetteer.actors import require_role
-from gazetteer.dates import parse_date
-from gazetteer.errors import Conflict, IllegalTransition, InvalidInput, NotFound
-from gazetteer.geodesy import bearing_distance
-from gazetteer.store import Store
+from gazetteer.core.actors import require_role
+from gazetteer.core.dates import parse_date
+from gazetteer.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from gazetteer.core.geodesy import bearing_distance
+from gazetteer.core.store import Store
 
-DEFAULT_TOLERANCE_M = 1.0  # gazetteer.settings MARKER_MOVED_TOLERANCE_M default
+DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Typical horizontal accuracy (m) when the record does not state one.
 METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
 # Beyond this the measurement is more likely a wrong marker or unconverted GCJ-02/BD-09
@@ -353,7 +353,7 @@ def _datetime(value) -> dt.datetime:
 
 def _require_member(conn, round_id: int, actor, side_code: str | None = None) -> str:
     """The side the actor inspects for; Forbidden unless listed in a team of the round."""
-    from gazetteer.errors import Forbidden
+    from gazetteer.core.errors import Forbidden
     query = sa.select(round_teams.c.side_code, round_teams.c.members).where(round_teams.c.round_id == round_id)
     for side, members in conn.execute(query):
         if actor.username in (members or []) and (side_code is None or side == side_code):

@@ -22,10 +22,10 @@ from shapely.geometry import Point
 
 from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record_inspection_in
 from boundaries.markers import DEMO_LABEL, list_markers, register_markers
-from gazetteer.actors import require_role
-from gazetteer.errors import InvalidInput
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import InvalidInput
 from gazetteer.layers import frame_from_rows, write_layer
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 
 FORMATS = ("geojson", "csv", "gpkg")
 MAX_IMPORT_RECORDS = 10_000

@@ -10,7 +10,7 @@ from boundaries.io import marker_rows
 from boundaries.naming import LENGTH_REASON
 from boundaries.tables import boundary_lines, tri_junctions
 from gazetteer.layers import Layer, frame_from_rows
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 
 
 def read_lines(store: Store) -> gpd.GeoDataFrame:

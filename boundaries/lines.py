@@ -29,10 +29,10 @@ from shapely.geometry import MultiLineString, Point, mapping
 
 from boundaries import naming
 from boundaries.tables import boundary_lines, disputes, inspection_rounds, markers, tri_junctions
-from gazetteer.actors import require_role
-from gazetteer.errors import InvalidInput, NotFound
-from gazetteer.geodesy import length_m
-from gazetteer.store import Store, bbox_columns
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.geodesy import length_m
+from gazetteer.core.store import Store, bbox_columns
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"

@@ -18,10 +18,10 @@ from shapely.geometry import Point
 from boundaries.naming import marker_prefix
 from boundaries.tables import (MARKER_STATES, MARKER_TYPES, boundary_lines, inspections, maintenance_tasks,
                                marker_photos, markers)
-from gazetteer.actors import require_role
-from gazetteer.dates import parse_date
-from gazetteer.errors import Conflict, InvalidInput, NotFound
-from gazetteer.store import Store
+from gazetteer.core.actors import require_role
+from gazetteer.core.dates import parse_date
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.store import Store
 
 DEMO_LABEL = "演示数据"
 DEMO_NOTICE = "演示数据：界桩真实位置不公开，本清单为在真实界线上按固定随机种子生成的示意数据，不可作为界线依据。"

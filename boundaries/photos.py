@@ -13,9 +13,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from boundaries.tables import inspections, marker_photos, markers
-from gazetteer.actors import require_role
-from gazetteer.errors import InvalidInput, NotFound, PayloadTooLarge
-from gazetteer.store import Store
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from gazetteer.core.store import Store
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 

@@ -20,9 +20,9 @@ from boundaries.demo import _oriented
 from boundaries.markers import DEMO_NOTICE, STATE_NAMES, list_markers
 from boundaries.naming import LENGTH_REASON
 from boundaries.tables import FOUND_STATES, boundary_lines, disputes, maintenance_tasks
-from gazetteer.geodesy import length_m
+from gazetteer.core.geodesy import length_m
 from gazetteer.layers import frame_from_rows, write_layer
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 
 STATE_COLOURS = {"intact": "#2e7d32", "faded": "#f9a825", "tilted": "#ef6c00", "buried": "#6d4c41",
                  "damaged": "#c62828", "moved": "#6a1b9a", "lost": "#000000", "retired": "#9e9e9e"}

@@ -1,6 +1,6 @@
 """Tables of the boundaries domain: lines, tri-junctions, markers, joint inspections.
 
-Declared with SQLAlchemy Core on ``gazetteer.store.metadata``; created only by the
+Declared with SQLAlchemy Core on ``gazetteer.core.store.metadata``; created only by the
 migration ``0003_boundaries``. Geometries are CGCS2000 lon/lat (EPSG:4490, x=lon,
 y=lat); ``minx..maxy`` are their bounds in degrees (index filtering on SQLite).
 Lengths are geodesic on the CGCS2000 ellipsoid.
@@ -8,7 +8,7 @@ Lengths are geodesic on the CGCS2000 ellipsoid.
 
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry, metadata
+from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 
 LINE_KINDS = ("provincial", "city", "county")
 MARKER_TYPES = ("single", "paired", "triple")  # 单立 Q, 同号双立 A/B, 同号三立/三面型 C/D/E
@@ -22,10 +22,6 @@ TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
 DISPUTE_CATEGORIES = ("land", "minerals", "forest", "water", "tidal_flat", "other")
 DISPUTE_STATUSES = ("open", "monitoring", "resolved")
 DISPUTE_RISKS = ("low", "medium", "high")
-
-
-def _bbox():
-    return [sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")]
 
 
 def _in(values):
@@ -42,7 +38,7 @@ boundary_lines = sa.Table(
     sa.Column("side_a_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
     sa.Column("side_b_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
     sa.Column("geom", Geometry, comment="MultiLineString, CGCS2000 lon/lat"),
-    *_bbox(),
+    *bbox_column_defs("boundary_lines"),
     sa.Column("length_km", sa.Float, comment="geodesic on the CGCS2000 ellipsoid, of the generalised geometry"),
     sa.Column("official_length_km", sa.Float, comment="surveyed figure where published"),
     sa.Column("length_note", sa.Text),

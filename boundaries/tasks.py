@@ -15,9 +15,9 @@ from shapely.geometry import Point
 
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
-from gazetteer.actors import require_role
-from gazetteer.errors import IllegalTransition, InvalidInput, NotFound
-from gazetteer.store import Store
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
+from gazetteer.core.store import Store
 
 TASK_NAMES = {"clear_vegetation": "清理遮挡", "repaint": "描红注记", "reset": "扶正", "repair": "修复",
               "rebuild": "原位重建", "replace": "更换", "restore": "恢复原位", "relocate": "迁移", "retire": "撤销"}

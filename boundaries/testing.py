@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from gazetteer.actors import Actor
-from gazetteer.store import Store
+from gazetteer.core.actors import Actor
+from gazetteer.core.store import Store
 
 OFFICER = Actor("officer1", frozenset({"officer"}))
 INSPECTOR_A = Actor("inspector_a", frozenset({"inspector"}))

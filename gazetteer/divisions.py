@@ -12,8 +12,8 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer.errors import InvalidInput, NotFound
-from gazetteer.store import Store
+from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, places
 
 LEVELS = ("province", "city", "county", "township", "village")

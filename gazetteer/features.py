@@ -16,9 +16,9 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import box, mapping
 
-from gazetteer.errors import InvalidInput, NotFound
-from gazetteer.spatial import BBox, bbox_clause
-from gazetteer.store import Store
+from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.spatial import BBox, bbox_clause
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, places
 
 MAX_LIMIT = 10_000

@@ -22,7 +22,7 @@ from shapely.geometry import shape
 from gazetteer.classify import classify_division_name
 from gazetteer.romanize import romanize
 from gazetteer.pinyin import syllables
-from gazetteer.store import Store, bbox_columns
+from gazetteer.core.store import Store, bbox_columns
 from gazetteer.tables import divisions, meta, places
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"

@@ -16,8 +16,8 @@ import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
 
-from gazetteer.errors import InvalidInput
-from gazetteer.store import Store
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, places
 
 CRS = "EPSG:4490"

@@ -16,12 +16,12 @@ import time
 import numpy as np
 import sqlalchemy as sa
 
-from gazetteer import crs
-from gazetteer.errors import InvalidInput
+from gazetteer.core import crs
+from gazetteer.core.errors import InvalidInput
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.search import SearchIndex
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import places
 
 MAX_BATCH_POINTS = 10_000

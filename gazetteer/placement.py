@@ -15,10 +15,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from shapely.geometry import Point
 
-from gazetteer.actors import Actor, require_role
-from gazetteer.errors import Conflict, InvalidInput
+from gazetteer.core.actors import Actor, require_role
+from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.registry import (Clock, _append_version, _close_current, _row, civil_date, get_place, utcnow)
-from gazetteer.store import Store, bbox_columns
+from gazetteer.core.store import Store, bbox_columns
 from gazetteer.tables import divisions, places
 
 PLACING_ROLES = frozenset({"officer"})

@@ -20,11 +20,11 @@ from typing import Callable
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer.actors import Actor
+from gazetteer.core.actors import Actor
 from gazetteer.divisions import division_chain
-from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.registry_tables import place_links, place_versions
-from gazetteer.store import Store, bbox_columns
+from gazetteer.core.store import Store, bbox_columns
 from gazetteer.tables import divisions, places
 
 Clock = Callable[[], dt.datetime]

@@ -1,6 +1,6 @@
 """Tables of the place-name registry: record versions, rename links, proposals and their events.
 
-Declared with SQLAlchemy Core on ``gazetteer.store.metadata``; created only by migration 0002.
+Declared with SQLAlchemy Core on ``gazetteer.core.store.metadata``; created only by migration 0002.
 Nothing here is ever deleted: ``place_versions``, ``proposal_events`` and
 ``proposal_opinions`` are append-only; ``proposals`` change only through the workflow.
 
@@ -11,7 +11,7 @@ lon/lat (EPSG:4490).
 
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry, metadata
+from gazetteer.core.store import Geometry, metadata
 import gazetteer.tables  # noqa: F401  (places and divisions must be declared first)
 
 PROPOSAL_KINDS = ("naming", "renaming", "retirement")

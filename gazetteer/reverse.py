@@ -1,7 +1,7 @@
 """Reverse lookup: which divisions contain a point, and which named places are nearest.
 
 All coordinates are CGCS2000 longitude/latitude in degrees (EPSG:4490, x = lon, y = lat);
-convert other input with :mod:`gazetteer.crs` first (or pass ``crs_tag``).
+convert other input with :mod:`gazetteer.core.crs` first (or pass ``crs_tag``).
 
 :class:`DivisionLocator` answers "which province / city / county is this point in". It is
 exact: its answer is always the same as testing ``polygon.contains(point)`` against every
@@ -12,7 +12,7 @@ so a point in it is answered by an array look-up; only points in the few cells t
 boundary crosses are tested exactly, with a shapely STRtree ``within`` query.
 
 :class:`NearestPlaces` finds the named places nearest a point by geodesic distance on the
-CGCS2000 ellipsoid (:mod:`gazetteer.geodesy`), using an STRtree over each place's point (a
+CGCS2000 ellipsoid (:mod:`gazetteer.core.geodesy`), using an STRtree over each place's point (a
 representative point for lines and polygons) to pick candidates.
 """
 
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from gazetteer import crs
-from gazetteer.geodesy import cgcs2000_geod
+from gazetteer.core import crs
+from gazetteer.core.geodesy import cgcs2000_geod
 
 LOCATOR_LEVELS = ("province", "city", "county")
 DEFAULT_CELL_DEG = 0.01  # about 1 km: a few percent of cells in Guangdong touch a boundary

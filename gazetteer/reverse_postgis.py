@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import sqlalchemy as sa
 
-from gazetteer import crs
+from gazetteer.core import crs
 from gazetteer.reverse import LOCATOR_LEVELS, DivisionFeature, _looks_swapped
-from gazetteer.store import SRID, Store
+from gazetteer.core.store import SRID, Store
 
 _LEVEL_LIST = ", ".join(f"'{lvl}'" for lvl in LOCATOR_LEVELS)
 

@@ -1,20 +1,11 @@
-"""Import every table module so ``gazetteer.store.metadata`` knows the whole schema.
+"""The gazetteer's schema: its table modules (imported here, so that the shared metadata
+declares them) and its migration folder. ``boundaries.schema`` adds the boundaries'."""
 
-Domain packages that add tables register their module in ``TABLE_MODULES``; imports are
-by name so that the bottom layer does not import the upper ones at module level.
-"""
+from pathlib import Path
 
-import importlib
+import gazetteer.core.account_tables  # noqa: F401  (declares users, api_tokens, audit_log)
+import gazetteer.registry_tables  # noqa: F401  (declares proposals, place_versions, …)
+import gazetteer.tables  # noqa: F401  (declares divisions, places, meta)
+from gazetteer.core.migrate import Schema
 
-TABLE_MODULES = (
-    "gazetteer.tables",
-    "boundaries.tables",
-    "gazetteer.registry_tables",
-    "gazetteer.account_tables",
-)
-
-for _name in TABLE_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # pragma: no cover - a missing module is a packaging bug
-        raise RuntimeError(f"table module {_name} is missing") from exc
+SCHEMA = Schema((Path(__file__).parent / "migrations",))

@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.pinyin import syllables
 from gazetteer.tables import PLACE_STATUSES
 

@@ -16,9 +16,9 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from gazetteer.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.registry_tables import proposals
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions
 
 PROVINCE_CODE = "440000"

@@ -1,13 +1,13 @@
 """Tables of the gazetteer: divisions and place-name records.
 
-Declared with SQLAlchemy Core on ``gazetteer.store.metadata``; created only by migrations.
+Declared with SQLAlchemy Core on ``gazetteer.core.store.metadata``; created only by migrations.
 Coordinates are CGCS2000 lon/lat degrees (EPSG:4490); ``minx..maxy`` are the geometry's
 bounds in the same degrees, kept for index filtering on SQLite.
 """
 
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry, metadata
+from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 
 DIVISION_LEVELS = ("province", "city", "county", "township", "village")
 
@@ -18,10 +18,6 @@ FEATURE_CLASSES = (
 )
 
 PLACE_STATUSES = ("in_force", "historical", "retired")
-
-
-def _bbox():
-    return [sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")]
 
 
 divisions = sa.Table(
@@ -35,7 +31,7 @@ divisions = sa.Table(
               comment="codes from the province down, '/'-joined: prefix match finds all below"),
     sa.Column("in_guangdong", sa.Boolean, nullable=False),
     sa.Column("geom", Geometry, comment="(Multi)Polygon, CGCS2000 lon/lat"),
-    *_bbox(),
+    *bbox_column_defs("divisions"),
     sa.Column("area_km2", sa.Float, comment="geodesic, CGCS2000 ellipsoid"),
     sa.Column("geometry_source", sa.String(100)),
     sa.Column("name_source", sa.String(100)),
@@ -65,7 +61,7 @@ places = sa.Table(
               comment="set when the place is itself a division"),
     sa.Column("status", sa.String(12), nullable=False, server_default="in_force", index=True),
     sa.Column("geom", Geometry, comment="Point, LineString or Polygon, CGCS2000 lon/lat; NULL = 无图形"),
-    *_bbox(),
+    *bbox_column_defs("places"),
     sa.Column("geometry_source", sa.String(100)),
     sa.Column("aliases", sa.JSON, comment="别名 list"),
     sa.Column("short_name", sa.String(100), comment="简称"),

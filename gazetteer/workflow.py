@@ -24,15 +24,15 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer.actors import Actor, require_role
-from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
+from gazetteer.core.actors import Actor, require_role
+from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
 from gazetteer.pinyin import syllables
-from gazetteer.dates import parse_date
+from gazetteer.core.dates import parse_date
 from gazetteer.registry import (Clock, as_utc, civil_date, create_place, division_info, jsonable,
                                 rename_place, retire_place, utcnow)
 from gazetteer.registry_tables import OPINION_KINDS, PROPOSAL_KINDS, proposal_events, proposal_opinions, proposals
 from gazetteer.romanize import romanize
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 
 
@@ -102,10 +102,10 @@ def _text(value, field: str, max_len: int, *, required: bool = False) -> str | N
 
 def _location(value):
     """A shapely geometry (or GeoJSON mapping) in CGCS2000 lon/lat; None allowed. The
-    shared input check (``gazetteer.geojson_input``) says what is wrong."""
+    shared input check (``gazetteer.core.geojson_input``) says what is wrong."""
     if value is None:
         return None
-    from gazetteer.geojson_input import parse_geometry
+    from gazetteer.core.geojson_input import parse_geometry
     return parse_geometry(value, field="位置")
 
 

@@ -36,7 +36,7 @@ from shapely.geometry import mapping, shape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from gazetteer.geodesy import area_m2  # noqa: E402
+from gazetteer.core.geodesy import area_m2  # noqa: E402
 
 DATA = ROOT / "data"
 CNMAPS_VERSION = "1.1.2"

@@ -21,8 +21,10 @@ from typing import Callable, Iterator
 import pytest
 import sqlalchemy as sa
 
-from gazetteer import migrate
-from gazetteer.store import Store
+from gazetteer.core import migrate
+
+from boundaries.schema import SCHEMA
+from gazetteer.core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("GDGIS_TEST_DATABASE_URL") or None
@@ -45,7 +47,7 @@ class SQLiteTemplates:
             shutil.copyfile(base, path)
         store = Store(f"sqlite:///{path}")
         if base is None:
-            migrate.upgrade(store)
+            migrate.upgrade(store, SCHEMA)
         if build is not None:
             build(store)
         with store.engine.connect() as conn:
@@ -112,7 +114,7 @@ class PostgresTemplates:
         self._execute(f'CREATE DATABASE "{database}"' + (f' TEMPLATE "{base}"' if base else ""))
         store = Store(self._url(database))
         if base is None:
-            migrate.upgrade(store)
+            migrate.upgrade(store, SCHEMA)
         if build is not None:
             build(store)
         # A template must have no open connections while it is copied.

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gazetteer import accounts
-from gazetteer.account_tables import users
-from gazetteer.store import Store
+from gazetteer.core import accounts
+from gazetteer.core.account_tables import users
+from gazetteer.core.store import Store
 
 TEST_PASSWORD = "correct horse battery staple"
 FAST_HASH = "pbkdf2:sha256:1000"

@@ -8,11 +8,13 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from gazetteer import audit, workflow
-from gazetteer.account_tables import audit_log
-from gazetteer.actors import Actor
+from gazetteer.core import audit
+
+from gazetteer import workflow
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.actors import Actor
 from gazetteer.registry_tables import proposal_events
-from gazetteer.store import metadata
+from gazetteer.core.store import metadata
 from gazetteer.tables import meta
 from helpers import login, token_headers
 

@@ -7,9 +7,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from gazetteer import accounts
-from gazetteer.account_tables import api_tokens, users
-from gazetteer.errors import Conflict, InvalidInput, Unauthenticated
+from gazetteer.core import accounts
+from gazetteer.core.account_tables import api_tokens, users
+from gazetteer.core.errors import Conflict, InvalidInput, Unauthenticated
 from gazetteer.registry_tables import proposals
 from helpers import TEST_PASSWORD, csrf_headers, ensure_user, login, token_headers
 

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer import workflow
-from gazetteer.account_tables import audit_log
-from gazetteer.actors import ROLES, Actor
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.actors import ROLES, Actor
 from helpers import login, logout
 
 ANONYMOUS = "anonymous"

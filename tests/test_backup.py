@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from gazetteer import audit, backup, workflow
-from gazetteer.actors import Actor
-from gazetteer.errors import InvalidInput
+from gazetteer.core import audit, backup
+
+from gazetteer import workflow
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import InvalidInput
 from gazetteer.registry_tables import proposals
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import places
 from webmap.cli import main
 

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 from boundaries.testing import build_boundaries
-from gazetteer.account_tables import audit_log
-from gazetteer.errors import InvalidInput, PayloadTooLarge
-from gazetteer.geojson_input import parse_geometry
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.errors import InvalidInput, PayloadTooLarge
+from gazetteer.core.geojson_input import parse_geometry
 from gazetteer.tables import places
 from helpers import login
 

@@ -14,7 +14,7 @@ from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.report import export_round, round_map, round_report
 from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-from gazetteer.geodesy import destination
+from gazetteer.core.geodesy import destination
 
 STATES = ("intact", "intact", "faded", "lost", "damaged", "tilted")
 

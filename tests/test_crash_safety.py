@@ -14,10 +14,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer import audit, migrate, workflow
-from gazetteer.actors import Actor
+from gazetteer.core import audit, migrate
+
+from boundaries.schema import SCHEMA
+
+from gazetteer import workflow
+from gazetteer.core.actors import Actor
 from gazetteer.registry_tables import proposal_events, proposals
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, places
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +33,8 @@ ROUNDS = 40  # submit/return cycles per proposal the job performs
 WORKFLOW_JOB = """
 import sys
 from gazetteer import workflow
-from gazetteer.actors import Actor
-from gazetteer.store import Store
+from gazetteer.core.actors import Actor
+from gazetteer.core.store import Store
 store = Store(sys.argv[1])
 clerk, officer = Actor("clerk_li", frozenset({"clerk"})), Actor("officer_wang", frozenset({"officer"}))
 ids, target = [int(i) for i in sys.argv[2].split(",")], 1 + 2 * int(sys.argv[3])
@@ -77,7 +81,7 @@ def test_kill_during_bulk_import_then_rerun(tmp_path, seeded_template, store_tem
         pytest.skip("file-level crash test: SQLite")
     path = tmp_path / "gdgis.sqlite"
     store = Store(f"sqlite:///{path}")
-    migrate.upgrade(store)
+    migrate.upgrade(store, SCHEMA)
     with store.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.dispose()

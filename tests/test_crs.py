@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from gazetteer import crs
-from gazetteer.errors import InvalidInput
-from gazetteer.geodesy import distance_m
+from gazetteer.core import crs
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.geodesy import distance_m
 
 CANTON_TOWER = (113.3245, 23.1064)  # 广州塔, lon/lat degrees
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gazetteer.settings import SettingsError, load_settings
+from gazetteer.core.settings import SettingsError, load_settings
 
 
 def _statuses(store, tmp_path, proxy_hops):

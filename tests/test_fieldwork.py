@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from boundaries.testing import build_boundaries
 from gazetteer import placement
-from gazetteer.actors import Actor
-from gazetteer.errors import Conflict, Forbidden, InvalidInput
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
 from gazetteer.registry_tables import place_versions
 from gazetteer.tables import places
 from helpers import login

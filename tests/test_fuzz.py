@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from gazetteer.errors import InvalidInput, PayloadTooLarge
-from gazetteer.geojson_input import ALLOWED_TYPES, parse_geometry
+from gazetteer.core.errors import InvalidInput, PayloadTooLarge
+from gazetteer.core.geojson_input import ALLOWED_TYPES, parse_geometry
 from helpers import login, token_headers
 
 FIXTURE_OK = settings(max_examples=60, deadline=None,

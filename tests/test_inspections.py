@@ -14,10 +14,10 @@ from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
 from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-from gazetteer.actors import Actor
-from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
-from gazetteer.geodesy import destination, distance_m
-from gazetteer.store import Store
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
+from gazetteer.core.geodesy import destination, distance_m
+from gazetteer.core.store import Store
 
 CGCS2000_A, CGCS2000_F = 6378137.0, 1 / 298.257222101
 

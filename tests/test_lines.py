@@ -10,8 +10,8 @@ import shapely
 from boundaries import lines as line_service
 from boundaries import naming
 from boundaries.lines import derive
-from gazetteer.actors import PUBLIC
-from gazetteer.errors import Forbidden, InvalidInput
+from gazetteer.core.actors import PUBLIC
+from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.importer import DATA_DIR
 from boundaries.testing import OFFICER, build_boundaries
 

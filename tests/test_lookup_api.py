@@ -4,8 +4,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from gazetteer import crs, registry
-from gazetteer.actors import Actor
+from gazetteer.core import crs
+
+from gazetteer import registry
+from gazetteer.core.actors import Actor
 from gazetteer.tables import places
 
 

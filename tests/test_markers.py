@@ -14,7 +14,7 @@ from boundaries.markers import get_marker, list_markers, markers_feature_collect
 from boundaries.photos import store_photo
 from boundaries.tables import markers as markers_table
 from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries
-from gazetteer.errors import InvalidInput, PayloadTooLarge
+from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

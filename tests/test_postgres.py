@@ -11,10 +11,12 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-from gazetteer import migrate
+from gazetteer.core import migrate
+
+from boundaries.schema import SCHEMA
 from gazetteer.reverse import DivisionLocator
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, meta, places
 
 pytestmark = pytest.mark.postgres
@@ -44,9 +46,9 @@ def test_spatial_columns_are_postgis_geometries_with_gist_indexes(empty_store):
 
 
 def test_migrations_are_idempotent_on_postgresql(empty_store):
-    assert migrate.is_up_to_date(empty_store)
-    migrate.upgrade(empty_store)
-    assert migrate.current_revisions(empty_store) == migrate.head_revisions()
+    assert migrate.is_up_to_date(empty_store, SCHEMA)
+    migrate.upgrade(empty_store, SCHEMA)
+    assert migrate.current_revisions(empty_store) == SCHEMA.head_revisions()
     with empty_store.read() as conn:
         extensions = set(conn.exec_driver_sql("SELECT extname FROM pg_extension").scalars())
     assert {"postgis", "pg_trgm"} <= extensions

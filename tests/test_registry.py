@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 from gazetteer import registry
-from gazetteer.actors import Actor
-from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.registry_tables import place_links, place_versions
 from gazetteer.tables import places
 

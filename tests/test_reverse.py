@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import shapely
 
-from gazetteer import crs
-from gazetteer.errors import InvalidInput
-from gazetteer.geodesy import distance_m
+from gazetteer.core import crs
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.geodesy import distance_m
 from gazetteer.reverse import DivisionLocator, NearestPlaces, brute_force_lowest, nearest_places
 
 DIVISIONS = Path(__file__).resolve().parent.parent / "data" / "divisions.geojson"

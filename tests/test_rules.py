@@ -242,7 +242,7 @@ def test_survey_counts_and_markdown():
 
 
 def test_from_store(tmp_path):
-    store_mod = pytest.importorskip("gazetteer.store")
+    store_mod = pytest.importorskip("gazetteer.core.store")
     from gazetteer import schema  # noqa: F401  (registers every table)
     from gazetteer.tables import divisions, places
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gazetteer.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.search import SearchIndex, normalise_latin, split_generic
 
 GD_NAMES = Path(__file__).resolve().parent.parent / "data" / "gd_names.csv"

@@ -4,18 +4,20 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point
 
-from gazetteer import migrate
-from gazetteer.settings import SettingsError, load_settings
-from gazetteer.store import Store
+from gazetteer.core import migrate
+
+from boundaries.schema import SCHEMA
+from gazetteer.core.settings import SettingsError, load_settings
+from gazetteer.core.store import Store
 from gazetteer.tables import divisions, meta, places
 
 
 def test_migrations_create_schema_and_are_idempotent(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite'}")
     assert migrate.current_revisions(store) == set()
-    migrate.upgrade(store)
-    migrate.upgrade(store)
-    assert migrate.is_up_to_date(store)
+    migrate.upgrade(store, SCHEMA)
+    migrate.upgrade(store, SCHEMA)
+    assert migrate.is_up_to_date(store, SCHEMA)
     names = set(sa.inspect(store.engine).get_table_names())
     assert {"divisions", "places", "meta", "alembic_version"} <= names
 

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
-from gazetteer.actors import Actor
-from gazetteer.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
 from gazetteer.registry_tables import proposal_events
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 from gazetteer.tables import places
 
 CLERK = Actor("clerk_li", frozenset({"clerk"}))

@@ -12,8 +12,9 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from gazetteer.settings import load_settings
-from gazetteer.store import Store
+import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+from gazetteer.core.settings import load_settings
+from gazetteer.core.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ BLUEPRINT_MODULES = (
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
-    """Build the app. ``test_config`` overrides settings (see ``gazetteer.settings``);
+    """Build the app. ``test_config`` overrides settings (see ``gazetteer.core.settings``);
     ``store`` lets tests hand in an already migrated store."""
     settings = load_settings(test_config)
     app = Flask(__name__)

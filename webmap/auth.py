@@ -1,10 +1,10 @@
 """Who is making the request, and the sign-in pages.
 
 ``current_actor()`` answers from, in order: an ``Authorization: Bearer <token>`` header
-(scripts; ``gazetteer.accounts.resolve_token``), the signed session cookie of a user who
+(scripts; ``gazetteer.core.accounts.resolve_token``), the signed session cookie of a user who
 signed in at ``/auth/login``, or ``PUBLIC``. The user is looked up on every request, so a
 deactivated account or a changed password ends its sessions at once. Authorisation itself
-is in the domain functions (``gazetteer.actors.require_role``).
+is in the domain functions (``gazetteer.core.actors.require_role``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
-from gazetteer import accounts
-from gazetteer.actors import PUBLIC, ROLE_NAMES_ZH, Actor
-from gazetteer.errors import Unauthenticated
+from gazetteer.core import accounts
+from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
+from gazetteer.core.errors import Unauthenticated
 from webmap.context import store
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

@@ -23,7 +23,7 @@ from boundaries import photos as photo_service
 from boundaries import tasks as task_service
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 from webmap.context import store
 from webmap.params import int_arg, json_body
 

@@ -12,7 +12,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
 from boundaries.tasks import TASK_NAMES, list_tasks
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 from webmap.context import store
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")

@@ -15,11 +15,15 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from gazetteer import importer, migrate
-from gazetteer.errors import DomainError
+from gazetteer.core import migrate
+
+from boundaries.schema import SCHEMA
+
+from gazetteer import importer
+from gazetteer.core.errors import DomainError
 from gazetteer.layers import EXPORT_FORMATS, write_layer
-from gazetteer.settings import describe_settings, load_settings
-from gazetteer.store import Store
+from gazetteer.core.settings import describe_settings, load_settings
+from gazetteer.core.store import Store
 from gazetteer.tables import places
 
 
@@ -68,14 +72,14 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
     """Create or upgrade the schema to the newest revision."""
-    migrate.upgrade(obj.store)
+    migrate.upgrade(obj.store, SCHEMA)
     click.echo(f"schema at {', '.join(sorted(migrate.current_revisions(obj.store)))} ({obj.store.dialect})")
 
 
 @db.command("status")
 @click.pass_obj
 def db_status(obj: Context) -> None:
-    current, heads = migrate.current_revisions(obj.store), migrate.head_revisions()
+    current, heads = migrate.current_revisions(obj.store), SCHEMA.head_revisions()
     click.echo(f"store: {obj.store.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}")
     click.echo("up to date" if current == heads else "needs: gdgis db upgrade")
@@ -93,7 +97,7 @@ def run_import(store: Store, force: bool = False) -> importer.ImportResult:
 @click.pass_obj
 def import_data(obj: Context, force: bool) -> None:
     """Import the shipped data in data/ (running it twice changes nothing)."""
-    migrate.upgrade(obj.store)
+    migrate.upgrade(obj.store, SCHEMA)
     result = run_import(obj.store, force)
     click.echo(json.dumps({"inserted": result.inserted, "updated": result.updated,
                            "unchanged": result.unchanged}, ensure_ascii=False))
@@ -135,7 +139,7 @@ def ensure_ready(store: Store) -> None:
     demonstration marker inventory if the store has none of them."""
     from boundaries.demo import generate_demo_markers
     from boundaries.tables import markers
-    migrate.upgrade(store)
+    migrate.upgrade(store, SCHEMA)
     with store.read() as conn:
         place_count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
         marker_count = conn.execute(sa.select(sa.func.count()).select_from(markers)).scalar()

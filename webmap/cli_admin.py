@@ -10,8 +10,8 @@
     gdgis admin restore FILE --yes                (stop the app first)
     gdgis admin audit-verify
 
-Thin: each command calls one function of ``gazetteer.accounts``, ``gazetteer.backup`` or
-``gazetteer.audit``; changes made here are recorded in the audit log as ``system:cli``.
+Thin: each command calls one function of ``gazetteer.core.accounts``, ``gazetteer.core.backup`` or
+``gazetteer.core.audit``; changes made here are recorded in the audit log as ``system:cli``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from pathlib import Path
 
 import click
 
-from gazetteer import accounts, audit, migrate
-from gazetteer import backup as backup_service
+from gazetteer.core import accounts, audit, migrate
+
+from boundaries.schema import SCHEMA
+from gazetteer.core import backup as backup_service
 
 CLI_ACTOR = "system:cli"
 
@@ -45,7 +47,7 @@ def _roles_option(f):
 @click.pass_obj
 def create_user(obj, username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
     """Create a user with a password and roles."""
-    migrate.upgrade(obj.store)
+    migrate.upgrade(obj.store, SCHEMA)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from gazetteer.store import Store
+from gazetteer.core.store import Store
 
 
 def store() -> Store:

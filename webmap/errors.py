@@ -1,7 +1,7 @@
 """One error shape for the whole API, produced here and nowhere else.
 
 API paths (/api/, /ogc/) answer ``{"error": {"code", "message", "details"}}`` with the
-status of the typed domain error (``gazetteer.errors``) or of the HTTP error; pages get
+status of the typed domain error (``gazetteer.core.errors``) or of the HTTP error; pages get
 an HTML error page in Chinese.
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from gazetteer.errors import DomainError
+from gazetteer.core.errors import DomainError
 
 API_PREFIXES = ("/api/", "/ogc")
 

@@ -20,7 +20,7 @@ from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries import lines as line_service
 from boundaries.tables import FOUND_STATES
 from gazetteer import placement, registry
-from gazetteer.errors import Forbidden, InvalidInput
+from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.rules.checker import check_name
 from gazetteer.romanize import split_name
 from gazetteer.rules.corpus import NameCorpus

@@ -11,9 +11,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
-from gazetteer.dates import parse_date
-from gazetteer.actors import ROLE_NAMES_ZH
-from gazetteer.errors import DomainError, Forbidden, InvalidInput
+from gazetteer.core.dates import parse_date
+from gazetteer.core.actors import ROLE_NAMES_ZH
+from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.auth import current_actor
 from webmap.context import store

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-from gazetteer.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.features import FeatureCollectionProvider, parse_datetime
-from gazetteer.spatial import parse_bbox
-from gazetteer.store import Store
+from gazetteer.core.spatial import parse_bbox
+from gazetteer.core.store import Store
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",

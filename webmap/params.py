@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import request
 
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 
 
 def _number(name: str, default, convert, kind_zh: str, low=None, high=None):

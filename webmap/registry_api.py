@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from gazetteer import registry, statistics, workflow
-from gazetteer.dates import parse_date
-from gazetteer.errors import InvalidInput
+from gazetteer.core.dates import parse_date
+from gazetteer.core.errors import InvalidInput
 from webmap.auth import current_actor
 from webmap.context import store
 from webmap.params import int_arg, json_body

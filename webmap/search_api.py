@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from gazetteer import registry
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 from gazetteer.lookup import LookupService
-from gazetteer.spatial import parse_bbox
+from gazetteer.core.spatial import parse_bbox
 from webmap.context import store
 from webmap.params import float_arg, int_arg
 

@@ -30,7 +30,7 @@ from flask import Flask, current_app, make_response, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from gazetteer.errors import InvalidInput, Unauthenticated
+from gazetteer.core.errors import InvalidInput, Unauthenticated
 from webmap.auth import current_actor
 from webmap.errors import error_response
 

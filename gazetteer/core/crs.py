@@ -18,7 +18,7 @@ Every coordinate the system stores or compares is CGCS2000 longitude/latitude in
 Gauss–Krüger 3° zones (CGCS2000, central meridians 75°E..135°E; Guangdong uses 111°, 114°,
 117°) are handled by :func:`from_gauss_kruger` for survey input.
 
-All functions raise :class:`gazetteer.errors.InvalidInput` (message in Chinese) on unknown
+All functions raise :class:`gazetteer.core.errors.InvalidInput` (message in Chinese) on unknown
 tags, out-of-range coordinates and likely swapped axes.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 
 CGCS2000_EPSG = 4490
 CRS_TAGS = ("CGCS2000", "WGS84", "GCJ02", "BD09")

@@ -1,15 +1,16 @@
 """Accounts (users, API tokens) and the append-only audit log with its triggers.
 
 Revision ID: 0004
-Revises: 0002, 0003 (a merge: their tables get audit triggers here)
+Revises: 0002 (the tables of 0001 and 0002 get audit triggers here; each later
+migration, in any domain, installs the triggers of the tables it adds)
 """
 from alembic import op
 import sqlalchemy as sa
 
-from gazetteer import audit
+from gazetteer.core import migration_support as support
 
 revision = "0004"
-down_revision = ("0002", "0003")
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -19,9 +20,6 @@ AUDITED_TABLES = {
     "divisions": ("code",), "meta": ("key",), "places": ("id",),
     "proposals": ("id",), "place_versions": ("id",), "place_links": ("id",),
     "proposal_events": ("id",), "proposal_opinions": ("id",),
-    "boundary_lines": ("id",), "tri_junctions": ("id",), "markers": ("id",),
-    "inspection_rounds": ("id",), "round_teams": ("round_id", "side_code"), "inspections": ("id",),
-    "maintenance_tasks": ("id",), "marker_photos": ("id",), "disputes": ("id",),
     "users": ("id",), "api_tokens": ("id",),
 }
 
@@ -69,19 +67,13 @@ def upgrade():
     )
     op.create_index("ix_audit_log_table_name_row_key", "audit_log", ["table_name", "row_key"])
     conn = op.get_bind()
-    audit.record_baseline(conn, AUDITED_TABLES, "system:migration-0004")
-    audit.install_triggers(conn, AUDITED_TABLES)
-    audit.install_append_only(conn)
+    support.record_baseline(conn, AUDITED_TABLES, "system:migration-0004")
+    support.install_audit_triggers(conn, AUDITED_TABLES)
+    support.install_append_only(conn)
 
 
 def downgrade():
-    conn = op.get_bind()
-    if conn.dialect.name == "postgresql":
-        for table in AUDITED_TABLES:
-            conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS audit_{table} ON "{table}"')
-    else:
-        for name in audit.expected_trigger_names("sqlite", AUDITED_TABLES):
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    support.drop_audit_triggers(op.get_bind(), AUDITED_TABLES)
     op.drop_table("audit_log")
     op.drop_table("api_tokens")
     op.drop_table("users")

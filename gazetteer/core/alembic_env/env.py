@@ -1,9 +1,11 @@
-"""Alembic environment: runs on the connection handed over by ``gazetteer.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``gazetteer.core.migrate``.
+
+``target_metadata`` is the shared metadata; only the tables of the schema modules that
+the caller imported are on it (``gazetteer.schema``, ``boundaries.schema``)."""
 
 from alembic import context
 
-import gazetteer.schema  # noqa: F401  (registers every table on the metadata)
-from gazetteer.store import metadata
+from gazetteer.core.store import metadata
 
 config = context.config
 connection = config.attributes["connection"]

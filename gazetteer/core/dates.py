@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gazetteer.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput
 
 
 def parse_date(value, field: str) -> dt.date | None:

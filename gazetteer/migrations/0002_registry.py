@@ -6,7 +6,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry
+from gazetteer.core.migration_support import MigrationGeometry as Geometry
 
 revision = "0002"
 down_revision = "0001"

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer.errors import InvalidInput
-from gazetteer.store import Store
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import Store
 
 MANIFEST_SUFFIX = ".manifest.json"
 _PAGES_PER_STEP = 1024  # the backup copies in steps so the source is never locked for long

@@ -1,14 +1,14 @@
 """Tables of accounts and the audit log: users, API tokens, audit_log.
 
-Declared with SQLAlchemy Core on ``gazetteer.store.metadata``; created only by migration
+Declared with SQLAlchemy Core on ``gazetteer.core.store.metadata``; created only by migration
 0004. Passwords are stored only as werkzeug hashes (scrypt by default), API tokens only as
-the SHA-256 of the token. ``audit_log`` is filled by database triggers (``gazetteer.audit``)
+the SHA-256 of the token. ``audit_log`` is filled by database triggers (``gazetteer.core.audit``)
 and refuses UPDATE and DELETE; times in it are UTC.
 """
 
 import sqlalchemy as sa
 
-from gazetteer.store import metadata
+from gazetteer.core.store import metadata
 
 users = sa.Table(
     "users", metadata,

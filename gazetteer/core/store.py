@@ -79,6 +79,13 @@ class Geometry(sa.types.TypeDecorator):
         return shapely.from_wkb(bytes(value))
 
 
+def bbox_column_defs(table_name: str) -> list[sa.SchemaItem]:
+    """The bounding-box columns (minx, miny, maxx, maxy; degrees, CGCS2000 lon/lat) that
+    every geometry table carries, and their B-tree index for bbox filtering on SQLite."""
+    return [*(sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")),
+            sa.Index(f"ix_{table_name}_bbox", "minx", "maxx", "miny", "maxy")]
+
+
 def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
     """The ``minx/miny/maxx/maxy`` column values (degrees) for a geometry or None."""
     if geom is None or geom.is_empty:
@@ -102,7 +109,7 @@ def _sqlite_driver_autocommit(dbapi_connection, _record):
 
 
 def _sqlite_audit_functions(dbapi_connection, record):
-    # The audit triggers (gazetteer.audit) call these to learn who writes; Store.write sets
+    # The audit triggers (gazetteer.core.audit) call these to learn who writes; Store.write sets
     # the values for its transaction. Kept per connection in the pool entry's ``info``.
     context = record.info.setdefault("gdgis.audit", {"actor": None, "tx": None})
     dbapi_connection.create_function("gdgis_actor", 0, lambda: context["actor"])
@@ -181,7 +188,7 @@ class Store:
     @contextlib.contextmanager
     def write(self, actor=None) -> Iterator[Connection]:
         """A write transaction. ``actor`` (an ``Actor``, a name such as ``system:import``, or
-        None) is recorded with every row the transaction writes (``gazetteer.audit``)."""
+        None) is recorded with every row the transaction writes (``gazetteer.core.audit``)."""
         name = getattr(actor, "username", actor)
         tx = uuid.uuid4().hex
         self._last_write.at = time.monotonic()  # reads during the transaction, too

@@ -20,7 +20,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from gazetteer.errors import InvalidInput, PayloadTooLarge
+from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 
 ALLOWED_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 # Nesting depth of "coordinates" per type: 1 = one position.

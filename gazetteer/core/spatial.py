@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gazetteer.errors import InvalidInput
-from gazetteer.store import SRID
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import SRID
 
 BBox = tuple[float, float, float, float]
 

@@ -6,7 +6,7 @@ Revises:
 from alembic import op
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry
+from gazetteer.core.migration_support import MigrationGeometry as Geometry
 
 revision = "0001"
 down_revision = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gazetteer.errors import Forbidden
+from gazetteer.core.errors import Forbidden
 
 ROLES = ("clerk", "officer", "approver", "inspector", "admin")
 ROLE_NAMES_ZH = {"clerk": "经办人", "officer": "审核人员", "approver": "审批人", "inspector": "检查人员",

@@ -2,7 +2,7 @@
 
 Passwords are kept only as ``werkzeug.security`` hashes (scrypt by default; pbkdf2 accepted);
 API tokens only as their SHA-256, so a copy of the database reveals neither. A token is
-shown once when issued. Account changes are ordinary audited writes (``gazetteer.audit``).
+shown once when issued. Account changes are ordinary audited writes (``gazetteer.core.audit``).
 
 ``by`` in the writing functions is who makes the change: an ``Actor`` (who must be an
 admin) or a system name such as ``system:cli`` for the operator's command line.
@@ -20,10 +20,10 @@ from typing import Iterable
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gazetteer.account_tables import api_tokens, users
-from gazetteer.actors import ROLES, Actor, require_role
-from gazetteer.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from gazetteer.store import Store
+from gazetteer.core.account_tables import api_tokens, users
+from gazetteer.core.actors import ROLES, Actor, require_role
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from gazetteer.core.store import Store
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 PASSWORD_MIN_LENGTH = 10

@@ -1,17 +1,25 @@
 """Boundaries: lines, tri-junctions, markers (界桩), joint inspections, tasks, disputes.
 
-Revision ID: 0003
-Revises: 0001
+Revision ID: b0001 (branch "boundaries")
+Revises: 0004 (needs the divisions of 0001 and the audit log of 0004)
 """
 from alembic import op
 import sqlalchemy as sa
 
-from gazetteer.store import Geometry
+from gazetteer.core import migration_support as support
+from gazetteer.core.migration_support import MigrationGeometry as Geometry
 
-revision = "0003"
-down_revision = "0001"
-branch_labels = None
+revision = "b0001"
+down_revision = "0004"
+branch_labels = ("boundaries",)
 depends_on = None
+
+# Frozen at this revision: the tables made here, with their primary keys, for the audit log.
+AUDITED_TABLES = {
+    "boundary_lines": ("id",), "tri_junctions": ("id",), "markers": ("id",),
+    "inspection_rounds": ("id",), "round_teams": ("round_id", "side_code"), "inspections": ("id",),
+    "maintenance_tasks": ("id",), "marker_photos": ("id",), "disputes": ("id",),
+}
 
 
 def upgrade():
@@ -77,7 +85,7 @@ def upgrade():
         sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("updated_at", sa.DateTime, server_default=sa.func.current_timestamp()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
         sa.CheckConstraint("state IN ('intact','faded','tilted','buried','damaged','moved','lost','retired')", name="ck_markers_state"),
         sa.CheckConstraint("type IN ('single','paired','triple')", name="ck_markers_type"),
         sa.PrimaryKeyConstraint("id", name="pk_markers"),
@@ -96,8 +104,8 @@ def upgrade():
         sa.Column("planned_start", sa.Date),
         sa.Column("planned_end", sa.Date),
         sa.Column("status", sa.String(12), nullable=False, server_default="planned"),
-        sa.Column("started_at", sa.DateTime),
-        sa.Column("completed_at", sa.DateTime),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("completed_at", sa.DateTime(timezone=True)),
         sa.Column("created_by", sa.String(100)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint("status IN ('planned','in_progress','completed')", name="ck_inspection_rounds_status"),
@@ -135,12 +143,12 @@ def upgrade():
         sa.Column("notes", sa.Text),
         sa.Column("photos", sa.JSON, nullable=False),
         sa.Column("inspected_by", sa.String(100), nullable=False),
-        sa.Column("inspected_at", sa.DateTime, nullable=False),
-        sa.Column("recorded_at", sa.DateTime, server_default=sa.func.current_timestamp()),
+        sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
         sa.Column("signed_a_by", sa.String(100)),
-        sa.Column("signed_a_at", sa.DateTime),
+        sa.Column("signed_a_at", sa.DateTime(timezone=True)),
         sa.Column("signed_b_by", sa.String(100)),
-        sa.Column("signed_b_at", sa.DateTime),
+        sa.Column("signed_b_at", sa.DateTime(timezone=True)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint("measurement_method IN ('rtk','total_station','gnss_handheld','none')", name="ck_inspections_method"),
         sa.CheckConstraint("found_state IN ('intact','faded','tilted','buried','damaged','moved','lost')", name="ck_inspections_found_state"),
@@ -161,7 +169,7 @@ def upgrade():
         sa.Column("size_bytes", sa.Integer, nullable=False),
         sa.Column("caption", sa.String(200)),
         sa.Column("uploaded_by", sa.String(100)),
-        sa.Column("uploaded_at", sa.DateTime, server_default=sa.func.current_timestamp()),
+        sa.Column("uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
         sa.PrimaryKeyConstraint("id", name="pk_marker_photos"),
         sa.UniqueConstraint("marker_id", "sha256", name="uq_marker_photos_marker_id_sha256"),
         sqlite_autoincrement=True,
@@ -178,13 +186,13 @@ def upgrade():
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("status", sa.String(12), nullable=False, server_default="open"),
         sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code", name="fk_maintenance_tasks_responsible_side_divisions")),
-        sa.Column("report_due_at", sa.DateTime),
+        sa.Column("report_due_at", sa.DateTime(timezone=True)),
         sa.Column("approved_a_by", sa.String(100)),
         sa.Column("approved_b_by", sa.String(100)),
         sa.Column("witness_other_side", sa.String(100)),
         sa.Column("result", sa.Text),
-        sa.Column("opened_at", sa.DateTime, nullable=False),
-        sa.Column("closed_at", sa.DateTime),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", sa.DateTime(timezone=True)),
         sa.Column("closed_by", sa.String(100)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint("kind IN ('clear_vegetation','repaint','reset','repair','rebuild','replace','restore','relocate','retire')", name="ck_maintenance_tasks_kind"),
@@ -209,8 +217,8 @@ def upgrade():
         sa.Column("description", sa.Text),
         sa.Column("resolution", sa.Text),
         sa.Column("reported_by", sa.String(100)),
-        sa.Column("reported_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint("status IN ('open','monitoring','resolved')", name="ck_disputes_status"),
         sa.CheckConstraint("category IN ('land','minerals','forest','water','tidal_flat','other')", name="ck_disputes_category"),
@@ -222,9 +230,13 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE INDEX ix_boundary_lines_geom ON boundary_lines USING GIST (geom)")
         op.execute("CREATE INDEX ix_markers_geom ON markers USING GIST (geom)")
+    conn = op.get_bind()
+    support.record_baseline(conn, AUDITED_TABLES, "system:migration-b0001")
+    support.install_audit_triggers(conn, AUDITED_TABLES)
 
 
 def downgrade():
+    support.drop_audit_triggers(op.get_bind(), AUDITED_TABLES)
     op.drop_table("disputes")
     op.drop_table("maintenance_tasks")
     op.drop_table("marker_photos")
