@@ -21,20 +21,30 @@ import threading
 import time
 from pathlib import Path
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
 
 
 def build_store(directory: Path):
-    from gazetteer.core import migrate
     from boundaries.schema import SCHEMA
     from gazetteer import importer
+    from gazetteer.core import migrate
     from gazetteer.core.store import Store
+
     store = Store(f"sqlite:///{directory / 'bench.sqlite'}")
     migrate.upgrade(store, SCHEMA)
     importer.import_shipped_data(store)
     from boundaries.testing import build_boundaries
+
     build_boundaries(store)
     return store
 
@@ -43,9 +53,11 @@ def serve(store, data_dir: Path):
     import logging
 
     from werkzeug.serving import make_server
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the output
 
     from webmap import create_app
+
     app = create_app({"DATA_DIR": str(data_dir), "SECRET_KEY": "bench"}, store=store)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -62,7 +74,10 @@ window.fetch = (url, opts) => realFetch(String(url).replace(/tolerance_deg=[0-9.
 def measure(browser, url: str, baseline: bool) -> tuple[float, int, int]:
     """(seconds to interactive, bytes transferred, requests) of one cold load."""
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    context.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort())
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if "127.0.0.1" in route.request.url else route.abort(),
+    )
     if baseline:
         context.add_init_script(BASELINE_SCRIPT)
         context.set_extra_http_headers({"Accept-Encoding": "identity"})
@@ -71,7 +86,10 @@ def measure(browser, url: str, baseline: bool) -> tuple[float, int, int]:
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     sizes: dict[str, int] = {}
-    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+    )
     start = time.perf_counter()
     page.goto(url + "/?bench=1")
     page.wait_for_selector('#map[data-ready="1"]', timeout=60000)
@@ -88,6 +106,7 @@ def main() -> None:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
     with tempfile.TemporaryDirectory() as tmp:
         store = build_store(Path(tmp))
         server = serve(store, Path(tmp))
@@ -95,20 +114,32 @@ def main() -> None:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-                measure(browser, url, False)  # warm the server's caches (simplification, gzip of statics)
+                measure(
+                    browser, url, False
+                )  # warm the server's caches (simplification, gzip of statics)
                 measure(browser, url, True)
                 rows = []
-                for label, baseline in (("shipped: gzip + simplified per zoom", False),
-                                        ("baseline: identity + unsimplified", True)):
+                for label, baseline in (
+                    ("shipped: gzip + simplified per zoom", False),
+                    ("baseline: identity + unsimplified", True),
+                ):
                     runs = [measure(browser, url, baseline) for _ in range(args.runs)]
-                    rows.append((label, statistics.median(r[0] for r in runs),
-                                 statistics.median(r[1] for r in runs), runs[0][2]))
+                    rows.append(
+                        (
+                            label,
+                            statistics.median(r[0] for r in runs),
+                            statistics.median(r[1] for r in runs),
+                            runs[0][2],
+                        )
+                    )
                 browser.close()
         finally:
             server.shutdown()
             store.dispose()
     print(f"First view of / at 1024x768, headless Chromium, median of {args.runs} cold loads")
-    print(f"| {'variant':<38} | {'interactive (s)':>15} | {'transferred (KB)':>16} | {'requests':>8} |")
+    print(
+        f"| {'variant':<38} | {'interactive (s)':>15} | {'transferred (KB)':>16} | {'requests':>8} |"
+    )
     print(f"|{'-' * 40}|{'-' * 17}|{'-' * 18}|{'-' * 10}|")
     for label, seconds, size, count in rows:
         print(f"| {label:<38} | {seconds:>15.2f} | {size / 1024:>16.0f} | {count:>8} |")

@@ -47,11 +47,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gazetteer.core import accounts, migrate  # noqa: E402
-
 from boundaries.schema import SCHEMA
-from gazetteer.registry_tables import proposal_events  # noqa: E402
+from gazetteer.core import accounts, migrate  # noqa: E402
 from gazetteer.core.store import Store  # noqa: E402
+from gazetteer.registry_tables import proposal_events  # noqa: E402
 from gazetteer.tables import places  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -65,8 +64,14 @@ def free_port() -> int:
 
 def prepare(data_dir: Path) -> tuple[Store, dict[str, str], list[str], list[tuple[float, float]]]:
     env = {**os.environ, "GDGIS_DATA_DIR": str(data_dir)}
-    subprocess.run([sys.executable, "-m", "webmap.cli", "import-data"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "webmap.cli", "import-data"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     store = Store(f"sqlite:///{data_dir / 'gdgis.sqlite'}")
     migrate.upgrade(store, SCHEMA)
     tokens = {}
@@ -75,21 +80,46 @@ def prepare(data_dir: Path) -> tuple[Store, dict[str, str], list[str], list[tupl
         tokens[role] = accounts.issue_token(store, name, "负载测试", by="system:bench")[0]
     rng = random.Random(2024)
     with store.read() as conn:
-        rows = conn.execute(sa.select(places.c.name, places.c.minx, places.c.miny)
-                            .where(places.c.division_code.like("44%"), places.c.minx.is_not(None))).all()
+        rows = conn.execute(
+            sa.select(places.c.name, places.c.minx, places.c.miny).where(
+                places.c.division_code.like("44%"), places.c.minx.is_not(None)
+            )
+        ).all()
     sample = rng.sample(rows, min(2000, len(rows)))
     names = [r.name for r in sample] + [r.name[:2] for r in sample[:500]]
-    points = [(r.minx + rng.uniform(-0.01, 0.01), r.miny + rng.uniform(-0.01, 0.01)) for r in sample]
+    points = [
+        (r.minx + rng.uniform(-0.01, 0.01), r.miny + rng.uniform(-0.01, 0.01)) for r in sample
+    ]
     return store, tokens, names, points
 
 
 def start_server(data_dir: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {**os.environ, "GDGIS_DATA_DIR": str(data_dir), "GDGIS_SECRET_KEY": "bench-" + os.urandom(8).hex(),
-           "GDGIS_RATE_LIMIT_PER_MINUTE": "100000000"}
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:webmap.gunicorn_conf",
-               "--bind", f"{HOST}:{port}", "--workers", str(workers),
-               "--worker-class", "gthread", "--threads", str(threads), "--keep-alive", "30",
-               "--log-level", "warning", "webmap:create_app()"]
+    env = {
+        **os.environ,
+        "GDGIS_DATA_DIR": str(data_dir),
+        "GDGIS_SECRET_KEY": "bench-" + os.urandom(8).hex(),
+        "GDGIS_RATE_LIMIT_PER_MINUTE": "100000000",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:webmap.gunicorn_conf",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+        "webmap:create_app()",
+    ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -130,17 +160,29 @@ class Results:
             self.statuses[kind][status or 0] += 1
 
 
-def request(conn: http.client.HTTPConnection, method: str, path: str, body: dict | None = None,
-            headers: dict | None = None) -> tuple[int, bytes]:
+def request(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: dict | None = None,
+    headers: dict | None = None,
+) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
-    conn.request(method, path, body=data, headers={**(headers or {}),
-                                                   **({"Content-Type": "application/json"} if data else {})})
+    conn.request(
+        method,
+        path,
+        body=data,
+        headers={**(headers or {}), **({"Content-Type": "application/json"} if data else {})},
+    )
     response = conn.getresponse()
     return response.status, response.read()
 
 
-def reader(port: int, stop_at: float, names: list[str], points: list, results: Results, seed: int) -> None:
+def reader(
+    port: int, stop_at: float, names: list[str], points: list, results: Results, seed: int
+) -> None:
     from urllib.parse import quote
+
     rng = random.Random(seed)
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     while time.monotonic() < stop_at:
@@ -160,8 +202,14 @@ def reader(port: int, stop_at: float, names: list[str], points: list, results: R
     conn.close()
 
 
-def writer(port: int, stop_at: float, tokens: dict[str, str], results: Results, acknowledged: list[int],
-           rate_per_s: float = 10.0) -> None:
+def writer(
+    port: int,
+    stop_at: float,
+    tokens: dict[str, str],
+    results: Results,
+    acknowledged: list[int],
+    rate_per_s: float = 10.0,
+) -> None:
     """Draft a proposal, then alternate submit (clerk) and return (officer); every 2xx is
     one acknowledged write that must be in the store afterwards. Paced at ``rate_per_s``
     writes a second (10/s is 36,000 an hour: far above the province's ~10,000 naming
@@ -178,15 +226,35 @@ def writer(port: int, stop_at: float, tokens: dict[str, str], results: Results, 
             time.sleep(pause)
         n += 1
         if proposal is None or proposal["version"] > 20:
-            method, path, body, who = "POST", "/api/proposals", {
-                "kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "负载测试：新建道路",
-                "proposed": {"name": f"测试{n % 97}路", "feature_class": "交通运输设施", "division_code": "440106"}}, "clerk"
+            method, path, body, who = (
+                "POST",
+                "/api/proposals",
+                {
+                    "kind": "naming",
+                    "applicant": "天河区住房和城乡建设局",
+                    "reasons": "负载测试：新建道路",
+                    "proposed": {
+                        "name": f"测试{n % 97}路",
+                        "feature_class": "交通运输设施",
+                        "division_code": "440106",
+                    },
+                },
+                "clerk",
+            )
         elif proposal["state"] == "draft":
-            method, path, body, who = ("POST", f"/api/proposals/{proposal['id']}/actions/submit",
-                                       {"version": proposal["version"]}, "clerk")
+            method, path, body, who = (
+                "POST",
+                f"/api/proposals/{proposal['id']}/actions/submit",
+                {"version": proposal["version"]},
+                "clerk",
+            )
         else:
-            method, path, body, who = ("POST", f"/api/proposals/{proposal['id']}/actions/return",
-                                       {"version": proposal["version"], "reason": "负载测试：退回"}, "officer")
+            method, path, body, who = (
+                "POST",
+                f"/api/proposals/{proposal['id']}/actions/return",
+                {"version": proposal["version"], "reason": "负载测试：退回"},
+                "officer",
+            )
         start = time.perf_counter()
         try:
             status, data = request(conn, method, path, body, auth[who])
@@ -204,6 +272,7 @@ def writer(port: int, stop_at: float, tokens: dict[str, str], results: Results, 
 def read_paths(names: list[str], points: list, count: int, seed: int) -> list[tuple[str, str]]:
     """(kind, path) of public reads: half searches, half reverse lookups, seeded."""
     from urllib.parse import quote
+
     rng = random.Random(seed)
     paths = []
     for _ in range(count):
@@ -215,29 +284,61 @@ def read_paths(names: list[str], points: list, count: int, seed: int) -> list[tu
     return paths
 
 
-def run_wrk(port: int, duration: float, clients: int, paths: list[tuple[str, str]], workdir: Path) -> dict:
+def run_wrk(
+    port: int, duration: float, clients: int, paths: list[tuple[str, str]], workdir: Path
+) -> dict:
     """Drive the reads with wrk (C, epoll: the load generator costs little CPU, so the
     figures are the server's, not the client's GIL queue). Returns count, req/s, p50, p99
     (ms) and errors (non-2xx plus socket errors)."""
     import re
+
     script = workdir / "reads.lua"
-    lua_paths = ",\n".join('  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for _, p in paths)
-    script.write_text("paths = {\n" + lua_paths + "\n}\n"
-                      "request = function()\n  return wrk.format(\"GET\", paths[math.random(#paths)])\nend\n",
-                      encoding="utf-8")
-    out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{int(duration)}s", "--latency", "--timeout", "30s",
-                          "-s", str(script), f"http://{HOST}:{port}"], capture_output=True, text=True,
-                         timeout=duration + 120).stdout
+    lua_paths = ",\n".join(
+        '  "' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for _, p in paths
+    )
+    script.write_text(
+        "paths = {\n" + lua_paths + "\n}\n"
+        'request = function()\n  return wrk.format("GET", paths[math.random(#paths)])\nend\n',
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{int(duration)}s",
+            "--latency",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            f"http://{HOST}:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 120,
+    ).stdout
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
     count = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
-    return {"count": count, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms("50%"), "p99": ms("99%"), "errors": errors, "raw": out}
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(map(int, socket_errors.groups())) if socket_errors else 0
+    )
+    return {
+        "count": count,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": errors,
+        "raw": out,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -248,15 +349,26 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--write-rate", type=float, default=10.0, help="officers' writes per second (0: as fast as possible)")
-    parser.add_argument("--generator", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
-                        help="wrk (Debian package; default when installed) or Python threads in this process")
+    parser.add_argument(
+        "--write-rate",
+        type=float,
+        default=10.0,
+        help="officers' writes per second (0: as fast as possible)",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="wrk (Debian package; default when installed) or Python threads in this process",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="gdgis-bench-") as tmp:
@@ -264,7 +376,9 @@ def main() -> None:
         print("preparing the store (import of the shipped data) ...", file=sys.stderr)
         store, tokens, names, points = prepare(data_dir)
         with store.read() as conn:
-            events_before = conn.execute(sa.select(sa.func.count()).select_from(proposal_events)).scalar()
+            events_before = conn.execute(
+                sa.select(sa.func.count()).select_from(proposal_events)
+            ).scalar()
         port = args.port or free_port()
         server = start_server(data_dir, port, args.workers, args.threads)
         try:
@@ -277,41 +391,65 @@ def main() -> None:
                 reader(port, time.monotonic() + 5, names, points, warm, 0)
             results, acknowledged = Results(), [0]
             stop_at = time.monotonic() + args.duration
-            threads = [threading.Thread(target=writer, args=(port, stop_at, tokens, results, acknowledged,
-                                                              args.write_rate))]
+            threads = [
+                threading.Thread(
+                    target=writer,
+                    args=(port, stop_at, tokens, results, acknowledged, args.write_rate),
+                )
+            ]
             if args.generator == "python":
-                threads += [threading.Thread(target=reader, args=(port, stop_at, names, points, results, i + 1))
-                            for i in range(args.clients)]
+                threads += [
+                    threading.Thread(
+                        target=reader, args=(port, stop_at, names, points, results, i + 1)
+                    )
+                    for i in range(args.clients)
+                ]
             started = time.monotonic()
             for t in threads:
                 t.start()
-            wrk = (run_wrk(port, args.duration, args.clients, read_paths(names, points, 5000, 1), data_dir)
-                   if args.generator == "wrk" else None)
+            wrk = (
+                run_wrk(
+                    port, args.duration, args.clients, read_paths(names, points, 5000, 1), data_dir
+                )
+                if args.generator == "wrk"
+                else None
+            )
             for t in threads:
                 t.join(timeout=args.duration + 120)
             elapsed = time.monotonic() - started
         finally:
             stop_server(server)
         with store.read() as conn:
-            stored = conn.execute(sa.select(sa.func.count()).select_from(proposal_events)).scalar() - events_before
+            stored = (
+                conn.execute(sa.select(sa.func.count()).select_from(proposal_events)).scalar()
+                - events_before
+            )
         store.dispose()
 
-    print(f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), {args.clients} reading clients "
-          f"({args.generator}) + 1 writer ({args.write_rate:g}/s), {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n")
+    print(
+        f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), {args.clients} reading clients "
+        f"({args.generator}) + 1 writer ({args.write_rate:g}/s), {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n"
+    )
     print("| requests | count | throughput (req/s) | p50 (ms) | p99 (ms) | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     if wrk is not None:
-        print(f"| reads: search + reverse (wrk) | {wrk['count']} | {wrk['rps']:.0f} | {wrk['p50']:.1f} | "
-              f"{wrk['p99']:.1f} | {wrk['errors']} |")
+        print(
+            f"| reads: search + reverse (wrk) | {wrk['count']} | {wrk['rps']:.0f} | {wrk['p50']:.1f} | "
+            f"{wrk['p99']:.1f} | {wrk['errors']} |"
+        )
         results.errors["wrk"] = wrk["errors"]
-    for kind in (("search", "reverse", "write") if wrk is None else ("write",)):
+    for kind in ("search", "reverse", "write") if wrk is None else ("write",):
         lat = results.latencies_ms[kind]
-        print(f"| {kind} | {len(lat)} | {len(lat) / elapsed:.0f} | {percentile(lat, 50):.1f} | "
-              f"{percentile(lat, 99):.1f} | {results.errors[kind]} |")
+        print(
+            f"| {kind} | {len(lat)} | {len(lat) / elapsed:.0f} | {percentile(lat, 50):.1f} | "
+            f"{percentile(lat, 99):.1f} | {results.errors[kind]} |"
+        )
     reads = results.latencies_ms["search"] + results.latencies_ms["reverse"]
     if wrk is None:
-        print(f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
-              f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |")
+        print(
+            f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
+            f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |"
+        )
     lost = acknowledged[0] - stored
     print(f"\nwrites acknowledged: {acknowledged[0]}, found in the store: {stored}, lost: {lost}")
     if any(results.errors.values()):

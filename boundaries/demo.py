@@ -37,7 +37,16 @@ CITY_LINES = ("韶惠线", "广韶线", "韶河线", "惠河线", "深惠线", "
 CITY_MARKERS_TOTAL = 153
 PAIRED_SHARE = 0.1
 MATERIALS = ("花岗岩", "花岗岩", "钢筋混凝土")
-REFERENCE_NAMES = ("独立树", "电杆", "水泥路交叉口", "小桥", "民房墙角", "山顶三角点", "水渠闸口", "坟地界石")
+REFERENCE_NAMES = (
+    "独立树",
+    "电杆",
+    "水泥路交叉口",
+    "小桥",
+    "民房墙角",
+    "山顶三角点",
+    "水渠闸口",
+    "坟地界石",
+)
 
 
 def split_by_length(total: int, lengths_km: list[float], minimum: int = 4) -> list[int]:
@@ -60,7 +69,9 @@ def _oriented(geom) -> LineString:
     pieces = []
     for piece in shapely.get_parts(geom):
         coords = shapely.get_coordinates(piece)
-        if (west_east and coords[0, 0] > coords[-1, 0]) or (not west_east and coords[0, 1] < coords[-1, 1]):
+        if (west_east and coords[0, 0] > coords[-1, 0]) or (
+            not west_east and coords[0, 1] < coords[-1, 1]
+        ):
             coords = coords[::-1]
         pieces.append(coords)
     pieces.sort(key=lambda c: c[0, 0] if west_east else -c[0, 1])
@@ -77,11 +88,20 @@ def _point_at(line: LineString, fraction: float) -> tuple[float, float, float]:
     return p.x, p.y, azimuth
 
 
-def _marker_records(line: dict, geom, count: int, rng: random.Random, junctions: list[tuple[float, float]],
-                    side_a_geom, names: dict[str, str]) -> list[dict]:
+def _marker_records(
+    line: dict,
+    geom,
+    count: int,
+    rng: random.Random,
+    junctions: list[tuple[float, float]],
+    side_a_geom,
+    names: dict[str, str],
+) -> list[dict]:
     path = _oriented(geom)
     ends = [tuple(path.coords[0]), tuple(path.coords[-1])]
-    at_junction = [any(abs(e[0] - j[0]) < 1e-6 and abs(e[1] - j[1]) < 1e-6 for j in junctions) for e in ends]
+    at_junction = [
+        any(abs(e[0] - j[0]) < 1e-6 and abs(e[1] - j[1]) < 1e-6 for j in junctions) for e in ends
+    ]
     paired = max(1, round(count * PAIRED_SHARE))
     numbers = count - paired  # a paired number is two physical markers
     paired_seqs = set(rng.sample(range(2, numbers), paired))
@@ -103,13 +123,28 @@ def _marker_records(line: dict, geom, count: int, rng: random.Random, junctions:
             right = destination(lon, lat, azimuth + 90.0, offset)
             a_pos, b_pos = (left, right) if side_a_geom.contains(Point(left)) else (right, left)
             for letter, (plon, plat) in (("A", a_pos), ("B", b_pos)):
-                records.append({**base, "number": f"{prefix}{seq:03d}{letter}", "type": kind,
-                                "lon": round(plon, 7), "lat": round(plat, 7),
-                                "reference_objects": _references(rng)})
+                records.append(
+                    {
+                        **base,
+                        "number": f"{prefix}{seq:03d}{letter}",
+                        "type": kind,
+                        "lon": round(plon, 7),
+                        "lat": round(plat, 7),
+                        "reference_objects": _references(rng),
+                    }
+                )
         else:
             letter = "C" if kind == "triple" else "Q"
-            records.append({**base, "number": f"{prefix}{seq:03d}{letter}", "type": kind,
-                            "lon": round(lon, 7), "lat": round(lat, 7), "reference_objects": _references(rng)})
+            records.append(
+                {
+                    **base,
+                    "number": f"{prefix}{seq:03d}{letter}",
+                    "type": kind,
+                    "lon": round(lon, 7),
+                    "lat": round(lat, 7),
+                    "reference_objects": _references(rng),
+                }
+            )
     return records
 
 
@@ -118,25 +153,39 @@ def _base_record(line: dict, seq: int, rng: random.Random, names: dict[str, str]
     installed = dt.date(first_year, 1, 1) + dt.timedelta(days=rng.randrange(0, 3 * 365))
     side = line["side_a_code"] if seq % 2 else line["side_b_code"]
     return {
-        "material": rng.choice(MATERIALS), "elevation_m": round(rng.uniform(30.0, 900.0), 1),
+        "material": rng.choice(MATERIALS),
+        "elevation_m": round(rng.uniform(30.0, 900.0), 1),
         "location_desc_a": f"{names[line['side_a_code']]}一侧（演示数据，位置为生成的示意位置）",
         "location_desc_b": f"{names[line['side_b_code']]}一侧（演示数据，位置为生成的示意位置）",
-        "installed_date": installed.isoformat(), "responsible_side": side, "state": "intact",
+        "installed_date": installed.isoformat(),
+        "responsible_side": side,
+        "state": "intact",
         "is_demonstration": True,
     }
 
 
 def _references(rng: random.Random) -> list[dict]:
     chosen = rng.sample(REFERENCE_NAMES, 3)
-    return [{"name": name, "bearing_deg": round(rng.uniform(0.0, 360.0), 1),
-             "distance_m": round(rng.uniform(15.0, 300.0), 1)} for name in chosen]
+    return [
+        {
+            "name": name,
+            "bearing_deg": round(rng.uniform(0.0, 360.0), 1),
+            "distance_m": round(rng.uniform(15.0, 300.0), 1),
+        }
+        for name in chosen
+    ]
 
 
 def demo_plan(store: Store) -> list[tuple[str, int]]:
     """(line name, marker count) pairs: 33 on 粤桂线, 153 split over the 8 city lines by length."""
     with store.read() as conn:
-        lengths = dict(conn.execute(sa.select(boundary_lines.c.name, boundary_lines.c.length_km)
-                                    .where(boundary_lines.c.name.in_(CITY_LINES))).all())
+        lengths = dict(
+            conn.execute(
+                sa.select(boundary_lines.c.name, boundary_lines.c.length_km).where(
+                    boundary_lines.c.name.in_(CITY_LINES)
+                )
+            ).all()
+        )
     missing = [n for n in CITY_LINES if n not in lengths]
     if missing:
         raise LookupError(f"lines missing from the store: {missing}")
@@ -156,15 +205,26 @@ def generate_demo_markers(store: Store, seed: int = 2020) -> dict[str, int]:
     created: dict[str, int] = {}
     with store.write(actor="system:demo-markers") as conn:
         names = dict(conn.execute(sa.select(divisions.c.code, divisions.c.name)).all())
-        junctions = [(r.lon, r.lat) for r in conn.execute(sa.select(tri_junctions.c.lon, tri_junctions.c.lat))]
+        junctions = [
+            (r.lon, r.lat)
+            for r in conn.execute(sa.select(tri_junctions.c.lon, tri_junctions.c.lat))
+        ]
         for name, count in demo_plan(store):
-            line = conn.execute(sa.select(boundary_lines).where(boundary_lines.c.name == name)).first()._asdict()
-            if conn.execute(sa.select(sa.func.count()).select_from(markers)
-                            .where(markers.c.line_id == line["id"])).scalar():
+            line = (
+                conn.execute(sa.select(boundary_lines).where(boundary_lines.c.name == name))
+                .first()
+                ._asdict()
+            )
+            if conn.execute(
+                sa.select(sa.func.count())
+                .select_from(markers)
+                .where(markers.c.line_id == line["id"])
+            ).scalar():
                 created[name] = 0
                 continue
-            side_a_geom = conn.execute(sa.select(divisions.c.geom)
-                                       .where(divisions.c.code == line["side_a_code"])).scalar()
+            side_a_geom = conn.execute(
+                sa.select(divisions.c.geom).where(divisions.c.code == line["side_a_code"])
+            ).scalar()
             # One generator per line, seeded from (seed, line): a line's markers do not
             # change when another line is added to the plan.
             rng = random.Random(f"{seed}:{name}")
@@ -172,5 +232,3 @@ def generate_demo_markers(store: Store, seed: int = 2020) -> dict[str, int]:
             conn.execute(markers.insert(), [validate_marker(r, line) for r in records])
             created[name] = len(records)
     return created
-
-

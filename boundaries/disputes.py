@@ -13,8 +13,14 @@ from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 
-CATEGORY_NAMES = {"land": "土地", "minerals": "矿产", "forest": "林地", "water": "水域", "tidal_flat": "滩涂",
-                  "other": "其他"}
+CATEGORY_NAMES = {
+    "land": "土地",
+    "minerals": "矿产",
+    "forest": "林地",
+    "water": "水域",
+    "tidal_flat": "滩涂",
+    "other": "其他",
+}
 STATUS_NAMES = {"open": "待处置", "monitoring": "跟踪监测", "resolved": "已化解"}
 _NEXT = {"open": {"monitoring", "resolved"}, "monitoring": {"resolved"}}
 _ROLES = {"officer", "inspector"}
@@ -36,32 +42,51 @@ def create_dispute(store: Store, data: dict, actor) -> dict:
     except (TypeError, ValueError):
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
     with store.write(actor=actor) as conn:
-        line = conn.execute(sa.select(boundary_lines.c.id).where(
-            boundary_lines.c.id == data.get("line_id") if data.get("line_id") is not None
-            else boundary_lines.c.name == data.get("line"))).first()
+        line = conn.execute(
+            sa.select(boundary_lines.c.id).where(
+                boundary_lines.c.id == data.get("line_id")
+                if data.get("line_id") is not None
+                else boundary_lines.c.name == data.get("line")
+            )
+        ).first()
         if line is None:
             raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
-        new_id = conn.execute(disputes.insert().values(
-            line_id=line.id, title=title[:200], category=category, risk=risk, status="open", lon=lon, lat=lat,
-            description=data.get("description"), reported_by=actor.username,
-            reported_at=dt.datetime.now(dt.timezone.utc),
-            is_demonstration=bool(data.get("is_demonstration", False)))).inserted_primary_key[0]
+        new_id = conn.execute(
+            disputes.insert().values(
+                line_id=line.id,
+                title=title[:200],
+                category=category,
+                risk=risk,
+                status="open",
+                lon=lon,
+                lat=lat,
+                description=data.get("description"),
+                reported_by=actor.username,
+                reported_at=dt.datetime.now(dt.UTC),
+                is_demonstration=bool(data.get("is_demonstration", False)),
+            )
+        ).inserted_primary_key[0]
     return get_dispute(store, new_id)
 
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(sa.select(disputes, boundary_lines.c.name.label("line_name"))
-                           .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
-                           .where(disputes.c.id == dispute_id)).first()
+        row = conn.execute(
+            sa.select(disputes, boundary_lines.c.name.label("line_name"))
+            .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
+            .where(disputes.c.id == dispute_id)
+        ).first()
     if row is None:
         raise NotFound(f"争议隐患不存在：{dispute_id}")
     return row._asdict()
 
 
-def list_disputes(store: Store, *, line_id: int | None = None, status: str | None = None) -> list[dict]:
-    query = (sa.select(disputes, boundary_lines.c.name.label("line_name"))
-             .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id))
+def list_disputes(
+    store: Store, *, line_id: int | None = None, status: str | None = None
+) -> list[dict]:
+    query = sa.select(disputes, boundary_lines.c.name.label("line_name")).join(
+        boundary_lines, boundary_lines.c.id == disputes.c.line_id
+    )
     if line_id is not None:
         query = query.where(disputes.c.line_id == line_id)
     if status:
@@ -70,18 +95,27 @@ def list_disputes(store: Store, *, line_id: int | None = None, status: str | Non
         return [r._asdict() for r in conn.execute(query.order_by(disputes.c.id))]
 
 
-def update_dispute(store: Store, dispute_id: int, status: str, actor, *, resolution: str | None = None) -> dict:
+def update_dispute(
+    store: Store, dispute_id: int, status: str, actor, *, resolution: str | None = None
+) -> dict:
     require_role(actor, _ROLES, "更新争议隐患")
     current = get_dispute(store, dispute_id)
     if status not in _NEXT.get(current["status"], set()):
-        raise IllegalTransition(f"隐患状态为{STATUS_NAMES[current['status']]}，不能改为{STATUS_NAMES.get(status, status)}")
+        raise IllegalTransition(
+            f"隐患状态为{STATUS_NAMES[current['status']]}，不能改为{STATUS_NAMES.get(status, status)}"
+        )
     if status == "resolved" and not (resolution or "").strip():
         raise InvalidInput("化解争议隐患须写明处置结果")
     with store.write(actor=actor) as conn:
-        done = conn.execute(disputes.update().where(disputes.c.id == dispute_id,
-                                                    disputes.c.status == current["status"])
-                            .values(status=status, resolution=resolution or current["resolution"],
-                                    updated_at=dt.datetime.now(dt.timezone.utc)))
+        done = conn.execute(
+            disputes.update()
+            .where(disputes.c.id == dispute_id, disputes.c.status == current["status"])
+            .values(
+                status=status,
+                resolution=resolution or current["resolution"],
+                updated_at=dt.datetime.now(dt.UTC),
+            )
+        )
         if done.rowcount == 0:
             raise IllegalTransition("隐患状态已被他人修改，请刷新后重试")
     return get_dispute(store, dispute_id)

@@ -23,8 +23,16 @@ import uuid
 import sqlalchemy as sa
 
 from boundaries.markers import set_marker_state
-from boundaries.tables import (FOUND_STATES, MEASUREMENT_METHODS, boundary_lines, inspection_rounds, inspections,
-                               maintenance_tasks, markers, round_teams)
+from boundaries.tables import (
+    FOUND_STATES,
+    MEASUREMENT_METHODS,
+    boundary_lines,
+    inspection_rounds,
+    inspections,
+    maintenance_tasks,
+    markers,
+    round_teams,
+)
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
@@ -38,8 +46,13 @@ METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
 # coordinates (offsets of hundreds of metres in Guangdong) than a moved marker.
 MAX_PLAUSIBLE_DISPLACEMENT_M = 300.0
 REPORT_WITHIN_HOURS = 12  # Guangdong upkeep contract: loss or damage reported within 12 hours
-TASK_FOR_STATE = {"faded": "repaint", "tilted": "reset", "buried": "clear_vegetation", "damaged": "repair",
-                  "lost": "rebuild"}
+TASK_FOR_STATE = {
+    "faded": "repaint",
+    "tilted": "reset",
+    "buried": "clear_vegetation",
+    "damaged": "repair",
+    "lost": "rebuild",
+}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHINESE_NUMERALS = "零一二三四五六七八九十"
 
@@ -51,16 +64,19 @@ def round_title(line_name: str, round_no: int) -> str:
 
 # ---- the pure rules --------------------------------------------------------------------
 
-def marker_displacement_m(registered_lon: float, registered_lat: float, measured_lon: float,
-                          measured_lat: float) -> tuple[float, float]:
+
+def marker_displacement_m(
+    registered_lon: float, registered_lat: float, measured_lon: float, measured_lat: float
+) -> tuple[float, float]:
     """(displacement_m, bearing_deg) from the registered to the measured position:
     geodesic on the CGCS2000 ellipsoid, lon/lat degrees in."""
     bearing, distance = bearing_distance(registered_lon, registered_lat, measured_lon, measured_lat)
     return distance, bearing
 
 
-def assess(found_state: str, displacement_m: float | None, tolerance_m: float,
-           accuracy_m: float | None) -> tuple[str, bool]:
+def assess(
+    found_state: str, displacement_m: float | None, tolerance_m: float, accuracy_m: float | None
+) -> tuple[str, bool]:
     """(assessed_state, flagged_moved) of a finding; InvalidInput when the finding
     contradicts itself. See the module docstring for the moved rule."""
     if found_state not in FOUND_STATES:
@@ -74,8 +90,10 @@ def assess(found_state: str, displacement_m: float | None, tolerance_m: float,
     threshold = tolerance_m + (accuracy_m or 0.0)
     flagged = displacement_m > threshold
     if found_state == "moved" and not flagged:
-        raise InvalidInput(f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
-                           f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位")
+        raise InvalidInput(
+            f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
+            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位"
+        )
     if flagged and found_state in ("intact", "faded", "tilted", "buried"):
         return "moved", True
     return found_state, flagged
@@ -93,6 +111,7 @@ def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> lis
 
 # ---- rounds ------------------------------------------------------------------------------
 
+
 def create_round(store: Store, data: dict, actor) -> dict:
     """Plan a round: ``line`` (name) or ``line_id``, ``round_no``, ``plan``, ``planned_start``/
     ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
@@ -106,7 +125,10 @@ def create_round(store: Store, data: dict, actor) -> dict:
             raise InvalidInput("联检轮次应为正整数") from None
         if round_no < 1:
             raise InvalidInput("联检轮次应为正整数")
-        start, end = parse_date(data.get("planned_start"), "计划开始日期"), parse_date(data.get("planned_end"), "计划结束日期")
+        start, end = (
+            parse_date(data.get("planned_start"), "计划开始日期"),
+            parse_date(data.get("planned_end"), "计划结束日期"),
+        )
         if start and end and end < start:
             raise InvalidInput("计划结束日期早于开始日期")
         teams = data.get("teams") or []
@@ -115,25 +137,58 @@ def create_round(store: Store, data: dict, actor) -> dict:
             raise InvalidInput(f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}")
         for team in teams:
             members = team.get("members")
-            if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+            if (
+                not isinstance(members, list)
+                or not members
+                or not all(isinstance(m, str) and m for m in members)
+            ):
                 raise InvalidInput("每支联检队伍须列出成员用户名")
-        exists = conn.execute(sa.select(inspection_rounds.c.id).where(
-            inspection_rounds.c.line_id == line["id"], inspection_rounds.c.round_no == round_no)).first()
+        exists = conn.execute(
+            sa.select(inspection_rounds.c.id).where(
+                inspection_rounds.c.line_id == line["id"], inspection_rounds.c.round_no == round_no
+            )
+        ).first()
         if exists:
-            raise Conflict(f"{line['name']}第 {round_no} 轮联检已存在", details={"round_id": exists.id})
-        round_id = conn.execute(inspection_rounds.insert().values(
-            line_id=line["id"], round_no=round_no, title=data.get("title") or round_title(line["name"], round_no),
-            plan=data.get("plan"), planned_start=start, planned_end=end, status="planned",
-            created_by=actor.username, is_demonstration=bool(data.get("is_demonstration", False)))).inserted_primary_key[0]
-        conn.execute(round_teams.insert(), [{
-            "round_id": round_id, "side_code": t["side_code"], "organisation": t.get("organisation"),
-            "leader": t.get("leader"), "members": list(t["members"])} for t in teams])
+            raise Conflict(
+                f"{line['name']}第 {round_no} 轮联检已存在", details={"round_id": exists.id}
+            )
+        round_id = conn.execute(
+            inspection_rounds.insert().values(
+                line_id=line["id"],
+                round_no=round_no,
+                title=data.get("title") or round_title(line["name"], round_no),
+                plan=data.get("plan"),
+                planned_start=start,
+                planned_end=end,
+                status="planned",
+                created_by=actor.username,
+                is_demonstration=bool(data.get("is_demonstration", False)),
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            round_teams.insert(),
+            [
+                {
+                    "round_id": round_id,
+                    "side_code": t["side_code"],
+                    "organisation": t.get("organisation"),
+                    "leader": t.get("leader"),
+                    "members": list(t["members"]),
+                }
+                for t in teams
+            ],
+        )
     return get_round(store, round_id)
 
 
 def _line(conn, data: dict) -> dict:
-    query = sa.select(boundary_lines.c.id, boundary_lines.c.name, boundary_lines.c.side_a_code,
-                      boundary_lines.c.side_b_code, boundary_lines.c.length_km)
+    query = sa.select(
+        boundary_lines.c.id,
+        boundary_lines.c.name,
+        boundary_lines.c.side_a_code,
+        boundary_lines.c.side_b_code,
+        boundary_lines.c.length_km,
+    )
     if data.get("line_id") is not None:
         row = conn.execute(query.where(boundary_lines.c.id == data["line_id"])).first()
     else:
@@ -143,25 +198,36 @@ def _line(conn, data: dict) -> dict:
     return row._asdict()
 
 
-
-
 def get_round(store: Store, round_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(sa.select(inspection_rounds, boundary_lines.c.name.label("line_name"),
-                                     boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
-                           .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
-                           .where(inspection_rounds.c.id == round_id)).first()
+        row = conn.execute(
+            sa.select(
+                inspection_rounds,
+                boundary_lines.c.name.label("line_name"),
+                boundary_lines.c.side_a_code,
+                boundary_lines.c.side_b_code,
+            )
+            .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+            .where(inspection_rounds.c.id == round_id)
+        ).first()
         if row is None:
             raise NotFound(f"联检轮次不存在：{round_id}")
         result = row._asdict()
-        result["teams"] = [r._asdict() for r in conn.execute(
-            sa.select(round_teams).where(round_teams.c.round_id == round_id).order_by(round_teams.c.side_code))]
+        result["teams"] = [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(round_teams)
+                .where(round_teams.c.round_id == round_id)
+                .order_by(round_teams.c.side_code)
+            )
+        ]
     return result
 
 
 def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
-    query = (sa.select(inspection_rounds, boundary_lines.c.name.label("line_name"))
-             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id))
+    query = sa.select(inspection_rounds, boundary_lines.c.name.label("line_name")).join(
+        boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id
+    )
     if line_id is not None:
         query = query.where(inspection_rounds.c.line_id == line_id)
     with store.read() as conn:
@@ -178,42 +244,70 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
     """Close a round: every marker of the line inspected and every record signed by both sides."""
     require_role(actor, {"officer"}, "完成联检")
     with store.write(actor=actor) as conn:
-        rnd = conn.execute(sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)).first()
+        rnd = conn.execute(
+            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)
+        ).first()
         if rnd is None:
             raise NotFound(f"联检轮次不存在：{round_id}")
-        uninspected = conn.execute(sa.select(sa.func.count()).select_from(markers).where(
-            markers.c.line_id == rnd.line_id, markers.c.state != "retired",
-            ~markers.c.id.in_(sa.select(inspections.c.marker_id).where(inspections.c.round_id == round_id)))).scalar()
-        unsigned = conn.execute(sa.select(sa.func.count()).select_from(inspections).where(
-            inspections.c.round_id == round_id,
-            sa.or_(inspections.c.signed_a_by.is_(None), inspections.c.signed_b_by.is_(None)))).scalar()
+        uninspected = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(markers)
+            .where(
+                markers.c.line_id == rnd.line_id,
+                markers.c.state != "retired",
+                ~markers.c.id.in_(
+                    sa.select(inspections.c.marker_id).where(inspections.c.round_id == round_id)
+                ),
+            )
+        ).scalar()
+        unsigned = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(inspections)
+            .where(
+                inspections.c.round_id == round_id,
+                sa.or_(inspections.c.signed_a_by.is_(None), inspections.c.signed_b_by.is_(None)),
+            )
+        ).scalar()
         if uninspected or unsigned:
-            raise IllegalTransition(f"尚有 {uninspected} 颗界桩未检查、{unsigned} 条记录未经双方签认，不能完成联检",
-                                    details={"uninspected": uninspected, "unsigned": unsigned})
+            raise IllegalTransition(
+                f"尚有 {uninspected} 颗界桩未检查、{unsigned} 条记录未经双方签认，不能完成联检",
+                details={"uninspected": uninspected, "unsigned": unsigned},
+            )
     _transition(store, round_id, "in_progress", "completed", actor, completed_at=_now())
     return get_round(store, round_id)
 
 
 def _transition(store: Store, round_id: int, old: str, new: str, actor, **values) -> None:
     with store.write(actor=actor) as conn:
-        done = conn.execute(inspection_rounds.update().where(
-            inspection_rounds.c.id == round_id, inspection_rounds.c.status == old).values(status=new, **values))
+        done = conn.execute(
+            inspection_rounds.update()
+            .where(inspection_rounds.c.id == round_id, inspection_rounds.c.status == old)
+            .values(status=new, **values)
+        )
         if done.rowcount == 0:
-            status = conn.execute(sa.select(inspection_rounds.c.status)
-                                  .where(inspection_rounds.c.id == round_id)).scalar()
+            status = conn.execute(
+                sa.select(inspection_rounds.c.status).where(inspection_rounds.c.id == round_id)
+            ).scalar()
             if status is None:
                 raise NotFound(f"联检轮次不存在：{round_id}")
             raise IllegalTransition(f"联检状态为 {status}，不能改为 {new}")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 # ---- inspection records ------------------------------------------------------------------
 
-def record_inspection(store: Store, data: dict, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
-                      demonstration: bool = False) -> tuple[dict, bool]:
+
+def record_inspection(
+    store: Store,
+    data: dict,
+    actor,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    demonstration: bool = False,
+) -> tuple[dict, bool]:
     """Record one marker's inspection; returns (record, created).
 
     ``data``: id (client UUID), round_id, marker (number) or marker_id, found_state,
@@ -224,13 +318,17 @@ def record_inspection(store: Store, data: dict, actor, *, tolerance_m: float = D
     require_role(actor, {"inspector"}, "录入检查记录")
     try:
         with store.write(actor=actor) as conn:
-            return record_inspection_in(conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration)
+            return record_inspection_in(
+                conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration
+            )
     except (sa.exc.IntegrityError, Conflict) as exc:
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
         # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
         # BEGIN IMMEDIATE serialises the two instead). Answer as the later request would be.
         with store.read(primary=True) as conn:
-            existing = conn.execute(sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))).first()
+            existing = conn.execute(
+                sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))
+            ).first()
         if existing is not None:
             return existing._asdict(), False
         if isinstance(exc, Conflict):
@@ -238,43 +336,75 @@ def record_inspection(store: Store, data: dict, actor, *, tolerance_m: float = D
         raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
 
 
-def record_inspection_in(conn, data: dict, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
-                         demonstration: bool = False) -> tuple[dict, bool]:
+def record_inspection_in(
+    conn,
+    data: dict,
+    actor,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    demonstration: bool = False,
+) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
     record_id = _uuid(data.get("id"))
     existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     if existing is not None:
         return existing._asdict(), False
-    rnd = conn.execute(sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id"))).first()
+    rnd = conn.execute(
+        sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id"))
+    ).first()
     if rnd is None:
         raise NotFound(f"联检轮次不存在：{data.get('round_id')}")
     if rnd.status != "in_progress":
         raise IllegalTransition(f"联检状态为 {rnd.status}，只有进行中的联检可以录入检查记录")
     _require_member(conn, round_id=rnd.id, actor=actor)
     marker = _marker(conn, data, rnd.line_id)
-    clash = conn.execute(sa.select(inspections.c.id).where(inspections.c.round_id == rnd.id,
-                                                           inspections.c.marker_id == marker.id)).first()
+    clash = conn.execute(
+        sa.select(inspections.c.id).where(
+            inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
+        )
+    ).first()
     if clash:
-        raise Conflict(f"本轮已有界桩 {marker.number} 的检查记录", details={"inspection_id": clash.id})
+        raise Conflict(
+            f"本轮已有界桩 {marker.number} 的检查记录", details={"inspection_id": clash.id}
+        )
     values = _measurement(data, marker, tolerance_m)
     inspected_at = _datetime(data.get("inspected_at"))
     photos = data.get("photos") or []
-    if not isinstance(photos, list) or not all(isinstance(p, str) and _SHA256.match(p) for p in photos):
+    if not isinstance(photos, list) or not all(
+        isinstance(p, str) and _SHA256.match(p) for p in photos
+    ):
         raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
-    row = {"id": record_id, "round_id": rnd.id, "marker_id": marker.id, **values,
-           "notes": (data.get("notes") or None), "photos": photos, "inspected_by": actor.username,
-           "inspected_at": inspected_at,
-           # Inspecting a demonstration marker yields demonstration records, whatever the round.
-           "is_demonstration": bool(demonstration or rnd.is_demonstration or marker.is_demonstration)}
+    row = {
+        "id": record_id,
+        "round_id": rnd.id,
+        "marker_id": marker.id,
+        **values,
+        "notes": (data.get("notes") or None),
+        "photos": photos,
+        "inspected_by": actor.username,
+        "inspected_at": inspected_at,
+        # Inspecting a demonstration marker yields demonstration records, whatever the round.
+        "is_demonstration": bool(demonstration or rnd.is_demonstration or marker.is_demonstration),
+    }
     conn.execute(inspections.insert().values(**row))
     set_marker_state(conn, marker.id, values["assessed_state"])
     for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
         urgent = values["found_state"] in ("lost", "damaged")
-        conn.execute(maintenance_tasks.insert().values(
-            marker_id=marker.id, inspection_id=record_id, round_id=rnd.id, kind=kind, status="open",
-            responsible_side=marker.responsible_side, opened_at=inspected_at,
-            report_due_at=inspected_at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
-            is_demonstration=row["is_demonstration"]))
+        conn.execute(
+            maintenance_tasks.insert().values(
+                marker_id=marker.id,
+                inspection_id=record_id,
+                round_id=rnd.id,
+                kind=kind,
+                status="open",
+                responsible_side=marker.responsible_side,
+                opened_at=inspected_at,
+                report_due_at=inspected_at + dt.timedelta(hours=REPORT_WITHIN_HOURS)
+                if urgent
+                else None,
+                is_demonstration=row["is_demonstration"],
+            )
+        )
     stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     return stored._asdict(), True
 
@@ -312,7 +442,9 @@ def _measurement(data: dict, marker, tolerance_m: float) -> dict:
     displacement = bearing = accuracy = None
     if lon not in (None, ""):
         if method == "none":
-            raise InvalidInput("填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）")
+            raise InvalidInput(
+                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）"
+            )
         try:
             lon, lat = float(lon), float(lat)
         except (TypeError, ValueError):
@@ -328,17 +460,26 @@ def _measurement(data: dict, marker, tolerance_m: float) -> dict:
             raise InvalidInput("测量精度应在 0–20 米之间")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
-            raise InvalidInput(f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
-                               "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
-                               "界桩若确被移至远处，请记为丢失并在备注中说明")
+            raise InvalidInput(
+                f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
+                "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
+                "界桩若确被移至远处，请记为丢失并在备注中说明"
+            )
     else:
         lon = lat = None
     assessed, flagged = assess(found_state, displacement, tolerance_m, accuracy)
-    return {"found_state": found_state, "measured_lon": lon, "measured_lat": lat, "measurement_method": method,
-            "measurement_accuracy_m": accuracy,
-            "displacement_m": None if displacement is None else round(displacement, 3),
-            "displacement_bearing_deg": None if bearing is None else round(bearing, 1),
-            "tolerance_m": tolerance_m, "flagged_moved": flagged, "assessed_state": assessed}
+    return {
+        "found_state": found_state,
+        "measured_lon": lon,
+        "measured_lat": lat,
+        "measurement_method": method,
+        "measurement_accuracy_m": accuracy,
+        "displacement_m": None if displacement is None else round(displacement, 3),
+        "displacement_bearing_deg": None if bearing is None else round(bearing, 1),
+        "tolerance_m": tolerance_m,
+        "flagged_moved": flagged,
+        "assessed_state": assessed,
+    }
 
 
 def _datetime(value) -> dt.datetime:
@@ -354,7 +495,10 @@ def _datetime(value) -> dt.datetime:
 def _require_member(conn, round_id: int, actor, side_code: str | None = None) -> str:
     """The side the actor inspects for; Forbidden unless listed in a team of the round."""
     from gazetteer.core.errors import Forbidden
-    query = sa.select(round_teams.c.side_code, round_teams.c.members).where(round_teams.c.round_id == round_id)
+
+    query = sa.select(round_teams.c.side_code, round_teams.c.members).where(
+        round_teams.c.round_id == round_id
+    )
     for side, members in conn.execute(query):
         if actor.username in (members or []) and (side_code is None or side == side_code):
             return side
@@ -367,10 +511,12 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
     require_role(actor, {"inspector"}, "签认检查记录")
     inspection_id = _uuid(inspection_id)
     with store.write(actor=actor) as conn:
-        rec = conn.execute(sa.select(inspections, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
-                           .join(inspection_rounds, inspection_rounds.c.id == inspections.c.round_id)
-                           .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
-                           .where(inspections.c.id == inspection_id)).first()
+        rec = conn.execute(
+            sa.select(inspections, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
+            .join(inspection_rounds, inspection_rounds.c.id == inspections.c.round_id)
+            .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+            .where(inspections.c.id == inspection_id)
+        ).first()
         if rec is None:
             raise NotFound(f"检查记录不存在：{inspection_id}")
         if side_code not in (rec.side_a_code, rec.side_b_code):
@@ -382,14 +528,24 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
         other = rec.signed_b_by if column == "a" else rec.signed_a_by
         if other == actor.username:
             raise IllegalTransition("同一人不能代表双方签认")
-        conn.execute(inspections.update().where(inspections.c.id == inspection_id)
-                     .values(**{f"signed_{column}_by": actor.username, f"signed_{column}_at": _now()}))
-        return conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()._asdict()
+        conn.execute(
+            inspections.update()
+            .where(inspections.c.id == inspection_id)
+            .values(**{f"signed_{column}_by": actor.username, f"signed_{column}_at": _now()})
+        )
+        return (
+            conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id))
+            .first()
+            ._asdict()
+        )
 
 
-def list_inspections(store: Store, round_id: int | None = None, marker_id: int | None = None) -> list[dict]:
-    query = (sa.select(inspections, markers.c.number.label("marker_number"), markers.c.lon, markers.c.lat)
-             .join(markers, markers.c.id == inspections.c.marker_id))
+def list_inspections(
+    store: Store, round_id: int | None = None, marker_id: int | None = None
+) -> list[dict]:
+    query = sa.select(
+        inspections, markers.c.number.label("marker_number"), markers.c.lon, markers.c.lat
+    ).join(markers, markers.c.id == inspections.c.marker_id)
     if round_id is not None:
         query = query.where(inspections.c.round_id == round_id)
     if marker_id is not None:

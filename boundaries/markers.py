@@ -16,8 +16,15 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 from boundaries.naming import marker_prefix
-from boundaries.tables import (MARKER_STATES, MARKER_TYPES, boundary_lines, inspections, maintenance_tasks,
-                               marker_photos, markers)
+from boundaries.tables import (
+    MARKER_STATES,
+    MARKER_TYPES,
+    boundary_lines,
+    inspections,
+    maintenance_tasks,
+    marker_photos,
+    markers,
+)
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
@@ -27,14 +34,41 @@ DEMO_LABEL = "演示数据"
 DEMO_NOTICE = "演示数据：界桩真实位置不公开，本清单为在真实界线上按固定随机种子生成的示意数据，不可作为界线依据。"
 TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}
 TYPE_NAMES = {"single": "单立", "paired": "同号双立", "triple": "同号三立/三面型"}
-STATE_NAMES = {"intact": "完好", "faded": "字迹模糊", "tilted": "倾斜", "buried": "掩埋", "damaged": "损坏",
-               "moved": "移位", "lost": "丢失", "retired": "已撤销"}
+STATE_NAMES = {
+    "intact": "完好",
+    "faded": "字迹模糊",
+    "tilted": "倾斜",
+    "buried": "掩埋",
+    "damaged": "损坏",
+    "moved": "移位",
+    "lost": "丢失",
+    "retired": "已撤销",
+}
 _NUMBER = re.compile(r"^(?P<prefix>\D+?)(?P<seq>\d{3})(?P<letter>[QABCDE])$")
 
-MARKER_COLUMNS = [markers.c[n] for n in (
-    "id", "number", "line_id", "seq", "type", "letter", "material", "lon", "lat", "elevation_m",
-    "location_desc_a", "location_desc_b", "reference_objects", "installed_date", "responsible_side",
-    "state", "is_demonstration", "version")]
+MARKER_COLUMNS = [
+    markers.c[n]
+    for n in (
+        "id",
+        "number",
+        "line_id",
+        "seq",
+        "type",
+        "letter",
+        "material",
+        "lon",
+        "lat",
+        "elevation_m",
+        "location_desc_a",
+        "location_desc_b",
+        "reference_objects",
+        "installed_date",
+        "responsible_side",
+        "state",
+        "is_demonstration",
+        "version",
+    )
+]
 
 
 def parse_number(number: str) -> tuple[str, int, str]:
@@ -55,27 +89,46 @@ def validate_marker(data: dict, line: dict) -> dict:
     number = str(data.get("number") or "").strip()
     prefix, seq, letter = parse_number(number)
     if prefix != marker_prefix(line["name"]):
-        raise InvalidInput(f"界桩 {number} 的编号前缀与界线 {line['name']} 不符（应为 {marker_prefix(line['name'])}）")
+        raise InvalidInput(
+            f"界桩 {number} 的编号前缀与界线 {line['name']} 不符（应为 {marker_prefix(line['name'])}）"
+        )
     kind = data.get("type") or next((k for k, v in TYPE_LETTERS.items() if letter in v), None)
     if kind not in MARKER_TYPES:
         raise InvalidInput(f"界桩 {number} 的类型应为 {'、'.join(MARKER_TYPES)}")
     if letter not in TYPE_LETTERS[kind]:
         raise InvalidInput(f"界桩 {number} 的类型字母 {letter} 与类型 {TYPE_NAMES[kind]} 不符")
-    lon, lat = _coordinate(data.get("lon"), "经度", number, 73.0, 136.0), _coordinate(data.get("lat"), "纬度", number, 3.0, 54.0)
+    lon, lat = (
+        _coordinate(data.get("lon"), "经度", number, 73.0, 136.0),
+        _coordinate(data.get("lat"), "纬度", number, 3.0, 54.0),
+    )
     state = data.get("state") or "intact"
     if state not in MARKER_STATES:
         raise InvalidInput(f"界桩 {number} 的状态不可识别：{state!r}")
     side = data.get("responsible_side") or None
     if side and side not in (line["side_a_code"], line["side_b_code"]):
-        raise InvalidInput(f"界桩 {number} 的管护方应为界线两侧之一：{line['side_a_code']} 或 {line['side_b_code']}")
+        raise InvalidInput(
+            f"界桩 {number} 的管护方应为界线两侧之一：{line['side_a_code']} 或 {line['side_b_code']}"
+        )
     return {
-        "number": number, "line_id": line["id"], "seq": seq, "type": kind, "letter": letter,
-        "material": _text(data.get("material"), 40), "lon": lon, "lat": lat, "geom": Point(lon, lat),
+        "number": number,
+        "line_id": line["id"],
+        "seq": seq,
+        "type": kind,
+        "letter": letter,
+        "material": _text(data.get("material"), 40),
+        "lon": lon,
+        "lat": lat,
+        "geom": Point(lon, lat),
         "elevation_m": _optional_float(data.get("elevation_m"), "高程", number, -200.0, 9000.0),
         "location_desc_a": _text(data.get("location_desc_a"), 500),
         "location_desc_b": _text(data.get("location_desc_b"), 500),
         "reference_objects": validate_reference_objects(data.get("reference_objects"), number),
-        "installed_date": parse_date(str(data["installed_date"])[:10] if data.get("installed_date") else None, f"界桩 {number} 的埋设日期"), "responsible_side": side, "state": state,
+        "installed_date": parse_date(
+            str(data["installed_date"])[:10] if data.get("installed_date") else None,
+            f"界桩 {number} 的埋设日期",
+        ),
+        "responsible_side": side,
+        "state": state,
         "is_demonstration": _bool(data.get("is_demonstration", False)),
     }
 
@@ -86,6 +139,7 @@ def validate_reference_objects(value, number: str = "") -> list[dict]:
         return []
     if isinstance(value, str):
         import json
+
         try:
             value = json.loads(value)
         except ValueError:
@@ -100,7 +154,13 @@ def validate_reference_objects(value, number: str = "") -> list[dict]:
         distance = _optional_float(item.get("distance_m"), "方位物距离", number, 0.0, 100_000.0)
         if bearing is None or distance is None:
             raise InvalidInput(f"界桩 {number} 的方位物须有方位角（度）和距离（米）")
-        result.append({"name": str(item["name"]).strip()[:100], "bearing_deg": bearing, "distance_m": distance})
+        result.append(
+            {
+                "name": str(item["name"]).strip()[:100],
+                "bearing_deg": bearing,
+                "distance_m": distance,
+            }
+        )
     return result
 
 
@@ -127,8 +187,6 @@ def _text(value, limit: int) -> str | None:
     return None if value in (None, "") else str(value).strip()[:limit]
 
 
-
-
 def _bool(value) -> bool:
     if isinstance(value, bool):
         return value
@@ -144,27 +202,42 @@ def register_markers(store: Store, records: list[dict], actor, *, conn=None) -> 
     if conn is None:
         with store.write(actor=actor) as conn:
             return register_markers(store, records, actor, conn=conn)
-    lines = {r.id: r._asdict() for r in conn.execute(sa.select(boundary_lines.c.id, boundary_lines.c.name,
-                                                                boundary_lines.c.side_a_code, boundary_lines.c.side_b_code))}
+    lines = {
+        r.id: r._asdict()
+        for r in conn.execute(
+            sa.select(
+                boundary_lines.c.id,
+                boundary_lines.c.name,
+                boundary_lines.c.side_a_code,
+                boundary_lines.c.side_b_code,
+            )
+        )
+    }
     by_name = {line["name"]: line for line in lines.values()}
     counts = {"inserted": 0, "updated": 0}
     seen = set()
     for index, record in enumerate(records, start=1):
         line = by_name.get(record.get("line")) or lines.get(_int_or_none(record.get("line_id")))
         if line is None:
-            raise InvalidInput(f"第 {index} 条记录的界线不存在：{record.get('line') or record.get('line_id')!r}")
+            raise InvalidInput(
+                f"第 {index} 条记录的界线不存在：{record.get('line') or record.get('line_id')!r}"
+            )
         values = validate_marker(record, line)
         if values["number"] in seen:
             raise InvalidInput(f"界桩编号重复：{values['number']}")
         seen.add(values["number"])
-        old = conn.execute(sa.select(markers.c.id, markers.c.version)
-                           .where(markers.c.number == values["number"])).first()
+        old = conn.execute(
+            sa.select(markers.c.id, markers.c.version).where(markers.c.number == values["number"])
+        ).first()
         if old is None:
             conn.execute(markers.insert().values(**values))
             counts["inserted"] += 1
         else:
-            conn.execute(markers.update().where(markers.c.id == old.id)
-                         .values(**values, version=old.version + 1, updated_at=sa.func.current_timestamp()))
+            conn.execute(
+                markers.update()
+                .where(markers.c.id == old.id)
+                .values(**values, version=old.version + 1, updated_at=sa.func.current_timestamp())
+            )
             counts["updated"] += 1
     return counts
 
@@ -176,11 +249,17 @@ def _int_or_none(value):
         return None
 
 
-def list_markers(store: Store, *, line_id: int | None = None, state: str | None = None,
-                 demonstration: bool | None = None) -> list[dict]:
+def list_markers(
+    store: Store,
+    *,
+    line_id: int | None = None,
+    state: str | None = None,
+    demonstration: bool | None = None,
+) -> list[dict]:
     """Markers with their line name, ordered by line and number."""
-    query = (sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
-             .join(boundary_lines, boundary_lines.c.id == markers.c.line_id))
+    query = sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name")).join(
+        boundary_lines, boundary_lines.c.id == markers.c.line_id
+    )
     if line_id is not None:
         query = query.where(markers.c.line_id == line_id)
     if state:
@@ -190,44 +269,77 @@ def list_markers(store: Store, *, line_id: int | None = None, state: str | None 
     if demonstration is not None:
         query = query.where(markers.c.is_demonstration == demonstration)
     with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(boundary_lines.c.name, markers.c.seq,
-                                                                 markers.c.letter))]
+        return [
+            r._asdict()
+            for r in conn.execute(
+                query.order_by(boundary_lines.c.name, markers.c.seq, markers.c.letter)
+            )
+        ]
 
 
 def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> dict:
     """One marker by id or number; with its inspections, tasks and photos (newest first)."""
-    cond = markers.c.id == key if isinstance(key, int) or str(key).isdigit() else markers.c.number == key
+    cond = (
+        markers.c.id == key
+        if isinstance(key, int) or str(key).isdigit()
+        else markers.c.number == key
+    )
     if isinstance(key, str) and key.isdigit():
         cond = markers.c.id == int(key)
     with store.read() as conn:
-        row = conn.execute(sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
-                           .join(boundary_lines, boundary_lines.c.id == markers.c.line_id).where(cond)).first()
+        row = conn.execute(
+            sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
+            .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
+            .where(cond)
+        ).first()
         if row is None:
             raise NotFound(f"界桩不存在：{key}")
         marker = row._asdict()
         if with_history:
-            marker["inspections"] = [r._asdict() for r in conn.execute(
-                sa.select(inspections).where(inspections.c.marker_id == marker["id"])
-                .order_by(inspections.c.inspected_at.desc()))]
-            marker["tasks"] = [r._asdict() for r in conn.execute(
-                sa.select(maintenance_tasks).where(maintenance_tasks.c.marker_id == marker["id"])
-                .order_by(maintenance_tasks.c.id.desc()))]
-            marker["photos"] = [r._asdict() for r in conn.execute(
-                sa.select(marker_photos).where(marker_photos.c.marker_id == marker["id"])
-                .order_by(marker_photos.c.id.desc()))]
+            marker["inspections"] = [
+                r._asdict()
+                for r in conn.execute(
+                    sa.select(inspections)
+                    .where(inspections.c.marker_id == marker["id"])
+                    .order_by(inspections.c.inspected_at.desc())
+                )
+            ]
+            marker["tasks"] = [
+                r._asdict()
+                for r in conn.execute(
+                    sa.select(maintenance_tasks)
+                    .where(maintenance_tasks.c.marker_id == marker["id"])
+                    .order_by(maintenance_tasks.c.id.desc())
+                )
+            ]
+            marker["photos"] = [
+                r._asdict()
+                for r in conn.execute(
+                    sa.select(marker_photos)
+                    .where(marker_photos.c.marker_id == marker["id"])
+                    .order_by(marker_photos.c.id.desc())
+                )
+            ]
     return marker
 
 
 def marker_feature(marker: dict) -> dict:
     """A GeoJSON Feature (CGCS2000 lon/lat) of a marker row; demonstration rows say so."""
-    props = {k: _jsonable(v) for k, v in marker.items() if k not in ("lon", "lat", "geom", "inspections",
-                                                                     "tasks", "photos")}
+    props = {
+        k: _jsonable(v)
+        for k, v in marker.items()
+        if k not in ("lon", "lat", "geom", "inspections", "tasks", "photos")
+    }
     props["state_name"] = STATE_NAMES.get(marker["state"], marker["state"])
     props["type_name"] = TYPE_NAMES.get(marker["type"], marker["type"])
     if marker.get("is_demonstration"):
         props["label"] = DEMO_LABEL
-    return {"type": "Feature", "id": marker["id"],
-            "geometry": {"type": "Point", "coordinates": [marker["lon"], marker["lat"]]}, "properties": props}
+    return {
+        "type": "Feature",
+        "id": marker["id"],
+        "geometry": {"type": "Point", "coordinates": [marker["lon"], marker["lat"]]},
+        "properties": props,
+    }
 
 
 def markers_feature_collection(rows: list[dict]) -> dict:
@@ -249,7 +361,10 @@ def set_marker_state(conn, marker_id: int, state: str, expected_version: int | N
     query = markers.update().where(markers.c.id == marker_id)
     if expected_version is not None:
         query = query.where(markers.c.version == expected_version)
-    done = conn.execute(query.values(state=state, version=markers.c.version + 1,
-                                     updated_at=sa.func.current_timestamp()))
+    done = conn.execute(
+        query.values(
+            state=state, version=markers.c.version + 1, updated_at=sa.func.current_timestamp()
+        )
+    )
     if done.rowcount == 0:
         raise Conflict("界桩记录已被他人修改，请刷新后重试")

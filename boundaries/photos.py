@@ -35,9 +35,17 @@ def photo_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "photos"
 
 
-def store_photo(store: Store, data_dir: Path, marker_id: int, data: bytes, actor, *,
-                inspection_id: str | None = None, caption: str | None = None,
-                max_bytes: int = MAX_PHOTO_BYTES) -> dict:
+def store_photo(
+    store: Store,
+    data_dir: Path,
+    marker_id: int,
+    data: bytes,
+    actor,
+    *,
+    inspection_id: str | None = None,
+    caption: str | None = None,
+    max_bytes: int = MAX_PHOTO_BYTES,
+) -> dict:
     """Validate and store one photo of a marker (optionally of an inspection). Storing the
     same bytes for the same marker again returns the existing row."""
     require_role(actor, {"inspector", "officer"}, "上传界桩照片")
@@ -52,12 +60,21 @@ def store_photo(store: Store, data_dir: Path, marker_id: int, data: bytes, actor
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(markers.c.id).where(markers.c.id == marker_id)).first() is None:
             raise NotFound(f"界桩不存在：{marker_id}")
-        if inspection_id is not None and conn.execute(
-                sa.select(inspections.c.id).where(inspections.c.id == inspection_id,
-                                                  inspections.c.marker_id == marker_id)).first() is None:
+        if (
+            inspection_id is not None
+            and conn.execute(
+                sa.select(inspections.c.id).where(
+                    inspections.c.id == inspection_id, inspections.c.marker_id == marker_id
+                )
+            ).first()
+            is None
+        ):
             raise NotFound(f"该界桩没有检查记录：{inspection_id}")
-        old = conn.execute(sa.select(marker_photos).where(marker_photos.c.marker_id == marker_id,
-                                                          marker_photos.c.sha256 == digest)).first()
+        old = conn.execute(
+            sa.select(marker_photos).where(
+                marker_photos.c.marker_id == marker_id, marker_photos.c.sha256 == digest
+            )
+        ).first()
         if old is not None:
             return old._asdict()
         target = photo_dir(data_dir) / file_name
@@ -67,19 +84,37 @@ def store_photo(store: Store, data_dir: Path, marker_id: int, data: bytes, actor
             tmp = target.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(target)
-        conn.execute(marker_photos.insert().values(
-            marker_id=marker_id, inspection_id=inspection_id, sha256=digest, file_name=file_name,
-            content_type=content_type, size_bytes=len(data), caption=(caption or None),
-            uploaded_by=actor.username))
-        return conn.execute(sa.select(marker_photos).where(marker_photos.c.marker_id == marker_id,
-                                                           marker_photos.c.sha256 == digest)).first()._asdict()
+        conn.execute(
+            marker_photos.insert().values(
+                marker_id=marker_id,
+                inspection_id=inspection_id,
+                sha256=digest,
+                file_name=file_name,
+                content_type=content_type,
+                size_bytes=len(data),
+                caption=(caption or None),
+                uploaded_by=actor.username,
+            )
+        )
+        return (
+            conn.execute(
+                sa.select(marker_photos).where(
+                    marker_photos.c.marker_id == marker_id, marker_photos.c.sha256 == digest
+                )
+            )
+            .first()
+            ._asdict()
+        )
 
 
 def photo_path(store: Store, data_dir: Path, sha256: str) -> tuple[Path, str]:
     """(path, content type) of a stored photo by its hash; NotFound otherwise."""
     with store.read() as conn:
-        row = conn.execute(sa.select(marker_photos.c.file_name, marker_photos.c.content_type)
-                           .where(marker_photos.c.sha256 == sha256)).first()
+        row = conn.execute(
+            sa.select(marker_photos.c.file_name, marker_photos.c.content_type).where(
+                marker_photos.c.sha256 == sha256
+            )
+        ).first()
     if row is None:
         raise NotFound("照片不存在")
     return photo_dir(data_dir) / row.file_name, row.content_type

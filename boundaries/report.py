@@ -21,11 +21,19 @@ from boundaries.markers import DEMO_NOTICE, STATE_NAMES, list_markers
 from boundaries.naming import LENGTH_REASON
 from boundaries.tables import FOUND_STATES, boundary_lines, disputes, maintenance_tasks
 from gazetteer.core.geodesy import length_m
-from gazetteer.layers import frame_from_rows, write_layer
 from gazetteer.core.store import Store
+from gazetteer.layers import frame_from_rows, write_layer
 
-STATE_COLOURS = {"intact": "#2e7d32", "faded": "#f9a825", "tilted": "#ef6c00", "buried": "#6d4c41",
-                 "damaged": "#c62828", "moved": "#6a1b9a", "lost": "#000000", "retired": "#9e9e9e"}
+STATE_COLOURS = {
+    "intact": "#2e7d32",
+    "faded": "#f9a825",
+    "tilted": "#ef6c00",
+    "buried": "#6d4c41",
+    "damaged": "#c62828",
+    "moved": "#6a1b9a",
+    "lost": "#000000",
+    "retired": "#9e9e9e",
+}
 
 
 def km_between_markers(line_geom, points: list[tuple[float, float]]) -> float:
@@ -44,19 +52,32 @@ def round_report(store: Store, round_id: int) -> dict:
     records = inspection_service.list_inspections(store, round_id=round_id)
     markers = [m for m in list_markers(store, line_id=rnd["line_id"]) if m["state"] != "retired"]
     with store.read() as conn:
-        line = conn.execute(sa.select(boundary_lines).where(boundary_lines.c.id == rnd["line_id"])).first()._asdict()
-        tasks = conn.execute(sa.select(maintenance_tasks.c.status, sa.func.count())
-                             .where(maintenance_tasks.c.round_id == round_id)
-                             .group_by(maintenance_tasks.c.status)).all()
-        open_disputes = conn.execute(sa.select(sa.func.count()).select_from(disputes).where(
-            disputes.c.line_id == rnd["line_id"], disputes.c.status != "resolved")).scalar()
+        line = (
+            conn.execute(sa.select(boundary_lines).where(boundary_lines.c.id == rnd["line_id"]))
+            .first()
+            ._asdict()
+        )
+        tasks = conn.execute(
+            sa.select(maintenance_tasks.c.status, sa.func.count())
+            .where(maintenance_tasks.c.round_id == round_id)
+            .group_by(maintenance_tasks.c.status)
+        ).all()
+        open_disputes = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(disputes)
+            .where(disputes.c.line_id == rnd["line_id"], disputes.c.status != "resolved")
+        ).scalar()
     task_counts = dict(tasks)
     by_state = Counter(r["assessed_state"] for r in records)
     entry = {
-        "line_id": line["id"], "line_name": line["name"], "length_km": line["length_km"],
-        "official_length_km": line["official_length_km"], "length_note": LENGTH_REASON,
+        "line_id": line["id"],
+        "line_name": line["name"],
+        "length_km": line["length_km"],
+        "official_length_km": line["official_length_km"],
+        "length_note": LENGTH_REASON,
         "km_inspected": km_between_markers(line["geom"], [(r["lon"], r["lat"]) for r in records]),
-        "markers_total": len(markers), "markers_inspected": len(records),
+        "markers_total": len(markers),
+        "markers_inspected": len(records),
         "markers_by_state": {s: by_state.get(s, 0) for s in FOUND_STATES},
         "flagged_moved": sum(1 for r in records if r["flagged_moved"]),
         "signed_by_both": sum(1 for r in records if inspection_service.is_signed_by_both(r)),
@@ -66,42 +87,78 @@ def round_report(store: Store, round_id: int) -> dict:
         "disputes_open": open_disputes,
     }
     demonstration = bool(rnd["is_demonstration"] or any(m["is_demonstration"] for m in markers))
-    totals = {k: entry[k] for k in ("km_inspected", "markers_total", "markers_inspected", "flagged_moved",
-                                     "signed_by_both", "tasks_opened", "tasks_closed", "tasks_open",
-                                     "disputes_open")}
-    return {"round": rnd, "lines": [entry], "totals": totals, "inspections": records,
-            "demonstration": demonstration, "notice": DEMO_NOTICE if demonstration else None,
-            "state_names": STATE_NAMES}
+    totals = {
+        k: entry[k]
+        for k in (
+            "km_inspected",
+            "markers_total",
+            "markers_inspected",
+            "flagged_moved",
+            "signed_by_both",
+            "tasks_opened",
+            "tasks_closed",
+            "tasks_open",
+            "disputes_open",
+        )
+    }
+    return {
+        "round": rnd,
+        "lines": [entry],
+        "totals": totals,
+        "inspections": records,
+        "demonstration": demonstration,
+        "notice": DEMO_NOTICE if demonstration else None,
+        "state_names": STATE_NAMES,
+    }
 
 
-def round_map(store: Store, round_id: int, *, leaflet_prefix: str = "/static/vendor/leaflet") -> dict[str, str]:
+def round_map(
+    store: Store, round_id: int, *, leaflet_prefix: str = "/static/vendor/leaflet"
+) -> dict[str, str]:
     """A folium map of the round's line and markers, as {header, html, script} fragments for
     embedding in a page. Leaflet comes from the app's own files, never a CDN."""
     import folium
 
     rnd = inspection_service.get_round(store, round_id)
-    found = {r["marker_id"]: r for r in inspection_service.list_inspections(store, round_id=round_id)}
+    found = {
+        r["marker_id"]: r for r in inspection_service.list_inspections(store, round_id=round_id)
+    }
     with store.read() as conn:
-        geom = conn.execute(sa.select(boundary_lines.c.geom).where(boundary_lines.c.id == rnd["line_id"])).scalar()
+        geom = conn.execute(
+            sa.select(boundary_lines.c.geom).where(boundary_lines.c.id == rnd["line_id"])
+        ).scalar()
     minx, miny, maxx, maxy = geom.bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True)
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True
+    )
     # Instance attributes shadow folium's CDN lists: only the local Leaflet is loaded.
     fmap.default_js = [("leaflet", f"{leaflet_prefix}/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{leaflet_prefix}/leaflet.css")]
     for piece in shapely.get_parts(geom):
-        folium.PolyLine([(y, x) for x, y in piece.coords], color="#b71c1c", weight=3,
-                        tooltip=rnd["line_name"]).add_to(fmap)
+        folium.PolyLine(
+            [(y, x) for x, y in piece.coords], color="#b71c1c", weight=3, tooltip=rnd["line_name"]
+        ).add_to(fmap)
     for marker in list_markers(store, line_id=rnd["line_id"]):
         record = found.get(marker["id"])
         state = record["assessed_state"] if record else None
         folium.CircleMarker(
-            [marker["lat"], marker["lon"]], radius=5, weight=1, fill=True, fill_opacity=0.9,
-            color="#333", fill_color=STATE_COLOURS.get(state, "#ffffff"),
-            tooltip=f"{marker['number']} {STATE_NAMES.get(state, '未检查')}").add_to(fmap)
+            [marker["lat"], marker["lon"]],
+            radius=5,
+            weight=1,
+            fill=True,
+            fill_opacity=0.9,
+            color="#333",
+            fill_color=STATE_COLOURS.get(state, "#ffffff"),
+            tooltip=f"{marker['number']} {STATE_NAMES.get(state, '未检查')}",
+        ).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()
     root.render()
-    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}
+    return {
+        "header": root.header.render(),
+        "html": root.html.render(),
+        "script": root.script.render(),
+    }
 
 
 def export_round(store: Store, round_id: int, path: Path) -> Path:
@@ -113,13 +170,26 @@ def export_round(store: Store, round_id: int, path: Path) -> Path:
     report = round_report(store, round_id)
     rnd = report["round"]
     with store.read() as conn:
-        line = conn.execute(sa.select(boundary_lines.c.id, boundary_lines.c.name, boundary_lines.c.kind,
-                                      boundary_lines.c.length_km, boundary_lines.c.geom)
-                            .where(boundary_lines.c.id == rnd["line_id"])).first()._asdict()
+        line = (
+            conn.execute(
+                sa.select(
+                    boundary_lines.c.id,
+                    boundary_lines.c.name,
+                    boundary_lines.c.kind,
+                    boundary_lines.c.length_km,
+                    boundary_lines.c.geom,
+                ).where(boundary_lines.c.id == rnd["line_id"])
+            )
+            .first()
+            ._asdict()
+        )
     line["length_note"] = LENGTH_REASON
     write_layer(frame_from_rows([line]), "gpkg", path, "line")
     from boundaries.io import inspection_rows, marker_rows
-    write_layer(frame_from_rows(marker_rows(store, line_id=rnd["line_id"])), "gpkg", path, "markers")
+
+    write_layer(
+        frame_from_rows(marker_rows(store, line_id=rnd["line_id"])), "gpkg", path, "markers"
+    )
     rows = inspection_rows(store, round_id=round_id)
     if rows:
         write_layer(frame_from_rows(rows), "gpkg", path, "inspections")

@@ -6,7 +6,7 @@ audit triggers on the gazetteer's audit log)."""
 from pathlib import Path
 
 import boundaries.tables  # noqa: F401  (declares lines, markers, inspections, …)
-from gazetteer.schema import SCHEMA as GAZETTEER_SCHEMA
 from gazetteer.core.migrate import Schema
+from gazetteer.schema import SCHEMA as GAZETTEER_SCHEMA
 
 SCHEMA = GAZETTEER_SCHEMA + Schema((Path(__file__).parent / "migrations",))

@@ -16,8 +16,17 @@ MARKER_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "los
 FOUND_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost")
 ROUND_STATUSES = ("planned", "in_progress", "completed")
 MEASUREMENT_METHODS = ("rtk", "total_station", "gnss_handheld", "none")
-TASK_KINDS = ("clear_vegetation", "repaint", "reset", "repair", "rebuild", "replace", "restore",
-              "relocate", "retire")
+TASK_KINDS = (
+    "clear_vegetation",
+    "repaint",
+    "reset",
+    "repair",
+    "rebuild",
+    "replace",
+    "restore",
+    "relocate",
+    "retire",
+)
 TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
 DISPUTE_CATEGORIES = ("land", "minerals", "forest", "water", "tidal_flat", "other")
 DISPUTE_STATUSES = ("open", "monitoring", "resolved")
@@ -29,17 +38,27 @@ def _in(values):
 
 
 boundary_lines = sa.Table(
-    "boundary_lines", metadata,
+    "boundary_lines",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(60), nullable=False, comment="e.g. 粤桂线"),
-    sa.Column("name_source", sa.String(20), nullable=False, server_default="rule",
-              comment="rule | table | officer: officer-set names survive rebuilds"),
+    sa.Column(
+        "name_source",
+        sa.String(20),
+        nullable=False,
+        server_default="rule",
+        comment="rule | table | officer: officer-set names survive rebuilds",
+    ),
     sa.Column("kind", sa.String(12), nullable=False),
     sa.Column("side_a_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
     sa.Column("side_b_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
     sa.Column("geom", Geometry, comment="MultiLineString, CGCS2000 lon/lat"),
     *bbox_column_defs("boundary_lines"),
-    sa.Column("length_km", sa.Float, comment="geodesic on the CGCS2000 ellipsoid, of the generalised geometry"),
+    sa.Column(
+        "length_km",
+        sa.Float,
+        comment="geodesic on the CGCS2000 ellipsoid, of the generalised geometry",
+    ),
     sa.Column("official_length_km", sa.Float, comment="surveyed figure where published"),
     sa.Column("length_note", sa.Text),
     sa.Column("pieces", sa.Integer, nullable=False),
@@ -51,11 +70,14 @@ boundary_lines = sa.Table(
 )
 
 tri_junctions = sa.Table(
-    "tri_junctions", metadata,
+    "tri_junctions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(60), nullable=False),
     sa.Column("kind", sa.String(12), nullable=False),
-    sa.Column("codes", sa.JSON, nullable=False, comment="the three (or more) division codes, sorted"),
+    sa.Column(
+        "codes", sa.JSON, nullable=False, comment="the three (or more) division codes, sorted"
+    ),
     sa.Column("key", sa.String(60), nullable=False, unique=True, comment="codes '/'-joined"),
     sa.Column("lon", sa.Float, nullable=False),
     sa.Column("lat", sa.Float, nullable=False),
@@ -64,10 +86,13 @@ tri_junctions = sa.Table(
 )
 
 markers = sa.Table(
-    "markers", metadata,
+    "markers",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("number", sa.String(40), nullable=False, unique=True, comment="e.g. 粤桂001Q"),
-    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column(
+        "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
+    ),
     sa.Column("seq", sa.Integer, nullable=False, comment="number along the line from 1"),
     sa.Column("type", sa.String(8), nullable=False),
     sa.Column("letter", sa.String(1), nullable=False, comment="Q single, A/B paired, C/D/E triple"),
@@ -78,8 +103,12 @@ markers = sa.Table(
     sa.Column("elevation_m", sa.Float),
     sa.Column("location_desc_a", sa.Text, comment="location on side A, down to the village"),
     sa.Column("location_desc_b", sa.Text),
-    sa.Column("reference_objects", sa.JSON, nullable=False,
-              comment="方位物: [{name, bearing_deg, distance_m}]"),
+    sa.Column(
+        "reference_objects",
+        sa.JSON,
+        nullable=False,
+        comment="方位物: [{name, bearing_deg, distance_m}]",
+    ),
     sa.Column("installed_date", sa.Date),
     sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
     sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
@@ -92,9 +121,12 @@ markers = sa.Table(
 )
 
 inspection_rounds = sa.Table(
-    "inspection_rounds", metadata,
+    "inspection_rounds",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column(
+        "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
+    ),
     sa.Column("round_no", sa.Integer, nullable=False, comment="第N轮"),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("plan", sa.Text, comment="the joint plan: scope, method, schedule"),
@@ -111,18 +143,29 @@ inspection_rounds = sa.Table(
 )
 
 round_teams = sa.Table(
-    "round_teams", metadata,
+    "round_teams",
+    metadata,
     sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), primary_key=True),
     sa.Column("side_code", sa.String(12), sa.ForeignKey("divisions.code"), primary_key=True),
     sa.Column("organisation", sa.String(200), comment="e.g. 广东省民政厅"),
     sa.Column("leader", sa.String(100)),
-    sa.Column("members", sa.JSON, nullable=False, comment="usernames allowed to sign for this side"),
+    sa.Column(
+        "members", sa.JSON, nullable=False, comment="usernames allowed to sign for this side"
+    ),
 )
 
 inspections = sa.Table(
-    "inspections", metadata,
-    sa.Column("id", sa.String(36), primary_key=True, comment="client-made UUID: offline sync is exactly-once"),
-    sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True),
+    "inspections",
+    metadata,
+    sa.Column(
+        "id",
+        sa.String(36),
+        primary_key=True,
+        comment="client-made UUID: offline sync is exactly-once",
+    ),
+    sa.Column(
+        "round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True
+    ),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("found_state", sa.String(12), nullable=False),
     sa.Column("measured_lon", sa.Float),
@@ -133,13 +176,19 @@ inspections = sa.Table(
     sa.Column("displacement_bearing_deg", sa.Float),
     sa.Column("tolerance_m", sa.Float, comment="the moved tolerance in force when recorded"),
     sa.Column("flagged_moved", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("assessed_state", sa.String(12), nullable=False,
-              comment="found_state, raised to 'moved' when the measurement says so"),
+    sa.Column(
+        "assessed_state",
+        sa.String(12),
+        nullable=False,
+        comment="found_state, raised to 'moved' when the measurement says so",
+    ),
     sa.Column("notes", sa.Text),
     sa.Column("photos", sa.JSON, nullable=False, comment="sha256 names of stored photos"),
     sa.Column("inspected_by", sa.String(100), nullable=False),
     sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+    ),
     sa.Column("signed_a_by", sa.String(100)),
     sa.Column("signed_a_at", sa.DateTime(timezone=True)),
     sa.Column("signed_b_by", sa.String(100)),
@@ -151,23 +200,32 @@ inspections = sa.Table(
 )
 
 marker_photos = sa.Table(
-    "marker_photos", metadata,
+    "marker_photos",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
     sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("file_name", sa.String(80), nullable=False, comment="<sha256>.<ext>, never the client's name"),
+    sa.Column(
+        "file_name",
+        sa.String(80),
+        nullable=False,
+        comment="<sha256>.<ext>, never the client's name",
+    ),
     sa.Column("content_type", sa.String(20), nullable=False),
     sa.Column("size_bytes", sa.Integer, nullable=False),
     sa.Column("caption", sa.String(200)),
     sa.Column("uploaded_by", sa.String(100)),
-    sa.Column("uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.Column(
+        "uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+    ),
     sa.UniqueConstraint("marker_id", "sha256"),
     sqlite_autoincrement=True,
 )
 
 maintenance_tasks = sa.Table(
-    "maintenance_tasks", metadata,
+    "maintenance_tasks",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
@@ -175,11 +233,18 @@ maintenance_tasks = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("status", sa.String(12), nullable=False, server_default="open"),
     sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
-    sa.Column("report_due_at", sa.DateTime(timezone=True),
-              comment="loss or damage: reported within 12 hours (Guangdong upkeep contract)"),
+    sa.Column(
+        "report_due_at",
+        sa.DateTime(timezone=True),
+        comment="loss or damage: reported within 12 hours (Guangdong upkeep contract)",
+    ),
     sa.Column("approved_a_by", sa.String(100), comment="relocate/retire need both sides' approval"),
     sa.Column("approved_b_by", sa.String(100)),
-    sa.Column("witness_other_side", sa.String(100), comment="repairs happen with the adjacent side present"),
+    sa.Column(
+        "witness_other_side",
+        sa.String(100),
+        comment="repairs happen with the adjacent side present",
+    ),
     sa.Column("result", sa.Text),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
@@ -191,9 +256,12 @@ maintenance_tasks = sa.Table(
 )
 
 disputes = sa.Table(
-    "disputes", metadata,
+    "disputes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True),
+    sa.Column(
+        "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
+    ),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("category", sa.String(12), nullable=False),
     sa.Column("risk", sa.String(8), nullable=False, server_default="medium"),

@@ -19,8 +19,17 @@ from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 
-TASK_NAMES = {"clear_vegetation": "清理遮挡", "repaint": "描红注记", "reset": "扶正", "repair": "修复",
-              "rebuild": "原位重建", "replace": "更换", "restore": "恢复原位", "relocate": "迁移", "retire": "撤销"}
+TASK_NAMES = {
+    "clear_vegetation": "清理遮挡",
+    "repaint": "描红注记",
+    "reset": "扶正",
+    "repair": "修复",
+    "rebuild": "原位重建",
+    "replace": "更换",
+    "restore": "恢复原位",
+    "relocate": "迁移",
+    "retire": "撤销",
+}
 STATUS_NAMES = {"open": "待处理", "in_progress": "处理中", "done": "已完成", "cancelled": "已取消"}
 NEEDS_BOTH_APPROVALS = ("relocate", "retire")
 _NEXT = {"open": {"in_progress", "done", "cancelled"}, "in_progress": {"done", "cancelled"}}
@@ -28,7 +37,7 @@ _TASK_ROLES = {"officer", "inspector"}
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | None = None) -> dict:
@@ -37,30 +46,49 @@ def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | N
     if kind not in TASK_KINDS:
         raise InvalidInput(f"任务类型不可识别：{kind!r}")
     with store.write(actor=actor) as conn:
-        marker = conn.execute(sa.select(markers.c.id, markers.c.responsible_side, markers.c.is_demonstration)
-                              .where(markers.c.id == marker_id)).first()
+        marker = conn.execute(
+            sa.select(markers.c.id, markers.c.responsible_side, markers.c.is_demonstration).where(
+                markers.c.id == marker_id
+            )
+        ).first()
         if marker is None:
             raise NotFound(f"界桩不存在：{marker_id}")
-        task_id = conn.execute(maintenance_tasks.insert().values(
-            marker_id=marker_id, kind=kind, status="open", responsible_side=marker.responsible_side,
-            result=note, opened_at=_now(), is_demonstration=marker.is_demonstration)).inserted_primary_key[0]
+        task_id = conn.execute(
+            maintenance_tasks.insert().values(
+                marker_id=marker_id,
+                kind=kind,
+                status="open",
+                responsible_side=marker.responsible_side,
+                result=note,
+                opened_at=_now(),
+                is_demonstration=marker.is_demonstration,
+            )
+        ).inserted_primary_key[0]
     return get_task(store, task_id)
 
 
 def get_task(store: Store, task_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
-                           .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-                           .where(maintenance_tasks.c.id == task_id)).first()
+        row = conn.execute(
+            sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
+            .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
+            .where(maintenance_tasks.c.id == task_id)
+        ).first()
     if row is None:
         raise NotFound(f"维护任务不存在：{task_id}")
     return row._asdict()
 
 
-def list_tasks(store: Store, *, status: str | None = None, round_id: int | None = None,
-               line_id: int | None = None) -> list[dict]:
-    query = (sa.select(maintenance_tasks, markers.c.number.label("marker_number"), markers.c.line_id)
-             .join(markers, markers.c.id == maintenance_tasks.c.marker_id))
+def list_tasks(
+    store: Store,
+    *,
+    status: str | None = None,
+    round_id: int | None = None,
+    line_id: int | None = None,
+) -> list[dict]:
+    query = sa.select(
+        maintenance_tasks, markers.c.number.label("marker_number"), markers.c.line_id
+    ).join(markers, markers.c.id == maintenance_tasks.c.marker_id)
     if status:
         query = query.where(maintenance_tasks.c.status == status)
     if round_id is not None:
@@ -81,32 +109,51 @@ def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
         if side_code not in (task.side_a_code, task.side_b_code):
             raise InvalidInput(f"批准方应为界线两侧之一：{task.side_a_code} 或 {task.side_b_code}")
         column = "approved_a_by" if side_code == task.side_a_code else "approved_b_by"
-        conn.execute(maintenance_tasks.update().where(maintenance_tasks.c.id == task_id)
-                     .values(**{column: actor.username}))
+        conn.execute(
+            maintenance_tasks.update()
+            .where(maintenance_tasks.c.id == task_id)
+            .values(**{column: actor.username})
+        )
     return get_task(store, task_id)
 
 
 def _task_with_sides(conn, task_id: int):
-    row = conn.execute(sa.select(maintenance_tasks, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code,
-                                 markers.c.version.label("marker_version"))
-                       .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-                       .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
-                       .where(maintenance_tasks.c.id == task_id)).first()
+    row = conn.execute(
+        sa.select(
+            maintenance_tasks,
+            boundary_lines.c.side_a_code,
+            boundary_lines.c.side_b_code,
+            markers.c.version.label("marker_version"),
+        )
+        .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
+        .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
+        .where(maintenance_tasks.c.id == task_id)
+    ).first()
     if row is None:
         raise NotFound(f"维护任务不存在：{task_id}")
     return row
 
 
-def update_task(store: Store, task_id: int, status: str, actor, *, result: str | None = None,
-                witness_other_side: str | None = None, new_lon: float | None = None,
-                new_lat: float | None = None) -> dict:
+def update_task(
+    store: Store,
+    task_id: int,
+    status: str,
+    actor,
+    *,
+    result: str | None = None,
+    witness_other_side: str | None = None,
+    new_lon: float | None = None,
+    new_lat: float | None = None,
+) -> dict:
     """Move a task on. Done needs a result and the other side's witness; relocate also the
     new position (CGCS2000 lon/lat degrees); relocate/retire need both approvals."""
     require_role(actor, _TASK_ROLES, "处理维护任务")
     with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
         if status not in _NEXT.get(task.status, set()):
-            raise IllegalTransition(f"任务状态为{STATUS_NAMES[task.status]}，不能改为{STATUS_NAMES.get(status, status)}")
+            raise IllegalTransition(
+                f"任务状态为{STATUS_NAMES[task.status]}，不能改为{STATUS_NAMES.get(status, status)}"
+            )
         values: dict = {"status": status}
         if result:
             values["result"] = str(result)[:2000]
@@ -117,7 +164,9 @@ def update_task(store: Store, task_id: int, status: str, actor, *, result: str |
         if status == "done":
             _check_done(task, witness_other_side, new_lon, new_lat)
             values["witness_other_side"] = witness_other_side.strip()
-        conn.execute(maintenance_tasks.update().where(maintenance_tasks.c.id == task_id).values(**values))
+        conn.execute(
+            maintenance_tasks.update().where(maintenance_tasks.c.id == task_id).values(**values)
+        )
         if status == "done":
             _after_done(conn, task, new_lon, new_lat)
     return get_task(store, task_id)
@@ -133,15 +182,24 @@ def _check_done(task, witness: str | None, new_lon, new_lat) -> None:
 
 
 def _after_done(conn, task, new_lon, new_lat) -> None:
-    still_open = conn.execute(sa.select(sa.func.count()).select_from(maintenance_tasks).where(
-        maintenance_tasks.c.marker_id == task.marker_id, maintenance_tasks.c.id != task.id,
-        maintenance_tasks.c.status.in_(("open", "in_progress")))).scalar()
+    still_open = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(maintenance_tasks)
+        .where(
+            maintenance_tasks.c.marker_id == task.marker_id,
+            maintenance_tasks.c.id != task.id,
+            maintenance_tasks.c.status.in_(("open", "in_progress")),
+        )
+    ).scalar()
     if task.kind == "retire":
         set_marker_state(conn, task.marker_id, "retired", task.marker_version)
         return
     if task.kind == "relocate":
         lon, lat = float(new_lon), float(new_lat)
-        conn.execute(markers.update().where(markers.c.id == task.marker_id)
-                     .values(lon=lon, lat=lat, geom=Point(lon, lat)))
+        conn.execute(
+            markers.update()
+            .where(markers.c.id == task.marker_id)
+            .values(lon=lon, lat=lat, geom=Point(lon, lat))
+        )
     if not still_open:
         set_marker_state(conn, task.marker_id, "intact", task.marker_version)

@@ -22,6 +22,7 @@ def build_boundaries(store: Store) -> None:
     """Derive the boundary lines and generate the demo markers in a seeded ``store``."""
     from boundaries.demo import generate_demo_markers
     from boundaries.lines import rebuild_lines
+
     rebuild_lines(store)
     generate_demo_markers(store)
 
@@ -41,12 +42,23 @@ def round_plan(line: dict, round_no: int = 4) -> dict:
     """A plan for ``line`` (a row with name and side codes): INSPECTOR_A signs for side A,
     INSPECTOR_B for side B."""
     return {
-        "line": line["name"], "round_no": round_no, "plan": "全线实地察看；逐桩检查并以 RTK 复测坐标。",
-        "planned_start": "2024-03-01", "planned_end": "2024-06-30",
+        "line": line["name"],
+        "round_no": round_no,
+        "plan": "全线实地察看；逐桩检查并以 RTK 复测坐标。",
+        "planned_start": "2024-03-01",
+        "planned_end": "2024-06-30",
         "teams": [
-            {"side_code": line["side_a_code"], "organisation": "甲方联检组", "leader": "张工",
-             "members": [INSPECTOR_A.username]},
-            {"side_code": line["side_b_code"], "organisation": "乙方联检组", "leader": "李工",
-             "members": [INSPECTOR_B.username]},
+            {
+                "side_code": line["side_a_code"],
+                "organisation": "甲方联检组",
+                "leader": "张工",
+                "members": [INSPECTOR_A.username],
+            },
+            {
+                "side_code": line["side_b_code"],
+                "organisation": "乙方联检组",
+                "leader": "李工",
+                "members": [INSPECTOR_B.username],
+            },
         ],
     }

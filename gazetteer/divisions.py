@@ -17,7 +17,13 @@ from gazetteer.core.store import Store
 from gazetteer.tables import divisions, places
 
 LEVELS = ("province", "city", "county", "township", "village")
-LEVEL_NAMES_ZH = {"province": "省级", "city": "地级", "county": "县级", "township": "乡级", "village": "村级"}
+LEVEL_NAMES_ZH = {
+    "province": "省级",
+    "city": "地级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+}
 
 
 def parse_code(code: str) -> str:
@@ -30,8 +36,14 @@ def parse_code(code: str) -> str:
 def division_chain(conn, path: str) -> list[dict]:
     """[{code, name, level}] from the province down to the division whose path is given."""
     codes = path.split("/")
-    rows = {r.code: r for r in conn.execute(
-        sa.select(divisions.c.code, divisions.c.name, divisions.c.level).where(divisions.c.code.in_(codes)))}
+    rows = {
+        r.code: r
+        for r in conn.execute(
+            sa.select(divisions.c.code, divisions.c.name, divisions.c.level).where(
+                divisions.c.code.in_(codes)
+            )
+        )
+    }
     return [{"code": c, "name": rows[c].name, "level": rows[c].level} for c in codes if c in rows]
 
 
@@ -44,18 +56,33 @@ def get_division(store: Store, code: str, *, with_geometry: bool = False) -> dic
         row = conn.execute(sa.select(divisions).where(divisions.c.code == code)).first()
         if row is None:
             raise NotFound(f"没有代码为 {code} 的行政区划")
-        children = [r._asdict() for r in conn.execute(
-            sa.select(divisions.c.code, divisions.c.name, divisions.c.level)
-            .where(divisions.c.parent_code == code).order_by(divisions.c.code))]
-        place_id = conn.execute(sa.select(places.c.id).where(places.c.own_division_code == code)).scalar()
+        children = [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(divisions.c.code, divisions.c.name, divisions.c.level)
+                .where(divisions.c.parent_code == code)
+                .order_by(divisions.c.code)
+            )
+        ]
+        place_id = conn.execute(
+            sa.select(places.c.id).where(places.c.own_division_code == code)
+        ).scalar()
         chain = division_chain(conn, row.path)
     result = {
-        "code": row.code, "name": row.name, "level": row.level, "level_zh": LEVEL_NAMES_ZH[row.level],
-        "parent_code": row.parent_code, "chain": chain, "in_guangdong": row.in_guangdong,
-        "area_km2": row.area_km2, "has_geometry": row.geom is not None,
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "level_zh": LEVEL_NAMES_ZH[row.level],
+        "parent_code": row.parent_code,
+        "chain": chain,
+        "in_guangdong": row.in_guangdong,
+        "area_km2": row.area_km2,
+        "has_geometry": row.geom is not None,
         "bbox": [row.minx, row.miny, row.maxx, row.maxy] if row.geom is not None else None,
-        "geometry_source": row.geometry_source, "name_source": row.name_source,
-        "place_id": place_id, "children": children,
+        "geometry_source": row.geometry_source,
+        "name_source": row.name_source,
+        "place_id": place_id,
+        "children": children,
     }
     if with_geometry and row.geom is not None:
         result["geometry"] = mapping(row.geom)
@@ -76,9 +103,19 @@ def simplified_division_features(store: Store, level: str, tolerance_deg: float)
 
 @lru_cache(maxsize=32)
 def _simplified(store: Store, level: str, tolerance_deg: float) -> list[dict]:
-    query = (sa.select(divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code,
-                       divisions.c.in_guangdong, divisions.c.area_km2, divisions.c.geom)
-             .where(divisions.c.geom.is_not(None)).order_by(divisions.c.code))
+    query = (
+        sa.select(
+            divisions.c.code,
+            divisions.c.name,
+            divisions.c.level,
+            divisions.c.parent_code,
+            divisions.c.in_guangdong,
+            divisions.c.area_km2,
+            divisions.c.geom,
+        )
+        .where(divisions.c.geom.is_not(None))
+        .order_by(divisions.c.code)
+    )
     if level == "province":
         query = query.where(divisions.c.level == "province")
     else:
@@ -89,7 +126,19 @@ def _simplified(store: Store, level: str, tolerance_deg: float) -> list[dict]:
     if tolerance_deg > 0 and geoms:
         geoms = list(shapely.coverage_simplify(geoms, tolerance_deg, simplify_boundary=True))
     geoms = [shapely.set_precision(g, 1e-5) for g in geoms]
-    return [{"type": "Feature", "id": r.code,
-             "properties": {"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
-                            "in_guangdong": r.in_guangdong, "area_km2": r.area_km2},
-             "geometry": mapping(g)} for r, g in zip(rows, geoms)]
+    return [
+        {
+            "type": "Feature",
+            "id": r.code,
+            "properties": {
+                "code": r.code,
+                "name": r.name,
+                "level": r.level,
+                "parent_code": r.parent_code,
+                "in_guangdong": r.in_guangdong,
+                "area_km2": r.area_km2,
+            },
+            "geometry": mapping(g),
+        }
+        for r, g in zip(rows, geoms)
+    ]

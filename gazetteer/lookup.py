@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import Store
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.search import SearchIndex
-from gazetteer.core.store import Store
 from gazetteer.tables import places
 
 MAX_BATCH_POINTS = 10_000
@@ -30,12 +30,17 @@ MAX_BATCH_POINTS = 10_000
 def former_names(store: Store) -> dict[int, list[str]]:
     """{in-force place id: names of every record it superseded, directly or through a chain}."""
     from gazetteer.registry_tables import place_links
+
     with store.read() as conn:
-        links = conn.execute(sa.select(place_links.c.old_place_id, place_links.c.new_place_id)).all()
+        links = conn.execute(
+            sa.select(place_links.c.old_place_id, place_links.c.new_place_id)
+        ).all()
         if not links:
             return {}
         ids = {i for link in links for i in link}
-        names = dict(conn.execute(sa.select(places.c.id, places.c.name).where(places.c.id.in_(ids))).all())
+        names = dict(
+            conn.execute(sa.select(places.c.id, places.c.name).where(places.c.id.in_(ids))).all()
+        )
     older: dict[int, list[int]] = {}
     for old, new in links:
         older.setdefault(new, []).append(old)
@@ -47,7 +52,9 @@ def former_names(store: Store) -> dict[int, list[str]]:
             if pid not in seen:
                 seen.add(pid)
                 frontier.extend(older.get(pid, []))
-        result[new] = [names[i] for i in sorted(seen) if names.get(i) and names[i] != names.get(new)]
+        result[new] = [
+            names[i] for i in sorted(seen) if names.get(i) and names[i] != names.get(new)
+        ]
     return result
 
 
@@ -66,8 +73,13 @@ class LookupService:
 
     def _current_fingerprint(self):
         with self.store.read() as conn:
-            return tuple(conn.execute(sa.select(sa.func.count(), sa.func.max(places.c.id),
-                                                sa.func.max(places.c.updated_at))).one())
+            return tuple(
+                conn.execute(
+                    sa.select(
+                        sa.func.count(), sa.func.max(places.c.id), sa.func.max(places.c.updated_at)
+                    )
+                ).one()
+            )
 
     def warm(self) -> None:
         """Build every index now (a worker calls this before it takes requests)."""
@@ -86,7 +98,9 @@ class LookupService:
                 return
             fingerprint = self._current_fingerprint()
             if fingerprint != self._fingerprint or self._search is None:
-                self._search = SearchIndex.from_store(self.store, former_names=former_names(self.store))
+                self._search = SearchIndex.from_store(
+                    self.store, former_names=former_names(self.store)
+                )
                 self._nearest = NearestPlaces.from_store(self.store)
                 self._fingerprint = fingerprint
             self._checked_at = time.monotonic()
@@ -95,6 +109,7 @@ class LookupService:
         """The naming-rules corpus (``gazetteer.rules.NameCorpus``) of the names as they
         stand now; rebuilt (about 1.5 s for Guangdong) only after the places changed."""
         from gazetteer.rules import NameCorpus
+
         self._fresh()
         with self._lock:
             if self._corpus is None or self._corpus_fingerprint != self._fingerprint:
@@ -123,16 +138,30 @@ class LookupService:
         nearest-place index that is built from them."""
         self._fresh()
         near = self._nearest
-        return [{"type": "Feature", "id": r["id"],
-                 "geometry": {"type": "Point", "coordinates": [round(float(x), 6), round(float(y), 6)]},
-                 "properties": {"id": r["id"], "name": r["name"], "feature_class": r["feature_class"]}}
-                for r, x, y in zip(near.records, near.lons, near.lats)]
+        return [
+            {
+                "type": "Feature",
+                "id": r["id"],
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(float(x), 6), round(float(y), 6)],
+                },
+                "properties": {
+                    "id": r["id"],
+                    "name": r["name"],
+                    "feature_class": r["feature_class"],
+                },
+            }
+            for r, x, y in zip(near.records, near.lons, near.lats)
+        ]
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
         self._fresh()
         return [h.as_dict() for h in self._search.suggest(prefix, limit)]
 
-    def reverse(self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5) -> dict:
+    def reverse(
+        self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5
+    ) -> dict:
         """Divisions containing the point (province down) and the nearest named places.
 
         ``lon``/``lat`` in degrees of ``crs_tag`` (CGCS2000, WGS84, GCJ02, BD09); the answer
@@ -145,9 +174,12 @@ class LookupService:
         if nearest:
             self._fresh()
             places_near = self._nearest.nearest(lon_c, lat_c, nearest)
-        return {"input": {"lon": lon, "lat": lat, "crs": crs.normalise_tag(crs_tag)},
-                "cgcs2000": {"lon": round(lon_c, 8), "lat": round(lat_c, 8)},
-                "divisions": divisions, "nearest_places": places_near}
+        return {
+            "input": {"lon": lon, "lat": lat, "crs": crs.normalise_tag(crs_tag)},
+            "cgcs2000": {"lon": round(lon_c, 8), "lat": round(lat_c, 8)},
+            "divisions": divisions,
+            "nearest_places": places_near,
+        }
 
     def reverse_batch(self, lons, lats, crs_tag: str = "CGCS2000") -> list[dict]:
         """Per point: the chain of containing divisions (codes and names), vectorised."""
@@ -161,7 +193,14 @@ class LookupService:
         by_code = self.locator.by_code
         out = []
         for i in range(len(x)):
-            chain = [{"level": lvl, "code": str(levels[lvl][i]), "name": by_code[str(levels[lvl][i])].name}
-                     for lvl in levels if levels[lvl][i]]
+            chain = [
+                {
+                    "level": lvl,
+                    "code": str(levels[lvl][i]),
+                    "name": by_code[str(levels[lvl][i])].name,
+                }
+                for lvl in levels
+                if levels[lvl][i]
+            ]
             out.append({"lon": float(x[i]), "lat": float(y[i]), "divisions": chain})
         return out

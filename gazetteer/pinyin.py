@@ -39,8 +39,9 @@ def _parse_readings(path: Path) -> dict[str, list[str]]:
             continue
         word, *syls = line.split()
         if len(syls) != len(word):
-            raise ValueError(f"{path}:{lineno}: {word!r} has {len(word)} characters "
-                             f"but {len(syls)} syllables")
+            raise ValueError(
+                f"{path}:{lineno}: {word!r} has {len(word)} characters but {len(syls)} syllables"
+            )
         table[word] = [s.lower() for s in syls]
     return table
 
@@ -79,8 +80,9 @@ def _cached_syllables(text: str, tones: bool) -> tuple[str, ...]:
     style = Style.TONE if tones else Style.NORMAL
     # errors=list: a non-Chinese run comes back one item per character, so the result lines
     # up with the text for Chinese-only names and callers can index it.
-    return tuple(s.lower() for s in lazy_pinyin(text, style=style, v_to_u=True,
-                                                errors=lambda run: list(run)))
+    return tuple(
+        s.lower() for s in lazy_pinyin(text, style=style, v_to_u=True, errors=lambda run: list(run))
+    )
 
 
 def syllables(text: str, *, tones: bool = False) -> list[str]:
@@ -113,8 +115,11 @@ def _standard_readings() -> tuple[dict[str, list[str]], frozenset[str]]:
         if line and not line.startswith("#"):
             char, values = line.split("\t")
             table[char] = values.split(",")
-    chars = frozenset(line for line in (DATA_DIR / "tgh_8105.txt").read_text(
-        encoding="utf-8").splitlines() if line and not line.startswith("#"))
+    chars = frozenset(
+        line
+        for line in (DATA_DIR / "tgh_8105.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
     return table, chars
 
 
@@ -146,6 +151,12 @@ def heteronyms(text: str) -> list[dict]:
     for i, ch in enumerate(text):
         rs = readings(ch)
         if len(rs) > 1:
-            out.append({"index": i, "char": ch, "readings": rs,
-                        "chosen": toned[i] if i < len(toned) else None})
+            out.append(
+                {
+                    "index": i,
+                    "char": ch,
+                    "readings": rs,
+                    "chosen": toned[i] if i < len(toned) else None,
+                }
+            )
     return out

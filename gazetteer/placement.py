@@ -17,8 +17,16 @@ from shapely.geometry import Point
 
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput
-from gazetteer.registry import (Clock, _append_version, _close_current, _row, civil_date, get_place, utcnow)
 from gazetteer.core.store import Store, bbox_columns
+from gazetteer.registry import (
+    Clock,
+    _append_version,
+    _close_current,
+    _row,
+    civil_date,
+    get_place,
+    utcnow,
+)
 from gazetteer.tables import divisions, places
 
 PLACING_ROLES = frozenset({"officer"})
@@ -36,16 +44,24 @@ def validate_point(lon, lat) -> Point:
         raise InvalidInput("经度、纬度应为数字（CGCS2000 十进制度）") from None
     minx, miny, maxx, maxy = GUANGDONG_BOX
     if not (minx <= lon <= maxx and miny <= lat <= maxy):
-        raise InvalidInput(f"位置（{lon:.5f}, {lat:.5f}）不在广东省范围内：请确认经度在前、纬度在后，"
-                           "坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）")
+        raise InvalidInput(
+            f"位置（{lon:.5f}, {lat:.5f}）不在广东省范围内：请确认经度在前、纬度在后，"
+            "坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）"
+        )
     return Point(lon, lat)
 
 
 def county_at(conn, point: Point) -> dict | None:
     """The county-level division whose polygon holds ``point`` (None outside all)."""
-    rows = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.path, divisions.c.geom).where(
-        divisions.c.level == "county", divisions.c.minx <= point.x, divisions.c.maxx >= point.x,
-        divisions.c.miny <= point.y, divisions.c.maxy >= point.y))
+    rows = conn.execute(
+        sa.select(divisions.c.code, divisions.c.name, divisions.c.path, divisions.c.geom).where(
+            divisions.c.level == "county",
+            divisions.c.minx <= point.x,
+            divisions.c.maxx >= point.x,
+            divisions.c.miny <= point.y,
+            divisions.c.maxy >= point.y,
+        )
+    )
     for row in rows:
         if row.geom is not None and row.geom.covers(point):
             return {"code": row.code, "name": row.name, "path": row.path}
@@ -55,12 +71,24 @@ def county_at(conn, point: Point) -> dict | None:
 def _on_one_chain(record_path: str, county_path: str) -> bool:
     """True when the record's division holds the county or lies inside it (paths are
     codes joined by '/', province first)."""
-    return county_path.startswith(record_path + "/") or county_path == record_path \
+    return (
+        county_path.startswith(record_path + "/")
+        or county_path == record_path
         or record_path.startswith(county_path + "/")
+    )
 
 
-def place_on_map(store: Store, place_id: int, lon, lat, *, actor: Actor, version: int,
-                 reason: str | None = None, clock: Clock = utcnow) -> dict:
+def place_on_map(
+    store: Store,
+    place_id: int,
+    lon,
+    lat,
+    *,
+    actor: Actor,
+    version: int,
+    reason: str | None = None,
+    clock: Clock = utcnow,
+) -> dict:
     """Give record ``place_id`` a point geometry at (``lon``, ``lat``), CGCS2000 degrees.
 
     ``version`` is the record version the officer saw (optimistic concurrency). Refuses
@@ -77,22 +105,49 @@ def place_on_map(store: Store, place_id: int, lon, lat, *, actor: Actor, version
         if row.geom is not None:
             raise InvalidInput(f"地名记录 {place_id}（{row.name}）已有图形，修改位置请走更正流程")
         if row.version != version:
-            raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
-                           details={"current_version": row.version})
+            raise Conflict(
+                f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
+                details={"current_version": row.version},
+            )
         county = county_at(conn, point)
-        path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == row.division_code)).scalar()
+        path = conn.execute(
+            sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
+        ).scalar()
         if path and county is not None and not _on_one_chain(path, county["path"]):
-            raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+            raise InvalidInput(
+                f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置"
+            )
         _close_current(conn, row, civil_date(now), actor, now)
         note = f"{civil_date(now).isoformat()} 无图形地名上图（{actor.username}）"
-        result = conn.execute(places.update()
-                              .where(places.c.id == place_id, places.c.version == version,
-                                     places.c.status == "in_force", places.c.geom.is_(None))
-                              .values(geom=point, **bbox_columns(point), geometry_source=GEOMETRY_SOURCE,
-                                      updated_at=now, version=places.c.version + 1,
-                                      history=sa.func.coalesce(places.c.history + "\n", "") + note))
+        result = conn.execute(
+            places.update()
+            .where(
+                places.c.id == place_id,
+                places.c.version == version,
+                places.c.status == "in_force",
+                places.c.geom.is_(None),
+            )
+            .values(
+                geom=point,
+                **bbox_columns(point),
+                geometry_source=GEOMETRY_SOURCE,
+                updated_at=now,
+                version=places.c.version + 1,
+                history=sa.func.coalesce(places.c.history + "\n", "") + note,
+            )
+        )
         if result.rowcount != 1:
-            raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改或已不是现行地名，请刷新后重试")
-        _append_version(conn, _row(conn, place_id), change="corrected", valid_from=civil_date(now),
-                        reason=reason or "无图形地名上图", proposal_id=None, actor=actor, now=now)
+            raise Conflict(
+                f"地名记录 {place_id}（{row.name}）已被更改或已不是现行地名，请刷新后重试"
+            )
+        _append_version(
+            conn,
+            _row(conn, place_id),
+            change="corrected",
+            valid_from=civil_date(now),
+            reason=reason or "无图形地名上图",
+            proposal_id=None,
+            actor=actor,
+            now=now,
+        )
     return get_place(store, place_id)

@@ -15,16 +15,16 @@ China (UTC+8), which is what officers write on notices and decisions.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
 from gazetteer.core.actors import Actor
-from gazetteer.divisions import division_chain
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.registry_tables import place_links, place_versions
 from gazetteer.core.store import Store, bbox_columns
+from gazetteer.divisions import division_chain
+from gazetteer.registry_tables import place_links, place_versions
 from gazetteer.tables import divisions, places
 
 Clock = Callable[[], dt.datetime]
@@ -32,32 +32,61 @@ CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 STATUS_NAMES_ZH = {"in_force": "现行", "historical": "历史", "retired": "已销名"}
 
 # Columns copied to a renamed record's successor (name, identity and life dates are not).
-CARRIED_ON_RENAME = ("feature_class", "feature_type", "division_code", "geom", "minx", "miny", "maxx",
-                     "maxy", "geometry_source", "description", "minority_language", "source",
-                     "registering_unit")
+CARRIED_ON_RENAME = (
+    "feature_class",
+    "feature_type",
+    "division_code",
+    "geom",
+    "minx",
+    "miny",
+    "maxx",
+    "maxy",
+    "geometry_source",
+    "description",
+    "minority_language",
+    "source",
+    "registering_unit",
+)
 # Values a proposal may set on a record.
-PROPOSABLE = ("name", "specific_term", "generic_term", "romanized", "romanized_toned", "pinyin_key",
-              "heteronyms", "heteronyms_confirmed", "feature_class", "feature_type", "division_code",
-              "aliases", "short_name", "map_name", "minority_name", "minority_language", "meaning",
-              "history", "description", "source", "registering_unit")
+PROPOSABLE = (
+    "name",
+    "specific_term",
+    "generic_term",
+    "romanized",
+    "romanized_toned",
+    "pinyin_key",
+    "heteronyms",
+    "heteronyms_confirmed",
+    "feature_class",
+    "feature_type",
+    "division_code",
+    "aliases",
+    "short_name",
+    "map_name",
+    "minority_name",
+    "minority_language",
+    "meaning",
+    "history",
+    "description",
+    "source",
+    "registering_unit",
+)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands timestamps back without zone; they were written as UTC."""
     if value is None or value.tzinfo is not None:
         return value
-    return value.replace(tzinfo=dt.timezone.utc)
+    return value.replace(tzinfo=dt.UTC)
 
 
 def civil_date(instant: dt.datetime) -> dt.date:
     """The date in China (UTC+8) at a UTC instant."""
     return as_utc(instant).astimezone(CHINA_TZ).date()
-
-
 
 
 def jsonable(value):
@@ -69,6 +98,7 @@ def jsonable(value):
 
 
 # ---------------------------------------------------------------- writing (inside store.write())
+
 
 def _row(conn, place_id: int):
     row = conn.execute(sa.select(places).where(places.c.id == place_id)).first()
@@ -82,32 +112,70 @@ def _record(row) -> dict:
     return {k: jsonable(v) for k, v in row._asdict().items() if k != "geom"}
 
 
-def _append_version(conn, row, *, change: str, valid_from: dt.date | None, reason: str | None,
-                    proposal_id: int | None, actor: Actor, now: dt.datetime) -> None:
-    conn.execute(place_versions.insert().values(
-        place_id=row.id, version=row.version, valid_from=valid_from, valid_to=None, name=row.name,
-        status=row.status, change=change, change_reason=reason, proposal_id=proposal_id,
-        record=_record(row), geom=row.geom, recorded_at=now, recorded_by=actor.username))
+def _append_version(
+    conn,
+    row,
+    *,
+    change: str,
+    valid_from: dt.date | None,
+    reason: str | None,
+    proposal_id: int | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    conn.execute(
+        place_versions.insert().values(
+            place_id=row.id,
+            version=row.version,
+            valid_from=valid_from,
+            valid_to=None,
+            name=row.name,
+            status=row.status,
+            change=change,
+            change_reason=reason,
+            proposal_id=proposal_id,
+            record=_record(row),
+            geom=row.geom,
+            recorded_at=now,
+            recorded_by=actor.username,
+        )
+    )
 
 
 def _close_current(conn, row, valid_to: dt.date, actor: Actor, now: dt.datetime) -> None:
     """End the version valid now; an imported record first gets its baseline snapshot."""
-    has_versions = conn.execute(sa.select(sa.func.count()).select_from(place_versions)
-                                .where(place_versions.c.place_id == row.id)).scalar()
+    has_versions = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(place_versions)
+        .where(place_versions.c.place_id == row.id)
+    ).scalar()
     if not has_versions:
-        _append_version(conn, row, change="baseline", valid_from=row.named_date, reason=None,
-                        proposal_id=None, actor=actor, now=now)
-    conn.execute(place_versions.update()
-                 .where(place_versions.c.place_id == row.id, place_versions.c.valid_to.is_(None))
-                 .values(valid_to=valid_to))
+        _append_version(
+            conn,
+            row,
+            change="baseline",
+            valid_from=row.named_date,
+            reason=None,
+            proposal_id=None,
+            actor=actor,
+            now=now,
+        )
+    conn.execute(
+        place_versions.update()
+        .where(place_versions.c.place_id == row.id, place_versions.c.valid_to.is_(None))
+        .values(valid_to=valid_to)
+    )
 
 
 def _update_in_force(conn, row, values: dict) -> None:
     """Change a record that must still be in force at the version read (else ``Conflict``)."""
-    result = conn.execute(places.update()
-                          .where(places.c.id == row.id, places.c.version == row.version,
-                                 places.c.status == "in_force")
-                          .values(**values, version=places.c.version + 1))
+    result = conn.execute(
+        places.update()
+        .where(
+            places.c.id == row.id, places.c.version == row.version, places.c.status == "in_force"
+        )
+        .values(**values, version=places.c.version + 1)
+    )
     if result.rowcount != 1:
         raise Conflict(f"地名记录 {row.id}（{row.name}）已被更改或已不是现行地名，请刷新后重试")
 
@@ -116,23 +184,57 @@ def _appended(text: str | None, line: str) -> str:
     return f"{text}\n{line}" if text else line
 
 
-def create_place(conn, values: dict, *, effective_date: dt.date, actor: Actor, now: dt.datetime,
-                 proposal_id: int | None = None) -> int:
+def create_place(
+    conn,
+    values: dict,
+    *,
+    effective_date: dt.date,
+    actor: Actor,
+    now: dt.datetime,
+    proposal_id: int | None = None,
+) -> int:
     """Insert a new in-force record named on ``effective_date``; returns its id."""
     geom = values.get("geom")
     values = {k: v for k, v in values.items() if k in PROPOSABLE}
-    result = conn.execute(places.insert().values(
-        **values, geom=geom, **bbox_columns(geom), status="in_force", named_date=effective_date,
-        registered_by=actor.username, registered_at=now, updated_at=now, version=1))
+    result = conn.execute(
+        places.insert().values(
+            **values,
+            geom=geom,
+            **bbox_columns(geom),
+            status="in_force",
+            named_date=effective_date,
+            registered_by=actor.username,
+            registered_at=now,
+            updated_at=now,
+            version=1,
+        )
+    )
     place_id = result.inserted_primary_key[0]
-    _append_version(conn, _row(conn, place_id), change="named", valid_from=effective_date, reason=None,
-                    proposal_id=proposal_id, actor=actor, now=now)
+    _append_version(
+        conn,
+        _row(conn, place_id),
+        change="named",
+        valid_from=effective_date,
+        reason=None,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
     return place_id
 
 
-def rename_place(conn, old_id: int, new_values: dict, *, effective_date: dt.date, reason: str,
-                 actor: Actor, now: dt.datetime, proposal_id: int | None = None,
-                 location=None) -> int:
+def rename_place(
+    conn,
+    old_id: int,
+    new_values: dict,
+    *,
+    effective_date: dt.date,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+    proposal_id: int | None = None,
+    location=None,
+) -> int:
     """Rename: a new record carries the new name from ``effective_date``; the old record
     becomes historical (its name stays findable) and the two are linked both ways.
 
@@ -147,47 +249,114 @@ def rename_place(conn, old_id: int, new_values: dict, *, effective_date: dt.date
     proposed = {k: v for k, v in new_values.items() if k in PROPOSABLE and v not in (None, "", [])}
     _close_current(conn, old, effective_date, actor, now)
     # The division a record names moves to the successor: it is the division's name now.
-    _update_in_force(conn, old, {"status": "historical", "retired_date": effective_date,
-                                 "own_division_code": None, "history": _appended(old.history, f"{effective_date.isoformat()} 更名为“{new_name}”"),
-                                 "updated_at": now})
-    _append_version(conn, _row(conn, old_id), change="superseded", valid_from=effective_date, reason=reason,
-                    proposal_id=proposal_id, actor=actor, now=now)
+    _update_in_force(
+        conn,
+        old,
+        {
+            "status": "historical",
+            "retired_date": effective_date,
+            "own_division_code": None,
+            "history": _appended(old.history, f"{effective_date.isoformat()} 更名为“{new_name}”"),
+            "updated_at": now,
+        },
+    )
+    _append_version(
+        conn,
+        _row(conn, old_id),
+        change="superseded",
+        valid_from=effective_date,
+        reason=reason,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
     geom = carried.pop("geom")
     bbox = {k: carried.pop(k) for k in ("minx", "miny", "maxx", "maxy")}
     values = {"meaning": old.meaning, "aliases": old.aliases, **carried, **proposed}
     values["history"] = _appended(proposed.get("history") or old.history, note)
-    result = conn.execute(places.insert().values(
-        **values, geom=geom, **bbox, own_division_code=old.own_division_code, status="in_force",
-        named_date=effective_date, registered_by=actor.username, registered_at=now, updated_at=now,
-        version=1))
+    result = conn.execute(
+        places.insert().values(
+            **values,
+            geom=geom,
+            **bbox,
+            own_division_code=old.own_division_code,
+            status="in_force",
+            named_date=effective_date,
+            registered_by=actor.username,
+            registered_at=now,
+            updated_at=now,
+            version=1,
+        )
+    )
     new_id = result.inserted_primary_key[0]
-    _append_version(conn, _row(conn, new_id), change="renamed", valid_from=effective_date, reason=reason,
-                    proposal_id=proposal_id, actor=actor, now=now)
-    conn.execute(place_links.insert().values(old_place_id=old_id, new_place_id=new_id, kind="renamed",
-                                             effective_date=effective_date, proposal_id=proposal_id))
+    _append_version(
+        conn,
+        _row(conn, new_id),
+        change="renamed",
+        valid_from=effective_date,
+        reason=reason,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
+    conn.execute(
+        place_links.insert().values(
+            old_place_id=old_id,
+            new_place_id=new_id,
+            kind="renamed",
+            effective_date=effective_date,
+            proposal_id=proposal_id,
+        )
+    )
     return new_id
 
 
-def retire_place(conn, place_id: int, *, effective_date: dt.date, reason: str, actor: Actor,
-                 now: dt.datetime, proposal_id: int | None = None) -> None:
+def retire_place(
+    conn,
+    place_id: int,
+    *,
+    effective_date: dt.date,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+    proposal_id: int | None = None,
+) -> None:
     """Retire (销名): the record stays, marked retired with reason and date."""
     row = _row(conn, place_id)
     _close_current(conn, row, effective_date, actor, now)
-    _update_in_force(conn, row, {"status": "retired", "retired_date": effective_date, "updated_at": now,
-                                 "history": _appended(row.history, f"{effective_date.isoformat()} 销名：{reason}")})
-    _append_version(conn, _row(conn, place_id), change="retired", valid_from=effective_date, reason=reason,
-                    proposal_id=proposal_id, actor=actor, now=now)
+    _update_in_force(
+        conn,
+        row,
+        {
+            "status": "retired",
+            "retired_date": effective_date,
+            "updated_at": now,
+            "history": _appended(row.history, f"{effective_date.isoformat()} 销名：{reason}"),
+        },
+    )
+    _append_version(
+        conn,
+        _row(conn, place_id),
+        change="retired",
+        valid_from=effective_date,
+        reason=reason,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
 
 
 # ---------------------------------------------------------------- reading
+
 
 def _links(conn, place_ids: list[int], as_of: dt.date | None = None) -> dict[int, dict]:
     """{place_id: {"supersedes": [ids], "superseded_by": [ids]}} for links in effect on ``as_of``."""
     out = {pid: {"supersedes": [], "superseded_by": []} for pid in place_ids}
     if not place_ids:
         return out
-    query = sa.select(place_links).where(sa.or_(place_links.c.old_place_id.in_(place_ids),
-                                                place_links.c.new_place_id.in_(place_ids)))
+    query = sa.select(place_links).where(
+        sa.or_(place_links.c.old_place_id.in_(place_ids), place_links.c.new_place_id.in_(place_ids))
+    )
     if as_of is not None:
         query = query.where(place_links.c.effective_date <= as_of)
     for link in conn.execute(query.order_by(place_links.c.effective_date, place_links.c.id)):
@@ -205,8 +374,12 @@ def division_info(conn, code: str | None) -> dict | None:
     if path is None:
         return {"code": code, "name": None, "chain": []}
     chain = division_chain(conn, path)
-    return {"code": code, "name": chain[-1]["name"] if chain else None,
-            "full_name": "".join(d["name"] for d in chain), "chain": chain}
+    return {
+        "code": code,
+        "name": chain[-1]["name"] if chain else None,
+        "full_name": "".join(d["name"] for d in chain),
+        "chain": chain,
+    }
 
 
 def divisions_crossed(conn, geom) -> list[dict]:
@@ -215,10 +388,20 @@ def divisions_crossed(conn, geom) -> list[dict]:
     if geom is None or geom.geom_type == "Point":
         return []
     minx, miny, maxx, maxy = geom.bounds
-    rows = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.geom).where(
-        divisions.c.level == "county", divisions.c.minx <= maxx, divisions.c.maxx >= minx,
-        divisions.c.miny <= maxy, divisions.c.maxy >= miny))
-    return [{"code": r.code, "name": r.name} for r in rows if r.geom is not None and r.geom.intersects(geom)]
+    rows = conn.execute(
+        sa.select(divisions.c.code, divisions.c.name, divisions.c.geom).where(
+            divisions.c.level == "county",
+            divisions.c.minx <= maxx,
+            divisions.c.maxx >= minx,
+            divisions.c.miny <= maxy,
+            divisions.c.maxy >= miny,
+        )
+    )
+    return [
+        {"code": r.code, "name": r.name}
+        for r in rows
+        if r.geom is not None and r.geom.intersects(geom)
+    ]
 
 
 def _public_record(record: dict, geom, *, with_geometry: bool) -> dict:
@@ -233,18 +416,24 @@ def _public_record(record: dict, geom, *, with_geometry: bool) -> dict:
 def _as_of_version(conn, place_id: int, as_of: dt.date):
     """The snapshot valid on ``as_of``; None if the record has no snapshots at all.
     Raises ``NotFound`` if it has snapshots but none covers the date (not yet named)."""
-    versions = conn.execute(sa.select(place_versions).where(place_versions.c.place_id == place_id)
-                            .order_by(place_versions.c.version.desc())).all()
+    versions = conn.execute(
+        sa.select(place_versions)
+        .where(place_versions.c.place_id == place_id)
+        .order_by(place_versions.c.version.desc())
+    ).all()
     if not versions:
         return None
     for v in versions:
-        if (v.valid_from is None or v.valid_from <= as_of) and (v.valid_to is None or as_of < v.valid_to):
+        if (v.valid_from is None or v.valid_from <= as_of) and (
+            v.valid_to is None or as_of < v.valid_to
+        ):
             return v
     raise NotFound(f"地名记录 {place_id} 在 {as_of.isoformat()} 尚未登记")
 
 
-def get_place(store: Store, place_id: int, *, as_of: dt.date | None = None,
-              with_geometry: bool = True) -> dict:
+def get_place(
+    store: Store, place_id: int, *, as_of: dt.date | None = None, with_geometry: bool = True
+) -> dict:
     """One record as it stands now, or as it stood on ``as_of`` (a civil date), with its
     division chain, the divisions it crosses and its rename links in effect on that date.
 
@@ -259,8 +448,12 @@ def get_place(store: Store, place_id: int, *, as_of: dt.date | None = None,
                     raise NotFound(f"地名记录 {place_id} 在 {as_of.isoformat()} 尚未登记")
             else:
                 record, geom = dict(version.record), version.geom
-                version_info = {"version": version.version, "valid_from": jsonable(version.valid_from),
-                                "valid_to": jsonable(version.valid_to), "change": version.change}
+                version_info = {
+                    "version": version.version,
+                    "valid_from": jsonable(version.valid_from),
+                    "valid_to": jsonable(version.valid_to),
+                    "change": version.change,
+                }
         out = _public_record(record, geom, with_geometry=with_geometry)
         out["as_of"] = jsonable(as_of)
         out["version_valid"] = version_info
@@ -275,36 +468,94 @@ def place_history(store: Store, place_id: int) -> dict:
     predecessors and successors, each with its name and dates."""
     with store.read() as conn:
         row = _row(conn, place_id)
-        versions = [{"version": v.version, "name": v.name, "status": v.status, "change": v.change,
-                     "change_reason": v.change_reason, "valid_from": jsonable(v.valid_from),
-                     "valid_to": jsonable(v.valid_to), "proposal_id": v.proposal_id,
-                     "recorded_by": v.recorded_by, "recorded_at": jsonable(as_utc(v.recorded_at))}
-                    for v in conn.execute(sa.select(place_versions).where(place_versions.c.place_id == place_id)
-                                          .order_by(place_versions.c.version))]
+        versions = [
+            {
+                "version": v.version,
+                "name": v.name,
+                "status": v.status,
+                "change": v.change,
+                "change_reason": v.change_reason,
+                "valid_from": jsonable(v.valid_from),
+                "valid_to": jsonable(v.valid_to),
+                "proposal_id": v.proposal_id,
+                "recorded_by": v.recorded_by,
+                "recorded_at": jsonable(as_utc(v.recorded_at)),
+            }
+            for v in conn.execute(
+                sa.select(place_versions)
+                .where(place_versions.c.place_id == place_id)
+                .order_by(place_versions.c.version)
+            )
+        ]
         if not versions:  # never changed since import: the current record is the only version
-            versions = [{"version": row.version, "name": row.name, "status": row.status, "change": "baseline",
-                         "change_reason": None, "valid_from": jsonable(row.named_date), "valid_to": None,
-                         "proposal_id": None, "recorded_by": row.registered_by,
-                         "recorded_at": jsonable(as_utc(row.registered_at))}]
+            versions = [
+                {
+                    "version": row.version,
+                    "name": row.name,
+                    "status": row.status,
+                    "change": "baseline",
+                    "change_reason": None,
+                    "valid_from": jsonable(row.named_date),
+                    "valid_to": None,
+                    "proposal_id": None,
+                    "recorded_by": row.registered_by,
+                    "recorded_at": jsonable(as_utc(row.registered_at)),
+                }
+            ]
         chain_ids, frontier = {place_id}, [place_id]
         while frontier:  # walk links both ways; chains are short
             links = _links(conn, frontier)
-            frontier = [i for pid in frontier for i in links[pid]["supersedes"] + links[pid]["superseded_by"]
-                        if i not in chain_ids]
+            frontier = [
+                i
+                for pid in frontier
+                for i in links[pid]["supersedes"] + links[pid]["superseded_by"]
+                if i not in chain_ids
+            ]
             chain_ids.update(frontier)
-        chain_rows = conn.execute(sa.select(places.c.id, places.c.name, places.c.status, places.c.named_date,
-                                            places.c.retired_date).where(places.c.id.in_(chain_ids))).all()
+        chain_rows = conn.execute(
+            sa.select(
+                places.c.id,
+                places.c.name,
+                places.c.status,
+                places.c.named_date,
+                places.c.retired_date,
+            ).where(places.c.id.in_(chain_ids))
+        ).all()
         links = _links(conn, sorted(chain_ids))
-    chain = sorted(({"id": r.id, "name": r.name, "status": r.status, "named_date": jsonable(r.named_date),
-                     "retired_date": jsonable(r.retired_date), **links[r.id]} for r in chain_rows),
-                   key=lambda c: (c["named_date"] or "", c["id"]))
-    return {"place_id": place_id, "name": row.name, "status": row.status, "versions": versions,
-            "name_chain": chain}
+    chain = sorted(
+        (
+            {
+                "id": r.id,
+                "name": r.name,
+                "status": r.status,
+                "named_date": jsonable(r.named_date),
+                "retired_date": jsonable(r.retired_date),
+                **links[r.id],
+            }
+            for r in chain_rows
+        ),
+        key=lambda c: (c["named_date"] or "", c["id"]),
+    )
+    return {
+        "place_id": place_id,
+        "name": row.name,
+        "status": row.status,
+        "versions": versions,
+        "name_chain": chain,
+    }
 
 
-def find_places(store: Store, *, name: str | None = None, q: str | None = None, as_of: dt.date | None = None,
-                status: str | None = None, division_code: str | None = None, limit: int = 50,
-                offset: int = 0) -> dict:
+def find_places(
+    store: Store,
+    *,
+    name: str | None = None,
+    q: str | None = None,
+    as_of: dt.date | None = None,
+    status: str | None = None,
+    division_code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict:
     """Records by exact ``name`` or name substring ``q``, optionally in one division (and
     below) or one status. With ``as_of`` the names are matched as they stood on that date,
     so an old name finds its record even after a rename.
@@ -328,41 +579,62 @@ def find_places(store: Store, *, name: str | None = None, q: str | None = None, 
             if status:
                 ids_query = ids_query.where(places.c.status == status)
         else:
-            covering = sa.and_(sa.or_(place_versions.c.valid_from.is_(None), place_versions.c.valid_from <= as_of),
-                               sa.or_(place_versions.c.valid_to.is_(None), place_versions.c.valid_to > as_of))
+            covering = sa.and_(
+                sa.or_(place_versions.c.valid_from.is_(None), place_versions.c.valid_from <= as_of),
+                sa.or_(place_versions.c.valid_to.is_(None), place_versions.c.valid_to > as_of),
+            )
             versioned = sa.select(place_versions.c.place_id.label("id")).where(
-                covering, name_filter(place_versions.c.name))
+                covering, name_filter(place_versions.c.name)
+            )
             if status:
                 versioned = versioned.where(place_versions.c.status == status)
             has_versions = sa.exists().where(place_versions.c.place_id == places.c.id)
             unversioned = sa.select(places.c.id).where(
-                ~has_versions, name_filter(places.c.name),
-                sa.or_(places.c.named_date.is_(None), places.c.named_date <= as_of))
+                ~has_versions,
+                name_filter(places.c.name),
+                sa.or_(places.c.named_date.is_(None), places.c.named_date <= as_of),
+            )
             if status:
                 unversioned = unversioned.where(places.c.status == status)
             ids_query = sa.union(versioned, unversioned)
         ids_sub = ids_query.subquery()
         query = sa.select(places).where(places.c.id.in_(sa.select(ids_sub.c.id)))
         if division_code:
-            path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == division_code)).scalar()
+            path = conn.execute(
+                sa.select(divisions.c.path).where(divisions.c.code == division_code)
+            ).scalar()
             if path is None:
                 raise NotFound(f"没有代码为 {division_code} 的行政区划")
-            below = sa.select(divisions.c.code).where(sa.or_(divisions.c.path == path,
-                                                             divisions.c.path.startswith(path + "/")))
+            below = sa.select(divisions.c.code).where(
+                sa.or_(divisions.c.path == path, divisions.c.path.startswith(path + "/"))
+            )
             query = query.where(places.c.division_code.in_(below))
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
         rows = conn.execute(query.order_by(places.c.id).limit(limit).offset(offset)).all()
         links = _links(conn, [r.id for r in rows], as_of)
         items = []
         for r in rows:
-            item = {"id": r.id, "name": r.name, "romanized": r.romanized, "feature_class": r.feature_class,
-                    "feature_type": r.feature_type, "division_code": r.division_code, "status": r.status,
-                    "status_zh": STATUS_NAMES_ZH[r.status], "named_date": jsonable(r.named_date),
-                    "retired_date": jsonable(r.retired_date), **links[r.id]}
+            item = {
+                "id": r.id,
+                "name": r.name,
+                "romanized": r.romanized,
+                "feature_class": r.feature_class,
+                "feature_type": r.feature_type,
+                "division_code": r.division_code,
+                "status": r.status,
+                "status_zh": STATUS_NAMES_ZH[r.status],
+                "named_date": jsonable(r.named_date),
+                "retired_date": jsonable(r.retired_date),
+                **links[r.id],
+            }
             if as_of is not None:
                 version = _as_of_version(conn, r.id, as_of)
                 if version is not None:
-                    item.update(name=version.name, status=version.status,
-                                status_zh=STATUS_NAMES_ZH[version.status], current_name=r.name)
+                    item.update(
+                        name=version.name,
+                        status=version.status,
+                        status_zh=STATUS_NAMES_ZH[version.status],
+                        current_name=r.name,
+                    )
             items.append(item)
     return {"total": total, "as_of": jsonable(as_of), "items": items}

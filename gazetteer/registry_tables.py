@@ -11,12 +11,22 @@ lon/lat (EPSG:4490).
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import Geometry, metadata
 import gazetteer.tables  # noqa: F401  (places and divisions must be declared first)
+from gazetteer.core.store import Geometry, metadata
 
 PROPOSAL_KINDS = ("naming", "renaming", "retirement")
-PROPOSAL_STATES = ("draft", "submitted", "checked", "in_review", "on_notice", "approved", "rejected",
-                   "announced", "in_force", "withdrawn")
+PROPOSAL_STATES = (
+    "draft",
+    "submitted",
+    "checked",
+    "in_review",
+    "on_notice",
+    "approved",
+    "rejected",
+    "announced",
+    "in_force",
+    "withdrawn",
+)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = ("baseline", "named", "renamed", "superseded", "retired", "corrected")
 
@@ -26,18 +36,31 @@ def _in(column: str, values) -> str:
 
 
 place_versions = sa.Table(
-    "place_versions", metadata,
+    "place_versions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
     sa.Column("version", sa.Integer, nullable=False, comment="places.version this snapshot shows"),
-    sa.Column("valid_from", sa.Date, comment="first day in force; NULL = since before the registry began"),
-    sa.Column("valid_to", sa.Date, comment="first day no longer valid (exclusive); NULL = still valid"),
-    sa.Column("name", sa.String(200), nullable=False, index=True, comment="name in this version, for past-date lookups"),
+    sa.Column(
+        "valid_from", sa.Date, comment="first day in force; NULL = since before the registry began"
+    ),
+    sa.Column(
+        "valid_to", sa.Date, comment="first day no longer valid (exclusive); NULL = still valid"
+    ),
+    sa.Column(
+        "name",
+        sa.String(200),
+        nullable=False,
+        index=True,
+        comment="name in this version, for past-date lookups",
+    ),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("change", sa.String(12), nullable=False, comment="what made this version"),
     sa.Column("change_reason", sa.Text),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id")),
-    sa.Column("record", sa.JSON, nullable=False, comment="the places row without geometry, JSON-safe"),
+    sa.Column(
+        "record", sa.JSON, nullable=False, comment="the places row without geometry, JSON-safe"
+    ),
     sa.Column("geom", Geometry, comment="CGCS2000 lon/lat"),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("recorded_by", sa.String(100), nullable=False),
@@ -47,33 +70,65 @@ place_versions = sa.Table(
 )
 
 place_links = sa.Table(
-    "place_links", metadata,
+    "place_links",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("old_place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True,
-              comment="the record superseded (its name is now historical)"),
-    sa.Column("new_place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True,
-              comment="the record that supersedes it"),
+    sa.Column(
+        "old_place_id",
+        sa.Integer,
+        sa.ForeignKey("places.id"),
+        nullable=False,
+        index=True,
+        comment="the record superseded (its name is now historical)",
+    ),
+    sa.Column(
+        "new_place_id",
+        sa.Integer,
+        sa.ForeignKey("places.id"),
+        nullable=False,
+        index=True,
+        comment="the record that supersedes it",
+    ),
     sa.Column("kind", sa.String(12), nullable=False, server_default="renamed"),
     sa.Column("effective_date", sa.Date, nullable=False),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id")),
-    sa.UniqueConstraint("old_place_id", "new_place_id", name="uq_place_links_old_place_id_new_place_id"),
+    sa.UniqueConstraint(
+        "old_place_id", "new_place_id", name="uq_place_links_old_place_id_new_place_id"
+    ),
     sqlite_autoincrement=True,
 )
 
 proposals = sa.Table(
-    "proposals", metadata,
+    "proposals",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(12), nullable=False, index=True),
     sa.Column("state", sa.String(12), nullable=False, index=True),
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), index=True,
-              comment="the record renamed or retired"),
-    sa.Column("result_place_id", sa.Integer, sa.ForeignKey("places.id"),
-              comment="the record created by a naming or renaming once in force"),
-    sa.Column("division_code", sa.String(12), sa.ForeignKey("divisions.code"), index=True,
-              comment="the lowest division the place lies in (for statistics)"),
+    sa.Column(
+        "place_id",
+        sa.Integer,
+        sa.ForeignKey("places.id"),
+        index=True,
+        comment="the record renamed or retired",
+    ),
+    sa.Column(
+        "result_place_id",
+        sa.Integer,
+        sa.ForeignKey("places.id"),
+        comment="the record created by a naming or renaming once in force",
+    ),
+    sa.Column(
+        "division_code",
+        sa.String(12),
+        sa.ForeignKey("divisions.code"),
+        index=True,
+        comment="the lowest division the place lies in (for statistics)",
+    ),
     sa.Column("applicant", sa.String(200), nullable=False, comment="申请人/申请单位"),
     sa.Column("reasons", sa.Text, nullable=False, comment="申请理由"),
-    sa.Column("proposed", sa.JSON, nullable=False, comment="proposed record values incl. romanization"),
+    sa.Column(
+        "proposed", sa.JSON, nullable=False, comment="proposed record values incl. romanization"
+    ),
     sa.Column("heteronyms_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("location", Geometry, comment="CGCS2000 lon/lat"),
     sa.Column("findings", sa.JSON, comment="compliance-check findings"),
@@ -94,8 +149,13 @@ proposals = sa.Table(
     sa.Column("created_by", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, server_default="1",
-              comment="optimistic-concurrency counter, +1 on every change"),
+    sa.Column(
+        "version",
+        sa.Integer,
+        nullable=False,
+        server_default="1",
+        comment="optimistic-concurrency counter, +1 on every change",
+    ),
     sa.CheckConstraint(_in("kind", PROPOSAL_KINDS), name="kind"),
     sa.CheckConstraint(_in("state", PROPOSAL_STATES), name="state"),
     sa.CheckConstraint("decision IS NULL OR decision IN ('approved', 'rejected')", name="decision"),
@@ -103,10 +163,13 @@ proposals = sa.Table(
 )
 
 proposal_opinions = sa.Table(
-    "proposal_opinions", metadata,
+    "proposal_opinions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id"), nullable=False, index=True),
-    sa.Column("kind", sa.String(12), nullable=False, comment="专家论证 expert / 征求意见 consultation ..."),
+    sa.Column(
+        "kind", sa.String(12), nullable=False, comment="专家论证 expert / 征求意见 consultation ..."
+    ),
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.String(100), nullable=False),
@@ -116,7 +179,8 @@ proposal_opinions = sa.Table(
 )
 
 proposal_events = sa.Table(
-    "proposal_events", metadata,
+    "proposal_events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id"), nullable=False, index=True),
     sa.Column("action", sa.String(24), nullable=False),

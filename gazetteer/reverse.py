@@ -19,9 +19,9 @@ representative point for lines and polygons) to pick candidates.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import shapely
@@ -52,8 +52,12 @@ class DivisionFeature:
 class _LevelGrid:
     """Polygons of one level, a cell grid over them, and an STRtree for exact tests."""
 
-    def __init__(self, features: list[DivisionFeature], bounds: tuple[float, float, float, float],
-                 cell_deg: float):
+    def __init__(
+        self,
+        features: list[DivisionFeature],
+        bounds: tuple[float, float, float, float],
+        cell_deg: float,
+    ):
         self.features = features
         self.geoms = np.array([f.geometry for f in features], dtype=object)
         for g in self.geoms:
@@ -159,55 +163,77 @@ class DivisionLocator:
 
     Build with :meth:`from_features`, :meth:`from_geojson` or :meth:`from_store`."""
 
-    def __init__(self, features: Sequence[DivisionFeature], *, cell_deg: float = DEFAULT_CELL_DEG,
-                 grid_bounds: tuple[float, float, float, float] | None = None):
+    def __init__(
+        self,
+        features: Sequence[DivisionFeature],
+        *,
+        cell_deg: float = DEFAULT_CELL_DEG,
+        grid_bounds: tuple[float, float, float, float] | None = None,
+    ):
         features = sorted(features, key=lambda f: (LOCATOR_LEVELS.index(f.level), f.code))
         if not features:
             raise ValueError("no division polygons to locate in")
         if grid_bounds is None:
             # The area of interest: everything below province level (Guangdong's cities and
             # counties); neighbour provinces outside it are answered by the exact path.
-            inner = [f.geometry for f in features if f.level != "province"] or [f.geometry for f in features]
+            inner = [f.geometry for f in features if f.level != "province"] or [
+                f.geometry for f in features
+            ]
             b = shapely.total_bounds(np.array(inner, dtype=object))
             grid_bounds = (b[0] - cell_deg, b[1] - cell_deg, b[2] + cell_deg, b[3] + cell_deg)
         self.cell_deg = cell_deg
         self.grid_bounds = tuple(float(v) for v in grid_bounds)
-        self.levels = {lvl: _LevelGrid([f for f in features if f.level == lvl], self.grid_bounds, cell_deg)
-                       for lvl in LOCATOR_LEVELS}
+        self.levels = {
+            lvl: _LevelGrid([f for f in features if f.level == lvl], self.grid_bounds, cell_deg)
+            for lvl in LOCATOR_LEVELS
+        }
         self.by_code = {f.code: f for f in features}
         # Codes of the lowest level found, indexed like the stacked per-level results;
         # the extra last entry '' stands for "outside every polygon".
-        self._codes = {lvl: np.array([f.code for f in g.features] + [""], dtype="U12")
-                       for lvl, g in self.levels.items()}
+        self._codes = {
+            lvl: np.array([f.code for f in g.features] + [""], dtype="U12")
+            for lvl, g in self.levels.items()
+        }
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_features(cls, features: Iterable, **kwargs) -> "DivisionLocator":
+    def from_features(cls, features: Iterable, **kwargs) -> DivisionLocator:
         """``features``: (code, level, parent_code, name, shapely geometry) tuples or
         :class:`DivisionFeature`; levels province/city/county (others are ignored)."""
         items = []
         for f in features:
             feat = f if isinstance(f, DivisionFeature) else DivisionFeature(*f)
-            if feat.level in LOCATOR_LEVELS and feat.geometry is not None and not feat.geometry.is_empty:
+            if (
+                feat.level in LOCATOR_LEVELS
+                and feat.geometry is not None
+                and not feat.geometry.is_empty
+            ):
                 items.append(feat)
         return cls(items, **kwargs)
 
     @classmethod
-    def from_geojson(cls, path: str | Path, **kwargs) -> "DivisionLocator":
+    def from_geojson(cls, path: str | Path, **kwargs) -> DivisionLocator:
         """Read a FeatureCollection with properties code, name, level, parent_code
         (data/divisions.geojson)."""
         fc = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls.from_features(
-            ((p["code"], p["level"], p.get("parent_code"), p["name"], shape(f["geometry"]))
-             for f in fc["features"] for p in [f["properties"]]), **kwargs)
+            (
+                (p["code"], p["level"], p.get("parent_code"), p["name"], shape(f["geometry"]))
+                for f in fc["features"]
+                for p in [f["properties"]]
+            ),
+            **kwargs,
+        )
 
     @classmethod
-    def from_store(cls, store, **kwargs) -> "DivisionLocator":
+    def from_store(cls, store, **kwargs) -> DivisionLocator:
         """Read the store's ``divisions`` rows that have a geometry."""
         from gazetteer.tables import divisions as t
-        query = (sa.select(t.c.code, t.c.level, t.c.parent_code, t.c.name, t.c.geom)
-                 .where(t.c.geom.is_not(None), t.c.level.in_(LOCATOR_LEVELS)))
+
+        query = sa.select(t.c.code, t.c.level, t.c.parent_code, t.c.name, t.c.geom).where(
+            t.c.geom.is_not(None), t.c.level.in_(LOCATOR_LEVELS)
+        )
         with store.read() as conn:
             rows = conn.execute(query).all()
         return cls.from_features((tuple(r) for r in rows), **kwargs)
@@ -240,7 +266,10 @@ class DivisionLocator:
         x, y = crs.validate_lon_lat(lons, lats)
         shape_ = x.shape
         x, y = x.ravel(), y.ravel()
-        return {lvl: self._codes[lvl][self.levels[lvl].lookup(x, y)].reshape(shape_) for lvl in LOCATOR_LEVELS}
+        return {
+            lvl: self._codes[lvl][self.levels[lvl].lookup(x, y)].reshape(shape_)
+            for lvl in LOCATOR_LEVELS
+        }
 
     def locate_many(self, lons, lats, *, crs_tag: str = "CGCS2000") -> np.ndarray:
         """Code of the lowest division containing each point: county where there is one, else
@@ -264,10 +293,18 @@ class DivisionLocator:
 
     def stats(self) -> dict:
         """Grid size and the share of cells needing exact tests, per level."""
-        return {"cell_deg": self.cell_deg, "grid_bounds": self.grid_bounds,
-                **{lvl: {"polygons": len(g.features), "cells": int(g.grid.size),
-                         "boundary_fraction": round(g.boundary_fraction, 4)}
-                   for lvl, g in self.levels.items()}}
+        return {
+            "cell_deg": self.cell_deg,
+            "grid_bounds": self.grid_bounds,
+            **{
+                lvl: {
+                    "polygons": len(g.features),
+                    "cells": int(g.grid.size),
+                    "boundary_fraction": round(g.boundary_fraction, 4),
+                }
+                for lvl, g in self.levels.items()
+            },
+        }
 
 
 def _looks_swapped(lon: float, lat: float) -> bool:
@@ -303,25 +340,34 @@ class NearestPlaces:
     polygons are represented by ``representative_point()`` (a point guaranteed on them)."""
 
     def __init__(self, records: Iterable[dict]):
-        self.records = [r for r in records if r.get("geometry") is not None and not r["geometry"].is_empty]
+        self.records = [
+            r for r in records if r.get("geometry") is not None and not r["geometry"].is_empty
+        ]
         geoms = np.array([r["geometry"] for r in self.records], dtype=object)
-        pts = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms)) \
-            if len(geoms) else geoms
+        pts = (
+            np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+            if len(geoms)
+            else geoms
+        )
         xy = shapely.get_coordinates(pts) if len(geoms) else np.empty((0, 2))
         self.lons, self.lats = xy[:, 0].copy(), xy[:, 1].copy()
         self.tree = shapely.STRtree(shapely.points(self.lons, self.lats) if len(geoms) else [])
 
     @classmethod
-    def from_store(cls, store, *, statuses: Sequence[str] | None = ("in_force",)) -> "NearestPlaces":
+    def from_store(cls, store, *, statuses: Sequence[str] | None = ("in_force",)) -> NearestPlaces:
         """Places of the store's ``places`` table that have a geometry (in force by default)."""
         from gazetteer.tables import places as t
-        query = sa.select(t.c.id, t.c.name, t.c.feature_class, t.c.status, t.c.division_code, t.c.geom) \
-            .where(t.c.geom.is_not(None))
+
+        query = sa.select(
+            t.c.id, t.c.name, t.c.feature_class, t.c.status, t.c.division_code, t.c.geom
+        ).where(t.c.geom.is_not(None))
         if statuses:
             query = query.where(t.c.status.in_(list(statuses)))
         with store.read() as conn:
             rows = conn.execute(query).mappings().all()
-        return cls({**{k: v for k, v in r.items() if k != "geom"}, "geometry": r["geom"]} for r in rows)
+        return cls(
+            {**{k: v for k, v in r.items() if k != "geom"}, "geometry": r["geom"]} for r in rows
+        )
 
     def __len__(self) -> int:
         return len(self.records)
@@ -350,12 +396,20 @@ class NearestPlaces:
         for i in order:
             j = candidates[i]
             rec = {key: v for key, v in self.records[j].items() if key != "geometry"}
-            out.append(rec | {"distance_m": float(dist[i]), "lon": float(self.lons[j]), "lat": float(self.lats[j])})
+            out.append(
+                rec
+                | {
+                    "distance_m": float(dist[i]),
+                    "lon": float(self.lons[j]),
+                    "lat": float(self.lats[j]),
+                }
+            )
         return out
 
     def _distances_m(self, lon: float, lat: float, idx: np.ndarray) -> np.ndarray:
-        _, _, dist = cgcs2000_geod().inv(np.full(idx.size, lon), np.full(idx.size, lat),
-                                         self.lons[idx], self.lats[idx])
+        _, _, dist = cgcs2000_geod().inv(
+            np.full(idx.size, lon), np.full(idx.size, lat), self.lons[idx], self.lats[idx]
+        )
         return np.asarray(dist, dtype=float)
 
     def _within_box(self, lon: float, lat: float, radius_m: float) -> np.ndarray:
@@ -365,13 +419,17 @@ class NearestPlaces:
             return np.arange(len(self.records))
         dlat = radius_m / _MIN_M_PER_DEG_LAT * 1.01 + 1e-9
         lat_far = min(89.0, abs(lat) + dlat)
-        dlon = min(360.0, radius_m / (_M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat_far))) * 1.01 + 1e-9)
+        dlon = min(
+            360.0, radius_m / (_M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat_far))) * 1.01 + 1e-9
+        )
         if abs(lat) + dlat >= 89.0:
             dlon = 360.0
         return self.tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
 
 
-def nearest_places(lon: float, lat: float, k: int, places: "NearestPlaces | Iterable[dict]") -> list[dict]:
+def nearest_places(
+    lon: float, lat: float, k: int, places: NearestPlaces | Iterable[dict]
+) -> list[dict]:
     """The ``k`` named places nearest (lon, lat) CGCS2000 degrees by geodesic distance (m).
 
     ``places`` is a :class:`NearestPlaces` index (build it once and keep it) or records
@@ -380,4 +438,10 @@ def nearest_places(lon: float, lat: float, k: int, places: "NearestPlaces | Iter
     return index.nearest(lon, lat, k)
 
 
-__all__ = ["DivisionFeature", "DivisionLocator", "NearestPlaces", "nearest_places", "brute_force_lowest"]
+__all__ = [
+    "DivisionFeature",
+    "DivisionLocator",
+    "NearestPlaces",
+    "nearest_places",
+    "brute_force_lowest",
+]

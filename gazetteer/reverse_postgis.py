@@ -17,8 +17,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from gazetteer.core import crs
-from gazetteer.reverse import LOCATOR_LEVELS, DivisionFeature, _looks_swapped
 from gazetteer.core.store import SRID, Store
+from gazetteer.reverse import LOCATOR_LEVELS, DivisionFeature, _looks_swapped
 
 _LEVEL_LIST = ", ".join(f"'{lvl}'" for lvl in LOCATOR_LEVELS)
 
@@ -41,17 +41,21 @@ class PostGISDivisionLocator:
             raise ValueError("PostGISDivisionLocator needs a PostgreSQL + PostGIS store")
         self.store = store
         from gazetteer.tables import divisions as t
-        query = (sa.select(t.c.code, t.c.level, t.c.parent_code, t.c.name)
-                 .where(t.c.geom.is_not(None), t.c.level.in_(LOCATOR_LEVELS)))
+
+        query = sa.select(t.c.code, t.c.level, t.c.parent_code, t.c.name).where(
+            t.c.geom.is_not(None), t.c.level.in_(LOCATOR_LEVELS)
+        )
         with store.read() as conn:
             rows = conn.execute(query).all()
         if not rows:
             raise ValueError("no division polygons to locate in")
         # Geometry left out: callers use ``by_code`` for names and levels only.
-        self.by_code = {r.code: DivisionFeature(r.code, r.level, r.parent_code, r.name, None) for r in rows}
+        self.by_code = {
+            r.code: DivisionFeature(r.code, r.level, r.parent_code, r.name, None) for r in rows
+        }
 
     @classmethod
-    def from_store(cls, store: Store) -> "PostGISDivisionLocator":
+    def from_store(cls, store: Store) -> PostGISDivisionLocator:
         return cls(store)
 
     def _lookup(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -59,7 +63,9 @@ class PostGISDivisionLocator:
         if len(x) == 0:
             return out
         with self.store.read() as conn:
-            rows = conn.execute(_LOCATE_SQL, {"xs": [float(v) for v in x], "ys": [float(v) for v in y]}).all()
+            rows = conn.execute(
+                _LOCATE_SQL, {"xs": [float(v) for v in x], "ys": [float(v) for v in y]}
+            ).all()
         for i, level, code in rows:
             out[level][i - 1] = code
         return out
@@ -72,8 +78,15 @@ class PostGISDivisionLocator:
         elif not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0) or _looks_swapped(lon, lat):
             crs.validate_lon_lat(lon, lat)  # raises with the Chinese message
         found = self._lookup(np.array([float(lon)]), np.array([float(lat)]))
-        return [{"code": str(found[lvl][0]), "name": self.by_code[str(found[lvl][0])].name, "level": lvl}
-                for lvl in LOCATOR_LEVELS if found[lvl][0]]
+        return [
+            {
+                "code": str(found[lvl][0]),
+                "name": self.by_code[str(found[lvl][0])].name,
+                "level": lvl,
+            }
+            for lvl in LOCATOR_LEVELS
+            if found[lvl][0]
+        ]
 
     def locate_levels(self, lons, lats) -> dict[str, np.ndarray]:
         """Per level, the code of the containing polygon for each point ('' if none)."""
@@ -103,4 +116,5 @@ def division_locator(store: Store):
     if store.dialect == "postgresql":
         return PostGISDivisionLocator(store)
     from gazetteer.reverse import DivisionLocator
+
     return DivisionLocator.from_store(store)

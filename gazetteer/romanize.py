@@ -28,23 +28,29 @@ _VOWEL_STARTS = set("aoeāáǎàōóǒòēéěè")
 def _data():
     # Imported here, not at module level: gazetteer.rules imports this module.
     from gazetteer.rules.lexicons import load_rule_data
+
     return load_rule_data()
 
 
 @dataclass
 class Romanization:
-    text: str                       # for signs, no tones: "Panyu Qu"
-    toned: str                      # with tone marks: "Pānyú Qū"
-    specific: str                   # 专名 in Chinese: "番禺"
-    generic: str                    # 通名 in Chinese: "区"
+    text: str  # for signs, no tones: "Panyu Qu"
+    toned: str  # with tone marks: "Pānyú Qū"
+    specific: str  # 专名 in Chinese: "番禺"
+    generic: str  # 通名 in Chinese: "区"
     # Every character with several standard readings: [{index, char, readings, chosen,
     # in_generic}]; ``in_generic`` marks those inside a known generic term (区 qū), whose
     # reading is rarely in doubt, so a form can list them last.
     heteronyms: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "toned": self.toned, "specific": self.specific,
-                "generic": self.generic, "heteronyms": self.heteronyms}
+        return {
+            "text": self.text,
+            "toned": self.toned,
+            "specific": self.specific,
+            "generic": self.generic,
+            "heteronyms": self.heteronyms,
+        }
 
 
 def _match_generic(name: str) -> str:
@@ -64,7 +70,7 @@ def split_name(name: str) -> tuple[str, str]:
     data = _data()
     if name in data.name_splits:
         specific = data.name_splits[name]
-        return specific, name[len(specific):]
+        return specific, name[len(specific) :]
     generic = _match_generic(name)
     specific = name[: len(name) - len(generic)]
     if generic in _ETHNIC_GENERICS:
@@ -86,7 +92,7 @@ def generic_base(generic: str) -> str:
         peeled = False
         for ethnic in ethnic_groups:
             if rest.startswith(ethnic) and len(rest) > len(ethnic):
-                rest, peeled = rest[len(ethnic):], True
+                rest, peeled = rest[len(ethnic) :], True
     return rest
 
 
@@ -99,7 +105,7 @@ def _generic_words(generic: str) -> list[str]:
         for ethnic in data.ethnic_groups:
             if rest.startswith(ethnic) and len(rest) > len(ethnic):
                 words.append(ethnic)
-                rest = rest[len(ethnic):]
+                rest = rest[len(ethnic) :]
                 break
         else:
             term = data.generic_terms.get(rest)
@@ -132,7 +138,7 @@ def _words(name: str, parts: list[str], tones: bool) -> str:
     syls = pinyin.syllables(name, tones=tones)
     out, i = [], 0
     for part in parts:
-        out.append(_word(part, syls[i:i + len(part)]))
+        out.append(_word(part, syls[i : i + len(part)]))
         i += len(part)
     return " ".join(w for w in out if w)
 
@@ -156,6 +162,7 @@ def romanize(name: str, feature_class: str | None = None) -> Romanization:
         toned=_words(name, parts, tones=True),
         specific=specific,
         generic=generic,
-        heteronyms=[dict(h, in_generic=h["index"] >= len(specific))
-                    for h in pinyin.heteronyms(name)],
+        heteronyms=[
+            dict(h, in_generic=h["index"] >= len(specific)) for h in pinyin.heteronyms(name)
+        ],
     )

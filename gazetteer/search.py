@@ -34,10 +34,10 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, islice
-from typing import Iterable, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -59,15 +59,69 @@ MAX_QUERY_CHARS = 100
 # longest first. The first group are committee suffixes whose natural short form keeps a
 # leading part (福涌村民委员会 is called 福涌村): suffix -> what people say instead.
 COMMITTEE_SUFFIXES = {
-    "社区居民委员会": "社区", "社区居委会": "社区", "村民委员会": "村", "居民委员会": "",
-    "村委会": "村", "居委会": "", "委员会": "",
+    "社区居民委员会": "社区",
+    "社区居委会": "社区",
+    "村民委员会": "村",
+    "居民委员会": "",
+    "村委会": "村",
+    "居委会": "",
+    "委员会": "",
 }
-GENERIC_SUFFIXES = tuple(sorted({
-    *COMMITTEE_SUFFIXES, "特别行政区", "街道办事处", "自治区", "自治州", "自治县", "自治旗", "街道办",
-    "街道", "社区", "新区", "地区", "林场", "农场", "牧场", "渔场", "盐场", "管理区", "开发区", "经济区",
-    "工业区", "示范区", "大道", "公园", "省", "市", "县", "区", "镇", "乡", "村", "旗", "盟", "场", "路",
-    "街", "巷", "山", "岛", "河", "江", "湖", "湾", "港", "桥", "站", "圩", "墟",
-}, key=lambda s: (-len(s), s)))
+GENERIC_SUFFIXES = tuple(
+    sorted(
+        {
+            *COMMITTEE_SUFFIXES,
+            "特别行政区",
+            "街道办事处",
+            "自治区",
+            "自治州",
+            "自治县",
+            "自治旗",
+            "街道办",
+            "街道",
+            "社区",
+            "新区",
+            "地区",
+            "林场",
+            "农场",
+            "牧场",
+            "渔场",
+            "盐场",
+            "管理区",
+            "开发区",
+            "经济区",
+            "工业区",
+            "示范区",
+            "大道",
+            "公园",
+            "省",
+            "市",
+            "县",
+            "区",
+            "镇",
+            "乡",
+            "村",
+            "旗",
+            "盟",
+            "场",
+            "路",
+            "街",
+            "巷",
+            "山",
+            "岛",
+            "河",
+            "江",
+            "湖",
+            "湾",
+            "港",
+            "桥",
+            "站",
+            "圩",
+            "墟",
+        },
+        key=lambda s: (-len(s), s),
+    )
+)
 MIN_SPECIFIC_CHARS = 2  # 东区 stays 东区: a one-character specific term says too little
 _SUFFIXES_BY_LAST_CHAR: dict[str, tuple[str, ...]] = {}
 for _suffix in GENERIC_SUFFIXES:
@@ -76,8 +130,15 @@ for _suffix in GENERIC_SUFFIXES:
 # Bit layout of the int64 sort key (smaller sorts first).
 _TIER_SHIFT, _LEVEL_SHIFT, _STATUS_SHIFT, _FORM_SHIFT, _LEN_SHIFT = 58, 54, 51, 48, 40
 _TIER_EXACT, _TIER_SPECIFIC, _TIER_PREFIX, _TIER_TYPO_HOMOPHONE, _TIER_TYPO = 0, 1, 2, 3, 4
-_FORM_PENALTY = {"exact": 0, "prefix": 0, "traditional": 0, "typo": 0, "pinyin": 1, "initials": 2,
-                 "former_name": 3}
+_FORM_PENALTY = {
+    "exact": 0,
+    "prefix": 0,
+    "traditional": 0,
+    "typo": 0,
+    "pinyin": 1,
+    "initials": 2,
+    "former_name": 3,
+}
 _MAX_DEPTH = 8  # division path depth kept per record (province .. village is 5)
 # Typo search limits, so that a short or very common query stays within milliseconds.
 _TYPO_MAX_TERMS = 300  # specific terms one edit from one split of the query
@@ -108,9 +169,11 @@ class Hit:
 
 # ---------------------------------------------------------------------------- normalisation
 
+
 @lru_cache(maxsize=1)
 def _t2s():
     import opencc
+
     return opencc.OpenCC("t2s")
 
 
@@ -173,7 +236,7 @@ class _Readings:
 
     def __init__(self):
         self.cache: dict[str, list[str]] = {}
-        self.keyed: dict[str, "_Keyed"] = {}
+        self.keyed: dict[str, _Keyed] = {}
 
     def of(self, text: str) -> list[str]:
         hit = self.cache.get(text)
@@ -193,13 +256,13 @@ class _Readings:
                     todo.add(part)
         todo = sorted(todo)
         for start in range(0, len(todo), 2000):
-            chunk = todo[start:start + 2000]
+            chunk = todo[start : start + 2000]
             syl = syllables(self.BATCH_SEPARATOR.join(chunk))
             if len(syl) != sum(map(len, chunk)) + len(chunk) - 1:
                 continue  # not aligned: leave these to one-by-one reading
             pos = 0
             for text in chunk:
-                self.cache[text] = [_syllable_key(x) for x in syl[pos:pos + len(text)]]
+                self.cache[text] = [_syllable_key(x) for x in syl[pos : pos + len(text)]]
                 pos += len(text) + 1
 
     def name(self, name: str, spec_len: int) -> list[str]:
@@ -239,11 +302,21 @@ def _make_keyed(text: str, readings: _Readings) -> _Keyed:
     lens = list(accumulate((len(s) for s in syl), initial=0))
     ini_lens = list(accumulate((1 if s else 0 for s in syl), initial=0))
     n = min(len(syl), len(text))
-    return _Keyed(text, natural_len, spec_len, "".join(syl), lens[min(natural_len, n)], lens[min(spec_len, n)],
-                  "".join(s[0] for s in syl if s), ini_lens[min(natural_len, n)], ini_lens[min(spec_len, n)])
+    return _Keyed(
+        text,
+        natural_len,
+        spec_len,
+        "".join(syl),
+        lens[min(natural_len, n)],
+        lens[min(spec_len, n)],
+        "".join(s[0] for s in syl if s),
+        ini_lens[min(natural_len, n)],
+        ini_lens[min(spec_len, n)],
+    )
 
 
 # ---------------------------------------------------------------------------- sorted key lists
+
 
 class _KeyList:
     """Sorted keys with, per entry: record position, former-name index (-1 = the name
@@ -254,11 +327,15 @@ class _KeyList:
         self.keys = [keys[i] for i in order]
         self.rec = np.asarray(rec, dtype=np.int32)[order] if len(keys) else np.empty(0, np.int32)
         self.aux = np.asarray(aux, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
-        self.nat_len = np.asarray(nat_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
-        self.spec_len = np.asarray(spec_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+        self.nat_len = (
+            np.asarray(nat_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+        )
+        self.spec_len = (
+            np.asarray(spec_len, dtype=np.int16)[order] if len(keys) else np.empty(0, np.int16)
+        )
 
     @classmethod
-    def empty(cls) -> "_KeyList":
+    def empty(cls) -> _KeyList:
         return cls([], [], [], [], [])
 
     def insert(self, key: str, rec: int, aux: int, nat_len: int, spec_len: int) -> None:
@@ -295,7 +372,7 @@ class _TypoBuckets:
         self.reading: dict[str, str] = {}
 
     @classmethod
-    def build(cls, terms: Iterable[str], readings: dict[str, str] | None = None) -> "_TypoBuckets":
+    def build(cls, terms: Iterable[str], readings: dict[str, str] | None = None) -> _TypoBuckets:
         self = cls()
         self.reading = readings or {}
         for term in set(terms):
@@ -332,12 +409,13 @@ class _TypoBuckets:
                 if lo == hi:
                     continue
                 keys = items[lo:hi]
-                dist = process.cdist([target], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
-                                     workers=1)[0]
+                dist = process.cdist(
+                    [target], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
+                )[0]
                 for i in np.flatnonzero(dist <= 1):
                     found.add(keys[i] if table is self.fwd else keys[i][::-1])
         if h >= 1:
-            swapped = q[:h - 1] + q[h] + q[h - 1] + q[h + 1:]
+            swapped = q[: h - 1] + q[h] + q[h - 1] + q[h + 1 :]
             items = self.fwd.get(len(q), [])
             i = bisect.bisect_left(items, swapped)
             if i < len(items) and items[i] == swapped:
@@ -347,6 +425,7 @@ class _TypoBuckets:
 
 # ---------------------------------------------------------------------------- the index
 
+
 @dataclass
 class _Candidates:
     rec: list = field(default_factory=list)
@@ -354,19 +433,27 @@ class _Candidates:
     form: list = field(default_factory=list)
     aux: list = field(default_factory=list)
 
-    def add(self, rec: np.ndarray, key: np.ndarray, form: np.ndarray | int, aux: np.ndarray) -> None:
+    def add(
+        self, rec: np.ndarray, key: np.ndarray, form: np.ndarray | int, aux: np.ndarray
+    ) -> None:
         if rec.size:
             self.rec.append(rec)
             self.key.append(key)
-            self.form.append(np.broadcast_to(np.int8(form), rec.shape) if np.isscalar(form) else form)
+            self.form.append(
+                np.broadcast_to(np.int8(form), rec.shape) if np.isscalar(form) else form
+            )
             self.aux.append(aux)
 
     def arrays(self):
         if not self.rec:
             e = np.empty(0, np.int32)
             return e, np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int16)
-        return (np.concatenate(self.rec), np.concatenate(self.key), np.concatenate(self.form),
-                np.concatenate(self.aux))
+        return (
+            np.concatenate(self.rec),
+            np.concatenate(self.key),
+            np.concatenate(self.form),
+            np.concatenate(self.aux),
+        )
 
 
 class SearchIndex:
@@ -407,28 +494,38 @@ class SearchIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def from_records(cls, records: Iterable[dict]) -> "SearchIndex":
+    def from_records(cls, records: Iterable[dict]) -> SearchIndex:
         """Build from record dicts (see the class docstring). ``build_seconds`` is set."""
         started = time.perf_counter()
         _t2s()  # load once here rather than on the first query
         self = cls()
         chars, py, ini = ([], [], [], [], []), ([], [], [], [], []), ([], [], [], [], [])
         typo_chars, typo_latin, spec_readings = [], [], {}
-        columns = {"static": [], "status": [], "level": [], "klass": [], "paths": [], "bbox": [], "division": []}
+        columns = {
+            "static": [],
+            "status": [],
+            "level": [],
+            "klass": [],
+            "paths": [],
+            "bbox": [],
+            "division": [],
+        }
         records = iter(records)
         while chunk := list(islice(records, 5000)):
             self._readings.prefetch(normalise_text(str(r["name"])) for r in chunk)
             for record in chunk:
                 pos = len(self._ids)
                 for aux, k in enumerate(self._append_columns(record, pos, columns), start=-1):
-                    for lists, key, nat, spec in ((chars, k.text, k.natural_len, k.spec_len),
-                                                  (py, k.py, k.py_natural_len, k.py_spec_len),
-                                                  (ini, k.ini, k.ini_natural_len, k.ini_spec_len)):
+                    for lists, key, nat, spec in (
+                        (chars, k.text, k.natural_len, k.spec_len),
+                        (py, k.py, k.py_natural_len, k.py_spec_len),
+                        (ini, k.ini, k.ini_natural_len, k.ini_spec_len),
+                    ):
                         for column, value in zip(lists, (key, pos, aux, nat, spec)):
                             column.append(value)
-                    spec_text = k.text[:k.spec_len]
+                    spec_text = k.text[: k.spec_len]
                     if spec_text not in spec_readings:
-                        spec_readings[spec_text] = k.py[:k.py_spec_len]
+                        spec_readings[spec_text] = k.py[: k.py_spec_len]
                         typo_chars.append(spec_text)
                         typo_latin.append(spec_readings[spec_text])
         n = len(self._ids)
@@ -450,32 +547,53 @@ class SearchIndex:
         return self
 
     @classmethod
-    def from_store(cls, store, former_names: dict | None = None) -> "SearchIndex":
+    def from_store(cls, store, former_names: dict | None = None) -> SearchIndex:
         """Build from the store's ``places`` joined with ``divisions``.
 
         ``division_path`` is the path of the place's division plus, for a place that is
         itself a division, its own code; ``level_rank`` comes from its own division's level
         (5 for other places). ``former_names``: optional {place id: [old names]}."""
-        from gazetteer.tables import divisions as d, places as p
+        from gazetteer.tables import divisions as d
+        from gazetteer.tables import places as p
+
         former_names = former_names or {}
         with store.read() as conn:
-            div = {r.code: (r.name, r.level, r.path) for r in conn.execute(sa.select(d.c.code, d.c.name, d.c.level,
-                                                                                     d.c.path))}
-            rows = conn.execute(sa.select(p.c.id, p.c.name, p.c.feature_class, p.c.division_code,
-                                          p.c.own_division_code, p.c.status, p.c.minx, p.c.miny, p.c.maxx,
-                                          p.c.maxy)).all()
+            div = {
+                r.code: (r.name, r.level, r.path)
+                for r in conn.execute(sa.select(d.c.code, d.c.name, d.c.level, d.c.path))
+            }
+            rows = conn.execute(
+                sa.select(
+                    p.c.id,
+                    p.c.name,
+                    p.c.feature_class,
+                    p.c.division_code,
+                    p.c.own_division_code,
+                    p.c.status,
+                    p.c.minx,
+                    p.c.miny,
+                    p.c.maxx,
+                    p.c.maxy,
+                )
+            ).all()
 
         def record(r) -> dict:
             path = div[r.division_code][2].split("/") if r.division_code in div else []
             if r.own_division_code and r.own_division_code not in path:
                 path.append(r.own_division_code)
             level = div[r.own_division_code][1] if r.own_division_code in div else None
-            return {"id": r.id, "name": r.name, "former_names": former_names.get(r.id, []),
-                    "division_code": r.division_code, "division_path": path,
-                    "division_chain": [div[c][0] if c in div else c for c in path],
-                    "feature_class": r.feature_class, "status": r.status,
-                    "level_rank": LEVEL_RANK.get(level, OTHER_LEVEL_RANK),
-                    "bbox": None if r.minx is None else (r.minx, r.miny, r.maxx, r.maxy)}
+            return {
+                "id": r.id,
+                "name": r.name,
+                "former_names": former_names.get(r.id, []),
+                "division_code": r.division_code,
+                "division_path": path,
+                "division_chain": [div[c][0] if c in div else c for c in path],
+                "feature_class": r.feature_class,
+                "status": r.status,
+                "level_rank": LEVEL_RANK.get(level, OTHER_LEVEL_RANK),
+                "bbox": None if r.minx is None else (r.minx, r.miny, r.maxx, r.maxy),
+            }
 
         return cls.from_records(record(r) for r in rows)
 
@@ -500,9 +618,14 @@ class SearchIndex:
             self._class_names.append(klass)
         path_codes = list(record.get("division_path") or [])[:_MAX_DEPTH]
         chain = list(record.get("division_chain") or [])
-        path_ids = [self._division_id(code, chain[i] if i < len(chain) else None) for i, code in enumerate(path_codes)]
+        path_ids = [
+            self._division_id(code, chain[i] if i < len(chain) else None)
+            for i, code in enumerate(path_codes)
+        ]
         division_code = record.get("division_code")
-        columns["division"].append(-1 if division_code is None else self._division_id(division_code, None))
+        columns["division"].append(
+            -1 if division_code is None else self._division_id(division_code, None)
+        )
         bbox = record.get("bbox")
         columns["static"].append(_static_key(level, STATUS_RANK[status], len(name), pos))
         columns["status"].append(STATUS_RANK[status])
@@ -537,22 +660,36 @@ class SearchIndex:
         Costs a few milliseconds per name at national scale (sorted inserts)."""
         with self._lock:
             pos = len(self._ids)
-            columns = {"static": [], "status": [], "level": [], "klass": [], "paths": [], "bbox": [], "division": []}
+            columns = {
+                "static": [],
+                "status": [],
+                "level": [],
+                "klass": [],
+                "paths": [],
+                "bbox": [],
+                "division": [],
+            }
             keyed_forms = self._append_columns(record, pos, columns)
             self._alive = np.append(self._alive, True)
             self._static = np.append(self._static, np.array(columns["static"], np.int64))
             self._status = np.append(self._status, np.array(columns["status"], np.int8))
             self._level = np.append(self._level, np.array(columns["level"], np.int8))
             self._klass = np.append(self._klass, np.array(columns["klass"], np.int16))
-            self._division_code = np.append(self._division_code, np.array(columns["division"], np.int32))
-            self._paths = np.vstack([self._paths, np.array(columns["paths"], np.int32).reshape(1, _MAX_DEPTH)])
-            self._bbox = np.vstack([self._bbox, np.array(columns["bbox"], np.float64).reshape(1, 4)])
+            self._division_code = np.append(
+                self._division_code, np.array(columns["division"], np.int32)
+            )
+            self._paths = np.vstack(
+                [self._paths, np.array(columns["paths"], np.int32).reshape(1, _MAX_DEPTH)]
+            )
+            self._bbox = np.vstack(
+                [self._bbox, np.array(columns["bbox"], np.float64).reshape(1, 4)]
+            )
             for aux, k in enumerate(keyed_forms, start=-1):
                 self._chars.insert(k.text, pos, aux, k.natural_len, k.spec_len)
                 self._py.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
                 self._ini.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
-                self._typo_chars.insert(k.text[:k.spec_len], k.py[:k.py_spec_len])
-                self._typo_latin.insert(k.py[:k.py_spec_len])
+                self._typo_chars.insert(k.text[: k.spec_len], k.py[: k.py_spec_len])
+                self._typo_latin.insert(k.py[: k.py_spec_len])
 
     def remove(self, record_id) -> None:
         """Remove a record by id (it stops matching at once). Raises NotFound if absent."""
@@ -571,9 +708,17 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ queries
 
-    def search(self, q: str, *, division: str | None = None, feature_class: str | None = None,
-               status: str | Sequence[str] | None = None, bbox: Sequence[float] | None = None,
-               limit: int = 10, offset: int = 0) -> list[Hit]:
+    def search(
+        self,
+        q: str,
+        *,
+        division: str | None = None,
+        feature_class: str | None = None,
+        status: str | Sequence[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Hit]:
         """Ranked matches for what the user typed.
 
         ``division``: a division code; only places in it or under it (its own record too).
@@ -587,7 +732,9 @@ class SearchIndex:
         """Completions as the user types: exact and prefix matches only (no typos)."""
         return self._query(prefix, division, None, None, None, limit, 0, typos=False)
 
-    def _query(self, q, division, feature_class, status, bbox, limit, offset, *, typos: bool) -> list[Hit]:
+    def _query(
+        self, q, division, feature_class, status, bbox, limit, offset, *, typos: bool
+    ) -> list[Hit]:
         if not isinstance(q, str) or not normalise_text(q):
             raise InvalidInput("请输入要查询的地名")
         if len(q) > MAX_QUERY_CHARS:
@@ -625,8 +772,12 @@ class SearchIndex:
             hits = self._top(cands, want)
             # Typos fill the list only when the text matched no whole name or specific term:
             # a name typed right needs no misspelt neighbours (and they cost the most time).
-            if (typos and len(hits) < want and len(typo_query) >= min_typo_len
-                    and not any(h[1] >> _TIER_SHIFT <= _TIER_SPECIFIC for h in hits)):
+            if (
+                typos
+                and len(hits) < want
+                and len(typo_query) >= min_typo_len
+                and not any(h[1] >> _TIER_SHIFT <= _TIER_SPECIFIC for h in hits)
+            ):
                 self._collect_typos(typo_query, buckets, keys, min_typo_len, cands, mask_fn)
                 hits = self._top(cands, want)
             return [self._hit(*h) for h in hits[offset:want]]
@@ -648,7 +799,9 @@ class SearchIndex:
             wanted = [status] if isinstance(status, str) else list(status)
             bad = [s for s in wanted if s not in PLACE_STATUSES]
             if bad:
-                raise InvalidInput(f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad})
+                raise InvalidInput(
+                    f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad}
+                )
             codes = np.array([STATUS_RANK[s] for s in wanted], np.int8)
             conditions.append(lambda rec: np.isin(self._status[rec], codes))
         if bbox is not None:
@@ -662,6 +815,7 @@ class SearchIndex:
             def in_bbox(rec):
                 b = self._bbox[rec]
                 return (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
+
             conditions.append(in_bbox)
 
         def mask(rec: np.ndarray) -> np.ndarray:
@@ -669,9 +823,12 @@ class SearchIndex:
             for cond in conditions:
                 ok &= cond(rec)
             return ok
+
         return mask
 
-    def _collect_prefix(self, keys: _KeyList, q: str, form: str, cands: _Candidates, mask_fn) -> None:
+    def _collect_prefix(
+        self, keys: _KeyList, q: str, form: str, cands: _Candidates, mask_fn
+    ) -> None:
         lo, exact_end, hi = keys.prefix_range(q)
         if lo == hi:
             return
@@ -681,21 +838,38 @@ class SearchIndex:
             return
         rec, aux = rec[ok], keys.aux[lo:hi][ok]
         n = len(q)
-        tier = np.where(np.arange(lo, hi)[ok] < exact_end, _TIER_EXACT,
-                        np.where((keys.spec_len[lo:hi][ok] == n) | (keys.nat_len[lo:hi][ok] == n),
-                                 _TIER_SPECIFIC, _TIER_PREFIX)).astype(np.int64)
+        tier = np.where(
+            np.arange(lo, hi)[ok] < exact_end,
+            _TIER_EXACT,
+            np.where(
+                (keys.spec_len[lo:hi][ok] == n) | (keys.nat_len[lo:hi][ok] == n),
+                _TIER_SPECIFIC,
+                _TIER_PREFIX,
+            ),
+        ).astype(np.int64)
         former = aux >= 0
         if form == "exact":
-            labels = np.where(tier == _TIER_EXACT, MATCHED_FORMS.index("exact"), MATCHED_FORMS.index("prefix"))
+            labels = np.where(
+                tier == _TIER_EXACT, MATCHED_FORMS.index("exact"), MATCHED_FORMS.index("prefix")
+            )
         else:
             labels = np.full(rec.shape, MATCHED_FORMS.index(form))
         labels = np.where(former, MATCHED_FORMS.index("former_name"), labels).astype(np.int8)
-        penalty = np.where(former, _FORM_PENALTY["former_name"], _FORM_PENALTY[form]).astype(np.int64)
+        penalty = np.where(former, _FORM_PENALTY["former_name"], _FORM_PENALTY[form]).astype(
+            np.int64
+        )
         key = self._static[rec] + (tier << _TIER_SHIFT) + (penalty << _FORM_SHIFT)
         cands.add(rec, key, labels, aux)
 
-    def _collect_typos(self, q: str, buckets: _TypoBuckets, keys: _KeyList, min_len: int,
-                       cands: _Candidates, mask_fn) -> None:
+    def _collect_typos(
+        self,
+        q: str,
+        buckets: _TypoBuckets,
+        keys: _KeyList,
+        min_len: int,
+        cands: _Candidates,
+        mask_fn,
+    ) -> None:
         """Names one edit from what was typed (OSA distance: substitution, insertion,
         deletion, swap of neighbours).
 
@@ -721,8 +895,12 @@ class SearchIndex:
                 lo, hi = keys.range_of(term + tail)
                 if lo < hi:
                     # An IME slip picks a character of the same sound: rank those first.
-                    homophone = head_reading is not None and buckets.reading.get(term) == head_reading
-                    ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(np.arange(lo, hi))
+                    homophone = (
+                        head_reading is not None and buckets.reading.get(term) == head_reading
+                    )
+                    ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(
+                        np.arange(lo, hi)
+                    )
             if tail and head in terms:
                 lo, hi = keys.range_of(head)
                 if 0 < hi - lo <= _TYPO_VERIFY_BUDGET:
@@ -730,22 +908,31 @@ class SearchIndex:
         if verify:
             entries = np.concatenate([np.arange(lo, hi) for lo, hi in verify])
             names = [name for lo, hi in verify for name in keys.keys[lo:hi]]
-            dist = process.cdist([q], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1)[0]
+            dist = process.cdist(
+                [q], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
+            )[0]
             whole.append(entries[dist <= 1])
         h = len(q) // 2
         if h >= min_len:
             lo, _, hi = keys.prefix_range(q[:h])
             if lo < hi:
-                dist = process.cdist([q], keys.keys[lo:hi], scorer=OSA.distance, score_cutoff=1, dtype=np.int32,
-                                     workers=1)[0]
+                dist = process.cdist(
+                    [q],
+                    keys.keys[lo:hi],
+                    scorer=OSA.distance,
+                    score_cutoff=1,
+                    dtype=np.int32,
+                    workers=1,
+                )[0]
                 whole.append(lo + np.flatnonzero(dist <= 1))
         ranges[_TIER_TYPO] += whole
         for tier, parts in ranges.items():
             if parts:
                 self._add_typo(keys, np.concatenate(parts), typo, cands, mask_fn, tier)
 
-    def _add_typo(self, keys: _KeyList, entries: np.ndarray, typo: int, cands: _Candidates, mask_fn,
-                  tier: int) -> None:
+    def _add_typo(
+        self, keys: _KeyList, entries: np.ndarray, typo: int, cands: _Candidates, mask_fn, tier: int
+    ) -> None:
         if not entries.size:
             return
         rec = keys.rec[entries]
@@ -779,23 +966,44 @@ class SearchIndex:
         tier = key >> _TIER_SHIFT
         penalty = (key >> _FORM_SHIFT) & 7
         level, status = int(self._level[pos]), int(self._status[pos])
-        score = 1.0 - (tier * 0.2 + level * 0.03 + status * 0.01 + penalty * 0.002
-                       + min(len(self._names[pos]), 19) * 0.0001)
+        score = 1.0 - (
+            tier * 0.2
+            + level * 0.03
+            + status * 0.01
+            + penalty * 0.002
+            + min(len(self._names[pos]), 19) * 0.0001
+        )
         path = self._paths[pos]
         chain = [self._div_names[i] for i in path[path >= 0]]
         statuses = {v: k for k, v in STATUS_RANK.items()}
-        return Hit(id=self._ids[pos], name=self._names[pos], matched_form=MATCHED_FORMS[form],
-                   score=round(score, 4), division_chain=chain,
-                   matched_former_name=self._former[pos][aux].text if aux >= 0 else None,
-                   division_code=self._div_codes[self._division_code[pos]] if self._division_code[pos] >= 0 else None,
-                   feature_class=self._class_names[self._klass[pos]],
-                   status=statuses[status], level_rank=level)
+        return Hit(
+            id=self._ids[pos],
+            name=self._names[pos],
+            matched_form=MATCHED_FORMS[form],
+            score=round(score, 4),
+            division_chain=chain,
+            matched_former_name=self._former[pos][aux].text if aux >= 0 else None,
+            division_code=self._div_codes[self._division_code[pos]]
+            if self._division_code[pos] >= 0
+            else None,
+            feature_class=self._class_names[self._klass[pos]],
+            status=statuses[status],
+            level_rank=level,
+        )
 
     def stats(self) -> dict:
-        return {"records": len(self), "positions": len(self._ids), "keys": len(self._chars),
-                "build_seconds": round(self.build_seconds, 2)}
+        return {
+            "records": len(self),
+            "positions": len(self._ids),
+            "keys": len(self._chars),
+            "build_seconds": round(self.build_seconds, 2),
+        }
 
 
 def _static_key(level: int, status: int, name_len: int, pos: int) -> int:
-    return ((level << _LEVEL_SHIFT) | (status << _STATUS_SHIFT) | (min(name_len, 255) << _LEN_SHIFT)
-            | (pos & ((1 << _LEN_SHIFT) - 1)))
+    return (
+        (level << _LEVEL_SHIFT)
+        | (status << _STATUS_SHIFT)
+        | (min(name_len, 255) << _LEN_SHIFT)
+        | (pos & ((1 << _LEN_SHIFT) - 1))
+    )

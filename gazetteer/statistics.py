@@ -17,8 +17,8 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.registry_tables import proposals
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions
 
 PROVINCE_CODE = "440000"
@@ -36,30 +36,54 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
         raise InvalidInput(f"年份不正确：{year!r}")
     code = division_code or PROVINCE_CODE
     with store.read() as conn:
-        parent = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.path)
-                              .where(divisions.c.code == code)).first()
+        parent = conn.execute(
+            sa.select(divisions.c.code, divisions.c.name, divisions.c.path).where(
+                divisions.c.code == code
+            )
+        ).first()
         if parent is None:
             raise NotFound(f"没有代码为 {code} 的行政区划")
-        children = conn.execute(sa.select(divisions.c.code, divisions.c.name).where(divisions.c.parent_code == code)
-                                .order_by(divisions.c.code)).all()
+        children = conn.execute(
+            sa.select(divisions.c.code, divisions.c.name)
+            .where(divisions.c.parent_code == code)
+            .order_by(divisions.c.code)
+        ).all()
         changes = conn.execute(
             sa.select(proposals.c.kind, divisions.c.path)
             .join(divisions, divisions.c.code == proposals.c.division_code)
-            .where(proposals.c.state == "in_force",
-                   proposals.c.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
-                   sa.or_(divisions.c.path == parent.path, divisions.c.path.startswith(parent.path + "/")))).all()
+            .where(
+                proposals.c.state == "in_force",
+                proposals.c.effective_date.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+                sa.or_(
+                    divisions.c.path == parent.path, divisions.c.path.startswith(parent.path + "/")
+                ),
+            )
+        ).all()
     depth = len(parent.path.split("/"))
-    rows = {c.code: {"code": c.code, "name": c.name, "approved": 0, "renamed": 0, "retired": 0} for c in children}
+    rows = {
+        c.code: {"code": c.code, "name": c.name, "approved": 0, "renamed": 0, "retired": 0}
+        for c in children
+    }
     for kind, path in changes:
         codes = path.split("/")
         key = codes[depth] if len(codes) > depth else parent.code
         if key not in rows:  # a change recorded at the division's own level
-            rows[key] = {"code": key, "name": f"{parent.name}（本级）", "approved": 0, "renamed": 0, "retired": 0}
+            rows[key] = {
+                "code": key,
+                "name": f"{parent.name}（本级）",
+                "approved": 0,
+                "renamed": 0,
+                "retired": 0,
+            }
         rows[key][COUNTED[kind]] += 1
     ordered = sorted(rows.values(), key=lambda r: (r["code"] != parent.code, r["code"]))
     totals = {k: sum(r[k] for r in ordered) for k in LABELS_ZH}
-    return {"year": year, "division": {"code": parent.code, "name": parent.name}, "rows": ordered,
-            "totals": totals}
+    return {
+        "year": year,
+        "division": {"code": parent.code, "name": parent.name},
+        "rows": ordered,
+        "totals": totals,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +93,9 @@ def cjk_font_path() -> str | None:
     if shutil.which("fc-list") is None:
         return None
     try:
-        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20).stdout
+        out = subprocess.run(
+            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=20
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     paths = sorted(line.split(":")[0].strip() for line in out.splitlines() if line.strip())
@@ -91,8 +117,11 @@ def statistics_chart_png(stats: dict, *, font_path: str | None = "auto") -> byte
     labels = [r["name"] if font else r["code"] for r in rows]
     legend = LABELS_ZH if font else LABELS_EN
     division = stats["division"]
-    title = (f"{division['name']} {stats['year']} 年地名命名、更名、销名" if font
-             else f"{division['code']}: place names named / renamed / retired in {stats['year']}")
+    title = (
+        f"{division['name']} {stats['year']} 年地名命名、更名、销名"
+        if font
+        else f"{division['code']}: place names named / renamed / retired in {stats['year']}"
+    )
     height = 1.2 + 0.45 * max(len(rows), 1) * 1.5
     figure = Figure(figsize=(8, height), dpi=100)
     FigureCanvasAgg(figure)

@@ -13,22 +13,42 @@ DIVISION_LEVELS = ("province", "city", "county", "township", "village")
 
 # The 12 top classes of the second national place-name census (GB/T 18521 based).
 FEATURE_CLASSES = (
-    "海域", "陆地水系", "陆地地形", "行政区域", "群众自治组织", "非行政区域", "居民点",
-    "交通运输设施", "水利电力通信设施", "纪念地旅游景点", "建筑物", "单位",
+    "海域",
+    "陆地水系",
+    "陆地地形",
+    "行政区域",
+    "群众自治组织",
+    "非行政区域",
+    "居民点",
+    "交通运输设施",
+    "水利电力通信设施",
+    "纪念地旅游景点",
+    "建筑物",
+    "单位",
 )
 
 PLACE_STATUSES = ("in_force", "historical", "retired")
 
 
 divisions = sa.Table(
-    "divisions", metadata,
-    sa.Column("code", sa.String(12), primary_key=True,
-              comment="statistical division code: 6 digits down to county, 9 township, 12 village"),
+    "divisions",
+    metadata,
+    sa.Column(
+        "code",
+        sa.String(12),
+        primary_key=True,
+        comment="statistical division code: 6 digits down to county, 9 township, 12 village",
+    ),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("level", sa.String(10), nullable=False),
     sa.Column("parent_code", sa.String(12), sa.ForeignKey("divisions.code"), index=True),
-    sa.Column("path", sa.String(80), nullable=False, index=True,
-              comment="codes from the province down, '/'-joined: prefix match finds all below"),
+    sa.Column(
+        "path",
+        sa.String(80),
+        nullable=False,
+        index=True,
+        comment="codes from the province down, '/'-joined: prefix match finds all below",
+    ),
     sa.Column("in_guangdong", sa.Boolean, nullable=False),
     sa.Column("geom", Geometry, comment="(Multi)Polygon, CGCS2000 lon/lat"),
     *bbox_column_defs("divisions"),
@@ -39,28 +59,51 @@ divisions = sa.Table(
 )
 
 places = sa.Table(
-    "places", metadata,
+    "places",
+    metadata,
     # AUTOINCREMENT on SQLite (identity on PostgreSQL): an id is never reused, even after deletes.
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("source_key", sa.String(64), unique=True,
-              comment="natural key of imported records, e.g. nbs:440103001101"),
+    sa.Column(
+        "source_key",
+        sa.String(64),
+        unique=True,
+        comment="natural key of imported records, e.g. nbs:440103001101",
+    ),
     sa.Column("name", sa.String(200), nullable=False, index=True, comment="standard name 标准名称"),
     sa.Column("specific_term", sa.String(200), comment="专名"),
     sa.Column("generic_term", sa.String(50), comment="通名"),
     sa.Column("romanized", sa.String(400), comment="罗马字母拼写 for signs, no tones"),
     sa.Column("romanized_toned", sa.String(400)),
-    sa.Column("pinyin_key", sa.String(400), index=True,
-              comment="lowercase toneless syllables of the whole name, space-joined"),
-    sa.Column("heteronyms", sa.JSON, comment="characters with several readings: [{index, char, readings}]"),
+    sa.Column(
+        "pinyin_key",
+        sa.String(400),
+        index=True,
+        comment="lowercase toneless syllables of the whole name, space-joined",
+    ),
+    sa.Column(
+        "heteronyms", sa.JSON, comment="characters with several readings: [{index, char, readings}]"
+    ),
     sa.Column("heteronyms_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("feature_class", sa.String(20), nullable=False, index=True),
     sa.Column("feature_type", sa.String(40), comment="finer type: 村民委员会, 街道, 路 ..."),
-    sa.Column("division_code", sa.String(12), sa.ForeignKey("divisions.code"), index=True,
-              comment="the lowest division the place lies in"),
-    sa.Column("own_division_code", sa.String(12), sa.ForeignKey("divisions.code"), unique=True,
-              comment="set when the place is itself a division"),
+    sa.Column(
+        "division_code",
+        sa.String(12),
+        sa.ForeignKey("divisions.code"),
+        index=True,
+        comment="the lowest division the place lies in",
+    ),
+    sa.Column(
+        "own_division_code",
+        sa.String(12),
+        sa.ForeignKey("divisions.code"),
+        unique=True,
+        comment="set when the place is itself a division",
+    ),
     sa.Column("status", sa.String(12), nullable=False, server_default="in_force", index=True),
-    sa.Column("geom", Geometry, comment="Point, LineString or Polygon, CGCS2000 lon/lat; NULL = 无图形"),
+    sa.Column(
+        "geom", Geometry, comment="Point, LineString or Polygon, CGCS2000 lon/lat; NULL = 无图形"
+    ),
     *bbox_column_defs("places"),
     sa.Column("geometry_source", sa.String(100)),
     sa.Column("aliases", sa.JSON, comment="别名 list"),
@@ -76,16 +119,24 @@ places = sa.Table(
     sa.Column("source", sa.String(200)),
     sa.Column("registered_by", sa.String(100)),
     sa.Column("registering_unit", sa.String(200)),
-    sa.Column("registered_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+    sa.Column(
+        "registered_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+    ),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
-    sa.Column("version", sa.Integer, nullable=False, server_default="1",
-              comment="optimistic-concurrency counter, +1 on every change"),
+    sa.Column(
+        "version",
+        sa.Integer,
+        nullable=False,
+        server_default="1",
+        comment="optimistic-concurrency counter, +1 on every change",
+    ),
     sa.CheckConstraint("status IN ('in_force','historical','retired')", name="status"),
     sqlite_autoincrement=True,
 )
 
 meta = sa.Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )

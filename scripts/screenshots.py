@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     target = ROOT / "docs" / "screenshots"
     env = dict(os.environ, GDGIS_SCREENSHOT_DIR=str(target))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/browser"], cwd=ROOT, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "browser", "tests/browser"], cwd=ROOT, env=env
+    )
     for png in sorted(target.glob("*.png")):
         print(png.relative_to(ROOT))
     return result.returncode

@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 from gazetteer.rules import survey, survey_markdown  # noqa: E402
 from gazetteer.rules.survey import records_from_name_rows  # noqa: E402
 
-
 REVIEW = """
 ## Hand review of the top findings
 
@@ -82,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(text + REVIEW, encoding="utf-8")
     for rule_id, r in report["rules"].items():
         print(f"{rule_id:28s} {r['severity']:9s} {r['count']:7,d}")
-    print(f"{report['total']:,} names, {report['names_with_findings']:,} with findings, "
-          f"{report['elapsed_s']} s -> {args.out}")
+    print(
+        f"{report['total']:,} names, {report['names_with_findings']:,} with findings, "
+        f"{report['elapsed_s']} s -> {args.out}"
+    )
     return 0
 
 

@@ -21,12 +21,28 @@ ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "webmap" / "static" / "vendor"
 PACKAGES = {
     # npm spec: (target folder, files to copy from the package, licence file)
-    "leaflet@1.9.4": ("leaflet", ["dist/leaflet.js", "dist/leaflet.css", "dist/images/layers.png",
-                                  "dist/images/layers-2x.png", "dist/images/marker-icon.png",
-                                  "dist/images/marker-icon-2x.png", "dist/images/marker-shadow.png"], "LICENSE"),
-    "leaflet.markercluster@1.5.3": ("leaflet.markercluster", ["dist/leaflet.markercluster.js",
-                                                              "dist/MarkerCluster.css",
-                                                              "dist/MarkerCluster.Default.css"], "MIT-LICENCE.txt"),
+    "leaflet@1.9.4": (
+        "leaflet",
+        [
+            "dist/leaflet.js",
+            "dist/leaflet.css",
+            "dist/images/layers.png",
+            "dist/images/layers-2x.png",
+            "dist/images/marker-icon.png",
+            "dist/images/marker-icon-2x.png",
+            "dist/images/marker-shadow.png",
+        ],
+        "LICENSE",
+    ),
+    "leaflet.markercluster@1.5.3": (
+        "leaflet.markercluster",
+        [
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "dist/MarkerCluster.Default.css",
+        ],
+        "MIT-LICENCE.txt",
+    ),
 }
 
 
@@ -34,8 +50,15 @@ def main() -> None:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, (folder, files, licence) in PACKAGES.items():
-            info = json.loads(subprocess.run(["npm", "pack", spec, "--json"], cwd=tmp, check=True,
-                                             capture_output=True, text=True).stdout)[0]
+            info = json.loads(
+                subprocess.run(
+                    ["npm", "pack", spec, "--json"],
+                    cwd=tmp,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )[0]
             unpack = Path(tmp) / folder
             with tarfile.open(Path(tmp) / info["filename"]) as tar:
                 tar.extractall(unpack, filter="data")
@@ -44,10 +67,16 @@ def main() -> None:
             lines.append(f"{spec}  integrity {info['integrity']}")
             for rel in files + [licence]:
                 src = unpack / "package" / rel
-                dst = target / Path(rel).relative_to("dist") if rel.startswith("dist/") else target / rel
+                dst = (
+                    target / Path(rel).relative_to("dist")
+                    if rel.startswith("dist/")
+                    else target / rel
+                )
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dst)
-                lines.append(f"  {hashlib.sha256(dst.read_bytes()).hexdigest()}  {dst.relative_to(VENDOR)}")
+                lines.append(
+                    f"  {hashlib.sha256(dst.read_bytes()).hexdigest()}  {dst.relative_to(VENDOR)}"
+                )
     (VENDOR / "VERSIONS.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

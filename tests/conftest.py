@@ -15,15 +15,14 @@ import contextlib
 import itertools
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.core import migrate
-
 from boundaries.schema import SCHEMA
+from gazetteer.core import migrate
 from gazetteer.core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +83,9 @@ class PostgresTemplates:
     def __init__(self, url: str):
         self.url = sa.engine.make_url(url)
         # AUTOCOMMIT: CREATE/DROP DATABASE cannot run inside a transaction block.
-        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        self.admin = sa.create_engine(
+            self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
         self.prefix = f"gdgis_t{os.getpid()}_"
         self.counter = itertools.count(1)
         self._drop_leftovers()
@@ -98,13 +99,16 @@ class PostgresTemplates:
 
     def _databases(self, pattern: str) -> list[str]:
         with self.admin.connect() as conn:
-            return list(conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                     {"p": pattern}).scalars())
+            return list(
+                conn.execute(
+                    sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": pattern}
+                ).scalars()
+            )
 
     def _drop_leftovers(self) -> None:
         """Drop databases left by earlier sessions that were killed (their pid is gone)."""
         for name in self._databases("gdgis\\_t%\\_%"):
-            pid = name[len("gdgis_t"):].split("_", 1)[0]
+            pid = name[len("gdgis_t") :].split("_", 1)[0]
             if pid.isdigit() and not _process_alive(int(pid)):
                 self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -165,6 +169,7 @@ def store_templates(tmp_path_factory):
 def seeded_template(store_templates):
     """A migrated template store with the shipped data imported (do not write to it)."""
     from gazetteer import importer
+
     return store_templates.template("seeded", importer.import_shipped_data)
 
 
@@ -191,6 +196,7 @@ def empty_store(store_templates, empty_template, tmp_path) -> Store:
 @pytest.fixture
 def app(store, tmp_path):
     from webmap import create_app
+
     return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
 
 

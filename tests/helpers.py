@@ -29,17 +29,24 @@ def ensure_user(store: Store, username: str, *roles: str, password: str = TEST_P
     """Create ``username`` with ``roles`` or give the existing user exactly these roles;
     returns the password hash."""
     with store.read() as conn:
-        row = conn.execute(sa.select(users.c.password_hash, users.c.roles, users.c.active)
-                           .where(users.c.username == username)).first()
+        row = conn.execute(
+            sa.select(users.c.password_hash, users.c.roles, users.c.active).where(
+                users.c.username == username
+            )
+        ).first()
     if row is None:
-        accounts.create_user(store, username, password, roles, by="system:test", hash_method=FAST_HASH)
+        accounts.create_user(
+            store, username, password, roles, by="system:test", hash_method=FAST_HASH
+        )
     else:
         if row.roles != ",".join(sorted(set(roles))):
             accounts.set_roles(store, username, roles, by="system:test")
         if not row.active:
             accounts.set_active(store, username, True, by="system:test")
     with store.read() as conn:
-        return conn.execute(sa.select(users.c.password_hash).where(users.c.username == username)).scalar_one()
+        return conn.execute(
+            sa.select(users.c.password_hash).where(users.c.username == username)
+        ).scalar_one()
 
 
 def csrf_headers(client) -> dict[str, str]:

@@ -7,16 +7,15 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
-
-from gazetteer.core import audit
+from helpers import login, token_headers
 
 from gazetteer import workflow
+from gazetteer.core import audit
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.actors import Actor
-from gazetteer.registry_tables import proposal_events
 from gazetteer.core.store import metadata
+from gazetteer.registry_tables import proposal_events
 from gazetteer.tables import meta
-from helpers import login, token_headers
 
 CLERK = Actor("clerk_li", frozenset({"clerk"}))
 TIANHE = "440106"
@@ -24,13 +23,25 @@ TIANHE = "440106"
 
 def new_proposal(store, actor=CLERK):
     return workflow.create_proposal(
-        store, actor, kind="naming", applicant="天河区住房和城乡建设局", reasons="新建道路需要命名",
-        proposed={"name": "长乐路", "feature_class": "交通运输设施", "feature_type": "路", "division_code": TIANHE})
+        store,
+        actor,
+        kind="naming",
+        applicant="天河区住房和城乡建设局",
+        reasons="新建道路需要命名",
+        proposed={
+            "name": "长乐路",
+            "feature_class": "交通运输设施",
+            "feature_type": "路",
+            "division_code": TIANHE,
+        },
+    )
 
 
 def entries_after(store, last_id: int) -> list:
     with store.read() as conn:
-        return conn.execute(sa.select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id)).all()
+        return conn.execute(
+            sa.select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id)
+        ).all()
 
 
 def last_id(store) -> int:
@@ -42,8 +53,12 @@ def test_every_table_of_the_schema_is_audited(store):
     tables = audit.audited_tables()
     assert set(tables) == {t.name for t in metadata.sorted_tables} - {"audit_log"}
     with store.read() as conn:
-        missing = audit.expected_trigger_names(conn.dialect.name, tables) - audit.trigger_names(conn)
-    assert not missing, f"tables without audit triggers (add audit.install_triggers to their migration): {missing}"
+        missing = audit.expected_trigger_names(conn.dialect.name, tables) - audit.trigger_names(
+            conn
+        )
+    assert not missing, (
+        f"tables without audit triggers (add audit.install_triggers to their migration): {missing}"
+    )
     report = audit.verify(store)
     assert report.ok, report.problems
     assert report.entries > 20_000  # the shipped import is in the log, row by row
@@ -57,7 +72,9 @@ def test_a_workflow_step_logs_each_row_it_writes_once_with_actor_and_transaction
     with store.read() as conn:
         event_id = conn.execute(sa.select(sa.func.max(proposal_events.c.id))).scalar()
     assert sorted((r.table_name, r.op, r.row_key) for r in rows) == [
-        ("proposal_events", "INSERT", str(event_id)), ("proposals", "UPDATE", str(p["id"]))]
+        ("proposal_events", "INSERT", str(event_id)),
+        ("proposals", "UPDATE", str(p["id"])),
+    ]
     assert {r.actor for r in rows} == {"clerk_li"} and len({r.tx for r in rows}) == 1
 
 
@@ -73,14 +90,21 @@ def test_a_rolled_back_write_leaves_no_entry(store):
         conn.execute(meta.update().where(meta.c.key == "audit-test").values(value="2"))
         conn.execute(meta.delete().where(meta.c.key == "audit-test"))
     assert [(r.op, r.row_key, r.actor) for r in entries_after(store, start)] == [
-        ("INSERT", "audit-test", "tester"), ("UPDATE", "audit-test", "tester"), ("DELETE", "audit-test", "tester")]
+        ("INSERT", "audit-test", "tester"),
+        ("UPDATE", "audit-test", "tester"),
+        ("DELETE", "audit-test", "tester"),
+    ]
     assert audit.verify(store).ok
 
 
 def test_api_writes_are_attributed_to_the_session_user_and_the_token_user(client, store):
     login(client, "li", "clerk")
-    body = {"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路",
-            "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}}
+    body = {
+        "kind": "naming",
+        "applicant": "天河区住房和城乡建设局",
+        "reasons": "新建道路",
+        "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE},
+    }
     start = last_id(store)
     assert client.post("/api/proposals", json=body).status_code == 201
     assert {r.actor for r in entries_after(store, start)} == {"li"}
@@ -88,7 +112,9 @@ def test_api_writes_are_attributed_to_the_session_user_and_the_token_user(client
     start = last_id(store)
     scripted = client.application.test_client()  # no session cookie: the token alone
     assert scripted.post("/api/proposals", json=body, headers=headers).status_code == 201
-    assert {r.actor for r in entries_after(store, start) if r.table_name != "api_tokens"} == {"nightly_script"}
+    assert {r.actor for r in entries_after(store, start) if r.table_name != "api_tokens"} == {
+        "nightly_script"
+    }
 
 
 def test_the_log_refuses_update_and_delete(store):

@@ -6,16 +6,20 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from helpers import TEST_PASSWORD, csrf_headers, login, token_headers
 
 from gazetteer.core import accounts
 from gazetteer.core.account_tables import api_tokens, users
 from gazetteer.core.errors import Conflict, InvalidInput, Unauthenticated
 from gazetteer.registry_tables import proposals
-from helpers import TEST_PASSWORD, csrf_headers, ensure_user, login, token_headers
 
 TIANHE = "440106"
-PROPOSAL = {"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路",
-            "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}}
+PROPOSAL = {
+    "kind": "naming",
+    "applicant": "天河区住房和城乡建设局",
+    "reasons": "新建道路",
+    "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE},
+}
 
 
 def proposal_count(store) -> int:
@@ -32,17 +36,28 @@ def test_passwords_are_hashed_with_scrypt_and_checked(store):
     accounts.create_user(store, "zhang", "a long enough secret", ["officer", "clerk"])
     with store.read() as conn:
         stored = conn.execute(sa.select(users.c.password_hash, users.c.roles)).one()
-    assert stored.password_hash.startswith("scrypt:") and "a long enough secret" not in stored.password_hash
+    assert (
+        stored.password_hash.startswith("scrypt:")
+        and "a long enough secret" not in stored.password_hash
+    )
     assert stored.roles == "clerk,officer"
     actor, _fingerprint = accounts.authenticate(store, "zhang", "a long enough secret")
     assert actor.username == "zhang" and actor.roles == {"clerk", "officer"}
-    for name, password in (("zhang", "wrong password!"), ("nobody", "a long enough secret"), ("zhang", None)):
+    for name, password in (
+        ("zhang", "wrong password!"),
+        ("nobody", "a long enough secret"),
+        ("zhang", None),
+    ):
         with pytest.raises(Unauthenticated):
             accounts.authenticate(store, name, password)
     with pytest.raises(Conflict):
         accounts.create_user(store, "zhang", "another long secret", ["clerk"])
-    for bad in (("x", "a long enough secret", ["clerk"]), ("li4", "short", ["clerk"]),
-                ("li5", "a long enough secret", ["superuser"]), ("../li", "a long enough secret", ["clerk"])):
+    for bad in (
+        ("x", "a long enough secret", ["clerk"]),
+        ("li4", "short", ["clerk"]),
+        ("li5", "a long enough secret", ["superuser"]),
+        ("../li", "a long enough secret", ["clerk"]),
+    ):
         with pytest.raises(InvalidInput):
             accounts.create_user(store, *bad)
     accounts.set_active(store, "zhang", False)
@@ -56,15 +71,32 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
     assert page.status_code == 200 and "工作人员登录" in page.get_data(as_text=True)
     no_token = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD})
     assert no_token.status_code == 400 and "CSRF" in no_token.get_data(as_text=True)
-    wrong = client.post("/auth/login", data={"username": "wang", "password": "guess guess guess",
-                                             "csrf_token": form_token(client)})
+    wrong = client.post(
+        "/auth/login",
+        data={
+            "username": "wang",
+            "password": "guess guess guess",
+            "csrf_token": form_token(client),
+        },
+    )
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
-    ok = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD,
-                                          "csrf_token": form_token(client), "next": "/officer/"})
+    ok = client.post(
+        "/auth/login",
+        data={
+            "username": "wang",
+            "password": TEST_PASSWORD,
+            "csrf_token": form_token(client),
+            "next": "/officer/",
+        },
+    )
     assert ok.status_code == 302 and ok.headers["Location"] == "/officer/"
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    assert client.get("/auth/me").get_json() == {"username": "wang", "roles": ["officer"], "role_names": ["审核人员"]}
+    assert client.get("/auth/me").get_json() == {
+        "username": "wang",
+        "roles": ["officer"],
+        "role_names": ["审核人员"],
+    }
     assert "wang" in client.get("/officer/").get_data(as_text=True)
     headers = csrf_headers(client)
     assert client.get("/auth/logout").status_code == 200  # GET only asks for confirmation
@@ -75,22 +107,45 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
 
 
 def test_login_never_redirects_off_site(client, store):
-    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000")
-    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    for target in (
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
         client.post("/auth/logout", headers=csrf_headers(client))
-        r = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD,
-                                             "csrf_token": form_token(client), "next": target})
+        r = client.post(
+            "/auth/login",
+            data={
+                "username": "wang",
+                "password": TEST_PASSWORD,
+                "csrf_token": form_token(client),
+                "next": target,
+            },
+        )
         assert r.status_code == 302 and r.headers["Location"] == "/", target
 
 
 def test_secure_cookie_behind_tls(store, tmp_path):
     from webmap import create_app
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "SESSION_COOKIE_SECURE": True}, store=store)
+
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "SESSION_COOKIE_SECURE": True}, store=store
+    )
     client = app.test_client()
-    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000")
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
     token = form_token(client)
-    r = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token},
-                    base_url="https://localhost", headers={"Referer": "https://localhost/auth/login"})
+    r = client.post(
+        "/auth/login",
+        data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token},
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/auth/login"},
+    )
     assert r.status_code == 302 and "Secure" in r.headers["Set-Cookie"]
     assert r.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -121,12 +176,23 @@ def test_csrf_is_required_for_session_writes(client, store):
     assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_failed"
     wrong = client.post("/api/proposals", json=PROPOSAL, headers={"X-CSRFToken": "not-the-token"})
     assert wrong.status_code == 400
-    form = client.post("/officer/proposals/new", data={"kind": "naming", "applicant": "a", "reasons": "r",
-                                                       "name": "长乐路", "feature_class": "交通运输设施",
-                                                       "division_code": TIANHE})
+    form = client.post(
+        "/officer/proposals/new",
+        data={
+            "kind": "naming",
+            "applicant": "a",
+            "reasons": "r",
+            "name": "长乐路",
+            "feature_class": "交通运输设施",
+            "division_code": TIANHE,
+        },
+    )
     assert form.status_code == 400
     assert proposal_count(store) == before
-    assert client.post("/api/proposals", json=PROPOSAL, headers=csrf_headers(client)).status_code == 201
+    assert (
+        client.post("/api/proposals", json=PROPOSAL, headers=csrf_headers(client)).status_code
+        == 201
+    )
 
 
 def test_api_tokens_authenticate_scripts_without_csrf(app, store):
@@ -138,8 +204,11 @@ def test_api_tokens_authenticate_scripts_without_csrf(app, store):
     script = app.test_client()
     assert script.get("/auth/me", headers=headers).get_json()["username"] == "importer"
     assert script.post("/api/proposals", json=PROPOSAL, headers=headers).status_code == 201
-    for bad in ({"Authorization": "Bearer gdg_not-a-real-token"}, {"Authorization": "Basic aW1wb3J0ZXI6eA=="},
-                {"Authorization": "Bearer "}):
+    for bad in (
+        {"Authorization": "Bearer gdg_not-a-real-token"},
+        {"Authorization": "Basic aW1wb3J0ZXI6eA=="},
+        {"Authorization": "Bearer "},
+    ):
         r = script.post("/api/proposals", json=PROPOSAL, headers=bad)
         assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"
     token_id = accounts.list_tokens(store, "importer")[0]["id"]
@@ -157,10 +226,15 @@ def test_token_of_a_deactivated_user_stops_working(app, store):
 
 def test_admin_commands_create_users_and_tokens(store, tmp_path):
     from click.testing import CliRunner
+
     from webmap.cli import main
+
     base = ["--data-dir", str(tmp_path), "--database-url", store.url, "admin"]
-    r = CliRunner().invoke(main, [*base, "create-user", "chen", "--role", "approver", "--password-stdin"],
-                           input="approver password 1\n")
+    r = CliRunner().invoke(
+        main,
+        [*base, "create-user", "chen", "--role", "approver", "--password-stdin"],
+        input="approver password 1\n",
+    )
     assert r.exit_code == 0, r.output
     actor, _ = accounts.authenticate(store, "chen", "approver password 1")
     assert actor.roles == {"approver"}
@@ -174,7 +248,9 @@ def test_security_headers_and_strict_csp(client):
     r = client.get("/")
     csp = r.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
-    assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+    assert (
+        r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
+    )
     for path in ("/", "/auth/login", "/officer/", "/boundaries/lines"):
         page = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), f"inline script on {path}"
@@ -183,4 +259,6 @@ def test_security_headers_and_strict_csp(client):
 
 def test_the_development_sign_in_is_gone(client):
     assert client.get("/officer/dev-login").status_code == 404
-    assert client.post("/officer/dev-login", data={"username": "x", "roles": ["admin"]}).status_code in (401, 404)
+    assert client.post(
+        "/officer/dev-login", data={"username": "x", "roles": ["admin"]}
+    ).status_code in (401, 404)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from helpers import login, logout
 
 from gazetteer import workflow
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.actors import ROLES, Actor
-from helpers import login, logout
 
 ANONYMOUS = "anonymous"
 EVERY_ROLE = frozenset(ROLES)
@@ -49,11 +49,20 @@ EXPECTED: dict[str, frozenset[str]] = {
 }
 # The workflow's steps, decided here independently of gazetteer.workflow.STEPS.
 ACTION_ROLES = {
-    "edit": {"clerk"}, "submit": {"clerk"}, "withdraw": {"clerk", "officer"},
-    "check": {"officer"}, "return": {"officer"}, "override": {"officer"}, "start_review": {"officer"},
-    "add_opinion": {"officer"}, "confirm_romanization": {"officer"}, "publish_notice": {"officer"},
-    "announce": {"officer"}, "bring_into_force": {"officer"},
-    "approve": {"approver"}, "reject": {"approver"},
+    "edit": {"clerk"},
+    "submit": {"clerk"},
+    "withdraw": {"clerk", "officer"},
+    "check": {"officer"},
+    "return": {"officer"},
+    "override": {"officer"},
+    "start_review": {"officer"},
+    "add_opinion": {"officer"},
+    "confirm_romanization": {"officer"},
+    "publish_notice": {"officer"},
+    "announce": {"officer"},
+    "bring_into_force": {"officer"},
+    "approve": {"approver"},
+    "reject": {"approver"},
 }
 FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -63,51 +72,140 @@ TIANHE = "440106"
 def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozenset[str]]]:
     """(url, client.post kwargs, allowed roles) for one endpoint; plausible bodies so that
     authorisation, not input checking, decides."""
-    pid, stale = proposal["id"], proposal["version"] + 100  # a stale version: allowed roles get 409, no write
+    pid, stale = (
+        proposal["id"],
+        proposal["version"] + 100,
+    )  # a stale version: allowed roles get 409, no write
     if endpoint == "registry_api.proposal_action":
-        return [(f"/api/proposals/{pid}/actions/{a}", {"json": {"version": stale, "reason": "理由"}}, frozenset(r))
-                for a, r in ACTION_ROLES.items()]
+        return [
+            (
+                f"/api/proposals/{pid}/actions/{a}",
+                {"json": {"version": stale, "reason": "理由"}},
+                frozenset(r),
+            )
+            for a, r in ACTION_ROLES.items()
+        ]
     if endpoint == "officer.proposal_action":
-        return [(f"/officer/proposals/{pid}/action", {"data": {"action": a, "version": str(stale), "reason": "理由"}},
-                 frozenset(r)) for a, r in ACTION_ROLES.items()]
+        return [
+            (
+                f"/officer/proposals/{pid}/action",
+                {"data": {"action": a, "version": str(stale), "reason": "理由"}},
+                frozenset(r),
+            )
+            for a, r in ACTION_ROLES.items()
+        ]
     body = {
-        "auth.login": ("/auth/login", {"data": {"username": "nobody", "password": "not the password"}}),
+        "auth.login": (
+            "/auth/login",
+            {"data": {"username": "nobody", "password": "not the password"}},
+        ),
         "auth.logout": ("/auth/logout", {}),
-        "lookup.reverse_batch": ("/api/reverse/batch", {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}}),
-        "fieldwork.rules_check": ("/api/rules/check", {"json": {"name": "长乐路", "feature_class": "交通运输设施",
-                                                                 "division_code": TIANHE}}),
-        "fieldwork.place_geometry": ("/api/places/999999999/geometry", {"json": {"lon": 113.3, "lat": 23.1, "version": 1}}),
-        "registry_api.proposal_create": ("/api/proposals", {"json": {
-            "kind": "naming", "applicant": "天河区住建局", "reasons": "新建道路",
-            "proposed": {"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE}}}),
-        "officer.proposal_new": ("/officer/proposals/new", {"data": {
-            "kind": "naming", "applicant": "天河区住建局", "reasons": "新建道路", "name": "云溪路",
-            "feature_class": "交通运输设施", "division_code": TIANHE}}),
-        "boundaries_api.create_dispute": ("/api/boundaries/disputes", {"json": {"line": "粤桂线", "title": "滩涂"}}),
-        "boundaries_api.update_dispute": ("/api/boundaries/disputes/999999", {"json": {"status": "resolved"}}),
-        "boundaries_api.record_inspection": ("/api/boundaries/inspections", {"json": {
-            "id": "00000000-0000-4000-8000-000000000000", "round_id": 999999, "marker_id": 999999,
-            "found_state": "intact"}}),
-        "boundaries_api.sign_inspection": ("/api/boundaries/inspections/no-such-id/sign", {"json": {"side_code": "440000"}}),
-        "boundaries_api.import_inspections": ("/api/boundaries/inspections/import?format=csv",
-                                              {"data": "id,round_id,marker,found_state\n".encode()}),
-        "boundaries_api.upload_photo": ("/api/boundaries/markers/999999/photos",
-                                        {"data": {"photo": (__import__("io").BytesIO(PNG), "p.png")},
-                                         "content_type": "multipart/form-data"}),
-        "boundaries_api.import_markers": ("/api/boundaries/markers/import?format=csv",
-                                          {"data": "number,line,lon,lat\n".encode()}),
-        "boundaries_api.create_round": ("/api/boundaries/rounds", {"json": {"line": "粤桂线", "round_no": 4}}),
+        "lookup.reverse_batch": (
+            "/api/reverse/batch",
+            {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
+        ),
+        "fieldwork.rules_check": (
+            "/api/rules/check",
+            {"json": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}},
+        ),
+        "fieldwork.place_geometry": (
+            "/api/places/999999999/geometry",
+            {"json": {"lon": 113.3, "lat": 23.1, "version": 1}},
+        ),
+        "registry_api.proposal_create": (
+            "/api/proposals",
+            {
+                "json": {
+                    "kind": "naming",
+                    "applicant": "天河区住建局",
+                    "reasons": "新建道路",
+                    "proposed": {
+                        "name": "云溪路",
+                        "feature_class": "交通运输设施",
+                        "division_code": TIANHE,
+                    },
+                }
+            },
+        ),
+        "officer.proposal_new": (
+            "/officer/proposals/new",
+            {
+                "data": {
+                    "kind": "naming",
+                    "applicant": "天河区住建局",
+                    "reasons": "新建道路",
+                    "name": "云溪路",
+                    "feature_class": "交通运输设施",
+                    "division_code": TIANHE,
+                }
+            },
+        ),
+        "boundaries_api.create_dispute": (
+            "/api/boundaries/disputes",
+            {"json": {"line": "粤桂线", "title": "滩涂"}},
+        ),
+        "boundaries_api.update_dispute": (
+            "/api/boundaries/disputes/999999",
+            {"json": {"status": "resolved"}},
+        ),
+        "boundaries_api.record_inspection": (
+            "/api/boundaries/inspections",
+            {
+                "json": {
+                    "id": "00000000-0000-4000-8000-000000000000",
+                    "round_id": 999999,
+                    "marker_id": 999999,
+                    "found_state": "intact",
+                }
+            },
+        ),
+        "boundaries_api.sign_inspection": (
+            "/api/boundaries/inspections/no-such-id/sign",
+            {"json": {"side_code": "440000"}},
+        ),
+        "boundaries_api.import_inspections": (
+            "/api/boundaries/inspections/import?format=csv",
+            {"data": b"id,round_id,marker,found_state\n"},
+        ),
+        "boundaries_api.upload_photo": (
+            "/api/boundaries/markers/999999/photos",
+            {
+                "data": {"photo": (__import__("io").BytesIO(PNG), "p.png")},
+                "content_type": "multipart/form-data",
+            },
+        ),
+        "boundaries_api.import_markers": (
+            "/api/boundaries/markers/import?format=csv",
+            {"data": b"number,line,lon,lat\n"},
+        ),
+        "boundaries_api.create_round": (
+            "/api/boundaries/rounds",
+            {"json": {"line": "粤桂线", "round_no": 4}},
+        ),
         "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
         "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),
-        "boundaries_api.create_task": ("/api/boundaries/tasks", {"json": {"marker_id": 999999, "kind": "repaint"}}),
-        "boundaries_api.update_task": ("/api/boundaries/tasks/999999", {"json": {"status": "done"}}),
-        "boundaries_api.approve_task": ("/api/boundaries/tasks/999999/approve", {"json": {"side_code": "440000"}}),
+        "boundaries_api.create_task": (
+            "/api/boundaries/tasks",
+            {"json": {"marker_id": 999999, "kind": "repaint"}},
+        ),
+        "boundaries_api.update_task": (
+            "/api/boundaries/tasks/999999",
+            {"json": {"status": "done"}},
+        ),
+        "boundaries_api.approve_task": (
+            "/api/boundaries/tasks/999999/approve",
+            {"json": {"side_code": "440000"}},
+        ),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]
 
 
 def write_endpoints(app) -> set[str]:
-    return {r.endpoint for r in app.url_map.iter_rules() if r.methods & {"POST", "PUT", "PATCH", "DELETE"}}
+    return {
+        r.endpoint
+        for r in app.url_map.iter_rules()
+        if r.methods & {"POST", "PUT", "PATCH", "DELETE"}
+    }
 
 
 def audit_size(store) -> int:
@@ -118,14 +216,21 @@ def audit_size(store) -> int:
 def test_every_write_route_has_an_expected_permission(app):
     unknown = write_endpoints(app) - set(EXPECTED)
     assert not unknown, f"write routes without an entry in EXPECTED: {sorted(unknown)}"
-    assert set(ACTION_ROLES) == set(workflow.STEPS_BY_ACTION), "a workflow action without an expected role"
+    assert set(ACTION_ROLES) == set(workflow.STEPS_BY_ACTION), (
+        "a workflow action without an expected role"
+    )
 
 
 @pytest.mark.parametrize("who", [ANONYMOUS, *ROLES])
 def test_every_role_against_every_write_route(app, store, who):
     proposal = workflow.create_proposal(
-        store, Actor("drafter", frozenset({"clerk"})), kind="naming", applicant="天河区住建局", reasons="新建道路",
-        proposed={"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE})
+        store,
+        Actor("drafter", frozenset({"clerk"})),
+        kind="naming",
+        applicant="天河区住建局",
+        reasons="新建道路",
+        proposed={"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE},
+    )
     failures = []
     for endpoint in sorted(write_endpoints(app)):
         for url, kwargs, allowed in requests_for(endpoint, proposal):
@@ -143,8 +248,17 @@ def test_every_role_against_every_write_route(app, store, who):
                 if status in (401, 403) and endpoint != "auth.login":
                     failures.append(f"{who} {url}: refused ({status}) but should be allowed")
             else:
-                refused = status in (401, 403) or (endpoint in FORM_ENDPOINTS and "无权" in (
-                    text if status == 200 else client.get(response.headers.get("Location", "/")).get_data(as_text=True)))
+                refused = status in (401, 403) or (
+                    endpoint in FORM_ENDPOINTS
+                    and "无权"
+                    in (
+                        text
+                        if status == 200
+                        else client.get(response.headers.get("Location", "/")).get_data(
+                            as_text=True
+                        )
+                    )
+                )
                 if not refused:
                     failures.append(f"{who} {url}: {status}, expected a refusal")
                 if audit_size(store) != before:

@@ -9,13 +9,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from gazetteer.core import audit, backup
-
 from gazetteer import workflow
+from gazetteer.core import audit, backup
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import InvalidInput
-from gazetteer.registry_tables import proposals
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposals
 from gazetteer.tables import places
 from webmap.cli import main
 
@@ -25,19 +24,30 @@ CLERK = Actor("clerk_li", frozenset({"clerk"}))
 @pytest.fixture(autouse=True)
 def _sqlite_only(store):
     if store.dialect != "sqlite":
-        pytest.skip("the backup commands copy SQLite files; PostgreSQL uses pg_dump (README, Security)")
+        pytest.skip(
+            "the backup commands copy SQLite files; PostgreSQL uses pg_dump (README, Security)"
+        )
 
 
 def add_proposal(store, name="长乐路"):
-    return workflow.create_proposal(store, CLERK, kind="naming", applicant="天河区住建局", reasons="新建道路",
-                                    proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"})
+    return workflow.create_proposal(
+        store,
+        CLERK,
+        kind="naming",
+        applicant="天河区住建局",
+        reasons="新建道路",
+        proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
+    )
 
 
 def test_backup_then_restore_reproduces_every_table(store, tmp_path):
     add_proposal(store)
     target = tmp_path / "backups" / "gdgis-1.sqlite"
     manifest = backup.backup(store, target)
-    assert manifest["tables"]["places"]["rows"] > 20_000 and manifest["tables"]["proposals"]["rows"] == 1
+    assert (
+        manifest["tables"]["places"]["rows"] > 20_000
+        and manifest["tables"]["proposals"]["rows"] == 1
+    )
     assert manifest["tables"]["audit_log"]["rows"] > 20_000 and manifest["schema_revisions"]
     assert backup.verify_backup(target).ok
     # Work goes on after the backup; the restore brings back the backed-up state exactly.
@@ -48,8 +58,9 @@ def test_backup_then_restore_reproduces_every_table(store, tmp_path):
     assert result.ok and result.tables == len(manifest["tables"])
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(proposals)).scalar() == 1
-    assert backup.compare_manifests(manifest, backup.sqlite_manifest(
-        sa.engine.make_url(store.url).database)).ok
+    assert backup.compare_manifests(
+        manifest, backup.sqlite_manifest(sa.engine.make_url(store.url).database)
+    ).ok
     assert audit.verify(store).ok
     add_proposal(store, "云溪路")  # the restored store is writable and audited as before
     assert audit.verify(store).ok

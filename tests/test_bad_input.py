@@ -8,6 +8,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from helpers import login
 from shapely.geometry import Point
 
 from boundaries.testing import build_boundaries
@@ -15,7 +16,6 @@ from gazetteer.core.account_tables import audit_log
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 from gazetteer.core.geojson_input import parse_geometry
 from gazetteer.tables import places
-from helpers import login
 
 TIANHE = "440106"
 SQUARE = [[113.30, 23.10], [113.31, 23.10], [113.31, 23.11], [113.30, 23.11], [113.30, 23.10]]
@@ -28,8 +28,12 @@ def audit_size(store) -> int:
 
 
 def proposal_body(name="云溪路", location=None) -> dict:
-    body = {"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路",
-            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": TIANHE}}
+    body = {
+        "kind": "naming",
+        "applicant": "天河区住房和城乡建设局",
+        "reasons": "新建道路",
+        "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": TIANHE},
+    }
     if location is not None:
         body["location"] = location
     return body
@@ -37,28 +41,35 @@ def proposal_body(name="云溪路", location=None) -> dict:
 
 # ---- the shared GeoJSON check ------------------------------------------------------------
 
-@pytest.mark.parametrize("value, message", [
-    ({"type": "Polygon", "coordinates": [BOWTIE]}, "Self-intersection"),
-    ({"type": "Point", "coordinates": [23.13, 113.26]}, "颠倒"),
-    ({"type": "Point", "coordinates": [213.26, 23.13]}, "超出经纬度范围"),
-    ({"type": "Point", "coordinates": [-3.7, 40.4]}, "不在中国范围内"),
-    ({"type": "Point", "coordinates": [113.26]}, "[经度, 纬度]"),
-    ({"type": "Point", "coordinates": ["113.26", "23.13"]}, "[经度, 纬度]"),
-    ({"type": "Point", "coordinates": [True, 23.13]}, "[经度, 纬度]"),
-    ({"type": "Point", "coordinates": [float("nan"), 23.13]}, "NaN"),
-    ({"type": "Polygon", "coordinates": [SQUARE[:-1]]}, "未闭合"),
-    ({"type": "Polygon", "coordinates": [SQUARE[:3]]}, "至少需要 4 个"),
-    ({"type": "LineString", "coordinates": [[113.3, 23.1]]}, "至少需要 2 个"),
-    ({"type": "Circle", "coordinates": [113.3, 23.1], "radius": 5}, "类型应为"),
-    ({"type": "GeometryCollection", "geometries": []}, "类型应为"),
-    ({"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.3, 23.1]}}, "Feature"),
-    ({"type": "Point"}, "缺少坐标"),
-    ({"type": "MultiPolygon", "coordinates": [[[[113.3, 23.1]]]]}, "至少需要 4 个"),
-    ("{not json", "JSON 无法解析"),
-    (b"\xff\xfe\x00", "UTF-8"),
-    ([1, 2], "GeoJSON 几何对象"),
-    (Point(23.13, 113.26), "颠倒"),
-])
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"type": "Polygon", "coordinates": [BOWTIE]}, "Self-intersection"),
+        ({"type": "Point", "coordinates": [23.13, 113.26]}, "颠倒"),
+        ({"type": "Point", "coordinates": [213.26, 23.13]}, "超出经纬度范围"),
+        ({"type": "Point", "coordinates": [-3.7, 40.4]}, "不在中国范围内"),
+        ({"type": "Point", "coordinates": [113.26]}, "[经度, 纬度]"),
+        ({"type": "Point", "coordinates": ["113.26", "23.13"]}, "[经度, 纬度]"),
+        ({"type": "Point", "coordinates": [True, 23.13]}, "[经度, 纬度]"),
+        ({"type": "Point", "coordinates": [float("nan"), 23.13]}, "NaN"),
+        ({"type": "Polygon", "coordinates": [SQUARE[:-1]]}, "未闭合"),
+        ({"type": "Polygon", "coordinates": [SQUARE[:3]]}, "至少需要 4 个"),
+        ({"type": "LineString", "coordinates": [[113.3, 23.1]]}, "至少需要 2 个"),
+        ({"type": "Circle", "coordinates": [113.3, 23.1], "radius": 5}, "类型应为"),
+        ({"type": "GeometryCollection", "geometries": []}, "类型应为"),
+        (
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [113.3, 23.1]}},
+            "Feature",
+        ),
+        ({"type": "Point"}, "缺少坐标"),
+        ({"type": "MultiPolygon", "coordinates": [[[[113.3, 23.1]]]]}, "至少需要 4 个"),
+        ("{not json", "JSON 无法解析"),
+        (b"\xff\xfe\x00", "UTF-8"),
+        ([1, 2], "GeoJSON 几何对象"),
+        (Point(23.13, 113.26), "颠倒"),
+    ],
+)
 def test_bad_geometries_are_refused_with_the_reason(value, message):
     with pytest.raises(InvalidInput) as info:
         parse_geometry(value)
@@ -75,13 +86,16 @@ def test_good_geometries_pass_and_the_vertex_cap_holds():
     assert len(parse_geometry(line, max_vertices=1001).coords) == 1001
 
 
-@pytest.mark.parametrize("location", [
-    {"type": "Polygon", "coordinates": [BOWTIE]},
-    {"type": "Point", "coordinates": [23.13, 113.26]},
-    {"type": "Point", "coordinates": [113.26, 95.0]},
-    "POINT (113.26 23.13)",
-    {"type": "Point", "coordinates": [[[[[[113.26]]]]]]},
-])
+@pytest.mark.parametrize(
+    "location",
+    [
+        {"type": "Polygon", "coordinates": [BOWTIE]},
+        {"type": "Point", "coordinates": [23.13, 113.26]},
+        {"type": "Point", "coordinates": [113.26, 95.0]},
+        "POINT (113.26 23.13)",
+        {"type": "Point", "coordinates": [[[[[[113.26]]]]]]},
+    ],
+)
 def test_a_proposal_with_a_bad_location_is_400_and_writes_nothing(client, store, location):
     login(client, "li", "clerk")
     before = audit_size(store)
@@ -93,9 +107,13 @@ def test_a_proposal_with_a_bad_location_is_400_and_writes_nothing(client, store,
 
 # ---- bodies ---------------------------------------------------------------------------------
 
+
 def test_malformed_non_utf8_deep_and_huge_bodies(store, tmp_path):
     from webmap import create_app
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "MAX_UPLOAD_MB": 1}, store=store)
+
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "MAX_UPLOAD_MB": 1}, store=store
+    )
     client = app.test_client()
     login(client, "li", "clerk")
     before = audit_size(store)
@@ -111,31 +129,49 @@ def test_malformed_non_utf8_deep_and_huge_bodies(store, tmp_path):
         r = client.post("/api/proposals", data=data, content_type=content_type)
         assert r.status_code == status, (data[:40], r.get_json())
         assert r.get_json()["error"]["message"]
-    assert client.post("/api/proposals", data=b"\xff\xfe", content_type="text/plain").status_code == 400
+    assert (
+        client.post("/api/proposals", data=b"\xff\xfe", content_type="text/plain").status_code
+        == 400
+    )
     assert audit_size(store) == before
 
 
 def test_strange_query_strings_never_fail(client):
-    for query in ("q=%FF%FE", "q=%00", "q=' OR 1=1 --", "q=" + "长" * 5000, "as_of=9999-99-99", "limit=-1",
-                  "limit=99999999999999999999", "q=%E9%95%BF%E4%B9%90a%D0%A1"):
+    for query in (
+        "q=%FF%FE",
+        "q=%00",
+        "q=' OR 1=1 --",
+        "q=" + "长" * 5000,
+        "as_of=9999-99-99",
+        "limit=-1",
+        "limit=99999999999999999999",
+        "q=%E9%95%BF%E4%B9%90a%D0%A1",
+    ):
         r = client.get(f"/api/places?{query}")
         assert r.status_code < 500, query
-    assert client.get("/api/divisions/%27%3B%20DROP%20TABLE%20divisions%3B--").status_code in (400, 404)
+    assert client.get("/api/divisions/%27%3B%20DROP%20TABLE%20divisions%3B--").status_code in (
+        400,
+        404,
+    )
     assert client.get("/api/divisions/440000").status_code == 200
 
 
 # ---- names: injection, markup, mixed scripts --------------------------------------------------
 
-@pytest.mark.parametrize("name", [
-    "长乐路'); DROP TABLE places; --",
-    "<script>alert(1)</script>路",
-    '"><img src=x onerror=alert(1)>路',
-    "=HYPERLINK(\"http://evil\")路",
-    "长乐Road",
-    "Сhangle路",  # Cyrillic С
-    "长乐路\u202e",  # right-to-left override
-    "长" * 500,
-])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "长乐路'); DROP TABLE places; --",
+        "<script>alert(1)</script>路",
+        '"><img src=x onerror=alert(1)>路',
+        '=HYPERLINK("http://evil")路',
+        "长乐Road",
+        "Сhangle路",  # Cyrillic С
+        "长乐路\u202e",  # right-to-left override
+        "长" * 500,
+    ],
+)
 def test_hostile_names_are_kept_as_text_or_refused(client, store, name):
     login(client, "li", "clerk")
     with store.read() as conn:
@@ -152,9 +188,13 @@ def test_hostile_names_are_kept_as_text_or_refused(client, store, name):
 
 
 def test_markup_in_a_place_name_is_escaped_in_pages_and_neutralised_in_csv(client, store, tmp_path):
-    evil = '<img src=x onerror=alert(1)>=1+1'
-    with store.write(actor="test:setup") as conn:  # a hostile name that got in through an old import
-        pid = conn.execute(sa.select(places.c.id).where(places.c.source_key == f"nbs:{TIANHE}")).scalar_one()
+    evil = "<img src=x onerror=alert(1)>=1+1"
+    with store.write(
+        actor="test:setup"
+    ) as conn:  # a hostile name that got in through an old import
+        pid = conn.execute(
+            sa.select(places.c.id).where(places.c.source_key == f"nbs:{TIANHE}")
+        ).scalar_one()
         conn.execute(places.update().where(places.c.id == pid).values(name=evil))
     login(client, "wang", "officer")
     for url in (f"/officer/places/{pid}", f"/ogc/collections/places/items/{pid}?f=html"):
@@ -165,9 +205,13 @@ def test_markup_in_a_place_name_is_escaped_in_pages_and_neutralised_in_csv(clien
     item = client.get(f"/ogc/collections/places/items/{pid}?f=json").get_json()
     assert item["properties"]["name"] == evil  # JSON carries the text as it is
     from click.testing import CliRunner
+
     from webmap.cli import main
+
     out = tmp_path / "places.csv"
-    r = CliRunner().invoke(main, ["--database-url", store.url, "export", "places", "-f", "csv", "-o", str(out)])
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "export", "places", "-f", "csv", "-o", str(out)]
+    )
     assert r.exit_code == 0, r.output
     rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"))))
     cells = [c for row in rows for c in row if "onerror" in c]
@@ -176,17 +220,23 @@ def test_markup_in_a_place_name_is_escaped_in_pages_and_neutralised_in_csv(clien
 
 def test_formula_cells_are_neutralised_in_marker_csv_exports(bstore, tmp_path):
     from webmap import create_app
+
     client = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=bstore).test_client()
     login(client, "wang", "officer")
-    data = "number,line,lon,lat,location_desc_a\n粤桂900Q,粤桂线,110.0,21.5,\"=cmd|' /C calc'!A0\"\n"
+    data = (
+        "number,line,lon,lat,location_desc_a\n粤桂900Q,粤桂线,110.0,21.5,\"=cmd|' /C calc'!A0\"\n"
+    )
     r = client.post("/api/boundaries/markers/import?format=csv", data=data.encode("utf-8"))
     if r.status_code != 200:
         pytest.skip(f"marker import refused this record: {r.get_json()}")
-    exported = client.get("/api/boundaries/markers/export?format=csv").get_data().decode("utf-8-sig")
+    exported = (
+        client.get("/api/boundaries/markers/export?format=csv").get_data().decode("utf-8-sig")
+    )
     assert "cmd|" in exported and "\n=cmd" not in exported and ",=cmd" not in exported
 
 
 # ---- photo uploads ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def bnd_template(store_templates, seeded_template):
@@ -201,7 +251,10 @@ def bstore(store_templates, bnd_template, tmp_path):
 
 def test_photo_uploads_are_checked_by_content_and_size_and_named_by_hash(bstore, tmp_path):
     from webmap import create_app
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "MAX_UPLOAD_MB": 12}, store=bstore)
+
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "MAX_UPLOAD_MB": 12}, store=bstore
+    )
     client = app.test_client()
     login(client, "zhao", "inspector")
     marker_id = client.get("/api/boundaries/markers").get_json()["features"][0]["properties"]["id"]
@@ -210,15 +263,22 @@ def test_photo_uploads_are_checked_by_content_and_size_and_named_by_hash(bstore,
 
     def upload(data: bytes, filename: str):
         # The body is built here: the test client would spool a large one to an unclosed temp file.
-        body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"" + filename.encode()
-                + b"\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + b"\r\n--b0undary--\r\n")
+        body = (
+            b'--b0undary\r\nContent-Disposition: form-data; name="photo"; filename="'
+            + filename.encode()
+            + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+            + data
+            + b"\r\n--b0undary--\r\n"
+        )
         return client.post(url, data=body, content_type="multipart/form-data; boundary=b0undary")
 
     before = audit_size(bstore)
     wrong_type = upload(b"<?php system($_GET['c']); ?>", "photo.jpg")
     assert wrong_type.status_code == 400 and "JPEG" in wrong_type.get_json()["error"]["message"]
     assert upload(b"\xff\xd8\xff" + b"\x00" * (11 * 1024 * 1024), "big.jpg").status_code == 413
-    huge = client.post(url, data=b"\x00" * (13 * 1024 * 1024), content_type="multipart/form-data; boundary=x")
+    huge = client.post(
+        url, data=b"\x00" * (13 * 1024 * 1024), content_type="multipart/form-data; boundary=x"
+    )
     assert huge.status_code == 413  # past MAX_CONTENT_LENGTH, refused before parsing
     assert audit_size(bstore) == before
     stored = upload(png, "../../../../etc/passwd.png")
@@ -235,18 +295,34 @@ def test_photo_uploads_are_checked_by_content_and_size_and_named_by_hash(bstore,
 def test_unknown_features_of_empty_layers_are_404(empty_store, tmp_path):
     # Found by the schemathesis run: an item lookup on a layer with no rows must be 404, not 500.
     from webmap import create_app
-    client = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=empty_store).test_client()
-    for collection in ("places", "boundary_lines", "boundary_markers", "tri_junctions", "divisions"):
+
+    client = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=empty_store
+    ).test_client()
+    for collection in (
+        "places",
+        "boundary_lines",
+        "boundary_markers",
+        "tri_junctions",
+        "divisions",
+    ):
         r = client.get(f"/ogc/collections/{collection}/items/no-such-feature")
         assert r.status_code == 404, (collection, r.status_code)
 
 
 def test_out_of_range_integers_are_400_not_500(client, store):
     login(client, "zhao", "inspector")
-    big = 10 ** 30
+    big = 10**30
     assert client.get(f"/api/boundaries/disputes?line_id={big}").status_code == 400
     assert client.get(f"/api/places/{big}/history").status_code == 404
-    r = client.post("/api/boundaries/inspections", json={"id": "ee13413c-87fa-4972-bf29-9ad000000000",
-                                                          "round_id": big, "marker_id": 1, "found_state": "intact"})
+    r = client.post(
+        "/api/boundaries/inspections",
+        json={
+            "id": "ee13413c-87fa-4972-bf29-9ad000000000",
+            "round_id": big,
+            "marker_id": 1,
+            "found_state": "intact",
+        },
+    )
     assert r.status_code == 400 and "超出" in r.get_json()["error"]["message"]
     assert client.get("/api/places?q=%00").status_code == 400

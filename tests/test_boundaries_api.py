@@ -6,9 +6,9 @@ import json
 import uuid
 
 import pytest
+from helpers import login
 
 from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-from helpers import login
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,7 @@ def template(store_templates, seeded_template):
 @pytest.fixture
 def bclient(store_templates, template, tmp_path):
     from webmap import create_app
+
     with store_templates.copy(template, tmp_path) as store:
         app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
         yield app.test_client()
@@ -60,12 +61,20 @@ def test_round_from_plan_to_report(bclient):
     response = bclient.post("/api/boundaries/rounds", json=round_plan(line))
     assert response.status_code == 201
     round_id = response.get_json()["id"]
-    assert bclient.post(f"/api/boundaries/rounds/{round_id}/start").get_json()["status"] == "in_progress"
+    assert (
+        bclient.post(f"/api/boundaries/rounds/{round_id}/start").get_json()["status"]
+        == "in_progress"
+    )
 
     markers = bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"]
     sign_in(bclient, INSPECTOR_A)
-    record = {"id": str(uuid.uuid4()), "round_id": round_id, "marker": markers[0]["properties"]["number"],
-              "found_state": "faded", "notes": "注记模糊"}
+    record = {
+        "id": str(uuid.uuid4()),
+        "round_id": round_id,
+        "marker": markers[0]["properties"]["number"],
+        "found_state": "faded",
+        "notes": "注记模糊",
+    }
     first = bclient.post("/api/boundaries/inspections", json=record)
     again = bclient.post("/api/boundaries/inspections", json=record)
     assert (first.status_code, again.status_code) == (201, 200)
@@ -73,10 +82,14 @@ def test_round_from_plan_to_report(bclient):
     bad = bclient.post("/api/boundaries/inspections", json={**record, "id": "not-a-uuid"})
     assert bad.status_code == 400 and "UUID" in bad.get_json()["error"]["message"]
 
-    signed = bclient.post(f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_a_code"]})
+    signed = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_a_code"]}
+    )
     assert signed.status_code == 200
     sign_in(bclient, INSPECTOR_B)
-    bclient.post(f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_b_code"]})
+    bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": line["side_b_code"]}
+    )
 
     report = bclient.get(f"/api/boundaries/rounds/{round_id}/report").get_json()
     assert report["lines"][0]["markers_inspected"] == 1 and report["lines"][0]["tasks_opened"] == 1
@@ -85,7 +98,11 @@ def test_round_from_plan_to_report(bclient):
     page = bclient.get(f"/boundaries/rounds/{round_id}/report")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "演示数据" in html and "@media print" not in html
-    assert "boundaries.css" in html and "/static/vendor/leaflet/leaflet.js" in html and "cdn." not in html
+    assert (
+        "boundaries.css" in html
+        and "/static/vendor/leaflet/leaflet.js" in html
+        and "cdn." not in html
+    )
     gpkg = bclient.get(f"/api/boundaries/rounds/{round_id}/export.gpkg")
     assert gpkg.status_code == 200 and gpkg.data.startswith(b"SQLite format 3")
 
@@ -96,19 +113,35 @@ def test_inspection_import_is_exactly_once_and_all_or_nothing(bclient):
     sign_in(bclient, OFFICER)
     round_id = bclient.post("/api/boundaries/rounds", json=round_plan(line)).get_json()["id"]
     bclient.post(f"/api/boundaries/rounds/{round_id}/start")
-    numbers = [f["properties"]["number"] for f in
-               bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"]]
-    rows = [{"id": str(uuid.uuid4()), "round_id": round_id, "marker": n, "found_state": "intact"} for n in numbers[:3]]
+    numbers = [
+        f["properties"]["number"]
+        for f in bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"]
+    ]
+    rows = [
+        {"id": str(uuid.uuid4()), "round_id": round_id, "marker": n, "found_state": "intact"}
+        for n in numbers[:3]
+    ]
     header = "id,round_id,marker,found_state\n"
-    csv_good = header + "".join(f"{r['id']},{r['round_id']},{r['marker']},{r['found_state']}\n" for r in rows)
+    csv_good = header + "".join(
+        f"{r['id']},{r['round_id']},{r['marker']},{r['found_state']}\n" for r in rows
+    )
     csv_bad = csv_good + f"{uuid.uuid4()},{round_id},{numbers[3]},exploded\n"
     sign_in(bclient, INSPECTOR_A)
-    bad = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_bad.encode("utf-8-sig"))
+    bad = bclient.post(
+        "/api/boundaries/inspections/import?format=csv", data=csv_bad.encode("utf-8-sig")
+    )
     assert bad.status_code == 400 and "第 4 条记录" in bad.get_json()["error"]["message"]
-    assert bclient.get(f"/api/boundaries/inspections?round_id={round_id}").get_json()["inspections"] == []
-    ok = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig"))
+    assert (
+        bclient.get(f"/api/boundaries/inspections?round_id={round_id}").get_json()["inspections"]
+        == []
+    )
+    ok = bclient.post(
+        "/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig")
+    )
     assert ok.get_json() == {"created": 3, "existing": 0}
-    again = bclient.post("/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig"))
+    again = bclient.post(
+        "/api/boundaries/inspections/import?format=csv", data=csv_good.encode("utf-8-sig")
+    )
     assert again.get_json() == {"created": 0, "existing": 3}
 
 
@@ -119,23 +152,35 @@ def test_exports_and_pages(bclient):
     assert json.loads(bclient.get("/api/boundaries/markers/export?format=geojson").data)["features"]
     assert bclient.get("/api/boundaries/markers/export?format=shp").status_code == 400
     lines_page = bclient.get("/boundaries/").get_data(as_text=True)
-    assert "粤桂线" in lines_page and "1,075" in lines_page and "概化" in lines_page and "湘粤桂三交点" in lines_page
+    assert (
+        "粤桂线" in lines_page
+        and "1,075" in lines_page
+        and "概化" in lines_page
+        and "湘粤桂三交点" in lines_page
+    )
     markers_page = bclient.get("/boundaries/markers").get_data(as_text=True)
     assert "演示数据" in markers_page and "粤桂001C" in markers_page
 
 
 def test_photo_upload_rejects_non_images(bclient):
     from io import BytesIO
+
     sign_in(bclient, INSPECTOR_A)
     marker_id = bclient.get("/api/boundaries/markers/粤桂002Q").get_json()["id"]
-    bad = bclient.post(f"/api/boundaries/markers/{marker_id}/photos",
-                       data={"photo": (BytesIO(b"#!/bin/sh\n"), "../../evil.jpg")})
+    bad = bclient.post(
+        f"/api/boundaries/markers/{marker_id}/photos",
+        data={"photo": (BytesIO(b"#!/bin/sh\n"), "../../evil.jpg")},
+    )
     assert bad.status_code == 400
     png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 32
-    good = bclient.post(f"/api/boundaries/markers/{marker_id}/photos", data={"photo": (BytesIO(png), "../x.png")})
+    good = bclient.post(
+        f"/api/boundaries/markers/{marker_id}/photos", data={"photo": (BytesIO(png), "../x.png")}
+    )
     assert good.status_code == 201 and ".." not in good.get_json()["file_name"]
     fetched = bclient.get(f"/api/boundaries/photos/{good.get_json()['sha256']}")
     try:
-        assert fetched.status_code == 200 and fetched.data == png and fetched.mimetype == "image/png"
+        assert (
+            fetched.status_code == 200 and fetched.data == png and fetched.mimetype == "image/png"
+        )
     finally:
         fetched.close()  # send_file streams from the file: close it (Werkzeug test-client contract)

@@ -37,14 +37,21 @@ def _inspected(store):
     inspection_service.start_round(store, rnd["id"], OFFICER)
     for i, marker in enumerate(list_markers(store, line_id=line["id"])):
         state = STATES[i % len(STATES)]
-        data = {"id": str(uuid.uuid4()), "round_id": rnd["id"], "marker": marker["number"], "found_state": state}
+        data = {
+            "id": str(uuid.uuid4()),
+            "round_id": rnd["id"],
+            "marker": marker["number"],
+            "found_state": state,
+        }
         if state != "lost":
             lon, lat = destination(marker["lon"], marker["lat"], 10.0, 3.0 if i == 1 else 0.2)
             data.update(measured_lon=lon, measured_lat=lat, measurement_method="rtk")
         record, _ = inspection_service.record_inspection(store, data, INSPECTOR_A)
         inspection_service.sign_inspection(store, record["id"], line["side_a_code"], INSPECTOR_A)
         inspection_service.sign_inspection(store, record["id"], line["side_b_code"], INSPECTOR_B)
-    create_dispute(store, {"line": "韶惠线", "title": "林地权属争议隐患", "category": "forest"}, OFFICER)
+    create_dispute(
+        store, {"line": "韶惠线", "title": "林地权属争议隐患", "category": "forest"}, OFFICER
+    )
     yield store, rnd, line
 
 
@@ -54,8 +61,15 @@ def test_report_totals(inspected):
     [entry] = report["lines"]
     # 11 markers on 韶惠线, states cycle over STATES; marker #2 (intact) measured 3 m off -> moved.
     assert entry["markers_total"] == 11 and entry["markers_inspected"] == 11
-    assert entry["markers_by_state"] == {"intact": 3, "faded": 2, "tilted": 1, "buried": 0, "damaged": 2,
-                                         "moved": 1, "lost": 2}
+    assert entry["markers_by_state"] == {
+        "intact": 3,
+        "faded": 2,
+        "tilted": 1,
+        "buried": 0,
+        "damaged": 2,
+        "moved": 1,
+        "lost": 2,
+    }
     assert entry["flagged_moved"] == 1 and entry["signed_by_both"] == 11
     # faded x2 repaint, tilted reset, damaged x2 repair, lost x2 rebuild, moved restore = 8
     assert entry["tasks_opened"] == 8 and entry["tasks_closed"] == 0 and entry["tasks_open"] == 8
@@ -65,7 +79,9 @@ def test_report_totals(inspected):
     assert report["totals"]["markers_inspected"] == 11
 
     task = task_service.list_tasks(store, round_id=rnd["id"], status="open")[0]
-    task_service.update_task(store, task["id"], "done", INSPECTOR_A, result="已处理", witness_other_side="李工")
+    task_service.update_task(
+        store, task["id"], "done", INSPECTOR_A, result="已处理", witness_other_side="李工"
+    )
     entry = round_report(store, rnd["id"])["lines"][0]
     assert (entry["tasks_opened"], entry["tasks_closed"], entry["tasks_open"]) == (8, 1, 7)
 
@@ -75,7 +91,7 @@ def test_map_uses_local_leaflet_only(inspected):
     fragments = round_map(store, rnd["id"], leaflet_prefix="/static/vendor/leaflet")
     page = "".join(fragments.values())
     assert "/static/vendor/leaflet/leaflet.js" in page
-    assert "https://" not in page and "http://" not in page.replace('http-equiv', '')
+    assert "https://" not in page and "http://" not in page.replace("http-equiv", "")
     assert "L.polyline" in fragments["script"] and "L.circleMarker" in fragments["script"]
 
 

@@ -26,7 +26,9 @@ def test_upgrade_import_twice_and_export(tmp_path):
     assert second["unchanged"]["places"] == 28_750
 
     out = tmp_path / "divisions.gpkg"
-    assert "151 features" in run("--data-dir", data_dir, "export", "divisions", "-f", "gpkg", "-o", str(out))
+    assert "151 features" in run(
+        "--data-dir", data_dir, "export", "divisions", "-f", "gpkg", "-o", str(out)
+    )
     frame = gpd.read_file(out)
     assert frame.crs.to_epsg() == 4490 and set(frame["level"]) == {"province", "city", "county"}
     csv_out = tmp_path / "places.csv"
@@ -37,7 +39,9 @@ def test_upgrade_import_twice_and_export(tmp_path):
 def test_boundaries_commands_and_layer_list(tmp_path):
     data_dir = str(tmp_path / "var")
     run("--data-dir", data_dir, "import-data")
-    counts = json.loads(run("--data-dir", data_dir, "boundaries", "demo-markers").strip().splitlines()[-1])
+    counts = json.loads(
+        run("--data-dir", data_dir, "boundaries", "demo-markers").strip().splitlines()[-1]
+    )
     assert counts["粤桂线"] == 33 and sum(counts.values()) - 33 == 153
     layers = run("--data-dir", data_dir, "layers")
     assert "boundary_markers" in layers and "演示数据" in layers

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer.core import audit, migrate
-
 from boundaries.schema import SCHEMA
-
 from gazetteer import workflow
+from gazetteer.core import audit, migrate
 from gazetteer.core.actors import Actor
-from gazetteer.registry_tables import proposal_events, proposals
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposal_events, proposals
 from gazetteer.tables import divisions, places
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +63,10 @@ def integrity(path: Path) -> str:
 
 def counts(store: Store) -> tuple[int, int]:
     with store.read() as conn:
-        return (conn.execute(sa.select(sa.func.count()).select_from(divisions)).scalar(),
-                conn.execute(sa.select(sa.func.count()).select_from(places)).scalar())
+        return (
+            conn.execute(sa.select(sa.func.count()).select_from(divisions)).scalar(),
+            conn.execute(sa.select(sa.func.count()).select_from(places)).scalar(),
+        )
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -78,6 +78,7 @@ def kill(process: subprocess.Popen) -> None:
 def test_kill_during_bulk_import_then_rerun(tmp_path, seeded_template, store_templates):
     if store_templates.dialect != "sqlite":
         import pytest
+
         pytest.skip("file-level crash test: SQLite")
     path = tmp_path / "gdgis.sqlite"
     store = Store(f"sqlite:///{path}")
@@ -87,7 +88,9 @@ def test_kill_during_bulk_import_then_rerun(tmp_path, seeded_template, store_tem
     store.dispose()
     wal = Path(str(path) + "-wal")
     command = [sys.executable, "-m", "webmap.cli", "--data-dir", str(tmp_path), "import-data"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     # The import writes everything in one transaction: once its pages spill into the WAL
     # it is under way and not yet committed.
@@ -120,16 +123,26 @@ def test_kill_during_bulk_import_then_rerun(tmp_path, seeded_template, store_tem
 def test_kill_during_workflow_transitions_then_rerun(store, tmp_path):
     if store.dialect != "sqlite":
         import pytest
+
         pytest.skip("file-level crash test: SQLite")
-    ids = [workflow.create_proposal(store, CLERK, kind="naming", applicant="天河区住建局", reasons="新建道路",
-                                    proposed={"name": name, "feature_class": "交通运输设施",
-                                              "division_code": "440106"})["id"]
-           for name in ("长乐路", "云溪路", "兴华路")]
+    ids = [
+        workflow.create_proposal(
+            store,
+            CLERK,
+            kind="naming",
+            applicant="天河区住建局",
+            reasons="新建道路",
+            proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
+        )["id"]
+        for name in ("长乐路", "云溪路", "兴华路")
+    ]
     store.dispose()
     job = tmp_path / "job.py"
     job.write_text(WORKFLOW_JOB, encoding="utf-8")
     command = [sys.executable, str(job), store.url, ",".join(map(str, ids)), str(ROUNDS)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     for _ in range(25):  # let it take some steps, then kill it at an arbitrary moment
         assert process.stdout.readline().startswith("step")
     kill(process)
@@ -146,8 +159,13 @@ def test_kill_during_workflow_transitions_then_rerun(store, tmp_path):
     assert rerun.returncode == 0 and rerun.stdout.strip().endswith("finished"), rerun.stderr[-2000:]
     assert_consistent(store, ids)
     with store.read() as conn:
-        per_proposal = dict(conn.execute(sa.select(proposal_events.c.proposal_id, sa.func.count())
-                                         .group_by(proposal_events.c.proposal_id)).all())
+        per_proposal = dict(
+            conn.execute(
+                sa.select(proposal_events.c.proposal_id, sa.func.count()).group_by(
+                    proposal_events.c.proposal_id
+                )
+            ).all()
+        )
     assert per_proposal == {pid: 1 + 2 * ROUNDS for pid in ids}  # no step lost, none doubled
 
 
@@ -156,9 +174,18 @@ def assert_consistent(store: Store, ids: list[int]) -> None:
     accounts for every row."""
     with store.read() as conn:
         for pid in ids:
-            row = conn.execute(sa.select(proposals.c.state, proposals.c.version).where(proposals.c.id == pid)).one()
-            events = conn.execute(sa.select(proposal_events.c.to_state).where(proposal_events.c.proposal_id == pid)
-                                  .order_by(proposal_events.c.id)).scalars().all()
+            row = conn.execute(
+                sa.select(proposals.c.state, proposals.c.version).where(proposals.c.id == pid)
+            ).one()
+            events = (
+                conn.execute(
+                    sa.select(proposal_events.c.to_state)
+                    .where(proposal_events.c.proposal_id == pid)
+                    .order_by(proposal_events.c.id)
+                )
+                .scalars()
+                .all()
+            )
             assert events[-1] == row.state and len(events) == row.version, (pid, row, len(events))
     report = audit.verify(store)
     assert report.ok, report.problems

@@ -32,7 +32,11 @@ def test_gcj02_round_trip_below_1e6_degrees_across_china():
 
 
 def test_no_offset_outside_china():
-    for lon, lat in [(2.3522, 48.8566), (-74.006, 40.7128), (139.6917, 35.6895)]:  # Paris, NY, Tokyo
+    for lon, lat in [
+        (2.3522, 48.8566),
+        (-74.006, 40.7128),
+        (139.6917, 35.6895),
+    ]:  # Paris, NY, Tokyo
         assert crs.point_to_cgcs2000(lon, lat, "GCJ02") == (lon, lat)
         gx, gy = crs.wgs84_to_gcj02(lon, lat)
         assert (float(gx), float(gy)) == (lon, lat)
@@ -86,7 +90,10 @@ def test_gauss_kruger_codes_and_conversion():
     # Round trip through the plane.
     north, east = crs.to_gauss_kruger(*CANTON_TOWER, 114)
     back = crs.from_gauss_kruger(north, east, 114)
-    assert abs(float(back[0]) - CANTON_TOWER[0]) < 1e-9 and abs(float(back[1]) - CANTON_TOWER[1]) < 1e-9
+    assert (
+        abs(float(back[0]) - CANTON_TOWER[0]) < 1e-9
+        and abs(float(back[1]) - CANTON_TOWER[1]) < 1e-9
+    )
     # Same answer as the zone-prefixed EPSG code through pyproj.
     lon3, lat3 = crs.to_cgcs2000(38_500_000.0, 2_555_000.0, "EPSG:4526")
     assert abs(float(lon3) - float(lon)) < 1e-9 and abs(float(lat3) - float(lat)) < 1e-9

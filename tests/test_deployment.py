@@ -9,12 +9,22 @@ from gazetteer.core.settings import SettingsError, load_settings
 
 def _statuses(store, tmp_path, proxy_hops):
     from webmap import create_app
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 2,
-                      "PROXY_HOPS": proxy_hops}, store=store)
+
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "k",
+            "RATE_LIMIT_PER_MINUTE": 2,
+            "PROXY_HOPS": proxy_hops,
+        },
+        store=store,
+    )
     client = app.test_client()
     # Three public requests from each of two clients, all through one proxy at 127.0.0.1.
-    return [client.get("/api/health", headers={"X-Forwarded-For": client_ip}).status_code
-            for client_ip in ("203.0.113.1", "203.0.113.1", "203.0.113.1", "198.51.100.7")]
+    return [
+        client.get("/api/health", headers={"X-Forwarded-For": client_ip}).status_code
+        for client_ip in ("203.0.113.1", "203.0.113.1", "203.0.113.1", "198.51.100.7")
+    ]
 
 
 def test_without_proxy_hops_every_client_shares_the_proxy_address(store, tmp_path):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from helpers import login
 
 from boundaries.testing import build_boundaries
 from gazetteer import placement
@@ -15,7 +16,6 @@ from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
 from gazetteer.registry_tables import place_versions
 from gazetteer.tables import places
-from helpers import login
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +32,22 @@ def fstore(store_templates, template, tmp_path):
 @pytest.fixture
 def fclient(fstore, tmp_path):
     from webmap import create_app
+
     app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=fstore)
     return app.test_client()
 
 
 def unplaced_village(store, division_prefix="440106"):
     with store.read() as conn:
-        return conn.execute(sa.select(places.c.id, places.c.name, places.c.version, places.c.division_code)
-                            .where(places.c.geom.is_(None), places.c.feature_class == "群众自治组织",
-                                   places.c.division_code.startswith(division_prefix))
-                            .order_by(places.c.id)).first()
+        return conn.execute(
+            sa.select(places.c.id, places.c.name, places.c.version, places.c.division_code)
+            .where(
+                places.c.geom.is_(None),
+                places.c.feature_class == "群众自治组织",
+                places.c.division_code.startswith(division_prefix),
+            )
+            .order_by(places.c.id)
+        ).first()
 
 
 def test_service_worker_is_served_from_the_root_with_root_scope(fclient):
@@ -55,15 +61,23 @@ def test_service_worker_is_served_from_the_root_with_root_scope(fclient):
 def test_text_responses_are_gzipped_when_accepted(fclient):
     with fclient.get("/static/vendor/leaflet/leaflet.js") as plain:
         plain.get_data()  # an unread static response keeps its file open until closed
-    packed = fclient.get("/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip, br"})
+    packed = fclient.get(
+        "/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip, br"}
+    )
     assert "Content-Encoding" not in plain.headers
-    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    assert (
+        packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    )
     assert gzip.decompress(packed.data) == plain.data
     assert len(packed.data) < len(plain.data) / 3
     assert packed.headers["ETag"] != plain.headers["ETag"]
-    geo = fclient.get("/api/divisions.geojson?level=city&tolerance_deg=0.01", headers={"Accept-Encoding": "gzip"})
+    geo = fclient.get(
+        "/api/divisions.geojson?level=city&tolerance_deg=0.01", headers={"Accept-Encoding": "gzip"}
+    )
     assert json.loads(gzip.decompress(geo.data))["type"] == "FeatureCollection"
-    with fclient.get("/static/vendor/leaflet/images/layers.png", headers={"Accept-Encoding": "gzip"}) as png:
+    with fclient.get(
+        "/static/vendor/leaflet/images/layers.png", headers={"Accept-Encoding": "gzip"}
+    ) as png:
         assert "Content-Encoding" not in png.headers
 
 
@@ -91,8 +105,15 @@ def test_map_layers_are_light(fclient):
 
 def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient):
     login(fclient, "wang", "officer")
-    response = fclient.post("/api/rules/check", json={"name": "茶山社区居委会", "feature_class": "群众自治组织",
-                                                      "lon": 113.33, "lat": 23.14})
+    response = fclient.post(
+        "/api/rules/check",
+        json={
+            "name": "茶山社区居委会",
+            "feature_class": "群众自治组织",
+            "lon": 113.33,
+            "lat": 23.14,
+        },
+    )
     body = response.get_json()
     assert response.status_code == 200 and body["division"]["name"] == "天河区"
     duplicate = next(f for f in body["findings"] if f["rule_id"] == "duplicate")
@@ -100,18 +121,26 @@ def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient
     conflict = duplicate["conflicts"][0]
     assert conflict["name"] == "茶山社区居委会" and conflict["point_source"] == "division"
     lon, lat = conflict["point"]
-    assert 113.2 < lon < 113.5 and 23.0 < lat < 23.4   # a point inside 天河区
-    clean = fclient.post("/api/rules/check", json={"name": "维也纳花园", "feature_class": "居民点",
-                                                   "division_code": "440106"}).get_json()
+    assert 113.2 < lon < 113.5 and 23.0 < lat < 23.4  # a point inside 天河区
+    clean = fclient.post(
+        "/api/rules/check",
+        json={"name": "维也纳花园", "feature_class": "居民点", "division_code": "440106"},
+    ).get_json()
     assert [f["rule_id"] for f in clean["findings"]][0] == "foreign.name"
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"feature_class": "居民点", "division_code": "440106"}, "拟用名称"),
-    ({"name": "茶山", "feature_class": "城堡", "division_code": "440106"}, "地名类别"),
-    ({"name": "茶山", "feature_class": "居民点"}, "行政区划"),
-    ({"name": "茶山", "feature_class": "居民点", "lon": 23.1, "lat": 113.3}, "不在广东省范围内"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"feature_class": "居民点", "division_code": "440106"}, "拟用名称"),
+        ({"name": "茶山", "feature_class": "城堡", "division_code": "440106"}, "地名类别"),
+        ({"name": "茶山", "feature_class": "居民点"}, "行政区划"),
+        (
+            {"name": "茶山", "feature_class": "居民点", "lon": 23.1, "lat": 113.3},
+            "不在广东省范围内",
+        ),
+    ],
+)
 def test_rules_check_rejects_incomplete_requests(fclient, body, message):
     login(fclient, "wang", "officer")
     response = fclient.post("/api/rules/check", json=body)
@@ -122,22 +151,37 @@ def test_placing_a_name_needs_the_officer_role_and_the_current_version(fclient, 
     row = unplaced_village(fstore)
     url = f"/api/places/{row.id}/geometry"
     login(fclient, "li", "clerk")
-    assert fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version}).status_code == 403
+    assert (
+        fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version}).status_code
+        == 403
+    )
     login(fclient, "wang", "officer")
     stale = fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version + 5})
     assert stale.status_code == 409
-    elsewhere = fclient.post(url, json={"lon": 116.68, "lat": 23.35, "version": row.version})  # 汕头
-    assert elsewhere.status_code == 400 and "不在该地名登记的行政区划内" in elsewhere.get_json()["error"]["message"]
+    elsewhere = fclient.post(
+        url, json={"lon": 116.68, "lat": 23.35, "version": row.version}
+    )  # 汕头
+    assert (
+        elsewhere.status_code == 400
+        and "不在该地名登记的行政区划内" in elsewhere.get_json()["error"]["message"]
+    )
     placed = fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version})
     record = placed.get_json()
-    assert placed.status_code == 200 and record["has_geometry"] and record["version"] == row.version + 1
+    assert (
+        placed.status_code == 200
+        and record["has_geometry"]
+        and record["version"] == row.version + 1
+    )
     assert record["geometry"] == {"type": "Point", "coordinates": [113.33, 23.14]}
     again = fclient.post(url, json={"lon": 113.34, "lat": 23.14, "version": record["version"]})
     assert again.status_code == 400 and "已有图形" in again.get_json()["error"]["message"]
     history = fclient.get(f"/api/places/{row.id}/history").get_json()
     assert [v["change"] for v in history["versions"]] == ["baseline", "corrected"]
     assert history["versions"][-1]["recorded_by"] == "wang"
-    names = {f["properties"]["name"] for f in fclient.get("/api/map/places.geojson").get_json()["features"]}
+    names = {
+        f["properties"]["name"]
+        for f in fclient.get("/api/map/places.geojson").get_json()["features"]
+    }
     assert row.name in names
 
 
@@ -145,20 +189,38 @@ def test_place_on_map_domain_rules(fstore):
     row = unplaced_village(fstore)
     officer = Actor("wang", frozenset({"officer"}))
     with pytest.raises(Forbidden):
-        placement.place_on_map(fstore, row.id, 113.33, 23.14, actor=Actor("x", frozenset({"inspector"})),
-                               version=row.version)
+        placement.place_on_map(
+            fstore,
+            row.id,
+            113.33,
+            23.14,
+            actor=Actor("x", frozenset({"inspector"})),
+            version=row.version,
+        )
     with pytest.raises(InvalidInput):
         placement.place_on_map(fstore, row.id, "东经", 23.14, actor=officer, version=row.version)
     with pytest.raises(Conflict):
-        placement.place_on_map(fstore, row.id, 113.33, 23.14, actor=officer, version=row.version - 1)
-    record = placement.place_on_map(fstore, row.id, 113.33, 23.14, actor=officer, version=row.version,
-                                    reason="实地核实")
-    assert record["geometry_source"] == placement.GEOMETRY_SOURCE and "无图形地名上图" in record["history"]
+        placement.place_on_map(
+            fstore, row.id, 113.33, 23.14, actor=officer, version=row.version - 1
+        )
+    record = placement.place_on_map(
+        fstore, row.id, 113.33, 23.14, actor=officer, version=row.version, reason="实地核实"
+    )
+    assert (
+        record["geometry_source"] == placement.GEOMETRY_SOURCE
+        and "无图形地名上图" in record["history"]
+    )
     with fstore.read() as conn:
-        versions = conn.execute(sa.select(place_versions.c.change, place_versions.c.valid_to,
-                                          place_versions.c.change_reason, place_versions.c.geom)
-                                .where(place_versions.c.place_id == row.id)
-                                .order_by(place_versions.c.version)).all()
+        versions = conn.execute(
+            sa.select(
+                place_versions.c.change,
+                place_versions.c.valid_to,
+                place_versions.c.change_reason,
+                place_versions.c.geom,
+            )
+            .where(place_versions.c.place_id == row.id)
+            .order_by(place_versions.c.version)
+        ).all()
     assert [v.change for v in versions] == ["baseline", "corrected"]
     assert versions[0].geom is None and versions[0].valid_to is not None
     assert versions[1].geom.x == 113.33 and versions[1].change_reason == "实地核实"

@@ -12,21 +12,31 @@ from __future__ import annotations
 import math
 
 import schemathesis
+from helpers import login, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 from gazetteer.core.geojson_input import ALLOWED_TYPES, parse_geometry
-from helpers import login, token_headers
 
-FIXTURE_OK = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FIXTURE_OK = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=5)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=40)
-numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-10**20, 10**20)
+json_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=40,
+)
+numbers = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**20), 10**20)
 positions = st.lists(numbers, min_size=0, max_size=4)
 
 
@@ -37,10 +47,19 @@ def nested(depth: int):
     return strategy
 
 
-geometries = st.one_of(*[
-    st.fixed_dictionaries({"type": st.just(t), "coordinates": nested(d)})
-    for t, d in (("Point", 1), ("MultiPoint", 2), ("LineString", 2), ("MultiLineString", 3), ("Polygon", 3),
-                 ("MultiPolygon", 4))])
+geometries = st.one_of(
+    *[
+        st.fixed_dictionaries({"type": st.just(t), "coordinates": nested(d)})
+        for t, d in (
+            ("Point", 1),
+            ("MultiPoint", 2),
+            ("LineString", 2),
+            ("MultiLineString", 3),
+            ("Polygon", 3),
+            ("MultiPolygon", 4),
+        )
+    ]
+)
 
 
 def check_geometry(value) -> None:
@@ -51,7 +70,11 @@ def check_geometry(value) -> None:
         return
     assert geom.is_valid and not geom.is_empty and geom.geom_type in ALLOWED_TYPES
     minx, miny, maxx, maxy = geom.bounds
-    assert all(math.isfinite(v) for v in geom.bounds) and 73 <= minx <= maxx <= 136 and 3 <= miny <= maxy <= 54
+    assert (
+        all(math.isfinite(v) for v in geom.bounds)
+        and 73 <= minx <= maxx <= 136
+        and 3 <= miny <= maxy <= 54
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -73,17 +96,34 @@ def test_rings_from_guangdong_points_are_valid_or_say_why(points):
     check_geometry({"type": "Polygon", "coordinates": [ring]})
 
 
-names = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from([
-    "长乐路", "長樂路", "长乐Road", "Сhangle路", "<b>路</b>", "'; DROP TABLE places; --", "=1+1", "\u202e路", "\x00路"])
+names = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
+    [
+        "长乐路",
+        "長樂路",
+        "长乐Road",
+        "Сhangle路",
+        "<b>路</b>",
+        "'; DROP TABLE places; --",
+        "=1+1",
+        "\u202e路",
+        "\x00路",
+    ]
+)
 
 
 @FIXTURE_OK
 @given(name=names)
 def test_any_proposed_name_is_stored_or_refused_never_500(client, name):
     login(client, "fuzz_clerk", "clerk")
-    r = client.post("/api/proposals", json={
-        "kind": "naming", "applicant": "天河区住建局", "reasons": "新建道路",
-        "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": "440106"}})
+    r = client.post(
+        "/api/proposals",
+        json={
+            "kind": "naming",
+            "applicant": "天河区住建局",
+            "reasons": "新建道路",
+            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
+        },
+    )
     assert r.status_code in (201, 400, 409, 422), (name, r.status_code, r.get_json())
 
 
@@ -108,15 +148,25 @@ def test_api_operations_never_answer_5xx(app, store):
     assert len(operations) >= 20
     failures: list[str] = []
     for operation in operations:
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def call(case):
             case.call_and_validate(headers=headers, checks=[not_a_server_error])
 
         try:
             call()
-        except (Exception, BaseExceptionGroup) as exc:  # collect every failing operation, report them all
-            curl = [line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")]
+        except (
+            Exception,
+            BaseExceptionGroup,
+        ) as exc:  # collect every failing operation, report them all
+            curl = [
+                line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")
+            ]
             failures.append(f"{operation.label}: {curl[0] if curl else str(exc)[:300]}")
     assert not failures, "\n".join(failures)

@@ -24,13 +24,17 @@ def test_import_loads_every_name_with_its_division(store):
         assert panyu.pinyin_key == "pan yu qu"
         assert panyu.division_code == "440100" and panyu.own_division_code == "440113"
         assert panyu.geom is not None and panyu.geom.geom_type == "Point"
-        path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == "440113")).scalar()
+        path = conn.execute(
+            sa.select(divisions.c.path).where(divisions.c.code == "440113")
+        ).scalar()
         assert path == "440000/440100/440113"
 
 
 def test_names_without_geometry_are_kept_and_marked(store):
     with store.read() as conn:
-        village = conn.execute(sa.select(places).where(places.c.source_key == "nbs:440103001101")).one()
+        village = conn.execute(
+            sa.select(places).where(places.c.source_key == "nbs:440103001101")
+        ).one()
         assert village.name == "翠洲社区居民委员会"
         assert village.feature_class == "群众自治组织" and village.feature_type == "居民委员会"
         assert village.geom is None and village.status == "in_force"
@@ -40,23 +44,33 @@ def test_names_without_geometry_are_kept_and_marked(store):
 
 def test_import_twice_changes_nothing(store):
     with store.read() as conn:
-        before = [tuple(r) for r in conn.execute(sa.select(places.c.id, places.c.version, places.c.name)
-                                                 .order_by(places.c.id))]
+        before = [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(places.c.id, places.c.version, places.c.name).order_by(places.c.id)
+            )
+        ]
     again = importer.import_shipped_data(store, force=True)
     assert not again.changed
     assert again.unchanged["places"] == len(before)
     quick = importer.import_shipped_data(store)
     assert not quick.changed
     with store.read() as conn:
-        after = [tuple(r) for r in conn.execute(sa.select(places.c.id, places.c.version, places.c.name)
-                                                .order_by(places.c.id))]
+        after = [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(places.c.id, places.c.version, places.c.name).order_by(places.c.id)
+            )
+        ]
     assert after == before
 
 
 def test_reimport_repairs_a_changed_row_and_keeps_its_id(store):
     with store.write() as conn:
         conn.execute(places.update().where(places.c.source_key == "nbs:440113").values(name="错名"))
-        pid = conn.execute(sa.select(places.c.id).where(places.c.source_key == "nbs:440113")).scalar()
+        pid = conn.execute(
+            sa.select(places.c.id).where(places.c.source_key == "nbs:440113")
+        ).scalar()
     result = importer.import_shipped_data(store, force=True)
     assert result.updated["places"] == 1
     with store.read() as conn:

@@ -26,40 +26,60 @@ def vincenty_inverse_m(lon1, lat1, lon2, lat2, a=CGCS2000_A, f=CGCS2000_F) -> fl
     """Vincenty (1975), Survey Review 23(176) 88-93, inverse formula: an implementation
     independent of pyproj, used as the reference."""
     b = a * (1 - f)
-    u1, u2 = math.atan((1 - f) * math.tan(math.radians(lat1))), math.atan((1 - f) * math.tan(math.radians(lat2)))
+    u1, u2 = (
+        math.atan((1 - f) * math.tan(math.radians(lat1))),
+        math.atan((1 - f) * math.tan(math.radians(lat2))),
+    )
     big_l = math.radians(lon2 - lon1)
     lam = big_l
     for _ in range(200):
         sin_lam, cos_lam = math.sin(lam), math.cos(lam)
-        sin_sigma = math.hypot(math.cos(u2) * sin_lam,
-                               math.cos(u1) * math.sin(u2) - math.sin(u1) * math.cos(u2) * cos_lam)
+        sin_sigma = math.hypot(
+            math.cos(u2) * sin_lam,
+            math.cos(u1) * math.sin(u2) - math.sin(u1) * math.cos(u2) * cos_lam,
+        )
         if sin_sigma == 0:
             return 0.0
         cos_sigma = math.sin(u1) * math.sin(u2) + math.cos(u1) * math.cos(u2) * cos_lam
         sigma = math.atan2(sin_sigma, cos_sigma)
         sin_alpha = math.cos(u1) * math.cos(u2) * sin_lam / sin_sigma
-        cos2_alpha = 1 - sin_alpha ** 2
+        cos2_alpha = 1 - sin_alpha**2
         cos_2sm = cos_sigma - 2 * math.sin(u1) * math.sin(u2) / cos2_alpha if cos2_alpha else 0.0
         c = f / 16 * cos2_alpha * (4 + f * (4 - 3 * cos2_alpha))
         previous = lam
         lam = big_l + (1 - c) * f * sin_alpha * (
-            sigma + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1 + 2 * cos_2sm ** 2)))
+            sigma + c * sin_sigma * (cos_2sm + c * cos_sigma * (-1 + 2 * cos_2sm**2))
+        )
         if abs(lam - previous) < 1e-13:
             break
-    u_sq = cos2_alpha * (a ** 2 - b ** 2) / b ** 2
+    u_sq = cos2_alpha * (a**2 - b**2) / b**2
     big_a = 1 + u_sq / 16384 * (4096 + u_sq * (-768 + u_sq * (320 - 175 * u_sq)))
     big_b = u_sq / 1024 * (256 + u_sq * (-128 + u_sq * (74 - 47 * u_sq)))
-    delta_sigma = big_b * sin_sigma * (cos_2sm + big_b / 4 * (
-        cos_sigma * (-1 + 2 * cos_2sm ** 2) - big_b / 6 * cos_2sm * (-3 + 4 * sin_sigma ** 2) * (-3 + 4 * cos_2sm ** 2)))
+    delta_sigma = (
+        big_b
+        * sin_sigma
+        * (
+            cos_2sm
+            + big_b
+            / 4
+            * (
+                cos_sigma * (-1 + 2 * cos_2sm**2)
+                - big_b / 6 * cos_2sm * (-3 + 4 * sin_sigma**2) * (-3 + 4 * cos_2sm**2)
+            )
+        )
+    )
     return b * big_a * (sigma - delta_sigma)
 
 
 # ---- displacement maths ------------------------------------------------------------------
 
+
 def test_reference_vincenty_reproduces_his_published_test_line():
     # Vincenty (1975) test line (a), Bessel ellipsoid: 55°45'N -> 33°26'S, Δλ = 108°13',
     # s = 14,110,526.170 m.
-    s = vincenty_inverse_m(0, 55.75, 108 + 13 / 60, -(33 + 26 / 60), a=6377397.155, f=1 / 299.1528128)
+    s = vincenty_inverse_m(
+        0, 55.75, 108 + 13 / 60, -(33 + 26 / 60), a=6377397.155, f=1 / 299.1528128
+    )
     assert s == pytest.approx(14_110_526.170, abs=0.01)
 
 
@@ -80,6 +100,7 @@ def test_marker_displacement_matches_the_independent_reference(azimuth_deg, metr
 
 
 # ---- state rules --------------------------------------------------------------------------
+
 
 def test_moved_is_flagged_only_beyond_tolerance_plus_accuracy():
     assert assess("intact", 0.9, 1.0, 0.05) == ("intact", False)
@@ -109,6 +130,7 @@ def test_findings_open_the_right_tasks():
 
 # ---- records in a store --------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def template(store_templates, seeded_template):
     return store_templates.template("bnd_insp", build_boundaries, base=seeded_template)
@@ -128,9 +150,15 @@ def started_round(bstore):
     return rnd
 
 
-def _record(store, rnd, marker, state="intact", metres=None, method="rtk", record_id=None, actor=INSPECTOR_A):
-    data = {"id": record_id or str(uuid.uuid4()), "round_id": rnd["id"], "marker": marker["number"],
-            "found_state": state}
+def _record(
+    store, rnd, marker, state="intact", metres=None, method="rtk", record_id=None, actor=INSPECTOR_A
+):
+    data = {
+        "id": record_id or str(uuid.uuid4()),
+        "round_id": rnd["id"],
+        "marker": marker["number"],
+        "found_state": state,
+    }
     if metres is not None:
         lon, lat = destination(marker["lon"], marker["lat"], 60.0, metres)
         data.update(measured_lon=lon, measured_lat=lat, measurement_method=method)
@@ -166,11 +194,14 @@ def test_same_client_id_uploaded_concurrently_is_stored_once(bstore, started_rou
             outcomes[i] = _record(stores[i], started_round, marker, "faded", record_id=record_id)
         except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
             outcomes[i] = exc
+
     threads = [threading.Thread(target=upload, args=(i,)) for i in range(len(stores))]
     [t.start() for t in threads]
     [t.join(60) for t in threads]
     [s.dispose() for s in stores]
-    assert all(isinstance(o, tuple) for o in outcomes), [o for o in outcomes if not isinstance(o, tuple)]
+    assert all(isinstance(o, tuple) for o in outcomes), [
+        o for o in outcomes if not isinstance(o, tuple)
+    ]
     assert sorted(created for _record_, created in outcomes) == [False, False, False, True]
     assert len({record_["id"] for record_, _created in outcomes}) == 1
     assert len(inspection_service.list_inspections(bstore, round_id=started_round["id"])) == 1
@@ -182,7 +213,9 @@ def test_measured_move_is_flagged_and_opens_a_restore_task(bstore, started_round
     assert record["displacement_m"] == pytest.approx(2.5, abs=1e-3)
     assert record["flagged_moved"] and record["assessed_state"] == "moved"
     assert get_marker(bstore, marker["id"])["state"] == "moved"
-    assert [t["kind"] for t in task_service.list_tasks(bstore, round_id=started_round["id"])] == ["restore"]
+    assert [t["kind"] for t in task_service.list_tasks(bstore, round_id=started_round["id"])] == [
+        "restore"
+    ]
 
 
 def test_gcj02_sized_offsets_are_refused(bstore, started_round):
@@ -213,7 +246,9 @@ def test_both_sides_sign_and_each_only_once(bstore, started_round):
     record, _ = _record(bstore, started_round, marker)
     side_a, side_b = started_round["side_a_code"], started_round["side_b_code"]
     with pytest.raises(Forbidden):
-        inspection_service.sign_inspection(bstore, record["id"], side_b, INSPECTOR_A)  # not on B's team
+        inspection_service.sign_inspection(
+            bstore, record["id"], side_b, INSPECTOR_A
+        )  # not on B's team
     signed = inspection_service.sign_inspection(bstore, record["id"], side_a, INSPECTOR_A)
     assert signed["signed_a_by"] == INSPECTOR_A.username and signed["signed_b_by"] is None
     with pytest.raises(IllegalTransition):
@@ -229,12 +264,19 @@ def test_round_completes_only_when_every_marker_is_inspected_and_signed(bstore, 
         inspection_service.complete_round(bstore, started_round["id"], OFFICER)
     records.append(_record(bstore, started_round, markers[-1], "lost")[0])
     for record in records:
-        inspection_service.sign_inspection(bstore, record["id"], started_round["side_a_code"], INSPECTOR_A)
+        inspection_service.sign_inspection(
+            bstore, record["id"], started_round["side_a_code"], INSPECTOR_A
+        )
     with pytest.raises(IllegalTransition, match="未经双方签认"):
         inspection_service.complete_round(bstore, started_round["id"], OFFICER)
     for record in records:
-        inspection_service.sign_inspection(bstore, record["id"], started_round["side_b_code"], INSPECTOR_B)
-    assert inspection_service.complete_round(bstore, started_round["id"], OFFICER)["status"] == "completed"
+        inspection_service.sign_inspection(
+            bstore, record["id"], started_round["side_b_code"], INSPECTOR_B
+        )
+    assert (
+        inspection_service.complete_round(bstore, started_round["id"], OFFICER)["status"]
+        == "completed"
+    )
     with pytest.raises(IllegalTransition):
         _record(bstore, started_round, markers[0])
 
@@ -243,12 +285,15 @@ def test_tasks_are_tracked_to_done_with_the_other_side_present(bstore, started_r
     marker = list_markers(bstore, line_id=started_round["line_id"])[3]
     _record(bstore, started_round, marker, "damaged", 0.1)
     [task] = task_service.list_tasks(bstore, round_id=started_round["id"])
-    assert task["kind"] == "repair" and task["status"] == "open" and task["report_due_at"] is not None
+    assert (
+        task["kind"] == "repair" and task["status"] == "open" and task["report_due_at"] is not None
+    )
     task_service.update_task(bstore, task["id"], "in_progress", INSPECTOR_A)
     with pytest.raises(InvalidInput, match="相邻方"):
         task_service.update_task(bstore, task["id"], "done", INSPECTOR_A, result="已修复")
-    done = task_service.update_task(bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体",
-                                    witness_other_side="李工")
+    done = task_service.update_task(
+        bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体", witness_other_side="李工"
+    )
     assert done["status"] == "done" and done["closed_by"] == INSPECTOR_A.username
     assert get_marker(bstore, marker["id"])["state"] == "intact"
     with pytest.raises(IllegalTransition):
@@ -257,10 +302,16 @@ def test_tasks_are_tracked_to_done_with_the_other_side_present(bstore, started_r
 
 def test_retirement_needs_both_sides_approval(bstore, started_round):
     marker = list_markers(bstore, line_id=started_round["line_id"])[4]
-    task = task_service.create_task(bstore, marker["id"], "retire", OFFICER, note="河道改道，双方商定撤销")
+    task = task_service.create_task(
+        bstore, marker["id"], "retire", OFFICER, note="河道改道，双方商定撤销"
+    )
     with pytest.raises(IllegalTransition):
-        task_service.update_task(bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工")
+        task_service.update_task(
+            bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工"
+        )
     task_service.approve_task(bstore, task["id"], started_round["side_a_code"], OFFICER)
     task_service.approve_task(bstore, task["id"], started_round["side_b_code"], OFFICER)
-    task_service.update_task(bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工")
+    task_service.update_task(
+        bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工"
+    )
     assert get_marker(bstore, marker["id"])["state"] == "retired"

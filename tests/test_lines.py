@@ -10,16 +10,18 @@ import shapely
 from boundaries import lines as line_service
 from boundaries import naming
 from boundaries.lines import derive
+from boundaries.testing import OFFICER, build_boundaries
 from gazetteer.core.actors import PUBLIC
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.importer import DATA_DIR
-from boundaries.testing import OFFICER, build_boundaries
 
 
 @pytest.fixture(scope="module")
 def derivation():
     features = json.loads((DATA_DIR / "divisions.geojson").read_text("utf-8"))["features"]
-    return derive([dict(f["properties"], geom=shapely.geometry.shape(f["geometry"])) for f in features])
+    return derive(
+        [dict(f["properties"], geom=shapely.geometry.shape(f["geometry"])) for f in features]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,9 @@ def test_yue_gui_line_is_one_piece_between_guangdong_and_guangxi(derivation):
 def test_provincial_lines_use_customary_names_and_skip_the_sea(derivation):
     provincial = {line.name: line for line in derivation.lines if line.kind == "provincial"}
     assert {"粤桂线", "湘粤线", "赣粤线", "闽粤线", "粤港线", "粤澳线"} == set(provincial)
-    assert not any("460000" in (line.side_a_code, line.side_b_code) for line in derivation.lines)  # Hainan: sea only
+    assert not any(
+        "460000" in (line.side_a_code, line.side_b_code) for line in derivation.lines
+    )  # Hainan: sea only
     assert all(line.side_a_code < line.side_b_code for line in derivation.lines)
 
 
@@ -66,7 +70,11 @@ def test_guangdong_guangxi_hunan_tri_junction_is_found_on_both_lines(derivation)
     for name in ("粤桂线", "湘粤线"):
         assert _line(derivation, name).geom.distance(pt) < 1e-9
     provincial = {t.codes for t in derivation.tri_junctions if t.kind == "provincial"}
-    assert ("350000", "360000", "440000") in provincial and ("360000", "430000", "440000") in provincial
+    assert ("350000", "360000", "440000") in provincial and (
+        "360000",
+        "430000",
+        "440000",
+    ) in provincial
 
 
 def test_shaohui_line_exists_between_shaoguan_and_huizhou(derivation):

@@ -4,9 +4,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from gazetteer.core import crs
-
 from gazetteer import registry
+from gazetteer.core import crs
 from gazetteer.core.actors import Actor
 from gazetteer.tables import places
 
@@ -18,14 +17,14 @@ def names(client, query: str) -> list[str]:
 
 
 def test_every_input_form_finds_the_place(client):
-    assert names(client, "番禺区")[0] == "番禺区"          # exact
-    assert names(client, "番禺")[0] == "番禺区"            # prefix / specific term
-    assert names(client, "廣州市")[0] == "广州市"          # traditional characters
-    assert names(client, "panyu")[0] == "番禺区"           # full pinyin
-    assert names(client, "pan yu")[0] == "番禺区"          # with a space
-    assert names(client, "Pānyú")[0] == "番禺区"           # with tones
-    assert "广州市" in names(client, "gz")                  # initials
-    assert "番禺区" in names(client, "番遇区")              # one wrong character
+    assert names(client, "番禺区")[0] == "番禺区"  # exact
+    assert names(client, "番禺")[0] == "番禺区"  # prefix / specific term
+    assert names(client, "廣州市")[0] == "广州市"  # traditional characters
+    assert names(client, "panyu")[0] == "番禺区"  # full pinyin
+    assert names(client, "pan yu")[0] == "番禺区"  # with a space
+    assert names(client, "Pānyú")[0] == "番禺区"  # with tones
+    assert "广州市" in names(client, "gz")  # initials
+    assert "番禺区" in names(client, "番遇区")  # one wrong character
 
 
 def test_results_carry_division_chain_and_rank_exact_first(client):
@@ -46,7 +45,14 @@ def test_filters(client):
 
 
 def test_bad_queries_are_400(client):
-    for query in ("q=", "q=x&limit=0", "q=x&limit=abc", "q=x&bbox=1,2", "q=" + "长" * 500, "q=x&status=nope"):
+    for query in (
+        "q=",
+        "q=x&limit=0",
+        "q=x&limit=abc",
+        "q=x&bbox=1,2",
+        "q=" + "长" * 500,
+        "q=x&status=nope",
+    ):
         response = client.get(f"/api/search?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]["code"] == "invalid_input"
@@ -54,14 +60,25 @@ def test_bad_queries_are_400(client):
 
 def test_renamed_place_is_found_by_its_old_name(client, store):
     actor = Actor("officer1", frozenset({"officer", "approver"}))
-    now = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
     with store.read() as conn:
-        old_id = conn.execute(sa.select(places.c.id).where(places.c.name == "翠洲社区居民委员会")).scalar()
+        old_id = conn.execute(
+            sa.select(places.c.id).where(places.c.name == "翠洲社区居民委员会")
+        ).scalar()
     with store.write() as conn:
-        new_id = registry.rename_place(conn, old_id, {"name": "翠湾社区居民委员会"}, effective_date=now.date(),
-                                       reason="测试更名", actor=actor, now=now)
+        new_id = registry.rename_place(
+            conn,
+            old_id,
+            {"name": "翠湾社区居民委员会"},
+            effective_date=now.date(),
+            reason="测试更名",
+            actor=actor,
+            now=now,
+        )
     # the app learns of the write within max_age_s; make it immediate for the test
-    client.application.extensions["gdgis.lookup"].invalidate() if "gdgis.lookup" in client.application.extensions else None
+    client.application.extensions[
+        "gdgis.lookup"
+    ].invalidate() if "gdgis.lookup" in client.application.extensions else None
     hits = client.get("/api/search?q=翠洲社区居民委员会").get_json()["results"]
     current = [h for h in hits if h["id"] == new_id]
     assert current and current[0]["name"] == "翠湾社区居民委员会"
@@ -76,7 +93,9 @@ def test_reverse_lookup_cgcs2000_and_gcj02(client):
     assert tower["nearest_places"][0]["name"] == "海珠区"
     # The same spot as Amap shows it (GCJ-02, a few hundred metres off) gives the same answer.
     gcj_lon, gcj_lat = crs.wgs84_to_gcj02(113.3245, 23.1064)
-    via_amap = client.get(f"/api/reverse?lon={float(gcj_lon):.6f}&lat={float(gcj_lat):.6f}&crs=GCJ02").get_json()
+    via_amap = client.get(
+        f"/api/reverse?lon={float(gcj_lon):.6f}&lat={float(gcj_lat):.6f}&crs=GCJ02"
+    ).get_json()
     assert [d["code"] for d in via_amap["divisions"]] == ["440000", "440100", "440105"]
     assert abs(via_amap["cgcs2000"]["lon"] - 113.3245) < 1e-5
 
@@ -87,8 +106,10 @@ def test_reverse_errors_and_batch(client):
     assert swapped.status_code == 400 and "颠倒" in swapped.get_json()["error"]["message"]
     assert client.get("/api/reverse?lon=113&lat=23&crs=MARS").status_code == 400
     assert client.get("/api/reverse?lat=23").status_code == 400
-    batch = client.post("/api/reverse/batch", json={"crs": "WGS84",
-                                                    "points": [[113.3245, 23.1064], [108.3, 22.8], [114.0, 18.0]]})
+    batch = client.post(
+        "/api/reverse/batch",
+        json={"crs": "WGS84", "points": [[113.3245, 23.1064], [108.3, 22.8], [114.0, 18.0]]},
+    )
     assert batch.status_code == 200, batch.get_json()
     results = batch.get_json()["results"]
     assert results[0]["divisions"][-1]["name"] == "海珠区"
@@ -100,7 +121,9 @@ def test_reverse_errors_and_batch(client):
 
 def test_search_page_and_escaping(client, store):
     with store.write() as conn:
-        conn.execute(places.insert().values(name="<script>alert(1)</script>村", feature_class="居民点"))
+        conn.execute(
+            places.insert().values(name="<script>alert(1)</script>村", feature_class="居民点")
+        )
     page = client.get("/search?q=番禺").get_data(as_text=True)
     assert "番禺区" in page and "广东省 &gt; 广州市 &gt; 番禺区" in page
     hostile = client.get("/search?q=<script>alert(1)</script>").get_data(as_text=True)

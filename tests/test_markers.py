@@ -61,7 +61,11 @@ def test_generation_is_deterministic_and_idempotent(bstore):
     before = [(r["number"], r["lon"], r["lat"]) for r in list_markers(bstore)]
     assert set(generate_demo_markers(bstore).values()) == {0}
     with bstore.write() as conn:
-        conn.execute(markers_table.delete().where(markers_table.c.line_id == find_line(bstore, "韶惠线")["id"]))
+        conn.execute(
+            markers_table.delete().where(
+                markers_table.c.line_id == find_line(bstore, "韶惠线")["id"]
+            )
+        )
     generate_demo_markers(bstore)
     assert [(r["number"], r["lon"], r["lat"]) for r in list_markers(bstore)] == before
 
@@ -73,20 +77,36 @@ def test_split_by_length_keeps_the_total():
 
 def test_malformed_marker_import_writes_nothing(bstore):
     line = find_line(bstore, "韶惠线")
-    good = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.1, 24.2]},
-            "properties": {"number": "韶惠901Q", "line": "韶惠线", "material": "花岗岩",
-                           "reference_objects": [{"name": "电杆", "bearing_deg": 30, "distance_m": 12.5}]}}
-    bad = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114.1, 24.2]},
-           "properties": {"number": "粤桂902Q", "line": "韶惠线"}}
+    good = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [114.1, 24.2]},
+        "properties": {
+            "number": "韶惠901Q",
+            "line": "韶惠线",
+            "material": "花岗岩",
+            "reference_objects": [{"name": "电杆", "bearing_deg": 30, "distance_m": 12.5}],
+        },
+    }
+    bad = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [114.1, 24.2]},
+        "properties": {"number": "粤桂902Q", "line": "韶惠线"},
+    }
     doc = json.dumps({"type": "FeatureCollection", "features": [good, bad]}).encode()
     with pytest.raises(InvalidInput, match="前缀"):
         boundary_io.import_markers(bstore, doc, "geojson", OFFICER)
     assert len(list_markers(bstore, line_id=line["id"])) == 11
-    for broken, message in ((b"{not json", "无法解析"), (b'{"type": "Feature"}', "FeatureCollection")):
+    for broken, message in (
+        (b"{not json", "无法解析"),
+        (b'{"type": "Feature"}', "FeatureCollection"),
+    ):
         with pytest.raises(InvalidInput, match=message):
             boundary_io.import_markers(bstore, broken, "geojson", OFFICER)
     doc = json.dumps({"type": "FeatureCollection", "features": [good]}).encode()
-    assert boundary_io.import_markers(bstore, doc, "geojson", OFFICER) == {"inserted": 1, "updated": 0}
+    assert boundary_io.import_markers(bstore, doc, "geojson", OFFICER) == {
+        "inserted": 1,
+        "updated": 0,
+    }
     assert get_marker(bstore, "韶惠901Q")["reference_objects"][0]["distance_m"] == 12.5
 
 
@@ -97,10 +117,15 @@ def test_export_then_import_round_trips(bstore, tmp_path, fmt):
     if fmt == "gpkg":
         assert pyogrio.read_info(path, layer="markers")["crs"] == "EPSG:4490"
     if fmt == "csv":
-        assert path.read_bytes().startswith(b"\xef\xbb\xbf") and "演示数据" in path.read_text("utf-8-sig")
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf") and "演示数据" in path.read_text(
+            "utf-8-sig"
+        )
     counts = boundary_io.import_markers(bstore, path.read_bytes(), fmt, OFFICER)
     assert counts == {"inserted": 0, "updated": 12}
-    assert all(r["version"] == 2 and r["is_demonstration"] for r in list_markers(bstore, line_id=line["id"]))
+    assert all(
+        r["version"] == 2 and r["is_demonstration"]
+        for r in list_markers(bstore, line_id=line["id"])
+    )
 
 
 def test_photos_are_checked_by_content_and_named_by_hash(bstore, tmp_path):

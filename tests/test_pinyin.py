@@ -23,13 +23,28 @@ def test_initials():
     assert pinyin.initials("番禺区") == "pyq"
 
 
-@pytest.mark.parametrize("word, expected", [
-    ("番禺", "pan yu"), ("大埔", "da bu"), ("黄埔", "huang pu"), ("佛冈", "fo gang"),
-    ("花都", "hua du"), ("六安", "lu an"), ("单县", "shan xian"), ("洪洞", "hong tong"),
-    ("涡阳", "guo yang"), ("朝阳", "chao yang"), ("长治", "chang zhi"), ("解州", "xie zhou"),
-    ("郫都", "pi du"), ("闵行", "min hang"), ("乐清", "yue qing"), ("铅山", "yan shan"),
-    ("东涌", "dong chong"),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("番禺", "pan yu"),
+        ("大埔", "da bu"),
+        ("黄埔", "huang pu"),
+        ("佛冈", "fo gang"),
+        ("花都", "hua du"),
+        ("六安", "lu an"),
+        ("单县", "shan xian"),
+        ("洪洞", "hong tong"),
+        ("涡阳", "guo yang"),
+        ("朝阳", "chao yang"),
+        ("长治", "chang zhi"),
+        ("解州", "xie zhou"),
+        ("郫都", "pi du"),
+        ("闵行", "min hang"),
+        ("乐清", "yue qing"),
+        ("铅山", "yan shan"),
+        ("东涌", "dong chong"),
+    ],
+)
 def test_place_name_readings_table(word, expected):
     assert pinyin.pinyin_key(word) == expected
 

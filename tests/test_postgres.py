@@ -11,12 +11,11 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-from gazetteer.core import migrate
-
 from boundaries.schema import SCHEMA
+from gazetteer.core import migrate
+from gazetteer.core.store import Store
 from gazetteer.reverse import DivisionLocator
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
-from gazetteer.core.store import Store
 from gazetteer.tables import divisions, meta, places
 
 pytestmark = pytest.mark.postgres
@@ -30,18 +29,37 @@ def _postgres_only(store_templates):
 
 def _indexes(store: Store) -> dict[str, str]:
     with store.read() as conn:
-        return dict(conn.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes "
-                                         "WHERE schemaname = 'public'")).all())
+        return dict(
+            conn.execute(
+                sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
+            ).all()
+        )
 
 
 def test_spatial_columns_are_postgis_geometries_with_gist_indexes(empty_store):
     with empty_store.read() as conn:
-        columns = dict(conn.execute(sa.text(
-            "SELECT f_table_name || '.' || f_geometry_column, srid FROM geometry_columns")).all())
-    for column in ("divisions.geom", "places.geom", "boundary_lines.geom", "markers.geom", "proposals.location"):
+        columns = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT f_table_name || '.' || f_geometry_column, srid FROM geometry_columns"
+                )
+            ).all()
+        )
+    for column in (
+        "divisions.geom",
+        "places.geom",
+        "boundary_lines.geom",
+        "markers.geom",
+        "proposals.location",
+    ):
         assert columns[column] == 4490, column
     indexes = _indexes(empty_store)
-    for name in ("ix_divisions_geom", "ix_places_geom", "ix_boundary_lines_geom", "ix_markers_geom"):
+    for name in (
+        "ix_divisions_geom",
+        "ix_places_geom",
+        "ix_boundary_lines_geom",
+        "ix_markers_geom",
+    ):
         assert "USING gist" in indexes[name], name
 
 
@@ -64,25 +82,40 @@ def test_search_indexes_from_migration_0005(empty_store):
 def test_substring_search_can_use_the_trigram_index(store):
     with store.read() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")  # the table is small; force the choice
-        plan = "\n".join(conn.execute(sa.text("EXPLAIN SELECT id FROM places WHERE name LIKE :q"),
-                                       {"q": "%天河%"}).scalars())
+        plan = "\n".join(
+            conn.execute(
+                sa.text("EXPLAIN SELECT id FROM places WHERE name LIKE :q"), {"q": "%天河%"}
+            ).scalars()
+        )
     assert "ix_places_name_trgm" in plan
 
 
-@pytest.mark.parametrize("geom", [
-    Point(113.3245, 23.1064),
-    LineString([(113.0, 23.0), (113.5, 23.25), (114.0, 23.0)]),
-    Polygon([(113, 23), (114, 23), (114, 24), (113, 24)], [[(113.2, 23.2), (113.4, 23.2), (113.3, 23.4)]]),
-    MultiPolygon([Polygon([(110, 20), (111, 20), (111, 21)]), Polygon([(112, 22), (113, 22), (113, 23)])]),
-])
+@pytest.mark.parametrize(
+    "geom",
+    [
+        Point(113.3245, 23.1064),
+        LineString([(113.0, 23.0), (113.5, 23.25), (114.0, 23.0)]),
+        Polygon(
+            [(113, 23), (114, 23), (114, 24), (113, 24)],
+            [[(113.2, 23.2), (113.4, 23.2), (113.3, 23.4)]],
+        ),
+        MultiPolygon(
+            [Polygon([(110, 20), (111, 20), (111, 21)]), Polygon([(112, 22), (113, 22), (113, 23)])]
+        ),
+    ],
+)
 def test_geometry_round_trips_through_postgis_with_srid_4490(empty_store, geom):
     with empty_store.write() as conn:
-        place_id = conn.execute(places.insert().values(name="测试", feature_class="居民点", geom=geom)
-                                ).inserted_primary_key[0]
+        place_id = conn.execute(
+            places.insert().values(name="测试", feature_class="居民点", geom=geom)
+        ).inserted_primary_key[0]
     with empty_store.read() as conn:
         back = conn.execute(sa.select(places.c.geom).where(places.c.id == place_id)).scalar()
-        srid, kind = conn.execute(sa.select(sa.func.ST_SRID(places.c.geom), sa.func.GeometryType(places.c.geom))
-                                  .where(places.c.id == place_id)).one()
+        srid, kind = conn.execute(
+            sa.select(sa.func.ST_SRID(places.c.geom), sa.func.GeometryType(places.c.geom)).where(
+                places.c.id == place_id
+            )
+        ).one()
     assert back.equals_exact(geom, 0) and back.geom_type == geom.geom_type
     assert srid == 4490 and kind == geom.geom_type.upper()
 
@@ -105,9 +138,12 @@ def test_postgis_locator_agrees_with_the_in_memory_grid(store):
 def test_reads_go_to_the_replica_and_read_after_write_to_the_primary(empty_store):
     # The "replica" is the same database through a second, read-only engine: enough to
     # see which engine served each read.
-    replica_url = sa.engine.make_url(empty_store.url).update_query_dict({"application_name": "replica"})
+    replica_url = sa.engine.make_url(empty_store.url).update_query_dict(
+        {"application_name": "replica"}
+    )
     routed = Store(empty_store.url, read_url=replica_url.render_as_string(hide_password=False))
     try:
+
         def served_by(**kw):
             with routed.read(**kw) as conn:
                 return conn.exec_driver_sql("SELECT current_setting('application_name')").scalar()
@@ -137,5 +173,13 @@ def test_replica_url_needs_postgresql(tmp_path):
 def test_foreign_keys_are_enforced(empty_store):
     with pytest.raises(sa.exc.IntegrityError):
         with empty_store.write() as conn:
-            conn.execute(divisions.insert().values(code="449999", name="无", level="county", parent_code="000000",
-                                                   path="000000/449999", in_guangdong=True))
+            conn.execute(
+                divisions.insert().values(
+                    code="449999",
+                    name="无",
+                    level="county",
+                    parent_code="000000",
+                    path="000000/449999",
+                    in_guangdong=True,
+                )
+            )

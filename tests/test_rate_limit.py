@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import TEST_PASSWORD, ensure_user, login
+
 from webmap.security import LOGIN_ATTEMPTS_PER_MINUTE, TokenBucket
 
 
 @pytest.fixture
 def limited_app(store, tmp_path):
     from webmap import create_app
-    return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 5}, store=store)
+
+    return create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 5}, store=store
+    )
 
 
 def test_public_requests_past_the_limit_get_429_with_retry_after(limited_app):
@@ -37,16 +40,23 @@ def test_signed_in_staff_and_tokens_are_not_limited(limited_app):
 
 def test_sign_in_attempts_are_limited(store, tmp_path):
     from webmap import create_app
+
     app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
     client = app.test_client()
     ensure_user(store, "wang", "officer")
     token = client.get("/auth/csrf-token").get_json()["csrf_token"]
-    statuses = [client.post("/auth/login", data={"username": "wang", "password": "guess number %d" % i,
-                                                 "csrf_token": token}).status_code
-                for i in range(LOGIN_ATTEMPTS_PER_MINUTE + 1)]
+    statuses = [
+        client.post(
+            "/auth/login",
+            data={"username": "wang", "password": f"guess number {i}", "csrf_token": token},
+        ).status_code
+        for i in range(LOGIN_ATTEMPTS_PER_MINUTE + 1)
+    ]
     assert statuses == [401] * LOGIN_ATTEMPTS_PER_MINUTE + [429]
     # Even the right password waits: the guesser must not learn it by trying.
-    right = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token})
+    right = client.post(
+        "/auth/login", data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token}
+    )
     assert right.status_code == 429
 
 

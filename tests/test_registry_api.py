@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from helpers import login, logout
 
 from gazetteer.tables import places
-from helpers import login, logout
 from webmap import openapi_registry, registry_api
 
 TIANHE = "440106"
@@ -16,7 +16,7 @@ TIANHE = "440106"
 
 class Clock:
     def __init__(self):
-        self.now = dt.datetime(2024, 5, 6, 1, 0, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2024, 5, 6, 1, 0, tzinfo=dt.UTC)
 
     def __call__(self):
         return self.now
@@ -32,11 +32,11 @@ def clock(app):
     return c
 
 
-
-
 def act(client, who, p, action, expect=200, **body):
     login(client, who, {"li": "clerk", "wang": "officer", "chen": "approver"}[who])
-    r = client.post(f"/api/proposals/{p['id']}/actions/{action}", json={"version": p["version"], **body})
+    r = client.post(
+        f"/api/proposals/{p['id']}/actions/{action}", json={"version": p["version"], **body}
+    )
     assert r.status_code == expect, r.get_json()
     return r.get_json()
 
@@ -46,13 +46,28 @@ def walk(client, clock, p, *, with_opinion=True):
     p = act(client, "wang", p, "check")
     p = act(client, "wang", p, "start_review")
     if with_opinion:
-        p = act(client, "wang", p, "add_opinion", kind="expert", author="地名专家委员会", body="同意")
+        p = act(
+            client, "wang", p, "add_opinion", kind="expert", author="地名专家委员会", body="同意"
+        )
         p = act(client, "wang", p, "confirm_romanization")
     today = clock.now.date()
-    p = act(client, "wang", p, "publish_notice", notice_start=today.isoformat(),
-            notice_end=(today + dt.timedelta(days=6)).isoformat())
+    p = act(
+        client,
+        "wang",
+        p,
+        "publish_notice",
+        notice_start=today.isoformat(),
+        notice_end=(today + dt.timedelta(days=6)).isoformat(),
+    )
     clock.advance(7)
-    p = act(client, "chen", p, "approve", approving_body="广州市天河区人民政府", decision_ref="穗天府〔2024〕8号")
+    p = act(
+        client,
+        "chen",
+        p,
+        "approve",
+        approving_body="广州市天河区人民政府",
+        decision_ref="穗天府〔2024〕8号",
+    )
     p = act(client, "wang", p, "announce")
     return act(client, "wang", p, "bring_into_force")
 
@@ -65,10 +80,21 @@ def create(client, body, expect=201):
 
 
 def test_name_rename_retire_through_the_api(client, clock, store):
-    p = create(client, {"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路",
-                        "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "feature_type": "路",
-                                     "division_code": TIANHE},
-                        "location": {"type": "Point", "coordinates": [113.36, 23.14]}})
+    p = create(
+        client,
+        {
+            "kind": "naming",
+            "applicant": "天河区住房和城乡建设局",
+            "reasons": "新建道路",
+            "proposed": {
+                "name": "长乐路",
+                "feature_class": "交通运输设施",
+                "feature_type": "路",
+                "division_code": TIANHE,
+            },
+            "location": {"type": "Point", "coordinates": [113.36, 23.14]},
+        },
+    )
     p = walk(client, clock, p)
     assert p["state"] == "in_force"
     named_id = p["result_place_id"]
@@ -76,12 +102,27 @@ def test_name_rename_retire_through_the_api(client, clock, store):
     announcement = client.get(f"/api/proposals/{p['id']}/announcement").get_json()
     assert "长乐路" in announcement["text"] and "Changle Lu" in announcement["text"]
 
-    p = create(client, {"kind": "renaming", "applicant": "天河区住房和城乡建设局", "reasons": "与邻区重名",
-                        "place_id": named_id, "proposed": {"name": "长兴路"}})
+    p = create(
+        client,
+        {
+            "kind": "renaming",
+            "applicant": "天河区住房和城乡建设局",
+            "reasons": "与邻区重名",
+            "place_id": named_id,
+            "proposed": {"name": "长兴路"},
+        },
+    )
     p = walk(client, clock, p)
     renamed_id = p["result_place_id"]
-    p = create(client, {"kind": "retirement", "applicant": "天河区住房和城乡建设局", "reasons": "道路拆除",
-                        "place_id": renamed_id})
+    p = create(
+        client,
+        {
+            "kind": "retirement",
+            "applicant": "天河区住房和城乡建设局",
+            "reasons": "道路拆除",
+            "place_id": renamed_id,
+        },
+    )
     p = walk(client, clock, p, with_opinion=False)
     assert p["state"] == "in_force"
 
@@ -90,10 +131,14 @@ def test_name_rename_retire_through_the_api(client, clock, store):
     assert (old["status"], old["superseded_by"]) == ("historical", [renamed_id])
     new = client.get(f"/api/places/{renamed_id}").get_json()
     assert (new["status"], new["supersedes"], new["name"]) == ("retired", [named_id], "长兴路")
-    day_named = client.get(f"/api/places/{named_id}/history").get_json()["versions"][0]["valid_from"]
+    day_named = client.get(f"/api/places/{named_id}/history").get_json()["versions"][0][
+        "valid_from"
+    ]
     as_then = client.get(f"/api/places/{named_id}?as_of={day_named}").get_json()
     assert (as_then["name"], as_then["status"]) == ("长乐路", "in_force")
-    found = client.get("/api/places", query_string={"name": "长乐路", "as_of": day_named}).get_json()
+    found = client.get(
+        "/api/places", query_string={"name": "长乐路", "as_of": day_named}
+    ).get_json()
     assert [i["id"] for i in found["items"]] == [named_id]
     found_now = client.get("/api/places", query_string={"name": "长乐路"}).get_json()
     assert [(i["id"], i["status"]) for i in found_now["items"]] == [(named_id, "historical")]
@@ -104,16 +149,35 @@ def test_name_rename_retire_through_the_api(client, clock, store):
     guangzhou = next(r for r in stats["rows"] if r["code"] == "440100")
     assert (guangzhou["approved"], guangzhou["renamed"], guangzhou["retired"]) == (1, 1, 1)
     chart = client.get("/api/places/statistics.png?year=2024")
-    assert chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
+    assert (
+        chart.status_code == 200 and chart.mimetype == "image/png" and chart.data[:4] == b"\x89PNG"
+    )
 
 
 def test_api_refusals_use_the_one_error_shape(client, clock):
-    p = create(client, {"kind": "naming", "applicant": "a", "reasons": "r",
-                        "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}})
+    p = create(
+        client,
+        {
+            "kind": "naming",
+            "applicant": "a",
+            "reasons": "r",
+            "proposed": {
+                "name": "长乐路",
+                "feature_class": "交通运输设施",
+                "division_code": TIANHE,
+            },
+        },
+    )
     cases = [
-        ("wang", "approve", {"version": p["version"]}, 403, "forbidden"),        # officer may not approve
-        ("chen", "approve", {"version": p["version"]}, 409, "illegal_transition"),  # draft cannot be approved
-        ("li", "submit", {}, 400, "invalid_input"),                              # version missing
+        ("wang", "approve", {"version": p["version"]}, 403, "forbidden"),  # officer may not approve
+        (
+            "chen",
+            "approve",
+            {"version": p["version"]},
+            409,
+            "illegal_transition",
+        ),  # draft cannot be approved
+        ("li", "submit", {}, 400, "invalid_input"),  # version missing
         ("li", "submit", {"version": p["version"], "clock": "x"}, 400, "invalid_input"),
         ("li", "fly", {"version": p["version"]}, 400, "invalid_input"),
         ("li", "submit", {"version": p["version"] + 5}, 409, "conflict"),
@@ -121,11 +185,16 @@ def test_api_refusals_use_the_one_error_shape(client, clock):
     for who, action, body, status, code in cases:
         login(client, who, {"li": "clerk", "wang": "officer", "chen": "approver"}[who])
         r = client.post(f"/api/proposals/{p['id']}/actions/{action}", json=body)
-        assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), (action, r.get_json())
+        assert (r.status_code, r.get_json()["error"]["code"]) == (status, code), (
+            action,
+            r.get_json(),
+        )
         assert r.get_json()["error"]["message"]
     logout(client)
     anonymous = client.post("/api/proposals", json={"kind": "naming"})  # no session, no token
-    assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthenticated"
+    assert (
+        anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthenticated"
+    )
     assert client.get(f"/api/proposals/{p['id']}").status_code == 404  # drafts are not public
     assert client.get("/api/proposals").get_json()["total"] == 0
     assert client.get("/api/places/999999999").get_json()["error"]["code"] == "not_found"
@@ -137,11 +206,26 @@ def test_api_refusals_use_the_one_error_shape(client, clock):
 
 
 def test_public_sees_proposals_on_notice(client, clock):
-    p = create(client, {"kind": "naming", "applicant": "a", "reasons": "r",
-                        "proposed": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}})
-    for who, action, body in (("li", "submit", {}), ("wang", "check", {}), ("wang", "start_review", {}),
-                              ("wang", "add_opinion", {"kind": "consultation", "author": "街道", "body": "无异议"}),
-                              ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-05-15"})):
+    p = create(
+        client,
+        {
+            "kind": "naming",
+            "applicant": "a",
+            "reasons": "r",
+            "proposed": {
+                "name": "长乐路",
+                "feature_class": "交通运输设施",
+                "division_code": TIANHE,
+            },
+        },
+    )
+    for who, action, body in (
+        ("li", "submit", {}),
+        ("wang", "check", {}),
+        ("wang", "start_review", {}),
+        ("wang", "add_opinion", {"kind": "consultation", "author": "街道", "body": "无异议"}),
+        ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-05-15"}),
+    ):
         p = act(client, who, p, action, **body)
     logout(client)
     listed = client.get("/api/proposals").get_json()
@@ -155,25 +239,43 @@ def test_officer_pages(client, clock, app, store):
     assert client.get("/officer/").status_code == 403
     assert client.get("/officer/dev-login").status_code == 404  # the development sign-in is gone
     login(client, "li", "clerk")
-    r = client.post("/officer/proposals/new", data={
-        "kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路", "name": "长乐路",
-        "feature_class": "交通运输设施", "division_code": TIANHE, "lon": "113.36", "lat": "23.14"})
+    r = client.post(
+        "/officer/proposals/new",
+        data={
+            "kind": "naming",
+            "applicant": "天河区住房和城乡建设局",
+            "reasons": "新建道路",
+            "name": "长乐路",
+            "feature_class": "交通运输设施",
+            "division_code": TIANHE,
+            "lon": "113.36",
+            "lat": "23.14",
+        },
+    )
     assert r.status_code == 302
     page = client.get(r.headers["Location"])
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and "命名申请" in text and "长乐路" in text and "提交申请" in text
+    assert (
+        page.status_code == 200 and "命名申请" in text and "长乐路" in text and "提交申请" in text
+    )
     proposal_id = int(r.headers["Location"].rstrip("/").split("/")[-1])
-    r = client.post(f"/officer/proposals/{proposal_id}/action", data={"action": "submit", "version": "1"})
+    r = client.post(
+        f"/officer/proposals/{proposal_id}/action", data={"action": "submit", "version": "1"}
+    )
     assert r.status_code == 302
     login(client, "wang", "officer")
     text = client.get(f"/officer/proposals/{proposal_id}").get_data(as_text=True)
     assert "已提交" in text and "合规审查" in text
     # A stale form is refused with a message, and nothing changes.
-    client.post(f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "1"})
+    client.post(
+        f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "1"}
+    )
     text = client.get(f"/officer/proposals/{proposal_id}").get_data(as_text=True)
     assert "已被他人处理" in text and "状态：<strong>已提交" in text
     with store.read() as conn:
-        pid = conn.execute(sa.select(places.c.id).where(places.c.source_key == "nbs:440113")).scalar_one()
+        pid = conn.execute(
+            sa.select(places.c.id).where(places.c.source_key == "nbs:440113")
+        ).scalar_one()
     text = client.get(f"/officer/places/{pid}").get_data(as_text=True)
     assert "番禺区" in text and "Panyu Qu" in text and "申请更名" in text
     assert "番禺区" in client.get("/officer/places?q=番禺").get_data(as_text=True)
@@ -183,6 +285,7 @@ def test_officer_pages(client, clock, app, store):
 
 def test_every_registry_route_is_documented():
     from flask import Flask
+
     app = Flask(__name__)
     app.register_blueprint(registry_api.bp)
     routes = set()
@@ -192,7 +295,9 @@ def test_every_registry_route_is_documented():
             routes.update((path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"})
     documented = {(p, m) for p, ops in openapi_registry.PATHS.items() for m in ops}
     assert routes == documented
-    refs = {v.split("/")[-1] for v in _walk(openapi_registry.PATHS) | _walk(openapi_registry.SCHEMAS)}
+    refs = {
+        v.split("/")[-1] for v in _walk(openapi_registry.PATHS) | _walk(openapi_registry.SCHEMAS)
+    }
     assert refs <= set(openapi_registry.SCHEMAS)
 
 

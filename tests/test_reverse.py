@@ -37,7 +37,9 @@ def test_city_without_counties_stops_at_city(locator):
 
 def test_neighbour_province(locator):
     nanning = (108.3665, 22.8170)
-    assert locator.locate(*nanning) == [{"code": "450000", "name": "广西壮族自治区", "level": "province"}]
+    assert locator.locate(*nanning) == [
+        {"code": "450000", "name": "广西壮族自治区", "level": "province"}
+    ]
     assert locator.locate_many(*nanning).item() == "450000"
 
 
@@ -91,7 +93,10 @@ def test_points_near_boundaries_agree(locator):
 
 def test_outside_grid_points_use_exact_path(locator):
     fuzhou, changsha = (119.2965, 26.0745), (112.9388, 28.2282)
-    assert locator.locate_many([fuzhou[0], changsha[0]], [fuzhou[1], changsha[1]]).tolist() == ["350000", "430000"]
+    assert locator.locate_many([fuzhou[0], changsha[0]], [fuzhou[1], changsha[1]]).tolist() == [
+        "350000",
+        "430000",
+    ]
 
 
 def test_invalid_coordinates(locator):
@@ -104,8 +109,11 @@ def test_invalid_coordinates(locator):
 
 
 def _county_places(locator):
-    return [{"id": i, "name": f.name, "geometry": f.geometry}
-            for i, f in enumerate(sorted(locator.by_code.values(), key=lambda f: f.code)) if f.level == "county"]
+    return [
+        {"id": i, "name": f.name, "geometry": f.geometry}
+        for i, f in enumerate(sorted(locator.by_code.values(), key=lambda f: f.code))
+        if f.level == "county"
+    ]
 
 
 def test_nearest_places_match_brute_force_geodesic(locator):

@@ -3,8 +3,15 @@
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.rules import (Finding, NameCorpus, check_name, jurisdiction_code, load_rule_data,
-                             survey, survey_markdown)
+from gazetteer.rules import (
+    Finding,
+    NameCorpus,
+    check_name,
+    jurisdiction_code,
+    load_rule_data,
+    survey,
+    survey_markdown,
+)
 
 PANYU = ["440000", "440100", "440113"]
 PANYU_TOWN = PANYU + ["440113001"]
@@ -19,16 +26,20 @@ def rec(id, name, cls, path, status="in_force"):
 
 @pytest.fixture
 def corpus():
-    return NameCorpus([
-        rec(1, "番禺区", "行政区域", PANYU),
-        rec(2, "石碁镇", "行政区域", PANYU_TOWN),
-        rec(3, "太平镇", "行政区域", ["440000", "440100", "440117", "440117101"]),
-        rec(4, "新村村委会", "群众自治组织", PANYU_TOWN + ["440113001201"]),
-        rec(5, "光明路", "交通运输设施", PANYU_TOWN),
-        rec(6, "旧桥村委会", "群众自治组织", PANYU_TOWN + ["440113001202"], status="historical"),
-        rec(7, "仙村镇", "行政区域", ["440000", "440100", "440118", "440118107"]),
-        rec(8, "回龙镇", "行政区域", ["440000", "440200", "440233", "440233105"]),
-    ])
+    return NameCorpus(
+        [
+            rec(1, "番禺区", "行政区域", PANYU),
+            rec(2, "石碁镇", "行政区域", PANYU_TOWN),
+            rec(3, "太平镇", "行政区域", ["440000", "440100", "440117", "440117101"]),
+            rec(4, "新村村委会", "群众自治组织", PANYU_TOWN + ["440113001201"]),
+            rec(5, "光明路", "交通运输设施", PANYU_TOWN),
+            rec(
+                6, "旧桥村委会", "群众自治组织", PANYU_TOWN + ["440113001202"], status="historical"
+            ),
+            rec(7, "仙村镇", "行政区域", ["440000", "440100", "440118", "440118107"]),
+            rec(8, "回龙镇", "行政区域", ["440000", "440200", "440233", "440233105"]),
+        ]
+    )
 
 
 def ids(findings, rule_id):
@@ -39,8 +50,12 @@ def rule_ids(findings):
     return {f.rule_id for f in findings}
 
 
-CLEAN = [("石桥村委会", "群众自治组织", PANYU_TOWN), ("凤凰路", "交通运输设施", PANYU_TOWN),
-         ("南岗镇", "行政区域", PANYU_TOWN), ("云溪区", "行政区域", PANYU)]
+CLEAN = [
+    ("石桥村委会", "群众自治组织", PANYU_TOWN),
+    ("凤凰路", "交通运输设施", PANYU_TOWN),
+    ("南岗镇", "行政区域", PANYU_TOWN),
+    ("云溪区", "行政区域", PANYU),
+]
 
 
 @pytest.mark.parametrize("name, cls, path", CLEAN)
@@ -50,17 +65,24 @@ def test_clean_names_have_no_findings(corpus, name, cls, path):
 
 # ---- 重 ----------------------------------------------------------------------------------
 
+
 def test_duplicate_county_level_division_anywhere_in_the_country(corpus):
     f = ids(check_name("番禺县", "行政区域", ["450000", "450100", "450199"], corpus), "duplicate")
-    assert f and f[0].severity == "blocking" and f[0].conflicts == [
-        {"id": 1, "name": "番禺区", "status": "in_force", "division_code": "440113"}]
+    assert (
+        f
+        and f[0].severity == "blocking"
+        and f[0].conflicts
+        == [{"id": 1, "name": "番禺区", "status": "in_force", "division_code": "440113"}]
+    )
     assert "第九条" in f[0].source
 
 
 def test_duplicate_township_within_the_province(corpus):
     assert ids(check_name("太平镇", "行政区域", PANYU_TOWN, corpus), "duplicate")
-    assert not ids(check_name("太平镇", "行政区域", ["450000", "450100", "450102", "450102001"],
-                              corpus), "duplicate")
+    assert not ids(
+        check_name("太平镇", "行政区域", ["450000", "450100", "450102", "450102001"], corpus),
+        "duplicate",
+    )
 
 
 def test_village_committee_duplicate_only_within_the_county(corpus):
@@ -89,8 +111,10 @@ def test_historical_names_are_a_note(corpus):
 def test_homophone_in_the_same_jurisdiction(corpus):
     f = ids(check_name("先村镇", "行政区域", PANYU_TOWN, corpus), "homophone")
     assert f and f[0].severity == "warning" and f[0].conflicts[0]["name"] == "仙村镇"
-    assert not ids(check_name("先村镇", "行政区域", ["450000", "450100", "450102", "450102001"],
-                              corpus), "homophone")
+    assert not ids(
+        check_name("先村镇", "行政区域", ["450000", "450100", "450102", "450102001"], corpus),
+        "homophone",
+    )
 
 
 def test_duplicate_after_dropping_xin_or_da(corpus):
@@ -117,27 +141,33 @@ def test_jurisdiction_codes():
 
 def test_autonomous_county_is_a_county_level_division():
     corpus = NameCorpus([rec(1, "乳源瑶族自治县", "行政区域", ["440000", "440200", "440232"])])
-    assert ids(check_name("乳源县", "行政区域", ["450000", "450100", "450199"], corpus), "duplicate")
+    assert ids(
+        check_name("乳源县", "行政区域", ["450000", "450100", "450199"], corpus), "duplicate"
+    )
     assert check_name("连南瑶族自治县", "行政区域", ["440000", "441800", "441826"], corpus) == []
 
 
 # ---- 大 洋 怪 -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, cls, rule_id, severity", [
-    ("世界花园", "居民点", "big.exaggerated", "blocking"),
-    ("国际大厦", "建筑物", "big.exaggerated", "blocking"),
-    ("维也纳花园", "居民点", "foreign.name", "blocking"),
-    ("ABC花园", "居民点", "foreign.latin", "blocking"),
-    ("斯克拉德路", "交通运输设施", "foreign.translit", "note"),
-    ("皇庭苑", "居民点", "odd.feudal", "blocking"),
-    ("屎坑路", "交通运输设施", "odd.vulgar", "blocking"),
-    ("888路", "交通运输设施", "odd.digits-only", "blocking"),
-    ("凤·凰路", "交通运输设施", "odd.symbol", "blocking"),
-    ("凤-凰路", "交通运输设施", "odd.symbol", "blocking"),
-    ("㘵岗村委会", "群众自治组织", "odd.rare-char", "warning"),
-    ("鳳凰村委会", "群众自治组织", "odd.mixed-script", "blocking"),
-    ("鮀江", "陆地水系", "odd.traditional", "warning"),
-])
+
+@pytest.mark.parametrize(
+    "name, cls, rule_id, severity",
+    [
+        ("世界花园", "居民点", "big.exaggerated", "blocking"),
+        ("国际大厦", "建筑物", "big.exaggerated", "blocking"),
+        ("维也纳花园", "居民点", "foreign.name", "blocking"),
+        ("ABC花园", "居民点", "foreign.latin", "blocking"),
+        ("斯克拉德路", "交通运输设施", "foreign.translit", "note"),
+        ("皇庭苑", "居民点", "odd.feudal", "blocking"),
+        ("屎坑路", "交通运输设施", "odd.vulgar", "blocking"),
+        ("888路", "交通运输设施", "odd.digits-only", "blocking"),
+        ("凤·凰路", "交通运输设施", "odd.symbol", "blocking"),
+        ("凤-凰路", "交通运输设施", "odd.symbol", "blocking"),
+        ("㘵岗村委会", "群众自治组织", "odd.rare-char", "warning"),
+        ("鳳凰村委会", "群众自治组织", "odd.mixed-script", "blocking"),
+        ("鮀江", "陆地水系", "odd.traditional", "warning"),
+    ],
+)
 def test_lexicon_and_pattern_rules(name, cls, rule_id, severity):
     f = ids(check_name(name, cls, PANYU_TOWN, None), rule_id)
     assert f and f[0].severity == severity, check_name(name, cls, PANYU_TOWN, None)
@@ -170,6 +200,7 @@ def test_character_list_has_8105_entries():
 
 # ---- generic term and structure ----------------------------------------------------------
 
+
 def test_generic_term_must_fit_the_class():
     f = ids(check_name("光明广场", "交通运输设施", PANYU_TOWN, None), "generic.class-mismatch")
     assert f and "广场" in f[0].message
@@ -179,8 +210,9 @@ def test_generic_term_must_fit_the_class():
 
 def test_generic_term_missing():
     assert ids(check_name("南漖社区居委会会", "群众自治组织", PANYU_TOWN, None), "generic.missing")
-    assert not ids(check_name("城区", "行政区域", ["440000", "441500", "441502"], None),
-                   "generic.missing")
+    assert not ids(
+        check_name("城区", "行政区域", ["440000", "441500", "441502"], None), "generic.missing"
+    )
 
 
 def test_structure_rules():
@@ -193,12 +225,15 @@ def test_structure_rules():
 
 def test_embedded_division_name(corpus):
     corpus.add(rec(20, "广州市", "行政区域", ["440000", "440100"]))
-    f = ids(check_name("广州市凤凰村委会", "群众自治组织", PANYU_TOWN, corpus),
-            "structure.embedded-division")
+    f = ids(
+        check_name("广州市凤凰村委会", "群众自治组织", PANYU_TOWN, corpus),
+        "structure.embedded-division",
+    )
     assert f and f[0].severity == "note"
 
 
 # ---- people and brands --------------------------------------------------------------------
+
 
 def test_person_name_warning():
     f = ids(check_name("王建国路", "交通运输设施", PANYU_TOWN, None), "person.name")
@@ -215,6 +250,7 @@ def test_brand_warning():
 
 # ---- API shape ------------------------------------------------------------------------------
 
+
 def test_finding_to_dict_and_order(corpus):
     findings = check_name("番禺ABC区", "行政区域", PANYU, corpus)
     assert all(isinstance(f, Finding) for f in findings)
@@ -230,9 +266,12 @@ def test_empty_name_rejected():
 
 
 def test_survey_counts_and_markdown():
-    records = [rec(1, "太平镇", "行政区域", PANYU_TOWN), rec(2, "太平镇", "行政区域", HUADU + ["440114001"]),
-               rec(3, "维也纳村委会", "群众自治组织", PANYU_TOWN + ["440113001201"]),
-               rec(4, "石桥村委会", "群众自治组织", PANYU_TOWN + ["440113001202"])]
+    records = [
+        rec(1, "太平镇", "行政区域", PANYU_TOWN),
+        rec(2, "太平镇", "行政区域", HUADU + ["440114001"]),
+        rec(3, "维也纳村委会", "群众自治组织", PANYU_TOWN + ["440113001201"]),
+        rec(4, "石桥村委会", "群众自治组织", PANYU_TOWN + ["440113001202"]),
+    ]
     report = survey(records)
     assert report["total"] == 4 and report["names_with_findings"] == 3
     assert report["rules"]["duplicate"]["count"] == 2
@@ -255,14 +294,34 @@ def test_from_store(tmp_path):
             ("440113", "番禺区", "county", "440100", "440000/440100/440113"),
             ("440113001", "市桥街道", "township", "440113", "440000/440100/440113/440113001"),
         ]:
-            conn.execute(sa.insert(divisions).values(code=code, name=name, level=level,
-                                                     parent_code=parent, path=path,
-                                                     in_guangdong=True))
-        conn.execute(sa.insert(places).values(name="番禺区", specific_term="番禺", feature_class="行政区域",
-                                              division_code="440113", own_division_code="440113",
-                                              status="in_force"))
-        conn.execute(sa.insert(places).values(name="光明路", feature_class="交通运输设施",
-                                              division_code="440113001", status="in_force"))
+            conn.execute(
+                sa.insert(divisions).values(
+                    code=code,
+                    name=name,
+                    level=level,
+                    parent_code=parent,
+                    path=path,
+                    in_guangdong=True,
+                )
+            )
+        conn.execute(
+            sa.insert(places).values(
+                name="番禺区",
+                specific_term="番禺",
+                feature_class="行政区域",
+                division_code="440113",
+                own_division_code="440113",
+                status="in_force",
+            )
+        )
+        conn.execute(
+            sa.insert(places).values(
+                name="光明路",
+                feature_class="交通运输设施",
+                division_code="440113001",
+                status="in_force",
+            )
+        )
     corpus = NameCorpus.from_store(store)
     store.dispose()
     assert len(corpus) == 2

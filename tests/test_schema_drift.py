@@ -19,9 +19,15 @@ from gazetteer.core.store import metadata
 # PostGIS's own tables, Alembic's bookkeeping, and the PostgreSQL-only search indexes of
 # migration 0005 (expression and operator-class indexes that SQLAlchemy cannot reflect back).
 IGNORED_TABLES = {"alembic_version", "spatial_ref_sys"}
-POSTGRES_ONLY_INDEXES = {"ix_places_name_trgm", "ix_places_name_pattern", "ix_divisions_path_pattern",
-                         "ix_places_geom", "ix_divisions_geom", "ix_boundary_lines_geom",
-                         "ix_markers_geom"}
+POSTGRES_ONLY_INDEXES = {
+    "ix_places_name_trgm",
+    "ix_places_name_pattern",
+    "ix_divisions_path_pattern",
+    "ix_places_geom",
+    "ix_divisions_geom",
+    "ix_boundary_lines_geom",
+    "ix_markers_geom",
+}
 
 
 def _include(obj, name, type_, reflected, compare_to):
@@ -34,8 +40,14 @@ def _include(obj, name, type_, reflected, compare_to):
 
 def _diff(store) -> list:
     with store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "compare_server_default": False, "include_object": _include})
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": False,
+                "include_object": _include,
+            },
+        )
         return compare_metadata(context, metadata)
 
 

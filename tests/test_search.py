@@ -24,32 +24,75 @@ def gd_records() -> list[dict]:
             path.append(code)
             code = by_code[code]["parent_code"]
         path.reverse()
-        records.append({
-            "id": r["code"], "name": r["name"], "former_names": [],
-            "division_code": r["parent_code"] or None, "division_path": path,
-            "division_chain": [by_code[c]["name"] for c in path],
-            "feature_class": "群众自治组织" if r["level"] == "village" else "行政区域",
-            "status": "in_force", "level_rank": LEVEL_RANK[r["level"]], "bbox": None})
+        records.append(
+            {
+                "id": r["code"],
+                "name": r["name"],
+                "former_names": [],
+                "division_code": r["parent_code"] or None,
+                "division_path": path,
+                "division_chain": [by_code[c]["name"] for c in path],
+                "feature_class": "群众自治组织" if r["level"] == "village" else "行政区域",
+                "status": "in_force",
+                "level_rank": LEVEL_RANK[r["level"]],
+                "bbox": None,
+            }
+        )
     return records
 
 
 SYNTHETIC = [
     # A renamed place (synthetic): the old name must still find it.
-    {"id": "syn-rename", "name": "海珠湿地路", "former_names": ["万亩果园路"], "division_code": "440105",
-     "division_path": ["440000", "440100", "440105"], "division_chain": ["广东省", "广州市", "海珠区"],
-     "feature_class": "交通运输设施", "status": "in_force", "level_rank": 5,
-     "bbox": (113.33, 23.06, 113.36, 23.07)},
+    {
+        "id": "syn-rename",
+        "name": "海珠湿地路",
+        "former_names": ["万亩果园路"],
+        "division_code": "440105",
+        "division_path": ["440000", "440100", "440105"],
+        "division_chain": ["广东省", "广州市", "海珠区"],
+        "feature_class": "交通运输设施",
+        "status": "in_force",
+        "level_rank": 5,
+        "bbox": (113.33, 23.06, 113.36, 23.07),
+    },
     # A place whose whole name is 沙湾 (exact) next to the real 沙湾街道/沙湾社区… (prefix).
-    {"id": "syn-shawan", "name": "沙湾", "former_names": [], "division_code": "440113",
-     "division_path": ["440000", "440100", "440113"], "division_chain": ["广东省", "广州市", "番禺区"],
-     "feature_class": "居民点", "status": "in_force", "level_rank": 5, "bbox": (113.33, 22.90, 113.36, 22.92)},
+    {
+        "id": "syn-shawan",
+        "name": "沙湾",
+        "former_names": [],
+        "division_code": "440113",
+        "division_path": ["440000", "440100", "440113"],
+        "division_chain": ["广东省", "广州市", "番禺区"],
+        "feature_class": "居民点",
+        "status": "in_force",
+        "level_rank": 5,
+        "bbox": (113.33, 22.90, 113.36, 22.92),
+    },
     # A historical and a retired name, for status filters and ranking.
-    {"id": "syn-historical", "name": "番禺古城", "former_names": [], "division_code": PANYU,
-     "division_path": ["440000", "440100", PANYU], "division_chain": ["广东省", "广州市", "番禺区"],
-     "feature_class": "纪念地旅游景点", "status": "historical", "level_rank": 5, "bbox": None},
-    {"id": "syn-retired", "name": "番禺旧站", "former_names": [], "division_code": PANYU,
-     "division_path": ["440000", "440100", PANYU], "division_chain": ["广东省", "广州市", "番禺区"],
-     "feature_class": "交通运输设施", "status": "retired", "level_rank": 5, "bbox": (113.36, 22.93, 113.37, 22.94)},
+    {
+        "id": "syn-historical",
+        "name": "番禺古城",
+        "former_names": [],
+        "division_code": PANYU,
+        "division_path": ["440000", "440100", PANYU],
+        "division_chain": ["广东省", "广州市", "番禺区"],
+        "feature_class": "纪念地旅游景点",
+        "status": "historical",
+        "level_rank": 5,
+        "bbox": None,
+    },
+    {
+        "id": "syn-retired",
+        "name": "番禺旧站",
+        "former_names": [],
+        "division_code": PANYU,
+        "division_path": ["440000", "440100", PANYU],
+        "division_chain": ["广东省", "广州市", "番禺区"],
+        "feature_class": "交通运输设施",
+        "status": "retired",
+        "level_rank": 5,
+        "bbox": (113.36, 22.93, 113.37, 22.94),
+    },
 ]
 
 
@@ -58,7 +101,10 @@ def index() -> SearchIndex:
     records = gd_records()
     for r in records:
         if r["id"] == PANYU:
-            r["former_names"] = ["番禺县", "番禺市"]  # real history: county until 1992, city until 2000
+            r["former_names"] = [
+                "番禺县",
+                "番禺市",
+            ]  # real history: county until 1992, city until 2000
     return SearchIndex.from_records(records + SYNTHETIC)
 
 
@@ -123,7 +169,11 @@ def test_former_name(index):
     hit = first(index.search("番禺市"))
     assert (hit.id, hit.matched_form, hit.matched_former_name) == (PANYU, "former_name", "番禺市")
     hit = first(index.search("万亩果园"))
-    assert (hit.id, hit.matched_form, hit.matched_former_name) == ("syn-rename", "former_name", "万亩果园路")
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == (
+        "syn-rename",
+        "former_name",
+        "万亩果园路",
+    )
     assert hit.name == "海珠湿地路"
     # Its current name still works, and is not reported as a former name.
     hit = first(index.search("海珠湿地路"))
@@ -150,7 +200,10 @@ def test_feature_class_and_status_filters(index):
     assert index.search("番禺", status="in_force", limit=50)
     assert all(h.status == "in_force" for h in index.search("番禺", status="in_force", limit=50))
     assert [h.id for h in index.search("番禺", status="historical")] == ["syn-historical"]
-    assert {h.id for h in index.search("番禺", status=["historical", "retired"])} == {"syn-historical", "syn-retired"}
+    assert {h.id for h in index.search("番禺", status=["historical", "retired"])} == {
+        "syn-historical",
+        "syn-retired",
+    }
     with pytest.raises(InvalidInput, match="未知的地名状态"):
         index.search("番禺", status="deleted")
 
@@ -196,8 +249,11 @@ def test_ranking_within_a_tier(index):
 
 def test_offset_pages_through_the_same_order(index):
     whole = index.search("新", limit=30)
-    pages = index.search("新", limit=10) + index.search("新", limit=10, offset=10) + \
-        index.search("新", limit=10, offset=20)
+    pages = (
+        index.search("新", limit=10)
+        + index.search("新", limit=10, offset=10)
+        + index.search("新", limit=10, offset=20)
+    )
     assert [h.id for h in pages] == [h.id for h in whole]
     assert len({h.id for h in whole}) == 30
 
@@ -230,7 +286,11 @@ def test_add_and_remove_after_a_rename():
     hit = first(idx.search("福兴村", division=PANYU))
     assert (hit.id, hit.matched_form) == (old["id"], "prefix")
     hit = first(idx.search("福涌村民委员会"))
-    assert (hit.id, hit.matched_form, hit.matched_former_name) == (old["id"], "former_name", "福涌村民委员会")
+    assert (hit.id, hit.matched_form, hit.matched_former_name) == (
+        old["id"],
+        "former_name",
+        "福涌村民委员会",
+    )
     assert first(idx.search("fuxingcun", division="440113")).id == old["id"]
     assert first(idx.search("福兴村民委员金", division="440113")).id == old["id"]
     with pytest.raises(Conflict):

@@ -4,9 +4,8 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import Point
 
-from gazetteer.core import migrate
-
 from boundaries.schema import SCHEMA
+from gazetteer.core import migrate
 from gazetteer.core.settings import SettingsError, load_settings
 from gazetteer.core.store import Store
 from gazetteer.tables import divisions, meta, places
@@ -24,7 +23,9 @@ def test_migrations_create_schema_and_are_idempotent(tmp_path):
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(empty_store):
     if empty_store.dialect != "sqlite":
-        pytest.skip("SQLite pragmas; PostgreSQL always enforces foreign keys (tests/test_postgres.py)")
+        pytest.skip(
+            "SQLite pragmas; PostgreSQL always enforces foreign keys (tests/test_postgres.py)"
+        )
     with empty_store.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -54,20 +55,28 @@ def test_failed_write_leaves_nothing_behind(empty_store):
 
 def test_geometry_round_trips_and_ids_are_never_reused(empty_store):
     with empty_store.write() as conn:
-        conn.execute(divisions.insert().values(code="440000", name="广东省", level="province",
-                                               path="440000", in_guangdong=True))
-        first = conn.execute(places.insert().values(name="甲", feature_class="居民点",
-                                                    geom=Point(113.3245, 23.1064))).inserted_primary_key[0]
+        conn.execute(
+            divisions.insert().values(
+                code="440000", name="广东省", level="province", path="440000", in_guangdong=True
+            )
+        )
+        first = conn.execute(
+            places.insert().values(name="甲", feature_class="居民点", geom=Point(113.3245, 23.1064))
+        ).inserted_primary_key[0]
     with empty_store.read() as conn:
         geom = conn.execute(sa.select(places.c.geom).where(places.c.id == first)).scalar()
     assert geom.equals(Point(113.3245, 23.1064))
     with empty_store.write() as conn:
         conn.execute(places.delete().where(places.c.id == first))
-        second = conn.execute(places.insert().values(name="乙", feature_class="居民点")).inserted_primary_key[0]
+        second = conn.execute(
+            places.insert().values(name="乙", feature_class="居民点")
+        ).inserted_primary_key[0]
     assert second > first
 
 
 def test_geometry_column_rejects_non_geometries(empty_store):
     with pytest.raises(sa.exc.StatementError):
         with empty_store.write() as conn:
-            conn.execute(places.insert().values(name="丙", feature_class="居民点", geom="POINT(1 2)"))
+            conn.execute(
+                places.insert().values(name="丙", feature_class="居民点", geom="POINT(1 2)")
+            )

@@ -27,7 +27,10 @@ def test_division_json_by_code(client):
     assert data["level"] == "county" and data["area_km2"] > 400
     assert len(data["children"]) >= 10  # its townships and streets
     assert "geometry" not in data
-    assert client.get("/api/divisions/440113?geometry=1").get_json()["geometry"]["type"] == "MultiPolygon"
+    assert (
+        client.get("/api/divisions/440113?geometry=1").get_json()["geometry"]["type"]
+        == "MultiPolygon"
+    )
 
 
 def test_division_errors_share_one_shape(client):
@@ -41,8 +44,9 @@ def test_division_errors_share_one_shape(client):
 def test_simplified_divisions_keep_shared_edges(client):
     fc = client.get("/api/divisions.geojson?level=city&tolerance_deg=0.01").get_json()
     assert len([f for f in fc["features"] if f["properties"]["in_guangdong"]]) == 21
-    from shapely.geometry import shape
     import shapely
+    from shapely.geometry import shape
+
     geoms = [shape(f["geometry"]) for f in fc["features"]]
     # a coverage stays a coverage: no two simplified cities overlap
     tree = shapely.STRtree(geoms)
@@ -55,7 +59,8 @@ def test_simplified_divisions_keep_shared_edges(client):
 
 def test_export_every_layer_in_every_format(store, tmp_path):
     from gazetteer.layers import write_layer
-    divisions = next(l for l in LAYERS if l.name == "divisions").read(store)
+
+    divisions = next(layer for layer in LAYERS if layer.name == "divisions").read(store)
     assert len(divisions) == 1 + 21 + 122 + 7
     for fmt in ("geojson", "gpkg", "csv"):
         path = write_layer(divisions, fmt, tmp_path / f"d.{fmt}", "divisions")
@@ -64,14 +69,17 @@ def test_export_every_layer_in_every_format(store, tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM so Excel/WPS read Chinese
     assert "广东省".encode() in raw
     import geopandas as gpd
+
     back = gpd.read_file(tmp_path / "d.gpkg")
     assert back.crs.to_epsg() == 4490 and len(back) == len(divisions)
 
 
 def test_csv_export_neutralises_formulas(tmp_path):
-    from gazetteer.layers import frame_from_rows, write_layer
     from shapely.geometry import Point
-    frame = frame_from_rows([{"name": "=HYPERLINK(\"http://x\")", "geom": Point(113, 23)}])
+
+    from gazetteer.layers import frame_from_rows, write_layer
+
+    frame = frame_from_rows([{"name": '=HYPERLINK("http://x")', "geom": Point(113, 23)}])
     write_layer(frame, "csv", tmp_path / "x.csv", "x")
     text = (tmp_path / "x.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text

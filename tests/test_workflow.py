@@ -11,9 +11,16 @@ from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
 from gazetteer.core.actors import Actor
-from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound, RuleViolation
-from gazetteer.registry_tables import proposal_events
+from gazetteer.core.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+)
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposal_events
 from gazetteer.tables import places
 
 CLERK = Actor("clerk_li", frozenset({"clerk"}))
@@ -45,7 +52,7 @@ class Clock:
 
 @pytest.fixture
 def clock():
-    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.timezone.utc))
+    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,9 @@ def corpus(store, corpus_cache):
 
 def place_id_of(store, division_code: str) -> int:
     with store.read() as conn:
-        return conn.execute(sa.select(places.c.id).where(places.c.source_key == f"nbs:{division_code}")).scalar_one()
+        return conn.execute(
+            sa.select(places.c.id).where(places.c.source_key == f"nbs:{division_code}")
+        ).scalar_one()
 
 
 def event_count(store, proposal_id: int | None = None) -> int:
@@ -76,23 +85,52 @@ def event_count(store, proposal_id: int | None = None) -> int:
 
 def new_naming(store, clock, name="长乐路", actor=CLERK):
     return workflow.create_proposal(
-        store, actor, kind="naming", applicant="天河区住房和城乡建设局", reasons="新建道路需要命名",
-        proposed={"name": name, "feature_class": "交通运输设施", "feature_type": "路", "division_code": TIANHE,
-                  "meaning": "临近云溪公园，取其雅意"},
-        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]}, clock=clock)
+        store,
+        actor,
+        kind="naming",
+        applicant="天河区住房和城乡建设局",
+        reasons="新建道路需要命名",
+        proposed={
+            "name": name,
+            "feature_class": "交通运输设施",
+            "feature_type": "路",
+            "division_code": TIANHE,
+            "meaning": "临近云溪公园，取其雅意",
+        },
+        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
+        clock=clock,
+    )
 
 
-PATH = ("submit", "check", "start_review", "add_opinion", "confirm_romanization", "publish_notice", "approve",
-        "announce", "bring_into_force")
+PATH = (
+    "submit",
+    "check",
+    "start_review",
+    "add_opinion",
+    "confirm_romanization",
+    "publish_notice",
+    "approve",
+    "announce",
+    "bring_into_force",
+)
 
 
 def step(store, clock, corpus, p, action, actor=None, **params):
     actors = {"submit": CLERK, "approve": APPROVER, "reject": APPROVER, "withdraw": CLERK}
     defaults = {
-        "add_opinion": {"kind": "expert", "author": "地名专家委员会", "body": "名称含义健康，符合命名规则"},
-        "publish_notice": {"notice_start": clock.today.isoformat(),
-                           "notice_end": (clock.today + dt.timedelta(days=9)).isoformat()},
-        "approve": {"approving_body": "广州市天河区人民政府", "decision_ref": "穗天府函〔2024〕1号"},
+        "add_opinion": {
+            "kind": "expert",
+            "author": "地名专家委员会",
+            "body": "名称含义健康，符合命名规则",
+        },
+        "publish_notice": {
+            "notice_start": clock.today.isoformat(),
+            "notice_end": (clock.today + dt.timedelta(days=9)).isoformat(),
+        },
+        "approve": {
+            "approving_body": "广州市天河区人民政府",
+            "decision_ref": "穗天府函〔2024〕1号",
+        },
         "reject": {"reason": "名称与辖区内现有道路重名"},
         "return": {"reason": "材料不全"},
         "withdraw": {"reason": "项目取消"},
@@ -101,8 +139,16 @@ def step(store, clock, corpus, p, action, actor=None, **params):
     if action in ("approve", "reject"):
         clock.advance(10)  # past the 10-day notice period
     kwargs = {**defaults.get(action, {}), **params}
-    return workflow.perform(store, p["id"], action, actor or actors.get(action, OFFICER),
-                            version=p["version"], clock=clock, corpus=corpus, **kwargs)
+    return workflow.perform(
+        store,
+        p["id"],
+        action,
+        actor or actors.get(action, OFFICER),
+        version=p["version"],
+        clock=clock,
+        corpus=corpus,
+        **kwargs,
+    )
 
 
 def walk(store, clock, corpus, p, until: str):
@@ -131,49 +177,103 @@ def test_naming_end_to_end(store, clock, corpus):
     p = step(store, clock, corpus, p, "add_opinion")
     p = step(store, clock, corpus, p, "publish_notice")
     assert p["state"] == "on_notice"
-    assert workflow.get_proposal(store, p["id"], PUBLIC)["state"] == "on_notice"  # the public sees notices
+    assert (
+        workflow.get_proposal(store, p["id"], PUBLIC)["state"] == "on_notice"
+    )  # the public sees notices
     with pytest.raises(IllegalTransition, match="公示期"):
-        workflow.perform(store, p["id"], "approve", APPROVER, version=p["version"], clock=clock,
-                         approving_body="广州市天河区人民政府")
+        workflow.perform(
+            store,
+            p["id"],
+            "approve",
+            APPROVER,
+            version=p["version"],
+            clock=clock,
+            approving_body="广州市天河区人民政府",
+        )
     clock.advance(10)
     with pytest.raises(IllegalTransition, match="多音字"):
-        workflow.perform(store, p["id"], "approve", APPROVER, version=p["version"], clock=clock,
-                         approving_body="广州市天河区人民政府")
+        workflow.perform(
+            store,
+            p["id"],
+            "approve",
+            APPROVER,
+            version=p["version"],
+            clock=clock,
+            approving_body="广州市天河区人民政府",
+        )
     p = step(store, clock, corpus, p, "confirm_romanization")
-    p = workflow.perform(store, p["id"], "approve", APPROVER, version=p["version"], clock=clock,
-                         approving_body="广州市天河区人民政府", decision_ref="穗天府函〔2024〕1号")
+    p = workflow.perform(
+        store,
+        p["id"],
+        "approve",
+        APPROVER,
+        version=p["version"],
+        clock=clock,
+        approving_body="广州市天河区人民政府",
+        decision_ref="穗天府函〔2024〕1号",
+    )
     assert p["decision"] == "approved" and p["decision_date"] == "2024-03-11"
     clock.advance(3)
     p = step(store, clock, corpus, p, "announce")
     text = p["announcement_text"]
-    for part in ("长乐路", "Changle Lu", "天河区", "广州市天河区人民政府", "2024年3月11日", "东经 113.", "北纬 23.",
-                 "穗天府函〔2024〕1号"):
+    for part in (
+        "长乐路",
+        "Changle Lu",
+        "天河区",
+        "广州市天河区人民政府",
+        "2024年3月11日",
+        "东经 113.",
+        "北纬 23.",
+        "穗天府函〔2024〕1号",
+    ):
         assert part in text
     p = step(store, clock, corpus, p, "bring_into_force")
     assert p["state"] == "in_force" and p["effective_date"] == "2024-03-14"
 
     place = registry.get_place(store, p["result_place_id"])
-    assert place["name"] == "长乐路" and place["status"] == "in_force" and place["named_date"] == "2024-03-14"
-    assert place["romanized"] == "Changle Lu" and place["heteronyms_confirmed"] is True and place["registered_by"] == OFFICER.username
+    assert (
+        place["name"] == "长乐路"
+        and place["status"] == "in_force"
+        and place["named_date"] == "2024-03-14"
+    )
+    assert (
+        place["romanized"] == "Changle Lu"
+        and place["heteronyms_confirmed"] is True
+        and place["registered_by"] == OFFICER.username
+    )
     assert place["division"]["code"] == TIANHE and place["geometry"]["type"] == "LineString"
     assert [d["code"] for d in place["divisions_crossed"]] == [TIANHE]
     with pytest.raises(NotFound):
         registry.get_place(store, p["result_place_id"], as_of=dt.date(2024, 3, 13))
     detail = workflow.get_proposal(store, p["id"], OFFICER)
     assert [(e["action"], e["to_state"], e["actor"]) for e in detail["events"]] == [
-        ("create", "draft", CLERK.username), ("submit", "submitted", CLERK.username),
-        ("check", "checked", OFFICER.username), ("start_review", "in_review", OFFICER.username),
-        ("add_opinion", "in_review", OFFICER.username), ("publish_notice", "on_notice", OFFICER.username),
-        ("confirm_romanization", "on_notice", OFFICER.username), ("approve", "approved", APPROVER.username),
-        ("announce", "announced", OFFICER.username), ("bring_into_force", "in_force", OFFICER.username)]
+        ("create", "draft", CLERK.username),
+        ("submit", "submitted", CLERK.username),
+        ("check", "checked", OFFICER.username),
+        ("start_review", "in_review", OFFICER.username),
+        ("add_opinion", "in_review", OFFICER.username),
+        ("publish_notice", "on_notice", OFFICER.username),
+        ("confirm_romanization", "on_notice", OFFICER.username),
+        ("approve", "approved", APPROVER.username),
+        ("announce", "announced", OFFICER.username),
+        ("bring_into_force", "in_force", OFFICER.username),
+    ]
     assert detail["events"][5]["data"] == {"notice_start": "2024-03-01", "notice_end": "2024-03-10"}
 
 
 def test_renaming_end_to_end_keeps_old_name_findable(store, clock, corpus):
     old_id = place_id_of(store, "440106001001")  # 岳洲社区居委会
     before = registry.get_place(store, old_id)
-    p = workflow.create_proposal(store, CLERK, kind="renaming", applicant="五山街道办事处", reasons="名实不符",
-                                 proposed={"name": "岳溪社区居委会"}, place_id=old_id, clock=clock)
+    p = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="renaming",
+        applicant="五山街道办事处",
+        reasons="名实不符",
+        proposed={"name": "岳溪社区居委会"},
+        place_id=old_id,
+        clock=clock,
+    )
     assert p["division_code"] == "440106001"
     p = walk(store, clock, corpus, p, "in_force")
     new_id = p["result_place_id"]
@@ -186,22 +286,38 @@ def test_renaming_end_to_end_keeps_old_name_findable(store, clock, corpus):
 
     day_before = dt.date.fromisoformat(p["effective_date"]) - dt.timedelta(days=1)
     as_then = registry.get_place(store, old_id, as_of=day_before)
-    assert as_then["name"] == "岳洲社区居委会" and as_then["status"] == "in_force" and as_then["superseded_by"] == []
+    assert (
+        as_then["name"] == "岳洲社区居委会"
+        and as_then["status"] == "in_force"
+        and as_then["superseded_by"] == []
+    )
     # Findable by the old name: at a past date, and now as a historical record.
     then = registry.find_places(store, name="岳洲社区居委会", as_of=day_before)
     assert [i["id"] for i in then["items"]] == [old_id] and then["items"][0]["status"] == "in_force"
     now = registry.find_places(store, name="岳洲社区居委会")
-    assert [(i["id"], i["status"], i["superseded_by"]) for i in now["items"]] == [(old_id, "historical", [new_id])]
+    assert [(i["id"], i["status"], i["superseded_by"]) for i in now["items"]] == [
+        (old_id, "historical", [new_id])
+    ]
     assert registry.find_places(store, name="岳溪社区居委会", as_of=day_before)["total"] == 0
     history = registry.place_history(store, new_id)
     assert [c["name"] for c in history["name_chain"]] == ["岳洲社区居委会", "岳溪社区居委会"]
-    assert [v["change"] for v in registry.place_history(store, old_id)["versions"]] == ["baseline", "superseded"]
+    assert [v["change"] for v in registry.place_history(store, old_id)["versions"]] == [
+        "baseline",
+        "superseded",
+    ]
 
 
 def test_retirement_end_to_end_keeps_record(store, clock, corpus):
     pid = place_id_of(store, "440106001002")  # 茶山社区居委会
-    p = workflow.create_proposal(store, CLERK, kind="retirement", applicant="五山街道办事处",
-                                 reasons="社区撤并，该居委会已撤销", place_id=pid, clock=clock)
+    p = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="retirement",
+        applicant="五山街道办事处",
+        reasons="社区撤并，该居委会已撤销",
+        place_id=pid,
+        clock=clock,
+    )
     p = step(store, clock, corpus, p, "submit")
     p = step(store, clock, corpus, p, "check")
     assert p["findings"] == []
@@ -214,24 +330,55 @@ def test_retirement_end_to_end_keeps_record(store, clock, corpus):
     assert record["status"] == "retired" and record["retired_date"] == p["effective_date"]
     assert "销名：社区撤并" in record["history"]
     versions = registry.place_history(store, pid)["versions"]
-    assert [(v["change"], v["status"]) for v in versions] == [("baseline", "in_force"), ("retired", "retired")]
+    assert [(v["change"], v["status"]) for v in versions] == [
+        ("baseline", "in_force"),
+        ("retired", "retired"),
+    ]
     assert versions[1]["change_reason"] == "社区撤并，该居委会已撤销"
     assert registry.get_place(store, pid, as_of=dt.date(2024, 1, 1))["status"] == "in_force"
     with pytest.raises(InvalidInput, match="不是现行地名"):
-        workflow.create_proposal(store, CLERK, kind="retirement", applicant="x", reasons="再次销名", place_id=pid)
+        workflow.create_proposal(
+            store, CLERK, kind="retirement", applicant="x", reasons="再次销名", place_id=pid
+        )
 
 
 STATES_REACHED = {  # state -> how to reach it from a fresh proposal
-    "draft": [], "submitted": ["submit"], "checked": ["submit", "check"],
+    "draft": [],
+    "submitted": ["submit"],
+    "checked": ["submit", "check"],
     "in_review": ["submit", "check", "start_review"],
     "on_notice": ["submit", "check", "start_review", "add_opinion", "publish_notice"],
-    "approved": ["submit", "check", "start_review", "add_opinion", "confirm_romanization", "publish_notice",
-                 "approve"],
+    "approved": [
+        "submit",
+        "check",
+        "start_review",
+        "add_opinion",
+        "confirm_romanization",
+        "publish_notice",
+        "approve",
+    ],
     "rejected": ["submit", "check", "start_review", "add_opinion", "publish_notice", "reject"],
-    "announced": ["submit", "check", "start_review", "add_opinion", "confirm_romanization", "publish_notice",
-                  "approve", "announce"],
-    "in_force": ["submit", "check", "start_review", "add_opinion", "confirm_romanization", "publish_notice",
-                 "approve", "announce", "bring_into_force"],
+    "announced": [
+        "submit",
+        "check",
+        "start_review",
+        "add_opinion",
+        "confirm_romanization",
+        "publish_notice",
+        "approve",
+        "announce",
+    ],
+    "in_force": [
+        "submit",
+        "check",
+        "start_review",
+        "add_opinion",
+        "confirm_romanization",
+        "publish_notice",
+        "approve",
+        "announce",
+        "bring_into_force",
+    ],
     "withdrawn": ["withdraw"],
 }
 
@@ -249,8 +396,16 @@ def test_every_illegal_transition_is_refused(store, clock, corpus):
                 continue
             events = event_count(store, p["id"])
             with pytest.raises(IllegalTransition):
-                workflow.perform(store, p["id"], s.action, EVERYONE, version=p["version"], clock=clock,
-                                 corpus=corpus, reason="试图越级操作")
+                workflow.perform(
+                    store,
+                    p["id"],
+                    s.action,
+                    EVERYONE,
+                    version=p["version"],
+                    clock=clock,
+                    corpus=corpus,
+                    reason="试图越级操作",
+                )
             after = workflow.get_proposal(store, p["id"], OFFICER)
             assert (after["state"], after["version"]) == (state, p["version"])
             assert event_count(store, p["id"]) == events
@@ -270,11 +425,20 @@ def test_role_checks(store, clock, corpus):
     for s in workflow.STEPS:
         outsider = Actor("inspector_x", frozenset({"inspector", "admin"}))
         with pytest.raises(Forbidden):
-            workflow.perform(store, p["id"], s.action, outsider, version=p["version"], clock=clock, reason="r")
+            workflow.perform(
+                store, p["id"], s.action, outsider, version=p["version"], clock=clock, reason="r"
+            )
         for role in {"clerk", "officer", "approver"} - s.roles:
             with pytest.raises(Forbidden):
-                workflow.perform(store, p["id"], s.action, Actor("someone", frozenset({role})),
-                                 version=p["version"], clock=clock, reason="r")
+                workflow.perform(
+                    store,
+                    p["id"],
+                    s.action,
+                    Actor("someone", frozenset({role})),
+                    version=p["version"],
+                    clock=clock,
+                    reason="r",
+                )
     assert event_count(store, p["id"]) == 1
     # The public cannot see drafts at all.
     with pytest.raises(NotFound):
@@ -282,24 +446,51 @@ def test_role_checks(store, clock, corpus):
     assert workflow.list_proposals(store, PUBLIC)["total"] == 0
     # Only the drafter edits a draft.
     with pytest.raises(Forbidden):
-        workflow.perform(store, p["id"], "edit", Actor("clerk_2", frozenset({"clerk"})), version=p["version"],
-                         name="长乐三路")
+        workflow.perform(
+            store,
+            p["id"],
+            "edit",
+            Actor("clerk_2", frozenset({"clerk"})),
+            version=p["version"],
+            name="长乐三路",
+        )
 
 
 def test_approver_cannot_approve_own_proposal(store, clock, corpus):
     zhang = Actor("zhang", frozenset({"clerk", "approver"}))
     p = new_naming(store, clock, actor=zhang)
     p = workflow.perform(store, p["id"], "submit", zhang, version=p["version"], clock=clock)
-    for action in ("check", "start_review", "add_opinion", "confirm_romanization", "publish_notice"):
+    for action in (
+        "check",
+        "start_review",
+        "add_opinion",
+        "confirm_romanization",
+        "publish_notice",
+    ):
         p = step(store, clock, corpus, p, action)
     clock.advance(10)
     for action in ("approve", "reject"):
         with pytest.raises(Forbidden, match="自己提交"):
-            workflow.perform(store, p["id"], action, zhang, version=p["version"], clock=clock,
-                             approving_body="广州市天河区人民政府", reason="r")
+            workflow.perform(
+                store,
+                p["id"],
+                action,
+                zhang,
+                version=p["version"],
+                clock=clock,
+                approving_body="广州市天河区人民政府",
+                reason="r",
+            )
     assert "approve" not in workflow.get_proposal(store, p["id"], zhang)["allowed_actions"]
-    p = workflow.perform(store, p["id"], "approve", APPROVER_2, version=p["version"], clock=clock,
-                         approving_body="广州市天河区人民政府")
+    p = workflow.perform(
+        store,
+        p["id"],
+        "approve",
+        APPROVER_2,
+        version=p["version"],
+        clock=clock,
+        approving_body="广州市天河区人民政府",
+    )
     assert p["state"] == "approved" and p["decided_by"] == APPROVER_2.username
 
 
@@ -312,9 +503,14 @@ def test_blocking_finding_needs_override_with_reasons(store, clock, corpus):
     with pytest.raises(RuleViolation):
         step(store, clock, corpus, p, "publish_notice")
     with pytest.raises(InvalidInput):
-        workflow.perform(store, p["id"], "override", OFFICER, version=p["version"], clock=clock, reason=" ")
+        workflow.perform(
+            store, p["id"], "override", OFFICER, version=p["version"], clock=clock, reason=" "
+        )
     p = step(store, clock, corpus, p, "override", reason="友好城市纪念道路，经专家论证同意")
-    assert p["override_reasons"] == "友好城市纪念道路，经专家论证同意" and p["override_by"] == OFFICER.username
+    assert (
+        p["override_reasons"] == "友好城市纪念道路，经专家论证同意"
+        and p["override_by"] == OFFICER.username
+    )
     p = step(store, clock, corpus, p, "publish_notice")
     assert p["state"] == "on_notice"
 
@@ -324,34 +520,61 @@ def test_return_to_draft_edit_and_recheck(store, clock, corpus):
     assert [f for f in p["findings"] if f["severity"] == "blocking"]
     p = step(store, clock, corpus, p, "return")
     assert p["state"] == "draft"
-    p = workflow.perform(store, p["id"], "edit", CLERK, version=p["version"], clock=clock, name="云溪大道")
+    p = workflow.perform(
+        store, p["id"], "edit", CLERK, version=p["version"], clock=clock, name="云溪大道"
+    )
     assert p["proposed"]["name"] == "云溪大道" and p["proposed"]["romanized"].startswith("Yunxi")
     p = walk(store, clock, corpus, p, "checked")
     # Re-checked: the findings are those of the new name, and the old override is gone.
-    assert not [f for f in p["findings"] if f["severity"] == "blocking"] and p["override_reasons"] is None
+    assert (
+        not [f for f in p["findings"] if f["severity"] == "blocking"]
+        and p["override_reasons"] is None
+    )
 
 
 def test_stale_version_is_a_conflict(store, clock, corpus):
     p = new_naming(store, clock)
     p2 = workflow.perform(store, p["id"], "submit", CLERK, version=p["version"], clock=clock)
     with pytest.raises(Conflict):
-        workflow.perform(store, p["id"], "withdraw", CLERK, version=p["version"], clock=clock, reason="r")
+        workflow.perform(
+            store, p["id"], "withdraw", CLERK, version=p["version"], clock=clock, reason="r"
+        )
     assert workflow.get_proposal(store, p["id"], OFFICER)["state"] == p2["state"] == "submitted"
 
 
 def test_input_validation(store, clock):
     with pytest.raises(InvalidInput):
-        workflow.create_proposal(store, CLERK, kind="naming", applicant="a", reasons="r",
-                                 proposed={"name": "云溪路", "feature_class": "路", "division_code": TIANHE})
+        workflow.create_proposal(
+            store,
+            CLERK,
+            kind="naming",
+            applicant="a",
+            reasons="r",
+            proposed={"name": "云溪路", "feature_class": "路", "division_code": TIANHE},
+        )
     with pytest.raises(NotFound):
-        workflow.create_proposal(store, CLERK, kind="naming", applicant="a", reasons="r",
-                                 proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": "449999"})
+        workflow.create_proposal(
+            store,
+            CLERK,
+            kind="naming",
+            applicant="a",
+            reasons="r",
+            proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": "449999"},
+        )
     with pytest.raises(InvalidInput, match="坐标"):
-        workflow.create_proposal(store, CLERK, kind="naming", applicant="a", reasons="r",
-                                 proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
-                                 location=Point(23.14, 113.36))  # lat/lon swapped
+        workflow.create_proposal(
+            store,
+            CLERK,
+            kind="naming",
+            applicant="a",
+            reasons="r",
+            proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
+            location=Point(23.14, 113.36),
+        )  # lat/lon swapped
     with pytest.raises(InvalidInput):
-        workflow.create_proposal(store, CLERK, kind="renaming", applicant="a", reasons="r", proposed={"name": "x"})
+        workflow.create_proposal(
+            store, CLERK, kind="renaming", applicant="a", reasons="r", proposed={"name": "x"}
+        )
 
 
 def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
@@ -365,12 +588,18 @@ def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
     def act(i, action, actor, params):
         barrier.wait()
         try:
-            outcomes[i] = workflow.perform(stores[i], p["id"], action, actor, version=p["version"], clock=clock,
-                                           **params)["state"]
+            outcomes[i] = workflow.perform(
+                stores[i], p["id"], action, actor, version=p["version"], clock=clock, **params
+            )["state"]
         except Conflict as exc:
             outcomes[i] = exc
-    threads = [threading.Thread(target=act, args=(0, "approve", APPROVER, {"approving_body": "天河区人民政府"})),
-               threading.Thread(target=act, args=(1, "reject", APPROVER_2, {"reason": "重名"}))]
+
+    threads = [
+        threading.Thread(
+            target=act, args=(0, "approve", APPROVER, {"approving_body": "天河区人民政府"})
+        ),
+        threading.Thread(target=act, args=(1, "reject", APPROVER_2, {"reason": "重名"})),
+    ]
     [t.start() for t in threads]
     [t.join(30) for t in threads]
     [s.dispose() for s in stores]
@@ -386,24 +615,60 @@ def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
 def test_annual_statistics_counts(store, clock, corpus):
     walk(store, clock, corpus, new_naming(store, clock, name="长乐一路"), "in_force")
     walk(store, clock, corpus, new_naming(store, clock, name="长乐三路"), "in_force")
-    walk(store, clock, corpus, new_naming(store, clock, name="长乐五路"), "on_notice")  # not decided: not counted
-    renamed = workflow.create_proposal(store, CLERK, kind="renaming", applicant="a", reasons="名实不符",
-                                       proposed={"name": "岳溪社区居委会"}, clock=clock,
-                                       place_id=place_id_of(store, "440106001001"))
+    walk(
+        store, clock, corpus, new_naming(store, clock, name="长乐五路"), "on_notice"
+    )  # not decided: not counted
+    renamed = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="renaming",
+        applicant="a",
+        reasons="名实不符",
+        proposed={"name": "岳溪社区居委会"},
+        clock=clock,
+        place_id=place_id_of(store, "440106001001"),
+    )
     walk(store, clock, corpus, renamed, "in_force")
-    retired = workflow.create_proposal(store, CLERK, kind="retirement", applicant="a", reasons="撤并",
-                                       place_id=place_id_of(store, "440113007"), clock=clock)  # 番禺区 市桥街道
-    for action in ("submit", "check", "start_review", "publish_notice", "approve", "announce", "bring_into_force"):
+    retired = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="retirement",
+        applicant="a",
+        reasons="撤并",
+        place_id=place_id_of(store, "440113007"),
+        clock=clock,
+    )  # 番禺区 市桥街道
+    for action in (
+        "submit",
+        "check",
+        "start_review",
+        "publish_notice",
+        "approve",
+        "announce",
+        "bring_into_force",
+    ):
         retired = step(store, clock, corpus, retired, action)
     stats = statistics.annual_statistics(store, 2024)
     rows = {r["code"]: r for r in stats["rows"]}
     assert rows["440100"]["name"] == "广州市"
-    assert (rows["440100"]["approved"], rows["440100"]["renamed"], rows["440100"]["retired"]) == (2, 1, 1)
+    assert (rows["440100"]["approved"], rows["440100"]["renamed"], rows["440100"]["retired"]) == (
+        2,
+        1,
+        1,
+    )
     assert stats["totals"] == {"approved": 2, "renamed": 1, "retired": 1}
     city = statistics.annual_statistics(store, 2024, "440100")
     by_county = {r["code"]: r for r in city["rows"]}
-    assert (by_county[TIANHE]["approved"], by_county[TIANHE]["renamed"], by_county[TIANHE]["retired"]) == (2, 1, 0)
+    assert (
+        by_county[TIANHE]["approved"],
+        by_county[TIANHE]["renamed"],
+        by_county[TIANHE]["retired"],
+    ) == (2, 1, 0)
     assert by_county["440113"]["retired"] == 1
-    assert statistics.annual_statistics(store, 2023)["totals"] == {"approved": 0, "renamed": 0, "retired": 0}
+    assert statistics.annual_statistics(store, 2023)["totals"] == {
+        "approved": 0,
+        "renamed": 0,
+        "retired": 0,
+    }
     png = statistics.statistics_chart_png(stats)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000

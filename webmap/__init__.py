@@ -8,7 +8,8 @@ HTTP responses in one place (``webmap.errors``).
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -32,7 +33,9 @@ BLUEPRINT_MODULES = (
 )
 
 
-def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, store: Store | None = None
+) -> Flask:
     """Build the app. ``test_config`` overrides settings (see ``gazetteer.core.settings``);
     ``store`` lets tests hand in an already migrated store."""
     settings = load_settings(test_config)
@@ -48,23 +51,34 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
         # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
         # many trusted proxies), or every client would share the proxy's rate-limit bucket.
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         hops = settings["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if settings.get("SECRET_KEY_GENERATED"):
-        log.warning("GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts")
+        log.warning(
+            "GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts"
+        )
 
-    app.extensions["gdgis.store"] = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    app.extensions["gdgis.store"] = store or Store(
+        settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"]
+    )
 
     from webmap import errors
+
     errors.register(app)
     from webmap import security
+
     security.init_app(app)
     import importlib
+
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
 
     @app.context_processor
     def _template_globals():
-        return {"tile_url": app.config["TILE_URL"], "tile_attribution": app.config["TILE_ATTRIBUTION"]}
+        return {
+            "tile_url": app.config["TILE_URL"],
+            "tile_attribution": app.config["TILE_ATTRIBUTION"],
+        }
 
     return app

@@ -11,8 +11,6 @@ from webmap.params import float_arg
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-
-
 @bp.get("/health")
 def health():
     return jsonify({"status": "ok", "store": store().dialect})
@@ -21,8 +19,11 @@ def health():
 @bp.get("/divisions/<code>")
 def division(code: str):
     """One division by statistical code, with chain and children; ?geometry=1 adds the polygon."""
-    return jsonify(division_service.get_division(store(), code,
-                                                 with_geometry=request.args.get("geometry") == "1"))
+    return jsonify(
+        division_service.get_division(
+            store(), code, with_geometry=request.args.get("geometry") == "1"
+        )
+    )
 
 
 @bp.get("/divisions.geojson")
@@ -30,7 +31,8 @@ def divisions_geojson():
     """Divisions of one level as GeoJSON, coverage-simplified (shared edges stay shared).
     ?level=province|city|county&tolerance_deg=0.005"""
     features = division_service.simplified_division_features(
-        store(), request.args.get("level", "city"), float_arg("tolerance_deg", 0.005))
+        store(), request.args.get("level", "city"), float_arg("tolerance_deg", 0.005)
+    )
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -39,4 +41,5 @@ def divisions_geojson():
 @bp.get("/openapi.json")
 def openapi():
     from webmap.openapi import openapi_document
+
     return jsonify(openapi_document(request.url_root.rstrip("/")))

@@ -65,8 +65,9 @@ def login():
     next_url = request.values.get("next", "")
     if request.method == "POST":
         try:
-            actor, fingerprint = accounts.authenticate(store(), request.form.get("username", ""),
-                                                       request.form.get("password", ""))
+            actor, fingerprint = accounts.authenticate(
+                store(), request.form.get("username", ""), request.form.get("password", "")
+            )
         except Unauthenticated as exc:
             error = exc.message
         else:
@@ -92,8 +93,13 @@ def logout():
 def me():
     """Who the request is made as (for scripts checking their token)."""
     actor = current_actor()
-    return jsonify({"username": None if actor.is_public else actor.username, "roles": sorted(actor.roles),
-                    "role_names": [ROLE_NAMES_ZH[r] for r in sorted(actor.roles)]})
+    return jsonify(
+        {
+            "username": None if actor.is_public else actor.username,
+            "roles": sorted(actor.roles),
+            "role_names": [ROLE_NAMES_ZH[r] for r in sorted(actor.roles)],
+        }
+    )
 
 
 @bp.get("/csrf-token")

@@ -29,17 +29,17 @@ from webmap.params import int_arg, json_body
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
-_MEDIA = {"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8",
-          "gpkg": "application/geopackage+sqlite3"}
+_MEDIA = {
+    "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8",
+    "gpkg": "application/geopackage+sqlite3",
+}
 
 
 def _actor():
     from webmap.auth import current_actor
+
     return current_actor()
-
-
-
-
 
 
 def _fmt(default: str = "geojson") -> str:
@@ -65,6 +65,7 @@ def _send_export(write, fmt: str, download_name: str):
 
 # ---- lines ---------------------------------------------------------------------------
 
+
 @bp.get("/lines")
 def lines():
     """Lines with computed and official lengths (km). ?kind=provincial|city|county"""
@@ -82,15 +83,20 @@ def line(line_id: int):
 
 @bp.get("/tri-junctions")
 def tri_junctions():
-    return jsonify({"tri_junctions": line_service.list_tri_junctions(store(), request.args.get("kind"))})
+    return jsonify(
+        {"tri_junctions": line_service.list_tri_junctions(store(), request.args.get("kind"))}
+    )
 
 
 # ---- markers -------------------------------------------------------------------------
 
+
 @bp.get("/markers")
 def markers():
     """Markers as a GeoJSON FeatureCollection (CGCS2000 lon/lat); ?line_id=&state="""
-    rows = marker_service.list_markers(store(), line_id=int_arg("line_id"), state=request.args.get("state"))
+    rows = marker_service.list_markers(
+        store(), line_id=int_arg("line_id"), state=request.args.get("state")
+    )
     return jsonify(marker_service.markers_feature_collection(rows))
 
 
@@ -99,7 +105,11 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    feature["history"] = {"inspections": row["inspections"], "tasks": row["tasks"], "photos": row["photos"]}
+    feature["history"] = {
+        "inspections": row["inspections"],
+        "tasks": row["tasks"],
+        "photos": row["photos"],
+    }
     return jsonify(feature)
 
 
@@ -108,9 +118,15 @@ def upload_photo(marker_id: int):
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
-    row = photo_service.store_photo(store(), current_app.config["DATA_DIR"], marker_id, upload.read(), _actor(),
-                                    inspection_id=request.form.get("inspection_id") or None,
-                                    caption=request.form.get("caption"))
+    row = photo_service.store_photo(
+        store(),
+        current_app.config["DATA_DIR"],
+        marker_id,
+        upload.read(),
+        _actor(),
+        inspection_id=request.form.get("inspection_id") or None,
+        caption=request.form.get("caption"),
+    )
     return jsonify(row), 201
 
 
@@ -123,8 +139,11 @@ def photo(sha256: str):
 @bp.get("/markers/export")
 def export_markers():
     fmt = _fmt()
-    return _send_export(lambda p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
-                        fmt, f"markers.{fmt}")
+    return _send_export(
+        lambda p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
+        fmt,
+        f"markers.{fmt}",
+    )
 
 
 @bp.post("/markers/import")
@@ -135,6 +154,7 @@ def import_markers():
 
 
 # ---- rounds and inspections ------------------------------------------------------------
+
 
 @bp.get("/rounds")
 def rounds():
@@ -169,75 +189,117 @@ def report(round_id: int):
 
 @bp.get("/rounds/<int:round_id>/export.gpkg")
 def export_round_gpkg(round_id: int):
-    return _send_export(lambda p: export_round(store(), round_id, p), "gpkg", f"round-{round_id}.gpkg")
+    return _send_export(
+        lambda p: export_round(store(), round_id, p), "gpkg", f"round-{round_id}.gpkg"
+    )
 
 
 @bp.get("/inspections")
 def inspections():
-    return jsonify({"inspections": inspection_service.list_inspections(
-        store(), round_id=int_arg("round_id"), marker_id=int_arg("marker_id"))})
+    return jsonify(
+        {
+            "inspections": inspection_service.list_inspections(
+                store(), round_id=int_arg("round_id"), marker_id=int_arg("marker_id")
+            )
+        }
+    )
 
 
 @bp.post("/inspections")
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
-    record, created = inspection_service.record_inspection(store(), json_body(), _actor(),
-                                                           tolerance_m=_tolerance_m())
+    record, created = inspection_service.record_inspection(
+        store(), json_body(), _actor(), tolerance_m=_tolerance_m()
+    )
     return jsonify(record), 201 if created else 200
 
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
     body = json_body()
-    return jsonify(inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor()))
+    return jsonify(
+        inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor())
+    )
 
 
 @bp.get("/inspections/export")
 def export_inspections():
     fmt = _fmt()
-    return _send_export(lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=int_arg("round_id")),
-                        fmt, f"inspections.{fmt}")
+    return _send_export(
+        lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=int_arg("round_id")),
+        fmt,
+        f"inspections.{fmt}",
+    )
 
 
 @bp.post("/inspections/import")
 def import_inspections():
-    counts = boundary_io.import_inspections(store(), request.get_data(), _fmt(), _actor(),
-                                            tolerance_m=_tolerance_m())
+    counts = boundary_io.import_inspections(
+        store(), request.get_data(), _fmt(), _actor(), tolerance_m=_tolerance_m()
+    )
     return jsonify(counts)
 
 
 # ---- tasks and disputes ------------------------------------------------------------------
 
+
 @bp.get("/tasks")
 def tasks():
-    return jsonify({"tasks": task_service.list_tasks(store(), status=request.args.get("status"),
-                                                     round_id=int_arg("round_id"), line_id=int_arg("line_id"))})
+    return jsonify(
+        {
+            "tasks": task_service.list_tasks(
+                store(),
+                status=request.args.get("status"),
+                round_id=int_arg("round_id"),
+                line_id=int_arg("line_id"),
+            )
+        }
+    )
 
 
 @bp.post("/tasks")
 def create_task():
     body = json_body()
-    return jsonify(task_service.create_task(store(), body.get("marker_id"), body.get("kind"), _actor(),
-                                            note=body.get("note"))), 201
+    return jsonify(
+        task_service.create_task(
+            store(), body.get("marker_id"), body.get("kind"), _actor(), note=body.get("note")
+        )
+    ), 201
 
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
     body = json_body()
-    return jsonify(task_service.update_task(
-        store(), task_id, body.get("status"), _actor(), result=body.get("result"),
-        witness_other_side=body.get("witness_other_side"), new_lon=body.get("new_lon"), new_lat=body.get("new_lat")))
+    return jsonify(
+        task_service.update_task(
+            store(),
+            task_id,
+            body.get("status"),
+            _actor(),
+            result=body.get("result"),
+            witness_other_side=body.get("witness_other_side"),
+            new_lon=body.get("new_lon"),
+            new_lat=body.get("new_lat"),
+        )
+    )
 
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    return jsonify(task_service.approve_task(store(), task_id, json_body().get("side_code"), _actor()))
+    return jsonify(
+        task_service.approve_task(store(), task_id, json_body().get("side_code"), _actor())
+    )
 
 
 @bp.get("/disputes")
 def disputes():
-    return jsonify({"disputes": dispute_service.list_disputes(store(), line_id=int_arg("line_id"),
-                                                              status=request.args.get("status"))})
+    return jsonify(
+        {
+            "disputes": dispute_service.list_disputes(
+                store(), line_id=int_arg("line_id"), status=request.args.get("status")
+            )
+        }
+    )
 
 
 @bp.post("/disputes")
@@ -248,5 +310,8 @@ def create_dispute():
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
     body = json_body()
-    return jsonify(dispute_service.update_dispute(store(), dispute_id, body.get("status"), _actor(),
-                                                  resolution=body.get("resolution")))
+    return jsonify(
+        dispute_service.update_dispute(
+            store(), dispute_id, body.get("status"), _actor(), resolution=body.get("resolution")
+        )
+    )

@@ -26,9 +26,14 @@ def lines():
     rows = line_service.list_lines(store(), kind)
     if not kind:
         rows = [r for r in rows if r["kind"] != "county"]  # 177 county lines: shown on request
-    return render_template("boundaries/lines.html", lines=rows, kind=kind, kind_names=KIND_NAMES,
-                           length_reason=LENGTH_REASON,
-                           tri_junctions=line_service.list_tri_junctions(store(), "provincial"))
+    return render_template(
+        "boundaries/lines.html",
+        lines=rows,
+        kind=kind,
+        kind_names=KIND_NAMES,
+        length_reason=LENGTH_REASON,
+        tri_junctions=line_service.list_tri_junctions(store(), "provincial"),
+    )
 
 
 @bp.get("/markers")
@@ -37,10 +42,15 @@ def markers():
     if raw and not raw.isdigit():
         raise InvalidInput("参数 line_id 应为整数")
     rows = marker_service.list_markers(store(), line_id=int(raw) if raw else None)
-    return render_template("boundaries/markers.html", markers=rows, notice=marker_service.DEMO_NOTICE,
-                           demo_label=marker_service.DEMO_LABEL, state_names=marker_service.STATE_NAMES,
-                           type_names=marker_service.TYPE_NAMES,
-                           any_demo=any(r["is_demonstration"] for r in rows))
+    return render_template(
+        "boundaries/markers.html",
+        markers=rows,
+        notice=marker_service.DEMO_NOTICE,
+        demo_label=marker_service.DEMO_LABEL,
+        state_names=marker_service.STATE_NAMES,
+        type_names=marker_service.TYPE_NAMES,
+        any_demo=any(r["is_demonstration"] for r in rows),
+    )
 
 
 @bp.get("/rounds")
@@ -51,7 +61,15 @@ def rounds():
 @bp.get("/rounds/<int:round_id>/report")
 def report(round_id: int):
     result = round_report(store(), round_id)
-    fmap = round_map(store(), round_id, leaflet_prefix=url_for("static", filename="vendor/leaflet").rstrip("/"))
-    return render_template("boundaries/report.html", report=result, map=fmap,
-                           tasks=list_tasks(store(), round_id=round_id), task_names=TASK_NAMES,
-                           task_status_names=TASK_STATUS_NAMES, demo_label=marker_service.DEMO_LABEL)
+    fmap = round_map(
+        store(), round_id, leaflet_prefix=url_for("static", filename="vendor/leaflet").rstrip("/")
+    )
+    return render_template(
+        "boundaries/report.html",
+        report=result,
+        map=fmap,
+        tasks=list_tasks(store(), round_id=round_id),
+        task_names=TASK_NAMES,
+        task_status_names=TASK_STATUS_NAMES,
+        demo_label=marker_service.DEMO_LABEL,
+    )

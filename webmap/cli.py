@@ -1,9 +1,9 @@
 """The ``gdgis`` command line: set up the store, import and export data, serve the app.
 
-    gdgis db upgrade            create or upgrade the schema (Alembic migrations)
-    gdgis import-data           load the shipped Guangdong data (idempotent)
-    gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
-    gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
+gdgis db upgrade            create or upgrade the schema (Alembic migrations)
+gdgis import-data           load the shipped Guangdong data (idempotent)
+gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
+gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from gazetteer.core import migrate
-
 from boundaries.schema import SCHEMA
-
 from gazetteer import importer
+from gazetteer.core import migrate
 from gazetteer.core.errors import DomainError
-from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.core.settings import describe_settings, load_settings
 from gazetteer.core.store import Store
+from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
 
 
@@ -36,7 +34,9 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"])
+            self._store = Store(
+                self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"]
+            )
         return self._store
 
     def close(self) -> None:
@@ -49,6 +49,7 @@ class Context:
 
 def all_layers():
     from webmap.layers import LAYERS
+
     return LAYERS
 
 
@@ -73,7 +74,9 @@ def db() -> None:
 def db_upgrade(obj: Context) -> None:
     """Create or upgrade the schema to the newest revision."""
     migrate.upgrade(obj.store, SCHEMA)
-    click.echo(f"schema at {', '.join(sorted(migrate.current_revisions(obj.store)))} ({obj.store.dialect})")
+    click.echo(
+        f"schema at {', '.join(sorted(migrate.current_revisions(obj.store)))} ({obj.store.dialect})"
+    )
 
 
 @db.command("status")
@@ -81,7 +84,9 @@ def db_upgrade(obj: Context) -> None:
 def db_status(obj: Context) -> None:
     current, heads = migrate.current_revisions(obj.store), SCHEMA.head_revisions()
     click.echo(f"store: {obj.store.engine.url.render_as_string(hide_password=True)}")
-    click.echo(f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}")
+    click.echo(
+        f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}"
+    )
     click.echo("up to date" if current == heads else "needs: gdgis db upgrade")
 
 
@@ -93,14 +98,20 @@ def run_import(store: Store, force: bool = False) -> importer.ImportResult:
 
 
 @main.command("import-data")
-@click.option("--force", is_flag=True, help="Compare row by row even if the data checksum is unchanged.")
+@click.option(
+    "--force", is_flag=True, help="Compare row by row even if the data checksum is unchanged."
+)
 @click.pass_obj
 def import_data(obj: Context, force: bool) -> None:
     """Import the shipped data in data/ (running it twice changes nothing)."""
     migrate.upgrade(obj.store, SCHEMA)
     result = run_import(obj.store, force)
-    click.echo(json.dumps({"inserted": result.inserted, "updated": result.updated,
-                           "unchanged": result.unchanged}, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            {"inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged},
+            ensure_ascii=False,
+        )
+    )
 
 
 @main.command("export")
@@ -110,7 +121,7 @@ def import_data(obj: Context, force: bool) -> None:
 @click.pass_obj
 def export(obj: Context, layer: str, fmt: str, output: str | None) -> None:
     """Write a layer (see `gdgis layers`) as GeoJSON, GeoPackage or CSV (UTF-8 with BOM)."""
-    layers = {l.name: l for l in all_layers()}
+    layers = {layer_.name: layer_ for layer_ in all_layers()}
     if layer not in layers:
         raise click.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}")
     path = Path(output or f"{layer}.{fmt}")
@@ -139,6 +150,7 @@ def ensure_ready(store: Store) -> None:
     demonstration marker inventory if the store has none of them."""
     from boundaries.demo import generate_demo_markers
     from boundaries.tables import markers
+
     migrate.upgrade(store, SCHEMA)
     with store.read() as conn:
         place_count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
@@ -161,6 +173,7 @@ def boundaries_group() -> None:
 def rebuild_lines_cmd(obj: Context) -> None:
     """Derive lines and tri-junctions from the division polygons (idempotent)."""
     from boundaries.lines import rebuild_lines
+
     click.echo(json.dumps(rebuild_lines(obj.store), ensure_ascii=False))
 
 
@@ -170,6 +183,7 @@ def rebuild_lines_cmd(obj: Context) -> None:
 def demo_markers_cmd(obj: Context, seed: int) -> None:
     """Create the demonstration marker inventory on the real lines (labelled 演示数据)."""
     from boundaries.demo import generate_demo_markers
+
     click.echo(json.dumps(generate_demo_markers(obj.store, seed=seed), ensure_ascii=False))
 
 
@@ -180,6 +194,7 @@ def demo_markers_cmd(obj: Context, seed: int) -> None:
 def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
     """Write an inspection round (line, markers, inspections) as a GeoPackage."""
     from boundaries.report import export_round
+
     click.echo(f"-> {export_round(obj.store, round_id, Path(output))}")
 
 
@@ -194,6 +209,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     from webmap import create_app
     from webmap.search_api import lookup
+
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
     with app.app_context():
@@ -204,8 +220,14 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
     class Server(BaseApplication):
         def load_config(self):
-            for key, value in {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread",
-                               "threads": threads, "keepalive": 30, "accesslog": "-"}.items():
+            for key, value in {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "worker_class": "gthread",
+                "threads": threads,
+                "keepalive": 30,
+                "accesslog": "-",
+            }.items():
                 self.cfg.set(key, value)
 
         def load(self):
@@ -216,6 +238,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
+
 main.add_command(admin)
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import click
 
-from gazetteer.core import accounts, audit, migrate
-
 from boundaries.schema import SCHEMA
+from gazetteer.core import accounts, audit, migrate
 from gazetteer.core import backup as backup_service
 
 CLI_ACTOR = "system:cli"
@@ -36,14 +35,22 @@ def admin() -> None:
 
 
 def _roles_option(f):
-    return click.option("--role", "roles", multiple=True, required=True,
-                        type=click.Choice(accounts.ROLES), help="Repeat for several roles.")(f)
+    return click.option(
+        "--role",
+        "roles",
+        multiple=True,
+        required=True,
+        type=click.Choice(accounts.ROLES),
+        help="Repeat for several roles.",
+    )(f)
 
 
 @admin.command("create-user")
 @click.argument("username")
 @_roles_option
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (scripts).")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
 @click.pass_obj
 def create_user(obj, username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
     """Create a user with a password and roles."""
@@ -86,7 +93,9 @@ def activate(obj, username: str) -> None:
 @click.pass_obj
 def list_users(obj) -> None:
     for u in accounts.list_users(obj.store):
-        click.echo(f"{u['username']:24} {'active' if u['active'] else 'inactive':9} {','.join(u['roles'])}")
+        click.echo(
+            f"{u['username']:24} {'active' if u['active'] else 'inactive':9} {','.join(u['roles'])}"
+        )
 
 
 @admin.command("create-token")
@@ -96,8 +105,10 @@ def list_users(obj) -> None:
 def create_token(obj, username: str, name: str) -> None:
     """Issue an API token; it is printed once and stored only as a SHA-256."""
     token, record = accounts.issue_token(obj.store, username, name, by=CLI_ACTOR)
-    click.echo(f"token id {record['id']} for {username} ({name}); use as 'Authorization: Bearer <token>':",
-               err=True)
+    click.echo(
+        f"token id {record['id']} for {username} ({name}); use as 'Authorization: Bearer <token>':",
+        err=True,
+    )
     click.echo(token)
 
 
@@ -116,8 +127,10 @@ def backup_cmd(obj, output: Path) -> None:
     """Copy the SQLite store online to OUTPUT and write OUTPUT.manifest.json."""
     manifest = backup_service.backup(obj.store, output)
     rows = sum(t["rows"] for t in manifest["tables"].values())
-    click.echo(f"{output}: {len(manifest['tables'])} tables, {rows} rows, "
-               f"manifest {backup_service.manifest_path(output)}")
+    click.echo(
+        f"{output}: {len(manifest['tables'])} tables, {rows} rows, "
+        f"manifest {backup_service.manifest_path(output)}"
+    )
 
 
 @admin.command("restore")
@@ -127,9 +140,13 @@ def backup_cmd(obj, output: Path) -> None:
 def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
     """Replace the store with BACKUP_FILE, verified against its manifest before and after."""
     if not yes:
-        raise click.UsageError("restore replaces every record in the store: stop the app, then pass --yes")
+        raise click.UsageError(
+            "restore replaces every record in the store: stop the app, then pass --yes"
+        )
     result = backup_service.restore(backup_file, obj.store)
-    click.echo(f"restored {backup_file}: {result.tables} tables, counts and checksums match the manifest")
+    click.echo(
+        f"restored {backup_file}: {result.tables} tables, counts and checksums match the manifest"
+    )
 
 
 @admin.command("verify-backup")
@@ -145,6 +162,15 @@ def verify_backup_cmd(backup_file: Path) -> None:
 def audit_verify(obj) -> None:
     """Check that every row is accounted for in the audit log and the log is untouched."""
     report = audit.verify(obj.store)
-    click.echo(json.dumps({"ok": report.ok, "entries": report.entries, "tables": report.tables,
-                           "problems": report.problems}, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "entries": report.entries,
+                "tables": report.tables,
+                "problems": report.problems,
+            },
+            ensure_ascii=False,
+        )
+    )
     sys.exit(0 if report.ok else 1)

@@ -16,14 +16,24 @@ from gazetteer.core.errors import DomainError
 API_PREFIXES = ("/api/", "/ogc")
 
 _HTTP_MESSAGES_ZH = {
-    400: "请求有误", 401: "需要登录", 403: "无权执行此操作", 404: "未找到", 405: "不支持此请求方法",
-    409: "状态冲突", 413: "上传内容过大", 415: "不支持的内容类型", 422: "无法处理的内容",
-    429: "请求过于频繁，请稍后再试", 500: "服务器内部错误",
+    400: "请求有误",
+    401: "需要登录",
+    403: "无权执行此操作",
+    404: "未找到",
+    405: "不支持此请求方法",
+    409: "状态冲突",
+    413: "上传内容过大",
+    415: "不支持的内容类型",
+    422: "无法处理的内容",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误",
 }
 
 
 def wants_json() -> bool:
-    return request.path.startswith(API_PREFIXES) or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(API_PREFIXES) or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None):
@@ -41,8 +51,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        return error_response(status, f"http_{status}", _HTTP_MESSAGES_ZH.get(status, exc.name),
-                              {"reason": exc.description} if status < 500 else None)
+        return error_response(
+            status,
+            f"http_{status}",
+            _HTTP_MESSAGES_ZH.get(status, exc.name),
+            {"reason": exc.description} if status < 500 else None,
+        )
 
     @app.errorhandler(sa.exc.DataError)
     def _data_error(exc: sa.exc.DataError):

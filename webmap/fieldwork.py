@@ -16,32 +16,45 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries import lines as line_service
+from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries.tables import FOUND_STATES
 from gazetteer import placement, registry
 from gazetteer.core.errors import Forbidden, InvalidInput
-from gazetteer.rules.checker import check_name
 from gazetteer.romanize import split_name
+from gazetteer.rules.checker import check_name
 from gazetteer.rules.corpus import NameCorpus
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 from webmap.auth import current_actor
 from webmap.context import store
 from webmap.params import json_body
-from webmap.search_api import lookup
 from webmap.registry_api import clock
+from webmap.search_api import lookup
 
 bp = Blueprint("fieldwork", __name__)
 
-COMPRESSIBLE = ("application/json", "application/geo+json", "text/javascript", "application/javascript",
-                "text/css", "text/html", "image/svg+xml")
+COMPRESSIBLE = (
+    "application/json",
+    "application/geo+json",
+    "text/javascript",
+    "application/javascript",
+    "text/css",
+    "text/html",
+    "image/svg+xml",
+)
 MIN_GZIP_BYTES = 1024
 MAX_NEARBY = 20
 SEVERITY_ZH = {"blocking": "阻断", "warning": "警告", "note": "提示"}
-METHOD_NAMES = {"gnss_handheld": "手持 GNSS（定位）", "rtk": "RTK", "total_station": "全站仪", "none": "未测量"}
+METHOD_NAMES = {
+    "gnss_handheld": "手持 GNSS（定位）",
+    "rtk": "RTK",
+    "total_station": "全站仪",
+    "none": "未测量",
+}
 
 
 # ---- pages ---------------------------------------------------------------------------------
+
 
 @bp.get("/sw.js")
 def service_worker():
@@ -58,9 +71,15 @@ def inspect_page():
     """Inspection mode for tablets. Rendered for everyone so the service worker can keep the
     shell; the script asks inspectors to sign in before anything is recorded."""
     actor = current_actor()
-    return render_template("inspect/index.html", actor=actor, is_inspector=actor.has_any({"inspector"}),
-                           found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES], methods=METHOD_NAMES,
-                           demo_label=DEMO_LABEL, demo_notice=DEMO_NOTICE)
+    return render_template(
+        "inspect/index.html",
+        actor=actor,
+        is_inspector=actor.has_any({"inspector"}),
+        found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES],
+        methods=METHOD_NAMES,
+        demo_label=DEMO_LABEL,
+        demo_notice=DEMO_NOTICE,
+    )
 
 
 @bp.get("/compliance")
@@ -69,16 +88,28 @@ def compliance_page():
     if not actor.is_staff:
         raise Forbidden("命名合规审查仅供地名工作人员使用，请先登录")
     with store().read() as conn:
-        options = conn.execute(sa.select(divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code)
-                               .where(divisions.c.level.in_(("city", "county")), divisions.c.code.startswith("44"))
-                               .order_by(divisions.c.code)).all()
+        options = conn.execute(
+            sa.select(
+                divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code
+            )
+            .where(divisions.c.level.in_(("city", "county")), divisions.c.code.startswith("44"))
+            .order_by(divisions.c.code)
+        ).all()
     names = {r.code: r.name for r in options}
-    choices = [(r.code, r.name if r.level == "city" else f"{names.get(r.parent_code, '')}{r.name}") for r in options]
-    return render_template("compliance/index.html", feature_classes=FEATURE_CLASSES, divisions=choices,
-                           can_place=actor.has_any(placement.PLACING_ROLES))
+    choices = [
+        (r.code, r.name if r.level == "city" else f"{names.get(r.parent_code, '')}{r.name}")
+        for r in options
+    ]
+    return render_template(
+        "compliance/index.html",
+        feature_classes=FEATURE_CLASSES,
+        divisions=choices,
+        can_place=actor.has_any(placement.PLACING_ROLES),
+    )
 
 
 # ---- compliance API -------------------------------------------------------------------------
+
 
 def corpus() -> NameCorpus:
     """The names the rules compare with, kept current by the lookup service."""
@@ -109,9 +140,17 @@ def _locate(conn, place_ids: list[int]) -> dict[int, dict]:
     out = {}
     if not place_ids:
         return out
-    rows = conn.execute(sa.select(places.c.id, places.c.name, places.c.status, places.c.feature_class,
-                                  places.c.division_code, places.c.geom, places.c.version)
-                        .where(places.c.id.in_(place_ids)))
+    rows = conn.execute(
+        sa.select(
+            places.c.id,
+            places.c.name,
+            places.c.status,
+            places.c.feature_class,
+            places.c.division_code,
+            places.c.geom,
+            places.c.version,
+        ).where(places.c.id.in_(place_ids))
+    )
     for r in rows:
         path = _division_path(conn, r.division_code) if r.division_code else []
         if r.geom is not None:
@@ -120,10 +159,18 @@ def _locate(conn, place_ids: list[int]) -> dict[int, dict]:
         else:
             point, source = _county_point(conn, path), "division"
         chain = registry.division_info(conn, r.division_code)
-        out[r.id] = {"id": r.id, "name": r.name, "status": r.status, "status_zh": registry.STATUS_NAMES_ZH[r.status],
-                     "feature_class": r.feature_class, "division": chain["full_name"] if chain else None,
-                     "has_geometry": r.geom is not None, "version": r.version,
-                     "point": list(point) if point else None, "point_source": source}
+        out[r.id] = {
+            "id": r.id,
+            "name": r.name,
+            "status": r.status,
+            "status_zh": registry.STATUS_NAMES_ZH[r.status],
+            "feature_class": r.feature_class,
+            "division": chain["full_name"] if chain else None,
+            "has_geometry": r.geom is not None,
+            "version": r.version,
+            "point": list(point) if point else None,
+            "point_source": source,
+        }
     return out
 
 
@@ -150,21 +197,42 @@ def rules_check():
         if not code:
             raise InvalidInput("请选择所在行政区划，或在地图上点选位置")
         path = _division_path(conn, code)
-    findings = [f.to_dict() for f in check_name(name, feature_class, path, corpus(), location=location)]
-    conflict_ids = sorted({c["id"] for f in findings for c in f["conflicts"] if isinstance(c.get("id"), int)})
+    findings = [
+        f.to_dict() for f in check_name(name, feature_class, path, corpus(), location=location)
+    ]
+    conflict_ids = sorted(
+        {c["id"] for f in findings for c in f["conflicts"] if isinstance(c.get("id"), int)}
+    )
     specific = split_name(name)[0] or name
-    county_code = next((c for c in reversed(path) if len(c) == 6 and not c.endswith("00")), path[-1] if path else None)
-    nearby = registry.find_places(store(), q=specific, division_code=county_code, limit=MAX_NEARBY, status="in_force")
+    county_code = next(
+        (c for c in reversed(path) if len(c) == 6 and not c.endswith("00")),
+        path[-1] if path else None,
+    )
+    nearby = registry.find_places(
+        store(), q=specific, division_code=county_code, limit=MAX_NEARBY, status="in_force"
+    )
     with store().read() as conn:
         located = _locate(conn, conflict_ids + [i["id"] for i in nearby["items"]])
         division = registry.division_info(conn, code)
     for f in findings:
         f["severity_zh"] = SEVERITY_ZH.get(f["severity"], f["severity"])
         f["conflicts"] = [located.get(c.get("id"), c) for c in f["conflicts"]]
-    return jsonify({"name": name, "feature_class": feature_class, "division": division, "location": location,
-                    "findings": findings, "blocking": sum(f["severity"] == "blocking" for f in findings),
-                    "nearby": [located[i["id"]] for i in nearby["items"] if i["id"] in located and i["id"] not in conflict_ids],
-                    "nearby_rule": f"同一县级区划内名称含“{specific}”的现行地名"})
+    return jsonify(
+        {
+            "name": name,
+            "feature_class": feature_class,
+            "division": division,
+            "location": location,
+            "findings": findings,
+            "blocking": sum(f["severity"] == "blocking" for f in findings),
+            "nearby": [
+                located[i["id"]]
+                for i in nearby["items"]
+                if i["id"] in located and i["id"] not in conflict_ids
+            ],
+            "nearby_rule": f"同一县级区划内名称含“{specific}”的现行地名",
+        }
+    )
 
 
 @bp.post("/api/places/<int:place_id>/geometry")
@@ -174,13 +242,20 @@ def place_geometry(place_id: int):
     version = body.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise InvalidInput("请提供您看到的记录版本号 version（整数）")
-    record = placement.place_on_map(store(), place_id, body.get("lon"), body.get("lat"), actor=current_actor(),
-                                    version=version, reason=body.get("reason"), clock=clock)
+    record = placement.place_on_map(
+        store(),
+        place_id,
+        body.get("lon"),
+        body.get("lat"),
+        actor=current_actor(),
+        version=version,
+        reason=body.get("reason"),
+        clock=clock,
+    )
     return jsonify(record)
 
 
 # ---- light map layers ----------------------------------------------------------------------
-
 
 
 @bp.get("/api/map/lines.geojson")
@@ -192,7 +267,12 @@ def map_lines():
         raise InvalidInput("tolerance_deg 应为数字") from None
     if not 0.0005 <= tolerance <= 0.05:
         raise InvalidInput("简化容差应在 0.0005 到 0.05 度之间")
-    response = jsonify({"type": "FeatureCollection", "features": line_service.simplified_line_features(store(), tolerance)})
+    response = jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": line_service.simplified_line_features(store(), tolerance),
+        }
+    )
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
@@ -205,7 +285,7 @@ def map_places():
 
 # ---- gzip ----------------------------------------------------------------------------------
 
-_GZ_CACHE: OrderedDict = OrderedDict()   # (path, etag) -> gzipped bytes of static files
+_GZ_CACHE: OrderedDict = OrderedDict()  # (path, etag) -> gzipped bytes of static files
 _GZ_CACHE_SIZE = 64
 _GZ_LOCK = threading.Lock()
 
@@ -214,9 +294,14 @@ _GZ_LOCK = threading.Lock()
 def gzip_response(response):
     """Gzip text responses when the client accepts it (static files are compressed once
     per ETag and kept). Skips small, partial, already encoded and streamed responses."""
-    if (response.status_code != 200 or "gzip" not in request.headers.get("Accept-Encoding", "")
-            or response.headers.get("Content-Encoding") or response.mimetype not in COMPRESSIBLE
-            or response.is_streamed and not response.direct_passthrough):
+    if (
+        response.status_code != 200
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or response.headers.get("Content-Encoding")
+        or response.mimetype not in COMPRESSIBLE
+        or response.is_streamed
+        and not response.direct_passthrough
+    ):
         return response
     etag = response.headers.get("ETag")
     key = (request.path, etag) if etag and response.direct_passthrough else None

@@ -13,5 +13,6 @@ def post_worker_init(worker):
     app = worker.wsgi
     if callable(getattr(app, "app_context", None)):
         from webmap.search_api import lookup
+
         with app.app_context():
             lookup().warm()

@@ -11,8 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
-from gazetteer.core.dates import parse_date
 from gazetteer.core.actors import ROLE_NAMES_ZH
+from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.auth import current_actor
@@ -25,17 +25,31 @@ bp = Blueprint("officer", __name__, url_prefix="/officer")
 ACTION_FIELDS = {
     "return": [("reason", "退回理由", "textarea")],
     "override": [("reason", "豁免理由", "textarea")],
-    "add_opinion": [("kind", "意见类型", "opinion_kind"), ("author", "提出人/单位", "text"),
-                    ("body", "意见内容", "textarea")],
+    "add_opinion": [
+        ("kind", "意见类型", "opinion_kind"),
+        ("author", "提出人/单位", "text"),
+        ("body", "意见内容", "textarea"),
+    ],
     "confirm_romanization": [("romanized", "更正后的拼写（不改则留空）", "text")],
-    "publish_notice": [("notice_start", "公示开始日期", "date"), ("notice_end", "公示结束日期", "date")],
-    "approve": [("approving_body", "批准机关", "text"), ("decision_ref", "批准文号", "text"),
-                ("reason", "批准意见", "textarea")],
+    "publish_notice": [
+        ("notice_start", "公示开始日期", "date"),
+        ("notice_end", "公示结束日期", "date"),
+    ],
+    "approve": [
+        ("approving_body", "批准机关", "text"),
+        ("decision_ref", "批准文号", "text"),
+        ("reason", "批准意见", "textarea"),
+    ],
     "reject": [("reason", "不予批准的理由", "textarea")],
     "bring_into_force": [("effective_date", "生效日期（留空为今天）", "date")],
     "withdraw": [("reason", "撤回理由", "textarea")],
 }
-OPINION_KINDS_ZH = {"expert": "专家论证", "consultation": "征求意见", "assessment": "综合评估", "public": "公众意见"}
+OPINION_KINDS_ZH = {
+    "expert": "专家论证",
+    "consultation": "征求意见",
+    "assessment": "综合评估",
+    "public": "公众意见",
+}
 
 
 @bp.before_request
@@ -47,8 +61,13 @@ def _staff_only():
 
 @bp.context_processor
 def _globals():
-    return {"actor": current_actor(), "state_names": workflow.STATE_NAMES_ZH, "kind_names": workflow.KIND_NAMES_ZH,
-            "steps": workflow.STEPS_BY_ACTION, "role_names": ROLE_NAMES_ZH}
+    return {
+        "actor": current_actor(),
+        "state_names": workflow.STATE_NAMES_ZH,
+        "kind_names": workflow.KIND_NAMES_ZH,
+        "steps": workflow.STEPS_BY_ACTION,
+        "role_names": ROLE_NAMES_ZH,
+    }
 
 
 @bp.get("/")
@@ -66,30 +85,56 @@ def proposal_new():
             location = None
             if form.get("lon") and form.get("lat"):
                 location = Point(float(form["lon"]), float(form["lat"]))
-            proposed = {k: form.get(k, "").strip() for k in ("name", "feature_class", "feature_type", "division_code",
-                                                              "meaning", "history", "source")}
-            proposed["aliases"] = [a.strip() for a in form.get("aliases", "").replace("，", ",").split(",") if a.strip()]
+            proposed = {
+                k: form.get(k, "").strip()
+                for k in (
+                    "name",
+                    "feature_class",
+                    "feature_type",
+                    "division_code",
+                    "meaning",
+                    "history",
+                    "source",
+                )
+            }
+            proposed["aliases"] = [
+                a.strip()
+                for a in form.get("aliases", "").replace("，", ",").split(",")
+                if a.strip()
+            ]
             place_id = int(form["place_id"]) if form.get("place_id") else None
-            p = workflow.create_proposal(store(), current_actor(), kind=form.get("kind"),
-                                         applicant=form.get("applicant"), reasons=form.get("reasons"),
-                                         proposed=proposed, place_id=place_id, location=location,
-                                         clock=clock)
+            p = workflow.create_proposal(
+                store(),
+                current_actor(),
+                kind=form.get("kind"),
+                applicant=form.get("applicant"),
+                reasons=form.get("reasons"),
+                proposed=proposed,
+                place_id=place_id,
+                location=location,
+                clock=clock,
+            )
             flash(f"已起草申请 {p['id']}")
             return redirect(url_for("officer.proposal", proposal_id=p["id"]))
         except ValueError:
             flash("经纬度或地名记录编号应为数字")
         except DomainError as exc:
             flash(exc.message)
-    return render_template("officer/proposal_new.html", form=form, feature_classes=FEATURE_CLASSES,
-                           kind=request.args.get("kind", form.get("kind", "naming")),
-                           place_id=request.args.get("place_id", form.get("place_id", "")))
+    return render_template(
+        "officer/proposal_new.html",
+        form=form,
+        feature_classes=FEATURE_CLASSES,
+        kind=request.args.get("kind", form.get("kind", "naming")),
+        place_id=request.args.get("place_id", form.get("place_id", "")),
+    )
 
 
 @bp.get("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int):
     p = workflow.get_proposal(store(), proposal_id, current_actor())
-    return render_template("officer/proposal.html", p=p, action_fields=ACTION_FIELDS,
-                           opinion_kinds=OPINION_KINDS_ZH)
+    return render_template(
+        "officer/proposal.html", p=p, action_fields=ACTION_FIELDS, opinion_kinds=OPINION_KINDS_ZH
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/action")
@@ -100,8 +145,16 @@ def proposal_action(proposal_id: int):
         version = int(form.get("version", ""))
         fields = {name for name, _label, _kind in ACTION_FIELDS.get(action, [])}
         params = {k: form[k] for k in fields - {"reason"} if form.get(k, "").strip()}
-        workflow.perform(store(), proposal_id, action, current_actor(), version=version,
-                         reason=form.get("reason"), clock=clock, **params)
+        workflow.perform(
+            store(),
+            proposal_id,
+            action,
+            current_actor(),
+            version=version,
+            reason=form.get("reason"),
+            clock=clock,
+            **params,
+        )
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面")
@@ -115,7 +168,9 @@ def places():
     as_of = parse_date(request.args.get("as_of"), "查询日期")
     q = request.args.get("q", "").strip()
     result = registry.find_places(store(), q=q, as_of=as_of, limit=100) if q else None
-    return render_template("officer/places.html", result=result, q=q, as_of=request.args.get("as_of", ""))
+    return render_template(
+        "officer/places.html", result=result, q=q, as_of=request.args.get("as_of", "")
+    )
 
 
 @bp.get("/places/<int:place_id>")
@@ -124,8 +179,13 @@ def place(place_id: int):
     record = registry.get_place(store(), place_id, as_of=as_of, with_geometry=False)
     history = registry.place_history(store(), place_id)
     related = workflow.list_proposals(store(), current_actor(), place_id=place_id)
-    return render_template("officer/place.html", r=record, history=history, related=related,
-                           as_of=request.args.get("as_of", ""))
+    return render_template(
+        "officer/place.html",
+        r=record,
+        history=history,
+        related=related,
+        as_of=request.args.get("as_of", ""),
+    )
 
 
 @bp.get("/statistics")
@@ -136,4 +196,6 @@ def statistics_page():
         raise InvalidInput("年份应为整数") from None
     division = request.args.get("division") or None
     stats = statistics.annual_statistics(store(), year, division)
-    return render_template("officer/statistics.html", stats=stats, year=year, division=division or "")
+    return render_template(
+        "officer/statistics.html", stats=stats, year=year, division=division or ""
+    )

@@ -15,7 +15,9 @@ def _format() -> str:
     f = request.args.get("f")
     if f in ("json", "html"):
         return f
-    best = request.accept_mimetypes.best_match(["application/json", "application/geo+json", "text/html"])
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "application/geo+json", "text/html"]
+    )
     return "html" if best == "text/html" and f is None else "json"
 
 
@@ -24,13 +26,21 @@ def execute(handler, *args) -> Response:
     api = OgcApi(store(), COLLECTIONS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
     args_dict = {k: v for k, v in request.args.items()}
-    req = ApiRequest(base_url=request.url_root.rstrip("/") + bp.url_prefix, args=args_dict, format=fmt)
+    req = ApiRequest(
+        base_url=request.url_root.rstrip("/") + bp.url_prefix, args=args_dict, format=fmt
+    )
     result: ApiResponse = getattr(api, handler)(req, *args)
     if fmt == "html" and result.template:
-        return Response(render_template(result.template, body=result.body), result.status,
-                        content_type="text/html; charset=utf-8")
-    return Response(json.dumps(result.body, ensure_ascii=False), result.status,
-                    content_type=f"{result.media_type}; charset=utf-8")
+        return Response(
+            render_template(result.template, body=result.body),
+            result.status,
+            content_type="text/html; charset=utf-8",
+        )
+    return Response(
+        json.dumps(result.body, ensure_ascii=False),
+        result.status,
+        content_type=f"{result.media_type}; charset=utf-8",
+    )
 
 
 @bp.get("")
@@ -67,5 +77,8 @@ def item(collection_id, feature_id):
 @bp.get("/api")
 def openapi():
     from webmap.openapi import openapi_document
-    return Response(json.dumps(openapi_document(request.url_root.rstrip("/")), ensure_ascii=False),
-                    content_type="application/vnd.oai.openapi+json;version=3.0; charset=utf-8")
+
+    return Response(
+        json.dumps(openapi_document(request.url_root.rstrip("/")), ensure_ascii=False),
+        content_type="application/vnd.oai.openapi+json;version=3.0; charset=utf-8",
+    )

@@ -7,14 +7,15 @@ collections are the providers of ``webmap.collections`` (gazetteer and boundarie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.features import FeatureCollectionProvider, parse_datetime
 from gazetteer.core.spatial import parse_bbox
 from gazetteer.core.store import Store
+from gazetteer.features import FeatureCollectionProvider, parse_datetime
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -44,7 +45,9 @@ class ApiResponse:
 
 
 class OgcApi:
-    def __init__(self, store: Store, collections: tuple[FeatureCollectionProvider, ...], title: str):
+    def __init__(
+        self, store: Store, collections: tuple[FeatureCollectionProvider, ...], title: str
+    ):
         self.store = store
         self.collections = {c.id: c for c in collections}
         self.title = title
@@ -57,9 +60,18 @@ class OgcApi:
 
     @staticmethod
     def _links(base: str, path: str, rel_self_type: str, alternates: bool = True) -> list[dict]:
-        links = [{"href": f"{base}{path}?f=json", "rel": "self" , "type": rel_self_type, "title": "JSON"}]
+        links = [
+            {"href": f"{base}{path}?f=json", "rel": "self", "type": rel_self_type, "title": "JSON"}
+        ]
         if alternates:
-            links.append({"href": f"{base}{path}?f=html", "rel": "alternate", "type": "text/html", "title": "HTML"})
+            links.append(
+                {
+                    "href": f"{base}{path}?f=html",
+                    "rel": "alternate",
+                    "type": "text/html",
+                    "title": "HTML",
+                }
+            )
         return links
 
     def landing(self, req: ApiRequest) -> ApiResponse:
@@ -67,11 +79,26 @@ class OgcApi:
         body = {
             "title": self.title,
             "description": "广东省标准地名、行政区划、行政区域界线与界桩（界桩为演示数据）的 OGC API - Features 服务。",
-            "links": self._links(base, "", "application/json") + [
-                {"href": f"{base}/api", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-                 "title": "OpenAPI"},
-                {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json", "title": "一致性类"},
-                {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "图层集合"},
+            "links": self._links(base, "", "application/json")
+            + [
+                {
+                    "href": f"{base}/api",
+                    "rel": "service-desc",
+                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "title": "OpenAPI",
+                },
+                {
+                    "href": f"{base}/conformance",
+                    "rel": "conformance",
+                    "type": "application/json",
+                    "title": "一致性类",
+                },
+                {
+                    "href": f"{base}/collections",
+                    "rel": "data",
+                    "type": "application/json",
+                    "title": "图层集合",
+                },
             ],
         }
         return ApiResponse(body, template="ogc/landing.html")
@@ -83,11 +110,26 @@ class OgcApi:
         base = req.base_url
         extent = c.extent(self.store)
         body = {
-            "id": c.id, "title": c.title + ("（演示数据）" if c.demonstration else ""), "description": c.description,
-            "itemType": "feature", "crs": [CRS84], "storageCrs": STORAGE_CRS,
-            "links": self._links(base, f"/collections/{c.id}", "application/json") + [
-                {"href": f"{base}/collections/{c.id}/items?f=json", "rel": "items", "type": GEOJSON, "title": "要素"},
-                {"href": f"{base}/collections/{c.id}/items?f=html", "rel": "items", "type": "text/html", "title": "要素（网页）"},
+            "id": c.id,
+            "title": c.title + ("（演示数据）" if c.demonstration else ""),
+            "description": c.description,
+            "itemType": "feature",
+            "crs": [CRS84],
+            "storageCrs": STORAGE_CRS,
+            "links": self._links(base, f"/collections/{c.id}", "application/json")
+            + [
+                {
+                    "href": f"{base}/collections/{c.id}/items?f=json",
+                    "rel": "items",
+                    "type": GEOJSON,
+                    "title": "要素",
+                },
+                {
+                    "href": f"{base}/collections/{c.id}/items?f=html",
+                    "rel": "items",
+                    "type": "text/html",
+                    "title": "要素（网页）",
+                },
             ],
         }
         if extent:
@@ -97,12 +139,17 @@ class OgcApi:
         return body
 
     def collections_list(self, req: ApiRequest) -> ApiResponse:
-        body = {"links": self._links(req.base_url, "/collections", "application/json"),
-                "collections": [self._collection_body(req, c) for c in self.collections.values()]}
+        body = {
+            "links": self._links(req.base_url, "/collections", "application/json"),
+            "collections": [self._collection_body(req, c) for c in self.collections.values()],
+        }
         return ApiResponse(body, template="ogc/collections.html")
 
     def collection(self, req: ApiRequest, collection_id: str) -> ApiResponse:
-        return ApiResponse(self._collection_body(req, self._collection(collection_id)), template="ogc/collection.html")
+        return ApiResponse(
+            self._collection_body(req, self._collection(collection_id)),
+            template="ogc/collection.html",
+        )
 
     @staticmethod
     def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
@@ -124,21 +171,46 @@ class OgcApi:
         bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
         interval = parse_datetime(args["datetime"]) if args.get("datetime") else None
         properties = {k: v for k, v in args.items() if k not in KNOWN_ITEM_PARAMS}
-        page = c.query(self.store, bbox=bbox, limit=limit, offset=offset, datetime=interval, properties=properties)
+        page = c.query(
+            self.store,
+            bbox=bbox,
+            limit=limit,
+            offset=offset,
+            datetime=interval,
+            properties=properties,
+        )
         base = f"{req.base_url}/collections/{c.id}/items"
         keep = {k: v for k, v in args.items() if k not in ("offset", "f")}
 
         def link(rel: str, off: int, media: str, fmt: str) -> dict:
-            return {"href": f"{base}?{urlencode({**keep, 'offset': off, 'f': fmt})}", "rel": rel, "type": media}
-        links = [link("self", offset, GEOJSON, "json"), link("alternate", offset, "text/html", "html"),
-                 {"href": f"{req.base_url}/collections/{c.id}", "rel": "collection", "type": "application/json"}]
+            return {
+                "href": f"{base}?{urlencode({**keep, 'offset': off, 'f': fmt})}",
+                "rel": rel,
+                "type": media,
+            }
+
+        links = [
+            link("self", offset, GEOJSON, "json"),
+            link("alternate", offset, "text/html", "html"),
+            {
+                "href": f"{req.base_url}/collections/{c.id}",
+                "rel": "collection",
+                "type": "application/json",
+            },
+        ]
         if offset + len(page.features) < page.number_matched:
             links.append(link("next", offset + limit, GEOJSON, "json"))
         if offset > 0:
             links.append(link("prev", max(0, offset - limit), GEOJSON, "json"))
-        body = {"type": "FeatureCollection", "features": page.features, "numberMatched": page.number_matched,
-                "numberReturned": len(page.features), "links": links,
-                "title": c.title, "demonstration": c.demonstration}
+        body = {
+            "type": "FeatureCollection",
+            "features": page.features,
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.features),
+            "links": links,
+            "title": c.title,
+            "demonstration": c.demonstration,
+        }
         return ApiResponse(body, media_type=GEOJSON, template="ogc/items.html")
 
     def item(self, req: ApiRequest, collection_id: str, feature_id: str) -> ApiResponse:

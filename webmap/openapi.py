@@ -15,9 +15,19 @@ PART_MODULES = (
 )
 
 ERROR_SCHEMA = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}},
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
 }
 
 
@@ -30,10 +40,13 @@ def openapi_document(server_url: str) -> dict:
         schemas.update(getattr(module, "SCHEMAS", {}))
     return {
         "openapi": "3.0.3",
-        "info": {"title": "广东省地名与行政区域界线 API", "version": "0.1.0",
-                 "description": "Standard place names and administrative boundaries of Guangdong. "
-                                "Coordinates are CGCS2000 longitude/latitude (EPSG:4490). "
-                                "Every error answers with the Error schema."},
+        "info": {
+            "title": "广东省地名与行政区域界线 API",
+            "version": "0.1.0",
+            "description": "Standard place names and administrative boundaries of Guangdong. "
+            "Coordinates are CGCS2000 longitude/latitude (EPSG:4490). "
+            "Every error answers with the Error schema.",
+        },
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {"schemas": schemas},

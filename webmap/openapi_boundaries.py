@@ -2,8 +2,10 @@
 
 
 def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _json(description: str, ref: str | None = None) -> dict:
@@ -12,144 +14,397 @@ def _json(description: str, ref: str | None = None) -> dict:
 
 
 def _body(ref: str) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
 def _file_body() -> dict:
-    return {"required": True, "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in (
-        "application/geo+json", "text/csv", "application/geopackage+sqlite3")}}
+    return {
+        "required": True,
+        "content": {
+            m: {"schema": {"type": "string", "format": "binary"}}
+            for m in ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
+        },
+    }
 
 
 def _int(name: str, where: str = "query", required: bool = False) -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": {"type": "integer"}}
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": {"type": "integer"},
+    }
 
 
-_FORMAT = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["geojson", "csv", "gpkg"]}}
-_FILE = {"description": "The export file (EPSG:4490; CSV UTF-8 with BOM)",
-         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
-_WRITE_ERRORS = {"400": _error("Invalid input (Chinese message; nothing written)"), "401": _error("Not signed in"),
-                 "403": _error("Role not allowed"), "404": _error("Not found"), "409": _error("Conflict or illegal transition")}
+_FORMAT = {
+    "name": "format",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["geojson", "csv", "gpkg"]},
+}
+_FILE = {
+    "description": "The export file (EPSG:4490; CSV UTF-8 with BOM)",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+_WRITE_ERRORS = {
+    "400": _error("Invalid input (Chinese message; nothing written)"),
+    "401": _error("Not signed in"),
+    "403": _error("Role not allowed"),
+    "404": _error("Not found"),
+    "409": _error("Conflict or illegal transition"),
+}
 
 PATHS = {
-    "/api/boundaries/lines": {"get": {
-        "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
-        "parameters": [{"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["provincial", "city", "county"]}}],
-        "responses": {"200": _json("Lines and the length note"), "400": _error("Bad kind")}}},
-    "/api/boundaries/lines/{line_id}": {"get": {
-        "summary": "One line; ?geometry=1 adds the MultiLineString (CGCS2000 lon/lat)",
-        "parameters": [_int("line_id", "path")], "responses": {"200": _json("Line"), "404": _error("Unknown line")}}},
-    "/api/boundaries/tri-junctions": {"get": {"summary": "Tri-junction points (三交点)",
-                                              "responses": {"200": _json("Tri-junctions")}}},
-    "/api/boundaries/markers": {"get": {
-        "summary": "Markers as GeoJSON (demonstration rows labelled 演示数据)",
-        "parameters": [_int("line_id"), {"name": "state", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "FeatureCollection", "content": {"application/geo+json": {"schema": {"type": "object"}}}}}}},
-    "/api/boundaries/markers/{key}": {"get": {
-        "summary": "One marker by id or number, with inspection, task and photo history",
-        "parameters": [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": _json("Feature with history"), "404": _error("Unknown marker")}}},
-    "/api/boundaries/markers/{marker_id}/photos": {"post": {
-        "summary": "Upload a photo (JPEG/PNG/WebP by magic bytes; stored by SHA-256)",
-        "parameters": [_int("marker_id", "path")],
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
-            "photo": {"type": "string", "format": "binary"}, "inspection_id": {"type": "string"},
-            "caption": {"type": "string"}}}}}},
-        "responses": {"201": _json("Stored photo"), "413": _error("Too large"), **_WRITE_ERRORS}}},
-    "/api/boundaries/photos/{sha256}": {"get": {
-        "summary": "A stored photo", "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "Image"}, "404": _error("Unknown photo")}}},
-    "/api/boundaries/markers/export": {"get": {"summary": "Export markers", "parameters": [_FORMAT, _int("line_id")],
-                                               "responses": {"200": _FILE, "400": _error("Bad format")}}},
-    "/api/boundaries/markers/import": {"post": {"summary": "Import markers (officer; all or nothing)",
-                                                "parameters": [_FORMAT], "requestBody": _file_body(),
-                                                "responses": {"200": _json("Counts"), **_WRITE_ERRORS}}},
+    "/api/boundaries/lines": {
+        "get": {
+            "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
+            "parameters": [
+                {
+                    "name": "kind",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["provincial", "city", "county"]},
+                }
+            ],
+            "responses": {"200": _json("Lines and the length note"), "400": _error("Bad kind")},
+        }
+    },
+    "/api/boundaries/lines/{line_id}": {
+        "get": {
+            "summary": "One line; ?geometry=1 adds the MultiLineString (CGCS2000 lon/lat)",
+            "parameters": [_int("line_id", "path")],
+            "responses": {"200": _json("Line"), "404": _error("Unknown line")},
+        }
+    },
+    "/api/boundaries/tri-junctions": {
+        "get": {
+            "summary": "Tri-junction points (三交点)",
+            "responses": {"200": _json("Tri-junctions")},
+        }
+    },
+    "/api/boundaries/markers": {
+        "get": {
+            "summary": "Markers as GeoJSON (demonstration rows labelled 演示数据)",
+            "parameters": [
+                _int("line_id"),
+                {"name": "state", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "FeatureCollection",
+                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+    "/api/boundaries/markers/{key}": {
+        "get": {
+            "summary": "One marker by id or number, with inspection, task and photo history",
+            "parameters": [
+                {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": _json("Feature with history"), "404": _error("Unknown marker")},
+        }
+    },
+    "/api/boundaries/markers/{marker_id}/photos": {
+        "post": {
+            "summary": "Upload a photo (JPEG/PNG/WebP by magic bytes; stored by SHA-256)",
+            "parameters": [_int("marker_id", "path")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "photo": {"type": "string", "format": "binary"},
+                                "inspection_id": {"type": "string"},
+                                "caption": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json("Stored photo"),
+                "413": _error("Too large"),
+                **_WRITE_ERRORS,
+            },
+        }
+    },
+    "/api/boundaries/photos/{sha256}": {
+        "get": {
+            "summary": "A stored photo",
+            "parameters": [
+                {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "Image"}, "404": _error("Unknown photo")},
+        }
+    },
+    "/api/boundaries/markers/export": {
+        "get": {
+            "summary": "Export markers",
+            "parameters": [_FORMAT, _int("line_id")],
+            "responses": {"200": _FILE, "400": _error("Bad format")},
+        }
+    },
+    "/api/boundaries/markers/import": {
+        "post": {
+            "summary": "Import markers (officer; all or nothing)",
+            "parameters": [_FORMAT],
+            "requestBody": _file_body(),
+            "responses": {"200": _json("Counts"), **_WRITE_ERRORS},
+        }
+    },
     "/api/boundaries/rounds": {
-        "get": {"summary": "Joint inspection rounds", "parameters": [_int("line_id")], "responses": {"200": _json("Rounds")}},
-        "post": {"summary": "Plan a round (officer)", "requestBody": _body("RoundPlan"),
-                 "responses": {"201": _json("Round"), **_WRITE_ERRORS}}},
-    "/api/boundaries/rounds/{round_id}": {"get": {"summary": "One round with teams", "parameters": [_int("round_id", "path")],
-                                                  "responses": {"200": _json("Round"), "404": _error("Unknown round")}}},
-    "/api/boundaries/rounds/{round_id}/start": {"post": {"summary": "Start a planned round (officer)",
-                                                         "parameters": [_int("round_id", "path")],
-                                                         "responses": {"200": _json("Round"), **_WRITE_ERRORS}}},
-    "/api/boundaries/rounds/{round_id}/complete": {"post": {
-        "summary": "Complete a round (all markers inspected, all records signed by both sides)",
-        "parameters": [_int("round_id", "path")], "responses": {"200": _json("Round"), **_WRITE_ERRORS}}},
-    "/api/boundaries/rounds/{round_id}/report": {"get": {"summary": "Round report totals per line",
-                                                         "parameters": [_int("round_id", "path")],
-                                                         "responses": {"200": _json("Report"), "404": _error("Unknown round")}}},
-    "/api/boundaries/rounds/{round_id}/export.gpkg": {"get": {"summary": "The round as GeoPackage (line, markers, inspections)",
-                                                              "parameters": [_int("round_id", "path")],
-                                                              "responses": {"200": _FILE, "404": _error("Unknown round")}}},
+        "get": {
+            "summary": "Joint inspection rounds",
+            "parameters": [_int("line_id")],
+            "responses": {"200": _json("Rounds")},
+        },
+        "post": {
+            "summary": "Plan a round (officer)",
+            "requestBody": _body("RoundPlan"),
+            "responses": {"201": _json("Round"), **_WRITE_ERRORS},
+        },
+    },
+    "/api/boundaries/rounds/{round_id}": {
+        "get": {
+            "summary": "One round with teams",
+            "parameters": [_int("round_id", "path")],
+            "responses": {"200": _json("Round"), "404": _error("Unknown round")},
+        }
+    },
+    "/api/boundaries/rounds/{round_id}/start": {
+        "post": {
+            "summary": "Start a planned round (officer)",
+            "parameters": [_int("round_id", "path")],
+            "responses": {"200": _json("Round"), **_WRITE_ERRORS},
+        }
+    },
+    "/api/boundaries/rounds/{round_id}/complete": {
+        "post": {
+            "summary": "Complete a round (all markers inspected, all records signed by both sides)",
+            "parameters": [_int("round_id", "path")],
+            "responses": {"200": _json("Round"), **_WRITE_ERRORS},
+        }
+    },
+    "/api/boundaries/rounds/{round_id}/report": {
+        "get": {
+            "summary": "Round report totals per line",
+            "parameters": [_int("round_id", "path")],
+            "responses": {"200": _json("Report"), "404": _error("Unknown round")},
+        }
+    },
+    "/api/boundaries/rounds/{round_id}/export.gpkg": {
+        "get": {
+            "summary": "The round as GeoPackage (line, markers, inspections)",
+            "parameters": [_int("round_id", "path")],
+            "responses": {"200": _FILE, "404": _error("Unknown round")},
+        }
+    },
     "/api/boundaries/inspections": {
-        "get": {"summary": "Inspection records", "parameters": [_int("round_id"), _int("marker_id")],
-                "responses": {"200": _json("Records")}},
-        "post": {"summary": "Record an inspection (inspector); idempotent by client id",
-                 "requestBody": _body("Inspection"),
-                 "responses": {"201": _json("Stored now", "Inspection"), "200": _json("Already stored", "Inspection"),
-                               **_WRITE_ERRORS}}},
-    "/api/boundaries/inspections/{inspection_id}/sign": {"post": {
-        "summary": "One side's sign-off (a team member of that side)",
-        "parameters": [{"name": "inspection_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
-            "side_code": {"type": "string"}}}}}},
-        "responses": {"200": _json("Record", "Inspection"), **_WRITE_ERRORS}}},
-    "/api/boundaries/inspections/export": {"get": {"summary": "Export inspection records", "parameters": [_FORMAT, _int("round_id")],
-                                                   "responses": {"200": _FILE, "400": _error("Bad format")}}},
-    "/api/boundaries/inspections/import": {"post": {"summary": "Offline sync: import records (exactly-once by id)",
-                                                    "parameters": [_FORMAT], "requestBody": _file_body(),
-                                                    "responses": {"200": _json("Counts"), **_WRITE_ERRORS}}},
+        "get": {
+            "summary": "Inspection records",
+            "parameters": [_int("round_id"), _int("marker_id")],
+            "responses": {"200": _json("Records")},
+        },
+        "post": {
+            "summary": "Record an inspection (inspector); idempotent by client id",
+            "requestBody": _body("Inspection"),
+            "responses": {
+                "201": _json("Stored now", "Inspection"),
+                "200": _json("Already stored", "Inspection"),
+                **_WRITE_ERRORS,
+            },
+        },
+    },
+    "/api/boundaries/inspections/{inspection_id}/sign": {
+        "post": {
+            "summary": "One side's sign-off (a team member of that side)",
+            "parameters": [
+                {
+                    "name": "inspection_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uuid"},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"side_code": {"type": "string"}},
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json("Record", "Inspection"), **_WRITE_ERRORS},
+        }
+    },
+    "/api/boundaries/inspections/export": {
+        "get": {
+            "summary": "Export inspection records",
+            "parameters": [_FORMAT, _int("round_id")],
+            "responses": {"200": _FILE, "400": _error("Bad format")},
+        }
+    },
+    "/api/boundaries/inspections/import": {
+        "post": {
+            "summary": "Offline sync: import records (exactly-once by id)",
+            "parameters": [_FORMAT],
+            "requestBody": _file_body(),
+            "responses": {"200": _json("Counts"), **_WRITE_ERRORS},
+        }
+    },
     "/api/boundaries/tasks": {
-        "get": {"summary": "Maintenance tasks", "parameters": [{"name": "status", "in": "query", "schema": {"type": "string"}},
-                                                               _int("round_id"), _int("line_id")],
-                "responses": {"200": _json("Tasks")}},
-        "post": {"summary": "Open a task by hand (officer)", "requestBody": _body("TaskNew"),
-                 "responses": {"201": _json("Task"), **_WRITE_ERRORS}}},
-    "/api/boundaries/tasks/{task_id}": {"post": {"summary": "Move a task on (done needs result and witness)",
-                                                 "parameters": [_int("task_id", "path")], "requestBody": _body("TaskUpdate"),
-                                                 "responses": {"200": _json("Task"), **_WRITE_ERRORS}}},
-    "/api/boundaries/tasks/{task_id}/approve": {"post": {"summary": "One side approves a relocation/retirement",
-                                                         "parameters": [_int("task_id", "path")],
-                                                         "responses": {"200": _json("Task"), **_WRITE_ERRORS}}},
+        "get": {
+            "summary": "Maintenance tasks",
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                _int("round_id"),
+                _int("line_id"),
+            ],
+            "responses": {"200": _json("Tasks")},
+        },
+        "post": {
+            "summary": "Open a task by hand (officer)",
+            "requestBody": _body("TaskNew"),
+            "responses": {"201": _json("Task"), **_WRITE_ERRORS},
+        },
+    },
+    "/api/boundaries/tasks/{task_id}": {
+        "post": {
+            "summary": "Move a task on (done needs result and witness)",
+            "parameters": [_int("task_id", "path")],
+            "requestBody": _body("TaskUpdate"),
+            "responses": {"200": _json("Task"), **_WRITE_ERRORS},
+        }
+    },
+    "/api/boundaries/tasks/{task_id}/approve": {
+        "post": {
+            "summary": "One side approves a relocation/retirement",
+            "parameters": [_int("task_id", "path")],
+            "responses": {"200": _json("Task"), **_WRITE_ERRORS},
+        }
+    },
     "/api/boundaries/disputes": {
-        "get": {"summary": "Dispute-risk records (争议隐患)", "parameters": [_int("line_id")],
-                "responses": {"200": _json("Disputes")}},
-        "post": {"summary": "Record a dispute risk", "requestBody": _body("DisputeNew"),
-                 "responses": {"201": _json("Dispute"), **_WRITE_ERRORS}}},
-    "/api/boundaries/disputes/{dispute_id}": {"post": {"summary": "Change a dispute risk's status",
-                                                       "parameters": [_int("dispute_id", "path")],
-                                                       "responses": {"200": _json("Dispute"), **_WRITE_ERRORS}}},
+        "get": {
+            "summary": "Dispute-risk records (争议隐患)",
+            "parameters": [_int("line_id")],
+            "responses": {"200": _json("Disputes")},
+        },
+        "post": {
+            "summary": "Record a dispute risk",
+            "requestBody": _body("DisputeNew"),
+            "responses": {"201": _json("Dispute"), **_WRITE_ERRORS},
+        },
+    },
+    "/api/boundaries/disputes/{dispute_id}": {
+        "post": {
+            "summary": "Change a dispute risk's status",
+            "parameters": [_int("dispute_id", "path")],
+            "responses": {"200": _json("Dispute"), **_WRITE_ERRORS},
+        }
+    },
 }
 
 SCHEMAS = {
-    "RoundPlan": {"type": "object", "required": ["round_no", "teams"], "properties": {
-        "line": {"type": "string", "example": "湘粤线"}, "line_id": {"type": "integer"}, "round_no": {"type": "integer"},
-        "plan": {"type": "string"}, "planned_start": {"type": "string", "format": "date"},
-        "planned_end": {"type": "string", "format": "date"},
-        "teams": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "object", "properties": {
-            "side_code": {"type": "string"}, "organisation": {"type": "string"}, "leader": {"type": "string"},
-            "members": {"type": "array", "items": {"type": "string"}}}}}}},
-    "Inspection": {"type": "object", "required": ["id", "round_id", "found_state"], "properties": {
-        "id": {"type": "string", "format": "uuid", "description": "client-made; resending is a no-op"},
-        "round_id": {"type": "integer"}, "marker": {"type": "string", "example": "粤桂001C"},
-        "marker_id": {"type": "integer"},
-        "found_state": {"type": "string", "enum": ["intact", "faded", "tilted", "buried", "damaged", "moved", "lost"]},
-        "measured_lon": {"type": "number", "description": "CGCS2000 degrees"},
-        "measured_lat": {"type": "number", "description": "CGCS2000 degrees"},
-        "measurement_method": {"type": "string", "enum": ["rtk", "total_station", "gnss_handheld", "none"]},
-        "measurement_accuracy_m": {"type": "number"}, "notes": {"type": "string"},
-        "photos": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-        "inspected_at": {"type": "string", "format": "date-time"},
-        "displacement_m": {"type": "number", "readOnly": True}, "flagged_moved": {"type": "boolean", "readOnly": True},
-        "assessed_state": {"type": "string", "readOnly": True}}},
-    "TaskNew": {"type": "object", "required": ["marker_id", "kind"], "properties": {
-        "marker_id": {"type": "integer"}, "kind": {"type": "string"}, "note": {"type": "string"}}},
-    "TaskUpdate": {"type": "object", "required": ["status"], "properties": {
-        "status": {"type": "string", "enum": ["in_progress", "done", "cancelled"]}, "result": {"type": "string"},
-        "witness_other_side": {"type": "string"}, "new_lon": {"type": "number"}, "new_lat": {"type": "number"}}},
-    "DisputeNew": {"type": "object", "required": ["title"], "properties": {
-        "line": {"type": "string"}, "line_id": {"type": "integer"}, "title": {"type": "string"},
-        "category": {"type": "string", "enum": ["land", "minerals", "forest", "water", "tidal_flat", "other"]},
-        "risk": {"type": "string", "enum": ["low", "medium", "high"]}, "lon": {"type": "number"}, "lat": {"type": "number"},
-        "description": {"type": "string"}}},
+    "RoundPlan": {
+        "type": "object",
+        "required": ["round_no", "teams"],
+        "properties": {
+            "line": {"type": "string", "example": "湘粤线"},
+            "line_id": {"type": "integer"},
+            "round_no": {"type": "integer"},
+            "plan": {"type": "string"},
+            "planned_start": {"type": "string", "format": "date"},
+            "planned_end": {"type": "string", "format": "date"},
+            "teams": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 2,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "side_code": {"type": "string"},
+                        "organisation": {"type": "string"},
+                        "leader": {"type": "string"},
+                        "members": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+    "Inspection": {
+        "type": "object",
+        "required": ["id", "round_id", "found_state"],
+        "properties": {
+            "id": {
+                "type": "string",
+                "format": "uuid",
+                "description": "client-made; resending is a no-op",
+            },
+            "round_id": {"type": "integer"},
+            "marker": {"type": "string", "example": "粤桂001C"},
+            "marker_id": {"type": "integer"},
+            "found_state": {
+                "type": "string",
+                "enum": ["intact", "faded", "tilted", "buried", "damaged", "moved", "lost"],
+            },
+            "measured_lon": {"type": "number", "description": "CGCS2000 degrees"},
+            "measured_lat": {"type": "number", "description": "CGCS2000 degrees"},
+            "measurement_method": {
+                "type": "string",
+                "enum": ["rtk", "total_station", "gnss_handheld", "none"],
+            },
+            "measurement_accuracy_m": {"type": "number"},
+            "notes": {"type": "string"},
+            "photos": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            "inspected_at": {"type": "string", "format": "date-time"},
+            "displacement_m": {"type": "number", "readOnly": True},
+            "flagged_moved": {"type": "boolean", "readOnly": True},
+            "assessed_state": {"type": "string", "readOnly": True},
+        },
+    },
+    "TaskNew": {
+        "type": "object",
+        "required": ["marker_id", "kind"],
+        "properties": {
+            "marker_id": {"type": "integer"},
+            "kind": {"type": "string"},
+            "note": {"type": "string"},
+        },
+    },
+    "TaskUpdate": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["in_progress", "done", "cancelled"]},
+            "result": {"type": "string"},
+            "witness_other_side": {"type": "string"},
+            "new_lon": {"type": "number"},
+            "new_lat": {"type": "number"},
+        },
+    },
+    "DisputeNew": {
+        "type": "object",
+        "required": ["title"],
+        "properties": {
+            "line": {"type": "string"},
+            "line_id": {"type": "integer"},
+            "title": {"type": "string"},
+            "category": {
+                "type": "string",
+                "enum": ["land", "minerals", "forest", "water", "tidal_flat", "other"],
+            },
+            "risk": {"type": "string", "enum": ["low", "medium", "high"]},
+            "lon": {"type": "number"},
+            "lat": {"type": "number"},
+            "description": {"type": "string"},
+        },
+    },
 }

@@ -2,87 +2,271 @@
 
 
 def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _json(description: str, schema: dict | None = None) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or {"type": "object"}}},
+    }
 
 
-_CODE = {"name": "code", "in": "path", "required": True,
-         "schema": {"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,2}$"}}
-_COLLECTION = {"name": "collection_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,2}$"},
+}
+_COLLECTION = {
+    "name": "collection_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+}
 _F = {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}}
 
 PATHS = {
     "/api/health": {"get": {"summary": "Service health", "responses": {"200": _json("OK")}}},
-    "/api/divisions/{code}": {"get": {
-        "summary": "A division by statistical code, with its chain and children",
-        "parameters": [_CODE, {"name": "geometry", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],
-        "responses": {"200": _json("The division"), "400": _error("Malformed code"), "404": _error("Unknown code")}}},
-    "/api/divisions.geojson": {"get": {
-        "summary": "Divisions of one level, coverage-simplified GeoJSON",
-        "parameters": [{"name": "level", "in": "query", "schema": {"type": "string", "enum": ["province", "city", "county"]}},
-                       {"name": "tolerance_deg", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 0.1}}],
-        "responses": {"200": _json("FeatureCollection"), "400": _error("Bad parameter")}}},
-    "/ogc": {"get": {"summary": "OGC API landing page", "parameters": [_F], "responses": {"200": _json("Landing page")}}},
-    "/ogc/conformance": {"get": {"summary": "Conformance classes", "parameters": [_F],
-                                 "responses": {"200": _json("Conformance")}}},
-    "/ogc/api": {"get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}},
-    "/ogc/collections": {"get": {"summary": "Feature collections", "parameters": [_F],
-                                 "responses": {"200": _json("Collections")}}},
-    "/ogc/collections/{collection_id}": {"get": {
-        "summary": "One collection", "parameters": [_COLLECTION, _F],
-        "responses": {"200": _json("Collection"), "404": _error("Unknown collection")}}},
-    "/ogc/collections/{collection_id}/items": {"get": {
-        "summary": "Features of a collection (GeoJSON), with bbox, paging and datetime",
-        "parameters": [_COLLECTION, _F,
-                       {"name": "bbox", "in": "query", "schema": {"type": "string"},
-                        "description": "minLon,minLat,maxLon,maxLat (CRS84)"},
-                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
-                       {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                       {"name": "datetime", "in": "query", "schema": {"type": "string"},
-                        "description": "instant or interval (a/b, '..' open)"}],
-        "responses": {"200": {"description": "FeatureCollection",
-                              "content": {"application/geo+json": {"schema": {"type": "object"}}}},
-                      "400": _error("Bad parameter"), "404": _error("Unknown collection")}}},
-    "/ogc/collections/{collection_id}/items/{feature_id}": {"get": {
-        "summary": "One feature", "parameters": [_COLLECTION, _F,
-                                                 {"name": "feature_id", "in": "path", "required": True,
-                                                  "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "Feature", "content": {"application/geo+json": {"schema": {"type": "object"}}}},
-                      "404": _error("Unknown feature")}}},
-    "/api/search": {"get": {
-        "summary": "Search standard names: characters (simplified/traditional), pinyin, initials, prefix, one typo, former names",
-        "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
-                       {"name": "division", "in": "query", "schema": {"type": "string"}},
-                       {"name": "feature_class", "in": "query", "schema": {"type": "string"}},
-                       {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["in_force", "historical", "retired"]}},
-                       {"name": "bbox", "in": "query", "schema": {"type": "string"}},
-                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                       {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}],
-        "responses": {"200": _json("Ranked hits with division chains"), "400": _error("Bad query")}}},
-    "/api/suggest": {"get": {
-        "summary": "Completions as the user types (no typos)",
-        "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
-                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}}],
-        "responses": {"200": _json("Hits"), "400": _error("Bad query")}}},
-    "/api/reverse": {"get": {
-        "summary": "Divisions containing a point and the nearest named places",
-        "parameters": [{"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
-                       {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
-                       {"name": "crs", "in": "query", "schema": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]}},
-                       {"name": "nearest", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 50}}],
-        "responses": {"200": _json("Division chain and nearest places"), "400": _error("Bad coordinates")}}},
-    "/api/reverse/batch": {"post": {
-        "summary": "Reverse lookup for up to 10,000 points",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["points"],
-            "properties": {"crs": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]},
-                           "points": {"type": "array", "maxItems": 10000,
-                                      "items": {"type": "array", "minItems": 2, "maxItems": 2,
-                                                "items": {"type": "number"}}}}}}}},
-        "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")}}},
-    "/api/openapi.json": {"get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}},
+    "/api/divisions/{code}": {
+        "get": {
+            "summary": "A division by statistical code, with its chain and children",
+            "parameters": [
+                _CODE,
+                {
+                    "name": "geometry",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["0", "1"]},
+                },
+            ],
+            "responses": {
+                "200": _json("The division"),
+                "400": _error("Malformed code"),
+                "404": _error("Unknown code"),
+            },
+        }
+    },
+    "/api/divisions.geojson": {
+        "get": {
+            "summary": "Divisions of one level, coverage-simplified GeoJSON",
+            "parameters": [
+                {
+                    "name": "level",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["province", "city", "county"]},
+                },
+                {
+                    "name": "tolerance_deg",
+                    "in": "query",
+                    "schema": {"type": "number", "minimum": 0, "maximum": 0.1},
+                },
+            ],
+            "responses": {"200": _json("FeatureCollection"), "400": _error("Bad parameter")},
+        }
+    },
+    "/ogc": {
+        "get": {
+            "summary": "OGC API landing page",
+            "parameters": [_F],
+            "responses": {"200": _json("Landing page")},
+        }
+    },
+    "/ogc/conformance": {
+        "get": {
+            "summary": "Conformance classes",
+            "parameters": [_F],
+            "responses": {"200": _json("Conformance")},
+        }
+    },
+    "/ogc/api": {
+        "get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}
+    },
+    "/ogc/collections": {
+        "get": {
+            "summary": "Feature collections",
+            "parameters": [_F],
+            "responses": {"200": _json("Collections")},
+        }
+    },
+    "/ogc/collections/{collection_id}": {
+        "get": {
+            "summary": "One collection",
+            "parameters": [_COLLECTION, _F],
+            "responses": {"200": _json("Collection"), "404": _error("Unknown collection")},
+        }
+    },
+    "/ogc/collections/{collection_id}/items": {
+        "get": {
+            "summary": "Features of a collection (GeoJSON), with bbox, paging and datetime",
+            "parameters": [
+                _COLLECTION,
+                _F,
+                {
+                    "name": "bbox",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "minLon,minLat,maxLon,maxLat (CRS84)",
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+                },
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {
+                    "name": "datetime",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "instant or interval (a/b, '..' open)",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "FeatureCollection",
+                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                },
+                "400": _error("Bad parameter"),
+                "404": _error("Unknown collection"),
+            },
+        }
+    },
+    "/ogc/collections/{collection_id}/items/{feature_id}": {
+        "get": {
+            "summary": "One feature",
+            "parameters": [
+                _COLLECTION,
+                _F,
+                {
+                    "name": "feature_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "Feature",
+                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                },
+                "404": _error("Unknown feature"),
+            },
+        }
+    },
+    "/api/search": {
+        "get": {
+            "summary": "Search standard names: characters (simplified/traditional), pinyin, "
+            "initials, prefix, one typo, former names",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                },
+                {"name": "division", "in": "query", "schema": {"type": "string"}},
+                {"name": "feature_class", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["in_force", "historical", "retired"]},
+                },
+                {"name": "bbox", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                },
+                {
+                    "name": "offset",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
+                },
+            ],
+            "responses": {
+                "200": _json("Ranked hits with division chains"),
+                "400": _error("Bad query"),
+            },
+        }
+    },
+    "/api/suggest": {
+        "get": {
+            "summary": "Completions as the user types (no typos)",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                },
+            ],
+            "responses": {"200": _json("Hits"), "400": _error("Bad query")},
+        }
+    },
+    "/api/reverse": {
+        "get": {
+            "summary": "Divisions containing a point and the nearest named places",
+            "parameters": [
+                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
+                {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
+                {
+                    "name": "crs",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]},
+                },
+                {
+                    "name": "nearest",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 50},
+                },
+            ],
+            "responses": {
+                "200": _json("Division chain and nearest places"),
+                "400": _error("Bad coordinates"),
+            },
+        }
+    },
+    "/api/reverse/batch": {
+        "post": {
+            "summary": "Reverse lookup for up to 10,000 points",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["points"],
+                            "properties": {
+                                "crs": {
+                                    "type": "string",
+                                    "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"],
+                                },
+                                "points": {
+                                    "type": "array",
+                                    "maxItems": 10000,
+                                    "items": {
+                                        "type": "array",
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                        "items": {"type": "number"},
+                                    },
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")},
+        }
+    },
+    "/api/openapi.json": {
+        "get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}
+    },
 }

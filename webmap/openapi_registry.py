@@ -17,87 +17,224 @@ def _json(schema: dict, description: str = "成功") -> dict:
 
 
 def _query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
-    return {"name": name, "in": "query", "required": required, "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def _path(name: str, description: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": {"type": "integer"} if name.endswith("_id") else {"type": "string"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "integer"} if name.endswith("_id") else {"type": "string"},
+    }
 
 
-ERRORS = {status: _json(_ref("Error"), text) for status, text in {
-    "400": "输入有误", "403": "无权操作", "404": "未找到",
-    "409": "状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）",
-    "422": "合规审查有阻断性问题且未记录豁免（rule_violation）"}.items()}
+ERRORS = {
+    status: _json(_ref("Error"), text)
+    for status, text in {
+        "400": "输入有误",
+        "403": "无权操作",
+        "404": "未找到",
+        "409": "状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）",
+        "422": "合规审查有阻断性问题且未记录豁免（rule_violation）",
+    }.items()
+}
 AS_OF = _query("as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"})
 YEAR = _query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
 DIVISION = _query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
 
 PATHS = {
-    "/api/places": {"get": {
-        "tags": ["地名记录"], "summary": "按名称查询地名记录（可按过去某日的名称查）",
-        "parameters": [_query("name", "完整名称"), _query("q", "名称包含的文字"), AS_OF,
-                       _query("status", "状态", {"type": "string", "enum": list(PLACE_STATUSES)}),
-                       _query("division", "所在行政区划代码（含下级）"),
-                       _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                       _query("offset", "跳过条数", {"type": "integer", "default": 0})],
-        "responses": {"200": _json(_ref("PlaceList")), "400": ERRORS["400"], "404": ERRORS["404"]}}},
-    "/api/places/{place_id}": {"get": {
-        "tags": ["地名记录"], "summary": "一条地名记录，现状或某日时的状态",
-        "parameters": [_path("place_id", "地名记录编号（永不复用）"), AS_OF,
-                       _query("geometry", "0 = 不含几何", {"type": "string", "enum": ["0", "1"]})],
-        "responses": {"200": _json(_ref("Place")), "400": ERRORS["400"], "404": ERRORS["404"]}}},
-    "/api/places/{place_id}/history": {"get": {
-        "tags": ["地名记录"], "summary": "记录的全部版本与名称沿革（前名、后名）",
-        "parameters": [_path("place_id", "地名记录编号")],
-        "responses": {"200": _json(_ref("PlaceHistory")), "404": ERRORS["404"]}}},
-    "/api/places/statistics": {"get": {
-        "tags": ["统计"], "summary": "年度命名、更名、销名数量（按下一级区划）",
-        "parameters": [YEAR, DIVISION],
-        "responses": {"200": _json(_ref("AnnualStatistics")), "400": ERRORS["400"], "404": ERRORS["404"]}}},
-    "/api/places/statistics.png": {"get": {
-        "tags": ["统计"], "summary": "年度统计柱状图（PNG）", "parameters": [YEAR, DIVISION],
-        "responses": {"200": {"description": "PNG 图", "content": {"image/png": {
-            "schema": {"type": "string", "format": "binary"}}}}, "400": ERRORS["400"], "404": ERRORS["404"]}}},
+    "/api/places": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "按名称查询地名记录（可按过去某日的名称查）",
+            "parameters": [
+                _query("name", "完整名称"),
+                _query("q", "名称包含的文字"),
+                AS_OF,
+                _query("status", "状态", {"type": "string", "enum": list(PLACE_STATUSES)}),
+                _query("division", "所在行政区划代码（含下级）"),
+                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
+                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
+            ],
+            "responses": {
+                "200": _json(_ref("PlaceList")),
+                "400": ERRORS["400"],
+                "404": ERRORS["404"],
+            },
+        }
+    },
+    "/api/places/{place_id}": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "一条地名记录，现状或某日时的状态",
+            "parameters": [
+                _path("place_id", "地名记录编号（永不复用）"),
+                AS_OF,
+                _query("geometry", "0 = 不含几何", {"type": "string", "enum": ["0", "1"]}),
+            ],
+            "responses": {"200": _json(_ref("Place")), "400": ERRORS["400"], "404": ERRORS["404"]},
+        }
+    },
+    "/api/places/{place_id}/history": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "记录的全部版本与名称沿革（前名、后名）",
+            "parameters": [_path("place_id", "地名记录编号")],
+            "responses": {"200": _json(_ref("PlaceHistory")), "404": ERRORS["404"]},
+        }
+    },
+    "/api/places/statistics": {
+        "get": {
+            "tags": ["统计"],
+            "summary": "年度命名、更名、销名数量（按下一级区划）",
+            "parameters": [YEAR, DIVISION],
+            "responses": {
+                "200": _json(_ref("AnnualStatistics")),
+                "400": ERRORS["400"],
+                "404": ERRORS["404"],
+            },
+        }
+    },
+    "/api/places/statistics.png": {
+        "get": {
+            "tags": ["统计"],
+            "summary": "年度统计柱状图（PNG）",
+            "parameters": [YEAR, DIVISION],
+            "responses": {
+                "200": {
+                    "description": "PNG 图",
+                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "400": ERRORS["400"],
+                "404": ERRORS["404"],
+            },
+        }
+    },
     "/api/proposals": {
-        "get": {"tags": ["申请"], "summary": "申请列表（公众只见公示中、已公告、已生效的申请）",
-                "parameters": [_query("state", "状态", {"type": "string", "enum": list(PROPOSAL_STATES)}),
-                               _query("kind", "类型", {"type": "string", "enum": list(PROPOSAL_KINDS)}),
-                               _query("place_id", "涉及的地名记录", {"type": "integer"}),
-                               _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                               _query("offset", "跳过条数", {"type": "integer", "default": 0})],
-                "responses": {"200": _json(_ref("ProposalList")), "400": ERRORS["400"]}},
-        "post": {"tags": ["申请"], "summary": "起草命名、更名或销名申请（经办人）",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewProposal")}}},
-                 "responses": {"201": _json(_ref("Proposal"), "已起草"), "400": ERRORS["400"],
-                               "403": ERRORS["403"], "404": ERRORS["404"]}}},
-    "/api/proposals/workflow": {"get": {
-        "tags": ["申请"], "summary": "状态机：每个操作的起始状态、目标状态和所需角色",
-        "responses": {"200": _json({"type": "object", "properties": {
-            "states": {"type": "object", "additionalProperties": {"type": "string"}},
-            "steps": {"type": "array", "items": _ref("WorkflowStep")}}})}}},
-    "/api/proposals/{proposal_id}": {"get": {
-        "tags": ["申请"], "summary": "一件申请（工作人员可见审查结果、意见和办理记录）",
-        "parameters": [_path("proposal_id", "申请编号")],
-        "responses": {"200": _json(_ref("Proposal")), "404": ERRORS["404"]}}},
-    "/api/proposals/{proposal_id}/announcement": {"get": {
-        "tags": ["申请"], "summary": "公告文本（《地名管理条例》第十四条）",
-        "parameters": [_path("proposal_id", "申请编号")],
-        "responses": {"200": _json({"type": "object", "properties": {
-            "proposal_id": {"type": "integer"}, "announced_on": {"type": "string", "format": "date"},
-            "text": {"type": "string"}}}), "400": ERRORS["400"], "404": ERRORS["404"]}}},
-    "/api/proposals/{proposal_id}/actions/{action}": {"post": {
-        "tags": ["申请"], "summary": "办理一步：提交、审查、论证、公示、审批、公告、生效、退回、撤回……",
-        "description": "须带上所看到的版本号 version；他人已先处理时返回 409 conflict，整个操作不生效。"
-                       "各操作所需角色与参数见 /api/proposals/workflow 与 ActionRequest。",
-        "parameters": [_path("proposal_id", "申请编号"),
-                       {"name": "action", "in": "path", "required": True, "schema": {"type": "string", "enum": [
-                           "edit", "submit", "check", "return", "override", "start_review", "add_opinion",
-                           "confirm_romanization", "publish_notice", "approve", "reject", "announce",
-                           "bring_into_force", "withdraw"]}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ActionRequest")}}},
-        "responses": {"200": _json(_ref("Proposal")), **ERRORS}}},
+        "get": {
+            "tags": ["申请"],
+            "summary": "申请列表（公众只见公示中、已公告、已生效的申请）",
+            "parameters": [
+                _query("state", "状态", {"type": "string", "enum": list(PROPOSAL_STATES)}),
+                _query("kind", "类型", {"type": "string", "enum": list(PROPOSAL_KINDS)}),
+                _query("place_id", "涉及的地名记录", {"type": "integer"}),
+                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
+                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
+            ],
+            "responses": {"200": _json(_ref("ProposalList")), "400": ERRORS["400"]},
+        },
+        "post": {
+            "tags": ["申请"],
+            "summary": "起草命名、更名或销名申请（经办人）",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("NewProposal")}},
+            },
+            "responses": {
+                "201": _json(_ref("Proposal"), "已起草"),
+                "400": ERRORS["400"],
+                "403": ERRORS["403"],
+                "404": ERRORS["404"],
+            },
+        },
+    },
+    "/api/proposals/workflow": {
+        "get": {
+            "tags": ["申请"],
+            "summary": "状态机：每个操作的起始状态、目标状态和所需角色",
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "states": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                            "steps": {"type": "array", "items": _ref("WorkflowStep")},
+                        },
+                    }
+                )
+            },
+        }
+    },
+    "/api/proposals/{proposal_id}": {
+        "get": {
+            "tags": ["申请"],
+            "summary": "一件申请（工作人员可见审查结果、意见和办理记录）",
+            "parameters": [_path("proposal_id", "申请编号")],
+            "responses": {"200": _json(_ref("Proposal")), "404": ERRORS["404"]},
+        }
+    },
+    "/api/proposals/{proposal_id}/announcement": {
+        "get": {
+            "tags": ["申请"],
+            "summary": "公告文本（《地名管理条例》第十四条）",
+            "parameters": [_path("proposal_id", "申请编号")],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "proposal_id": {"type": "integer"},
+                            "announced_on": {"type": "string", "format": "date"},
+                            "text": {"type": "string"},
+                        },
+                    }
+                ),
+                "400": ERRORS["400"],
+                "404": ERRORS["404"],
+            },
+        }
+    },
+    "/api/proposals/{proposal_id}/actions/{action}": {
+        "post": {
+            "tags": ["申请"],
+            "summary": "办理一步：提交、审查、论证、公示、审批、公告、生效、退回、撤回……",
+            "description": "须带上所看到的版本号 version；他人已先处理时返回 409 conflict，整个操作不生效。"
+            "各操作所需角色与参数见 /api/proposals/workflow 与 ActionRequest。",
+            "parameters": [
+                _path("proposal_id", "申请编号"),
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {
+                        "type": "string",
+                        "enum": [
+                            "edit",
+                            "submit",
+                            "check",
+                            "return",
+                            "override",
+                            "start_review",
+                            "add_opinion",
+                            "confirm_romanization",
+                            "publish_notice",
+                            "approve",
+                            "reject",
+                            "announce",
+                            "bring_into_force",
+                            "withdraw",
+                        ],
+                    },
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("ActionRequest")}},
+            },
+            "responses": {"200": _json(_ref("Proposal")), **ERRORS},
+        }
+    },
 }
 
 _DATE = {"type": "string", "format": "date"}
@@ -105,89 +242,245 @@ _NULLABLE_STR = {"type": "string", "nullable": True}
 _IDS = {"type": "array", "items": {"type": "integer"}}
 
 SCHEMAS = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message"], "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}}}}},
-    "PlaceSummary": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "romanized": _NULLABLE_STR,
-        "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)}, "feature_type": _NULLABLE_STR,
-        "division_code": _NULLABLE_STR, "status": {"type": "string", "enum": list(PLACE_STATUSES)},
-        "status_zh": {"type": "string"}, "named_date": _DATE, "retired_date": _DATE,
-        "supersedes": _IDS, "superseded_by": _IDS,
-        "current_name": {"type": "string", "description": "as_of 查询时记录的现名"}}},
-    "PlaceList": {"type": "object", "properties": {
-        "total": {"type": "integer"}, "as_of": _DATE, "items": {"type": "array", "items": _ref("PlaceSummary")}}},
-    "Place": {"type": "object", "description": "第二次全国地名普查登记表的字段；几何为 CGCS2000 经纬度（EPSG:4490）",
-              "properties": {
-                  "id": {"type": "integer"}, "name": {"type": "string"}, "specific_term": _NULLABLE_STR,
-                  "generic_term": _NULLABLE_STR, "romanized": _NULLABLE_STR, "romanized_toned": _NULLABLE_STR,
-                  "heteronyms": {"type": "array", "nullable": True}, "heteronyms_confirmed": {"type": "boolean"},
-                  "feature_class": {"type": "string"}, "feature_type": _NULLABLE_STR,
-                  "division": {"type": "object", "nullable": True}, "divisions_crossed": {"type": "array"},
-                  "status": {"type": "string", "enum": list(PLACE_STATUSES)}, "aliases": {"type": "array", "nullable": True},
-                  "short_name": _NULLABLE_STR, "meaning": _NULLABLE_STR, "history": _NULLABLE_STR,
-                  "named_date": _DATE, "retired_date": _DATE, "source": _NULLABLE_STR,
-                  "registered_by": _NULLABLE_STR, "registered_at": {"type": "string", "nullable": True, "format": "date-time"},
-                  "geometry": {"type": "object", "nullable": True, "description": "GeoJSON"},
-                  "supersedes": _IDS, "superseded_by": _IDS, "as_of": _DATE,
-                  "version_valid": {"type": "object", "nullable": True}}},
-    "PlaceHistory": {"type": "object", "properties": {
-        "place_id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
-        "versions": {"type": "array", "items": {"type": "object", "properties": {
-            "version": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
-            "change": {"type": "string"}, "change_reason": _NULLABLE_STR, "valid_from": _DATE, "valid_to": _DATE,
-            "proposal_id": {"type": "integer", "nullable": True}, "recorded_by": {"type": "string"}}}},
-        "name_chain": {"type": "array", "items": _ref("PlaceSummary")}}},
-    "AnnualStatistics": {"type": "object", "properties": {
-        "year": {"type": "integer"}, "division": {"type": "object"},
-        "rows": {"type": "array", "items": {"type": "object", "properties": {
-            "code": {"type": "string"}, "name": {"type": "string"}, "approved": {"type": "integer"},
-            "renamed": {"type": "integer"}, "retired": {"type": "integer"}}}},
-        "totals": {"type": "object"}}},
-    "NewProposal": {"type": "object", "required": ["kind", "applicant", "reasons"], "properties": {
-        "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
-        "applicant": {"type": "string"}, "reasons": {"type": "string"},
-        "place_id": {"type": "integer", "description": "更名、销名的地名记录编号"},
-        "location": {"type": "object", "description": "GeoJSON 几何，CGCS2000 经纬度（经度在前）"},
-        "proposed": {"type": "object", "properties": {
-            "name": {"type": "string"}, "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)},
-            "feature_type": {"type": "string"}, "division_code": {"type": "string"},
-            "aliases": {"type": "array", "items": {"type": "string"}}, "short_name": {"type": "string"},
-            "map_name": {"type": "string"}, "minority_name": {"type": "string"}, "minority_language": {"type": "string"},
-            "meaning": {"type": "string"}, "history": {"type": "string"}, "description": {"type": "string"},
-            "source": {"type": "string"}}}}},
-    "ActionRequest": {"type": "object", "required": ["version"], "properties": {
-        "version": {"type": "integer", "description": "所看到的申请版本号（乐观并发控制）"},
-        "reason": {"type": "string", "description": "return、override、reject、withdraw 必填"},
-        "kind": {"type": "string", "enum": list(OPINION_KINDS), "description": "add_opinion"},
-        "author": {"type": "string", "description": "add_opinion"}, "body": {"type": "string", "description": "add_opinion"},
-        "romanized": {"type": "string", "description": "confirm_romanization：更正的拼写"},
-        "romanized_toned": {"type": "string", "description": "confirm_romanization"},
-        "notice_start": _DATE, "notice_end": _DATE,
-        "approving_body": {"type": "string", "description": "approve 必填"},
-        "decision_ref": {"type": "string", "description": "批准文号"},
-        "effective_date": _DATE}},
-    "WorkflowStep": {"type": "object", "properties": {
-        "action": {"type": "string"}, "label_zh": {"type": "string"},
-        "from": {"type": "array", "items": {"type": "string", "enum": list(PROPOSAL_STATES)}},
-        "to": {"type": "string", "nullable": True}, "roles": {"type": "array", "items": {"type": "string"}},
-        "reason_required": {"type": "boolean"}}},
-    "ProposalSummary": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
-        "state": {"type": "string", "enum": list(PROPOSAL_STATES)}, "name": _NULLABLE_STR,
-        "version": {"type": "integer"}, "place_id": {"type": "integer", "nullable": True},
-        "result_place_id": {"type": "integer", "nullable": True}, "notice_start": _DATE, "notice_end": _DATE}},
-    "ProposalList": {"type": "object", "properties": {
-        "total": {"type": "integer"}, "items": {"type": "array", "items": _ref("ProposalSummary")}}},
-    "Proposal": {"allOf": [_ref("ProposalSummary"), {"type": "object", "properties": {
-        "applicant": {"type": "string"}, "reasons": {"type": "string"}, "proposed": {"type": "object"},
-        "location": {"type": "object", "nullable": True}, "heteronyms_confirmed": {"type": "boolean"},
-        "findings": {"type": "array", "nullable": True}, "override_reasons": _NULLABLE_STR,
-        "decision": _NULLABLE_STR, "approving_body": _NULLABLE_STR, "decision_date": _DATE,
-        "announcement_text": _NULLABLE_STR, "effective_date": _DATE,
-        "allowed_actions": {"type": "array", "items": {"type": "string"}},
-        "opinions": {"type": "array"}, "events": {"type": "array", "items": {"type": "object", "properties": {
-            "action": {"type": "string"}, "from_state": _NULLABLE_STR, "to_state": {"type": "string"},
-            "actor": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
-            "reason": _NULLABLE_STR}}}}}]},
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
+    },
+    "PlaceSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "romanized": _NULLABLE_STR,
+            "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)},
+            "feature_type": _NULLABLE_STR,
+            "division_code": _NULLABLE_STR,
+            "status": {"type": "string", "enum": list(PLACE_STATUSES)},
+            "status_zh": {"type": "string"},
+            "named_date": _DATE,
+            "retired_date": _DATE,
+            "supersedes": _IDS,
+            "superseded_by": _IDS,
+            "current_name": {"type": "string", "description": "as_of 查询时记录的现名"},
+        },
+    },
+    "PlaceList": {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "as_of": _DATE,
+            "items": {"type": "array", "items": _ref("PlaceSummary")},
+        },
+    },
+    "Place": {
+        "type": "object",
+        "description": "第二次全国地名普查登记表的字段；几何为 CGCS2000 经纬度（EPSG:4490）",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "specific_term": _NULLABLE_STR,
+            "generic_term": _NULLABLE_STR,
+            "romanized": _NULLABLE_STR,
+            "romanized_toned": _NULLABLE_STR,
+            "heteronyms": {"type": "array", "nullable": True},
+            "heteronyms_confirmed": {"type": "boolean"},
+            "feature_class": {"type": "string"},
+            "feature_type": _NULLABLE_STR,
+            "division": {"type": "object", "nullable": True},
+            "divisions_crossed": {"type": "array"},
+            "status": {"type": "string", "enum": list(PLACE_STATUSES)},
+            "aliases": {"type": "array", "nullable": True},
+            "short_name": _NULLABLE_STR,
+            "meaning": _NULLABLE_STR,
+            "history": _NULLABLE_STR,
+            "named_date": _DATE,
+            "retired_date": _DATE,
+            "source": _NULLABLE_STR,
+            "registered_by": _NULLABLE_STR,
+            "registered_at": {"type": "string", "nullable": True, "format": "date-time"},
+            "geometry": {"type": "object", "nullable": True, "description": "GeoJSON"},
+            "supersedes": _IDS,
+            "superseded_by": _IDS,
+            "as_of": _DATE,
+            "version_valid": {"type": "object", "nullable": True},
+        },
+    },
+    "PlaceHistory": {
+        "type": "object",
+        "properties": {
+            "place_id": {"type": "integer"},
+            "name": {"type": "string"},
+            "status": {"type": "string"},
+            "versions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "version": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "status": {"type": "string"},
+                        "change": {"type": "string"},
+                        "change_reason": _NULLABLE_STR,
+                        "valid_from": _DATE,
+                        "valid_to": _DATE,
+                        "proposal_id": {"type": "integer", "nullable": True},
+                        "recorded_by": {"type": "string"},
+                    },
+                },
+            },
+            "name_chain": {"type": "array", "items": _ref("PlaceSummary")},
+        },
+    },
+    "AnnualStatistics": {
+        "type": "object",
+        "properties": {
+            "year": {"type": "integer"},
+            "division": {"type": "object"},
+            "rows": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string"},
+                        "name": {"type": "string"},
+                        "approved": {"type": "integer"},
+                        "renamed": {"type": "integer"},
+                        "retired": {"type": "integer"},
+                    },
+                },
+            },
+            "totals": {"type": "object"},
+        },
+    },
+    "NewProposal": {
+        "type": "object",
+        "required": ["kind", "applicant", "reasons"],
+        "properties": {
+            "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
+            "applicant": {"type": "string"},
+            "reasons": {"type": "string"},
+            "place_id": {"type": "integer", "description": "更名、销名的地名记录编号"},
+            "location": {
+                "type": "object",
+                "description": "GeoJSON 几何，CGCS2000 经纬度（经度在前）",
+            },
+            "proposed": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)},
+                    "feature_type": {"type": "string"},
+                    "division_code": {"type": "string"},
+                    "aliases": {"type": "array", "items": {"type": "string"}},
+                    "short_name": {"type": "string"},
+                    "map_name": {"type": "string"},
+                    "minority_name": {"type": "string"},
+                    "minority_language": {"type": "string"},
+                    "meaning": {"type": "string"},
+                    "history": {"type": "string"},
+                    "description": {"type": "string"},
+                    "source": {"type": "string"},
+                },
+            },
+        },
+    },
+    "ActionRequest": {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {"type": "integer", "description": "所看到的申请版本号（乐观并发控制）"},
+            "reason": {"type": "string", "description": "return、override、reject、withdraw 必填"},
+            "kind": {"type": "string", "enum": list(OPINION_KINDS), "description": "add_opinion"},
+            "author": {"type": "string", "description": "add_opinion"},
+            "body": {"type": "string", "description": "add_opinion"},
+            "romanized": {"type": "string", "description": "confirm_romanization：更正的拼写"},
+            "romanized_toned": {"type": "string", "description": "confirm_romanization"},
+            "notice_start": _DATE,
+            "notice_end": _DATE,
+            "approving_body": {"type": "string", "description": "approve 必填"},
+            "decision_ref": {"type": "string", "description": "批准文号"},
+            "effective_date": _DATE,
+        },
+    },
+    "WorkflowStep": {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string"},
+            "label_zh": {"type": "string"},
+            "from": {"type": "array", "items": {"type": "string", "enum": list(PROPOSAL_STATES)}},
+            "to": {"type": "string", "nullable": True},
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "reason_required": {"type": "boolean"},
+        },
+    },
+    "ProposalSummary": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
+            "state": {"type": "string", "enum": list(PROPOSAL_STATES)},
+            "name": _NULLABLE_STR,
+            "version": {"type": "integer"},
+            "place_id": {"type": "integer", "nullable": True},
+            "result_place_id": {"type": "integer", "nullable": True},
+            "notice_start": _DATE,
+            "notice_end": _DATE,
+        },
+    },
+    "ProposalList": {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("ProposalSummary")},
+        },
+    },
+    "Proposal": {
+        "allOf": [
+            _ref("ProposalSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "applicant": {"type": "string"},
+                    "reasons": {"type": "string"},
+                    "proposed": {"type": "object"},
+                    "location": {"type": "object", "nullable": True},
+                    "heteronyms_confirmed": {"type": "boolean"},
+                    "findings": {"type": "array", "nullable": True},
+                    "override_reasons": _NULLABLE_STR,
+                    "decision": _NULLABLE_STR,
+                    "approving_body": _NULLABLE_STR,
+                    "decision_date": _DATE,
+                    "announcement_text": _NULLABLE_STR,
+                    "effective_date": _DATE,
+                    "allowed_actions": {"type": "array", "items": {"type": "string"}},
+                    "opinions": {"type": "array"},
+                    "events": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "action": {"type": "string"},
+                                "from_state": _NULLABLE_STR,
+                                "to_state": {"type": "string"},
+                                "actor": {"type": "string"},
+                                "at": {"type": "string", "format": "date-time"},
+                                "reason": _NULLABLE_STR,
+                            },
+                        },
+                    },
+                },
+            },
+        ]
+    },
 }

@@ -24,12 +24,15 @@ def _number(name: str, default, convert, kind_zh: str, low=None, high=None):
     return value
 
 
-def int_arg(name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int | None:
+def int_arg(
+    name: str, default: int | None = None, low: int | None = None, high: int | None = None
+) -> int | None:
     return _number(name, default, int, "整数", low, high)
 
 
-def float_arg(name: str, default: float | None = None, low: float | None = None,
-              high: float | None = None) -> float | None:
+def float_arg(
+    name: str, default: float | None = None, low: float | None = None, high: float | None = None
+) -> float | None:
     return _number(name, default, float, "数字", low, high)
 
 

@@ -25,24 +25,33 @@ def clock():
     return current_app.extensions.get("gdgis.clock", registry.utcnow)()
 
 
-
-
-
-
 @bp.get("/places")
 def places_search():
     """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
-    return jsonify(registry.find_places(
-        store(), name=request.args.get("name") or None, q=request.args.get("q") or None,
-        as_of=parse_date(request.args.get("as_of"), "as_of"), status=request.args.get("status") or None,
-        division_code=request.args.get("division") or None, limit=int_arg("limit", 50), offset=int_arg("offset", 0)))
+    return jsonify(
+        registry.find_places(
+            store(),
+            name=request.args.get("name") or None,
+            q=request.args.get("q") or None,
+            as_of=parse_date(request.args.get("as_of"), "as_of"),
+            status=request.args.get("status") or None,
+            division_code=request.args.get("division") or None,
+            limit=int_arg("limit", 50),
+            offset=int_arg("offset", 0),
+        )
+    )
 
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
-    return jsonify(registry.get_place(store(), place_id,
-                                      as_of=parse_date(request.args.get("as_of"), "as_of"),
-                                      with_geometry=request.args.get("geometry", "1") != "0"))
+    return jsonify(
+        registry.get_place(
+            store(),
+            place_id,
+            as_of=parse_date(request.args.get("as_of"), "as_of"),
+            with_geometry=request.args.get("geometry", "1") != "0",
+        )
+    )
 
 
 @bp.get("/places/<int:place_id>/history")
@@ -70,9 +79,17 @@ def place_statistics_chart():
 
 @bp.get("/proposals")
 def proposals_list():
-    return jsonify(workflow.list_proposals(
-        store(), current_actor(), state=request.args.get("state") or None, kind=request.args.get("kind") or None,
-        place_id=int_arg("place_id"), limit=int_arg("limit", 50), offset=int_arg("offset", 0)))
+    return jsonify(
+        workflow.list_proposals(
+            store(),
+            current_actor(),
+            state=request.args.get("state") or None,
+            kind=request.args.get("kind") or None,
+            place_id=int_arg("place_id"),
+            limit=int_arg("limit", 50),
+            offset=int_arg("offset", 0),
+        )
+    )
 
 
 @bp.post("/proposals")
@@ -83,10 +100,17 @@ def proposal_create():
         raise InvalidInput(f"不认识的字段：{', '.join(sorted(unknown))}")
     if not isinstance(body.get("proposed", {}), dict):
         raise InvalidInput("proposed 应为 JSON 对象")
-    result = workflow.create_proposal(store(), current_actor(), kind=body.get("kind"),
-                                      applicant=body.get("applicant"), reasons=body.get("reasons"),
-                                      proposed=body.get("proposed") or {}, place_id=body.get("place_id"),
-                                      location=body.get("location"), clock=clock)
+    result = workflow.create_proposal(
+        store(),
+        current_actor(),
+        kind=body.get("kind"),
+        applicant=body.get("applicant"),
+        reasons=body.get("reasons"),
+        proposed=body.get("proposed") or {},
+        place_id=body.get("place_id"),
+        location=body.get("location"),
+        clock=clock,
+    )
     return jsonify(result), 201
 
 
@@ -106,8 +130,13 @@ def proposal_announcement(proposal_id: int):
     detail = workflow.get_proposal(store(), proposal_id, current_actor())
     if not detail.get("announcement_text"):
         raise InvalidInput("该申请尚未公告")
-    return jsonify({"proposal_id": proposal_id, "announced_on": detail["announced_on"],
-                    "text": detail["announcement_text"]})
+    return jsonify(
+        {
+            "proposal_id": proposal_id,
+            "announced_on": detail["announced_on"],
+            "text": detail["announcement_text"],
+        }
+    )
 
 
 @bp.post("/proposals/<int:proposal_id>/actions/<action>")
@@ -123,5 +152,16 @@ def proposal_action(proposal_id: int, action: str):
     if unknown:
         raise InvalidInput(f"该操作不接受这些参数：{', '.join(sorted(unknown))}")
     corpus = lookup().name_corpus() if action == "check" else None
-    return jsonify(workflow.perform(store(), proposal_id, action, current_actor(), version=version,
-                                    reason=reason, clock=clock, corpus=corpus, **body))
+    return jsonify(
+        workflow.perform(
+            store(),
+            proposal_id,
+            action,
+            current_actor(),
+            version=version,
+            reason=reason,
+            clock=clock,
+            corpus=corpus,
+            **body,
+        )
+    )

@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from gazetteer import registry
 from gazetteer.core.errors import InvalidInput
-from gazetteer.lookup import LookupService
 from gazetteer.core.spatial import parse_bbox
+from gazetteer.lookup import LookupService
 from webmap.context import store
 from webmap.params import float_arg, int_arg
 
@@ -31,8 +31,6 @@ def _invalidate_after_writes(response):
     return response
 
 
-
-
 def search_args() -> dict:
     q = request.args.get("q", "")
     filters = {"limit": int_arg("limit", 10, 1, 100), "offset": int_arg("offset", 0, 0, 10_000)}
@@ -54,8 +52,12 @@ def search():
 
 @bp.get("/api/suggest")
 def suggest():
-    return jsonify({"query": request.args.get("q", ""),
-                    "results": lookup().suggest(request.args.get("q", ""), int_arg("limit", 8, 1, 20))})
+    return jsonify(
+        {
+            "query": request.args.get("q", ""),
+            "results": lookup().suggest(request.args.get("q", ""), int_arg("limit", 8, 1, 20)),
+        }
+    )
 
 
 @bp.get("/api/reverse")
@@ -63,8 +65,14 @@ def reverse():
     """?lon=&lat=&crs=CGCS2000|WGS84|GCJ02|BD09&nearest=5"""
     if "lon" not in request.args or "lat" not in request.args:
         raise InvalidInput("需要参数 lon（经度）和 lat（纬度）")
-    return jsonify(lookup().reverse(float_arg("lon", 0.0), float_arg("lat", 0.0), request.args.get("crs", "CGCS2000"),
-                                    nearest=int_arg("nearest", 5, 0, 50)))
+    return jsonify(
+        lookup().reverse(
+            float_arg("lon", 0.0),
+            float_arg("lat", 0.0),
+            request.args.get("crs", "CGCS2000"),
+            nearest=int_arg("nearest", 5, 0, 50),
+        )
+    )
 
 
 @bp.post("/api/reverse/batch")
@@ -74,11 +82,17 @@ def reverse_batch():
     if not isinstance(body, dict) or not isinstance(body.get("points"), list):
         raise InvalidInput('请求体应为 JSON：{"crs": "WGS84", "points": [[经度, 纬度], ...]}')
     points = body["points"]
-    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                           for v in p) for p in points):
+    if not all(
+        isinstance(p, list)
+        and len(p) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+        for p in points
+    ):
         raise InvalidInput("points 中每一项应为 [经度, 纬度] 两个数字")
     lons, lats = [p[0] for p in points], [p[1] for p in points]
-    return jsonify({"results": lookup().reverse_batch(lons, lats, str(body.get("crs", "CGCS2000")))})
+    return jsonify(
+        {"results": lookup().reverse_batch(lons, lats, str(body.get("crs", "CGCS2000")))}
+    )
 
 
 @bp.get("/search")

@@ -43,7 +43,12 @@ ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})
-_TEXT_BODY_TYPES = ("application/json", "application/geo+json", "application/x-www-form-urlencoded", "text/")
+_TEXT_BODY_TYPES = (
+    "application/json",
+    "application/geo+json",
+    "application/x-www-form-urlencoded",
+    "text/",
+)
 
 
 class TokenBucket:
@@ -80,8 +85,11 @@ class TokenBucket:
 
 def _too_many(wait_s: float):
     retry_after = max(1, math.ceil(wait_s))
-    response = make_response(*error_response(429, "rate_limited", "请求过于频繁，请稍后再试",
-                                              {"retry_after_s": retry_after}))
+    response = make_response(
+        *error_response(
+            429, "rate_limited", "请求过于频繁，请稍后再试", {"retry_after_s": retry_after}
+        )
+    )
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -100,7 +108,9 @@ def _out_of_range(number: int) -> bool:
 
 def _check_query() -> None:
     # NUL is never part of a name or a parameter, and PostgreSQL text cannot hold it.
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+    if "\x00" in request.path or any(
+        "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
+    ):
         raise InvalidInput("请求参数含有空字符（NUL）")
     # No identifier or count in this API exceeds 64 bits; a longer integer would only reach
     # the database driver and fail there (OverflowError) instead of answering 400.
@@ -153,8 +163,10 @@ def content_security_policy(tile_url: str | None) -> str:
             host = "*." + parts.netloc.split(".", 1)[1].split("/")[0]
         if parts.scheme in ("http", "https") and host:
             img.append(f"{parts.scheme}://{host}")
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src " + " ".join(img) + "; "
-            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + " ".join(img) + "; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -173,7 +185,9 @@ def init_app(app: Flask) -> None:
     headers on ``app``. Call before registering blueprints (the converter applies to
     routes added afterwards)."""
     app.url_map.converters["int"] = BoundedIntConverter
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below, except for bearer tokens
+    app.config.setdefault(
+        "WTF_CSRF_CHECK_DEFAULT", False
+    )  # checked below, except for bearer tokens
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)  # a working day of open forms
     csrf.init_app(app)
     public_bucket = TokenBucket(app.config["RATE_LIMIT_PER_MINUTE"])
@@ -186,7 +200,9 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "static" or request.routing_exception is not None:
             return None  # static files, and 404/405 answered by routing
         _check_query()
-        public_read = request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
+        public_read = (
+            request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
+        )
         if public_read and not has_bearer_token() and current_actor().is_public:
             wait_s = public_bucket.take(request.remote_addr or "-")
             if wait_s:
@@ -208,8 +224,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        return error_response(400, "csrf_failed", "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试",
-                              {"reason": exc.description})
+        return error_response(
+            400,
+            "csrf_failed",
+            "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试",
+            {"reason": exc.description},
+        )
 
     @app.after_request
     def _headers(response):

@@ -3,8 +3,9 @@
 Revision ID: b0001 (branch "boundaries")
 Revises: 0004 (needs the divisions of 0001 and the audit log of 0004)
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from gazetteer.core import migration_support as support
 from gazetteer.core.migration_support import MigrationGeometry as Geometry
@@ -16,9 +17,15 @@ depends_on = None
 
 # Frozen at this revision: the tables made here, with their primary keys, for the audit log.
 AUDITED_TABLES = {
-    "boundary_lines": ("id",), "tri_junctions": ("id",), "markers": ("id",),
-    "inspection_rounds": ("id",), "round_teams": ("round_id", "side_code"), "inspections": ("id",),
-    "maintenance_tasks": ("id",), "marker_photos": ("id",), "disputes": ("id",),
+    "boundary_lines": ("id",),
+    "tri_junctions": ("id",),
+    "markers": ("id",),
+    "inspection_rounds": ("id",),
+    "round_teams": ("round_id", "side_code"),
+    "inspections": ("id",),
+    "maintenance_tasks": ("id",),
+    "marker_photos": ("id",),
+    "disputes": ("id",),
 }
 
 
@@ -29,8 +36,18 @@ def upgrade():
         sa.Column("name", sa.String(60), nullable=False),
         sa.Column("name_source", sa.String(20), nullable=False, server_default="rule"),
         sa.Column("kind", sa.String(12), nullable=False),
-        sa.Column("side_a_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_boundary_lines_side_a_code_divisions"), nullable=False),
-        sa.Column("side_b_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_boundary_lines_side_b_code_divisions"), nullable=False),
+        sa.Column(
+            "side_a_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_boundary_lines_side_a_code_divisions"),
+            nullable=False,
+        ),
+        sa.Column(
+            "side_b_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_boundary_lines_side_b_code_divisions"),
+            nullable=False,
+        ),
         sa.Column("geom", Geometry),
         sa.Column("minx", sa.Float),
         sa.Column("miny", sa.Float),
@@ -44,7 +61,9 @@ def upgrade():
         sa.CheckConstraint("side_a_code < side_b_code", name="ck_boundary_lines_side_order"),
         sa.CheckConstraint("kind IN ('provincial','city','county')", name="ck_boundary_lines_kind"),
         sa.PrimaryKeyConstraint("id", name="pk_boundary_lines"),
-        sa.UniqueConstraint("side_a_code", "side_b_code", name="uq_boundary_lines_side_a_code_side_b_code"),
+        sa.UniqueConstraint(
+            "side_a_code", "side_b_code", name="uq_boundary_lines_side_a_code_side_b_code"
+        ),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_boundary_lines_bbox", "boundary_lines", ["minx", "maxx", "miny", "maxy"])
@@ -68,7 +87,12 @@ def upgrade():
         "markers",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("number", sa.String(40), nullable=False),
-        sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id", name="fk_markers_line_id_boundary_lines"), nullable=False),
+        sa.Column(
+            "line_id",
+            sa.Integer,
+            sa.ForeignKey("boundary_lines.id", name="fk_markers_line_id_boundary_lines"),
+            nullable=False,
+        ),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("type", sa.String(8), nullable=False),
         sa.Column("letter", sa.String(1), nullable=False),
@@ -81,12 +105,21 @@ def upgrade():
         sa.Column("location_desc_b", sa.Text),
         sa.Column("reference_objects", sa.JSON, nullable=False),
         sa.Column("installed_date", sa.Date),
-        sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code", name="fk_markers_responsible_side_divisions")),
+        sa.Column(
+            "responsible_side",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_markers_responsible_side_divisions"),
+        ),
         sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
-        sa.CheckConstraint("state IN ('intact','faded','tilted','buried','damaged','moved','lost','retired')", name="ck_markers_state"),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+        ),
+        sa.CheckConstraint(
+            "state IN ('intact','faded','tilted','buried','damaged','moved','lost','retired')",
+            name="ck_markers_state",
+        ),
         sa.CheckConstraint("type IN ('single','paired','triple')", name="ck_markers_type"),
         sa.PrimaryKeyConstraint("id", name="pk_markers"),
         sa.UniqueConstraint("number", name="uq_markers_number"),
@@ -97,7 +130,12 @@ def upgrade():
     op.create_table(
         "inspection_rounds",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id", name="fk_inspection_rounds_line_id_boundary_lines"), nullable=False),
+        sa.Column(
+            "line_id",
+            sa.Integer,
+            sa.ForeignKey("boundary_lines.id", name="fk_inspection_rounds_line_id_boundary_lines"),
+            nullable=False,
+        ),
         sa.Column("round_no", sa.Integer, nullable=False),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("plan", sa.Text),
@@ -108,7 +146,9 @@ def upgrade():
         sa.Column("completed_at", sa.DateTime(timezone=True)),
         sa.Column("created_by", sa.String(100)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint("status IN ('planned','in_progress','completed')", name="ck_inspection_rounds_status"),
+        sa.CheckConstraint(
+            "status IN ('planned','in_progress','completed')", name="ck_inspection_rounds_status"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_inspection_rounds"),
         sa.UniqueConstraint("line_id", "round_no", name="uq_inspection_rounds_line_id_round_no"),
         sqlite_autoincrement=True,
@@ -117,8 +157,18 @@ def upgrade():
 
     op.create_table(
         "round_teams",
-        sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id", name="fk_round_teams_round_id_inspection_rounds"), primary_key=True),
-        sa.Column("side_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_round_teams_side_code_divisions"), primary_key=True),
+        sa.Column(
+            "round_id",
+            sa.Integer,
+            sa.ForeignKey("inspection_rounds.id", name="fk_round_teams_round_id_inspection_rounds"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "side_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_round_teams_side_code_divisions"),
+            primary_key=True,
+        ),
         sa.Column("organisation", sa.String(200)),
         sa.Column("leader", sa.String(100)),
         sa.Column("members", sa.JSON, nullable=False),
@@ -128,8 +178,18 @@ def upgrade():
     op.create_table(
         "inspections",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id", name="fk_inspections_round_id_inspection_rounds"), nullable=False),
-        sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id", name="fk_inspections_marker_id_markers"), nullable=False),
+        sa.Column(
+            "round_id",
+            sa.Integer,
+            sa.ForeignKey("inspection_rounds.id", name="fk_inspections_round_id_inspection_rounds"),
+            nullable=False,
+        ),
+        sa.Column(
+            "marker_id",
+            sa.Integer,
+            sa.ForeignKey("markers.id", name="fk_inspections_marker_id_markers"),
+            nullable=False,
+        ),
         sa.Column("found_state", sa.String(12), nullable=False),
         sa.Column("measured_lon", sa.Float),
         sa.Column("measured_lat", sa.Float),
@@ -144,14 +204,22 @@ def upgrade():
         sa.Column("photos", sa.JSON, nullable=False),
         sa.Column("inspected_by", sa.String(100), nullable=False),
         sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+        sa.Column(
+            "recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+        ),
         sa.Column("signed_a_by", sa.String(100)),
         sa.Column("signed_a_at", sa.DateTime(timezone=True)),
         sa.Column("signed_b_by", sa.String(100)),
         sa.Column("signed_b_at", sa.DateTime(timezone=True)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint("measurement_method IN ('rtk','total_station','gnss_handheld','none')", name="ck_inspections_method"),
-        sa.CheckConstraint("found_state IN ('intact','faded','tilted','buried','damaged','moved','lost')", name="ck_inspections_found_state"),
+        sa.CheckConstraint(
+            "measurement_method IN ('rtk','total_station','gnss_handheld','none')",
+            name="ck_inspections_method",
+        ),
+        sa.CheckConstraint(
+            "found_state IN ('intact','faded','tilted','buried','damaged','moved','lost')",
+            name="ck_inspections_found_state",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_inspections"),
         sa.UniqueConstraint("round_id", "marker_id", name="uq_inspections_round_id_marker_id"),
     )
@@ -161,15 +229,26 @@ def upgrade():
     op.create_table(
         "marker_photos",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id", name="fk_marker_photos_marker_id_markers"), nullable=False),
-        sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id", name="fk_marker_photos_inspection_id_inspections")),
+        sa.Column(
+            "marker_id",
+            sa.Integer,
+            sa.ForeignKey("markers.id", name="fk_marker_photos_marker_id_markers"),
+            nullable=False,
+        ),
+        sa.Column(
+            "inspection_id",
+            sa.String(36),
+            sa.ForeignKey("inspections.id", name="fk_marker_photos_inspection_id_inspections"),
+        ),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("file_name", sa.String(80), nullable=False),
         sa.Column("content_type", sa.String(20), nullable=False),
         sa.Column("size_bytes", sa.Integer, nullable=False),
         sa.Column("caption", sa.String(200)),
         sa.Column("uploaded_by", sa.String(100)),
-        sa.Column("uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+        sa.Column(
+            "uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_marker_photos"),
         sa.UniqueConstraint("marker_id", "sha256", name="uq_marker_photos_marker_id_sha256"),
         sqlite_autoincrement=True,
@@ -180,12 +259,31 @@ def upgrade():
     op.create_table(
         "maintenance_tasks",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id", name="fk_maintenance_tasks_marker_id_markers"), nullable=False),
-        sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id", name="fk_maintenance_tasks_inspection_id_inspections")),
-        sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id", name="fk_maintenance_tasks_round_id_inspection_rounds")),
+        sa.Column(
+            "marker_id",
+            sa.Integer,
+            sa.ForeignKey("markers.id", name="fk_maintenance_tasks_marker_id_markers"),
+            nullable=False,
+        ),
+        sa.Column(
+            "inspection_id",
+            sa.String(36),
+            sa.ForeignKey("inspections.id", name="fk_maintenance_tasks_inspection_id_inspections"),
+        ),
+        sa.Column(
+            "round_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "inspection_rounds.id", name="fk_maintenance_tasks_round_id_inspection_rounds"
+            ),
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("status", sa.String(12), nullable=False, server_default="open"),
-        sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code", name="fk_maintenance_tasks_responsible_side_divisions")),
+        sa.Column(
+            "responsible_side",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_maintenance_tasks_responsible_side_divisions"),
+        ),
         sa.Column("report_due_at", sa.DateTime(timezone=True)),
         sa.Column("approved_a_by", sa.String(100)),
         sa.Column("approved_b_by", sa.String(100)),
@@ -195,8 +293,14 @@ def upgrade():
         sa.Column("closed_at", sa.DateTime(timezone=True)),
         sa.Column("closed_by", sa.String(100)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint("kind IN ('clear_vegetation','repaint','reset','repair','rebuild','replace','restore','relocate','retire')", name="ck_maintenance_tasks_kind"),
-        sa.CheckConstraint("status IN ('open','in_progress','done','cancelled')", name="ck_maintenance_tasks_status"),
+        sa.CheckConstraint(
+            "kind IN ('clear_vegetation','repaint','reset','repair','rebuild','replace','restore','relocate','retire')",
+            name="ck_maintenance_tasks_kind",
+        ),
+        sa.CheckConstraint(
+            "status IN ('open','in_progress','done','cancelled')",
+            name="ck_maintenance_tasks_status",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_maintenance_tasks"),
         sqlite_autoincrement=True,
     )
@@ -207,7 +311,12 @@ def upgrade():
     op.create_table(
         "disputes",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("line_id", sa.Integer, sa.ForeignKey("boundary_lines.id", name="fk_disputes_line_id_boundary_lines"), nullable=False),
+        sa.Column(
+            "line_id",
+            sa.Integer,
+            sa.ForeignKey("boundary_lines.id", name="fk_disputes_line_id_boundary_lines"),
+            nullable=False,
+        ),
         sa.Column("title", sa.String(200), nullable=False),
         sa.Column("category", sa.String(12), nullable=False),
         sa.Column("risk", sa.String(8), nullable=False, server_default="medium"),
@@ -221,7 +330,10 @@ def upgrade():
         sa.Column("updated_at", sa.DateTime(timezone=True)),
         sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint("status IN ('open','monitoring','resolved')", name="ck_disputes_status"),
-        sa.CheckConstraint("category IN ('land','minerals','forest','water','tidal_flat','other')", name="ck_disputes_category"),
+        sa.CheckConstraint(
+            "category IN ('land','minerals','forest','water','tidal_flat','other')",
+            name="ck_disputes_category",
+        ),
         sa.CheckConstraint("risk IN ('low','medium','high')", name="ck_disputes_risk"),
         sa.PrimaryKeyConstraint("id", name="pk_disputes"),
         sqlite_autoincrement=True,

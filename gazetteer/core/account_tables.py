@@ -11,25 +11,43 @@ import sqlalchemy as sa
 from gazetteer.core.store import metadata
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
-    sa.Column("password_hash", sa.String(255), nullable=False,
-              comment="werkzeug generate_password_hash (scrypt or pbkdf2), never the password"),
-    sa.Column("roles", sa.String(100), nullable=False, server_default="",
-              comment="comma-separated, sorted: clerk, officer, approver, inspector, admin"),
+    sa.Column(
+        "password_hash",
+        sa.String(255),
+        nullable=False,
+        comment="werkzeug generate_password_hash (scrypt or pbkdf2), never the password",
+    ),
+    sa.Column(
+        "roles",
+        sa.String(100),
+        nullable=False,
+        server_default="",
+        comment="comma-separated, sorted: clerk, officer, approver, inspector, admin",
+    ),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sqlite_autoincrement=True,
 )
 
 api_tokens = sa.Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
-    sa.Column("name", sa.String(100), nullable=False, comment="what the token is for, e.g. 夜间导入脚本"),
-    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True,
-              comment="hex SHA-256 of the token; the token itself is shown once and never stored"),
+    sa.Column(
+        "name", sa.String(100), nullable=False, comment="what the token is for, e.g. 夜间导入脚本"
+    ),
+    sa.Column(
+        "token_sha256",
+        sa.String(64),
+        nullable=False,
+        unique=True,
+        comment="hex SHA-256 of the token; the token itself is shown once and never stored",
+    ),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
@@ -37,14 +55,20 @@ api_tokens = sa.Table(
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, comment="UTC"),
     sa.Column("actor", sa.String(100), comment="username or system:<job>; NULL = not attributed"),
     sa.Column("tx", sa.String(64), comment="the write transaction (one Store.write)"),
     sa.Column("table_name", sa.String(64), nullable=False),
     sa.Column("op", sa.String(8), nullable=False),
-    sa.Column("row_key", sa.String(200), nullable=False, comment="primary key as text; '|'-joined if composite"),
+    sa.Column(
+        "row_key",
+        sa.String(200),
+        nullable=False,
+        comment="primary key as text; '|'-joined if composite",
+    ),
     sa.CheckConstraint("op IN ('INSERT', 'UPDATE', 'DELETE', 'BASELINE')", name="op"),
     sa.Index("ix_audit_log_table_name_row_key", "table_name", "row_key"),
     sqlite_autoincrement=True,

@@ -15,7 +15,7 @@ import functools
 import hashlib
 import re
 import secrets
-from typing import Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -42,7 +42,7 @@ def _dummy_hash() -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _by_name(by) -> str:
@@ -71,13 +71,23 @@ def parse_roles(roles: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def validate_password(password) -> str:
-    if not isinstance(password, str) or not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+    if (
+        not isinstance(password, str)
+        or not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
+    ):
         raise InvalidInput(f"密码长度应为 {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} 个字符")
     return password
 
 
-def create_user(store: Store, username: str, password: str, roles, *, by="system:cli",
-                hash_method: str = "scrypt") -> dict:
+def create_user(
+    store: Store,
+    username: str,
+    password: str,
+    roles,
+    *,
+    by="system:cli",
+    hash_method: str = "scrypt",
+) -> dict:
     """Create an active user. ``hash_method`` is a werkzeug method (``scrypt`` by default;
     tests use a cheap pbkdf2 so that logging in hundreds of times stays fast).
     Raises InvalidInput, Conflict (name taken) or Forbidden."""
@@ -87,9 +97,15 @@ def create_user(store: Store, username: str, password: str, roles, *, by="system
     with store.write(actor=who) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == name)).first() is not None:
             raise Conflict(f"用户名已存在：{name}")
-        user_id = conn.execute(users.insert().values(
-            username=name, password_hash=password_hash, roles=",".join(role_tuple), active=True,
-            created_at=utcnow())).inserted_primary_key[0]
+        user_id = conn.execute(
+            users.insert().values(
+                username=name,
+                password_hash=password_hash,
+                roles=",".join(role_tuple),
+                active=True,
+                created_at=utcnow(),
+            )
+        ).inserted_primary_key[0]
     return {"id": user_id, "username": name, "roles": list(role_tuple), "active": True}
 
 
@@ -104,11 +120,16 @@ def set_roles(store: Store, username: str, roles, *, by="system:cli") -> None:
     _update_user(store, username, by, roles=",".join(parse_roles(roles)))
 
 
-def set_password(store: Store, username: str, password: str, *, by="system:cli",
-                 hash_method: str = "scrypt") -> None:
+def set_password(
+    store: Store, username: str, password: str, *, by="system:cli", hash_method: str = "scrypt"
+) -> None:
     """Change a password; sessions signed in with the old one end (see ``session_fingerprint``)."""
-    _update_user(store, username, by,
-                 password_hash=generate_password_hash(validate_password(password), method=hash_method))
+    _update_user(
+        store,
+        username,
+        by,
+        password_hash=generate_password_hash(validate_password(password), method=hash_method),
+    )
 
 
 def set_active(store: Store, username: str, active: bool, *, by="system:cli") -> None:
@@ -118,8 +139,11 @@ def set_active(store: Store, username: str, active: bool, *, by="system:cli") ->
 
 def list_users(store: Store) -> list[dict]:
     with store.read() as conn:
-        rows = conn.execute(sa.select(users.c.id, users.c.username, users.c.roles, users.c.active,
-                                      users.c.created_at).order_by(users.c.username))
+        rows = conn.execute(
+            sa.select(
+                users.c.id, users.c.username, users.c.roles, users.c.active, users.c.created_at
+            ).order_by(users.c.username)
+        )
         return [{**r._asdict(), "roles": [x for x in r.roles.split(",") if x]} for r in rows]
 
 
@@ -137,8 +161,12 @@ def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str
     """(actor, session fingerprint) for a correct username and password of an active user;
     ``Unauthenticated`` otherwise, with the same message whatever was wrong."""
     with store.read() as conn:
-        row = conn.execute(sa.select(users).where(users.c.username == str(username or "").strip())).first()
-    candidate = password if isinstance(password, str) and len(password) <= PASSWORD_MAX_LENGTH else ""
+        row = conn.execute(
+            sa.select(users).where(users.c.username == str(username or "").strip())
+        ).first()
+    candidate = (
+        password if isinstance(password, str) and len(password) <= PASSWORD_MAX_LENGTH else ""
+    )
     ok = check_password_hash(row.password_hash if row else _dummy_hash(), candidate)
     if not (ok and row is not None and row.active):
         raise Unauthenticated("用户名或密码错误，或账号已停用")
@@ -150,8 +178,13 @@ def session_actor(store: Store, username: str, fingerprint: str) -> Actor | None
     changed password since the session began."""
     with store.read() as conn:
         row = conn.execute(sa.select(users).where(users.c.username == username)).first()
-    if row is None or not row.active or not secrets.compare_digest(session_fingerprint(row.password_hash),
-                                                                   str(fingerprint or "")):
+    if (
+        row is None
+        or not row.active
+        or not secrets.compare_digest(
+            session_fingerprint(row.password_hash), str(fingerprint or "")
+        )
+    ):
         return None
     return _actor(row)
 
@@ -172,16 +205,21 @@ def issue_token(store: Store, username: str, name: str, *, by="system:cli") -> t
         user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
         if user_id is None:
             raise NotFound(f"用户不存在：{username}")
-        token_id = conn.execute(api_tokens.insert().values(
-            user_id=user_id, name=label, token_sha256=token_digest(token), created_at=now)).inserted_primary_key[0]
+        token_id = conn.execute(
+            api_tokens.insert().values(
+                user_id=user_id, name=label, token_sha256=token_digest(token), created_at=now
+            )
+        ).inserted_primary_key[0]
     return token, {"id": token_id, "username": username, "name": label, "created_at": now}
 
 
 def revoke_token(store: Store, token_id: int, *, by="system:cli") -> None:
     with store.write(actor=_by_name(by)) as conn:
-        result = conn.execute(api_tokens.update().where(api_tokens.c.id == token_id,
-                                                        api_tokens.c.revoked_at.is_(None))
-                              .values(revoked_at=utcnow()))
+        result = conn.execute(
+            api_tokens.update()
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
         if result.rowcount == 0:
             raise NotFound(f"令牌不存在或已撤销：{token_id}")
 
@@ -195,24 +233,39 @@ def resolve_token(store: Store, token: str, *, now: dt.datetime | None = None) -
         row = conn.execute(
             sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.username, users.c.roles)
             .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.token_sha256 == digest, api_tokens.c.revoked_at.is_(None),
-                   users.c.active.is_(True))).first()
+            .where(
+                api_tokens.c.token_sha256 == digest,
+                api_tokens.c.revoked_at.is_(None),
+                users.c.active.is_(True),
+            )
+        ).first()
     if row is None:
         return None
     now = now or utcnow()
     last = row.last_used_at
     if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
-        last = last.replace(tzinfo=dt.timezone.utc)
+        last = last.replace(tzinfo=dt.UTC)
     if last is None or now - last > TOKEN_TOUCH_INTERVAL:
         with store.write(actor=row.username) as conn:
-            conn.execute(api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now))
+            conn.execute(
+                api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now)
+            )
     return _actor(row)
 
 
 def list_tokens(store: Store, username: str | None = None) -> list[dict]:
-    query = (sa.select(api_tokens.c.id, users.c.username, api_tokens.c.name, api_tokens.c.created_at,
-                       api_tokens.c.last_used_at, api_tokens.c.revoked_at)
-             .join(users, users.c.id == api_tokens.c.user_id).order_by(api_tokens.c.id))
+    query = (
+        sa.select(
+            api_tokens.c.id,
+            users.c.username,
+            api_tokens.c.name,
+            api_tokens.c.created_at,
+            api_tokens.c.last_used_at,
+            api_tokens.c.revoked_at,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.id)
+    )
     if username:
         query = query.where(users.c.username == username)
     with store.read() as conn:

@@ -12,8 +12,13 @@ from dataclasses import dataclass, field
 from gazetteer.core.errors import Forbidden
 
 ROLES = ("clerk", "officer", "approver", "inspector", "admin")
-ROLE_NAMES_ZH = {"clerk": "经办人", "officer": "审核人员", "approver": "审批人", "inspector": "检查人员",
-                 "admin": "管理员"}
+ROLE_NAMES_ZH = {
+    "clerk": "经办人",
+    "officer": "审核人员",
+    "approver": "审批人",
+    "inspector": "检查人员",
+    "admin": "管理员",
+}
 # Roles that may see the working side of the registry (drafts, proposals under review).
 STAFF_ROLES = frozenset({"clerk", "officer", "approver", "inspector", "admin"})
 
@@ -50,4 +55,6 @@ def require_role(actor: Actor, roles, action_zh: str) -> None:
     """Raise ``Forbidden`` unless the actor holds one of ``roles``."""
     if not actor.has_any(roles):
         needed = "、".join(ROLE_NAMES_ZH[r] for r in sorted(roles))
-        raise Forbidden(f"无权{action_zh}：需要{needed}角色", details={"required_roles": sorted(roles)})
+        raise Forbidden(
+            f"无权{action_zh}：需要{needed}角色", details={"required_roles": sorted(roles)}
+        )

@@ -35,7 +35,9 @@ def manifest_path(backup_file: Path) -> Path:
 
 def _sqlite_file(store: Store) -> Path:
     if store.dialect != "sqlite":
-        raise InvalidInput("此命令只适用于 SQLite 存储；PostgreSQL 请用 pg_dump / pg_restore（见 README, Security）")
+        raise InvalidInput(
+            "此命令只适用于 SQLite 存储；PostgreSQL 请用 pg_dump / pg_restore（见 README, Security）"
+        )
     database = sa.engine.make_url(store.url).database
     if not database or database == ":memory:":
         raise InvalidInput("内存数据库无法备份")
@@ -67,16 +69,25 @@ def sqlite_manifest(path: Path) -> dict:
     """Counts and checksums of every table in the SQLite file ``path`` (read-only)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         result = {}
         for table in tables:
             columns = list(conn.execute(f'PRAGMA table_info("{table}")'))
-            keys = [c[1] for c in sorted((c for c in columns if c[5]), key=lambda c: c[5])] or [c[1] for c in columns]
+            keys = [c[1] for c in sorted((c for c in columns if c[5]), key=lambda c: c[5])] or [
+                c[1] for c in columns
+            ]
             count, checksum = _table_digest(conn, table, keys)
             result[table] = {"rows": count, "sha256": checksum}
-        revisions = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")) \
-            if "alembic_version" in tables else []
+        revisions = (
+            sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+            if "alembic_version" in tables
+            else []
+        )
         return {"tables": result, "schema_revisions": revisions}
     finally:
         conn.close()
@@ -100,7 +111,9 @@ def compare_manifests(expected: dict, actual: dict) -> Verification:
         elif want["sha256"] != got["sha256"]:
             problems.append(f"{table}: checksum differs")
     if expected.get("schema_revisions") != actual.get("schema_revisions"):
-        problems.append(f"schema {actual.get('schema_revisions')} != {expected.get('schema_revisions')}")
+        problems.append(
+            f"schema {actual.get('schema_revisions')} != {expected.get('schema_revisions')}"
+        )
     return Verification(not problems, problems, len(expected["tables"]))
 
 
@@ -128,9 +141,14 @@ def backup(store: Store, target: Path) -> dict:
         dst.close()
         src.close()
     manifest = sqlite_manifest(target)
-    manifest.update(created_at=dt.datetime.now(dt.timezone.utc).isoformat(), source=str(source),
-                    file_sha256=hashlib.sha256(target.read_bytes()).hexdigest())
-    manifest_path(target).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    manifest.update(
+        created_at=dt.datetime.now(dt.UTC).isoformat(),
+        source=str(source),
+        file_sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
+    )
+    manifest_path(target).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return manifest
 
 

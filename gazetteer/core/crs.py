@@ -35,10 +35,18 @@ from gazetteer.core.errors import InvalidInput
 CGCS2000_EPSG = 4490
 CRS_TAGS = ("CGCS2000", "WGS84", "GCJ02", "BD09")
 _TAG_ALIASES = {
-    "CGCS2000": "CGCS2000", "EPSG:4490": "CGCS2000", "4490": "CGCS2000",
-    "WGS84": "WGS84", "WGS-84": "WGS84", "EPSG:4326": "WGS84", "4326": "WGS84",
-    "GCJ02": "GCJ02", "GCJ-02": "GCJ02",
-    "BD09": "BD09", "BD-09": "BD09", "BD09LL": "BD09",
+    "CGCS2000": "CGCS2000",
+    "EPSG:4490": "CGCS2000",
+    "4490": "CGCS2000",
+    "WGS84": "WGS84",
+    "WGS-84": "WGS84",
+    "EPSG:4326": "WGS84",
+    "4326": "WGS84",
+    "GCJ02": "GCJ02",
+    "GCJ-02": "GCJ02",
+    "BD09": "BD09",
+    "BD-09": "BD09",
+    "BD09LL": "BD09",
 }
 
 # Krasovsky 1940 ellipsoid, as used by the published GCJ-02 algorithm.
@@ -62,13 +70,16 @@ _GK_FALSE_EASTING_M = 500_000.0
 
 # --------------------------------------------------------------------------- validation
 
+
 def normalise_tag(crs_tag: str) -> str:
     """Canonical tag ('CGCS2000', 'WGS84', 'GCJ02', 'BD09' or 'EPSG:NNNN').
 
     Raises InvalidInput for anything else (an unknown EPSG code included)."""
     if not isinstance(crs_tag, str) or not crs_tag.strip():
-        raise InvalidInput("缺少坐标系标识，请注明 CGCS2000、WGS84、GCJ02 或 BD09",
-                           details={"crs": crs_tag, "allowed": list(CRS_TAGS)})
+        raise InvalidInput(
+            "缺少坐标系标识，请注明 CGCS2000、WGS84、GCJ02 或 BD09",
+            details={"crs": crs_tag, "allowed": list(CRS_TAGS)},
+        )
     key = crs_tag.strip().upper().replace("_", "")
     if key in _TAG_ALIASES:
         return _TAG_ALIASES[key]
@@ -78,8 +89,10 @@ def normalise_tag(crs_tag: str) -> str:
         except CRSError:
             raise InvalidInput(f"未知的坐标系代码：{crs_tag}", details={"crs": crs_tag}) from None
         return key
-    raise InvalidInput(f"不支持的坐标系：{crs_tag}，请使用 CGCS2000、WGS84、GCJ02、BD09 或 EPSG:代码",
-                       details={"crs": crs_tag, "allowed": list(CRS_TAGS)})
+    raise InvalidInput(
+        f"不支持的坐标系：{crs_tag}，请使用 CGCS2000、WGS84、GCJ02、BD09 或 EPSG:代码",
+        details={"crs": crs_tag, "allowed": list(CRS_TAGS)},
+    )
 
 
 def _as_arrays(lons, lats) -> tuple[np.ndarray, np.ndarray]:
@@ -101,23 +114,37 @@ def validate_lon_lat(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     Raises InvalidInput when a longitude is outside [-180, 180] or a latitude outside
     [-90, 90], and says so when the axes look swapped (latitude given first)."""
     x, y = _as_arrays(lons, lats)
-    swapped = ((x >= _SWAPPED_LON_RANGE_DEG[0]) & (x <= _SWAPPED_LON_RANGE_DEG[1])
-               & (y >= _SWAPPED_LAT_RANGE_DEG[0]) & (y <= _SWAPPED_LAT_RANGE_DEG[1]))
+    swapped = (
+        (x >= _SWAPPED_LON_RANGE_DEG[0])
+        & (x <= _SWAPPED_LON_RANGE_DEG[1])
+        & (y >= _SWAPPED_LAT_RANGE_DEG[0])
+        & (y <= _SWAPPED_LAT_RANGE_DEG[1])
+    )
     if swapped.any():
         i = int(np.flatnonzero(swapped)[0])
         raise InvalidInput(
             f"经纬度疑似颠倒：经度 {x.flat[i]}、纬度 {y.flat[i]}。请按（经度, 纬度）顺序输入",
-            details={"index": i, "lon": float(x.flat[i]), "lat": float(y.flat[i]), "reason": "axes_swapped"})
+            details={
+                "index": i,
+                "lon": float(x.flat[i]),
+                "lat": float(y.flat[i]),
+                "reason": "axes_swapped",
+            },
+        )
     bad_lon = (x < -180.0) | (x > 180.0)
     if bad_lon.any():
         i = int(np.flatnonzero(bad_lon)[0])
-        raise InvalidInput(f"经度超出范围 [-180, 180]：{x.flat[i]}",
-                           details={"index": i, "lon": float(x.flat[i]), "reason": "lon_out_of_range"})
+        raise InvalidInput(
+            f"经度超出范围 [-180, 180]：{x.flat[i]}",
+            details={"index": i, "lon": float(x.flat[i]), "reason": "lon_out_of_range"},
+        )
     bad_lat = (y < -90.0) | (y > 90.0)
     if bad_lat.any():
         i = int(np.flatnonzero(bad_lat)[0])
-        raise InvalidInput(f"纬度超出范围 [-90, 90]：{y.flat[i]}",
-                           details={"index": i, "lat": float(y.flat[i]), "reason": "lat_out_of_range"})
+        raise InvalidInput(
+            f"纬度超出范围 [-90, 90]：{y.flat[i]}",
+            details={"index": i, "lat": float(y.flat[i]), "reason": "lat_out_of_range"},
+        )
     return x, y
 
 
@@ -129,6 +156,7 @@ def out_of_china(lons, lats) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- GCJ-02 and BD-09
+
 
 def _gcj_delta_deg(lons: np.ndarray, lats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 offset (dlon, dlat) in degrees at WGS84 (lon, lat); zero outside China's box."""
@@ -169,7 +197,10 @@ def _invert(forward, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.nda
         ex, ey = fx - xs, fy - ys
         px -= ex
         py -= ey
-        if max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0))) < INVERSE_TOLERANCE_DEG:
+        if (
+            max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0)))
+            < INVERSE_TOLERANCE_DEG
+        ):
             break
     return px, py
 
@@ -204,7 +235,10 @@ def bd09_to_gcj02(lons, lats) -> tuple[np.ndarray, np.ndarray]:
         fx, fy = gcj02_to_bd09(gx, gy)
         ex, ey = fx - x, fy - y
         gx, gy = gx - ex, gy - ey
-        if max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0))) < INVERSE_TOLERANCE_DEG:
+        if (
+            max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0)))
+            < INVERSE_TOLERANCE_DEG
+        ):
             break
     return gx, gy
 
@@ -220,6 +254,7 @@ def bd09_to_wgs84(lons, lats) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- public API
+
 
 @lru_cache(maxsize=32)
 def _transformer(source: str, target: str) -> Transformer:
@@ -282,6 +317,7 @@ def point_from_cgcs2000(lon: float, lat: float, crs_tag: str) -> tuple[float, fl
 
 # --------------------------------------------------------------------------- Gauss-Kruger
 
+
 def gauss_kruger_epsg(central_meridian_deg: float) -> int:
     """EPSG code of 'CGCS2000 / 3-degree Gauss-Kruger CM {cm}E' (no zone prefix in easting).
 
@@ -289,8 +325,10 @@ def gauss_kruger_epsg(central_meridian_deg: float) -> int:
     3-degree zone centre between 75E and 135E."""
     cm = float(central_meridian_deg)
     if not cm.is_integer() or int(cm) % 3 != 0 or not _GK_CM_FIRST_DEG <= cm <= _GK_CM_LAST_DEG:
-        raise InvalidInput(f"中央子午线应为 75°～135° 之间 3 的倍数（3° 带），收到 {central_meridian_deg}",
-                           details={"central_meridian_deg": central_meridian_deg})
+        raise InvalidInput(
+            f"中央子午线应为 75°～135° 之间 3 的倍数（3° 带），收到 {central_meridian_deg}",
+            details={"central_meridian_deg": central_meridian_deg},
+        )
     return _GK_CM_FIRST_EPSG + (int(cm) - _GK_CM_FIRST_DEG) // 3
 
 
@@ -312,13 +350,18 @@ def from_gauss_kruger(x_m, y_m, central_meridian_deg: float) -> tuple[np.ndarray
         zones = np.floor(east[prefixed] / 1_000_000.0)
         expected = int(central_meridian_deg) // 3
         if (zones != expected).any():
-            raise InvalidInput(f"Y 坐标的带号与中央子午线 {central_meridian_deg}° 不符（应为 {expected} 带）",
-                               details={"zones": sorted({int(z) for z in zones})})
+            raise InvalidInput(
+                f"Y 坐标的带号与中央子午线 {central_meridian_deg}° 不符（应为 {expected} 带）",
+                details={"zones": sorted({int(z) for z in zones})},
+            )
         east[prefixed] -= zones * 1_000_000.0
     looks_swapped = (north > 100_000.0) & (north < 900_000.0) & (east > 1_000_000.0)
     if looks_swapped.any():
-        raise InvalidInput("高斯-克吕格坐标疑似 X/Y 颠倒：X 为北坐标（约 2 000 000～2 800 000 m），"
-                           "Y 为东坐标（约 500 000 m 左右）", details={"reason": "axes_swapped"})
+        raise InvalidInput(
+            "高斯-克吕格坐标疑似 X/Y 颠倒：X 为北坐标（约 2 000 000～2 800 000 m），"
+            "Y 为东坐标（约 500 000 m 左右）",
+            details={"reason": "axes_swapped"},
+        )
     if ((east < 0) | (east > 1_000_000.0) | (north < 0) | (north > 10_000_000.0)).any():
         raise InvalidInput("高斯-克吕格坐标超出 3° 带的合理范围", details={"epsg": epsg})
     lon, lat = _transformer(f"EPSG:{epsg}", f"EPSG:{CGCS2000_EPSG}").transform(east, north)

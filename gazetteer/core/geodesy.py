@@ -36,14 +36,18 @@ def distance_m(lon1_deg: float, lat1_deg: float, lon2_deg: float, lat2_deg: floa
     return float(dist)
 
 
-def bearing_distance(lon1_deg: float, lat1_deg: float, lon2_deg: float, lat2_deg: float) -> tuple[float, float]:
+def bearing_distance(
+    lon1_deg: float, lat1_deg: float, lon2_deg: float, lat2_deg: float
+) -> tuple[float, float]:
     """Forward azimuth from point 1 to point 2 in degrees clockwise from north (0..360),
     and the geodesic distance in metres."""
     az, _, dist = cgcs2000_geod().inv(lon1_deg, lat1_deg, lon2_deg, lat2_deg)
     return float(az % 360.0), float(dist)
 
 
-def destination(lon_deg: float, lat_deg: float, azimuth_deg: float, distance_m_: float) -> tuple[float, float]:
+def destination(
+    lon_deg: float, lat_deg: float, azimuth_deg: float, distance_m_: float
+) -> tuple[float, float]:
     """The point reached from (lon, lat) along ``azimuth_deg`` after ``distance_m_`` metres."""
     lon2, lat2, _ = cgcs2000_geod().fwd(lon_deg, lat_deg, azimuth_deg, distance_m_)
     return float(lon2), float(lat2)

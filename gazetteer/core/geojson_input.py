@@ -24,7 +24,14 @@ from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 
 ALLOWED_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 # Nesting depth of "coordinates" per type: 1 = one position.
-_DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3, "MultiPolygon": 4}
+_DEPTH = {
+    "Point": 1,
+    "MultiPoint": 2,
+    "LineString": 2,
+    "MultiLineString": 3,
+    "Polygon": 3,
+    "MultiPolygon": 4,
+}
 DEFAULT_MAX_VERTICES = 200_000  # the MAX_GEOJSON_VERTICES setting's default
 # China's extent with a margin (CGCS2000 degrees): anything outside is a mistake here.
 CHINA_BOX_DEG = (73.0, 3.0, 136.0, 54.0)
@@ -40,26 +47,40 @@ class _Walker:
         self.count = 0
 
     def position(self, pos) -> None:
-        if not isinstance(pos, list) or len(pos) not in (2, 3) or not all(_is_number(v) for v in pos):
-            raise InvalidInput(f"{self.field}的坐标应为 [经度, 纬度] 或 [经度, 纬度, 高程] 数字：{str(pos)[:60]}")
+        if (
+            not isinstance(pos, list)
+            or len(pos) not in (2, 3)
+            or not all(_is_number(v) for v in pos)
+        ):
+            raise InvalidInput(
+                f"{self.field}的坐标应为 [经度, 纬度] 或 [经度, 纬度, 高程] 数字：{str(pos)[:60]}"
+            )
         if not all(math.isfinite(v) for v in pos):
             raise InvalidInput(f"{self.field}的坐标不能是 NaN 或无穷大")
         lon, lat = pos[0], pos[1]
         if 17.0 <= lon <= 55.0 and 73.0 <= lat <= 136.0:
-            raise InvalidInput(f"{self.field}的坐标疑似经纬度颠倒：({lon}, {lat})。请按（经度, 纬度）顺序输入",
-                               details={"lon": lon, "lat": lat, "reason": "axes_swapped"})
+            raise InvalidInput(
+                f"{self.field}的坐标疑似经纬度颠倒：({lon}, {lat})。请按（经度, 纬度）顺序输入",
+                details={"lon": lon, "lat": lat, "reason": "axes_swapped"},
+            )
         if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-            raise InvalidInput(f"{self.field}的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）：({lon}, {lat})",
-                               details={"lon": lon, "lat": lat, "reason": "out_of_range"})
+            raise InvalidInput(
+                f"{self.field}的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）：({lon}, {lat})",
+                details={"lon": lon, "lat": lat, "reason": "out_of_range"},
+            )
         minx, miny, maxx, maxy = CHINA_BOX_DEG
         if not (minx <= lon <= maxx and miny <= lat <= maxy):
-            raise InvalidInput(f"{self.field}的坐标超出范围：({lon}, {lat}) 不在中国范围内，"
-                               "应为 CGCS2000 经纬度（经度在前）",
-                               details={"lon": lon, "lat": lat, "reason": "outside_china"})
+            raise InvalidInput(
+                f"{self.field}的坐标超出范围：({lon}, {lat}) 不在中国范围内，"
+                "应为 CGCS2000 经纬度（经度在前）",
+                details={"lon": lon, "lat": lat, "reason": "outside_china"},
+            )
         self.count += 1
         if self.count > self.max_vertices:
-            raise PayloadTooLarge(f"{self.field}的顶点超过 {self.max_vertices} 个上限，请先概化",
-                                  details={"max_vertices": self.max_vertices})
+            raise PayloadTooLarge(
+                f"{self.field}的顶点超过 {self.max_vertices} 个上限，请先概化",
+                details={"max_vertices": self.max_vertices},
+            )
 
     def walk(self, coords, depth: int, geom_type: str) -> None:
         if depth == 1:
@@ -93,16 +114,27 @@ def _load(value, field: str) -> dict:
         except (ValueError, RecursionError):
             raise InvalidInput(f"{field}不是合法的 GeoJSON（JSON 无法解析）") from None
     if not isinstance(value, dict):
-        raise InvalidInput(f"{field}应为 GeoJSON 几何对象，如 {{\"type\": \"Point\", \"coordinates\": [113.26, 23.13]}}")
+        raise InvalidInput(
+            f'{field}应为 GeoJSON 几何对象，如 {{"type": "Point", "coordinates": [113.26, 23.13]}}'
+        )
     return value
 
 
-def parse_geometry(value, *, field: str = "几何", allowed_types=ALLOWED_TYPES,
-                   max_vertices: int = DEFAULT_MAX_VERTICES) -> BaseGeometry:
+def parse_geometry(
+    value,
+    *,
+    field: str = "几何",
+    allowed_types=ALLOWED_TYPES,
+    max_vertices: int = DEFAULT_MAX_VERTICES,
+) -> BaseGeometry:
     """A valid, non-empty shapely geometry of an allowed type from GeoJSON or shapely input
     (CGCS2000 lon/lat degrees). Raises ``InvalidInput`` or ``PayloadTooLarge``."""
     if isinstance(value, BaseGeometry):
-        doc = shapely.geometry.mapping(value) if not value.is_empty else {"type": value.geom_type, "coordinates": []}
+        doc = (
+            shapely.geometry.mapping(value)
+            if not value.is_empty
+            else {"type": value.geom_type, "coordinates": []}
+        )
         doc = json.loads(json.dumps(doc))  # tuples -> lists, as parsed JSON would be
     else:
         doc = _load(value, field)
@@ -110,8 +142,10 @@ def parse_geometry(value, *, field: str = "几何", allowed_types=ALLOWED_TYPES,
     if geom_type == "Feature":
         raise InvalidInput(f"{field}应为几何对象（geometry），而不是 Feature")
     if geom_type not in allowed_types:
-        raise InvalidInput(f"{field}的类型应为 {', '.join(allowed_types)} 之一，收到 {str(geom_type)[:40]!r}",
-                           details={"allowed_types": list(allowed_types)})
+        raise InvalidInput(
+            f"{field}的类型应为 {', '.join(allowed_types)} 之一，收到 {str(geom_type)[:40]!r}",
+            details={"allowed_types": list(allowed_types)},
+        )
     coords = doc.get("coordinates")
     if not isinstance(coords, list) or not coords:
         raise InvalidInput(f"{field}缺少坐标（coordinates），或为空几何")
@@ -124,6 +158,7 @@ def parse_geometry(value, *, field: str = "几何", allowed_types=ALLOWED_TYPES,
         raise InvalidInput(f"{field}为空几何")
     reason = shapely.is_valid_reason(geom)
     if reason != "Valid Geometry":
-        raise InvalidInput(f"{field}无效：{reason}（例如边界自相交、环方向或重叠）",
-                           details={"reason": reason})
+        raise InvalidInput(
+            f"{field}无效：{reason}（例如边界自相交、环方向或重叠）", details={"reason": reason}
+        )
     return geom

@@ -28,8 +28,10 @@ class Schema:
 
     version_dirs: tuple[Path, ...]
 
-    def __add__(self, other: "Schema") -> "Schema":
-        return Schema(self.version_dirs + tuple(d for d in other.version_dirs if d not in self.version_dirs))
+    def __add__(self, other: Schema) -> Schema:
+        return Schema(
+            self.version_dirs + tuple(d for d in other.version_dirs if d not in self.version_dirs)
+        )
 
     def config(self) -> Config:
         config = Config()

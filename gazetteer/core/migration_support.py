@@ -10,7 +10,7 @@ calls these same functions so that a trigger made by a migration and one re-made
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -53,13 +53,17 @@ class MigrationGeometry(sa.types.TypeDecorator):
 
     impl = sa.LargeBinary
     cache_ok = True
-    spatial_index = False  # read by geoalchemy2's DDL hooks: migrations make GiST indexes themselves
+    spatial_index = (
+        False  # read by geoalchemy2's DDL hooks: migrations make GiST indexes themselves
+    )
 
     def load_dialect_impl(self, dialect):
         if dialect is not None and dialect.name == "postgresql":
             from geoalchemy2 import Geometry as PostGISGeometry
-            return dialect.type_descriptor(PostGISGeometry(geometry_type="GEOMETRY", srid=SRID,
-                                                           spatial_index=False))
+
+            return dialect.type_descriptor(
+                PostGISGeometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False)
+            )
         return sa.LargeBinary() if dialect is None else dialect.type_descriptor(sa.LargeBinary())
 
 
@@ -80,8 +84,10 @@ def install_audit_triggers(conn, tables: Mapping[str, Sequence[str]]) -> None:
         for table, columns in tables.items():
             args = ", ".join(f"'{c}'" for c in columns)
             conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS audit_{table} ON "{table}"')
-            conn.exec_driver_sql(f'CREATE TRIGGER audit_{table} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                                 f"FOR EACH ROW EXECUTE FUNCTION gdgis_audit({args})")
+            conn.exec_driver_sql(
+                f'CREATE TRIGGER audit_{table} AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+                f"FOR EACH ROW EXECUTE FUNCTION gdgis_audit({args})"
+            )
         return
     for table, columns in tables.items():
         for op in OPS:
@@ -91,7 +97,8 @@ def install_audit_triggers(conn, tables: Mapping[str, Sequence[str]]) -> None:
             conn.exec_driver_sql(
                 f'CREATE TRIGGER {name} AFTER {op} ON "{table}" BEGIN '
                 f"INSERT INTO audit_log (at, actor, tx, table_name, op, row_key) VALUES "
-                f"({SQLITE_NOW}, gdgis_actor(), gdgis_tx(), '{table}', '{op}', {key_sql(columns, row)}); END")
+                f"({SQLITE_NOW}, gdgis_actor(), gdgis_tx(), '{table}', '{op}', {key_sql(columns, row)}); END"
+            )
 
 
 def drop_audit_triggers(conn, tables: Sequence[str]) -> None:
@@ -108,17 +115,23 @@ def install_append_only(conn) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(PG_APPEND_ONLY_FUNCTION)
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
-        conn.exec_driver_sql("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-                             "FOR EACH ROW EXECUTE FUNCTION gdgis_audit_append_only()")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION gdgis_audit_append_only()"
+        )
         conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
-        conn.exec_driver_sql("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
-                             "FOR EACH STATEMENT EXECUTE FUNCTION gdgis_audit_append_only()")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION gdgis_audit_append_only()"
+        )
         return
     for op in ("UPDATE", "DELETE"):
         name = f"audit_log_no_{op.lower()}"
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-        conn.exec_driver_sql(f"CREATE TRIGGER {name} BEFORE {op} ON audit_log "
-                             "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name} BEFORE {op} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
 
 
 def record_baseline(conn, tables: Mapping[str, Sequence[str]], actor: str) -> None:
@@ -128,4 +141,5 @@ def record_baseline(conn, tables: Mapping[str, Sequence[str]], actor: str) -> No
     for table, columns in tables.items():
         conn.exec_driver_sql(
             f"INSERT INTO audit_log (at, actor, tx, table_name, op, row_key) "
-            f"SELECT {now}, '{actor}', NULL, '{table}', 'BASELINE', {key_sql(columns)} FROM \"{table}\"")
+            f"SELECT {now}, '{actor}', NULL, '{table}', 'BASELINE', {key_sql(columns)} FROM \"{table}\""
+        )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 ENV_PREFIX = "GDGIS_"
 
@@ -72,29 +73,78 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATA_DIR", "./var", "Directory holding the embedded SQLite store, uploads and backups.", _path),
-    Setting("DATABASE_URL", None,
-            "SQLAlchemy URL of the store. Empty: sqlite:///<DATA_DIR>/gdgis.sqlite. "
-            "postgresql+psycopg://... selects PostgreSQL + PostGIS.", _optional_str),
-    Setting("READ_DATABASE_URL", None,
-            "Optional SQLAlchemy URL of a PostgreSQL streaming replica for reads. Writes, and a "
-            "worker thread's reads for a few seconds after its own write, stay on DATABASE_URL.",
-            _optional_str),
-    Setting("SECRET_KEY", None, "Flask session and CSRF signing key (environment only).",
-            _optional_str, secret=True),
-    Setting("MAX_UPLOAD_MB", 20, "Largest accepted request body (uploads, GeoJSON), in MiB.", _positive_int),
-    Setting("MAX_GEOJSON_VERTICES", 200_000, "Largest accepted number of vertices in one uploaded geometry.",
-            _positive_int),
-    Setting("TILE_URL", None, "Optional XYZ base-map tile template, e.g. a 天地图 URL with its key. "
-            "Empty: no base map (the map works without one).", _optional_str),
+    Setting(
+        "DATA_DIR",
+        "./var",
+        "Directory holding the embedded SQLite store, uploads and backups.",
+        _path,
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL of the store. Empty: sqlite:///<DATA_DIR>/gdgis.sqlite. "
+        "postgresql+psycopg://... selects PostgreSQL + PostGIS.",
+        _optional_str,
+    ),
+    Setting(
+        "READ_DATABASE_URL",
+        None,
+        "Optional SQLAlchemy URL of a PostgreSQL streaming replica for reads. Writes, and a "
+        "worker thread's reads for a few seconds after its own write, stay on DATABASE_URL.",
+        _optional_str,
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Flask session and CSRF signing key (environment only).",
+        _optional_str,
+        secret=True,
+    ),
+    Setting(
+        "MAX_UPLOAD_MB",
+        20,
+        "Largest accepted request body (uploads, GeoJSON), in MiB.",
+        _positive_int,
+    ),
+    Setting(
+        "MAX_GEOJSON_VERTICES",
+        200_000,
+        "Largest accepted number of vertices in one uploaded geometry.",
+        _positive_int,
+    ),
+    Setting(
+        "TILE_URL",
+        None,
+        "Optional XYZ base-map tile template, e.g. a 天地图 URL with its key. "
+        "Empty: no base map (the map works without one).",
+        _optional_str,
+    ),
     Setting("TILE_ATTRIBUTION", "", "Attribution text shown for TILE_URL.", _str),
-    Setting("MARKER_MOVED_TOLERANCE_M", 1.0,
-            "Displacement (metres, geodesic) beyond which an inspected boundary marker counts as moved.",
-            _positive_float),
-    Setting("RATE_LIMIT_PER_MINUTE", 600, "Public requests allowed per client address per minute.", _positive_int),
-    Setting("PROXY_HOPS", 0, "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
-            "headers give the client address and scheme. 0: use the connection's address.", _non_negative_int),
-    Setting("SESSION_COOKIE_SECURE", False, "Send the session cookie over HTTPS only (set true behind TLS).", _bool),
+    Setting(
+        "MARKER_MOVED_TOLERANCE_M",
+        1.0,
+        "Displacement (metres, geodesic) beyond which an inspected boundary marker counts as moved.",
+        _positive_float,
+    ),
+    Setting(
+        "RATE_LIMIT_PER_MINUTE",
+        600,
+        "Public requests allowed per client address per minute.",
+        _positive_int,
+    ),
+    Setting(
+        "PROXY_HOPS",
+        0,
+        "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
+        "headers give the client address and scheme. 0: use the connection's address.",
+        _non_negative_int,
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        "Send the session cookie over HTTPS only (set true behind TLS).",
+        _bool,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -104,8 +154,9 @@ class SettingsError(ValueError):
     pass
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Resolve and validate every declared setting; raise ``SettingsError`` on a bad value
     or an unknown override name."""
     overrides = dict(overrides or {})
@@ -136,5 +187,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
 
 def describe_settings() -> list[dict[str, Any]]:
     """The settings table for documentation and ``gdgis settings``."""
-    return [{"name": ENV_PREFIX + s.name, "default": None if s.secret else s.default, "help": s.help}
-            for s in SETTINGS]
+    return [
+        {"name": ENV_PREFIX + s.name, "default": None if s.secret else s.default, "help": s.help}
+        for s in SETTINGS
+    ]

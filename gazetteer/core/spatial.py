@@ -30,10 +30,14 @@ def parse_bbox(text: str) -> BBox:
 
 def check_bbox(bbox: BBox) -> BBox:
     minx, miny, maxx, maxy = bbox
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+    if not (
+        -180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90
+    ):
         raise InvalidInput("bbox 超出经纬度范围（经度 -180..180，纬度 -90..90）")
     if minx > maxx or miny > maxy:
-        raise InvalidInput("bbox 的最小值大于最大值（顺序应为 最小经度,最小纬度,最大经度,最大纬度）")
+        raise InvalidInput(
+            "bbox 的最小值大于最大值（顺序应为 最小经度,最小纬度,最大经度,最大纬度）"
+        )
     return bbox
 
 
@@ -44,4 +48,6 @@ def bbox_clause(table: sa.Table, bbox: BBox, dialect: str):
     if dialect == "postgresql":
         envelope = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
         return table.c.geom.op("&&")(envelope)
-    return sa.and_(table.c.minx <= maxx, table.c.maxx >= minx, table.c.miny <= maxy, table.c.maxy >= miny)
+    return sa.and_(
+        table.c.minx <= maxx, table.c.maxx >= minx, table.c.miny <= maxy, table.c.maxy >= miny
+    )

@@ -14,8 +14,8 @@ import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import geoalchemy2  # noqa: F401  (see below)
 import shapely
@@ -29,13 +29,15 @@ from sqlalchemy.engine import Connection, Engine
 
 SRID = 4490  # CGCS2000 geographic, longitude/latitude order in storage (always_xy)
 
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 
 class Geometry(sa.types.TypeDecorator):
@@ -53,8 +55,10 @@ class Geometry(sa.types.TypeDecorator):
             return sa.LargeBinary()
         if dialect.name == "postgresql":
             from geoalchemy2 import Geometry as PostGISGeometry
-            return dialect.type_descriptor(PostGISGeometry(geometry_type="GEOMETRY", srid=SRID,
-                                                           spatial_index=False))
+
+            return dialect.type_descriptor(
+                PostGISGeometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False)
+            )
         return dialect.type_descriptor(sa.LargeBinary())
 
     def bind_expression(self, bindvalue):
@@ -67,6 +71,7 @@ class Geometry(sa.types.TypeDecorator):
             raise TypeError(f"expected a shapely geometry, got {type(value).__name__}")
         if dialect.name == "postgresql":
             from geoalchemy2.shape import from_shape
+
             return from_shape(value, srid=SRID)
         return shapely.to_wkb(value)
 
@@ -75,6 +80,7 @@ class Geometry(sa.types.TypeDecorator):
             return None
         if dialect.name == "postgresql":
             from geoalchemy2.shape import to_shape
+
             return to_shape(value)
         return shapely.from_wkb(bytes(value))
 
@@ -82,8 +88,10 @@ class Geometry(sa.types.TypeDecorator):
 def bbox_column_defs(table_name: str) -> list[sa.SchemaItem]:
     """The bounding-box columns (minx, miny, maxx, maxy; degrees, CGCS2000 lon/lat) that
     every geometry table carries, and their B-tree index for bbox filtering on SQLite."""
-    return [*(sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")),
-            sa.Index(f"ix_{table_name}_bbox", "minx", "maxx", "miny", "maxy")]
+    return [
+        *(sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")),
+        sa.Index(f"ix_{table_name}_bbox", "minx", "maxx", "miny", "maxy"),
+    ]
 
 
 def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
@@ -137,8 +145,14 @@ class Store:
     whatever the replication lag. Replica connections are read-only.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, read_url: str | None = None,
-                 read_after_write_s: float = 5.0):
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        read_url: str | None = None,
+        read_after_write_s: float = 5.0,
+    ):
         self.url = url
         kwargs: dict = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
@@ -161,8 +175,12 @@ class Store:
         if self.read_url:
             if self.dialect != "postgresql":
                 raise ValueError("a read replica URL needs a PostgreSQL primary")
-            self.read_engine = sa.create_engine(self.read_url, echo=echo, pool_pre_ping=True,
-                                                execution_options={"postgresql_readonly": True})
+            self.read_engine = sa.create_engine(
+                self.read_url,
+                echo=echo,
+                pool_pre_ping=True,
+                execution_options={"postgresql_readonly": True},
+            )
         self.read_after_write_s = read_after_write_s
         self._last_write = threading.local()
 
@@ -196,11 +214,18 @@ class Store:
             conn.execution_options(sqlite_immediate=True)
             with conn.begin():
                 if self.dialect == "sqlite":
-                    context = conn.connection.info.setdefault("gdgis.audit", {"actor": None, "tx": None})
+                    context = conn.connection.info.setdefault(
+                        "gdgis.audit", {"actor": None, "tx": None}
+                    )
                     context.update(actor=name, tx=tx)
                 else:  # transaction-local settings, read by the plpgsql audit trigger
-                    conn.execute(sa.text("SELECT set_config('gdgis.actor', :actor, true), "
-                                         "set_config('gdgis.tx', :tx, true)"), {"actor": name or "", "tx": tx})
+                    conn.execute(
+                        sa.text(
+                            "SELECT set_config('gdgis.actor', :actor, true), "
+                            "set_config('gdgis.tx', :tx, true)"
+                        ),
+                        {"actor": name or "", "tx": tx},
+                    )
                 try:
                     yield conn
                 finally:

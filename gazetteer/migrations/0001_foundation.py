@@ -3,8 +3,9 @@
 Revision ID: 0001
 Revises:
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from gazetteer.core.migration_support import MigrationGeometry as Geometry
 
@@ -28,7 +29,11 @@ def upgrade():
         sa.Column("code", sa.String(12), primary_key=True),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("level", sa.String(10), nullable=False),
-        sa.Column("parent_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_divisions_parent_code_divisions")),
+        sa.Column(
+            "parent_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_divisions_parent_code_divisions"),
+        ),
         sa.Column("path", sa.String(80), nullable=False),
         sa.Column("in_guangdong", sa.Boolean, nullable=False),
         sa.Column("geom", Geometry),
@@ -36,7 +41,9 @@ def upgrade():
         sa.Column("area_km2", sa.Float),
         sa.Column("geometry_source", sa.String(100)),
         sa.Column("name_source", sa.String(100)),
-        sa.CheckConstraint("level IN ('province','city','county','township','village')", name="ck_divisions_level"),
+        sa.CheckConstraint(
+            "level IN ('province','city','county','township','village')", name="ck_divisions_level"
+        ),
         sa.PrimaryKeyConstraint("code", name="pk_divisions"),
     )
     op.create_index("ix_divisions_parent_code", "divisions", ["parent_code"])
@@ -57,8 +64,16 @@ def upgrade():
         sa.Column("heteronyms_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("feature_class", sa.String(20), nullable=False),
         sa.Column("feature_type", sa.String(40)),
-        sa.Column("division_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_places_division_code_divisions")),
-        sa.Column("own_division_code", sa.String(12), sa.ForeignKey("divisions.code", name="fk_places_own_division_code_divisions")),
+        sa.Column(
+            "division_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_places_division_code_divisions"),
+        ),
+        sa.Column(
+            "own_division_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_places_own_division_code_divisions"),
+        ),
         sa.Column("status", sa.String(12), nullable=False, server_default="in_force"),
         sa.Column("geom", Geometry),
         *_bbox(),
@@ -76,10 +91,16 @@ def upgrade():
         sa.Column("source", sa.String(200)),
         sa.Column("registered_by", sa.String(100)),
         sa.Column("registering_unit", sa.String(200)),
-        sa.Column("registered_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
+        sa.Column(
+            "registered_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
+        ),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.CheckConstraint("status IN ('in_force','historical','retired')", name="ck_places_status"),
+        sa.CheckConstraint(
+            "status IN ('in_force','historical','retired')", name="ck_places_status"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_places"),
         sa.UniqueConstraint("source_key", name="uq_places_source_key"),
         sa.UniqueConstraint("own_division_code", name="uq_places_own_division_code"),

@@ -3,8 +3,9 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from gazetteer.core.migration_support import MigrationGeometry as Geometry
 
@@ -14,8 +15,10 @@ branch_labels = None
 depends_on = None
 
 KINDS = "kind IN ('naming', 'renaming', 'retirement')"
-STATES = ("state IN ('draft', 'submitted', 'checked', 'in_review', 'on_notice', 'approved', 'rejected', "
-          "'announced', 'in_force', 'withdrawn')")
+STATES = (
+    "state IN ('draft', 'submitted', 'checked', 'in_review', 'on_notice', 'approved', 'rejected', "
+    "'announced', 'in_force', 'withdrawn')"
+)
 OPINION_KINDS = "kind IN ('expert', 'consultation', 'assessment', 'public')"
 CHANGES = "change IN ('baseline', 'named', 'renamed', 'superseded', 'retired', 'corrected')"
 
@@ -26,11 +29,19 @@ def upgrade():
         sa.Column("id", sa.Integer, autoincrement=True),
         sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("state", sa.String(12), nullable=False),
-        sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id", name="fk_proposals_place_id_places")),
-        sa.Column("result_place_id", sa.Integer,
-                  sa.ForeignKey("places.id", name="fk_proposals_result_place_id_places")),
-        sa.Column("division_code", sa.String(12),
-                  sa.ForeignKey("divisions.code", name="fk_proposals_division_code_divisions")),
+        sa.Column(
+            "place_id", sa.Integer, sa.ForeignKey("places.id", name="fk_proposals_place_id_places")
+        ),
+        sa.Column(
+            "result_place_id",
+            sa.Integer,
+            sa.ForeignKey("places.id", name="fk_proposals_result_place_id_places"),
+        ),
+        sa.Column(
+            "division_code",
+            sa.String(12),
+            sa.ForeignKey("divisions.code", name="fk_proposals_division_code_divisions"),
+        ),
         sa.Column("applicant", sa.String(200), nullable=False),
         sa.Column("reasons", sa.Text, nullable=False),
         sa.Column("proposed", sa.JSON, nullable=False),
@@ -58,8 +69,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name="pk_proposals"),
         sa.CheckConstraint(KINDS, name="ck_proposals_kind"),
         sa.CheckConstraint(STATES, name="ck_proposals_state"),
-        sa.CheckConstraint("decision IS NULL OR decision IN ('approved', 'rejected')",
-                           name="ck_proposals_decision"),
+        sa.CheckConstraint(
+            "decision IS NULL OR decision IN ('approved', 'rejected')", name="ck_proposals_decision"
+        ),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_proposals_kind", "proposals", ["kind"])
@@ -70,8 +82,12 @@ def upgrade():
     op.create_table(
         "place_versions",
         sa.Column("id", sa.Integer, autoincrement=True),
-        sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id", name="fk_place_versions_place_id_places"),
-                  nullable=False),
+        sa.Column(
+            "place_id",
+            sa.Integer,
+            sa.ForeignKey("places.id", name="fk_place_versions_place_id_places"),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("valid_from", sa.Date),
         sa.Column("valid_to", sa.Date),
@@ -79,8 +95,11 @@ def upgrade():
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("change", sa.String(12), nullable=False),
         sa.Column("change_reason", sa.Text),
-        sa.Column("proposal_id", sa.Integer,
-                  sa.ForeignKey("proposals.id", name="fk_place_versions_proposal_id_proposals")),
+        sa.Column(
+            "proposal_id",
+            sa.Integer,
+            sa.ForeignKey("proposals.id", name="fk_place_versions_proposal_id_proposals"),
+        ),
         sa.Column("record", sa.JSON, nullable=False),
         sa.Column("geom", Geometry),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
@@ -96,16 +115,29 @@ def upgrade():
     op.create_table(
         "place_links",
         sa.Column("id", sa.Integer, autoincrement=True),
-        sa.Column("old_place_id", sa.Integer, sa.ForeignKey("places.id", name="fk_place_links_old_place_id_places"),
-                  nullable=False),
-        sa.Column("new_place_id", sa.Integer, sa.ForeignKey("places.id", name="fk_place_links_new_place_id_places"),
-                  nullable=False),
+        sa.Column(
+            "old_place_id",
+            sa.Integer,
+            sa.ForeignKey("places.id", name="fk_place_links_old_place_id_places"),
+            nullable=False,
+        ),
+        sa.Column(
+            "new_place_id",
+            sa.Integer,
+            sa.ForeignKey("places.id", name="fk_place_links_new_place_id_places"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(12), nullable=False, server_default="renamed"),
         sa.Column("effective_date", sa.Date, nullable=False),
-        sa.Column("proposal_id", sa.Integer,
-                  sa.ForeignKey("proposals.id", name="fk_place_links_proposal_id_proposals")),
+        sa.Column(
+            "proposal_id",
+            sa.Integer,
+            sa.ForeignKey("proposals.id", name="fk_place_links_proposal_id_proposals"),
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_place_links"),
-        sa.UniqueConstraint("old_place_id", "new_place_id", name="uq_place_links_old_place_id_new_place_id"),
+        sa.UniqueConstraint(
+            "old_place_id", "new_place_id", name="uq_place_links_old_place_id_new_place_id"
+        ),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_place_links_old_place_id", "place_links", ["old_place_id"])
@@ -114,8 +146,12 @@ def upgrade():
     op.create_table(
         "proposal_opinions",
         sa.Column("id", sa.Integer, autoincrement=True),
-        sa.Column("proposal_id", sa.Integer,
-                  sa.ForeignKey("proposals.id", name="fk_proposal_opinions_proposal_id_proposals"), nullable=False),
+        sa.Column(
+            "proposal_id",
+            sa.Integer,
+            sa.ForeignKey("proposals.id", name="fk_proposal_opinions_proposal_id_proposals"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.String(12), nullable=False),
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
@@ -130,8 +166,12 @@ def upgrade():
     op.create_table(
         "proposal_events",
         sa.Column("id", sa.Integer, autoincrement=True),
-        sa.Column("proposal_id", sa.Integer,
-                  sa.ForeignKey("proposals.id", name="fk_proposal_events_proposal_id_proposals"), nullable=False),
+        sa.Column(
+            "proposal_id",
+            sa.Integer,
+            sa.ForeignKey("proposals.id", name="fk_proposal_events_proposal_id_proposals"),
+            nullable=False,
+        ),
         sa.Column("action", sa.String(24), nullable=False),
         sa.Column("from_state", sa.String(12)),
         sa.Column("to_state", sa.String(12), nullable=False),

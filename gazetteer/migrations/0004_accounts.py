@@ -4,8 +4,9 @@ Revision ID: 0004
 Revises: 0002 (the tables of 0001 and 0002 get audit triggers here; each later
 migration, in any domain, installs the triggers of the tables it adds)
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from gazetteer.core import migration_support as support
 
@@ -17,10 +18,16 @@ depends_on = None
 # Frozen at this revision: every table that exists now, with its primary key. A later
 # migration that adds a table calls audit.install_triggers for it.
 AUDITED_TABLES = {
-    "divisions": ("code",), "meta": ("key",), "places": ("id",),
-    "proposals": ("id",), "place_versions": ("id",), "place_links": ("id",),
-    "proposal_events": ("id",), "proposal_opinions": ("id",),
-    "users": ("id",), "api_tokens": ("id",),
+    "divisions": ("code",),
+    "meta": ("key",),
+    "places": ("id",),
+    "proposals": ("id",),
+    "place_versions": ("id",),
+    "place_links": ("id",),
+    "proposal_events": ("id",),
+    "proposal_opinions": ("id",),
+    "users": ("id",),
+    "api_tokens": ("id",),
 }
 
 
@@ -40,8 +47,12 @@ def upgrade():
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer, autoincrement=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", name="fk_api_tokens_user_id_users"),
-                  nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", name="fk_api_tokens_user_id_users"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("token_sha256", sa.String(64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,7 +73,9 @@ def upgrade():
         sa.Column("op", sa.String(8), nullable=False),
         sa.Column("row_key", sa.String(200), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
-        sa.CheckConstraint("op IN ('INSERT', 'UPDATE', 'DELETE', 'BASELINE')", name="ck_audit_log_op"),
+        sa.CheckConstraint(
+            "op IN ('INSERT', 'UPDATE', 'DELETE', 'BASELINE')", name="ck_audit_log_op"
+        ),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_audit_log_table_name_row_key", "audit_log", ["table_name", "row_key"])

@@ -17,6 +17,7 @@ Only tables of the foundation revision are indexed here, so this revision depend
 Revision ID: 0005
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0005"

@@ -12,5 +12,15 @@ from gazetteer.rules.corpus import NameCorpus, jurisdiction_code, jurisdiction_r
 from gazetteer.rules.lexicons import load_rule_data, reload_rule_data
 from gazetteer.rules.survey import survey, survey_markdown
 
-__all__ = ["SEVERITIES", "Finding", "NameCorpus", "check_name", "jurisdiction_code",
-           "jurisdiction_rule", "load_rule_data", "reload_rule_data", "survey", "survey_markdown"]
+__all__ = [
+    "SEVERITIES",
+    "Finding",
+    "NameCorpus",
+    "check_name",
+    "jurisdiction_code",
+    "jurisdiction_rule",
+    "load_rule_data",
+    "reload_rule_data",
+    "survey",
+    "survey_markdown",
+]

@@ -22,8 +22,13 @@ from functools import lru_cache
 
 from gazetteer import pinyin
 from gazetteer.romanize import generic_base, split_name
-from gazetteer.rules.corpus import (JURISDICTION_LABELS, NameCorpus, jurisdiction_code,
-                                    jurisdiction_rule, variant_core)
+from gazetteer.rules.corpus import (
+    JURISDICTION_LABELS,
+    NameCorpus,
+    jurisdiction_code,
+    jurisdiction_rule,
+    variant_core,
+)
 from gazetteer.rules.lexicons import RuleData, load_rule_data
 
 SEVERITIES = ("blocking", "warning", "note")
@@ -40,14 +45,19 @@ _DIGITS = re.compile(r"[0-9０-９]")
 @dataclass
 class Finding:
     rule_id: str
-    severity: str           # blocking / warning / note
-    message: str            # Chinese
-    source: str             # article or document the rule rests on
-    conflicts: list[dict] = field(default_factory=list)   # [{id, name, status, division_code}]
+    severity: str  # blocking / warning / note
+    message: str  # Chinese
+    source: str  # article or document the rule rests on
+    conflicts: list[dict] = field(default_factory=list)  # [{id, name, status, division_code}]
 
     def to_dict(self) -> dict:
-        return {"rule_id": self.rule_id, "severity": self.severity, "message": self.message,
-                "source": self.source, "conflicts": list(self.conflicts)}
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity,
+            "message": self.message,
+            "source": self.source,
+            "conflicts": list(self.conflicts),
+        }
 
 
 @dataclass
@@ -62,12 +72,22 @@ class _Context:
     data: RuleData
     location: object = None
 
-    def finding(self, rule_id: str, conflicts=(), **fields) -> "Finding":
+    def finding(self, rule_id: str, conflicts=(), **fields) -> Finding:
         meta = self.data.rules[rule_id]
-        values = {"name": self.name, "specific": self.specific, "generic": self.generic,
-                  "feature_class": self.feature_class, **fields}
-        return Finding(rule_id, meta.severity, meta.message.format_map(_Blank(values)),
-                       meta.source, [c.conflict() if hasattr(c, "conflict") else c for c in conflicts])
+        values = {
+            "name": self.name,
+            "specific": self.specific,
+            "generic": self.generic,
+            "feature_class": self.feature_class,
+            **fields,
+        }
+        return Finding(
+            rule_id,
+            meta.severity,
+            meta.message.format_map(_Blank(values)),
+            meta.source,
+            [c.conflict() if hasattr(c, "conflict") else c for c in conflicts],
+        )
 
     def exempt(self, rule_id: str, term: str = "") -> bool:
         return self.data.exempt(rule_id, self.name, self.specific, *((term,) if term else ()))
@@ -79,16 +99,22 @@ class _Blank(dict):
 
 
 def _is_han(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f" or "\uf900" <= ch <= "\ufaff"
+    return (
+        "\u3400" <= ch <= "\u9fff"
+        or "\U00020000" <= ch <= "\U0003134f"
+        or "\uf900" <= ch <= "\ufaff"
+    )
 
 
 @lru_cache(maxsize=1)
 def _converters():
     import opencc
+
     return opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
 
 
 # ---- 重: duplicates and homophones -----------------------------------------------------
+
 
 def _rule_duplicates(ctx: _Context) -> list[Finding]:
     if ctx.corpus is None or not ctx.specific:
@@ -115,20 +141,27 @@ def _rule_duplicates(ctx: _Context) -> list[Finding]:
         out.append(ctx.finding("duplicate.historical", old, jurisdiction=label))
     seen = {e.id for e in same}
     key = pinyin.pinyin_key(ctx.specific)
-    homophones = [e for e in corpus.same_pinyin(rule.group, jcode, key, exclude_id=ctx.exclude_id)
-                  if e.status == "in_force" and e.id not in seen]
+    homophones = [
+        e
+        for e in corpus.same_pinyin(rule.group, jcode, key, exclude_id=ctx.exclude_id)
+        if e.status == "in_force" and e.id not in seen
+    ]
     if homophones:
         out.append(ctx.finding("homophone", homophones, jurisdiction=label, pinyin=key))
         seen.update(e.id for e in homophones)
     core = variant_core(ctx.specific)
-    variants = [e for e in corpus.same_core(rule.group, jcode, core, exclude_id=ctx.exclude_id)
-                if e.status == "in_force" and e.id not in seen]
+    variants = [
+        e
+        for e in corpus.same_core(rule.group, jcode, core, exclude_id=ctx.exclude_id)
+        if e.status == "in_force" and e.id not in seen
+    ]
     if variants:
         out.append(ctx.finding("duplicate.variant", variants, jurisdiction=label))
     return out
 
 
 # ---- 大 / 洋 / 怪 lexicons ----------------------------------------------------------------
+
 
 def _terms_in(text: str, terms) -> list[str]:
     return [t for t in terms if t and t in text]
@@ -137,19 +170,29 @@ def _terms_in(text: str, terms) -> list[str]:
 def _rule_lexicons(ctx: _Context) -> list[Finding]:
     data, out = ctx.data, []
     for term, classes in data.exaggerated.items():
-        if term in ctx.name and (classes is None or ctx.feature_class in classes) \
-                and not ctx.exempt("big.exaggerated", term):
+        if (
+            term in ctx.name
+            and (classes is None or ctx.feature_class in classes)
+            and not ctx.exempt("big.exaggerated", term)
+        ):
             out.append(ctx.finding("big.exaggerated", term=term))
-    for rule_id, terms in (("foreign.name", data.foreign), ("odd.feudal", data.feudal),
-                           ("odd.vulgar", data.vulgar)):
+    for rule_id, terms in (
+        ("foreign.name", data.foreign),
+        ("odd.feudal", data.feudal),
+        ("odd.vulgar", data.vulgar),
+    ):
         for term in sorted(_terms_in(ctx.name, terms), key=lambda t: (-len(t), t)):
             if not ctx.exempt(rule_id, term):
                 out.append(ctx.finding(rule_id, term=term))
     spec = ctx.specific
     if len(spec) >= 3 and all(_is_han(c) for c in spec):
         hits = sum(c in data.transliteration_chars for c in spec)
-        if hits >= 3 and hits / len(spec) >= 0.75 and not ctx.exempt("foreign.translit") \
-                and not any(f.rule_id == "foreign.name" for f in out):
+        if (
+            hits >= 3
+            and hits / len(spec) >= 0.75
+            and not ctx.exempt("foreign.translit")
+            and not any(f.rule_id == "foreign.name" for f in out)
+        ):
             out.append(ctx.finding("foreign.translit"))
     return out
 
@@ -178,14 +221,20 @@ def _rule_characters(ctx: _Context) -> list[Finding]:
             # traditional form there is a warning.
             common = any(data.charlist_level.get(standard[c], 3) <= 2 for c in traditional)
             rule_id = "odd.mixed-script" if simplified_only and common else "odd.traditional"
-            out.append(ctx.finding(rule_id, term="".join(traditional),
-                                   standard="".join(standard[c] for c in traditional)))
+            out.append(
+                ctx.finding(
+                    rule_id,
+                    term="".join(traditional),
+                    standard="".join(standard[c] for c in traditional),
+                )
+            )
         if rare and not ctx.exempt("odd.rare-char"):
             out.append(ctx.finding("odd.rare-char", term="".join(rare)))
     return out
 
 
 # ---- generic term and structure --------------------------------------------------------
+
 
 def _rule_generic(ctx: _Context) -> list[Finding]:
     term = ctx.data.generic_terms.get(generic_base(ctx.generic))
@@ -224,6 +273,7 @@ def _rule_structure(ctx: _Context) -> list[Finding]:
 
 # ---- people and brands -----------------------------------------------------------------
 
+
 def _rule_person_brand(ctx: _Context) -> list[Finding]:
     data, spec, out = ctx.data, ctx.specific, []
     for term in sorted(_terms_in(ctx.name, data.brands), key=lambda t: (-len(t), t)):
@@ -233,19 +283,36 @@ def _rule_person_brand(ctx: _Context) -> list[Finding]:
         for n in (2, 1):
             surname, given = spec[:n], spec[n:]
             if surname in data.surnames and 1 <= len(given) <= 2:
-                if len(spec) >= 3 and all(c in data.given_name_chars for c in given) \
-                        and not any(c in data.place_morphemes for c in given):
+                if (
+                    len(spec) >= 3
+                    and all(c in data.given_name_chars for c in given)
+                    and not any(c in data.place_morphemes for c in given)
+                ):
                     out.append(ctx.finding("person.name"))
                 break
     return out
 
 
-RULES = (_rule_structure, _rule_characters, _rule_lexicons, _rule_generic, _rule_person_brand,
-         _rule_duplicates)
+RULES = (
+    _rule_structure,
+    _rule_characters,
+    _rule_lexicons,
+    _rule_generic,
+    _rule_person_brand,
+    _rule_duplicates,
+)
 
 
-def check_name(name: str, feature_class: str, division_path, corpus: NameCorpus | None, *,
-               location=None, exclude_id=None, data: RuleData | None = None) -> list[Finding]:
+def check_name(
+    name: str,
+    feature_class: str,
+    division_path,
+    corpus: NameCorpus | None,
+    *,
+    location=None,
+    exclude_id=None,
+    data: RuleData | None = None,
+) -> list[Finding]:
     """Findings for a proposed ``name`` of ``feature_class`` (one of the 12 census classes)
     in the division whose path from the province down is ``division_path`` (codes, e.g.
     ``["440000", "440100", "440113"]``).
@@ -261,9 +328,18 @@ def check_name(name: str, feature_class: str, division_path, corpus: NameCorpus 
     data = data or (corpus.data if corpus is not None else load_rule_data())
     specific, generic = split_name(name)
     if not generic and name in data.generic_terms and name not in data.name_splits:
-        specific, generic = "", name     # a bare generic term (路, 社区): no specific term
-    ctx = _Context(name, specific, generic, feature_class, tuple(division_path or ()), corpus,
-                   exclude_id, data, location)
+        specific, generic = "", name  # a bare generic term (路, 社区): no specific term
+    ctx = _Context(
+        name,
+        specific,
+        generic,
+        feature_class,
+        tuple(division_path or ()),
+        corpus,
+        exclude_id,
+        data,
+        location,
+    )
     findings = [f for rule in RULES for f in rule(ctx)]
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))
     return findings

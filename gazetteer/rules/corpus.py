@@ -20,16 +20,20 @@ under a province (省直辖县) acts as its own city.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from gazetteer import pinyin
 from gazetteer.romanize import generic_base, split_name
 from gazetteer.rules.lexicons import JurisdictionRule, RuleData, load_rule_data
 
 STATUSES = ("in_force", "historical", "retired")
-JURISDICTION_LABELS = {"country": "全国", "province": "本省", "city": "本市（近似建成区）",
-                       "county": "本县（市、区）"}
+JURISDICTION_LABELS = {
+    "country": "全国",
+    "province": "本省",
+    "city": "本市（近似建成区）",
+    "county": "本县（市、区）",
+}
 # Leading modifiers that do not make a name different (a local rule: 新/大 added or dropped).
 VARIANT_PREFIXES = ("新", "大")
 
@@ -55,7 +59,9 @@ def jurisdiction_code(level: str, division_path: list[str] | tuple[str, ...]) ->
 def jurisdiction_rule(feature_class: str, generic: str, data: RuleData) -> JurisdictionRule | None:
     """The first row of jurisdictions.csv that matches the class and generic term."""
     for rule in data.jurisdictions:
-        if rule.feature_class == feature_class and (rule.generics is None or generic in rule.generics):
+        if rule.feature_class == feature_class and (
+            rule.generics is None or generic in rule.generics
+        ):
             return rule
     return None
 
@@ -66,7 +72,7 @@ def variant_core(specific: str) -> str:
     core = specific
     for prefix in VARIANT_PREFIXES:
         if core.startswith(prefix) and len(core) - len(prefix) >= 2:
-            core = core[len(prefix):]
+            core = core[len(prefix) :]
     return core
 
 
@@ -88,8 +94,12 @@ class IndexedName:
         return self.division_path[-1] if self.division_path else None
 
     def conflict(self) -> dict:
-        return {"id": self.id, "name": self.name, "status": self.status,
-                "division_code": self.division_code}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "division_code": self.division_code,
+        }
 
 
 class NameCorpus:
@@ -104,8 +114,8 @@ class NameCorpus:
         self._by_specific: dict[tuple, set] = defaultdict(set)
         self._by_pinyin: dict[tuple, set] = defaultdict(set)
         self._by_core: dict[tuple, set] = defaultdict(set)
-        self.division_names: dict[str, str] = {}      # code -> name, for messages
-        self.division_name_set: set[str] = set()       # names of divisions (广州市, 番禺区)
+        self.division_names: dict[str, str] = {}  # code -> name, for messages
+        self.division_name_set: set[str] = set()  # names of divisions (广州市, 番禺区)
         for record in records:
             self.add(record)
 
@@ -121,19 +131,29 @@ class NameCorpus:
     def records(self) -> Iterable[IndexedName]:
         return self._by_id.values()
 
-    def index_entry(self, *, id, name, feature_class, division_path, status="in_force",
-                    specific_term=None) -> IndexedName:
+    def index_entry(
+        self, *, id, name, feature_class, division_path, status="in_force", specific_term=None
+    ) -> IndexedName:
         """The index entry a record would have (not added)."""
         name = name.strip()
         specific, generic = split_name(name)
         if specific_term and name.startswith(specific_term):
-            specific, generic = specific_term, name[len(specific_term):]
+            specific, generic = specific_term, name[len(specific_term) :]
         path = tuple(division_path or ())
         rule = jurisdiction_rule(feature_class, generic_base(generic), self.data)
         jcode = jurisdiction_code(rule.jurisdiction, path) if rule else None
-        return IndexedName(id, name, specific, generic, feature_class, path, status,
-                           rule.group if rule else None, jcode,
-                           pinyin.pinyin_key(specific) if specific else "")
+        return IndexedName(
+            id,
+            name,
+            specific,
+            generic,
+            feature_class,
+            path,
+            status,
+            rule.group if rule else None,
+            jcode,
+            pinyin.pinyin_key(specific) if specific else "",
+        )
 
     def add(self, record: dict) -> IndexedName:
         """Index one record (replacing an earlier one with the same id)."""
@@ -142,9 +162,13 @@ class NameCorpus:
         if record["id"] in self._by_id:
             self.remove(record["id"])
         entry = self.index_entry(
-            id=record["id"], name=record["name"], feature_class=record["feature_class"],
-            division_path=record.get("division_path") or (), status=record.get("status", "in_force"),
-            specific_term=record.get("specific_term"))
+            id=record["id"],
+            name=record["name"],
+            feature_class=record["feature_class"],
+            division_path=record.get("division_path") or (),
+            status=record.get("status", "in_force"),
+            specific_term=record.get("specific_term"),
+        )
         self._by_id[entry.id] = entry
         if entry.jcode and entry.specific:
             self._by_specific[(entry.group, entry.jcode, entry.specific)].add(entry.id)
@@ -160,8 +184,11 @@ class NameCorpus:
         entry = self._by_id.pop(record_id, None)
         if entry is None or not (entry.jcode and entry.specific):
             return
-        for index, key in ((self._by_specific, entry.specific), (self._by_pinyin, entry.pinyin_key),
-                           (self._by_core, variant_core(entry.specific))):
+        for index, key in (
+            (self._by_specific, entry.specific),
+            (self._by_pinyin, entry.pinyin_key),
+            (self._by_core, variant_core(entry.specific)),
+        ):
             ids = index.get((entry.group, entry.jcode, key))
             if ids is not None:
                 ids.discard(record_id)
@@ -182,7 +209,7 @@ class NameCorpus:
         return self._lookup(self._by_core, group, jcode, core, exclude_id)
 
     @classmethod
-    def from_store(cls, store, *, data: RuleData | None = None) -> "NameCorpus":
+    def from_store(cls, store, *, data: RuleData | None = None) -> NameCorpus:
         """Build from the store's ``places`` table; a place's division path is the
         ``divisions.path`` of its own division code when it is a division, otherwise of the
         division it lies in."""
@@ -193,19 +220,35 @@ class NameCorpus:
         with store.read() as conn:
             paths = {}
             names = {}
-            for code, name, path in conn.execute(sa.select(divisions.c.code, divisions.c.name,
-                                                           divisions.c.path)):
+            for code, name, path in conn.execute(
+                sa.select(divisions.c.code, divisions.c.name, divisions.c.path)
+            ):
                 paths[code] = path.split("/") if path else [code]
                 names[code] = name
-            rows = conn.execute(sa.select(
-                places.c.id, places.c.name, places.c.specific_term, places.c.feature_class,
-                places.c.division_code, places.c.own_division_code, places.c.status)).all()
+            rows = conn.execute(
+                sa.select(
+                    places.c.id,
+                    places.c.name,
+                    places.c.specific_term,
+                    places.c.feature_class,
+                    places.c.division_code,
+                    places.c.own_division_code,
+                    places.c.status,
+                )
+            ).all()
         corpus = cls(data=data)
         for row in rows:
             code = row.own_division_code or row.division_code
-            corpus.add({"id": row.id, "name": row.name, "specific_term": row.specific_term,
-                        "feature_class": row.feature_class, "status": row.status,
-                        "division_path": paths.get(code, [code] if code else [])})
+            corpus.add(
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "specific_term": row.specific_term,
+                    "feature_class": row.feature_class,
+                    "status": row.status,
+                    "division_path": paths.get(code, [code] if code else []),
+                }
+            )
         corpus.division_names.update(names)
         corpus.division_name_set.update(names.values())
         return corpus

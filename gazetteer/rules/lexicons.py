@@ -23,16 +23,16 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 class GenericTerm:
     term: str
     classes: frozenset[str]
-    words: tuple[str, ...]   # the term divided into words for romanization
-    joined: bool             # written as one word with the specific (王村 Wangcun)
+    words: tuple[str, ...]  # the term divided into words for romanization
+    joined: bool  # written as one word with the specific (王村 Wangcun)
 
 
 @dataclass(frozen=True)
 class JurisdictionRule:
     group: str
     feature_class: str
-    generics: frozenset[str] | None   # None = any generic
-    jurisdiction: str                  # country / province / city / county
+    generics: frozenset[str] | None  # None = any generic
+    jurisdiction: str  # country / province / city / county
     severity: str
     source: str
 
@@ -50,19 +50,19 @@ class RuleData:
     generic_terms: dict[str, GenericTerm]
     jurisdictions: tuple[JurisdictionRule, ...]
     rules: dict[str, RuleMeta]
-    exaggerated: dict[str, frozenset[str] | None]   # term -> classes it applies to (None: all)
+    exaggerated: dict[str, frozenset[str] | None]  # term -> classes it applies to (None: all)
     foreign: frozenset[str]
     feudal: frozenset[str]
     vulgar: frozenset[str]
     transliteration_chars: frozenset[str]
-    exemptions: dict[str, tuple[str, ...]]          # entry -> rule-id prefixes ('' = all)
+    exemptions: dict[str, tuple[str, ...]]  # entry -> rule-id prefixes ('' = all)
     surnames: frozenset[str]
     place_morphemes: frozenset[str]
     brands: frozenset[str]
     ethnic_groups: tuple[str, ...]
-    name_splits: dict[str, str]                     # name -> specific term
+    name_splits: dict[str, str]  # name -> specific term
     charlist: frozenset[str]
-    charlist_level: dict[str, int]                  # 1, 2 or 3 (通用规范汉字表 levels)
+    charlist_level: dict[str, int]  # 1, 2 or 3 (通用规范汉字表 levels)
     given_name_chars: frozenset[str]
     sources: tuple[str, ...] = field(default=())
 
@@ -113,17 +113,31 @@ def _load(extra_dir: str | None) -> RuleData:
         words = tuple((row.get("words") or "").split()) or (term,)
         if "".join(words) != term:
             raise ValueError(f"generic_terms.csv: words {words} do not spell {term!r}")
-        generic_terms[term] = GenericTerm(term, _classes(row["classes"]), words,
-                                          (row.get("write") or "").strip() == "joined")
+        generic_terms[term] = GenericTerm(
+            term, _classes(row["classes"]), words, (row.get("write") or "").strip() == "joined"
+        )
     jurisdictions = []
     for row in _rows("jurisdictions.csv", extra):
         generics = None if row["generics"].strip() == "*" else _classes(row["generics"])
-        jurisdictions.append(JurisdictionRule(row["group"].strip(), row["class"].strip(), generics,
-                                              row["jurisdiction"].strip(),
-                                              row["severity"].strip(), row["source"].strip()))
-    rules = {row["rule_id"].strip(): RuleMeta(row["rule_id"].strip(), row["severity"].strip(),
-                                              row["source"].strip(), row["message"].strip())
-             for row in _rows("rules.csv", extra)}
+        jurisdictions.append(
+            JurisdictionRule(
+                row["group"].strip(),
+                row["class"].strip(),
+                generics,
+                row["jurisdiction"].strip(),
+                row["severity"].strip(),
+                row["source"].strip(),
+            )
+        )
+    rules = {
+        row["rule_id"].strip(): RuleMeta(
+            row["rule_id"].strip(),
+            row["severity"].strip(),
+            row["source"].strip(),
+            row["message"].strip(),
+        )
+        for row in _rows("rules.csv", extra)
+    }
     exaggerated = {}
     for parts in _lines("exaggerated.txt", extra):
         exaggerated[parts[0]] = _classes(parts[1]) if len(parts) > 1 and parts[1] else None
@@ -139,15 +153,25 @@ def _load(extra_dir: str | None) -> RuleData:
     # The shipped file is in table order: 1-3500 level 1, 3501-6500 level 2, the rest level 3.
     charlist_level = {c: 1 if i < 3500 else 2 if i < 6500 else 3 for i, c in enumerate(ordered)}
     return RuleData(
-        generic_terms=generic_terms, jurisdictions=tuple(jurisdictions), rules=rules,
-        exaggerated=exaggerated, foreign=words("foreign.txt"), feudal=words("feudal.txt"),
-        vulgar=words("vulgar.txt"), transliteration_chars=words("transliteration_chars.txt"),
-        exemptions=exemptions, surnames=words("surnames.txt"),
-        place_morphemes=words("place_morphemes.txt"), brands=words("brands.txt"),
+        generic_terms=generic_terms,
+        jurisdictions=tuple(jurisdictions),
+        rules=rules,
+        exaggerated=exaggerated,
+        foreign=words("foreign.txt"),
+        feudal=words("feudal.txt"),
+        vulgar=words("vulgar.txt"),
+        transliteration_chars=words("transliteration_chars.txt"),
+        exemptions=exemptions,
+        surnames=words("surnames.txt"),
+        place_morphemes=words("place_morphemes.txt"),
+        brands=words("brands.txt"),
         ethnic_groups=tuple(parts[0] for parts in _lines("ethnic_groups.txt", extra)),
         name_splits={p[0]: p[1] for p in _lines("name_splits.txt", extra) if len(p) > 1},
-        charlist=charlist, charlist_level=charlist_level,
-        given_name_chars=frozenset("".join(parts[0] for parts in _lines("given_name_chars.txt", extra))),
+        charlist=charlist,
+        charlist_level=charlist_level,
+        given_name_chars=frozenset(
+            "".join(parts[0] for parts in _lines("given_name_chars.txt", extra))
+        ),
         sources=tuple(str(p) for p in ([DATA_DIR] + ([extra] if extra else []))),
     )
 

@@ -15,15 +15,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from helpers import TEST_PASSWORD, ensure_user
 
+from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
+
 CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 # Belt and braces beside the request routing: no name but loopback resolves.
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Belt and braces beside the request routing: no name but loopback resolves.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
 TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 TABLET_PORTRAIT = {"width": 768, "height": 1024}
 LOOPBACK = {"127.0.0.1", "localhost"}
@@ -62,6 +70,7 @@ def _prepare(store) -> dict:
     """Users and an in-progress round on 粤桂线 (demonstration markers)."""
     from boundaries import inspections as inspection_service
     from boundaries.lines import list_lines
+
     for actor in (OFFICER, INSPECTOR_A, INSPECTOR_B):
         ensure_user(store, actor.username, *sorted(actor.roles))
     line = next(row for row in list_lines(store, "provincial") if row["name"] == "粤桂线")
@@ -77,6 +86,7 @@ def live_server(store_templates, browser_template, tmp_path):
     from werkzeug.serving import make_server
 
     from webmap import create_app
+
     with store_templates.copy(browser_template, tmp_path) as store:
         info = _prepare(store)
         app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "browser-test-key"}, store=store)
@@ -100,11 +110,16 @@ class PageWatch:
         self.blocked: list[str] = []
 
     def attach(self, page) -> None:
-        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
+        )
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 
     def route(self, route) -> None:
-        if urlsplit(route.request.url).hostname in LOOPBACK or route.request.url.startswith(("data:", "blob:")):
+        if urlsplit(route.request.url).hostname in LOOPBACK or route.request.url.startswith(
+            ("data:", "blob:")
+        ):
             route.continue_()
         else:
             self.blocked.append(route.request.url)
@@ -119,9 +134,14 @@ def open_context(chromium):
 
     def _open(viewport=TABLET_LANDSCAPE, geolocation=None):
         watch = PageWatch()
-        context = chromium.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                       has_touch=True, permissions=["geolocation"],
-                                       geolocation=geolocation or {"longitude": 109.5, "latitude": 22.5, "accuracy": 8})
+        context = chromium.new_context(
+            viewport=viewport,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            has_touch=True,
+            permissions=["geolocation"],
+            geolocation=geolocation or {"longitude": 109.5, "latitude": 22.5, "accuracy": 8},
+        )
         context.route("**/*", watch.route)
         context.on("page", watch.attach)
         contexts.append(context)

@@ -36,8 +36,11 @@ def test_check_a_name_and_place_a_conflicting_name_on_the_map(live_server, open_
     page.mouse.click(box["x"] + box["width"] / 2 - 25, box["y"] + box["height"] / 2 - 25)
     page.wait_for_selector("#summary:has-text('已上图')")
     with store.read() as conn:
-        geom = conn.execute(sa.select(places.c.geom).where(places.c.name == "茶山社区居委会",
-                                                           places.c.division_code.startswith("440106"))).scalar()
+        geom = conn.execute(
+            sa.select(places.c.geom).where(
+                places.c.name == "茶山社区居委会", places.c.division_code.startswith("440106")
+            )
+        ).scalar()
     assert geom is not None and 113.2 < geom.x < 113.5
     page.wait_for_selector(".conflicts .name-item:not(:has(.tag))")
     screenshot(page, "compliance-placed-1024x768")

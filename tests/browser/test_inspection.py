@@ -13,8 +13,12 @@ pytestmark = pytest.mark.browser
 
 
 def stored(store, record_id=None) -> list:
-    query = sa.select(inspections.c.id, inspections.c.found_state, inspections.c.marker_id,
-                      inspections.c.measurement_method)
+    query = sa.select(
+        inspections.c.id,
+        inspections.c.found_state,
+        inspections.c.marker_id,
+        inspections.c.measurement_method,
+    )
     if record_id:
         query = query.where(inspections.c.id == record_id)
     with store.read() as conn:
@@ -23,8 +27,11 @@ def stored(store, record_id=None) -> list:
 
 def open_marker(page, number: str) -> None:
     """Bring a marker of the round into view by its number, then tap it on the map."""
-    marker_id = page.evaluate("(n) => [...document.querySelectorAll('#marker-jump option')]"
-                              ".find(o => o.textContent.startsWith(n + ' ')).value", number)
+    marker_id = page.evaluate(
+        "(n) => [...document.querySelectorAll('#marker-jump option')]"
+        ".find(o => o.textContent.startsWith(n + ' ')).value",
+        number,
+    )
     page.select_option("#marker-jump", marker_id)
     icon = page.locator(f".bm-icon[title='{number}']")
     icon.wait_for()
@@ -43,15 +50,19 @@ def wait_for_service_worker(page) -> None:
 
 def test_record_online_then_offline_and_sync_exactly_once(live_server, open_context):
     base, store = live_server["url"], live_server["store"]
-    context, watch = open_context(TABLET_PORTRAIT, geolocation={"longitude": 109.6, "latitude": 21.9, "accuracy": 6})
+    context, watch = open_context(
+        TABLET_PORTRAIT, geolocation={"longitude": 109.6, "latitude": 21.9, "accuracy": 6}
+    )
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
     sign_in(page, base, "inspector_a", "/inspect")
     page.wait_for_selector("#map[data-ready='1']")
     wait_for_service_worker(page)
     page.wait_for_selector("#round-info[data-cached='1']", timeout=30000)
-    markers = page.evaluate(f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
-                            ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))")
+    markers = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))"
+    )
     first, second = markers[0], markers[1]
 
     # Online: locate, open a marker, record it with the GPS position.
@@ -95,13 +106,19 @@ def test_record_online_then_offline_and_sync_exactly_once(live_server, open_cont
     assert [r.found_state for r in stored(store, record_id)] == ["tilted"]
     page.click("#queue-toggle") if page.is_hidden("#queue") else None
     page.click("#queue-flush")
-    again = page.evaluate("""(body) => fetch('/api/boundaries/inspections', {method: 'POST',
+    again = page.evaluate(
+        """(body) => fetch('/api/boundaries/inspections', {method: 'POST',
         headers: {'Content-Type': 'application/json',
                   'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content},
         body: JSON.stringify(body)}).then(r => r.status)""",
-                          {"id": record_id, "round_id": live_server["round"]["id"], "marker": second,
-                           "found_state": "tilted"})
-    assert again == 200   # the same client id again: a no-op
+        {
+            "id": record_id,
+            "round_id": live_server["round"]["id"],
+            "marker": second,
+            "found_state": "tilted",
+        },
+    )
+    assert again == 200  # the same client id again: a no-op
     assert len(stored(store, record_id)) == 1 and len(stored(store)) == 2
     screenshot(page, "inspect-synced-768x1024")
     assert watch.errors == [] and watch.blocked == []

@@ -18,7 +18,9 @@ PUBLIC_PAGES = [
 ]
 
 
-@pytest.mark.parametrize("viewport", [TABLET_LANDSCAPE, TABLET_PORTRAIT], ids=["1024x768", "768x1024"])
+@pytest.mark.parametrize(
+    "viewport", [TABLET_LANDSCAPE, TABLET_PORTRAIT], ids=["1024x768", "768x1024"]
+)
 def test_pages_load_cleanly_at_tablet_size(live_server, open_context, viewport):
     context, watch = open_context(viewport)
     page = context.new_page()
@@ -34,8 +36,12 @@ def test_pages_load_cleanly_at_tablet_size(live_server, open_context, viewport):
     page.wait_for_selector("#map[data-ready='1']")
     assert page.locator(".legend").inner_text().count("演示数据") == 1
     assert page.locator(".leaflet-control-layers").count() == 1
-    page.wait_for_selector(".leaflet-marker-icon")   # markers (or their clusters) follow the first view
-    place = page.evaluate("fetch('/api/map/places.geojson').then(r => r.json()).then(d => d.features[0].id)")
+    page.wait_for_selector(
+        ".leaflet-marker-icon"
+    )  # markers (or their clusters) follow the first view
+    place = page.evaluate(
+        "fetch('/api/map/places.geojson').then(r => r.json()).then(d => d.features[0].id)"
+    )
     page.goto(f"{live_server['url']}/place/{place}")
     page.wait_for_load_state("networkidle")
     screenshot(page, f"place-{size}")
