@@ -12,9 +12,11 @@ Raises ``InvalidInput`` (message in Chinese) for a file that cannot be read.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,6 +121,15 @@ def _stated_crs(crs_text: str | None) -> tuple[str | None, str | None]:
     return (f"EPSG:{epsg}" if epsg else None), crs.name
 
 
+@contextlib.contextmanager
+def _gdal_quiet():
+    """GDAL reports oddities of a damaged file as Python RuntimeWarnings from inside its
+    error handler; the read itself raises when it cannot go on, and that is what counts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def _ogr_path(path: Path, fmt: str) -> str:
     if path.name.lower().endswith(".zip"):
         return f"/vsizip/{path}"
@@ -173,7 +184,8 @@ class SourceFile:
             import pyogrio
 
             try:
-                meta = pyogrio.read_info(_ogr_path(self.path, self.format), layer=layer)
+                with _gdal_quiet():
+                    meta = pyogrio.read_info(_ogr_path(self.path, self.format), layer=layer)
             except Exception as exc:
                 raise InvalidInput(f"无法读取图层“{layer}”：{exc}") from None
             stated, stated_name = _stated_crs(meta.get("crs"))
@@ -219,14 +231,15 @@ class SourceFile:
         skip = 0
         while True:
             try:
-                meta, fids, wkb, field_data = read(
-                    source,
-                    layer=layer,
-                    skip_features=skip,
-                    max_features=chunk_size,
-                    return_fids=True,
-                    encoding=self.encoding,
-                )
+                with _gdal_quiet():
+                    meta, fids, wkb, field_data = read(
+                        source,
+                        layer=layer,
+                        skip_features=skip,
+                        max_features=chunk_size,
+                        return_fids=True,
+                        encoding=self.encoding,
+                    )
             except ValueError as exc:
                 if "skip_features" in str(exc):  # skipped past the end
                     return
