@@ -35,8 +35,11 @@ def prose(text: str, *, keep_code_spans: bool = False) -> str:
 
 
 def relative_links(page: Path) -> list[str]:
-    return [t for t in LINK.findall(prose(page.read_text(encoding="utf-8")))
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", t) and not t.startswith("#")]
+    return [
+        t
+        for t in LINK.findall(prose(page.read_text(encoding="utf-8")))
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", t) and not t.startswith("#")
+    ]
 
 
 def slug(heading: str) -> str:
@@ -47,20 +50,27 @@ def slug(heading: str) -> str:
 
 
 def anchors(page: Path) -> set[str]:
-    headings = [line.lstrip("#").strip() for line in prose(page.read_text(encoding="utf-8"), keep_code_spans=True).splitlines()
-                if re.match(r"^#{1,6} ", line)]
+    headings = [
+        line.lstrip("#").strip()
+        for line in prose(page.read_text(encoding="utf-8"), keep_code_spans=True).splitlines()
+        if re.match(r"^#{1,6} ", line)
+    ]
     return {slug(h) for h in headings}
 
 
 def test_readme_fits() -> None:
     lines = README.read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= MAX_README_LINES, f"README.md has {len(lines)} lines (at most {MAX_README_LINES})"
+    assert len(lines) <= MAX_README_LINES, (
+        f"README.md has {len(lines)} lines (at most {MAX_README_LINES})"
+    )
 
 
 def test_docs_pages_are_found() -> None:
     # The link check below would pass vacuously if the glob found nothing.
     assert len(PAGES) > 5
-    assert all(relative_links(p) for p in PAGES if p.name in {"README.md", "registry.md", "webmap.md"})
+    assert all(
+        relative_links(p) for p in PAGES if p.name in {"README.md", "registry.md", "webmap.md"}
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
@@ -78,7 +88,9 @@ def test_relative_links_resolve(page: Path) -> None:
 
 def test_link_check_catches_a_broken_link(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("# Title\n\nSee [gone](missing.md) and [here](#title), `[code](x.md)`.\n", encoding="utf-8")
+    page.write_text(
+        "# Title\n\nSee [gone](missing.md) and [here](#title), `[code](x.md)`.\n", encoding="utf-8"
+    )
     assert relative_links(page) == ["missing.md"]
     assert slug("Running the tests against PostGIS") == "running-the-tests-against-postgis"
     assert slug("OGC API - Features") == "ogc-api---features"
