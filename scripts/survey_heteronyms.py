@@ -39,6 +39,30 @@ from gazetteer.rules.survey import records_from_name_rows  # noqa: E402
 READINGS = ROOT / "gazetteer" / "rules" / "data" / "place_readings.csv"
 EXAMPLES_PER_READING = 4
 
+REVIEW = """
+## Review notes
+
+Read from the tables above when place_readings.csv was built (the rows cite their sources):
+- Wrong today and fixed by the table: 涌 read yǒng in 61 specific terms (麻涌, 葵涌, 霞涌 …;
+  Guangdong 涌 is chōng), 圩 read wéi in 78 (新圩, 官圩 …; Guangdong 圩 is xū, market),
+  a lone 长 read zhǎng in over 100 (长洲, 长岭, 长塘 …), 都 read dōu (七都, 都斛, 隆都), 佛 read fú
+  (九佛, 石佛), 斗 read dòu (斗山, 覃斗), 咀 read jǔ (洲头咀, 石咀), 曾 read céng (曾田, 曾家),
+  卜 read bo (卜品), 勒 read lēi (勒流), 塘厦 shà, 十三行 xíng, 马降龙 xiáng.
+- Not fixed by a single-character row: where pypinyin takes a longer dictionary word first.
+  Names with an embedded division name (…镇长塘村) read 镇长 as zhènzhǎng ("town mayor"),
+  and 石头 / 码头 get a neutral-tone tou; such names need the officer's confirmation (or the
+  embedded division name removed, see docs/naming_survey.md).
+- place_readings.txt (the table in use today) has two-character national entries that also
+  change Guangdong villages: 洪洞 (Shanxi county, tóng) gives 洪洞村委会 Hóngtóng and 丽水
+  (Zhejiang city, lí) gives 丽水村委会 Líshuǐ, which are probably dòng and lì there. The
+  reviewed table gives those readings for the whole county name (洪洞县, 丽水市) only. Its
+  曲江 qǔ was left out of the reviewed table: no source at hand (the sign spelling is
+  Qujiang either way).
+- Left for an officer (no certain reading): 华山 (huà as the mountain, or huá), 燕山 (yān),
+  礼乐 (Jiangmen; pypinyin yuè), 莘 (shēn / xīn), 茜坑 (qiàn / xī), 什 (shí / shén), 覃 (tán /
+  qín), 番 outside 番禺 (番村, 番丰), 涡水, 缪边, 盖山, 燕, 单 in 马单, 翟洞, 华/乐 in clan names.
+"""
+
 
 def numbered(syllable: str) -> str:
     """Tone-marked syllable -> numbered (chōng -> chong1; ü written v, as pypinyin does)."""
@@ -141,6 +165,7 @@ def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[
         out.append(f"| {ch} | {s['names']:,} | {' '.join(s['standard']) or '—'} | "
                    f"{' '.join(s['all'])} | {used} | {first} |")
     sign_changes = [c for c in changes if c[3] != c[4]]
+    out += REVIEW.splitlines()
     out += ["", "## Effect of the reviewed table place_readings.csv", "",
             f"Rows in the table: {len(table)}. Loaded into pypinyin with `load_phrases_dict` on top of "
             f"today's readings, it changes the toned romanization of {len(changes):,} names; "
