@@ -43,9 +43,9 @@ REVIEW = """
 ## Review notes
 
 Read from the tables above when place_readings.csv was built (the rows cite their sources):
-- Wrong today and fixed by the table: 涌 read yǒng in 61 specific terms (麻涌, 葵涌, 霞涌 …;
-  Guangdong 涌 is chōng), 圩 read wéi in 78 (新圩, 官圩 …; Guangdong 圩 is xū, market),
-  a lone 长 read zhǎng in over 100 (长洲, 长岭, 长塘 …), 都 read dōu (七都, 都斛, 隆都), 佛 read fú
+- Wrong today and fixed by the table: 涌 read yǒng 73 times (麻涌, 葵涌, 霞涌 …; Guangdong 涌
+  is chōng), 圩 read wéi 173 times (新圩, 官圩 …; Guangdong 圩 is xū, market), 长 read zhǎng
+  218 times (长洲, 长岭, 长塘 …), 都 read dōu (七都, 都斛, 隆都), 佛 read fú
   (九佛, 石佛), 斗 read dòu (斗山, 覃斗), 咀 read jǔ (洲头咀, 石咀), 曾 read céng (曾田, 曾家),
   卜 read bo (卜品), 勒 read lēi (勒流), 塘厦 shà, 十三行 xíng, 马降龙 xiáng.
 - Not fixed by a single-character row: where pypinyin takes a longer dictionary word first.
