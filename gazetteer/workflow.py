@@ -35,6 +35,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.store import Store
+from gazetteer.core.text import clean_text
 from gazetteer.pinyin import syllables
 from gazetteer.registry import (
     Clock,
@@ -173,7 +174,7 @@ EDITABLE_FIELDS = (
 
 
 def _text(value, field: str, max_len: int, *, required: bool = False) -> str | None:
-    text = str(value).strip() if value is not None else ""
+    text = clean_text(str(value), field).strip() if value is not None else ""
     if required and not text:
         raise InvalidInput(f"请填写{field}")
     if len(text) > max_len:
@@ -210,6 +211,8 @@ def validate_new_proposal(
         isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
     ):
         raise InvalidInput("别名应为文字列表")
+    if aliases is not None:
+        clean["aliases"] = [clean_text(a, "别名").strip() for a in aliases]
     for key in set(clean) - {"aliases"}:
         clean[key] = _text(clean[key], key, 2000)
     target = None
