@@ -2,6 +2,7 @@
 
 gdgis db upgrade            create or upgrade the schema (Alembic migrations)
 gdgis import-data           load the shipped Guangdong data (idempotent)
+gdgis import-office FILE    bring an office's own place-name file in (see webmap/cli_import.py)
 gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
 gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
 """
@@ -238,8 +239,10 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
+from webmap.cli_import import import_office  # noqa: E402  (office files: webmap/cli_import.py)
 
 main.add_command(admin)
+main.add_command(import_office)
 
 
 def run() -> None:
