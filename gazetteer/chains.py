@@ -156,6 +156,9 @@ class ChainLexicon:
         for pos, names in entries:
             for n in names:
                 chars, latin = _name_keys(n, readings.get(n, []))
+                simplified = to_simplified(n)
+                if simplified != n:  # queries are read simplified (濛洲 is typed 蒙洲 too)
+                    chars |= _name_keys(simplified, readings.get(n, []))[0]
                 for key in chars:
                     self.by_chars.setdefault(key, []).append(pos)
                 for key in latin:
@@ -206,8 +209,11 @@ def chain_text(q: str) -> tuple[str, bool]:
     return to_simplified(text), False
 
 
+_GENERIC = frozenset(GENERIC_SUFFIXES)
+
+
 def _is_generic_only(tail: str) -> bool:
-    return tail in GENERIC_SUFFIXES
+    return tail in _GENERIC
 
 
 @dataclass
@@ -215,18 +221,20 @@ class _Parse:
     divisions: tuple[int, ...]  # lexicon positions of the upper levels, top down
     typed: tuple[str, ...]  # the text of each upper level as read
     end: int  # where the upper levels end in the text
+    levels: tuple[int, ...]  # level rank of each upper level (0 province .. 3 township)
     # A division the tail itself names within the lowest upper level (gz th: 天河区 in
     # 广州市); it makes the reading more certain, the search still finds the answer.
     tail_division: int | None = None
+    tail_level: int | None = None
 
-    def rank(self, divs: list[ChainDivision]) -> tuple:
-        """Best first: more levels confirmed; levels written without skipping (广州 › 天河
-        before 贵州 › 太和镇); coarser top level."""
-        chain = [divs[d].level_rank for d in self.divisions]
-        if self.tail_division is not None:
-            chain.append(divs[self.tail_division].level_rank)
+    rank: tuple[int, int, int] = field(init=False)
+
+    def __post_init__(self):
+        # Best first: more levels confirmed; levels written without skipping (广州 › 天河
+        # before 贵州 › 太和镇); coarser top level.
+        chain = self.levels if self.tail_level is None else self.levels + (self.tail_level,)
         gaps = sum(max(b - a - 1, 0) for a, b in zip(chain, chain[1:]))
-        return (-len(chain), gaps, chain[0])
+        self.rank = (-len(chain), gaps, chain[0])
 
 
 class ChainSearch:
@@ -243,46 +251,54 @@ class ChainSearch:
 
     def parses(self, text: str, is_latin: bool) -> list[_Parse]:
         """Every way to read a prefix of ``text`` as nested upper levels (at least one),
-        leaving a tail of at least two characters (or letters), best first."""
+        leaving a tail of at least two characters (or letters), best first. Of the readings
+        with one level only, the coarsest few per key are kept (gz: 贵州省, 广州市, … not
+        every town whose initials are gz); they still carry deeper readings."""
         table = self.lexicon.by_latin if is_latin else self.lexicon.by_chars
         divs = self.lexicon.divisions
         n = len(text)
-        # states[i]: parses whose upper levels end at position i.
-        states: dict[int, list[_Parse]] = {0: [_Parse((), (), 0)]}
-        found: list[_Parse] = []
-        for i in range(n):
-            here = states.get(i)
-            if not here:
+        # states[i]: {code of the last level: [(divisions, typed, levels)]} ending at i.
+        states: dict[int, dict[str, list[tuple]]] = {}
+        found: dict[tuple, _Parse] = {}  # one parse per reading (levels, end)
+
+        def keep(p: _Parse) -> None:
+            key = (p.divisions, p.end)
+            if key not in found or p.rank < found[key].rank:
+                found[key] = p
+
+        for j in range(MIN_KEY_CHARS, n - MIN_KEY_CHARS + 1):  # the top level
+            cands = table.get(text[:j])
+            if not cands:
                 continue
-            # Last division of each parse -> parses, to test nesting by walking up the path.
-            by_last: dict[str, list[_Parse]] = {}
-            for p in here:
-                last = divs[p.divisions[-1]].code if p.divisions else ""
-                by_last.setdefault(last, []).append(p)
+            here = states.setdefault(j, {})
+            for k, c in enumerate(cands):
+                d = divs[c]
+                state = ((c,), (text[:j],), (CHAIN_LEVELS[d.level],))
+                here.setdefault(d.code, []).append(state)
+                if k < MAX_TAIL_SEARCHES:
+                    keep(_Parse(*state[:2], j, state[2]))
+        for i in range(MIN_KEY_CHARS, n):
+            by_last = states.get(i)
+            if not by_last:
+                continue
             for j in range(i + MIN_KEY_CHARS, n + 1):
                 cands = table.get(text[i:j])
                 if not cands:
                     continue
+                piece = text[i:j]
                 for c in cands:
                     d = divs[c]
-                    parents = [""] if "" in by_last else []
-                    parents += [code for code in d.path[:-1] if code in by_last]
-                    for parent in parents:
-                        for p in by_last[parent]:
+                    rank = CHAIN_LEVELS[d.level]
+                    for parent in d.path[:-1]:
+                        for p_divs, p_typed, p_levels in by_last.get(parent, ()):
                             if j == n:  # the tail is itself a division within the chain
-                                if p.divisions:
-                                    found.append(_Parse(p.divisions, p.typed, i, c))
+                                keep(_Parse(p_divs, p_typed, i, p_levels, c, rank))
                                 continue
-                            new = _Parse(p.divisions + (c,), p.typed + (text[i:j],), j)
-                            states.setdefault(j, []).append(new)
+                            state = (p_divs + (c,), p_typed + (piece,), p_levels + (rank,))
+                            states.setdefault(j, {}).setdefault(d.code, []).append(state)
                             if n - j >= MIN_KEY_CHARS:
-                                found.append(new)
-        best: dict[tuple, _Parse] = {}
-        for p in found:  # one parse per reading; a confirmed tail replaces an unconfirmed one
-            key = (p.divisions, p.end)
-            if key not in best or p.rank(divs) < best[key].rank(divs):
-                best[key] = p
-        return sorted(best.values(), key=lambda p: p.rank(divs))
+                                keep(_Parse(*state[:2], j, state[2]))
+        return sorted(found.values(), key=lambda p: p.rank)
 
     def search(
         self, q: str, *, limit: int = 10, offset: int = 0, **filters
@@ -293,18 +309,24 @@ class ChainSearch:
         turns chain reading off (the user already chose where to look)."""
         if filters.get("division") is None and isinstance(q, str) and len(q) <= MAX_QUERY_CHARS:
             text, is_latin = chain_text(q)
-            if len(text) >= 2 * MIN_KEY_CHARS and self.parses(text, is_latin):
-                single = self.index.search(q, limit=offset + limit, **filters)
+            parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
+            if parses:
+                # Whole names and prefixes of the query as one name, without typos (the
+                # typo search of a long chain costs the most time and finds nothing useful).
+                single = (
+                    self.index.search(q, limit=offset + limit, **filters)
+                    if filters
+                    else self.index.suggest(q, offset + limit)
+                )
                 if not single or single[0].score <= WHOLE_NAME_SCORE:
-                    reading = self.read(q, limit=offset + limit, **filters)
+                    reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
                     if reading is not None:
                         seen = {h.id for h in reading.hits}
                         hits = reading.hits + [h for h in single if h.id not in seen]
                         return hits[offset : offset + limit], reading
-                return single[offset : offset + limit], None
         return self.index.search(q, limit=limit, offset=offset, **filters), None
 
-    def read(self, q: str, *, limit: int = 10, **filters) -> ChainReading | None:
+    def read(self, q: str, *, limit: int = 10, _parses=None, **filters) -> ChainReading | None:
         """The best chain reading of ``q`` with its hits, or None when ``q`` cannot be read
         as a chain (no upper level found, or nothing found for the last level anywhere).
 
@@ -313,14 +335,27 @@ class ChainSearch:
         text, is_latin = chain_text(q)
         if len(text) < 2 * MIN_KEY_CHARS:
             return None
-        parses = self.parses(text, is_latin)
+        parses = _parses if _parses is not None else self.parses(text, is_latin)
         if not parses:
             return None
-        # 1. Whole names and prefixes within the upper levels, best parse first.
+        divs = self.lexicon.divisions
+        typed = normalise_text(q)
+        # The last level goes to the search as typed (濛洲 stays 濛洲: the search reads
+        # traditional characters itself, and a name may keep a traditional character).
+        as_typed = not is_latin and len(typed) == len(text)
+
+        def tail_of(p: _Parse) -> str:
+            return typed[p.end :] if as_typed else text[p.end :]
+
+        # 1. Whole names and prefixes within the upper levels, best parse first; parses as
+        # good as the first that finds something add their hits (gz th dh: two readings).
         tried: set[tuple[str, str]] = set()
+        found: list[tuple[_Parse, list[Hit]]] = []
         for p in parses:
-            tail = text[p.end :]
-            lowest = self.lexicon.divisions[p.divisions[-1]].code
+            if found and p.rank != found[0][0].rank:
+                break
+            tail = tail_of(p)
+            lowest = divs[p.divisions[-1]].code
             if _is_generic_only(tail) or (lowest, tail) in tried:
                 continue
             if len(tried) >= MAX_TAIL_SEARCHES:
@@ -328,24 +363,30 @@ class ChainSearch:
             tried.add((lowest, tail))
             hits = self._without_levels(p, self._within(tail, lowest, limit, filters))
             if hits:
-                return self._reading(p, text, hits, nested=True)
+                found.append((p, hits))
+        if found:
+            merged, seen = [], set()
+            for _, hits in found:
+                merged += [h for h in hits if h.id not in seen and not seen.add(h.id)]
+            merged.sort(key=lambda h: -h.score)  # stable: the first reading wins ties
+            return self._reading(found[0][0], tail_of(found[0][0]), merged[:limit], nested=True)
         # 2. Nothing inside: the last level anywhere, when it names a place as typed.
         best = next((p for p in parses if not _is_generic_only(text[p.end :])), None)
         if best is None:
             return None
-        tail = text[best.end :]
+        tail = tail_of(best)
         anywhere = self.index.search(tail, limit=limit, **filters)
         if anywhere and anywhere[0].score > WHOLE_NAME_SCORE:
-            return self._reading(best, text, anywhere, nested=False)
+            return self._reading(best, tail, anywhere, nested=False)
         # 3. A misspelt last level inside the upper levels, else the nearest anywhere.
-        lowest = self.lexicon.divisions[best.divisions[-1]].code
+        lowest = divs[best.divisions[-1]].code
         inside = self._without_levels(
             best, self.index.search(tail, division=lowest, limit=limit, **filters)
         )
         if inside:
-            return self._reading(best, text, inside, nested=True)
+            return self._reading(best, tail, inside, nested=True)
         if anywhere:
-            return self._reading(best, text, anywhere, nested=False)
+            return self._reading(best, tail, anywhere, nested=False)
         return None
 
     def _within(self, tail: str, code: str, limit: int, filters: dict) -> list[Hit]:
@@ -365,13 +406,12 @@ class ChainSearch:
             if not (h.level_rank < 5 and h.division_path and h.division_path[-1] in codes)
         ]
 
-    def _reading(self, p: _Parse, text: str, hits: list[Hit], *, nested: bool) -> ChainReading:
+    def _reading(self, p: _Parse, tail: str, hits: list[Hit], *, nested: bool) -> ChainReading:
         divs = self.lexicon.divisions
         levels = [
             {"typed": typed, "code": divs[d].code, "name": divs[d].name, "level": divs[d].level}
             for d, typed in zip(p.divisions, p.typed)
         ]
-        tail = text[p.end :]
         upper = " › ".join(level["name"] for level in levels)
         if nested:
             message = f"在{upper}内查找“{tail}”"
