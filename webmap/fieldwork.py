@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries.tables import FOUND_STATES
-from gazetteer import placement, registry
+from gazetteer import placement, registry, reservations
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.cql import parse_filter
 from gazetteer.romanize import split_name
@@ -202,6 +202,10 @@ def rules_check():
     findings = [
         f.to_dict() for f in check_name(name, feature_class, path, corpus(), location=location)
     ]
+    with store().read() as conn:  # names held by proposals under way (name reservation)
+        findings += reservations.reservation_findings(
+            conn, name=name, feature_class=feature_class, division_code=code
+        )
     conflict_ids = sorted(
         {c["id"] for f in findings for c in f["conflicts"] if isinstance(c.get("id"), int)}
     )
