@@ -102,13 +102,41 @@ def census_xlsx(directory: Path) -> Path:
     ws.title = "地名普查登记表"
     ws.append([f"第二次全国地名普查 地名登记表（{NOTE}）"])
     ws.append(
-        ["地名代码", "标准名称", "别名", "罗马字母拼写", "地名类别", "所在（跨）行政区",
-         "东经", "北纬", "含义", "历史沿革", "地理实体描述", "命名时间", "设立年份", "说明"]
+        [
+            "地名代码",
+            "标准名称",
+            "别名",
+            "罗马字母拼写",
+            "地名类别",
+            "所在（跨）行政区",
+            "东经",
+            "北纬",
+            "含义",
+            "历史沿革",
+            "地理实体描述",
+            "命名时间",
+            "设立年份",
+            "说明",
+        ]
     )
     for name, cls, lon, lat, code in POINTS:
         ws.append(
-            [code, name, f"{name}旧称", None, cls, None, _dms(lon), _dms(lat),
-             f"{name}的含义（生成）", "生成的沿革", "生成的描述", 1990, 1988, NOTE]
+            [
+                code,
+                name,
+                f"{name}旧称",
+                None,
+                cls,
+                None,
+                _dms(lon),
+                _dms(lat),
+                f"{name}的含义（生成）",
+                "生成的沿革",
+                "生成的描述",
+                1990,
+                1988,
+                NOTE,
+            ]
         )
     wb.save(path)
     return path
@@ -159,5 +187,7 @@ def big_csv(path: Path, rows: int) -> Path:
         w = csv.writer(f)
         w.writerow(["地名代码", "标准名称", "地名类别", "东经", "北纬", "说明"])
         for i in range(rows):
-            w.writerow([f"G{i:07d}", f"生成{i:07d}路", "道路", f"{lons[i]:.7f}", f"{lats[i]:.7f}", NOTE])
+            w.writerow(
+                [f"G{i:07d}", f"生成{i:07d}路", "道路", f"{lons[i]:.7f}", f"{lats[i]:.7f}", NOTE]
+            )
     return path
