@@ -338,6 +338,7 @@ class RowChecker:
                 plan.errors.append(f"“{values.get(m[key])}”不是年份或日期")
                 dates[key] = None
         if not (name and feature_class):
+            plan.values = {"name": name, "feature_class": raw_class}  # for the report
             return
         rom = _romanized(name, feature_class)
         history = get("history")
@@ -431,7 +432,7 @@ class RowChecker:
         if first != plan.row:
             plan.errors.append(f"与文件第 {first} 行的地名代码（或行号）相同")
         v = plan.values
-        if v:
+        if "division_code" in v:  # a complete record (rows missing name or class are not)
             name_key = (v["name"], v["feature_class"], v["division_code"])
             first_name = self.seen_names.setdefault(name_key, plan.row)
             if first_name != plan.row:
