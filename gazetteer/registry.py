@@ -20,6 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer import changes
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store, bbox_columns
@@ -210,6 +211,7 @@ def create_place(
         )
     )
     place_id = result.inserted_primary_key[0]
+    changes.places_changed(conn)
     _append_version(
         conn,
         _row(conn, place_id),
@@ -241,6 +243,7 @@ def rename_place(
     ``location`` (shapely, CGCS2000 lon/lat) replaces the carried-over geometry when given.
     Returns the new record's id. Raises ``Conflict`` if the old record is no longer in force."""
     old = _row(conn, old_id)
+    changes.places_changed(conn)
     new_name = new_values["name"]
     note = f"{effective_date.isoformat()} 由“{old.name}”更名为“{new_name}”"
     carried = {k: getattr(old, k) for k in CARRIED_ON_RENAME}
@@ -323,6 +326,7 @@ def retire_place(
 ) -> None:
     """Retire (销名): the record stays, marked retired with reason and date."""
     row = _row(conn, place_id)
+    changes.places_changed(conn)
     _close_current(conn, row, effective_date, actor, now)
     _update_in_force(
         conn,

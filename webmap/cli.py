@@ -208,7 +208,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from webmap import create_app
-    from webmap.search_api import lookup
+    from webmap.context import lookup
 
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)

@@ -31,7 +31,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from gazetteer.core.errors import InvalidInput, Unauthenticated
-from webmap.auth import current_actor
+from webmap.context import current_actor
 from webmap.errors import error_response
 
 csrf = CSRFProtect()
