@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gazetteer import placement, registry
+from gazetteer import placement, registry, reservations
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.romanize import split_name
@@ -129,7 +129,8 @@ def check_proposed_name(
 ) -> dict:
     """The findings of the naming rules for ``name`` (a ``feature_class``) in
     ``division_code`` or at (``lon``, ``lat``) CGCS2000 degrees (its county is found when no
-    code is given), each conflict located for the map, and the in-force names of the same
+    code is given) — with the names reserved by proposals under way
+    (``gazetteer.reservations``) — each conflict located for the map, and the in-force names of the same
     county sharing its specific term. ``corpus``: the ``NameCorpus`` to compare with.
     Raises ``InvalidInput`` for an empty name, an unknown class or division, a bad point
     or neither a division nor a point."""
@@ -155,6 +156,10 @@ def check_proposed_name(
     findings = [
         f.to_dict() for f in check_name(name, feature_class, path, corpus, location=location)
     ]
+    with store.read() as conn:  # names held by proposals under way (name reservation)
+        findings += reservations.reservation_findings(
+            conn, name=name, feature_class=feature_class, division_code=code
+        )
     conflict_ids = sorted(
         {c["id"] for f in findings for c in f["conflicts"] if isinstance(c.get("id"), int)}
     )

@@ -25,13 +25,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from gazetteer import changes
+from gazetteer.chains import ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.registry_tables import place_links
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
-from gazetteer.search import SearchIndex, store_records
+from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
 from gazetteer.tables import divisions, places
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class _Indexes:
     """One generation of the in-memory indexes and the change-log position they reflect."""
 
     search: SearchIndex
+    chains: ChainSearch  # chains of names (广州天河) over ``search``
     nearest: NearestPlaces
     corpus: object | None  # gazetteer.rules.NameCorpus, built when first asked for
     feed: changes.ChangeFeed
@@ -204,7 +206,9 @@ class LookupService:
         applying a change twice gives the same index)."""
         with self.store.read(primary=True) as conn:
             position = changes.head(conn)
-        search = SearchIndex.from_store(self.store, former_names=former_names(self.store))
+        former = former_names(self.store)
+        search = SearchIndex.from_store(self.store, former_names=former)
+        chains = ChainSearch(search, ChainLexicon.from_store(self.store, former_names=former))
         nearest = NearestPlaces.from_store(self.store)
         corpus = None
         if with_corpus:
@@ -212,7 +216,7 @@ class LookupService:
 
             corpus = NameCorpus.from_store(self.store)
         self.full_builds += 1
-        return _Indexes(search, nearest, corpus, changes.ChangeFeed(position))
+        return _Indexes(search, chains, nearest, corpus, changes.ChangeFeed(position))
 
     def _current(self) -> _Indexes:
         """The live indexes, brought up to date with the change log at most every
@@ -313,6 +317,12 @@ class LookupService:
                     indexes.corpus.add(corpus_records[place_id])
                 else:
                     indexes.corpus.remove(place_id)
+        # A place that is a division (renamed, retired) changes how chains read it: the
+        # division lexicon is small, so it is read again whole.
+        if any(r["level_rank"] != OTHER_LEVEL_RANK for r in search_records.values()):
+            indexes.chains.lexicon = ChainLexicon.from_store(
+                self.store, former_names=former_names(self.store)
+            )
         self.applied_changes += len(place_ids)
 
     # ------------------------------------------------------------------ answers
@@ -371,28 +381,17 @@ class LookupService:
         }
 
     def search(self, q: str, **filters) -> list[dict]:
-        return [h.as_dict() for h in self._current().search.search(q, **filters)]
+        """Ranked hits (dicts) for a name or a chain of names (广州天河)."""
+        return self.find(q, **filters)["results"]
 
-    def map_place_features(self) -> list[dict]:
-        """Every in-force place with geometry as a GeoJSON point feature (its point on
-        surface, CGCS2000 lon/lat): the same places, kept current the same way, as the
-        nearest-place index that is built from them."""
-        return [
-            {
-                "type": "Feature",
-                "id": r["id"],
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(float(x), 6), round(float(y), 6)],
-                },
-                "properties": {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "feature_class": r["feature_class"],
-                },
-            }
-            for r, x, y in self._current().nearest.points()
-        ]
+    def find(self, q: str, **filters) -> dict:
+        """{"results": ranked hits, "chain": how a chain of names was read, or None}
+        (``gazetteer.chains``: 广州天河 -> 天河区 within 广州市)."""
+        hits, reading = self._current().chains.search(q, **filters)
+        return {
+            "results": [h.as_dict() for h in hits],
+            "chain": reading.as_dict() if reading is not None else None,
+        }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
         return [h.as_dict() for h in self._current().search.suggest(prefix, limit)]

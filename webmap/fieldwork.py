@@ -16,8 +16,10 @@ from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries.tables import FOUND_STATES
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.cql import parse_filter
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
+from webmap.layers import layer
 from webmap.params import json_body
 
 bp = Blueprint("fieldwork", __name__)
@@ -135,7 +137,17 @@ def map_lines():
     return response
 
 
+IN_FORCE_PLACED = parse_filter("status = 'in_force' AND has_geometry = TRUE")
+
+
 @bp.get("/api/map/places.geojson")
 def map_places():
-    """Every in-force place name that has geometry, as points (for a clustered layer)."""
-    return jsonify({"type": "FeatureCollection", "features": lookup().map_place_features()})
+    """Every in-force place name that has geometry (points, for a clustered layer), read
+    through the places layer's provider like the OGC API and the exports."""
+    page = layer("places").query(
+        store(),
+        filters=IN_FORCE_PLACED,
+        properties=("id", "name", "feature_class"),
+        limit=None,
+    )
+    return jsonify({"type": "FeatureCollection", "features": page.features})
