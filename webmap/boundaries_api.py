@@ -50,7 +50,7 @@ FIELD_DATA_ENDPOINTS = frozenset(
 @bp.before_request
 def _field_data_is_for_staff():
     if request.endpoint in FIELD_DATA_ENDPOINTS:
-        require_field_data_reader(_actor())
+        require_field_data_reader(current_actor())
 
 
 _MEDIA = {
@@ -123,7 +123,7 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    if may_read_field_data(_actor()):
+    if may_read_field_data(current_actor()):
         feature["history"] = {
             "inspections": row["inspections"],
             "tasks": row["tasks"],
