@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer import registry
+from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store, bbox_columns
@@ -573,6 +573,7 @@ def write(
 
 def _insert(conn, plans, *, reason: str, actor: Actor, now: dt.datetime) -> None:
     """Insert new records in batches and give each its ``imported`` version."""
+    changes.places_changed(conn)
     for start in range(0, len(plans), INSERT_BATCH):
         batch = plans[start : start + INSERT_BATCH]
         conn.execute(
