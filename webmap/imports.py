@@ -233,7 +233,7 @@ def write(run_id: int):
             f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
             details={"errors": run["counts"]["error"]},
         )
-    locator, corpus = service.locator, service.name_corpus()
+    locator = service.locator
 
     def work(progress):
         runs.write(
@@ -241,7 +241,6 @@ def write(run_id: int):
             run_id,
             actor,
             locator=locator,
-            corpus=corpus,
             skip_errors=skip_errors,
             skip_reason=skip_reason,
             progress=progress,
