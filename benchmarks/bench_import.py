@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Office import benchmark: a GENERATED census-style CSV of N rows (default 500,000;
-made-up names 生成0000001路 …, CGCS2000 lon/lat points over the Pearl River Delta) brought
+made-up three-character road names, CGCS2000 lon/lat points over the Pearl River Delta) brought
 into a store holding the shipped Guangdong data, against a baseline on the same file, in
 one run:
 
