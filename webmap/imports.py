@@ -35,10 +35,8 @@ from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
 from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
-from webmap.auth import current_actor
-from webmap.context import store
+from webmap.context import current_actor, lookup, store
 from webmap.import_jobs import ImportJobs
-from webmap.search_api import lookup
 
 bp = Blueprint("imports", __name__)
 ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
@@ -246,9 +244,9 @@ def write(run_id: int):
             progress=progress,
         )
 
-    # Search and nearest see the new names at once in this process (other processes
-    # notice the changed places within LookupService.max_age_s).
-    job = _jobs().start(run_id, "write", work, after=service.invalidate)
+    # Search and nearest follow through the change log (gazetteer.changes): the write
+    # announces itself when it commits, so this process sees the new names at once.
+    job = _jobs().start(run_id, "write", work)
     return jsonify({"id": run_id, "job": job}), 202
 
 

@@ -549,6 +549,8 @@ def write(
             done += len(chunk.rows)
             if progress:
                 progress("write", done, total)
+        if counts["insert"] or counts["update"]:
+            changes.places_changed(conn)  # the lookup indexes follow once this commits
         seen = {a: counts.get(a, 0) for a in ACTIONS}
         expected = {a: run.counts[a] for a in ACTIONS}
         if seen != expected:
