@@ -185,6 +185,15 @@ def test_geopackage_states_its_crs_and_keeps_lines(store, tools, tmp_path):
     assert imported(store)["测试庚大道"].geom_type == "LineString"
 
 
+def test_file_geodatabase_zip(store, tools, tmp_path):
+    path = of.filegdb_zip(tmp_path)
+    run = runs.create_run(store, OFFICER, path, source_name="gdb", office="测试")
+    assert run["file_format"] == "filegdb" and run["layers"] == ["dm"]
+    assert run["crs"] == "EPSG:4547"
+    run_file(store, tools, path, tmp_path, crs_tag="EPSG:4547", source="gdb2")
+    assert_centimetre(store)
+
+
 # GDAL reports the damaged GeoPackage header through a warning from its error handler
 # (not raised in the app; the read fails with an error that becomes InvalidInput).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
