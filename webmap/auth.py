@@ -31,6 +31,7 @@ def _resolve() -> Actor:
         actor = accounts.resolve_token(store(), token.strip())
         if actor is None:
             raise Unauthenticated("API 令牌无效、已撤销，或其账号已停用")
+        g.gdgis_token = token.strip()  # its use is recorded if the request succeeds
         return actor
     username = session.get("username")
     if not username:
@@ -115,6 +116,15 @@ def _actor_for_templates() -> Actor:
         return current_actor()
     except Unauthenticated:
         return PUBLIC
+
+
+@bp.after_app_request
+def _record_token_use(response):
+    # Only a request that succeeded counts as a use: a refused one writes nothing.
+    token = g.get("gdgis_token")
+    if token and response.status_code < 400:
+        accounts.record_token_use(store(), token)
+    return response
 
 
 @bp.app_context_processor

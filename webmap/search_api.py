@@ -63,12 +63,10 @@ def suggest():
 @bp.get("/api/reverse")
 def reverse():
     """?lon=&lat=&crs=CGCS2000|WGS84|GCJ02|BD09&nearest=5"""
-    if "lon" not in request.args or "lat" not in request.args:
-        raise InvalidInput("需要参数 lon（经度）和 lat（纬度）")
     return jsonify(
         lookup().reverse(
-            float_arg("lon", 0.0),
-            float_arg("lat", 0.0),
+            float_arg("lon", required=True),
+            float_arg("lat", required=True),
             request.args.get("crs", "CGCS2000"),
             nearest=int_arg("nearest", 5, 0, 50),
         )
