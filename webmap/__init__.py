@@ -8,12 +8,14 @@ HTTP responses in one place (``webmap.errors``).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+from gazetteer.core import serving
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
 
@@ -64,6 +66,10 @@ def create_app(
     app.extensions["gdgis.store"] = store or Store(
         settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"]
     )
+    # While this app lives, `gdgis admin restore` refuses to replace its store.
+    serving_lock = serving.hold_while_serving(app.extensions["gdgis.store"])
+    if serving_lock is not None:
+        weakref.finalize(app, serving_lock.release)
 
     from webmap import errors
 
