@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer import reservations
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import (
@@ -733,6 +734,15 @@ def _check(c: _Context):
                 exclude_id=c.row.place_id,
             )
         ]
+        # Names other proposals hold while they are being decided (name reservation).
+        findings += reservations.reservation_findings(
+            c.conn,
+            name=proposed["name"],
+            feature_class=proposed.get("feature_class"),
+            division_code=c.row.division_code,
+            exclude_proposal_id=c.row.id,
+        )
+        findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
     blocking = sum(1 for f in findings if f.get("severity") == "blocking")
     return (
         {"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},
@@ -865,6 +875,8 @@ def _bring_into_force(c: _Context):
         registering_unit=row.approving_body,
     )
     changes = {"effective_date": effective}
+    if row.kind != "retirement":
+        _recheck_duplicates(c, values)
     if row.kind == "naming":
         values["division_code"] = row.division_code
         changes["result_place_id"] = create_place(
@@ -880,6 +892,42 @@ def _bring_into_force(c: _Context):
         "effective_date": effective.isoformat(),
         "place_id": changes.get("result_place_id", row.place_id),
     }
+
+
+def _overridden_conflict_ids(row) -> set:
+    """Places an officer knowingly accepted as duplicates (an override recorded at check)."""
+    if not row.override_reasons:
+        return set()
+    return {
+        conflict.get("id")
+        for f in _blocking(row)
+        if f.get("rule_id") == "duplicate"
+        for conflict in f.get("conflicts") or ()
+    }
+
+
+def _recheck_duplicates(c: _Context, values: dict) -> None:
+    """Re-check duplicates in force under the write transaction: another proposal for the
+    same name may have come into force since this one was checked (name reservation)."""
+    kwargs = dict(
+        name=values["name"],
+        feature_class=values.get("feature_class"),
+        division_code=c.row.division_code,
+    )
+    reservations.lock_name(c.conn, **kwargs)
+    conflicts = [
+        found
+        for found in reservations.in_force_conflicts(
+            c.conn, **kwargs, exclude_place_id=c.row.place_id
+        )
+        if found["id"] not in _overridden_conflict_ids(c.row)
+    ]
+    if conflicts:
+        names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in conflicts)
+        raise RuleViolation(
+            f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）",
+            details={"conflicts": conflicts},
+        )
 
 
 def _withdraw(c: _Context):

@@ -149,6 +149,12 @@ def _sqlite_audit_functions(dbapi_connection, record):
     dbapi_connection.create_function("gdgis_tx", 0, lambda: context["tx"])
 
 
+def _sqlite_spatial_functions(dbapi_connection, _record):
+    from gazetteer.core.spatial import register_sqlite_functions  # spatial imports store
+
+    register_sqlite_functions(dbapi_connection)
+
+
 def _sqlite_begin(conn):
     if conn.get_execution_options().get("sqlite_immediate"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -197,6 +203,7 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_driver_autocommit)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
             sa.event.listen(self.engine, "connect", _sqlite_audit_functions)
+            sa.event.listen(self.engine, "connect", _sqlite_spatial_functions)
         self.read_url = read_url if read_url and read_url != url else None
         self.read_engine: Engine | None = None
         if self.read_url:
