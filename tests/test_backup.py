@@ -169,8 +169,7 @@ def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers
     acknowledged: list[int] = []
     stop = threading.Event()
 
-    def writer(n: int) -> None:
-        client = app.test_client()
+    def writer(client, n: int) -> None:
         i = 0
         while not stop.is_set():
             i += 1
@@ -188,7 +187,7 @@ def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers
             if r.status_code == 201:
                 acknowledged.append(r.get_json()["id"])
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    threads = [threading.Thread(target=writer, args=(app.test_client(), n)) for n in range(3)]
     for t in threads:
         t.start()
     try:
@@ -211,7 +210,7 @@ def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers
     assert audit.verify(store).ok
 
     # The second action: stop the app, and the restore goes through.
-    del app
+    del app, threads
     gc.collect()
     r = CliRunner().invoke(
         main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
