@@ -180,7 +180,16 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "boundaries_api.create_round": (
             "/api/boundaries/rounds",
-            {"json": {"line": "粤桂线", "round_no": 4}},
+            {
+                "json": {
+                    "line": "粤桂线",
+                    "round_no": 4,
+                    "teams": [
+                        {"side_code": "440000", "members": ["a"]},
+                        {"side_code": "450000", "members": ["b"]},
+                    ],
+                }
+            },
         ),
         "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
         "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),

@@ -29,8 +29,8 @@ from gazetteer.tables import FEATURE_CLASSES, divisions, places
 from webmap.auth import current_actor
 from webmap.context import store
 from webmap.layers import layer
-from webmap.params import json_body
 from webmap.registry_api import clock
+from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 from webmap.search_api import lookup
 
 bp = Blueprint("fieldwork", __name__)
@@ -180,7 +180,7 @@ def _locate(conn, place_ids: list[int]) -> dict[int, dict]:
 def rules_check():
     """Body {name, feature_class, division_code | lon+lat}: the findings of the naming
     rules, each conflict located for the map, and names nearby sharing the specific term."""
-    body = json_body()
+    body = validated_body(RulesCheck)
     name = (body.get("name") or "").strip()
     if not name:
         raise InvalidInput("请输入拟用名称")
@@ -244,10 +244,8 @@ def rules_check():
 @bp.post("/api/places/<int:place_id>/geometry")
 def place_geometry(place_id: int):
     """上图: body {lon, lat (CGCS2000 degrees), version, reason?}; officers only."""
-    body = json_body()
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("请提供您看到的记录版本号 version（整数）")
+    body = validated_body(PlaceGeometry)
+    version = body["version"]
     record = placement.place_on_map(
         store(),
         place_id,

@@ -10,6 +10,7 @@ from gazetteer.core.spatial import parse_bbox
 from gazetteer.lookup import LookupService
 from webmap.context import store
 from webmap.params import float_arg, int_arg
+from webmap.schemas import ReverseBatch, validated_body
 
 bp = Blueprint("lookup", __name__)
 
@@ -76,17 +77,8 @@ def reverse():
 @bp.post("/api/reverse/batch")
 def reverse_batch():
     """JSON body {"crs": "WGS84", "points": [[lon, lat], ...]} (at most 10,000 points)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("points"), list):
-        raise InvalidInput('请求体应为 JSON：{"crs": "WGS84", "points": [[经度, 纬度], ...]}')
+    body = validated_body(ReverseBatch)
     points = body["points"]
-    if not all(
-        isinstance(p, list)
-        and len(p) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-        for p in points
-    ):
-        raise InvalidInput("points 中每一项应为 [经度, 纬度] 两个数字")
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     return jsonify(
         {"results": lookup().reverse_batch(lons, lats, str(body.get("crs", "CGCS2000")))}
