@@ -40,7 +40,13 @@ def last_used(store):
 def test_a_refused_token_request_writes_nothing_and_a_successful_one_is_noted(client, store):
     headers = token_headers(store, "zhao", "inspector")  # may not draft proposals
     before = audit_size(store)
-    r = client.post("/api/proposals", json={"kind": "naming"}, headers=headers)
+    body = {
+        "kind": "naming",
+        "applicant": "天河区住建局",
+        "reasons": "新建道路",
+        "proposed": {"name": "云溪路", "feature_class": "交通运输设施", "division_code": "440106"},
+    }
+    r = client.post("/api/proposals", json=body, headers=headers)
     assert r.status_code == 403
     assert audit_size(store) == before and last_used(store) == [None]
     r = client.get("/api/proposals/999999", headers=headers)  # refused too: not found

@@ -25,7 +25,7 @@ from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer.core.errors import InvalidInput
-from webmap.context import store
+from webmap.context import current_actor, store
 from webmap.params import int_arg
 from webmap.schemas import (
     DisputeNew,
@@ -60,7 +60,7 @@ FIELD_DATA_ENDPOINTS = frozenset(
 @bp.before_request
 def _field_data_is_for_staff():
     if request.endpoint in FIELD_DATA_ENDPOINTS:
-        require_field_data_reader(_actor())
+        require_field_data_reader(current_actor())
 
 
 _MEDIA = {
@@ -68,12 +68,6 @@ _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
 }
-
-
-def _actor():
-    from webmap.auth import current_actor
-
-    return current_actor()
 
 
 def _fmt(default: str = "geojson") -> str:
@@ -139,7 +133,7 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    if may_read_field_data(_actor()):
+    if may_read_field_data(current_actor()):
         feature["history"] = {
             "inspections": row["inspections"],
             "tasks": row["tasks"],
@@ -158,7 +152,7 @@ def upload_photo(marker_id: int):
         current_app.config["DATA_DIR"],
         marker_id,
         upload.read(),
-        _actor(),
+        current_actor(),
         inspection_id=request.form.get("inspection_id") or None,
         caption=request.form.get("caption"),
     )
@@ -184,7 +178,7 @@ def export_markers():
 @bp.post("/markers/import")
 def import_markers():
     """Body: the file (GeoJSON, CSV or GPKG bytes), ?format=. All or nothing."""
-    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), _actor())
+    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), current_actor())
     return jsonify(counts)
 
 
@@ -199,7 +193,7 @@ def rounds():
 @bp.post("/rounds")
 def create_round():
     return jsonify(
-        inspection_service.create_round(store(), validated_body(RoundPlan), _actor())
+        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
     ), 201
 
 
@@ -210,12 +204,12 @@ def round_(round_id: int):
 
 @bp.post("/rounds/<int:round_id>/start")
 def start_round(round_id: int):
-    return jsonify(inspection_service.start_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.start_round(store(), round_id, current_actor()))
 
 
 @bp.post("/rounds/<int:round_id>/complete")
 def complete_round(round_id: int):
-    return jsonify(inspection_service.complete_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.complete_round(store(), round_id, current_actor()))
 
 
 @bp.get("/rounds/<int:round_id>/report")
@@ -246,7 +240,7 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), validated_body(InspectionNew), _actor(), tolerance_m=_tolerance_m()
+        store(), validated_body(InspectionNew), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(record), 201 if created else 200
 
@@ -255,7 +249,9 @@ def record_inspection():
 def sign_inspection(inspection_id: str):
     body = validated_body(SideSignOff)
     return jsonify(
-        inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor())
+        inspection_service.sign_inspection(
+            store(), inspection_id, body.get("side_code"), current_actor()
+        )
     )
 
 
@@ -272,7 +268,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), _actor(), tolerance_m=_tolerance_m()
+        store(), request.get_data(), _fmt(), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(counts)
 
@@ -299,7 +295,7 @@ def create_task():
     body = validated_body(TaskNew)
     return jsonify(
         task_service.create_task(
-            store(), body.get("marker_id"), body.get("kind"), _actor(), note=body.get("note")
+            store(), body.get("marker_id"), body.get("kind"), current_actor(), note=body.get("note")
         )
     ), 201
 
@@ -312,7 +308,7 @@ def update_task(task_id: int):
             store(),
             task_id,
             body.get("status"),
-            _actor(),
+            current_actor(),
             result=body.get("result"),
             witness_other_side=body.get("witness_other_side"),
             new_lon=body.get("new_lon"),
@@ -325,7 +321,7 @@ def update_task(task_id: int):
 def approve_task(task_id: int):
     return jsonify(
         task_service.approve_task(
-            store(), task_id, validated_body(SideSignOff)["side_code"], _actor()
+            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
         )
     )
 
@@ -344,7 +340,7 @@ def disputes():
 @bp.post("/disputes")
 def create_dispute():
     return jsonify(
-        dispute_service.create_dispute(store(), validated_body(DisputeNew), _actor())
+        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
     ), 201
 
 
@@ -353,6 +349,10 @@ def update_dispute(dispute_id: int):
     body = validated_body(DisputeUpdate)
     return jsonify(
         dispute_service.update_dispute(
-            store(), dispute_id, body.get("status"), _actor(), resolution=body.get("resolution")
+            store(),
+            dispute_id,
+            body.get("status"),
+            current_actor(),
+            resolution=body.get("resolution"),
         )
     )
