@@ -34,6 +34,7 @@ BLUEPRINT_MODULES = (
     "webmap.boundaries_pages",
     "webmap.auth",
     "webmap.fieldwork",
+    "webmap.imports",
 )
 
 

@@ -44,6 +44,9 @@ ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})
+# Uploads allowed beyond MAX_UPLOAD_MB, up to IMPORT_MAX_UPLOAD_MB (an office's whole
+# database); raised before the CSRF check parses the multipart body.
+LARGE_UPLOAD_ENDPOINTS = frozenset({"imports.upload"})
 _TEXT_BODY_TYPES = (
     "application/json",
     "application/geo+json",
@@ -171,6 +174,8 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "static" or request.routing_exception is not None:
             return None  # static files, and 404/405 answered by routing
         _check_query()
+        if request.endpoint in LARGE_UPLOAD_ENDPOINTS:
+            request.max_content_length = app.config["IMPORT_MAX_UPLOAD_MB"] * 1024 * 1024
         public_read = (
             request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         )
