@@ -146,29 +146,6 @@ class LookupService:
             "chain": reading.as_dict() if reading is not None else None,
         }
 
-    def map_place_features(self) -> list[dict]:
-        """Every in-force place with geometry as a GeoJSON point feature (its point on
-        surface, CGCS2000 lon/lat): the same places, kept current the same way, as the
-        nearest-place index that is built from them."""
-        self._fresh()
-        near = self._nearest
-        return [
-            {
-                "type": "Feature",
-                "id": r["id"],
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(float(x), 6), round(float(y), 6)],
-                },
-                "properties": {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "feature_class": r["feature_class"],
-                },
-            }
-            for r, x, y in zip(near.records, near.lons, near.lats)
-        ]
-
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
         self._fresh()
         return [h.as_dict() for h in self._search.suggest(prefix, limit)]

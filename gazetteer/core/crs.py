@@ -27,6 +27,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -186,12 +187,14 @@ def wgs84_to_gcj02(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     return x + dlon, y + dlat
 
 
-def _invert(forward, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve forward(p) = (xs, ys) by fixed-point iteration starting at p = (xs, ys).
+def _invert(
+    forward, xs: np.ndarray, ys: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve forward(p) = (xs, ys) by fixed-point iteration from ``start`` (default: p = (xs, ys)).
 
     Converges because both offsets change slowly with position (their Jacobian is close to
     the identity): each step gains several digits."""
-    px, py = xs.copy(), ys.copy()
+    px, py = (xs.copy(), ys.copy()) if start is None else start
     for _ in range(_INVERSE_MAX_ITERATIONS):
         fx, fy = forward(px, py)
         ex, ey = fx - xs, fy - ys
@@ -229,18 +232,8 @@ def bd09_to_gcj02(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     ax, ay = x - 0.0065, y - 0.006
     z = np.hypot(ax, ay) - 0.00002 * np.sin(ay * _BD_X_PI)
     theta = np.arctan2(ay, ax) - 0.000003 * np.cos(ax * _BD_X_PI)
-    gx, gy = z * np.cos(theta), z * np.sin(theta)
-    # Refine: Newton-like fixed point on the forward transform from the approximate start.
-    for _ in range(_INVERSE_MAX_ITERATIONS):
-        fx, fy = gcj02_to_bd09(gx, gy)
-        ex, ey = fx - x, fy - y
-        gx, gy = gx - ex, gy - ey
-        if (
-            max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0)))
-            < INVERSE_TOLERANCE_DEG
-        ):
-            break
-    return gx, gy
+    # Refine with the forward transform from the approximate start.
+    return _invert(gcj02_to_bd09, x, y, start=(z * np.cos(theta), z * np.sin(theta)))
 
 
 def wgs84_to_bd09(lons, lats) -> tuple[np.ndarray, np.ndarray]:
@@ -374,3 +367,81 @@ def to_gauss_kruger(lons, lats, central_meridian_deg: float) -> tuple[np.ndarray
     x, y = validate_lon_lat(lons, lats)
     east, north = _transformer(f"EPSG:{CGCS2000_EPSG}", f"EPSG:{epsg}").transform(x, y)
     return np.asarray(north, dtype=float), np.asarray(east, dtype=float)
+
+
+# --------------------------------------------------------------------------- OGC API CRS URIs
+
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+CGCS2000_URI = EPSG_URI.format(CGCS2000_EPSG)
+# What the OGC API offers for output and bbox-crs, and why each:
+#   CRS84 (lon/lat; the GeoJSON default), EPSG:4490 (CGCS2000, China's legal system and the
+#   storage CRS; lat/lon axis order by EPSG), EPSG:4326 (WGS 84, what most clients ask for;
+#   equal to CGCS2000 to centimetres here), EPSG:3857 (web map tiles), EPSG:4547 (CGCS2000
+#   3-degree Gauss-Kruger, central meridian 114°E: the survey grid of central Guangdong).
+OGC_CRS_URIS = (
+    CRS84_URI,
+    CGCS2000_URI,
+    EPSG_URI.format(4326),
+    EPSG_URI.format(3857),
+    EPSG_URI.format(4547),
+)
+
+
+@lru_cache(maxsize=16)
+def _ogc_crs(uri: str) -> tuple[CRS, bool]:
+    """(pyproj CRS, whether its first axis is north/south, i.e. latitude or northing first)."""
+    crs = CRS.from_user_input(
+        "OGC:CRS84"
+        if uri == CRS84_URI
+        else uri.replace("http://www.opengis.net/def/crs/EPSG/0/", "EPSG:")
+    )
+    return crs, crs.axis_info[0].direction in ("north", "south")
+
+
+def check_ogc_crs(uri: str) -> str:
+    """``uri`` if it is one of :data:`OGC_CRS_URIS`; raises InvalidInput otherwise."""
+    if uri not in OGC_CRS_URIS:
+        raise InvalidInput(
+            f"不支持的坐标参考系：{uri}",
+            details={"crs": uri, "supported": list(OGC_CRS_URIS)},
+        )
+    return uri
+
+
+def _cgcs2000_equivalent(crs: CRS) -> bool:
+    # CRS84, CGCS2000 and WGS 84 geographic: the same numbers (see the module docstring).
+    return crs.is_geographic and crs.to_epsg() in (None, 4326, CGCS2000_EPSG)
+
+
+def geometries_to_ogc_crs(geoms, uri: str):
+    """Shapely geometries in CGCS2000 lon/lat -> the same in ``uri``, in that CRS's own axis
+    order (EPSG:4490 and EPSG:4326 are latitude first, CRS84 longitude first; EPSG:4547 is
+    northing first). Vectorised over an array of geometries."""
+    crs, swap = _ogc_crs(check_ogc_crs(uri))
+    if uri == CRS84_URI:
+        return geoms
+    if _cgcs2000_equivalent(crs):
+        return shapely.transform(geoms, lambda xy: xy[:, ::-1]) if swap else geoms
+    transformer = _transformer(f"EPSG:{CGCS2000_EPSG}", crs.to_string())
+
+    def forward(xy):
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        out = np.column_stack([y, x] if swap else [x, y])
+        return out
+
+    return shapely.transform(geoms, forward)
+
+
+def geometry_from_ogc_crs(geom, uri: str):
+    """A shapely geometry given in ``uri`` (its own axis order) -> CGCS2000 lon/lat."""
+    crs, swap = _ogc_crs(check_ogc_crs(uri))
+    if uri == CRS84_URI:
+        return geom
+    xy_first = shapely.transform(geom, lambda xy: xy[:, ::-1]) if swap else geom
+    if _cgcs2000_equivalent(crs):
+        return xy_first
+    transformer = _transformer(crs.to_string(), f"EPSG:{CGCS2000_EPSG}")
+    return shapely.transform(
+        xy_first, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
