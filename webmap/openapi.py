@@ -10,6 +10,7 @@ import importlib
 
 PART_MODULES = (
     "webmap.openapi_core",
+    "webmap.openapi_public",
     "webmap.openapi_registry",
     "webmap.openapi_boundaries",
 )
