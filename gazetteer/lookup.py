@@ -30,6 +30,14 @@ MAX_BATCH_POINTS = 10_000
 
 def former_names(store: Store) -> dict[int, list[str]]:
     """{in-force place id: names of every record it superseded, directly or through a chain}."""
+    return {pid: [f["name"] for f in items] for pid, items in former_name_records(store).items()}
+
+
+def former_name_records(store: Store) -> dict[int, list[dict]]:
+    """{in-force place id: [{name, since, until}]} for every record it superseded, directly
+    or through a chain: renames in the registry (their named and retired dates) and the
+    historical divisions (the period as precise as data/division_changes.csv says)."""
+    from gazetteer.division_history import former_name_periods
     from gazetteer.registry_tables import place_links
 
     with store.read() as conn:
@@ -39,13 +47,19 @@ def former_names(store: Store) -> dict[int, list[str]]:
         if not links:
             return {}
         ids = {i for link in links for i in link}
-        names = dict(
-            conn.execute(sa.select(places.c.id, places.c.name).where(places.c.id.in_(ids))).all()
-        )
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(
+                    places.c.id, places.c.name, places.c.named_date, places.c.retired_date
+                ).where(places.c.id.in_(ids))
+            )
+        }
+    periods = former_name_periods(store)
     older: dict[int, list[int]] = {}
     for old, new in links:
         older.setdefault(new, []).append(old)
-    result: dict[int, list[str]] = {}
+    result: dict[int, list[dict]] = {}
     for new in older:
         seen, frontier = set(), list(older[new])
         while frontier:
@@ -53,9 +67,18 @@ def former_names(store: Store) -> dict[int, list[str]]:
             if pid not in seen:
                 seen.add(pid)
                 frontier.extend(older.get(pid, []))
-        result[new] = [
-            names[i] for i in sorted(seen) if names.get(i) and names[i] != names.get(new)
-        ]
+        current = rows[new].name if new in rows else None
+        items = []
+        for i in sorted(seen):
+            r = rows.get(i)
+            if r is None or not r.name or r.name == current:
+                continue
+            period = periods.get(i) or {
+                "since": r.named_date.isoformat() if r.named_date else None,
+                "until": r.retired_date.isoformat() if r.retired_date else None,
+            }
+            items.append({"name": r.name, "since": period["since"], "until": period["until"]})
+        result[new] = items
     return result
 
 
@@ -68,6 +91,7 @@ class LookupService:
         self._checked_at = 0.0
         self._search: SearchIndex | None = None
         self._chains: ChainSearch | None = None
+        self._former_periods: dict[tuple[int, str], dict] = {}
         self._nearest: NearestPlaces | None = None
         self._locator: DivisionLocator | PostGISDivisionLocator | None = None
         self._corpus = None
@@ -100,7 +124,13 @@ class LookupService:
                 return
             fingerprint = self._current_fingerprint()
             if fingerprint != self._fingerprint or self._search is None:
-                former = former_names(self.store)
+                records = former_name_records(self.store)
+                former = {pid: [f["name"] for f in items] for pid, items in records.items()}
+                self._former_periods = {
+                    (pid, f["name"]): {"since": f["since"], "until": f["until"]}
+                    for pid, items in records.items()
+                    for f in items
+                }
                 self._search = SearchIndex.from_store(self.store, former_names=former)
                 self._chains = ChainSearch(
                     self._search, ChainLexicon.from_store(self.store, former_names=former)
@@ -141,8 +171,14 @@ class LookupService:
         (``gazetteer.chains``: 广州天河 -> 天河区 within 广州市)."""
         self._fresh()
         hits, reading = self._chains.search(q, **filters)
+        results = [h.as_dict() for h in hits]
+        for r in results:  # when the old name was in use: {"since", "until"}
+            if r["matched_former_name"]:
+                r["matched_former_name_period"] = self._former_periods.get(
+                    (r["id"], r["matched_former_name"])
+                )
         return {
-            "results": [h.as_dict() for h in hits],
+            "results": results,
             "chain": reading.as_dict() if reading is not None else None,
         }
 

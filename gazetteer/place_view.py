@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from shapely.geometry import mapping
 
 from gazetteer.core.store import Store
+from gazetteer.division_history import division_changes_of
 from gazetteer.registry import get_place, jsonable, place_history
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions, places
@@ -87,12 +88,8 @@ def division_map(conn, code: str | None) -> dict | None:
     return None
 
 
-def place_view(store: Store, place_id: int, *, division_history=None) -> dict:
-    """Everything the public place page shows. Raises ``NotFound`` for an unknown id.
-
-    ``division_history``: optional callable ``(conn, division_code) -> [change dicts]``
-    listing the historical changes of a division (former names with dates), for records
-    that are divisions."""
+def place_view(store: Store, place_id: int) -> dict:
+    """Everything the public place page shows. Raises ``NotFound`` for an unknown id."""
     place = get_place(store, place_id, with_geometry=True)
     history = place_history(store, place_id)
     place["history"] = public_history_text(place.get("history"))
@@ -135,7 +132,8 @@ def place_view(store: Store, place_id: int, *, division_history=None) -> dict:
         if map_geometry is None:
             map_of = division_map(conn, own or place.get("division_code"))
             map_geometry = map_of["geometry"] if map_of else None
-        division_changes = division_history(conn, own) if (division_history and own) else []
+        division_changes = division_changes_of(conn, own)
+        historical = {c["place_id"] for c in division_changes}
     changes = []
     for v in history["versions"]:
         p = decided.get(v["proposal_id"])
@@ -157,7 +155,7 @@ def place_view(store: Store, place_id: int, *, division_history=None) -> dict:
     former = [
         {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
         for c in history["name_chain"]
-        if c["id"] != place_id and c["name"] != place["name"]
+        if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
     ]
     current = [
         c for c in history["name_chain"] if c["status"] == "in_force" and c["id"] != place_id

@@ -72,4 +72,16 @@ PATHS = {
             },
         }
     },
+    "/api/divisions/as-of": {
+        "get": {
+            "summary": "Guangdong's city- and county-level divisions on a past date (since 1979)",
+            "parameters": [
+                {"name": "date", "in": "query", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": _json("{date, divisions: [{code, name, parent_code}]}"),
+                "400": _error("Bad date"),
+            },
+        }
+    },
 }
