@@ -29,6 +29,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gazetteer import changes
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.pinyin import syllables
@@ -278,11 +279,42 @@ def import_division_changes(store: Store, path: Path = DATA_FILE) -> dict:
                 )
             )
             counts["links"] += 1
+        if counts["records"] or counts["links"]:
+            changes.places_changed(conn)
     return counts
 
 
 def _precision(date: str) -> str:
     return {4: "year", 7: "month"}.get(len(date), "day")
+
+
+def period_of(conn, change_id: str) -> dict | None:
+    """{"since", "until"} of the old name of one change: until the change's date, since the
+    latest earlier change that brought that name in (None when the table does not say)."""
+    row = conn.execute(
+        sa.select(division_changes).where(division_changes.c.change_id == change_id)
+    ).first()
+    if row is None:
+        return None
+    before = conn.execute(
+        sa.select(division_changes.c.date)
+        .where(
+            division_changes.c.new_name == row.old_name,
+            sa.or_(
+                division_changes.c.old_name.is_(None),
+                division_changes.c.old_name != division_changes.c.new_name,
+            ),
+            sa.or_(
+                division_changes.c.effective_date < row.effective_date,
+                sa.and_(
+                    division_changes.c.effective_date == row.effective_date,
+                    division_changes.c.change_id < row.change_id,
+                ),
+            ),
+        )
+        .order_by(division_changes.c.effective_date.desc(), division_changes.c.change_id.desc())
+    ).first()
+    return {"since": before.date if before else None, "until": row.date}
 
 
 def former_name_periods(store: Store) -> dict[int, dict]:

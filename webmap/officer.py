@@ -15,13 +15,13 @@ from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
-from webmap.auth import current_actor
-from webmap.context import store
-from webmap.registry_api import clock
+from webmap.context import clock, current_actor, store
+from webmap.workflow_steps import take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
-# Form fields each action shows (name, label, input type); version/csrf are added by the template.
+# Form fields each action shows (name, label, input type); version/csrf are added by the
+# template. Which of them reach the workflow is decided by workflow.STEP_PARAMS alone.
 ACTION_FIELDS = {
     "return": [("reason", "退回理由", "textarea")],
     "override": [("reason", "豁免理由", "textarea")],
@@ -143,18 +143,11 @@ def proposal_action(proposal_id: int):
     action = form.get("action", "")
     try:
         version = int(form.get("version", ""))
-        fields = {name for name, _label, _kind in ACTION_FIELDS.get(action, [])}
-        params = {k: form[k] for k in fields - {"reason"} if form.get(k, "").strip()}
-        workflow.perform(
-            store(),
-            proposal_id,
-            action,
-            current_actor(),
-            version=version,
-            reason=form.get("reason"),
-            clock=clock,
-            **params,
-        )
+        # The form's filled-in fields that the step takes (workflow.STEP_PARAMS).
+        params = {
+            k: form[k] for k in workflow.STEP_PARAMS.get(action, ()) if form.get(k, "").strip()
+        }
+        take_step(proposal_id, action, version=version, reason=form.get("reason"), params=params)
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面")
