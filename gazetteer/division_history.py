@@ -390,7 +390,7 @@ def division_changes_of(conn, code: str | None) -> list[dict]:
             "place_id": change_ids[r.change_id],
             "former_name": r.old_name,
             "valid_to": r.date,
-            "valid_from": None,
+            "valid_from": (period_of(conn, r.change_id) or {}).get("since"),
             "description": f"{r.date} {CHANGE_WORDS.get(r.change_type, r.change_type)}"
             + (f"为{r.new_name}" if r.new_name else ""),
             "document": r.document,

@@ -128,9 +128,14 @@ def place_view(store: Store, place_id: int) -> dict:
                 ).where(proposals.c.id.in_(proposal_ids))
             )
         }
+        # A division is drawn as its polygon (its record's geometry is only a point on it);
+        # a name without geometry is drawn as the division it lies in.
         map_geometry, map_of = place.get("geometry"), None
-        if map_geometry is None:
-            map_of = division_map(conn, own or place.get("division_code"))
+        own_map = division_map(conn, own) if own else None
+        if own_map and own_map["code"] == own:
+            map_geometry = own_map["geometry"]
+        elif map_geometry is None:
+            map_of = own_map or division_map(conn, place.get("division_code"))
             map_geometry = map_of["geometry"] if map_of else None
         division_changes = division_changes_of(conn, own)
         historical = {c["place_id"] for c in division_changes}
