@@ -26,6 +26,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
+    "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
@@ -100,6 +101,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             {"data": {"username": "nobody", "password": "not the password"}},
         ),
         "auth.logout": ("/auth/logout", {}),
+        "notices.add_opinion": (
+            "/api/notices/999999/opinions",
+            {"json": {"body": "赞成这个名称。"}},
+        ),
         "lookup.reverse_batch": (
             "/api/reverse/batch",
             {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
