@@ -36,6 +36,8 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.store import Store
+from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
+from gazetteer.division_changes import is_division
 from gazetteer.pinyin import syllables
 from gazetteer.registry import (
     Clock,
@@ -225,6 +227,12 @@ def validate_new_proposal(
             raise NotFound(f"没有编号为 {place_id} 的地名记录")
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
+        if is_division(
+            conn, feature_class=target.feature_class, own_division_code=target.own_division_code
+        ):
+            raise InvalidInput(
+                DIVISION_REFUSAL, details={"division_code": target.own_division_code}
+            )
         clean.setdefault("feature_class", target.feature_class)
         clean["division_code"] = target.division_code
     if kind == "retirement":
@@ -246,6 +254,10 @@ def validate_new_proposal(
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:
         raise InvalidInput(f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一")
+    if target is None and is_division(
+        conn, feature_class=clean["feature_class"], own_division_code=None
+    ):
+        raise InvalidInput(DIVISION_REFUSAL)
     if not clean.get("division_code"):
         raise InvalidInput("请填写所在行政区划代码 division_code")
     if (

@@ -43,6 +43,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.create_task": frozenset({"officer"}),
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
+    "boundaries_api.record_division_change": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -195,6 +196,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         "boundaries_api.approve_task": (
             "/api/boundaries/tasks/999999/approve",
             {"json": {"side_code": "440000"}},
+        ),
+        "boundaries_api.record_division_change": (
+            "/api/boundaries/division-changes",
+            {"json": {"code": "999999", "new_name": "某区"}},
         ),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]

@@ -635,9 +635,9 @@ def test_annual_statistics_counts(store, clock, corpus):
         kind="retirement",
         applicant="a",
         reasons="撤并",
-        place_id=place_id_of(store, "440113007"),
+        place_id=place_id_of(store, "440113007003"),
         clock=clock,
-    )  # 番禺区 市桥街道
+    )  # 番禺区 市桥街道 德兴社区居民委员会 (a township itself changes as a division)
     for action in (
         "submit",
         "check",
