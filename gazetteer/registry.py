@@ -196,11 +196,40 @@ def create_place(
     """Insert a new in-force record named on ``effective_date``; returns its id."""
     geom = values.get("geom")
     values = {k: v for k, v in values.items() if k in PROPOSABLE}
+    return _insert_in_force(
+        conn,
+        values,
+        geom=geom,
+        bbox=bbox_columns(geom),
+        change="named",
+        effective_date=effective_date,
+        reason=None,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
+
+
+def _insert_in_force(
+    conn,
+    values: dict,
+    *,
+    geom,
+    bbox: dict,
+    change: str,
+    effective_date: dt.date,
+    reason: str | None,
+    proposal_id: int | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> int:
+    """Insert an in-force record (version 1) from ``effective_date`` and its first history
+    entry (``change``: named, renamed); returns the new id."""
     result = conn.execute(
         places.insert().values(
             **values,
             geom=geom,
-            **bbox_columns(geom),
+            **bbox,
             status="in_force",
             named_date=effective_date,
             registered_by=actor.username,
@@ -213,9 +242,9 @@ def create_place(
     _append_version(
         conn,
         _row(conn, place_id),
-        change="named",
+        change=change,
         valid_from=effective_date,
-        reason=None,
+        reason=reason,
         proposal_id=proposal_id,
         actor=actor,
         now=now,
@@ -274,26 +303,13 @@ def rename_place(
     bbox = {k: carried.pop(k) for k in ("minx", "miny", "maxx", "maxy")}
     values = {"meaning": old.meaning, "aliases": old.aliases, **carried, **proposed}
     values["history"] = _appended(proposed.get("history") or old.history, note)
-    result = conn.execute(
-        places.insert().values(
-            **values,
-            geom=geom,
-            **bbox,
-            own_division_code=old.own_division_code,
-            status="in_force",
-            named_date=effective_date,
-            registered_by=actor.username,
-            registered_at=now,
-            updated_at=now,
-            version=1,
-        )
-    )
-    new_id = result.inserted_primary_key[0]
-    _append_version(
+    new_id = _insert_in_force(
         conn,
-        _row(conn, new_id),
+        {**values, "own_division_code": old.own_division_code},
+        geom=geom,
+        bbox=bbox,
         change="renamed",
-        valid_from=effective_date,
+        effective_date=effective_date,
         reason=reason,
         proposal_id=proposal_id,
         actor=actor,
@@ -638,3 +654,80 @@ def find_places(
                     )
             items.append(item)
     return {"total": total, "as_of": jsonable(as_of), "items": items}
+
+
+# ---------------------------------------------------------------- imports (gazetteer.office_import)
+
+
+def record_imported(
+    conn,
+    place_ids: list[int],
+    *,
+    reasons: dict[int, str],
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """Append an ``imported`` version for records an import has just inserted (each valid
+    from its ``named_date``, or since always when unknown). Not an approval: no proposal."""
+    if not place_ids:
+        return
+    rows = conn.execute(sa.select(places).where(places.c.id.in_(place_ids))).all()
+    conn.execute(
+        place_versions.insert(),
+        [
+            {
+                "place_id": row.id,
+                "version": row.version,
+                "valid_from": row.named_date,
+                "valid_to": None,
+                "name": row.name,
+                "status": row.status,
+                "change": "imported",
+                "change_reason": reasons.get(row.id),
+                "proposal_id": None,
+                "record": _record(row),
+                "geom": row.geom,
+                "recorded_at": now,
+                "recorded_by": actor.username,
+            }
+            for row in rows
+        ],
+    )
+
+
+def update_imported(
+    conn,
+    place_id: int,
+    version: int,
+    values: dict,
+    *,
+    effective_date: dt.date,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """Apply an office's corrected values to a record it imported earlier: the version in
+    force ends on ``effective_date`` and an ``imported`` version starts. ``values`` may set
+    ``geom`` (CGCS2000 lon/lat); raises ``Conflict`` if the record changed meanwhile."""
+    row = _row(conn, place_id)
+    if row.version != version:
+        raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
+    _close_current(conn, row, effective_date, actor, now)
+    geom = values.get("geom", row.geom)
+    result = conn.execute(
+        places.update()
+        .where(places.c.id == place_id, places.c.version == version)
+        .values(**values, **bbox_columns(geom), updated_at=now, version=places.c.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
+    _append_version(
+        conn,
+        _row(conn, place_id),
+        change="imported",
+        valid_from=effective_date,
+        reason=reason,
+        proposal_id=None,
+        actor=actor,
+        now=now,
+    )

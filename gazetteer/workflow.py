@@ -36,6 +36,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.store import Store
+from gazetteer.core.text import clean_text
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
 from gazetteer.pinyin import syllables
@@ -176,7 +177,7 @@ EDITABLE_FIELDS = (
 
 
 def _text(value, field: str, max_len: int, *, required: bool = False) -> str | None:
-    text = str(value).strip() if value is not None else ""
+    text = clean_text(str(value), field).strip() if value is not None else ""
     if required and not text:
         raise InvalidInput(f"请填写{field}")
     if len(text) > max_len:
@@ -213,6 +214,8 @@ def validate_new_proposal(
         isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
     ):
         raise InvalidInput("别名应为文字列表")
+    if aliases is not None:
+        clean["aliases"] = [clean_text(a, "别名").strip() for a in aliases]
     for key in set(clean) - {"aliases"}:
         clean[key] = _text(clean[key], key, 2000)
     target = None
@@ -370,6 +373,18 @@ def _may_decide(actor: Actor, row) -> bool:
     return row.created_by != actor.username
 
 
+# Steps on a proposal's own content are the drafter's: a clerk edits, submits and withdraws
+# only what they drafted (there is no office in the account model yet, so "the same office"
+# is the drafter). Officers withdraw any proposal in their review.
+DRAFTER_STEPS = frozenset({"edit", "submit", "withdraw"})
+
+
+def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
+    if action not in DRAFTER_STEPS or row.created_by == actor.username:
+        return True
+    return action == "withdraw" and actor.has_any({"officer"})
+
+
 def allowed_actions(actor: Actor, row) -> list[str]:
     """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks)."""
     return [
@@ -378,6 +393,7 @@ def allowed_actions(actor: Actor, row) -> list[str]:
         if row.state in s.sources
         and actor.has_any(s.roles)
         and (s.action not in ("approve", "reject") or _may_decide(actor, row))
+        and _may_act_as_owner(actor, s.action, row)
     ]
 
 
@@ -638,6 +654,10 @@ def perform(
                     "action": action,
                     "allowed_actions": allowed_actions(actor, row),
                 },
+            )
+        if not _may_act_as_owner(actor, action, row):
+            raise Forbidden(
+                f"只有申请起草人可以{step.label_zh}", details={"created_by_other": True}
             )
         context = _Context(conn, row, actor, now, civil_date(now), reason, params, corpus)
         changes, data = _HANDLERS[action](context)

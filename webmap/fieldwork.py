@@ -21,12 +21,14 @@ from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries.tables import FOUND_STATES
 from gazetteer import placement, registry, reservations
 from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.cql import parse_filter
 from gazetteer.romanize import split_name
 from gazetteer.rules.checker import check_name
 from gazetteer.rules.corpus import NameCorpus
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 from webmap.auth import current_actor
 from webmap.context import store
+from webmap.layers import layer
 from webmap.params import json_body
 from webmap.registry_api import clock
 from webmap.search_api import lookup
@@ -281,10 +283,20 @@ def map_lines():
     return response
 
 
+IN_FORCE_PLACED = parse_filter("status = 'in_force' AND has_geometry = TRUE")
+
+
 @bp.get("/api/map/places.geojson")
 def map_places():
-    """Every in-force place name that has geometry, as points (for a clustered layer)."""
-    return jsonify({"type": "FeatureCollection", "features": lookup().map_place_features()})
+    """Every in-force place name that has geometry (points, for a clustered layer), read
+    through the places layer's provider like the OGC API and the exports."""
+    page = layer("places").query(
+        store(),
+        filters=IN_FORCE_PLACED,
+        properties=("id", "name", "feature_class"),
+        limit=None,
+    )
+    return jsonify({"type": "FeatureCollection", "features": page.features})
 
 
 # ---- gzip ----------------------------------------------------------------------------------
