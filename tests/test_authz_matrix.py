@@ -62,6 +62,7 @@ ACTION_ROLES = {
     "publish_notice": {"officer"},
     "announce": {"officer"},
     "bring_into_force": {"officer"},
+    "file": {"officer"},
     "approve": {"approver"},
     "reject": {"approver"},
 }

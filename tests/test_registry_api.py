@@ -57,9 +57,9 @@ def walk(client, clock, p, *, with_opinion=True):
         p,
         "publish_notice",
         notice_start=today.isoformat(),
-        notice_end=(today + dt.timedelta(days=6)).isoformat(),
+        notice_end=(today + dt.timedelta(days=29)).isoformat(),
     )
-    clock.advance(7)
+    clock.advance(30)
     p = act(
         client,
         "chen",
@@ -224,7 +224,7 @@ def test_public_sees_proposals_on_notice(client, clock):
         ("wang", "check", {}),
         ("wang", "start_review", {}),
         ("wang", "add_opinion", {"kind": "consultation", "author": "街道", "body": "无异议"}),
-        ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-05-15"}),
+        ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-06-04"}),
     ):
         p = act(client, who, p, action, **body)
     logout(client)

@@ -7,7 +7,7 @@ Forms post with a CSRF token (``webmap.security``); sign-in is at /auth/login.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
@@ -16,8 +16,7 @@ from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.auth import current_actor
-from webmap.context import store
-from webmap.registry_api import clock
+from webmap.context import clock, store
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
@@ -36,9 +35,15 @@ ACTION_FIELDS = {
         ("notice_end", "公示结束日期", "date"),
     ],
     "approve": [
-        ("approving_body", "批准机关", "text"),
+        ("approving_body", "批准机关", "authority"),
+        ("authority_override_reason", "如由表外机关批准，说明理由（第十二条）", "textarea"),
         ("decision_ref", "批准文号", "text"),
         ("reason", "批准意见", "textarea"),
+    ],
+    "file": [
+        ("filed_with", "备案机关（上一级地名行政主管部门）", "text"),
+        ("filing_ref", "备案文号", "text"),
+        ("filed_on", "备案日期（留空为今天）", "date"),
     ],
     "reject": [("reason", "不予批准的理由", "textarea")],
     "bring_into_force": [("effective_date", "生效日期（留空为今天）", "date")],
@@ -153,6 +158,7 @@ def proposal_action(proposal_id: int):
             version=version,
             reason=form.get("reason"),
             clock=clock,
+            min_notice_days=current_app.config["MIN_NOTICE_DAYS"],
             **params,
         )
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
