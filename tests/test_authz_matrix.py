@@ -30,6 +30,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
+    "officer.division_change_page": frozenset({"officer"}),
     "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.record_inspection": frozenset({"inspector"}),
@@ -66,7 +67,7 @@ ACTION_ROLES = {
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action"}
+FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -138,9 +139,13 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "reasons": "新建道路",
                     "name": "云溪路",
                     "feature_class": "交通运输设施",
-                    "division_code": TIANHE,
+                    "division": TIANHE,
                 }
             },
+        ),
+        "officer.division_change_page": (
+            "/officer/divisions/changes",
+            {"data": {"division": "999999", "new_name": "某区"}},
         ),
         "boundaries_api.create_dispute": (
             "/api/boundaries/disputes",

@@ -14,7 +14,16 @@ from collections import OrderedDict
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
@@ -87,8 +96,10 @@ def inspect_page():
 @bp.get("/compliance")
 def compliance_page():
     actor = current_actor()
+    if actor.is_public:  # offer sign-in, then come back here
+        return redirect(url_for("auth.login", next=request.full_path))
     if not actor.is_staff:
-        raise Forbidden("命名合规审查仅供地名工作人员使用，请先登录")
+        raise Forbidden("命名合规审查仅供地名工作人员使用")
     with store().read() as conn:
         options = conn.execute(
             sa.select(
