@@ -19,6 +19,7 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import shape
 
+from gazetteer import changes
 from gazetteer.classify import classify_division_name
 from gazetteer.core.store import Store, bbox_columns
 from gazetteer.pinyin import syllables
@@ -209,6 +210,7 @@ def import_shipped_data(
     division_rows = read_division_rows(data_dir)
     place_rows = [place_row_for_division(r) for r in division_rows]
     with store.write(actor="system:import") as conn:
+        changes.places_changed(conn)
         _upsert(conn, divisions, "code", division_rows, result, "divisions", progress)
         _upsert(conn, places, "source_key", place_rows, result, "places", progress)
         conn.execute(meta.delete().where(meta.c.key == "import:shipped"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from shapely.geometry import Point
 
+from gazetteer import changes
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import Store, bbox_columns
@@ -118,6 +119,7 @@ def place_on_map(
                 f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置"
             )
         _close_current(conn, row, civil_date(now), actor, now)
+        changes.places_changed(conn)
         note = f"{civil_date(now).isoformat()} 无图形地名上图（{actor.username}）"
         result = conn.execute(
             places.update()

@@ -19,6 +19,7 @@ Dates (notice period, decision, effective date) are civil dates in China.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -632,6 +633,24 @@ def create_proposal(
         return _detail(conn, _load(conn, proposal_id), actor)
 
 
+def _step(action: str) -> Step:
+    step = STEPS_BY_ACTION.get(action)
+    if step is None:
+        raise InvalidInput(f"未知的操作：{action!r}", details={"actions": list(STEPS_BY_ACTION)})
+    return step
+
+
+def check_step_params(action: str, params: Mapping) -> None:
+    """Refuse (``InvalidInput``) an unknown action or parameters its step does not take:
+    the one whitelist, ``STEP_PARAMS``, for every caller."""
+    unknown = set(params) - set(STEP_PARAMS.get(action, ()))
+    if unknown:
+        raise InvalidInput(
+            f"“{_step(action).label_zh}”不接受这些参数：{', '.join(sorted(unknown))}",
+            details={"unknown": sorted(unknown)},
+        )
+
+
 def perform(
     store: Store,
     proposal_id: int,
@@ -655,13 +674,9 @@ def perform(
     (role, or deciding one's own proposal), ``IllegalTransition`` (not allowed from this
     state, or a precondition unmet), ``RuleViolation`` (blocking rule findings without an
     override), ``InvalidInput`` and ``NotFound``."""
-    step = STEPS_BY_ACTION.get(action)
-    if step is None:
-        raise InvalidInput(f"未知的操作：{action!r}", details={"actions": list(STEPS_BY_ACTION)})
+    step = _step(action)
     require_role(actor, step.roles, step.label_zh)
-    unknown = set(params) - set(STEP_PARAMS.get(action, ()))
-    if unknown:
-        raise InvalidInput(f"“{step.label_zh}”不接受这些参数：{', '.join(sorted(unknown))}")
+    check_step_params(action, params)
     reason = (str(reason or "")).strip() or None
     if step.reason_required and not reason:
         raise InvalidInput(f"“{step.label_zh}”须说明理由")

@@ -377,9 +377,9 @@ def test_kill_during_write_leaves_nothing_then_rerun_finishes(
 ):
     if store_templates.dialect != "sqlite":
         pytest.skip("the kill test copies SQLite files")
-    path = of.big_csv(tmp_path / "generated_big.csv", 30_000)
+    path = of.big_csv(tmp_path / "generated_big.csv", 12_000)
     result = run_file(store, tools, path, tmp_path, crs_tag="CGCS2000", write=False)
-    assert result["counts"]["insert"] == 30_000
+    assert result["counts"]["insert"] == 12_000
     db_path = Path(store.engine.url.database)
     with store.read() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
@@ -392,11 +392,12 @@ def test_kill_during_write_leaves_nothing_then_rerun_finishes(
         env=env,
     )
     line = process.stdout.readline()
-    while line and not line.startswith("write 10000"):
+    while line and not line.startswith("write 5000"):
         line = process.stdout.readline()
     assert line.startswith("write"), "the job never got to writing"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+    process.stdout.close()
     assert process.returncode == -signal.SIGKILL
     conn = sqlite3.connect(db_path)
     try:
@@ -409,5 +410,5 @@ def test_kill_during_write_leaves_nothing_then_rerun_finishes(
     assert done["state"] == "written"
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(places)).scalar() == (
-            before + 30_000
+            before + 12_000
         )

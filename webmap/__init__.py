@@ -14,8 +14,12 @@ from typing import Any
 from flask import Flask
 
 import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+from gazetteer import registry
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
+from gazetteer.lookup import LookupService
+from webmap import context
+from webmap.compression import GzipResponses
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ BLUEPRINT_MODULES = (
     "webmap.boundaries_pages",
     "webmap.auth",
     "webmap.fieldwork",
+    "webmap.imports",
 )
 
 
@@ -61,9 +66,11 @@ def create_app(
             "GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts"
         )
 
-    app.extensions["gdgis.store"] = store or Store(
-        settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"]
-    )
+    # App-wide services, built once here and reached through webmap.context.
+    store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    app.extensions[context.STORE] = store
+    app.extensions[context.LOOKUP] = LookupService(store)
+    app.extensions[context.CLOCK] = registry.utcnow
 
     from webmap import errors
 
@@ -75,6 +82,7 @@ def create_app(
 
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
+    GzipResponses().init_app(app)  # after the blueprints: it sees their final responses
 
     @app.context_processor
     def _template_globals():

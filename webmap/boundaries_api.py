@@ -27,7 +27,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import clock, store
+from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
@@ -52,7 +52,7 @@ FIELD_DATA_ENDPOINTS = frozenset(
 @bp.before_request
 def _field_data_is_for_staff():
     if request.endpoint in FIELD_DATA_ENDPOINTS:
-        require_field_data_reader(_actor())
+        require_field_data_reader(current_actor())
 
 
 _MEDIA = {
@@ -60,12 +60,6 @@ _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
 }
-
-
-def _actor():
-    from webmap.auth import current_actor
-
-    return current_actor()
 
 
 def _fmt(default: str = "geojson") -> str:
@@ -131,7 +125,7 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    if may_read_field_data(_actor()):
+    if may_read_field_data(current_actor()):
         feature["history"] = {
             "inspections": row["inspections"],
             "tasks": row["tasks"],
@@ -150,7 +144,7 @@ def upload_photo(marker_id: int):
         current_app.config["DATA_DIR"],
         marker_id,
         upload.read(),
-        _actor(),
+        current_actor(),
         inspection_id=request.form.get("inspection_id") or None,
         caption=request.form.get("caption"),
     )
@@ -176,7 +170,7 @@ def export_markers():
 @bp.post("/markers/import")
 def import_markers():
     """Body: the file (GeoJSON, CSV or GPKG bytes), ?format=. All or nothing."""
-    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), _actor())
+    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), current_actor())
     return jsonify(counts)
 
 
@@ -190,7 +184,7 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(inspection_service.create_round(store(), json_body(), _actor())), 201
+    return jsonify(inspection_service.create_round(store(), json_body(), current_actor())), 201
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -200,12 +194,12 @@ def round_(round_id: int):
 
 @bp.post("/rounds/<int:round_id>/start")
 def start_round(round_id: int):
-    return jsonify(inspection_service.start_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.start_round(store(), round_id, current_actor()))
 
 
 @bp.post("/rounds/<int:round_id>/complete")
 def complete_round(round_id: int):
-    return jsonify(inspection_service.complete_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.complete_round(store(), round_id, current_actor()))
 
 
 @bp.get("/rounds/<int:round_id>/report")
@@ -236,7 +230,7 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), json_body(), _actor(), tolerance_m=_tolerance_m()
+        store(), json_body(), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(record), 201 if created else 200
 
@@ -245,7 +239,9 @@ def record_inspection():
 def sign_inspection(inspection_id: str):
     body = json_body()
     return jsonify(
-        inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor())
+        inspection_service.sign_inspection(
+            store(), inspection_id, body.get("side_code"), current_actor()
+        )
     )
 
 
@@ -262,7 +258,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), _actor(), tolerance_m=_tolerance_m()
+        store(), request.get_data(), _fmt(), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(counts)
 
@@ -289,7 +285,7 @@ def create_task():
     body = json_body()
     return jsonify(
         task_service.create_task(
-            store(), body.get("marker_id"), body.get("kind"), _actor(), note=body.get("note")
+            store(), body.get("marker_id"), body.get("kind"), current_actor(), note=body.get("note")
         )
     ), 201
 
@@ -302,7 +298,7 @@ def update_task(task_id: int):
             store(),
             task_id,
             body.get("status"),
-            _actor(),
+            current_actor(),
             result=body.get("result"),
             witness_other_side=body.get("witness_other_side"),
             new_lon=body.get("new_lon"),
@@ -314,7 +310,7 @@ def update_task(task_id: int):
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
     return jsonify(
-        task_service.approve_task(store(), task_id, json_body().get("side_code"), _actor())
+        task_service.approve_task(store(), task_id, json_body().get("side_code"), current_actor())
     )
 
 
@@ -331,7 +327,7 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(dispute_service.create_dispute(store(), json_body(), _actor())), 201
+    return jsonify(dispute_service.create_dispute(store(), json_body(), current_actor())), 201
 
 
 @bp.post("/disputes/<int:dispute_id>")
@@ -339,7 +335,11 @@ def update_dispute(dispute_id: int):
     body = json_body()
     return jsonify(
         dispute_service.update_dispute(
-            store(), dispute_id, body.get("status"), _actor(), resolution=body.get("resolution")
+            store(),
+            dispute_id,
+            body.get("status"),
+            current_actor(),
+            resolution=body.get("resolution"),
         )
     )
 
@@ -373,5 +373,5 @@ def record_division_change():
     unknown = set(body) - set(DIVISION_CHANGE_FIELDS)
     if unknown:
         raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
-    change = division_change_service.rename_division(store(), _actor(), clock=clock, **body)
+    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
     return jsonify(change), 201

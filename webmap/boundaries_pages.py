@@ -14,7 +14,7 @@ from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
 from boundaries.tasks import TASK_NAMES, list_tasks
 from gazetteer.core.errors import InvalidInput
-from webmap.context import store
+from webmap.context import current_actor, store
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")
 
@@ -23,8 +23,6 @@ bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")
 def _field_data_is_for_staff():
     # Rounds and their reports are field data (``boundaries.access``).
     if request.endpoint in ("boundaries_pages.rounds", "boundaries_pages.report"):
-        from webmap.auth import current_actor
-
         require_field_data_reader(current_actor())
 
 

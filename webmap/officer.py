@@ -7,7 +7,7 @@ Forms post with a CSRF token (``webmap.security``); sign-in is at /auth/login.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from boundaries import division_changes as division_change_service
@@ -16,12 +16,13 @@ from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
-from webmap.auth import current_actor
-from webmap.context import clock, store
+from webmap.context import clock, current_actor, store
+from webmap.workflow_steps import take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
-# Form fields each action shows (name, label, input type); version/csrf are added by the template.
+# Form fields each action shows (name, label, input type); version/csrf are added by the
+# template. Which of them reach the workflow is decided by workflow.STEP_PARAMS alone.
 ACTION_FIELDS = {
     "return": [("reason", "退回理由", "textarea")],
     "override": [("reason", "豁免理由", "textarea")],
@@ -158,19 +159,11 @@ def proposal_action(proposal_id: int):
     action = form.get("action", "")
     try:
         version = int(form.get("version", ""))
-        fields = {name for name, _label, _kind in ACTION_FIELDS.get(action, [])}
-        params = {k: form[k] for k in fields - {"reason"} if form.get(k, "").strip()}
-        workflow.perform(
-            store(),
-            proposal_id,
-            action,
-            current_actor(),
-            version=version,
-            reason=form.get("reason"),
-            clock=clock,
-            min_notice_days=current_app.config["MIN_NOTICE_DAYS"],
-            **params,
-        )
+        # The form's filled-in fields that the step takes (workflow.STEP_PARAMS).
+        params = {
+            k: form[k] for k in workflow.STEP_PARAMS.get(action, ()) if form.get(k, "").strip()
+        }
+        take_step(proposal_id, action, version=version, reason=form.get("reason"), params=params)
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面")

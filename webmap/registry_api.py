@@ -7,22 +7,16 @@ Documented in ``webmap.openapi_registry``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from gazetteer import approval, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
-from webmap.auth import current_actor
-from webmap.context import store
+from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
-from webmap.search_api import lookup
+from webmap.workflow_steps import take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
-
-
-def clock():
-    """The registry's clock: real UTC time, or the one tests put in ``app.extensions["gdgis.clock"]``."""
-    return current_app.extensions.get("gdgis.clock", registry.utcnow)()
 
 
 @bp.get("/places")
@@ -159,22 +153,4 @@ def proposal_action(proposal_id: int, action: str):
     if not isinstance(version, int) or isinstance(version, bool):
         raise InvalidInput("请提供您看到的申请版本号 version（整数），以免覆盖他人的操作")
     reason = body.pop("reason", None)
-    # Only the action's own parameters pass through (never the domain's clock or corpus).
-    unknown = set(body) - set(workflow.STEP_PARAMS.get(action, ()))
-    if unknown:
-        raise InvalidInput(f"该操作不接受这些参数：{', '.join(sorted(unknown))}")
-    corpus = lookup().name_corpus() if action == "check" else None
-    return jsonify(
-        workflow.perform(
-            store(),
-            proposal_id,
-            action,
-            current_actor(),
-            version=version,
-            reason=reason,
-            clock=clock,
-            corpus=corpus,
-            min_notice_days=current_app.config["MIN_NOTICE_DAYS"],
-            **body,
-        )
-    )
+    return jsonify(take_step(proposal_id, action, version=version, reason=reason, params=body))

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from gazetteer import registry
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.spatial import parse_bbox
-from gazetteer.lookup import LookupService
-from webmap.context import store
+from webmap.context import lookup, store
 from webmap.params import float_arg, int_arg
 
 bp = Blueprint("lookup", __name__)
-
-
-def lookup() -> LookupService:
-    service = current_app.extensions.get("gdgis.lookup")
-    if service is None:
-        service = current_app.extensions["gdgis.lookup"] = LookupService(store())
-    return service
-
-
-@bp.after_app_request
-def _invalidate_after_writes(response):
-    # A write in this process may have named, renamed or retired a place: search sees it next time.
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-        service = current_app.extensions.get("gdgis.lookup")
-        if service is not None:
-            service.invalidate()
-    return response
 
 
 def search_args() -> dict:

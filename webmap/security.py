@@ -8,9 +8,9 @@
   forged cross-site request cannot carry the credential.
 - Rate limit: a token bucket per client address on public (anonymous) GET requests and
   read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), and a
-  stricter one on sign-in attempts; 429 with ``Retry-After``. The buckets live in this
-  process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
-  — see docs/security.md.
+  stricter one on sign-in attempts; 429 with ``Retry-After``. The workers share what each
+  client spent through the store (``gazetteer.core.ratelimit``), so the limit holds for
+  the whole server, not per worker; nginx's ``limit_req`` can still sit in front.
 - Input bounds: JSON and form bodies must be UTF-8 and well-formed, without NUL
   characters or lone surrogates (``"\\ud800"``: ``gazetteer.core.text``), integers within
   64 bits (400); query strings likewise; sizes are capped by
@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, make_response, request, session
@@ -32,8 +30,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from gazetteer.core.errors import InvalidInput, Unauthenticated
+from gazetteer.core.ratelimit import SharedTokenBucket
 from gazetteer.core.text import check_document_text
-from webmap.auth import current_actor
+from webmap.context import current_actor
 from webmap.errors import error_response
 
 csrf = CSRFProtect()
@@ -45,44 +44,15 @@ ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})
+# Uploads allowed beyond MAX_UPLOAD_MB, up to IMPORT_MAX_UPLOAD_MB (an office's whole
+# database); raised before the CSRF check parses the multipart body.
+LARGE_UPLOAD_ENDPOINTS = frozenset({"imports.upload"})
 _TEXT_BODY_TYPES = (
     "application/json",
     "application/geo+json",
     "application/x-www-form-urlencoded",
     "text/",
 )
-
-
-class TokenBucket:
-    """Per-key token buckets: ``rate_per_minute`` tokens refill evenly, at most that many
-    saved up. Thread-safe; idle keys are forgotten so memory stays bounded."""
-
-    def __init__(self, rate_per_minute: int, *, clock=time.monotonic, max_keys: int = 100_000):
-        self.capacity = float(rate_per_minute)
-        self.rate_per_s = rate_per_minute / 60.0
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Take one token for ``key``: 0.0 when allowed, else the seconds until one is free."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate_per_s)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > self.max_keys:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate_per_s
-
-    def _forget_full(self, now: float) -> None:
-        # A bucket that has refilled completely is the same as no bucket.
-        full_after_s = self.capacity / self.rate_per_s
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after_s}
 
 
 def _too_many(wait_s: float):
@@ -193,8 +163,9 @@ def init_app(app: Flask) -> None:
     )  # checked below, except for bearer tokens
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)  # a working day of open forms
     csrf.init_app(app)
-    public_bucket = TokenBucket(app.config["RATE_LIMIT_PER_MINUTE"])
-    login_bucket = TokenBucket(LOGIN_ATTEMPTS_PER_MINUTE)
+    store = app.extensions["gdgis.store"]
+    public_bucket = SharedTokenBucket(store, "public", app.config["RATE_LIMIT_PER_MINUTE"])
+    login_bucket = SharedTokenBucket(store, "login", LOGIN_ATTEMPTS_PER_MINUTE)
     app.extensions["gdgis.rate_limits"] = {"public": public_bucket, "login": login_bucket}
     csp = content_security_policy(app.config.get("TILE_URL"))
 
@@ -203,6 +174,8 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "static" or request.routing_exception is not None:
             return None  # static files, and 404/405 answered by routing
         _check_query()
+        if request.endpoint in LARGE_UPLOAD_ENDPOINTS:
+            request.max_content_length = app.config["IMPORT_MAX_UPLOAD_MB"] * 1024 * 1024
         public_read = (
             request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         )

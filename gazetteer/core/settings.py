@@ -116,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "IMPORT_MAX_UPLOAD_MB",
+        1024,
+        "Largest office file accepted by the import page (Shapefile zip, GeoPackage, CSV, "
+        "Excel), in MiB; larger files go through `gdgis import-office`.",
+        _positive_int,
+    ),
+    Setting(
         "MAX_GEOJSON_VERTICES",
         200_000,
         "Largest accepted number of vertices in one uploaded geometry.",

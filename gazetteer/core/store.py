@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geoalchemy2  # noqa: F401  (see below)
@@ -30,6 +31,8 @@ from gazetteer.core.text import check_document_text, has_lone_surrogate
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
 # and after_create events (its after_create then fails with KeyError '_saved_columns').
+
+log = logging.getLogger(__name__)
 
 SRID = 4490  # CGCS2000 geographic, longitude/latitude order in storage (always_xy)
 
@@ -159,6 +162,20 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN")
 
 
+_AFTER_COMMIT = "gdgis.after_commit"
+
+
+def after_commit(conn: Connection, callback: Callable[[Store], None]) -> None:
+    """Call ``callback(store)`` once the ``Store.write()`` transaction of ``conn`` has
+    committed; never when it rolls back. The same callback is called once however often it
+    is registered. Raises ``RuntimeError`` for a connection that is not in a write."""
+    pending = conn.info.get(_AFTER_COMMIT)
+    if pending is None:
+        raise RuntimeError("after_commit needs the connection of a Store.write() transaction")
+    if callback not in pending:
+        pending.append(callback)
+
+
 class Store:
     """The one way code reaches the database.
 
@@ -243,6 +260,7 @@ class Store:
         self._last_write.at = time.monotonic()  # reads during the transaction, too
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_immediate=True)
+            conn.info[_AFTER_COMMIT] = []
             with conn.begin():
                 if self.dialect == "sqlite":
                     context = conn.connection.info.setdefault(
@@ -268,8 +286,14 @@ class Store:
                 finally:
                     if self.dialect == "sqlite":
                         context.update(actor=None, tx=None)
+                    callbacks = conn.info.pop(_AFTER_COMMIT, [])
         # Counted from the commit too: this thread's reads stay on the primary a while.
         self._last_write.at = time.monotonic()
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:  # the write has committed: a listener's failure must not undo it
+                log.exception("after-commit callback %r failed", callback)
 
     def dispose(self) -> None:
         self.engine.dispose()
