@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from boundaries import disputes as dispute_service
+from boundaries import division_changes as division_change_service
 from boundaries import inspections as inspection_service
 from boundaries import io as boundary_io
 from boundaries import lines as line_service
@@ -24,9 +25,10 @@ from boundaries import tasks as task_service
 from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
+from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import current_actor, store
-from webmap.params import int_arg
+from webmap.context import clock, current_actor, store
+from webmap.params import int_arg, json_body
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
@@ -356,3 +358,36 @@ def update_dispute(dispute_id: int):
             resolution=body.get("resolution"),
         )
     )
+
+
+# ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
+
+DIVISION_CHANGE_FIELDS = (
+    "code",
+    "new_name",
+    "approving_body",
+    "document_number",
+    "approval_date",
+    "effective_date",
+    "reason",
+)
+
+
+@bp.get("/division-changes")
+def list_division_changes():
+    """Recorded division renames, newest first (?code= one division)."""
+    with store().read() as conn:
+        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+    return jsonify({"items": items})
+
+
+@bp.post("/division-changes")
+def record_division_change():
+    """Rename a division under its approval (officers). Body: code, new_name, approving_body,
+    document_number, approval_date, effective_date?, reason."""
+    body = json_body()
+    unknown = set(body) - set(DIVISION_CHANGE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    return jsonify(change), 201
