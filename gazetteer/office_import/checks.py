@@ -141,7 +141,8 @@ def parse_date(value) -> dt.date | None:
     return dt.date(year, month, day)
 
 
-@lru_cache(maxsize=65536)
+# Names in one office's file rarely repeat: a small cache, so memory stays flat on big files.
+@lru_cache(maxsize=4096)
 def _romanized(name: str, feature_class: str):
     return romanize(name, feature_class)
 
