@@ -46,6 +46,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
     "boundaries_api.record_division_change": frozenset({"officer"}),
+    "imports.upload": frozenset({"officer"}),
+    "imports.crs_guess": frozenset({"officer"}),
+    "imports.configure": frozenset({"officer"}),
+    "imports.preview": frozenset({"officer"}),
+    "imports.write": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -221,6 +226,21 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             "/api/boundaries/division-changes",
             {"json": {"code": "999999", "new_name": "某区"}},
         ),
+        "imports.upload": (
+            "/api/imports",
+            {
+                "data": {
+                    "file": (__import__("io").BytesIO("标准名称,地名类别\n".encode()), "a.csv"),
+                    "source_name": "矩阵测试",
+                    "office": "某单位",
+                },
+                "content_type": "multipart/form-data",
+            },
+        ),
+        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {"layer": "csv"}}),
+        "imports.configure": ("/api/imports/999999/configure", {"json": {"layer": "csv"}}),
+        "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
+        "imports.write": ("/api/imports/999999/write", {"json": {}}),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]
 
@@ -302,6 +322,7 @@ DOC_PHRASES = {
     "disputes": "boundaries_api.create_dispute",
     "plan and run inspection rounds": "boundaries_api.create_round",
     "place names on the map": "fieldwork.place_geometry",
+    "import office place-name data": "imports.upload",
 }
 
 
