@@ -120,7 +120,8 @@ def test_html_pages(client):
 def test_openapi_document_lists_ogc_paths(client):
     doc = client.get("/ogc/api").get_json()
     assert doc["openapi"].startswith("3.0")
-    assert "/ogc/collections/{collection_id}/items" in doc["paths"]
+    assert "/collections/places/items" in doc["paths"]
+    assert doc["servers"][0]["url"].endswith("/ogc")
 
 
 @pytest.fixture

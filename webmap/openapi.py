@@ -12,6 +12,7 @@ PART_MODULES = (
     "webmap.openapi_core",
     "webmap.openapi_registry",
     "webmap.openapi_boundaries",
+    "webmap.openapi_ogc",
 )
 
 ERROR_SCHEMA = {
@@ -34,10 +35,12 @@ ERROR_SCHEMA = {
 def openapi_document(server_url: str) -> dict:
     paths: dict = {}
     schemas: dict = {"Error": ERROR_SCHEMA}
+    parameters: dict = {}
     for name in PART_MODULES:
         module = importlib.import_module(name)
         paths.update(module.PATHS)
         schemas.update(getattr(module, "SCHEMAS", {}))
+        parameters.update(getattr(module, "PARAMETERS", {}))
     return {
         "openapi": "3.0.3",
         "info": {
@@ -49,5 +52,5 @@ def openapi_document(server_url: str) -> dict:
         },
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "parameters": parameters},
     }

@@ -7,7 +7,8 @@
   authenticate with ``Authorization: Bearer`` are exempt: no cookie is involved, so a
   forged cross-site request cannot carry the credential.
 - Rate limit: a token bucket per client address on public (anonymous) GET requests and
-  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), and a
+  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``); follow-on pages of OGC API items
+  draw on a separate, larger paging budget (``PAGING_RATE_LIMIT_PER_MINUTE``); and a
   stricter one on sign-in attempts; 429 with ``Retry-After``. The buckets live in this
   process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
   — see docs/security.md.
@@ -180,6 +181,13 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _is_follow_on_page() -> bool:
+    """A later page of an OGC items listing (offset > 0): what a client paging through a
+    layer sends, counted against the paging budget."""
+    offset = request.args.get("offset", "")
+    return request.endpoint == "ogc.items" and offset.isdigit() and int(offset) > 0
+
+
 def init_app(app: Flask) -> None:
     """Install CSRF protection, rate limits, body checks, bounded path integers and
     headers on ``app``. Call before registering blueprints (the converter applies to
@@ -191,8 +199,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)  # a working day of open forms
     csrf.init_app(app)
     public_bucket = TokenBucket(app.config["RATE_LIMIT_PER_MINUTE"])
+    paging_bucket = TokenBucket(app.config["PAGING_RATE_LIMIT_PER_MINUTE"])
     login_bucket = TokenBucket(LOGIN_ATTEMPTS_PER_MINUTE)
-    app.extensions["gdgis.rate_limits"] = {"public": public_bucket, "login": login_bucket}
+    app.extensions["gdgis.rate_limits"] = {
+        "public": public_bucket,
+        "paging": paging_bucket,
+        "login": login_bucket,
+    }
     csp = content_security_policy(app.config.get("TILE_URL"))
 
     @app.before_request
@@ -204,7 +217,8 @@ def init_app(app: Flask) -> None:
             request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         )
         if public_read and not has_bearer_token() and current_actor().is_public:
-            wait_s = public_bucket.take(request.remote_addr or "-")
+            bucket = paging_bucket if _is_follow_on_page() else public_bucket
+            wait_s = bucket.take(request.remote_addr or "-")
             if wait_s:
                 return _too_many(wait_s)
         if request.method == "POST" and request.endpoint == "auth.login":

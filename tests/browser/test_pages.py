@@ -40,7 +40,8 @@ def test_pages_load_cleanly_at_tablet_size(live_server, open_context, viewport):
         ".leaflet-marker-icon"
     )  # markers (or their clusters) follow the first view
     place = page.evaluate(
-        "fetch('/api/map/places.geojson').then(r => r.json()).then(d => d.features[0].id)"
+        "fetch('/ogc/collections/places/items?has_geometry=true&limit=1')"
+        ".then(r => r.json()).then(d => d.features[0].id)"
     )
     page.goto(f"{live_server['url']}/place/{place}")
     page.wait_for_load_state("networkidle")
