@@ -257,9 +257,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=30)
     print(f"OGC API items, median of {args.runs} sequential requests (ms), same data")
-    print(
-        "| request | this app (ms) | features | pygeoapi (ms) | features | pygeoapi / this app |"
-    )
+    print("| request | this app (ms) | features | pygeoapi (ms) | features | pygeoapi / this app |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, ms_ours, n_ours, ms_theirs, n_theirs in rows:
         print(

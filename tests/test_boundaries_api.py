@@ -43,14 +43,18 @@ def test_markers_geojson_is_labelled_demonstration(bclient):
     assert body["type"] == "FeatureCollection" and len(body["features"]) == 186
     assert body["label"] == "演示数据"
     detail = bclient.get("/api/boundaries/markers/粤桂001C").get_json()
-    assert detail["properties"]["label"] == "演示数据" and detail["history"]["inspections"] == []
+    assert detail["properties"]["label"] == "演示数据" and "history" not in detail  # field data
+    sign_in(bclient, INSPECTOR_A)
+    detail = bclient.get("/api/boundaries/markers/粤桂001C").get_json()
+    assert detail["history"]["inspections"] == []
     assert bclient.get("/api/boundaries/markers/粤桂999Q").status_code == 404
 
 
 def test_writes_need_the_right_role(bclient):
     assert bclient.post("/api/boundaries/rounds", json={}).status_code in (401, 403)
     sign_in(bclient, INSPECTOR_A)
-    response = bclient.post("/api/boundaries/rounds", json={"line": "韶惠线", "round_no": 4})
+    line = {"name": "韶惠线", "side_a_code": "440200", "side_b_code": "441300"}
+    response = bclient.post("/api/boundaries/rounds", json=round_plan(line))
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
 
 

@@ -8,14 +8,20 @@ HTTP responses in one place (``webmap.errors``).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+from gazetteer import registry
+from gazetteer.core import serving
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
+from gazetteer.lookup import LookupService
+from webmap import context
+from webmap.compression import GzipResponses
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +30,14 @@ BLUEPRINT_MODULES = (
     "webmap.api",
     "webmap.ogc",
     "webmap.search_api",
+    "webmap.notices",
     "webmap.registry_api",
     "webmap.officer",
     "webmap.boundaries_api",
     "webmap.boundaries_pages",
     "webmap.auth",
     "webmap.fieldwork",
+    "webmap.imports",
 )
 
 
@@ -45,8 +53,10 @@ def create_app(
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
-    app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False
+    from webmap.output import GazetteerJSONProvider, GazetteerResponse
+
+    app.response_class = GazetteerResponse
+    app.json = GazetteerJSONProvider(app)  # ISO 8601 dates, text that encodes (webmap.output)
     if settings["PROXY_HOPS"]:
         # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
         # many trusted proxies), or every client would share the proxy's rate-limit bucket.
@@ -59,9 +69,15 @@ def create_app(
             "GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts"
         )
 
-    app.extensions["gdgis.store"] = store or Store(
-        settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"]
-    )
+    # App-wide services, built once here and reached through webmap.context.
+    store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    # While this app lives, `gdgis admin restore` refuses to replace its store.
+    serving_lock = serving.hold_while_serving(store)
+    if serving_lock is not None:
+        weakref.finalize(app, serving_lock.release)
+    app.extensions[context.STORE] = store
+    app.extensions[context.LOOKUP] = LookupService(store)
+    app.extensions[context.CLOCK] = registry.utcnow
 
     from webmap import errors
 
@@ -73,6 +89,7 @@ def create_app(
 
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
+    GzipResponses().init_app(app)  # after the blueprints: it sees their final responses
 
     @app.context_processor
     def _template_globals():

@@ -8,14 +8,23 @@ from flask import Blueprint, render_template, request, url_for
 from boundaries import inspections as inspection_service
 from boundaries import lines as line_service
 from boundaries import markers as marker_service
+from boundaries.access import require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
 from boundaries.tasks import TASK_NAMES, list_tasks
 from gazetteer.core.errors import InvalidInput
-from webmap.context import store
+from webmap.context import current_actor, store
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")
+
+
+@bp.before_request
+def _field_data_is_for_staff():
+    # Rounds and their reports are field data (``boundaries.access``).
+    if request.endpoint in ("boundaries_pages.rounds", "boundaries_pages.report"):
+        require_field_data_reader(current_actor())
+
 
 KIND_NAMES = {"provincial": "省级界线", "city": "市级界线", "county": "县级界线"}
 

@@ -2,6 +2,7 @@
 
 gdgis db upgrade            create or upgrade the schema (Alembic migrations)
 gdgis import-data           load the shipped Guangdong data (idempotent)
+gdgis import-office FILE    bring an office's own place-name file in (see webmap/cli_import.py)
 gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
 gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
 """
@@ -9,6 +10,7 @@ gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:500
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -201,15 +203,24 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int, help="gunicorn worker threads.")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes  [default: one per CPU core]",
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
-    """Set up the store if needed and serve the app with gunicorn (one worker, threads)."""
+def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Set up the store if needed and serve the app with gunicorn: one worker process per
+    core by default. The lookup indexes are built once here, before the workers start
+    (they inherit them), and each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
     from webmap import create_app
-    from webmap.search_api import lookup
+    from webmap.context import lookup
 
+    workers = workers or os.cpu_count() or 1
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
     with app.app_context():
@@ -222,7 +233,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         def load_config(self):
             for key, value in {
                 "bind": f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": threads,
                 "keepalive": 30,
@@ -233,13 +244,15 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         def load(self):
             return app
 
-    click.echo(f"serving on http://{host}:{port}/")
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) × {threads} threads")
     Server().run()
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
+from webmap.cli_import import import_office  # noqa: E402  (office files: webmap/cli_import.py)
 
 main.add_command(admin)
+main.add_command(import_office)
 
 
 def run() -> None:

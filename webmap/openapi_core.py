@@ -64,7 +64,8 @@ PATHS = {
     "/api/search": {
         "get": {
             "summary": "Search standard names: characters (simplified/traditional), pinyin, "
-            "initials, prefix, one typo, former names",
+            "initials, prefix, one typo, former names, or a chain of names top down "
+            "(广州天河, gz th); `chain` says how a chain was read and whether it nests",
             "parameters": [
                 {
                     "name": "q",
@@ -92,7 +93,10 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json("Ranked hits with division chains"),
+                "200": _json(
+                    "{query, results: ranked hits with division chains, chain: null or "
+                    "{levels, tail, nested, message}}"
+                ),
                 "400": _error("Bad query"),
             },
         }
@@ -142,33 +146,6 @@ PATHS = {
     "/api/reverse/batch": {
         "post": {
             "summary": "Reverse lookup for up to 10,000 points",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["points"],
-                            "properties": {
-                                "crs": {
-                                    "type": "string",
-                                    "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"],
-                                },
-                                "points": {
-                                    "type": "array",
-                                    "maxItems": 10000,
-                                    "items": {
-                                        "type": "array",
-                                        "minItems": 2,
-                                        "maxItems": 2,
-                                        "items": {"type": "number"},
-                                    },
-                                },
-                            },
-                        }
-                    }
-                },
-            },
             "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")},
         }
     },
