@@ -41,7 +41,7 @@ from gazetteer.core.store import Store
 from gazetteer.core.text import clean_text
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
-from gazetteer.pinyin import syllables
+from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
     as_utc,
@@ -290,7 +290,8 @@ def validate_new_proposal(
         "place_id": place_id,
         "division_code": clean["division_code"],
         "proposed": clean,
-        "heteronyms_confirmed": not rom.heteronyms,
+        # Heteronyms the reviewed reading table settles need no confirmation.
+        "heteronyms_confirmed": not unconfirmed(rom.heteronyms),
     }
 
 

@@ -166,6 +166,18 @@ PATHS = {
             },
         }
     },
+    "/api/places/reading-corrections": {
+        "get": {
+            "tags": ["地名"],
+            "summary": "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非工作人员"}},
+        },
+        "post": {
+            "tags": ["地名"],
+            "summary": "按读音表更正拼写，每条记录留存更正前的版本（审核人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+        },
+    },
     "/api/proposals/due": {
         "get": {
             "tags": ["申请"],

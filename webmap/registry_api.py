@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from gazetteer import approval, registry, statistics, workflow
+from gazetteer import approval, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
@@ -106,6 +106,22 @@ def proposal_create():
         clock=clock,
     )
     return jsonify(result), 201
+
+
+@bp.get("/places/reading-corrections")
+def reading_corrections():
+    """Records whose stored romanization the reviewed place readings give differently
+    (staff)."""
+    if not current_actor().is_staff:
+        raise Forbidden("仅供地名工作人员查看，请先登录")
+    items = readings.reading_corrections(store())
+    return jsonify({"total": len(items), "items": items})
+
+
+@bp.post("/places/reading-corrections")
+def apply_reading_corrections():
+    """Rewrite them as recorded changes (officers)."""
+    return jsonify(readings.apply_reading_corrections(store(), current_actor(), clock=clock))
 
 
 @bp.get("/proposals/due")
