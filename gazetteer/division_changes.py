@@ -10,7 +10,8 @@ which in the caller's write transaction
 * renames the division's registry record the way the registry renames any record: the old
   record becomes historical (findable as history) and a new record in force carries the new
   name and its romanization (``registry.rename_place``, which writes ``place_versions``);
-* appends a ``division_changes`` row.
+* appends a ``division_change_records`` row (the approval) and a ``division_changes``
+  row (the public division history, shared with the shipped 1979-2023 changes).
 
 It runs on a connection so that a higher layer can change what depends on division names in
 the same transaction: the boundaries domain renames its line names
@@ -28,10 +29,11 @@ from gazetteer import changes
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.law_tables import division_changes
+from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import civil_date, jsonable, rename_place
 from gazetteer.romanize import romanize
+from gazetteer.tables import division_changes as division_history
 from gazetteer.tables import divisions, places
 
 # Division levels whose names change only by a division change (乡镇级以上).
@@ -145,7 +147,7 @@ def record_division_rename(
         )
     changes.places_changed(conn)  # listeners (search index, name corpus) hear after commit
     result = conn.execute(
-        division_changes.insert().values(
+        division_change_records.insert().values(
             division_code=code,
             change_type="rename",
             old_name=row.name,
@@ -161,14 +163,34 @@ def record_division_rename(
             recorded_at=now,
         )
     )
-    return get_change(conn, result.inserted_primary_key[0])
+    change_id = result.inserted_primary_key[0]
+    # The public division history (the same table the shipped 1979-2023 changes live in)
+    # gets the change too, so that the former name is found and listed like any other.
+    conn.execute(
+        division_history.insert().values(
+            change_id=f"REC{change_id:06d}",
+            date=approved.isoformat(),
+            date_precision="day",
+            effective_date=effective,
+            change_type="rename",
+            old_code=code,
+            old_name=row.name,
+            new_code=code,
+            new_name=new_name,
+            parent_code=row.parent_code,
+            document=f"{body} {number}",
+            source=f"区划变更记录 {change_id}（本系统登记）",
+            verified=True,
+        )
+    )
+    return get_change(conn, change_id)
 
 
 def set_lines_renamed(conn, change_id: int, renamed: list[dict]) -> None:
     """Note on the change record which boundary lines it renamed (written by boundaries)."""
     conn.execute(
-        division_changes.update()
-        .where(division_changes.c.id == change_id)
+        division_change_records.update()
+        .where(division_change_records.c.id == change_id)
         .values(lines_renamed=renamed)
     )
 
@@ -179,7 +201,7 @@ def _as_dict(row) -> dict:
 
 def get_change(conn, change_id: int) -> dict:
     row = conn.execute(
-        sa.select(division_changes).where(division_changes.c.id == change_id)
+        sa.select(division_change_records).where(division_change_records.c.id == change_id)
     ).first()
     if row is None:
         raise NotFound(f"没有编号为 {change_id} 的区划变更记录")
@@ -188,7 +210,11 @@ def get_change(conn, change_id: int) -> dict:
 
 def list_changes(conn, *, code: str | None = None, limit: int = 100) -> list[dict]:
     """Recorded division changes, newest first (optionally of one division)."""
-    query = sa.select(division_changes).order_by(division_changes.c.id.desc()).limit(limit)
+    query = (
+        sa.select(division_change_records)
+        .order_by(division_change_records.c.id.desc())
+        .limit(limit)
+    )
     if code:
-        query = query.where(division_changes.c.division_code == code)
+        query = query.where(division_change_records.c.division_code == code)
     return [_as_dict(r) for r in conn.execute(query)]

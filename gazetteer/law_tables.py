@@ -2,7 +2,7 @@
 division changes (renamed under the division regulations, Art. 12) and the protection list
 of names of historical and cultural value (Art. 25).
 
-Declared on ``gazetteer.core.store.metadata``; created by migration 0007. Append-only in
+Declared on ``gazetteer.core.store.metadata``; created by migration 0008. Append-only in
 practice: a change record is never edited or deleted (history never deleted).
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import gazetteer.tables  # noqa: F401  (places and divisions must be declared first)
 from gazetteer.core.store import metadata
 
-division_changes = sa.Table(
-    "division_changes",
+division_change_records = sa.Table(
+    "division_change_records",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(

@@ -191,6 +191,12 @@ proposal_opinions = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.String(100), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "source_digest",
+        sa.String(64),
+        index=True,
+        comment="public opinions: keyed digest of the sender's address, for per-address limits",
+    ),
     sa.CheckConstraint(_in("kind", OPINION_KINDS), name="kind"),
     sqlite_autoincrement=True,
 )

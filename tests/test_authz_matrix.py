@@ -26,6 +26,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
+    "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
@@ -104,6 +105,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             {"data": {"username": "nobody", "password": "not the password"}},
         ),
         "auth.logout": ("/auth/logout", {}),
+        "notices.add_opinion": (
+            "/api/notices/999999/opinions",
+            {"json": {"body": "赞成这个名称。"}},
+        ),
         "lookup.reverse_batch": (
             "/api/reverse/batch",
             {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
@@ -189,7 +194,16 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "boundaries_api.create_round": (
             "/api/boundaries/rounds",
-            {"json": {"line": "粤桂线", "round_no": 4}},
+            {
+                "json": {
+                    "line": "粤桂线",
+                    "round_no": 4,
+                    "teams": [
+                        {"side_code": "440000", "members": ["a"]},
+                        {"side_code": "450000", "members": ["b"]},
+                    ],
+                }
+            },
         ),
         "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
         "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),
@@ -277,3 +291,32 @@ def test_every_role_against_every_write_route(app, store, who):
                 if audit_size(store) != before:
                     failures.append(f"{who} {url}: refused but something was written")
     assert not failures, "\n".join(failures)
+
+
+# ---- the role table in docs/security.md says what the code allows (issue 13, finding 11) ----
+
+# A phrase of the role table and the endpoint it stands for.
+DOC_PHRASES = {
+    "record and sign inspections": "boundaries_api.record_inspection",
+    "upload photos": "boundaries_api.upload_photo",
+    "open and approve tasks": "boundaries_api.create_task",
+    "carry out tasks": "boundaries_api.update_task",
+    "disputes": "boundaries_api.create_dispute",
+    "plan and run inspection rounds": "boundaries_api.create_round",
+    "place names on the map": "fieldwork.place_geometry",
+}
+
+
+def test_the_documented_role_table_matches_the_code():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] in ROLES:
+            rows[cells[0]] = cells[2]
+    assert set(rows) == set(ROLES)
+    for phrase, endpoint in DOC_PHRASES.items():
+        documented = {role for role, may in rows.items() if phrase in may}
+        assert documented == set(EXPECTED[endpoint]), (phrase, documented)

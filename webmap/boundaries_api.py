@@ -29,6 +29,16 @@ from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
+from webmap.schemas import (
+    DisputeNew,
+    DisputeUpdate,
+    InspectionNew,
+    RoundPlan,
+    SideSignOff,
+    TaskNew,
+    TaskUpdate,
+    validated_body,
+)
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
@@ -184,7 +194,9 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(inspection_service.create_round(store(), json_body(), current_actor())), 201
+    return jsonify(
+        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
+    ), 201
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -230,14 +242,14 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), json_body(), current_actor(), tolerance_m=_tolerance_m()
+        store(), validated_body(InspectionNew), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(record), 201 if created else 200
 
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = json_body()
+    body = validated_body(SideSignOff)
     return jsonify(
         inspection_service.sign_inspection(
             store(), inspection_id, body.get("side_code"), current_actor()
@@ -282,7 +294,7 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = json_body()
+    body = validated_body(TaskNew)
     return jsonify(
         task_service.create_task(
             store(), body.get("marker_id"), body.get("kind"), current_actor(), note=body.get("note")
@@ -292,7 +304,7 @@ def create_task():
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    body = json_body()
+    body = validated_body(TaskUpdate)
     return jsonify(
         task_service.update_task(
             store(),
@@ -310,7 +322,9 @@ def update_task(task_id: int):
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
     return jsonify(
-        task_service.approve_task(store(), task_id, json_body().get("side_code"), current_actor())
+        task_service.approve_task(
+            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
+        )
     )
 
 
@@ -327,12 +341,14 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(dispute_service.create_dispute(store(), json_body(), current_actor())), 201
+    return jsonify(
+        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
+    ), 201
 
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = json_body()
+    body = validated_body(DisputeUpdate)
     return jsonify(
         dispute_service.update_dispute(
             store(),

@@ -29,7 +29,7 @@ from gazetteer.cql import parse_filter
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
 from webmap.layers import layer
-from webmap.params import json_body
+from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 
 bp = Blueprint("fieldwork", __name__)
 
@@ -92,7 +92,7 @@ def compliance_page():
 def rules_check():
     """Body {name, feature_class, division_code | lon+lat}: the findings of the naming
     rules, each conflict located for the map, and names nearby sharing the specific term."""
-    body = json_body()
+    body = validated_body(RulesCheck)
     return jsonify(
         compliance.check_proposed_name(
             store(),
@@ -109,10 +109,8 @@ def rules_check():
 @bp.post("/api/places/<int:place_id>/geometry")
 def place_geometry(place_id: int):
     """上图: body {lon, lat (CGCS2000 degrees), version, reason?}; officers only."""
-    body = json_body()
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("请提供您看到的记录版本号 version（整数）")
+    body = validated_body(PlaceGeometry)
+    version = body["version"]
     record = placement.place_on_map(
         store(),
         place_id,

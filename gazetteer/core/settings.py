@@ -149,6 +149,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "TOKEN_RATE_LIMIT_PER_MINUTE",
+        1200,
+        "Requests allowed per account per minute to scripts using API tokens "
+        "(counted per account, whatever the number of tokens or addresses).",
+        _positive_int,
+    ),
+    Setting(
         "PROXY_HOPS",
         0,
         "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "

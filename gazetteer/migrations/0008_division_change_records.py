@@ -2,8 +2,8 @@
 and renamed under the division regulations), and filing (备案, Art. 13) and the approving
 authority (Art. 12) on proposals.
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0008
+Revises: 0007 (the public division history table; the two are linked by change_id)
 """
 
 import sqlalchemy as sa
@@ -11,12 +11,12 @@ from alembic import op
 
 from gazetteer.core import migration_support as support
 
-revision = "0007"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-NEW_TABLES = {"division_changes": ("id",)}
+NEW_TABLES = {"division_change_records": ("id",)}
 PROPOSAL_COLUMNS = (
     ("approval_authority", sa.String(40)),
     ("authority_override_reason", sa.Text),
@@ -28,7 +28,7 @@ PROPOSAL_COLUMNS = (
 
 def upgrade():
     op.create_table(
-        "division_changes",
+        "division_change_records",
         sa.Column("id", sa.Integer, autoincrement=True),
         sa.Column(
             "division_code",
@@ -61,7 +61,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name="pk_division_changes"),
         sqlite_autoincrement=True,
     )
-    op.create_index("ix_division_changes_division_code", "division_changes", ["division_code"])
+    op.create_index(
+        "ix_division_change_records_division_code", "division_change_records", ["division_code"]
+    )
     for name, type_ in PROPOSAL_COLUMNS:
         op.add_column("proposals", sa.Column(name, type_))
     support.install_audit_triggers(op.get_bind(), NEW_TABLES)
@@ -69,8 +71,8 @@ def upgrade():
 
 def downgrade():
     support.drop_audit_triggers(op.get_bind(), list(NEW_TABLES))
-    op.drop_index("ix_division_changes_division_code", "division_changes")
-    op.drop_table("division_changes")
+    op.drop_index("ix_division_change_records_division_code", "division_change_records")
+    op.drop_table("division_change_records")
     with op.batch_alter_table("proposals") as batch:
         for name, _type in PROPOSAL_COLUMNS:
             batch.drop_column(name)
