@@ -26,8 +26,10 @@ def upload(client, path, source="天河普查", office="天河区民政局"):
         )
 
 
-def wait(client, run_id):
-    for _ in range(600):
+def wait(client, run_id, timeout_s=900.0):
+    """Poll the run until its job has finished (generous: CI machines may be busy)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         run = client.get(f"/api/imports/{run_id}").get_json()
         if run["job"] and run["job"]["state"] != "running":
             return run
