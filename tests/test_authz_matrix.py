@@ -46,6 +46,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
     "boundaries_api.record_division_change": frozenset({"officer"}),
+    "registry_api.apply_reading_corrections": frozenset({"officer"}),
+    "registry_api.protect_place": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -148,6 +150,11 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                 }
             },
         ),
+        "registry_api.protect_place": (
+            "/api/places/999999999/protection",
+            {"json": {"reason": "历史地名", "source": "测试"}},
+        ),
+        "registry_api.apply_reading_corrections": ("/api/places/reading-corrections", {"json": {}}),
         "officer.division_change_page": (
             "/officer/divisions/changes",
             {"data": {"division": "999999", "new_name": "某区"}},

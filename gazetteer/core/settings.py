@@ -74,15 +74,6 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "MIN_NOTICE_DAYS",
-        30,
-        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
-        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
-        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
-        "figure. Set it to the provincial or municipal rule's number once sourced.",
-        _positive_int,
-    ),
-    Setting(
         "DATA_DIR",
         "./var",
         "Directory holding the embedded SQLite store, uploads and backups.",
@@ -175,6 +166,15 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Send the session cookie over HTTPS only (set true behind TLS).",
         _bool,
+    ),
+    Setting(
+        "MIN_NOTICE_DAYS",
+        30,
+        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
+        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
+        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
+        "figure. Set it to the provincial or municipal rule's number once sourced.",
+        _positive_int,
     ),
 )
 
