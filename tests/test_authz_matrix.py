@@ -31,6 +31,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
+    "officer.division_change_page": frozenset({"officer"}),
     "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.record_inspection": frozenset({"inspector"}),
@@ -44,6 +45,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.create_task": frozenset({"officer"}),
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
+    "boundaries_api.record_division_change": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -62,10 +64,11 @@ ACTION_ROLES = {
     "publish_notice": {"officer"},
     "announce": {"officer"},
     "bring_into_force": {"officer"},
+    "file": {"officer"},
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action"}
+FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -141,9 +144,13 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "reasons": "新建道路",
                     "name": "云溪路",
                     "feature_class": "交通运输设施",
-                    "division_code": TIANHE,
+                    "division": TIANHE,
                 }
             },
+        ),
+        "officer.division_change_page": (
+            "/officer/divisions/changes",
+            {"data": {"division": "999999", "new_name": "某区"}},
         ),
         "boundaries_api.create_dispute": (
             "/api/boundaries/disputes",
@@ -185,7 +192,16 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "boundaries_api.create_round": (
             "/api/boundaries/rounds",
-            {"json": {"line": "粤桂线", "round_no": 4}},
+            {
+                "json": {
+                    "line": "粤桂线",
+                    "round_no": 4,
+                    "teams": [
+                        {"side_code": "440000", "members": ["a"]},
+                        {"side_code": "450000", "members": ["b"]},
+                    ],
+                }
+            },
         ),
         "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
         "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),
@@ -200,6 +216,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         "boundaries_api.approve_task": (
             "/api/boundaries/tasks/999999/approve",
             {"json": {"side_code": "440000"}},
+        ),
+        "boundaries_api.record_division_change": (
+            "/api/boundaries/division-changes",
+            {"json": {"code": "999999", "new_name": "某区"}},
         ),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]
@@ -269,3 +289,32 @@ def test_every_role_against_every_write_route(app, store, who):
                 if audit_size(store) != before:
                     failures.append(f"{who} {url}: refused but something was written")
     assert not failures, "\n".join(failures)
+
+
+# ---- the role table in docs/security.md says what the code allows (issue 13, finding 11) ----
+
+# A phrase of the role table and the endpoint it stands for.
+DOC_PHRASES = {
+    "record and sign inspections": "boundaries_api.record_inspection",
+    "upload photos": "boundaries_api.upload_photo",
+    "open and approve tasks": "boundaries_api.create_task",
+    "carry out tasks": "boundaries_api.update_task",
+    "disputes": "boundaries_api.create_dispute",
+    "plan and run inspection rounds": "boundaries_api.create_round",
+    "place names on the map": "fieldwork.place_geometry",
+}
+
+
+def test_the_documented_role_table_matches_the_code():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] in ROLES:
+            rows[cells[0]] = cells[2]
+    assert set(rows) == set(ROLES)
+    for phrase, endpoint in DOC_PHRASES.items():
+        documented = {role for role, may in rows.items() if phrase in may}
+        assert documented == set(EXPECTED[endpoint]), (phrase, documented)

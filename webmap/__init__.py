@@ -8,6 +8,7 @@ HTTP responses in one place (``webmap.errors``).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask import Flask
 
 import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
 from gazetteer import registry
+from gazetteer.core import serving
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
 from gazetteer.lookup import LookupService
@@ -69,6 +71,10 @@ def create_app(
 
     # App-wide services, built once here and reached through webmap.context.
     store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    # While this app lives, `gdgis admin restore` refuses to replace its store.
+    serving_lock = serving.hold_while_serving(store)
+    if serving_lock is not None:
+        weakref.finalize(app, serving_lock.release)
     app.extensions[context.STORE] = store
     app.extensions[context.LOOKUP] = LookupService(store)
     app.extensions[context.CLOCK] = registry.utcnow

@@ -86,6 +86,15 @@ def _actor_for_templates() -> Actor:
         return PUBLIC
 
 
+@bp.after_app_request
+def _record_token_use(response):
+    # Only a request that succeeded counts as a use: a refused one writes nothing.
+    token = g.get("gdgis_token")
+    if token and response.status_code < 400:
+        accounts.record_token_use(store(), token)
+    return response
+
+
 @bp.app_context_processor
 def _user_globals():
     return {"current_actor": _actor_for_templates, "role_names_zh": ROLE_NAMES_ZH}

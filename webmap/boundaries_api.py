@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from boundaries import disputes as dispute_service
+from boundaries import division_changes as division_change_service
 from boundaries import inspections as inspection_service
 from boundaries import io as boundary_io
 from boundaries import lines as line_service
@@ -24,9 +25,20 @@ from boundaries import tasks as task_service
 from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
+from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import current_actor, store
+from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
+from webmap.schemas import (
+    DisputeNew,
+    DisputeUpdate,
+    InspectionNew,
+    RoundPlan,
+    SideSignOff,
+    TaskNew,
+    TaskUpdate,
+    validated_body,
+)
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
@@ -182,7 +194,9 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(inspection_service.create_round(store(), json_body(), current_actor())), 201
+    return jsonify(
+        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
+    ), 201
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -228,14 +242,14 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), json_body(), current_actor(), tolerance_m=_tolerance_m()
+        store(), validated_body(InspectionNew), current_actor(), tolerance_m=_tolerance_m()
     )
     return jsonify(record), 201 if created else 200
 
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = json_body()
+    body = validated_body(SideSignOff)
     return jsonify(
         inspection_service.sign_inspection(
             store(), inspection_id, body.get("side_code"), current_actor()
@@ -280,7 +294,7 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = json_body()
+    body = validated_body(TaskNew)
     return jsonify(
         task_service.create_task(
             store(), body.get("marker_id"), body.get("kind"), current_actor(), note=body.get("note")
@@ -290,7 +304,7 @@ def create_task():
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    body = json_body()
+    body = validated_body(TaskUpdate)
     return jsonify(
         task_service.update_task(
             store(),
@@ -308,7 +322,9 @@ def update_task(task_id: int):
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
     return jsonify(
-        task_service.approve_task(store(), task_id, json_body().get("side_code"), current_actor())
+        task_service.approve_task(
+            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
+        )
     )
 
 
@@ -325,12 +341,14 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(dispute_service.create_dispute(store(), json_body(), current_actor())), 201
+    return jsonify(
+        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
+    ), 201
 
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = json_body()
+    body = validated_body(DisputeUpdate)
     return jsonify(
         dispute_service.update_dispute(
             store(),
@@ -340,3 +358,36 @@ def update_dispute(dispute_id: int):
             resolution=body.get("resolution"),
         )
     )
+
+
+# ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
+
+DIVISION_CHANGE_FIELDS = (
+    "code",
+    "new_name",
+    "approving_body",
+    "document_number",
+    "approval_date",
+    "effective_date",
+    "reason",
+)
+
+
+@bp.get("/division-changes")
+def list_division_changes():
+    """Recorded division renames, newest first (?code= one division)."""
+    with store().read() as conn:
+        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+    return jsonify({"items": items})
+
+
+@bp.post("/division-changes")
+def record_division_change():
+    """Rename a division under its approval (officers). Body: code, new_name, approving_body,
+    document_number, approval_date, effective_date?, reason."""
+    body = json_body()
+    unknown = set(body) - set(DIVISION_CHANGE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    return jsonify(change), 201

@@ -48,6 +48,7 @@ def _resolve_actor() -> Actor:
         actor = accounts.resolve_token(store(), token.strip())
         if actor is None:
             raise Unauthenticated("API 令牌无效、已撤销，或其账号已停用")
+        g.gdgis_token = token.strip()  # its use is noted if the request succeeds (webmap.auth)
         return actor
     username = session.get("username")
     if not username:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
@@ -20,7 +29,7 @@ from gazetteer.cql import parse_filter
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
 from webmap.layers import layer
-from webmap.params import json_body
+from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 
 bp = Blueprint("fieldwork", __name__)
 
@@ -64,8 +73,10 @@ def inspect_page():
 @bp.get("/compliance")
 def compliance_page():
     actor = current_actor()
+    if actor.is_public:  # offer sign-in, then come back here
+        return redirect(url_for("auth.login", next=request.full_path))
     if not actor.is_staff:
-        raise Forbidden("命名合规审查仅供地名工作人员使用，请先登录")
+        raise Forbidden("命名合规审查仅供地名工作人员使用")
     return render_template(
         "compliance/index.html",
         feature_classes=FEATURE_CLASSES,
@@ -81,7 +92,7 @@ def compliance_page():
 def rules_check():
     """Body {name, feature_class, division_code | lon+lat}: the findings of the naming
     rules, each conflict located for the map, and names nearby sharing the specific term."""
-    body = json_body()
+    body = validated_body(RulesCheck)
     return jsonify(
         compliance.check_proposed_name(
             store(),
@@ -98,10 +109,8 @@ def rules_check():
 @bp.post("/api/places/<int:place_id>/geometry")
 def place_geometry(place_id: int):
     """上图: body {lon, lat (CGCS2000 degrees), version, reason?}; officers only."""
-    body = json_body()
-    version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("请提供您看到的记录版本号 version（整数）")
+    body = validated_body(PlaceGeometry)
+    version = body["version"]
     record = placement.place_on_map(
         store(),
         place_id,

@@ -1,12 +1,15 @@
 """The OpenAPI 3.0 document of the whole HTTP API, assembled from each area's part.
 
 Each area keeps its paths next to its routes (``webmap.openapi_*`` modules with ``PATHS``
-and ``SCHEMAS``); this module merges them and adds the shared error schema.
+and ``SCHEMAS``); this module merges them and adds the shared error schema. Every JSON
+request body is generated from the pydantic model that checks it (``webmap.schemas``).
 """
 
 from __future__ import annotations
 
 import importlib
+
+from webmap.schemas import add_request_bodies, request_schemas
 
 PART_MODULES = (
     "webmap.openapi_core",
@@ -39,6 +42,9 @@ def openapi_document(server_url: str) -> dict:
         module = importlib.import_module(name)
         paths.update(module.PATHS)
         schemas.update(getattr(module, "SCHEMAS", {}))
+    # Request bodies are generated from the models that check them (webmap.schemas).
+    schemas.update(request_schemas())
+    add_request_bodies(paths)
     return {
         "openapi": "3.0.3",
         "info": {

@@ -240,33 +240,6 @@ PATHS = {
     "/api/reverse/batch": {
         "post": {
             "summary": "Reverse lookup for up to 10,000 points",
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["points"],
-                            "properties": {
-                                "crs": {
-                                    "type": "string",
-                                    "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"],
-                                },
-                                "points": {
-                                    "type": "array",
-                                    "maxItems": 10000,
-                                    "items": {
-                                        "type": "array",
-                                        "minItems": 2,
-                                        "maxItems": 2,
-                                        "items": {"type": "number"},
-                                    },
-                                },
-                            },
-                        }
-                    }
-                },
-            },
             "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")},
         }
     },

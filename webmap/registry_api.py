@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from gazetteer import registry, statistics, workflow
+from gazetteer import approval, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput
+from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg, json_body
+from webmap.params import int_arg
+from webmap.schemas import ProposalAction, ProposalNew, validated_body
 from webmap.workflow_steps import take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
@@ -88,12 +89,7 @@ def proposals_list():
 
 @bp.post("/proposals")
 def proposal_create():
-    body = json_body()
-    unknown = set(body) - {"kind", "applicant", "reasons", "proposed", "place_id", "location"}
-    if unknown:
-        raise InvalidInput(f"不认识的字段：{', '.join(sorted(unknown))}")
-    if not isinstance(body.get("proposed", {}), dict):
-        raise InvalidInput("proposed 应为 JSON 对象")
+    body = validated_body(ProposalNew)
     result = workflow.create_proposal(
         store(),
         current_actor(),
@@ -106,6 +102,18 @@ def proposal_create():
         clock=clock,
     )
     return jsonify(result), 201
+
+
+@bp.get("/proposals/due")
+def proposals_due():
+    """What officers must do soon: notices ending, decisions waiting, filings (Art. 13) and
+    announcements (Art. 14) due or overdue; ?all=1 adds those not yet due. Staff only."""
+    actor = current_actor()
+    if not actor.is_staff:
+        raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
+    today = registry.civil_date(clock())
+    items = approval.due_items(store(), today, include_open=request.args.get("all") == "1")
+    return jsonify({"today": today.isoformat(), "items": items})
 
 
 @bp.get("/proposals/workflow")
@@ -136,9 +144,7 @@ def proposal_announcement(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/actions/<action>")
 def proposal_action(proposal_id: int, action: str):
     """Take one workflow step. Body: {"version": <the version you saw>, "reason": ..., params}."""
-    body = json_body()
-    version = body.pop("version", None)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("请提供您看到的申请版本号 version（整数），以免覆盖他人的操作")
+    body = validated_body(ProposalAction)
+    version = body.pop("version")
     reason = body.pop("reason", None)
     return jsonify(take_step(proposal_id, action, version=version, reason=reason, params=body))

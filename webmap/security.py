@@ -7,7 +7,8 @@
   authenticate with ``Authorization: Bearer`` are exempt: no cookie is involved, so a
   forged cross-site request cannot carry the credential.
 - Rate limit: a token bucket per client address on public (anonymous) GET requests and
-  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), and a
+  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), one per account on every request
+  made with an API token (an invalid token counts as anonymous), and a
   stricter one on sign-in attempts; 429 with ``Retry-After``. The workers share what each
   client spent through the store (``gazetteer.core.ratelimit``), so the limit holds for
   the whole server, not per worker; nginx's ``limit_req`` can still sit in front.
@@ -168,7 +169,12 @@ def init_app(app: Flask) -> None:
     store = app.extensions["gdgis.store"]
     public_bucket = SharedTokenBucket(store, "public", app.config["RATE_LIMIT_PER_MINUTE"])
     login_bucket = SharedTokenBucket(store, "login", LOGIN_ATTEMPTS_PER_MINUTE)
-    app.extensions["gdgis.rate_limits"] = {"public": public_bucket, "login": login_bucket}
+    token_bucket = SharedTokenBucket(store, "token", app.config["TOKEN_RATE_LIMIT_PER_MINUTE"])
+    app.extensions["gdgis.rate_limits"] = {
+        "public": public_bucket,
+        "login": login_bucket,
+        "token": token_bucket,
+    }
     csp = content_security_policy(app.config.get("TILE_URL"))
 
     @app.before_request
@@ -181,10 +187,21 @@ def init_app(app: Flask) -> None:
         public_read = (
             request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         )
-        if public_read and not has_bearer_token() and current_actor().is_public:
+        # Token requests count per account, however many tokens or addresses it uses. An
+        # invalid token is anonymous here (and a 401 wherever a view asks who it is): a
+        # bearer header is never a way around the public limit.
+        try:
+            actor = current_actor()
+        except Unauthenticated:
+            actor = None
+        if actor is not None and has_bearer_token():
+            wait_s = token_bucket.take(f"account:{actor.username}")
+        elif public_read and (actor is None or actor.is_public):
             wait_s = public_bucket.take(request.remote_addr or "-")
-            if wait_s:
-                return _too_many(wait_s)
+        else:
+            wait_s = 0.0
+        if wait_s:
+            return _too_many(wait_s)
         if request.method == "POST" and request.endpoint == "auth.login":
             wait_s = login_bucket.take(request.remote_addr or "-")
             if wait_s:

@@ -74,6 +74,15 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "MIN_NOTICE_DAYS",
+        30,
+        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
+        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
+        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
+        "figure. Set it to the provincial or municipal rule's number once sourced.",
+        _positive_int,
+    ),
+    Setting(
         "DATA_DIR",
         "./var",
         "Directory holding the embedded SQLite store, uploads and backups.",
@@ -140,6 +149,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "TOKEN_RATE_LIMIT_PER_MINUTE",
+        1200,
+        "Requests allowed per account per minute to scripts using API tokens "
+        "(counted per account, whatever the number of tokens or addresses).",
+        _positive_int,
+    ),
+    Setting(
         "PROXY_HOPS",
         0,
         "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
@@ -159,6 +175,9 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 class SettingsError(ValueError):
     pass
+
+
+SETTING_DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 
 
 def load_settings(
