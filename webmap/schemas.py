@@ -107,6 +107,8 @@ class ProposalAction(RequestModel):
     filed_with: ShortText | None = None
     filing_ref: ShortText | None = None
     filed_on: IsoDate | None = None
+    # renaming a protected name (Art. 25)
+    protection_measures: Text | None = None
 
 
 class RulesCheck(RequestModel):
