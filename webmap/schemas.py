@@ -102,6 +102,13 @@ class ProposalAction(RequestModel):
     # approve, reject
     approving_body: ShortText | None = None
     decision_ref: ShortText | None = None
+    authority_override_reason: Text | None = None
+    # file (备案, Art. 13)
+    filed_with: ShortText | None = None
+    filing_ref: ShortText | None = None
+    filed_on: IsoDate | None = None
+    # renaming a protected name (Art. 25)
+    protection_measures: Text | None = None
 
 
 class RulesCheck(RequestModel):
