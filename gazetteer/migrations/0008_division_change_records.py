@@ -33,7 +33,9 @@ def upgrade():
         sa.Column(
             "division_code",
             sa.String(12),
-            sa.ForeignKey("divisions.code", name="fk_division_change_records_division_code_divisions"),
+            sa.ForeignKey(
+                "divisions.code", name="fk_division_change_records_division_code_divisions"
+            ),
             nullable=False,
         ),
         sa.Column("change_type", sa.String(12), nullable=False),
@@ -57,7 +59,9 @@ def upgrade():
         sa.Column("lines_renamed", sa.JSON),
         sa.Column("recorded_by", sa.String(100), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("change_type IN ('rename')", name="ck_division_change_records_change_type"),
+        sa.CheckConstraint(
+            "change_type IN ('rename')", name="ck_division_change_records_change_type"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_division_change_records"),
         sqlite_autoincrement=True,
     )
