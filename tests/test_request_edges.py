@@ -89,3 +89,10 @@ def test_the_json_writer_gives_dates_and_instants_in_iso_8601(app):
     with app.app_context():
         text = app.json.dumps({"day": dt.date(2027, 6, 30), "at": dt.datetime(2027, 6, 30, 8)})
     assert text == '{"at": "2027-06-30T08:00:00+00:00", "day": "2027-06-30"}'
+
+
+@pytest.mark.parametrize("value", ["nan", "-nan", "inf", "-inf"])
+def test_non_finite_query_numbers_are_refused_in_words(client, value):
+    body = client.get(f"/api/reverse?lon={value}&lat=23").get_json()
+    assert body["error"]["code"] == "invalid_input"
+    assert "None" not in body["error"]["message"] and "lon" in body["error"]["message"]
