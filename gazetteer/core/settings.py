@@ -140,6 +140,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "PAGING_RATE_LIMIT_PER_MINUTE",
+        6000,
+        "Follow-on pages (offset > 0) of OGC API items a client may read per minute: a budget "
+        "apart from RATE_LIMIT_PER_MINUTE so that GDAL/QGIS can page through a whole layer "
+        "with their default page size (GDAL 3.6: 10 features a page).",
+        _positive_int,
+    ),
+    Setting(
         "TOKEN_RATE_LIMIT_PER_MINUTE",
         1200,
         "Requests allowed per account per minute to scripts using API tokens "
