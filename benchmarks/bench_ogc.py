@@ -16,9 +16,10 @@ both on 127.0.0.1. Then times the same requests against both, sequentially from 
                     GeoPackage provider has no CQL2: it gets the equivalent property filter
                     level=county&parent_code=440100)
 
-pygeoapi may live in its own virtualenv (its dependencies pin other versions):
+pygeoapi may live in its own virtualenv (its dependencies pin other versions), made from a
+Python whose sqlite3 can load extensions (Debian's /usr/bin/python3 can; a pyenv build may not):
 
-    python3 -m venv /tmp/pygeoapi-venv && /tmp/pygeoapi-venv/bin/pip install pygeoapi
+    /usr/bin/python3 -m venv /tmp/pygeoapi-venv && /tmp/pygeoapi-venv/bin/pip install pygeoapi
     apt-get install -y libsqlite3-mod-spatialite
     python benchmarks/bench_ogc.py --pygeoapi-python /tmp/pygeoapi-venv/bin/python
 """
@@ -141,7 +142,7 @@ def pygeoapi_config(gpkg: Path, port: int) -> str:
                 encoding: utf-8
                 languages: [en-US]
                 limits: {{default_items: 10, max_items: 10000}}
-                map: {{url: https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png, attribution: OSM}}
+                map: {{url: "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png", attribution: OSM}}
             logging: {{level: ERROR}}
             metadata:
                 identification:
@@ -209,21 +210,21 @@ def main() -> None:
             "PYGEOAPI_OPENAPI": str(openapi),
             "PATH": "/usr/bin:/bin",
         }
-        subprocess.run(
+        generated = subprocess.run(
             [
-                args.pygeoapi_python,
-                "-m",
-                "pygeoapi",
+                str(Path(args.pygeoapi_python).parent / "pygeoapi"),
                 "openapi",
                 "generate",
                 str(config),
                 "--output-file",
                 str(openapi),
             ],
-            check=True,
             env=env,
             capture_output=True,
+            text=True,
         )
+        if generated.returncode:
+            sys.exit(f"pygeoapi openapi generate failed:\n{generated.stderr[-3000:]}")
         try:
             procs.append(
                 subprocess.Popen(
