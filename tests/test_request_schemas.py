@@ -59,6 +59,15 @@ VALID = {
     schemas.TaskUpdate: {"status": "in_progress"},
     schemas.DisputeNew: {"line": "韶惠线", "title": "林地权属"},
     schemas.DisputeUpdate: {"status": "open"},
+    schemas.DivisionChangeNew: {
+        "code": "999999",
+        "new_name": "某区",
+        "approving_body": "国务院",
+        "document_number": "国函（测试）",
+        "approval_date": "2024-05-01",
+        "reason": "测试",
+    },
+    schemas.ProtectionNew: {"reason": "测试", "source": "测试名录"},
 }
 # The seven endpoints and fields of the finding, with the wrong types that made them 500.
 FINDING_3 = [

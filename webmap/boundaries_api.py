@@ -28,10 +28,11 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg, json_body
+from webmap.params import int_arg
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
+    DivisionChangeNew,
     InspectionNew,
     RoundPlan,
     SideSignOff,
@@ -385,9 +386,6 @@ def list_division_changes():
 def record_division_change():
     """Rename a division under its approval (officers). Body: code, new_name, approving_body,
     document_number, approval_date, effective_date?, reason."""
-    body = json_body()
-    unknown = set(body) - set(DIVISION_CHANGE_FIELDS)
-    if unknown:
-        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    body = validated_body(DivisionChangeNew)
     change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
     return jsonify(change), 201

@@ -13,8 +13,8 @@ from gazetteer import approval, protection, readings, registry, statistics, work
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg, json_body
-from webmap.schemas import ProposalAction, ProposalNew, validated_body
+from webmap.params import int_arg
+from webmap.schemas import ProposalAction, ProposalNew, ProtectionNew, validated_body
 from webmap.workflow_steps import take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
@@ -107,10 +107,7 @@ def proposal_create():
 @bp.post("/places/<int:place_id>/protection")
 def protect_place(place_id: int):
     """Put a record on the protection list (Art. 25; officers). Body {reason, source}."""
-    body = json_body()
-    unknown = set(body) - {"reason", "source"}
-    if unknown:
-        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    body = validated_body(ProtectionNew)
     listed = protection.protect_name(
         store(),
         current_actor(),

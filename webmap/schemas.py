@@ -103,12 +103,32 @@ class ProposalAction(RequestModel):
     approving_body: ShortText | None = None
     decision_ref: ShortText | None = None
     authority_override_reason: Text | None = None
+    protection_measures: Text | None = None
     # file (备案, Art. 13)
     filed_with: ShortText | None = None
     filing_ref: ShortText | None = None
     filed_on: IsoDate | None = None
     # renaming a protected name (Art. 25)
     protection_measures: Text | None = None
+
+
+class DivisionChangeNew(RequestModel):
+    """Rename a division under its approval (officer; 《行政区划管理条例》)."""
+
+    code: ShortText
+    new_name: ShortText
+    approving_body: ShortText
+    document_number: ShortText
+    approval_date: IsoDate
+    effective_date: IsoDate | None = None
+    reason: Text
+
+
+class ProtectionNew(RequestModel):
+    """Put a place name on the protection list (officer; Art. 25)."""
+
+    reason: Text
+    source: ShortText
 
 
 class RulesCheck(RequestModel):
@@ -220,6 +240,8 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
     RulesCheck,
+    DivisionChangeNew,
+    ProtectionNew,
     PlaceGeometry,
     ReverseBatch,
     RoundPlan,
@@ -290,6 +312,8 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/tasks/{task_id}/approve", "post"): SideSignOff,
     ("/api/boundaries/disputes", "post"): DisputeNew,
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
+    ("/api/boundaries/division-changes", "post"): DivisionChangeNew,
+    ("/api/places/{place_id}/protection", "post"): ProtectionNew,
 }
 
 

@@ -75,9 +75,16 @@ def test_officer_pages_layout_dashboard_and_sign_in(live_server, open_context, v
     page.goto(url + "/officer/")
     header = page.locator(".topbar").inner_text()
     assert header.count("wang") == 1, header  # the username once, not twice
-    # Nothing overlaps: the user box sits right of the nav, inside the window.
+    # Nothing overlaps: the user box and the nav do not intersect (side by side in
+    # landscape, the nav on its own row in portrait), and both stay inside the window.
     nav, who = page.locator(".topbar nav").bounding_box(), page.locator(".user-nav").bounding_box()
-    assert nav["x"] + nav["width"] <= who["x"] + 1 and who["x"] + who["width"] <= viewport["width"]
+    apart = (
+        nav["x"] + nav["width"] <= who["x"] + 1
+        or who["y"] + who["height"] <= nav["y"] + 1
+        or nav["y"] + nav["height"] <= who["y"] + 1
+    )
+    assert apart, (nav, who)
+    assert who["x"] + who["width"] <= viewport["width"]
     # Content has margins, and no list bullets outside lists meant as lists.
     h1 = page.locator(".officer h1").first.bounding_box()
     assert h1["x"] >= 12, h1
