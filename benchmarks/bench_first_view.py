@@ -100,6 +100,72 @@ def measure(browser, url: str, baseline: bool) -> tuple[float, int, int]:
     return elapsed, total, count
 
 
+WHOLE_LAYERS = [
+    # what a view with lines, places and counties on would load without tiles
+    "/ogc/collections/boundary_lines/items?limit=10000",
+    "/ogc/collections/places/items?limit=10000&has_geometry=true&properties=id,name,feature_class",
+    "/ogc/collections/divisions/items?limit=10000&level=county",
+]
+
+
+def _settle(page, sizes: dict, quiet_ms: int = 1500) -> None:
+    """Wait until no request has finished for ``quiet_ms`` (tiles arrive one by one)."""
+    seen, quiet = -1, 0
+    while quiet < quiet_ms:
+        page.wait_for_timeout(250)
+        quiet = quiet + 250 if len(sizes) == seen else 0
+        seen = len(sizes)
+
+
+def measure_views(browser, url: str) -> list[tuple[str, int, int]]:
+    """Bytes (and requests) each later view of the map loads: every overlay switched on at
+    the first zoom, then each of three zoom steps in (county level), against fetching the same
+    layers whole as GeoJSON (gzip) — what the map loaded before the vector tiles."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    sizes: dict[str, int] = {}
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+    )
+    page.goto(url + "/?bench=1")
+    page.wait_for_selector('#map[data-ready="1"]', timeout=60000)
+    _settle(page, sizes)
+    rows = []
+
+    def view(label: str, action) -> None:
+        before_total, before_count = sum(sizes.values()), len(sizes)
+        action()
+        _settle(page, sizes)
+        rows.append((label, sum(sizes.values()) - before_total, len(sizes) - before_count))
+
+    def overlays_on():
+        page.locator(".leaflet-control-layers").hover()
+        for label in ("行政区域界线", "地名"):
+            page.locator(".leaflet-control-layers-overlays label", has_text=label).locator(
+                "input"
+            ).check()
+
+    def zoom_in():
+        page.locator(".leaflet-control-zoom-in").click()
+
+    view("tiles: lines + places on, first zoom", overlays_on)
+    for step in range(1, 4):
+        view(f"zoom in, step {step}{' (counties join)' if step == 3 else ''}", zoom_in)
+    view(
+        "baseline: the same layers whole (GeoJSON, gzip)",
+        lambda: page.evaluate(
+            "urls => Promise.all(urls.map(u => fetch(u).then(r => r.arrayBuffer())))",
+            WHOLE_LAYERS,
+        ),
+    )
+    context.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -132,6 +198,7 @@ def main() -> None:
                             runs[0][2],
                         )
                     )
+                views = measure_views(browser, url)
                 browser.close()
         finally:
             server.shutdown()
@@ -143,6 +210,12 @@ def main() -> None:
     print(f"|{'-' * 40}|{'-' * 17}|{'-' * 18}|{'-' * 10}|")
     for label, seconds, size, count in rows:
         print(f"| {label:<38} | {seconds:>15.2f} | {size / 1024:>16.0f} | {count:>8} |")
+    print()
+    print("Later views (bytes each view adds, one run)")
+    print(f"| {'view':<48} | {'transferred (KB)':>16} | {'requests':>8} |")
+    print(f"|{'-' * 50}|{'-' * 18}|{'-' * 10}|")
+    for label, size, count in views:
+        print(f"| {label:<48} | {size / 1024:>16.0f} | {count:>8} |")
 
 
 if __name__ == "__main__":

@@ -171,6 +171,7 @@ def place_view(store: Store, place_id: int) -> dict:
         "division_links": links,
         "map": {
             "geometry": map_geometry,
+            "own_polygon": bool(own_map and own_map["code"] == own),
             "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
         },
         "former_names": former,

@@ -199,3 +199,13 @@ def test_the_openapi_request_bodies_are_the_models(client):
         generated = components[model.__name__]
         assert set(generated["properties"]) == set(model.model_fields)
         assert generated["additionalProperties"] is False
+
+
+def test_every_workflow_step_parameter_is_a_field_of_the_action_schema():
+    """The workflow's table of step parameters and the door's schema cannot drift apart."""
+    from gazetteer.workflow import STEP_PARAMS
+    from webmap.schemas import ProposalAction
+
+    declared = set(ProposalAction.model_fields)
+    missing = {p for params in STEP_PARAMS.values() for p in params} - declared
+    assert not missing, f"step parameters the action schema refuses: {sorted(missing)}"

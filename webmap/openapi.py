@@ -16,6 +16,7 @@ PART_MODULES = (
     "webmap.openapi_public",
     "webmap.openapi_registry",
     "webmap.openapi_boundaries",
+    "webmap.openapi_ogc",
 )
 
 ERROR_SCHEMA = {
@@ -38,10 +39,12 @@ ERROR_SCHEMA = {
 def openapi_document(server_url: str) -> dict:
     paths: dict = {}
     schemas: dict = {"Error": ERROR_SCHEMA}
+    parameters: dict = {}
     for name in PART_MODULES:
         module = importlib.import_module(name)
         paths.update(module.PATHS)
         schemas.update(getattr(module, "SCHEMAS", {}))
+        parameters.update(getattr(module, "PARAMETERS", {}))
     # Request bodies are generated from the models that check them (webmap.schemas).
     schemas.update(request_schemas())
     add_request_bodies(paths)
@@ -56,5 +59,5 @@ def openapi_document(server_url: str) -> dict:
         },
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "parameters": parameters},
     }

@@ -102,12 +102,19 @@ class ProposalAction(RequestModel):
     # approve, reject
     approving_body: ShortText | None = None
     decision_ref: ShortText | None = None
+    authority_override_reason: Text | None = None
+    # file (备案, Art. 13)
+    filed_with: ShortText | None = None
+    filing_ref: ShortText | None = None
+    filed_on: IsoDate | None = None
+    # renaming a protected name (Art. 25)
+    protection_measures: Text | None = None
 
 
 class RulesCheck(RequestModel):
     """Check a name against the naming rules before drafting it."""
 
-    name: ShortText
+    name: ShortText = Field(title="拟用名称")
     feature_class: ShortText | None = None
     division_code: ShortText | None = None
     lon: Lon | None = None
@@ -232,8 +239,12 @@ def _field_path(location: tuple) -> str:
     return path or "请求体"
 
 
-def _message(error: dict) -> str:
+def _message(error: dict, model: type[BaseModel]) -> str:
     field = _field_path(error["loc"])
+    # A field's zh-CN title, where it has one, goes first: "拟用名称（name）".
+    declared = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
+    if declared is not None and declared.title:
+        field = f"{declared.title}（{field}）"
     kind = error["type"]
     if kind == "missing":
         return f"缺少字段 {field}"
@@ -252,7 +263,7 @@ def validated_body(model: type[RequestModel]) -> dict:
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
         raise InvalidInput(
-            _message(errors[0]),
+            _message(errors[0], model),
             details={
                 "field": _field_path(errors[0]["loc"]),
                 "errors": [

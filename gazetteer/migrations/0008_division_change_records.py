@@ -33,7 +33,7 @@ def upgrade():
         sa.Column(
             "division_code",
             sa.String(12),
-            sa.ForeignKey("divisions.code", name="fk_division_changes_division_code_divisions"),
+            sa.ForeignKey("divisions.code", name="fk_division_change_records_division_code_divisions"),
             nullable=False,
         ),
         sa.Column("change_type", sa.String(12), nullable=False),
@@ -47,18 +47,18 @@ def upgrade():
         sa.Column(
             "old_place_id",
             sa.Integer,
-            sa.ForeignKey("places.id", name="fk_division_changes_old_place_id_places"),
+            sa.ForeignKey("places.id", name="fk_division_change_records_old_place_id_places"),
         ),
         sa.Column(
             "new_place_id",
             sa.Integer,
-            sa.ForeignKey("places.id", name="fk_division_changes_new_place_id_places"),
+            sa.ForeignKey("places.id", name="fk_division_change_records_new_place_id_places"),
         ),
         sa.Column("lines_renamed", sa.JSON),
         sa.Column("recorded_by", sa.String(100), nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("change_type IN ('rename')", name="ck_division_changes_change_type"),
-        sa.PrimaryKeyConstraint("id", name="pk_division_changes"),
+        sa.CheckConstraint("change_type IN ('rename')", name="ck_division_change_records_change_type"),
+        sa.PrimaryKeyConstraint("id", name="pk_division_change_records"),
         sqlite_autoincrement=True,
     )
     op.create_index(

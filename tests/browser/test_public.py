@@ -67,6 +67,7 @@ def test_public_lookup_walk(live_server, open_context, viewport):
     )
     context, watch = open_context(viewport)
     page = context.new_page()
+    page.set_default_timeout(30000)  # a shared 2-core machine can be slow
     size = f"{viewport['width']}x{viewport['height']}"
     phone = viewport["width"] < 600
 
