@@ -28,12 +28,6 @@ EXPECTED: dict[str, frozenset[str]] = {
     "lookup.reverse_batch": PUBLIC,
     "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
     "fieldwork.rules_check": EVERY_ROLE,
-    # Office imports (webmap.imports): officers only.
-    "imports.upload": frozenset({"officer"}),
-    "imports.crs_guess": frozenset({"officer"}),
-    "imports.configure": frozenset({"officer"}),
-    "imports.preview": frozenset({"officer"}),
-    "imports.write": frozenset({"officer"}),
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
@@ -134,12 +128,6 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             "/api/places/999999999/geometry",
             {"json": {"lon": 113.3, "lat": 23.1, "version": 1}},
         ),
-        # No such import run: an officer passes authorisation and gets 404/400.
-        "imports.upload": ("/api/imports", {"data": {}}),
-        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {}}),
-        "imports.configure": ("/api/imports/999999/configure", {"json": {}}),
-        "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
-        "imports.write": ("/api/imports/999999/write", {"json": {}}),
         "registry_api.proposal_create": (
             "/api/proposals",
             {
