@@ -24,8 +24,6 @@ import sqlalchemy as sa
 
 from boundaries.markers import set_marker_state
 from boundaries.tables import (
-    FOUND_STATES,
-    MEASUREMENT_METHODS,
     boundary_lines,
     inspection_rounds,
     inspections,
@@ -33,6 +31,7 @@ from boundaries.tables import (
     markers,
     round_teams,
 )
+from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound

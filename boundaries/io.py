@@ -22,6 +22,7 @@ from shapely.geometry import Point
 
 from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record_inspection_in
 from boundaries.markers import DEMO_LABEL, list_markers, register_markers
+from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
@@ -182,23 +183,8 @@ def _parse_gpkg(data: bytes) -> list[dict]:
 
 # ---- imports -----------------------------------------------------------------------------
 
-_MARKER_FIELDS = (
-    "number",
-    "line",
-    "line_id",
-    "type",
-    "material",
-    "lon",
-    "lat",
-    "elevation_m",
-    "location_desc_a",
-    "location_desc_b",
-    "reference_objects",
-    "installed_date",
-    "responsible_side",
-    "state",
-    "is_demonstration",
-)
+# A marker record names its line by name (``line``, as exported) or by ``line_id``.
+_MARKER_FIELDS = ("line", "line_id", *MARKER_FIELD_NAMES)
 
 
 def import_markers(store: Store, data: bytes, fmt: str, actor) -> dict[str, int]:

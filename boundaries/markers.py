@@ -17,13 +17,19 @@ from shapely.geometry import Point
 
 from boundaries.naming import marker_prefix
 from boundaries.tables import (
-    MARKER_STATES,
-    MARKER_TYPES,
     boundary_lines,
     inspections,
     maintenance_tasks,
     marker_photos,
     markers,
+)
+from boundaries.vocabulary import (
+    MARKER_FIELD_NAMES,
+    MARKER_STATES,
+    MARKER_TYPES,
+    STATE_NAMES,
+    TYPE_LETTERS,
+    TYPE_NAMES,
 )
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
@@ -32,42 +38,11 @@ from gazetteer.core.store import Store
 
 DEMO_LABEL = "演示数据"
 DEMO_NOTICE = "演示数据：界桩真实位置不公开，本清单为在真实界线上按固定随机种子生成的示意数据，不可作为界线依据。"
-TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}
-TYPE_NAMES = {"single": "单立", "paired": "同号双立", "triple": "同号三立/三面型"}
-STATE_NAMES = {
-    "intact": "完好",
-    "faded": "字迹模糊",
-    "tilted": "倾斜",
-    "buried": "掩埋",
-    "damaged": "损坏",
-    "moved": "移位",
-    "lost": "丢失",
-    "retired": "已撤销",
-}
 _NUMBER = re.compile(r"^(?P<prefix>\D+?)(?P<seq>\d{3})(?P<letter>[QABCDE])$")
 
+# What a marker read returns: its id, the declared record fields and the row version.
 MARKER_COLUMNS = [
-    markers.c[n]
-    for n in (
-        "id",
-        "number",
-        "line_id",
-        "seq",
-        "type",
-        "letter",
-        "material",
-        "lon",
-        "lat",
-        "elevation_m",
-        "location_desc_a",
-        "location_desc_b",
-        "reference_objects",
-        "installed_date",
-        "responsible_side",
-        "state",
-        "is_demonstration",
-        "version",
-    )
+    markers.c[n] for n in ("id", "line_id", "seq", "letter", *MARKER_FIELD_NAMES, "version")
 ]
 
 

@@ -17,23 +17,13 @@ from shapely.ops import substring
 
 from boundaries import inspections as inspection_service
 from boundaries.demo import _oriented
-from boundaries.markers import DEMO_NOTICE, STATE_NAMES, list_markers
+from boundaries.markers import DEMO_NOTICE, list_markers
 from boundaries.naming import LENGTH_REASON
-from boundaries.tables import FOUND_STATES, boundary_lines, disputes, maintenance_tasks
+from boundaries.tables import boundary_lines, disputes, maintenance_tasks
+from boundaries.vocabulary import FOUND_STATES, STATE_COLOURS, STATE_NAMES, UNINSPECTED
 from gazetteer.core.geodesy import length_m
 from gazetteer.core.store import Store
 from gazetteer.layers import frame_from_rows, write_layer
-
-STATE_COLOURS = {
-    "intact": "#2e7d32",
-    "faded": "#f9a825",
-    "tilted": "#ef6c00",
-    "buried": "#6d4c41",
-    "damaged": "#c62828",
-    "moved": "#6a1b9a",
-    "lost": "#000000",
-    "retired": "#9e9e9e",
-}
 
 
 def km_between_markers(line_geom, points: list[tuple[float, float]]) -> float:
@@ -148,8 +138,8 @@ def round_map(
             fill=True,
             fill_opacity=0.9,
             color="#333",
-            fill_color=STATE_COLOURS.get(state, "#ffffff"),
-            tooltip=f"{marker['number']} {STATE_NAMES.get(state, '未检查')}",
+            fill_color=STATE_COLOURS.get(state, UNINSPECTED.colour),
+            tooltip=f"{marker['number']} {STATE_NAMES.get(state, UNINSPECTED.zh)}",
         ).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()

@@ -8,29 +8,20 @@ Lengths are geodesic on the CGCS2000 ellipsoid.
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import Geometry, bbox_column_defs, metadata
-
-LINE_KINDS = ("provincial", "city", "county")
-MARKER_TYPES = ("single", "paired", "triple")  # 单立 Q, 同号双立 A/B, 同号三立/三面型 C/D/E
-MARKER_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost", "retired")
-FOUND_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost")
-ROUND_STATUSES = ("planned", "in_progress", "completed")
-MEASUREMENT_METHODS = ("rtk", "total_station", "gnss_handheld", "none")
-TASK_KINDS = (
-    "clear_vegetation",
-    "repaint",
-    "reset",
-    "repair",
-    "rebuild",
-    "replace",
-    "restore",
-    "relocate",
-    "retire",
+from boundaries.vocabulary import (  # the codes are declared once, with their labels
+    DISPUTE_CATEGORIES,
+    DISPUTE_RISKS,
+    DISPUTE_STATUSES,
+    FOUND_STATES,
+    LINE_KINDS,
+    MARKER_STATES,
+    MARKER_TYPES,
+    MEASUREMENT_METHODS,
+    ROUND_STATUSES,
+    TASK_KINDS,
+    TASK_STATUSES,
 )
-TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
-DISPUTE_CATEGORIES = ("land", "minerals", "forest", "water", "tidal_flat", "other")
-DISPUTE_STATUSES = ("open", "monitoring", "resolved")
-DISPUTE_RISKS = ("low", "medium", "high")
+from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 
 
 def _in(values):

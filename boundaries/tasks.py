@@ -15,22 +15,13 @@ from shapely.geometry import Point
 
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
+from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 
-TASK_NAMES = {
-    "clear_vegetation": "清理遮挡",
-    "repaint": "描红注记",
-    "reset": "扶正",
-    "repair": "修复",
-    "rebuild": "原位重建",
-    "replace": "更换",
-    "restore": "恢复原位",
-    "relocate": "迁移",
-    "retire": "撤销",
-}
-STATUS_NAMES = {"open": "待处理", "in_progress": "处理中", "done": "已完成", "cancelled": "已取消"}
+TASK_NAMES = labels(TASK_KIND_TERMS)
+STATUS_NAMES = labels(TASK_STATUS_TERMS)
 NEEDS_BOTH_APPROVALS = ("relocate", "retire")
 _NEXT = {"open": {"in_progress", "done", "cancelled"}, "in_progress": {"done", "cancelled"}}
 _TASK_ROLES = {"officer", "inspector"}

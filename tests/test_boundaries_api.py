@@ -5,24 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 from helpers import login
-
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_api", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bclient(store_templates, template, tmp_path):
-    from webmap import create_app
-
-    with store_templates.copy(template, tmp_path) as store:
-        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
-        yield app.test_client()
 
 
 def sign_in(client, actor):

@@ -6,6 +6,7 @@ import uuid
 
 import pyogrio
 import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
@@ -13,22 +14,15 @@ from boundaries.disputes import create_dispute
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.report import export_round, round_map, round_report
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.core.geodesy import destination
 
 STATES = ("intact", "intact", "faded", "lost", "damaged", "tilted")
 
 
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_report", build_boundaries, base=seeded_template)
-
-
 @pytest.fixture
-def inspected(store_templates, template, tmp_path):
+def inspected(bstore):
     """韶惠线 round 4: every marker inspected and signed; the 2nd also measured 3 m off."""
-    with store_templates.copy(template, tmp_path) as store:
-        yield from _inspected(store)
+    yield from _inspected(bstore)
 
 
 def _inspected(store):

@@ -7,13 +7,13 @@ import threading
 import uuid
 
 import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from gazetteer.core.geodesy import destination, distance_m
@@ -129,17 +129,6 @@ def test_findings_open_the_right_tasks():
 
 
 # ---- records in a store --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_insp", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as s:
-        yield s
 
 
 @pytest.fixture

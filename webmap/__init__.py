@@ -74,11 +74,19 @@ def create_app(
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
 
+    from boundaries import vocabulary
+
+    # Codes and their labels/colours are declared once (boundaries.vocabulary): templates
+    # label codes with zh(vocabulary, code), and base.html hands the table to the scripts.
+    app.jinja_env.globals["zh"] = vocabulary.label
+    boundary_vocabulary = vocabulary.vocabulary_document()
+
     @app.context_processor
     def _template_globals():
         return {
             "tile_url": app.config["TILE_URL"],
             "tile_attribution": app.config["TILE_ATTRIBUTION"],
+            "boundary_vocabulary": boundary_vocabulary,
         }
 
     return app

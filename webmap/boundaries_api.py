@@ -63,6 +63,15 @@ def _send_export(write, fmt: str, download_name: str):
     return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=download_name)
 
 
+@bp.get("/vocabulary")
+def vocabulary():
+    """Every coded value with its Chinese label (and map colour for marker states), and
+    the marker record's fields: the same table the pages' scripts read."""
+    from boundaries.vocabulary import vocabulary_document
+
+    return jsonify(vocabulary_document())
+
+
 # ---- lines ---------------------------------------------------------------------------
 
 

@@ -12,12 +12,13 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
 from boundaries.tasks import TASK_NAMES, list_tasks
+from boundaries.vocabulary import LINE_KIND_TERMS, STATE_NAMES, TYPE_NAMES, labels
 from gazetteer.core.errors import InvalidInput
 from webmap.context import store
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")
 
-KIND_NAMES = {"provincial": "省级界线", "city": "市级界线", "county": "县级界线"}
+KIND_NAMES = labels(LINE_KIND_TERMS)
 
 
 @bp.get("/")
@@ -47,8 +48,8 @@ def markers():
         markers=rows,
         notice=marker_service.DEMO_NOTICE,
         demo_label=marker_service.DEMO_LABEL,
-        state_names=marker_service.STATE_NAMES,
-        type_names=marker_service.TYPE_NAMES,
+        state_names=STATE_NAMES,
+        type_names=TYPE_NAMES,
         any_demo=any(r["is_demonstration"] for r in rows),
     )
 

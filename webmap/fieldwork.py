@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from boundaries import lines as line_service
-from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
-from boundaries.tables import FOUND_STATES
+from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
+from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, STATE_NAMES
 from gazetteer import placement, registry
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.romanize import split_name
@@ -45,13 +45,6 @@ COMPRESSIBLE = (
 MIN_GZIP_BYTES = 1024
 MAX_NEARBY = 20
 SEVERITY_ZH = {"blocking": "阻断", "warning": "警告", "note": "提示"}
-METHOD_NAMES = {
-    "gnss_handheld": "手持 GNSS（定位）",
-    "rtk": "RTK",
-    "total_station": "全站仪",
-    "none": "未测量",
-}
-
 
 # ---- pages ---------------------------------------------------------------------------------
 

@@ -1,41 +1,16 @@
-"""Helpers for tests: a seeded store copy with lines derived and the demo inventory.
+"""Actors and a round plan for the boundaries tests.
 
-Deriving lines takes a few seconds, so a test module builds one template per module
-(``store_templates.template(name, build_boundaries, base=seeded_template)``) and copies
-it for each test (the same pattern as ``tests/conftest.py``, on SQLite or PostgreSQL).
+The store with lines derived and the demonstration inventory is the ``bstore`` fixture
+of ``tests/conftest.py`` (one template per session, copied for each test).
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 from gazetteer.core.actors import Actor
-from gazetteer.core.store import Store
 
 OFFICER = Actor("officer1", frozenset({"officer"}))
 INSPECTOR_A = Actor("inspector_a", frozenset({"inspector"}))
 INSPECTOR_B = Actor("inspector_b", frozenset({"inspector"}))
-
-
-def build_boundaries(store: Store) -> None:
-    """Derive the boundary lines and generate the demo markers in a seeded ``store``."""
-    from boundaries.demo import generate_demo_markers
-    from boundaries.lines import rebuild_lines
-
-    rebuild_lines(store)
-    generate_demo_markers(store)
-
-
-def build_boundaries_template(seeded: Path, target: Path) -> Path:
-    """Copy the seeded SQLite store to ``target`` and ``build_boundaries`` in it."""
-    shutil.copyfile(seeded, target)
-    store = Store(f"sqlite:///{target}")
-    build_boundaries(store)
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.dispose()
-    return target
 
 
 def round_plan(line: dict, round_no: int = 4) -> dict:
