@@ -1,6 +1,6 @@
 """Names of boundary lines and tri-junctions, from editable tables.
 
-Convention (documented in the README, Boundaries, correctable by officers):
+Convention (documented in docs/boundaries.md, correctable by officers):
 
 * A line's two sides are ordered by statistical division code, smaller first, and its
   name joins the sides' short forms in that order plus 线. This reproduces the customary

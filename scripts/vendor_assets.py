@@ -10,12 +10,11 @@ are committed).
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
+
+from build_data import npm_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "webmap" / "static" / "vendor"
@@ -50,18 +49,7 @@ def main() -> None:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, (folder, files, licence) in PACKAGES.items():
-            info = json.loads(
-                subprocess.run(
-                    ["npm", "pack", spec, "--json"],
-                    cwd=tmp,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )[0]
-            unpack = Path(tmp) / folder
-            with tarfile.open(Path(tmp) / info["filename"]) as tar:
-                tar.extractall(unpack, filter="data")
+            unpack, info = npm_pack(spec, Path(tmp), Path(tmp) / folder)
             target = VENDOR / folder
             shutil.rmtree(target, ignore_errors=True)
             lines.append(f"{spec}  integrity {info['integrity']}")

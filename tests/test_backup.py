@@ -25,7 +25,7 @@ CLERK = Actor("clerk_li", frozenset({"clerk"}))
 def _sqlite_only(store):
     if store.dialect != "sqlite":
         pytest.skip(
-            "the backup commands copy SQLite files; PostgreSQL uses pg_dump (README, Security)"
+            "the backup commands copy SQLite files; PostgreSQL uses pg_dump (docs/security.md)"
         )
 
 

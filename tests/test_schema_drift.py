@@ -27,6 +27,7 @@ POSTGRES_ONLY_INDEXES = {
     "ix_divisions_geom",
     "ix_boundary_lines_geom",
     "ix_markers_geom",
+    "ix_proposals_location",
 }
 
 
@@ -36,6 +37,14 @@ def _include(obj, name, type_, reflected, compare_to):
     if type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES:
         return False
     return True
+
+
+def _is_comment_only(entry) -> bool:
+    """Column and table comments are documentation kept in the table modules: PostgreSQL
+    stores them, SQLite does not, and no query depends on them."""
+    if isinstance(entry, list):
+        return all(op[0] == "modify_comment" for op in entry)
+    return entry[0] in {"add_table_comment", "remove_table_comment"}
 
 
 def _diff(store) -> list:
@@ -48,7 +57,7 @@ def _diff(store) -> list:
                 "include_object": _include,
             },
         )
-        return compare_metadata(context, metadata)
+        return [d for d in compare_metadata(context, metadata) if not _is_comment_only(d)]
 
 
 def _describe(diff) -> str:

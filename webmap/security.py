@@ -10,7 +10,7 @@
   read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), and a
   stricter one on sign-in attempts; 429 with ``Retry-After``. The buckets live in this
   process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
-  — see README, Security.
+  — see docs/security.md.
 - Input bounds: JSON and form bodies must be UTF-8 and well-formed, without NUL
   characters, integers within 64 bits (400); query strings likewise; sizes are capped by
   ``MAX_CONTENT_LENGTH`` (413); ``<int:>`` path parts are limited to 64 bits.

@@ -8,7 +8,7 @@ copies it over the target store with the same API, then checks the restored stor
 the manifest again: a restore that does not reproduce every count and checksum raises.
 
 PostgreSQL stores are backed up with ``pg_dump -Fc`` and restored with ``pg_restore``
-(README, Security); ``table_manifest`` works on any store for the comparison.
+(docs/security.md); ``table_manifest`` works on any store for the comparison.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def manifest_path(backup_file: Path) -> Path:
 def _sqlite_file(store: Store) -> Path:
     if store.dialect != "sqlite":
         raise InvalidInput(
-            "此命令只适用于 SQLite 存储；PostgreSQL 请用 pg_dump / pg_restore（见 README, Security）"
+            "此命令只适用于 SQLite 存储；PostgreSQL 请用 pg_dump / pg_restore（见 docs/security.md）"
         )
     database = sa.engine.make_url(store.url).database
     if not database or database == ":memory:":

@@ -186,12 +186,14 @@ def wgs84_to_gcj02(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     return x + dlon, y + dlat
 
 
-def _invert(forward, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Solve forward(p) = (xs, ys) by fixed-point iteration starting at p = (xs, ys).
+def _invert(
+    forward, xs: np.ndarray, ys: np.ndarray, start: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve forward(p) = (xs, ys) by fixed-point iteration from ``start`` (default: p = (xs, ys)).
 
     Converges because both offsets change slowly with position (their Jacobian is close to
     the identity): each step gains several digits."""
-    px, py = xs.copy(), ys.copy()
+    px, py = (xs.copy(), ys.copy()) if start is None else start
     for _ in range(_INVERSE_MAX_ITERATIONS):
         fx, fy = forward(px, py)
         ex, ey = fx - xs, fy - ys
@@ -229,18 +231,8 @@ def bd09_to_gcj02(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     ax, ay = x - 0.0065, y - 0.006
     z = np.hypot(ax, ay) - 0.00002 * np.sin(ay * _BD_X_PI)
     theta = np.arctan2(ay, ax) - 0.000003 * np.cos(ax * _BD_X_PI)
-    gx, gy = z * np.cos(theta), z * np.sin(theta)
-    # Refine: Newton-like fixed point on the forward transform from the approximate start.
-    for _ in range(_INVERSE_MAX_ITERATIONS):
-        fx, fy = gcj02_to_bd09(gx, gy)
-        ex, ey = fx - x, fy - y
-        gx, gy = gx - ex, gy - ey
-        if (
-            max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0)))
-            < INVERSE_TOLERANCE_DEG
-        ):
-            break
-    return gx, gy
+    # Refine with the forward transform from the approximate start.
+    return _invert(gcj02_to_bd09, x, y, start=(z * np.cos(theta), z * np.sin(theta)))
 
 
 def wgs84_to_bd09(lons, lats) -> tuple[np.ndarray, np.ndarray]:
