@@ -207,11 +207,18 @@ _INSPECTION_FIELDS = (
     "notes",
     "photos",
     "inspected_at",
+    "moved_confirmed",
 )
 
 
 def import_inspections(
-    store: Store, data: bytes, fmt: str, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M
+    store: Store,
+    data: bytes,
+    fmt: str,
+    actor,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    guard_m: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """Offline sync: record inspections from an upload in one transaction; ids already
     stored are skipped (exactly-once). Returns {created, existing}."""
@@ -226,6 +233,9 @@ def import_inspections(
                     record["photos"] = json.loads(record["photos"])
                 except ValueError:
                     raise InvalidInput(f"第 {index} 条记录的照片列表不是 JSON") from None
+            if "moved_confirmed" in record and not isinstance(record["moved_confirmed"], bool):
+                flag = str(record["moved_confirmed"]).strip().lower()
+                record["moved_confirmed"] = flag in {"1", "true", "yes", "是"}
             for key in ("round_id", "marker_id"):
                 if record.get(key) not in (None, ""):
                     try:
@@ -233,7 +243,9 @@ def import_inspections(
                     except (TypeError, ValueError):
                         raise InvalidInput(f"第 {index} 条记录的 {key} 应为整数") from None
             try:
-                _, created = record_inspection_in(conn, record, actor, tolerance_m=tolerance_m)
+                _, created = record_inspection_in(
+                    conn, record, actor, tolerance_m=tolerance_m, guard_m=guard_m
+                )
             except InvalidInput as exc:
                 raise InvalidInput(
                     f"第 {index} 条记录：{exc.message}", details=exc.details

@@ -418,3 +418,16 @@ def simplified_line_features(db: Store, tolerance_deg: float) -> list[dict]:
         }
         for r, g in zip(rows, geoms)
     ]
+
+
+def division_names(store: Store, codes) -> dict[str, str]:
+    """Names of the divisions ``codes`` (the sides of lines): pages show 韶关市, not 440200."""
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return {}
+    with store.read() as conn:
+        return dict(
+            conn.execute(
+                sa.select(divisions.c.code, divisions.c.name).where(divisions.c.code.in_(wanted))
+            ).all()
+        )

@@ -15,6 +15,7 @@ import re
 import sqlalchemy as sa
 from shapely.geometry import Point
 
+from boundaries import staff
 from boundaries.naming import marker_prefix
 from boundaries.tables import (
     boundary_lines,
@@ -35,6 +36,7 @@ from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
+from gazetteer.tables import divisions
 
 DEMO_LABEL = "演示数据"
 DEMO_NOTICE = "演示数据：界桩真实位置不公开，本清单为在真实界线上按固定随机种子生成的示意数据，不可作为界线依据。"
@@ -270,6 +272,13 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
         if row is None:
             raise NotFound(f"界桩不存在：{key}")
         marker = row._asdict()
+        marker["responsible_side_name"] = (
+            conn.execute(
+                sa.select(divisions.c.name).where(divisions.c.code == marker["responsible_side"])
+            ).scalar()
+            if marker["responsible_side"]
+            else None
+        )
         if with_history:
             marker["inspections"] = [
                 r._asdict()
@@ -295,6 +304,12 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
                     .order_by(marker_photos.c.id.desc())
                 )
             ]
+    if with_history:
+        people = staff.profiles(store, [i["inspected_by"] for i in marker["inspections"]])
+        for record in marker["inspections"]:
+            record["inspected_by_label"] = staff.person_label(
+                people.get(record["inspected_by"]), record["inspected_by"]
+            )
     return marker
 
 

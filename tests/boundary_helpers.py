@@ -37,3 +37,43 @@ def round_plan(line: dict, round_no: int = 4) -> dict:
             },
         ],
     }
+
+
+OFFICER_B = Actor("officer_b", frozenset({"officer"}))
+
+
+def register_staff(store, line: dict) -> None:
+    """Accounts and staff profiles for a line: OFFICER and INSPECTOR_A work for side A,
+    OFFICER_B and INSPECTOR_B for side B (created once; later calls change nothing)."""
+    import sqlalchemy as sa
+
+    from boundaries.staff import set_profile
+    from gazetteer.core import accounts
+    from gazetteer.core.account_tables import users
+
+    people = (
+        (OFFICER, line["side_a_code"], "张伟", "甲方民政局"),
+        (INSPECTOR_A, line["side_a_code"], "王强", "甲方民政局"),
+        (OFFICER_B, line["side_b_code"], "李娜", "乙方民政局"),
+        (INSPECTOR_B, line["side_b_code"], "陈静", "乙方民政局"),
+    )
+    admin = Actor("system-test", frozenset({"admin"}))
+    for actor, side, name, organisation in people:
+        with store.read() as conn:
+            exists = conn.execute(
+                sa.select(users.c.id).where(users.c.username == actor.username)
+            ).first()
+        if exists is None:
+            accounts.create_user(
+                store,
+                actor.username,
+                "correct horse battery staple",
+                sorted(actor.roles),
+                hash_method="pbkdf2:sha256:1000",
+            )
+        set_profile(
+            store,
+            actor.username,
+            {"full_name": name, "organisation": organisation, "side_code": side},
+            admin,
+        )

@@ -77,7 +77,8 @@ def test_round_from_plan_to_report(bclient):
 
     report = bclient.get(f"/api/boundaries/rounds/{round_id}/report").get_json()
     assert report["lines"][0]["markers_inspected"] == 1 and report["lines"][0]["tasks_opened"] == 1
-    assert report["lines"][0]["signed_by_both"] == 1 and report["demonstration"] is True
+    assert report["lines"][0]["signed_by_both"] == 1 and report["demonstration"] is False
+    assert report["demonstration_markers"] is True
 
     page = bclient.get(f"/boundaries/rounds/{round_id}/report")
     html = page.get_data(as_text=True)

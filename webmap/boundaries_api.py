@@ -53,6 +53,11 @@ def _tolerance_m() -> float:
     return float(current_app.config["MARKER_MOVED_TOLERANCE_M"])
 
 
+def _guards() -> dict:
+    """The moved tolerance and the distance guards by survey method, from the settings."""
+    return {"tolerance_m": _tolerance_m(), "guard_m": current_app.config["MARKER_DISTANCE_GUARD_M"]}
+
+
 def _send_export(write, fmt: str, download_name: str):
     """Write an export in a temporary directory and send its bytes (exports are small;
     reading them into memory lets the directory go at once, with no open file left)."""
@@ -185,6 +190,41 @@ def start_round(round_id: int):
     return jsonify(inspection_service.start_round(store(), round_id, _actor()))
 
 
+@bp.get("/rounds/<int:round_id>/markers")
+def round_markers(round_id: int):
+    """The round's markers with this round's record of each: cached by devices for offline use."""
+    return jsonify({"markers": inspection_service.round_markers(store(), round_id)})
+
+
+@bp.post("/rounds/<int:round_id>/conclusion")
+def sign_conclusion(round_id: int):
+    return jsonify(inspection_service.sign_conclusion(store(), round_id, json_body(), _actor()))
+
+
+@bp.get("/due")
+def lines_due():
+    """Every line with its last joint inspection and the next due date (five-year rule)."""
+    from gazetteer.core.dates import local_today
+
+    return jsonify({"lines": inspection_service.lines_due(store(), local_today())})
+
+
+@bp.get("/staff")
+def staff_list():
+    """Accounts with a staff profile (name, organisation, side); ?side=code&role=officer."""
+    from boundaries import staff
+
+    sides = request.args.getlist("side") or None
+    return jsonify({"staff": staff.list_staff(store(), sides, request.args.get("role"))})
+
+
+@bp.post("/staff/<username>")
+def set_staff(username: str):
+    from boundaries import staff
+
+    return jsonify(staff.set_profile(store(), username, json_body(), _actor()))
+
+
 @bp.post("/rounds/<int:round_id>/complete")
 def complete_round(round_id: int):
     return jsonify(inspection_service.complete_round(store(), round_id, _actor()))
@@ -218,9 +258,23 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), json_body(), _actor(), tolerance_m=_tolerance_m()
+        store(), json_body(), _actor(), **_guards()
     )
     return jsonify(record), 201 if created else 200
+
+
+@bp.post("/inspections/<inspection_id>/amendments")
+def amend_inspection(inspection_id: str):
+    """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
+    record, created = inspection_service.amend_inspection(
+        store(), inspection_id, json_body(), _actor(), **_guards()
+    )
+    return jsonify(record), 201 if created else 200
+
+
+@bp.get("/inspections/<inspection_id>/amendments")
+def amendments(inspection_id: str):
+    return jsonify({"amendments": inspection_service.list_amendments(store(), inspection_id)})
 
 
 @bp.post("/inspections/<inspection_id>/sign")
@@ -244,7 +298,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), _actor(), tolerance_m=_tolerance_m()
+        store(), request.get_data(), _fmt(), _actor(), **_guards()
     )
     return jsonify(counts)
 
@@ -287,6 +341,7 @@ def update_task(task_id: int):
             _actor(),
             result=body.get("result"),
             witness_other_side=body.get("witness_other_side"),
+            witness=body.get("witness"),
             new_lon=body.get("new_lon"),
             new_lat=body.get("new_lat"),
         )

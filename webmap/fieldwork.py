@@ -70,6 +70,7 @@ def inspect_page():
         is_inspector=actor.has_any({"inspector"}),
         found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES],
         methods=METHOD_NAMES,
+        guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
         demo_label=DEMO_LABEL,
         demo_notice=DEMO_NOTICE,
     )

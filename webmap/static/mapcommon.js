@@ -70,13 +70,21 @@
     });
   }
 
+  // The base map is declared once on the server (webmap/tile_sources.py: 天地图 presets, a
+  // custom URL, or the operator's offline package served by the app) and read from the page.
+  var basemapNode = document.getElementById("basemap-config");
+  var BASEMAP = basemapNode ? JSON.parse(basemapNode.textContent) : { layers: [] };
+
   function createMap(container, options) {
     var map = L.map(container, Object.assign({ preferCanvas: true, zoomSnap: 1, tapTolerance: 20, minZoom: 5, maxZoom: 18 }, options || {}))
       .setView([23.3, 113.4], 7);
-    var tileUrl = container.dataset.tileUrl;
-    if (tileUrl) {
-      L.tileLayer(tileUrl, { attribution: container.dataset.tileAttribution || "", maxZoom: 18 }).addTo(map);
-    }
+    BASEMAP.layers.forEach(function (layer) {
+      L.tileLayer(layer.url, {
+        attribution: layer.attribution || "", maxZoom: layer.max_zoom || 18,
+        maxNativeZoom: layer.max_native_zoom || layer.max_zoom || 18,
+        subdomains: layer.subdomains || "abc"
+      }).addTo(map);
+    });
     return map;
   }
 
@@ -145,11 +153,15 @@
     });
   }
 
+  // A legend that folds to a 44 px button (folded at first on narrow screens, where it
+  // would cover the map).
   function legendControl(title, rows, note) {
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
       var box = el("div", null, "legend");
-      box.appendChild(el("strong", title));
+      var toggle = el("button", title, "legend-toggle");
+      toggle.type = "button";
+      var body = el("div", null, "legend-body");
       rows.forEach(function (row) {
         var line = el("div", null, "legend-row");
         var swatch = el("span", null, "legend-swatch legend-" + (row.kind || "dot"));
@@ -157,9 +169,18 @@
         swatch.style.borderColor = row.colour;
         line.appendChild(swatch);
         line.appendChild(el("span", row.label));
-        box.appendChild(line);
+        body.appendChild(line);
       });
-      if (note) { box.appendChild(el("div", note, "legend-note")); }
+      if (note) { body.appendChild(el("div", note, "legend-note")); }
+      box.appendChild(toggle);
+      box.appendChild(body);
+      var folded = window.innerWidth < 700;
+      function show() {
+        box.classList.toggle("collapsed", folded);
+        toggle.setAttribute("aria-expanded", String(!folded));
+      }
+      toggle.addEventListener("click", function () { folded = !folded; show(); });
+      show();
       L.DomEvent.disableClickPropagation(box);
       return box;
     };
@@ -195,7 +216,7 @@
   }
 
   window.GDMap = {
-    VOCABULARY: VOCABULARY, label: label, UNINSPECTED: UNINSPECTED,
+    VOCABULARY: VOCABULARY, label: label, UNINSPECTED: UNINSPECTED, BASEMAP: BASEMAP,
     STATE_COLOURS: STATE_COLOURS, STATE_NAMES: STATE_NAMES, LINE_STYLES: LINE_STYLES,
     el: el, csrfToken: csrfToken, requestJSON: requestJSON, createMap: createMap,
     toleranceForZoom: toleranceForZoom, divisionLayer: divisionLayer, markerIcon: markerIcon,
