@@ -772,6 +772,7 @@ def amend_inspection(
             values["assessed_state"], values["found_state"], values["flagged_moved"]
         ):
             if task_kind not in open_kinds:
+                urgent = values["found_state"] in ("lost", "damaged")
                 conn.execute(
                     maintenance_tasks.insert().values(
                         marker_id=marker.id,
@@ -781,6 +782,9 @@ def amend_inspection(
                         status="open",
                         responsible_side=marker.responsible_side,
                         opened_at=_now(),
+                        report_due_at=_now() + dt.timedelta(hours=REPORT_WITHIN_HOURS)
+                        if urgent
+                        else None,
                         is_demonstration=rec.is_demonstration,
                     )
                 )

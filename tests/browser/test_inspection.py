@@ -29,14 +29,14 @@ def open_marker(page, number: str) -> None:
     """Bring a marker of the round into view by its number, then tap it on the map."""
     marker_id = page.evaluate(
         "(n) => [...document.querySelectorAll('#marker-jump option')]"
-        ".find(o => o.textContent.startsWith(n + ' ')).value",
+        ".find(o => o.textContent.split(' ')[0] === n).value",
         number,
     )
     page.select_option("#marker-jump", marker_id)
     icon = page.locator(f".bm-icon[title='{number}']")
     icon.wait_for()
     icon.tap()
-    page.wait_for_selector(f"#marker-title:has-text('{number}')")
+    page.wait_for_selector(f"#current-marker:has-text('{number}')")
     page.wait_for_selector("#marker-facts dd")
 
 

@@ -128,8 +128,14 @@
 
   // Send every pending record, one at a time, in the order they were made. One flush at a
   // time per page; across tabs the Web Locks API (where present) keeps it to one.
+  // A flush asked for while one runs (a record revised mid-flush) runs again right after.
+  var flushAgain = false;
   function flush() {
-    if (flushing) { return flushing; }
+    if (flushing) {
+      flushAgain = true;
+      return flushing.then(function () { return flushAgain ? flush() : 0; });
+    }
+    flushAgain = false;
     var run = function () {
       return all().then(function (items) {
         var todo = items.filter(function (i) { return i.status === "pending" || i.status === "sending"; });
@@ -142,7 +148,11 @@
       });
     };
     var p = (navigator.locks && navigator.locks.request) ? navigator.locks.request("gdgis-outbox", run) : run();
-    flushing = p.then(function (n) { flushing = null; changed(); return n; },
+    flushing = p.then(function (n) {
+      flushing = null; changed();
+      if (flushAgain) { flushAgain = false; return flush().then(function (m) { return n + m; }); }
+      return n;
+    },
       function (e) { flushing = null; throw e; });
     return flushing;
   }
