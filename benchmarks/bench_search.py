@@ -19,8 +19,16 @@ records with the same name (exact, traditional, pinyin forms), names starting wi
 typed prefix (prefix form), names with the same initials (initials form), names within
 one edit (typo form). Recall without any narrowing is printed too.
 
+Chains of names (gazetteer.chains, the public search path): queries naming several levels
+top down — city › county › township or county › township › village of a target drawn from the
+corpus — typed in characters with generic terms, without them (specific terms), traditional
+characters, pinyin (space between levels), initials and mixed (characters, then pinyin).
+Recall@10: the target among the first 10 hits, no narrowing. Single-name queries are also
+timed through the chain layer (what /api/search runs) beside the bare index.
+
 Usage:  python scripts/fetch_national_names.py && python benchmarks/bench_search.py
-        [--queries 1000] [--baseline-queries 100] [--rapidfuzz-queries 30]
+        [--queries 1000] [--chain-queries 600] [--baseline-queries 100]
+        [--rapidfuzz-queries 30]
 """
 
 from __future__ import annotations
@@ -44,12 +52,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from gazetteer.chains import ChainLexicon, ChainSearch  # noqa: E402
 from gazetteer.pinyin import initials, syllables  # noqa: E402
-from gazetteer.search import SearchIndex  # noqa: E402
+from gazetteer.search import SearchIndex, split_generic  # noqa: E402
 
 CORPUS = ROOT / "data" / "national" / "names.csv"
 LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
 FORMS = ("exact", "prefix", "traditional", "pinyin", "initials", "typo")
+CHAIN_FORMS = ("chars", "specific", "traditional", "pinyin", "initials", "mixed")
 SEED = 20240501
 
 
@@ -146,6 +156,42 @@ def make_queries(rows, n: int, rng: random.Random):
     return queries
 
 
+def path_of(code: str, by_code) -> list[str]:
+    path = []
+    while code:
+        path.append(code)
+        code = by_code[code][2]
+    return path[::-1]
+
+
+def make_chain_queries(rows, by_code, n: int, rng: random.Random):
+    """Chains city › county › township for township targets and county › township ›
+    village for village targets (as addresses are written), in the six CHAIN_FORMS."""
+    import opencc
+
+    s2t = opencc.OpenCC("s2t")
+    queries = []
+    while len(queries) < n:
+        code, _, level, _ = rows[rng.randrange(len(rows))]
+        if level not in ("township", "village"):
+            continue
+        path = path_of(code, by_code)[1:]  # from the city down
+        levels = path[-3:]
+        names = [by_code[c][0] for c in levels]
+        specific = [name[: split_generic(name)[1]] for name in names]
+        form = CHAIN_FORMS[len(queries) % len(CHAIN_FORMS)]
+        typed = {
+            "chars": "".join(names),
+            "specific": "".join(specific),
+            "traditional": s2t.convert("".join(specific)),
+            "pinyin": " ".join("".join(syllables(x)) for x in specific),
+            "initials": " ".join(initials(x) for x in specific),
+            "mixed": specific[0] + " ".join("".join(syllables(x)) for x in specific[1:]),
+        }[form]
+        queries.append({"form": form, "typed": typed, "target": code, "name": "".join(names)})
+    return queries
+
+
 def ambiguity(queries, rows, index: SearchIndex) -> None:
     """Count, by brute force, how many corpus records match each query as typed."""
     from rapidfuzz import process
@@ -187,6 +233,7 @@ def summarise(lat_s: list[float]) -> tuple[float, float, float, float]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="search benchmark")
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--chain-queries", type=int, default=600)
     parser.add_argument(
         "--baseline-queries", type=int, default=100, help="queries run on the LIKE baseline"
     )
@@ -208,8 +255,18 @@ def main(argv=None) -> None:
     index_mb = rss_mb() - rss0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+    t = time.perf_counter()
+    lexicon = ChainLexicon.build(
+        (code, name, level, path_of(code, by_code), [])
+        for code, name, level, _ in rows
+        if level != "village"
+    )
+    chains = ChainSearch(index, lexicon)
+    lexicon_s = time.perf_counter() - t
+
     rng = random.Random(SEED)
     queries = make_queries(rows, args.queries, rng)
+    chain_queries = make_chain_queries(rows, by_code, args.chain_queries, rng)
     ambiguity(queries, rows, index)
     for q in queries:
         county[q["target"]] = county_of(q["target"], by_code)
@@ -223,6 +280,15 @@ def main(argv=None) -> None:
         q["ours_hit"] = q["target"] in [h.id for h in hits]
         q["narrowed"] = narrow is not None
         q["ours_plain_hit"] = q["target"] in [h.id for h in index.search(q["typed"], limit=10)]
+        t = time.perf_counter()
+        chains.search(q["typed"], division=narrow, limit=10)
+        q["layer_s"] = time.perf_counter() - t
+    for q in chain_queries:
+        t = time.perf_counter()
+        hits, reading = chains.search(q["typed"], limit=10)
+        q["ours_s"] = time.perf_counter() - t
+        q["ours_hit"] = q["target"] in [h.id for h in hits]
+        q["nested"] = reading is not None and reading.nested
 
     # Baseline 1: SQLite LIKE scan over a plain table of the same names. A plain table has no
     # division hierarchy, so the baseline gets no county narrowing.
@@ -262,6 +328,10 @@ def main(argv=None) -> None:
         f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
     )
     print(
+        f"chain lexicon: {len(lexicon):,} divisions (province .. township) built in "
+        f"{lexicon_s:.1f} s; {len(chain_queries)} chain queries"
+    )
+    print(
         f"index build: {build_s:.1f} s; memory: RSS +{index_mb:.0f} MB after build "
         f"(peak process RSS {peak_mb:.0f} MB, corpus rows included)"
     )
@@ -278,6 +348,13 @@ def main(argv=None) -> None:
     table = []
     for label, key, hit_key, qs in (
         ("gazetteer SearchIndex", "ours_s", "ours_hit", queries),
+        (
+            "gazetteer ChainSearch (public path), single names",
+            "layer_s",
+            "ours_hit",
+            queries,
+        ),
+        ("gazetteer ChainSearch, chains of names", "ours_s", "ours_hit", chain_queries),
         (
             "gazetteer SearchIndex, same queries as LIKE",
             "ours_s",
@@ -350,6 +427,39 @@ def main(argv=None) -> None:
             )
         )
     print_table(header, table)
+    print()
+    header = ("chain form", "queries", "read as nested", "recall@10", "p50 ms", "p95 ms", "target")
+    table = []
+    for form in CHAIN_FORMS:
+        qs = [q for q in chain_queries if q["form"] == form]
+        recall = sum(q["ours_hit"] for q in qs) / len(qs)
+        p50, p95, _, _ = summarise([q["ours_s"] for q in qs])
+        table.append(
+            (
+                form,
+                str(len(qs)),
+                str(sum(q["nested"] for q in qs)),
+                f"{recall:.3f}",
+                f"{p50:.2f}",
+                f"{p95:.2f}",
+                "-",
+            )
+        )
+    recall = sum(q["ours_hit"] for q in chain_queries) / len(chain_queries)
+    p50, p95, _, _ = summarise([q["ours_s"] for q in chain_queries])
+    table.append(
+        (
+            "all chains",
+            str(len(chain_queries)),
+            str(sum(q["nested"] for q in chain_queries)),
+            f"{recall:.3f}",
+            f"{p50:.2f}",
+            f"{p95:.2f}",
+            f">= 0.98 {'met' if recall >= 0.98 else 'NOT met'}; "
+            f"p95 <= 5 ms {'met' if p95 <= 5 else 'NOT met'}",
+        )
+    )
+    print_table(header, table)
     like_mean = np.mean([q["like_s"] for q in queries[: args.baseline_queries]])
     ours_mean = np.mean([q["ours_s"] for q in queries[: args.baseline_queries]])
     p95 = summarise([q["ours_s"] for q in queries])[1]
@@ -363,6 +473,7 @@ def main(argv=None) -> None:
         f"memory {index_mb:.0f} MB (target <= 1024 MB: {'met' if index_mb <= 1024 else 'NOT met'})"
     )
     misses = [q for q in queries if not q["ours_hit"]][:12]
+    misses += [q for q in chain_queries if not q["ours_hit"]][:12]
     if misses:
         print()
         print("some misses (form, typed, target name, matches as typed):")

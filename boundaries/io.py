@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from shapely.geometry import Point
 
 from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record_inspection_in
-from boundaries.markers import DEMO_LABEL, list_markers, register_markers
+from boundaries.markers import DEMO_LABEL, register_markers
 from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
+from gazetteer.cql import equals_all
 from gazetteer.layers import frame_from_rows, write_layer
 
 FORMATS = ("geojson", "csv", "gpkg")
@@ -34,20 +35,6 @@ MAX_IMPORT_RECORDS = 10_000
 
 def _json_text(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def marker_rows(store: Store, *, line_id: int | None = None) -> list[dict]:
-    """Export rows of markers: flat columns plus ``geom`` (Point, CGCS2000 lon/lat)."""
-    rows = []
-    for m in list_markers(store, line_id=line_id):
-        row = {k: v for k, v in m.items() if k not in ("lon", "lat")}
-        row["line"] = row.pop("line_name")
-        row["reference_objects"] = _json_text(m["reference_objects"])
-        row["installed_date"] = m["installed_date"].isoformat() if m["installed_date"] else None
-        row["label"] = DEMO_LABEL if m["is_demonstration"] else ""
-        row["geom"] = Point(m["lon"], m["lat"])
-        rows.append(row)
-    return rows
 
 
 def inspection_rows(store: Store, *, round_id: int | None = None) -> list[dict]:
@@ -71,7 +58,11 @@ def inspection_rows(store: Store, *, round_id: int | None = None) -> list[dict]:
 
 
 def export_markers(store: Store, fmt: str, path: Path, *, line_id: int | None = None) -> Path:
-    return write_layer(frame_from_rows(marker_rows(store, line_id=line_id)), fmt, path, "markers")
+    """The markers layer (``boundaries.layers.BOUNDARY_MARKERS``), or one line's markers."""
+    from boundaries.layers import BOUNDARY_MARKERS
+
+    only_line = equals_all({"line_id": line_id}) if line_id is not None else None
+    return write_layer(BOUNDARY_MARKERS.frame(store, filters=only_line), fmt, path, "markers")
 
 
 def export_inspections(store: Store, fmt: str, path: Path, *, round_id: int | None = None) -> Path:

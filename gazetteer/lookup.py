@@ -16,6 +16,7 @@ import time
 import numpy as np
 import sqlalchemy as sa
 
+from gazetteer.chains import ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
@@ -66,6 +67,7 @@ class LookupService:
         self._fingerprint = None
         self._checked_at = 0.0
         self._search: SearchIndex | None = None
+        self._chains: ChainSearch | None = None
         self._nearest: NearestPlaces | None = None
         self._locator: DivisionLocator | PostGISDivisionLocator | None = None
         self._corpus = None
@@ -98,8 +100,10 @@ class LookupService:
                 return
             fingerprint = self._current_fingerprint()
             if fingerprint != self._fingerprint or self._search is None:
-                self._search = SearchIndex.from_store(
-                    self.store, former_names=former_names(self.store)
+                former = former_names(self.store)
+                self._search = SearchIndex.from_store(self.store, former_names=former)
+                self._chains = ChainSearch(
+                    self._search, ChainLexicon.from_store(self.store, former_names=former)
                 )
                 self._nearest = NearestPlaces.from_store(self.store)
                 self._fingerprint = fingerprint
@@ -129,31 +133,18 @@ class LookupService:
         return self._locator
 
     def search(self, q: str, **filters) -> list[dict]:
-        self._fresh()
-        return [h.as_dict() for h in self._search.search(q, **filters)]
+        """Ranked hits (dicts) for a name or a chain of names (广州天河)."""
+        return self.find(q, **filters)["results"]
 
-    def map_place_features(self) -> list[dict]:
-        """Every in-force place with geometry as a GeoJSON point feature (its point on
-        surface, CGCS2000 lon/lat): the same places, kept current the same way, as the
-        nearest-place index that is built from them."""
+    def find(self, q: str, **filters) -> dict:
+        """{"results": ranked hits, "chain": how a chain of names was read, or None}
+        (``gazetteer.chains``: 广州天河 -> 天河区 within 广州市)."""
         self._fresh()
-        near = self._nearest
-        return [
-            {
-                "type": "Feature",
-                "id": r["id"],
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(float(x), 6), round(float(y), 6)],
-                },
-                "properties": {
-                    "id": r["id"],
-                    "name": r["name"],
-                    "feature_class": r["feature_class"],
-                },
-            }
-            for r, x, y in zip(near.records, near.lons, near.lats)
-        ]
+        hits, reading = self._chains.search(q, **filters)
+        return {
+            "results": [h.as_dict() for h in hits],
+            "chain": reading.as_dict() if reading is not None else None,
+        }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
         self._fresh()

@@ -654,3 +654,80 @@ def find_places(
                     )
             items.append(item)
     return {"total": total, "as_of": jsonable(as_of), "items": items}
+
+
+# ---------------------------------------------------------------- imports (gazetteer.office_import)
+
+
+def record_imported(
+    conn,
+    place_ids: list[int],
+    *,
+    reasons: dict[int, str],
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """Append an ``imported`` version for records an import has just inserted (each valid
+    from its ``named_date``, or since always when unknown). Not an approval: no proposal."""
+    if not place_ids:
+        return
+    rows = conn.execute(sa.select(places).where(places.c.id.in_(place_ids))).all()
+    conn.execute(
+        place_versions.insert(),
+        [
+            {
+                "place_id": row.id,
+                "version": row.version,
+                "valid_from": row.named_date,
+                "valid_to": None,
+                "name": row.name,
+                "status": row.status,
+                "change": "imported",
+                "change_reason": reasons.get(row.id),
+                "proposal_id": None,
+                "record": _record(row),
+                "geom": row.geom,
+                "recorded_at": now,
+                "recorded_by": actor.username,
+            }
+            for row in rows
+        ],
+    )
+
+
+def update_imported(
+    conn,
+    place_id: int,
+    version: int,
+    values: dict,
+    *,
+    effective_date: dt.date,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+) -> None:
+    """Apply an office's corrected values to a record it imported earlier: the version in
+    force ends on ``effective_date`` and an ``imported`` version starts. ``values`` may set
+    ``geom`` (CGCS2000 lon/lat); raises ``Conflict`` if the record changed meanwhile."""
+    row = _row(conn, place_id)
+    if row.version != version:
+        raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
+    _close_current(conn, row, effective_date, actor, now)
+    geom = values.get("geom", row.geom)
+    result = conn.execute(
+        places.update()
+        .where(places.c.id == place_id, places.c.version == version)
+        .values(**values, **bbox_columns(geom), updated_at=now, version=places.c.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
+    _append_version(
+        conn,
+        _row(conn, place_id),
+        change="imported",
+        valid_from=effective_date,
+        reason=reason,
+        proposal_id=None,
+        actor=actor,
+        now=now,
+    )

@@ -28,7 +28,15 @@ PROPOSAL_STATES = (
     "withdrawn",
 )
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
-VERSION_CHANGES = ("baseline", "named", "renamed", "superseded", "retired", "corrected")
+VERSION_CHANGES = (
+    "baseline",
+    "named",
+    "renamed",
+    "superseded",
+    "retired",
+    "corrected",
+    "imported",  # brought in from an office's own database (gazetteer.office_import)
+)
 
 
 def _in(column: str, values) -> str:

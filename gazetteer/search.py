@@ -54,6 +54,9 @@ STATUS_RANK = {"in_force": 0, "historical": 1, "retired": 2}
 LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
 OTHER_LEVEL_RANK = 5
 MAX_LIMIT = 500
+# A hit whose score is above this matched a whole name or its specific term (the exact and
+# specific tiers), not just the start of a name or a misspelling of one.
+WHOLE_NAME_SCORE = 0.6
 MAX_QUERY_CHARS = 100
 
 # Generic terms (通名) stripped from the end of a name to find its specific term (专名),
@@ -89,7 +92,8 @@ _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 @dataclass
 class Hit:
-    """One search result. ``division_chain``: names of the divisions from the province down."""
+    """One search result. ``division_chain``: names of the divisions from the province down;
+    ``division_path``: their codes (for a division, its own code last)."""
 
     id: object
     name: str
@@ -101,6 +105,7 @@ class Hit:
     feature_class: str | None = None
     status: str | None = None
     level_rank: int = OTHER_LEVEL_RANK
+    division_path: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -928,6 +933,7 @@ class SearchIndex:
             feature_class=self._class_names[self._klass[pos]],
             status=statuses[status],
             level_rank=level,
+            division_path=[self._div_codes[i] for i in path[path >= 0]],
         )
 
     def stats(self) -> dict:

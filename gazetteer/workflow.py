@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer import reservations
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import (
@@ -35,6 +36,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.store import Store
+from gazetteer.core.text import clean_text
 from gazetteer.pinyin import syllables
 from gazetteer.registry import (
     Clock,
@@ -173,7 +175,7 @@ EDITABLE_FIELDS = (
 
 
 def _text(value, field: str, max_len: int, *, required: bool = False) -> str | None:
-    text = str(value).strip() if value is not None else ""
+    text = clean_text(str(value), field).strip() if value is not None else ""
     if required and not text:
         raise InvalidInput(f"请填写{field}")
     if len(text) > max_len:
@@ -210,6 +212,8 @@ def validate_new_proposal(
         isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
     ):
         raise InvalidInput("别名应为文字列表")
+    if aliases is not None:
+        clean["aliases"] = [clean_text(a, "别名").strip() for a in aliases]
     for key in set(clean) - {"aliases"}:
         clean[key] = _text(clean[key], key, 2000)
     target = None
@@ -357,6 +361,18 @@ def _may_decide(actor: Actor, row) -> bool:
     return row.created_by != actor.username
 
 
+# Steps on a proposal's own content are the drafter's: a clerk edits, submits and withdraws
+# only what they drafted (there is no office in the account model yet, so "the same office"
+# is the drafter). Officers withdraw any proposal in their review.
+DRAFTER_STEPS = frozenset({"edit", "submit", "withdraw"})
+
+
+def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
+    if action not in DRAFTER_STEPS or row.created_by == actor.username:
+        return True
+    return action == "withdraw" and actor.has_any({"officer"})
+
+
 def allowed_actions(actor: Actor, row) -> list[str]:
     """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks)."""
     return [
@@ -365,6 +381,7 @@ def allowed_actions(actor: Actor, row) -> list[str]:
         if row.state in s.sources
         and actor.has_any(s.roles)
         and (s.action not in ("approve", "reject") or _may_decide(actor, row))
+        and _may_act_as_owner(actor, s.action, row)
     ]
 
 
@@ -626,6 +643,10 @@ def perform(
                     "allowed_actions": allowed_actions(actor, row),
                 },
             )
+        if not _may_act_as_owner(actor, action, row):
+            raise Forbidden(
+                f"只有申请起草人可以{step.label_zh}", details={"created_by_other": True}
+            )
         context = _Context(conn, row, actor, now, civil_date(now), reason, params, corpus)
         changes, data = _HANDLERS[action](context)
         target = step.target or row.state
@@ -713,6 +734,15 @@ def _check(c: _Context):
                 exclude_id=c.row.place_id,
             )
         ]
+        # Names other proposals hold while they are being decided (name reservation).
+        findings += reservations.reservation_findings(
+            c.conn,
+            name=proposed["name"],
+            feature_class=proposed.get("feature_class"),
+            division_code=c.row.division_code,
+            exclude_proposal_id=c.row.id,
+        )
+        findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
     blocking = sum(1 for f in findings if f.get("severity") == "blocking")
     return (
         {"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},
@@ -845,6 +875,8 @@ def _bring_into_force(c: _Context):
         registering_unit=row.approving_body,
     )
     changes = {"effective_date": effective}
+    if row.kind != "retirement":
+        _recheck_duplicates(c, values)
     if row.kind == "naming":
         values["division_code"] = row.division_code
         changes["result_place_id"] = create_place(
@@ -860,6 +892,42 @@ def _bring_into_force(c: _Context):
         "effective_date": effective.isoformat(),
         "place_id": changes.get("result_place_id", row.place_id),
     }
+
+
+def _overridden_conflict_ids(row) -> set:
+    """Places an officer knowingly accepted as duplicates (an override recorded at check)."""
+    if not row.override_reasons:
+        return set()
+    return {
+        conflict.get("id")
+        for f in _blocking(row)
+        if f.get("rule_id") == "duplicate"
+        for conflict in f.get("conflicts") or ()
+    }
+
+
+def _recheck_duplicates(c: _Context, values: dict) -> None:
+    """Re-check duplicates in force under the write transaction: another proposal for the
+    same name may have come into force since this one was checked (name reservation)."""
+    kwargs = dict(
+        name=values["name"],
+        feature_class=values.get("feature_class"),
+        division_code=c.row.division_code,
+    )
+    reservations.lock_name(c.conn, **kwargs)
+    conflicts = [
+        found
+        for found in reservations.in_force_conflicts(
+            c.conn, **kwargs, exclude_place_id=c.row.place_id
+        )
+        if found["id"] not in _overridden_conflict_ids(c.row)
+    ]
+    if conflicts:
+        names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in conflicts)
+        raise RuleViolation(
+            f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）",
+            details={"conflicts": conflicts},
+        )
 
 
 def _withdraw(c: _Context):

@@ -128,3 +128,15 @@ def test_search_page_and_escaping(client, store):
     assert "番禺区" in page and "广东省 &gt; 广州市 &gt; 番禺区" in page
     hostile = client.get("/search?q=<script>alert(1)</script>").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in hostile
+
+
+def test_chain_of_names_over_http(client):
+    body = client.get("/api/search", query_string={"q": "广州天河"}).get_json()
+    assert body["results"][0]["name"] == "天河区"
+    assert body["chain"]["nested"] is True
+    assert [lv["name"] for lv in body["chain"]["levels"]] == ["广州市"]
+    assert client.get("/api/search?q=天河区").get_json()["chain"] is None
+    body = client.get("/api/search", query_string={"q": "深圳天河"}).get_json()
+    assert body["chain"]["nested"] is False and body["results"][0]["name"] == "天河区"
+    page = client.get("/search", query_string={"q": "深圳天河"}).get_data(as_text=True)
+    assert "深圳市内没有" in page and "天河区" in page

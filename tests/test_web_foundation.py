@@ -60,7 +60,7 @@ def test_simplified_divisions_keep_shared_edges(client):
 def test_export_every_layer_in_every_format(store, tmp_path):
     from gazetteer.layers import write_layer
 
-    divisions = next(layer for layer in LAYERS if layer.name == "divisions").read(store)
+    divisions = next(layer for layer in LAYERS if layer.id == "divisions").frame(store)
     assert len(divisions) == 1 + 21 + 122 + 7
     for fmt in ("geojson", "gpkg", "csv"):
         path = write_layer(divisions, fmt, tmp_path / f"d.{fmt}", "divisions")

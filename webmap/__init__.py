@@ -46,8 +46,10 @@ def create_app(
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = settings["SESSION_COOKIE_SECURE"]
-    app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False
+    from webmap.output import GazetteerJSONProvider, GazetteerResponse
+
+    app.response_class = GazetteerResponse
+    app.json = GazetteerJSONProvider(app)  # ISO 8601 dates, text that encodes (webmap.output)
     if settings["PROXY_HOPS"]:
         # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
         # many trusted proxies), or every client would share the proxy's rate-limit bucket.

@@ -21,6 +21,7 @@ from boundaries import lines as line_service
 from boundaries import markers as marker_service
 from boundaries import photos as photo_service
 from boundaries import tasks as task_service
+from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer.core.errors import InvalidInput
@@ -28,6 +29,33 @@ from webmap.context import store
 from webmap.params import int_arg, json_body
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
+
+# Routes that serve field data (``boundaries.access``): staff only, photos included.
+FIELD_DATA_ENDPOINTS = frozenset(
+    f"boundaries_api.{name}"
+    for name in (
+        "photo",
+        "rounds",
+        "round_",
+        "report",
+        "export_round_gpkg",
+        "inspections",
+        "export_inspections",
+        "tasks",
+        "disputes",
+        "round_markers",
+        "amendments",
+        "lines_due",
+        "staff_list",
+    )
+)
+
+
+@bp.before_request
+def _field_data_is_for_staff():
+    if request.endpoint in FIELD_DATA_ENDPOINTS:
+        require_field_data_reader(_actor())
+
 
 _MEDIA = {
     "geojson": "application/geo+json",
@@ -119,11 +147,12 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    feature["history"] = {
-        "inspections": row["inspections"],
-        "tasks": row["tasks"],
-        "photos": row["photos"],
-    }
+    if may_read_field_data(_actor()):
+        feature["history"] = {
+            "inspections": row["inspections"],
+            "tasks": row["tasks"],
+            "photos": row["photos"],
+        }
     return jsonify(feature)
 
 

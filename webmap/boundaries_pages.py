@@ -11,6 +11,7 @@ from boundaries import inspections as inspection_service
 from boundaries import lines as line_service
 from boundaries import markers as marker_service
 from boundaries import staff
+from boundaries.access import require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
@@ -23,6 +24,20 @@ from webmap.context import store
 from webmap.security import with_nonce
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")
+
+
+# Rounds, their planning and their reports are field data (``boundaries.access``).
+FIELD_DATA_PAGES = frozenset(
+    f"boundaries_pages.{name}"
+    for name in ("rounds", "report", "round_detail", "plan_round", "lines_due")
+)
+
+
+@bp.before_request
+def _field_data_is_for_staff():
+    if request.endpoint in FIELD_DATA_PAGES:
+        require_field_data_reader(current_actor())
+
 
 KIND_NAMES = labels(LINE_KIND_TERMS)
 

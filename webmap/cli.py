@@ -2,6 +2,7 @@
 
 gdgis db upgrade            create or upgrade the schema (Alembic migrations)
 gdgis import-data           load the shipped Guangdong data (idempotent)
+gdgis import-office FILE    bring an office's own place-name file in (see webmap/cli_import.py)
 gdgis export LAYER -f gpkg  write a layer as GeoJSON, GeoPackage or CSV
 gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:5000
 """
@@ -121,11 +122,11 @@ def import_data(obj: Context, force: bool) -> None:
 @click.pass_obj
 def export(obj: Context, layer: str, fmt: str, output: str | None) -> None:
     """Write a layer (see `gdgis layers`) as GeoJSON, GeoPackage or CSV (UTF-8 with BOM)."""
-    layers = {layer_.name: layer_ for layer_ in all_layers()}
+    layers = {layer_.id: layer_ for layer_ in all_layers()}
     if layer not in layers:
         raise click.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}")
     path = Path(output or f"{layer}.{fmt}")
-    frame = layers[layer].read(obj.store)
+    frame = layers[layer].frame(obj.store)
     write_layer(frame, fmt, path, layer)
     click.echo(f"{len(frame)} features -> {path}")
 
@@ -135,7 +136,7 @@ def list_layers() -> None:
     """List the layers that can be exported."""
     for layer in all_layers():
         flag = "  [演示数据 demonstration data]" if layer.demonstration else ""
-        click.echo(f"{layer.name:20} {layer.geometry_type:16} {layer.title}{flag}")
+        click.echo(f"{layer.id:20} {layer.geometry_type:16} {layer.title}{flag}")
 
 
 @main.command("settings")
@@ -261,8 +262,10 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)
+from webmap.cli_import import import_office  # noqa: E402  (office files: webmap/cli_import.py)
 
 main.add_command(admin)
+main.add_command(import_office)
 
 
 def run() -> None:

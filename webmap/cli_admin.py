@@ -9,6 +9,7 @@
     gdgis admin backup FILE                       (SQLite; writes FILE.manifest.json)
     gdgis admin restore FILE --yes                (stop the app first)
     gdgis admin audit-verify
+    gdgis admin repair-text [--apply]              (rows stored with invalid text)
 
 Thin: each command calls one function of ``gazetteer.core.accounts``, ``gazetteer.core.backup`` or
 ``gazetteer.core.audit``; changes made here are recorded in the audit log as ``system:cli``.
@@ -23,7 +24,7 @@ from pathlib import Path
 import click
 
 from boundaries.schema import SCHEMA
-from gazetteer.core import accounts, audit, migrate
+from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
 
 CLI_ACTOR = "system:cli"
@@ -174,3 +175,25 @@ def audit_verify(obj) -> None:
         )
     )
     sys.exit(0 if report.ok else 1)
+
+
+@admin.command("repair-text")
+@click.option("--apply", is_flag=True, help="Rewrite the bad values (default: only list them).")
+@click.pass_obj
+def repair_text_cmd(obj, apply: bool) -> None:
+    """List rows stored with invalid text (lone surrogates, not NFC); with --apply, repair
+    them (surrogates become U+FFFD) in one audited write. Exit 1 when bad rows remain."""
+    found = (
+        text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
+        if apply
+        else text_repair.find_invalid_text(obj.store)
+    )
+    for bad in found:
+        click.echo(bad.line())
+    if apply:
+        click.echo(f"repaired {len(found)} value(s)")
+    else:
+        click.echo(
+            f"{len(found)} value(s) with invalid text" + (" (run with --apply)" if found else "")
+        )
+    sys.exit(1 if found and not apply else 0)

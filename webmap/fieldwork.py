@@ -19,14 +19,16 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
 from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, STATE_NAMES
-from gazetteer import placement, registry
+from gazetteer import placement, registry, reservations
 from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.cql import parse_filter
 from gazetteer.romanize import split_name
 from gazetteer.rules.checker import check_name
 from gazetteer.rules.corpus import NameCorpus
 from gazetteer.tables import FEATURE_CLASSES, divisions, places
 from webmap.auth import current_actor
 from webmap.context import store
+from webmap.layers import layer
 from webmap.params import json_body
 from webmap.registry_api import clock
 from webmap.search_api import lookup
@@ -194,6 +196,10 @@ def rules_check():
     findings = [
         f.to_dict() for f in check_name(name, feature_class, path, corpus(), location=location)
     ]
+    with store().read() as conn:  # names held by proposals under way (name reservation)
+        findings += reservations.reservation_findings(
+            conn, name=name, feature_class=feature_class, division_code=code
+        )
     conflict_ids = sorted(
         {c["id"] for f in findings for c in f["conflicts"] if isinstance(c.get("id"), int)}
     )
@@ -271,10 +277,20 @@ def map_lines():
     return response
 
 
+IN_FORCE_PLACED = parse_filter("status = 'in_force' AND has_geometry = TRUE")
+
+
 @bp.get("/api/map/places.geojson")
 def map_places():
-    """Every in-force place name that has geometry, as points (for a clustered layer)."""
-    return jsonify({"type": "FeatureCollection", "features": lookup().map_place_features()})
+    """Every in-force place name that has geometry (points, for a clustered layer), read
+    through the places layer's provider like the OGC API and the exports."""
+    page = layer("places").query(
+        store(),
+        filters=IN_FORCE_PLACED,
+        properties=("id", "name", "feature_class"),
+        limit=None,
+    )
+    return jsonify({"type": "FeatureCollection", "features": page.features})
 
 
 # ---- gzip ----------------------------------------------------------------------------------

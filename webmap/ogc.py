@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json, render_template, request
 
-from webmap.collections import COLLECTIONS
 from webmap.context import store
+from webmap.layers import LAYERS
 from webmap.ogcapi import ApiRequest, ApiResponse, OgcApi
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -23,7 +23,7 @@ def _format() -> str:
 
 def execute(handler, *args) -> Response:
     """The one place that turns an ApiRequest/ApiResponse round trip into HTTP."""
-    api = OgcApi(store(), COLLECTIONS, "广东省地名与行政区域界线 OGC API")
+    api = OgcApi(store(), LAYERS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
     args_dict = {k: v for k, v in request.args.items()}
     req = ApiRequest(

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.spatial import parse_bbox
 from gazetteer.core.store import Store
-from gazetteer.features import FeatureCollectionProvider, parse_datetime
+from gazetteer.cql import equals_all
+from gazetteer.features import FeatureProvider, parse_datetime
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -26,6 +27,7 @@ CONFORMANCE = [
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 STORAGE_CRS = "http://www.opengis.net/def/crs/EPSG/0/4490"
 GEOJSON = "application/geo+json"
+MAX_LIMIT = 10_000
 KNOWN_ITEM_PARAMS = {"bbox", "limit", "offset", "datetime", "f", "bbox-crs"}
 
 
@@ -45,14 +47,12 @@ class ApiResponse:
 
 
 class OgcApi:
-    def __init__(
-        self, store: Store, collections: tuple[FeatureCollectionProvider, ...], title: str
-    ):
+    def __init__(self, store: Store, collections: tuple[FeatureProvider, ...], title: str):
         self.store = store
         self.collections = {c.id: c for c in collections}
         self.title = title
 
-    def _collection(self, collection_id: str) -> FeatureCollectionProvider:
+    def _collection(self, collection_id: str) -> FeatureProvider:
         try:
             return self.collections[collection_id]
         except KeyError:
@@ -106,12 +106,12 @@ class OgcApi:
     def conformance(self, req: ApiRequest) -> ApiResponse:
         return ApiResponse({"conformsTo": CONFORMANCE}, template="ogc/conformance.html")
 
-    def _collection_body(self, req: ApiRequest, c: FeatureCollectionProvider) -> dict:
+    def _collection_body(self, req: ApiRequest, c: FeatureProvider) -> dict:
         base = req.base_url
         extent = c.extent(self.store)
         body = {
             "id": c.id,
-            "title": c.title + ("（演示数据）" if c.demonstration else ""),
+            "title": c.display_title,
             "description": c.description,
             "itemType": "feature",
             "crs": [CRS84],
@@ -170,14 +170,21 @@ class OgcApi:
         offset = self._int_arg(args, "offset", 0)
         bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
         interval = parse_datetime(args["datetime"]) if args.get("datetime") else None
-        properties = {k: v for k, v in args.items() if k not in KNOWN_ITEM_PARAMS}
+        queryables = c.queryable_fields()
+        equals = {
+            k: queryables[k].coerce(v)
+            for k, v in args.items()
+            if k not in KNOWN_ITEM_PARAMS and k in queryables
+        }
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
         page = c.query(
             self.store,
             bbox=bbox,
+            filters=equals_all(equals),
             limit=limit,
             offset=offset,
             datetime=interval,
-            properties=properties,
         )
         base = f"{req.base_url}/collections/{c.id}/items"
         keep = {k: v for k, v in args.items() if k not in ("offset", "f")}
@@ -208,20 +215,18 @@ class OgcApi:
             "numberMatched": page.number_matched,
             "numberReturned": len(page.features),
             "links": links,
-            "title": c.title,
+            "title": c.display_title,
             "demonstration": c.demonstration,
         }
         return ApiResponse(body, media_type=GEOJSON, template="ogc/items.html")
 
     def item(self, req: ApiRequest, collection_id: str, feature_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        feature = dict(c.get(self.store, feature_id))
+        feature = c.get(self.store, feature_id)
         base = f"{req.base_url}/collections/{c.id}"
         feature["links"] = [
             {"href": f"{base}/items/{feature_id}?f=json", "rel": "self", "type": GEOJSON},
             {"href": f"{base}/items/{feature_id}?f=html", "rel": "alternate", "type": "text/html"},
             {"href": f"{base}?f=json", "rel": "collection", "type": "application/json"},
         ]
-        if c.demonstration:
-            feature["properties"] = {**feature["properties"], "demonstration": True}
         return ApiResponse(feature, media_type=GEOJSON, template="ogc/item.html")

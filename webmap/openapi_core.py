@@ -158,7 +158,8 @@ PATHS = {
     "/api/search": {
         "get": {
             "summary": "Search standard names: characters (simplified/traditional), pinyin, "
-            "initials, prefix, one typo, former names",
+            "initials, prefix, one typo, former names, or a chain of names top down "
+            "(广州天河, gz th); `chain` says how a chain was read and whether it nests",
             "parameters": [
                 {
                     "name": "q",
@@ -186,7 +187,10 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json("Ranked hits with division chains"),
+                "200": _json(
+                    "{query, results: ranked hits with division chains, chain: null or "
+                    "{levels, tail, nested, message}}"
+                ),
                 "400": _error("Bad query"),
             },
         }

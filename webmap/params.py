@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import request
 
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.text import check_document_text, normalise_document_text
 
 
 def _number(name: str, default, convert, kind_zh: str, low=None, high=None):
@@ -37,8 +38,10 @@ def float_arg(
 
 
 def json_body() -> dict:
-    """The request body as a JSON object; anything else is a 400 with one message."""
+    """The request body as a JSON object, every string NFC-normalised; anything else
+    (or text with a lone surrogate) is a 400 with one message."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("请求体应为 JSON 对象（Content-Type: application/json）")
-    return body
+    check_document_text(body)
+    return normalise_document_text(body)

@@ -47,7 +47,7 @@ def search():
     """?q=番禺|廣州|panyu|pan yu|gz|… &division=&feature_class=&status=&bbox=&limit=&offset="""
     args = search_args()
     q = args.pop("q")
-    return jsonify({"query": q, "results": lookup().search(q, **args)})
+    return jsonify({"query": q, **lookup().find(q, **args)})
 
 
 @bp.get("/api/suggest")
@@ -98,15 +98,16 @@ def reverse_batch():
 @bp.get("/search")
 def search_page():
     q = request.args.get("q", "").strip()
-    results, error = [], None
+    results, chain, error = [], None, None
     if q:
         try:
             args = search_args()
             args.pop("q")
-            results = lookup().search(q, **args)
+            found = lookup().find(q, **args)
+            results, chain = found["results"], found["chain"]
         except InvalidInput as exc:
             error = exc.message
-    return render_template("public/search.html", q=q, results=results, error=error)
+    return render_template("public/search.html", q=q, results=results, chain=chain, error=error)
 
 
 @bp.get("/place/<int:place_id>")

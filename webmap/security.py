@@ -12,7 +12,8 @@
   process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
   — see docs/security.md.
 - Input bounds: JSON and form bodies must be UTF-8 and well-formed, without NUL
-  characters, integers within 64 bits (400); query strings likewise; sizes are capped by
+  characters or lone surrogates (``"\\ud800"``: ``gazetteer.core.text``), integers within
+  64 bits (400); query strings likewise; sizes are capped by
   ``MAX_CONTENT_LENGTH`` (413); ``<int:>`` path parts are limited to 64 bits.
 - Headers: a Content-Security-Policy that allows only this origin (plus the base-map tile
   host when one is configured), nosniff, no framing, same-origin referrers, HSTS behind TLS.
@@ -32,6 +33,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from gazetteer.core.errors import InvalidInput, Unauthenticated
+from gazetteer.core.text import check_document_text
 from webmap.auth import current_actor
 from webmap.errors import error_response
 
@@ -153,6 +155,7 @@ def _check_body() -> None:
         except Exception:  # werkzeug raises BadRequest for malformed JSON
             raise InvalidInput("请求体不是合法的 JSON") from None
         _check_json_numbers(document)
+        check_document_text(document)
 
 
 def content_security_policy(tile_url: str | None, nonce: str | None = None) -> str:

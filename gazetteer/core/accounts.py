@@ -270,3 +270,15 @@ def list_tokens(store: Store, username: str | None = None) -> list[dict]:
         query = query.where(users.c.username == username)
     with store.read() as conn:
         return [r._asdict() for r in conn.execute(query)]
+
+
+def active_actor(store: Store, username: str) -> Actor:
+    """The actor of an active user, for operator commands that act in a user's name.
+    Raises ``NotFound`` for an unknown or inactive user."""
+    from gazetteer.core.errors import NotFound
+
+    with store.read() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == str(username))).first()
+    if row is None or not row.active:
+        raise NotFound(f"没有名为 {username} 的在用账号")
+    return _actor(row)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -366,3 +367,81 @@ def to_gauss_kruger(lons, lats, central_meridian_deg: float) -> tuple[np.ndarray
     x, y = validate_lon_lat(lons, lats)
     east, north = _transformer(f"EPSG:{CGCS2000_EPSG}", f"EPSG:{epsg}").transform(x, y)
     return np.asarray(north, dtype=float), np.asarray(east, dtype=float)
+
+
+# --------------------------------------------------------------------------- OGC API CRS URIs
+
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+CGCS2000_URI = EPSG_URI.format(CGCS2000_EPSG)
+# What the OGC API offers for output and bbox-crs, and why each:
+#   CRS84 (lon/lat; the GeoJSON default), EPSG:4490 (CGCS2000, China's legal system and the
+#   storage CRS; lat/lon axis order by EPSG), EPSG:4326 (WGS 84, what most clients ask for;
+#   equal to CGCS2000 to centimetres here), EPSG:3857 (web map tiles), EPSG:4547 (CGCS2000
+#   3-degree Gauss-Kruger, central meridian 114°E: the survey grid of central Guangdong).
+OGC_CRS_URIS = (
+    CRS84_URI,
+    CGCS2000_URI,
+    EPSG_URI.format(4326),
+    EPSG_URI.format(3857),
+    EPSG_URI.format(4547),
+)
+
+
+@lru_cache(maxsize=16)
+def _ogc_crs(uri: str) -> tuple[CRS, bool]:
+    """(pyproj CRS, whether its first axis is north/south, i.e. latitude or northing first)."""
+    crs = CRS.from_user_input(
+        "OGC:CRS84"
+        if uri == CRS84_URI
+        else uri.replace("http://www.opengis.net/def/crs/EPSG/0/", "EPSG:")
+    )
+    return crs, crs.axis_info[0].direction in ("north", "south")
+
+
+def check_ogc_crs(uri: str) -> str:
+    """``uri`` if it is one of :data:`OGC_CRS_URIS`; raises InvalidInput otherwise."""
+    if uri not in OGC_CRS_URIS:
+        raise InvalidInput(
+            f"不支持的坐标参考系：{uri}",
+            details={"crs": uri, "supported": list(OGC_CRS_URIS)},
+        )
+    return uri
+
+
+def _cgcs2000_equivalent(crs: CRS) -> bool:
+    # CRS84, CGCS2000 and WGS 84 geographic: the same numbers (see the module docstring).
+    return crs.is_geographic and crs.to_epsg() in (None, 4326, CGCS2000_EPSG)
+
+
+def geometries_to_ogc_crs(geoms, uri: str):
+    """Shapely geometries in CGCS2000 lon/lat -> the same in ``uri``, in that CRS's own axis
+    order (EPSG:4490 and EPSG:4326 are latitude first, CRS84 longitude first; EPSG:4547 is
+    northing first). Vectorised over an array of geometries."""
+    crs, swap = _ogc_crs(check_ogc_crs(uri))
+    if uri == CRS84_URI:
+        return geoms
+    if _cgcs2000_equivalent(crs):
+        return shapely.transform(geoms, lambda xy: xy[:, ::-1]) if swap else geoms
+    transformer = _transformer(f"EPSG:{CGCS2000_EPSG}", crs.to_string())
+
+    def forward(xy):
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        out = np.column_stack([y, x] if swap else [x, y])
+        return out
+
+    return shapely.transform(geoms, forward)
+
+
+def geometry_from_ogc_crs(geom, uri: str):
+    """A shapely geometry given in ``uri`` (its own axis order) -> CGCS2000 lon/lat."""
+    crs, swap = _ogc_crs(check_ogc_crs(uri))
+    if uri == CRS84_URI:
+        return geom
+    xy_first = shapely.transform(geom, lambda xy: xy[:, ::-1]) if swap else geom
+    if _cgcs2000_equivalent(crs):
+        return xy_first
+    transformer = _transformer(crs.to_string(), f"EPSG:{CGCS2000_EPSG}")
+    return shapely.transform(
+        xy_first, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )

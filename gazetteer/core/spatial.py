@@ -8,7 +8,11 @@ lon/lat degrees.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import shapely
 import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
 
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import SRID
@@ -48,6 +52,48 @@ def bbox_clause(table: sa.Table, bbox: BBox, dialect: str):
     if dialect == "postgresql":
         envelope = sa.func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
         return table.c.geom.op("&&")(envelope)
-    return sa.and_(
-        table.c.minx <= maxx, table.c.maxx >= minx, table.c.miny <= maxy, table.c.maxy >= miny
-    )
+    return bounds_overlap((table.c.minx, table.c.miny, table.c.maxx, table.c.maxy), bbox)
+
+
+def bounds_overlap(bounds, bbox: BBox):
+    """Rows whose bounding columns ``(minx, miny, maxx, maxy)`` (degrees; for points the
+    lon/lat columns twice) overlap ``bbox``: an index-friendly prefilter on any store."""
+    minx, miny, maxx, maxy = bbox
+    bminx, bminy, bmaxx, bmaxy = bounds
+    return sa.and_(bminx <= maxx, bmaxx >= minx, bminy <= maxy, bmaxy >= miny)
+
+
+def geometry_literal(geom: BaseGeometry, dialect: str):
+    """A bound SQL value for a shapely geometry (CGCS2000 lon/lat) that the spatial
+    functions of both stores accept: a PostGIS geometry with SRID 4490, or WKB on SQLite."""
+    wkb = shapely.to_wkb(geom)
+    if dialect == "postgresql":
+        return sa.func.ST_GeomFromWKB(sa.literal(wkb, sa.LargeBinary), SRID)
+    return sa.literal(wkb, sa.LargeBinary)
+
+
+def intersects_clause(column, geom: BaseGeometry, dialect: str):
+    """``ST_Intersects(column, geom)``: PostGIS's function on PostgreSQL, the shapely-backed
+    function of the same name registered on every SQLite connection (see
+    :func:`register_sqlite_functions`) on SQLite. Exact, and usable inside OR/NOT."""
+    return sa.func.ST_Intersects(column, geometry_literal(geom, dialect))
+
+
+@lru_cache(maxsize=64)
+def _prepared(wkb: bytes) -> BaseGeometry:
+    geom = shapely.from_wkb(wkb)
+    shapely.prepare(geom)
+    return geom
+
+
+def _sqlite_st_intersects(a: bytes | None, b: bytes | None) -> int | None:
+    if a is None or b is None:
+        return None
+    # the second argument is the query's literal (the same bytes row after row): parse once
+    return int(_prepared(b).intersects(shapely.from_wkb(a)))
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Give a SQLite connection the spatial SQL functions the providers use (shapely does
+    the geometry; arguments are WKB). PostGIS has them natively."""
+    dbapi_connection.create_function("ST_Intersects", 2, _sqlite_st_intersects, deterministic=True)

@@ -11,6 +11,7 @@ shapely geometries.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 import uuid
@@ -22,6 +23,9 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
+
+from gazetteer.core.errors import DomainError, InvalidInput
+from gazetteer.core.text import check_document_text, has_lone_surrogate
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
@@ -112,6 +116,24 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _refuse_invalid_text(conn, cursor, statement, parameters, context, executemany):
+    # The last line of the text check (``gazetteer.core.text``): whatever path a value took
+    # (API, import, command line), a lone surrogate never reaches a row.
+    rows = parameters if executemany else [parameters]
+    for row in rows or ():
+        values = row.values() if isinstance(row, dict) else row
+        for value in values or ():
+            if isinstance(value, str) and has_lone_surrogate(value):
+                raise InvalidInput("文本含有无效的 Unicode 字符（孤立代理项），未保存")
+
+
+def _json_serializer(document) -> str:
+    # JSON columns are written with ASCII escapes, so a surrogate would pass the check above
+    # as "\\ud800"; check the document itself.
+    check_document_text(document, "JSON")
+    return json.dumps(document)
+
+
 def _sqlite_driver_autocommit(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
 
@@ -122,6 +144,12 @@ def _sqlite_audit_functions(dbapi_connection, record):
     context = record.info.setdefault("gdgis.audit", {"actor": None, "tx": None})
     dbapi_connection.create_function("gdgis_actor", 0, lambda: context["actor"])
     dbapi_connection.create_function("gdgis_tx", 0, lambda: context["tx"])
+
+
+def _sqlite_spatial_functions(dbapi_connection, _record):
+    from gazetteer.core.spatial import register_sqlite_functions  # spatial imports store
+
+    register_sqlite_functions(dbapi_connection)
 
 
 def _sqlite_begin(conn):
@@ -162,7 +190,9 @@ class Store:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+        kwargs["json_serializer"] = _json_serializer
         self.engine: Engine = sa.create_engine(url, **kwargs)
+        sa.event.listen(self.engine, "before_cursor_execute", _refuse_invalid_text)
         if self.dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling defers BEGIN and cannot do IMMEDIATE;
@@ -170,6 +200,7 @@ class Store:
             sa.event.listen(self.engine, "connect", _sqlite_driver_autocommit)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
             sa.event.listen(self.engine, "connect", _sqlite_audit_functions)
+            sa.event.listen(self.engine, "connect", _sqlite_spatial_functions)
         self.read_url = read_url if read_url and read_url != url else None
         self.read_engine: Engine | None = None
         if self.read_url:
@@ -228,6 +259,12 @@ class Store:
                     )
                 try:
                     yield conn
+                except sa.exc.StatementError as exc:
+                    # A typed error raised while binding a value (the JSON text check):
+                    # callers see the domain error, not the driver's wrapper.
+                    if isinstance(exc.orig, DomainError):
+                        raise exc.orig from None
+                    raise
                 finally:
                     if self.dialect == "sqlite":
                         context.update(actor=None, tx=None)

@@ -271,6 +271,75 @@ def _rule_structure(ctx: _Context) -> list[Finding]:
     return out
 
 
+# ---- 9 (4) state leaders; 9 (7) national division names -------------------------------
+
+MEMORIAL_GENERICS = ("纪念馆", "纪念堂", "故居", "旧居", "陵园", "纪念园", "纪念碑")
+
+
+def _rule_state_leaders(ctx: _Context) -> list[Finding]:
+    """Art. 9 (4): never after state leaders (state_leaders.txt says how each name matches)."""
+    spec, out = ctx.specific or ctx.name, []
+    memorial = ctx.name.endswith(MEMORIAL_GENERICS)
+    for leader in ctx.data.state_leaders:
+        if leader.match == "contains":
+            hit = leader.name in spec
+        else:  # exact / word: the specific term is the name itself
+            hit = spec == leader.name
+        if not hit or ctx.exempt("person.leader", leader.name):
+            continue
+        if memorial:
+            rule_id = "person.leader-memorial"
+        elif leader.match == "word":
+            rule_id = "person.leader-word"
+        else:
+            rule_id = "person.leader"
+        out.append(ctx.finding(rule_id, term=leader.name, offices=leader.offices))
+    return out
+
+
+def _rule_national_divisions(ctx: _Context) -> list[Finding]:
+    """Art. 9 (7): county-level-and-higher division names are unique in the whole country.
+    Guangdong's own divisions are in the corpus (the ``duplicate`` rule); this compares with
+    the other provinces' from ``national_divisions.csv``."""
+    if ctx.feature_class != "行政区域" or not ctx.specific:
+        return []
+    rule = jurisdiction_rule(ctx.feature_class, generic_base(ctx.generic), ctx.data)
+    if rule is None or rule.jurisdiction != "country":
+        return []
+    data, key = ctx.data, pinyin.pinyin_key(ctx.specific)
+    own = ctx.division_path[-1] if ctx.division_path else None
+    same, sounds = [], []
+    for entry in data.national_divisions:
+        if entry.code.startswith("44") or entry.code == own:
+            continue
+        other_specific, _generic = split_name(entry.name)
+        if not other_specific:
+            continue
+        conflict = {
+            "id": f"nbs:{entry.code}",
+            "name": data.national_full_name(entry.code),
+            "status": "in_force",
+            "division_code": entry.code,
+        }
+        if other_specific == ctx.specific:
+            same.append(conflict)
+        elif _national_key(other_specific) == key:
+            sounds.append(conflict)
+    out = []
+    if same:
+        names = "、".join(c["name"] for c in same)
+        out.append(ctx.finding("duplicate.national", same, term=names))
+    if sounds:
+        names = "、".join(c["name"] for c in sounds)
+        out.append(ctx.finding("homophone.national", sounds, term=names, pinyin=key))
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _national_key(specific: str) -> str:
+    return pinyin.pinyin_key(specific)
+
+
 # ---- people and brands -----------------------------------------------------------------
 
 
@@ -299,7 +368,9 @@ RULES = (
     _rule_lexicons,
     _rule_generic,
     _rule_person_brand,
+    _rule_state_leaders,
     _rule_duplicates,
+    _rule_national_divisions,
 )
 
 

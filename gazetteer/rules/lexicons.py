@@ -40,6 +40,22 @@ class RuleMeta:
 
 
 @dataclass(frozen=True)
+class StateLeader:
+    name: str
+    match: str  # contains / exact / word (see state_leaders.txt)
+    offices: str
+    sources: str
+
+
+@dataclass(frozen=True)
+class NationalDivision:
+    code: str
+    name: str
+    level: str  # province / city / county
+    parent_code: str
+
+
+@dataclass(frozen=True)
 class RuleData:
     generic_terms: dict[str, GenericTerm]
     jurisdictions: tuple[JurisdictionRule, ...]
@@ -58,7 +74,30 @@ class RuleData:
     charlist: frozenset[str]
     charlist_level: dict[str, int]  # 1, 2 or 3 (通用规范汉字表 levels)
     given_name_chars: frozenset[str]
+    state_leaders: tuple[StateLeader, ...] = ()
+    national_divisions: tuple[NationalDivision, ...] = ()
+    exemption_sources: dict[tuple[str, str], str] = field(default_factory=dict)
     sources: tuple[str, ...] = field(default=())
+
+    def national_division(self, code: str) -> NationalDivision | None:
+        return self._national_by_code().get(code)
+
+    def national_full_name(self, code: str) -> str:
+        """北京市朝阳区: the names from the province down."""
+        names, seen = [], set()
+        entry = self.national_division(code)
+        while entry is not None and entry.code not in seen:
+            seen.add(entry.code)
+            names.append(entry.name)
+            entry = self.national_division(entry.parent_code)
+        return "".join(reversed(names))
+
+    def _national_by_code(self) -> dict[str, NationalDivision]:
+        cache = self.__dict__.get("_by_code")
+        if cache is None:
+            cache = {d.code: d for d in self.national_divisions}
+            object.__setattr__(self, "_by_code", cache)
+        return cache
 
     def exempt(self, rule_id: str, *entries: str) -> bool:
         """True when any of ``entries`` (the whole name, the specific term, the matched term)
@@ -132,8 +171,33 @@ def _load(extra_dir: str | None) -> RuleData:
     for parts in _lines("exaggerated.txt", extra):
         exaggerated[parts[0]] = _classes(parts[1]) if len(parts) > 1 and parts[1] else None
     exemptions: dict[str, tuple[str, ...]] = {}
+    exemption_sources: dict[tuple[str, str], str] = {}
     for parts in _lines("exemptions.txt", extra):
-        exemptions[parts[0]] = exemptions.get(parts[0], ()) + (parts[1] if len(parts) > 1 else "",)
+        prefix = parts[1] if len(parts) > 1 else ""
+        exemptions[parts[0]] = exemptions.get(parts[0], ()) + (prefix,)
+        if len(parts) > 2 and parts[2]:
+            exemption_sources[(parts[0], prefix)] = parts[2]
+    leaders = tuple(
+        StateLeader(
+            parts[0],
+            parts[1],
+            parts[2] if len(parts) > 2 else "",
+            parts[3] if len(parts) > 3 else "",
+        )
+        for parts in _lines("state_leaders.txt", extra)
+    )
+    for leader in leaders:
+        if leader.match not in ("contains", "exact", "word"):
+            raise ValueError(f"state_leaders.txt: unknown match {leader.match!r} for {leader.name}")
+    national = tuple(
+        NationalDivision(
+            row["code"].strip(),
+            row["name"].strip(),
+            row["level"].strip(),
+            (row.get("parent_code") or "").strip(),
+        )
+        for row in _rows("national_divisions.csv", extra)
+    )
 
     def words(name):
         return frozenset(parts[0] for parts in _lines(name, extra))
@@ -162,6 +226,9 @@ def _load(extra_dir: str | None) -> RuleData:
         given_name_chars=frozenset(
             "".join(parts[0] for parts in _lines("given_name_chars.txt", extra))
         ),
+        state_leaders=leaders,
+        national_divisions=national,
+        exemption_sources=exemption_sources,
         sources=tuple(str(p) for p in ([DATA_DIR] + ([extra] if extra else []))),
     )
 

@@ -1,0 +1,423 @@
+"""Chains of names: 广州天河, 深圳南山, guangzhou tianhe, gz th, 广州市天河区石牌街.
+
+People write places top down, the way addresses are written, with or without the generic
+terms (市, 区, 街道 …), in characters (simplified or traditional), pinyin, initials or a mix.
+A chain query is read as upper levels followed by one last name; the answer is the lowest
+place, found within the upper ones.
+
+This is a layer over the single-name search, so that it survives changes in how that search
+is indexed:
+
+* the **upper levels** are looked up in a :class:`ChainLexicon` of the names of divisions
+  (province .. township, with their former names) under every key a person types for them:
+  the whole name, the name without its generic term (天河), its pinyin and its initials. A
+  dictionary lookup per substring keeps parsing within a few hundred microseconds at the
+  national scale (45,000 divisions), where running the full search on every split of the
+  query would not;
+* nesting comes from the division hierarchy (``divisions.path``): a level must lie within the
+  level before it (levels may be skipped: 广州石牌);
+* the **last level** is resolved by the single-name search itself
+  (``index.search(tail, division=<lowest upper level>)``), with all its forms: prefixes,
+  traditional characters, pinyin, initials, former names and typos.
+
+A chain that does not nest (深圳天河: 天河区 is in 广州) is not met with silence: the answer
+then holds the last level's matches anywhere, and says which level they lie outside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gazetteer.pinyin import syllables
+from gazetteer.search import (
+    GENERIC_SUFFIXES,
+    MAX_QUERY_CHARS,
+    WHOLE_NAME_SCORE,
+    Hit,
+    normalise_latin,
+    normalise_text,
+    split_generic,
+    to_simplified,
+)
+
+# Upper levels of a chain: divisions from the province down to townships. Villages and
+# other places are only ever the last level (found by the single-name search).
+CHAIN_LEVELS = {"province": 0, "city": 1, "county": 2, "township": 3}
+MIN_KEY_CHARS = 2  # a one-character level (广) says too little to be a level of a chain
+MAX_TAIL_SEARCHES = 4  # single-name searches per chain query (each is ~0.1-1 ms)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_BATCH_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class ChainDivision:
+    """One division that can be an upper level of a chain. ``path``: division codes from
+    the province down to this one (its own code last)."""
+
+    code: str
+    name: str
+    level: str
+    path: tuple[str, ...]
+
+    @property
+    def level_rank(self) -> int:
+        return CHAIN_LEVELS[self.level]
+
+
+@dataclass
+class ChainReading:
+    """How a chain query was read.
+
+    ``levels``: the upper levels as typed and the divisions they were read as, top down;
+    ``tail``: the last level as typed; ``nested``: whether the answers lie within the
+    lowest upper level; ``message``: a sentence for people (Chinese)."""
+
+    levels: list[dict]
+    tail: str
+    nested: bool
+    message: str
+    hits: list[Hit] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "levels": self.levels,
+            "tail": self.tail,
+            "nested": self.nested,
+            "message": self.message,
+        }
+
+
+def _name_keys(name: str, reading: list[str]) -> tuple[set[str], set[str]]:
+    """(character keys, Latin keys) under which people type this division's name."""
+    natural_len, spec_len = split_generic(name)
+    lengths = {len(name), natural_len, spec_len}
+    chars = {name[:n] for n in lengths if n >= MIN_KEY_CHARS}
+    latin = set()
+    if len(reading) == len(name):
+        for n in lengths:
+            syl = reading[:n]
+            if n >= MIN_KEY_CHARS:
+                latin.add("".join(syl))
+                latin.add("".join(s[0] for s in syl if s))
+    return chars, {k for k in latin if len(k) >= MIN_KEY_CHARS}
+
+
+def _readings(names: Sequence[str]) -> dict[str, list[str]]:
+    """{name: toneless syllable keys}, read in batches (one pypinyin call per 2,000 names)."""
+    out: dict[str, list[str]] = {}
+    todo = sorted({n for n in names if _BATCH_SEPARATOR not in n})
+    for start in range(0, len(todo), 2000):
+        chunk = todo[start : start + 2000]
+        syl = syllables(_BATCH_SEPARATOR.join(chunk))
+        if len(syl) != sum(map(len, chunk)) + len(chunk) - 1:
+            for text in chunk:  # not aligned: read one by one
+                out[text] = [normalise_latin(s) for s in syllables(text)]
+            continue
+        pos = 0
+        for text in chunk:
+            out[text] = [normalise_latin(s) for s in syl[pos : pos + len(text)]]
+            pos += len(text) + 1
+    return out
+
+
+class ChainLexicon:
+    """Division names (and former names) by every key they are typed under, for reading the
+    upper levels of a chain. Built from rows ``(code, name, level, path, former_names)``
+    where ``path`` is the division codes from the province down (own code last)."""
+
+    def __init__(self):
+        self.divisions: list[ChainDivision] = []
+        self.by_chars: dict[str, list[int]] = {}
+        self.by_latin: dict[str, list[int]] = {}
+        self.by_code: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.divisions)
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[str, str, str, Sequence[str], Sequence[str]]]):
+        self = cls()
+        entries = []
+        for code, name, level, path, former in rows:
+            if level not in CHAIN_LEVELS:
+                continue
+            names = [normalise_text(n) for n in [name, *(former or ())]]
+            names = [n for n in dict.fromkeys(names) if n]
+            if not names:
+                continue
+            pos = len(self.divisions)
+            self.divisions.append(ChainDivision(str(code), names[0], level, tuple(map(str, path))))
+            self.by_code[str(code)] = pos
+            entries.append((pos, names))
+        readings = _readings([n for _, names in entries for n in names])
+        for pos, names in entries:
+            for n in names:
+                chars, latin = _name_keys(n, readings.get(n, []))
+                simplified = to_simplified(n)
+                if simplified != n:  # queries are read simplified (濛洲 is typed 蒙洲 too)
+                    chars |= _name_keys(simplified, readings.get(n, []))[0]
+                for key in chars:
+                    self.by_chars.setdefault(key, []).append(pos)
+                for key in latin:
+                    self.by_latin.setdefault(key, []).append(pos)
+        for table in (self.by_chars, self.by_latin):
+            for key, items in table.items():
+                # One entry per division; coarser levels first (the reading tries them first).
+                table[key] = sorted(set(items), key=lambda p: self.divisions[p].level_rank)
+        return self
+
+    @classmethod
+    def from_store(cls, store, former_names: dict | None = None) -> ChainLexicon:
+        """From the store's divisions (down to townships); ``former_names`` is {place id:
+        [old names]} as for the search index, attached through ``places.own_division_code``."""
+        import sqlalchemy as sa
+
+        from gazetteer.tables import divisions, places
+
+        former_names = former_names or {}
+        with store.read() as conn:
+            rows = conn.execute(
+                sa.select(divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.path)
+                .where(divisions.c.level.in_(tuple(CHAIN_LEVELS)))
+                .order_by(divisions.c.code)
+            ).all()
+            own = dict(
+                conn.execute(
+                    sa.select(places.c.own_division_code, places.c.id).where(
+                        places.c.own_division_code.is_not(None), places.c.status == "in_force"
+                    )
+                ).all()
+            )
+        return cls.build(
+            (r.code, r.name, r.level, r.path.split("/"), former_names.get(own.get(r.code), []))
+            for r in rows
+        )
+
+
+def chain_text(q: str) -> tuple[str, bool]:
+    """What the parser reads: (text, is_latin). Characters are simplified (廣州 -> 广州);
+    Latin input and mixed input (广州tianhe) are read as toneless pinyin letters."""
+    text = normalise_text(q)
+    has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
+    if has_han and has_latin:
+        return normalise_latin("".join(syllables(to_simplified(text)))), True
+    if has_latin:
+        return normalise_latin(text), True
+    return to_simplified(text), False
+
+
+_GENERIC = frozenset(GENERIC_SUFFIXES)
+
+
+def _is_generic_only(tail: str) -> bool:
+    return tail in _GENERIC
+
+
+@dataclass
+class _Parse:
+    divisions: tuple[int, ...]  # lexicon positions of the upper levels, top down
+    typed: tuple[str, ...]  # the text of each upper level as read
+    end: int  # where the upper levels end in the text
+    levels: tuple[int, ...]  # level rank of each upper level (0 province .. 3 township)
+    # A division the tail itself names within the lowest upper level (gz th: 天河区 in
+    # 广州市); it makes the reading more certain, the search still finds the answer.
+    tail_division: int | None = None
+    tail_level: int | None = None
+
+    rank: tuple[int, int, int] = field(init=False)
+
+    def __post_init__(self):
+        # Best first: more levels confirmed; levels written without skipping (广州 › 天河
+        # before 贵州 › 太和镇); coarser top level.
+        chain = self.levels if self.tail_level is None else self.levels + (self.tail_level,)
+        gaps = sum(max(b - a - 1, 0) for a, b in zip(chain, chain[1:]))
+        self.rank = (-len(chain), gaps, chain[0])
+
+
+class ChainSearch:
+    """Reads chain queries over a single-name search.
+
+    ``index`` is the single-name search (normally a ``SearchIndex``): its ``suggest(q,
+    limit, division=code)`` (whole names and prefixes) and ``search(q, division=code,
+    limit=n, **filters)`` (also typos) are all this layer uses; ``lexicon`` holds the
+    divisions that can be upper levels."""
+
+    def __init__(self, index, lexicon: ChainLexicon):
+        self.index = index
+        self.lexicon = lexicon
+
+    def parses(self, text: str, is_latin: bool) -> list[_Parse]:
+        """Every way to read a prefix of ``text`` as nested upper levels (at least one),
+        leaving a tail of at least two characters (or letters), best first. Of the readings
+        with one level only, the coarsest few per key are kept (gz: 贵州省, 广州市, … not
+        every town whose initials are gz); they still carry deeper readings."""
+        table = self.lexicon.by_latin if is_latin else self.lexicon.by_chars
+        divs = self.lexicon.divisions
+        n = len(text)
+        # states[i]: {code of the last level: [(divisions, typed, levels)]} ending at i.
+        states: dict[int, dict[str, list[tuple]]] = {}
+        found: dict[tuple, _Parse] = {}  # one parse per reading (levels, end)
+
+        def keep(p: _Parse) -> None:
+            key = (p.divisions, p.end)
+            if key not in found or p.rank < found[key].rank:
+                found[key] = p
+
+        for j in range(MIN_KEY_CHARS, n - MIN_KEY_CHARS + 1):  # the top level
+            cands = table.get(text[:j])
+            if not cands:
+                continue
+            here = states.setdefault(j, {})
+            for k, c in enumerate(cands):
+                d = divs[c]
+                state = ((c,), (text[:j],), (CHAIN_LEVELS[d.level],))
+                here.setdefault(d.code, []).append(state)
+                if k < MAX_TAIL_SEARCHES:
+                    keep(_Parse(*state[:2], j, state[2]))
+        for i in range(MIN_KEY_CHARS, n):
+            by_last = states.get(i)
+            if not by_last:
+                continue
+            for j in range(i + MIN_KEY_CHARS, n + 1):
+                cands = table.get(text[i:j])
+                if not cands:
+                    continue
+                piece = text[i:j]
+                for c in cands:
+                    d = divs[c]
+                    rank = CHAIN_LEVELS[d.level]
+                    for parent in d.path[:-1]:
+                        for p_divs, p_typed, p_levels in by_last.get(parent, ()):
+                            if j == n:  # the tail is itself a division within the chain
+                                keep(_Parse(p_divs, p_typed, i, p_levels, c, rank))
+                                continue
+                            state = (p_divs + (c,), p_typed + (piece,), p_levels + (rank,))
+                            states.setdefault(j, {}).setdefault(d.code, []).append(state)
+                            if n - j >= MIN_KEY_CHARS:
+                                keep(_Parse(*state[:2], j, state[2]))
+        return sorted(found.values(), key=lambda p: p.rank)
+
+    def search(
+        self, q: str, *, limit: int = 10, offset: int = 0, **filters
+    ) -> tuple[list[Hit], ChainReading | None]:
+        """The single-name search, or a chain reading where the query names no place as a
+        whole: (hits, reading or None). With a chain reading the hits are the reading's
+        answers followed by the single-name hits, without repeats. A ``division`` filter
+        turns chain reading off (the user already chose where to look)."""
+        if filters.get("division") is None and isinstance(q, str) and len(q) <= MAX_QUERY_CHARS:
+            text, is_latin = chain_text(q)
+            parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
+            if parses:
+                # Whole names and prefixes of the query as one name, without typos (the
+                # typo search of a long chain costs the most time and finds nothing useful).
+                single = (
+                    self.index.search(q, limit=offset + limit, **filters)
+                    if filters
+                    else self.index.suggest(q, offset + limit)
+                )
+                if not single or single[0].score <= WHOLE_NAME_SCORE:
+                    reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
+                    if reading is not None:
+                        seen = {h.id for h in reading.hits}
+                        hits = reading.hits + [h for h in single if h.id not in seen]
+                        return hits[offset : offset + limit], reading
+        return self.index.search(q, limit=limit, offset=offset, **filters), None
+
+    def read(self, q: str, *, limit: int = 10, _parses=None, **filters) -> ChainReading | None:
+        """The best chain reading of ``q`` with its hits, or None when ``q`` cannot be read
+        as a chain (no upper level found, or nothing found for the last level anywhere).
+
+        ``filters`` are passed to the single-name search of the last level (not
+        ``division``, which the chain sets)."""
+        text, is_latin = chain_text(q)
+        if len(text) < 2 * MIN_KEY_CHARS:
+            return None
+        parses = _parses if _parses is not None else self.parses(text, is_latin)
+        if not parses:
+            return None
+        divs = self.lexicon.divisions
+        typed = normalise_text(q)
+        # The last level goes to the search as typed (濛洲 stays 濛洲: the search reads
+        # traditional characters itself, and a name may keep a traditional character).
+        as_typed = not is_latin and len(typed) == len(text)
+
+        def tail_of(p: _Parse) -> str:
+            return typed[p.end :] if as_typed else text[p.end :]
+
+        # 1. Whole names and prefixes within the upper levels, best parse first; parses as
+        # good as the first that finds something add their hits (gz th dh: two readings).
+        tried: set[tuple[str, str]] = set()
+        found: list[tuple[_Parse, list[Hit]]] = []
+        for p in parses:
+            if found and p.rank != found[0][0].rank:
+                break
+            tail = tail_of(p)
+            lowest = divs[p.divisions[-1]].code
+            if _is_generic_only(tail) or (lowest, tail) in tried:
+                continue
+            if len(tried) >= MAX_TAIL_SEARCHES:
+                break
+            tried.add((lowest, tail))
+            hits = self._without_levels(p, self._within(tail, lowest, limit, filters))
+            if hits:
+                found.append((p, hits))
+        if found:
+            merged, seen = [], set()
+            for _, hits in found:
+                merged += [h for h in hits if h.id not in seen and not seen.add(h.id)]
+            merged.sort(key=lambda h: -h.score)  # stable: the first reading wins ties
+            return self._reading(found[0][0], tail_of(found[0][0]), merged[:limit], nested=True)
+        # 2. Nothing inside: the last level anywhere, when it names a place as typed.
+        best = next((p for p in parses if not _is_generic_only(text[p.end :])), None)
+        if best is None:
+            return None
+        tail = tail_of(best)
+        anywhere = self.index.search(tail, limit=limit, **filters)
+        if anywhere and anywhere[0].score > WHOLE_NAME_SCORE:
+            return self._reading(best, tail, anywhere, nested=False)
+        # 3. A misspelt last level inside the upper levels, else the nearest anywhere.
+        lowest = divs[best.divisions[-1]].code
+        inside = self._without_levels(
+            best, self.index.search(tail, division=lowest, limit=limit, **filters)
+        )
+        if inside:
+            return self._reading(best, tail, inside, nested=True)
+        if anywhere:
+            return self._reading(best, tail, anywhere, nested=False)
+        return None
+
+    def _within(self, tail: str, code: str, limit: int, filters: dict) -> list[Hit]:
+        # Whole names and prefixes only (fast); typos are tried once, for the best parse,
+        # since a typo search costs the most time at the national scale.
+        if not filters:
+            return self.index.suggest(tail, limit, division=code)
+        hits = self.index.search(tail, division=code, limit=limit, **filters)
+        return [h for h in hits if h.matched_form != "typo"]
+
+    def _without_levels(self, p: _Parse, hits: list[Hit]) -> list[Hit]:
+        """The hits less the upper levels themselves (广州天河 should not answer 广州市)."""
+        codes = {self.lexicon.divisions[d].code for d in p.divisions}
+        return [
+            h
+            for h in hits
+            if not (h.level_rank < 5 and h.division_path and h.division_path[-1] in codes)
+        ]
+
+    def _reading(self, p: _Parse, tail: str, hits: list[Hit], *, nested: bool) -> ChainReading:
+        divs = self.lexicon.divisions
+        levels = [
+            {"typed": typed, "code": divs[d].code, "name": divs[d].name, "level": divs[d].level}
+            for d, typed in zip(p.divisions, p.typed)
+        ]
+        upper = " › ".join(level["name"] for level in levels)
+        if nested:
+            message = f"在{upper}内查找“{tail}”"
+        else:
+            where = " › ".join(hits[0].division_chain) if hits[0].division_chain else ""
+            message = f"{upper}内没有“{tail}”；最接近的是其他地方的{hits[0].name}" + (
+                f"（{where}）" if where else ""
+            )
+        return ChainReading(levels, tail, nested, message, hits)

@@ -1,0 +1,371 @@
+"""Read an office's file in chunks: Shapefile (zipped), GeoPackage, File Geodatabase,
+GeoJSON, CSV and Excel .xlsx.
+
+Nothing is loaded whole: vector layers are read ``chunk_size`` features at a time with
+pyogrio (``skip_features``/``max_features``), CSV with the csv module, Excel with openpyxl in
+read-only mode. Each chunk gives the file's own row numbers (the feature id of a vector
+layer, the line or sheet row of a table), the attribute values by column, and the
+geometry as stored (shapely, in the file's coordinate system) or None.
+
+Raises ``InvalidInput`` (message in Chinese) for a file that cannot be read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+
+from gazetteer.core.errors import InvalidInput
+from gazetteer.office_import.fields import guess_mapping
+
+FORMATS_ZH = {
+    "shapefile": "Shapefile（zip）",
+    "gpkg": "GeoPackage",
+    "filegdb": "File Geodatabase",
+    "geojson": "GeoJSON",
+    "csv": "CSV",
+    "xlsx": "Excel (.xlsx)",
+}
+VECTOR_FORMATS = ("shapefile", "gpkg", "filegdb", "geojson")
+HEADER_SEARCH_ROWS = 10  # census sheets often carry a title row or two above the header
+
+
+@dataclass
+class LayerInfo:
+    """One layer (vector layer or sheet): its columns, size and the coordinate system the
+    file states (an EPSG tag such as 'EPSG:4547', or None when it says nothing)."""
+
+    name: str
+    columns: list[str]
+    feature_count: int | None
+    geometry_type: str | None = None
+    stated_crs: str | None = None
+    stated_crs_name: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "columns": self.columns,
+            "feature_count": self.feature_count,
+            "geometry_type": self.geometry_type,
+            "stated_crs": self.stated_crs,
+            "stated_crs_name": self.stated_crs_name,
+            "guessed_mapping": guess_mapping(self.columns),
+        }
+
+
+@dataclass
+class Chunk:
+    rows: list[int]
+    values: list[dict]
+    geoms: list = field(default_factory=list)  # shapely or None, in the file's CRS
+
+
+def detect_format(path: Path) -> str:
+    """The format from the name (and a zip's contents). Raises InvalidInput."""
+    name = path.name.lower()
+    if path.is_dir() and name.endswith(".gdb"):
+        return "filegdb"
+    if name.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [m.lower() for m in archive.namelist()]
+        except zipfile.BadZipFile:
+            raise InvalidInput("zip 文件已损坏，无法打开", details={"file": path.name}) from None
+        if any(".gdb/" in m for m in members):
+            return "filegdb"
+        if any(m.endswith(".shp") for m in members):
+            return "shapefile"
+        raise InvalidInput(
+            "zip 中没有 .shp 文件或 .gdb 文件夹",
+            details={"file": path.name, "members": members[:20]},
+        )
+    for suffix, fmt in (
+        (".gpkg", "gpkg"),
+        (".geojson", "geojson"),
+        (".json", "geojson"),
+        (".csv", "csv"),
+        (".txt", "csv"),
+        (".xlsx", "xlsx"),
+    ):
+        if name.endswith(suffix):
+            return fmt
+    if name.endswith(".xls"):
+        raise InvalidInput("不支持旧版 .xls，请在 Excel 中另存为 .xlsx")
+    raise InvalidInput(
+        "不支持的文件类型：请上传 Shapefile（zip）、GeoPackage、File Geodatabase（zip）、"
+        "GeoJSON、CSV 或 Excel .xlsx",
+        details={"file": path.name},
+    )
+
+
+def _stated_crs(crs_text: str | None) -> tuple[str | None, str | None]:
+    if not crs_text:
+        return None, None
+    from pyproj import CRS
+
+    try:
+        crs = CRS.from_user_input(crs_text)
+    except Exception:  # an unreadable .prj is the same as none: the officer states it
+        return None, None
+    epsg = crs.to_epsg(min_confidence=25)
+    return (f"EPSG:{epsg}" if epsg else None), crs.name
+
+
+@contextlib.contextmanager
+def _gdal_quiet():
+    """GDAL reports oddities of a damaged file as Python RuntimeWarnings from inside its
+    error handler; the read itself raises when it cannot go on, and that is what counts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _ogr_path(path: Path, fmt: str) -> str:
+    if path.name.lower().endswith(".zip"):
+        return f"/vsizip/{path}"
+    return str(path)
+
+
+class SourceFile:
+    """An uploaded file opened for reading; ``layers()``, ``info(layer)``, ``chunks()``."""
+
+    def __init__(self, path: str | Path, *, encoding: str | None = None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InvalidInput(f"文件不存在：{self.path.name}")
+        self.format = detect_format(self.path)
+        self.encoding = encoding
+        self._csv_encoding: str | None = None
+
+    # ------------------------------------------------------------------ layers
+
+    def layers(self) -> list[str]:
+        if self.format in VECTOR_FORMATS:
+            import pyogrio
+
+            try:
+                return [
+                    str(row[0]) for row in pyogrio.list_layers(_ogr_path(self.path, self.format))
+                ]
+            except Exception as exc:
+                raise InvalidInput(
+                    f"无法读取文件（{FORMATS_ZH[self.format]}）：{exc}",
+                    details={"file": self.path.name},
+                ) from None
+        if self.format == "xlsx":
+            workbook = self._workbook()
+            try:
+                return list(workbook.sheetnames)
+            finally:
+                workbook.close()
+        return [self.path.stem]
+
+    def _check_layer(self, layer: str | None) -> str:
+        names = self.layers()
+        if layer in (None, ""):
+            return names[0]
+        if layer not in names:
+            raise InvalidInput(f"文件中没有图层或工作表“{layer}”", details={"layers": names})
+        return layer
+
+    def info(self, layer: str | None = None) -> LayerInfo:
+        layer = self._check_layer(layer)
+        if self.format in VECTOR_FORMATS:
+            import pyogrio
+
+            try:
+                with _gdal_quiet():
+                    meta = pyogrio.read_info(_ogr_path(self.path, self.format), layer=layer)
+            except Exception as exc:
+                raise InvalidInput(f"无法读取图层“{layer}”：{exc}") from None
+            stated, stated_name = _stated_crs(meta.get("crs"))
+            return LayerInfo(
+                layer,
+                [str(c) for c in meta["fields"]],
+                int(meta["features"]) if meta.get("features", -1) >= 0 else None,
+                meta.get("geometry_type"),
+                stated,
+                stated_name,
+            )
+        if self.format == "csv":
+            with self._csv_text() as text:
+                header = next(csv.reader(text), None)
+                count = sum(1 for _ in text)
+            if not header:
+                raise InvalidInput("CSV 文件为空或没有表头")
+            return LayerInfo(layer, [h.strip() for h in header], count)
+        workbook = self._workbook()
+        try:
+            sheet = workbook[layer]
+            header_row, header = self._sheet_header(sheet)
+            count = max((sheet.max_row or 0) - header_row, 0)
+        finally:
+            workbook.close()
+        return LayerInfo(layer, header, count)
+
+    # ------------------------------------------------------------------ chunks
+
+    def chunks(self, layer: str | None = None, chunk_size: int = 5000) -> Iterator[Chunk]:
+        layer = self._check_layer(layer)
+        if self.format in VECTOR_FORMATS:
+            yield from self._vector_chunks(layer, chunk_size)
+        elif self.format == "csv":
+            yield from self._csv_chunks(chunk_size)
+        else:
+            yield from self._sheet_chunks(layer, chunk_size)
+
+    def _vector_chunks(self, layer: str, chunk_size: int) -> Iterator[Chunk]:
+        from pyogrio.raw import read
+
+        source = _ogr_path(self.path, self.format)
+        skip = 0
+        while True:
+            try:
+                with _gdal_quiet():
+                    meta, fids, wkb, field_data = read(
+                        source,
+                        layer=layer,
+                        skip_features=skip,
+                        max_features=chunk_size,
+                        return_fids=True,
+                        encoding=self.encoding,
+                    )
+            except ValueError as exc:
+                if "skip_features" in str(exc):  # skipped past the end
+                    return
+                raise InvalidInput(f"无法读取图层“{layer}”：{exc}") from None
+            except Exception as exc:
+                raise InvalidInput(f"无法读取图层“{layer}”：{exc}") from None
+            n = len(fids)
+            if n == 0:
+                return
+            names = [str(c) for c in meta["fields"]]
+            columns = [list(col) for col in field_data]
+            values = [
+                {name: _plain(columns[j][i]) for j, name in enumerate(names)} for i in range(n)
+            ]
+            geoms = list(shapely.from_wkb(wkb)) if wkb is not None else [None] * n
+            yield Chunk([int(f) for f in fids], values, geoms)
+            skip += n
+            if n < chunk_size:
+                return
+
+    def _csv_text(self):
+        if self._csv_encoding is None:
+            head = self.path.read_bytes()[:65536]
+            self._csv_encoding = self.encoding or _sniff_encoding(head)
+        return self.path.open(encoding=self._csv_encoding, newline="", errors="strict")
+
+    def _csv_chunks(self, chunk_size: int) -> Iterator[Chunk]:
+        try:
+            with self._csv_text() as text:
+                reader = csv.reader(text)
+                header = [h.strip() for h in next(reader, [])]
+                chunk = Chunk([], [])
+                for line_no, row in enumerate(reader, start=2):
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    chunk.rows.append(line_no)
+                    chunk.values.append(dict(zip(header, (c.strip() for c in row), strict=False)))
+                    chunk.geoms.append(None)
+                    if len(chunk.rows) >= chunk_size:
+                        yield chunk
+                        chunk = Chunk([], [])
+                if chunk.rows:
+                    yield chunk
+        except UnicodeDecodeError:
+            raise InvalidInput("CSV 文件的编码无法识别：请保存为 UTF-8 或 GB18030") from None
+        except csv.Error as exc:
+            raise InvalidInput(f"CSV 文件格式有误：{exc}") from None
+
+    def _workbook(self):
+        import openpyxl
+
+        try:
+            return openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise InvalidInput(
+                f"无法打开 Excel 文件：{exc}", details={"file": self.path.name}
+            ) from None
+
+    def _sheet_header(self, sheet) -> tuple[int, list[str]]:
+        """(row number, column names) of the header: the first of the top rows in which at
+        least two columns are known census names, else the first non-empty row."""
+        first = None
+        for row_no, row in enumerate(
+            sheet.iter_rows(max_row=HEADER_SEARCH_ROWS, values_only=True), start=1
+        ):
+            names = ["" if v is None else str(v).strip() for v in row]
+            if not any(names):
+                continue
+            if first is None:
+                first = (row_no, names)
+            if len(guess_mapping(names)) >= 2:
+                return row_no, names
+        if first is None:
+            raise InvalidInput(f"工作表“{sheet.title}”是空的")
+        return first
+
+    def _sheet_chunks(self, layer: str, chunk_size: int) -> Iterator[Chunk]:
+        workbook = self._workbook()
+        try:
+            sheet = workbook[layer]
+            header_row, header = self._sheet_header(sheet)
+            chunk = Chunk([], [])
+            for row_no, row in enumerate(
+                sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+            ):
+                if not any(v not in (None, "") for v in row):
+                    continue
+                chunk.rows.append(row_no)
+                chunk.values.append({h: _plain(v) for h, v in zip(header, row, strict=False) if h})
+                chunk.geoms.append(None)
+                if len(chunk.rows) >= chunk_size:
+                    yield chunk
+                    chunk = Chunk([], [])
+            if chunk.rows:
+                yield chunk
+        finally:
+            workbook.close()
+
+
+def _plain(value):
+    """Cell and field values as str, int, float, date or None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN from an empty numeric field
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _sniff_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as such, else GB18030 (what Excel
+    on a Chinese system writes)."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        io.TextIOWrapper(io.BytesIO(head), encoding="utf-8").read()
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A cut multi-byte character at the end of the sample is still UTF-8.
+        if exc.start >= len(head) - 3:
+            return "utf-8"
+        return "gb18030"

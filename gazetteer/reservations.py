@@ -1,0 +1,217 @@
+"""Name reservation: a name under proposal holds its place in its jurisdiction.
+
+From submission until it comes into force, is withdrawn or is rejected, a naming or renaming
+proposal reserves its specific term (专名) in the jurisdiction where the name must be unique
+(《地名管理条例》 Art. 9 (7)–(8); the group and level come from ``rules/data/jurisdictions.csv``
+as for names in force). A second proposal for the same specific term there gets a blocking
+``reserved`` finding at the compliance check; one with the same toneless pinyin a
+``reserved.homophone`` warning.
+
+The check at ``check`` is not enough on its own: two proposals may pass it before either is
+decided (or one may be overridden). ``in_force_conflicts`` is therefore run again when a
+proposal comes into force, inside the write transaction, after ``lock_name`` has serialised
+every writer that could register the same specific term (SQLite: ``BEGIN IMMEDIATE`` already
+does; PostgreSQL: a transaction-level advisory lock on the jurisdiction and specific term).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import sqlalchemy as sa
+
+from gazetteer.registry_tables import proposals
+from gazetteer.rules.corpus import NameCorpus
+from gazetteer.rules.lexicons import load_rule_data
+from gazetteer.tables import divisions, places
+
+# A proposal holds its name from submission until it ends (in force, withdrawn, rejected).
+RESERVING_STATES = ("submitted", "checked", "in_review", "on_notice", "approved", "announced")
+
+
+def division_path(conn, code: str | None) -> list[str]:
+    """Codes from the province down to ``code`` (``divisions.path``); [] when unknown."""
+    if not code:
+        return []
+    path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == code)).scalar()
+    return path.split("/") if path else [code]
+
+
+def _entry(corpus: NameCorpus, *, id, name, feature_class, division_code, conn):
+    return corpus.index_entry(
+        id=id,
+        name=name,
+        feature_class=feature_class,
+        division_path=division_path(conn, division_code),
+    )
+
+
+def reservation_conflicts(
+    conn, *, name: str, feature_class: str, division_code: str, exclude_proposal_id=None
+) -> dict[str, list[dict]]:
+    """Other proposals in ``RESERVING_STATES`` whose name would be a duplicate
+    (``"same"``) or a homophone (``"homophone"``) of ``name`` in its jurisdiction. Each is
+    ``{proposal_id, name, state, division_code}``."""
+    corpus = NameCorpus(data=load_rule_data())
+    mine = _entry(
+        corpus,
+        id=None,
+        name=name,
+        feature_class=feature_class,
+        division_code=division_code,
+        conn=conn,
+    )
+    out: dict[str, list[dict]] = {"same": [], "homophone": []}
+    if not (mine.jcode and mine.specific):
+        return out
+    query = sa.select(proposals).where(
+        proposals.c.state.in_(RESERVING_STATES), proposals.c.kind.in_(("naming", "renaming"))
+    )
+    if exclude_proposal_id is not None:
+        query = query.where(proposals.c.id != exclude_proposal_id)
+    for row in conn.execute(query.order_by(proposals.c.id)):
+        proposed = row.proposed or {}
+        if not proposed.get("name") or not proposed.get("feature_class"):
+            continue
+        other = _entry(
+            corpus,
+            id=row.id,
+            name=proposed["name"],
+            feature_class=proposed["feature_class"],
+            division_code=row.division_code,
+            conn=conn,
+        )
+        if (other.group, other.jcode) != (mine.group, mine.jcode) or not other.specific:
+            continue
+        conflict = {
+            "proposal_id": row.id,
+            "name": proposed["name"],
+            "state": row.state,
+            "division_code": row.division_code,
+        }
+        if other.specific == mine.specific:
+            out["same"].append(conflict)
+        elif other.pinyin_key == mine.pinyin_key:
+            out["homophone"].append(conflict)
+    return out
+
+
+def lock_name(conn, *, name: str, feature_class: str, division_code: str) -> None:
+    """Serialise writers registering the same specific term in the same jurisdiction until
+    this transaction ends. SQLite's ``BEGIN IMMEDIATE`` already serialises every writer."""
+    if conn.dialect.name != "postgresql":
+        return
+    entry = _entry(
+        NameCorpus(data=load_rule_data()),
+        id=None,
+        name=name,
+        feature_class=feature_class,
+        division_code=division_code,
+        conn=conn,
+    )
+    key = f"name:{entry.group}:{entry.jcode}:{entry.specific}".encode()
+    # A signed 64-bit key for pg_advisory_xact_lock (crc32 twice: stable across processes).
+    value = (zlib.crc32(key) << 32 | zlib.crc32(key[::-1])) - (1 << 63)
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": value})
+
+
+def in_force_conflicts(
+    conn, *, name: str, feature_class: str, division_code: str, exclude_place_id=None
+) -> list[dict]:
+    """Places in force whose specific term repeats ``name``'s in its jurisdiction, read on
+    ``conn`` (inside the write transaction, so it sees every committed registration):
+    ``[{id, name, status, division_code}]``."""
+    corpus = NameCorpus(data=load_rule_data())
+    mine = _entry(
+        corpus,
+        id=None,
+        name=name,
+        feature_class=feature_class,
+        division_code=division_code,
+        conn=conn,
+    )
+    if not (mine.jcode and mine.specific):
+        return []
+    query = sa.select(
+        places.c.id,
+        places.c.name,
+        places.c.specific_term,
+        places.c.feature_class,
+        places.c.division_code,
+        places.c.own_division_code,
+    ).where(
+        places.c.status == "in_force",
+        places.c.feature_class == feature_class,
+        sa.or_(places.c.specific_term == mine.specific, places.c.name.startswith(mine.specific)),
+    )
+    if exclude_place_id is not None:
+        query = query.where(places.c.id != exclude_place_id)
+    out = []
+    for row in conn.execute(query.order_by(places.c.id)):
+        code = row.own_division_code or row.division_code
+        other = corpus.index_entry(
+            id=row.id,
+            name=row.name,
+            feature_class=row.feature_class,
+            division_path=division_path(conn, code),
+            specific_term=row.specific_term,
+        )
+        if (other.group, other.jcode, other.specific) == (mine.group, mine.jcode, mine.specific):
+            out.append(
+                {"id": row.id, "name": row.name, "status": "in_force", "division_code": code}
+            )
+    return out
+
+
+def _jurisdiction_label(conn, jcode: str) -> str:
+    if jcode == "CN":
+        return "全国"
+    name = conn.execute(sa.select(divisions.c.name).where(divisions.c.code == jcode)).scalar()
+    return name or jcode
+
+
+def reservation_findings(
+    conn, *, name: str, feature_class: str, division_code: str, exclude_proposal_id=None
+) -> list[dict]:
+    """Compliance findings (the checker's dict shape) for names reserved by other proposals:
+    ``reserved`` (blocking) for the same specific term, ``reserved.homophone`` (warning)."""
+    conflicts = reservation_conflicts(
+        conn,
+        name=name,
+        feature_class=feature_class,
+        division_code=division_code,
+        exclude_proposal_id=exclude_proposal_id,
+    )
+    if not (conflicts["same"] or conflicts["homophone"]):
+        return []
+    data = load_rule_data()
+    entry = _entry(
+        NameCorpus(data=data),
+        id=None,
+        name=name,
+        feature_class=feature_class,
+        division_code=division_code,
+        conn=conn,
+    )
+    label = _jurisdiction_label(conn, entry.jcode)
+    out = []
+    for rule_id, found in (
+        ("reserved", conflicts["same"]),
+        ("reserved.homophone", conflicts["homophone"]),
+    ):
+        if not found:
+            continue
+        meta = data.rules[rule_id]
+        term = "、".join(f"申请 {c['proposal_id']}“{c['name']}”" for c in found)
+        out.append(
+            {
+                "rule_id": rule_id,
+                "severity": meta.severity,
+                "message": meta.message.format(
+                    specific=entry.specific, jurisdiction=label, term=term
+                ),
+                "source": meta.source,
+                "conflicts": found,
+            }
+        )
+    return out

@@ -1,0 +1,158 @@
+"""Chains of names (广州天河, gz th, 广州市天河区石牌街) over the shipped Guangdong names."""
+
+import csv
+import random
+from pathlib import Path
+
+import opencc
+import pytest
+
+from gazetteer.chains import ChainLexicon, ChainSearch, chain_text
+from gazetteer.core.errors import InvalidInput
+from gazetteer.pinyin import initials, syllables
+from gazetteer.search import SearchIndex, split_generic
+from tests.test_search import PANYU, SYNTHETIC, gd_records
+
+GD_NAMES = Path(__file__).resolve().parent.parent / "data" / "gd_names.csv"
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, dict]:
+    with GD_NAMES.open(encoding="utf-8") as f:
+        return {r["code"]: r for r in csv.DictReader(f)}
+
+
+def path_of(code: str, rows) -> list[str]:
+    path = []
+    while code:
+        path.append(code)
+        code = rows[code]["parent_code"]
+    return path[::-1]
+
+
+@pytest.fixture(scope="module")
+def chains(rows) -> ChainSearch:
+    records = gd_records()
+    former = {PANYU: ["番禺县", "番禺市"]}  # real history: county until 1992, city until 2000
+    for r in records:
+        r["former_names"] = former.get(r["id"], [])
+    index = SearchIndex.from_records(records + SYNTHETIC)
+    lexicon = ChainLexicon.build(
+        (c, r["name"], r["level"], path_of(c, rows), former.get(c, [])) for c, r in rows.items()
+    )
+    return ChainSearch(index, lexicon)
+
+
+def answer(chains: ChainSearch, q: str):
+    hits, reading = chains.search(q)
+    assert hits, q
+    return hits[0], reading
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("广州天河", "天河区"),
+        ("深圳南山", "南山区"),
+        ("guangzhou tianhe", "天河区"),
+        ("Guǎngzhōu Tiānhé", "天河区"),
+        ("廣州天河", "天河区"),
+        ("gz th", "天河区"),
+        ("gzth", "天河区"),
+        ("广州tianhe", "天河区"),
+        ("gz天河", "天河区"),
+        ("广州市天河区石牌街", "石牌街道"),
+        ("广东省广州市天河区石牌街道", "石牌街道"),
+        ("广东广州天河石牌", "石牌街道"),
+        ("广州石牌", "石牌街道"),  # a level skipped
+        ("东莞东城", "东城街道"),  # a city without counties
+        ("番禺市桥", "市桥街道"),
+        ("番禺市市桥", "市桥街道"),  # the upper level by its former name 番禺市
+    ],
+)
+def test_chain_lands_on_the_lowest_place(chains, typed, expected):
+    hit, reading = answer(chains, typed)
+    assert hit.name == expected, (typed, hit)
+    assert reading is not None and reading.nested, reading
+    assert all(level["code"] in hit.division_path for level in reading.levels)
+
+
+def test_chain_levels_say_how_the_query_was_read(chains):
+    _, reading = answer(chains, "广州市天河区石牌街")
+    assert [(lv["typed"], lv["name"], lv["level"]) for lv in reading.levels] == [
+        ("广州市", "广州市", "city"),
+        ("天河区", "天河区", "county"),
+    ]
+    assert reading.tail == "石牌街"
+    assert "天河区" in reading.message and "石牌街" in reading.message
+
+
+def test_chain_that_does_not_nest_says_so_with_the_nearest_reading(chains):
+    hit, reading = answer(chains, "深圳天河")
+    assert reading is not None and not reading.nested
+    assert hit.name == "天河区" and "广州市" in hit.division_chain
+    assert "深圳市内没有" in reading.message and "天河区" in reading.message
+    # The other way round too, and with pinyin.
+    hit, reading = answer(chains, "shenzhen tianhe")
+    assert not reading.nested and hit.name == "天河区"
+
+
+def test_single_names_are_not_read_as_chains(chains):
+    for typed, expected in (("天河区", "天河区"), ("番禺", "番禺区"), ("pan yu", "番禺区")):
+        hit, reading = answer(chains, typed)
+        assert hit.name == expected and reading is None, typed
+
+
+def test_a_chain_does_not_answer_its_own_upper_level(chains):
+    hits, reading = chains.search("广州天河", limit=20)
+    assert reading and "广州市" not in [h.name for h in hits]
+
+
+def test_offset_pages_through_the_same_order(chains):
+    all_hits, _ = chains.search("广州天河", limit=6)
+    page, _ = chains.search("广州天河", limit=3, offset=3)
+    assert [h.id for h in page] == [h.id for h in all_hits[3:6]]
+
+
+def test_odd_input(chains):
+    for bad in ("", "   ", "长" * 500):
+        with pytest.raises(InvalidInput):
+            chains.search(bad)
+    # Lone surrogates, punctuation and digits are simply not found, never an error.
+    for odd in ("\ud800广州天河", "广州·天河", "广州 123"):
+        chains.search(odd)
+    assert chain_text("廣州 Tiānhé") == ("guangzhoutianhe", True)
+    # Generic terms alone after a level are not a last level.
+    _, reading = chains.search("广州市区")
+    assert reading is None or reading.tail != "区"
+
+
+def test_chains_drawn_from_the_registry(rows, chains):
+    """Chains of city › county › township (and county › township › village) drawn from the
+    shipped names with a seeded RNG, typed in characters with or without generic terms,
+    traditional characters, pinyin, initials and mixed: recall@10 >= 0.98 per form."""
+    s2t = opencc.OpenCC("s2t")
+    rng = random.Random(16)
+    targets = [c for c, r in rows.items() if r["level"] in ("township", "village")]
+    forms = ("chars", "specific", "traditional", "pinyin", "initials", "mixed")
+    found = {f: [] for f in forms}
+    for i in range(600):
+        code = rng.choice(targets)
+        path = path_of(code, rows)[1:]  # from the city down
+        levels = path[-3:] if rows[code]["level"] == "village" else path
+        names = [rows[c]["name"] for c in levels]
+        specific = [n[: split_generic(n)[1]] for n in names]
+        form = forms[i % len(forms)]
+        typed = {
+            "chars": "".join(names),
+            "specific": "".join(specific),
+            "traditional": s2t.convert("".join(specific)),
+            "pinyin": " ".join("".join(syllables(n)) for n in specific),
+            "initials": " ".join(initials(n) for n in specific),
+            "mixed": specific[0] + "".join("".join(syllables(n)) for n in specific[1:]),
+        }[form]
+        hits, _ = chains.search(typed, limit=10)
+        found[form].append(code in [h.id for h in hits])
+    for form, results in found.items():
+        recall = sum(results) / len(results)
+        assert recall >= 0.98 if form != "initials" else recall >= 0.9, (form, recall)

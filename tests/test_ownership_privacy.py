@@ -1,0 +1,151 @@
+"""Who may act on a proposal and who may read field data (issue 13, findings 4 and 5).
+
+A clerk submits, edits and withdraws only the proposals they drafted (officers withdraw
+any); field data (rounds, inspections, tasks, disputes, photos, their reports and exports)
+is for staff roles only; the public reads lines and markers without their history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+from helpers import login, logout, token_headers
+
+from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries, round_plan
+from gazetteer.core.account_tables import audit_log
+
+TIANHE = "440106"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x02" * 32
+
+
+def audit_size(store) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+
+
+def draft(client, name="云溪路") -> dict:
+    r = client.post(
+        "/api/proposals",
+        json={
+            "kind": "naming",
+            "applicant": "天河区住房和城乡建设局",
+            "reasons": "新建道路",
+            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": TIANHE},
+        },
+    )
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def act(client, proposal: dict, action: str, **body):
+    return client.post(
+        f"/api/proposals/{proposal['id']}/actions/{action}",
+        json={"version": proposal["version"], "reason": "理由", **body},
+    )
+
+
+@pytest.mark.parametrize("action", ["submit", "withdraw", "edit"])
+def test_a_clerk_cannot_act_on_another_clerks_proposal(client, store, action):
+    login(client, "li", "clerk")
+    mine = draft(client)
+    login(client, "zhao", "clerk")
+    before = audit_size(store)
+    r = act(client, mine, action)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    assert audit_size(store) == before
+    # The drafter can, with the same version: nothing changed.
+    login(client, "li", "clerk")
+    assert act(client, mine, action).status_code == 200
+
+
+def test_a_proposal_on_notice_cannot_be_withdrawn_by_another_clerk(client, store):
+    login(client, "li", "clerk")
+    p = draft(client)
+    p = act(client, p, "submit").get_json()
+    with store.write(actor="system:test") as conn:  # jump ahead: the path is tested elsewhere
+        conn.execute(sa.text("UPDATE proposals SET state = 'on_notice' WHERE id = :id"), p)
+    login(client, "zhao", "clerk")
+    assert act(client, p, "withdraw").status_code == 403
+    listed = client.get(f"/api/proposals/{p['id']}").get_json()
+    assert listed["state"] == "on_notice" and "withdraw" not in listed["allowed_actions"]
+    login(client, "wang", "officer")  # an officer may withdraw any proposal
+    assert act(client, p, "withdraw").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def bnd_template(store_templates, seeded_template):
+    return store_templates.template("privacy_bnd", build_boundaries, base=seeded_template)
+
+
+@pytest.fixture
+def bclient(store_templates, bnd_template, tmp_path):
+    from webmap import create_app
+
+    with store_templates.copy(bnd_template, tmp_path) as store:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
+        yield app.test_client()
+
+
+def test_field_data_is_for_staff_only(bclient):
+    store = bclient.application.extensions["gdgis.store"]
+    line = next(
+        x
+        for x in bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+        if x["name"] == "韶惠线"
+    )
+    login(bclient, OFFICER.username, *OFFICER.roles)
+    round_id = bclient.post("/api/boundaries/rounds", json=round_plan(line)).get_json()["id"]
+    bclient.post(f"/api/boundaries/rounds/{round_id}/start")
+    marker = bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"][0]
+    number = marker["properties"]["number"]
+    login(bclient, INSPECTOR_A.username, *INSPECTOR_A.roles)
+    record = {
+        "id": str(uuid.uuid4()),
+        "round_id": round_id,
+        "marker": number,
+        "found_state": "faded",
+        "notes": "注记模糊，巡检人手机 13800000000",
+    }
+    assert bclient.post("/api/boundaries/inspections", json=record).status_code == 201
+    photo = bclient.post(
+        f"/api/boundaries/markers/{marker['id']}/photos",
+        data={"photo": (BytesIO(PNG), "a.png")},
+    )
+    assert photo.status_code == 201, photo.get_json()
+    sha = photo.get_json()["sha256"]
+
+    field_urls = [
+        "/api/boundaries/inspections",
+        f"/api/boundaries/inspections?round_id={round_id}",
+        "/api/boundaries/inspections/export?format=csv",
+        "/api/boundaries/rounds",
+        f"/api/boundaries/rounds/{round_id}",
+        f"/api/boundaries/rounds/{round_id}/report",
+        f"/api/boundaries/rounds/{round_id}/export.gpkg",
+        "/api/boundaries/tasks",
+        "/api/boundaries/disputes",
+        f"/api/boundaries/photos/{sha}",
+        "/boundaries/rounds",
+        f"/boundaries/rounds/{round_id}/report",
+    ]
+    for url in field_urls:  # staff read it
+        r = bclient.get(url)
+        assert r.status_code == 200, url
+        r.close()
+    logout(bclient)
+    for url in field_urls:  # the public does not
+        r = bclient.get(url)
+        assert r.status_code in (401, 403), (url, r.status_code)
+        assert "13800000000" not in r.get_data(as_text=True)
+    detail = bclient.get(f"/api/boundaries/markers/{number}").get_json()
+    assert "history" not in detail and sha not in str(detail)
+    # What the public does read: lines, markers (labelled demonstration), tri-junctions.
+    assert bclient.get("/api/boundaries/markers").get_json()["label"] == "演示数据"
+    assert bclient.get("/api/boundaries/lines").status_code == 200
+    assert bclient.get("/api/boundaries/tri-junctions").status_code == 200
+    # Another client: a script with a staff token reads field data too.
+    headers = token_headers(store, "li", "clerk")
+    assert bclient.get("/api/boundaries/tasks", headers=headers).status_code == 200

@@ -1,0 +1,169 @@
+"""Name reservation (《地名管理条例》 Art. 9 (7)–(8)): a name under proposal holds its place,
+and coming into force re-checks under the write transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from test_workflow import CLERK, OFFICER, PATH, TIANHE, Clock, new_naming, step, walk
+
+from gazetteer import workflow
+from gazetteer.core.errors import RuleViolation
+from gazetteer.core.store import Store
+
+
+@pytest.fixture
+def clock():
+    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="module")
+def corpus_cache():
+    return {}
+
+
+@pytest.fixture
+def corpus(store, corpus_cache):
+    if "corpus" not in corpus_cache:
+        corpus_cache["corpus"] = workflow._rules()[0].from_store(store)
+    return corpus_cache["corpus"]
+
+
+def walk_on(store, clock, corpus, p, until):
+    """The happy path from wherever ``p`` stands until state ``until``."""
+    for action in PATH:
+        if p["state"] == until:
+            return p
+        if p["state"] in workflow.STEPS_BY_ACTION[action].sources:
+            p = step(store, clock, corpus, p, action)
+    assert p["state"] == until, p["state"]
+    return p
+
+
+def rule_ids(p):
+    return {f["rule_id"]: f for f in p["findings"]}
+
+
+def test_second_proposal_for_a_reserved_name_is_blocked_homophone_warned(store, clock, corpus):
+    first = step(store, clock, corpus, new_naming(store, clock, "凤翔路"), "submit")
+    second = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    found = rule_ids(second)
+    assert found["reserved"]["severity"] == "blocking"
+    assert found["reserved"]["conflicts"][0]["proposal_id"] == first["id"]
+    assert "凤翔" in found["reserved"]["message"] and "第九条" in found["reserved"]["source"]
+    # 凤祥 sounds the same (feng xiang): a warning, not a block.
+    homophone = walk(store, clock, corpus, new_naming(store, clock, "凤祥路"), "checked")
+    assert rule_ids(homophone)["reserved.homophone"]["severity"] == "warning"
+    assert "reserved" not in rule_ids(homophone)
+    # A name in another city's jurisdiction is not reserved (streets: one city).
+    elsewhere = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="naming",
+        applicant="佛山市禅城区住房和城乡建设局",
+        reasons="新建道路",
+        proposed={"name": "凤翔路", "feature_class": "交通运输设施", "division_code": "440604"},
+        clock=clock,
+    )
+    elsewhere = walk(store, clock, corpus, elsewhere, "checked")
+    assert "reserved" not in rule_ids(elsewhere)
+    # The first is withdrawn: the name is free again when the second is checked again.
+    step(store, clock, corpus, first, "withdraw")
+    second = step(store, clock, corpus, second, "return")
+    second = walk_on(store, clock, corpus, second, "checked")
+    assert "reserved" not in rule_ids(second)
+
+
+def test_a_draft_reserves_nothing(store, clock, corpus):
+    new_naming(store, clock, "凤翔路")  # never submitted
+    p = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    assert "reserved" not in rule_ids(p)
+
+
+def _announced_pair(store, clock, corpus):
+    """Two 凤翔路 in 天河区 that both reach 'announced' (the second past its reservation
+    finding through a recorded override, as an officer could)."""
+    first = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    second = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    assert "reserved" in rule_ids(second)
+    second = step(store, clock, corpus, second, "override")
+    first = walk_on(store, clock, corpus, first, "announced")
+    second = walk_on(store, clock, corpus, second, "announced")
+    return first, second
+
+
+def test_second_cannot_come_into_force_after_the_first(store, clock, corpus):
+    first, second = _announced_pair(store, clock, corpus)
+    first = step(store, clock, corpus, first, "bring_into_force")
+    assert first["state"] == "in_force"
+    with pytest.raises(RuleViolation, match="凤翔路") as err:
+        step(store, clock, corpus, second, "bring_into_force")
+    assert err.value.details["conflicts"][0]["id"] == first["result_place_id"]
+    # Refused means unchanged; trying again is refused the same way.
+    again = workflow.get_proposal(store, second["id"], OFFICER)
+    assert again["state"] == "announced" and again["version"] == second["version"]
+    with pytest.raises(RuleViolation):
+        step(store, clock, corpus, again, "bring_into_force")
+
+
+def test_race_two_same_names_coming_into_force_exactly_one_wins(store, clock, corpus):
+    first, second = _announced_pair(store, clock, corpus)
+    stores = [Store(store.url), Store(store.url)]  # separate engines, separate connections
+    barrier = threading.Barrier(2)
+    outcomes: list = [None, None]
+
+    def act(i, p):
+        barrier.wait()
+        try:
+            outcomes[i] = workflow.perform(
+                stores[i], p["id"], "bring_into_force", OFFICER, version=p["version"], clock=clock
+            )["state"]
+        except RuleViolation as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=act, args=(i, p)) for i, p in enumerate((first, second))]
+    [t.start() for t in threads]
+    [t.join(60) for t in threads]
+    [s.dispose() for s in stores]
+    assert sorted(type(o).__name__ for o in outcomes) == ["RuleViolation", "str"], outcomes
+    states = sorted(
+        workflow.get_proposal(store, p["id"], OFFICER)["state"] for p in (first, second)
+    )
+    assert states == ["announced", "in_force"]
+    from gazetteer import registry
+
+    found = registry.find_places(store, name="凤翔路", division_code=TIANHE, status="in_force")
+    assert [p["name"] for p in found["items"]].count("凤翔路") == 1
+
+
+def test_reservation_through_the_api(client, app):
+    from test_registry_api import Clock as ApiClock
+    from test_registry_api import act, create
+
+    app.extensions["gdgis.clock"] = ApiClock()
+    body = {
+        "kind": "naming",
+        "applicant": "天河区住房和城乡建设局",
+        "reasons": "新建道路",
+        "proposed": {"name": "凤翔路", "feature_class": "交通运输设施", "division_code": TIANHE},
+    }
+    first = act(client, "li", create(client, body), "submit")
+    second = act(client, "li", create(client, body), "submit")
+    second = act(client, "wang", second, "check")
+    reserved = [f for f in second["findings"] if f["rule_id"] == "reserved"]
+    assert reserved and reserved[0]["conflicts"][0]["proposal_id"] == first["id"]
+    # Past a blocking finding only with a recorded override: publishing is refused.
+    second = act(client, "wang", second, "start_review")
+    second = act(client, "wang", second, "add_opinion", kind="expert", author="专家组", body="同意")
+    refused = act(
+        client,
+        "wang",
+        second,
+        "publish_notice",
+        expect=422,
+        notice_start="2024-05-06",
+        notice_end="2024-05-20",
+    )
+    assert refused["error"]["code"], refused

@@ -1,0 +1,152 @@
+"""Text at the door (issue 13, finding 1): lone surrogates are refused before any write,
+text is stored in NFC, rows stored before the check are found and repaired by
+``gdgis admin repair-text``, and one bad row never fails a whole list or page."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from helpers import login
+
+from gazetteer import workflow
+from gazetteer.core import audit
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import InvalidInput
+from gazetteer.registry_tables import proposals
+from webmap.cli import main
+
+TIANHE = "440106"
+CLERK = Actor("li", frozenset({"clerk"}))
+
+
+def audit_size(store) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+
+
+def raw_proposal(name_json: str) -> bytes:
+    """A proposal body with the name written as raw JSON text (so escapes reach the parser)."""
+    return (
+        '{"kind": "naming", "applicant": "天河区住房和城乡建设局", "reasons": "新建道路", '
+        f'"proposed": {{"name": {name_json}, "feature_class": "交通运输设施", '
+        f'"division_code": "{TIANHE}"}}}}'
+    ).encode()
+
+
+def test_a_lone_surrogate_in_json_is_400_naming_the_field_and_writes_nothing(client, store):
+    login(client, "li", "clerk")
+    before = audit_size(store)
+    r = client.post(
+        "/api/proposals", data=raw_proposal('"\\ud800路"'), content_type="application/json"
+    )
+    assert r.status_code == 400, r.get_data(as_text=True)
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["details"]["field"] == "proposed.name"
+    assert audit_size(store) == before
+    # The second action: the list still answers, and the corrected name goes through.
+    assert client.get("/api/proposals").status_code == 200
+    r = client.post(
+        "/api/proposals", data=raw_proposal('"\\u4e91溪路"'), content_type="application/json"
+    )
+    assert r.status_code == 201 and r.get_json()["proposed"]["name"] == "云溪路"
+
+
+def test_a_surrogate_pair_is_one_valid_character_and_is_kept(client, store):
+    login(client, "li", "clerk")
+    r = client.post(
+        "/api/proposals", data=raw_proposal('"\\ud842\\udfb7溪路"'), content_type="application/json"
+    )
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["proposed"]["name"] == "\U00020bb7溪路"  # 𠮷, outside the BMP
+
+
+def test_reverse_batch_with_a_surrogate_is_400(client):
+    r = client.post(
+        "/api/reverse/batch",
+        data=b'{"points": [{"id": "\\udc00", "lon": 113.3, "lat": 23.1}]}',
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_text_is_stored_in_nfc(client, store):
+    login(client, "li", "clerk")
+    body = json.loads(raw_proposal('"云溪路"'))
+    body["applicant"] = "Cafe\u0301 天河"  # e + combining acute: NFD
+    r = client.post("/api/proposals", json=body)
+    assert r.status_code == 201
+    assert r.get_json()["applicant"] == "Café 天河"
+    assert unicodedata.is_normalized("NFC", r.get_json()["applicant"])
+
+
+def test_the_domain_refuses_a_surrogate_whatever_the_caller(store):
+    before = audit_size(store)
+    with pytest.raises(InvalidInput):
+        workflow.create_proposal(
+            store,
+            CLERK,
+            kind="naming",
+            applicant="天河区\udfff",
+            reasons="新建道路",
+            proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
+        )
+    with pytest.raises(InvalidInput):  # a JSON column: checked before it is serialised
+        with store.write(actor="system:test") as conn:
+            conn.execute(proposals.update().values(proposed={"name": "\ud800"}))
+    with pytest.raises(InvalidInput):  # a text column, by any path
+        with store.write(actor="system:test") as conn:
+            conn.execute(proposals.update().values(applicant="\udc00"))
+    assert audit_size(store) == before
+    from gazetteer.core.text import clean_text
+
+    assert clean_text("Cafe\u0301", "x") == "Café"
+
+
+def _store_bad_row_as_before_the_fix(store, client) -> int:
+    """A proposal whose JSON column holds a ``\\ud800`` escape, as the unchecked API stored it."""
+    login(client, "li", "clerk")
+    r = client.post(
+        "/api/proposals", data=raw_proposal('"坏名路"'), content_type="application/json"
+    )
+    pid = r.get_json()["id"]
+    with store.write(actor="system:test") as conn:
+        conn.execute(
+            sa.text("UPDATE proposals SET proposed = :p WHERE id = :id"),
+            {"p": '{"name": "\\ud800路", "feature_class": "交通运输设施"}', "id": pid},
+        )
+    return pid
+
+
+def test_one_bad_row_does_not_fail_the_list_or_the_dashboard(client, store):
+    pid = _store_bad_row_as_before_the_fix(store, client)
+    login(client, "wang", "officer")
+    r = client.get("/api/proposals")
+    assert r.status_code == 200
+    names = {p["id"]: p["name"] for p in r.get_json()["items"]}
+    assert names[pid] == "\ufffd路"
+    assert client.get(f"/api/proposals/{pid}").status_code == 200
+    assert client.get("/officer/").status_code == 200
+    assert client.get(f"/officer/proposals/{pid}").status_code == 200
+
+
+def test_repair_text_lists_then_repairs_bad_rows_with_an_audited_write(client, store):
+    pid = _store_bad_row_as_before_the_fix(store, client)
+    base = ["--database-url", store.url, "admin", "repair-text"]
+    listed = CliRunner().invoke(main, base)
+    assert listed.exit_code == 1
+    assert f"proposals[{pid}].proposed: surrogate" in listed.output
+    repaired = CliRunner().invoke(main, [*base, "--apply"])
+    assert repaired.exit_code == 0 and "repaired 1 value(s)" in repaired.output
+    with store.read() as conn:
+        proposed = conn.execute(
+            sa.select(proposals.c.proposed).where(proposals.c.id == pid)
+        ).scalar()
+    assert proposed["name"] == "\ufffd路"
+    again = CliRunner().invoke(main, base)
+    assert again.exit_code == 0 and "0 value(s)" in again.output
+    assert audit.verify(store).ok

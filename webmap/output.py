@@ -1,0 +1,61 @@
+"""How the app writes responses: dates in ISO 8601 and text that always encodes.
+
+- Dates: a ``date`` is written ``YYYY-MM-DD`` and a ``datetime`` as an ISO 8601 instant with
+  its offset (naive values are UTC: SQLite hands UTC instants back without a zone). Flask's
+  default would write HTTP dates (``Wed, 30 Jun 2027 00:00:00 GMT``), unlike the rest of the API.
+- Text: a row stored before text was checked at the door may hold a lone surrogate, which
+  UTF-8 cannot encode; one such row must not turn a whole list into a 500. The response
+  carries U+FFFD in its place and the log says so (``gdgis admin repair-text`` fixes the
+  stored rows). The same holds for pages (``GazetteerResponse``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import Response
+from flask.json.provider import DefaultJSONProvider
+
+from gazetteer.core.text import has_lone_surrogate, replace_surrogates
+
+log = logging.getLogger(__name__)
+
+
+def iso_value(value):
+    """``value`` as ISO 8601 text when it is a date or datetime, else unchanged."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class GazetteerJSONProvider(DefaultJSONProvider):
+    ensure_ascii = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, dt.date):
+            return iso_value(o)
+        return DefaultJSONProvider.default(o)
+
+    def dumps(self, obj, **kwargs) -> str:
+        text = super().dumps(obj, **kwargs)
+        if has_lone_surrogate(text):
+            log.warning("response held invalid text (lone surrogate); run gdgis admin repair-text")
+            text = replace_surrogates(text)
+        return text
+
+
+class GazetteerResponse(Response):
+    """Pages and other text responses: a lone surrogate in the text becomes U+FFFD instead
+    of a UnicodeEncodeError (a 500 for the whole page)."""
+
+    def set_data(self, value) -> None:
+        if isinstance(value, str) and has_lone_surrogate(value):
+            log.warning("page held invalid text (lone surrogate); run gdgis admin repair-text")
+            value = replace_surrogates(value)
+        super().set_data(value)
