@@ -9,6 +9,7 @@
   var G = window.GDMap, Q = window.GDQueue, el = G.el;
   var script = document.currentScript;
   var signedIn = script && script.dataset.signedIn === "1";
+  var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
@@ -586,7 +587,8 @@
   }
 
   // ---- start --------------------------------------------------------------------------------
-  loadRounds().catch(function (e) { $("round-info").textContent = e.message; }).then(function () {
+  var ready = staff ? loadRounds() : Promise.resolve($("round-info").textContent = "联检轮次与检查记录仅供工作人员查看：请先登录。");
+  ready.catch(function (e) { $("round-info").textContent = e.message; }).then(function () {
     if (!state.round) { container.dataset.ready = "1"; }
     if (navigator.onLine) { Q.flush(); }
   });
