@@ -29,6 +29,8 @@ def tile_sources(config) -> dict:
     """The base map the pages draw ({id, name, layers: [{url, subdomains, attribution,
     max_zoom}], offline}) and the offline package's tile URL when there is one."""
     kind = config["BASEMAP"]
+    if kind == "none" and config.get("TILE_URL"):
+        kind = "custom"  # TILE_URL alone keeps drawing its base map, as before BASEMAP existed
     offline = config.get("OFFLINE_BASEMAP")
     doc: dict = {"id": kind, "name": "无底图", "layers": [], "offline_tiles": None}
     if offline:
