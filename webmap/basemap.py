@@ -18,10 +18,15 @@ bp = Blueprint("basemap", __name__, url_prefix="/basemap")
 
 @bp.get("/tiles/<int:z>/<int:x>/<int:y>.png")
 def tile(z: int, x: int, y: int):
+    """A tile of the package; 204 (no content) where the package has none, so a map that
+    pans past the package's area shows blank tiles instead of errors."""
+    if not (0 <= z <= 22 and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise NotFound("瓦片坐标超出范围")
     data = package(current_app.config).tile(z, x, y)
     if data is None:
-        raise NotFound("离线底图包中没有该瓦片")
-    response = Response(data, mimetype="image/png")
+        response = Response(status=204)
+    else:
+        response = Response(data, mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
 
