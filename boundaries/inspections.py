@@ -446,11 +446,7 @@ def record_inspection_in(
         )
     values = _measurement(data, marker, tolerance_m, guard_m)
     inspected_at = _datetime(data.get("inspected_at"))
-    photos = data.get("photos") or []
-    if not isinstance(photos, list) or not all(
-        isinstance(p, str) and _SHA256.match(p) for p in photos
-    ):
-        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+    photos = _photos(data)
     row = {
         "id": record_id,
         "round_id": rnd.id,
@@ -465,25 +461,61 @@ def record_inspection_in(
     }
     conn.execute(inspections.insert().values(**row))
     set_marker_state(conn, marker.id, values["assessed_state"])
+    _open_tasks(conn, values, marker, rnd.id, record_id, inspected_at, row["is_demonstration"])
+    stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
+    return stored._asdict(), True
+
+
+def _photos(data: dict) -> list[str]:
+    photos = data.get("photos") or []
+    if not isinstance(photos, list) or not all(
+        isinstance(p, str) and _SHA256.match(p) for p in photos
+    ):
+        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+    return photos
+
+
+def _open_tasks(
+    conn,
+    values: dict,
+    marker,
+    round_id: int,
+    inspection_id: str,
+    at,
+    demonstration: bool,
+    *,
+    amending: bool = False,
+) -> None:
+    """Open the maintenance tasks a finding calls for; an amendment skips the kinds already
+    open for the marker (a second visit repeats the finding). Loss and damage are reported
+    within 12 hours."""
+    already_open = set()
+    if amending:
+        already_open = set(
+            conn.execute(
+                sa.select(maintenance_tasks.c.kind).where(
+                    maintenance_tasks.c.marker_id == marker.id,
+                    maintenance_tasks.c.status.in_(("open", "in_progress")),
+                )
+            ).scalars()
+        )
+    urgent = values["found_state"] in ("lost", "damaged")
     for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
-        urgent = values["found_state"] in ("lost", "damaged")
+        if kind in already_open:
+            continue
         conn.execute(
             maintenance_tasks.insert().values(
                 marker_id=marker.id,
-                inspection_id=record_id,
-                round_id=rnd.id,
+                inspection_id=inspection_id,
+                round_id=round_id,
                 kind=kind,
                 status="open",
                 responsible_side=marker.responsible_side,
-                opened_at=inspected_at,
-                report_due_at=inspected_at + dt.timedelta(hours=REPORT_WITHIN_HOURS)
-                if urgent
-                else None,
-                is_demonstration=row["is_demonstration"],
+                opened_at=at,
+                report_due_at=at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
+                is_demonstration=demonstration,
             )
         )
-    stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
-    return stored._asdict(), True
 
 
 def _uuid(value) -> str:
@@ -722,11 +754,7 @@ def amend_inspection(
         _require_member(conn, round_id=rnd.id, actor=actor)
         marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
         values = _measurement(data, marker, tolerance_m, guard_m)
-        photos = data.get("photos") or []
-        if not isinstance(photos, list) or not all(
-            isinstance(p, str) and _SHA256.match(p) for p in photos
-        ):
-            raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+        photos = _photos(data)
         previous = {
             k: (v.isoformat() if isinstance(v, dt.datetime) else v)
             for k, v in rec._asdict().items()
@@ -760,34 +788,9 @@ def amend_inspection(
             )
         )
         set_marker_state(conn, marker.id, values["assessed_state"])
-        open_kinds = set(
-            conn.execute(
-                sa.select(maintenance_tasks.c.kind).where(
-                    maintenance_tasks.c.marker_id == marker.id,
-                    maintenance_tasks.c.status.in_(("open", "in_progress")),
-                )
-            ).scalars()
+        _open_tasks(
+            conn, values, marker, rnd.id, inspection_id, _now(), rec.is_demonstration, amending=True
         )
-        for task_kind in tasks_for(
-            values["assessed_state"], values["found_state"], values["flagged_moved"]
-        ):
-            if task_kind not in open_kinds:
-                urgent = values["found_state"] in ("lost", "damaged")
-                conn.execute(
-                    maintenance_tasks.insert().values(
-                        marker_id=marker.id,
-                        inspection_id=inspection_id,
-                        round_id=rnd.id,
-                        kind=task_kind,
-                        status="open",
-                        responsible_side=marker.responsible_side,
-                        opened_at=_now(),
-                        report_due_at=_now() + dt.timedelta(hours=REPORT_WITHIN_HOURS)
-                        if urgent
-                        else None,
-                        is_demonstration=rec.is_demonstration,
-                    )
-                )
         row = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
     return row._asdict(), True
 

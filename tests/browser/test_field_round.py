@@ -245,5 +245,9 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     officer.emulate_media(media="print")
     assert officer.locator("#report-map path.leaflet-interactive").count() > 0
     assert officer.locator("table.bnd-table").count() >= 4
+    for path in ("/boundaries/", "/boundaries/markers", "/boundaries/rounds"):
+        officer.goto(base + path)
+        officer.wait_for_selector("table.bnd-table")
+        assert_fits(officer, viewport)  # tables reflow into cards on a phone
     for w in (officer_watch, other_watch):
         assert w.errors == [] and w.blocked == [], (w.errors, w.blocked)
