@@ -23,23 +23,37 @@ AUDITED_TABLES = {
 }
 
 
+# Tables altered here: the downgrade's SQLite batch operations rebuild them, which drops
+# their triggers, so it installs their audit triggers again (idempotent).
+ALTERED_TABLES = {
+    "inspection_rounds": ("id",),
+    "inspections": ("id",),
+    "maintenance_tasks": ("id",),
+}
+
+
 def upgrade():
-    with op.batch_alter_table("inspection_rounds") as batch:
-        batch.add_column(sa.Column("section_from_seq", sa.Integer))
-        batch.add_column(sa.Column("section_to_seq", sa.Integer))
-        batch.add_column(sa.Column("conclusion", sa.Text))
-        batch.add_column(sa.Column("concluded_a_by", sa.String(100)))
-        batch.add_column(sa.Column("concluded_a_at", sa.DateTime(timezone=True)))
-        batch.add_column(sa.Column("concluded_b_by", sa.String(100)))
-        batch.add_column(sa.Column("concluded_b_at", sa.DateTime(timezone=True)))
-    with op.batch_alter_table("inspections") as batch:
-        batch.add_column(
-            sa.Column("moved_confirmed", sa.Boolean, nullable=False, server_default=sa.false())
-        )
-    with op.batch_alter_table("maintenance_tasks") as batch:
-        batch.add_column(sa.Column("witness_name", sa.String(100)))
-        batch.add_column(sa.Column("witness_organisation", sa.String(200)))
-        batch.add_column(sa.Column("witness_role", sa.String(100)))
+    # Plain ADD COLUMN (no table rebuild on SQLite): the rows and their triggers stay.
+    for name, type_ in (
+        ("section_from_seq", sa.Integer),
+        ("section_to_seq", sa.Integer),
+        ("conclusion", sa.Text),
+        ("concluded_a_by", sa.String(100)),
+        ("concluded_a_at", sa.DateTime(timezone=True)),
+        ("concluded_b_by", sa.String(100)),
+        ("concluded_b_at", sa.DateTime(timezone=True)),
+    ):
+        op.add_column("inspection_rounds", sa.Column(name, type_))
+    op.add_column(
+        "inspections",
+        sa.Column("moved_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+    for name, type_ in (
+        ("witness_name", sa.String(100)),
+        ("witness_organisation", sa.String(200)),
+        ("witness_role", sa.String(100)),
+    ):
+        op.add_column("maintenance_tasks", sa.Column(name, type_))
     op.create_table(
         "inspection_amendments",
         sa.Column("id", sa.String(36), nullable=False),
@@ -107,3 +121,4 @@ def downgrade():
             "section_from_seq",
         ):
             batch.drop_column(name)
+    support.install_audit_triggers(op.get_bind(), ALTERED_TABLES)

@@ -154,6 +154,14 @@ def sign_in(page, base_url: str, username: str, next_path: str = "/") -> None:
     page.wait_for_load_state("load")
 
 
+def wait_for_service_worker(page) -> None:
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        page.reload()  # the first load registers it; from the next load on it controls the page
+        page.wait_for_selector("#map[data-ready='1']")
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+
+
 def screenshot(page, name: str) -> None:
     target = os.environ.get("GDGIS_SCREENSHOT_DIR")
     if target:

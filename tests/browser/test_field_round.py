@@ -21,7 +21,7 @@ from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.tables import inspection_amendments, inspections
 from gazetteer.core.geodesy import destination, distance_m
-from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in
+from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
 
 pytestmark = pytest.mark.browser
 
@@ -114,10 +114,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     page.on("dialog", lambda d: d.accept())
     sign_in(page, base, INSPECTOR_A.username, f"/inspect?round={round_id}")
     page.wait_for_selector("#map[data-ready='1']")
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("!!navigator.serviceWorker.controller"):
-        page.reload()
-        page.wait_for_selector("#map[data-ready='1']")
+    wait_for_service_worker(page)
     page.wait_for_selector("#round-info[data-cached='1']", timeout=30000)
     icon_box = page.locator(".bm-icon, .marker-cluster").first.bounding_box()
     assert icon_box["width"] >= 44 and icon_box["height"] >= 44

@@ -17,7 +17,7 @@ from boundaries import inspections as inspection_service
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from gazetteer.core.mbtiles import tiles_in_bbox, write_package
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, wait_for_service_worker
 
 pytestmark = pytest.mark.browser
 
@@ -86,10 +86,7 @@ def test_round_tiles_are_saved_with_progress_and_draw_offline(offline_server, op
     page = context.new_page()
     sign_in(page, base, INSPECTOR_A.username, f"/inspect?round={offline_server['round']['id']}")
     page.wait_for_selector("#map[data-ready='1']")
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("!!navigator.serviceWorker.controller"):
-        page.reload()
-        page.wait_for_selector("#map[data-ready='1']")
+    wait_for_service_worker(page)
     page.wait_for_selector(".leaflet-tile-loaded")  # the package draws under the map
     page.wait_for_selector("#basemap-save:not([hidden])")
     page.click("#save-tiles")
