@@ -1,47 +1,76 @@
 """Lookup over one store: name search, reverse lookup, nearest places and the names the
 naming rules compare with.
 
-``LookupService`` owns the in-memory indexes (``SearchIndex``, ``DivisionLocator``,
-``NearestPlaces``) built from the store, and rebuilds them when the store's places change.
-The check is a cheap fingerprint query (count, max id, max updated_at) run at most once
-per ``max_age_s`` seconds, so writes from other processes (CLI, other workers) show up
-within that time; writes in this process call ``invalidate()`` to show up at once.
+``LookupService`` owns the in-memory indexes (``SearchIndex``, ``NearestPlaces``, the
+naming-rules ``NameCorpus`` and the ``DivisionLocator``) built from the store, and keeps them
+current by applying each committed change to places, not by rebuilding
+(``gazetteer.changes``): writes in this process are applied in the writer's thread right
+after they commit; writes by other processes (workers, the CLI) are found by following the
+change log at most every ``poll_s`` seconds, in whichever request comes next. Applying a
+change costs milliseconds. A full rebuild (the first build, a division change, a restored
+store, a very large import) is built beside the live indexes in a background thread and
+swapped in: requests never wait for it, except the very first build of a process (there is
+nothing to answer from yet), which ``warm()`` does before a worker takes requests.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
 
+from gazetteer import changes
 from gazetteer.chains import ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import place_links
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
-from gazetteer.search import SearchIndex
-from gazetteer.tables import places
+from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
+from gazetteer.tables import divisions, places
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH_POINTS = 10_000
+# More changed places than this in one batch (an import): rebuild beside instead.
+MAX_INCREMENTAL_PLACES = 5_000
 
 
 def former_names(store: Store) -> dict[int, list[str]]:
     """{in-force place id: names of every record it superseded, directly or through a chain}."""
-    from gazetteer.registry_tables import place_links
-
     with store.read() as conn:
+        return _former_names(conn, None)
+
+
+def _former_names(conn, place_ids: Iterable[int] | None) -> dict[int, list[str]]:
+    """{place id: names of the records it superseded} for ``place_ids`` (all when None)."""
+    if place_ids is None:
         links = conn.execute(
             sa.select(place_links.c.old_place_id, place_links.c.new_place_id)
         ).all()
-        if not links:
-            return {}
-        ids = {i for link in links for i in link}
-        names = dict(
-            conn.execute(sa.select(places.c.id, places.c.name).where(places.c.id.in_(ids))).all()
-        )
+    else:  # walk the chains back from these places only
+        links, frontier, seen = [], set(place_ids), set()
+        while frontier:
+            seen |= frontier
+            found = conn.execute(
+                sa.select(place_links.c.old_place_id, place_links.c.new_place_id).where(
+                    place_links.c.new_place_id.in_(frontier)
+                )
+            ).all()
+            links += found
+            frontier = {old for old, _ in found} - seen
+    if not links:
+        return {}
+    ids = {i for link in links for i in link}
+    names = dict(
+        conn.execute(sa.select(places.c.id, places.c.name).where(places.c.id.in_(ids))).all()
+    )
     older: dict[int, list[int]] = {}
     for old, new in links:
         older.setdefault(new, []).append(old)
@@ -59,78 +88,330 @@ def former_names(store: Store) -> dict[int, list[str]]:
     return result
 
 
-class LookupService:
-    def __init__(self, store: Store, *, max_age_s: float = 1.0):
-        self.store = store
-        self.max_age_s = max_age_s
-        self._lock = threading.Lock()
-        self._fingerprint = None
-        self._checked_at = 0.0
-        self._search: SearchIndex | None = None
-        self._chains: ChainSearch | None = None
-        self._nearest: NearestPlaces | None = None
-        self._locator: DivisionLocator | PostGISDivisionLocator | None = None
-        self._corpus = None
-        self._corpus_fingerprint = None
+def former_name_period(store: Store, place_id: int, name: str) -> dict | None:
+    """{"since", "until"}: when ``name``, a former name of ``place_id``, was in use — the
+    dates of the superseded record, or for a historical division the dates as precise as
+    data/division_changes.csv states them (``1992``, ``2000-05-21``). None if not found."""
+    from gazetteer.division_history import SOURCE_PREFIX, period_of
 
-    def _current_fingerprint(self):
-        with self.store.read() as conn:
-            return tuple(
+    with store.read() as conn:
+        seen, frontier = set(), {place_id}
+        while frontier:
+            found = conn.execute(
+                sa.select(place_links.c.old_place_id).where(
+                    place_links.c.new_place_id.in_(frontier)
+                )
+            ).scalars()
+            frontier = set(found) - seen
+            seen |= frontier
+        if not seen:
+            return None
+        row = conn.execute(
+            sa.select(places.c.source_key, places.c.named_date, places.c.retired_date)
+            .where(places.c.id.in_(seen), places.c.name == name)
+            .order_by(places.c.retired_date.desc())
+        ).first()
+        if row is None:
+            return None
+        if row.source_key and row.source_key.startswith(SOURCE_PREFIX):
+            return period_of(conn, row.source_key[len(SOURCE_PREFIX) :])
+        return {
+            "since": row.named_date.isoformat() if row.named_date else None,
+            "until": row.retired_date.isoformat() if row.retired_date else None,
+        }
+
+
+def _successors(conn, place_ids: set[int]) -> set[int]:
+    """Every record that superseded one of ``place_ids``, directly or through a chain
+    (their former names include these places' names)."""
+    found, frontier = set(), set(place_ids)
+    while frontier:
+        frontier = (
+            set(
                 conn.execute(
-                    sa.select(
-                        sa.func.count(), sa.func.max(places.c.id), sa.func.max(places.c.updated_at)
+                    sa.select(place_links.c.new_place_id).where(
+                        place_links.c.old_place_id.in_(frontier)
                     )
-                ).one()
+                ).scalars()
             )
+            - found
+            - place_ids
+        )
+        found |= frontier
+    return found
+
+
+def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
+    """{id: nearest-place record} for those of ``place_ids`` in force with a geometry."""
+    rows = conn.execute(
+        sa.select(
+            places.c.id,
+            places.c.name,
+            places.c.feature_class,
+            places.c.status,
+            places.c.division_code,
+            places.c.geom,
+        ).where(
+            places.c.id.in_(list(place_ids)),
+            places.c.geom.is_not(None),
+            places.c.status == "in_force",
+        )
+    ).mappings()
+    return {
+        r["id"]: {**{k: v for k, v in r.items() if k != "geom"}, "geometry": r["geom"]}
+        for r in rows
+    }
+
+
+def _corpus_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
+    """{id: naming-rules corpus record} of ``place_ids`` (as ``NameCorpus.from_store`` reads them)."""
+    rows = conn.execute(
+        sa.select(
+            places.c.id,
+            places.c.name,
+            places.c.specific_term,
+            places.c.feature_class,
+            places.c.division_code,
+            places.c.own_division_code,
+            places.c.status,
+        ).where(places.c.id.in_(list(place_ids)))
+    ).all()
+    codes = {r.own_division_code or r.division_code for r in rows} - {None}
+    paths = dict(
+        conn.execute(
+            sa.select(divisions.c.code, divisions.c.path).where(divisions.c.code.in_(codes))
+        ).all()
+    )
+    out = {}
+    for r in rows:
+        code = r.own_division_code or r.division_code
+        path = paths.get(code)
+        out[r.id] = {
+            "id": r.id,
+            "name": r.name,
+            "specific_term": r.specific_term,
+            "feature_class": r.feature_class,
+            "status": r.status,
+            "division_path": path.split("/") if path else ([code] if code else []),
+        }
+    return out
+
+
+@dataclass
+class _Indexes:
+    """One generation of the in-memory indexes and the change-log position they reflect."""
+
+    search: SearchIndex
+    chains: ChainSearch  # chains of names (广州天河) over ``search``
+    nearest: NearestPlaces
+    corpus: object | None  # gazetteer.rules.NameCorpus, built when first asked for
+    feed: changes.ChangeFeed
+
+
+class LookupService:
+    """Search, suggestions, reverse lookup and the naming-rules corpus over ``store``,
+    kept current by following the change log (see the module docstring)."""
+
+    def __init__(self, store: Store, *, poll_s: float = 0.5):
+        self.store = store
+        self.poll_s = poll_s
+        self._indexes: _Indexes | None = None
+        self._locator: DivisionLocator | PostGISDivisionLocator | None = None
+        self._build_lock = threading.Lock()  # the first build of this process
+        self._apply_lock = threading.Lock()  # one thread applies changes at a time
+        self._corpus_lock = threading.Lock()  # one build of the naming-rules corpus
+        self._rebuilding = False
+        self._polled_at = 0.0
+        self.full_builds = 0  # how many times the indexes were built whole (for tests, stats)
+        self.applied_changes = 0
+        changes.listen(store, self.catch_up)
+
+    # ------------------------------------------------------------------ building
 
     def warm(self) -> None:
         """Build every index now (a worker calls this before it takes requests)."""
-        self._fresh()
+        self._current()
         _ = self.locator
 
-    def invalidate(self) -> None:
-        self._checked_at = 0.0
+    def _build(self, *, with_corpus: bool) -> _Indexes:
+        """A whole new generation, read from the store, with the log position it reflects
+        (read first: changes committed while building are applied again afterwards, and
+        applying a change twice gives the same index)."""
+        with self.store.read(primary=True) as conn:
+            position = changes.head(conn)
+        former = former_names(self.store)
+        search = SearchIndex.from_store(self.store, former_names=former)
+        chains = ChainSearch(search, ChainLexicon.from_store(self.store, former_names=former))
+        nearest = NearestPlaces.from_store(self.store)
+        corpus = None
+        if with_corpus:
+            from gazetteer.rules import NameCorpus
 
-    def _fresh(self) -> None:
-        now = time.monotonic()
-        if self._search is not None and now - self._checked_at < self.max_age_s:
+            corpus = NameCorpus.from_store(self.store)
+        self.full_builds += 1
+        return _Indexes(search, chains, nearest, corpus, changes.ChangeFeed(position))
+
+    def _current(self) -> _Indexes:
+        """The live indexes, brought up to date with the change log at most every
+        ``poll_s`` seconds (never waiting for another thread that is applying changes)."""
+        indexes = self._indexes
+        if indexes is None:
+            with self._build_lock:
+                if self._indexes is None:
+                    built = self._build(with_corpus=False)
+                    self._polled_at = time.monotonic()
+                    self._indexes = built
+            return self._indexes
+        if time.monotonic() - self._polled_at >= self.poll_s:
+            self.catch_up(wait=False)
+        return self._indexes
+
+    def _rebuild_beside(self) -> None:
+        """Start a full rebuild in a background thread; the live indexes keep answering
+        until it is swapped in."""
+        if self._rebuilding:
             return
-        with self._lock:
-            if self._search is not None and time.monotonic() - self._checked_at < self.max_age_s:
-                return
-            fingerprint = self._current_fingerprint()
-            if fingerprint != self._fingerprint or self._search is None:
-                former = former_names(self.store)
-                self._search = SearchIndex.from_store(self.store, former_names=former)
-                self._chains = ChainSearch(
-                    self._search, ChainLexicon.from_store(self.store, former_names=former)
-                )
-                self._nearest = NearestPlaces.from_store(self.store)
-                self._fingerprint = fingerprint
-            self._checked_at = time.monotonic()
+        self._rebuilding = True
+        thread = threading.Thread(target=self._rebuild, name="gdgis-index-rebuild", daemon=True)
+        thread.start()
+
+    def _rebuild(self) -> None:
+        try:
+            live = self._indexes
+            fresh = self._build(with_corpus=live is not None and live.corpus is not None)
+            # Division polygons may have changed too (SQLite keeps them in memory).
+            locator = division_locator(self.store) if self._locator is not None else None
+            with self._apply_lock:
+                self._apply_pending(fresh)
+                self._indexes = fresh
+                if locator is not None:
+                    self._locator = locator
+        except Exception:
+            log.exception("rebuilding the lookup indexes failed; the old ones stay in use")
+        finally:
+            self._rebuilding = False
+
+    # ------------------------------------------------------------------ following changes
+
+    def catch_up(self, wait: bool = True) -> None:
+        """Apply the changes committed since the last call. Called after a write in this
+        process (``gazetteer.changes.announce``: ``wait``, so that the writer's next request
+        sees its change) and by queries at most every ``poll_s`` (not waiting)."""
+        if self._indexes is None:
+            return  # nothing built yet: the first build reads everything
+        if not self._apply_lock.acquire(blocking=wait):
+            return
+        try:
+            self._polled_at = time.monotonic()
+            if self._apply_pending(self._indexes):
+                self._rebuild_beside()
+        finally:
+            self._apply_lock.release()
+
+    def _apply_pending(self, indexes: _Indexes) -> bool:
+        """Apply every logged change past ``indexes.feed``'s position to ``indexes``.
+        Returns True when a full rebuild is needed instead (divisions changed, the store
+        was replaced, or too many places changed at once)."""
+        # The replica may lag: read the log and the rows it names from one connection.
+        with self.store.read() as conn:
+            batch, rebuild = indexes.feed.read(conn)
+            place_ids = {int(c.row_key) for c in batch if c.table == "places"}
+            link_ids = [int(c.row_key) for c in batch if c.table == "place_links"]
+            if link_ids:
+                for old, new in conn.execute(
+                    sa.select(place_links.c.old_place_id, place_links.c.new_place_id).where(
+                        place_links.c.id.in_(link_ids)
+                    )
+                ):
+                    place_ids |= {old, new}
+            if any(c.table == "divisions" for c in batch):
+                rebuild = True  # names and paths of many places at once
+            if len(place_ids) > MAX_INCREMENTAL_PLACES:
+                return True
+            if place_ids:
+                self._apply_places(conn, indexes, place_ids | _successors(conn, place_ids))
+        return rebuild
+
+    def _apply_places(self, conn, indexes: _Indexes, place_ids: set[int]) -> None:
+        """Re-read these places and put them into every index as they now stand."""
+        search_records = {
+            r["id"]: r for r in store_records(conn, _former_names(conn, place_ids), place_ids)
+        }
+        nearest_records = _nearest_records(conn, place_ids)
+        corpus_records = _corpus_records(conn, place_ids) if indexes.corpus is not None else {}
+        for place_id in sorted(place_ids):
+            indexes.search.replace(place_id, search_records.get(place_id))
+            if place_id in nearest_records:
+                indexes.nearest.add(nearest_records[place_id])
+            else:
+                indexes.nearest.discard(place_id)
+            if indexes.corpus is not None:
+                if place_id in corpus_records:
+                    indexes.corpus.add(corpus_records[place_id])
+                else:
+                    indexes.corpus.remove(place_id)
+        # A place that is a division (renamed, retired) changes how chains read it: the
+        # division lexicon is small, so it is read again whole.
+        if any(r["level_rank"] != OTHER_LEVEL_RANK for r in search_records.values()):
+            indexes.chains.lexicon = ChainLexicon.from_store(
+                self.store, former_names=former_names(self.store)
+            )
+        self.applied_changes += len(place_ids)
+
+    # ------------------------------------------------------------------ answers
 
     def name_corpus(self):
         """The naming-rules corpus (``gazetteer.rules.NameCorpus``) of the names as they
-        stand now; rebuilt (about 1.5 s for Guangdong) only after the places changed."""
-        from gazetteer.rules import NameCorpus
+        stand now. Built once per process (about 1.5 s for Guangdong) without holding up
+        other requests, then kept current change by change like the other indexes."""
+        indexes = self._current()
+        if indexes.corpus is None:
+            from gazetteer.rules import NameCorpus
 
-        self._fresh()
-        with self._lock:
-            if self._corpus is None or self._corpus_fingerprint != self._fingerprint:
-                self._corpus = NameCorpus.from_store(self.store)
-                self._corpus_fingerprint = self._fingerprint
-            return self._corpus
+            with self._corpus_lock:
+                if indexes.corpus is None:
+                    with self.store.read(primary=True) as conn:
+                        position = changes.head(conn)
+                    corpus = NameCorpus.from_store(self.store)
+                    with self._apply_lock:
+                        # Places changed since the snapshot: apply them again (same result
+                        # for those the snapshot already had).
+                        with self.store.read() as conn:
+                            ids = {
+                                int(c.row_key)
+                                for c in changes.ChangeFeed(position).read(conn)[0]
+                                if c.table == "places"
+                            }
+                            records = _corpus_records(conn, ids)
+                        for place_id in ids:
+                            if place_id in records:
+                                corpus.add(records[place_id])
+                            else:
+                                corpus.remove(place_id)
+                        indexes.corpus = corpus
+        return indexes.corpus
 
     @property
     def locator(self) -> DivisionLocator | PostGISDivisionLocator:
         # On PostgreSQL the containment test runs in PostGIS (ST_Contains, GiST index).
         # On SQLite: an in-memory grid; division polygons change only by a data import or
-        # a division change, so it is built once.
+        # a division change, and then it is rebuilt beside the old one.
         if self._locator is None:
-            with self._lock:
+            with self._build_lock:
                 if self._locator is None:
                     self._locator = division_locator(self.store)
         return self._locator
+
+    def stats(self) -> dict:
+        indexes = self._indexes
+        return {
+            "built": indexes is not None,
+            "full_builds": self.full_builds,
+            "applied_changes": self.applied_changes,
+            "log_position": indexes.feed.position if indexes else None,
+            "search_records": len(indexes.search) if indexes else 0,
+            "nearest_places": len(indexes.nearest) if indexes else 0,
+        }
 
     def search(self, q: str, **filters) -> list[dict]:
         """Ranked hits (dicts) for a name or a chain of names (广州天河)."""
@@ -139,16 +420,20 @@ class LookupService:
     def find(self, q: str, **filters) -> dict:
         """{"results": ranked hits, "chain": how a chain of names was read, or None}
         (``gazetteer.chains``: 广州天河 -> 天河区 within 广州市)."""
-        self._fresh()
-        hits, reading = self._chains.search(q, **filters)
+        hits, reading = self._current().chains.search(q, **filters)
+        results = [h.as_dict() for h in hits]
+        for r in results:  # when the old name was in use: {"since", "until"}
+            if r["matched_former_name"]:
+                r["matched_former_name_period"] = former_name_period(
+                    self.store, r["id"], r["matched_former_name"]
+                )
         return {
-            "results": [h.as_dict() for h in hits],
+            "results": results,
             "chain": reading.as_dict() if reading is not None else None,
         }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
-        self._fresh()
-        return [h.as_dict() for h in self._search.suggest(prefix, limit)]
+        return [h.as_dict() for h in self._current().search.suggest(prefix, limit)]
 
     def reverse(
         self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5
@@ -163,8 +448,7 @@ class LookupService:
         divisions = self.locator.locate(lon_c, lat_c)
         places_near = []
         if nearest:
-            self._fresh()
-            places_near = self._nearest.nearest(lon_c, lat_c, nearest)
+            places_near = self._current().nearest.nearest(lon_c, lat_c, nearest)
         return {
             "input": {"lon": lon, "lat": lat, "crs": crs.normalise_tag(crs_tag)},
             "cgcs2000": {"lon": round(lon_c, 8), "lat": round(lat_c, 8)},

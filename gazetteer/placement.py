@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from shapely.geometry import Point
 
+from gazetteer import changes
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import Store, bbox_columns
@@ -118,7 +119,9 @@ def place_on_map(
                 f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置"
             )
         _close_current(conn, row, civil_date(now), actor, now)
-        note = f"{civil_date(now).isoformat()} 无图形地名上图（{actor.username}）"
+        changes.places_changed(conn)
+        # Public text: who placed it is kept in place_versions and the audit log, not here.
+        note = f"{civil_date(now).isoformat()} 无图形地名上图"
         result = conn.execute(
             places.update()
             .where(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer import changes
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store, bbox_columns
@@ -239,6 +240,7 @@ def _insert_in_force(
         )
     )
     place_id = result.inserted_primary_key[0]
+    changes.places_changed(conn)
     _append_version(
         conn,
         _row(conn, place_id),
@@ -270,6 +272,7 @@ def rename_place(
     ``location`` (shapely, CGCS2000 lon/lat) replaces the carried-over geometry when given.
     Returns the new record's id. Raises ``Conflict`` if the old record is no longer in force."""
     old = _row(conn, old_id)
+    changes.places_changed(conn)
     new_name = new_values["name"]
     note = f"{effective_date.isoformat()} 由“{old.name}”更名为“{new_name}”"
     carried = {k: getattr(old, k) for k in CARRIED_ON_RENAME}
@@ -339,6 +342,7 @@ def retire_place(
 ) -> None:
     """Retire (销名): the record stays, marked retired with reason and date."""
     row = _row(conn, place_id)
+    changes.places_changed(conn)
     _close_current(conn, row, effective_date, actor, now)
     _update_in_force(
         conn,
@@ -712,6 +716,7 @@ def update_imported(
     row = _row(conn, place_id)
     if row.version != version:
         raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
+    changes.places_changed(conn)
     _close_current(conn, row, effective_date, actor, now)
     geom = values.get("geom", row.geom)
     result = conn.execute(

@@ -34,7 +34,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, islice
@@ -492,54 +492,10 @@ class SearchIndex:
 
     @classmethod
     def from_store(cls, store, former_names: dict | None = None) -> SearchIndex:
-        """Build from the store's ``places`` joined with ``divisions``.
-
-        ``division_path`` is the path of the place's division plus, for a place that is
-        itself a division, its own code; ``level_rank`` comes from its own division's level
-        (5 for other places). ``former_names``: optional {place id: [old names]}."""
-        from gazetteer.tables import divisions as d
-        from gazetteer.tables import places as p
-
-        former_names = former_names or {}
+        """Build from the store's ``places`` joined with ``divisions`` (see
+        :func:`store_records`). ``former_names``: optional {place id: [old names]}."""
         with store.read() as conn:
-            div = {
-                r.code: (r.name, r.level, r.path)
-                for r in conn.execute(sa.select(d.c.code, d.c.name, d.c.level, d.c.path))
-            }
-            rows = conn.execute(
-                sa.select(
-                    p.c.id,
-                    p.c.name,
-                    p.c.feature_class,
-                    p.c.division_code,
-                    p.c.own_division_code,
-                    p.c.status,
-                    p.c.minx,
-                    p.c.miny,
-                    p.c.maxx,
-                    p.c.maxy,
-                )
-            ).all()
-
-        def record(r) -> dict:
-            path = div[r.division_code][2].split("/") if r.division_code in div else []
-            if r.own_division_code and r.own_division_code not in path:
-                path.append(r.own_division_code)
-            level = div[r.own_division_code][1] if r.own_division_code in div else None
-            return {
-                "id": r.id,
-                "name": r.name,
-                "former_names": former_names.get(r.id, []),
-                "division_code": r.division_code,
-                "division_path": path,
-                "division_chain": [div[c][0] if c in div else c for c in path],
-                "feature_class": r.feature_class,
-                "status": r.status,
-                "level_rank": LEVEL_RANK.get(level, OTHER_LEVEL_RANK),
-                "bbox": None if r.minx is None else (r.minx, r.miny, r.maxx, r.maxy),
-            }
-
-        return cls.from_records(record(r) for r in rows)
+            return cls.from_records(store_records(conn, former_names or {}))
 
     def _append_columns(self, record: dict, pos: int, columns: dict) -> list[_Keyed]:
         name = normalise_text(str(record["name"]))
@@ -643,6 +599,15 @@ class SearchIndex:
                 raise NotFound(f"索引中没有记录 {record_id}", details={"id": record_id})
             self._alive[pos] = False
             del self._pos_by_id[record_id]
+
+    def replace(self, record_id, record: dict | None) -> None:
+        """Drop ``record_id`` if present and add ``record`` (if given) in one step: a query
+        running beside sees the old record or the new one, never neither."""
+        with self._lock:
+            if record_id in self._pos_by_id:
+                self.remove(record_id)
+            if record is not None:
+                self.add(record)
 
     def __len__(self) -> int:
         return int(self._alive.sum())
@@ -952,3 +917,57 @@ def _static_key(level: int, status: int, name_len: int, pos: int) -> int:
         | (min(name_len, 255) << _LEN_SHIFT)
         | (pos & ((1 << _LEN_SHIFT) - 1))
     )
+
+
+def store_records(
+    conn, former_names: dict, place_ids: Iterable[int] | None = None
+) -> Iterator[dict]:
+    """Search records of the store's places (all, or those with ``place_ids``).
+
+    ``division_path`` is the path of the place's division plus, for a place that is itself
+    a division, its own code; ``level_rank`` comes from its own division's level (5 for
+    other places). ``former_names``: {place id: [old names]}."""
+    from gazetteer.tables import divisions as d
+    from gazetteer.tables import places as p
+
+    query = sa.select(
+        p.c.id,
+        p.c.name,
+        p.c.feature_class,
+        p.c.division_code,
+        p.c.own_division_code,
+        p.c.status,
+        p.c.minx,
+        p.c.miny,
+        p.c.maxx,
+        p.c.maxy,
+    )
+    if place_ids is not None:
+        query = query.where(p.c.id.in_(list(place_ids)))
+    rows = conn.execute(query).all()
+    div_query = sa.select(d.c.code, d.c.name, d.c.level, d.c.path)
+    if place_ids is not None:  # only the divisions on these places' paths
+        codes = {c for r in rows for c in (r.division_code, r.own_division_code) if c}
+        paths = conn.execute(sa.select(d.c.path).where(d.c.code.in_(codes))).scalars()
+        div_query = div_query.where(d.c.code.in_({c for path in paths for c in path.split("/")}))
+    div = {r.code: (r.name, r.level, r.path) for r in conn.execute(div_query)}
+
+    def record(r) -> dict:
+        path = div[r.division_code][2].split("/") if r.division_code in div else []
+        if r.own_division_code and r.own_division_code not in path:
+            path.append(r.own_division_code)
+        level = div[r.own_division_code][1] if r.own_division_code in div else None
+        return {
+            "id": r.id,
+            "name": r.name,
+            "former_names": former_names.get(r.id, []),
+            "division_code": r.division_code,
+            "division_path": path,
+            "division_chain": [div[c][0] if c in div else c for c in path],
+            "feature_class": r.feature_class,
+            "status": r.status,
+            "level_rank": LEVEL_RANK.get(level, OTHER_LEVEL_RANK),
+            "bbox": None if r.minx is None else (r.minx, r.miny, r.maxx, r.maxy),
+        }
+
+    return (record(r) for r in rows)

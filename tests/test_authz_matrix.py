@@ -26,10 +26,18 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
+    "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
+    "officer.division_change_page": frozenset({"officer"}),
+    # Bringing an office's own place-name database in is an officer's job (issue 19).
+    "imports.upload": frozenset({"officer"}),
+    "imports.crs_guess": frozenset({"officer"}),
+    "imports.configure": frozenset({"officer"}),
+    "imports.preview": frozenset({"officer"}),
+    "imports.write": frozenset({"officer"}),
     "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.record_inspection": frozenset({"inspector"}),
@@ -46,6 +54,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.amend_inspection": frozenset({"inspector"}),
     "boundaries_api.sign_conclusion": frozenset({"officer"}),
     "boundaries_api.set_staff": frozenset({"officer", "admin"}),
+    "boundaries_api.record_division_change": frozenset({"officer"}),
+    "registry_api.apply_reading_corrections": frozenset({"officer"}),
+    "registry_api.protect_place": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -64,10 +75,11 @@ ACTION_ROLES = {
     "publish_notice": {"officer"},
     "announce": {"officer"},
     "bring_into_force": {"officer"},
+    "file": {"officer"},
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action"}
+FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -103,6 +115,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             {"data": {"username": "nobody", "password": "not the password"}},
         ),
         "auth.logout": ("/auth/logout", {}),
+        "notices.add_opinion": (
+            "/api/notices/999999/opinions",
+            {"json": {"body": "赞成这个名称。"}},
+        ),
         "lookup.reverse_batch": (
             "/api/reverse/batch",
             {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
@@ -139,9 +155,18 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "reasons": "新建道路",
                     "name": "云溪路",
                     "feature_class": "交通运输设施",
-                    "division_code": TIANHE,
+                    "division": TIANHE,
                 }
             },
+        ),
+        "registry_api.protect_place": (
+            "/api/places/999999999/protection",
+            {"json": {"reason": "历史地名", "source": "测试"}},
+        ),
+        "registry_api.apply_reading_corrections": ("/api/places/reading-corrections", {"json": {}}),
+        "officer.division_change_page": (
+            "/officer/divisions/changes",
+            {"data": {"division": "999999", "new_name": "某区"}},
         ),
         "boundaries_api.create_dispute": (
             "/api/boundaries/disputes",
@@ -183,7 +208,16 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "boundaries_api.create_round": (
             "/api/boundaries/rounds",
-            {"json": {"line": "粤桂线", "round_no": 4}},
+            {
+                "json": {
+                    "line": "粤桂线",
+                    "round_no": 4,
+                    "teams": [
+                        {"side_code": "440000", "members": ["a"]},
+                        {"side_code": "450000", "members": ["b"]},
+                    ],
+                }
+            },
         ),
         "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
         "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),
@@ -211,6 +245,16 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             "/api/boundaries/staff/nobody-here",
             {"json": {"full_name": "张伟", "organisation": "广东省民政厅", "side_code": "440000"}},
         ),
+        "boundaries_api.record_division_change": (
+            "/api/boundaries/division-changes",
+            {"json": {"code": "999999", "new_name": "某区"}},
+        ),
+        # An import run that does not exist: authorisation is decided before the lookup.
+        "imports.upload": ("/api/imports", {"data": {}}),
+        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {}}),
+        "imports.configure": ("/api/imports/999999/configure", {"json": {}}),
+        "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
+        "imports.write": ("/api/imports/999999/write", {"json": {}}),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]
 
@@ -279,3 +323,32 @@ def test_every_role_against_every_write_route(app, store, who):
                 if audit_size(store) != before:
                     failures.append(f"{who} {url}: refused but something was written")
     assert not failures, "\n".join(failures)
+
+
+# ---- the role table in docs/security.md says what the code allows (issue 13, finding 11) ----
+
+# A phrase of the role table and the endpoint it stands for.
+DOC_PHRASES = {
+    "record and sign inspections": "boundaries_api.record_inspection",
+    "upload photos": "boundaries_api.upload_photo",
+    "open and approve tasks": "boundaries_api.create_task",
+    "carry out tasks": "boundaries_api.update_task",
+    "disputes": "boundaries_api.create_dispute",
+    "plan and run inspection rounds": "boundaries_api.create_round",
+    "place names on the map": "fieldwork.place_geometry",
+}
+
+
+def test_the_documented_role_table_matches_the_code():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / "security.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] in ROLES:
+            rows[cells[0]] = cells[2]
+    assert set(rows) == set(ROLES)
+    for phrase, endpoint in DOC_PHRASES.items():
+        documented = {role for role, may in rows.items() if phrase in may}
+        assert documented == set(EXPECTED[endpoint]), (phrase, documented)

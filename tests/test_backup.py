@@ -115,3 +115,117 @@ def test_admin_backup_and_restore_commands(store, tmp_path):
     assert r.exit_code == 0 and "checksums match" in r.output, r.output
     r = CliRunner().invoke(main, [*base, "audit-verify"])
     assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
+
+
+# ---- issue 13: corrupt backups get a one-line reason; restore never runs under a server ----
+
+
+def _damage(path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "flipped":
+        for offset in range(len(data) // 2, len(data) // 2 + 4096, 97):
+            data[offset] ^= 0xFF
+    elif how == "header":
+        data[:16] = b"not a database!\x00"
+    elif how == "truncated":
+        del data[len(data) // 3 :]
+    elif how == "empty":
+        data = bytearray()
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["flipped", "header", "truncated", "empty", "manifest"])
+def test_a_corrupt_backup_gets_a_one_line_reason(store, tmp_path, how):
+    target = tmp_path / "b.sqlite"
+    backup.backup(store, target)
+    if how == "manifest":
+        backup.manifest_path(target).write_text('{"tables": ', "utf-8")
+    else:
+        _damage(target, how)
+    checked = backup.verify_backup(target)
+    assert not checked.ok and checked.problems
+    assert all("\n" not in p and "Traceback" not in p for p in checked.problems)
+    base = ["--database-url", store.url, "admin"]
+    r = CliRunner().invoke(main, [*base, "verify-backup", str(target)])
+    assert r.exit_code == 1
+    assert "Traceback" not in r.output and r.output.strip()
+    r = CliRunner().invoke(main, [*base, "restore", str(target), "--yes"])
+    assert r.exit_code != 0 and isinstance(r.exception, InvalidInput | SystemExit)
+    assert audit.verify(store).ok  # nothing was touched
+
+
+def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers(store, tmp_path):
+    import gc
+    import threading
+
+    from helpers import token_headers
+
+    from webmap import create_app
+
+    out = tmp_path / "nightly.sqlite"
+    backup.backup(store, out)
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+    headers = token_headers(store, "li", "clerk")
+    acknowledged: list[int] = []
+    stop = threading.Event()
+
+    def writer(client, n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            body = {
+                "kind": "naming",
+                "applicant": "天河区住建局",
+                "reasons": "新建道路",
+                "proposed": {
+                    "name": f"测试{n}路{i}号",
+                    "feature_class": "交通运输设施",
+                    "division_code": "440106",
+                },
+            }
+            r = client.post("/api/proposals", json=body, headers=headers)
+            if r.status_code == 201:
+                acknowledged.append(r.get_json()["id"])
+
+    threads = [threading.Thread(target=writer, args=(app.test_client(), n)) for n in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        while len(acknowledged) < 5:
+            stop.wait(0.05)
+        r = CliRunner().invoke(
+            main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+        )
+        while len(acknowledged) < 10:  # the app keeps writing after the refusal
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert r.exit_code != 0
+    assert "应用正在使用此存储" in str(r.exception)
+    with store.read() as conn:
+        stored = set(conn.execute(sa.select(proposals.c.id)).scalars())
+    assert set(acknowledged) <= stored  # no acknowledged write lost
+    assert audit.verify(store).ok
+
+    # The second action: stop the app, and the restore goes through.
+    del app, threads
+    gc.collect()
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+    )
+    assert r.exit_code == 0, r.output
+    with store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(proposals)).scalar() == 0
+
+
+def test_no_app_starts_on_a_store_being_restored(store, tmp_path):
+    from gazetteer.core import serving
+    from gazetteer.core.errors import Conflict
+    from webmap import create_app
+
+    with serving.exclusive(store):
+        with pytest.raises(Conflict, match="正在恢复"):
+            create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+    create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)

@@ -37,7 +37,8 @@ def test_markers_geojson_is_labelled_demonstration(bclient):
 def test_writes_need_the_right_role(bclient):
     assert bclient.post("/api/boundaries/rounds", json={}).status_code in (401, 403)
     sign_in(bclient, INSPECTOR_A)
-    response = bclient.post("/api/boundaries/rounds", json={"line": "韶惠线", "round_no": 4})
+    line = {"name": "韶惠线", "side_a_code": "440200", "side_b_code": "441300"}
+    response = bclient.post("/api/boundaries/rounds", json=round_plan(line))
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
 
 

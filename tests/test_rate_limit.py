@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers import TEST_PASSWORD, ensure_user, login
+from helpers import TEST_PASSWORD, ensure_user, login, token_headers
 
-from webmap.security import LOGIN_ATTEMPTS_PER_MINUTE, TokenBucket
+from gazetteer.core.ratelimit import SharedTokenBucket, TokenBucket
+from gazetteer.core.store import Store
+from webmap.security import LOGIN_ATTEMPTS_PER_MINUTE
 
 
 @pytest.fixture
@@ -81,3 +83,86 @@ def test_idle_buckets_are_forgotten():
     now[0] += 120
     bucket.take("10.0.1.1")
     assert len(bucket._buckets) <= 2
+
+
+def test_the_public_limit_holds_across_workers(store, tmp_path):
+    """Two workers (two apps, each with its own store object, as two processes have): what a
+    client spent at one is taken from its bucket at the other."""
+    from webmap import create_app
+
+    config = {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 6}
+    other_store = Store(store.url)
+    try:
+        first = create_app(config, store=store)
+        second = create_app(config, store=other_store)
+        a, b = first.test_client(), second.test_client()
+        assert [a.get("/api/divisions/440000").status_code for _ in range(4)] == [200] * 4
+        first.extensions["gdgis.rate_limits"]["public"].sync()  # as its next second would
+        statuses = [b.get("/api/divisions/440000").status_code for _ in range(4)]
+        assert statuses == [200, 200, 429, 429]  # 6 in total, not 6 per worker
+        # Another client is not affected by the first one's spending.
+        b.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+        assert b.get("/api/divisions/440000").status_code == 200
+    finally:
+        other_store.dispose()
+
+
+def test_shared_buckets_refill_and_forget(store):
+    now = [1_000_000.0]
+    one = SharedTokenBucket(store, "t", 60, clock=lambda: now[0])
+    two = SharedTokenBucket(store, "t", 60, clock=lambda: now[0])
+    assert all(one.take("x") == 0.0 for _ in range(40))
+    one.sync()
+    two.sync()
+    assert sum(two.take("x") == 0.0 for _ in range(30)) == 20  # 60 - 40 spent at `one`
+    now[0] += 10  # ten tokens back at one per second
+    two.sync()
+    assert sum(two.take("x") == 0.0 for _ in range(30)) == 10
+    two.sync()
+    one.sync()
+    assert one.take("x") > 0  # `one` learnt of `two`'s spending too
+    # A refilled bucket leaves the store; nothing is taken twice by syncing again.
+    now[0] += 60
+    two.sync()
+    one.sync()
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM rate_limit_buckets").scalar() == 0
+    assert sum(two.take("x") == 0.0 for _ in range(70)) == 60
+
+
+# ---- issue 13, finding 6: a bearer header is no way around the limit -----------------------
+
+
+def test_an_invalid_token_is_anonymous_and_never_skips_the_public_limit(limited_app):
+    client = limited_app.test_client()
+    junk = {"Authorization": "Bearer junk"}
+    statuses = [client.get("/api/divisions/440000", headers=junk).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert client.get("/api/divisions/440000").status_code == 429  # the same bucket
+    # Where the view asks who is calling, the invalid token is a 401.
+    other = limited_app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    r = other.get("/api/proposals", headers=junk)
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_token_requests_count_per_account(store, tmp_path):
+    from webmap import create_app
+
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "TOKEN_RATE_LIMIT_PER_MINUTE": 4},
+        store=store,
+    )
+    first, second = token_headers(store, "li", "clerk"), token_headers(store, "li", "clerk")
+    other = token_headers(store, "zhao", "clerk")
+    a, b = app.test_client(), app.test_client()
+    b.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+    # Two tokens of one account from two addresses share one bucket of 4.
+    statuses = [
+        (a if i % 2 else b).get("/api/divisions/440000", headers=first if i % 2 else second)
+        for i in range(5)
+    ]
+    assert [s.status_code for s in statuses] == [200] * 4 + [429]
+    assert statuses[-1].headers["Retry-After"]
+    # Another account has its own.
+    assert a.get("/api/divisions/440000", headers=other).status_code == 200

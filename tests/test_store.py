@@ -80,3 +80,16 @@ def test_geometry_column_rejects_non_geometries(empty_store):
             conn.execute(
                 places.insert().values(name="丙", feature_class="居民点", geom="POINT(1 2)")
             )
+
+
+def test_sqlite_commits_are_synced_to_disk(tmp_path):
+    """Issue 13: acknowledged writes survive a power loss (synchronous=FULL, not NORMAL)."""
+    from gazetteer.core.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    try:
+        with store.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    finally:
+        store.dispose()

@@ -8,14 +8,21 @@ HTTP responses in one place (``webmap.errors``).
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+from gazetteer import registry
+from gazetteer.core import serving
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
+from gazetteer.lookup import LookupService
+from webmap import context
+from webmap.compression import GzipResponses
+from webmap.import_jobs import ImportJobs
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,7 @@ BLUEPRINT_MODULES = (
     "webmap.api",
     "webmap.ogc",
     "webmap.search_api",
+    "webmap.notices",
     "webmap.registry_api",
     "webmap.officer",
     "webmap.boundaries_api",
@@ -31,6 +39,7 @@ BLUEPRINT_MODULES = (
     "webmap.auth",
     "webmap.fieldwork",
     "webmap.basemap",
+    "webmap.imports",
 )
 
 
@@ -62,9 +71,16 @@ def create_app(
             "GDGIS_SECRET_KEY is not set: using a random key, sessions end when the app restarts"
         )
 
-    app.extensions["gdgis.store"] = store or Store(
-        settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"]
-    )
+    # App-wide services, built once here and reached through webmap.context.
+    store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    # While this app lives, `gdgis admin restore` refuses to replace its store.
+    serving_lock = serving.hold_while_serving(store)
+    if serving_lock is not None:
+        weakref.finalize(app, serving_lock.release)
+    app.extensions[context.STORE] = store
+    app.extensions[context.LOOKUP] = LookupService(store)
+    app.extensions[context.CLOCK] = registry.utcnow
+    app.extensions[context.IMPORT_JOBS] = ImportJobs()
 
     from webmap import errors
 
@@ -76,6 +92,7 @@ def create_app(
 
     for module_name in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module_name).bp)
+    GzipResponses().init_app(app)  # after the blueprints: it sees their final responses
 
     from boundaries import vocabulary
 

@@ -1,10 +1,7 @@
-"""Who is making the request, and the sign-in pages.
+"""The sign-in pages, and who the request is made as (``/auth/me``).
 
-``current_actor()`` answers from, in order: an ``Authorization: Bearer <token>`` header
-(scripts; ``gazetteer.core.accounts.resolve_token``), the signed session cookie of a user who
-signed in at ``/auth/login``, or ``PUBLIC``. The user is looked up on every request, so a
-deactivated account or a changed password ends its sessions at once. Authorisation itself
-is in the domain functions (``gazetteer.core.actors.require_role``).
+Who is making a request is answered by ``webmap.context.current_actor``; authorisation
+itself is in the domain functions (``gazetteer.core.actors.require_role``).
 """
 
 from __future__ import annotations
@@ -17,37 +14,9 @@ from flask_wtf.csrf import generate_csrf
 from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
-from webmap.context import store
+from webmap.context import current_actor, store
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-def _resolve() -> Actor:
-    header = request.headers.get("Authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise Unauthenticated("只支持 Authorization: Bearer <令牌>")
-        actor = accounts.resolve_token(store(), token.strip())
-        if actor is None:
-            raise Unauthenticated("API 令牌无效、已撤销，或其账号已停用")
-        return actor
-    username = session.get("username")
-    if not username:
-        return PUBLIC
-    actor = accounts.session_actor(store(), str(username), session.get("fp"))
-    if actor is None:
-        session.clear()
-        return PUBLIC
-    return actor
-
-
-def current_actor() -> Actor:
-    """The actor of the current request (``PUBLIC`` when nobody is signed in). Raises
-    ``Unauthenticated`` for a bad bearer token."""
-    if "gdgis_actor" not in g:
-        g.gdgis_actor = _resolve()
-    return g.gdgis_actor
 
 
 def _safe_next(target: str | None) -> str:
@@ -115,6 +84,15 @@ def _actor_for_templates() -> Actor:
         return current_actor()
     except Unauthenticated:
         return PUBLIC
+
+
+@bp.after_app_request
+def _record_token_use(response):
+    # Only a request that succeeded counts as a use: a refused one writes nothing.
+    token = g.get("gdgis_token")
+    if token and response.status_code < 400:
+        accounts.record_token_use(store(), token)
+    return response
 
 
 @bp.app_context_processor

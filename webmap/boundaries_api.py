@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from boundaries import disputes as dispute_service
+from boundaries import division_changes as division_change_service
 from boundaries import inspections as inspection_service
 from boundaries import io as boundary_io
 from boundaries import lines as line_service
@@ -24,9 +25,20 @@ from boundaries import tasks as task_service
 from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
+from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import store
+from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
+from webmap.schemas import (
+    DisputeNew,
+    DisputeUpdate,
+    InspectionNew,
+    RoundPlan,
+    SideSignOff,
+    TaskNew,
+    TaskUpdate,
+    validated_body,
+)
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
 
@@ -54,7 +66,7 @@ FIELD_DATA_ENDPOINTS = frozenset(
 @bp.before_request
 def _field_data_is_for_staff():
     if request.endpoint in FIELD_DATA_ENDPOINTS:
-        require_field_data_reader(_actor())
+        require_field_data_reader(current_actor())
 
 
 _MEDIA = {
@@ -62,12 +74,6 @@ _MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
 }
-
-
-def _actor():
-    from webmap.auth import current_actor
-
-    return current_actor()
 
 
 def _fmt(default: str = "geojson") -> str:
@@ -147,7 +153,7 @@ def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
     feature = marker_service.marker_feature(row)
-    if may_read_field_data(_actor()):
+    if may_read_field_data(current_actor()):
         feature["history"] = {
             "inspections": row["inspections"],
             "tasks": row["tasks"],
@@ -166,7 +172,7 @@ def upload_photo(marker_id: int):
         current_app.config["DATA_DIR"],
         marker_id,
         upload.read(),
-        _actor(),
+        current_actor(),
         inspection_id=request.form.get("inspection_id") or None,
         caption=request.form.get("caption"),
     )
@@ -192,7 +198,7 @@ def export_markers():
 @bp.post("/markers/import")
 def import_markers():
     """Body: the file (GeoJSON, CSV or GPKG bytes), ?format=. All or nothing."""
-    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), _actor())
+    counts = boundary_io.import_markers(store(), request.get_data(), _fmt(), current_actor())
     return jsonify(counts)
 
 
@@ -206,7 +212,9 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(inspection_service.create_round(store(), json_body(), _actor())), 201
+    return jsonify(
+        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
+    ), 201
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -216,7 +224,7 @@ def round_(round_id: int):
 
 @bp.post("/rounds/<int:round_id>/start")
 def start_round(round_id: int):
-    return jsonify(inspection_service.start_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.start_round(store(), round_id, current_actor()))
 
 
 @bp.get("/rounds/<int:round_id>/markers")
@@ -227,7 +235,9 @@ def round_markers(round_id: int):
 
 @bp.post("/rounds/<int:round_id>/conclusion")
 def sign_conclusion(round_id: int):
-    return jsonify(inspection_service.sign_conclusion(store(), round_id, json_body(), _actor()))
+    return jsonify(
+        inspection_service.sign_conclusion(store(), round_id, json_body(), current_actor())
+    )
 
 
 @bp.get("/due")
@@ -251,12 +261,12 @@ def staff_list():
 def set_staff(username: str):
     from boundaries import staff
 
-    return jsonify(staff.set_profile(store(), username, json_body(), _actor()))
+    return jsonify(staff.set_profile(store(), username, json_body(), current_actor()))
 
 
 @bp.post("/rounds/<int:round_id>/complete")
 def complete_round(round_id: int):
-    return jsonify(inspection_service.complete_round(store(), round_id, _actor()))
+    return jsonify(inspection_service.complete_round(store(), round_id, current_actor()))
 
 
 @bp.get("/rounds/<int:round_id>/report")
@@ -287,7 +297,7 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), json_body(), _actor(), **_guards()
+        store(), validated_body(InspectionNew), current_actor(), **_guards()
     )
     return jsonify(record), 201 if created else 200
 
@@ -296,7 +306,7 @@ def record_inspection():
 def amend_inspection(inspection_id: str):
     """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
     record, created = inspection_service.amend_inspection(
-        store(), inspection_id, json_body(), _actor(), **_guards()
+        store(), inspection_id, json_body(), current_actor(), **_guards()
     )
     return jsonify(record), 201 if created else 200
 
@@ -308,9 +318,11 @@ def amendments(inspection_id: str):
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = json_body()
+    body = validated_body(SideSignOff)
     return jsonify(
-        inspection_service.sign_inspection(store(), inspection_id, body.get("side_code"), _actor())
+        inspection_service.sign_inspection(
+            store(), inspection_id, body.get("side_code"), current_actor()
+        )
     )
 
 
@@ -327,7 +339,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), _actor(), **_guards()
+        store(), request.get_data(), _fmt(), current_actor(), **_guards()
     )
     return jsonify(counts)
 
@@ -351,23 +363,27 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = json_body()
+    body = validated_body(TaskNew)
     return jsonify(
         task_service.create_task(
-            store(), body.get("marker_id"), body.get("kind"), _actor(), note=body.get("note")
+            store(),
+            body.get("marker_id"),
+            body.get("kind"),
+            current_actor(),
+            note=body.get("note"),
         )
     ), 201
 
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    body = json_body()
+    body = validated_body(TaskUpdate)
     return jsonify(
         task_service.update_task(
             store(),
             task_id,
             body.get("status"),
-            _actor(),
+            current_actor(),
             result=body.get("result"),
             witness_other_side=body.get("witness_other_side"),
             witness=body.get("witness"),
@@ -380,7 +396,9 @@ def update_task(task_id: int):
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
     return jsonify(
-        task_service.approve_task(store(), task_id, json_body().get("side_code"), _actor())
+        task_service.approve_task(
+            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
+        )
     )
 
 
@@ -397,14 +415,53 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(dispute_service.create_dispute(store(), json_body(), _actor())), 201
+    return jsonify(
+        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
+    ), 201
 
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = json_body()
+    body = validated_body(DisputeUpdate)
     return jsonify(
         dispute_service.update_dispute(
-            store(), dispute_id, body.get("status"), _actor(), resolution=body.get("resolution")
+            store(),
+            dispute_id,
+            body.get("status"),
+            current_actor(),
+            resolution=body.get("resolution"),
         )
     )
+
+
+# ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
+
+DIVISION_CHANGE_FIELDS = (
+    "code",
+    "new_name",
+    "approving_body",
+    "document_number",
+    "approval_date",
+    "effective_date",
+    "reason",
+)
+
+
+@bp.get("/division-changes")
+def list_division_changes():
+    """Recorded division renames, newest first (?code= one division)."""
+    with store().read() as conn:
+        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+    return jsonify({"items": items})
+
+
+@bp.post("/division-changes")
+def record_division_change():
+    """Rename a division under its approval (officers). Body: code, new_name, approving_body,
+    document_number, approval_date, effective_date?, reason."""
+    body = json_body()
+    unknown = set(body) - set(DIVISION_CHANGE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    return jsonify(change), 201

@@ -19,8 +19,7 @@ from boundaries.tasks import TASK_NAMES, list_tasks
 from boundaries.vocabulary import LINE_KIND_TERMS, STATE_NAMES, TYPE_NAMES, labels
 from gazetteer.core.dates import local_today
 from gazetteer.core.errors import InvalidInput
-from webmap.auth import current_actor
-from webmap.context import store
+from webmap.context import current_actor, store
 from webmap.security import with_nonce
 
 bp = Blueprint("boundaries_pages", __name__, url_prefix="/boundaries")

@@ -10,6 +10,7 @@ gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:500
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -225,15 +226,24 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int, help="gunicorn worker threads.")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes  [default: one per CPU core]",
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
-    """Set up the store if needed and serve the app with gunicorn (one worker, threads)."""
+def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
+    """Set up the store if needed and serve the app with gunicorn: one worker process per
+    core by default. The lookup indexes are built once here, before the workers start
+    (they inherit them), and each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
     from webmap import create_app
-    from webmap.search_api import lookup
+    from webmap.context import lookup
 
+    workers = workers or os.cpu_count() or 1
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
     with app.app_context():
@@ -246,7 +256,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         def load_config(self):
             for key, value in {
                 "bind": f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "worker_class": "gthread",
                 "threads": threads,
                 "keepalive": 30,
@@ -257,7 +267,7 @@ def serve(obj: Context, host: str, port: int, threads: int) -> None:
         def load(self):
             return app
 
-    click.echo(f"serving on http://{host}:{port}/")
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) × {threads} threads")
     Server().run()
 
 
@@ -278,3 +288,21 @@ def run() -> None:
 
 if __name__ == "__main__":
     run()
+
+
+@main.command("correct-readings")
+@click.option("--apply", "apply_", is_flag=True, help="Write the corrections (default: list them).")
+@click.pass_obj
+def correct_readings(obj: Context, apply_: bool) -> None:
+    """Romanizations that the reviewed place readings (place_readings.csv) give differently:
+    list them as JSON lines, or with --apply rewrite them, each a recorded change
+    (place_versions 'corrected', the old form kept)."""
+    from gazetteer import readings
+    from gazetteer.core.actors import Actor
+
+    if not apply_:
+        for c in readings.reading_corrections(obj.store):
+            click.echo(json.dumps(c, ensure_ascii=False))
+        return
+    actor = Actor("system:cli", frozenset({"officer"}))
+    click.echo(json.dumps(readings.apply_reading_corrections(obj.store, actor), ensure_ascii=False))

@@ -12,7 +12,7 @@ keepalive = 30
 def post_worker_init(worker):
     app = worker.wsgi
     if callable(getattr(app, "app_context", None)):
-        from webmap.search_api import lookup
+        from webmap.context import lookup
 
         with app.app_context():
             lookup().warm()

@@ -1,8 +1,6 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
 from boundaries.vocabulary import (
-    DISPUTE_CATEGORIES,
-    DISPUTE_RISKS,
     FOUND_STATES,
     LINE_KINDS,
     MEASUREMENT_METHODS,
@@ -19,13 +17,6 @@ def _error(description: str) -> dict:
 def _json(description: str, ref: str | None = None) -> dict:
     schema = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(ref: str) -> dict:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
-    }
 
 
 def _file_body() -> dict:
@@ -179,7 +170,6 @@ PATHS = {
         },
         "post": {
             "summary": "Plan a round (officer)",
-            "requestBody": _body("RoundPlan"),
             "responses": {"201": _json("Round"), **_WRITE_ERRORS},
         },
     },
@@ -226,7 +216,6 @@ PATHS = {
         },
         "post": {
             "summary": "Record an inspection (inspector); idempotent by client id",
-            "requestBody": _body("Inspection"),
             "responses": {
                 "201": _json("Stored now", "Inspection"),
                 "200": _json("Already stored", "Inspection"),
@@ -245,17 +234,6 @@ PATHS = {
                     "schema": {"type": "string", "format": "uuid"},
                 }
             ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {"side_code": {"type": "string"}},
-                        }
-                    }
-                },
-            },
             "responses": {"200": _json("Record", "Inspection"), **_WRITE_ERRORS},
         }
     },
@@ -286,7 +264,6 @@ PATHS = {
         },
         "post": {
             "summary": "Open a task by hand (officer)",
-            "requestBody": _body("TaskNew"),
             "responses": {"201": _json("Task"), **_WRITE_ERRORS},
         },
     },
@@ -294,7 +271,6 @@ PATHS = {
         "post": {
             "summary": "Move a task on (done needs result and witness)",
             "parameters": [_int("task_id", "path")],
-            "requestBody": _body("TaskUpdate"),
             "responses": {"200": _json("Task"), **_WRITE_ERRORS},
         }
     },
@@ -313,7 +289,6 @@ PATHS = {
         },
         "post": {
             "summary": "Record a dispute risk",
-            "requestBody": _body("DisputeNew"),
             "responses": {"201": _json("Dispute"), **_WRITE_ERRORS},
         },
     },
@@ -327,32 +302,6 @@ PATHS = {
 }
 
 SCHEMAS = {
-    "RoundPlan": {
-        "type": "object",
-        "required": ["round_no", "teams"],
-        "properties": {
-            "line": {"type": "string", "example": "湘粤线"},
-            "line_id": {"type": "integer"},
-            "round_no": {"type": "integer"},
-            "plan": {"type": "string"},
-            "planned_start": {"type": "string", "format": "date"},
-            "planned_end": {"type": "string", "format": "date"},
-            "teams": {
-                "type": "array",
-                "minItems": 2,
-                "maxItems": 2,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "side_code": {"type": "string"},
-                        "organisation": {"type": "string"},
-                        "leader": {"type": "string"},
-                        "members": {"type": "array", "items": {"type": "string"}},
-                    },
-                },
-            },
-        },
-    },
     "Inspection": {
         "type": "object",
         "required": ["id", "round_id", "found_state"],
@@ -382,43 +331,6 @@ SCHEMAS = {
             "displacement_m": {"type": "number", "readOnly": True},
             "flagged_moved": {"type": "boolean", "readOnly": True},
             "assessed_state": {"type": "string", "readOnly": True},
-        },
-    },
-    "TaskNew": {
-        "type": "object",
-        "required": ["marker_id", "kind"],
-        "properties": {
-            "marker_id": {"type": "integer"},
-            "kind": {"type": "string"},
-            "note": {"type": "string"},
-        },
-    },
-    "TaskUpdate": {
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "enum": ["in_progress", "done", "cancelled"]},
-            "result": {"type": "string"},
-            "witness_other_side": {"type": "string"},
-            "new_lon": {"type": "number"},
-            "new_lat": {"type": "number"},
-        },
-    },
-    "DisputeNew": {
-        "type": "object",
-        "required": ["title"],
-        "properties": {
-            "line": {"type": "string"},
-            "line_id": {"type": "integer"},
-            "title": {"type": "string"},
-            "category": {
-                "type": "string",
-                "enum": list(DISPUTE_CATEGORIES),
-            },
-            "risk": {"type": "string", "enum": list(DISPUTE_RISKS)},
-            "lon": {"type": "number"},
-            "lat": {"type": "number"},
-            "description": {"type": "string"},
         },
     },
 }

@@ -4,7 +4,7 @@
 point at ``#/components/schemas/<name>``; ``Error`` is the one error shape of ``webmap.errors``.
 """
 
-from gazetteer.registry_tables import OPINION_KINDS, PROPOSAL_KINDS, PROPOSAL_STATES
+from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
 
 
@@ -134,10 +134,6 @@ PATHS = {
         "post": {
             "tags": ["申请"],
             "summary": "起草命名、更名或销名申请（经办人）",
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("NewProposal")}},
-            },
             "responses": {
                 "201": _json(_ref("Proposal"), "已起草"),
                 "400": ERRORS["400"],
@@ -163,6 +159,58 @@ PATHS = {
                         },
                     }
                 )
+            },
+        }
+    },
+    "/api/places/{place_id}/protection": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "地名保护名录：该记录是否列入、理由与依据（第二十五条）",
+            "parameters": [_path("place_id", "地名记录编号")],
+            "responses": {"200": _json({"type": "object"})},
+        },
+        "post": {
+            "tags": ["地名记录"],
+            "summary": "列入地名保护名录（审核人员）：{reason, source}",
+            "parameters": [_path("place_id", "地名记录编号")],
+            "responses": {"201": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+        },
+    },
+    "/api/places/reading-corrections": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非工作人员"}},
+        },
+        "post": {
+            "tags": ["地名记录"],
+            "summary": "按读音表更正拼写，每条记录留存更正前的版本（审核人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+        },
+    },
+    "/api/proposals/due": {
+        "get": {
+            "tags": ["申请"],
+            "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
+            "parameters": [
+                {
+                    "name": "all",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["1"]},
+                    "description": "1：也列出未到期的事项",
+                }
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "today": {"type": "string", "format": "date"},
+                            "items": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                ),
+                "403": {"description": "未登录或非工作人员"},
             },
         }
     },
@@ -200,7 +248,7 @@ PATHS = {
             "tags": ["申请"],
             "summary": "办理一步：提交、审查、论证、公示、审批、公告、生效、退回、撤回……",
             "description": "须带上所看到的版本号 version；他人已先处理时返回 409 conflict，整个操作不生效。"
-            "各操作所需角色与参数见 /api/proposals/workflow 与 ActionRequest。",
+            "各操作所需角色与参数见 /api/proposals/workflow 与 ProposalAction。",
             "parameters": [
                 _path("proposal_id", "申请编号"),
                 {
@@ -228,10 +276,6 @@ PATHS = {
                     },
                 },
             ],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("ActionRequest")}},
-            },
             "responses": {"200": _json(_ref("Proposal")), **ERRORS},
         }
     },
@@ -361,56 +405,6 @@ SCHEMAS = {
                 },
             },
             "totals": {"type": "object"},
-        },
-    },
-    "NewProposal": {
-        "type": "object",
-        "required": ["kind", "applicant", "reasons"],
-        "properties": {
-            "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
-            "applicant": {"type": "string"},
-            "reasons": {"type": "string"},
-            "place_id": {"type": "integer", "description": "更名、销名的地名记录编号"},
-            "location": {
-                "type": "object",
-                "description": "GeoJSON 几何，CGCS2000 经纬度（经度在前）",
-            },
-            "proposed": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string"},
-                    "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)},
-                    "feature_type": {"type": "string"},
-                    "division_code": {"type": "string"},
-                    "aliases": {"type": "array", "items": {"type": "string"}},
-                    "short_name": {"type": "string"},
-                    "map_name": {"type": "string"},
-                    "minority_name": {"type": "string"},
-                    "minority_language": {"type": "string"},
-                    "meaning": {"type": "string"},
-                    "history": {"type": "string"},
-                    "description": {"type": "string"},
-                    "source": {"type": "string"},
-                },
-            },
-        },
-    },
-    "ActionRequest": {
-        "type": "object",
-        "required": ["version"],
-        "properties": {
-            "version": {"type": "integer", "description": "所看到的申请版本号（乐观并发控制）"},
-            "reason": {"type": "string", "description": "return、override、reject、withdraw 必填"},
-            "kind": {"type": "string", "enum": list(OPINION_KINDS), "description": "add_opinion"},
-            "author": {"type": "string", "description": "add_opinion"},
-            "body": {"type": "string", "description": "add_opinion"},
-            "romanized": {"type": "string", "description": "confirm_romanization：更正的拼写"},
-            "romanized_toned": {"type": "string", "description": "confirm_romanization"},
-            "notice_start": _DATE,
-            "notice_end": _DATE,
-            "approving_body": {"type": "string", "description": "approve 必填"},
-            "decision_ref": {"type": "string", "description": "批准文号"},
-            "effective_date": _DATE,
         },
     },
     "WorkflowStep": {

@@ -12,9 +12,11 @@ from gazetteer.core.errors import InvalidInput
 from gazetteer.core.text import check_document_text, normalise_document_text
 
 
-def _number(name: str, default, convert, kind_zh: str, low=None, high=None):
+def _number(name: str, default, convert, kind_zh: str, low=None, high=None, required=False):
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
+        if required:  # an empty value is missing, never 0
+            raise InvalidInput(f"缺少参数 {name}", details={"field": name})
         return default
     try:
         value = convert(raw)
@@ -32,9 +34,15 @@ def int_arg(
 
 
 def float_arg(
-    name: str, default: float | None = None, low: float | None = None, high: float | None = None
+    name: str,
+    default: float | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    required: bool = False,
 ) -> float | None:
-    return _number(name, default, float, "数字", low, high)
+    """The parameter as a float; ``required``: absent or empty is a 400 naming it."""
+    return _number(name, default, float, "数字", low, high, required)
 
 
 def json_body() -> dict:

@@ -7,22 +7,17 @@ Documented in ``webmap.openapi_registry``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from gazetteer import registry, statistics, workflow
+from gazetteer import approval, protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput
-from webmap.auth import current_actor
-from webmap.context import store
+from gazetteer.core.errors import Forbidden, InvalidInput
+from webmap.context import clock, current_actor, store
 from webmap.params import int_arg, json_body
-from webmap.search_api import lookup
+from webmap.schemas import ProposalAction, ProposalNew, validated_body
+from webmap.workflow_steps import take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
-
-
-def clock():
-    """The registry's clock: real UTC time, or the one tests put in ``app.extensions["gdgis.clock"]``."""
-    return current_app.extensions.get("gdgis.clock", registry.utcnow)()
 
 
 @bp.get("/places")
@@ -94,12 +89,7 @@ def proposals_list():
 
 @bp.post("/proposals")
 def proposal_create():
-    body = json_body()
-    unknown = set(body) - {"kind", "applicant", "reasons", "proposed", "place_id", "location"}
-    if unknown:
-        raise InvalidInput(f"不认识的字段：{', '.join(sorted(unknown))}")
-    if not isinstance(body.get("proposed", {}), dict):
-        raise InvalidInput("proposed 应为 JSON 对象")
+    body = validated_body(ProposalNew)
     result = workflow.create_proposal(
         store(),
         current_actor(),
@@ -112,6 +102,60 @@ def proposal_create():
         clock=clock,
     )
     return jsonify(result), 201
+
+
+@bp.post("/places/<int:place_id>/protection")
+def protect_place(place_id: int):
+    """Put a record on the protection list (Art. 25; officers). Body {reason, source}."""
+    body = json_body()
+    unknown = set(body) - {"reason", "source"}
+    if unknown:
+        raise InvalidInput(f"不接受这些参数：{', '.join(sorted(unknown))}")
+    listed = protection.protect_name(
+        store(),
+        current_actor(),
+        place_id,
+        reason=body.get("reason"),
+        source=body.get("source"),
+        clock=clock,
+    )
+    return jsonify(listed), 201
+
+
+@bp.get("/places/<int:place_id>/protection")
+def place_protection(place_id: int):
+    """The record's listing on the protection list, or {"listed": false}."""
+    with store().read() as conn:
+        listed = protection.protection_of(conn, place_id)
+    return jsonify(listed or {"listed": False})
+
+
+@bp.get("/places/reading-corrections")
+def reading_corrections():
+    """Records whose stored romanization the reviewed place readings give differently
+    (staff)."""
+    if not current_actor().is_staff:
+        raise Forbidden("仅供地名工作人员查看，请先登录")
+    items = readings.reading_corrections(store())
+    return jsonify({"total": len(items), "items": items})
+
+
+@bp.post("/places/reading-corrections")
+def apply_reading_corrections():
+    """Rewrite them as recorded changes (officers)."""
+    return jsonify(readings.apply_reading_corrections(store(), current_actor(), clock=clock))
+
+
+@bp.get("/proposals/due")
+def proposals_due():
+    """What officers must do soon: notices ending, decisions waiting, filings (Art. 13) and
+    announcements (Art. 14) due or overdue; ?all=1 adds those not yet due. Staff only."""
+    actor = current_actor()
+    if not actor.is_staff:
+        raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
+    today = registry.civil_date(clock())
+    items = approval.due_items(store(), today, include_open=request.args.get("all") == "1")
+    return jsonify({"today": today.isoformat(), "items": items})
 
 
 @bp.get("/proposals/workflow")
@@ -142,26 +186,7 @@ def proposal_announcement(proposal_id: int):
 @bp.post("/proposals/<int:proposal_id>/actions/<action>")
 def proposal_action(proposal_id: int, action: str):
     """Take one workflow step. Body: {"version": <the version you saw>, "reason": ..., params}."""
-    body = json_body()
-    version = body.pop("version", None)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise InvalidInput("请提供您看到的申请版本号 version（整数），以免覆盖他人的操作")
+    body = validated_body(ProposalAction)
+    version = body.pop("version")
     reason = body.pop("reason", None)
-    # Only the action's own parameters pass through (never the domain's clock or corpus).
-    unknown = set(body) - set(workflow.STEP_PARAMS.get(action, ()))
-    if unknown:
-        raise InvalidInput(f"该操作不接受这些参数：{', '.join(sorted(unknown))}")
-    corpus = lookup().name_corpus() if action == "check" else None
-    return jsonify(
-        workflow.perform(
-            store(),
-            proposal_id,
-            action,
-            current_actor(),
-            version=version,
-            reason=reason,
-            clock=clock,
-            corpus=corpus,
-            **body,
-        )
-    )
+    return jsonify(take_step(proposal_id, action, version=version, reason=reason, params=body))

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
-from gazetteer import registry
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.spatial import parse_bbox
-from gazetteer.lookup import LookupService
-from webmap.context import store
+from gazetteer.place_view import place_view
+from webmap.context import lookup, store
 from webmap.params import float_arg, int_arg
+from webmap.schemas import ReverseBatch, validated_body
 
 bp = Blueprint("lookup", __name__)
-
-
-def lookup() -> LookupService:
-    service = current_app.extensions.get("gdgis.lookup")
-    if service is None:
-        service = current_app.extensions["gdgis.lookup"] = LookupService(store())
-    return service
-
-
-@bp.after_app_request
-def _invalidate_after_writes(response):
-    # A write in this process may have named, renamed or retired a place: search sees it next time.
-    if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-        service = current_app.extensions.get("gdgis.lookup")
-        if service is not None:
-            service.invalidate()
-    return response
 
 
 def search_args() -> dict:
@@ -63,12 +46,10 @@ def suggest():
 @bp.get("/api/reverse")
 def reverse():
     """?lon=&lat=&crs=CGCS2000|WGS84|GCJ02|BD09&nearest=5"""
-    if "lon" not in request.args or "lat" not in request.args:
-        raise InvalidInput("需要参数 lon（经度）和 lat（纬度）")
     return jsonify(
         lookup().reverse(
-            float_arg("lon", 0.0),
-            float_arg("lat", 0.0),
+            float_arg("lon", required=True),
+            float_arg("lat", required=True),
             request.args.get("crs", "CGCS2000"),
             nearest=int_arg("nearest", 5, 0, 50),
         )
@@ -78,17 +59,8 @@ def reverse():
 @bp.post("/api/reverse/batch")
 def reverse_batch():
     """JSON body {"crs": "WGS84", "points": [[lon, lat], ...]} (at most 10,000 points)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("points"), list):
-        raise InvalidInput('请求体应为 JSON：{"crs": "WGS84", "points": [[经度, 纬度], ...]}')
+    body = validated_body(ReverseBatch)
     points = body["points"]
-    if not all(
-        isinstance(p, list)
-        and len(p) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-        for p in points
-    ):
-        raise InvalidInput("points 中每一项应为 [经度, 纬度] 两个数字")
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     return jsonify(
         {"results": lookup().reverse_batch(lons, lats, str(body.get("crs", "CGCS2000")))}
@@ -112,7 +84,10 @@ def search_page():
 
 @bp.get("/place/<int:place_id>")
 def place_page(place_id: int):
-    place = registry.get_place(store(), place_id, with_geometry=True)
-    history = registry.place_history(store(), place_id)
-    former = [c for c in history["name_chain"] if c["id"] != place_id and c["status"] != "in_force"]
-    return render_template("public/place.html", place=place, history=history, former=former)
+    return render_template("public/place.html", **place_view(store(), place_id))
+
+
+@bp.get("/api/places/<int:place_id>/public")
+def place_public(place_id: int):
+    """What the public place page shows, as JSON (no staff account names)."""
+    return jsonify(place_view(store(), place_id))

@@ -7,10 +7,13 @@
   authenticate with ``Authorization: Bearer`` are exempt: no cookie is involved, so a
   forged cross-site request cannot carry the credential.
 - Rate limit: a token bucket per client address on public (anonymous) GET requests and
-  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), and a
-  stricter one on sign-in attempts; 429 with ``Retry-After``. The buckets live in this
-  process: behind several gunicorn workers or nginx, put the limit in nginx (``limit_req``)
-  — see docs/security.md.
+  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), with follow-on pages of OGC API
+  items drawing on a separate, larger paging budget (``PAGING_RATE_LIMIT_PER_MINUTE``) so a
+  GIS client can page through a layer; one per account on every request
+  made with an API token (an invalid token counts as anonymous), and a
+  stricter one on sign-in attempts; 429 with ``Retry-After``. The workers share what each
+  client spent through the store (``gazetteer.core.ratelimit``), so the limit holds for
+  the whole server, not per worker; nginx's ``limit_req`` can still sit in front.
 - Input bounds: JSON and form bodies must be UTF-8 and well-formed, without NUL
   characters or lone surrogates (``"\\ud800"``: ``gazetteer.core.text``), integers within
   64 bits (400); query strings likewise; sizes are capped by
@@ -24,8 +27,6 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import threading
-import time
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, make_response, request, session
@@ -33,8 +34,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from gazetteer.core.errors import InvalidInput, Unauthenticated
+from gazetteer.core.ratelimit import SharedTokenBucket
 from gazetteer.core.text import check_document_text
-from webmap.auth import current_actor
+from webmap.context import current_actor
 from webmap.errors import error_response
 
 csrf = CSRFProtect()
@@ -42,48 +44,21 @@ csrf = CSRFProtect()
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 # The only writes an anonymous visitor may send (still CSRF-checked: no login CSRF).
-ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
+# Public opinions on a notice (公示) are open to anyone: CSRF-protected, limited per
+# address and guarded by a honeypot in gazetteer.notices.
+ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout", "notices.add_opinion"})
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})
+# Uploads allowed beyond MAX_UPLOAD_MB, up to IMPORT_MAX_UPLOAD_MB (an office's whole
+# database); raised before the CSRF check parses the multipart body.
+LARGE_UPLOAD_ENDPOINTS = frozenset({"imports.upload"})
 _TEXT_BODY_TYPES = (
     "application/json",
     "application/geo+json",
     "application/x-www-form-urlencoded",
     "text/",
 )
-
-
-class TokenBucket:
-    """Per-key token buckets: ``rate_per_minute`` tokens refill evenly, at most that many
-    saved up. Thread-safe; idle keys are forgotten so memory stays bounded."""
-
-    def __init__(self, rate_per_minute: int, *, clock=time.monotonic, max_keys: int = 100_000):
-        self.capacity = float(rate_per_minute)
-        self.rate_per_s = rate_per_minute / 60.0
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> float:
-        """Take one token for ``key``: 0.0 when allowed, else the seconds until one is free."""
-        now = self.clock()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate_per_s)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                if len(self._buckets) > self.max_keys:
-                    self._forget_full(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate_per_s
-
-    def _forget_full(self, now: float) -> None:
-        # A bucket that has refilled completely is the same as no bucket.
-        full_after_s = self.capacity / self.rate_per_s
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after_s}
 
 
 def _too_many(wait_s: float):
@@ -206,6 +181,13 @@ def with_nonce(html: str) -> str:
     return _INLINE_TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"{m.group(2)}>', html)
 
 
+def _is_follow_on_page() -> bool:
+    """A later page of an OGC items listing (offset > 0): what a client paging through a
+    layer sends, counted against the paging budget."""
+    offset = request.args.get("offset", "")
+    return request.endpoint == "ogc.items" and offset.isdigit() and int(offset) > 0
+
+
 def init_app(app: Flask) -> None:
     """Install CSRF protection, rate limits, body checks, bounded path integers and
     headers on ``app``. Call before registering blueprints (the converter applies to
@@ -216,9 +198,17 @@ def init_app(app: Flask) -> None:
     )  # checked below, except for bearer tokens
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)  # a working day of open forms
     csrf.init_app(app)
-    public_bucket = TokenBucket(app.config["RATE_LIMIT_PER_MINUTE"])
-    login_bucket = TokenBucket(LOGIN_ATTEMPTS_PER_MINUTE)
-    app.extensions["gdgis.rate_limits"] = {"public": public_bucket, "login": login_bucket}
+    store = app.extensions["gdgis.store"]
+    public_bucket = SharedTokenBucket(store, "public", app.config["RATE_LIMIT_PER_MINUTE"])
+    paging_bucket = SharedTokenBucket(store, "paging", app.config["PAGING_RATE_LIMIT_PER_MINUTE"])
+    login_bucket = SharedTokenBucket(store, "login", LOGIN_ATTEMPTS_PER_MINUTE)
+    token_bucket = SharedTokenBucket(store, "token", app.config["TOKEN_RATE_LIMIT_PER_MINUTE"])
+    app.extensions["gdgis.rate_limits"] = {
+        "public": public_bucket,
+        "login": login_bucket,
+        "token": token_bucket,
+        "paging": paging_bucket,
+    }
     from webmap.tile_sources import external_tile_url
 
     tile_url = external_tile_url(app.config)
@@ -229,13 +219,27 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "static" or request.routing_exception is not None:
             return None  # static files, and 404/405 answered by routing
         _check_query()
+        if request.endpoint in LARGE_UPLOAD_ENDPOINTS:
+            request.max_content_length = app.config["IMPORT_MAX_UPLOAD_MB"] * 1024 * 1024
         public_read = (
             request.method in ("GET", "HEAD") or request.endpoint in READ_ONLY_POST_ENDPOINTS
         )
-        if public_read and not has_bearer_token() and current_actor().is_public:
-            wait_s = public_bucket.take(request.remote_addr or "-")
-            if wait_s:
-                return _too_many(wait_s)
+        # Token requests count per account, however many tokens or addresses it uses. An
+        # invalid token is anonymous here (and a 401 wherever a view asks who it is): a
+        # bearer header is never a way around the public limit.
+        try:
+            actor = current_actor()
+        except Unauthenticated:
+            actor = None
+        if actor is not None and has_bearer_token():
+            wait_s = token_bucket.take(f"account:{actor.username}")
+        elif public_read and (actor is None or actor.is_public):
+            bucket = paging_bucket if _is_follow_on_page() else public_bucket
+            wait_s = bucket.take(request.remote_addr or "-")
+        else:
+            wait_s = 0.0
+        if wait_s:
+            return _too_many(wait_s)
         if request.method == "POST" and request.endpoint == "auth.login":
             wait_s = login_bucket.take(request.remote_addr or "-")
             if wait_s:

@@ -224,23 +224,36 @@ def revoke_token(store: Store, token_id: int, *, by="system:cli") -> None:
             raise NotFound(f"令牌不存在或已撤销：{token_id}")
 
 
-def resolve_token(store: Store, token: str, *, now: dt.datetime | None = None) -> Actor | None:
-    """The actor a bearer token stands for, or None (unknown, revoked, or user inactive)."""
+def resolve_token(store: Store, token: str) -> Actor | None:
+    """The actor a bearer token stands for, or None (unknown, revoked, or user inactive).
+    Reads only: ``record_token_use`` notes the use once the request has succeeded, so a
+    refused request writes nothing."""
+    row = _token_row(store, token)
+    return None if row is None else _actor(row)
+
+
+def _token_row(store: Store, token: str):
     if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    digest = token_digest(token)
-    with store.read() as conn:
-        row = conn.execute(
+    with store.read(primary=True) as conn:
+        return conn.execute(
             sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.username, users.c.roles)
             .join(users, users.c.id == api_tokens.c.user_id)
             .where(
-                api_tokens.c.token_sha256 == digest,
+                api_tokens.c.token_sha256 == token_digest(token),
                 api_tokens.c.revoked_at.is_(None),
                 users.c.active.is_(True),
             )
         ).first()
+
+
+def record_token_use(store: Store, token: str, *, now: dt.datetime | None = None) -> None:
+    """Set the token's ``last_used_at`` (at most every ``TOKEN_TOUCH_INTERVAL``, so reads
+    by scripts do not each turn into a write). Call after a request the token made has
+    succeeded."""
+    row = _token_row(store, token)
     if row is None:
-        return None
+        return
     now = now or utcnow()
     last = row.last_used_at
     if last is not None and last.tzinfo is None:  # SQLite returns naive UTC
@@ -250,7 +263,6 @@ def resolve_token(store: Store, token: str, *, now: dt.datetime | None = None) -
             conn.execute(
                 api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=now)
             )
-    return _actor(row)
 
 
 def list_tokens(store: Store, username: str | None = None) -> list[dict]:

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from gazetteer.core import migration_support
 from gazetteer.core.store import Store, metadata
 
-# Tables whose writes are not audited: the log itself.
-UNAUDITED_TABLES = frozenset({"audit_log"})
+# Tables whose writes are not audited: the log itself, and request bookkeeping.
+UNAUDITED_TABLES = frozenset({"audit_log", "rate_limit_buckets"})
 
 
 def audited_tables(meta: sa.MetaData = metadata) -> dict[str, tuple[str, ...]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gazetteer.core import serving
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 
@@ -152,37 +153,66 @@ def backup(store: Store, target: Path) -> dict:
     return manifest
 
 
+def _problem_line(exc: BaseException) -> str:
+    # One line an operator can act on, never a traceback.
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"{type(exc).__name__}: {message}"
+
+
 def verify_backup(backup_file: Path) -> Verification:
-    """Check a backup file against its manifest (integrity, counts, checksums)."""
+    """Check a backup file against its manifest: the file's SHA-256, then integrity,
+    counts and checksums. A damaged file or manifest (flipped bytes, broken header,
+    truncation) gives a failed ``Verification`` with a one-line reason, never an
+    exception from SQLite."""
     backup_file = Path(backup_file)
     if not backup_file.exists() or not manifest_path(backup_file).exists():
         raise InvalidInput(f"找不到备份文件或其清单：{backup_file}")
-    expected = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
-    integrity = _integrity(backup_file)
-    result = compare_manifests(expected, sqlite_manifest(backup_file))
+    try:
+        expected = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
+        if not isinstance(expected, dict) or not isinstance(expected.get("tables"), dict):
+            raise ValueError("not a backup manifest")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Verification(False, [f"manifest unreadable: {_problem_line(exc)}"], 0)
+    tables = len(expected["tables"])
+    problems = []
+    want_sha = expected.get("file_sha256")
+    if want_sha and hashlib.sha256(backup_file.read_bytes()).hexdigest() != want_sha:
+        problems.append(
+            f"file checksum differs from the manifest ({backup_file.stat().st_size} bytes): "
+            "changed, damaged or truncated after it was written"
+        )
+    try:
+        integrity = _integrity(backup_file)
+        result = compare_manifests(expected, sqlite_manifest(backup_file))
+    except sqlite3.DatabaseError as exc:
+        problems.append(f"not a readable SQLite backup: {_problem_line(exc)}")
+        return Verification(False, problems, tables)
     if integrity != "ok":
-        result.problems.insert(0, f"integrity_check: {integrity}")
-        result.ok = False
+        problems.append(f"integrity_check: {integrity.splitlines()[0]}")
+    result.problems[:0] = problems
+    result.ok = not result.problems
     return result
 
 
 def restore(backup_file: Path, store: Store) -> Verification:
     """Replace the store's content with the backup, then verify the restored store against
-    the manifest. Stop the app (and its workers) first: open connections would see the
-    store change under them. Raises InvalidInput when the backup or the result fails."""
+    the manifest. Refused with ``Conflict`` while any process serves the store
+    (``gazetteer.core.serving``): the copy would overwrite writes the app has already
+    acknowledged. Raises InvalidInput when the backup or the result fails."""
     checked = verify_backup(backup_file)
     if not checked.ok:
         raise InvalidInput("备份文件与清单不符，拒绝恢复：" + "；".join(checked.problems))
     target = _sqlite_file(store)
-    store.dispose()
-    src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst, pages=_PAGES_PER_STEP)
-        dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        dst.close()
-        src.close()
+    with serving.exclusive(store):
+        store.dispose()
+        src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=_PAGES_PER_STEP)
+            dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            dst.close()
+            src.close()
     expected = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
     result = compare_manifests(expected, sqlite_manifest(target))
     if not result.ok:

@@ -143,6 +143,13 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "IMPORT_MAX_UPLOAD_MB",
+        1024,
+        "Largest office file accepted by the import page (Shapefile zip, GeoPackage, CSV, "
+        "Excel), in MiB; larger files go through `gdgis import-office`.",
+        _positive_int,
+    ),
+    Setting(
         "MAX_GEOJSON_VERTICES",
         200_000,
         "Largest accepted number of vertices in one uploaded geometry.",
@@ -204,6 +211,21 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "PAGING_RATE_LIMIT_PER_MINUTE",
+        6000,
+        "Follow-on pages (offset > 0) of OGC API items a client may read per minute: a budget "
+        "apart from RATE_LIMIT_PER_MINUTE so that GDAL/QGIS can page through a whole layer "
+        "with their default page size (GDAL 3.6: 10 features a page).",
+        _positive_int,
+    ),
+    Setting(
+        "TOKEN_RATE_LIMIT_PER_MINUTE",
+        1200,
+        "Requests allowed per account per minute to scripts using API tokens "
+        "(counted per account, whatever the number of tokens or addresses).",
+        _positive_int,
+    ),
+    Setting(
         "PROXY_HOPS",
         0,
         "Number of trusted reverse proxies (nginx: 1) whose X-Forwarded-For/-Proto/-Host "
@@ -216,6 +238,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Send the session cookie over HTTPS only (set true behind TLS).",
         _bool,
     ),
+    Setting(
+        "MIN_NOTICE_DAYS",
+        30,
+        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
+        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
+        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
+        "figure. Set it to the provincial or municipal rule's number once sourced.",
+        _positive_int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -223,6 +254,9 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 class SettingsError(ValueError):
     pass
+
+
+SETTING_DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 
 
 def load_settings(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geoalchemy2  # noqa: F401  (see below)
@@ -30,6 +31,8 @@ from gazetteer.core.text import check_document_text, has_lone_surrogate
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
 # and after_create events (its after_create then fails with KeyError '_saved_columns').
+
+log = logging.getLogger(__name__)
 
 SRID = 4490  # CGCS2000 geographic, longitude/latitude order in storage (always_xy)
 
@@ -109,8 +112,11 @@ def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.
+    # synchronous=FULL: names and boundaries are legal records. In WAL mode NORMAL syncs only
+    # at checkpoints, so a power loss can drop the last commits the app has acknowledged;
+    # FULL syncs the WAL at every commit (one fsync per write transaction, docs/security.md).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
@@ -159,6 +165,22 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN")
 
 
+_AFTER_COMMIT = "gdgis.after_commit"
+# After a failed connection to the read replica, reads go to the primary this long (s).
+REPLICA_RETRY_S = 5.0
+
+
+def after_commit(conn: Connection, callback: Callable[[Store], None]) -> None:
+    """Call ``callback(store)`` once the ``Store.write()`` transaction of ``conn`` has
+    committed; never when it rolls back. The same callback is called once however often it
+    is registered. Raises ``RuntimeError`` for a connection that is not in a write."""
+    pending = conn.info.get(_AFTER_COMMIT)
+    if pending is None:
+        raise RuntimeError("after_commit needs the connection of a Store.write() transaction")
+    if callback not in pending:
+        pending.append(callback)
+
+
 class Store:
     """The one way code reaches the database.
 
@@ -170,7 +192,8 @@ class Store:
     ``read_url`` (PostgreSQL only) names a streaming replica: ``read()`` then uses it,
     except ``read(primary=True)`` and reads by a thread within ``read_after_write_s``
     seconds of its last write, which stay on the primary so a request sees its own write
-    whatever the replication lag. Replica connections are read-only.
+    whatever the replication lag. Replica connections are read-only. When the replica
+    cannot be reached, reads go to the primary for ``REPLICA_RETRY_S`` seconds.
     """
 
     def __init__(
@@ -213,6 +236,7 @@ class Store:
                 execution_options={"postgresql_readonly": True},
             )
         self.read_after_write_s = read_after_write_s
+        self._replica_down_until = 0.0
         self._last_write = threading.local()
 
     @property
@@ -221,6 +245,8 @@ class Store:
 
     def _read_engine(self, primary: bool) -> Engine:
         if self.read_engine is None or primary:
+            return self.engine
+        if time.monotonic() < self._replica_down_until:
             return self.engine
         wrote_at = getattr(self._last_write, "at", None)
         if wrote_at is not None and time.monotonic() - wrote_at < self.read_after_write_s:
@@ -231,7 +257,20 @@ class Store:
     def read(self, *, primary: bool = False) -> Iterator[Connection]:
         """A connection for reads: the replica when configured (see the class docstring),
         else the primary. ``primary=True`` when the read must see every committed write."""
-        with self._read_engine(primary).connect() as conn:
+        engine = self._read_engine(primary)
+        conn = None
+        if engine is not self.engine:
+            try:
+                conn = engine.connect()
+            except sa.exc.OperationalError:
+                # The replica is down or unreachable: keep answering from the primary, and
+                # try the replica again after a while rather than on every read.
+                log.warning(
+                    "read replica unavailable: reading from the primary for %.0f s",
+                    REPLICA_RETRY_S,
+                )
+                self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+        with conn if conn is not None else self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
@@ -243,6 +282,7 @@ class Store:
         self._last_write.at = time.monotonic()  # reads during the transaction, too
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_immediate=True)
+            conn.info[_AFTER_COMMIT] = []
             with conn.begin():
                 if self.dialect == "sqlite":
                     context = conn.connection.info.setdefault(
@@ -268,8 +308,14 @@ class Store:
                 finally:
                     if self.dialect == "sqlite":
                         context.update(actor=None, tx=None)
+                    callbacks = conn.info.pop(_AFTER_COMMIT, [])
         # Counted from the commit too: this thread's reads stay on the primary a while.
         self._last_write.at = time.monotonic()
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:  # the write has committed: a listener's failure must not undo it
+                log.exception("after-commit callback %r failed", callback)
 
     def dispose(self) -> None:
         self.engine.dispose()

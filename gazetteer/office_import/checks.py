@@ -60,6 +60,17 @@ WRITTEN = (
     "registering_unit",
     "geometry_source",
 )
+# Column lengths of ``places`` (gazetteer.tables) that file values must fit.
+TEXT_LIMITS = {
+    "name": 200,
+    "specific_term": 200,
+    "generic_term": 50,
+    "romanized": 400,
+    "feature_type": 40,
+    "short_name": 100,
+    "map_name": 200,
+    "registering_unit": 200,
+}
 _SPLIT = re.compile(r"[、，,;；/|]+")
 _YEAR = re.compile(r"^(\d{4})(?:[-./年](\d{1,2})(?:[-./月](\d{1,2})日?)?)?")
 GEOMETRY_MATCH_DEG = 1e-7  # about 1 cm: a geometry moved less than this is unchanged
@@ -130,7 +141,8 @@ def parse_date(value) -> dt.date | None:
     return dt.date(year, month, day)
 
 
-@lru_cache(maxsize=65536)
+# Names in one office's file rarely repeat: a small cache, so memory stays flat on big files.
+@lru_cache(maxsize=4096)
 def _romanized(name: str, feature_class: str):
     return romanize(name, feature_class)
 
@@ -198,11 +210,13 @@ class RowChecker:
         self.mapping = mapping
         self.crs_tag = crs_tag
         self.locator = locator
-        self.corpus = corpus
+        self.corpus = corpus  # None: no naming-rule findings (the write pass; they never block)
         self.today = today
         self.division_names = DivisionNames(conn)
-        self.seen_keys: dict[str, int] = {}
-        self.seen_names: dict[tuple, int] = {}
+        # Rows seen so far, by hash of their key (8 bytes each, not the strings: memory
+        # stays small on a 500,000-row file; a 64-bit collision is vanishingly unlikely).
+        self.seen_keys: dict[int, int] = {}
+        self.seen_names: dict[int, int] = {}
         # Names already in force in the registry: (name, class, division) -> (id, source_key).
         self.registry_names: dict[tuple, tuple[int, str | None]] = {}
         for r in conn.execute(
@@ -338,6 +352,7 @@ class RowChecker:
                 plan.errors.append(f"“{values.get(m[key])}”不是年份或日期")
                 dates[key] = None
         if not (name and feature_class):
+            plan.values = {"name": name, "feature_class": raw_class}  # for the report
             return
         rom = _romanized(name, feature_class)
         history = get("history")
@@ -372,11 +387,31 @@ class RowChecker:
             if plan.geom is not None
             else None,
         }
+        self._check_text(plan)
         path = self.division_names.paths.get(division_code, ()) if division_code else ()
-        findings = check_name(
-            name, feature_class, path, self.corpus, exclude_id=old.id if old is not None else None
-        )
-        plan.findings = [f.to_dict() for f in findings] + plan.findings
+        if self.corpus is not None:
+            findings = check_name(
+                name,
+                feature_class,
+                path,
+                self.corpus,
+                exclude_id=old.id if old is not None else None,
+            )
+            plan.findings = [f.to_dict() for f in findings] + plan.findings
+
+    def _check_text(self, plan: RowPlan) -> None:
+        """Text the store cannot hold: longer than its column, or NUL / lone surrogates
+        (PostgreSQL refuses both, and one bad value would fail the whole transaction)."""
+        for key, value in plan.values.items():
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                if not isinstance(text, str):
+                    continue
+                if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                    plan.errors.append(f"“{key}”含有无效字符（空字符或残缺的 Unicode 代理项）")
+                limit = TEXT_LIMITS.get(key)
+                if limit and len(text) > limit:
+                    plan.errors.append(f"“{key}”超过 {limit} 字：{text[:20]}…")
 
     def _provenance(self, row: int) -> str:
         label = f"导入 {self.file_name}｜图层 {self.layer}｜第 {row} 行｜{self.today.isoformat()}"
@@ -427,13 +462,13 @@ class RowChecker:
         return {r.source_key: r for r in rows}
 
     def _decide(self, plan: RowPlan, existing) -> None:
-        first = self.seen_keys.setdefault(plan.source_key, plan.row)
+        first = self.seen_keys.setdefault(hash(plan.source_key), plan.row)
         if first != plan.row:
             plan.errors.append(f"与文件第 {first} 行的地名代码（或行号）相同")
         v = plan.values
-        if v:
+        if "division_code" in v:  # a complete record (rows missing name or class are not)
             name_key = (v["name"], v["feature_class"], v["division_code"])
-            first_name = self.seen_names.setdefault(name_key, plan.row)
+            first_name = self.seen_names.setdefault(hash(name_key), plan.row)
             if first_name != plan.row:
                 plan.errors.append(f"与文件第 {first_name} 行重复（同名、同类别、同一行政区）")
             other = self.registry_names.get(name_key)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer import registry
+from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store, bbox_columns
@@ -216,25 +216,23 @@ def configure(
         needs_crs = "x" in clean or "wkt" in clean or info.geometry_type not in (None, "Unknown")
         tag = None
         if crs_tag:
-            try:
-                tag = coords.crs.normalise_tag(str(crs_tag))
-            except InvalidInput:
-                raise
+            tag = coords.crs.normalise_tag(str(crs_tag))
         elif needs_crs:
             raise InvalidInput("请确认坐标系", details={"field": "crs"})
-        conn.execute(
-            import_runs.update()
-            .where(import_runs.c.id == run_id)
-            .values(
-                layer=info.name,
-                mapping=clean,
-                crs=tag,
-                state="uploaded",
-                counts=None,
-                preview=None,
-                previewed_at=None,
+        if (run.layer, run.mapping, run.crs) != (info.name, clean, tag):
+            conn.execute(
+                import_runs.update()
+                .where(import_runs.c.id == run_id)
+                .values(
+                    layer=info.name,
+                    mapping=clean,
+                    crs=tag,
+                    state="uploaded",
+                    counts=None,
+                    preview=None,
+                    previewed_at=None,
+                )
             )
-        )
         key = {"source_name": run.source_name, "layer": info.name}
         values = {"mapping": clean, "crs": tag, "updated_by": actor.username, "updated_at": now}
         if saved_mapping(conn, run.source_name, info.name) is None:
@@ -487,7 +485,6 @@ def write(
     actor: Actor,
     *,
     locator,
-    corpus,
     skip_errors: bool = False,
     skip_reason: str | None = None,
     progress: Progress | None = None,
@@ -525,7 +522,8 @@ def write(
     counts: Counter = Counter()
     skipped: list[int] = []
     with store.write(actor) as conn:
-        checker = _checker(conn, run, locator, corpus, today)
+        # The naming rules were listed at the preview and never block: not run again here.
+        checker = _checker(conn, run, locator, None, today)
         done = 0
         for chunk in source.chunks(run.layer, CHUNK_ROWS):
             plans = checker.check(chunk)
@@ -551,6 +549,8 @@ def write(
             done += len(chunk.rows)
             if progress:
                 progress("write", done, total)
+        if counts["insert"] or counts["update"]:
+            changes.places_changed(conn)  # the lookup indexes follow once this commits
         seen = {a: counts.get(a, 0) for a in ACTIONS}
         expected = {a: run.counts[a] for a in ACTIONS}
         if seen != expected:
@@ -575,6 +575,7 @@ def write(
 
 def _insert(conn, plans, *, reason: str, actor: Actor, now: dt.datetime) -> None:
     """Insert new records in batches and give each its ``imported`` version."""
+    changes.places_changed(conn)
     for start in range(0, len(plans), INSERT_BATCH):
         batch = plans[start : start + INSERT_BATCH]
         conn.execute(

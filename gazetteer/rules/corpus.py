@@ -196,8 +196,11 @@ class NameCorpus:
                     del index[(entry.group, entry.jcode, key)]
 
     def _lookup(self, index, group, jcode, key, exclude_id) -> list[IndexedName]:
-        ids = index.get((group, jcode, key), ())
-        return sorted((self._by_id[i] for i in ids if i != exclude_id), key=lambda e: str(e.id))
+        # tuple(): a copy taken in one step, so an update applied beside cannot change the
+        # set while it is walked (the lookup service keeps the corpus current in place).
+        ids = tuple(index.get((group, jcode, key), ()))
+        entries = (self._by_id.get(i) for i in ids if i != exclude_id)
+        return sorted((e for e in entries if e is not None), key=lambda e: str(e.id))
 
     def same_specific(self, group, jcode, specific, *, exclude_id=None) -> list[IndexedName]:
         return self._lookup(self._by_specific, group, jcode, specific, exclude_id)

@@ -26,7 +26,8 @@
       var body = {
         line_id: Number(plan.dataset.lineId), round_no: Number(f.round_no.value),
         planned_start: f.planned_start.value || null, planned_end: f.planned_end.value || null,
-        section_from_seq: f.section_from_seq.value || null, section_to_seq: f.section_to_seq.value || null,
+        section_from_seq: f.section_from_seq.value ? Number(f.section_from_seq.value) : null,
+        section_to_seq: f.section_to_seq.value ? Number(f.section_to_seq.value) : null,
         plan: f.plan.value.trim() || null, is_demonstration: f.is_demonstration.checked, teams: teams
       };
       G.requestJSON("/api/boundaries/rounds", { body: body }).then(function (rnd) {

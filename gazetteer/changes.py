@@ -1,0 +1,147 @@
+"""Place changes: how the indexes built from places (search, nearest places, the
+naming-rules corpus) learn that places changed, without rebuilding.
+
+**The log.** Every write to an audited table leaves an ``audit_log`` row inside the writing
+transaction (``gazetteer.core.audit``), numbered by an increasing id. For the tables places
+are read from (``PLACE_TABLES``) that is the change log, and the id is the sequence number
+that readers follow: :class:`ChangeFeed` reads it from a position, in every process, so a
+change committed by another worker or by the CLI is seen by the next read.
+SQLite commits one writer at a time, so ids become visible in order. On PostgreSQL a
+transaction that took a lower id can commit after a higher id was read: the feed remembers
+the ids it skipped and looks for them again for ``GAP_WAIT_S``.
+
+**The nudge.** The domain functions that change places (naming, renaming, retirement, 上图,
+import) call :func:`places_changed` inside their write transaction; once it commits,
+the listeners registered for that store (:func:`listen` — the lookup service) are called
+in the writer's thread, so the writer's next request already finds its change. Nothing
+else triggers them: a sign-in or an inspection record changes no place and costs no index
+work.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.store import Store, after_commit
+
+# Tables whose rows the place indexes are built from.
+PLACE_TABLES = ("places", "place_links", "divisions")
+# How long a skipped sequence number may still turn up (a PostgreSQL transaction that
+# took its id before a later one committed). Longer write transactions are not expected.
+GAP_WAIT_S = 60.0
+MAX_GAPS = 10_000
+
+_listeners: weakref.WeakKeyDictionary[Store, list] = weakref.WeakKeyDictionary()
+_listeners_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One logged write: its sequence number, table, operation and primary key as text."""
+
+    seq: int
+    table: str
+    op: str
+    row_key: str
+
+
+def listen(store: Store, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after every committed transaction that changed places in
+    ``store`` from this process. A bound method is held weakly: the listener goes away with
+    its object."""
+    ref = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else (lambda: callback)
+    with _listeners_lock:
+        _listeners.setdefault(store, []).append(ref)
+
+
+def announce(store: Store) -> None:
+    """Tell this process's listeners of ``store`` that places changed (after a commit)."""
+    with _listeners_lock:
+        refs = list(_listeners.get(store, ()))
+        alive = [r for r in refs if r() is not None]
+        if len(alive) != len(refs):
+            _listeners[store] = alive
+    for ref in alive:
+        callback = ref()
+        if callback is not None:
+            callback()
+
+
+def places_changed(conn) -> None:
+    """Called by domain code inside a ``Store.write()`` that wrote places, place links or
+    divisions: the listeners are told once the transaction commits. The change itself is
+    already in the log (the audit triggers wrote it)."""
+    after_commit(conn, announce)
+
+
+def head(conn) -> int:
+    """The highest sequence number now in the log (0 for an empty log)."""
+    return conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar()
+
+
+class ChangeFeed:
+    """Reads the change log of ``PLACE_TABLES`` from a position onwards.
+
+    Not thread-safe: one reader at a time (the lookup service holds its apply lock)."""
+
+    def __init__(self, position: int):
+        self.position = position
+        self._gaps: dict[int, float] = {}  # skipped sequence number -> when first skipped
+
+    def read(self, conn, page: int = 50_000) -> tuple[list[Change], bool]:
+        """(changes to place tables since the last read, in sequence order; whether a full
+        rebuild is needed instead: the log went backwards — a restored or replaced store —
+        or more sequence numbers were skipped than can be watched). Reads the log in pages
+        of ``page`` entries."""
+        found: list[Change] = []
+        rebuild = False
+        while True:
+            page_changes, page_rebuild, more = self._read_page(conn, page)
+            found += page_changes
+            rebuild |= page_rebuild
+            if not more:
+                return found, rebuild
+
+    def _read_page(self, conn, limit: int) -> tuple[list[Change], bool, bool]:
+        top = head(conn)
+        if top < self.position:
+            self.position, self._gaps = top, {}
+            return [], True, False
+        condition = audit_log.c.id > self.position
+        if self._gaps:
+            condition = sa.or_(condition, audit_log.c.id.in_(list(self._gaps)))
+        rows = conn.execute(
+            sa.select(audit_log.c.id, audit_log.c.table_name, audit_log.c.op, audit_log.c.row_key)
+            .where(condition)
+            .order_by(audit_log.c.id)
+            .limit(limit)
+        ).all()
+        now = time.monotonic()
+        for row in rows:
+            self._gaps.pop(row.id, None)
+        new_ids = [row.id for row in rows if row.id > self.position]
+        if new_ids:
+            seen = set(new_ids)
+            for missing in range(self.position + 1, new_ids[-1]):
+                if missing not in seen:
+                    self._gaps[missing] = now
+            self.position = new_ids[-1]
+        expired = [seq for seq, since in self._gaps.items() if now - since > GAP_WAIT_S]
+        for seq in expired:
+            del self._gaps[seq]
+        overflow = len(self._gaps) > MAX_GAPS
+        if overflow:  # a big write still open, or rolled back: rebuilding is the safe answer
+            self._gaps.clear()
+        changes = [
+            Change(row.id, row.table_name, row.op, row.row_key)
+            for row in rows
+            if row.table_name in PLACE_TABLES
+        ]
+        return changes, overflow, len(rows) == limit

@@ -1,0 +1,166 @@
+"""Rate limits that hold across worker processes: token buckets per client key, shared
+through the store.
+
+The store holds each client's bucket (``rate_limit_buckets``: tokens left at a time; a
+client whose bucket has refilled has no row). Each process decides locally, with no query
+on the request path, from its copy of the buckets. Once a second (``sync_s``), in whichever
+request comes next, a process takes what it let through per client since the last sync from
+the shared buckets (one small write transaction per process per second, not one per
+request) and reads them all back. So with N workers a client gets the configured rate in
+total, give or take what the workers let through within one sync interval.
+
+Not audited (``gazetteer.core.audit.UNAUDITED_TABLES``): it is bookkeeping of requests, not
+a record of anything.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from gazetteer.core.store import Store, metadata
+
+rate_limit_buckets = sa.Table(
+    "rate_limit_buckets",
+    metadata,
+    sa.Column("bucket", sa.String(32), primary_key=True, comment="which limit: public, login"),
+    sa.Column("client", sa.String(100), primary_key=True, comment="the client key (address)"),
+    sa.Column("tokens", sa.Float, nullable=False, comment="tokens left at updated_s"),
+    sa.Column("updated_s", sa.Float, nullable=False, comment="Unix time"),
+)
+
+
+class TokenBucket:
+    """Per-key token buckets: ``rate_per_minute`` tokens refill evenly, at most that many
+    saved up. Thread-safe; idle keys are forgotten so memory stays bounded."""
+
+    def __init__(
+        self, rate_per_minute: int, *, clock: Callable[[], float] = time.monotonic, max_keys=100_000
+    ):
+        self.capacity = float(rate_per_minute)
+        self.rate_per_s = rate_per_minute / 60.0
+        self.clock = clock
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 when allowed, else the seconds until one is free."""
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate_per_s)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                if len(self._buckets) > self.max_keys:
+                    self._forget_full(now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self.rate_per_s
+
+    def spend(self, key: str, tokens: float) -> None:
+        """Take ``tokens`` spent elsewhere (by another process) from ``key``'s bucket; it may
+        go below zero, so the client waits for them too."""
+        now = self.clock()
+        with self._lock:
+            have, last = self._buckets.get(key, (self.capacity, now))
+            have = min(self.capacity, have + (now - last) * self.rate_per_s)
+            self._buckets[key] = (have - tokens, now)
+
+    def _forget_full(self, now: float) -> None:
+        # A bucket that has refilled completely is the same as no bucket.
+        full_after_s = self.capacity / self.rate_per_s
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after_s}
+
+
+class SharedTokenBucket(TokenBucket):
+    """A :class:`TokenBucket` shared with the other processes using the same ``store`` and
+    ``name`` (see the module docstring). ``clock``: Unix seconds (shared between processes)."""
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        rate_per_minute: int,
+        *,
+        sync_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ):
+        super().__init__(rate_per_minute, clock=clock)
+        self.store, self.name, self.sync_s = store, name, sync_s
+        self._pending: dict[str, int] = defaultdict(int)  # let through since the last sync
+        self._shared: dict[str, tuple[float, float]] = {}  # the store's buckets, last read
+        self._synced_at = float("-inf")
+        self._sync_lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        if self.clock() - self._synced_at >= self.sync_s:
+            self.sync(wait=False)
+        with self._lock:
+            if key not in self._buckets and key in self._shared:
+                self._buckets[key] = self._shared[key]  # spent at other workers
+        wait_s = super().take(key)
+        if not wait_s:
+            with self._lock:
+                self._pending[key] += 1
+        return wait_s
+
+    def _refilled(self, tokens, updated_s, now):
+        """SQL: the tokens of a stored bucket refilled up to ``now``, at most the capacity."""
+        level = tokens + (now - updated_s) * self.rate_per_s
+        return sa.case((level > self.capacity, self.capacity), else_=level)
+
+    def sync(self, *, wait: bool = True) -> None:
+        """Take what this process let through from the shared buckets and read them back.
+        Without ``wait``, returns at once when another thread is syncing."""
+        if not self._sync_lock.acquire(blocking=wait):
+            return
+        try:
+            self._synced_at = now = self.clock()
+            with self._lock:
+                spent, self._pending = dict(self._pending), defaultdict(int)
+            t = rate_limit_buckets
+            with self.store.write(actor="system:rate-limit") as conn:
+                for client, n in spent.items():
+                    updated = conn.execute(
+                        t.update()
+                        .where(t.c.bucket == self.name, t.c.client == client)
+                        .values(tokens=self._refilled(t.c.tokens, t.c.updated_s, now) - n)
+                        .values(updated_s=now)
+                    ).rowcount
+                    if not updated:
+                        conn.execute(
+                            t.insert().values(
+                                bucket=self.name,
+                                client=client,
+                                tokens=self.capacity - n,
+                                updated_s=now,
+                            )
+                        )
+                # A bucket that has refilled is the same as no bucket.
+                conn.execute(
+                    t.delete().where(
+                        t.c.bucket == self.name,
+                        t.c.tokens + (now - t.c.updated_s) * self.rate_per_s >= self.capacity,
+                    )
+                )
+                shared = {
+                    r.client: (r.tokens, r.updated_s)
+                    for r in conn.execute(
+                        sa.select(t.c.client, t.c.tokens, t.c.updated_s).where(
+                            t.c.bucket == self.name
+                        )
+                    )
+                }
+            with self._lock:
+                self._shared = shared
+                for client in list(self._buckets):
+                    # What this process let through since the read above is still its own.
+                    tokens, at = shared.get(client, (self.capacity, now))
+                    self._buckets[client] = (tokens - self._pending.get(client, 0), at)
+        finally:
+            self._sync_lock.release()

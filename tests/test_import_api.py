@@ -1,0 +1,171 @@
+"""The import API and pages through the test client, on a real store, with GENERATED files:
+upload, layer, CRS guess, configure, sample, preview job, report, write refused then
+skipped by choice, re-run, roles, CSRF and odd input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from gazetteer.tables import places
+from tests import office_files as of
+from tests.helpers import login, logout, store_of, token_headers
+from tests.test_office_import import bad_rows_csv
+
+
+def upload(client, path, source="天河普查", office="天河区民政局"):
+    with path.open("rb") as f:
+        return client.post(
+            "/api/imports",
+            data={"file": (f, path.name), "source_name": source, "office": office},
+            content_type="multipart/form-data",
+        )
+
+
+def wait(client, run_id):
+    for _ in range(600):
+        run = client.get(f"/api/imports/{run_id}").get_json()
+        if run["job"] and run["job"]["state"] != "running":
+            return run
+        time.sleep(0.1)
+    raise AssertionError("job did not finish")
+
+
+def test_upload_configure_preview_report_write(client, tmp_path):
+    login(client, "officer_wang", "officer")
+    path = bad_rows_csv(tmp_path)
+    r = upload(client, path)
+    assert r.status_code == 201, r.get_json()
+    run = r.get_json()
+    assert run["file_name"] == "generated_bad_rows.csv" and run["state"] == "uploaded"
+    info = client.get(f"/api/imports/{run['id']}/layer").get_json()
+    assert info["guessed_mapping"]["name"] == "标准名称" and info["columns"][0] == "标准名称"
+    guess = client.post(
+        f"/api/imports/{run['id']}/crs-guess",
+        json={"layer": info["name"], "mapping": info["guessed_mapping"]},
+    ).get_json()
+    assert guess["tag"] == "CGCS2000"
+    r = client.post(
+        f"/api/imports/{run['id']}/configure",
+        json={"layer": info["name"], "mapping": info["guessed_mapping"], "crs": "CGCS2000"},
+    )
+    assert r.status_code == 200
+    sample = client.get(f"/api/imports/{run['id']}/sample?crs=CGCS2000").get_json()
+    assert sample["sampled"] == 6 and sample["inside_guangdong"] == 5  # row 4 is in Zhejiang
+    # No report before a preview; then the preview job.
+    assert client.get(f"/api/imports/{run['id']}/report.csv").status_code == 404
+    assert client.post(f"/api/imports/{run['id']}/preview", json={}).status_code == 202
+    done = wait(client, run["id"])
+    assert done["job"]["state"] == "done" and done["job"]["done"] == 7
+    assert done["counts"]["error"] == 5 and done["counts"]["insert"] == 2
+    with client.get(f"/api/imports/{run['id']}/report.csv") as report:
+        assert report.status_code == 200 and report.mimetype == "text/csv"
+        rows = list(csv.DictReader(io.StringIO(report.data.decode("utf-8-sig"))))
+    assert [int(r["行号"]) for r in rows] == [3, 4, 5, 6, 7, 8]
+    # Writing is refused while rows have errors, and with a skip but no reason.
+    r = client.post(f"/api/imports/{run['id']}/write", json={})
+    assert r.status_code == 400 and "5 行存在错误" in r.get_json()["error"]["message"]
+    r = client.post(f"/api/imports/{run['id']}/write", json={"skip_errors": "yes"})
+    assert r.status_code == 400
+    client.post(f"/api/imports/{run['id']}/write", json={"skip_errors": True, "skip_reason": ""})
+    failed = wait(client, run["id"])
+    assert failed["job"]["state"] == "failed" and "理由" in failed["job"]["error"]["message"]
+    assert failed["state"] == "previewed"
+    client.post(
+        f"/api/imports/{run['id']}/write",
+        json={"skip_errors": True, "skip_reason": "错误行另行核实"},
+    )
+    written = wait(client, run["id"])
+    assert written["state"] == "written" and written["skipped_count"] == 5
+    # Search sees the new names at once.
+    hits = client.get("/api/search?q=测试好路").get_json()["results"]
+    assert any(h["name"] == "测试好路" for h in hits)
+    # The page of the run and the list render for the officer.
+    page = client.get(f"/officer/imports/{run['id']}")
+    assert page.status_code == 200 and "导入批次" in page.get_data(as_text=True)
+    assert "generated_bad_rows.csv" in client.get("/officer/imports").get_data(as_text=True)
+
+
+def test_saved_mapping_used_next_time(client, tmp_path):
+    login(client, "officer_wang", "officer")
+    path = of.gcj02_csv(tmp_path)
+    first = upload(client, path, source="高德点").get_json()
+    mapping = {"name": "名称", "feature_class": "类别", "x": "lng", "y": "lat", "code": "说明"}
+    client.post(
+        f"/api/imports/{first['id']}/configure",
+        json={"layer": first["layer"], "mapping": mapping, "crs": "GCJ02"},
+    )
+    second = upload(client, path, source="高德点").get_json()
+    assert second["mapping"] == mapping and second["crs"] == "GCJ02"
+    other = upload(client, path, source="另一来源").get_json()
+    assert other["crs"] is None and "code" not in other["mapping"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # GDAL, broken gpkg
+def test_roles_csrf_and_odd_input(client, tmp_path):
+    path = of.gcj02_csv(tmp_path)
+    assert upload(client, path).status_code == 401  # anonymous
+    assert client.get("/api/imports").status_code == 403
+    login(client, "clerk_li", "clerk")
+    r = upload(client, path)
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    assert client.get("/officer/imports").status_code == 403
+    login(client, "officer_wang", "officer")
+    run = upload(client, path).get_json()
+    # Without the CSRF header the session cannot post.
+    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
+    r = client.post(f"/api/imports/{run['id']}/configure", json={})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "csrf_failed"
+    login(client, "officer_wang", "officer")
+    for body in (
+        [],
+        {"layer": run["layer"], "mapping": "名称"},
+        {"layer": run["layer"], "mapping": {"name": 5}},
+        {"layer": "没有的图层", "mapping": {"name": "名称"}, "crs": "GCJ02"},
+    ):
+        r = client.post(f"/api/imports/{run['id']}/configure", json=body)
+        assert r.status_code == 400, body
+        assert set(r.get_json()["error"]) == {"code", "message", "details"}
+    assert client.get("/api/imports/999999").status_code == 404
+    bad = tmp_path / "generated.docx"
+    bad.write_bytes(b"not a table")
+    assert upload(client, bad).status_code == 400
+    broken = of.broken_geopackage(tmp_path)
+    assert upload(client, broken).status_code == 400
+    assert not any((tmp_path / "imports" / "uploads").glob("*/upload.gpkg"))  # not kept
+    # A script with an officer's token may import too (no CSRF for bearer tokens).
+    logout(client)
+    headers = token_headers(store_of(client), "officer_zhao", "officer")
+    with path.open("rb") as f:
+        r = client.post(
+            "/api/imports",
+            data={"file": (f, path.name), "source_name": "脚本", "office": "某单位"},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+    assert r.status_code == 201
+
+
+def test_rerun_through_the_api_changes_nothing(client, tmp_path):
+    login(client, "officer_wang", "officer")
+    path = of.census_xlsx(tmp_path)
+    for expected in ({"insert": 6, "unchanged": 0}, {"insert": 0, "unchanged": 6}):
+        run = upload(client, path).get_json()
+        client.post(
+            f"/api/imports/{run['id']}/configure",
+            json={"layer": run["layer"], "mapping": run["mapping"], "crs": "CGCS2000"},
+        )
+        client.post(f"/api/imports/{run['id']}/preview", json={})
+        previewed = wait(client, run["id"])
+        assert {k: previewed["counts"][k] for k in expected} == expected
+        client.post(f"/api/imports/{run['id']}/write", json={})
+        assert wait(client, run["id"])["state"] == "written"
+    with store_of(client).read() as conn:
+        n = conn.execute(
+            sa.select(sa.func.count()).select_from(places).where(places.c.source_key.like("imp:%"))
+        ).scalar()
+    assert n == 6

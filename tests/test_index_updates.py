@@ -1,0 +1,307 @@
+"""The lookup indexes follow committed changes without rebuilding (gazetteer.changes,
+gazetteer.lookup): naming, renaming, retirement and 上图 become searchable at once; a
+sign-in (an unrelated POST) costs no index work; a second worker on the same store learns
+of a change from the change log; a full rebuild is built beside the live indexes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from helpers import TEST_PASSWORD, ensure_user, login
+
+from gazetteer import changes, importer, registry
+from gazetteer.core.actors import Actor
+from gazetteer.core.store import Store, after_commit
+from gazetteer.lookup import LookupService
+from gazetteer.tables import divisions, places
+
+OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
+NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+
+def hits(client, q: str, **params) -> list[dict]:
+    response = client.get("/api/search", query_string={"q": q, "limit": 20, **params})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
+
+
+def service_of(client) -> LookupService:
+    return client.application.extensions["gdgis.lookup"]
+
+
+def place_id(store: Store, name: str) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(places.c.id).where(places.c.name == name)).scalar_one()
+
+
+def unplaced_village_in_tianhe(store: Store):
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(places.c.id, places.c.name, places.c.version)
+            .where(
+                places.c.geom.is_(None),
+                places.c.feature_class == "群众自治组织",
+                places.c.division_code.startswith("440106"),
+            )
+            .order_by(places.c.id)
+        ).first()
+
+
+def test_naming_renaming_retirement_and_placing_need_no_rebuild(client, store):
+    service = service_of(client)
+    assert hits(client, "番禺区")[0]["name"] == "番禺区"
+    assert service.stats()["full_builds"] == 1
+
+    # 命名: a new name is found at once, by characters and by pinyin
+    with store.write(actor=OFFICER) as conn:
+        named = registry.create_place(
+            conn,
+            {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
+            effective_date=NOW.date(),
+            actor=OFFICER,
+            now=NOW,
+        )
+    assert [h["id"] for h in hits(client, "鹭湖新村")][:1] == [named]
+    assert named in [h["id"] for h in hits(client, "luhuxincun")]
+    assert hits(client, "鹭湖新村")[0]["division_chain"] == ["广东省", "广州市", "番禺区"]
+
+    # 更名: the new name is found, the old name finds the successor as a former name
+    old = place_id(store, "翠洲社区居民委员会")
+    with store.write(actor=OFFICER) as conn:
+        renamed = registry.rename_place(
+            conn,
+            old,
+            {"name": "翠湾社区居民委员会"},
+            effective_date=NOW.date(),
+            reason="测试更名",
+            actor=OFFICER,
+            now=NOW,
+        )
+    current = [h for h in hits(client, "翠洲社区居民委员会") if h["id"] == renamed]
+    assert current and current[0]["matched_former_name"] == "翠洲社区居民委员会"
+    assert [h["status"] for h in hits(client, "翠洲社区居民委员会") if h["id"] == old] == [
+        "historical"
+    ]
+
+    # 销名: a retired name drops out of in-force searches and is marked retired
+    with store.write(actor=OFFICER) as conn:
+        registry.retire_place(
+            conn, named, effective_date=NOW.date(), reason="测试销名", actor=OFFICER, now=NOW
+        )
+    assert named not in [h["id"] for h in hits(client, "鹭湖新村", status="in_force")]
+    assert [h["status"] for h in hits(client, "鹭湖新村") if h["id"] == named] == ["retired"]
+
+    # 上图 through the API: the place becomes the nearest one to where it was put
+    village = unplaced_village_in_tianhe(store)
+    before = client.get("/api/reverse?lon=113.33&lat=23.14&nearest=3").get_json()
+    assert village.id not in [p["id"] for p in before["nearest_places"]]
+    login(client, "wang", "officer")
+    placed = client.post(
+        f"/api/places/{village.id}/geometry",
+        json={"lon": 113.33, "lat": 23.14, "version": village.version},
+    )
+    assert placed.status_code == 200, placed.get_json()
+    after = client.get("/api/reverse?lon=113.33&lat=23.14&nearest=3").get_json()
+    assert after["nearest_places"][0]["id"] == village.id
+    assert after["nearest_places"][0]["distance_m"] < 0.01
+    inside = hits(client, village.name, bbox="113.32,23.13,113.34,23.15")
+    assert village.id in [h["id"] for h in inside]
+
+    stats = service.stats()
+    assert stats["full_builds"] == 1 and stats["applied_changes"] >= 5
+
+
+def test_the_naming_rules_corpus_follows_changes(client, store):
+    service = service_of(client)
+    corpus = service.name_corpus()
+    with store.write(actor=OFFICER) as conn:
+        named = registry.create_place(
+            conn,
+            {"name": "鹭湖村", "feature_class": "居民点", "division_code": "440113"},
+            effective_date=NOW.date(),
+            actor=OFFICER,
+            now=NOW,
+        )
+    assert service.name_corpus() is corpus and named in corpus
+    assert corpus.get(named).name == "鹭湖村"
+    with store.write(actor=OFFICER) as conn:
+        registry.retire_place(
+            conn, named, effective_date=NOW.date(), reason="测试", actor=OFFICER, now=NOW
+        )
+    assert corpus.get(named).status == "retired"
+
+
+def test_a_sign_in_or_any_unrelated_post_costs_no_index_work(client, store):
+    service = service_of(client)
+    hits(client, "番禺")
+    before = service.stats()
+    ensure_user(store, "wang", "officer")
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True)
+    ).group(1)
+    refused = client.post(
+        "/auth/login", data={"username": "wang", "password": "wrong", "csrf_token": token}
+    )
+    assert refused.status_code == 401
+    signed_in = client.post(
+        "/auth/login",
+        data={"username": "wang", "password": TEST_PASSWORD, "csrf_token": token},
+    )
+    assert signed_in.status_code == 302
+    login(client, "li", "clerk")
+    drafted = client.post(  # a write to another table (proposals), not to places
+        "/api/proposals",
+        json={
+            "kind": "naming",
+            "applicant": "番禺区民政局",
+            "reasons": "新建居民点",
+            "proposed": {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
+        },
+    )
+    assert drafted.status_code == 201, drafted.get_json()
+    hits(client, "番禺")
+    after = service.stats()
+    assert after["full_builds"] == before["full_builds"] == 1
+    assert after["applied_changes"] == before["applied_changes"]
+
+
+def test_a_write_that_rolls_back_tells_no_one(store):
+    told = []
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            after_commit(conn, lambda s: told.append(s))
+            raise RuntimeError("refused")
+    assert told == []
+    with store.write() as conn:
+        after_commit(conn, lambda s: told.append(s))
+    assert told == [store]
+    with pytest.raises(RuntimeError, match="Store.write"):
+        with store.read() as conn:
+            after_commit(conn, lambda s: None)
+
+
+def test_two_workers_answer_the_same_after_a_change(store, tmp_path):
+    """The second worker has its own store object, as another process would: it hears of
+    the change from the change log within its poll interval, not from the writer."""
+    from webmap import create_app
+
+    first = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+    other_store = Store(store.url)
+    try:
+        second = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=other_store)
+        a, b = first.test_client(), second.test_client()
+        assert hits(a, "番禺区") == hits(b, "番禺区")
+        with store.write(actor=OFFICER) as conn:
+            named = registry.create_place(
+                conn,
+                {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
+                effective_date=NOW.date(),
+                actor=OFFICER,
+                now=NOW,
+            )
+        assert hits(a, "鹭湖新村")[0]["id"] == named
+        deadline = time.monotonic() + 5
+        while named not in [h["id"] for h in hits(b, "鹭湖新村")]:
+            assert time.monotonic() < deadline, "the second worker never saw the change"
+            time.sleep(0.1)
+        waited = time.monotonic() - (deadline - 5)
+        assert waited <= 1.0 + 0.5  # the poll interval and a margin for a busy machine
+        assert hits(a, "鹭湖新村") == hits(b, "鹭湖新村")
+        assert service_of(b).stats()["full_builds"] == 1
+    finally:
+        other_store.dispose()
+
+
+def test_a_division_change_rebuilds_beside_while_searches_keep_answering(client, store):
+    service = service_of(client)
+    assert hits(client, "番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺区"]
+    with store.write(actor="system:test") as conn:
+        conn.execute(divisions.update().where(divisions.c.code == "440113").values(name="番禺新区"))
+        changes.places_changed(conn)
+    # The search right after the change answers from the live indexes (old division name
+    # or new, never an error or a wait); the rebuilt indexes arrive shortly.
+    started = time.perf_counter()
+    assert hits(client, "番禺区")
+    assert time.perf_counter() - started < 1.0
+    deadline = time.monotonic() + 60
+    while hits(client, "番禺区")[0]["division_chain"] != ["广东省", "广州市", "番禺新区"]:
+        assert time.monotonic() < deadline, "the rebuilt indexes were never swapped in"
+        time.sleep(0.2)
+    assert service.stats()["full_builds"] == 2
+
+
+def test_a_restored_store_is_detected_and_rebuilt(store):
+    service = LookupService(store, poll_s=0)
+    service.warm()
+    with store.read() as conn:
+        position = changes.head(conn)
+    feed = changes.ChangeFeed(position + 1000)  # ahead of the log, as after a restore
+    with store.read() as conn:
+        found, rebuild = feed.read(conn)
+    assert found == [] and rebuild and feed.position == position
+
+
+def test_concurrent_searches_during_a_stream_of_changes(store, tmp_path):
+    """Searches in other threads never fail or wait while changes are applied."""
+    from webmap import create_app
+
+    # Searching flat out: well past the public rate limit, which is not under test here.
+    app = create_app(
+        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RATE_LIMIT_PER_MINUTE": 1_000_000},
+        store=store,
+    )
+    client = app.test_client()
+    hits(client, "番禺")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searcher():
+        c = app.test_client()
+        while not stop.is_set():
+            try:
+                assert c.get("/api/search?q=鹭湖").status_code == 200
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=searcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(10):
+            with store.write(actor=OFFICER) as conn:
+                registry.create_place(
+                    conn,
+                    {"name": f"鹭湖{i}号村", "feature_class": "居民点", "division_code": "440113"},
+                    effective_date=NOW.date(),
+                    actor=OFFICER,
+                    now=NOW,
+                )
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert len([h for h in hits(client, "鹭湖") if h["name"].endswith("号村")]) == 10
+    assert service_of(client).stats()["full_builds"] == 1
+
+
+def test_an_import_in_another_process_reaches_the_indexes(client, store):
+    """A re-import with nothing new changes nothing; the log only names changed rows."""
+    service = service_of(client)
+    hits(client, "番禺")
+    before = service.stats()
+    other = Store(store.url)
+    try:
+        result = importer.import_shipped_data(other, force=True)
+    finally:
+        other.dispose()
+    assert not result.inserted["places"] and not result.updated["places"]
+    service.catch_up()
+    after = service.stats()
+    assert after["full_builds"] == before["full_builds"]

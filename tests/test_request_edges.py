@@ -1,0 +1,91 @@
+"""Edges of requests (issue 13, findings 7, 10 and 11): an empty coordinate is missing, not
+0; dates are ISO 8601 in every API; a refused request with a token writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+from boundary_helpers import round_plan
+from helpers import token_headers
+
+from gazetteer.core.account_tables import api_tokens, audit_log
+
+HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4}")
+
+
+@pytest.mark.parametrize(
+    "query", ["lon=113&lat=", "lon=&lat=23", "lon=113", "lat=23", "lon=%20&lat=23"]
+)
+def test_reverse_with_an_empty_or_missing_coordinate_is_400_naming_it(client, query):
+    r = client.get(f"/api/reverse?{query}")
+    assert r.status_code == 400, r.get_json()
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["details"]["field"] in ("lon", "lat")
+    assert client.get("/api/reverse?lon=113.26&lat=23.13").status_code == 200
+
+
+def audit_size(store) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+
+
+def last_used(store):
+    with store.read() as conn:
+        return conn.execute(sa.select(api_tokens.c.last_used_at)).scalars().all()
+
+
+def test_a_refused_token_request_writes_nothing_and_a_successful_one_is_noted(client, store):
+    headers = token_headers(store, "zhao", "inspector")  # may not draft proposals
+    before = audit_size(store)
+    body = {
+        "kind": "naming",
+        "applicant": "天河区住建局",
+        "reasons": "新建道路",
+        "proposed": {"name": "云溪路", "feature_class": "交通运输设施", "division_code": "440106"},
+    }
+    r = client.post("/api/proposals", json=body, headers=headers)
+    assert r.status_code == 403
+    assert audit_size(store) == before and last_used(store) == [None]
+    r = client.get("/api/proposals/999999", headers=headers)  # refused too: not found
+    assert r.status_code == 404 and audit_size(store) == before
+    assert client.get("/auth/me", headers=headers).status_code == 200
+    assert last_used(store)[0] is not None and audit_size(store) == before + 1
+
+
+@pytest.fixture(scope="module")
+def bnd_template(boundaries_template):
+    return boundaries_template  # the shared session template (tests/conftest.py)
+
+
+def test_dates_are_iso_8601_in_the_boundary_api(store_templates, bnd_template, tmp_path):
+    from webmap import create_app
+
+    with store_templates.copy(bnd_template, tmp_path) as store:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+        client = app.test_client()
+        headers = token_headers(store, "wang", "officer")
+        line = client.get("/api/boundaries/lines?kind=city").get_json()["lines"][0]
+        made = client.post("/api/boundaries/rounds", json=round_plan(line), headers=headers)
+        assert made.status_code == 201
+        assert made.get_json()["planned_end"] == "2024-06-30"
+        texts = [
+            client.get(url, headers=headers).get_data(as_text=True)
+            for url in (
+                "/api/boundaries/lines?kind=provincial",
+                "/api/boundaries/markers",
+                "/api/boundaries/markers/粤桂001C",
+                "/api/boundaries/rounds",
+                f"/api/boundaries/rounds/{made.get_json()['id']}",
+            )
+        ]
+        assert not any(HTTP_DATE.search(t) for t in texts)
+        assert re.search(r'"\d{4}-\d{2}-\d{2}"', "".join(texts))  # date-only values
+
+
+def test_the_json_writer_gives_dates_and_instants_in_iso_8601(app):
+    with app.app_context():
+        text = app.json.dumps({"day": dt.date(2027, 6, 30), "at": dt.datetime(2027, 6, 30, 8)})
+    assert text == '{"at": "2027-06-30T08:00:00+00:00", "day": "2027-06-30"}'

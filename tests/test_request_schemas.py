@@ -1,0 +1,210 @@
+"""Schemas at the door (issue 13, finding 3): every JSON body is checked by its declared
+request model before the domain sees it. A wrong type, an unknown field or a missing one is
+a 400 in the one error shape naming the field, and nothing is written; the OpenAPI document
+takes its request bodies from the same models."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from helpers import token_headers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from gazetteer.core.account_tables import audit_log
+from webmap import schemas
+
+UUID = str(uuid.uuid4())
+PATH_VALUES = {
+    "proposal_id": "1",
+    "action": "submit",
+    "place_id": "1",
+    "inspection_id": UUID,
+    "task_id": "1",
+    "dispute_id": "1",
+}
+# A body of the right form for each model: only the field under test is wrong.
+VALID = {
+    schemas.ProposalNew: {
+        "kind": "naming",
+        "applicant": "天河区住建局",
+        "reasons": "新建道路",
+        "proposed": {"name": "云溪路", "feature_class": "交通运输设施", "division_code": "440106"},
+    },
+    schemas.ProposalAction: {"version": 1, "reason": "理由"},
+    schemas.RulesCheck: {
+        "name": "长乐路",
+        "feature_class": "交通运输设施",
+        "division_code": "440106",
+    },
+    schemas.PlaceGeometry: {"lon": 113.3, "lat": 23.1, "version": 1},
+    schemas.ReverseBatch: {"points": [[113.3, 23.1]]},
+    schemas.RoundPlan: {
+        "line": "韶惠线",
+        "round_no": 4,
+        "teams": [{"side_code": "a", "members": ["x"]}, {"side_code": "b", "members": ["y"]}],
+    },
+    schemas.InspectionNew: {
+        "id": UUID,
+        "round_id": 1,
+        "marker": "粤桂001C",
+        "found_state": "intact",
+    },
+    schemas.SideSignOff: {"side_code": "440000"},
+    schemas.TaskNew: {"marker_id": 1, "kind": "repaint"},
+    schemas.TaskUpdate: {"status": "in_progress"},
+    schemas.DisputeNew: {"line": "韶惠线", "title": "林地权属"},
+    schemas.DisputeUpdate: {"status": "open"},
+}
+# The seven endpoints and fields of the finding, with the wrong types that made them 500.
+FINDING_3 = [
+    ("/api/boundaries/inspections", schemas.InspectionNew, "round_id", {}),
+    ("/api/boundaries/inspections", schemas.InspectionNew, "marker", {}),
+    ("/api/boundaries/rounds", schemas.RoundPlan, "line", ["韶惠线"]),
+    ("/api/boundaries/rounds", schemas.RoundPlan, "plan", {}),
+    ("/api/boundaries/rounds", schemas.RoundPlan, "teams", {"a": 1}),
+    ("/api/boundaries/tasks", schemas.TaskNew, "marker_id", {}),
+    ("/api/boundaries/tasks/1", schemas.TaskUpdate, "new_lon", "东"),
+    ("/api/boundaries/disputes", schemas.DisputeNew, "line", {}),
+    ("/api/boundaries/disputes/1", schemas.DisputeUpdate, "status", []),
+    ("/api/proposals", schemas.ProposalNew, "reasons", ["a"]),
+    ("/api/rules/check", schemas.RulesCheck, "name", {}),
+    ("/api/rules/check", schemas.RulesCheck, "division_code", 440106),
+]
+
+
+def url_of(path: str) -> str:
+    for name, value in PATH_VALUES.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def fields_of(model) -> list[tuple[str, ...]]:
+    """Every body field: the top-level ones and the proposed record's."""
+    fields = [(name,) for name in model.model_fields]
+    if model is schemas.ProposalNew:
+        fields += [("proposed", name) for name in schemas.ProposedRecord.model_fields]
+    return fields
+
+
+def with_value(body: dict, field: tuple[str, ...], value) -> dict:
+    body = {k: (dict(v) if isinstance(v, dict) else v) for k, v in body.items()}
+    target = body
+    for part in field[:-1]:
+        target = target.setdefault(part, {})
+    target[field[-1]] = value
+    return body
+
+
+@pytest.fixture(scope="module")
+def bnd_template(boundaries_template):
+    return boundaries_template  # the shared session template (tests/conftest.py)
+
+
+@pytest.fixture
+def door(store_templates, bnd_template, tmp_path):
+    from webmap import create_app
+
+    with store_templates.copy(bnd_template, tmp_path) as store:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+        headers = token_headers(store, "door", "clerk", "officer", "approver", "inspector")
+        yield app.test_client(), headers, store
+
+
+def audit_size(store) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+
+
+@pytest.mark.parametrize("path, model, field, value", FINDING_3)
+def test_wrong_json_types_of_the_finding_are_400_naming_the_field(door, path, model, field, value):
+    client, headers, store = door
+    before = audit_size(store)
+    r = client.post(path, json=with_value(VALID[model], (field,), value), headers=headers)
+    assert r.status_code == 400, (path, field, r.status_code, r.get_data(as_text=True)[:300])
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["details"]["field"].startswith(field)
+    assert field in error["message"]
+    assert audit_size(store) - before <= 1  # at most the token's first use, never the write
+
+
+def test_unknown_and_missing_fields_are_400_naming_them(door):
+    client, headers, _store = door
+    r = client.post("/api/boundaries/tasks", json={"marker_id": 1}, headers=headers)
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "kind"
+    assert "缺少字段 kind" in r.get_json()["error"]["message"]
+    r = client.post(
+        "/api/boundaries/disputes", json={**VALID[schemas.DisputeNew], "owner": 1}, headers=headers
+    )
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "owner"
+    r = client.post(
+        "/api/proposals", json={**VALID[schemas.ProposalNew], "version": True}, headers=headers
+    )
+    assert r.status_code == 400 and "version" in r.get_json()["error"]["message"]
+
+
+wrong_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(0, 3), max_size=2),
+)
+cases = st.sampled_from(
+    [
+        (path, method, model, field)
+        for (path, method), model in schemas.REQUEST_BODIES.items()
+        for field in fields_of(model)
+    ]
+)
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=cases, value=wrong_values)
+def test_any_value_in_any_body_field_of_any_write_endpoint_is_never_a_5xx(door, case, value):
+    client, headers, _store = door
+    path, method, model, field = case
+    body = with_value(VALID[model], field, value)
+    r = client.open(url_of(path), method=method.upper(), json=body, headers=headers)
+    assert r.status_code < 500, (path, field, value, r.get_data(as_text=True)[:300])
+    try:
+        model.model_validate(body)
+    except ValidationError:
+        assert r.status_code == 400, (path, field, value, r.status_code)
+        error = r.get_json()["error"]
+        if "errors" in error["details"]:  # the schema check; else the byte-level one
+            named = [e["field"] for e in error["details"]["errors"]]  # (NUL, 64-bit integers)
+            assert any(n.startswith(".".join(field)) for n in named), (field, named)
+        else:
+            assert error["code"] == "invalid_input" and error["message"]
+
+
+def test_the_openapi_request_bodies_are_the_models(client):
+    document = client.get("/api/openapi.json").get_json()
+    components = document["components"]["schemas"]
+    for (path, method), model in schemas.REQUEST_BODIES.items():
+        body = document["paths"][path][method]["requestBody"]["content"]["application/json"]
+        assert body["schema"] == {"$ref": f"#/components/schemas/{model.__name__}"}
+        generated = components[model.__name__]
+        assert set(generated["properties"]) == set(model.model_fields)
+        assert generated["additionalProperties"] is False
+
+
+def test_every_workflow_step_parameter_is_a_field_of_the_action_schema():
+    """The workflow's table of step parameters and the door's schema cannot drift apart."""
+    from gazetteer.workflow import STEP_PARAMS
+    from webmap.schemas import ProposalAction
+
+    declared = set(ProposalAction.model_fields)
+    missing = {p for params in STEP_PARAMS.values() for p in params} - declared
+    assert not missing, f"step parameters the action schema refuses: {sorted(missing)}"

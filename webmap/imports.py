@@ -1,0 +1,259 @@
+"""The import page and its JSON API (officers only): bring an office's own place-name file
+in. Thin over ``gazetteer.office_import.runs``; preview and write run as background jobs
+(``webmap.import_jobs``) whose progress the page polls.
+
+    GET  /officer/imports                 list and upload form
+    GET  /officer/imports/<id>            the steps of one run
+    POST /api/imports                     upload (multipart: file, source_name, office)
+    GET  /api/imports/<id>                the run, with the running job's progress
+    GET  /api/imports/<id>/layer?name=    columns, guessed or saved mapping of a layer
+    POST /api/imports/<id>/crs-guess      {layer, mapping} -> stated or guessed CRS
+    POST /api/imports/<id>/configure      {layer, mapping, crs}
+    GET  /api/imports/<id>/sample?crs=    a sample of points in CGCS2000 for the map
+    POST /api/imports/<id>/preview        start the preview
+    GET  /api/imports/<id>/report.csv     the per-row report of the preview
+    POST /api/imports/<id>/write          {skip_errors, skip_reason} start the write
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+)
+
+from gazetteer.core.actors import ROLE_NAMES_ZH
+from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
+from gazetteer.office_import import runs
+from gazetteer.office_import.fields import FIELDS
+from gazetteer.office_import.readers import FORMATS_ZH
+from webmap.context import current_actor, import_jobs, lookup, store
+
+bp = Blueprint("imports", __name__)
+ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
+
+
+def _officer():
+    actor = current_actor()
+    if "officer" not in actor.roles:
+        raise Forbidden(
+            "导入地名数据仅限审核人员（officer）", details={"required_roles": ["officer"]}
+        )
+    return actor
+
+
+def _work_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "imports"
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("请求体应为 JSON 对象")
+    return body
+
+
+def _run_with_job(run_id: int) -> dict:
+    run = runs.get_run(store(), run_id, _officer())
+    run["job"] = import_jobs().status(run_id)
+    return run
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/officer/imports")
+def imports_page():
+    actor = _officer()
+    return render_template(
+        "officer/imports.html",
+        actor=actor,
+        role_names=ROLE_NAMES_ZH,
+        runs=runs.list_runs(store(), actor),
+        formats=FORMATS_ZH,
+        max_mb=current_app.config["IMPORT_MAX_UPLOAD_MB"],
+    )
+
+
+@bp.get("/officer/imports/<int:run_id>")
+def import_page(run_id: int):
+    actor = _officer()
+    run = runs.get_run(store(), run_id, actor)
+    return render_template(
+        "officer/import_run.html", actor=actor, role_names=ROLE_NAMES_ZH, run=run, fields=FIELDS
+    )
+
+
+# ---------------------------------------------------------------- API
+
+
+@bp.post("/api/imports")
+def upload():
+    actor = _officer()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("请选择要上传的文件")
+    name = Path(upload.filename).name
+    suffix = "".join(Path(name).suffixes[-1:]).lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise InvalidInput(
+            "不支持的文件类型：请上传 Shapefile（zip）、GeoPackage、File Geodatabase（zip）、"
+            "GeoJSON、CSV 或 Excel .xlsx",
+            details={"file": name},
+        )
+    folder = _work_dir() / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    path = folder / f"upload{suffix}"  # the office's own name is kept in the run record
+    upload.save(path)
+    try:
+        run = runs.create_run(
+            store(),
+            actor,
+            path,
+            source_name=request.form.get("source_name", ""),
+            office=request.form.get("office", ""),
+            file_name=name,
+        )
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)  # a refused file is not kept
+        raise
+    return jsonify(run), 201
+
+
+@bp.get("/api/imports")
+def list_imports():
+    return jsonify({"runs": runs.list_runs(store(), _officer())})
+
+
+@bp.get("/api/imports/<int:run_id>")
+def get_import(run_id: int):
+    return jsonify(_run_with_job(run_id))
+
+
+@bp.get("/api/imports/<int:run_id>/layer")
+def layer(run_id: int):
+    return jsonify(runs.describe_layer(store(), run_id, _officer(), request.args.get("name")))
+
+
+@bp.post("/api/imports/<int:run_id>/crs-guess")
+def crs_guess(run_id: int):
+    body = _body()
+    return jsonify(
+        runs.coordinate_guess(
+            store(),
+            run_id,
+            _officer(),
+            layer=body.get("layer"),
+            mapping=body.get("mapping"),
+            locator=lookup().locator,
+        )
+    )
+
+
+@bp.post("/api/imports/<int:run_id>/configure")
+def configure(run_id: int):
+    body = _body()
+    return jsonify(
+        runs.configure(
+            store(),
+            run_id,
+            _officer(),
+            layer=body.get("layer"),
+            mapping=body.get("mapping"),
+            crs_tag=body.get("crs"),
+        )
+    )
+
+
+@bp.get("/api/imports/<int:run_id>/sample")
+def sample(run_id: int):
+    return jsonify(
+        runs.sample_points(
+            store(),
+            run_id,
+            _officer(),
+            crs_tag=request.args.get("crs", ""),
+            locator=lookup().locator,
+        )
+    )
+
+
+@bp.post("/api/imports/<int:run_id>/preview")
+def preview(run_id: int):
+    actor = _officer()
+    the_store, service, work_dir = store(), lookup(), _work_dir()
+    runs.get_run(the_store, run_id, actor)  # 404 before a job starts
+    locator, corpus = service.locator, service.name_corpus()
+
+    def work(progress):
+        runs.preview(
+            the_store,
+            run_id,
+            actor,
+            locator=locator,
+            corpus=corpus,
+            work_dir=work_dir,
+            progress=progress,
+        )
+
+    job = import_jobs().start(run_id, "preview", work)
+    return jsonify({"id": run_id, "job": job}), 202
+
+
+@bp.post("/api/imports/<int:run_id>/write")
+def write(run_id: int):
+    actor = _officer()
+    body = _body()
+    skip_errors = body.get("skip_errors", False)
+    if not isinstance(skip_errors, bool):
+        raise InvalidInput("skip_errors 应为 true 或 false")
+    skip_reason = body.get("skip_reason")
+    if skip_reason is not None and not isinstance(skip_reason, str):
+        raise InvalidInput("skip_reason 应为文字")
+    the_store, service = store(), lookup()
+    run = runs.get_run(the_store, run_id, actor)
+    # Refuse at once what the write would refuse before touching anything.
+    if run["state"] == "previewed" and run["counts"]["error"] and not skip_errors:
+        raise InvalidInput(
+            f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
+            details={"errors": run["counts"]["error"]},
+        )
+    locator = service.locator
+
+    def work(progress):
+        runs.write(
+            the_store,
+            run_id,
+            actor,
+            locator=locator,
+            skip_errors=skip_errors,
+            skip_reason=skip_reason,
+            progress=progress,
+        )
+
+    # Search and nearest follow through the change log (gazetteer.changes): the write
+    # announces itself when it commits, so this process sees the new names at once.
+    job = import_jobs().start(run_id, "write", work)
+    return jsonify({"id": run_id, "job": job}), 202
+
+
+@bp.get("/api/imports/<int:run_id>/report.csv")
+def report(run_id: int):
+    run = runs.get_run(store(), run_id, _officer())
+    path = runs.report_path(_work_dir(), run_id)
+    if run["state"] == "uploaded" or not path.exists():
+        raise NotFound("此次导入尚未预览，没有报告")
+    return send_file(
+        path,
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name=f"import-{run_id}-report.csv",
+    )

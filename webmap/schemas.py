@@ -1,0 +1,366 @@
+"""Request schemas: every JSON body the API accepts, declared once with pydantic.
+
+``validated_body(Model)`` checks the request body before any domain function sees it:
+a wrong type, an unknown field or a missing one is a 400 in the one error shape, naming
+the field (``details.field``, and every problem in ``details.errors``). The OpenAPI
+document takes its request-body schemas from these models (``request_schemas``), so the
+document and the check cannot drift apart.
+
+Values keep the shapes the domain functions take (dates as ``YYYY-MM-DD`` text, geometries
+as GeoJSON objects): the domain still checks meaning (is the state known, does the line
+exist, is the polygon valid); these models check form. Types are strict: ``"5"`` is not an
+integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in degrees.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gazetteer.core.errors import InvalidInput
+from webmap.params import json_body
+
+Text = Annotated[str, Field(max_length=20_000)]
+ShortText = Annotated[str, Field(max_length=2_000)]
+IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"}, max_length=40)]
+Lon = Annotated[float, Field(description="CGCS2000 longitude, degrees")]
+Lat = Annotated[float, Field(description="CGCS2000 latitude, degrees")]
+Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# ---- registry ----------------------------------------------------------------------------
+
+
+class ProposedRecord(RequestModel):
+    """The record values a proposal asks for."""
+
+    name: ShortText | None = None
+    feature_class: ShortText | None = None
+    feature_type: ShortText | None = None
+    division_code: ShortText | None = None
+    aliases: list[ShortText] | None = None
+    short_name: ShortText | None = None
+    map_name: ShortText | None = None
+    minority_name: ShortText | None = None
+    minority_language: ShortText | None = None
+    meaning: Text | None = None
+    history: Text | None = None
+    description: Text | None = None
+    source: Text | None = None
+
+
+class ProposalNew(RequestModel):
+    """Draft a naming, renaming or retirement proposal (clerk)."""
+
+    kind: Literal["naming", "renaming", "retirement"]
+    applicant: ShortText
+    reasons: Text
+    proposed: ProposedRecord | None = None
+    place_id: Id | None = None
+    location: dict[str, Any] | None = Field(None, description="GeoJSON geometry, CGCS2000 lon/lat")
+
+
+class ProposalAction(RequestModel):
+    """One workflow step: the version you saw, a reason, and the step's own parameters
+    (``GET /api/proposals/workflow`` lists which step takes which)."""
+
+    version: int
+    reason: Text | None = None
+    # edit
+    applicant: ShortText | None = None
+    reasons: Text | None = None
+    location: dict[str, Any] | None = None
+    name: ShortText | None = None
+    feature_class: ShortText | None = None
+    feature_type: ShortText | None = None
+    division_code: ShortText | None = None
+    aliases: list[ShortText] | None = None
+    short_name: ShortText | None = None
+    map_name: ShortText | None = None
+    minority_name: ShortText | None = None
+    minority_language: ShortText | None = None
+    meaning: Text | None = None
+    history: Text | None = None
+    description: Text | None = None
+    source: Text | None = None
+    # add_opinion
+    kind: ShortText | None = None
+    author: ShortText | None = None
+    body: Text | None = None
+    # confirm_romanization
+    romanized: ShortText | None = None
+    romanized_toned: ShortText | None = None
+    # publish_notice, bring_into_force
+    notice_start: IsoDate | None = None
+    notice_end: IsoDate | None = None
+    effective_date: IsoDate | None = None
+    # approve, reject
+    approving_body: ShortText | None = None
+    decision_ref: ShortText | None = None
+    authority_override_reason: Text | None = None
+    # file (备案, Art. 13)
+    filed_with: ShortText | None = None
+    filing_ref: ShortText | None = None
+    filed_on: IsoDate | None = None
+    # renaming a protected name (Art. 25)
+    protection_measures: Text | None = None
+
+
+class RulesCheck(RequestModel):
+    """Check a name against the naming rules before drafting it."""
+
+    name: ShortText
+    feature_class: ShortText | None = None
+    division_code: ShortText | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+
+class PlaceGeometry(RequestModel):
+    """Put a place on the map (officer): a point, the record version you saw, a reason."""
+
+    lon: Lon
+    lat: Lat
+    version: int
+    reason: Text | None = None
+
+
+class ReverseBatch(RequestModel):
+    """Reverse lookup of many points: [[lon, lat], ...] in ``crs`` (at most 10,000)."""
+
+    crs: Literal["CGCS2000", "WGS84", "GCJ02", "BD09"] = "CGCS2000"
+    points: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
+        max_length=10_000
+    )
+
+
+# ---- boundaries --------------------------------------------------------------------------
+
+
+class Team(RequestModel):
+    side_code: ShortText
+    organisation: ShortText | None = None
+    leader: ShortText | None = None
+    members: list[ShortText]
+
+
+class RoundPlan(RequestModel):
+    """Plan an inspection round (officer): one team per side of the line."""
+
+    line: ShortText | None = None
+    line_id: Id | None = None
+    round_no: int
+    title: ShortText | None = None
+    plan: Text | None = None
+    planned_start: IsoDate | None = None
+    planned_end: IsoDate | None = None
+    teams: list[Team] = Field(min_length=2, max_length=2)
+    is_demonstration: bool = False
+    section_from_seq: int | None = None  # a section of the line: first and last marker seq
+    section_to_seq: int | None = None
+
+
+class InspectionNew(RequestModel):
+    """One inspection record; ``id`` is made by the client (UUID), so resending is safe."""
+
+    id: Annotated[str, Field(max_length=64, json_schema_extra={"format": "uuid"})]
+    round_id: Id
+    marker: ShortText | None = None
+    marker_id: Id | None = None
+    found_state: ShortText
+    measured_lon: Lon | None = None
+    measured_lat: Lat | None = None
+    measurement_method: ShortText | None = None
+    measurement_accuracy_m: float | None = None
+    notes: Text | None = None
+    photos: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] | None = None
+    inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
+    moved_confirmed: bool | None = None  # the inspector's "the marker has moved" (distance guard)
+
+
+class SideSignOff(RequestModel):
+    """One side's sign-off on an inspection record or a task."""
+
+    side_code: ShortText
+
+
+class TaskNew(RequestModel):
+    marker_id: Id
+    kind: ShortText
+    note: Text | None = None
+
+
+class ExternalWitness(RequestModel):
+    """A witness of the adjacent side who has no account: recorded with organisation and role."""
+
+    name: ShortText
+    organisation: ShortText
+    role: ShortText
+
+
+class TaskUpdate(RequestModel):
+    status: ShortText
+    result: Text | None = None
+    witness_other_side: ShortText | None = None  # an account of the adjacent side
+    witness: ExternalWitness | None = None
+    new_lon: Lon | None = None
+    new_lat: Lat | None = None
+
+
+class DisputeNew(RequestModel):
+    line: ShortText | None = None
+    line_id: Id | None = None
+    title: ShortText
+    category: ShortText | None = None
+    risk: ShortText | None = None
+    lon: Lon | None = None
+    lat: Lat | None = None
+    description: Text | None = None
+
+
+class DisputeUpdate(RequestModel):
+    status: ShortText
+    resolution: Text | None = None
+
+
+REQUEST_MODELS: tuple[type[RequestModel], ...] = (
+    ProposalNew,
+    ProposalAction,
+    RulesCheck,
+    PlaceGeometry,
+    ReverseBatch,
+    RoundPlan,
+    InspectionNew,
+    SideSignOff,
+    TaskNew,
+    TaskUpdate,
+    DisputeNew,
+    DisputeUpdate,
+)
+
+
+def _field_path(location: tuple) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "请求体"
+
+
+def _message(error: dict) -> str:
+    field = _field_path(error["loc"])
+    kind = error["type"]
+    if kind == "missing":
+        return f"缺少字段 {field}"
+    if kind == "extra_forbidden":
+        return f"不认识的字段：{field}"
+    return f"字段 {field} 有误：{error['msg']}"
+
+
+def validated_body(model: type[RequestModel]) -> dict:
+    """The JSON body checked against ``model``: a dict of the fields the client sent
+    (NFC text, see ``webmap.params.json_body``). Raises ``InvalidInput`` naming the first
+    bad field; ``details.errors`` lists them all."""
+    body = json_body()
+    try:
+        parsed = model.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        raise InvalidInput(
+            _message(errors[0]),
+            details={
+                "field": _field_path(errors[0]["loc"]),
+                "errors": [
+                    {"field": _field_path(e["loc"]), "type": e["type"], "message": e["msg"]}
+                    for e in errors
+                ],
+            },
+        ) from None
+    return parsed.model_dump(exclude_unset=True)
+
+
+# The body each write operation takes: (path as in the OpenAPI document, method) -> model.
+REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
+    ("/api/proposals", "post"): ProposalNew,
+    ("/api/proposals/{proposal_id}/actions/{action}", "post"): ProposalAction,
+    ("/api/rules/check", "post"): RulesCheck,
+    ("/api/places/{place_id}/geometry", "post"): PlaceGeometry,
+    ("/api/reverse/batch", "post"): ReverseBatch,
+    ("/api/boundaries/rounds", "post"): RoundPlan,
+    ("/api/boundaries/inspections", "post"): InspectionNew,
+    ("/api/boundaries/inspections/{inspection_id}/sign", "post"): SideSignOff,
+    ("/api/boundaries/tasks", "post"): TaskNew,
+    ("/api/boundaries/tasks/{task_id}", "post"): TaskUpdate,
+    ("/api/boundaries/tasks/{task_id}/approve", "post"): SideSignOff,
+    ("/api/boundaries/disputes", "post"): DisputeNew,
+    ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
+}
+
+
+def _openapi30(schema):
+    """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
+    ``null`` branch and has no ``const``."""
+    if isinstance(schema, list):
+        return [_openapi30(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _openapi30(v) for k, v in schema.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and {"type": "null"} in branches:
+        rest = [b for b in branches if b != {"type": "null"}]
+        out.pop("anyOf")
+        if len(rest) == 1 and "$ref" in rest[0]:
+            out["allOf"] = rest  # a $ref cannot carry siblings in 3.0
+        elif len(rest) == 1:
+            out.update(rest[0])
+        else:
+            out["anyOf"] = rest
+        out["nullable"] = True
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    return out
+
+
+def request_schemas() -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+    from pydantic.json_schema import models_json_schema
+
+    _, top = models_json_schema(
+        [(m, "validation") for m in REQUEST_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    return {name: _openapi30(schema) for name, schema in top.get("$defs", {}).items()}
+
+
+def add_request_bodies(paths: dict) -> None:
+    """Give every write operation of ``paths`` its generated request body (adding the
+    operation, with the one error shape, where the document lacks it)."""
+    for (path, method), model in REQUEST_BODIES.items():
+        operation = paths.setdefault(path, {}).setdefault(
+            method,
+            {
+                "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
+                "responses": {
+                    "200": {
+                        "description": "Result",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": {
+                        "description": "Invalid input (names the field; nothing written)",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                },
+            },
+        )
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
