@@ -49,7 +49,12 @@ def assert_fits(page, viewport: dict) -> None:
     """Nothing wider than the screen: nav links, tables, the page itself."""
     width = viewport["width"]
     overflow = page.evaluate("document.scrollingElement.scrollWidth")
-    assert overflow <= width + 1, f"page is {overflow}px wide on a {width}px screen"
+    wide = page.evaluate(
+        "(w) => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect()"
+        ".right > w + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)",
+        width,
+    )
+    assert overflow <= width + 1, f"page is {overflow}px wide on a {width}px screen: {wide}"
     rights = page.evaluate(
         "[...document.querySelectorAll('header nav a')].map(a => a.getBoundingClientRect().right)"
     )
