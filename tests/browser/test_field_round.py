@@ -54,7 +54,7 @@ def assert_fits(page, viewport: dict) -> None:
         ".right > w + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)",
         width,
     )
-    assert overflow <= width + 1, f"page is {overflow}px wide on a {width}px screen: {wide}"
+    assert overflow <= width + 1, f"{page.url} is {overflow}px wide on a {width}px screen: {wide}"
     rights = page.evaluate(
         "[...document.querySelectorAll('header nav a')].map(a => a.getBoundingClientRect().right)"
     )
