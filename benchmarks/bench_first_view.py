@@ -43,9 +43,9 @@ def build_store(directory: Path):
     store = Store(f"sqlite:///{directory / 'bench.sqlite'}")
     migrate.upgrade(store, SCHEMA)
     importer.import_shipped_data(store)
-    from boundaries.testing import build_boundaries
+    from boundaries.demo import generate_demo_markers
 
-    build_boundaries(store)
+    generate_demo_markers(store)  # derives the lines first
     return store
 
 

@@ -9,19 +9,13 @@ import datetime as dt
 import sqlalchemy as sa
 
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
+from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 
-CATEGORY_NAMES = {
-    "land": "土地",
-    "minerals": "矿产",
-    "forest": "林地",
-    "water": "水域",
-    "tidal_flat": "滩涂",
-    "other": "其他",
-}
-STATUS_NAMES = {"open": "待处置", "monitoring": "跟踪监测", "resolved": "已化解"}
+CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
+STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
 _NEXT = {"open": {"monitoring", "resolved"}, "monitoring": {"resolved"}}
 _ROLES = {"officer", "inspector"}
 

@@ -12,6 +12,14 @@ to centimetres; the tolerance (``MARKER_MOVED_TOLERANCE_M``, default 1.0 m) is l
 what a tilted 1 m marker's top shifts (about 0.26 m at 15 degrees) so tilt is not
 mistaken for a move; adding the stated accuracy (RTK ~0.05 m, handheld GNSS ~5 m) means a
 coarse measurement can never flag a move it cannot resolve.
+
+Distance guard: a record that would flag a move, or whose position is further from the
+registered one than the guard of its survey method, is refused with
+ConfirmationRequired (details: distance_m, guard_m) until it carries
+``moved_confirmed: true`` — the inspector's explicit "the marker has moved".
+
+Amendments: a marker has one record per round; a second visit or a correction amends that
+record (``amend_inspection``), keeping the earlier finding in ``inspection_amendments``.
 """
 
 from __future__ import annotations
@@ -22,25 +30,39 @@ import uuid
 
 import sqlalchemy as sa
 
+from boundaries import staff
 from boundaries.markers import set_marker_state
 from boundaries.tables import (
-    FOUND_STATES,
-    MEASUREMENT_METHODS,
     boundary_lines,
+    inspection_amendments,
     inspection_rounds,
     inspections,
     maintenance_tasks,
     markers,
     round_teams,
 )
+from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS, METHOD_NAMES
 from gazetteer.core.actors import require_role
-from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date
+from gazetteer.core.errors import (
+    ConfirmationRequired,
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+)
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.store import Store
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
-# Typical horizontal accuracy (m) when the record does not state one.
+# Distance guard (m) by survey method: a measured position further than this from the
+# registered one is taken only with the inspector's explicit "the marker has moved"
+# (gazetteer.core.settings MARKER_DISTANCE_GUARD_M; these are its defaults).
+DEFAULT_DISTANCE_GUARD_M = {"rtk": 1.0, "total_station": 1.0, "gnss_handheld": 10.0}
+FIVE_YEAR_RULE_YEARS = 5  # 《行政区域界线管理条例》 Art. 12: joint inspection every five years
+# Typical horizontal accuracy (m) of a method, used by the moved rule when the record does
+# not state one (the record then stores the accuracy as unknown).
 METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
 # Beyond this the measurement is more likely a wrong marker or unconverted GCJ-02/BD-09
 # coordinates (offsets of hundreds of metres in Guangdong) than a moved marker.
@@ -131,6 +153,7 @@ def create_round(store: Store, data: dict, actor) -> dict:
         )
         if start and end and end < start:
             raise InvalidInput("计划结束日期早于开始日期")
+        section = _section(data)
         teams = data.get("teams") or []
         sides = {line["side_a_code"], line["side_b_code"]}
         if {t.get("side_code") for t in teams} != sides or len(teams) != 2:
@@ -143,6 +166,12 @@ def create_round(store: Store, data: dict, actor) -> dict:
                 or not all(isinstance(m, str) and m for m in members)
             ):
                 raise InvalidInput("每支联检队伍须列出成员用户名")
+            for member in members:
+                side = staff.side_of(conn, member)
+                if side is not None and side != team["side_code"]:
+                    raise InvalidInput(
+                        f"{member} 属于 {side} 一方，不能编入 {team['side_code']} 一方的联检队伍"
+                    )
         exists = conn.execute(
             sa.select(inspection_rounds.c.id).where(
                 inspection_rounds.c.line_id == line["id"], inspection_rounds.c.round_no == round_no
@@ -163,6 +192,8 @@ def create_round(store: Store, data: dict, actor) -> dict:
                 status="planned",
                 created_by=actor.username,
                 is_demonstration=bool(data.get("is_demonstration", False)),
+                section_from_seq=section[0],
+                section_to_seq=section[1],
             )
         ).inserted_primary_key[0]
         conn.execute(
@@ -179,6 +210,38 @@ def create_round(store: Store, data: dict, actor) -> dict:
             ],
         )
     return get_round(store, round_id)
+
+
+def _section(data: dict) -> tuple[int | None, int | None]:
+    """(first, last) marker sequence numbers of a round over part of a line; None = open."""
+    bounds = []
+    for key, label in (("section_from_seq", "起始界桩序号"), ("section_to_seq", "终止界桩序号")):
+        value = data.get(key)
+        if value in (None, ""):
+            bounds.append(None)
+            continue
+        if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 9999:
+            raise InvalidInput(f"{label}应为 1–9999 的整数")
+        bounds.append(int(value))
+    if bounds[0] and bounds[1] and bounds[1] < bounds[0]:
+        raise InvalidInput("终止界桩序号小于起始序号")
+    return bounds[0], bounds[1]
+
+
+def in_section(rnd, seq: int) -> bool:
+    """Whether a marker's sequence number lies in the round's section (a row or dict)."""
+    get = rnd.get if isinstance(rnd, dict) else lambda k: getattr(rnd, k)
+    first, last = get("section_from_seq"), get("section_to_seq")
+    return (first is None or seq >= first) and (last is None or seq <= last)
+
+
+def _section_filter(rnd):
+    cond = [markers.c.line_id == rnd.line_id, markers.c.state != "retired"]
+    if rnd.section_from_seq is not None:
+        cond.append(markers.c.seq >= rnd.section_from_seq)
+    if rnd.section_to_seq is not None:
+        cond.append(markers.c.seq <= rnd.section_to_seq)
+    return cond
 
 
 def _line(conn, data: dict) -> dict:
@@ -253,8 +316,7 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
             sa.select(sa.func.count())
             .select_from(markers)
             .where(
-                markers.c.line_id == rnd.line_id,
-                markers.c.state != "retired",
+                *_section_filter(rnd),
                 ~markers.c.id.in_(
                     sa.select(inspections.c.marker_id).where(inspections.c.round_id == round_id)
                 ),
@@ -272,6 +334,11 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
             raise IllegalTransition(
                 f"尚有 {uninspected} 颗界桩未检查、{unsigned} 条记录未经双方签认，不能完成联检",
                 details={"uninspected": uninspected, "unsigned": unsigned},
+            )
+        if not (rnd.concluded_a_by and rnd.concluded_b_by):
+            raise IllegalTransition(
+                "联检结论尚未经双方签署，不能完成联检",
+                details={"conclusion_signed_by": [rnd.concluded_a_by, rnd.concluded_b_by]},
             )
     _transition(store, round_id, "in_progress", "completed", actor, completed_at=_now())
     return get_round(store, round_id)
@@ -307,6 +374,7 @@ def record_inspection(
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     demonstration: bool = False,
+    guard_m: dict[str, float] | None = None,
 ) -> tuple[dict, bool]:
     """Record one marker's inspection; returns (record, created).
 
@@ -319,7 +387,12 @@ def record_inspection(
     try:
         with store.write(actor=actor) as conn:
             return record_inspection_in(
-                conn, data, actor, tolerance_m=tolerance_m, demonstration=demonstration
+                conn,
+                data,
+                actor,
+                tolerance_m=tolerance_m,
+                demonstration=demonstration,
+                guard_m=guard_m,
             )
     except (sa.exc.IntegrityError, Conflict) as exc:
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
@@ -343,6 +416,7 @@ def record_inspection_in(
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     demonstration: bool = False,
+    guard_m: dict[str, float] | None = None,
 ) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
     record_id = _uuid(data.get("id"))
@@ -358,6 +432,8 @@ def record_inspection_in(
         raise IllegalTransition(f"联检状态为 {rnd.status}，只有进行中的联检可以录入检查记录")
     _require_member(conn, round_id=rnd.id, actor=actor)
     marker = _marker(conn, data, rnd.line_id)
+    if not in_section(rnd, marker.seq):
+        raise InvalidInput(f"界桩 {marker.number} 不在本轮联检的检查区段内")
     clash = conn.execute(
         sa.select(inspections.c.id).where(
             inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
@@ -365,15 +441,12 @@ def record_inspection_in(
     ).first()
     if clash:
         raise Conflict(
-            f"本轮已有界桩 {marker.number} 的检查记录", details={"inspection_id": clash.id}
+            f"本轮已有界桩 {marker.number} 的检查记录：请改为补充或更正该记录",
+            details={"inspection_id": clash.id, "marker_id": marker.id, "marker": marker.number},
         )
-    values = _measurement(data, marker, tolerance_m)
+    values = _measurement(data, marker, tolerance_m, guard_m)
     inspected_at = _datetime(data.get("inspected_at"))
-    photos = data.get("photos") or []
-    if not isinstance(photos, list) or not all(
-        isinstance(p, str) and _SHA256.match(p) for p in photos
-    ):
-        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+    photos = _photos(data)
     row = {
         "id": record_id,
         "round_id": rnd.id,
@@ -388,25 +461,61 @@ def record_inspection_in(
     }
     conn.execute(inspections.insert().values(**row))
     set_marker_state(conn, marker.id, values["assessed_state"])
+    _open_tasks(conn, values, marker, rnd.id, record_id, inspected_at, row["is_demonstration"])
+    stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
+    return stored._asdict(), True
+
+
+def _photos(data: dict) -> list[str]:
+    photos = data.get("photos") or []
+    if not isinstance(photos, list) or not all(
+        isinstance(p, str) and _SHA256.match(p) for p in photos
+    ):
+        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+    return photos
+
+
+def _open_tasks(
+    conn,
+    values: dict,
+    marker,
+    round_id: int,
+    inspection_id: str,
+    at,
+    demonstration: bool,
+    *,
+    amending: bool = False,
+) -> None:
+    """Open the maintenance tasks a finding calls for; an amendment skips the kinds already
+    open for the marker (a second visit repeats the finding). Loss and damage are reported
+    within 12 hours."""
+    already_open = set()
+    if amending:
+        already_open = set(
+            conn.execute(
+                sa.select(maintenance_tasks.c.kind).where(
+                    maintenance_tasks.c.marker_id == marker.id,
+                    maintenance_tasks.c.status.in_(("open", "in_progress")),
+                )
+            ).scalars()
+        )
+    urgent = values["found_state"] in ("lost", "damaged")
     for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
-        urgent = values["found_state"] in ("lost", "damaged")
+        if kind in already_open:
+            continue
         conn.execute(
             maintenance_tasks.insert().values(
                 marker_id=marker.id,
-                inspection_id=record_id,
-                round_id=rnd.id,
+                inspection_id=inspection_id,
+                round_id=round_id,
                 kind=kind,
                 status="open",
                 responsible_side=marker.responsible_side,
-                opened_at=inspected_at,
-                report_due_at=inspected_at + dt.timedelta(hours=REPORT_WITHIN_HOURS)
-                if urgent
-                else None,
-                is_demonstration=row["is_demonstration"],
+                opened_at=at,
+                report_due_at=at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
+                is_demonstration=demonstration,
             )
         )
-    stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
-    return stored._asdict(), True
 
 
 def _uuid(value) -> str:
@@ -431,7 +540,9 @@ def _marker(conn, data: dict, line_id: int):
     return row
 
 
-def _measurement(data: dict, marker, tolerance_m: float) -> dict:
+def _measurement(
+    data: dict, marker, tolerance_m: float, guard_m: dict[str, float] | None = None
+) -> dict:
     found_state = data.get("found_state")
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
@@ -452,12 +563,17 @@ def _measurement(data: dict, marker, tolerance_m: float) -> dict:
         if not (73 <= lon <= 136 and 3 <= lat <= 54):
             raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
         accuracy = data.get("measurement_accuracy_m")
-        try:
-            accuracy = METHOD_ACCURACY_M[method] if accuracy in (None, "") else float(accuracy)
-        except (TypeError, ValueError):
-            raise InvalidInput("测量精度应为米数") from None
-        if not 0 < accuracy <= 20:
-            raise InvalidInput("测量精度应在 0–20 米之间")
+        if accuracy in (None, ""):
+            accuracy = None  # stored as unknown; the moved rule assumes the method's typical
+        else:
+            if isinstance(accuracy, bool):
+                raise InvalidInput("测量精度应为米数")
+            try:
+                accuracy = float(accuracy)
+            except (TypeError, ValueError):
+                raise InvalidInput("测量精度应为米数") from None
+            if not 0 <= accuracy <= 100 or accuracy != accuracy:
+                raise InvalidInput("测量精度应在 0–100 米之间")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
             raise InvalidInput(
@@ -467,7 +583,24 @@ def _measurement(data: dict, marker, tolerance_m: float) -> dict:
             )
     else:
         lon = lat = None
-    assessed, flagged = assess(found_state, displacement, tolerance_m, accuracy)
+    assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
+    assessed, flagged = assess(found_state, displacement, tolerance_m, assumed)
+    confirmed = data.get("moved_confirmed") is True
+    guard = (guard_m or DEFAULT_DISTANCE_GUARD_M).get(method)
+    if displacement is not None and not confirmed:
+        beyond_guard = guard is not None and displacement > guard
+        if flagged or beyond_guard:
+            raise ConfirmationRequired(
+                f"实测位置距登记位置 {displacement:.1f} 米"
+                + (f"，超过{METHOD_NAMES[method]}的距离阈值 {guard:g} 米" if beyond_guard else "")
+                + "：若界桩确已移位，请确认“界桩已移位”后再保存；否则请核对位置或不填实测坐标",
+                details={
+                    "distance_m": round(displacement, 1),
+                    "guard_m": guard,
+                    "method": method,
+                    "bearing_deg": round(bearing, 1),
+                },
+            )
     return {
         "found_state": found_state,
         "measured_lon": lon,
@@ -479,6 +612,7 @@ def _measurement(data: dict, marker, tolerance_m: float) -> dict:
         "tolerance_m": tolerance_m,
         "flagged_moved": flagged,
         "assessed_state": assessed,
+        "moved_confirmed": confirmed and displacement is not None,
     }
 
 
@@ -489,13 +623,11 @@ def _datetime(value) -> dt.datetime:
         result = dt.datetime.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(f"检查时间应为 ISO 8601：{value!r}") from None
-    return result if result.tzinfo else result.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return result if result.tzinfo else result.replace(tzinfo=LOCAL_TZ)
 
 
 def _require_member(conn, round_id: int, actor, side_code: str | None = None) -> str:
     """The side the actor inspects for; Forbidden unless listed in a team of the round."""
-    from gazetteer.core.errors import Forbidden
-
     query = sa.select(round_teams.c.side_code, round_teams.c.members).where(
         round_teams.c.round_id == round_id
     )
@@ -556,3 +688,285 @@ def list_inspections(
 
 def is_signed_by_both(record: dict) -> bool:
     return bool(record.get("signed_a_by") and record.get("signed_b_by"))
+
+
+# ---- amendments and re-inspections ----------------------------------------------------------
+
+_FINDING_FIELDS = (
+    "found_state",
+    "measured_lon",
+    "measured_lat",
+    "measurement_method",
+    "measurement_accuracy_m",
+    "displacement_m",
+    "displacement_bearing_deg",
+    "tolerance_m",
+    "flagged_moved",
+    "assessed_state",
+    "moved_confirmed",
+    "notes",
+    "photos",
+    "inspected_by",
+    "inspected_at",
+)
+AMENDMENT_KINDS = ("amendment", "reinspection")
+
+
+def amend_inspection(
+    store: Store,
+    inspection_id: str,
+    data: dict,
+    actor,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    guard_m: dict[str, float] | None = None,
+) -> tuple[dict, bool]:
+    """Replace the finding of a record with a later one: a second visit (``kind``
+    reinspection) or a correction (amendment). ``data`` is a finding as for
+    ``record_inspection`` plus ``id`` (the amendment's client UUID: sent twice, stored
+    once), ``kind`` and ``reason``. The earlier finding is kept in inspection_amendments;
+    both sides sign the amended record again. Returns (record, created)."""
+    require_role(actor, {"inspector"}, "更正检查记录")
+    amendment_id = _uuid(data.get("id"))
+    inspection_id = _uuid(inspection_id)
+    kind = data.get("kind") or "amendment"
+    if kind not in AMENDMENT_KINDS:
+        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}")
+    with store.write(actor=actor) as conn:
+        done = conn.execute(
+            sa.select(inspection_amendments.c.inspection_id).where(
+                inspection_amendments.c.id == amendment_id
+            )
+        ).first()
+        if done is not None:
+            row = conn.execute(
+                sa.select(inspections).where(inspections.c.id == done.inspection_id)
+            ).first()
+            return row._asdict(), False
+        rec = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
+        if rec is None:
+            raise NotFound(f"检查记录不存在：{inspection_id}")
+        rnd = conn.execute(
+            sa.select(inspection_rounds).where(inspection_rounds.c.id == rec.round_id)
+        ).first()
+        if rnd.status != "in_progress":
+            raise IllegalTransition("只有进行中的联检可以更正检查记录")
+        _require_member(conn, round_id=rnd.id, actor=actor)
+        marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
+        values = _measurement(data, marker, tolerance_m, guard_m)
+        photos = _photos(data)
+        previous = {
+            k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+            for k, v in rec._asdict().items()
+            if k in _FINDING_FIELDS
+        }
+        reason = data.get("reason")
+        conn.execute(
+            inspection_amendments.insert().values(
+                id=amendment_id,
+                inspection_id=inspection_id,
+                kind=kind,
+                reason=None if reason in (None, "") else str(reason)[:2000],
+                previous=previous,
+                amended_by=actor.username,
+                amended_at=_now(),
+            )
+        )
+        conn.execute(
+            inspections.update()
+            .where(inspections.c.id == inspection_id)
+            .values(
+                **values,
+                notes=data.get("notes") or None,
+                photos=sorted(set(rec.photos or []) | set(photos)),
+                inspected_by=actor.username,
+                inspected_at=_datetime(data.get("inspected_at")),
+                signed_a_by=None,
+                signed_a_at=None,
+                signed_b_by=None,
+                signed_b_at=None,
+            )
+        )
+        set_marker_state(conn, marker.id, values["assessed_state"])
+        _open_tasks(
+            conn, values, marker, rnd.id, inspection_id, _now(), rec.is_demonstration, amending=True
+        )
+        row = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
+    return row._asdict(), True
+
+
+def list_amendments(store: Store, inspection_id: str) -> list[dict]:
+    with store.read() as conn:
+        return [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(inspection_amendments)
+                .where(inspection_amendments.c.inspection_id == _uuid(inspection_id))
+                .order_by(inspection_amendments.c.amended_at)
+            )
+        ]
+
+
+# ---- the round's markers for a device, the joint conclusion, lines due -----------------------
+
+
+def round_markers(store: Store, round_id: int) -> list[dict]:
+    """The markers of a round's section with this round's record of each (or None): what a
+    device caches so that it knows, offline too, which markers already have a record."""
+    with store.read() as conn:
+        rnd = conn.execute(
+            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)
+        ).first()
+        if rnd is None:
+            raise NotFound(f"联检轮次不存在：{round_id}")
+        records = {
+            r.marker_id: r
+            for r in conn.execute(
+                sa.select(
+                    inspections.c.id,
+                    inspections.c.marker_id,
+                    inspections.c.found_state,
+                    inspections.c.assessed_state,
+                    inspections.c.inspected_by,
+                    inspections.c.inspected_at,
+                    inspections.c.signed_a_by,
+                    inspections.c.signed_b_by,
+                ).where(inspections.c.round_id == round_id)
+            )
+        }
+        rows = conn.execute(
+            sa.select(markers.c.id, markers.c.number, markers.c.seq, markers.c.state)
+            .where(*_section_filter(rnd))
+            .order_by(markers.c.seq, markers.c.letter)
+        ).all()
+    out = []
+    for m in rows:
+        rec = records.get(m.id)
+        out.append(
+            {
+                "marker_id": m.id,
+                "number": m.number,
+                "state": m.state,
+                "inspection": None
+                if rec is None
+                else {
+                    "id": rec.id,
+                    "found_state": rec.found_state,
+                    "assessed_state": rec.assessed_state,
+                    "inspected_by": rec.inspected_by,
+                    "inspected_at": rec.inspected_at.isoformat() if rec.inspected_at else None,
+                    "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
+                },
+            }
+        )
+    return out
+
+
+def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
+    """One side's officer signs the round's joint conclusion (``conclusion`` text,
+    ``side_code``). Changing the text withdraws the other side's signature: both sides
+    sign the same words."""
+    require_role(actor, {"officer"}, "签署联检结论")
+    text = data.get("conclusion")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("请填写联检结论")
+    text = text.strip()[:5000]
+    side_code = data.get("side_code")
+    with store.write(actor=actor) as conn:
+        rnd = conn.execute(
+            sa.select(inspection_rounds, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
+            .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+            .where(inspection_rounds.c.id == round_id)
+        ).first()
+        if rnd is None:
+            raise NotFound(f"联检轮次不存在：{round_id}")
+        if rnd.status != "in_progress":
+            raise IllegalTransition("只有进行中的联检可以签署结论")
+        if side_code not in (rnd.side_a_code, rnd.side_b_code):
+            raise InvalidInput(f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}")
+        staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
+        column = "a" if side_code == rnd.side_a_code else "b"
+        other = "b" if column == "a" else "a"
+        values = {f"concluded_{column}_by": actor.username, f"concluded_{column}_at": _now()}
+        if text != (rnd.conclusion or ""):
+            values.update(
+                conclusion=text, **{f"concluded_{other}_by": None, f"concluded_{other}_at": None}
+            )
+        elif getattr(rnd, f"concluded_{other}_by") == actor.username:
+            raise IllegalTransition("同一人不能代表双方签署结论")
+        conn.execute(
+            inspection_rounds.update().where(inspection_rounds.c.id == round_id).values(**values)
+        )
+    return get_round(store, round_id)
+
+
+def lines_due(store: Store, today: dt.date) -> list[dict]:
+    """Every line with its last completed joint inspection and when the next is due under
+    the five-year rule; overdue first, then by due date. A line with no completed round on
+    record is due now. ``today`` is the local (Asia/Shanghai) date."""
+    from boundaries.tables import boundary_lines as lines_table
+
+    with store.read() as conn:
+        lines = conn.execute(
+            sa.select(
+                lines_table.c.id,
+                lines_table.c.name,
+                lines_table.c.kind,
+                lines_table.c.side_a_code,
+                lines_table.c.side_b_code,
+                lines_table.c.length_km,
+            )
+        ).all()
+        rounds = conn.execute(
+            sa.select(
+                inspection_rounds.c.id,
+                inspection_rounds.c.line_id,
+                inspection_rounds.c.round_no,
+                inspection_rounds.c.status,
+                inspection_rounds.c.completed_at,
+                inspection_rounds.c.title,
+            ).order_by(inspection_rounds.c.round_no)
+        ).all()
+        counts = dict(
+            conn.execute(
+                sa.select(markers.c.line_id, sa.func.count())
+                .where(markers.c.state != "retired")
+                .group_by(markers.c.line_id)
+            ).all()
+        )
+    out = []
+    for line in lines:
+        own = [r for r in rounds if r.line_id == line.id]
+        done = [r for r in own if r.status == "completed" and r.completed_at]
+        last = max(done, key=lambda r: r.completed_at) if done else None
+        last_date = local_date(last.completed_at) if last else None
+        due = _add_years(last_date, FIVE_YEAR_RULE_YEARS) if last_date else today
+        active = next((r for r in own if r.status != "completed"), None)
+        out.append(
+            {
+                "line_id": line.id,
+                "line_name": line.name,
+                "kind": line.kind,
+                "side_a_code": line.side_a_code,
+                "side_b_code": line.side_b_code,
+                "length_km": line.length_km,
+                "markers": counts.get(line.id, 0),
+                "last_round_id": last.id if last else None,
+                "last_round_title": last.title if last else None,
+                "last_inspected_on": last_date,
+                "next_due_on": due,
+                "overdue": due <= today,
+                "days_left": (due - today).days,
+                "next_round_no": max((r.round_no for r in own), default=0) + 1,
+                "active_round_id": active.id if active else None,
+                "active_round_status": active.status if active else None,
+            }
+        )
+    return sorted(out, key=lambda r: (not r["overdue"], r["next_due_on"], r["line_name"]))
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)

@@ -22,6 +22,7 @@ from shapely.geometry import Point
 
 from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record_inspection_in
 from boundaries.markers import DEMO_LABEL, register_markers
+from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
@@ -173,23 +174,8 @@ def _parse_gpkg(data: bytes) -> list[dict]:
 
 # ---- imports -----------------------------------------------------------------------------
 
-_MARKER_FIELDS = (
-    "number",
-    "line",
-    "line_id",
-    "type",
-    "material",
-    "lon",
-    "lat",
-    "elevation_m",
-    "location_desc_a",
-    "location_desc_b",
-    "reference_objects",
-    "installed_date",
-    "responsible_side",
-    "state",
-    "is_demonstration",
-)
+# A marker record names its line by name (``line``, as exported) or by ``line_id``.
+_MARKER_FIELDS = ("line", "line_id", *MARKER_FIELD_NAMES)
 
 
 def import_markers(store: Store, data: bytes, fmt: str, actor) -> dict[str, int]:
@@ -212,11 +198,18 @@ _INSPECTION_FIELDS = (
     "notes",
     "photos",
     "inspected_at",
+    "moved_confirmed",
 )
 
 
 def import_inspections(
-    store: Store, data: bytes, fmt: str, actor, *, tolerance_m: float = DEFAULT_TOLERANCE_M
+    store: Store,
+    data: bytes,
+    fmt: str,
+    actor,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    guard_m: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """Offline sync: record inspections from an upload in one transaction; ids already
     stored are skipped (exactly-once). Returns {created, existing}."""
@@ -231,6 +224,9 @@ def import_inspections(
                     record["photos"] = json.loads(record["photos"])
                 except ValueError:
                     raise InvalidInput(f"第 {index} 条记录的照片列表不是 JSON") from None
+            if "moved_confirmed" in record and not isinstance(record["moved_confirmed"], bool):
+                flag = str(record["moved_confirmed"]).strip().lower()
+                record["moved_confirmed"] = flag in {"1", "true", "yes", "是"}
             for key in ("round_id", "marker_id"):
                 if record.get(key) not in (None, ""):
                     try:
@@ -238,7 +234,9 @@ def import_inspections(
                     except (TypeError, ValueError):
                         raise InvalidInput(f"第 {index} 条记录的 {key} 应为整数") from None
             try:
-                _, created = record_inspection_in(conn, record, actor, tolerance_m=tolerance_m)
+                _, created = record_inspection_in(
+                    conn, record, actor, tolerance_m=tolerance_m, guard_m=guard_m
+                )
             except InvalidInput as exc:
                 raise InvalidInput(
                     f"第 {index} 条记录：{exc.message}", details=exc.details

@@ -379,3 +379,16 @@ def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
             r._asdict()
             for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))
         ]
+
+
+def division_names(store: Store, codes) -> dict[str, str]:
+    """Names of the divisions ``codes`` (the sides of lines): pages show 韶关市, not 440200."""
+    wanted = sorted({c for c in codes if c})
+    if not wanted:
+        return {}
+    with store.read() as conn:
+        return dict(
+            conn.execute(
+                sa.select(divisions.c.code, divisions.c.name).where(divisions.c.code.in_(wanted))
+            ).all()
+        )

@@ -15,59 +15,36 @@ import re
 import sqlalchemy as sa
 from shapely.geometry import Point
 
+from boundaries import staff
 from boundaries.naming import marker_prefix
 from boundaries.tables import (
-    MARKER_STATES,
-    MARKER_TYPES,
     boundary_lines,
     inspections,
     maintenance_tasks,
     marker_photos,
     markers,
 )
+from boundaries.vocabulary import (
+    MARKER_FIELD_NAMES,
+    MARKER_STATES,
+    MARKER_TYPES,
+    STATE_NAMES,
+    TYPE_LETTERS,
+    TYPE_NAMES,
+)
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
+from gazetteer.tables import divisions
 
 DEMO_LABEL = "演示数据"
 DEMO_NOTICE = "演示数据：界桩真实位置不公开，本清单为在真实界线上按固定随机种子生成的示意数据，不可作为界线依据。"
-TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}
-TYPE_NAMES = {"single": "单立", "paired": "同号双立", "triple": "同号三立/三面型"}
-STATE_NAMES = {
-    "intact": "完好",
-    "faded": "字迹模糊",
-    "tilted": "倾斜",
-    "buried": "掩埋",
-    "damaged": "损坏",
-    "moved": "移位",
-    "lost": "丢失",
-    "retired": "已撤销",
-}
 _NUMBER = re.compile(r"^(?P<prefix>\D+?)(?P<seq>\d{3})(?P<letter>[QABCDE])$")
 
+# What a marker read returns: its id, the declared record fields and the row version.
 MARKER_COLUMNS = [
-    markers.c[n]
-    for n in (
-        "id",
-        "number",
-        "line_id",
-        "seq",
-        "type",
-        "letter",
-        "material",
-        "lon",
-        "lat",
-        "elevation_m",
-        "location_desc_a",
-        "location_desc_b",
-        "reference_objects",
-        "installed_date",
-        "responsible_side",
-        "state",
-        "is_demonstration",
-        "version",
-    )
+    markers.c[n] for n in ("id", "line_id", "seq", "letter", *MARKER_FIELD_NAMES, "version")
 ]
 
 
@@ -295,6 +272,13 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
         if row is None:
             raise NotFound(f"界桩不存在：{key}")
         marker = row._asdict()
+        marker["responsible_side_name"] = (
+            conn.execute(
+                sa.select(divisions.c.name).where(divisions.c.code == marker["responsible_side"])
+            ).scalar()
+            if marker["responsible_side"]
+            else None
+        )
         if with_history:
             marker["inspections"] = [
                 r._asdict()
@@ -320,6 +304,12 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
                     .order_by(marker_photos.c.id.desc())
                 )
             ]
+    if with_history:
+        people = staff.profiles(store, [i["inspected_by"] for i in marker["inspections"]])
+        for record in marker["inspections"]:
+            record["inspected_by_label"] = staff.person_label(
+                people.get(record["inspected_by"]), record["inspected_by"]
+            )
     return marker
 
 

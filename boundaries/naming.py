@@ -20,6 +20,8 @@ Convention (documented in docs/boundaries.md, correctable by officers):
 
 from __future__ import annotations
 
+from gazetteer.romanize import split_name
+
 PROVINCE_SHORT = {
     "440000": "粤",
     "450000": "桂",
@@ -64,8 +66,6 @@ LENGTH_REASON = (
     "因此比实地勘定的官方长度短；官方数字以界线勘定成果为准。"
 )
 
-_COUNTY_SUFFIXES = ("壮族瑶族自治县", "瑶族自治县", "自治县", "区", "县", "市")
-
 
 def city_short(code: str, name: str) -> str:
     """One-character short form of a Guangdong city."""
@@ -73,12 +73,13 @@ def city_short(code: str, name: str) -> str:
 
 
 def county_short(name: str, city_name: str = "") -> str:
-    """The specific name of a county-level division (番禺区 -> 番禺)."""
-    for suffix in _COUNTY_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            stem = name[: -len(suffix)]
-            return stem if len(stem) > 1 else city_name.removesuffix("市") + name
-    return name
+    """The specific name of a county-level division (番禺区 -> 番禺, 乳源瑶族自治县 -> 乳源),
+    split by the generic-term table; a one-character specific or a bare generic name (城区)
+    says too little on its own and takes the city's name in front (汕尾城区)."""
+    specific, _generic = split_name(name)
+    if len(specific) > 1 and specific != name:
+        return specific
+    return city_name.removesuffix("市") + name if len(name) <= 2 else name
 
 
 def short_form(division: dict, divisions_by_code: dict[str, dict]) -> str:

@@ -16,25 +16,17 @@ import sqlalchemy as sa
 from shapely.ops import substring
 
 from boundaries import inspections as inspection_service
+from boundaries import staff
 from boundaries.demo import _oriented
-from boundaries.markers import DEMO_NOTICE, STATE_NAMES, list_markers
+from boundaries.markers import DEMO_NOTICE, list_markers
 from boundaries.naming import LENGTH_REASON
-from boundaries.tables import FOUND_STATES, boundary_lines, disputes, maintenance_tasks
+from boundaries.tables import boundary_lines, disputes, maintenance_tasks
+from boundaries.vocabulary import FOUND_STATES, STATE_COLOURS, STATE_NAMES, UNINSPECTED
 from gazetteer.core.geodesy import length_m
 from gazetteer.core.store import Store
 from gazetteer.cql import equals_all
 from gazetteer.layers import frame_from_rows, write_layer
-
-STATE_COLOURS = {
-    "intact": "#2e7d32",
-    "faded": "#f9a825",
-    "tilted": "#ef6c00",
-    "buried": "#6d4c41",
-    "damaged": "#c62828",
-    "moved": "#6a1b9a",
-    "lost": "#000000",
-    "retired": "#9e9e9e",
-}
+from gazetteer.tables import divisions
 
 
 def km_between_markers(line_geom, points: list[tuple[float, float]]) -> float:
@@ -70,6 +62,18 @@ def round_report(store: Store, round_id: int) -> dict:
         ).scalar()
     task_counts = dict(tasks)
     by_state = Counter(r["assessed_state"] for r in records)
+    problems = [
+        {
+            "marker": r["marker_number"],
+            "state": r["assessed_state"],
+            "flagged_moved": r["flagged_moved"],
+            "displacement_m": r["displacement_m"],
+            "notes": r["notes"],
+        }
+        for r in records
+        if r["assessed_state"] != "intact" or r["flagged_moved"]
+    ]
+    section = [m for m in markers if inspection_service.in_section(rnd, m["seq"])]
     entry = {
         "line_id": line["id"],
         "line_name": line["name"],
@@ -77,8 +81,12 @@ def round_report(store: Store, round_id: int) -> dict:
         "official_length_km": line["official_length_km"],
         "length_note": LENGTH_REASON,
         "km_inspected": km_between_markers(line["geom"], [(r["lon"], r["lat"]) for r in records]),
-        "markers_total": len(markers),
+        "markers_total": len(section),
         "markers_inspected": len(records),
+        "section_walked": (
+            f"{records[0]['marker_number']} 至 {records[-1]['marker_number']}" if records else None
+        ),
+        "problems": problems,
         "markers_by_state": {s: by_state.get(s, 0) for s in FOUND_STATES},
         "flagged_moved": sum(1 for r in records if r["flagged_moved"]),
         "signed_by_both": sum(1 for r in records if inspection_service.is_signed_by_both(r)),
@@ -87,7 +95,30 @@ def round_report(store: Store, round_id: int) -> dict:
         "tasks_open": task_counts.get("open", 0) + task_counts.get("in_progress", 0),
         "disputes_open": open_disputes,
     }
-    demonstration = bool(rnd["is_demonstration"] or any(m["is_demonstration"] for m in markers))
+    # The round's own label follows the round; demonstration marker positions are said
+    # separately (a real round may walk a line whose inventory is still the demonstration one).
+    demonstration = bool(rnd["is_demonstration"])
+    demo_markers = any(m["is_demonstration"] for m in section)
+    people = staff.profiles(
+        store,
+        [
+            *(u for t in rnd["teams"] for u in t["members"]),
+            *(r["inspected_by"] for r in records),
+            *(r["signed_a_by"] for r in records),
+            *(r["signed_b_by"] for r in records),
+            rnd["concluded_a_by"],
+            rnd["concluded_b_by"],
+            rnd["created_by"],
+        ],
+    )
+    with store.read() as conn:
+        side_names = dict(
+            conn.execute(
+                sa.select(divisions.c.code, divisions.c.name).where(
+                    divisions.c.code.in_([rnd["side_a_code"], rnd["side_b_code"]])
+                )
+            ).all()
+        )
     totals = {
         k: entry[k]
         for k in (
@@ -109,6 +140,10 @@ def round_report(store: Store, round_id: int) -> dict:
         "inspections": records,
         "demonstration": demonstration,
         "notice": DEMO_NOTICE if demonstration else None,
+        "demonstration_markers": demo_markers,
+        "markers_notice": DEMO_NOTICE if demo_markers else None,
+        "people": {u: staff.person_label(p) for u, p in people.items()},
+        "side_names": side_names,
         "state_names": STATE_NAMES,
     }
 
@@ -149,8 +184,8 @@ def round_map(
             fill=True,
             fill_opacity=0.9,
             color="#333",
-            fill_color=STATE_COLOURS.get(state, "#ffffff"),
-            tooltip=f"{marker['number']} {STATE_NAMES.get(state, '未检查')}",
+            fill_color=STATE_COLOURS.get(state, UNINSPECTED.colour),
+            tooltip=f"{marker['number']} {STATE_NAMES.get(state, UNINSPECTED.zh)}",
         ).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()

@@ -8,29 +8,20 @@ Lengths are geodesic on the CGCS2000 ellipsoid.
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import Geometry, bbox_column_defs, metadata
-
-LINE_KINDS = ("provincial", "city", "county")
-MARKER_TYPES = ("single", "paired", "triple")  # 单立 Q, 同号双立 A/B, 同号三立/三面型 C/D/E
-MARKER_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost", "retired")
-FOUND_STATES = ("intact", "faded", "tilted", "buried", "damaged", "moved", "lost")
-ROUND_STATUSES = ("planned", "in_progress", "completed")
-MEASUREMENT_METHODS = ("rtk", "total_station", "gnss_handheld", "none")
-TASK_KINDS = (
-    "clear_vegetation",
-    "repaint",
-    "reset",
-    "repair",
-    "rebuild",
-    "replace",
-    "restore",
-    "relocate",
-    "retire",
+from boundaries.vocabulary import (  # the codes are declared once, with their labels
+    DISPUTE_CATEGORIES,
+    DISPUTE_RISKS,
+    DISPUTE_STATUSES,
+    FOUND_STATES,
+    LINE_KINDS,
+    MARKER_STATES,
+    MARKER_TYPES,
+    MEASUREMENT_METHODS,
+    ROUND_STATUSES,
+    TASK_KINDS,
+    TASK_STATUSES,
 )
-TASK_STATUSES = ("open", "in_progress", "done", "cancelled")
-DISPUTE_CATEGORIES = ("land", "minerals", "forest", "water", "tidal_flat", "other")
-DISPUTE_STATUSES = ("open", "monitoring", "resolved")
-DISPUTE_RISKS = ("low", "medium", "high")
+from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 
 
 def _in(values):
@@ -137,6 +128,17 @@ inspection_rounds = sa.Table(
     sa.Column("completed_at", sa.DateTime(timezone=True)),
     sa.Column("created_by", sa.String(100)),
     sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column(
+        "section_from_seq", sa.Integer, comment="first marker seq of the section; NULL = line start"
+    ),
+    sa.Column(
+        "section_to_seq", sa.Integer, comment="last marker seq of the section; NULL = line end"
+    ),
+    sa.Column("conclusion", sa.Text, comment="the joint conclusion written when the round closes"),
+    sa.Column("concluded_a_by", sa.String(100), comment="side A officer who signed the conclusion"),
+    sa.Column("concluded_a_at", sa.DateTime(timezone=True)),
+    sa.Column("concluded_b_by", sa.String(100)),
+    sa.Column("concluded_b_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("line_id", "round_no"),
     sa.CheckConstraint(f"status IN {_in(ROUND_STATUSES)}", name="status"),
     sqlite_autoincrement=True,
@@ -194,6 +196,13 @@ inspections = sa.Table(
     sa.Column("signed_b_by", sa.String(100)),
     sa.Column("signed_b_at", sa.DateTime(timezone=True)),
     sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column(
+        "moved_confirmed",
+        sa.Boolean,
+        nullable=False,
+        server_default=sa.false(),
+        comment="the inspector confirmed 'the marker has moved' past the distance guard",
+    ),
     sa.UniqueConstraint("round_id", "marker_id"),
     sa.CheckConstraint(f"found_state IN {_in(FOUND_STATES)}", name="found_state"),
     sa.CheckConstraint(f"measurement_method IN {_in(MEASUREMENT_METHODS)}", name="method"),
@@ -243,8 +252,11 @@ maintenance_tasks = sa.Table(
     sa.Column(
         "witness_other_side",
         sa.String(100),
-        comment="repairs happen with the adjacent side present",
+        comment="repairs happen with the adjacent side present: the witness's account",
     ),
+    sa.Column("witness_name", sa.String(100), comment="an external witness: full name"),
+    sa.Column("witness_organisation", sa.String(200)),
+    sa.Column("witness_role", sa.String(100)),
     sa.Column("result", sa.Text),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
@@ -278,4 +290,41 @@ disputes = sa.Table(
     sa.CheckConstraint(f"status IN {_in(DISPUTE_STATUSES)}", name="status"),
     sa.CheckConstraint(f"risk IN {_in(DISPUTE_RISKS)}", name="risk"),
     sqlite_autoincrement=True,
+)
+
+inspection_amendments = sa.Table(
+    "inspection_amendments",
+    metadata,
+    sa.Column(
+        "id",
+        sa.String(36),
+        primary_key=True,
+        comment="client-made UUID: an amendment sent twice is stored once",
+    ),
+    sa.Column(
+        "inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), nullable=False, index=True
+    ),
+    sa.Column("kind", sa.String(16), nullable=False, comment="amendment | reinspection"),
+    sa.Column("reason", sa.Text),
+    sa.Column("previous", sa.JSON, nullable=False, comment="the record's finding before"),
+    sa.Column("amended_by", sa.String(100), nullable=False),
+    sa.Column("amended_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('amendment','reinspection')", name="kind"),
+)
+
+staff_profiles = sa.Table(
+    "staff_profiles",
+    metadata,
+    sa.Column("username", sa.String(64), sa.ForeignKey("users.username"), primary_key=True),
+    sa.Column("full_name", sa.String(100), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=False, comment="e.g. 韶关市民政局"),
+    sa.Column("job_title", sa.String(100)),
+    sa.Column(
+        "side_code",
+        sa.String(12),
+        sa.ForeignKey("divisions.code"),
+        nullable=False,
+        index=True,
+        comment="the division this account works for: the side of a line it may act for",
+    ),
 )

@@ -13,24 +13,16 @@ import datetime as dt
 import sqlalchemy as sa
 from shapely.geometry import Point
 
+from boundaries import staff
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
+from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 
-TASK_NAMES = {
-    "clear_vegetation": "清理遮挡",
-    "repaint": "描红注记",
-    "reset": "扶正",
-    "repair": "修复",
-    "rebuild": "原位重建",
-    "replace": "更换",
-    "restore": "恢复原位",
-    "relocate": "迁移",
-    "retire": "撤销",
-}
-STATUS_NAMES = {"open": "待处理", "in_progress": "处理中", "done": "已完成", "cancelled": "已取消"}
+TASK_NAMES = labels(TASK_KIND_TERMS)
+STATUS_NAMES = labels(TASK_STATUS_TERMS)
 NEEDS_BOTH_APPROVALS = ("relocate", "retire")
 _NEXT = {"open": {"in_progress", "done", "cancelled"}, "in_progress": {"done", "cancelled"}}
 _TASK_ROLES = {"officer", "inspector"}
@@ -100,7 +92,7 @@ def list_tasks(
 
 
 def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
-    """One side's approval of a relocation or retirement."""
+    """One side's approval of a relocation or retirement, by an officer of that side."""
     require_role(actor, {"officer"}, "批准迁移或撤销界桩")
     with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
@@ -108,7 +100,11 @@ def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
             raise InvalidInput("只有迁移、撤销界桩需要双方批准")
         if side_code not in (task.side_a_code, task.side_b_code):
             raise InvalidInput(f"批准方应为界线两侧之一：{task.side_a_code} 或 {task.side_b_code}")
+        staff.require_side(conn, actor, side_code, "代表该方批准")
         column = "approved_a_by" if side_code == task.side_a_code else "approved_b_by"
+        other = task.approved_b_by if column == "approved_a_by" else task.approved_a_by
+        if other == actor.username:
+            raise IllegalTransition("同一人不能代表双方批准")
         conn.execute(
             maintenance_tasks.update()
             .where(maintenance_tasks.c.id == task_id)
@@ -142,11 +138,14 @@ def update_task(
     *,
     result: str | None = None,
     witness_other_side: str | None = None,
+    witness: dict | None = None,
     new_lon: float | None = None,
     new_lat: float | None = None,
 ) -> dict:
-    """Move a task on. Done needs a result and the other side's witness; relocate also the
-    new position (CGCS2000 lon/lat degrees); relocate/retire need both approvals."""
+    """Move a task on. Done needs a result and the adjacent side's witness: an account of
+    that side (``witness_other_side``: username) or a recorded external person
+    (``witness``: {name, organisation, role}); relocate also the new position (CGCS2000
+    lon/lat degrees); relocate/retire need both sides' approvals."""
     require_role(actor, _TASK_ROLES, "处理维护任务")
     with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
@@ -162,8 +161,8 @@ def update_task(
                 raise InvalidInput("完成或取消任务须填写处理结果或原因")
             values.update(closed_at=_now(), closed_by=actor.username)
         if status == "done":
-            _check_done(task, witness_other_side, new_lon, new_lat)
-            values["witness_other_side"] = witness_other_side.strip()
+            _check_done(task, new_lon, new_lat)
+            values.update(_witness(conn, task, actor, witness_other_side, witness))
         conn.execute(
             maintenance_tasks.update().where(maintenance_tasks.c.id == task_id).values(**values)
         )
@@ -172,9 +171,42 @@ def update_task(
     return get_task(store, task_id)
 
 
-def _check_done(task, witness: str | None, new_lon, new_lat) -> None:
-    if not (witness or "").strip():
-        raise InvalidInput("界桩维护须有相邻方人员在场：请填写相邻方见证人")
+def _witness(conn, task, actor, username: str | None, external: dict | None) -> dict:
+    """The adjacent side's witness as task columns. The side doing the work is the actor's
+    (their profile) or else the marker's responsible side; the witness is an account of
+    the other side of the line, or an external person recorded with organisation and role."""
+    sides = (task.side_a_code, task.side_b_code)
+    doer = staff.side_of(conn, actor.username) or task.responsible_side
+    if username not in (None, ""):
+        if not isinstance(username, str):
+            raise InvalidInput("相邻方见证人应为该方人员的用户名")
+        side = staff.side_of(conn, username.strip())
+        if side is None or side not in sides:
+            raise InvalidInput(
+                f"见证人 {username} 不是界线任一方登记的人员：请选择相邻方人员，"
+                "或登记外部见证人的姓名、单位和身份"
+            )
+        if side == doer or username.strip() == actor.username:
+            raise InvalidInput("见证人须为相邻方（另一方）人员")
+        return {"witness_other_side": username.strip()}
+    if external:
+        if not isinstance(external, dict):
+            raise InvalidInput("外部见证人应为 {name, organisation, role}")
+        fields = {}
+        for key, label, limit in (
+            ("name", "姓名", 100),
+            ("organisation", "单位", 200),
+            ("role", "身份或职务", 100),
+        ):
+            value = external.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f"外部见证人须登记{label}")
+            fields[f"witness_{key}"] = value.strip()[:limit]
+        return fields
+    raise InvalidInput("界桩维护须有相邻方人员在场：请选择相邻方见证人或登记外部见证人")
+
+
+def _check_done(task, new_lon, new_lat) -> None:
     if task.kind in NEEDS_BOTH_APPROVALS and not (task.approved_a_by and task.approved_b_by):
         raise IllegalTransition("迁移或撤销界桩须经界线双方批准")
     if task.kind == "relocate" and (new_lon is None or new_lat is None):

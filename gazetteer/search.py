@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from gazetteer import generic_terms
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.pinyin import syllables
 from gazetteer.tables import PLACE_STATUSES
@@ -59,72 +60,10 @@ WHOLE_NAME_SCORE = 0.6
 MAX_QUERY_CHARS = 100
 
 # Generic terms (通名) stripped from the end of a name to find its specific term (专名),
-# longest first. The first group are committee suffixes whose natural short form keeps a
-# leading part (福涌村民委员会 is called 福涌村): suffix -> what people say instead.
-COMMITTEE_SUFFIXES = {
-    "社区居民委员会": "社区",
-    "社区居委会": "社区",
-    "村民委员会": "村",
-    "居民委员会": "",
-    "村委会": "村",
-    "居委会": "",
-    "委员会": "",
-}
-GENERIC_SUFFIXES = tuple(
-    sorted(
-        {
-            *COMMITTEE_SUFFIXES,
-            "特别行政区",
-            "街道办事处",
-            "自治区",
-            "自治州",
-            "自治县",
-            "自治旗",
-            "街道办",
-            "街道",
-            "社区",
-            "新区",
-            "地区",
-            "林场",
-            "农场",
-            "牧场",
-            "渔场",
-            "盐场",
-            "管理区",
-            "开发区",
-            "经济区",
-            "工业区",
-            "示范区",
-            "大道",
-            "公园",
-            "省",
-            "市",
-            "县",
-            "区",
-            "镇",
-            "乡",
-            "村",
-            "旗",
-            "盟",
-            "场",
-            "路",
-            "街",
-            "巷",
-            "山",
-            "岛",
-            "河",
-            "江",
-            "湖",
-            "湾",
-            "港",
-            "桥",
-            "站",
-            "圩",
-            "墟",
-        },
-        key=lambda s: (-len(s), s),
-    )
-)
+# longest first, and committee suffixes whose natural short form keeps a leading part
+# (福涌村民委员会 is called 福涌村): both from the one generic-term table.
+COMMITTEE_SUFFIXES = generic_terms.committee_short_forms()
+GENERIC_SUFFIXES = generic_terms.search_suffixes()
 MIN_SPECIFIC_CHARS = 2  # 东区 stays 东区: a one-character specific term says too little
 _SUFFIXES_BY_LAST_CHAR: dict[str, tuple[str, ...]] = {}
 for _suffix in GENERIC_SUFFIXES:

@@ -193,6 +193,34 @@ def empty_store(store_templates, empty_template, tmp_path) -> Store:
         yield s
 
 
+@pytest.fixture(scope="session")
+def boundaries_template(store_templates, seeded_template):
+    """The seeded template with the boundary lines derived and the demonstration marker
+    inventory generated (a few seconds: built once per session; do not write to it)."""
+    from boundaries.demo import generate_demo_markers
+
+    return store_templates.template("boundaries", generate_demo_markers, base=seeded_template)
+
+
+@pytest.fixture
+def bstore(store_templates, boundaries_template, tmp_path) -> Store:
+    """A fresh store with the shipped data, the lines and the demo markers, private to this test."""
+    with store_templates.copy(boundaries_template, tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def bapp(bstore, tmp_path):
+    from webmap import create_app
+
+    return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=bstore)
+
+
+@pytest.fixture
+def bclient(bapp):
+    return bapp.test_client()
+
+
 @pytest.fixture
 def app(store, tmp_path):
     from webmap import create_app

@@ -51,6 +51,9 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.create_task": frozenset({"officer"}),
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
+    "boundaries_api.amend_inspection": frozenset({"inspector"}),
+    "boundaries_api.sign_conclusion": frozenset({"officer"}),
+    "boundaries_api.set_staff": frozenset({"officer", "admin"}),
     "boundaries_api.record_division_change": frozenset({"officer"}),
     "registry_api.apply_reading_corrections": frozenset({"officer"}),
     "registry_api.protect_place": frozenset({"officer"}),
@@ -229,6 +232,18 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         "boundaries_api.approve_task": (
             "/api/boundaries/tasks/999999/approve",
             {"json": {"side_code": "440000"}},
+        ),
+        "boundaries_api.amend_inspection": (
+            "/api/boundaries/inspections/00000000-0000-4000-8000-000000000000/amendments",
+            {"json": {"id": "00000000-0000-4000-8000-000000000001", "found_state": "intact"}},
+        ),
+        "boundaries_api.sign_conclusion": (
+            "/api/boundaries/rounds/999999/conclusion",
+            {"json": {"side_code": "440000", "conclusion": "界线清晰"}},
+        ),
+        "boundaries_api.set_staff": (
+            "/api/boundaries/staff/nobody-here",
+            {"json": {"full_name": "张伟", "organisation": "广东省民政厅", "side_code": "440000"}},
         ),
         "boundaries_api.record_division_change": (
             "/api/boundaries/division-changes",

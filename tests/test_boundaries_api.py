@@ -5,24 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 from helpers import login
-
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_api", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bclient(store_templates, template, tmp_path):
-    from webmap import create_app
-
-    with store_templates.copy(template, tmp_path) as store:
-        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
-        yield app.test_client()
 
 
 def sign_in(client, actor):
@@ -97,7 +81,8 @@ def test_round_from_plan_to_report(bclient):
 
     report = bclient.get(f"/api/boundaries/rounds/{round_id}/report").get_json()
     assert report["lines"][0]["markers_inspected"] == 1 and report["lines"][0]["tasks_opened"] == 1
-    assert report["lines"][0]["signed_by_both"] == 1 and report["demonstration"] is True
+    assert report["lines"][0]["signed_by_both"] == 1 and report["demonstration"] is False
+    assert report["demonstration_markers"] is True
 
     page = bclient.get(f"/boundaries/rounds/{round_id}/report")
     html = page.get_data(as_text=True)

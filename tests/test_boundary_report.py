@@ -6,6 +6,7 @@ import uuid
 
 import pyogrio
 import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, register_staff, round_plan
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
@@ -13,26 +14,20 @@ from boundaries.disputes import create_dispute
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.report import export_round, round_map, round_report
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.core.geodesy import destination
 
 STATES = ("intact", "intact", "faded", "lost", "damaged", "tilted")
 
 
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_report", build_boundaries, base=seeded_template)
-
-
 @pytest.fixture
-def inspected(store_templates, template, tmp_path):
+def inspected(bstore):
     """韶惠线 round 4: every marker inspected and signed; the 2nd also measured 3 m off."""
-    with store_templates.copy(template, tmp_path) as store:
-        yield from _inspected(store)
+    yield from _inspected(bstore)
 
 
 def _inspected(store):
     line = find_line(store, "韶惠线")
+    register_staff(store, line)
     rnd = inspection_service.create_round(store, round_plan(line), OFFICER)
     inspection_service.start_round(store, rnd["id"], OFFICER)
     for i, marker in enumerate(list_markers(store, line_id=line["id"])):
@@ -45,7 +40,9 @@ def _inspected(store):
         }
         if state != "lost":
             lon, lat = destination(marker["lon"], marker["lat"], 10.0, 3.0 if i == 1 else 0.2)
-            data.update(measured_lon=lon, measured_lat=lat, measurement_method="rtk")
+            data.update(
+                measured_lon=lon, measured_lat=lat, measurement_method="rtk", moved_confirmed=i == 1
+            )
         record, _ = inspection_service.record_inspection(store, data, INSPECTOR_A)
         inspection_service.sign_inspection(store, record["id"], line["side_a_code"], INSPECTOR_A)
         inspection_service.sign_inspection(store, record["id"], line["side_b_code"], INSPECTOR_B)
@@ -75,12 +72,21 @@ def test_report_totals(inspected):
     assert entry["tasks_opened"] == 8 and entry["tasks_closed"] == 0 and entry["tasks_open"] == 8
     assert entry["disputes_open"] == 1
     assert 0 < entry["km_inspected"] <= line["length_km"]
-    assert report["demonstration"] and "演示数据" in report["notice"]
+    # A real round (not marked demonstration) is not called demonstration data; the
+    # demonstration marker positions it walked are said separately.
+    assert not report["demonstration"] and report["notice"] is None
+    assert report["demonstration_markers"] and "演示数据" in report["markers_notice"]
+    assert report["people"][INSPECTOR_A.username] == "王强（甲方民政局）"
     assert report["totals"]["markers_inspected"] == 11
 
     task = task_service.list_tasks(store, round_id=rnd["id"], status="open")[0]
     task_service.update_task(
-        store, task["id"], "done", INSPECTOR_A, result="已处理", witness_other_side="李工"
+        store,
+        task["id"],
+        "done",
+        INSPECTOR_A,
+        result="已处理",
+        witness_other_side=INSPECTOR_B.username,
     )
     entry = round_report(store, rnd["id"])["lines"][0]
     assert (entry["tasks_opened"], entry["tasks_closed"], entry["tasks_open"]) == (8, 1, 7)

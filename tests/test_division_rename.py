@@ -12,7 +12,6 @@ from helpers import login
 
 from boundaries import division_changes as service
 from boundaries.tables import boundary_lines
-from boundaries.testing import build_boundaries
 from gazetteer import registry, workflow
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Forbidden, InvalidInput
@@ -34,17 +33,6 @@ APPROVAL = {
 
 def clock():
     return dt.datetime(2024, 5, 6, 2, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("divrename", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as store:
-        yield store
 
 
 @pytest.fixture

@@ -10,31 +10,11 @@ import pytest
 import sqlalchemy as sa
 from helpers import login
 
-from boundaries.testing import build_boundaries
 from gazetteer import placement
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
 from gazetteer.registry_tables import place_versions
 from gazetteer.tables import places
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("fieldwork", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def fstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as store:
-        yield store
-
-
-@pytest.fixture
-def fclient(fstore, tmp_path):
-    from webmap import create_app
-
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=fstore)
-    return app.test_client()
 
 
 def unplaced_village(store, division_prefix="440106"):
@@ -50,18 +30,18 @@ def unplaced_village(store, division_prefix="440106"):
         ).first()
 
 
-def test_service_worker_is_served_from_the_root_with_root_scope(fclient):
-    response = fclient.get("/sw.js")
+def test_service_worker_is_served_from_the_root_with_root_scope(bclient):
+    response = bclient.get("/sw.js")
     assert response.status_code == 200 and response.mimetype == "text/javascript"
     assert response.headers["Service-Worker-Allowed"] == "/"
     assert "no-cache" in response.headers["Cache-Control"]
     assert b"/inspect" in response.data and b'request.method !== "GET"' in response.data
 
 
-def test_text_responses_are_gzipped_when_accepted(fclient):
-    with fclient.get("/static/vendor/leaflet/leaflet.js") as plain:
+def test_text_responses_are_gzipped_when_accepted(bclient):
+    with bclient.get("/static/vendor/leaflet/leaflet.js") as plain:
         plain.get_data()  # an unread static response keeps its file open until closed
-    packed = fclient.get(
+    packed = bclient.get(
         "/static/vendor/leaflet/leaflet.js", headers={"Accept-Encoding": "gzip, br"}
     )
     assert "Content-Encoding" not in plain.headers
@@ -71,29 +51,29 @@ def test_text_responses_are_gzipped_when_accepted(fclient):
     assert gzip.decompress(packed.data) == plain.data
     assert len(packed.data) < len(plain.data) / 3
     assert packed.headers["ETag"] != plain.headers["ETag"]
-    geo = fclient.get(
+    geo = bclient.get(
         "/api/divisions.geojson?level=city&tolerance_deg=0.01", headers={"Accept-Encoding": "gzip"}
     )
     assert json.loads(gzip.decompress(geo.data))["type"] == "FeatureCollection"
-    with fclient.get(
+    with bclient.get(
         "/static/vendor/leaflet/images/layers.png", headers={"Accept-Encoding": "gzip"}
     ) as png:
         assert "Content-Encoding" not in png.headers
 
 
-def test_pages_render_in_chinese_and_link_the_modes(fclient):
-    index = fclient.get("/").get_data(as_text=True)
+def test_pages_render_in_chinese_and_link_the_modes(bclient):
+    index = bclient.get("/").get_data(as_text=True)
     assert 'lang="zh-CN"' in index and "/inspect" in index and "mapcommon.js" in index
-    assert 'lang="en"' in fclient.get("/?lang=en").get_data(as_text=True)
-    page = fclient.get("/inspect").get_data(as_text=True)
+    assert 'lang="en"' in bclient.get("/?lang=en").get_data(as_text=True)
+    page = bclient.get("/inspect").get_data(as_text=True)
     assert "录入检查记录需以" in page and "offline-queue.js" in page and "演示数据" in page
     # Signed out: offered the sign-in page, which comes back here.
-    offered = fclient.get("/compliance")
+    offered = bclient.get("/compliance")
     assert (
         offered.status_code == 302 and "/auth/login?next=/compliance" in offered.headers["Location"]
     )
-    login(fclient, "wang", "officer")
-    page = fclient.get("/compliance").get_data(as_text=True)
+    login(bclient, "wang", "officer")
+    page = bclient.get("/compliance").get_data(as_text=True)
     assert "命名合规审查" in page and 'data-can-place="1"' in page and "天河区（440106）" in page
 
 
@@ -105,14 +85,14 @@ def tile_names(client, collection: str, z: int, x: int, y: int) -> set[str]:
     return {f["properties"]["name"] for f in tile.get(collection, {}).get("features", [])}
 
 
-def test_map_layers_come_as_vector_tiles(fclient):
-    assert {"粤桂线", "韶惠线"} <= tile_names(fclient, "boundary_lines", 3, 6, 3)
-    assert "天河区" in tile_names(fclient, "places", 7, 104, 55)
+def test_map_layers_come_as_vector_tiles(bclient):
+    assert {"粤桂线", "韶惠线"} <= tile_names(bclient, "boundary_lines", 3, 6, 3)
+    assert "天河区" in tile_names(bclient, "places", 7, 104, 55)
 
 
-def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient):
-    login(fclient, "wang", "officer")
-    response = fclient.post(
+def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(bclient):
+    login(bclient, "wang", "officer")
+    response = bclient.post(
         "/api/rules/check",
         json={
             "name": "茶山社区居委会",
@@ -129,7 +109,7 @@ def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient
     assert conflict["name"] == "茶山社区居委会" and conflict["point_source"] == "division"
     lon, lat = conflict["point"]
     assert 113.2 < lon < 113.5 and 23.0 < lat < 23.4  # a point inside 天河区
-    clean = fclient.post(
+    clean = bclient.post(
         "/api/rules/check",
         json={"name": "维也纳花园", "feature_class": "居民点", "division_code": "440106"},
     ).get_json()
@@ -148,31 +128,31 @@ def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient
         ),
     ],
 )
-def test_rules_check_rejects_incomplete_requests(fclient, body, message):
-    login(fclient, "wang", "officer")
-    response = fclient.post("/api/rules/check", json=body)
+def test_rules_check_rejects_incomplete_requests(bclient, body, message):
+    login(bclient, "wang", "officer")
+    response = bclient.post("/api/rules/check", json=body)
     assert response.status_code == 400 and message in response.get_json()["error"]["message"]
 
 
-def test_placing_a_name_needs_the_officer_role_and_the_current_version(fclient, fstore):
-    row = unplaced_village(fstore)
+def test_placing_a_name_needs_the_officer_role_and_the_current_version(bclient, bstore):
+    row = unplaced_village(bstore)
     url = f"/api/places/{row.id}/geometry"
-    login(fclient, "li", "clerk")
+    login(bclient, "li", "clerk")
     assert (
-        fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version}).status_code
+        bclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version}).status_code
         == 403
     )
-    login(fclient, "wang", "officer")
-    stale = fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version + 5})
+    login(bclient, "wang", "officer")
+    stale = bclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version + 5})
     assert stale.status_code == 409
-    elsewhere = fclient.post(
+    elsewhere = bclient.post(
         url, json={"lon": 116.68, "lat": 23.35, "version": row.version}
     )  # 汕头
     assert (
         elsewhere.status_code == 400
         and "不在该地名登记的行政区划内" in elsewhere.get_json()["error"]["message"]
     )
-    placed = fclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version})
+    placed = bclient.post(url, json={"lon": 113.33, "lat": 23.14, "version": row.version})
     record = placed.get_json()
     assert (
         placed.status_code == 200
@@ -180,20 +160,20 @@ def test_placing_a_name_needs_the_officer_role_and_the_current_version(fclient, 
         and record["version"] == row.version + 1
     )
     assert record["geometry"] == {"type": "Point", "coordinates": [113.33, 23.14]}
-    again = fclient.post(url, json={"lon": 113.34, "lat": 23.14, "version": record["version"]})
+    again = bclient.post(url, json={"lon": 113.34, "lat": 23.14, "version": record["version"]})
     assert again.status_code == 400 and "已有图形" in again.get_json()["error"]["message"]
-    history = fclient.get(f"/api/places/{row.id}/history").get_json()
+    history = bclient.get(f"/api/places/{row.id}/history").get_json()
     assert [v["change"] for v in history["versions"]] == ["baseline", "corrected"]
     assert history["versions"][-1]["recorded_by"] == "wang"
-    assert row.name in tile_names(fclient, "places", 12, 3337, 1777)  # 113.33, 23.14
+    assert row.name in tile_names(bclient, "places", 12, 3337, 1777)  # 113.33, 23.14
 
 
-def test_place_on_map_domain_rules(fstore):
-    row = unplaced_village(fstore)
+def test_place_on_map_domain_rules(bstore):
+    row = unplaced_village(bstore)
     officer = Actor("wang", frozenset({"officer"}))
     with pytest.raises(Forbidden):
         placement.place_on_map(
-            fstore,
+            bstore,
             row.id,
             113.33,
             23.14,
@@ -201,19 +181,19 @@ def test_place_on_map_domain_rules(fstore):
             version=row.version,
         )
     with pytest.raises(InvalidInput):
-        placement.place_on_map(fstore, row.id, "东经", 23.14, actor=officer, version=row.version)
+        placement.place_on_map(bstore, row.id, "东经", 23.14, actor=officer, version=row.version)
     with pytest.raises(Conflict):
         placement.place_on_map(
-            fstore, row.id, 113.33, 23.14, actor=officer, version=row.version - 1
+            bstore, row.id, 113.33, 23.14, actor=officer, version=row.version - 1
         )
     record = placement.place_on_map(
-        fstore, row.id, 113.33, 23.14, actor=officer, version=row.version, reason="实地核实"
+        bstore, row.id, 113.33, 23.14, actor=officer, version=row.version, reason="实地核实"
     )
     assert (
         record["geometry_source"] == placement.GEOMETRY_SOURCE
         and "无图形地名上图" in record["history"]
     )
-    with fstore.read() as conn:
+    with bstore.read() as conn:
         versions = conn.execute(
             sa.select(
                 place_versions.c.change,

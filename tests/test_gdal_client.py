@@ -26,13 +26,6 @@ if OGR2OGR is None:
     pytest.skip("ogr2ogr not installed (apt-get install gdal-bin)", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def boundaries_template(store_templates, seeded_template):
-    from boundaries.testing import build_boundaries
-
-    return store_templates.template("gdal_boundaries", build_boundaries, base=seeded_template)
-
-
 @pytest.fixture
 def served(store_templates, boundaries_template, tmp_path):
     """The app with default settings on 127.0.0.1 (a free port), and its store."""

@@ -7,15 +7,28 @@ import threading
 import uuid
 
 import pytest
+from boundary_helpers import (
+    INSPECTOR_A,
+    INSPECTOR_B,
+    OFFICER,
+    OFFICER_B,
+    register_staff,
+    round_plan,
+)
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 from gazetteer.core.actors import Actor
-from gazetteer.core.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
+from gazetteer.core.errors import (
+    ConfirmationRequired,
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+)
 from gazetteer.core.geodesy import destination, distance_m
 from gazetteer.core.store import Store
 
@@ -131,27 +144,25 @@ def test_findings_open_the_right_tasks():
 # ---- records in a store --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_insp", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as s:
-        yield s
-
-
 @pytest.fixture
 def started_round(bstore):
     line = find_line(bstore, "韶惠线")
+    register_staff(bstore, line)
     rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
     inspection_service.start_round(bstore, rnd["id"], OFFICER)
     return rnd
 
 
 def _record(
-    store, rnd, marker, state="intact", metres=None, method="rtk", record_id=None, actor=INSPECTOR_A
+    store,
+    rnd,
+    marker,
+    state="intact",
+    metres=None,
+    method="rtk",
+    record_id=None,
+    actor=INSPECTOR_A,
+    confirmed=None,
 ):
     data = {
         "id": record_id or str(uuid.uuid4()),
@@ -159,6 +170,8 @@ def _record(
         "marker": marker["number"],
         "found_state": state,
     }
+    if confirmed is not None:
+        data["moved_confirmed"] = confirmed
     if metres is not None:
         lon, lat = destination(marker["lon"], marker["lat"], 60.0, metres)
         data.update(measured_lon=lon, measured_lat=lat, measurement_method=method)
@@ -209,8 +222,12 @@ def test_same_client_id_uploaded_concurrently_is_stored_once(bstore, started_rou
 
 def test_measured_move_is_flagged_and_opens_a_restore_task(bstore, started_round):
     marker = list_markers(bstore, line_id=started_round["line_id"])[1]
-    record, _ = _record(bstore, started_round, marker, "intact", 2.5)
-    assert record["displacement_m"] == pytest.approx(2.5, abs=1e-3)
+    with pytest.raises(ConfirmationRequired) as refused:
+        _record(bstore, started_round, marker, "intact", 2.5)
+    assert refused.value.details["distance_m"] == pytest.approx(2.5, abs=0.05)
+    assert inspection_service.list_inspections(bstore, round_id=started_round["id"]) == []
+    record, _ = _record(bstore, started_round, marker, "intact", 2.5, confirmed=True)
+    assert record["displacement_m"] == pytest.approx(2.5, abs=1e-3) and record["moved_confirmed"]
     assert record["flagged_moved"] and record["assessed_state"] == "moved"
     assert get_marker(bstore, marker["id"])["state"] == "moved"
     assert [t["kind"] for t in task_service.list_tasks(bstore, round_id=started_round["id"])] == [
@@ -273,6 +290,28 @@ def test_round_completes_only_when_every_marker_is_inspected_and_signed(bstore, 
         inspection_service.sign_inspection(
             bstore, record["id"], started_round["side_b_code"], INSPECTOR_B
         )
+    with pytest.raises(IllegalTransition, match="结论"):
+        inspection_service.complete_round(bstore, started_round["id"], OFFICER)
+    conclusion = {"conclusion": "界线清晰，界桩完好率高；丢失界桩按期重建。"}
+    inspection_service.sign_conclusion(
+        bstore,
+        started_round["id"],
+        {**conclusion, "side_code": started_round["side_a_code"]},
+        OFFICER,
+    )
+    with pytest.raises(Forbidden):  # side A's officer cannot sign for side B
+        inspection_service.sign_conclusion(
+            bstore,
+            started_round["id"],
+            {**conclusion, "side_code": started_round["side_b_code"]},
+            OFFICER,
+        )
+    inspection_service.sign_conclusion(
+        bstore,
+        started_round["id"],
+        {**conclusion, "side_code": started_round["side_b_code"]},
+        OFFICER_B,
+    )
     assert (
         inspection_service.complete_round(bstore, started_round["id"], OFFICER)["status"]
         == "completed"
@@ -291,8 +330,30 @@ def test_tasks_are_tracked_to_done_with_the_other_side_present(bstore, started_r
     task_service.update_task(bstore, task["id"], "in_progress", INSPECTOR_A)
     with pytest.raises(InvalidInput, match="相邻方"):
         task_service.update_task(bstore, task["id"], "done", INSPECTOR_A, result="已修复")
+    with pytest.raises(InvalidInput, match="登记的人员"):  # free text is not a witness
+        task_service.update_task(
+            bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体", witness_other_side="张三"
+        )
+    with pytest.raises(InvalidInput, match="相邻方"):  # nor is someone of the same side
+        task_service.update_task(
+            bstore,
+            task["id"],
+            "done",
+            INSPECTOR_A,
+            result="已修复桩体",
+            witness_other_side=OFFICER.username,
+        )
+    with pytest.raises(InvalidInput, match="单位"):
+        task_service.update_task(
+            bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体", witness={"name": "张三"}
+        )
     done = task_service.update_task(
-        bstore, task["id"], "done", INSPECTOR_A, result="已修复桩体", witness_other_side="李工"
+        bstore,
+        task["id"],
+        "done",
+        INSPECTOR_A,
+        result="已修复桩体",
+        witness_other_side=INSPECTOR_B.username,
     )
     assert done["status"] == "done" and done["closed_by"] == INSPECTOR_A.username
     assert get_marker(bstore, marker["id"])["state"] == "intact"
@@ -305,13 +366,17 @@ def test_retirement_needs_both_sides_approval(bstore, started_round):
     task = task_service.create_task(
         bstore, marker["id"], "retire", OFFICER, note="河道改道，双方商定撤销"
     )
+    witness = {"name": "黄海", "organisation": "乙方某镇人民政府", "role": "镇界线管理员"}
     with pytest.raises(IllegalTransition):
         task_service.update_task(
-            bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工"
+            bstore, task["id"], "done", OFFICER, result="撤销", witness=witness
         )
     task_service.approve_task(bstore, task["id"], started_round["side_a_code"], OFFICER)
-    task_service.approve_task(bstore, task["id"], started_round["side_b_code"], OFFICER)
-    task_service.update_task(
-        bstore, task["id"], "done", OFFICER, result="撤销", witness_other_side="李工"
+    with pytest.raises(Forbidden):  # one officer cannot approve for both sides
+        task_service.approve_task(bstore, task["id"], started_round["side_b_code"], OFFICER)
+    task_service.approve_task(bstore, task["id"], started_round["side_b_code"], OFFICER_B)
+    done = task_service.update_task(
+        bstore, task["id"], "done", OFFICER, result="撤销", witness=witness
     )
+    assert done["witness_name"] == "黄海" and done["witness_role"] == "镇界线管理员"
     assert get_marker(bstore, marker["id"])["state"] == "retired"

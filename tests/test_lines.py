@@ -6,11 +6,11 @@ import json
 
 import pytest
 import shapely
+from boundary_helpers import OFFICER
 
 from boundaries import lines as line_service
 from boundaries import naming
 from boundaries.lines import derive
-from boundaries.testing import OFFICER, build_boundaries
 from gazetteer.core.actors import PUBLIC
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.importer import DATA_DIR
@@ -22,17 +22,6 @@ def derivation():
     return derive(
         [dict(f["properties"], geom=shapely.geometry.shape(f["geometry"])) for f in features]
     )
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_lines", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as s:
-        yield s
 
 
 def _line(derivation, name):

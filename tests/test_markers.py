@@ -6,6 +6,7 @@ import json
 
 import pyogrio
 import pytest
+from boundary_helpers import INSPECTOR_A, OFFICER
 
 from boundaries import io as boundary_io
 from boundaries.demo import CITY_LINES, generate_demo_markers, split_by_length
@@ -13,21 +14,9 @@ from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers, markers_feature_collection, parse_number
 from boundaries.photos import store_photo
 from boundaries.tables import markers as markers_table
-from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(scope="module")
-def template(store_templates, seeded_template):
-    return store_templates.template("bnd_markers", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bstore(store_templates, template, tmp_path):
-    with store_templates.copy(template, tmp_path) as s:
-        yield s
 
 
 def test_demo_inventory_has_the_2020_counts_and_is_labelled(bstore):

@@ -13,13 +13,6 @@ from shapely.geometry import box, shape
 from gazetteer.tables import divisions, places
 
 
-@pytest.fixture(scope="module")
-def boundaries_template(store_templates, seeded_template):
-    from boundaries.testing import build_boundaries
-
-    return store_templates.template("ogc_boundaries", build_boundaries, base=seeded_template)
-
-
 @pytest.fixture
 def store(store_templates, boundaries_template, tmp_path):
     """The shipped data with boundary lines, tri-junctions and demonstration markers."""

@@ -12,9 +12,9 @@ from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
+from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
 from helpers import login, logout, token_headers
 
-from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries, round_plan
 from gazetteer.core.account_tables import audit_log
 
 TIANHE = "440106"
@@ -73,20 +73,6 @@ def test_a_proposal_on_notice_cannot_be_withdrawn_by_another_clerk(client, store
     assert listed["state"] == "on_notice" and "withdraw" not in listed["allowed_actions"]
     login(client, "wang", "officer")  # an officer may withdraw any proposal
     assert act(client, p, "withdraw").status_code == 200
-
-
-@pytest.fixture(scope="module")
-def bnd_template(store_templates, seeded_template):
-    return store_templates.template("privacy_bnd", build_boundaries, base=seeded_template)
-
-
-@pytest.fixture
-def bclient(store_templates, bnd_template, tmp_path):
-    from webmap import create_app
-
-    with store_templates.copy(bnd_template, tmp_path) as store:
-        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
-        yield app.test_client()
 
 
 def test_field_data_is_for_staff_only(bclient):

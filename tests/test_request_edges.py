@@ -8,9 +8,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from boundary_helpers import round_plan
 from helpers import token_headers
 
-from boundaries.testing import build_boundaries, round_plan
 from gazetteer.core.account_tables import api_tokens, audit_log
 
 HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4}")
@@ -56,8 +56,8 @@ def test_a_refused_token_request_writes_nothing_and_a_successful_one_is_noted(cl
 
 
 @pytest.fixture(scope="module")
-def bnd_template(store_templates, seeded_template):
-    return store_templates.template("edges_bnd", build_boundaries, base=seeded_template)
+def bnd_template(boundaries_template):
+    return boundaries_template  # the shared session template (tests/conftest.py)
 
 
 def test_dates_are_iso_8601_in_the_boundary_api(store_templates, bnd_template, tmp_path):

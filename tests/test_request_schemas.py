@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from boundaries.testing import build_boundaries
 from gazetteer.core.account_tables import audit_log
 from webmap import schemas
 
@@ -110,8 +109,8 @@ def with_value(body: dict, field: tuple[str, ...], value) -> dict:
 
 
 @pytest.fixture(scope="module")
-def bnd_template(store_templates, seeded_template):
-    return store_templates.template("schemas_bnd", build_boundaries, base=seeded_template)
+def bnd_template(boundaries_template):
+    return boundaries_template  # the shared session template (tests/conftest.py)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ BLUEPRINT_MODULES = (
     "webmap.boundaries_pages",
     "webmap.auth",
     "webmap.fieldwork",
+    "webmap.basemap",
     "webmap.imports",
 )
 
@@ -93,11 +94,26 @@ def create_app(
         app.register_blueprint(importlib.import_module(module_name).bp)
     GzipResponses().init_app(app)  # after the blueprints: it sees their final responses
 
+    from boundaries import vocabulary
+
+    # Codes and their labels/colours are declared once (boundaries.vocabulary): templates
+    # label codes with zh(vocabulary, code), and base.html hands the table to the scripts.
+    app.jinja_env.globals["zh"] = vocabulary.label
+    from gazetteer.core.dates import format_local_date
+
+    app.jinja_env.filters["local_date"] = format_local_date  # YYYY-MM-DD, Asia/Shanghai
+    boundary_vocabulary = vocabulary.vocabulary_document()
+    from webmap.tile_sources import tile_sources
+
+    basemap = tile_sources(app.config)
+
     @app.context_processor
     def _template_globals():
         return {
             "tile_url": app.config["TILE_URL"],
             "tile_attribution": app.config["TILE_ATTRIBUTION"],
+            "boundary_vocabulary": boundary_vocabulary,
+            "basemap": basemap,
         }
 
     return app

@@ -56,6 +56,10 @@ FIELD_DATA_ENDPOINTS = frozenset(
         "export_inspections",
         "tasks",
         "disputes",
+        "round_markers",
+        "amendments",
+        "lines_due",
+        "staff_list",
     )
 )
 
@@ -84,6 +88,11 @@ def _tolerance_m() -> float:
     return float(current_app.config["MARKER_MOVED_TOLERANCE_M"])
 
 
+def _guards() -> dict:
+    """The moved tolerance and the distance guards by survey method, from the settings."""
+    return {"tolerance_m": _tolerance_m(), "guard_m": current_app.config["MARKER_DISTANCE_GUARD_M"]}
+
+
 def _send_export(write, fmt: str, download_name: str):
     """Write an export in a temporary directory and send its bytes (exports are small;
     reading them into memory lets the directory go at once, with no open file left)."""
@@ -92,6 +101,15 @@ def _send_export(write, fmt: str, download_name: str):
         write(path)
         data = io.BytesIO(path.read_bytes())
     return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=download_name)
+
+
+@bp.get("/vocabulary")
+def vocabulary():
+    """Every coded value with its Chinese label (and map colour for marker states), and
+    the marker record's fields: the same table the pages' scripts read."""
+    from boundaries.vocabulary import vocabulary_document
+
+    return jsonify(vocabulary_document())
 
 
 # ---- lines ---------------------------------------------------------------------------
@@ -210,6 +228,43 @@ def start_round(round_id: int):
     return jsonify(inspection_service.start_round(store(), round_id, current_actor()))
 
 
+@bp.get("/rounds/<int:round_id>/markers")
+def round_markers(round_id: int):
+    """The round's markers with this round's record of each: cached by devices for offline use."""
+    return jsonify({"markers": inspection_service.round_markers(store(), round_id)})
+
+
+@bp.post("/rounds/<int:round_id>/conclusion")
+def sign_conclusion(round_id: int):
+    return jsonify(
+        inspection_service.sign_conclusion(store(), round_id, json_body(), current_actor())
+    )
+
+
+@bp.get("/due")
+def lines_due():
+    """Every line with its last joint inspection and the next due date (five-year rule)."""
+    from gazetteer.core.dates import local_today
+
+    return jsonify({"lines": inspection_service.lines_due(store(), local_today())})
+
+
+@bp.get("/staff")
+def staff_list():
+    """Accounts with a staff profile (name, organisation, side); ?side=code&role=officer."""
+    from boundaries import staff
+
+    sides = request.args.getlist("side") or None
+    return jsonify({"staff": staff.list_staff(store(), sides, request.args.get("role"))})
+
+
+@bp.post("/staff/<username>")
+def set_staff(username: str):
+    from boundaries import staff
+
+    return jsonify(staff.set_profile(store(), username, json_body(), current_actor()))
+
+
 @bp.post("/rounds/<int:round_id>/complete")
 def complete_round(round_id: int):
     return jsonify(inspection_service.complete_round(store(), round_id, current_actor()))
@@ -243,9 +298,23 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), validated_body(InspectionNew), current_actor(), tolerance_m=_tolerance_m()
+        store(), validated_body(InspectionNew), current_actor(), **_guards()
     )
     return jsonify(record), 201 if created else 200
+
+
+@bp.post("/inspections/<inspection_id>/amendments")
+def amend_inspection(inspection_id: str):
+    """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
+    record, created = inspection_service.amend_inspection(
+        store(), inspection_id, json_body(), current_actor(), **_guards()
+    )
+    return jsonify(record), 201 if created else 200
+
+
+@bp.get("/inspections/<inspection_id>/amendments")
+def amendments(inspection_id: str):
+    return jsonify({"amendments": inspection_service.list_amendments(store(), inspection_id)})
 
 
 @bp.post("/inspections/<inspection_id>/sign")
@@ -271,7 +340,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), current_actor(), tolerance_m=_tolerance_m()
+        store(), request.get_data(), _fmt(), current_actor(), **_guards()
     )
     return jsonify(counts)
 
@@ -298,7 +367,11 @@ def create_task():
     body = validated_body(TaskNew)
     return jsonify(
         task_service.create_task(
-            store(), body.get("marker_id"), body.get("kind"), current_actor(), note=body.get("note")
+            store(),
+            body.get("marker_id"),
+            body.get("kind"),
+            current_actor(),
+            note=body.get("note"),
         )
     ), 201
 
@@ -314,6 +387,7 @@ def update_task(task_id: int):
             current_actor(),
             result=body.get("result"),
             witness_other_side=body.get("witness_other_side"),
+            witness=body.get("witness"),
             new_lon=body.get("new_lon"),
             new_lat=body.get("new_lat"),
         )

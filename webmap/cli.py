@@ -189,6 +189,29 @@ def demo_markers_cmd(obj: Context, seed: int) -> None:
     click.echo(json.dumps(generate_demo_markers(obj.store, seed=seed), ensure_ascii=False))
 
 
+@boundaries_group.command("staff")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name, e.g. 张伟")
+@click.option("--organisation", required=True, help="e.g. 韶关市民政局")
+@click.option("--side", "side_code", required=True, help="Division code the account works for")
+@click.option("--title", "job_title", default=None, help="Job title, e.g. 区划地名科科长")
+@click.pass_obj
+def staff_cmd(obj: Context, username: str, full_name, organisation, side_code, job_title) -> None:
+    """Register which side (division) an account works for, with the person's name and
+    organisation: round teams, approvals and witnesses are checked against it."""
+    from boundaries.staff import set_profile
+    from gazetteer.core.actors import Actor
+
+    admin = Actor("system:cli", frozenset({"admin"}))
+    data = {
+        "full_name": full_name,
+        "organisation": organisation,
+        "side_code": side_code,
+        "job_title": job_title,
+    }
+    click.echo(json.dumps(set_profile(obj.store, username, data, admin), ensure_ascii=False))
+
+
 @boundaries_group.command("export-round")
 @click.argument("round_id", type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)

@@ -20,8 +20,8 @@ from flask import (
     url_for,
 )
 
-from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
-from boundaries.tables import FOUND_STATES
+from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
+from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, STATE_NAMES
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
 from gazetteer.tables import FEATURE_CLASSES
@@ -29,13 +29,6 @@ from webmap.context import clock, current_actor, lookup, store
 from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 
 bp = Blueprint("fieldwork", __name__)
-
-METHOD_NAMES = {
-    "gnss_handheld": "手持 GNSS（定位）",
-    "rtk": "RTK",
-    "total_station": "全站仪",
-    "none": "未测量",
-}
 
 
 # ---- pages ---------------------------------------------------------------------------------
@@ -62,6 +55,7 @@ def inspect_page():
         is_inspector=actor.has_any({"inspector"}),
         found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES],
         methods=METHOD_NAMES,
+        guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
         demo_label=DEMO_LABEL,
         demo_notice=DEMO_NOTICE,
     )

@@ -1,5 +1,11 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
+from boundaries.vocabulary import (
+    FOUND_STATES,
+    LINE_KINDS,
+    MEASUREMENT_METHODS,
+)
+
 
 def _error(description: str) -> dict:
     return {
@@ -50,6 +56,12 @@ _WRITE_ERRORS = {
 }
 
 PATHS = {
+    "/api/boundaries/vocabulary": {
+        "get": {
+            "summary": "Coded values with Chinese labels (states with map colours) and the marker fields",
+            "responses": {"200": _json("Vocabularies: lists of {code, zh[, colour]}")},
+        }
+    },
     "/api/boundaries/lines": {
         "get": {
             "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
@@ -57,7 +69,7 @@ PATHS = {
                 {
                     "name": "kind",
                     "in": "query",
-                    "schema": {"type": "string", "enum": ["provincial", "city", "county"]},
+                    "schema": {"type": "string", "enum": list(LINE_KINDS)},
                 }
             ],
             "responses": {"200": _json("Lines and the length note"), "400": _error("Bad kind")},
@@ -304,13 +316,13 @@ SCHEMAS = {
             "marker_id": {"type": "integer"},
             "found_state": {
                 "type": "string",
-                "enum": ["intact", "faded", "tilted", "buried", "damaged", "moved", "lost"],
+                "enum": list(FOUND_STATES),
             },
             "measured_lon": {"type": "number", "description": "CGCS2000 degrees"},
             "measured_lat": {"type": "number", "description": "CGCS2000 degrees"},
             "measurement_method": {
                 "type": "string",
-                "enum": ["rtk", "total_station", "gnss_handheld", "none"],
+                "enum": list(MEASUREMENT_METHODS),
             },
             "measurement_accuracy_m": {"type": "number"},
             "notes": {"type": "string"},

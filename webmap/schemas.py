@@ -181,6 +181,8 @@ class RoundPlan(RequestModel):
     planned_end: IsoDate | None = None
     teams: list[Team] = Field(min_length=2, max_length=2)
     is_demonstration: bool = False
+    section_from_seq: int | None = None  # a section of the line: first and last marker seq
+    section_to_seq: int | None = None
 
 
 class InspectionNew(RequestModel):
@@ -198,6 +200,7 @@ class InspectionNew(RequestModel):
     notes: Text | None = None
     photos: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] | None = None
     inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
+    moved_confirmed: bool | None = None  # the inspector's "the marker has moved" (distance guard)
 
 
 class SideSignOff(RequestModel):
@@ -212,10 +215,19 @@ class TaskNew(RequestModel):
     note: Text | None = None
 
 
+class ExternalWitness(RequestModel):
+    """A witness of the adjacent side who has no account: recorded with organisation and role."""
+
+    name: ShortText
+    organisation: ShortText
+    role: ShortText
+
+
 class TaskUpdate(RequestModel):
     status: ShortText
     result: Text | None = None
-    witness_other_side: ShortText | None = None
+    witness_other_side: ShortText | None = None  # an account of the adjacent side
+    witness: ExternalWitness | None = None
     new_lon: Lon | None = None
     new_lat: Lat | None = None
 

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, make_response, request, session
+from flask import Flask, current_app, g, make_response, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
 
@@ -132,7 +133,10 @@ def _check_body() -> None:
         check_document_text(document)
 
 
-def content_security_policy(tile_url: str | None) -> str:
+def content_security_policy(tile_url: str | None, nonce: str | None = None) -> str:
+    """The policy: this origin only, plus the base map's tile host for images; ``nonce``
+    (per response) admits the inline script and style of one page that needs them (the
+    round report's folium map) without 'unsafe-inline'."""
     img = ["'self'", "data:"]
     if tile_url:
         parts = urlsplit(tile_url)
@@ -141,8 +145,11 @@ def content_security_policy(tile_url: str | None) -> str:
             host = "*." + parts.netloc.split(".", 1)[1].split("/")[0]
         if parts.scheme in ("http", "https") and host:
             img.append(f"{parts.scheme}://{host}")
+    extra = f" 'nonce-{nonce}'" if nonce else ""
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + " ".join(img) + "; "
+        f"default-src 'self'; script-src 'self'{extra}; style-src 'self'{extra}; img-src "
+        + " ".join(img)
+        + "; "
         "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
     )
 
@@ -156,6 +163,22 @@ class BoundedIntConverter(IntegerConverter):
         kwargs.setdefault("min", 0)
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
+
+
+def csp_nonce() -> str:
+    """A nonce for this response's Content-Security-Policy (made on first use)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+_INLINE_TAG = re.compile(r"<(script|style)(?![^>]*\bsrc=)([^>]*)>", re.I)
+
+
+def with_nonce(html: str) -> str:
+    """``html`` with this response's nonce on every inline <script> and <style>."""
+    nonce = csp_nonce()
+    return _INLINE_TAG.sub(lambda m: f'<{m.group(1)} nonce="{nonce}"{m.group(2)}>', html)
 
 
 def _is_follow_on_page() -> bool:
@@ -186,7 +209,10 @@ def init_app(app: Flask) -> None:
         "token": token_bucket,
         "paging": paging_bucket,
     }
-    csp = content_security_policy(app.config.get("TILE_URL"))
+    from webmap.tile_sources import external_tile_url
+
+    tile_url = external_tile_url(app.config)
+    csp = content_security_policy(tile_url)
 
     @app.before_request
     def _protect():
@@ -244,7 +270,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Content-Security-Policy", csp)
+        nonce = g.get("csp_nonce")
+        headers.setdefault(
+            "Content-Security-Policy", content_security_policy(tile_url, nonce) if nonce else csp
+        )
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if session.get("username") and "Cache-Control" not in headers:

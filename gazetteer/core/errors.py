@@ -65,3 +65,11 @@ class RuleViolation(DomainError):
 
     code = "rule_violation"
     http_status = 422
+
+
+class ConfirmationRequired(DomainError):
+    """The request is valid but needs the user's explicit confirmation of what it implies
+    (``details`` say what, e.g. a measured distance); resend with the confirmation."""
+
+    code = "confirmation_required"
+    http_status = 409

@@ -63,6 +63,42 @@ def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
+def _metres_by_method(value: Any) -> dict[str, float]:
+    """``rtk=1,total_station=1,gnss_handheld=10`` (or a dict): metres per survey method."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = [part.split("=", 1) for part in str(value).split(",") if part.strip()]
+    result = {}
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError("must be method=metres pairs separated by commas")
+        method, metres = str(pair[0]).strip(), float(pair[1])
+        if not method or not 0 < metres <= 1000:
+            raise ValueError(f"{method}: metres must be in (0, 1000]")
+        result[method] = metres
+    return result
+
+
+BASEMAPS = ("none", "tianditu_vector", "tianditu_imagery", "custom", "offline")
+
+
+def _basemap(value: Any) -> str:
+    text = str(value).strip()
+    if text not in BASEMAPS:
+        raise ValueError(f"must be one of {', '.join(BASEMAPS)}")
+    return text
+
+
+def _optional_file(value: Any) -> Path | None:
+    if value in (None, ""):
+        return None
+    path = Path(value).expanduser().resolve()
+    if path.suffix.lower() != ".mbtiles":
+        raise ValueError("must be an .mbtiles file")
+    return path
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -132,6 +168,41 @@ SETTINGS: tuple[Setting, ...] = (
         1.0,
         "Displacement (metres, geodesic) beyond which an inspected boundary marker counts as moved.",
         _positive_float,
+    ),
+    Setting(
+        "MARKER_DISTANCE_GUARD_M",
+        "rtk=1,total_station=1,gnss_handheld=10",
+        "Distance guard by survey method (method=metres, comma-separated): an inspection "
+        "position further than this from the registered marker position is saved only with "
+        "the inspector's explicit 'the marker has moved' confirmation.",
+        _metres_by_method,
+    ),
+    Setting(
+        "BASEMAP",
+        "none",
+        "Base map under the map pages: none, tianditu_vector or tianditu_imagery (天地图, "
+        "needs TIANDITU_KEY), custom (TILE_URL) or offline (the OFFLINE_BASEMAP package).",
+        _basemap,
+    ),
+    Setting(
+        "TIANDITU_KEY",
+        None,
+        "天地图 API key (tk) for the tianditu_* base maps. Secret: environment only.",
+        _optional_str,
+        secret=True,
+    ),
+    Setting(
+        "OFFLINE_BASEMAP",
+        None,
+        "An MBTiles (.mbtiles) raster tile package the operator supplies; the app serves its "
+        "tiles at /basemap/tiles/{z}/{x}/{y} for BASEMAP=offline and for saving on devices.",
+        _optional_file,
+    ),
+    Setting(
+        "OFFLINE_TILES_MAX_MB",
+        50,
+        "Most megabytes of base-map tiles /inspect saves on a device for one round.",
+        _positive_int,
     ),
     Setting(
         "RATE_LIMIT_PER_MINUTE",

@@ -16,15 +16,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from gazetteer.generic_terms import GenericTerm, parse_row
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-
-@dataclass(frozen=True)
-class GenericTerm:
-    term: str
-    classes: frozenset[str]
-    words: tuple[str, ...]  # the term divided into words for romanization
-    joined: bool  # written as one word with the specific (王村 Wangcun)
 
 
 @dataclass(frozen=True)
@@ -148,13 +142,9 @@ def _load(extra_dir: str | None) -> RuleData:
     extra = Path(extra_dir) if extra_dir else None
     generic_terms = {}
     for row in _rows("generic_terms.csv", extra):
-        term = row["term"].strip()
-        words = tuple((row.get("words") or "").split()) or (term,)
-        if "".join(words) != term:
-            raise ValueError(f"generic_terms.csv: words {words} do not spell {term!r}")
-        generic_terms[term] = GenericTerm(
-            term, _classes(row["classes"]), words, (row.get("write") or "").strip() == "joined"
-        )
+        term = parse_row(row)  # the one reader of the generic-term table
+        if "split" in term.uses:
+            generic_terms[term.term] = term
     jurisdictions = []
     for row in _rows("jurisdictions.csv", extra):
         generics = None if row["generics"].strip() == "*" else _classes(row["generics"])

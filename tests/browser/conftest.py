@@ -15,9 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 from helpers import TEST_PASSWORD, ensure_user
-
-from boundaries.testing import INSPECTOR_A, INSPECTOR_B, OFFICER, build_boundaries, round_plan
 
 CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -61,11 +60,6 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def browser_template(store_templates, seeded_template):
-    return store_templates.template("browser", build_boundaries, base=seeded_template)
-
-
 def _prepare(store) -> dict:
     """Users and an in-progress round on 粤桂线 (demonstration markers)."""
     from boundaries import inspections as inspection_service
@@ -80,14 +74,14 @@ def _prepare(store) -> dict:
 
 
 @pytest.fixture
-def live_server(store_templates, browser_template, tmp_path):
+def live_server(store_templates, boundaries_template, tmp_path):
     """The app served over HTTP on 127.0.0.1 (a werkzeug server thread; Chromium is
     another process, so it is a real client)."""
     from werkzeug.serving import make_server
 
     from webmap import create_app
 
-    with store_templates.copy(browser_template, tmp_path) as store:
+    with store_templates.copy(boundaries_template, tmp_path) as store:
         info = _prepare(store)
         app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "browser-test-key"}, store=store)
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -158,6 +152,14 @@ def sign_in(page, base_url: str, username: str, next_path: str = "/") -> None:
     page.fill("input[name=password]", TEST_PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_load_state("load")
+
+
+def wait_for_service_worker(page) -> None:
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        page.reload()  # the first load registers it; from the next load on it controls the page
+        page.wait_for_selector("#map[data-ready='1']")
+    assert page.evaluate("!!navigator.serviceWorker.controller")
 
 
 def screenshot(page, name: str) -> None:

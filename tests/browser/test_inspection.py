@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from boundaries.tables import inspections
-from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in
+from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
 
 pytestmark = pytest.mark.browser
 
@@ -29,23 +29,15 @@ def open_marker(page, number: str) -> None:
     """Bring a marker of the round into view by its number, then tap it on the map."""
     marker_id = page.evaluate(
         "(n) => [...document.querySelectorAll('#marker-jump option')]"
-        ".find(o => o.textContent.startsWith(n + ' ')).value",
+        ".find(o => o.textContent.split(' ')[0] === n).value",
         number,
     )
     page.select_option("#marker-jump", marker_id)
     icon = page.locator(f".bm-icon[title='{number}']")
     icon.wait_for()
     icon.tap()
-    page.wait_for_selector(f"#marker-title:has-text('{number}')")
+    page.wait_for_selector(f"#current-marker:has-text('{number}')")
     page.wait_for_selector("#marker-facts dd")
-
-
-def wait_for_service_worker(page) -> None:
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    if not page.evaluate("!!navigator.serviceWorker.controller"):
-        page.reload()  # the first load registers it; from the next load on it controls the page
-        page.wait_for_selector("#map[data-ready='1']")
-    assert page.evaluate("!!navigator.serviceWorker.controller")
 
 
 def test_record_online_then_offline_and_sync_exactly_once(live_server, open_context):

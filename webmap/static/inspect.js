@@ -1,16 +1,24 @@
-// Inspection mode for tablets: pick the round, locate yourself, tap a marker to see its
-// record and history, walk to it (distance and bearing), record what you found. Records
-// go into the device outbox first (offline-queue.js) and are sent when there is a network.
+// Inspection mode for tablets and phones: pick the round, select ONE current marker (tap it,
+// choose it from the list, search its number, or take the nearest), walk to it (distance
+// and bearing), record what you found. Records go into the device outbox first
+// (offline-queue.js) and are sent when there is a network; the device keeps the round's
+// list of already-inspected markers so a second visit becomes a re-inspection, not a
+// duplicate, offline too. A refused record stays on the device until the inspector decides.
 (function () {
   "use strict";
   var G = window.GDMap, Q = window.GDQueue, el = G.el;
   var script = document.currentScript;
   var signedIn = script && script.dataset.signedIn === "1";
+  var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
+  var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
   var $ = function (id) { return document.getElementById(id); };
   var form = $("inspection-form");
-  var state = { round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null };
+  var state = {
+    round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null,
+    records: {}   // marker_id -> {id, found_state, inspected_by, inspected_at, local}
+  };
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* page still works online */ });
@@ -18,8 +26,11 @@
 
   G.divisionLayer(map, "city", { interactive: false, onError: function () { /* offline, not cached */ } }).addTo(map);
   var cluster = L.markerClusterGroup({ maxClusterRadius: 30, disableClusteringAtZoom: 11 }).addTo(map);
-  G.legendControl("界桩状态（最近一次检查）", G.stateLegendRows(), "界桩为演示数据").addTo(map);
+  var legendNote = null;
   L.control.scale({ imperial: false }).addTo(map);
+
+  function stateName(code) { return G.label("marker_states", code); }
+  function methodName(code) { return G.label("measurement_methods", code); }
 
   // ---- network status and the outbox ------------------------------------------------------
   function showNet() {
@@ -31,7 +42,65 @@
   window.addEventListener("offline", showNet);
   showNet();
 
-  var STATUS_TEXT = { pending: "待发送", sending: "发送中", sent: "已同步", failed: "发送失败" };
+  var STATUS_TEXT = { pending: "待发送", sending: "发送中", sent: "已同步", failed: "服务器未接受" };
+
+  function button(text, onClick, className) {
+    var b = el("button", text, className);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  // The choices for a record the server refused: it stays here until one is taken.
+  function decisions(item) {
+    var box = el("div", null, "queue-decide");
+    var details = item.error_details || {};
+    if (item.error_code === "confirmation_required") {
+      box.appendChild(button("界桩确已移位（" + details.distance_m + " 米），重新发送", function () {
+        Q.revise(item.id, function (i) { i.record.moved_confirmed = true; });
+      }, "primary"));
+      box.appendChild(button("不保存实测位置，重新发送", function () {
+        Q.revise(item.id, function (i) {
+          delete i.record.measured_lon; delete i.record.measured_lat; delete i.record.measurement_accuracy_m;
+          i.record.measurement_method = "none";
+        });
+      }));
+    } else if (item.error_code === "conflict" && details.inspection_id && item.kind !== "amendment") {
+      box.appendChild(button("保留为本轮记录的补充（再次检查）", function () {
+        Q.revise(item.id, function (i) {
+          i.kind = "amendment"; i.target = details.inspection_id;
+          i.record.kind = "reinspection"; i.record.reason = "现场再次检查（离线录入，同步时并入本轮记录）";
+          i.label = i.label.replace(/^/, "补充 · ");
+        });
+      }, "primary"));
+    }
+    var others = Object.keys(state.markers).map(function (k) { return state.markers[k]; });
+    if (others.length && item.kind !== "amendment") {
+      var pick = el("select", null, "attach-select");
+      pick.appendChild(el("option", "改挂到其他界桩…"));
+      pick.firstChild.value = "";
+      others.forEach(function (m) {
+        var o = el("option", m.number);
+        o.value = m.id;
+        pick.appendChild(o);
+      });
+      pick.addEventListener("change", function () {
+        var m = state.markers[pick.value];
+        if (!m) { return; }
+        Q.revise(item.id, function (i) {
+          i.record.marker_id = m.id;
+          i.label = m.number + i.label.slice(i.label.indexOf(" ·"));
+        });
+      });
+      box.appendChild(pick);
+    }
+    box.appendChild(button("重试", function () { Q.retry(item.id); }));
+    box.appendChild(button("放弃这条记录", function () {
+      if (window.confirm("放弃这条未能同步的记录？放弃后无法恢复。")) { Q.remove(item.id); }
+    }));
+    return box;
+  }
+
   function renderQueue(items) {
     var waiting = items.filter(function (i) { return i.status !== "sent"; }).length;
     $("queue-count").textContent = String(waiting);
@@ -45,23 +114,25 @@
       li.appendChild(el("span", item.label, "queue-label"));
       li.appendChild(el("span", STATUS_TEXT[item.status] || item.status, "queue-status"));
       if (item.error) { li.appendChild(el("span", item.error, "queue-error")); }
-      if (item.status === "failed") {
-        var retry = el("button", "重试"); retry.type = "button";
-        retry.addEventListener("click", function () { Q.retry(item.id); });
-        var drop = el("button", "删除"); drop.type = "button";
-        drop.addEventListener("click", function () {
-          if (window.confirm("删除这条未能同步的记录？删除后无法恢复。")) { Q.remove(item.id); }
-        });
-        li.appendChild(retry); li.appendChild(drop);
-      }
+      if (item.status === "failed") { li.appendChild(decisions(item)); }
       list.appendChild(li);
     });
+    if (items.some(function (i) { return i.status === "failed"; })) {
+      $("queue").hidden = false;
+      $("queue-toggle").setAttribute("aria-expanded", "true");
+    }
   }
   Q.onChange(function (items) {
     renderQueue(items);
     items.forEach(function (i) {
-      if (i.status === "sent" && i.result && state.markers[i.record.marker_id]) {
-        setMarkerState(i.record.marker_id, i.result.assessed_state);
+      var markerId = i.record.marker_id;
+      if (i.status === "sent" && i.result && state.markers[markerId]) {
+        setMarkerState(markerId, i.result.assessed_state);
+        var known = state.records[markerId];
+        if (!known || known.local) {
+          state.records[markerId] = { id: i.kind === "amendment" ? i.target : i.record.id, found_state: i.record.found_state };
+          saveRecords();
+        }
       }
     });
   });
@@ -72,13 +143,25 @@
   });
   $("queue-flush").addEventListener("click", function () { Q.flush(); });
   $("queue-clear").addEventListener("click", function () { Q.clearSent(); });
+  $("queue-export").addEventListener("click", function () {
+    Q.exportAll().then(function (doc) {
+      var blob = new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" });
+      var a = el("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = "inspection-outbox-" + new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-") + ".json";
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    });
+  });
   Q.all().then(renderQueue);
 
-  // Dates come as ISO text or HTTP dates ("Fri, 01 Mar 2024 00:00:00 GMT"): show YYYY-MM-DD.
+  // Dates shown as YYYY-MM-DD in Beijing time (Asia/Shanghai, UTC+8 all year).
   function day(value) {
     if (!value) { return "—"; }
     var d = new Date(value);
-    return isNaN(d) ? String(value) : d.toISOString().slice(0, 10);
+    if (isNaN(d)) { return String(value).slice(0, 10); }
+    return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
   }
 
   // ---- rounds and markers -----------------------------------------------------------------
@@ -91,63 +174,160 @@
         o.value = r.id;
         select.appendChild(o);
       });
-      if (!open.length) { $("round-info").textContent = "目前没有进行中的联检。"; }
+      $("round-empty").hidden = open.length > 0;
       var wanted = new URLSearchParams(location.search).get("round") || localStorage.getItem("gdgis.round");
       var pick = open.filter(function (r) { return String(r.id) === String(wanted); })[0] || (open.length === 1 ? open[0] : null);
-      if (pick) { select.value = pick.id; return selectRound(pick); }
+      if (pick) {
+        select.value = pick.id;
+        return G.requestJSON("/api/boundaries/rounds/" + pick.id).then(selectRound);
+      }
+    });
+  }
+
+  function recordsKey() { return "gdgis.round." + state.round.id + ".records"; }
+  function saveRecords() { if (state.round) { localStorage.setItem(recordsKey(), JSON.stringify(state.records)); } }
+
+  // Which markers of the round already have a record: from the server when online (kept on
+  // the device), plus the records still in this device's outbox.
+  function loadRecords() {
+    state.records = JSON.parse(localStorage.getItem(recordsKey()) || "{}");
+    var fromServer = G.requestJSON("/api/boundaries/rounds/" + state.round.id + "/markers").then(function (data) {
+      var fresh = {};
+      data.markers.forEach(function (m) {
+        if (m.inspection) { fresh[m.marker_id] = m.inspection; }
+      });
+      Object.keys(state.records).forEach(function (k) { if (state.records[k].local && !fresh[k]) { fresh[k] = state.records[k]; } });
+      state.records = fresh;
+      saveRecords();
+    }).catch(function () { /* offline: the kept copy */ });
+    return fromServer.then(Q.all).then(function (items) {
+      items.forEach(function (i) {
+        if (i.status !== "sent" && i.kind !== "amendment" && i.record.round_id === state.round.id && !state.records[i.record.marker_id]) {
+          state.records[i.record.marker_id] = { id: i.record.id, found_state: i.record.found_state, local: true };
+        }
+      });
+      saveRecords();
     });
   }
 
   function selectRound(rnd) {
     state.round = rnd;
     localStorage.setItem("gdgis.round", rnd.id);
-    $("round-info").textContent = rnd.line_name + " · 计划 " + day(rnd.planned_start) + " 至 " + day(rnd.planned_end);
-    return G.requestJSON("/api/boundaries/markers?line_id=" + encodeURIComponent(rnd.line_id)).then(function (fc) {
+    var section = rnd.section_from_seq || rnd.section_to_seq ? "，第 " + (rnd.section_from_seq || 1) + " 至 " + (rnd.section_to_seq || "末") + " 号界桩" : "";
+    $("round-info").textContent = rnd.line_name + section + " · 计划 " + day(rnd.planned_start) + " 至 " + day(rnd.planned_end);
+    return Promise.all([
+      G.requestJSON("/api/boundaries/markers?line_id=" + encodeURIComponent(rnd.line_id)),
+      loadRecords()
+    ]).then(function (results) {
+      var fc = results[0];
+      var features = fc.features.filter(function (f) {
+        var seq = f.properties.seq;
+        return (!rnd.section_from_seq || seq >= rnd.section_from_seq) && (!rnd.section_to_seq || seq <= rnd.section_to_seq);
+      });
       cluster.clearLayers();
       state.markers = {}; state.layers = {};
-      var jump = $("marker-jump");
+      var jump = $("marker-jump"), numbers = $("marker-numbers");
       jump.replaceChildren(el("option", "（按编号选择）"));
       jump.firstChild.value = "";
-      fc.features.forEach(function (f) {
+      numbers.replaceChildren();
+      features.forEach(function (f) {
         var p = f.properties, c = f.geometry.coordinates;
         state.markers[p.id] = { id: p.id, number: p.number, lon: c[0], lat: c[1], props: p };
         var m = L.marker([c[1], c[0]], { icon: G.markerIcon(p.state), title: p.number, keyboard: true });
         m.on("click", function () { selectMarker(p.id); });
         state.layers[p.id] = m;
         cluster.addLayer(m);
-        var o = el("option", p.number + " · " + p.state_name);
+        var o = el("option", p.number + (state.records[p.id] ? " ✓" : ""));
         o.value = p.id;
         jump.appendChild(o);
+        numbers.appendChild(el("option", p.number));
       });
-      if (fc.features.length) { map.fitBounds(cluster.getBounds(), { padding: [30, 30] }); }
+      if (!legendNote) {
+        legendNote = G.legendControl("界桩状态（最近一次检查）", G.stateLegendRows(),
+          features.some(function (f) { return f.properties.label; }) ? "界桩位置为演示数据" : null).addTo(map);
+      }
+      if (features.length) { map.fitBounds(cluster.getBounds(), { padding: [30, 30] }); }
       container.dataset.ready = "1";
-      if (navigator.onLine) { cacheRoundData(fc); }
+      $("basemap-save").hidden = !G.BASEMAP.offline_tiles;
+      if (navigator.onLine) { cacheRoundData(features); }
     });
   }
 
   // Ask the service worker to keep everything the round needs offline: the rounds, this
-  // round, its markers and each marker's record, and the city outlines at every zoom step.
-  function cacheRoundData(fc) {
+  // round, its markers with their records, each marker's detail, and the city outlines.
+  function cacheRoundData(features) {
     if (!("serviceWorker" in navigator)) { return; }
     var urls = ["/api/boundaries/rounds", "/api/boundaries/rounds/" + state.round.id,
+      "/api/boundaries/rounds/" + state.round.id + "/markers",
       "/api/boundaries/markers?line_id=" + state.round.line_id];
-    fc.features.forEach(function (f) { urls.push("/api/boundaries/markers/" + f.properties.id); });
+    features.forEach(function (f) { urls.push("/api/boundaries/markers/" + f.properties.id); });
     [0.02, 0.01, 0.005, 0.0025, 0.001].forEach(function (t) { urls.push("/api/divisions.geojson?level=city&tolerance_deg=" + t); });
-    navigator.serviceWorker.ready.then(function (reg) {
-      navigator.serviceWorker.addEventListener("message", function onMessage(e) {
-        if (!e.data || e.data.type !== "cached") { return; }
-        navigator.serviceWorker.removeEventListener("message", onMessage);
+    postToWorker({ type: "cache-urls", tag: "round", urls: urls });
+  }
+
+  function postToWorker(message) {
+    navigator.serviceWorker.ready.then(function (reg) { reg.active.postMessage(message); });
+  }
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      var d = e.data || {};
+      if (d.type === "cached" && d.tag === "round") {
         var info = $("round-info");
-        info.dataset.cached = e.data.failed ? "partial" : "1";
-        info.appendChild(el("span", e.data.failed ? "（离线数据缓存不完整）" : "（本轮数据已存到本设备，可离线使用）", "hint"));
-      });
-      reg.active.postMessage({ type: "cache-urls", urls: urls });
+        info.dataset.cached = d.failed ? "partial" : "1";
+        info.appendChild(el("span", d.failed ? "（离线数据缓存不完整）" : "（本轮数据已存到本设备，可离线使用）", "hint"));
+      } else if (d.tag === "tiles" && (d.type === "progress" || d.type === "cached")) {
+        var bar = $("tiles-progress");
+        bar.max = d.total || 1; bar.value = d.type === "cached" ? bar.max : d.done;
+        if (d.type === "cached") {
+          $("tiles-info").textContent = "已保存 " + d.ok + " 张底图瓦片" + (d.failed ? "，" + d.failed + " 张失败" : "") + "，离线可用。";
+          $("tiles-info").dataset.saved = String(d.ok);
+          $("save-tiles").disabled = false;
+        }
+      }
     });
   }
 
+  $("save-tiles").addEventListener("click", function () {
+    if (!state.round) { return; }
+    var btn = this;
+    btn.disabled = true;
+    G.requestJSON("/basemap/round-tiles?round_id=" + state.round.id).then(function (plan) {
+      var mb = (plan.bytes / 1048576).toFixed(1), limit = (plan.limit_bytes / 1048576).toFixed(0);
+      $("tiles-info").textContent = "正在保存 " + plan.tiles.length + " 张瓦片（约 " + mb + " MB，上限 " + limit + " MB" +
+        (plan.left_out_zooms && plan.left_out_zooms.length ? "；超出上限，未含 " + plan.left_out_zooms.join("、") + " 级" : "") + "）…";
+      var bar = $("tiles-progress");
+      bar.hidden = false; bar.max = plan.tiles.length || 1; bar.value = 0;
+      if (!plan.tiles.length) { btn.disabled = false; return; }
+      postToWorker({ type: "cache-urls", tag: "tiles", urls: plan.tiles });
+    }).catch(function (e) { $("tiles-info").textContent = e.message; btn.disabled = false; });
+  });
+
   $("marker-jump").addEventListener("change", function () {
-    var m = state.markers[this.value];
-    if (m) { map.setView([m.lat, m.lon], 15); }
+    if (state.markers[this.value]) { selectMarker(Number(this.value)); }
+  });
+
+  function searchMarker() {
+    var text = $("marker-search").value.trim().toUpperCase();
+    if (!text) { return; }
+    var ids = Object.keys(state.markers);
+    var exact = ids.filter(function (k) { return state.markers[k].number.toUpperCase() === text; });
+    var partial = ids.filter(function (k) { return state.markers[k].number.toUpperCase().indexOf(text) >= 0; });
+    var hit = exact[0] || (partial.length === 1 ? partial[0] : null);
+    if (hit) { selectMarker(Number(hit)); $("marker-search").value = ""; }
+    else { $("form-message").textContent = partial.length ? "有 " + partial.length + " 颗界桩编号含“" + text + "”，请输入完整编号。" : "本轮没有编号含“" + text + "”的界桩。"; }
+  }
+  $("marker-search").addEventListener("change", searchMarker);
+  $("marker-search").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); searchMarker(); } });
+
+  $("nearest").addEventListener("click", function () {
+    if (!state.me) { $("position").textContent = "请先点“定位我”，再找最近的界桩。"; return; }
+    var best = null;
+    Object.keys(state.markers).forEach(function (k) {
+      var m = state.markers[k], d = G.distanceBearing(state.me.lon, state.me.lat, m.lon, m.lat).distance_m;
+      if (!best || d < best.d) { best = { id: m.id, d: d }; }
+    });
+    if (best) { selectMarker(best.id); }
   });
 
   $("round-select").addEventListener("change", function () {
@@ -164,23 +344,35 @@
     state.layers[id].setIcon(G.markerIcon(s, state.selected === id));
   }
 
-  // ---- marker detail ----------------------------------------------------------------------
+  // ---- the one current marker -------------------------------------------------------------
   function fact(dl, term, value) {
     dl.appendChild(el("dt", term));
     dl.appendChild(el("dd", value === null || value === undefined || value === "" ? "—" : value));
   }
 
+  // Every way of choosing a marker ends here: the map, the list, the search and "nearest"
+  // all set this one selection, and the form records for it and nothing else.
   function selectMarker(id, keepMessage) {
+    id = Number(id);
+    var m = state.markers[id];
+    if (!m) { return; }
     var previous = state.selected;
     state.selected = id;
     if (previous && state.layers[previous]) { state.layers[previous].setIcon(G.markerIcon(state.markers[previous].props.state)); }
-    state.layers[id].setIcon(G.markerIcon(state.markers[id].props.state, true));
-    var m = state.markers[id];
+    state.layers[id].setIcon(G.markerIcon(m.props.state, true));
+    cluster.zoomToShowLayer(state.layers[id], function () { /* shown */ });
+    $("marker-jump").value = String(id);
+    var current = $("current-marker");
+    current.textContent = m.number;
+    current.className = "current-marker";
+    current.dataset.markerId = String(id);
+    form.dataset.markerId = String(id);
     $("marker-panel").hidden = false;
-    $("marker-title").textContent = "界桩 " + m.number;
-    if (!keepMessage) { $("form-message").textContent = ""; form.reset(); }
+    if (!keepMessage) { $("form-message").textContent = ""; form.reset(); hideGuard(); }
+    showExisting();
     updateNav();
     G.requestJSON("/api/boundaries/markers/" + encodeURIComponent(id)).then(function (f) {
+      if (state.selected !== id) { return; }
       var p = f.properties;
       $("marker-demo").hidden = !p.label;
       var dl = $("marker-facts");
@@ -192,26 +384,39 @@
       fact(dl, "登记位置", m.lon.toFixed(6) + ", " + m.lat.toFixed(6) + "（CGCS2000）");
       fact(dl, "高程（米）", p.elevation_m);
       fact(dl, "埋设日期", p.installed_date ? day(p.installed_date) : null);
-      fact(dl, "维护方", p.responsible_side);
+      fact(dl, "维护方", p.responsible_side_name || p.responsible_side);
       var list = $("marker-history");
       list.replaceChildren();
       var items = f.history.inspections;
       if (!items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
       items.forEach(function (i) {
-        var when = new Date(i.inspected_at);
-        var text = (isNaN(when) ? "" : when.toLocaleString("zh-CN", { hour12: false })) + " · " +
-          (G.STATE_NAMES[i.found_state] || i.found_state) + " · " + (i.inspected_by || "");
+        var text = day(i.inspected_at) + " · " + stateName(i.found_state) + " · " + (i.inspected_by_label || i.inspected_by || "");
         if (i.displacement_m !== null && i.displacement_m !== undefined) { text += " · 位移 " + i.displacement_m + " 米"; }
         var li = el("li", text);
         if (i.notes) { li.appendChild(el("div", i.notes, "hint")); }
         list.appendChild(li);
       });
       f.history.tasks.slice(0, 5).forEach(function (tsk) {
-        list.appendChild(el("li", "维护任务：" + tsk.kind + "（" + tsk.status + "）", "hint"));
+        list.appendChild(el("li", "维护任务：" + G.label("task_kinds", tsk.kind) + "（" + G.label("task_statuses", tsk.status) + "）", "hint"));
       });
     }).catch(function (e) {
       $("marker-facts").replaceChildren(el("dd", e.message + "（离线且本设备未缓存该界桩）", "error"));
     });
+  }
+
+  // A marker this round already has a record for: the form becomes a re-inspection or an
+  // amendment of that record, never a second record.
+  function showExisting() {
+    var rec = state.selected && state.records[state.selected];
+    var box = $("existing-record");
+    $("amend-fields").hidden = !rec;
+    box.hidden = !rec;
+    $("form-title").textContent = rec ? "补充或更正本轮记录" : "录入本次检查";
+    $("record-submit").textContent = rec ? "保存为补充记录" : "保存检查记录";
+    if (rec) {
+      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + stateName(rec.found_state) +
+        (rec.local ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入。";
+    }
   }
 
   // ---- position -------------------------------------------------------------------------
@@ -227,16 +432,16 @@
 
   function onPosition(pos) {
     var c = pos.coords;
-    state.me = { lon: c.longitude, lat: c.latitude, accuracy: c.accuracy };
+    state.me = { lon: c.longitude, lat: c.latitude, accuracy: (typeof c.accuracy === "number" && isFinite(c.accuracy)) ? c.accuracy : null };
     $("position").textContent = "我的位置：" + c.longitude.toFixed(6) + ", " + c.latitude.toFixed(6) +
-      "（精度约 " + Math.round(c.accuracy) + " 米；设备 GPS 为 WGS84，与 CGCS2000 相差厘米级）";
+      (state.me.accuracy === null ? "（精度未知" : "（精度约 " + state.me.accuracy + " 米") + "；设备 GPS 为 WGS84，与 CGCS2000 相差厘米级）";
     var ll = [c.latitude, c.longitude];
     if (!state.meLayer) {
-      state.meLayer = L.layerGroup([L.circle(ll, { radius: c.accuracy, weight: 1, color: "#1e88e5" }),
+      state.meLayer = L.layerGroup([L.circle(ll, { radius: c.accuracy || 1, weight: 1, color: "#1e88e5" }),
         L.circleMarker(ll, { radius: 8, color: "#fff", weight: 2, fillColor: "#1e88e5", fillOpacity: 1 })]).addTo(map);
       map.setView(ll, Math.max(map.getZoom(), 13));
     } else {
-      state.meLayer.eachLayer(function (l) { l.setLatLng(ll); if (l.setRadius && l instanceof L.Circle) { l.setRadius(c.accuracy); } });
+      state.meLayer.eachLayer(function (l) { l.setLatLng(ll); if (l.setRadius && l instanceof L.Circle) { l.setRadius(c.accuracy || 1); } });
     }
     updateNav();
   }
@@ -250,12 +455,14 @@
     }, { enableHighAccuracy: true, maximumAge: 5000, timeout: 20000 });
   });
 
+  // The device's position and accuracy as the device gives them: an accuracy it does not
+  // report stays empty (unknown), and 0 stays 0.
   $("use-gps").addEventListener("click", function () {
     if (!state.me) { $("form-message").textContent = "请先点“定位我”。"; return; }
     form.elements.measured_lon.value = state.me.lon.toFixed(7);
     form.elements.measured_lat.value = state.me.lat.toFixed(7);
     form.elements.measurement_method.value = "gnss_handheld";
-    form.elements.measurement_accuracy_m.value = Math.min(20, Math.max(0.1, state.me.accuracy)).toFixed(1);
+    form.elements.measurement_accuracy_m.value = state.me.accuracy === null ? "" : String(state.me.accuracy);
   });
 
   // ---- recording --------------------------------------------------------------------------
@@ -267,12 +474,24 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var msg = $("form-message");
-    if (!signedIn) { msg.textContent = "请先以检查人员身份登录后再录入。"; return; }
-    if (!state.round || !state.selected) { msg.textContent = "请先选择联检轮次和界桩。"; return; }
-    var f = form.elements, m = state.markers[state.selected];
+  function hideGuard() { $("guard").hidden = true; }
+
+  // Distance guard: a position further from the registered one than the method's threshold
+  // (settings) is saved only after "the marker has moved" with the distance shown.
+  function guardDistance(record, m) {
+    if (record.measured_lon === undefined) { return null; }
+    var d = G.distanceBearing(m.lon, m.lat, record.measured_lon, record.measured_lat).distance_m;
+    var limit = GUARDS[record.measurement_method];
+    return limit !== undefined && d > limit ? { distance_m: d, guard_m: limit } : null;
+  }
+
+  function buildRecord() {
+    var f = form.elements;
+    var markerId = Number(form.dataset.markerId);
+    var m = state.markers[markerId];
+    if (!m || markerId !== state.selected || $("current-marker").dataset.markerId !== String(markerId)) {
+      throw new Error("请先选择界桩：记录只能保存到当前显示的界桩。");
+    }
     var record = {
       id: uuid(), round_id: state.round.id, marker_id: m.id, found_state: form.querySelector("input[name=found_state]:checked").value,
       measurement_method: f.measurement_method.value, notes: f.notes.value.trim() || null,
@@ -280,34 +499,96 @@
     };
     if (f.measured_lon.value.trim() || f.measured_lat.value.trim()) {
       record.measured_lon = Number(f.measured_lon.value); record.measured_lat = Number(f.measured_lat.value);
-      if (!isFinite(record.measured_lon) || !isFinite(record.measured_lat)) { msg.textContent = "经纬度应为数字（十进制度）。"; return; }
-      if (f.measurement_accuracy_m.value.trim()) { record.measurement_accuracy_m = Number(f.measurement_accuracy_m.value); }
+      if (!isFinite(record.measured_lon) || !isFinite(record.measured_lat)) { throw new Error("经纬度应为数字（十进制度）。"); }
+      if (record.measurement_method === "none") { throw new Error("填写了实测位置时请选择测量方法。"); }
+      var acc = f.measurement_accuracy_m.value.trim();
+      if (acc) {
+        record.measurement_accuracy_m = Number(acc);
+        if (!isFinite(record.measurement_accuracy_m) || record.measurement_accuracy_m < 0) { throw new Error("精度应为米数（空表示未知）。"); }
+      }
     }
-    var photos = Array.prototype.slice.call(f.photos.files || []);
-    var label = m.number + " · " + (G.STATE_NAMES[record.found_state] || record.found_state) + " · " +
-      new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit" });
+    return { record: record, marker: m };
+  }
+
+  var pending = null;   // a record waiting for the distance-guard decision
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var msg = $("form-message");
+    if (!signedIn) { msg.textContent = "请先以检查人员身份登录后再录入。"; return; }
+    if (!state.round) { msg.textContent = "请先选择联检轮次。"; return; }
+    var built;
+    try { built = buildRecord(); } catch (e) { msg.textContent = e.message; return; }
+    var guard = guardDistance(built.record, built.marker);
+    if (guard) {
+      pending = built;
+      $("guard-text").textContent = "实测位置距登记位置 " + guard.distance_m.toFixed(1) + " 米，超过" +
+        methodName(built.record.measurement_method) + "的距离阈值 " + guard.guard_m + " 米。界桩确已移位吗？";
+      $("guard").hidden = false;
+      $("guard").dataset.distanceM = guard.distance_m.toFixed(1);
+      $("guard-moved").focus();
+      return;
+    }
+    save(built);
+  });
+  $("guard-moved").addEventListener("click", function () {
+    if (!pending) { return; }
+    pending.record.moved_confirmed = true;
+    hideGuard(); save(pending); pending = null;
+  });
+  $("guard-drop").addEventListener("click", function () {
+    if (!pending) { return; }
+    var r = pending.record;
+    delete r.measured_lon; delete r.measured_lat; delete r.measurement_accuracy_m;
+    r.measurement_method = "none";
+    form.elements.measured_lon.value = ""; form.elements.measured_lat.value = "";
+    form.elements.measurement_accuracy_m.value = ""; form.elements.measurement_method.value = "none";
+    hideGuard(); save(pending); pending = null;
+  });
+  $("guard-cancel").addEventListener("click", function () { pending = null; hideGuard(); });
+
+  function save(built) {
+    var msg = $("form-message"), record = built.record, m = built.marker, f = form.elements;
+    var existing = state.records[m.id];
+    var entry = { record: record, photos: Array.prototype.slice.call(f.photos.files || []) };
+    var label = m.number + " · " + stateName(record.found_state) + " · " +
+      new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+    if (existing) {
+      entry.kind = "amendment"; entry.target = existing.id;
+      record.kind = form.querySelector("input[name=amend_kind]:checked").value;
+      record.reason = f.reason.value.trim() || null;
+      label = (record.kind === "reinspection" ? "再次检查 · " : "更正 · ") + label;
+    }
+    entry.label = label;
     $("record-submit").disabled = true;
-    Q.add({ record: record, photos: photos, label: label }).then(function () {
+    Q.add(entry).then(function () {
       setMarkerState(m.id, record.found_state);
+      if (!existing) {
+        state.records[m.id] = { id: record.id, found_state: record.found_state, local: true };
+        saveRecords();
+      }
       form.reset();
       if (!navigator.onLine) {
-        msg.textContent = "已保存到本设备（离线），恢复网络后自动同步。";
+        msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
+        selectMarker(m.id, true);
         return;
       }
       msg.textContent = "已保存，正在同步…";
       return Q.flush().then(function () { return Q.all(); }).then(function (items) {
         var item = items.filter(function (i) { return i.id === record.id; })[0];
-        msg.textContent = !item || item.status === "sent" ? "已同步到服务器。" :
-          item.status === "failed" ? "服务器未接受：" + item.error : "已保存到本设备，稍后自动同步。";
-        if (item && item.status === "sent") { selectMarker(m.id, true); }
+        msg.textContent = !item || item.status === "sent" ? "已同步到服务器：界桩 " + m.number + "。" :
+          item.status === "failed" ? "服务器未接受：" + item.error + "（记录仍在本设备，请在“待同步”中选择处理方式）" :
+            "已保存到本设备，稍后自动同步。";
+        selectMarker(m.id, true);
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
     }).then(function () { $("record-submit").disabled = false; });
-  });
+  }
 
   // ---- start --------------------------------------------------------------------------------
-  loadRounds().catch(function (e) { $("round-info").textContent = e.message; }).then(function () {
+  var ready = staff ? loadRounds() : Promise.resolve($("round-info").textContent = "联检轮次与检查记录仅供工作人员查看：请先登录。");
+  ready.catch(function (e) { $("round-info").textContent = e.message; }).then(function () {
     if (!state.round) { container.dataset.ready = "1"; }
     if (navigator.onLine) { Q.flush(); }
   });

@@ -4,14 +4,24 @@
 (function () {
   "use strict";
 
-  var STATE_COLOURS = {
-    intact: "#2e7d32", faded: "#f9a825", tilted: "#ef6c00", buried: "#8d6e63",
-    damaged: "#c62828", moved: "#6a1b9a", lost: "#212121", retired: "#9e9e9e"
-  };
-  var STATE_NAMES = {
-    intact: "完好", faded: "字迹模糊", tilted: "倾斜", buried: "掩埋", damaged: "损坏",
-    moved: "移位", lost: "丢失", retired: "已撤销"
-  };
+  // Codes, Chinese labels and state colours are declared once on the server
+  // (boundaries/vocabulary.py) and handed over as a JSON data block by base.html.
+  var vocabularyNode = document.getElementById("boundary-vocabulary");
+  var VOCABULARY = vocabularyNode ? JSON.parse(vocabularyNode.textContent) : {};
+  function labelsOf(name) {
+    var out = {};
+    (VOCABULARY[name] || []).forEach(function (t) { out[t.code] = t.zh; });
+    return out;
+  }
+  function label(name, code) {
+    if (code === null || code === undefined || code === "") { return "—"; }
+    var names = labelsOf(name);
+    return Object.prototype.hasOwnProperty.call(names, code) ? names[code] : String(code);
+  }
+  var STATE_COLOURS = {}, STATE_NAMES = labelsOf("marker_states");
+  (VOCABULARY.marker_states || []).forEach(function (t) { STATE_COLOURS[t.code] = t.colour; });
+  var UNINSPECTED = VOCABULARY.uninspected || { code: "unknown", zh: "未检查", colour: "#607d8b" };
+
   var DIVISION_STYLES = {
     province: { color: "#555", weight: 2, fill: true, fillColor: "#ccc", fillOpacity: 0.2 },
     city: { color: "#b71c1c", weight: 1.5, fillColor: "#ffcdd2", fillOpacity: 0.2 },
@@ -60,13 +70,21 @@
     });
   }
 
+  // The base map is declared once on the server (webmap/tile_sources.py: 天地图 presets, a
+  // custom URL, or the operator's offline package served by the app) and read from the page.
+  var basemapNode = document.getElementById("basemap-config");
+  var BASEMAP = basemapNode ? JSON.parse(basemapNode.textContent) : { layers: [] };
+
   function createMap(container, options) {
     var map = L.map(container, Object.assign({ preferCanvas: true, zoomSnap: 1, tapTolerance: 20, minZoom: 5, maxZoom: 18 }, options || {}))
       .setView([23.3, 113.4], 7);
-    var tileUrl = container.dataset.tileUrl;
-    if (tileUrl) {
-      L.tileLayer(tileUrl, { attribution: container.dataset.tileAttribution || "", maxZoom: 18 }).addTo(map);
-    }
+    BASEMAP.layers.forEach(function (layer) {
+      L.tileLayer(layer.url, {
+        attribution: layer.attribution || "", maxZoom: layer.max_zoom || 18,
+        maxNativeZoom: layer.max_native_zoom || layer.max_zoom || 18,
+        subdomains: layer.subdomains || "abc"
+      }).addTo(map);
+    });
     return map;
   }
 
@@ -122,13 +140,16 @@
     return group;
   }
 
-  // Colours come from app.css classes: the Content-Security-Policy forbids inline styles.
+  // The colour is set through the element's style property (CSSOM), which the
+  // Content-Security-Policy allows, unlike a style attribute in markup.
   function markerIcon(state, selected) {
-    var known = STATE_COLOURS[state] ? state : "unknown";
+    var known = STATE_COLOURS[state] ? state : UNINSPECTED.code;
+    var dot = document.createElement("span");
+    dot.style.background = STATE_COLOURS[state] || UNINSPECTED.colour;
     return L.divIcon({
       className: "bm-icon bm-state-" + known + (selected ? " bm-selected" : ""),
-      html: "<span></span>",
-      iconSize: [32, 32], iconAnchor: [16, 16]
+      html: dot,
+      iconSize: [44, 44], iconAnchor: [22, 22]
     });
   }
 
@@ -195,6 +216,7 @@
   }
 
   window.GDMap = {
+    VOCABULARY: VOCABULARY, label: label, UNINSPECTED: UNINSPECTED, BASEMAP: BASEMAP,
     STATE_COLOURS: STATE_COLOURS, STATE_NAMES: STATE_NAMES, LINE_STYLES: LINE_STYLES,
     DIVISION_STYLES: DIVISION_STYLES,
     el: el, csrfToken: csrfToken, requestJSON: requestJSON, createMap: createMap,

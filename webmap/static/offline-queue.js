@@ -52,11 +52,15 @@
   function put(item) { return tx("readwrite", function (s) { s.put(item); }).then(changed); }
   function remove(id) { return tx("readwrite", function (s) { s.delete(id); }).then(changed); }
 
-  // Queue a record: {record: {...inspection body with id...}, photos: [Blob], label: text}.
+  // Queue a record: {record: {...inspection body with id...}, photos: [Blob], label: text,
+  // kind: "record" (a new record) or "amendment" (a later finding for the record ``target``)}.
+  // An item stays on the device until it is sent or the inspector discards it.
   function add(entry) {
     var item = {
       id: entry.record.id, record: entry.record, photos: entry.photos || [], label: entry.label || "",
-      status: "pending", error: null, attempts: 0, created_at: new Date().toISOString(), sent_at: null
+      kind: entry.kind || "record", target: entry.target || null,
+      status: "pending", error: null, error_code: null, error_details: null,
+      attempts: 0, created_at: new Date().toISOString(), sent_at: null
     };
     return put(item).then(function () { return item; });
   }
@@ -79,6 +83,8 @@
       if (!r.ok) {
         var e = new Error((d.error && d.error.message) || ("服务器返回 " + r.status));
         e.status = r.status;
+        e.code = d.error && d.error.code;
+        e.details = (d.error && d.error.details) || {};
         throw e;
       }
       return d;
@@ -99,26 +105,37 @@
     }).then(function (hashes) {
       var body = Object.assign({}, item.record);
       if (hashes.length) { body.photos = (body.photos || []).concat(hashes); }
-      return fetch("/api/boundaries/inspections", {
+      var url = item.kind === "amendment" ?
+        "/api/boundaries/inspections/" + encodeURIComponent(item.target) + "/amendments" :
+        "/api/boundaries/inspections";
+      return fetch(url, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf() },
         body: JSON.stringify(body)
       }).then(answer);
     }).then(function (stored) {
-      item.status = "sent"; item.error = null; item.sent_at = new Date().toISOString();
+      item.status = "sent"; item.error = null; item.error_code = null; item.error_details = null;
+      item.sent_at = new Date().toISOString();
       item.photos = []; item.result = { assessed_state: stored.assessed_state, flagged_moved: stored.flagged_moved };
       return put(item).then(function () { return stored; });
     }, function (err) {
       item.status = permanent(err.status) ? "failed" : "pending";
       item.error = err.status ? err.message : "网络不可用，稍后自动重发";
+      item.error_code = err.code || null; item.error_details = err.details || null;
       return put(item).then(function () { return null; });
     });
   }
 
   // Send every pending record, one at a time, in the order they were made. One flush at a
   // time per page; across tabs the Web Locks API (where present) keeps it to one.
+  // A flush asked for while one runs (a record revised mid-flush) runs again right after.
+  var flushAgain = false;
   function flush() {
-    if (flushing) { return flushing; }
+    if (flushing) {
+      flushAgain = true;
+      return flushing.then(function () { return flushAgain ? flush() : 0; });
+    }
+    flushAgain = false;
     var run = function () {
       return all().then(function (items) {
         var todo = items.filter(function (i) { return i.status === "pending" || i.status === "sending"; });
@@ -131,7 +148,11 @@
       });
     };
     var p = (navigator.locks && navigator.locks.request) ? navigator.locks.request("gdgis-outbox", run) : run();
-    flushing = p.then(function (n) { flushing = null; changed(); return n; },
+    flushing = p.then(function (n) {
+      flushing = null; changed();
+      if (flushAgain) { flushAgain = false; return flush().then(function (m) { return n + m; }); }
+      return n;
+    },
       function (e) { flushing = null; throw e; });
     return flushing;
   }
@@ -145,6 +166,36 @@
     }).then(flush);
   }
 
+  // Change a refused item as the inspector decided (keep as an amendment, attach to another
+  // marker, confirm the move, drop the position) and send it again.
+  function revise(id, change) {
+    return all().then(function (items) {
+      var item = items.filter(function (i) { return i.id === id; })[0];
+      if (!item) { return; }
+      change(item);
+      item.status = "pending"; item.error = null; item.error_code = null; item.error_details = null;
+      return put(item);
+    }).then(flush);
+  }
+
+  // Everything not yet sent, as a JSON document the inspector can save as a file: the last
+  // resort when a device cannot reach the server (photos are listed by name and size).
+  function exportAll() {
+    return all().then(function (items) {
+      var waiting = items.filter(function (i) { return i.status !== "sent"; });
+      return {
+        exported_at: new Date().toISOString(), app: "gdgis inspection outbox", count: waiting.length,
+        items: waiting.map(function (i) {
+          return {
+            id: i.id, kind: i.kind || "record", target: i.target || null, label: i.label,
+            status: i.status, error: i.error, created_at: i.created_at, record: i.record,
+            photos: (i.photos || []).map(function (b) { return { name: b.name || "photo", size: b.size, type: b.type }; })
+          };
+        })
+      };
+    });
+  }
+
   function clearSent() {
     return all().then(function (items) {
       return Promise.all(items.filter(function (i) { return i.status === "sent"; })
@@ -156,6 +207,7 @@
 
   window.GDQueue = {
     add: add, all: all, flush: flush, retry: retry, remove: remove, clearSent: clearSent,
+    revise: revise, exportAll: exportAll,
     onChange: function (fn) { listeners.push(fn); }
   };
 })();

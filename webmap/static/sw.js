@@ -6,12 +6,13 @@
 //   the network fails;
 // - writes (POST) are never touched: the page queues them itself (offline-queue.js).
 "use strict";
-var VERSION = "gdgis-sw-v1";
+var VERSION = "gdgis-sw-v3";
 var SHELL = VERSION + "-shell", DATA = VERSION + "-data";
 var SHELL_URLS = [
   "/inspect",
   "/static/app.css",
   "/static/mapcommon.js",
+  "/static/nav.js",
   "/static/offline-queue.js",
   "/static/inspect.js",
   "/static/vendor/leaflet/leaflet.css",
@@ -20,7 +21,14 @@ var SHELL_URLS = [
   "/static/vendor/leaflet.markercluster/MarkerCluster.Default.css",
   "/static/vendor/leaflet.markercluster/leaflet.markercluster.js"
 ];
-var DATA_PATHS = [/^\/api\/boundaries\/(rounds|markers|inspections|lines)/, /^\/api\/divisions/, /^\/api\/map\//];
+// Base-map tiles saved for a round: from the cache first (they do not change), else the network.
+function cacheFirst(request) {
+  return caches.match(request, { ignoreVary: true }).then(function (hit) {
+    return hit || fetch(request);
+  });
+}
+var DATA_PATHS = [/^\/api\/boundaries\/(rounds|markers|inspections|lines|vocabulary)/, /^\/api\/divisions/, /^\/api\/map\//];
+var TILES = VERSION + "-tiles";
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(SHELL).then(function (cache) { return cache.addAll(SHELL_URLS); })
@@ -67,18 +75,23 @@ function staleWhileRevalidate(request) {
 self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type !== "cache-urls" || !Array.isArray(data.urls)) { return; }
-  event.waitUntil(caches.open(DATA).then(function (cache) {
-    var ok = 0, failed = 0;
+  var tag = data.tag || "round";
+  event.waitUntil(caches.open(tag === "tiles" ? TILES : DATA).then(function (cache) {
+    var ok = 0, failed = 0, total = data.urls.length;
     return data.urls.reduce(function (p, url) {
       return p.then(function () {
         return fetch(url, { credentials: "same-origin" }).then(function (r) {
           if (!r.ok) { failed += 1; return; }
           ok += 1;
           return cache.put(url, r);
-        }).catch(function () { failed += 1; });
+        }).catch(function () { failed += 1; }).then(function () {
+          if (event.source && (ok + failed) % 10 === 0) {
+            event.source.postMessage({ type: "progress", tag: tag, done: ok + failed, total: total });
+          }
+        });
       });
     }, Promise.resolve()).then(function () {
-      if (event.source) { event.source.postMessage({ type: "cached", ok: ok, failed: failed }); }
+      if (event.source) { event.source.postMessage({ type: "cached", tag: tag, ok: ok, failed: failed, total: total }); }
     });
   }));
 });
@@ -93,6 +106,8 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request, SHELL).then(function (r) {
       return r.status === 503 ? caches.match("/inspect", { ignoreSearch: true, ignoreVary: true }).then(function (h) { return h || r; }) : r;
     }));
+  } else if (url.pathname.indexOf("/basemap/tiles/") === 0) {
+    event.respondWith(cacheFirst(request));
   } else if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(staleWhileRevalidate(request));
   } else if (DATA_PATHS.some(function (re) { return re.test(url.pathname); })) {

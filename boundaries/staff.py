@@ -1,0 +1,134 @@
+"""Who works for which side: staff profiles of accounts (full name, organisation, side).
+
+Every line has two owners (the adjacent governments), and what one side does must not be
+done for it by the other: a round's team for a side is made of that side's accounts,
+relocation and retirement are approved by an officer of each side, and a repair is closed
+with the adjacent side's witness, who is an account of that side or a recorded external
+person (name, organisation, role). A profile ties an account to the division it works
+for; pages show the person's name and organisation instead of the username.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from boundaries.tables import staff_profiles
+from gazetteer.core.account_tables import users
+from gazetteer.core.actors import require_role
+from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
+from gazetteer.core.store import Store
+from gazetteer.tables import divisions
+
+MANAGING_ROLES = {"officer", "admin"}
+
+
+def _text(data: dict, key: str, label: str, limit: int, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{label}应为文字")
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(f"请填写{label}")
+    if len(value) > limit:
+        raise InvalidInput(f"{label}不超过 {limit} 个字")
+    return value or None
+
+
+def set_profile(store: Store, username: str, data: dict, actor) -> dict:
+    """Create or replace ``username``'s profile: full_name, organisation, job_title, side_code
+    (a division code). Officers and admins manage profiles."""
+    require_role(actor, MANAGING_ROLES, "登记联检人员")
+    values = {
+        "full_name": _text(data, "full_name", "姓名", 100),
+        "organisation": _text(data, "organisation", "单位", 200),
+        "job_title": _text(data, "job_title", "职务", 100, required=False),
+        "side_code": _text(data, "side_code", "所属一方（区划代码）", 12),
+    }
+    with store.write(actor=actor) as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
+            raise NotFound(f"用户不存在：{username}")
+        if (
+            conn.execute(
+                sa.select(divisions.c.code).where(divisions.c.code == values["side_code"])
+            ).first()
+            is None
+        ):
+            raise InvalidInput(f"区划代码不存在：{values['side_code']}")
+        exists = conn.execute(
+            sa.select(staff_profiles.c.username).where(staff_profiles.c.username == username)
+        ).first()
+        if exists:
+            conn.execute(
+                staff_profiles.update()
+                .where(staff_profiles.c.username == username)
+                .values(**values)
+            )
+        else:
+            conn.execute(staff_profiles.insert().values(username=username, **values))
+    return profiles(store, [username])[username]
+
+
+def profiles(store: Store, usernames) -> dict[str, dict]:
+    """Profiles by username (with the side's division name and the account's roles);
+    accounts without a profile are left out."""
+    names = sorted({u for u in usernames if u})
+    if not names:
+        return {}
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(staff_profiles, divisions.c.name.label("side_name"), users.c.roles)
+            .join(divisions, divisions.c.code == staff_profiles.c.side_code)
+            .join(users, users.c.username == staff_profiles.c.username)
+            .where(staff_profiles.c.username.in_(names))
+        )
+        return {r.username: _row(r) for r in rows}
+
+
+def list_staff(store: Store, side_codes=None, role: str | None = None) -> list[dict]:
+    """Active accounts with a profile, optionally of some sides and holding ``role``,
+    ordered by side and name."""
+    query = (
+        sa.select(staff_profiles, divisions.c.name.label("side_name"), users.c.roles)
+        .join(divisions, divisions.c.code == staff_profiles.c.side_code)
+        .join(users, users.c.username == staff_profiles.c.username)
+        .where(users.c.active.is_(True))
+        .order_by(staff_profiles.c.side_code, staff_profiles.c.full_name)
+    )
+    if side_codes:
+        query = query.where(staff_profiles.c.side_code.in_(list(side_codes)))
+    with store.read() as conn:
+        rows = [_row(r) for r in conn.execute(query)]
+    return [r for r in rows if role is None or role in r["roles"]]
+
+
+def _row(r) -> dict:
+    row = r._asdict()
+    row["roles"] = [x for x in (row["roles"] or "").split(",") if x]
+    row["label"] = person_label(row)
+    return row
+
+
+def person_label(profile: dict | None, username: str | None = None) -> str:
+    """How a person is named on pages and reports: 张伟（韶关市民政局）; the username only
+    when the account has no profile."""
+    if not profile:
+        return username or "—"
+    return f"{profile['full_name']}（{profile['organisation']}）"
+
+
+def side_of(conn, username: str) -> str | None:
+    """The side (division code) the account works for, or None without a profile."""
+    return conn.execute(
+        sa.select(staff_profiles.c.side_code).where(staff_profiles.c.username == username)
+    ).scalar()
+
+
+def require_side(conn, actor, side_code: str, action_zh: str) -> None:
+    """Forbidden unless ``actor`` works for ``side_code`` (their profile says so)."""
+    side = side_of(conn, actor.username)
+    if side is None:
+        raise Forbidden(f"{actor.username} 未登记所属一方，不能{action_zh}（请管理员登记联检人员）")
+    if side != side_code:
+        raise Forbidden(
+            f"只有 {side_code} 一方的人员可以{action_zh}（{actor.username} 属于 {side}）"
+        )

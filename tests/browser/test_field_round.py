@@ -1,0 +1,255 @@
+"""The whole field path on a tablet (768x1024) and a phone (390x844), every outside request
+refused: an officer plans and starts a round from the pages; an inspector selects markers
+by list, tap, search and "nearest", records online and offline (a second visit and a
+position 33 m off among them), reloads offline, reconnects and resolves a conflict by a
+choice; both sides sign; the report draws its map with no console errors and prints to
+PDF with map and tables. Screenshots of each step go to docs/screenshots/ when
+GDGIS_SCREENSHOT_DIR is set (scripts/screenshots.py)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, OFFICER_B, register_staff
+
+from boundaries import inspections as inspection_service
+from boundaries.lines import find_line
+from boundaries.markers import list_markers
+from boundaries.tables import inspection_amendments, inspections
+from gazetteer.core.geodesy import destination, distance_m
+from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+SIZES = [pytest.param(TABLET_PORTRAIT, id="768x1024"), pytest.param(PHONE, id="390x844")]
+
+
+def shot(page, step: str, viewport: dict, full_page: bool = False) -> None:
+    name = f"field-{step}-{viewport['width']}x{viewport['height']}"
+    target = os.environ.get("GDGIS_SCREENSHOT_DIR")
+    if full_page and target:
+        page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
+    else:
+        screenshot(page, name)
+
+
+def records(store) -> dict:
+    with store.read() as conn:
+        rows = conn.execute(sa.select(inspections)).all()
+        amended = conn.execute(sa.select(inspection_amendments)).all()
+    return {r.marker_id: r for r in rows}, amended
+
+
+def assert_fits(page, viewport: dict) -> None:
+    """Nothing wider than the screen: nav links, tables, the page itself."""
+    width = viewport["width"]
+    overflow = page.evaluate("document.scrollingElement.scrollWidth")
+    wide = page.evaluate(
+        "(w) => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect()"
+        ".right > w + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)",
+        width,
+    )
+    assert overflow <= width + 1, f"{page.url} is {overflow}px wide on a {width}px screen: {wide}"
+    rights = page.evaluate(
+        "[...document.querySelectorAll('header nav a')].map(a => a.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= width + 1, rights
+
+
+def choose_in_list(page, number: str) -> None:
+    value = page.evaluate(
+        "(n) => [...document.querySelectorAll('#marker-jump option')]"
+        ".find(o => o.textContent.split(' ')[0] === n).value",
+        number,
+    )
+    page.select_option("#marker-jump", value)
+    page.wait_for_selector(f"#current-marker:has-text('{number}')")
+
+
+def record(page, state: str, note: str) -> None:
+    page.check(f"input[name=found_state][value={state}]")
+    page.fill("textarea[name=notes]", note)
+    page.click("#record-submit")
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, viewport):
+    base, store = live_server["url"], live_server["store"]
+    line = find_line(store, "韶惠线")
+    from helpers import ensure_user
+
+    ensure_user(store, OFFICER_B.username, "officer")
+    register_staff(store, line)  # the operator registered who works for which side
+    markers = list_markers(store, line_id=line["id"])[:4]
+    numbers = [m["number"] for m in markers]
+
+    # ---- an officer plans the round for a section (markers 1-4) and starts it ----
+    officer_ctx, officer_watch = open_context(viewport)
+    officer = officer_ctx.new_page()
+    sign_in(officer, base, OFFICER.username, "/boundaries/due")
+    officer.wait_for_selector("#due-table")
+    assert_fits(officer, viewport)
+    shot(officer, "1-due", viewport)
+    officer.click("tr[data-line='韶惠线'] a:has-text('制定联检计划')")
+    officer.wait_for_selector("#plan-form")
+    officer.fill("input[name=planned_start]", "2026-11-01")
+    officer.fill("input[name=planned_end]", "2026-12-20")
+    officer.select_option("select[name=section_to_seq]", str(markers[-1]["seq"]))
+    officer.fill("textarea[name=plan]", "第 1 至 4 号界桩实地察看，手持 GNSS 复核位置。")
+    assert "王强" in officer.inner_text("#plan-form") and "陈静" in officer.inner_text("#plan-form")
+    shot(officer, "2-plan", viewport)
+    officer.click("#plan-form button[type=submit]")
+    officer.wait_for_selector("#start-round")
+    round_id = int(officer.get_attribute("#round", "data-round-id"))
+    officer.click("#start-round")
+    officer.wait_for_selector("a:has-text('到现场巡检')")
+    shot(officer, "3-round-started", viewport)
+
+    # ---- the inspector of side A, at the first marker ----
+    first = markers[0]
+    context, watch = open_context(
+        viewport, geolocation={"longitude": first["lon"], "latitude": first["lat"], "accuracy": 4}
+    )
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, base, INSPECTOR_A.username, f"/inspect?round={round_id}")
+    page.wait_for_selector("#map[data-ready='1']")
+    wait_for_service_worker(page)
+    page.wait_for_selector("#round-info[data-cached='1']", timeout=30000)
+    icon_box = page.locator(".bm-icon, .marker-cluster").first.bounding_box()
+    assert icon_box["width"] >= 44 and icon_box["height"] >= 44
+
+    # 1. from the list, online
+    choose_in_list(page, numbers[0])
+    record(page, "intact", "桩体完好")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {numbers[0]}')")
+    shot(page, "4-list-online", viewport)
+
+    # 2. by tapping it on the map, online
+    icon = page.locator(f".bm-icon[title='{numbers[1]}']")
+    icon.wait_for()
+    icon.tap()
+    page.wait_for_selector(f"#current-marker:has-text('{numbers[1]}')")
+    record(page, "faded", "注记模糊，需描红")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {numbers[1]}')")
+
+    # 3. by searching its number, offline
+    context.set_offline(True)
+    page.wait_for_selector("#net-status.offline")
+    page.fill("#marker-search", numbers[2])
+    page.press("#marker-search", "Enter")
+    page.wait_for_selector(f"#current-marker:has-text('{numbers[2]}')")
+    record(page, "tilted", "向南倾斜")
+    page.wait_for_selector("#form-message:has-text('离线')")
+
+    # 4. the nearest marker, with the GPS position 33 m off: the guard asks first
+    lon, lat = destination(markers[3]["lon"], markers[3]["lat"], 30.0, 33.0)
+    context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 0})
+    page.click("#locate")
+    page.wait_for_selector("#position:has-text('精度约 0 米')")
+    page.click("#nearest")
+    page.wait_for_selector(f"#current-marker:has-text('{numbers[3]}')")
+    page.click("#use-gps")
+    assert page.input_value("input[name=measurement_accuracy_m]") == "0"
+    record(page, "intact", "桩位与登记位置不符")
+    page.wait_for_selector("#guard:not([hidden])")
+    assert "33." in page.inner_text("#guard-text") and "10 米" in page.inner_text("#guard-text")
+    shot(page, "5-distance-guard", viewport)
+    page.click("#guard-moved")
+    page.wait_for_selector("#form-message:has-text('离线')")
+
+    # 5. a second visit to the first marker, offline: offered as a re-inspection
+    choose_in_list(page, numbers[0])
+    page.wait_for_selector("#existing-record:not([hidden])")
+    assert page.inner_text("#record-submit") == "保存为补充记录"
+    page.fill("input[name=reason]", "复查基座")
+    record(page, "damaged", "基座开裂")
+    page.wait_for_selector("#form-message:has-text('离线')")
+
+    # Meanwhile side B's inspector recorded the third marker from their own device.
+    inspection_service.record_inspection(
+        store,
+        {
+            "id": str(uuid.uuid4()),
+            "round_id": round_id,
+            "marker_id": markers[2]["id"],
+            "found_state": "intact",
+        },
+        INSPECTOR_B,
+    )
+
+    # Reload with no network: the page, the round and the outbox come back from the device.
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector("#queue-count:has-text('3')")
+    page.click("#queue-toggle")
+    shot(page, "6-offline-outbox", viewport)
+    with page.expect_download() as download:
+        page.click("#queue-export")
+    assert download.value.suggested_filename.startswith("inspection-outbox-")
+
+    # Reconnect: two records go through; the clash waits for a choice and is kept.
+    context.set_offline(False)
+    page.wait_for_selector("#queue-list li.status-failed", timeout=20000)
+    assert "本轮已有界桩" in page.inner_text("#queue-list li.status-failed")
+    shot(page, "7-conflict-choice", viewport)
+    page.click("#queue-list li.status-failed button:has-text('保留为本轮记录的补充')")
+    page.wait_for_selector("#queue-count:has-text('0')", timeout=20000)
+
+    rows, amended = records(store)
+    assert set(rows) == {m["id"] for m in markers}  # every record on its own marker
+    assert rows[markers[0]["id"]].found_state == "damaged"  # the second visit amended it
+    assert rows[markers[1]["id"]].found_state == "faded"
+    assert rows[markers[2]["id"]].found_state == "tilted"  # kept as B's record's amendment
+    moved = rows[markers[3]["id"]]
+    assert moved.moved_confirmed and moved.flagged_moved and moved.measurement_accuracy_m == 0
+    assert distance_m(markers[3]["lon"], markers[3]["lat"], lon, lat) == pytest.approx(
+        moved.displacement_m, abs=0.5
+    )
+    assert sorted(a.previous["found_state"] for a in amended) == ["intact", "intact"]
+    # The one 409 is the refusal the inspector resolved: Chromium logs any non-2xx fetch.
+    assert [e for e in watch.errors if "409 (CONFLICT)" not in e] == [] and watch.blocked == []
+
+    # ---- both sides sign the records and the joint conclusion ----
+    for row in rows.values():
+        inspection_service.sign_inspection(store, row.id, line["side_a_code"], INSPECTOR_A)
+        inspection_service.sign_inspection(store, row.id, line["side_b_code"], INSPECTOR_B)
+    officer.goto(f"{base}/boundaries/rounds/{round_id}")
+    officer.fill(
+        "textarea[name=conclusion]", "第 1 至 4 号界桩：1 颗损坏、1 颗移位待恢复，其余完好。"
+    )
+    officer.click("#conclusion-form button[type=submit]")
+    officer.wait_for_selector("#signed-a:has-text('张伟')")
+    other_ctx, other_watch = open_context(viewport)
+    other = other_ctx.new_page()
+    sign_in(other, base, OFFICER_B.username, f"/boundaries/rounds/{round_id}")
+    other.click("#conclusion-form button[type=submit]")
+    other.wait_for_selector("#signed-b:has-text('李娜')")
+    other.click("#complete-round")
+    other.wait_for_selector("#round-status:has-text('已完成')")
+    shot(other, "8-signed", viewport)
+
+    # ---- the report: map drawn, no console errors, fits the screen, prints to A4 ----
+    officer.goto(f"{base}/boundaries/rounds/{round_id}/report")
+    officer.wait_for_selector("#report-map .leaflet-container")
+    officer.wait_for_selector("#report-map path.leaflet-interactive")
+    assert_fits(officer, viewport)
+    assert "gnss_handheld" not in officer.inner_text("article")
+    assert "李娜（乙方民政局）" in officer.inner_text("article")
+    shot(officer, "9-report", viewport, full_page=True)
+    pdf = officer.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    officer.emulate_media(media="print")
+    assert officer.locator("#report-map path.leaflet-interactive").count() > 0
+    assert officer.locator("table.bnd-table").count() >= 4
+    for path in ("/boundaries/", "/boundaries/markers", "/boundaries/rounds"):
+        officer.goto(base + path)
+        officer.wait_for_selector("table.bnd-table")
+        assert_fits(officer, viewport)  # tables reflow into cards on a phone
+    for w in (officer_watch, other_watch):
+        assert w.errors == [] and w.blocked == [], (w.errors, w.blocked)

@@ -1,0 +1,333 @@
+"""Planning a round from the pages, lines due, the distance guard, amendments, both sides'
+sign-off, the report under a strict CSP, and the offline base map (issue 14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, OFFICER_B, register_staff
+from helpers import login
+
+from boundaries import inspections as inspection_service
+from boundaries.lines import find_line
+from boundaries.markers import list_markers
+from gazetteer.core.geodesy import destination
+from gazetteer.core.mbtiles import MBTiles, tile_xy, tiles_in_bbox, write_package
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+def sign_in(client, actor):
+    login(client, actor.username, *sorted(actor.roles))
+
+
+def plan_body(line, **extra):
+    return {
+        "line_id": line["id"],
+        "round_no": 5,
+        "planned_start": "2026-11-01",
+        "planned_end": "2026-12-31",
+        "teams": [
+            {"side_code": line["side_a_code"], "organisation": "甲方", "members": ["inspector_a"]},
+            {"side_code": line["side_b_code"], "organisation": "乙方", "members": ["inspector_b"]},
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture
+def shaohui(bstore):
+    line = find_line(bstore, "韶惠线")
+    register_staff(bstore, line)
+    return line
+
+
+def test_lines_due_puts_never_inspected_and_overdue_lines_first(bstore, shaohui):
+    today = dt.date(2026, 11, 28)
+    rows = inspection_service.lines_due(bstore, today)
+    assert rows and all(r["overdue"] for r in rows)  # nothing on record: every line is due
+    rnd = inspection_service.create_round(
+        bstore, {**plan_body(shaohui), "section_to_seq": 2}, OFFICER
+    )
+    inspection_service.start_round(bstore, rnd["id"], OFFICER)
+    markers = list_markers(bstore, line_id=shaohui["id"])[:2]
+    for m in markers:
+        record, _ = inspection_service.record_inspection(
+            bstore,
+            {
+                "id": str(uuid.uuid4()),
+                "round_id": rnd["id"],
+                "marker_id": m["id"],
+                "found_state": "intact",
+            },
+            INSPECTOR_A,
+        )
+        inspection_service.sign_inspection(
+            bstore, record["id"], shaohui["side_a_code"], INSPECTOR_A
+        )
+        inspection_service.sign_inspection(
+            bstore, record["id"], shaohui["side_b_code"], INSPECTOR_B
+        )
+    text = {"conclusion": "区段内界桩完好。"}
+    inspection_service.sign_conclusion(
+        bstore, rnd["id"], {**text, "side_code": shaohui["side_a_code"]}, OFFICER
+    )
+    inspection_service.sign_conclusion(
+        bstore, rnd["id"], {**text, "side_code": shaohui["side_b_code"]}, OFFICER_B
+    )
+    done = inspection_service.complete_round(bstore, rnd["id"], OFFICER)
+    assert done["status"] == "completed"
+    rows = inspection_service.lines_due(bstore, today)
+    row = next(r for r in rows if r["line_name"] == "韶惠线")
+    assert row["next_due_on"] == row["last_inspected_on"].replace(
+        year=row["last_inspected_on"].year + 5
+    )
+    assert not row["overdue"] and rows[-1]["line_name"] == "韶惠线"
+    assert row["next_round_no"] == 6
+
+
+def test_a_team_takes_only_accounts_of_its_side(bstore, shaohui):
+    body = plan_body(shaohui)
+    body["teams"][0]["members"] = ["inspector_b"]  # side B's inspector in side A's team
+    with pytest.raises(Exception, match="属于"):
+        inspection_service.create_round(bstore, body, OFFICER)
+
+
+def test_planning_pages_walk_from_due_to_a_started_round(bclient, bstore, shaohui):
+    sign_in(bclient, OFFICER)
+    due = bclient.get("/boundaries/due").get_data(as_text=True)
+    assert "韶惠线" in due and f"/boundaries/rounds/new?line_id={shaohui['id']}" in due
+    assert "韶关市" in due and shaohui["side_a_code"] not in re.sub(r'href="[^"]*"', "", due)
+    form = bclient.get(f"/boundaries/rounds/new?line_id={shaohui['id']}").get_data(as_text=True)
+    assert "王强（甲方民政局" in form and "陈静（乙方民政局" in form
+    created = bclient.post("/api/boundaries/rounds", json=plan_body(shaohui))
+    assert created.status_code == 201, created.get_json()
+    round_id = created.get_json()["id"]
+    page = bclient.get(f"/boundaries/rounds/{round_id}").get_data(as_text=True)
+    assert "开始联检" in page and "王强（甲方民政局）" in page and "inspector_a" not in page
+    assert bclient.post(f"/api/boundaries/rounds/{round_id}/start", json={}).status_code == 200
+    page = bclient.get(f"/boundaries/rounds/{round_id}").get_data(as_text=True)
+    assert f"/inspect?round={round_id}" in page and "以韶关市一方签署结论" in page
+
+
+def test_an_empty_install_offers_the_next_action(bclient):
+    sign_in(bclient, OFFICER)
+    rounds = bclient.get("/boundaries/rounds").get_data(as_text=True)
+    assert "尚无联检计划" in rounds and "/boundaries/due" in rounds
+    inspect = bclient.get("/inspect").get_data(as_text=True)
+    assert "/boundaries/due" in inspect
+
+
+@pytest.fixture
+def api_round(bclient, bstore, shaohui):
+    rnd = inspection_service.create_round(bstore, plan_body(shaohui), OFFICER)
+    inspection_service.start_round(bstore, rnd["id"], OFFICER)
+    sign_in(bclient, INSPECTOR_A)
+    return rnd, list_markers(bstore, line_id=shaohui["id"])
+
+
+def test_a_position_33_m_off_needs_the_moved_confirmation(bclient, api_round):
+    rnd, markers = api_round
+    lon, lat = destination(markers[0]["lon"], markers[0]["lat"], 45.0, 33.0)
+    record = {
+        "id": str(uuid.uuid4()),
+        "round_id": rnd["id"],
+        "marker_id": markers[0]["id"],
+        "found_state": "intact",
+        "measured_lon": lon,
+        "measured_lat": lat,
+        "measurement_method": "gnss_handheld",
+        "measurement_accuracy_m": 0,
+    }
+    refused = bclient.post("/api/boundaries/inspections", json=record)
+    error = refused.get_json()["error"]
+    assert refused.status_code == 409 and error["code"] == "confirmation_required"
+    assert error["details"]["distance_m"] == pytest.approx(33.0, abs=0.2)
+    assert error["details"]["guard_m"] == 10.0 and "33.0 米" in error["message"]
+    again = bclient.post("/api/boundaries/inspections", json={**record, "moved_confirmed": True})
+    stored = again.get_json()
+    assert again.status_code == 201 and stored["moved_confirmed"] and stored["flagged_moved"]
+    assert stored["measurement_accuracy_m"] == 0  # as the device gave it, not 0.1
+
+
+def test_accuracy_not_given_is_stored_as_unknown(bclient, api_round):
+    rnd, markers = api_round
+    lon, lat = destination(markers[1]["lon"], markers[1]["lat"], 90.0, 0.3)
+    r = bclient.post(
+        "/api/boundaries/inspections",
+        json={
+            "id": str(uuid.uuid4()),
+            "round_id": rnd["id"],
+            "marker_id": markers[1]["id"],
+            "found_state": "intact",
+            "measured_lon": lon,
+            "measured_lat": lat,
+            "measurement_method": "rtk",
+        },
+    )
+    assert r.status_code == 201 and r.get_json()["measurement_accuracy_m"] is None
+    bad = bclient.post(
+        "/api/boundaries/inspections",
+        json={
+            "id": str(uuid.uuid4()),
+            "round_id": rnd["id"],
+            "marker_id": markers[2]["id"],
+            "found_state": "intact",
+            "measured_lon": lon,
+            "measured_lat": lat,
+            "measurement_method": "rtk",
+            "measurement_accuracy_m": True,
+        },
+    )
+    assert bad.status_code == 400
+
+
+def test_a_second_visit_becomes_an_amendment_and_keeps_the_first(bclient, api_round):
+    rnd, markers = api_round
+    first = {
+        "id": str(uuid.uuid4()),
+        "round_id": rnd["id"],
+        "marker_id": markers[3]["id"],
+        "found_state": "faded",
+    }
+    assert bclient.post("/api/boundaries/inspections", json=first).status_code == 201
+    duplicate = bclient.post(
+        "/api/boundaries/inspections",
+        json={**first, "id": str(uuid.uuid4()), "found_state": "intact"},
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.get_json()["error"]["details"]["inspection_id"] == first["id"]
+    amendment = {"id": str(uuid.uuid4()), "kind": "reinspection", "found_state": "intact"}
+    url = f"/api/boundaries/inspections/{first['id']}/amendments"
+    made = bclient.post(url, json=amendment)
+    assert made.status_code == 201 and made.get_json()["found_state"] == "intact"
+    assert bclient.post(url, json=amendment).status_code == 200  # sent twice, stored once
+    history = bclient.get(url).get_json()["amendments"]
+    assert len(history) == 1 and history[0]["previous"]["found_state"] == "faded"
+    cached = bclient.get(f"/api/boundaries/rounds/{rnd['id']}/markers").get_json()["markers"]
+    mine = next(m for m in cached if m["marker_id"] == markers[3]["id"])
+    assert mine["inspection"]["id"] == first["id"] and mine["inspection"]["found_state"] == "intact"
+    assert sum(1 for m in cached if m["inspection"]) == 1
+
+
+def test_the_report_draws_its_map_under_a_nonce_and_shows_human_labels(bclient, bstore, api_round):
+    rnd, markers = api_round
+    lon, lat = destination(markers[0]["lon"], markers[0]["lat"], 10.0, 0.4)
+    bclient.post(
+        "/api/boundaries/inspections",
+        json={
+            "id": str(uuid.uuid4()),
+            "round_id": rnd["id"],
+            "marker_id": markers[0]["id"],
+            "found_state": "faded",
+            "measured_lon": lon,
+            "measured_lat": lat,
+            "measurement_method": "gnss_handheld",
+            "measurement_accuracy_m": 5,
+        },
+    )
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}/report")
+    csp = page.headers["Content-Security-Policy"]
+    html = page.get_data(as_text=True)
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert "unsafe-inline" not in csp
+    inline = re.findall(r"<(script|style)(?![^>]*\bsrc=)([^>]*)>", html)
+    executable = [attrs for _tag, attrs in inline if "application/json" not in attrs]
+    assert executable and all(f'nonce="{nonce}"' in attrs for attrs in executable)
+    assert "L.circleMarker" in html and "html, body" not in html
+    article = html[html.index("<article") : html.index("</article>")]
+    shown = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", article, flags=re.S)  # the report itself
+    assert "手持 GNSS 定位，精度 5 米" in shown and "gnss_handheld" not in shown
+    assert "GMT" not in shown and re.search(r"\d{4}-\d{2}-\d{2}", shown)
+    assert "王强（甲方民政局）" in shown and "韶关市" in shown and "inspector_a" not in shown
+    assert ">演示数据</span></h1>" not in shown  # a real round is not labelled demonstration
+    other = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").headers["Content-Security-Policy"]
+    assert other != csp  # a fresh nonce per response
+
+
+def test_settings_validate_the_guard_and_the_basemap(tmp_path):
+    from gazetteer.core.settings import SettingsError, load_settings
+
+    settings = load_settings({"MARKER_DISTANCE_GUARD_M": "rtk=0.5,gnss_handheld=12"})
+    assert settings["MARKER_DISTANCE_GUARD_M"] == {"rtk": 0.5, "gnss_handheld": 12.0}
+    for bad in (
+        {"MARKER_DISTANCE_GUARD_M": "rtk"},
+        {"BASEMAP": "google"},
+        {"OFFLINE_BASEMAP": "x.zip"},
+    ):
+        with pytest.raises(SettingsError):
+            load_settings(bad)
+
+
+def test_tianditu_preset_uses_the_key_and_the_csp_allows_its_host(bstore, tmp_path):
+    from webmap import create_app
+
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "k",
+            "BASEMAP": "tianditu_vector",
+            "TIANDITU_KEY": "abc123",
+        },
+        store=bstore,
+    )
+    page = app.test_client().get("/")
+    html = page.get_data(as_text=True)
+    assert "tianditu.gov.cn/vec_w/wmts" in html and "tk=abc123" in html and "cva_w" in html
+    assert "https://*.tianditu.gov.cn" in page.headers["Content-Security-Policy"]
+
+
+def small_package(path):
+    """A generated package: a few PNG tiles over 韶惠线's area at zooms 8-10."""
+    tiles = {}
+    for z in (8, 9, 10):
+        for t in tiles_in_bbox(113.5, 23.8, 114.5, 24.6, [z]):
+            tiles[t] = PNG + bytes([z])
+    return write_package(path, tiles, "test basemap")
+
+
+def test_the_offline_package_is_served_and_sized_for_a_round(bstore, tmp_path, shaohui):
+    from webmap import create_app
+
+    package = small_package(tmp_path / "base.mbtiles")
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "k",
+            "BASEMAP": "offline",
+            "OFFLINE_BASEMAP": str(package),
+            "OFFLINE_TILES_MAX_MB": 1,
+        },
+        store=bstore,
+    )
+    client = app.test_client()
+    x, y = tile_xy(114.0, 24.2, 9)
+    tile = client.get(f"/basemap/tiles/9/{x}/{y}.png")
+    assert tile.status_code == 200 and tile.data == PNG + bytes([9])
+    assert client.get("/basemap/tiles/3/0/0.png").status_code == 204  # outside the package
+    assert client.get("/basemap/tiles/30/0/0.png").status_code == 404
+    rnd = inspection_service.create_round(bstore, plan_body(shaohui), OFFICER)
+    plan = client.get(f"/basemap/round-tiles?round_id={rnd['id']}").get_json()
+    assert plan["tiles"] and plan["bytes"] <= plan["limit_bytes"] == 1024 * 1024
+    assert all(u.startswith("/basemap/tiles/") for u in plan["tiles"])
+    assert client.get("/basemap/round-tiles?round_id=x").status_code == 400
+    assert MBTiles(package).zoom_range() == (8, 10)
+    html = client.get("/inspect").get_data(as_text=True)
+    assert "/basemap/tiles/{z}/{x}/{y}.png" in html
+
+
+def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, shaohui):
+    from boundaries import tasks as task_service
+
+    marker = list_markers(bstore, line_id=shaohui["id"])[0]
+    task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
+    sign_in(bclient, OFFICER)
+    url = f"/api/boundaries/tasks/{task['id']}/approve"
+    assert bclient.post(url, json={"side_code": shaohui["side_a_code"]}).status_code == 200
+    refused = bclient.post(url, json={"side_code": shaohui["side_b_code"]})
+    assert refused.status_code == 403
+    sign_in(bclient, OFFICER_B)
+    assert bclient.post(url, json={"side_code": shaohui["side_b_code"]}).status_code == 200
