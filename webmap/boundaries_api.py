@@ -28,7 +28,7 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg
+from webmap.params import int_arg, json_body
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
