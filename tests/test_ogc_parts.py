@@ -402,3 +402,17 @@ def test_paging_through_a_layer_with_small_pages_is_not_rate_limited(store, tmp_
     assert pages > 20  # more pages than the general budget allows
     statuses = [client.get("/ogc/collections").status_code for _ in range(25)]
     assert 429 in statuses  # the general budget still holds for everything else
+
+
+def test_cors_preflight_allows_conditional_gets(client):
+    response = client.options(
+        "/ogc/collections/divisions/items",
+        headers={
+            "Origin": "http://example.test",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "If-None-Match",
+        },
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response.headers["Access-Control-Allow-Methods"]
+    assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]

@@ -21,6 +21,10 @@ bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "Content-Crs, ETag, Last-Modified",
+    # For a browser's preflight: a web map's conditional GETs send these headers.
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": "86400",
 }
 
 
