@@ -26,7 +26,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer.core.errors import InvalidInput
 from webmap.context import current_actor, store
-from webmap.params import int_arg
+from webmap.params import idempotency_key, int_arg
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
@@ -340,7 +340,12 @@ def disputes():
 @bp.post("/disputes")
 def create_dispute():
     return jsonify(
-        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
+        dispute_service.create_dispute(
+            store(),
+            validated_body(DisputeNew),
+            current_actor(),
+            idempotency_key=idempotency_key(),
+        )
     ), 201
 
 
