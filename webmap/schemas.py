@@ -282,6 +282,18 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
 }
 
 
+# Creates that take an ``Idempotency-Key`` header (``gazetteer.core.idempotency``).
+IDEMPOTENT_CREATES = frozenset({("/api/proposals", "post"), ("/api/boundaries/disputes", "post")})
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Resending the request with the same key returns the record made the "
+    "first time; other content under the same key is a 409 carrying it.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
+
+
 def _openapi30(schema):
     """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
     ``null`` branch and has no ``const``."""
@@ -339,6 +351,8 @@ def add_request_bodies(paths: dict) -> None:
                 },
             },
         )
+        if (path, method) in IDEMPOTENT_CREATES:
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {
             "required": True,
             "content": {
