@@ -325,6 +325,10 @@ def main(argv=None) -> None:
         f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
     print(
+        "load average (1, 5, 15 min) at the end of the run: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
+    print(
         f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
     )
     print(
@@ -478,7 +482,7 @@ def main(argv=None) -> None:
         print()
         print("some misses (form, typed, target name, matches as typed):")
         for q in misses:
-            print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q['matches']})")
+            print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q.get('matches', '-')})")
 
 
 def print_table(header, rows) -> None:

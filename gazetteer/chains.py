@@ -307,6 +307,7 @@ class ChainSearch:
         whole: (hits, reading or None). With a chain reading the hits are the reading's
         answers followed by the single-name hits, without repeats. A ``division`` filter
         turns chain reading off (the user already chose where to look)."""
+        filters = {k: v for k, v in filters.items() if v is not None}
         if filters.get("division") is None and isinstance(q, str) and len(q) <= MAX_QUERY_CHARS:
             text, is_latin = chain_text(q)
             parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []

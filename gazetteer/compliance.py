@@ -25,21 +25,15 @@ SEVERITY_ZH = {"blocking": "阻断", "warning": "警告", "note": "提示"}
 
 
 def division_choices(store: Store, province_code: str = "440000") -> list[tuple[str, str]]:
-    """[(code, label)] of the cities and counties of a province, in code order; a county's
-    label carries its city's name (广州市番禺区)."""
-    prefix = province_code[:2]
-    with store.read() as conn:
-        rows = conn.execute(
-            sa.select(
-                divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.parent_code
-            )
-            .where(divisions.c.level.in_(("city", "county")), divisions.c.code.startswith(prefix))
-            .order_by(divisions.c.code)
-        ).all()
-    names = {r.code: r.name for r in rows}
+    """[(code, label)] of the cities and counties of Guangdong, in code order; a county's
+    label carries its city's name (广州市番禺区). From ``gazetteer.divisions.division_choices``,
+    the one list every division picker uses."""
+    from gazetteer.divisions import division_choices as choices
+
     return [
-        (r.code, r.name if r.level == "city" else f"{names.get(r.parent_code, '')}{r.name}")
-        for r in rows
+        (c["code"], c["label"])
+        for c in choices(store, ("city", "county"))
+        if c["code"].startswith(province_code[:2])
     ]
 
 

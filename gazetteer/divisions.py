@@ -6,6 +6,7 @@ village). Polygons are CGCS2000 lon/lat (EPSG:4490); ``area_km2`` is geodesic.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import shapely
@@ -142,3 +143,48 @@ def _simplified(store: Store, level: str, tolerance_deg: float) -> list[dict]:
         }
         for r, g in zip(rows, geoms)
     ]
+
+
+def division_choices(store: Store, levels=("city", "county", "township")) -> list[dict]:
+    """Guangdong divisions for a picker: [{code, label}] where ``label`` is the full name
+    from the city down (广州市天河区石牌街道), in code order."""
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.path)
+            .where(divisions.c.in_guangdong, divisions.c.level.in_(("city", "county", "township")))
+            .order_by(divisions.c.code)
+        ).all()
+    names = {r.code: r.name for r in rows}
+    return [
+        {
+            "code": r.code,
+            "label": "".join(names.get(c, "") for c in r.path.split("/")[1:]) or r.name,
+            "level": r.level,
+        }
+        for r in rows
+        if r.level in levels
+    ]
+
+
+_PICKED = re.compile(r"[（(]\s*(\d{6}|\d{9}|\d{12})\s*[)）]\s*$")
+
+
+def division_code_from_text(store: Store, text: str | None) -> str | None:
+    """The division code a picker's text names: a bare code, "label（code）" as the picker
+    writes it, or a name or full name that only one division has. None for empty text;
+    ``InvalidInput`` listing candidates when the text is ambiguous or unknown."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return parse_code(text)
+    picked = _PICKED.search(text)
+    if picked:
+        return picked.group(1)
+    exact = [c for c in division_choices(store) if c["label"] == text or c["label"].endswith(text)]
+    if len(exact) == 1:
+        return exact[0]["code"]
+    if not exact:
+        raise InvalidInput(f"没有名为“{text}”的行政区划，请从列表中选择")
+    listed = "、".join(f"{c['label']}（{c['code']}）" for c in exact[:8])
+    raise InvalidInput(f"“{text}”有多个同名区划：{listed}，请从列表中选择")

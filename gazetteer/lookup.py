@@ -88,6 +88,39 @@ def _former_names(conn, place_ids: Iterable[int] | None) -> dict[int, list[str]]
     return result
 
 
+def former_name_period(store: Store, place_id: int, name: str) -> dict | None:
+    """{"since", "until"}: when ``name``, a former name of ``place_id``, was in use — the
+    dates of the superseded record, or for a historical division the dates as precise as
+    data/division_changes.csv states them (``1992``, ``2000-05-21``). None if not found."""
+    from gazetteer.division_history import SOURCE_PREFIX, period_of
+
+    with store.read() as conn:
+        seen, frontier = set(), {place_id}
+        while frontier:
+            found = conn.execute(
+                sa.select(place_links.c.old_place_id).where(
+                    place_links.c.new_place_id.in_(frontier)
+                )
+            ).scalars()
+            frontier = set(found) - seen
+            seen |= frontier
+        if not seen:
+            return None
+        row = conn.execute(
+            sa.select(places.c.source_key, places.c.named_date, places.c.retired_date)
+            .where(places.c.id.in_(seen), places.c.name == name)
+            .order_by(places.c.retired_date.desc())
+        ).first()
+        if row is None:
+            return None
+        if row.source_key and row.source_key.startswith(SOURCE_PREFIX):
+            return period_of(conn, row.source_key[len(SOURCE_PREFIX) :])
+        return {
+            "since": row.named_date.isoformat() if row.named_date else None,
+            "until": row.retired_date.isoformat() if row.retired_date else None,
+        }
+
+
 def _successors(conn, place_ids: set[int]) -> set[int]:
     """Every record that superseded one of ``place_ids``, directly or through a chain
     (their former names include these places' names)."""
@@ -388,8 +421,14 @@ class LookupService:
         """{"results": ranked hits, "chain": how a chain of names was read, or None}
         (``gazetteer.chains``: 广州天河 -> 天河区 within 广州市)."""
         hits, reading = self._current().chains.search(q, **filters)
+        results = [h.as_dict() for h in hits]
+        for r in results:  # when the old name was in use: {"since", "until"}
+            if r["matched_former_name"]:
+                r["matched_former_name_period"] = former_name_period(
+                    self.store, r["id"], r["matched_former_name"]
+                )
         return {
-            "results": [h.as_dict() for h in hits],
+            "results": results,
             "chain": reading.as_dict() if reading is not None else None,
         }
 

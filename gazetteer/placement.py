@@ -120,7 +120,8 @@ def place_on_map(
             )
         _close_current(conn, row, civil_date(now), actor, now)
         changes.places_changed(conn)
-        note = f"{civil_date(now).isoformat()} 无图形地名上图（{actor.username}）"
+        # Public text: who placed it is kept in place_versions and the audit log, not here.
+        note = f"{civil_date(now).isoformat()} 无图形地名上图"
         result = conn.execute(
             places.update()
             .where(

@@ -152,6 +152,15 @@ proposals = sa.Table(
     sa.Column("approving_body", sa.String(200)),
     sa.Column("decision_ref", sa.String(100), comment="批准文号"),
     sa.Column("announcement_text", sa.Text),
+    sa.Column(
+        "approval_authority",
+        sa.String(40),
+        comment="key in rules/data/approval_authority.csv (Art. 12)",
+    ),
+    sa.Column("authority_override_reason", sa.Text),
+    sa.Column("filed_on", sa.Date, comment="备案 with the next level up (Art. 13)"),
+    sa.Column("filed_with", sa.String(200)),
+    sa.Column("filing_ref", sa.String(100)),
     sa.Column("announced_on", sa.Date),
     sa.Column("effective_date", sa.Date),
     sa.Column("created_by", sa.String(100), nullable=False),
@@ -182,6 +191,12 @@ proposal_opinions = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("recorded_by", sa.String(100), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "source_digest",
+        sa.String(64),
+        index=True,
+        comment="public opinions: keyed digest of the sender's address, for per-address limits",
+    ),
     sa.CheckConstraint(_in("kind", OPINION_KINDS), name="kind"),
     sqlite_autoincrement=True,
 )

@@ -49,7 +49,14 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
             .order_by(divisions.c.code)
         ).all()
         changes = conn.execute(
-            sa.select(proposals.c.kind, divisions.c.path)
+            sa.select(
+                proposals.c.kind,
+                divisions.c.path,
+                proposals.c.proposed,
+                proposals.c.decision_date,
+                proposals.c.filed_on,
+                proposals.c.announced_on,
+            )
             .join(divisions, divisions.c.code == proposals.c.division_code)
             .where(
                 proposals.c.state == "in_force",
@@ -64,7 +71,15 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
         c.code: {"code": c.code, "name": c.name, "approved": 0, "renamed": 0, "retired": 0}
         for c in children
     }
-    for kind, path in changes:
+    by_class: dict[str, dict] = {}
+    filing = dict.fromkeys(FILING_KEYS, 0)
+    for kind, path, proposed, decided, filed_on, announced_on in changes:
+        feature_class = (proposed or {}).get("feature_class") or "（未详）"
+        counts = by_class.setdefault(
+            feature_class, {"feature_class": feature_class, **dict.fromkeys(LABELS_ZH, 0)}
+        )
+        counts[COUNTED[kind]] += 1
+        _count_filing(filing, decided, filed_on, announced_on)
         codes = path.split("/")
         key = codes[depth] if len(codes) > depth else parent.code
         if key not in rows:  # a change recorded at the division's own level
@@ -83,7 +98,38 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
         "division": {"code": parent.code, "name": parent.name},
         "rows": ordered,
         "totals": totals,
+        "by_class": sorted(
+            by_class.values(), key=lambda r: (-sum(r[k] for k in LABELS_ZH), r["feature_class"])
+        ),
+        "filing": filing,
     }
+
+
+# Filing (备案, Art. 13) and announcement (公告, Art. 14) of the changes counted, each due
+# within 15 days of the approval.
+FILING_KEYS = ("filed", "filed_late", "not_filed", "announced", "announced_late")
+FILING_LABELS_ZH = {
+    "filed": "已备案",
+    "filed_late": "逾期备案",
+    "not_filed": "未备案",
+    "announced": "已公告",
+    "announced_late": "逾期公告",
+}
+
+
+def _count_filing(filing: dict, decided, filed_on, announced_on) -> None:
+    from gazetteer.approval import ANNOUNCEMENT_DEADLINE_DAYS, FILING_DEADLINE_DAYS, deadline
+
+    if decided is None:
+        return
+    if filed_on is None:
+        filing["not_filed"] += 1
+    else:
+        filing["filed"] += 1
+        filing["filed_late"] += filed_on > deadline(decided, FILING_DEADLINE_DAYS)
+    if announced_on is not None:
+        filing["announced"] += 1
+        filing["announced_late"] += announced_on > deadline(decided, ANNOUNCEMENT_DEADLINE_DAYS)
 
 
 @lru_cache(maxsize=1)

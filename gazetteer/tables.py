@@ -134,6 +134,31 @@ places = sa.Table(
     sqlite_autoincrement=True,
 )
 
+division_changes = sa.Table(
+    "division_changes",
+    metadata,
+    sa.Column("change_id", sa.String(20), primary_key=True, comment="GD1992-001"),
+    sa.Column("date", sa.String(10), nullable=False, comment="YYYY-MM-DD, YYYY-MM or YYYY"),
+    sa.Column("date_precision", sa.String(5), nullable=False),
+    sa.Column(
+        "effective_date",
+        sa.Date,
+        nullable=False,
+        index=True,
+        comment="first day of the stated date (as-of reads compare with this)",
+    ),
+    sa.Column("change_type", sa.String(20), nullable=False),
+    sa.Column("old_code", sa.String(12), index=True),
+    sa.Column("old_name", sa.String(100)),
+    sa.Column("new_code", sa.String(12), index=True),
+    sa.Column("new_name", sa.String(100)),
+    sa.Column("parent_code", sa.String(12)),
+    sa.Column("document", sa.String(200), comment="approving document, where known"),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("verified", sa.Boolean, nullable=False),
+    sa.CheckConstraint("date_precision IN ('day', 'month', 'year')", name="precision"),
+)
+
 meta = sa.Table(
     "meta",
     metadata,

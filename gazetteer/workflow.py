@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer import reservations
+from gazetteer import approval, reservations
 from gazetteer.core import idempotency
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
@@ -37,8 +37,11 @@ from gazetteer.core.errors import (
     NotFound,
     RuleViolation,
 )
+from gazetteer.core.settings import SETTING_DEFAULTS
 from gazetteer.core.store import Store
 from gazetteer.core.text import clean_text
+from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
+from gazetteer.division_changes import is_division
 from gazetteer.pinyin import syllables
 from gazetteer.registry import (
     Clock,
@@ -102,6 +105,7 @@ STEPS: tuple[Step, ...] = (
     Step("approve", ("on_notice",), "approved", frozenset({"approver"}), "批准"),
     Step("reject", ("on_notice",), "rejected", frozenset({"approver"}), "不予批准", True),
     Step("announce", ("approved",), "announced", frozenset({"officer"}), "发布公告"),
+    Step("file", ("approved", "announced", "in_force"), None, frozenset({"officer"}), "报送备案"),
     Step("bring_into_force", ("announced",), "in_force", frozenset({"officer"}), "登记生效"),
     Step(
         "withdraw",
@@ -136,13 +140,15 @@ STEP_PARAMS = {
     "add_opinion": ("kind", "author", "body"),
     "confirm_romanization": ("romanized", "romanized_toned"),
     "publish_notice": ("notice_start", "notice_end"),
-    "approve": ("approving_body", "decision_ref"),
+    "approve": ("approving_body", "decision_ref", "authority_override_reason"),
+    "file": ("filed_with", "filing_ref", "filed_on"),
     "reject": ("approving_body", "decision_ref"),
     "bring_into_force": ("effective_date",),
 }
 TERMINAL_STATES = ("rejected", "in_force", "withdrawn")
 PUBLIC_STATES = ("on_notice", "announced", "in_force")  # what the public may read
-ANNOUNCEMENT_DEADLINE_DAYS = 15  # 《地名管理条例》 Art. 14
+ANNOUNCEMENT_DEADLINE_DAYS = approval.ANNOUNCEMENT_DEADLINE_DAYS  # 《地名管理条例》 Art. 14
+DEFAULT_MIN_NOTICE_DAYS = SETTING_DEFAULTS["MIN_NOTICE_DAYS"]
 
 
 KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
@@ -230,6 +236,12 @@ def validate_new_proposal(
             raise NotFound(f"没有编号为 {place_id} 的地名记录")
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
+        if is_division(
+            conn, feature_class=target.feature_class, own_division_code=target.own_division_code
+        ):
+            raise InvalidInput(
+                DIVISION_REFUSAL, details={"division_code": target.own_division_code}
+            )
         clean.setdefault("feature_class", target.feature_class)
         clean["division_code"] = target.division_code
     if kind == "retirement":
@@ -251,6 +263,10 @@ def validate_new_proposal(
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:
         raise InvalidInput(f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一")
+    if target is None and is_division(
+        conn, feature_class=clean["feature_class"], own_division_code=None
+    ):
+        raise InvalidInput(DIVISION_REFUSAL)
     if not clean.get("division_code"):
         raise InvalidInput("请填写所在行政区划代码 division_code")
     if (
@@ -427,7 +443,29 @@ def _detail(conn, row, actor: Actor) -> dict:
             decision_date=jsonable(row.decision_date),
             approving_body=row.approving_body,
             decision_ref=row.decision_ref,
+            filed_on=jsonable(row.filed_on),
+            filed_with=row.filed_with,
+            filing_ref=row.filing_ref,
         )
+    if actor.is_staff:
+        out.update(
+            approval_authority=row.approval_authority,
+            authority_override_reason=row.authority_override_reason,
+        )
+        if row.kind != "retirement" or row.proposed:
+            try:
+                out["authority"] = approval.authority_options(conn, row)
+            except LookupError:
+                out["authority"] = None
+        if row.decision == "approved" and row.decision_date is not None:
+            out["deadlines"] = {
+                "filing": approval.deadline(
+                    row.decision_date, approval.FILING_DEADLINE_DAYS
+                ).isoformat(),
+                "announcement": approval.deadline(
+                    row.decision_date, approval.ANNOUNCEMENT_DEADLINE_DAYS
+                ).isoformat(),
+            }
     if actor.is_staff:
         out.update(
             created_by=row.created_by,
@@ -643,9 +681,13 @@ def perform(
     reason: str | None = None,
     clock: Clock = utcnow,
     corpus=None,
+    min_notice_days: int = DEFAULT_MIN_NOTICE_DAYS,
     **params,
 ) -> dict:
     """Take one step of the workflow; returns the proposal as it now stands.
+
+    ``min_notice_days`` is the shortest notice ``publish_notice`` accepts (the
+    ``MIN_NOTICE_DAYS`` setting; calendar days counting both ends).
 
     ``version`` is the proposal version the caller saw: if the proposal has changed since,
     ``Conflict`` is raised (two officers acting at once: one wins). Raises ``Forbidden``
@@ -682,7 +724,9 @@ def perform(
             raise Forbidden(
                 f"只有申请起草人可以{step.label_zh}", details={"created_by_other": True}
             )
-        context = _Context(conn, row, actor, now, civil_date(now), reason, params, corpus)
+        context = _Context(
+            conn, row, actor, now, civil_date(now), reason, params, corpus, min_notice_days
+        )
         changes, data = _HANDLERS[action](context)
         target = step.target or row.state
         result = conn.execute(
@@ -710,6 +754,7 @@ class _Context:
     reason: str | None
     params: dict
     corpus: object
+    min_notice_days: int = DEFAULT_MIN_NOTICE_DAYS
 
 
 def _edit(c: _Context):
@@ -842,6 +887,13 @@ def _publish_notice(c: _Context):
         raise InvalidInput("请填写公示开始和结束日期，结束日期不能早于开始日期")
     if start < c.today:
         raise InvalidInput("公示开始日期不能早于今天")
+    days = (end - start).days + 1
+    if days < c.min_notice_days:
+        raise InvalidInput(
+            f"公示期 {days} 天，短于规定的最短公示期 {c.min_notice_days} 天"
+            "（设置 MIN_NOTICE_DAYS；见 docs/registry.md）",
+            details={"days": days, "min_notice_days": c.min_notice_days},
+        )
     if _blocking(c.row) and not c.row.override_reasons:
         raise RuleViolation(
             "合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
@@ -871,21 +923,24 @@ def _decide(c: _Context, decision: str):
             f"公示期至 {c.row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
         )
     body = str(c.params.get("approving_body") or "").strip()
+    authority = {"approving_body": body or None}
     if decision == "approved":
-        if not body:
-            raise InvalidInput("请填写批准机关")
         if c.row.kind != "retirement" and not c.row.heteronyms_confirmed:
             raise IllegalTransition("罗马字母拼写中的多音字尚未经审核人员确认")
+        # Art. 12: the body comes from the authority table, or an override with a reason.
+        authority = approval.resolve_approving_body(
+            c.conn, c.row, body, c.params.get("authority_override_reason")
+        )
     return (
         {
             "decision": decision,
             "decision_reasons": c.reason,
             "decided_by": c.actor.username,
             "decision_date": c.today,
-            "approving_body": body or None,
+            **authority,
             "decision_ref": str(c.params.get("decision_ref") or "").strip() or None,
         },
-        {"decision": decision},
+        {"decision": decision, **{k: v for k, v in authority.items() if v}},
     )
 
 
@@ -895,6 +950,30 @@ def _announce(c: _Context):
     return (
         {"announcement_text": text, "announced_on": c.today},
         {"late_days": late_days} if late_days > 0 else None,
+    )
+
+
+def _file(c: _Context):
+    """备案 (Art. 13): filed with the next level up, due within 15 days of the approval."""
+    if c.row.decision != "approved":
+        raise IllegalTransition("只有已批准的申请需要备案")
+    if c.row.filed_on is not None:
+        raise IllegalTransition(f"已于 {c.row.filed_on.isoformat()} 备案")
+    filed_with = str(c.params.get("filed_with") or "").strip()
+    if not filed_with:
+        raise InvalidInput("请填写备案机关（上一级人民政府地名行政主管部门）")
+    if len(filed_with) > 200:
+        raise InvalidInput("备案机关过长（最多 200 字）")
+    filed_on = parse_date(c.params.get("filed_on"), "备案日期") or c.today
+    if not c.row.decision_date <= filed_on <= c.today:
+        raise InvalidInput("备案日期应在批准日期与今天之间")
+    due = approval.deadline(c.row.decision_date, approval.FILING_DEADLINE_DAYS)
+    late_days = (filed_on - due).days
+    ref = str(c.params.get("filing_ref") or "").strip()[:100] or None
+    return (
+        {"filed_on": filed_on, "filed_with": filed_with, "filing_ref": ref},
+        {"filed_on": filed_on.isoformat(), "due": due.isoformat()}
+        | ({"late_days": late_days} if late_days > 0 else {}),
     )
 
 
@@ -982,6 +1061,7 @@ _HANDLERS = {
     "approve": lambda c: _decide(c, "approved"),
     "reject": lambda c: _decide(c, "rejected"),
     "announce": _announce,
+    "file": _file,
     "bring_into_force": _bring_into_force,
     "withdraw": _withdraw,
 }

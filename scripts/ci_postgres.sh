@@ -3,6 +3,9 @@
 #
 #   eval "$(scripts/ci_postgres.sh start)"   # exports GDGIS_TEST_DATABASE_URL, GDGIS_PG_DIR
 #   scripts/ci_postgres.sh stop              # stops the server and removes its directory
+#   eval "$(scripts/ci_postgres.sh replica)" # a streaming replica of it (pg_basebackup):
+#                                            # exports GDGIS_TEST_REPLICA_URL
+#   scripts/ci_postgres.sh replica-stop      # stops the replica (replica starts it again)
 #
 # Idempotent: installs Debian's postgresql + postgis packages only if they are missing,
 # reuses a running server in the same directory. The cluster lives in a temporary
@@ -69,7 +72,35 @@ create_database() {
     as_server_user "${psql} -d ${PG_DB} -c 'CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm'" >&2
 }
 
+REPLICA_PORT="${GDGIS_PG_REPLICA_PORT:-$((PG_PORT + 1))}"
+
+start_replica() {
+    # A hot standby streaming from the primary, made with pg_basebackup (-R writes
+    # primary_conninfo and standby.signal). Same socket directory, the next port. A
+    # replication slot (-C -S) keeps the WAL the replica has not received yet: test
+    # databases are copied whole on the primary, faster than a busy replica replays.
+    if [ ! -f "${PG_DIR}/replica/PG_VERSION" ]; then
+        log "pg_basebackup into ${PG_DIR}/replica"
+        as_server_user "${PG_BIN}/pg_basebackup -h '${PG_DIR}' -p ${PG_PORT} -U postgres \
+            -D '${PG_DIR}/replica' -R -X stream -c fast -C -S gdgis_replica" >&2
+    fi
+    if as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/replica' status" >/dev/null 2>&1; then
+        log "replica already running"
+        return
+    fi
+    as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/replica' -l '${PG_DIR}/replica.log' -w -t 60 \
+        -o \"-p ${REPLICA_PORT} -k ${PG_DIR} -c listen_addresses='' -c hot_standby=on \
+        -c max_connections=200\" start" >&2
+}
+
+stop_replica() {
+    if [ -f "${PG_DIR}/replica/PG_VERSION" ]; then
+        as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/replica' -m fast -w stop" >&2 || true
+    fi
+}
+
 stop_server() {
+    stop_replica
     if [ -f "${PG_DIR}/data/PG_VERSION" ]; then
         as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/data' -m fast -w stop" >&2 || true
     fi
@@ -88,7 +119,15 @@ case "${1:-start}" in
     stop)
         stop_server
         ;;
+    replica)
+        start_replica
+        url="postgresql+psycopg://postgres@/${PG_DB}?host=${PG_DIR}&port=${REPLICA_PORT}"
+        echo "export GDGIS_TEST_REPLICA_URL='${url}'"
+        ;;
+    replica-stop)
+        stop_replica
+        ;;
     *)
-        echo "usage: $0 [start|stop]" >&2; exit 2
+        echo "usage: $0 [start|stop|replica|replica-stop]" >&2; exit 2
         ;;
 esac

@@ -176,6 +176,21 @@ def broken_geopackage(directory: Path) -> Path:
     return path
 
 
+# Common characters for made-up specific terms: 100**3 = one million distinct names.
+NAME_CHARS = (
+    "安白宝北碧昌长朝成春大德东丰福富光广桂海和河红宏华怀惠吉嘉建江金锦景静康乐黎丽利莲良林"
+    "龙隆美民明南宁平齐青庆仁荣瑞森山上尚胜石寿顺松太泰天田通同旺文西祥新兴秀雅阳怡永裕元云"
+    "中珠竹紫丹凤鹤锋岚柳梅雁樱翠"
+)
+GENERIC_TERMS = ("路", "街", "巷", "大道", "里")
+
+
+def generated_name(i: int) -> str:
+    """A distinct made-up road name for each i < 1,000,000 (three characters + generic)."""
+    a, b, c = i // 10_000 % 100, i // 100 % 100, i % 100
+    return NAME_CHARS[a] + NAME_CHARS[b] + NAME_CHARS[c] + GENERIC_TERMS[i % len(GENERIC_TERMS)]
+
+
 def big_csv(path: Path, rows: int) -> Path:
     """``rows`` generated CGCS2000 points spread over the Pearl River Delta (lon/lat)."""
     import numpy as np
@@ -188,6 +203,6 @@ def big_csv(path: Path, rows: int) -> Path:
         w.writerow(["地名代码", "标准名称", "地名类别", "东经", "北纬", "说明"])
         for i in range(rows):
             w.writerow(
-                [f"G{i:07d}", f"生成{i:07d}路", "道路", f"{lons[i]:.7f}", f"{lats[i]:.7f}", NOTE]
+                [f"G{i:07d}", generated_name(i), "道路", f"{lons[i]:.7f}", f"{lats[i]:.7f}", NOTE]
             )
     return path

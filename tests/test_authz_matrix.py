@@ -26,10 +26,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
+    "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
+    "officer.division_change_page": frozenset({"officer"}),
     "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.record_inspection": frozenset({"inspector"}),
@@ -43,6 +45,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.create_task": frozenset({"officer"}),
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
+    "boundaries_api.record_division_change": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -61,10 +64,11 @@ ACTION_ROLES = {
     "publish_notice": {"officer"},
     "announce": {"officer"},
     "bring_into_force": {"officer"},
+    "file": {"officer"},
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action"}
+FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -100,6 +104,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             {"data": {"username": "nobody", "password": "not the password"}},
         ),
         "auth.logout": ("/auth/logout", {}),
+        "notices.add_opinion": (
+            "/api/notices/999999/opinions",
+            {"json": {"body": "赞成这个名称。"}},
+        ),
         "lookup.reverse_batch": (
             "/api/reverse/batch",
             {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
@@ -136,9 +144,13 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "reasons": "新建道路",
                     "name": "云溪路",
                     "feature_class": "交通运输设施",
-                    "division_code": TIANHE,
+                    "division": TIANHE,
                 }
             },
+        ),
+        "officer.division_change_page": (
+            "/officer/divisions/changes",
+            {"data": {"division": "999999", "new_name": "某区"}},
         ),
         "boundaries_api.create_dispute": (
             "/api/boundaries/disputes",
@@ -204,6 +216,18 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         "boundaries_api.approve_task": (
             "/api/boundaries/tasks/999999/approve",
             {"json": {"side_code": "440000"}},
+        ),
+        "boundaries_api.record_division_change": (
+            "/api/boundaries/division-changes",
+            {
+                "json": {
+                    "code": "999999",
+                    "new_name": "某区",
+                    "approving_body": "国务院",
+                    "document_number": "国函〔2027〕1号",
+                    "approval_date": "2027-01-01",
+                }
+            },
         ),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]

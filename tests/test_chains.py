@@ -156,3 +156,10 @@ def test_chains_drawn_from_the_registry(rows, chains):
     for form, results in found.items():
         recall = sum(results) / len(results)
         assert recall >= 0.98 if form != "initials" else recall >= 0.9, (form, recall)
+
+
+def test_filters_given_as_none_are_no_filters(chains):
+    hits, reading = chains.search("广州天河", division=None, feature_class=None)
+    assert reading and hits[0].name == "天河区"
+    hits, reading = chains.search("广州天河", division="440300")  # the user chose 深圳市
+    assert reading is None and all("深圳市" in h.division_chain for h in hits)

@@ -87,7 +87,11 @@ def test_pages_render_in_chinese_and_link_the_modes(fclient):
     assert 'lang="en"' in fclient.get("/?lang=en").get_data(as_text=True)
     page = fclient.get("/inspect").get_data(as_text=True)
     assert "录入检查记录需以" in page and "offline-queue.js" in page and "演示数据" in page
-    assert fclient.get("/compliance").status_code == 403
+    # Signed out: offered the sign-in page, which comes back here.
+    offered = fclient.get("/compliance")
+    assert (
+        offered.status_code == 302 and "/auth/login?next=/compliance" in offered.headers["Location"]
+    )
     login(fclient, "wang", "officer")
     page = fclient.get("/compliance").get_data(as_text=True)
     assert "命名合规审查" in page and 'data-can-place="1"' in page and "天河区（440106）" in page

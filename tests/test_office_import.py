@@ -64,7 +64,7 @@ def run_file(
     runs.configure(store, run["id"], OFFICER, layer=run["layer"], mapping=mapping, crs_tag=crs_tag)
     result = runs.preview(store, run["id"], OFFICER, work_dir=tmp_path / "work", **tools)
     if write:
-        result = runs.write(store, run["id"], OFFICER, **tools, **write_args)
+        result = runs.write(store, run["id"], OFFICER, locator=tools["locator"], **write_args)
     return result
 
 
@@ -236,18 +236,30 @@ def test_preview_counts_error_report_and_skip_only_by_choice(store, tools, tmp_p
     assert rows[8]["处理"] == "新增" and "big.exaggerated" in rows[8]["规则提示"]
     before = imported(store)
     with pytest.raises(InvalidInput, match="5 行存在错误"):
-        runs.write(store, result["id"], OFFICER, **tools)
+        runs.write(store, result["id"], OFFICER, locator=tools["locator"])
     with pytest.raises(InvalidInput, match="理由"):
-        runs.write(store, result["id"], OFFICER, skip_errors=True, skip_reason="  ", **tools)
+        runs.write(
+            store,
+            result["id"],
+            OFFICER,
+            skip_errors=True,
+            skip_reason="  ",
+            locator=tools["locator"],
+        )
     assert imported(store) == before  # refused twice, nothing written
     done = runs.write(
-        store, result["id"], OFFICER, skip_errors=True, skip_reason="错误行另行核实", **tools
+        store,
+        result["id"],
+        OFFICER,
+        skip_errors=True,
+        skip_reason="错误行另行核实",
+        locator=tools["locator"],
     )
     assert done["skip_errors"] and done["skip_reason"] == "错误行另行核实"
     assert done["skipped_rows"] == [3, 4, 5, 6, 7]
     assert set(imported(store)) == {"测试好路", "宇宙路"}
     with pytest.raises(Conflict):
-        runs.write(store, result["id"], OFFICER, **tools)
+        runs.write(store, result["id"], OFFICER, locator=tools["locator"])
 
 
 def test_rerun_changes_nothing_and_a_corrected_file_updates_with_history(store, tools, tmp_path):
@@ -295,14 +307,14 @@ def test_a_second_office_importing_the_same_names(store, tools, tmp_path):
     assert second["counts"]["error"] == len(of.POINTS) and second["counts"]["insert"] == 0
     assert "登记册中已有同名同类别的记录" in second["preview"]["errors"][0]["errors"][0]
     with pytest.raises(InvalidInput):
-        runs.write(store, second["id"], OFFICER, **tools)
+        runs.write(store, second["id"], OFFICER, locator=tools["locator"])
     done = runs.write(
         store,
         second["id"],
         OFFICER,
         skip_errors=True,
         skip_reason="与天河区已导入的记录相同",
-        **tools,
+        locator=tools["locator"],
     )
     assert len(done["skipped_rows"]) == len(of.POINTS)
     with store.read() as conn:
@@ -324,7 +336,7 @@ def test_only_officers_import(store, tools, tmp_path):
     for call in (
         lambda: runs.get_run(store, run["id"], CLERK),
         lambda: runs.preview(store, run["id"], CLERK, work_dir=tmp_path, **tools),
-        lambda: runs.write(store, run["id"], CLERK, **tools),
+        lambda: runs.write(store, run["id"], CLERK, locator=tools["locator"]),
     ):
         with pytest.raises(Forbidden):
             call()
@@ -350,7 +362,7 @@ def test_odd_settings_refused(store, tools, tmp_path):
     with pytest.raises(InvalidInput):
         runs.configure(store, run["id"], OFFICER, layer=layer, mapping=run["mapping"], crs_tag=None)
     with pytest.raises(Conflict):  # not previewed yet
-        runs.write(store, run["id"], OFFICER, **tools)
+        runs.write(store, run["id"], OFFICER, locator=tools["locator"])
     with pytest.raises(InvalidInput):
         runs.create_run(store, OFFICER, path, source_name="\ud800", office="y")
 
@@ -367,7 +379,7 @@ officer = Actor("officer_wang", frozenset({"officer"}))
 tools = {"locator": DivisionLocator.from_store(store), "corpus": NameCorpus.from_store(store)}
 def progress(phase, done, total):
     print(phase, done, flush=True)
-runs.write(store, int(sys.argv[2]), officer, progress=progress, **tools)
+runs.write(store, int(sys.argv[2]), officer, progress=progress, locator=tools["locator"])
 print("finished", flush=True)
 """
 
@@ -406,7 +418,7 @@ def test_kill_during_write_leaves_nothing_then_rerun_finishes(
         assert conn.execute("SELECT state FROM import_runs").fetchone()[0] == "previewed"
     finally:
         conn.close()
-    done = runs.write(store, result["id"], OFFICER, **tools)
+    done = runs.write(store, result["id"], OFFICER, locator=tools["locator"])
     assert done["state"] == "written"
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(places)).scalar() == (

@@ -57,9 +57,9 @@ def walk(client, clock, p, *, with_opinion=True):
         p,
         "publish_notice",
         notice_start=today.isoformat(),
-        notice_end=(today + dt.timedelta(days=6)).isoformat(),
+        notice_end=(today + dt.timedelta(days=29)).isoformat(),
     )
-    clock.advance(7)
+    clock.advance(30)
     p = act(
         client,
         "chen",
@@ -224,7 +224,7 @@ def test_public_sees_proposals_on_notice(client, clock):
         ("wang", "check", {}),
         ("wang", "start_review", {}),
         ("wang", "add_opinion", {"kind": "consultation", "author": "街道", "body": "无异议"}),
-        ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-05-15"}),
+        ("wang", "publish_notice", {"notice_start": "2024-05-06", "notice_end": "2024-06-04"}),
     ):
         p = act(client, who, p, action, **body)
     logout(client)
@@ -236,7 +236,7 @@ def test_public_sees_proposals_on_notice(client, clock):
 
 
 def test_officer_pages(client, clock, app, store):
-    assert client.get("/officer/").status_code == 403
+    assert client.get("/officer/").status_code == 302  # signed out: offered sign-in
     assert client.get("/officer/dev-login").status_code == 404  # the development sign-in is gone
     login(client, "li", "clerk")
     r = client.post(
@@ -247,7 +247,7 @@ def test_officer_pages(client, clock, app, store):
             "reasons": "新建道路",
             "name": "长乐路",
             "feature_class": "交通运输设施",
-            "division_code": TIANHE,
+            "division": "天河区",  # the picker searches by name
             "lon": "113.36",
             "lat": "23.14",
         },
@@ -277,7 +277,7 @@ def test_officer_pages(client, clock, app, store):
             sa.select(places.c.id).where(places.c.source_key == "nbs:440113")
         ).scalar_one()
     text = client.get(f"/officer/places/{pid}").get_data(as_text=True)
-    assert "番禺区" in text and "Panyu Qu" in text and "申请更名" in text
+    assert "番禺区" in text and "Panyu Qu" in text and "登记区划变更" in text
     assert "番禺区" in client.get("/officer/places?q=番禺").get_data(as_text=True)
     text = client.get("/officer/statistics?year=2024").get_data(as_text=True)
     assert "广州市" in text and "命名" in text and "statistics.png" in text

@@ -59,6 +59,13 @@ VALID = {
     schemas.TaskUpdate: {"status": "in_progress"},
     schemas.DisputeNew: {"line": "韶惠线", "title": "林地权属"},
     schemas.DisputeUpdate: {"status": "open"},
+    schemas.DivisionRename: {
+        "code": "440106",
+        "new_name": "天河新区",
+        "approving_body": "国务院",
+        "document_number": "国函〔2027〕1号",
+        "approval_date": "2027-01-01",
+    },
 }
 # The seven endpoints and fields of the finding, with the wrong types that made them 500.
 FINDING_3 = [

@@ -164,6 +164,6 @@ def test_reservation_through_the_api(client, app):
         "publish_notice",
         expect=422,
         notice_start="2024-05-06",
-        notice_end="2024-05-20",
+        notice_end="2024-06-04",
     )
     assert refused["error"]["code"], refused

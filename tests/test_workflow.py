@@ -125,7 +125,7 @@ def step(store, clock, corpus, p, action, actor=None, **params):
         },
         "publish_notice": {
             "notice_start": clock.today.isoformat(),
-            "notice_end": (clock.today + dt.timedelta(days=9)).isoformat(),
+            "notice_end": (clock.today + dt.timedelta(days=29)).isoformat(),
         },
         "approve": {
             "approving_body": "广州市天河区人民政府",
@@ -137,8 +137,11 @@ def step(store, clock, corpus, p, action, actor=None, **params):
         "override": {"reason": "经专家论证可以使用"},
     }
     if action in ("approve", "reject"):
-        clock.advance(10)  # past the 10-day notice period
+        clock.advance(30)  # past the 30-day notice period (MIN_NOTICE_DAYS)
     kwargs = {**defaults.get(action, {}), **params}
+    if action == "approve" and "approving_body" not in params and p.get("authority"):
+        # The body the authority table gives (Art. 12): the county-level one, as in 天河区.
+        kwargs["approving_body"] = p["authority"]["options"][-1]
     return workflow.perform(
         store,
         p["id"],
@@ -190,7 +193,7 @@ def test_naming_end_to_end(store, clock, corpus):
             clock=clock,
             approving_body="广州市天河区人民政府",
         )
-    clock.advance(10)
+    clock.advance(30)
     with pytest.raises(IllegalTransition, match="多音字"):
         workflow.perform(
             store,
@@ -212,7 +215,7 @@ def test_naming_end_to_end(store, clock, corpus):
         approving_body="广州市天河区人民政府",
         decision_ref="穗天府函〔2024〕1号",
     )
-    assert p["decision"] == "approved" and p["decision_date"] == "2024-03-11"
+    assert p["decision"] == "approved" and p["decision_date"] == "2024-03-31"
     clock.advance(3)
     p = step(store, clock, corpus, p, "announce")
     text = p["announcement_text"]
@@ -221,20 +224,20 @@ def test_naming_end_to_end(store, clock, corpus):
         "Changle Lu",
         "天河区",
         "广州市天河区人民政府",
-        "2024年3月11日",
+        "2024年3月31日",
         "东经 113.",
         "北纬 23.",
         "穗天府函〔2024〕1号",
     ):
         assert part in text
     p = step(store, clock, corpus, p, "bring_into_force")
-    assert p["state"] == "in_force" and p["effective_date"] == "2024-03-14"
+    assert p["state"] == "in_force" and p["effective_date"] == "2024-04-03"
 
     place = registry.get_place(store, p["result_place_id"])
     assert (
         place["name"] == "长乐路"
         and place["status"] == "in_force"
-        and place["named_date"] == "2024-03-14"
+        and place["named_date"] == "2024-04-03"
     )
     assert (
         place["romanized"] == "Changle Lu"
@@ -258,7 +261,7 @@ def test_naming_end_to_end(store, clock, corpus):
         ("announce", "announced", OFFICER.username),
         ("bring_into_force", "in_force", OFFICER.username),
     ]
-    assert detail["events"][5]["data"] == {"notice_start": "2024-03-01", "notice_end": "2024-03-10"}
+    assert detail["events"][5]["data"] == {"notice_start": "2024-03-01", "notice_end": "2024-03-30"}
 
 
 def test_renaming_end_to_end_keeps_old_name_findable(store, clock, corpus):
@@ -413,7 +416,9 @@ def test_every_illegal_transition_is_refused(store, clock, corpus):
     # Terminal states allow nothing at all.
     assert refused > 0
     for state in workflow.TERMINAL_STATES:
-        assert not [s for s in workflow.STEPS if state in s.sources]
+        # ... but filing (备案, Art. 13), a record step, may follow coming into force.
+        assert not [s for s in workflow.STEPS if state in s.sources and s.target is not None]
+        assert {s.action for s in workflow.STEPS if state in s.sources} <= {"file"}
 
 
 def test_role_checks(store, clock, corpus):
@@ -468,7 +473,7 @@ def test_approver_cannot_approve_own_proposal(store, clock, corpus):
         "publish_notice",
     ):
         p = step(store, clock, corpus, p, action)
-    clock.advance(10)
+    clock.advance(30)
     for action in ("approve", "reject"):
         with pytest.raises(Forbidden, match="自己提交"):
             workflow.perform(
@@ -579,7 +584,7 @@ def test_input_validation(store, clock):
 
 def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
     p = walk(store, clock, corpus, new_naming(store, clock), "on_notice")
-    clock.advance(10)
+    clock.advance(30)
     events_before = event_count(store)
     stores = [Store(store.url), Store(store.url)]  # separate engines, separate connections
     barrier = threading.Barrier(2)
@@ -635,9 +640,9 @@ def test_annual_statistics_counts(store, clock, corpus):
         kind="retirement",
         applicant="a",
         reasons="撤并",
-        place_id=place_id_of(store, "440113007"),
+        place_id=place_id_of(store, "440113007003"),
         clock=clock,
-    )  # 番禺区 市桥街道
+    )  # 番禺区 市桥街道 德兴社区居民委员会 (a township itself changes as a division)
     for action in (
         "submit",
         "check",

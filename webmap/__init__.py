@@ -30,6 +30,7 @@ BLUEPRINT_MODULES = (
     "webmap.api",
     "webmap.ogc",
     "webmap.search_api",
+    "webmap.notices",
     "webmap.registry_api",
     "webmap.officer",
     "webmap.boundaries_api",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from gazetteer import division_history
 from gazetteer import divisions as division_service
+from gazetteer.core.dates import parse_date
+from gazetteer.core.errors import InvalidInput
 from webmap.context import store
 from webmap.params import float_arg
 
@@ -14,6 +17,18 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.get("/health")
 def health():
     return jsonify({"status": "ok", "store": store().dialect})
+
+
+@bp.get("/divisions/as-of")
+def divisions_as_of():
+    """?date=YYYY-MM-DD: Guangdong's city- and county-level divisions on that date (from
+    the historical division changes since 1979)."""
+    day = parse_date(request.args.get("date"), "date")
+    if day is None:
+        raise InvalidInput("需要参数 date（YYYY-MM-DD）")
+    return jsonify(
+        {"date": day.isoformat(), "divisions": division_history.divisions_as_of(store(), day)}
+    )
 
 
 @bp.get("/divisions/<code>")

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from boundaries import disputes as dispute_service
+from boundaries import division_changes as division_change_service
 from boundaries import inspections as inspection_service
 from boundaries import io as boundary_io
 from boundaries import lines as line_service
@@ -24,12 +25,14 @@ from boundaries import tasks as task_service
 from boundaries.access import may_read_field_data, require_field_data_reader
 from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
+from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import current_actor, store
+from webmap.context import clock, current_actor, store
 from webmap.params import idempotency_key, int_arg
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
+    DivisionRename,
     InspectionNew,
     RoundPlan,
     SideSignOff,
@@ -361,3 +364,23 @@ def update_dispute(dispute_id: int):
             resolution=body.get("resolution"),
         )
     )
+
+
+# ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
+
+
+@bp.get("/division-changes")
+def list_division_changes():
+    """Recorded division renames, newest first (?code= one division)."""
+    with store().read() as conn:
+        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+    return jsonify({"items": items})
+
+
+@bp.post("/division-changes")
+def record_division_change():
+    """Rename a division under its approval (officers). Body: code, new_name, approving_body,
+    document_number, approval_date, effective_date?, reason."""
+    body = validated_body(DivisionRename)
+    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    return jsonify(change), 201

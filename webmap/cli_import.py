@@ -141,7 +141,6 @@ def import_office(
             run["id"],
             actor,
             locator=locator,
-            corpus=corpus,
             skip_errors=skip_errors,
             skip_reason=reason,
             progress=_progress("导入"),

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
@@ -64,8 +73,10 @@ def inspect_page():
 @bp.get("/compliance")
 def compliance_page():
     actor = current_actor()
+    if actor.is_public:  # offer sign-in, then come back here
+        return redirect(url_for("auth.login", next=request.full_path))
     if not actor.is_staff:
-        raise Forbidden("命名合规审查仅供地名工作人员使用，请先登录")
+        raise Forbidden("命名合规审查仅供地名工作人员使用")
     return render_template(
         "compliance/index.html",
         feature_classes=FEATURE_CLASSES,

@@ -2,8 +2,8 @@
 the page can show their progress: one job per import run at a time.
 
 The domain functions do the work; this only runs them, remembers their progress and
-outcome (an error becomes the API's error shape through ``webmap.errors``' codes), and
-invalidates the lookup indexes after a write so search and nearest see the new names.
+outcome (an error keeps the API's error shape: code, message, details). The lookup
+indexes follow a write through the domain's change log (``gazetteer.changes``).
 """
 
 from __future__ import annotations

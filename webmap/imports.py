@@ -35,10 +35,8 @@ from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
 from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
-from webmap.auth import current_actor
-from webmap.context import store
+from webmap.context import current_actor, lookup, store
 from webmap.import_jobs import ImportJobs
-from webmap.search_api import lookup
 
 bp = Blueprint("imports", __name__)
 ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
@@ -233,7 +231,7 @@ def write(run_id: int):
             f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
             details={"errors": run["counts"]["error"]},
         )
-    locator, corpus = service.locator, service.name_corpus()
+    locator = service.locator
 
     def work(progress):
         runs.write(
@@ -241,15 +239,14 @@ def write(run_id: int):
             run_id,
             actor,
             locator=locator,
-            corpus=corpus,
             skip_errors=skip_errors,
             skip_reason=skip_reason,
             progress=progress,
         )
 
-    # Search and nearest see the new names at once in this process (other processes
-    # notice the changed places within LookupService.max_age_s).
-    job = _jobs().start(run_id, "write", work, after=service.invalidate)
+    # Search and nearest follow through the change log (gazetteer.changes): the write
+    # announces itself when it commits, so this process sees the new names at once.
+    job = _jobs().start(run_id, "write", work)
     return jsonify({"id": run_id, "job": job}), 202
 
 

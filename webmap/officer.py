@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
-from gazetteer import registry, statistics, workflow
+from boundaries import division_changes as division_change_service
+from gazetteer import approval, division_changes, divisions, registry, statistics, workflow
 from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
@@ -36,9 +37,15 @@ ACTION_FIELDS = {
         ("notice_end", "公示结束日期", "date"),
     ],
     "approve": [
-        ("approving_body", "批准机关", "text"),
+        ("approving_body", "批准机关", "authority"),
+        ("authority_override_reason", "如由表外机关批准，说明理由（第十二条）", "textarea"),
         ("decision_ref", "批准文号", "text"),
         ("reason", "批准意见", "textarea"),
+    ],
+    "file": [
+        ("filed_with", "备案机关（上一级地名行政主管部门）", "text"),
+        ("filing_ref", "备案文号", "text"),
+        ("filed_on", "备案日期（留空为今天）", "date"),
     ],
     "reject": [("reason", "不予批准的理由", "textarea")],
     "bring_into_force": [("effective_date", "生效日期（留空为今天）", "date")],
@@ -54,8 +61,11 @@ OPINION_KINDS_ZH = {
 
 @bp.before_request
 def _staff_only():
-    if not current_actor().is_staff:
-        raise Forbidden("此页面仅供地名工作人员使用，请先登录（/auth/login）")
+    actor = current_actor()
+    if actor.is_public and request.method == "GET":  # offer sign-in, then come back here
+        return redirect(url_for("auth.login", next=request.full_path))
+    if not actor.is_staff:
+        raise Forbidden("此页面仅供地名工作人员使用")
     return None
 
 
@@ -72,9 +82,12 @@ def _globals():
 
 @bp.get("/")
 def index():
+    """The dashboard: what is due (notices ending, decisions, filings, announcements), then
+    the proposals."""
     state = request.args.get("state") or None
     result = workflow.list_proposals(store(), current_actor(), state=state, limit=200)
-    return render_template("officer/index.html", proposals=result, state=state)
+    due = approval.due_items(store(), registry.civil_date(clock()))
+    return render_template("officer/index.html", proposals=result, state=state, due=due)
 
 
 @bp.route("/proposals/new", methods=["GET", "POST"])
@@ -91,7 +104,6 @@ def proposal_new():
                     "name",
                     "feature_class",
                     "feature_type",
-                    "division_code",
                     "meaning",
                     "history",
                     "source",
@@ -102,6 +114,9 @@ def proposal_new():
                 for a in form.get("aliases", "").replace("，", ",").split(",")
                 if a.strip()
             ]
+            proposed["division_code"] = divisions.division_code_from_text(
+                store(), form.get("division")
+            )
             place_id = int(form["place_id"]) if form.get("place_id") else None
             p = workflow.create_proposal(
                 store(),
@@ -124,6 +139,7 @@ def proposal_new():
         "officer/proposal_new.html",
         form=form,
         feature_classes=FEATURE_CLASSES,
+        division_choices=divisions.division_choices(store()),
         kind=request.args.get("kind", form.get("kind", "naming")),
         place_id=request.args.get("place_id", form.get("place_id", "")),
     )
@@ -187,8 +203,56 @@ def statistics_page():
         year = int(request.args.get("year") or registry.civil_date(clock()).year)
     except ValueError:
         raise InvalidInput("年份应为整数") from None
-    division = request.args.get("division") or None
+    division = divisions.division_code_from_text(store(), request.args.get("division"))
     stats = statistics.annual_statistics(store(), year, division)
     return render_template(
-        "officer/statistics.html", stats=stats, year=year, division=division or ""
+        "officer/statistics.html",
+        stats=stats,
+        year=year,
+        division=request.args.get("division") or "",
+        division_choices=divisions.division_choices(store(), ("city", "county")),
+        filing_labels=statistics.FILING_LABELS_ZH,
+    )
+
+
+DIVISION_CHANGE_FORM = (
+    "new_name",
+    "approving_body",
+    "document_number",
+    "approval_date",
+    "effective_date",
+    "reason",
+)
+
+
+@bp.route("/divisions/changes", methods=["GET", "POST"])
+def division_change_page():
+    """区划变更: rename a division under its approval (《行政区划管理条例》), which renames its
+    registry record and the boundary line names together; and the changes recorded."""
+    form = request.form
+    if request.method == "POST":
+        try:
+            code = divisions.division_code_from_text(store(), form.get("division"))
+            change = division_change_service.rename_division(
+                store(),
+                current_actor(),
+                clock=clock,
+                code=code,
+                **{k: form.get(k, "").strip() for k in DIVISION_CHANGE_FORM},
+            )
+            renamed = "、".join(f"{r['old']}→{r['new']}" for r in change["lines_renamed"] or [])
+            flash(
+                f"已登记：{change['old_name']} 更名为 {change['new_name']}"
+                + (f"；界线名称随之更新：{renamed}" if renamed else "")
+            )
+            return redirect(url_for("officer.division_change_page"))
+        except DomainError as exc:
+            flash(exc.message)
+    with store().read() as conn:
+        changes = division_changes.list_changes(conn)
+    return render_template(
+        "officer/division_changes.html",
+        form=form,
+        changes=changes,
+        division_choices=divisions.division_choices(store(), ("city", "county", "township")),
     )

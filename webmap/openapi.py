@@ -13,6 +13,7 @@ from webmap.schemas import add_request_bodies, request_schemas
 
 PART_MODULES = (
     "webmap.openapi_core",
+    "webmap.openapi_public",
     "webmap.openapi_registry",
     "webmap.openapi_boundaries",
 )

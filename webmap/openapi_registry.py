@@ -162,6 +162,32 @@ PATHS = {
             },
         }
     },
+    "/api/proposals/due": {
+        "get": {
+            "tags": ["申请"],
+            "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
+            "parameters": [
+                {
+                    "name": "all",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["1"]},
+                    "description": "1：也列出未到期的事项",
+                }
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "today": {"type": "string", "format": "date"},
+                            "items": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                ),
+                "403": {"description": "未登录或非工作人员"},
+            },
+        }
+    },
     "/api/proposals/{proposal_id}": {
         "get": {
             "tags": ["申请"],

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from gazetteer import registry, statistics, workflow
+from gazetteer import approval, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput
+from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
 from webmap.params import idempotency_key, int_arg
 from webmap.schemas import ProposalAction, ProposalNew, validated_body
@@ -103,6 +103,18 @@ def proposal_create():
         idempotency_key=idempotency_key(),
     )
     return jsonify(result), 201
+
+
+@bp.get("/proposals/due")
+def proposals_due():
+    """What officers must do soon: notices ending, decisions waiting, filings (Art. 13) and
+    announcements (Art. 14) due or overdue; ?all=1 adds those not yet due. Staff only."""
+    actor = current_actor()
+    if not actor.is_staff:
+        raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
+    today = registry.civil_date(clock())
+    items = approval.due_items(store(), today, include_open=request.args.get("all") == "1")
+    return jsonify({"today": today.isoformat(), "items": items})
 
 
 @bp.get("/proposals/workflow")

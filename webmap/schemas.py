@@ -209,6 +209,18 @@ class DisputeUpdate(RequestModel):
     resolution: Text | None = None
 
 
+class DivisionRename(RequestModel):
+    """Rename a division under its approval (officer); the line names follow."""
+
+    code: ShortText
+    new_name: ShortText
+    approving_body: ShortText
+    document_number: ShortText
+    approval_date: IsoDate
+    effective_date: IsoDate | None = None
+    reason: Text | None = None
+
+
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
@@ -222,6 +234,7 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     TaskUpdate,
     DisputeNew,
     DisputeUpdate,
+    DivisionRename,
 )
 
 
@@ -279,6 +292,7 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/tasks/{task_id}/approve", "post"): SideSignOff,
     ("/api/boundaries/disputes", "post"): DisputeNew,
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
+    ("/api/boundaries/division-changes", "post"): DivisionRename,
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from gazetteer import registry
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.spatial import parse_bbox
+from gazetteer.place_view import place_view
 from webmap.context import lookup, store
 from webmap.params import float_arg, int_arg
 from webmap.schemas import ReverseBatch, validated_body
@@ -84,7 +84,10 @@ def search_page():
 
 @bp.get("/place/<int:place_id>")
 def place_page(place_id: int):
-    place = registry.get_place(store(), place_id, with_geometry=True)
-    history = registry.place_history(store(), place_id)
-    former = [c for c in history["name_chain"] if c["id"] != place_id and c["status"] != "in_force"]
-    return render_template("public/place.html", place=place, history=history, former=former)
+    return render_template("public/place.html", **place_view(store(), place_id))
+
+
+@bp.get("/api/places/<int:place_id>/public")
+def place_public(place_id: int):
+    """What the public place page shows, as JSON (no staff account names)."""
+    return jsonify(place_view(store(), place_id))

@@ -41,7 +41,9 @@ csrf = CSRFProtect()
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 # The only writes an anonymous visitor may send (still CSRF-checked: no login CSRF).
-ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout"})
+# Public opinions on a notice (公示) are open to anyone: CSRF-protected, limited per
+# address and guarded by a honeypot in gazetteer.notices.
+ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout", "notices.add_opinion"})
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask import current_app
+
 from gazetteer import workflow
 from webmap.context import clock, current_actor, lookup, store
 
@@ -28,5 +30,6 @@ def take_step(
         reason=reason,
         clock=clock,
         corpus=corpus,
+        min_notice_days=current_app.config["MIN_NOTICE_DAYS"],
         **params,
     )

@@ -74,6 +74,15 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
+        "MIN_NOTICE_DAYS",
+        30,
+        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
+        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
+        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
+        "figure. Set it to the provincial or municipal rule's number once sourced.",
+        _positive_int,
+    ),
+    Setting(
         "DATA_DIR",
         "./var",
         "Directory holding the embedded SQLite store, uploads and backups.",
@@ -166,6 +175,9 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 class SettingsError(ValueError):
     pass
+
+
+SETTING_DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
 
 
 def load_settings(

@@ -166,6 +166,8 @@ def _sqlite_begin(conn):
 
 
 _AFTER_COMMIT = "gdgis.after_commit"
+# After a failed connection to the read replica, reads go to the primary this long (s).
+REPLICA_RETRY_S = 5.0
 
 
 def after_commit(conn: Connection, callback: Callable[[Store], None]) -> None:
@@ -190,7 +192,8 @@ class Store:
     ``read_url`` (PostgreSQL only) names a streaming replica: ``read()`` then uses it,
     except ``read(primary=True)`` and reads by a thread within ``read_after_write_s``
     seconds of its last write, which stay on the primary so a request sees its own write
-    whatever the replication lag. Replica connections are read-only.
+    whatever the replication lag. Replica connections are read-only. When the replica
+    cannot be reached, reads go to the primary for ``REPLICA_RETRY_S`` seconds.
     """
 
     def __init__(
@@ -233,6 +236,7 @@ class Store:
                 execution_options={"postgresql_readonly": True},
             )
         self.read_after_write_s = read_after_write_s
+        self._replica_down_until = 0.0
         self._last_write = threading.local()
 
     @property
@@ -241,6 +245,8 @@ class Store:
 
     def _read_engine(self, primary: bool) -> Engine:
         if self.read_engine is None or primary:
+            return self.engine
+        if time.monotonic() < self._replica_down_until:
             return self.engine
         wrote_at = getattr(self._last_write, "at", None)
         if wrote_at is not None and time.monotonic() - wrote_at < self.read_after_write_s:
@@ -251,7 +257,20 @@ class Store:
     def read(self, *, primary: bool = False) -> Iterator[Connection]:
         """A connection for reads: the replica when configured (see the class docstring),
         else the primary. ``primary=True`` when the read must see every committed write."""
-        with self._read_engine(primary).connect() as conn:
+        engine = self._read_engine(primary)
+        conn = None
+        if engine is not self.engine:
+            try:
+                conn = engine.connect()
+            except sa.exc.OperationalError:
+                # The replica is down or unreachable: keep answering from the primary, and
+                # try the replica again after a while rather than on every read.
+                log.warning(
+                    "read replica unavailable: reading from the primary for %.0f s",
+                    REPLICA_RETRY_S,
+                )
+                self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+        with conn if conn is not None else self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager

@@ -198,11 +198,13 @@ class RowChecker:
         self.mapping = mapping
         self.crs_tag = crs_tag
         self.locator = locator
-        self.corpus = corpus
+        self.corpus = corpus  # None: no naming-rule findings (the write pass; they never block)
         self.today = today
         self.division_names = DivisionNames(conn)
-        self.seen_keys: dict[str, int] = {}
-        self.seen_names: dict[tuple, int] = {}
+        # Rows seen so far, by hash of their key (8 bytes each, not the strings: memory
+        # stays small on a 500,000-row file; a 64-bit collision is vanishingly unlikely).
+        self.seen_keys: dict[int, int] = {}
+        self.seen_names: dict[int, int] = {}
         # Names already in force in the registry: (name, class, division) -> (id, source_key).
         self.registry_names: dict[tuple, tuple[int, str | None]] = {}
         for r in conn.execute(
@@ -338,6 +340,7 @@ class RowChecker:
                 plan.errors.append(f"“{values.get(m[key])}”不是年份或日期")
                 dates[key] = None
         if not (name and feature_class):
+            plan.values = {"name": name, "feature_class": raw_class}  # for the report
             return
         rom = _romanized(name, feature_class)
         history = get("history")
@@ -373,10 +376,15 @@ class RowChecker:
             else None,
         }
         path = self.division_names.paths.get(division_code, ()) if division_code else ()
-        findings = check_name(
-            name, feature_class, path, self.corpus, exclude_id=old.id if old is not None else None
-        )
-        plan.findings = [f.to_dict() for f in findings] + plan.findings
+        if self.corpus is not None:
+            findings = check_name(
+                name,
+                feature_class,
+                path,
+                self.corpus,
+                exclude_id=old.id if old is not None else None,
+            )
+            plan.findings = [f.to_dict() for f in findings] + plan.findings
 
     def _provenance(self, row: int) -> str:
         label = f"导入 {self.file_name}｜图层 {self.layer}｜第 {row} 行｜{self.today.isoformat()}"
@@ -427,13 +435,13 @@ class RowChecker:
         return {r.source_key: r for r in rows}
 
     def _decide(self, plan: RowPlan, existing) -> None:
-        first = self.seen_keys.setdefault(plan.source_key, plan.row)
+        first = self.seen_keys.setdefault(hash(plan.source_key), plan.row)
         if first != plan.row:
             plan.errors.append(f"与文件第 {first} 行的地名代码（或行号）相同")
         v = plan.values
-        if v:
+        if "division_code" in v:  # a complete record (rows missing name or class are not)
             name_key = (v["name"], v["feature_class"], v["division_code"])
-            first_name = self.seen_names.setdefault(name_key, plan.row)
+            first_name = self.seen_names.setdefault(hash(name_key), plan.row)
             if first_name != plan.row:
                 plan.errors.append(f"与文件第 {first_name} 行重复（同名、同类别、同一行政区）")
             other = self.registry_names.get(name_key)

@@ -36,6 +36,7 @@ FORMATS_ZH = {
     "xlsx": "Excel (.xlsx)",
 }
 VECTOR_FORMATS = ("shapefile", "gpkg", "filegdb", "geojson")
+CSV_LAYER = "csv"
 HEADER_SEARCH_ROWS = 10  # census sheets often carry a title row or two above the header
 
 
@@ -168,7 +169,9 @@ class SourceFile:
                 return list(workbook.sheetnames)
             finally:
                 workbook.close()
-        return [self.path.stem]
+        # One fixed name: the layer is part of each record's source key, so it must not
+        # depend on what the file happened to be called when uploaded.
+        return [CSV_LAYER]
 
     def _check_layer(self, layer: str | None) -> str:
         names = self.layers()

@@ -132,11 +132,15 @@
     });
   }
 
+  // A legend that folds to a 44 px button (folded at first on narrow screens, where it
+  // would cover the map).
   function legendControl(title, rows, note) {
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
       var box = el("div", null, "legend");
-      box.appendChild(el("strong", title));
+      var toggle = el("button", title, "legend-toggle");
+      toggle.type = "button";
+      var body = el("div", null, "legend-body");
       rows.forEach(function (row) {
         var line = el("div", null, "legend-row");
         var swatch = el("span", null, "legend-swatch legend-" + (row.kind || "dot"));
@@ -144,9 +148,18 @@
         swatch.style.borderColor = row.colour;
         line.appendChild(swatch);
         line.appendChild(el("span", row.label));
-        box.appendChild(line);
+        body.appendChild(line);
       });
-      if (note) { box.appendChild(el("div", note, "legend-note")); }
+      if (note) { body.appendChild(el("div", note, "legend-note")); }
+      box.appendChild(toggle);
+      box.appendChild(body);
+      var folded = window.innerWidth < 700;
+      function show() {
+        box.classList.toggle("collapsed", folded);
+        toggle.setAttribute("aria-expanded", String(!folded));
+      }
+      toggle.addEventListener("click", function () { folded = !folded; show(); });
+      show();
       L.DomEvent.disableClickPropagation(box);
       return box;
     };

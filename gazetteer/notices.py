@@ -1,0 +1,310 @@
+"""Public notices (公示), public opinions on them, announcements (公告) and the change feed.
+
+The law makes the notice of a proposed name public so that people can comment; this module
+is what the public sees and may do, without Flask:
+
+* ``list_notices`` / ``get_notice``: proposals on notice, with their reasons, location,
+  division and notice period (open or ended);
+* ``submit_public_opinion``: anyone may leave an opinion while the notice period runs. It is
+  stored as a ``proposal_opinions`` row of kind ``public`` (officers see it on the
+  proposal), with limits: the text's length, a honeypot field that people never fill, and
+  per-address limits counted on a keyed digest of the sender's address (the address itself
+  is never stored);
+* ``list_announcements``: announced and in-force proposals with the announcement text;
+* ``registry_changes``: every change to the registry (``place_versions``), oldest first,
+  from a sequence number or an instant, for harvesters. Staff account names are left out.
+
+Dates (notice period, announcement) are civil dates in China; instants are UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from shapely.geometry import mapping
+
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.store import Store
+from gazetteer.core.text import clean_text
+from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
+from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
+from gazetteer.workflow import KIND_NAMES_ZH
+
+OPINION_MIN_CHARS = 5
+OPINION_MAX_CHARS = 2000
+AUTHOR_MAX_CHARS = 50
+# Per address: opinions on one notice, and opinions on all notices in one civil day. A
+# household or an office behind one address may well send a few; a script sends many.
+OPINIONS_PER_NOTICE_PER_ADDRESS = 3
+OPINIONS_PER_DAY_PER_ADDRESS = 10
+PUBLIC_AUTHOR = "公众（未署名）"
+PUBLIC_RECORDER = "public"  # recorded_by of public opinions: not an account
+MAX_FEED_ITEMS = 1000
+# Record fields a harvester gets in the change feed (no staff account names).
+FEED_RECORD_FIELDS = (
+    "id",
+    "name",
+    "specific_term",
+    "generic_term",
+    "romanized",
+    "feature_class",
+    "feature_type",
+    "division_code",
+    "own_division_code",
+    "status",
+    "named_date",
+    "retired_date",
+    "meaning",
+    "source",
+)
+
+
+def _public_opinion_count(conn, proposal_ids: list[int]) -> dict[int, int]:
+    if not proposal_ids:
+        return {}
+    return dict(
+        conn.execute(
+            sa.select(proposal_opinions.c.proposal_id, sa.func.count())
+            .where(
+                proposal_opinions.c.proposal_id.in_(proposal_ids),
+                proposal_opinions.c.kind == "public",
+            )
+            .group_by(proposal_opinions.c.proposal_id)
+        ).all()
+    )
+
+
+def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
+    proposed = dict(row.proposed or {})
+    open_ = (
+        row.notice_start is not None
+        and row.notice_end is not None
+        and row.notice_start <= today <= row.notice_end
+    )
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "kind_zh": KIND_NAMES_ZH[row.kind],
+        "name": proposed.get("name"),
+        "romanized": proposed.get("romanized"),
+        "feature_class": proposed.get("feature_class"),
+        "place_id": row.place_id,
+        "applicant": row.applicant,
+        "reasons": row.reasons,
+        "division": division_info(conn, row.division_code),
+        "location": mapping(row.location) if row.location is not None else None,
+        "notice_start": jsonable(row.notice_start),
+        "notice_end": jsonable(row.notice_end),
+        "open": open_,
+        "days_left": (row.notice_end - today).days if open_ else 0,
+        "public_opinions": counts.get(row.id, 0),
+    }
+
+
+def list_notices(store: Store, *, clock: Clock = utcnow) -> list[dict]:
+    """Proposals on notice (公示中), newest notice first."""
+    today = civil_date(clock())
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(proposals)
+            .where(proposals.c.state == "on_notice")
+            .order_by(proposals.c.notice_start.desc(), proposals.c.id.desc())
+        ).all()
+        counts = _public_opinion_count(conn, [r.id for r in rows])
+        return [_notice(conn, r, today, counts) for r in rows]
+
+
+def get_notice(store: Store, proposal_id: int, *, clock: Clock = utcnow) -> dict:
+    """One proposal on notice. Raises ``NotFound`` when it is not (or no longer) on notice."""
+    today = civil_date(clock())
+    with store.read() as conn:
+        row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
+        if row is None or row.state != "on_notice":
+            raise NotFound(f"没有编号为 {proposal_id} 的公示")
+        return _notice(conn, row, today, _public_opinion_count(conn, [row.id]))
+
+
+def submit_public_opinion(
+    store: Store,
+    proposal_id: int,
+    *,
+    body,
+    author=None,
+    honeypot=None,
+    source_digest: str,
+    clock: Clock = utcnow,
+) -> dict:
+    """Record an opinion from the public on a proposal on notice.
+
+    ``source_digest``: a keyed digest of the sender's address (the web layer makes it with
+    the app's secret), used only to count. Raises ``InvalidInput`` for a filled honeypot,
+    a missing, too short or too long text; ``NotFound`` when the proposal is not on notice;
+    ``Conflict`` when the notice period is not running or an address limit is reached."""
+    if honeypot:
+        # People never see the field; only form-filling scripts fill it.
+        raise InvalidInput("提交未被接受", details={"field": "website"})
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("请填写意见内容", details={"field": "body"})
+    body = clean_text(body.strip(), "意见内容")
+    if not OPINION_MIN_CHARS <= len(body) <= OPINION_MAX_CHARS:
+        raise InvalidInput(
+            f"意见内容应为 {OPINION_MIN_CHARS}～{OPINION_MAX_CHARS} 个字符（现为 {len(body)} 个）",
+            details={"field": "body", "length": len(body)},
+        )
+    if author is not None and not isinstance(author, str):
+        raise InvalidInput("署名应为文字", details={"field": "author"})
+    author = clean_text((author or "").strip(), "署名") or PUBLIC_AUTHOR
+    if len(author) > AUTHOR_MAX_CHARS:
+        raise InvalidInput(f"署名最多 {AUTHOR_MAX_CHARS} 个字符", details={"field": "author"})
+    if not source_digest:
+        raise InvalidInput("缺少来源标识")
+    now = clock()
+    today = civil_date(now)
+    with store.write(actor=PUBLIC_RECORDER) as conn:
+        row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
+        if row is None or row.state != "on_notice":
+            raise NotFound(f"没有编号为 {proposal_id} 的公示")
+        if not (row.notice_start <= today <= row.notice_end):
+            raise Conflict(
+                f"公示期为 {row.notice_start.isoformat()} 至 {row.notice_end.isoformat()}，"
+                "现在不在公示期内，不能再提交意见"
+            )
+        mine = proposal_opinions.c.source_digest == source_digest
+        on_this = conn.execute(
+            sa.select(sa.func.count()).where(mine, proposal_opinions.c.proposal_id == proposal_id)
+        ).scalar()
+        if on_this >= OPINIONS_PER_NOTICE_PER_ADDRESS:
+            raise Conflict(
+                f"同一网络地址对同一公示最多提交 {OPINIONS_PER_NOTICE_PER_ADDRESS} 条意见",
+                details={"limit": OPINIONS_PER_NOTICE_PER_ADDRESS},
+            )
+        # The civil day in China began at 16:00 UTC the day before.
+        day_start = dt.datetime.combine(today, dt.time(), dt.UTC) - dt.timedelta(hours=8)
+        today_count = conn.execute(
+            sa.select(sa.func.count()).where(mine, proposal_opinions.c.recorded_at >= day_start)
+        ).scalar()
+        if today_count >= OPINIONS_PER_DAY_PER_ADDRESS:
+            raise Conflict(
+                f"同一网络地址每天最多提交 {OPINIONS_PER_DAY_PER_ADDRESS} 条意见，请明天再试",
+                details={"limit": OPINIONS_PER_DAY_PER_ADDRESS},
+            )
+        opinion_id = conn.execute(
+            proposal_opinions.insert().values(
+                proposal_id=proposal_id,
+                kind="public",
+                author=author,
+                body=body,
+                recorded_by=PUBLIC_RECORDER,
+                recorded_at=now,
+                source_digest=source_digest,
+            )
+        ).inserted_primary_key[0]
+    return {
+        "id": opinion_id,
+        "proposal_id": proposal_id,
+        "author": author,
+        "body": body,
+        "recorded_at": jsonable(as_utc(now)),
+    }
+
+
+def list_announcements(store: Store, *, limit: int = 100) -> list[dict]:
+    """Announced (公告) proposals, newest first, with the announcement text."""
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit 应在 1 到 500 之间")
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(proposals)
+            .where(
+                proposals.c.state.in_(("announced", "in_force")),
+                proposals.c.announced_on.is_not(None),
+            )
+            .order_by(proposals.c.announced_on.desc(), proposals.c.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "kind_zh": KIND_NAMES_ZH[r.kind],
+                "name": dict(r.proposed or {}).get("name"),
+                "state": r.state,
+                "announced_on": jsonable(r.announced_on),
+                "effective_date": jsonable(r.effective_date),
+                "approving_body": r.approving_body,
+                "decision_ref": r.decision_ref,
+                "decision_date": jsonable(r.decision_date),
+                "text": r.announcement_text,
+                "place_id": r.result_place_id or r.place_id,
+                "division": division_info(conn, r.division_code),
+                "updated_at": jsonable(as_utc(r.updated_at)),
+            }
+            for r in rows
+        ]
+
+
+def parse_since(value) -> tuple[int | None, dt.datetime | None]:
+    """``since`` of the change feed: a sequence number (0 or more) or an ISO 8601 instant
+    with a time zone. Returns (sequence, instant), one of them None."""
+    if value is None or value == "":
+        return 0, None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text), None
+    try:
+        instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "since 应为序号（如 120）或带时区的时间（如 2024-05-01T00:00:00Z）",
+            details={"since": text},
+        ) from None
+    if instant.tzinfo is None:
+        raise InvalidInput("since 的时间须带时区（如 Z 或 +08:00）", details={"since": text})
+    return None, instant.astimezone(dt.UTC)
+
+
+def registry_changes(store: Store, since=None, *, limit: int = 100) -> dict:
+    """Changes to the registry after ``since`` (a sequence number, exclusive, or an instant,
+    inclusive), oldest first: {"changes": [...], "next_since": last sequence, "more": bool}.
+
+    Each change is one ``place_versions`` row: its sequence number, the place id and version,
+    what changed (named, renamed, superseded, retired, corrected, imported), the civil date
+    it took effect, when it was recorded (UTC) and the public fields of the record."""
+    if not 1 <= limit <= MAX_FEED_ITEMS:
+        raise InvalidInput(f"limit 应在 1 到 {MAX_FEED_ITEMS} 之间")
+    sequence, instant = parse_since(since)
+    query = sa.select(place_versions).order_by(place_versions.c.id).limit(limit + 1)
+    if sequence is not None:
+        query = query.where(place_versions.c.id > sequence)
+    else:
+        query = query.where(place_versions.c.recorded_at >= instant)
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+        if not rows and instant is not None:  # nothing since then: resume after what exists
+            sequence = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.max(place_versions.c.id), 0)).where(
+                    place_versions.c.recorded_at < instant
+                )
+            ).scalar()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        {
+            "sequence": r.id,
+            "place_id": r.place_id,
+            "version": r.version,
+            "change": r.change,
+            "name": r.name,
+            "status": r.status,
+            "valid_from": jsonable(r.valid_from),
+            "valid_to": jsonable(r.valid_to),
+            "proposal_id": r.proposal_id,
+            "recorded_at": jsonable(as_utc(r.recorded_at)),
+            "record": {k: (r.record or {}).get(k) for k in FEED_RECORD_FIELDS},
+            "geometry": mapping(r.geom) if r.geom is not None else None,
+        }
+        for r in rows
+    ]
+    next_since = changes[-1]["sequence"] if changes else (sequence if sequence is not None else 0)
+    return {"changes": changes, "next_since": next_since, "more": more}

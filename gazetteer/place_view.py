@@ -1,0 +1,180 @@
+"""What the public place page shows of one record (``/place/<id>``), built from the
+registry without Flask.
+
+A member of the public sees: the name, its pinyin and the feature class in plain words;
+the division chain, each level linked to its own record; meaning and origin where recorded;
+former names with their dates (renames in the registry and the historical division names);
+and each change with its date and approving body. Staff account names never appear: who
+recorded a change is an internal fact (``place_versions.recorded_by``), and the audit log
+keeps it for officers.
+
+The map shows the record's own geometry or, for a name without one (无图形), the polygon of
+the lowest division it lies in that has one (county, city or province), simplified for the
+page; all CGCS2000 lon/lat.
+"""
+
+from __future__ import annotations
+
+import re
+
+import shapely
+import sqlalchemy as sa
+from shapely.geometry import mapping
+
+from gazetteer.core.store import Store
+from gazetteer.division_history import division_changes_of
+from gazetteer.registry import get_place, jsonable, place_history
+from gazetteer.registry_tables import proposals
+from gazetteer.tables import divisions, places
+
+# The census top classes (GB/T 18521) as a member of the public would say them.
+FEATURE_CLASS_WORDS = {
+    "海域": "海域（海湾、海峡等）",
+    "陆地水系": "河流、湖泊等水系",
+    "陆地地形": "山、岛、平原等地形",
+    "行政区域": "行政区划（省、市、县、乡镇、街道）",
+    "群众自治组织": "村民委员会或居民委员会（村、社区）",
+    "非行政区域": "开发区、农场、林场等非行政区域",
+    "居民点": "村庄、住宅区等居民点",
+    "交通运输设施": "道路、桥梁、车站等交通设施",
+    "水利电力通信设施": "水库、电站、通信设施等",
+    "纪念地旅游景点": "纪念地、公园、旅游景点",
+    "建筑物": "有地名意义的建筑物",
+    "单位": "有地名意义的单位",
+}
+CHANGE_WORDS = {
+    "baseline": "登记",
+    "named": "命名",
+    "renamed": "更名",
+    "superseded": "被新名称取代",
+    "retired": "销名",
+    "corrected": "更正",
+}
+MAP_TOLERANCE_DEG = 0.002  # about 200 m: enough for a page map of a division
+# Notes written into ``history`` by older versions named the staff account in brackets
+# (2024-05-01 无图形地名上图（shenhe1）): never shown to the public.
+_STAFF_NOTE = re.compile(r"(无图形地名上图)（[^）]*）")
+
+
+def public_history_text(text: str | None) -> str | None:
+    """The record's history (来历、沿革) as the public may read it: staff notes without the
+    account name."""
+    if not text:
+        return text
+    return _STAFF_NOTE.sub(r"\1", text)
+
+
+def division_map(conn, code: str | None) -> dict | None:
+    """{code, name, level, geometry} of the lowest division on the chain of ``code`` that
+    has a polygon, simplified to ``MAP_TOLERANCE_DEG``; None when none has one."""
+    if not code:
+        return None
+    path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == code)).scalar()
+    if not path:
+        return None
+    rows = {
+        r.code: r
+        for r in conn.execute(
+            sa.select(
+                divisions.c.code, divisions.c.name, divisions.c.level, divisions.c.geom
+            ).where(divisions.c.code.in_(path.split("/")), divisions.c.geom.is_not(None))
+        )
+    }
+    for c in reversed(path.split("/")):
+        if c in rows:
+            r = rows[c]
+            geom = shapely.simplify(r.geom, MAP_TOLERANCE_DEG, preserve_topology=True)
+            return {"code": r.code, "name": r.name, "level": r.level, "geometry": mapping(geom)}
+    return None
+
+
+def place_view(store: Store, place_id: int) -> dict:
+    """Everything the public place page shows. Raises ``NotFound`` for an unknown id."""
+    place = get_place(store, place_id, with_geometry=True)
+    history = place_history(store, place_id)
+    place["history"] = public_history_text(place.get("history"))
+    with store.read() as conn:
+        chain = (place.get("division") or {}).get("chain") or []
+        codes = [d["code"] for d in chain]
+        own = conn.execute(
+            sa.select(places.c.own_division_code).where(places.c.id == place_id)
+        ).scalar()
+        if own and own not in codes:
+            codes.append(own)
+        ids = dict(
+            conn.execute(
+                sa.select(places.c.own_division_code, places.c.id).where(
+                    places.c.own_division_code.in_(codes), places.c.status == "in_force"
+                )
+            ).all()
+        )
+        links = [
+            {**d, "place_id": ids.get(d["code"])}
+            for d in chain
+            if d["code"] != own  # the place itself is the page, not a link
+        ]
+        proposal_ids = {v["proposal_id"] for v in history["versions"] if v["proposal_id"]}
+        decided = {
+            r.id: r
+            for r in conn.execute(
+                sa.select(
+                    proposals.c.id,
+                    proposals.c.kind,
+                    proposals.c.approving_body,
+                    proposals.c.decision_ref,
+                    proposals.c.decision_date,
+                    proposals.c.announced_on,
+                    proposals.c.effective_date,
+                ).where(proposals.c.id.in_(proposal_ids))
+            )
+        }
+        # A division is drawn as its polygon (its record's geometry is only a point on it);
+        # a name without geometry is drawn as the division it lies in.
+        map_geometry, map_of = place.get("geometry"), None
+        own_map = division_map(conn, own) if own else None
+        if own_map and own_map["code"] == own:
+            map_geometry = own_map["geometry"]
+        elif map_geometry is None:
+            map_of = own_map or division_map(conn, place.get("division_code"))
+            map_geometry = map_of["geometry"] if map_of else None
+        division_changes = division_changes_of(conn, own)
+        historical = {c["place_id"] for c in division_changes}
+    changes = []
+    for v in history["versions"]:
+        p = decided.get(v["proposal_id"])
+        changes.append(
+            {
+                "change": v["change"],
+                "change_zh": CHANGE_WORDS.get(v["change"], v["change"]),
+                "name": v["name"],
+                "valid_from": v["valid_from"],
+                "valid_to": v["valid_to"],
+                "reason": public_history_text(v["change_reason"]),
+                "approving_body": p.approving_body if p else None,
+                "decision_ref": p.decision_ref if p else None,
+                "decision_date": jsonable(p.decision_date) if p else None,
+                "announced_on": jsonable(p.announced_on) if p else None,
+                "effective_date": jsonable(p.effective_date) if p else None,
+            }
+        )
+    former = [
+        {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
+        for c in history["name_chain"]
+        if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
+    ]
+    current = [
+        c for c in history["name_chain"] if c["status"] == "in_force" and c["id"] != place_id
+    ]
+    return {
+        "place": place,
+        "feature_class_words": FEATURE_CLASS_WORDS.get(place["feature_class"]),
+        "division_links": links,
+        "map": {
+            "geometry": map_geometry,
+            "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
+        },
+        "former_names": former,
+        "division_changes": division_changes,
+        "current": current[0] if current and place["status"] != "in_force" else None,
+        "changes": changes,
+    }

@@ -1,0 +1,148 @@
+"""The public lookup on a phone (390×844) and a tablet (768×1024): a former name, a chain of
+names, a place page with map and history, a notice answered and seen by an officer, the
+announcements feed; no page wider than the screen, touch targets of 44 px, nothing fetched
+from outside the app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gazetteer import workflow
+from gazetteer.registry import utcnow
+from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in
+from tests.test_workflow import CLERK, TIANHE, Clock, step, walk
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = [PHONE, TABLET_PORTRAIT]
+IDS = ["390x844", "768x1024"]
+
+
+def proposal(store, clock, name: str, until: str) -> dict:
+    p = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="naming",
+        applicant="天河区住房和城乡建设局",
+        reasons="新建道路，连接石牌与员村，取当地旧地名",
+        proposed={
+            "name": name,
+            "feature_class": "交通运输设施",
+            "feature_type": "路",
+            "division_code": TIANHE,
+        },
+        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
+        clock=clock,
+    )
+    p = walk(store, clock, None, p, "on_notice")
+    if until == "on_notice":
+        return p
+    for action in ("approve", "announce"):
+        p = step(store, clock, None, p, action)
+    return p
+
+
+def fits_the_screen(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide"
+
+
+def tall_enough(page, selector: str) -> None:
+    boxes = [b for b in (e.bounding_box() for e in page.query_selector_all(selector)) if b]
+    assert boxes, selector
+    small = [b["height"] for b in boxes if b["height"] < 44]
+    assert not small, f"{selector}: targets of {small} px"
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=IDS)
+def test_public_lookup_walk(live_server, open_context, viewport):
+    base, store = live_server["url"], live_server["store"]
+    clock = Clock(utcnow().replace(microsecond=0))
+    on_notice = proposal(store, clock, "石榴岗路", "on_notice")
+    announced = proposal(
+        store, Clock(utcnow().replace(microsecond=0) - dt.timedelta(days=20)), "云溪路", "announced"
+    )
+    context, watch = open_context(viewport)
+    page = context.new_page()
+    size = f"{viewport['width']}x{viewport['height']}"
+    phone = viewport["width"] < 600
+
+    # The map: the nav folds behind 菜单 on a phone, the legend folds to a button.
+    page.goto(base + "/")
+    page.wait_for_selector("#map[data-ready='1']", timeout=20000)
+    fits_the_screen(page)
+    if phone:
+        assert not page.is_visible("#site-nav")
+        assert page.locator(".legend.collapsed").count() == 1
+        tall_enough(page, ".nav-toggle")
+        tall_enough(page, ".legend-toggle")
+        page.click(".nav-toggle")
+        assert page.is_visible("#site-nav")
+        tall_enough(page, "#site-nav a")
+        screenshot(page, f"public-nav-open-{size}")
+        page.click(".nav-toggle")
+
+    # A former name: 番禺市 (1992–2000) finds 番禺区, saying so.
+    page.goto(base + "/search?q=番禺市")
+    first = page.locator("ol.results li").first
+    assert "番禺区" in first.inner_text() and "曾用名：番禺市" in first.inner_text()
+    fits_the_screen(page)
+    tall_enough(page, "ol.results a")
+    screenshot(page, f"public-former-name-{size}")
+    first.locator("a").click()
+    page.wait_for_selector("#place-map.ready", timeout=15000)
+    assert page.locator("h1").inner_text().startswith("番禺区")
+    assert "番禺市" in page.locator(".former-names").inner_text()
+    assert page.locator("#place-map path.leaflet-interactive").count() >= 1  # the polygon
+    assert "变更记录" in page.content()
+    fits_the_screen(page)
+    screenshot(page, f"public-place-{size}")
+
+    # A chain typed in the search box: city, district, town -> the town.
+    page.goto(base + "/search")
+    page.fill("#q", "广州天河石牌")
+    page.press("#q", "Enter")
+    page.wait_for_selector("ol.results li")
+    assert "在广州市 › 天河区内查找" in page.locator(".chain-reading").inner_text()
+    page.locator("ol.results li a").first.click()
+    page.wait_for_selector("#place-map.ready", timeout=15000)
+    assert page.locator("h1").inner_text().startswith("石牌街道")
+    assert "地图显示其所在的天河区" in page.content()  # no geometry: its district's map
+    fits_the_screen(page)
+    screenshot(page, f"public-chain-town-{size}")
+
+    # A notice, and an opinion on it.
+    page.goto(base + "/notices")
+    page.click(f"a[href='/notices/{on_notice['id']}']")
+    page.wait_for_selector("#place-map.ready", timeout=15000)
+    assert "新建道路" in page.content() and "公示期" in page.content()
+    fits_the_screen(page)
+    page.fill("textarea[name=body]", "赞成。石榴岗是员村一带的老地名，用作路名好记。")
+    page.fill("input[name=author]", "员村居民")
+    tall_enough(page, ".opinion-form button")
+    screenshot(page, f"public-notice-{size}")
+    page.click(".opinion-form button[type=submit]")
+    page.wait_for_selector("p.ok")
+    assert "意见已提交" in page.locator("p.ok").inner_text()
+    # ... which an officer then sees on the proposal.
+    sign_in(page, base, "officer1", f"/officer/proposals/{on_notice['id']}")
+    page.goto(f"{base}/officer/proposals/{on_notice['id']}")
+    assert "[公众意见] 员村居民" in page.content() and "石榴岗是员村" in page.content()
+    screenshot(page, f"officer-sees-public-opinion-{size}")
+    page.context.clear_cookies()
+
+    # Announcements and their Atom feed.
+    page.goto(base + "/announcements")
+    assert "云溪路" in page.content()
+    fits_the_screen(page)
+    screenshot(page, f"public-announcements-{size}")
+    feed_url = page.get_attribute("link[rel=alternate][type='application/atom+xml']", "href")
+    feed = page.request.get(base + feed_url)
+    assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
+    assert "公告：云溪路" in feed.text() and announced["id"]
+
+    assert watch.errors == []
+    assert watch.blocked == []

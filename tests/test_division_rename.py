@@ -1,0 +1,189 @@
+"""Division changes by their own path (《地名管理条例》 Art. 12; 《行政区划管理条例》): the place
+workflow refuses divisions; a division-change record renames the division, its registry
+record (history kept), its romanization and the boundary line names together."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from helpers import login
+
+from boundaries import division_changes as service
+from boundaries.tables import boundary_lines
+from boundaries.testing import build_boundaries
+from gazetteer import registry, workflow
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.tables import divisions, places
+
+CLERK = Actor("clerk_li", frozenset({"clerk"}))
+OFFICER = Actor("officer_wang", frozenset({"officer"}))
+PANYU = "440113"
+APPROVAL = {
+    "code": PANYU,
+    "new_name": "番山区",
+    "approving_body": "国务院",
+    "document_number": "国函〔2024〕99号（测试用，非真实文件）",
+    "approval_date": "2024-05-01",
+    "effective_date": "2024-05-06",
+    "reason": "测试：区划更名经国务院批准",
+}
+
+
+def clock():
+    return dt.datetime(2024, 5, 6, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def template(store_templates, seeded_template):
+    return store_templates.template("divrename", build_boundaries, base=seeded_template)
+
+
+@pytest.fixture
+def bstore(store_templates, template, tmp_path):
+    with store_templates.copy(template, tmp_path) as store:
+        yield store
+
+
+@pytest.fixture
+def bclient(bstore, tmp_path):
+    from webmap import create_app
+
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=bstore)
+    app.extensions["gdgis.clock"] = clock
+    return app.test_client()
+
+
+def division_record(store, code):
+    with store.read() as conn:
+        return conn.execute(sa.select(places).where(places.c.own_division_code == code)).first()
+
+
+def snapshot(store):
+    with store.read() as conn:
+        return (
+            conn.execute(sa.select(divisions.c.name).where(divisions.c.code == PANYU)).scalar(),
+            conn.execute(sa.select(sa.func.count()).select_from(places)).scalar(),
+            sorted(conn.execute(sa.select(boundary_lines.c.name)).scalars()),
+        )
+
+
+def test_the_place_workflow_refuses_a_division(bstore):
+    panyu = division_record(bstore, PANYU)
+    with pytest.raises(InvalidInput, match="行政区划管理条例"):
+        workflow.create_proposal(
+            bstore,
+            CLERK,
+            kind="renaming",
+            applicant="某区民政局",
+            reasons="更名",
+            proposed={"name": "番山区"},
+            place_id=panyu.id,
+        )
+    with pytest.raises(InvalidInput, match="行政区划管理条例"):
+        workflow.create_proposal(
+            bstore,
+            CLERK,
+            kind="naming",
+            applicant="某区民政局",
+            reasons="新设",
+            proposed={"name": "云涛区", "feature_class": "行政区域", "division_code": "440100"},
+        )
+    town = division_record(bstore, "440113007")  # 市桥街道: a township is a division too
+    with pytest.raises(InvalidInput, match="行政区划"):
+        workflow.create_proposal(
+            bstore, CLERK, kind="retirement", applicant="a", reasons="撤并", place_id=town.id
+        )
+
+
+def test_rename_division_changes_everything_together(bstore):
+    before_lines = [n for n in snapshot(bstore)[2] if "番禺" in n]
+    assert before_lines, "番禺区 has county lines"
+    old = division_record(bstore, PANYU)
+    change = service.rename_division(bstore, OFFICER, clock=clock, **APPROVAL)
+    assert (change["old_name"], change["new_name"]) == ("番禺区", "番山区")
+    assert change["document_number"].startswith("国函") and change["approval_date"] == "2024-05-01"
+    name, _count, lines = snapshot(bstore)
+    assert name == "番山区"
+    assert not [n for n in lines if "番禺" in n] and [n for n in lines if "番山" in n]
+    assert {r["old"] for r in change["lines_renamed"]} == set(before_lines)
+    # The registry: the old record is history, the new one in force with its romanization.
+    new = registry.get_place(bstore, change["new_place_id"])
+    assert new["name"] == "番山区" and new["status"] == "in_force"
+    assert new["named_date"] == "2024-05-06" and new["romanized"].endswith("shan Qu")
+    # 番 is a heteronym (pān only in 番禺): the generated form waits for an officer.
+    assert new["heteronyms_confirmed"] is False
+    assert registry.get_place(bstore, old.id)["status"] == "historical"
+    history = registry.place_history(bstore, change["new_place_id"])
+    assert "番禺区" in str(history)
+    # A place below the division now lies in 番山区.
+    with bstore.read() as conn:
+        assert registry.division_info(conn, "440113007")["full_name"].find("番山区") >= 0
+    # Names as they stood before the change stay findable.
+    then = registry.find_places(bstore, name="番禺区", as_of=dt.date(2024, 5, 1))
+    assert [p["id"] for p in then["items"]] == [old.id]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"document_number": ""}, "批准文号"),
+        ({"approving_body": None}, "批准机关"),
+        ({"approval_date": "2024-13-01"}, "批准日期"),
+        ({"effective_date": "2024-04-01"}, "生效日期"),
+        ({"new_name": "番禺区"}, "相同"),
+        ({"new_name": "天河区"}, "已有"),
+        ({"code": "440113007003"}, "村级"),
+        ({"code": "999999"}, "没有代码"),
+    ],
+)
+def test_bad_division_changes_change_nothing(bstore, change, message):
+    before = snapshot(bstore)
+    with pytest.raises((InvalidInput, Exception), match=message):
+        service.rename_division(bstore, OFFICER, clock=clock, **{**APPROVAL, **change})
+    assert snapshot(bstore) == before
+
+
+def test_only_officers_record_division_changes(bstore):
+    with pytest.raises(Forbidden):
+        service.rename_division(bstore, CLERK, clock=clock, **APPROVAL)
+
+
+def test_division_changes_through_the_api(bclient, bstore):
+    # The place workflow refuses 番禺区 -> 番山区 ...
+    login(bclient, "li", "clerk")
+    panyu = division_record(bstore, PANYU)
+    refused = bclient.post(
+        "/api/proposals",
+        json={
+            "kind": "renaming",
+            "applicant": "某区民政局",
+            "reasons": "更名",
+            "proposed": {"name": "番山区"},
+            "place_id": panyu.id,
+        },
+    )
+    assert (
+        refused.status_code == 400 and "行政区划管理条例" in refused.get_json()["error"]["message"]
+    )
+    # ... a clerk cannot record a division change, an officer can, with its approval.
+    assert bclient.post("/api/boundaries/division-changes", json=APPROVAL).status_code == 403
+    login(bclient, "wang", "officer")
+    missing = bclient.post(
+        "/api/boundaries/division-changes", json={**APPROVAL, "document_number": 7.5}
+    )
+    assert missing.status_code == 400
+    assert (
+        bclient.post("/api/boundaries/division-changes", json={**APPROVAL, "evil": 1}).status_code
+        == 400
+    )
+    r = bclient.post("/api/boundaries/division-changes", json=APPROVAL)
+    assert r.status_code == 201, r.get_json()
+    assert bclient.get(f"/api/divisions/{PANYU}").get_json()["name"] == "番山区"
+    listed = bclient.get("/api/boundaries/division-changes").get_json()["items"]
+    assert listed[0]["new_name"] == "番山区" and listed[0]["lines_renamed"]
+    # Doing it again is refused: the name is already 番山区.
+    again = bclient.post("/api/boundaries/division-changes", json=APPROVAL)
+    assert again.status_code == 400

@@ -1,0 +1,172 @@
+"""Notices (公示) the public can answer, announcements (公告), Atom feeds, the change feed."""
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from gazetteer import notices, workflow
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
+from gazetteer.registry import utcnow
+from tests.helpers import csrf_headers, login, logout
+from tests.test_workflow import (  # noqa: F401  (fixtures)
+    CLERK,
+    OFFICER,
+    TIANHE,
+    Clock,
+    corpus,
+    corpus_cache,
+    step,
+    walk,
+)
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def clock():
+    # The web pages read the real clock: the notice period must include today.
+    return Clock(utcnow().replace(microsecond=0))
+
+
+def on_notice(store, clock, corpus, name="石榴岗路"):  # noqa: F811
+    p = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="naming",
+        applicant="天河区住房和城乡建设局",
+        reasons="新建道路，连接石牌与员村",
+        proposed={
+            "name": name,
+            "feature_class": "交通运输设施",
+            "feature_type": "路",
+            "division_code": TIANHE,
+        },
+        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
+        clock=clock,
+    )
+    return walk(store, clock, corpus, p, "on_notice")
+
+
+def test_public_reads_a_notice_and_leaves_an_opinion_an_officer_sees(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    p = on_notice(store, clock, corpus)
+    listing = client.get("/notices").get_data(as_text=True)
+    assert "石榴岗路" in listing and "公示期" in listing
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    assert "新建道路" in page and 'name="website"' in page and 'id="place-map"' in page
+    # Without the CSRF token: refused, nothing stored.
+    refused = client.post(f"/notices/{p['id']}/opinions", data={"body": "赞成这个名称。"})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    headers = csrf_headers(client)
+    sent = client.post(
+        f"/notices/{p['id']}/opinions",
+        data={"body": "赞成这个名称，石榴岗是本地老地名。", "author": "员村居民"},
+        headers=headers,
+    )
+    assert sent.status_code == 302
+    assert "意见已提交" in client.get(sent.headers["Location"]).get_data(as_text=True)
+    # The officer sees it on the proposal as a public opinion.
+    seen = workflow.get_proposal(store, p["id"], OFFICER)["opinions"]
+    public = [o for o in seen if o["kind"] == "public"]
+    assert [(o["author"], o["recorded_by"]) for o in public] == [("员村居民", "public")]
+    login(client, "officer_wang", "officer")
+    officer_page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert "公众意见" in officer_page and "石榴岗是本地老地名" in officer_page
+    # The public still cannot read other opinions, nor the proposal's internals.
+    logout(client)
+    assert "石榴岗是本地老地名" not in client.get(f"/notices/{p['id']}").get_data(as_text=True)
+
+
+def test_opinion_limits(client, store, clock, corpus):  # noqa: F811
+    p = on_notice(store, clock, corpus)
+    headers = csrf_headers(client)
+    url = f"/notices/{p['id']}/opinions"
+    api = f"/api/notices/{p['id']}/opinions"
+    for data in (
+        {"body": "好"},  # too short
+        {"body": "长" * (notices.OPINION_MAX_CHARS + 1)},
+        {"body": "赞成这个名称。", "author": "名" * 51},
+        {"body": "赞成这个名称。", "website": "http://spam.example"},  # honeypot
+        {"body": "   "},
+    ):
+        r = client.post(url, data=data, headers=headers)
+        assert r.status_code == 400, data
+    r = client.post(api, json={"body": ["a list"]}, headers=headers)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+    raw = '{"body": "x\\ud800yyyy"}'  # a lone surrogate as a JSON escape
+    r = client.post(api, data=raw, content_type="application/json", headers=headers)
+    assert r.status_code == 400
+    for i in range(notices.OPINIONS_PER_NOTICE_PER_ADDRESS):
+        r = client.post(api, json={"body": f"第 {i + 1} 条意见：赞成。"}, headers=headers)
+        assert r.status_code == 201, r.get_json()
+    r = client.post(api, json={"body": "第四条意见：赞成。"}, headers=headers)
+    assert r.status_code == 409 and "最多" in r.get_json()["error"]["message"]
+    # A form post past the limit gets the page back with the message and the text kept.
+    r = client.post(url, data={"body": "第五条意见：赞成。"}, headers=headers)
+    assert r.status_code == 409 and "第五条意见" in r.get_data(as_text=True)
+    # Another address may still send.
+    other = client.post(
+        api,
+        json={"body": "另一个地址的意见。"},
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+    assert other.status_code == 201
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 4
+
+
+def test_opinions_only_while_the_notice_runs(store, clock, corpus):  # noqa: F811
+    p = on_notice(store, clock, corpus)
+    later = Clock(clock.now + dt.timedelta(days=30))
+    with pytest.raises(Conflict):
+        notices.submit_public_opinion(
+            store, p["id"], body="过期的意见。", source_digest="d", clock=later
+        )
+    with pytest.raises(NotFound):
+        notices.submit_public_opinion(store, 999999, body="没有的公示。", source_digest="d")
+    with pytest.raises(InvalidInput):
+        notices.submit_public_opinion(store, p["id"], body="没有来源。", source_digest="")
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 0
+
+
+def test_announcements_feeds_and_change_feed(client, store, clock, corpus):  # noqa: F811
+    p = on_notice(store, clock, corpus, name="石榴岗路")
+    feed = ET.fromstring(client.get("/notices.atom").data)
+    assert [e.find(f"{ATOM}title").text for e in feed.iter(f"{ATOM}entry")] == [
+        "命名公示：石榴岗路"
+    ]
+    for action in ("approve", "announce", "bring_into_force"):
+        p = step(store, clock, corpus, p, action)
+    assert client.get("/notices").get_data(as_text=True).count("石榴岗路") == 0
+    page = client.get("/announcements").get_data(as_text=True)
+    assert "石榴岗路" in page and "广州市天河区人民政府" in page
+    response = client.get("/announcements.atom")
+    assert response.mimetype == "application/atom+xml"
+    feed = ET.fromstring(response.data)
+    entries = list(feed.iter(f"{ATOM}entry"))
+    assert len(entries) == 1 and "石榴岗路" in entries[0].find(f"{ATOM}summary").text
+    link = entries[0].find(f"{ATOM}link").get("href")
+    assert f"/place/{p['result_place_id']}" in link
+    # The change feed: everything, then nothing after the last sequence number.
+    body = client.get("/api/changes?since=0").get_json()
+    named = [c for c in body["changes"] if c["place_id"] == p["result_place_id"]]
+    assert named and named[0]["change"] == "named" and named[0]["name"] == "石榴岗路"
+    text = client.get("/api/changes?since=0").get_data(as_text=True)
+    for account in ("clerk_li", "officer_wang", "approver_chen"):
+        assert account not in text
+    after = client.get(f"/api/changes?since={body['next_since']}").get_json()
+    assert after["changes"] == [] and after["next_since"] == body["next_since"]
+    by_time = client.get(
+        "/api/changes", query_string={"since": (clock.now - dt.timedelta(days=60)).isoformat()}
+    ).get_json()
+    assert [c["sequence"] for c in by_time["changes"]] == [c["sequence"] for c in body["changes"]]
+    paged = client.get("/api/changes?since=0&limit=1").get_json()
+    assert len(paged["changes"]) == 1 and paged["more"] is (len(body["changes"]) > 1)
+    for bad in ("since=yesterday", "since=2024-05-01T00:00:00", "limit=0", "since=-1"):
+        r = client.get(f"/api/changes?{bad}")
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad

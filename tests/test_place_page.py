@@ -1,0 +1,84 @@
+"""The public place page: map (own geometry or its division's), pinyin, class in words,
+division links, former names and changes with approving body — never a staff account."""
+
+import sqlalchemy as sa
+
+from gazetteer import placement, workflow
+from gazetteer.core.actors import Actor
+from gazetteer.place_view import place_view, public_history_text
+from gazetteer.tables import places
+from tests.test_workflow import (  # noqa: F401  (fixtures)
+    CLERK,
+    Clock,
+    clock,
+    corpus,
+    corpus_cache,
+    place_id_of,
+    walk,
+)
+
+
+def test_township_without_geometry_shows_its_county_on_the_map(client, store):
+    pid = place_id_of(store, "440106006")  # 石牌街道, 无图形
+    view = place_view(store, pid)
+    assert not view["place"]["has_geometry"]
+    assert view["map"]["of_division"]["name"] == "天河区"
+    assert view["map"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert [d["name"] for d in view["division_links"]] == ["广东省", "广州市", "天河区"]
+    assert all(d["place_id"] for d in view["division_links"])
+    page = client.get(f"/place/{pid}").get_data(as_text=True)
+    assert 'id="place-map"' in page and "地图显示其所在的天河区" in page
+    assert "Shipai" in page  # pinyin
+    assert "行政区划（省、市、县、乡镇、街道）" in page  # class in words
+    county = view["division_links"][-1]["place_id"]
+    assert f'href="/place/{county}"' in page
+    county_view = place_view(store, county)
+    assert county_view["place"]["has_geometry"] and county_view["map"]["of_division"] is None
+
+
+def test_placing_on_the_map_never_shows_the_staff_account(client, store):
+    pid = place_id_of(store, "440106006002")
+    with store.read() as conn:
+        version = conn.execute(sa.select(places.c.version).where(places.c.id == pid)).scalar()
+    officer = Actor("shenhe1", frozenset({"officer"}))
+    placement.place_on_map(store, pid, 113.335, 23.135, actor=officer, version=version)
+    page = client.get(f"/place/{pid}").get_data(as_text=True)
+    body = client.get(f"/api/places/{pid}/public").get_data(as_text=True)
+    assert "无图形地名上图" in page and "shenhe1" not in page and "shenhe1" not in body
+    assert "地图：本地名的位置" in page
+    # Records written by older versions carried the account in brackets: hidden too.
+    assert (
+        public_history_text("2024-05-01 无图形地名上图（shenhe1）") == "2024-05-01 无图形地名上图"
+    )
+
+
+def test_renamed_place_lists_former_name_and_approving_body(client, store, clock, corpus):  # noqa: F811
+    old_id = place_id_of(store, "440106001001")  # 岳洲社区居委会
+    p = workflow.create_proposal(
+        store,
+        CLERK,
+        kind="renaming",
+        applicant="五山街道办事处",
+        reasons="名实不符",
+        proposed={"name": "岳溪社区居委会"},
+        place_id=old_id,
+        clock=clock,
+    )
+    p = walk(store, clock, corpus, p, "in_force")
+    new_id = p["result_place_id"]
+    view = place_view(store, new_id)
+    assert [f["name"] for f in view["former_names"]] == ["岳洲社区居委会"]
+    renamed = [c for c in view["changes"] if c["approving_body"]]
+    assert renamed and renamed[0]["approving_body"] == "广州市天河区人民政府"
+    assert renamed[0]["decision_date"] and renamed[0]["announced_on"]
+    page = client.get(f"/place/{new_id}").get_data(as_text=True)
+    assert "岳洲社区居委会" in page and "穗天府函〔2024〕1号" in page
+    for account in ("clerk_li", "officer_wang", "approver_chen"):
+        assert account not in page
+    old_page = client.get(f"/place/{old_id}").get_data(as_text=True)
+    assert "现名" in old_page and "岳溪社区居委会" in old_page
+
+
+def test_unknown_place_is_404(client):
+    assert client.get("/place/999999999").status_code == 404
+    assert client.get("/api/places/999999999/public").get_json()["error"]["code"] == "not_found"

@@ -1,0 +1,191 @@
+"""Public notices (公示) with opinions, announcements (公告), their Atom feeds and the JSON
+change feed of the registry: thin over ``gazetteer.notices``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import xml.etree.ElementTree as ET
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from gazetteer import notices
+from gazetteer.core.errors import Conflict, InvalidInput
+from webmap.context import store
+from webmap.params import int_arg
+
+bp = Blueprint("notices", __name__)
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def source_digest() -> str:
+    """A keyed digest of the client's address: counts opinions per address without storing
+    the address (nor anything that can be turned back into it without the app's secret)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, (request.remote_addr or "-").encode(), hashlib.sha256).hexdigest()
+
+
+def atom_feed(title: str, self_url: str, page_url: str, entries: list[dict]) -> Response:
+    """An Atom 1.0 document (RFC 4287). ``entries``: dicts with id, title, updated (RFC
+    3339), link and summary."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = title
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = self_url
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url)
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=page_url)
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = "广东省地名与行政区域界线"
+    updated = max((e["updated"] for e in entries), default="1970-01-01T00:00:00Z")
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated
+    for e in entries:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = e["id"]
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = e["title"]
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = e["updated"]
+        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=e["link"])
+        ET.SubElement(entry, f"{{{ATOM}}}summary").text = e["summary"]
+    body = ET.tostring(feed, encoding="unicode", xml_declaration=False)
+    return Response(
+        '<?xml version="1.0" encoding="utf-8"?>\n' + body,
+        mimetype="application/atom+xml",
+    )
+
+
+def _day(value: str | None) -> str:
+    return f"{value}T00:00:00+08:00" if value else "1970-01-01T00:00:00Z"
+
+
+@bp.get("/notices")
+def notices_page():
+    return render_template("notices/list.html", items=notices.list_notices(store()))
+
+
+@bp.get("/notices/<int:proposal_id>")
+def notice_page(proposal_id: int):
+    return render_template(
+        "notices/notice.html",
+        n=notices.get_notice(store(), proposal_id),
+        limits={
+            "min": notices.OPINION_MIN_CHARS,
+            "max": notices.OPINION_MAX_CHARS,
+            "author": notices.AUTHOR_MAX_CHARS,
+        },
+        error=None,
+        form={},
+    )
+
+
+@bp.post("/notices/<int:proposal_id>/opinions")
+@bp.post("/api/notices/<int:proposal_id>/opinions")
+def add_opinion(proposal_id: int):
+    """An opinion from the public: a form post, or JSON {"body", "author"} (under /api/,
+    errors in the JSON error shape); both need the CSRF token of the session."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data if isinstance(data, dict) or hasattr(data, "get") else {}
+    try:
+        saved = notices.submit_public_opinion(
+            store(),
+            proposal_id,
+            body=data.get("body"),
+            author=data.get("author"),
+            honeypot=data.get("website"),
+            source_digest=source_digest(),
+        )
+    except (InvalidInput, Conflict) as exc:
+        if request.is_json:
+            raise
+        n = notices.get_notice(store(), proposal_id)
+        page = render_template(
+            "notices/notice.html",
+            n=n,
+            limits={
+                "min": notices.OPINION_MIN_CHARS,
+                "max": notices.OPINION_MAX_CHARS,
+                "author": notices.AUTHOR_MAX_CHARS,
+            },
+            error=exc.message,
+            form=data,
+        )
+        return page, 400 if isinstance(exc, InvalidInput) else 409
+    if request.is_json:
+        return jsonify(saved), 201
+    flash("意见已提交，审核人员将在审批时看到。谢谢！")
+    return redirect(url_for("notices.notice_page", proposal_id=proposal_id, sent=1))
+
+
+@bp.get("/notices.atom")
+def notices_feed():
+    items = notices.list_notices(store())
+    return atom_feed(
+        "地名公示",
+        url_for("notices.notices_feed", _external=True),
+        url_for("notices.notices_page", _external=True),
+        [
+            {
+                "id": url_for("notices.notice_page", proposal_id=n["id"], _external=True),
+                "title": f"{n['kind_zh']}公示：{n['name'] or ''}",
+                "updated": _day(n["notice_start"]),
+                "link": url_for("notices.notice_page", proposal_id=n["id"], _external=True),
+                "summary": f"公示期 {n['notice_start']} 至 {n['notice_end']}。理由：{n['reasons']}",
+            }
+            for n in items
+        ],
+    )
+
+
+@bp.get("/announcements")
+def announcements_page():
+    return render_template("notices/announcements.html", items=notices.list_announcements(store()))
+
+
+@bp.get("/announcements.atom")
+def announcements_feed():
+    items = notices.list_announcements(store())
+    return atom_feed(
+        "地名公告",
+        url_for("notices.announcements_feed", _external=True),
+        url_for("notices.announcements_page", _external=True),
+        [
+            {
+                "id": url_for("notices.announcements_page", _external=True) + f"#a{a['id']}",
+                "title": f"{a['kind_zh']}公告：{a['name'] or ''}",
+                "updated": _day(a["announced_on"]),
+                "link": url_for("lookup.place_page", place_id=a["place_id"], _external=True)
+                if a["place_id"]
+                else url_for("notices.announcements_page", _external=True) + f"#a{a['id']}",
+                "summary": a["text"] or "",
+            }
+            for a in items
+        ],
+    )
+
+
+@bp.get("/api/notices")
+def notices_json():
+    return jsonify({"notices": notices.list_notices(store())})
+
+
+@bp.get("/api/announcements")
+def announcements_json():
+    return jsonify({"announcements": notices.list_announcements(store())})
+
+
+@bp.get("/api/changes")
+def changes_json():
+    """?since=<sequence number>|<ISO 8601 instant with zone>&limit=1..1000"""
+    return jsonify(
+        notices.registry_changes(
+            store(), request.args.get("since"), limit=int_arg("limit", 100, 1, 1000)
+        )
+    )

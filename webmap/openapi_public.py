@@ -1,0 +1,87 @@
+"""OpenAPI paths of the public lookup additions: place pages as JSON, notices (公示) with
+public opinions, announcements (公告), the registry change feed and historical divisions."""
+
+from webmap.openapi_core import _error, _json
+
+_ID = {"name": "place_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_PROPOSAL = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+PATHS = {
+    "/api/places/{place_id}/public": {
+        "get": {
+            "summary": "What the public place page shows: record, division links, map "
+            "(own geometry or its division's), former names, changes with approving body",
+            "parameters": [_ID],
+            "responses": {"200": _json("Public place view"), "404": _error("Unknown place")},
+        }
+    },
+    "/api/notices": {
+        "get": {
+            "summary": "Proposals on public notice (公示) with reasons, location and period",
+            "responses": {"200": _json("{notices: [...]}")},
+        }
+    },
+    "/api/notices/{proposal_id}/opinions": {
+        "post": {
+            "summary": "Leave a public opinion on a notice (anyone; CSRF token of the "
+            "session; 5-2000 characters; at most 3 per address per notice, 10 per day)",
+            "parameters": [_PROPOSAL],
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["body"],
+                            "properties": {
+                                "body": {"type": "string", "minLength": 5, "maxLength": 2000},
+                                "author": {"type": "string", "maxLength": 50},
+                            },
+                        }
+                    }
+                }
+            },
+            "responses": {
+                "201": _json("The stored opinion"),
+                "400": _error("Bad text or CSRF token"),
+                "404": _error("Not on notice"),
+                "409": _error("Notice period over, or an address limit reached"),
+            },
+        }
+    },
+    "/api/announcements": {
+        "get": {
+            "summary": "Announcements (公告) of approved names, newest first",
+            "responses": {"200": _json("{announcements: [...]}")},
+        }
+    },
+    "/api/changes": {
+        "get": {
+            "summary": "Every change to the registry after `since` (a sequence number, or an "
+            "ISO 8601 instant with zone), oldest first, for harvesters",
+            "parameters": [
+                {"name": "since", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                },
+            ],
+            "responses": {
+                "200": _json("{changes: [...], next_since, more}"),
+                "400": _error("Bad since or limit"),
+            },
+        }
+    },
+    "/api/divisions/as-of": {
+        "get": {
+            "summary": "Guangdong's city- and county-level divisions on a past date (since 1979)",
+            "parameters": [
+                {"name": "date", "in": "query", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": _json("{date, divisions: [{code, name, parent_code}]}"),
+                "400": _error("Bad date"),
+            },
+        }
+    },
+}
