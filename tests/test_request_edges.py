@@ -89,3 +89,9 @@ def test_the_json_writer_gives_dates_and_instants_in_iso_8601(app):
     with app.app_context():
         text = app.json.dumps({"day": dt.date(2027, 6, 30), "at": dt.datetime(2027, 6, 30, 8)})
     assert text == '{"at": "2027-06-30T08:00:00+00:00", "day": "2027-06-30"}'
+
+
+def test_a_405_says_which_methods_are_allowed(client):
+    r = client.delete("/api/proposals")
+    assert r.status_code == 405 and r.get_json()["error"]["code"] == "http_405"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}
