@@ -206,3 +206,9 @@ def test_the_openapi_request_bodies_are_the_models(client):
         generated = components[model.__name__]
         assert set(generated["properties"]) == set(model.model_fields)
         assert generated["additionalProperties"] is False
+
+
+def test_building_the_document_twice_gives_the_same_document(app):
+    from webmap.openapi import openapi_document
+
+    assert openapi_document("http://a") == openapi_document("http://a")
