@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from boundaries import naming
-from boundaries.lines import simplified_line_features
 from boundaries.tables import boundary_lines
 from gazetteer import division_changes
 from gazetteer.core.actors import Actor
@@ -80,5 +79,4 @@ def rename_division(store: Store, actor: Actor, *, clock: Clock = utcnow, **fiel
         renamed, kept = refresh_line_names(conn, change["division_code"])
         division_changes.set_lines_renamed(conn, change["id"], renamed)
         change = division_changes.get_change(conn, change["id"])
-    simplified_line_features.cache_clear()
     return {**change, "lines_kept": kept}

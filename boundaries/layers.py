@@ -51,6 +51,7 @@ BOUNDARY_LINES = FeatureProvider(
     ),
     order_by=(boundary_lines.c.id,),
     parse_id=int,
+    tile_properties=("id", "name", "kind", "length_km"),
 )
 
 TRI_JUNCTIONS = FeatureProvider(
@@ -113,8 +114,8 @@ BOUNDARY_MARKERS = FeatureProvider(
     bounds=(markers.c.lon, markers.c.lat, markers.c.lon, markers.c.lat),
     order_by=(boundary_lines.c.name, markers.c.seq, markers.c.letter, markers.c.id),
     demonstration=True,
-    changed_at=markers.c.updated_at,
     parse_id=int,
+    tile_properties=("id", "number", "line", "state", "label"),
 )
 
 BOUNDARY_LAYERS = (BOUNDARY_LINES, TRI_JUNCTIONS, BOUNDARY_MARKERS)

@@ -20,12 +20,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from shapely.geometry import MultiLineString, Point, mapping
+from shapely.geometry import MultiLineString, Point
 
 from boundaries import naming
 from boundaries.tables import boundary_lines, disputes, inspection_rounds, markers, tri_junctions
@@ -268,7 +267,6 @@ def rebuild_lines(store: Store) -> dict[str, int]:
         if rows:
             conn.execute(tri_junctions.insert(), rows)
         counts["tri_junctions"] = len(rows)
-    simplified_line_features.cache_clear()
     return counts
 
 
@@ -362,7 +360,6 @@ def rename_line(store: Store, line_id: int, name: str, actor) -> dict:
         )
         if done.rowcount == 0:
             raise NotFound(f"界线不存在：{line_id}")
-    simplified_line_features.cache_clear()
     return get_line(store, line_id)
 
 
@@ -382,39 +379,3 @@ def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
             r._asdict()
             for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))
         ]
-
-
-@lru_cache(maxsize=16)
-def simplified_line_features(db: Store, tolerance_deg: float) -> list[dict]:
-    """GeoJSON features of every line simplified by ``tolerance_deg`` degrees for the map
-    (each line on its own, ends kept, so lines still meet at tri-junctions). Cached per
-    store and tolerance; ``rebuild_lines`` and ``rename_line`` clear the cache."""
-    with db.read() as conn:
-        rows = conn.execute(
-            sa.select(
-                boundary_lines.c.id,
-                boundary_lines.c.name,
-                boundary_lines.c.kind,
-                boundary_lines.c.length_km,
-                boundary_lines.c.geom,
-            ).order_by(boundary_lines.c.id)
-        ).all()
-    geoms = (
-        shapely.set_precision(shapely.simplify([r.geom for r in rows], tolerance_deg), 1e-5)
-        if rows
-        else []
-    )
-    return [
-        {
-            "type": "Feature",
-            "id": r.id,
-            "geometry": mapping(g),
-            "properties": {
-                "id": r.id,
-                "name": r.name,
-                "kind": r.kind,
-                "length_km": round(r.length_km or 0, 1),
-            },
-        }
-        for r, g in zip(rows, geoms)
-    ]

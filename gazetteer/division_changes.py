@@ -25,11 +25,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from gazetteer import changes
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.law_tables import division_change_records
-from gazetteer.pinyin import syllables
+from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import civil_date, jsonable, rename_place
 from gazetteer.romanize import romanize
 from gazetteer.tables import division_changes as division_history
@@ -136,7 +137,7 @@ def record_division_rename(
                 "generic_term": rom.generic,
                 "pinyin_key": " ".join(syllables(new_name)),
                 "heteronyms": rom.heteronyms or None,
-                "heteronyms_confirmed": not rom.heteronyms,
+                "heteronyms_confirmed": not unconfirmed(rom.heteronyms),
                 "registering_unit": body,
             },
             effective_date=effective,
@@ -144,6 +145,7 @@ def record_division_rename(
             actor=actor,
             now=now,
         )
+    changes.places_changed(conn)  # listeners (search index, name corpus) hear after commit
     result = conn.execute(
         division_change_records.insert().values(
             division_code=code,

@@ -8,7 +8,7 @@ its geometry column and bounding columns) and answers
   skip_geometry=, datetime=)`` -> ``Page`` (GeoJSON features + numberMatched),
 * ``get(store, id)`` -> one feature,
 * ``queryables()`` -> a JSON Schema of the filterable properties,
-* ``extent(store)`` and ``last_modified(store)`` from the layer's own rows,
+* ``extent(store)`` from the layer's own rows and ``last_change(store)``,
 * ``frame(store)`` -> the whole layer as a GeoDataFrame for the exports.
 
 Every filter (the OGC API's ``property=value`` parameters and CQL2 alike) is a pygeofilter
@@ -31,6 +31,7 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import box
 
+from gazetteer.core.account_tables import audit_log
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS, geometries_to_ogc_crs
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.spatial import BBox, bounds_overlap, intersects_clause
@@ -156,9 +157,9 @@ class FeatureProvider:
     where: tuple = ()
     temporal: tuple | None = None  # (start column, end column): valid during [start, end)
     demonstration: bool = False
-    changed_at: Any = None  # column whose max() says when the layer last changed
     parse_id: Callable[[str], Any] = str
     crs: tuple[str, ...] = field(default=OGC_CRS_URIS)
+    tile_properties: tuple[str, ...] = ()  # properties in the vector tiles; () = no tiles
 
     # ---- metadata ------------------------------------------------------------------------
 
@@ -203,18 +204,29 @@ class FeatureProvider:
             row = conn.execute(query.where(*self.where, self.geometry.is_not(None))).one()
         return tuple(float(v) for v in row) if row[0] is not None else None
 
-    def last_modified(self, store: Store) -> tuple[Any, int]:
-        """(newest change time or None, row count): a validator for HTTP caching."""
-        newest = sa.func.max(self.changed_at) if self.changed_at is not None else sa.null()
+    def last_change(self, store: Store) -> tuple[int | None, Any]:
+        """(id, time) of the newest audit-log entry on the layer's tables: every write is
+        recorded there by triggers, so this changes whenever the layer may have changed
+        (a validator for HTTP caching and tile caches)."""
+        tables = sorted({t.name for t in sa.sql.util.find_tables(self.source)})
         with store.read() as conn:
-            row = conn.execute(
-                sa.select(newest, sa.func.count()).select_from(self.source).where(*self.where)
+            newest_id, newest_at = conn.execute(
+                sa.select(sa.func.max(audit_log.c.id), sa.func.max(audit_log.c.at)).where(
+                    audit_log.c.table_name.in_(tables)
+                )
             ).one()
-        return row[0], int(row[1])
+        return newest_id, newest_at
 
     # ---- reading -------------------------------------------------------------------------
 
-    def _where(self, store: Store, bbox: BBox | None, filters, datetime: Interval | None) -> list:
+    def _where(
+        self,
+        store: Store,
+        bbox: BBox | None,
+        filters,
+        datetime: Interval | None,
+        filter_crs: str = CRS84_URI,
+    ) -> list:
         from gazetteer.cql import to_sql  # cql imports Field from here
 
         where = list(self.where)
@@ -222,7 +234,7 @@ class FeatureProvider:
             where.append(bounds_overlap(self.bounds, bbox))
             where.append(intersects_clause(self.geometry, box(*bbox), store.dialect))
         if filters is not None:
-            where.append(to_sql(filters, self, store.dialect))
+            where.append(to_sql(filters, self, store.dialect, filter_crs))
         if datetime is not None and self.temporal is not None:
             start_col, end_col = self.temporal
             start, end = datetime
@@ -281,17 +293,19 @@ class FeatureProvider:
         crs: str = CRS84_URI,
         skip_geometry: bool = False,
         datetime: Interval | None = None,
+        filter_crs: str = CRS84_URI,
     ) -> Page:
         """A page of features and how many match. ``bbox`` is (minlon, minlat, maxlon,
         maxlat) CGCS2000 degrees, exact (geometry intersects the box); ``filters`` a
         pygeofilter AST over ``queryables()``; ``sort`` (property, descending) pairs, the id
         breaking ties so pages are stable; ``properties`` the properties to return (None:
-        all); ``limit`` None for every feature; ``crs`` an OGC CRS URI for the output."""
+        all); ``limit`` None for every feature; ``crs`` an OGC CRS URI for the output;
+        ``filter_crs`` the CRS of geometry literals in ``filters``."""
         if limit is not None and limit < 1:
             raise InvalidInput("limit 应为正整数")
         if offset < 0:
             raise InvalidInput("offset 不能为负数")
-        where = self._where(store, bbox, filters, datetime)
+        where = self._where(store, bbox, filters, datetime, filter_crs)
         order = []
         for name, descending in sort:
             f = self.queryable_fields().get(name)
@@ -317,6 +331,20 @@ class FeatureProvider:
                     sa.select(sa.func.count()).select_from(self.source).where(*where)
                 ).scalar_one()
         return Page(self._features(rows, properties, crs, skip_geometry), int(matched))
+
+    def shapes(
+        self, store: Store, *, bbox: BBox, properties: Sequence[str], filters=None
+    ) -> list[tuple[dict, Any]]:
+        """(properties, shapely geometry in CGCS2000 lon/lat) of every feature whose geometry
+        intersects ``bbox``: the raw rows the vector tiles are cut from."""
+        where = self._where(store, bbox, filters, None)
+        query = sa.select(*self._columns(properties, False)).select_from(self.source).where(*where)
+        with store.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ({name: _json_value(r._mapping[name]) for name in properties}, r._mapping["gd_geom"])
+            for r in rows
+        ]
 
     def get(
         self,

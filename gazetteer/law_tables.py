@@ -44,3 +44,19 @@ division_change_records = sa.Table(
     sa.CheckConstraint("change_type IN ('rename')", name="change_type"),
     sqlite_autoincrement=True,
 )
+
+# Art. 25: names of important historical and cultural value on the protection list. A row is
+# one listing of a record; ``lifted_*`` ends it (never deleted).
+protected_names = sa.Table(
+    "protected_names",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=False, comment="the historical or cultural value"),
+    sa.Column(
+        "source", sa.String(300), nullable=False, comment="the list or document that names it"
+    ),
+    sa.Column("listed_by", sa.String(100), nullable=False),
+    sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)

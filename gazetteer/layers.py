@@ -62,8 +62,8 @@ PLACES = FeatureProvider(
     bounds=(places.c.minx, places.c.miny, places.c.maxx, places.c.maxy),
     order_by=(places.c.id,),
     temporal=(places.c.named_date, places.c.retired_date),
-    changed_at=places.c.updated_at,
     parse_id=int,
+    tile_properties=("id", "name", "feature_class"),
 )
 
 DIVISIONS = FeatureProvider(
@@ -87,6 +87,7 @@ DIVISIONS = FeatureProvider(
     bounds=(divisions.c.minx, divisions.c.miny, divisions.c.maxx, divisions.c.maxy),
     order_by=(divisions.c.code,),
     where=(divisions.c.geom.is_not(None),),
+    tile_properties=("code", "name", "level"),
 )
 
 GAZETTEER_LAYERS = (PLACES, DIVISIONS)

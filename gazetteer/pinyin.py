@@ -24,10 +24,12 @@ from pypinyin.pinyin_dict import pinyin_dict
 
 DATA_DIR = Path(__file__).resolve().parent / "rules" / "data"
 READINGS_GLOB = "place_readings*.txt"
+REVIEWED_GLOB = "place_readings*.csv"
 
 _lock = threading.Lock()
 _loaded_files: set[Path] = set()
 _readings: dict[str, list[str]] = {}
+_reviewed: dict[str, list[str]] = {}
 
 
 def _parse_readings(path: Path) -> dict[str, list[str]]:
@@ -46,9 +48,13 @@ def _parse_readings(path: Path) -> dict[str, list[str]]:
     return table
 
 
-def load_place_readings(extra_dir: str | Path | None = None) -> dict[str, list[str]]:
+def load_place_readings(
+    extra_dir: str | Path | None = None, *, reviewed: bool = True
+) -> dict[str, list[str]]:
     """Load the shipped place-name reading table (once) and any ``place_readings*.txt`` in
-    ``extra_dir``; returns the whole table loaded so far ({word: [toned syllable, ...]})."""
+    ``extra_dir``, then the reviewed table(s) ``place_readings*.csv`` unless ``reviewed`` is
+    False (the heteronym survey reads the names without it first, to show what it changes);
+    returns the whole table loaded so far ({word: [toned syllable, ...]})."""
     dirs = [DATA_DIR] + ([Path(extra_dir)] if extra_dir else [])
     with _lock:
         for d in dirs:
@@ -60,8 +66,64 @@ def load_place_readings(extra_dir: str | Path | None = None) -> dict[str, list[s
                 load_phrases_dict({w: [[s] for s in syls] for w, syls in table.items()})
                 _readings.update(table)
                 _loaded_files.add(path)
+            # The reviewed table (phrase, numbered tones, scope, source) loads last: its
+            # readings win over the older word list (涌 chōng, 圩 xū, 长 cháng in place names).
+            for path in sorted(d.glob(REVIEWED_GLOB)) if reviewed else ():
+                path = path.resolve()
+                if path in _loaded_files:
+                    continue
+                table = _parse_reviewed(path)
+                load_phrases_dict({w: [[s] for s in syls] for w, syls in table.items()})
+                _readings.update(table)
+                _reviewed.update(table)
+                _loaded_files.add(path)
         _cached_syllables.cache_clear()
         return dict(_readings)
+
+
+def _parse_reviewed(path: Path) -> dict[str, list[str]]:
+    """``place_readings*.csv`` rows -> {phrase: [tone-marked syllable, ...]}."""
+    import csv
+    import io
+
+    from pypinyin.contrib.tone_convert import to_tone
+
+    body = "\n".join(
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("#")
+    )
+    table = {}
+    for row in csv.DictReader(io.StringIO(body)):
+        phrase, syls = row["phrase"].strip(), row["pinyin"].split()
+        if len(syls) != len(phrase):
+            raise ValueError(
+                f"{path}: {phrase!r} has {len(phrase)} characters but {len(syls)} syllables"
+            )
+        table[phrase] = [to_tone(s.lower()) for s in syls]
+    return table
+
+
+def reviewed_readings() -> dict[str, list[str]]:
+    """The reviewed place readings (``place_readings.csv``): {phrase: [toned syllable, ...]}."""
+    _ensure_loaded()
+    return dict(_reviewed)
+
+
+def reviewed_indexes(text: str) -> set[int]:
+    """Indexes of the characters of ``text`` whose reading the reviewed table settles: a
+    phrase of the table covers the character and gives the reading used."""
+    _ensure_loaded()
+    toned = syllables(text, tones=True)
+    out = set()
+    for phrase, syls in _reviewed.items():
+        start = text.find(phrase)
+        while start >= 0:
+            span = range(start, start + len(phrase))
+            if all(toned[i] == syls[k] for k, i in enumerate(span)):
+                out.update(span)
+            start = text.find(phrase, start + 1)
+    return out
 
 
 def _ensure_loaded() -> None:
@@ -147,6 +209,7 @@ def heteronyms(text: str) -> list[dict]:
     ``[{"index": i, "char": c, "readings": [...], "chosen": syllable}]`` where ``chosen`` is
     the tone-marked reading the romanization used."""
     toned = syllables(text, tones=True)
+    reviewed = reviewed_indexes(text)
     out = []
     for i, ch in enumerate(text):
         rs = readings(ch)
@@ -157,6 +220,13 @@ def heteronyms(text: str) -> list[dict]:
                     "char": ch,
                     "readings": rs,
                     "chosen": toned[i] if i < len(toned) else None,
+                    # Settled by the reviewed table (place_readings.csv): no confirmation needed.
+                    "reviewed": i in reviewed,
                 }
             )
     return out
+
+
+def unconfirmed(heteronym_list: list[dict] | None) -> list[dict]:
+    """The heteronyms an officer must still confirm: those the reviewed table does not settle."""
+    return [h for h in heteronym_list or () if not h.get("reviewed")]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer import approval, reservations
+from gazetteer import approval, protection, reservations
 from gazetteer.core import idempotency
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
@@ -42,7 +42,7 @@ from gazetteer.core.store import Store
 from gazetteer.core.text import clean_text
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
-from gazetteer.pinyin import syllables
+from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
     as_utc,
@@ -140,7 +140,12 @@ STEP_PARAMS = {
     "add_opinion": ("kind", "author", "body"),
     "confirm_romanization": ("romanized", "romanized_toned"),
     "publish_notice": ("notice_start", "notice_end"),
-    "approve": ("approving_body", "decision_ref", "authority_override_reason"),
+    "approve": (
+        "approving_body",
+        "decision_ref",
+        "authority_override_reason",
+        "protection_measures",
+    ),
     "file": ("filed_with", "filing_ref", "filed_on"),
     "reject": ("approving_body", "decision_ref"),
     "bring_into_force": ("effective_date",),
@@ -291,7 +296,8 @@ def validate_new_proposal(
         "place_id": place_id,
         "division_code": clean["division_code"],
         "proposed": clean,
-        "heteronyms_confirmed": not rom.heteronyms,
+        # Heteronyms the reviewed reading table settles need no confirmation.
+        "heteronyms_confirmed": not unconfirmed(rom.heteronyms),
     }
 
 
@@ -822,7 +828,12 @@ def _check(c: _Context):
             division_code=c.row.division_code,
             exclude_proposal_id=c.row.id,
         )
-        findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
+    if c.row.place_id is not None:  # Art. 25: a listed name is generally not renamed
+        current = c.conn.execute(
+            sa.select(places.c.name).where(places.c.id == c.row.place_id)
+        ).scalar()
+        findings += protection.protection_finding(c.conn, c.row.place_id, current or "")
+    findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
     blocking = sum(1 for f in findings if f.get("severity") == "blocking")
     return (
         {"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},
@@ -927,6 +938,14 @@ def _decide(c: _Context, decision: str):
     if decision == "approved":
         if c.row.kind != "retirement" and not c.row.heteronyms_confirmed:
             raise IllegalTransition("罗马字母拼写中的多音字尚未经审核人员确认")
+        listed = protection.protection_of(c.conn, c.row.place_id)
+        measures = str(c.params.get("protection_measures") or "").strip()
+        if listed is not None and len(measures) < 4:
+            raise InvalidInput(
+                "该地名已列入地名保护名录：批准更名或销名须记录保护措施 protection_measures"
+                "（《地名管理条例》第二十五条）",
+                details={"protection": listed},
+            )
         # Art. 12: the body comes from the authority table, or an override with a reason.
         authority = approval.resolve_approving_body(
             c.conn, c.row, body, c.params.get("authority_override_reason")
@@ -940,7 +959,15 @@ def _decide(c: _Context, decision: str):
             **authority,
             "decision_ref": str(c.params.get("decision_ref") or "").strip() or None,
         },
-        {"decision": decision, **{k: v for k, v in authority.items() if v}},
+        {
+            "decision": decision,
+            **{k: v for k, v in authority.items() if v},
+            **(
+                {"protection_measures": str(c.params["protection_measures"]).strip()}
+                if decision == "approved" and c.params.get("protection_measures")
+                else {}
+            ),
+        },
     )
 
 

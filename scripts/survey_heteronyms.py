@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readings", type=Path, default=READINGS)
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "heteronym_survey.md")
     args = ap.parse_args(argv)
+    # "Today" is the readings without the reviewed table, which gazetteer.pinyin would
+    # otherwise load itself; the table is loaded below from --readings.
+    pinyin.load_place_readings(reviewed=False)
     records = load_records(args.csv)
     stats = survey(records)
     before = romanizations(records)

@@ -42,6 +42,12 @@ PACKAGES = {
         ],
         "MIT-LICENCE.txt",
     ),
+    # Mapbox Vector Tiles in Leaflet (bundled with its pbf decoder); the map's tiled layers
+    "leaflet.vectorgrid@1.3.0": (
+        "leaflet.vectorgrid",
+        ["dist/Leaflet.VectorGrid.bundled.min.js"],
+        "README.md",  # the licence (Beerware) is stated in the README; the package has no file
+    ),
 }
 
 

@@ -206,3 +206,24 @@ def big_csv(path: Path, rows: int) -> Path:
                 [f"G{i:07d}", generated_name(i), "道路", f"{lons[i]:.7f}", f"{lats[i]:.7f}", NOTE]
             )
     return path
+
+
+def filegdb_zip(directory: Path) -> Path:
+    """A File Geodatabase (GDAL's OpenFileGDB writer) in CM 114°E, zipped as offices send it."""
+    t = _to(4547)
+    frame = gpd.GeoDataFrame(
+        {
+            "标准名称": [p[0] for p in POINTS],
+            "地名类别": [p[1] for p in POINTS],
+            "说明": [NOTE] * len(POINTS),
+        },
+        geometry=[Point(*t.transform(p[2], p[3])) for p in POINTS],
+        crs="EPSG:4547",
+    )
+    gdb = directory / "generated_places.gdb"
+    frame.to_file(gdb, layer="dm", driver="OpenFileGDB", engine="pyogrio")
+    path = directory / "generated_places.gdb.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member in sorted(gdb.rglob("*")):
+            archive.write(member, member.relative_to(directory))
+    return path

@@ -32,6 +32,12 @@ EXPECTED: dict[str, frozenset[str]] = {
     "registry_api.proposal_create": frozenset({"clerk"}),
     "officer.proposal_new": frozenset({"clerk"}),
     "officer.division_change_page": frozenset({"officer"}),
+    # Bringing an office's own place-name database in is an officer's job (issue 19).
+    "imports.upload": frozenset({"officer"}),
+    "imports.crs_guess": frozenset({"officer"}),
+    "imports.configure": frozenset({"officer"}),
+    "imports.preview": frozenset({"officer"}),
+    "imports.write": frozenset({"officer"}),
     "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
     "boundaries_api.record_inspection": frozenset({"inspector"}),
@@ -46,6 +52,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.update_task": frozenset({"officer", "inspector"}),
     "boundaries_api.approve_task": frozenset({"officer"}),
     "boundaries_api.record_division_change": frozenset({"officer"}),
+    "registry_api.apply_reading_corrections": frozenset({"officer"}),
+    "registry_api.protect_place": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -148,6 +156,11 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                 }
             },
         ),
+        "registry_api.protect_place": (
+            "/api/places/999999999/protection",
+            {"json": {"reason": "历史地名", "source": "测试"}},
+        ),
+        "registry_api.apply_reading_corrections": ("/api/places/reading-corrections", {"json": {}}),
         "officer.division_change_page": (
             "/officer/divisions/changes",
             {"data": {"division": "999999", "new_name": "某区"}},
@@ -229,6 +242,12 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                 }
             },
         ),
+        # An import run that does not exist: authorisation is decided before the lookup.
+        "imports.upload": ("/api/imports", {"data": {}}),
+        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {}}),
+        "imports.configure": ("/api/imports/999999/configure", {"json": {}}),
+        "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
+        "imports.write": ("/api/imports/999999/write", {"json": {}}),
     }[endpoint]
     return [(*body, EXPECTED[endpoint])]
 

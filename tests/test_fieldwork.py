@@ -97,14 +97,17 @@ def test_pages_render_in_chinese_and_link_the_modes(fclient):
     assert "命名合规审查" in page and 'data-can-place="1"' in page and "天河区（440106）" in page
 
 
-def test_map_layers_are_light(fclient):
-    lines = fclient.get("/api/map/lines.geojson?tolerance_deg=0.005").get_json()
-    names = {f["properties"]["name"] for f in lines["features"]}
-    assert {"粤桂线", "韶惠线"} <= names
-    assert fclient.get("/api/map/lines.geojson?tolerance_deg=1").status_code == 400
-    placed = fclient.get("/api/map/places.geojson").get_json()["features"]
-    assert placed and all(f["geometry"]["type"] == "Point" for f in placed)
-    assert any(f["properties"]["name"] == "天河区" for f in placed)
+def tile_names(client, collection: str, z: int, x: int, y: int) -> set[str]:
+    import mapbox_vector_tile
+
+    data = client.get(f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{y}/{x}").data
+    tile = mapbox_vector_tile.decode(data) if data else {}
+    return {f["properties"]["name"] for f in tile.get(collection, {}).get("features", [])}
+
+
+def test_map_layers_come_as_vector_tiles(fclient):
+    assert {"粤桂线", "韶惠线"} <= tile_names(fclient, "boundary_lines", 3, 6, 3)
+    assert "天河区" in tile_names(fclient, "places", 7, 104, 55)
 
 
 def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(fclient):
@@ -182,11 +185,7 @@ def test_placing_a_name_needs_the_officer_role_and_the_current_version(fclient, 
     history = fclient.get(f"/api/places/{row.id}/history").get_json()
     assert [v["change"] for v in history["versions"]] == ["baseline", "corrected"]
     assert history["versions"][-1]["recorded_by"] == "wang"
-    names = {
-        f["properties"]["name"]
-        for f in fclient.get("/api/map/places.geojson").get_json()["features"]
-    }
-    assert row.name in names
+    assert row.name in tile_names(fclient, "places", 12, 3337, 1777)  # 113.33, 23.14
 
 
 def test_place_on_map_domain_rules(fstore):

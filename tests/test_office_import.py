@@ -185,6 +185,15 @@ def test_geopackage_states_its_crs_and_keeps_lines(store, tools, tmp_path):
     assert imported(store)["测试庚大道"].geom_type == "LineString"
 
 
+def test_file_geodatabase_zip(store, tools, tmp_path):
+    path = of.filegdb_zip(tmp_path)
+    run = runs.create_run(store, OFFICER, path, source_name="gdb", office="测试")
+    assert run["file_format"] == "filegdb" and run["layers"] == ["dm"]
+    assert run["crs"] == "EPSG:4547"
+    run_file(store, tools, path, tmp_path, crs_tag="EPSG:4547", source="gdb2")
+    assert_centimetre(store)
+
+
 # GDAL reports the damaged GeoPackage header through a warning from its error handler
 # (not raised in the app; the read fails with an error that becomes InvalidInput).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -260,6 +269,24 @@ def test_preview_counts_error_report_and_skip_only_by_choice(store, tools, tmp_p
     assert set(imported(store)) == {"测试好路", "宇宙路"}
     with pytest.raises(Conflict):
         runs.write(store, result["id"], OFFICER, locator=tools["locator"])
+
+
+def test_values_too_long_for_the_store_are_row_errors(store, tools, tmp_path):
+    path = tmp_path / "generated_long.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["标准名称", "地名类别", "简称", "东经", "北纬"])
+        w.writerow(["长" * 201 + "路", "道路", "", "113.30", "23.13"])
+        w.writerow(["测试短路", "道路", "简" * 101, "113.31", "23.13"])
+        w.writerow(["测试正常路", "道路", "正常", "113.32", "23.13"])
+    result = run_file(store, tools, path, tmp_path, crs_tag="CGCS2000", write=False)
+    assert result["counts"]["error"] == 2 and result["counts"]["insert"] == 1
+    errors = [r["errors"][0] for r in result["preview"]["errors"]]
+    assert "超过 200 字" in errors[0] and "超过 100 字" in errors[1]
+    runs.write(
+        store, result["id"], OFFICER, skip_errors=True, skip_reason="过长", locator=tools["locator"]
+    )
+    assert set(imported(store)) == {"测试正常路"}
 
 
 def test_rerun_changes_nothing_and_a_corrected_file_updates_with_history(store, tools, tmp_path):

@@ -96,13 +96,15 @@ def test_datetime_filters_places(client, store):
             .where(places.c.name == "番禺区")
             .values(named_date=dt.date(1992, 1, 1), retired_date=dt.date(2000, 1, 1))
         )
-    before = client.get(
-        "/ogc/collections/places/items?datetime=1990-01-01&feature_class=行政区域&limit=1"
-    ).get_json()
-    during = client.get(
-        "/ogc/collections/places/items?datetime=1995-01-01&feature_class=行政区域&limit=1"
-    ).get_json()
-    assert during["numberMatched"] == before["numberMatched"] + 1
+    # (other divisions have dates of their own since the 1979-2023 changes were shipped:
+    # ask for this one by name)
+    before, during, after = (
+        client.get(
+            f"/ogc/collections/places/items?datetime={when}&name=番禺区&feature_class=行政区域"
+        ).get_json()
+        for when in ("1990-01-01", "1995-01-01", "2001-01-01")
+    )
+    assert (before["numberMatched"], during["numberMatched"], after["numberMatched"]) == (0, 1, 0)
 
 
 def test_html_pages(client):
@@ -120,7 +122,8 @@ def test_html_pages(client):
 def test_openapi_document_lists_ogc_paths(client):
     doc = client.get("/ogc/api").get_json()
     assert doc["openapi"].startswith("3.0")
-    assert "/ogc/collections/{collection_id}/items" in doc["paths"]
+    assert "/collections/places/items" in doc["paths"]
+    assert doc["servers"][0]["url"].endswith("/ogc")
 
 
 @pytest.fixture

@@ -59,6 +59,7 @@ VALID = {
     schemas.TaskUpdate: {"status": "in_progress"},
     schemas.DisputeNew: {"line": "韶惠线", "title": "林地权属"},
     schemas.DisputeUpdate: {"status": "open"},
+    schemas.ProtectionListing: {"reason": "历史地名", "source": "地名志"},
     schemas.DivisionRename: {
         "code": "440106",
         "new_name": "天河新区",
@@ -212,3 +213,13 @@ def test_building_the_document_twice_gives_the_same_document(app):
     from webmap.openapi import openapi_document
 
     assert openapi_document("http://a") == openapi_document("http://a")
+
+
+def test_every_workflow_step_parameter_is_a_field_of_the_action_schema():
+    """The workflow's table of step parameters and the door's schema cannot drift apart."""
+    from gazetteer.workflow import STEP_PARAMS
+    from webmap.schemas import ProposalAction
+
+    declared = set(ProposalAction.model_fields)
+    missing = {p for params in STEP_PARAMS.values() for p in params} - declared
+    assert not missing, f"step parameters the action schema refuses: {sorted(missing)}"

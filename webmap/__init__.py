@@ -22,6 +22,7 @@ from gazetteer.core.store import Store
 from gazetteer.lookup import LookupService
 from webmap import context
 from webmap.compression import GzipResponses
+from webmap.import_jobs import ImportJobs
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def create_app(
     app.extensions[context.STORE] = store
     app.extensions[context.LOOKUP] = LookupService(store)
     app.extensions[context.CLOCK] = registry.utcnow
+    app.extensions[context.IMPORT_JOBS] = ImportJobs()
 
     from webmap import errors
 

@@ -265,3 +265,21 @@ def run() -> None:
 
 if __name__ == "__main__":
     run()
+
+
+@main.command("correct-readings")
+@click.option("--apply", "apply_", is_flag=True, help="Write the corrections (default: list them).")
+@click.pass_obj
+def correct_readings(obj: Context, apply_: bool) -> None:
+    """Romanizations that the reviewed place readings (place_readings.csv) give differently:
+    list them as JSON lines, or with --apply rewrite them, each a recorded change
+    (place_versions 'corrected', the old form kept)."""
+    from gazetteer import readings
+    from gazetteer.core.actors import Actor
+
+    if not apply_:
+        for c in readings.reading_corrections(obj.store):
+            click.echo(json.dumps(c, ensure_ascii=False))
+        return
+    actor = Actor("system:cli", frozenset({"officer"}))
+    click.echo(json.dumps(readings.apply_reading_corrections(obj.store, actor), ensure_ascii=False))

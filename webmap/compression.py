@@ -17,6 +17,7 @@ COMPRESSIBLE = (
     "text/css",
     "text/html",
     "image/svg+xml",
+    "application/vnd.mapbox-vector-tile",  # protobuf with repeated keys: shrinks by half
 )
 MIN_GZIP_BYTES = 1024
 STATIC_CACHE_ENTRIES = 64

@@ -1,5 +1,6 @@
 """What request handlers reach the application's services through: the store, the lookup
-service, the registry's clock (all built once in ``create_app``) and the current actor.
+service, the registry's clock, the office-import jobs (all built once in ``create_app``)
+and the current actor.
 
 Shared by every blueprint, so that no blueprint imports another.
 """
@@ -16,10 +17,12 @@ from gazetteer.core.actors import PUBLIC, Actor
 from gazetteer.core.errors import Unauthenticated
 from gazetteer.core.store import Store
 from gazetteer.lookup import LookupService
+from webmap.import_jobs import ImportJobs
 
 STORE = "gdgis.store"
 LOOKUP = "gdgis.lookup"
 CLOCK = "gdgis.clock"
+IMPORT_JOBS = "gdgis.import_jobs"
 
 
 def store() -> Store:
@@ -37,6 +40,11 @@ def clock() -> dt.datetime:
     ``app.extensions["gdgis.clock"]``."""
     now: Callable[[], dt.datetime] = current_app.extensions[CLOCK]
     return now()
+
+
+def import_jobs() -> ImportJobs:
+    """The office-import jobs running in this process's background threads."""
+    return current_app.extensions[IMPORT_JOBS]
 
 
 def _resolve_actor() -> Actor:

@@ -1,6 +1,6 @@
 """Field and desk modes of the web map: the tablet inspection page (offline-capable, with
 its service worker at /sw.js), the naming-compliance page, and the small JSON endpoints
-they need (rules check, 上图, light map layers).
+they need (rules check, 上图); the map's layers come as vector tiles from the OGC API.
 
 Thin like the other blueprints: each route parses HTTP and calls one domain function.
 """
@@ -20,15 +20,12 @@ from flask import (
     url_for,
 )
 
-from boundaries import lines as line_service
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE, STATE_NAMES
 from boundaries.tables import FOUND_STATES
 from gazetteer import compliance, placement
-from gazetteer.core.errors import Forbidden, InvalidInput
-from gazetteer.cql import parse_filter
+from gazetteer.core.errors import Forbidden
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
-from webmap.layers import layer
 from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 
 bp = Blueprint("fieldwork", __name__)
@@ -122,41 +119,3 @@ def place_geometry(place_id: int):
         clock=clock,
     )
     return jsonify(record)
-
-
-# ---- light map layers ----------------------------------------------------------------------
-
-
-@bp.get("/api/map/lines.geojson")
-def map_lines():
-    """Boundary lines for the map, simplified: ?tolerance_deg= (0.0005–0.05)."""
-    try:
-        tolerance = round(float(request.args.get("tolerance_deg", 0.005)), 5)
-    except ValueError:
-        raise InvalidInput("tolerance_deg 应为数字") from None
-    if not 0.0005 <= tolerance <= 0.05:
-        raise InvalidInput("简化容差应在 0.0005 到 0.05 度之间")
-    response = jsonify(
-        {
-            "type": "FeatureCollection",
-            "features": line_service.simplified_line_features(store(), tolerance),
-        }
-    )
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
-
-
-IN_FORCE_PLACED = parse_filter("status = 'in_force' AND has_geometry = TRUE")
-
-
-@bp.get("/api/map/places.geojson")
-def map_places():
-    """Every in-force place name that has geometry (points, for a clustered layer), read
-    through the places layer's provider like the OGC API and the exports."""
-    page = layer("places").query(
-        store(),
-        filters=IN_FORCE_PLACED,
-        properties=("id", "name", "feature_class"),
-        limit=None,
-    )
-    return jsonify({"type": "FeatureCollection", "features": page.features})

@@ -35,8 +35,7 @@ from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
 from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
-from webmap.context import current_actor, lookup, store
-from webmap.import_jobs import ImportJobs
+from webmap.context import current_actor, import_jobs, lookup, store
 
 bp = Blueprint("imports", __name__)
 ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
@@ -49,10 +48,6 @@ def _officer():
             "导入地名数据仅限审核人员（officer）", details={"required_roles": ["officer"]}
         )
     return actor
-
-
-def _jobs() -> ImportJobs:
-    return current_app.extensions.setdefault("gdgis.import_jobs", ImportJobs())
 
 
 def _work_dir() -> Path:
@@ -68,7 +63,7 @@ def _body() -> dict:
 
 def _run_with_job(run_id: int) -> dict:
     run = runs.get_run(store(), run_id, _officer())
-    run["job"] = _jobs().status(run_id)
+    run["job"] = import_jobs().status(run_id)
     return run
 
 
@@ -209,7 +204,7 @@ def preview(run_id: int):
             progress=progress,
         )
 
-    job = _jobs().start(run_id, "preview", work)
+    job = import_jobs().start(run_id, "preview", work)
     return jsonify({"id": run_id, "job": job}), 202
 
 
@@ -246,7 +241,7 @@ def write(run_id: int):
 
     # Search and nearest follow through the change log (gazetteer.changes): the write
     # announces itself when it commits, so this process sees the new names at once.
-    job = _jobs().start(run_id, "write", work)
+    job = import_jobs().start(run_id, "write", work)
     return jsonify({"id": run_id, "job": job}), 202
 
 

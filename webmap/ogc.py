@@ -1,14 +1,27 @@
-"""Flask adapter for the framework-free OGC API in ``webmap.ogcapi``."""
+"""Flask adapter for the framework-free OGC API in ``webmap.ogcapi``.
+
+Every collection is public: GET answers carry ``Access-Control-Allow-Origin: *`` so web
+clients on other origins (OpenLayers, Leaflet, QGIS web) can read them.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from flask import Blueprint, Response, json, render_template, request
 
+from gazetteer.layers import write_layer
 from webmap.context import store
-from webmap.layers import LAYERS
-from webmap.ogcapi import ApiRequest, ApiResponse, OgcApi
+from webmap.layers import LAYERS, layer
+from webmap.ogcapi import GEOPACKAGE, ApiRequest, ApiResponse, OgcApi, check_params
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Crs, ETag, Last-Modified",
+}
 
 
 def _format() -> str:
@@ -25,22 +38,40 @@ def execute(handler, *args) -> Response:
     """The one place that turns an ApiRequest/ApiResponse round trip into HTTP."""
     api = OgcApi(store(), LAYERS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
-    args_dict = {k: v for k, v in request.args.items()}
     req = ApiRequest(
-        base_url=request.url_root.rstrip("/") + bp.url_prefix, args=args_dict, format=fmt
+        base_url=request.url_root.rstrip("/") + bp.url_prefix,
+        args=request.args.to_dict(),
+        format=fmt,
+        if_none_match=request.headers.get("If-None-Match"),
+        if_modified_since=request.headers.get("If-Modified-Since"),
+        path=request.path,
     )
     result: ApiResponse = getattr(api, handler)(req, *args)
-    if fmt == "html" and result.template:
-        return Response(
+    if result.status == 304:
+        response = Response(status=304)
+    elif isinstance(result.body, bytes):
+        response = Response(result.body, result.status, content_type=result.media_type)
+    elif fmt == "html" and result.template:
+        response = Response(
             render_template(result.template, body=result.body),
             result.status,
             content_type="text/html; charset=utf-8",
         )
-    return Response(
-        json.dumps(result.body, ensure_ascii=False),
-        result.status,
-        content_type=f"{result.media_type}; charset=utf-8",
-    )
+    else:
+        response = Response(
+            json.dumps(result.body, ensure_ascii=False),
+            result.status,
+            content_type=f"{result.media_type}; charset=utf-8",
+        )
+    response.headers.update(result.headers)
+    response.vary.add("Accept")
+    return response
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    response.headers.update(CORS_HEADERS)
+    return response
 
 
 @bp.get("")
@@ -64,6 +95,11 @@ def collection(collection_id):
     return execute("collection", collection_id)
 
 
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id):
+    return execute("queryables", collection_id)
+
+
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id):
     return execute("items", collection_id)
@@ -74,11 +110,36 @@ def item(collection_id, feature_id):
     return execute("item", collection_id, feature_id)
 
 
+@bp.get("/collections/<collection_id>/tiles")
+def tilesets(collection_id):
+    return execute("tilesets", collection_id)
+
+
+@bp.get("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>")
+def tile(collection_id, matrix_set, z, y, x):
+    return execute("tile", collection_id, matrix_set, z, y, x)
+
+
+@bp.get("/collections/<collection_id>/download.gpkg")
+def download(collection_id):
+    """The whole layer as one GeoPackage (EPSG:4490), for bulk copies in one request."""
+    check_params(request.args, ())
+    provider = layer(collection_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_layer(
+            provider.frame(store()), "gpkg", Path(folder) / f"{provider.id}.gpkg", provider.id
+        )
+        data = path.read_bytes()
+    response = Response(data, content_type=GEOPACKAGE)
+    response.headers["Content-Disposition"] = f'attachment; filename="{provider.id}.gpkg"'
+    return response
+
+
 @bp.get("/api")
 def openapi():
-    from webmap.openapi import openapi_document
+    from webmap.openapi_ogc import ogc_openapi_document
 
     return Response(
-        json.dumps(openapi_document(request.url_root.rstrip("/")), ensure_ascii=False),
+        json.dumps(ogc_openapi_document(request.url_root.rstrip("/"), LAYERS), ensure_ascii=False),
         content_type="application/vnd.oai.openapi+json;version=3.0; charset=utf-8",
     )

@@ -1,34 +1,85 @@
-"""OGC API - Features (Part 1: Core) without a web framework.
+"""OGC API - Features (Part 1 Core, Part 2 CRS by reference, Part 3 queryables, filtering,
+CQL2 text and JSON, sorting and property selection) without a web framework.
 
-Each handler takes an ``ApiRequest`` and returns an ``ApiResponse`` (status, headers and
-a JSON-ready body); ``webmap.ogc`` adapts Flask to it, as pygeoapi's flask_app does. The
-collections are the providers of ``webmap.collections`` (gazetteer and boundaries).
+Each handler takes an ``ApiRequest`` and returns an ``ApiResponse`` (status, headers and a
+JSON-ready body); ``webmap.ogc`` adapts Flask to it, as pygeoapi's flask_app does. The
+collections are the layer providers of ``webmap.layers``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+import shapely
+
+from gazetteer.core.crs import (
+    CGCS2000_URI,
+    CRS84_URI,
+    check_ogc_crs,
+    geometry_from_ogc_crs,
+)
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import parse_bbox
+from gazetteer.core.spatial import BBox, check_bbox
 from gazetteer.core.store import Store
-from gazetteer.cql import equals_all
+from gazetteer.cql import and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
+from gazetteer.tiles import MVT_MEDIA_TYPE, encode_tile
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/property-selection",
 ]
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-STORAGE_CRS = "http://www.opengis.net/def/crs/EPSG/0/4490"
 GEOJSON = "application/geo+json"
+GEOPACKAGE = "application/geopackage+sqlite3"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+WEB_MERCATOR_QUAD = "WebMercatorQuad"
+WEB_MERCATOR_QUAD_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+# Paging: GDAL >= 3.8 and QGIS read ``default``/``maximum`` of ``limit`` from the OpenAPI
+# document and ask for up to 1,000 a page; older GDAL asks for 10 and follows ``next``
+# links, which the rate limiter counts against a separate paging budget (webmap.security).
+DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-KNOWN_ITEM_PARAMS = {"bbox", "limit", "offset", "datetime", "f", "bbox-crs"}
+ITEM_PARAMS = (
+    "f",
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "datetime",
+    "crs",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
+)
+FEATURE_PARAMS = ("f", "crs", "properties", "skipGeometry")
+COLLECTION_PARAMS = ("f",)
 
 
 @dataclass
@@ -36,14 +87,98 @@ class ApiRequest:
     base_url: str  # e.g. "http://127.0.0.1:5000/ogc" (no trailing slash)
     args: Mapping[str, str] = field(default_factory=dict)
     format: str = "json"  # "json" or "html"
+    if_none_match: str | None = None
+    if_modified_since: str | None = None
+    path: str = ""  # the request path, part of the ETag (tiles differ only by path)
 
 
 @dataclass
 class ApiResponse:
-    body: dict[str, Any]
+    body: Any
     status: int = 200
     media_type: str = "application/json"
     template: str | None = None  # HTML rendering of the same body
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def check_params(args: Mapping[str, str], allowed) -> None:
+    """OGC API Part 1 (/req/core/query-param-unknown): an unknown parameter is a 400."""
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise InvalidInput(
+            f"不支持的查询参数：{', '.join(unknown)}",
+            details={"unknown": unknown, "allowed": sorted(allowed)},
+        )
+
+
+def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
+
+
+def _bool_arg(args: Mapping[str, str], name: str) -> bool:
+    raw = (args.get(name) or "false").lower()
+    if raw not in ("true", "false"):
+        raise InvalidInput(f"参数 {name} 应为 true 或 false")
+    return raw == "true"
+
+
+def parse_bbox_in(text: str, bbox_crs: str) -> BBox:
+    """OGC ``bbox`` (4 numbers in ``bbox_crs``'s axis order) -> CGCS2000 lon/lat box,
+    degrees. A box in a projected CRS becomes the lon/lat box around its outline."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidInput("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
+    try:
+        a, b, c, d = (float(p) for p in parts)
+    except ValueError:
+        raise InvalidInput(f"bbox 含有非数字：{text!r}") from None
+    if not all(math.isfinite(v) for v in (a, b, c, d)):
+        raise InvalidInput("bbox 含有非有限数值")
+    if bbox_crs == CRS84_URI:
+        return check_bbox((a, b, c, d))
+    if a > c or b > d:
+        raise InvalidInput("bbox 的最小值大于最大值")
+    # 16 points along each side: a box in a projected CRS is curved in lon/lat
+    t = np.linspace(0.0, 1.0, 17)
+    xs = np.concatenate([a + (c - a) * t, np.full(17, c), c - (c - a) * t, np.full(17, a)])
+    ys = np.concatenate([np.full(17, b), b + (d - b) * t, np.full(17, d), d - (d - b) * t])
+    outline = shapely.multipoints(np.column_stack([xs, ys]))
+    with np.errstate(all="ignore"):
+        bounds = geometry_from_ogc_crs(outline, bbox_crs).bounds
+    if not all(math.isfinite(v) for v in bounds):
+        raise InvalidInput("bbox 超出该坐标参考系的有效范围")
+    return check_bbox(tuple(bounds))
+
+
+def _not_modified_since(header: str | None, changed_at) -> bool:
+    """RFC 9110 If-Modified-Since: true when the layer has not changed since then."""
+    if not header or changed_at is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False  # an invalid date is ignored (RFC 9110 section 13.1.3)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return changed_at.replace(microsecond=0) <= since
+
+
+def _sort(text: str | None) -> list[tuple[str, bool]]:
+    """``sortby=name,-area_km2`` -> [("name", False), ("area_km2", True)]."""
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        out.append((part.lstrip("+-"), descending))
+    return out
 
 
 class OgcApi:
@@ -74,7 +209,40 @@ class OgcApi:
             )
         return links
 
+    # ---- caching ---------------------------------------------------------------------------
+
+    def validator(self, c: FeatureProvider, req: ApiRequest) -> tuple[str, Any]:
+        """(ETag, last change time or None) of what ``req`` reads from ``c``: the newest
+        audit-log entry of the layer's tables (every write is audited by triggers) and the
+        request's own parameters."""
+        newest_id, newest_at = c.last_change(self.store)
+        key = f"{c.id}|{newest_id}|{req.path}|{req.format}|{sorted(req.args.items())}"
+        return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"', newest_at
+
+    def _cached(self, c: FeatureProvider, req: ApiRequest, build) -> ApiResponse:
+        etag, changed_at = self.validator(c, req)
+        headers = {"ETag": etag}
+        if changed_at is not None:
+            if changed_at.tzinfo is None:  # SQLite hands back naive UTC
+                changed_at = changed_at.replace(tzinfo=dt.UTC)
+            changed_at = changed_at.astimezone(dt.UTC)
+            headers["Last-Modified"] = format_datetime(changed_at, usegmt=True)
+        if req.if_none_match is not None:
+            fresh = etag in [t.strip() for t in req.if_none_match.split(",")] or (
+                req.if_none_match.strip() == "*"
+            )
+        else:
+            fresh = _not_modified_since(req.if_modified_since, changed_at)
+        if fresh:
+            return ApiResponse(None, status=304, headers=headers)
+        response = build()
+        response.headers.update(headers)
+        return response
+
+    # ---- landing, conformance, collections -------------------------------------------------
+
     def landing(self, req: ApiRequest) -> ApiResponse:
+        check_params(req.args, COLLECTION_PARAMS)
         base = req.base_url
         body = {
             "title": self.title,
@@ -104,41 +272,60 @@ class OgcApi:
         return ApiResponse(body, template="ogc/landing.html")
 
     def conformance(self, req: ApiRequest) -> ApiResponse:
+        check_params(req.args, COLLECTION_PARAMS)
         return ApiResponse({"conformsTo": CONFORMANCE}, template="ogc/conformance.html")
 
     def _collection_body(self, req: ApiRequest, c: FeatureProvider) -> dict:
         base = req.base_url
         extent = c.extent(self.store)
+        here = f"{base}/collections/{c.id}"
         body = {
             "id": c.id,
             "title": c.display_title,
             "description": c.description,
             "itemType": "feature",
-            "crs": [CRS84],
-            "storageCrs": STORAGE_CRS,
+            "crs": list(c.crs),
+            "storageCrs": CGCS2000_URI,
             "links": self._links(base, f"/collections/{c.id}", "application/json")
             + [
+                {"href": f"{here}/items?f=json", "rel": "items", "type": GEOJSON, "title": "要素"},
                 {
-                    "href": f"{base}/collections/{c.id}/items?f=json",
-                    "rel": "items",
-                    "type": GEOJSON,
-                    "title": "要素",
-                },
-                {
-                    "href": f"{base}/collections/{c.id}/items?f=html",
+                    "href": f"{here}/items?f=html",
                     "rel": "items",
                     "type": "text/html",
                     "title": "要素（网页）",
                 },
+                {
+                    "href": f"{here}/queryables",
+                    "rel": QUERYABLES_REL,
+                    "type": "application/schema+json",
+                    "title": "可查询属性",
+                },
+                {
+                    "href": f"{here}/download.gpkg",
+                    "rel": "enclosure",
+                    "type": GEOPACKAGE,
+                    "title": "整层下载（GeoPackage，EPSG:4490）",
+                },
             ],
         }
+        if c.tile_properties:
+            body["links"].append(
+                {
+                    "href": f"{here}/tiles",
+                    "rel": TILESETS_REL,
+                    "type": "application/json",
+                    "title": "矢量瓦片（Mapbox Vector Tiles）",
+                }
+            )
         if extent:
-            body["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
+            body["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84_URI}}
         if c.demonstration:
             body["demonstration"] = True
         return body
 
     def collections_list(self, req: ApiRequest) -> ApiResponse:
+        check_params(req.args, COLLECTION_PARAMS)
         body = {
             "links": self._links(req.base_url, "/collections", "application/json"),
             "collections": [self._collection_body(req, c) for c in self.collections.values()],
@@ -146,55 +333,73 @@ class OgcApi:
         return ApiResponse(body, template="ogc/collections.html")
 
     def collection(self, req: ApiRequest, collection_id: str) -> ApiResponse:
-        return ApiResponse(
-            self._collection_body(req, self._collection(collection_id)),
-            template="ogc/collection.html",
+        check_params(req.args, COLLECTION_PARAMS)
+        c = self._collection(collection_id)
+        return self._cached(
+            c,
+            req,
+            lambda: ApiResponse(self._collection_body(req, c), template="ogc/collection.html"),
         )
 
-    @staticmethod
-    def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
-        raw = args.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
+    def queryables(self, req: ApiRequest, collection_id: str) -> ApiResponse:
+        check_params(req.args, COLLECTION_PARAMS)
+        c = self._collection(collection_id)
+        body = c.queryables()
+        body["$id"] = f"{req.base_url}/collections/{c.id}/queryables"
+        return ApiResponse(body, media_type="application/schema+json")
+
+    # ---- features --------------------------------------------------------------------------
 
     def items(self, req: ApiRequest, collection_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        args = req.args
-        if args.get("bbox-crs") not in (None, "", CRS84):
-            raise InvalidInput("只支持 bbox-crs=CRS84（经度,纬度）")
-        limit = self._int_arg(args, "limit", 10)
-        offset = self._int_arg(args, "offset", 0)
-        bbox = parse_bbox(args["bbox"]) if args.get("bbox") else None
-        interval = parse_datetime(args["datetime"]) if args.get("datetime") else None
         queryables = c.queryable_fields()
-        equals = {
-            k: queryables[k].coerce(v)
-            for k, v in args.items()
-            if k not in KNOWN_ITEM_PARAMS and k in queryables
-        }
-        if not 1 <= limit <= MAX_LIMIT:
+        check_params(req.args, (*ITEM_PARAMS, *queryables))
+        return self._cached(c, req, lambda: self._items(req, c))
+
+    def _items(self, req: ApiRequest, c: FeatureProvider) -> ApiResponse:
+        args = req.args
+        queryables = c.queryable_fields()
+        crs = check_ogc_crs(args.get("crs") or CRS84_URI)
+        limit = _int_arg(args, "limit", DEFAULT_LIMIT)
+        if limit < 1:
             raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
+        limit = min(limit, MAX_LIMIT)  # Part 1: a larger limit is not an error
+        offset = _int_arg(args, "offset", 0)
+        bbox = None
+        if args.get("bbox"):
+            bbox = parse_bbox_in(args["bbox"], check_ogc_crs(args.get("bbox-crs") or CRS84_URI))
+        interval = parse_datetime(args["datetime"]) if args.get("datetime") else None
+        equals = equals_all(
+            {k: queryables[k].coerce(v) for k, v in args.items() if k in queryables}
+        )
+        cql = None
+        if args.get("filter"):
+            cql = parse_filter(args["filter"], args.get("filter-lang"))
+        properties = None
+        if args.get("properties") is not None:
+            properties = [p.strip() for p in args["properties"].split(",") if p.strip()]
+            for name in properties:
+                c.field(name)
+        filter_crs = check_ogc_crs(args.get("filter-crs") or CRS84_URI)
         page = c.query(
             self.store,
             bbox=bbox,
-            filters=equals_all(equals),
+            filters=and_all([equals, cql]),
+            filter_crs=filter_crs,
+            sort=_sort(args.get("sortby")),
+            properties=properties,
             limit=limit,
             offset=offset,
+            crs=crs,
+            skip_geometry=_bool_arg(args, "skipGeometry"),
             datetime=interval,
         )
         base = f"{req.base_url}/collections/{c.id}/items"
-        keep = {k: v for k, v in args.items() if k not in ("offset", "f")}
+        keep = {k: v for k, v in args.items() if k not in ("offset", "f", "limit")}
 
         def link(rel: str, off: int, media: str, fmt: str) -> dict:
-            return {
-                "href": f"{base}?{urlencode({**keep, 'offset': off, 'f': fmt})}",
-                "rel": rel,
-                "type": media,
-            }
+            query = urlencode({**keep, "limit": limit, "offset": off, "f": fmt})
+            return {"href": f"{base}?{query}", "rel": rel, "type": media}
 
         links = [
             link("self", offset, GEOJSON, "json"),
@@ -218,15 +423,93 @@ class OgcApi:
             "title": c.display_title,
             "demonstration": c.demonstration,
         }
-        return ApiResponse(body, media_type=GEOJSON, template="ogc/items.html")
+        return ApiResponse(
+            body,
+            media_type=GEOJSON,
+            template="ogc/items.html",
+            headers={"Content-Crs": f"<{crs}>"},
+        )
 
     def item(self, req: ApiRequest, collection_id: str, feature_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        feature = c.get(self.store, feature_id)
+        check_params(req.args, FEATURE_PARAMS)
+        return self._cached(c, req, lambda: self._item(req, c, feature_id))
+
+    def _item(self, req: ApiRequest, c: FeatureProvider, feature_id: str) -> ApiResponse:
+        args = req.args
+        crs = check_ogc_crs(args.get("crs") or CRS84_URI)
+        properties = None
+        if args.get("properties") is not None:
+            properties = [p.strip() for p in args["properties"].split(",") if p.strip()]
+        feature = c.get(
+            self.store,
+            feature_id,
+            crs=crs,
+            properties=properties,
+            skip_geometry=_bool_arg(args, "skipGeometry"),
+        )
         base = f"{req.base_url}/collections/{c.id}"
         feature["links"] = [
             {"href": f"{base}/items/{feature_id}?f=json", "rel": "self", "type": GEOJSON},
             {"href": f"{base}/items/{feature_id}?f=html", "rel": "alternate", "type": "text/html"},
             {"href": f"{base}?f=json", "rel": "collection", "type": "application/json"},
         ]
-        return ApiResponse(feature, media_type=GEOJSON, template="ogc/item.html")
+        return ApiResponse(
+            feature,
+            media_type=GEOJSON,
+            template="ogc/item.html",
+            headers={"Content-Crs": f"<{crs}>"},
+        )
+
+    # ---- vector tiles (OGC API - Tiles shape) -----------------------------------------------
+
+    def _tiled(self, collection_id: str) -> FeatureProvider:
+        c = self._collection(collection_id)
+        if not c.tile_properties:
+            raise NotFound(f"图层 {collection_id} 不提供矢量瓦片")
+        return c
+
+    def tilesets(self, req: ApiRequest, collection_id: str) -> ApiResponse:
+        check_params(req.args, COLLECTION_PARAMS)
+        c = self._tiled(collection_id)
+        here = f"{req.base_url}/collections/{c.id}/tiles/{WEB_MERCATOR_QUAD}"
+        body = {
+            "tilesets": [
+                {
+                    "title": f"{c.display_title}（矢量瓦片）",
+                    "dataType": "vector",
+                    "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+                    "tileMatrixSetURI": WEB_MERCATOR_QUAD_URI,
+                    "links": [
+                        {
+                            "href": here + "/{tileMatrix}/{tileRow}/{tileCol}",
+                            "rel": "item",
+                            "type": MVT_MEDIA_TYPE,
+                            "templated": True,
+                        }
+                    ],
+                    "layers": [{"id": c.id, "propertiesSchema": list(c.tile_properties)}],
+                }
+            ]
+        }
+        return ApiResponse(body)
+
+    def tile(
+        self, req: ApiRequest, collection_id: str, matrix_set: str, z: int, y: int, x: int
+    ) -> ApiResponse:
+        """One Mapbox Vector Tile; queryables as parameters narrow it (``?level=county``)."""
+        c = self._tiled(collection_id)
+        if matrix_set != WEB_MERCATOR_QUAD:
+            raise NotFound(f"只提供 {WEB_MERCATOR_QUAD} 瓦片矩阵集")
+        queryables = c.queryable_fields()
+        check_params(req.args, tuple(queryables))
+        equals = equals_all({k: queryables[k].coerce(v) for k, v in req.args.items()})
+        return self._cached(
+            c,
+            req,
+            lambda: ApiResponse(
+                encode_tile(c, self.store, z, x, y, equals),
+                media_type=MVT_MEDIA_TYPE,
+                headers={"Cache-Control": "public, max-age=300"},
+            ),
+        )

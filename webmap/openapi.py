@@ -17,6 +17,7 @@ PART_MODULES = (
     "webmap.openapi_public",
     "webmap.openapi_registry",
     "webmap.openapi_boundaries",
+    "webmap.openapi_ogc",
 )
 
 ERROR_SCHEMA = {
@@ -39,10 +40,12 @@ ERROR_SCHEMA = {
 def openapi_document(server_url: str) -> dict:
     paths: dict = {}
     schemas: dict = {"Error": ERROR_SCHEMA}
+    parameters: dict = {}
     for name in PART_MODULES:
         module = importlib.import_module(name)
         paths.update(copy.deepcopy(module.PATHS))  # request bodies are added below
         schemas.update(getattr(module, "SCHEMAS", {}))
+        parameters.update(getattr(module, "PARAMETERS", {}))
     # Request bodies are generated from the models that check them (webmap.schemas).
     schemas.update(request_schemas())
     add_request_bodies(paths)
@@ -57,5 +60,5 @@ def openapi_document(server_url: str) -> dict:
         },
         "servers": [{"url": server_url}],
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "parameters": parameters},
     }

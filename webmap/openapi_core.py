@@ -1,4 +1,5 @@
-"""OpenAPI paths of the core API: health, divisions and the OGC API - Features."""
+"""OpenAPI paths of the core API: health, divisions and lookup (the OGC API - Features paths
+are generated from the layer registry in ``webmap.openapi_ogc``)."""
 
 
 def _error(description: str) -> dict:
@@ -21,13 +22,6 @@ _CODE = {
     "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,2}$"},
 }
-_COLLECTION = {
-    "name": "collection_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-}
-_F = {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}}
 
 PATHS = {
     "/api/health": {"get": {"summary": "Service health", "responses": {"200": _json("OK")}}},
@@ -65,94 +59,6 @@ PATHS = {
                 },
             ],
             "responses": {"200": _json("FeatureCollection"), "400": _error("Bad parameter")},
-        }
-    },
-    "/ogc": {
-        "get": {
-            "summary": "OGC API landing page",
-            "parameters": [_F],
-            "responses": {"200": _json("Landing page")},
-        }
-    },
-    "/ogc/conformance": {
-        "get": {
-            "summary": "Conformance classes",
-            "parameters": [_F],
-            "responses": {"200": _json("Conformance")},
-        }
-    },
-    "/ogc/api": {
-        "get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}
-    },
-    "/ogc/collections": {
-        "get": {
-            "summary": "Feature collections",
-            "parameters": [_F],
-            "responses": {"200": _json("Collections")},
-        }
-    },
-    "/ogc/collections/{collection_id}": {
-        "get": {
-            "summary": "One collection",
-            "parameters": [_COLLECTION, _F],
-            "responses": {"200": _json("Collection"), "404": _error("Unknown collection")},
-        }
-    },
-    "/ogc/collections/{collection_id}/items": {
-        "get": {
-            "summary": "Features of a collection (GeoJSON), with bbox, paging and datetime",
-            "parameters": [
-                _COLLECTION,
-                _F,
-                {
-                    "name": "bbox",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "minLon,minLat,maxLon,maxLat (CRS84)",
-                },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
-                },
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                {
-                    "name": "datetime",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "instant or interval (a/b, '..' open)",
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": "FeatureCollection",
-                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
-                },
-                "400": _error("Bad parameter"),
-                "404": _error("Unknown collection"),
-            },
-        }
-    },
-    "/ogc/collections/{collection_id}/items/{feature_id}": {
-        "get": {
-            "summary": "One feature",
-            "parameters": [
-                _COLLECTION,
-                _F,
-                {
-                    "name": "feature_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": "Feature",
-                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
-                },
-                "404": _error("Unknown feature"),
-            },
         }
     },
     "/api/search": {

@@ -162,6 +162,32 @@ PATHS = {
             },
         }
     },
+    "/api/places/{place_id}/protection": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "地名保护名录：该记录是否列入、理由与依据（第二十五条）",
+            "parameters": [_path("place_id", "地名记录编号")],
+            "responses": {"200": _json({"type": "object"})},
+        },
+        "post": {
+            "tags": ["地名记录"],
+            "summary": "列入地名保护名录（审核人员）：{reason, source}",
+            "parameters": [_path("place_id", "地名记录编号")],
+            "responses": {"201": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+        },
+    },
+    "/api/places/reading-corrections": {
+        "get": {
+            "tags": ["地名记录"],
+            "summary": "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非工作人员"}},
+        },
+        "post": {
+            "tags": ["地名记录"],
+            "summary": "按读音表更正拼写，每条记录留存更正前的版本（审核人员）",
+            "responses": {"200": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+        },
+    },
     "/api/proposals/due": {
         "get": {
             "tags": ["申请"],

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from gazetteer import approval, registry, statistics, workflow
+from gazetteer import approval, protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
 from webmap.params import idempotency_key, int_arg
-from webmap.schemas import ProposalAction, ProposalNew, validated_body
+from webmap.schemas import ProposalAction, ProposalNew, ProtectionListing, validated_body
 from webmap.workflow_steps import take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
@@ -103,6 +103,45 @@ def proposal_create():
         idempotency_key=idempotency_key(),
     )
     return jsonify(result), 201
+
+
+@bp.post("/places/<int:place_id>/protection")
+def protect_place(place_id: int):
+    """Put a record on the protection list (Art. 25; officers). Body {reason, source}."""
+    body = validated_body(ProtectionListing)
+    listed = protection.protect_name(
+        store(),
+        current_actor(),
+        place_id,
+        reason=body.get("reason"),
+        source=body.get("source"),
+        clock=clock,
+    )
+    return jsonify(listed), 201
+
+
+@bp.get("/places/<int:place_id>/protection")
+def place_protection(place_id: int):
+    """The record's listing on the protection list, or {"listed": false}."""
+    with store().read() as conn:
+        listed = protection.protection_of(conn, place_id)
+    return jsonify(listed or {"listed": False})
+
+
+@bp.get("/places/reading-corrections")
+def reading_corrections():
+    """Records whose stored romanization the reviewed place readings give differently
+    (staff)."""
+    if not current_actor().is_staff:
+        raise Forbidden("仅供地名工作人员查看，请先登录")
+    items = readings.reading_corrections(store())
+    return jsonify({"total": len(items), "items": items})
+
+
+@bp.post("/places/reading-corrections")
+def apply_reading_corrections():
+    """Rewrite them as recorded changes (officers)."""
+    return jsonify(readings.apply_reading_corrections(store(), current_actor(), clock=clock))
 
 
 @bp.get("/proposals/due")

@@ -78,6 +78,7 @@ _STEP_PARAM_TYPES: dict[str, Any] = {
     "source": Text | None,
     "body": Text | None,
     "authority_override_reason": Text | None,
+    "protection_measures": Text | None,
     **{
         name: IsoDate | None
         for name in ("notice_start", "notice_end", "effective_date", "filed_on")
@@ -95,6 +96,13 @@ ProposalAction = create_model(
         for name in dict.fromkeys(p for params in STEP_PARAMS.values() for p in params)
     },
 )
+
+
+class ProtectionListing(RequestModel):
+    """Put a record on the protection list (officer): why, and on what source."""
+
+    reason: Text | None = None
+    source: ShortText | None = None
 
 
 class RulesCheck(RequestModel):
@@ -217,6 +225,7 @@ class DivisionRename(RequestModel):
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
+    ProtectionListing,
     RulesCheck,
     PlaceGeometry,
     ReverseBatch,
@@ -274,6 +283,7 @@ def validated_body(model: type[RequestModel]) -> dict:
 REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/proposals", "post"): ProposalNew,
     ("/api/proposals/{proposal_id}/actions/{action}", "post"): ProposalAction,
+    ("/api/places/{place_id}/protection", "post"): ProtectionListing,
     ("/api/rules/check", "post"): RulesCheck,
     ("/api/places/{place_id}/geometry", "post"): PlaceGeometry,
     ("/api/reverse/batch", "post"): ReverseBatch,

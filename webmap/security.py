@@ -7,7 +7,9 @@
   authenticate with ``Authorization: Bearer`` are exempt: no cookie is involved, so a
   forged cross-site request cannot carry the credential.
 - Rate limit: a token bucket per client address on public (anonymous) GET requests and
-  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), one per account on every request
+  read-only POST queries (``READ_ONLY_POST_ENDPOINTS``), with follow-on pages of OGC API
+  items drawing on a separate, larger paging budget (``PAGING_RATE_LIMIT_PER_MINUTE``) so a
+  GIS client can page through a layer; one per account on every request
   made with an API token (an invalid token counts as anonymous), and a
   stricter one on sign-in attempts; 429 with ``Retry-After``. The workers share what each
   client spent through the store (``gazetteer.core.ratelimit``), so the limit holds for
@@ -156,6 +158,13 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _is_follow_on_page() -> bool:
+    """A later page of an OGC items listing (offset > 0): what a client paging through a
+    layer sends, counted against the paging budget."""
+    offset = request.args.get("offset", "")
+    return request.endpoint == "ogc.items" and offset.isdigit() and int(offset) > 0
+
+
 def init_app(app: Flask) -> None:
     """Install CSRF protection, rate limits, body checks, bounded path integers and
     headers on ``app``. Call before registering blueprints (the converter applies to
@@ -168,12 +177,14 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     store = app.extensions["gdgis.store"]
     public_bucket = SharedTokenBucket(store, "public", app.config["RATE_LIMIT_PER_MINUTE"])
+    paging_bucket = SharedTokenBucket(store, "paging", app.config["PAGING_RATE_LIMIT_PER_MINUTE"])
     login_bucket = SharedTokenBucket(store, "login", LOGIN_ATTEMPTS_PER_MINUTE)
     token_bucket = SharedTokenBucket(store, "token", app.config["TOKEN_RATE_LIMIT_PER_MINUTE"])
     app.extensions["gdgis.rate_limits"] = {
         "public": public_bucket,
         "login": login_bucket,
         "token": token_bucket,
+        "paging": paging_bucket,
     }
     csp = content_security_policy(app.config.get("TILE_URL"))
 
@@ -197,7 +208,8 @@ def init_app(app: Flask) -> None:
         if actor is not None and has_bearer_token():
             wait_s = token_bucket.take(f"account:{actor.username}")
         elif public_read and (actor is None or actor.is_public):
-            wait_s = public_bucket.take(request.remote_addr or "-")
+            bucket = paging_bucket if _is_follow_on_page() else public_bucket
+            wait_s = bucket.take(request.remote_addr or "-")
         else:
             wait_s = 0.0
         if wait_s:

@@ -74,15 +74,6 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "MIN_NOTICE_DAYS",
-        30,
-        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
-        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
-        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
-        "figure. Set it to the provincial or municipal rule's number once sourced.",
-        _positive_int,
-    ),
-    Setting(
         "DATA_DIR",
         "./var",
         "Directory holding the embedded SQLite store, uploads and backups.",
@@ -149,6 +140,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "PAGING_RATE_LIMIT_PER_MINUTE",
+        6000,
+        "Follow-on pages (offset > 0) of OGC API items a client may read per minute: a budget "
+        "apart from RATE_LIMIT_PER_MINUTE so that GDAL/QGIS can page through a whole layer "
+        "with their default page size (GDAL 3.6: 10 features a page).",
+        _positive_int,
+    ),
+    Setting(
         "TOKEN_RATE_LIMIT_PER_MINUTE",
         1200,
         "Requests allowed per account per minute to scripts using API tokens "
@@ -167,6 +166,15 @@ SETTINGS: tuple[Setting, ...] = (
         False,
         "Send the session cookie over HTTPS only (set true behind TLS).",
         _bool,
+    ),
+    Setting(
+        "MIN_NOTICE_DAYS",
+        30,
+        "Shortest public notice (公示) of a naming proposal, in calendar days counting the first "
+        "and last day. A WORKING DEFAULT: no Guangdong rule fixing the length was read for this "
+        "project (docs/registry.md, 'Notice period'); 30 days is chosen as the conservative "
+        "figure. Set it to the provincial or municipal rule's number once sourced.",
+        _positive_int,
     ),
 )
 

@@ -60,6 +60,17 @@ WRITTEN = (
     "registering_unit",
     "geometry_source",
 )
+# Column lengths of ``places`` (gazetteer.tables) that file values must fit.
+TEXT_LIMITS = {
+    "name": 200,
+    "specific_term": 200,
+    "generic_term": 50,
+    "romanized": 400,
+    "feature_type": 40,
+    "short_name": 100,
+    "map_name": 200,
+    "registering_unit": 200,
+}
 _SPLIT = re.compile(r"[、，,;；/|]+")
 _YEAR = re.compile(r"^(\d{4})(?:[-./年](\d{1,2})(?:[-./月](\d{1,2})日?)?)?")
 GEOMETRY_MATCH_DEG = 1e-7  # about 1 cm: a geometry moved less than this is unchanged
@@ -130,7 +141,8 @@ def parse_date(value) -> dt.date | None:
     return dt.date(year, month, day)
 
 
-@lru_cache(maxsize=65536)
+# Names in one office's file rarely repeat: a small cache, so memory stays flat on big files.
+@lru_cache(maxsize=4096)
 def _romanized(name: str, feature_class: str):
     return romanize(name, feature_class)
 
@@ -375,6 +387,7 @@ class RowChecker:
             if plan.geom is not None
             else None,
         }
+        self._check_text(plan)
         path = self.division_names.paths.get(division_code, ()) if division_code else ()
         if self.corpus is not None:
             findings = check_name(
@@ -385,6 +398,20 @@ class RowChecker:
                 exclude_id=old.id if old is not None else None,
             )
             plan.findings = [f.to_dict() for f in findings] + plan.findings
+
+    def _check_text(self, plan: RowPlan) -> None:
+        """Text the store cannot hold: longer than its column, or NUL / lone surrogates
+        (PostgreSQL refuses both, and one bad value would fail the whole transaction)."""
+        for key, value in plan.values.items():
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                if not isinstance(text, str):
+                    continue
+                if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                    plan.errors.append(f"“{key}”含有无效字符（空字符或残缺的 Unicode 代理项）")
+                limit = TEXT_LIMITS.get(key)
+                if limit and len(text) > limit:
+                    plan.errors.append(f"“{key}”超过 {limit} 字：{text[:20]}…")
 
     def _provenance(self, row: int) -> str:
         label = f"导入 {self.file_name}｜图层 {self.layer}｜第 {row} 行｜{self.today.isoformat()}"

@@ -43,7 +43,11 @@ def test_import_page_end_to_end(live_server, open_context, tmp_path):
     page.wait_for_selector("#sample-summary:has-text('样本 6 点')")
     assert "落入广东 6 点" in page.locator("#sample-summary").inner_text()
     assert page.locator("#sample-map canvas").count() >= 1  # points drawn (canvas renderer)
-    page.wait_for_load_state("networkidle")  # the county outlines under the points
+    # The county outlines under the points: fitting the view to the sample changes the zoom,
+    # and the outlines are fetched again at that zoom's simplification.
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)
+    page.wait_for_load_state("networkidle")
     page.locator("#step-crs").scroll_into_view_if_needed()
     screenshot(page, "import-mapping-crs")
 

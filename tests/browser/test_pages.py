@@ -40,7 +40,8 @@ def test_pages_load_cleanly_at_tablet_size(live_server, open_context, viewport):
         ".leaflet-marker-icon"
     )  # markers (or their clusters) follow the first view
     place = page.evaluate(
-        "fetch('/api/map/places.geojson').then(r => r.json()).then(d => d.features[0].id)"
+        "fetch('/ogc/collections/places/items?has_geometry=true&limit=1')"
+        ".then(r => r.json()).then(d => d.features[0].id)"
     )
     page.goto(f"{live_server['url']}/place/{place}")
     page.wait_for_load_state("networkidle")
@@ -68,4 +69,35 @@ def test_map_popups_escape_data_and_label_demonstration_markers(live_server, ope
     page.locator(".bm-icon").last.dispatch_event("click")
     popup = page.wait_for_selector(".leaflet-popup-content")
     assert "演示数据" in popup.inner_text()
+    assert watch.errors == [] and watch.blocked == []
+
+
+def test_map_draws_lines_places_and_counties_from_vector_tiles(live_server, open_context):
+    context, watch = open_context()
+    page = context.new_page()
+    tiles = []
+    page.on(
+        "response",
+        lambda r: tiles.append((r.url, r.status)) if "/tiles/WebMercatorQuad/" in r.url else None,
+    )
+    page.goto(live_server["url"] + "/")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.locator(".leaflet-control-layers").hover()
+    for label in ("行政区域界线", "地名"):
+        page.locator(".leaflet-control-layers-overlays label", has_text=label).locator(
+            "input"
+        ).check()
+    for _ in range(3):  # zoom in to county level (zoom >= 9): county tiles join
+        page.locator(".leaflet-control-zoom-in").click()
+        page.wait_for_timeout(600)
+    wanted = {"boundary_lines", "places", "divisions"}
+    for _ in range(60):  # tiles arrive one by one from the test server
+        kinds = {url.split("/collections/")[1].split("/")[0] for url, _ in tiles}
+        if wanted <= kinds:
+            break
+        page.wait_for_timeout(500)
+    assert wanted <= kinds
+    assert all(status == 200 for _, status in tiles)
+    assert page.locator(".leaflet-tile-container canvas").count() > 0
+    screenshot(page, "map-tiles")
     assert watch.errors == [] and watch.blocked == []

@@ -5,5 +5,5 @@ window.GD_I18N = {
   record: "Open the record", provinces: "Provinces (with neighbours)", cities: "Prefecture cities",
   counties: "Counties", lines: "Boundary lines", markers: "Boundary markers (demo data)", places: "Place names",
   provLine: "Provincial line", cityLine: "City line", legend: "Legend (markers by last inspection state)",
-  demoNote: "Markers are demonstration data (演示数据)"
+  demoNote: "Markers are demonstration data (演示数据)", tileError: "Some tiles failed to load; try again shortly"
 };

@@ -1,6 +1,7 @@
-// The Guangdong map: divisions simplified per zoom (first view: cities only, coarse, so it
-// stays small), boundary lines, markers coloured by their last inspection state and place
-// names (both clustered), with a legend and a layer switcher. Layers other than the
+// The Guangdong map: provinces and cities simplified per zoom (first view: coarse, so it
+// stays small), counties, boundary lines and place names as vector tiles of the OGC API,
+// markers coloured by their last inspection state (clustered), with a legend and a layer
+// switcher. Layers other than the
 // divisions load the first time they are switched on or, for markers, after the first view.
 (function () {
   "use strict";
@@ -26,7 +27,10 @@
   function failed(e) { status(e.message); }
   var provinces = G.divisionLayer(map, "province", { interactive: false, minTolerance: 0.01, onError: failed });
   var cities = G.divisionLayer(map, "city", { onClick: showDivision, onError: failed });
-  var counties = G.divisionLayer(map, "county", { onClick: showDivision, minTolerance: 0.0025, onError: failed });
+  var counties = tileLayer("divisions", "?level=county", function () {
+    var s = G.DIVISION_STYLES.county;
+    return { color: s.color, weight: s.weight, fill: true, fillOpacity: 0 };  // fill: clickable inside
+  }, function (p) { showDivision({ properties: p }); });
 
   function lazyGeoJSON(url, build) {
     var group = L.featureGroup(), loaded = false;
@@ -46,17 +50,31 @@
     return box;
   }
 
-  var lines = lazyGeoJSON("/api/map/lines.geojson?tolerance_deg=0.005", function (group, fc) {
-    group.addLayer(L.geoJSON(fc, {
-      style: function (f) { return G.LINE_STYLES[f.properties.kind] || G.LINE_STYLES.county; },
-      onEachFeature: function (f, layer) {
-        layer.bindTooltip(f.properties.name, { sticky: true });
-        layer.bindPopup(function () {
-          return popupContent([["strong", f.properties.name],
-            ["p", t("lineLength", "计算长度（概化数据，短于实测）") + "：" + f.properties.length_km + " " + t("km", "千米")]]);
-        });
-      }
-    }));
+  // Vector tiles (Mapbox Vector Tiles from the OGC API, one request per 256 px tile in
+  // view): lines, places and counties never load more than the view needs.
+  function tileLayer(collection, query, style, onClick) {
+    var url = "/ogc/collections/" + collection + "/tiles/WebMercatorQuad/{z}/{y}/{x}" + (query || "");
+    var styles = {};
+    styles[collection] = style;
+    var layer = L.vectorGrid.protobuf(url, {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: !!onClick,
+      maxNativeZoom: 16, getFeatureId: function (f) { return f.properties.id || f.properties.code; }
+    });
+    if (onClick) {
+      layer.on("click", function (e) { onClick(e.layer.properties, e.latlng); });
+    }
+    layer.on("tileerror", function () { status(t("tileError", "部分瓦片加载失败，请稍后重试")); });
+    return layer;
+  }
+
+  function openPopup(content, latlng) { L.popup().setLatLng(latlng).setContent(content).openOn(map); }
+
+  var lines = tileLayer("boundary_lines", "", function (p) {
+    var s = G.LINE_STYLES[p.kind] || G.LINE_STYLES.county;
+    return { color: s.color, weight: s.weight, opacity: s.opacity === undefined ? 1 : s.opacity, dashArray: s.dashArray };
+  }, function (p, latlng) {
+    openPopup(popupContent([["strong", p.name],
+      ["p", t("lineLength", "计算长度（概化数据，短于实测）") + "：" + p.length_km + " " + t("km", "千米")]]), latlng);
   });
 
   var markers = lazyGeoJSON("/api/boundaries/markers", function (group, fc) {
@@ -74,24 +92,14 @@
     if (fc.notice) { status(fc.notice); }
   });
 
-  var placeNames = lazyGeoJSON("/api/map/places.geojson", function (group, fc) {
-    var cluster = L.markerClusterGroup({ maxClusterRadius: 50 });
-    fc.features.forEach(function (f) {
-      var c = f.geometry.coordinates, p = f.properties;
-      var m = L.marker([c[1], c[0]], {
-        icon: L.divIcon({ className: "place-icon", iconSize: [14, 14], iconAnchor: [7, 7] }), title: p.name
-      });
-      m.bindTooltip(p.name);
-      m.bindPopup(function () {
-        var box = popupContent([["strong", p.name], ["p", p.feature_class]]);
-        var a = el("a", t("record", "查看地名记录"));
-        a.href = "/place/" + encodeURIComponent(p.id);
-        box.appendChild(a);
-        return box;
-      });
-      cluster.addLayer(m);
-    });
-    group.addLayer(cluster);
+  var placeNames = tileLayer("places", "", function () {
+    return { radius: 5, fill: true, fillColor: "#1e88e5", fillOpacity: 0.9, color: "#ffffff", weight: 1 };
+  }, function (p, latlng) {
+    var box = popupContent([["strong", p.name], ["p", p.feature_class]]);
+    var a = el("a", t("record", "查看地名记录"));
+    a.href = "/place/" + encodeURIComponent(p.id);
+    box.appendChild(a);
+    openPopup(box, latlng);
   });
 
   function status(message) {

@@ -196,6 +196,7 @@
 
   window.GDMap = {
     STATE_COLOURS: STATE_COLOURS, STATE_NAMES: STATE_NAMES, LINE_STYLES: LINE_STYLES,
+    DIVISION_STYLES: DIVISION_STYLES,
     el: el, csrfToken: csrfToken, requestJSON: requestJSON, createMap: createMap,
     toleranceForZoom: toleranceForZoom, divisionLayer: divisionLayer, markerIcon: markerIcon,
     legendControl: legendControl, stateLegendRows: stateLegendRows, distanceBearing: distanceBearing,

@@ -1,0 +1,411 @@
+"""OGC API - Features Parts 1-3 beyond the core: strict parameters, CRS (Part 2), queryables
+and CQL2 filters (Part 3), sorting, property selection, HTTP caching, CORS, downloads and
+RFC 7946 GeoJSON. Runs on SQLite, and on PostGIS when GDGIS_TEST_DATABASE_URL is set."""
+
+import json
+
+import pyogrio
+import pytest
+import shapely
+import sqlalchemy as sa
+from shapely.geometry import box, shape
+
+from gazetteer.tables import divisions, places
+
+
+@pytest.fixture(scope="module")
+def boundaries_template(store_templates, seeded_template):
+    from boundaries.testing import build_boundaries
+
+    return store_templates.template("ogc_boundaries", build_boundaries, base=seeded_template)
+
+
+@pytest.fixture
+def store(store_templates, boundaries_template, tmp_path):
+    """The shipped data with boundary lines, tri-junctions and demonstration markers."""
+    with store_templates.copy(boundaries_template, tmp_path) as s:
+        yield s
+
+
+CGCS2000 = "http://www.opengis.net/def/crs/EPSG/0/4490"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+
+
+def get_json(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.get_data(as_text=True)[:300])
+    return response.get_json()
+
+
+def county_count(store, where=None) -> int:
+    with store.read() as conn:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(divisions)
+            .where(divisions.c.level == "county", divisions.c.geom.is_not(None))
+        )
+        return conn.execute(query.where(where) if where is not None else query).scalar_one()
+
+
+# ---- Part 1 strictness ---------------------------------------------------------------------
+
+
+def test_unknown_parameters_are_refused_and_documented_ones_work(client):
+    # code is a queryable: it filters (it used to be dropped silently, giving all 151)
+    assert get_json(client, "/ogc/collections/divisions/items?code=440100")["numberMatched"] == 1
+    response = client.get("/ogc/collections/divisions/items?cod=440100")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["details"]["unknown"] == ["cod"]
+    for url in ("/ogc/collections?foo=1", "/ogc/collections/places/items/1?limit=3"):
+        assert client.get(url).status_code == 400, url
+    # the same request with a documented queryable filter answers
+    body = get_json(client, "/ogc/collections/divisions/items?parent_code=440100&limit=100")
+    assert body["numberMatched"] == 11 and all(
+        f["properties"]["parent_code"] == "440100" for f in body["features"]
+    )
+    doc = get_json(client, "/ogc/api")
+    names = {
+        p.get("name") or p["$ref"].rsplit("/", 1)[-1]
+        for p in doc["paths"]["/collections/divisions/items"]["get"]["parameters"]
+    }
+    for expected in ("limit", "bbox", "bbox-crs", "crs", "filter", "filter-lang", "sortby"):
+        assert expected in names
+    assert {"level", "parent_code", "in_guangdong", "area_km2"} <= names
+    limit = doc["components"]["parameters"]["limit"]["schema"]
+    assert limit["default"] == 100 and limit["maximum"] == 10_000
+
+
+def test_typed_filters_refuse_wrong_types(client):
+    assert client.get("/ogc/collections/divisions/items?area_km2=big").status_code == 400
+    assert client.get("/ogc/collections/divisions/items?in_guangdong=maybe").status_code == 400
+    body = get_json(client, "/ogc/collections/divisions/items?in_guangdong=false&limit=1")
+    assert body["numberMatched"] == 7  # the neighbouring provinces and SARs
+
+
+# ---- Part 2 CRS ----------------------------------------------------------------------------
+
+
+def test_collections_advertise_crs_and_content_crs_follows_the_request(client):
+    col = get_json(client, "/ogc/collections/places")
+    assert CRS84 in col["crs"] and CGCS2000 in col["crs"] and col["storageCrs"] == CGCS2000
+    default = client.get("/ogc/collections/divisions/items/440113")
+    assert default.headers["Content-Crs"] == f"<{CRS84}>"
+    lon, lat = shape(default.get_json()["geometry"]).representative_point().coords[0]
+    in_4490 = client.get(f"/ogc/collections/divisions/items/440113?crs={CGCS2000}")
+    assert in_4490.headers["Content-Crs"] == f"<{CGCS2000}>"
+    swapped = shape(in_4490.get_json()["geometry"])
+    # EPSG:4490 is latitude first: the same polygon with its axes swapped
+    assert swapped.contains(shapely.Point(lat, lon))
+    mercator = shape(
+        get_json(client, f"/ogc/collections/divisions/items/440113?crs={WEB_MERCATOR}")["geometry"]
+    )
+    assert 12_500_000 < mercator.centroid.x < 12_700_000
+    assert client.get("/ogc/collections/places/items?crs=EPSG:9999").status_code == 400
+
+
+def test_bbox_crs_gives_the_same_features_as_crs84(client):
+    plain = get_json(client, "/ogc/collections/divisions/items?bbox=113.32,23.10,113.33,23.11")
+    lat_first = get_json(
+        client,
+        f"/ogc/collections/divisions/items?bbox=23.10,113.32,23.11,113.33&bbox-crs={CGCS2000}",
+    )
+    ids = {f["id"] for f in plain["features"]}
+    assert ids and ids == {f["id"] for f in lat_first["features"]}
+    # a Web Mercator box around the same spot finds the same divisions (a superset: a box
+    # in metres is a little larger than the degree box once projected back)
+    merc = get_json(
+        client,
+        "/ogc/collections/divisions/items?bbox=12615000,2644700,12615500,2645200"
+        f"&bbox-crs={WEB_MERCATOR}",
+    )
+    assert "440105" in {f["id"] for f in merc["features"]}  # 海珠区 holds 广州塔
+
+
+# ---- Part 3 queryables, CQL2, sorting, properties -----------------------------------------
+
+
+def test_queryables_list_the_filterable_properties(client):
+    response = client.get("/ogc/collections/divisions/queryables")
+    assert response.status_code == 200 and response.content_type.startswith(
+        "application/schema+json"
+    )
+    props = response.get_json()["properties"]
+    assert props["level"]["enum"] == ["province", "city", "county", "township", "village"]
+    assert props["area_km2"]["type"] == "number" and "geometry" in props
+    markers = get_json(client, "/ogc/collections/boundary_markers/queryables")
+    assert "label" not in markers["properties"]  # computed, not filterable
+
+
+@pytest.mark.parametrize("lang", ["cql2-text", "cql2-json"])
+def test_cql2_filters_match_the_store(client, store, lang):
+    cases = [
+        (
+            "level = 'county' AND area_km2 > 2000",
+            {
+                "op": "and",
+                "args": [
+                    {"op": "=", "args": [{"property": "level"}, "county"]},
+                    {"op": ">", "args": [{"property": "area_km2"}, 2000]},
+                ],
+            },
+            sa.and_(divisions.c.area_km2 > 2000),
+        ),
+        (
+            "level = 'county' AND name LIKE '%区'",
+            {
+                "op": "and",
+                "args": [
+                    {"op": "=", "args": [{"property": "level"}, "county"]},
+                    {"op": "like", "args": [{"property": "name"}, "%区"]},
+                ],
+            },
+            divisions.c.name.like("%区"),
+        ),
+        (
+            "level = 'county' AND parent_code IN ('440100', '440300')",
+            {
+                "op": "and",
+                "args": [
+                    {"op": "=", "args": [{"property": "level"}, "county"]},
+                    {"op": "in", "args": [{"property": "parent_code"}, ["440100", "440300"]]},
+                ],
+            },
+            divisions.c.parent_code.in_(["440100", "440300"]),
+        ),
+    ]
+    for text, as_json, where in cases:
+        value = text if lang == "cql2-text" else json.dumps(as_json)
+        body = get_json(
+            client,
+            "/ogc/collections/divisions/items?limit=1&filter-lang="
+            + lang
+            + "&filter="
+            + _quote(value),
+        )
+        assert body["numberMatched"] == county_count(store, where) > 0, text
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+def test_cql2_spatial_filter_is_exact_on_both_stores(client, store):
+    window = box(113.0, 22.0, 114.5, 23.5)
+    with store.read() as conn:
+        points = [
+            r.geom for r in conn.execute(sa.select(places.c.geom).where(places.c.geom.is_not(None)))
+        ]
+    expected = sum(p.intersects(window) for p in points)
+    for text in (
+        "S_INTERSECTS(geometry, BBOX(113.0, 22.0, 114.5, 23.5))",
+        "S_INTERSECTS(geometry, POLYGON((113 22, 114.5 22, 114.5 23.5, 113 23.5, 113 22)))",
+    ):
+        body = get_json(client, f"/ogc/collections/places/items?limit=1&filter={_quote(text)}")
+        assert body["numberMatched"] == expected, text
+    as_json = {
+        "op": "s_intersects",
+        "args": [{"property": "geometry"}, {"bbox": [113.0, 22.0, 114.5, 23.5]}],
+    }
+    body = get_json(
+        client, f"/ogc/collections/places/items?limit=1&filter={_quote(json.dumps(as_json))}"
+    )
+    assert body["numberMatched"] == expected
+    outside = get_json(
+        client,
+        "/ogc/collections/places/items?limit=1&filter="
+        + _quote(
+            "has_geometry = TRUE AND NOT S_INTERSECTS(geometry, BBOX(113.0, 22.0, 114.5, 23.5))"
+        ),
+    )
+    assert outside["numberMatched"] == len(points) - expected
+
+
+def test_bad_filters_are_clear_errors(client):
+    for text in ("level = ", "nope = 1", "S_CROSSES(geometry, POINT(1 2))", "{not json"):
+        response = client.get(f"/ogc/collections/divisions/items?filter={_quote(text)}")
+        assert response.status_code == 400, text
+        assert response.get_json()["error"]["code"] == "invalid_input"
+    response = client.get("/ogc/collections/divisions/items?filter=level='x'&filter-lang=sql")
+    assert response.status_code == 400
+
+
+def test_sortby_properties_and_skip_geometry(client, store):
+    body = get_json(
+        client,
+        "/ogc/collections/divisions/items?level=county&sortby=-area_km2&limit=3"
+        "&properties=name,area_km2&skipGeometry=true",
+    )
+    areas = [f["properties"]["area_km2"] for f in body["features"]]
+    with store.read() as conn:
+        largest = (
+            conn.execute(
+                sa.select(divisions.c.area_km2)
+                .where(divisions.c.level == "county")
+                .order_by(divisions.c.area_km2.desc())
+                .limit(3)
+            )
+            .scalars()
+            .all()
+        )
+    assert areas == pytest.approx(largest)
+    assert all(set(f["properties"]) == {"name", "area_km2"} for f in body["features"])
+    assert all(f["geometry"] is None for f in body["features"])
+    ascending = get_json(
+        client, "/ogc/collections/divisions/items?level=county&sortby=name&limit=5"
+    )
+    names = [f["properties"]["name"] for f in ascending["features"]]
+    assert names == sorted(names) or len(set(names)) < 5
+    assert client.get("/ogc/collections/divisions/items?sortby=nope").status_code == 400
+    assert client.get("/ogc/collections/divisions/items?properties=nope").status_code == 400
+    assert client.get("/ogc/collections/divisions/items?skipGeometry=perhaps").status_code == 400
+
+
+def test_paging_with_sortby_is_stable_and_complete(client, store):
+    seen = []
+    url = "/ogc/collections/divisions/items?level=county&sortby=parent_code&limit=50"
+    while url:
+        body = get_json(client, url.replace("http://localhost", ""))
+        seen += [f["id"] for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    assert len(seen) == len(set(seen)) == county_count(store)
+
+
+# ---- HTTP caching and CORS -----------------------------------------------------------------
+
+
+def test_etag_and_last_modified_give_304_until_the_layer_changes(client, store):
+    url = "/ogc/collections/places/items?limit=5"
+    first = client.get(url)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    assert client.get(url + "&offset=5", headers={"If-None-Match": etag}).status_code == 200
+    with store.write() as conn:
+        conn.execute(places.update().where(places.c.id == 1).values(source="changed"))
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    # divisions are not touched by that write: their validator stays
+    d_url = "/ogc/collections/divisions/items?limit=1"
+    d_etag = client.get(d_url).headers["ETag"]
+    assert client.get(d_url, headers={"If-None-Match": d_etag}).status_code == 304
+
+
+# ---- downloads and GeoJSON validity -------------------------------------------------------
+
+
+def test_every_collection_links_a_geopackage_with_every_feature(client, tmp_path):
+    cols = get_json(client, "/ogc/collections")["collections"]
+    for col in cols:
+        link = next(link for link in col["links"] if link["rel"] == "enclosure")
+        assert link["type"] == "application/geopackage+sqlite3"
+        response = client.get(link["href"].replace("http://localhost", ""))
+        assert response.status_code == 200, col["id"]
+        matched = get_json(client, f"/ogc/collections/{col['id']}/items?limit=1")["numberMatched"]
+        if matched:
+            path = tmp_path / f"{col['id']}.gpkg"
+            path.write_bytes(response.get_data())
+            frame = pyogrio.read_dataframe(path)
+            assert len(frame) == matched, col["id"]
+
+
+def assert_rfc7946(feature_collection: dict, where: str) -> None:
+    assert "crs" not in feature_collection, where
+    for feature in feature_collection["features"]:
+        geometry = feature["geometry"]
+        if geometry is None:
+            continue
+        text = json.dumps(geometry["coordinates"])
+        decimals = max(
+            (
+                len(n.split(".")[1])
+                for n in text.replace("]", ",").replace("[", ",").split(",")
+                if "." in n
+            ),
+            default=0,
+        )
+        assert decimals <= 7, where
+        geom = shape(geometry)
+        polygons = (
+            list(geom.geoms)
+            if geom.geom_type == "MultiPolygon"
+            else [geom]
+            if geom.geom_type == "Polygon"
+            else []
+        )
+        for polygon in polygons:
+            assert polygon.exterior.is_ccw, where  # right-hand rule: exterior counter-clockwise
+            assert all(not ring.is_ccw for ring in polygon.interiors), where
+
+
+def test_api_layers_are_rfc7946(client):
+    for col in get_json(client, "/ogc/collections")["collections"]:
+        body = get_json(client, f"/ogc/collections/{col['id']}/items?limit=200")
+        assert_rfc7946(body, col["id"])
+
+
+def test_exports_are_rfc7946_and_csv_has_wkt(store, tmp_path):
+    import csv
+    import sys
+
+    from gazetteer.layers import write_layer
+    from webmap.layers import LAYERS
+
+    for layer in LAYERS:
+        frame = layer.frame(store)
+        if frame.empty:
+            continue
+        path = write_layer(frame, "geojson", tmp_path / f"{layer.id}.geojson", layer.id)
+        assert_rfc7946(json.loads(path.read_text("utf-8")), layer.id)
+        if layer.geometry_type != "Point":
+            csv_path = write_layer(frame, "csv", tmp_path / f"{layer.id}.csv", layer.id)
+            csv.field_size_limit(sys.maxsize)  # a county outline is a long WKT cell
+            with csv_path.open(encoding="utf-8-sig") as f:
+                row = next(csv.DictReader(f))
+            assert shapely.from_wkt(row["wkt"]).geom_type == layer.geometry_type
+
+
+def test_demonstration_label_appears_once(client):
+    col = get_json(client, "/ogc/collections/boundary_markers")
+    assert col["title"].count("演示数据") == 1 and col["demonstration"] is True
+
+
+def test_places_extent_is_the_places_own(client, store):
+    col = get_json(client, "/ogc/collections/places")
+    with store.read() as conn:
+        minx, maxx = conn.execute(
+            sa.select(sa.func.min(places.c.minx), sa.func.max(places.c.maxx))
+        ).one()
+    assert col["extent"]["spatial"]["bbox"][0][0] == pytest.approx(minx)
+    assert col["extent"]["spatial"]["bbox"][0][2] == pytest.approx(maxx)
+
+
+def test_paging_through_a_layer_with_small_pages_is_not_rate_limited(store, tmp_path):
+    from webmap import create_app
+
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": "k",
+            "RATE_LIMIT_PER_MINUTE": 20,
+            "PAGING_RATE_LIMIT_PER_MINUTE": 1000,
+        },
+        store=store,
+    )
+    client = app.test_client()
+    url, pages = "/ogc/collections/divisions/items?limit=2", 0
+    while url:
+        response = client.get(url.replace("http://localhost", ""))
+        assert response.status_code == 200, pages
+        pages += 1
+        url = next(
+            (link["href"] for link in response.get_json()["links"] if link["rel"] == "next"), None
+        )
+    assert pages > 20  # more pages than the general budget allows
+    statuses = [client.get("/ogc/collections").status_code for _ in range(25)]
+    assert 429 in statuses  # the general budget still holds for everything else

@@ -1,0 +1,255 @@
+"""OpenAPI paths of the OGC API - Features, generated from the layer registry: one items path
+per collection with every parameter it accepts (its queryables included), and the shared
+parameters under ``components/parameters`` — GDAL (>= 3.8) reads ``limit``'s default and
+maximum there, through a ``$ref``, to choose its page size.
+
+``PATHS``/``PARAMETERS`` (prefixed ``/ogc``) go into the app's /api/openapi.json;
+``ogc_openapi_document`` is the OGC API's own /ogc/api with the server at /ogc, which is where
+GDAL looks the items paths up.
+"""
+
+from __future__ import annotations
+
+from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
+from gazetteer.cql import FILTER_LANGUAGES
+from webmap.layers import LAYERS
+from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _crs_param(name: str, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "description": description,
+        "schema": {"type": "string", "format": "uri", "enum": list(OGC_CRS_URIS)},
+        "example": CRS84_URI,
+    }
+
+
+PARAMETERS = {
+    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}},
+    "collectionId": {
+        "name": "collectionId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": [layer.id for layer in LAYERS]},
+    },
+    "featureId": {
+        "name": "featureId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "description": f"features per page (default {DEFAULT_LIMIT}; a larger value than "
+        f"{MAX_LIMIT} is read as {MAX_LIMIT})",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        "style": "form",
+        "explode": False,
+    },
+    "offset": {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    "bbox": {
+        "name": "bbox",
+        "in": "query",
+        "description": "minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat degrees)",
+        "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+        "style": "form",
+        "explode": False,
+    },
+    "bbox-crs": _crs_param("bbox-crs", "CRS of bbox (default CRS84)"),
+    "crs": _crs_param("crs", "CRS of the returned geometries (default CRS84); see Content-Crs"),
+    "filter-crs": _crs_param("filter-crs", "CRS of geometry literals in filter (default CRS84)"),
+    "datetime": {
+        "name": "datetime",
+        "in": "query",
+        "description": "instant or interval (a/b, '..' open) on places' named/retired dates",
+        "schema": {"type": "string"},
+    },
+    "filter": {
+        "name": "filter",
+        "in": "query",
+        "description": "CQL2 text or CQL2 JSON over the collection's queryables",
+        "schema": {"type": "string"},
+    },
+    "filter-lang": {
+        "name": "filter-lang",
+        "in": "query",
+        "schema": {"type": "string", "enum": list(FILTER_LANGUAGES)},
+    },
+    "sortby": {
+        "name": "sortby",
+        "in": "query",
+        "description": "comma-separated queryables, '-' for descending (e.g. -area_km2,name)",
+        "schema": {"type": "string"},
+    },
+    "properties": {
+        "name": "properties",
+        "in": "query",
+        "description": "comma-separated properties to return",
+        "schema": {"type": "string"},
+    },
+    "skipGeometry": {
+        "name": "skipGeometry",
+        "in": "query",
+        "schema": {"type": "boolean", "default": False},
+    },
+}
+ITEMS_PARAMS = (
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "sortby",
+    "properties",
+    "skipGeometry",
+)
+
+
+def _error(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _ok(media: str, description: str) -> dict:
+    return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
+
+
+def ogc_paths(prefix: str) -> dict:
+    """The OGC API paths under ``prefix`` ('' for /ogc/api, '/ogc' for the app document)."""
+    f = [_ref("f")]
+    paths = {
+        f"{prefix}/": {
+            "get": {
+                "summary": "Landing page",
+                "parameters": f,
+                "responses": {"200": _ok("application/json", "Landing page")},
+            }
+        },
+        f"{prefix}/conformance": {
+            "get": {
+                "summary": "Conformance classes",
+                "parameters": f,
+                "responses": {"200": _ok("application/json", "Conformance")},
+            }
+        },
+        f"{prefix}/api": {
+            "get": {
+                "summary": "This OpenAPI document",
+                "responses": {"200": _ok("application/json", "OpenAPI 3.0")},
+            }
+        },
+        f"{prefix}/collections": {
+            "get": {
+                "summary": "Feature collections",
+                "parameters": f,
+                "responses": {"200": _ok("application/json", "Collections")},
+            }
+        },
+    }
+    for layer in LAYERS:
+        base = f"{prefix}/collections/{layer.id}"
+        queryables = [
+            {
+                "name": name,
+                "in": "query",
+                "description": f"{field.title}（等于）" if field.title else "equals",
+                "schema": field.schema(),
+            }
+            for name, field in layer.queryable_fields().items()
+        ]
+        paths[base] = {
+            "get": {
+                "summary": f"Collection {layer.id}: {layer.display_title}",
+                "parameters": f,
+                "responses": {
+                    "200": _ok("application/json", "Collection"),
+                    "404": _error("Unknown"),
+                },
+            }
+        }
+        paths[f"{base}/queryables"] = {
+            "get": {
+                "summary": f"Queryables of {layer.id}",
+                "parameters": f,
+                "responses": {"200": _ok("application/schema+json", "JSON Schema")},
+            }
+        }
+        paths[f"{base}/items"] = {
+            "get": {
+                "summary": f"Features of {layer.id} (GeoJSON)",
+                "parameters": [_ref(p) for p in ITEMS_PARAMS] + queryables,
+                "responses": {
+                    "200": _ok("application/geo+json", "FeatureCollection"),
+                    "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+                    "400": _error("Bad or unknown parameter"),
+                },
+            }
+        }
+        paths[f"{base}/items/{{featureId}}"] = {
+            "get": {
+                "summary": f"One feature of {layer.id}",
+                "parameters": [
+                    _ref("featureId"),
+                    _ref("f"),
+                    _ref("crs"),
+                    _ref("properties"),
+                    _ref("skipGeometry"),
+                ],
+                "responses": {
+                    "200": _ok("application/geo+json", "Feature"),
+                    "404": _error("Unknown feature"),
+                },
+            }
+        }
+        paths[f"{base}/download.gpkg"] = {
+            "get": {
+                "summary": f"The whole {layer.id} layer as a GeoPackage (EPSG:4490)",
+                "responses": {
+                    "200": {
+                        "description": "GeoPackage",
+                        "content": {
+                            "application/geopackage+sqlite3": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    }
+                },
+            }
+        }
+    return paths
+
+
+PATHS = ogc_paths("/ogc")
+
+
+def ogc_openapi_document(server_url: str, layers=LAYERS) -> dict:
+    """/ogc/api: the OGC API alone, with its server at ``server_url``/ogc."""
+    from webmap.openapi import ERROR_SCHEMA
+
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "广东省地名与行政区域界线 OGC API - Features",
+            "version": "0.2.0",
+            "description": "OGC API - Features Parts 1, 2 and 3 over the layers of "
+            + ", ".join(layer.id for layer in layers)
+            + ". Geometries are stored in CGCS2000 (EPSG:4490) and served in CRS84 by default.",
+        },
+        "servers": [{"url": f"{server_url}/ogc"}],
+        "paths": ogc_paths(""),
+        "components": {"schemas": {"Error": ERROR_SCHEMA}, "parameters": PARAMETERS},
+    }
