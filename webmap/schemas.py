@@ -106,9 +106,10 @@ class ProtectionListing(RequestModel):
 
 
 class RulesCheck(RequestModel):
-    """Check a name against the naming rules before drafting it."""
+    """Check a name against the naming rules before drafting it (the check says which of
+    name, class and division is missing, in the page's words)."""
 
-    name: ShortText
+    name: ShortText | None = None
     feature_class: ShortText | None = None
     division_code: ShortText | None = None
     lon: Lon | None = None
