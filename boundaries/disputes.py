@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
@@ -20,8 +21,15 @@ _NEXT = {"open": {"monitoring", "resolved"}, "monitoring": {"resolved"}}
 _ROLES = {"officer", "inspector"}
 
 
-def create_dispute(store: Store, data: dict, actor) -> dict:
+def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | None = None) -> dict:
+    """Record a dispute risk (争议隐患). ``idempotency_key``: a retry of the same request
+    returns the record made the first time; the same key with different content raises
+    ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, _ROLES, "登记争议隐患")
+    digest = key = None
+    if idempotency_key is not None:
+        key = idempotency.validate_key(idempotency_key)
+        digest = idempotency.request_digest(data)
     title = str(data.get("title") or "").strip()
     if not title:
         raise InvalidInput("争议隐患须有标题")
@@ -36,30 +44,38 @@ def create_dispute(store: Store, data: dict, actor) -> dict:
     except (TypeError, ValueError):
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
     with store.write(actor=actor) as conn:
-        line = conn.execute(
-            sa.select(boundary_lines.c.id).where(
-                boundary_lines.c.id == data.get("line_id")
-                if data.get("line_id") is not None
-                else boundary_lines.c.name == data.get("line")
-            )
-        ).first()
-        if line is None:
-            raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
-        new_id = conn.execute(
-            disputes.insert().values(
-                line_id=line.id,
-                title=title[:200],
-                category=category,
-                risk=risk,
-                status="open",
-                lon=lon,
-                lat=lat,
-                description=data.get("description"),
-                reported_by=actor.username,
-                reported_at=dt.datetime.now(dt.UTC),
-                is_demonstration=bool(data.get("is_demonstration", False)),
-            )
-        ).inserted_primary_key[0]
+        earlier = idempotency.previous(conn, actor.username, key) if digest else None
+        if earlier is None:
+            line = conn.execute(
+                sa.select(boundary_lines.c.id).where(
+                    boundary_lines.c.id == data.get("line_id")
+                    if data.get("line_id") is not None
+                    else boundary_lines.c.name == data.get("line")
+                )
+            ).first()
+            if line is None:
+                raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
+            new_id = conn.execute(
+                disputes.insert().values(
+                    line_id=line.id,
+                    title=title[:200],
+                    category=category,
+                    risk=risk,
+                    status="open",
+                    lon=lon,
+                    lat=lat,
+                    description=data.get("description"),
+                    reported_by=actor.username,
+                    reported_at=dt.datetime.now(dt.UTC),
+                    is_demonstration=bool(data.get("is_demonstration", False)),
+                )
+            ).inserted_primary_key[0]
+            if digest is not None:
+                idempotency.remember(conn, actor.username, key, "dispute", digest, {"id": new_id})
+    if earlier is not None:
+        stored = get_dispute(store, earlier.response["id"])
+        idempotency.check_same_request(earlier, "dispute", digest, stored)
+        return stored
     return get_dispute(store, new_id)
 
 

@@ -381,7 +381,8 @@ def record_inspection(
     ``data``: id (client UUID), round_id, marker (number) or marker_id, found_state,
     measured_lon/measured_lat (CGCS2000 degrees, optional), measurement_method,
     measurement_accuracy_m, notes, photos (sha256 list), inspected_at (ISO, default now).
-    Exactly-once: an id already stored returns the stored record, unchanged.
+    Exactly-once: an id already stored returns the stored record, unchanged; sent again
+    with other content it raises ``Conflict`` carrying the stored record (``details.stored``).
     """
     require_role(actor, {"inspector"}, "录入检查记录")
     try:
@@ -402,11 +403,28 @@ def record_inspection(
             existing = conn.execute(
                 sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))
             ).first()
-        if existing is not None:
+        if existing is not None and not _replay_differences(existing._asdict(), data):
             return existing._asdict(), False
         if isinstance(exc, Conflict):
             raise
         raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
+
+
+# Fields of a resent record compared with the stored one (what the client chose; the
+# server derives the rest).
+_REPLAY_FIELDS = ("round_id", "marker_id", "found_state", "measured_lon", "measured_lat", "notes")
+
+
+def _replay_differences(stored: dict, data: dict) -> list[str]:
+    """The client-chosen fields in which a resent record differs from the stored one."""
+    changed = [
+        name
+        for name in _REPLAY_FIELDS
+        if name in data and (data[name] or None) != (stored.get(name) or None)
+    ]
+    if "photos" in data and sorted(data["photos"] or []) != sorted(stored.get("photos") or []):
+        changed.append("photos")
+    return changed
 
 
 def record_inspection_in(
@@ -422,7 +440,15 @@ def record_inspection_in(
     record_id = _uuid(data.get("id"))
     existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     if existing is not None:
-        return existing._asdict(), False
+        stored = existing._asdict()
+        changed = _replay_differences(stored, data)
+        if changed:
+            # Same id, other content: the client must not believe its new content was kept.
+            raise Conflict(
+                f"检查记录 {record_id} 已以不同内容保存：已保存的版本见 details.stored",
+                details={"fields": changed, "stored": stored},
+            )
+        return stored, False
     rnd = conn.execute(
         sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id"))
     ).first()

@@ -4,6 +4,7 @@ declares them) and its migration folder. ``boundaries.schema`` adds the boundari
 from pathlib import Path
 
 import gazetteer.core.account_tables  # noqa: F401  (declares users, api_tokens, audit_log)
+import gazetteer.core.idempotency  # noqa: F401  (declares idempotency_keys)
 import gazetteer.core.ratelimit  # noqa: F401  (declares rate_limit_buckets)
 import gazetteer.law_tables  # noqa: F401  (declares division_changes)
 import gazetteer.office_import.tables  # noqa: F401  (declares import_runs, import_mappings)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from shapely.geometry import mapping
 
 from gazetteer import approval, protection, reservations
+from gazetteer.core import idempotency
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import (
@@ -605,16 +606,33 @@ def create_proposal(
     place_id: int | None = None,
     location=None,
     clock: Clock = utcnow,
+    idempotency_key: str | None = None,
 ) -> dict:
     """Draft a naming, renaming or retirement proposal (clerks only).
 
     ``proposed`` holds the record values asked for (``name``, ``feature_class``,
     ``division_code``, ``aliases``, ``meaning``, ``history`` ...); ``place_id`` is the record to
     rename or retire; ``location`` a shapely geometry in CGCS2000 lon/lat. Romanization is
-    generated here; heteronyms wait for an officer's confirmation."""
+    generated here; heteronyms wait for an officer's confirmation.
+
+    ``idempotency_key``: sending the same request again returns the proposal drafted the
+    first time; the same key with different content raises ``Conflict`` carrying that
+    proposal (``gazetteer.core.idempotency``)."""
     require_role(actor, {"clerk"}, "起草申请")
     now = clock()
+    digest = None
+    if idempotency_key is not None:
+        key = idempotency.validate_key(idempotency_key)
+        digest = idempotency.request_digest(
+            [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
+        )
     with store.write(actor=actor) as conn:
+        if digest is not None:
+            earlier = idempotency.previous(conn, actor.username, key)
+            if earlier is not None:
+                stored = _detail(conn, _load(conn, earlier.response["id"]), actor)
+                idempotency.check_same_request(earlier, "proposal", digest, stored)
+                return stored
         values = validate_new_proposal(
             conn,
             kind=kind,
@@ -636,6 +654,8 @@ def create_proposal(
         )
         proposal_id = result.inserted_primary_key[0]
         _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
+        if digest is not None:
+            idempotency.remember(conn, actor.username, key, "proposal", digest, {"id": proposal_id})
         return _detail(conn, _load(conn, proposal_id), actor)
 
 

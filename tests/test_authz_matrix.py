@@ -247,7 +247,15 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "boundaries_api.record_division_change": (
             "/api/boundaries/division-changes",
-            {"json": {"code": "999999", "new_name": "某区"}},
+            {
+                "json": {
+                    "code": "999999",
+                    "new_name": "某区",
+                    "approving_body": "国务院",
+                    "document_number": "国函〔2027〕1号",
+                    "approval_date": "2027-01-01",
+                }
+            },
         ),
         # An import run that does not exist: authorisation is decided before the lookup.
         "imports.upload": ("/api/imports", {"data": {}}),

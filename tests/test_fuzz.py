@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import schemathesis
 from helpers import login, token_headers
 from hypothesis import HealthCheck, given, settings
@@ -169,4 +170,36 @@ def test_api_operations_never_answer_5xx(app, store):
                 line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")
             ]
             failures.append(f"{operation.label}: {curl[0] if curl else str(exc)[:300]}")
+    assert not failures, "\n".join(failures)
+
+
+EXAMPLES_PER_OPERATION_AND_ROLE = 2  # the budget: operations x roles x 2 calls (~1-2 min)
+
+
+@pytest.mark.parametrize(
+    "role", ["anonymous", "clerk", "officer", "approver", "inspector", "admin"]
+)
+def test_every_operation_as_each_role_never_answers_5xx(app, store, role):
+    """Issue 13: the generated document's every operation, with a token of each role (or
+    none), within a fixed budget of generated calls."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    headers = {} if role == "anonymous" else token_headers(store, f"fuzz_{role}", role)
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION_AND_ROLE,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def call(case):
+            case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+        try:
+            call()
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(f"{role} {operation.label}: {str(exc)[:300]}")
     assert not failures, "\n".join(failures)

@@ -182,9 +182,14 @@ def test_same_client_id_twice_is_stored_once(bstore, started_round):
     marker = list_markers(bstore, line_id=started_round["line_id"])[0]
     record_id = str(uuid.uuid4())
     first, created = _record(bstore, started_round, marker, "faded", 0.2, record_id=record_id)
-    again, created_again = _record(bstore, started_round, marker, "lost", record_id=record_id)
+    again, created_again = _record(bstore, started_round, marker, "faded", 0.2, record_id=record_id)
     assert created and not created_again
     assert again == first and again["found_state"] == "faded"
+    # The same id with other content is not silently answered with the stored record
+    # (issue 13): the client learns its new content was not kept, and gets the stored one.
+    with pytest.raises(Conflict) as refused:
+        _record(bstore, started_round, marker, "lost", record_id=record_id)
+    assert refused.value.details["stored"]["found_state"] == "faded"
     assert len(inspection_service.list_inspections(bstore, round_id=started_round["id"])) == 1
     assert len(task_service.list_tasks(bstore, round_id=started_round["id"])) == 1
     with pytest.raises(Conflict):  # a second, different record for the same marker

@@ -96,3 +96,9 @@ def test_non_finite_query_numbers_are_refused_in_words(client, value):
     body = client.get(f"/api/reverse?lon={value}&lat=23").get_json()
     assert body["error"]["code"] == "invalid_input"
     assert "None" not in body["error"]["message"] and "lon" in body["error"]["message"]
+
+
+def test_a_405_says_which_methods_are_allowed(client):
+    r = client.delete("/api/proposals")
+    assert r.status_code == 405 and r.get_json()["error"]["code"] == "http_405"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}

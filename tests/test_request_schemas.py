@@ -209,6 +209,12 @@ def test_the_openapi_request_bodies_are_the_models(client):
         assert generated["additionalProperties"] is False
 
 
+def test_building_the_document_twice_gives_the_same_document(app):
+    from webmap.openapi import openapi_document
+
+    assert openapi_document("http://a") == openapi_document("http://a")
+
+
 def test_every_workflow_step_parameter_is_a_field_of_the_action_schema():
     """The workflow's table of step parameters and the door's schema cannot drift apart."""
     from gazetteer.workflow import STEP_PARAMS

@@ -28,7 +28,7 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg, json_body
+from webmap.params import idempotency_key, int_arg, json_body
 from webmap.schemas import (
     DisputeNew,
     DisputeUpdate,
@@ -417,7 +417,12 @@ def disputes():
 @bp.post("/disputes")
 def create_dispute():
     return jsonify(
-        dispute_service.create_dispute(store(), validated_body(DisputeNew), current_actor())
+        dispute_service.create_dispute(
+            store(),
+            validated_body(DisputeNew),
+            current_actor(),
+            idempotency_key=idempotency_key(),
+        )
     ), 201
 
 
@@ -436,16 +441,6 @@ def update_dispute(dispute_id: int):
 
 
 # ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
-
-DIVISION_CHANGE_FIELDS = (
-    "code",
-    "new_name",
-    "approving_body",
-    "document_number",
-    "approval_date",
-    "effective_date",
-    "reason",
-)
 
 
 @bp.get("/division-changes")

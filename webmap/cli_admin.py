@@ -7,7 +7,7 @@
     gdgis admin create-token NAME --name 用途      (prints the token once)
     gdgis admin revoke-token TOKEN_ID
     gdgis admin backup FILE                       (SQLite; writes FILE.manifest.json)
-    gdgis admin restore FILE --yes                (stop the app first)
+    gdgis admin restore FILE --yes                (refused while the app serves)
     gdgis admin audit-verify
     gdgis admin repair-text [--apply]              (rows stored with invalid text)
 

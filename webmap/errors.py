@@ -8,7 +8,7 @@ an HTML error page in Chinese.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from gazetteer.core.errors import DomainError
@@ -51,12 +51,20 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
-        return error_response(
-            status,
-            f"http_{status}",
-            _HTTP_MESSAGES_ZH.get(status, exc.name),
-            {"reason": exc.description} if status < 500 else None,
+        response = make_response(
+            error_response(
+                status,
+                f"http_{status}",
+                _HTTP_MESSAGES_ZH.get(status, exc.name),
+                {"reason": exc.description} if status < 500 else None,
+            )
         )
+        # Keep the exception's own headers: a 405 must say which methods are allowed (Allow),
+        # a 401 how to authenticate.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(sa.exc.DataError)
     def _data_error(exc: sa.exc.DataError):

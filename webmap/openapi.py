@@ -7,6 +7,7 @@ request body is generated from the pydantic model that checks it (``webmap.schem
 
 from __future__ import annotations
 
+import copy
 import importlib
 
 from webmap.schemas import add_request_bodies, request_schemas
@@ -42,7 +43,7 @@ def openapi_document(server_url: str) -> dict:
     parameters: dict = {}
     for name in PART_MODULES:
         module = importlib.import_module(name)
-        paths.update(module.PATHS)
+        paths.update(copy.deepcopy(module.PATHS))  # request bodies are added below
         schemas.update(getattr(module, "SCHEMAS", {}))
         parameters.update(getattr(module, "PARAMETERS", {}))
     # Request bodies are generated from the models that check them (webmap.schemas).

@@ -51,6 +51,11 @@ def float_arg(
     return _number(name, default, float, "数字", low, high, required)
 
 
+def idempotency_key() -> str | None:
+    """The ``Idempotency-Key`` header of a create (checked by ``gazetteer.core.idempotency``)."""
+    return request.headers.get("Idempotency-Key")
+
+
 def json_body() -> dict:
     """The request body as a JSON object, every string NFC-normalised; anything else
     (or text with a lone surrogate) is a 400 with one message."""

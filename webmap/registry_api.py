@@ -13,7 +13,7 @@ from gazetteer import approval, protection, readings, registry, statistics, work
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
 from webmap.context import clock, current_actor, store
-from webmap.params import int_arg
+from webmap.params import idempotency_key, int_arg
 from webmap.schemas import ProposalAction, ProposalNew, ProtectionNew, validated_body
 from webmap.workflow_steps import take_step
 
@@ -100,6 +100,7 @@ def proposal_create():
         place_id=body.get("place_id"),
         location=body.get("location"),
         clock=clock,
+        idempotency_key=idempotency_key(),
     )
     return jsonify(result), 201
 

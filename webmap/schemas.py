@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from gazetteer.core.errors import InvalidInput
+from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
 Text = Annotated[str, Field(max_length=20_000)]
@@ -65,51 +66,36 @@ class ProposalNew(RequestModel):
     location: dict[str, Any] | None = Field(None, description="GeoJSON geometry, CGCS2000 lon/lat")
 
 
-class ProposalAction(RequestModel):
-    """One workflow step: the version you saw, a reason, and the step's own parameters
-    (``GET /api/proposals/workflow`` lists which step takes which)."""
-
-    version: int
-    reason: Text | None = None
-    # edit
-    applicant: ShortText | None = None
-    reasons: Text | None = None
-    location: dict[str, Any] | None = None
-    name: ShortText | None = None
-    feature_class: ShortText | None = None
-    feature_type: ShortText | None = None
-    division_code: ShortText | None = None
-    aliases: list[ShortText] | None = None
-    short_name: ShortText | None = None
-    map_name: ShortText | None = None
-    minority_name: ShortText | None = None
-    minority_language: ShortText | None = None
-    meaning: Text | None = None
-    history: Text | None = None
-    description: Text | None = None
-    source: Text | None = None
-    # add_opinion
-    kind: ShortText | None = None
-    author: ShortText | None = None
-    body: Text | None = None
-    # confirm_romanization
-    romanized: ShortText | None = None
-    romanized_toned: ShortText | None = None
-    # publish_notice, bring_into_force
-    notice_start: IsoDate | None = None
-    notice_end: IsoDate | None = None
-    effective_date: IsoDate | None = None
-    # approve, reject
-    approving_body: ShortText | None = None
-    decision_ref: ShortText | None = None
-    authority_override_reason: Text | None = None
-    protection_measures: Text | None = None
-    # file (备案, Art. 13)
-    filed_with: ShortText | None = None
-    filing_ref: ShortText | None = None
-    filed_on: IsoDate | None = None
-    # renaming a protected name (Art. 25)
-    protection_measures: Text | None = None
+# Parameter types of the workflow steps; a parameter not named here is text. The names
+# themselves come from the workflow's one whitelist, ``gazetteer.workflow.STEP_PARAMS``.
+_STEP_PARAM_TYPES: dict[str, Any] = {
+    "aliases": list[ShortText] | None,
+    "location": dict[str, Any] | None,
+    "reasons": Text | None,
+    "meaning": Text | None,
+    "history": Text | None,
+    "description": Text | None,
+    "source": Text | None,
+    "body": Text | None,
+    "authority_override_reason": Text | None,
+    "protection_measures": Text | None,
+    **{
+        name: IsoDate | None
+        for name in ("notice_start", "notice_end", "effective_date", "filed_on")
+    },
+}
+ProposalAction = create_model(
+    "ProposalAction",
+    __base__=RequestModel,
+    __doc__="One workflow step: the version you saw, a reason, and the step's own parameters "
+    "(``GET /api/proposals/workflow`` lists which step takes which).",
+    version=(int, ...),
+    reason=(Text | None, None),
+    **{
+        name: (_STEP_PARAM_TYPES.get(name, ShortText | None), None)
+        for name in dict.fromkeys(p for params in STEP_PARAMS.values() for p in params)
+    },
+)
 
 
 class DivisionChangeNew(RequestModel):
@@ -132,9 +118,10 @@ class ProtectionNew(RequestModel):
 
 
 class RulesCheck(RequestModel):
-    """Check a name against the naming rules before drafting it."""
+    """Check a name against the naming rules before drafting it (the check says which of
+    name, class and division is missing, in the page's words)."""
 
-    name: ShortText = Field(title="拟用名称")
+    name: ShortText | None = None
     feature_class: ShortText | None = None
     division_code: ShortText | None = None
     lon: Lon | None = None
@@ -329,6 +316,18 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
 }
 
 
+# Creates that take an ``Idempotency-Key`` header (``gazetteer.core.idempotency``).
+IDEMPOTENT_CREATES = frozenset({("/api/proposals", "post"), ("/api/boundaries/disputes", "post")})
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Resending the request with the same key returns the record made the "
+    "first time; other content under the same key is a 409 carrying it.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
+}
+
+
 def _openapi30(schema):
     """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
     ``null`` branch and has no ``const``."""
@@ -386,6 +385,8 @@ def add_request_bodies(paths: dict) -> None:
                 },
             },
         )
+        if (path, method) in IDEMPOTENT_CREATES:
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {
             "required": True,
             "content": {

@@ -29,7 +29,7 @@ from gazetteer.core import migration_support
 from gazetteer.core.store import Store, metadata
 
 # Tables whose writes are not audited: the log itself, and request bookkeeping.
-UNAUDITED_TABLES = frozenset({"audit_log", "rate_limit_buckets"})
+UNAUDITED_TABLES = frozenset({"audit_log", "rate_limit_buckets", "idempotency_keys"})
 
 
 def audited_tables(meta: sa.MetaData = metadata) -> dict[str, tuple[str, ...]]:

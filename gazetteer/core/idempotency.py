@@ -1,0 +1,84 @@
+"""Idempotent creates: a client names its request with an ``Idempotency-Key`` and may send
+it again (after a timeout, a lost answer, a kill of the server) without creating twice.
+
+The key, a digest of what was asked and the answer are stored in the same transaction as
+the record they created, so the two commit or vanish together: a retry after a crash
+either finds the answer (the record exists) or creates the record (it does not). A retry
+with the same key but different content is a ``Conflict`` whose details carry the stored
+answer, so the client can keep both versions. Keys are per account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+
+import sqlalchemy as sa
+
+from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.store import metadata
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("actor", sa.String(64), primary_key=True, comment="the account that sent it"),
+    sa.Column("key", sa.String(200), primary_key=True, comment="Idempotency-Key header"),
+    sa.Column("scope", sa.String(100), nullable=False, comment="what was created: proposal, …"),
+    sa.Column("request_sha256", sa.String(64), nullable=False, comment="digest of the request"),
+    sa.Column("response", sa.JSON, nullable=False, comment="the answer given the first time"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def validate_key(key) -> str:
+    """An ``Idempotency-Key``: 1–200 visible ASCII characters (a UUID is typical)."""
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise InvalidInput(
+            "Idempotency-Key 应为 1–200 个可见 ASCII 字符（如 UUID）",
+            details={"field": "Idempotency-Key"},
+        )
+    return key
+
+
+def request_digest(document) -> str:
+    """SHA-256 of a request's content in canonical JSON (sorted keys)."""
+    text = json.dumps(document, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def previous(conn, actor: str, key: str):
+    """The row stored for ``key`` by ``actor`` (``scope``, ``request_sha256``, ``response``),
+    or None when the key is new."""
+    return conn.execute(
+        sa.select(idempotency_keys).where(
+            idempotency_keys.c.actor == actor, idempotency_keys.c.key == key
+        )
+    ).first()
+
+
+def check_same_request(row, scope: str, digest: str, stored: dict) -> None:
+    """Raise ``Conflict`` when the key was first used for different content; ``stored`` (the
+    record as it now stands) goes into ``details.stored`` so the client can keep both."""
+    if row.scope != scope or row.request_sha256 != digest:
+        raise Conflict(
+            "此 Idempotency-Key 已用于内容不同的请求：已保存的版本见 details.stored",
+            details={"idempotency_key": row.key, "stored": stored},
+        )
+
+
+def remember(conn, actor: str, key: str, scope: str, digest: str, answer: dict) -> None:
+    """Store ``answer`` (the created record's id) for ``key`` in the creating transaction."""
+    conn.execute(
+        idempotency_keys.insert().values(
+            actor=actor,
+            key=key,
+            scope=scope,
+            request_sha256=digest,
+            response=answer,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )

@@ -1,0 +1,133 @@
+"""Idempotent creates and offline replays (issue 13, finding 8).
+
+A create with an ``Idempotency-Key`` sent again returns the record made the first time
+(no duplicate); the same key with other content is a 409 carrying the stored version; a
+resent inspection record with the same id but other content is a 409 too, never a 200
+that makes the client believe its new content was kept."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from helpers import token_headers
+
+from boundaries.tables import disputes
+from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries, round_plan
+from gazetteer.registry_tables import proposals
+
+BODY = {
+    "kind": "naming",
+    "applicant": "天河区住建局",
+    "reasons": "新建道路",
+    "proposed": {"name": "云溪路", "feature_class": "交通运输设施", "division_code": "440106"},
+}
+
+
+def count(store, table) -> int:
+    with store.read() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+
+
+def test_a_retried_create_with_the_same_key_creates_once(client, store):
+    headers = {**token_headers(store, "li", "clerk"), "Idempotency-Key": str(uuid.uuid4())}
+    before = count(store, proposals)
+    first = client.post("/api/proposals", json=BODY, headers=headers)
+    again = client.post("/api/proposals", json=BODY, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert count(store, proposals) == before + 1
+    # Other content under the same key: 409 with the stored version, nothing written.
+    changed = {**BODY, "reasons": "道路改线"}
+    clash = client.post("/api/proposals", json=changed, headers=headers)
+    assert clash.status_code == 409
+    stored = clash.get_json()["error"]["details"]["stored"]
+    assert stored["id"] == first.get_json()["id"] and stored["reasons"] == "新建道路"
+    assert count(store, proposals) == before + 1
+    # A new key is a new proposal; the key belongs to the account, not to everyone.
+    fresh = client.post(
+        "/api/proposals", json=changed, headers={**headers, "Idempotency-Key": "another-key"}
+    )
+    assert fresh.status_code == 201 and fresh.get_json()["id"] != first.get_json()["id"]
+    other = {**token_headers(store, "zhao", "clerk"), "Idempotency-Key": headers["Idempotency-Key"]}
+    assert client.post("/api/proposals", json=BODY, headers=other).get_json()["id"] not in (
+        first.get_json()["id"],
+        fresh.get_json()["id"],
+    )
+
+
+def test_a_bad_key_is_400(client, store):
+    headers = {**token_headers(store, "li", "clerk"), "Idempotency-Key": "has space"}
+    r = client.post("/api/proposals", json=BODY, headers=headers)
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "Idempotency-Key"
+
+
+def test_a_create_without_a_key_is_unchanged(client, store):
+    headers = token_headers(store, "li", "clerk")
+    before = count(store, proposals)
+    assert client.post("/api/proposals", json=BODY, headers=headers).status_code == 201
+    assert client.post("/api/proposals", json=BODY, headers=headers).status_code == 201
+    assert count(store, proposals) == before + 2
+
+
+@pytest.fixture(scope="module")
+def bnd_template(store_templates, seeded_template):
+    return store_templates.template("idem_bnd", build_boundaries, base=seeded_template)
+
+
+@pytest.fixture
+def bclient(store_templates, bnd_template, tmp_path):
+    from webmap import create_app
+
+    with store_templates.copy(bnd_template, tmp_path) as store:
+        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+        yield app.test_client(), store
+
+
+def test_disputes_take_an_idempotency_key(bclient):
+    client, store = bclient
+    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "dispute-1"}
+    body = {"line": "韶惠线", "title": "林地权属不清", "risk": "high"}
+    before = count(store, disputes)
+    first = client.post("/api/boundaries/disputes", json=body, headers=headers)
+    again = client.post("/api/boundaries/disputes", json=body, headers=headers)
+    assert first.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
+    assert count(store, disputes) == before + 1
+    clash = client.post("/api/boundaries/disputes", json={**body, "risk": "low"}, headers=headers)
+    assert clash.status_code == 409
+    assert clash.get_json()["error"]["details"]["stored"]["risk"] == "high"
+
+
+def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclient):
+    client, store = bclient
+    officer = token_headers(store, OFFICER.username, *OFFICER.roles)
+    line = next(
+        x
+        for x in client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+        if x["name"] == "韶惠线"
+    )
+    round_id = client.post(
+        "/api/boundaries/rounds", json=round_plan(line), headers=officer
+    ).get_json()["id"]
+    client.post(f"/api/boundaries/rounds/{round_id}/start", headers=officer)
+    number = client.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"][0][
+        "properties"
+    ]["number"]
+    inspector = token_headers(store, INSPECTOR_A.username, *INSPECTOR_A.roles)
+    record = {
+        "id": str(uuid.uuid4()),
+        "round_id": round_id,
+        "marker": number,
+        "found_state": "faded",
+        "notes": "注记模糊",
+    }
+    first = client.post("/api/boundaries/inspections", json=record, headers=inspector)
+    same = client.post("/api/boundaries/inspections", json=record, headers=inspector)
+    assert (first.status_code, same.status_code) == (201, 200)
+    edited = {**record, "found_state": "damaged", "notes": "桩体破损"}
+    clash = client.post("/api/boundaries/inspections", json=edited, headers=inspector)
+    assert clash.status_code == 409
+    details = clash.get_json()["error"]["details"]
+    assert set(details["fields"]) == {"found_state", "notes"}
+    assert details["stored"]["found_state"] == "faded" and details["stored"]["notes"] == "注记模糊"
