@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
 from helpers import token_headers
 
 from boundaries.tables import disputes
-from boundaries.testing import INSPECTOR_A, OFFICER, build_boundaries, round_plan
 from gazetteer.registry_tables import proposals
 
 BODY = {
@@ -71,22 +71,14 @@ def test_a_create_without_a_key_is_unchanged(client, store):
     assert count(store, proposals) == before + 2
 
 
-@pytest.fixture(scope="module")
-def bnd_template(store_templates, seeded_template):
-    return store_templates.template("idem_bnd", build_boundaries, base=seeded_template)
-
-
 @pytest.fixture
-def bclient(store_templates, bnd_template, tmp_path):
-    from webmap import create_app
-
-    with store_templates.copy(bnd_template, tmp_path) as store:
-        app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
-        yield app.test_client(), store
+def bclient_and_store(bapp, bstore):
+    """The shared boundaries store (lines and demonstration markers) and a client on it."""
+    return bapp.test_client(), bstore
 
 
-def test_disputes_take_an_idempotency_key(bclient):
-    client, store = bclient
+def test_disputes_take_an_idempotency_key(bclient_and_store):
+    client, store = bclient_and_store
     headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "dispute-1"}
     body = {"line": "韶惠线", "title": "林地权属不清", "risk": "high"}
     before = count(store, disputes)
@@ -99,8 +91,8 @@ def test_disputes_take_an_idempotency_key(bclient):
     assert clash.get_json()["error"]["details"]["stored"]["risk"] == "high"
 
 
-def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclient):
-    client, store = bclient
+def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclient_and_store):
+    client, store = bclient_and_store
     officer = token_headers(store, OFFICER.username, *OFFICER.roles)
     line = next(
         x
