@@ -20,7 +20,7 @@ import zlib
 
 import sqlalchemy as sa
 
-from gazetteer.registry_tables import proposals
+from gazetteer.registry_tables import proposal_events, proposals
 from gazetteer.rules.corpus import NameCorpus
 from gazetteer.rules.lexicons import load_rule_data
 from gazetteer.tables import divisions, places
@@ -64,11 +64,29 @@ def reservation_conflicts(
     out: dict[str, list[dict]] = {"same": [], "homophone": []}
     if not (mine.jcode and mine.specific):
         return out
-    query = sa.select(proposals).where(
-        proposals.c.state.in_(RESERVING_STATES), proposals.c.kind.in_(("naming", "renaming"))
+    # A name is reserved by the proposal submitted first: the order of the (latest) submit
+    # events. A proposal checked after a later one for the same name keeps its claim.
+    submitted = (
+        sa.select(proposal_events.c.proposal_id, sa.func.max(proposal_events.c.id).label("seq"))
+        .where(proposal_events.c.action == "submit")
+        .group_by(proposal_events.c.proposal_id)
+        .subquery()
+    )
+    query = (
+        sa.select(proposals)
+        .join(submitted, submitted.c.proposal_id == proposals.c.id, isouter=True)
+        .where(
+            proposals.c.state.in_(RESERVING_STATES),
+            proposals.c.kind.in_(("naming", "renaming")),
+        )
     )
     if exclude_proposal_id is not None:
         query = query.where(proposals.c.id != exclude_proposal_id)
+        my_seq = conn.execute(
+            sa.select(submitted.c.seq).where(submitted.c.proposal_id == exclude_proposal_id)
+        ).scalar()
+        if my_seq is not None:
+            query = query.where(sa.or_(submitted.c.seq.is_(None), submitted.c.seq < my_seq))
     for row in conn.execute(query.order_by(proposals.c.id)):
         proposed = row.proposed or {}
         if not proposed.get("name") or not proposed.get("feature_class"):

@@ -451,3 +451,15 @@ def test_kill_during_write_leaves_nothing_then_rerun_finishes(
         assert conn.execute(sa.select(sa.func.count()).select_from(places)).scalar() == (
             before + 12_000
         )
+
+
+def test_a_csv_with_an_undecodable_byte_is_refused_at_upload(store, tmp_path):
+    """A UTF-8 file with one byte that no encoding reads (generated): a clear refusal, not
+    a traceback, and no run recorded."""
+    from gazetteer.office_import import readers
+
+    path = tmp_path / "late_bad.csv"
+    good = "标准名称,地名类别,东经,北纬\n" + "某某路,交通运输设施,113.3,23.1\n" * 3000
+    path.write_bytes(good.encode("utf-8") + b"\xff\xfe\x00bad,,,\n")
+    with pytest.raises(InvalidInput, match="编码"):
+        readers.SourceFile(path).info()

@@ -167,3 +167,14 @@ def test_reservation_through_the_api(client, app):
         notice_end="2024-06-04",
     )
     assert refused["error"]["code"], refused
+
+
+def test_the_first_submitted_keeps_its_claim_whatever_the_order_of_checks(store, clock, corpus):
+    """Two proposals for one name: the one submitted first is not blocked by the later one,
+    even when the officer checks the later one first."""
+    first = step(store, clock, corpus, new_naming(store, clock, "瑞丰路"), "submit")
+    second = step(store, clock, corpus, new_naming(store, clock, "瑞丰路"), "submit")
+    second = step(store, clock, corpus, second, "check")
+    first = step(store, clock, corpus, first, "check")
+    assert "reserved" not in rule_ids(first)
+    assert rule_ids(second)["reserved"]["conflicts"][0]["proposal_id"] == first["id"]

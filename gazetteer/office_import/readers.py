@@ -201,9 +201,13 @@ class SourceFile:
                 stated_name,
             )
         if self.format == "csv":
-            with self._csv_text() as text:
-                header = next(csv.reader(text), None)
-                count = sum(1 for _ in text)
+            try:
+                with self._csv_text() as text:
+                    header = next(csv.reader(text), None)
+                    count = sum(1 for _ in text)
+            except UnicodeDecodeError:
+                # The same refusal as when the rows are read (a bad byte anywhere in the file).
+                raise InvalidInput("CSV 文件的编码无法识别：请保存为 UTF-8 或 GB18030") from None
             if not header:
                 raise InvalidInput("CSV 文件为空或没有表头")
             return LayerInfo(layer, [h.strip() for h in header], count)
