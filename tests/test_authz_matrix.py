@@ -254,6 +254,7 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "approving_body": "国务院",
                     "document_number": "国函〔2027〕1号",
                     "approval_date": "2027-01-01",
+                    "reason": "测试",
                 }
             },
         ),
