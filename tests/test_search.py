@@ -304,7 +304,9 @@ def test_from_store_reads_places_and_divisions(store):
     hit = first(idx.search("番禺区"))
     assert hit.name == "番禺区" and hit.level_rank == 2
     assert hit.division_chain == ["广东省", "广州市", "番禺区"]
-    hit = first(idx.search("fuyongcun", division=PANYU))
+    hit = first(
+        idx.search("fuchongcun", division=PANYU)
+    )  # 涌 reads chōng in Pearl River Delta names (place_readings.csv)
     assert (hit.name, hit.matched_form) == ("福涌村民委员会", "pinyin")
     assert hit.division_chain[:3] == ["广东省", "广州市", "番禺区"]
 
