@@ -109,6 +109,8 @@ def test_the_domain_refuses_a_surrogate_whatever_the_caller(store):
 
 def _store_bad_row_as_before_the_fix(store, client) -> int:
     """A proposal whose JSON column holds a ``\\ud800`` escape, as the unchecked API stored it."""
+    if store.dialect == "postgresql":
+        pytest.skip("PostgreSQL's json type refuses a lone-surrogate escape itself: no such row")
     login(client, "li", "clerk")
     r = client.post(
         "/api/proposals", data=raw_proposal('"坏名路"'), content_type="application/json"
