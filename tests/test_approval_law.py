@@ -9,27 +9,21 @@ import pytest
 from helpers import logout
 from test_registry_api import Clock as ApiClock
 from test_registry_api import act, create
-from test_workflow import APPROVER, OFFICER, TIANHE, Clock, new_naming, step, walk
+from test_workflow import (  # noqa: F401  (shared fixtures: clock, corpus)
+    APPROVER,
+    OFFICER,
+    TIANHE,
+    Clock,
+    clock,
+    corpus,
+    corpus_cache,
+    new_naming,
+    step,
+    walk,
+)
 
 from gazetteer import approval, statistics, workflow
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-
-
-@pytest.fixture
-def clock():
-    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture(scope="module")
-def corpus_cache():
-    return {}
-
-
-@pytest.fixture
-def corpus(store, corpus_cache):
-    if "corpus" not in corpus_cache:
-        corpus_cache["corpus"] = workflow._rules()[0].from_store(store)
-    return corpus_cache["corpus"]
 
 
 def test_a_one_day_notice_is_refused(store, clock, corpus):

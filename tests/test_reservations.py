@@ -3,32 +3,26 @@ and coming into force re-checks under the write transaction."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 
 import pytest
-from test_workflow import CLERK, OFFICER, PATH, TIANHE, Clock, new_naming, step, walk
+from test_workflow import (  # noqa: F401  (shared fixtures: clock, corpus)
+    CLERK,
+    OFFICER,
+    PATH,
+    TIANHE,
+    Clock,
+    clock,
+    corpus,
+    corpus_cache,
+    new_naming,
+    step,
+    walk,
+)
 
 from gazetteer import workflow
 from gazetteer.core.errors import RuleViolation
 from gazetteer.core.store import Store
-
-
-@pytest.fixture
-def clock():
-    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture(scope="module")
-def corpus_cache():
-    return {}
-
-
-@pytest.fixture
-def corpus(store, corpus_cache):
-    if "corpus" not in corpus_cache:
-        corpus_cache["corpus"] = workflow._rules()[0].from_store(store)
-    return corpus_cache["corpus"]
 
 
 def walk_on(store, clock, corpus, p, until):
