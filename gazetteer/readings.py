@@ -21,7 +21,15 @@ from gazetteer import changes
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.store import Store
 from gazetteer.pinyin import unconfirmed
-from gazetteer.registry import Clock, _append_version, _close_current, _row, civil_date, utcnow
+from gazetteer.registry import (
+    Clock,
+    VersionStamp,
+    _append_version,
+    _close_current,
+    _row,
+    civil_date,
+    utcnow,
+)
 from gazetteer.romanize import romanize
 from gazetteer.tables import places
 
@@ -85,7 +93,8 @@ def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcn
                 continue
             rom = c["_rom"]
             row = _row(conn, c["id"])
-            _close_current(conn, row, today, actor, now)
+            stamp = VersionStamp(actor, now, today, f"{REASON}：{c['old_toned']} → {rom.toned}")
+            _close_current(conn, row, stamp)
             conn.execute(
                 places.update()
                 .where(places.c.id == c["id"], places.c.version == row.version)
@@ -98,16 +107,7 @@ def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcn
                     version=places.c.version + 1,
                 )
             )
-            _append_version(
-                conn,
-                _row(conn, c["id"]),
-                change="corrected",
-                valid_from=today,
-                reason=f"{REASON}：{c['old_toned']} → {rom.toned}",
-                proposal_id=None,
-                actor=actor,
-                now=now,
-            )
+            _append_version(conn, _row(conn, c["id"]), "corrected", stamp)
             corrected += 1
         if corrected:
             changes.places_changed(conn)

@@ -62,7 +62,7 @@ from gazetteer.registry_tables import (
     proposals,
 )
 from gazetteer.romanize import romanize
-from gazetteer.tables import FEATURE_CLASSES, divisions, places
+from gazetteer.tables import FEATURE_CLASSES, PLACE_DESCRIPTION_COLUMNS, divisions, places
 
 
 @dataclass(frozen=True)
@@ -117,26 +117,11 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 STEPS_BY_ACTION = {s.action: s for s in STEPS}
+# The record values an application proposes (its name spellings are derived, not typed).
+EDITABLE_FIELDS = ("name", *PLACE_DESCRIPTION_COLUMNS)
 # The extra values each action accepts (anything else is refused).
 STEP_PARAMS = {
-    "edit": (
-        "applicant",
-        "reasons",
-        "location",
-        "name",
-        "feature_class",
-        "feature_type",
-        "division_code",
-        "aliases",
-        "short_name",
-        "map_name",
-        "minority_name",
-        "minority_language",
-        "meaning",
-        "history",
-        "description",
-        "source",
-    ),
+    "edit": ("applicant", "reasons", "location", *EDITABLE_FIELDS),
     "add_opinion": ("kind", "author", "body"),
     "confirm_romanization": ("romanized", "romanized_toned"),
     "publish_notice": ("notice_start", "notice_end"),
@@ -169,21 +154,6 @@ STATE_NAMES_ZH = {
     "in_force": "已生效",
     "withdrawn": "已撤回",
 }
-EDITABLE_FIELDS = (
-    "name",
-    "feature_class",
-    "feature_type",
-    "division_code",
-    "aliases",
-    "short_name",
-    "map_name",
-    "minority_name",
-    "minority_language",
-    "meaning",
-    "history",
-    "description",
-    "source",
-)
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
 
 
