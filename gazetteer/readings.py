@@ -17,19 +17,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gazetteer import changes
+from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.store import Store
 from gazetteer.pinyin import unconfirmed
-from gazetteer.registry import (
-    Clock,
-    VersionStamp,
-    _append_version,
-    _close_current,
-    _row,
-    civil_date,
-    utcnow,
-)
+from gazetteer.registry import VersionStamp, _append_version, _close_current, _row, civil_date
 from gazetteer.romanize import romanize
 from gazetteer.tables import places
 
@@ -79,7 +71,9 @@ def reading_corrections(store: Store) -> list[dict]:
         return [{k: v for k, v in c.items() if k != "_rom"} for c in _candidates(conn)]
 
 
-def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcnow) -> dict:
+def apply_reading_corrections(
+    store: Store, actor: Actor, *, clock: registry.Clock = registry.utcnow
+) -> dict:
     """Rewrite the romanizations ``reading_corrections`` lists (officers only), except those
     an officer confirmed. Returns {corrected, kept_confirmed}. One transaction."""
     require_role(actor, {"officer"}, "更正地名读音")
