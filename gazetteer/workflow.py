@@ -38,7 +38,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.settings import SETTING_DEFAULTS
-from gazetteer.core.store import Store
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.core.text import clean_text
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
@@ -206,9 +206,11 @@ def validate_new_proposal(
     else:
         if place_id is None:
             raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
-        target = conn.execute(sa.select(places).where(places.c.id == place_id)).first()
-        if target is None:
-            raise NotFound(f"没有编号为 {place_id} 的地名记录")
+        target = first_or_not_found(
+            conn,
+            sa.select(places).where(places.c.id == place_id),
+            f"没有编号为 {place_id} 的地名记录",
+        )
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
         if is_division(
@@ -345,10 +347,11 @@ def workflow_table() -> list[dict]:
 
 
 def _load(conn, proposal_id: int):
-    row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {proposal_id} 的申请")
-    return row
+    return first_or_not_found(
+        conn,
+        sa.select(proposals).where(proposals.c.id == proposal_id),
+        f"没有编号为 {proposal_id} 的申请",
+    )
 
 
 def _may_decide(actor: Actor, row) -> bool:
