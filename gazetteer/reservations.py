@@ -21,7 +21,7 @@ import zlib
 import sqlalchemy as sa
 
 from gazetteer.registry_tables import proposal_events, proposals
-from gazetteer.rules.corpus import NameCorpus
+from gazetteer.rules.corpus import CORPUS_COLUMNS, NameCorpus
 from gazetteer.rules.lexicons import load_rule_data
 from gazetteer.tables import divisions, places
 
@@ -150,14 +150,7 @@ def in_force_conflicts(
     )
     if not (mine.jcode and mine.specific):
         return []
-    query = sa.select(
-        places.c.id,
-        places.c.name,
-        places.c.specific_term,
-        places.c.feature_class,
-        places.c.division_code,
-        places.c.own_division_code,
-    ).where(
+    query = sa.select(*CORPUS_COLUMNS).where(
         places.c.status == "in_force",
         places.c.feature_class == feature_class,
         sa.or_(places.c.specific_term == mine.specific, places.c.name.startswith(mine.specific)),
