@@ -39,6 +39,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from shipped_store import build_shipped_store
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CASES = [
@@ -63,20 +65,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def build_store(directory: Path) -> str:
-    from boundaries.schema import SCHEMA
-    from gazetteer import importer
-    from gazetteer.core import migrate
-    from gazetteer.core.store import Store
-
-    url = f"sqlite:///{directory / 'bench.sqlite'}"
-    store = Store(url)
-    migrate.upgrade(store, SCHEMA)
-    importer.import_shipped_data(store)
-    store.dispose()
-    return url
 
 
 def export_geopackage(store_url: str, path: Path) -> None:
@@ -198,7 +186,7 @@ def main() -> None:
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        store_url = args.store or build_store(tmp_path)
+        store_url = args.store or build_shipped_store(tmp_path)
         gpkg = tmp_path / "layers.gpkg"
         export_geopackage(store_url, gpkg)
         app_port, pga_port = free_port(), free_port()
