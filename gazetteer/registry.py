@@ -62,6 +62,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def offset_clock(days: int) -> Clock:
+    """A clock running ``days`` days ahead of real time: the training clock of a training
+    instance (setting TRAINING_CLOCK_OFFSET_DAYS, docs/training.md), so that a 30-day notice
+    can be walked to in force in one session. Never used on a live registry."""
+    offset = dt.timedelta(days=days)
+
+    def now() -> dt.datetime:
+        return utcnow() + offset
+
+    return now
+
+
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands timestamps back without zone; they were written as UTC."""
     if value is None or value.tzinfo is not None:
