@@ -74,6 +74,23 @@ def county_at(conn, point: Point) -> dict | None:
     return None
 
 
+def county_and_record_path(conn, row, point: Point) -> tuple[dict | None, str | None]:
+    """(the county holding ``point`` or None, the ``divisions.path`` of the division the
+    places ``row`` is registered in, or None)."""
+    path = conn.execute(
+        sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
+    ).scalar()
+    return county_at(conn, point), path
+
+
+def outside_registered_division(record_path: str | None, county: dict | None) -> bool:
+    """True when the point's county is neither the record's division, inside it, nor holding
+    it: a click or coordinate that would put the name in another jurisdiction."""
+    return (
+        bool(record_path) and county is not None and not _on_one_chain(record_path, county["path"])
+    )
+
+
 def _on_one_chain(record_path: str, county_path: str) -> bool:
     """True when the record's division holds the county or lies inside it (paths are
     codes joined by '/', province first)."""
@@ -125,11 +142,8 @@ def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) 
             f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
             details={"current_version": row.version},
         )
-    county = county_at(conn, point)
-    path = conn.execute(
-        sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
-    ).scalar()
-    if path and county is not None and not _on_one_chain(path, county["path"]):
+    county, path = county_and_record_path(conn, row, point)
+    if outside_registered_division(path, county):
         raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
     stamp = VersionStamp(actor, now, civil_date(now), reason or "无图形地名上图")
     _close_current(conn, row, stamp)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from gazetteer.core.errors import Forbidden
 
-ROLES = ("clerk", "officer", "approver", "inspector", "admin")
 ROLE_NAMES_ZH = {
     "clerk": "经办人",
     "officer": "审核人员",
@@ -19,6 +18,7 @@ ROLE_NAMES_ZH = {
     "inspector": "检查人员",
     "admin": "管理员",
 }
+ROLES = tuple(ROLE_NAMES_ZH)
 # Roles that may see the working side of the registry (drafts, proposals under review).
 STAFF_ROLES = frozenset({"clerk", "officer", "approver", "inspector", "admin"})
 
