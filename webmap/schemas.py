@@ -317,7 +317,14 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
 
 
 # Creates that take an ``Idempotency-Key`` header (``gazetteer.core.idempotency``).
-IDEMPOTENT_CREATES = frozenset({("/api/proposals", "post"), ("/api/boundaries/disputes", "post")})
+IDEMPOTENT_CREATES = frozenset(
+    {
+        ("/api/proposals", "post"),
+        ("/api/boundaries/disputes", "post"),
+        ("/api/boundaries/rounds", "post"),
+        ("/api/boundaries/tasks", "post"),
+    }
+)
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -328,9 +335,14 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
+def literal(values) -> Any:
+    """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
+    return Literal[tuple(values)]
+
+
 def _openapi30(schema):
     """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
-    ``null`` branch and has no ``const``."""
+    ``null`` branch (and a nullable enum lists null) and has no ``const``."""
     if isinstance(schema, list):
         return [_openapi30(s) for s in schema]
     if not isinstance(schema, dict):
@@ -347,25 +359,33 @@ def _openapi30(schema):
         else:
             out["anyOf"] = rest
         out["nullable"] = True
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
     if "const" in out:
         out["enum"] = [out.pop("const")]
     return out
 
 
-def request_schemas() -> dict[str, dict]:
-    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+def openapi30_components(models, mode: str) -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of ``models`` and the models they use, as pydantic
+    declares them for ``mode`` ("validation": what a request may send; "serialization":
+    what an answer holds)."""
     from pydantic.json_schema import models_json_schema
 
     _, top = models_json_schema(
-        [(m, "validation") for m in REQUEST_MODELS],
-        ref_template="#/components/schemas/{model}",
+        [(m, mode) for m in models], ref_template="#/components/schemas/{model}"
     )
     return {name: _openapi30(schema) for name, schema in top.get("$defs", {}).items()}
 
 
+def request_schemas() -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+    return openapi30_components(REQUEST_MODELS, mode="validation")
+
+
 def add_request_bodies(paths: dict) -> None:
     """Give every write operation of ``paths`` its generated request body (adding the
-    operation, with the one error shape, where the document lacks it)."""
+    operation where the document lacks it; ``webmap.openapi`` adds the error answers)."""
     for (path, method), model in REQUEST_BODIES.items():
         operation = paths.setdefault(path, {}).setdefault(
             method,
@@ -375,13 +395,7 @@ def add_request_bodies(paths: dict) -> None:
                     "200": {
                         "description": "Result",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "400": {
-                        "description": "Invalid input (names the field; nothing written)",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
+                    }
                 },
             },
         )
