@@ -14,6 +14,7 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -250,6 +251,36 @@ class DisputeUpdate(RequestModel):
     resolution: Text | None = None
 
 
+# ---- office place-name imports -----------------------------------------------------------
+
+ColumnMapping = Annotated[
+    dict[ShortText, ShortText | None],
+    Field(description="登记字段 -> 文件中的列名（null 或空：不导入该字段）"),
+]
+
+
+class ImportCrsGuess(RequestModel):
+    """Guess a layer's coordinate system from its coordinates (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+
+
+class ImportConfigure(RequestModel):
+    """Set the layer, the column mapping and the coordinate system of an import (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+    crs: ShortText | None = None
+
+
+class ImportWrite(RequestModel):
+    """Write a previewed import; rows with errors only when skipped with a reason (officer)."""
+
+    skip_errors: bool = False
+    skip_reason: Text | None = None
+
+
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
@@ -267,6 +298,9 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     TaskUpdate,
     DisputeNew,
     DisputeUpdate,
+    ImportCrsGuess,
+    ImportConfigure,
+    ImportWrite,
 )
 
 
@@ -330,6 +364,9 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
     ("/api/boundaries/division-changes", "post"): DivisionChangeNew,
     ("/api/places/{place_id}/protection", "post"): ProtectionNew,
+    ("/api/imports/{run_id}/crs-guess", "post"): ImportCrsGuess,
+    ("/api/imports/{run_id}/configure", "post"): ImportConfigure,
+    ("/api/imports/{run_id}/write", "post"): ImportWrite,
 }
 
 
@@ -416,6 +453,12 @@ def add_request_bodies(paths: dict) -> None:
                 },
             },
         )
+        declared = {p.get("name") for p in operation.get("parameters", [])}
+        for name in re.findall(r"{(\w+)}", path):
+            if name not in declared:
+                operation.setdefault("parameters", []).append(
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                )
         if (path, method) in IDEMPOTENT_CREATES:
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {
