@@ -31,7 +31,8 @@ import sqlalchemy as sa
 from gazetteer import changes, reservations
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput, NotFound, RuleViolation
+from gazetteer.core.errors import InvalidInput, RuleViolation
+from gazetteer.core.store import first_or_not_found
 from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import civil_date, jsonable, rename_place
@@ -114,9 +115,11 @@ def record_division_rename(
     ``InvalidInput``, ``RuleViolation``."""
     require_role(actor, {"officer"}, "登记行政区划变更")
     code = str(code or "").strip()
-    row = conn.execute(sa.select(divisions).where(divisions.c.code == code)).first()
-    if row is None:
-        raise NotFound(f"没有代码为 {code or '（空）'} 的行政区划")
+    row = first_or_not_found(
+        conn,
+        sa.select(divisions).where(divisions.c.code == code),
+        f"没有代码为 {code or '（空）'} 的行政区划",
+    )
     if row.level not in DIVISION_LEVELS:
         raise InvalidInput("村级组织不是行政区划：其名称按地名命名更名程序办理")
     new_name = _text(new_name, "新名称", 100)
@@ -246,11 +249,11 @@ def _as_dict(row) -> dict:
 
 
 def get_change(conn, change_id: int) -> dict:
-    row = conn.execute(
-        sa.select(division_change_records).where(division_change_records.c.id == change_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {change_id} 的区划变更记录")
+    row = first_or_not_found(
+        conn,
+        sa.select(division_change_records).where(division_change_records.c.id == change_id),
+        f"没有编号为 {change_id} 的区划变更记录",
+    )
     return _as_dict(row)
 
 

@@ -23,6 +23,7 @@ from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import Store, bbox_columns
 from gazetteer.registry import (
     Clock,
+    VersionStamp,
     _append_version,
     _close_current,
     _row,
@@ -130,7 +131,8 @@ def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) 
     ).scalar()
     if path and county is not None and not _on_one_chain(path, county["path"]):
         raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
-    _close_current(conn, row, civil_date(now), actor, now)
+    stamp = VersionStamp(actor, now, civil_date(now), reason or "无图形地名上图")
+    _close_current(conn, row, stamp)
     changes.places_changed(conn)
     # Public text: who placed it is kept in place_versions and the audit log, not here.
     note = f"{civil_date(now).isoformat()} 无图形地名上图"
@@ -153,13 +155,4 @@ def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) 
     )
     if result.rowcount != 1:
         raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改或已不是现行地名，请刷新后重试")
-    _append_version(
-        conn,
-        _row(conn, place_id),
-        change="corrected",
-        valid_from=civil_date(now),
-        reason=reason or "无图形地名上图",
-        proposal_id=None,
-        actor=actor,
-        now=now,
-    )
+    _append_version(conn, _row(conn, place_id), "corrected", stamp)
