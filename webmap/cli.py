@@ -240,7 +240,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     (they inherit them), and each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
-    from webmap import create_app
+    from webmap import create_app, gunicorn_conf
     from webmap.context import lookup
 
     workers = workers or os.cpu_count() or 1
@@ -257,9 +257,10 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
             for key, value in {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                "worker_class": "gthread",
+                "worker_class": gunicorn_conf.worker_class,
                 "threads": threads,
-                "keepalive": 30,
+                "keepalive": gunicorn_conf.keepalive,
+                "limit_request_line": gunicorn_conf.limit_request_line,
                 "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)
