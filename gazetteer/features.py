@@ -123,6 +123,9 @@ class Page:
     number_matched: int
 
 
+_MIN_MIN_MAX_MAX = (sa.func.min, sa.func.min, sa.func.max, sa.func.max)
+
+
 def _outward(bounds) -> BBox:
     """(minx, miny, maxx, maxy) rounded outward to 7 decimals (about 1 cm), so that the
     rounded box still holds every geometry."""
@@ -158,6 +161,8 @@ class FeatureProvider:
     parse_id: Callable[[str], Any] = str
     crs: tuple[str, ...] = field(default=OGC_CRS_URIS)
     tile_properties: tuple[str, ...] = ()  # properties in the vector tiles; () = no tiles
+    # False when a row's bounding columns may be larger than its geometry (places)
+    bounds_are_envelopes: bool = True
 
     # ---- metadata ------------------------------------------------------------------------
 
@@ -198,7 +203,9 @@ class FeatureProvider:
         Taken from the geometries, not the bounding columns: a place that is a division is
         stored as a point (its label position) with the division's box as its bounding
         columns (for zooming to it), so the columns' box is the divisions' box."""
-        where = (*self.where, self.geometry.is_not(None))
+        # a row without bounding columns has no (or an empty) geometry; a range on minx
+        # (degrees, never below -180) lets SQLite find the others through the bbox index
+        where = (*self.where, self.geometry.is_not(None), self.bounds[0] >= -180)
         with store.read() as conn:
             if store.dialect == "postgresql":
                 box2d = sa.func.ST_Extent(self.geometry)
@@ -209,6 +216,13 @@ class FeatureProvider:
                         sa.func.ST_XMax(box2d),
                         sa.func.ST_YMax(box2d),
                     )
+                    .select_from(self.source)
+                    .where(*where)
+                ).one()
+                return _outward(row) if row[0] is not None else None
+            if self.bounds_are_envelopes:
+                row = conn.execute(
+                    sa.select(*(agg(col) for agg, col in zip(_MIN_MIN_MAX_MAX, self.bounds)))
                     .select_from(self.source)
                     .where(*where)
                 ).one()

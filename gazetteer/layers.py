@@ -62,6 +62,8 @@ PLACES = FeatureProvider(
     bounds=(places.c.minx, places.c.miny, places.c.maxx, places.c.maxy),
     order_by=(places.c.id,),
     temporal=(places.c.named_date, places.c.retired_date),
+    # a division's place is its label point with the division's box as bounding columns
+    bounds_are_envelopes=False,
     parse_id=int,
     tile_properties=("id", "name", "feature_class"),
 )

@@ -373,7 +373,8 @@ class OgcApi:
         c = self._collection(collection_id)
         if "datetime" in req.args and c.temporal is None:
             raise InvalidInput(
-                f"图层 {c.id} 没有时间属性，不接受 datetime（只有带日期的图层接受：见 /ogc/api）",
+                f"图层 {c.id} 没有时间属性，不接受 datetime（某日的区划见 "
+                "/api/divisions/as-of?date=YYYY-MM-DD）",
                 details={"parameter": "datetime", "collection": c.id},
             )
         check_params(req.args, item_params(c))
