@@ -497,3 +497,25 @@ def test_cors_preflight_allows_conditional_gets(client):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
     assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_json_answers_copy_geometry_text_and_repair_a_lone_surrogate():
+    """The OGC answers' writer (orjson): cached geometry text goes in verbatim, dates as ISO
+    8601, and a lone surrogate (a row stored before text was checked) becomes U+FFFD instead
+    of failing the whole page."""
+    import datetime as dt
+
+    from gazetteer.core.geojson_output import geometries_json
+    from webmap.output import json_bytes
+
+    point, polygon = geometries_json(
+        [
+            shapely.to_wkb(shapely.Point(113.12345678, 23.2)),
+            shapely.to_wkb(box(113, 22, 114, 23, ccw=False)),
+        ]
+    )
+    document = {"name": "\ud800路", "day": dt.date(2020, 1, 2), "geometries": [point, polygon]}
+    out = json.loads(json_bytes(document))
+    assert out["name"] == "\ufffd路" and out["day"] == "2020-01-02"
+    assert out["geometries"][0] == {"type": "Point", "coordinates": [113.1234568, 23.2]}
+    assert shapely.geometry.shape(out["geometries"][1]).exterior.is_ccw  # right-hand rule
