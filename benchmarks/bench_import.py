@@ -121,6 +121,7 @@ def main() -> None:
     from gazetteer.core.store import Store
     from tests.office_files import big_csv
 
+    load_before = os.getloadavg()
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench_import_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -145,12 +146,16 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
+    load_after = os.getloadavg()
     size_mb = csv_path.stat().st_size / 1e6 if args.keep else None
     print(
         f"\nOffice import of {args.rows:,} GENERATED rows (CSV, CGCS2000 lon/lat) — "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPU, SQLite store with the shipped Guangdong data"
         + (f", file {size_mb:.0f} MB" if size_mb else "")
+        + f"; load average (1/5/15 min) {load_before[0]:.1f}/{load_before[1]:.1f}/"
+        f"{load_before[2]:.1f} at the start, {load_after[0]:.1f}/{load_after[1]:.1f}/"
+        f"{load_after[2]:.1f} at the end"
     )
     print()
     c = ours["counts"]

@@ -213,19 +213,10 @@ def write(run_id: int):
     actor = _officer()
     body = _body()
     skip_errors = body.get("skip_errors", False)
-    if not isinstance(skip_errors, bool):
-        raise InvalidInput("skip_errors 应为 true 或 false")
     skip_reason = body.get("skip_reason")
-    if skip_reason is not None and not isinstance(skip_reason, str):
-        raise InvalidInput("skip_reason 应为文字")
     the_store, service = store(), lookup()
-    run = runs.get_run(the_store, run_id, actor)
-    # Refuse at once what the write would refuse before touching anything.
-    if run["state"] == "previewed" and run["counts"]["error"] and not skip_errors:
-        raise InvalidInput(
-            f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
-            details={"errors": run["counts"]["error"]},
-        )
+    # Refuse at once (400/409) what the write would refuse before touching anything.
+    runs.writable(the_store, run_id, actor, skip_errors=skip_errors, skip_reason=skip_reason)
     locator = service.locator
 
     def work(progress):
