@@ -12,8 +12,8 @@ from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines,
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import IllegalTransition, InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -46,15 +46,15 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
     with store.write(actor=actor) as conn:
         earlier = idempotency.previous(conn, actor.username, key) if digest else None
         if earlier is None:
-            line = conn.execute(
+            line = first_or_not_found(
+                conn,
                 sa.select(boundary_lines.c.id).where(
                     boundary_lines.c.id == data.get("line_id")
                     if data.get("line_id") is not None
                     else boundary_lines.c.name == data.get("line")
-                )
-            ).first()
-            if line is None:
-                raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
+                ),
+                f"界线不存在：{data.get('line') or data.get('line_id')}",
+            )
             new_id = conn.execute(
                 disputes.insert().values(
                     line_id=line.id,
@@ -81,13 +81,13 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(disputes, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
-            .where(disputes.c.id == dispute_id)
-        ).first()
-    if row is None:
-        raise NotFound(f"争议隐患不存在：{dispute_id}")
+            .where(disputes.c.id == dispute_id),
+            f"争议隐患不存在：{dispute_id}",
+        )
     return row._asdict()
 
 

@@ -34,8 +34,8 @@ from boundaries.vocabulary import (
 )
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.tables import divisions
 
 DEMO_LABEL = "演示数据"
@@ -264,13 +264,13 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
     if isinstance(key, str) and key.isdigit():
         cond = markers.c.id == int(key)
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
-            .where(cond)
-        ).first()
-        if row is None:
-            raise NotFound(f"界桩不存在：{key}")
+            .where(cond),
+            f"界桩不存在：{key}",
+        )
         marker = row._asdict()
         marker["responsible_side_name"] = (
             conn.execute(

@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gazetteer import changes
+from gazetteer.core.dates import date_as_known
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.pinyin import syllables
@@ -317,6 +318,23 @@ def period_of(conn, change_id: str) -> dict | None:
     return {"since": before.date if before else None, "until": row.date}
 
 
+def record_periods(conn, place_ids) -> dict[int, dict]:
+    """{record id: {"since", "until"}} for those of ``place_ids`` that this module made
+    (historical division names): their dates as precise as the table states them (``1992``,
+    ``2000-05-21``), where the record's own date columns hold the first day of the period."""
+    keys = conn.execute(
+        sa.select(places.c.id, places.c.source_key).where(
+            places.c.id.in_(list(place_ids)), places.c.source_key.like(SOURCE_PREFIX + "%")
+        )
+    ).all()
+    out = {}
+    for pid, key in keys:
+        period = period_of(conn, key[len(SOURCE_PREFIX) :])
+        if period is not None:
+            out[pid] = period
+    return out
+
+
 def former_name_periods(store: Store) -> dict[int, dict]:
     """{historical record id: {"since", "until", "change_id", "document", "verified"}} for
     the records this module made: the period as precise as the table says."""
@@ -389,9 +407,9 @@ def division_changes_of(conn, code: str | None) -> list[dict]:
             "change_id": r.change_id,
             "place_id": change_ids[r.change_id],
             "former_name": r.old_name,
-            "valid_to": r.date,
-            "valid_from": (period_of(conn, r.change_id) or {}).get("since"),
-            "description": f"{r.date} {CHANGE_WORDS.get(r.change_type, r.change_type)}"
+            "valid_to": date_as_known(r.date),
+            "valid_from": date_as_known((period_of(conn, r.change_id) or {}).get("since")),
+            "description": f"{date_as_known(r.date)}{CHANGE_WORDS.get(r.change_type, r.change_type)}"
             + (f"为{r.new_name}" if r.new_name else ""),
             "document": r.document,
             "verified": r.verified,

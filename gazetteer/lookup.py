@@ -433,7 +433,8 @@ class LookupService:
         }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
-        return [h.as_dict() for h in self._current().search.suggest(prefix, limit)]
+        """Completions as the user types, chains of names included (广州天河石 → 石牌街道)."""
+        return [h.as_dict() for h in self._current().chains.suggest(prefix, limit)]
 
     def reverse(
         self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5

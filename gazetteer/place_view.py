@@ -21,8 +21,9 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer.core.dates import date_as_known
 from gazetteer.core.store import Store
-from gazetteer.division_history import division_changes_of
+from gazetteer.division_history import division_changes_of, record_periods
 from gazetteer.registry import get_place, jsonable, place_history
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions, places
@@ -139,11 +140,28 @@ def place_view(store: Store, place_id: int) -> dict:
             map_geometry = map_of["geometry"] if map_of else None
         division_changes = division_changes_of(conn, own)
         historical = {c["place_id"] for c in division_changes}
+        # Historical division names know their dates only as precisely as the source
+        # (often a year); their date columns hold the period's first day.
+        chain_ids = {c["id"] for c in history["name_chain"]} | {place_id}
+        periods = record_periods(conn, chain_ids)
+
+    def dates_as_known(record: dict) -> dict:
+        period = periods.get(record["id"], {})
+        return {
+            "named_date_as_known": date_as_known(period.get("since") or record["named_date"]),
+            "retired_date_as_known": date_as_known(period.get("until") or record["retired_date"]),
+        }
+
+    place.update(dates_as_known(place))
     changes = []
     for v in history["versions"]:
         p = decided.get(v["proposal_id"])
+        starts_record = str(v["valid_from"]) == str(place["named_date"])
         changes.append(
             {
+                "date_as_known": place["named_date_as_known"]
+                if starts_record
+                else date_as_known(v["valid_from"]),
                 "change": v["change"],
                 "change_zh": CHANGE_WORDS.get(v["change"], v["change"]),
                 "name": v["name"],
@@ -159,6 +177,7 @@ def place_view(store: Store, place_id: int) -> dict:
         )
     former = [
         {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
+        | dates_as_known(c)
         for c in history["name_chain"]
         if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
     ]

@@ -27,6 +27,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
     "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
+    "notices.add_opinion_json": PUBLIC,
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
@@ -116,6 +117,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "auth.logout": ("/auth/logout", {}),
         "notices.add_opinion": (
+            "/notices/999999/opinions",
+            {"data": {"body": "赞成这个名称。"}},
+        ),
+        "notices.add_opinion_json": (
             "/api/notices/999999/opinions",
             {"json": {"body": "赞成这个名称。"}},
         ),

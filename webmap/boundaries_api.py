@@ -27,7 +27,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import clock, current_actor, store
+from webmap.context import clock, current_actor, lookup, store
 from webmap.params import idempotency_key, int_arg, json_body
 from webmap.schemas import (
     DisputeNew,
@@ -456,5 +456,7 @@ def record_division_change():
     """Rename a division under its approval (officers). Body: code, new_name, approving_body,
     document_number, approval_date, effective_date?, reason."""
     body = validated_body(DivisionChangeNew)
-    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    change = division_change_service.rename_division(
+        store(), current_actor(), clock=clock, corpus=lookup().name_corpus(), **body
+    )
     return jsonify(change), 201

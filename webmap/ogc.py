@@ -15,6 +15,7 @@ from gazetteer.layers import write_layer
 from webmap.context import store
 from webmap.layers import LAYERS, layer
 from webmap.ogcapi import GEOPACKAGE, ApiRequest, ApiResponse, OgcApi, check_params
+from webmap.output import json_bytes
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -63,7 +64,7 @@ def execute(handler, *args) -> Response:
         )
     else:
         response = Response(
-            json.dumps(result.body, ensure_ascii=False),
+            json_bytes(result.body),
             result.status,
             content_type=f"{result.media_type}; charset=utf-8",
         )

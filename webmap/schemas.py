@@ -108,6 +108,7 @@ class DivisionChangeNew(RequestModel):
     approval_date: IsoDate
     effective_date: IsoDate | None = None
     reason: Text
+    rules_override_reason: Text | None = None
 
 
 class ProtectionNew(RequestModel):
@@ -135,6 +136,20 @@ class PlaceGeometry(RequestModel):
     lat: Lat
     version: int
     reason: Text | None = None
+
+
+class CleanupBuild(RequestModel):
+    """Check the names in force for the 大洋怪重 clean-up (officer); optionally one division."""
+
+    division: ShortText | None = None
+
+
+class CleanupDecision(RequestModel):
+    """An officer's decision on a clean-up item: keep the name (with the reason) or reopen."""
+
+    decision: Literal["kept", "to_review"]
+    reason: Text | None = None
+    version: int
 
 
 class ReverseBatch(RequestModel):
@@ -242,6 +257,8 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     DivisionChangeNew,
     ProtectionNew,
     PlaceGeometry,
+    CleanupBuild,
+    CleanupDecision,
     ReverseBatch,
     RoundPlan,
     InspectionNew,

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.core.errors import DomainError, InvalidInput
+from gazetteer.core.errors import DomainError, InvalidInput, NotFound
 from gazetteer.core.text import check_document_text, has_lone_surrogate
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
@@ -107,6 +107,14 @@ def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
         return {"minx": None, "miny": None, "maxx": None, "maxy": None}
     minx, miny, maxx, maxy = geom.bounds
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+
+
+def first_or_not_found(conn: Connection, query, missing: str):
+    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none."""
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -33,32 +33,18 @@ from gazetteer.pinyin import syllables
 from gazetteer.reservations import ReservedNames
 from gazetteer.romanize import romanize
 from gazetteer.rules import check_name
-from gazetteer.tables import divisions, places
+from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divisions, places
 
 ACTIONS = ("insert", "update", "unchanged", "error")
 ACTIONS_ZH = {"insert": "新增", "update": "更新", "unchanged": "不变", "error": "错误"}
 # The columns an import writes and compares (geometry compared separately).
 WRITTEN = (
-    "name",
-    "specific_term",
-    "generic_term",
-    "romanized",
-    "romanized_toned",
-    "pinyin_key",
-    "heteronyms",
-    "feature_class",
-    "feature_type",
-    "division_code",
-    "aliases",
-    "short_name",
-    "map_name",
-    "meaning",
-    "history",
-    "description",
+    *PLACE_NAME_COLUMNS,
+    # office files carry no minority-language name
+    *(c for c in PLACE_DESCRIPTION_COLUMNS if c not in ("minority_name", "minority_language")),
     "named_date",
     "retired_date",
     "status",
-    "source",
     "registering_unit",
     "geometry_source",
 )

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 
 from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
-from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store, bbox_columns
+from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.store import Store, bbox_columns, first_or_not_found
 from gazetteer.office_import import coords
 from gazetteer.office_import.checks import ACTIONS, ACTIONS_ZH, WRITTEN, RowChecker
 from gazetteer.office_import.fields import FIELDS_BY_KEY, guess_mapping, validate_mapping
@@ -83,10 +83,11 @@ def _text_arg(value, label: str, limit: int) -> str:
 
 
 def _run(conn, run_id: int):
-    row = conn.execute(sa.select(import_runs).where(import_runs.c.id == run_id)).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {run_id} 的导入")
-    return row
+    return first_or_not_found(
+        conn,
+        sa.select(import_runs).where(import_runs.c.id == run_id),
+        f"没有编号为 {run_id} 的导入",
+    )
 
 
 def run_dict(row) -> dict:
