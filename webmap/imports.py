@@ -214,13 +214,8 @@ def write(run_id: int):
     actor = _officer()
     skip_errors, skip_reason = body.get("skip_errors", False), body.get("skip_reason")
     the_store, service = store(), lookup()
-    run = runs.get_run(the_store, run_id, actor)
-    # Refuse at once what the write would refuse before touching anything.
-    if run["state"] == "previewed" and run["counts"]["error"] and not skip_errors:
-        raise InvalidInput(
-            f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
-            details={"errors": run["counts"]["error"]},
-        )
+    # Refuse at once (400/409) what the write would refuse before touching anything.
+    runs.writable(the_store, run_id, actor, skip_errors=skip_errors, skip_reason=skip_reason)
     # Search and nearest follow through the change log (gazetteer.changes): the write
     # announces itself when it commits, so this process sees the new names at once.
     return _start_job(
