@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -183,6 +184,7 @@ def main() -> None:
     parser.add_argument("--store", help="SQLAlchemy URL of a store with the shipped data")
     parser.add_argument("--pygeoapi-python", default=sys.executable)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -245,7 +247,12 @@ def main() -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=30)
+    load_after = os.getloadavg()
     print(f"OGC API items, median of {args.runs} sequential requests (ms), same data")
+    print(
+        f"machine: {os.cpu_count()} cores, load average (1 min) {load_before[0]:.1f} before,"
+        f" {load_after[0]:.1f} after"
+    )
     print("| request | this app (ms) | features | pygeoapi (ms) | features | pygeoapi / this app |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, ms_ours, n_ours, ms_theirs, n_theirs in rows:

@@ -214,7 +214,12 @@ def rounds():
 @bp.post("/rounds")
 def create_round():
     return jsonify(
-        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
+        inspection_service.create_round(
+            store(),
+            validated_body(RoundPlan),
+            current_actor(),
+            idempotency_key=idempotency_key(),
+        )
     ), 201
 
 
@@ -372,6 +377,7 @@ def create_task():
             body.get("kind"),
             current_actor(),
             note=body.get("note"),
+            idempotency_key=idempotency_key(),
         )
     ), 201
 
