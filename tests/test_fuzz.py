@@ -13,7 +13,7 @@ import math
 
 import pytest
 import schemathesis
-from helpers import login, token_headers
+from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -116,15 +116,8 @@ names = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
 @given(name=names)
 def test_any_proposed_name_is_stored_or_refused_never_500(client, name):
     login(client, "fuzz_clerk", "clerk")
-    r = client.post(
-        "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "天河区住建局",
-            "reasons": "新建道路",
-            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
-        },
-    )
+    body = naming_json(name, applicant="天河区住建局", reasons="新建道路")
+    r = client.post("/api/proposals", json=body)
     assert r.status_code in (201, 400, 409, 422), (name, r.status_code, r.get_json())
 
 
@@ -140,6 +133,27 @@ def test_any_search_query_answers_without_server_error(client, q):
 EXAMPLES_PER_OPERATION = 25
 
 
+def first_5xx(operation, headers: dict, examples: int) -> Exception | None:
+    """Make ``examples`` generated calls of the schemathesis ``operation`` with ``headers``;
+    the error of the first that answers 5xx (or breaks the schema's own checks), or None."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def call(case):
+        case.call_and_validate(headers=headers, checks=[not_a_server_error])
+
+    try:
+        call()
+    except (Exception, BaseExceptionGroup) as exc:
+        return exc
+    return None
+
+
 def test_api_operations_never_answer_5xx(app, store):
     """Each documented operation with generated parameters and bodies. (Driven by hand
     rather than with schemathesis' pytest plugin, which does not support pytest 9 yet.)"""
@@ -148,24 +162,9 @@ def test_api_operations_never_answer_5xx(app, store):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
     failures: list[str] = []
-    for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
-
-        try:
-            call()
-        except (
-            Exception,
-            BaseExceptionGroup,
-        ) as exc:  # collect every failing operation, report them all
+    for operation in operations:  # collect every failing operation, report them all
+        exc = first_5xx(operation, headers, EXAMPLES_PER_OPERATION)
+        if exc is not None:
             curl = [
                 line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")
             ]
@@ -187,19 +186,7 @@ def test_every_operation_as_each_role_never_answers_5xx(app, store, role):
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION_AND_ROLE,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
-
-        try:
-            call()
-        except (Exception, BaseExceptionGroup) as exc:
+        exc = first_5xx(operation, headers, EXAMPLES_PER_OPERATION_AND_ROLE)
+        if exc is not None:
             failures.append(f"{role} {operation.label}: {str(exc)[:300]}")
     assert not failures, "\n".join(failures)
