@@ -14,7 +14,7 @@ import math
 
 import pytest
 import schemathesis
-from helpers import login, token_headers
+from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import (
@@ -123,15 +123,8 @@ names = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
 @given(name=names)
 def test_any_proposed_name_is_stored_or_refused_never_500(client, name):
     login(client, "fuzz_clerk", "clerk")
-    r = client.post(
-        "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "天河区住建局",
-            "reasons": "新建道路",
-            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
-        },
-    )
+    body = naming_json(name, applicant="天河区住建局", reasons="新建道路")
+    r = client.post("/api/proposals", json=body)
     assert r.status_code in (201, 400, 409, 422), (name, r.status_code, r.get_json())
 
 
@@ -147,6 +140,29 @@ def test_any_search_query_answers_without_server_error(client, q):
 EXAMPLES_PER_OPERATION = 25
 
 
+def first_failure(
+    operation, headers: dict, examples: int, checks=(not_a_server_error,)
+) -> BaseException | None:
+    """Make ``examples`` generated calls of the schemathesis ``operation`` with ``headers``;
+    the error of the first that fails one of ``checks`` (by default: answers 5xx), or None."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def call(case):
+        case.call_and_validate(headers=headers, checks=list(checks))
+
+    try:
+        call()
+    except (Exception, BaseExceptionGroup) as exc:
+        return exc
+    return None
+
+
 def test_api_operations_never_answer_5xx(app, store):
     """Each documented operation with generated parameters and bodies. (Driven by hand
     rather than with schemathesis' pytest plugin, which does not support pytest 9 yet.)"""
@@ -155,24 +171,9 @@ def test_api_operations_never_answer_5xx(app, store):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
     failures: list[str] = []
-    for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
-
-        try:
-            call()
-        except (
-            Exception,
-            BaseExceptionGroup,
-        ) as exc:  # collect every failing operation, report them all
+    for operation in operations:  # collect every failing operation, report them all
+        exc = first_failure(operation, headers, EXAMPLES_PER_OPERATION)
+        if exc is not None:
             curl = [
                 line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")
             ]
@@ -218,19 +219,9 @@ def test_every_answer_conforms_to_the_document(app, store, role):
     failures: dict[str, str] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION_AND_ROLE,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
+        exc = first_failure(
+            operation, headers, EXAMPLES_PER_OPERATION_AND_ROLE, checks=CONFORMANCE_CHECKS
         )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=CONFORMANCE_CHECKS)
-
-        try:
-            call()
-        except (Exception, BaseExceptionGroup) as exc:
+        if exc is not None:
             failures[operation.label] = _describe(exc)
     assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())

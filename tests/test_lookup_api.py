@@ -3,8 +3,8 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from registry_helpers import rename_place
 
-from gazetteer import registry
 from gazetteer.core import crs
 from gazetteer.core.actors import Actor
 from gazetteer.tables import places
@@ -65,16 +65,7 @@ def test_renamed_place_is_found_by_its_old_name(client, store):
         old_id = conn.execute(
             sa.select(places.c.id).where(places.c.name == "翠洲社区居民委员会")
         ).scalar()
-    with store.write() as conn:
-        new_id = registry.rename_place(
-            conn,
-            old_id,
-            {"name": "翠湾社区居民委员会"},
-            effective_date=now.date(),
-            reason="测试更名",
-            actor=actor,
-            now=now,
-        )
+    new_id = rename_place(store, old_id, "翠湾社区居民委员会", actor, now)
     # no nudge, no poll wait: the rename reached the index when its transaction committed
     hits = client.get("/api/search?q=翠洲社区居民委员会").get_json()["results"]
     current = [h for h in hits if h["id"] == new_id]

@@ -7,12 +7,11 @@ is for staff roles only; the public reads lines and markers without their histor
 
 from __future__ import annotations
 
-import uuid
 from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
-from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
+from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
 from helpers import login, logout, token_headers
 
 from gazetteer.core.account_tables import audit_log
@@ -88,13 +87,9 @@ def test_field_data_is_for_staff_only(bclient):
     marker = bclient.get(f"/api/boundaries/markers?line_id={line['id']}").get_json()["features"][0]
     number = marker["properties"]["number"]
     login(bclient, INSPECTOR_A.username, *INSPECTOR_A.roles)
-    record = {
-        "id": str(uuid.uuid4()),
-        "round_id": round_id,
-        "marker": number,
-        "found_state": "faded",
-        "notes": "注记模糊，巡检人手机 13800000000",
-    }
+    record = inspection_record(
+        round_id, "faded", marker=number, notes="注记模糊，巡检人手机 13800000000"
+    )
     assert bclient.post("/api/boundaries/inspections", json=record).status_code == 201
     photo = bclient.post(
         f"/api/boundaries/markers/{marker['id']}/photos",

@@ -22,6 +22,7 @@ from boundaries.markers import list_markers
 from boundaries.tables import inspection_amendments, inspections
 from gazetteer.core.geodesy import destination, distance_m
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
+from tests.browser.pages import select_marker
 
 pytestmark = pytest.mark.browser
 
@@ -68,12 +69,7 @@ def unexpected(errors: list[str], *refusals: str) -> list[str]:
 
 
 def choose_in_list(page, number: str) -> None:
-    value = page.evaluate(
-        "(n) => [...document.querySelectorAll('#marker-jump option')]"
-        ".find(o => o.textContent.split(' ')[0] === n).value",
-        number,
-    )
-    page.select_option("#marker-jump", value)
+    select_marker(page, number)
     page.wait_for_selector(f"#current-marker:has-text('{number}')")
 
 

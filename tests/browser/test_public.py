@@ -8,11 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from proposal_helpers import Clock, new_naming, step, walk
 
-from gazetteer import workflow
 from gazetteer.registry import utcnow
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in
-from tests.test_workflow import CLERK, TIANHE, Clock, step, walk
 
 pytestmark = pytest.mark.browser
 
@@ -22,21 +21,8 @@ IDS = ["390x844", "768x1024"]
 
 
 def proposal(store, clock, name: str, until: str) -> dict:
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="naming",
-        applicant="天河区住房和城乡建设局",
-        reasons="新建道路，连接石牌与员村，取当地旧地名",
-        proposed={
-            "name": name,
-            "feature_class": "交通运输设施",
-            "feature_type": "路",
-            "division_code": TIANHE,
-        },
-        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
-        clock=clock,
-    )
+    reasons = "新建道路，连接石牌与员村，取当地旧地名"
+    p = new_naming(store, clock, name, reasons=reasons, meaning=None)
     p = walk(store, clock, None, p, "on_notice")
     if until == "on_notice":
         return p
