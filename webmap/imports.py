@@ -180,26 +180,31 @@ def sample(run_id: int):
     )
 
 
+def _start_job(the_store, run_id: int, actor, step, **options):
+    """Run ``step`` (``runs.preview`` or ``runs.write``) as the run's background job, with
+    its progress reported to the job; answers 202 with the job to poll."""
+
+    def work(progress):
+        step(the_store, run_id, actor, progress=progress, **options)
+
+    job = import_jobs().start(run_id, step.__name__, work)
+    return jsonify({"id": run_id, "job": job}), 202
+
+
 @bp.post("/api/imports/<int:run_id>/preview")
 def preview(run_id: int):
     actor = _officer()
     the_store, service, work_dir = store(), lookup(), _work_dir()
     runs.get_run(the_store, run_id, actor)  # 404 before a job starts
-    locator, corpus = service.locator, service.name_corpus()
-
-    def work(progress):
-        runs.preview(
-            the_store,
-            run_id,
-            actor,
-            locator=locator,
-            corpus=corpus,
-            work_dir=work_dir,
-            progress=progress,
-        )
-
-    job = import_jobs().start(run_id, "preview", work)
-    return jsonify({"id": run_id, "job": job}), 202
+    return _start_job(
+        the_store,
+        run_id,
+        actor,
+        runs.preview,
+        locator=service.locator,
+        corpus=service.name_corpus(),
+        work_dir=work_dir,
+    )
 
 
 @bp.post("/api/imports/<int:run_id>/write")
@@ -215,23 +220,17 @@ def write(run_id: int):
             f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
             details={"errors": run["counts"]["error"]},
         )
-    locator = service.locator
-
-    def work(progress):
-        runs.write(
-            the_store,
-            run_id,
-            actor,
-            locator=locator,
-            skip_errors=skip_errors,
-            skip_reason=skip_reason,
-            progress=progress,
-        )
-
     # Search and nearest follow through the change log (gazetteer.changes): the write
     # announces itself when it commits, so this process sees the new names at once.
-    job = import_jobs().start(run_id, "write", work)
-    return jsonify({"id": run_id, "job": job}), 202
+    return _start_job(
+        the_store,
+        run_id,
+        actor,
+        runs.write,
+        locator=service.locator,
+        skip_errors=skip_errors,
+        skip_reason=skip_reason,
+    )
 
 
 @bp.get("/api/imports/<int:run_id>/report.csv")

@@ -179,6 +179,8 @@ class ProposalEvent(ResponseModel):
 
 
 class Proposal(ProposalSummary):
+    created_by: Text = Field(None, description="the drafter (staff only)")
+    office: Text = Field(None, description="the office it was drafted in; its clerks own it")
     applicant: Text = None
     reasons: Text = None
     proposed: dict[str, Any] | None = None
