@@ -180,14 +180,14 @@ def sample(run_id: int):
     )
 
 
-def _start_job(the_store, run_id: int, actor, step, **options):
-    """Run ``step`` (``runs.preview`` or ``runs.write``) as the run's background job, with
-    its progress reported to the job; answers 202 with the job to poll."""
+def _start_job(kind: str, step, the_store, run_id: int, actor, **options):
+    """Run ``step`` (``runs.preview`` or ``runs.write``) on the run in the background as the
+    job ``kind``, its progress reported to the job; answers 202 with the job."""
 
     def work(progress):
         step(the_store, run_id, actor, progress=progress, **options)
 
-    job = import_jobs().start(run_id, step.__name__, work)
+    job = import_jobs().start(run_id, kind, work)
     return jsonify({"id": run_id, "job": job}), 202
 
 
@@ -197,10 +197,11 @@ def preview(run_id: int):
     the_store, service, work_dir = store(), lookup(), _work_dir()
     runs.get_run(the_store, run_id, actor)  # 404 before a job starts
     return _start_job(
+        "preview",
+        runs.preview,
         the_store,
         run_id,
         actor,
-        runs.preview,
         locator=service.locator,
         corpus=service.name_corpus(),
         work_dir=work_dir,
@@ -213,20 +214,16 @@ def write(run_id: int):
     actor = _officer()
     skip_errors, skip_reason = body.get("skip_errors", False), body.get("skip_reason")
     the_store, service = store(), lookup()
-    run = runs.get_run(the_store, run_id, actor)
-    # Refuse at once what the write would refuse before touching anything.
-    if run["state"] == "previewed" and run["counts"]["error"] and not skip_errors:
-        raise InvalidInput(
-            f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
-            details={"errors": run["counts"]["error"]},
-        )
+    # Refuse at once (400/409) what the write would refuse before touching anything.
+    runs.writable(the_store, run_id, actor, skip_errors=skip_errors, skip_reason=skip_reason)
     # Search and nearest follow through the change log (gazetteer.changes): the write
     # announces itself when it commits, so this process sees the new names at once.
     return _start_job(
+        "write",
+        runs.write,
         the_store,
         run_id,
         actor,
-        runs.write,
         locator=service.locator,
         skip_errors=skip_errors,
         skip_reason=skip_reason,

@@ -1,6 +1,7 @@
 """OpenAPI paths of the core API: health, divisions and lookup (the OGC API - Features paths
 are generated from the layer registry in ``webmap.openapi_ogc``)."""
 
+from gazetteer.core.crs import CRS_TAG_HELP
 from webmap.responses import error, json_content
 
 _CODE = {
@@ -116,7 +117,8 @@ PATHS = {
                 {
                     "name": "crs",
                     "in": "query",
-                    "schema": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]},
+                    "schema": {"type": "string", "default": "CGCS2000"},
+                    "description": CRS_TAG_HELP,
                 },
                 {
                     "name": "nearest",

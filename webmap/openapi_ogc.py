@@ -13,7 +13,7 @@ from __future__ import annotations
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.cql import FILTER_LANGUAGES
 from webmap.layers import LAYERS
-from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT
+from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT, OUTPUT_FORMATS, item_params
 from webmap.responses import Error, error, json_content
 from webmap.schemas import openapi30_components
 
@@ -33,7 +33,7 @@ def _crs_param(name: str, description: str) -> dict:
 
 
 PARAMETERS = {
-    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}},
+    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)}},
     "collectionId": {
         "name": "collectionId",
         "in": "path",
@@ -102,21 +102,6 @@ PARAMETERS = {
         "schema": {"type": "boolean", "default": False},
     },
 }
-ITEMS_PARAMS = (
-    "f",
-    "limit",
-    "offset",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-)
 
 
 def _ok(media: str, description: str) -> dict:
@@ -191,7 +176,7 @@ def ogc_paths(prefix: str) -> dict:
         paths[f"{base}/items"] = {
             "get": {
                 "summary": f"Features of {layer.id} (GeoJSON)",
-                "parameters": [_ref(p) for p in ITEMS_PARAMS] + queryables,
+                "parameters": [_ref(p) for p in item_params(layer) if p in PARAMETERS] + queryables,
                 "responses": {
                     "200": _ok("application/geo+json", "FeatureCollection"),
                     "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},

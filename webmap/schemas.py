@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
@@ -156,7 +157,9 @@ class CleanupDecision(RequestModel):
 class ReverseBatch(RequestModel):
     """Reverse lookup of many points: [[lon, lat], ...] in ``crs`` (at most 10,000)."""
 
-    crs: Literal["CGCS2000", "WGS84", "GCJ02", "BD09"] = "CGCS2000"
+    # Checked by gazetteer.core.crs.normalise_tag, as everywhere a CRS tag is taken: any
+    # case (bd09, Gcj-02), aliases and EPSG:NNNN.
+    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
     points: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
         max_length=10_000
     )
