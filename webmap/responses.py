@@ -300,6 +300,11 @@ _STANDARD_ERRORS = {
     "429": "请求过于频繁（Retry-After）",
 }
 _WRITE_ONLY = ("409", "413")
+_RETRY_AFTER = {
+    "description": "seconds until a request will be let through again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
 
 
 def add_standard_errors(paths: dict) -> None:
@@ -313,3 +318,4 @@ def add_standard_errors(paths: dict) -> None:
                 if status in _WRITE_ONLY and method == "get":
                     continue
                 responses.setdefault(status, error(text))
+            responses["429"].setdefault("headers", {"Retry-After": _RETRY_AFTER})
