@@ -26,6 +26,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from test_idempotency import BODY as NAMING
 
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 from gazetteer.core.geojson_input import ALLOWED_TYPES, parse_geometry
@@ -240,16 +241,7 @@ def field_app(bapp, bstore):
         ),
         client.post(
             "/api/proposals",
-            json={
-                "kind": "naming",
-                "applicant": "天河区住建局",
-                "reasons": "新建道路",
-                "proposed": {
-                    "name": "云溪路",
-                    "feature_class": "交通运输设施",
-                    "division_code": "440106",
-                },
-            },
+            json=NAMING,
             headers=token_headers(bstore, "conform_drafter", "clerk"),
         ),
     ]
