@@ -42,6 +42,7 @@ from boundaries.tables import (
     round_teams,
 )
 from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS, METHOD_NAMES
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date
 from gazetteer.core.errors import (
@@ -134,12 +135,15 @@ def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> lis
 # ---- rounds ------------------------------------------------------------------------------
 
 
-def create_round(store: Store, data: dict, actor) -> dict:
+def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None = None) -> dict:
     """Plan a round: ``line`` (name) or ``line_id``, ``round_no``, ``plan``, ``planned_start``/
     ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
-    members: [usernames]}, ``is_demonstration``."""
+    members: [usernames]}, ``is_demonstration``. ``idempotency_key``: a retry of the same
+    request answers the round planned the first time; the same key with other content is a
+    ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "制定联检计划")
-    with store.write(actor=actor) as conn:
+
+    def insert(conn) -> int:
         line = _line(conn, data)
         try:
             round_no = int(data.get("round_no"))
@@ -209,7 +213,11 @@ def create_round(store: Store, data: dict, actor) -> dict:
                 for t in teams
             ],
         )
-    return get_round(store, round_id)
+        return round_id
+
+    return idempotency.create_once(
+        store, actor, "round", idempotency_key, data, insert, lambda i: get_round(store, i)
+    )
 
 
 def _section(data: dict) -> tuple[int | None, int | None]:

@@ -237,3 +237,25 @@ def test_opinion_form_posts_to_a_page_route_and_the_json_api_stays(
     r = client.post(api, json=["not", "an", "object"], headers=headers)
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
     assert notices.get_notice(store, p["id"])["public_opinions"] == 2
+
+
+def test_notice_map_draws_the_place_among_its_division_and_neighbours(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """Not a lone dot: the notice's map carries the division the name lies in (天河区, its
+    outline) and the neighbouring districts of 广州 as context, each named."""
+    import json
+    from html import unescape
+
+    p = on_notice(store, clock, corpus)
+    context = notices.get_notice(store, p["id"])["map_context"]
+    roles = {f["properties"]["name"]: f["properties"]["role"] for f in context["features"]}
+    assert roles["天河区"] == "division"
+    assert {"越秀区", "海珠区", "白云区"} <= {n for n, r in roles.items() if r == "neighbour"}
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    attr = page.split("data-context='", 1)[1].split("'", 1)[0]
+    assert json.loads(unescape(attr)) == json.loads(json.dumps(context))
+    assert 'data-label="石榴岗路"' in page and "红线为所在的天河区" in page
