@@ -25,6 +25,7 @@ PATH_VALUES = {
     "inspection_id": UUID,
     "task_id": "1",
     "dispute_id": "1",
+    "item_id": "1",
 }
 # A body of the right form for each model: only the field under test is wrong.
 VALID = {
@@ -67,6 +68,8 @@ VALID = {
         "reason": "测试",
     },
     schemas.ProtectionNew: {"reason": "测试", "source": "测试名录"},
+    schemas.CleanupBuild: {"division": "999999"},
+    schemas.CleanupDecision: {"decision": "kept", "reason": "理由", "version": 1},
 }
 # The seven endpoints and fields of the finding, with the wrong types that made them 500.
 FINDING_3 = [

@@ -139,9 +139,10 @@ class PlaceGeometry(RequestModel):
 
 
 class CleanupBuild(RequestModel):
-    """Check the names in force for the 大洋怪重 clean-up (officer); optionally one division."""
+    """Check the names in force of a division (440000: the whole province) for the 大洋怪重
+    clean-up (officer)."""
 
-    division: ShortText | None = None
+    division: ShortText
 
 
 class CleanupDecision(RequestModel):
@@ -330,6 +331,8 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
     ("/api/boundaries/division-changes", "post"): DivisionChangeNew,
     ("/api/places/{place_id}/protection", "post"): ProtectionNew,
+    ("/api/cleanup/build", "post"): CleanupBuild,
+    ("/api/cleanup/{item_id}/decision", "post"): CleanupDecision,
 }
 
 
