@@ -328,23 +328,28 @@ class ChainSearch:
                         return hits[offset : offset + limit], reading
         return self.index.search(q, limit=limit, offset=offset, **filters), None
 
-    def suggest(self, q: str, limit: int = 10) -> list[Hit]:
+    def suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
         """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),
         广州天河石 → 石牌街道 (in 天河区), whole names and prefixes only (no typos). The
         last level may be a single character (or letter) here. Completions of the query as
-        one name come first when one of them is the whole query."""
+        one name come first when one of them is the whole query.
+
+        Returns (hit, completion): what the search box should hold when the hit is chosen,
+        the upper levels as typed followed by the name (广州天河石牌街道) where the query
+        was typed in characters, else the name."""
         single = self.index.suggest(q, limit)
+        as_names = [(h, h.name) for h in single]
         if not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
-            return single
+            return as_names
         if single and single[0].score > WHOLE_NAME_SCORE:
-            return single
+            return as_names
         text, is_latin = chain_text(q)
         if len(text) < MIN_KEY_CHARS + 1:
-            return single
+            return as_names
         divs = self.lexicon.divisions
         typed = normalise_text(q)
         as_typed = not is_latin and len(typed) == len(text)
-        hits: list[Hit] = []
+        hits: list[tuple[Hit, str]] = []
         seen: set[str] = set()
         tried: set[tuple[str, str]] = set()
         best_rank = None
@@ -361,9 +366,10 @@ class ChainSearch:
             found = self._without_levels(p, self.index.suggest(tail, limit, division=lowest))
             if found:
                 best_rank = p.rank
-            hits += [h for h in found if h.id not in seen and not seen.add(h.id)]
-        hits.sort(key=lambda h: -h.score)  # stable: the first reading wins ties
-        return (hits + [h for h in single if h.id not in seen])[:limit]
+            upper = typed[: p.end] if as_typed else ""
+            hits += [(h, upper + h.name) for h in found if h.id not in seen and not seen.add(h.id)]
+        hits.sort(key=lambda pair: -pair[0].score)  # stable: the first reading wins ties
+        return (hits + [(h, c) for h, c in as_names if h.id not in seen])[:limit]
 
     def read(self, q: str, *, limit: int = 10, _parses=None, **filters) -> ChainReading | None:
         """The best chain reading of ``q`` with its hits, or None when ``q`` cannot be read
