@@ -50,7 +50,7 @@ BATCH_CRS_CHOICES = (
 def _staff_page():
     """Pages: a visitor is sent to sign in and comes back; a signed-in non-staff is refused."""
     actor = current_actor()
-    if actor.is_public:
+    if actor.is_public and request.method == "GET":
         return actor, redirect(url_for("auth.login", next=request.full_path))
     if not actor.is_staff:
         raise Forbidden("此页面仅供地名工作人员使用")
@@ -107,7 +107,7 @@ def cleanup_build():
     result = cleanup.build_worklist(
         store(),
         current_actor(),
-        lookup().name_corpus(),
+        lookup().name_corpus,
         division=body.get("division"),
         clock=clock,
     )
@@ -189,7 +189,7 @@ def cleanup_build_form():
         result = cleanup.build_worklist(
             store(),
             current_actor(),
-            lookup().name_corpus(),
+            lookup().name_corpus,
             division=form.get("division") or None,
             clock=clock,
         )
@@ -292,9 +292,10 @@ def placement_batch_preview():
 def placement_batch_apply():
     """Form or JSON {digest, crs, id?, x?, y?}: place the previewed file's good rows in one
     transaction (officers)."""
-    source = request.form if request.form else (request.get_json(silent=True) or {})
-    if not isinstance(source, dict) and not hasattr(source, "get"):
-        raise InvalidInput("请求体应为表单或 JSON 对象")
+    require_role(current_actor(), placement_worklist.PLACING_ROLES, "批量上图")
+    source = request.form if request.form else request.get_json(silent=True)
+    if not hasattr(source, "get"):
+        raise InvalidInput("请求体应为表单或 JSON 对象 {digest, crs}")
     result = placement_worklist.batch_apply(
         store(),
         current_actor(),

@@ -291,6 +291,23 @@ if __name__ == "__main__":
     run()
 
 
+@main.command("cleanup-build")
+@click.option("--division", default=None, help="Only the names of this division code and below.")
+@click.pass_obj
+def cleanup_build(obj: Context, division: str | None) -> None:
+    """Check the names in force with the naming rules and put the 大洋怪重 ones on the
+    clean-up worklist (民发〔2018〕146号; docs/campaigns.md). Prints the counts as JSON."""
+    from gazetteer import cleanup
+    from gazetteer.core.actors import Actor
+    from gazetteer.rules import NameCorpus
+
+    actor = Actor("system:cli", frozenset({"officer"}))
+    result = cleanup.build_worklist(
+        obj.store, actor, lambda: NameCorpus.from_store(obj.store), division=division
+    )
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
 @main.command("correct-readings")
 @click.option("--apply", "apply_", is_flag=True, help="Write the corrections (default: list them).")
 @click.pass_obj
