@@ -103,12 +103,9 @@ class PreviousChainSearch(ChainSearch):
             by_last = states.get(i)
             if not by_last:
                 continue
-            for j in range(i + chains_module.MIN_KEY_CHARS, n + 1):
-                cands = table.get(text[i:j])
-                if not cands:
-                    continue
-                piece = text[i:j]
-                for c in cands:
+            ends = range(i + chains_module.MIN_KEY_CHARS, n + 1)
+            for j, piece, cands in ((j, text[i:j], table.get(text[i:j])) for j in ends):
+                for c in cands or ():
                     d = divs[c]
                     rank = chains_module.CHAIN_LEVELS[d.level]
                     for parent in d.path[:-1]:
