@@ -208,10 +208,10 @@ CONFORMANCE_CHECKS = [
 
 
 @pytest.fixture
-def field_app(bapp, bstore):
+def field_app(bclient, bstore):
     """The app on the boundaries store with one of each field record (a round under way
     with an inspection, a dispute, a task) and a proposal, so that lists have rows to check."""
-    client = bapp.test_client()
+    client = bclient
     officer = token_headers(bstore, OFFICER.username, *OFFICER.roles)
     lines = client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
     line = next(x for x in lines if x["name"] == "韶惠线")
@@ -247,7 +247,7 @@ def field_app(bapp, bstore):
         ),
     ]
     assert [r.status_code for r in created] == [201] * 4
-    return bapp
+    return bclient.application
 
 
 @pytest.mark.parametrize(

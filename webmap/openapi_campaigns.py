@@ -2,10 +2,11 @@
 clean-up worklist (民发〔2018〕146号) and 上图 of names without geometry."""
 
 from gazetteer.cleanup import KINDS, STATUSES
-from webmap.openapi_registry import _json, _path, _query
+from webmap.openapi_registry import _path, _query
+from webmap.responses import error, file_content, json_content
 
-_STAFF = {"403": {"description": "非地名工作人员"}}
-_OFFICER = {"403": {"description": "非审核人员"}}
+_STAFF = {"403": error("非地名工作人员")}
+_OFFICER = {"403": error("非审核人员")}
 _FILTERS = [
     _query("city", "地级市代码"),
     _query("county", "县级区划代码"),
@@ -24,7 +25,7 @@ PATHS = {
                 _query("offset", "跳过条数", {"type": "integer", "default": 0}),
                 _query("limit", "条数上限 1–1000", {"type": "integer", "default": 100}),
             ],
-            "responses": {"200": _json({"type": "object"}), **_STAFF},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_STAFF},
         }
     },
     "/api/cleanup.csv": {
@@ -33,7 +34,7 @@ PATHS = {
             "summary": "清理工作清单导出 CSV（UTF-8 BOM）",
             "parameters": _FILTERS,
             "responses": {
-                "200": {"description": "CSV", "content": {"text/csv": {}}},
+                "200": file_content("CSV", "text/csv"),
                 **_STAFF,
             },
         }
@@ -42,7 +43,7 @@ PATHS = {
         "post": {
             "tags": ["地名清理"],
             "summary": "按现行命名规则审查现行地名并更新清单（审核人员）",
-            "responses": {"200": _json({"type": "object"}), **_OFFICER},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_OFFICER},
         }
     },
     "/api/cleanup/{item_id}/decision": {
@@ -50,7 +51,7 @@ PATHS = {
             "tags": ["地名清理"],
             "summary": "保留（说明理由）或重新审查（审核人员）",
             "parameters": [_path("item_id", "清单条目编号")],
-            "responses": {"200": _json({"type": "object"}), **_OFFICER},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_OFFICER},
         }
     },
     "/api/placements/progress": {
@@ -58,7 +59,7 @@ PATHS = {
             "tags": ["上图"],
             "summary": "各县区无图形地名与上图进度（工作人员）",
             "parameters": [_query("city", "地级市代码")],
-            "responses": {"200": _json({"type": "object"}), **_STAFF},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_STAFF},
         }
     },
     "/api/placements/unplaced": {
@@ -70,7 +71,7 @@ PATHS = {
                 _query("after", "从该记录编号之后开始", {"type": "integer"}),
                 _query("limit", "条数上限 1–1000", {"type": "integer", "default": 50}),
             ],
-            "responses": {"200": _json({"type": "object"}), **_STAFF},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_STAFF},
         }
     },
     "/api/placements/batch/preview": {
@@ -97,14 +98,14 @@ PATHS = {
                     }
                 }
             },
-            "responses": {"200": _json({"type": "object"}), **_OFFICER},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_OFFICER},
         }
     },
     "/api/placements/batch": {
         "post": {
             "tags": ["上图"],
             "summary": "按预览结果在同一事务中上图（审核人员）：{digest, crs}",
-            "responses": {"200": _json({"type": "object"}), **_OFFICER},
+            "responses": {"200": json_content("成功", {"type": "object"}), **_OFFICER},
         }
     },
 }
