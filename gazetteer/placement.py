@@ -74,21 +74,17 @@ def county_at(conn, point: Point) -> dict | None:
     return None
 
 
-def county_and_record_path(conn, row, point: Point) -> tuple[dict | None, str | None]:
-    """(the county holding ``point`` or None, the ``divisions.path`` of the division the
-    places ``row`` is registered in, or None)."""
+def check_county(conn, row, point: Point) -> tuple[dict | None, str | None]:
+    """(the county at ``point``, the record's division path); ``InvalidInput`` when the
+    point lies in another county than the one the places ``row`` is registered in, since a
+    wrong click there would put the name in another jurisdiction."""
+    county = county_at(conn, point)
     path = conn.execute(
         sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
     ).scalar()
-    return county_at(conn, point), path
-
-
-def outside_registered_division(record_path: str | None, county: dict | None) -> bool:
-    """True when the point's county is neither the record's division, inside it, nor holding
-    it: a click or coordinate that would put the name in another jurisdiction."""
-    return (
-        bool(record_path) and county is not None and not _on_one_chain(record_path, county["path"])
-    )
+    if path and county is not None and not _on_one_chain(path, county["path"]):
+        raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+    return county, path
 
 
 def _on_one_chain(record_path: str, county_path: str) -> bool:
@@ -142,9 +138,7 @@ def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) 
             f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
             details={"current_version": row.version},
         )
-    county, path = county_and_record_path(conn, row, point)
-    if outside_registered_division(path, county):
-        raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+    check_county(conn, row, point)
     stamp = VersionStamp(actor, now, civil_date(now), reason or "无图形地名上图")
     _close_current(conn, row, stamp)
     changes.places_changed(conn)

@@ -34,8 +34,7 @@ from gazetteer.placement import (
     GEOMETRY_SOURCE,
     PLACING_ROLES,
     _place,
-    county_and_record_path,
-    outside_registered_division,
+    check_county,
     validate_point,
 )
 from gazetteer.registry import Clock, _row, utcnow
@@ -326,9 +325,7 @@ def _plan(conn, rows: list[dict]) -> list[dict]:
                 raise InvalidInput("不是现行地名")
             if row.geom is not None:
                 raise InvalidInput("已有图形，修改位置请走更正流程")
-            county, path = county_and_record_path(conn, row, point)
-            if outside_registered_division(path, county):
-                raise InvalidInput(f"坐标落在{county['name']}，不在该地名登记的行政区划内")
+            county, path = check_county(conn, row, point)
             plan.update(
                 status="ok",
                 version=row.version,

@@ -457,6 +457,10 @@ class SearchIndex:
         self._div_ids: dict[str, int] = {}
         self._div_names: list[str] = []
         self._div_codes: list[str] = []
+        # Per division id, a bit per column of ``_paths`` it has been seen in (its depth;
+        # one bit in a consistent registry): the division filter then reads one column of
+        # the candidates' paths instead of all _MAX_DEPTH of them.
+        self._div_depth_bits = bytearray()
         self._chars = self._py = self._ini = _KeyList.empty()
         self._typo_chars = _TypoBuckets()
         self._typo_latin = _TypoBuckets()
@@ -537,6 +541,8 @@ class SearchIndex:
             self._division_id(code, chain[i] if i < len(chain) else None)
             for i, code in enumerate(path_codes)
         ]
+        for depth, div_id in enumerate(path_ids):
+            self._div_depth_bits[div_id] |= 1 << depth
         division_code = record.get("division_code")
         columns["division"].append(
             -1 if division_code is None else self._division_id(division_code, None)
@@ -562,6 +568,7 @@ class SearchIndex:
         if found is None:
             found = self._div_ids[code] = len(self._div_codes)
             self._div_codes.append(code)
+            self._div_depth_bits.append(0)
             self._div_names.append(name or code)
         elif name and self._div_names[found] == code:
             self._div_names[found] = name
@@ -700,7 +707,12 @@ class SearchIndex:
             div_id = self._div_ids.get(str(division))
             if div_id is None:
                 return None
-            conditions.append(lambda rec: (self._paths[rec] == div_id).any(axis=1))
+            columns = [k for k in range(_MAX_DEPTH) if self._div_depth_bits[div_id] >> k & 1]
+            if len(columns) == 1:  # the usual case: a division sits at one depth
+                column = columns[0]
+                conditions.append(lambda rec: self._paths[rec, column] == div_id)
+            else:
+                conditions.append(lambda rec: (self._paths[rec] == div_id).any(axis=1))
         if feature_class is not None:
             class_id = self._class_ids.get(feature_class)
             if class_id is None:

@@ -9,16 +9,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from helpers import login
+from proposal_helpers import CLERK, OFFICER, propose
 
 from boundaries import division_changes as service
 from boundaries.tables import boundary_lines
-from gazetteer import registry, workflow
-from gazetteer.core.actors import Actor
+from gazetteer import registry
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.tables import divisions, places
 
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
-OFFICER = Actor("officer_wang", frozenset({"officer"}))
 PANYU = "440113"
 APPROVAL = {
     "code": PANYU,
@@ -36,12 +34,10 @@ def clock():
 
 
 @pytest.fixture
-def bclient(bstore, tmp_path):
-    from webmap import create_app
-
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=bstore)
-    app.extensions["gdgis.clock"] = clock
-    return app.test_client()
+def bclient(bclient):
+    """The shared ``bclient`` with the app's clock on 2024-05-06."""
+    bclient.application.extensions["gdgis.clock"] = clock
+    return bclient
 
 
 def division_record(store, code):
@@ -61,29 +57,20 @@ def snapshot(store):
 def test_the_place_workflow_refuses_a_division(bstore):
     panyu = division_record(bstore, PANYU)
     with pytest.raises(InvalidInput, match="行政区划管理条例"):
-        workflow.create_proposal(
-            bstore,
-            CLERK,
-            kind="renaming",
-            applicant="某区民政局",
-            reasons="更名",
-            proposed={"name": "番山区"},
-            place_id=panyu.id,
+        propose(
+            bstore, "renaming", "某区民政局", "更名", proposed={"name": "番山区"}, place_id=panyu.id
         )
     with pytest.raises(InvalidInput, match="行政区划管理条例"):
-        workflow.create_proposal(
+        propose(
             bstore,
-            CLERK,
-            kind="naming",
-            applicant="某区民政局",
-            reasons="新设",
+            "naming",
+            "某区民政局",
+            "新设",
             proposed={"name": "云涛区", "feature_class": "行政区域", "division_code": "440100"},
         )
     town = division_record(bstore, "440113007")  # 市桥街道: a township is a division too
     with pytest.raises(InvalidInput, match="行政区划"):
-        workflow.create_proposal(
-            bstore, CLERK, kind="retirement", applicant="a", reasons="撤并", place_id=town.id
-        )
+        propose(bstore, "retirement", "a", "撤并", place_id=town.id)
 
 
 def test_rename_division_changes_everything_together(bstore):

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
+from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
 from helpers import token_headers
 
 from boundaries.tables import disputes, inspection_rounds, maintenance_tasks
@@ -72,9 +72,9 @@ def test_a_create_without_a_key_is_unchanged(client, store):
 
 
 @pytest.fixture
-def bclient_and_store(bapp, bstore):
+def bclient_and_store(bclient, bstore):
     """The shared boundaries store (lines and demonstration markers) and a client on it."""
-    return bapp.test_client(), bstore
+    return bclient, bstore
 
 
 def _shaohui(client) -> dict:
@@ -138,13 +138,7 @@ def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclie
         "properties"
     ]["number"]
     inspector = token_headers(store, INSPECTOR_A.username, *INSPECTOR_A.roles)
-    record = {
-        "id": str(uuid.uuid4()),
-        "round_id": round_id,
-        "marker": number,
-        "found_state": "faded",
-        "notes": "注记模糊",
-    }
+    record = inspection_record(round_id, "faded", marker=number, notes="注记模糊")
     first = client.post("/api/boundaries/inspections", json=record, headers=inspector)
     same = client.post("/api/boundaries/inspections", json=record, headers=inspector)
     assert (first.status_code, same.status_code) == (201, 200)

@@ -4,21 +4,12 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
+from proposal_helpers import OFFICER, Clock, new_naming, step, walk
 
 from gazetteer import notices, workflow
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.registry import utcnow
 from tests.helpers import csrf_headers, login, logout
-from tests.test_workflow import (  # noqa: F401  (fixtures)
-    CLERK,
-    OFFICER,
-    TIANHE,
-    Clock,
-    corpus,
-    corpus_cache,
-    step,
-    walk,
-)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -30,21 +21,7 @@ def clock():
 
 
 def on_notice(store, clock, corpus, name="石榴岗路"):  # noqa: F811
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="naming",
-        applicant="天河区住房和城乡建设局",
-        reasons="新建道路，连接石牌与员村",
-        proposed={
-            "name": name,
-            "feature_class": "交通运输设施",
-            "feature_type": "路",
-            "division_code": TIANHE,
-        },
-        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
-        clock=clock,
-    )
+    p = new_naming(store, clock, name, reasons="新建道路，连接石牌与员村", meaning=None)
     return walk(store, clock, corpus, p, "on_notice")
 
 

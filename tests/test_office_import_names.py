@@ -9,14 +9,7 @@ import csv
 from pathlib import Path
 
 import sqlalchemy as sa
-from test_workflow import (  # noqa: F401  (shared fixtures: clock, corpus)
-    Clock,
-    clock,
-    corpus,
-    corpus_cache,
-    new_naming,
-    step,
-)
+from test_workflow import clock, corpus, corpus_cache, new_naming, step  # noqa: F401
 
 from gazetteer.tables import places
 from tests import office_files as of

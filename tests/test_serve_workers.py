@@ -16,8 +16,8 @@ import time
 import urllib.parse
 
 import pytest
+from registry_helpers import LUHU, name_place
 
-from gazetteer import registry
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
 
@@ -106,14 +106,7 @@ def test_every_worker_answers_the_same_after_a_change_in_another_process(server,
     writer = Store(store.url)  # another process's view: nothing in the server is told
     try:
         now = dt.datetime.now(dt.UTC)
-        with writer.write(actor=OFFICER) as conn:
-            named = registry.create_place(
-                conn,
-                {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-                effective_date=now.date(),
-                actor=OFFICER,
-                now=now,
-            )
+        named = name_place(writer, LUHU, OFFICER, now)
         committed = time.monotonic()
     finally:
         writer.dispose()

@@ -25,10 +25,12 @@ STAFF_ROLES = frozenset({"clerk", "officer", "approver", "inspector", "admin"})
 
 @dataclass(frozen=True)
 class Actor:
-    """A user as the domain sees them: a name for the record and a set of roles."""
+    """A user as the domain sees them: a name for the record, a set of roles and the
+    office they work in (None: they act alone; clerks of one office share its proposals)."""
 
     username: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    office: str | None = None
 
     def __post_init__(self):
         unknown = set(self.roles) - set(ROLES)
