@@ -13,7 +13,7 @@ from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, 
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, read_one
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -72,15 +72,13 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
 
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
-    with store.read() as conn:
-        row = first_or_not_found(
-            conn,
-            sa.select(disputes, boundary_lines.c.name.label("line_name"))
-            .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
-            .where(disputes.c.id == dispute_id),
-            f"争议隐患不存在：{dispute_id}",
-        )
-    return row._asdict()
+    return read_one(
+        store,
+        sa.select(disputes, boundary_lines.c.name.label("line_name"))
+        .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
+        .where(disputes.c.id == dispute_id),
+        f"争议隐患不存在：{dispute_id}",
+    )
 
 
 def list_disputes(

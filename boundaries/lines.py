@@ -31,7 +31,7 @@ from boundaries.tables import boundary_lines, disputes, inspection_rounds, marke
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geodesy import length_m
-from gazetteer.core.store import Store, bbox_columns, first_or_not_found
+from gazetteer.core.store import Store, bbox_columns, read_one
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"
@@ -329,23 +329,19 @@ def list_lines(store: Store, kind: str | None = None, *, with_geometry: bool = F
 
 
 def get_line(store: Store, line_id: int, *, with_geometry: bool = False) -> dict:
-    with store.read() as conn:
-        cols = [*_LINE_COLUMNS] + ([boundary_lines.c.geom] if with_geometry else [])
-        row = conn.execute(sa.select(*cols).where(boundary_lines.c.id == line_id)).first()
-    if row is None:
-        raise NotFound(f"界线不存在：{line_id}")
-    return row._asdict()
+    cols = [*_LINE_COLUMNS] + ([boundary_lines.c.geom] if with_geometry else [])
+    return read_one(
+        store, sa.select(*cols).where(boundary_lines.c.id == line_id), f"界线不存在：{line_id}"
+    )
 
 
 def find_line(store: Store, name: str) -> dict:
     """The line with this name (粤桂线); NotFound otherwise."""
-    with store.read() as conn:
-        row = first_or_not_found(
-            conn,
-            sa.select(*_LINE_COLUMNS).where(boundary_lines.c.name == name),
-            f"界线不存在：{name}",
-        )
-    return row._asdict()
+    return read_one(
+        store,
+        sa.select(*_LINE_COLUMNS).where(boundary_lines.c.name == name),
+        f"界线不存在：{name}",
+    )
 
 
 def rename_line(store: Store, line_id: int, name: str, actor) -> dict:

@@ -20,7 +20,7 @@ from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, read_one
 
 TASK_NAMES = labels(TASK_KIND_TERMS)
 STATUS_NAMES = labels(TASK_STATUS_TERMS)
@@ -76,15 +76,13 @@ def create_task(
 
 
 def get_task(store: Store, task_id: int) -> dict:
-    with store.read() as conn:
-        row = first_or_not_found(
-            conn,
-            sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
-            .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-            .where(maintenance_tasks.c.id == task_id),
-            f"维护任务不存在：{task_id}",
-        )
-    return row._asdict()
+    return read_one(
+        store,
+        sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
+        .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
+        .where(maintenance_tasks.c.id == task_id),
+        f"维护任务不存在：{task_id}",
+    )
 
 
 def list_tasks(

@@ -117,6 +117,13 @@ def first_or_not_found(conn: Connection, query, missing: str):
     return row
 
 
+def read_one(store: Store, query, missing: str) -> dict:
+    """The first row of ``query`` as a dict, read in its own read transaction; raises
+    ``NotFound(missing)`` when there is none."""
+    with store.read() as conn:
+        return first_or_not_found(conn, query, missing)._asdict()
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.
