@@ -42,6 +42,7 @@ from boundaries.tables import (
     round_teams,
 )
 from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS, METHOD_NAMES
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date
 from gazetteer.core.errors import (
@@ -134,12 +135,15 @@ def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> lis
 # ---- rounds ------------------------------------------------------------------------------
 
 
-def create_round(store: Store, data: dict, actor) -> dict:
+def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None = None) -> dict:
     """Plan a round: ``line`` (name) or ``line_id``, ``round_no``, ``plan``, ``planned_start``/
     ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
-    members: [usernames]}, ``is_demonstration``."""
+    members: [usernames]}, ``is_demonstration``. ``idempotency_key``: a retry of the same
+    request answers the round planned the first time; the same key with other content is a
+    ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "制定联检计划")
-    with store.write(actor=actor) as conn:
+
+    def insert(conn) -> int:
         line = _line(conn, data)
         try:
             round_no = int(data.get("round_no"))
@@ -209,7 +213,11 @@ def create_round(store: Store, data: dict, actor) -> dict:
                 for t in teams
             ],
         )
-    return get_round(store, round_id)
+        return round_id
+
+    return idempotency.create_once(
+        store, actor, "round", idempotency_key, data, insert, lambda i: get_round(store, i)
+    )
 
 
 def _section(data: dict) -> tuple[int | None, int | None]:
@@ -660,8 +668,8 @@ def _require_member(conn, round_id: int, actor, side_code: str | None = None) ->
     for side, members in conn.execute(query):
         if actor.username in (members or []) and (side_code is None or side == side_code):
             return side
-    where = f"{side_code} 方" if side_code else "本轮任一方"
-    raise Forbidden(f"{actor.username} 不是{where}联检队伍成员")
+    where = f"{staff.side_name(conn, side_code)}一方" if side_code else "本轮任一方"
+    raise Forbidden(f"{actor.username} 不是{where}的联检队伍成员", details={"side_code": side_code})
 
 
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
@@ -682,7 +690,7 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
         _require_member(conn, rec.round_id, actor, side_code)
         column = "a" if side_code == rec.side_a_code else "b"
         if getattr(rec, f"signed_{column}_by"):
-            raise IllegalTransition(f"{side_code} 方已签认此记录")
+            raise IllegalTransition(f"{staff.side_name(conn, side_code)}一方已签认此记录")
         other = rec.signed_b_by if column == "a" else rec.signed_a_by
         if other == actor.username:
             raise IllegalTransition("同一人不能代表双方签认")
@@ -883,6 +891,8 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                     "assessed_state": rec.assessed_state,
                     "inspected_by": rec.inspected_by,
                     "inspected_at": rec.inspected_at.isoformat() if rec.inspected_at else None,
+                    "signed_a_by": rec.signed_a_by,
+                    "signed_b_by": rec.signed_b_by,
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }

@@ -280,30 +280,14 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
             else None
         )
         if with_history:
-            marker["inspections"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(inspections)
-                    .where(inspections.c.marker_id == marker["id"])
-                    .order_by(inspections.c.inspected_at.desc())
-                )
-            ]
-            marker["tasks"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(maintenance_tasks)
-                    .where(maintenance_tasks.c.marker_id == marker["id"])
-                    .order_by(maintenance_tasks.c.id.desc())
-                )
-            ]
-            marker["photos"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(marker_photos)
-                    .where(marker_photos.c.marker_id == marker["id"])
-                    .order_by(marker_photos.c.id.desc())
-                )
-            ]
+            # (key, table, newest first by): the marker's history, one list per table
+            for key, table, newest in (
+                ("inspections", inspections, inspections.c.inspected_at),
+                ("tasks", maintenance_tasks, maintenance_tasks.c.id),
+                ("photos", marker_photos, marker_photos.c.id),
+            ):
+                query = sa.select(table).where(table.c.marker_id == marker["id"])
+                marker[key] = [r._asdict() for r in conn.execute(query.order_by(newest.desc()))]
     if with_history:
         people = staff.profiles(store, [i["inspected_by"] for i in marker["inspections"]])
         for record in marker["inspections"]:

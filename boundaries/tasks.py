@@ -17,6 +17,7 @@ from boundaries import staff
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
 from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
 from gazetteer.core.store import Store, first_or_not_found
@@ -32,12 +33,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | None = None) -> dict:
-    """An officer opens a task by hand (e.g. replace, relocate, retire)."""
+def create_task(
+    store: Store,
+    marker_id: int,
+    kind: str,
+    actor,
+    *,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict:
+    """An officer opens a task by hand (e.g. replace, relocate, retire). ``idempotency_key``:
+    a retry of the same request answers the task opened the first time; the same key with
+    other content is a ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "新建维护任务")
     if kind not in TASK_KINDS:
         raise InvalidInput(f"任务类型不可识别：{kind!r}")
-    with store.write(actor=actor) as conn:
+
+    def insert(conn) -> int:
         marker = first_or_not_found(
             conn,
             sa.select(markers.c.id, markers.c.responsible_side, markers.c.is_demonstration).where(
@@ -45,7 +57,7 @@ def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | N
             ),
             f"界桩不存在：{marker_id}",
         )
-        task_id = conn.execute(
+        return conn.execute(
             maintenance_tasks.insert().values(
                 marker_id=marker_id,
                 kind=kind,
@@ -56,7 +68,11 @@ def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | N
                 is_demonstration=marker.is_demonstration,
             )
         ).inserted_primary_key[0]
-    return get_task(store, task_id)
+
+    request = {"marker_id": marker_id, "kind": kind, "note": note}
+    return idempotency.create_once(
+        store, actor, "task", idempotency_key, request, insert, lambda i: get_task(store, i)
+    )
 
 
 def get_task(store: Store, task_id: int) -> dict:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -35,6 +37,9 @@ from gazetteer.registry import Clock, jsonable, utcnow
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions, places
 
+if TYPE_CHECKING:
+    from gazetteer.rules import NameCorpus
+
 CLEANUP_ROLES = frozenset({"officer"})
 SOURCE = "民发〔2018〕146号（清理整治不规范地名：大、洋、怪、重）"
 KINDS = "大洋怪重"
@@ -44,13 +49,13 @@ _KIND_BY_PREFIX = (("big.", "大"), ("foreign.", "洋"), ("odd.", "怪"))
 _DUPLICATE_RULES = frozenset(
     {"duplicate", "duplicate.variant", "duplicate.national", "homophone", "homophone.national"}
 )
-STATUSES = ("to_review", "kept", "rename_proposed", "done")
 STATUS_NAMES_ZH = {
     "to_review": "待审查",
     "kept": "保留",
     "rename_proposed": "已提出更名",
     "done": "已完成",
 }
+STATUSES = tuple(STATUS_NAMES_ZH)
 # Proposals that change the record (a renaming or a retirement) and are still open.
 _CHANGING_KINDS = ("renaming", "retirement")
 _CLOSED_STATES = ("rejected", "withdrawn")
@@ -90,11 +95,18 @@ def flagged_findings(findings) -> tuple[str, list[dict]]:
 
 
 def build_worklist(
-    store: Store, actor: Actor, corpus, *, division: str | None = None, clock: Clock = utcnow
+    store: Store,
+    actor: Actor,
+    corpus_of: Callable[[], NameCorpus],
+    *,
+    division: str | None = None,
+    clock: Clock = utcnow,
 ) -> dict:
     """Check every name in force (of ``division`` and below, a division code, when given)
-    with the naming rules against ``corpus`` (a ``NameCorpus`` of the store: duplicates are
-    still sought in the whole jurisdiction) and put the flagged ones on the worklist. Run again after the rules or the
+    with the naming rules against the corpus ``corpus_of()`` returns (a ``NameCorpus`` of the
+    store, asked for only once the actor and the division pass: it is costly to build;
+    duplicates are still sought in the whole jurisdiction) and put the flagged ones on the
+    worklist. Run again after the rules or the
     names change: new flags are added, the findings of undecided items refreshed; items
     already decided or no longer flagged stay (their history is the campaign's record).
     Returns ``{"checked", "flagged", "added", "refreshed"}``. Officers only."""
@@ -117,6 +129,7 @@ def build_worklist(
         ).all()
     if division not in (None, "") and division not in paths:
         raise InvalidInput(f"没有代码为 {division} 的行政区划")
+    corpus = corpus_of()
     flagged: dict[int, tuple[str, list[dict], list[str]]] = {}
     checked = 0
     for row in rows:

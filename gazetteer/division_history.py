@@ -40,6 +40,21 @@ from gazetteer.tables import division_changes, divisions, places
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "division_changes.csv"
 SOURCE_PREFIX = "divhist:"
+# The columns of DATA_FILE, in order (scripts/build_division_changes.py writes them).
+CHANGE_COLUMNS = (
+    "change_id",
+    "date",
+    "date_precision",
+    "change_type",
+    "old_code",
+    "old_name",
+    "new_code",
+    "new_name",
+    "parent_code",
+    "document",
+    "source",
+    "verified",
+)
 CHANGE_WORDS = {
     "rename": "更名",
     "county_to_city": "撤县设市",

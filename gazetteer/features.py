@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.geojson_output import geometries_json
+from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
 from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
 
@@ -121,6 +123,22 @@ class Page:
     number_matched: int
 
 
+_MIN_MIN_MAX_MAX = (sa.func.min, sa.func.min, sa.func.max, sa.func.max)
+
+
+def _outward(bounds) -> BBox:
+    """(minx, miny, maxx, maxy) rounded outward to 7 decimals (about 1 cm), so that the
+    rounded box still holds every geometry."""
+    scale = 10**COORDINATE_DECIMALS
+    minx, miny, maxx, maxy = (float(v) * scale for v in bounds)
+    return (
+        math.floor(minx) / scale,
+        math.floor(miny) / scale,
+        math.ceil(maxx) / scale,
+        math.ceil(maxy) / scale,
+    )
+
+
 @dataclass(frozen=True)
 class FeatureProvider:
     """One layer over the store. ``source`` is the table (or join) the fields come from;
@@ -143,6 +161,8 @@ class FeatureProvider:
     parse_id: Callable[[str], Any] = str
     crs: tuple[str, ...] = field(default=OGC_CRS_URIS)
     tile_properties: tuple[str, ...] = ()  # properties in the vector tiles; () = no tiles
+    # False when a row's bounding columns may be larger than its geometry (places)
+    bounds_are_envelopes: bool = True
 
     # ---- metadata ------------------------------------------------------------------------
 
@@ -178,14 +198,44 @@ class FeatureProvider:
         }
 
     def extent(self, store: Store) -> BBox | None:
-        """(minlon, minlat, maxlon, maxlat) of the layer's own rows, degrees."""
-        minx, miny, maxx, maxy = self.bounds
-        query = sa.select(
-            sa.func.min(minx), sa.func.min(miny), sa.func.max(maxx), sa.func.max(maxy)
-        ).select_from(self.source)
+        """(minlon, minlat, maxlon, maxlat) of the layer's own geometries, degrees.
+
+        Taken from the geometries, not the bounding columns: a place that is a division is
+        stored as a point (its label position) with the division's box as its bounding
+        columns (for zooming to it), so the columns' box is the divisions' box."""
+        # a row without bounding columns has no (or an empty) geometry; a range on minx
+        # (degrees, never below -180) lets SQLite find the others through the bbox index
+        where = (*self.where, self.geometry.is_not(None), self.bounds[0] >= -180)
         with store.read() as conn:
-            row = conn.execute(query.where(*self.where, self.geometry.is_not(None))).one()
-        return tuple(float(v) for v in row) if row[0] is not None else None
+            if store.dialect == "postgresql":
+                box2d = sa.func.ST_Extent(self.geometry)
+                row = conn.execute(
+                    sa.select(
+                        sa.func.ST_XMin(box2d),
+                        sa.func.ST_YMin(box2d),
+                        sa.func.ST_XMax(box2d),
+                        sa.func.ST_YMax(box2d),
+                    )
+                    .select_from(self.source)
+                    .where(*where)
+                ).one()
+                return _outward(row) if row[0] is not None else None
+            if self.bounds_are_envelopes:
+                row = conn.execute(
+                    sa.select(*(agg(col) for agg, col in zip(_MIN_MIN_MAX_MAX, self.bounds)))
+                    .select_from(self.source)
+                    .where(*where)
+                ).one()
+                return _outward(row) if row[0] is not None else None
+            wkbs = conn.execute(
+                sa.select(stored_wkb(self.geometry, store.dialect))
+                .select_from(self.source)
+                .where(*where)
+            ).scalars()
+            geoms = shapely.from_wkb(list(wkbs))
+        if len(geoms) == 0:
+            return None
+        return _outward(shapely.total_bounds(geoms))
 
     def last_change(self, store: Store) -> tuple[int | None, Any]:
         """(id, time) of the newest audit-log entry on the layer's tables: every write is
@@ -309,14 +359,20 @@ class FeatureProvider:
         order.extend(self.order_by or (self.field(self.id_field).column,))
         names = self._names(properties)
         geometry = None if skip_geometry else stored_wkb(self.geometry, store.dialect)
+        page = sa.select(self.field(self.id_field).column).select_from(self.source).where(*where)
+        page = page.order_by(*order).offset(offset)
+        if limit is not None:
+            page = page.limit(limit)
+        # Deferred join: skip ``offset`` rows over the ids alone (a narrow index, e.g.
+        # ix_places_id on SQLite), then read the wide rows of the page only.
+        in_page = [self.field(self.id_field).column.in_(page)] if offset else []
         query = (
             sa.select(*self._columns(names, geometry))
             .select_from(self.source)
-            .where(*where)
+            .where(*where, *in_page)
             .order_by(*order)
-            .offset(offset)
         )
-        if limit is not None:
+        if not offset and limit is not None:
             query = query.limit(limit)
         with store.read() as conn:
             rows = conn.execute(query).all()

@@ -77,3 +77,20 @@ def register_staff(store, line: dict) -> None:
             {"full_name": name, "organisation": organisation, "side_code": side},
             admin,
         )
+
+
+def inspection_record(
+    round_id: int, found_state="intact", *, at=None, method=None, **fields
+) -> dict:
+    """An inspection in round ``round_id`` as a device sends it, under a new client-made id
+    (a UUID). ``fields`` name the marker (``marker_id``, or ``marker``: its number) and add
+    the rest (measurement_accuracy_m in metres, notes ...); ``at``: the measured position
+    (lon, lat) in degrees, taken by ``method``."""
+    import uuid
+
+    record = {"id": str(uuid.uuid4()), "round_id": round_id, "found_state": found_state}
+    if at is not None:
+        record["measured_lon"], record["measured_lat"] = at
+    if method is not None:
+        record["measurement_method"] = method
+    return {**record, **fields}

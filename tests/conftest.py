@@ -12,6 +12,7 @@ never mocks.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -209,23 +210,22 @@ def bstore(store_templates, boundaries_template, tmp_path) -> Store:
         yield s
 
 
-@pytest.fixture
-def bapp(bstore, tmp_path):
+def make_app(store: Store, data_dir: Path):
+    """The web app on ``store``, keeping its files (uploads, photos) in ``data_dir``."""
     from webmap import create_app
 
-    return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=bstore)
+    return create_app({"DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret-key"}, store=store)
 
 
 @pytest.fixture
-def bclient(bapp):
-    return bapp.test_client()
+def bclient(bstore, tmp_path):
+    """A client of the app on ``bstore`` (its app: ``bclient.application``)."""
+    return make_app(bstore, tmp_path).test_client()
 
 
 @pytest.fixture
 def app(store, tmp_path):
-    from webmap import create_app
-
-    return create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=store)
+    return make_app(store, tmp_path)
 
 
 @pytest.fixture
@@ -236,3 +236,26 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def clock():
+    """A movable clock (``proposal_helpers.Clock``) at 2024-03-01 10:00 Beijing time."""
+    from proposal_helpers import Clock
+
+    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="module")
+def corpus_cache():
+    return {}
+
+
+@pytest.fixture
+def corpus(store, corpus_cache):
+    """The rule checker's name corpus, built once per module (it reads ~28,700 names)."""
+    from gazetteer import workflow
+
+    if "corpus" not in corpus_cache:
+        corpus_cache["corpus"] = workflow._rules()[0].from_store(store)
+    return corpus_cache["corpus"]

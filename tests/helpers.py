@@ -78,3 +78,31 @@ def token_headers(store: Store, username: str, *roles: str) -> dict[str, str]:
     ensure_user(store, username, *roles)
     token, _record = accounts.issue_token(store, username, "测试脚本", by="system:test")
     return {"Authorization": f"Bearer {token}"}
+
+
+def naming_json(
+    name: str,
+    division_code: str = "440106",
+    feature_class: str = "交通运输设施",
+    *,
+    applicant: str = "a",
+    reasons: str = "r",
+    location: dict | None = None,
+    **proposed,
+) -> dict:
+    """The body of ``POST /api/proposals`` that drafts the naming of ``name`` (a road in
+    天河区 unless told); ``proposed`` adds record values (feature_type, meaning ...)."""
+    body = {
+        "kind": "naming",
+        "applicant": applicant,
+        "reasons": reasons,
+        "proposed": {
+            "name": name,
+            "feature_class": feature_class,
+            "division_code": division_code,
+            **proposed,
+        },
+    }
+    if location is not None:
+        body["location"] = location
+    return body

@@ -41,6 +41,17 @@ def _to(epsg: int):
     return Transformer.from_crs("EPSG:4490", f"EPSG:{epsg}", always_xy=True)
 
 
+def _points_frame(columns: dict[str, int | None], epsg: int) -> gpd.GeoDataFrame:
+    """POINTS in EPSG:``epsg``, a column per entry of ``columns``: the index of the point's
+    field it holds, or None for NOTE."""
+    t = _to(epsg)
+    return gpd.GeoDataFrame(
+        {column: [NOTE if i is None else p[i] for p in POINTS] for column, i in columns.items()},
+        geometry=[Point(*t.transform(p[2], p[3])) for p in POINTS],
+        crs=f"EPSG:{epsg}",
+    )
+
+
 def gauss_kruger_prefixed_csv(directory: Path) -> Path:
     """Zone 38 with the zone number in front of the easting (EPSG:4526), survey convention:
     X = northing, Y = easting; no coordinate system stated."""
@@ -58,17 +69,7 @@ def gauss_kruger_prefixed_csv(directory: Path) -> Path:
 def shapefile_cm114_zip(directory: Path, *, with_prj: bool = False) -> Path:
     """Points in CM 114°E without zone prefix (EPSG:4547); by default the .prj is left out,
     as in many office exports, so the zone has to be guessed."""
-    t = _to(4547)
-    frame = gpd.GeoDataFrame(
-        {
-            "NAME": [p[0] for p in POINTS],
-            "CLASS": [p[1] for p in POINTS],
-            "CODE": [p[4] for p in POINTS],
-            "NOTE": [NOTE] * len(POINTS),
-        },
-        geometry=[Point(*t.transform(p[2], p[3])) for p in POINTS],
-        crs="EPSG:4547",
-    )
+    frame = _points_frame({"NAME": 0, "CLASS": 1, "CODE": 4, "NOTE": None}, 4547)
     shp_dir = directory / "shp"
     shp_dir.mkdir(exist_ok=True)
     frame.to_file(shp_dir / "generated_places.shp", engine="pyogrio", encoding="UTF-8")
@@ -210,16 +211,7 @@ def big_csv(path: Path, rows: int) -> Path:
 
 def filegdb_zip(directory: Path) -> Path:
     """A File Geodatabase (GDAL's OpenFileGDB writer) in CM 114°E, zipped as offices send it."""
-    t = _to(4547)
-    frame = gpd.GeoDataFrame(
-        {
-            "标准名称": [p[0] for p in POINTS],
-            "地名类别": [p[1] for p in POINTS],
-            "说明": [NOTE] * len(POINTS),
-        },
-        geometry=[Point(*t.transform(p[2], p[3])) for p in POINTS],
-        crs="EPSG:4547",
-    )
+    frame = _points_frame({"标准名称": 0, "地名类别": 1, "说明": None}, 4547)
     gdb = directory / "generated_places.gdb"
     frame.to_file(gdb, layer="dm", driver="OpenFileGDB", engine="pyogrio")
     path = directory / "generated_places.gdb.zip"

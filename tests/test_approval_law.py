@@ -6,21 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import logout
-from test_registry_api import Clock as ApiClock
-from test_registry_api import act, create
-from test_workflow import (  # noqa: F401  (shared fixtures: clock, corpus)
-    APPROVER,
-    OFFICER,
-    TIANHE,
-    Clock,
-    clock,
-    corpus,
-    corpus_cache,
-    new_naming,
-    step,
-    walk,
-)
+from helpers import logout, naming_json
+from proposal_helpers import APPROVER, OFFICER, Clock, new_naming, perform, step, walk
+from test_registry_api import API_START, act, create
 
 from gazetteer import approval, statistics, workflow
 from gazetteer.core.errors import IllegalTransition, InvalidInput
@@ -42,13 +30,12 @@ def test_a_one_day_notice_is_refused(store, clock, corpus):
         )
     assert err.value.details == {"days": 1, "min_notice_days": 30}
     # A stricter or looser setting is the caller's (the app passes MIN_NOTICE_DAYS).
-    p = workflow.perform(
+    p = perform(
         store,
-        p["id"],
+        clock,
+        p,
         "publish_notice",
         OFFICER,
-        version=p["version"],
-        clock=clock,
         min_notice_days=7,
         notice_start=today.isoformat(),
         notice_end=(today + dt.timedelta(days=6)).isoformat(),
@@ -66,23 +53,14 @@ def test_the_approving_body_comes_from_the_authority_table(store, clock, corpus)
         step(store, clock, corpus, p, "approve", approving_body="某区民政局")
     p = workflow.get_proposal(store, p["id"], OFFICER)
     with pytest.raises(InvalidInput, match="请选择批准机关"):
-        workflow.perform(
-            store,
-            p["id"],
-            "approve",
-            APPROVER,
-            version=p["version"],
-            clock=clock,
-            approving_body="",
-        )
+        perform(store, clock, p, "approve", APPROVER, approving_body="")
     # An override records its reason.
-    p = workflow.perform(
+    p = perform(
         store,
-        p["id"],
+        clock,
+        p,
         "approve",
         APPROVER,
-        version=p["version"],
-        clock=clock,
         approving_body="广州开发区管理委员会",
         authority_override_reason="经市人民政府授权（穗府〔2023〕1号，测试）",
     )
@@ -146,20 +124,10 @@ def test_notice_ending_is_on_the_due_list(store, clock, corpus):
 
 
 def test_filing_and_authority_through_the_api(client, app):
-    clock = ApiClock()
+    clock = Clock(API_START)
     app.extensions["gdgis.clock"] = clock
     p = create(
-        client,
-        {
-            "kind": "naming",
-            "applicant": "天河区住房和城乡建设局",
-            "reasons": "新建道路",
-            "proposed": {
-                "name": "云涛路",
-                "feature_class": "交通运输设施",
-                "division_code": TIANHE,
-            },
-        },
+        client, naming_json("云涛路", applicant="天河区住房和城乡建设局", reasons="新建道路")
     )
     for action in ("submit", "check", "start_review"):
         p = act(client, "li" if action == "submit" else "wang", p, action)

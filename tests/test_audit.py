@@ -8,17 +8,14 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 from helpers import login, token_headers
+from proposal_helpers import CLERK, TIANHE
 
 from gazetteer import workflow
 from gazetteer.core import audit
 from gazetteer.core.account_tables import audit_log
-from gazetteer.core.actors import Actor
 from gazetteer.core.store import metadata
 from gazetteer.registry_tables import proposal_events
 from gazetteer.tables import meta
-
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
-TIANHE = "440106"
 
 
 def new_proposal(store, actor=CLERK):

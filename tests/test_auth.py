@@ -32,6 +32,12 @@ def form_token(client, path="/auth/login") -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
+def sign_in_by_form(client, password=TEST_PASSWORD, username="wang", **fields):
+    """Post the sign-in form as the page does (with its CSRF token); ``fields``: next ..."""
+    form = {"username": username, "password": password, "csrf_token": form_token(client)}
+    return client.post("/auth/login", data={**form, **fields})
+
+
 def test_passwords_are_hashed_with_scrypt_and_checked(store):
     accounts.create_user(store, "zhang", "a long enough secret", ["officer", "clerk"])
     with store.read() as conn:
@@ -71,24 +77,9 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
     assert page.status_code == 200 and "工作人员登录" in page.get_data(as_text=True)
     no_token = client.post("/auth/login", data={"username": "wang", "password": TEST_PASSWORD})
     assert no_token.status_code == 400 and "CSRF" in no_token.get_data(as_text=True)
-    wrong = client.post(
-        "/auth/login",
-        data={
-            "username": "wang",
-            "password": "guess guess guess",
-            "csrf_token": form_token(client),
-        },
-    )
+    wrong = sign_in_by_form(client, "guess guess guess")
     assert wrong.status_code == 401 and "用户名或密码错误" in wrong.get_data(as_text=True)
-    ok = client.post(
-        "/auth/login",
-        data={
-            "username": "wang",
-            "password": TEST_PASSWORD,
-            "csrf_token": form_token(client),
-            "next": "/officer/",
-        },
-    )
+    ok = sign_in_by_form(client, next="/officer/")
     assert ok.status_code == 302 and ok.headers["Location"] == "/officer/"
     cookie = ok.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
@@ -117,15 +108,7 @@ def test_login_never_redirects_off_site(client, store):
         "javascript:alert(1)",
     ):
         client.post("/auth/logout", headers=csrf_headers(client))
-        r = client.post(
-            "/auth/login",
-            data={
-                "username": "wang",
-                "password": TEST_PASSWORD,
-                "csrf_token": form_token(client),
-                "next": target,
-            },
-        )
+        r = sign_in_by_form(client, next=target)
         assert r.status_code == 302 and r.headers["Location"] == "/", target
 
 
@@ -232,16 +215,30 @@ def test_admin_commands_create_users_and_tokens(store, tmp_path):
     base = ["--data-dir", str(tmp_path), "--database-url", store.url, "admin"]
     r = CliRunner().invoke(
         main,
-        [*base, "create-user", "chen", "--role", "approver", "--password-stdin"],
+        [
+            *base,
+            "create-user",
+            "chen",
+            "--role",
+            "approver",
+            "--password-stdin",
+            "--office",
+            "省厅",
+        ],
         input="approver password 1\n",
     )
     assert r.exit_code == 0, r.output
     actor, _ = accounts.authenticate(store, "chen", "approver password 1")
-    assert actor.roles == {"approver"}
+    assert actor.roles == {"approver"} and actor.office == "省厅"
+    r = CliRunner().invoke(main, [*base, "set-office", "chen", "天河区民政局区划地名科"])
+    assert (
+        r.exit_code == 0 and accounts.active_actor(store, "chen").office == "天河区民政局区划地名科"
+    )
     r = CliRunner().invoke(main, [*base, "create-token", "chen", "--name", "夜间脚本"])
     token = r.stdout.strip().splitlines()[-1]
     assert r.exit_code == 0 and accounts.resolve_token(store, token).username == "chen"
     assert "chen" in CliRunner().invoke(main, [*base, "list-users"]).output
+    assert "天河区民政局区划地名科" in CliRunner().invoke(main, [*base, "list-users"]).output
 
 
 def test_security_headers_and_strict_csp(client):

@@ -58,6 +58,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.record_division_change": frozenset({"officer"}),
     "registry_api.apply_reading_corrections": frozenset({"officer"}),
     "registry_api.protect_place": frozenset({"officer"}),
+    # The campaigns (issue 15): officers decide clean-up items and place names; clerks read.
+    "campaigns.cleanup_build": frozenset({"officer"}),
+    "campaigns.cleanup_decide": frozenset({"officer"}),
+    "campaigns.cleanup_build_form": frozenset({"officer"}),
+    "campaigns.cleanup_decide_form": frozenset({"officer"}),
+    "campaigns.placement_batch_preview": frozenset({"officer"}),
+    "campaigns.placement_batch_apply": frozenset({"officer"}),
+    "campaigns.placement_batch_page": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -80,7 +88,14 @@ ACTION_ROLES = {
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
+FORM_ENDPOINTS = {
+    "officer.proposal_new",
+    "officer.proposal_action",
+    "officer.division_change_page",
+    "campaigns.cleanup_build_form",
+    "campaigns.cleanup_decide_form",
+    "campaigns.placement_batch_page",
+}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -263,10 +278,43 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                 }
             },
         ),
-        # An import run that does not exist: authorisation is decided before the lookup.
+        # Items and previews that do not exist: authorisation is decided before the lookup.
+        "campaigns.cleanup_build": ("/api/cleanup/build", {"json": {"division": "999999"}}),
+        "campaigns.cleanup_decide": (
+            "/api/cleanup/999999/decision",
+            {"json": {"decision": "kept", "reason": "理由", "version": 1}},
+        ),
+        "campaigns.cleanup_build_form": (
+            "/officer/cleanup/build",
+            {"data": {"division": "999999"}},
+        ),
+        "campaigns.cleanup_decide_form": (
+            "/officer/cleanup/999999/decision",
+            {"data": {"decision": "kept", "reason": "理由", "version": "1"}},
+        ),
+        "campaigns.placement_batch_preview": (
+            "/api/placements/batch/preview",
+            {"data": {"crs": "CGCS2000"}},
+        ),
+        "campaigns.placement_batch_apply": (
+            "/api/placements/batch",
+            {"json": {"digest": "0" * 64, "crs": "CGCS2000"}},
+        ),
+        "campaigns.placement_batch_page": (
+            "/officer/placement/batch",
+            {"data": {"crs": "CGCS2000"}},
+        ),
+        # An import run that does not exist: authorisation is decided before the lookup
+        # (and after the form of the body, so the bodies are well formed).
         "imports.upload": ("/api/imports", {"data": {}}),
-        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {}}),
-        "imports.configure": ("/api/imports/999999/configure", {"json": {}}),
+        "imports.crs_guess": (
+            "/api/imports/999999/crs-guess",
+            {"json": {"mapping": {"name": "标准名称"}}},
+        ),
+        "imports.configure": (
+            "/api/imports/999999/configure",
+            {"json": {"mapping": {"name": "标准名称"}, "crs": "CGCS2000"}},
+        ),
         "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
         "imports.write": ("/api/imports/999999/write", {"json": {}}),
     }[endpoint]

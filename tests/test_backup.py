@@ -8,17 +8,14 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from proposal_helpers import draft_road
 
-from gazetteer import workflow
 from gazetteer.core import audit, backup
-from gazetteer.core.actors import Actor
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import places
 from webmap.cli import main
-
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
 
 
 @pytest.fixture(autouse=True)
@@ -29,19 +26,8 @@ def _sqlite_only(store):
         )
 
 
-def add_proposal(store, name="长乐路"):
-    return workflow.create_proposal(
-        store,
-        CLERK,
-        kind="naming",
-        applicant="天河区住建局",
-        reasons="新建道路",
-        proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
-    )
-
-
 def test_backup_then_restore_reproduces_every_table(store, tmp_path):
-    add_proposal(store)
+    draft_road(store)
     target = tmp_path / "backups" / "gdgis-1.sqlite"
     manifest = backup.backup(store, target)
     assert (
@@ -51,7 +37,7 @@ def test_backup_then_restore_reproduces_every_table(store, tmp_path):
     assert manifest["tables"]["audit_log"]["rows"] > 20_000 and manifest["schema_revisions"]
     assert backup.verify_backup(target).ok
     # Work goes on after the backup; the restore brings back the backed-up state exactly.
-    add_proposal(store, "云溪路")
+    draft_road(store, "云溪路")
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(proposals)).scalar() == 2
     result = backup.restore(target, store)
@@ -62,7 +48,7 @@ def test_backup_then_restore_reproduces_every_table(store, tmp_path):
         manifest, backup.sqlite_manifest(sa.engine.make_url(store.url).database)
     ).ok
     assert audit.verify(store).ok
-    add_proposal(store, "云溪路")  # the restored store is writable and audited as before
+    draft_road(store, "云溪路")  # the restored store is writable and audited as before
     assert audit.verify(store).ok
 
 

@@ -354,3 +354,27 @@ def test_a_file_that_cannot_be_read_is_refused_whole(client, store):
     assert odd_crs.status_code == 400
     empty = upload(client, "/api/placements/batch/preview", "place_id,lon,lat\n", crs="CGCS2000")
     assert empty.status_code == 400
+
+
+def test_cleanup_build_from_the_command_line(store, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from webmap.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "--data-dir",
+            str(tmp_path),
+            "--database-url",
+            store.url,
+            "cleanup-build",
+            "--division",
+            HUADU,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output.strip().splitlines()[-1])
+    assert counts["checked"] > 100 and counts["added"] == counts["flagged"] > 0

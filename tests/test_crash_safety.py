@@ -13,17 +13,15 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from proposal_helpers import draft_road
 
 from boundaries.schema import SCHEMA
-from gazetteer import workflow
 from gazetteer.core import audit, migrate
-from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
 from gazetteer.registry_tables import proposal_events, proposals
 from gazetteer.tables import divisions, places
 
 ROOT = Path(__file__).resolve().parent.parent
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
 ROUNDS = 40  # submit/return cycles per proposal the job performs
 
 # The job: bring every proposal to 1 + 2 * ROUNDS events by alternating submit and return.
@@ -125,17 +123,7 @@ def test_kill_during_workflow_transitions_then_rerun(store, tmp_path):
         import pytest
 
         pytest.skip("file-level crash test: SQLite")
-    ids = [
-        workflow.create_proposal(
-            store,
-            CLERK,
-            kind="naming",
-            applicant="天河区住建局",
-            reasons="新建道路",
-            proposed={"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
-        )["id"]
-        for name in ("长乐路", "云溪路", "兴华路")
-    ]
+    ids = [draft_road(store, name)["id"] for name in ("长乐路", "云溪路", "兴华路")]
     store.dispose()
     job = tmp_path / "job.py"
     job.write_text(WORKFLOW_JOB, encoding="utf-8")

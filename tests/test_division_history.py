@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from proposal_helpers import place_id_of
 
 from gazetteer import importer
 from gazetteer.core.errors import InvalidInput
@@ -152,9 +153,6 @@ def test_as_of_api_and_place_page(client, store):
     assert "番禺市" in [d["name"] for d in r.get_json()["divisions"]]
     assert client.get("/api/divisions/as-of?date=1970-01-01").status_code == 400
     assert client.get("/api/divisions/as-of?date=nope").status_code == 400
-    with store.read() as conn:
-        pid = conn.execute(
-            sa.select(places.c.id).where(places.c.own_division_code == "440113")
-        ).scalar()
+    pid = place_id_of(store, "440113")
     page = client.get(f"/place/{pid}").get_data(as_text=True)
     assert "番禺县" in page and "番禺市" in page and "撤市设区" in page

@@ -9,16 +9,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from helpers import login
+from proposal_helpers import CLERK, OFFICER, propose
 
 from boundaries import division_changes as service
 from boundaries.tables import boundary_lines
-from gazetteer import registry, workflow
-from gazetteer.core.actors import Actor
+from gazetteer import registry
 from gazetteer.core.errors import Forbidden, InvalidInput
 from gazetteer.tables import divisions, places
 
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
-OFFICER = Actor("officer_wang", frozenset({"officer"}))
 PANYU = "440113"
 APPROVAL = {
     "code": PANYU,
@@ -36,12 +34,10 @@ def clock():
 
 
 @pytest.fixture
-def bclient(bstore, tmp_path):
-    from webmap import create_app
-
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key"}, store=bstore)
-    app.extensions["gdgis.clock"] = clock
-    return app.test_client()
+def bclient(bclient):
+    """The shared ``bclient`` with the app's clock on 2024-05-06."""
+    bclient.application.extensions["gdgis.clock"] = clock
+    return bclient
 
 
 def division_record(store, code):
@@ -61,29 +57,20 @@ def snapshot(store):
 def test_the_place_workflow_refuses_a_division(bstore):
     panyu = division_record(bstore, PANYU)
     with pytest.raises(InvalidInput, match="行政区划管理条例"):
-        workflow.create_proposal(
-            bstore,
-            CLERK,
-            kind="renaming",
-            applicant="某区民政局",
-            reasons="更名",
-            proposed={"name": "番山区"},
-            place_id=panyu.id,
+        propose(
+            bstore, "renaming", "某区民政局", "更名", proposed={"name": "番山区"}, place_id=panyu.id
         )
     with pytest.raises(InvalidInput, match="行政区划管理条例"):
-        workflow.create_proposal(
+        propose(
             bstore,
-            CLERK,
-            kind="naming",
-            applicant="某区民政局",
-            reasons="新设",
+            "naming",
+            "某区民政局",
+            "新设",
             proposed={"name": "云涛区", "feature_class": "行政区域", "division_code": "440100"},
         )
     town = division_record(bstore, "440113007")  # 市桥街道: a township is a division too
     with pytest.raises(InvalidInput, match="行政区划"):
-        workflow.create_proposal(
-            bstore, CLERK, kind="retirement", applicant="a", reasons="撤并", place_id=town.id
-        )
+        propose(bstore, "retirement", "a", "撤并", place_id=town.id)
 
 
 def test_rename_division_changes_everything_together(bstore):
@@ -175,3 +162,51 @@ def test_division_changes_through_the_api(bclient, bstore):
     # Doing it again is refused: the name is already 番山区.
     again = bclient.post("/api/boundaries/division-changes", json=APPROVAL)
     assert again.status_code == 400
+
+
+def test_a_division_rename_passes_the_naming_rules(bclient, bstore):
+    """A tester's finding: the division-change path skipped the naming rules. The new name
+    now goes through the same checker as a place name (《地名管理条例》 Art. 9): a blocking
+    finding refuses the change (422, nothing written) until the officer records why the
+    approval stands; the findings stay on the change record."""
+    login(bclient, "wang", "officer")
+    before = snapshot(bstore)
+    url = "/api/boundaries/division-changes"
+    for name, rule in (("中华区", "big.exaggerated"), ("朝阳区", "duplicate.national")):
+        refused = bclient.post(url, json={**APPROVAL, "new_name": name})
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "rule_violation" and "豁免理由" in error["message"]
+        assert rule in {f["rule_id"] for f in error["details"]["findings"]}
+        assert snapshot(bstore) == before
+    # Retry with the approval's reason for the exception: recorded with the findings.
+    accepted = bclient.post(
+        url,
+        json={
+            **APPROVAL,
+            "new_name": "中华区",
+            "rules_override_reason": "国务院批复明确同意使用该名称（测试）",
+        },
+    )
+    assert accepted.status_code == 201, accepted.get_json()
+    change = accepted.get_json()
+    assert change["rules_override_reason"].startswith("国务院批复")
+    assert "big.exaggerated" in {f["rule_id"] for f in change["findings"]}
+    assert bclient.get(f"/api/divisions/{PANYU}").get_json()["name"] == "中华区"
+    listed = bclient.get(url).get_json()["items"][0]
+    assert listed["findings"] == change["findings"]
+
+
+def test_the_division_change_page_shows_the_findings(bclient, bstore):
+    login(bclient, "wang", "officer")
+    form = {**APPROVAL, "division": "番禺区（440113）", "new_name": "维也纳区"}
+    del form["code"]
+    page = bclient.post("/officer/divisions/changes", data=form)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "新名称未通过命名规则审查" in text
+    assert "维也纳" in text and "阻断" in text and "民发〔2018〕146号" in text
+    assert division_record(bstore, PANYU).name == "番禺区"
+    # A clean name passes; its record shows 无问题.
+    form["new_name"] = "番山区"
+    done = bclient.post("/officer/divisions/changes", data=form, follow_redirects=True)
+    assert "已登记：番禺区 更名为 番山区" in done.get_data(as_text=True)

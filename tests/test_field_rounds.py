@@ -8,7 +8,14 @@ import re
 import uuid
 
 import pytest
-from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, OFFICER_B, register_staff
+from boundary_helpers import (
+    INSPECTOR_A,
+    INSPECTOR_B,
+    OFFICER,
+    OFFICER_B,
+    inspection_record,
+    register_staff,
+)
 from helpers import login
 
 from boundaries import inspections as inspection_service
@@ -57,12 +64,7 @@ def test_lines_due_puts_never_inspected_and_overdue_lines_first(bstore, shaohui)
     for m in markers:
         record, _ = inspection_service.record_inspection(
             bstore,
-            {
-                "id": str(uuid.uuid4()),
-                "round_id": rnd["id"],
-                "marker_id": m["id"],
-                "found_state": "intact",
-            },
+            inspection_record(rnd["id"], marker_id=m["id"]),
             INSPECTOR_A,
         )
         inspection_service.sign_inspection(
@@ -129,19 +131,57 @@ def api_round(bclient, bstore, shaohui):
     return rnd, list_markers(bstore, line_id=shaohui["id"])
 
 
+def test_the_round_page_offers_each_side_its_own_record_sign_off(bclient, bstore, api_round):
+    rnd, markers = api_round
+    record, _ = inspection_service.record_inspection(
+        bstore,
+        {"id": str(uuid.uuid4()), "round_id": rnd["id"], "marker_id": markers[0]["id"]}
+        | {"found_state": "intact"},
+        INSPECTOR_A,
+    )
+    side_a, side_b = rnd["side_a_code"], rnd["side_b_code"]
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert f'data-inspection-id="{record["id"]}"' in page and "以韶关市一方签认" in page
+    assert "以惠州市一方签认" not in page  # A's inspector is offered A's side only
+    signed = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_a}
+    )
+    assert signed.status_code == 200 and signed.get_json()["signed_a_by"] == "inspector_a"
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert "王强（甲方民政局）" in page and "sign-record" not in page  # nothing left to sign
+    # The other side's inspector, for the wrong side: refused with names, not codes.
+    sign_in(bclient, INSPECTOR_B)
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert f'data-side="{side_b}"' in page and f'data-side="{side_a}"' not in page
+    wrong = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_a}
+    )
+    message = wrong.get_json()["error"]["message"]
+    assert wrong.status_code == 403 and "韶关市一方" in message and side_a not in message
+    own = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_b}
+    )
+    assert own.status_code == 200 and own.get_json()["signed_b_by"] == "inspector_b"
+    again = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_b}
+    )
+    assert again.status_code == 409 and "惠州市一方已签认" in again.get_json()["error"]["message"]
+    # An officer who is on no team sees the sign-offs but no button.
+    sign_in(bclient, OFFICER)
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert "陈静（乙方民政局）" in page and "sign-record" not in page and "不在本轮联检队伍" in page
+
+
 def test_a_position_33_m_off_needs_the_moved_confirmation(bclient, api_round):
     rnd, markers = api_round
     lon, lat = destination(markers[0]["lon"], markers[0]["lat"], 45.0, 33.0)
-    record = {
-        "id": str(uuid.uuid4()),
-        "round_id": rnd["id"],
-        "marker_id": markers[0]["id"],
-        "found_state": "intact",
-        "measured_lon": lon,
-        "measured_lat": lat,
-        "measurement_method": "gnss_handheld",
-        "measurement_accuracy_m": 0,
-    }
+    record = inspection_record(
+        rnd["id"],
+        marker_id=markers[0]["id"],
+        at=(lon, lat),
+        method="gnss_handheld",
+        measurement_accuracy_m=0,
+    )
     refused = bclient.post("/api/boundaries/inspections", json=record)
     error = refused.get_json()["error"]
     assert refused.status_code == 409 and error["code"] == "confirmation_required"
@@ -158,41 +198,25 @@ def test_accuracy_not_given_is_stored_as_unknown(bclient, api_round):
     lon, lat = destination(markers[1]["lon"], markers[1]["lat"], 90.0, 0.3)
     r = bclient.post(
         "/api/boundaries/inspections",
-        json={
-            "id": str(uuid.uuid4()),
-            "round_id": rnd["id"],
-            "marker_id": markers[1]["id"],
-            "found_state": "intact",
-            "measured_lon": lon,
-            "measured_lat": lat,
-            "measurement_method": "rtk",
-        },
+        json=inspection_record(rnd["id"], marker_id=markers[1]["id"], at=(lon, lat), method="rtk"),
     )
     assert r.status_code == 201 and r.get_json()["measurement_accuracy_m"] is None
     bad = bclient.post(
         "/api/boundaries/inspections",
-        json={
-            "id": str(uuid.uuid4()),
-            "round_id": rnd["id"],
-            "marker_id": markers[2]["id"],
-            "found_state": "intact",
-            "measured_lon": lon,
-            "measured_lat": lat,
-            "measurement_method": "rtk",
-            "measurement_accuracy_m": True,
-        },
+        json=inspection_record(
+            rnd["id"],
+            marker_id=markers[2]["id"],
+            at=(lon, lat),
+            method="rtk",
+            measurement_accuracy_m=True,
+        ),
     )
     assert bad.status_code == 400
 
 
 def test_a_second_visit_becomes_an_amendment_and_keeps_the_first(bclient, api_round):
     rnd, markers = api_round
-    first = {
-        "id": str(uuid.uuid4()),
-        "round_id": rnd["id"],
-        "marker_id": markers[3]["id"],
-        "found_state": "faded",
-    }
+    first = inspection_record(rnd["id"], "faded", marker_id=markers[3]["id"])
     assert bclient.post("/api/boundaries/inspections", json=first).status_code == 201
     duplicate = bclient.post(
         "/api/boundaries/inspections",
@@ -218,16 +242,14 @@ def test_the_report_draws_its_map_under_a_nonce_and_shows_human_labels(bclient, 
     lon, lat = destination(markers[0]["lon"], markers[0]["lat"], 10.0, 0.4)
     bclient.post(
         "/api/boundaries/inspections",
-        json={
-            "id": str(uuid.uuid4()),
-            "round_id": rnd["id"],
-            "marker_id": markers[0]["id"],
-            "found_state": "faded",
-            "measured_lon": lon,
-            "measured_lat": lat,
-            "measurement_method": "gnss_handheld",
-            "measurement_accuracy_m": 5,
-        },
+        json=inspection_record(
+            rnd["id"],
+            "faded",
+            marker_id=markers[0]["id"],
+            at=(lon, lat),
+            method="gnss_handheld",
+            measurement_accuracy_m=5,
+        ),
     )
     page = bclient.get(f"/boundaries/rounds/{rnd['id']}/report")
     csp = page.headers["Content-Security-Policy"]

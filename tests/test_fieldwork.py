@@ -92,15 +92,8 @@ def test_map_layers_come_as_vector_tiles(bclient):
 
 def test_rules_check_locates_conflicts_and_finds_the_county_from_a_point(bclient):
     login(bclient, "wang", "officer")
-    response = bclient.post(
-        "/api/rules/check",
-        json={
-            "name": "茶山社区居委会",
-            "feature_class": "群众自治组织",
-            "lon": 113.33,
-            "lat": 23.14,
-        },
-    )
+    query = {"name": "茶山社区居委会", "feature_class": "群众自治组织", "lon": 113.33, "lat": 23.14}
+    response = bclient.post("/api/rules/check", json=query)
     body = response.get_json()
     assert response.status_code == 200 and body["division"]["name"] == "天河区"
     duplicate = next(f for f in body["findings"] if f["rule_id"] == "duplicate")

@@ -4,19 +4,29 @@
   check; arbitrary names through proposal creation; arbitrary queries through search.
 - schemathesis: every operation of /api/openapi.json called with generated requests
   (as a user holding every workflow role, by API token), checked with
-  ``not_a_server_error``.
+  ``not_a_server_error``; and, with a token of each role (or none) within a fixed budget,
+  checked for conformance: status code, content type, headers and body as documented.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
 
 import pytest
 import schemathesis
-from helpers import login, token_headers
+from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
+from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from test_idempotency import BODY as NAMING
 
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 from gazetteer.core.geojson_input import ALLOWED_TYPES, parse_geometry
@@ -116,15 +126,8 @@ names = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(
 @given(name=names)
 def test_any_proposed_name_is_stored_or_refused_never_500(client, name):
     login(client, "fuzz_clerk", "clerk")
-    r = client.post(
-        "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "天河区住建局",
-            "reasons": "新建道路",
-            "proposed": {"name": name, "feature_class": "交通运输设施", "division_code": "440106"},
-        },
-    )
+    body = naming_json(name, applicant="天河区住建局", reasons="新建道路")
+    r = client.post("/api/proposals", json=body)
     assert r.status_code in (201, 400, 409, 422), (name, r.status_code, r.get_json())
 
 
@@ -140,6 +143,29 @@ def test_any_search_query_answers_without_server_error(client, q):
 EXAMPLES_PER_OPERATION = 25
 
 
+def first_failure(
+    operation, headers: dict, examples: int, checks=(not_a_server_error,)
+) -> BaseException | None:
+    """Make ``examples`` generated calls of the schemathesis ``operation`` with ``headers``;
+    the error of the first that fails one of ``checks`` (by default: answers 5xx), or None."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def call(case):
+        case.call_and_validate(headers=headers, checks=list(checks))
+
+    try:
+        call()
+    except (Exception, BaseExceptionGroup) as exc:
+        return exc
+    return None
+
+
 def test_api_operations_never_answer_5xx(app, store):
     """Each documented operation with generated parameters and bodies. (Driven by hand
     rather than with schemathesis' pytest plugin, which does not support pytest 9 yet.)"""
@@ -148,24 +174,9 @@ def test_api_operations_never_answer_5xx(app, store):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 20
     failures: list[str] = []
-    for operation in operations:
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
-
-        try:
-            call()
-        except (
-            Exception,
-            BaseExceptionGroup,
-        ) as exc:  # collect every failing operation, report them all
+    for operation in operations:  # collect every failing operation, report them all
+        exc = first_failure(operation, headers, EXAMPLES_PER_OPERATION)
+        if exc is not None:
             curl = [
                 line.strip() for line in str(exc).splitlines() if line.strip().startswith("curl")
             ]
@@ -176,30 +187,87 @@ def test_api_operations_never_answer_5xx(app, store):
 EXAMPLES_PER_OPERATION_AND_ROLE = 2  # the budget: operations x roles x 2 calls (~1-2 min)
 
 
+def _describe(exc: BaseException) -> str:
+    """Each distinct failure of a schemathesis run: its title, message and the request."""
+    found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+    lines = []
+    for failure in found:
+        title = getattr(failure, "title", type(failure).__name__)
+        message = getattr(failure, "message", str(failure))
+        lines.append(f"  {title}: {message[:600]}")
+    return "\n".join(lines)
+
+
+CONFORMANCE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def field_app(bapp, bstore):
+    """The app on the boundaries store with one of each field record (a round under way
+    with an inspection, a dispute, a task) and a proposal, so that lists have rows to check."""
+    client = bapp.test_client()
+    officer = token_headers(bstore, OFFICER.username, *OFFICER.roles)
+    lines = client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+    line = next(x for x in lines if x["name"] == "韶惠线")
+    plan = client.post("/api/boundaries/rounds", json=round_plan(line), headers=officer)
+    round_id = plan.get_json()["id"]
+    client.post(f"/api/boundaries/rounds/{round_id}/start", headers=officer)
+    markers = client.get(f"/api/boundaries/markers?line_id={line['id']}", headers=officer)
+    marker = markers.get_json()["features"][0]
+    record = {
+        "id": str(uuid.uuid4()),
+        "round_id": round_id,
+        "marker": marker["properties"]["number"],
+        "found_state": "faded",
+        "notes": "注记模糊",
+    }
+    inspector = token_headers(bstore, INSPECTOR_A.username, *INSPECTOR_A.roles)
+    created = [
+        client.post("/api/boundaries/inspections", json=record, headers=inspector),
+        client.post(
+            "/api/boundaries/disputes",
+            json={"line": "韶惠线", "title": "林地权属"},
+            headers=officer,
+        ),
+        client.post(
+            "/api/boundaries/tasks",
+            json={"marker_id": marker["id"], "kind": "repair"},
+            headers=officer,
+        ),
+        client.post(
+            "/api/proposals",
+            json=NAMING,
+            headers=token_headers(bstore, "conform_drafter", "clerk"),
+        ),
+    ]
+    assert [r.status_code for r in created] == [201] * 4
+    return bapp
+
+
 @pytest.mark.parametrize(
     "role", ["anonymous", "clerk", "officer", "approver", "inspector", "admin"]
 )
-def test_every_operation_as_each_role_never_answers_5xx(app, store, role):
-    """Issue 13: the generated document's every operation, with a token of each role (or
-    none), within a fixed budget of generated calls."""
-    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
-    headers = {} if role == "anonymous" else token_headers(store, f"fuzz_{role}", role)
-    failures: list[str] = []
+def test_every_answer_conforms_to_the_document(field_app, bstore, role):
+    """Issue 13: every operation, with a token of each role (or none): the status code, the
+    content type, the headers and the body of every answer are the ones the generated
+    document declares."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", field_app)
+    headers = {} if role == "anonymous" else token_headers(bstore, f"conform_{role}", role)
+    # The WSGI transport hands over the bytes as sent: ask for them unencoded (a real HTTP
+    # client decompresses gzip itself; tests/test_web_foundation.py covers compression).
+    headers["Accept-Encoding"] = "identity"
+    failures: dict[str, str] = {}
     for result in schema.get_all_operations():
         operation = result.ok()
-
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION_AND_ROLE,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
+        exc = first_failure(
+            operation, headers, EXAMPLES_PER_OPERATION_AND_ROLE, checks=CONFORMANCE_CHECKS
         )
-        @given(case=operation.as_strategy())
-        def call(case):
-            case.call_and_validate(headers=headers, checks=[not_a_server_error])
-
-        try:
-            call()
-        except (Exception, BaseExceptionGroup) as exc:
-            failures.append(f"{role} {operation.label}: {str(exc)[:300]}")
-    assert not failures, "\n".join(failures)
+        if exc is not None:
+            failures[operation.label] = _describe(exc)
+    assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())

@@ -12,9 +12,10 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from helpers import TEST_PASSWORD, ensure_user, login
+from helpers import TEST_PASSWORD, ensure_user, login, naming_json
+from registry_helpers import LUHU, name_place, rename_place, retire_place
 
-from gazetteer import changes, importer, registry
+from gazetteer import changes, importer
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store, after_commit
 from gazetteer.lookup import LookupService
@@ -58,30 +59,14 @@ def test_naming_renaming_retirement_and_placing_need_no_rebuild(client, store):
     assert service.stats()["full_builds"] == 1
 
     # 命名: a new name is found at once, by characters and by pinyin
-    with store.write(actor=OFFICER) as conn:
-        named = registry.create_place(
-            conn,
-            {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-            effective_date=NOW.date(),
-            actor=OFFICER,
-            now=NOW,
-        )
+    named = name_place(store, LUHU, OFFICER, NOW)
     assert [h["id"] for h in hits(client, "鹭湖新村")][:1] == [named]
     assert named in [h["id"] for h in hits(client, "luhuxincun")]
     assert hits(client, "鹭湖新村")[0]["division_chain"] == ["广东省", "广州市", "番禺区"]
 
     # 更名: the new name is found, the old name finds the successor as a former name
     old = place_id(store, "翠洲社区居民委员会")
-    with store.write(actor=OFFICER) as conn:
-        renamed = registry.rename_place(
-            conn,
-            old,
-            {"name": "翠湾社区居民委员会"},
-            effective_date=NOW.date(),
-            reason="测试更名",
-            actor=OFFICER,
-            now=NOW,
-        )
+    renamed = rename_place(store, old, "翠湾社区居民委员会", OFFICER, NOW)
     current = [h for h in hits(client, "翠洲社区居民委员会") if h["id"] == renamed]
     assert current and current[0]["matched_former_name"] == "翠洲社区居民委员会"
     assert [h["status"] for h in hits(client, "翠洲社区居民委员会") if h["id"] == old] == [
@@ -89,10 +74,7 @@ def test_naming_renaming_retirement_and_placing_need_no_rebuild(client, store):
     ]
 
     # 销名: a retired name drops out of in-force searches and is marked retired
-    with store.write(actor=OFFICER) as conn:
-        registry.retire_place(
-            conn, named, effective_date=NOW.date(), reason="测试销名", actor=OFFICER, now=NOW
-        )
+    retire_place(store, named, OFFICER, NOW)
     assert named not in [h["id"] for h in hits(client, "鹭湖新村", status="in_force")]
     assert [h["status"] for h in hits(client, "鹭湖新村") if h["id"] == named] == ["retired"]
 
@@ -119,20 +101,10 @@ def test_naming_renaming_retirement_and_placing_need_no_rebuild(client, store):
 def test_the_naming_rules_corpus_follows_changes(client, store):
     service = service_of(client)
     corpus = service.name_corpus()
-    with store.write(actor=OFFICER) as conn:
-        named = registry.create_place(
-            conn,
-            {"name": "鹭湖村", "feature_class": "居民点", "division_code": "440113"},
-            effective_date=NOW.date(),
-            actor=OFFICER,
-            now=NOW,
-        )
+    named = name_place(store, {**LUHU, "name": "鹭湖村"}, OFFICER, NOW)
     assert service.name_corpus() is corpus and named in corpus
     assert corpus.get(named).name == "鹭湖村"
-    with store.write(actor=OFFICER) as conn:
-        registry.retire_place(
-            conn, named, effective_date=NOW.date(), reason="测试", actor=OFFICER, now=NOW
-        )
+    retire_place(store, named, OFFICER, NOW, reason="测试")
     assert corpus.get(named).status == "retired"
 
 
@@ -156,12 +128,9 @@ def test_a_sign_in_or_any_unrelated_post_costs_no_index_work(client, store):
     login(client, "li", "clerk")
     drafted = client.post(  # a write to another table (proposals), not to places
         "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "番禺区民政局",
-            "reasons": "新建居民点",
-            "proposed": {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-        },
+        json=naming_json(
+            "鹭湖新村", "440113", "居民点", applicant="番禺区民政局", reasons="新建居民点"
+        ),
     )
     assert drafted.status_code == 201, drafted.get_json()
     hits(client, "番禺")
@@ -196,14 +165,7 @@ def test_two_workers_answer_the_same_after_a_change(store, tmp_path):
         second = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=other_store)
         a, b = first.test_client(), second.test_client()
         assert hits(a, "番禺区") == hits(b, "番禺区")
-        with store.write(actor=OFFICER) as conn:
-            named = registry.create_place(
-                conn,
-                {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-                effective_date=NOW.date(),
-                actor=OFFICER,
-                now=NOW,
-            )
+        named = name_place(store, LUHU, OFFICER, NOW)
         assert hits(a, "鹭湖新村")[0]["id"] == named
         deadline = time.monotonic() + 5
         while named not in [h["id"] for h in hits(b, "鹭湖新村")]:
@@ -274,14 +236,7 @@ def test_concurrent_searches_during_a_stream_of_changes(store, tmp_path):
         t.start()
     try:
         for i in range(10):
-            with store.write(actor=OFFICER) as conn:
-                registry.create_place(
-                    conn,
-                    {"name": f"鹭湖{i}号村", "feature_class": "居民点", "division_code": "440113"},
-                    effective_date=NOW.date(),
-                    actor=OFFICER,
-                    now=NOW,
-                )
+            name_place(store, {**LUHU, "name": f"鹭湖{i}号村"}, OFFICER, NOW)
     finally:
         stop.set()
         for t in threads:

@@ -3,8 +3,8 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from registry_helpers import rename_place
 
-from gazetteer import registry
 from gazetteer.core import crs
 from gazetteer.core.actors import Actor
 from gazetteer.tables import places
@@ -65,16 +65,7 @@ def test_renamed_place_is_found_by_its_old_name(client, store):
         old_id = conn.execute(
             sa.select(places.c.id).where(places.c.name == "翠洲社区居民委员会")
         ).scalar()
-    with store.write() as conn:
-        new_id = registry.rename_place(
-            conn,
-            old_id,
-            {"name": "翠湾社区居民委员会"},
-            effective_date=now.date(),
-            reason="测试更名",
-            actor=actor,
-            now=now,
-        )
+    new_id = rename_place(store, old_id, "翠湾社区居民委员会", actor, now)
     # no nudge, no poll wait: the rename reached the index when its transaction committed
     hits = client.get("/api/search?q=翠洲社区居民委员会").get_json()["results"]
     current = [h for h in hits if h["id"] == new_id]
@@ -137,3 +128,34 @@ def test_chain_of_names_over_http(client):
     assert body["chain"]["nested"] is False and body["results"][0]["name"] == "天河区"
     page = client.get("/search", query_string={"q": "深圳天河"}).get_data(as_text=True)
     assert "深圳市内没有" in page and "天河区" in page
+
+
+def test_crs_names_are_case_insensitive_everywhere(client):
+    """bd09, Gcj-02, wgs84, epsg:4326: the same as their upper-case names, in the single
+    and the batch reverse lookup; an unknown name is still a clear 400."""
+    gx, gy = crs.wgs84_to_gcj02([113.3245], [23.1064])
+    bx, by = crs.gcj02_to_bd09(gx, gy)
+    amap = (float(bx[0]), float(by[0]))
+    for tag in ("BD09", "bd09", "Bd09", "bd-09", "bd09ll"):
+        batch = client.post("/api/reverse/batch", json={"crs": tag, "points": [list(amap)]})
+        assert batch.status_code == 200, (tag, batch.get_json())
+        assert batch.get_json()["results"][0]["divisions"][-1]["name"] == "海珠区", tag
+        single = client.get(f"/api/reverse?lon={amap[0]}&lat={amap[1]}&crs={tag}")
+        assert single.status_code == 200 and single.get_json()["divisions"][-1]["name"] == "海珠区"
+    for tag in ("wgs84", "gcj02", "cgcs2000", "epsg:4326", "epsg:4490"):
+        r = client.post("/api/reverse/batch", json={"crs": tag, "points": [[113.3245, 23.1064]]})
+        assert r.status_code == 200, (tag, r.get_json())
+    for bad in ("mars", "", "EPSG:99999999", 4326):
+        r = client.post("/api/reverse/batch", json={"crs": bad, "points": [[113.3, 23.1]]})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad
+
+
+def test_suggest_keeps_up_with_a_chain_over_http(client):
+    """/api/suggest as the search box calls it while 广州天河石牌 is typed."""
+    for typed, name in (("广州天", "天河区"), ("广州天河", "天河区"), ("广州天河石", "石牌街道")):
+        results = client.get("/api/suggest", query_string={"q": typed}).get_json()["results"]
+        match = [r for r in results if r["name"] == name]
+        assert match, (typed, [r["name"] for r in results])
+        assert match[0]["completion"].startswith(typed)
+    r = client.get("/api/suggest", query_string={"q": "番禺"}).get_json()["results"][0]
+    assert r["name"] == "番禺区" and r["completion"] == "番禺区"

@@ -4,21 +4,12 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
+from proposal_helpers import OFFICER, Clock, new_naming, step, walk
 
 from gazetteer import notices, workflow
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.registry import utcnow
 from tests.helpers import csrf_headers, login, logout
-from tests.test_workflow import (  # noqa: F401  (fixtures)
-    CLERK,
-    OFFICER,
-    TIANHE,
-    Clock,
-    corpus,
-    corpus_cache,
-    step,
-    walk,
-)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -30,21 +21,7 @@ def clock():
 
 
 def on_notice(store, clock, corpus, name="石榴岗路"):  # noqa: F811
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="naming",
-        applicant="天河区住房和城乡建设局",
-        reasons="新建道路，连接石牌与员村",
-        proposed={
-            "name": name,
-            "feature_class": "交通运输设施",
-            "feature_type": "路",
-            "division_code": TIANHE,
-        },
-        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
-        clock=clock,
-    )
+    p = new_naming(store, clock, name, reasons="新建道路，连接石牌与员村", meaning=None)
     return walk(store, clock, corpus, p, "on_notice")
 
 
@@ -237,3 +214,25 @@ def test_opinion_form_posts_to_a_page_route_and_the_json_api_stays(
     r = client.post(api, json=["not", "an", "object"], headers=headers)
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
     assert notices.get_notice(store, p["id"])["public_opinions"] == 2
+
+
+def test_notice_map_draws_the_place_among_its_division_and_neighbours(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """Not a lone dot: the notice's map carries the division the name lies in (天河区, its
+    outline) and the neighbouring districts of 广州 as context, each named."""
+    import json
+    from html import unescape
+
+    p = on_notice(store, clock, corpus)
+    context = notices.get_notice(store, p["id"])["map_context"]
+    roles = {f["properties"]["name"]: f["properties"]["role"] for f in context["features"]}
+    assert roles["天河区"] == "division"
+    assert {"越秀区", "海珠区", "白云区"} <= {n for n, r in roles.items() if r == "neighbour"}
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    attr = page.split("data-context='", 1)[1].split("'", 1)[0]
+    assert json.loads(unescape(attr)) == json.loads(json.dumps(context))
+    assert 'data-label="石榴岗路"' in page and "红线为所在的天河区" in page

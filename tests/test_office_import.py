@@ -37,6 +37,18 @@ def tools(store):
     return {"locator": DivisionLocator.from_store(store), "corpus": NameCorpus.from_store(store)}
 
 
+def guess(store, tools, run, mapping=None) -> dict:
+    """The coordinate-system guess for ``run`` (its own mapping unless one is given)."""
+    return runs.coordinate_guess(
+        store,
+        run["id"],
+        OFFICER,
+        layer=run["layer"],
+        mapping=mapping or run["mapping"],
+        locator=tools["locator"],
+    )
+
+
 def run_file(
     store,
     tools,
@@ -53,14 +65,7 @@ def run_file(
     run = runs.create_run(store, OFFICER, path, source_name=source or path.stem, office=office)
     mapping = mapping or run["mapping"]
     if crs_tag is None:
-        crs_tag = runs.coordinate_guess(
-            store,
-            run["id"],
-            OFFICER,
-            layer=run["layer"],
-            mapping=mapping,
-            locator=tools["locator"],
-        )["tag"]
+        crs_tag = guess(store, tools, run, mapping)["tag"]
     runs.configure(store, run["id"], OFFICER, layer=run["layer"], mapping=mapping, crs_tag=crs_tag)
     result = runs.preview(store, run["id"], OFFICER, work_dir=tmp_path / "work", **tools)
     if write:
@@ -87,17 +92,10 @@ def test_zone_prefixed_gauss_kruger_guessed_and_within_a_centimetre(store, tools
     path = of.gauss_kruger_prefixed_csv(tmp_path)
     run = runs.create_run(store, OFFICER, path, source_name="gk", office="测试")
     assert {"x", "y", "name", "feature_class", "code"} <= set(run["mapping"])
-    guess = runs.coordinate_guess(
-        store,
-        run["id"],
-        OFFICER,
-        layer=run["layer"],
-        mapping=run["mapping"],
-        locator=tools["locator"],
-    )
-    assert guess["tag"] == "EPSG:4526" and not guess["stated"]
-    assert "zone 38" in guess["candidates"][0]["label"]
-    result = run_file(store, tools, path, tmp_path, crs_tag=guess["tag"], source="gk2")
+    guessed = guess(store, tools, run)
+    assert guessed["tag"] == "EPSG:4526" and not guessed["stated"]
+    assert "zone 38" in guessed["candidates"][0]["label"]
+    result = run_file(store, tools, path, tmp_path, crs_tag=guessed["tag"], source="gk2")
     assert result["counts"]["insert"] == len(of.POINTS) and result["state"] == "written"
     assert_centimetre(store)
 
@@ -106,18 +104,11 @@ def test_cm114_without_prefix_guessed_from_guangdong(store, tools, tmp_path):
     path = of.shapefile_cm114_zip(tmp_path)
     run = runs.create_run(store, OFFICER, path, source_name="shp", office="测试")
     assert run["file_format"] == "shapefile" and run["crs"] is None  # no .prj
-    guess = runs.coordinate_guess(
-        store,
-        run["id"],
-        OFFICER,
-        layer=run["layer"],
-        mapping=run["mapping"],
-        locator=tools["locator"],
-    )
-    tags = [c["tag"] for c in guess["candidates"]]
-    assert guess["tag"] == "EPSG:4547" and set(tags) == {"EPSG:4546", "EPSG:4547", "EPSG:4548"}
-    assert guess["candidates"][0]["inside_guangdong"] == 1.0
-    assert all(c["inside_guangdong"] < 1.0 for c in guess["candidates"][1:])
+    guessed = guess(store, tools, run)
+    tags = [c["tag"] for c in guessed["candidates"]]
+    assert guessed["tag"] == "EPSG:4547" and set(tags) == {"EPSG:4546", "EPSG:4547", "EPSG:4548"}
+    assert guessed["candidates"][0]["inside_guangdong"] == 1.0
+    assert all(c["inside_guangdong"] < 1.0 for c in guessed["candidates"][1:])
     run_file(store, tools, path, tmp_path, crs_tag="EPSG:4547", source="shp2")
     assert_centimetre(store)
 
@@ -244,31 +235,21 @@ def test_preview_counts_error_report_and_skip_only_by_choice(store, tools, tmp_p
     assert "坐标无法识别" in rows[7]["错误"]
     assert rows[8]["处理"] == "新增" and "big.exaggerated" in rows[8]["规则提示"]
     before = imported(store)
+
+    def write(**skipping):
+        return runs.write(store, result["id"], OFFICER, locator=tools["locator"], **skipping)
+
     with pytest.raises(InvalidInput, match="5 行存在错误"):
-        runs.write(store, result["id"], OFFICER, locator=tools["locator"])
+        write()
     with pytest.raises(InvalidInput, match="理由"):
-        runs.write(
-            store,
-            result["id"],
-            OFFICER,
-            skip_errors=True,
-            skip_reason="  ",
-            locator=tools["locator"],
-        )
+        write(skip_errors=True, skip_reason="  ")
     assert imported(store) == before  # refused twice, nothing written
-    done = runs.write(
-        store,
-        result["id"],
-        OFFICER,
-        skip_errors=True,
-        skip_reason="错误行另行核实",
-        locator=tools["locator"],
-    )
+    done = write(skip_errors=True, skip_reason="错误行另行核实")
     assert done["skip_errors"] and done["skip_reason"] == "错误行另行核实"
     assert done["skipped_rows"] == [3, 4, 5, 6, 7]
     assert set(imported(store)) == {"测试好路", "宇宙路"}
     with pytest.raises(Conflict):
-        runs.write(store, result["id"], OFFICER, locator=tools["locator"])
+        write()
 
 
 def test_values_too_long_for_the_store_are_row_errors(store, tools, tmp_path):

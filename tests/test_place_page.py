@@ -2,20 +2,12 @@
 division links, former names and changes with approving body — never a staff account."""
 
 import sqlalchemy as sa
+from proposal_helpers import YUEZHOU, place_id_of, renaming_of_yuezhou, walk
 
-from gazetteer import placement, workflow
+from gazetteer import placement
 from gazetteer.core.actors import Actor
 from gazetteer.place_view import place_view, public_history_text
 from gazetteer.tables import places
-from tests.test_workflow import (  # noqa: F401  (fixtures)
-    CLERK,
-    Clock,
-    clock,
-    corpus,
-    corpus_cache,
-    place_id_of,
-    walk,
-)
 
 
 def test_township_without_geometry_shows_its_county_on_the_map(client, store):
@@ -53,17 +45,8 @@ def test_placing_on_the_map_never_shows_the_staff_account(client, store):
 
 
 def test_renamed_place_lists_former_name_and_approving_body(client, store, clock, corpus):  # noqa: F811
-    old_id = place_id_of(store, "440106001001")  # 岳洲社区居委会
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="renaming",
-        applicant="五山街道办事处",
-        reasons="名实不符",
-        proposed={"name": "岳溪社区居委会"},
-        place_id=old_id,
-        clock=clock,
-    )
+    old_id = place_id_of(store, YUEZHOU)
+    p = renaming_of_yuezhou(store, clock)
     p = walk(store, clock, corpus, p, "in_force")
     new_id = p["result_place_id"]
     view = place_view(store, new_id)

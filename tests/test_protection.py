@@ -3,26 +3,21 @@ or retiring it is approved only with recorded protection measures."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from helpers import login, logout
-from test_workflow import CLERK, OFFICER, Clock, place_id_of, step
+from proposal_helpers import (
+    CLERK,
+    OFFICER,
+    YUEZHOU,
+    place_id_of,
+    renaming_of_yuezhou,
+    step,
+)
 
 from gazetteer import protection, workflow
 from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
 
-OLD = "440106001001"  # 岳洲社区居委会
-
-
-@pytest.fixture
-def clock():
-    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def corpus(store):
-    return workflow._rules()[0].from_store(store)
+OLD = YUEZHOU
 
 
 def test_listing_needs_reason_and_source_and_the_officer_role(store):
@@ -46,16 +41,7 @@ def test_renaming_a_protected_name_needs_protection_measures(store, clock, corpu
     protection.protect_name(
         store, OFFICER, pid, reason="测试用：清代已有此名", source="测试名录（非真实）"
     )
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="renaming",
-        applicant="天河区民政局",
-        reasons="名实不符",
-        proposed={"name": "岳溪社区居委会"},
-        place_id=pid,
-        clock=clock,
-    )
+    p = renaming_of_yuezhou(store, clock, applicant="天河区民政局")
     for action in ("submit", "check"):
         p = step(store, clock, corpus, p, action)
     warning = next(f for f in p["findings"] if f["rule_id"] == "protected.name")

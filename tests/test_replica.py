@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import login
+from helpers import login, naming_json
+from registry_helpers import LUHU, name_place
 
-from gazetteer import registry
 from gazetteer.core import store as store_module
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
@@ -105,12 +105,9 @@ def test_reads_go_to_the_replica_and_own_writes_are_read_from_the_primary(routed
     login(client, "li", "clerk")
     created = client.post(
         "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "番禺区民政局",
-            "reasons": "新建居民点",
-            "proposed": {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-        },
+        json=naming_json(
+            "鹭湖新村", "440113", "居民点", applicant="番禺区民政局", reasons="新建居民点"
+        ),
     )
     assert created.status_code == 201, created.get_json()
     proposal_id = created.get_json()["id"]
@@ -144,14 +141,7 @@ def test_a_change_reaches_search_through_the_replica(routed, store, tmp_path):
 
     assert in_thread(lambda: search("番禺区"))[0]["name"] == "番禺区"
     now = dt.datetime.now(dt.UTC)
-    with store.write(actor=OFFICER) as conn:  # another process's write, on the primary
-        named = registry.create_place(
-            conn,
-            {"name": "鹭湖新村", "feature_class": "居民点", "division_code": "440113"},
-            effective_date=now.date(),
-            actor=OFFICER,
-            now=now,
-        )
+    named = name_place(store, LUHU, OFFICER, now)  # another process's write, on the primary
     wait_for(
         lambda: named in [h["id"] for h in in_thread(lambda: search("鹭湖新村"))],
         "the new name to be searchable through the replica",

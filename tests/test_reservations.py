@@ -6,19 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from test_workflow import (  # noqa: F401  (shared fixtures: clock, corpus)
-    CLERK,
-    OFFICER,
-    PATH,
-    TIANHE,
-    Clock,
-    clock,
-    corpus,
-    corpus_cache,
-    new_naming,
-    step,
-    walk,
-)
+from helpers import naming_json
+from proposal_helpers import OFFICER, PATH, TIANHE, Clock, new_naming, propose, step, walk
 
 from gazetteer import workflow
 from gazetteer.core.errors import RuleViolation
@@ -52,12 +41,11 @@ def test_second_proposal_for_a_reserved_name_is_blocked_homophone_warned(store, 
     assert rule_ids(homophone)["reserved.homophone"]["severity"] == "warning"
     assert "reserved" not in rule_ids(homophone)
     # A name in another city's jurisdiction is not reserved (streets: one city).
-    elsewhere = workflow.create_proposal(
+    elsewhere = propose(
         store,
-        CLERK,
-        kind="naming",
-        applicant="佛山市禅城区住房和城乡建设局",
-        reasons="新建道路",
+        "naming",
+        "佛山市禅城区住房和城乡建设局",
+        "新建道路",
         proposed={"name": "凤翔路", "feature_class": "交通运输设施", "division_code": "440604"},
         clock=clock,
     )
@@ -133,16 +121,10 @@ def test_race_two_same_names_coming_into_force_exactly_one_wins(store, clock, co
 
 
 def test_reservation_through_the_api(client, app):
-    from test_registry_api import Clock as ApiClock
-    from test_registry_api import act, create
+    from test_registry_api import API_START, act, create
 
-    app.extensions["gdgis.clock"] = ApiClock()
-    body = {
-        "kind": "naming",
-        "applicant": "天河区住房和城乡建设局",
-        "reasons": "新建道路",
-        "proposed": {"name": "凤翔路", "feature_class": "交通运输设施", "division_code": TIANHE},
-    }
+    app.extensions["gdgis.clock"] = Clock(API_START)
+    body = naming_json("凤翔路", applicant="天河区住房和城乡建设局", reasons="新建道路")
     first = act(client, "li", create(client, body), "submit")
     second = act(client, "li", create(client, body), "submit")
     second = act(client, "wang", second, "check")

@@ -41,58 +41,44 @@ def gd_records() -> list[dict]:
     return records
 
 
+GUANGZHOU = ["440000", "440100"]
+CHAIN = {"440105": ["广东省", "广州市", "海珠区"], PANYU: ["广东省", "广州市", "番禺区"]}
+
+
+def synthetic(id_, name, county, feature_class, status="in_force", bbox=None, former=()):
+    """A made-up record in ``county`` of 广州市, ranked below the real divisions (level 5);
+    ``bbox``: (min lon, min lat, max lon, max lat) in degrees."""
+    return {
+        "id": id_,
+        "name": name,
+        "former_names": list(former),
+        "division_code": county,
+        "division_path": [*GUANGZHOU, county],
+        "division_chain": CHAIN[county],
+        "feature_class": feature_class,
+        "status": status,
+        "level_rank": 5,
+        "bbox": bbox,
+    }
+
+
 SYNTHETIC = [
     # A renamed place (synthetic): the old name must still find it.
-    {
-        "id": "syn-rename",
-        "name": "海珠湿地路",
-        "former_names": ["万亩果园路"],
-        "division_code": "440105",
-        "division_path": ["440000", "440100", "440105"],
-        "division_chain": ["广东省", "广州市", "海珠区"],
-        "feature_class": "交通运输设施",
-        "status": "in_force",
-        "level_rank": 5,
-        "bbox": (113.33, 23.06, 113.36, 23.07),
-    },
+    synthetic(
+        "syn-rename",
+        "海珠湿地路",
+        "440105",
+        "交通运输设施",
+        bbox=(113.33, 23.06, 113.36, 23.07),
+        former=["万亩果园路"],
+    ),
     # A place whose whole name is 沙湾 (exact) next to the real 沙湾街道/沙湾社区… (prefix).
-    {
-        "id": "syn-shawan",
-        "name": "沙湾",
-        "former_names": [],
-        "division_code": "440113",
-        "division_path": ["440000", "440100", "440113"],
-        "division_chain": ["广东省", "广州市", "番禺区"],
-        "feature_class": "居民点",
-        "status": "in_force",
-        "level_rank": 5,
-        "bbox": (113.33, 22.90, 113.36, 22.92),
-    },
+    synthetic("syn-shawan", "沙湾", PANYU, "居民点", bbox=(113.33, 22.90, 113.36, 22.92)),
     # A historical and a retired name, for status filters and ranking.
-    {
-        "id": "syn-historical",
-        "name": "番禺古城",
-        "former_names": [],
-        "division_code": PANYU,
-        "division_path": ["440000", "440100", PANYU],
-        "division_chain": ["广东省", "广州市", "番禺区"],
-        "feature_class": "纪念地旅游景点",
-        "status": "historical",
-        "level_rank": 5,
-        "bbox": None,
-    },
-    {
-        "id": "syn-retired",
-        "name": "番禺旧站",
-        "former_names": [],
-        "division_code": PANYU,
-        "division_path": ["440000", "440100", PANYU],
-        "division_chain": ["广东省", "广州市", "番禺区"],
-        "feature_class": "交通运输设施",
-        "status": "retired",
-        "level_rank": 5,
-        "bbox": (113.36, 22.93, 113.37, 22.94),
-    },
+    synthetic("syn-historical", "番禺古城", PANYU, "纪念地旅游景点", "historical"),
+    synthetic(
+        "syn-retired", "番禺旧站", PANYU, "交通运输设施", "retired", (113.36, 22.93, 113.37, 22.94)
+    ),
 ]
 
 

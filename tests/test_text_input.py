@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from helpers import login
+from proposal_helpers import CLERK, TIANHE, propose
 
-from gazetteer import workflow
 from gazetteer.core import audit
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.actors import Actor
@@ -20,7 +20,6 @@ from gazetteer.core.errors import InvalidInput
 from gazetteer.registry_tables import proposals
 from webmap.cli import main
 
-TIANHE = "440106"
 CLERK = Actor("li", frozenset({"clerk"}))
 
 
@@ -87,12 +86,11 @@ def test_text_is_stored_in_nfc(client, store):
 def test_the_domain_refuses_a_surrogate_whatever_the_caller(store):
     before = audit_size(store)
     with pytest.raises(InvalidInput):
-        workflow.create_proposal(
+        propose(
             store,
-            CLERK,
-            kind="naming",
-            applicant="天河区\udfff",
-            reasons="新建道路",
+            "naming",
+            "天河区\udfff",
+            "新建道路",
             proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
         )
     with pytest.raises(InvalidInput):  # a JSON column: checked before it is serialised

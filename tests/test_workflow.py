@@ -6,7 +6,26 @@ import datetime as dt
 import threading
 
 import pytest
-import sqlalchemy as sa
+from proposal_helpers import (
+    APPROVER,
+    APPROVER_2,
+    CLERK,
+    EVERYONE,
+    OFFICER,
+    PUBLIC,
+    TIANHE,
+    TIANHE_APPROVAL,
+    YUEZHOU,
+    event_count,
+    new_naming,
+    path_to,
+    perform,
+    place_id_of,
+    propose,
+    renaming_of_yuezhou,
+    step,
+    walk,
+)
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
@@ -20,149 +39,6 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.store import Store
-from gazetteer.registry_tables import proposal_events
-from gazetteer.tables import places
-
-CLERK = Actor("clerk_li", frozenset({"clerk"}))
-OFFICER = Actor("officer_wang", frozenset({"officer"}))
-APPROVER = Actor("approver_chen", frozenset({"approver"}))
-APPROVER_2 = Actor("approver_zhou", frozenset({"approver"}))
-# Holds every workflow role, but never drafts anything below, so it may decide.
-EVERYONE = Actor("super_he", frozenset({"clerk", "officer", "approver"}))
-PUBLIC = Actor("anonymous")
-TIANHE = "440106"
-
-
-class Clock:
-    """An injectable clock (UTC instants) that tests move by whole days."""
-
-    def __init__(self, start: dt.datetime):
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, days: int) -> None:
-        self.now += dt.timedelta(days=days)
-
-    @property
-    def today(self) -> dt.date:
-        return registry.civil_date(self.now)
-
-
-@pytest.fixture
-def clock():
-    return Clock(dt.datetime(2024, 3, 1, 2, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture(scope="module")
-def corpus_cache():
-    return {}
-
-
-@pytest.fixture
-def corpus(store, corpus_cache):
-    # One corpus for the module: building it reads ~28,700 names.
-    if "corpus" not in corpus_cache:
-        corpus_cache["corpus"] = workflow._rules()[0].from_store(store)
-    return corpus_cache["corpus"]
-
-
-def place_id_of(store, division_code: str) -> int:
-    with store.read() as conn:
-        return conn.execute(
-            sa.select(places.c.id).where(places.c.source_key == f"nbs:{division_code}")
-        ).scalar_one()
-
-
-def event_count(store, proposal_id: int | None = None) -> int:
-    query = sa.select(sa.func.count()).select_from(proposal_events)
-    if proposal_id is not None:
-        query = query.where(proposal_events.c.proposal_id == proposal_id)
-    with store.read() as conn:
-        return conn.execute(query).scalar()
-
-
-def new_naming(store, clock, name="长乐路", actor=CLERK):
-    return workflow.create_proposal(
-        store,
-        actor,
-        kind="naming",
-        applicant="天河区住房和城乡建设局",
-        reasons="新建道路需要命名",
-        proposed={
-            "name": name,
-            "feature_class": "交通运输设施",
-            "feature_type": "路",
-            "division_code": TIANHE,
-            "meaning": "临近云溪公园，取其雅意",
-        },
-        location={"type": "LineString", "coordinates": [[113.36, 23.14], [113.37, 23.145]]},
-        clock=clock,
-    )
-
-
-PATH = (
-    "submit",
-    "check",
-    "start_review",
-    "add_opinion",
-    "confirm_romanization",
-    "publish_notice",
-    "approve",
-    "announce",
-    "bring_into_force",
-)
-
-
-def step(store, clock, corpus, p, action, actor=None, **params):
-    actors = {"submit": CLERK, "approve": APPROVER, "reject": APPROVER, "withdraw": CLERK}
-    defaults = {
-        "add_opinion": {
-            "kind": "expert",
-            "author": "地名专家委员会",
-            "body": "名称含义健康，符合命名规则",
-        },
-        "publish_notice": {
-            "notice_start": clock.today.isoformat(),
-            "notice_end": (clock.today + dt.timedelta(days=29)).isoformat(),
-        },
-        "approve": {
-            "approving_body": "广州市天河区人民政府",
-            "decision_ref": "穗天府函〔2024〕1号",
-        },
-        "reject": {"reason": "名称与辖区内现有道路重名"},
-        "return": {"reason": "材料不全"},
-        "withdraw": {"reason": "项目取消"},
-        "override": {"reason": "经专家论证可以使用"},
-    }
-    if action in ("approve", "reject"):
-        clock.advance(30)  # past the 30-day notice period (MIN_NOTICE_DAYS)
-    kwargs = {**defaults.get(action, {}), **params}
-    if action == "approve" and "approving_body" not in params and p.get("authority"):
-        # The body the authority table gives (Art. 12): the county-level one, as in 天河区.
-        kwargs["approving_body"] = p["authority"]["options"][-1]
-    return workflow.perform(
-        store,
-        p["id"],
-        action,
-        actor or actors.get(action, OFFICER),
-        version=p["version"],
-        clock=clock,
-        corpus=corpus,
-        **kwargs,
-    )
-
-
-def walk(store, clock, corpus, p, until: str):
-    """Take the happy path until the proposal is in state ``until``."""
-    if p["state"] == until:
-        return p
-    for action in PATH:
-        p = step(store, clock, corpus, p, action)
-        if p["state"] == until and action != "add_opinion":
-            return p
-    raise AssertionError(f"never reached {until}")
 
 
 def test_naming_end_to_end(store, clock, corpus):
@@ -184,37 +60,12 @@ def test_naming_end_to_end(store, clock, corpus):
         workflow.get_proposal(store, p["id"], PUBLIC)["state"] == "on_notice"
     )  # the public sees notices
     with pytest.raises(IllegalTransition, match="公示期"):
-        workflow.perform(
-            store,
-            p["id"],
-            "approve",
-            APPROVER,
-            version=p["version"],
-            clock=clock,
-            approving_body="广州市天河区人民政府",
-        )
+        perform(store, clock, p, "approve", APPROVER, approving_body="广州市天河区人民政府")
     clock.advance(30)
     with pytest.raises(IllegalTransition, match="多音字"):
-        workflow.perform(
-            store,
-            p["id"],
-            "approve",
-            APPROVER,
-            version=p["version"],
-            clock=clock,
-            approving_body="广州市天河区人民政府",
-        )
+        perform(store, clock, p, "approve", APPROVER, approving_body="广州市天河区人民政府")
     p = step(store, clock, corpus, p, "confirm_romanization")
-    p = workflow.perform(
-        store,
-        p["id"],
-        "approve",
-        APPROVER,
-        version=p["version"],
-        clock=clock,
-        approving_body="广州市天河区人民政府",
-        decision_ref="穗天府函〔2024〕1号",
-    )
+    p = perform(store, clock, p, "approve", APPROVER, **TIANHE_APPROVAL)
     assert p["decision"] == "approved" and p["decision_date"] == "2024-03-31"
     clock.advance(3)
     p = step(store, clock, corpus, p, "announce")
@@ -265,18 +116,9 @@ def test_naming_end_to_end(store, clock, corpus):
 
 
 def test_renaming_end_to_end_keeps_old_name_findable(store, clock, corpus):
-    old_id = place_id_of(store, "440106001001")  # 岳洲社区居委会
+    old_id = place_id_of(store, YUEZHOU)
     before = registry.get_place(store, old_id)
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="renaming",
-        applicant="五山街道办事处",
-        reasons="名实不符",
-        proposed={"name": "岳溪社区居委会"},
-        place_id=old_id,
-        clock=clock,
-    )
+    p = renaming_of_yuezhou(store, clock)
     assert p["division_code"] == "440106001"
     p = walk(store, clock, corpus, p, "in_force")
     new_id = p["result_place_id"]
@@ -312,14 +154,8 @@ def test_renaming_end_to_end_keeps_old_name_findable(store, clock, corpus):
 
 def test_retirement_end_to_end_keeps_record(store, clock, corpus):
     pid = place_id_of(store, "440106001002")  # 茶山社区居委会
-    p = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="retirement",
-        applicant="五山街道办事处",
-        reasons="社区撤并，该居委会已撤销",
-        place_id=pid,
-        clock=clock,
+    p = propose(
+        store, "retirement", "五山街道办事处", "社区撤并，该居委会已撤销", place_id=pid, clock=clock
     )
     p = step(store, clock, corpus, p, "submit")
     p = step(store, clock, corpus, p, "check")
@@ -340,48 +176,20 @@ def test_retirement_end_to_end_keeps_record(store, clock, corpus):
     assert versions[1]["change_reason"] == "社区撤并，该居委会已撤销"
     assert registry.get_place(store, pid, as_of=dt.date(2024, 1, 1))["status"] == "in_force"
     with pytest.raises(InvalidInput, match="不是现行地名"):
-        workflow.create_proposal(
-            store, CLERK, kind="retirement", applicant="x", reasons="再次销名", place_id=pid
-        )
+        propose(store, "retirement", "x", "再次销名", place_id=pid)
 
 
+ON_NOTICE = ["submit", "check", "start_review", "add_opinion", "publish_notice"]
 STATES_REACHED = {  # state -> how to reach it from a fresh proposal
     "draft": [],
-    "submitted": ["submit"],
-    "checked": ["submit", "check"],
-    "in_review": ["submit", "check", "start_review"],
-    "on_notice": ["submit", "check", "start_review", "add_opinion", "publish_notice"],
-    "approved": [
-        "submit",
-        "check",
-        "start_review",
-        "add_opinion",
-        "confirm_romanization",
-        "publish_notice",
-        "approve",
-    ],
-    "rejected": ["submit", "check", "start_review", "add_opinion", "publish_notice", "reject"],
-    "announced": [
-        "submit",
-        "check",
-        "start_review",
-        "add_opinion",
-        "confirm_romanization",
-        "publish_notice",
-        "approve",
-        "announce",
-    ],
-    "in_force": [
-        "submit",
-        "check",
-        "start_review",
-        "add_opinion",
-        "confirm_romanization",
-        "publish_notice",
-        "approve",
-        "announce",
-        "bring_into_force",
-    ],
+    "submitted": path_to("submit"),
+    "checked": path_to("check"),
+    "in_review": path_to("start_review"),
+    "on_notice": ON_NOTICE,
+    "approved": path_to("approve"),
+    "rejected": [*ON_NOTICE, "reject"],
+    "announced": path_to("announce"),
+    "in_force": path_to("bring_into_force"),
     "withdrawn": ["withdraw"],
 }
 
@@ -399,16 +207,7 @@ def test_every_illegal_transition_is_refused(store, clock, corpus):
                 continue
             events = event_count(store, p["id"])
             with pytest.raises(IllegalTransition):
-                workflow.perform(
-                    store,
-                    p["id"],
-                    s.action,
-                    EVERYONE,
-                    version=p["version"],
-                    clock=clock,
-                    corpus=corpus,
-                    reason="试图越级操作",
-                )
+                perform(store, clock, p, s.action, EVERYONE, corpus=corpus, reason="试图越级操作")
             after = workflow.get_proposal(store, p["id"], OFFICER)
             assert (after["state"], after["version"]) == (state, p["version"])
             assert event_count(store, p["id"]) == events
@@ -430,9 +229,7 @@ def test_role_checks(store, clock, corpus):
     for s in workflow.STEPS:
         outsider = Actor("inspector_x", frozenset({"inspector", "admin"}))
         with pytest.raises(Forbidden):
-            workflow.perform(
-                store, p["id"], s.action, outsider, version=p["version"], clock=clock, reason="r"
-            )
+            perform(store, clock, p, s.action, outsider, reason="r")
         for role in {"clerk", "officer", "approver"} - s.roles:
             with pytest.raises(Forbidden):
                 workflow.perform(
@@ -464,7 +261,7 @@ def test_role_checks(store, clock, corpus):
 def test_approver_cannot_approve_own_proposal(store, clock, corpus):
     zhang = Actor("zhang", frozenset({"clerk", "approver"}))
     p = new_naming(store, clock, actor=zhang)
-    p = workflow.perform(store, p["id"], "submit", zhang, version=p["version"], clock=clock)
+    p = perform(store, clock, p, "submit", zhang)
     for action in (
         "check",
         "start_review",
@@ -476,26 +273,11 @@ def test_approver_cannot_approve_own_proposal(store, clock, corpus):
     clock.advance(30)
     for action in ("approve", "reject"):
         with pytest.raises(Forbidden, match="自己提交"):
-            workflow.perform(
-                store,
-                p["id"],
-                action,
-                zhang,
-                version=p["version"],
-                clock=clock,
-                approving_body="广州市天河区人民政府",
-                reason="r",
+            perform(
+                store, clock, p, action, zhang, approving_body="广州市天河区人民政府", reason="r"
             )
     assert "approve" not in workflow.get_proposal(store, p["id"], zhang)["allowed_actions"]
-    p = workflow.perform(
-        store,
-        p["id"],
-        "approve",
-        APPROVER_2,
-        version=p["version"],
-        clock=clock,
-        approving_body="广州市天河区人民政府",
-    )
+    p = perform(store, clock, p, "approve", APPROVER_2, approving_body="广州市天河区人民政府")
     assert p["state"] == "approved" and p["decided_by"] == APPROVER_2.username
 
 
@@ -508,9 +290,7 @@ def test_blocking_finding_needs_override_with_reasons(store, clock, corpus):
     with pytest.raises(RuleViolation):
         step(store, clock, corpus, p, "publish_notice")
     with pytest.raises(InvalidInput):
-        workflow.perform(
-            store, p["id"], "override", OFFICER, version=p["version"], clock=clock, reason=" "
-        )
+        perform(store, clock, p, "override", OFFICER, reason=" ")
     p = step(store, clock, corpus, p, "override", reason="友好城市纪念道路，经专家论证同意")
     assert (
         p["override_reasons"] == "友好城市纪念道路，经专家论证同意"
@@ -525,9 +305,7 @@ def test_return_to_draft_edit_and_recheck(store, clock, corpus):
     assert [f for f in p["findings"] if f["severity"] == "blocking"]
     p = step(store, clock, corpus, p, "return")
     assert p["state"] == "draft"
-    p = workflow.perform(
-        store, p["id"], "edit", CLERK, version=p["version"], clock=clock, name="云溪大道"
-    )
+    p = perform(store, clock, p, "edit", CLERK, name="云溪大道")
     assert p["proposed"]["name"] == "云溪大道" and p["proposed"]["romanized"].startswith("Yunxi")
     p = walk(store, clock, corpus, p, "checked")
     # Re-checked: the findings are those of the new name, and the old override is gone.
@@ -539,47 +317,40 @@ def test_return_to_draft_edit_and_recheck(store, clock, corpus):
 
 def test_stale_version_is_a_conflict(store, clock, corpus):
     p = new_naming(store, clock)
-    p2 = workflow.perform(store, p["id"], "submit", CLERK, version=p["version"], clock=clock)
+    p2 = perform(store, clock, p, "submit", CLERK)
     with pytest.raises(Conflict):
-        workflow.perform(
-            store, p["id"], "withdraw", CLERK, version=p["version"], clock=clock, reason="r"
-        )
+        perform(store, clock, p, "withdraw", CLERK, reason="r")
     assert workflow.get_proposal(store, p["id"], OFFICER)["state"] == p2["state"] == "submitted"
 
 
 def test_input_validation(store, clock):
     with pytest.raises(InvalidInput):
-        workflow.create_proposal(
+        propose(
             store,
-            CLERK,
-            kind="naming",
-            applicant="a",
-            reasons="r",
+            "naming",
+            "a",
+            "r",
             proposed={"name": "云溪路", "feature_class": "路", "division_code": TIANHE},
         )
     with pytest.raises(NotFound):
-        workflow.create_proposal(
+        propose(
             store,
-            CLERK,
-            kind="naming",
-            applicant="a",
-            reasons="r",
+            "naming",
+            "a",
+            "r",
             proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": "449999"},
         )
     with pytest.raises(InvalidInput, match="坐标"):
-        workflow.create_proposal(
+        propose(
             store,
-            CLERK,
-            kind="naming",
-            applicant="a",
-            reasons="r",
+            "naming",
+            "a",
+            "r",
             proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
             location=Point(23.14, 113.36),
         )  # lat/lon swapped
     with pytest.raises(InvalidInput):
-        workflow.create_proposal(
-            store, CLERK, kind="renaming", applicant="a", reasons="r", proposed={"name": "x"}
-        )
+        propose(store, "renaming", "a", "r", proposed={"name": "x"})
 
 
 def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
@@ -623,25 +394,10 @@ def test_annual_statistics_counts(store, clock, corpus):
     walk(
         store, clock, corpus, new_naming(store, clock, name="长乐五路"), "on_notice"
     )  # not decided: not counted
-    renamed = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="renaming",
-        applicant="a",
-        reasons="名实不符",
-        proposed={"name": "岳溪社区居委会"},
-        clock=clock,
-        place_id=place_id_of(store, "440106001001"),
-    )
+    renamed = renaming_of_yuezhou(store, clock, applicant="a")
     walk(store, clock, corpus, renamed, "in_force")
-    retired = workflow.create_proposal(
-        store,
-        CLERK,
-        kind="retirement",
-        applicant="a",
-        reasons="撤并",
-        place_id=place_id_of(store, "440113007003"),
-        clock=clock,
+    retired = propose(
+        store, "retirement", "a", "撤并", place_id=place_id_of(store, "440113007003"), clock=clock
     )  # 番禺区 市桥街道 德兴社区居民委员会 (a township itself changes as a division)
     for action in (
         "submit",

@@ -33,6 +33,7 @@ from webmap.schemas import CleanupBuild, CleanupDecision, validated_body
 
 bp = Blueprint("campaigns", __name__)
 
+PROVINCE = "440000"  # the clean-up page's default: the whole province
 BATCH_SUFFIXES = (".csv", ".txt", ".xlsx", ".gpkg", ".geojson", ".json")
 # The coordinate systems offered for a surveyed table (any EPSG:code is accepted too).
 BATCH_CRS_CHOICES = (
@@ -50,7 +51,7 @@ BATCH_CRS_CHOICES = (
 def _staff_page():
     """Pages: a visitor is sent to sign in and comes back; a signed-in non-staff is refused."""
     actor = current_actor()
-    if actor.is_public:
+    if actor.is_public and request.method == "GET":
         return actor, redirect(url_for("auth.login", next=request.full_path))
     if not actor.is_staff:
         raise Forbidden("此页面仅供地名工作人员使用")
@@ -102,13 +103,14 @@ def cleanup_csv():
 
 @bp.post("/api/cleanup/build")
 def cleanup_build():
-    """Check the names in force and list the flagged ones (officers); body {division?}."""
+    """Check the names in force of a division and list the flagged ones (officers); body
+    {division} (440000 for the whole province)."""
     body = validated_body(CleanupBuild)
     result = cleanup.build_worklist(
         store(),
         current_actor(),
-        lookup().name_corpus(),
-        division=body.get("division"),
+        lookup().name_corpus,
+        division=body["division"],
         clock=clock,
     )
     return jsonify(result)
@@ -189,8 +191,8 @@ def cleanup_build_form():
         result = cleanup.build_worklist(
             store(),
             current_actor(),
-            lookup().name_corpus(),
-            division=form.get("division") or None,
+            lookup().name_corpus,
+            division=form.get("division") or PROVINCE,
             clock=clock,
         )
         flash(
@@ -292,9 +294,10 @@ def placement_batch_preview():
 def placement_batch_apply():
     """Form or JSON {digest, crs, id?, x?, y?}: place the previewed file's good rows in one
     transaction (officers)."""
-    source = request.form if request.form else (request.get_json(silent=True) or {})
-    if not isinstance(source, dict) and not hasattr(source, "get"):
-        raise InvalidInput("请求体应为表单或 JSON 对象")
+    require_role(current_actor(), placement_worklist.PLACING_ROLES, "批量上图")
+    source = request.form if request.form else request.get_json(silent=True)
+    if not hasattr(source, "get"):
+        raise InvalidInput("请求体应为表单或 JSON 对象 {digest, crs}")
     result = placement_worklist.batch_apply(
         store(),
         current_actor(),

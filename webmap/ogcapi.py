@@ -27,7 +27,7 @@ from gazetteer.core.crs import (
     geometry_from_ogc_crs,
 )
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import BBox, check_bbox
+from gazetteer.core.spatial import BBox, bbox_numbers, check_bbox
 from gazetteer.core.store import Store
 from gazetteer.cql import and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
@@ -79,6 +79,25 @@ ITEM_PARAMS = (
     "skipGeometry",
 )
 FEATURE_PARAMS = ("f", "crs", "properties", "skipGeometry")
+OUTPUT_FORMATS = ("json", "html")
+
+
+def item_params(c: FeatureProvider) -> tuple[str, ...]:
+    """The query parameters ``items`` of ``c`` accepts (the OpenAPI document lists the same):
+    ``datetime`` only where the layer has dates to filter on, then its queryables."""
+    standard = tuple(p for p in ITEM_PARAMS if p != "datetime" or c.temporal is not None)
+    return (*standard, *c.queryable_fields())
+
+
+def check_format(f: str | None) -> None:
+    """``f`` is json or html (or absent); anything else is a 400, not a silent JSON answer."""
+    if f is not None and f not in OUTPUT_FORMATS:
+        raise InvalidInput(
+            f"不支持的输出格式 f={f!r}（可选：{'、'.join(OUTPUT_FORMATS)}）",
+            details={"f": f, "allowed": list(OUTPUT_FORMATS)},
+        )
+
+
 COLLECTION_PARAMS = ("f",)
 
 
@@ -131,13 +150,7 @@ def _bool_arg(args: Mapping[str, str], name: str) -> bool:
 def parse_bbox_in(text: str, bbox_crs: str) -> BBox:
     """OGC ``bbox`` (4 numbers in ``bbox_crs``'s axis order) -> CGCS2000 lon/lat box,
     degrees. A box in a projected CRS becomes the lon/lat box around its outline."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InvalidInput("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
-    try:
-        a, b, c, d = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidInput(f"bbox 含有非数字：{text!r}") from None
+    a, b, c, d = bbox_numbers(text)
     if not all(math.isfinite(v) for v in (a, b, c, d)):
         raise InvalidInput("bbox 含有非有限数值")
     if bbox_crs == CRS84_URI:
@@ -352,8 +365,13 @@ class OgcApi:
 
     def items(self, req: ApiRequest, collection_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        queryables = c.queryable_fields()
-        check_params(req.args, (*ITEM_PARAMS, *queryables))
+        if "datetime" in req.args and c.temporal is None:
+            raise InvalidInput(
+                f"图层 {c.id} 没有时间属性，不接受 datetime（某日的区划见 "
+                "/api/divisions/as-of?date=YYYY-MM-DD）",
+                details={"parameter": "datetime", "collection": c.id},
+            )
+        check_params(req.args, item_params(c))
         return self._cached(c, req, lambda: self._items(req, c))
 
     def _items(self, req: ApiRequest, c: FeatureProvider) -> ApiResponse:

@@ -14,10 +14,12 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
@@ -139,9 +141,10 @@ class PlaceGeometry(RequestModel):
 
 
 class CleanupBuild(RequestModel):
-    """Check the names in force for the 大洋怪重 clean-up (officer); optionally one division."""
+    """Check the names in force of a division (440000: the whole province) for the 大洋怪重
+    clean-up (officer)."""
 
-    division: ShortText | None = None
+    division: ShortText
 
 
 class CleanupDecision(RequestModel):
@@ -155,7 +158,9 @@ class CleanupDecision(RequestModel):
 class ReverseBatch(RequestModel):
     """Reverse lookup of many points: [[lon, lat], ...] in ``crs`` (at most 10,000)."""
 
-    crs: Literal["CGCS2000", "WGS84", "GCJ02", "BD09"] = "CGCS2000"
+    # Checked by gazetteer.core.crs.normalise_tag, as everywhere a CRS tag is taken: any
+    # case (bd09, Gcj-02), aliases and EPSG:NNNN.
+    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
     points: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
         max_length=10_000
     )
@@ -250,6 +255,36 @@ class DisputeUpdate(RequestModel):
     resolution: Text | None = None
 
 
+# ---- office place-name imports -----------------------------------------------------------
+
+ColumnMapping = Annotated[
+    dict[ShortText, ShortText | None],
+    Field(description="登记字段 -> 文件中的列名（null 或空：不导入该字段）"),
+]
+
+
+class ImportCrsGuess(RequestModel):
+    """Guess a layer's coordinate system from its coordinates (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+
+
+class ImportConfigure(RequestModel):
+    """Set the layer, the column mapping and the coordinate system of an import (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+    crs: ShortText | None = None
+
+
+class ImportWrite(RequestModel):
+    """Write a previewed import; rows with errors only when skipped with a reason (officer)."""
+
+    skip_errors: bool = False
+    skip_reason: Text | None = None
+
+
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
@@ -267,6 +302,9 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     TaskUpdate,
     DisputeNew,
     DisputeUpdate,
+    ImportCrsGuess,
+    ImportConfigure,
+    ImportWrite,
 )
 
 
@@ -330,11 +368,23 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
     ("/api/boundaries/division-changes", "post"): DivisionChangeNew,
     ("/api/places/{place_id}/protection", "post"): ProtectionNew,
+    ("/api/imports/{run_id}/crs-guess", "post"): ImportCrsGuess,
+    ("/api/imports/{run_id}/configure", "post"): ImportConfigure,
+    ("/api/imports/{run_id}/write", "post"): ImportWrite,
+    ("/api/cleanup/build", "post"): CleanupBuild,
+    ("/api/cleanup/{item_id}/decision", "post"): CleanupDecision,
 }
 
 
 # Creates that take an ``Idempotency-Key`` header (``gazetteer.core.idempotency``).
-IDEMPOTENT_CREATES = frozenset({("/api/proposals", "post"), ("/api/boundaries/disputes", "post")})
+IDEMPOTENT_CREATES = frozenset(
+    {
+        ("/api/proposals", "post"),
+        ("/api/boundaries/disputes", "post"),
+        ("/api/boundaries/rounds", "post"),
+        ("/api/boundaries/tasks", "post"),
+    }
+)
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -345,9 +395,14 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
+def literal(values) -> Any:
+    """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
+    return Literal[tuple(values)]
+
+
 def _openapi30(schema):
     """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
-    ``null`` branch and has no ``const``."""
+    ``null`` branch (and a nullable enum lists null) and has no ``const``."""
     if isinstance(schema, list):
         return [_openapi30(s) for s in schema]
     if not isinstance(schema, dict):
@@ -364,25 +419,33 @@ def _openapi30(schema):
         else:
             out["anyOf"] = rest
         out["nullable"] = True
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
     if "const" in out:
         out["enum"] = [out.pop("const")]
     return out
 
 
-def request_schemas() -> dict[str, dict]:
-    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+def openapi30_components(models, mode: str) -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of ``models`` and the models they use, as pydantic
+    declares them for ``mode`` ("validation": what a request may send; "serialization":
+    what an answer holds)."""
     from pydantic.json_schema import models_json_schema
 
     _, top = models_json_schema(
-        [(m, "validation") for m in REQUEST_MODELS],
-        ref_template="#/components/schemas/{model}",
+        [(m, mode) for m in models], ref_template="#/components/schemas/{model}"
     )
     return {name: _openapi30(schema) for name, schema in top.get("$defs", {}).items()}
 
 
+def request_schemas() -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+    return openapi30_components(REQUEST_MODELS, mode="validation")
+
+
 def add_request_bodies(paths: dict) -> None:
     """Give every write operation of ``paths`` its generated request body (adding the
-    operation, with the one error shape, where the document lacks it)."""
+    operation where the document lacks it; ``webmap.openapi`` adds the error answers)."""
     for (path, method), model in REQUEST_BODIES.items():
         operation = paths.setdefault(path, {}).setdefault(
             method,
@@ -392,16 +455,16 @@ def add_request_bodies(paths: dict) -> None:
                     "200": {
                         "description": "Result",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "400": {
-                        "description": "Invalid input (names the field; nothing written)",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
+                    }
                 },
             },
         )
+        declared = {p.get("name") for p in operation.get("parameters", [])}
+        for name in re.findall(r"{(\w+)}", path):
+            if name not in declared:
+                operation.setdefault("parameters", []).append(
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                )
         if (path, method) in IDEMPOTENT_CREATES:
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {

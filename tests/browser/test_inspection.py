@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from boundaries.tables import inspections
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
+from tests.browser.pages import select_marker
 
 pytestmark = pytest.mark.browser
 
@@ -27,12 +28,7 @@ def stored(store, record_id=None) -> list:
 
 def open_marker(page, number: str) -> None:
     """Bring a marker of the round into view by its number, then tap it on the map."""
-    marker_id = page.evaluate(
-        "(n) => [...document.querySelectorAll('#marker-jump option')]"
-        ".find(o => o.textContent.split(' ')[0] === n).value",
-        number,
-    )
-    page.select_option("#marker-jump", marker_id)
+    select_marker(page, number)
     icon = page.locator(f".bm-icon[title='{number}']")
     icon.wait_for()
     icon.tap()

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from helpers import ensure_user
-from test_workflow import Clock, new_naming, step, walk
+from proposal_helpers import Clock, new_naming, step, walk
 
 from gazetteer import registry, workflow
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT, screenshot, sign_in
