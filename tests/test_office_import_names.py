@@ -9,7 +9,7 @@ import csv
 from pathlib import Path
 
 import sqlalchemy as sa
-from test_workflow import clock, corpus, corpus_cache, new_naming, step  # noqa: F401
+from proposal_helpers import new_naming, step
 
 from gazetteer.tables import places
 from tests import office_files as of
@@ -72,8 +72,8 @@ def test_former_division_names_resolve_to_todays_district(store, tools, tmp_path
 def test_a_name_reserved_by_a_pending_proposal_is_listed_on_import(
     store,
     tools,  # noqa: F811
-    clock,  # noqa: F811
-    corpus,  # noqa: F811
+    clock,
+    corpus,
     tmp_path,
 ):
     reserving = step(store, clock, corpus, new_naming(store, clock, "凤翔路"), "submit")
