@@ -21,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+from shipped_store import build_shipped_store, counted_page
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -35,15 +37,10 @@ CHROMIUM_ARGS = [
 
 
 def build_store(directory: Path):
-    from boundaries.schema import SCHEMA
-    from gazetteer import importer
-    from gazetteer.core import migrate
+    from boundaries.demo import generate_demo_markers
     from gazetteer.core.store import Store
 
-    store = Store(f"sqlite:///{directory / 'bench.sqlite'}")
-    migrate.upgrade(store, SCHEMA)
-    importer.import_shipped_data(store)
-    from boundaries.demo import generate_demo_markers
+    store = Store(build_shipped_store(directory))
 
     generate_demo_markers(store)  # derives the lines first
     return store
@@ -81,15 +78,7 @@ def measure(browser, url: str, baseline: bool) -> tuple[float, int, int]:
     if baseline:
         context.add_init_script(BASELINE_SCRIPT)
         context.set_extra_http_headers({"Accept-Encoding": "identity"})
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    sizes: dict[str, int] = {}
-    cdp.on(
-        "Network.loadingFinished",
-        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
-    )
+    page, sizes = counted_page(context)
     start = time.perf_counter()
     page.goto(url + "/?bench=1")
     page.wait_for_selector('#map[data-ready="1"]', timeout=60000)
@@ -122,15 +111,7 @@ def measure_views(browser, url: str) -> list[tuple[str, int, int]]:
     the first zoom, then each of three zoom steps in (county level), against fetching the same
     layers whole as GeoJSON (gzip) — what the map loaded before the vector tiles."""
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    sizes: dict[str, int] = {}
-    cdp.on(
-        "Network.loadingFinished",
-        lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])),
-    )
+    page, sizes = counted_page(context)
     page.goto(url + "/?bench=1")
     page.wait_for_selector('#map[data-ready="1"]', timeout=60000)
     _settle(page, sizes)

@@ -53,9 +53,10 @@ p = runs.preview(store, run["id"], officer, work_dir=work, **tools)
 t3 = time.perf_counter()
 w = runs.write(store, run["id"], officer, locator=tools["locator"])
 t4 = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"setup_s": t1 - t0, "preview_s": t3 - t2, "write_s": t4 - t3,
-                  "total_s": t4 - t0, "counts": w["counts"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "total_s": t4 - t0, "counts": w["counts"], "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "peak_rss_mb": usage.ru_maxrss / 1024}))
 """
 
 BASELINE = r"""
@@ -69,8 +70,9 @@ conn = sqlite3.connect(sys.argv[2])
 frame.assign(geometry=shapely.to_wkb(frame.geometry.values)).to_sql("places", conn, index=False, chunksize=10000)
 conn.commit(); conn.close()
 t2 = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"read_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0, "rows": len(frame),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}))
 """
 
 SEARCH = r"""
@@ -121,6 +123,7 @@ def main() -> None:
     from gazetteer.core.store import Store
     from tests.office_files import big_csv
 
+    load_before = os.getloadavg()
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench_import_"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -145,12 +148,16 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
+    load_after = os.getloadavg()
     size_mb = csv_path.stat().st_size / 1e6 if args.keep else None
     print(
         f"\nOffice import of {args.rows:,} GENERATED rows (CSV, CGCS2000 lon/lat) — "
         f"{platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPU, SQLite store with the shipped Guangdong data"
         + (f", file {size_mb:.0f} MB" if size_mb else "")
+        + f"; load average (1/5/15 min) {load_before[0]:.1f}/{load_before[1]:.1f}/"
+        f"{load_before[2]:.1f} at the start, {load_after[0]:.1f}/{load_after[1]:.1f}/"
+        f"{load_after[2]:.1f} at the end"
     )
     print()
     c = ours["counts"]
@@ -168,6 +175,11 @@ def main() -> None:
             f"{base['write_s']:.1f} (plain table)",
         ),
         ("total (s)", f"{ours['total_s']:.1f}", f"{base['total_s']:.1f}"),
+        (
+            "CPU time, user + system (s)",
+            f"{ours['cpu_s']:.1f} ({ours['cpu_s'] / args.rows * 1e3:.2f} ms a row)",
+            f"{base['cpu_s']:.1f}",
+        ),
         (
             "rows/s",
             f"{args.rows / ours['total_s']:,.0f}",

@@ -34,20 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-
-
-def build_store(directory: Path) -> str:
-    from boundaries.schema import SCHEMA
-    from gazetteer import importer
-    from gazetteer.core import migrate
-    from gazetteer.core.store import Store
-
-    url = f"sqlite:///{directory / 'bench.sqlite'}"
-    store = Store(url)
-    migrate.upgrade(store, SCHEMA)
-    importer.import_shipped_data(store)
-    store.dispose()
-    return url
+from shipped_store import build_shipped_store
 
 
 def writer(url: str, seconds: float, events, seed: int) -> None:
@@ -225,7 +212,7 @@ def main() -> None:
             ("writer 1/s — change log (shipped)", "log", True),
             ("writer 1/s — baseline: rebuild on change (ca9f236)", "rebuild", True),
         ):
-            url = build_store(Path(tmp) / label.split()[0] / kind)  # a fresh store per run
+            url = build_shipped_store(Path(tmp) / label.split()[0] / kind)  # a fresh store per run
             rows.append(run(url, label, kind, with_writer, args.seconds, args.seed))
             print(f"done: {label}", flush=True)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -38,6 +39,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from shipped_store import build_shipped_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,20 +66,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def build_store(directory: Path) -> str:
-    from boundaries.schema import SCHEMA
-    from gazetteer import importer
-    from gazetteer.core import migrate
-    from gazetteer.core.store import Store
-
-    url = f"sqlite:///{directory / 'bench.sqlite'}"
-    store = Store(url)
-    migrate.upgrade(store, SCHEMA)
-    importer.import_shipped_data(store)
-    store.dispose()
-    return url
 
 
 def export_geopackage(store_url: str, path: Path) -> None:
@@ -195,10 +184,11 @@ def main() -> None:
     parser.add_argument("--store", help="SQLAlchemy URL of a store with the shipped data")
     parser.add_argument("--pygeoapi-python", default=sys.executable)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        store_url = args.store or build_store(tmp_path)
+        store_url = args.store or build_shipped_store(tmp_path)
         gpkg = tmp_path / "layers.gpkg"
         export_geopackage(store_url, gpkg)
         app_port, pga_port = free_port(), free_port()
@@ -257,7 +247,12 @@ def main() -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=30)
+    load_after = os.getloadavg()
     print(f"OGC API items, median of {args.runs} sequential requests (ms), same data")
+    print(
+        f"machine: {os.cpu_count()} cores, load average (1 min) {load_before[0]:.1f} before,"
+        f" {load_after[0]:.1f} after"
+    )
     print("| request | this app (ms) | features | pygeoapi (ms) | features | pygeoapi / this app |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, ms_ours, n_ours, ms_theirs, n_theirs in rows:

@@ -12,8 +12,8 @@ from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines,
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import IllegalTransition, InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -26,10 +26,6 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
     returns the record made the first time; the same key with different content raises
     ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, _ROLES, "登记争议隐患")
-    digest = key = None
-    if idempotency_key is not None:
-        key = idempotency.validate_key(idempotency_key)
-        digest = idempotency.request_digest(data)
     title = str(data.get("title") or "").strip()
     if not title:
         raise InvalidInput("争议隐患须有标题")
@@ -43,51 +39,47 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
         lon, lat = (None, None) if lon in (None, "") else (float(lon), float(lat))
     except (TypeError, ValueError):
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
-    with store.write(actor=actor) as conn:
-        earlier = idempotency.previous(conn, actor.username, key) if digest else None
-        if earlier is None:
-            line = conn.execute(
-                sa.select(boundary_lines.c.id).where(
-                    boundary_lines.c.id == data.get("line_id")
-                    if data.get("line_id") is not None
-                    else boundary_lines.c.name == data.get("line")
-                )
-            ).first()
-            if line is None:
-                raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
-            new_id = conn.execute(
-                disputes.insert().values(
-                    line_id=line.id,
-                    title=title[:200],
-                    category=category,
-                    risk=risk,
-                    status="open",
-                    lon=lon,
-                    lat=lat,
-                    description=data.get("description"),
-                    reported_by=actor.username,
-                    reported_at=dt.datetime.now(dt.UTC),
-                    is_demonstration=bool(data.get("is_demonstration", False)),
-                )
-            ).inserted_primary_key[0]
-            if digest is not None:
-                idempotency.remember(conn, actor.username, key, "dispute", digest, {"id": new_id})
-    if earlier is not None:
-        stored = get_dispute(store, earlier.response["id"])
-        idempotency.check_same_request(earlier, "dispute", digest, stored)
-        return stored
-    return get_dispute(store, new_id)
+
+    def insert(conn) -> int:
+        line = first_or_not_found(
+            conn,
+            sa.select(boundary_lines.c.id).where(
+                boundary_lines.c.id == data.get("line_id")
+                if data.get("line_id") is not None
+                else boundary_lines.c.name == data.get("line")
+            ),
+            f"界线不存在：{data.get('line') or data.get('line_id')}",
+        )
+        return conn.execute(
+            disputes.insert().values(
+                line_id=line.id,
+                title=title[:200],
+                category=category,
+                risk=risk,
+                status="open",
+                lon=lon,
+                lat=lat,
+                description=data.get("description"),
+                reported_by=actor.username,
+                reported_at=dt.datetime.now(dt.UTC),
+                is_demonstration=bool(data.get("is_demonstration", False)),
+            )
+        ).inserted_primary_key[0]
+
+    return idempotency.create_once(
+        store, actor, "dispute", idempotency_key, data, insert, lambda i: get_dispute(store, i)
+    )
 
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(disputes, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
-            .where(disputes.c.id == dispute_id)
-        ).first()
-    if row is None:
-        raise NotFound(f"争议隐患不存在：{dispute_id}")
+            .where(disputes.c.id == dispute_id),
+            f"争议隐患不存在：{dispute_id}",
+        )
     return row._asdict()
 
 

@@ -68,14 +68,24 @@ def refresh_line_names(conn, code: str) -> tuple[list[dict], list[dict]]:
     return renamed, kept
 
 
-def rename_division(store: Store, actor: Actor, *, clock: Clock = utcnow, **fields) -> dict:
+def rename_division(
+    store: Store, actor: Actor, *, clock: Clock = utcnow, corpus=None, **fields
+) -> dict:
     """Record a division rename (``fields``: code, new_name, approving_body, document_number,
-    approval_date, effective_date, reason) and rename the dependent line names, all in one
-    write transaction. Returns the change record plus ``lines_kept`` (lines whose names were
-    set by the table or an officer and may need a hand correction)."""
+    approval_date, effective_date, reason, rules_override_reason) and rename the dependent
+    line names, all in one write transaction. The new name is checked by the naming rules
+    against ``corpus`` (the app's kept-current ``NameCorpus``; built from the store when not
+    given). Returns the change record plus ``lines_kept`` (lines whose names were set by the
+    table or an officer and may need a hand correction)."""
+    if corpus is None:
+        from gazetteer.rules import NameCorpus
+
+        corpus = NameCorpus.from_store(store)
     now = clock()
     with store.write(actor=actor) as conn:
-        change = division_changes.record_division_rename(conn, actor, now=now, **fields)
+        change = division_changes.record_division_rename(
+            conn, actor, corpus=corpus, now=now, **fields
+        )
         renamed, kept = refresh_line_names(conn, change["division_code"])
         division_changes.set_lines_renamed(conn, change["id"], renamed)
         change = division_changes.get_change(conn, change["id"])

@@ -42,6 +42,7 @@ from boundaries.tables import (
     round_teams,
 )
 from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS, METHOD_NAMES
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date
 from gazetteer.core.errors import (
@@ -53,7 +54,7 @@ from gazetteer.core.errors import (
     NotFound,
 )
 from gazetteer.core.geodesy import bearing_distance
-from gazetteer.core.store import Store
+from gazetteer.core.store import Store, first_or_not_found
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Distance guard (m) by survey method: a measured position further than this from the
@@ -134,12 +135,15 @@ def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> lis
 # ---- rounds ------------------------------------------------------------------------------
 
 
-def create_round(store: Store, data: dict, actor) -> dict:
+def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None = None) -> dict:
     """Plan a round: ``line`` (name) or ``line_id``, ``round_no``, ``plan``, ``planned_start``/
     ``planned_end`` (ISO dates), ``teams``: one per side {side_code, organisation, leader,
-    members: [usernames]}, ``is_demonstration``."""
+    members: [usernames]}, ``is_demonstration``. ``idempotency_key``: a retry of the same
+    request answers the round planned the first time; the same key with other content is a
+    ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "制定联检计划")
-    with store.write(actor=actor) as conn:
+
+    def insert(conn) -> int:
         line = _line(conn, data)
         try:
             round_no = int(data.get("round_no"))
@@ -209,7 +213,11 @@ def create_round(store: Store, data: dict, actor) -> dict:
                 for t in teams
             ],
         )
-    return get_round(store, round_id)
+        return round_id
+
+    return idempotency.create_once(
+        store, actor, "round", idempotency_key, data, insert, lambda i: get_round(store, i)
+    )
 
 
 def _section(data: dict) -> tuple[int | None, int | None]:
@@ -263,7 +271,8 @@ def _line(conn, data: dict) -> dict:
 
 def get_round(store: Store, round_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(
                 inspection_rounds,
                 boundary_lines.c.name.label("line_name"),
@@ -271,10 +280,9 @@ def get_round(store: Store, round_id: int) -> dict:
                 boundary_lines.c.side_b_code,
             )
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
-            .where(inspection_rounds.c.id == round_id)
-        ).first()
-        if row is None:
-            raise NotFound(f"联检轮次不存在：{round_id}")
+            .where(inspection_rounds.c.id == round_id),
+            f"联检轮次不存在：{round_id}",
+        )
         result = row._asdict()
         result["teams"] = [
             r._asdict()
@@ -307,11 +315,11 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
     """Close a round: every marker of the line inspected and every record signed by both sides."""
     require_role(actor, {"officer"}, "完成联检")
     with store.write(actor=actor) as conn:
-        rnd = conn.execute(
-            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)
-        ).first()
-        if rnd is None:
-            raise NotFound(f"联检轮次不存在：{round_id}")
+        rnd = first_or_not_found(
+            conn,
+            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id),
+            f"联检轮次不存在：{round_id}",
+        )
         uninspected = conn.execute(
             sa.select(sa.func.count())
             .select_from(markers)
@@ -449,11 +457,11 @@ def record_inspection_in(
                 details={"fields": changed, "stored": stored},
             )
         return stored, False
-    rnd = conn.execute(
-        sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id"))
-    ).first()
-    if rnd is None:
-        raise NotFound(f"联检轮次不存在：{data.get('round_id')}")
+    rnd = first_or_not_found(
+        conn,
+        sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id")),
+        f"联检轮次不存在：{data.get('round_id')}",
+    )
     if rnd.status != "in_progress":
         raise IllegalTransition(f"联检状态为 {rnd.status}，只有进行中的联检可以录入检查记录")
     _require_member(conn, round_id=rnd.id, actor=actor)
@@ -660,8 +668,8 @@ def _require_member(conn, round_id: int, actor, side_code: str | None = None) ->
     for side, members in conn.execute(query):
         if actor.username in (members or []) and (side_code is None or side == side_code):
             return side
-    where = f"{side_code} 方" if side_code else "本轮任一方"
-    raise Forbidden(f"{actor.username} 不是{where}联检队伍成员")
+    where = f"{staff.side_name(conn, side_code)}一方" if side_code else "本轮任一方"
+    raise Forbidden(f"{actor.username} 不是{where}的联检队伍成员", details={"side_code": side_code})
 
 
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
@@ -669,20 +677,20 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
     require_role(actor, {"inspector"}, "签认检查记录")
     inspection_id = _uuid(inspection_id)
     with store.write(actor=actor) as conn:
-        rec = conn.execute(
+        rec = first_or_not_found(
+            conn,
             sa.select(inspections, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
             .join(inspection_rounds, inspection_rounds.c.id == inspections.c.round_id)
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
-            .where(inspections.c.id == inspection_id)
-        ).first()
-        if rec is None:
-            raise NotFound(f"检查记录不存在：{inspection_id}")
+            .where(inspections.c.id == inspection_id),
+            f"检查记录不存在：{inspection_id}",
+        )
         if side_code not in (rec.side_a_code, rec.side_b_code):
             raise InvalidInput(f"签认方应为界线两侧之一：{rec.side_a_code} 或 {rec.side_b_code}")
         _require_member(conn, rec.round_id, actor, side_code)
         column = "a" if side_code == rec.side_a_code else "b"
         if getattr(rec, f"signed_{column}_by"):
-            raise IllegalTransition(f"{side_code} 方已签认此记录")
+            raise IllegalTransition(f"{staff.side_name(conn, side_code)}一方已签认此记录")
         other = rec.signed_b_by if column == "a" else rec.signed_a_by
         if other == actor.username:
             raise IllegalTransition("同一人不能代表双方签认")
@@ -769,9 +777,11 @@ def amend_inspection(
                 sa.select(inspections).where(inspections.c.id == done.inspection_id)
             ).first()
             return row._asdict(), False
-        rec = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
-        if rec is None:
-            raise NotFound(f"检查记录不存在：{inspection_id}")
+        rec = first_or_not_found(
+            conn,
+            sa.select(inspections).where(inspections.c.id == inspection_id),
+            f"检查记录不存在：{inspection_id}",
+        )
         rnd = conn.execute(
             sa.select(inspection_rounds).where(inspection_rounds.c.id == rec.round_id)
         ).first()
@@ -840,11 +850,11 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
     """The markers of a round's section with this round's record of each (or None): what a
     device caches so that it knows, offline too, which markers already have a record."""
     with store.read() as conn:
-        rnd = conn.execute(
-            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id)
-        ).first()
-        if rnd is None:
-            raise NotFound(f"联检轮次不存在：{round_id}")
+        rnd = first_or_not_found(
+            conn,
+            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id),
+            f"联检轮次不存在：{round_id}",
+        )
         records = {
             r.marker_id: r
             for r in conn.execute(
@@ -881,6 +891,8 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                     "assessed_state": rec.assessed_state,
                     "inspected_by": rec.inspected_by,
                     "inspected_at": rec.inspected_at.isoformat() if rec.inspected_at else None,
+                    "signed_a_by": rec.signed_a_by,
+                    "signed_b_by": rec.signed_b_by,
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }
@@ -899,13 +911,13 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
     text = text.strip()[:5000]
     side_code = data.get("side_code")
     with store.write(actor=actor) as conn:
-        rnd = conn.execute(
+        rnd = first_or_not_found(
+            conn,
             sa.select(inspection_rounds, boundary_lines.c.side_a_code, boundary_lines.c.side_b_code)
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
-            .where(inspection_rounds.c.id == round_id)
-        ).first()
-        if rnd is None:
-            raise NotFound(f"联检轮次不存在：{round_id}")
+            .where(inspection_rounds.c.id == round_id),
+            f"联检轮次不存在：{round_id}",
+        )
         if rnd.status != "in_progress":
             raise IllegalTransition("只有进行中的联检可以签署结论")
         if side_code not in (rnd.side_a_code, rnd.side_b_code):

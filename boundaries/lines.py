@@ -31,7 +31,7 @@ from boundaries.tables import boundary_lines, disputes, inspection_rounds, marke
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geodesy import length_m
-from gazetteer.core.store import Store, bbox_columns
+from gazetteer.core.store import Store, bbox_columns, first_or_not_found
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"
@@ -340,9 +340,11 @@ def get_line(store: Store, line_id: int, *, with_geometry: bool = False) -> dict
 def find_line(store: Store, name: str) -> dict:
     """The line with this name (粤桂线); NotFound otherwise."""
     with store.read() as conn:
-        row = conn.execute(sa.select(*_LINE_COLUMNS).where(boundary_lines.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"界线不存在：{name}")
+        row = first_or_not_found(
+            conn,
+            sa.select(*_LINE_COLUMNS).where(boundary_lines.c.name == name),
+            f"界线不存在：{name}",
+        )
     return row._asdict()
 
 

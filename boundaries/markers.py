@@ -34,8 +34,8 @@ from boundaries.vocabulary import (
 )
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.tables import divisions
 
 DEMO_LABEL = "演示数据"
@@ -264,13 +264,13 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
     if isinstance(key, str) and key.isdigit():
         cond = markers.c.id == int(key)
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
-            .where(cond)
-        ).first()
-        if row is None:
-            raise NotFound(f"界桩不存在：{key}")
+            .where(cond),
+            f"界桩不存在：{key}",
+        )
         marker = row._asdict()
         marker["responsible_side_name"] = (
             conn.execute(
@@ -280,30 +280,14 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
             else None
         )
         if with_history:
-            marker["inspections"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(inspections)
-                    .where(inspections.c.marker_id == marker["id"])
-                    .order_by(inspections.c.inspected_at.desc())
-                )
-            ]
-            marker["tasks"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(maintenance_tasks)
-                    .where(maintenance_tasks.c.marker_id == marker["id"])
-                    .order_by(maintenance_tasks.c.id.desc())
-                )
-            ]
-            marker["photos"] = [
-                r._asdict()
-                for r in conn.execute(
-                    sa.select(marker_photos)
-                    .where(marker_photos.c.marker_id == marker["id"])
-                    .order_by(marker_photos.c.id.desc())
-                )
-            ]
+            # (key, table, newest first by): the marker's history, one list per table
+            for key, table, newest in (
+                ("inspections", inspections, inspections.c.inspected_at),
+                ("tasks", maintenance_tasks, maintenance_tasks.c.id),
+                ("photos", marker_photos, marker_photos.c.id),
+            ):
+                query = sa.select(table).where(table.c.marker_id == marker["id"])
+                marker[key] = [r._asdict() for r in conn.execute(query.order_by(newest.desc()))]
     if with_history:
         people = staff.profiles(store, [i["inspected_by"] for i in marker["inspections"]])
         for record in marker["inspections"]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from boundaries.tables import inspections, marker_photos, markers
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound, PayloadTooLarge
-from gazetteer.core.store import Store
+from gazetteer.core.store import Store, first_or_not_found
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
@@ -110,11 +110,11 @@ def store_photo(
 def photo_path(store: Store, data_dir: Path, sha256: str) -> tuple[Path, str]:
     """(path, content type) of a stored photo by its hash; NotFound otherwise."""
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(marker_photos.c.file_name, marker_photos.c.content_type).where(
                 marker_photos.c.sha256 == sha256
-            )
-        ).first()
-    if row is None:
-        raise NotFound("照片不存在")
+            ),
+            "照片不存在",
+        )
     return photo_dir(data_dir) / row.file_name, row.content_type

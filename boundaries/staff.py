@@ -123,6 +123,14 @@ def side_of(conn, username: str) -> str | None:
     ).scalar()
 
 
+def side_name(conn, code: str | None) -> str:
+    """A side as refusals name it: 韶关市, not 440200 (the code when it is not a division)."""
+    if not code:
+        return "—"
+    name = conn.execute(sa.select(divisions.c.name).where(divisions.c.code == code)).scalar()
+    return name or code
+
+
 def require_side(conn, actor, side_code: str, action_zh: str) -> None:
     """Forbidden unless ``actor`` works for ``side_code`` (their profile says so)."""
     side = side_of(conn, actor.username)
@@ -130,5 +138,7 @@ def require_side(conn, actor, side_code: str, action_zh: str) -> None:
         raise Forbidden(f"{actor.username} 未登记所属一方，不能{action_zh}（请管理员登记联检人员）")
     if side != side_code:
         raise Forbidden(
-            f"只有 {side_code} 一方的人员可以{action_zh}（{actor.username} 属于 {side}）"
+            f"只有{side_name(conn, side_code)}一方的人员可以{action_zh}"
+            f"（{actor.username} 属于{side_name(conn, side)}一方）",
+            details={"side_code": side_code, "actor_side": side},
         )

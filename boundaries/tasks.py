@@ -17,9 +17,10 @@ from boundaries import staff
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
 from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
+from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.errors import IllegalTransition, InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import IllegalTransition, InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 
 TASK_NAMES = labels(TASK_KIND_TERMS)
 STATUS_NAMES = labels(TASK_STATUS_TERMS)
@@ -32,20 +33,31 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | None = None) -> dict:
-    """An officer opens a task by hand (e.g. replace, relocate, retire)."""
+def create_task(
+    store: Store,
+    marker_id: int,
+    kind: str,
+    actor,
+    *,
+    note: str | None = None,
+    idempotency_key: str | None = None,
+) -> dict:
+    """An officer opens a task by hand (e.g. replace, relocate, retire). ``idempotency_key``:
+    a retry of the same request answers the task opened the first time; the same key with
+    other content is a ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "新建维护任务")
     if kind not in TASK_KINDS:
         raise InvalidInput(f"任务类型不可识别：{kind!r}")
-    with store.write(actor=actor) as conn:
-        marker = conn.execute(
+
+    def insert(conn) -> int:
+        marker = first_or_not_found(
+            conn,
             sa.select(markers.c.id, markers.c.responsible_side, markers.c.is_demonstration).where(
                 markers.c.id == marker_id
-            )
-        ).first()
-        if marker is None:
-            raise NotFound(f"界桩不存在：{marker_id}")
-        task_id = conn.execute(
+            ),
+            f"界桩不存在：{marker_id}",
+        )
+        return conn.execute(
             maintenance_tasks.insert().values(
                 marker_id=marker_id,
                 kind=kind,
@@ -56,18 +68,22 @@ def create_task(store: Store, marker_id: int, kind: str, actor, *, note: str | N
                 is_demonstration=marker.is_demonstration,
             )
         ).inserted_primary_key[0]
-    return get_task(store, task_id)
+
+    request = {"marker_id": marker_id, "kind": kind, "note": note}
+    return idempotency.create_once(
+        store, actor, "task", idempotency_key, request, insert, lambda i: get_task(store, i)
+    )
 
 
 def get_task(store: Store, task_id: int) -> dict:
     with store.read() as conn:
-        row = conn.execute(
+        row = first_or_not_found(
+            conn,
             sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
             .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-            .where(maintenance_tasks.c.id == task_id)
-        ).first()
-    if row is None:
-        raise NotFound(f"维护任务不存在：{task_id}")
+            .where(maintenance_tasks.c.id == task_id),
+            f"维护任务不存在：{task_id}",
+        )
     return row._asdict()
 
 
@@ -114,7 +130,8 @@ def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
 
 
 def _task_with_sides(conn, task_id: int):
-    row = conn.execute(
+    return first_or_not_found(
+        conn,
         sa.select(
             maintenance_tasks,
             boundary_lines.c.side_a_code,
@@ -123,11 +140,9 @@ def _task_with_sides(conn, task_id: int):
         )
         .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
         .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
-        .where(maintenance_tasks.c.id == task_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"维护任务不存在：{task_id}")
-    return row
+        .where(maintenance_tasks.c.id == task_id),
+        f"维护任务不存在：{task_id}",
+    )
 
 
 def update_task(

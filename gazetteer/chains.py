@@ -249,9 +249,10 @@ class ChainSearch:
         self.index = index
         self.lexicon = lexicon
 
-    def parses(self, text: str, is_latin: bool) -> list[_Parse]:
+    def parses(self, text: str, is_latin: bool, *, min_tail: int = MIN_KEY_CHARS) -> list[_Parse]:
         """Every way to read a prefix of ``text`` as nested upper levels (at least one),
-        leaving a tail of at least two characters (or letters), best first. Of the readings
+        leaving a tail of at least ``min_tail`` characters (or letters: two for a search,
+        one while the user is still typing the last level), best first. Of the readings
         with one level only, the coarsest few per key are kept (gz: 贵州省, 广州市, … not
         every town whose initials are gz); they still carry deeper readings."""
         table = self.lexicon.by_latin if is_latin else self.lexicon.by_chars
@@ -266,7 +267,7 @@ class ChainSearch:
             if key not in found or p.rank < found[key].rank:
                 found[key] = p
 
-        for j in range(MIN_KEY_CHARS, n - MIN_KEY_CHARS + 1):  # the top level
+        for j in range(MIN_KEY_CHARS, n - min_tail + 1):  # the top level
             cands = table.get(text[:j])
             if not cands:
                 continue
@@ -296,7 +297,7 @@ class ChainSearch:
                                 continue
                             state = (p_divs + (c,), p_typed + (piece,), p_levels + (rank,))
                             states.setdefault(j, {}).setdefault(d.code, []).append(state)
-                            if n - j >= MIN_KEY_CHARS:
+                            if n - j >= min_tail:
                                 keep(_Parse(*state[:2], j, state[2]))
         return sorted(found.values(), key=lambda p: p.rank)
 
@@ -326,6 +327,43 @@ class ChainSearch:
                         hits = reading.hits + [h for h in single if h.id not in seen]
                         return hits[offset : offset + limit], reading
         return self.index.search(q, limit=limit, offset=offset, **filters), None
+
+    def suggest(self, q: str, limit: int = 10) -> list[Hit]:
+        """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),
+        广州天河石 → 石牌街道 (in 天河区), whole names and prefixes only (no typos). The
+        last level may be a single character (or letter) here. Completions of the query as
+        one name come first when one of them is the whole query."""
+        single = self.index.suggest(q, limit)
+        if not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
+            return single
+        if single and single[0].score > WHOLE_NAME_SCORE:
+            return single
+        text, is_latin = chain_text(q)
+        if len(text) < MIN_KEY_CHARS + 1:
+            return single
+        divs = self.lexicon.divisions
+        typed = normalise_text(q)
+        as_typed = not is_latin and len(typed) == len(text)
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        tried: set[tuple[str, str]] = set()
+        best_rank = None
+        for p in self.parses(text, is_latin, min_tail=1):
+            if best_rank is not None and p.rank != best_rank:
+                break
+            tail = typed[p.end :] if as_typed else text[p.end :]
+            lowest = divs[p.divisions[-1]].code
+            if (lowest, tail) in tried:
+                continue
+            if len(tried) >= MAX_TAIL_SEARCHES:
+                break
+            tried.add((lowest, tail))
+            found = self._without_levels(p, self.index.suggest(tail, limit, division=lowest))
+            if found:
+                best_rank = p.rank
+            hits += [h for h in found if h.id not in seen and not seen.add(h.id)]
+        hits.sort(key=lambda h: -h.score)  # stable: the first reading wins ties
+        return (hits + [h for h in single if h.id not in seen])[:limit]
 
     def read(self, q: str, *, limit: int = 10, _parses=None, **filters) -> ChainReading | None:
         """The best chain reading of ``q`` with its hits, or None when ``q`` cannot be read

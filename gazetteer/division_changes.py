@@ -6,6 +6,9 @@ A division's name (township level and up) changes only through :func:`record_div
 which in the caller's write transaction
 
 * checks the approval (approving body, document number 批准文号, approval date) and the dates;
+* runs the new name through the same naming-rules checker as a place proposal
+  (:func:`rules_findings`): a blocking finding refuses the change (``RuleViolation``) unless
+  the officer records ``rules_override_reason``; the findings are kept on the change record;
 * renames the ``divisions`` row (the code stays: a rename is not a recode);
 * renames the division's registry record the way the registry renames any record: the old
   record becomes historical (findable as history) and a new record in force carries the new
@@ -25,10 +28,11 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from gazetteer import changes
+from gazetteer import changes, reservations
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, RuleViolation
+from gazetteer.core.store import first_or_not_found
 from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import civil_date, jsonable, rename_place
@@ -66,10 +70,31 @@ def _text(value, label: str, max_len: int) -> str:
     return text
 
 
+def rules_findings(conn, corpus, *, division, new_name: str, record_id) -> list[dict]:
+    """The naming-rules findings (``gazetteer.rules.check_name``, the checker every place
+    proposal passes) for ``new_name`` as the name of ``division`` (a ``divisions`` row),
+    compared with the names in force except the division's own record ``record_id``, plus the
+    names other proposals hold (name reservation). Ordered blocking, warning, note."""
+    from gazetteer.rules import check_name
+
+    path = division.path.split("/") if division.path else []
+    findings = [
+        f.to_dict()
+        for f in check_name(new_name, DIVISION_CLASS, path, corpus, exclude_id=record_id)
+    ]
+    findings += reservations.reservation_findings(
+        conn, name=new_name, feature_class=DIVISION_CLASS, division_code=division.code
+    )
+    findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
+    return findings
+
+
 def record_division_rename(
     conn,
     actor: Actor,
     *,
+    corpus,
+    rules_override_reason=None,
     code=None,
     new_name=None,
     approving_body=None,
@@ -82,13 +107,19 @@ def record_division_rename(
     """Rename division ``code`` on ``conn`` (inside the caller's write transaction).
 
     Dates are civil dates (ISO strings or ``datetime.date``); ``effective_date`` defaults to
-    the approval date and may not be in the future or before the approval. Returns the
-    change record. Raises ``Forbidden`` (officers only), ``NotFound``, ``InvalidInput``."""
+    the approval date and may not be in the future or before the approval. ``corpus`` is the
+    ``NameCorpus`` the new name is checked against (《地名管理条例》 Art. 9, as for any name):
+    a blocking finding raises ``RuleViolation`` (details: the findings) unless
+    ``rules_override_reason`` says why the approval stands anyway. Returns the change record
+    with its ``findings``. Raises ``Forbidden`` (officers only), ``NotFound``,
+    ``InvalidInput``, ``RuleViolation``."""
     require_role(actor, {"officer"}, "登记行政区划变更")
     code = str(code or "").strip()
-    row = conn.execute(sa.select(divisions).where(divisions.c.code == code)).first()
-    if row is None:
-        raise NotFound(f"没有代码为 {code or '（空）'} 的行政区划")
+    row = first_or_not_found(
+        conn,
+        sa.select(divisions).where(divisions.c.code == code),
+        f"没有代码为 {code or '（空）'} 的行政区划",
+    )
     if row.level not in DIVISION_LEVELS:
         raise InvalidInput("村级组织不是行政区划：其名称按地名命名更名程序办理")
     new_name = _text(new_name, "新名称", 100)
@@ -115,14 +146,30 @@ def record_division_rename(
     ).first()
     if clash is not None:
         raise InvalidInput(f"同一上级区划下已有“{new_name}”（{clash.code}）")
+    record = conn.execute(
+        sa.select(places).where(places.c.own_division_code == code, places.c.status == "in_force")
+    ).first()
+    findings = rules_findings(
+        conn,
+        corpus,
+        division=row,
+        new_name=new_name,
+        record_id=record.id if record is not None else None,
+    )
+    override = rules_override_reason.strip() if isinstance(rules_override_reason, str) else ""
+    blocking = [f for f in findings if f["severity"] == "blocking"]
+    if blocking and not override:
+        raise RuleViolation(
+            "新名称未通过命名规则审查："
+            + "；".join(f["message"] for f in blocking)
+            + "。如批准文件已对此作出说明，请填写“审查意见豁免理由”后重新登记",
+            details={"findings": findings},
+        )
     conn.execute(
         divisions.update()
         .where(divisions.c.code == code)
         .values(name=new_name, name_source=f"区划变更 {number}")
     )
-    record = conn.execute(
-        sa.select(places).where(places.c.own_division_code == code, places.c.status == "in_force")
-    ).first()
     new_place_id = None
     if record is not None:
         rom = romanize(new_name, DIVISION_CLASS)
@@ -157,6 +204,8 @@ def record_division_rename(
             approval_date=approved,
             effective_date=effective,
             reason=reason,
+            findings=findings,
+            rules_override_reason=override or None,
             old_place_id=record.id if record is not None else None,
             new_place_id=new_place_id,
             recorded_by=actor.username,
@@ -200,11 +249,11 @@ def _as_dict(row) -> dict:
 
 
 def get_change(conn, change_id: int) -> dict:
-    row = conn.execute(
-        sa.select(division_change_records).where(division_change_records.c.id == change_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {change_id} 的区划变更记录")
+    row = first_or_not_found(
+        conn,
+        sa.select(division_change_records).where(division_change_records.c.id == change_id),
+        f"没有编号为 {change_id} 的区划变更记录",
+    )
     return _as_dict(row)
 
 

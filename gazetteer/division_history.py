@@ -30,6 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gazetteer import changes
+from gazetteer.core.dates import date_as_known
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.pinyin import syllables
@@ -39,6 +40,21 @@ from gazetteer.tables import division_changes, divisions, places
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "division_changes.csv"
 SOURCE_PREFIX = "divhist:"
+# The columns of DATA_FILE, in order (scripts/build_division_changes.py writes them).
+CHANGE_COLUMNS = (
+    "change_id",
+    "date",
+    "date_precision",
+    "change_type",
+    "old_code",
+    "old_name",
+    "new_code",
+    "new_name",
+    "parent_code",
+    "document",
+    "source",
+    "verified",
+)
 CHANGE_WORDS = {
     "rename": "更名",
     "county_to_city": "撤县设市",
@@ -317,6 +333,23 @@ def period_of(conn, change_id: str) -> dict | None:
     return {"since": before.date if before else None, "until": row.date}
 
 
+def record_periods(conn, place_ids) -> dict[int, dict]:
+    """{record id: {"since", "until"}} for those of ``place_ids`` that this module made
+    (historical division names): their dates as precise as the table states them (``1992``,
+    ``2000-05-21``), where the record's own date columns hold the first day of the period."""
+    keys = conn.execute(
+        sa.select(places.c.id, places.c.source_key).where(
+            places.c.id.in_(list(place_ids)), places.c.source_key.like(SOURCE_PREFIX + "%")
+        )
+    ).all()
+    out = {}
+    for pid, key in keys:
+        period = period_of(conn, key[len(SOURCE_PREFIX) :])
+        if period is not None:
+            out[pid] = period
+    return out
+
+
 def former_name_periods(store: Store) -> dict[int, dict]:
     """{historical record id: {"since", "until", "change_id", "document", "verified"}} for
     the records this module made: the period as precise as the table says."""
@@ -389,9 +422,9 @@ def division_changes_of(conn, code: str | None) -> list[dict]:
             "change_id": r.change_id,
             "place_id": change_ids[r.change_id],
             "former_name": r.old_name,
-            "valid_to": r.date,
-            "valid_from": (period_of(conn, r.change_id) or {}).get("since"),
-            "description": f"{r.date} {CHANGE_WORDS.get(r.change_type, r.change_type)}"
+            "valid_to": date_as_known(r.date),
+            "valid_from": date_as_known((period_of(conn, r.change_id) or {}).get("since")),
+            "description": f"{date_as_known(r.date)}{CHANGE_WORDS.get(r.change_type, r.change_type)}"
             + (f"为{r.new_name}" if r.new_name else ""),
             "document": r.document,
             "verified": r.verified,
@@ -439,3 +472,53 @@ def divisions_as_of(store: Store, day: dt.date) -> list[dict]:
                 parent = r.parent_code or "440000"
             now[code] = {"code": r.old_code, "name": r.old_name, "parent_code": parent}
     return sorted(now.values(), key=lambda d: d["code"] or "")
+
+
+@dataclass(frozen=True)
+class FormerDivision:
+    """A former division name and the division in force today that carries it on."""
+
+    name: str
+    current_code: str
+    change_id: str  # the change that ended the name
+    until: str  # its date, as precise as the table says
+    change_type: str
+
+
+def former_divisions(conn, current: dict[str, str]) -> dict[str, list[FormerDivision]]:
+    """{former name: the divisions of today it became} from ``division_changes`` (the
+    shipped 1979-2023 table and every rename recorded since), following each line through
+    its later former names to the division in force (番禺县 → 番禺市 → 番禺区).
+    ``current``: {code: name} of today's divisions. A name that led to several of today's
+    divisions lists each; a name that ended with no successor is left out."""
+    rows = [
+        r._asdict()
+        for r in conn.execute(
+            sa.select(division_changes).order_by(
+                division_changes.c.effective_date, division_changes.c.change_id
+            )
+        )
+    ]
+    names = plan(rows, current)
+    by_change = {f.change["change_id"]: f for f in names}
+    out: dict[str, list[FormerDivision]] = {}
+    for f in names:
+        end = f
+        for _ in range(_MAX_LINE):
+            if end.current_code or end.successor not in by_change:
+                break
+            end = by_change[end.successor]
+        if not end.current_code:
+            continue
+        entries = out.setdefault(f.name, [])
+        if all(e.current_code != end.current_code for e in entries):
+            entries.append(
+                FormerDivision(
+                    f.name,
+                    end.current_code,
+                    f.change["change_id"],
+                    f.until,
+                    f.change["change_type"],
+                )
+            )
+    return out

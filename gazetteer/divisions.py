@@ -13,8 +13,8 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.tables import divisions, places
 
 LEVELS = ("province", "city", "county", "township", "village")
@@ -54,9 +54,11 @@ def get_division(store: Store, code: str, *, with_geometry: bool = False) -> dic
     Raises ``NotFound`` for an unknown code and ``InvalidInput`` for a malformed one."""
     code = parse_code(code)
     with store.read() as conn:
-        row = conn.execute(sa.select(divisions).where(divisions.c.code == code)).first()
-        if row is None:
-            raise NotFound(f"没有代码为 {code} 的行政区划")
+        row = first_or_not_found(
+            conn,
+            sa.select(divisions).where(divisions.c.code == code),
+            f"没有代码为 {code} 的行政区划",
+        )
         children = [
             r._asdict()
             for r in conn.execute(

@@ -22,23 +22,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import shapely
 import sqlalchemy as sa
-from shapely.geometry import box
 
 from gazetteer.core.account_tables import audit_log
-from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS, geometries_to_ogc_crs
+from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import BBox, bounds_overlap, intersects_clause
+from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
+from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
 
 DEMONSTRATION_LABEL = "演示数据"
-COORDINATE_DECIMALS = 7  # about 1 cm; RFC 7946 section 11.2 advises no more than needed
 
 Interval = tuple[dt.date | None, dt.date | None]
 
@@ -124,18 +123,20 @@ class Page:
     number_matched: int
 
 
-def rfc7946_geometries(geoms, crs: str = CRS84_URI) -> list[dict | None]:
-    """GeoJSON geometry dicts for shapely geometries in CGCS2000 lon/lat: exterior rings
-    counter-clockwise and holes clockwise (RFC 7946 section 3.1.6), coordinates rounded to
-    7 decimals, transformed to ``crs`` (an OGC CRS URI) in that CRS's axis order."""
-    array = np.asarray(geoms, dtype=object)
-    if array.size == 0:
-        return []
-    oriented = shapely.orient_polygons(array, exterior_cw=False)
-    if crs != CRS84_URI:
-        oriented = geometries_to_ogc_crs(oriented, crs)
-    rounded = shapely.transform(oriented, lambda xy: np.round(xy, COORDINATE_DECIMALS))
-    return [None if g is None else g.__geo_interface__ for g in rounded]
+_MIN_MIN_MAX_MAX = (sa.func.min, sa.func.min, sa.func.max, sa.func.max)
+
+
+def _outward(bounds) -> BBox:
+    """(minx, miny, maxx, maxy) rounded outward to 7 decimals (about 1 cm), so that the
+    rounded box still holds every geometry."""
+    scale = 10**COORDINATE_DECIMALS
+    minx, miny, maxx, maxy = (float(v) * scale for v in bounds)
+    return (
+        math.floor(minx) / scale,
+        math.floor(miny) / scale,
+        math.ceil(maxx) / scale,
+        math.ceil(maxy) / scale,
+    )
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ class FeatureProvider:
     parse_id: Callable[[str], Any] = str
     crs: tuple[str, ...] = field(default=OGC_CRS_URIS)
     tile_properties: tuple[str, ...] = ()  # properties in the vector tiles; () = no tiles
+    # False when a row's bounding columns may be larger than its geometry (places)
+    bounds_are_envelopes: bool = True
 
     # ---- metadata ------------------------------------------------------------------------
 
@@ -195,14 +198,44 @@ class FeatureProvider:
         }
 
     def extent(self, store: Store) -> BBox | None:
-        """(minlon, minlat, maxlon, maxlat) of the layer's own rows, degrees."""
-        minx, miny, maxx, maxy = self.bounds
-        query = sa.select(
-            sa.func.min(minx), sa.func.min(miny), sa.func.max(maxx), sa.func.max(maxy)
-        ).select_from(self.source)
+        """(minlon, minlat, maxlon, maxlat) of the layer's own geometries, degrees.
+
+        Taken from the geometries, not the bounding columns: a place that is a division is
+        stored as a point (its label position) with the division's box as its bounding
+        columns (for zooming to it), so the columns' box is the divisions' box."""
+        # a row without bounding columns has no (or an empty) geometry; a range on minx
+        # (degrees, never below -180) lets SQLite find the others through the bbox index
+        where = (*self.where, self.geometry.is_not(None), self.bounds[0] >= -180)
         with store.read() as conn:
-            row = conn.execute(query.where(*self.where, self.geometry.is_not(None))).one()
-        return tuple(float(v) for v in row) if row[0] is not None else None
+            if store.dialect == "postgresql":
+                box2d = sa.func.ST_Extent(self.geometry)
+                row = conn.execute(
+                    sa.select(
+                        sa.func.ST_XMin(box2d),
+                        sa.func.ST_YMin(box2d),
+                        sa.func.ST_XMax(box2d),
+                        sa.func.ST_YMax(box2d),
+                    )
+                    .select_from(self.source)
+                    .where(*where)
+                ).one()
+                return _outward(row) if row[0] is not None else None
+            if self.bounds_are_envelopes:
+                row = conn.execute(
+                    sa.select(*(agg(col) for agg, col in zip(_MIN_MIN_MAX_MAX, self.bounds)))
+                    .select_from(self.source)
+                    .where(*where)
+                ).one()
+                return _outward(row) if row[0] is not None else None
+            wkbs = conn.execute(
+                sa.select(stored_wkb(self.geometry, store.dialect))
+                .select_from(self.source)
+                .where(*where)
+            ).scalars()
+            geoms = shapely.from_wkb(list(wkbs))
+        if len(geoms) == 0:
+            return None
+        return _outward(shapely.total_bounds(geoms))
 
     def last_change(self, store: Store) -> tuple[int | None, Any]:
         """(id, time) of the newest audit-log entry on the layer's tables: every write is
@@ -210,11 +243,20 @@ class FeatureProvider:
         (a validator for HTTP caching and tile caches)."""
         tables = sorted({t.name for t in sa.sql.util.find_tables(self.source)})
         with store.read() as conn:
-            newest_id, newest_at = conn.execute(
-                sa.select(sa.func.max(audit_log.c.id), sa.func.max(audit_log.c.at)).where(
-                    audit_log.c.table_name.in_(tables)
-                )
-            ).one()
+            # One max() per table: each is a seek on ix_audit_log_table_name_id (an IN list
+            # would scan every entry of the tables).
+            newest = [
+                conn.execute(
+                    sa.select(sa.func.max(audit_log.c.id)).where(audit_log.c.table_name == name)
+                ).scalar()
+                for name in tables
+            ]
+            newest_id = max((i for i in newest if i is not None), default=None)
+            if newest_id is None:
+                return None, None
+            newest_at = conn.execute(
+                sa.select(audit_log.c.at).where(audit_log.c.id == newest_id)
+            ).scalar_one()
         return newest_id, newest_at
 
     # ---- reading -------------------------------------------------------------------------
@@ -231,8 +273,7 @@ class FeatureProvider:
 
         where = list(self.where)
         if bbox is not None:
-            where.append(bounds_overlap(self.bounds, bbox))
-            where.append(intersects_clause(self.geometry, box(*bbox), store.dialect))
+            where.append(box_intersects_clause(self.geometry, self.bounds, bbox, store.dialect))
         if filters is not None:
             where.append(to_sql(filters, self, store.dialect, filter_crs))
         if datetime is not None and self.temporal is not None:
@@ -245,39 +286,42 @@ class FeatureProvider:
                 where.append(sa.or_(end_col.is_(None), end_col > start))
         return where
 
-    def _columns(self, properties: Sequence[str] | None, skip_geometry: bool) -> list:
-        names = list(properties) if properties is not None else [f.name for f in self.fields]
-        chosen = [self.field(n) for n in names]
-        if self.id_field not in names:
-            chosen.append(self.field(self.id_field))
-        columns = [f.column.label(f.name) for f in chosen]
-        if not skip_geometry:
-            columns.append(self.geometry.label("gd_geom"))
+    def _names(self, properties: Sequence[str] | None) -> list[str]:
+        """The properties a feature carries: ``properties`` (each checked) or all fields."""
+        if properties is None:
+            return [f.name for f in self.fields]
+        for name in properties:
+            self.field(name)
+        return list(properties)
+
+    def _columns(self, names: Sequence[str], geometry) -> list:
+        """The SELECT list: the properties ``names``, then the id, then ``geometry`` (an
+        expression for the geometry column, or None to leave it out)."""
+        columns = [self.field(n).column.label(n) for n in names]
+        columns.append(self.field(self.id_field).column.label("gd_id"))
+        if geometry is not None:
+            columns.append(geometry.label("gd_geom"))
         return columns
 
-    def _features(
-        self, rows, properties: Sequence[str] | None, crs: str, skip_geometry: bool
-    ) -> list[dict]:
-        keep = list(properties) if properties is not None else [f.name for f in self.fields]
+    def _features(self, rows, names: Sequence[str], crs: str, skip_geometry: bool) -> list[dict]:
+        """GeoJSON features for rows of ``_columns(names, stored_wkb(...))``; the geometry
+        is a ``GeometryJSON`` (RFC 7946 text, made once per geometry and CRS)."""
+        n = len(names)
         geometries = (
-            rfc7946_geometries([r._mapping["gd_geom"] for r in rows], crs)
+            geometries_json([row[n + 1] for row in rows], crs)
             if not skip_geometry
             else [None] * len(rows)
         )
+        # lists and dicts (JSON columns) go out flat: the same cell as in GPKG/CSV
+        flat = [name for name in names if isinstance(self.field(name).column.type, sa.JSON)]
         out = []
         for row, geometry in zip(rows, geometries):
-            values = row._mapping
-            props = {name: _json_value(values[name]) for name in keep}
+            props = dict(zip(names, row))
+            for name in flat:
+                props[name] = _json_value(props[name])
             if self.demonstration:
                 props["demonstration"] = True
-            out.append(
-                {
-                    "type": "Feature",
-                    "id": values[self.id_field],
-                    "geometry": geometry,
-                    "properties": props,
-                }
-            )
+            out.append({"type": "Feature", "id": row[n], "geometry": geometry, "properties": props})
         return out
 
     def query(
@@ -313,24 +357,32 @@ class FeatureProvider:
                 raise InvalidInput(f"不能按 {name!r} 排序（可用：见 queryables）")
             order.append(f.column.desc() if descending else f.column.asc())
         order.extend(self.order_by or (self.field(self.id_field).column,))
-        query = (
-            sa.select(*self._columns(properties, skip_geometry))
-            .select_from(self.source)
-            .where(*where)
-            .order_by(*order)
-            .offset(offset)
-        )
+        names = self._names(properties)
+        geometry = None if skip_geometry else stored_wkb(self.geometry, store.dialect)
+        page = sa.select(self.field(self.id_field).column).select_from(self.source).where(*where)
+        page = page.order_by(*order).offset(offset)
         if limit is not None:
+            page = page.limit(limit)
+        # Deferred join: skip ``offset`` rows over the ids alone (a narrow index, e.g.
+        # ix_places_id on SQLite), then read the wide rows of the page only.
+        in_page = [self.field(self.id_field).column.in_(page)] if offset else []
+        query = (
+            sa.select(*self._columns(names, geometry))
+            .select_from(self.source)
+            .where(*where, *in_page)
+            .order_by(*order)
+        )
+        if not offset and limit is not None:
             query = query.limit(limit)
         with store.read() as conn:
             rows = conn.execute(query).all()
-            if limit is None and offset == 0:
-                matched = len(rows)
+            if (limit is None or len(rows) < limit) and (rows or offset == 0):
+                matched = offset + len(rows)  # the last page: no second pass over the filter
             else:
                 matched = conn.execute(
                     sa.select(sa.func.count()).select_from(self.source).where(*where)
                 ).scalar_one()
-        return Page(self._features(rows, properties, crs, skip_geometry), int(matched))
+        return Page(self._features(rows, names, crs, skip_geometry), int(matched))
 
     def shapes(
         self, store: Store, *, bbox: BBox, properties: Sequence[str], filters=None
@@ -338,7 +390,11 @@ class FeatureProvider:
         """(properties, shapely geometry in CGCS2000 lon/lat) of every feature whose geometry
         intersects ``bbox``: the raw rows the vector tiles are cut from."""
         where = self._where(store, bbox, filters, None)
-        query = sa.select(*self._columns(properties, False)).select_from(self.source).where(*where)
+        query = (
+            sa.select(*self._columns(properties, self.geometry))
+            .select_from(self.source)
+            .where(*where)
+        )
         with store.read() as conn:
             rows = conn.execute(query).all()
         return [
@@ -361,8 +417,10 @@ class FeatureProvider:
             key = self.parse_id(str(feature_id))
         except (ValueError, TypeError):
             raise missing from None
+        names = self._names(properties)
+        geometry = None if skip_geometry else stored_wkb(self.geometry, store.dialect)
         query = (
-            sa.select(*self._columns(properties, skip_geometry))
+            sa.select(*self._columns(names, geometry))
             .select_from(self.source)
             .where(*self.where, self.field(self.id_field).column == key)
         )
@@ -370,7 +428,7 @@ class FeatureProvider:
             rows = conn.execute(query).all()
         if not rows:
             raise missing
-        return self._features(rows, properties, crs, skip_geometry)[0]
+        return self._features(rows, names, crs, skip_geometry)[0]
 
     def frame(self, store: Store, *, filters=None):
         """The whole layer as a GeoDataFrame (EPSG:4490, lon/lat) for the exports, with the
@@ -379,7 +437,7 @@ class FeatureProvider:
 
         with store.read() as conn:
             rows = conn.execute(
-                sa.select(*self._columns(None, False))
+                sa.select(*self._columns(self._names(None), self.geometry))
                 .select_from(self.source)
                 .where(*self._where(store, None, filters, None))
                 .order_by(*(self.order_by or (self.field(self.id_field).column,)))

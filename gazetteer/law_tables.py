@@ -1,6 +1,7 @@
 """Tables for the parts of the 2022 《地名管理条例》 that are not the ordinary place workflow:
 division changes (renamed under the division regulations, Art. 12) and the protection list
-of names of historical and cultural value (Art. 25).
+of names of historical and cultural value (Art. 25); and the worklist of the 2018 clean-up of
+大、洋、怪、重 names (民发〔2018〕146号, ``gazetteer.cleanup``).
 
 Declared on ``gazetteer.core.store.metadata``; created by migration 0008. Append-only in
 practice: a change record is never edited or deleted (history never deleted).
@@ -39,6 +40,12 @@ division_change_records = sa.Table(
     sa.Column("old_place_id", sa.Integer, sa.ForeignKey("places.id")),
     sa.Column("new_place_id", sa.Integer, sa.ForeignKey("places.id")),
     sa.Column("lines_renamed", sa.JSON, comment="[{id, old, new}] boundary lines renamed"),
+    sa.Column("findings", sa.JSON, comment="naming-rules findings of the new name (Art. 9)"),
+    sa.Column(
+        "rules_override_reason",
+        sa.Text,
+        comment="why a blocking finding did not stop the change (the approval's own words)",
+    ),
     sa.Column("recorded_by", sa.String(100), nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("change_type IN ('rename')", name="change_type"),
@@ -58,5 +65,33 @@ protected_names = sa.Table(
     ),
     sa.Column("listed_by", sa.String(100), nullable=False),
     sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# 民发〔2018〕146号: the names in force that the naming rules flag as 大、洋、怪 or 重, one row per
+# record, with the officer's decision. "rename proposed" and "done" are not stored: they follow
+# from the record's proposals and status (``gazetteer.cleanup``), so they cannot disagree.
+cleanup_items = sa.Table(
+    "cleanup_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, comment="the name as flagged"),
+    sa.Column("city_code", sa.String(12), index=True, comment="prefecture city (progress)"),
+    sa.Column("county_code", sa.String(12), index=True),
+    sa.Column("kinds", sa.String(8), nullable=False, comment="which of 大洋怪重, e.g. 大重"),
+    sa.Column("findings", sa.JSON, nullable=False, comment="[{rule_id, severity, message}]"),
+    sa.Column(
+        "decision",
+        sa.String(12),
+        nullable=False,
+        comment="to_review, or kept (with decision_reason)",
+    ),
+    sa.Column("decision_reason", sa.Text),
+    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, comment="optimistic concurrency"),
+    sa.CheckConstraint("decision IN ('to_review', 'kept')", name="decision"),
     sqlite_autoincrement=True,
 )

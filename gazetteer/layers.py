@@ -62,6 +62,8 @@ PLACES = FeatureProvider(
     bounds=(places.c.minx, places.c.miny, places.c.maxx, places.c.maxy),
     order_by=(places.c.id,),
     temporal=(places.c.named_date, places.c.retired_date),
+    # a division's place is its label point with the division's box as bounding columns
+    bounds_are_envelopes=False,
     parse_id=int,
     tile_properties=("id", "name", "feature_class"),
 )
@@ -108,7 +110,7 @@ def write_layer(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer_name: str) 
 
     * geojson: RFC 7946 (GDAL's RFC7946 option: CRS84 lon/lat, right-hand rings, 7 decimals,
       no ``crs`` member; CGCS2000 is written as is, equal to WGS 84 to centimetres);
-    * gpkg: EPSG:4490;
+    * gpkg: EPSG:4490, GeoPackage 1.2 (read without warnings by GDAL 3.6 and later);
     * csv: UTF-8 with BOM so Excel and WPS read Chinese; ``lon_deg``/``lat_deg`` (the point,
       or a point on the surface of a line or polygon) and ``wkt`` with the whole geometry."""
     if fmt not in EXPORT_FORMATS:
@@ -120,7 +122,9 @@ def write_layer(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer_name: str) 
         as_crs84 = frame.set_crs("OGC:CRS84", allow_override=True)
         as_crs84.to_file(path, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
     elif fmt == "gpkg":
-        frame.to_file(path, driver="GPKG", layer=layer_name, engine="pyogrio")
+        # GeoPackage 1.2: GDAL 3.12 would write 1.4, which GDAL 3.6 (Debian 12) and older
+        # QGIS builds open only with a warning; the layer uses nothing newer than 1.2.
+        frame.to_file(path, driver="GPKG", layer=layer_name, engine="pyogrio", VERSION="1.2")
     else:
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         geoms = frame.geometry.values

@@ -32,8 +32,9 @@ from gazetteer.core.store import Store
 from gazetteer.registry_tables import place_links
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
+from gazetteer.rules.corpus import read_corpus_records
 from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
-from gazetteer.tables import divisions, places
+from gazetteer.tables import places
 
 log = logging.getLogger(__name__)
 
@@ -161,40 +162,6 @@ def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
         r["id"]: {**{k: v for k, v in r.items() if k != "geom"}, "geometry": r["geom"]}
         for r in rows
     }
-
-
-def _corpus_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
-    """{id: naming-rules corpus record} of ``place_ids`` (as ``NameCorpus.from_store`` reads them)."""
-    rows = conn.execute(
-        sa.select(
-            places.c.id,
-            places.c.name,
-            places.c.specific_term,
-            places.c.feature_class,
-            places.c.division_code,
-            places.c.own_division_code,
-            places.c.status,
-        ).where(places.c.id.in_(list(place_ids)))
-    ).all()
-    codes = {r.own_division_code or r.division_code for r in rows} - {None}
-    paths = dict(
-        conn.execute(
-            sa.select(divisions.c.code, divisions.c.path).where(divisions.c.code.in_(codes))
-        ).all()
-    )
-    out = {}
-    for r in rows:
-        code = r.own_division_code or r.division_code
-        path = paths.get(code)
-        out[r.id] = {
-            "id": r.id,
-            "name": r.name,
-            "specific_term": r.specific_term,
-            "feature_class": r.feature_class,
-            "status": r.status,
-            "division_path": path.split("/") if path else ([code] if code else []),
-        }
-    return out
 
 
 @dataclass
@@ -338,7 +305,7 @@ class LookupService:
             r["id"]: r for r in store_records(conn, _former_names(conn, place_ids), place_ids)
         }
         nearest_records = _nearest_records(conn, place_ids)
-        corpus_records = _corpus_records(conn, place_ids) if indexes.corpus is not None else {}
+        corpus_records = read_corpus_records(conn, place_ids) if indexes.corpus is not None else {}
         for place_id in sorted(place_ids):
             indexes.search.replace(place_id, search_records.get(place_id))
             if place_id in nearest_records:
@@ -382,7 +349,7 @@ class LookupService:
                                 for c in changes.ChangeFeed(position).read(conn)[0]
                                 if c.table == "places"
                             }
-                            records = _corpus_records(conn, ids)
+                            records = read_corpus_records(conn, ids)
                         for place_id in ids:
                             if place_id in records:
                                 corpus.add(records[place_id])
@@ -433,7 +400,8 @@ class LookupService:
         }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
-        return [h.as_dict() for h in self._current().search.suggest(prefix, limit)]
+        """Completions as the user types, chains of names included (广州天河石 → 石牌街道)."""
+        return [h.as_dict() for h in self._current().chains.suggest(prefix, limit)]
 
     def reverse(
         self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5

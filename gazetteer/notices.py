@@ -27,6 +27,7 @@ from shapely.geometry import mapping
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
 from gazetteer.core.text import clean_text
+from gazetteer.place_view import map_context
 from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
 from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
 from gazetteer.workflow import KIND_NAMES_ZH
@@ -122,7 +123,10 @@ def get_notice(store: Store, proposal_id: int, *, clock: Clock = utcnow) -> dict
         row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
         if row is None or row.state != "on_notice":
             raise NotFound(f"没有编号为 {proposal_id} 的公示")
-        return _notice(conn, row, today, _public_opinion_count(conn, [row.id]))
+        notice = _notice(conn, row, today, _public_opinion_count(conn, [row.id]))
+        # The page's map draws the location among its division and the neighbouring ones.
+        notice["map_context"] = map_context(conn, row.division_code)
+        return notice
 
 
 def submit_public_opinion(

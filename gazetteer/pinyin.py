@@ -16,6 +16,7 @@ Romanization for signs (GB/T 16159 word division, capitals, apostrophes) is buil
 from __future__ import annotations
 
 import threading
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -137,8 +138,29 @@ def place_readings() -> dict[str, list[str]]:
     return dict(_readings)
 
 
+def is_han(ch: str) -> bool:
+    """A Chinese character of the unified blocks (basic, extension A and B onwards)."""
+    return "\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f"
+
+
+def _toneless(syllable: str) -> str:
+    """A tone-marked syllable without its tone mark (lǚ -> lü, ń -> n): the diaeresis of ü
+    is a letter, the other combining marks are tones."""
+    bare = "".join(
+        c
+        for c in unicodedata.normalize("NFD", syllable)
+        if c == "\u0308" or not unicodedata.combining(c)
+    )
+    return unicodedata.normalize("NFC", bare)
+
+
 @lru_cache(maxsize=200_000)
 def _cached_syllables(text: str, tones: bool) -> tuple[str, ...]:
+    if not tones and all(is_han(c) for c in text):
+        # One pypinyin pass per name: the toneless reading is the toned one without its
+        # marks (same segmentation, same phrase table). An office import romanizes every
+        # row both ways, and pypinyin is most of its time.
+        return tuple(_toneless(s) for s in _cached_syllables(text, True))
     style = Style.TONE if tones else Style.NORMAL
     # errors=list: a non-Chinese run comes back one item per character, so the result lines
     # up with the text for Chinese-only names and callers can index it.

@@ -21,8 +21,9 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer.core.dates import date_as_known
 from gazetteer.core.store import Store
-from gazetteer.division_history import division_changes_of
+from gazetteer.division_history import division_changes_of, record_periods
 from gazetteer.registry import get_place, jsonable, place_history
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions, places
@@ -88,6 +89,54 @@ def division_map(conn, code: str | None) -> dict | None:
     return None
 
 
+def map_context(conn, code: str | None) -> dict | None:
+    """What a page map draws around a place so that it is not a dot on an empty canvas: a
+    GeoJSON FeatureCollection of the lowest division on the chain of ``code`` that has a
+    polygon (``properties.role`` "division") and the other divisions of its level under the
+    same parent (role "neighbour": its surroundings), each with ``name`` and ``code``,
+    simplified to ``MAP_TOLERANCE_DEG``; CGCS2000 lon/lat. None when no division has a
+    polygon."""
+    home = division_map(conn, code)
+    if home is None:
+        return None
+    parent = conn.execute(
+        sa.select(divisions.c.parent_code).where(divisions.c.code == home["code"])
+    ).scalar()
+    rows = (
+        conn.execute(
+            sa.select(divisions.c.code, divisions.c.name, divisions.c.geom).where(
+                divisions.c.parent_code == parent,
+                divisions.c.level == home["level"],
+                divisions.c.code != home["code"],
+                divisions.c.geom.is_not(None),
+            )
+        ).all()
+        if parent
+        else []
+    )
+
+    def feature(code: str, name: str, geometry: dict, role: str) -> dict:
+        return {
+            "type": "Feature",
+            "properties": {"code": code, "name": name, "role": role},
+            "geometry": geometry,
+        }
+
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            feature(
+                r.code,
+                r.name,
+                mapping(shapely.simplify(r.geom, MAP_TOLERANCE_DEG, preserve_topology=True)),
+                "neighbour",
+            )
+            for r in rows
+        ]
+        + [feature(home["code"], home["name"], home["geometry"], "division")],
+    }
+
+
 def place_view(store: Store, place_id: int) -> dict:
     """Everything the public place page shows. Raises ``NotFound`` for an unknown id."""
     place = get_place(store, place_id, with_geometry=True)
@@ -137,13 +186,36 @@ def place_view(store: Store, place_id: int) -> dict:
         elif map_geometry is None:
             map_of = own_map or division_map(conn, place.get("division_code"))
             map_geometry = map_of["geometry"] if map_of else None
+        # A point or a line alone says little: draw it among its division and neighbours.
+        context = (
+            map_context(conn, place.get("division_code"))
+            if place.get("geometry") is not None and not (own_map and own_map["code"] == own)
+            else None
+        )
         division_changes = division_changes_of(conn, own)
         historical = {c["place_id"] for c in division_changes}
+        # Historical division names know their dates only as precisely as the source
+        # (often a year); their date columns hold the period's first day.
+        chain_ids = {c["id"] for c in history["name_chain"]} | {place_id}
+        periods = record_periods(conn, chain_ids)
+
+    def dates_as_known(record: dict) -> dict:
+        period = periods.get(record["id"], {})
+        return {
+            "named_date_as_known": date_as_known(period.get("since") or record["named_date"]),
+            "retired_date_as_known": date_as_known(period.get("until") or record["retired_date"]),
+        }
+
+    place.update(dates_as_known(place))
     changes = []
     for v in history["versions"]:
         p = decided.get(v["proposal_id"])
+        starts_record = str(v["valid_from"]) == str(place["named_date"])
         changes.append(
             {
+                "date_as_known": place["named_date_as_known"]
+                if starts_record
+                else date_as_known(v["valid_from"]),
                 "change": v["change"],
                 "change_zh": CHANGE_WORDS.get(v["change"], v["change"]),
                 "name": v["name"],
@@ -159,6 +231,7 @@ def place_view(store: Store, place_id: int) -> dict:
         )
     former = [
         {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
+        | dates_as_known(c)
         for c in history["name_chain"]
         if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
     ]
@@ -173,6 +246,7 @@ def place_view(store: Store, place_id: int) -> dict:
             "geometry": map_geometry,
             "own_polygon": bool(own_map and own_map["code"] == own),
             "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
+            "context": context,
         },
         "former_names": former,
         "division_changes": division_changes,

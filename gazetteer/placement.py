@@ -12,6 +12,8 @@ Coordinates are CGCS2000 lon/lat degrees (EPSG:4490).
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
 from shapely.geometry import Point
 
@@ -21,6 +23,7 @@ from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import Store, bbox_columns
 from gazetteer.registry import (
     Clock,
+    VersionStamp,
     _append_version,
     _close_current,
     _row,
@@ -43,6 +46,8 @@ def validate_point(lon, lat) -> Point:
         lon, lat = float(lon), float(lat)
     except (TypeError, ValueError):
         raise InvalidInput("经度、纬度应为数字（CGCS2000 十进制度）") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput("经度、纬度不能是 NaN 或无穷大")
     minx, miny, maxx, maxy = GUANGDONG_BOX
     if not (minx <= lon <= maxx and miny <= lat <= maxy):
         raise InvalidInput(
@@ -102,55 +107,52 @@ def place_on_map(
     point = validate_point(lon, lat)
     now = clock()
     with store.write(actor=actor) as conn:
-        row = _row(conn, place_id)
-        if row.geom is not None:
-            raise InvalidInput(f"地名记录 {place_id}（{row.name}）已有图形，修改位置请走更正流程")
-        if row.version != version:
-            raise Conflict(
-                f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
-                details={"current_version": row.version},
-            )
-        county = county_at(conn, point)
-        path = conn.execute(
-            sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
-        ).scalar()
-        if path and county is not None and not _on_one_chain(path, county["path"]):
-            raise InvalidInput(
-                f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置"
-            )
-        _close_current(conn, row, civil_date(now), actor, now)
-        changes.places_changed(conn)
-        # Public text: who placed it is kept in place_versions and the audit log, not here.
-        note = f"{civil_date(now).isoformat()} 无图形地名上图"
-        result = conn.execute(
-            places.update()
-            .where(
-                places.c.id == place_id,
-                places.c.version == version,
-                places.c.status == "in_force",
-                places.c.geom.is_(None),
-            )
-            .values(
-                geom=point,
-                **bbox_columns(point),
-                geometry_source=GEOMETRY_SOURCE,
-                updated_at=now,
-                version=places.c.version + 1,
-                history=sa.func.coalesce(places.c.history + "\n", "") + note,
-            )
-        )
-        if result.rowcount != 1:
-            raise Conflict(
-                f"地名记录 {place_id}（{row.name}）已被更改或已不是现行地名，请刷新后重试"
-            )
-        _append_version(
-            conn,
-            _row(conn, place_id),
-            change="corrected",
-            valid_from=civil_date(now),
-            reason=reason or "无图形地名上图",
-            proposal_id=None,
-            actor=actor,
-            now=now,
+        _place(
+            conn, _row(conn, place_id), point, version=version, reason=reason, actor=actor, now=now
         )
     return get_place(store, place_id)
+
+
+def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) -> None:
+    """Give the places ``row`` the point geometry ``point`` (CGCS2000 lon/lat) on ``conn``,
+    inside the caller's write transaction: the checks and the recorded change of
+    :func:`place_on_map`, shared with the CSV placement of many names."""
+    place_id = row.id
+    if row.geom is not None:
+        raise InvalidInput(f"地名记录 {place_id}（{row.name}）已有图形，修改位置请走更正流程")
+    if row.version != version:
+        raise Conflict(
+            f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
+            details={"current_version": row.version},
+        )
+    county = county_at(conn, point)
+    path = conn.execute(
+        sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
+    ).scalar()
+    if path and county is not None and not _on_one_chain(path, county["path"]):
+        raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+    stamp = VersionStamp(actor, now, civil_date(now), reason or "无图形地名上图")
+    _close_current(conn, row, stamp)
+    changes.places_changed(conn)
+    # Public text: who placed it is kept in place_versions and the audit log, not here.
+    note = f"{civil_date(now).isoformat()} 无图形地名上图"
+    result = conn.execute(
+        places.update()
+        .where(
+            places.c.id == place_id,
+            places.c.version == version,
+            places.c.status == "in_force",
+            places.c.geom.is_(None),
+        )
+        .values(
+            geom=point,
+            **bbox_columns(point),
+            geometry_source=GEOMETRY_SOURCE,
+            updated_at=now,
+            version=places.c.version + 1,
+            history=sa.func.coalesce(places.c.history + "\n", "") + note,
+        )
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改或已不是现行地名，请刷新后重试")
+    _append_version(conn, _row(conn, place_id), "corrected", stamp)

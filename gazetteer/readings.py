@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gazetteer import changes
+from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.store import Store
 from gazetteer.pinyin import unconfirmed
-from gazetteer.registry import Clock, _append_version, _close_current, _row, civil_date, utcnow
+from gazetteer.registry import VersionStamp, _append_version, _close_current, _row, civil_date
 from gazetteer.romanize import romanize
 from gazetteer.tables import places
 
@@ -71,7 +71,9 @@ def reading_corrections(store: Store) -> list[dict]:
         return [{k: v for k, v in c.items() if k != "_rom"} for c in _candidates(conn)]
 
 
-def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcnow) -> dict:
+def apply_reading_corrections(
+    store: Store, actor: Actor, *, clock: registry.Clock = registry.utcnow
+) -> dict:
     """Rewrite the romanizations ``reading_corrections`` lists (officers only), except those
     an officer confirmed. Returns {corrected, kept_confirmed}. One transaction."""
     require_role(actor, {"officer"}, "更正地名读音")
@@ -85,7 +87,8 @@ def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcn
                 continue
             rom = c["_rom"]
             row = _row(conn, c["id"])
-            _close_current(conn, row, today, actor, now)
+            stamp = VersionStamp(actor, now, today, f"{REASON}：{c['old_toned']} → {rom.toned}")
+            _close_current(conn, row, stamp)
             conn.execute(
                 places.update()
                 .where(places.c.id == c["id"], places.c.version == row.version)
@@ -98,16 +101,7 @@ def apply_reading_corrections(store: Store, actor: Actor, *, clock: Clock = utcn
                     version=places.c.version + 1,
                 )
             )
-            _append_version(
-                conn,
-                _row(conn, c["id"]),
-                change="corrected",
-                valid_from=today,
-                reason=f"{REASON}：{c['old_toned']} → {rom.toned}",
-                proposal_id=None,
-                actor=actor,
-                now=now,
-            )
+            _append_version(conn, _row(conn, c["id"]), "corrected", stamp)
             corrected += 1
         if corrected:
             changes.places_changed(conn)

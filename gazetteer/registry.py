@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from shapely.geometry import mapping
@@ -23,10 +24,10 @@ from shapely.geometry import mapping
 from gazetteer import changes
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store, bbox_columns
+from gazetteer.core.store import Store, bbox_columns, first_or_not_found
 from gazetteer.divisions import division_chain
 from gazetteer.registry_tables import place_links, place_versions
-from gazetteer.tables import divisions, places
+from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divisions, places
 
 Clock = Callable[[], dt.datetime]
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -50,32 +51,27 @@ CARRIED_ON_RENAME = (
 )
 # Values a proposal may set on a record.
 PROPOSABLE = (
-    "name",
-    "specific_term",
-    "generic_term",
-    "romanized",
-    "romanized_toned",
-    "pinyin_key",
-    "heteronyms",
+    *PLACE_NAME_COLUMNS,
     "heteronyms_confirmed",
-    "feature_class",
-    "feature_type",
-    "division_code",
-    "aliases",
-    "short_name",
-    "map_name",
-    "minority_name",
-    "minority_language",
-    "meaning",
-    "history",
-    "description",
-    "source",
+    *PLACE_DESCRIPTION_COLUMNS,
     "registering_unit",
 )
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def offset_clock(days: int) -> Clock:
+    """A clock running ``days`` days ahead of real time: the training clock of a training
+    instance (setting TRAINING_CLOCK_OFFSET_DAYS, docs/training.md), so that a 30-day notice
+    can be walked to in force in one session. Never used on a live registry."""
+    offset = dt.timedelta(days=days)
+
+    def now() -> dt.datetime:
+        return utcnow() + offset
+
+    return now
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -102,10 +98,9 @@ def jsonable(value):
 
 
 def _row(conn, place_id: int):
-    row = conn.execute(sa.select(places).where(places.c.id == place_id)).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {place_id} 的地名记录")
-    return row
+    return first_or_not_found(
+        conn, sa.select(places).where(places.c.id == place_id), f"没有编号为 {place_id} 的地名记录"
+    )
 
 
 def _record(row) -> dict:
@@ -113,58 +108,54 @@ def _record(row) -> dict:
     return {k: jsonable(v) for k, v in row._asdict().items() if k != "geom"}
 
 
-def _append_version(
-    conn,
-    row,
-    *,
-    change: str,
-    valid_from: dt.date | None,
-    reason: str | None,
-    proposal_id: int | None,
-    actor: Actor,
-    now: dt.datetime,
-) -> None:
+@dataclass(frozen=True)
+class VersionStamp:
+    """What every history entry of one registry change records: who (``actor``), when
+    (``now``, a UTC instant), the civil date the change takes effect (``effective``), why
+    (``reason``) and under which proposal."""
+
+    actor: Actor
+    now: dt.datetime
+    effective: dt.date | None
+    reason: str | None = None
+    proposal_id: int | None = None
+
+
+def _append_version(conn, row, change: str, stamp: VersionStamp) -> None:
+    """Snapshot ``row`` as a history entry of kind ``change``, valid from ``stamp.effective``."""
     conn.execute(
         place_versions.insert().values(
             place_id=row.id,
             version=row.version,
-            valid_from=valid_from,
+            valid_from=stamp.effective,
             valid_to=None,
             name=row.name,
             status=row.status,
             change=change,
-            change_reason=reason,
-            proposal_id=proposal_id,
+            change_reason=stamp.reason,
+            proposal_id=stamp.proposal_id,
             record=_record(row),
             geom=row.geom,
-            recorded_at=now,
-            recorded_by=actor.username,
+            recorded_at=stamp.now,
+            recorded_by=stamp.actor.username,
         )
     )
 
 
-def _close_current(conn, row, valid_to: dt.date, actor: Actor, now: dt.datetime) -> None:
-    """End the version valid now; an imported record first gets its baseline snapshot."""
+def _close_current(conn, row, stamp: VersionStamp) -> None:
+    """End the version valid now on ``stamp.effective``; an imported record first gets its
+    baseline snapshot."""
     has_versions = conn.execute(
         sa.select(sa.func.count())
         .select_from(place_versions)
         .where(place_versions.c.place_id == row.id)
     ).scalar()
     if not has_versions:
-        _append_version(
-            conn,
-            row,
-            change="baseline",
-            valid_from=row.named_date,
-            reason=None,
-            proposal_id=None,
-            actor=actor,
-            now=now,
-        )
+        _append_version(conn, row, "baseline", VersionStamp(stamp.actor, stamp.now, row.named_date))
     conn.execute(
         place_versions.update()
         .where(place_versions.c.place_id == row.id, place_versions.c.valid_to.is_(None))
-        .values(valid_to=valid_to)
+        .values(valid_to=stamp.effective)
     )
 
 
@@ -197,60 +188,29 @@ def create_place(
     """Insert a new in-force record named on ``effective_date``; returns its id."""
     geom = values.get("geom")
     values = {k: v for k, v in values.items() if k in PROPOSABLE}
-    return _insert_in_force(
-        conn,
-        values,
-        geom=geom,
-        bbox=bbox_columns(geom),
-        change="named",
-        effective_date=effective_date,
-        reason=None,
-        proposal_id=proposal_id,
-        actor=actor,
-        now=now,
-    )
+    stamp = VersionStamp(actor, now, effective_date, proposal_id=proposal_id)
+    return _insert_in_force(conn, values, geom, bbox_columns(geom), "named", stamp)
 
 
-def _insert_in_force(
-    conn,
-    values: dict,
-    *,
-    geom,
-    bbox: dict,
-    change: str,
-    effective_date: dt.date,
-    reason: str | None,
-    proposal_id: int | None,
-    actor: Actor,
-    now: dt.datetime,
-) -> int:
-    """Insert an in-force record (version 1) from ``effective_date`` and its first history
-    entry (``change``: named, renamed); returns the new id."""
+def _insert_in_force(conn, values: dict, geom, bbox: dict, change: str, stamp: VersionStamp) -> int:
+    """Insert an in-force record (version 1) named on ``stamp.effective`` and its first
+    history entry (``change``: named, renamed); returns the new id."""
     result = conn.execute(
         places.insert().values(
             **values,
             geom=geom,
             **bbox,
             status="in_force",
-            named_date=effective_date,
-            registered_by=actor.username,
-            registered_at=now,
-            updated_at=now,
+            named_date=stamp.effective,
+            registered_by=stamp.actor.username,
+            registered_at=stamp.now,
+            updated_at=stamp.now,
             version=1,
         )
     )
     place_id = result.inserted_primary_key[0]
     changes.places_changed(conn)
-    _append_version(
-        conn,
-        _row(conn, place_id),
-        change=change,
-        valid_from=effective_date,
-        reason=reason,
-        proposal_id=proposal_id,
-        actor=actor,
-        now=now,
-    )
+    _append_version(conn, _row(conn, place_id), change, stamp)
     return place_id
 
 
@@ -279,7 +239,8 @@ def rename_place(
     if location is not None:
         carried.update(geom=location, **bbox_columns(location))
     proposed = {k: v for k, v in new_values.items() if k in PROPOSABLE and v not in (None, "", [])}
-    _close_current(conn, old, effective_date, actor, now)
+    stamp = VersionStamp(actor, now, effective_date, reason, proposal_id)
+    _close_current(conn, old, stamp)
     # The division a record names moves to the successor: it is the division's name now.
     _update_in_force(
         conn,
@@ -292,31 +253,13 @@ def rename_place(
             "updated_at": now,
         },
     )
-    _append_version(
-        conn,
-        _row(conn, old_id),
-        change="superseded",
-        valid_from=effective_date,
-        reason=reason,
-        proposal_id=proposal_id,
-        actor=actor,
-        now=now,
-    )
+    _append_version(conn, _row(conn, old_id), "superseded", stamp)
     geom = carried.pop("geom")
     bbox = {k: carried.pop(k) for k in ("minx", "miny", "maxx", "maxy")}
     values = {"meaning": old.meaning, "aliases": old.aliases, **carried, **proposed}
     values["history"] = _appended(proposed.get("history") or old.history, note)
     new_id = _insert_in_force(
-        conn,
-        {**values, "own_division_code": old.own_division_code},
-        geom=geom,
-        bbox=bbox,
-        change="renamed",
-        effective_date=effective_date,
-        reason=reason,
-        proposal_id=proposal_id,
-        actor=actor,
-        now=now,
+        conn, {**values, "own_division_code": old.own_division_code}, geom, bbox, "renamed", stamp
     )
     conn.execute(
         place_links.insert().values(
@@ -343,7 +286,8 @@ def retire_place(
     """Retire (销名): the record stays, marked retired with reason and date."""
     row = _row(conn, place_id)
     changes.places_changed(conn)
-    _close_current(conn, row, effective_date, actor, now)
+    stamp = VersionStamp(actor, now, effective_date, reason, proposal_id)
+    _close_current(conn, row, stamp)
     _update_in_force(
         conn,
         row,
@@ -354,16 +298,7 @@ def retire_place(
             "history": _appended(row.history, f"{effective_date.isoformat()} 销名：{reason}"),
         },
     )
-    _append_version(
-        conn,
-        _row(conn, place_id),
-        change="retired",
-        valid_from=effective_date,
-        reason=reason,
-        proposal_id=proposal_id,
-        actor=actor,
-        now=now,
-    )
+    _append_version(conn, _row(conn, place_id), "retired", stamp)
 
 
 # ---------------------------------------------------------------- reading
@@ -717,7 +652,8 @@ def update_imported(
     if row.version != version:
         raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
     changes.places_changed(conn)
-    _close_current(conn, row, effective_date, actor, now)
+    stamp = VersionStamp(actor, now, effective_date, reason)
+    _close_current(conn, row, stamp)
     geom = values.get("geom", row.geom)
     result = conn.execute(
         places.update()
@@ -726,13 +662,4 @@ def update_imported(
     )
     if result.rowcount != 1:
         raise Conflict(f"地名记录 {place_id}（{row.name}）已被更改，请重新预览")
-    _append_version(
-        conn,
-        _row(conn, place_id),
-        change="imported",
-        valid_from=effective_date,
-        reason=reason,
-        proposal_id=None,
-        actor=actor,
-        now=now,
-    )
+    _append_version(conn, _row(conn, place_id), "imported", stamp)

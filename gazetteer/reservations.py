@@ -21,7 +21,7 @@ import zlib
 import sqlalchemy as sa
 
 from gazetteer.registry_tables import proposal_events, proposals
-from gazetteer.rules.corpus import NameCorpus
+from gazetteer.rules.corpus import CORPUS_COLUMNS, NameCorpus
 from gazetteer.rules.lexicons import load_rule_data
 from gazetteer.tables import divisions, places
 
@@ -44,6 +44,30 @@ def _entry(corpus: NameCorpus, *, id, name, feature_class, division_code, conn):
         feature_class=feature_class,
         division_path=division_path(conn, division_code),
     )
+
+
+def _reserving(conn, corpus: NameCorpus, query):
+    """(index entry, conflict dict) for each proposal of ``query`` (in id order) that
+    names a place: what a reservation is compared by, and what a finding reports."""
+    for row in conn.execute(query.order_by(proposals.c.id)):
+        proposed = row.proposed or {}
+        if not proposed.get("name") or not proposed.get("feature_class"):
+            continue
+        entry = _entry(
+            corpus,
+            id=row.id,
+            name=proposed["name"],
+            feature_class=proposed["feature_class"],
+            division_code=row.division_code,
+            conn=conn,
+        )
+        conflict = {
+            "proposal_id": row.id,
+            "name": proposed["name"],
+            "state": row.state,
+            "division_code": row.division_code,
+        }
+        yield entry, conflict
 
 
 def reservation_conflicts(
@@ -87,26 +111,9 @@ def reservation_conflicts(
         ).scalar()
         if my_seq is not None:
             query = query.where(sa.or_(submitted.c.seq.is_(None), submitted.c.seq < my_seq))
-    for row in conn.execute(query.order_by(proposals.c.id)):
-        proposed = row.proposed or {}
-        if not proposed.get("name") or not proposed.get("feature_class"):
-            continue
-        other = _entry(
-            corpus,
-            id=row.id,
-            name=proposed["name"],
-            feature_class=proposed["feature_class"],
-            division_code=row.division_code,
-            conn=conn,
-        )
+    for other, conflict in _reserving(conn, corpus, query):
         if (other.group, other.jcode) != (mine.group, mine.jcode) or not other.specific:
             continue
-        conflict = {
-            "proposal_id": row.id,
-            "name": proposed["name"],
-            "state": row.state,
-            "division_code": row.division_code,
-        }
         if other.specific == mine.specific:
             out["same"].append(conflict)
         elif other.pinyin_key == mine.pinyin_key:
@@ -150,14 +157,7 @@ def in_force_conflicts(
     )
     if not (mine.jcode and mine.specific):
         return []
-    query = sa.select(
-        places.c.id,
-        places.c.name,
-        places.c.specific_term,
-        places.c.feature_class,
-        places.c.division_code,
-        places.c.own_division_code,
-    ).where(
+    query = sa.select(*CORPUS_COLUMNS).where(
         places.c.status == "in_force",
         places.c.feature_class == feature_class,
         sa.or_(places.c.specific_term == mine.specific, places.c.name.startswith(mine.specific)),
@@ -211,7 +211,10 @@ def reservation_findings(
         division_code=division_code,
         conn=conn,
     )
-    label = _jurisdiction_label(conn, entry.jcode)
+    return _findings(conflicts, entry.specific, _jurisdiction_label(conn, entry.jcode), data)
+
+
+def _findings(conflicts: dict[str, list[dict]], specific: str, label: str, data) -> list[dict]:
     out = []
     for rule_id, found in (
         ("reserved", conflicts["same"]),
@@ -225,11 +228,60 @@ def reservation_findings(
             {
                 "rule_id": rule_id,
                 "severity": meta.severity,
-                "message": meta.message.format(
-                    specific=entry.specific, jurisdiction=label, term=term
-                ),
+                "message": meta.message.format(specific=specific, jurisdiction=label, term=term),
                 "source": meta.source,
                 "conflicts": found,
             }
         )
     return out
+
+
+class ReservedNames:
+    """Every name reserved by a pending proposal, read once on ``conn``, for checking many
+    names against them without a query each (an office import checks every row).
+
+    ``findings(name, feature_class, division_path)`` gives the same ``reserved`` /
+    ``reserved.homophone`` findings as ``reservation_findings``."""
+
+    def __init__(self, conn, corpus: NameCorpus):
+        self.conn = conn
+        self.corpus = corpus
+        self.same: dict[tuple, list[dict]] = {}
+        self.homophone: dict[tuple, list[dict]] = {}
+        query = sa.select(proposals).where(
+            proposals.c.state.in_(RESERVING_STATES),
+            proposals.c.kind.in_(("naming", "renaming")),
+        )
+        for entry, conflict in _reserving(conn, corpus, query):
+            if not (entry.jcode and entry.specific):
+                continue
+            self.same.setdefault((entry.group, entry.jcode, entry.specific), []).append(conflict)
+            self.homophone.setdefault((entry.group, entry.jcode, entry.pinyin_key), []).append(
+                (entry.specific, conflict)
+            )
+        self._labels: dict[str, str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.same)
+
+    def findings(self, name: str, feature_class: str, division_path) -> list[dict]:
+        if not self.same:
+            return []
+        mine = self.corpus.index_entry(
+            id=None, name=name, feature_class=feature_class, division_path=division_path
+        )
+        if not (mine.jcode and mine.specific):
+            return []
+        conflicts = {
+            "same": self.same.get((mine.group, mine.jcode, mine.specific), []),
+            "homophone": [
+                c
+                for specific, c in self.homophone.get((mine.group, mine.jcode, mine.pinyin_key), [])
+                if specific != mine.specific
+            ],
+        }
+        if not (conflicts["same"] or conflicts["homophone"]):
+            return []
+        if mine.jcode not in self._labels:
+            self._labels[mine.jcode] = _jurisdiction_label(self.conn, mine.jcode)
+        return _findings(conflicts, mine.specific, self._labels[mine.jcode], self.corpus.data)

@@ -56,7 +56,9 @@ class Romanization:
 def _match_generic(name: str) -> str:
     """The longest generic term that ends ``name`` and leaves a non-empty specific term."""
     terms = _data().generic_terms
-    for size in range(min(len(name) - 1, max((len(t) for t in terms), default=0)), 0, -1):
+    # Every suffix is tried, longest first: a dict look-up each, cheaper than finding the
+    # longest term on every call (names are short; this runs once per imported row).
+    for size in range(len(name) - 1, 0, -1):
         if name[-size:] in terms:
             return name[-size:]
     return ""
@@ -114,17 +116,13 @@ def _generic_words(generic: str) -> list[str]:
     return words
 
 
-def _is_han(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f"
-
-
 def _word(chars: str, syls: list[str]) -> str:
     """One word from the syllables of ``chars``: joined, capitalised, with an apostrophe
     before a syllable that starts with a, o or e after another syllable (Nan'ao)."""
     out = ""
     prev_han = False
     for ch, s in zip(chars, syls):
-        han = _is_han(ch)
+        han = pinyin.is_han(ch)
         if han and prev_han and s[:1] in _VOWEL_STARTS:
             out += "'"
         out += s

@@ -16,8 +16,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
-from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.store import Store
+from gazetteer.core.errors import InvalidInput
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import divisions
 
@@ -36,13 +36,13 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
         raise InvalidInput(f"年份不正确：{year!r}")
     code = division_code or PROVINCE_CODE
     with store.read() as conn:
-        parent = conn.execute(
+        parent = first_or_not_found(
+            conn,
             sa.select(divisions.c.code, divisions.c.name, divisions.c.path).where(
                 divisions.c.code == code
-            )
-        ).first()
-        if parent is None:
-            raise NotFound(f"没有代码为 {code} 的行政区划")
+            ),
+            f"没有代码为 {code} 的行政区划",
+        )
         children = conn.execute(
             sa.select(divisions.c.code, divisions.c.name)
             .where(divisions.c.parent_code == code)

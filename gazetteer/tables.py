@@ -134,6 +134,33 @@ places = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Column groups of ``places`` that the registry, the workflow and office imports all write.
+# The standard name and the spellings derived from it, written together whenever it changes.
+PLACE_NAME_COLUMNS = (
+    "name",
+    "specific_term",
+    "generic_term",
+    "romanized",
+    "romanized_toned",
+    "pinyin_key",
+    "heteronyms",
+)
+# What an applicant or a file describes about a place besides its name.
+PLACE_DESCRIPTION_COLUMNS = (
+    "feature_class",
+    "feature_type",
+    "division_code",
+    "aliases",
+    "short_name",
+    "map_name",
+    "minority_name",
+    "minority_language",
+    "meaning",
+    "history",
+    "description",
+    "source",
+)
+
 division_changes = sa.Table(
     "division_changes",
     metadata,

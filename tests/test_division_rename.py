@@ -162,3 +162,51 @@ def test_division_changes_through_the_api(bclient, bstore):
     # Doing it again is refused: the name is already 番山区.
     again = bclient.post("/api/boundaries/division-changes", json=APPROVAL)
     assert again.status_code == 400
+
+
+def test_a_division_rename_passes_the_naming_rules(bclient, bstore):
+    """A tester's finding: the division-change path skipped the naming rules. The new name
+    now goes through the same checker as a place name (《地名管理条例》 Art. 9): a blocking
+    finding refuses the change (422, nothing written) until the officer records why the
+    approval stands; the findings stay on the change record."""
+    login(bclient, "wang", "officer")
+    before = snapshot(bstore)
+    url = "/api/boundaries/division-changes"
+    for name, rule in (("中华区", "big.exaggerated"), ("朝阳区", "duplicate.national")):
+        refused = bclient.post(url, json={**APPROVAL, "new_name": name})
+        assert refused.status_code == 422, refused.get_json()
+        error = refused.get_json()["error"]
+        assert error["code"] == "rule_violation" and "豁免理由" in error["message"]
+        assert rule in {f["rule_id"] for f in error["details"]["findings"]}
+        assert snapshot(bstore) == before
+    # Retry with the approval's reason for the exception: recorded with the findings.
+    accepted = bclient.post(
+        url,
+        json={
+            **APPROVAL,
+            "new_name": "中华区",
+            "rules_override_reason": "国务院批复明确同意使用该名称（测试）",
+        },
+    )
+    assert accepted.status_code == 201, accepted.get_json()
+    change = accepted.get_json()
+    assert change["rules_override_reason"].startswith("国务院批复")
+    assert "big.exaggerated" in {f["rule_id"] for f in change["findings"]}
+    assert bclient.get(f"/api/divisions/{PANYU}").get_json()["name"] == "中华区"
+    listed = bclient.get(url).get_json()["items"][0]
+    assert listed["findings"] == change["findings"]
+
+
+def test_the_division_change_page_shows_the_findings(bclient, bstore):
+    login(bclient, "wang", "officer")
+    form = {**APPROVAL, "division": "番禺区（440113）", "new_name": "维也纳区"}
+    del form["code"]
+    page = bclient.post("/officer/divisions/changes", data=form)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "新名称未通过命名规则审查" in text
+    assert "维也纳" in text and "阻断" in text and "民发〔2018〕146号" in text
+    assert division_record(bstore, PANYU).name == "番禺区"
+    # A clean name passes; its record shows 无问题.
+    form["new_name"] = "番山区"
+    done = bclient.post("/officer/divisions/changes", data=form, follow_redirects=True)
+    assert "已登记：番禺区 更名为 番山区" in done.get_data(as_text=True)

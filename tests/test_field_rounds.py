@@ -131,6 +131,47 @@ def api_round(bclient, bstore, shaohui):
     return rnd, list_markers(bstore, line_id=shaohui["id"])
 
 
+def test_the_round_page_offers_each_side_its_own_record_sign_off(bclient, bstore, api_round):
+    rnd, markers = api_round
+    record, _ = inspection_service.record_inspection(
+        bstore,
+        {"id": str(uuid.uuid4()), "round_id": rnd["id"], "marker_id": markers[0]["id"]}
+        | {"found_state": "intact"},
+        INSPECTOR_A,
+    )
+    side_a, side_b = rnd["side_a_code"], rnd["side_b_code"]
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert f'data-inspection-id="{record["id"]}"' in page and "以韶关市一方签认" in page
+    assert "以惠州市一方签认" not in page  # A's inspector is offered A's side only
+    signed = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_a}
+    )
+    assert signed.status_code == 200 and signed.get_json()["signed_a_by"] == "inspector_a"
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert "王强（甲方民政局）" in page and "sign-record" not in page  # nothing left to sign
+    # The other side's inspector, for the wrong side: refused with names, not codes.
+    sign_in(bclient, INSPECTOR_B)
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert f'data-side="{side_b}"' in page and f'data-side="{side_a}"' not in page
+    wrong = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_a}
+    )
+    message = wrong.get_json()["error"]["message"]
+    assert wrong.status_code == 403 and "韶关市一方" in message and side_a not in message
+    own = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_b}
+    )
+    assert own.status_code == 200 and own.get_json()["signed_b_by"] == "inspector_b"
+    again = bclient.post(
+        f"/api/boundaries/inspections/{record['id']}/sign", json={"side_code": side_b}
+    )
+    assert again.status_code == 409 and "惠州市一方已签认" in again.get_json()["error"]["message"]
+    # An officer who is on no team sees the sign-offs but no button.
+    sign_in(bclient, OFFICER)
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert "陈静（乙方民政局）" in page and "sign-record" not in page and "不在本轮联检队伍" in page
+
+
 def test_a_position_33_m_off_needs_the_moved_confirmation(bclient, api_round):
     rnd, markers = api_round
     lon, lat = destination(markers[0]["lon"], markers[0]["lat"], 45.0, 33.0)

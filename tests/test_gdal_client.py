@@ -58,3 +58,23 @@ def test_ogr2ogr_with_default_options_copies_every_collection(served, tmp_path):
         expected = layer.query(store, limit=1, skip_geometry=True).number_matched
         copied = pyogrio.read_info(out, layer=layer.id)["features"] if expected else 0
         assert copied == expected, (version, layer.id)
+
+
+def test_each_geopackage_download_opens_in_debian_gdal_without_warnings(served, tmp_path):
+    """GDAL 3.6 warns about GeoPackage 1.4 ('may only be partially supported'); the
+    downloads are written as 1.2, which it reads silently, with every feature."""
+    import sqlite3
+    import urllib.request
+
+    url, store = served
+    ogrinfo = shutil.which("ogrinfo") or OGR2OGR.replace("ogr2ogr", "ogrinfo")
+    for layer in LAYERS:
+        path = tmp_path / f"{layer.id}-download.gpkg"
+        with urllib.request.urlopen(f"{url}/ogc/collections/{layer.id}/download.gpkg") as answer:
+            path.write_bytes(answer.read())
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == 10200, layer.id
+        result = subprocess.run([ogrinfo, "-so", "-al", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+        expected = layer.query(store, limit=1, skip_geometry=True).number_matched
+        assert f"Feature Count: {expected}" in result.stdout, layer.id

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
 from helpers import token_headers
 
-from boundaries.tables import disputes
+from boundaries.tables import disputes, inspection_rounds, maintenance_tasks
 from gazetteer.registry_tables import proposals
 
 BODY = {
@@ -77,18 +77,49 @@ def bclient_and_store(bclient, bstore):
     return bclient, bstore
 
 
-def test_disputes_take_an_idempotency_key(bclient_and_store):
-    client, store = bclient_and_store
-    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "dispute-1"}
+def _shaohui(client) -> dict:
+    return next(
+        x
+        for x in client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+        if x["name"] == "韶惠线"
+    )
+
+
+def _dispute(client, headers):
     body = {"line": "韶惠线", "title": "林地权属不清", "risk": "high"}
-    before = count(store, disputes)
-    first = client.post("/api/boundaries/disputes", json=body, headers=headers)
-    again = client.post("/api/boundaries/disputes", json=body, headers=headers)
-    assert first.status_code == 201 and again.get_json()["id"] == first.get_json()["id"]
-    assert count(store, disputes) == before + 1
-    clash = client.post("/api/boundaries/disputes", json={**body, "risk": "low"}, headers=headers)
+    return "/api/boundaries/disputes", disputes, body, {**body, "risk": "low"}, "risk"
+
+
+def _round(client, headers):
+    body = round_plan(_shaohui(client))
+    return "/api/boundaries/rounds", inspection_rounds, body, {**body, "plan": "仅抽查"}, "plan"
+
+
+def _task(client, headers):
+    line = _shaohui(client)
+    features = client.get(f"/api/boundaries/markers?line_id={line['id']}", headers=headers)
+    body = {"marker_id": features.get_json()["features"][0]["id"], "kind": "repair", "note": "补漆"}
+    return "/api/boundaries/tasks", maintenance_tasks, body, {**body, "kind": "replace"}, "kind"
+
+
+@pytest.mark.parametrize("create", [_dispute, _round, _task], ids=["dispute", "round", "task"])
+def test_boundary_creates_take_an_idempotency_key(bclient_and_store, create):
+    """Disputes, inspection rounds and maintenance tasks: the same key and body answer the
+    record made the first time; other content under the key is a 409 carrying it."""
+    client, store = bclient_and_store
+    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "create-1"}
+    url, table, body, changed, field = create(client, headers)
+    before = count(store, table)
+    first = client.post(url, json=body, headers=headers)
+    again = client.post(url, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), first.get_json()
+    assert again.get_json() == first.get_json()
+    assert count(store, table) == before + 1
+    clash = client.post(url, json=changed, headers=headers)
     assert clash.status_code == 409
-    assert clash.get_json()["error"]["details"]["stored"]["risk"] == "high"
+    stored = clash.get_json()["error"]["details"]["stored"]
+    assert stored["id"] == first.get_json()["id"] and stored[field] == first.get_json()[field]
+    assert count(store, table) == before + 1
 
 
 def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclient_and_store):

@@ -73,10 +73,12 @@ def test_upload_configure_preview_report_write(client, tmp_path):
     assert r.status_code == 400 and "5 行存在错误" in r.get_json()["error"]["message"]
     r = client.post(f"/api/imports/{run['id']}/write", json={"skip_errors": "yes"})
     assert r.status_code == 400
-    client.post(f"/api/imports/{run['id']}/write", json={"skip_errors": True, "skip_reason": ""})
-    failed = wait(client, run["id"])
-    assert failed["job"]["state"] == "failed" and "理由" in failed["job"]["error"]["message"]
-    assert failed["state"] == "previewed"
+    r = client.post(
+        f"/api/imports/{run['id']}/write", json={"skip_errors": True, "skip_reason": ""}
+    )
+    assert r.status_code == 400 and "理由" in r.get_json()["error"]["message"]
+    refused = client.get(f"/api/imports/{run['id']}").get_json()
+    assert refused["state"] == "previewed" and refused["job"]["phase"] == "preview"
     client.post(
         f"/api/imports/{run['id']}/write",
         json={"skip_errors": True, "skip_reason": "错误行另行核实"},
@@ -171,3 +173,57 @@ def test_rerun_through_the_api_changes_nothing(client, tmp_path):
             sa.select(sa.func.count()).select_from(places).where(places.c.source_key.like("imp:%"))
         ).scalar()
     assert n == 6
+
+
+def test_write_before_a_preview_is_refused_at_once_then_works(client, tmp_path):
+    """Asking to write before a preview exists is a 400 there and then (no job that fails
+    later); the officer retries after configuring and previewing. Another officer sees the
+    run in the list and writes the first officer's previewed run; the run records both."""
+    login(client, "officer_wang", "officer")
+    run = upload(client, of.census_xlsx(tmp_path)).get_json()
+    r = client.post(f"/api/imports/{run['id']}/write", json={})
+    assert r.status_code == 400, r.get_json()
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_input" and "尚未预览" in error["message"]
+    assert error["details"] == {"state": "uploaded"}
+    after = client.get(f"/api/imports/{run['id']}").get_json()
+    assert after["job"] is None and after["state"] == "uploaded"  # no job was started
+    # Retry after the refusal: configure, preview, then the write goes through.
+    client.post(
+        f"/api/imports/{run['id']}/configure",
+        json={"layer": run["layer"], "mapping": run["mapping"], "crs": "CGCS2000"},
+    )
+    assert client.post(f"/api/imports/{run['id']}/write", json={}).status_code == 400
+    client.post(f"/api/imports/{run['id']}/preview", json={})
+    assert wait(client, run["id"])["state"] == "previewed"
+    # Another officer: sees the first officer's run and writes it.
+    logout(client)
+    login(client, "officer_zhao", "officer")
+    assert run["id"] in [r["id"] for r in client.get("/api/imports").get_json()["runs"]]
+    r = client.post(f"/api/imports/{run['id']}/write", json={})
+    assert r.status_code == 202
+    written = wait(client, run["id"])
+    assert written["state"] == "written" and written["written_by"] == "officer_zhao"
+    assert written["created_by"] == "officer_wang"
+    # Writing again is a conflict, at once.
+    r = client.post(f"/api/imports/{run['id']}/write", json={})
+    assert r.status_code == 409
+
+
+def test_a_broken_file_then_the_fixed_one(client, tmp_path):
+    login(client, "officer_wang", "officer")
+    good = of.census_xlsx(tmp_path)
+    broken = tmp_path / "generated_census_broken.xlsx"
+    broken.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    r = upload(client, broken, source="番禺普查")
+    assert r.status_code == 400 and r.get_json()["error"]["message"]
+    assert client.get("/api/imports").get_json()["runs"] == []  # nothing recorded
+    run = upload(client, good, source="番禺普查").get_json()
+    client.post(
+        f"/api/imports/{run['id']}/configure",
+        json={"layer": run["layer"], "mapping": run["mapping"], "crs": "CGCS2000"},
+    )
+    client.post(f"/api/imports/{run['id']}/preview", json={})
+    assert wait(client, run["id"])["counts"]["insert"] == 6
+    client.post(f"/api/imports/{run['id']}/write", json={})
+    assert wait(client, run["id"])["state"] == "written"

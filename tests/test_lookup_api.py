@@ -128,3 +128,23 @@ def test_chain_of_names_over_http(client):
     assert body["chain"]["nested"] is False and body["results"][0]["name"] == "天河区"
     page = client.get("/search", query_string={"q": "深圳天河"}).get_data(as_text=True)
     assert "深圳市内没有" in page and "天河区" in page
+
+
+def test_crs_names_are_case_insensitive_everywhere(client):
+    """bd09, Gcj-02, wgs84, epsg:4326: the same as their upper-case names, in the single
+    and the batch reverse lookup; an unknown name is still a clear 400."""
+    gx, gy = crs.wgs84_to_gcj02([113.3245], [23.1064])
+    bx, by = crs.gcj02_to_bd09(gx, gy)
+    amap = (float(bx[0]), float(by[0]))
+    for tag in ("BD09", "bd09", "Bd09", "bd-09", "bd09ll"):
+        batch = client.post("/api/reverse/batch", json={"crs": tag, "points": [list(amap)]})
+        assert batch.status_code == 200, (tag, batch.get_json())
+        assert batch.get_json()["results"][0]["divisions"][-1]["name"] == "海珠区", tag
+        single = client.get(f"/api/reverse?lon={amap[0]}&lat={amap[1]}&crs={tag}")
+        assert single.status_code == 200 and single.get_json()["divisions"][-1]["name"] == "海珠区"
+    for tag in ("wgs84", "gcj02", "cgcs2000", "epsg:4326", "epsg:4490"):
+        r = client.post("/api/reverse/batch", json={"crs": tag, "points": [[113.3245, 23.1064]]})
+        assert r.status_code == 200, (tag, r.get_json())
+    for bad in ("mars", "", "EPSG:99999999", 4326):
+        r = client.post("/api/reverse/batch", json={"crs": bad, "points": [[113.3, 23.1]]})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad

@@ -147,3 +147,92 @@ def test_announcements_feeds_and_change_feed(client, store, clock, corpus):  # n
     for bad in ("since=yesterday", "since=2024-05-01T00:00:00", "limit=0", "since=-1"):
         r = client.get(f"/api/changes?{bad}")
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad
+
+
+@pytest.mark.parametrize("encoded", ["%ED%A0%80", "%FF", "%C3", "abc%E4%B8"])
+def test_opinion_form_with_percent_encoded_invalid_utf8_is_refused(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+    encoded,
+):
+    """A form body is percent-encoded bytes: ones that are not UTF-8 (an encoded lone
+    surrogate, a stray byte, a cut sequence) are refused, never stored as replacement
+    characters or literal text; the same text well encoded is then accepted."""
+    p = on_notice(store, clock, corpus)
+    headers = csrf_headers(client)
+    token = headers["X-CSRFToken"]
+    raw = f"body=%E8%B5%9E%E6%88%90{encoded}%E8%BF%99%E4%B8%AA%E5%90%8D%E7%A7%B0&csrf_token={token}"
+    for field in ("body", "author"):
+        body = raw if field == "body" else raw.replace(encoded, "") + f"&author={encoded}"
+        r = client.post(
+            f"/notices/{p['id']}/opinions",
+            data=body,
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert r.status_code == 400, (field, r.status_code)
+        assert "UTF-8" in r.get_data(as_text=True)
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 0
+    # The same in a query string.
+    r = client.get(f"/api/search?q=%E5%A4%A9{encoded}")
+    assert r.status_code == 400 and "UTF-8" in r.get_json()["error"]["message"]
+    # Second action: the well-encoded text goes through.
+    ok = client.post(
+        f"/notices/{p['id']}/opinions",
+        data=raw.replace(encoded, ""),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert ok.status_code == 302
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 1
+
+
+def test_opinion_form_posts_to_a_page_route_and_the_json_api_stays(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """Progressive enhancement: the page's form posts to a page route (no /api/), which
+    redirects back to the notice with a message; the JSON API answers clients."""
+    p = on_notice(store, clock, corpus)
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    action = page.split('class="opinion-form"', 1)[1].split('action="', 1)[1].split('"', 1)[0]
+    assert action.startswith(f"/notices/{p['id']}/opinions"), action
+    assert "/api/" not in action
+    headers = csrf_headers(client)
+    sent = client.post(action, data={"body": "赞成，名称好记。"}, headers=headers)
+    assert sent.status_code == 302 and f"/notices/{p['id']}" in sent.headers["Location"]
+    assert "意见已提交" in client.get(sent.headers["Location"]).get_data(as_text=True)
+    # A refused form post gets the page (HTML, not JSON) with the message.
+    short = client.post(action, data={"body": "好"}, headers=headers)
+    assert short.status_code == 400 and short.mimetype == "text/html"
+    assert "意见内容应为" in short.get_data(as_text=True)
+    api = f"/api/notices/{p['id']}/opinions"
+    r = client.post(api, json={"body": "客户端提交的意见。"}, headers=headers)
+    assert r.status_code == 201 and r.get_json()["body"] == "客户端提交的意见。"
+    r = client.post(api, json=["not", "an", "object"], headers=headers)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input"
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 2
+
+
+def test_notice_map_draws_the_place_among_its_division_and_neighbours(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """Not a lone dot: the notice's map carries the division the name lies in (天河区, its
+    outline) and the neighbouring districts of 广州 as context, each named."""
+    import json
+    from html import unescape
+
+    p = on_notice(store, clock, corpus)
+    context = notices.get_notice(store, p["id"])["map_context"]
+    roles = {f["properties"]["name"]: f["properties"]["role"] for f in context["features"]}
+    assert roles["天河区"] == "division"
+    assert {"越秀区", "海珠区", "白云区"} <= {n for n, r in roles.items() if r == "neighbour"}
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    attr = page.split("data-context='", 1)[1].split("'", 1)[0]
+    assert json.loads(unescape(attr)) == json.loads(json.dumps(context))
+    assert 'data-label="石榴岗路"' in page and "红线为所在的天河区" in page

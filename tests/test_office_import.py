@@ -369,7 +369,7 @@ def test_odd_settings_refused(store, tools, tmp_path):
         )
     with pytest.raises(InvalidInput):
         runs.configure(store, run["id"], OFFICER, layer=layer, mapping=run["mapping"], crs_tag=None)
-    with pytest.raises(Conflict):  # not previewed yet
+    with pytest.raises(InvalidInput, match="尚未预览"):  # not previewed yet: a 400, not 409
         runs.write(store, run["id"], OFFICER, locator=tools["locator"])
     with pytest.raises(InvalidInput):
         runs.create_run(store, OFFICER, path, source_name="\ud800", office="y")

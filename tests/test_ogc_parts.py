@@ -368,14 +368,95 @@ def test_demonstration_label_appears_once(client):
     assert col["title"].count("演示数据") == 1 and col["demonstration"] is True
 
 
-def test_places_extent_is_the_places_own(client, store):
-    col = get_json(client, "/ogc/collections/places")
+def test_each_collection_extent_is_the_box_of_its_own_geometries(client, store):
+    from webmap.layers import LAYERS
+
+    cols = {c["id"]: c for c in get_json(client, "/ogc/collections")["collections"]}
+    for layer in LAYERS:
+        geoms = layer.frame(store).geometry.dropna()
+        if geoms.empty:
+            assert "extent" not in cols[layer.id], layer.id
+            continue
+        got = cols[layer.id]["extent"]["spatial"]["bbox"][0]
+        assert got == pytest.approx(list(shapely.total_bounds(geoms.values)), abs=2e-7), layer.id
+        # rounded outward: the advertised box holds every geometry
+        assert shapely.box(*got).covers(shapely.union_all(geoms.values).envelope), layer.id
+    # a division's place is a point (its label) carrying the division's box as bounding
+    # columns: the places' extent is still the points', not the divisions' box
     with store.read() as conn:
         minx, maxx = conn.execute(
             sa.select(sa.func.min(places.c.minx), sa.func.max(places.c.maxx))
         ).one()
-    assert col["extent"]["spatial"]["bbox"][0][0] == pytest.approx(minx)
-    assert col["extent"]["spatial"]["bbox"][0][2] == pytest.approx(maxx)
+    places_box = cols["places"]["extent"]["spatial"]["bbox"][0]
+    assert places_box != cols["divisions"]["extent"]["spatial"]["bbox"][0]
+    assert places_box[0] > minx and places_box[2] < maxx
+
+
+def test_a_moved_place_is_served_at_its_new_position(client, store):
+    with store.read() as conn:
+        place_id = conn.execute(
+            sa.select(places.c.id).where(places.c.geom.is_not(None)).order_by(places.c.id)
+        ).scalar()
+    one = f"/ogc/collections/places/items/{place_id}"
+    page = "/ogc/collections/places/items?limit=1000&has_geometry=true"
+    before = client.get(one)
+    old = before.get_json()["geometry"]["coordinates"]
+    assert client.get(page).status_code == 200  # the page's geometries are now cached
+    moved = shapely.Point(113.2641, 23.1291)  # lon, lat
+    with store.write() as conn:
+        conn.execute(
+            places.update()
+            .where(places.c.id == place_id)
+            .values(geom=moved, minx=moved.x, maxx=moved.x, miny=moved.y, maxy=moved.y)
+        )
+    after = client.get(one, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert after.get_json()["geometry"]["coordinates"] == [113.2641, 23.1291] != old
+    feature = next(f for f in get_json(client, page)["features"] if f["id"] == place_id)
+    assert feature["geometry"]["coordinates"] == [113.2641, 23.1291]
+    # the other CRSs and the box search see the move too
+    lat_lon = get_json(client, f"{one}?crs={CGCS2000}")["geometry"]["coordinates"]
+    assert lat_lon == [23.1291, 113.2641]
+    found = get_json(client, "/ogc/collections/places/items?bbox=113.26,23.12,113.27,23.13")
+    assert place_id in [f["id"] for f in found["features"]]
+
+
+def test_unsupported_output_format_is_a_400_and_json_still_works(client):
+    for url in (
+        "/ogc?f=xml",
+        "/ogc/collections?f=xml",
+        "/ogc/collections/divisions?f=xml",
+        "/ogc/collections/divisions/items?f=xml",
+        "/ogc/collections/divisions/items/440113?f=xml",
+        "/ogc/collections/divisions/queryables?f=xml",
+        "/ogc/api?f=xml",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_input" and "xml" in error["message"], url
+    assert get_json(client, "/ogc/collections/divisions/items?f=json&limit=1")["features"]
+    assert client.get("/ogc/collections/divisions/items?f=html&limit=1").status_code == 200
+
+
+def test_datetime_is_refused_where_a_layer_has_no_dates_and_documented_where_it_has(client):
+    response = client.get("/ogc/collections/divisions/items?datetime=2020-01-01")
+    assert response.status_code == 400
+    assert "datetime" in response.get_json()["error"]["message"]
+    # the same request without it answers; places have dates and take it
+    assert get_json(client, "/ogc/collections/divisions/items?limit=1")["numberReturned"] == 1
+    assert get_json(client, "/ogc/collections/places/items?datetime=2020-01-01&limit=1")
+    doc = get_json(client, "/ogc/api")
+
+    def parameters(collection):
+        return {
+            p.get("name") or p["$ref"].rsplit("/", 1)[1]
+            for p in doc["paths"][f"/collections/{collection}/items"]["get"]["parameters"]
+        }
+
+    assert "datetime" in parameters("places")
+    assert "datetime" not in parameters("divisions")
+    assert {"filter", "sortby", "level"} <= parameters("divisions")
 
 
 def test_paging_through_a_layer_with_small_pages_is_not_rate_limited(store, tmp_path):
@@ -416,3 +497,25 @@ def test_cors_preflight_allows_conditional_gets(client):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
     assert "If-None-Match" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_json_answers_copy_geometry_text_and_repair_a_lone_surrogate():
+    """The OGC answers' writer (orjson): cached geometry text goes in verbatim, dates as ISO
+    8601, and a lone surrogate (a row stored before text was checked) becomes U+FFFD instead
+    of failing the whole page."""
+    import datetime as dt
+
+    from gazetteer.core.geojson_output import geometries_json
+    from webmap.output import json_bytes
+
+    point, polygon = geometries_json(
+        [
+            shapely.to_wkb(shapely.Point(113.12345678, 23.2)),
+            shapely.to_wkb(box(113, 22, 114, 23, ccw=False)),
+        ]
+    )
+    document = {"name": "\ud800路", "day": dt.date(2020, 1, 2), "geometries": [point, polygon]}
+    out = json.loads(json_bytes(document))
+    assert out["name"] == "\ufffd路" and out["day"] == "2020-01-02"
+    assert out["geometries"][0] == {"type": "Point", "coordinates": [113.1234568, 23.2]}
+    assert shapely.geometry.shape(out["geometries"][1]).exterior.is_ccw  # right-hand rule

@@ -65,3 +65,26 @@ def test_renamed_place_lists_former_name_and_approving_body(client, store, clock
 def test_unknown_place_is_404(client):
     assert client.get("/place/999999999").status_code == 404
     assert client.get("/api/places/999999999/public").get_json()["error"]["code"] == "not_found"
+
+
+def test_historical_dates_are_shown_as_precisely_as_the_source(client, store):
+    """番禺县 → 番禺市 (1992) → 番禺区 (2000): the table knows only the years, so no page
+    says 1992-01-01; the years are shown as years on every page that shows them."""
+    with store.read() as conn:
+        ids = dict(
+            conn.execute(
+                sa.select(places.c.name, places.c.id).where(
+                    places.c.name.in_(["番禺县", "番禺市", "番禺区"])
+                )
+            ).all()
+        )
+    pages = {name: client.get(f"/place/{pid}").get_data(as_text=True) for name, pid in ids.items()}
+    pages["search"] = client.get("/search?q=番禺市").get_data(as_text=True)
+    for name, page in pages.items():
+        assert "1992-01-01" not in page and "2000-01-01" not in page, name
+        assert "1992年" in page, name
+    assert "2000年" in pages["番禺市"] and "1992年—2000年" in pages["番禺区"]
+    # The JSON keeps the stored dates and adds them as known.
+    view = client.get(f"/api/places/{ids['番禺市']}/public").get_json()
+    assert view["place"]["named_date_as_known"] == "1992年"
+    assert view["place"]["retired_date_as_known"] == "2000年"

@@ -25,6 +25,7 @@ PATH_VALUES = {
     "inspection_id": UUID,
     "task_id": "1",
     "dispute_id": "1",
+    "run_id": "1",
 }
 # A body of the right form for each model: only the field under test is wrong.
 VALID = {
@@ -67,6 +68,9 @@ VALID = {
         "reason": "测试",
     },
     schemas.ProtectionNew: {"reason": "测试", "source": "测试名录"},
+    schemas.ImportCrsGuess: {"layer": "地名", "mapping": {"name": "标准名称"}},
+    schemas.ImportConfigure: {"layer": "地名", "mapping": {"name": "标准名称"}, "crs": "CGCS2000"},
+    schemas.ImportWrite: {"skip_errors": True, "skip_reason": "重复行"},
 }
 # The seven endpoints and fields of the finding, with the wrong types that made them 500.
 FINDING_3 = [
@@ -82,6 +86,15 @@ FINDING_3 = [
     ("/api/proposals", schemas.ProposalNew, "reasons", ["a"]),
     ("/api/rules/check", schemas.RulesCheck, "name", {}),
     ("/api/rules/check", schemas.RulesCheck, "division_code", 440106),
+]
+# The import API's bodies are checked the same way (officer; before the run is looked up).
+IMPORT_BODIES = [
+    ("/api/imports/1/write", schemas.ImportWrite, "skip_errors", "yes"),
+    ("/api/imports/1/write", schemas.ImportWrite, "skip_reason", ["理由"]),
+    ("/api/imports/1/configure", schemas.ImportConfigure, "mapping", "标准名称"),
+    ("/api/imports/1/configure", schemas.ImportConfigure, "mapping", {"name": 5}),
+    ("/api/imports/1/configure", schemas.ImportConfigure, "crs", {}),
+    ("/api/imports/1/crs-guess", schemas.ImportCrsGuess, "layer", 5),
 ]
 
 
@@ -128,7 +141,7 @@ def audit_size(store) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
 
 
-@pytest.mark.parametrize("path, model, field, value", FINDING_3)
+@pytest.mark.parametrize("path, model, field, value", FINDING_3 + IMPORT_BODIES)
 def test_wrong_json_types_of_the_finding_are_400_naming_the_field(door, path, model, field, value):
     client, headers, store = door
     before = audit_size(store)

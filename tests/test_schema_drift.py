@@ -17,7 +17,8 @@ from gazetteer.core.store import metadata
 
 # Objects that the migrations own and the table modules deliberately do not declare:
 # PostGIS's own tables, Alembic's bookkeeping, and the PostgreSQL-only search indexes of
-# migration 0005 (expression and operator-class indexes that SQLAlchemy cannot reflect back).
+# migration 0005 (expression and operator-class indexes that SQLAlchemy cannot reflect back),
+# and SQLite-only indexes.
 IGNORED_TABLES = {"alembic_version", "spatial_ref_sys"}
 POSTGRES_ONLY_INDEXES = {
     "ix_places_name_trgm",
@@ -29,12 +30,15 @@ POSTGRES_ONLY_INDEXES = {
     "ix_markers_geom",
     "ix_proposals_location",
 }
+# SQLite-only indexes of the migrations (narrow copies of a rowid, which PostgreSQL's
+# primary-key index already is): migration 0018b.
+SQLITE_ONLY_INDEXES = {"ix_places_id"}
 
 
 def _include(obj, name, type_, reflected, compare_to):
     if type_ == "table" and name in IGNORED_TABLES:
         return False
-    if type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES:
+    if type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES | SQLITE_ONLY_INDEXES:
         return False
     return True
 

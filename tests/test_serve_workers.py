@@ -132,3 +132,33 @@ def test_the_rate_limit_holds_across_workers(server):
     per_second = len(statuses) / elapsed_s
     assert 40 <= allowed <= 40 + elapsed_s * 40 / 60 + per_second + 1, (allowed, elapsed_s)
     assert allowed < 80 and statuses[-5:] == [429] * 5
+
+
+def raw_get(port: int, path: str) -> tuple[int, str, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        response = conn.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        conn.close()
+
+
+def test_an_over_long_query_gets_the_apps_json_error_not_gunicorns_414(server):
+    """5,000 characters typed into the search box (45 KB percent-encoded in Chinese): the
+    app answers 400 in its JSON error shape naming the limit, through real gunicorn; the
+    page answers its own error page. A request line past 1 MB is still refused by gunicorn.
+    After the refusal, a normal search works on the same server."""
+    port = server
+    for q in ("天" * 5000, "a" * 5000, "广州" * 60):
+        for api in ("/api/search", "/api/suggest"):
+            status, ctype, body = raw_get(port, f"{api}?" + urllib.parse.urlencode({"q": q}))
+            assert status == 400 and ctype.startswith("application/json"), (api, status, body[:200])
+            error = json.loads(body)["error"]
+            assert error["code"] == "invalid_input" and "最多 100 个字符" in error["message"]
+    status, ctype, body = raw_get(port, "/search?" + urllib.parse.urlencode({"q": "天" * 5000}))
+    assert status == 400 and ctype.startswith("text/html")
+    assert "最多 100 个字符" in body.decode()
+    status, _, _ = raw_get(port, "/api/search?q=" + "a" * (1024 * 1024 + 10))
+    assert status in (400, 414)
+    assert search_ids(port, "番禺区")

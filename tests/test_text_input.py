@@ -96,6 +96,9 @@ def test_the_domain_refuses_a_surrogate_whatever_the_caller(store):
     with pytest.raises(InvalidInput):  # a JSON column: checked before it is serialised
         with store.write(actor="system:test") as conn:
             conn.execute(proposals.update().values(proposed={"name": "\ud800"}))
+    with pytest.raises(InvalidInput):  # nested, beside a valid character above U+FFFF
+        with store.write(actor="system:test") as conn:
+            conn.execute(proposals.update().values(proposed={"name": "𠮷路", "k": ["\udc01"]}))
     with pytest.raises(InvalidInput):  # a text column, by any path
         with store.write(actor="system:test") as conn:
             conn.execute(proposals.update().values(applicant="\udc00"))

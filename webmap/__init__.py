@@ -40,6 +40,7 @@ BLUEPRINT_MODULES = (
     "webmap.fieldwork",
     "webmap.basemap",
     "webmap.imports",
+    "webmap.campaigns",
 )
 
 
@@ -79,7 +80,13 @@ def create_app(
         weakref.finalize(app, serving_lock.release)
     app.extensions[context.STORE] = store
     app.extensions[context.LOOKUP] = LookupService(store)
-    app.extensions[context.CLOCK] = registry.utcnow
+    # A training instance may run its registry clock ahead (docs/training.md); load_settings
+    # refuses an offset anywhere else.
+    training = settings["TRAINING_INSTANCE"]
+    offset_days = settings["TRAINING_CLOCK_OFFSET_DAYS"]
+    app.extensions[context.CLOCK] = (
+        registry.offset_clock(offset_days) if training and offset_days else registry.utcnow
+    )
     app.extensions[context.IMPORT_JOBS] = ImportJobs()
 
     from webmap import errors
@@ -99,9 +106,10 @@ def create_app(
     # Codes and their labels/colours are declared once (boundaries.vocabulary): templates
     # label codes with zh(vocabulary, code), and base.html hands the table to the scripts.
     app.jinja_env.globals["zh"] = vocabulary.label
-    from gazetteer.core.dates import format_local_date
+    from gazetteer.core.dates import date_as_known, format_local_date
 
     app.jinja_env.filters["local_date"] = format_local_date  # YYYY-MM-DD, Asia/Shanghai
+    app.jinja_env.filters["as_known"] = date_as_known  # 1992 -> 1992年: the source's precision
     boundary_vocabulary = vocabulary.vocabulary_document()
     from webmap.tile_sources import tile_sources
 
@@ -110,10 +118,24 @@ def create_app(
     @app.context_processor
     def _template_globals():
         return {
+            "training": {
+                "offset_days": offset_days,
+                "today": registry.civil_date(app.extensions[context.CLOCK]()),
+            }
+            if training
+            else None,
             "tile_url": app.config["TILE_URL"],
             "tile_attribution": app.config["TILE_ATTRIBUTION"],
             "boundary_vocabulary": boundary_vocabulary,
             "basemap": basemap,
         }
+
+    if training:
+
+        @app.after_request
+        def _mark_training(response):
+            # Scripts see it too: answers from a training instance are not the registry's.
+            response.headers["X-GDGIS-Training"] = f"offset-days={offset_days}"
+            return response
 
     return app

@@ -27,7 +27,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import clock, current_actor, store
+from webmap.context import clock, current_actor, lookup, store
 from webmap.params import idempotency_key, int_arg, json_body
 from webmap.schemas import (
     DisputeNew,
@@ -93,14 +93,16 @@ def _guards() -> dict:
     return {"tolerance_m": _tolerance_m(), "guard_m": current_app.config["MARKER_DISTANCE_GUARD_M"]}
 
 
-def _send_export(write, fmt: str, download_name: str):
-    """Write an export in a temporary directory and send its bytes (exports are small;
-    reading them into memory lets the directory go at once, with no open file left)."""
+def _send_export(name: str, write, fmt: str | None = None):
+    """Send the file ``write(fmt, path)`` writes as ``<name>.<fmt>`` (``fmt`` from ?format=
+    unless given). It is written in a temporary directory and sent as bytes: exports are
+    small, and reading them into memory lets the directory go at once, no open file left."""
+    fmt = fmt or _fmt()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"export.{fmt}"
-        write(path)
+        write(fmt, path)
         data = io.BytesIO(path.read_bytes())
-    return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=download_name)
+    return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=f"{name}.{fmt}")
 
 
 @bp.get("/vocabulary")
@@ -188,11 +190,9 @@ def photo(sha256: str):
 
 @bp.get("/markers/export")
 def export_markers():
-    fmt = _fmt()
     return _send_export(
-        lambda p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
-        fmt,
-        f"markers.{fmt}",
+        "markers",
+        lambda fmt, p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
     )
 
 
@@ -214,7 +214,12 @@ def rounds():
 @bp.post("/rounds")
 def create_round():
     return jsonify(
-        inspection_service.create_round(store(), validated_body(RoundPlan), current_actor())
+        inspection_service.create_round(
+            store(),
+            validated_body(RoundPlan),
+            current_actor(),
+            idempotency_key=idempotency_key(),
+        )
     ), 201
 
 
@@ -279,7 +284,7 @@ def report(round_id: int):
 @bp.get("/rounds/<int:round_id>/export.gpkg")
 def export_round_gpkg(round_id: int):
     return _send_export(
-        lambda p: export_round(store(), round_id, p), "gpkg", f"round-{round_id}.gpkg"
+        f"round-{round_id}", lambda _, p: export_round(store(), round_id, p), "gpkg"
     )
 
 
@@ -329,11 +334,11 @@ def sign_inspection(inspection_id: str):
 
 @bp.get("/inspections/export")
 def export_inspections():
-    fmt = _fmt()
     return _send_export(
-        lambda p: boundary_io.export_inspections(store(), fmt, p, round_id=int_arg("round_id")),
-        fmt,
-        f"inspections.{fmt}",
+        "inspections",
+        lambda fmt, p: boundary_io.export_inspections(
+            store(), fmt, p, round_id=int_arg("round_id")
+        ),
     )
 
 
@@ -372,6 +377,7 @@ def create_task():
             body.get("kind"),
             current_actor(),
             note=body.get("note"),
+            idempotency_key=idempotency_key(),
         )
     ), 201
 
@@ -456,5 +462,7 @@ def record_division_change():
     """Rename a division under its approval (officers). Body: code, new_name, approving_body,
     document_number, approval_date, effective_date?, reason."""
     body = validated_body(DivisionChangeNew)
-    change = division_change_service.rename_division(store(), current_actor(), clock=clock, **body)
+    change = division_change_service.rename_division(
+        store(), current_actor(), clock=clock, corpus=lookup().name_corpus(), **body
+    )
     return jsonify(change), 201

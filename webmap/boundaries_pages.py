@@ -139,17 +139,27 @@ def round_detail(round_id: int):
     """One round: teams by name, progress, start, the joint conclusion and both sign-offs."""
     rnd = inspection_service.get_round(store(), round_id)
     progress = inspection_service.round_markers(store(), round_id)
+    records = [m for m in progress if m["inspection"]]
     usernames = [m for t in rnd["teams"] for m in t["members"]]
     usernames += [rnd["concluded_a_by"], rnd["concluded_b_by"]]
+    usernames += [
+        r["inspection"][k] for r in records for k in ("inspected_by", "signed_a_by", "signed_b_by")
+    ]
     actor = current_actor()
     with store().read() as conn:
         my_side = staff.side_of(conn, actor.username) if actor.is_staff else None
+    # Records are signed by an inspector on the team of their side (the domain checks it
+    # again); the page offers the button only to them.
+    team_side = next((t["side_code"] for t in rnd["teams"] if actor.username in t["members"]), None)
     return render_template(
         "boundaries/round.html",
         rnd=rnd,
         progress=progress,
-        inspected=sum(1 for m in progress if m["inspection"]),
-        signed=sum(1 for m in progress if m["inspection"] and m["inspection"]["signed_by_both"]),
+        records=records,
+        inspected=len(records),
+        signed=sum(1 for m in records if m["inspection"]["signed_by_both"]),
+        state_names=STATE_NAMES,
+        sign_side=team_side if actor.has_any({"inspector"}) else None,
         people={u: staff.person_label(p) for u, p in staff.profiles(store(), usernames).items()},
         side_names=_division_names([rnd["side_a_code"], rnd["side_b_code"]]),
         is_officer=actor.has_any({"officer"}),

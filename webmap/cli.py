@@ -240,7 +240,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     (they inherit them), and each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
-    from webmap import create_app
+    from webmap import create_app, gunicorn_conf
     from webmap.context import lookup
 
     workers = workers or os.cpu_count() or 1
@@ -257,9 +257,10 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
             for key, value in {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                "worker_class": "gthread",
+                "worker_class": gunicorn_conf.worker_class,
                 "threads": threads,
-                "keepalive": 30,
+                "keepalive": gunicorn_conf.keepalive,
+                "limit_request_line": gunicorn_conf.limit_request_line,
                 "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)
@@ -288,6 +289,23 @@ def run() -> None:
 
 if __name__ == "__main__":
     run()
+
+
+@main.command("cleanup-build")
+@click.option("--division", default=None, help="Only the names of this division code and below.")
+@click.pass_obj
+def cleanup_build(obj: Context, division: str | None) -> None:
+    """Check the names in force with the naming rules and put the 大洋怪重 ones on the
+    clean-up worklist (民发〔2018〕146号; docs/campaigns.md). Prints the counts as JSON."""
+    from gazetteer import cleanup
+    from gazetteer.core.actors import Actor
+    from gazetteer.rules import NameCorpus
+
+    actor = Actor("system:cli", frozenset({"officer"}))
+    result = cleanup.build_worklist(
+        obj.store, actor, lambda: NameCorpus.from_store(obj.store), division=division
+    )
+    click.echo(json.dumps(result, ensure_ascii=False))
 
 
 @main.command("correct-readings")

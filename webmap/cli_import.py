@@ -111,16 +111,15 @@ def import_office(
         runs.configure(
             store, run["id"], actor, layer=info["name"], mapping=mapping, crs_tag=crs_tag
         )
+
+        def run_step(step, **options):
+            """``runs.preview`` or ``runs.write`` on this run, with a progress bar."""
+            return step(
+                store, run["id"], actor, locator=locator, progress=_progress("导入"), **options
+            )
+
         corpus = NameCorpus.from_store(store)
-        result = runs.preview(
-            store,
-            run["id"],
-            actor,
-            locator=locator,
-            corpus=corpus,
-            work_dir=work_dir,
-            progress=_progress("导入"),
-        )
+        result = run_step(runs.preview, corpus=corpus, work_dir=work_dir)
         report_file = runs.report_path(work_dir, run["id"])
         if report:
             shutil.copyfile(report_file, report)
@@ -136,15 +135,7 @@ def import_office(
         )
         if preview_only:
             return
-        result = runs.write(
-            store,
-            run["id"],
-            actor,
-            locator=locator,
-            skip_errors=skip_errors,
-            skip_reason=reason,
-            progress=_progress("导入"),
-        )
+        result = run_step(runs.write, skip_errors=skip_errors, skip_reason=reason)
         click.echo(
             json.dumps(
                 {

@@ -7,6 +7,13 @@ public requests to a new worker do not wait behind the build.
 
 worker_class = "gthread"
 keepalive = 30
+# The app answers an over-long query itself (a search of 5,000 characters is a 400 in the
+# JSON error shape naming the limit, gazetteer.search.MAX_QUERY_CHARS), so gunicorn must
+# let the request line through: its default (4,094 bytes) and highest finite setting
+# (8,190) answer an HTML 414 instead, and one Chinese character is 9 bytes
+# percent-encoded. 0 is gunicorn's "no line limit", which gunicorn 27 (checked) still
+# caps at 1 MB, refused beyond that; tests/test_serve_workers.py checks both sides.
+limit_request_line = 0
 
 
 def post_worker_init(worker):

@@ -36,6 +36,7 @@ from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
 from webmap.context import current_actor, import_jobs, lookup, store
+from webmap.schemas import ImportConfigure, ImportCrsGuess, ImportWrite, validated_body
 
 bp = Blueprint("imports", __name__)
 ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
@@ -52,13 +53,6 @@ def _officer():
 
 def _work_dir() -> Path:
     return Path(current_app.config["DATA_DIR"]) / "imports"
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体应为 JSON 对象")
-    return body
 
 
 def _run_with_job(run_id: int) -> dict:
@@ -145,7 +139,7 @@ def layer(run_id: int):
 
 @bp.post("/api/imports/<int:run_id>/crs-guess")
 def crs_guess(run_id: int):
-    body = _body()
+    body = validated_body(ImportCrsGuess)
     return jsonify(
         runs.coordinate_guess(
             store(),
@@ -160,7 +154,7 @@ def crs_guess(run_id: int):
 
 @bp.post("/api/imports/<int:run_id>/configure")
 def configure(run_id: int):
-    body = _body()
+    body = validated_body(ImportConfigure)
     return jsonify(
         runs.configure(
             store(),
@@ -186,63 +180,54 @@ def sample(run_id: int):
     )
 
 
+def _start_job(kind: str, step, the_store, run_id: int, actor, **options):
+    """Run ``step`` (``runs.preview`` or ``runs.write``) on the run in the background as the
+    job ``kind``, its progress reported to the job; answers 202 with the job."""
+
+    def work(progress):
+        step(the_store, run_id, actor, progress=progress, **options)
+
+    job = import_jobs().start(run_id, kind, work)
+    return jsonify({"id": run_id, "job": job}), 202
+
+
 @bp.post("/api/imports/<int:run_id>/preview")
 def preview(run_id: int):
     actor = _officer()
     the_store, service, work_dir = store(), lookup(), _work_dir()
     runs.get_run(the_store, run_id, actor)  # 404 before a job starts
-    locator, corpus = service.locator, service.name_corpus()
-
-    def work(progress):
-        runs.preview(
-            the_store,
-            run_id,
-            actor,
-            locator=locator,
-            corpus=corpus,
-            work_dir=work_dir,
-            progress=progress,
-        )
-
-    job = import_jobs().start(run_id, "preview", work)
-    return jsonify({"id": run_id, "job": job}), 202
+    return _start_job(
+        "preview",
+        runs.preview,
+        the_store,
+        run_id,
+        actor,
+        locator=service.locator,
+        corpus=service.name_corpus(),
+        work_dir=work_dir,
+    )
 
 
 @bp.post("/api/imports/<int:run_id>/write")
 def write(run_id: int):
+    body = validated_body(ImportWrite)
     actor = _officer()
-    body = _body()
-    skip_errors = body.get("skip_errors", False)
-    if not isinstance(skip_errors, bool):
-        raise InvalidInput("skip_errors 应为 true 或 false")
-    skip_reason = body.get("skip_reason")
-    if skip_reason is not None and not isinstance(skip_reason, str):
-        raise InvalidInput("skip_reason 应为文字")
+    skip_errors, skip_reason = body.get("skip_errors", False), body.get("skip_reason")
     the_store, service = store(), lookup()
-    run = runs.get_run(the_store, run_id, actor)
-    # Refuse at once what the write would refuse before touching anything.
-    if run["state"] == "previewed" and run["counts"]["error"] and not skip_errors:
-        raise InvalidInput(
-            f"有 {run['counts']['error']} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
-            details={"errors": run["counts"]["error"]},
-        )
-    locator = service.locator
-
-    def work(progress):
-        runs.write(
-            the_store,
-            run_id,
-            actor,
-            locator=locator,
-            skip_errors=skip_errors,
-            skip_reason=skip_reason,
-            progress=progress,
-        )
-
+    # Refuse at once (400/409) what the write would refuse before touching anything.
+    runs.writable(the_store, run_id, actor, skip_errors=skip_errors, skip_reason=skip_reason)
     # Search and nearest follow through the change log (gazetteer.changes): the write
     # announces itself when it commits, so this process sees the new names at once.
-    job = import_jobs().start(run_id, "write", work)
-    return jsonify({"id": run_id, "job": job}), 202
+    return _start_job(
+        "write",
+        runs.write,
+        the_store,
+        run_id,
+        actor,
+        locator=service.locator,
+        skip_errors=skip_errors,
+        skip_reason=skip_reason,
+    )
 
 
 @bp.get("/api/imports/<int:run_id>/report.csv")

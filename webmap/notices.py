@@ -71,8 +71,7 @@ def notices_page():
     return render_template("notices/list.html", items=notices.list_notices(store()))
 
 
-@bp.get("/notices/<int:proposal_id>")
-def notice_page(proposal_id: int):
+def _notice_page(proposal_id: int, *, error: str | None = None, form=None) -> str:
     return render_template(
         "notices/notice.html",
         n=notices.get_notice(store(), proposal_id),
@@ -81,47 +80,48 @@ def notice_page(proposal_id: int):
             "max": notices.OPINION_MAX_CHARS,
             "author": notices.AUTHOR_MAX_CHARS,
         },
-        error=None,
-        form={},
+        error=error,
+        form=form or {},
     )
 
 
+def _submit_opinion(proposal_id: int, data) -> dict:
+    return notices.submit_public_opinion(
+        store(),
+        proposal_id,
+        body=data.get("body"),
+        author=data.get("author"),
+        honeypot=data.get("website"),
+        source_digest=source_digest(),
+    )
+
+
+@bp.get("/notices/<int:proposal_id>")
+def notice_page(proposal_id: int):
+    return _notice_page(proposal_id)
+
+
 @bp.post("/notices/<int:proposal_id>/opinions")
-@bp.post("/api/notices/<int:proposal_id>/opinions")
 def add_opinion(proposal_id: int):
-    """An opinion from the public: a form post, or JSON {"body", "author"} (under /api/,
-    errors in the JSON error shape); both need the CSRF token of the session."""
-    data = request.get_json(silent=True) if request.is_json else request.form
-    data = data if isinstance(data, dict) or hasattr(data, "get") else {}
+    """The page's form (works without JavaScript): success redirects back to the notice
+    with a message; a refusal gets the page again with the message and the text kept."""
     try:
-        saved = notices.submit_public_opinion(
-            store(),
-            proposal_id,
-            body=data.get("body"),
-            author=data.get("author"),
-            honeypot=data.get("website"),
-            source_digest=source_digest(),
-        )
+        _submit_opinion(proposal_id, request.form)
     except (InvalidInput, Conflict) as exc:
-        if request.is_json:
-            raise
-        n = notices.get_notice(store(), proposal_id)
-        page = render_template(
-            "notices/notice.html",
-            n=n,
-            limits={
-                "min": notices.OPINION_MIN_CHARS,
-                "max": notices.OPINION_MAX_CHARS,
-                "author": notices.AUTHOR_MAX_CHARS,
-            },
-            error=exc.message,
-            form=data,
-        )
-        return page, 400 if isinstance(exc, InvalidInput) else 409
-    if request.is_json:
-        return jsonify(saved), 201
+        status = 400 if isinstance(exc, InvalidInput) else 409
+        return _notice_page(proposal_id, error=exc.message, form=request.form), status
     flash("意见已提交，审核人员将在审批时看到。谢谢！")
-    return redirect(url_for("notices.notice_page", proposal_id=proposal_id, sent=1))
+    return redirect(url_for("notices.notice_page", proposal_id=proposal_id, sent=1) + "#opinion")
+
+
+@bp.post("/api/notices/<int:proposal_id>/opinions")
+def add_opinion_json(proposal_id: int):
+    """The same for clients: JSON {"body", "author"} → 201 with the opinion; errors in the
+    JSON error shape. Needs the session's CSRF token (X-CSRFToken) like the form."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput('请求体应为 JSON 对象：{"body": "…", "author": "…"}')
+    return jsonify(_submit_opinion(proposal_id, data)), 201
 
 
 @bp.get("/notices.atom")

@@ -12,11 +12,12 @@ from shapely.geometry import Point
 
 from boundaries import division_changes as division_change_service
 from gazetteer import approval, division_changes, divisions, registry, statistics, workflow
+from gazetteer.compliance import SEVERITY_ZH
 from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
-from webmap.context import clock, current_actor, store
+from webmap.context import clock, current_actor, lookup, store
 from webmap.workflow_steps import take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -222,6 +223,7 @@ DIVISION_CHANGE_FORM = (
     "approval_date",
     "effective_date",
     "reason",
+    "rules_override_reason",
 )
 
 
@@ -230,6 +232,7 @@ def division_change_page():
     """区划变更: rename a division under its approval (《行政区划管理条例》), which renames its
     registry record and the boundary line names together; and the changes recorded."""
     form = request.form
+    findings = []
     if request.method == "POST":
         try:
             code = divisions.division_code_from_text(store(), form.get("division"))
@@ -237,6 +240,7 @@ def division_change_page():
                 store(),
                 current_actor(),
                 clock=clock,
+                corpus=lookup().name_corpus(),
                 code=code,
                 **{k: form.get(k, "").strip() for k in DIVISION_CHANGE_FORM},
             )
@@ -245,14 +249,18 @@ def division_change_page():
                 f"已登记：{change['old_name']} 更名为 {change['new_name']}"
                 + (f"；界线名称随之更新：{renamed}" if renamed else "")
             )
+            for f in change["findings"] or []:
+                flash(f"命名规则审查（{SEVERITY_ZH[f['severity']]}）：{f['message']}")
             return redirect(url_for("officer.division_change_page"))
         except DomainError as exc:
             flash(exc.message)
+            findings = (exc.details or {}).get("findings") or []
     with store().read() as conn:
         changes = division_changes.list_changes(conn)
     return render_template(
         "officer/division_changes.html",
         form=form,
+        findings=findings,
         changes=changes,
         division_choices=divisions.division_choices(store(), ("city", "county", "township")),
     )

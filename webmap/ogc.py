@@ -11,10 +11,19 @@ from pathlib import Path
 
 from flask import Blueprint, Response, json, render_template, request
 
+from gazetteer.core.errors import InvalidInput
 from gazetteer.layers import write_layer
 from webmap.context import store
 from webmap.layers import LAYERS, layer
-from webmap.ogcapi import GEOPACKAGE, ApiRequest, ApiResponse, OgcApi, check_params
+from webmap.ogcapi import (
+    GEOPACKAGE,
+    ApiRequest,
+    ApiResponse,
+    OgcApi,
+    check_format,
+    check_params,
+)
+from webmap.output import json_bytes
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -30,6 +39,7 @@ CORS_HEADERS = {
 
 def _format() -> str:
     f = request.args.get("f")
+    check_format(f)
     if f in ("json", "html"):
         return f
     best = request.accept_mimetypes.best_match(
@@ -63,7 +73,7 @@ def execute(handler, *args) -> Response:
         )
     else:
         response = Response(
-            json.dumps(result.body, ensure_ascii=False),
+            json_bytes(result.body),
             result.status,
             content_type=f"{result.media_type}; charset=utf-8",
         )
@@ -143,6 +153,12 @@ def download(collection_id):
 def openapi():
     from webmap.openapi_ogc import ogc_openapi_document
 
+    check_params(request.args, ("f",))
+    if request.args.get("f") not in (None, "json"):
+        raise InvalidInput(
+            f"不支持的输出格式 f={request.args['f']!r}：OpenAPI 文档只有 JSON（f=json）",
+            details={"f": request.args["f"]},
+        )
     return Response(
         json.dumps(ogc_openapi_document(request.url_root.rstrip("/"), LAYERS), ensure_ascii=False),
         content_type="application/vnd.oai.openapi+json;version=3.0; charset=utf-8",

@@ -79,6 +79,25 @@ ITEM_PARAMS = (
     "skipGeometry",
 )
 FEATURE_PARAMS = ("f", "crs", "properties", "skipGeometry")
+OUTPUT_FORMATS = ("json", "html")
+
+
+def item_params(c: FeatureProvider) -> tuple[str, ...]:
+    """The query parameters ``items`` of ``c`` accepts (the OpenAPI document lists the same):
+    ``datetime`` only where the layer has dates to filter on, then its queryables."""
+    standard = tuple(p for p in ITEM_PARAMS if p != "datetime" or c.temporal is not None)
+    return (*standard, *c.queryable_fields())
+
+
+def check_format(f: str | None) -> None:
+    """``f`` is json or html (or absent); anything else is a 400, not a silent JSON answer."""
+    if f is not None and f not in OUTPUT_FORMATS:
+        raise InvalidInput(
+            f"不支持的输出格式 f={f!r}（可选：{'、'.join(OUTPUT_FORMATS)}）",
+            details={"f": f, "allowed": list(OUTPUT_FORMATS)},
+        )
+
+
 COLLECTION_PARAMS = ("f",)
 
 
@@ -352,8 +371,13 @@ class OgcApi:
 
     def items(self, req: ApiRequest, collection_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        queryables = c.queryable_fields()
-        check_params(req.args, (*ITEM_PARAMS, *queryables))
+        if "datetime" in req.args and c.temporal is None:
+            raise InvalidInput(
+                f"图层 {c.id} 没有时间属性，不接受 datetime（某日的区划见 "
+                "/api/divisions/as-of?date=YYYY-MM-DD）",
+                details={"parameter": "datetime", "collection": c.id},
+            )
+        check_params(req.args, item_params(c))
         return self._cached(c, req, lambda: self._items(req, c))
 
     def _items(self, req: ApiRequest, c: FeatureProvider) -> ApiResponse:

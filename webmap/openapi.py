@@ -1,8 +1,10 @@
 """The OpenAPI 3.0 document of the whole HTTP API, assembled from each area's part.
 
 Each area keeps its paths next to its routes (``webmap.openapi_*`` modules with ``PATHS``
-and ``SCHEMAS``); this module merges them and adds the shared error schema. Every JSON
-request body is generated from the pydantic model that checks it (``webmap.schemas``).
+and ``PARAMETERS``); this module merges them. Every schema is generated: a JSON request
+body from the pydantic model that checks it (``webmap.schemas``), an answer from its
+response model (``webmap.responses``); every operation lists the error answers the app's
+request checks can give it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 
+from webmap.responses import add_standard_errors, response_schemas
 from webmap.schemas import add_request_bodies, request_schemas
 
 PART_MODULES = (
@@ -20,35 +23,17 @@ PART_MODULES = (
     "webmap.openapi_ogc",
 )
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "details": {"type": "object"},
-            },
-        }
-    },
-}
-
 
 def openapi_document(server_url: str) -> dict:
     paths: dict = {}
-    schemas: dict = {"Error": ERROR_SCHEMA}
     parameters: dict = {}
     for name in PART_MODULES:
         module = importlib.import_module(name)
         paths.update(copy.deepcopy(module.PATHS))  # request bodies are added below
-        schemas.update(getattr(module, "SCHEMAS", {}))
         parameters.update(getattr(module, "PARAMETERS", {}))
-    # Request bodies are generated from the models that check them (webmap.schemas).
-    schemas.update(request_schemas())
+    schemas = {**response_schemas(), **request_schemas()}
     add_request_bodies(paths)
+    add_standard_errors(paths)
     return {
         "openapi": "3.0.3",
         "info": {

@@ -1,32 +1,13 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
-from boundaries.vocabulary import (
-    FOUND_STATES,
-    LINE_KINDS,
-    MEASUREMENT_METHODS,
-)
+from boundaries.vocabulary import LINE_KINDS
+from webmap.responses import Inspection, error, file_content, json_content
 
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(description: str, ref: str | None = None) -> dict:
-    schema = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+_FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 
 
 def _file_body() -> dict:
-    return {
-        "required": True,
-        "content": {
-            m: {"schema": {"type": "string", "format": "binary"}}
-            for m in ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
-        },
-    }
+    return {"required": True, **file_content("The file, as ``format`` says", *_FILE_TYPES)}
 
 
 def _int(name: str, where: str = "query", required: bool = False) -> dict:
@@ -43,23 +24,14 @@ _FORMAT = {
     "in": "query",
     "schema": {"type": "string", "enum": ["geojson", "csv", "gpkg"]},
 }
-_FILE = {
-    "description": "The export file (EPSG:4490; CSV UTF-8 with BOM)",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-}
-_WRITE_ERRORS = {
-    "400": _error("Invalid input (Chinese message; nothing written)"),
-    "401": _error("Not signed in"),
-    "403": _error("Role not allowed"),
-    "404": _error("Not found"),
-    "409": _error("Conflict or illegal transition"),
-}
-
+_FILE = file_content(
+    "The export file, as ``format`` asks (EPSG:4490; CSV UTF-8 with BOM)", *_FILE_TYPES
+)
 PATHS = {
     "/api/boundaries/vocabulary": {
         "get": {
             "summary": "Coded values with Chinese labels (states with map colours) and the marker fields",
-            "responses": {"200": _json("Vocabularies: lists of {code, zh[, colour]}")},
+            "responses": {"200": json_content("Vocabularies: lists of {code, zh[, colour]}")},
         }
     },
     "/api/boundaries/lines": {
@@ -72,20 +44,23 @@ PATHS = {
                     "schema": {"type": "string", "enum": list(LINE_KINDS)},
                 }
             ],
-            "responses": {"200": _json("Lines and the length note"), "400": _error("Bad kind")},
+            "responses": {
+                "200": json_content("Lines and the length note"),
+                "400": error("Bad kind"),
+            },
         }
     },
     "/api/boundaries/lines/{line_id}": {
         "get": {
             "summary": "One line; ?geometry=1 adds the MultiLineString (CGCS2000 lon/lat)",
             "parameters": [_int("line_id", "path")],
-            "responses": {"200": _json("Line"), "404": _error("Unknown line")},
+            "responses": {"200": json_content("Line"), "404": error("Unknown line")},
         }
     },
     "/api/boundaries/tri-junctions": {
         "get": {
             "summary": "Tri-junction points (三交点)",
-            "responses": {"200": _json("Tri-junctions")},
+            "responses": {"200": json_content("Tri-junctions")},
         }
     },
     "/api/boundaries/markers": {
@@ -98,7 +73,7 @@ PATHS = {
             "responses": {
                 "200": {
                     "description": "FeatureCollection",
-                    "content": {"application/geo+json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": {"type": "object"}}},
                 }
             },
         }
@@ -109,7 +84,10 @@ PATHS = {
             "parameters": [
                 {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "responses": {"200": _json("Feature with history"), "404": _error("Unknown marker")},
+            "responses": {
+                "200": json_content("Feature with history"),
+                "404": error("Unknown marker"),
+            },
         }
     },
     "/api/boundaries/markers/{marker_id}/photos": {
@@ -132,9 +110,8 @@ PATHS = {
                 },
             },
             "responses": {
-                "201": _json("Stored photo"),
-                "413": _error("Too large"),
-                **_WRITE_ERRORS,
+                "201": json_content("Stored photo"),
+                "413": error("Too large"),
             },
         }
     },
@@ -144,14 +121,14 @@ PATHS = {
             "parameters": [
                 {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "responses": {"200": {"description": "Image"}, "404": _error("Unknown photo")},
+            "responses": {"200": {"description": "Image"}, "404": error("Unknown photo")},
         }
     },
     "/api/boundaries/markers/export": {
         "get": {
             "summary": "Export markers",
             "parameters": [_FORMAT, _int("line_id")],
-            "responses": {"200": _FILE, "400": _error("Bad format")},
+            "responses": {"200": _FILE, "400": error("Bad format")},
         }
     },
     "/api/boundaries/markers/import": {
@@ -159,67 +136,66 @@ PATHS = {
             "summary": "Import markers (officer; all or nothing)",
             "parameters": [_FORMAT],
             "requestBody": _file_body(),
-            "responses": {"200": _json("Counts"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Counts")},
         }
     },
     "/api/boundaries/rounds": {
         "get": {
             "summary": "Joint inspection rounds",
             "parameters": [_int("line_id")],
-            "responses": {"200": _json("Rounds")},
+            "responses": {"200": json_content("Rounds")},
         },
         "post": {
             "summary": "Plan a round (officer)",
-            "responses": {"201": _json("Round"), **_WRITE_ERRORS},
+            "responses": {"201": json_content("Round")},
         },
     },
     "/api/boundaries/rounds/{round_id}": {
         "get": {
             "summary": "One round with teams",
             "parameters": [_int("round_id", "path")],
-            "responses": {"200": _json("Round"), "404": _error("Unknown round")},
+            "responses": {"200": json_content("Round"), "404": error("Unknown round")},
         }
     },
     "/api/boundaries/rounds/{round_id}/start": {
         "post": {
             "summary": "Start a planned round (officer)",
             "parameters": [_int("round_id", "path")],
-            "responses": {"200": _json("Round"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Round")},
         }
     },
     "/api/boundaries/rounds/{round_id}/complete": {
         "post": {
             "summary": "Complete a round (all markers inspected, all records signed by both sides)",
             "parameters": [_int("round_id", "path")],
-            "responses": {"200": _json("Round"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Round")},
         }
     },
     "/api/boundaries/rounds/{round_id}/report": {
         "get": {
             "summary": "Round report totals per line",
             "parameters": [_int("round_id", "path")],
-            "responses": {"200": _json("Report"), "404": _error("Unknown round")},
+            "responses": {"200": json_content("Report"), "404": error("Unknown round")},
         }
     },
     "/api/boundaries/rounds/{round_id}/export.gpkg": {
         "get": {
             "summary": "The round as GeoPackage (line, markers, inspections)",
             "parameters": [_int("round_id", "path")],
-            "responses": {"200": _FILE, "404": _error("Unknown round")},
+            "responses": {"200": _FILE, "404": error("Unknown round")},
         }
     },
     "/api/boundaries/inspections": {
         "get": {
             "summary": "Inspection records",
             "parameters": [_int("round_id"), _int("marker_id")],
-            "responses": {"200": _json("Records")},
+            "responses": {"200": json_content("Records")},
         },
         "post": {
             "summary": "Record an inspection (inspector); idempotent by client id",
             "responses": {
-                "201": _json("Stored now", "Inspection"),
-                "200": _json("Already stored", "Inspection"),
-                **_WRITE_ERRORS,
+                "201": json_content("Stored now", Inspection),
+                "200": json_content("Already stored", Inspection),
             },
         },
     },
@@ -234,14 +210,14 @@ PATHS = {
                     "schema": {"type": "string", "format": "uuid"},
                 }
             ],
-            "responses": {"200": _json("Record", "Inspection"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Record", Inspection)},
         }
     },
     "/api/boundaries/inspections/export": {
         "get": {
             "summary": "Export inspection records",
             "parameters": [_FORMAT, _int("round_id")],
-            "responses": {"200": _FILE, "400": _error("Bad format")},
+            "responses": {"200": _FILE, "400": error("Bad format")},
         }
     },
     "/api/boundaries/inspections/import": {
@@ -249,7 +225,7 @@ PATHS = {
             "summary": "Offline sync: import records (exactly-once by id)",
             "parameters": [_FORMAT],
             "requestBody": _file_body(),
-            "responses": {"200": _json("Counts"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Counts")},
         }
     },
     "/api/boundaries/tasks": {
@@ -260,77 +236,43 @@ PATHS = {
                 _int("round_id"),
                 _int("line_id"),
             ],
-            "responses": {"200": _json("Tasks")},
+            "responses": {"200": json_content("Tasks")},
         },
         "post": {
             "summary": "Open a task by hand (officer)",
-            "responses": {"201": _json("Task"), **_WRITE_ERRORS},
+            "responses": {"201": json_content("Task")},
         },
     },
     "/api/boundaries/tasks/{task_id}": {
         "post": {
             "summary": "Move a task on (done needs result and witness)",
             "parameters": [_int("task_id", "path")],
-            "responses": {"200": _json("Task"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Task")},
         }
     },
     "/api/boundaries/tasks/{task_id}/approve": {
         "post": {
             "summary": "One side approves a relocation/retirement",
             "parameters": [_int("task_id", "path")],
-            "responses": {"200": _json("Task"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Task")},
         }
     },
     "/api/boundaries/disputes": {
         "get": {
             "summary": "Dispute-risk records (争议隐患)",
             "parameters": [_int("line_id")],
-            "responses": {"200": _json("Disputes")},
+            "responses": {"200": json_content("Disputes")},
         },
         "post": {
             "summary": "Record a dispute risk",
-            "responses": {"201": _json("Dispute"), **_WRITE_ERRORS},
+            "responses": {"201": json_content("Dispute")},
         },
     },
     "/api/boundaries/disputes/{dispute_id}": {
         "post": {
             "summary": "Change a dispute risk's status",
             "parameters": [_int("dispute_id", "path")],
-            "responses": {"200": _json("Dispute"), **_WRITE_ERRORS},
+            "responses": {"200": json_content("Dispute")},
         }
-    },
-}
-
-SCHEMAS = {
-    "Inspection": {
-        "type": "object",
-        "required": ["id", "round_id", "found_state"],
-        "properties": {
-            "id": {
-                "type": "string",
-                "format": "uuid",
-                "description": "client-made; resending is a no-op",
-            },
-            "round_id": {"type": "integer"},
-            "marker": {"type": "string", "example": "粤桂001C"},
-            "marker_id": {"type": "integer"},
-            "found_state": {
-                "type": "string",
-                "enum": list(FOUND_STATES),
-            },
-            "measured_lon": {"type": "number", "description": "CGCS2000 degrees"},
-            "measured_lat": {"type": "number", "description": "CGCS2000 degrees"},
-            "measurement_method": {
-                "type": "string",
-                "enum": list(MEASUREMENT_METHODS),
-            },
-            "measurement_accuracy_m": {"type": "number"},
-            "notes": {"type": "string"},
-            "photos": {"type": "array", "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-            "inspected_at": {"type": "string", "format": "date-time"},
-            "displacement_m": {"type": "number", "readOnly": True},
-            "flagged_moved": {"type": "boolean", "readOnly": True},
-            "assessed_state": {"type": "string", "readOnly": True},
-        },
     },
 }

@@ -1,20 +1,8 @@
 """OpenAPI paths of the core API: health, divisions and lookup (the OGC API - Features paths
 are generated from the layer registry in ``webmap.openapi_ogc``)."""
 
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(description: str, schema: dict | None = None) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": schema or {"type": "object"}}},
-    }
-
+from gazetteer.core.crs import CRS_TAG_HELP
+from webmap.responses import error, json_content
 
 _CODE = {
     "name": "code",
@@ -24,7 +12,7 @@ _CODE = {
 }
 
 PATHS = {
-    "/api/health": {"get": {"summary": "Service health", "responses": {"200": _json("OK")}}},
+    "/api/health": {"get": {"summary": "Service health", "responses": {"200": json_content("OK")}}},
     "/api/divisions/{code}": {
         "get": {
             "summary": "A division by statistical code, with its chain and children",
@@ -37,9 +25,9 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json("The division"),
-                "400": _error("Malformed code"),
-                "404": _error("Unknown code"),
+                "200": json_content("The division"),
+                "400": error("Malformed code"),
+                "404": error("Unknown code"),
             },
         }
     },
@@ -58,7 +46,7 @@ PATHS = {
                     "schema": {"type": "number", "minimum": 0, "maximum": 0.1},
                 },
             ],
-            "responses": {"200": _json("FeatureCollection"), "400": _error("Bad parameter")},
+            "responses": {"200": json_content("FeatureCollection"), "400": error("Bad parameter")},
         }
     },
     "/api/search": {
@@ -93,11 +81,11 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json(
+                "200": json_content(
                     "{query, results: ranked hits with division chains, chain: null or "
                     "{levels, tail, nested, message}}"
                 ),
-                "400": _error("Bad query"),
+                "400": error("Bad query"),
             },
         }
     },
@@ -117,7 +105,7 @@ PATHS = {
                     "schema": {"type": "integer", "minimum": 1, "maximum": 20},
                 },
             ],
-            "responses": {"200": _json("Hits"), "400": _error("Bad query")},
+            "responses": {"200": json_content("Hits"), "400": error("Bad query")},
         }
     },
     "/api/reverse": {
@@ -129,7 +117,8 @@ PATHS = {
                 {
                     "name": "crs",
                     "in": "query",
-                    "schema": {"type": "string", "enum": ["CGCS2000", "WGS84", "GCJ02", "BD09"]},
+                    "schema": {"type": "string", "default": "CGCS2000"},
+                    "description": CRS_TAG_HELP,
                 },
                 {
                     "name": "nearest",
@@ -138,18 +127,24 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json("Division chain and nearest places"),
-                "400": _error("Bad coordinates"),
+                "200": json_content("Division chain and nearest places"),
+                "400": error("Bad coordinates"),
             },
         }
     },
     "/api/reverse/batch": {
         "post": {
             "summary": "Reverse lookup for up to 10,000 points",
-            "responses": {"200": _json("Per point division chain"), "400": _error("Bad input")},
+            "responses": {
+                "200": json_content("Per point division chain"),
+                "400": error("Bad input"),
+            },
         }
     },
     "/api/openapi.json": {
-        "get": {"summary": "This OpenAPI document", "responses": {"200": _json("OpenAPI 3.0")}}
+        "get": {
+            "summary": "This OpenAPI document",
+            "responses": {"200": json_content("OpenAPI 3.0")},
+        }
     },
 }

@@ -13,7 +13,9 @@ from __future__ import annotations
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.cql import FILTER_LANGUAGES
 from webmap.layers import LAYERS
-from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT
+from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT, OUTPUT_FORMATS, item_params
+from webmap.responses import Error, error, json_content
+from webmap.schemas import openapi30_components
 
 
 def _ref(name: str) -> dict:
@@ -31,7 +33,7 @@ def _crs_param(name: str, description: str) -> dict:
 
 
 PARAMETERS = {
-    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": ["json", "html"]}},
+    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)}},
     "collectionId": {
         "name": "collectionId",
         "in": "path",
@@ -100,32 +102,11 @@ PARAMETERS = {
         "schema": {"type": "boolean", "default": False},
     },
 }
-ITEMS_PARAMS = (
-    "f",
-    "limit",
-    "offset",
-    "bbox",
-    "bbox-crs",
-    "crs",
-    "datetime",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-)
-
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
 
 
 def _ok(media: str, description: str) -> dict:
-    return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
+    """An answer in ``media``, or an HTML page when ``f=html`` asks for one."""
+    return json_content(description, media=(media, "text/html"))
 
 
 def ogc_paths(prefix: str) -> dict:
@@ -149,7 +130,11 @@ def ogc_paths(prefix: str) -> dict:
         f"{prefix}/api": {
             "get": {
                 "summary": "This OpenAPI document",
-                "responses": {"200": _ok("application/json", "OpenAPI 3.0")},
+                "responses": {
+                    "200": json_content(
+                        "OpenAPI 3.0", media="application/vnd.oai.openapi+json;version=3.0"
+                    )
+                },
             }
         },
         f"{prefix}/collections": {
@@ -177,7 +162,7 @@ def ogc_paths(prefix: str) -> dict:
                 "parameters": f,
                 "responses": {
                     "200": _ok("application/json", "Collection"),
-                    "404": _error("Unknown"),
+                    "404": error("Unknown"),
                 },
             }
         }
@@ -191,11 +176,11 @@ def ogc_paths(prefix: str) -> dict:
         paths[f"{base}/items"] = {
             "get": {
                 "summary": f"Features of {layer.id} (GeoJSON)",
-                "parameters": [_ref(p) for p in ITEMS_PARAMS] + queryables,
+                "parameters": [_ref(p) for p in item_params(layer) if p in PARAMETERS] + queryables,
                 "responses": {
                     "200": _ok("application/geo+json", "FeatureCollection"),
                     "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
-                    "400": _error("Bad or unknown parameter"),
+                    "400": error("Bad or unknown parameter"),
                 },
             }
         }
@@ -211,7 +196,7 @@ def ogc_paths(prefix: str) -> dict:
                 ],
                 "responses": {
                     "200": _ok("application/geo+json", "Feature"),
-                    "404": _error("Unknown feature"),
+                    "404": error("Unknown feature"),
                 },
             }
         }
@@ -238,8 +223,6 @@ PATHS = ogc_paths("/ogc")
 
 def ogc_openapi_document(server_url: str, layers=LAYERS) -> dict:
     """/ogc/api: the OGC API alone, with its server at ``server_url``/ogc."""
-    from webmap.openapi import ERROR_SCHEMA
-
     return {
         "openapi": "3.0.3",
         "info": {
@@ -251,5 +234,8 @@ def ogc_openapi_document(server_url: str, layers=LAYERS) -> dict:
         },
         "servers": [{"url": f"{server_url}/ogc"}],
         "paths": ogc_paths(""),
-        "components": {"schemas": {"Error": ERROR_SCHEMA}, "parameters": PARAMETERS},
+        "components": {
+            "schemas": openapi30_components((Error,), mode="serialization"),
+            "parameters": PARAMETERS,
+        },
     }

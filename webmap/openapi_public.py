@@ -1,7 +1,7 @@
 """OpenAPI paths of the public lookup additions: place pages as JSON, notices (公示) with
 public opinions, announcements (公告), the registry change feed and historical divisions."""
 
-from webmap.openapi_core import _error, _json
+from webmap.responses import error, json_content
 
 _ID = {"name": "place_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _PROPOSAL = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -12,13 +12,13 @@ PATHS = {
             "summary": "What the public place page shows: record, division links, map "
             "(own geometry or its division's), former names, changes with approving body",
             "parameters": [_ID],
-            "responses": {"200": _json("Public place view"), "404": _error("Unknown place")},
+            "responses": {"200": json_content("Public place view"), "404": error("Unknown place")},
         }
     },
     "/api/notices": {
         "get": {
             "summary": "Proposals on public notice (公示) with reasons, location and period",
-            "responses": {"200": _json("{notices: [...]}")},
+            "responses": {"200": json_content("{notices: [...]}")},
         }
     },
     "/api/notices/{proposal_id}/opinions": {
@@ -41,17 +41,17 @@ PATHS = {
                 }
             },
             "responses": {
-                "201": _json("The stored opinion"),
-                "400": _error("Bad text or CSRF token"),
-                "404": _error("Not on notice"),
-                "409": _error("Notice period over, or an address limit reached"),
+                "201": json_content("The stored opinion"),
+                "400": error("Bad text or CSRF token"),
+                "404": error("Not on notice"),
+                "409": error("Notice period over, or an address limit reached"),
             },
         }
     },
     "/api/announcements": {
         "get": {
             "summary": "Announcements (公告) of approved names, newest first",
-            "responses": {"200": _json("{announcements: [...]}")},
+            "responses": {"200": json_content("{announcements: [...]}")},
         }
     },
     "/api/changes": {
@@ -67,8 +67,8 @@ PATHS = {
                 },
             ],
             "responses": {
-                "200": _json("{changes: [...], next_since, more}"),
-                "400": _error("Bad since or limit"),
+                "200": json_content("{changes: [...], next_since, more}"),
+                "400": error("Bad since or limit"),
             },
         }
     },
@@ -79,8 +79,8 @@ PATHS = {
                 {"name": "date", "in": "query", "required": True, "schema": {"type": "string"}}
             ],
             "responses": {
-                "200": _json("{date, divisions: [{code, name, parent_code}]}"),
-                "400": _error("Bad date"),
+                "200": json_content("{date, divisions: [{code, name, parent_code}]}"),
+                "400": error("Bad date"),
             },
         }
     },

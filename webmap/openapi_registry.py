@@ -1,19 +1,13 @@
 """OpenAPI 3 description of the registry endpoints (``webmap.registry_api``).
 
-``PATHS`` and ``SCHEMAS`` are merged by the lead into /api/openapi.json. Schema references
-point at ``#/components/schemas/<name>``; ``Error`` is the one error shape of ``webmap.errors``.
+``PATHS`` is merged into /api/openapi.json (``webmap.openapi``); the answers' schemas are
+the response models of ``webmap.responses``, the request bodies those of ``webmap.schemas``.
 """
 
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
-from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str = "成功") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+from gazetteer.tables import PLACE_STATUSES
+from webmap import responses as r
+from webmap.responses import json_content
 
 
 def _query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -37,7 +31,7 @@ def _path(name: str, description: str) -> dict:
 
 
 ERRORS = {
-    status: _json(_ref("Error"), text)
+    status: r.error(text)
     for status, text in {
         "400": "输入有误",
         "403": "无权操作",
@@ -65,7 +59,7 @@ PATHS = {
                 _query("offset", "跳过条数", {"type": "integer", "default": 0}),
             ],
             "responses": {
-                "200": _json(_ref("PlaceList")),
+                "200": json_content("成功", r.PlaceList),
                 "400": ERRORS["400"],
                 "404": ERRORS["404"],
             },
@@ -80,7 +74,11 @@ PATHS = {
                 AS_OF,
                 _query("geometry", "0 = 不含几何", {"type": "string", "enum": ["0", "1"]}),
             ],
-            "responses": {"200": _json(_ref("Place")), "400": ERRORS["400"], "404": ERRORS["404"]},
+            "responses": {
+                "200": json_content("成功", r.Place),
+                "400": ERRORS["400"],
+                "404": ERRORS["404"],
+            },
         }
     },
     "/api/places/{place_id}/history": {
@@ -88,7 +86,7 @@ PATHS = {
             "tags": ["地名记录"],
             "summary": "记录的全部版本与名称沿革（前名、后名）",
             "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"200": _json(_ref("PlaceHistory")), "404": ERRORS["404"]},
+            "responses": {"200": json_content("成功", r.PlaceHistory), "404": ERRORS["404"]},
         }
     },
     "/api/places/statistics": {
@@ -97,7 +95,7 @@ PATHS = {
             "summary": "年度命名、更名、销名数量（按下一级区划）",
             "parameters": [YEAR, DIVISION],
             "responses": {
-                "200": _json(_ref("AnnualStatistics")),
+                "200": json_content("成功", r.AnnualStatistics),
                 "400": ERRORS["400"],
                 "404": ERRORS["404"],
             },
@@ -129,13 +127,13 @@ PATHS = {
                 _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
                 _query("offset", "跳过条数", {"type": "integer", "default": 0}),
             ],
-            "responses": {"200": _json(_ref("ProposalList")), "400": ERRORS["400"]},
+            "responses": {"200": json_content("成功", r.ProposalList), "400": ERRORS["400"]},
         },
         "post": {
             "tags": ["申请"],
             "summary": "起草命名、更名或销名申请（经办人）",
             "responses": {
-                "201": _json(_ref("Proposal"), "已起草"),
+                "201": json_content("已起草", r.Proposal),
                 "400": ERRORS["400"],
                 "403": ERRORS["403"],
                 "404": ERRORS["404"],
@@ -146,20 +144,7 @@ PATHS = {
         "get": {
             "tags": ["申请"],
             "summary": "状态机：每个操作的起始状态、目标状态和所需角色",
-            "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "states": {
-                                "type": "object",
-                                "additionalProperties": {"type": "string"},
-                            },
-                            "steps": {"type": "array", "items": _ref("WorkflowStep")},
-                        },
-                    }
-                )
-            },
+            "responses": {"200": json_content("成功", r.Workflow)},
         }
     },
     "/api/places/{place_id}/protection": {
@@ -167,25 +152,25 @@ PATHS = {
             "tags": ["地名记录"],
             "summary": "地名保护名录：该记录是否列入、理由与依据（第二十五条）",
             "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"200": _json({"type": "object"})},
+            "responses": {"200": json_content("成功")},
         },
         "post": {
             "tags": ["地名记录"],
             "summary": "列入地名保护名录（审核人员）：{reason, source}",
             "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"201": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+            "responses": {"201": json_content("成功"), "403": {"description": "非审核人员"}},
         },
     },
     "/api/places/reading-corrections": {
         "get": {
             "tags": ["地名记录"],
             "summary": "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）",
-            "responses": {"200": _json({"type": "object"}), "403": {"description": "非工作人员"}},
+            "responses": {"200": json_content("成功"), "403": {"description": "非工作人员"}},
         },
         "post": {
             "tags": ["地名记录"],
             "summary": "按读音表更正拼写，每条记录留存更正前的版本（审核人员）",
-            "responses": {"200": _json({"type": "object"}), "403": {"description": "非审核人员"}},
+            "responses": {"200": json_content("成功"), "403": {"description": "非审核人员"}},
         },
     },
     "/api/proposals/due": {
@@ -201,15 +186,7 @@ PATHS = {
                 }
             ],
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "today": {"type": "string", "format": "date"},
-                            "items": {"type": "array", "items": {"type": "object"}},
-                        },
-                    }
-                ),
+                "200": json_content("成功", r.DueItems),
                 "403": {"description": "未登录或非工作人员"},
             },
         }
@@ -219,7 +196,7 @@ PATHS = {
             "tags": ["申请"],
             "summary": "一件申请（工作人员可见审查结果、意见和办理记录）",
             "parameters": [_path("proposal_id", "申请编号")],
-            "responses": {"200": _json(_ref("Proposal")), "404": ERRORS["404"]},
+            "responses": {"200": json_content("成功", r.Proposal), "404": ERRORS["404"]},
         }
     },
     "/api/proposals/{proposal_id}/announcement": {
@@ -228,16 +205,7 @@ PATHS = {
             "summary": "公告文本（《地名管理条例》第十四条）",
             "parameters": [_path("proposal_id", "申请编号")],
             "responses": {
-                "200": _json(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "proposal_id": {"type": "integer"},
-                            "announced_on": {"type": "string", "format": "date"},
-                            "text": {"type": "string"},
-                        },
-                    }
-                ),
+                "200": json_content("成功", r.Announcement),
                 "400": ERRORS["400"],
                 "404": ERRORS["404"],
             },
@@ -276,205 +244,7 @@ PATHS = {
                     },
                 },
             ],
-            "responses": {"200": _json(_ref("Proposal")), **ERRORS},
+            "responses": {"200": json_content("成功", r.Proposal), **ERRORS},
         }
-    },
-}
-
-_DATE = {"type": "string", "format": "date"}
-_NULLABLE_STR = {"type": "string", "nullable": True}
-_IDS = {"type": "array", "items": {"type": "integer"}}
-
-SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "details": {"type": "object"},
-                },
-            }
-        },
-    },
-    "PlaceSummary": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "romanized": _NULLABLE_STR,
-            "feature_class": {"type": "string", "enum": list(FEATURE_CLASSES)},
-            "feature_type": _NULLABLE_STR,
-            "division_code": _NULLABLE_STR,
-            "status": {"type": "string", "enum": list(PLACE_STATUSES)},
-            "status_zh": {"type": "string"},
-            "named_date": _DATE,
-            "retired_date": _DATE,
-            "supersedes": _IDS,
-            "superseded_by": _IDS,
-            "current_name": {"type": "string", "description": "as_of 查询时记录的现名"},
-        },
-    },
-    "PlaceList": {
-        "type": "object",
-        "properties": {
-            "total": {"type": "integer"},
-            "as_of": _DATE,
-            "items": {"type": "array", "items": _ref("PlaceSummary")},
-        },
-    },
-    "Place": {
-        "type": "object",
-        "description": "第二次全国地名普查登记表的字段；几何为 CGCS2000 经纬度（EPSG:4490）",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "specific_term": _NULLABLE_STR,
-            "generic_term": _NULLABLE_STR,
-            "romanized": _NULLABLE_STR,
-            "romanized_toned": _NULLABLE_STR,
-            "heteronyms": {"type": "array", "nullable": True},
-            "heteronyms_confirmed": {"type": "boolean"},
-            "feature_class": {"type": "string"},
-            "feature_type": _NULLABLE_STR,
-            "division": {"type": "object", "nullable": True},
-            "divisions_crossed": {"type": "array"},
-            "status": {"type": "string", "enum": list(PLACE_STATUSES)},
-            "aliases": {"type": "array", "nullable": True},
-            "short_name": _NULLABLE_STR,
-            "meaning": _NULLABLE_STR,
-            "history": _NULLABLE_STR,
-            "named_date": _DATE,
-            "retired_date": _DATE,
-            "source": _NULLABLE_STR,
-            "registered_by": _NULLABLE_STR,
-            "registered_at": {"type": "string", "nullable": True, "format": "date-time"},
-            "geometry": {"type": "object", "nullable": True, "description": "GeoJSON"},
-            "supersedes": _IDS,
-            "superseded_by": _IDS,
-            "as_of": _DATE,
-            "version_valid": {"type": "object", "nullable": True},
-        },
-    },
-    "PlaceHistory": {
-        "type": "object",
-        "properties": {
-            "place_id": {"type": "integer"},
-            "name": {"type": "string"},
-            "status": {"type": "string"},
-            "versions": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "version": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "status": {"type": "string"},
-                        "change": {"type": "string"},
-                        "change_reason": _NULLABLE_STR,
-                        "valid_from": _DATE,
-                        "valid_to": _DATE,
-                        "proposal_id": {"type": "integer", "nullable": True},
-                        "recorded_by": {"type": "string"},
-                    },
-                },
-            },
-            "name_chain": {"type": "array", "items": _ref("PlaceSummary")},
-        },
-    },
-    "AnnualStatistics": {
-        "type": "object",
-        "properties": {
-            "year": {"type": "integer"},
-            "division": {"type": "object"},
-            "rows": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "code": {"type": "string"},
-                        "name": {"type": "string"},
-                        "approved": {"type": "integer"},
-                        "renamed": {"type": "integer"},
-                        "retired": {"type": "integer"},
-                    },
-                },
-            },
-            "totals": {"type": "object"},
-        },
-    },
-    "WorkflowStep": {
-        "type": "object",
-        "properties": {
-            "action": {"type": "string"},
-            "label_zh": {"type": "string"},
-            "from": {"type": "array", "items": {"type": "string", "enum": list(PROPOSAL_STATES)}},
-            "to": {"type": "string", "nullable": True},
-            "roles": {"type": "array", "items": {"type": "string"}},
-            "reason_required": {"type": "boolean"},
-        },
-    },
-    "ProposalSummary": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "kind": {"type": "string", "enum": list(PROPOSAL_KINDS)},
-            "state": {"type": "string", "enum": list(PROPOSAL_STATES)},
-            "name": _NULLABLE_STR,
-            "version": {"type": "integer"},
-            "place_id": {"type": "integer", "nullable": True},
-            "result_place_id": {"type": "integer", "nullable": True},
-            "notice_start": _DATE,
-            "notice_end": _DATE,
-        },
-    },
-    "ProposalList": {
-        "type": "object",
-        "properties": {
-            "total": {"type": "integer"},
-            "items": {"type": "array", "items": _ref("ProposalSummary")},
-        },
-    },
-    "Proposal": {
-        "allOf": [
-            _ref("ProposalSummary"),
-            {
-                "type": "object",
-                "properties": {
-                    "applicant": {"type": "string"},
-                    "reasons": {"type": "string"},
-                    "proposed": {"type": "object"},
-                    "location": {"type": "object", "nullable": True},
-                    "heteronyms_confirmed": {"type": "boolean"},
-                    "findings": {"type": "array", "nullable": True},
-                    "override_reasons": _NULLABLE_STR,
-                    "decision": _NULLABLE_STR,
-                    "approving_body": _NULLABLE_STR,
-                    "decision_date": _DATE,
-                    "announcement_text": _NULLABLE_STR,
-                    "effective_date": _DATE,
-                    "allowed_actions": {"type": "array", "items": {"type": "string"}},
-                    "opinions": {"type": "array"},
-                    "events": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "action": {"type": "string"},
-                                "from_state": _NULLABLE_STR,
-                                "to_state": {"type": "string"},
-                                "actor": {"type": "string"},
-                                "at": {"type": "string", "format": "date-time"},
-                                "reason": _NULLABLE_STR,
-                            },
-                        },
-                    },
-                },
-            },
-        ]
     },
 }

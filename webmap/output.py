@@ -12,11 +12,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import logging
 
+import orjson
 from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
+from gazetteer.core.geojson_output import GeometryJSON
 from gazetteer.core.text import has_lone_surrogate, replace_surrogates
 
 log = logging.getLogger(__name__)
@@ -59,3 +62,37 @@ class GazetteerResponse(Response):
             log.warning("page held invalid text (lone surrogate); run gdgis admin repair-text")
             value = replace_surrogates(value)
         super().set_data(value)
+
+
+_ORJSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _orjson_default(value):
+    if isinstance(value, GeometryJSON):
+        return orjson.Fragment(value.text)  # RFC 7946 text made once (geojson_output)
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # as Flask's provider writes it
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _repair_text(value):
+    if isinstance(value, str):
+        return replace_surrogates(value)
+    if isinstance(value, dict):
+        return {_repair_text(k): _repair_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repair_text(v) for v in value]
+    return value
+
+
+def json_bytes(document) -> bytes:
+    """``document`` as UTF-8 JSON, fast (orjson): large feature pages are most of the OGC
+    API's work. Dates as ISO 8601 (naive datetimes are UTC), ``GeometryJSON`` copied in
+    verbatim, and — as everywhere else — a lone surrogate written as U+FFFD, not a 500."""
+    try:
+        return orjson.dumps(document, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        if "surrogates" not in str(exc):
+            raise
+    log.warning("response held invalid text (lone surrogate); run gdgis admin repair-text")
+    return orjson.dumps(_repair_text(document), default=_orjson_default, option=_ORJSON_OPTIONS)

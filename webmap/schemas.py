@@ -14,10 +14,12 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
@@ -108,6 +110,7 @@ class DivisionChangeNew(RequestModel):
     approval_date: IsoDate
     effective_date: IsoDate | None = None
     reason: Text
+    rules_override_reason: Text | None = None
 
 
 class ProtectionNew(RequestModel):
@@ -137,10 +140,26 @@ class PlaceGeometry(RequestModel):
     reason: Text | None = None
 
 
+class CleanupBuild(RequestModel):
+    """Check the names in force for the 大洋怪重 clean-up (officer); optionally one division."""
+
+    division: ShortText | None = None
+
+
+class CleanupDecision(RequestModel):
+    """An officer's decision on a clean-up item: keep the name (with the reason) or reopen."""
+
+    decision: Literal["kept", "to_review"]
+    reason: Text | None = None
+    version: int
+
+
 class ReverseBatch(RequestModel):
     """Reverse lookup of many points: [[lon, lat], ...] in ``crs`` (at most 10,000)."""
 
-    crs: Literal["CGCS2000", "WGS84", "GCJ02", "BD09"] = "CGCS2000"
+    # Checked by gazetteer.core.crs.normalise_tag, as everywhere a CRS tag is taken: any
+    # case (bd09, Gcj-02), aliases and EPSG:NNNN.
+    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
     points: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
         max_length=10_000
     )
@@ -235,6 +254,36 @@ class DisputeUpdate(RequestModel):
     resolution: Text | None = None
 
 
+# ---- office place-name imports -----------------------------------------------------------
+
+ColumnMapping = Annotated[
+    dict[ShortText, ShortText | None],
+    Field(description="登记字段 -> 文件中的列名（null 或空：不导入该字段）"),
+]
+
+
+class ImportCrsGuess(RequestModel):
+    """Guess a layer's coordinate system from its coordinates (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+
+
+class ImportConfigure(RequestModel):
+    """Set the layer, the column mapping and the coordinate system of an import (officer)."""
+
+    layer: ShortText | None = None
+    mapping: ColumnMapping
+    crs: ShortText | None = None
+
+
+class ImportWrite(RequestModel):
+    """Write a previewed import; rows with errors only when skipped with a reason (officer)."""
+
+    skip_errors: bool = False
+    skip_reason: Text | None = None
+
+
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
@@ -242,6 +291,8 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     DivisionChangeNew,
     ProtectionNew,
     PlaceGeometry,
+    CleanupBuild,
+    CleanupDecision,
     ReverseBatch,
     RoundPlan,
     InspectionNew,
@@ -250,6 +301,9 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     TaskUpdate,
     DisputeNew,
     DisputeUpdate,
+    ImportCrsGuess,
+    ImportConfigure,
+    ImportWrite,
 )
 
 
@@ -313,11 +367,21 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/disputes/{dispute_id}", "post"): DisputeUpdate,
     ("/api/boundaries/division-changes", "post"): DivisionChangeNew,
     ("/api/places/{place_id}/protection", "post"): ProtectionNew,
+    ("/api/imports/{run_id}/crs-guess", "post"): ImportCrsGuess,
+    ("/api/imports/{run_id}/configure", "post"): ImportConfigure,
+    ("/api/imports/{run_id}/write", "post"): ImportWrite,
 }
 
 
 # Creates that take an ``Idempotency-Key`` header (``gazetteer.core.idempotency``).
-IDEMPOTENT_CREATES = frozenset({("/api/proposals", "post"), ("/api/boundaries/disputes", "post")})
+IDEMPOTENT_CREATES = frozenset(
+    {
+        ("/api/proposals", "post"),
+        ("/api/boundaries/disputes", "post"),
+        ("/api/boundaries/rounds", "post"),
+        ("/api/boundaries/tasks", "post"),
+    }
+)
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -328,9 +392,14 @@ IDEMPOTENCY_KEY_PARAMETER = {
 }
 
 
+def literal(values) -> Any:
+    """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
+    return Literal[tuple(values)]
+
+
 def _openapi30(schema):
     """pydantic writes JSON Schema 2020-12; OpenAPI 3.0 says ``nullable`` instead of a
-    ``null`` branch and has no ``const``."""
+    ``null`` branch (and a nullable enum lists null) and has no ``const``."""
     if isinstance(schema, list):
         return [_openapi30(s) for s in schema]
     if not isinstance(schema, dict):
@@ -347,25 +416,33 @@ def _openapi30(schema):
         else:
             out["anyOf"] = rest
         out["nullable"] = True
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
     if "const" in out:
         out["enum"] = [out.pop("const")]
     return out
 
 
-def request_schemas() -> dict[str, dict]:
-    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+def openapi30_components(models, mode: str) -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of ``models`` and the models they use, as pydantic
+    declares them for ``mode`` ("validation": what a request may send; "serialization":
+    what an answer holds)."""
     from pydantic.json_schema import models_json_schema
 
     _, top = models_json_schema(
-        [(m, "validation") for m in REQUEST_MODELS],
-        ref_template="#/components/schemas/{model}",
+        [(m, mode) for m in models], ref_template="#/components/schemas/{model}"
     )
     return {name: _openapi30(schema) for name, schema in top.get("$defs", {}).items()}
 
 
+def request_schemas() -> dict[str, dict]:
+    """OpenAPI 3.0 component schemas of every request model (and the models they use)."""
+    return openapi30_components(REQUEST_MODELS, mode="validation")
+
+
 def add_request_bodies(paths: dict) -> None:
     """Give every write operation of ``paths`` its generated request body (adding the
-    operation, with the one error shape, where the document lacks it)."""
+    operation where the document lacks it; ``webmap.openapi`` adds the error answers)."""
     for (path, method), model in REQUEST_BODIES.items():
         operation = paths.setdefault(path, {}).setdefault(
             method,
@@ -375,16 +452,16 @@ def add_request_bodies(paths: dict) -> None:
                     "200": {
                         "description": "Result",
                         "content": {"application/json": {"schema": {"type": "object"}}},
-                    },
-                    "400": {
-                        "description": "Invalid input (names the field; nothing written)",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
+                    }
                 },
             },
         )
+        declared = {p.get("name") for p in operation.get("parameters", [])}
+        for name in re.findall(r"{(\w+)}", path):
+            if name not in declared:
+                operation.setdefault("parameters", []).append(
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                )
         if (path, method) in IDEMPOTENT_CREATES:
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {

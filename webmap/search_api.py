@@ -79,7 +79,8 @@ def search_page():
             results, chain = found["results"], found["chain"]
         except InvalidInput as exc:
             error = exc.message
-    return render_template("public/search.html", q=q, results=results, chain=chain, error=error)
+    page = render_template("public/search.html", q=q, results=results, chain=chain, error=error)
+    return page, 400 if error else 200
 
 
 @bp.get("/place/<int:place_id>")

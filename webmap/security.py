@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, current_app, g, make_response, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -46,7 +46,9 @@ LOGIN_ATTEMPTS_PER_MINUTE = 10
 # The only writes an anonymous visitor may send (still CSRF-checked: no login CSRF).
 # Public opinions on a notice (公示) are open to anyone: CSRF-protected, limited per
 # address and guarded by a honeypot in gazetteer.notices.
-ANONYMOUS_WRITE_ENDPOINTS = frozenset({"auth.login", "auth.logout", "notices.add_opinion"})
+ANONYMOUS_WRITE_ENDPOINTS = frozenset(
+    {"auth.login", "auth.logout", "notices.add_opinion", "notices.add_opinion_json"}
+)
 # Queries that take a POST body only because it is large; they change nothing, are open to
 # the public and rate-limited like GET requests.
 READ_ONLY_POST_ENDPOINTS = frozenset({"lookup.reverse_batch"})
@@ -84,7 +86,31 @@ def _out_of_range(number: int) -> bool:
     return not -INT64_MAX - 1 <= number <= INT64_MAX
 
 
+def _check_percent_encoded_utf8(raw: bytes, where: str) -> None:
+    """Refuse a query string or form body (``a=b&c=d``, percent-encoded, ``+`` for
+    space) whose decoded bytes are not UTF-8: werkzeug would decode them with
+    replacement characters (or keep them as text) and store what nobody typed. ``%ED%A0%80``
+    (an encoded lone surrogate) and ``%FF`` are both refused."""
+    if b"%" not in raw:
+        return  # the raw bytes were checked (or are ASCII); nothing is decoded further
+    for part in raw.replace(b"+", b" ").split(b"&"):
+        try:
+            unquote_to_bytes(part).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                f"{where}含有无效的 UTF-8 编码（百分号编码的字节不是合法文字），未保存任何内容",
+                details={
+                    "field": unquote_to_bytes(part.split(b"=", 1)[0]).decode("utf-8", "replace")
+                },
+            ) from None
+
+
 def _check_query() -> None:
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("请求参数不是 UTF-8 编码") from None
+    _check_percent_encoded_utf8(request.query_string, "请求参数")
     # NUL is never part of a name or a parameter, and PostgreSQL text cannot hold it.
     if "\x00" in request.path or any(
         "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
@@ -120,6 +146,8 @@ def _check_body() -> None:
     except UnicodeDecodeError:
         raise InvalidInput("请求内容不是 UTF-8 编码") from None
     form = request.mimetype == "application/x-www-form-urlencoded"
+    if form:
+        _check_percent_encoded_utf8(data, "表单内容")
     if b"\x00" in data or (request.is_json and b"\\u0000" in data) or (form and b"%00" in data):
         raise InvalidInput("请求内容含有空字符（NUL）")
     if request.is_json and data:

@@ -71,5 +71,7 @@ audit_log = sa.Table(
     ),
     sa.CheckConstraint("op IN ('INSERT', 'UPDATE', 'DELETE', 'BASELINE')", name="op"),
     sa.Index("ix_audit_log_table_name_row_key", "table_name", "row_key"),
+    # The newest entry of a table (the HTTP validators of the OGC API): an index seek.
+    sa.Index("ix_audit_log_table_name_id", "table_name", "id"),
     sqlite_autoincrement=True,
 )

@@ -35,6 +35,10 @@ from gazetteer.core.errors import InvalidInput
 
 CGCS2000_EPSG = 4490
 CRS_TAGS = ("CGCS2000", "WGS84", "GCJ02", "BD09")
+CRS_TAG_HELP = (
+    "Coordinate system of the input: CGCS2000 (EPSG:4490), WGS84 (EPSG:4326), GCJ02 "
+    "(GCJ-02), BD09 (BD-09, BD09LL) or EPSG:NNNN; case-insensitive (bd09 = BD09)"
+)
 _TAG_ALIASES = {
     "CGCS2000": "CGCS2000",
     "EPSG:4490": "CGCS2000",

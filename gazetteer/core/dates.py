@@ -54,3 +54,17 @@ def format_local_date(value) -> str:
     """YYYY-MM-DD in Asia/Shanghai, or "—" for no date: how pages and reports show dates."""
     day = local_date(value)
     return day.isoformat() if day else "—"
+
+
+def date_as_known(value) -> str | None:
+    """A date shown only as precisely as its source knows it: ``"1992"`` → ``1992年``,
+    ``"1992-06"`` → ``1992年6月``, a full date (text or ``date``) as ``YYYY-MM-DD``;
+    None for no date. A year-only source never becomes 1 January on a page."""
+    if value in (None, ""):
+        return None
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    if len(text) == 4 and text.isdigit():
+        return f"{text}年"
+    if len(text) == 7 and text[:4].isdigit() and text[5:].isdigit():
+        return f"{text[:4]}年{int(text[5:])}月"
+    return text

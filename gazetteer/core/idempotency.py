@@ -82,3 +82,28 @@ def remember(conn, actor: str, key: str, scope: str, digest: str, answer: dict) 
             created_at=dt.datetime.now(dt.UTC),
         )
     )
+
+
+def create_once(store, actor, scope: str, key: str | None, request, create, fetch) -> dict:
+    """Run ``create(conn)`` (which returns the new record's id) in one write, once per
+    ``key``, and answer ``fetch(id)``. Without a key every call creates. With one, the key
+    and the answer commit with the record; a retry of the same ``request`` answers the
+    record made the first time, other content under the key is a ``Conflict`` carrying it."""
+    digest = None
+    if key is not None:
+        key = validate_key(key)
+        digest = request_digest(request)
+    earlier = None
+    with store.write(actor=actor) as conn:
+        if digest is not None:
+            earlier = previous(conn, actor.username, key)
+        if earlier is None:
+            new_id = create(conn)
+            if digest is not None:
+                remember(conn, actor.username, key, scope, digest, {"id": new_id})
+    if earlier is None:
+        return fetch(new_id)
+    # A key first used for another kind of record: show what it made, as it was answered.
+    stored = fetch(earlier.response["id"]) if earlier.scope == scope else earlier.response
+    check_same_request(earlier, scope, digest, stored)
+    return stored

@@ -247,6 +247,21 @@ SETTINGS: tuple[Setting, ...] = (
         "figure. Set it to the provincial or municipal rule's number once sourced.",
         _positive_int,
     ),
+    Setting(
+        "TRAINING_INSTANCE",
+        False,
+        "Mark this instance as a training/demonstration server (培训演示环境): every page shows "
+        "a banner saying so. Required for TRAINING_CLOCK_OFFSET_DAYS. Never on a live server.",
+        _bool,
+    ),
+    Setting(
+        "TRAINING_CLOCK_OFFSET_DAYS",
+        0,
+        "Training only: days added to the service clock, so a trainee can walk a 30-day "
+        "notice to in force in one session (docs/training.md). The app refuses to start "
+        "with a non-zero value unless TRAINING_INSTANCE is true.",
+        _non_negative_int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -281,6 +296,12 @@ def load_settings(
             resolved[setting.name] = None if raw is None else setting.validate(raw)
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"setting {setting.name}={raw!r}: {exc}") from exc
+    if resolved["TRAINING_CLOCK_OFFSET_DAYS"] and not resolved["TRAINING_INSTANCE"]:
+        raise SettingsError(
+            "TRAINING_CLOCK_OFFSET_DAYS is for training instances only: set "
+            "GDGIS_TRAINING_INSTANCE=true on a training server, or remove the offset "
+            "(a live registry's dates must be real)"
+        )
     if not resolved["DATABASE_URL"]:
         resolved["DATABASE_URL"] = f"sqlite:///{resolved['DATA_DIR'] / 'gdgis.sqlite'}"
     if not resolved["SECRET_KEY"]:

@@ -63,6 +63,27 @@ def bounds_overlap(bounds, bbox: BBox):
     return sa.and_(bminx <= maxx, bmaxx >= minx, bminy <= maxy, bmaxy >= miny)
 
 
+def box_intersects_clause(column, bounds, bbox: BBox, dialect: str):
+    """Rows whose geometry ``column`` intersects ``bbox`` exactly (degrees, CGCS2000
+    lon/lat). ``bounds`` are the row's bounding columns (minx, miny, maxx, maxy; for points
+    the lon/lat columns twice), which hold the geometry.
+
+    PostGIS: ``ST_Intersects`` on the geometry, which uses its GiST index (``&&``).
+    SQLite: the bounding columns (B-tree) select candidates; a row whose bounds lie inside
+    the box intersects it without decoding its geometry; only rows on the box's edge are
+    tested with the shapely-backed ``ST_Intersects``."""
+    if dialect == "postgresql":
+        envelope = sa.func.ST_MakeEnvelope(*bbox, SRID)
+        return sa.func.ST_Intersects(column, envelope)
+    minx, miny, maxx, maxy = bbox
+    bminx, bminy, bmaxx, bmaxy = bounds
+    inside = sa.and_(bminx >= minx, bmaxx <= maxx, bminy >= miny, bmaxy <= maxy)
+    return sa.and_(
+        bounds_overlap(bounds, bbox),
+        sa.or_(inside, intersects_clause(column, shapely.box(*bbox), dialect) == 1),
+    )
+
+
 def geometry_literal(geom: BaseGeometry, dialect: str):
     """A bound SQL value for a shapely geometry (CGCS2000 lon/lat) that the spatial
     functions of both stores accept: a PostGIS geometry with SRID 4490, or WKB on SQLite."""
@@ -97,3 +118,12 @@ def register_sqlite_functions(dbapi_connection) -> None:
     """Give a SQLite connection the spatial SQL functions the providers use (shapely does
     the geometry; arguments are WKB). PostGIS has them natively."""
     dbapi_connection.create_function("ST_Intersects", 2, _sqlite_st_intersects, deterministic=True)
+
+
+def stored_wkb(column, dialect: str):
+    """The stored geometry of ``column`` as plain WKB bytes, without turning it into shapely
+    (for writers that cache by the stored bytes): PostGIS's ``ST_AsBinary``, the column
+    itself on SQLite (where geometries are stored as WKB)."""
+    if dialect == "postgresql":
+        return sa.func.ST_AsBinary(column, type_=sa.LargeBinary)
+    return sa.type_coerce(column, sa.LargeBinary)

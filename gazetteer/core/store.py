@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.core.errors import DomainError, InvalidInput
+from gazetteer.core.errors import DomainError, InvalidInput, NotFound
 from gazetteer.core.text import check_document_text, has_lone_surrogate
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
@@ -109,6 +109,14 @@ def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
+def first_or_not_found(conn: Connection, query, missing: str):
+    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none."""
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.
@@ -135,9 +143,13 @@ def _refuse_invalid_text(conn, cursor, statement, parameters, context, executema
 
 def _json_serializer(document) -> str:
     # JSON columns are written with ASCII escapes, so a surrogate would pass the check above
-    # as "\\ud800"; check the document itself.
-    check_document_text(document, "JSON")
-    return json.dumps(document)
+    # as "\\ud800"; check the document itself. Only a document whose text has an escaped
+    # surrogate (a lone one, or half of a valid pair above U+FFFF) is walked: the walk is
+    # slow, and bulk writes (an office import) serialise hundreds of thousands of documents.
+    text = json.dumps(document)
+    if "\\ud" in text:
+        check_document_text(document, "JSON")
+    return text
 
 
 def _sqlite_driver_autocommit(dbapi_connection, _record):

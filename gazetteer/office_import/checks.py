@@ -25,38 +25,26 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from gazetteer.division_history import CHANGE_WORDS, FormerDivision, former_divisions
 from gazetteer.office_import import coords
 from gazetteer.office_import.fields import FEATURE_CLASS_OF_TYPE
 from gazetteer.office_import.readers import Chunk
 from gazetteer.pinyin import syllables
+from gazetteer.reservations import ReservedNames
 from gazetteer.romanize import romanize
 from gazetteer.rules import check_name
-from gazetteer.tables import divisions, places
+from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divisions, places
 
 ACTIONS = ("insert", "update", "unchanged", "error")
 ACTIONS_ZH = {"insert": "新增", "update": "更新", "unchanged": "不变", "error": "错误"}
 # The columns an import writes and compares (geometry compared separately).
 WRITTEN = (
-    "name",
-    "specific_term",
-    "generic_term",
-    "romanized",
-    "romanized_toned",
-    "pinyin_key",
-    "heteronyms",
-    "feature_class",
-    "feature_type",
-    "division_code",
-    "aliases",
-    "short_name",
-    "map_name",
-    "meaning",
-    "history",
-    "description",
+    *PLACE_NAME_COLUMNS,
+    # office files carry no minority-language name
+    *(c for c in PLACE_DESCRIPTION_COLUMNS if c not in ("minority_name", "minority_language")),
     "named_date",
     "retired_date",
     "status",
-    "source",
     "registering_unit",
     "geometry_source",
 )
@@ -72,6 +60,7 @@ TEXT_LIMITS = {
     "registering_unit": 200,
 }
 _SPLIT = re.compile(r"[、，,;；/|]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL or a lone surrogate
 _YEAR = re.compile(r"^(\d{4})(?:[-./年](\d{1,2})(?:[-./月](\d{1,2})日?)?)?")
 GEOMETRY_MATCH_DEG = 1e-7  # about 1 cm: a geometry moved less than this is unchanged
 
@@ -149,7 +138,8 @@ def _romanized(name: str, feature_class: str):
 
 class DivisionNames:
     """Division names as officers write them (天河区, 广州市天河区, 广东省广州市天河区) ->
-    codes, built from the ``divisions`` table."""
+    codes, built from the ``divisions`` table; former names (番禺市, 顺德市) -> the division
+    that carries them on today, from the division history (``division_changes``)."""
 
     def __init__(self, conn):
         rows = conn.execute(
@@ -159,29 +149,60 @@ class DivisionNames:
         ).all()
         self.paths = {r.code: tuple(r.path.split("/")) for r in rows}
         names = {r.code: r.name for r in rows}
+        self.names = names
         self.by_text: dict[str, list[str]] = {}
         for code, path in self.paths.items():
             chain = [names[c] for c in path if c in names]
             for start in range(len(chain)):
                 self.by_text.setdefault("".join(chain[start:]), []).append(code)
+        # A former name is written bare, or after today's parents (广州市番禺市) or the
+        # province (广东省顺德市); a name in use today always wins over a former one.
+        self.former: dict[str, list[FormerDivision]] = {}
+        for name, entries in former_divisions(conn, names).items():
+            for entry in entries:
+                path = self.paths.get(entry.current_code)
+                if path is None:
+                    continue
+                parents = [names[c] for c in path[:-1] if c in names]
+                for prefix in {"".join(parents[start:]) for start in range(len(parents) + 1)} | {
+                    parents[0] if parents else ""
+                }:
+                    text = prefix + name
+                    if text not in self.by_text:
+                        self.former.setdefault(text, []).append(entry)
 
-    def resolve(self, text: str, located: set[str]) -> tuple[list[str], list[str]]:
-        """(codes, unresolved parts) for a division text; several divisions separated by
-        、 or commas. An ambiguous name is settled by the divisions the geometry lies in."""
-        codes, unresolved = [], []
+    def label(self, code: str) -> str:
+        """广州市番禺区: the division's name after its parents below the province."""
+        return "".join(self.names[c] for c in self.paths[code][1:] if c in self.names)
+
+    def resolve(
+        self, text: str, located: set[str]
+    ) -> tuple[list[str], list[str], list[FormerDivision]]:
+        """(codes, unresolved parts, former names used) for a division text; several
+        divisions separated by 、 or commas. An ambiguous name is settled by the divisions
+        the geometry lies in."""
+        codes, unresolved, formers = [], [], []
         for part in _SPLIT.split(text):
             part = part.strip()
             if not part:
                 continue
             candidates = self.by_text.get(part, [])
+            former = [] if candidates else self.former.get(part, [])
+            if former:
+                candidates = [f.current_code for f in former]
             if len(candidates) > 1 and located:
                 narrowed = [c for c in candidates if located & set(self.paths[c])]
+                # Of nested candidates (宝安县 -> 深圳市 and 宝安区) the lowest is meant.
+                narrowed = [
+                    c for c in narrowed if not any(c != o and c in self.paths[o] for o in narrowed)
+                ]
                 candidates = narrowed or candidates
             if len(candidates) == 1:
                 codes.append(candidates[0])
+                formers.extend(f for f in former if f.current_code == candidates[0])
             else:
                 unresolved.append(part)
-        return codes, unresolved
+        return codes, unresolved, formers
 
 
 class RowChecker:
@@ -213,6 +234,8 @@ class RowChecker:
         self.corpus = corpus  # None: no naming-rule findings (the write pass; they never block)
         self.today = today
         self.division_names = DivisionNames(conn)
+        # Names held by pending proposals (read once: no query per row).
+        self.reserved = ReservedNames(conn, corpus) if corpus is not None else None
         # Rows seen so far, by hash of their key (8 bytes each, not the strings: memory
         # stays small on a 500,000-row file; a 64-bit collision is vanishingly unlikely).
         self.seen_keys: dict[int, int] = {}
@@ -397,7 +420,8 @@ class RowChecker:
                 self.corpus,
                 exclude_id=old.id if old is not None else None,
             )
-            plan.findings = [f.to_dict() for f in findings] + plan.findings
+            reserved = self.reserved.findings(name, feature_class, path) if self.reserved else []
+            plan.findings = [f.to_dict() for f in findings] + reserved + plan.findings
 
     def _check_text(self, plan: RowPlan) -> None:
         """Text the store cannot hold: longer than its column, or NUL / lone surrogates
@@ -407,7 +431,7 @@ class RowChecker:
             for text in texts:
                 if not isinstance(text, str):
                     continue
-                if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+                if _UNSTORABLE.search(text):
                     plan.errors.append(f"“{key}”含有无效字符（空字符或残缺的 Unicode 代理项）")
                 limit = TEXT_LIMITS.get(key)
                 if limit and len(text) > limit:
@@ -427,12 +451,23 @@ class RowChecker:
             self._matches_geometry(plan, [code], located)
             return code
         if text:
-            codes, unresolved = self.division_names.resolve(text, located)
+            codes, unresolved, formers = self.division_names.resolve(text, located)
             if unresolved:
                 plan.errors.append(
                     f"所在行政区“{'、'.join(unresolved)}”无法识别或有重名，请写全称或填代码"
                 )
                 return None
+            for former in formers:
+                plan.findings.append(
+                    {
+                        "rule_id": "import.former-division",
+                        "severity": "note",
+                        "message": f"所在行政区“{former.name}”是旧称（{former.until} "
+                        f"{CHANGE_WORDS.get(former.change_type, '变更')}，{former.change_id}），"
+                        f"已按今“{self.division_names.label(former.current_code)}”"
+                        f"（{former.current_code}）登记",
+                    }
+                )
             if codes:
                 self._matches_geometry(plan, codes, located)
                 # A place crossing several divisions is filed under their lowest common one.

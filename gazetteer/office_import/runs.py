@@ -30,8 +30,8 @@ import sqlalchemy as sa
 
 from gazetteer import changes, registry
 from gazetteer.core.actors import Actor, require_role
-from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store, bbox_columns
+from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.store import Store, bbox_columns, first_or_not_found
 from gazetteer.office_import import coords
 from gazetteer.office_import.checks import ACTIONS, ACTIONS_ZH, WRITTEN, RowChecker
 from gazetteer.office_import.fields import FIELDS_BY_KEY, guess_mapping, validate_mapping
@@ -83,10 +83,11 @@ def _text_arg(value, label: str, limit: int) -> str:
 
 
 def _run(conn, run_id: int):
-    row = conn.execute(sa.select(import_runs).where(import_runs.c.id == run_id)).first()
-    if row is None:
-        raise NotFound(f"没有编号为 {run_id} 的导入")
-    return row
+    return first_or_not_found(
+        conn,
+        sa.select(import_runs).where(import_runs.c.id == run_id),
+        f"没有编号为 {run_id} 的导入",
+    )
 
 
 def run_dict(row) -> dict:
@@ -479,6 +480,43 @@ def _report_row(plan) -> list:
     ]
 
 
+def writable(
+    store: Store, run_id: int, actor: Actor, *, skip_errors, skip_reason
+) -> tuple[object, bool, str | None]:
+    """Everything a write refuses before it touches the registry, checked at once (the
+    page and the API call this before starting a background write, so a refusal is a 400
+    there and then, not a failed job later). Returns the run, the skip choice (False when
+    no row has errors) and the checked reason. Raises InvalidInput: not previewed yet
+    (or the preview still running), rows with errors and no skip chosen, a skip without a
+    reason; Conflict: already written, or the file changed on the server."""
+    _require(actor)
+    if not isinstance(skip_errors, bool):
+        raise InvalidInput("skip_errors 应为 true 或 false")
+    if skip_reason is not None and not isinstance(skip_reason, str):
+        raise InvalidInput("skip_reason 应为文字")
+    with store.read(primary=True) as conn:
+        run = _run(conn, run_id)
+    if run.state == "written":
+        raise Conflict("此次导入已写入（重复写入不会有任何改变）")
+    if run.state != "previewed":
+        raise InvalidInput(
+            "此次导入尚未预览（或预览尚未完成）：请先预览，核对结果后再写入",
+            details={"state": run.state},
+        )
+    _ready(run)
+    errors = run.counts["error"]
+    if errors and not skip_errors:
+        raise InvalidInput(
+            f"有 {errors} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
+            details={"errors": errors},
+        )
+    if not errors:
+        return run, False, None
+    if skip_errors:
+        skip_reason = _text_arg(skip_reason, "跳过错误行的理由", 1000)
+    return run, skip_errors, skip_reason
+
+
 def write(
     store: Store,
     run_id: int,
@@ -493,29 +531,11 @@ def write(
     """Write the previewed run in one transaction (see the module docstring). Raises
     InvalidInput when rows have errors and no skip was chosen, Conflict when the file or
     the registry changed since the preview."""
-    _require(actor)
     now = now or _now()
     today = registry.civil_date(now)
-    if not isinstance(skip_errors, bool):
-        raise InvalidInput("skip_errors 应为 true 或 false")
-    with store.read(primary=True) as conn:
-        run = _run(conn, run_id)
-    if run.state == "written":
-        raise Conflict("此次导入已写入（重复写入不会有任何改变）")
-    if run.state != "previewed":
-        raise Conflict("请先预览，再写入")
-    _ready(run)
-    errors = run.counts["error"]
-    if errors and not skip_errors:
-        raise InvalidInput(
-            f"有 {errors} 行存在错误：请修正文件后重新上传预览，或明确选择跳过这些行并说明理由",
-            details={"errors": errors},
-        )
-    if skip_errors:
-        if not errors:
-            skip_errors = False
-        else:
-            skip_reason = _text_arg(skip_reason, "跳过错误行的理由", 1000)
+    run, skip_errors, skip_reason = writable(
+        store, run_id, actor, skip_errors=skip_errors, skip_reason=skip_reason
+    )
     source = SourceFile(run.file_path)
     total = run.counts["rows"]
     reason = f"导入：{run.source_name}（批次 {run_id}，{run.file_name}，图层 {run.layer}）"

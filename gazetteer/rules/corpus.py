@@ -23,9 +23,23 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from gazetteer import pinyin
 from gazetteer.romanize import generic_base, split_name
 from gazetteer.rules.lexicons import JurisdictionRule, RuleData, load_rule_data
+from gazetteer.tables import divisions, places
+
+# The ``places`` columns a corpus record is read from (see ``read_corpus_records``).
+CORPUS_COLUMNS = (
+    places.c.id,
+    places.c.name,
+    places.c.specific_term,
+    places.c.feature_class,
+    places.c.division_code,
+    places.c.own_division_code,
+    places.c.status,
+)
 
 STATUSES = ("in_force", "historical", "retired")
 JURISDICTION_LABELS = {
@@ -216,42 +230,40 @@ class NameCorpus:
         """Build from the store's ``places`` table; a place's division path is the
         ``divisions.path`` of its own division code when it is a division, otherwise of the
         division it lies in."""
-        import sqlalchemy as sa
-
-        from gazetteer.tables import divisions, places
-
         with store.read() as conn:
-            paths = {}
-            names = {}
-            for code, name, path in conn.execute(
-                sa.select(divisions.c.code, divisions.c.name, divisions.c.path)
-            ):
-                paths[code] = path.split("/") if path else [code]
-                names[code] = name
-            rows = conn.execute(
-                sa.select(
-                    places.c.id,
-                    places.c.name,
-                    places.c.specific_term,
-                    places.c.feature_class,
-                    places.c.division_code,
-                    places.c.own_division_code,
-                    places.c.status,
-                )
-            ).all()
+            records = read_corpus_records(conn)
+            names = dict(conn.execute(sa.select(divisions.c.code, divisions.c.name)).all())
         corpus = cls(data=data)
-        for row in rows:
-            code = row.own_division_code or row.division_code
-            corpus.add(
-                {
-                    "id": row.id,
-                    "name": row.name,
-                    "specific_term": row.specific_term,
-                    "feature_class": row.feature_class,
-                    "status": row.status,
-                    "division_path": paths.get(code, [code] if code else []),
-                }
-            )
+        for record in records.values():
+            corpus.add(record)
         corpus.division_names.update(names)
         corpus.division_name_set.update(names.values())
         return corpus
+
+
+def read_corpus_records(conn, place_ids: Iterable[int] | None = None) -> dict[int, dict]:
+    """{id: corpus record} of the places ``place_ids`` (every place when None), as the corpus
+    indexes them: a place's division path is the ``divisions.path`` of its own division code
+    when it is a division, otherwise of the division it lies in."""
+    query = sa.select(*CORPUS_COLUMNS)
+    if place_ids is not None:
+        query = query.where(places.c.id.in_(list(place_ids)))
+    rows = conn.execute(query).all()
+    paths_query = sa.select(divisions.c.code, divisions.c.path)
+    if place_ids is not None:
+        codes = {r.own_division_code or r.division_code for r in rows} - {None}
+        paths_query = paths_query.where(divisions.c.code.in_(codes))
+    paths = dict(conn.execute(paths_query).all())
+    out = {}
+    for r in rows:
+        code = r.own_division_code or r.division_code
+        path = paths.get(code)
+        out[r.id] = {
+            "id": r.id,
+            "name": r.name,
+            "specific_term": r.specific_term,
+            "feature_class": r.feature_class,
+            "status": r.status,
+            "division_path": path.split("/") if path else ([code] if code else []),
+        }
+    return out

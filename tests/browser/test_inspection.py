@@ -36,12 +36,6 @@ def open_marker(page, number: str) -> None:
     page.wait_for_selector("#marker-facts dd")
 
 
-@pytest.mark.xfail(
-    reason="regressed at the last merge of the field branch: after choosing a marker from the "
-    "list, the test's wait for the clustered icon times out (the newer walk in "
-    "test_field_round.py selects markers in every way and passes); see docs/known-limits.md",
-    strict=False,
-)
 def test_record_online_then_offline_and_sync_exactly_once(live_server, open_context):
     base, store = live_server["url"], live_server["store"]
     context, watch = open_context(

@@ -25,7 +25,12 @@
   }
 
   G.divisionLayer(map, "city", { interactive: false, onError: function () { /* offline, not cached */ } }).addTo(map);
-  var cluster = L.markerClusterGroup({ maxClusterRadius: 30, disableClusteringAtZoom: 11 }).addTo(map);
+  var UNCLUSTERED_ZOOM = 11;   // from this zoom on every marker is its own (tappable) icon
+  var cluster = L.markerClusterGroup({ maxClusterRadius: 30, disableClusteringAtZoom: UNCLUSTERED_ZOOM }).addTo(map);
+  // The cluster plugin ignores a move made while its zoom animation runs (about 0.3 s), so
+  // choosing a marker right after "定位我" zoomed in left the new view without any icon.
+  // When the animation ends, let it catch up with where the map now is.
+  cluster.on("animationend", function () { map.fire("moveend"); });
   var legendNote = null;
   L.control.scale({ imperial: false }).addTo(map);
 
@@ -350,6 +355,19 @@
     dl.appendChild(el("dd", value === null || value === undefined || value === "" ? "—" : value));
   }
 
+  // Bring the chosen marker on screen as its own icon: from UNCLUSTERED_ZOOM on nothing is
+  // clustered, so a marker off screen or inside a cluster is shown by moving the view there.
+  // (The cluster plugin's zoomToShowLayer left it off screen when the view was already
+  // zoomed in elsewhere, e.g. around the inspector's own position.)
+  function showOnMap(layer) {
+    var ll = layer.getLatLng();
+    if (map.getZoom() < UNCLUSTERED_ZOOM) {
+      map.setView(ll, UNCLUSTERED_ZOOM + 2);
+    } else if (!map.getBounds().pad(-0.1).contains(ll)) {
+      map.panTo(ll);
+    }
+  }
+
   // Every way of choosing a marker ends here: the map, the list, the search and "nearest"
   // all set this one selection, and the form records for it and nothing else.
   function selectMarker(id, keepMessage) {
@@ -360,7 +378,7 @@
     state.selected = id;
     if (previous && state.layers[previous]) { state.layers[previous].setIcon(G.markerIcon(state.markers[previous].props.state)); }
     state.layers[id].setIcon(G.markerIcon(m.props.state, true));
-    cluster.zoomToShowLayer(state.layers[id], function () { /* shown */ });
+    showOnMap(state.layers[id]);
     $("marker-jump").value = String(id);
     var current = $("current-marker");
     current.textContent = m.number;

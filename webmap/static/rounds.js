@@ -48,6 +48,21 @@
         .catch(function (e) { window.alert(e.message); });
     });
   }
+  // Record sign-offs: the button carries the signer's own side; a refusal (another
+  // side, already signed, one person for both sides) is shown as the server words it.
+  Array.prototype.forEach.call(document.querySelectorAll("button.sign-record"), function (b) {
+    b.addEventListener("click", function () {
+      var row = b.closest("tr");
+      b.disabled = true;
+      G.requestJSON("/api/boundaries/inspections/" + encodeURIComponent(row.dataset.inspectionId) + "/sign", {
+        body: { side_code: b.dataset.side }
+      }).then(function () { location.reload(); })
+        .catch(function (e) {
+          say($("sign-message"), "界桩 " + row.dataset.marker + " 未能签认：" + e.message, false);
+          b.disabled = false;
+        });
+    });
+  });
   var form = $("conclusion-form");
   if (form && form.elements.side_code) {
     form.addEventListener("submit", function (event) {

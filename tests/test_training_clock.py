@@ -1,0 +1,87 @@
+"""The training clock (docs/training.md): a training instance may run the registry's clock
+ahead so that a 30-day notice can be walked to in force in one session; anywhere else the
+setting is refused, and a training instance says so on every page and answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from helpers import login, make_app, naming_json
+
+from gazetteer import registry
+from gazetteer.core.settings import SettingsError, load_settings
+
+
+def test_an_offset_is_refused_unless_the_instance_is_a_training_one(tmp_path):
+    with pytest.raises(SettingsError, match="training instances only"):
+        load_settings({"TRAINING_CLOCK_OFFSET_DAYS": 31}, environ={})
+    with pytest.raises(SettingsError, match="TRAINING_CLOCK_OFFSET_DAYS"):
+        load_settings({"TRAINING_INSTANCE": True, "TRAINING_CLOCK_OFFSET_DAYS": -1}, environ={})
+    with pytest.raises(SettingsError, match="TRAINING_INSTANCE"):
+        load_settings({}, environ={"GDGIS_TRAINING_INSTANCE": "maybe"})
+    env = {"GDGIS_TRAINING_INSTANCE": "true", "GDGIS_TRAINING_CLOCK_OFFSET_DAYS": "31"}
+    assert load_settings({}, environ=env)["TRAINING_CLOCK_OFFSET_DAYS"] == 31
+
+
+def test_a_live_instance_has_no_banner_and_real_time(store, tmp_path):
+    client = make_app(store, tmp_path).test_client()
+    page = client.get("/notices")
+    assert "培训演示环境" not in page.get_data(as_text=True)
+    assert "X-GDGIS-Training" not in page.headers
+
+
+def test_a_30_day_notice_walked_to_in_force_on_a_training_instance(store, tmp_path):
+    """Drafted and put on notice today; the server is restarted with the clock 31 days
+    ahead (what the operator does, docs/training.md); the approver decides, the officer
+    announces and brings it into force — all through the HTTP API."""
+    today = registry.civil_date(registry.utcnow())
+    client = make_app(store, tmp_path, TRAINING_INSTANCE=True).test_client()
+    page = client.get("/notices").get_data(as_text=True)
+    assert "培训演示环境，数据不具法律效力" in page and "调快" not in page
+    login(client, "li", "clerk")
+    body = naming_json(
+        "培训示范路",
+        applicant="天河区住房和城乡建设局（培训）",
+        reasons="培训演示：新建道路需要命名",
+        feature_type="路",
+    )
+    created = client.post("/api/proposals", json=body).get_json()
+    pid, version = created["id"], created["version"]
+
+    def act(c, action, **body):
+        nonlocal version
+        r = c.post(f"/api/proposals/{pid}/actions/{action}", json={"version": version, **body})
+        assert r.status_code == 200, (action, r.get_json())
+        version = r.get_json()["version"]
+        return r.get_json()
+
+    act(client, "submit")
+    login(client, "wang", "officer")
+    act(client, "check")
+    act(client, "start_review")
+    act(client, "add_opinion", kind="expert", author="专家委员会（培训）", body="同意")
+    act(client, "confirm_romanization")
+    end = today + dt.timedelta(days=29)
+    act(client, "publish_notice", notice_start=today.isoformat(), notice_end=end.isoformat())
+    login(client, "chen", "approver")
+    early = client.post(
+        f"/api/proposals/{pid}/actions/approve",
+        json={"version": version, "approving_body": "广州市天河区人民政府"},
+    )
+    assert early.status_code == 409 and "公示期满" in early.get_json()["error"]["message"]
+    # The operator restarts the training server with the clock 31 days ahead.
+    ahead = make_app(store, tmp_path, TRAINING_INSTANCE=True, TRAINING_CLOCK_OFFSET_DAYS=31)
+    client = ahead.test_client()
+    banner = client.get("/notices")
+    text = banner.get_data(as_text=True)
+    later = today + dt.timedelta(days=31)
+    assert f"系统时钟已调快 31 天，今天按 {later.isoformat()} 计" in text
+    assert banner.headers["X-GDGIS-Training"] == "offset-days=31"
+    login(client, "chen", "approver")
+    approved = act(client, "approve", approving_body="广州市天河区人民政府")
+    assert approved["decision_date"] == later.isoformat()
+    login(client, "wang", "officer")
+    act(client, "announce")
+    in_force = act(client, "bring_into_force")
+    assert in_force["state"] == "in_force" and in_force["effective_date"] == later.isoformat()

@@ -1,0 +1,369 @@
+"""The officers' two campaigns over the whole registry: the 大洋怪重 clean-up worklist
+(民发〔2018〕146号, ``gazetteer.cleanup``) and 上图 of the names without geometry
+(``gazetteer.placement_worklist``) — pages under /officer, JSON under /api.
+
+Thin like the other blueprints: each route parses HTTP and calls one domain function.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from gazetteer import cleanup, placement_worklist
+from gazetteer.core.actors import ROLE_NAMES_ZH, require_role
+from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from gazetteer.office_import.coords import CRS_LABELS_ZH
+from webmap.context import clock, current_actor, lookup, store
+from webmap.params import int_arg
+from webmap.schemas import CleanupBuild, CleanupDecision, validated_body
+
+bp = Blueprint("campaigns", __name__)
+
+BATCH_SUFFIXES = (".csv", ".txt", ".xlsx", ".gpkg", ".geojson", ".json")
+# The coordinate systems offered for a surveyed table (any EPSG:code is accepted too).
+BATCH_CRS_CHOICES = (
+    ("CGCS2000", CRS_LABELS_ZH["CGCS2000"]),
+    ("GCJ02", CRS_LABELS_ZH["GCJ02"]),
+    ("BD09", CRS_LABELS_ZH["BD09"]),
+    ("WGS84", CRS_LABELS_ZH["WGS84"]),
+    ("EPSG:4546", "CGCS2000 3° 高斯-克吕格 中央子午线 111°E（EPSG:4546）"),
+    ("EPSG:4547", "CGCS2000 3° 高斯-克吕格 中央子午线 114°E（EPSG:4547）"),
+    ("EPSG:4548", "CGCS2000 3° 高斯-克吕格 中央子午线 117°E（EPSG:4548）"),
+    ("EPSG:4526", "CGCS2000 3° 高斯-克吕格 38 带（带号在横坐标前，EPSG:4526）"),
+)
+
+
+def _staff_page():
+    """Pages: a visitor is sent to sign in and comes back; a signed-in non-staff is refused."""
+    actor = current_actor()
+    if actor.is_public and request.method == "GET":
+        return actor, redirect(url_for("auth.login", next=request.full_path))
+    if not actor.is_staff:
+        raise Forbidden("此页面仅供地名工作人员使用")
+    return actor, None
+
+
+def _filters() -> dict:
+    return {
+        "city": request.args.get("city") or None,
+        "county": request.args.get("county") or None,
+        "status": request.args.get("status") or None,
+        "kind": request.args.get("kind") or None,
+        "q": (request.args.get("q") or "").strip() or None,
+    }
+
+
+def _page_globals(actor) -> dict:
+    return {"actor": actor, "role_names": ROLE_NAMES_ZH}
+
+
+# ---- 大洋怪重 clean-up -----------------------------------------------------------------------
+
+
+@bp.get("/api/cleanup")
+def cleanup_list():
+    """The worklist (staff): ?city=&county=&status=&kind=&q=&offset=&limit= (≤1000), with
+    progress per city."""
+    return jsonify(
+        cleanup.worklist(
+            store(),
+            current_actor(),
+            **_filters(),
+            offset=int_arg("offset", 0, 0),
+            limit=int_arg("limit", 100, 1, 1000),
+        )
+    )
+
+
+@bp.get("/api/cleanup.csv")
+def cleanup_csv():
+    """The filtered worklist as CSV (UTF-8 with BOM) for the campaign's reports."""
+    text = cleanup.worklist_csv(store(), current_actor(), **_filters())
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=cleanup-worklist.csv"},
+    )
+
+
+@bp.post("/api/cleanup/build")
+def cleanup_build():
+    """Check the names in force and list the flagged ones (officers); body {division?}."""
+    body = validated_body(CleanupBuild)
+    result = cleanup.build_worklist(
+        store(),
+        current_actor(),
+        lookup().name_corpus,
+        division=body.get("division"),
+        clock=clock,
+    )
+    return jsonify(result)
+
+
+@bp.post("/api/cleanup/<int:item_id>/decision")
+def cleanup_decide(item_id: int):
+    """Keep a name (with a reason) or reopen it (officers); body {decision, reason?, version}."""
+    body = validated_body(CleanupDecision)
+    return jsonify(
+        cleanup.decide(
+            store(),
+            current_actor(),
+            item_id,
+            decision=body["decision"],
+            reason=body.get("reason"),
+            version=body["version"],
+            clock=clock,
+        )
+    )
+
+
+@bp.get("/officer/cleanup")
+def cleanup_page():
+    actor, redirect_ = _staff_page()
+    if redirect_:
+        return redirect_
+    filters = _filters()
+    offset = int_arg("offset", 0, 0)
+    result = cleanup.worklist(store(), actor, **filters, offset=offset, limit=100)
+    return render_template(
+        "officer/cleanup.html",
+        **_page_globals(actor),
+        result=result,
+        filters=filters,
+        offset=offset,
+        statuses=cleanup.STATUS_NAMES_ZH,
+        kinds=cleanup.KIND_NAMES_ZH,
+        can_decide=actor.has_any(cleanup.CLEANUP_ROLES),
+        query=request.query_string.decode(),
+        next_url=url_for(
+            "campaigns.cleanup_page",
+            offset=offset + result["limit"],
+            **{k: v for k, v in filters.items() if v},
+        )
+        if result["total"] > offset + result["limit"]
+        else None,
+    )
+
+
+@bp.post("/officer/cleanup/<int:item_id>/decision")
+def cleanup_decide_form(item_id: int):
+    form = request.form
+    try:
+        item = cleanup.decide(
+            store(),
+            current_actor(),
+            item_id,
+            decision=form.get("decision"),
+            reason=form.get("reason"),
+            version=int(form.get("version", "")),
+            clock=clock,
+        )
+        flash(f"“{item['name']}”：{item['status_zh']}")
+    except ValueError:
+        flash("表单缺少版本号，请刷新页面")
+    except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise
+        flash(exc.message)
+    return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
+
+
+@bp.post("/officer/cleanup/build")
+def cleanup_build_form():
+    form = request.form
+    try:
+        result = cleanup.build_worklist(
+            store(),
+            current_actor(),
+            lookup().name_corpus,
+            division=form.get("division") or None,
+            clock=clock,
+        )
+        flash(
+            f"已审查 {result['checked']} 个现行地名，{result['flagged']} 个不规范；"
+            f"新列入 {result['added']} 个"
+        )
+    except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise
+        flash(exc.message)
+    return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
+
+
+def _back_query(form) -> str:
+    query = form.get("back", "")
+    return f"?{query}" if query and "\n" not in query and "//" not in query else ""
+
+
+# ---- 上图 -------------------------------------------------------------------------------------
+
+
+@bp.get("/api/placements/progress")
+def placement_progress():
+    """Names without geometry per county and the share placed (staff); ?city= one city."""
+    return jsonify(
+        placement_worklist.progress(store(), current_actor(), city=request.args.get("city"))
+    )
+
+
+@bp.get("/api/placements/unplaced")
+def placement_unplaced():
+    """?county=&after=&limit=: the names of a county still without geometry, next first."""
+    county = request.args.get("county") or ""
+    if not county:
+        raise InvalidInput("缺少参数 county（县级区划代码）", details={"field": "county"})
+    return jsonify(
+        placement_worklist.unplaced(
+            store(),
+            current_actor(),
+            county,
+            after_id=int_arg("after", None, 0),
+            limit=int_arg("limit", 50, 1, 1000),
+        )
+    )
+
+
+def _batch_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"]) / "placement_uploads"
+
+
+def _stored_upload() -> Path:
+    """Save the uploaded file (multipart ``file``) under its digest, for the apply step."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("请选择要上传的坐标文件（CSV、Excel .xlsx 或 GeoPackage）")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in BATCH_SUFFIXES:
+        raise InvalidInput(
+            "不支持的文件类型：请上传 CSV、Excel .xlsx、GeoPackage 或 GeoJSON",
+            details={"file": Path(upload.filename).name},
+        )
+    folder = _batch_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=suffix, delete=False) as tmp:
+        upload.save(tmp)
+    temp = Path(tmp.name)
+    target = folder / f"{placement_worklist.file_digest(temp)}{suffix}"
+    shutil.move(temp, target)
+    return target
+
+
+def _upload_of(digest) -> Path:
+    if not isinstance(digest, str) or not digest.isalnum() or len(digest) != 64:
+        raise InvalidInput("缺少或无效的预览编号 digest，请先预览")
+    found = sorted(_batch_dir().glob(f"{digest}.*")) if _batch_dir().exists() else []
+    if not found:
+        raise NotFound("找不到预览过的文件，请重新上传预览")
+    return found[0]
+
+
+def _columns(source) -> dict:
+    return {k: source.get(k) or None for k in ("id", "x", "y")}
+
+
+@bp.post("/api/placements/batch/preview")
+def placement_batch_preview():
+    """Multipart: file, crs, id?/x?/y? column names. What each row would do (officers)."""
+    actor = current_actor()
+    require_role(actor, placement_worklist.PLACING_ROLES, "批量上图")
+    path = _stored_upload()
+    return jsonify(
+        placement_worklist.batch_preview(
+            store(), actor, path, crs_tag=request.form.get("crs"), columns=_columns(request.form)
+        )
+    )
+
+
+@bp.post("/api/placements/batch")
+def placement_batch_apply():
+    """Form or JSON {digest, crs, id?, x?, y?}: place the previewed file's good rows in one
+    transaction (officers)."""
+    require_role(current_actor(), placement_worklist.PLACING_ROLES, "批量上图")
+    source = request.form if request.form else request.get_json(silent=True)
+    if not hasattr(source, "get"):
+        raise InvalidInput("请求体应为表单或 JSON 对象 {digest, crs}")
+    result = placement_worklist.batch_apply(
+        store(),
+        current_actor(),
+        _upload_of(source.get("digest")),
+        crs_tag=source.get("crs"),
+        digest=source.get("digest"),
+        columns=_columns(source),
+        clock=clock,
+    )
+    return jsonify(result)
+
+
+@bp.get("/officer/placement")
+def placement_page():
+    """Progress per county; with ?county= the fast placement map for that county."""
+    actor, redirect_ = _staff_page()
+    if redirect_:
+        return redirect_
+    county = request.args.get("county") or None
+    city = request.args.get("city") or None
+    return render_template(
+        "officer/placement.html",
+        **_page_globals(actor),
+        progress=placement_worklist.progress(store(), actor, city=city),
+        county=placement_worklist.unplaced(store(), actor, county, limit=1) if county else None,
+        city=city,
+        can_place=actor.has_any(placement_worklist.PLACING_ROLES),
+    )
+
+
+@bp.route("/officer/placement/batch", methods=["GET", "POST"])
+def placement_batch_page():
+    """Upload a table of surveyed coordinates, see the preview, then place in one go."""
+    actor, redirect_ = _staff_page()
+    if redirect_:
+        return redirect_
+    if not actor.has_any(placement_worklist.PLACING_ROLES):
+        raise Forbidden("批量上图需要地名管理员角色")
+    preview = result = None
+    form = request.form
+    if request.method == "POST":
+        try:
+            if form.get("digest"):
+                result = placement_worklist.batch_apply(
+                    store(),
+                    actor,
+                    _upload_of(form.get("digest")),
+                    crs_tag=form.get("crs"),
+                    digest=form.get("digest"),
+                    columns=_columns(form),
+                    clock=clock,
+                )
+                flash(f"已上图 {result['placed']} 个地名；{result['errors']} 行有误未导入")
+            else:
+                preview = placement_worklist.batch_preview(
+                    store(),
+                    actor,
+                    _stored_upload(),
+                    crs_tag=form.get("crs"),
+                    columns=_columns(form),
+                )
+        except DomainError as exc:
+            flash(exc.message)
+    return render_template(
+        "officer/placement_batch.html",
+        **_page_globals(actor),
+        form=form,
+        preview=preview,
+        result=result,
+        crs_choices=BATCH_CRS_CHOICES,
+    )
