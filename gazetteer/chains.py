@@ -61,6 +61,9 @@ class ChainDivision:
     name: str
     level: str
     path: tuple[str, ...]
+    # Lexicon positions of the divisions above this one that are in the lexicon, top down
+    # (filled in once the lexicon is built): nesting is checked position by position.
+    ancestors: tuple[int, ...] = ()
 
     @property
     def level_rank(self) -> int:
@@ -167,6 +170,9 @@ class ChainLexicon:
             for key, items in table.items():
                 # One entry per division; coarser levels first (the reading tries them first).
                 table[key] = sorted(set(items), key=lambda p: self.divisions[p].level_rank)
+        for pos, d in enumerate(self.divisions):
+            up = tuple(self.by_code[c] for c in d.path[:-1] if c in self.by_code)
+            self.divisions[pos] = ChainDivision(d.code, d.name, d.level, d.path, up)
         return self
 
     @classmethod
@@ -258,8 +264,14 @@ class ChainSearch:
         table = self.lexicon.by_latin if is_latin else self.lexicon.by_chars
         divs = self.lexicon.divisions
         n = len(text)
-        # states[i]: {code of the last level: [(divisions, typed, levels)]} ending at i.
-        states: dict[int, dict[str, list[tuple]]] = {}
+        # Why this shape: a short key (gz, nb, 石) names thousands of divisions, so the top
+        # level is kept as the set of their positions (no state per candidate), and a
+        # deeper level is joined to the levels before it through its own few ancestors.
+        # top[i]: lexicon positions of divisions typed as text[:i];
+        # states[i]: {position of the last level: [(divisions, typed, levels)]} ending at i
+        # with two or more levels.
+        top: dict[int, set[int]] = {}
+        states: dict[int, dict[int, list[tuple]]] = {}
         found: dict[tuple, _Parse] = {}  # one parse per reading (levels, end)
 
         def keep(p: _Parse) -> None:
@@ -271,16 +283,12 @@ class ChainSearch:
             cands = table.get(text[:j])
             if not cands:
                 continue
-            here = states.setdefault(j, {})
-            for k, c in enumerate(cands):
-                d = divs[c]
-                state = ((c,), (text[:j],), (CHAIN_LEVELS[d.level],))
-                here.setdefault(d.code, []).append(state)
-                if k < MAX_TAIL_SEARCHES:
-                    keep(_Parse(*state[:2], j, state[2]))
+            top[j] = set(cands)
+            for c in cands[:MAX_TAIL_SEARCHES]:
+                keep(_Parse((c,), (text[:j],), j, (CHAIN_LEVELS[divs[c].level],)))
         for i in range(MIN_KEY_CHARS, n):
-            by_last = states.get(i)
-            if not by_last:
+            tops, by_last = top.get(i), states.get(i)
+            if not tops and not by_last:
                 continue
             for j in range(i + MIN_KEY_CHARS, n + 1):
                 cands = table.get(text[i:j])
@@ -290,13 +298,17 @@ class ChainSearch:
                 for c in cands:
                     d = divs[c]
                     rank = CHAIN_LEVELS[d.level]
-                    for parent in d.path[:-1]:
-                        for p_divs, p_typed, p_levels in by_last.get(parent, ()):
+                    for parent in d.ancestors:
+                        before = by_last.get(parent, ()) if by_last else ()
+                        if tops and parent in tops:
+                            level = CHAIN_LEVELS[divs[parent].level]
+                            before = [((parent,), (text[:i],), (level,)), *before]
+                        for p_divs, p_typed, p_levels in before:
                             if j == n:  # the tail is itself a division within the chain
                                 keep(_Parse(p_divs, p_typed, i, p_levels, c, rank))
                                 continue
                             state = (p_divs + (c,), p_typed + (piece,), p_levels + (rank,))
-                            states.setdefault(j, {}).setdefault(d.code, []).append(state)
+                            states.setdefault(j, {}).setdefault(c, []).append(state)
                             if n - j >= min_tail:
                                 keep(_Parse(*state[:2], j, state[2]))
         return sorted(found.values(), key=lambda p: p.rank)
@@ -328,23 +340,28 @@ class ChainSearch:
                         return hits[offset : offset + limit], reading
         return self.index.search(q, limit=limit, offset=offset, **filters), None
 
-    def suggest(self, q: str, limit: int = 10) -> list[Hit]:
+    def suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
         """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),
         广州天河石 → 石牌街道 (in 天河区), whole names and prefixes only (no typos). The
         last level may be a single character (or letter) here. Completions of the query as
-        one name come first when one of them is the whole query."""
+        one name come first when one of them is the whole query.
+
+        Returns (hit, completion): what the search box should hold when the hit is chosen,
+        the upper levels as typed followed by the name (广州天河石牌街道) where the query
+        was typed in characters, else the name."""
         single = self.index.suggest(q, limit)
+        as_names = [(h, h.name) for h in single]
         if not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
-            return single
+            return as_names
         if single and single[0].score > WHOLE_NAME_SCORE:
-            return single
+            return as_names
         text, is_latin = chain_text(q)
         if len(text) < MIN_KEY_CHARS + 1:
-            return single
+            return as_names
         divs = self.lexicon.divisions
         typed = normalise_text(q)
         as_typed = not is_latin and len(typed) == len(text)
-        hits: list[Hit] = []
+        hits: list[tuple[Hit, str]] = []
         seen: set[str] = set()
         tried: set[tuple[str, str]] = set()
         best_rank = None
@@ -361,9 +378,10 @@ class ChainSearch:
             found = self._without_levels(p, self.index.suggest(tail, limit, division=lowest))
             if found:
                 best_rank = p.rank
-            hits += [h for h in found if h.id not in seen and not seen.add(h.id)]
-        hits.sort(key=lambda h: -h.score)  # stable: the first reading wins ties
-        return (hits + [h for h in single if h.id not in seen])[:limit]
+            upper = typed[: p.end] if as_typed else ""
+            hits += [(h, upper + h.name) for h in found if h.id not in seen and not seen.add(h.id)]
+        hits.sort(key=lambda pair: -pair[0].score)  # stable: the first reading wins ties
+        return (hits + [(h, c) for h, c in as_names if h.id not in seen])[:limit]
 
     def read(self, q: str, *, limit: int = 10, _parses=None, **filters) -> ChainReading | None:
         """The best chain reading of ``q`` with its hits, or None when ``q`` cannot be read

@@ -49,13 +49,13 @@ _KIND_BY_PREFIX = (("big.", "大"), ("foreign.", "洋"), ("odd.", "怪"))
 _DUPLICATE_RULES = frozenset(
     {"duplicate", "duplicate.variant", "duplicate.national", "homophone", "homophone.national"}
 )
-STATUSES = ("to_review", "kept", "rename_proposed", "done")
 STATUS_NAMES_ZH = {
     "to_review": "待审查",
     "kept": "保留",
     "rename_proposed": "已提出更名",
     "done": "已完成",
 }
+STATUSES = tuple(STATUS_NAMES_ZH)
 # Proposals that change the record (a renaming or a retirement) and are still open.
 _CHANGING_KINDS = ("renaming", "retirement")
 _CLOSED_STATES = ("rejected", "withdrawn")

@@ -15,9 +15,9 @@ from shapely.geometry import mapping
 
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store, first_or_not_found
-from gazetteer.tables import divisions, places
+from gazetteer.tables import DIVISION_LEVELS, divisions, places
 
-LEVELS = ("province", "city", "county", "township", "village")
+LEVELS = DIVISION_LEVELS
 LEVEL_NAMES_ZH = {
     "province": "省级",
     "city": "地级",

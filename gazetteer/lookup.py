@@ -400,8 +400,13 @@ class LookupService:
         }
 
     def suggest(self, prefix: str, limit: int = 10) -> list[dict]:
-        """Completions as the user types, chains of names included (广州天河石 → 石牌街道)."""
-        return [h.as_dict() for h in self._current().chains.suggest(prefix, limit)]
+        """Completions as the user types, chains of names included (广州天河石 → 石牌街道):
+        hit dicts with ``completion``, the text the search box takes when one is chosen
+        (广州天河石牌街道: the levels as typed, then the name)."""
+        return [
+            {**h.as_dict(), "completion": completion}
+            for h, completion in self._current().chains.suggest(prefix, limit)
+        ]
 
     def reverse(
         self, lon: float, lat: float, crs_tag: str = "CGCS2000", *, nearest: int = 5

@@ -74,6 +74,19 @@ def county_at(conn, point: Point) -> dict | None:
     return None
 
 
+def check_county(conn, row, point: Point) -> tuple[dict | None, str | None]:
+    """(the county at ``point``, the record's division path); ``InvalidInput`` when the
+    point lies in another county than the one the places ``row`` is registered in, since a
+    wrong click there would put the name in another jurisdiction."""
+    county = county_at(conn, point)
+    path = conn.execute(
+        sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
+    ).scalar()
+    if path and county is not None and not _on_one_chain(path, county["path"]):
+        raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+    return county, path
+
+
 def _on_one_chain(record_path: str, county_path: str) -> bool:
     """True when the record's division holds the county or lies inside it (paths are
     codes joined by '/', province first)."""
@@ -125,12 +138,7 @@ def _place(conn, row, point: Point, *, version: int, reason, actor: Actor, now) 
             f"地名记录 {place_id}（{row.name}）已被更改，请刷新后重试",
             details={"current_version": row.version},
         )
-    county = county_at(conn, point)
-    path = conn.execute(
-        sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
-    ).scalar()
-    if path and county is not None and not _on_one_chain(path, county["path"]):
-        raise InvalidInput(f"所选位置在{county['name']}，不在该地名登记的行政区划内，请核对位置")
+    check_county(conn, row, point)
     stamp = VersionStamp(actor, now, civil_date(now), reason or "无图形地名上图")
     _close_current(conn, row, stamp)
     changes.places_changed(conn)

@@ -34,6 +34,7 @@ from gazetteer.placement import (
     GEOMETRY_SOURCE,
     PLACING_ROLES,
     _place,
+    check_county,
     validate_point,
 )
 from gazetteer.registry import Clock, _row, utcnow
@@ -300,8 +301,6 @@ def _as_id(value) -> int | None:
 def _plan(conn, rows: list[dict]) -> list[dict]:
     """Each row's outcome: ``ok`` with the record (name, version, county) or ``error``."""
     counties = _county_paths(conn)
-    from gazetteer.placement import _on_one_chain, county_at
-
     seen: set[int] = set()
     plans = []
     for r in rows:
@@ -326,12 +325,7 @@ def _plan(conn, rows: list[dict]) -> list[dict]:
                 raise InvalidInput("不是现行地名")
             if row.geom is not None:
                 raise InvalidInput("已有图形，修改位置请走更正流程")
-            county = county_at(conn, point)
-            path = conn.execute(
-                sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
-            ).scalar()
-            if path and county is not None and not _on_one_chain(path, county["path"]):
-                raise InvalidInput(f"坐标落在{county['name']}，不在该地名登记的行政区划内")
+            county, path = check_county(conn, row, point)
             plan.update(
                 status="ok",
                 version=row.version,

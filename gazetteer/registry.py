@@ -176,6 +176,29 @@ def _appended(text: str | None, line: str) -> str:
     return f"{text}\n{line}" if text else line
 
 
+def _end_in_force(
+    conn, row, status: str, change: str, history_line: str, stamp: VersionStamp, **values
+) -> None:
+    """End the in-force record ``row`` on ``stamp.effective``: it takes ``status``
+    (historical, retired) and ``values``, its history gains the dated ``history_line``, and
+    the version that follows is recorded as ``change``. Raises ``Conflict`` if ``row`` is no
+    longer in force at the version read."""
+    _close_current(conn, row, stamp)
+    dated_line = f"{stamp.effective.isoformat()} {history_line}"
+    _update_in_force(
+        conn,
+        row,
+        {
+            "status": status,
+            "retired_date": stamp.effective,
+            "history": _appended(row.history, dated_line),
+            "updated_at": stamp.now,
+            **values,
+        },
+    )
+    _append_version(conn, _row(conn, row.id), change, stamp)
+
+
 def create_place(
     conn,
     values: dict,
@@ -240,20 +263,10 @@ def rename_place(
         carried.update(geom=location, **bbox_columns(location))
     proposed = {k: v for k, v in new_values.items() if k in PROPOSABLE and v not in (None, "", [])}
     stamp = VersionStamp(actor, now, effective_date, reason, proposal_id)
-    _close_current(conn, old, stamp)
     # The division a record names moves to the successor: it is the division's name now.
-    _update_in_force(
-        conn,
-        old,
-        {
-            "status": "historical",
-            "retired_date": effective_date,
-            "own_division_code": None,
-            "history": _appended(old.history, f"{effective_date.isoformat()} 更名为“{new_name}”"),
-            "updated_at": now,
-        },
+    _end_in_force(
+        conn, old, "historical", "superseded", f"更名为“{new_name}”", stamp, own_division_code=None
     )
-    _append_version(conn, _row(conn, old_id), "superseded", stamp)
     geom = carried.pop("geom")
     bbox = {k: carried.pop(k) for k in ("minx", "miny", "maxx", "maxy")}
     values = {"meaning": old.meaning, "aliases": old.aliases, **carried, **proposed}
@@ -287,18 +300,7 @@ def retire_place(
     row = _row(conn, place_id)
     changes.places_changed(conn)
     stamp = VersionStamp(actor, now, effective_date, reason, proposal_id)
-    _close_current(conn, row, stamp)
-    _update_in_force(
-        conn,
-        row,
-        {
-            "status": "retired",
-            "retired_date": effective_date,
-            "updated_at": now,
-            "history": _appended(row.history, f"{effective_date.isoformat()} 销名：{reason}"),
-        },
-    )
-    _append_version(conn, _row(conn, place_id), "retired", stamp)
+    _end_in_force(conn, row, "retired", "retired", f"销名：{reason}", stamp)
 
 
 # ---------------------------------------------------------------- reading

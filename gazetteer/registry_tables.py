@@ -167,6 +167,12 @@ proposals = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column(
+        "office",
+        sa.String(100),
+        index=True,
+        comment="the drafter's office when drafted: its clerks carry the proposal on",
+    ),
+    sa.Column(
         "version",
         sa.Integer,
         nullable=False,

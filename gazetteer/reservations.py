@@ -37,7 +37,9 @@ def division_path(conn, code: str | None) -> list[str]:
     return path.split("/") if path else [code]
 
 
-def _entry(corpus: NameCorpus, *, id, name, feature_class, division_code, conn):
+def _entry(conn, corpus: NameCorpus, name, feature_class, division_code, *, id=None):
+    """``corpus``'s entry (group, jurisdiction, specific term) for a name in the division
+    ``division_code``; ``id`` None for a name not registered yet."""
     return corpus.index_entry(
         id=id,
         name=name,
@@ -54,12 +56,7 @@ def _reserving(conn, corpus: NameCorpus, query):
         if not proposed.get("name") or not proposed.get("feature_class"):
             continue
         entry = _entry(
-            corpus,
-            id=row.id,
-            name=proposed["name"],
-            feature_class=proposed["feature_class"],
-            division_code=row.division_code,
-            conn=conn,
+            conn, corpus, proposed["name"], proposed["feature_class"], row.division_code, id=row.id
         )
         conflict = {
             "proposal_id": row.id,
@@ -77,14 +74,7 @@ def reservation_conflicts(
     (``"same"``) or a homophone (``"homophone"``) of ``name`` in its jurisdiction. Each is
     ``{proposal_id, name, state, division_code}``."""
     corpus = NameCorpus(data=load_rule_data())
-    mine = _entry(
-        corpus,
-        id=None,
-        name=name,
-        feature_class=feature_class,
-        division_code=division_code,
-        conn=conn,
-    )
+    mine = _entry(conn, corpus, name, feature_class, division_code)
     out: dict[str, list[dict]] = {"same": [], "homophone": []}
     if not (mine.jcode and mine.specific):
         return out
@@ -126,14 +116,7 @@ def lock_name(conn, *, name: str, feature_class: str, division_code: str) -> Non
     this transaction ends. SQLite's ``BEGIN IMMEDIATE`` already serialises every writer."""
     if conn.dialect.name != "postgresql":
         return
-    entry = _entry(
-        NameCorpus(data=load_rule_data()),
-        id=None,
-        name=name,
-        feature_class=feature_class,
-        division_code=division_code,
-        conn=conn,
-    )
+    entry = _entry(conn, NameCorpus(data=load_rule_data()), name, feature_class, division_code)
     key = f"name:{entry.group}:{entry.jcode}:{entry.specific}".encode()
     # A signed 64-bit key for pg_advisory_xact_lock (crc32 twice: stable across processes).
     value = (zlib.crc32(key) << 32 | zlib.crc32(key[::-1])) - (1 << 63)
@@ -147,14 +130,7 @@ def in_force_conflicts(
     ``conn`` (inside the write transaction, so it sees every committed registration):
     ``[{id, name, status, division_code}]``."""
     corpus = NameCorpus(data=load_rule_data())
-    mine = _entry(
-        corpus,
-        id=None,
-        name=name,
-        feature_class=feature_class,
-        division_code=division_code,
-        conn=conn,
-    )
+    mine = _entry(conn, corpus, name, feature_class, division_code)
     if not (mine.jcode and mine.specific):
         return []
     query = sa.select(*CORPUS_COLUMNS).where(
@@ -203,14 +179,7 @@ def reservation_findings(
     if not (conflicts["same"] or conflicts["homophone"]):
         return []
     data = load_rule_data()
-    entry = _entry(
-        NameCorpus(data=data),
-        id=None,
-        name=name,
-        feature_class=feature_class,
-        division_code=division_code,
-        conn=conn,
-    )
+    entry = _entry(conn, NameCorpus(data=data), name, feature_class, division_code)
     return _findings(conflicts, entry.specific, _jurisdiction_label(conn, entry.jcode), data)
 
 

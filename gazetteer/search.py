@@ -82,6 +82,32 @@ _FORM_PENALTY = {
     "former_name": 3,
 }
 _MAX_DEPTH = 8  # division path depth kept per record (province .. village is 5)
+# The per-record columns kept beside the ids: (numpy type, values per record). ``paths``
+# holds division-path ids padded with -1; ``bbox`` is minx, miny, maxx, maxy in degrees.
+_COLUMNS = {
+    "static": (np.int64, 1),
+    "status": (np.int8, 1),
+    "level": (np.int8, 1),
+    "klass": (np.int16, 1),
+    "division": (np.int32, 1),
+    "paths": (np.int32, _MAX_DEPTH),
+    "bbox": (np.float64, 4),
+}
+
+
+def _empty_columns() -> dict[str, list]:
+    return {key: [] for key in _COLUMNS}
+
+
+def _column_arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
+    """The filled column lists as arrays: one value per record, or one row per record."""
+    arrays = {}
+    for key, (dtype, width) in _COLUMNS.items():
+        array = np.array(columns[key], dtype)
+        arrays[key] = array.reshape(-1, width) if width > 1 else array
+    return arrays
+
+
 # Typo search limits, so that a short or very common query stays within milliseconds.
 _TYPO_MAX_TERMS = 300  # specific terms one edit from one split of the query
 _TYPO_VERIFY_BUDGET = 20_000  # names checked whole against the query after one specific term
@@ -431,6 +457,10 @@ class SearchIndex:
         self._div_ids: dict[str, int] = {}
         self._div_names: list[str] = []
         self._div_codes: list[str] = []
+        # Per division id, a bit per column of ``_paths`` it has been seen in (its depth;
+        # one bit in a consistent registry): the division filter then reads one column of
+        # the candidates' paths instead of all _MAX_DEPTH of them.
+        self._div_depth_bits = bytearray()
         self._chars = self._py = self._ini = _KeyList.empty()
         self._typo_chars = _TypoBuckets()
         self._typo_latin = _TypoBuckets()
@@ -445,15 +475,7 @@ class SearchIndex:
         self = cls()
         chars, py, ini = ([], [], [], [], []), ([], [], [], [], []), ([], [], [], [], [])
         typo_chars, typo_latin, spec_readings = [], [], {}
-        columns = {
-            "static": [],
-            "status": [],
-            "level": [],
-            "klass": [],
-            "paths": [],
-            "bbox": [],
-            "division": [],
-        }
+        columns = _empty_columns()
         records = iter(records)
         while chunk := list(islice(records, 5000)):
             self._readings.prefetch(normalise_text(str(r["name"])) for r in chunk)
@@ -474,13 +496,10 @@ class SearchIndex:
                         typo_latin.append(spec_readings[spec_text])
         n = len(self._ids)
         self._alive = np.ones(n, bool)
-        self._static = np.array(columns["static"], np.int64)
-        self._status = np.array(columns["status"], np.int8)
-        self._level = np.array(columns["level"], np.int8)
-        self._klass = np.array(columns["klass"], np.int16)
-        self._division_code = np.array(columns["division"], np.int32)
-        self._paths = np.array(columns["paths"], np.int32).reshape(n, _MAX_DEPTH)
-        self._bbox = np.array(columns["bbox"], np.float64).reshape(n, 4)
+        a = _column_arrays(columns)
+        self._static, self._status, self._level = a["static"], a["status"], a["level"]
+        self._klass, self._division_code = a["klass"], a["division"]
+        self._paths, self._bbox = a["paths"], a["bbox"]
         self._chars, self._py, self._ini = _KeyList(*chars), _KeyList(*py), _KeyList(*ini)
         self._typo_chars = _TypoBuckets.build(typo_chars, spec_readings)
         self._typo_latin = _TypoBuckets.build(typo_latin)
@@ -522,6 +541,8 @@ class SearchIndex:
             self._division_id(code, chain[i] if i < len(chain) else None)
             for i, code in enumerate(path_codes)
         ]
+        for depth, div_id in enumerate(path_ids):
+            self._div_depth_bits[div_id] |= 1 << depth
         division_code = record.get("division_code")
         columns["division"].append(
             -1 if division_code is None else self._division_id(division_code, None)
@@ -547,6 +568,7 @@ class SearchIndex:
         if found is None:
             found = self._div_ids[code] = len(self._div_codes)
             self._div_codes.append(code)
+            self._div_depth_bits.append(0)
             self._div_names.append(name or code)
         elif name and self._div_names[found] == code:
             self._div_names[found] = name
@@ -560,30 +582,17 @@ class SearchIndex:
         Costs a few milliseconds per name at national scale (sorted inserts)."""
         with self._lock:
             pos = len(self._ids)
-            columns = {
-                "static": [],
-                "status": [],
-                "level": [],
-                "klass": [],
-                "paths": [],
-                "bbox": [],
-                "division": [],
-            }
+            columns = _empty_columns()
             keyed_forms = self._append_columns(record, pos, columns)
             self._alive = np.append(self._alive, True)
-            self._static = np.append(self._static, np.array(columns["static"], np.int64))
-            self._status = np.append(self._status, np.array(columns["status"], np.int8))
-            self._level = np.append(self._level, np.array(columns["level"], np.int8))
-            self._klass = np.append(self._klass, np.array(columns["klass"], np.int16))
-            self._division_code = np.append(
-                self._division_code, np.array(columns["division"], np.int32)
-            )
-            self._paths = np.vstack(
-                [self._paths, np.array(columns["paths"], np.int32).reshape(1, _MAX_DEPTH)]
-            )
-            self._bbox = np.vstack(
-                [self._bbox, np.array(columns["bbox"], np.float64).reshape(1, 4)]
-            )
+            a = _column_arrays(columns)
+            self._static = np.append(self._static, a["static"])
+            self._status = np.append(self._status, a["status"])
+            self._level = np.append(self._level, a["level"])
+            self._klass = np.append(self._klass, a["klass"])
+            self._division_code = np.append(self._division_code, a["division"])
+            self._paths = np.vstack([self._paths, a["paths"]])
+            self._bbox = np.vstack([self._bbox, a["bbox"]])
             for aux, k in enumerate(keyed_forms, start=-1):
                 self._chars.insert(k.text, pos, aux, k.natural_len, k.spec_len)
                 self._py.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
@@ -698,7 +707,12 @@ class SearchIndex:
             div_id = self._div_ids.get(str(division))
             if div_id is None:
                 return None
-            conditions.append(lambda rec: (self._paths[rec] == div_id).any(axis=1))
+            columns = [k for k in range(_MAX_DEPTH) if self._div_depth_bits[div_id] >> k & 1]
+            if len(columns) == 1:  # the usual case: a division sits at one depth
+                column = columns[0]
+                conditions.append(lambda rec: self._paths[rec, column] == div_id)
+            else:
+                conditions.append(lambda rec: (self._paths[rec] == div_id).any(axis=1))
         if feature_class is not None:
             class_id = self._class_ids.get(feature_class)
             if class_id is None:

@@ -107,7 +107,6 @@ def annual_statistics(store: Store, year: int, division_code: str | None = None)
 
 # Filing (备案, Art. 13) and announcement (公告, Art. 14) of the changes counted, each due
 # within 15 days of the approval.
-FILING_KEYS = ("filed", "filed_late", "not_filed", "announced", "announced_late")
 FILING_LABELS_ZH = {
     "filed": "已备案",
     "filed_late": "逾期备案",
@@ -115,6 +114,7 @@ FILING_LABELS_ZH = {
     "announced": "已公告",
     "announced_late": "逾期公告",
 }
+FILING_KEYS = tuple(FILING_LABELS_ZH)
 
 
 def _count_filing(filing: dict, decided, filed_on, announced_on) -> None:

@@ -358,14 +358,23 @@ def _may_decide(actor: Actor, row) -> bool:
     return row.created_by != actor.username
 
 
-# Steps on a proposal's own content are the drafter's: a clerk edits, submits and withdraws
-# only what they drafted (there is no office in the account model yet, so "the same office"
-# is the drafter). Officers withdraw any proposal in their review.
+# Steps on a proposal's own content are its owners': the drafter, and the clerks of the
+# office it was drafted in (so the work goes on when the drafter is away). A clerk of
+# another office, or one with no office, acts only on what they drafted. Officers
+# withdraw any proposal in their review.
 DRAFTER_STEPS = frozenset({"edit", "submit", "withdraw"})
 
 
+def owns(actor: Actor, row) -> bool:
+    """Whether ``actor`` is an owner of the proposal ``row``: its drafter, or a clerk of
+    the office it was drafted in."""
+    if row.created_by == actor.username:
+        return True
+    return row.office is not None and row.office == actor.office and actor.has_any({"clerk"})
+
+
 def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
-    if action not in DRAFTER_STEPS or row.created_by == actor.username:
+    if action not in DRAFTER_STEPS or owns(actor, row):
         return True
     return action == "withdraw" and actor.has_any({"officer"})
 
@@ -448,6 +457,7 @@ def _detail(conn, row, actor: Actor) -> dict:
     if actor.is_staff:
         out.update(
             created_by=row.created_by,
+            office=row.office,
             created_at=jsonable(as_utc(row.created_at)),
             findings=row.findings,
             checked_at=jsonable(as_utc(row.checked_at)),
@@ -620,6 +630,7 @@ def create_proposal(
                 **values,
                 state="draft",
                 created_by=actor.username,
+                office=actor.office,
                 created_at=now,
                 updated_at=now,
                 version=1,
@@ -701,7 +712,8 @@ def perform(
             )
         if not _may_act_as_owner(actor, action, row):
             raise Forbidden(
-                f"只有申请起草人可以{step.label_zh}", details={"created_by_other": True}
+                f"只有申请起草人或其所在单位的经办人可以{step.label_zh}",
+                details={"created_by_other": True},
             )
         context = _Context(
             conn, row, actor, now, civil_date(now), reason, params, corpus, min_notice_days
@@ -737,8 +749,8 @@ class _Context:
 
 
 def _edit(c: _Context):
-    if c.row.created_by != c.actor.username:
-        raise Forbidden("只有申请起草人可以修改草稿")
+    if not owns(c.actor, c.row):
+        raise Forbidden("只有申请起草人或其所在单位的经办人可以修改草稿")
     unknown = set(c.params) - set(EDITABLE_FIELDS) - {"applicant", "reasons", "location"}
     if unknown:
         raise InvalidInput(f"不能修改的字段：{', '.join(sorted(unknown))}")

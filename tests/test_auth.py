@@ -215,16 +215,30 @@ def test_admin_commands_create_users_and_tokens(store, tmp_path):
     base = ["--data-dir", str(tmp_path), "--database-url", store.url, "admin"]
     r = CliRunner().invoke(
         main,
-        [*base, "create-user", "chen", "--role", "approver", "--password-stdin"],
+        [
+            *base,
+            "create-user",
+            "chen",
+            "--role",
+            "approver",
+            "--password-stdin",
+            "--office",
+            "省厅",
+        ],
         input="approver password 1\n",
     )
     assert r.exit_code == 0, r.output
     actor, _ = accounts.authenticate(store, "chen", "approver password 1")
-    assert actor.roles == {"approver"}
+    assert actor.roles == {"approver"} and actor.office == "省厅"
+    r = CliRunner().invoke(main, [*base, "set-office", "chen", "天河区民政局区划地名科"])
+    assert (
+        r.exit_code == 0 and accounts.active_actor(store, "chen").office == "天河区民政局区划地名科"
+    )
     r = CliRunner().invoke(main, [*base, "create-token", "chen", "--name", "夜间脚本"])
     token = r.stdout.strip().splitlines()[-1]
     assert r.exit_code == 0 and accounts.resolve_token(store, token).username == "chen"
     assert "chen" in CliRunner().invoke(main, [*base, "list-users"]).output
+    assert "天河区民政局区划地名科" in CliRunner().invoke(main, [*base, "list-users"]).output
 
 
 def test_security_headers_and_strict_csp(client):

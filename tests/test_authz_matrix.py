@@ -304,10 +304,17 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             "/officer/placement/batch",
             {"data": {"crs": "CGCS2000"}},
         ),
-        # An import run that does not exist: authorisation is decided before the lookup.
+        # An import run that does not exist: authorisation is decided before the lookup
+        # (and after the form of the body, so the bodies are well formed).
         "imports.upload": ("/api/imports", {"data": {}}),
-        "imports.crs_guess": ("/api/imports/999999/crs-guess", {"json": {}}),
-        "imports.configure": ("/api/imports/999999/configure", {"json": {}}),
+        "imports.crs_guess": (
+            "/api/imports/999999/crs-guess",
+            {"json": {"mapping": {"name": "标准名称"}}},
+        ),
+        "imports.configure": (
+            "/api/imports/999999/configure",
+            {"json": {"mapping": {"name": "标准名称"}, "crs": "CGCS2000"}},
+        ),
         "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
         "imports.write": ("/api/imports/999999/write", {"json": {}}),
     }[endpoint]

@@ -180,14 +180,16 @@ def test_suggestions_follow_a_chain_level_by_level(chains):
         "广州市天河区石": "石牌街道",
     }
     for typed, name in expected.items():
-        names = [h.name for h in chains.suggest(typed, 10)]
+        names = [h.name for h, _ in chains.suggest(typed, 10)]
         assert name in names, (typed, names)
-    # Each suggestion for a chain lies within the levels already typed.
-    for h in chains.suggest("广州天河石", 10):
+    # Each suggestion for a chain lies within the levels already typed, and completes what
+    # was typed (the search box keeps the levels).
+    for h, completion in chains.suggest("广州天河石", 10):
         assert "440106" in h.division_path, h
+        assert completion == "广州天河" + h.name
     # A whole name typed as one is still completed first, not read as a chain.
-    assert chains.suggest("天河区", 10)[0].name == "天河区"
-    assert chains.suggest("番禺", 10)[0].name == "番禺区"
+    assert chains.suggest("天河区", 10)[0] == (chains.suggest("天河区", 10)[0][0], "天河区")
+    assert chains.suggest("番禺", 10)[0][0].name == "番禺区"
 
 
 def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, chains):
@@ -200,6 +202,6 @@ def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, c
         city, county = (rows[c]["name"] for c in path_of(code, rows)[1:3])
         name = rows[code]["name"]
         typed = city[: split_generic(city)[1]] + county[: split_generic(county)[1]] + name[0]
-        if code not in [h.id for h in chains.suggest(typed, 20)]:
+        if code not in [h.id for h, _ in chains.suggest(typed, 20)]:
             misses.append((typed, name))
     assert len(misses) <= 3, misses

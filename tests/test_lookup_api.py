@@ -148,3 +148,14 @@ def test_crs_names_are_case_insensitive_everywhere(client):
     for bad in ("mars", "", "EPSG:99999999", 4326):
         r = client.post("/api/reverse/batch", json={"crs": bad, "points": [[113.3, 23.1]]})
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad
+
+
+def test_suggest_keeps_up_with_a_chain_over_http(client):
+    """/api/suggest as the search box calls it while 广州天河石牌 is typed."""
+    for typed, name in (("广州天", "天河区"), ("广州天河", "天河区"), ("广州天河石", "石牌街道")):
+        results = client.get("/api/suggest", query_string={"q": typed}).get_json()["results"]
+        match = [r for r in results if r["name"] == name]
+        assert match, (typed, [r["name"] for r in results])
+        assert match[0]["completion"].startswith(typed)
+    r = client.get("/api/suggest", query_string={"q": "番禺"}).get_json()["results"][0]
+    assert r["name"] == "番禺区" and r["completion"] == "番禺区"

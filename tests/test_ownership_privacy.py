@@ -12,7 +12,7 @@ from io import BytesIO
 import pytest
 import sqlalchemy as sa
 from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
-from helpers import login, logout, token_headers
+from helpers import ensure_user, login, logout, token_headers
 
 from gazetteer.core.account_tables import audit_log
 
@@ -130,3 +130,49 @@ def test_field_data_is_for_staff_only(bclient):
     # Another client: a script with a staff token reads field data too.
     headers = token_headers(store, "li", "clerk")
     assert bclient.get("/api/boundaries/tasks", headers=headers).status_code == 200
+
+
+TIANHE_OFFICE = "天河区民政局区划地名科"
+
+
+@pytest.mark.parametrize("action", ["edit", "submit", "withdraw"])
+def test_a_clerk_of_the_same_office_carries_on_a_proposal(client, store, action):
+    """Offices own proposals: a clerk of the drafter's office may edit, submit and withdraw
+    it; a clerk of another office, or of none, is refused and writes nothing."""
+    from gazetteer.core import accounts
+
+    for name, office in (("li", TIANHE_OFFICE), ("chen", TIANHE_OFFICE), ("he", "越秀区民政局")):
+        ensure_user(store, name, "clerk")
+        accounts.set_office(store, name, office, by="system:test")
+    ensure_user(store, "zhao", "clerk")  # no office: acts alone
+    login(client, "li", "clerk")
+    mine = draft(client)
+    assert mine["office"] == TIANHE_OFFICE
+    for outsider in ("he", "zhao"):
+        login(client, outsider, "clerk")
+        shown = client.get(f"/api/proposals/{mine['id']}").get_json()
+        assert action not in shown["allowed_actions"]
+        before = audit_size(store)
+        r = act(client, mine, action)
+        assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+        assert audit_size(store) == before
+    login(client, "chen", "clerk")
+    assert action in client.get(f"/api/proposals/{mine['id']}").get_json()["allowed_actions"]
+    r = act(client, mine, action, **({"reasons": "道路延伸"} if action == "edit" else {}))
+    assert r.status_code == 200, r.get_json()
+    # The proposal stays with the office it was drafted in when the drafter moves on.
+    accounts.set_office(store, "li", "越秀区民政局", by="system:test")
+    login(client, "chen", "clerk")
+    assert client.get(f"/api/proposals/{mine['id']}").get_json()["office"] == TIANHE_OFFICE
+
+
+def test_an_office_is_checked_text(store):
+    from gazetteer.core import accounts
+    from gazetteer.core.errors import InvalidInput
+
+    ensure_user(store, "li", "clerk")
+    for bad in ("\ud800科", "科" * 101):
+        with pytest.raises(InvalidInput):
+            accounts.set_office(store, "li", bad, by="system:test")
+    accounts.set_office(store, "li", "  ", by="system:test")  # empty: no office
+    assert [u["office"] for u in accounts.list_users(store) if u["username"] == "li"] == [None]

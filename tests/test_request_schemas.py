@@ -26,6 +26,7 @@ PATH_VALUES = {
     "task_id": "1",
     "dispute_id": "1",
     "run_id": "1",
+    "item_id": "1",
 }
 # A body of the right form for each model: only the field under test is wrong.
 VALID = {
@@ -71,6 +72,8 @@ VALID = {
     schemas.ImportCrsGuess: {"layer": "地名", "mapping": {"name": "标准名称"}},
     schemas.ImportConfigure: {"layer": "地名", "mapping": {"name": "标准名称"}, "crs": "CGCS2000"},
     schemas.ImportWrite: {"skip_errors": True, "skip_reason": "重复行"},
+    schemas.CleanupBuild: {"division": "999999"},
+    schemas.CleanupDecision: {"decision": "kept", "reason": "理由", "version": 1},
 }
 # The seven endpoints and fields of the finding, with the wrong types that made them 500.
 FINDING_3 = [

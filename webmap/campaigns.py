@@ -33,6 +33,7 @@ from webmap.schemas import CleanupBuild, CleanupDecision, validated_body
 
 bp = Blueprint("campaigns", __name__)
 
+PROVINCE = "440000"  # the clean-up page's default: the whole province
 BATCH_SUFFIXES = (".csv", ".txt", ".xlsx", ".gpkg", ".geojson", ".json")
 # The coordinate systems offered for a surveyed table (any EPSG:code is accepted too).
 BATCH_CRS_CHOICES = (
@@ -102,13 +103,14 @@ def cleanup_csv():
 
 @bp.post("/api/cleanup/build")
 def cleanup_build():
-    """Check the names in force and list the flagged ones (officers); body {division?}."""
+    """Check the names in force of a division and list the flagged ones (officers); body
+    {division} (440000 for the whole province)."""
     body = validated_body(CleanupBuild)
     result = cleanup.build_worklist(
         store(),
         current_actor(),
         lookup().name_corpus,
-        division=body.get("division"),
+        division=body["division"],
         clock=clock,
     )
     return jsonify(result)
@@ -190,7 +192,7 @@ def cleanup_build_form():
             store(),
             current_actor(),
             lookup().name_corpus,
-            division=form.get("division") or None,
+            division=form.get("division") or PROVINCE,
             clock=clock,
         )
         flash(

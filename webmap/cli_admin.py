@@ -2,6 +2,7 @@
 
     gdgis admin create-user NAME --role clerk [--role officer]   (asks for the password)
     gdgis admin set-roles NAME --role approver
+    gdgis admin set-office NAME 天河区民政局区划地名科  (clerks of one office share its proposals)
     gdgis admin deactivate NAME | activate NAME
     gdgis admin list-users
     gdgis admin create-token NAME --name 用途      (prints the token once)
@@ -52,16 +53,21 @@ def _roles_option(f):
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
+@click.option("--office", help="The office the user works in (clerks of one office share work).")
 @click.pass_obj
-def create_user(obj, username: str, roles: tuple[str, ...], password_stdin: bool) -> None:
-    """Create a user with a password and roles."""
+def create_user(
+    obj, username: str, roles: tuple[str, ...], password_stdin: bool, office: str | None
+) -> None:
+    """Create a user with a password, roles and (optionally) an office."""
     migrate.upgrade(obj.store, SCHEMA)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    user = accounts.create_user(obj.store, username, password, roles, by=CLI_ACTOR)
-    click.echo(f"created user {user['username']} roles={','.join(user['roles'])}")
+    user = accounts.create_user(obj.store, username, password, roles, by=CLI_ACTOR, office=office)
+    click.echo(
+        f"created user {user['username']} roles={','.join(user['roles'])} office={office or '-'}"
+    )
 
 
 @admin.command("set-roles")
@@ -71,6 +77,17 @@ def create_user(obj, username: str, roles: tuple[str, ...], password_stdin: bool
 def set_roles(obj, username: str, roles: tuple[str, ...]) -> None:
     accounts.set_roles(obj.store, username, roles, by=CLI_ACTOR)
     click.echo(f"{username}: roles={','.join(sorted(roles))}")
+
+
+@admin.command("set-office")
+@click.argument("username")
+@click.argument("office", required=False)
+@click.pass_obj
+def set_office(obj, username: str, office: str | None) -> None:
+    """Move a user to OFFICE (leave it out: no office). Proposals keep the office they were
+    drafted in."""
+    accounts.set_office(obj.store, username, office, by=CLI_ACTOR)
+    click.echo(f"{username}: office={office or '-'}")
 
 
 @admin.command("deactivate")
@@ -95,7 +112,8 @@ def activate(obj, username: str) -> None:
 def list_users(obj) -> None:
     for u in accounts.list_users(obj.store):
         click.echo(
-            f"{u['username']:24} {'active' if u['active'] else 'inactive':9} {','.join(u['roles'])}"
+            f"{u['username']:24} {'active' if u['active'] else 'inactive':9} "
+            f"{','.join(u['roles']):32} {u['office'] or '-'}"
         )
 
 

@@ -27,7 +27,7 @@ from gazetteer.core.crs import (
     geometry_from_ogc_crs,
 )
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import BBox, check_bbox
+from gazetteer.core.spatial import BBox, bbox_numbers, check_bbox
 from gazetteer.core.store import Store
 from gazetteer.cql import and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
@@ -150,13 +150,7 @@ def _bool_arg(args: Mapping[str, str], name: str) -> bool:
 def parse_bbox_in(text: str, bbox_crs: str) -> BBox:
     """OGC ``bbox`` (4 numbers in ``bbox_crs``'s axis order) -> CGCS2000 lon/lat box,
     degrees. A box in a projected CRS becomes the lon/lat box around its outline."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise InvalidInput("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
-    try:
-        a, b, c, d = (float(p) for p in parts)
-    except ValueError:
-        raise InvalidInput(f"bbox 含有非数字：{text!r}") from None
+    a, b, c, d = bbox_numbers(text)
     if not all(math.isfinite(v) for v in (a, b, c, d)):
         raise InvalidInput("bbox 含有非有限数值")
     if bbox_crs == CRS84_URI:

@@ -19,6 +19,7 @@ PART_MODULES = (
     "webmap.openapi_core",
     "webmap.openapi_public",
     "webmap.openapi_registry",
+    "webmap.openapi_campaigns",
     "webmap.openapi_boundaries",
     "webmap.openapi_ogc",
 )

@@ -179,6 +179,8 @@ class ProposalEvent(ResponseModel):
 
 
 class Proposal(ProposalSummary):
+    created_by: Text = Field(None, description="the drafter (staff only)")
+    office: Text = Field(None, description="the office it was drafted in; its clerks own it")
     applicant: Text = None
     reasons: Text = None
     proposed: dict[str, Any] | None = None
@@ -298,6 +300,11 @@ _STANDARD_ERRORS = {
     "429": "请求过于频繁（Retry-After）",
 }
 _WRITE_ONLY = ("409", "413")
+_RETRY_AFTER = {
+    "description": "seconds until a request will be let through again",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
 
 
 def add_standard_errors(paths: dict) -> None:
@@ -311,3 +318,4 @@ def add_standard_errors(paths: dict) -> None:
                 if status in _WRITE_ONLY and method == "get":
                     continue
                 responses.setdefault(status, error(text))
+            responses["429"].setdefault("headers", {"Retry-After": _RETRY_AFTER})

@@ -141,9 +141,10 @@ class PlaceGeometry(RequestModel):
 
 
 class CleanupBuild(RequestModel):
-    """Check the names in force for the 大洋怪重 clean-up (officer); optionally one division."""
+    """Check the names in force of a division (440000: the whole province) for the 大洋怪重
+    clean-up (officer)."""
 
-    division: ShortText | None = None
+    division: ShortText
 
 
 class CleanupDecision(RequestModel):
@@ -370,6 +371,8 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/imports/{run_id}/crs-guess", "post"): ImportCrsGuess,
     ("/api/imports/{run_id}/configure", "post"): ImportConfigure,
     ("/api/imports/{run_id}/write", "post"): ImportWrite,
+    ("/api/cleanup/build", "post"): CleanupBuild,
+    ("/api/cleanup/{item_id}/decision", "post"): CleanupDecision,
 }
 
 

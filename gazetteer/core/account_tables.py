@@ -30,6 +30,11 @@ users = sa.Table(
     ),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "office",
+        sa.String(100),
+        comment="the office the user works in; clerks of one office share its proposals",
+    ),
     sqlite_autoincrement=True,
 )
 

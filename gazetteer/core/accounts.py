@@ -24,6 +24,7 @@ from gazetteer.core.account_tables import api_tokens, users
 from gazetteer.core.actors import ROLES, Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.store import Store
+from gazetteer.core.text import clean_text
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}$")
 PASSWORD_MIN_LENGTH = 10
@@ -87,12 +88,14 @@ def create_user(
     *,
     by="system:cli",
     hash_method: str = "scrypt",
+    office: str | None = None,
 ) -> dict:
-    """Create an active user. ``hash_method`` is a werkzeug method (``scrypt`` by default;
-    tests use a cheap pbkdf2 so that logging in hundreds of times stays fast).
-    Raises InvalidInput, Conflict (name taken) or Forbidden."""
+    """Create an active user, in ``office`` if given. ``hash_method`` is a werkzeug method
+    (``scrypt`` by default; tests use a cheap pbkdf2 so that logging in hundreds of times
+    stays fast). Raises InvalidInput, Conflict (name taken) or Forbidden."""
     who = _by_name(by)
     name, role_tuple = validate_username(username), parse_roles(roles)
+    office = validate_office(office)
     password_hash = generate_password_hash(validate_password(password), method=hash_method)
     with store.write(actor=who) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == name)).first() is not None:
@@ -104,9 +107,33 @@ def create_user(
                 roles=",".join(role_tuple),
                 active=True,
                 created_at=utcnow(),
+                office=office,
             )
         ).inserted_primary_key[0]
-    return {"id": user_id, "username": name, "roles": list(role_tuple), "active": True}
+    return {
+        "id": user_id,
+        "username": name,
+        "roles": list(role_tuple),
+        "active": True,
+        "office": office,
+    }
+
+
+def validate_office(office) -> str | None:
+    """An office name (e.g. 天河区民政局区划地名科): 1–100 characters after trimming, or None
+    (empty text too) for a user who acts alone."""
+    if office is None:
+        return None
+    text = clean_text(str(office), "office").strip()
+    if len(text) > 100:
+        raise InvalidInput("单位名称不超过 100 个字符", details={"field": "office"})
+    return text or None
+
+
+def set_office(store: Store, username: str, office, *, by="system:cli") -> None:
+    """Move a user to ``office`` (None: no office). Proposals keep the office they were
+    drafted in: the new office's clerks do not take over the old office's work."""
+    _update_user(store, username, by, office=validate_office(office))
 
 
 def _update_user(store: Store, username: str, by, **values) -> None:
@@ -141,14 +168,20 @@ def list_users(store: Store) -> list[dict]:
     with store.read() as conn:
         rows = conn.execute(
             sa.select(
-                users.c.id, users.c.username, users.c.roles, users.c.active, users.c.created_at
+                users.c.id,
+                users.c.username,
+                users.c.roles,
+                users.c.active,
+                users.c.office,
+                users.c.created_at,
             ).order_by(users.c.username)
         )
         return [{**r._asdict(), "roles": [x for x in r.roles.split(",") if x]} for r in rows]
 
 
 def _actor(row) -> Actor:
-    return Actor(row.username, frozenset(r for r in row.roles.split(",") if r in ROLES))
+    roles = frozenset(r for r in row.roles.split(",") if r in ROLES)
+    return Actor(row.username, roles, row.office)
 
 
 def session_fingerprint(password_hash: str) -> str:
@@ -237,7 +270,13 @@ def _token_row(store: Store, token: str):
         return None
     with store.read(primary=True) as conn:
         return conn.execute(
-            sa.select(api_tokens.c.id, api_tokens.c.last_used_at, users.c.username, users.c.roles)
+            sa.select(
+                api_tokens.c.id,
+                api_tokens.c.last_used_at,
+                users.c.username,
+                users.c.roles,
+                users.c.office,
+            )
             .join(users, users.c.id == api_tokens.c.user_id)
             .where(
                 api_tokens.c.token_sha256 == token_digest(token),

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from gazetteer.core.errors import Forbidden
 
-ROLES = ("clerk", "officer", "approver", "inspector", "admin")
 ROLE_NAMES_ZH = {
     "clerk": "经办人",
     "officer": "审核人员",
@@ -19,16 +18,19 @@ ROLE_NAMES_ZH = {
     "inspector": "检查人员",
     "admin": "管理员",
 }
+ROLES = tuple(ROLE_NAMES_ZH)
 # Roles that may see the working side of the registry (drafts, proposals under review).
 STAFF_ROLES = frozenset({"clerk", "officer", "approver", "inspector", "admin"})
 
 
 @dataclass(frozen=True)
 class Actor:
-    """A user as the domain sees them: a name for the record and a set of roles."""
+    """A user as the domain sees them: a name for the record, a set of roles and the
+    office they work in (None: they act alone; clerks of one office share its proposals)."""
 
     username: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    office: str | None = None
 
     def __post_init__(self):
         unknown = set(self.roles) - set(ROLES)

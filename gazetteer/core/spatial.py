@@ -20,8 +20,9 @@ from gazetteer.core.store import SRID
 BBox = tuple[float, float, float, float]
 
 
-def parse_bbox(text: str) -> BBox:
-    """'minlon,minlat,maxlon,maxlat' in degrees -> tuple; raises InvalidInput."""
+def bbox_numbers(text: str) -> BBox:
+    """The four comma-separated numbers of a ``bbox`` parameter, unchecked (their CRS and
+    axis order are the caller's); raises InvalidInput when they are not four numbers."""
     parts = text.split(",")
     if len(parts) != 4:
         raise InvalidInput("bbox 应为 4 个数：最小经度,最小纬度,最大经度,最大纬度")
@@ -29,7 +30,12 @@ def parse_bbox(text: str) -> BBox:
         minx, miny, maxx, maxy = (float(p) for p in parts)
     except ValueError:
         raise InvalidInput(f"bbox 含有非数字：{text!r}") from None
-    return check_bbox((minx, miny, maxx, maxy))
+    return minx, miny, maxx, maxy
+
+
+def parse_bbox(text: str) -> BBox:
+    """'minlon,minlat,maxlon,maxlat' in degrees -> tuple; raises InvalidInput."""
+    return check_bbox(bbox_numbers(text))
 
 
 def check_bbox(bbox: BBox) -> BBox:

@@ -278,18 +278,12 @@ class SourceFile:
             with self._csv_text() as text:
                 reader = csv.reader(text)
                 header = [h.strip() for h in next(reader, [])]
-                chunk = Chunk([], [])
-                for line_no, row in enumerate(reader, start=2):
-                    if not any(cell.strip() for cell in row):
-                        continue
-                    chunk.rows.append(line_no)
-                    chunk.values.append(dict(zip(header, (c.strip() for c in row), strict=False)))
-                    chunk.geoms.append(None)
-                    if len(chunk.rows) >= chunk_size:
-                        yield chunk
-                        chunk = Chunk([], [])
-                if chunk.rows:
-                    yield chunk
+                numbered = (
+                    (line_no, dict(zip(header, (c.strip() for c in row), strict=False)))
+                    for line_no, row in enumerate(reader, start=2)
+                    if any(cell.strip() for cell in row)
+                )
+                yield from _chunks_without_geometry(numbered, chunk_size)
         except UnicodeDecodeError:
             raise InvalidInput("CSV 文件的编码无法识别：请保存为 UTF-8 或 GB18030") from None
         except csv.Error as exc:
@@ -328,22 +322,31 @@ class SourceFile:
         try:
             sheet = workbook[layer]
             header_row, header = self._sheet_header(sheet)
-            chunk = Chunk([], [])
-            for row_no, row in enumerate(
-                sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
-            ):
-                if not any(v not in (None, "") for v in row):
-                    continue
-                chunk.rows.append(row_no)
-                chunk.values.append({h: _plain(v) for h, v in zip(header, row, strict=False) if h})
-                chunk.geoms.append(None)
-                if len(chunk.rows) >= chunk_size:
-                    yield chunk
-                    chunk = Chunk([], [])
-            if chunk.rows:
-                yield chunk
+            numbered = (
+                (row_no, {h: _plain(v) for h, v in zip(header, row, strict=False) if h})
+                for row_no, row in enumerate(
+                    sheet.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
+                )
+                if any(v not in (None, "") for v in row)
+            )
+            yield from _chunks_without_geometry(numbered, chunk_size)
         finally:
             workbook.close()
+
+
+def _chunks_without_geometry(numbered: Iterator[tuple[int, dict]], size: int) -> Iterator[Chunk]:
+    """Chunks of at most ``size`` rows from (row number, values) pairs of a file that has no
+    geometry column (CSV, Excel): every geometry is None."""
+    chunk = Chunk([], [])
+    for row_no, values in numbered:
+        chunk.rows.append(row_no)
+        chunk.values.append(values)
+        chunk.geoms.append(None)
+        if len(chunk.rows) >= size:
+            yield chunk
+            chunk = Chunk([], [])
+    if chunk.rows:
+        yield chunk
 
 
 def _plain(value):

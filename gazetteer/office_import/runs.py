@@ -90,6 +90,10 @@ def _run(conn, run_id: int):
     )
 
 
+def _update_run(conn, run_id: int, **values) -> None:
+    conn.execute(import_runs.update().where(import_runs.c.id == run_id).values(**values))
+
+
 def run_dict(row) -> dict:
     out = {
         k: registry.jsonable(registry.as_utc(v) if isinstance(v, dt.datetime) else v)
@@ -221,18 +225,16 @@ def configure(
         elif needs_crs:
             raise InvalidInput("请确认坐标系", details={"field": "crs"})
         if (run.layer, run.mapping, run.crs) != (info.name, clean, tag):
-            conn.execute(
-                import_runs.update()
-                .where(import_runs.c.id == run_id)
-                .values(
-                    layer=info.name,
-                    mapping=clean,
-                    crs=tag,
-                    state="uploaded",
-                    counts=None,
-                    preview=None,
-                    previewed_at=None,
-                )
+            _update_run(
+                conn,
+                run_id,
+                layer=info.name,
+                mapping=clean,
+                crs=tag,
+                state="uploaded",
+                counts=None,
+                preview=None,
+                previewed_at=None,
             )
         key = {"source_name": run.source_name, "layer": info.name}
         values = {"mapping": clean, "crs": tag, "updated_by": actor.username, "updated_at": now}
@@ -454,15 +456,13 @@ def preview(
         current = _run(conn, run_id)
         if current.state == "written" or current.mapping != run.mapping or current.crs != run.crs:
             raise Conflict("导入设置在预览期间被修改，请重新预览")
-        conn.execute(
-            import_runs.update()
-            .where(import_runs.c.id == run_id)
-            .values(
-                state="previewed",
-                counts=counts,
-                preview={"rows": sample, "errors": error_sample},
-                previewed_at=now,
-            )
+        _update_run(
+            conn,
+            run_id,
+            state="previewed",
+            counts=counts,
+            preview={"rows": sample, "errors": error_sample},
+            previewed_at=now,
         )
         return run_dict(_run(conn, run_id))
 
@@ -578,17 +578,15 @@ def write(
                 "登记册在预览之后已有变化，本次没有写入任何内容：请重新预览后再写入",
                 details={"preview": expected, "now": seen},
             )
-        conn.execute(
-            import_runs.update()
-            .where(import_runs.c.id == run_id)
-            .values(
-                state="written",
-                skip_errors=skip_errors,
-                skip_reason=skip_reason if skip_errors else None,
-                skipped_rows=skipped if skip_errors else None,
-                written_by=actor.username,
-                written_at=now,
-            )
+        _update_run(
+            conn,
+            run_id,
+            state="written",
+            skip_errors=skip_errors,
+            skip_reason=skip_reason if skip_errors else None,
+            skipped_rows=skipped if skip_errors else None,
+            written_by=actor.username,
+            written_at=now,
         )
         return run_dict(_run(conn, run_id))
 

@@ -68,6 +68,13 @@ def unexpected(errors: list[str], *refusals: str) -> list[str]:
     return [e for e in errors if not any(r in e for r in refusals)]
 
 
+def after_reload(page, selector: str) -> None:
+    """Wait for ``selector`` on the reloaded round page, then for its script to be ready (the
+    page reloads after each signature; a button pressed before rounds.js ran does nothing)."""
+    page.wait_for_selector(selector)
+    page.wait_for_selector("#round[data-ready='1']")
+
+
 def choose_in_list(page, number: str) -> None:
     select_marker(page, number)
     page.wait_for_selector(f"#current-marker:has-text('{number}')")
@@ -106,7 +113,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     assert "王强" in officer.inner_text("#plan-form") and "陈静" in officer.inner_text("#plan-form")
     shot(officer, "2-plan", viewport)
     officer.click("#plan-form button[type=submit]")
-    officer.wait_for_selector("#start-round")
+    after_reload(officer, "#start-round")
     round_id = int(officer.get_attribute("#round", "data-round-id"))
     officer.click("#start-round")
     officer.wait_for_selector("a:has-text('到现场巡检')")
@@ -126,8 +133,16 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     icon_box = page.locator(".bm-icon, .marker-cluster").first.bounding_box()
     assert icon_box["width"] >= 44 and icon_box["height"] >= 44
 
-    # 1. from the list, online
+    # 1. from the list, online; the chosen marker is on screen and not under the legend
     choose_in_list(page, numbers[0])
+    page.wait_for_function(  # once the map has panned: on screen, clear of the legend
+        """() => { const c = document.querySelector('.bm-selected').getBoundingClientRect(),
+            l = document.querySelector('.legend').getBoundingClientRect(),
+            m = document.querySelector('#map').getBoundingClientRect();
+          return c.top >= m.top && c.bottom <= m.bottom && c.left >= m.left && c.right <= m.right
+            && (c.left >= l.right || c.bottom <= l.top || c.top >= l.bottom); }""",
+        timeout=5000,
+    )
     record(page, "intact", "桩体完好")
     page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {numbers[0]}')")
     shot(page, "4-list-online", viewport)
@@ -220,11 +235,11 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     # ---- both sides sign the records from the round page ----
     side_a, side_b = line["side_a_code"], line["side_b_code"]
     page.goto(f"{base}/boundaries/rounds/{round_id}")
-    page.wait_for_selector("#record-signoffs")
+    after_reload(page, "#record-signoffs")
     assert page.locator("#record-signoffs tbody tr").count() == 4
     for number in numbers:
         page.click(f"tr[data-marker='{number}'] button.sign-record")
-        page.wait_for_selector(f"tr[data-marker='{number}'] td.signed-a:has-text('王强')")
+        after_reload(page, f"tr[data-marker='{number}'] td.signed-a:has-text('王强')")
     assert page.locator("button.sign-record").count() == 0  # side A has signed every record
     assert_fits(page, viewport)
     shot(page, "8-records-signed-a", viewport)
@@ -232,7 +247,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     b_ctx, b_watch = open_context(viewport)
     b_page = b_ctx.new_page()
     sign_in(b_page, base, INSPECTOR_B.username, f"/boundaries/rounds/{round_id}")
-    b_page.wait_for_selector("#record-signoffs")
+    after_reload(b_page, "#record-signoffs")
     first_row = f"tr[data-marker='{numbers[0]}']"
     assert b_page.get_attribute(f"{first_row} button.sign-record", "data-side") == side_b
     # Side B's inspector tries to sign for side A (a tampered button): refused in Chinese,
@@ -242,8 +257,8 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
         [first_row, side_a],
     )
     b_page.click(f"{first_row} button.sign-record")
-    b_page.wait_for_selector("#sign-message.error")
-    refusal = b_page.inner_text("#sign-message")
+    b_page.wait_for_selector(f"{first_row} .sign-error")
+    refusal = b_page.inner_text(f"{first_row} .sign-error")
     assert "不是" in refusal and "联检队伍成员" in refusal and side_a not in refusal, refusal
     shot(b_page, "8-wrong-side-refused", viewport)
     with store.read() as conn:
@@ -256,9 +271,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
             == INSPECTOR_A.username
         )
     b_page.reload()
+    after_reload(b_page, "#record-signoffs")
     for number in numbers:
         b_page.click(f"tr[data-marker='{number}'] button.sign-record")
-        b_page.wait_for_selector(f"tr[data-marker='{number}'] td.signed-b:has-text('陈静')")
+        after_reload(b_page, f"tr[data-marker='{number}'] td.signed-b:has-text('陈静')")
     b_page.wait_for_selector("#round-progress:has-text('双方签认 4')")
     # An inspector cannot sign or complete the joint conclusion for either side.
     refused = b_page.evaluate(
@@ -276,7 +292,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
         "textarea[name=conclusion]", "第 1 至 4 号界桩：1 颗损坏、1 颗移位待恢复，其余完好。"
     )
     officer.click("#conclusion-form button[type=submit]")
-    officer.wait_for_selector("#signed-a:has-text('张伟')")
+    after_reload(officer, "#signed-a:has-text('张伟')")
     officer.click("#complete-round")  # too early: side B has not signed the conclusion
     officer.wait_for_selector("#round-message.error")
     assert "结论" in officer.inner_text("#round-message")
@@ -285,10 +301,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     sign_in(other, base, OFFICER_B.username, f"/boundaries/rounds/{round_id}")
     assert side_b in other.input_value("#conclusion-form input[name=side_code]")
     other.click("#conclusion-form button[type=submit]")
-    other.wait_for_selector("#signed-b:has-text('李娜')")
+    after_reload(other, "#signed-b:has-text('李娜')")
     other.click("#complete-round")
     other.wait_for_selector("#round-status:has-text('已完成')")
-    shot(other, "9-signed", viewport)
+    shot(other, "9-signed", viewport, full_page=True)
 
     # ---- the report: map drawn, no console errors, fits the screen, prints to A4 ----
     seen = len(officer_watch.errors)

@@ -85,11 +85,24 @@ def test_public_lookup_walk(live_server, open_context, viewport):
     assert "番禺市" in page.locator(".former-names").inner_text()
     assert page.locator("#place-map path.leaflet-interactive").count() >= 1  # the polygon
     assert "变更记录" in page.content()
+    # The former names' years as the source has them, never a made-up 1 January.
+    assert "1992年" in page.locator(".former-names").inner_text()
+    assert "1992-01-01" not in page.content()
     fits_the_screen(page)
     screenshot(page, f"public-place-{size}")
 
     # A chain typed in the search box: city, district, town -> the town.
+    # Suggestions keep up level by level while it is typed.
     page.goto(base + "/search")
+    page.click("#q")
+    page.keyboard.type("广州天河石", delay=60)
+    options: list[str] = []
+    for _ in range(100):  # polled from here: the page's CSP forbids wait_for_function's eval
+        options = page.eval_on_selector_all("#suggestions option", "els => els.map(e => e.value)")
+        if "广州天河石牌街道" in options:
+            break
+        page.wait_for_timeout(100)
+    assert "广州天河石牌街道" in options, options
     page.fill("#q", "广州天河石牌")
     page.press("#q", "Enter")
     page.wait_for_selector("ol.results li")
@@ -106,6 +119,11 @@ def test_public_lookup_walk(live_server, open_context, viewport):
     page.click(f"a[href='/notices/{on_notice['id']}']")
     page.wait_for_selector("#place-map.ready", timeout=15000)
     assert "新建道路" in page.content() and "公示期" in page.content()
+    # The map shows where: the district's outline and its neighbours, named, and the road.
+    labels = page.locator("#place-map .map-label").all_inner_texts()
+    assert "天河区" in labels and "越秀区" in labels and "石榴岗路" in labels, labels
+    # The form is a page route (works without JavaScript), not the JSON API.
+    assert "/api/" not in page.get_attribute(".opinion-form", "action")
     fits_the_screen(page)
     page.fill("textarea[name=body]", "赞成。石榴岗是员村一带的老地名，用作路名好记。")
     page.fill("input[name=author]", "员村居民")
@@ -114,6 +132,8 @@ def test_public_lookup_walk(live_server, open_context, viewport):
     page.click(".opinion-form button[type=submit]")
     page.wait_for_selector("p.ok")
     assert "意见已提交" in page.locator("p.ok").inner_text()
+    assert f"/notices/{on_notice['id']}" in page.url
+    screenshot(page, f"public-opinion-sent-{size}")
     # ... which an officer then sees on the proposal.
     sign_in(page, base, "officer1", f"/officer/proposals/{on_notice['id']}")
     page.goto(f"{base}/officer/proposals/{on_notice['id']}")

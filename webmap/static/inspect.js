@@ -359,12 +359,17 @@
   // clustered, so a marker off screen or inside a cluster is shown by moving the view there.
   // (The cluster plugin's zoomToShowLayer left it off screen when the view was already
   // zoomed in elsewhere, e.g. around the inspector's own position.)
+  // The view also keeps it clear of the controls: the zoom buttons top left and the legend
+  // (even folded, a 44 px button) bottom left.
   function showOnMap(layer) {
     var ll = layer.getLatLng();
     if (map.getZoom() < UNCLUSTERED_ZOOM) {
       map.setView(ll, UNCLUSTERED_ZOOM + 2);
-    } else if (!map.getBounds().pad(-0.1).contains(ll)) {
-      map.panTo(ll);
+    } else {
+      var size = map.getSize(), p = map.latLngToContainerPoint(ll);
+      var clear = L.bounds([Math.min(240, size.x * 0.4), Math.min(110, size.y * 0.3)],
+        [size.x - Math.min(40, size.x * 0.1), size.y - Math.min(80, size.y * 0.2)]);
+      if (!clear.contains(p)) { map.panTo(ll); }   // centred: clear of every control
     }
   }
 
@@ -379,6 +384,7 @@
     if (previous && state.layers[previous]) { state.layers[previous].setIcon(G.markerIcon(state.markers[previous].props.state)); }
     state.layers[id].setIcon(G.markerIcon(m.props.state, true));
     showOnMap(state.layers[id]);
+    if (legendNote && legendNote.fold && window.innerWidth < 1024) { legendNote.fold(); }  // it would cover the marker
     $("marker-jump").value = String(id);
     var current = $("current-marker");
     current.textContent = m.number;
@@ -527,6 +533,14 @@
     }
     return { record: record, marker: m };
   }
+
+  function showPhotoNames() {
+    var files = Array.prototype.slice.call(form.elements.photos.files || []);
+    $("photo-names").textContent = files.length ? "已选 " + files.length + " 张：" +
+      files.map(function (f) { return f.name; }).join("、") : "未选择照片";
+  }
+  form.elements.photos.addEventListener("change", showPhotoNames);
+  form.addEventListener("reset", function () { setTimeout(showPhotoNames, 0); });
 
   var pending = null;   // a record waiting for the distance-guard decision
 

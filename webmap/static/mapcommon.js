@@ -85,6 +85,12 @@
         subdomains: layer.subdomains || "abc"
       }).addTo(map);
     });
+    // Leaflet measures its container once; when the page around it changes (the panel below
+    // the map fills in on a tablet in portrait) the map would keep believing in its old size
+    // and centre things in a part of it that is no longer on screen.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(container);
+    }
     return map;
   }
 
@@ -154,7 +160,7 @@
   }
 
   // A legend that folds to a 44 px button (folded at first on narrow screens, where it
-  // would cover the map).
+  // would cover the map; ``control.fold()`` folds it later, e.g. once a marker is chosen).
   function legendControl(title, rows, note) {
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
@@ -180,6 +186,7 @@
         toggle.setAttribute("aria-expanded", String(!folded));
       }
       toggle.addEventListener("click", function () { folded = !folded; show(); });
+      control.fold = function () { folded = true; show(); };
       show();
       L.DomEvent.disableClickPropagation(box);
       return box;

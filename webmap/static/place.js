@@ -20,13 +20,18 @@
           : { color: "#78909c", weight: 1, fillColor: "#eceff1", fillOpacity: 0.5 };
       },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(f.properties.name, {
-          permanent: true, direction: "center",
-          className: "map-label" + (f.properties.role === "division" ? " map-label-home" : "")
-        });
-        if (f.properties.role === "division") { home = layer; }
+        if (f.properties.role === "division") { home = layer; return; }
+        layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "map-label" });
       }
     }).addTo(map);
+  }
+  if (home) {
+    // The division's own name sits inside its southern edge, clear of the place's label.
+    var hb = home.getBounds();
+    L.tooltip({ permanent: true, direction: "top", offset: [0, -4], className: "map-label map-label-home" })
+      .setLatLng([hb.getSouth(), hb.getCenter().lng])
+      .setContent(home.feature.properties.name)
+      .addTo(map);
   }
   var layer = L.geoJSON(geometry, {
     style: { color: context ? "#1e88e5" : "#b71c1c", weight: context ? 5 : 2, fillOpacity: 0.08 },

@@ -49,7 +49,8 @@
     });
   }
   // Record sign-offs: the button carries the signer's own side; a refusal (another
-  // side, already signed, one person for both sides) is shown as the server words it.
+  // side, already signed, one person for both sides) is shown in the row, as the server
+  // words it.
   Array.prototype.forEach.call(document.querySelectorAll("button.sign-record"), function (b) {
     b.addEventListener("click", function () {
       var row = b.closest("tr");
@@ -58,7 +59,11 @@
         body: { side_code: b.dataset.side }
       }).then(function () { location.reload(); })
         .catch(function (e) {
-          say($("sign-message"), "界桩 " + row.dataset.marker + " 未能签认：" + e.message, false);
+          // Next to the button pressed: a message below a long table would go unseen.
+          var note = row.querySelector(".sign-error") || b.parentNode.appendChild(document.createElement("p"));
+          note.setAttribute("role", "alert");
+          say(note, "未能签认：" + e.message, false);
+          note.classList.add("sign-error");
           b.disabled = false;
         });
     });
@@ -78,4 +83,5 @@
         .catch(function (e) { say($("round-message"), e.message, false); });
     });
   }
+  page.dataset.ready = "1";   // handlers attached: the page's buttons work from here on
 })();

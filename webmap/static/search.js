@@ -16,7 +16,9 @@
           list.replaceChildren();
           data.results.forEach(function (hit) {
             var option = document.createElement("option");
-            option.value = hit.name;
+            // A chain keeps its typed levels (广州天河石牌街道), so the list still matches
+            // what is in the box and the search reads the chain again.
+            option.value = hit.completion || hit.name;
             option.label = hit.division_chain.join(" > ");
             list.appendChild(option);
           });
