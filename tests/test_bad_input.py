@@ -330,7 +330,7 @@ def test_out_of_range_integers_are_400_not_500(client, store):
 
 
 def test_a_marker_key_of_non_ascii_digits_is_a_404(bclient):
-    """"¹".isdigit() is true but int("¹") raises: such a key is a marker number, not found."""
+    """ "¹".isdigit() is true but int("¹") raises: such a key is a marker number, not found."""
     for key in ("¹", "٣", "１２"):
         r = bclient.get(f"/api/boundaries/markers/{key}")
         assert r.status_code == 404, (key, r.status_code)
