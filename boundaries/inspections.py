@@ -41,10 +41,16 @@ from boundaries.tables import (
     markers,
     round_teams,
 )
-from boundaries.vocabulary import FOUND_STATES, MEASUREMENT_METHODS, METHOD_NAMES
+from boundaries.vocabulary import (
+    CONCLUSION_MAX_CHARS,
+    FOUND_STATES,
+    MEASUREMENT_METHODS,
+    METHOD_NAMES,
+    STATE_NAMES,
+)
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date
+from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date, utc_iso
 from gazetteer.core.errors import (
     ConfirmationRequired,
     Conflict,
@@ -103,7 +109,8 @@ def assess(
     """(assessed_state, flagged_moved) of a finding; InvalidInput when the finding
     contradicts itself. See the module docstring for the moved rule."""
     if found_state not in FOUND_STATES:
-        raise InvalidInput(f"检查状态不可识别：{found_state!r}（可选 {'、'.join(FOUND_STATES)}）")
+        choices = "、".join(f"{STATE_NAMES[s]}（{s}）" for s in FOUND_STATES)
+        raise InvalidInput(f"检查状态不可识别：{found_state!r}（可选 {choices}）")
     if found_state == "lost" and displacement_m is not None:
         raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
     if displacement_m is None:
@@ -155,8 +162,20 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
             parse_date(data.get("planned_start"), "计划开始日期"),
             parse_date(data.get("planned_end"), "计划结束日期"),
         )
-        if start and end and end < start:
+        if start is None or end is None:
+            raise InvalidInput(
+                "请填写计划开始和结束日期（联检计划须写明时间）",
+                details={"field": "planned_start" if start is None else "planned_end"},
+            )
+        if end < start:
             raise InvalidInput("计划结束日期早于开始日期")
+        plan = data.get("plan")
+        if not isinstance(plan, str) or not plan.strip():
+            raise InvalidInput("请填写联检计划（检查范围与方法）", details={"field": "plan"})
+        staff.require_side(
+            conn, actor, (line["side_a_code"], line["side_b_code"]), "制定该界线的联检计划"
+        )
+        _refuse_second_open_round(conn, line["id"], line["name"])
         section = _section(data)
         teams = data.get("teams") or []
         sides = {line["side_a_code"], line["side_b_code"]}
@@ -190,7 +209,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                 line_id=line["id"],
                 round_no=round_no,
                 title=data.get("title") or round_title(line["name"], round_no),
-                plan=data.get("plan"),
+                plan=plan.strip(),
                 planned_start=start,
                 planned_end=end,
                 status="planned",
@@ -305,9 +324,42 @@ def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
         return [r._asdict() for r in conn.execute(query.order_by(inspection_rounds.c.id))]
 
 
+def _refuse_second_open_round(conn, line_id: int, line_name: str, but: int | None = None) -> None:
+    """Conflict when the line already has a round in progress (other than ``but``): one
+    joint inspection of a line at a time, so each marker has one record per inspection."""
+    query = sa.select(inspection_rounds.c.id, inspection_rounds.c.title).where(
+        inspection_rounds.c.line_id == line_id, inspection_rounds.c.status == "in_progress"
+    )
+    if but is not None:
+        query = query.where(inspection_rounds.c.id != but)
+    busy = conn.execute(query).first()
+    if busy:
+        raise Conflict(
+            f"{line_name}已有进行中的联检（{busy.title}），须先完成该轮，才能再安排或开始新的一轮",
+            details={"round_id": busy.id},
+        )
+
+
 def start_round(store: Store, round_id: int, actor) -> dict:
+    """Start a planned round: an officer of one of the line's sides, and no other round of
+    the line in progress."""
     require_role(actor, {"officer"}, "开始联检")
-    _transition(store, round_id, "planned", "in_progress", actor, started_at=_now())
+    with store.write(actor=actor) as conn:
+        rnd = first_or_not_found(
+            conn,
+            sa.select(
+                inspection_rounds.c.line_id,
+                boundary_lines.c.name,
+                boundary_lines.c.side_a_code,
+                boundary_lines.c.side_b_code,
+            )
+            .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
+            .where(inspection_rounds.c.id == round_id),
+            f"联检轮次不存在：{round_id}",
+        )
+        staff.require_side(conn, actor, (rnd.side_a_code, rnd.side_b_code), "开始该界线的联检")
+        _refuse_second_open_round(conn, rnd.line_id, rnd.name, but=round_id)
+        _transition_in(conn, round_id, "planned", "in_progress", started_at=_now())
     return get_round(store, round_id)
 
 
@@ -354,18 +406,22 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
 
 def _transition(store: Store, round_id: int, old: str, new: str, actor, **values) -> None:
     with store.write(actor=actor) as conn:
-        done = conn.execute(
-            inspection_rounds.update()
-            .where(inspection_rounds.c.id == round_id, inspection_rounds.c.status == old)
-            .values(status=new, **values)
-        )
-        if done.rowcount == 0:
-            status = conn.execute(
-                sa.select(inspection_rounds.c.status).where(inspection_rounds.c.id == round_id)
-            ).scalar()
-            if status is None:
-                raise NotFound(f"联检轮次不存在：{round_id}")
-            raise IllegalTransition(f"联检状态为 {status}，不能改为 {new}")
+        _transition_in(conn, round_id, old, new, **values)
+
+
+def _transition_in(conn, round_id: int, old: str, new: str, **values) -> None:
+    done = conn.execute(
+        inspection_rounds.update()
+        .where(inspection_rounds.c.id == round_id, inspection_rounds.c.status == old)
+        .values(status=new, **values)
+    )
+    if done.rowcount == 0:
+        status = conn.execute(
+            sa.select(inspection_rounds.c.status).where(inspection_rounds.c.id == round_id)
+        ).scalar()
+        if status is None:
+            raise NotFound(f"联检轮次不存在：{round_id}")
+        raise IllegalTransition(f"联检状态为 {status}，不能改为 {new}")
 
 
 def _now() -> dt.datetime:
@@ -580,7 +636,8 @@ def _measurement(
     found_state = data.get("found_state")
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
-        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {'、'.join(MEASUREMENT_METHODS)}）")
+        choices = "、".join(f"{METHOD_NAMES[m]}（{m}）" for m in MEASUREMENT_METHODS)
+        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {choices}）")
     lon, lat = data.get("measured_lon"), data.get("measured_lat")
     if (lon in (None, "")) != (lat in (None, "")):
         raise InvalidInput("实测经度、纬度须同时填写")
@@ -669,7 +726,10 @@ def _require_member(conn, round_id: int, actor, side_code: str | None = None) ->
         if actor.username in (members or []) and (side_code is None or side == side_code):
             return side
     where = f"{staff.side_name(conn, side_code)}一方" if side_code else "本轮任一方"
-    raise Forbidden(f"{actor.username} 不是{where}的联检队伍成员", details={"side_code": side_code})
+    raise Forbidden(
+        f"{staff.display_name(conn, actor.username)} 不是{where}的联检队伍成员",
+        details={"side_code": side_code},
+    )
 
 
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
@@ -688,6 +748,9 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
         if side_code not in (rec.side_a_code, rec.side_b_code):
             raise InvalidInput(f"签认方应为界线两侧之一：{rec.side_a_code} 或 {rec.side_b_code}")
         _require_member(conn, rec.round_id, actor, side_code)
+        # The team was formed earlier: an inspector who has since moved to the other side
+        # (or whose side was withdrawn) no longer signs for the side the team lists.
+        staff.require_side(conn, actor, side_code, "代表该方签认检查记录")
         column = "a" if side_code == rec.side_a_code else "b"
         if getattr(rec, f"signed_{column}_by"):
             raise IllegalTransition(f"{staff.side_name(conn, side_code)}一方已签认此记录")
@@ -792,7 +855,7 @@ def amend_inspection(
         values = _measurement(data, marker, tolerance_m, guard_m)
         photos = _photos(data)
         previous = {
-            k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+            k: (utc_iso(v) if isinstance(v, dt.datetime) else v)
             for k, v in rec._asdict().items()
             if k in _FINDING_FIELDS
         }
@@ -831,10 +894,24 @@ def amend_inspection(
     return row._asdict(), True
 
 
+def _with_offsets(amendment: dict) -> dict:
+    """An amendment whose ``previous`` values were stored before they carried an offset:
+    their instants are UTC, so say so."""
+    previous = amendment.get("previous")
+    if isinstance(previous, dict):
+        for key, value in previous.items():
+            if key.endswith("_at") and isinstance(value, str):
+                try:
+                    previous[key] = utc_iso(dt.datetime.fromisoformat(value))
+                except ValueError:
+                    pass  # not an instant: left as stored
+    return amendment
+
+
 def list_amendments(store: Store, inspection_id: str) -> list[dict]:
     with store.read() as conn:
         return [
-            r._asdict()
+            _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
                 .where(inspection_amendments.c.inspection_id == _uuid(inspection_id))
@@ -890,7 +967,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                     "found_state": rec.found_state,
                     "assessed_state": rec.assessed_state,
                     "inspected_by": rec.inspected_by,
-                    "inspected_at": rec.inspected_at.isoformat() if rec.inspected_at else None,
+                    "inspected_at": utc_iso(rec.inspected_at),
                     "signed_a_by": rec.signed_a_by,
                     "signed_b_by": rec.signed_b_by,
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
@@ -908,8 +985,15 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
     text = data.get("conclusion")
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput("请填写联检结论")
-    text = text.strip()[:5000]
+    text = text.strip()
+    if len(text) > CONCLUSION_MAX_CHARS:
+        raise InvalidInput(
+            f"联检结论过长：{len(text)} 字，最多 {CONCLUSION_MAX_CHARS} 字",
+            details={"field": "conclusion", "max_chars": CONCLUSION_MAX_CHARS},
+        )
     side_code = data.get("side_code")
+    if isinstance(side_code, int) and not isinstance(side_code, bool):
+        side_code = str(side_code)  # a division code sent as a JSON number: same code
     with store.write(actor=actor) as conn:
         rnd = first_or_not_found(
             conn,

@@ -24,6 +24,7 @@ from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record
 from boundaries.markers import DEMO_LABEL, register_markers
 from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
+from gazetteer.core.dates import utc_iso
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.cql import equals_all
@@ -47,7 +48,7 @@ def inspection_rows(store: Store, *, round_id: int | None = None) -> list[dict]:
         row["marker"] = row.pop("marker_number")
         row["photos"] = _json_text(r["photos"])
         for key in ("inspected_at", "recorded_at", "signed_a_at", "signed_b_at"):
-            row[key] = row[key].isoformat() if row[key] else None
+            row[key] = utc_iso(row[key])
         row["position"] = "measured" if measured else "registered"
         row["label"] = DEMO_LABEL if r["is_demonstration"] else ""
         row["geom"] = (

@@ -131,14 +131,28 @@ def side_name(conn, code: str | None) -> str:
     return name or code
 
 
-def require_side(conn, actor, side_code: str, action_zh: str) -> None:
-    """Forbidden unless ``actor`` works for ``side_code`` (their profile says so)."""
+def display_name(conn, username: str) -> str:
+    """A person as refusals name them: the full name from their profile, else the username."""
+    name = conn.execute(
+        sa.select(staff_profiles.c.full_name).where(staff_profiles.c.username == username)
+    ).scalar()
+    return name or username
+
+
+def require_side(conn, actor, side_code: str | tuple[str, ...], action_zh: str) -> None:
+    """Forbidden unless ``actor`` works for ``side_code`` (their profile says so); given
+    several codes (a line's two sides), for one of them."""
+    wanted = (side_code,) if isinstance(side_code, str) else tuple(side_code)
     side = side_of(conn, actor.username)
+    who = display_name(conn, actor.username)
     if side is None:
-        raise Forbidden(f"{actor.username} 未登记所属一方，不能{action_zh}（请管理员登记联检人员）")
-    if side != side_code:
+        raise Forbidden(f"{who} 未登记所属一方，不能{action_zh}（请管理员登记联检人员）")
+    if side not in wanted:
+        sides = "或".join(side_name(conn, c) for c in wanted)
         raise Forbidden(
-            f"只有{side_name(conn, side_code)}一方的人员可以{action_zh}"
-            f"（{actor.username} 属于{side_name(conn, side)}一方）",
-            details={"side_code": side_code, "actor_side": side},
+            f"只有{sides}一方的人员可以{action_zh}（{who} 属于{side_name(conn, side)}一方）",
+            details={
+                "side_code": wanted[0] if len(wanted) == 1 else list(wanted),
+                "actor_side": side,
+            },
         )

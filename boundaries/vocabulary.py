@@ -58,6 +58,12 @@ FOUND_STATES = tuple(s for s in MARKER_STATES if s != "retired")
 STATE_NAMES = labels(MARKER_STATE_TERMS)
 STATE_COLOURS = {t.code: t.colour for t in MARKER_STATE_TERMS}
 
+# Longest texts a record takes, in characters: an inspection's notes (and an amendment's)
+# and a round's joint conclusion. The API's request schemas and the inspection page's
+# text boxes take these numbers from here.
+NOTES_MAX_CHARS = 20_000
+CONCLUSION_MAX_CHARS = 20_000
+
 MARKER_TYPE_TERMS = (
     Term("single", "单立"),  # letter Q
     Term("paired", "同号双立"),  # A/B

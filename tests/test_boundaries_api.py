@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, register_staff, round_plan
 from helpers import login
 
 
@@ -45,6 +45,7 @@ def test_writes_need_the_right_role(bclient):
 def test_round_from_plan_to_report(bclient):
     lines = bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
     line = next(item for item in lines if item["name"] == "韶惠线")
+    register_staff(bclient.application.extensions["gdgis.store"], line)
     sign_in(bclient, OFFICER)
     response = bclient.post("/api/boundaries/rounds", json=round_plan(line))
     assert response.status_code == 201
@@ -99,6 +100,7 @@ def test_round_from_plan_to_report(bclient):
 def test_inspection_import_is_exactly_once_and_all_or_nothing(bclient):
     lines = bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
     line = next(item for item in lines if item["name"] == "深惠线")
+    register_staff(bclient.application.extensions["gdgis.store"], line)
     sign_in(bclient, OFFICER)
     round_id = bclient.post("/api/boundaries/rounds", json=round_plan(line)).get_json()["id"]
     bclient.post(f"/api/boundaries/rounds/{round_id}/start")

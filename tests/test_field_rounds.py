@@ -35,6 +35,7 @@ def plan_body(line, **extra):
     return {
         "line_id": line["id"],
         "round_no": 5,
+        "plan": "全线逐桩检查。",
         "planned_start": "2026-11-01",
         "planned_end": "2026-12-31",
         "teams": [

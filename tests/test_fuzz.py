@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 import schemathesis
-from boundary_helpers import INSPECTOR_A, OFFICER, round_plan
+from boundary_helpers import INSPECTOR_A, OFFICER, register_staff, round_plan
 from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -215,6 +215,7 @@ def field_app(bclient, bstore):
     officer = token_headers(bstore, OFFICER.username, *OFFICER.roles)
     lines = client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
     line = next(x for x in lines if x["name"] == "韶惠线")
+    register_staff(bstore, line)
     plan = client.post("/api/boundaries/rounds", json=round_plan(line), headers=officer)
     round_id = plan.get_json()["id"]
     client.post(f"/api/boundaries/rounds/{round_id}/start", headers=officer)

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
+from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, register_staff, round_plan
 from helpers import token_headers
 
 from boundaries.tables import disputes, inspection_rounds, maintenance_tasks
@@ -91,7 +91,9 @@ def _dispute(client, headers):
 
 
 def _round(client, headers):
-    body = round_plan(_shaohui(client))
+    line = _shaohui(client)
+    register_staff(client.application.extensions["gdgis.store"], line)
+    body = round_plan(line)
     return "/api/boundaries/rounds", inspection_rounds, body, {**body, "plan": "仅抽查"}, "plan"
 
 
@@ -107,7 +109,7 @@ def test_boundary_creates_take_an_idempotency_key(bclient_and_store, create):
     """Disputes, inspection rounds and maintenance tasks: the same key and body answer the
     record made the first time; other content under the key is a 409 carrying it."""
     client, store = bclient_and_store
-    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "create-1"}
+    headers = {**token_headers(store, OFFICER.username, "officer"), "Idempotency-Key": "create-1"}
     url, table, body, changed, field = create(client, headers)
     before = count(store, table)
     first = client.post(url, json=body, headers=headers)
@@ -130,6 +132,7 @@ def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclie
         for x in client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
         if x["name"] == "韶惠线"
     )
+    register_staff(store, line)
     round_id = client.post(
         "/api/boundaries/rounds", json=round_plan(line), headers=officer
     ).get_json()["id"]

@@ -249,6 +249,7 @@ def test_gcj02_sized_offsets_are_refused(bstore, started_round):
 
 def test_only_team_inspectors_record_and_only_in_progress_rounds(bstore):
     line = find_line(bstore, "韶惠线")
+    register_staff(bstore, line)
     rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
     marker = list_markers(bstore, line_id=line["id"])[0]
     with pytest.raises(IllegalTransition):

@@ -11,7 +11,7 @@ from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
-from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, round_plan
+from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, register_staff, round_plan
 from helpers import ensure_user, login, logout, token_headers
 
 from gazetteer.core.account_tables import audit_log
@@ -81,6 +81,7 @@ def test_field_data_is_for_staff_only(bclient):
         for x in bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
         if x["name"] == "韶惠线"
     )
+    register_staff(store, line)
     login(bclient, OFFICER.username, *OFFICER.roles)
     round_id = bclient.post("/api/boundaries/rounds", json=round_plan(line)).get_json()["id"]
     bclient.post(f"/api/boundaries/rounds/{round_id}/start")

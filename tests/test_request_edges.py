@@ -8,7 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from boundary_helpers import round_plan
+from boundary_helpers import OFFICER, register_staff, round_plan
 from helpers import token_headers
 
 from gazetteer.core.account_tables import api_tokens, audit_log
@@ -66,8 +66,9 @@ def test_dates_are_iso_8601_in_the_boundary_api(store_templates, bnd_template, t
     with store_templates.copy(bnd_template, tmp_path) as store:
         app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
         client = app.test_client()
-        headers = token_headers(store, "wang", "officer")
+        headers = token_headers(store, OFFICER.username, "officer")
         line = client.get("/api/boundaries/lines?kind=city").get_json()["lines"][0]
+        register_staff(store, line)
         made = client.post("/api/boundaries/rounds", json=round_plan(line), headers=headers)
         assert made.status_code == 201
         assert made.get_json()["planned_end"] == "2024-06-30"

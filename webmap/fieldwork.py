@@ -21,7 +21,7 @@ from flask import (
 )
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
-from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, STATE_NAMES
+from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, NOTES_MAX_CHARS, STATE_NAMES
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
 from gazetteer.tables import FEATURE_CLASSES
@@ -56,6 +56,7 @@ def inspect_page():
         found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES],
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
+        notes_limit=NOTES_MAX_CHARS,
         demo_label=DEMO_LABEL,
         demo_notice=DEMO_NOTICE,
     )

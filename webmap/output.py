@@ -19,6 +19,7 @@ import orjson
 from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
+from gazetteer.core.dates import utc_iso
 from gazetteer.core.geojson_output import GeometryJSON
 from gazetteer.core.text import has_lone_surrogate, replace_surrogates
 
@@ -28,9 +29,7 @@ log = logging.getLogger(__name__)
 def iso_value(value):
     """``value`` as ISO 8601 text when it is a date or datetime, else unchanged."""
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.isoformat()
+        return utc_iso(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

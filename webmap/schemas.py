@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from boundaries.vocabulary import NOTES_MAX_CHARS
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
 from gazetteer.workflow import STEP_PARAMS
@@ -204,7 +205,7 @@ class InspectionNew(RequestModel):
     measured_lat: Lat | None = None
     measurement_method: ShortText | None = None
     measurement_accuracy_m: float | None = None
-    notes: Text | None = None
+    notes: Annotated[str, Field(max_length=NOTES_MAX_CHARS)] | None = None
     photos: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] | None = None
     inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
     moved_confirmed: bool | None = None  # the inspector's "the marker has moved" (distance guard)
@@ -326,7 +327,49 @@ def _message(error: dict, model: type[BaseModel]) -> str:
         return f"缺少字段 {field}"
     if kind == "extra_forbidden":
         return f"不认识的字段：{field}"
-    return f"字段 {field} 有误：{error['msg']}"
+    return f"字段 {field} 有误：{_problem_zh(error)}"
+
+
+# pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).
+# A type not named here keeps pydantic's English message.
+_PROBLEMS_ZH = {
+    "string_type": "应为文字",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_pattern_mismatch": "格式不对",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表（JSON 数组）",
+    "dict_type": "应为对象（JSON 对象）",
+    "model_type": "应为对象（JSON 对象）",
+    "model_attributes_type": "应为对象（JSON 对象）",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "none_required": "应为空（null）",
+    "string_unicode": "应为有效的 Unicode 文字",
+}
+
+
+def _problem_zh(error: dict) -> str:
+    template = _PROBLEMS_ZH.get(error["type"])
+    if template is None:
+        return error["msg"]
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError):
+        return error["msg"]
 
 
 def validated_body(model: type[RequestModel]) -> dict:
@@ -337,13 +380,13 @@ def validated_body(model: type[RequestModel]) -> dict:
     try:
         parsed = model.model_validate(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        errors = exc.errors(include_url=False, include_input=False)
         raise InvalidInput(
             _message(errors[0], model),
             details={
                 "field": _field_path(errors[0]["loc"]),
                 "errors": [
-                    {"field": _field_path(e["loc"]), "type": e["type"], "message": e["msg"]}
+                    {"field": _field_path(e["loc"]), "type": e["type"], "message": _problem_zh(e)}
                     for e in errors
                 ],
             },

@@ -68,3 +68,14 @@ def date_as_known(value) -> str | None:
     if len(text) == 7 and text[:4].isdigit() and text[5:].isdigit():
         return f"{text[:4]}年{int(text[5:])}月"
     return text
+
+
+def utc_iso(value) -> str | None:
+    """A stored instant as ISO 8601 text with its offset. Stores without time zones
+    (SQLite) give back naive datetimes that are UTC (every write is in UTC); None stays
+    None. The JSON answers (``webmap.output.iso_value``) and the exports use this."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
+from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, register_staff, round_plan
 from helpers import TEST_PASSWORD, ensure_user
 
 CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
@@ -68,6 +68,7 @@ def _prepare(store) -> dict:
     for actor in (OFFICER, INSPECTOR_A, INSPECTOR_B):
         ensure_user(store, actor.username, *sorted(actor.roles))
     line = next(row for row in list_lines(store, "provincial") if row["name"] == "粤桂线")
+    register_staff(store, line)
     rnd = inspection_service.create_round(store, round_plan(line), OFFICER)
     inspection_service.start_round(store, rnd["id"], OFFICER)
     return {"round": rnd, "line": line}

@@ -11,6 +11,7 @@
   var signedIn = script && script.dataset.signedIn === "1";
   var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
+  var username = (script && script.dataset.username) || "";
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
   var $ = function (id) { return document.getElementById(id); };
@@ -99,6 +100,7 @@
       });
       box.appendChild(pick);
     }
+    box.appendChild(button("导出为文件", function () { $("queue-export").click(); }));
     box.appendChild(button("重试", function () { Q.retry(item.id); }));
     box.appendChild(button("放弃这条记录", function () {
       if (window.confirm("放弃这条未能同步的记录？放弃后无法恢复。")) { Q.remove(item.id); }
@@ -174,46 +176,93 @@
     return G.requestJSON("/api/boundaries/rounds").then(function (data) {
       var select = $("round-select");
       var open = data.rounds.filter(function (r) { return r.status === "in_progress"; });
-      open.forEach(function (r) {
-        var o = el("option", r.title + (r.is_demonstration ? "（演示数据）" : ""));
-        o.value = r.id;
-        select.appendChild(o);
+      // Which of them the signed-in inspector is on (a team lists them): only those take
+      // records from this account, so the others are marked and never chosen by themselves.
+      return Promise.all(open.map(function (r) {
+        if (!username) { return Promise.resolve(true); }
+        return G.requestJSON("/api/boundaries/rounds/" + r.id).then(function (full) {
+          return (full.teams || []).some(function (t) { return (t.members || []).indexOf(username) >= 0; });
+        }, function () { return true; });   // offline and not cached: do not hide it
+      })).then(function (mine) {
+        open.forEach(function (r, n) {
+          var o = el("option", r.title + (r.is_demonstration ? "（演示数据）" : "") + (mine[n] ? "" : "（您不在本轮联检队伍中）"));
+          o.value = r.id;
+          o.dataset.member = mine[n] ? "1" : "0";
+          select.appendChild(o);
+        });
+        var own = open.filter(function (r, n) { return mine[n]; });
+        return pickRound(open, own);
       });
+    });
+  }
+
+  function pickRound(open, own) {
+      var select = $("round-select");
       $("round-empty").hidden = open.length > 0;
       var wanted = new URLSearchParams(location.search).get("round") || localStorage.getItem("gdgis.round");
-      var pick = open.filter(function (r) { return String(r.id) === String(wanted); })[0] || (open.length === 1 ? open[0] : null);
+      var pick = own.filter(function (r) { return String(r.id) === String(wanted); })[0] || (own.length === 1 ? own[0] : null);
       if (pick) {
         select.value = pick.id;
         return G.requestJSON("/api/boundaries/rounds/" + pick.id).then(selectRound);
       }
-    });
   }
 
   function recordsKey() { return "gdgis.round." + state.round.id + ".records"; }
   function saveRecords() { if (state.round) { localStorage.setItem(recordsKey(), JSON.stringify(state.records)); } }
 
-  // Which markers of the round already have a record: from the server when online (kept on
-  // the device), plus the records still in this device's outbox.
+  // Which markers of the round already have a record. Server records never go away
+  // (history is kept), so the copy kept on this device is merged with what the server (or,
+  // offline, the service worker's possibly older copy) says; the records still in this
+  // device's outbox are added from the outbox itself, so a record the inspector discarded
+  // is forgotten with it.
+  function knownRecords(serverRecords, items) {
+    var out = {};
+    Object.keys(serverRecords).forEach(function (k) { if (!serverRecords[k].local) { out[k] = serverRecords[k]; } });
+    items.forEach(function (i) {
+      if (i.kind === "amendment" || !state.round || i.record.round_id !== state.round.id) { return; }
+      var k = String(i.record.marker_id);
+      if (out[k]) { return; }
+      out[k] = { id: i.record.id, found_state: i.record.found_state, local: i.status !== "sent" };
+    });
+    return out;
+  }
+
   function loadRecords() {
-    state.records = JSON.parse(localStorage.getItem(recordsKey()) || "{}");
+    var kept = JSON.parse(localStorage.getItem(recordsKey()) || "{}");
     var fromServer = G.requestJSON("/api/boundaries/rounds/" + state.round.id + "/markers").then(function (data) {
-      var fresh = {};
-      data.markers.forEach(function (m) {
-        if (m.inspection) { fresh[m.marker_id] = m.inspection; }
-      });
-      Object.keys(state.records).forEach(function (k) { if (state.records[k].local && !fresh[k]) { fresh[k] = state.records[k]; } });
-      state.records = fresh;
-      saveRecords();
-    }).catch(function () { /* offline: the kept copy */ });
+      data.markers.forEach(function (m) { if (m.inspection) { kept[m.marker_id] = m.inspection; } });
+    }).catch(function () { /* offline and not cached: the kept copy */ });
     return fromServer.then(Q.all).then(function (items) {
-      items.forEach(function (i) {
-        if (i.status !== "sent" && i.kind !== "amendment" && i.record.round_id === state.round.id && !state.records[i.record.marker_id]) {
-          state.records[i.record.marker_id] = { id: i.record.id, found_state: i.record.found_state, local: true };
-        }
-      });
+      state.records = knownRecords(kept, items);
       saveRecords();
     });
   }
+
+  // After a record reaches the server, ask for the round's records again (online): the
+  // service worker keeps that answer, so an offline reload later still knows the record.
+  var sentSeen = null;
+  function refreshAfterSync(items) {
+    var sent = items.filter(function (i) { return i.status === "sent"; }).length;
+    var more = sentSeen !== null && sent > sentSeen;
+    sentSeen = sent;
+    if (!more || !state.round || !navigator.onLine) { return; }
+    var roundId = state.round.id;
+    G.requestJSON("/api/boundaries/rounds/" + roundId + "/markers").then(function (data) {
+      if (!state.round || state.round.id !== roundId) { return; }
+      data.markers.forEach(function (m) { if (m.inspection) { state.records[m.marker_id] = m.inspection; } });
+      saveRecords();
+    }).catch(function () { /* next time */ });
+  }
+
+  // The outbox changed (sent, revised, attached elsewhere, discarded): the known records
+  // follow it, so a discarded record no longer makes its marker look recorded.
+  Q.onChange(function (items) {
+    if (!state.round) { return; }
+    state.records = knownRecords(state.records, items);
+    saveRecords();
+    showExisting();
+    refreshAfterSync(items);
+  });
 
   function selectRound(rnd) {
     state.round = rnd;
@@ -533,6 +582,15 @@
     }
     return { record: record, marker: m };
   }
+
+  // The notes limit is the server's (served into the page): the box stops there, and the
+  // count shows how much is left, so a long note is never refused at sync.
+  function showNotesCount() {
+    var box = $("notes-count");
+    box.textContent = form.elements.notes.value.length + " / " + box.dataset.limit + " 字";
+  }
+  form.elements.notes.addEventListener("input", showNotesCount);
+  form.addEventListener("reset", function () { setTimeout(showNotesCount, 0); });
 
   function showPhotoNames() {
     var files = Array.prototype.slice.call(form.elements.photos.files || []);

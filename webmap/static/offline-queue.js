@@ -91,10 +91,12 @@
     });
   }
 
-  // A refusal the server will repeat (bad data, conflict) fails the item for the user to
-  // see; a network error or a sign-in/server problem leaves it pending for the next flush.
+  // A refusal the server will repeat (bad data, conflict, not on the round's team: 403)
+  // fails the item for the inspector to decide; a network error, a sign-in that expired
+  // (401, 419), a timeout (408), too many requests (429) or a server problem (5xx) leaves
+  // it pending for the next flush.
   function permanent(status) {
-    return status && status >= 400 && status < 500 && [401, 403, 408, 419, 429].indexOf(status) < 0;
+    return status && status >= 400 && status < 500 && [401, 408, 419, 429].indexOf(status) < 0;
   }
 
   function sendOne(item) {
