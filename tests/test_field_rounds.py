@@ -354,3 +354,161 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
     assert refused.status_code == 403
     sign_in(bclient, OFFICER_B)
     assert bclient.post(url, json={"side_code": shaohui["side_b_code"]}).status_code == 200
+
+
+# ---- a field tester's findings on main (fresh clone, tablet and phone) ---------------------
+
+
+def test_a_round_needs_its_plan_and_period_and_says_so_in_chinese(bclient, bstore, shaohui):
+    sign_in(bclient, OFFICER)
+    for missing, word in (("planned_start", "日期"), ("planned_end", "日期"), ("plan", "计划")):
+        body = plan_body(shaohui)
+        body.pop(missing)
+        refused = bclient.post("/api/boundaries/rounds", json=body)
+        assert refused.status_code == 400, missing
+        assert word in refused.get_json()["error"]["message"]
+    blank = bclient.post("/api/boundaries/rounds", json=plan_body(shaohui, plan="  "))
+    assert blank.status_code == 400 and blank.get_json()["error"]["details"]["field"] == "plan"
+    assert inspection_service.list_rounds(bstore) == []  # nothing half-made
+    assert bclient.post("/api/boundaries/rounds", json=plan_body(shaohui)).status_code == 201
+
+
+def test_one_round_in_progress_per_line_and_only_its_sides_officers_plan(bclient, bstore, shaohui):
+    from helpers import ensure_user
+
+    from boundaries.staff import set_profile
+
+    first = inspection_service.create_round(bstore, plan_body(shaohui), OFFICER)
+    second = inspection_service.create_round(bstore, plan_body(shaohui, round_no=6), OFFICER_B)
+    inspection_service.start_round(bstore, first["id"], OFFICER)
+    sign_in(bclient, OFFICER_B)
+    started = bclient.post(f"/api/boundaries/rounds/{second['id']}/start", json={})
+    assert started.status_code == 409 and "进行中" in started.get_json()["error"]["message"]
+    again = bclient.post("/api/boundaries/rounds", json=plan_body(shaohui, round_no=7))
+    assert again.status_code == 409
+    assert again.get_json()["error"]["details"]["round_id"] == first["id"]
+    # An officer of neither side (广州市) can neither plan nor start this line's rounds.
+    ensure_user(bstore, "gz_officer", "officer")
+    set_profile(
+        bstore,
+        "gz_officer",
+        {"full_name": "赵六", "organisation": "广州市民政局", "side_code": "440100"},
+        OFFICER,
+    )
+    from gazetteer.core.actors import Actor
+
+    outsider = Actor("gz_officer", frozenset({"officer"}))
+    sign_in(bclient, outsider)
+    refused = bclient.post("/api/boundaries/rounds", json=plan_body(shaohui, round_no=8))
+    assert refused.status_code == 403 and "赵六" in refused.get_json()["error"]["message"]
+    refused = bclient.post(f"/api/boundaries/rounds/{second['id']}/start", json={})
+    assert refused.status_code == 403
+    assert inspection_service.get_round(bstore, second["id"])["status"] == "planned"
+
+
+def test_signing_checks_the_inspectors_current_side(bstore, api_round, shaohui):
+    from boundaries.staff import set_profile
+    from gazetteer.core.errors import Forbidden
+
+    rnd, markers = api_round
+    record, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], marker_id=markers[0]["id"]), INSPECTOR_A
+    )
+    # 王强 moved to the other side after the team was formed: he no longer signs for side A.
+    set_profile(
+        bstore,
+        INSPECTOR_A.username,
+        {"full_name": "王强", "organisation": "乙方民政局", "side_code": shaohui["side_b_code"]},
+        OFFICER,
+    )
+    with pytest.raises(Forbidden, match="王强"):
+        inspection_service.sign_inspection(
+            bstore, record["id"], shaohui["side_a_code"], INSPECTOR_A
+        )
+    # 陈静 is on side B's team only: the refusal names her, not her account.
+    with pytest.raises(Forbidden, match="陈静 不是"):
+        inspection_service.sign_inspection(
+            bstore, record["id"], shaohui["side_a_code"], INSPECTOR_B
+        )
+    assert inspection_service.list_inspections(bstore, round_id=rnd["id"])[0]["signed_a_by"] is None
+
+
+def test_request_errors_are_in_chinese_and_name_states_by_label(bclient, api_round):
+    from boundaries.vocabulary import NOTES_MAX_CHARS
+
+    rnd, markers = api_round
+    long_notes = inspection_record(
+        rnd["id"], marker_id=markers[0]["id"], notes="桩" * (NOTES_MAX_CHARS + 1)
+    )
+    refused = bclient.post("/api/boundaries/inspections", json=long_notes).get_json()["error"]
+    assert refused["message"] == f"字段 notes 有误：最多 {NOTES_MAX_CHARS} 个字符"
+    assert refused["details"]["errors"][0]["message"] == f"最多 {NOTES_MAX_CHARS} 个字符"
+    wrong = {**inspection_record(rnd["id"], marker_id=markers[0]["id"]), "measured_lon": "x"}
+    message = bclient.post("/api/boundaries/inspections", json=wrong).get_json()["error"]["message"]
+    assert message == "字段 measured_lon 有误：应为数字"
+    broken = inspection_record(rnd["id"], "broken", marker_id=markers[0]["id"])
+    message = bclient.post("/api/boundaries/inspections", json=broken).get_json()["error"][
+        "message"
+    ]
+    assert "完好（intact）" in message and "字迹模糊（faded）" in message
+    sign_in(bclient, OFFICER)
+    one_team = bclient.post(
+        "/api/boundaries/rounds",
+        json={
+            **plan_body(find_line_dict(bclient)),
+            "teams": plan_body(find_line_dict(bclient))["teams"][:1],
+        },
+    ).get_json()["error"]
+    assert one_team["message"] == "字段 teams 有误：至少 2 项"
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{3,}", one_team["message"])
+
+
+def find_line_dict(client) -> dict:
+    lines = client.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+    return next(x for x in lines if x["name"] == "韶惠线")
+
+
+OFFSET = re.compile(r"(\+\d\d:\d\d|Z)$")
+
+
+def test_stored_instants_carry_their_offset_everywhere(bclient, bstore, api_round, tmp_path):
+    import pyogrio
+
+    from boundaries.report import export_round
+
+    rnd, markers = api_round
+    first = inspection_record(rnd["id"], "faded", marker_id=markers[1]["id"])
+    assert bclient.post("/api/boundaries/inspections", json=first).status_code == 201
+    url = f"/api/boundaries/inspections/{first['id']}/amendments"
+    amendment = {"id": str(uuid.uuid4()), "kind": "reinspection", "found_state": "intact"}
+    assert bclient.post(url, json=amendment).status_code == 201
+    cached = bclient.get(f"/api/boundaries/rounds/{rnd['id']}/markers").get_json()["markers"]
+    mine = next(m for m in cached if m["inspection"])
+    assert OFFSET.search(mine["inspection"]["inspected_at"]), mine["inspection"]["inspected_at"]
+    previous = bclient.get(url).get_json()["amendments"][0]["previous"]
+    assert OFFSET.search(previous["inspected_at"]), previous["inspected_at"]
+    frame = pyogrio.read_dataframe(
+        export_round(bstore, rnd["id"], tmp_path / "round.gpkg"), layer="inspections"
+    )
+    assert all(OFFSET.search(str(v)) for v in frame["inspected_at"]), list(frame["inspected_at"])
+
+
+def test_the_conclusion_takes_a_numeric_side_code_and_refuses_overlong_text(
+    bclient, api_round, shaohui
+):
+    from boundaries.vocabulary import CONCLUSION_MAX_CHARS
+
+    rnd, _ = api_round
+    sign_in(bclient, OFFICER)
+    url = f"/api/boundaries/rounds/{rnd['id']}/conclusion"
+    side = int(shaohui["side_a_code"])
+    too_long = bclient.post(
+        url, json={"side_code": side, "conclusion": "好" * (CONCLUSION_MAX_CHARS + 1)}
+    )
+    assert (
+        too_long.status_code == 400
+        and str(CONCLUSION_MAX_CHARS) in too_long.get_json()["error"]["message"]
+    )
+    signed = bclient.post(url, json={"side_code": side, "conclusion": "区段内界桩完好。"})
+    assert signed.status_code == 200, signed.get_json()
+    assert signed.get_json()["concluded_a_by"] == OFFICER.username
