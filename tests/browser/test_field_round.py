@@ -76,6 +76,11 @@ def after_reload(page, selector: str) -> None:
 
 
 def choose_in_list(page, number: str) -> None:
+    page.wait_for_function(  # the round's markers are listed (after a reload, a moment later)
+        "(n) => [...document.querySelectorAll('#marker-jump option')]"
+        ".some(o => o.textContent.split(' ')[0] === n)",
+        arg=number,
+    )
     select_marker(page, number)
     page.wait_for_selector(f"#current-marker:has-text('{number}')")
 
@@ -334,3 +339,108 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     assert other_watch.errors == [] and unexpected(watch.errors, "409 (CONFLICT)") == []
     for w in (officer_watch, other_watch, b_watch, watch):
         assert w.blocked == [], w.blocked
+
+
+@pytest.mark.parametrize("viewport", SIZES)
+def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
+    live_server, open_context, viewport
+):
+    """A record the server refuses for good (403: not on the round's team) waits for a
+    choice, and once discarded the marker is free again (also after a reload); a marker
+    recorded online is still known after an offline reload, so the second visit is offered
+    as a re-inspection and not refused at sync."""
+    from helpers import ensure_user
+
+    from boundaries.staff import set_profile
+    from gazetteer.core.actors import Actor
+
+    base, store = live_server["url"], live_server["store"]
+    line = find_line(store, "韶惠线")
+    register_staff(store, line)
+    outsider = Actor("inspector_c", frozenset({"inspector"}))
+    ensure_user(store, outsider.username, "inspector")
+    set_profile(
+        store,
+        outsider.username,
+        {"full_name": "刘洋", "organisation": "甲方民政局", "side_code": line["side_a_code"]},
+        OFFICER,
+    )
+    markers = list_markers(store, line_id=line["id"])[:3]
+    plan = {
+        "line_id": line["id"], "round_no": 5, "plan": "逐桩检查。", "section_to_seq": markers[-1]["seq"],
+        "planned_start": "2026-11-01", "planned_end": "2026-12-31",
+        "teams": [
+            {"side_code": line["side_a_code"], "members": [INSPECTOR_A.username]},
+            {"side_code": line["side_b_code"], "members": [INSPECTOR_B.username]},
+        ],
+    }  # fmt: skip
+    rnd = inspection_service.create_round(store, plan, OFFICER)
+    inspection_service.start_round(store, rnd["id"], OFFICER)
+    first = markers[0]["number"]
+
+    # ---- 刘洋 is not on the team: the round is marked, and his record is refused (403) ----
+    context, watch = open_context(viewport)
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, base, outsider.username, f"/inspect?round={rnd['id']}")
+    option = page.locator(f"#round-select option[value='{rnd['id']}']")
+    option.wait_for(state="attached")
+    assert "不在本轮联检队伍中" in option.inner_text()
+    page.select_option("#round-select", str(rnd["id"]))
+    page.wait_for_selector("#map[data-ready='1']")
+    choose_in_list(page, first)
+    record(page, "intact", "路过顺手记录")
+    failed = page.locator("#queue-list li.status-failed")
+    failed.wait_for(timeout=20000)  # not "待发送" forever: a refusal to decide on
+    assert "不是" in failed.inner_text() and "刘洋" in failed.inner_text()
+    buttons = [failed.locator(f"button:has-text('{t}')") for t in ("重试", "放弃这条记录")]
+    retry_box, drop_box = (b.bounding_box() for b in buttons)
+    gap = max(
+        drop_box["x"] - (retry_box["x"] + retry_box["width"]),
+        drop_box["y"] - (retry_box["y"] + retry_box["height"]),
+    )
+    assert gap >= 8, (retry_box, drop_box)  # two thumbs' worth apart, not touching
+    buttons[1].click()
+    page.wait_for_selector("#queue-count:has-text('0')")
+    # Discarded: the marker is free again, now and after a reload.
+    choose_in_list(page, markers[1]["number"])
+    choose_in_list(page, first)
+    assert (
+        page.is_hidden("#existing-record") and page.inner_text("#record-submit") == "保存检查记录"
+    )
+    page.reload()
+    page.locator(f"#round-select option[value='{rnd['id']}']").wait_for(state="attached")
+    page.select_option("#round-select", str(rnd["id"]))
+    page.locator("#marker-jump option[value]:not([value=''])").first.wait_for(state="attached")
+    choose_in_list(page, first)
+    assert (
+        page.is_hidden("#existing-record") and page.inner_text("#record-submit") == "保存检查记录"
+    )
+    kept = page.evaluate(f"localStorage.getItem('gdgis.round.{rnd['id']}.records')")
+    assert kept in (None, "{}"), kept
+    assert unexpected(watch.errors, "403 (FORBIDDEN)") == [] and watch.blocked == []
+
+    # ---- 王强 records online, goes offline and reloads: the device still knows it ----
+    a_ctx, a_watch = open_context(viewport)
+    a_page = a_ctx.new_page()
+    sign_in(a_page, base, INSPECTOR_A.username, f"/inspect?round={rnd['id']}")
+    a_page.wait_for_selector("#map[data-ready='1']")
+    wait_for_service_worker(a_page)
+    a_page.wait_for_selector("#round-info[data-cached='1']", timeout=30000)
+    choose_in_list(a_page, first)
+    record(a_page, "faded", "注记模糊")
+    a_page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    a_ctx.set_offline(True)
+    a_page.reload()
+    a_page.wait_for_selector("#map[data-ready='1']")
+    choose_in_list(a_page, first)
+    a_page.wait_for_selector("#existing-record:not([hidden])")
+    assert a_page.inner_text("#record-submit") == "保存为补充记录"
+    a_page.fill("input[name=reason]", "复查")
+    record(a_page, "damaged", "基座开裂")
+    a_page.wait_for_selector("#form-message:has-text('离线')")
+    a_ctx.set_offline(False)
+    a_page.wait_for_selector("#queue-count:has-text('0')", timeout=20000)
+    rows, amended = records(store)
+    assert rows[markers[0]["id"]].found_state == "damaged" and len(amended) == 1
+    assert a_watch.errors == [] and a_watch.blocked == []

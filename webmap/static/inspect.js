@@ -179,7 +179,8 @@
       // Which of them the signed-in inspector is on (a team lists them): only those take
       // records from this account, so the others are marked and never chosen by themselves.
       return Promise.all(open.map(function (r) {
-        if (!username) { return Promise.resolve(true); }
+        // Offline the other rounds' details are not on the device: none is hidden then.
+        if (!username || !navigator.onLine) { return Promise.resolve(true); }
         return G.requestJSON("/api/boundaries/rounds/" + r.id).then(function (full) {
           return (full.teams || []).some(function (t) { return (t.members || []).indexOf(username) >= 0; });
         }, function () { return true; });   // offline and not cached: do not hide it
