@@ -46,6 +46,7 @@ from boundaries.vocabulary import (
     FOUND_STATES,
     MEASUREMENT_METHODS,
     METHOD_NAMES,
+    NOTES_MAX_CHARS,
     STATE_NAMES,
 )
 from gazetteer.core import idempotency
@@ -542,7 +543,7 @@ def record_inspection_in(
         "round_id": rnd.id,
         "marker_id": marker.id,
         **values,
-        "notes": (data.get("notes") or None),
+        "notes": _notes(data),
         "photos": photos,
         "inspected_by": actor.username,
         "inspected_at": inspected_at,
@@ -554,6 +555,21 @@ def record_inspection_in(
     _open_tasks(conn, values, marker, rnd.id, record_id, inspected_at, row["is_demonstration"])
     stored = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     return stored._asdict(), True
+
+
+def _notes(data: dict) -> str | None:
+    """A record's notes (an amendment's too): text of at most ``NOTES_MAX_CHARS``, or None."""
+    notes = data.get("notes")
+    if notes is None or notes == "":
+        return None
+    if not isinstance(notes, str):
+        raise InvalidInput("备注应为文字", details={"field": "notes"})
+    if len(notes) > NOTES_MAX_CHARS:
+        raise InvalidInput(
+            f"备注过长：{len(notes)} 字，最多 {NOTES_MAX_CHARS} 字",
+            details={"field": "notes", "max_chars": NOTES_MAX_CHARS},
+        )
+    return notes
 
 
 def _photos(data: dict) -> list[str]:
@@ -876,7 +892,7 @@ def amend_inspection(
             .where(inspections.c.id == inspection_id)
             .values(
                 **values,
-                notes=data.get("notes") or None,
+                notes=_notes(data),
                 photos=sorted(set(rec.photos or []) | set(photos)),
                 inspected_by=actor.username,
                 inspected_at=_datetime(data.get("inspected_at")),

@@ -512,3 +512,18 @@ def test_the_conclusion_takes_a_numeric_side_code_and_refuses_overlong_text(
     signed = bclient.post(url, json={"side_code": side, "conclusion": "区段内界桩完好。"})
     assert signed.status_code == 200, signed.get_json()
     assert signed.get_json()["concluded_a_by"] == OFFICER.username
+
+
+def test_an_amendment_takes_notes_up_to_the_same_limit(bclient, api_round):
+    from boundaries.vocabulary import NOTES_MAX_CHARS
+
+    rnd, markers = api_round
+    first = inspection_record(rnd["id"], "faded", marker_id=markers[2]["id"])
+    assert bclient.post("/api/boundaries/inspections", json=first).status_code == 201
+    url = f"/api/boundaries/inspections/{first['id']}/amendments"
+    body = {"id": str(uuid.uuid4()), "kind": "reinspection", "found_state": "intact"}
+    refused = bclient.post(url, json={**body, "notes": "桩" * (NOTES_MAX_CHARS + 1)})
+    assert refused.status_code == 400 and refused.get_json()["error"]["details"]["field"] == "notes"
+    assert bclient.get(url).get_json()["amendments"] == []
+    made = bclient.post(url, json={**body, "notes": "桩" * NOTES_MAX_CHARS})
+    assert made.status_code == 201

@@ -317,6 +317,12 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     officer.wait_for_selector("#report-map .leaflet-container")
     officer.wait_for_selector("#report-map path.leaflet-interactive")
     assert_fits(officer, viewport)
+    spill = officer.evaluate(  # every table inside the report's column, not past it
+        """() => { const box = document.querySelector('article').getBoundingClientRect();
+          return [...document.querySelectorAll('article table')]
+            .map(t => t.getBoundingClientRect().right - box.right).filter(d => d > 1); }"""
+    )
+    assert spill == [], spill
     assert "gnss_handheld" not in officer.inner_text("article")
     assert "李娜（乙方民政局）" in officer.inner_text("article")
     shot(officer, "10-report", viewport, full_page=True)
@@ -326,6 +332,11 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     assert officer.locator("#report-map path.leaflet-interactive").count() > 0
     assert officer.locator("#report-map").bounding_box()["height"] > 300  # 120 mm
     assert officer.locator("table.bnd-table").count() >= 4
+    assert officer.locator("#report-map .leaflet-control-zoom").is_hidden()  # paper: no buttons
+    scales = officer.locator("#report-map .leaflet-control-scale-line:visible")
+    assert (
+        scales.count() == 1 and "mi" not in scales.inner_text() and "ft" not in scales.inner_text()
+    )
     officer.emulate_media(media="screen")  # back on the phone's screen for the other pages
     assert officer_watch.errors[seen:] == []  # the report: not one console error
     for path in ("/boundaries/", "/boundaries/markers", "/boundaries/rounds"):
