@@ -748,6 +748,14 @@ def _require_member(conn, round_id: int, actor, side_code: str | None = None) ->
     )
 
 
+def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
+    """On the side's team of the round AND of that side today: the team was formed earlier,
+    and an inspector who has since moved to the other side (or whose side was withdrawn)
+    no longer signs for the side the team lists."""
+    _require_member(conn, round_id, actor, side_code)
+    staff.require_side(conn, actor, side_code, "代表该方签认检查记录")
+
+
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
@@ -761,18 +769,16 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
             .where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
         )
-        if side_code not in (rec.side_a_code, rec.side_b_code):
-            raise InvalidInput(f"签认方应为界线两侧之一：{rec.side_a_code} 或 {rec.side_b_code}")
-        _require_member(conn, rec.round_id, actor, side_code)
-        # The team was formed earlier: an inspector who has since moved to the other side
-        # (or whose side was withdrawn) no longer signs for the side the team lists.
-        staff.require_side(conn, actor, side_code, "代表该方签认检查记录")
-        column = "a" if side_code == rec.side_a_code else "b"
-        if getattr(rec, f"signed_{column}_by"):
-            raise IllegalTransition(f"{staff.side_name(conn, side_code)}一方已签认此记录")
-        other = rec.signed_b_by if column == "a" else rec.signed_a_by
-        if other == actor.username:
-            raise IllegalTransition("同一人不能代表双方签认")
+        column = staff.sign_off_side(
+            conn,
+            rec,
+            side_code,
+            actor,
+            columns="signed",
+            action_zh="签认",
+            authorise=lambda: _authorise_signer(conn, rec.round_id, actor, side_code),
+            once=True,
+        )
         conn.execute(
             inspections.update()
             .where(inspections.c.id == inspection_id)
