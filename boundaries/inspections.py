@@ -194,7 +194,10 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                 side = staff.side_of(conn, member)
                 if side is not None and side != team["side_code"]:
                     raise InvalidInput(
-                        f"{member} 属于 {side} 一方，不能编入 {team['side_code']} 一方的联检队伍"
+                        f"{staff.display_name(conn, member)}（{member}）属于"
+                        f"{staff.side_name(conn, side)}一方，"
+                        f"不能编入{staff.side_name(conn, team['side_code'])}一方的联检队伍",
+                        details={"member": member, "side_code": side},
                     )
         exists = conn.execute(
             sa.select(inspection_rounds.c.id).where(
