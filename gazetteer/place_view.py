@@ -57,6 +57,31 @@ MAP_TOLERANCE_DEG = 0.002  # about 200 m: enough for a page map of a division
 _STAFF_NOTE = re.compile(r"(无图形地名上图)（[^）]*）")
 
 
+# Keys of registry answers that name a staff account (who registered a record, who
+# recorded a version). Only staff read them; ``for_reader`` drops them for everyone else.
+STAFF_IDENTITY_KEYS = frozenset({"registered_by", "recorded_by"})
+
+
+def without_staff_identities(data):
+    """``data`` (JSON-like: dicts, lists, scalars) with every ``STAFF_IDENTITY_KEYS`` key
+    removed at any depth, and staff notes in text freed of the account name."""
+    if isinstance(data, dict):
+        return {
+            k: without_staff_identities(v) for k, v in data.items() if k not in STAFF_IDENTITY_KEYS
+        }
+    if isinstance(data, list):
+        return [without_staff_identities(v) for v in data]
+    if isinstance(data, str):
+        return public_history_text(data)
+    return data
+
+
+def for_reader(data, actor):
+    """A registry answer (record, history) as ``actor`` may read it: whole for staff,
+    without staff account names for the public."""
+    return data if actor.is_staff else without_staff_identities(data)
+
+
 def public_history_text(text: str | None) -> str | None:
     """The record's history (来历、沿革) as the public may read it: staff notes without the
     account name."""
@@ -238,18 +263,20 @@ def place_view(store: Store, place_id: int) -> dict:
     current = [
         c for c in history["name_chain"] if c["status"] == "in_force" and c["id"] != place_id
     ]
-    return {
-        "place": place,
-        "feature_class_words": FEATURE_CLASS_WORDS.get(place["feature_class"]),
-        "division_links": links,
-        "map": {
-            "geometry": map_geometry,
-            "own_polygon": bool(own_map and own_map["code"] == own),
-            "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
-            "context": context,
-        },
-        "former_names": former,
-        "division_changes": division_changes,
-        "current": current[0] if current and place["status"] != "in_force" else None,
-        "changes": changes,
-    }
+    return without_staff_identities(
+        {
+            "place": place,
+            "feature_class_words": FEATURE_CLASS_WORDS.get(place["feature_class"]),
+            "division_links": links,
+            "map": {
+                "geometry": map_geometry,
+                "own_polygon": bool(own_map and own_map["code"] == own),
+                "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
+                "context": context,
+            },
+            "former_names": former,
+            "division_changes": division_changes,
+            "current": current[0] if current and place["status"] != "in_force" else None,
+            "changes": changes,
+        }
+    )

@@ -88,3 +88,30 @@ def test_historical_dates_are_shown_as_precisely_as_the_source(client, store):
     view = client.get(f"/api/places/{ids['番禺市']}/public").get_json()
     assert view["place"]["named_date_as_known"] == "1992年"
     assert view["place"]["retired_date_as_known"] == "2000年"
+
+
+def test_no_staff_account_in_any_anonymous_answer_after_a_naming(client, store, clock, corpus):
+    """A naming walked into force: the anonymous JSON of the record, its history, its public
+    view and the change feed name no staff account anywhere; staff with a token still do."""
+    from helpers import token_headers
+    from proposal_helpers import APPROVER, CLERK, OFFICER, new_naming
+
+    p = walk(store, clock, corpus, new_naming(store, clock), "in_force")
+    pid = p["result_place_id"]
+    accounts = {CLERK.username, OFFICER.username, APPROVER.username}
+    for url in (
+        f"/api/places/{pid}",
+        f"/api/places/{pid}/history",
+        f"/api/places/{pid}/public",
+        f"/place/{pid}",
+        "/api/places?name=长乐路",
+        "/api/changes?since=2000-01-01T00:00:00Z",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.get_data(as_text=True)
+        assert not [a for a in accounts if a in body], url
+    staff = token_headers(store, "officer_wang", "officer")
+    assert client.get(f"/api/places/{pid}", headers=staff).get_json()["registered_by"]
+    history = client.get(f"/api/places/{pid}/history", headers=staff).get_json()
+    assert any(v["recorded_by"] for v in history["versions"])
