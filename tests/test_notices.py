@@ -25,6 +25,16 @@ def on_notice(store, clock, corpus, name="石榴岗路"):  # noqa: F811
     return walk(store, clock, corpus, p, "on_notice")
 
 
+def from_another_address(client, api: str, body: str):
+    """POST an opinion to ``api`` as a client at another address (192.0.2.7)."""
+    return client.post(
+        api,
+        json={"body": body},
+        headers=csrf_headers(client),
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+
+
 def test_public_reads_a_notice_and_leaves_an_opinion_an_officer_sees(
     client,
     store,
@@ -87,13 +97,7 @@ def test_opinion_limits(client, store, clock, corpus):  # noqa: F811
     r = client.post(url, data={"body": "第五条意见：赞成。"}, headers=headers)
     assert r.status_code == 409 and "第五条意见" in r.get_data(as_text=True)
     # Another address may still send.
-    other = client.post(
-        api,
-        json={"body": "另一个地址的意见。"},
-        headers=headers,
-        environ_base={"REMOTE_ADDR": "192.0.2.7"},
-    )
-    assert other.status_code == 201
+    assert from_another_address(client, api, "另一个地址的意见。").status_code == 201
     assert notices.get_notice(store, p["id"])["public_opinions"] == 4
 
 
@@ -286,13 +290,7 @@ def test_the_same_opinion_twice_is_stored_once_and_wrong_types_are_named(
     again = client.post(api, json={"body": "赞成这个名称。"}, headers=headers)
     assert again.status_code == 409 and "已经提交过" in again.get_json()["error"]["message"]
     # Another address may say the same thing.
-    other = client.post(
-        api,
-        json={"body": "赞成这个名称。"},
-        headers=headers,
-        environ_base={"REMOTE_ADDR": "192.0.2.9"},
-    )
-    assert other.status_code == 201
+    assert from_another_address(client, api, "赞成这个名称。").status_code == 201
     r = client.post(api, json={"body": 123}, headers=headers)
     message = r.get_json()["error"]["message"]
     assert r.status_code == 400 and "应为文字" in message and "请填写" not in message
