@@ -23,10 +23,10 @@ from shapely.geometry import mapping
 
 from gazetteer.core.dates import date_as_known
 from gazetteer.core.store import Store
-from gazetteer.division_history import division_changes_of, record_periods
+from gazetteer.division_history import SOURCE_PREFIX, division_changes_of, record_periods
 from gazetteer.registry import get_place, jsonable, place_history
 from gazetteer.registry_tables import proposals
-from gazetteer.tables import divisions, places
+from gazetteer.tables import division_changes, divisions, places
 
 # The census top classes (GB/T 18521) as a member of the public would say them.
 FEATURE_CLASS_WORDS = {
@@ -88,6 +88,24 @@ def public_history_text(text: str | None) -> str | None:
     if not text:
         return text
     return _STAFF_NOTE.sub(r"\1", text)
+
+
+def public_source(conn, record: dict) -> str | None:
+    """Where a record comes from, as a reader can look it up: for a historical division name
+    the approving document and the publication the shipped table cites (not the table's
+    file name and row id); otherwise the record's own ``source``."""
+    key = record.get("source_key") or ""
+    if not key.startswith(SOURCE_PREFIX):
+        return record.get("source") or None
+    row = conn.execute(
+        sa.select(
+            division_changes.c.document, division_changes.c.source, division_changes.c.verified
+        ).where(division_changes.c.change_id == key[len(SOURCE_PREFIX) :])
+    ).first()
+    if row is None:
+        return None
+    parts = [p for p in (row.document, row.source) if p]
+    return "；".join(parts) + ("" if row.verified else "（未经核实）")
 
 
 def division_map(conn, code: str | None) -> dict | None:
@@ -223,6 +241,7 @@ def place_view(store: Store, place_id: int) -> dict:
         # (often a year); their date columns hold the period's first day.
         chain_ids = {c["id"] for c in history["name_chain"]} | {place_id}
         periods = record_periods(conn, chain_ids)
+        place["source"] = public_source(conn, place)
 
     def dates_as_known(record: dict) -> dict:
         period = periods.get(record["id"], {})
@@ -254,12 +273,33 @@ def place_view(store: Store, place_id: int) -> dict:
                 "effective_date": jsonable(p.effective_date) if p else None,
             }
         )
-    former = [
-        {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
-        | dates_as_known(c)
+    # Names reached through ``supersedes`` links are this record's former names; names
+    # reached through ``superseded_by`` its successors (a historical name's later names).
+    by_id = {c["id"]: c for c in history["name_chain"]}
+
+    def reached(link: str) -> set[int]:
+        seen, frontier = set(), [place_id]
+        while frontier:
+            for i in by_id.get(frontier.pop(), {}).get(link, []):
+                if i not in seen and i in by_id:
+                    seen.add(i)
+                    frontier.append(i)
+        return seen
+
+    later = reached("superseded_by")
+
+    def named(c: dict) -> dict:
+        return {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")} | (
+            dates_as_known(c)
+        )
+
+    others = [
+        c
         for c in history["name_chain"]
         if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
     ]
+    former = [named(c) for c in others if c["id"] not in later]
+    successors = [named(c) for c in others if c["id"] in later]
     current = [
         c for c in history["name_chain"] if c["status"] == "in_force" and c["id"] != place_id
     ]
@@ -275,6 +315,7 @@ def place_view(store: Store, place_id: int) -> dict:
                 "context": context,
             },
             "former_names": former,
+            "successors": successors,
             "division_changes": division_changes,
             "current": current[0] if current and place["status"] != "in_force" else None,
             "changes": changes,
