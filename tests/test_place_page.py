@@ -103,6 +103,7 @@ def test_no_staff_account_in_any_anonymous_answer_after_a_naming(client, store, 
 
     p = walk(store, clock, corpus, new_naming(store, clock), "in_force")
     pid = p["result_place_id"]
+    assert p["place_id"] == pid  # the bring_into_force answer names the record it created
     accounts = {CLERK.username, OFFICER.username, APPROVER.username}
     for url in (
         f"/api/places/{pid}",

@@ -132,6 +132,14 @@ def test_public_lookup_walk(live_server, open_context, viewport):
             break
         page.wait_for_timeout(100)
     assert "广州天河石牌街道" in options, options
+    # Half a surrogate pair in the box (pasted from a broken source): no suggestions, and
+    # no uncaught error (encodeURIComponent would throw "URI malformed").
+    page.eval_on_selector(
+        "#q", "el => { el.value = '\\uD800石'; el.dispatchEvent(new Event('input')); }"
+    )
+    page.wait_for_timeout(400)
+    assert page.eval_on_selector_all("#suggestions option", "els => els.length") == 0
+    assert watch.errors == []
     page.fill("#q", "广州天河石牌")
     page.press("#q", "Enter")
     page.wait_for_selector("ol.results li")
