@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import shapely
+from werkzeug.http import parse_etags, unquote_etag
 
 from gazetteer.core.crs import (
     CGCS2000_URI,
@@ -241,9 +242,9 @@ class OgcApi:
             changed_at = changed_at.astimezone(dt.UTC)
             headers["Last-Modified"] = format_datetime(changed_at, usegmt=True)
         if req.if_none_match is not None:
-            fresh = etag in [t.strip() for t in req.if_none_match.split(",")] or (
-                req.if_none_match.strip() == "*"
-            )
+            # RFC 9110 13.1.2: If-None-Match uses weak comparison, so W/"x" matches "x"
+            # (nginx weakens ETags when it compresses).
+            fresh = parse_etags(req.if_none_match).contains_weak(unquote_etag(etag)[0])
         else:
             fresh = _not_modified_since(req.if_modified_since, changed_at)
         if fresh:
