@@ -256,13 +256,10 @@ def list_markers(
 
 def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> dict:
     """One marker by id or number; with its inspections, tasks and photos (newest first)."""
-    cond = (
-        markers.c.id == key
-        if isinstance(key, int) or str(key).isdigit()
-        else markers.c.number == key
-    )
-    if isinstance(key, str) and key.isdigit():
-        cond = markers.c.id == int(key)
+    # ASCII digits only: "¹".isdigit() is true but int("¹") raises.
+    if isinstance(key, str) and key.isascii() and key.isdigit():
+        key = int(key)
+    cond = markers.c.id == key if isinstance(key, int) else markers.c.number == key
     with store.read() as conn:
         row = first_or_not_found(
             conn,

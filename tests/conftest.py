@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers import make_app
 
 from boundaries.schema import SCHEMA
 from gazetteer.core import migrate
@@ -208,13 +209,6 @@ def bstore(store_templates, boundaries_template, tmp_path) -> Store:
     """A fresh store with the shipped data, the lines and the demo markers, private to this test."""
     with store_templates.copy(boundaries_template, tmp_path) as s:
         yield s
-
-
-def make_app(store: Store, data_dir: Path):
-    """The web app on ``store``, keeping its files (uploads, photos) in ``data_dir``."""
-    from webmap import create_app
-
-    return create_app({"DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret-key"}, store=store)
 
 
 @pytest.fixture

@@ -21,6 +21,15 @@ TEST_PASSWORD = "correct horse battery staple"
 FAST_HASH = "pbkdf2:sha256:1000"
 
 
+def make_app(store: Store, data_dir, **settings):
+    """The web app on ``store``, keeping its files (uploads, photos) in ``data_dir``;
+    ``settings`` add to or replace the test configuration."""
+    from webmap import create_app
+
+    config = {"DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret-key", **settings}
+    return create_app(config, store=store)
+
+
 def store_of(client) -> Store:
     return client.application.extensions["gdgis.store"]
 

@@ -327,3 +327,13 @@ def test_out_of_range_integers_are_400_not_500(client, store):
     )
     assert r.status_code == 400 and "超出" in r.get_json()["error"]["message"]
     assert client.get("/api/places?q=%00").status_code == 400
+
+
+def test_a_marker_key_of_non_ascii_digits_is_a_404(bclient):
+    """ "¹".isdigit() is true but int("¹") raises: such a key is a marker number, not found."""
+    for key in ("¹", "٣", "１２"):
+        r = bclient.get(f"/api/boundaries/markers/{key}")
+        assert r.status_code == 404, (key, r.status_code)
+        assert r.get_json()["error"]["code"] == "not_found"
+    first = bclient.get("/api/boundaries/markers").get_json()["features"][0]
+    assert bclient.get(f"/api/boundaries/markers/{first['id']}").status_code == 200

@@ -123,16 +123,14 @@ def test_a_renaming_proposal_links_the_item_and_its_end_marks_it_done(client, st
     build(client)
     item = item_of(client, "㘵岗村委会")
     login(client, "li", "clerk")
-    created = client.post(
-        "/api/proposals",
-        json={
-            "kind": "renaming",
-            "applicant": "花都区民政局",
-            "reasons": "清理整治不规范地名：含生僻字（测试）",
-            "place_id": item["place_id"],
-            "proposed": {"name": "田岗村委会"},
-        },
-    )
+    body = {
+        "kind": "renaming",
+        "applicant": "花都区民政局",
+        "reasons": "清理整治不规范地名：含生僻字（测试）",
+        "place_id": item["place_id"],
+        "proposed": {"name": "田岗村委会"},
+    }
+    created = client.post("/api/proposals", json=body)
     assert created.status_code == 201, created.get_json()
     proposal = created.get_json()
     linked = item_of(client, "㘵岗村委会")

@@ -7,18 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import login
+from helpers import login, make_app, naming_json
 
 from gazetteer import registry
 from gazetteer.core.settings import SettingsError, load_settings
-
-
-def make_app(store, tmp_path, **settings):
-    from webmap import create_app
-
-    return create_app(
-        {"DATA_DIR": str(tmp_path), "SECRET_KEY": "test-secret-key", **settings}, store=store
-    )
 
 
 def test_an_offset_is_refused_unless_the_instance_is_a_training_one(tmp_path):
@@ -48,20 +40,13 @@ def test_a_30_day_notice_walked_to_in_force_on_a_training_instance(store, tmp_pa
     page = client.get("/notices").get_data(as_text=True)
     assert "培训演示环境，数据不具法律效力" in page and "调快" not in page
     login(client, "li", "clerk")
-    created = client.post(
-        "/api/proposals",
-        json={
-            "kind": "naming",
-            "applicant": "天河区住房和城乡建设局（培训）",
-            "reasons": "培训演示：新建道路需要命名",
-            "proposed": {
-                "name": "培训示范路",
-                "feature_class": "交通运输设施",
-                "feature_type": "路",
-                "division_code": "440106",
-            },
-        },
-    ).get_json()
+    body = naming_json(
+        "培训示范路",
+        applicant="天河区住房和城乡建设局（培训）",
+        reasons="培训演示：新建道路需要命名",
+        feature_type="路",
+    )
+    created = client.post("/api/proposals", json=body).get_json()
     pid, version = created["id"], created["version"]
 
     def act(c, action, **body):
