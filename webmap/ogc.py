@@ -114,6 +114,11 @@ def queryables(collection_id):
     return execute("queryables", collection_id)
 
 
+@bp.get("/collections/<collection_id>/schema")
+def schema(collection_id):
+    return execute("schema", collection_id)
+
+
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id):
     return execute("items", collection_id)

@@ -56,6 +56,8 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 GEOPACKAGE = "application/geopackage+sqlite3"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"  # OGC API - Features Part 5
+JSON_SCHEMA = "application/schema+json"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 WEB_MERCATOR_QUAD = "WebMercatorQuad"
 WEB_MERCATOR_QUAD_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -312,9 +314,14 @@ class OgcApi:
                 {
                     "href": f"{here}/queryables",
                     "rel": QUERYABLES_REL,
-                    "type": "application/schema+json",
+                    "type": JSON_SCHEMA,
                     "title": "可查询属性",
                 },
+                # GDAL's OAPIF driver types its fields from the describedBy schema.
+                *(
+                    {"href": f"{here}/schema", "rel": rel, "type": JSON_SCHEMA, "title": "要素模式"}
+                    for rel in ("describedBy", SCHEMA_REL)
+                ),
                 {
                     "href": f"{here}/download.gpkg",
                     "rel": "enclosure",
@@ -360,7 +367,15 @@ class OgcApi:
         c = self._collection(collection_id)
         body = c.queryables()
         body["$id"] = f"{req.base_url}/collections/{c.id}/queryables"
-        return ApiResponse(body, media_type="application/schema+json")
+        return ApiResponse(body, media_type=JSON_SCHEMA)
+
+    def schema(self, req: ApiRequest, collection_id: str) -> ApiResponse:
+        """JSON Schema of the collection's features: every property with its type."""
+        check_params(req.args, COLLECTION_PARAMS)
+        c = self._collection(collection_id)
+        body = c.feature_schema()
+        body["$id"] = f"{req.base_url}/collections/{c.id}/schema"
+        return ApiResponse(body, media_type=JSON_SCHEMA)
 
     # ---- features --------------------------------------------------------------------------
 

@@ -173,6 +173,13 @@ def ogc_paths(prefix: str) -> dict:
                 "responses": {"200": _ok("application/schema+json", "JSON Schema")},
             }
         }
+        paths[f"{base}/schema"] = {
+            "get": {
+                "summary": f"JSON Schema of the features of {layer.id} (every property typed)",
+                "parameters": f,
+                "responses": {"200": _ok("application/schema+json", "JSON Schema")},
+            }
+        }
         paths[f"{base}/items"] = {
             "get": {
                 "summary": f"Features of {layer.id} (GeoJSON)",
