@@ -593,3 +593,25 @@ def test_json_answers_copy_geometry_text_and_repair_a_lone_surrogate():
     assert out["name"] == "\ufffd路" and out["day"] == "2020-01-02"
     assert out["geometries"][0] == {"type": "Point", "coordinates": [113.1234568, 23.2]}
     assert shapely.geometry.shape(out["geometries"][1]).exterior.is_ccw  # right-hand rule
+
+
+def test_tiles_are_documented_limited_and_every_page_has_html(client):
+    """The tile paths are in both OpenAPI documents; a tileset states its zoom limits; the
+    JSON-only resources answer f=html with a page like the other /ogc paths; a 429's
+    Retry-After is readable by a web client on another origin."""
+    for doc, prefix in (("/ogc/api", ""), ("/api/openapi.json", "/ogc")):
+        paths = get_json(client, doc)["paths"]
+        tile = f"{prefix}/collections/divisions/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+        assert f"{prefix}/collections/divisions/tiles" in paths and tile in paths, doc
+        zoom = paths[tile]["get"]["parameters"][0]["schema"]
+        assert (zoom["minimum"], zoom["maximum"]) == (0, 18)
+    tileset = get_json(client, "/ogc/collections/divisions/tiles")["tilesets"][0]
+    assert (tileset["minzoom"], tileset["maxzoom"]) == (0, 18)
+    assert len(tileset["tileMatrixSetLimits"]) == 19
+    assert client.get("/ogc/collections/divisions/tiles/WebMercatorQuad/19/0/0").status_code == 400
+    for path in ("queryables", "schema", "tiles"):
+        page = client.get(f"/ogc/collections/places/{path}?f=html")
+        assert page.status_code == 200 and page.mimetype == "text/html", path
+    assert "named_date" in client.get("/ogc/collections/places/schema?f=html").get_data(True)
+    exposed = client.get("/ogc/collections").headers["Access-Control-Expose-Headers"]
+    assert "Retry-After" in exposed.split(", ")

@@ -32,7 +32,7 @@ from gazetteer.core.spatial import BBox, bbox_numbers, check_bbox
 from gazetteer.core.store import Store
 from gazetteer.cql import and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
-from gazetteer.tiles import MVT_MEDIA_TYPE, encode_tile
+from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE, encode_tile
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -363,19 +363,19 @@ class OgcApi:
         )
 
     def queryables(self, req: ApiRequest, collection_id: str) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
-        c = self._collection(collection_id)
-        body = c.queryables()
-        body["$id"] = f"{req.base_url}/collections/{c.id}/queryables"
-        return ApiResponse(body, media_type=JSON_SCHEMA)
+        """JSON Schema of what filter, sortby and property=value accept (Part 3)."""
+        return self._json_schema(req, collection_id, "queryables", FeatureProvider.queryables)
 
     def schema(self, req: ApiRequest, collection_id: str) -> ApiResponse:
         """JSON Schema of the collection's features: every property with its type."""
+        return self._json_schema(req, collection_id, "schema", FeatureProvider.feature_schema)
+
+    def _json_schema(self, req: ApiRequest, collection_id: str, name: str, build) -> ApiResponse:
         check_params(req.args, COLLECTION_PARAMS)
         c = self._collection(collection_id)
-        body = c.feature_schema()
-        body["$id"] = f"{req.base_url}/collections/{c.id}/schema"
-        return ApiResponse(body, media_type=JSON_SCHEMA)
+        body = build(c)
+        body["$id"] = f"{req.base_url}/collections/{c.id}/{name}"
+        return ApiResponse(body, media_type=JSON_SCHEMA, template="ogc/schema.html")
 
     # ---- features --------------------------------------------------------------------------
 
@@ -514,6 +514,18 @@ class OgcApi:
                     "dataType": "vector",
                     "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
                     "tileMatrixSetURI": WEB_MERCATOR_QUAD_URI,
+                    "minzoom": 0,
+                    "maxzoom": MAX_ZOOM,
+                    "tileMatrixSetLimits": [
+                        {
+                            "tileMatrix": str(z),
+                            "minTileRow": 0,
+                            "maxTileRow": 2**z - 1,
+                            "minTileCol": 0,
+                            "maxTileCol": 2**z - 1,
+                        }
+                        for z in range(MAX_ZOOM + 1)
+                    ],
                     "links": [
                         {
                             "href": here + "/{tileMatrix}/{tileRow}/{tileCol}",
@@ -526,7 +538,7 @@ class OgcApi:
                 }
             ]
         }
-        return ApiResponse(body)
+        return ApiResponse(body, template="ogc/tilesets.html")
 
     def tile(
         self, req: ApiRequest, collection_id: str, matrix_set: str, z: int, y: int, x: int
