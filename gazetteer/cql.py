@@ -129,7 +129,8 @@ def check_filter(node: Any, fields: dict) -> None:
     ``fields`` (name -> Field): every operand a queryable, a literal of the queryable's type
     (dates as DATE('…') or ISO text), LOWER/CASEI of text; IN over a list; LIKE with a text
     pattern; NOT/AND/OR over predicates; at most MAX_FILTER_DEPTH deep and MAX_FILTER_NODES
-    nodes. Walks the tree with an explicit stack, so no input can exhaust recursion."""
+    nodes. ISO date text is turned into dates in place. Walks the tree with an explicit
+    stack, so no input can exhaust recursion."""
 
     def bad(message: str, **details):
         raise InvalidInput(f"filter 无效：{message}", details=details)
@@ -150,18 +151,20 @@ def check_filter(node: Any, fields: dict) -> None:
             bad(f"不是单个值：{str(expr)[:80]}")
         return found
 
-    def same(a: Any, b: Any) -> None:
+    def same(a: Any, b: Any) -> tuple[Any, Any]:
+        """``(a, b)`` if they have one type; ISO text against a date comes back as a date
+        (PostgreSQL will not compare a date column with text)."""
         ka, kb = kind(a), kind(b)
         if ka == kb:
-            return
+            return a, b
         if {ka, kb} == {"date", "string"}:
-            text = a if isinstance(a, str) else b
-            if isinstance(text, str):
-                try:
-                    dt.date.fromisoformat(text)
-                    return
-                except ValueError:
-                    pass
+            try:
+                if isinstance(a, str):
+                    return dt.date.fromisoformat(a), b
+                if isinstance(b, str):
+                    return a, dt.date.fromisoformat(b)
+            except ValueError:
+                pass
         bad(f"类型不符：{str(a)[:40]} 与 {str(b)[:40]}（{ka} / {kb}）")
 
     count = 0
@@ -178,10 +181,10 @@ def check_filter(node: Any, fields: dict) -> None:
         elif isinstance(current, ast.Include):
             pass
         elif isinstance(current, ast.Comparison):
-            same(current.lhs, current.rhs)
+            current.lhs, current.rhs = same(current.lhs, current.rhs)
         elif isinstance(current, ast.Between):
-            same(current.lhs, current.low)
-            same(current.lhs, current.high)
+            current.lhs, current.low = same(current.lhs, current.low)
+            current.lhs, current.high = same(current.lhs, current.high)
         elif isinstance(current, ast.Like):
             if kind(current.lhs) != "string" or not isinstance(current.pattern, str):
                 bad("LIKE 只用于文本属性与文本模式")
@@ -189,8 +192,7 @@ def check_filter(node: Any, fields: dict) -> None:
             if not isinstance(current.sub_nodes, list) or not current.sub_nodes:
                 bad("IN 的第二个参数应为非空的值列表")
             count += len(current.sub_nodes)
-            for value in current.sub_nodes:
-                same(current.lhs, value)
+            current.sub_nodes = [same(current.lhs, value)[1] for value in current.sub_nodes]
         elif isinstance(current, ast.IsNull):
             kind(current.lhs)
         elif isinstance(current, _SPATIAL + (ast.TemporalPredicate, ast.ArrayPredicate)):
