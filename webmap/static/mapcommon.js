@@ -89,7 +89,7 @@
     // the map fills in on a tablet in portrait) the map would keep believing in its old size
     // and centre things in a part of it that is no longer on screen.
     if (window.ResizeObserver) {
-      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(container);
+      new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(map.getContainer());
     }
     return map;
   }
