@@ -611,10 +611,10 @@ def create_proposal(
         )
     with store.write(actor=actor) as conn:
         if digest is not None:
-            earlier = idempotency.previous(conn, actor.username, key)
+            earlier = idempotency.previous(conn, actor.username, "proposal", key)
             if earlier is not None:
                 stored = _detail(conn, _load(conn, earlier.response["id"]), actor)
-                idempotency.check_same_request(earlier, "proposal", digest, stored)
+                idempotency.check_same_request(earlier, digest, stored)
                 return stored
         values = validate_new_proposal(
             conn,
