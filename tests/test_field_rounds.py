@@ -353,3 +353,29 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
     assert refused.status_code == 403
     sign_in(bclient, OFFICER_B)
     assert bclient.post(url, json={"side_code": shaohui["side_b_code"]}).status_code == 200
+
+
+def test_two_witnesses_at_once_are_refused_not_one_dropped(bclient, bstore, shaohui):
+    """A task closed with both an account witness and an external witness is a 400 naming
+    the field; nothing changes, and closing with one of them then works."""
+    from boundaries import tasks as task_service
+
+    marker = list_markers(bstore, line_id=shaohui["id"])[0]
+    task = task_service.create_task(bstore, marker["id"], "repair", OFFICER, note="补漆")
+    sign_in(bclient, OFFICER)
+    url = f"/api/boundaries/tasks/{task['id']}"
+    external = {"name": "李四", "organisation": "惠州市民政局", "role": "科员"}
+    both = bclient.post(
+        url,
+        json={
+            "status": "done",
+            "result": "已补漆",
+            "witness_other_side": OFFICER_B.username,
+            "witness": external,
+        },
+    )
+    assert both.status_code == 400, both.get_json()
+    assert both.get_json()["error"]["details"]["field"] == "witness"
+    assert task_service.get_task(bstore, task["id"])["status"] == "open"
+    one = bclient.post(url, json={"status": "done", "result": "已补漆", "witness": external})
+    assert one.status_code == 200, one.get_json()
