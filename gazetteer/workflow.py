@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer import approval, protection, reservations
+from gazetteer import approval, placement, protection, reservations
 from gazetteer.core import idempotency
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
@@ -794,7 +794,8 @@ def _check(c: _Context):
         if c.row.location is not None:
             point = c.row.location.representative_point()
             location = (point.x, point.y)
-        findings = [
+            findings += placement.location_findings(c.conn, path, point)
+        findings += [
             f.to_dict()
             for f in _rules()[1](
                 proposed["name"],
