@@ -10,7 +10,8 @@ serves field data (``webmap.boundaries_api``, ``webmap.boundaries_pages``).
 
 from __future__ import annotations
 
-from gazetteer.core.actors import STAFF_ROLES, Actor, require_role
+from gazetteer.core.actors import PUBLIC, STAFF_ROLES, Actor, require_role
+from gazetteer.core.errors import Unauthenticated
 
 FIELD_DATA_READERS = STAFF_ROLES
 
@@ -20,5 +21,10 @@ def may_read_field_data(actor: Actor) -> bool:
 
 
 def require_field_data_reader(actor: Actor) -> None:
-    """Raise ``Forbidden`` unless the actor holds a staff role."""
+    """Raise ``Unauthenticated`` (401) for a visitor who has not signed in and
+    ``Forbidden`` (403) for a signed-in account without a staff role."""
+    if actor == PUBLIC:
+        raise Unauthenticated(
+            "查看巡检、维护任务、争议和照片资料需要登录（/auth/login）或 API 令牌"
+        )
     require_role(actor, FIELD_DATA_READERS, "查看巡检、维护任务、争议和照片资料")

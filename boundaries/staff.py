@@ -38,7 +38,10 @@ def _text(data: dict, key: str, label: str, limit: int, required: bool = True) -
 
 def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     """Create or replace ``username``'s profile: full_name, organisation, job_title, side_code
-    (a division code). Officers and admins manage profiles."""
+    (a division code). An admin manages every profile. An officer manages only the
+    profiles of their own side (accounts without a profile, or already of that side) and
+    only within it: no officer moves anyone, themselves included, to another side, since
+    the side decides who may approve for it (docs/security.md)."""
     require_role(actor, MANAGING_ROLES, "登记联检人员")
     values = {
         "full_name": _text(data, "full_name", "姓名", 100),
@@ -56,6 +59,8 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
             is None
         ):
             raise InvalidInput(f"区划代码不存在：{values['side_code']}")
+        if "admin" not in actor.roles:
+            _officer_may_set(conn, actor, username, values["side_code"])
         exists = conn.execute(
             sa.select(staff_profiles.c.username).where(staff_profiles.c.username == username)
         ).first()
@@ -68,6 +73,20 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
         else:
             conn.execute(staff_profiles.insert().values(username=username, **values))
     return profiles(store, [username])[username]
+
+
+def _officer_may_set(conn, actor, username: str, side_code: str) -> None:
+    """Forbidden unless an officer keeps ``username`` on the officer's own side."""
+    own = side_of(conn, actor.username)
+    if own is None:
+        raise Forbidden("未登记所属一方的科员不能登记联检人员（请管理员登记）")
+    current = side_of(conn, username)
+    if current not in (None, own) or side_code != own:
+        raise Forbidden(
+            f"科员只能登记本方（{side_name(conn, own)}）人员，不能把人员改到另一方；"
+            "跨方调整请管理员办理",
+            details={"actor_side": own, "side_code": side_code, "current_side": current},
+        )
 
 
 def profiles(store: Store, usernames) -> dict[str, dict]:

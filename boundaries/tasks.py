@@ -193,6 +193,12 @@ def _witness(conn, task, actor, username: str | None, external: dict | None) -> 
     the other side of the line, or an external person recorded with organisation and role."""
     sides = (task.side_a_code, task.side_b_code)
     doer = staff.side_of(conn, actor.username) or task.responsible_side
+    if username not in (None, "") and external:
+        # One witness is recorded; silently keeping one of two would lose the other.
+        raise InvalidInput(
+            "见证人只能填一种：相邻方人员（witness_other_side）或外部见证人（witness），不能同时填写",
+            details={"field": "witness"},
+        )
     if username not in (None, ""):
         if not isinstance(username, str):
             raise InvalidInput("相邻方见证人应为该方人员的用户名")

@@ -87,6 +87,30 @@ def check_county(conn, row, point: Point) -> tuple[dict | None, str | None]:
     return county, path
 
 
+def location_findings(conn, division_path: str | None, point: Point) -> list[dict]:
+    """A blocking finding (as ``Finding.to_dict``) when ``point`` (CGCS2000 lon, lat) lies
+    outside every county of the province, or in a county off the chain of the division
+    whose path is ``division_path``: a name proposed for 440106 with its location in
+    another city or province would enter the registry in the wrong jurisdiction."""
+    county = county_at(conn, point)
+    where = f"（{point.x:.5f}, {point.y:.5f}）"
+    if county is None:
+        message = f"申报位置{where}不在本省任何县级行政区划内，请核对位置或所属区划"
+    elif division_path and not _on_one_chain(division_path, county["path"]):
+        message = f"申报位置{where}在{county['name']}，不在拟命名所属的行政区划内，请核对"
+    else:
+        return []
+    return [
+        {
+            "rule_id": "location_in_division",
+            "severity": "blocking",
+            "message": message,
+            "source": "行政区划界线（区划数据）",
+            "conflicts": [],
+        }
+    ]
+
+
 def _on_one_chain(record_path: str, county_path: str) -> bool:
     """True when the record's division holds the county or lies inside it (paths are
     codes joined by '/', province first)."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gazetteer import approval, protection, reservations
+from gazetteer import approval, placement, protection, reservations
 from gazetteer.core import idempotency
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
@@ -401,7 +401,8 @@ def _summary(row) -> dict:
         "state_zh": STATE_NAMES_ZH[row.state],
         "name": proposed.get("name"),
         "romanized": proposed.get("romanized"),
-        "place_id": row.place_id,
+        # The record the proposal concerns: for a naming, the one it created once in force.
+        "place_id": row.place_id if row.place_id is not None else row.result_place_id,
         "result_place_id": row.result_place_id,
         "division_code": row.division_code,
         "notice_start": jsonable(row.notice_start),
@@ -611,10 +612,10 @@ def create_proposal(
         )
     with store.write(actor=actor) as conn:
         if digest is not None:
-            earlier = idempotency.previous(conn, actor.username, key)
+            earlier = idempotency.previous(conn, actor.username, "proposal", key)
             if earlier is not None:
                 stored = _detail(conn, _load(conn, earlier.response["id"]), actor)
-                idempotency.check_same_request(earlier, "proposal", digest, stored)
+                idempotency.check_same_request(earlier, digest, stored)
                 return stored
         values = validate_new_proposal(
             conn,
@@ -794,7 +795,8 @@ def _check(c: _Context):
         if c.row.location is not None:
             point = c.row.location.representative_point()
             location = (point.x, point.y)
-        findings = [
+            findings += placement.location_findings(c.conn, path, point)
+        findings += [
             f.to_dict()
             for f in _rules()[1](
                 proposed["name"],

@@ -215,3 +215,43 @@ def test_no_app_starts_on_a_store_being_restored(store, tmp_path):
         with pytest.raises(Conflict, match="正在恢复"):
             create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
     create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+
+
+@pytest.mark.parametrize(
+    "change, names",
+    [
+        (lambda m: m["tables"].__setitem__("alembic_version", [1]), "tables.alembic_version"),
+        (lambda m: m["tables"]["alembic_version"].__setitem__("rows", "1"), "rows"),
+        (lambda m: m["tables"]["alembic_version"].pop("sha256"), "sha256"),
+        (lambda m: m.__setitem__("schema_revisions", "x"), "schema_revisions"),
+        (lambda m: m.__setitem__("tables", []), "tables"),
+        (lambda m: m.clear(), "tables"),
+    ],
+)
+def test_a_malformed_manifest_gets_a_one_line_reason(store, tmp_path, change, names):
+    """A manifest of the wrong shape (a list for a table, the string "1" for a row count)
+    is refused with a one-line reason naming the field, never a TypeError traceback."""
+    target = tmp_path / "b.sqlite"
+    backup.backup(store, target)
+    manifest = json.loads(backup.manifest_path(target).read_text("utf-8"))
+    change(manifest)
+    backup.manifest_path(target).write_text(json.dumps(manifest), "utf-8")
+    checked = backup.verify_backup(target)
+    assert not checked.ok and len(checked.problems) == 1
+    assert checked.problems[0].startswith("manifest unreadable: ")
+    assert names in checked.problems[0] and "\n" not in checked.problems[0]
+    base = ["--database-url", store.url, "admin"]
+    r = CliRunner().invoke(main, [*base, "verify-backup", str(target)])
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
+    assert names in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, [*base, "restore", str(target), "--yes"])
+    assert isinstance(r.exception, InvalidInput) and names in str(r.exception)
+    assert audit.verify(store).ok
+
+
+def test_a_backup_is_one_self_contained_file(store, tmp_path):
+    draft_road(store)
+    target = tmp_path / "backups" / "b.sqlite"
+    backup.backup(store, target)
+    assert backup.verify_backup(target).ok
+    assert sorted(p.name for p in target.parent.iterdir()) == ["b.sqlite", "b.sqlite.manifest.json"]

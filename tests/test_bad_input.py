@@ -233,7 +233,9 @@ def test_formula_cells_are_neutralised_in_marker_csv_exports(bclient):
         bclient.get("/api/boundaries/markers/粤桂900Q").get_json()["properties"]["location_desc_a"]
         == formula
     )
-    exported = bclient.get("/api/boundaries/markers/export?format=csv").get_data()
+    response = bclient.get("/api/boundaries/markers/export?format=csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # not twice
+    exported = response.get_data()
     rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8-sig"))))
     row = next(r for r in rows if r["number"] == "粤桂900Q")
     assert row["location_desc_a"] == "'" + formula

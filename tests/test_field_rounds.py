@@ -356,6 +356,7 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
     assert bclient.post(url, json={"side_code": shaohui["side_b_code"]}).status_code == 200
 
 
+<<<<<<< HEAD
 # ---- a field tester's findings on main (fresh clone, tablet and phone) ---------------------
 
 
@@ -527,3 +528,62 @@ def test_an_amendment_takes_notes_up_to_the_same_limit(bclient, api_round):
     assert bclient.get(url).get_json()["amendments"] == []
     made = bclient.post(url, json={**body, "notes": "桩" * NOTES_MAX_CHARS})
     assert made.status_code == 201
+=======
+def test_two_witnesses_at_once_are_refused_not_one_dropped(bclient, bstore, shaohui):
+    """A task closed with both an account witness and an external witness is a 400 naming
+    the field; nothing changes, and closing with one of them then works."""
+    from boundaries import tasks as task_service
+
+    marker = list_markers(bstore, line_id=shaohui["id"])[0]
+    task = task_service.create_task(bstore, marker["id"], "repair", OFFICER, note="补漆")
+    sign_in(bclient, OFFICER)
+    url = f"/api/boundaries/tasks/{task['id']}"
+    external = {"name": "李四", "organisation": "惠州市民政局", "role": "科员"}
+    both = bclient.post(
+        url,
+        json={
+            "status": "done",
+            "result": "已补漆",
+            "witness_other_side": OFFICER_B.username,
+            "witness": external,
+        },
+    )
+    assert both.status_code == 400, both.get_json()
+    assert both.get_json()["error"]["details"]["field"] == "witness"
+    assert task_service.get_task(bstore, task["id"])["status"] == "open"
+    one = bclient.post(url, json={"status": "done", "result": "已补漆", "witness": external})
+    assert one.status_code == 200, one.get_json()
+
+
+def test_an_officer_cannot_move_anyone_to_another_side(bclient, bstore, shaohui):
+    """Staff profiles decide who approves for a side: an officer keeps profiles of their
+    own side only (never themselves or another to the other side, never the other side's
+    people); an admin may move anyone. A refused change leaves the profile as it was."""
+    from boundaries.staff import profiles
+
+    a, b = shaohui["side_a_code"], shaohui["side_b_code"]
+    sign_in(bclient, OFFICER)
+    me = {"full_name": "张伟", "organisation": "甲方民政局"}
+    for username, side in (
+        (OFFICER.username, b),  # themselves to the other side
+        (INSPECTOR_A.username, b),  # a colleague to the other side
+        (OFFICER_B.username, a),  # the other side's officer to theirs
+        (OFFICER_B.username, b),  # the other side's officer, kept there
+    ):
+        r = bclient.post(f"/api/boundaries/staff/{username}", json={**me, "side_code": side})
+        assert r.status_code == 403, (username, side, r.get_json())
+    assert profiles(bstore, [OFFICER.username])[OFFICER.username]["side_code"] == a
+    assert profiles(bstore, [OFFICER_B.username])[OFFICER_B.username]["side_code"] == b
+    fine = bclient.post(
+        f"/api/boundaries/staff/{INSPECTOR_A.username}",
+        json={"full_name": "王强", "organisation": "甲方自然资源局", "side_code": a},
+    )
+    assert fine.status_code == 200, fine.get_json()
+    # The approval for side B stays out of reach of side A's officer.
+    from boundaries import tasks as task_service
+
+    marker = list_markers(bstore, line_id=shaohui["id"])[0]
+    task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
+    url = f"/api/boundaries/tasks/{task['id']}/approve"
+    assert bclient.post(url, json={"side_code": b}).status_code == 403
+>>>>>>> main

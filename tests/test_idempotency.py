@@ -124,6 +124,25 @@ def test_boundary_creates_take_an_idempotency_key(bclient_and_store, create):
     assert count(store, table) == before + 1
 
 
+def test_one_key_on_two_create_endpoints_names_two_requests(bclient_and_store):
+    """Keys are scoped by what they create: a key first used for a round, then for a
+    dispute, creates the dispute (not a 409 carrying the round); each retry answers its own
+    record."""
+    client, store = bclient_and_store
+    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "shared-1"}
+    url_r, _, round_body, _, _ = _round(client, headers)
+    url_d, _, dispute_body, _, _ = _dispute(client, headers)
+    made_round = client.post(url_r, json=round_body, headers=headers)
+    made_dispute = client.post(url_d, json=dispute_body, headers=headers)
+    assert (made_round.status_code, made_dispute.status_code) == (201, 201), made_dispute.get_json()
+    assert made_dispute.get_json()["title"] == "林地权属不清"
+    again_r = client.post(url_r, json=round_body, headers=headers)
+    again_d = client.post(url_d, json=dispute_body, headers=headers)
+    assert again_r.get_json()["id"] == made_round.get_json()["id"]
+    assert again_d.get_json()["id"] == made_dispute.get_json()["id"]
+    assert count(store, disputes) == 1
+
+
 def test_a_resent_inspection_with_other_content_is_409_with_the_stored_one(bclient_and_store):
     client, store = bclient_and_store
     officer = token_headers(store, OFFICER.username, *OFFICER.roles)

@@ -433,3 +433,27 @@ def test_annual_statistics_counts(store, clock, corpus):
     }
     png = statistics.statistics_chart_png(stats)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+
+
+@pytest.mark.parametrize(
+    "where, says",
+    [(Point(116.397, 39.909), "不在本省"), (Point(113.60, 24.81), "不在拟命名所属")],
+    ids=["beijing", "shaoguan"],
+)
+def test_a_location_outside_the_division_is_a_blocking_finding(store, clock, corpus, where, says):
+    """A naming in 天河区 whose location lies in Beijing (outside the province) or in
+    韶关 (another city) is stopped by the check, not passed with no finding."""
+    p = propose(
+        store,
+        "naming",
+        "天河区住建局",
+        "新建道路",
+        proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
+        location=where,
+        clock=clock,
+    )
+    p = step(store, clock, corpus, p, "submit")
+    p = step(store, clock, corpus, p, "check")
+    blocking = [f for f in p["findings"] if f["severity"] == "blocking"]
+    assert [f["rule_id"] for f in blocking] == ["location_in_division"], p["findings"]
+    assert says in blocking[0]["message"]

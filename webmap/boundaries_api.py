@@ -72,7 +72,7 @@ def _field_data_is_for_staff():
 
 _MEDIA = {
     "geojson": "application/geo+json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text/* types
     "gpkg": "application/geopackage+sqlite3",
 }
 

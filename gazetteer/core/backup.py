@@ -20,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import pydantic
 import sqlalchemy as sa
 
 from gazetteer.core import serving
@@ -28,6 +29,35 @@ from gazetteer.core.store import Store
 
 MANIFEST_SUFFIX = ".manifest.json"
 _PAGES_PER_STEP = 1024  # the backup copies in steps so the source is never locked for long
+
+
+class _TableEntry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(strict=True)
+    rows: pydantic.NonNegativeInt
+    sha256: str = pydantic.Field(pattern="^[0-9a-f]{64}$")
+
+
+class _Manifest(pydantic.BaseModel):
+    """The shape a manifest must have before any of its values is compared (strict: the
+    string "6" is not a row count)."""
+
+    model_config = pydantic.ConfigDict(strict=True)
+    tables: dict[str, _TableEntry]
+    schema_revisions: list[str]
+    file_sha256: str | None = pydantic.Field(default=None, pattern="^[0-9a-f]{64}$")
+
+
+def read_manifest(backup_file: Path) -> dict:
+    """The manifest next to ``backup_file``, checked for shape; raises ValueError with a
+    one-line reason naming the first bad field."""
+    raw = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
+    try:
+        _Manifest.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "manifest"
+        raise ValueError(f"not a backup manifest: {where}: {first['msg']}") from None
+    return raw
 
 
 def manifest_path(backup_file: Path) -> Path:
@@ -138,6 +168,9 @@ def backup(store: Store, target: Path) -> dict:
     dst = sqlite3.connect(target)
     try:
         src.backup(dst, pages=_PAGES_PER_STEP)
+        # The copy inherits the store's WAL mode; a rollback-journal file is one
+        # self-contained file (no -wal/-shm next to it, now or when it is verified).
+        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()
@@ -168,9 +201,7 @@ def verify_backup(backup_file: Path) -> Verification:
     if not backup_file.exists() or not manifest_path(backup_file).exists():
         raise InvalidInput(f"找不到备份文件或其清单：{backup_file}")
     try:
-        expected = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
-        if not isinstance(expected, dict) or not isinstance(expected.get("tables"), dict):
-            raise ValueError("not a backup manifest")
+        expected = read_manifest(backup_file)
     except (ValueError, UnicodeDecodeError) as exc:
         return Verification(False, [f"manifest unreadable: {_problem_line(exc)}"], 0)
     tables = len(expected["tables"])
@@ -213,8 +244,7 @@ def restore(backup_file: Path, store: Store) -> Verification:
         finally:
             dst.close()
             src.close()
-    expected = json.loads(manifest_path(backup_file).read_text(encoding="utf-8"))
-    result = compare_manifests(expected, sqlite_manifest(target))
+    result = compare_manifests(read_manifest(backup_file), sqlite_manifest(target))
     if not result.ok:
         raise InvalidInput("恢复后的存储与备份清单不符：" + "；".join(result.problems))
     return result

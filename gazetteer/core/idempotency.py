@@ -5,7 +5,9 @@ The key, a digest of what was asked and the answer are stored in the same transa
 the record they created, so the two commit or vanish together: a retry after a crash
 either finds the answer (the record exists) or creates the record (it does not). A retry
 with the same key but different content is a ``Conflict`` whose details carry the stored
-answer, so the client can keep both versions. Keys are per account.
+answer, so the client can keep both versions. Keys are per account and per scope (what
+the create makes: proposal, round, dispute, …): the same key sent to two create endpoints
+names two different requests.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ idempotency_keys = sa.Table(
     metadata,
     sa.Column("actor", sa.String(64), primary_key=True, comment="the account that sent it"),
     sa.Column("key", sa.String(200), primary_key=True, comment="Idempotency-Key header"),
-    sa.Column("scope", sa.String(100), nullable=False, comment="what was created: proposal, …"),
+    sa.Column("scope", sa.String(100), primary_key=True, comment="what was created: proposal, …"),
     sa.Column("request_sha256", sa.String(64), nullable=False, comment="digest of the request"),
     sa.Column("response", sa.JSON, nullable=False, comment="the answer given the first time"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -50,20 +52,22 @@ def request_digest(document) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def previous(conn, actor: str, key: str):
-    """The row stored for ``key`` by ``actor`` (``scope``, ``request_sha256``, ``response``),
-    or None when the key is new."""
+def previous(conn, actor: str, scope: str, key: str):
+    """The row stored for ``key`` by ``actor`` when creating a ``scope`` record
+    (``request_sha256``, ``response``), or None when the key is new there."""
     return conn.execute(
         sa.select(idempotency_keys).where(
-            idempotency_keys.c.actor == actor, idempotency_keys.c.key == key
+            idempotency_keys.c.actor == actor,
+            idempotency_keys.c.scope == scope,
+            idempotency_keys.c.key == key,
         )
     ).first()
 
 
-def check_same_request(row, scope: str, digest: str, stored: dict) -> None:
+def check_same_request(row, digest: str, stored: dict) -> None:
     """Raise ``Conflict`` when the key was first used for different content; ``stored`` (the
     record as it now stands) goes into ``details.stored`` so the client can keep both."""
-    if row.scope != scope or row.request_sha256 != digest:
+    if row.request_sha256 != digest:
         raise Conflict(
             "此 Idempotency-Key 已用于内容不同的请求：已保存的版本见 details.stored",
             details={"idempotency_key": row.key, "stored": stored},
@@ -96,14 +100,13 @@ def create_once(store, actor, scope: str, key: str | None, request, create, fetc
     earlier = None
     with store.write(actor=actor) as conn:
         if digest is not None:
-            earlier = previous(conn, actor.username, key)
+            earlier = previous(conn, actor.username, scope, key)
         if earlier is None:
             new_id = create(conn)
             if digest is not None:
                 remember(conn, actor.username, key, scope, digest, {"id": new_id})
     if earlier is None:
         return fetch(new_id)
-    # A key first used for another kind of record: show what it made, as it was answered.
-    stored = fetch(earlier.response["id"]) if earlier.scope == scope else earlier.response
-    check_same_request(earlier, scope, digest, stored)
+    stored = fetch(earlier.response["id"])
+    check_same_request(earlier, digest, stored)
     return stored

@@ -318,9 +318,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     officer.wait_for_selector("#report-map path.leaflet-interactive")
     assert_fits(officer, viewport)
     spill = officer.evaluate(  # every table inside the report's column, not past it
-        """() => { const box = document.querySelector('article').getBoundingClientRect();
+        """() => { const a = document.querySelector('article'),
+            right = a.getBoundingClientRect().right - parseFloat(getComputedStyle(a).paddingRight);
           return [...document.querySelectorAll('article table')]
-            .map(t => t.getBoundingClientRect().right - box.right).filter(d => d > 1); }"""
+            .map(t => t.getBoundingClientRect().right - right).filter(d => d > 1); }"""
     )
     assert spill == [], spill
     assert "gnss_handheld" not in officer.inner_text("article")
