@@ -356,7 +356,6 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
     assert bclient.post(url, json={"side_code": shaohui["side_b_code"]}).status_code == 200
 
 
-<<<<<<< HEAD
 # ---- a field tester's findings on main (fresh clone, tablet and phone) ---------------------
 
 
@@ -528,7 +527,8 @@ def test_an_amendment_takes_notes_up_to_the_same_limit(bclient, api_round):
     assert bclient.get(url).get_json()["amendments"] == []
     made = bclient.post(url, json={**body, "notes": "桩" * NOTES_MAX_CHARS})
     assert made.status_code == 201
-=======
+
+
 def test_two_witnesses_at_once_are_refused_not_one_dropped(bclient, bstore, shaohui):
     """A task closed with both an account witness and an external witness is a 400 naming
     the field; nothing changes, and closing with one of them then works."""
@@ -586,4 +586,3 @@ def test_an_officer_cannot_move_anyone_to_another_side(bclient, bstore, shaohui)
     task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
     url = f"/api/boundaries/tasks/{task['id']}/approve"
     assert bclient.post(url, json={"side_code": b}).status_code == 403
->>>>>>> main
