@@ -21,10 +21,14 @@ from helpers import login
 from boundaries import inspections as inspection_service
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
+from gazetteer.core.actors import Actor
 from gazetteer.core.geodesy import destination
 from gazetteer.core.mbtiles import MBTiles, tile_xy, tiles_in_bbox, write_package
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+ADMIN = Actor("system-test", frozenset({"admin"}))
 
 
 def sign_in(client, actor):
@@ -393,7 +397,7 @@ def test_one_round_in_progress_per_line_and_only_its_sides_officers_plan(bclient
         bstore,
         "gz_officer",
         {"full_name": "赵六", "organisation": "广州市民政局", "side_code": "440100"},
-        OFFICER,
+        ADMIN,
     )
     from gazetteer.core.actors import Actor
 
@@ -419,7 +423,7 @@ def test_signing_checks_the_inspectors_current_side(bstore, api_round, shaohui):
         bstore,
         INSPECTOR_A.username,
         {"full_name": "王强", "organisation": "乙方民政局", "side_code": shaohui["side_b_code"]},
-        OFFICER,
+        ADMIN,
     )
     with pytest.raises(Forbidden, match="王强"):
         inspection_service.sign_inspection(

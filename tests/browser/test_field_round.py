@@ -20,12 +20,14 @@ from boundaries import inspections as inspection_service
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from boundaries.tables import inspection_amendments, inspections
+from gazetteer.core.actors import Actor
 from gazetteer.core.geodesy import destination, distance_m
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
 from tests.browser.pages import select_marker
 
 pytestmark = pytest.mark.browser
 
+ADMIN = Actor("system-test", frozenset({"admin"}))
 PHONE = {"width": 390, "height": 844}
 SIZES = [pytest.param(TABLET_PORTRAIT, id="768x1024"), pytest.param(PHONE, id="390x844")]
 
@@ -375,7 +377,7 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
         store,
         outsider.username,
         {"full_name": "刘洋", "organisation": "甲方民政局", "side_code": line["side_a_code"]},
-        OFFICER,
+        ADMIN,
     )
     markers = list_markers(store, line_id=line["id"])[:3]
     plan = {
