@@ -129,7 +129,7 @@ def test_one_key_on_two_create_endpoints_names_two_requests(bclient_and_store):
     dispute, creates the dispute (not a 409 carrying the round); each retry answers its own
     record."""
     client, store = bclient_and_store
-    headers = {**token_headers(store, "wang", "officer"), "Idempotency-Key": "shared-1"}
+    headers = {**token_headers(store, OFFICER.username, "officer"), "Idempotency-Key": "shared-1"}
     url_r, _, round_body, _, _ = _round(client, headers)
     url_d, _, dispute_body, _, _ = _dispute(client, headers)
     made_round = client.post(url_r, json=round_body, headers=headers)
