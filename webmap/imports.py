@@ -195,7 +195,7 @@ def _start_job(kind: str, step, the_store, run_id: int, actor, **options):
 def preview(run_id: int):
     actor = _officer()
     the_store, service, work_dir = store(), lookup(), _work_dir()
-    runs.get_run(the_store, run_id, actor)  # 404 before a job starts
+    runs.require_owner(the_store, run_id, actor)  # 404 / 403 before a job starts
     return _start_job(
         "preview",
         runs.preview,
