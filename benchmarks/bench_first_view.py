@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -23,17 +24,8 @@ from pathlib import Path
 
 from shipped_store import build_shipped_store, counted_page
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from offline_chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 
 def build_store(directory: Path):
@@ -150,7 +142,7 @@ def measure_views(browser, url: str) -> list[tuple[str, int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 

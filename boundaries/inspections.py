@@ -685,15 +685,16 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
             .where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
         )
-        if side_code not in (rec.side_a_code, rec.side_b_code):
-            raise InvalidInput(f"签认方应为界线两侧之一：{rec.side_a_code} 或 {rec.side_b_code}")
-        _require_member(conn, rec.round_id, actor, side_code)
-        column = "a" if side_code == rec.side_a_code else "b"
-        if getattr(rec, f"signed_{column}_by"):
-            raise IllegalTransition(f"{staff.side_name(conn, side_code)}一方已签认此记录")
-        other = rec.signed_b_by if column == "a" else rec.signed_a_by
-        if other == actor.username:
-            raise IllegalTransition("同一人不能代表双方签认")
+        column = staff.sign_off_side(
+            conn,
+            rec,
+            side_code,
+            actor,
+            columns="signed",
+            action_zh="签认",
+            authorise=lambda: _require_member(conn, rec.round_id, actor, side_code),
+            once=True,
+        )
         conn.execute(
             inspections.update()
             .where(inspections.c.id == inspection_id)

@@ -10,12 +10,14 @@ for; pages show the person's name and organisation instead of the username.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from boundaries.tables import staff_profiles
 from gazetteer.core.account_tables import users
 from gazetteer.core.actors import require_role
-from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
+from gazetteer.core.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
 from gazetteer.tables import divisions
 
@@ -142,3 +144,35 @@ def require_side(conn, actor, side_code: str, action_zh: str) -> None:
             f"（{actor.username} 属于{side_name(conn, side)}一方）",
             details={"side_code": side_code, "actor_side": side},
         )
+
+
+def sign_off_side(
+    conn,
+    row,
+    side_code: str,
+    actor,
+    *,
+    columns: str,
+    action_zh: str,
+    authorise: Callable[[], None],
+    once: bool,
+) -> str:
+    """Which side, 'a' or 'b', ``actor`` signs off for on ``row`` (a record of a line with
+    ``side_a_code``, ``side_b_code`` and the sign-off columns ``{columns}_a_by`` and
+    ``{columns}_b_by``): the inspection records both teams sign and the relocations both
+    sides' officers approve. Checked in this order, nothing written:
+
+    * ``side_code`` is one of the line's two sides (InvalidInput);
+    * ``authorise()`` lets the actor act for that side (it raises Forbidden);
+    * with ``once``, that side has not signed off yet (IllegalTransition);
+    * the actor has not signed off for the other side (IllegalTransition): one person never
+      speaks for both governments."""
+    if side_code not in (row.side_a_code, row.side_b_code):
+        raise InvalidInput(f"{action_zh}方应为界线两侧之一：{row.side_a_code} 或 {row.side_b_code}")
+    authorise()
+    side, other = ("a", "b") if side_code == row.side_a_code else ("b", "a")
+    if once and getattr(row, f"{columns}_{side}_by"):
+        raise IllegalTransition(f"{side_name(conn, side_code)}一方已{action_zh}此记录")
+    if getattr(row, f"{columns}_{other}_by") == actor.username:
+        raise IllegalTransition(f"同一人不能代表双方{action_zh}")
+    return side

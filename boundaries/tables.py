@@ -22,6 +22,7 @@ from boundaries.vocabulary import (  # the codes are declared once, with their l
     TASK_STATUSES,
 )
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
+from gazetteer.tables import division_code_column
 
 
 def _in(values):
@@ -41,8 +42,8 @@ boundary_lines = sa.Table(
         comment="rule | table | officer: officer-set names survive rebuilds",
     ),
     sa.Column("kind", sa.String(12), nullable=False),
-    sa.Column("side_a_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
-    sa.Column("side_b_code", sa.String(12), sa.ForeignKey("divisions.code"), nullable=False),
+    division_code_column("side_a_code", nullable=False),
+    division_code_column("side_b_code", nullable=False),
     sa.Column("geom", Geometry, comment="MultiLineString, CGCS2000 lon/lat"),
     *bbox_column_defs("boundary_lines"),
     sa.Column(
@@ -101,7 +102,7 @@ markers = sa.Table(
         comment="方位物: [{name, bearing_deg, distance_m}]",
     ),
     sa.Column("installed_date", sa.Date),
-    sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
+    division_code_column("responsible_side"),
     sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
     sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),
@@ -148,7 +149,7 @@ round_teams = sa.Table(
     "round_teams",
     metadata,
     sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), primary_key=True),
-    sa.Column("side_code", sa.String(12), sa.ForeignKey("divisions.code"), primary_key=True),
+    division_code_column("side_code", primary_key=True),
     sa.Column("organisation", sa.String(200), comment="e.g. 广东省民政厅"),
     sa.Column("leader", sa.String(100)),
     sa.Column(
@@ -241,7 +242,7 @@ maintenance_tasks = sa.Table(
     sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), index=True),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("status", sa.String(12), nullable=False, server_default="open"),
-    sa.Column("responsible_side", sa.String(12), sa.ForeignKey("divisions.code")),
+    division_code_column("responsible_side"),
     sa.Column(
         "report_due_at",
         sa.DateTime(timezone=True),
@@ -319,10 +320,8 @@ staff_profiles = sa.Table(
     sa.Column("full_name", sa.String(100), nullable=False),
     sa.Column("organisation", sa.String(200), nullable=False, comment="e.g. 韶关市民政局"),
     sa.Column("job_title", sa.String(100)),
-    sa.Column(
+    division_code_column(
         "side_code",
-        sa.String(12),
-        sa.ForeignKey("divisions.code"),
         nullable=False,
         index=True,
         comment="the division this account works for: the side of a line it may act for",

@@ -112,17 +112,20 @@ def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:
         task = _task_with_sides(conn, task_id)
         if task.kind not in NEEDS_BOTH_APPROVALS:
             raise InvalidInput("只有迁移、撤销界桩需要双方批准")
-        if side_code not in (task.side_a_code, task.side_b_code):
-            raise InvalidInput(f"批准方应为界线两侧之一：{task.side_a_code} 或 {task.side_b_code}")
-        staff.require_side(conn, actor, side_code, "代表该方批准")
-        column = "approved_a_by" if side_code == task.side_a_code else "approved_b_by"
-        other = task.approved_b_by if column == "approved_a_by" else task.approved_a_by
-        if other == actor.username:
-            raise IllegalTransition("同一人不能代表双方批准")
+        side = staff.sign_off_side(
+            conn,
+            task,
+            side_code,
+            actor,
+            columns="approved",
+            action_zh="批准",
+            authorise=lambda: staff.require_side(conn, actor, side_code, "代表该方批准"),
+            once=False,  # a side's officer may approve again (the later one is recorded)
+        )
         conn.execute(
             maintenance_tasks.update()
             .where(maintenance_tasks.c.id == task_id)
-            .values(**{column: actor.username})
+            .values(**{f"approved_{side}_by": actor.username})
         )
     return get_task(store, task_id)
 

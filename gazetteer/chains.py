@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from gazetteer.pinyin import syllables
 from gazetteer.search import (
@@ -85,12 +85,8 @@ class ChainReading:
     hits: list[Hit] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "levels": self.levels,
-            "tail": self.tail,
-            "nested": self.nested,
-            "message": self.message,
-        }
+        """The reading without its hits (the caller serialises those its own way)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hits"}
 
 
 def _name_keys(name: str, reading: list[str]) -> tuple[set[str], set[str]]:

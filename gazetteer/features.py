@@ -451,3 +451,69 @@ class FeatureProvider:
             record["geom"] = values["gd_geom"]
             records.append(record)
         return frame_from_rows(records)
+
+
+_JSON_SCHEMA_TYPES = (
+    (sa.Boolean, "boolean"),
+    (sa.Integer, "integer"),
+    (sa.Float, "number"),
+    (sa.Numeric, "number"),
+)
+
+
+def _column_field(column: sa.Column, title: str, enum: tuple | None) -> Field:
+    """The ``Field`` for a table column, its JSON Schema type read from the column's SQL
+    type (a date column is a string of format 'date'). A JSON column is written out flat as
+    text (``_json_value``) and cannot be compared with a query-string value, so it is not
+    queryable."""
+    kind = column.type
+    schema_type = next((t for sql, t in _JSON_SCHEMA_TYPES if isinstance(kind, sql)), "string")
+    return Field(
+        column.name,
+        column,
+        schema_type,
+        title,
+        format="date" if isinstance(kind, sa.Date) else None,
+        queryable=not isinstance(kind, sa.JSON),
+        enum=enum,
+    )
+
+
+def table_layer(
+    table: sa.Table,
+    *,
+    properties: dict[str, str | Field],
+    enums: dict[str, tuple] | None = None,
+    source: Any = None,
+    **options: Any,
+) -> FeatureProvider:
+    """A ``FeatureProvider`` over one table (``source`` may widen it to a join).
+
+    ``properties`` maps each property name, in output order, to its zh title when it is the
+    table's column of that name (its type comes from the column), or to a whole ``Field``
+    for anything else (a computed value, a joined or renamed column); ``enums`` gives the
+    allowed values of some columns. From the table come the id (its one primary-key column,
+    parsed as int when it is an integer), the geometry (``geom``), the bounding columns
+    (``minx``..``maxy`` in degrees, or ``lon``/``lat`` twice for a point table) and the
+    default order (the id). ``options`` are the other ``FeatureProvider`` fields."""
+    enums = enums or {}
+    (key,) = table.primary_key.columns
+    fields = tuple(
+        spec if isinstance(spec, Field) else _column_field(table.c[name], spec, enums.get(name))
+        for name, spec in properties.items()
+    )
+    if "minx" in table.c:
+        bounds = (table.c.minx, table.c.miny, table.c.maxx, table.c.maxy)
+    else:
+        bounds = (table.c.lon, table.c.lat, table.c.lon, table.c.lat)
+    options.setdefault("order_by", (key,))
+    if isinstance(key.type, sa.Integer):
+        options.setdefault("parse_id", int)
+    return FeatureProvider(
+        source=table if source is None else source,
+        id_field=key.name,
+        fields=fields,
+        geometry=table.c.geom,
+        bounds=bounds,
+        **options,
+    )

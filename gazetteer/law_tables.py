@@ -9,17 +9,15 @@ practice: a change record is never edited or deleted (history never deleted).
 
 import sqlalchemy as sa
 
-import gazetteer.tables  # noqa: F401  (places and divisions must be declared first)
 from gazetteer.core.store import metadata
+from gazetteer.tables import division_code_column  # declares places and divisions first
 
 division_change_records = sa.Table(
     "division_change_records",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
+    division_code_column(
         "division_code",
-        sa.String(12),
-        sa.ForeignKey("divisions.code"),
         nullable=False,
         index=True,
         comment="the division renamed (its statistical code)",

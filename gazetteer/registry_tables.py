@@ -11,8 +11,8 @@ lon/lat (EPSG:4490).
 
 import sqlalchemy as sa
 
-import gazetteer.tables  # noqa: F401  (places and divisions must be declared first)
 from gazetteer.core.store import Geometry, metadata
+from gazetteer.tables import division_code_column  # declares places and divisions first
 
 PROPOSAL_KINDS = ("naming", "renaming", "retirement")
 PROPOSAL_STATES = (
@@ -125,10 +125,8 @@ proposals = sa.Table(
         sa.ForeignKey("places.id"),
         comment="the record created by a naming or renaming once in force",
     ),
-    sa.Column(
+    division_code_column(
         "division_code",
-        sa.String(12),
-        sa.ForeignKey("divisions.code"),
         index=True,
         comment="the lowest division the place lies in (for statistics)",
     ),

@@ -17,7 +17,7 @@ spelling rules (《中国地名汉语拼音字母拼写规则（汉语地名部�
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from gazetteer import pinyin
 
@@ -44,13 +44,7 @@ class Romanization:
     heteronyms: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {
-            "text": self.text,
-            "toned": self.toned,
-            "specific": self.specific,
-            "generic": self.generic,
-            "heteronyms": self.heteronyms,
-        }
+        return asdict(self)
 
 
 def _match_generic(name: str) -> str:

@@ -30,6 +30,12 @@ FEATURE_CLASSES = (
 PLACE_STATUSES = ("in_force", "historical", "retired")
 
 
+def division_code_column(name: str, *args, **kwargs) -> sa.Column:
+    """A column holding a division's statistical code (12 characters at most), referencing
+    ``divisions.code``; ``args``/``kwargs`` as for ``sa.Column`` (index, nullable, comment...)."""
+    return sa.Column(name, sa.String(12), sa.ForeignKey("divisions.code"), *args, **kwargs)
+
+
 divisions = sa.Table(
     "divisions",
     metadata,
@@ -41,7 +47,7 @@ divisions = sa.Table(
     ),
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("level", sa.String(10), nullable=False),
-    sa.Column("parent_code", sa.String(12), sa.ForeignKey("divisions.code"), index=True),
+    division_code_column("parent_code", index=True),
     sa.Column(
         "path",
         sa.String(80),
@@ -86,17 +92,13 @@ places = sa.Table(
     sa.Column("heteronyms_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("feature_class", sa.String(20), nullable=False, index=True),
     sa.Column("feature_type", sa.String(40), comment="finer type: 村民委员会, 街道, 路 ..."),
-    sa.Column(
+    division_code_column(
         "division_code",
-        sa.String(12),
-        sa.ForeignKey("divisions.code"),
         index=True,
         comment="the lowest division the place lies in",
     ),
-    sa.Column(
+    division_code_column(
         "own_division_code",
-        sa.String(12),
-        sa.ForeignKey("divisions.code"),
         unique=True,
         comment="set when the place is itself a division",
     ),

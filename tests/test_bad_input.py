@@ -337,3 +337,15 @@ def test_a_marker_key_of_non_ascii_digits_is_a_404(bclient):
         assert r.get_json()["error"]["code"] == "not_found"
     first = bclient.get("/api/boundaries/markers").get_json()["features"][0]
     assert bclient.get(f"/api/boundaries/markers/{first['id']}").status_code == 200
+
+
+def test_an_id_beyond_64_bits_is_an_unknown_record_on_every_method_of_the_path(client):
+    """A 23-digit id matched no GET route but the POST route of the same path, so werkzeug
+    answered 405; it is an unknown record whatever the method."""
+    huge = "9" * 23
+    r = client.get(f"/api/places/{huge}")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    # The same answer as for any id no record has (0), not a 405.
+    unknown = client.get("/api/places/0/protection")
+    r = client.get(f"/api/places/{huge}/protection")
+    assert (r.status_code, r.get_json()) == (unknown.status_code, unknown.get_json())

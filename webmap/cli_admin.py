@@ -90,21 +90,28 @@ def set_office(obj, username: str, office: str | None) -> None:
     click.echo(f"{username}: office={office or '-'}")
 
 
-@admin.command("deactivate")
-@click.argument("username")
-@click.pass_obj
-def deactivate(obj, username: str) -> None:
-    """Stop a user signing in or using tokens (their sessions end at once)."""
-    accounts.set_active(obj.store, username, False, by=CLI_ACTOR)
-    click.echo(f"{username}: deactivated")
+def _set_active_command(name: str, active: bool, help_text: str, done: str):
+    """``gdgis admin NAME USERNAME``: set the user's active flag to ``active``."""
+
+    @admin.command(name, help=help_text)
+    @click.argument("username")
+    @click.pass_obj
+    def command(obj, username: str) -> None:
+        accounts.set_active(obj.store, username, active, by=CLI_ACTOR)
+        click.echo(f"{username}: {done}")
+
+    return command
 
 
-@admin.command("activate")
-@click.argument("username")
-@click.pass_obj
-def activate(obj, username: str) -> None:
-    accounts.set_active(obj.store, username, True, by=CLI_ACTOR)
-    click.echo(f"{username}: active")
+deactivate = _set_active_command(
+    "deactivate",
+    False,
+    "Stop a user signing in or using tokens (their sessions end at once).",
+    "deactivated",
+)
+activate = _set_active_command(
+    "activate", True, "Let a deactivated user sign in and use their tokens again.", "active"
+)
 
 
 @admin.command("list-users")

@@ -1,7 +1,7 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
 from boundaries.vocabulary import LINE_KINDS
-from webmap.responses import Inspection, error, file_content, json_content
+from webmap.responses import Inspection, error, file_content, json_content, query_param
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 
@@ -19,11 +19,7 @@ def _int(name: str, where: str = "query", required: bool = False) -> dict:
     }
 
 
-_FORMAT = {
-    "name": "format",
-    "in": "query",
-    "schema": {"type": "string", "enum": ["geojson", "csv", "gpkg"]},
-}
+_FORMAT = query_param("format", {"type": "string", "enum": ["geojson", "csv", "gpkg"]})
 _FILE = file_content(
     "The export file, as ``format`` asks (EPSG:4490; CSV UTF-8 with BOM)", *_FILE_TYPES
 )
@@ -37,13 +33,7 @@ PATHS = {
     "/api/boundaries/lines": {
         "get": {
             "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
-            "parameters": [
-                {
-                    "name": "kind",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": list(LINE_KINDS)},
-                }
-            ],
+            "parameters": [query_param("kind", {"type": "string", "enum": list(LINE_KINDS)})],
             "responses": {
                 "200": json_content("Lines and the length note"),
                 "400": error("Bad kind"),
@@ -68,7 +58,7 @@ PATHS = {
             "summary": "Markers as GeoJSON (demonstration rows labelled 演示数据)",
             "parameters": [
                 _int("line_id"),
-                {"name": "state", "in": "query", "schema": {"type": "string"}},
+                query_param("state", {"type": "string"}),
             ],
             "responses": {
                 "200": {
@@ -232,7 +222,7 @@ PATHS = {
         "get": {
             "summary": "Maintenance tasks",
             "parameters": [
-                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                query_param("status", {"type": "string"}),
                 _int("round_id"),
                 _int("line_id"),
             ],

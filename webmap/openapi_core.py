@@ -2,7 +2,7 @@
 are generated from the layer registry in ``webmap.openapi_ogc``)."""
 
 from gazetteer.core.crs import CRS_TAG_HELP
-from webmap.responses import error, json_content
+from webmap.responses import error, json_content, query_param
 
 _CODE = {
     "name": "code",
@@ -18,11 +18,7 @@ PATHS = {
             "summary": "A division by statistical code, with its chain and children",
             "parameters": [
                 _CODE,
-                {
-                    "name": "geometry",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": ["0", "1"]},
-                },
+                query_param("geometry", {"type": "string", "enum": ["0", "1"]}),
             ],
             "responses": {
                 "200": json_content("The division"),
@@ -35,16 +31,8 @@ PATHS = {
         "get": {
             "summary": "Divisions of one level, coverage-simplified GeoJSON",
             "parameters": [
-                {
-                    "name": "level",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": ["province", "city", "county"]},
-                },
-                {
-                    "name": "tolerance_deg",
-                    "in": "query",
-                    "schema": {"type": "number", "minimum": 0, "maximum": 0.1},
-                },
+                query_param("level", {"type": "string", "enum": ["province", "city", "county"]}),
+                query_param("tolerance_deg", {"type": "number", "minimum": 0, "maximum": 0.1}),
             ],
             "responses": {"200": json_content("FeatureCollection"), "400": error("Bad parameter")},
         }
@@ -55,30 +43,17 @@ PATHS = {
             "initials, prefix, one typo, former names, or a chain of names top down "
             "(广州天河, gz th); `chain` says how a chain was read and whether it nests",
             "parameters": [
-                {
-                    "name": "q",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                },
-                {"name": "division", "in": "query", "schema": {"type": "string"}},
-                {"name": "feature_class", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "status",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": ["in_force", "historical", "retired"]},
-                },
-                {"name": "bbox", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
-                },
-                {
-                    "name": "offset",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 10000},
-                },
+                query_param(
+                    "q", {"type": "string", "minLength": 1, "maxLength": 100}, required=True
+                ),
+                query_param("division", {"type": "string"}),
+                query_param("feature_class", {"type": "string"}),
+                query_param(
+                    "status", {"type": "string", "enum": ["in_force", "historical", "retired"]}
+                ),
+                query_param("bbox", {"type": "string"}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                query_param("offset", {"type": "integer", "minimum": 0, "maximum": 10000}),
             ],
             "responses": {
                 "200": json_content(
@@ -93,17 +68,10 @@ PATHS = {
         "get": {
             "summary": "Completions as the user types (no typos)",
             "parameters": [
-                {
-                    "name": "q",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-                },
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 20},
-                },
+                query_param(
+                    "q", {"type": "string", "minLength": 1, "maxLength": 100}, required=True
+                ),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 20}),
             ],
             "responses": {"200": json_content("Hits"), "400": error("Bad query")},
         }
@@ -112,19 +80,10 @@ PATHS = {
         "get": {
             "summary": "Divisions containing a point and the nearest named places",
             "parameters": [
-                {"name": "lon", "in": "query", "required": True, "schema": {"type": "number"}},
-                {"name": "lat", "in": "query", "required": True, "schema": {"type": "number"}},
-                {
-                    "name": "crs",
-                    "in": "query",
-                    "schema": {"type": "string", "default": "CGCS2000"},
-                    "description": CRS_TAG_HELP,
-                },
-                {
-                    "name": "nearest",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 0, "maximum": 50},
-                },
+                query_param("lon", {"type": "number"}, required=True),
+                query_param("lat", {"type": "number"}, required=True),
+                query_param("crs", {"type": "string", "default": "CGCS2000"}, CRS_TAG_HELP),
+                query_param("nearest", {"type": "integer", "minimum": 0, "maximum": 50}),
             ],
             "responses": {
                 "200": json_content("Division chain and nearest places"),

@@ -14,7 +14,7 @@ from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.cql import FILTER_LANGUAGES
 from webmap.layers import LAYERS
 from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT, OUTPUT_FORMATS, item_params
-from webmap.responses import Error, error, json_content
+from webmap.responses import Error, error, json_content, query_param
 from webmap.schemas import openapi30_components
 
 
@@ -23,17 +23,15 @@ def _ref(name: str) -> dict:
 
 
 def _crs_param(name: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "description": description,
-        "schema": {"type": "string", "format": "uri", "enum": list(OGC_CRS_URIS)},
-        "example": CRS84_URI,
-    }
+    crs_uri = {"type": "string", "format": "uri", "enum": list(OGC_CRS_URIS)}
+    return query_param(name, crs_uri, description, example=CRS84_URI)
 
+
+_STRING = {"type": "string"}
+_COMMA_SEPARATED = {"style": "form", "explode": False}
 
 PARAMETERS = {
-    "f": {"name": "f", "in": "query", "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)}},
+    "f": query_param("f", {"type": "string", "enum": list(OUTPUT_FORMATS)}),
     "collectionId": {
         "name": "collectionId",
         "in": "path",
@@ -46,61 +44,39 @@ PARAMETERS = {
         "required": True,
         "schema": {"type": "string"},
     },
-    "limit": {
-        "name": "limit",
-        "in": "query",
-        "description": f"features per page (default {DEFAULT_LIMIT}; a larger value than "
+    "limit": query_param(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        f"features per page (default {DEFAULT_LIMIT}; a larger value than "
         f"{MAX_LIMIT} is read as {MAX_LIMIT})",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-        "style": "form",
-        "explode": False,
-    },
-    "offset": {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    "bbox": {
-        "name": "bbox",
-        "in": "query",
-        "description": "minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat degrees)",
-        "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-        "style": "form",
-        "explode": False,
-    },
+        **_COMMA_SEPARATED,
+    ),
+    "offset": query_param("offset", {"type": "integer", "minimum": 0}),
+    "bbox": query_param(
+        "bbox",
+        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+        "minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat degrees)",
+        **_COMMA_SEPARATED,
+    ),
     "bbox-crs": _crs_param("bbox-crs", "CRS of bbox (default CRS84)"),
     "crs": _crs_param("crs", "CRS of the returned geometries (default CRS84); see Content-Crs"),
     "filter-crs": _crs_param("filter-crs", "CRS of geometry literals in filter (default CRS84)"),
-    "datetime": {
-        "name": "datetime",
-        "in": "query",
-        "description": "instant or interval (a/b, '..' open) on places' named/retired dates",
-        "schema": {"type": "string"},
-    },
-    "filter": {
-        "name": "filter",
-        "in": "query",
-        "description": "CQL2 text or CQL2 JSON over the collection's queryables",
-        "schema": {"type": "string"},
-    },
-    "filter-lang": {
-        "name": "filter-lang",
-        "in": "query",
-        "schema": {"type": "string", "enum": list(FILTER_LANGUAGES)},
-    },
-    "sortby": {
-        "name": "sortby",
-        "in": "query",
-        "description": "comma-separated queryables, '-' for descending (e.g. -area_km2,name)",
-        "schema": {"type": "string"},
-    },
-    "properties": {
-        "name": "properties",
-        "in": "query",
-        "description": "comma-separated properties to return",
-        "schema": {"type": "string"},
-    },
-    "skipGeometry": {
-        "name": "skipGeometry",
-        "in": "query",
-        "schema": {"type": "boolean", "default": False},
-    },
+    "datetime": query_param(
+        "datetime",
+        _STRING,
+        "instant or interval (a/b, '..' open) on places' named/retired dates",
+    ),
+    "filter": query_param(
+        "filter", _STRING, "CQL2 text or CQL2 JSON over the collection's queryables"
+    ),
+    "filter-lang": query_param("filter-lang", {"type": "string", "enum": list(FILTER_LANGUAGES)}),
+    "sortby": query_param(
+        "sortby",
+        _STRING,
+        "comma-separated queryables, '-' for descending (e.g. -area_km2,name)",
+    ),
+    "properties": query_param("properties", _STRING, "comma-separated properties to return"),
+    "skipGeometry": query_param("skipGeometry", {"type": "boolean", "default": False}),
 }
 
 

@@ -1,7 +1,7 @@
 """OpenAPI paths of the public lookup additions: place pages as JSON, notices (公示) with
 public opinions, announcements (公告), the registry change feed and historical divisions."""
 
-from webmap.responses import error, json_content
+from webmap.responses import error, json_content, query_param
 
 _ID = {"name": "place_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _PROPOSAL = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -59,12 +59,8 @@ PATHS = {
             "summary": "Every change to the registry after `since` (a sequence number, or an "
             "ISO 8601 instant with zone), oldest first, for harvesters",
             "parameters": [
-                {"name": "since", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                },
+                query_param("since", {"type": "string"}),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
             ],
             "responses": {
                 "200": json_content("{changes: [...], next_since, more}"),
@@ -75,9 +71,7 @@ PATHS = {
     "/api/divisions/as-of": {
         "get": {
             "summary": "Guangdong's city- and county-level divisions on a past date (since 1979)",
-            "parameters": [
-                {"name": "date", "in": "query", "required": True, "schema": {"type": "string"}}
-            ],
+            "parameters": [query_param("date", {"type": "string"}, required=True)],
             "responses": {
                 "200": json_content("{date, divisions: [{code, name, parent_code}]}"),
                 "400": error("Bad date"),

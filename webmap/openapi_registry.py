@@ -7,17 +7,11 @@ the response models of ``webmap.responses``, the request bodies those of ``webma
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import PLACE_STATUSES
 from webmap import responses as r
-from webmap.responses import json_content
+from webmap.responses import json_content, query_param
 
 
 def _query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+    return query_param(name, schema or {"type": "string"}, description, required=required)
 
 
 def _path(name: str, description: str) -> dict:
@@ -178,12 +172,7 @@ PATHS = {
             "tags": ["申请"],
             "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
             "parameters": [
-                {
-                    "name": "all",
-                    "in": "query",
-                    "schema": {"type": "string", "enum": ["1"]},
-                    "description": "1：也列出未到期的事项",
-                }
+                query_param("all", {"type": "string", "enum": ["1"]}, "1：也列出未到期的事项")
             ],
             "responses": {
                 "200": json_content("成功", r.DueItems),

@@ -8,8 +8,9 @@ drift: the schemathesis conformance run in ``tests/test_fuzz.py`` checks every a
 against the generated document.
 
 The helpers (``ref``, ``json_content``, ``error``) are the only way the ``openapi_*``
-parts write a response; ``standard_errors`` adds to every operation the error answers the
-app's request checks can give it (bad input, sign-in, role, unknown id, rate limit).
+parts write a response, and ``query_param`` a query parameter; ``standard_errors`` adds to
+every operation the error answers the app's request checks can give it (bad input, sign-in,
+role, unknown id, rate limit).
 """
 
 from __future__ import annotations
@@ -284,6 +285,15 @@ def file_content(description: str, *media: str) -> dict:
             m: {"schema": {"type": "object"} if m.endswith("json") else binary} for m in media
         },
     }
+
+
+def query_param(name: str, schema: dict, description: str | None = None, **extra) -> dict:
+    """A query-string parameter ``name`` of ``schema``; ``extra`` adds members such as
+    ``style``, ``explode`` or ``example``."""
+    param = {"name": name, "in": "query"}
+    if description:
+        param["description"] = description
+    return {**param, "schema": schema, **extra}
 
 
 def error(description: str) -> dict:

@@ -183,14 +183,17 @@ def content_security_policy(tile_url: str | None, nonce: str | None = None) -> s
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` limited to what the store can hold (signed 64-bit): werkzeug's own
+    """``<int:...>`` within what the store can hold (signed 64-bit): werkzeug's own
     accepts any number of digits, and a 30-digit id would fail in the database driver
-    instead of answering 404."""
+    instead of answering 404. A larger number still matches the route (as -1, which no
+    record has), so every method's route sees it: refusing the match instead would make
+    werkzeug answer 405 when another route of the path has another method."""
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("min", 0)
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    STORE_MAX = 2**63 - 1
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= self.STORE_MAX else -1
 
 
 def csp_nonce() -> str:

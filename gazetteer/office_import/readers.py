@@ -19,7 +19,7 @@ import io
 import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import shapely
@@ -53,15 +53,7 @@ class LayerInfo:
     stated_crs_name: str | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "columns": self.columns,
-            "feature_count": self.feature_count,
-            "geometry_type": self.geometry_type,
-            "stated_crs": self.stated_crs,
-            "stated_crs_name": self.stated_crs_name,
-            "guessed_mapping": guess_mapping(self.columns),
-        }
+        return {**asdict(self), "guessed_mapping": guess_mapping(self.columns)}
 
 
 @dataclass

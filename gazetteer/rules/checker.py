@@ -17,7 +17,7 @@ source cited come from ``rules/data/rules.csv`` and the word lists from the othe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from gazetteer import pinyin
@@ -51,13 +51,7 @@ class Finding:
     conflicts: list[dict] = field(default_factory=list)  # [{id, name, status, division_code}]
 
     def to_dict(self) -> dict:
-        return {
-            "rule_id": self.rule_id,
-            "severity": self.severity,
-            "message": self.message,
-            "source": self.source,
-            "conflicts": list(self.conflicts),
-        }
+        return asdict(self)  # copies ``conflicts``: the caller may change its dict
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,19 +19,10 @@ import pytest
 from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, round_plan
 from helpers import TEST_PASSWORD, ensure_user
 
-CHROMIUM = os.environ.get("GDGIS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Belt and braces beside the request routing: no name but loopback resolves.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
+# the launch flags are shared with benchmarks/bench_first_view.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from offline_chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 TABLET_PORTRAIT = {"width": 768, "height": 1024}
 LOOPBACK = {"127.0.0.1", "localhost"}
