@@ -917,7 +917,8 @@ def _publish_notice(c: _Context):
     if start is None or end is None or end < start:
         raise InvalidInput("请填写公示开始和结束日期，结束日期不能早于开始日期")
     if start < c.today:
-        raise InvalidInput("公示开始日期不能早于今天")
+        # The civil date is Beijing's (UTC+8): say so, a browser elsewhere may think otherwise.
+        raise InvalidInput(f"公示开始日期不能早于今天（北京时间 {c.today.isoformat()}）")
     days = (end - start).days + 1
     if days < c.min_notice_days:
         raise InvalidInput(

@@ -11,7 +11,7 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from helpers import login, logout
+from helpers import csrf_headers, login, logout
 
 from gazetteer import registry
 from gazetteer.core import crs
@@ -419,3 +419,22 @@ def test_cleanup_build_from_the_command_line(store, tmp_path):
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output.strip().splitlines()[-1])
     assert counts["checked"] > 100 and counts["added"] == counts["flagged"] > 0
+
+
+def test_refusals_use_the_error_style_and_anonymous_imports_go_to_login(client, store):
+    """A refused action shows in the error box (role alert), not the blue success box; an
+    anonymous visit to the import pages is sent to sign in, like the other officer pages."""
+    login(client, "wang", "officer")
+    build(client)
+    item = item_of(client, "㘵岗村委会")
+    refused = client.post(
+        f"/officer/cleanup/{item['id']}/decision",
+        data={"version": item["version"], "decision": "kept", "reason": ""},
+        headers=csrf_headers(client),
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert 'class="flashes flash-error" role="alert"' in refused
+    logout(client)
+    for url in ("/officer/imports", "/officer/imports/1"):
+        r = client.get(url)
+        assert r.status_code == 302 and "/login" in r.headers["Location"], url

@@ -270,3 +270,32 @@ def test_a_broken_file_then_the_fixed_one(client, tmp_path):
     assert wait(client, run["id"])["counts"]["insert"] == 6
     client.post(f"/api/imports/{run['id']}/write", json={})
     assert wait(client, run["id"])["state"] == "written"
+
+
+def test_invalid_utf8_in_a_multipart_field_is_refused(client, tmp_path):
+    """source_name sent as the bytes ED A0 80 (an encoded lone surrogate): 400 like a
+    urlencoded form, not stored as '���'; no run is created."""
+    headers = login(client, "officer_wang", "officer")
+    path = of.census_xlsx(tmp_path)
+    boundary = "gdgisboundary"
+    parts = [
+        (b'Content-Disposition: form-data; name="source_name"\r\n\r\n', b"\xed\xa0\x80"),
+        (b'Content-Disposition: form-data; name="office"\r\n\r\n', "天河区民政局".encode()),
+        (
+            f'Content-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode(),
+            path.read_bytes(),
+        ),
+    ]
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + h + v + b"\r\n" for h, v in parts)
+    body += b"--" + boundary.encode() + b"--\r\n"
+    before = len(client.get("/api/imports").get_json()["runs"])
+    r = client.post(
+        "/api/imports",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["details"]["field"] == "source_name"
+    assert len(client.get("/api/imports").get_json()["runs"]) == before

@@ -129,3 +129,64 @@ def test_a_name_reserved_by_a_pending_proposal_blocks_its_import_row(
     for action in ("publish_notice", "approve", "announce", "bring_into_force"):
         reserving = step(store, clock, corpus, reserving, action)
     assert reserving["state"] == "in_force"
+
+
+def test_nan_coordinates_are_a_row_error_and_suozai_zhengqu_is_recognised(
+    store,
+    tools,  # noqa: F811
+    tmp_path,
+):
+    """A census sheet's 所在政区 column is mapped without help; text NaN coordinates make
+    the row an error (not a record inserted without geometry); empty ones stay missing."""
+    path = tmp_path / "generated_nan.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["标准名称", "地名类别", "所在政区", "东经", "北纬", "说明"])
+        w.writerow(["测试空甲路", "道路", "天河区", "NaN", "NaN", of.NOTE])
+        w.writerow(["测试空乙路", "道路", "天河区", "", "", of.NOTE])
+        w.writerow(["测试空丙路", "道路", "天河区", "113.3611", "inf", of.NOTE])
+    result = run_file(store, tools, path, tmp_path, crs_tag="CGCS2000", write=False)
+    assert result["mapping"]["division"] == "所在政区"
+    rows = by_row(result)
+    assert rows[2]["action"] == "error" and "NaN" in rows[2]["errors"][0]
+    assert rows[3]["action"] == "insert" and rows[3]["division_code"] == "440106"
+    assert rows[4]["action"] == "error"
+
+
+def test_a_shapefile_with_chinese_field_names_cut_mid_character_is_read(tmp_path):
+    """GENERATED Shapefile written like ogr2ogr does (UTF-8 .cpg, DBF names cut at 10 bytes
+    in the middle of a character): read with the broken tail dropped, values intact."""
+    import warnings
+    import zipfile
+
+    import numpy as np
+    import shapely
+    from pyogrio.raw import write
+
+    from gazetteer.office_import.readers import SourceFile
+
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        write(
+            str(folder / "dm.shp"),
+            geometry=shapely.to_wkb(np.array([shapely.Point(113.3611, 23.1391)])),
+            field_data=[np.array([v], dtype=object) for v in ("测试切名路", "道路", "天河区")],
+            fields=["标准名称", "地名类别代码", "所在行政区名称"],
+            geometry_type="Point",
+            crs="EPSG:4490",
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+        )
+    archive = tmp_path / "generated_dm.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f.name)
+    source = SourceFile(archive)
+    assert source.layers() == ["dm"]
+    info = source.info("dm")
+    assert info.columns == ["标准名", "地名类", "所在行"]
+    [chunk] = list(source.chunks("dm"))
+    assert chunk.values == [{"标准名": "测试切名路", "地名类": "道路", "所在行": "天河区"}]
+    assert chunk.geoms[0].x == pytest.approx(113.3611)

@@ -479,3 +479,10 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
         last = workflow.proposal_event_list(conn, ended["id"])[-1]
     assert last["action"] == "lapse" and last["reason"] == "记录已销名，更名无从实施"
     assert last["data"]["lapsed"]["place_status"] == "retired"
+
+
+def test_a_backdated_notice_names_the_beijing_date(store, clock, corpus):
+    p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
+    yesterday = (clock.today - dt.timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
+        step(store, clock, corpus, p, "publish_notice", notice_start=yesterday)

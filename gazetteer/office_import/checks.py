@@ -306,7 +306,15 @@ class RowChecker:
                 except ValueError as exc:
                     plans[i].errors.append(f"坐标无法识别：{exc}")
                     continue
-                if x is not None and y is not None:
+                typed = (values.get(m["x"]), values.get(m["y"]))
+                if any(
+                    isinstance(t, str) and v is not None and not np.isfinite(v)
+                    for t, v in zip(typed, (x, y), strict=True)
+                ):
+                    # Text "NaN" parses as a float: a row error, not a silently missing point
+                    # (a null number cell of a typed column is read as NaN and stays missing).
+                    plans[i].errors.append("坐标不能是 NaN 或无穷大")
+                elif x is not None and y is not None:
                     xs[i], ys[i] = x, y
                 elif (x is None) != (y is None):
                     plans[i].errors.append("只有一个坐标值")
