@@ -174,7 +174,7 @@ def _tri_junctions(kind: str, endpoints: dict, by_code: dict) -> list[TriJunctio
         if kind == "provincial" and GUANGDONG not in codes or kind != "provincial" and len(own) < 2:
             continue
         ordered = tuple(sorted(codes))
-        name = "".join(naming.short_form(by_code[c], by_code) for c in ordered) + "三交点"
+        name = naming.tri_junction_name(ordered, by_code)
         found.append(TriJunction(name=name, kind=kind, codes=ordered, lon=lon, lat=lat))
     return sorted(found, key=lambda t: (t.codes, t.lon, t.lat))
 

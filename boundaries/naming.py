@@ -104,6 +104,15 @@ def line_name(kind: str, short_a: str, short_b: str, code_a: str, code_b: str) -
     return f"{short_a}{joiner}{short_b}线", "rule"
 
 
+def tri_junction_name(codes, divisions_by_code: dict[str, dict]) -> str:
+    """The name of the point where the divisions ``codes`` meet: their short forms in code
+    order and 三交点 (荔湾海珠番禺三交点)."""
+    return (
+        "".join(short_form(divisions_by_code[c], divisions_by_code) for c in sorted(codes))
+        + "三交点"
+    )
+
+
 def marker_prefix(name: str) -> str:
     """Prefix of marker numbers on a line: the line name without 线 and dashes (粤桂线 -> 粤桂)."""
     return name.removesuffix("线").replace("—", "")

@@ -211,6 +211,34 @@ def chain_text(q: str) -> tuple[str, bool]:
     return to_simplified(text), False
 
 
+def _typed_end(typed: str, read: str, is_latin: bool) -> int | None:
+    """Where, in the query as typed, the part read as ``read`` ends (and the spaces after
+    it): 3 for ("广州 t", "guangzhou"). None when no prefix of ``typed`` reads so."""
+    for k in range(1, len(typed) + 1):
+        piece = typed[:k]
+        if is_latin and _HAN.search(piece):
+            as_read = normalise_latin("".join(syllables(to_simplified(piece))))
+        else:
+            as_read = normalise_latin(piece) if is_latin else to_simplified(piece)
+        if as_read == read:
+            while k < len(typed) and typed[k].isspace():
+                k += 1
+            return k
+    return None
+
+
+def _keeps_spaces(p: _Parse, text: str, typed: str, is_latin: bool) -> bool:
+    """Whether a reading respects the spaces the user typed between levels (gz t: 广州 ›
+    t…, never the one name gzt): every level ends where the user put a space."""
+    end = 0
+    for piece in p.typed:
+        end += len(piece)
+        k = _typed_end(typed, text[:end], is_latin)
+        if k is None or not typed[k - 1].isspace():
+            return False
+    return True
+
+
 _GENERIC = frozenset(GENERIC_SUFFIXES)
 
 
@@ -349,14 +377,18 @@ class ChainSearch:
         as_names = [(h, h.name) for h in single]
         if not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
             return as_names
-        if single and single[0].score > WHOLE_NAME_SCORE:
+        # Each word normalised (full width, case), the spaces between them kept: they are
+        # level boundaries for the user (normalise_text alone drops them).
+        typed = " ".join(w for w in (normalise_text(w) for w in q.split()) if w)
+        # Spaces between words are level boundaries (gz t: 广州 › t…): a name that only
+        # matches the query read as one word (高灶头, gzt) comes after the chain's answers.
+        spaced = bool(re.search(r"\S\s+\S", typed))
+        if single and single[0].score > WHOLE_NAME_SCORE and not spaced:
             return as_names
         text, is_latin = chain_text(q)
         if len(text) < MIN_KEY_CHARS + 1:
             return as_names
         divs = self.lexicon.divisions
-        typed = normalise_text(q)
-        as_typed = not is_latin and len(typed) == len(text)
         hits: list[tuple[Hit, str]] = []
         seen: set[str] = set()
         tried: set[tuple[str, str]] = set()
@@ -364,7 +396,12 @@ class ChainSearch:
         for p in self.parses(text, is_latin, min_tail=1):
             if best_rank is not None and p.rank != best_rank:
                 break
-            tail = typed[p.end :] if as_typed else text[p.end :]
+            if spaced and not _keeps_spaces(p, text, typed, is_latin):
+                continue
+            upper_end = _typed_end(typed, text[: p.end], is_latin)
+            if upper_end is None:
+                continue
+            tail = typed[upper_end:].strip()
             lowest = divs[p.divisions[-1]].code
             if (lowest, tail) in tried:
                 continue
@@ -374,7 +411,8 @@ class ChainSearch:
             found = self._without_levels(p, self.index.suggest(tail, limit, division=lowest))
             if found:
                 best_rank = p.rank
-            upper = typed[: p.end] if as_typed else ""
+            # The levels as typed (广州, gz , guangzhou ), then the name.
+            upper = typed[:upper_end]
             hits += [(h, upper + h.name) for h in found if h.id not in seen and not seen.add(h.id)]
         hits.sort(key=lambda pair: -pair[0].score)  # stable: the first reading wins ties
         return (hits + [(h, c) for h, c in as_names if h.id not in seen])[:limit]

@@ -9,6 +9,7 @@ literal's coordinates in CRS84 (or ``filter-crs``). Unknown properties are refus
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -18,6 +19,7 @@ from pygeofilter.backends.evaluator import handle
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
+from shapely.errors import ShapelyError
 from shapely.geometry import box, shape
 
 from gazetteer.core.crs import CRS84_URI, geometry_from_ogc_crs
@@ -25,6 +27,14 @@ from gazetteer.core.errors import InvalidInput
 from gazetteer.core.spatial import intersects_clause
 
 FILTER_LANGUAGES = ("cql2-text", "cql2-json")
+# Bounds on a filter's tree, checked before it is translated: a left-deep chain of 320 ORs
+# used to exhaust Python's recursion in the translator (a 500). IN takes long value lists.
+MAX_FILTER_DEPTH = 64
+MAX_FILTER_NODES = 1000
+# pygeofilter's CQL2-text grammar ends a string at the first ' and has no '' escape, which
+# CQL2 defines; a doubled apostrophe is carried through the parser as this private-use
+# character and turned back into ' in the tree.
+_APOSTROPHE = "\ue000"
 
 
 def _bbox_as_geojson(node: Any) -> Any:
@@ -51,7 +61,9 @@ def parse_filter(text: str, lang: str | None = None) -> ast.Node:
     try:
         if lang == "cql2-json":
             return parse_cql2_json(_bbox_as_geojson(json.loads(text)))
-        return parse_cql2_text(text)
+        if _APOSTROPHE in text:
+            raise InvalidInput("filter 含有不允许的字符 U+E000")
+        return _restore_apostrophes(parse_cql2_text(_escape_apostrophes(text)))
     except InvalidInput:
         raise
     except Exception as exc:  # lark and pygeofilter raise many types; all mean bad input
@@ -59,6 +71,134 @@ def parse_filter(text: str, lang: str | None = None) -> ast.Node:
         raise InvalidInput(
             f"filter 无法解析（{lang}）：{reason}", details={"filter": text[:500]}
         ) from None
+
+
+def _escape_apostrophes(text: str) -> str:
+    """CQL2 text with each '' inside a string literal replaced by ``_APOSTROPHE``."""
+    out, in_string, i = [], False, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'" and in_string and text[i + 1 : i + 2] == "'":
+            out.append(_APOSTROPHE)
+            i += 2
+            continue
+        if ch == "'":
+            in_string = not in_string
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _restore_apostrophes(node: Any) -> Any:
+    """The parsed tree with ``_APOSTROPHE`` turned back into ' in every string literal."""
+    if isinstance(node, str):
+        return node.replace(_APOSTROPHE, "'")
+    if isinstance(node, list):
+        return [_restore_apostrophes(v) for v in node]
+    if isinstance(node, ast.Node):
+        for name, value in vars(node).items():
+            if isinstance(value, str | list | ast.Node):
+                setattr(node, name, _restore_apostrophes(value))
+    return node
+
+
+_SPATIAL = (ast.SpatialComparisonPredicate, ast.Relate, ast.SpatialDistancePredicate, ast.BBox)
+
+
+def _kind(field) -> str:
+    """The comparison kind of a queryable: 'number', 'boolean', 'date' or 'string'."""
+    if field.format == "date":
+        return "date"
+    return "number" if field.type in ("integer", "number") else field.type
+
+
+def _literal_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def check_filter(node: Any, fields: dict) -> None:
+    """Refuse (InvalidInput) a parsed filter that is not a well-typed predicate over
+    ``fields`` (name -> Field): every operand a queryable, a literal of the queryable's type
+    (dates as DATE('…') or ISO text), LOWER/CASEI of text; IN over a list; LIKE with a text
+    pattern; NOT/AND/OR over predicates; at most MAX_FILTER_DEPTH deep and MAX_FILTER_NODES
+    nodes. ISO date text is turned into dates in place. Walks the tree with an explicit
+    stack, so no input can exhaust recursion."""
+
+    def bad(message: str, **details):
+        raise InvalidInput(f"filter 无效：{message}", details=details)
+
+    def kind(expr: Any) -> str:
+        if isinstance(expr, ast.Attribute):
+            if expr.name not in fields:
+                bad(f"属性 {expr.name!r} 不可查询", queryables=sorted(fields))
+            return _kind(fields[expr.name])
+        if isinstance(expr, ast.Function):
+            if expr.name.lower() not in ("lower", "casei") or len(expr.arguments) != 1:
+                bad(f"不支持的函数：{expr.name}")
+            if kind(expr.arguments[0]) != "string":
+                bad(f"{expr.name} 只用于文本")
+            return "string"
+        found = _literal_kind(expr)
+        if found is None:
+            bad(f"不是单个值：{str(expr)[:80]}")
+        return found
+
+    def same(a: Any, b: Any) -> tuple[Any, Any]:
+        """``(a, b)`` if they have one type; ISO text against a date comes back as a date
+        (PostgreSQL will not compare a date column with text)."""
+        ka, kb = kind(a), kind(b)
+        if ka == kb:
+            return a, b
+        if {ka, kb} == {"date", "string"}:
+            try:
+                if isinstance(a, str):
+                    return dt.date.fromisoformat(a), b
+                if isinstance(b, str):
+                    return a, dt.date.fromisoformat(b)
+            except ValueError:
+                pass
+        bad(f"类型不符：{str(a)[:40]} 与 {str(b)[:40]}（{ka} / {kb}）")
+
+    count = 0
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        count += 1
+        if depth > MAX_FILTER_DEPTH or count > MAX_FILTER_NODES:
+            bad(f"过于复杂（最多 {MAX_FILTER_DEPTH} 层、{MAX_FILTER_NODES} 个节点；多个值请用 IN）")
+        if isinstance(current, ast.And | ast.Or):
+            stack += [(current.lhs, depth + 1), (current.rhs, depth + 1)]
+        elif isinstance(current, ast.Not):
+            stack.append((current.sub_node, depth + 1))
+        elif isinstance(current, ast.Include):
+            pass
+        elif isinstance(current, ast.Comparison):
+            current.lhs, current.rhs = same(current.lhs, current.rhs)
+        elif isinstance(current, ast.Between):
+            current.lhs, current.low = same(current.lhs, current.low)
+            current.lhs, current.high = same(current.lhs, current.high)
+        elif isinstance(current, ast.Like):
+            if kind(current.lhs) != "string" or not isinstance(current.pattern, str):
+                bad("LIKE 只用于文本属性与文本模式")
+        elif isinstance(current, ast.In):
+            if not isinstance(current.sub_nodes, list) or not current.sub_nodes:
+                bad("IN 的第二个参数应为非空的值列表")
+            count += len(current.sub_nodes)
+            current.sub_nodes = [same(current.lhs, value)[1] for value in current.sub_nodes]
+        elif isinstance(current, ast.IsNull):
+            kind(current.lhs)
+        elif isinstance(current, _SPATIAL + (ast.TemporalPredicate, ast.ArrayPredicate)):
+            pass  # the translator checks their operands or refuses them with its own message
+        else:
+            bad(f"不是条件：{str(current)[:80]}")
 
 
 def equals_all(pairs: dict[str, Any]) -> ast.Node | None:
@@ -99,15 +239,20 @@ class _Translator(SQLAlchemyFilterEvaluator):
         return self.field_mapping[node.name]
 
     def _geometry(self, value):
-        if isinstance(value, values.Geometry):
-            geom = shape(value.geometry)
-        elif isinstance(value, values.Envelope):
-            geom = shape(value.geometry)
-        elif isinstance(value, ast.Function) and value.name.lower() == "bbox":
-            geom = box(*(float(a) for a in value.arguments[:4]))
-        else:
-            raise InvalidInput("空间谓词的第二个参数应为几何对象或 BBOX")
-        return geometry_from_ogc_crs(geom, self.filter_crs)
+        try:
+            if isinstance(value, values.Geometry | values.Envelope):
+                geom = shape(value.geometry)
+            elif isinstance(value, ast.Function) and value.name.lower() == "bbox":
+                geom = box(*(float(a) for a in value.arguments[:4]))
+            else:
+                raise InvalidInput("空间谓词的第二个参数应为几何对象或 BBOX")
+            return geometry_from_ogc_crs(geom, self.filter_crs)
+        except (ValueError, TypeError, KeyError, IndexError, ShapelyError) as exc:
+            # e.g. coordinates ["a", 1], a ring of two positions
+            raise InvalidInput(
+                f"空间谓词中的几何对象无效：{str(exc)[:120]}",
+                details={"geometry": str(getattr(value, "geometry", value))[:300]},
+            ) from None
 
     def _spatial(self, node: ast.Node, negate: bool):
         if not (isinstance(node.lhs, ast.Attribute) and node.lhs.name in ("geometry", "geom")):
@@ -147,5 +292,7 @@ class _Translator(SQLAlchemyFilterEvaluator):
 
 
 def to_sql(node: ast.Node, provider, dialect: str, filter_crs: str = CRS84_URI):
-    """A SQLAlchemy boolean expression for ``node`` over ``provider``'s fields."""
+    """A SQLAlchemy boolean expression for ``node`` over ``provider``'s fields (checked by
+    ``check_filter`` first, so every refusal is an InvalidInput)."""
+    check_filter(node, provider.queryable_fields())
     return _Translator(provider, dialect, filter_crs).evaluate(node)

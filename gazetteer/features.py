@@ -197,6 +197,30 @@ class FeatureProvider:
             "additionalProperties": False,
         }
 
+    def feature_schema(self) -> dict:
+        """JSON Schema of one GeoJSON feature of this layer, every property with its type
+        (dates: string, format date). Clients read it to type their fields instead of
+        guessing from a first page (GDAL 3.6 follows the collection's ``describedBy`` link:
+        with a page of null dates it would otherwise make them text)."""
+        return {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "type": "object",
+            "title": self.display_title,
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": self.field(self.id_field).type},
+                "geometry": {
+                    "format": f"geometry-{self.geometry_type.lower().replace('multi', '')}",
+                    "title": "图形（CRS84 经度,纬度）",
+                },
+                "properties": {
+                    "type": "object",
+                    "properties": {f.name: f.schema() for f in self.fields},
+                },
+            },
+        }
+
     def extent(self, store: Store) -> BBox | None:
         """(minlon, minlat, maxlon, maxlat) of the layer's own geometries, degrees.
 
@@ -450,7 +474,10 @@ class FeatureProvider:
                 record["demonstration"] = True
             record["geom"] = values["gd_geom"]
             records.append(record)
-        return frame_from_rows(records)
+        frame = frame_from_rows(records)
+        # ISO text in the frame; write_layer declares these GeoPackage DATE columns.
+        frame.attrs["date_columns"] = [f.name for f in self.fields if f.format == "date"]
+        return frame
 
 
 _JSON_SCHEMA_TYPES = (

@@ -7,7 +7,9 @@ into the one registry used by the map, the OGC API, the tiles and ``gdgis export
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -98,12 +100,39 @@ def neutralise_csv_cell(value):
     return value
 
 
+def _declare_date_columns(path: Path, table: str, columns) -> None:
+    """Declare ``columns`` of the GeoPackage table ``table`` as DATE (GeoPackage 1.2 §1.1.1.1:
+    ISO 8601 'YYYY-MM-DD' text), so GDAL and QGIS read them as dates. pyogrio writes pandas
+    columns of dates as TEXT (it has no date dtype to map); the stored values are already
+    'YYYY-MM-DD', so only the declared type changes — the documented SQLite procedure for a
+    schema change that leaves the stored records alone (PRAGMA writable_schema)."""
+    if not columns:
+        return
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        (sql,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        for column in columns:
+            sql = sql.replace(f'"{column}" TEXT', f'"{column}" DATE')
+        (version,) = conn.execute("PRAGMA schema_version").fetchone()
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table)
+        )
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+        conn.execute("PRAGMA writable_schema = OFF")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise RuntimeError(f"GeoPackage {path} failed its integrity check")
+
+
 def write_layer(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer_name: str) -> Path:
     """Write ``frame`` (EPSG:4490 lon/lat) to ``path`` as
 
     * geojson: RFC 7946 (GDAL's RFC7946 option: CRS84 lon/lat, right-hand rings, 7 decimals,
       no ``crs`` member; CGCS2000 is written as is, equal to WGS 84 to centimetres);
-    * gpkg: EPSG:4490, GeoPackage 1.2 (read without warnings by GDAL 3.6 and later);
+    * gpkg: EPSG:4490, GeoPackage 1.2 (read without warnings by GDAL 3.6 and later); the
+      columns named in ``frame.attrs["date_columns"]`` (ISO text) are GeoPackage DATE;
     * csv: UTF-8 with BOM so Excel and WPS read Chinese; ``lon_deg``/``lat_deg`` (the point,
       or a point on the surface of a line or polygon) and ``wkt`` with the whole geometry."""
     if fmt not in EXPORT_FORMATS:
@@ -118,6 +147,7 @@ def write_layer(frame: gpd.GeoDataFrame, fmt: str, path: Path, layer_name: str) 
         # GeoPackage 1.2: GDAL 3.12 would write 1.4, which GDAL 3.6 (Debian 12) and older
         # QGIS builds open only with a warning; the layer uses nothing newer than 1.2.
         frame.to_file(path, driver="GPKG", layer=layer_name, engine="pyogrio", VERSION="1.2")
+        _declare_date_columns(path, layer_name, frame.attrs.get("date_columns", ()))
     else:
         table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         geoms = frame.geometry.values

@@ -394,6 +394,16 @@ class LookupService:
                 r["matched_former_name_period"] = former_name_period(
                     self.store, r["id"], r["matched_former_name"]
                 )
+        # A name no longer in use says when it was (two historical 宝安县 differ by period).
+        ended = [r["id"] for r in results if r["status"] in ("historical", "retired")]
+        if ended:
+            from gazetteer.division_history import record_periods
+
+            with self.store.read() as conn:
+                periods = record_periods(conn, ended)
+            for r in results:
+                if r["id"] in periods:
+                    r["period"] = periods[r["id"]]
         return {
             "results": results,
             "chain": reading.as_dict() if reading is not None else None,

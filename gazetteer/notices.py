@@ -76,10 +76,27 @@ def _public_opinion_count(conn, proposal_ids: list[int]) -> dict[int, int]:
     )
 
 
+# A notice stays public after it closes, with what came of it (the public read it and may
+# have commented: they may come back to see the outcome).
+OUTCOME_ZH = {
+    "on_notice": "公示中",
+    "approved": "已批准，待公告",
+    "announced": "已批准并公告",
+    "in_force": "已批准并生效",
+    "rejected": "不予批准",
+    "withdrawn": "申请已撤回",
+}
+
+
+def _was_on_notice(row) -> bool:
+    """Whether the public has seen the proposal on notice (and so may read it still)."""
+    return row is not None and row.notice_start is not None and row.state in OUTCOME_ZH
+
+
 def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
     proposed = dict(row.proposed or {})
     open_ = (
-        row.notice_start is not None
+        row.state == "on_notice"
         and row.notice_end is not None
         and row.notice_start <= today <= row.notice_end
     )
@@ -99,6 +116,11 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         "notice_end": jsonable(row.notice_end),
         "open": open_,
         "days_left": (row.notice_end - today).days if open_ else 0,
+        "state": row.state,
+        "outcome_zh": OUTCOME_ZH[row.state],
+        "result_place_id": row.result_place_id
+        or (row.place_id if row.state in ("announced", "in_force") else None),
+        "announced": row.state in ("announced", "in_force"),
         "public_opinions": counts.get(row.id, 0),
     }
 
@@ -117,11 +139,12 @@ def list_notices(store: Store, *, clock: Clock = utcnow) -> list[dict]:
 
 
 def get_notice(store: Store, proposal_id: int, *, clock: Clock = utcnow) -> dict:
-    """One proposal on notice. Raises ``NotFound`` when it is not (or no longer) on notice."""
+    """One proposal that is or was on notice, with its outcome (``state``, ``outcome_zh``)
+    once the notice closed. Raises ``NotFound`` when it never was on notice."""
     today = civil_date(clock())
     with store.read() as conn:
         row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
-        if row is None or row.state != "on_notice":
+        if not _was_on_notice(row):
             raise NotFound(f"没有编号为 {proposal_id} 的公示")
         notice = _notice(conn, row, today, _public_opinion_count(conn, [row.id]))
         # The page's map draws the location among its division and the neighbouring ones.
@@ -143,12 +166,15 @@ def submit_public_opinion(
 
     ``source_digest``: a keyed digest of the sender's address (the web layer makes it with
     the app's secret), used only to count. Raises ``InvalidInput`` for a filled honeypot,
-    a missing, too short or too long text; ``NotFound`` when the proposal is not on notice;
-    ``Conflict`` when the notice period is not running or an address limit is reached."""
+    a missing, too short or too long text; ``NotFound`` when the proposal never was on
+    notice; ``Conflict`` when the notice period is not running (or the notice closed), the
+    same text was already sent from the address, or an address limit is reached."""
     if honeypot:
         # People never see the field; only form-filling scripts fill it.
         raise InvalidInput("提交未被接受", details={"field": "website"})
-    if not isinstance(body, str) or not body.strip():
+    if body is not None and not isinstance(body, str):
+        raise InvalidInput("意见内容应为文字（字符串）", details={"field": "body"})
+    if not body or not body.strip():
         raise InvalidInput("请填写意见内容", details={"field": "body"})
     body = clean_text(body.strip(), "意见内容")
     if not OPINION_MIN_CHARS <= len(body) <= OPINION_MAX_CHARS:
@@ -167,14 +193,28 @@ def submit_public_opinion(
     today = civil_date(now)
     with store.write(actor=PUBLIC_RECORDER) as conn:
         row = conn.execute(sa.select(proposals).where(proposals.c.id == proposal_id)).first()
-        if row is None or row.state != "on_notice":
+        if not _was_on_notice(row):
             raise NotFound(f"没有编号为 {proposal_id} 的公示")
+        if row.state != "on_notice":
+            raise Conflict(
+                f"该公示已结束（{OUTCOME_ZH[row.state]}），不再接受意见",
+                details={"state": row.state},
+            )
         if not (row.notice_start <= today <= row.notice_end):
             raise Conflict(
                 f"公示期为 {row.notice_start.isoformat()} 至 {row.notice_end.isoformat()}，"
                 "现在不在公示期内，不能再提交意见"
             )
         mine = proposal_opinions.c.source_digest == source_digest
+        same = conn.execute(
+            sa.select(proposal_opinions.c.id).where(
+                mine,
+                proposal_opinions.c.proposal_id == proposal_id,
+                proposal_opinions.c.body == body,
+            )
+        ).first()
+        if same is not None:  # a second click or a resend: keep one copy
+            raise Conflict("这条意见已经提交过了，无需重复提交", details={"opinion_id": same.id})
         on_this = conn.execute(
             sa.select(sa.func.count()).where(mine, proposal_opinions.c.proposal_id == proposal_id)
         ).scalar()

@@ -23,10 +23,10 @@ from shapely.geometry import mapping
 
 from gazetteer.core.dates import date_as_known
 from gazetteer.core.store import Store
-from gazetteer.division_history import division_changes_of, record_periods
+from gazetteer.division_history import SOURCE_PREFIX, division_changes_of, record_periods
 from gazetteer.registry import get_place, jsonable, place_history
 from gazetteer.registry_tables import proposals
-from gazetteer.tables import divisions, places
+from gazetteer.tables import division_changes, divisions, places
 
 # The census top classes (GB/T 18521) as a member of the public would say them.
 FEATURE_CLASS_WORDS = {
@@ -57,12 +57,55 @@ MAP_TOLERANCE_DEG = 0.002  # about 200 m: enough for a page map of a division
 _STAFF_NOTE = re.compile(r"(无图形地名上图)（[^）]*）")
 
 
+# Keys of registry answers that name a staff account (who registered a record, who
+# recorded a version). Only staff read them; ``for_reader`` drops them for everyone else.
+STAFF_IDENTITY_KEYS = frozenset({"registered_by", "recorded_by"})
+
+
+def without_staff_identities(data):
+    """``data`` (JSON-like: dicts, lists, scalars) with every ``STAFF_IDENTITY_KEYS`` key
+    removed at any depth, and staff notes in text freed of the account name."""
+    if isinstance(data, dict):
+        return {
+            k: without_staff_identities(v) for k, v in data.items() if k not in STAFF_IDENTITY_KEYS
+        }
+    if isinstance(data, list):
+        return [without_staff_identities(v) for v in data]
+    if isinstance(data, str):
+        return public_history_text(data)
+    return data
+
+
+def for_reader(data, actor):
+    """A registry answer (record, history) as ``actor`` may read it: whole for staff,
+    without staff account names for the public."""
+    return data if actor.is_staff else without_staff_identities(data)
+
+
 def public_history_text(text: str | None) -> str | None:
     """The record's history (来历、沿革) as the public may read it: staff notes without the
     account name."""
     if not text:
         return text
     return _STAFF_NOTE.sub(r"\1", text)
+
+
+def public_source(conn, record: dict) -> str | None:
+    """Where a record comes from, as a reader can look it up: for a historical division name
+    the approving document and the publication the shipped table cites (not the table's
+    file name and row id); otherwise the record's own ``source``."""
+    key = record.get("source_key") or ""
+    if not key.startswith(SOURCE_PREFIX):
+        return record.get("source") or None
+    row = conn.execute(
+        sa.select(
+            division_changes.c.document, division_changes.c.source, division_changes.c.verified
+        ).where(division_changes.c.change_id == key[len(SOURCE_PREFIX) :])
+    ).first()
+    if row is None:
+        return None
+    parts = [p for p in (row.document, row.source) if p]
+    return "；".join(parts) + ("" if row.verified else "（未经核实）")
 
 
 def division_map(conn, code: str | None) -> dict | None:
@@ -198,6 +241,7 @@ def place_view(store: Store, place_id: int) -> dict:
         # (often a year); their date columns hold the period's first day.
         chain_ids = {c["id"] for c in history["name_chain"]} | {place_id}
         periods = record_periods(conn, chain_ids)
+        place["source"] = public_source(conn, place)
 
     def dates_as_known(record: dict) -> dict:
         period = periods.get(record["id"], {})
@@ -229,27 +273,51 @@ def place_view(store: Store, place_id: int) -> dict:
                 "effective_date": jsonable(p.effective_date) if p else None,
             }
         )
-    former = [
-        {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")}
-        | dates_as_known(c)
+    # Names reached through ``supersedes`` links are this record's former names; names
+    # reached through ``superseded_by`` its successors (a historical name's later names).
+    by_id = {c["id"]: c for c in history["name_chain"]}
+
+    def reached(link: str) -> set[int]:
+        seen, frontier = set(), [place_id]
+        while frontier:
+            for i in by_id.get(frontier.pop(), {}).get(link, []):
+                if i not in seen and i in by_id:
+                    seen.add(i)
+                    frontier.append(i)
+        return seen
+
+    later = reached("superseded_by")
+
+    def named(c: dict) -> dict:
+        return {k: c[k] for k in ("id", "name", "status", "named_date", "retired_date")} | (
+            dates_as_known(c)
+        )
+
+    others = [
+        c
         for c in history["name_chain"]
         if c["id"] != place_id and c["name"] != place["name"] and c["id"] not in historical
     ]
+    former = [named(c) for c in others if c["id"] not in later]
+    successors = [named(c) for c in others if c["id"] in later]
     current = [
         c for c in history["name_chain"] if c["status"] == "in_force" and c["id"] != place_id
     ]
-    return {
-        "place": place,
-        "feature_class_words": FEATURE_CLASS_WORDS.get(place["feature_class"]),
-        "division_links": links,
-        "map": {
-            "geometry": map_geometry,
-            "own_polygon": bool(own_map and own_map["code"] == own),
-            "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
-            "context": context,
-        },
-        "former_names": former,
-        "division_changes": division_changes,
-        "current": current[0] if current and place["status"] != "in_force" else None,
-        "changes": changes,
-    }
+    return without_staff_identities(
+        {
+            "place": place,
+            "feature_class_words": FEATURE_CLASS_WORDS.get(place["feature_class"]),
+            "division_links": links,
+            "map": {
+                "geometry": map_geometry,
+                "own_polygon": bool(own_map and own_map["code"] == own),
+                "of_division": map_of and {k: map_of[k] for k in ("code", "name", "level")},
+                "context": context,
+            },
+            "former_names": former,
+            "successors": successors,
+            "division_changes": division_changes,
+            "current": current[0] if current and place["status"] != "in_force" else None,
+            "changes": changes,
+        }
+    )

@@ -413,7 +413,8 @@ def _summary(row) -> dict:
         "state_zh": STATE_NAMES_ZH[row.state],
         "name": proposed.get("name"),
         "romanized": proposed.get("romanized"),
-        "place_id": row.place_id,
+        # The record the proposal concerns: for a naming, the one it created once in force.
+        "place_id": row.place_id if row.place_id is not None else row.result_place_id,
         "result_place_id": row.result_place_id,
         "division_code": row.division_code,
         "notice_start": jsonable(row.notice_start),

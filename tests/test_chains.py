@@ -205,3 +205,22 @@ def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, c
         if code not in [h.id for h, _ in chains.suggest(typed, 20)]:
             misses.append((typed, name))
     assert len(misses) <= 3, misses
+
+
+def test_spaces_keep_their_levels_and_completions_keep_the_typed_levels(chains):
+    """gz t is 广州 › t… (天河区), not the one name whose initials are gzt; a mixed or pinyin
+    chain completes to the levels as typed, then the name."""
+    names = [h.name for h, _ in chains.suggest("gz t", 10)]
+    assert names and names[0] == "天河区", names
+    first = chains.suggest("gz t", 10)[0][0]
+    assert "440100" in first.division_path
+    for typed, upper in (
+        ("广州t", "广州"),
+        ("gz天", "gz"),
+        ("guangzhou t", "guangzhou "),
+        ("gz ti", "gz "),
+        ("广州天", "广州"),
+    ):
+        pairs = chains.suggest(typed, 10)
+        tianhe = [c for h, c in pairs if h.name == "天河区"]
+        assert tianhe == [upper + "天河区"], (typed, pairs[:3])

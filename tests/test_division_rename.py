@@ -210,3 +210,19 @@ def test_the_division_change_page_shows_the_findings(bclient, bstore):
     form["new_name"] = "番山区"
     done = bclient.post("/officer/divisions/changes", data=form, follow_redirects=True)
     assert "已登记：番禺区 更名为 番山区" in done.get_data(as_text=True)
+
+
+def test_a_rename_renames_the_tri_junctions_and_changes_their_etag(bclient, bstore):
+    """荔湾海珠番禺三交点 follows 番禺区 → 番山区 in the same write, and the tri_junctions
+    layer's validator changes with it, so a client's cached copy is refreshed."""
+    url = "/ogc/collections/tri_junctions/items?limit=1000"
+    before = bclient.get(url)
+    old_names = [f["properties"]["name"] for f in before.get_json()["features"]]
+    assert [n for n in old_names if "番禺" in n], "番禺区 meets two other divisions"
+    login(bclient, "wang", "officer")
+    assert bclient.post("/api/boundaries/division-changes", json=APPROVAL).status_code == 201
+    after = bclient.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    new_names = [f["properties"]["name"] for f in after.get_json()["features"]]
+    assert not [n for n in new_names if "番禺" in n]
+    assert sorted(n.replace("番禺", "番山") for n in old_names) == sorted(new_names)

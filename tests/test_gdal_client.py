@@ -58,6 +58,38 @@ def test_ogr2ogr_with_default_options_copies_every_collection(served, tmp_path):
         expected = layer.query(store, limit=1, skip_geometry=True).number_matched
         copied = pyogrio.read_info(out, layer=layer.id)["features"] if expected else 0
         assert copied == expected, (version, layer.id)
+        if expected:  # typed from the describedBy schema, not guessed from a first page
+            info = pyogrio.read_info(out, layer=layer.id)
+            types = dict(zip(info["fields"], info["dtypes"], strict=True))
+            for name in DATE_FIELDS[layer.id]:
+                assert types[name] == "datetime64[D]", (version, layer.id, name, types[name])
+
+
+DATE_FIELDS = {layer.id: [f.name for f in layer.fields if f.format == "date"] for layer in LAYERS}
+
+
+def ogrinfo_path() -> str:
+    return shutil.which("ogrinfo") or OGR2OGR.replace("ogr2ogr", "ogrinfo")
+
+
+def test_gdal_types_the_date_fields_from_the_collection_schema(served):
+    """GDAL 3.6 would guess the places' fields from a first page of 10 whose dates are all
+    null and make named_date/retired_date text ('1979/03/01'); the collections link a
+    JSON Schema (rel describedBy) that it reads instead."""
+    url, _store = served
+    assert DATE_FIELDS["places"] == ["named_date", "retired_date"]
+    result = subprocess.run(
+        [ogrinfo_path(), "-so", f"OAPIF:{url}/ogc", "places"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in DATE_FIELDS["places"]:
+        assert f"{name}: Date" in result.stdout, result.stdout[-2000:]
+    assert (
+        "area_km2: Real"
+        in subprocess.run(
+            [ogrinfo_path(), "-so", f"OAPIF:{url}/ogc", "divisions"], capture_output=True, text=True
+        ).stdout
+    )
 
 
 def test_each_geopackage_download_opens_in_debian_gdal_without_warnings(served, tmp_path):
@@ -67,7 +99,7 @@ def test_each_geopackage_download_opens_in_debian_gdal_without_warnings(served, 
     import urllib.request
 
     url, store = served
-    ogrinfo = shutil.which("ogrinfo") or OGR2OGR.replace("ogr2ogr", "ogrinfo")
+    ogrinfo = ogrinfo_path()
     for layer in LAYERS:
         path = tmp_path / f"{layer.id}-download.gpkg"
         with urllib.request.urlopen(f"{url}/ogc/collections/{layer.id}/download.gpkg") as answer:
@@ -78,3 +110,5 @@ def test_each_geopackage_download_opens_in_debian_gdal_without_warnings(served, 
         assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
         expected = layer.query(store, limit=1, skip_geometry=True).number_matched
         assert f"Feature Count: {expected}" in result.stdout, layer.id
+        for name in DATE_FIELDS[layer.id]:  # GeoPackage DATE, not TEXT
+            assert f"{name}: Date" in result.stdout, (layer.id, name)

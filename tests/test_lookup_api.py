@@ -159,3 +159,39 @@ def test_suggest_keeps_up_with_a_chain_over_http(client):
         assert match[0]["completion"].startswith(typed)
     r = client.get("/api/suggest", query_string={"q": "番禺"}).get_json()["results"][0]
     assert r["name"] == "番禺区" and r["completion"] == "番禺区"
+
+
+def test_search_page_pages_titles_periods_and_bad_utf8(client):
+    """More than one page of results: 更多 leads to the next ten; a 5,000-character query is
+    not echoed whole in the title; bad UTF-8 says the query could not be read; the two
+    historical 宝安县 show their periods; the public menu has no staff pages."""
+    import re
+
+    first = client.get("/search?q=村").get_data(as_text=True)
+    more = re.search(r'href="(/search\?[^"]*offset=10[^"]*)"[^>]*>更多', first)
+    assert more, "no 更多 link"
+    second = client.get(more.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    names = lambda page: re.findall(r'<a href="/place/(\d+)">', page)  # noqa: E731
+    assert names(second) and not set(names(first)) & set(names(second))
+    assert "第 11–" in second and "上一页" in second
+    long = client.get("/search", query_string={"q": "石" * 5000}).get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", long, re.S).group(1)
+    assert len(title) < 100
+    bad = client.get("/search?q=%FF")
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "无法读取" in text and "未保存" not in text
+    baoan = client.get("/search?q=宝安县").get_data(as_text=True)
+    historical = re.findall(r"（历史地名[^）]*）", baoan)
+    assert len(historical) >= 2 and len(set(historical)) == len(historical), historical
+    menu = client.get("/").get_data(as_text=True).split('id="site-nav"')[1].split("</nav>")[0]
+    for staff_page in ("地名审批", "联检计划", "界桩巡检", "合规审查"):
+        assert staff_page not in menu
+    assert "地名查询" in menu
+
+
+def test_staff_see_their_pages_in_the_menu(client):
+    from helpers import login
+
+    login(client, "officer_wang", "officer")
+    menu = client.get("/").get_data(as_text=True).split('id="site-nav"')[1].split("</nav>")[0]
+    assert "地名审批" in menu and "合规审查" in menu

@@ -25,6 +25,16 @@ def on_notice(store, clock, corpus, name="石榴岗路"):  # noqa: F811
     return walk(store, clock, corpus, p, "on_notice")
 
 
+def from_another_address(client, api: str, body: str):
+    """POST an opinion to ``api`` as a client at another address (192.0.2.7)."""
+    return client.post(
+        api,
+        json={"body": body},
+        headers=csrf_headers(client),
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+
+
 def test_public_reads_a_notice_and_leaves_an_opinion_an_officer_sees(
     client,
     store,
@@ -87,13 +97,7 @@ def test_opinion_limits(client, store, clock, corpus):  # noqa: F811
     r = client.post(url, data={"body": "第五条意见：赞成。"}, headers=headers)
     assert r.status_code == 409 and "第五条意见" in r.get_data(as_text=True)
     # Another address may still send.
-    other = client.post(
-        api,
-        json={"body": "另一个地址的意见。"},
-        headers=headers,
-        environ_base={"REMOTE_ADDR": "192.0.2.7"},
-    )
-    assert other.status_code == 201
+    assert from_another_address(client, api, "另一个地址的意见。").status_code == 201
     assert notices.get_notice(store, p["id"])["public_opinions"] == 4
 
 
@@ -236,3 +240,79 @@ def test_notice_map_draws_the_place_among_its_division_and_neighbours(
     attr = page.split("data-context='", 1)[1].split("'", 1)[0]
     assert json.loads(unescape(attr)) == json.loads(json.dumps(context))
     assert 'data-label="石榴岗路"' in page and "红线为所在的天河区" in page
+
+
+def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, corpus):  # noqa: F811
+    """After approval or rejection the notice page says what came of it; opinions are
+    refused with 409 (not 404) and a message; an id that never was on notice stays 404."""
+    headers = csrf_headers(client)
+    approved = on_notice(store, clock, corpus, name="石榴岗路")
+    rejected = on_notice(store, clock, corpus, name="员村二横路")
+    for action in ("approve", "announce", "bring_into_force"):
+        approved = step(store, clock, corpus, approved, action)
+    rejected = step(store, clock, corpus, rejected, "reject")
+    page = client.get(f"/notices/{approved['id']}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "本公示已结束" in text and "已批准并生效" in text
+    assert f'href="/place/{approved["result_place_id"]}"' in text
+    assert "不再接受意见" in text and 'name="website"' not in text
+    text = client.get(f"/notices/{rejected['id']}").get_data(as_text=True)
+    assert "不予批准" in text and "本公示已结束" in text
+    for p in (approved, rejected):
+        r = client.post(
+            f"/api/notices/{p['id']}/opinions", json={"body": "迟到的意见。"}, headers=headers
+        )
+        assert r.status_code == 409 and "已结束" in r.get_json()["error"]["message"]
+        r = client.post(
+            f"/notices/{p['id']}/opinions", data={"body": "迟到的意见。"}, headers=headers
+        )
+        assert r.status_code == 409 and "该公示已结束" in r.get_data(as_text=True)
+    assert notices.get_notice(store, rejected["id"])["public_opinions"] == 0
+    draft = new_naming(store, clock, "员村三横路")
+    for pid in (draft["id"], 999999):
+        assert client.get(f"/notices/{pid}").status_code == 404
+        r = client.post(
+            f"/api/notices/{pid}/opinions", json={"body": "没有的公示。"}, headers=headers
+        )
+        assert r.status_code == 404
+
+
+def test_the_same_opinion_twice_is_stored_once_and_wrong_types_are_named(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    p = on_notice(store, clock, corpus)
+    headers = csrf_headers(client)
+    api = f"/api/notices/{p['id']}/opinions"
+    assert client.post(api, json={"body": "赞成这个名称。"}, headers=headers).status_code == 201
+    again = client.post(api, json={"body": "赞成这个名称。"}, headers=headers)
+    assert again.status_code == 409 and "已经提交过" in again.get_json()["error"]["message"]
+    # Another address may say the same thing.
+    assert from_another_address(client, api, "赞成这个名称。").status_code == 201
+    r = client.post(api, json={"body": 123}, headers=headers)
+    message = r.get_json()["error"]["message"]
+    assert r.status_code == 400 and "应为文字" in message and "请填写" not in message
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 2
+
+
+def test_announcements_keep_their_lines_and_an_empty_feed_has_a_real_date(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    empty = ET.fromstring(client.get("/notices.atom").data)
+    updated = empty.find(f"{ATOM}updated").text
+    assert not updated.startswith("1970")
+    assert abs(dt.datetime.fromisoformat(updated.replace("Z", "+00:00")) - utcnow()).days < 1
+    p = on_notice(store, clock, corpus, name="石榴岗路")
+    for action in ("approve", "announce"):
+        p = step(store, clock, corpus, p, action)
+    text = workflow.get_proposal(store, p["id"], OFFICER)["announcement_text"]
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) >= 3
+    page = client.get("/announcements").get_data(as_text=True)
+    for line in lines:
+        assert f"<p>{line}</p>" in page

@@ -226,6 +226,56 @@ def test_bad_filters_are_clear_errors(client):
     assert response.status_code == 400
 
 
+def test_ill_typed_odd_and_huge_filters_are_400_in_the_one_error_shape(client):
+    """Filters that used to be 500s (a list as a value, a non-numeric coordinate, a ring of two
+    positions, 320 ORs) or a silent empty 200 (IN over a string, NOT of a number, LIKE with a
+    number, text against an integer) are refused at the door; well-typed ones still work."""
+    point_a = {"type": "Point", "coordinates": ["a", 1]}
+    ring2 = {"type": "Polygon", "coordinates": [[[113, 23], [114, 23]]]}
+    refused = [
+        {"op": "=", "args": [{"property": "id"}, [1, 2]]},
+        {"op": "s_intersects", "args": [{"property": "geometry"}, point_a]},
+        {"op": "s_intersects", "args": [{"property": "geometry"}, ring2]},
+        {"op": "in", "args": [{"property": "feature_class"}, "city"]},
+        {"op": "not", "args": [5]},
+        {"op": "like", "args": [{"property": "name"}, 5]},
+        {"op": "=", "args": [{"property": "id"}, "abc"]},
+        {"op": "=", "args": [{"property": "named_date"}, "not a date"]},
+        {"op": "=", "args": [{"property": "name"}, True]},
+        5,
+    ]
+    ors = " OR ".join(f"id = {i}" for i in range(320))
+    for value in [json.dumps(f) for f in refused] + [ors, "casei(id) = 'x'"]:
+        response = client.get(f"/ogc/collections/places/items?filter={_quote(value)}")
+        assert response.status_code == 400, (value[:80], response.status_code)
+        error = response.get_json()["error"]
+        assert error["code"] == "invalid_input" and error["message"], value[:80]
+    ok = [
+        "id = 1 OR id = 2",
+        "named_date > DATE('1990-01-01') AND name LIKE '%村'",
+        "named_date > '1990-01-01'",
+        "id IN (" + ",".join(str(i) for i in range(320)) + ")",
+        json.dumps({"op": "in", "args": [{"property": "id"}, [1, 2]]}),
+    ]
+    for value in ok:
+        response = client.get(f"/ogc/collections/places/items?limit=1&filter={_quote(value)}")
+        assert response.status_code == 200, (value[:80], response.get_data(as_text=True)[:300])
+
+
+def test_cql2_text_doubled_apostrophe_is_one_apostrophe(client, store):
+    with store.read() as conn:
+        name = conn.execute(
+            sa.select(places.c.romanized).where(places.c.romanized.like("%'%")).limit(1)
+        ).scalar_one()
+    text = "romanized = '" + name.replace("'", "''") + "'"
+    body = get_json(client, f"/ogc/collections/places/items?filter={_quote(text)}")
+    assert body["numberReturned"] >= 1
+    assert {f["properties"]["romanized"] for f in body["features"]} == {name}
+    empty_text = _quote("romanized = ''")
+    empty = get_json(client, f"/ogc/collections/places/items?filter={empty_text}")
+    assert empty["numberReturned"] == 0
+
+
 def test_sortby_properties_and_skip_geometry(client, store):
     body = get_json(
         client,
@@ -287,6 +337,30 @@ def test_etag_and_last_modified_give_304_until_the_layer_changes(client, store):
     d_url = "/ogc/collections/divisions/items?limit=1"
     d_etag = client.get(d_url).headers["ETag"]
     assert client.get(d_url, headers={"If-None-Match": d_etag}).status_code == 304
+
+
+def test_gzip_and_weak_etags_come_back_as_304(client):
+    """A client that accepts gzip gets ``"<hash>-gz"``; sending it back (alone or with
+    If-Modified-Since, as browsers do) is a 304, and so is a weak ``W/"<hash>"`` (RFC 9110
+    weak comparison; nginx weakens ETags when it compresses)."""
+    gz = {"Accept-Encoding": "gzip"}
+    for url in (
+        "/ogc/collections/places/items?limit=1000",
+        "/ogc/collections/divisions",
+        "/ogc/collections/divisions/tiles/WebMercatorQuad/7/55/104",
+    ):
+        first = client.get(url, headers=gz)
+        assert first.status_code == 200 and first.headers["Content-Encoding"] == "gzip", url
+        etag = first.headers["ETag"]
+        assert etag.endswith('-gz"'), url
+        both = {**gz, "If-None-Match": etag, "If-Modified-Since": first.headers["Last-Modified"]}
+        for headers in ({**gz, "If-None-Match": etag}, both):
+            again = client.get(url, headers=headers)
+            assert again.status_code == 304 and again.get_data() == b"", (url, headers)
+        plain = client.get(url).headers["ETag"]
+        for sent in ("W/" + plain, "W/" + etag, f'"other", {plain}'):
+            assert client.get(url, headers={"If-None-Match": sent}).status_code == 304, sent
+        assert client.get(url, headers={"If-None-Match": 'W/"other"'}).status_code == 200
 
 
 # ---- downloads and GeoJSON validity -------------------------------------------------------
@@ -519,3 +593,25 @@ def test_json_answers_copy_geometry_text_and_repair_a_lone_surrogate():
     assert out["name"] == "\ufffd路" and out["day"] == "2020-01-02"
     assert out["geometries"][0] == {"type": "Point", "coordinates": [113.1234568, 23.2]}
     assert shapely.geometry.shape(out["geometries"][1]).exterior.is_ccw  # right-hand rule
+
+
+def test_tiles_are_documented_limited_and_every_page_has_html(client):
+    """The tile paths are in both OpenAPI documents; a tileset states its zoom limits; the
+    JSON-only resources answer f=html with a page like the other /ogc paths; a 429's
+    Retry-After is readable by a web client on another origin."""
+    for doc, prefix in (("/ogc/api", ""), ("/api/openapi.json", "/ogc")):
+        paths = get_json(client, doc)["paths"]
+        tile = f"{prefix}/collections/divisions/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+        assert f"{prefix}/collections/divisions/tiles" in paths and tile in paths, doc
+        zoom = paths[tile]["get"]["parameters"][0]["schema"]
+        assert (zoom["minimum"], zoom["maximum"]) == (0, 18)
+    tileset = get_json(client, "/ogc/collections/divisions/tiles")["tilesets"][0]
+    assert (tileset["minzoom"], tileset["maxzoom"]) == (0, 18)
+    assert len(tileset["tileMatrixSetLimits"]) == 19
+    assert client.get("/ogc/collections/divisions/tiles/WebMercatorQuad/19/0/0").status_code == 400
+    for path in ("queryables", "schema", "tiles"):
+        page = client.get(f"/ogc/collections/places/{path}?f=html")
+        assert page.status_code == 200 and page.mimetype == "text/html", path
+    assert "named_date" in client.get("/ogc/collections/places/schema?f=html").get_data(True)
+    exposed = client.get("/ogc/collections").headers["Access-Control-Expose-Headers"]
+    assert "Retry-After" in exposed.split(", ")

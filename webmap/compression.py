@@ -20,6 +20,7 @@ COMPRESSIBLE = (
     "application/vnd.mapbox-vector-tile",  # protobuf with repeated keys: shrinks by half
 )
 MIN_GZIP_BYTES = 1024
+GZIP_ETAG_SUFFIX = "-gz"  # appended inside the quotes: "<hash>" becomes "<hash>-gz"
 STATIC_CACHE_ENTRIES = 64
 
 
@@ -32,6 +33,7 @@ class GzipResponses:
         self._lock = threading.Lock()
 
     def init_app(self, app: Flask) -> None:
+        app.before_request(accept_gzip_validators)
         app.after_request(self.compress)
 
     def compress(self, response):
@@ -67,5 +69,22 @@ class GzipResponses:
         response.headers["Content-Length"] = str(len(body))
         response.vary.add("Accept-Encoding")
         if etag:  # a different body needs a different validator
-            response.headers["ETag"] = etag[:-1] + '-gz"' if etag.endswith('"') else etag + "-gz"
+            response.headers["ETag"] = gzip_etag(etag)
         return response
+
+
+def gzip_etag(etag: str) -> str:
+    """The validator of the gzipped body of a response whose identity validator is ``etag``."""
+    if etag.endswith('"'):
+        return etag[:-1] + GZIP_ETAG_SUFFIX + '"'
+    return etag + GZIP_ETAG_SUFFIX
+
+
+def accept_gzip_validators() -> None:
+    """A ``before_request`` hook: a client that got ``"<hash>-gz"`` with a gzipped answer sends
+    it back in ``If-None-Match``; the gzipped and identity bodies are the same representation
+    (RFC 9110 weak equivalence), so read it as ``"<hash>"`` before any handler (the OGC API's
+    validators, static files) compares it, which then gives the 304 it should."""
+    header = request.environ.get("HTTP_IF_NONE_MATCH")
+    if header and GZIP_ETAG_SUFFIX + '"' in header:
+        request.environ["HTTP_IF_NONE_MATCH"] = header.replace(GZIP_ETAG_SUFFIX + '"', '"')

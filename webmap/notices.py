@@ -3,6 +3,7 @@ change feed of the registry: thin over ``gazetteer.notices``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import xml.etree.ElementTree as ET
@@ -46,7 +47,9 @@ def atom_feed(title: str, self_url: str, page_url: str, entries: list[dict]) -> 
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=page_url)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = "广东省地名与行政区域界线"
-    updated = max((e["updated"] for e in entries), default="1970-01-01T00:00:00Z")
+    # Atom requires <updated>; a feed with no entries was last updated when it was built.
+    built = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    updated = max((e["updated"] for e in entries), default=built)
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = updated
     for e in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")

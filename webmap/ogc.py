@@ -29,7 +29,8 @@ bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Crs, ETag, Last-Modified",
+    # Retry-After: a web client told 429 can wait as long as it says.
+    "Access-Control-Expose-Headers": "Content-Crs, ETag, Last-Modified, Retry-After",
     # For a browser's preflight: a web map's conditional GETs send these headers.
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, If-None-Match, If-Modified-Since",
@@ -112,6 +113,11 @@ def collection(collection_id):
 @bp.get("/collections/<collection_id>/queryables")
 def queryables(collection_id):
     return execute("queryables", collection_id)
+
+
+@bp.get("/collections/<collection_id>/schema")
+def schema(collection_id):
+    return execute("schema", collection_id)
 
 
 @bp.get("/collections/<collection_id>/items")

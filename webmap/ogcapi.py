@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import shapely
+from werkzeug.http import parse_etags, unquote_etag
 
 from gazetteer.core.crs import (
     CGCS2000_URI,
@@ -31,7 +32,7 @@ from gazetteer.core.spatial import BBox, bbox_numbers, check_bbox
 from gazetteer.core.store import Store
 from gazetteer.cql import and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
-from gazetteer.tiles import MVT_MEDIA_TYPE, encode_tile
+from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE, encode_tile
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -55,6 +56,8 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 GEOPACKAGE = "application/geopackage+sqlite3"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_REL = "http://www.opengis.net/def/rel/ogc/1.0/schema"  # OGC API - Features Part 5
+JSON_SCHEMA = "application/schema+json"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 WEB_MERCATOR_QUAD = "WebMercatorQuad"
 WEB_MERCATOR_QUAD_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
@@ -241,9 +244,9 @@ class OgcApi:
             changed_at = changed_at.astimezone(dt.UTC)
             headers["Last-Modified"] = format_datetime(changed_at, usegmt=True)
         if req.if_none_match is not None:
-            fresh = etag in [t.strip() for t in req.if_none_match.split(",")] or (
-                req.if_none_match.strip() == "*"
-            )
+            # RFC 9110 13.1.2: If-None-Match uses weak comparison, so W/"x" matches "x"
+            # (nginx weakens ETags when it compresses).
+            fresh = parse_etags(req.if_none_match).contains_weak(unquote_etag(etag)[0])
         else:
             fresh = _not_modified_since(req.if_modified_since, changed_at)
         if fresh:
@@ -311,9 +314,14 @@ class OgcApi:
                 {
                     "href": f"{here}/queryables",
                     "rel": QUERYABLES_REL,
-                    "type": "application/schema+json",
+                    "type": JSON_SCHEMA,
                     "title": "可查询属性",
                 },
+                # GDAL's OAPIF driver types its fields from the describedBy schema.
+                *(
+                    {"href": f"{here}/schema", "rel": rel, "type": JSON_SCHEMA, "title": "要素模式"}
+                    for rel in ("describedBy", SCHEMA_REL)
+                ),
                 {
                     "href": f"{here}/download.gpkg",
                     "rel": "enclosure",
@@ -355,11 +363,19 @@ class OgcApi:
         )
 
     def queryables(self, req: ApiRequest, collection_id: str) -> ApiResponse:
+        """JSON Schema of what filter, sortby and property=value accept (Part 3)."""
+        return self._json_schema(req, collection_id, "queryables", FeatureProvider.queryables)
+
+    def schema(self, req: ApiRequest, collection_id: str) -> ApiResponse:
+        """JSON Schema of the collection's features: every property with its type."""
+        return self._json_schema(req, collection_id, "schema", FeatureProvider.feature_schema)
+
+    def _json_schema(self, req: ApiRequest, collection_id: str, name: str, build) -> ApiResponse:
         check_params(req.args, COLLECTION_PARAMS)
         c = self._collection(collection_id)
-        body = c.queryables()
-        body["$id"] = f"{req.base_url}/collections/{c.id}/queryables"
-        return ApiResponse(body, media_type="application/schema+json")
+        body = build(c)
+        body["$id"] = f"{req.base_url}/collections/{c.id}/{name}"
+        return ApiResponse(body, media_type=JSON_SCHEMA, template="ogc/schema.html")
 
     # ---- features --------------------------------------------------------------------------
 
@@ -498,6 +514,18 @@ class OgcApi:
                     "dataType": "vector",
                     "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
                     "tileMatrixSetURI": WEB_MERCATOR_QUAD_URI,
+                    "minzoom": 0,
+                    "maxzoom": MAX_ZOOM,
+                    "tileMatrixSetLimits": [
+                        {
+                            "tileMatrix": str(z),
+                            "minTileRow": 0,
+                            "maxTileRow": 2**z - 1,
+                            "minTileCol": 0,
+                            "maxTileCol": 2**z - 1,
+                        }
+                        for z in range(MAX_ZOOM + 1)
+                    ],
                     "links": [
                         {
                             "href": here + "/{tileMatrix}/{tileRow}/{tileCol}",
@@ -510,7 +538,7 @@ class OgcApi:
                 }
             ]
         }
-        return ApiResponse(body)
+        return ApiResponse(body, template="ogc/tilesets.html")
 
     def tile(
         self, req: ApiRequest, collection_id: str, matrix_set: str, z: int, y: int, x: int

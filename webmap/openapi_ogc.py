@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
 from gazetteer.cql import FILTER_LANGUAGES
+from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE
 from webmap.layers import LAYERS
 from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT, OUTPUT_FORMATS, item_params
 from webmap.responses import Error, error, json_content, query_param
@@ -149,6 +150,13 @@ def ogc_paths(prefix: str) -> dict:
                 "responses": {"200": _ok("application/schema+json", "JSON Schema")},
             }
         }
+        paths[f"{base}/schema"] = {
+            "get": {
+                "summary": f"JSON Schema of the features of {layer.id} (every property typed)",
+                "parameters": f,
+                "responses": {"200": _ok("application/schema+json", "JSON Schema")},
+            }
+        }
         paths[f"{base}/items"] = {
             "get": {
                 "summary": f"Features of {layer.id} (GeoJSON)",
@@ -176,6 +184,8 @@ def ogc_paths(prefix: str) -> dict:
                 },
             }
         }
+        if layer.tile_properties:
+            paths.update(_tile_paths(base, layer.id, f, queryables))
         paths[f"{base}/download.gpkg"] = {
             "get": {
                 "summary": f"The whole {layer.id} layer as a GeoPackage (EPSG:4490)",
@@ -192,6 +202,51 @@ def ogc_paths(prefix: str) -> dict:
             }
         }
     return paths
+
+
+def _tile_paths(base: str, layer_id: str, f: list, queryables: list) -> dict:
+    """The tileset metadata and the tiles (WebMercatorQuad, zoom 0..MAX_ZOOM) of a layer."""
+
+    def index(name: str, description: str, maximum: int) -> dict:
+        return {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": description,
+            "schema": {"type": "integer", "minimum": 0, "maximum": maximum},
+        }
+
+    return {
+        f"{base}/tiles": {
+            "get": {
+                "summary": f"Vector tilesets of {layer_id}",
+                "parameters": f,
+                "responses": {"200": _ok("application/json", "Tilesets"), "404": error("Unknown")},
+            }
+        },
+        f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}": {
+            "get": {
+                "summary": f"One Mapbox Vector Tile of {layer_id}",
+                "parameters": [
+                    index("tileMatrix", "zoom level", MAX_ZOOM),
+                    index("tileRow", "row, 0 at the north, below 2^tileMatrix", 2**MAX_ZOOM - 1),
+                    index("tileCol", "column, 0 at 180°W, below 2^tileMatrix", 2**MAX_ZOOM - 1),
+                ]
+                + queryables,
+                "responses": {
+                    "200": {
+                        "description": "Mapbox Vector Tile",
+                        "content": {
+                            MVT_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+                    "400": error("Zoom, row or column out of range, or a bad parameter"),
+                    "404": error("Unknown"),
+                },
+            }
+        },
+    }
 
 
 PATHS = ogc_paths("/ogc")

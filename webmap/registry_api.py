@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from gazetteer import approval, protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
 from webmap.params import idempotency_key, int_arg
 from webmap.schemas import ProposalAction, ProposalNew, ProtectionNew, validated_body
@@ -23,35 +24,33 @@ bp = Blueprint("registry_api", __name__, url_prefix="/api")
 @bp.get("/places")
 def places_search():
     """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
-    return jsonify(
-        registry.find_places(
-            store(),
-            name=request.args.get("name") or None,
-            q=request.args.get("q") or None,
-            as_of=parse_date(request.args.get("as_of"), "as_of"),
-            status=request.args.get("status") or None,
-            division_code=request.args.get("division") or None,
-            limit=int_arg("limit", 50),
-            offset=int_arg("offset", 0),
-        )
+    found = registry.find_places(
+        store(),
+        name=request.args.get("name") or None,
+        q=request.args.get("q") or None,
+        as_of=parse_date(request.args.get("as_of"), "as_of"),
+        status=request.args.get("status") or None,
+        division_code=request.args.get("division") or None,
+        limit=int_arg("limit", 50),
+        offset=int_arg("offset", 0),
     )
+    return jsonify(for_reader(found, current_actor()))
 
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
-    return jsonify(
-        registry.get_place(
-            store(),
-            place_id,
-            as_of=parse_date(request.args.get("as_of"), "as_of"),
-            with_geometry=request.args.get("geometry", "1") != "0",
-        )
+    record = registry.get_place(
+        store(),
+        place_id,
+        as_of=parse_date(request.args.get("as_of"), "as_of"),
+        with_geometry=request.args.get("geometry", "1") != "0",
     )
+    return jsonify(for_reader(record, current_actor()))
 
 
 @bp.get("/places/<int:place_id>/history")
 def place_history(place_id: int):
-    return jsonify(registry.place_history(store(), place_id))
+    return jsonify(for_reader(registry.place_history(store(), place_id), current_actor()))
 
 
 def _statistics() -> dict:

@@ -70,7 +70,7 @@ def reverse_batch():
 @bp.get("/search")
 def search_page():
     q = request.args.get("q", "").strip()
-    results, chain, error = [], None, None
+    results, chain, error, args = [], None, None, {"limit": 10, "offset": 0}
     if q:
         try:
             args = search_args()
@@ -79,7 +79,15 @@ def search_page():
             results, chain = found["results"], found["chain"]
         except InvalidInput as exc:
             error = exc.message
-    page = render_template("public/search.html", q=q, results=results, chain=chain, error=error)
+    page = render_template(
+        "public/search.html",
+        q=q,
+        results=results,
+        chain=chain,
+        error=error,
+        offset=args["offset"],
+        limit=args["limit"],
+    )
     return page, 400 if error else 200
 
 

@@ -86,7 +86,7 @@ def _out_of_range(number: int) -> bool:
     return not -INT64_MAX - 1 <= number <= INT64_MAX
 
 
-def _check_percent_encoded_utf8(raw: bytes, where: str) -> None:
+def _check_percent_encoded_utf8(raw: bytes, where: str, outcome: str) -> None:
     """Refuse a query string or form body (``a=b&c=d``, percent-encoded, ``+`` for
     space) whose decoded bytes are not UTF-8: werkzeug would decode them with
     replacement characters (or keep them as text) and store what nobody typed. ``%ED%A0%80``
@@ -98,7 +98,7 @@ def _check_percent_encoded_utf8(raw: bytes, where: str) -> None:
             unquote_to_bytes(part).decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(
-                f"{where}含有无效的 UTF-8 编码（百分号编码的字节不是合法文字），未保存任何内容",
+                f"{where}含有无效的 UTF-8 编码（百分号编码的字节不是合法文字），{outcome}",
                 details={
                     "field": unquote_to_bytes(part.split(b"=", 1)[0]).decode("utf-8", "replace")
                 },
@@ -110,7 +110,8 @@ def _check_query() -> None:
         request.query_string.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("请求参数不是 UTF-8 编码") from None
-    _check_percent_encoded_utf8(request.query_string, "请求参数")
+    # A query is read, not stored: say that it could not be read.
+    _check_percent_encoded_utf8(request.query_string, "请求参数", "无法读取查询内容")
     # NUL is never part of a name or a parameter, and PostgreSQL text cannot hold it.
     if "\x00" in request.path or any(
         "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
@@ -162,7 +163,7 @@ def _check_body() -> None:
         raise InvalidInput("请求内容不是 UTF-8 编码") from None
     form = request.mimetype == "application/x-www-form-urlencoded"
     if form:
-        _check_percent_encoded_utf8(data, "表单内容")
+        _check_percent_encoded_utf8(data, "表单内容", "未保存任何内容")
     if b"\x00" in data or (request.is_json and b"\\u0000" in data) or (form and b"%00" in data):
         raise InvalidInput("请求内容含有空字符（NUL）")
     if request.is_json and data:

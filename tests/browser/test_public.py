@@ -31,6 +31,29 @@ def proposal(store, clock, name: str, until: str) -> dict:
     return p
 
 
+def province_bounds(store) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of Guangdong's cities as stored, CGCS2000 lon/lat."""
+    import sqlalchemy as sa
+
+    from gazetteer.tables import divisions
+
+    with store.read() as conn:
+        boxes = [
+            g.bounds
+            for g in conn.execute(
+                sa.select(divisions.c.geom).where(
+                    divisions.c.level == "city", divisions.c.geom.is_not(None)
+                )
+            ).scalars()
+        ]
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
 def fits_the_screen(page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{page.url}: {width}px wide"
@@ -61,9 +84,15 @@ def test_public_lookup_walk(live_server, open_context, viewport):
     page.goto(base + "/")
     page.wait_for_selector("#map[data-ready='1']", timeout=20000)
     fits_the_screen(page)
+    # Below 1024 px the legend and the layer box start folded, and the whole province is
+    # in view (clear of the controls), on the phone as on the tablet.
+    assert page.locator(".legend.collapsed").count() == 1
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    west, south, east, north = map(float, page.get_attribute("#map", "data-view").split(","))
+    gd_west, gd_south, gd_east, gd_north = province_bounds(store)
+    assert west <= gd_west and east >= gd_east and south <= gd_south and north >= gd_north
     if phone:
         assert not page.is_visible("#site-nav")
-        assert page.locator(".legend.collapsed").count() == 1
         tall_enough(page, ".nav-toggle")
         tall_enough(page, ".legend-toggle")
         page.click(".nav-toggle")
@@ -103,6 +132,14 @@ def test_public_lookup_walk(live_server, open_context, viewport):
             break
         page.wait_for_timeout(100)
     assert "广州天河石牌街道" in options, options
+    # Half a surrogate pair in the box (pasted from a broken source): no suggestions, and
+    # no uncaught error (encodeURIComponent would throw "URI malformed").
+    page.eval_on_selector(
+        "#q", "el => { el.value = '\\uD800石'; el.dispatchEvent(new Event('input')); }"
+    )
+    page.wait_for_timeout(400)
+    assert page.eval_on_selector_all("#suggestions option", "els => els.length") == 0
+    assert watch.errors == []
     page.fill("#q", "广州天河石牌")
     page.press("#q", "Enter")
     page.wait_for_selector("ol.results li")

@@ -384,7 +384,7 @@
     if (previous && state.layers[previous]) { state.layers[previous].setIcon(G.markerIcon(state.markers[previous].props.state)); }
     state.layers[id].setIcon(G.markerIcon(m.props.state, true));
     showOnMap(state.layers[id]);
-    if (legendNote && legendNote.fold && window.innerWidth < 1024) { legendNote.fold(); }  // it would cover the marker
+    if (legendNote && legendNote.fold && G.compactScreen()) { legendNote.fold(); }  // it would cover the marker
     $("marker-jump").value = String(id);
     var current = $("current-marker");
     current.textContent = m.number;

@@ -116,7 +116,7 @@
   overlays[t("lines", "行政区域界线")] = lines;
   overlays[t("markers", "界桩（演示数据）")] = markers;
   overlays[t("places", "地名")] = placeNames;
-  L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+  L.control.layers(null, overlays, { collapsed: G.compactScreen() }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
   var legendRows = [
     { colour: "#b71c1c", label: t("cities", "地级市"), kind: "line" },
@@ -133,7 +133,15 @@
   });
 
   // Interactive once the first divisions are drawn; markers come after, off the critical path.
+  // What is in view, "west,south,east,north" (CGCS2000 lon/lat), on the container: for
+  // scripts and tests that need to know what the reader sees.
+  function noteView() { container.dataset.view = map.getBounds().toBBoxString(); }
+  map.on("moveend", noteView);
+
+  // The first view is the province (its cities' extent), whatever the screen's shape.
   Promise.all([provinces.refresh(), cities.refresh()]).then(function () {
+    if (cities.getLayers().length) { G.fitClearOfControls(map, cities.getBounds()); }
+    noteView();
     container.dataset.ready = "1";
     if (container.dataset.markers !== "off") { markers.addTo(map); }
   }).catch(function (e) { status(e.message); });

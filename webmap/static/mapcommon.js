@@ -159,7 +159,30 @@
     });
   }
 
-  // A legend that folds to a 44 px button (folded at first on narrow screens, where it
+  // Below this width (phones, tablets in portrait) an open legend or layer box covers a
+  // good part of the map: they start folded.
+  var COMPACT_WIDTH_PX = 1024;
+  function compactScreen() { return window.innerWidth < COMPACT_WIDTH_PX; }
+
+  // Fit ``bounds`` in the part of the map that the controls in its corners leave free
+  // (their widths and heights, measured now, plus a small margin), so that no edge of
+  // the area lies under the zoom buttons, the layer box or the legend.
+  function fitClearOfControls(map, bounds) {
+    var corner = function (name) {
+      var node = map.getContainer().querySelector(".leaflet-" + name);
+      return node ? [node.offsetWidth, node.offsetHeight] : [0, 0];
+    };
+    var tl = corner("top.leaflet-left"), tr = corner("top.leaflet-right");
+    var bl = corner("bottom.leaflet-left"), br = corner("bottom.leaflet-right");
+    var margin = 8;
+    map.fitBounds(bounds, {
+      paddingTopLeft: [Math.max(tl[0], bl[0]) + margin, Math.max(tl[1], tr[1]) + margin],
+      paddingBottomRight: [Math.max(tr[0], br[0]) + margin, Math.max(bl[1], br[1]) + margin],
+      animate: false
+    });
+  }
+
+  // A legend that folds to a 44 px button (folded at first on compact screens, where it
   // would cover the map; ``control.fold()`` folds it later, e.g. once a marker is chosen).
   function legendControl(title, rows, note) {
     var control = L.control({ position: "bottomleft" });
@@ -180,7 +203,7 @@
       if (note) { body.appendChild(el("div", note, "legend-note")); }
       box.appendChild(toggle);
       box.appendChild(body);
-      var folded = window.innerWidth < 700;
+      var folded = compactScreen();
       function show() {
         box.classList.toggle("collapsed", folded);
         toggle.setAttribute("aria-expanded", String(!folded));
@@ -229,6 +252,7 @@
     el: el, csrfToken: csrfToken, requestJSON: requestJSON, createMap: createMap,
     toleranceForZoom: toleranceForZoom, divisionLayer: divisionLayer, markerIcon: markerIcon,
     legendControl: legendControl, stateLegendRows: stateLegendRows, distanceBearing: distanceBearing,
-    compass: compass, formatDistance: formatDistance
+    compass: compass, formatDistance: formatDistance, compactScreen: compactScreen,
+    fitClearOfControls: fitClearOfControls
   };
 })();

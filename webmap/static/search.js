@@ -5,12 +5,15 @@
   var list = document.getElementById("suggestions");
   if (!input || !list) { return; }
   var timer = null;
+  // Half of a surrogate pair with no other half (pasted from a broken source) is no text
+  // anyone meant: nothing to suggest (and the URL could not be written).
+  var LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
   input.addEventListener("input", function () {
     clearTimeout(timer);
     var q = input.value.trim();
-    if (!q) { list.replaceChildren(); return; }
+    if (!q || LONE_SURROGATE.test(q)) { list.replaceChildren(); return; }
     timer = setTimeout(function () {
-      fetch(input.dataset.suggestUrl + "?q=" + encodeURIComponent(q))
+      fetch(input.dataset.suggestUrl + "?" + new URLSearchParams({ q: q }))
         .then(function (r) { return r.ok ? r.json() : { results: [] }; })
         .then(function (data) {
           list.replaceChildren();
