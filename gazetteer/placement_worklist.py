@@ -19,6 +19,7 @@ a single placement is (``gazetteer.placement``); rows with an error are reported
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -356,14 +357,53 @@ def batch_preview(
     with store.read() as conn:
         plans = _plan(conn, rows)
     ok = sum(p["status"] == "ok" for p in plans)
+    digest = file_digest(Path(path))
+    # The write uses exactly these settings: kept beside the file, keyed by its digest.
+    _settings_path(Path(path), digest).write_text(
+        json.dumps({"crs": tag, "columns": _named_columns(columns)}), encoding="utf-8"
+    )
     return {
-        "digest": file_digest(Path(path)),
+        "digest": digest,
         "crs": tag,
         "crs_label": coords.crs_label(tag),
         "rows": plans,
         "ok": ok,
         "errors": len(plans) - ok,
     }
+
+
+def _settings_path(path: Path, digest: str) -> Path:
+    """Where the preview of the file at ``path`` keeps its CRS and columns (not matched by
+    the ``<digest>.*`` glob that finds the file)."""
+    return path.parent / f"{digest}-settings.json"
+
+
+def _named_columns(columns: dict | None) -> dict:
+    return {k: v for k, v in (columns or {}).items() if v}
+
+
+def _previewed_settings(path: Path, digest: str, crs_tag, columns: dict | None):
+    """The CRS tag and columns the preview of ``digest`` used. A write naming other ones is
+    refused (``Conflict``): the officer saw the positions of the previewed settings."""
+    from gazetteer.core import crs
+
+    try:
+        saved = json.loads(_settings_path(path, digest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise Conflict("找不到这份文件的预览设置，请重新预览后再导入") from None
+    differs = {}
+    if crs_tag not in (None, "") and crs.normalise_tag(crs_tag) != saved["crs"]:
+        differs["crs"] = {"previewed": saved["crs"], "requested": crs.normalise_tag(crs_tag)}
+    asked = _named_columns(columns)
+    if asked and asked != saved["columns"]:
+        differs["columns"] = {"previewed": saved["columns"], "requested": asked}
+    if differs:
+        raise Conflict(
+            "坐标系或列与预览时不同（预览按 "
+            f"{coords.crs_label(saved['crs'])}）：请按新的设置重新预览后再导入",
+            details=differs,
+        )
+    return saved["crs"], saved["columns"]
 
 
 def batch_apply(
@@ -378,16 +418,16 @@ def batch_apply(
 ) -> dict:
     """Place every good row of the previewed file in one write transaction (all or none of
     them: a conflict on one undoes the others). ``digest`` is the preview's: a different
-    file is refused (``Conflict``). Each placement is recorded as a single one is
+    file is refused (``Conflict``). The rows are read with the CRS and columns of the
+    preview; ``crs_tag`` and ``columns`` may be left out, and naming others is refused
+    (``Conflict``). Each placement is recorded as a single one is
     (``place_versions`` change ``corrected``, the history line, the audit log). Returns the
     plan with ``placed`` = the number placed."""
     require_role(actor, PLACING_ROLES, "批量上图")
-    from gazetteer.core import crs
-
     if not isinstance(digest, str) or digest != file_digest(Path(path)):
         raise Conflict("文件与预览时不同，请重新预览后再导入")
-    tag = crs.normalise_tag(crs_tag)
-    rows = _read_rows(Path(path), tag, columns or {})
+    tag, columns = _previewed_settings(Path(path), digest, crs_tag, columns)
+    rows = _read_rows(Path(path), tag, columns)
     now = clock()
     with store.write(actor=actor) as conn:
         plans = _plan(conn, rows)  # again, under the write lock: the registry may have moved

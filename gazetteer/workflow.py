@@ -107,6 +107,16 @@ STEPS: tuple[Step, ...] = (
     Step("announce", ("approved",), "announced", frozenset({"officer"}), "发布公告"),
     Step("file", ("approved", "announced", "in_force"), None, frozenset({"officer"}), "报送备案"),
     Step("bring_into_force", ("announced",), "in_force", frozenset({"officer"}), "登记生效"),
+    # The way out for a decided proposal that can no longer come into force because its
+    # record was renamed or retired (or its name taken) since: ended with a recorded reason.
+    Step(
+        "lapse",
+        ("approved", "announced"),
+        "withdrawn",
+        frozenset({"officer"}),
+        "因记录已变更终止",
+        True,
+    ),
     Step(
         "withdraw",
         ("draft", "submitted", "checked", "in_review", "on_notice"),
@@ -117,6 +127,8 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 STEPS_BY_ACTION = {s.action: s for s in STEPS}
+# Who drafts a proposal (pages show the drafting links to these roles only).
+DRAFTING_ROLES = frozenset({"clerk"})
 # The record values an application proposes (its name spellings are derived, not typed).
 EDITABLE_FIELDS = ("name", *PLACE_DESCRIPTION_COLUMNS)
 # The extra values each action accepts (anything else is refused).
@@ -602,7 +614,7 @@ def create_proposal(
     ``idempotency_key``: sending the same request again returns the proposal drafted the
     first time; the same key with different content raises ``Conflict`` carrying that
     proposal (``gazetteer.core.idempotency``)."""
-    require_role(actor, {"clerk"}, "起草申请")
+    require_role(actor, DRAFTING_ROLES, "起草申请")
     now = clock()
     digest = None
     if idempotency_key is not None:
@@ -626,6 +638,7 @@ def create_proposal(
             place_id=place_id,
             location=location,
         )
+        _refuse_second_on_record(conn, values["place_id"], None)
         result = conn.execute(
             proposals.insert().values(
                 **values,
@@ -772,7 +785,28 @@ def _edit(c: _Context):
     return values, {"fields": sorted(c.params)}
 
 
+def _refuse_second_on_record(conn, place_id: int | None, proposal_id: int | None) -> None:
+    """Refuse (``Conflict``) a proposal on a place record another open proposal already
+    holds (in ``reservations.RESERVING_STATES``): whichever came into force first would
+    leave the other stuck."""
+    if place_id is None:
+        return
+    query = sa.select(proposals.c.id, proposals.c.kind, proposals.c.state).where(
+        proposals.c.place_id == place_id, proposals.c.state.in_(reservations.RESERVING_STATES)
+    )
+    if proposal_id is not None:
+        query = query.where(proposals.c.id != proposal_id)
+    other = conn.execute(query.order_by(proposals.c.id)).first()
+    if other is not None:
+        raise Conflict(
+            f"该地名记录已有进行中的{KIND_NAMES_ZH[other.kind]}申请（编号 {other.id}，"
+            f"{STATE_NAMES_ZH[other.state]}）；须待其办结、撤回或终止后再提出",
+            details={"other_proposal": {"id": other.id, "kind": other.kind, "state": other.state}},
+        )
+
+
 def _submit(c: _Context):
+    _refuse_second_on_record(c.conn, c.row.place_id, c.row.id)
     return {}, None
 
 
@@ -785,6 +819,7 @@ def _rules():
 
 
 def _check(c: _Context):
+    _refuse_second_on_record(c.conn, c.row.place_id, c.row.id)
     findings = []
     if c.row.kind != "retirement":
         proposed = c.row.proposed
@@ -884,7 +919,8 @@ def _publish_notice(c: _Context):
     if start is None or end is None or end < start:
         raise InvalidInput("请填写公示开始和结束日期，结束日期不能早于开始日期")
     if start < c.today:
-        raise InvalidInput("公示开始日期不能早于今天")
+        # The civil date is Beijing's (UTC+8): say so, a browser elsewhere may think otherwise.
+        raise InvalidInput(f"公示开始日期不能早于今天（北京时间 {c.today.isoformat()}）")
     days = (end - start).days + 1
     if days < c.min_notice_days:
         raise InvalidInput(
@@ -1003,6 +1039,16 @@ def _bring_into_force(c: _Context):
         registering_unit=row.approving_body,
     )
     changes = {"effective_date": effective}
+    if row.place_id is not None:
+        status = c.conn.execute(
+            sa.select(places.c.status).where(places.c.id == row.place_id)
+        ).scalar()
+        if status != "in_force":
+            raise IllegalTransition(
+                "该申请针对的地名记录已不是现行地名（已被更名或销名），不能登记生效；"
+                "可由审核人员说明理由后“因记录已变更终止”本申请",
+                details={"place_id": row.place_id, "place_status": status},
+            )
     if row.kind != "retirement":
         _recheck_duplicates(c, values)
     if row.kind == "naming":
@@ -1053,13 +1099,44 @@ def _recheck_duplicates(c: _Context, values: dict) -> None:
     if conflicts:
         names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in conflicts)
         raise RuleViolation(
-            f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）",
+            f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）；"
+            "可由审核人员说明理由后“因记录已变更终止”本申请",
             details={"conflicts": conflicts},
         )
 
 
 def _withdraw(c: _Context):
     return {}, None
+
+
+def _lapse(c: _Context):
+    """End a decided proposal that can no longer come into force: its record is no longer
+    in force, or its name is now taken by a name in force. Refused while it still can."""
+    row = c.row
+    cause = None
+    if row.place_id is not None:
+        status = c.conn.execute(
+            sa.select(places.c.status).where(places.c.id == row.place_id)
+        ).scalar()
+        if status != "in_force":
+            cause = {"place_id": row.place_id, "place_status": status}
+    if cause is None and row.kind != "retirement":
+        conflicts = reservations.in_force_conflicts(
+            c.conn,
+            name=row.proposed["name"],
+            feature_class=row.proposed.get("feature_class"),
+            division_code=row.division_code,
+            exclude_place_id=row.place_id,
+        )
+        conflicts = [f for f in conflicts if f["id"] not in _overridden_conflict_ids(row)]
+        if conflicts:
+            cause = {"conflicts": [f["id"] for f in conflicts]}
+    if cause is None:
+        raise IllegalTransition(
+            "该申请针对的记录未变更、名称也未被占用，仍可登记生效，不能终止",
+            details={"state": row.state},
+        )
+    return {}, {"lapsed": cause}
 
 
 _HANDLERS = {
@@ -1078,5 +1155,6 @@ _HANDLERS = {
     "file": _file,
     "bring_into_force": _bring_into_force,
     "withdraw": _withdraw,
+    "lapse": _lapse,
 }
 assert set(_HANDLERS) == set(STEPS_BY_ACTION)

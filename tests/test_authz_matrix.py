@@ -84,6 +84,7 @@ ACTION_ROLES = {
     "publish_notice": {"officer"},
     "announce": {"officer"},
     "bring_into_force": {"officer"},
+    "lapse": {"officer"},
     "file": {"officer"},
     "approve": {"approver"},
     "reject": {"approver"},

@@ -11,7 +11,7 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from helpers import login, logout
+from helpers import csrf_headers, login, logout
 
 from gazetteer import registry
 from gazetteer.core import crs
@@ -75,6 +75,22 @@ def test_worklist_lists_flagged_names_with_progress_per_city(client, store):
     assert bad.status_code == 400 and "状态" in bad.get_json()["error"]["message"]
     assert client.get("/api/cleanup", query_string={"kind": "丑"}).status_code == 400
     assert client.get("/api/cleanup", query_string={"limit": 0}).status_code == 400
+
+
+def test_drafting_links_are_shown_to_the_role_that_drafts(client, store):
+    """Clerks draft proposals: the worklist's 起草更名申请, the nav's 起草申请 and the record
+    page's 申请更名 are shown to clerks, not to officers (who would be refused on submit)."""
+    login(client, "wang", "officer")
+    build(client)
+    pid = item_of(client, "㘵岗村委会")["place_id"]
+    draft_link = f"/officer/proposals/new?kind=renaming&amp;place_id={pid}"
+    for user, role, shown in (("wang", "officer", False), ("li", "clerk", True)):
+        login(client, user, role)
+        page = client.get("/officer/cleanup", query_string={"kind": "怪"}).get_data(as_text=True)
+        assert ("起草更名申请" in page and draft_link in page) is shown, role
+        assert ('">起草申请</a>' in page) is shown, role
+        record = client.get(f"/officer/places/{pid}").get_data(as_text=True)
+        assert ("申请更名" in record) is shown, role
 
 
 def test_keep_needs_a_reason_and_the_officer_role_and_a_fresh_version(client, store):
@@ -340,6 +356,33 @@ def test_bulk_placement_from_a_csv_with_broken_rows(client, store):
     assert done.get_json()["placed"] == 1
 
 
+def test_the_write_uses_exactly_the_previewed_crs_and_columns(client, store):
+    """The digest only names the file: a GCJ-02 preview then a BD-09 write (or other
+    columns) is refused and places nothing; a write naming no settings uses the preview's."""
+    login(client, "wang", "officer")
+    item = next_unplaced(client)["items"][0]
+    gx, gy = crs.wgs84_to_gcj02([item["hint"][0]], [item["hint"][1]])
+    text = f"编号,甲,乙\n{item['id']},{gx[0]:.7f},{gy[0]:.7f}\n"
+    preview = upload(
+        client, "/api/placements/batch/preview", text, crs="GCJ02", id="编号", x="甲", y="乙"
+    ).get_json()
+    assert preview["ok"] == 1, preview
+    digest = preview["digest"]
+    for body in (
+        {"digest": digest, "crs": "BD09"},
+        {"digest": digest, "crs": "GCJ02", "x": "乙", "y": "甲"},
+    ):
+        refused = client.post("/api/placements/batch", json=body)
+        assert refused.status_code == 409, refused.get_json()
+        assert "重新预览" in refused.get_json()["error"]["message"]
+        assert "corrected" not in [v[0] for v in versions_of(store, item["id"])]
+    done = client.post("/api/placements/batch", json={"digest": digest})
+    assert done.status_code == 200 and done.get_json()["placed"] == 1, done.get_json()
+    row = done.get_json()["rows"][0]
+    assert (row["lon"], row["lat"]) == pytest.approx(tuple(item["hint"]), abs=1e-5)
+    assert done.get_json()["crs"] == "GCJ02"
+
+
 def test_a_file_that_cannot_be_read_is_refused_whole(client, store):
     login(client, "wang", "officer")
     bad = upload(client, "/api/placements/batch/preview", "名称\n东山\n", crs="CGCS2000")
@@ -376,3 +419,22 @@ def test_cleanup_build_from_the_command_line(store, tmp_path):
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output.strip().splitlines()[-1])
     assert counts["checked"] > 100 and counts["added"] == counts["flagged"] > 0
+
+
+def test_refusals_use_the_error_style_and_anonymous_imports_go_to_login(client, store):
+    """A refused action shows in the error box (role alert), not the blue success box; an
+    anonymous visit to the import pages is sent to sign in, like the other officer pages."""
+    login(client, "wang", "officer")
+    build(client)
+    item = item_of(client, "㘵岗村委会")
+    refused = client.post(
+        f"/officer/cleanup/{item['id']}/decision",
+        data={"version": item["version"], "decision": "kept", "reason": ""},
+        headers=csrf_headers(client),
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert 'class="flashes flash-error" role="alert"' in refused
+    logout(client)
+    for url in ("/officer/imports", "/officer/imports/1"):
+        r = client.get(url)
+        assert r.status_code == 302 and "/login" in r.headers["Location"], url

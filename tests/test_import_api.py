@@ -11,6 +11,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.core import accounts
 from gazetteer.tables import places
 from tests import office_files as of
 from tests.helpers import login, logout, store_of, token_headers
@@ -177,8 +178,8 @@ def test_rerun_through_the_api_changes_nothing(client, tmp_path):
 
 def test_write_before_a_preview_is_refused_at_once_then_works(client, tmp_path):
     """Asking to write before a preview exists is a 400 there and then (no job that fails
-    later); the officer retries after configuring and previewing. Another officer sees the
-    run in the list and writes the first officer's previewed run; the run records both."""
+    later); the officer retries after configuring and previewing. Another officer of the
+    same office sees the run in the list and writes the previewed run; the run records both."""
     login(client, "officer_wang", "officer")
     run = upload(client, of.census_xlsx(tmp_path)).get_json()
     r = client.post(f"/api/imports/{run['id']}/write", json={})
@@ -196,9 +197,11 @@ def test_write_before_a_preview_is_refused_at_once_then_works(client, tmp_path):
     assert client.post(f"/api/imports/{run['id']}/write", json={}).status_code == 400
     client.post(f"/api/imports/{run['id']}/preview", json={})
     assert wait(client, run["id"])["state"] == "previewed"
-    # Another officer: sees the first officer's run and writes it.
+    # Another officer of the same office: sees the first officer's run and writes it.
     logout(client)
     login(client, "officer_zhao", "officer")
+    for name in ("officer_wang", "officer_zhao"):
+        accounts.set_office(store_of(client), name, "天河区民政局", by="system:test")
     assert run["id"] in [r["id"] for r in client.get("/api/imports").get_json()["runs"]]
     r = client.post(f"/api/imports/{run['id']}/write", json={})
     assert r.status_code == 202
@@ -208,6 +211,46 @@ def test_write_before_a_preview_is_refused_at_once_then_works(client, tmp_path):
     # Writing again is a conflict, at once.
     r = client.post(f"/api/imports/{run['id']}/write", json={})
     assert r.status_code == 409
+
+
+def test_another_offices_officer_cannot_change_or_write_a_run(client, tmp_path):
+    """Runs belong to the office of the officer who created them: an officer of another
+    office (or of none) reads the run but configure, preview and write get 403 and change
+    nothing; nor is the first office's saved mapping offered to or overwritten by them."""
+    the_store = store_of(client)
+    login(client, "officer_wang", "officer")
+    accounts.set_office(the_store, "officer_wang", "天河区民政局", by="system:test")
+    run = upload(client, of.census_xlsx(tmp_path)).get_json()
+    body = {"layer": run["layer"], "mapping": run["mapping"], "crs": "CGCS2000"}
+    assert client.post(f"/api/imports/{run['id']}/configure", json=body).status_code == 200
+    for office in ("越秀区民政局", None):
+        logout(client)
+        login(client, "officer_zhao", "officer")
+        accounts.set_office(the_store, "officer_zhao", office, by="system:test")
+        assert client.get(f"/api/imports/{run['id']}").status_code == 200
+        other = {**body, "mapping": {"name": run["mapping"]["name"]}, "crs": "GCJ02"}
+        for url, payload in (
+            ("configure", other),
+            ("preview", {}),
+            ("write", {"skip_errors": True, "skip_reason": "别人的批次"}),
+        ):
+            r = client.post(f"/api/imports/{run['id']}/{url}", json=payload)
+            assert r.status_code == 403, (url, r.get_json())
+            assert "其他单位" in r.get_json()["error"]["message"]
+        after = client.get(f"/api/imports/{run['id']}").get_json()
+        assert (after["state"], after["crs"], after["mapping"], after["job"]) == (
+            "uploaded",
+            "CGCS2000",
+            run["mapping"],
+            None,
+        )
+        # Their own upload of the same source gets a fresh guess, not 天河's saved mapping.
+        own = upload(client, of.census_xlsx(tmp_path)).get_json()
+        assert client.post(f"/api/imports/{own['id']}/configure", json=other).status_code == 200
+    logout(client)
+    login(client, "officer_wang", "officer")
+    again = upload(client, of.census_xlsx(tmp_path)).get_json()
+    assert (again["mapping"], again["crs"]) == (run["mapping"], "CGCS2000")
 
 
 def test_a_broken_file_then_the_fixed_one(client, tmp_path):
@@ -227,3 +270,32 @@ def test_a_broken_file_then_the_fixed_one(client, tmp_path):
     assert wait(client, run["id"])["counts"]["insert"] == 6
     client.post(f"/api/imports/{run['id']}/write", json={})
     assert wait(client, run["id"])["state"] == "written"
+
+
+def test_invalid_utf8_in_a_multipart_field_is_refused(client, tmp_path):
+    """source_name sent as the bytes ED A0 80 (an encoded lone surrogate): 400 like a
+    urlencoded form, not stored as '���'; no run is created."""
+    headers = login(client, "officer_wang", "officer")
+    path = of.census_xlsx(tmp_path)
+    boundary = "gdgisboundary"
+    parts = [
+        (b'Content-Disposition: form-data; name="source_name"\r\n\r\n', b"\xed\xa0\x80"),
+        (b'Content-Disposition: form-data; name="office"\r\n\r\n', "天河区民政局".encode()),
+        (
+            f'Content-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode(),
+            path.read_bytes(),
+        ),
+    ]
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + h + v + b"\r\n" for h, v in parts)
+    body += b"--" + boundary.encode() + b"--\r\n"
+    before = len(client.get("/api/imports").get_json()["runs"])
+    r = client.post(
+        "/api/imports",
+        data=body,
+        headers=headers,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["error"]["details"]["field"] == "source_name"
+    assert len(client.get("/api/imports").get_json()["runs"]) == before

@@ -1,16 +1,19 @@
 """Division and reservation checks of the office import on a real store, with GENERATED
 files: former division names (番禺市, 顺德市) resolve to today's districts through the
 division history with a note saying so, and a name held by a pending proposal gets its
-``reserved`` finding (listed, not blocking an existing official name)."""
+``reserved`` finding that blocks its row: an import must not take a name a proposal holds,
+or that proposal could never come into force (skipped only by explicit choice)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from proposal_helpers import new_naming, step
 
+from gazetteer.core.errors import InvalidInput
 from gazetteer.tables import places
 from tests import office_files as of
 from tests.test_office_import import run_file, tools  # noqa: F401  (fixture)
@@ -69,7 +72,7 @@ def test_former_division_names_resolve_to_todays_district(store, tools, tmp_path
     assert "import.former-division" not in report.get(7, {}).get("规则提示", "")
 
 
-def test_a_name_reserved_by_a_pending_proposal_is_listed_on_import(
+def test_a_name_reserved_by_a_pending_proposal_blocks_its_import_row(
     store,
     tools,  # noqa: F811
     clock,
@@ -91,21 +94,99 @@ def test_a_name_reserved_by_a_pending_proposal_is_listed_on_import(
     rows = by_row(result)
     reserved = [f for f in rows[2]["findings"] if f.startswith("reserved：")]
     assert reserved and f"申请 {reserving['id']}“凤翔路”" in reserved[0]
-    assert rows[2]["action"] == "insert"  # listed, never blocking an official name
+    assert rows[2]["action"] == "error"  # blocking means it blocks
+    assert any("已被进行中的申请保留" in e for e in rows[2]["errors"])
+    assert rows[3]["action"] == "insert"  # a homophone is a warning only
     assert any(f.startswith("reserved.homophone：") for f in rows[3]["findings"])
     assert not any(f.startswith("reserved") for f in rows[4]["findings"] + rows[5]["findings"])
     report = report_rows(tmp_path, result["id"])
-    assert "[blocking] reserved：" in report[2]["规则提示"]
-    # The row is written all the same, as an import of the office's name.
+    assert "[blocking] reserved：" in report[2]["规则提示"] and "保留" in report[2]["错误"]
     from gazetteer.office_import import runs
     from tests.test_office_import import OFFICER
 
-    done = runs.write(store, result["id"], OFFICER, locator=tools["locator"])
-    assert done["state"] == "written"
+    # Not written without the explicit choice; with it the row is skipped, not inserted.
+    with pytest.raises(InvalidInput, match="有 1 行存在错误"):
+        runs.write(store, result["id"], OFFICER, locator=tools["locator"])
+    done = runs.write(
+        store,
+        result["id"],
+        OFFICER,
+        locator=tools["locator"],
+        skip_errors=True,
+        skip_reason="凤翔路待申请办结后再定",
+    )
+    assert done["state"] == "written" and done["skipped_rows"] == [2]
     with store.read() as conn:
         n = conn.execute(
             sa.select(sa.func.count())
             .select_from(places)
             .where(places.c.name == "凤翔路", places.c.source_key.like("imp:%"))
         ).scalar()
-    assert n == 2
+    assert n == 1  # only 禅城区's
+    # ... so the proposal that holds the name can still come into force.
+    for action in ("check", "start_review", "add_opinion", "confirm_romanization"):
+        reserving = step(store, clock, corpus, reserving, action)
+    for action in ("publish_notice", "approve", "announce", "bring_into_force"):
+        reserving = step(store, clock, corpus, reserving, action)
+    assert reserving["state"] == "in_force"
+
+
+def test_nan_coordinates_are_a_row_error_and_suozai_zhengqu_is_recognised(
+    store,
+    tools,  # noqa: F811
+    tmp_path,
+):
+    """A census sheet's 所在政区 column is mapped without help; text NaN coordinates make
+    the row an error (not a record inserted without geometry); empty ones stay missing."""
+    path = tmp_path / "generated_nan.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["标准名称", "地名类别", "所在政区", "东经", "北纬", "说明"])
+        w.writerow(["测试空甲路", "道路", "天河区", "NaN", "NaN", of.NOTE])
+        w.writerow(["测试空乙路", "道路", "天河区", "", "", of.NOTE])
+        w.writerow(["测试空丙路", "道路", "天河区", "113.3611", "inf", of.NOTE])
+    result = run_file(store, tools, path, tmp_path, crs_tag="CGCS2000", write=False)
+    assert result["mapping"]["division"] == "所在政区"
+    rows = by_row(result)
+    assert rows[2]["action"] == "error" and "NaN" in rows[2]["errors"][0]
+    assert rows[3]["action"] == "insert" and rows[3]["division_code"] == "440106"
+    assert rows[4]["action"] == "error"
+
+
+def test_a_shapefile_with_chinese_field_names_cut_mid_character_is_read(tmp_path):
+    """GENERATED Shapefile written like ogr2ogr does (UTF-8 .cpg, DBF names cut at 10 bytes
+    in the middle of a character): read with the broken tail dropped, values intact."""
+    import warnings
+    import zipfile
+
+    import numpy as np
+    import shapely
+    from pyogrio.raw import write
+
+    from gazetteer.office_import.readers import SourceFile
+
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        write(
+            str(folder / "dm.shp"),
+            geometry=shapely.to_wkb(np.array([shapely.Point(113.3611, 23.1391)])),
+            field_data=[np.array([v], dtype=object) for v in ("测试切名路", "道路", "天河区")],
+            fields=["标准名称", "地名类别代码", "所在行政区名称"],
+            geometry_type="Point",
+            crs="EPSG:4490",
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+        )
+    archive = tmp_path / "generated_dm.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in folder.iterdir():
+            z.write(f, f.name)
+    source = SourceFile(archive)
+    assert source.layers() == ["dm"]
+    info = source.info("dm")
+    assert info.columns == ["标准名", "地名类", "所在行"]
+    [chunk] = list(source.chunks("dm"))
+    assert chunk.values == [{"标准名": "测试切名路", "地名类": "道路", "所在行": "天河区"}]
+    assert chunk.geoms[0].x == pytest.approx(113.3611)

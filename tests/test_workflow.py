@@ -457,3 +457,56 @@ def test_a_location_outside_the_division_is_a_blocking_finding(store, clock, cor
     blocking = [f for f in p["findings"] if f["severity"] == "blocking"]
     assert [f["rule_id"] for f in blocking] == ["location_in_division"], p["findings"]
     assert says in blocking[0]["message"]
+
+
+def test_second_open_proposal_on_the_same_record_is_refused(store, clock, corpus):
+    """A renaming and a retirement of one record cannot both be open: the second is refused
+    at create (409 naming the first), a second draft is refused at submit and at check."""
+    pid = place_id_of(store, YUEZHOU)
+    first = step(store, clock, corpus, renaming_of_yuezhou(store, clock), "submit")
+    with pytest.raises(Conflict, match=f"编号 {first['id']}") as refused:
+        propose(store, "retirement", "五山街道办事处", "撤并", place_id=pid, clock=clock)
+    assert refused.value.details["other_proposal"]["id"] == first["id"]
+    # A draft made while the first was still a draft is refused on submit.
+    withdrawn = step(store, clock, corpus, first, "withdraw")
+    second = propose(store, "retirement", "五山街道办事处", "撤并", place_id=pid, clock=clock)
+    third = renaming_of_yuezhou(store, clock)
+    step(store, clock, corpus, second, "submit")
+    with pytest.raises(Conflict, match=f"编号 {second['id']}"):
+        step(store, clock, corpus, third, "submit")
+    assert workflow.get_proposal(store, third["id"], OFFICER)["state"] == "draft"
+    assert withdrawn["state"] == "withdrawn"
+
+
+def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, corpus):
+    """Two proposals on one record reached 公告 before the refusal existed (or the record
+    changed another way): once the first comes into force the second cannot, and an officer
+    ends it with a reason, recorded in its history; an unchanged record cannot be lapsed."""
+    pid = place_id_of(store, YUEZHOU)
+    renaming = walk(store, clock, corpus, renaming_of_yuezhou(store, clock), "announced")
+    with pytest.raises(IllegalTransition, match="仍可登记生效"):
+        step(store, clock, corpus, renaming, "lapse", reason="试图终止")
+    # The record is retired by another route (a division change, an old proposal...).
+    with store.write(actor=OFFICER) as conn:
+        registry.retire_place(
+            conn, pid, reason="社区撤并", effective_date=clock.today, actor=OFFICER, now=clock()
+        )
+    with pytest.raises(IllegalTransition, match="因记录已变更终止"):
+        step(store, clock, corpus, renaming, "bring_into_force")
+    with pytest.raises(InvalidInput, match="须说明理由"):
+        step(store, clock, corpus, renaming, "lapse")
+    with pytest.raises(Forbidden):
+        step(store, clock, corpus, renaming, "lapse", actor=CLERK, reason="记录已销名")
+    ended = step(store, clock, corpus, renaming, "lapse", reason="记录已销名，更名无从实施")
+    assert ended["state"] == "withdrawn"
+    with store.read() as conn:
+        last = workflow.proposal_event_list(conn, ended["id"])[-1]
+    assert last["action"] == "lapse" and last["reason"] == "记录已销名，更名无从实施"
+    assert last["data"]["lapsed"]["place_status"] == "retired"
+
+
+def test_a_backdated_notice_names_the_beijing_date(store, clock, corpus):
+    p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
+    yesterday = (clock.today - dt.timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
+        step(store, clock, corpus, p, "publish_notice", notice_start=yesterday)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
+from gazetteer import workflow
 from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
@@ -97,4 +98,8 @@ def _record_token_use(response):
 
 @bp.app_context_processor
 def _user_globals():
-    return {"current_actor": _actor_for_templates, "role_names_zh": ROLE_NAMES_ZH}
+    return {
+        "current_actor": _actor_for_templates,
+        "role_names_zh": ROLE_NAMES_ZH,
+        "drafting_roles": workflow.DRAFTING_ROLES,
+    }

@@ -176,11 +176,11 @@ def cleanup_decide_form(item_id: int):
         )
         flash(f"“{item['name']}”：{item['status_zh']}")
     except ValueError:
-        flash("表单缺少版本号，请刷新页面")
+        flash("表单缺少版本号，请刷新页面", "error")
     except DomainError as exc:
         if isinstance(exc, Forbidden):
             raise
-        flash(exc.message)
+        flash(exc.message, "error")
     return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
 
 
@@ -202,7 +202,7 @@ def cleanup_build_form():
     except DomainError as exc:
         if isinstance(exc, Forbidden):
             raise
-        flash(exc.message)
+        flash(exc.message, "error")
     return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
 
 
@@ -360,7 +360,7 @@ def placement_batch_page():
                     columns=_columns(form),
                 )
         except DomainError as exc:
-            flash(exc.message)
+            flash(exc.message, "error")
     return render_template(
         "officer/placement_batch.html",
         **_page_globals(actor),

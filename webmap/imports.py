@@ -25,9 +25,11 @@ from flask import (
     Blueprint,
     current_app,
     jsonify,
+    redirect,
     render_template,
     request,
     send_file,
+    url_for,
 )
 
 from gazetteer.core.actors import ROLE_NAMES_ZH
@@ -66,6 +68,8 @@ def _run_with_job(run_id: int) -> dict:
 
 @bp.get("/officer/imports")
 def imports_page():
+    if current_actor().is_public:  # like the other officer pages: sign in, then come back
+        return redirect(url_for("auth.login", next=request.full_path))
     actor = _officer()
     return render_template(
         "officer/imports.html",
@@ -79,6 +83,8 @@ def imports_page():
 
 @bp.get("/officer/imports/<int:run_id>")
 def import_page(run_id: int):
+    if current_actor().is_public:
+        return redirect(url_for("auth.login", next=request.full_path))
     actor = _officer()
     run = runs.get_run(store(), run_id, actor)
     return render_template(
@@ -195,7 +201,7 @@ def _start_job(kind: str, step, the_store, run_id: int, actor, **options):
 def preview(run_id: int):
     actor = _officer()
     the_store, service, work_dir = store(), lookup(), _work_dir()
-    runs.get_run(the_store, run_id, actor)  # 404 before a job starts
+    runs.require_owner(the_store, run_id, actor)  # 404 / 403 before a job starts
     return _start_job(
         "preview",
         runs.preview,

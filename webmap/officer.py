@@ -133,9 +133,9 @@ def proposal_new():
             flash(f"已起草申请 {p['id']}")
             return redirect(url_for("officer.proposal", proposal_id=p["id"]))
         except ValueError:
-            flash("经纬度或地名记录编号应为数字")
+            flash("经纬度或地名记录编号应为数字", "error")
         except DomainError as exc:
-            flash(exc.message)
+            flash(exc.message, "error")
     return render_template(
         "officer/proposal_new.html",
         form=form,
@@ -167,9 +167,9 @@ def proposal_action(proposal_id: int):
         take_step(proposal_id, action, version=version, reason=form.get("reason"), params=params)
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
-        flash("表单缺少版本号，请刷新页面")
+        flash("表单缺少版本号，请刷新页面", "error")
     except DomainError as exc:  # show the refusal on the page the officer is working on
-        flash(exc.message)
+        flash(exc.message, "error")
     return redirect(url_for("officer.proposal", proposal_id=proposal_id))
 
 
@@ -253,7 +253,7 @@ def division_change_page():
                 flash(f"命名规则审查（{SEVERITY_ZH[f['severity']]}）：{f['message']}")
             return redirect(url_for("officer.division_change_page"))
         except DomainError as exc:
-            flash(exc.message)
+            flash(exc.message, "error")
             findings = (exc.details or {}).get("findings") or []
     with store().read() as conn:
         changes = division_changes.list_changes(conn)

@@ -104,7 +104,7 @@ PATHS = {
     "/api/placements/batch": {
         "post": {
             "tags": ["上图"],
-            "summary": "按预览结果在同一事务中上图（审核人员）：{digest, crs}",
+            "summary": "按预览结果（预览时的坐标系与列）在同一事务中上图（审核人员）：{digest}",
             "responses": {"200": json_content("成功", {"type": "object"}), **_OFFICER},
         }
     },

@@ -136,9 +136,24 @@ def _check_json_numbers(document) -> None:
             raise InvalidInput("请求体中的整数超出范围（64 位）")
 
 
+def _check_multipart_fields() -> None:
+    """Refuse a multipart form whose text fields are not UTF-8: werkzeug decodes them with
+    ``errors="replace"``, which would store U+FFFD (���) in place of the sender's text.
+    Uploaded files are not text fields and are not looked at."""
+    for name, value in request.form.items(multi=True):
+        if "\ufffd" in value or "\x00" in value:
+            raise InvalidInput(
+                "表单内容含有无效的 UTF-8 编码或空字符，未保存任何内容",
+                details={"field": name},
+            )
+
+
 def _check_body() -> None:
     """Refuse bodies that are not UTF-8, contain NUL characters or are not well-formed
     JSON before any view sees them."""
+    if request.method in UNSAFE_METHODS and request.mimetype == "multipart/form-data":
+        _check_multipart_fields()
+        return
     if request.method not in UNSAFE_METHODS or not request.mimetype.startswith(_TEXT_BODY_TYPES):
         return
     data = request.get_data(cache=True)

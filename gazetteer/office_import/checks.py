@@ -33,6 +33,8 @@ from gazetteer.pinyin import syllables
 from gazetteer.reservations import ReservedNames
 from gazetteer.romanize import romanize
 from gazetteer.rules import check_name
+from gazetteer.rules.corpus import NameCorpus
+from gazetteer.rules.lexicons import load_rule_data
 from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divisions, places
 
 ACTIONS = ("insert", "update", "unchanged", "error")
@@ -234,8 +236,9 @@ class RowChecker:
         self.corpus = corpus  # None: no naming-rule findings (the write pass; they never block)
         self.today = today
         self.division_names = DivisionNames(conn)
-        # Names held by pending proposals (read once: no query per row).
-        self.reserved = ReservedNames(conn, corpus) if corpus is not None else None
+        # Names held by pending proposals (read once: no query per row). Checked on the write
+        # pass too (a proposal may have been submitted since the preview): they block a row.
+        self.reserved = ReservedNames(conn, corpus or NameCorpus(data=load_rule_data()))
         # Rows seen so far, by hash of their key (8 bytes each, not the strings: memory
         # stays small on a 500,000-row file; a 64-bit collision is vanishingly unlikely).
         self.seen_keys: dict[int, int] = {}
@@ -303,7 +306,15 @@ class RowChecker:
                 except ValueError as exc:
                     plans[i].errors.append(f"坐标无法识别：{exc}")
                     continue
-                if x is not None and y is not None:
+                typed = (values.get(m["x"]), values.get(m["y"]))
+                if any(
+                    isinstance(t, str) and v is not None and not np.isfinite(v)
+                    for t, v in zip(typed, (x, y), strict=True)
+                ):
+                    # Text "NaN" parses as a float: a row error, not a silently missing point
+                    # (a null number cell of a typed column is read as NaN and stays missing).
+                    plans[i].errors.append("坐标不能是 NaN 或无穷大")
+                elif x is not None and y is not None:
                     xs[i], ys[i] = x, y
                 elif (x is None) != (y is None):
                     plans[i].errors.append("只有一个坐标值")
@@ -412,6 +423,13 @@ class RowChecker:
         }
         self._check_text(plan)
         path = self.division_names.paths.get(division_code, ()) if division_code else ()
+        reserved = self.reserved.findings(name, feature_class, path)
+        if old is None or old.name != name:
+            # A name a pending proposal holds cannot be taken by an import: that proposal
+            # could then never come into force. An error, skipped only by explicit choice.
+            for finding in reserved:
+                if finding["severity"] == "blocking":
+                    plan.errors.append(f"名称已被进行中的申请保留：{finding['message']}")
         if self.corpus is not None:
             findings = check_name(
                 name,
@@ -420,7 +438,6 @@ class RowChecker:
                 self.corpus,
                 exclude_id=old.id if old is not None else None,
             )
-            reserved = self.reserved.findings(name, feature_class, path) if self.reserved else []
             plan.findings = [f.to_dict() for f in findings] + reserved + plan.findings
 
     def _check_text(self, plan: RowPlan) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import shutil
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -125,8 +126,66 @@ def _gdal_quiet():
 
 def _ogr_path(path: Path, fmt: str) -> str:
     if path.name.lower().endswith(".zip"):
-        return f"/vsizip/{path}"
+        repaired = _repaired_shapefile_zip(path) if fmt == "shapefile" else None
+        return str(repaired) if repaired is not None else f"/vsizip/{path}"
     return str(path)
+
+
+def repair_dbf_field_names(header: bytes) -> bytes | None:
+    """A DBF header whose UTF-8 field names were cut at 11 bytes in the middle of a
+    character (ogr2ogr writing Chinese names: 标准名称 is 12 bytes) with the broken tail
+    dropped, so GDAL can decode them (标准名); None when every name is already whole.
+    Names made equal by the cut get their column position appended."""
+    length = int.from_bytes(header[8:10], "little")
+    out, changed, seen = bytearray(header), False, set()
+    for position, start in enumerate(range(32, min(length, len(header)) - 31, 32), 1):
+        if header[start] == 0x0D:  # end of the field descriptors
+            break
+        raw = header[start : start + 11].split(b"\x00", 1)[0]
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", "ignore") or f"F{position}"
+            changed = True
+        if name in seen:
+            name, changed = f"{name[:6]}{position}", True
+        seen.add(name)
+        out[start : start + 11] = name.encode("utf-8")[:10].ljust(11, b"\x00")
+    return bytes(out) if changed else None
+
+
+def _repaired_shapefile_zip(path: Path) -> Path | None:
+    """A folder beside the zip holding its shapefiles with repaired field names (see
+    ``repair_dbf_field_names``), made once; None when the zip needs no repair."""
+    folder = path.with_name(path.name + ".repaired")
+    if folder.is_dir():
+        return folder
+    with zipfile.ZipFile(path) as archive:
+        dbfs = [m for m in archive.namelist() if m.lower().endswith(".dbf")]
+        fixes = {}
+        for member in dbfs:
+            with archive.open(member) as f:
+                head = f.read(32)
+                length = int.from_bytes(head[8:10], "little") if len(head) >= 10 else 0
+                fixed = repair_dbf_field_names(head + f.read(max(length - 32, 0)))
+            if fixed is not None:
+                fixes[member] = fixed
+        if not fixes:
+            return None
+        temp = path.with_name(path.name + ".repairing")
+        shutil.rmtree(temp, ignore_errors=True)
+        temp.mkdir()
+        for member in archive.namelist():
+            if member.endswith("/"):
+                continue
+            target = temp / Path(member).name  # flattened: no path from the zip is followed
+            with archive.open(member) as f:
+                data = f.read()
+            if member in fixes:
+                data = fixes[member] + data[len(fixes[member]) :]
+            target.write_bytes(data)
+    temp.rename(folder)
+    return folder
 
 
 class SourceFile:

@@ -29,8 +29,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gazetteer import changes, registry
+from gazetteer.core.account_tables import users
 from gazetteer.core.actors import Actor, require_role
-from gazetteer.core.errors import Conflict, InvalidInput
+from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
 from gazetteer.core.store import Store, bbox_columns, first_or_not_found
 from gazetteer.office_import import coords
 from gazetteer.office_import.checks import ACTIONS, ACTIONS_ZH, WRITTEN, RowChecker
@@ -51,6 +52,38 @@ Progress = Callable[[str, int, int | None], None]
 
 def _require(actor: Actor) -> None:
     require_role(actor, IMPORT_ROLES, "导入地名数据")
+
+
+def _office_of(conn, username: str | None) -> str | None:
+    return conn.execute(sa.select(users.c.office).where(users.c.username == username)).scalar()
+
+
+def _owns(conn, actor: Actor, username: str | None) -> bool:
+    """Whether ``actor`` may change what ``username`` (an officer) created: it is theirs, or
+    both work in the same office (a user with no office owns only their own)."""
+    if username == actor.username:
+        return True
+    return actor.office is not None and _office_of(conn, username) == actor.office
+
+
+def _owned_run(conn, run_id: int, actor: Actor):
+    """The run, if ``actor`` may change it: runs belong to the office of the officer who
+    created them. Officers of another office get ``Forbidden`` (they may still read it)."""
+    run = _run(conn, run_id)
+    if not _owns(conn, actor, run.created_by):
+        raise Forbidden(
+            f"导入批次 {run_id} 属于其他单位（由 {run.created_by} 创建），不能修改或写入",
+            details={"created_by": run.created_by},
+        )
+    return run
+
+
+def require_owner(store: Store, run_id: int, actor: Actor) -> None:
+    """Refuse (``NotFound``, ``Forbidden``) an officer who may not change run ``run_id``:
+    checked before a background preview starts, so the refusal is answered at once."""
+    _require(actor)
+    with store.read(primary=True) as conn:
+        _owned_run(conn, run_id, actor)
 
 
 def _now() -> dt.datetime:
@@ -123,13 +156,21 @@ def list_runs(store: Store, actor: Actor, limit: int = 50) -> list[dict]:
     return [run_dict(r) for r in rows]
 
 
-def saved_mapping(conn, source_name: str, layer: str) -> dict | None:
-    row = conn.execute(
+def _saved_row(conn, source_name: str, layer: str):
+    return conn.execute(
         sa.select(import_mappings).where(
             import_mappings.c.source_name == source_name, import_mappings.c.layer == layer
         )
     ).first()
-    return {"mapping": row.mapping, "crs": row.crs} if row else None
+
+
+def saved_mapping(conn, source_name: str, layer: str, actor: Actor) -> dict | None:
+    """The mapping saved for this source and layer by ``actor``'s office (another office's
+    mapping is neither offered nor overwritten)."""
+    row = _saved_row(conn, source_name, layer)
+    if row is None or not _owns(conn, actor, row.updated_by):
+        return None
+    return {"mapping": row.mapping, "crs": row.crs}
 
 
 def create_run(
@@ -155,7 +196,7 @@ def create_run(
     first = source.info(layers[0])
     now = now or _now()
     with store.write(actor) as conn:
-        saved = saved_mapping(conn, source_name, layers[0])
+        saved = saved_mapping(conn, source_name, layers[0], actor)
         columns = first.columns
         mapping = (saved or {}).get("mapping") or guess_mapping(columns)
         mapping = {k: v for k, v in mapping.items() if v in columns}
@@ -188,7 +229,7 @@ def describe_layer(store: Store, run_id: int, actor: Actor, layer: str | None = 
         run = _run(conn, run_id)
         source = SourceFile(run.file_path)
         info = source.info(layer or run.layer)
-        saved = saved_mapping(conn, run.source_name, info.name)
+        saved = saved_mapping(conn, run.source_name, info.name, actor)
     out = info.to_dict()
     out["layers"] = source.layers()
     out["saved"] = saved
@@ -213,7 +254,7 @@ def configure(
     _require(actor)
     now = now or _now()
     with store.write(actor) as conn:
-        run = _run(conn, run_id)
+        run = _owned_run(conn, run_id, actor)
         if run.state == "written":
             raise Conflict("此次导入已写入，不能再修改；如需再次导入请重新上传")
         info = SourceFile(run.file_path).info(layer)
@@ -238,9 +279,10 @@ def configure(
             )
         key = {"source_name": run.source_name, "layer": info.name}
         values = {"mapping": clean, "crs": tag, "updated_by": actor.username, "updated_at": now}
-        if saved_mapping(conn, run.source_name, info.name) is None:
+        saved = _saved_row(conn, run.source_name, info.name)
+        if saved is None:
             conn.execute(import_mappings.insert().values(**key, **values))
-        else:
+        elif _owns(conn, actor, saved.updated_by):
             conn.execute(
                 import_mappings.update()
                 .where(
@@ -418,7 +460,7 @@ def preview(
     _require(actor)
     now = now or _now()
     with store.read(primary=True) as conn:
-        run = _run(conn, run_id)
+        run = _owned_run(conn, run_id, actor)
         if run.state == "written":
             raise Conflict("此次导入已写入")
         _ready(run)
@@ -495,7 +537,7 @@ def writable(
     if skip_reason is not None and not isinstance(skip_reason, str):
         raise InvalidInput("skip_reason 应为文字")
     with store.read(primary=True) as conn:
-        run = _run(conn, run_id)
+        run = _owned_run(conn, run_id, actor)
     if run.state == "written":
         raise Conflict("此次导入已写入（重复写入不会有任何改变）")
     if run.state != "previewed":

@@ -51,6 +51,19 @@ def test_import_page_end_to_end(live_server, open_context, tmp_path):
     page.locator("#step-crs").scroll_into_view_if_needed()
     screenshot(page, "import-mapping-crs")
 
+    # Offline: the page says so in Chinese (not the browser's "Failed to fetch"), then
+    # back online the same button works.
+    context.set_offline(True)
+    page.click("#save-config")
+    page.wait_for_selector("#config-status:has-text('无法连接服务器')")
+    assert "Failed" not in page.locator("#config-status").inner_text()
+    context.set_offline(False)
+    # The browser logs the request it could not send: expected here, and only here.
+    offline = [e for e in watch.errors if "ERR_INTERNET_DISCONNECTED" in e]
+    assert offline and len(offline) == len(watch.errors), watch.errors
+    watch.errors.clear()
+    page.click("#save-config")
+    page.wait_for_selector("#config-status:has-text('已保存')")
     page.click("#start-preview")
     page.wait_for_selector("#preview-status:has-text('预览完成')", timeout=60000)
     assert page.locator("[data-count=insert]").inner_text() == "6"

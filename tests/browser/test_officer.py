@@ -85,6 +85,24 @@ def test_officer_pages_layout_dashboard_and_sign_in(live_server, open_context, v
     )
     assert apart, (nav, who)
     assert who["x"] + who["width"] <= viewport["width"]
+    # Every section link is in sight (none scrolled out under the user box).
+    for link in page.locator(".topbar nav a").all():
+        box = link.bounding_box()
+        assert box["x"] + box["width"] <= nav["x"] + nav["width"] + 1, link.inner_text()
+        assert (
+            box["x"] + box["width"] <= who["x"] + 1
+            or box["y"] >= who["y"] + who["height"] - 1
+            or box["y"] + box["height"] <= who["y"] + 1
+        ), link.inner_text()
+    # A long announcement line wraps inside the page instead of running off its edge.
+    overflow = page.evaluate(
+        """() => { const pre = document.createElement('pre');
+        pre.className = 'announcement'; pre.textContent = '广'.repeat(200) + 'x'.repeat(300);
+        document.querySelector('.officer').appendChild(pre);
+        const out = [pre.scrollWidth - pre.clientWidth, pre.getBoundingClientRect().right];
+        pre.remove(); return out; }"""
+    )
+    assert overflow[0] <= 1 and overflow[1] <= viewport["width"], overflow
     # Content has margins, and no list bullets outside lists meant as lists.
     h1 = page.locator(".officer h1").first.bounding_box()
     assert h1["x"] >= 12, h1

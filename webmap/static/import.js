@@ -5,6 +5,13 @@
   "use strict";
   var G = window.GDMap, el = G.el;
 
+  // A request that never reached the server (offline, server down) rejects with the
+  // browser's own English TypeError ("Failed to fetch"): say it in Chinese.
+  function messageOf(err) {
+    if (err instanceof TypeError) { return "无法连接服务器：请检查网络连接后重试"; }
+    return err.message;
+  }
+
   function setStatus(node, text, kind) {
     node.textContent = text || "";
     node.className = "summary" + (kind ? " " + kind : "");
@@ -29,7 +36,7 @@
           window.location.href = "/officer/imports/" + body.id;
         });
       }).catch(function (err) {
-        setStatus(status, err.message, "blocking");
+        setStatus(status, messageOf(err), "blocking");
         button.disabled = false;
       });
     });
@@ -97,7 +104,7 @@
         list.appendChild(el("li", text));
       });
       ensureCrsOption(run.crs || g.tag);
-    }).catch(function (err) { setStatus(reason, err.message, "blocking"); });
+    }).catch(function (err) { setStatus(reason, messageOf(err), "blocking"); });
   }
 
   function showSample() {
@@ -121,7 +128,7 @@
       }).addTo(map);
       if (fc.features.length) { map.fitBounds(sampleLayer.getBounds(), { maxZoom: 14, padding: [20, 20] }); }
       summary.textContent = "样本 " + fc.features.length + " 点（" + fc.crs_label + " 转 CGCS2000），落入广东 " + fc.inside_guangdong + " 点。蓝色在广东省内，红色在省外。";
-    }).catch(function (err) { summary.textContent = err.message; });
+    }).catch(function (err) { summary.textContent = messageOf(err); });
   }
 
   function saveConfig(quiet) {
@@ -130,7 +137,7 @@
       run = r;
       if (!quiet) { status.textContent = "已保存（下次导入同一来源时沿用）"; }
       document.getElementById("run-state").textContent = "待预览";
-    }).catch(function (err) { status.textContent = err.message; throw err; });
+    }).catch(function (err) { status.textContent = messageOf(err); throw err; });
   }
 
   function showCounts(r) {
@@ -174,7 +181,7 @@
           bar.hidden = true;
           if (job.state === "failed") { setStatus(status, job.error.message, "blocking"); } else { run = r; }
           resolve(r);
-        }).catch(function (err) { setStatus(status, err.message + "（稍后重试）", "warning"); window.setTimeout(poll, 2000); });
+        }).catch(function (err) { setStatus(status, messageOf(err) + "（稍后重试）", "warning"); window.setTimeout(poll, 2000); });
       }
       poll();
     });
@@ -193,7 +200,7 @@
       document.getElementById("run-state").textContent = stateText(r.state);
       setStatus(status, "预览完成：新增 " + r.counts.insert + "，更新 " + r.counts.update + "，不变 " + r.counts.unchanged + "，错误 " + r.counts.error, r.counts.error ? "warning" : "ok");
       showCounts(r);
-    }).catch(function (err) { setStatus(status, err.message, "blocking"); });
+    }).catch(function (err) { setStatus(status, messageOf(err), "blocking"); });
   });
 
   document.getElementById("start-write").addEventListener("click", function () {
@@ -206,7 +213,7 @@
       document.getElementById("run-state").textContent = stateText(r.state);
       setStatus(status, "已写入登记册：新增 " + r.counts.insert + "，更新 " + r.counts.update + "，不变 " + r.counts.unchanged +
         (r.skip_errors ? "；按选择跳过 " + r.skipped_count + " 行（理由：" + r.skip_reason + "）" : ""), "ok");
-    }).catch(function (err) { setStatus(status, err.message, "blocking"); });
+    }).catch(function (err) { setStatus(status, messageOf(err), "blocking"); });
   });
 
   document.getElementById("save-config").addEventListener("click", function () { saveConfig(false).catch(function () {}); });
@@ -219,5 +226,5 @@
     showCounts(r);
     if (r.state === "written") { setStatus(document.getElementById("write-status"), "此批次已写入登记册。", "ok"); }
     return loadLayer(r.layer, true);
-  }).catch(function (err) { setStatus(document.getElementById("preview-status"), err.message, "blocking"); });
+  }).catch(function (err) { setStatus(document.getElementById("preview-status"), messageOf(err), "blocking"); });
 })();
