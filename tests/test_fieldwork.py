@@ -63,7 +63,8 @@ def test_text_responses_are_gzipped_when_accepted(bclient):
 
 def test_pages_render_in_chinese_and_link_the_modes(bclient):
     index = bclient.get("/").get_data(as_text=True)
-    assert 'lang="zh-CN"' in index and "/inspect" in index and "mapcommon.js" in index
+    # The public menu offers no staff modes; a signed-in officer's does.
+    assert 'lang="zh-CN"' in index and "/inspect" not in index and "mapcommon.js" in index
     assert 'lang="en"' in bclient.get("/?lang=en").get_data(as_text=True)
     page = bclient.get("/inspect").get_data(as_text=True)
     assert "录入检查记录需以" in page and "offline-queue.js" in page and "演示数据" in page
@@ -73,6 +74,7 @@ def test_pages_render_in_chinese_and_link_the_modes(bclient):
         offered.status_code == 302 and "/auth/login?next=/compliance" in offered.headers["Location"]
     )
     login(bclient, "wang", "officer")
+    assert "/inspect" in bclient.get("/").get_data(as_text=True)
     page = bclient.get("/compliance").get_data(as_text=True)
     assert "命名合规审查" in page and 'data-can-place="1"' in page and "天河区（440106）" in page
 
