@@ -129,6 +129,9 @@ def open_context(chromium):
             permissions=["geolocation"],
             geolocation=geolocation or {"longitude": 109.5, "latitude": 22.5, "accuracy": 8},
         )
+        # Waits are for events, never sleeps: a minute leaves room for a loaded CI runner
+        # (two stores' suites, a PostGIS server and Chromium sharing two cores).
+        context.set_default_timeout(60_000)
         context.route("**/*", watch.route)
         context.on("page", watch.attach)
         contexts.append(context)
