@@ -192,7 +192,9 @@ class LookupService:
     """Search, suggestions, reverse lookup and the naming-rules corpus over ``store``,
     kept current by following the change log (see the module docstring)."""
 
-    def __init__(self, store: Store, *, poll_s: float = 0.5):
+    def __init__(self, store: Store, *, poll_s: float = 0.5, index_files: bool = True):
+        """``index_files``: on a SQLite store file, map base indexes from files beside it
+        (shared by every process) rather than build them in this process's memory."""
         self.store = store
         self.poll_s = poll_s
         self._indexes: _Indexes | None = None
@@ -205,7 +207,7 @@ class LookupService:
         self.full_builds = 0  # how many times the indexes were built whole (for tests, stats)
         self.bases_written = 0  # of which base generations this process wrote to files
         self.applied_changes = 0
-        self._files = IndexFiles.for_store(store)
+        self._files = IndexFiles.for_store(store) if index_files else None
         changes.listen(store, self.catch_up)
 
     # ------------------------------------------------------------------ building
