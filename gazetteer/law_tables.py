@@ -10,7 +10,9 @@ practice: a change record is never edited or deleted (history never deleted).
 import sqlalchemy as sa
 
 from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
-from gazetteer.tables import division_code_column  # declares places and divisions first
+
+# (importing gazetteer.tables declares places and divisions first)
+from gazetteer.tables import division_code_column, place_id_column
 
 division_change_records = serial_table(
     "division_change_records",
@@ -33,8 +35,8 @@ division_change_records = serial_table(
     sa.Column("approval_date", sa.Date, nullable=False),
     sa.Column("effective_date", sa.Date, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("old_place_id", sa.Integer, sa.ForeignKey("places.id")),
-    sa.Column("new_place_id", sa.Integer, sa.ForeignKey("places.id")),
+    place_id_column("old_place_id"),
+    place_id_column("new_place_id"),
     sa.Column("lines_renamed", sa.JSON, comment="[{id, old, new}] boundary lines renamed"),
     sa.Column("findings", sa.JSON, comment="naming-rules findings of the new name (Art. 9)"),
     sa.Column(
@@ -50,7 +52,7 @@ division_change_records = serial_table(
 # one listing of a record; ``lifted_*`` ends it (never deleted).
 protected_names = serial_table(
     "protected_names",
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
+    place_id_column("place_id", nullable=False, index=True),
     sa.Column("reason", sa.Text, nullable=False, comment="the historical or cultural value"),
     sa.Column(
         "source", sa.String(300), nullable=False, comment="the list or document that names it"
@@ -63,7 +65,7 @@ protected_names = serial_table(
 # from the record's proposals and status (``gazetteer.cleanup``), so they cannot disagree.
 cleanup_items = serial_table(
     "cleanup_items",
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, unique=True),
+    place_id_column("place_id", nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False, comment="the name as flagged"),
     sa.Column("city_code", sa.String(12), index=True, comment="prefecture city (progress)"),
     sa.Column("county_code", sa.String(12), index=True),

@@ -20,7 +20,9 @@ from gazetteer.core.columns import (
     version_column,
 )
 from gazetteer.core.store import Geometry
-from gazetteer.tables import division_code_column  # declares places and divisions first
+
+# (importing gazetteer.tables declares places and divisions first)
+from gazetteer.tables import division_code_column, place_id_column
 
 PROPOSAL_KINDS = ("naming", "renaming", "retirement")
 PROPOSAL_STATES = (
@@ -49,7 +51,7 @@ VERSION_CHANGES = (
 
 place_versions = serial_table(
     "place_versions",
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
+    place_id_column("place_id", nullable=False, index=True),
     sa.Column("version", sa.Integer, nullable=False, comment="places.version this snapshot shows"),
     sa.Column(
         "valid_from", sa.Date, comment="first day in force; NULL = since before the registry began"
@@ -80,18 +82,14 @@ place_versions = serial_table(
 
 place_links = serial_table(
     "place_links",
-    sa.Column(
+    place_id_column(
         "old_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         nullable=False,
         index=True,
         comment="the record superseded (its name is now historical)",
     ),
-    sa.Column(
+    place_id_column(
         "new_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         nullable=False,
         index=True,
         comment="the record that supersedes it",
@@ -108,17 +106,13 @@ proposals = serial_table(
     "proposals",
     sa.Column("kind", sa.String(12), nullable=False, index=True),
     sa.Column("state", sa.String(12), nullable=False, index=True),
-    sa.Column(
+    place_id_column(
         "place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         index=True,
         comment="the record renamed or retired",
     ),
-    sa.Column(
+    place_id_column(
         "result_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         comment="the record created by a naming or renaming once in force",
     ),
     division_code_column(

@@ -37,6 +37,12 @@ def division_code_column(name: str, *args, **kwargs) -> sa.Column:
     return sa.Column(name, sa.String(12), sa.ForeignKey("divisions.code"), *args, **kwargs)
 
 
+def place_id_column(name: str, *args, **kwargs) -> sa.Column:
+    """A column holding a place-name record's id, referencing ``places.id``; ``args``/
+    ``kwargs`` as for ``sa.Column`` (index, nullable, comment...)."""
+    return sa.Column(name, sa.Integer, sa.ForeignKey("places.id"), *args, **kwargs)
+
+
 divisions = sa.Table(
     "divisions",
     metadata,

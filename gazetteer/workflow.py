@@ -609,19 +609,8 @@ def create_proposal(
     proposal (``gazetteer.core.idempotency``)."""
     require_role(actor, DRAFTING_ROLES, "起草申请")
     now = clock()
-    digest = None
-    if idempotency_key is not None:
-        key = idempotency.validate_key(idempotency_key)
-        digest = idempotency.request_digest(
-            [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
-        )
-    with store.write(actor=actor) as conn:
-        if digest is not None:
-            earlier = idempotency.previous(conn, actor.username, "proposal", key)
-            if earlier is not None:
-                stored = _detail(conn, _load(conn, earlier.response["id"]), actor)
-                idempotency.check_same_request(earlier, digest, stored)
-                return stored
+
+    def create(conn) -> int:
         values = validate_new_proposal(
             conn,
             kind=kind,
@@ -645,9 +634,18 @@ def create_proposal(
         )
         proposal_id = result.inserted_primary_key[0]
         _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
-        if digest is not None:
-            idempotency.remember(conn, actor.username, key, "proposal", digest, {"id": proposal_id})
-        return _detail(conn, _load(conn, proposal_id), actor)
+        return proposal_id
+
+    request = [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
+    return idempotency.create_once(
+        store,
+        actor,
+        "proposal",
+        idempotency_key,
+        request,
+        create,
+        lambda proposal_id: get_proposal(store, proposal_id, actor),
+    )
 
 
 def _step(action: str) -> Step:
