@@ -61,7 +61,7 @@ from gazetteer.core.errors import (
     NotFound,
 )
 from gazetteer.core.geodesy import bearing_distance
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, read_all
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Distance guard (m) by survey method: a measured position further than this from the
@@ -322,10 +322,9 @@ def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
     query = sa.select(inspection_rounds, boundary_lines.c.name.label("line_name")).join(
         boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id
     )
-    if line_id is not None:
-        query = query.where(inspection_rounds.c.line_id == line_id)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(inspection_rounds.c.id))]
+    return read_all(
+        store, query, inspection_rounds.c.id, where={inspection_rounds.c.line_id: line_id}
+    )
 
 
 def _refuse_second_open_round(conn, line_id: int, line_name: str, but: int | None = None) -> None:
@@ -800,12 +799,13 @@ def list_inspections(
     query = sa.select(
         inspections, markers.c.number.label("marker_number"), markers.c.lon, markers.c.lat
     ).join(markers, markers.c.id == inspections.c.marker_id)
-    if round_id is not None:
-        query = query.where(inspections.c.round_id == round_id)
-    if marker_id is not None:
-        query = query.where(inspections.c.marker_id == marker_id)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(markers.c.seq, markers.c.letter))]
+    return read_all(
+        store,
+        query,
+        markers.c.seq,
+        markers.c.letter,
+        where={inspections.c.round_id: round_id, inspections.c.marker_id: marker_id},
+    )
 
 
 def is_signed_by_both(record: dict) -> bool:

@@ -31,7 +31,7 @@ from boundaries.tables import boundary_lines, disputes, inspection_rounds, marke
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geodesy import length_m
-from gazetteer.core.store import Store, bbox_columns, read_one
+from gazetteer.core.store import Store, bbox_columns, read_all, read_one
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"
@@ -370,13 +370,9 @@ def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
         tri_junctions.c.lon,
         tri_junctions.c.lat,
     )
-    if kind:
-        query = query.where(tri_junctions.c.kind == kind)
-    with store.read() as conn:
-        return [
-            r._asdict()
-            for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))
-        ]
+    return read_all(
+        store, query, tri_junctions.c.kind, tri_junctions.c.name, where={tri_junctions.c.kind: kind}
+    )
 
 
 def division_names(store: Store, codes) -> dict[str, str]:
