@@ -326,9 +326,7 @@ def amendments(inspection_id: str):
 def sign_inspection(inspection_id: str):
     body = validated_body(SideSignOff)
     return jsonify(
-        inspection_service.sign_inspection(
-            store(), inspection_id, body.get("side_code"), current_actor()
-        )
+        inspection_service.sign_inspection(store(), inspection_id, actor=current_actor(), **body)
     )
 
 
@@ -369,44 +367,23 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = validated_body(TaskNew)
-    return jsonify(
-        task_service.create_task(
-            store(),
-            body.get("marker_id"),
-            body.get("kind"),
-            current_actor(),
-            note=body.get("note"),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    task = task_service.create_task(
+        store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
+    )
+    return jsonify(task), 201
 
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
+    """Body: ``TaskUpdate``, whose fields are ``update_task``'s keyword arguments."""
     body = validated_body(TaskUpdate)
-    return jsonify(
-        task_service.update_task(
-            store(),
-            task_id,
-            body.get("status"),
-            current_actor(),
-            result=body.get("result"),
-            witness_other_side=body.get("witness_other_side"),
-            witness=body.get("witness"),
-            new_lon=body.get("new_lon"),
-            new_lat=body.get("new_lat"),
-        )
-    )
+    return jsonify(task_service.update_task(store(), task_id, actor=current_actor(), **body))
 
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    return jsonify(
-        task_service.approve_task(
-            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
-        )
-    )
+    body = validated_body(SideSignOff)
+    return jsonify(task_service.approve_task(store(), task_id, actor=current_actor(), **body))
 
 
 @bp.get("/disputes")
@@ -436,13 +413,7 @@ def create_dispute():
 def update_dispute(dispute_id: int):
     body = validated_body(DisputeUpdate)
     return jsonify(
-        dispute_service.update_dispute(
-            store(),
-            dispute_id,
-            body.get("status"),
-            current_actor(),
-            resolution=body.get("resolution"),
-        )
+        dispute_service.update_dispute(store(), dispute_id, actor=current_actor(), **body)
     )
 
 
