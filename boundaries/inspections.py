@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -68,6 +70,20 @@ DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M de
 # registered one is taken only with the inspector's explicit "the marker has moved"
 # (gazetteer.core.settings MARKER_DISTANCE_GUARD_M; these are its defaults).
 DEFAULT_DISTANCE_GUARD_M = {"rtk": 1.0, "total_station": 1.0, "gnss_handheld": 10.0}
+
+
+@dataclass(frozen=True)
+class DistanceLimits:
+    """How far (metres) a measured position may lie from the registered one: beyond
+    ``tolerance_m`` plus the measurement's accuracy the marker counts as moved; beyond
+    ``guard_m[method]`` the record needs the inspector's confirmation. The app builds it
+    from the settings MARKER_MOVED_TOLERANCE_M and MARKER_DISTANCE_GUARD_M."""
+
+    tolerance_m: float = DEFAULT_TOLERANCE_M
+    guard_m: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DISTANCE_GUARD_M))
+
+
+DEFAULT_LIMITS = DistanceLimits()
 FIVE_YEAR_RULE_YEARS = 5  # 《行政区域界线管理条例》 Art. 12: joint inspection every five years
 # Typical horizontal accuracy (m) of a method, used by the moved rule when the record does
 # not state one (the record then stores the accuracy as unknown).
@@ -435,13 +451,7 @@ def _now() -> dt.datetime:
 
 
 def record_inspection(
-    store: Store,
-    data: dict,
-    actor,
-    *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    demonstration: bool = False,
-    guard_m: dict[str, float] | None = None,
+    store: Store, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """Record one marker's inspection; returns (record, created).
 
@@ -454,14 +464,7 @@ def record_inspection(
     require_role(actor, {"inspector"}, "录入检查记录")
     try:
         with store.write(actor=actor) as conn:
-            return record_inspection_in(
-                conn,
-                data,
-                actor,
-                tolerance_m=tolerance_m,
-                demonstration=demonstration,
-                guard_m=guard_m,
-            )
+            return record_inspection_in(conn, data, actor, limits=limits)
     except (sa.exc.IntegrityError, Conflict) as exc:
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
         # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
@@ -495,13 +498,7 @@ def _replay_differences(stored: dict, data: dict) -> list[str]:
 
 
 def record_inspection_in(
-    conn,
-    data: dict,
-    actor,
-    *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    demonstration: bool = False,
-    guard_m: dict[str, float] | None = None,
+    conn, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
     record_id = _uuid(data.get("id"))
@@ -537,7 +534,7 @@ def record_inspection_in(
             f"本轮已有界桩 {marker.number} 的检查记录：请改为补充或更正该记录",
             details={"inspection_id": clash.id, "marker_id": marker.id, "marker": marker.number},
         )
-    values = _measurement(data, marker, tolerance_m, guard_m)
+    values = _measurement(data, marker, limits)
     inspected_at = _datetime(data.get("inspected_at"))
     photos = _photos(data)
     row = {
@@ -550,7 +547,7 @@ def record_inspection_in(
         "inspected_by": actor.username,
         "inspected_at": inspected_at,
         # Inspecting a demonstration marker yields demonstration records, whatever the round.
-        "is_demonstration": bool(demonstration or rnd.is_demonstration or marker.is_demonstration),
+        "is_demonstration": bool(rnd.is_demonstration or marker.is_demonstration),
     }
     conn.execute(inspections.insert().values(**row))
     set_marker_state(conn, marker.id, values["assessed_state"])
@@ -648,9 +645,7 @@ def _marker(conn, data: dict, line_id: int):
     return row
 
 
-def _measurement(
-    data: dict, marker, tolerance_m: float, guard_m: dict[str, float] | None = None
-) -> dict:
+def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
     found_state = data.get("found_state")
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
@@ -693,9 +688,9 @@ def _measurement(
     else:
         lon = lat = None
     assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
-    assessed, flagged = assess(found_state, displacement, tolerance_m, assumed)
+    assessed, flagged = assess(found_state, displacement, limits.tolerance_m, assumed)
     confirmed = data.get("moved_confirmed") is True
-    guard = (guard_m or DEFAULT_DISTANCE_GUARD_M).get(method)
+    guard = (limits.guard_m or DEFAULT_DISTANCE_GUARD_M).get(method)
     if displacement is not None and not confirmed:
         beyond_guard = guard is not None and displacement > guard
         if flagged or beyond_guard:
@@ -718,7 +713,7 @@ def _measurement(
         "measurement_accuracy_m": accuracy,
         "displacement_m": None if displacement is None else round(displacement, 3),
         "displacement_bearing_deg": None if bearing is None else round(bearing, 1),
-        "tolerance_m": tolerance_m,
+        "tolerance_m": limits.tolerance_m,
         "flagged_moved": flagged,
         "assessed_state": assessed,
         "moved_confirmed": confirmed and displacement is not None,
@@ -840,8 +835,7 @@ def amend_inspection(
     data: dict,
     actor,
     *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    guard_m: dict[str, float] | None = None,
+    limits: DistanceLimits = DEFAULT_LIMITS,
 ) -> tuple[dict, bool]:
     """Replace the finding of a record with a later one: a second visit (``kind``
     reinspection) or a correction (amendment). ``data`` is a finding as for
@@ -877,7 +871,7 @@ def amend_inspection(
             raise IllegalTransition("只有进行中的联检可以更正检查记录")
         _require_member(conn, round_id=rnd.id, actor=actor)
         marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
-        values = _measurement(data, marker, tolerance_m, guard_m)
+        values = _measurement(data, marker, limits)
         photos = _photos(data)
         previous = {
             k: (utc_iso(v) if isinstance(v, dt.datetime) else v)

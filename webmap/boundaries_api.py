@@ -84,13 +84,12 @@ def _fmt(default: str = "geojson") -> str:
     return fmt
 
 
-def _tolerance_m() -> float:
-    return float(current_app.config["MARKER_MOVED_TOLERANCE_M"])
-
-
-def _guards() -> dict:
+def _limits() -> inspection_service.DistanceLimits:
     """The moved tolerance and the distance guards by survey method, from the settings."""
-    return {"tolerance_m": _tolerance_m(), "guard_m": current_app.config["MARKER_DISTANCE_GUARD_M"]}
+    return inspection_service.DistanceLimits(
+        tolerance_m=float(current_app.config["MARKER_MOVED_TOLERANCE_M"]),
+        guard_m=current_app.config["MARKER_DISTANCE_GUARD_M"],
+    )
 
 
 def _send_export(name: str, write, fmt: str | None = None):
@@ -303,7 +302,7 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), validated_body(InspectionNew), current_actor(), **_guards()
+        store(), validated_body(InspectionNew), current_actor(), limits=_limits()
     )
     return jsonify(record), 201 if created else 200
 
@@ -312,7 +311,7 @@ def record_inspection():
 def amend_inspection(inspection_id: str):
     """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
     record, created = inspection_service.amend_inspection(
-        store(), inspection_id, json_body(), current_actor(), **_guards()
+        store(), inspection_id, json_body(), current_actor(), limits=_limits()
     )
     return jsonify(record), 201 if created else 200
 
@@ -343,7 +342,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), current_actor(), **_guards()
+        store(), request.get_data(), _fmt(), current_actor(), limits=_limits()
     )
     return jsonify(counts)
 
