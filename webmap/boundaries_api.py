@@ -104,6 +104,15 @@ def _send_export(name: str, write, fmt: str | None = None):
     return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=f"{name}.{fmt}")
 
 
+def _create(create, model):
+    """201 with what ``create(store, body, actor, idempotency_key=…)`` makes of the body
+    checked against ``model``; a retry under the same Idempotency-Key gets the same one."""
+    made = create(
+        store(), validated_body(model), current_actor(), idempotency_key=idempotency_key()
+    )
+    return jsonify(made), 201
+
+
 @bp.get("/vocabulary")
 def vocabulary():
     """Every coded value with its Chinese label (and map colour for marker states), and
@@ -212,14 +221,7 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(
-        inspection_service.create_round(
-            store(),
-            validated_body(RoundPlan),
-            current_actor(),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    return _create(inspection_service.create_round, RoundPlan)
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -398,14 +400,7 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(
-        dispute_service.create_dispute(
-            store(),
-            validated_body(DisputeNew),
-            current_actor(),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    return _create(dispute_service.create_dispute, DisputeNew)
 
 
 @bp.post("/disputes/<int:dispute_id>")
