@@ -942,6 +942,18 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
 # ---- the round's markers for a device, the joint conclusion, lines due -----------------------
 
 
+# What a device keeps of each record of the round (``round_markers``).
+_DEVICE_RECORD_FIELDS = (
+    "id",
+    "found_state",
+    "assessed_state",
+    "inspected_by",
+    "inspected_at",
+    "signed_a_by",
+    "signed_b_by",
+)
+
+
 def round_markers(store: Store, round_id: int) -> list[dict]:
     """The markers of a round's section with this round's record of each (or None): what a
     device caches so that it knows, offline too, which markers already have a record."""
@@ -955,14 +967,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
             r.marker_id: r
             for r in conn.execute(
                 sa.select(
-                    inspections.c.id,
-                    inspections.c.marker_id,
-                    inspections.c.found_state,
-                    inspections.c.assessed_state,
-                    inspections.c.inspected_by,
-                    inspections.c.inspected_at,
-                    inspections.c.signed_a_by,
-                    inspections.c.signed_b_by,
+                    inspections.c.marker_id, *(inspections.c[f] for f in _DEVICE_RECORD_FIELDS)
                 ).where(inspections.c.round_id == round_id)
             )
         }
@@ -981,14 +986,9 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                 "state": m.state,
                 "inspection": None
                 if rec is None
-                else {
-                    "id": rec.id,
-                    "found_state": rec.found_state,
-                    "assessed_state": rec.assessed_state,
-                    "inspected_by": rec.inspected_by,
+                else {f: getattr(rec, f) for f in _DEVICE_RECORD_FIELDS}
+                | {
                     "inspected_at": utc_iso(rec.inspected_at),
-                    "signed_a_by": rec.signed_a_by,
-                    "signed_b_by": rec.signed_b_by,
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }
