@@ -8,12 +8,13 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from boundaries.lines import line_named_in
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found, read_all, read_one
+from gazetteer.core.store import Store, read_all, read_one
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -41,15 +42,7 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
 
     def insert(conn) -> int:
-        line = first_or_not_found(
-            conn,
-            sa.select(boundary_lines.c.id).where(
-                boundary_lines.c.id == data.get("line_id")
-                if data.get("line_id") is not None
-                else boundary_lines.c.name == data.get("line")
-            ),
-            f"界线不存在：{data.get('line') or data.get('line_id')}",
-        )
+        line = line_named_in(conn, data)
         return conn.execute(
             disputes.insert().values(
                 line_id=line.id,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from boundaries import staff
+from boundaries.lines import line_named_in
 from boundaries.markers import set_marker_state
 from boundaries.tables import (
     boundary_lines,
@@ -168,7 +169,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
     require_role(actor, {"officer"}, "制定联检计划")
 
     def insert(conn) -> int:
-        line = _line(conn, data)
+        line = line_named_in(conn, data)._asdict()
         try:
             round_no = int(data.get("round_no"))
         except (TypeError, ValueError):
@@ -289,23 +290,6 @@ def _section_filter(rnd):
     if rnd.section_to_seq is not None:
         cond.append(markers.c.seq <= rnd.section_to_seq)
     return cond
-
-
-def _line(conn, data: dict) -> dict:
-    query = sa.select(
-        boundary_lines.c.id,
-        boundary_lines.c.name,
-        boundary_lines.c.side_a_code,
-        boundary_lines.c.side_b_code,
-        boundary_lines.c.length_km,
-    )
-    if data.get("line_id") is not None:
-        row = conn.execute(query.where(boundary_lines.c.id == data["line_id"])).first()
-    else:
-        row = conn.execute(query.where(boundary_lines.c.name == data.get("line"))).first()
-    if row is None:
-        raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
-    return row._asdict()
 
 
 def get_round(store: Store, round_id: int) -> dict:
