@@ -202,6 +202,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting(
+        "LOOKUP_INDEX_FILES",
+        True,
+        "On a SQLite store file: build the search and nearest-place indexes once per data "
+        "version into files beside the store (<store>.index/) that every worker maps, "
+        "instead of one copy in each worker's memory (docs/lookup.md).",
+        _bool,
+    ),
+    Setting(
         "RATE_LIMIT_PER_MINUTE",
         600,
         "Public requests allowed per client address per minute.",
