@@ -154,3 +154,29 @@ def test_a_base_of_another_log_is_not_adopted_and_dead_builds_are_cleared(store,
     assert service.stats()["bases_written"] == 2  # built, not the foreign one adopted
     assert not (files.root / ".tmp-died-while-building").exists()
     assert service.search("番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺新区"]
+
+
+def test_packed_keys_bisect_exactly_as_python_sorts_long_keys_included():
+    """The fixed-width head (64 bytes) decides most searches; longer keys and queries are
+    settled on the whole key: every range equals bisect over the sorted Python list."""
+    import bisect
+    import random
+
+    from gazetteer.packed import HEAD_BYTES, SortedKeys
+
+    rng = random.Random(3)
+    alphabet = "ab广州"
+    keys = sorted(
+        "".join(rng.choice(alphabet) for _ in range(rng.choice([1, 5, 21, 22, 30, 70])))
+        for _ in range(3000)
+    )
+    packed = SortedKeys.of(keys)
+    assert packed.head.dtype.itemsize == HEAD_BYTES
+    probes = [k[:n] for k in rng.sample(keys, 300) for n in (1, 10, 21, 22, 40, 80)]
+    probes += ["", "c", "广州" * 40, keys[-1] + "a"]
+    for q in probes:
+        lo = bisect.bisect_left(keys, q)
+        exact = bisect.bisect_right(keys, q, lo)
+        hi = bisect.bisect_left(keys, q + "\U0010ffff", exact)
+        assert packed.prefix_range(q) == (lo, exact, hi), q
+        assert packed.texts(lo, hi) == keys[lo:hi]
