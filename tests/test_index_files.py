@@ -67,6 +67,11 @@ def test_a_second_service_maps_the_base_the_first_built(store, two_services):
     assert a["base"] == b["base"] and Path(a["base"]).parent.name.endswith(".sqlite.index")
     assert answers(first) == answers(second)
     assert answers(first)["番禺区"]  # not two empty answers
+    # The serving master lets go of the base after building it; asked again, it maps it.
+    expected = answers(first)
+    first.release_shared_files()
+    assert not first.stats()["built"]
+    assert answers(first) == expected and first.stats()["bases_written"] == 1
 
 
 def test_another_process_maps_the_same_files_and_builds_nothing(store, two_services):
