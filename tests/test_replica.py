@@ -208,15 +208,26 @@ def test_the_app_keeps_answering_when_the_replica_stops_and_uses_it_again(
     def get(path):
         return app.test_client().get(path)
 
+    officer = app.test_client()
+    login(officer, "wang", "officer")
+    url = f"/api/places/{place_id_of(routed, '440113')}/protection"
+    wait_until_replayed(routed)
     assert in_thread(lambda: get("/api/search?q=番禺区")).status_code == 200
     replica_script("replica-stop")
     try:
-        for path in ("/api/search?q=番禺区", "/api/divisions/440113", "/api/places?q=番禺"):
+        for path in ("/api/search?q=番禺区", "/api/divisions/440113", "/api/places?q=番禺", url):
             response = in_thread(lambda p=path: get(p))
             assert response.status_code == 200, (path, response.get_json())
         assert in_thread(lambda: on_replica(routed)) is False  # read from the primary
+        # Writing goes on, and the writer reads the write back.
+        listed = officer.post(url, json={"reason": REASON, "source": "测试名录"})
+        assert listed.status_code == 201, listed.get_json()
+        assert officer.get(url).get_json()["reason"] == REASON
     finally:
         replica_script("replica")
     time.sleep(0.6)
     wait_for(lambda: in_thread(lambda: on_replica(routed)), "reads to return to the replica")
+    # The replica catches up on what was written while it was down (its replication slot
+    # kept the WAL): the public, now served by it again, sees the listing.
+    wait_for(lambda: in_thread(lambda: get(url).get_json().get("reason")) == REASON, "catch-up")
     assert in_thread(lambda: get("/api/divisions/440113")).status_code == 200

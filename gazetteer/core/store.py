@@ -293,8 +293,20 @@ class Store:
             return None
         if time.monotonic() < self._replica_down_until:
             return None
+        floor = self.written_up_to()
+        conn = None
         try:
             conn = self.read_engine.connect()
+            if floor is None:
+                return conn
+            # NULL when the replica is not replaying (promoted): it is not following any more.
+            caught_up = conn.execute(
+                sa.text(
+                    "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:floor AS pg_lsn), false)"
+                ),
+                {"floor": floor},
+            ).scalar()
+            conn.rollback()  # the check's transaction; the caller starts its own
         except sa.exc.OperationalError:
             # The replica is down or unreachable: keep answering from the primary, and
             # try the replica again after a while rather than on every read.
@@ -302,16 +314,9 @@ class Store:
                 "read replica unavailable: reading from the primary for %.0f s", REPLICA_RETRY_S
             )
             self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+            if conn is not None:
+                conn.close()
             return None
-        floor = self.written_up_to()
-        if floor is None:
-            return conn
-        # NULL when the replica is not replaying (promoted): it is not following any more.
-        caught_up = conn.execute(
-            sa.text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:floor AS pg_lsn), false)"),
-            {"floor": floor},
-        ).scalar()
-        conn.rollback()  # the check's transaction; the caller starts its own
         if caught_up:
             self.see_writes_up_to(None)  # everything this thread wrote is on the replica
             return conn
