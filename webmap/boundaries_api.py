@@ -28,17 +28,23 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import idempotency_key, int_arg, json_body
+from webmap.params import idempotency_key, int_arg
 from webmap.schemas import (
+    ConclusionSignOff,
     DisputeNew,
     DisputeUpdate,
     DivisionChangeNew,
+    DivisionChangesQuery,
+    InspectionAmendment,
     InspectionNew,
     RoundPlan,
     SideSignOff,
+    StaffProfile,
+    StaffQuery,
     TaskNew,
     TaskUpdate,
     validated_body,
+    validated_query,
 )
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
@@ -243,7 +249,9 @@ def round_markers(round_id: int):
 @bp.post("/rounds/<int:round_id>/conclusion")
 def sign_conclusion(round_id: int):
     return jsonify(
-        inspection_service.sign_conclusion(store(), round_id, json_body(), current_actor())
+        inspection_service.sign_conclusion(
+            store(), round_id, validated_body(ConclusionSignOff), current_actor()
+        )
     )
 
 
@@ -260,15 +268,17 @@ def staff_list():
     """Accounts with a staff profile (name, organisation, side); ?side=code&role=officer."""
     from boundaries import staff
 
-    sides = request.args.getlist("side") or None
-    return jsonify({"staff": staff.list_staff(store(), sides, request.args.get("role"))})
+    query = validated_query(StaffQuery)
+    return jsonify({"staff": staff.list_staff(store(), query["side"] or None, query["role"])})
 
 
 @bp.post("/staff/<username>")
 def set_staff(username: str):
     from boundaries import staff
 
-    return jsonify(staff.set_profile(store(), username, json_body(), current_actor()))
+    return jsonify(
+        staff.set_profile(store(), username, validated_body(StaffProfile), current_actor())
+    )
 
 
 @bp.post("/rounds/<int:round_id>/complete")
@@ -313,7 +323,11 @@ def record_inspection():
 def amend_inspection(inspection_id: str):
     """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
     record, created = inspection_service.amend_inspection(
-        store(), inspection_id, json_body(), current_actor(), limits=_limits()
+        store(),
+        inspection_id,
+        validated_body(InspectionAmendment),
+        current_actor(),
+        limits=_limits(),
     )
     return jsonify(record), 201 if created else 200
 
@@ -418,7 +432,9 @@ def update_dispute(dispute_id: int):
 def list_division_changes():
     """Recorded division renames, newest first (?code= one division)."""
     with store().read() as conn:
-        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+        items = division_changes.list_changes(
+            conn, code=validated_query(DivisionChangesQuery)["code"] or None
+        )
     return jsonify({"items": items})
 
 
