@@ -119,6 +119,12 @@ def _create(create, model):
     return jsonify(made), 201
 
 
+def _act_on(action, record_id, model):
+    """What ``action(store, record_id, actor=…, **body)`` answers, the body checked against
+    ``model``: the model's fields are the action's keyword arguments."""
+    return jsonify(action(store(), record_id, actor=current_actor(), **validated_body(model)))
+
+
 @bp.get("/vocabulary")
 def vocabulary():
     """Every coded value with its Chinese label (and map colour for marker states), and
@@ -339,10 +345,7 @@ def amendments(inspection_id: str):
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = validated_body(SideSignOff)
-    return jsonify(
-        inspection_service.sign_inspection(store(), inspection_id, actor=current_actor(), **body)
-    )
+    return _act_on(inspection_service.sign_inspection, inspection_id, SideSignOff)
 
 
 @bp.get("/inspections/export")
@@ -390,15 +393,12 @@ def create_task():
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    """Body: ``TaskUpdate``, whose fields are ``update_task``'s keyword arguments."""
-    body = validated_body(TaskUpdate)
-    return jsonify(task_service.update_task(store(), task_id, actor=current_actor(), **body))
+    return _act_on(task_service.update_task, task_id, TaskUpdate)
 
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    body = validated_body(SideSignOff)
-    return jsonify(task_service.approve_task(store(), task_id, actor=current_actor(), **body))
+    return _act_on(task_service.approve_task, task_id, SideSignOff)
 
 
 @bp.get("/disputes")
@@ -419,10 +419,7 @@ def create_dispute():
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = validated_body(DisputeUpdate)
-    return jsonify(
-        dispute_service.update_dispute(store(), dispute_id, actor=current_actor(), **body)
-    )
+    return _act_on(dispute_service.update_dispute, dispute_id, DisputeUpdate)
 
 
 # ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
