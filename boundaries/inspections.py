@@ -62,6 +62,7 @@ from gazetteer.core.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    naming_field,
 )
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.store import Store, first_or_not_found, read_all
@@ -173,20 +174,20 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
         try:
             round_no = int(data.get("round_no"))
         except (TypeError, ValueError):
-            raise InvalidInput("联检轮次应为正整数") from None
+            raise InvalidInput("联检轮次应为正整数", details={"field": "round_no"}) from None
         if round_no < 1:
-            raise InvalidInput("联检轮次应为正整数")
-        start, end = (
-            parse_date(data.get("planned_start"), "计划开始日期"),
-            parse_date(data.get("planned_end"), "计划结束日期"),
-        )
+            raise InvalidInput("联检轮次应为正整数", details={"field": "round_no"})
+        with naming_field("planned_start"):
+            start = parse_date(data.get("planned_start"), "计划开始日期")
+        with naming_field("planned_end"):
+            end = parse_date(data.get("planned_end"), "计划结束日期")
         if start is None or end is None:
             raise InvalidInput(
                 "请填写计划开始和结束日期（联检计划须写明时间）",
                 details={"field": "planned_start" if start is None else "planned_end"},
             )
         if end < start:
-            raise InvalidInput("计划结束日期早于开始日期")
+            raise InvalidInput("计划结束日期早于开始日期", details={"field": "planned_end"})
         plan = data.get("plan")
         if not isinstance(plan, str) or not plan.strip():
             raise InvalidInput("请填写联检计划（检查范围与方法）", details={"field": "plan"})
@@ -611,7 +612,9 @@ def _uuid(value) -> str:
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput("检查记录须带客户端生成的 UUID（id），用于离线同步去重") from None
+        raise InvalidInput(
+            "检查记录须带客户端生成的 UUID（id），用于离线同步去重", details={"field": "id"}
+        ) from None
 
 
 def _marker(conn, data: dict, line_id: int):
