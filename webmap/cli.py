@@ -243,8 +243,9 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Set up the store if needed and serve the app with gunicorn: one worker process per
-    core by default. The lookup indexes are built once here, before the workers start
-    (they inherit them), and each worker then keeps them current from the change log."""
+    core by default. The lookup indexes are built once here, before the workers start:
+    on a SQLite store file into shared index files each worker maps, otherwise in memory
+    (the workers inherit them); each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
     from webmap import create_app, gunicorn_conf
@@ -256,6 +257,9 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     with app.app_context():
         click.echo("building the lookup indexes ...")
         lookup().warm()
+        # With index files (SQLite) the base is now built once; each worker maps it when it
+        # starts (gunicorn_conf.post_worker_init), and the master holds none.
+        lookup().release_shared_files()
     # No connection may cross gunicorn's fork into the worker: the worker opens its own.
     obj.store.dispose()
 
@@ -268,6 +272,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
                 "threads": threads,
                 "keepalive": gunicorn_conf.keepalive,
                 "limit_request_line": gunicorn_conf.limit_request_line,
+                "post_worker_init": gunicorn_conf.post_worker_init,
                 "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)
