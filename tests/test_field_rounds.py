@@ -642,3 +642,45 @@ def test_a_signature_keeps_the_signer_as_they_were_when_signing(bclient, bstore,
     page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
     assert 'class="signed-a">王强（甲方民政局）</td>' in page
     assert 'class="signed-a">王强强（甲方自然资源局）</td>' in page
+
+
+def test_team_leaders_are_shown_with_their_labels_like_members(bclient, bstore, shaohui):
+    """A leader with an account is shown as 姓名（单位） on the round page and the report,
+    as members are; a leader written as a plain name stays as written."""
+    body = plan_body(shaohui)
+    body["teams"][0]["leader"] = OFFICER.username
+    body["teams"][1]["leader"] = "李工"
+    rnd = inspection_service.create_round(bstore, body, OFFICER)
+    sign_in(bclient, OFFICER)
+    for url in (f"/boundaries/rounds/{rnd['id']}", f"/boundaries/rounds/{rnd['id']}/report"):
+        page = bclient.get(url).get_data(as_text=True)
+        assert 'data-label="组长">张伟（甲方民政局）</td>' in page, url
+        assert 'data-label="组长">李工</td>' in page and ">officer1<" not in page, url
+
+
+def test_a_tasks_note_is_its_note_and_never_its_result(bclient, bstore, api_round):
+    """The note written when a task is opened comes back as ``note``; ``result`` stays empty
+    until the task moves on, and the report shows each in its own column."""
+    rnd, markers = api_round
+    sign_in(bclient, OFFICER)
+    opened = bclient.post(
+        "/api/boundaries/tasks",
+        json={"marker_id": markers[2]["id"], "kind": "relocate", "note": "move"},
+    )
+    assert opened.status_code == 201, opened.get_json()
+    task = opened.get_json()
+    assert task["note"] == "move" and task["result"] is None
+    moved_on = bclient.post(
+        f"/api/boundaries/tasks/{task['id']}", json={"status": "in_progress", "result": "已约乙方"}
+    ).get_json()
+    assert moved_on["note"] == "move" and moved_on["result"] == "已约乙方"
+    # A task the round's inspection opened shows in the report: 说明 and 结果 apart.
+    sign_in(bclient, INSPECTOR_A)
+    recorded = bclient.post(
+        "/api/boundaries/inspections",
+        json=inspection_record(rnd["id"], "faded", marker_id=markers[0]["id"]),
+    )
+    assert recorded.status_code == 201, recorded.get_json()
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    assert "<th>说明</th><th>结果</th>" in page
+    assert 'data-label="说明">—</td><td data-label="结果">—</td>' in page
