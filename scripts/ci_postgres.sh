@@ -61,7 +61,7 @@ start_server() {
     as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/data' -l '${PG_DIR}/server.log' -w -t 60 \
         -o \"-p ${PG_PORT} -k ${PG_DIR} -c listen_addresses='' -c fsync=off \
         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-        -c shared_buffers=256MB\" start" >&2
+        -c shared_buffers=256MB -c wal_level=replica -c max_wal_senders=4\" start" >&2
 }
 
 create_database() {
@@ -76,7 +76,9 @@ REPLICA_PORT="${GDGIS_PG_REPLICA_PORT:-$((PG_PORT + 1))}"
 
 start_replica() {
     # A hot standby streaming from the primary, made with pg_basebackup (-R writes
-    # primary_conninfo and standby.signal). Same socket directory, the next port. A
+    # primary_conninfo and standby.signal). The primary runs with wal_level=replica and
+    # max_wal_senders; initdb --auth=trust's pg_hba.conf has "local replication all trust".
+    # Same socket directory, the next port. A
     # replication slot (-C -S) keeps the WAL the replica has not received yet: test
     # databases are copied whole on the primary, faster than a busy replica replays.
     if [ ! -f "${PG_DIR}/replica/PG_VERSION" ]; then

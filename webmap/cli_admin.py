@@ -27,6 +27,7 @@ import click
 from boundaries.schema import SCHEMA
 from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
+from webmap.cli_params import RECORD_ID
 
 CLI_ACTOR = "system:cli"
 
@@ -139,7 +140,7 @@ def create_token(obj, username: str, name: str) -> None:
 
 
 @admin.command("revoke-token")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=RECORD_ID)
 @click.pass_obj
 def revoke_token(obj, token_id: int) -> None:
     accounts.revoke_token(obj.store, token_id, by=CLI_ACTOR)

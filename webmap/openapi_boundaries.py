@@ -1,7 +1,17 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
 from boundaries.vocabulary import LINE_KINDS
-from webmap.responses import Inspection, error, file_content, json_content, query_param
+from webmap import responses as r
+from webmap import schemas as s
+from webmap.responses import (
+    Inspection,
+    error,
+    file_content,
+    json_content,
+    operation,
+    path_param,
+    query_param,
+)
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 
@@ -19,6 +29,7 @@ def _int(name: str, where: str = "query", required: bool = False) -> dict:
     }
 
 
+_UUID = path_param("inspection_id", {"type": "string", "format": "uuid"})
 _FORMAT = query_param("format", {"type": "string", "enum": ["geojson", "csv", "gpkg"]})
 _FILE = file_content(
     "The export file, as ``format`` asks (EPSG:4490; CSV UTF-8 with BOM)", *_FILE_TYPES
@@ -264,5 +275,42 @@ PATHS = {
             "parameters": [_int("dispute_id", "path")],
             "responses": {"200": json_content("Dispute")},
         }
+    },
+    "/api/boundaries/rounds/{round_id}/markers": {
+        "get": operation("The round's markers with this round's record of each", r.RoundMarkers)
+    },
+    "/api/boundaries/rounds/{round_id}/conclusion": {
+        "post": operation("One side's officer signs the joint conclusion", r.Round)
+    },
+    "/api/boundaries/due": {
+        "get": operation("Lines with their last joint inspection and next due date", r.LinesDue)
+    },
+    "/api/boundaries/staff": {
+        "get": operation(
+            "Staff profiles (name, organisation, side)", r.StaffList, query=s.StaffQuery
+        )
+    },
+    "/api/boundaries/staff/{username}": {
+        "post": operation(
+            "Create or replace a staff profile (officer of that side, or admin)", r.StaffMember
+        )
+    },
+    "/api/boundaries/inspections/{inspection_id}/amendments": {
+        "get": operation("The amendments of a record, oldest first", r.Amendments, params=[_UUID]),
+        "post": operation(
+            "Amend or re-inspect a record; idempotent by the amendment's id",
+            Inspection,
+            status="201",
+            params=[_UUID],
+            responses={"200": json_content("Already stored", Inspection)},
+        ),
+    },
+    "/api/boundaries/division-changes": {
+        "get": operation(
+            "Recorded division renames, newest first",
+            r.DivisionChanges,
+            query=s.DivisionChangesQuery,
+        ),
+        "post": operation("Rename a division under its approval (officer)", status="201"),
     },
 }

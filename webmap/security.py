@@ -38,7 +38,7 @@ from gazetteer.core.errors import InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.ratelimit import SharedTokenBucket
 from gazetteer.core.text import check_document_text, json_leaves
 from webmap.context import current_actor
-from webmap.errors import error_response
+from webmap.errors import SIGN_IN_NEEDED_ZH, error_response
 
 csrf = CSRFProtect()
 
@@ -333,7 +333,7 @@ def init_app(app: Flask) -> None:
         elif request.method in UNSAFE_METHODS:
             if request.endpoint not in ANONYMOUS_WRITE_ENDPOINTS and current_actor().is_public:
                 # Every state change needs a signed-in user or a token; say so before anything else.
-                raise Unauthenticated("需要登录（/auth/login）或 API 令牌（Authorization: Bearer）")
+                raise Unauthenticated(SIGN_IN_NEEDED_ZH)
             _check_body()
             if not has_bearer_token():
                 csrf.protect()
