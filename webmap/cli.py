@@ -25,6 +25,7 @@ from gazetteer.core.settings import describe_settings, load_settings
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
+from webmap.cli_params import RECORD_ID
 
 
 class Context:
@@ -180,7 +181,7 @@ def rebuild_lines_cmd(obj: Context) -> None:
 
 
 @boundaries_group.command("demo-markers")
-@click.option("--seed", default=2020, show_default=True)
+@click.option("--seed", default=2020, show_default=True, type=click.IntRange(0))
 @click.pass_obj
 def demo_markers_cmd(obj: Context, seed: int) -> None:
     """Create the demonstration marker inventory on the real lines (labelled 演示数据)."""
@@ -213,7 +214,7 @@ def staff_cmd(obj: Context, username: str, full_name, organisation, side_code, j
 
 
 @boundaries_group.command("export-round")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=RECORD_ID)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @click.pass_obj
 def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
@@ -225,14 +226,20 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
     default=None,
     type=click.IntRange(1, 64),
     help="gunicorn worker processes  [default: one per CPU core]",
 )
-@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker.")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="threads per worker.",
+)
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Set up the store if needed and serve the app with gunicorn: one worker process per
