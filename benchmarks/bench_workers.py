@@ -229,6 +229,9 @@ def main() -> None:
     parser.add_argument(
         "--in-process-only", action="store_true", help="only the in-process search latency"
     )
+    parser.add_argument(
+        "--design", choices=("both", "previous", "shared"), default="both", help="which to run"
+    )
     args = parser.parse_args()
     if not args.store.exists():
         print(f"building {args.store} with {args.rows:,} names ...", flush=True)
@@ -245,7 +248,8 @@ def main() -> None:
         return
     shutil.rmtree(args.store.with_name(args.store.name + ".index"), ignore_errors=True)
     results = {}
-    for label, files in DESIGNS:
+    wanted = {"both": (False, True), "previous": (False,), "shared": (True,)}[args.design]
+    for label, files in [(label, files) for label, files in DESIGNS if files in wanted]:
         print(f"{label}: serving with {args.workers} workers ...", flush=True)
         results[label] = run_design(args.store, files, queries, args.workers)
         results[label]["in_process"] = in_process(args.store, files, queries)
