@@ -122,6 +122,17 @@ def person_label(profile: dict | None, username: str | None = None) -> str:
     return f"{profile['full_name']}（{profile['organisation']}）"
 
 
+def signer_label(conn, username: str) -> str:
+    """``username`` as a signed record keeps them (``person_label`` of their profile now):
+    stored with the signature, so that a later change of the profile leaves it as signed."""
+    row = conn.execute(
+        sa.select(staff_profiles.c.full_name, staff_profiles.c.organisation).where(
+            staff_profiles.c.username == username
+        )
+    ).first()
+    return person_label(row._asdict() if row else None, username)
+
+
 def side_of(conn, username: str) -> str | None:
     """The side (division code) the account works for, or None without a profile."""
     return conn.execute(

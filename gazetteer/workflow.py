@@ -176,9 +176,11 @@ def _location(value):
     shared input check (``gazetteer.core.geojson_input``) says what is wrong."""
     if value is None:
         return None
+    from gazetteer.core.errors import naming_field
     from gazetteer.core.geojson_input import parse_geometry
 
-    return parse_geometry(value, field="位置")
+    with naming_field("location"):
+        return parse_geometry(value, field="位置")
 
 
 def validate_new_proposal(

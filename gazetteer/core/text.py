@@ -75,24 +75,34 @@ def optional_choice(value, allowed, label: str) -> str | None:
     return value
 
 
-def check_document_text(document, where: str = "请求体") -> None:
-    """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
-    document that holds a lone surrogate. Iterative: depth is bounded by the JSON parser."""
+def json_leaves(document, where: str = "请求体"):
+    """Every key and scalar value of a JSON document with its path (``proposed.name``,
+    ``teams[0].members[1]``; ``where`` for the document itself), depth first in document
+    order. Iterative: depth is bounded by the JSON parser."""
     stack = [(document, where)]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, str):
-            if has_lone_surrogate(item):
-                raise InvalidInput(
-                    f"{path} 含有无效的 Unicode 字符（孤立代理项）", details={"field": path}
-                )
-        elif isinstance(item, dict):
-            for key, value in item.items():
+        if isinstance(item, dict):
+            for key, value in reversed(item.items()):
                 child = f"{path}.{key}" if path != where else str(key)
-                stack.append((key, child))
                 stack.append((value, child))
+                stack.append((key, child))
         elif isinstance(item, list):
-            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(item))
+            stack.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
+        else:
+            yield path, item
+
+
+def check_document_text(document, where: str = "请求体") -> None:
+    """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
+    document that holds a lone surrogate or a NUL."""
+    for path, item in json_leaves(document, where):
+        if isinstance(item, str) and has_lone_surrogate(item):
+            raise InvalidInput(
+                f"{path} 含有无效的 Unicode 字符（孤立代理项）", details={"field": path}
+            )
+        if isinstance(item, str) and "\x00" in item:
+            raise InvalidInput(f"{path} 含有空字符（NUL）", details={"field": path})
 
 
 def normalise_document_text(document):
