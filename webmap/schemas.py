@@ -429,6 +429,8 @@ def _field_path(location: tuple) -> str:
 
 
 def _message(error: dict, model: type[BaseModel]) -> str:
+    """The first problem in Chinese; a query string's names are 参数, a body's 字段."""
+    noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
     # A field's zh-CN title, where it has one, goes first: "拟用名称（name）".
     declared = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
@@ -436,10 +438,10 @@ def _message(error: dict, model: type[BaseModel]) -> str:
         field = f"{declared.title}（{field}）"
     kind = error["type"]
     if kind == "missing":
-        return f"缺少字段 {field}"
+        return f"缺少{noun} {field}"
     if kind == "extra_forbidden":
-        return f"不认识的字段：{field}"
-    return f"字段 {field} 有误：{_problem_zh(error)}"
+        return f"不认识的{noun}：{field}"
+    return f"{noun} {field} 有误：{_problem_zh(error)}"
 
 
 # pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).
