@@ -165,15 +165,17 @@ round_teams = sa.Table(
     ),
 )
 
+
+def client_uuid_id_column(comment: str) -> sa.Column:
+    """``id``: a UUID the device makes before it sends the record (36 characters), so that
+    a record sent twice (offline sync, a retry) is stored once; ``comment`` says which."""
+    return sa.Column("id", sa.String(36), primary_key=True, comment=comment)
+
+
 inspections = sa.Table(
     "inspections",
     metadata,
-    sa.Column(
-        "id",
-        sa.String(36),
-        primary_key=True,
-        comment="client-made UUID: offline sync is exactly-once",
-    ),
+    client_uuid_id_column(comment="client-made UUID: offline sync is exactly-once"),
     sa.Column(
         "round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True
     ),
@@ -291,12 +293,7 @@ disputes = serial_table(
 inspection_amendments = sa.Table(
     "inspection_amendments",
     metadata,
-    sa.Column(
-        "id",
-        sa.String(36),
-        primary_key=True,
-        comment="client-made UUID: an amendment sent twice is stored once",
-    ),
+    client_uuid_id_column(comment="client-made UUID: an amendment sent twice is stored once"),
     sa.Column(
         "inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), nullable=False, index=True
     ),
