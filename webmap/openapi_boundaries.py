@@ -1,6 +1,5 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...)."""
 
-from boundaries.vocabulary import LINE_KINDS
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import (
@@ -11,6 +10,7 @@ from webmap.responses import (
     operation,
     path_param,
     query_param,
+    query_parameters,
 )
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
@@ -44,7 +44,7 @@ PATHS = {
     "/api/boundaries/lines": {
         "get": {
             "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
-            "parameters": [query_param("kind", {"type": "string", "enum": list(LINE_KINDS)})],
+            "parameters": query_parameters(s.LinesQuery),
             "responses": {
                 "200": json_content("Lines and the length note"),
                 "400": error("Bad kind"),
@@ -61,6 +61,7 @@ PATHS = {
     "/api/boundaries/tri-junctions": {
         "get": {
             "summary": "Tri-junction points (三交点)",
+            "parameters": query_parameters(s.LinesQuery),
             "responses": {"200": json_content("Tri-junctions")},
         }
     },

@@ -4,10 +4,9 @@
 the response models of ``webmap.responses``, the request bodies those of ``webmap.schemas``.
 """
 
-from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
-from gazetteer.tables import PLACE_STATUSES
 from webmap import responses as r
-from webmap.responses import json_content, query_param
+from webmap import schemas
+from webmap.responses import json_content, query_param, query_parameters
 
 
 def _query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -34,24 +33,13 @@ ERRORS = {
         "422": "合规审查有阻断性问题且未记录豁免（rule_violation）",
     }.items()
 }
-AS_OF = _query("as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"})
-YEAR = _query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
-DIVISION = _query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
 
 PATHS = {
     "/api/places": {
         "get": {
             "tags": ["地名记录"],
             "summary": "按名称查询地名记录（可按过去某日的名称查）",
-            "parameters": [
-                _query("name", "完整名称"),
-                _query("q", "名称包含的文字"),
-                AS_OF,
-                _query("status", "状态", {"type": "string", "enum": list(PLACE_STATUSES)}),
-                _query("division", "所在行政区划代码（含下级）"),
-                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
-            ],
+            "parameters": query_parameters(schemas.PlacesQuery),
             "responses": {
                 "200": json_content("成功", r.PlaceList),
                 "400": ERRORS["400"],
@@ -65,8 +53,7 @@ PATHS = {
             "summary": "一条地名记录，现状或某日时的状态",
             "parameters": [
                 _path("place_id", "地名记录编号（永不复用）"),
-                AS_OF,
-                _query("geometry", "0 = 不含几何", {"type": "string", "enum": ["0", "1"]}),
+                *query_parameters(schemas.PlaceQuery),
             ],
             "responses": {
                 "200": json_content("成功", r.Place),
@@ -87,7 +74,7 @@ PATHS = {
         "get": {
             "tags": ["统计"],
             "summary": "年度命名、更名、销名数量（按下一级区划）",
-            "parameters": [YEAR, DIVISION],
+            "parameters": query_parameters(schemas.StatisticsQuery),
             "responses": {
                 "200": json_content("成功", r.AnnualStatistics),
                 "400": ERRORS["400"],
@@ -99,7 +86,7 @@ PATHS = {
         "get": {
             "tags": ["统计"],
             "summary": "年度统计柱状图（PNG）",
-            "parameters": [YEAR, DIVISION],
+            "parameters": query_parameters(schemas.StatisticsQuery),
             "responses": {
                 "200": {
                     "description": "PNG 图",
@@ -114,13 +101,7 @@ PATHS = {
         "get": {
             "tags": ["申请"],
             "summary": "申请列表（公众只见公示中、已公告、已生效的申请）",
-            "parameters": [
-                _query("state", "状态", {"type": "string", "enum": list(PROPOSAL_STATES)}),
-                _query("kind", "类型", {"type": "string", "enum": list(PROPOSAL_KINDS)}),
-                _query("place_id", "涉及的地名记录", {"type": "integer"}),
-                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
-            ],
+            "parameters": query_parameters(schemas.ProposalsQuery),
             "responses": {"200": json_content("成功", r.ProposalList), "400": ERRORS["400"]},
         },
         "post": {
@@ -171,9 +152,7 @@ PATHS = {
         "get": {
             "tags": ["申请"],
             "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
-            "parameters": [
-                query_param("all", {"type": "string", "enum": ["1"]}, "1：也列出未到期的事项")
-            ],
+            "parameters": query_parameters(schemas.DueQuery),
             "responses": {
                 "200": json_content("成功", r.DueItems),
                 "403": {"description": "未登录或非工作人员"},
