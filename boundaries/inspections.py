@@ -766,7 +766,13 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
         conn.execute(
             inspections.update()
             .where(inspections.c.id == inspection_id)
-            .values(**{f"signed_{column}_by": actor.username, f"signed_{column}_at": _now()})
+            .values(
+                **{
+                    f"signed_{column}_by": actor.username,
+                    f"signed_{column}_at": _now(),
+                    f"signed_{column}_label": staff.signer_label(conn, actor.username),
+                }
+            )
         )
         return (
             conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id))
@@ -814,6 +820,7 @@ _FINDING_FIELDS = (
     "inspected_at",
 )
 AMENDMENT_KINDS = ("amendment", "reinspection")
+_SIGNATURE = ("by", "at", "label")  # a side's sign-off: who, when, as shown then
 
 
 def amend_inspection(
@@ -886,10 +893,7 @@ def amend_inspection(
                 photos=sorted(set(rec.photos or []) | set(photos)),
                 inspected_by=actor.username,
                 inspected_at=_datetime(data.get("inspected_at")),
-                signed_a_by=None,
-                signed_a_at=None,
-                signed_b_by=None,
-                signed_b_at=None,
+                **{f"signed_{side}_{part}": None for side in "ab" for part in _SIGNATURE},
             )
         )
         set_marker_state(conn, marker.id, values["assessed_state"])
@@ -938,6 +942,8 @@ _DEVICE_RECORD_FIELDS = (
     "inspected_at",
     "signed_a_by",
     "signed_b_by",
+    "signed_a_label",
+    "signed_b_label",
 )
 
 
@@ -1015,10 +1021,14 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
         other = "b" if column == "a" else "a"
-        values = {f"concluded_{column}_by": actor.username, f"concluded_{column}_at": _now()}
+        values = {
+            f"concluded_{column}_by": actor.username,
+            f"concluded_{column}_at": _now(),
+            f"concluded_{column}_label": staff.signer_label(conn, actor.username),
+        }
         if text != (rnd.conclusion or ""):
             values.update(
-                conclusion=text, **{f"concluded_{other}_by": None, f"concluded_{other}_at": None}
+                conclusion=text, **{f"concluded_{other}_{part}": None for part in _SIGNATURE}
             )
         elif getattr(rnd, f"concluded_{other}_by") == actor.username:
             raise IllegalTransition("同一人不能代表双方签署结论")

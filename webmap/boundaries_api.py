@@ -38,7 +38,11 @@ from webmap.schemas import (
     DivisionChangesQuery,
     InspectionAmendment,
     InspectionNew,
+<<<<<<< HEAD
     LinesQuery,
+=======
+    PhotoUpload,
+>>>>>>> main
     RoundPlan,
     SideSignOff,
     StaffProfile,
@@ -46,6 +50,7 @@ from webmap.schemas import (
     TaskNew,
     TaskUpdate,
     validated_body,
+    validated_form,
     validated_query,
 )
 
@@ -221,6 +226,7 @@ def marker(key: str):
 
 @bp.post("/markers/<int:marker_id>/photos")
 def upload_photo(marker_id: int):
+    form = validated_form(PhotoUpload)
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
@@ -230,8 +236,8 @@ def upload_photo(marker_id: int):
         marker_id,
         upload.read(),
         current_actor(),
-        inspection_id=request.form.get("inspection_id") or None,
-        caption=request.form.get("caption"),
+        inspection_id=form["inspection_id"] or None,
+        caption=form["caption"],
     )
     return jsonify(row), 201
 

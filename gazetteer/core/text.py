@@ -43,6 +43,26 @@ def clean_text(value: str, field: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def form_text(value, label: str, max_chars: int, *, required: bool = True) -> str | None:
+    """A text field as a person filled it in: ``value`` (a string; a number is taken as its
+    digits) passed through ``clean_text`` and stripped, at most ``max_chars`` characters;
+    None when empty and not ``required``. Raises ``InvalidInput`` naming ``label`` when it
+    is missing, too long, not text, or holds a lone surrogate or a NUL."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = clean_text(value, label).strip()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise InvalidInput(f"{label}应为文字")
+    if required and not text:
+        raise InvalidInput(f"请填写{label}")
+    if len(text) > max_chars:
+        raise InvalidInput(f"{label}过长（最多 {max_chars} 字）")
+    return text or None
+
+
 def optional_choice(value, allowed, label: str) -> str | None:
     """``value`` when it is one of ``allowed`` (coded values, e.g. a list filter's); None
     when no value is given (None or ""). Raises ``InvalidInput`` naming ``label`` and the
