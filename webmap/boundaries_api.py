@@ -38,11 +38,8 @@ from webmap.schemas import (
     DivisionChangesQuery,
     InspectionAmendment,
     InspectionNew,
-<<<<<<< HEAD
     LinesQuery,
-=======
     PhotoUpload,
->>>>>>> main
     RoundPlan,
     SideSignOff,
     StaffProfile,

@@ -1,27 +1,11 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...), one ``operation`` each (path
 parameters named ``…_id`` are integers unless declared; ``webmap.responses``)."""
 
-<<<<<<< HEAD
-from webmap import responses as r
-from webmap import schemas as s
-from webmap.responses import (
-    Inspection,
-    error,
-    file_content,
-    json_content,
-    operation,
-    path_param,
-    query_param,
-    query_parameters,
-)
-=======
 from boundaries.io import FORMATS
-from boundaries.vocabulary import LINE_KINDS
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import file_content, form_body, json_content, operation, path_param
 from webmap.responses import query_param as q
->>>>>>> main
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 _UPLOAD = {"required": True, **file_content("The file, as ``format`` says", *_FILE_TYPES)}
@@ -43,22 +27,11 @@ PATHS = {
         )
     },
     "/api/boundaries/lines": {
-<<<<<<< HEAD
-        "get": {
-            "summary": "Boundary lines with computed (geodesic, generalised) and official lengths in km",
-            "parameters": query_parameters(s.LinesQuery),
-            "responses": {
-                "200": json_content("Lines and the length note"),
-                "400": error("Bad kind"),
-            },
-        }
-=======
         "get": operation(
             "Boundary lines with computed (geodesic, generalised) and official lengths in km",
             "Lines and the length note",
-            params=[q("kind", {"type": "string", "enum": list(LINE_KINDS)})],
+            query=s.LinesQuery,
         )
->>>>>>> main
     },
     "/api/boundaries/lines/{line_id}": {
         "get": operation(
@@ -66,15 +39,7 @@ PATHS = {
         )
     },
     "/api/boundaries/tri-junctions": {
-<<<<<<< HEAD
-        "get": {
-            "summary": "Tri-junction points (三交点)",
-            "parameters": query_parameters(s.LinesQuery),
-            "responses": {"200": json_content("Tri-junctions")},
-        }
-=======
-        "get": operation("Tri-junction points (三交点)", "Tri-junctions")
->>>>>>> main
+        "get": operation("Tri-junction points (三交点)", "Tri-junctions", query=s.LinesQuery)
     },
     "/api/boundaries/markers": {
         "get": operation(

@@ -64,27 +64,16 @@ PATHS = {
         )
     },
     "/api/divisions/as-of": {
-<<<<<<< HEAD
-        "get": {
-            "summary": "Guangdong's city- and county-level divisions on a past date (since 1979)",
-            "parameters": [
+        "get": operation(
+            "Guangdong's city- and county-level divisions on a past date (since 1979)",
+            "{date, divisions: [{code, name, parent_code}]}",
+            params=[
                 query_param(
                     "date",
                     {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                     required=True,
                 )
             ],
-            "responses": {
-                "200": json_content("{date, divisions: [{code, name, parent_code}]}"),
-                "400": error("Bad date"),
-            },
-        }
-=======
-        "get": operation(
-            "Guangdong's city- and county-level divisions on a past date (since 1979)",
-            "{date, divisions: [{code, name, parent_code}]}",
-            params=[query_param("date", {"type": "string"}, required=True)],
         )
->>>>>>> main
     },
 }

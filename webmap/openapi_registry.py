@@ -4,17 +4,10 @@
 the response models of ``webmap.responses``, the request bodies those of ``webmap.schemas``.
 """
 
-<<<<<<< HEAD
-from webmap import responses as r
-from webmap import schemas
-from webmap.responses import json_content, query_param, query_parameters
-=======
-from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
-from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEPS_BY_ACTION
 from webmap import responses as r
+from webmap import schemas
 from webmap.responses import file_content, operation, path_param, query_param
->>>>>>> main
 
 
 def text_query(name: str, description: str, schema: dict | None = None, **extra) -> dict:
@@ -26,16 +19,9 @@ def one_of(values) -> dict:
     return {"type": "string", "enum": list(values)}
 
 
-LIMIT = text_query("limit", "条数上限 1–500", {"type": "integer", "default": 50})
-OFFSET = text_query("offset", "跳过条数", {"type": "integer", "default": 0})
-AS_OF = text_query(
-    "as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"}
-)
-YEAR = text_query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
-DIVISION = text_query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
 _PLACE = {"tags": ["地名记录"]}
 _PROPOSAL = {"tags": ["申请"]}
-_STATISTICS = {"tags": ["统计"], "params": [YEAR, DIVISION]}
+_STATISTICS = {"tags": ["统计"], "query": schemas.StatisticsQuery}
 _ERRORS = {
     "409": r.error("状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）"),
     "422": r.error("合规审查有阻断性问题且未记录豁免（rule_violation）"),
@@ -43,38 +29,10 @@ _ERRORS = {
 
 PATHS = {
     "/api/places": {
-<<<<<<< HEAD
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "按名称查询地名记录（可按过去某日的名称查）",
-            "parameters": query_parameters(schemas.PlacesQuery),
-            "responses": {
-                "200": json_content("成功", r.PlaceList),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
-    },
-    "/api/places/{place_id}": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "一条地名记录，现状或某日时的状态",
-            "parameters": [
-                _path("place_id", "地名记录编号（永不复用）"),
-                *query_parameters(schemas.PlaceQuery),
-=======
         "get": operation(
             "按名称查询地名记录（可按过去某日的名称查）",
             r.PlaceList,
-            params=[
-                text_query("name", "完整名称"),
-                text_query("q", "名称包含的文字"),
-                AS_OF,
-                text_query("status", "状态", one_of(PLACE_STATUSES)),
-                text_query("division", "所在行政区划代码（含下级）"),
-                LIMIT,
-                OFFSET,
-            ],
+            query=schemas.PlacesQuery,
             **_PLACE,
         )
     },
@@ -84,10 +42,8 @@ PATHS = {
             r.Place,
             params=[
                 path_param("place_id", description="地名记录编号（永不复用）"),
-                AS_OF,
-                text_query("geometry", "0 = 不含几何", one_of(["0", "1"])),
->>>>>>> main
             ],
+            query=schemas.PlaceQuery,
             **_PLACE,
         )
     },
@@ -95,51 +51,6 @@ PATHS = {
         "get": operation("记录的全部版本与名称沿革（前名、后名）", r.PlaceHistory, **_PLACE)
     },
     "/api/places/statistics": {
-<<<<<<< HEAD
-        "get": {
-            "tags": ["统计"],
-            "summary": "年度命名、更名、销名数量（按下一级区划）",
-            "parameters": query_parameters(schemas.StatisticsQuery),
-            "responses": {
-                "200": json_content("成功", r.AnnualStatistics),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
-    },
-    "/api/places/statistics.png": {
-        "get": {
-            "tags": ["统计"],
-            "summary": "年度统计柱状图（PNG）",
-            "parameters": query_parameters(schemas.StatisticsQuery),
-            "responses": {
-                "200": {
-                    "description": "PNG 图",
-                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
-    },
-    "/api/proposals": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "申请列表（公众只见公示中、已公告、已生效的申请）",
-            "parameters": query_parameters(schemas.ProposalsQuery),
-            "responses": {"200": json_content("成功", r.ProposalList), "400": ERRORS["400"]},
-        },
-        "post": {
-            "tags": ["申请"],
-            "summary": "起草命名、更名或销名申请（经办人）",
-            "responses": {
-                "201": json_content("已起草", r.Proposal),
-                "400": ERRORS["400"],
-                "403": ERRORS["403"],
-                "404": ERRORS["404"],
-            },
-        },
-=======
         "get": operation(
             "年度命名、更名、销名数量（按下一级区划）", r.AnnualStatistics, **_STATISTICS
         )
@@ -153,19 +64,12 @@ PATHS = {
         "get": operation(
             "申请列表（公众只见公示中、已公告、已生效的申请）",
             r.ProposalList,
-            params=[
-                text_query("state", "状态", one_of(PROPOSAL_STATES)),
-                text_query("kind", "类型", one_of(PROPOSAL_KINDS)),
-                text_query("place_id", "涉及的地名记录", {"type": "integer"}),
-                LIMIT,
-                OFFSET,
-            ],
+            query=schemas.ProposalsQuery,
             **_PROPOSAL,
         ),
         "post": operation(
             "起草命名、更名或销名申请（经办人）", r.Proposal, status="201", **_PROPOSAL
         ),
->>>>>>> main
     },
     "/api/proposals/workflow": {
         "get": operation("状态机：每个操作的起始状态、目标状态和所需角色", r.Workflow, **_PROPOSAL)
@@ -181,24 +85,12 @@ PATHS = {
         "post": operation("按读音表更正拼写，每条记录留存更正前的版本（审核人员）", **_PLACE),
     },
     "/api/proposals/due": {
-<<<<<<< HEAD
-        "get": {
-            "tags": ["申请"],
-            "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
-            "parameters": query_parameters(schemas.DueQuery),
-            "responses": {
-                "200": json_content("成功", r.DueItems),
-                "403": {"description": "未登录或非工作人员"},
-            },
-        }
-=======
         "get": operation(
             "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
             r.DueItems,
-            params=[text_query("all", "1：也列出未到期的事项", one_of(["1"]))],
+            query=schemas.DueQuery,
             **_PROPOSAL,
         )
->>>>>>> main
     },
     "/api/proposals/{proposal_id}": {
         "get": operation(
