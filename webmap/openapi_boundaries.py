@@ -111,6 +111,10 @@ PATHS = {
                 },
             },
             "responses": {
+                "200": json_content(
+                    "The same picture was already stored for this marker: the existing photo,"
+                    " its caption replaced by a new non-empty one"
+                ),
                 "201": json_content("Stored photo"),
                 "413": error("Too large"),
             },
