@@ -464,3 +464,18 @@ def test_refusals_use_the_error_style_and_anonymous_imports_go_to_login(client, 
     for url in ("/officer/imports", "/officer/imports/1"):
         r = client.get(url)
         assert r.status_code == 302 and "/login" in r.headers["Location"], url
+
+
+def test_the_batch_page_shows_a_refusal_on_the_page(client):
+    """The placement page's form: a digest never previewed, or not a digest at all, is a
+    message on the page (status 200, error style) and the form stays filled in."""
+    login(client, "wang", "officer")
+    for digest, message in (("0" * 64, "找不到预览过的文件"), ("x", "缺少或无效的预览编号")):
+        page = client.post(
+            "/officer/placement/batch",
+            data={"digest": digest, "crs": "CGCS2000"},
+            headers=csrf_headers(client),
+        )
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and message in text, digest
+        assert 'class="flashes flash-error" role="alert"' in text

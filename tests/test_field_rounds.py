@@ -592,6 +592,58 @@ def test_an_officer_cannot_move_anyone_to_another_side(bclient, bstore, shaohui)
     assert bclient.post(url, json={"side_code": b}).status_code == 403
 
 
+def test_a_signature_keeps_the_signer_as_they_were_when_signing(bclient, bstore, api_round):
+    """Signed records are legal records: a later change of the signer's profile (name,
+    organisation) does not rewrite who signed them, on the page, in the report and in the
+    API; a record or conclusion signed after the change shows the new profile."""
+    rnd, markers = api_round
+    side_a = rnd["side_a_code"]
+    record, _ = inspection_service.record_inspection(
+        bstore,
+        inspection_record(rnd["id"], "intact", marker_id=markers[0]["id"]),
+        INSPECTOR_A,
+    )
+    url = f"/api/boundaries/inspections/{record['id']}/sign"
+    signed = bclient.post(url, json={"side_code": side_a})
+    assert signed.get_json()["signed_a_label"] == "王强（甲方民政局）"
+    sign_in(bclient, OFFICER)
+    conclusion = bclient.post(
+        f"/api/boundaries/rounds/{rnd['id']}/conclusion",
+        json={"side_code": side_a, "conclusion": "区段内界桩完好。"},
+    )
+    assert conclusion.get_json()["concluded_a_label"] == "张伟（甲方民政局）"
+    # Both people change organisation (and one the name) after signing.
+    for username, name in (("inspector_a", "王强强"), ("officer1", "张伟")):
+        changed = bclient.post(
+            f"/api/boundaries/staff/{username}",
+            json={"full_name": name, "organisation": "甲方自然资源局", "side_code": side_a},
+        )
+        assert changed.status_code == 200, changed.get_json()
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    report = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    # The teams list people as they are now; the signatures as they were.
+    assert 'class="signed-a">王强（甲方民政局）</td>' in page
+    assert 'id="signed-a">张伟（甲方民政局）</td>' in page
+    assert '签认">王强（甲方民政局）</td>' in report
+    assert "<td>张伟（甲方民政局）</td>" in report and "王强强（甲方自然资源局）" in report
+    stored = bclient.get(f"/api/boundaries/inspections?round_id={rnd['id']}").get_json()
+    assert stored["inspections"][0]["signed_a_label"] == "王强（甲方民政局）"
+    # Then a second record signed now carries the new profile, the first still the old one.
+    second, _ = inspection_service.record_inspection(
+        bstore,
+        inspection_record(rnd["id"], "intact", marker_id=markers[1]["id"]),
+        INSPECTOR_A,
+    )
+    sign_in(bclient, INSPECTOR_A)
+    again = bclient.post(
+        f"/api/boundaries/inspections/{second['id']}/sign", json={"side_code": side_a}
+    )
+    assert again.get_json()["signed_a_label"] == "王强强（甲方自然资源局）"
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert 'class="signed-a">王强（甲方民政局）</td>' in page
+    assert 'class="signed-a">王强强（甲方自然资源局）</td>' in page
+
+
 def test_team_leaders_are_shown_with_their_labels_like_members(bclient, bstore, shaohui):
     """A leader with an account is shown as 姓名（单位） on the round page and the report,
     as members are; a leader written as a plain name stays as written."""

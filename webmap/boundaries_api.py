@@ -37,6 +37,7 @@ from webmap.schemas import (
     DivisionChangesQuery,
     InspectionAmendment,
     InspectionNew,
+    PhotoUpload,
     RoundPlan,
     SideSignOff,
     StaffProfile,
@@ -44,6 +45,7 @@ from webmap.schemas import (
     TaskNew,
     TaskUpdate,
     validated_body,
+    validated_form,
     validated_query,
 )
 
@@ -187,6 +189,7 @@ def marker(key: str):
 
 @bp.post("/markers/<int:marker_id>/photos")
 def upload_photo(marker_id: int):
+    form = validated_form(PhotoUpload)
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
@@ -196,8 +199,8 @@ def upload_photo(marker_id: int):
         marker_id,
         upload.read(),
         current_actor(),
-        inspection_id=request.form.get("inspection_id") or None,
-        caption=request.form.get("caption"),
+        inspection_id=form["inspection_id"] or None,
+        caption=form["caption"],
     )
     # 200: the same picture was already stored for this marker (its caption updated if a new
     # one was given); 201: a new photo.

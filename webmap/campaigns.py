@@ -189,7 +189,7 @@ def cleanup_build_form():
 
 @contextlib.contextmanager
 def _refusal_flashed():
-    """The clean-up forms: a refused action is a message on the worklist page; a role that
+    """The campaign pages' forms: a refused action is a message on the page; a role that
     may not act still gets 403 (the JSON error shape), as on the API."""
     try:
         yield
@@ -341,14 +341,12 @@ def placement_batch_page():
     preview = result = None
     form = request.form
     if request.method == "POST":
-        try:
+        with _refusal_flashed():
             if form.get("digest"):
                 result = _apply_batch(actor, form)
                 flash(f"已上图 {result['placed']} 个地名；{result['errors']} 行有误未导入")
             else:
                 preview = _preview_batch(actor, form)
-        except DomainError as exc:
-            flash(exc.message, "error")
     return render_template(
         "officer/placement_batch.html",
         **_page_globals(actor),

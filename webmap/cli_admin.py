@@ -207,8 +207,9 @@ def audit_verify(obj) -> None:
 @click.option("--apply", is_flag=True, help="Rewrite the bad values (default: only list them).")
 @click.pass_obj
 def repair_text_cmd(obj, apply: bool) -> None:
-    """List rows stored with invalid text (lone surrogates, not NFC); with --apply, repair
-    them (surrogates become U+FFFD) in one audited write. Exit 1 when bad rows remain."""
+    """List rows stored with invalid text (lone surrogates, not NFC) or non-finite numbers;
+    with --apply, repair them (surrogates become U+FFFD, a NaN/infinite position unknown)
+    in one audited write. Exit 1 when bad rows remain."""
     found = (
         text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
         if apply

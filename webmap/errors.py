@@ -40,10 +40,16 @@ _HTTP_MESSAGES_ZH = {
 
 
 def wants_json() -> bool:
+    """Whether this request's client is a program, not a browser showing pages: an API
+    path (/api/, /ogc, ``JSON_PATHS``), any ``Authorization`` header (a token client: curl, a script, QGIS
+    — browsers sign in with the session cookie), or an ``Accept`` that prefers JSON to
+    HTML. The one rule for every error answer."""
     return (
         request.path.startswith(API_PREFIXES)
         or request.path in JSON_PATHS
-        or request.accept_mimetypes.best == "application/json"
+        or "Authorization" in request.headers
+        or request.accept_mimetypes.best_match(("text/html", "application/json"))
+        == "application/json"
     )
 
 

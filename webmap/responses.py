@@ -190,14 +190,14 @@ class Proposal(ProposalSummary):
     location: dict[str, Any] | None = None
     allowed_actions: list[str] = Field([], description="what the asking user may do now")
     heteronyms_confirmed: bool | None = None
-    findings: list[Any] | None = None
-    override_reasons: Text = None
     decision: Text = None
     decision_date: Date = None
     approving_body: Text = None
     effective_date: Date = None
     announcement_text: Text = None
+    findings: list[Any] | None = None
     opinions: list[Any] = []
+    override_reasons: Text = None
     events: list[ProposalEvent] = []
 
 
@@ -502,7 +502,7 @@ def form_body(model: type[BaseModel], *files: str) -> dict:
 
 def operation(
     summary: str,
-    answer: dict | type[BaseModel] | None = None,
+    answer: str | dict | type[BaseModel] | None = None,
     *,
     status: str = "200",
     params: tuple | list = (),
@@ -514,14 +514,16 @@ def operation(
     """One operation of the document, the only way the ``openapi_*`` parts write one.
 
     ``answer`` is the success response, with ``status``: a response model, a response made
-    by ``json_content``/``file_content``/``html_page``/``redirect``, or None for any JSON
-    object. ``params`` are parameters, to which the fields of the ``query`` model are
+    by ``json_content``/``file_content``/``html_page``/``redirect``, or the description of
+    any JSON object (None: "成功"). ``params`` are parameters, to which the fields of the ``query`` model are
     added; ``body`` a request body (``form_body``; a JSON body comes from its model in
     ``webmap.schemas.REQUEST_BODIES``); ``responses`` further answers; ``extra`` such as
     ``tags`` or ``description``. Path parameters not in ``params`` are filled in by
     ``add_path_parameters``; the error answers every operation can give by
     ``add_standard_errors``."""
-    if answer is None or isinstance(answer, type):
+    if answer is None or isinstance(answer, str):
+        answer = json_content(answer or "成功")
+    elif isinstance(answer, type):
         answer = json_content("成功", answer)
     op = {"summary": summary, **extra, "responses": {status: answer, **(responses or {})}}
     parameters = [*params, *(query_parameters(query) if query else [])]

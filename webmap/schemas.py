@@ -143,15 +143,20 @@ class ProtectionNew(RequestModel):
     source: ShortText
 
 
-class RulesCheck(RequestModel):
+class MaybeAtAPoint(RequestModel):
+    """A request that may name a point (CGCS2000 lon/lat, degrees)."""
+
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+
+class RulesCheck(MaybeAtAPoint):
     """Check a name against the naming rules before drafting it (the check says which of
     name, class and division is missing, in the page's words)."""
 
     name: ShortText | None = None
     feature_class: ShortText | None = None
     division_code: ShortText | None = None
-    lon: Lon | None = None
-    lat: Lat | None = None
 
 
 class PlaceGeometry(RequestModel):
@@ -199,11 +204,16 @@ class Team(RequestModel):
     members: list[ShortText]
 
 
-class RoundPlan(RequestModel):
-    """Plan an inspection round (officer): one team per side of the line."""
+class OnALine(RequestModel):
+    """A request about one boundary line: by name (``line``) or by id (``line_id``)."""
 
     line: ShortText | None = None
     line_id: Id | None = None
+
+
+class RoundPlan(OnALine):
+    """Plan an inspection round (officer): one team per side of the line."""
+
     round_no: int
     title: ShortText | None = None
     plan: Text | None = None
@@ -290,14 +300,12 @@ class TaskUpdate(RequestModel):
     new_lat: Lat | None = None
 
 
-class DisputeNew(RequestModel):
-    line: ShortText | None = None
-    line_id: Id | None = None
+class DisputeNew(OnALine, MaybeAtAPoint):
+    """A dispute risk (争议隐患) on a line, optionally at a point."""
+
     title: ShortText
     category: ShortText | None = None
     risk: ShortText | None = None
-    lon: Lon | None = None
-    lat: Lat | None = None
     description: Text | None = None
 
 
@@ -368,6 +376,15 @@ class LoginForm(FormModel):
 
 class LogoutForm(FormModel):
     pass
+
+
+class PhotoUpload(FormModel):
+    """A marker photo (multipart ``photo``: JPEG, PNG or WebP), optionally of a record."""
+
+    inspection_id: (
+        Annotated[str, Field(max_length=64, json_schema_extra={"format": "uuid"})] | None
+    ) = None
+    caption: ShortText | None = None
 
 
 class ImportUpload(FormModel):
