@@ -227,7 +227,7 @@ def upload_photo(marker_id: int):
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
-    row = photo_service.store_photo(
+    row, created = photo_service.store_photo(
         store(),
         current_app.config["DATA_DIR"],
         marker_id,
@@ -236,7 +236,9 @@ def upload_photo(marker_id: int):
         inspection_id=form["inspection_id"] or None,
         caption=form["caption"],
     )
-    return jsonify(row), 201
+    # 200: the same picture was already stored for this marker (its caption updated if a new
+    # one was given); 201: a new photo.
+    return jsonify(row), 201 if created else 200
 
 
 @bp.get("/photos/<sha256>")

@@ -60,6 +60,12 @@ PATHS = {
             "Stored photo",
             status="201",
             body=form_body(s.PhotoUpload, "photo"),
+            responses={
+                "200": json_content(
+                    "The same picture was already stored for this marker: the existing photo,"
+                    " its caption replaced by a new non-empty one"
+                )
+            },
         )
     },
     "/api/boundaries/photos/{sha256}": {
