@@ -23,10 +23,12 @@ needed or the overlay passes ``MAX_OVERLAY_CHANGES``.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
@@ -175,6 +177,18 @@ def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
     }
 
 
+def write_base(store_url: str, directory: str) -> None:
+    """Write the search and nearest-place bases of the store at ``store_url`` into
+    ``directory`` (run in a child process by ``LookupService``)."""
+    store = Store(store_url)
+    try:
+        former = former_names(store)
+        SearchIndex.from_store(store, former_names=former).save(Path(directory) / "search")
+        NearestPlaces.from_store(store).save(Path(directory) / "nearest")
+    finally:
+        store.dispose()
+
+
 @dataclass
 class _Indexes:
     """One generation of the in-memory indexes and the change-log position they reflect."""
@@ -261,9 +275,16 @@ class LookupService:
         return not divisions_changed and count <= MAX_OVERLAY_CHANGES
 
     def _write_base(self, directory) -> None:
-        former = former_names(self.store)
-        SearchIndex.from_store(self.store, former_names=former).save(directory / "search")
-        NearestPlaces.from_store(self.store).save(directory / "nearest")
+        """Build the base in a fresh child process: the memory a build of 665,000 names
+        takes (about 1 GB, which Python does not hand back to the system) is then the
+        child's and ends with it, instead of staying in a serving worker."""
+        child = multiprocessing.get_context("spawn").Process(
+            target=write_base, args=(self.store.url, str(directory)), name="gdgis-index-build"
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"building the index base failed (exit code {child.exitcode})")
 
     def _map_base(self, *, with_corpus: bool) -> _Indexes:
         """Indexes over the newest usable base generation of the store's files (built now,
