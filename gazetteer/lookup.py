@@ -11,6 +11,13 @@ change costs milliseconds. A full rebuild (the first build, a division change, a
 store, a very large import) is built beside the live indexes in a background thread and
 swapped in: requests never wait for it, except the very first build of a process (there is
 nothing to answer from yet), which ``warm()`` does before a worker takes requests.
+
+On PostgreSQL the database does the work: search and suggestions read the search keys the
+writers keep (``gazetteer.search_postgres.SQLSearch`` over ``gazetteer.search_keys``) and
+nearest places use the GiST index (``SQLNearest``), so a worker holds no per-name memory and
+a committed change is searchable at once; what the change log still keeps current in each
+worker is the small lexicon of division names that chains are read with (and the
+naming-rules corpus, when asked for).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.rules.corpus import read_corpus_records
 from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
+from gazetteer.search_postgres import SQLNearest, SQLSearch
 from gazetteer.tables import places
 
 log = logging.getLogger(__name__)
@@ -168,9 +176,9 @@ def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
 class _Indexes:
     """One generation of the in-memory indexes and the change-log position they reflect."""
 
-    search: SearchIndex
+    search: SearchIndex | SQLSearch
     chains: ChainSearch  # chains of names (广州天河) over ``search``
-    nearest: NearestPlaces
+    nearest: NearestPlaces | SQLNearest
     corpus: object | None  # gazetteer.rules.NameCorpus, built when first asked for
     feed: changes.ChangeFeed
 
@@ -182,6 +190,8 @@ class LookupService:
     def __init__(self, store: Store, *, poll_s: float = 0.5):
         self.store = store
         self.poll_s = poll_s
+        # PostgreSQL answers search and nearest places itself (see the module docstring).
+        self.in_database = store.dialect == "postgresql"
         self._indexes: _Indexes | None = None
         self._locator: DivisionLocator | PostGISDivisionLocator | None = None
         self._build_lock = threading.Lock()  # the first build of this process
@@ -207,9 +217,16 @@ class LookupService:
         with self.store.read(primary=True) as conn:
             position = changes.head(conn)
         former = former_names(self.store)
-        search = SearchIndex.from_store(self.store, former_names=former)
+        if self.in_database:
+            # The writers keep the search keys; only a store older than them is filled.
+            from gazetteer import search_keys
+
+            search_keys.ensure_filled(self.store)
+            search, nearest = SQLSearch(self.store), SQLNearest(self.store)
+        else:
+            search = SearchIndex.from_store(self.store, former_names=former)
+            nearest = NearestPlaces.from_store(self.store)
         chains = ChainSearch(search, ChainLexicon.from_store(self.store, former_names=former))
-        nearest = NearestPlaces.from_store(self.store)
         corpus = None
         if with_corpus:
             from gazetteer.rules import NameCorpus
@@ -376,8 +393,9 @@ class LookupService:
             "full_builds": self.full_builds,
             "applied_changes": self.applied_changes,
             "log_position": indexes.feed.position if indexes else None,
-            "search_records": len(indexes.search) if indexes else 0,
-            "nearest_places": len(indexes.nearest) if indexes else 0,
+            "search_in": "postgresql" if self.in_database else "memory",
+            "search_records": len(indexes.search) if indexes and not self.in_database else 0,
+            "nearest_places": len(indexes.nearest) if indexes and not self.in_database else 0,
         }
 
     def search(self, q: str, **filters) -> list[dict]:
