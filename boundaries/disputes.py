@@ -8,12 +8,13 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from boundaries.lines import line_named_in
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found, read_one
+from gazetteer.core.store import Store, read_all, read_one
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -41,15 +42,7 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
         raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
 
     def insert(conn) -> int:
-        line = first_or_not_found(
-            conn,
-            sa.select(boundary_lines.c.id).where(
-                boundary_lines.c.id == data.get("line_id")
-                if data.get("line_id") is not None
-                else boundary_lines.c.name == data.get("line")
-            ),
-            f"界线不存在：{data.get('line') or data.get('line_id')}",
-        )
+        line = line_named_in(conn, data)
         return conn.execute(
             disputes.insert().values(
                 line_id=line.id,
@@ -71,28 +64,27 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
     )
 
 
+def _with_line_name():
+    return sa.select(disputes, boundary_lines.c.name.label("line_name")).join(
+        boundary_lines, boundary_lines.c.id == disputes.c.line_id
+    )
+
+
 def get_dispute(store: Store, dispute_id: int) -> dict:
     return read_one(
-        store,
-        sa.select(disputes, boundary_lines.c.name.label("line_name"))
-        .join(boundary_lines, boundary_lines.c.id == disputes.c.line_id)
-        .where(disputes.c.id == dispute_id),
-        f"争议隐患不存在：{dispute_id}",
+        store, _with_line_name().where(disputes.c.id == dispute_id), f"争议隐患不存在：{dispute_id}"
     )
 
 
 def list_disputes(
     store: Store, *, line_id: int | None = None, status: str | None = None
 ) -> list[dict]:
-    query = sa.select(disputes, boundary_lines.c.name.label("line_name")).join(
-        boundary_lines, boundary_lines.c.id == disputes.c.line_id
+    return read_all(
+        store,
+        _with_line_name(),
+        disputes.c.id,
+        where={disputes.c.line_id: line_id, disputes.c.status: status},
     )
-    if line_id is not None:
-        query = query.where(disputes.c.line_id == line_id)
-    if status:
-        query = query.where(disputes.c.status == status)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(disputes.c.id))]
 
 
 def update_dispute(

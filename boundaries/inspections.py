@@ -27,10 +27,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from boundaries import staff
+from boundaries.lines import line_named_in
 from boundaries.markers import set_marker_state
 from boundaries.tables import (
     boundary_lines,
@@ -61,13 +64,27 @@ from gazetteer.core.errors import (
     NotFound,
 )
 from gazetteer.core.geodesy import bearing_distance
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, read_all
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Distance guard (m) by survey method: a measured position further than this from the
 # registered one is taken only with the inspector's explicit "the marker has moved"
 # (gazetteer.core.settings MARKER_DISTANCE_GUARD_M; these are its defaults).
 DEFAULT_DISTANCE_GUARD_M = {"rtk": 1.0, "total_station": 1.0, "gnss_handheld": 10.0}
+
+
+@dataclass(frozen=True)
+class DistanceLimits:
+    """How far (metres) a measured position may lie from the registered one: beyond
+    ``tolerance_m`` plus the measurement's accuracy the marker counts as moved; beyond
+    ``guard_m[method]`` the record needs the inspector's confirmation. The app builds it
+    from the settings MARKER_MOVED_TOLERANCE_M and MARKER_DISTANCE_GUARD_M."""
+
+    tolerance_m: float = DEFAULT_TOLERANCE_M
+    guard_m: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DISTANCE_GUARD_M))
+
+
+DEFAULT_LIMITS = DistanceLimits()
 FIVE_YEAR_RULE_YEARS = 5  # 《行政区域界线管理条例》 Art. 12: joint inspection every five years
 # Typical horizontal accuracy (m) of a method, used by the moved rule when the record does
 # not state one (the record then stores the accuracy as unknown).
@@ -152,7 +169,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
     require_role(actor, {"officer"}, "制定联检计划")
 
     def insert(conn) -> int:
-        line = _line(conn, data)
+        line = line_named_in(conn, data)._asdict()
         try:
             round_no = int(data.get("round_no"))
         except (TypeError, ValueError):
@@ -275,23 +292,6 @@ def _section_filter(rnd):
     return cond
 
 
-def _line(conn, data: dict) -> dict:
-    query = sa.select(
-        boundary_lines.c.id,
-        boundary_lines.c.name,
-        boundary_lines.c.side_a_code,
-        boundary_lines.c.side_b_code,
-        boundary_lines.c.length_km,
-    )
-    if data.get("line_id") is not None:
-        row = conn.execute(query.where(boundary_lines.c.id == data["line_id"])).first()
-    else:
-        row = conn.execute(query.where(boundary_lines.c.name == data.get("line"))).first()
-    if row is None:
-        raise NotFound(f"界线不存在：{data.get('line') or data.get('line_id')}")
-    return row._asdict()
-
-
 def get_round(store: Store, round_id: int) -> dict:
     with store.read() as conn:
         row = first_or_not_found(
@@ -322,10 +322,9 @@ def list_rounds(store: Store, line_id: int | None = None) -> list[dict]:
     query = sa.select(inspection_rounds, boundary_lines.c.name.label("line_name")).join(
         boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id
     )
-    if line_id is not None:
-        query = query.where(inspection_rounds.c.line_id == line_id)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(inspection_rounds.c.id))]
+    return read_all(
+        store, query, inspection_rounds.c.id, where={inspection_rounds.c.line_id: line_id}
+    )
 
 
 def _refuse_second_open_round(conn, line_id: int, line_name: str, but: int | None = None) -> None:
@@ -436,13 +435,7 @@ def _now() -> dt.datetime:
 
 
 def record_inspection(
-    store: Store,
-    data: dict,
-    actor,
-    *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    demonstration: bool = False,
-    guard_m: dict[str, float] | None = None,
+    store: Store, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """Record one marker's inspection; returns (record, created).
 
@@ -455,14 +448,7 @@ def record_inspection(
     require_role(actor, {"inspector"}, "录入检查记录")
     try:
         with store.write(actor=actor) as conn:
-            return record_inspection_in(
-                conn,
-                data,
-                actor,
-                tolerance_m=tolerance_m,
-                demonstration=demonstration,
-                guard_m=guard_m,
-            )
+            return record_inspection_in(conn, data, actor, limits=limits)
     except (sa.exc.IntegrityError, Conflict) as exc:
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
         # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
@@ -496,13 +482,7 @@ def _replay_differences(stored: dict, data: dict) -> list[str]:
 
 
 def record_inspection_in(
-    conn,
-    data: dict,
-    actor,
-    *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    demonstration: bool = False,
-    guard_m: dict[str, float] | None = None,
+    conn, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
     record_id = _uuid(data.get("id"))
@@ -538,7 +518,7 @@ def record_inspection_in(
             f"本轮已有界桩 {marker.number} 的检查记录：请改为补充或更正该记录",
             details={"inspection_id": clash.id, "marker_id": marker.id, "marker": marker.number},
         )
-    values = _measurement(data, marker, tolerance_m, guard_m)
+    values = _measurement(data, marker, limits)
     inspected_at = _datetime(data.get("inspected_at"))
     photos = _photos(data)
     row = {
@@ -551,7 +531,7 @@ def record_inspection_in(
         "inspected_by": actor.username,
         "inspected_at": inspected_at,
         # Inspecting a demonstration marker yields demonstration records, whatever the round.
-        "is_demonstration": bool(demonstration or rnd.is_demonstration or marker.is_demonstration),
+        "is_demonstration": bool(rnd.is_demonstration or marker.is_demonstration),
     }
     conn.execute(inspections.insert().values(**row))
     set_marker_state(conn, marker.id, values["assessed_state"])
@@ -649,9 +629,7 @@ def _marker(conn, data: dict, line_id: int):
     return row
 
 
-def _measurement(
-    data: dict, marker, tolerance_m: float, guard_m: dict[str, float] | None = None
-) -> dict:
+def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
     found_state = data.get("found_state")
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
@@ -694,9 +672,9 @@ def _measurement(
     else:
         lon = lat = None
     assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
-    assessed, flagged = assess(found_state, displacement, tolerance_m, assumed)
+    assessed, flagged = assess(found_state, displacement, limits.tolerance_m, assumed)
     confirmed = data.get("moved_confirmed") is True
-    guard = (guard_m or DEFAULT_DISTANCE_GUARD_M).get(method)
+    guard = (limits.guard_m or DEFAULT_DISTANCE_GUARD_M).get(method)
     if displacement is not None and not confirmed:
         beyond_guard = guard is not None and displacement > guard
         if flagged or beyond_guard:
@@ -719,7 +697,7 @@ def _measurement(
         "measurement_accuracy_m": accuracy,
         "displacement_m": None if displacement is None else round(displacement, 3),
         "displacement_bearing_deg": None if bearing is None else round(bearing, 1),
-        "tolerance_m": tolerance_m,
+        "tolerance_m": limits.tolerance_m,
         "flagged_moved": flagged,
         "assessed_state": assessed,
         "moved_confirmed": confirmed and displacement is not None,
@@ -800,12 +778,13 @@ def list_inspections(
     query = sa.select(
         inspections, markers.c.number.label("marker_number"), markers.c.lon, markers.c.lat
     ).join(markers, markers.c.id == inspections.c.marker_id)
-    if round_id is not None:
-        query = query.where(inspections.c.round_id == round_id)
-    if marker_id is not None:
-        query = query.where(inspections.c.marker_id == marker_id)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(markers.c.seq, markers.c.letter))]
+    return read_all(
+        store,
+        query,
+        markers.c.seq,
+        markers.c.letter,
+        where={inspections.c.round_id: round_id, inspections.c.marker_id: marker_id},
+    )
 
 
 def is_signed_by_both(record: dict) -> bool:
@@ -840,8 +819,7 @@ def amend_inspection(
     data: dict,
     actor,
     *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    guard_m: dict[str, float] | None = None,
+    limits: DistanceLimits = DEFAULT_LIMITS,
 ) -> tuple[dict, bool]:
     """Replace the finding of a record with a later one: a second visit (``kind``
     reinspection) or a correction (amendment). ``data`` is a finding as for
@@ -877,7 +855,7 @@ def amend_inspection(
             raise IllegalTransition("只有进行中的联检可以更正检查记录")
         _require_member(conn, round_id=rnd.id, actor=actor)
         marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
-        values = _measurement(data, marker, tolerance_m, guard_m)
+        values = _measurement(data, marker, limits)
         photos = _photos(data)
         previous = {
             k: (utc_iso(v) if isinstance(v, dt.datetime) else v)
@@ -948,6 +926,18 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
 # ---- the round's markers for a device, the joint conclusion, lines due -----------------------
 
 
+# What a device keeps of each record of the round (``round_markers``).
+_DEVICE_RECORD_FIELDS = (
+    "id",
+    "found_state",
+    "assessed_state",
+    "inspected_by",
+    "inspected_at",
+    "signed_a_by",
+    "signed_b_by",
+)
+
+
 def round_markers(store: Store, round_id: int) -> list[dict]:
     """The markers of a round's section with this round's record of each (or None): what a
     device caches so that it knows, offline too, which markers already have a record."""
@@ -961,14 +951,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
             r.marker_id: r
             for r in conn.execute(
                 sa.select(
-                    inspections.c.id,
-                    inspections.c.marker_id,
-                    inspections.c.found_state,
-                    inspections.c.assessed_state,
-                    inspections.c.inspected_by,
-                    inspections.c.inspected_at,
-                    inspections.c.signed_a_by,
-                    inspections.c.signed_b_by,
+                    inspections.c.marker_id, *(inspections.c[f] for f in _DEVICE_RECORD_FIELDS)
                 ).where(inspections.c.round_id == round_id)
             )
         }
@@ -987,14 +970,9 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                 "state": m.state,
                 "inspection": None
                 if rec is None
-                else {
-                    "id": rec.id,
-                    "found_state": rec.found_state,
-                    "assessed_state": rec.assessed_state,
-                    "inspected_by": rec.inspected_by,
+                else {f: getattr(rec, f) for f in _DEVICE_RECORD_FIELDS}
+                | {
                     "inspected_at": utc_iso(rec.inspected_at),
-                    "signed_a_by": rec.signed_a_by,
-                    "signed_b_by": rec.signed_b_by,
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }

@@ -20,7 +20,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from shapely.geometry import Point
 
-from boundaries.inspections import DEFAULT_TOLERANCE_M, list_inspections, record_inspection_in
+from boundaries.inspections import (
+    DEFAULT_LIMITS,
+    DistanceLimits,
+    list_inspections,
+    record_inspection_in,
+)
 from boundaries.markers import DEMO_LABEL, register_markers
 from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
@@ -209,8 +214,7 @@ def import_inspections(
     fmt: str,
     actor,
     *,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
-    guard_m: dict[str, float] | None = None,
+    limits: DistanceLimits = DEFAULT_LIMITS,
 ) -> dict[str, int]:
     """Offline sync: record inspections from an upload in one transaction; ids already
     stored are skipped (exactly-once). Returns {created, existing}."""
@@ -235,9 +239,7 @@ def import_inspections(
                     except (TypeError, ValueError):
                         raise InvalidInput(f"第 {index} 条记录的 {key} 应为整数") from None
             try:
-                _, created = record_inspection_in(
-                    conn, record, actor, tolerance_m=tolerance_m, guard_m=guard_m
-                )
+                _, created = record_inspection_in(conn, record, actor, limits=limits)
             except InvalidInput as exc:
                 raise InvalidInput(
                     f"第 {index} 条记录：{exc.message}", details=exc.details

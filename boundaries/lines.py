@@ -31,7 +31,7 @@ from boundaries.tables import boundary_lines, disputes, inspection_rounds, marke
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geodesy import length_m
-from gazetteer.core.store import Store, bbox_columns, read_one
+from gazetteer.core.store import Store, bbox_columns, first_or_not_found, read_all, read_one
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"
@@ -361,6 +361,23 @@ def rename_line(store: Store, line_id: int, name: str, actor) -> dict:
     return get_line(store, line_id)
 
 
+def line_named_in(conn, data: dict):
+    """The line a request names: by ``data["line_id"]`` when given, else by ``data["line"]``
+    (its name). A row of id, name, side_a_code, side_b_code, length_km; NotFound if none."""
+    query = sa.select(
+        boundary_lines.c.id,
+        boundary_lines.c.name,
+        boundary_lines.c.side_a_code,
+        boundary_lines.c.side_b_code,
+        boundary_lines.c.length_km,
+    )
+    if data.get("line_id") is not None:
+        query = query.where(boundary_lines.c.id == data["line_id"])
+    else:
+        query = query.where(boundary_lines.c.name == data.get("line"))
+    return first_or_not_found(conn, query, f"界线不存在：{data.get('line') or data.get('line_id')}")
+
+
 def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
     query = sa.select(
         tri_junctions.c.id,
@@ -370,13 +387,9 @@ def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:
         tri_junctions.c.lon,
         tri_junctions.c.lat,
     )
-    if kind:
-        query = query.where(tri_junctions.c.kind == kind)
-    with store.read() as conn:
-        return [
-            r._asdict()
-            for r in conn.execute(query.order_by(tri_junctions.c.kind, tri_junctions.c.name))
-        ]
+    return read_all(
+        store, query, tri_junctions.c.kind, tri_junctions.c.name, where={tri_junctions.c.kind: kind}
+    )
 
 
 def division_names(store: Store, codes) -> dict[str, str]:

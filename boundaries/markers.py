@@ -36,6 +36,7 @@ from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.text import optional_choice
 from gazetteer.tables import divisions
 
 DEMO_LABEL = "演示数据"
@@ -239,9 +240,7 @@ def list_markers(
     )
     if line_id is not None:
         query = query.where(markers.c.line_id == line_id)
-    if state:
-        if state not in MARKER_STATES:
-            raise InvalidInput(f"界桩状态不可识别：{state!r}")
+    if optional_choice(state, MARKER_STATES, "界桩状态"):
         query = query.where(markers.c.state == state)
     if demonstration is not None:
         query = query.where(markers.c.is_demonstration == demonstration)

@@ -19,6 +19,7 @@ from gazetteer.core.account_tables import users
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
+from gazetteer.divisions import division_exists
 from gazetteer.tables import divisions
 
 MANAGING_ROLES = {"officer", "admin"}
@@ -52,12 +53,7 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
             raise NotFound(f"用户不存在：{username}")
-        if (
-            conn.execute(
-                sa.select(divisions.c.code).where(divisions.c.code == values["side_code"])
-            ).first()
-            is None
-        ):
+        if not division_exists(conn, values["side_code"]):
             raise InvalidInput(f"区划代码不存在：{values['side_code']}")
         if "admin" not in actor.roles:
             _officer_may_set(conn, actor, username, values["side_code"])

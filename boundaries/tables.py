@@ -21,18 +21,20 @@ from boundaries.vocabulary import (  # the codes are declared once, with their l
     TASK_KINDS,
     TASK_STATUSES,
 )
+from gazetteer.core.columns import (
+    INSTANT,
+    USERNAME,
+    act_columns,
+    check_one_of,
+    demonstration_column,
+    serial_table,
+    version_column,
+)
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 from gazetteer.tables import division_code_column
 
-
-def _in(values):
-    return "(" + ",".join(f"'{v}'" for v in values) + ")"
-
-
-boundary_lines = sa.Table(
+boundary_lines = serial_table(
     "boundary_lines",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(60), nullable=False, comment="e.g. 粤桂线"),
     sa.Column(
         "name_source",
@@ -56,15 +58,12 @@ boundary_lines = sa.Table(
     sa.Column("pieces", sa.Integer, nullable=False),
     sa.Column("geometry_source", sa.String(100)),
     sa.UniqueConstraint("side_a_code", "side_b_code"),
-    sa.CheckConstraint(f"kind IN {_in(LINE_KINDS)}", name="kind"),
+    check_one_of("kind", LINE_KINDS),
     sa.CheckConstraint("side_a_code < side_b_code", name="side_order"),
-    sqlite_autoincrement=True,
 )
 
-tri_junctions = sa.Table(
+tri_junctions = serial_table(
     "tri_junctions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(60), nullable=False),
     sa.Column("kind", sa.String(12), nullable=False),
     sa.Column(
@@ -74,13 +73,10 @@ tri_junctions = sa.Table(
     sa.Column("lon", sa.Float, nullable=False),
     sa.Column("lat", sa.Float, nullable=False),
     sa.Column("geom", Geometry, comment="Point, CGCS2000 lon/lat"),
-    sqlite_autoincrement=True,
 )
 
-markers = sa.Table(
+markers = serial_table(
     "markers",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("number", sa.String(40), nullable=False, unique=True, comment="e.g. 粤桂001Q"),
     sa.Column(
         "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
@@ -104,18 +100,15 @@ markers = sa.Table(
     sa.Column("installed_date", sa.Date),
     division_code_column("responsible_side"),
     sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
-    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
-    sa.CheckConstraint(f"type IN {_in(MARKER_TYPES)}", name="type"),
-    sa.CheckConstraint(f"state IN {_in(MARKER_STATES)}", name="state"),
-    sqlite_autoincrement=True,
+    demonstration_column(),
+    version_column(),
+    sa.Column("updated_at", INSTANT, server_default=sa.func.current_timestamp()),
+    check_one_of("type", MARKER_TYPES),
+    check_one_of("state", MARKER_STATES),
 )
 
-inspection_rounds = sa.Table(
+inspection_rounds = serial_table(
     "inspection_rounds",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
         "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
     ),
@@ -125,10 +118,10 @@ inspection_rounds = sa.Table(
     sa.Column("planned_start", sa.Date),
     sa.Column("planned_end", sa.Date),
     sa.Column("status", sa.String(12), nullable=False, server_default="planned"),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("completed_at", sa.DateTime(timezone=True)),
-    sa.Column("created_by", sa.String(100)),
-    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("started_at", INSTANT),
+    sa.Column("completed_at", INSTANT),
+    sa.Column("created_by", USERNAME),
+    demonstration_column(),
     sa.Column(
         "section_from_seq", sa.Integer, comment="first marker seq of the section; NULL = line start"
     ),
@@ -136,13 +129,10 @@ inspection_rounds = sa.Table(
         "section_to_seq", sa.Integer, comment="last marker seq of the section; NULL = line end"
     ),
     sa.Column("conclusion", sa.Text, comment="the joint conclusion written when the round closes"),
-    sa.Column("concluded_a_by", sa.String(100), comment="side A officer who signed the conclusion"),
-    sa.Column("concluded_a_at", sa.DateTime(timezone=True)),
-    sa.Column("concluded_b_by", sa.String(100)),
-    sa.Column("concluded_b_at", sa.DateTime(timezone=True)),
+    *act_columns("concluded_a", comment="side A officer who signed the conclusion"),
+    *act_columns("concluded_b"),
     sa.UniqueConstraint("line_id", "round_no"),
-    sa.CheckConstraint(f"status IN {_in(ROUND_STATUSES)}", name="status"),
-    sqlite_autoincrement=True,
+    check_one_of("status", ROUND_STATUSES),
 )
 
 round_teams = sa.Table(
@@ -187,16 +177,12 @@ inspections = sa.Table(
     ),
     sa.Column("notes", sa.Text),
     sa.Column("photos", sa.JSON, nullable=False, comment="sha256 names of stored photos"),
-    sa.Column("inspected_by", sa.String(100), nullable=False),
-    sa.Column("inspected_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column(
-        "recorded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
-    ),
-    sa.Column("signed_a_by", sa.String(100)),
-    sa.Column("signed_a_at", sa.DateTime(timezone=True)),
-    sa.Column("signed_b_by", sa.String(100)),
-    sa.Column("signed_b_at", sa.DateTime(timezone=True)),
-    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("inspected_by", USERNAME, nullable=False),
+    sa.Column("inspected_at", INSTANT, nullable=False),
+    sa.Column("recorded_at", INSTANT, server_default=sa.func.current_timestamp()),
+    *act_columns("signed_a"),
+    *act_columns("signed_b"),
+    demonstration_column(),
     sa.Column(
         "moved_confirmed",
         sa.Boolean,
@@ -205,14 +191,12 @@ inspections = sa.Table(
         comment="the inspector confirmed 'the marker has moved' past the distance guard",
     ),
     sa.UniqueConstraint("round_id", "marker_id"),
-    sa.CheckConstraint(f"found_state IN {_in(FOUND_STATES)}", name="found_state"),
-    sa.CheckConstraint(f"measurement_method IN {_in(MEASUREMENT_METHODS)}", name="method"),
+    check_one_of("found_state", FOUND_STATES),
+    check_one_of("measurement_method", MEASUREMENT_METHODS, name="method"),
 )
 
-marker_photos = sa.Table(
+marker_photos = serial_table(
     "marker_photos",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
     sa.Column("sha256", sa.String(64), nullable=False),
@@ -225,18 +209,13 @@ marker_photos = sa.Table(
     sa.Column("content_type", sa.String(20), nullable=False),
     sa.Column("size_bytes", sa.Integer, nullable=False),
     sa.Column("caption", sa.String(200)),
-    sa.Column("uploaded_by", sa.String(100)),
-    sa.Column(
-        "uploaded_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
-    ),
+    sa.Column("uploaded_by", USERNAME),
+    sa.Column("uploaded_at", INSTANT, server_default=sa.func.current_timestamp()),
     sa.UniqueConstraint("marker_id", "sha256"),
-    sqlite_autoincrement=True,
 )
 
-maintenance_tasks = sa.Table(
+maintenance_tasks = serial_table(
     "maintenance_tasks",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
     sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), index=True),
@@ -245,33 +224,30 @@ maintenance_tasks = sa.Table(
     division_code_column("responsible_side"),
     sa.Column(
         "report_due_at",
-        sa.DateTime(timezone=True),
+        INSTANT,
         comment="loss or damage: reported within 12 hours (Guangdong upkeep contract)",
     ),
-    sa.Column("approved_a_by", sa.String(100), comment="relocate/retire need both sides' approval"),
-    sa.Column("approved_b_by", sa.String(100)),
+    sa.Column("approved_a_by", USERNAME, comment="relocate/retire need both sides' approval"),
+    sa.Column("approved_b_by", USERNAME),
     sa.Column(
         "witness_other_side",
-        sa.String(100),
+        USERNAME,
         comment="repairs happen with the adjacent side present: the witness's account",
     ),
     sa.Column("witness_name", sa.String(100), comment="an external witness: full name"),
     sa.Column("witness_organisation", sa.String(200)),
     sa.Column("witness_role", sa.String(100)),
     sa.Column("result", sa.Text),
-    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("closed_at", sa.DateTime(timezone=True)),
-    sa.Column("closed_by", sa.String(100)),
-    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.CheckConstraint(f"kind IN {_in(TASK_KINDS)}", name="kind"),
-    sa.CheckConstraint(f"status IN {_in(TASK_STATUSES)}", name="status"),
-    sqlite_autoincrement=True,
+    sa.Column("opened_at", INSTANT, nullable=False),
+    sa.Column("closed_at", INSTANT),
+    sa.Column("closed_by", USERNAME),
+    demonstration_column(),
+    check_one_of("kind", TASK_KINDS),
+    check_one_of("status", TASK_STATUSES),
 )
 
-disputes = sa.Table(
+disputes = serial_table(
     "disputes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
         "line_id", sa.Integer, sa.ForeignKey("boundary_lines.id"), nullable=False, index=True
     ),
@@ -283,14 +259,13 @@ disputes = sa.Table(
     sa.Column("lat", sa.Float),
     sa.Column("description", sa.Text),
     sa.Column("resolution", sa.Text),
-    sa.Column("reported_by", sa.String(100)),
-    sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-    sa.Column("is_demonstration", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.CheckConstraint(f"category IN {_in(DISPUTE_CATEGORIES)}", name="category"),
-    sa.CheckConstraint(f"status IN {_in(DISPUTE_STATUSES)}", name="status"),
-    sa.CheckConstraint(f"risk IN {_in(DISPUTE_RISKS)}", name="risk"),
-    sqlite_autoincrement=True,
+    sa.Column("reported_by", USERNAME),
+    sa.Column("reported_at", INSTANT, nullable=False),
+    sa.Column("updated_at", INSTANT),
+    demonstration_column(),
+    check_one_of("category", DISPUTE_CATEGORIES),
+    check_one_of("status", DISPUTE_STATUSES),
+    check_one_of("risk", DISPUTE_RISKS),
 )
 
 inspection_amendments = sa.Table(
@@ -308,9 +283,8 @@ inspection_amendments = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, comment="amendment | reinspection"),
     sa.Column("reason", sa.Text),
     sa.Column("previous", sa.JSON, nullable=False, comment="the record's finding before"),
-    sa.Column("amended_by", sa.String(100), nullable=False),
-    sa.Column("amended_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('amendment','reinspection')", name="kind"),
+    *act_columns("amended", nullable=False),
+    check_one_of("kind", ("amendment", "reinspection")),
 )
 
 staff_profiles = sa.Table(

@@ -20,7 +20,7 @@ from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found, read_one
+from gazetteer.core.store import Store, first_or_not_found, read_all, read_one
 
 TASK_NAMES = labels(TASK_KIND_TERMS)
 STATUS_NAMES = labels(TASK_STATUS_TERMS)
@@ -75,12 +75,16 @@ def create_task(
     )
 
 
+def _with_marker_number():
+    return sa.select(
+        maintenance_tasks, markers.c.number.label("marker_number"), markers.c.line_id
+    ).join(markers, markers.c.id == maintenance_tasks.c.marker_id)
+
+
 def get_task(store: Store, task_id: int) -> dict:
     return read_one(
         store,
-        sa.select(maintenance_tasks, markers.c.number.label("marker_number"))
-        .join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-        .where(maintenance_tasks.c.id == task_id),
+        _with_marker_number().where(maintenance_tasks.c.id == task_id),
         f"维护任务不存在：{task_id}",
     )
 
@@ -92,17 +96,16 @@ def list_tasks(
     round_id: int | None = None,
     line_id: int | None = None,
 ) -> list[dict]:
-    query = sa.select(
-        maintenance_tasks, markers.c.number.label("marker_number"), markers.c.line_id
-    ).join(markers, markers.c.id == maintenance_tasks.c.marker_id)
-    if status:
-        query = query.where(maintenance_tasks.c.status == status)
-    if round_id is not None:
-        query = query.where(maintenance_tasks.c.round_id == round_id)
-    if line_id is not None:
-        query = query.where(markers.c.line_id == line_id)
-    with store.read() as conn:
-        return [r._asdict() for r in conn.execute(query.order_by(maintenance_tasks.c.id))]
+    return read_all(
+        store,
+        _with_marker_number(),
+        maintenance_tasks.c.id,
+        where={
+            maintenance_tasks.c.status: status,
+            maintenance_tasks.c.round_id: round_id,
+            markers.c.line_id: line_id,
+        },
+    )
 
 
 def approve_task(store: Store, task_id: int, side_code: str, actor) -> dict:

@@ -91,6 +91,18 @@ def head(conn) -> int:
     return conn.execute(sa.select(sa.func.coalesce(sa.func.max(audit_log.c.id), 0))).scalar()
 
 
+def logged_since(conn, position: int) -> tuple[int, bool]:
+    """(how many changes to ``PLACE_TABLES`` are logged after ``position``, whether any of
+    them is to ``divisions``): what it costs to bring indexes at ``position`` up to date."""
+    count, divisions = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.max(sa.case((audit_log.c.table_name == "divisions", 1))), 0),
+        ).where(audit_log.c.id > position, audit_log.c.table_name.in_(PLACE_TABLES))
+    ).one()
+    return int(count), bool(divisions)
+
+
 class ChangeFeed:
     """Reads the change log of ``PLACE_TABLES`` from a position onwards.
 

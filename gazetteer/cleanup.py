@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
+from gazetteer.core.text import optional_choice
 from gazetteer.law_tables import cleanup_items
 from gazetteer.registry import Clock, jsonable, utcnow
 from gazetteer.registry_tables import proposals
@@ -231,14 +232,6 @@ def _items(conn) -> list[dict]:
     return out
 
 
-def _check_filter(value, allowed, label: str) -> str | None:
-    if value in (None, ""):
-        return None
-    if value not in allowed:
-        raise InvalidInput(f"{label}应为 {'、'.join(allowed)} 之一，收到“{value}”")
-    return value
-
-
 def worklist(
     store: Store,
     actor: Actor,
@@ -256,8 +249,8 @@ def worklist(
     ``{"total", "items", "progress": [{city_code, city, total, <status counts>, resolved,
     percent}], "totals": {...}, "source"}``; resolved = kept + done."""
     require_role(actor, {"clerk", "officer", "approver"}, "查看不规范地名清理工作清单")
-    status = _check_filter(status, STATUSES, "状态")
-    kind = _check_filter(kind, tuple(KINDS), "类型")
+    status = optional_choice(status, STATUSES, "状态")
+    kind = optional_choice(kind, KINDS, "类型")
     if not (isinstance(offset, int) and isinstance(limit, int)) or offset < 0 or limit < 1:
         raise InvalidInput("offset 应为不小于 0 的整数，limit 应为正整数")
     with store.read() as conn:

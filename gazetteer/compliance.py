@@ -115,8 +115,8 @@ def check_proposed_name(
     store: Store,
     corpus,
     *,
-    name,
-    feature_class,
+    name=None,
+    feature_class=None,
     division_code=None,
     lon=None,
     lat=None,
@@ -126,8 +126,8 @@ def check_proposed_name(
     code is given) — with the names reserved by proposals under way
     (``gazetteer.reservations``) — each conflict located for the map, and the in-force names of the same
     county sharing its specific term. ``corpus``: the ``NameCorpus`` to compare with.
-    Raises ``InvalidInput`` for an empty name, an unknown class or division, a bad point
-    or neither a division nor a point."""
+    Raises ``InvalidInput`` for an empty or missing name, an unknown or missing class or
+    division, a bad point or neither a division nor a point."""
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
         raise InvalidInput("请输入拟用名称")

@@ -34,6 +34,12 @@ def parse_code(code: str) -> str:
     return code
 
 
+def division_exists(conn, code) -> bool:
+    """Whether ``code`` is a division on record (any level), on ``conn``."""
+    found = conn.execute(sa.select(divisions.c.code).where(divisions.c.code == code)).first()
+    return found is not None
+
+
 def division_chain(conn, path: str) -> list[dict]:
     """[{code, name, level}] from the province down to the division whose path is given."""
     codes = path.split("/")

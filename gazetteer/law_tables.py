@@ -9,13 +9,13 @@ practice: a change record is never edited or deleted (history never deleted).
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import metadata
-from gazetteer.tables import division_code_column  # declares places and divisions first
+from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
 
-division_change_records = sa.Table(
+# (importing gazetteer.tables declares places and divisions first)
+from gazetteer.tables import division_code_column, place_id_column
+
+division_change_records = serial_table(
     "division_change_records",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     division_code_column(
         "division_code",
         nullable=False,
@@ -35,8 +35,8 @@ division_change_records = sa.Table(
     sa.Column("approval_date", sa.Date, nullable=False),
     sa.Column("effective_date", sa.Date, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("old_place_id", sa.Integer, sa.ForeignKey("places.id")),
-    sa.Column("new_place_id", sa.Integer, sa.ForeignKey("places.id")),
+    place_id_column("old_place_id"),
+    place_id_column("new_place_id"),
     sa.Column("lines_renamed", sa.JSON, comment="[{id, old, new}] boundary lines renamed"),
     sa.Column("findings", sa.JSON, comment="naming-rules findings of the new name (Art. 9)"),
     sa.Column(
@@ -44,36 +44,28 @@ division_change_records = sa.Table(
         sa.Text,
         comment="why a blocking finding did not stop the change (the approval's own words)",
     ),
-    sa.Column("recorded_by", sa.String(100), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("change_type IN ('rename')", name="change_type"),
-    sqlite_autoincrement=True,
+    *act_columns("recorded", nullable=False),
+    check_one_of("change_type", ("rename",)),
 )
 
 # Art. 25: names of important historical and cultural value on the protection list. A row is
 # one listing of a record; ``lifted_*`` ends it (never deleted).
-protected_names = sa.Table(
+protected_names = serial_table(
     "protected_names",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
+    place_id_column("place_id", nullable=False, index=True),
     sa.Column("reason", sa.Text, nullable=False, comment="the historical or cultural value"),
     sa.Column(
         "source", sa.String(300), nullable=False, comment="the list or document that names it"
     ),
-    sa.Column("listed_by", sa.String(100), nullable=False),
-    sa.Column("listed_at", sa.DateTime(timezone=True), nullable=False),
-    sqlite_autoincrement=True,
+    *act_columns("listed", nullable=False),
 )
 
 # 民发〔2018〕146号: the names in force that the naming rules flag as 大、洋、怪 or 重, one row per
 # record, with the officer's decision. "rename proposed" and "done" are not stored: they follow
 # from the record's proposals and status (``gazetteer.cleanup``), so they cannot disagree.
-cleanup_items = sa.Table(
+cleanup_items = serial_table(
     "cleanup_items",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, unique=True),
+    place_id_column("place_id", nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False, comment="the name as flagged"),
     sa.Column("city_code", sa.String(12), index=True, comment="prefecture city (progress)"),
     sa.Column("county_code", sa.String(12), index=True),
@@ -86,10 +78,8 @@ cleanup_items = sa.Table(
         comment="to_review, or kept (with decision_reason)",
     ),
     sa.Column("decision_reason", sa.Text),
-    sa.Column("decided_by", sa.String(100)),
-    sa.Column("decided_at", sa.DateTime(timezone=True)),
-    sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=False),
+    *act_columns("decided"),
+    sa.Column("flagged_at", INSTANT, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, comment="optimistic concurrency"),
-    sa.CheckConstraint("decision IN ('to_review', 'kept')", name="decision"),
-    sqlite_autoincrement=True,
+    check_one_of("decision", ("to_review", "kept")),
 )

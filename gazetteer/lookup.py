@@ -12,6 +12,13 @@ store, a very large import) is built beside the live indexes in a background thr
 swapped in: requests never wait for it, except the very first build of a process (there is
 nothing to answer from yet), which ``warm()`` does before a worker takes requests.
 
+On a SQLite store file the search and nearest-place indexes are not built per process: a
+*base* is built once per data version into files beside the store and memory-mapped by
+every process (``gazetteer.index_files``; N workers share one copy through the page
+cache), and the changes logged after it are applied to a small in-memory overlay in each
+process. A new base is built (by one process, the others adopt it) when a full rebuild is
+needed or the overlay passes ``MAX_OVERLAY_CHANGES``.
+
 On PostgreSQL the database does the work: search and suggestions read the search keys the
 writers keep (``gazetteer.search_postgres.SQLSearch`` over ``gazetteer.search_keys``) and
 nearest places use the GiST index (``SQLNearest``), so a worker holds no per-name memory and
@@ -36,6 +43,7 @@ from gazetteer.chains import ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store
+from gazetteer.index_files import Generation, IndexFiles
 from gazetteer.registry_tables import place_links
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
@@ -49,6 +57,9 @@ log = logging.getLogger(__name__)
 MAX_BATCH_POINTS = 10_000
 # More changed places than this in one batch (an import): rebuild beside instead.
 MAX_INCREMENTAL_PLACES = 5_000
+# A mapped base is used while at most this many place changes are logged after it (none to
+# divisions); past that a new base is built beside (index_files).
+MAX_OVERLAY_CHANGES = 20_000
 
 
 def former_names(store: Store) -> dict[int, list[str]]:
@@ -181,13 +192,17 @@ class _Indexes:
     nearest: NearestPlaces | SQLNearest
     corpus: object | None  # gazetteer.rules.NameCorpus, built when first asked for
     feed: changes.ChangeFeed
+    base: Generation | None = None  # the mapped base files (SQLite store file), if any
+    logged_since_base: int = 0  # place changes applied on top of ``base``
 
 
 class LookupService:
     """Search, suggestions, reverse lookup and the naming-rules corpus over ``store``,
     kept current by following the change log (see the module docstring)."""
 
-    def __init__(self, store: Store, *, poll_s: float = 0.5):
+    def __init__(self, store: Store, *, poll_s: float = 0.5, index_files: bool = True):
+        """``index_files``: on a SQLite store file, map base indexes from files beside it
+        (shared by every process) rather than build them in this process's memory."""
         self.store = store
         self.poll_s = poll_s
         # PostgreSQL answers search and nearest places itself (see the module docstring).
@@ -200,7 +215,9 @@ class LookupService:
         self._rebuilding = False
         self._polled_at = 0.0
         self.full_builds = 0  # how many times the indexes were built whole (for tests, stats)
+        self.bases_written = 0  # of which base generations this process wrote to files
         self.applied_changes = 0
+        self._files = IndexFiles.for_store(store) if index_files else None
         changes.listen(store, self.catch_up)
 
     # ------------------------------------------------------------------ building
@@ -213,7 +230,10 @@ class LookupService:
     def _build(self, *, with_corpus: bool) -> _Indexes:
         """A whole new generation, read from the store, with the log position it reflects
         (read first: changes committed while building are applied again afterwards, and
-        applying a change twice gives the same index)."""
+        applying a change twice gives the same index). On a store file the search and
+        nearest indexes are mapped from a base generation instead (:meth:`_map_base`)."""
+        if self._files is not None:
+            return self._map_base(with_corpus=with_corpus)
         with self.store.read(primary=True) as conn:
             position = changes.head(conn)
         former = former_names(self.store)
@@ -227,13 +247,63 @@ class LookupService:
             search = SearchIndex.from_store(self.store, former_names=former)
             nearest = NearestPlaces.from_store(self.store)
         chains = ChainSearch(search, ChainLexicon.from_store(self.store, former_names=former))
-        corpus = None
-        if with_corpus:
-            from gazetteer.rules import NameCorpus
-
-            corpus = NameCorpus.from_store(self.store)
         self.full_builds += 1
-        return _Indexes(search, chains, nearest, corpus, changes.ChangeFeed(position))
+        return _Indexes(
+            search, chains, nearest, self._corpus(with_corpus), changes.ChangeFeed(position)
+        )
+
+    def _corpus(self, with_corpus: bool):
+        if not with_corpus:
+            return None
+        from gazetteer.rules import NameCorpus
+
+        return NameCorpus.from_store(self.store)
+
+    # ------------------------------------------------------------------ mapped base files
+
+    def _base_usable(self, position: int) -> bool:
+        """Whether a base at ``position`` can be brought up to date change by change."""
+        with self.store.read(primary=True) as conn:
+            count, divisions_changed = changes.logged_since(conn, position)
+        return not divisions_changed and count <= MAX_OVERLAY_CHANGES
+
+    def _write_base(self, directory) -> None:
+        former = former_names(self.store)
+        SearchIndex.from_store(self.store, former_names=former).save(directory / "search")
+        NearestPlaces.from_store(self.store).save(directory / "nearest")
+
+    def _map_base(self, *, with_corpus: bool) -> _Indexes:
+        """Indexes over the newest usable base generation of the store's files (built now,
+        by this process, only when there is none), with the changes logged after it applied
+        in memory."""
+        base = self._files.adopt(self.store, self._base_usable)
+        if base is None:
+            base, built = self._files.build(self.store, self._write_base, self._base_usable)
+            self.bases_written += built
+        search = SearchIndex.load(base.path / "search")
+        chains = ChainSearch(
+            search, ChainLexicon.from_store(self.store, former_names=former_names(self.store))
+        )
+        indexes = _Indexes(
+            search,
+            chains,
+            NearestPlaces.load(base.path / "nearest"),
+            self._corpus(with_corpus),
+            changes.ChangeFeed(base.position),
+            base,
+        )
+        self._apply_pending(indexes)  # usable: no rebuild needed
+        self.full_builds += 1
+        return indexes
+
+    def _retire_base(self, old: _Indexes | None) -> None:
+        """After a swap: stop holding the old base and remove bases no process holds."""
+        if old is not None and old.base is not None and old.base is not self._indexes.base:
+            old.base.release()
+        if self._files is not None:
+            removed = self._files.remove_unused(self._indexes.base)
+            if removed:
+                log.info("removed unused index generations %s", removed)
 
     def _current(self) -> _Indexes:
         """The live indexes, brought up to date with the change log at most every
@@ -245,6 +315,7 @@ class LookupService:
                     built = self._build(with_corpus=False)
                     self._polled_at = time.monotonic()
                     self._indexes = built
+                    self._retire_base(None)
             return self._indexes
         if time.monotonic() - self._polled_at >= self.poll_s:
             self.catch_up(wait=False)
@@ -270,6 +341,7 @@ class LookupService:
                 self._indexes = fresh
                 if locator is not None:
                     self._locator = locator
+            self._retire_base(live)
         except Exception:
             log.exception("rebuilding the lookup indexes failed; the old ones stay in use")
         finally:
@@ -287,7 +359,11 @@ class LookupService:
             return
         try:
             self._polled_at = time.monotonic()
-            if self._apply_pending(self._indexes):
+            indexes = self._indexes
+            rebuild = self._apply_pending(indexes)
+            if rebuild or (
+                indexes.base is not None and indexes.logged_since_base > MAX_OVERLAY_CHANGES
+            ):
                 self._rebuild_beside()
         finally:
             self._apply_lock.release()
@@ -299,6 +375,7 @@ class LookupService:
         # The replica may lag: read the log and the rows it names from one connection.
         with self.store.read() as conn:
             batch, rebuild = indexes.feed.read(conn)
+            indexes.logged_since_base += len(batch)
             place_ids = {int(c.row_key) for c in batch if c.table == "places"}
             link_ids = [int(c.row_key) for c in batch if c.table == "place_links"]
             if link_ids:
@@ -391,6 +468,9 @@ class LookupService:
         return {
             "built": indexes is not None,
             "full_builds": self.full_builds,
+            "bases_written": self.bases_written,
+            "base": str(indexes.base.path) if indexes and indexes.base else None,
+            "overlay_records": indexes.search.overlay_size if indexes else 0,
             "applied_changes": self.applied_changes,
             "log_position": indexes.feed.position if indexes else None,
             "search_in": "postgresql" if self.in_database else "memory",

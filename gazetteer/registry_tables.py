@@ -11,8 +11,18 @@ lon/lat (EPSG:4490).
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import Geometry, metadata
-from gazetteer.tables import division_code_column  # declares places and divisions first
+from gazetteer.core.columns import (
+    INSTANT,
+    USERNAME,
+    act_columns,
+    check_one_of,
+    serial_table,
+    version_column,
+)
+from gazetteer.core.store import Geometry
+
+# (importing gazetteer.tables declares places and divisions first)
+from gazetteer.tables import division_code_column, place_id_column
 
 PROPOSAL_KINDS = ("naming", "renaming", "retirement")
 PROPOSAL_STATES = (
@@ -39,15 +49,9 @@ VERSION_CHANGES = (
 )
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-place_versions = sa.Table(
+place_versions = serial_table(
     "place_versions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("place_id", sa.Integer, sa.ForeignKey("places.id"), nullable=False, index=True),
+    place_id_column("place_id", nullable=False, index=True),
     sa.Column("version", sa.Integer, nullable=False, comment="places.version this snapshot shows"),
     sa.Column(
         "valid_from", sa.Date, comment="first day in force; NULL = since before the registry began"
@@ -70,29 +74,22 @@ place_versions = sa.Table(
         "record", sa.JSON, nullable=False, comment="the places row without geometry, JSON-safe"
     ),
     sa.Column("geom", Geometry, comment="CGCS2000 lon/lat"),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("recorded_by", sa.String(100), nullable=False),
+    sa.Column("recorded_at", INSTANT, nullable=False),
+    sa.Column("recorded_by", USERNAME, nullable=False),
     sa.UniqueConstraint("place_id", "version", name="uq_place_versions_place_id_version"),
-    sa.CheckConstraint(_in("change", VERSION_CHANGES), name="change"),
-    sqlite_autoincrement=True,
+    check_one_of("change", VERSION_CHANGES),
 )
 
-place_links = sa.Table(
+place_links = serial_table(
     "place_links",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
+    place_id_column(
         "old_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         nullable=False,
         index=True,
         comment="the record superseded (its name is now historical)",
     ),
-    sa.Column(
+    place_id_column(
         "new_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         nullable=False,
         index=True,
         comment="the record that supersedes it",
@@ -103,26 +100,19 @@ place_links = sa.Table(
     sa.UniqueConstraint(
         "old_place_id", "new_place_id", name="uq_place_links_old_place_id_new_place_id"
     ),
-    sqlite_autoincrement=True,
 )
 
-proposals = sa.Table(
+proposals = serial_table(
     "proposals",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("kind", sa.String(12), nullable=False, index=True),
     sa.Column("state", sa.String(12), nullable=False, index=True),
-    sa.Column(
+    place_id_column(
         "place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         index=True,
         comment="the record renamed or retired",
     ),
-    sa.Column(
+    place_id_column(
         "result_place_id",
-        sa.Integer,
-        sa.ForeignKey("places.id"),
         comment="the record created by a naming or renaming once in force",
     ),
     division_code_column(
@@ -138,14 +128,14 @@ proposals = sa.Table(
     sa.Column("heteronyms_confirmed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("location", Geometry, comment="CGCS2000 lon/lat"),
     sa.Column("findings", sa.JSON, comment="compliance-check findings"),
-    sa.Column("checked_at", sa.DateTime(timezone=True)),
+    sa.Column("checked_at", INSTANT),
     sa.Column("override_reasons", sa.Text),
-    sa.Column("override_by", sa.String(100)),
+    sa.Column("override_by", USERNAME),
     sa.Column("notice_start", sa.Date),
     sa.Column("notice_end", sa.Date),
     sa.Column("decision", sa.String(10)),
     sa.Column("decision_reasons", sa.Text),
-    sa.Column("decided_by", sa.String(100)),
+    sa.Column("decided_by", USERNAME),
     sa.Column("decision_date", sa.Date),
     sa.Column("approving_body", sa.String(200)),
     sa.Column("decision_ref", sa.String(100), comment="批准文号"),
@@ -161,62 +151,47 @@ proposals = sa.Table(
     sa.Column("filing_ref", sa.String(100)),
     sa.Column("announced_on", sa.Date),
     sa.Column("effective_date", sa.Date),
-    sa.Column("created_by", sa.String(100), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    *act_columns("created", nullable=False),
+    sa.Column("updated_at", INSTANT, nullable=False),
     sa.Column(
         "office",
         sa.String(100),
         index=True,
         comment="the drafter's office when drafted: its clerks carry the proposal on",
     ),
-    sa.Column(
-        "version",
-        sa.Integer,
-        nullable=False,
-        server_default="1",
-        comment="optimistic-concurrency counter, +1 on every change",
-    ),
-    sa.CheckConstraint(_in("kind", PROPOSAL_KINDS), name="kind"),
-    sa.CheckConstraint(_in("state", PROPOSAL_STATES), name="state"),
+    version_column(),
+    check_one_of("kind", PROPOSAL_KINDS),
+    check_one_of("state", PROPOSAL_STATES),
     sa.CheckConstraint("decision IS NULL OR decision IN ('approved', 'rejected')", name="decision"),
-    sqlite_autoincrement=True,
 )
 
-proposal_opinions = sa.Table(
+proposal_opinions = serial_table(
     "proposal_opinions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id"), nullable=False, index=True),
     sa.Column(
         "kind", sa.String(12), nullable=False, comment="专家论证 expert / 征求意见 consultation ..."
     ),
     sa.Column("author", sa.String(200), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
-    sa.Column("recorded_by", sa.String(100), nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    *act_columns("recorded", nullable=False),
     sa.Column(
         "source_digest",
         sa.String(64),
         index=True,
         comment="public opinions: keyed digest of the sender's address, for per-address limits",
     ),
-    sa.CheckConstraint(_in("kind", OPINION_KINDS), name="kind"),
-    sqlite_autoincrement=True,
+    check_one_of("kind", OPINION_KINDS),
 )
 
-proposal_events = sa.Table(
+proposal_events = serial_table(
     "proposal_events",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id"), nullable=False, index=True),
     sa.Column("action", sa.String(24), nullable=False),
     sa.Column("from_state", sa.String(12)),
     sa.Column("to_state", sa.String(12), nullable=False),
-    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("actor", USERNAME, nullable=False),
     sa.Column("actor_roles", sa.String(100), nullable=False, server_default=""),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", INSTANT, nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("data", sa.JSON),
-    sqlite_autoincrement=True,
 )

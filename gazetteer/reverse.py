@@ -11,15 +11,13 @@ no boundary of that level passes through lies wholly inside one polygon (or outs
 so a point in it is answered by an array look-up; only points in the few cells that a
 boundary crosses are tested exactly, with a shapely STRtree ``within`` query.
 
-:class:`NearestPlaces` finds the named places nearest a point by geodesic distance on the
-CGCS2000 ellipsoid (:mod:`gazetteer.core.geodesy`), using an STRtree over each place's point (a
-representative point for lines and polygons) to pick candidates.
+:class:`NearestPlaces` (module :mod:`gazetteer.nearest`, re-exported here) finds the named
+places nearest a point by geodesic distance on the CGCS2000 ellipsoid.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from gazetteer.core import crs
-from gazetteer.core.geodesy import cgcs2000_geod
+from gazetteer.nearest import NearestPlaces, nearest_places
 
 LOCATOR_LEVELS = ("province", "city", "county")
 DEFAULT_CELL_DEG = 0.01  # about 1 km: a few percent of cells in Guangdong touch a boundary
@@ -328,166 +326,6 @@ def brute_force_lowest(features: Sequence[DivisionFeature], lons, lats) -> np.nd
 
 
 # ---------------------------------------------------------------------- nearest places
-
-_MIN_M_PER_DEG_LAT = 110_574.0  # metres per degree of latitude at the equator (the smallest)
-_M_PER_DEG_LON_EQUATOR = 111_320.0
-
-
-class NearestPlaces:
-    """Named places with a geometry, indexed for nearest-place queries.
-
-    Each record is a dict with at least ``id``, ``name`` and ``geometry`` (shapely, CGCS2000
-    lon/lat); other keys (feature_class, status ...) are passed through in results. Lines and
-    polygons are represented by ``representative_point()`` (a point guaranteed on them).
-
-    Kept current without a rebuild: :meth:`add` appends a place after the STRtree's points
-    (scanned linearly: a few thousand changes cost microseconds), :meth:`discard` marks one
-    dead. Thread-safe: one lock serialises queries with updates."""
-
-    def __init__(self, records: Iterable[dict]):
-        self._lock = threading.RLock()
-        self.records = [
-            r for r in records if r.get("geometry") is not None and not r["geometry"].is_empty
-        ]
-        geoms = np.array([r["geometry"] for r in self.records], dtype=object)
-        xy = shapely.get_coordinates(_points_of(geoms)) if len(geoms) else np.empty((0, 2))
-        self.lons, self.lats = xy[:, 0].copy(), xy[:, 1].copy()
-        self.tree = shapely.STRtree(shapely.points(self.lons, self.lats) if len(geoms) else [])
-        self._tree_size = len(self.records)
-        self._alive = np.ones(len(self.records), bool)
-        self._pos_by_id = {r.get("id"): i for i, r in enumerate(self.records)}
-
-    @classmethod
-    def from_store(cls, store, *, statuses: Sequence[str] | None = ("in_force",)) -> NearestPlaces:
-        """Places of the store's ``places`` table that have a geometry (in force by default)."""
-        from gazetteer.tables import places as t
-
-        query = sa.select(
-            t.c.id, t.c.name, t.c.feature_class, t.c.status, t.c.division_code, t.c.geom
-        ).where(t.c.geom.is_not(None))
-        if statuses:
-            query = query.where(t.c.status.in_(list(statuses)))
-        with store.read() as conn:
-            rows = conn.execute(query).mappings().all()
-        return cls(
-            {**{k: v for k, v in r.items() if k != "geom"}, "geometry": r["geom"]} for r in rows
-        )
-
-    def __len__(self) -> int:
-        return int(self._alive.sum())
-
-    def __contains__(self, record_id) -> bool:
-        return record_id in self._pos_by_id
-
-    def add(self, record: dict) -> None:
-        """Add one place (replacing a live one with the same id); a record without
-        geometry is ignored."""
-        geom = record.get("geometry")
-        if geom is None or geom.is_empty:
-            return
-        point = _points_of(np.array([geom], dtype=object))[0]
-        with self._lock:
-            self.discard(record.get("id"))
-            self._pos_by_id[record.get("id")] = len(self.records)
-            self.records.append(record)
-            self.lons = np.append(self.lons, point.x)
-            self.lats = np.append(self.lats, point.y)
-            self._alive = np.append(self._alive, True)
-
-    def discard(self, record_id) -> None:
-        """Remove the place with ``record_id`` if it is in the index."""
-        with self._lock:
-            pos = self._pos_by_id.pop(record_id, None)
-            if pos is not None:
-                self._alive[pos] = False
-
-    def points(self) -> list[tuple[dict, float, float]]:
-        """(record, lon, lat) of every live place, in index order."""
-        with self._lock:
-            return [
-                (self.records[i], float(self.lons[i]), float(self.lats[i]))
-                for i in np.flatnonzero(self._alive)
-            ]
-
-    def nearest(self, lon: float, lat: float, k: int = 5) -> list[dict]:
-        """The ``k`` places nearest (lon, lat) CGCS2000 degrees, nearest first.
-
-        Each result: the record's fields (without geometry) plus ``distance_m`` (geodesic,
-        metres, to the place's point) and ``lon``/``lat`` of that point. Exact: a degree box
-        is grown until it holds k places; the k-th geodesic distance among them bounds the
-        answer, and every place in the box around that circle is measured."""
-        crs.validate_lon_lat(lon, lat)
-        with self._lock:
-            alive = len(self)
-            if k <= 0 or not alive:
-                return []
-            k = min(k, alive)
-            radius_m = 500.0
-            found = self._within_box(lon, lat, radius_m)
-            while found.size < k:
-                radius_m *= 4
-                found = self._within_box(lon, lat, radius_m)
-            bound_m = float(np.sort(self._distances_m(lon, lat, found))[k - 1])
-            candidates = self._within_box(lon, lat, bound_m)
-            dist = self._distances_m(lon, lat, candidates)
-            order = np.lexsort((candidates, dist))[:k]  # ties by record order: deterministic
-            out = []
-            for i in order:
-                j = candidates[i]
-                rec = {key: v for key, v in self.records[j].items() if key != "geometry"}
-                out.append(
-                    rec
-                    | {
-                        "distance_m": float(dist[i]),
-                        "lon": float(self.lons[j]),
-                        "lat": float(self.lats[j]),
-                    }
-                )
-            return out
-
-    def _distances_m(self, lon: float, lat: float, idx: np.ndarray) -> np.ndarray:
-        _, _, dist = cgcs2000_geod().inv(
-            np.full(idx.size, lon), np.full(idx.size, lat), self.lons[idx], self.lats[idx]
-        )
-        return np.asarray(dist, dtype=float)
-
-    def _within_box(self, lon: float, lat: float, radius_m: float) -> np.ndarray:
-        """Indices of live places in a lon/lat box that contains the geodesic circle of
-        radius_m (metres) around the point; the whole world once the radius passes 20,000 km."""
-        if radius_m > 2.0e7:
-            return np.flatnonzero(self._alive)
-        dlat = radius_m / _MIN_M_PER_DEG_LAT * 1.01 + 1e-9
-        lat_far = min(89.0, abs(lat) + dlat)
-        dlon = min(
-            360.0, radius_m / (_M_PER_DEG_LON_EQUATOR * np.cos(np.radians(lat_far))) * 1.01 + 1e-9
-        )
-        if abs(lat) + dlat >= 89.0:
-            dlon = 360.0
-        found = self.tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
-        if len(self.records) > self._tree_size:  # places added since the tree was built
-            tail = np.arange(self._tree_size, len(self.records))
-            inside = (np.abs(self.lats[tail] - lat) <= dlat) & (
-                np.abs((self.lons[tail] - lon + 180.0) % 360.0 - 180.0) <= dlon
-            )
-            found = np.concatenate([found, tail[inside]])
-        return found[self._alive[found]]
-
-
-def _points_of(geoms: np.ndarray) -> np.ndarray:
-    """Each geometry's point: itself if a point, else a point on its surface."""
-    return np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
-
-
-def nearest_places(
-    lon: float, lat: float, k: int, places: NearestPlaces | Iterable[dict]
-) -> list[dict]:
-    """The ``k`` named places nearest (lon, lat) CGCS2000 degrees by geodesic distance (m).
-
-    ``places`` is a :class:`NearestPlaces` index (build it once and keep it) or records
-    ``{id, name, geometry, ...}`` that are indexed for this one call."""
-    index = places if isinstance(places, NearestPlaces) else NearestPlaces(places)
-    return index.nearest(lon, lat, k)
-
 
 __all__ = [
     "DivisionFeature",

@@ -46,6 +46,16 @@ from rapidfuzz.distance import OSA
 
 from gazetteer import generic_terms
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
+from gazetteer.packed import (
+    IdIndex,
+    PackedStrings,
+    SortedKeys,
+    SplitColumn,
+    id_array,
+    id_value,
+    load_arrays,
+    save_arrays,
+)
 from gazetteer.pinyin import syllables
 from gazetteer.tables import PLACE_STATUSES
 
@@ -106,6 +116,18 @@ def _column_arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
         array = np.array(columns[key], dtype)
         arrays[key] = array.reshape(-1, width) if width > 1 else array
     return arrays
+
+
+# SearchIndex attribute of each column.
+_COLUMN_ATTRS = {
+    "static": "_static",
+    "status": "_status",
+    "level": "_level",
+    "klass": "_klass",
+    "division": "_division_code",
+    "paths": "_paths",
+    "bbox": "_bbox",
+}
 
 
 # Typo search limits, so that a short or very common query stays within milliseconds.
@@ -326,7 +348,9 @@ def _make_keyed(text: str, readings: _Readings) -> _Keyed:
 
 class _KeyList:
     """Sorted keys with, per entry: record position, former-name index (-1 = the name
-    itself), and the key lengths of the name's natural form and specific term."""
+    itself), and the key lengths of the name's natural form and specific term. In memory:
+    the keys of records added after the base was built (few), and the base while it is
+    built."""
 
     def __init__(self, keys: list[str], rec, aux, nat_len, spec_len):
         order = sorted(range(len(keys)), key=keys.__getitem__)
@@ -364,29 +388,106 @@ class _KeyList:
         hi = bisect.bisect_left(self.keys, q + "\U0010ffff", exact_end)
         return lo, exact_end, hi
 
+    def texts(self, lo: int, hi: int) -> list[str]:
+        return self.keys[lo:hi]
+
     def __len__(self) -> int:
         return len(self.keys)
 
 
+class _PackedKeyList:
+    """The same as :class:`_KeyList` in packed arrays (``gazetteer.packed``): the keys of
+    the base, shareable between processes through a memory-mapped file."""
+
+    _COLUMNS = ("rec", "aux", "nat_len", "spec_len")
+
+    def __init__(self, keys: SortedKeys, rec, aux, nat_len, spec_len):
+        self.keys, self.rec, self.aux, self.nat_len, self.spec_len = (
+            keys,
+            rec,
+            aux,
+            nat_len,
+            spec_len,
+        )
+        self.range_of, self.prefix_range, self.texts = (
+            keys.range_of,
+            keys.prefix_range,
+            keys.texts,
+        )
+
+    @classmethod
+    def of(cls, keys: _KeyList) -> _PackedKeyList:
+        return cls(SortedKeys.of(keys.keys), keys.rec, keys.aux, keys.nat_len, keys.spec_len)
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return self.keys.arrays(prefix) | {f"{prefix}.{c}": getattr(self, c) for c in self._COLUMNS}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, prefix: str) -> _PackedKeyList:
+        return cls(
+            SortedKeys.from_arrays(arrays, prefix),
+            *(arrays[f"{prefix}.{c}"] for c in cls._COLUMNS),
+        )
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass
+class _Keys:
+    """One kind of key (characters, pinyin or initials): the base's packed list and the
+    in-memory list of keys added since. Queries look in both (``parts``)."""
+
+    base: _PackedKeyList
+    extra: _KeyList = field(default_factory=_KeyList.empty)
+
+    @property
+    def parts(self) -> tuple:
+        return (self.base, self.extra) if len(self.extra) else (self.base,)
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
+
+
+def _bucket_key(term: str) -> str:
+    """A typo-bucket key: the term's length first, so one sorted list holds every bucket."""
+    return f"{len(term):03d}{term}"
+
+
 class _TypoBuckets:
     """Distinct specific terms bucketed by length, sorted forwards and reversed; for
-    Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others."""
+    Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others.
 
-    def __init__(self):
+    The base's terms are packed (``fwd``/``rev``: :func:`_bucket_key` keys; ``terms`` and
+    ``readings`` aligned); terms added since are kept in small in-memory lists."""
+
+    def __init__(self, base: dict[str, PackedStrings], has_readings: bool):
+        self.base_fwd, self.base_rev = base["fwd"], base["rev"]
+        self.base_terms, self.base_readings = base.get("terms"), base.get("readings")
+        self.has_readings = has_readings
         self.fwd: dict[int, list[str]] = {}
         self.rev: dict[int, list[str]] = {}
         self.reading: dict[str, str] = {}
 
-    @classmethod
-    def build(cls, terms: Iterable[str], readings: dict[str, str] | None = None) -> _TypoBuckets:
-        self = cls()
-        self.reading = readings or {}
-        for term in set(terms):
-            self.fwd.setdefault(len(term), []).append(term)
-        for n, items in self.fwd.items():
-            items.sort()
-            self.rev[n] = sorted(t[::-1] for t in items)
-        return self
+    @staticmethod
+    def pack(terms: Iterable[str], readings: dict[str, str] | None = None) -> dict:
+        terms = set(terms)
+        base = {
+            "fwd": SortedKeys.of(sorted(_bucket_key(t) for t in terms)),
+            "rev": SortedKeys.of(sorted(_bucket_key(t[::-1]) for t in terms)),
+        }
+        if readings is not None:
+            known = sorted(t for t in terms if t in readings)
+            base["terms"] = SortedKeys.of(known)
+            base["readings"] = PackedStrings.of([readings[t] for t in known])
+        return base
+
+    def reading_of(self, term: str) -> str | None:
+        found = self.reading.get(term)
+        if found is None and self.base_terms is not None:
+            i = self.base_terms.find(term)
+            found = self.base_readings[i] if i >= 0 else None
+        return found
 
     def insert(self, term: str, reading: str | None = None) -> None:
         if reading is not None:
@@ -397,6 +498,17 @@ class _TypoBuckets:
             if i == len(items) or items[i] != key:
                 items.insert(i, key)
 
+    def _starting_with(self, forwards: bool, n: int, probe: str) -> list[str]:
+        """Keys (terms, or reversed terms) of length n starting with ``probe``."""
+        base = self.base_fwd if forwards else self.base_rev
+        lo, hi = base.range_of(f"{n:03d}{probe}")
+        found = [k[3:] for k in base.texts(lo, hi)]
+        items = (self.fwd if forwards else self.rev).get(n)
+        if items:
+            lo = bisect.bisect_left(items, probe)
+            found += items[lo : bisect.bisect_left(items, probe + "\U0010ffff", lo)]
+        return found
+
     def within_one_edit(self, q: str) -> set[str]:
         """Distinct terms within OSA distance 1 of q (q itself included).
 
@@ -406,25 +518,18 @@ class _TypoBuckets:
         h = len(q) // 2
         found: set[str] = set()
         for n in (len(q) - 1, len(q), len(q) + 1):
-            for table, probe, target in ((self.fwd, q[:h], q), (self.rev, q[h:][::-1], q[::-1])):
-                items = table.get(n)
-                if not items:
+            for forwards, probe, target in ((True, q[:h], q), (False, q[h:][::-1], q[::-1])):
+                keys = self._starting_with(forwards, n, probe)
+                if not keys:
                     continue
-                lo = bisect.bisect_left(items, probe)
-                hi = bisect.bisect_left(items, probe + "\U0010ffff", lo)
-                if lo == hi:
-                    continue
-                keys = items[lo:hi]
                 dist = process.cdist(
                     [target], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
                 )[0]
                 for i in np.flatnonzero(dist <= 1):
-                    found.add(keys[i] if table is self.fwd else keys[i][::-1])
+                    found.add(keys[i] if forwards else keys[i][::-1])
         if h >= 1:
             swapped = q[: h - 1] + q[h] + q[h - 1] + q[h + 1 :]
-            items = self.fwd.get(len(q), [])
-            i = bisect.bisect_left(items, swapped)
-            if i < len(items) and items[i] == swapped:
+            if swapped in self._starting_with(True, len(q), swapped):
                 found.add(swapped)
         return found
 
@@ -492,43 +597,64 @@ class SearchMethods:
 
 
 class SearchIndex(SearchMethods):
-    """In-memory place-name index. Build with :meth:`from_records` or :meth:`from_store`.
+    """Place-name index. Build with :meth:`from_records` or :meth:`from_store`; write it to
+    a directory with :meth:`save` and map it from there in any number of processes with
+    :meth:`load` (``gazetteer.index_files``).
 
     A record is a dict: ``id``, ``name``, ``former_names`` (list of str), ``division_code``,
     ``division_path`` (division codes from the province down), ``division_chain`` (their
     names), ``feature_class``, ``status`` ('in_force' | 'historical' | 'retired'),
     ``level_rank`` (0 province .. 4 village, 5 other) and ``bbox`` ((minx, miny, maxx, maxy)
-    CGCS2000 lon/lat degrees, or None)."""
+    CGCS2000 lon/lat degrees, or None). Record ids are all integers or all strings.
+
+    Storage: the records the index was built with (the *base*) are packed into flat numpy
+    arrays (``gazetteer.packed``), in memory or memory-mapped from files; records added
+    later (:meth:`add`, :meth:`replace`) go to small in-memory lists after them (the
+    *overlay*), and removed ones are marked dead in ``_alive``, the one per-record array
+    each process writes. Queries read both parts."""
 
     def __init__(self):
         self._lock = threading.RLock()
         self._readings = _Readings()
         self.build_seconds = 0.0
-        # Columns, one entry per record position (removed records stay as tombstones).
-        self._ids: list = []
-        self._names: list[str] = []
-        self._division_code = np.empty(0, np.int32)  # into _div_codes, -1 = none
-        self._former: dict[int, list[_Keyed]] = {}
-        self._pos_by_id: dict = {}
-        self._alive = np.empty(0, bool)
-        self._static = np.empty(0, np.int64)
-        self._status = np.empty(0, np.int8)
-        self._level = np.empty(0, np.int8)
-        self._klass = np.empty(0, np.int16)
-        self._paths = np.empty((0, _MAX_DEPTH), np.int32)
-        self._bbox = np.empty((0, 4), np.float64)
-        self._class_ids: dict[str, int] = {}
-        self._class_names: list[str] = []
-        self._div_ids: dict[str, int] = {}
-        self._div_names: list[str] = []
-        self._div_codes: list[str] = []
+        self.mapped_from: str | None = None  # the directory the base is mapped from
+        self._set_base(_empty_base(), {"classes": [], "divisions": [], "build_seconds": 0.0})
+
+    def _set_base(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Take ``arrays`` (see :meth:`_base_arrays`) as the base; nothing added after it."""
+        self._base_arrays_kept = arrays
+        self._n_base = len(arrays["ids"])
+        self._base_ids = arrays["ids"]
+        self._id_index = IdIndex.from_arrays(arrays, "idx")
+        self._base_names = PackedStrings.from_arrays(arrays, "names")
+        self._base_former_pos = arrays["former.pos"]  # sorted positions with former names
+        self._base_former = PackedStrings.from_arrays(arrays, "former")  # tab-joined names
+        self._alive = np.ones(self._n_base, bool)
+        self._static, self._status = SplitColumn(arrays["static"]), SplitColumn(arrays["status"])
+        self._level, self._klass = SplitColumn(arrays["level"]), SplitColumn(arrays["klass"])
+        self._division_code = SplitColumn(arrays["division"])  # into _div_codes, -1 = none
+        self._paths, self._bbox = SplitColumn(arrays["paths"]), SplitColumn(arrays["bbox"])
+        # Added after the base: ids, names and former names of positions _n_base.. on.
+        self._extra_ids: list = []
+        self._extra_names: list[str] = []
+        self._former: dict[int, list[str]] = {}
+        self._extra_pos_by_id: dict = {}
+        # Small tables, in memory in every process (tens of thousands of divisions at most).
+        self._class_names: list[str] = list(meta["classes"])
+        self._class_ids = {name: i for i, name in enumerate(self._class_names)}
+        self._div_codes = [code for code, _, _ in meta["divisions"]]
+        self._div_names = [name for _, name, _ in meta["divisions"]]
+        self._div_ids = {code: i for i, code in enumerate(self._div_codes)}
         # Per division id, a bit per column of ``_paths`` it has been seen in (its depth;
         # one bit in a consistent registry): the division filter then reads one column of
         # the candidates' paths instead of all _MAX_DEPTH of them.
-        self._div_depth_bits = bytearray()
-        self._chars = self._py = self._ini = _KeyList.empty()
-        self._typo_chars = _TypoBuckets()
-        self._typo_latin = _TypoBuckets()
+        self._div_depth_bits = bytearray(bits for _, _, bits in meta["divisions"])
+        self._chars, self._py, self._ini = (
+            _Keys(_PackedKeyList.from_arrays(arrays, kind)) for kind in ("chars", "py", "ini")
+        )
+        self._typo_chars = _TypoBuckets(_bucket_parts(arrays, "typo_chars"), True)
+        self._typo_latin = _TypoBuckets(_bucket_parts(arrays, "typo_latin"), False)
+        self.build_seconds = meta["build_seconds"]
 
     # ------------------------------------------------------------------ building
 
@@ -545,7 +671,7 @@ class SearchIndex(SearchMethods):
         while chunk := list(islice(records, 5000)):
             self._readings.prefetch(normalise_text(str(r["name"])) for r in chunk)
             for record in chunk:
-                pos = len(self._ids)
+                pos = len(self._extra_ids)
                 for aux, k in enumerate(self._append_columns(record, pos, columns), start=-1):
                     for lists, key, nat, spec in (
                         (chars, k.text, k.natural_len, k.spec_len),
@@ -559,20 +685,30 @@ class SearchIndex(SearchMethods):
                         spec_readings[spec_text] = k.py[: k.py_spec_len]
                         typo_chars.append(spec_text)
                         typo_latin.append(spec_readings[spec_text])
-        n = len(self._ids)
-        self._alive = np.ones(n, bool)
-        a = _column_arrays(columns)
-        self._static, self._status, self._level = a["static"], a["status"], a["level"]
-        self._klass, self._division_code = a["klass"], a["division"]
-        self._paths, self._bbox = a["paths"], a["bbox"]
-        self._chars, self._py, self._ini = _KeyList(*chars), _KeyList(*py), _KeyList(*ini)
-        self._typo_chars = _TypoBuckets.build(typo_chars, spec_readings)
-        self._typo_latin = _TypoBuckets.build(typo_latin)
+        arrays = _pack_base(
+            self._extra_ids,
+            self._extra_names,
+            self._former,
+            columns,
+            (chars, py, ini),
+            _TypoBuckets.pack(typo_chars, spec_readings),
+            _TypoBuckets.pack(typo_latin),
+        )
         # Only needed while building (add() reads again, microseconds per name).
         self._readings.cache.clear()
         self._readings.keyed.clear()
-        self.build_seconds = time.perf_counter() - started
+        self._set_base(arrays, self._meta(time.perf_counter() - started))
         return self
+
+    def _meta(self, build_seconds: float) -> dict:
+        return {
+            "classes": self._class_names,
+            "divisions": [
+                [code, name, bits]
+                for code, name, bits in zip(self._div_codes, self._div_names, self._div_depth_bits)
+            ],
+            "build_seconds": build_seconds,
+        }
 
     @classmethod
     def from_store(cls, store, former_names: dict | None = None) -> SearchIndex:
@@ -581,19 +717,48 @@ class SearchIndex(SearchMethods):
         with store.read() as conn:
             return cls.from_records(store_records(conn, former_names or {}))
 
+    def save(self, directory) -> None:
+        """Write the base to ``directory`` (one ``.npy`` file per array and ``meta.json``).
+        Raises Conflict when records were added or removed since it was built: those
+        would be lost."""
+        with self._lock:
+            if self._extra_ids or not self._alive.all():
+                raise Conflict("索引在建成后已有增删，不能保存为基础索引")
+            save_arrays(directory, self._base_arrays_kept, self._meta(self.build_seconds))
+
+    @classmethod
+    def load(cls, directory) -> SearchIndex:
+        """The index saved in ``directory``, its arrays memory-mapped read-only: every
+        process that loads the same directory shares one copy through the page cache."""
+        _t2s()
+        self = cls()
+        arrays, meta = load_arrays(directory)
+        self._set_base(arrays, meta)
+        self.mapped_from = str(directory)
+        return self
+
+    def _position(self, record_id) -> int | None:
+        """The live position of ``record_id``, or None."""
+        pos = self._extra_pos_by_id.get(record_id)
+        if pos is None:
+            pos = self._id_index.get(record_id)
+        return pos if pos is not None and self._alive[pos] else None
+
     def _append_columns(self, record: dict, pos: int, columns: dict) -> list[_Keyed]:
+        """Append one record's ids, names and former names after the base (at ``pos``)
+        and its column values to ``columns``; returns its keyed forms."""
         name = normalise_text(str(record["name"]))
         if not name:
             raise InvalidInput("地名不能为空", details={"id": record.get("id")})
         rid = record["id"]
-        if rid in self._pos_by_id:
+        if rid in self._extra_pos_by_id or self._position(rid) is not None:
             raise Conflict(f"记录 {rid} 已在索引中", details={"id": rid})
-        self._ids.append(rid)
-        self._names.append(name)
-        self._pos_by_id[rid] = pos
         status = record.get("status") or "in_force"
         if status not in STATUS_RANK:
             raise InvalidInput(f"未知的地名状态：{status}", details={"id": rid})
+        self._extra_ids.append(rid)
+        self._extra_names.append(name)
+        self._extra_pos_by_id[rid] = pos
         level = int(record.get("level_rank", OTHER_LEVEL_RANK))
         level = min(max(level, 0), 7)
         klass = record.get("feature_class") or ""
@@ -623,8 +788,8 @@ class SearchIndex(SearchMethods):
         former = [normalise_text(str(f)) for f in record.get("former_names") or []]
         former = [f for f in dict.fromkeys(former) if f and f != name]
         if former:
-            self._former[pos] = [_keyed(f, self._readings) for f in former]
-            keyed += self._former[pos]
+            keyed += [_keyed(f, self._readings) for f in former]
+            self._former[pos] = [k.text for k in keyed[1:]]
         return keyed
 
     def _division_id(self, code, name: str | None) -> int:
@@ -644,41 +809,36 @@ class SearchIndex(SearchMethods):
     def add(self, record: dict) -> None:
         """Add one record (a renamed place: :meth:`remove` the old one, add the new one).
 
-        Costs a few milliseconds per name at national scale (sorted inserts)."""
+        The record goes to the in-memory overlay after the base: a few milliseconds per
+        name at national scale (sorted inserts into lists of the overlay's size)."""
         with self._lock:
-            pos = len(self._ids)
+            pos = self._n_base + len(self._extra_ids)
             columns = _empty_columns()
             keyed_forms = self._append_columns(record, pos, columns)
             self._alive = np.append(self._alive, True)
-            a = _column_arrays(columns)
-            self._static = np.append(self._static, a["static"])
-            self._status = np.append(self._status, a["status"])
-            self._level = np.append(self._level, a["level"])
-            self._klass = np.append(self._klass, a["klass"])
-            self._division_code = np.append(self._division_code, a["division"])
-            self._paths = np.vstack([self._paths, a["paths"]])
-            self._bbox = np.vstack([self._bbox, a["bbox"]])
+            for key, array in _column_arrays(columns).items():
+                getattr(self, _COLUMN_ATTRS[key]).append(array)
             for aux, k in enumerate(keyed_forms, start=-1):
-                self._chars.insert(k.text, pos, aux, k.natural_len, k.spec_len)
-                self._py.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
-                self._ini.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
+                self._chars.extra.insert(k.text, pos, aux, k.natural_len, k.spec_len)
+                self._py.extra.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
+                self._ini.extra.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
                 self._typo_chars.insert(k.text[: k.spec_len], k.py[: k.py_spec_len])
                 self._typo_latin.insert(k.py[: k.py_spec_len])
 
     def remove(self, record_id) -> None:
         """Remove a record by id (it stops matching at once). Raises NotFound if absent."""
         with self._lock:
-            pos = self._pos_by_id.get(record_id)
-            if pos is None or not self._alive[pos]:
+            pos = self._position(record_id)
+            if pos is None:
                 raise NotFound(f"索引中没有记录 {record_id}", details={"id": record_id})
             self._alive[pos] = False
-            del self._pos_by_id[record_id]
+            self._extra_pos_by_id.pop(record_id, None)
 
     def replace(self, record_id, record: dict | None) -> None:
         """Drop ``record_id`` if present and add ``record`` (if given) in one step: a query
         running beside sees the old record or the new one, never neither."""
         with self._lock:
-            if record_id in self._pos_by_id:
+            if self._position(record_id) is not None:
                 self.remove(record_id)
             if record is not None:
                 self.add(record)
@@ -687,7 +847,28 @@ class SearchIndex(SearchMethods):
         return int(self._alive.sum())
 
     def __contains__(self, record_id) -> bool:
-        return record_id in self._pos_by_id
+        return self._position(record_id) is not None
+
+    @property
+    def overlay_size(self) -> int:
+        """Records added after the base was built (a reason to build a new base)."""
+        return len(self._extra_ids)
+
+    def _id(self, pos: int):
+        if pos < self._n_base:
+            return id_value(self._base_ids[pos])
+        return self._extra_ids[pos - self._n_base]
+
+    def _name(self, pos: int) -> str:
+        if pos < self._n_base:
+            return self._base_names[pos]
+        return self._extra_names[pos - self._n_base]
+
+    def _former_name(self, pos: int, aux: int) -> str:
+        if pos >= self._n_base:
+            return self._former[pos][aux]
+        i = int(np.searchsorted(self._base_former_pos, pos))
+        return self._base_former[i].split("\t")[aux]
 
     # ------------------------------------------------------------------ queries
 
@@ -773,9 +954,11 @@ class SearchIndex(SearchMethods):
 
         return mask
 
-    def _collect_prefix(
-        self, keys: _KeyList, q: str, form: str, cands: _Candidates, mask_fn
-    ) -> None:
+    def _collect_prefix(self, keys: _Keys, q: str, form: str, cands: _Candidates, mask_fn) -> None:
+        for part in keys.parts:
+            self._collect_prefix_part(part, q, form, cands, mask_fn)
+
+    def _collect_prefix_part(self, keys, q: str, form: str, cands: _Candidates, mask_fn) -> None:
         lo, exact_end, hi = keys.prefix_range(q)
         if lo == hi:
             return
@@ -812,7 +995,7 @@ class SearchIndex(SearchMethods):
         self,
         q: str,
         buckets: _TypoBuckets,
-        keys: _KeyList,
+        keys: _Keys,
         min_len: int,
         cands: _Candidates,
         mask_fn,
@@ -827,23 +1010,32 @@ class SearchIndex(SearchMethods):
            with it that are one edit from q as a whole (杉树寸民委员会 -> 杉树村民委员会).
         3. In the second half of a whole name: names starting with q's intact first half that
            are one edit from q."""
+        splits = []  # (head, tail, terms one edit from head, head's reading)
+        for k in range(len(q), min_len - 1, -1):
+            head, tail = q[:k], q[k:]
+            head_reading = (
+                "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
+            )
+            terms = buckets.within_one_edit(head)
+            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
+                same = [t for t in terms if buckets.reading_of(t) == head_reading]
+                terms = (same + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
+            splits.append((head, tail, terms, head_reading))
+        for part in keys.parts:
+            self._collect_typos_part(q, splits, buckets, part, min_len, cands, mask_fn)
+
+    def _collect_typos_part(self, q, splits, buckets, keys, min_len, cands, mask_fn) -> None:
         typo = MATCHED_FORMS.index("typo")
         ranges: dict[int, list[np.ndarray]] = {_TIER_TYPO_HOMOPHONE: [], _TIER_TYPO: []}
         whole: list[np.ndarray] = []
         verify: list[tuple[int, int]] = []
-        for k in range(len(q), min_len - 1, -1):
-            head, tail = q[:k], q[k:]
-            head_reading = "".join(map(_syllable_key, syllables(head))) if buckets.reading else None
-            terms = buckets.within_one_edit(head)
-            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
-                same = [t for t in terms if buckets.reading.get(t) == head_reading]
-                terms = (same + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
+        for head, tail, terms, head_reading in splits:
             for term in terms:
                 lo, hi = keys.range_of(term + tail)
                 if lo < hi:
                     # An IME slip picks a character of the same sound: rank those first.
                     homophone = (
-                        head_reading is not None and buckets.reading.get(term) == head_reading
+                        head_reading is not None and buckets.reading_of(term) == head_reading
                     )
                     ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(
                         np.arange(lo, hi)
@@ -854,7 +1046,7 @@ class SearchIndex(SearchMethods):
                     verify.append((lo, hi))
         if verify:
             entries = np.concatenate([np.arange(lo, hi) for lo, hi in verify])
-            names = [name for lo, hi in verify for name in keys.keys[lo:hi]]
+            names = [name for lo, hi in verify for name in keys.texts(lo, hi)]
             dist = process.cdist(
                 [q], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
             )[0]
@@ -865,7 +1057,7 @@ class SearchIndex(SearchMethods):
             if lo < hi:
                 dist = process.cdist(
                     [q],
-                    keys.keys[lo:hi],
+                    keys.texts(lo, hi),
                     scorer=OSA.distance,
                     score_cutoff=1,
                     dtype=np.int32,
@@ -878,7 +1070,7 @@ class SearchIndex(SearchMethods):
                 self._add_typo(keys, np.concatenate(parts), typo, cands, mask_fn, tier)
 
     def _add_typo(
-        self, keys: _KeyList, entries: np.ndarray, typo: int, cands: _Candidates, mask_fn, tier: int
+        self, keys, entries: np.ndarray, typo: int, cands: _Candidates, mask_fn, tier: int
     ) -> None:
         if not entries.size:
             return
@@ -911,6 +1103,7 @@ class SearchIndex(SearchMethods):
 
     def _hit(self, pos: int, key: int, form: int, aux: int) -> Hit:
         tier = key >> _TIER_SHIFT
+        name = self._name(pos)
         penalty = (key >> _FORM_SHIFT) & 7
         level, status = int(self._level[pos]), int(self._status[pos])
         score = 1.0 - (
@@ -918,18 +1111,18 @@ class SearchIndex(SearchMethods):
             + level * 0.03
             + status * 0.01
             + penalty * 0.002
-            + min(len(self._names[pos]), 19) * 0.0001
+            + min(len(name), 19) * 0.0001
         )
         path = self._paths[pos]
         chain = [self._div_names[i] for i in path[path >= 0]]
         statuses = {v: k for k, v in STATUS_RANK.items()}
         return Hit(
-            id=self._ids[pos],
-            name=self._names[pos],
+            id=self._id(pos),
+            name=name,
             matched_form=MATCHED_FORMS[form],
             score=round(score, 4),
             division_chain=chain,
-            matched_former_name=self._former[pos][aux].text if aux >= 0 else None,
+            matched_former_name=self._former_name(pos, aux) if aux >= 0 else None,
             division_code=self._div_codes[self._division_code[pos]]
             if self._division_code[pos] >= 0
             else None,
@@ -942,10 +1135,52 @@ class SearchIndex(SearchMethods):
     def stats(self) -> dict:
         return {
             "records": len(self),
-            "positions": len(self._ids),
+            "positions": len(self._alive),
+            "overlay": self.overlay_size,
+            "mapped_from": self.mapped_from,
             "keys": len(self._chars),
             "build_seconds": round(self.build_seconds, 2),
         }
+
+
+def _pack_base(ids, names, former, columns, keys, typo_chars, typo_latin) -> dict:
+    """The base's arrays: ids and names by position, former names (``former``: {position:
+    [names]}), the per-record ``columns``, the (chars, py, ini) key lists as five lists each
+    (keys, positions, former-name index, natural and specific lengths) and the packed typo
+    buckets (:meth:`_TypoBuckets.pack`)."""
+    former_pos = sorted(former)
+    arrays = (
+        {"ids": id_array(ids), "former.pos": np.array(former_pos, np.int64)}
+        | IdIndex.of(ids).arrays("idx")
+        | PackedStrings.of(names).arrays("names")
+        | PackedStrings.of(["\t".join(former[p]) for p in former_pos]).arrays("former")
+        | _column_arrays(columns)
+    )
+    for kind, lists in zip(("chars", "py", "ini"), keys):
+        arrays |= _PackedKeyList.of(_KeyList(*lists)).arrays(kind)
+    for kind, parts in (("typo_chars", typo_chars), ("typo_latin", typo_latin)):
+        for part, packed in parts.items():
+            arrays |= packed.arrays(f"{kind}.{part}")
+    return arrays
+
+
+def _empty_base() -> dict:
+    empty = ([], [], [], [], [])
+    return _pack_base(
+        [], [], {}, _empty_columns(), (empty,) * 3, _TypoBuckets.pack([], {}), _TypoBuckets.pack([])
+    )
+
+
+def _bucket_parts(arrays: dict, kind: str) -> dict:
+    """The packed parts of one kind of typo bucket (see :meth:`_TypoBuckets.pack`)."""
+    parts = {
+        "fwd": SortedKeys.from_arrays(arrays, f"{kind}.fwd"),
+        "rev": SortedKeys.from_arrays(arrays, f"{kind}.rev"),
+    }
+    if f"{kind}.terms.buf" in arrays:
+        parts["terms"] = SortedKeys.from_arrays(arrays, f"{kind}.terms")
+        parts["readings"] = PackedStrings.from_arrays(arrays, f"{kind}.readings")
+    return parts
 
 
 def _static_key(level: int, status: int, name_len: int, pos: int) -> int:

@@ -7,6 +7,7 @@ bounds in the same degrees, kept for index filtering on SQLite.
 
 import sqlalchemy as sa
 
+from gazetteer.core.columns import INSTANT, check_one_of, serial_table, version_column
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 
 DIVISION_LEVELS = ("province", "city", "county", "township", "village")
@@ -36,6 +37,12 @@ def division_code_column(name: str, *args, **kwargs) -> sa.Column:
     return sa.Column(name, sa.String(12), sa.ForeignKey("divisions.code"), *args, **kwargs)
 
 
+def place_id_column(name: str, *args, **kwargs) -> sa.Column:
+    """A column holding a place-name record's id, referencing ``places.id``; ``args``/
+    ``kwargs`` as for ``sa.Column`` (index, nullable, comment...)."""
+    return sa.Column(name, sa.Integer, sa.ForeignKey("places.id"), *args, **kwargs)
+
+
 divisions = sa.Table(
     "divisions",
     metadata,
@@ -61,14 +68,11 @@ divisions = sa.Table(
     sa.Column("area_km2", sa.Float, comment="geodesic, CGCS2000 ellipsoid"),
     sa.Column("geometry_source", sa.String(100)),
     sa.Column("name_source", sa.String(100)),
-    sa.CheckConstraint("level IN ('province','city','county','township','village')", name="level"),
+    check_one_of("level", DIVISION_LEVELS),
 )
 
-places = sa.Table(
+places = serial_table(
     "places",
-    metadata,
-    # AUTOINCREMENT on SQLite (identity on PostgreSQL): an id is never reused, even after deletes.
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column(
         "source_key",
         sa.String(64),
@@ -121,19 +125,10 @@ places = sa.Table(
     sa.Column("source", sa.String(200)),
     sa.Column("registered_by", sa.String(100)),
     sa.Column("registering_unit", sa.String(200)),
-    sa.Column(
-        "registered_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()
-    ),
-    sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.current_timestamp()),
-    sa.Column(
-        "version",
-        sa.Integer,
-        nullable=False,
-        server_default="1",
-        comment="optimistic-concurrency counter, +1 on every change",
-    ),
-    sa.CheckConstraint("status IN ('in_force','historical','retired')", name="status"),
-    sqlite_autoincrement=True,
+    sa.Column("registered_at", INSTANT, server_default=sa.func.current_timestamp()),
+    sa.Column("updated_at", INSTANT, server_default=sa.func.current_timestamp()),
+    version_column(),
+    check_one_of("status", PLACE_STATUSES),
 )
 
 # Column groups of ``places`` that the registry, the workflow and office imports all write.
@@ -185,7 +180,7 @@ division_changes = sa.Table(
     sa.Column("document", sa.String(200), comment="approving document, where known"),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("verified", sa.Boolean, nullable=False),
-    sa.CheckConstraint("date_precision IN ('day', 'month', 'year')", name="precision"),
+    check_one_of("date_precision", ("day", "month", "year"), name="precision"),
 )
 
 meta = sa.Table(

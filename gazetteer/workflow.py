@@ -39,9 +39,10 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.settings import SETTING_DEFAULTS
 from gazetteer.core.store import Store, first_or_not_found
-from gazetteer.core.text import clean_text
+from gazetteer.core.text import clean_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
+from gazetteer.divisions import division_exists
 from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
@@ -57,6 +58,7 @@ from gazetteer.registry import (
 from gazetteer.registry_tables import (
     OPINION_KINDS,
     PROPOSAL_KINDS,
+    PROPOSAL_STATES,
     proposal_events,
     proposal_opinions,
     proposals,
@@ -258,12 +260,7 @@ def validate_new_proposal(
         raise InvalidInput(DIVISION_REFUSAL)
     if not clean.get("division_code"):
         raise InvalidInput("请填写所在行政区划代码 division_code")
-    if (
-        conn.execute(
-            sa.select(divisions.c.code).where(divisions.c.code == clean["division_code"])
-        ).first()
-        is None
-    ):
+    if not division_exists(conn, clean["division_code"]):
         raise NotFound(f"没有代码为 {clean['division_code']} 的行政区划")
     rom = romanize(name, clean["feature_class"])
     clean.update(
@@ -542,13 +539,9 @@ def list_proposals(
     if not (1 <= limit <= 500) or offset < 0:
         raise InvalidInput("limit 应在 1 到 500 之间，offset 不能为负")
     query = sa.select(proposals)
-    if state:
-        if state not in STATE_NAMES_ZH:
-            raise InvalidInput(f"未知的状态：{state!r}")
+    if optional_choice(state, PROPOSAL_STATES, "状态"):
         query = query.where(proposals.c.state == state)
-    if kind:
-        if kind not in PROPOSAL_KINDS:
-            raise InvalidInput(f"未知的申请类型：{kind!r}")
+    if optional_choice(kind, PROPOSAL_KINDS, "申请类型"):
         query = query.where(proposals.c.kind == kind)
     if place_id is not None:
         query = query.where(
@@ -616,19 +609,8 @@ def create_proposal(
     proposal (``gazetteer.core.idempotency``)."""
     require_role(actor, DRAFTING_ROLES, "起草申请")
     now = clock()
-    digest = None
-    if idempotency_key is not None:
-        key = idempotency.validate_key(idempotency_key)
-        digest = idempotency.request_digest(
-            [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
-        )
-    with store.write(actor=actor) as conn:
-        if digest is not None:
-            earlier = idempotency.previous(conn, actor.username, "proposal", key)
-            if earlier is not None:
-                stored = _detail(conn, _load(conn, earlier.response["id"]), actor)
-                idempotency.check_same_request(earlier, digest, stored)
-                return stored
+
+    def create(conn) -> int:
         values = validate_new_proposal(
             conn,
             kind=kind,
@@ -652,9 +634,18 @@ def create_proposal(
         )
         proposal_id = result.inserted_primary_key[0]
         _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
-        if digest is not None:
-            idempotency.remember(conn, actor.username, key, "proposal", digest, {"id": proposal_id})
-        return _detail(conn, _load(conn, proposal_id), actor)
+        return proposal_id
+
+    request = [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
+    return idempotency.create_once(
+        store,
+        actor,
+        "proposal",
+        idempotency_key,
+        request,
+        create,
+        lambda proposal_id: get_proposal(store, proposal_id, actor),
+    )
 
 
 def _step(action: str) -> Step:

@@ -7,9 +7,9 @@ from pathlib import Path
 import opencc
 import pytest
 
+from benchmarks.chain_queries import CHAIN_FORMS, path_of, typed_chain
 from gazetteer.chains import ChainLexicon, ChainSearch, chain_text
 from gazetteer.core.errors import InvalidInput
-from gazetteer.pinyin import initials, syllables
 from gazetteer.search import SearchIndex, split_generic
 from tests.test_search import PANYU, SYNTHETIC, gd_records
 
@@ -22,23 +22,21 @@ def rows() -> dict[str, dict]:
         return {r["code"]: r for r in csv.DictReader(f)}
 
 
-def path_of(code: str, rows) -> list[str]:
-    path = []
-    while code:
-        path.append(code)
-        code = rows[code]["parent_code"]
-    return path[::-1]
+@pytest.fixture(scope="module")
+def parent_of(rows) -> dict[str, str]:
+    return {code: r["parent_code"] for code, r in rows.items()}
 
 
 @pytest.fixture(scope="module")
-def chains(rows) -> ChainSearch:
+def chains(rows, parent_of) -> ChainSearch:
     records = gd_records()
     former = {PANYU: ["番禺县", "番禺市"]}  # real history: county until 1992, city until 2000
     for r in records:
         r["former_names"] = former.get(r["id"], [])
     index = SearchIndex.from_records(records + SYNTHETIC)
     lexicon = ChainLexicon.build(
-        (c, r["name"], r["level"], path_of(c, rows), former.get(c, [])) for c, r in rows.items()
+        (c, r["name"], r["level"], path_of(c, parent_of), former.get(c, []))
+        for c, r in rows.items()
     )
     return ChainSearch(index, lexicon)
 
@@ -127,30 +125,19 @@ def test_odd_input(chains):
     assert reading is None or reading.tail != "区"
 
 
-def test_chains_drawn_from_the_registry(rows, chains):
+def test_chains_drawn_from_the_registry(rows, parent_of, chains):
     """Chains of city › county › township (and county › township › village) drawn from the
     shipped names with a seeded RNG, typed in characters with or without generic terms,
     traditional characters, pinyin, initials and mixed: recall@10 >= 0.98 per form."""
     s2t = opencc.OpenCC("s2t")
     rng = random.Random(16)
     targets = [c for c, r in rows.items() if r["level"] in ("township", "village")]
-    forms = ("chars", "specific", "traditional", "pinyin", "initials", "mixed")
-    found = {f: [] for f in forms}
+    found = {f: [] for f in CHAIN_FORMS}
     for i in range(600):
         code = rng.choice(targets)
-        path = path_of(code, rows)[1:]  # from the city down
-        levels = path[-3:] if rows[code]["level"] == "village" else path
-        names = [rows[c]["name"] for c in levels]
-        specific = [n[: split_generic(n)[1]] for n in names]
-        form = forms[i % len(forms)]
-        typed = {
-            "chars": "".join(names),
-            "specific": "".join(specific),
-            "traditional": s2t.convert("".join(specific)),
-            "pinyin": " ".join("".join(syllables(n)) for n in specific),
-            "initials": " ".join(initials(n) for n in specific),
-            "mixed": specific[0] + "".join("".join(syllables(n)) for n in specific[1:]),
-        }[form]
+        path = path_of(code, parent_of)[1:]  # from the city down
+        form = CHAIN_FORMS[i % len(CHAIN_FORMS)]
+        typed = typed_chain([rows[c]["name"] for c in path[-3:]], form, s2t)
         hits, _ = chains.search(typed, limit=10)
         found[form].append(code in [h.id for h in hits])
     for form, results in found.items():
@@ -192,14 +179,14 @@ def test_suggestions_follow_a_chain_level_by_level(chains):
     assert chains.suggest("番禺", 10)[0][0].name == "番禺区"
 
 
-def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, chains):
+def test_suggestions_reach_every_level_of_chains_drawn_from_the_registry(rows, parent_of, chains):
     """City › county › township chains from the shipped registry: typing the township's
     first character after its city and county suggests the township."""
     rng = random.Random(16)
     townships = [c for c, r in rows.items() if r["level"] == "township"]
     misses = []
     for code in rng.sample(townships, 150):
-        city, county = (rows[c]["name"] for c in path_of(code, rows)[1:3])
+        city, county = (rows[c]["name"] for c in path_of(code, parent_of)[1:3])
         name = rows[code]["name"]
         typed = city[: split_generic(city)[1]] + county[: split_generic(county)[1]] + name[0]
         if code not in [h.id for h, _ in chains.suggest(typed, 20)]:

@@ -288,22 +288,17 @@ def test_from_store(tmp_path):
     store = store_mod.Store(f"sqlite:///{tmp_path / 'g.sqlite'}")
     store_mod.metadata.create_all(store.engine)
     with store.write() as conn:
-        for code, name, level, parent, path in [
+        columns = ("code", "name", "level", "parent_code", "path")
+        rows = [
             ("440000", "广东省", "province", None, "440000"),
             ("440100", "广州市", "city", "440000", "440000/440100"),
             ("440113", "番禺区", "county", "440100", "440000/440100/440113"),
             ("440113001", "市桥街道", "township", "440113", "440000/440100/440113/440113001"),
-        ]:
-            conn.execute(
-                sa.insert(divisions).values(
-                    code=code,
-                    name=name,
-                    level=level,
-                    parent_code=parent,
-                    path=path,
-                    in_guangdong=True,
-                )
-            )
+        ]
+        conn.execute(
+            sa.insert(divisions),
+            [{**dict(zip(columns, row)), "in_guangdong": True} for row in rows],
+        )
         conn.execute(
             sa.insert(places).values(
                 name="番禺区",

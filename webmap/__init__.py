@@ -79,7 +79,9 @@ def create_app(
     if serving_lock is not None:
         weakref.finalize(app, serving_lock.release)
     app.extensions[context.STORE] = store
-    app.extensions[context.LOOKUP] = LookupService(store)
+    app.extensions[context.LOOKUP] = LookupService(
+        store, index_files=settings["LOOKUP_INDEX_FILES"]
+    )
     # A training instance may run its registry clock ahead (docs/training.md); load_settings
     # refuses an offset anywhere else.
     training = settings["TRAINING_INSTANCE"]

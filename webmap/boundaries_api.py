@@ -84,13 +84,12 @@ def _fmt(default: str = "geojson") -> str:
     return fmt
 
 
-def _tolerance_m() -> float:
-    return float(current_app.config["MARKER_MOVED_TOLERANCE_M"])
-
-
-def _guards() -> dict:
+def _limits() -> inspection_service.DistanceLimits:
     """The moved tolerance and the distance guards by survey method, from the settings."""
-    return {"tolerance_m": _tolerance_m(), "guard_m": current_app.config["MARKER_DISTANCE_GUARD_M"]}
+    return inspection_service.DistanceLimits(
+        tolerance_m=float(current_app.config["MARKER_MOVED_TOLERANCE_M"]),
+        guard_m=current_app.config["MARKER_DISTANCE_GUARD_M"],
+    )
 
 
 def _send_export(name: str, write, fmt: str | None = None):
@@ -103,6 +102,15 @@ def _send_export(name: str, write, fmt: str | None = None):
         write(fmt, path)
         data = io.BytesIO(path.read_bytes())
     return send_file(data, mimetype=_MEDIA[fmt], as_attachment=True, download_name=f"{name}.{fmt}")
+
+
+def _create(create, model):
+    """201 with what ``create(store, body, actor, idempotency_key=…)`` makes of the body
+    checked against ``model``; a retry under the same Idempotency-Key gets the same one."""
+    made = create(
+        store(), validated_body(model), current_actor(), idempotency_key=idempotency_key()
+    )
+    return jsonify(made), 201
 
 
 @bp.get("/vocabulary")
@@ -213,14 +221,7 @@ def rounds():
 
 @bp.post("/rounds")
 def create_round():
-    return jsonify(
-        inspection_service.create_round(
-            store(),
-            validated_body(RoundPlan),
-            current_actor(),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    return _create(inspection_service.create_round, RoundPlan)
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -303,7 +304,7 @@ def inspections():
 def record_inspection():
     """Idempotent by the client-made ``id``: 201 when stored now, 200 when it already was."""
     record, created = inspection_service.record_inspection(
-        store(), validated_body(InspectionNew), current_actor(), **_guards()
+        store(), validated_body(InspectionNew), current_actor(), limits=_limits()
     )
     return jsonify(record), 201 if created else 200
 
@@ -312,7 +313,7 @@ def record_inspection():
 def amend_inspection(inspection_id: str):
     """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
     record, created = inspection_service.amend_inspection(
-        store(), inspection_id, json_body(), current_actor(), **_guards()
+        store(), inspection_id, json_body(), current_actor(), limits=_limits()
     )
     return jsonify(record), 201 if created else 200
 
@@ -326,9 +327,7 @@ def amendments(inspection_id: str):
 def sign_inspection(inspection_id: str):
     body = validated_body(SideSignOff)
     return jsonify(
-        inspection_service.sign_inspection(
-            store(), inspection_id, body.get("side_code"), current_actor()
-        )
+        inspection_service.sign_inspection(store(), inspection_id, actor=current_actor(), **body)
     )
 
 
@@ -345,7 +344,7 @@ def export_inspections():
 @bp.post("/inspections/import")
 def import_inspections():
     counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), current_actor(), **_guards()
+        store(), request.get_data(), _fmt(), current_actor(), limits=_limits()
     )
     return jsonify(counts)
 
@@ -369,44 +368,23 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    body = validated_body(TaskNew)
-    return jsonify(
-        task_service.create_task(
-            store(),
-            body.get("marker_id"),
-            body.get("kind"),
-            current_actor(),
-            note=body.get("note"),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    task = task_service.create_task(
+        store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
+    )
+    return jsonify(task), 201
 
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
+    """Body: ``TaskUpdate``, whose fields are ``update_task``'s keyword arguments."""
     body = validated_body(TaskUpdate)
-    return jsonify(
-        task_service.update_task(
-            store(),
-            task_id,
-            body.get("status"),
-            current_actor(),
-            result=body.get("result"),
-            witness_other_side=body.get("witness_other_side"),
-            witness=body.get("witness"),
-            new_lon=body.get("new_lon"),
-            new_lat=body.get("new_lat"),
-        )
-    )
+    return jsonify(task_service.update_task(store(), task_id, actor=current_actor(), **body))
 
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    return jsonify(
-        task_service.approve_task(
-            store(), task_id, validated_body(SideSignOff)["side_code"], current_actor()
-        )
-    )
+    body = validated_body(SideSignOff)
+    return jsonify(task_service.approve_task(store(), task_id, actor=current_actor(), **body))
 
 
 @bp.get("/disputes")
@@ -422,27 +400,14 @@ def disputes():
 
 @bp.post("/disputes")
 def create_dispute():
-    return jsonify(
-        dispute_service.create_dispute(
-            store(),
-            validated_body(DisputeNew),
-            current_actor(),
-            idempotency_key=idempotency_key(),
-        )
-    ), 201
+    return _create(dispute_service.create_dispute, DisputeNew)
 
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
     body = validated_body(DisputeUpdate)
     return jsonify(
-        dispute_service.update_dispute(
-            store(),
-            dispute_id,
-            body.get("status"),
-            current_actor(),
-            resolution=body.get("resolution"),
-        )
+        dispute_service.update_dispute(store(), dispute_id, actor=current_actor(), **body)
     )
 
 

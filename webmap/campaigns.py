@@ -105,31 +105,33 @@ def cleanup_csv():
 def cleanup_build():
     """Check the names in force of a division and list the flagged ones (officers); body
     {division} (440000 for the whole province)."""
-    body = validated_body(CleanupBuild)
-    result = cleanup.build_worklist(
-        store(),
-        current_actor(),
-        lookup().name_corpus,
-        division=body["division"],
-        clock=clock,
-    )
-    return jsonify(result)
+    return jsonify(_build_worklist(validated_body(CleanupBuild)["division"]))
 
 
 @bp.post("/api/cleanup/<int:item_id>/decision")
 def cleanup_decide(item_id: int):
     """Keep a name (with a reason) or reopen it (officers); body {decision, reason?, version}."""
-    body = validated_body(CleanupDecision)
-    return jsonify(
-        cleanup.decide(
-            store(),
-            current_actor(),
-            item_id,
-            decision=body["decision"],
-            reason=body.get("reason"),
-            version=body["version"],
-            clock=clock,
-        )
+    return jsonify(_decide(item_id, validated_body(CleanupDecision)))
+
+
+def _build_worklist(division: str) -> dict:
+    """The one call path of the API and the page: check the names of ``division``."""
+    return cleanup.build_worklist(
+        store(), current_actor(), lookup().name_corpus, division=division, clock=clock
+    )
+
+
+def _decide(item_id: int, answer) -> dict:
+    """The one call path of the API (a checked body) and the page (its form, where the
+    version is text: ``ValueError`` when it is missing or not a number)."""
+    return cleanup.decide(
+        store(),
+        current_actor(),
+        item_id,
+        decision=answer.get("decision"),
+        reason=answer.get("reason"),
+        version=int(answer.get("version", "")),
+        clock=clock,
     )
 
 
@@ -165,15 +167,7 @@ def cleanup_page():
 def cleanup_decide_form(item_id: int):
     form = request.form
     try:
-        item = cleanup.decide(
-            store(),
-            current_actor(),
-            item_id,
-            decision=form.get("decision"),
-            reason=form.get("reason"),
-            version=int(form.get("version", "")),
-            clock=clock,
-        )
+        item = _decide(item_id, form)
         flash(f"“{item['name']}”：{item['status_zh']}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面", "error")
@@ -188,13 +182,7 @@ def cleanup_decide_form(item_id: int):
 def cleanup_build_form():
     form = request.form
     try:
-        result = cleanup.build_worklist(
-            store(),
-            current_actor(),
-            lookup().name_corpus,
-            division=form.get("division") or PROVINCE,
-            clock=clock,
-        )
+        result = _build_worklist(form.get("division") or PROVINCE)
         flash(
             f"已审查 {result['checked']} 个现行地名，{result['flagged']} 个不规范；"
             f"新列入 {result['added']} 个"
@@ -277,37 +265,44 @@ def _columns(source) -> dict:
     return {k: source.get(k) or None for k in ("id", "x", "y")}
 
 
-@bp.post("/api/placements/batch/preview")
-def placement_batch_preview():
-    """Multipart: file, crs, id?/x?/y? column names. What each row would do (officers)."""
-    actor = current_actor()
-    require_role(actor, placement_worklist.PLACING_ROLES, "批量上图")
-    path = _stored_upload()
-    return jsonify(
-        placement_worklist.batch_preview(
-            store(), actor, path, crs_tag=request.form.get("crs"), columns=_columns(request.form)
-        )
+def _preview_batch(actor, form) -> dict:
+    """Store the uploaded file and say what each row would do: the API's and the page's path."""
+    return placement_worklist.batch_preview(
+        store(), actor, _stored_upload(), crs_tag=form.get("crs"), columns=_columns(form)
     )
 
 
-@bp.post("/api/placements/batch")
-def placement_batch_apply():
-    """Form or JSON {digest, crs, id?, x?, y?}: place the previewed file's good rows in one
-    transaction (officers)."""
-    require_role(current_actor(), placement_worklist.PLACING_ROLES, "批量上图")
-    source = request.form if request.form else request.get_json(silent=True)
-    if not hasattr(source, "get"):
-        raise InvalidInput("请求体应为表单或 JSON 对象 {digest, crs}")
-    result = placement_worklist.batch_apply(
+def _apply_batch(actor, source) -> dict:
+    """Place the good rows of the previewed file ``source["digest"]`` names (form or JSON)."""
+    return placement_worklist.batch_apply(
         store(),
-        current_actor(),
+        actor,
         _upload_of(source.get("digest")),
         crs_tag=source.get("crs"),
         digest=source.get("digest"),
         columns=_columns(source),
         clock=clock,
     )
-    return jsonify(result)
+
+
+@bp.post("/api/placements/batch/preview")
+def placement_batch_preview():
+    """Multipart: file, crs, id?/x?/y? column names. What each row would do (officers)."""
+    actor = current_actor()
+    require_role(actor, placement_worklist.PLACING_ROLES, "批量上图")
+    return jsonify(_preview_batch(actor, request.form))
+
+
+@bp.post("/api/placements/batch")
+def placement_batch_apply():
+    """Form or JSON {digest, crs, id?, x?, y?}: place the previewed file's good rows in one
+    transaction (officers)."""
+    actor = current_actor()
+    require_role(actor, placement_worklist.PLACING_ROLES, "批量上图")
+    source = request.form if request.form else request.get_json(silent=True)
+    if not hasattr(source, "get"):
+        raise InvalidInput("请求体应为表单或 JSON 对象 {digest, crs}")
+    return jsonify(_apply_batch(actor, source))
 
 
 @bp.get("/officer/placement")
@@ -341,24 +336,10 @@ def placement_batch_page():
     if request.method == "POST":
         try:
             if form.get("digest"):
-                result = placement_worklist.batch_apply(
-                    store(),
-                    actor,
-                    _upload_of(form.get("digest")),
-                    crs_tag=form.get("crs"),
-                    digest=form.get("digest"),
-                    columns=_columns(form),
-                    clock=clock,
-                )
+                result = _apply_batch(actor, form)
                 flash(f"已上图 {result['placed']} 个地名；{result['errors']} 行有误未导入")
             else:
-                preview = placement_worklist.batch_preview(
-                    store(),
-                    actor,
-                    _stored_upload(),
-                    crs_tag=form.get("crs"),
-                    columns=_columns(form),
-                )
+                preview = _preview_batch(actor, form)
         except DomainError as exc:
             flash(exc.message, "error")
     return render_template(

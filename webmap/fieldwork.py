@@ -84,18 +84,8 @@ def compliance_page():
 def rules_check():
     """Body {name, feature_class, division_code | lon+lat}: the findings of the naming
     rules, each conflict located for the map, and names nearby sharing the specific term."""
-    body = validated_body(RulesCheck)
-    return jsonify(
-        compliance.check_proposed_name(
-            store(),
-            lookup().name_corpus(),
-            name=body.get("name"),
-            feature_class=body.get("feature_class"),
-            division_code=body.get("division_code"),
-            lon=body.get("lon"),
-            lat=body.get("lat"),
-        )
-    )
+    body = validated_body(RulesCheck)  # its fields are check_proposed_name's keywords
+    return jsonify(compliance.check_proposed_name(store(), lookup().name_corpus(), **body))
 
 
 @bp.post("/api/places/<int:place_id>/geometry")

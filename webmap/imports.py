@@ -145,16 +145,9 @@ def layer(run_id: int):
 
 @bp.post("/api/imports/<int:run_id>/crs-guess")
 def crs_guess(run_id: int):
-    body = validated_body(ImportCrsGuess)
+    body = validated_body(ImportCrsGuess)  # its fields are coordinate_guess's keywords
     return jsonify(
-        runs.coordinate_guess(
-            store(),
-            run_id,
-            _officer(),
-            layer=body.get("layer"),
-            mapping=body.get("mapping"),
-            locator=lookup().locator,
-        )
+        runs.coordinate_guess(store(), run_id, _officer(), locator=lookup().locator, **body)
     )
 
 

@@ -18,7 +18,7 @@ from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
-from webmap.workflow_steps import take_step
+from webmap.workflow_steps import draft_proposal, take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 
@@ -119,16 +119,9 @@ def proposal_new():
                 store(), form.get("division")
             )
             place_id = int(form["place_id"]) if form.get("place_id") else None
-            p = workflow.create_proposal(
-                store(),
-                current_actor(),
-                kind=form.get("kind"),
-                applicant=form.get("applicant"),
-                reasons=form.get("reasons"),
-                proposed=proposed,
-                place_id=place_id,
-                location=location,
-                clock=clock,
+            p = draft_proposal(
+                {k: form.get(k) for k in ("kind", "applicant", "reasons")}
+                | {"proposed": proposed, "place_id": place_id, "location": location}
             )
             flash(f"已起草申请 {p['id']}")
             return redirect(url_for("officer.proposal", proposal_id=p["id"]))

@@ -16,7 +16,7 @@ from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
 from webmap.params import idempotency_key, int_arg
 from webmap.schemas import ProposalAction, ProposalNew, ProtectionNew, validated_body
-from webmap.workflow_steps import take_step
+from webmap.workflow_steps import draft_proposal, take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
 
@@ -88,19 +88,7 @@ def proposals_list():
 
 @bp.post("/proposals")
 def proposal_create():
-    body = validated_body(ProposalNew)
-    result = workflow.create_proposal(
-        store(),
-        current_actor(),
-        kind=body.get("kind"),
-        applicant=body.get("applicant"),
-        reasons=body.get("reasons"),
-        proposed=body.get("proposed") or {},
-        place_id=body.get("place_id"),
-        location=body.get("location"),
-        clock=clock,
-        idempotency_key=idempotency_key(),
-    )
+    result = draft_proposal(validated_body(ProposalNew), idempotency_key=idempotency_key())
     return jsonify(result), 201
 
 

@@ -1,7 +1,7 @@
-"""Taking a workflow step from a request: the one call path of the JSON API and the
-officer pages, so both call ``gazetteer.workflow.perform`` with the same dependencies —
-the app's store and clock, the current actor, and the lookup service's naming-rules
-corpus for ``check`` (kept current, instead of rebuilt for each check)."""
+"""Drafting a proposal and taking a workflow step from a request: the one call path of the
+JSON API and the officer pages, so both call ``gazetteer.workflow`` with the same
+dependencies — the app's store and clock, the current actor, and the lookup service's
+naming-rules corpus for ``check`` (kept current, instead of rebuilt for each check)."""
 
 from __future__ import annotations
 
@@ -32,4 +32,17 @@ def take_step(
         corpus=corpus,
         min_notice_days=current_app.config["MIN_NOTICE_DAYS"],
         **params,
+    )
+
+
+def draft_proposal(fields: Mapping, *, idempotency_key: str | None = None) -> dict:
+    """Draft a proposal as the current actor. ``fields``: kind, applicant, reasons, and
+    optionally proposed (the record values), place_id and location (CGCS2000 lon/lat) —
+    the API's checked body or the values the page read from its form."""
+    return workflow.create_proposal(
+        store(),
+        current_actor(),
+        **{**fields, "proposed": fields.get("proposed") or {}},
+        clock=clock,
+        idempotency_key=idempotency_key,
     )

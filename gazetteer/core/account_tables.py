@@ -8,12 +8,10 @@ and refuses UPDATE and DELETE; times in it are UTC.
 
 import sqlalchemy as sa
 
-from gazetteer.core.store import metadata
+from gazetteer.core.columns import INSTANT, check_one_of, serial_table
 
-users = sa.Table(
+users = serial_table(
     "users",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column(
         "password_hash",
@@ -29,19 +27,16 @@ users = sa.Table(
         comment="comma-separated, sorted: clerk, officer, approver, inspector, admin",
     ),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", INSTANT, nullable=False),
     sa.Column(
         "office",
         sa.String(100),
         comment="the office the user works in; clerks of one office share its proposals",
     ),
-    sqlite_autoincrement=True,
 )
 
-api_tokens = sa.Table(
+api_tokens = serial_table(
     "api_tokens",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
     sa.Column(
         "name", sa.String(100), nullable=False, comment="what the token is for, e.g. 夜间导入脚本"
@@ -53,17 +48,14 @@ api_tokens = sa.Table(
         unique=True,
         comment="hex SHA-256 of the token; the token itself is shown once and never stored",
     ),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_used_at", sa.DateTime(timezone=True)),
-    sa.Column("revoked_at", sa.DateTime(timezone=True)),
-    sqlite_autoincrement=True,
+    sa.Column("created_at", INSTANT, nullable=False),
+    sa.Column("last_used_at", INSTANT),
+    sa.Column("revoked_at", INSTANT),
 )
 
-audit_log = sa.Table(
+audit_log = serial_table(
     "audit_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, comment="UTC"),
+    sa.Column("at", INSTANT, nullable=False, comment="UTC"),
     sa.Column("actor", sa.String(100), comment="username or system:<job>; NULL = not attributed"),
     sa.Column("tx", sa.String(64), comment="the write transaction (one Store.write)"),
     sa.Column("table_name", sa.String(64), nullable=False),
@@ -74,9 +66,8 @@ audit_log = sa.Table(
         nullable=False,
         comment="primary key as text; '|'-joined if composite",
     ),
-    sa.CheckConstraint("op IN ('INSERT', 'UPDATE', 'DELETE', 'BASELINE')", name="op"),
+    check_one_of("op", ("INSERT", "UPDATE", "DELETE", "BASELINE")),
     sa.Index("ix_audit_log_table_name_row_key", "table_name", "row_key"),
     # The newest entry of a table (the HTTP validators of the OGC API): an index seek.
     sa.Index("ix_audit_log_table_name_id", "table_name", "id"),
-    sqlite_autoincrement=True,
 )

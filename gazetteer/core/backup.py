@@ -75,6 +75,20 @@ def _sqlite_file(store: Store) -> Path:
     return Path(database)
 
 
+def _copy_database(src: sqlite3.Connection, target: Path, *, then: str) -> None:
+    """Copy the database open on ``src`` over ``target`` with SQLite's online backup API,
+    run the statement ``then`` on the copy, and close both connections."""
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=_PAGES_PER_STEP)
+            dst.execute(then)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
 def _value_bytes(value) -> bytes:
     # Typed and length-prefixed so that ('ab', 'c') and ('a', 'bc') hash differently.
     if value is None:
@@ -164,16 +178,9 @@ def backup(store: Store, target: Path) -> dict:
     if target.exists():
         raise InvalidInput(f"备份文件已存在：{target}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst, pages=_PAGES_PER_STEP)
-        # The copy inherits the store's WAL mode; a rollback-journal file is one
-        # self-contained file (no -wal/-shm next to it, now or when it is verified).
-        dst.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        dst.close()
-        src.close()
+    # The copy inherits the store's WAL mode; a rollback-journal file is one self-contained
+    # file (no -wal/-shm next to it, now or when it is verified).
+    _copy_database(sqlite3.connect(source), target, then="PRAGMA journal_mode=DELETE")
     manifest = sqlite_manifest(target)
     manifest.update(
         created_at=dt.datetime.now(dt.UTC).isoformat(),
@@ -236,14 +243,11 @@ def restore(backup_file: Path, store: Store) -> Verification:
     target = _sqlite_file(store)
     with serving.exclusive(store):
         store.dispose()
-        src = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, pages=_PAGES_PER_STEP)
-            dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            dst.close()
-            src.close()
+        _copy_database(
+            sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True),
+            target,
+            then="PRAGMA wal_checkpoint(TRUNCATE)",
+        )
     result = compare_manifests(read_manifest(backup_file), sqlite_manifest(target))
     if not result.ok:
         raise InvalidInput("恢复后的存储与备份清单不符：" + "；".join(result.problems))

@@ -136,20 +136,14 @@ def validate_lon_lat(lons, lats) -> tuple[np.ndarray, np.ndarray]:
                 "reason": "axes_swapped",
             },
         )
-    bad_lon = (x < -180.0) | (x > 180.0)
-    if bad_lon.any():
-        i = int(np.flatnonzero(bad_lon)[0])
-        raise InvalidInput(
-            f"经度超出范围 [-180, 180]：{x.flat[i]}",
-            details={"index": i, "lon": float(x.flat[i]), "reason": "lon_out_of_range"},
-        )
-    bad_lat = (y < -90.0) | (y > 90.0)
-    if bad_lat.any():
-        i = int(np.flatnonzero(bad_lat)[0])
-        raise InvalidInput(
-            f"纬度超出范围 [-90, 90]：{y.flat[i]}",
-            details={"index": i, "lat": float(y.flat[i]), "reason": "lat_out_of_range"},
-        )
+    for axis, axis_zh, values, limit_deg in (("lon", "经度", x, 180.0), ("lat", "纬度", y, 90.0)):
+        outside = (values < -limit_deg) | (values > limit_deg)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise InvalidInput(
+                f"{axis_zh}超出范围 [-{limit_deg:g}, {limit_deg:g}]：{values.flat[i]}",
+                details={"index": i, axis: float(values.flat[i]), "reason": f"{axis}_out_of_range"},
+            )
     return x, y
 
 

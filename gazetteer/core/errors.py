@@ -6,10 +6,19 @@ Domain code raises these; the web layer maps each class to one HTTP status in on
 
 
 class DomainError(Exception):
-    """Base class. ``code`` is a stable machine-readable identifier."""
+    """Base class. ``code`` is a stable machine-readable identifier, ``http_status`` the
+    status the web layer answers with; a subclass names both in its class line
+    (``class NotFound(DomainError, code="not_found", http_status=404)``) or inherits them."""
 
     code = "error"
     http_status = 500
+
+    def __init_subclass__(cls, *, code: str | None = None, http_status: int | None = None):
+        super().__init_subclass__()
+        if code is not None:
+            cls.code = code
+        if http_status is not None:
+            cls.http_status = http_status
 
     def __init__(self, message: str, *, details: dict | None = None):
         super().__init__(message)
@@ -17,59 +26,38 @@ class DomainError(Exception):
         self.details = details or {}
 
 
-class NotFound(DomainError):
-    code = "not_found"
-    http_status = 404
+class NotFound(DomainError, code="not_found", http_status=404):
+    """No such record, or one the caller may not see (so its existence is not revealed)."""
 
 
-class InvalidInput(DomainError):
+class InvalidInput(DomainError, code="invalid_input", http_status=400):
     """Input that cannot be accepted as given (malformed, out of range, wrong type)."""
 
-    code = "invalid_input"
-    http_status = 400
 
-
-class Conflict(DomainError):
+class Conflict(DomainError, code="conflict", http_status=409):
     """The state changed under the caller (lost race, stale version, duplicate key)."""
 
-    code = "conflict"
-    http_status = 409
 
-
-class IllegalTransition(DomainError):
+class IllegalTransition(DomainError, code="illegal_transition", http_status=409):
     """A workflow transition not allowed from the current state."""
 
-    code = "illegal_transition"
-    http_status = 409
 
-
-class Forbidden(DomainError):
+class Forbidden(DomainError, code="forbidden", http_status=403):
     """The actor's role does not allow the action."""
 
-    code = "forbidden"
-    http_status = 403
+
+class Unauthenticated(DomainError, code="unauthenticated", http_status=401):
+    """No signed-in user or valid API token where one is required."""
 
 
-class Unauthenticated(DomainError):
-    code = "unauthenticated"
-    http_status = 401
+class PayloadTooLarge(DomainError, code="payload_too_large", http_status=413):
+    """A request body or upload larger than the limit for it."""
 
 
-class PayloadTooLarge(DomainError):
-    code = "payload_too_large"
-    http_status = 413
-
-
-class RuleViolation(DomainError):
+class RuleViolation(DomainError, code="rule_violation", http_status=422):
     """A blocking naming-rule finding without a recorded override."""
 
-    code = "rule_violation"
-    http_status = 422
 
-
-class ConfirmationRequired(DomainError):
+class ConfirmationRequired(DomainError, code="confirmation_required", http_status=409):
     """The request is valid but needs the user's explicit confirmation of what it implies
     (``details`` say what, e.g. a measured distance); resend with the confirmation."""
-
-    code = "confirmation_required"
-    http_status = 409

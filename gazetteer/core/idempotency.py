@@ -19,6 +19,7 @@ import re
 
 import sqlalchemy as sa
 
+from gazetteer.core.columns import INSTANT
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import metadata
 
@@ -30,7 +31,7 @@ idempotency_keys = sa.Table(
     sa.Column("scope", sa.String(100), primary_key=True, comment="what was created: proposal, …"),
     sa.Column("request_sha256", sa.String(64), nullable=False, comment="digest of the request"),
     sa.Column("response", sa.JSON, nullable=False, comment="the answer given the first time"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", INSTANT, nullable=False),
 )
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")

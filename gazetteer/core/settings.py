@@ -23,25 +23,22 @@ def _path(value: Any) -> Path:
     return Path(value).expanduser().resolve()
 
 
-def _positive_int(value: Any) -> int:
-    number = int(value)
-    if number <= 0:
-        raise ValueError("must be a positive integer")
-    return number
+def _at_least(convert: type[int] | type[float], *, zero_allowed: bool, message: str):
+    """A validator that converts with ``convert`` and refuses negative numbers, and 0
+    unless ``zero_allowed``, with ``message``."""
+
+    def validate(value: Any):
+        number = convert(value)
+        if number < 0 or (number == 0 and not zero_allowed):
+            raise ValueError(message)
+        return number
+
+    return validate
 
 
-def _non_negative_int(value: Any) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("must be 0 or a positive integer")
-    return number
-
-
-def _positive_float(value: Any) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be a positive number")
-    return number
+_positive_int = _at_least(int, zero_allowed=False, message="must be a positive integer")
+_non_negative_int = _at_least(int, zero_allowed=True, message="must be 0 or a positive integer")
+_positive_float = _at_least(float, zero_allowed=False, message="must be a positive number")
 
 
 def _bool(value: Any) -> bool:
@@ -203,6 +200,14 @@ SETTINGS: tuple[Setting, ...] = (
         50,
         "Most megabytes of base-map tiles /inspect saves on a device for one round.",
         _positive_int,
+    ),
+    Setting(
+        "LOOKUP_INDEX_FILES",
+        True,
+        "On a SQLite store file: build the search and nearest-place indexes once per data "
+        "version into files beside the store (<store>.index/) that every worker maps, "
+        "instead of one copy in each worker's memory (docs/lookup.md).",
+        _bool,
     ),
     Setting(
         "RATE_LIMIT_PER_MINUTE",

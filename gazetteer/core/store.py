@@ -124,6 +124,17 @@ def read_one(store: Store, query, missing: str) -> dict:
         return first_or_not_found(conn, query, missing)._asdict()
 
 
+def read_all(store: Store, query, *order_by, where: dict | None = None) -> list[dict]:
+    """The rows of ``query`` as dicts in ``order_by`` order, read in one read transaction.
+    ``where`` maps a column to the value it must equal; a filter the caller left out (None
+    or an empty string, e.g. an absent query parameter) does not narrow the query."""
+    for column, value in (where or {}).items():
+        if value is not None and value != "":
+            query = query.where(column == value)
+    with store.read() as conn:
+        return [r._asdict() for r in conn.execute(query.order_by(*order_by))]
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.

@@ -43,6 +43,18 @@ def clean_text(value: str, field: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def optional_choice(value, allowed, label: str) -> str | None:
+    """``value`` when it is one of ``allowed`` (coded values, e.g. a list filter's); None
+    when no value is given (None or ""). Raises ``InvalidInput`` naming ``label`` and the
+    choices otherwise."""
+    if value in (None, ""):
+        return None
+    choices = tuple(allowed)
+    if value not in choices:
+        raise InvalidInput(f"{label}应为 {'、'.join(choices)} 之一，收到“{value}”")
+    return value
+
+
 def check_document_text(document, where: str = "请求体") -> None:
     """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
     document that holds a lone surrogate. Iterative: depth is bounded by the JSON parser."""

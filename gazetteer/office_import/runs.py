@@ -329,10 +329,11 @@ def _sample(run, layer: str, mapping: dict, limit: int):
 
 
 def coordinate_guess(
-    store: Store, run_id: int, actor: Actor, *, layer: str, mapping: dict, locator
+    store: Store, run_id: int, actor: Actor, *, mapping: dict, locator, layer: str | None = None
 ) -> dict:
     """The coordinate system the file states, or the best guess from a sample of its
-    coordinates (see ``coords.guess_crs``), for the officer to confirm."""
+    coordinates (see ``coords.guess_crs``), for the officer to confirm. ``layer``: None
+    (or empty) for the file's first layer."""
     _require(actor)
     with store.read(primary=True) as conn:
         run = _run(conn, run_id)

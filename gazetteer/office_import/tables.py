@@ -8,14 +8,13 @@ rows were skipped by choice.
 
 import sqlalchemy as sa
 
+from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
 from gazetteer.core.store import metadata
 
 RUN_STATES = ("uploaded", "previewed", "written")
 
-import_runs = sa.Table(
+import_runs = serial_table(
     "import_runs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("source_name", sa.String(200), nullable=False, index=True, comment="数据来源名称"),
     sa.Column("office", sa.String(200), nullable=False, comment="登记单位"),
     sa.Column("file_name", sa.String(255), nullable=False, comment="name as uploaded"),
@@ -31,13 +30,10 @@ import_runs = sa.Table(
     sa.Column("skip_errors", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("skip_reason", sa.Text),
     sa.Column("skipped_rows", sa.JSON, comment="row numbers skipped by the officer's choice"),
-    sa.Column("created_by", sa.String(100), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("previewed_at", sa.DateTime(timezone=True)),
-    sa.Column("written_by", sa.String(100)),
-    sa.Column("written_at", sa.DateTime(timezone=True)),
-    sa.CheckConstraint("state IN ('uploaded', 'previewed', 'written')", name="state"),
-    sqlite_autoincrement=True,
+    *act_columns("created", nullable=False),
+    sa.Column("previewed_at", INSTANT),
+    *act_columns("written"),
+    check_one_of("state", RUN_STATES),
 )
 
 import_mappings = sa.Table(
@@ -47,6 +43,5 @@ import_mappings = sa.Table(
     sa.Column("layer", sa.String(200), primary_key=True, comment="'' for single-layer files"),
     sa.Column("mapping", sa.JSON, nullable=False),
     sa.Column("crs", sa.String(20)),
-    sa.Column("updated_by", sa.String(100), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    *act_columns("updated", nullable=False),
 )

@@ -7,23 +7,22 @@ import pytest
 import sqlalchemy as sa
 
 from boundaries.tables import inspections
+from gazetteer.core.store import read_all
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
 from tests.browser.pages import select_marker
 
 pytestmark = pytest.mark.browser
 
 
-def stored(store, record_id=None) -> list:
+def stored(store, record_id=None) -> list[dict]:
+    """The inspection rows in the store (one record's when ``record_id`` is given)."""
     query = sa.select(
         inspections.c.id,
         inspections.c.found_state,
         inspections.c.marker_id,
         inspections.c.measurement_method,
     )
-    if record_id:
-        query = query.where(inspections.c.id == record_id)
-    with store.read() as conn:
-        return conn.execute(query).all()
+    return read_all(store, query, inspections.c.id, where={inspections.c.id: record_id})
 
 
 def open_marker(page, number: str) -> None:
@@ -64,7 +63,7 @@ def test_record_online_then_offline_and_sync_exactly_once(live_server, open_cont
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('已同步到服务器')")
     rows = stored(store)
-    assert len(rows) == 1 and rows[0].found_state == "faded"
+    assert len(rows) == 1 and rows[0]["found_state"] == "faded"
     screenshot(page, "inspect-online-768x1024")
 
     # Offline: the record waits on the device and the queue shows it.
@@ -91,7 +90,7 @@ def test_record_online_then_offline_and_sync_exactly_once(live_server, open_cont
     # Back online: the queue flushes by itself, once.
     context.set_offline(False)
     page.wait_for_selector("#queue-count:has-text('0')", timeout=15000)
-    assert [r.found_state for r in stored(store, record_id)] == ["tilted"]
+    assert [r["found_state"] for r in stored(store, record_id)] == ["tilted"]
     page.click("#queue-toggle") if page.is_hidden("#queue") else None
     page.click("#queue-flush")
     again = page.evaluate(

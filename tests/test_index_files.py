@@ -1,0 +1,156 @@
+"""Index files shared by the processes that serve one SQLite store (gazetteer.index_files):
+the base is built once per data version and memory-mapped by every process; a second
+process maps it instead of building; changes after it are applied on top in each process;
+a full rebuild writes one new base that the other processes adopt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from registry_helpers import LUHU, name_place
+
+from gazetteer import changes
+from gazetteer.core.actors import Actor
+from gazetteer.core.store import Store
+from gazetteer.index_files import IndexFiles
+from gazetteer.lookup import LookupService
+from gazetteer.tables import divisions
+
+OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
+NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+QUERIES = ["番禺区", "panyu", "廣州天河", "番禹区", "鹭湖新村"]
+
+# Run in another process: map the store's indexes, say what was mapped and built, answer.
+OTHER_PROCESS = """
+import json, sys
+from gazetteer.core.store import Store
+from gazetteer.lookup import LookupService
+store = Store(sys.argv[1])
+service = LookupService(store)
+service.warm()
+maps = open(f"/proc/{__import__('os').getpid()}/maps").read()
+base = service.stats()["base"]
+print(json.dumps({
+    "stats": service.stats(),
+    "mapped": sorted({line.split()[-1] for line in maps.splitlines() if base in line}),
+    "answers": {q: [h["id"] for h in service.search(q, limit=5)] for q in sys.argv[2:]},
+}))
+"""
+
+
+def answers(service: LookupService) -> dict[str, list]:
+    return {q: [h["id"] for h in service.search(q, limit=5)] for q in QUERIES}
+
+
+@pytest.fixture
+def two_services(store):
+    """Two lookup services on one store file, each with its own Store (as two workers)."""
+    other = Store(store.url)
+    first, second = LookupService(store, poll_s=0), LookupService(other, poll_s=0)
+    yield first, second
+    other.dispose()
+
+
+def test_a_second_service_maps_the_base_the_first_built(store, two_services):
+    first, second = two_services
+    first.warm()
+    second.warm()
+    a, b = first.stats(), second.stats()
+    assert (a["bases_written"], b["bases_written"]) == (1, 0)
+    assert a["base"] == b["base"] and Path(a["base"]).parent.name.endswith(".sqlite.index")
+    assert answers(first) == answers(second)
+    assert answers(first)["番禺区"]  # not two empty answers
+
+
+def test_another_process_maps_the_same_files_and_builds_nothing(store, two_services):
+    first, _ = two_services
+    first.warm()
+    base = first.stats()["base"]
+    result = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS, store.url, *QUERIES],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    other = json.loads(result.stdout.strip().splitlines()[-1])
+    assert other["stats"]["bases_written"] == 0 and other["stats"]["base"] == base
+    # The other process's memory maps the search arrays from the base directory.
+    assert any(path.startswith(f"{base}/search/") for path in other["mapped"])
+    assert other["answers"] == {q: ids for q, ids in answers(first).items()}
+
+
+def test_both_answer_the_same_after_a_change_without_a_rebuild(store, two_services):
+    first, second = two_services
+    first.warm()
+    second.warm()
+    named = name_place(store, LUHU, OFFICER, NOW)
+    second.catch_up()  # what its next request does after poll_s
+    assert answers(first)["鹭湖新村"][:1] == [named]
+    assert answers(first) == answers(second)
+    for service in (first, second):
+        stats = service.stats()
+        assert stats["full_builds"] == 1 and stats["overlay_records"] >= 1
+    # A process started now maps the same base and applies the change on top.
+    third_store = Store(store.url)
+    try:
+        third = LookupService(third_store)
+        third.warm()
+        assert third.stats()["bases_written"] == 0 and answers(third) == answers(first)
+    finally:
+        third_store.dispose()
+
+
+def test_a_division_change_writes_one_new_base_that_the_other_adopts(store, two_services):
+    first, second = two_services
+    first.warm()
+    second.warm()
+    old_base = first.stats()["base"]
+    with store.write(actor="system:test") as conn:
+        conn.execute(divisions.update().where(divisions.c.code == "440113").values(name="番禺新区"))
+        changes.places_changed(conn)
+    second.catch_up()
+    deadline = time.monotonic() + 120
+    while {first.stats()["base"], second.stats()["base"]} & {old_base}:
+        assert time.monotonic() < deadline, "the new base was never swapped in"
+        time.sleep(0.2)
+    assert first.stats()["base"] == second.stats()["base"]
+    assert (
+        first.stats()["bases_written"] + second.stats()["bases_written"] == 2
+    )  # the first base, then one new one
+    chain = first.search("番禺新区")[0]["division_chain"]
+    assert (
+        chain == ["广东省", "广州市", "番禺新区"] == second.search("番禺新区")[0]["division_chain"]
+    )
+    # Neither service holds the old base any more: it was removed.
+    assert not Path(old_base).exists()
+
+
+def test_a_base_of_another_log_is_not_adopted_and_dead_builds_are_cleared(store, tmp_path):
+    service = LookupService(store, poll_s=0)
+    service.warm()
+    files = IndexFiles.for_store(store)
+    base = Path(service.stats()["base"])
+    # The same position with another log (a store restored from elsewhere): not this one.
+    position = int(base.name.split("-")[0])
+    foreign = files.root / f"{position + 5:012d}-0123456789abcdef"
+    foreign.mkdir()
+    (files.root / ".tmp-died-while-building").mkdir()
+    with store.write(actor="system:test") as conn:  # a full rebuild is needed
+        conn.execute(divisions.update().where(divisions.c.code == "440113").values(name="番禺新区"))
+        changes.places_changed(conn)
+    deadline = time.monotonic() + 120
+    while service.stats()["base"] == str(base):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert service.stats()["bases_written"] == 2  # built, not the foreign one adopted
+    assert not (files.root / ".tmp-died-while-building").exists()
+    assert service.search("番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺新区"]
