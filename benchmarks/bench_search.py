@@ -379,16 +379,7 @@ def main(argv=None) -> None:
         q["rf_hit"] = q["target"] in [ids[f[2]] for f in found]
 
     # Report.
-    print(f"# Search benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(
-        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
-    )
-    print(
-        "load average (1, 5, 15 min) when the timed queries began: "
-        + ", ".join(f"{x:.1f}" for x in load_at_start)
-        + "; at the end of the run: "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    )
+    print_run("Search benchmark", load_at_start)
     print(
         f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
     )
@@ -563,6 +554,20 @@ def main(argv=None) -> None:
         print("some misses (form, typed, target name, matches as typed):")
         for q in misses:
             print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q.get('matches', '-')})")
+
+
+def print_run(title: str, load_at_start) -> None:
+    """The report's heading: title, time, machine and its load while the queries ran."""
+    print(f"# {title} — {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        "load average (1, 5, 15 min) when the timed queries began: "
+        + ", ".join(f"{x:.1f}" for x in load_at_start)
+        + "; at the end of the run: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
 
 
 def print_table(header, rows) -> None:

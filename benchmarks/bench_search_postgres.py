@@ -24,10 +24,8 @@ server and leaves it for a rerun.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import os
-import platform
 import random
 import sys
 import time
@@ -48,6 +46,7 @@ from bench_search import (  # noqa: E402
     make_chain_queries,
     make_queries,
     path_of,
+    print_run,
     print_table,
     records,
     rss_mb,
@@ -224,18 +223,7 @@ def main(argv=None) -> None:
         sql_chains.suggest(typed, 10)
         suggest_s.append(time.perf_counter() - t)
 
-    print(
-        f"# Search on PostgreSQL beside the in-memory index — {dt.datetime.now().isoformat(timespec='seconds')}"
-    )
-    print(
-        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
-    )
-    print(
-        "load average (1, 5, 15 min) when the timed queries began: "
-        + ", ".join(f"{x:.1f}" for x in load_at_start)
-        + "; at the end: "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    )
+    print_run("Search on PostgreSQL beside the in-memory index", load_at_start)
     print(f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; seed {SEED}")
     print(f"in-memory index: built in {build_s:.1f} s, RSS +{index_mb:.0f} MB in the worker")
     print(

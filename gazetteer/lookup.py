@@ -465,17 +465,18 @@ class LookupService:
 
     def stats(self) -> dict:
         indexes = self._indexes
+        in_memory = indexes is not None and not self.in_database
         return {
             "built": indexes is not None,
             "full_builds": self.full_builds,
             "bases_written": self.bases_written,
             "base": str(indexes.base.path) if indexes and indexes.base else None,
-            "overlay_records": indexes.search.overlay_size if indexes else 0,
+            "overlay_records": indexes.search.overlay_size if in_memory else 0,
             "applied_changes": self.applied_changes,
             "log_position": indexes.feed.position if indexes else None,
             "search_in": "postgresql" if self.in_database else "memory",
-            "search_records": len(indexes.search) if indexes and not self.in_database else 0,
-            "nearest_places": len(indexes.nearest) if indexes and not self.in_database else 0,
+            "search_records": len(indexes.search) if in_memory else 0,
+            "nearest_places": len(indexes.nearest) if in_memory else 0,
         }
 
     def search(self, q: str, **filters) -> list[dict]:

@@ -178,19 +178,41 @@ class SQLSearch(SearchMethods):
         branches, params = [], dict(params, lim=want * 2)
         for i, (column, key, form) in enumerate(forms):
             params |= {f"k{i}": key, f"k{i}hi": key + _TOP}
+            prefix = f"{column} ~>=~ :k{i} AND {column} ~<~ :k{i}hi AND {column} <> :k{i}"
+            # Each tier's conditions (a specific term: either of two columns, each read
+            # through its own index).
             conditions = (
-                (_TIER_EXACT, f"{column} = :k{i}"),
-                (_TIER_SPECIFIC, f"({column}_spec = :k{i} OR {column}_nat = :k{i})"),
-                (
-                    _TIER_PREFIX,
-                    f"{column} ~>=~ :k{i} AND {column} ~<~ :k{i}hi AND {column} <> :k{i}",
-                ),
+                (_TIER_EXACT, [f"{column} = :k{i}"]),
+                (_TIER_SPECIFIC, [f"{column}_spec = :k{i}", f"{column}_nat = :k{i}"]),
+                (_TIER_PREFIX, [prefix]),
             )
-            for tier, condition in conditions:
+            for tier, parts in conditions:
+                # Read in rank order (ix_psk_rank) only for a one-character prefix, which
+                # matches so many rows that the best come soon; otherwise the matches sit
+                # far down the rank order (villages), and the key's range, sorted, is
+                # cheaper: ``rank + 0`` keeps the planner off the rank index.
+                order = "rank" if tier == _TIER_PREFIX and len(key) <= 1 else "rank + 0"
+                if where == "TRUE":
+                    # Rank from the covering indexes (index-only), then read the best rows.
+                    ranked = " UNION ALL ".join(
+                        f"(SELECT place_id, aux, rank FROM place_search_keys WHERE {part})"
+                        for part in parts
+                    )
+                    if len(parts) == 1:
+                        ranked = (
+                            f"SELECT place_id, aux, rank FROM place_search_keys WHERE {parts[0]}"
+                        )
+                    branches.append(
+                        f"(SELECT {_COLUMNS}, {tier} AS tier, '{form}' AS form FROM "
+                        f"(SELECT place_id, aux FROM ({ranked}) AS m "
+                        f"ORDER BY {order}, place_id LIMIT :lim) AS best "
+                        "JOIN place_search_keys USING (place_id, aux))"
+                    )
+                    continue
                 branches.append(
                     f"(SELECT {_COLUMNS}, {tier} AS tier, '{form}' AS form "
-                    f"FROM place_search_keys WHERE {condition} AND {where} "
-                    "ORDER BY rank, place_id LIMIT :lim)"
+                    f"FROM place_search_keys WHERE ({' OR '.join(parts)}) AND {where} "
+                    f"ORDER BY {order}, place_id LIMIT :lim)"
                 )
         return conn.execute(sa.text(" UNION ALL ".join(branches)), params).mappings().all()
 

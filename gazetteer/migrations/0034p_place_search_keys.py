@@ -4,8 +4,10 @@ workers hold no per-name memory.
 The table is made on both stores (SQLite leaves it empty: it searches in memory). On
 PostgreSQL, ``text_pattern_ops`` B-tree indexes serve exact and prefix matches (range
 scans under any locale) on the name, its pinyin and initials, their natural forms and
-specific terms, and on the reversed name and pinyin (a typo's intact second half); an
-index on ``rank`` lets a very common prefix (g, 新) be read best first.
+specific terms, and on the reversed name and pinyin (a typo's intact second half); the
+name, pinyin and initials indexes include the sort columns (index-only ranking of a long
+prefix range), and an index on ``rank`` lets a one-character prefix (g, 新) be read best
+first.
 
 This revision cannot compute pinyin (migrations import no application code): a database
 that already has places is filled once by ``gazetteer.search_keys.ensure_filled`` when a
@@ -37,6 +39,18 @@ PATTERN_INDEXES = (
     "py_rev",
     "py_term",
     "py_term_rev",
+    "ini",
+    "ini_nat",
+    "ini_spec",
+)
+
+COVERED = (
+    "chars",
+    "chars_nat",
+    "chars_spec",
+    "py",
+    "py_nat",
+    "py_spec",
     "ini",
     "ini_nat",
     "ini_spec",
@@ -86,7 +100,14 @@ def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
     for column in PATTERN_INDEXES:
-        op.execute(f"CREATE INDEX ix_psk_{column} ON place_search_keys ({column} text_pattern_ops)")
+        # The keys of exact, specific-term and prefix matches also carry the sort columns:
+        # a long range is ranked from the index alone (index-only) and only the best rows
+        # are read from the table.
+        covering = " INCLUDE (rank, place_id, aux)" if column in COVERED else ""
+        op.execute(
+            f"CREATE INDEX ix_psk_{column} ON place_search_keys ({column} text_pattern_ops)"
+            + covering
+        )
     op.execute("CREATE INDEX ix_psk_rank ON place_search_keys (rank, place_id)")
     op.execute(
         "CREATE INDEX ix_psk_division_path ON place_search_keys (division_path text_pattern_ops)"
