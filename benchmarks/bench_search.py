@@ -246,7 +246,7 @@ def ambiguity(queries, rows, index: SearchIndex) -> None:
             hi = bisect.bisect_left(sorted_names, q["typed"] + "\U0010ffff")
             q["matches"] = hi - lo
         elif q["form"] == "initials":
-            keys = index._ini  # counting equal initials keys; the ranking is not consulted
+            keys = index._ini.base  # counting equal initials keys; the ranking is not consulted
             lo, end, _ = keys.prefix_range(q["typed"])
             q["matches"] = end - lo
         else:

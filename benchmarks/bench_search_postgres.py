@@ -45,7 +45,6 @@ from bench_search import (  # noqa: E402
     load_corpus,
     make_chain_queries,
     make_queries,
-    path_of,
     print_run,
     print_table,
     records,
@@ -53,6 +52,7 @@ from bench_search import (  # noqa: E402
     summarise,
 )
 
+from benchmarks.chain_queries import path_of  # noqa: E402
 from boundaries.schema import SCHEMA  # noqa: E402
 from gazetteer.chains import ChainLexicon, ChainSearch  # noqa: E402
 from gazetteer.core import migrate  # noqa: E402
@@ -75,7 +75,7 @@ def _copy(raw, table: str, columns: list[str], rows) -> int:
     return count
 
 
-def load(url: str, rows, by_code, reuse: bool) -> tuple[Store, dict]:
+def load(url: str, rows, by_code, parent_of, reuse: bool) -> tuple[Store, dict]:
     """The benchmark database with the corpus loaded; timings of the load."""
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -106,7 +106,7 @@ def load(url: str, rows, by_code, reuse: bool) -> tuple[Store, dict]:
             "divisions",
             ["code", "name", "level", "parent_code", "path", "in_guangdong"],
             (
-                (code, name, level, parent or None, "/".join(path_of(code, by_code)), False)
+                (code, name, level, parent or None, "/".join(path_of(code, parent_of)), False)
                 for code, name, level, parent in rows
             ),
         )
@@ -116,7 +116,7 @@ def load(url: str, rows, by_code, reuse: bool) -> tuple[Store, dict]:
 
     def keyed():
         chunk = []
-        for record in records(rows, by_code):
+        for record in records(rows, by_code, parent_of):
             chunk.append(record | {"id": ids[record["id"]]})
             if len(chunk) == 20_000:
                 yield from key_rows(chunk)
@@ -171,19 +171,20 @@ def main(argv=None) -> None:
 
     rows = load_corpus()
     by_code = {code: (name, level, parent) for code, name, level, parent in rows}
+    parent_of = {code: parent for code, _, _, parent in rows}
     codes = [r[0] for r in rows]
 
     gc.collect()
     rss0 = rss_mb()
     t = time.perf_counter()
-    index = SearchIndex.from_records(records(rows, by_code))
+    index = SearchIndex.from_records(records(rows, by_code, parent_of))
     build_s = time.perf_counter() - t
     gc.collect()
     index_mb = rss_mb() - rss0
 
-    store, timings = load(args.database_url, rows, by_code, args.reuse)
+    store, timings = load(args.database_url, rows, by_code, parent_of, args.reuse)
     lexicon = ChainLexicon.build(
-        (code, name, level, path_of(code, by_code), [])
+        (code, name, level, path_of(code, parent_of), [])
         for code, name, level, _ in rows
         if level != "village"
     )
@@ -192,7 +193,7 @@ def main(argv=None) -> None:
 
     rng = random.Random(SEED)
     queries = make_queries(rows, args.queries, rng)
-    chain_queries = make_chain_queries(rows, by_code, args.chain_queries, rng)
+    chain_queries = make_chain_queries(rows, by_code, parent_of, args.chain_queries, rng)
     ambiguity(queries, rows, index)
     for q in queries:
         sql.search(q["typed"], limit=10)  # warm the connection pool and the caches once

@@ -64,8 +64,10 @@ _COLUMNS = (
     "feature_class, division_code, division_path"
 )
 _TOP = "\U0010ffff"  # above every character: key ~<~ prefix || _TOP ends a prefix range
-# Typo candidates read per probe; a probe of one common character (新…) stops here.
-_TYPO_PROBE_ROWS = 2000
+# Typo candidates read per probe of the whole query, and per probe of one split of it (a
+# short head such as 新 or pa names thousands): a probe stops there.
+_TYPO_PROBE_ROWS = 1000
+_TYPO_SPLIT_ROWS = 200
 _TYPO_MIN_LATIN = 3
 
 
@@ -219,7 +221,7 @@ class SQLSearch(SearchMethods):
     def _typo_rows(self, conn, q: str, column: str, min_len: int, where: str, params: dict):
         """Candidate rows for a one-edit match of ``q`` in ``column`` (chars or py)."""
         n, h = len(q), max(len(q) // 2, 1)
-        params = dict(params, lim=_TYPO_PROBE_ROWS, n=n)
+        params = dict(params, lim=_TYPO_PROBE_ROWS, split_lim=_TYPO_SPLIT_ROWS, n=n)
         probes = {
             # The edit is in the second half: the first half is intact.
             "ta": (f"{column} ~>=~ :ta AND {column} ~<~ :tahi", q[:h]),
@@ -239,7 +241,7 @@ class SQLSearch(SearchMethods):
         length = "spec_len" if column == "chars" else "py_spec_len"
         for k in range(n, max(min_len, 1) - 1, -1):
             head, hh = q[:k], max(k // 2, 1)
-            span = f"{length} BETWEEN {k - 1} AND {k + 1}"
+            span = f"{length} IN ({k - 1}, {k}, {k + 1})"  # three descents of one index
             probes[f"tf{k}"] = (
                 f"{column}_term ~>=~ :tf{k} AND {column}_term ~<~ :tf{k}hi AND {span}",
                 head[:hh],
@@ -256,10 +258,15 @@ class SQLSearch(SearchMethods):
             if not key:
                 continue
             params |= {name: key, f"{name}hi": key + _TOP}
+            limit = "split_lim" if name.startswith(("tf", "tr")) else "lim"
             branches.append(
                 f"(SELECT {_COLUMNS} FROM place_search_keys WHERE {condition} AND {where} "
-                "LIMIT :lim)"
+                f"LIMIT :{limit})"
             )
+        # Every probe is an index range cut by LIMIT; the planner, misjudging how many rows
+        # a range of reversed keys holds, would otherwise scan the table for a rare one.
+        # (SET LOCAL: the read's transaction ends when the connection goes back.)
+        conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         return conn.execute(sa.text(" UNION ALL ".join(branches)), params).mappings().all()
 
     @staticmethod

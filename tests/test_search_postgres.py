@@ -219,3 +219,20 @@ def test_keys_are_filled_for_every_place(pg_store):
         ).scalar()
         total = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
     assert own == total
+
+
+def test_a_store_older_than_the_keys_is_filled_once_by_the_first_worker(pg_store):
+    from gazetteer.tables import meta
+
+    with pg_store.write(actor="system:test") as conn:  # as if migrated onto old places
+        conn.execute(place_search_keys.delete())
+        conn.execute(meta.delete().where(meta.c.key == "search_keys:filled"))
+    assert SQLSearch(pg_store).search("番禺区") == []
+    service = LookupService(pg_store)
+    service.warm()
+    assert service.search("番禺区")[0]["name"] == "番禺区"
+    assert LookupService(pg_store).search("panyu")[0]["name"] == "番禺区"
+    with pg_store.read() as conn:
+        assert conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "search_keys:filled")
+        ).scalar()

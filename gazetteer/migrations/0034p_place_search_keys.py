@@ -31,19 +31,21 @@ PATTERN_INDEXES = (
     "chars_nat",
     "chars_spec",
     "chars_rev",
-    "chars_term",
-    "chars_term_rev",
     "py",
     "py_nat",
     "py_spec",
     "py_rev",
-    "py_term",
-    "py_term_rev",
     "ini",
     "ini_nat",
     "ini_spec",
 )
 
+TERM_INDEXES = (
+    ("chars_term", "spec_len"),
+    ("chars_term_rev", "spec_len"),
+    ("py_term", "py_spec_len"),
+    ("py_term_rev", "py_spec_len"),
+)
 COVERED = (
     "chars",
     "chars_nat",
@@ -107,6 +109,12 @@ def upgrade():
         op.execute(
             f"CREATE INDEX ix_psk_{column} ON place_search_keys ({column} text_pattern_ops)"
             + covering
+        )
+    # Specific terms by length, then text: a typo probe reads terms of three lengths that
+    # start with a given half (one index descent per length).
+    for column, length in TERM_INDEXES:
+        op.execute(
+            f"CREATE INDEX ix_psk_{column} ON place_search_keys ({length}, {column} text_pattern_ops)"
         )
     op.execute("CREATE INDEX ix_psk_rank ON place_search_keys (rank, place_id)")
     op.execute(
