@@ -1,27 +1,35 @@
 #!/usr/bin/env python3
-"""Load benchmark: the app under gunicorn, public reads from a second process, officers'
-writes at the same time.
+"""Load benchmark (issue 17, benchmark 4): ``gdgis serve`` with all its workers (one per
+core) under 200 connections for 60 s, with officers' and clerks' writes; p99, errors and
+lost writes.
 
 1. A temporary data directory gets a store with the shipped data (``gdgis import-data``),
    a clerk and an officer, each with an API token.
-2. gunicorn serves ``webmap:create_app()`` on 127.0.0.1 (gthread workers; the in-process
-   rate limit is raised for the run — in production the limit lives in nginx).
-3. This process (not the server's) drives, for ``--duration`` seconds with ``--clients``
-   concurrent keep-alive clients, public ``/api/search?q=…`` and ``/api/reverse?lon=&lat=``
-   with names and points drawn from the store, while one writer thread drafts proposals
-   and moves them through submit/return with the tokens.
+2. ``gdgis serve`` serves the app on 127.0.0.1 (gunicorn gthread workers, one per core by
+   default; the public rate limit is raised for the run — in production the limit also
+   sits in nginx).
+3. This process (not the server's) drives public ``/api/search?q=…`` and
+   ``/api/reverse?lon=&lat=`` with names and points drawn from the store over ``--clients``
+   keep-alive connections (each pausing a random 0–2×``--think-ms`` between its requests,
+   as people using a page do; ``--think-ms 0`` sends back to back), in two phases of
+   ``--duration`` seconds on the same server after a warm-up: **reads only** (the
+   baseline), then **reads + writes**, where ``--writers`` threads draft proposals and move
+   them through submit (clerk) / return (officer) with the tokens, ``--write-rate`` writes
+   a second in all.
 4. Afterwards every acknowledged write is looked for in the store (each one adds exactly
    one ``proposal_events`` row): lost writes = acknowledged - stored.
 
-Prints a Markdown table: requests, throughput, p50/p99 latency and errors per kind.
-Only loopback traffic; every loop is bounded by the duration.
+Prints a Markdown table: requests, throughput, p50/p99 latency and errors per phase and
+kind. Only loopback traffic; every loop is bounded by the duration. Exits 1 on any error or
+lost write.
 
-Usage:  python benchmarks/bench_load.py [--duration 60] [--clients 50] [--workers 2]
-        [--threads 8] [--port 0] [--generator wrk|python]
+Usage:  python benchmarks/bench_load.py [--duration 60] [--clients 200] [--workers N]
+        [--threads 8] [--think-ms 250] [--writers 4] [--write-rate 10]
+        [--generator wrk|python]
 
 The reads come from wrk (``apt-get install wrk``) when it is installed: a C load generator
 whose own CPU use is small, so the latencies are the server's. ``--generator python``
-uses 50 Python threads in this process instead (their GIL queue adds to the tail).
+uses Python threads in this process instead (their GIL queue adds to the tail).
 """
 
 from __future__ import annotations
@@ -93,34 +101,21 @@ def prepare(data_dir: Path) -> tuple[Store, dict[str, str], list[str], list[tupl
     return store, tokens, names, points
 
 
-def start_server(data_dir: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, workers: int | None, threads: int) -> subprocess.Popen:
+    """``gdgis serve`` as an operator runs it (it builds the lookup indexes once, then forks
+    the workers); ``workers`` None: its default, one per core."""
     env = {
         **os.environ,
         "GDGIS_DATA_DIR": str(data_dir),
         "GDGIS_SECRET_KEY": "bench-" + os.urandom(8).hex(),
         "GDGIS_RATE_LIMIT_PER_MINUTE": "100000000",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "python:webmap.gunicorn_conf",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-        "webmap:create_app()",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    command = [sys.executable, "-m", "webmap.cli", "serve", "--host", HOST, "--port", str(port)]
+    command += ["--threads", str(threads)] + (["--workers", str(workers)] if workers else [])
+    # The access log goes to stdout: discarded here, as a journal would take it.
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -179,7 +174,13 @@ def request(
 
 
 def reader(
-    port: int, stop_at: float, names: list[str], points: list, results: Results, seed: int
+    port: int,
+    stop_at: float,
+    names: list[str],
+    points: list,
+    results: Results,
+    seed: int,
+    think_ms: float = 0.0,
 ) -> None:
     from urllib.parse import quote
 
@@ -199,6 +200,8 @@ def reader(
             conn.close()
             conn = http.client.HTTPConnection(HOST, port, timeout=30)
         results.add(kind, (time.perf_counter() - start) * 1000, status)
+        if think_ms:
+            time.sleep(rng.uniform(0, 2 * think_ms) / 1000)
     conn.close()
 
 
@@ -209,10 +212,11 @@ def writer(
     results: Results,
     acknowledged: list[int],
     rate_per_s: float = 10.0,
+    writer_no: int = 0,
 ) -> None:
     """Draft a proposal, then alternate submit (clerk) and return (officer); every 2xx is
     one acknowledged write that must be in the store afterwards. Paced at ``rate_per_s``
-    writes a second (10/s is 36,000 an hour: far above the province's ~10,000 naming
+    writes a second (10/s in all is 36,000 an hour: far above the province's ~10,000 naming
     decisions a year, and still a steady stream of write transactions)."""
     interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
     next_at = time.monotonic()
@@ -234,7 +238,7 @@ def writer(
                     "applicant": "天河区住房和城乡建设局",
                     "reasons": "负载测试：新建道路",
                     "proposed": {
-                        "name": f"测试{n % 97}路",
+                        "name": f"测试{writer_no}{n % 97}路",
                         "feature_class": "交通运输设施",
                         "division_code": "440106",
                     },
@@ -264,7 +268,8 @@ def writer(
             conn = http.client.HTTPConnection(HOST, port, timeout=30)
         results.add("write", (time.perf_counter() - start) * 1000, status)
         if status is not None and 200 <= status < 300:
-            acknowledged[0] += 1
+            with results.lock:
+                acknowledged[0] += 1
             proposal = json.loads(data)
     conn.close()
 
@@ -285,11 +290,17 @@ def read_paths(names: list[str], points: list, count: int, seed: int) -> list[tu
 
 
 def run_wrk(
-    port: int, duration: float, clients: int, paths: list[tuple[str, str]], workdir: Path
+    port: int,
+    duration: float,
+    clients: int,
+    paths: list[tuple[str, str]],
+    workdir: Path,
+    think_ms: float = 0.0,
 ) -> dict:
     """Drive the reads with wrk (C, epoll: the load generator costs little CPU, so the
-    figures are the server's, not the client's GIL queue). Returns count, req/s, p50, p99
-    (ms) and errors (non-2xx plus socket errors)."""
+    figures are the server's, not the client's GIL queue). Each connection waits a random
+    0–2×``think_ms`` between its requests (wrk's ``delay()``; not counted in the latency).
+    Returns count, req/s, p50, p99 (ms) and errors (non-2xx plus socket errors)."""
     import re
 
     script = workdir / "reads.lua"
@@ -298,7 +309,12 @@ def run_wrk(
     )
     script.write_text(
         "paths = {\n" + lua_paths + "\n}\n"
-        'request = function()\n  return wrk.format("GET", paths[math.random(#paths)])\nend\n',
+        'request = function()\n  return wrk.format("GET", paths[math.random(#paths)])\nend\n'
+        + (
+            f"delay = function()\n  return math.random(0, {round(2 * think_ms)})\nend\n"
+            if think_ms
+            else ""
+        ),
         encoding="utf-8",
     )
     out = subprocess.run(
@@ -348,20 +364,92 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def run_phase(
+    port: int,
+    args: argparse.Namespace,
+    names: list[str],
+    points: list,
+    tokens: dict[str, str],
+    workdir: Path,
+    *,
+    writers: int,
+    seed: int,
+) -> dict:
+    """One measured phase: reads over ``args.clients`` connections for ``args.duration`` s,
+    with ``writers`` writer threads sharing ``args.write_rate`` (0 writers: reads only)."""
+    results, acknowledged = Results(), [0]
+    stop_at = time.monotonic() + args.duration
+    threads = [
+        threading.Thread(
+            target=writer,
+            args=(port, stop_at, tokens, results, acknowledged, args.write_rate / writers, i),
+        )
+        for i in range(writers)
+    ]
+    if args.generator == "python":
+        threads += [
+            threading.Thread(
+                target=reader,
+                args=(port, stop_at, names, points, results, seed * 1000 + i, args.think_ms),
+            )
+            for i in range(args.clients)
+        ]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    wrk = None
+    if args.generator == "wrk":
+        paths = read_paths(names, points, 5000, seed)
+        wrk = run_wrk(port, args.duration, args.clients, paths, workdir, args.think_ms)
+    for t in threads:
+        t.join(timeout=args.duration + 120)
+    elapsed = time.monotonic() - started
+    if wrk is None:
+        reads = results.latencies_ms["search"] + results.latencies_ms["reverse"]
+        read_errors = results.errors["search"] + results.errors["reverse"]
+        wrk = {
+            "count": len(reads),
+            "rps": len(reads) / elapsed,
+            "p50": percentile(reads, 50),
+            "p99": percentile(reads, 99),
+            "errors": read_errors,
+        }
+    writes = results.latencies_ms["write"]
+    return {
+        "elapsed": elapsed,
+        "reads": wrk,
+        "writes": {
+            "count": len(writes),
+            "rps": len(writes) / elapsed,
+            "p50": percentile(writes, 50),
+            "p99": percentile(writes, 99),
+            "errors": results.errors["write"],
+        },
+        "acknowledged": acknowledged[0],
+        "statuses": {k: dict(v) for k, v in results.statuses.items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
+    parser.add_argument("--clients", type=int, default=200, help="reading connections")
     parser.add_argument(
-        "--write-rate",
+        "--workers", type=int, default=None, help="gdgis serve --workers (default: one per core)"
+    )
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--think-ms",
         type=float,
-        default=10.0,
-        help="officers' writes per second (0: as fast as possible)",
+        default=250.0,
+        help="mean pause of a reading connection between requests (0: back to back)",
+    )
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--writers", type=int, default=4, help="writing connections")
+    parser.add_argument(
+        "--write-rate", type=float, default=10.0, help="officers' and clerks' writes per second"
     )
     parser.add_argument(
         "--generator",
@@ -370,6 +458,7 @@ def main() -> None:
         help="wrk (Debian package; default when installed) or Python threads in this process",
     )
     args = parser.parse_args()
+    workers = args.workers or os.cpu_count() or 1
 
     with tempfile.TemporaryDirectory(prefix="gdgis-bench-") as tmp:
         data_dir = Path(tmp)
@@ -382,41 +471,18 @@ def main() -> None:
         port = args.port or free_port()
         server = start_server(data_dir, port, args.workers, args.threads)
         try:
-            # Every worker builds its search index on first use (seconds): warm them all with
-            # the full number of connections first, so the measured run sees running workers.
+            # Warm every worker's connections and caches with the full number of clients
+            # first, so that both phases see running workers.
             if args.generator == "wrk":
                 run_wrk(port, 15, args.clients, read_paths(names, points, 5000, 0), data_dir)
             else:
-                warm = Results()
-                reader(port, time.monotonic() + 5, names, points, warm, 0)
-            results, acknowledged = Results(), [0]
-            stop_at = time.monotonic() + args.duration
-            threads = [
-                threading.Thread(
-                    target=writer,
-                    args=(port, stop_at, tokens, results, acknowledged, args.write_rate),
-                )
-            ]
-            if args.generator == "python":
-                threads += [
-                    threading.Thread(
-                        target=reader, args=(port, stop_at, names, points, results, i + 1)
-                    )
-                    for i in range(args.clients)
-                ]
-            started = time.monotonic()
-            for t in threads:
-                t.start()
-            wrk = (
-                run_wrk(
-                    port, args.duration, args.clients, read_paths(names, points, 5000, 1), data_dir
-                )
-                if args.generator == "wrk"
-                else None
+                reader(port, time.monotonic() + 5, names, points, Results(), 0)
+            print("phase 1: reads only ...", file=sys.stderr)
+            baseline = run_phase(port, args, names, points, tokens, data_dir, writers=0, seed=1)
+            print("phase 2: reads + writes ...", file=sys.stderr)
+            loaded = run_phase(
+                port, args, names, points, tokens, data_dir, writers=args.writers, seed=2
             )
-            for t in threads:
-                t.join(timeout=args.duration + 120)
-            elapsed = time.monotonic() - started
         finally:
             stop_server(server)
         with store.read() as conn:
@@ -427,34 +493,37 @@ def main() -> None:
         store.dispose()
 
     print(
-        f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), {args.clients} reading clients "
-        f"({args.generator}) + 1 writer ({args.write_rate:g}/s), {elapsed:.0f} s, loopback, {os.cpu_count()} CPU(s)\n"
+        f"\n`gdgis serve`: {workers} worker(s) x {args.threads} threads (gthread), "
+        f"{args.clients} reading connections ({args.generator}) pausing 0–"
+        f"{2 * args.think_ms:.0f} ms between requests, {args.duration:.0f} s per "
+        f"phase after a warm-up, loopback, {os.cpu_count()} CPU(s) shared with the load "
+        "generator\n"
     )
-    print("| requests | count | throughput (req/s) | p50 (ms) | p99 (ms) | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
-    if wrk is not None:
+    print("| phase | requests | count | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    rows = [
+        ("reads only (baseline)", "reads: search + reverse", baseline["reads"]),
+        ("reads + writes", "reads: search + reverse", loaded["reads"]),
+        (
+            "reads + writes",
+            f"writes: {args.writers} officers/clerks, {args.write_rate:g}/s",
+            loaded["writes"],
+        ),
+    ]
+    for phase, kind, r in rows:
         print(
-            f"| reads: search + reverse (wrk) | {wrk['count']} | {wrk['rps']:.0f} | {wrk['p50']:.1f} | "
-            f"{wrk['p99']:.1f} | {wrk['errors']} |"
+            f"| {phase} | {kind} | {r['count']:,} | {r['rps']:,.0f} | {r['p50']:.1f} | "
+            f"{r['p99']:.1f} | {r['errors']} |"
         )
-        results.errors["wrk"] = wrk["errors"]
-    for kind in ("search", "reverse", "write") if wrk is None else ("write",):
-        lat = results.latencies_ms[kind]
-        print(
-            f"| {kind} | {len(lat)} | {len(lat) / elapsed:.0f} | {percentile(lat, 50):.1f} | "
-            f"{percentile(lat, 99):.1f} | {results.errors[kind]} |"
-        )
-    reads = results.latencies_ms["search"] + results.latencies_ms["reverse"]
-    if wrk is None:
-        print(
-            f"| all reads | {len(reads)} | {len(reads) / elapsed:.0f} | {percentile(reads, 50):.1f} | "
-            f"{percentile(reads, 99):.1f} | {results.errors['search'] + results.errors['reverse']} |"
-        )
-    lost = acknowledged[0] - stored
-    print(f"\nwrites acknowledged: {acknowledged[0]}, found in the store: {stored}, lost: {lost}")
-    if any(results.errors.values()):
-        print("error statuses:", {k: dict(v) for k, v in results.statuses.items()})
-    if lost or any(results.errors.values()):
+    lost = loaded["acknowledged"] - stored
+    print(
+        f"\nwrites acknowledged: {loaded['acknowledged']}, found in the store: {stored}, "
+        f"lost: {lost}"
+    )
+    errors = sum(r["errors"] for _, _, r in rows)
+    if errors:
+        print("error statuses:", baseline["statuses"], loaded["statuses"])
+    if lost or errors:
         sys.exit(1)
 
 

@@ -149,6 +149,17 @@ def records(rows, by_code, parent_of):
         }
 
 
+def build_index(rows, by_code, parent_of) -> tuple[SearchIndex, float, float]:
+    """(the in-memory index of the corpus, build seconds, RSS growth in MB)."""
+    gc.collect()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    index = SearchIndex.from_records(records(rows, by_code, parent_of))
+    build_s = time.perf_counter() - t
+    gc.collect()
+    return index, build_s, rss_mb() - rss0
+
+
 def county_of(code: str, by_code) -> str:
     """The target's county (or its city where there is no county, or itself above)."""
     c = code
@@ -296,13 +307,7 @@ def main(argv=None) -> None:
     parent_of = {code: parent for code, _, _, parent in rows}
     county = {}
 
-    gc.collect()
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    index = SearchIndex.from_records(records(rows, by_code, parent_of))
-    build_s = time.perf_counter() - t
-    gc.collect()
-    index_mb = rss_mb() - rss0
+    index, build_s, index_mb = build_index(rows, by_code, parent_of)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     t = time.perf_counter()

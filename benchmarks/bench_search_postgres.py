@@ -24,7 +24,6 @@ server and leaves it for a rerun.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import random
 import sys
@@ -41,6 +40,7 @@ from bench_search import (  # noqa: E402
     FORMS,
     SEED,
     ambiguity,
+    build_index,
     county_of,
     load_corpus,
     make_chain_queries,
@@ -48,7 +48,6 @@ from bench_search import (  # noqa: E402
     print_run,
     print_table,
     records,
-    rss_mb,
     summarise,
 )
 
@@ -57,7 +56,6 @@ from boundaries.schema import SCHEMA  # noqa: E402
 from gazetteer.chains import ChainLexicon, ChainSearch  # noqa: E402
 from gazetteer.core import migrate  # noqa: E402
 from gazetteer.core.store import Store  # noqa: E402
-from gazetteer.search import SearchIndex  # noqa: E402
 from gazetteer.search_keys import key_rows, place_search_keys  # noqa: E402
 from gazetteer.search_postgres import SQLSearch  # noqa: E402
 
@@ -174,13 +172,7 @@ def main(argv=None) -> None:
     parent_of = {code: parent for code, _, _, parent in rows}
     codes = [r[0] for r in rows]
 
-    gc.collect()
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    index = SearchIndex.from_records(records(rows, by_code, parent_of))
-    build_s = time.perf_counter() - t
-    gc.collect()
-    index_mb = rss_mb() - rss0
+    index, build_s, index_mb = build_index(rows, by_code, parent_of)
 
     store, timings = load(args.database_url, rows, by_code, parent_of, args.reuse)
     lexicon = ChainLexicon.build(

@@ -9,11 +9,18 @@ import datetime as dt
 import sqlalchemy as sa
 
 from boundaries.lines import line_named_in
-from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, boundary_lines, disputes
+from boundaries.tables import (
+    DISPUTE_CATEGORIES,
+    DISPUTE_RISKS,
+    DISPUTE_STATUSES,
+    boundary_lines,
+    disputes,
+)
 from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
+from gazetteer.core.geojson_input import optional_point
 from gazetteer.core.store import Store, read_all, read_one
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
@@ -29,17 +36,16 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
     require_role(actor, _ROLES, "登记争议隐患")
     title = str(data.get("title") or "").strip()
     if not title:
-        raise InvalidInput("争议隐患须有标题")
+        raise InvalidInput("争议隐患须有标题", details={"field": "title"})
     category, risk = data.get("category") or "other", data.get("risk") or "medium"
     if category not in DISPUTE_CATEGORIES:
-        raise InvalidInput(f"隐患类别不可识别：{category!r}")
+        choices = "、".join(f"{CATEGORY_NAMES[c]}（{c}）" for c in DISPUTE_CATEGORIES)
+        raise InvalidInput(
+            f"隐患类别不可识别：{category!r}（可选 {choices}）", details={"field": "category"}
+        )
     if risk not in DISPUTE_RISKS:
-        raise InvalidInput(f"风险等级应为 {'、'.join(DISPUTE_RISKS)}")
-    lon, lat = data.get("lon"), data.get("lat")
-    try:
-        lon, lat = (None, None) if lon in (None, "") else (float(lon), float(lat))
-    except (TypeError, ValueError):
-        raise InvalidInput("位置应为 CGCS2000 经纬度数字") from None
+        raise InvalidInput(f"风险等级应为 {'、'.join(DISPUTE_RISKS)}", details={"field": "risk"})
+    lon, lat = optional_point(data, "争议隐患位置")
 
     def insert(conn) -> int:
         line = line_named_in(conn, data)
@@ -91,6 +97,11 @@ def update_dispute(
     store: Store, dispute_id: int, status: str, actor, *, resolution: str | None = None
 ) -> dict:
     require_role(actor, _ROLES, "更新争议隐患")
+    if status not in DISPUTE_STATUSES:  # not a status at all: bad input, not a conflict
+        choices = "、".join(f"{STATUS_NAMES[s]}（{s}）" for s in DISPUTE_STATUSES)
+        raise InvalidInput(
+            f"隐患状态不可识别：{status!r}（可选 {choices}）", details={"field": "status"}
+        )
     current = get_dispute(store, dispute_id)
     if status not in _NEXT.get(current["status"], set()):
         raise IllegalTransition(

@@ -62,6 +62,7 @@ from gazetteer.core.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
+    naming_field,
 )
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.store import Store, first_or_not_found, read_all
@@ -173,20 +174,20 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
         try:
             round_no = int(data.get("round_no"))
         except (TypeError, ValueError):
-            raise InvalidInput("联检轮次应为正整数") from None
+            raise InvalidInput("联检轮次应为正整数", details={"field": "round_no"}) from None
         if round_no < 1:
-            raise InvalidInput("联检轮次应为正整数")
-        start, end = (
-            parse_date(data.get("planned_start"), "计划开始日期"),
-            parse_date(data.get("planned_end"), "计划结束日期"),
-        )
+            raise InvalidInput("联检轮次应为正整数", details={"field": "round_no"})
+        with naming_field("planned_start"):
+            start = parse_date(data.get("planned_start"), "计划开始日期")
+        with naming_field("planned_end"):
+            end = parse_date(data.get("planned_end"), "计划结束日期")
         if start is None or end is None:
             raise InvalidInput(
                 "请填写计划开始和结束日期（联检计划须写明时间）",
                 details={"field": "planned_start" if start is None else "planned_end"},
             )
         if end < start:
-            raise InvalidInput("计划结束日期早于开始日期")
+            raise InvalidInput("计划结束日期早于开始日期", details={"field": "planned_end"})
         plan = data.get("plan")
         if not isinstance(plan, str) or not plan.strip():
             raise InvalidInput("请填写联检计划（检查范围与方法）", details={"field": "plan"})
@@ -611,7 +612,9 @@ def _uuid(value) -> str:
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput("检查记录须带客户端生成的 UUID（id），用于离线同步去重") from None
+        raise InvalidInput(
+            "检查记录须带客户端生成的 UUID（id），用于离线同步去重", details={"field": "id"}
+        ) from None
 
 
 def _marker(conn, data: dict, line_id: int):
@@ -763,7 +766,13 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
         conn.execute(
             inspections.update()
             .where(inspections.c.id == inspection_id)
-            .values(**{f"signed_{column}_by": actor.username, f"signed_{column}_at": _now()})
+            .values(
+                **{
+                    f"signed_{column}_by": actor.username,
+                    f"signed_{column}_at": _now(),
+                    f"signed_{column}_label": staff.signer_label(conn, actor.username),
+                }
+            )
         )
         return (
             conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id))
@@ -811,6 +820,7 @@ _FINDING_FIELDS = (
     "inspected_at",
 )
 AMENDMENT_KINDS = ("amendment", "reinspection")
+_SIGNATURE = ("by", "at", "label")  # a side's sign-off: who, when, as shown then
 
 
 def amend_inspection(
@@ -883,10 +893,7 @@ def amend_inspection(
                 photos=sorted(set(rec.photos or []) | set(photos)),
                 inspected_by=actor.username,
                 inspected_at=_datetime(data.get("inspected_at")),
-                signed_a_by=None,
-                signed_a_at=None,
-                signed_b_by=None,
-                signed_b_at=None,
+                **{f"signed_{side}_{part}": None for side in "ab" for part in _SIGNATURE},
             )
         )
         set_marker_state(conn, marker.id, values["assessed_state"])
@@ -935,6 +942,8 @@ _DEVICE_RECORD_FIELDS = (
     "inspected_at",
     "signed_a_by",
     "signed_b_by",
+    "signed_a_label",
+    "signed_b_label",
 )
 
 
@@ -1012,10 +1021,14 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
         other = "b" if column == "a" else "a"
-        values = {f"concluded_{column}_by": actor.username, f"concluded_{column}_at": _now()}
+        values = {
+            f"concluded_{column}_by": actor.username,
+            f"concluded_{column}_at": _now(),
+            f"concluded_{column}_label": staff.signer_label(conn, actor.username),
+        }
         if text != (rnd.conclusion or ""):
             values.update(
-                conclusion=text, **{f"concluded_{other}_by": None, f"concluded_{other}_at": None}
+                conclusion=text, **{f"concluded_{other}_{part}": None for part in _SIGNATURE}
             )
         elif getattr(rnd, f"concluded_{other}_by") == actor.username:
             raise IllegalTransition("同一人不能代表双方签署结论")

@@ -102,7 +102,7 @@ def round_report(store: Store, round_id: int) -> dict:
     people = staff.profiles(
         store,
         [
-            *(u for t in rnd["teams"] for u in t["members"]),
+            *(u for t in rnd["teams"] for u in (t["leader"], *t["members"])),
             *(r["inspected_by"] for r in records),
             *(r["signed_a_by"] for r in records),
             *(r["signed_b_by"] for r in records),

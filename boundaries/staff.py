@@ -19,22 +19,11 @@ from gazetteer.core.account_tables import users
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
 from gazetteer.core.store import Store
+from gazetteer.core.text import form_text
 from gazetteer.divisions import division_exists
 from gazetteer.tables import divisions
 
 MANAGING_ROLES = {"officer", "admin"}
-
-
-def _text(data: dict, key: str, label: str, limit: int, required: bool = True) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{label}应为文字")
-    value = (value or "").strip()
-    if required and not value:
-        raise InvalidInput(f"请填写{label}")
-    if len(value) > limit:
-        raise InvalidInput(f"{label}不超过 {limit} 个字")
-    return value or None
 
 
 def set_profile(store: Store, username: str, data: dict, actor) -> dict:
@@ -45,10 +34,10 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     the side decides who may approve for it (docs/security.md)."""
     require_role(actor, MANAGING_ROLES, "登记联检人员")
     values = {
-        "full_name": _text(data, "full_name", "姓名", 100),
-        "organisation": _text(data, "organisation", "单位", 200),
-        "job_title": _text(data, "job_title", "职务", 100, required=False),
-        "side_code": _text(data, "side_code", "所属一方（区划代码）", 12),
+        "full_name": form_text(data.get("full_name"), "姓名", 100),
+        "organisation": form_text(data.get("organisation"), "单位", 200),
+        "job_title": form_text(data.get("job_title"), "职务", 100, required=False),
+        "side_code": form_text(data.get("side_code"), "所属一方（区划代码）", 12),
     }
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
@@ -131,6 +120,17 @@ def person_label(profile: dict | None, username: str | None = None) -> str:
     if not profile:
         return username or "—"
     return f"{profile['full_name']}（{profile['organisation']}）"
+
+
+def signer_label(conn, username: str) -> str:
+    """``username`` as a signed record keeps them (``person_label`` of their profile now):
+    stored with the signature, so that a later change of the profile leaves it as signed."""
+    row = conn.execute(
+        sa.select(staff_profiles.c.full_name, staff_profiles.c.organisation).where(
+            staff_profiles.c.username == username
+        )
+    ).first()
+    return person_label(row._asdict() if row else None, username)
 
 
 def side_of(conn, username: str) -> str | None:

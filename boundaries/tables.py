@@ -107,6 +107,23 @@ markers = serial_table(
     check_one_of("state", MARKER_STATES),
 )
 
+SIGNER_LABEL_CHARS = 400
+
+
+def signer_label_columns(act: str) -> tuple[sa.Column, sa.Column]:
+    """``<act>_a_label``, ``<act>_b_label``: each side's signer as the record showed them
+    when they signed (name and organisation, ``boundaries.staff.person_label``), kept so
+    that a later change of the profile does not rewrite a signed record."""
+    return tuple(
+        sa.Column(
+            f"{act}_{side}_label",
+            sa.String(SIGNER_LABEL_CHARS),
+            comment=f"side {side.upper()}'s signer as shown when signing",
+        )
+        for side in ("a", "b")
+    )
+
+
 inspection_rounds = serial_table(
     "inspection_rounds",
     sa.Column(
@@ -131,6 +148,7 @@ inspection_rounds = serial_table(
     sa.Column("conclusion", sa.Text, comment="the joint conclusion written when the round closes"),
     *act_columns("concluded_a", comment="side A officer who signed the conclusion"),
     *act_columns("concluded_b"),
+    *signer_label_columns("concluded"),
     sa.UniqueConstraint("line_id", "round_no"),
     check_one_of("status", ROUND_STATUSES),
 )
@@ -147,15 +165,17 @@ round_teams = sa.Table(
     ),
 )
 
+
+def client_uuid_id_column(comment: str) -> sa.Column:
+    """``id``: a UUID the device makes before it sends the record (36 characters), so that
+    a record sent twice (offline sync, a retry) is stored once; ``comment`` says which."""
+    return sa.Column("id", sa.String(36), primary_key=True, comment=comment)
+
+
 inspections = sa.Table(
     "inspections",
     metadata,
-    sa.Column(
-        "id",
-        sa.String(36),
-        primary_key=True,
-        comment="client-made UUID: offline sync is exactly-once",
-    ),
+    client_uuid_id_column(comment="client-made UUID: offline sync is exactly-once"),
     sa.Column(
         "round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True
     ),
@@ -190,6 +210,7 @@ inspections = sa.Table(
         server_default=sa.false(),
         comment="the inspector confirmed 'the marker has moved' past the distance guard",
     ),
+    *signer_label_columns("signed"),
     sa.UniqueConstraint("round_id", "marker_id"),
     check_one_of("found_state", FOUND_STATES),
     check_one_of("measurement_method", MEASUREMENT_METHODS, name="method"),
@@ -237,7 +258,8 @@ maintenance_tasks = serial_table(
     sa.Column("witness_name", sa.String(100), comment="an external witness: full name"),
     sa.Column("witness_organisation", sa.String(200)),
     sa.Column("witness_role", sa.String(100)),
-    sa.Column("result", sa.Text),
+    sa.Column("note", sa.Text, comment="what the task is for, written when it is opened"),
+    sa.Column("result", sa.Text, comment="what was done, written when the task moves on"),
     sa.Column("opened_at", INSTANT, nullable=False),
     sa.Column("closed_at", INSTANT),
     sa.Column("closed_by", USERNAME),
@@ -271,12 +293,7 @@ disputes = serial_table(
 inspection_amendments = sa.Table(
     "inspection_amendments",
     metadata,
-    sa.Column(
-        "id",
-        sa.String(36),
-        primary_key=True,
-        comment="client-made UUID: an amendment sent twice is stored once",
-    ),
+    client_uuid_id_column(comment="client-made UUID: an amendment sent twice is stored once"),
     sa.Column(
         "inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), nullable=False, index=True
     ),

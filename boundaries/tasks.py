@@ -63,7 +63,7 @@ def create_task(
                 kind=kind,
                 status="open",
                 responsible_side=marker.responsible_side,
-                result=note,
+                note=note,
                 opened_at=_now(),
                 is_demonstration=marker.is_demonstration,
             )

@@ -33,6 +33,7 @@ from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import InvalidInput, RuleViolation
 from gazetteer.core.store import first_or_not_found
+from gazetteer.core.text import form_text
 from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import civil_date, jsonable, rename_place
@@ -59,15 +60,6 @@ def is_division(conn, *, feature_class: str | None, own_division_code: str | Non
         ).scalar()
         return level in DIVISION_LEVELS
     return feature_class == DIVISION_CLASS
-
-
-def _text(value, label: str, max_len: int) -> str:
-    text = str(value).strip() if isinstance(value, str | int) else ""
-    if not text:
-        raise InvalidInput(f"请填写{label}")
-    if len(text) > max_len:
-        raise InvalidInput(f"{label}过长（最多 {max_len} 字）")
-    return text
 
 
 def rules_findings(conn, corpus, *, division, new_name: str, record_id) -> list[dict]:
@@ -122,12 +114,12 @@ def record_division_rename(
     )
     if row.level not in DIVISION_LEVELS:
         raise InvalidInput("村级组织不是行政区划：其名称按地名命名更名程序办理")
-    new_name = _text(new_name, "新名称", 100)
+    new_name = form_text(new_name, "新名称", 100)
     if new_name == row.name:
         raise InvalidInput("新名称与现名称相同")
-    body = _text(approving_body, "批准机关", 200)
-    number = _text(document_number, "批准文号", 100)
-    reason = _text(reason, "变更理由", 5000)
+    body = form_text(approving_body, "批准机关", 200)
+    number = form_text(document_number, "批准文号", 100)
+    reason = form_text(reason, "变更理由", 5000)
     approved = parse_date(approval_date, "批准日期")
     if approved is None:
         raise InvalidInput("请填写批准日期")

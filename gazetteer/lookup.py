@@ -227,6 +227,16 @@ class LookupService:
         self._current()
         _ = self.locator
 
+    def release_shared_files(self) -> None:
+        """Drop indexes mapped from shared files (the next request maps them again). For
+        a process that built or checked the base but serves no requests: gunicorn's master
+        after ``warm()``, so that it holds no base and its workers map the newest."""
+        with self._build_lock, self._apply_lock:
+            indexes = self._indexes
+            if indexes is not None and indexes.base is not None:
+                self._indexes = None
+                indexes.base.release()
+
     def _build(self, *, with_corpus: bool) -> _Indexes:
         """A whole new generation, read from the store, with the log position it reflects
         (read first: changes committed while building are applied again afterwards, and

@@ -39,7 +39,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.settings import SETTING_DEFAULTS
 from gazetteer.core.store import Store, first_or_not_found
-from gazetteer.core.text import clean_text, optional_choice
+from gazetteer.core.text import clean_text, form_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
 from gazetteer.divisions import division_exists
@@ -171,23 +171,16 @@ STATE_NAMES_ZH = {
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
 
 
-def _text(value, field: str, max_len: int, *, required: bool = False) -> str | None:
-    text = clean_text(str(value), field).strip() if value is not None else ""
-    if required and not text:
-        raise InvalidInput(f"请填写{field}")
-    if len(text) > max_len:
-        raise InvalidInput(f"{field}过长（最多 {max_len} 字）")
-    return text or None
-
-
 def _location(value):
     """A shapely geometry (or GeoJSON mapping) in CGCS2000 lon/lat; None allowed. The
     shared input check (``gazetteer.core.geojson_input``) says what is wrong."""
     if value is None:
         return None
+    from gazetteer.core.errors import naming_field
     from gazetteer.core.geojson_input import parse_geometry
 
-    return parse_geometry(value, field="位置")
+    with naming_field("location"):
+        return parse_geometry(value, field="位置")
 
 
 def validate_new_proposal(
@@ -199,8 +192,8 @@ def validate_new_proposal(
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
     values = {
         "kind": kind,
-        "applicant": _text(applicant, "申请人", 200, required=True),
-        "reasons": _text(reasons, "申请理由", 5000, required=True),
+        "applicant": form_text(applicant, "申请人", 200),
+        "reasons": form_text(reasons, "申请理由", 5000),
         "location": _location(location),
     }
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
@@ -212,7 +205,7 @@ def validate_new_proposal(
     if aliases is not None:
         clean["aliases"] = [clean_text(a, "别名").strip() for a in aliases]
     for key in set(clean) - {"aliases"}:
-        clean[key] = _text(clean[key], key, 2000)
+        clean[key] = form_text(clean[key], key, 2000, required=False)
     target = None
     if kind == "naming":
         if place_id is not None:
@@ -249,7 +242,7 @@ def validate_new_proposal(
             "proposed": clean,
             "heteronyms_confirmed": True,
         }
-    name = _text(clean.get("name"), "拟用名称", 100, required=True)
+    name = form_text(clean.get("name"), "拟用名称", 100)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:

@@ -61,7 +61,7 @@ start_server() {
     as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/data' -l '${PG_DIR}/server.log' -w -t 60 \
         -o \"-p ${PG_PORT} -k ${PG_DIR} -c listen_addresses='' -c fsync=off \
         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-        -c shared_buffers=256MB\" start" >&2
+        -c shared_buffers=256MB -c wal_level=replica -c max_wal_senders=4\" start" >&2
 }
 
 create_database() {
@@ -76,9 +76,12 @@ REPLICA_PORT="${GDGIS_PG_REPLICA_PORT:-$((PG_PORT + 1))}"
 
 start_replica() {
     # A hot standby streaming from the primary, made with pg_basebackup (-R writes
-    # primary_conninfo and standby.signal). Same socket directory, the next port. A
+    # primary_conninfo and standby.signal). The primary runs with wal_level=replica and
+    # max_wal_senders; initdb --auth=trust's pg_hba.conf has "local replication all trust".
+    # Same socket directory, the next port. A
     # replication slot (-C -S) keeps the WAL the replica has not received yet: test
     # databases are copied whole on the primary, faster than a busy replica replays.
+    # fsync off as on the primary: replaying every test database must stay cheap.
     if [ ! -f "${PG_DIR}/replica/PG_VERSION" ]; then
         log "pg_basebackup into ${PG_DIR}/replica"
         as_server_user "${PG_BIN}/pg_basebackup -h '${PG_DIR}' -p ${PG_PORT} -U postgres \
@@ -90,7 +93,7 @@ start_replica() {
     fi
     as_server_user "${PG_BIN}/pg_ctl -D '${PG_DIR}/replica' -l '${PG_DIR}/replica.log' -w -t 60 \
         -o \"-p ${REPLICA_PORT} -k ${PG_DIR} -c listen_addresses='' -c hot_standby=on \
-        -c max_connections=200\" start" >&2
+        -c max_connections=200 -c fsync=off -c full_page_writes=off\" start" >&2
 }
 
 stop_replica() {

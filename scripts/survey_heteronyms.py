@@ -149,6 +149,13 @@ def _examples(s: dict) -> str:
     )
 
 
+def _most_names_first(stats: dict):
+    """(character, its stats, the readings used today, most used first) for the rows of a
+    table: the characters in most names first, then in character order."""
+    for ch, s in sorted(stats.items(), key=lambda kv: (-kv[1]["names"], kv[0])):
+        yield ch, s, ", ".join(f"{r} ×{n}" for r, n in s["used"].most_common())
+
+
 def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[tuple]) -> str:
     standard = {c: s for c, s in stats.items() if len(s["standard"]) > 1}
     other = {c: s for c, s in stats.items() if len(s["standard"]) <= 1}
@@ -172,8 +179,7 @@ def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[
         "| char | names | standard readings | used today | examples by reading used |",
         "| --- | ---: | --- | --- | --- |",
     ]
-    for ch, s in sorted(standard.items(), key=lambda kv: (-kv[1]["names"], kv[0])):
-        used = ", ".join(f"{r} ×{n}" for r, n in s["used"].most_common())
+    for ch, s, used in _most_names_first(standard):
         out.append(
             f"| {ch} | {s['names']:,} | {' '.join(s['standard'])} | {used} | {_examples(s)} |"
         )
@@ -184,8 +190,7 @@ def markdown(records: list[dict], stats: dict, table: list[dict], changes: list[
         "| char | names | standard | pypinyin readings | used today | example |",
         "| --- | ---: | --- | --- | --- | --- |",
     ]
-    for ch, s in sorted(other.items(), key=lambda kv: (-kv[1]["names"], kv[0])):
-        used = ", ".join(f"{r} ×{n}" for r, n in s["used"].most_common())
+    for ch, s, used in _most_names_first(other):
         first = next(iter(s["examples"].values()))[0]
         out.append(
             f"| {ch} | {s['names']:,} | {' '.join(s['standard']) or '—'} | "

@@ -156,4 +156,4 @@ def test_filing_and_authority_through_the_api(client, app):
     due = client.get("/api/proposals/due?all=1").get_json()
     assert [(i["kind"], i["proposal_id"]) for i in due["items"]] == [("announcement", p["id"])]
     logout(client)
-    assert client.get("/api/proposals/due").status_code == 403
+    assert client.get("/api/proposals/due").status_code == 401  # not signed in

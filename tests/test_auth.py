@@ -261,3 +261,48 @@ def test_the_development_sign_in_is_gone(client):
     assert client.post(
         "/officer/dev-login", data={"username": "x", "roles": ["admin"]}
     ).status_code in (401, 404)
+
+
+# ---- 401 for who has not signed in, 403 for a role that may not (issue 13) --------------
+
+STAFF_READS = [  # (path, a role that may read it, a role that may not, or None)
+    ("/api/boundaries/inspections", "inspector", None),
+    ("/api/boundaries/staff", "officer", None),
+    ("/api/proposals/due", "clerk", None),
+    ("/api/places/reading-corrections", "officer", None),
+    ("/api/cleanup", "clerk", None),
+    ("/api/imports", "officer", "clerk"),
+]
+
+
+@pytest.mark.parametrize("path, reader, refused_role", STAFF_READS)
+def test_staff_apis_answer_401_to_the_anonymous_and_403_to_a_role_that_may_not(
+    bclient, bstore, path, reader, refused_role
+):
+    anonymous = bclient.get(path)
+    assert anonymous.status_code == 401, (path, anonymous.status_code)
+    assert anonymous.get_json()["error"]["code"] == "unauthenticated"
+    assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="gdgis"'
+    bad = bclient.get(path, headers={"Authorization": "Bearer gdg_made-up"})
+    assert bad.status_code == 401
+    assert bad.headers["WWW-Authenticate"] == 'Bearer realm="gdgis", error="invalid_token"'
+    # Then the same caller with a token of a role that may read it: let through.
+    ok = bclient.get(path, headers=token_headers(bstore, f"read_{reader}", reader))
+    assert ok.status_code == 200, (path, ok.get_data(as_text=True)[:200])
+    if refused_role:
+        other = bclient.get(path, headers=token_headers(bstore, f"no_{refused_role}", refused_role))
+        assert other.status_code == 403 and "WWW-Authenticate" not in other.headers
+        assert other.get_json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("page", ["/officer/", "/officer/imports", "/boundaries/rounds"])
+def test_staff_pages_send_the_anonymous_to_sign_in_and_refuse_a_role_that_may_not(bclient, page):
+    r = bclient.get(page)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/auth/login?next=")
+    assert page in r.headers["Location"]
+    login(bclient, "page_inspector", "inspector")
+    if page == "/officer/imports":  # officers only: a page of refusal, not a sign-in loop
+        refused = bclient.get(page)
+        assert refused.status_code == 403 and "审核人员" in refused.get_data(as_text=True)
+    else:
+        assert bclient.get(page).status_code == 200

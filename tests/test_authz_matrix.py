@@ -3,8 +3,9 @@
 The routes come from ``app.url_map`` (POST/PUT/PATCH/DELETE); ``EXPECTED`` says which
 roles may pass authorisation on each. A route missing from ``EXPECTED`` fails the test,
 so a new write endpoint cannot ship without a decision on who may use it. A refused
-request must answer 401/403 (forms: the refusal message) and must write nothing — the
-audit log does not grow.
+request must answer 401 with a ``WWW-Authenticate: Bearer`` challenge when nobody has
+signed in, 403 when a signed-in account lacks the role (forms: the refusal message), and
+must write nothing — the audit log does not grow.
 """
 
 from __future__ import annotations
@@ -370,19 +371,21 @@ def test_every_role_against_every_write_route(app, store, who):
                 if status in (401, 403) and endpoint != "auth.login":
                     failures.append(f"{who} {url}: refused ({status}) but should be allowed")
             else:
-                refused = status in (401, 403) or (
-                    endpoint in FORM_ENDPOINTS
-                    and "无权"
-                    in (
+                if endpoint in FORM_ENDPOINTS:
+                    refused = status in (401, 403) or "无权" in (
                         text
                         if status == 200
                         else client.get(response.headers.get("Location", "/")).get_data(
                             as_text=True
                         )
                     )
-                )
+                else:  # not signed in: 401 with its challenge; signed in without the role: 403
+                    challenge = response.headers.get("WWW-Authenticate", "")
+                    refused = (status, challenge.startswith("Bearer")) == (
+                        (401, True) if who == ANONYMOUS else (403, False)
+                    )
                 if not refused:
-                    failures.append(f"{who} {url}: {status}, expected a refusal")
+                    failures.append(f"{who} {url}: {status}, expected a refusal (401/403 rule)")
                 if audit_size(store) != before:
                     failures.append(f"{who} {url}: refused but something was written")
     assert not failures, "\n".join(failures)

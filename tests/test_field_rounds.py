@@ -590,3 +590,97 @@ def test_an_officer_cannot_move_anyone_to_another_side(bclient, bstore, shaohui)
     task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
     url = f"/api/boundaries/tasks/{task['id']}/approve"
     assert bclient.post(url, json={"side_code": b}).status_code == 403
+
+
+def test_a_signature_keeps_the_signer_as_they_were_when_signing(bclient, bstore, api_round):
+    """Signed records are legal records: a later change of the signer's profile (name,
+    organisation) does not rewrite who signed them, on the page, in the report and in the
+    API; a record or conclusion signed after the change shows the new profile."""
+    rnd, markers = api_round
+    side_a = rnd["side_a_code"]
+    record, _ = inspection_service.record_inspection(
+        bstore,
+        inspection_record(rnd["id"], "intact", marker_id=markers[0]["id"]),
+        INSPECTOR_A,
+    )
+    url = f"/api/boundaries/inspections/{record['id']}/sign"
+    signed = bclient.post(url, json={"side_code": side_a})
+    assert signed.get_json()["signed_a_label"] == "王强（甲方民政局）"
+    sign_in(bclient, OFFICER)
+    conclusion = bclient.post(
+        f"/api/boundaries/rounds/{rnd['id']}/conclusion",
+        json={"side_code": side_a, "conclusion": "区段内界桩完好。"},
+    )
+    assert conclusion.get_json()["concluded_a_label"] == "张伟（甲方民政局）"
+    # Both people change organisation (and one the name) after signing.
+    for username, name in (("inspector_a", "王强强"), ("officer1", "张伟")):
+        changed = bclient.post(
+            f"/api/boundaries/staff/{username}",
+            json={"full_name": name, "organisation": "甲方自然资源局", "side_code": side_a},
+        )
+        assert changed.status_code == 200, changed.get_json()
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    report = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    # The teams list people as they are now; the signatures as they were.
+    assert 'class="signed-a">王强（甲方民政局）</td>' in page
+    assert 'id="signed-a">张伟（甲方民政局）</td>' in page
+    assert '签认">王强（甲方民政局）</td>' in report
+    assert "<td>张伟（甲方民政局）</td>" in report and "王强强（甲方自然资源局）" in report
+    stored = bclient.get(f"/api/boundaries/inspections?round_id={rnd['id']}").get_json()
+    assert stored["inspections"][0]["signed_a_label"] == "王强（甲方民政局）"
+    # Then a second record signed now carries the new profile, the first still the old one.
+    second, _ = inspection_service.record_inspection(
+        bstore,
+        inspection_record(rnd["id"], "intact", marker_id=markers[1]["id"]),
+        INSPECTOR_A,
+    )
+    sign_in(bclient, INSPECTOR_A)
+    again = bclient.post(
+        f"/api/boundaries/inspections/{second['id']}/sign", json={"side_code": side_a}
+    )
+    assert again.get_json()["signed_a_label"] == "王强强（甲方自然资源局）"
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    assert 'class="signed-a">王强（甲方民政局）</td>' in page
+    assert 'class="signed-a">王强强（甲方自然资源局）</td>' in page
+
+
+def test_team_leaders_are_shown_with_their_labels_like_members(bclient, bstore, shaohui):
+    """A leader with an account is shown as 姓名（单位） on the round page and the report,
+    as members are; a leader written as a plain name stays as written."""
+    body = plan_body(shaohui)
+    body["teams"][0]["leader"] = OFFICER.username
+    body["teams"][1]["leader"] = "李工"
+    rnd = inspection_service.create_round(bstore, body, OFFICER)
+    sign_in(bclient, OFFICER)
+    for url in (f"/boundaries/rounds/{rnd['id']}", f"/boundaries/rounds/{rnd['id']}/report"):
+        page = bclient.get(url).get_data(as_text=True)
+        assert 'data-label="组长">张伟（甲方民政局）</td>' in page, url
+        assert 'data-label="组长">李工</td>' in page and ">officer1<" not in page, url
+
+
+def test_a_tasks_note_is_its_note_and_never_its_result(bclient, bstore, api_round):
+    """The note written when a task is opened comes back as ``note``; ``result`` stays empty
+    until the task moves on, and the report shows each in its own column."""
+    rnd, markers = api_round
+    sign_in(bclient, OFFICER)
+    opened = bclient.post(
+        "/api/boundaries/tasks",
+        json={"marker_id": markers[2]["id"], "kind": "relocate", "note": "move"},
+    )
+    assert opened.status_code == 201, opened.get_json()
+    task = opened.get_json()
+    assert task["note"] == "move" and task["result"] is None
+    moved_on = bclient.post(
+        f"/api/boundaries/tasks/{task['id']}", json={"status": "in_progress", "result": "已约乙方"}
+    ).get_json()
+    assert moved_on["note"] == "move" and moved_on["result"] == "已约乙方"
+    # A task the round's inspection opened shows in the report: 说明 and 结果 apart.
+    sign_in(bclient, INSPECTOR_A)
+    recorded = bclient.post(
+        "/api/boundaries/inspections",
+        json=inspection_record(rnd["id"], "faded", marker_id=markers[0]["id"]),
+    )
+    assert recorded.status_code == 201, recorded.get_json()
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    assert "<th>说明</th><th>结果</th>" in page
+    assert 'data-label="说明">—</td><td data-label="结果">—</td>' in page

@@ -13,6 +13,7 @@ from helpers import login
 from gazetteer import placement
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
+from gazetteer.core.store import read_all
 from gazetteer.registry_tables import place_versions
 from gazetteer.tables import places
 
@@ -188,17 +189,11 @@ def test_place_on_map_domain_rules(bstore):
         record["geometry_source"] == placement.GEOMETRY_SOURCE
         and "无图形地名上图" in record["history"]
     )
-    with bstore.read() as conn:
-        versions = conn.execute(
-            sa.select(
-                place_versions.c.change,
-                place_versions.c.valid_to,
-                place_versions.c.change_reason,
-                place_versions.c.geom,
-            )
-            .where(place_versions.c.place_id == row.id)
-            .order_by(place_versions.c.version)
-        ).all()
-    assert [v.change for v in versions] == ["baseline", "corrected"]
-    assert versions[0].geom is None and versions[0].valid_to is not None
-    assert versions[1].geom.x == 113.33 and versions[1].change_reason == "实地核实"
+    versions = read_all(
+        bstore,
+        sa.select(place_versions).where(place_versions.c.place_id == row.id),
+        place_versions.c.version,
+    )
+    assert [v["change"] for v in versions] == ["baseline", "corrected"]
+    assert versions[0]["geom"] is None and versions[0]["valid_to"] is not None
+    assert versions[1]["geom"].x == 113.33 and versions[1]["change_reason"] == "实地核实"

@@ -67,6 +67,11 @@ def test_a_second_service_maps_the_base_the_first_built(store, two_services):
     assert a["base"] == b["base"] and Path(a["base"]).parent.name.endswith(".sqlite.index")
     assert answers(first) == answers(second)
     assert answers(first)["番禺区"]  # not two empty answers
+    # The serving master lets go of the base after building it; asked again, it maps it.
+    expected = answers(first)
+    first.release_shared_files()
+    assert not first.stats()["built"]
+    assert answers(first) == expected and first.stats()["bases_written"] == 1
 
 
 def test_another_process_maps_the_same_files_and_builds_nothing(store, two_services):
@@ -154,3 +159,29 @@ def test_a_base_of_another_log_is_not_adopted_and_dead_builds_are_cleared(store,
     assert service.stats()["bases_written"] == 2  # built, not the foreign one adopted
     assert not (files.root / ".tmp-died-while-building").exists()
     assert service.search("番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺新区"]
+
+
+def test_packed_keys_bisect_exactly_as_python_sorts_long_keys_included():
+    """The fixed-width head (64 bytes) decides most searches; longer keys and queries are
+    settled on the whole key: every range equals bisect over the sorted Python list."""
+    import bisect
+    import random
+
+    from gazetteer.packed import HEAD_BYTES, SortedKeys
+
+    rng = random.Random(3)
+    alphabet = "ab广州"
+    keys = sorted(
+        "".join(rng.choice(alphabet) for _ in range(rng.choice([1, 5, 21, 22, 30, 70])))
+        for _ in range(3000)
+    )
+    packed = SortedKeys.of(keys)
+    assert packed.head.dtype.itemsize == HEAD_BYTES
+    probes = [k[:n] for k in rng.sample(keys, 300) for n in (1, 10, 21, 22, 40, 80)]
+    probes += ["", "c", "广州" * 40, keys[-1] + "a"]
+    for q in probes:
+        lo = bisect.bisect_left(keys, q)
+        exact = bisect.bisect_right(keys, q, lo)
+        hi = bisect.bisect_left(keys, q + "\U0010ffff", exact)
+        assert packed.prefix_range(q) == (lo, exact, hi), q
+        assert packed.texts(lo, hi) == keys[lo:hi]

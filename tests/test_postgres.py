@@ -156,8 +156,12 @@ def test_reads_go_to_the_replica_and_read_after_write_to_the_primary(empty_store
         assert served_by(primary=True) != "replica"
         with routed.write() as conn:
             conn.execute(meta.insert().values(key="k", value="v"))
-        assert served_by() != "replica"  # this thread just wrote: it reads its write on the primary
-        routed.read_after_write_s = 0.0
+            assert served_by() != "replica"  # reads inside a write see it: the primary
+        # This thread just wrote: it reads its write on the primary until the replica has
+        # replayed it (this stand-in is no replica: it never reports a replay position).
+        assert routed.written_up_to() is not None
+        assert served_by() != "replica"
+        routed.see_writes_up_to(None)  # as once a real replica has replayed the write
         assert served_by() == "replica"
         with routed.read() as conn:
             assert conn.execute(sa.select(meta.c.value).where(meta.c.key == "k")).scalar() == "v"

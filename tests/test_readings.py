@@ -94,7 +94,7 @@ def test_stored_romanizations_are_corrected_as_recorded_changes(store):
 
 def test_reading_corrections_through_the_api(client, store):
     as_before_the_table(store)
-    assert client.get("/api/places/reading-corrections").status_code == 403
+    assert client.get("/api/places/reading-corrections").status_code == 401  # not signed in
     login(client, "li", "clerk")
     listed = client.get("/api/places/reading-corrections").get_json()
     assert listed["total"] == 3 and any(c["name"] == "麻涌镇" for c in listed["items"])

@@ -1,14 +1,16 @@
 """Read-replica routing against a real streaming replica (``pg_basebackup`` from the
-throwaway primary: ``scripts/ci_postgres.sh replica``): reads go to the replica, a request's
-own writes are read back from the primary, a change reaches the search through the
-replica's replay, and the app keeps answering when the replica stops — and uses it again
-once it is back.
+throwaway primary: ``scripts/ci_postgres.sh replica``): with the replica's replay paused,
+public reads show the replica's older state (so they are served there) while a signed-in
+user reads their own write back at once from the primary, in later requests too; a change
+reaches the search through the replica's replay; and the app keeps answering when the
+replica stops — and uses it again once it is back.
 
 Run with ``GDGIS_TEST_DATABASE_URL`` and ``GDGIS_TEST_REPLICA_URL`` set; skipped otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -18,12 +20,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import login, naming_json
+from helpers import login
+from proposal_helpers import place_id_of
 from registry_helpers import LUHU, name_place
 
 from gazetteer.core import store as store_module
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
+from webmap import read_your_writes
 
 REPLICA_URL = os.environ.get("GDGIS_TEST_REPLICA_URL") or None
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,40 +98,84 @@ def routed(store, store_templates):
     routed.dispose()
 
 
-def test_reads_go_to_the_replica_and_own_writes_are_read_from_the_primary(routed, tmp_path):
+@contextlib.contextmanager
+def replay_paused(routed: Store):
+    """Hold the replica's replay (``pg_wal_replay_pause()``): the replica lags the primary
+    by every write made meanwhile, however long that takes. Resumes on the way out."""
+    engine = sa.create_engine(routed.read_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_wal_replay_pause()")
+            wait_for(
+                lambda: (
+                    conn.exec_driver_sql("SELECT pg_get_wal_replay_pause_state()").scalar()
+                    == "paused"
+                ),
+                "the replica's replay to pause",
+            )
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_wal_replay_resume()")
+    finally:
+        engine.dispose()
+
+
+def wait_until_replayed(routed: Store) -> None:
+    """Wait until the replica has replayed everything committed on the primary so far."""
+    with routed.engine.connect() as conn:
+        lsn = conn.exec_driver_sql("SELECT pg_current_wal_insert_lsn()::text").scalar()
+    with routed.read_engine.connect() as conn:
+        replayed = sa.text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)")
+        wait_for(lambda: conn.execute(replayed, {"lsn": lsn}).scalar(), "the replica to replay")
+
+
+REASON = "测试用：历史地名"
+
+
+def test_public_reads_come_from_the_replica_and_a_user_reads_back_their_writes(routed, tmp_path):
     from webmap import create_app
 
     app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=routed)
-    client = app.test_client()
-    assert in_thread(lambda: on_replica(routed)) is True
-    assert on_replica(routed) is True  # this thread has not written yet either
+    officer, colleague, public = app.test_client(), app.test_client(), app.test_client()
+    login(officer, "wang", "officer")
+    login(colleague, "zhao", "officer")
+    pid = place_id_of(routed, "440113")  # 番禺区
+    url = f"/api/places/{pid}/protection"
 
-    login(client, "li", "clerk")
-    created = client.post(
-        "/api/proposals",
-        json=naming_json(
-            "鹭湖新村", "440113", "居民点", applicant="番禺区民政局", reasons="新建居民点"
-        ),
-    )
-    assert created.status_code == 201, created.get_json()
-    proposal_id = created.get_json()["id"]
-    # The same client (thread) reads its write at once: from the primary, whatever the lag.
-    assert on_replica(routed) is False
-    assert client.get(f"/api/proposals/{proposal_id}").status_code == 200
-    # Another thread reads from the replica, which has it once replayed.
-    wait_for(
-        lambda: in_thread(lambda: _proposal_exists(routed, proposal_id) and on_replica(routed)),
-        "the proposal to be replayed on the replica",
-    )
+    def reason(client):  # the listing's reason, None when not listed
+        return client.get(url).get_json().get("reason")
 
+    wait_until_replayed(routed)  # the accounts, too
+    assert public.get(url).get_json() == {"listed": False}
 
-def _proposal_exists(store: Store, proposal_id: int) -> bool:
-    with store.read() as conn:
-        return bool(
-            conn.execute(
-                sa.text("SELECT count(*) FROM proposals WHERE id = :id"), {"id": proposal_id}
-            ).scalar()
-        )
+    with replay_paused(routed):
+        listed = officer.post(url, json={"reason": REASON, "source": "测试名录"})
+        assert listed.status_code == 201, listed.get_json()
+        # The officer reads the listing back at once, in the next request and from another
+        # thread (another worker thread of the server): the session carries the floor.
+        assert reason(officer) == REASON
+        assert in_thread(lambda: reason(officer)) == REASON
+        # Everyone else reads from the replica, which has not replayed it: the proof that
+        # their reads are served there.
+        assert public.get(url).get_json() == {"listed": False}
+        assert in_thread(lambda: colleague.get(url).get_json()) == {"listed": False}
+        assert app.test_client().get(url).get_json() == {"listed": False}
+        # A lag longer than any fixed read-after-write window changes nothing for the writer.
+        time.sleep(1.5)
+        assert reason(officer) == REASON
+        assert public.get(url).get_json() == {"listed": False}
+        with officer.session_transaction() as session:
+            assert read_your_writes.SESSION_KEY in session
+
+    wait_for(lambda: reason(public) == REASON, "the replica to replay")
+    # Once the replica holds the write, the officer's session forgets the floor: their reads
+    # go back to the replica.
+    assert reason(officer) == REASON
+    with officer.session_transaction() as session:
+        assert read_your_writes.SESSION_KEY not in session
+    # The public answers never touched the session: no cookie for an anonymous reader.
+    assert public.get(url).headers.get("Set-Cookie") is None
 
 
 def test_a_change_reaches_search_through_the_replica(routed, store, tmp_path):
@@ -160,15 +208,26 @@ def test_the_app_keeps_answering_when_the_replica_stops_and_uses_it_again(
     def get(path):
         return app.test_client().get(path)
 
+    officer = app.test_client()
+    login(officer, "wang", "officer")
+    url = f"/api/places/{place_id_of(routed, '440113')}/protection"
+    wait_until_replayed(routed)
     assert in_thread(lambda: get("/api/search?q=番禺区")).status_code == 200
     replica_script("replica-stop")
     try:
-        for path in ("/api/search?q=番禺区", "/api/divisions/440113", "/api/places?q=番禺"):
+        for path in ("/api/search?q=番禺区", "/api/divisions/440113", "/api/places?q=番禺", url):
             response = in_thread(lambda p=path: get(p))
             assert response.status_code == 200, (path, response.get_json())
         assert in_thread(lambda: on_replica(routed)) is False  # read from the primary
+        # Writing goes on, and the writer reads the write back.
+        listed = officer.post(url, json={"reason": REASON, "source": "测试名录"})
+        assert listed.status_code == 201, listed.get_json()
+        assert officer.get(url).get_json()["reason"] == REASON
     finally:
         replica_script("replica")
     time.sleep(0.6)
     wait_for(lambda: in_thread(lambda: on_replica(routed)), "reads to return to the replica")
+    # The replica catches up on what was written while it was down (its replication slot
+    # kept the WAL): the public, now served by it again, sees the listing.
+    wait_for(lambda: in_thread(lambda: get(url).get_json().get("reason")) == REASON, "catch-up")
     assert in_thread(lambda: get("/api/divisions/440113")).status_code == 200

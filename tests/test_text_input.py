@@ -108,6 +108,24 @@ def test_the_domain_refuses_a_surrogate_whatever_the_caller(store):
     assert clean_text("Cafe\u0301", "x") == "Café"
 
 
+def test_form_fields_take_text_or_numbers_and_refuse_other_types(store):
+    """Every domain form field passes ``form_text``: a number is taken as its digits, a
+    list, an object or a boolean is refused naming the field, a blank required field is
+    asked for, and a refused draft writes nothing."""
+    road = {"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE}
+    before = audit_size(store)
+    for meaning, expected in ((["雅意"], "meaning应为文字"), (True, "meaning应为文字")):
+        with pytest.raises(InvalidInput, match=expected):
+            propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": meaning})
+    with pytest.raises(InvalidInput, match="请填写申请理由"):
+        propose(store, "naming", "天河区", "   ", proposed=road)
+    with pytest.raises(InvalidInput, match="申请人过长"):
+        propose(store, "naming", "天" * 201, "新建道路", proposed=road)
+    assert audit_size(store) == before
+    drafted = propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": 0})
+    assert drafted["proposed"]["meaning"] == "0"
+
+
 def _store_bad_row_as_before_the_fix(store, client) -> int:
     """A proposal whose JSON column holds a ``\\ud800`` escape, as the unchecked API stored it."""
     if store.dialect == "postgresql":

@@ -94,7 +94,9 @@ def create_app(
     from webmap import errors
 
     errors.register(app)
-    from webmap import security
+    from webmap import read_your_writes, security
+
+    read_your_writes.init_app(app, store)  # first: the sign-in check reads, too
 
     security.init_app(app)
     import importlib

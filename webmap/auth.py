@@ -16,6 +16,7 @@ from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
 from webmap.context import current_actor, store
+from webmap.schemas import LoginForm, LoginQuery, LogoutForm, validated_form, validated_query
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -32,12 +33,12 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
-    next_url = request.values.get("next", "")
+    query = validated_query(LoginQuery)
+    form = validated_form(LoginForm) if request.method == "POST" else {}
+    next_url = form.get("next") or query["next"] or ""
     if request.method == "POST":
         try:
-            actor, fingerprint = accounts.authenticate(
-                store(), request.form.get("username", ""), request.form.get("password", "")
-            )
+            actor, fingerprint = accounts.authenticate(store(), form["username"], form["password"])
         except Unauthenticated as exc:
             error = exc.message
         else:
@@ -52,6 +53,7 @@ def login():
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
     if request.method == "POST":
+        validated_form(LogoutForm)
         session.clear()
         g.gdgis_actor = PUBLIC
         flash("已退出登录")

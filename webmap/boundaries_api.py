@@ -28,17 +28,25 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import idempotency_key, int_arg, json_body
+from webmap.params import idempotency_key, int_arg
 from webmap.schemas import (
+    ConclusionSignOff,
     DisputeNew,
     DisputeUpdate,
     DivisionChangeNew,
+    DivisionChangesQuery,
+    InspectionAmendment,
     InspectionNew,
+    PhotoUpload,
     RoundPlan,
     SideSignOff,
+    StaffProfile,
+    StaffQuery,
     TaskNew,
     TaskUpdate,
     validated_body,
+    validated_form,
+    validated_query,
 )
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
@@ -113,6 +121,12 @@ def _create(create, model):
     return jsonify(made), 201
 
 
+def _act_on(action, record_id, model):
+    """What ``action(store, record_id, actor=…, **body)`` answers, the body checked against
+    ``model``: the model's fields are the action's keyword arguments."""
+    return jsonify(action(store(), record_id, actor=current_actor(), **validated_body(model)))
+
+
 @bp.get("/vocabulary")
 def vocabulary():
     """Every coded value with its Chinese label (and map colour for marker states), and
@@ -175,6 +189,7 @@ def marker(key: str):
 
 @bp.post("/markers/<int:marker_id>/photos")
 def upload_photo(marker_id: int):
+    form = validated_form(PhotoUpload)
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
@@ -184,8 +199,8 @@ def upload_photo(marker_id: int):
         marker_id,
         upload.read(),
         current_actor(),
-        inspection_id=request.form.get("inspection_id") or None,
-        caption=request.form.get("caption"),
+        inspection_id=form["inspection_id"] or None,
+        caption=form["caption"],
     )
     return jsonify(row), 201
 
@@ -243,7 +258,9 @@ def round_markers(round_id: int):
 @bp.post("/rounds/<int:round_id>/conclusion")
 def sign_conclusion(round_id: int):
     return jsonify(
-        inspection_service.sign_conclusion(store(), round_id, json_body(), current_actor())
+        inspection_service.sign_conclusion(
+            store(), round_id, validated_body(ConclusionSignOff), current_actor()
+        )
     )
 
 
@@ -260,15 +277,17 @@ def staff_list():
     """Accounts with a staff profile (name, organisation, side); ?side=code&role=officer."""
     from boundaries import staff
 
-    sides = request.args.getlist("side") or None
-    return jsonify({"staff": staff.list_staff(store(), sides, request.args.get("role"))})
+    query = validated_query(StaffQuery)
+    return jsonify({"staff": staff.list_staff(store(), query["side"] or None, query["role"])})
 
 
 @bp.post("/staff/<username>")
 def set_staff(username: str):
     from boundaries import staff
 
-    return jsonify(staff.set_profile(store(), username, json_body(), current_actor()))
+    return jsonify(
+        staff.set_profile(store(), username, validated_body(StaffProfile), current_actor())
+    )
 
 
 @bp.post("/rounds/<int:round_id>/complete")
@@ -313,7 +332,11 @@ def record_inspection():
 def amend_inspection(inspection_id: str):
     """A second visit or a correction of a record (idempotent by the amendment's ``id``)."""
     record, created = inspection_service.amend_inspection(
-        store(), inspection_id, json_body(), current_actor(), limits=_limits()
+        store(),
+        inspection_id,
+        validated_body(InspectionAmendment),
+        current_actor(),
+        limits=_limits(),
     )
     return jsonify(record), 201 if created else 200
 
@@ -325,10 +348,7 @@ def amendments(inspection_id: str):
 
 @bp.post("/inspections/<inspection_id>/sign")
 def sign_inspection(inspection_id: str):
-    body = validated_body(SideSignOff)
-    return jsonify(
-        inspection_service.sign_inspection(store(), inspection_id, actor=current_actor(), **body)
-    )
+    return _act_on(inspection_service.sign_inspection, inspection_id, SideSignOff)
 
 
 @bp.get("/inspections/export")
@@ -376,15 +396,12 @@ def create_task():
 
 @bp.post("/tasks/<int:task_id>")
 def update_task(task_id: int):
-    """Body: ``TaskUpdate``, whose fields are ``update_task``'s keyword arguments."""
-    body = validated_body(TaskUpdate)
-    return jsonify(task_service.update_task(store(), task_id, actor=current_actor(), **body))
+    return _act_on(task_service.update_task, task_id, TaskUpdate)
 
 
 @bp.post("/tasks/<int:task_id>/approve")
 def approve_task(task_id: int):
-    body = validated_body(SideSignOff)
-    return jsonify(task_service.approve_task(store(), task_id, actor=current_actor(), **body))
+    return _act_on(task_service.approve_task, task_id, SideSignOff)
 
 
 @bp.get("/disputes")
@@ -405,10 +422,7 @@ def create_dispute():
 
 @bp.post("/disputes/<int:dispute_id>")
 def update_dispute(dispute_id: int):
-    body = validated_body(DisputeUpdate)
-    return jsonify(
-        dispute_service.update_dispute(store(), dispute_id, actor=current_actor(), **body)
-    )
+    return _act_on(dispute_service.update_dispute, dispute_id, DisputeUpdate)
 
 
 # ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------
@@ -418,7 +432,9 @@ def update_dispute(dispute_id: int):
 def list_division_changes():
     """Recorded division renames, newest first (?code= one division)."""
     with store().read() as conn:
-        items = division_changes.list_changes(conn, code=request.args.get("code") or None)
+        items = division_changes.list_changes(
+            conn, code=validated_query(DivisionChangesQuery)["code"] or None
+        )
     return jsonify({"items": items})
 
 

@@ -140,7 +140,7 @@ def round_detail(round_id: int):
     rnd = inspection_service.get_round(store(), round_id)
     progress = inspection_service.round_markers(store(), round_id)
     records = [m for m in progress if m["inspection"]]
-    usernames = [m for t in rnd["teams"] for m in t["members"]]
+    usernames = [u for t in rnd["teams"] for u in (t["leader"], *t["members"])]
     usernames += [rnd["concluded_a_by"], rnd["concluded_b_by"]]
     usernames += [
         r["inspection"][k] for r in records for k in ("inspected_by", "signed_a_by", "signed_b_by")

@@ -7,6 +7,7 @@ Thin like the other blueprints: each route parses HTTP and calls one domain func
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -123,14 +124,18 @@ def _build_worklist(division: str) -> dict:
 
 def _decide(item_id: int, answer) -> dict:
     """The one call path of the API (a checked body) and the page (its form, where the
-    version is text: ``ValueError`` when it is missing or not a number)."""
+    version is text: ``InvalidInput`` when it is missing or not a number)."""
+    try:
+        version = int(answer.get("version", ""))
+    except (TypeError, ValueError):
+        raise InvalidInput("表单缺少版本号，请刷新页面", details={"field": "version"}) from None
     return cleanup.decide(
         store(),
         current_actor(),
         item_id,
         decision=answer.get("decision"),
         reason=answer.get("reason"),
-        version=int(answer.get("version", "")),
+        version=version,
         clock=clock,
     )
 
@@ -165,38 +170,40 @@ def cleanup_page():
 
 @bp.post("/officer/cleanup/<int:item_id>/decision")
 def cleanup_decide_form(item_id: int):
-    form = request.form
-    try:
-        item = _decide(item_id, form)
+    with _refusal_flashed():
+        item = _decide(item_id, request.form)
         flash(f"“{item['name']}”：{item['status_zh']}")
-    except ValueError:
-        flash("表单缺少版本号，请刷新页面", "error")
-    except DomainError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        flash(exc.message, "error")
-    return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
+    return _back_to_worklist()
 
 
 @bp.post("/officer/cleanup/build")
 def cleanup_build_form():
-    form = request.form
-    try:
-        result = _build_worklist(form.get("division") or PROVINCE)
+    with _refusal_flashed():
+        result = _build_worklist(request.form.get("division") or PROVINCE)
         flash(
             f"已审查 {result['checked']} 个现行地名，{result['flagged']} 个不规范；"
             f"新列入 {result['added']} 个"
         )
+    return _back_to_worklist()
+
+
+@contextlib.contextmanager
+def _refusal_flashed():
+    """The campaign pages' forms: a refused action is a message on the page; a role that
+    may not act still gets 403 (the JSON error shape), as on the API."""
+    try:
+        yield
     except DomainError as exc:
         if isinstance(exc, Forbidden):
             raise
         flash(exc.message, "error")
-    return redirect(url_for("campaigns.cleanup_page") + _back_query(form))
 
 
-def _back_query(form) -> str:
-    query = form.get("back", "")
-    return f"?{query}" if query and "\n" not in query and "//" not in query else ""
+def _back_to_worklist():
+    """Back to the worklist with the filters the form came from (its ``back`` field)."""
+    query = request.form.get("back", "")
+    safe = query and "\n" not in query and "//" not in query
+    return redirect(url_for("campaigns.cleanup_page") + (f"?{query}" if safe else ""))
 
 
 # ---- 上图 -------------------------------------------------------------------------------------
@@ -334,14 +341,12 @@ def placement_batch_page():
     preview = result = None
     form = request.form
     if request.method == "POST":
-        try:
+        with _refusal_flashed():
             if form.get("digest"):
                 result = _apply_batch(actor, form)
                 flash(f"已上图 {result['placed']} 个地名；{result['errors']} 行有误未导入")
             else:
                 preview = _preview_batch(actor, form)
-        except DomainError as exc:
-            flash(exc.message, "error")
     return render_template(
         "officer/placement_batch.html",
         **_page_globals(actor),

@@ -25,6 +25,7 @@ from gazetteer.core.settings import describe_settings, load_settings
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
+from webmap.cli_params import RECORD_ID
 
 
 class Context:
@@ -180,7 +181,7 @@ def rebuild_lines_cmd(obj: Context) -> None:
 
 
 @boundaries_group.command("demo-markers")
-@click.option("--seed", default=2020, show_default=True)
+@click.option("--seed", default=2020, show_default=True, type=click.IntRange(0))
 @click.pass_obj
 def demo_markers_cmd(obj: Context, seed: int) -> None:
     """Create the demonstration marker inventory on the real lines (labelled 演示数据)."""
@@ -213,7 +214,7 @@ def staff_cmd(obj: Context, username: str, full_name, organisation, side_code, j
 
 
 @boundaries_group.command("export-round")
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=RECORD_ID)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @click.pass_obj
 def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
@@ -225,19 +226,26 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
     default=None,
     type=click.IntRange(1, 64),
     help="gunicorn worker processes  [default: one per CPU core]",
 )
-@click.option("--threads", default=8, show_default=True, type=int, help="threads per worker.")
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="threads per worker.",
+)
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Set up the store if needed and serve the app with gunicorn: one worker process per
-    core by default. The lookup indexes are built once here, before the workers start
-    (they inherit them), and each worker then keeps them current from the change log."""
+    core by default. The lookup indexes are built once here, before the workers start:
+    on a SQLite store file into shared index files each worker maps, otherwise in memory
+    (the workers inherit them); each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
     from webmap import create_app, gunicorn_conf
@@ -249,6 +257,9 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     with app.app_context():
         click.echo("building the lookup indexes ...")
         lookup().warm()
+        # With index files (SQLite) the base is now built once; each worker maps it when it
+        # starts (gunicorn_conf.post_worker_init), and the master holds none.
+        lookup().release_shared_files()
     # No connection may cross gunicorn's fork into the worker: the worker opens its own.
     obj.store.dispose()
 
@@ -261,6 +272,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
                 "threads": threads,
                 "keepalive": gunicorn_conf.keepalive,
                 "limit_request_line": gunicorn_conf.limit_request_line,
+                "post_worker_init": gunicorn_conf.post_worker_init,
                 "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)

@@ -27,6 +27,7 @@ import click
 from boundaries.schema import SCHEMA
 from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
+from webmap.cli_params import RECORD_ID
 
 CLI_ACTOR = "system:cli"
 
@@ -139,7 +140,7 @@ def create_token(obj, username: str, name: str) -> None:
 
 
 @admin.command("revoke-token")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=RECORD_ID)
 @click.pass_obj
 def revoke_token(obj, token_id: int) -> None:
     accounts.revoke_token(obj.store, token_id, by=CLI_ACTOR)
@@ -206,8 +207,9 @@ def audit_verify(obj) -> None:
 @click.option("--apply", is_flag=True, help="Rewrite the bad values (default: only list them).")
 @click.pass_obj
 def repair_text_cmd(obj, apply: bool) -> None:
-    """List rows stored with invalid text (lone surrogates, not NFC); with --apply, repair
-    them (surrogates become U+FFFD) in one audited write. Exit 1 when bad rows remain."""
+    """List rows stored with invalid text (lone surrogates, not NFC) or non-finite numbers;
+    with --apply, repair them (surrogates become U+FFFD, a NaN/infinite position unknown)
+    in one audited write. Exit 1 when bad rows remain."""
     found = (
         text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
         if apply

@@ -3,17 +3,26 @@
 API paths (/api/, /ogc/) answer ``{"error": {"code", "message", "details"}}`` with the
 status of the typed domain error (``gazetteer.core.errors``) or of the HTTP error; pages get
 an HTML error page in Chinese.
+
+Who is refused how (docs/security.md): the domain only knows roles (``require_role`` raises
+``Forbidden``); whether the caller has signed in at all is the web layer's to say. So a
+refusal of a caller who has not signed in (no session, no token) is a 401 here, carrying
+``WWW-Authenticate: Bearer`` (RFC 6750; ``error="invalid_token"`` when a bad token was
+sent), and a 403 is only ever a signed-in account without the role. A page asked for by
+GET answers the 401 by sending the visitor to the login page and back.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from gazetteer.core.errors import DomainError
+from gazetteer.core.errors import DomainError, Forbidden, Unauthenticated
 
 API_PREFIXES = ("/api/", "/ogc")
+# The JSON answers of the sign-in area (the rest of /auth/ is pages).
+JSON_PATHS = ("/auth/me", "/auth/csrf-token")
 
 _HTTP_MESSAGES_ZH = {
     400: "请求有误",
@@ -31,8 +40,16 @@ _HTTP_MESSAGES_ZH = {
 
 
 def wants_json() -> bool:
+    """Whether this request's client is a program, not a browser showing pages: an API
+    path (/api/, /ogc, ``JSON_PATHS``), any ``Authorization`` header (a token client: curl, a script, QGIS
+    — browsers sign in with the session cookie), or an ``Accept`` that prefers JSON to
+    HTML. The one rule for every error answer."""
     return (
-        request.path.startswith(API_PREFIXES) or request.accept_mimetypes.best == "application/json"
+        request.path.startswith(API_PREFIXES)
+        or request.path in JSON_PATHS
+        or "Authorization" in request.headers
+        or request.accept_mimetypes.best_match(("text/html", "application/json"))
+        == "application/json"
     )
 
 
@@ -43,9 +60,42 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     return render_template("error.html", status=status, message=message), status
 
 
+SIGN_IN_NEEDED_ZH = "需要登录（/auth/login）或 API 令牌（Authorization: Bearer）"
+BEARER_REALM = 'Bearer realm="gdgis"'
+
+
+def _signed_in() -> bool:
+    """Whether the request comes from a signed-in user or a valid token."""
+    from webmap.context import current_actor  # context imports the services; errors must not
+
+    try:
+        return not current_actor().is_public
+    except Unauthenticated:
+        return False
+
+
+def _unauthenticated(exc: DomainError):
+    """The 401 of a caller who has not signed in: a page read is sent to sign in and back,
+    anything else gets the error with its ``WWW-Authenticate`` challenge."""
+    if request.method == "GET" and not wants_json():
+        return redirect(url_for("auth.login", next=request.full_path))
+    message = (
+        exc.message if isinstance(exc, Unauthenticated) else f"{SIGN_IN_NEEDED_ZH}：{exc.message}"
+    )
+    details = dict(exc.details or {})
+    response = make_response(error_response(401, "unauthenticated", message, details))
+    invalid = "Authorization" in request.headers
+    response.headers["WWW-Authenticate"] = BEARER_REALM + (
+        ', error="invalid_token"' if invalid else ""
+    )
+    return response
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        if isinstance(exc, Unauthenticated) or (isinstance(exc, Forbidden) and not _signed_in()):
+            return _unauthenticated(exc)
         return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)

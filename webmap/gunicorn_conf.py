@@ -1,8 +1,9 @@
 """gunicorn settings for the app: ``gunicorn -c python:webmap.gunicorn_conf 'webmap:create_app()'``.
 
-Each worker builds its in-memory lookup indexes (search, reverse lookup, nearest places:
-a few seconds for Guangdong) right after it starts, before it takes requests, so the first
-public requests to a new worker do not wait behind the build.
+Each worker builds or maps its lookup indexes (search, reverse lookup, nearest places: a
+few seconds for Guangdong; on a SQLite store file the search and nearest bases are mapped
+from shared index files, docs/lookup.md) right after it starts, before it takes requests,
+so the first public requests to a new worker do not wait behind the build.
 """
 
 worker_class = "gthread"

@@ -38,7 +38,17 @@ from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
 from webmap.context import current_actor, import_jobs, lookup, store
-from webmap.schemas import ImportConfigure, ImportCrsGuess, ImportWrite, validated_body
+from webmap.schemas import (
+    ImportConfigure,
+    ImportCrsGuess,
+    ImportLayerQuery,
+    ImportSampleQuery,
+    ImportUpload,
+    ImportWrite,
+    validated_body,
+    validated_form,
+    validated_query,
+)
 
 bp = Blueprint("imports", __name__)
 ALLOWED_SUFFIXES = (".zip", ".gpkg", ".geojson", ".json", ".csv", ".txt", ".xlsx")
@@ -98,6 +108,7 @@ def import_page(run_id: int):
 @bp.post("/api/imports")
 def upload():
     actor = _officer()
+    form = validated_form(ImportUpload)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要上传的文件")
@@ -118,8 +129,8 @@ def upload():
             store(),
             actor,
             path,
-            source_name=request.form.get("source_name", ""),
-            office=request.form.get("office", ""),
+            source_name=form["source_name"],
+            office=form["office"],
             file_name=name,
         )
     except Exception:
@@ -140,7 +151,9 @@ def get_import(run_id: int):
 
 @bp.get("/api/imports/<int:run_id>/layer")
 def layer(run_id: int):
-    return jsonify(runs.describe_layer(store(), run_id, _officer(), request.args.get("name")))
+    return jsonify(
+        runs.describe_layer(store(), run_id, _officer(), validated_query(ImportLayerQuery)["name"])
+    )
 
 
 @bp.post("/api/imports/<int:run_id>/crs-guess")
@@ -173,7 +186,7 @@ def sample(run_id: int):
             store(),
             run_id,
             _officer(),
-            crs_tag=request.args.get("crs", ""),
+            crs_tag=validated_query(ImportSampleQuery)["crs"],
             locator=lookup().locator,
         )
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import importlib
 
-from webmap.responses import add_standard_errors, response_schemas
+from webmap.responses import add_path_parameters, add_standard_errors, response_schemas
 from webmap.schemas import add_request_bodies, request_schemas
 
 PART_MODULES = (
@@ -21,6 +21,8 @@ PART_MODULES = (
     "webmap.openapi_registry",
     "webmap.openapi_campaigns",
     "webmap.openapi_boundaries",
+    "webmap.openapi_auth",
+    "webmap.openapi_imports",
     "webmap.openapi_ogc",
 )
 
@@ -34,6 +36,7 @@ def openapi_document(server_url: str) -> dict:
         parameters.update(getattr(module, "PARAMETERS", {}))
     schemas = {**response_schemas(), **request_schemas()}
     add_request_bodies(paths)
+    add_path_parameters(paths)
     add_standard_errors(paths)
     return {
         "openapi": "3.0.3",

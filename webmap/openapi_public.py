@@ -1,81 +1,73 @@
 """OpenAPI paths of the public lookup additions: place pages as JSON, notices (公示) with
 public opinions, announcements (公告), the registry change feed and historical divisions."""
 
-from webmap.responses import error, json_content, query_param
+from webmap.responses import error, json_content, operation, query_param
 
-_ID = {"name": "place_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_PROPOSAL = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_OPINION = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["body"],
+                "properties": {
+                    "body": {"type": "string", "minLength": 5, "maxLength": 2000},
+                    "author": {"type": "string", "maxLength": 50},
+                },
+            }
+        }
+    },
+}
 
 PATHS = {
     "/api/places/{place_id}/public": {
-        "get": {
-            "summary": "What the public place page shows: record, division links, map "
+        "get": operation(
+            "What the public place page shows: record, division links, map "
             "(own geometry or its division's), former names, changes with approving body",
-            "parameters": [_ID],
-            "responses": {"200": json_content("Public place view"), "404": error("Unknown place")},
-        }
+            "Public place view",
+        )
     },
     "/api/notices": {
-        "get": {
-            "summary": "Proposals on public notice (公示) with reasons, location and period",
-            "responses": {"200": json_content("{notices: [...]}")},
-        }
+        "get": operation(
+            "Proposals on public notice (公示) with reasons, location and period",
+            "{notices: [...]}",
+        )
     },
     "/api/notices/{proposal_id}/opinions": {
-        "post": {
-            "summary": "Leave a public opinion on a notice (anyone; CSRF token of the "
-            "session; 5-2000 characters; at most 3 per address per notice, 10 per day)",
-            "parameters": [_PROPOSAL],
-            "requestBody": {
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["body"],
-                            "properties": {
-                                "body": {"type": "string", "minLength": 5, "maxLength": 2000},
-                                "author": {"type": "string", "maxLength": 50},
-                            },
-                        }
-                    }
-                }
-            },
-            "responses": {
-                "201": json_content("The stored opinion"),
+        "post": operation(
+            "Leave a public opinion on a notice (anyone; CSRF token of the session; 5-2000 "
+            "characters; at most 3 per address per notice, 10 per day)",
+            json_content("The stored opinion"),
+            status="201",
+            body=_OPINION,
+            responses={
                 "400": error("Bad text or CSRF token"),
                 "404": error("Not on notice"),
                 "409": error("Notice period over, or an address limit reached"),
             },
-        }
+        )
     },
     "/api/announcements": {
-        "get": {
-            "summary": "Announcements (公告) of approved names, newest first",
-            "responses": {"200": json_content("{announcements: [...]}")},
-        }
+        "get": operation(
+            "Announcements (公告) of approved names, newest first", "{announcements: [...]}"
+        )
     },
     "/api/changes": {
-        "get": {
-            "summary": "Every change to the registry after `since` (a sequence number, or an "
-            "ISO 8601 instant with zone), oldest first, for harvesters",
-            "parameters": [
+        "get": operation(
+            "Every change to the registry after `since` (a sequence number, or an ISO 8601 "
+            "instant with zone), oldest first, for harvesters",
+            "{changes: [...], next_since, more}",
+            params=[
                 query_param("since", {"type": "string"}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
             ],
-            "responses": {
-                "200": json_content("{changes: [...], next_since, more}"),
-                "400": error("Bad since or limit"),
-            },
-        }
+        )
     },
     "/api/divisions/as-of": {
-        "get": {
-            "summary": "Guangdong's city- and county-level divisions on a past date (since 1979)",
-            "parameters": [query_param("date", {"type": "string"}, required=True)],
-            "responses": {
-                "200": json_content("{date, divisions: [{code, name, parent_code}]}"),
-                "400": error("Bad date"),
-            },
-        }
+        "get": operation(
+            "Guangdong's city- and county-level divisions on a past date (since 1979)",
+            "{date, divisions: [{code, name, parent_code}]}",
+            params=[query_param("date", {"type": "string"}, required=True)],
+        )
     },
 }

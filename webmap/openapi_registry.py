@@ -6,234 +6,132 @@ the response models of ``webmap.responses``, the request bodies those of ``webma
 
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import PLACE_STATUSES
+from gazetteer.workflow import STEPS_BY_ACTION
 from webmap import responses as r
-from webmap.responses import json_content, query_param
+from webmap.responses import file_content, operation, path_param, query_param
 
 
-def _query(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
-    return query_param(name, schema or {"type": "string"}, description, required=required)
+def text_query(name: str, description: str, schema: dict | None = None, **extra) -> dict:
+    """A query parameter described in Chinese, text unless ``schema`` says otherwise."""
+    return query_param(name, schema or {"type": "string"}, description, **extra)
 
 
-def _path(name: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "integer"} if name.endswith("_id") else {"type": "string"},
-    }
+def one_of(values) -> dict:
+    return {"type": "string", "enum": list(values)}
 
 
-ERRORS = {
-    status: r.error(text)
-    for status, text in {
-        "400": "输入有误",
-        "403": "无权操作",
-        "404": "未找到",
-        "409": "状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）",
-        "422": "合规审查有阻断性问题且未记录豁免（rule_violation）",
-    }.items()
+LIMIT = text_query("limit", "条数上限 1–500", {"type": "integer", "default": 50})
+OFFSET = text_query("offset", "跳过条数", {"type": "integer", "default": 0})
+AS_OF = text_query(
+    "as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"}
+)
+YEAR = text_query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
+DIVISION = text_query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
+_PLACE = {"tags": ["地名记录"]}
+_PROPOSAL = {"tags": ["申请"]}
+_STATISTICS = {"tags": ["统计"], "params": [YEAR, DIVISION]}
+_ERRORS = {
+    "409": r.error("状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）"),
+    "422": r.error("合规审查有阻断性问题且未记录豁免（rule_violation）"),
 }
-AS_OF = _query("as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"})
-YEAR = _query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
-DIVISION = _query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
 
 PATHS = {
     "/api/places": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "按名称查询地名记录（可按过去某日的名称查）",
-            "parameters": [
-                _query("name", "完整名称"),
-                _query("q", "名称包含的文字"),
+        "get": operation(
+            "按名称查询地名记录（可按过去某日的名称查）",
+            r.PlaceList,
+            params=[
+                text_query("name", "完整名称"),
+                text_query("q", "名称包含的文字"),
                 AS_OF,
-                _query("status", "状态", {"type": "string", "enum": list(PLACE_STATUSES)}),
-                _query("division", "所在行政区划代码（含下级）"),
-                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
+                text_query("status", "状态", one_of(PLACE_STATUSES)),
+                text_query("division", "所在行政区划代码（含下级）"),
+                LIMIT,
+                OFFSET,
             ],
-            "responses": {
-                "200": json_content("成功", r.PlaceList),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
+            **_PLACE,
+        )
     },
     "/api/places/{place_id}": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "一条地名记录，现状或某日时的状态",
-            "parameters": [
-                _path("place_id", "地名记录编号（永不复用）"),
+        "get": operation(
+            "一条地名记录，现状或某日时的状态",
+            r.Place,
+            params=[
+                path_param("place_id", description="地名记录编号（永不复用）"),
                 AS_OF,
-                _query("geometry", "0 = 不含几何", {"type": "string", "enum": ["0", "1"]}),
+                text_query("geometry", "0 = 不含几何", one_of(["0", "1"])),
             ],
-            "responses": {
-                "200": json_content("成功", r.Place),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
+            **_PLACE,
+        )
     },
     "/api/places/{place_id}/history": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "记录的全部版本与名称沿革（前名、后名）",
-            "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"200": json_content("成功", r.PlaceHistory), "404": ERRORS["404"]},
-        }
+        "get": operation("记录的全部版本与名称沿革（前名、后名）", r.PlaceHistory, **_PLACE)
     },
     "/api/places/statistics": {
-        "get": {
-            "tags": ["统计"],
-            "summary": "年度命名、更名、销名数量（按下一级区划）",
-            "parameters": [YEAR, DIVISION],
-            "responses": {
-                "200": json_content("成功", r.AnnualStatistics),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
+        "get": operation(
+            "年度命名、更名、销名数量（按下一级区划）", r.AnnualStatistics, **_STATISTICS
+        )
     },
     "/api/places/statistics.png": {
-        "get": {
-            "tags": ["统计"],
-            "summary": "年度统计柱状图（PNG）",
-            "parameters": [YEAR, DIVISION],
-            "responses": {
-                "200": {
-                    "description": "PNG 图",
-                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
+        "get": operation(
+            "年度统计柱状图（PNG）", file_content("PNG 图", "image/png"), **_STATISTICS
+        )
     },
     "/api/proposals": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "申请列表（公众只见公示中、已公告、已生效的申请）",
-            "parameters": [
-                _query("state", "状态", {"type": "string", "enum": list(PROPOSAL_STATES)}),
-                _query("kind", "类型", {"type": "string", "enum": list(PROPOSAL_KINDS)}),
-                _query("place_id", "涉及的地名记录", {"type": "integer"}),
-                _query("limit", "条数上限 1–500", {"type": "integer", "default": 50}),
-                _query("offset", "跳过条数", {"type": "integer", "default": 0}),
+        "get": operation(
+            "申请列表（公众只见公示中、已公告、已生效的申请）",
+            r.ProposalList,
+            params=[
+                text_query("state", "状态", one_of(PROPOSAL_STATES)),
+                text_query("kind", "类型", one_of(PROPOSAL_KINDS)),
+                text_query("place_id", "涉及的地名记录", {"type": "integer"}),
+                LIMIT,
+                OFFSET,
             ],
-            "responses": {"200": json_content("成功", r.ProposalList), "400": ERRORS["400"]},
-        },
-        "post": {
-            "tags": ["申请"],
-            "summary": "起草命名、更名或销名申请（经办人）",
-            "responses": {
-                "201": json_content("已起草", r.Proposal),
-                "400": ERRORS["400"],
-                "403": ERRORS["403"],
-                "404": ERRORS["404"],
-            },
-        },
+            **_PROPOSAL,
+        ),
+        "post": operation(
+            "起草命名、更名或销名申请（经办人）", r.Proposal, status="201", **_PROPOSAL
+        ),
     },
     "/api/proposals/workflow": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "状态机：每个操作的起始状态、目标状态和所需角色",
-            "responses": {"200": json_content("成功", r.Workflow)},
-        }
+        "get": operation("状态机：每个操作的起始状态、目标状态和所需角色", r.Workflow, **_PROPOSAL)
     },
     "/api/places/{place_id}/protection": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "地名保护名录：该记录是否列入、理由与依据（第二十五条）",
-            "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"200": json_content("成功")},
-        },
-        "post": {
-            "tags": ["地名记录"],
-            "summary": "列入地名保护名录（审核人员）：{reason, source}",
-            "parameters": [_path("place_id", "地名记录编号")],
-            "responses": {"201": json_content("成功"), "403": {"description": "非审核人员"}},
-        },
+        "get": operation("地名保护名录：该记录是否列入、理由与依据（第二十五条）", **_PLACE),
+        "post": operation("列入地名保护名录（审核人员）：{reason, source}", status="201", **_PLACE),
     },
     "/api/places/reading-corrections": {
-        "get": {
-            "tags": ["地名记录"],
-            "summary": "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）",
-            "responses": {"200": json_content("成功"), "403": {"description": "非工作人员"}},
-        },
-        "post": {
-            "tags": ["地名记录"],
-            "summary": "按读音表更正拼写，每条记录留存更正前的版本（审核人员）",
-            "responses": {"200": json_content("成功"), "403": {"description": "非审核人员"}},
-        },
+        "get": operation(
+            "读音更正清单：审定的地名读音表给出不同拼写的现行地名（工作人员）", **_PLACE
+        ),
+        "post": operation("按读音表更正拼写，每条记录留存更正前的版本（审核人员）", **_PLACE),
     },
     "/api/proposals/due": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
-            "parameters": [
-                query_param("all", {"type": "string", "enum": ["1"]}, "1：也列出未到期的事项")
-            ],
-            "responses": {
-                "200": json_content("成功", r.DueItems),
-                "403": {"description": "未登录或非工作人员"},
-            },
-        }
+        "get": operation(
+            "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
+            r.DueItems,
+            params=[text_query("all", "1：也列出未到期的事项", one_of(["1"]))],
+            **_PROPOSAL,
+        )
     },
     "/api/proposals/{proposal_id}": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "一件申请（工作人员可见审查结果、意见和办理记录）",
-            "parameters": [_path("proposal_id", "申请编号")],
-            "responses": {"200": json_content("成功", r.Proposal), "404": ERRORS["404"]},
-        }
+        "get": operation(
+            "一件申请（工作人员可见审查结果、意见和办理记录）", r.Proposal, **_PROPOSAL
+        )
     },
     "/api/proposals/{proposal_id}/announcement": {
-        "get": {
-            "tags": ["申请"],
-            "summary": "公告文本（《地名管理条例》第十四条）",
-            "parameters": [_path("proposal_id", "申请编号")],
-            "responses": {
-                "200": json_content("成功", r.Announcement),
-                "400": ERRORS["400"],
-                "404": ERRORS["404"],
-            },
-        }
+        "get": operation("公告文本（《地名管理条例》第十四条）", r.Announcement, **_PROPOSAL)
     },
     "/api/proposals/{proposal_id}/actions/{action}": {
-        "post": {
-            "tags": ["申请"],
-            "summary": "办理一步：提交、审查、论证、公示、审批、公告、生效、退回、撤回……",
-            "description": "须带上所看到的版本号 version；他人已先处理时返回 409 conflict，整个操作不生效。"
-            "各操作所需角色与参数见 /api/proposals/workflow 与 ProposalAction。",
-            "parameters": [
-                _path("proposal_id", "申请编号"),
-                {
-                    "name": "action",
-                    "in": "path",
-                    "required": True,
-                    "schema": {
-                        "type": "string",
-                        "enum": [
-                            "edit",
-                            "submit",
-                            "check",
-                            "return",
-                            "override",
-                            "start_review",
-                            "add_opinion",
-                            "confirm_romanization",
-                            "publish_notice",
-                            "approve",
-                            "reject",
-                            "announce",
-                            "bring_into_force",
-                            "withdraw",
-                        ],
-                    },
-                },
-            ],
-            "responses": {"200": json_content("成功", r.Proposal), **ERRORS},
-        }
+        "post": operation(
+            "办理一步：提交、审查、论证、公示、审批、公告、生效、退回、撤回……",
+            r.Proposal,
+            description="须带上所看到的版本号 version；他人已先处理时返回 409 conflict，"
+            "整个操作不生效。各操作所需角色与参数见 /api/proposals/workflow 与 ProposalAction。",
+            params=[path_param("action", one_of(STEPS_BY_ACTION))],
+            responses=_ERRORS,
+            **_PROPOSAL,
+        )
     },
 }

@@ -3,6 +3,9 @@
 - Dates: a ``date`` is written ``YYYY-MM-DD`` and a ``datetime`` as an ISO 8601 instant with
   its offset (naive values are UTC: SQLite hands UTC instants back without a zone). Flask's
   default would write HTTP dates (``Wed, 30 Jun 2027 00:00:00 GMT``), unlike the rest of the API.
+- Numbers: NaN and Infinity are not JSON; a row stored with one (before coordinates were
+  checked) is written as null, never as a bare ``Infinity`` that breaks the client's parser
+  (orjson does the same in ``json_bytes``).
 - Text: a row stored before text was checked at the door may hold a lone surrogate, which
   UTF-8 cannot encode; one such row must not turn a whole list into a 500. The response
   carries U+FFFD in its place and the log says so (``gdgis admin repair-text`` fixes the
@@ -14,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
+import math
 
 import orjson
 from flask import Response
@@ -45,11 +49,29 @@ class GazetteerJSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
     def dumps(self, obj, **kwargs) -> str:
-        text = super().dumps(obj, **kwargs)
+        try:
+            text = super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:  # NaN or Infinity: not JSON (RFC 8259); no client could read it
+            log.warning(
+                "response held a non-finite number, written as null; run gdgis admin repair-text"
+            )
+            text = super().dumps(_finite(obj), allow_nan=False, **kwargs)
         if has_lone_surrogate(text):
             log.warning("response held invalid text (lone surrogate); run gdgis admin repair-text")
             text = replace_surrogates(text)
         return text
+
+
+def _finite(value):
+    """``value`` with NaN and ±Infinity replaced by None (JSON null), as orjson writes them
+    in ``json_bytes``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 class GazetteerResponse(Response):

@@ -21,9 +21,12 @@ def _number(name: str, default, convert, kind_zh: str, low=None, high=None, requ
     try:
         value = convert(raw)
     except ValueError:
-        raise InvalidInput(f"参数 {name} 应为{kind_zh}：{raw!r}") from None
+        raise InvalidInput(f"参数 {name} 应为{kind_zh}：{raw!r}", details={"field": name}) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidInput(f"参数 {name} 应为有限的{kind_zh}（不接受 NaN 或无穷大）：{raw!r}")
+        raise InvalidInput(
+            f"参数 {name} 应为有限的{kind_zh}（不接受 NaN 或无穷大）：{raw!r}",
+            details={"field": name},
+        )
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = {(True, True): f"应在 {low} 到 {high} 之间", (True, False): f"应不小于 {low}"}
         raise InvalidInput(

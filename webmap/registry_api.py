@@ -95,15 +95,8 @@ def proposal_create():
 @bp.post("/places/<int:place_id>/protection")
 def protect_place(place_id: int):
     """Put a record on the protection list (Art. 25; officers). Body {reason, source}."""
-    body = validated_body(ProtectionNew)
-    listed = protection.protect_name(
-        store(),
-        current_actor(),
-        place_id,
-        reason=body.get("reason"),
-        source=body.get("source"),
-        clock=clock,
-    )
+    body = validated_body(ProtectionNew)  # its fields are protect_name's keywords
+    listed = protection.protect_name(store(), current_actor(), place_id, clock=clock, **body)
     return jsonify(listed), 201
 
 

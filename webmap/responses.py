@@ -15,12 +15,14 @@ role, unknown id, rate limit).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
+from webmap.errors import API_PREFIXES, JSON_PATHS
 from webmap.schemas import literal, openapi30_components
 
 Date = Annotated[str | None, Field(json_schema_extra={"format": "date"})]
@@ -188,14 +190,14 @@ class Proposal(ProposalSummary):
     location: dict[str, Any] | None = None
     allowed_actions: list[str] = Field([], description="what the asking user may do now")
     heteronyms_confirmed: bool | None = None
-    findings: list[Any] | None = None
-    override_reasons: Text = None
     decision: Text = None
     decision_date: Date = None
     approving_body: Text = None
     effective_date: Date = None
     announcement_text: Text = None
+    findings: list[Any] | None = None
     opinions: list[Any] = []
+    override_reasons: Text = None
     events: list[ProposalEvent] = []
 
 
@@ -233,6 +235,142 @@ class Inspection(ResponseModel):
     assessed_state: Text = None
 
 
+class Round(ResponseModel):
+    """A joint inspection round with its two teams and the conclusion's signatures."""
+
+    id: int
+    line_id: int
+    teams: list[dict[str, Any]]
+    line_name: str
+    title: Text = None
+    round_no: int = Field(description="第几次联检")
+    status: str = Field(description="planned, in_progress or completed")
+    conclusion: Text = None
+    concluded_a_by: Text = None
+    concluded_a_label: Text = Field(None, description="签署人（单位、一方），签署时记下")
+    concluded_a_at: Instant = None
+    concluded_b_by: Text = None
+    concluded_b_label: Text = None
+    concluded_b_at: Instant = None
+
+
+class RoundMarker(ResponseModel):
+    marker_id: int
+    number: str
+    state: str
+    inspection: dict[str, Any] | None = Field(None, description="本轮的检查记录（尚无：null）")
+
+
+class RoundMarkers(ResponseModel):
+    """A round's markers with this round's record of each, for devices to cache offline."""
+
+    markers: list[RoundMarker]
+
+
+class LineDue(ResponseModel):
+    line_id: int
+    line_name: str
+    kind: str
+    last_round_id: int | None = None
+    last_inspected_on: Date = None
+    next_due_on: Date
+    overdue: bool
+    days_left: int
+    active_round_id: int | None = None
+
+
+class LinesDue(ResponseModel):
+    """Every line with its last joint inspection and the next due date (five-year rule)."""
+
+    lines: list[LineDue]
+
+
+class StaffMember(ResponseModel):
+    username: str
+    full_name: str
+    organisation: str
+    job_title: Text = None
+    side_code: str
+    side_name: str
+    roles: list[str]
+    label: str = Field(description="页面上的称呼：姓名（单位）")
+
+
+class StaffList(ResponseModel):
+    staff: list[StaffMember]
+
+
+class Amendment(ResponseModel):
+    id: str
+    inspection_id: str
+    kind: str
+    reason: Text = None
+    previous: dict[str, Any] = Field(description="更正前的检查结果")
+    amended_by: str
+    amended_at: Instant
+
+
+class Amendments(ResponseModel):
+    amendments: list[Amendment]
+
+
+class DivisionChanges(ResponseModel):
+    """Recorded division changes, newest first."""
+
+    items: list[dict[str, Any]]
+
+
+class Me(ResponseModel):
+    """Who the request is made as (null username: nobody has signed in)."""
+
+    username: str | None
+    roles: list[str]
+    role_names: list[str]
+
+
+class CsrfToken(ResponseModel):
+    csrf_token: str
+
+
+class ImportRun(ResponseModel):
+    """An office place-name import run (``job``: the running or last job of this process)."""
+
+    id: int
+    job: dict[str, Any] | None = None
+    state: str
+    file_name: Text = None
+    source_name: Text = None
+    office: Text = None
+
+
+class ImportRuns(ResponseModel):
+    runs: list[ImportRun]
+
+
+class ImportLayer(ResponseModel):
+    """A layer's columns, the file's layers, the saved mapping and the registry's fields."""
+
+    layers: list[Any]
+    saved: dict[str, Any] | None = None
+    fields: list[dict[str, Any]]
+
+
+class ImportSample(ResponseModel):
+    """Sample points in CGCS2000 lon/lat as a FeatureCollection, for the map."""
+
+    type: str
+    crs_tag: str
+    features: list[dict[str, Any]]
+    sampled: int
+
+
+class ImportJob(ResponseModel):
+    """A preview or write started in the background: poll the run for its progress."""
+
+    id: int
+    job: dict[str, Any]
+
+
 RESPONSE_MODELS: tuple[type[ResponseModel], ...] = (
     Error,
     PlaceList,
@@ -245,6 +383,20 @@ RESPONSE_MODELS: tuple[type[ResponseModel], ...] = (
     DueItems,
     Announcement,
     Inspection,
+    Round,
+    RoundMarkers,
+    LinesDue,
+    StaffList,
+    StaffMember,
+    Amendments,
+    DivisionChanges,
+    Me,
+    CsrfToken,
+    ImportRun,
+    ImportRuns,
+    ImportLayer,
+    ImportSample,
+    ImportJob,
 )
 
 
@@ -287,6 +439,18 @@ def file_content(description: str, *media: str) -> dict:
     }
 
 
+def html_page(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def redirect(description: str) -> dict:
+    """A 302 to ``Location`` (a path on this site)."""
+    return {
+        "description": description,
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    }
+
+
 def query_param(name: str, schema: dict, description: str | None = None, **extra) -> dict:
     """A query-string parameter ``name`` of ``schema``; ``extra`` adds members such as
     ``style``, ``explode`` or ``example``."""
@@ -296,8 +460,99 @@ def query_param(name: str, schema: dict, description: str | None = None, **extra
     return {**param, "schema": schema, **extra}
 
 
-def error(description: str) -> dict:
-    return json_content(description, Error)
+def path_param(name: str, schema: dict | None = None, description: str | None = None) -> dict:
+    """A path parameter; without ``schema`` an ``…_id`` is an integer, anything else text
+    (``add_path_parameters`` fills in every one an operation does not declare)."""
+    schema = schema or ({"type": "integer"} if name.endswith("_id") else {"type": "string"})
+    param = {"name": name, "in": "path", "required": True, "schema": schema}
+    return {**param, "description": description} if description else param
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict]:
+    """The query parameters of a ``webmap.schemas.QueryModel``: one per field, with the
+    schema the check uses (a list field repeats its name: ``?side=a&side=b``)."""
+    schema = openapi30_components([model], mode="validation")[model.__name__]
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        # A query parameter is text or absent, never null.
+        prop = {k: v for k, v in prop.items() if k not in ("title", "nullable")}
+        if prop.get("default", "") is None:
+            del prop["default"]
+        description = prop.pop("description", None)
+        params.append(query_param(name, prop, description, required=name in required))
+    return params
+
+
+def form_body(model: type[BaseModel], *files: str) -> dict:
+    """A form body: the text fields of ``model`` (a ``webmap.schemas.FormModel``) and, when
+    ``files`` are named, those uploads (multipart/form-data)."""
+    schema = {
+        k: v for k, v in openapi30_components([model], mode="validation")[model.__name__].items()
+    }
+    if files:
+        schema["properties"] = {
+            **schema["properties"],
+            **{f: {"type": "string", "format": "binary"} for f in files},
+        }
+        schema["required"] = [*schema.get("required", []), *files]
+    media = "multipart/form-data" if files else "application/x-www-form-urlencoded"
+    return {"required": True, "content": {media: {"schema": schema}}}
+
+
+def operation(
+    summary: str,
+    answer: str | dict | type[BaseModel] | None = None,
+    *,
+    status: str = "200",
+    params: tuple | list = (),
+    query: type[BaseModel] | None = None,
+    body: dict | None = None,
+    responses: dict | None = None,
+    **extra,
+) -> dict:
+    """One operation of the document, the only way the ``openapi_*`` parts write one.
+
+    ``answer`` is the success response, with ``status``: a response model, a response made
+    by ``json_content``/``file_content``/``html_page``/``redirect``, or the description of
+    any JSON object (None: "成功"). ``params`` are parameters, to which the fields of the ``query`` model are
+    added; ``body`` a request body (``form_body``; a JSON body comes from its model in
+    ``webmap.schemas.REQUEST_BODIES``); ``responses`` further answers; ``extra`` such as
+    ``tags`` or ``description``. Path parameters not in ``params`` are filled in by
+    ``add_path_parameters``; the error answers every operation can give by
+    ``add_standard_errors``."""
+    if answer is None or isinstance(answer, str):
+        answer = json_content(answer or "成功")
+    elif isinstance(answer, type):
+        answer = json_content("成功", answer)
+    op = {"summary": summary, **extra, "responses": {status: answer, **(responses or {})}}
+    parameters = [*params, *(query_parameters(query) if query else [])]
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+def add_path_parameters(paths: dict) -> None:
+    """Declare every ``{name}`` of each path on each of its operations that does not."""
+    for path, operations in paths.items():
+        for operation_ in operations.values():
+            declared = {p.get("name") for p in operation_.get("parameters", [])}
+            for name in re.findall(r"{(\w+)}", path):
+                if name not in declared:
+                    operation_.setdefault("parameters", []).append(path_param(name))
+
+
+def error(description: str, media: str | tuple[str, ...] = "application/json") -> dict:
+    """An error answer: the one error shape in JSON, or an error page (``text/html``)."""
+    medias = (media,) if isinstance(media, str) else media
+    return {
+        "description": description,
+        "content": {
+            m: {"schema": ref(Error) if "json" in m else {"type": "string"}} for m in medias
+        },
+    }
 
 
 _STANDARD_ERRORS = {
@@ -310,6 +565,12 @@ _STANDARD_ERRORS = {
     "429": "请求过于频繁（Retry-After）",
 }
 _WRITE_ONLY = ("409", "413")
+_PAGE_ERROR_MEDIA = ("application/json", "text/html")  # pages: HTML unless JSON is asked for
+_CHALLENGE = {
+    "description": 'Bearer realm="gdgis" (error="invalid_token" when a bad token was sent)',
+    "required": True,
+    "schema": {"type": "string", "pattern": "^Bearer "},
+}
 _RETRY_AFTER = {
     "description": "seconds until a request will be let through again",
     "required": True,
@@ -319,13 +580,22 @@ _RETRY_AFTER = {
 
 def add_standard_errors(paths: dict) -> None:
     """Every operation may answer the errors of the app's request checks, in the one error
-    shape: bad input, not signed in or an invalid token, a role that may not, an unknown
-    id, the rate limit; a write also a conflict or a body too large."""
-    for operations in paths.values():
-        for method, operation in operations.items():
-            responses = operation.setdefault("responses", {})
+    shape: bad input, not signed in or an invalid token (401, with its ``WWW-Authenticate``
+    challenge), a role that may not (403), an unknown id, the rate limit; a write also a
+    conflict or a body too large. Outside the API (the sign-in pages) an error is an HTML
+    page unless JSON is asked for."""
+    for path, operations in paths.items():
+        api = path.startswith(API_PREFIXES) or path in JSON_PATHS
+        media = "application/json" if api else _PAGE_ERROR_MEDIA
+        for method, operation_ in operations.items():
+            responses = operation_.setdefault("responses", {})
+            if api and "401" not in responses:
+                responses["401"] = {
+                    **error(_STANDARD_ERRORS["401"]),
+                    "headers": {"WWW-Authenticate": _CHALLENGE},
+                }
             for status, text in _STANDARD_ERRORS.items():
                 if status in _WRITE_ONLY and method == "get":
                     continue
-                responses.setdefault(status, error(text))
+                responses.setdefault(status, error(text, media))
             responses["429"].setdefault("headers", {"Retry-After": _RETRY_AFTER})

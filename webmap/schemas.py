@@ -1,10 +1,12 @@
-"""Request schemas: every JSON body the API accepts, declared once with pydantic.
+"""Request schemas: every JSON body, query string and form the API accepts, declared once
+with pydantic.
 
-``validated_body(Model)`` checks the request body before any domain function sees it:
-a wrong type, an unknown field or a missing one is a 400 in the one error shape, naming
-the field (``details.field``, and every problem in ``details.errors``). The OpenAPI
-document takes its request-body schemas from these models (``request_schemas``), so the
-document and the check cannot drift apart.
+``validated_body(Model)`` checks the request body before any domain function sees it
+(``validated_query`` the query string, ``validated_form`` a form's text fields): a wrong
+type, an unknown field or a missing one is a 400 in the one error shape, naming the field
+(``details.field``, and every problem in ``details.errors``). The OpenAPI document takes
+its request-body and parameter schemas from these models (``request_schemas``,
+``query_parameters``), so the document and the check cannot drift apart.
 
 Values keep the shapes the domain functions take (dates as ``YYYY-MM-DD`` text, geometries
 as GeoJSON objects): the domain still checks meaning (is the state known, does the line
@@ -14,12 +16,14 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
+from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from boundaries.inspections import AMENDMENT_KINDS
 from boundaries.vocabulary import NOTES_MAX_CHARS
+from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
 from gazetteer.workflow import STEP_PARAMS
@@ -35,6 +39,24 @@ Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class QueryModel(BaseModel):
+    """A query string or a form's text fields: text that converts ("5" is 5); an unknown
+    name is refused like an unknown JSON field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FormModel(QueryModel):
+    """A form posted with the session cookie carries its CSRF token (``webmap.security``)."""
+
+    csrf_token: ShortText | None = None
+
+
+def literal(values) -> Any:
+    """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
+    return Literal[tuple(values)]
 
 
 # ---- registry ----------------------------------------------------------------------------
@@ -121,15 +143,20 @@ class ProtectionNew(RequestModel):
     source: ShortText
 
 
-class RulesCheck(RequestModel):
+class MaybeAtAPoint(RequestModel):
+    """A request that may name a point (CGCS2000 lon/lat, degrees)."""
+
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+
+class RulesCheck(MaybeAtAPoint):
     """Check a name against the naming rules before drafting it (the check says which of
     name, class and division is missing, in the page's words)."""
 
     name: ShortText | None = None
     feature_class: ShortText | None = None
     division_code: ShortText | None = None
-    lon: Lon | None = None
-    lat: Lat | None = None
 
 
 class PlaceGeometry(RequestModel):
@@ -177,11 +204,16 @@ class Team(RequestModel):
     members: list[ShortText]
 
 
-class RoundPlan(RequestModel):
-    """Plan an inspection round (officer): one team per side of the line."""
+class OnALine(RequestModel):
+    """A request about one boundary line: by name (``line``) or by id (``line_id``)."""
 
     line: ShortText | None = None
     line_id: Id | None = None
+
+
+class RoundPlan(OnALine):
+    """Plan an inspection round (officer): one team per side of the line."""
+
     round_no: int
     title: ShortText | None = None
     plan: Text | None = None
@@ -209,6 +241,34 @@ class InspectionNew(RequestModel):
     photos: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] | None = None
     inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
     moved_confirmed: bool | None = None  # the inspector's "the marker has moved" (distance guard)
+
+
+class InspectionAmendment(InspectionNew):
+    """A second visit (reinspection) or a correction (amendment) of a record: a finding as
+    for a record, ``id`` the amendment's own client UUID (sent twice, stored once); both
+    sides sign the amended record again."""
+
+    round_id: Id | None = None
+    kind: literal(AMENDMENT_KINDS) = "amendment"
+    reason: Text | None = None
+
+
+class ConclusionSignOff(RequestModel):
+    """One side's officer signs the round's joint conclusion; changing the text withdraws
+    the other side's signature (both sign the same words)."""
+
+    side_code: ShortText | Id  # a division code; sent as a JSON number it is the same code
+    conclusion: Text
+
+
+class StaffProfile(RequestModel):
+    """Who an account is and which side (division code) it works for (officer of that
+    side, or admin)."""
+
+    full_name: ShortText
+    organisation: ShortText
+    job_title: ShortText | None = None
+    side_code: ShortText
 
 
 class SideSignOff(RequestModel):
@@ -240,14 +300,12 @@ class TaskUpdate(RequestModel):
     new_lat: Lat | None = None
 
 
-class DisputeNew(RequestModel):
-    line: ShortText | None = None
-    line_id: Id | None = None
+class DisputeNew(OnALine, MaybeAtAPoint):
+    """A dispute risk (争议隐患) on a line, optionally at a point."""
+
     title: ShortText
     category: ShortText | None = None
     risk: ShortText | None = None
-    lon: Lon | None = None
-    lat: Lat | None = None
     description: Text | None = None
 
 
@@ -286,6 +344,57 @@ class ImportWrite(RequestModel):
     skip_reason: Text | None = None
 
 
+# ---- query strings and forms ---------------------------------------------------------------
+
+
+class StaffQuery(QueryModel):
+    side: list[ShortText] = Field([], description="只列这些一方（区划代码，可重复）")
+    role: literal(ROLES) | None = Field(None, description="只列有该角色的账号")
+
+
+class DivisionChangesQuery(QueryModel):
+    code: ShortText | None = Field(None, description="只列该区划的变更")
+
+
+class ImportLayerQuery(QueryModel):
+    name: ShortText | None = Field(None, description="图层名（缺省：所选或第一个图层）")
+
+
+class ImportSampleQuery(QueryModel):
+    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)]
+
+
+class LoginQuery(QueryModel):
+    next: ShortText | None = Field(None, description="登录后回到的本站路径")
+
+
+class LoginForm(FormModel):
+    username: Annotated[str, Field(max_length=64)]
+    password: Annotated[str, Field(max_length=512)]
+    next: ShortText | None = None
+
+
+class LogoutForm(FormModel):
+    pass
+
+
+class PhotoUpload(FormModel):
+    """A marker photo (multipart ``photo``: JPEG, PNG or WebP), optionally of a record."""
+
+    inspection_id: (
+        Annotated[str, Field(max_length=64, json_schema_extra={"format": "uuid"})] | None
+    ) = None
+    caption: ShortText | None = None
+
+
+class ImportUpload(FormModel):
+    """An office's place-name file (multipart ``file``: Shapefile zip, GeoPackage, File
+    Geodatabase zip, GeoJSON, CSV or Excel .xlsx) with where it comes from."""
+
+    source_name: Annotated[str, Field(max_length=200, description="数据来源名称")]
+    office: Annotated[str, Field(max_length=200, description="登记单位")]
+
+
 REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ProposalNew,
     ProposalAction,
@@ -306,6 +415,9 @@ REQUEST_MODELS: tuple[type[RequestModel], ...] = (
     ImportCrsGuess,
     ImportConfigure,
     ImportWrite,
+    InspectionAmendment,
+    ConclusionSignOff,
+    StaffProfile,
 )
 
 
@@ -376,9 +488,37 @@ def validated_body(model: type[RequestModel]) -> dict:
     """The JSON body checked against ``model``: a dict of the fields the client sent
     (NFC text, see ``webmap.params.json_body``). Raises ``InvalidInput`` naming the first
     bad field; ``details.errors`` lists them all."""
-    body = json_body()
+    return _validated(model, json_body())
+
+
+def _is_list(field) -> bool:
+    return get_origin(field.annotation) is list
+
+
+def _fields_of(model: type[QueryModel], values) -> dict:
+    """``values`` (a werkzeug MultiDict) as ``model`` reads it: a list field takes every
+    value of its name, any other field the first."""
+    return {
+        name: values.getlist(name)
+        if name in model.model_fields and _is_list(model.model_fields[name])
+        else values.get(name)
+        for name in values
+    }
+
+
+def validated_query(model: type[QueryModel]) -> dict:
+    """The query string checked against ``model`` (as ``validated_body``); defaults filled in."""
+    return _validated(model, _fields_of(model, request.args), exclude_unset=False)
+
+
+def validated_form(model: type[FormModel]) -> dict:
+    """A form's text fields checked against ``model`` (uploaded files are not among them)."""
+    return _validated(model, _fields_of(model, request.form), exclude_unset=False)
+
+
+def _validated(model: type[BaseModel], data, exclude_unset: bool = True) -> dict:
     try:
-        parsed = model.model_validate(body)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         raise InvalidInput(
@@ -391,7 +531,7 @@ def validated_body(model: type[RequestModel]) -> dict:
                 ],
             },
         ) from None
-    return parsed.model_dump(exclude_unset=True)
+    return parsed.model_dump(exclude_unset=exclude_unset)
 
 
 # The body each write operation takes: (path as in the OpenAPI document, method) -> model.
@@ -416,6 +556,9 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/imports/{run_id}/write", "post"): ImportWrite,
     ("/api/cleanup/build", "post"): CleanupBuild,
     ("/api/cleanup/{item_id}/decision", "post"): CleanupDecision,
+    ("/api/boundaries/inspections/{inspection_id}/amendments", "post"): InspectionAmendment,
+    ("/api/boundaries/rounds/{round_id}/conclusion", "post"): ConclusionSignOff,
+    ("/api/boundaries/staff/{username}", "post"): StaffProfile,
 }
 
 
@@ -436,11 +579,6 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "first time; other content under the same key is a 409 carrying it.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"},
 }
-
-
-def literal(values) -> Any:
-    """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
-    return Literal[tuple(values)]
 
 
 def _openapi30(schema):
@@ -488,7 +626,8 @@ def request_schemas() -> dict[str, dict]:
 
 def add_request_bodies(paths: dict) -> None:
     """Give every write operation of ``paths`` its generated request body (adding the
-    operation where the document lacks it; ``webmap.openapi`` adds the error answers)."""
+    operation where the document lacks it; ``webmap.openapi`` adds the path parameters and
+    the error answers)."""
     for (path, method), model in REQUEST_BODIES.items():
         operation = paths.setdefault(path, {}).setdefault(
             method,
@@ -502,12 +641,6 @@ def add_request_bodies(paths: dict) -> None:
                 },
             },
         )
-        declared = {p.get("name") for p in operation.get("parameters", [])}
-        for name in re.findall(r"{(\w+)}", path):
-            if name not in declared:
-                operation.setdefault("parameters", []).append(
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-                )
         if (path, method) in IDEMPOTENT_CREATES:
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         operation["requestBody"] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from gazetteer.core.errors import InvalidInput
+from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
 from gazetteer.place_view import place_view
 from webmap.context import lookup, store
@@ -21,7 +21,8 @@ def search_args() -> dict:
         if request.args.get(key):
             filters[key] = request.args[key]
     if request.args.get("bbox"):
-        filters["bbox"] = parse_bbox(request.args["bbox"])
+        with naming_field("bbox"):
+            filters["bbox"] = parse_bbox(request.args["bbox"])
     return {"q": q, **filters}
 
 

@@ -31,13 +31,14 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, current_app, g, make_response, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from gazetteer.core.errors import InvalidInput, Unauthenticated
+from gazetteer.core.errors import InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.ratelimit import SharedTokenBucket
-from gazetteer.core.text import check_document_text
+from gazetteer.core.text import check_document_text, json_leaves
 from webmap.context import current_actor
-from webmap.errors import error_response
+from webmap.errors import SIGN_IN_NEEDED_ZH, error_response
 
 csrf = CSRFProtect()
 
@@ -105,6 +106,13 @@ def _check_percent_encoded_utf8(raw: bytes, where: str, outcome: str) -> None:
             ) from None
 
 
+def _first_param_with_nul() -> str:
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "")
+    return "path"
+
+
 def _check_query() -> None:
     try:
         request.query_string.decode("utf-8")
@@ -116,24 +124,38 @@ def _check_query() -> None:
     if "\x00" in request.path or any(
         "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
     ):
-        raise InvalidInput("请求参数含有空字符（NUL）")
+        raise InvalidInput("请求参数含有空字符（NUL）", details={"field": _first_param_with_nul()})
     # No identifier or count in this API exceeds 64 bits; a longer integer would only reach
     # the database driver and fail there (OverflowError) instead of answering 400.
     for name, value in request.args.items(multi=True):
         if len(value) > 18 and _INTEGER_TEXT.match(value) and _out_of_range(int(value)):
-            raise InvalidInput(f"参数 {name} 超出整数范围")
+            raise InvalidInput(f"参数 {name} 超出整数范围", details={"field": name})
 
 
 def _check_json_numbers(document) -> None:
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool) and _out_of_range(item):
-            raise InvalidInput("请求体中的整数超出范围（64 位）")
+    """Refuse, naming its path, a number no field of this API can hold: an integer beyond
+    64 bits, or NaN/Infinity (Python's parser accepts them; no JSON client can read them
+    back)."""
+    for path, item in json_leaves(document):
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and _out_of_range(item):
+            raise InvalidInput(f"{path} 的整数超出范围（64 位）", details={"field": path})
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput(
+                f"{path} 应为有限的数字（不接受 NaN 或无穷大）", details={"field": path}
+            )
+
+
+def _body_bytes() -> bytes:
+    """The request body, read once (cached). A body sent without Content-Length (chunked)
+    is cut at ``max_content_length`` by werkzeug without an error: reaching the limit is
+    a 413, as it is when Content-Length says so up front."""
+    data = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 def _check_multipart_fields() -> None:
@@ -154,9 +176,11 @@ def _check_body() -> None:
     if request.method in UNSAFE_METHODS and request.mimetype == "multipart/form-data":
         _check_multipart_fields()
         return
-    if request.method not in UNSAFE_METHODS or not request.mimetype.startswith(_TEXT_BODY_TYPES):
+    if request.method not in UNSAFE_METHODS:
         return
-    data = request.get_data(cache=True)
+    data = _body_bytes()  # any body (a GeoPackage too): too large is a 413, never cut short
+    if not request.mimetype.startswith(_TEXT_BODY_TYPES):
+        return
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -164,9 +188,9 @@ def _check_body() -> None:
     form = request.mimetype == "application/x-www-form-urlencoded"
     if form:
         _check_percent_encoded_utf8(data, "表单内容", "未保存任何内容")
-    if b"\x00" in data or (request.is_json and b"\\u0000" in data) or (form and b"%00" in data):
+    if b"\x00" in data or (form and b"%00" in data):
         raise InvalidInput("请求内容含有空字符（NUL）")
-    if request.is_json and data:
+    if request.is_json and data:  # a NUL escaped as \u0000: refused naming its field below
         try:
             document = request.get_json(cache=True)
         except RecursionError:
@@ -206,10 +230,22 @@ class BoundedIntConverter(IntegerConverter):
     werkzeug answer 405 when another route of the path has another method."""
 
     STORE_MAX = 2**63 - 1
+    OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        return number if number <= self.STORE_MAX else -1
+        return number if number <= self.STORE_MAX else self.OUT_OF_RANGE
+
+
+def _refuse_ids_beyond_the_store() -> None:
+    """An ``<int:>`` path part beyond 64 bits (``BoundedIntConverter`` made it -1) names
+    no record: 404 naming the part, without echoing -1 (nor the 30 digits)."""
+    for name, value in (request.view_args or {}).items():
+        if value == BoundedIntConverter.OUT_OF_RANGE and type(value) is int:
+            raise NotFound(
+                f"没有这条记录：编号（{name}）超出了可能的范围",
+                details={"field": name, "reason": "id_out_of_range"},
+            )
 
 
 def csp_nonce() -> str:
@@ -291,12 +327,13 @@ def init_app(app: Flask) -> None:
             wait_s = login_bucket.take(request.remote_addr or "-")
             if wait_s:
                 return _too_many(wait_s)
+        _refuse_ids_beyond_the_store()
         if request.method in UNSAFE_METHODS and request.endpoint in READ_ONLY_POST_ENDPOINTS:
             _check_body()  # a query sent as POST: nothing to forge, so no CSRF token needed
         elif request.method in UNSAFE_METHODS:
             if request.endpoint not in ANONYMOUS_WRITE_ENDPOINTS and current_actor().is_public:
                 # Every state change needs a signed-in user or a token; say so before anything else.
-                raise Unauthenticated("需要登录（/auth/login）或 API 令牌（Authorization: Bearer）")
+                raise Unauthenticated(SIGN_IN_NEEDED_ZH)
             _check_body()
             if not has_bearer_token():
                 csrf.protect()

@@ -193,7 +193,9 @@ def session_fingerprint(password_hash: str) -> str:
 def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str]:
     """(actor, session fingerprint) for a correct username and password of an active user;
     ``Unauthenticated`` otherwise, with the same message whatever was wrong."""
-    with store.read() as conn:
+    # From the primary: a new account, a new password or a deactivation counts at once,
+    # not once a read replica has replayed it.
+    with store.read(primary=True) as conn:
         row = conn.execute(
             sa.select(users).where(users.c.username == str(username or "").strip())
         ).first()
@@ -209,7 +211,7 @@ def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str
 def session_actor(store: Store, username: str, fingerprint: str) -> Actor | None:
     """The actor of a signed-in session, or None when the user is gone, inactive, or has
     changed password since the session began."""
-    with store.read() as conn:
+    with store.read(primary=True) as conn:  # as in authenticate()
         row = conn.execute(sa.select(users).where(users.c.username == username)).first()
     if (
         row is None

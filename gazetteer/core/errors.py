@@ -4,6 +4,8 @@ Domain code raises these; the web layer maps each class to one HTTP status in on
 (``webmap.errors``). Messages are for people and are written in Chinese first.
 """
 
+from contextlib import contextmanager
+
 
 class DomainError(Exception):
     """Base class. ``code`` is a stable machine-readable identifier, ``http_status`` the
@@ -61,3 +63,15 @@ class RuleViolation(DomainError, code="rule_violation", http_status=422):
 class ConfirmationRequired(DomainError, code="confirmation_required", http_status=409):
     """The request is valid but needs the user's explicit confirmation of what it implies
     (``details`` say what, e.g. a measured distance); resend with the confirmation."""
+
+
+@contextmanager
+def naming_field(field: str):
+    """Within the block, an ``InvalidInput`` (or ``PayloadTooLarge``) that does not say
+    which input it is about gets ``details.field = field``: a check shared by several
+    inputs (a date, a bbox, a GeoJSON geometry) need not know the key it was called for."""
+    try:
+        yield
+    except (InvalidInput, PayloadTooLarge) as exc:
+        exc.details.setdefault("field", field)
+        raise

@@ -41,6 +41,53 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def check_lon_lat(lon: float, lat: float, label: str, details: dict | None = None) -> None:
+    """Refuse a CGCS2000 (lon, lat) position in degrees that is not finite, is given in
+    (lat, lon) order, is outside -180..180 / -90..90, or lies outside China. ``label``
+    names the input in the message (Chinese); ``details`` (e.g. ``{"field": "lon"}``) is
+    added to the error's details."""
+    extra = details or {}
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput(f"{label}的坐标不能是 NaN 或无穷大", details={**extra})
+    if 17.0 <= lon <= 55.0 and 73.0 <= lat <= 136.0:
+        raise InvalidInput(
+            f"{label}的坐标疑似经纬度颠倒：({lon}, {lat})。请按（经度, 纬度）顺序输入",
+            details={"lon": lon, "lat": lat, "reason": "axes_swapped", **extra},
+        )
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InvalidInput(
+            f"{label}的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）：({lon}, {lat})",
+            details={"lon": lon, "lat": lat, "reason": "out_of_range", **extra},
+        )
+    minx, miny, maxx, maxy = CHINA_BOX_DEG
+    if not (minx <= lon <= maxx and miny <= lat <= maxy):
+        raise InvalidInput(
+            f"{label}的坐标超出范围：({lon}, {lat}) 不在中国范围内，"
+            "应为 CGCS2000 经纬度（经度在前）",
+            details={"lon": lon, "lat": lat, "reason": "outside_china", **extra},
+        )
+
+
+def optional_point(
+    data: dict, label: str, lon_key: str = "lon", lat_key: str = "lat"
+) -> tuple[float, float] | tuple[None, None]:
+    """The position ``data[lon_key], data[lat_key]`` (CGCS2000 degrees, lon first), both
+    or neither: (None, None) when neither is given. Raises ``InvalidInput`` naming the
+    key at fault (``details.field``) otherwise — one missing, not numbers, or refused by
+    ``check_lon_lat``."""
+    lon, lat = data.get(lon_key), data.get(lat_key)
+    if lon is None and lat is None:
+        return None, None
+    for key, value in ((lon_key, lon), (lat_key, lat)):
+        if value is None:
+            raise InvalidInput(f"{label}的经度、纬度须同时填写", details={"field": key})
+        if not _is_number(value):
+            raise InvalidInput(f"{label}应为 CGCS2000 经纬度数字", details={"field": key})
+    field = lat_key if math.isfinite(lon) and not math.isfinite(lat) else lon_key
+    check_lon_lat(float(lon), float(lat), label, {"field": field})
+    return float(lon), float(lat)
+
+
 class _Walker:
     def __init__(self, max_vertices: int, field: str):
         self.max_vertices, self.field = max_vertices, field
@@ -55,26 +102,7 @@ class _Walker:
             raise InvalidInput(
                 f"{self.field}的坐标应为 [经度, 纬度] 或 [经度, 纬度, 高程] 数字：{str(pos)[:60]}"
             )
-        if not all(math.isfinite(v) for v in pos):
-            raise InvalidInput(f"{self.field}的坐标不能是 NaN 或无穷大")
-        lon, lat = pos[0], pos[1]
-        if 17.0 <= lon <= 55.0 and 73.0 <= lat <= 136.0:
-            raise InvalidInput(
-                f"{self.field}的坐标疑似经纬度颠倒：({lon}, {lat})。请按（经度, 纬度）顺序输入",
-                details={"lon": lon, "lat": lat, "reason": "axes_swapped"},
-            )
-        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-            raise InvalidInput(
-                f"{self.field}的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）：({lon}, {lat})",
-                details={"lon": lon, "lat": lat, "reason": "out_of_range"},
-            )
-        minx, miny, maxx, maxy = CHINA_BOX_DEG
-        if not (minx <= lon <= maxx and miny <= lat <= maxy):
-            raise InvalidInput(
-                f"{self.field}的坐标超出范围：({lon}, {lat}) 不在中国范围内，"
-                "应为 CGCS2000 经纬度（经度在前）",
-                details={"lon": lon, "lat": lat, "reason": "outside_china"},
-            )
+        check_lon_lat(pos[0], pos[1], self.field)
         self.count += 1
         if self.count > self.max_vertices:
             raise PayloadTooLarge(

@@ -124,7 +124,9 @@ class SharedTokenBucket(TokenBucket):
             with self._lock:
                 spent, self._pending = dict(self._pending), defaultdict(int)
             t = rate_limit_buckets
-            with self.store.write(actor="system:rate-limit") as conn:
+            # read_back=False: the request that happens to sync reads nothing it wrote here,
+            # so its reads may still go to a replica.
+            with self.store.write(actor="system:rate-limit", read_back=False) as conn:
                 for client, n in spent.items():
                     updated = conn.execute(
                         t.update()

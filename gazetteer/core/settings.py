@@ -123,7 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
         "READ_DATABASE_URL",
         None,
         "Optional SQLAlchemy URL of a PostgreSQL streaming replica for reads. Writes, and a "
-        "worker thread's reads for a few seconds after its own write, stay on DATABASE_URL.",
+        "user's reads until the replica has replayed that user's last write, stay on "
+        "DATABASE_URL.",
         _optional_str,
     ),
     Setting(

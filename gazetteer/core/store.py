@@ -241,10 +241,15 @@ class Store:
     two writers serialise at the start instead of failing at commit.
 
     ``read_url`` (PostgreSQL only) names a streaming replica: ``read()`` then uses it,
-    except ``read(primary=True)`` and reads by a thread within ``read_after_write_s``
-    seconds of its last write, which stay on the primary so a request sees its own write
-    whatever the replication lag. Replica connections are read-only. When the replica
-    cannot be reached, reads go to the primary for ``REPLICA_RETRY_S`` seconds.
+    except ``read(primary=True)`` and a thread's reads that must see writes the replica has
+    not replayed yet. Each thread keeps a floor, a position in the primary's WAL: a write
+    raises it to the end of what it committed (``written_up_to()``), and a read goes to the
+    replica only once the replica has replayed up to it (``pg_last_wal_replay_lsn()``), so
+    the thread sees its own writes whatever the replication lag, without waiting for the
+    replica. A web request starts from the floor its session carries
+    (``see_writes_up_to()``), so a user reads their writes back in their next requests
+    too, whichever worker serves them. Replica connections are read-only. When the
+    replica cannot be reached, reads go to the primary for ``REPLICA_RETRY_S`` seconds.
     """
 
     def __init__(
@@ -253,7 +258,6 @@ class Store:
         *,
         echo: bool = False,
         read_url: str | None = None,
-        read_after_write_s: float = 5.0,
     ):
         self.url = url
         kwargs: dict = {"echo": echo, "future": True}
@@ -286,88 +290,123 @@ class Store:
                 pool_pre_ping=True,
                 execution_options={"postgresql_readonly": True},
             )
-        self.read_after_write_s = read_after_write_s
         self._replica_down_until = 0.0
-        self._last_write = threading.local()
+        self._floor = threading.local()  # .lsn: str | None, .writing: int (see the docstring)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def _read_engine(self, primary: bool) -> Engine:
-        if self.read_engine is None or primary:
-            return self.engine
+    def written_up_to(self) -> str | None:
+        """The WAL position (``pg_lsn`` text) this thread's reads must see: the end of its
+        last write that the replica may not have replayed yet; None when there is none (or
+        no replica)."""
+        return getattr(self._floor, "lsn", None)
+
+    def see_writes_up_to(self, lsn: str | None) -> None:
+        """Make this thread's reads see the primary's WAL up to ``lsn`` (from
+        ``written_up_to()``, perhaps in another process); None forgets the floor."""
+        self._floor.lsn = lsn
+
+    def _replica_connection(self) -> Connection | None:
+        """A connection to the replica when this thread's reads may use it, else None."""
+        if self.read_engine is None or getattr(self._floor, "writing", 0):
+            return None
         if time.monotonic() < self._replica_down_until:
-            return self.engine
-        wrote_at = getattr(self._last_write, "at", None)
-        if wrote_at is not None and time.monotonic() - wrote_at < self.read_after_write_s:
-            return self.engine
-        return self.read_engine
+            return None
+        floor = self.written_up_to()
+        conn = None
+        try:
+            conn = self.read_engine.connect()
+            if floor is None:
+                return conn
+            # NULL when the replica is not replaying (promoted): it is not following any more.
+            caught_up = conn.execute(
+                sa.text(
+                    "SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:floor AS pg_lsn), false)"
+                ),
+                {"floor": floor},
+            ).scalar()
+            conn.rollback()  # the check's transaction; the caller starts its own
+        except sa.exc.OperationalError:
+            # The replica is down or unreachable: keep answering from the primary, and
+            # try the replica again after a while rather than on every read.
+            log.warning(
+                "read replica unavailable: reading from the primary for %.0f s", REPLICA_RETRY_S
+            )
+            self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+            if conn is not None:
+                conn.close()
+            return None
+        if caught_up:
+            self.see_writes_up_to(None)  # everything this thread wrote is on the replica
+            return conn
+        conn.close()
+        return None
 
     @contextlib.contextmanager
     def read(self, *, primary: bool = False) -> Iterator[Connection]:
         """A connection for reads: the replica when configured (see the class docstring),
         else the primary. ``primary=True`` when the read must see every committed write."""
-        engine = self._read_engine(primary)
-        conn = None
-        if engine is not self.engine:
-            try:
-                conn = engine.connect()
-            except sa.exc.OperationalError:
-                # The replica is down or unreachable: keep answering from the primary, and
-                # try the replica again after a while rather than on every read.
-                log.warning(
-                    "read replica unavailable: reading from the primary for %.0f s",
-                    REPLICA_RETRY_S,
-                )
-                self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+        conn = None if primary else self._replica_connection()
         with conn if conn is not None else self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
-    def write(self, actor=None) -> Iterator[Connection]:
+    def write(self, actor=None, *, read_back: bool = True) -> Iterator[Connection]:
         """A write transaction. ``actor`` (an ``Actor``, a name such as ``system:import``, or
-        None) is recorded with every row the transaction writes (``gazetteer.core.audit``)."""
+        None) is recorded with every row the transaction writes (``gazetteer.core.audit``).
+        ``read_back=False`` for bookkeeping this thread's later reads need not see (rate-limit
+        buckets): its commit leaves their routing to a replica as it was."""
         name = getattr(actor, "username", actor)
         tx = uuid.uuid4().hex
-        self._last_write.at = time.monotonic()  # reads during the transaction, too
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_immediate=True)
-            conn.info[_AFTER_COMMIT] = []
-            conn.info[_BEFORE_COMMIT] = []
-            conn.info[_TX] = tx
-            with conn.begin():
-                if self.dialect == "sqlite":
-                    context = conn.connection.info.setdefault(
-                        "gdgis.audit", {"actor": None, "tx": None}
-                    )
-                    context.update(actor=name, tx=tx)
-                else:  # transaction-local settings, read by the plpgsql audit trigger
-                    conn.execute(
-                        sa.text(
-                            "SELECT set_config('gdgis.actor', :actor, true), "
-                            "set_config('gdgis.tx', :tx, true)"
-                        ),
-                        {"actor": name or "", "tx": tx},
-                    )
-                try:
-                    yield conn
-                    for callback in conn.info.get(_BEFORE_COMMIT, []):
-                        callback(conn)
-                except sa.exc.StatementError as exc:
-                    # A typed error raised while binding a value (the JSON text check):
-                    # callers see the domain error, not the driver's wrapper.
-                    if isinstance(exc.orig, DomainError):
-                        raise exc.orig from None
-                    raise
-                finally:
+        # This thread's reads during the transaction go to the primary, too.
+        self._floor.writing = getattr(self._floor, "writing", 0) + 1
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_immediate=True)
+                conn.info[_AFTER_COMMIT] = []
+                conn.info[_BEFORE_COMMIT] = []
+                conn.info[_TX] = tx
+                with conn.begin():
                     if self.dialect == "sqlite":
-                        context.update(actor=None, tx=None)
-                    callbacks = conn.info.pop(_AFTER_COMMIT, [])
-                    conn.info.pop(_BEFORE_COMMIT, None)
-                    conn.info.pop(_TX, None)
-        # Counted from the commit too: this thread's reads stay on the primary a while.
-        self._last_write.at = time.monotonic()
+                        context = conn.connection.info.setdefault(
+                            "gdgis.audit", {"actor": None, "tx": None}
+                        )
+                        context.update(actor=name, tx=tx)
+                    else:  # transaction-local settings, read by the plpgsql audit trigger
+                        conn.execute(
+                            sa.text(
+                                "SELECT set_config('gdgis.actor', :actor, true), "
+                                "set_config('gdgis.tx', :tx, true)"
+                            ),
+                            {"actor": name or "", "tx": tx},
+                        )
+                    try:
+                        yield conn
+                        for callback in conn.info.get(_BEFORE_COMMIT, []):
+                            callback(conn)
+                    except sa.exc.StatementError as exc:
+                        # A typed error raised while binding a value (the JSON text check):
+                        # callers see the domain error, not the driver's wrapper.
+                        if isinstance(exc.orig, DomainError):
+                            raise exc.orig from None
+                        raise
+                    finally:
+                        if self.dialect == "sqlite":
+                            context.update(actor=None, tx=None)
+                        callbacks = conn.info.pop(_AFTER_COMMIT, [])
+                        conn.info.pop(_BEFORE_COMMIT, None)
+                        conn.info.pop(_TX, None)
+                if self.read_engine is not None and read_back:
+                    # The insert position after the commit is at or past its commit record:
+                    # once the replica has replayed that far, it holds this write.
+                    self.see_writes_up_to(
+                        conn.exec_driver_sql("SELECT pg_current_wal_insert_lsn()::text").scalar()
+                    )
+                    conn.rollback()
+        finally:
+            self._floor.writing -= 1
         for callback in callbacks:
             try:
                 callback(self)

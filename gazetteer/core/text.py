@@ -43,6 +43,26 @@ def clean_text(value: str, field: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def form_text(value, label: str, max_chars: int, *, required: bool = True) -> str | None:
+    """A text field as a person filled it in: ``value`` (a string; a number is taken as its
+    digits) passed through ``clean_text`` and stripped, at most ``max_chars`` characters;
+    None when empty and not ``required``. Raises ``InvalidInput`` naming ``label`` when it
+    is missing, too long, not text, or holds a lone surrogate or a NUL."""
+    if value is None:
+        text = ""
+    elif isinstance(value, str):
+        text = clean_text(value, label).strip()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise InvalidInput(f"{label}应为文字")
+    if required and not text:
+        raise InvalidInput(f"请填写{label}")
+    if len(text) > max_chars:
+        raise InvalidInput(f"{label}过长（最多 {max_chars} 字）")
+    return text or None
+
+
 def optional_choice(value, allowed, label: str) -> str | None:
     """``value`` when it is one of ``allowed`` (coded values, e.g. a list filter's); None
     when no value is given (None or ""). Raises ``InvalidInput`` naming ``label`` and the
@@ -55,24 +75,34 @@ def optional_choice(value, allowed, label: str) -> str | None:
     return value
 
 
-def check_document_text(document, where: str = "请求体") -> None:
-    """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
-    document that holds a lone surrogate. Iterative: depth is bounded by the JSON parser."""
+def json_leaves(document, where: str = "请求体"):
+    """Every key and scalar value of a JSON document with its path (``proposed.name``,
+    ``teams[0].members[1]``; ``where`` for the document itself), depth first in document
+    order. Iterative: depth is bounded by the JSON parser."""
     stack = [(document, where)]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, str):
-            if has_lone_surrogate(item):
-                raise InvalidInput(
-                    f"{path} 含有无效的 Unicode 字符（孤立代理项）", details={"field": path}
-                )
-        elif isinstance(item, dict):
-            for key, value in item.items():
+        if isinstance(item, dict):
+            for key, value in reversed(item.items()):
                 child = f"{path}.{key}" if path != where else str(key)
-                stack.append((key, child))
                 stack.append((value, child))
+                stack.append((key, child))
         elif isinstance(item, list):
-            stack.extend((value, f"{path}[{i}]") for i, value in enumerate(item))
+            stack.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
+        else:
+            yield path, item
+
+
+def check_document_text(document, where: str = "请求体") -> None:
+    """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
+    document that holds a lone surrogate or a NUL."""
+    for path, item in json_leaves(document, where):
+        if isinstance(item, str) and has_lone_surrogate(item):
+            raise InvalidInput(
+                f"{path} 含有无效的 Unicode 字符（孤立代理项）", details={"field": path}
+            )
+        if isinstance(item, str) and "\x00" in item:
+            raise InvalidInput(f"{path} 含有空字符（NUL）", details={"field": path})
 
 
 def normalise_document_text(document):

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Memory of `gdgis serve` workers on a national-size SQLite store: lookup indexes mapped
+from shared files (gazetteer.index_files) against one in-memory copy per worker (the
+previous design, ``GDGIS_LOOKUP_INDEX_FILES=false``), in the same run.
+
+    python benchmarks/bench_workers.py --store /tmp/national.sqlite   # built once if missing
+
+The store: the shipped Guangdong divisions and the real national names (665,273,
+data/national/names.csv; see benchmarks/bench_scale.py, which loads it). For each design:
+
+1. ``gdgis serve`` with one gunicorn worker per core (the default), the indexes warmed in
+   the master before the workers fork; the time until the first search answers.
+2. Search queries over HTTP on several keep-alive connections (so that every worker
+   answers some): real names, their first two characters, and the names with one character
+   swapped for a neighbour's (typos). Latency per request at the client (p50/p95).
+3. RSS and PSS of the master and each worker (``/proc/<pid>/smaps_rollup``; PSS divides
+   each shared page among the processes sharing it, so the PSS of all processes is what
+   they cost the machine together).
+4. The same after a division change (a full rebuild: each worker of the previous design
+   rebuilds its own copy; with index files one process builds a new base that the others
+   map). The rebuild has ended when every process's CPU time, having grown, has stopped
+   growing for 5 s.
+
+Then the same queries in this process against ``LookupService`` (in-process p50/p95: the
+lookup itself, without HTTP, Flask and the rate limiter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_scale  # noqa: E402
+from bench_scale import percentiles_ms  # noqa: E402
+
+from gazetteer.core.store import Store  # noqa: E402
+from gazetteer.lookup import LookupService  # noqa: E402
+
+DESIGNS = (("per-worker memory (previous)", False), ("shared index files", True))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def memory_kb(pid: int) -> dict[str, int]:
+    """Rss and Pss (kB) of a process, from /proc/<pid>/smaps_rollup."""
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            out[key] = int(rest.split()[0])
+    return out
+
+
+def children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def wait_idle(pids: list[int], quiet_s: float = 5.0, timeout_s: float = 1800.0) -> float:
+    """Seconds until ``pids`` started working (within 60 s) and then none of them used CPU
+    for ``quiet_s`` (a rebuild finished)."""
+    started = time.monotonic()
+    last = {p: cpu_ticks(p) for p in pids}
+    busy_seen, quiet_since = False, time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        time.sleep(0.5)
+        now = {p: cpu_ticks(p) for p in pids}
+        if any(now[p] - last[p] > 2 for p in pids):  # > 20 ms of CPU in half a second
+            busy_seen, quiet_since = True, time.monotonic()
+        last = now
+        waited = time.monotonic() - started
+        if (busy_seen or waited > 60) and time.monotonic() - quiet_since >= quiet_s:
+            return waited - quiet_s
+    raise TimeoutError("the workers never went idle")
+
+
+def search_queries(store: Store, n: int, seed: int = 5) -> list[str]:
+    with store.read() as conn:
+        names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM places")]
+    qs = bench_scale.queries(names, n, seed)
+    rng = random.Random(seed)
+    typos = []
+    for name in qs["exact"]:
+        i = rng.randrange(len(name) - 1) if len(name) > 2 else 0
+        typos.append(name[:i] + name[i + 1] + name[i] + name[i + 2 :] if len(name) > 2 else name)
+    return [q for triple in zip(qs["exact"], qs["prefix"], typos) for q in triple]
+
+
+def http_latencies(port: int, queries: list[str], connections: int) -> list[float]:
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(connections)]
+    seconds = []
+    for i, q in enumerate(queries):
+        conn = conns[i % connections]
+        started = time.perf_counter()
+        conn.request("GET", "/api/search?" + urllib.parse.urlencode({"q": q}))
+        response = conn.getresponse()
+        body = response.read()
+        seconds.append(time.perf_counter() - started)
+        if response.status != 200:
+            raise RuntimeError(f"{q!r}: HTTP {response.status} {body[:200]!r}")
+    for conn in conns:
+        conn.close()
+    return seconds
+
+
+def memory_table(master: int) -> dict:
+    workers = children(master)
+    per = {pid: memory_kb(pid) for pid in [master, *workers]}
+    return {
+        "master": per[master],
+        "workers": [per[p] for p in workers],
+        "total_pss_mb": sum(m["Pss"] for m in per.values()) / 1024,
+        "worker_rss_mb": max(per[p]["Rss"] for p in workers) / 1024,
+    }
+
+
+def toggle_division(store: Store) -> None:
+    """A division change (a full rebuild for the lookup indexes): a township's name gets a
+    trailing mark, or loses it."""
+    import sqlalchemy as sa
+
+    from gazetteer import changes
+    from gazetteer.tables import divisions
+
+    with store.write(actor="system:bench_workers") as conn:
+        code, name = conn.execute(
+            sa.select(divisions.c.code, divisions.c.name)
+            .where(divisions.c.level == "county")
+            .order_by(divisions.c.code)
+        ).first()
+        new = name[:-1] if name.endswith("·") else name + "·"
+        conn.execute(divisions.update().where(divisions.c.code == code).values(name=new))
+        changes.places_changed(conn)
+
+
+def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dict:
+    port = free_port()
+    data_dir = tempfile.mkdtemp(prefix="bench-workers-")
+    env = {
+        **os.environ,
+        "GDGIS_DATA_DIR": data_dir,
+        "GDGIS_SECRET_KEY": "bench",
+        "GDGIS_LOOKUP_INDEX_FILES": "true" if files else "false",
+        "GDGIS_RATE_LIMIT_PER_MINUTE": "1000000",
+    }
+    gdgis = Path(sys.executable).with_name("gdgis")
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [str(gdgis), "--database-url", f"sqlite:///{path}", "serve"]
+        + ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    result: dict = {}
+    try:
+        while True:
+            try:
+                http_latencies(port, ["广州"], 1)
+                break
+            except (ConnectionError, OSError):
+                if server.poll() is not None:
+                    raise RuntimeError("gdgis serve exited") from None
+                time.sleep(0.5)
+        result["start_s"] = time.monotonic() - started
+        result["http"] = percentiles_ms(http_latencies(port, queries, 2 * workers))
+        result["memory"] = memory_table(server.pid)
+        toggle_division(Store(f"sqlite:///{path}"))
+        http_latencies(port, queries[:20], 2 * workers)  # the workers read the log
+        result["rebuild_s"] = wait_idle([server.pid, *children(server.pid)])
+        result["http_after"] = percentiles_ms(http_latencies(port, queries, 2 * workers))
+        result["memory_after"] = memory_table(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def in_process(path: Path, files: bool, queries: list[str]) -> dict:
+    """Search latency in this process (ms): wall clock, and the thread's CPU time, which
+    leaves out the time a process waits for a core on a machine shared with other work."""
+    store = Store(f"sqlite:///{path}")
+    service = LookupService(store, index_files=files)
+    service.warm()
+    for q in queries[:50]:  # warm the page cache and caches as a serving worker would be
+        service.search(q)
+    wall, cpu = [], []
+    for q in queries:
+        t, c = time.perf_counter(), time.thread_time()
+        service.search(q)
+        cpu.append(time.thread_time() - c)
+        wall.append(time.perf_counter() - t)
+    store.dispose()
+    return {"wall": percentiles_ms(wall), "cpu": percentiles_ms(cpu)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, required=True, help="SQLite file (built if missing)")
+    parser.add_argument("--rows", type=int, default=665_273, help="national names to load")
+    parser.add_argument("--queries", type=int, default=200, help="names drawn (x3 queries)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="only the in-process search latency"
+    )
+    args = parser.parse_args()
+    if not args.store.exists():
+        print(f"building {args.store} with {args.rows:,} names ...", flush=True)
+        db, load_s = bench_scale.load_sqlite_store(args.store, args.rows)
+        db.execute("ANALYZE")
+        db.close()
+        print(f"  loaded in {load_s:.0f} s", flush=True)
+    store = Store(f"sqlite:///{args.store}")
+    queries = search_queries(store, args.queries)
+    store.dispose()
+    if args.in_process_only:
+        for label, files in DESIGNS:
+            print(label, json.dumps(in_process(args.store, files, queries)), flush=True)
+        return
+    shutil.rmtree(args.store.with_name(args.store.name + ".index"), ignore_errors=True)
+    results = {}
+    for label, files in DESIGNS:
+        print(f"{label}: serving with {args.workers} workers ...", flush=True)
+        results[label] = run_design(args.store, files, queries, args.workers)
+        results[label]["in_process"] = in_process(args.store, files, queries)
+        print(json.dumps(results[label]), flush=True)
+    print_table(results, args.workers, len(queries))
+
+
+def print_table(results: dict, workers: int, n: int) -> None:
+    print(f"\n{workers} workers, {n} search queries per phase, RSS/PSS in MB\n")
+    print(
+        "| design | phase | start or rebuild s | worker RSS (each) | worker PSS (each) | "
+        "master PSS | total PSS | total / one worker's RSS | HTTP p50 / p95 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, r in results.items():
+        for phase, mem, latency, secs in (
+            ("started", r["memory"], r["http"], r["start_s"]),
+            ("after a division change", r["memory_after"], r["http_after"], r["rebuild_s"]),
+        ):
+            rss = " / ".join(f"{w['Rss'] / 1024:.0f}" for w in mem["workers"])
+            pss = " / ".join(f"{w['Pss'] / 1024:.0f}" for w in mem["workers"])
+            print(
+                f"| {label} | {phase} | {secs:.0f} | {rss} | {pss} | "
+                f"{mem['master']['Pss'] / 1024:.0f} | {mem['total_pss_mb']:.0f} | "
+                f"{mem['total_pss_mb'] / mem['worker_rss_mb']:.2f}× | "
+                f"{latency[0]:.1f} / {latency[1]:.1f} |"
+            )
+    print("\nin-process LookupService.search, ms p50 / p95 / p99 (wall clock; CPU time):")
+    for label, r in results.items():
+        wall, cpu = r["in_process"]["wall"], r["in_process"]["cpu"]
+        print(
+            f"  {label}: " + " / ".join(f"{v:.2f}" for v in wall) + "; "
+            f"{' / '.join(f'{v:.2f}' for v in cpu)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
