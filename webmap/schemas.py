@@ -26,11 +26,12 @@ from boundaries.vocabulary import NOTES_MAX_CHARS
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.text import TEXT_PATTERN
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
-Text = Annotated[str, Field(max_length=20_000)]
-ShortText = Annotated[str, Field(max_length=2_000)]
+Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
+ShortText = Annotated[str, Field(max_length=2_000, pattern=TEXT_PATTERN)]
 IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"}, max_length=40)]
 Lon = Annotated[float, Field(description="CGCS2000 longitude, degrees")]
 Lat = Annotated[float, Field(description="CGCS2000 latitude, degrees")]
