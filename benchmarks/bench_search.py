@@ -149,6 +149,17 @@ def records(rows, by_code, parent_of):
         }
 
 
+def build_index(rows, by_code, parent_of) -> tuple[SearchIndex, float, float]:
+    """(the in-memory index of the corpus, build seconds, RSS growth in MB)."""
+    gc.collect()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    index = SearchIndex.from_records(records(rows, by_code, parent_of))
+    build_s = time.perf_counter() - t
+    gc.collect()
+    return index, build_s, rss_mb() - rss0
+
+
 def county_of(code: str, by_code) -> str:
     """The target's county (or its city where there is no county, or itself above)."""
     c = code
@@ -246,7 +257,7 @@ def ambiguity(queries, rows, index: SearchIndex) -> None:
             hi = bisect.bisect_left(sorted_names, q["typed"] + "\U0010ffff")
             q["matches"] = hi - lo
         elif q["form"] == "initials":
-            keys = index._ini  # counting equal initials keys; the ranking is not consulted
+            keys = index._ini.base  # counting equal initials keys; the ranking is not consulted
             lo, end, _ = keys.prefix_range(q["typed"])
             q["matches"] = end - lo
         else:
@@ -296,13 +307,7 @@ def main(argv=None) -> None:
     parent_of = {code: parent for code, _, _, parent in rows}
     county = {}
 
-    gc.collect()
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    index = SearchIndex.from_records(records(rows, by_code, parent_of))
-    build_s = time.perf_counter() - t
-    gc.collect()
-    index_mb = rss_mb() - rss0
+    index, build_s, index_mb = build_index(rows, by_code, parent_of)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     t = time.perf_counter()
@@ -379,16 +384,7 @@ def main(argv=None) -> None:
         q["rf_hit"] = q["target"] in [ids[f[2]] for f in found]
 
     # Report.
-    print(f"# Search benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(
-        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
-    )
-    print(
-        "load average (1, 5, 15 min) when the timed queries began: "
-        + ", ".join(f"{x:.1f}" for x in load_at_start)
-        + "; at the end of the run: "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    )
+    print_run("Search benchmark", load_at_start)
     print(
         f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
     )
@@ -563,6 +559,20 @@ def main(argv=None) -> None:
         print("some misses (form, typed, target name, matches as typed):")
         for q in misses:
             print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q.get('matches', '-')})")
+
+
+def print_run(title: str, load_at_start) -> None:
+    """The report's heading: title, time, machine and its load while the queries ran."""
+    print(f"# {title} — {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        "load average (1, 5, 15 min) when the timed queries began: "
+        + ", ".join(f"{x:.1f}" for x in load_at_start)
+        + "; at the end of the run: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
 
 
 def print_table(header, rows) -> None:
