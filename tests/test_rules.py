@@ -286,23 +286,20 @@ def test_from_store(tmp_path):
             sa.insert(divisions),
             [{**dict(zip(columns, row)), "in_guangdong": True} for row in rows],
         )
-        conn.execute(
-            sa.insert(places).values(
-                name="番禺区",
-                specific_term="番禺",
-                feature_class="行政区域",
-                division_code="440113",
-                own_division_code="440113",
-                status="in_force",
-            )
+        place_columns = (
+            "name",
+            "specific_term",
+            "feature_class",
+            "division_code",
+            "own_division_code",
         )
+        place_rows = [
+            ("番禺区", "番禺", "行政区域", "440113", "440113"),
+            ("光明路", None, "交通运输设施", "440113001", None),
+        ]
         conn.execute(
-            sa.insert(places).values(
-                name="光明路",
-                feature_class="交通运输设施",
-                division_code="440113001",
-                status="in_force",
-            )
+            sa.insert(places),
+            [{**dict(zip(place_columns, row)), "status": "in_force"} for row in place_rows],
         )
     corpus = NameCorpus.from_store(store)
     store.dispose()

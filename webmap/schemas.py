@@ -27,6 +27,7 @@ from boundaries.vocabulary import NOTES_MAX_CHARS
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.text import TEXT_PATTERN
 from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
@@ -34,8 +35,8 @@ from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
-Text = Annotated[str, Field(max_length=20_000)]
-ShortText = Annotated[str, Field(max_length=2_000)]
+Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
+ShortText = Annotated[str, Field(max_length=2_000, pattern=TEXT_PATTERN)]
 IsoDate = Annotated[
     str,
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
