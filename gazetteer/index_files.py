@@ -5,8 +5,10 @@ A *generation* is a directory ``<store file>.index/<position>-<digest>/`` holdin
 packed arrays of the search index and the nearest-places index (``SearchIndex.save``,
 ``NearestPlaces.save``) as they stood at change-log position ``position``
 (``gazetteer.changes``). ``digest`` identifies the log up to there (the log entry at
-``position``: its time, transaction, table and key): a store restored from a backup or
-replaced by another has another log, so a generation of the old one is never taken for it.
+``position``: its time, transaction, table and key) and what the keys are computed from
+(``gazetteer.search.keys_fingerprint``, code included): a store restored from a backup or
+replaced by another has another log, and a new generic term, reading table or search code
+another fingerprint, so a generation made under either is never taken for the store.
 
 * **Built once.** The first process that needs a generation builds it under an exclusive
   ``flock`` on ``.build.lock``, into a temporary directory that is renamed into place
@@ -38,6 +40,7 @@ import sqlalchemy as sa
 
 from gazetteer.changes import head
 from gazetteer.core.account_tables import audit_log
+from gazetteer.search import keys_fingerprint
 
 # Bump when the layout of the saved arrays changes: old generations are then ignored.
 FORMAT = "1"
@@ -66,13 +69,15 @@ class Generation:
 
 
 def log_digest(conn, position: int) -> str:
-    """Identifies the change log up to ``position`` (see the module docstring)."""
+    """Identifies the change log up to ``position`` and the key fingerprint (see the module
+    docstring)."""
     row = conn.execute(
         sa.select(
             audit_log.c.at, audit_log.c.tx, audit_log.c.table_name, audit_log.c.row_key
         ).where(audit_log.c.id == position)
     ).first()
-    text = "|".join([FORMAT, str(position), *(str(v) for v in (row or ()))])
+    fingerprint = keys_fingerprint(with_code=True)
+    text = "|".join([FORMAT, fingerprint, str(position), *(str(v) for v in (row or ()))])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -159,6 +159,46 @@ class Hit:
         return dict(self.__dict__)
 
 
+# ---------------------------------------------------------------------------- key fingerprint
+
+# Bump when the keys computed for a name change in a way the data files below do not show
+# (PostgreSQL's stored keys are rewritten on the next start; see keys_fingerprint).
+KEYS_FORMAT = "1"
+# What a name's keys are read from besides the code: the generic terms (专名/通名 split),
+# the place readings and the 通用规范汉字表 readings, and the libraries that read text.
+_KEY_DATA = ("generic_terms.csv", "place_readings*", "tgh_*.txt")
+_KEY_LIBRARIES = ("pypinyin", "opencc-python-reimplemented", "numpy")
+
+
+@lru_cache(maxsize=2)
+def keys_fingerprint(*, with_code: bool = False) -> str:
+    """A short hash of what the search keys of a name are computed from: ``KEYS_FORMAT``,
+    the rule data files in ``_KEY_DATA`` (gazetteer/rules/data), the versions of the
+    libraries in ``_KEY_LIBRARIES`` and, with ``with_code``, the source of the modules that
+    compute and pack the keys. Saved index generations (``gazetteer.index_files``, with
+    the code: rebuilding them costs seconds to minutes) and PostgreSQL's stored keys
+    (``gazetteer.search_keys``, without: rewriting 13 million rows is an operator's
+    decision, so a key change in code bumps ``KEYS_FORMAT``) made under another
+    fingerprint are not reused: a new generic term or reading reaches search after a
+    restart, without a command."""
+    import hashlib
+    from importlib import metadata
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(KEYS_FORMAT.encode())
+    data_dir = here / "rules" / "data"
+    for pattern in _KEY_DATA:
+        for path in sorted(data_dir.glob(pattern)):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for library in _KEY_LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}".encode())
+    if with_code:
+        for module in ("search.py", "packed.py", "nearest.py", "pinyin.py", "generic_terms.py"):
+            digest.update((here / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 # ---------------------------------------------------------------------------- query checks
 # Shared by every search provider (this in-memory index, gazetteer.search_postgres).
 

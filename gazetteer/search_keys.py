@@ -33,6 +33,7 @@ from gazetteer.search import (
     STATUS_RANK,
     _make_keyed,
     _Readings,
+    keys_fingerprint,
     normalise_text,
     store_records,
 )
@@ -241,23 +242,40 @@ def refresh_transaction(conn) -> None:
 
 
 def ensure_filled(store: Store) -> bool:
-    """Fill the keys of every place once, for a PostgreSQL store whose places were written
-    before this table existed (the migration that made it cannot compute pinyin). Marked in
-    ``meta`` (``search_keys:filled``); concurrent workers wait on one advisory lock. Returns
-    True when this call filled them."""
+    """Fill the keys of every place, for a PostgreSQL store whose places were written
+    before this table existed (the migration that made it cannot compute pinyin) or under
+    another key fingerprint (``gazetteer.search.keys_fingerprint``: a new generic term,
+    reading table or library version changes the keys of names already stored). The
+    fingerprint the keys were made under is kept in ``meta`` (``search_keys:fingerprint``);
+    concurrent workers wait on one advisory lock. Returns True when this call filled them."""
     from gazetteer.tables import meta
 
     if store.dialect != "postgresql":
         return False
-    marker = "search_keys:filled"
+    marker, fingerprint = "search_keys:fingerprint", keys_fingerprint()
+
+    def current(conn) -> bool:
+        row = conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first()
+        return row is not None and row.value == fingerprint
+
+    def created_empty(conn) -> bool:
+        # Migration 0034p marks a store that had no places: every key since was written by
+        # the writers, under the code and data this first start runs with.
+        return (
+            conn.execute(sa.select(meta.c.value).where(meta.c.key == "search_keys:filled")).first()
+            is not None
+            and not conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first()
+        )
+
     with store.read(primary=True) as conn:
-        if conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first():
+        if current(conn):
             return False
     with store.write(actor="system:search-keys") as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('gdgis.search_keys'))"))
-        if conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first():
+        if current(conn):
             return False
-        count = refresh(conn, None)
-        conn.execute(meta.insert().values(key=marker, value=str(count)))
-        log.info("search keys filled for %d places", count)
+        count = 0 if created_empty(conn) else refresh(conn, None)
+        conn.execute(meta.delete().where(meta.c.key.in_((marker, "search_keys:filled"))))
+        conn.execute(meta.insert().values(key=marker, value=fingerprint))
+        log.info("search keys of %d places made under fingerprint %s", count, fingerprint)
     return True

@@ -161,6 +161,32 @@ def test_a_base_of_another_log_is_not_adopted_and_dead_builds_are_cleared(store,
     assert service.search("番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺新区"]
 
 
+def test_a_base_made_under_other_rule_data_is_not_adopted(store, monkeypatch):
+    """A new generic term (or reading, or search code) changes the keys of names already
+    indexed: after a restart the saved base is not reused, a new one is built, and search
+    follows the new rule data."""
+    from gazetteer import index_files, search
+
+
+    def started() -> LookupService:
+        service = LookupService(store, poll_s=0)
+        service.warm()
+        return service
+
+    first = started()
+    old_base = first.stats()["base"]
+    again = started()
+    assert (again.stats()["base"], again.stats()["bases_written"]) == (old_base, 0)
+    # As after a deployment with another generic_terms.csv.
+    monkeypatch.setattr(index_files, "keys_fingerprint", lambda with_code: "other-rule-data")
+    restarted = started()
+    assert restarted.stats()["base"] != old_base
+    assert restarted.stats()["bases_written"] == 1
+    assert answers(restarted) == answers(first)
+    monkeypatch.setattr(index_files, "keys_fingerprint", search.keys_fingerprint)
+    assert started().stats()["base"] == old_base
+
+
 def test_packed_keys_bisect_exactly_as_python_sorts_long_keys_included():
     """The fixed-width head (64 bytes) decides most searches; longer keys and queries are
     settled on the whole key: every range equals bisect over the sorted Python list."""

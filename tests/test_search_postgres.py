@@ -20,7 +20,7 @@ from gazetteer.core.actors import Actor
 from gazetteer.core.errors import InvalidInput
 from gazetteer.lookup import LookupService, former_names
 from gazetteer.reverse import NearestPlaces
-from gazetteer.search import SearchIndex
+from gazetteer.search import SearchIndex, keys_fingerprint
 from gazetteer.search_keys import place_search_keys
 from gazetteer.search_postgres import SQLNearest, SQLSearch
 from gazetteer.tables import places
@@ -226,13 +226,40 @@ def test_a_store_older_than_the_keys_is_filled_once_by_the_first_worker(pg_store
 
     with pg_store.write(actor="system:test") as conn:  # as if migrated onto old places
         conn.execute(place_search_keys.delete())
-        conn.execute(meta.delete().where(meta.c.key == "search_keys:filled"))
+        conn.execute(meta.delete().where(meta.c.key.like("search_keys:%")))
     assert SQLSearch(pg_store).search("番禺区") == []
     service = LookupService(pg_store)
     service.warm()
     assert service.search("番禺区")[0]["name"] == "番禺区"
     assert LookupService(pg_store).search("panyu")[0]["name"] == "番禺区"
     with pg_store.read() as conn:
-        assert conn.execute(
-            sa.select(meta.c.value).where(meta.c.key == "search_keys:filled")
-        ).scalar()
+        assert (
+            conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "search_keys:fingerprint")
+            ).scalar()
+            == keys_fingerprint()
+        )
+
+
+def test_keys_made_under_another_fingerprint_are_rewritten_at_the_next_start(pg_store, monkeypatch):
+    """A new generic term or reading changes the keys of names already stored: the next
+    worker to start rewrites them (once), and later workers keep them."""
+    from gazetteer import search_keys
+    from gazetteer.tables import meta
+
+    LookupService(pg_store).warm()
+    with pg_store.write(actor="system:test") as conn:  # stale keys of one place
+        conn.execute(place_search_keys.delete().where(place_search_keys.c.name == "番禺区"))
+    assert search_keys.ensure_filled(pg_store) is False  # same fingerprint: kept as it is
+    assert "番禺区" not in [hit.name for hit in SQLSearch(pg_store).search("番禺区")]
+    monkeypatch.setattr(search_keys, "keys_fingerprint", lambda: "new-rule-data")
+    assert search_keys.ensure_filled(pg_store) is True
+    assert SQLSearch(pg_store).search("番禺区")[0].name == "番禺区"
+    assert search_keys.ensure_filled(pg_store) is False
+    with pg_store.read() as conn:
+        assert (
+            conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "search_keys:fingerprint")
+            ).scalar()
+            == "new-rule-data"
+        )
