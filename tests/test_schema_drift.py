@@ -179,6 +179,10 @@ def _declared_copy(table: str, *, check=None, column=None) -> sa.MetaData:
     return copy
 
 
+def _describe(diff) -> str:
+    return "\n".join(repr(d) for d in diff)
+
+
 def test_declared_tables_match_the_migrated_store(empty_store):
     diff = _diff(empty_store)
     assert diff == [], "table modules and migrations differ:\n" + _describe(diff)
