@@ -149,6 +149,17 @@ def records(rows, by_code, parent_of):
         }
 
 
+def build_index(rows, by_code, parent_of) -> tuple[SearchIndex, float, float]:
+    """(the in-memory index of the corpus, build seconds, RSS growth in MB)."""
+    gc.collect()
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    index = SearchIndex.from_records(records(rows, by_code, parent_of))
+    build_s = time.perf_counter() - t
+    gc.collect()
+    return index, build_s, rss_mb() - rss0
+
+
 def county_of(code: str, by_code) -> str:
     """The target's county (or its city where there is no county, or itself above)."""
     c = code
@@ -246,7 +257,7 @@ def ambiguity(queries, rows, index: SearchIndex) -> None:
             hi = bisect.bisect_left(sorted_names, q["typed"] + "\U0010ffff")
             q["matches"] = hi - lo
         elif q["form"] == "initials":
-            keys = index._ini  # counting equal initials keys; the ranking is not consulted
+            keys = index._ini.base  # counting equal initials keys; the ranking is not consulted
             lo, end, _ = keys.prefix_range(q["typed"])
             q["matches"] = end - lo
         else:
@@ -266,13 +277,18 @@ def summarise(lat_s: list[float]) -> tuple[float, float, float, float]:
     )
 
 
+# The columns every per-form table starts with after the form, as ``by_form`` fills them.
+FORM_COLUMNS = ("queries", "recall@10", "p50 ms", "p95 ms")
+
+
 def by_form(queries, forms):
-    """(form, its queries, recall@10, p50 ms, p95 ms) of our search for each form of
-    ``forms``; the form None stands for all the queries."""
+    """(form, its queries, recall@10, p95 ms, the FORM_COLUMNS cells) of our search for each
+    form of ``forms``; the form None stands for all the queries."""
     for form in forms:
         qs = [q for q in queries if form in (None, q["form"])]
         p50, p95, _, _ = summarise([q["ours_s"] for q in qs])
-        yield form, qs, sum(q["ours_hit"] for q in qs) / len(qs), p50, p95
+        recall = sum(q["ours_hit"] for q in qs) / len(qs)
+        yield form, qs, recall, p95, (str(len(qs)), f"{recall:.3f}", f"{p50:.2f}", f"{p95:.2f}")
 
 
 def met(ok: bool) -> str:
@@ -296,13 +312,7 @@ def main(argv=None) -> None:
     parent_of = {code: parent for code, _, _, parent in rows}
     county = {}
 
-    gc.collect()
-    rss0 = rss_mb()
-    t = time.perf_counter()
-    index = SearchIndex.from_records(records(rows, by_code, parent_of))
-    build_s = time.perf_counter() - t
-    gc.collect()
-    index_mb = rss_mb() - rss0
+    index, build_s, index_mb = build_index(rows, by_code, parent_of)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     t = time.perf_counter()
@@ -379,16 +389,7 @@ def main(argv=None) -> None:
         q["rf_hit"] = q["target"] in [ids[f[2]] for f in found]
 
     # Report.
-    print(f"# Search benchmark — {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(
-        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
-    )
-    print(
-        "load average (1, 5, 15 min) when the timed queries began: "
-        + ", ".join(f"{x:.1f}" for x in load_at_start)
-        + "; at the end of the run: "
-        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    )
+    print_run("Search benchmark", load_at_start)
     print(
         f"corpus: {len(rows):,} names from {CORPUS.relative_to(ROOT)}; {len(queries)} queries, seed {SEED}"
     )
@@ -465,16 +466,7 @@ def main(argv=None) -> None:
         "their recall is on the typed string alone."
     )
     print()
-    header = (
-        "form",
-        "queries",
-        "narrowed to county",
-        "recall@10",
-        "recall@10 without narrowing",
-        "p50 ms",
-        "p95 ms",
-        "target",
-    )
+    header = ("form", *FORM_COLUMNS, "narrowed to county", "recall@10 without narrowing", "target")
     targets = {
         "exact": 0.98,
         "prefix": 0.98,
@@ -484,17 +476,14 @@ def main(argv=None) -> None:
         "typo": 0.90,
     }
     table = []
-    for form, qs, recall, p50, p95 in by_form(queries, FORMS):
+    for form, qs, recall, _, cells in by_form(queries, FORMS):
         goal = targets[form]
         table.append(
             (
                 form,
-                str(len(qs)),
+                *cells,
                 str(sum(q["narrowed"] for q in qs)),
-                f"{recall:.3f}",
                 f"{sum(q['ours_plain_hit'] for q in qs) / len(qs):.3f}",
-                f"{p50:.2f}",
-                f"{p95:.2f}",
                 "-" if goal is None else f">= {goal:.2f} {met(recall >= goal)}",
             )
         )
@@ -502,18 +491,15 @@ def main(argv=None) -> None:
     print()
     header = (
         "chain form",
-        "queries",
+        *FORM_COLUMNS,
         "read as nested",
-        "recall@10",
-        "p50 ms",
-        "p95 ms",
         "CPU p95 ms",
         "baseline p95 ms",
         "baseline CPU p95 ms",
         "target",
     )
     table = []
-    for form, qs, recall, p50, p95 in by_form(chain_queries, (*CHAIN_FORMS, None)):
+    for form, qs, recall, p95, cells in by_form(chain_queries, (*CHAIN_FORMS, None)):
         cpu95 = summarise([q["ours_cpu_s"] for q in qs])[1]
         target = "-"
         if form is None:
@@ -524,11 +510,8 @@ def main(argv=None) -> None:
         table.append(
             (
                 form or "all chains",
-                str(len(qs)),
+                *cells,
                 str(sum(q["nested"] for q in qs)),
-                f"{recall:.3f}",
-                f"{p50:.2f}",
-                f"{p95:.2f}",
                 f"{cpu95:.2f}",
                 f"{summarise([q['prev_s'] for q in qs])[1]:.2f}",
                 f"{summarise([q['prev_cpu_s'] for q in qs])[1]:.2f}",
@@ -563,6 +546,20 @@ def main(argv=None) -> None:
         print("some misses (form, typed, target name, matches as typed):")
         for q in misses:
             print(f"  {q['form']:11s} {q['typed']!r:28s} {q['name']}  ({q.get('matches', '-')})")
+
+
+def print_run(title: str, load_at_start) -> None:
+    """The report's heading: title, time, machine and its load while the queries ran."""
+    print(f"# {title} — {dt.datetime.now().isoformat(timespec='seconds')}")
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        "load average (1, 5, 15 min) when the timed queries began: "
+        + ", ".join(f"{x:.1f}" for x in load_at_start)
+        + "; at the end of the run: "
+        + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    )
 
 
 def print_table(header, rows) -> None:

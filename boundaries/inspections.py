@@ -641,7 +641,8 @@ def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
     lon, lat = data.get("measured_lon"), data.get("measured_lat")
     if (lon in (None, "")) != (lat in (None, "")):
         raise InvalidInput("实测经度、纬度须同时填写")
-    displacement = bearing = accuracy = None
+    displacement = bearing = None
+    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon not in (None, ""))
     if lon not in (None, ""):
         if method == "none":
             raise InvalidInput(
@@ -653,18 +654,6 @@ def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
             raise InvalidInput("实测坐标应为数字（CGCS2000 十进制度）") from None
         if not (73 <= lon <= 136 and 3 <= lat <= 54):
             raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
-        accuracy = data.get("measurement_accuracy_m")
-        if accuracy in (None, ""):
-            accuracy = None  # stored as unknown; the moved rule assumes the method's typical
-        else:
-            if isinstance(accuracy, bool):
-                raise InvalidInput("测量精度应为米数")
-            try:
-                accuracy = float(accuracy)
-            except (TypeError, ValueError):
-                raise InvalidInput("测量精度应为米数") from None
-            if not 0 <= accuracy <= 100 or accuracy != accuracy:
-                raise InvalidInput("测量精度应在 0–100 米之间")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
             raise InvalidInput(
@@ -707,14 +696,55 @@ def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
     }
 
 
-def _datetime(value) -> dt.datetime:
+def _accuracy_m(value, *, measured: bool) -> float | None:
+    """The accuracy of a measured position in metres (0–100), or None: not given, stored as
+    unknown (the moved rule then assumes the method's typical accuracy). An accuracy
+    without a measured position has nothing to qualify: refused rather than dropped."""
+    field = {"field": "measurement_accuracy_m"}
     if value in (None, ""):
-        return _now()
+        return None
+    if not measured:
+        raise InvalidInput(
+            "未填写实测坐标时不应填写测量精度（measurement_accuracy_m）：请补填实测坐标或删去精度",
+            details=field,
+        )
+    if isinstance(value, bool):
+        raise InvalidInput("测量精度应为米数", details=field)
+    try:
+        accuracy = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("测量精度应为米数", details=field) from None
+    if not 0 <= accuracy <= 100 or accuracy != accuracy:
+        raise InvalidInput("测量精度应在 0–100 米之间", details=field)
+    return accuracy
+
+
+# A device's clock may run a little ahead of the server's; a record dated later than this
+# beyond the server's time was not made yet. Offline devices send past dates (hours or
+# days old), which are kept as recorded.
+CLOCK_SKEW_ALLOWANCE = dt.timedelta(minutes=10)
+
+
+def _datetime(value) -> dt.datetime:
+    """``inspected_at`` as an aware instant (no offset: Beijing time); now when not given.
+    Raises ``InvalidInput`` naming the field when it is not ISO 8601 or lies in the future
+    beyond ``CLOCK_SKEW_ALLOWANCE``."""
+    field = {"field": "inspected_at"}
+    now = _now()
+    if value in (None, ""):
+        return now
     try:
         result = dt.datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"检查时间应为 ISO 8601：{value!r}") from None
-    return result if result.tzinfo else result.replace(tzinfo=LOCAL_TZ)
+        raise InvalidInput(f"检查时间应为 ISO 8601：{value!r}", details=field) from None
+    result = result if result.tzinfo else result.replace(tzinfo=LOCAL_TZ)
+    if result > now + CLOCK_SKEW_ALLOWANCE:
+        raise InvalidInput(
+            f"检查时间 {value} 晚于当前时间：请核对设备的日期和时钟（允许误差 "
+            f"{CLOCK_SKEW_ALLOWANCE.total_seconds() / 60:.0f} 分钟）",
+            details=field,
+        )
+    return result
 
 
 def _require_member(conn, round_id: int, actor, side_code: str | None = None) -> str:

@@ -45,9 +45,12 @@ def store_photo(
     inspection_id: str | None = None,
     caption: str | None = None,
     max_bytes: int = MAX_PHOTO_BYTES,
-) -> dict:
-    """Validate and store one photo of a marker (optionally of an inspection). Storing the
-    same bytes for the same marker again returns the existing row."""
+) -> tuple[dict, bool]:
+    """Validate and store one photo of a marker (optionally of an inspection); returns (the
+    photo's row, whether it was new). The same bytes for the same marker again are the same
+    photo: the existing row is returned (an offline retry stores nothing twice), and a new
+    non-empty ``caption`` replaces the old one (a field user who uploads a picture again with
+    a better caption expects to see that caption; the audit log keeps the old one)."""
     require_role(actor, {"inspector", "officer"}, "上传界桩照片")
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"照片超过 {max_bytes // (1024 * 1024)} MB 上限")
@@ -76,7 +79,15 @@ def store_photo(
             )
         ).first()
         if old is not None:
-            return old._asdict()
+            new_caption = (caption or "").strip() or None
+            if new_caption is None or new_caption == old.caption:
+                return old._asdict(), False
+            conn.execute(
+                marker_photos.update()
+                .where(marker_photos.c.id == old.id)
+                .values(caption=new_caption)
+            )
+            return {**old._asdict(), "caption": new_caption}, False
         target = photo_dir(data_dir) / file_name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -104,7 +115,7 @@ def store_photo(
             )
             .first()
             ._asdict()
-        )
+        ), True
 
 
 def photo_path(store: Store, data_dir: Path, sha256: str) -> tuple[Path, str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from gazetteer.core.account_tables import audit_log
-from gazetteer.core.store import Store, after_commit
+from gazetteer.core.store import Store, after_commit, before_commit
 
 # Tables whose rows the place indexes are built from.
 PLACE_TABLES = ("places", "place_links", "divisions")
@@ -77,7 +77,12 @@ def announce(store: Store) -> None:
 def places_changed(conn) -> None:
     """Called by domain code inside a ``Store.write()`` that wrote places, place links or
     divisions: the listeners are told once the transaction commits. The change itself is
-    already in the log (the audit triggers wrote it)."""
+    already in the log (the audit triggers wrote it). On PostgreSQL the search keys of the
+    places it touched are rewritten at the end of the same transaction
+    (``gazetteer.search_keys``)."""
+    from gazetteer import search_keys
+
+    before_commit(conn, search_keys.refresh_transaction)
     after_commit(conn, announce)
 
 

@@ -18,15 +18,24 @@ every process (``gazetteer.index_files``; N workers share one copy through the p
 cache), and the changes logged after it are applied to a small in-memory overlay in each
 process. A new base is built (by one process, the others adopt it) when a full rebuild is
 needed or the overlay passes ``MAX_OVERLAY_CHANGES``.
+
+On PostgreSQL the database does the work: search and suggestions read the search keys the
+writers keep (``gazetteer.search_postgres.SQLSearch`` over ``gazetteer.search_keys``) and
+nearest places use the GiST index (``SQLNearest``), so a worker holds no per-name memory and
+a committed change is searchable at once; what the change log still keeps current in each
+worker is the small lexicon of division names that chains are read with (and the
+naming-rules corpus, when asked for).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
@@ -42,6 +51,7 @@ from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.rules.corpus import read_corpus_records
 from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
+from gazetteer.search_postgres import SQLNearest, SQLSearch
 from gazetteer.tables import places
 
 log = logging.getLogger(__name__)
@@ -175,13 +185,25 @@ def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
     }
 
 
+def write_base(store_url: str, directory: str) -> None:
+    """Write the search and nearest-place bases of the store at ``store_url`` into
+    ``directory`` (run in a child process by ``LookupService``)."""
+    store = Store(store_url)
+    try:
+        former = former_names(store)
+        SearchIndex.from_store(store, former_names=former).save(Path(directory) / "search")
+        NearestPlaces.from_store(store).save(Path(directory) / "nearest")
+    finally:
+        store.dispose()
+
+
 @dataclass
 class _Indexes:
     """One generation of the in-memory indexes and the change-log position they reflect."""
 
-    search: SearchIndex
+    search: SearchIndex | SQLSearch
     chains: ChainSearch  # chains of names (广州天河) over ``search``
-    nearest: NearestPlaces
+    nearest: NearestPlaces | SQLNearest
     corpus: object | None  # gazetteer.rules.NameCorpus, built when first asked for
     feed: changes.ChangeFeed
     base: Generation | None = None  # the mapped base files (SQLite store file), if any
@@ -197,6 +219,8 @@ class LookupService:
         (shared by every process) rather than build them in this process's memory."""
         self.store = store
         self.poll_s = poll_s
+        # PostgreSQL answers search and nearest places itself (see the module docstring).
+        self.in_database = store.dialect == "postgresql"
         self._indexes: _Indexes | None = None
         self._locator: DivisionLocator | PostGISDivisionLocator | None = None
         self._build_lock = threading.Lock()  # the first build of this process
@@ -237,9 +261,16 @@ class LookupService:
         with self.store.read(primary=True) as conn:
             position = changes.head(conn)
         former = former_names(self.store)
-        search = SearchIndex.from_store(self.store, former_names=former)
+        if self.in_database:
+            # The writers keep the search keys; only a store older than them is filled.
+            from gazetteer import search_keys
+
+            search_keys.ensure_filled(self.store)
+            search, nearest = SQLSearch(self.store), SQLNearest(self.store)
+        else:
+            search = SearchIndex.from_store(self.store, former_names=former)
+            nearest = NearestPlaces.from_store(self.store)
         chains = ChainSearch(search, ChainLexicon.from_store(self.store, former_names=former))
-        nearest = NearestPlaces.from_store(self.store)
         self.full_builds += 1
         return _Indexes(
             search, chains, nearest, self._corpus(with_corpus), changes.ChangeFeed(position)
@@ -261,9 +292,16 @@ class LookupService:
         return not divisions_changed and count <= MAX_OVERLAY_CHANGES
 
     def _write_base(self, directory) -> None:
-        former = former_names(self.store)
-        SearchIndex.from_store(self.store, former_names=former).save(directory / "search")
-        NearestPlaces.from_store(self.store).save(directory / "nearest")
+        """Build the base in a fresh child process: the memory a build of 665,000 names
+        takes (about 1 GB, which Python does not hand back to the system) is then the
+        child's and ends with it, instead of staying in a serving worker."""
+        child = multiprocessing.get_context("spawn").Process(
+            target=write_base, args=(self.store.url, str(directory)), name="gdgis-index-build"
+        )
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"building the index base failed (exit code {child.exitcode})")
 
     def _map_base(self, *, with_corpus: bool) -> _Indexes:
         """Indexes over the newest usable base generation of the store's files (built now,
@@ -458,16 +496,18 @@ class LookupService:
 
     def stats(self) -> dict:
         indexes = self._indexes
+        in_memory = indexes is not None and not self.in_database
         return {
             "built": indexes is not None,
             "full_builds": self.full_builds,
             "bases_written": self.bases_written,
             "base": str(indexes.base.path) if indexes and indexes.base else None,
-            "overlay_records": indexes.search.overlay_size if indexes else 0,
+            "overlay_records": indexes.search.overlay_size if in_memory else 0,
             "applied_changes": self.applied_changes,
             "log_position": indexes.feed.position if indexes else None,
-            "search_records": len(indexes.search) if indexes else 0,
-            "nearest_places": len(indexes.nearest) if indexes else 0,
+            "search_in": "postgresql" if self.in_database else "memory",
+            "search_records": len(indexes.search) if in_memory else 0,
+            "nearest_places": len(indexes.nearest) if in_memory else 0,
         }
 
     def search(self, q: str, **filters) -> list[dict]:

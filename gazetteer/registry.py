@@ -32,6 +32,7 @@ from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divi
 Clock = Callable[[], dt.datetime]
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 STATUS_NAMES_ZH = {"in_force": "现行", "historical": "历史", "retired": "已销名"}
+MAX_PAGE = 500  # the most records one list answer holds (places, proposals)
 
 # Columns copied to a renamed record's successor (name, identity and life dates are not).
 CARRIED_ON_RENAME = (
@@ -502,6 +503,14 @@ def place_history(store: Store, place_id: int) -> dict:
     }
 
 
+def check_page(limit: int, offset: int) -> None:
+    """Refuse a page of a list outside 1..MAX_PAGE records or before the first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit 应在 1 到 {MAX_PAGE} 之间", details={"field": "limit"})
+    if offset < 0:
+        raise InvalidInput("offset 不能为负", details={"field": "offset"})
+
+
 def find_places(
     store: Store,
     *,
@@ -517,9 +526,8 @@ def find_places(
     below) or one status. With ``as_of`` the names are matched as they stood on that date,
     so an old name finds its record even after a rename.
 
-    Returns {"total", "items": [summary]}; ``limit`` is capped at 500."""
-    if not (1 <= limit <= 500) or offset < 0:
-        raise InvalidInput("limit 应在 1 到 500 之间，offset 不能为负")
+    Returns {"total", "items": [summary]}; ``limit`` at most ``MAX_PAGE``."""
+    check_page(limit, offset)
     if status is not None and status not in STATUS_NAMES_ZH:
         raise InvalidInput(f"未知的地名状态：{status!r}")
 

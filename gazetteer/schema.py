@@ -9,6 +9,7 @@ import gazetteer.core.ratelimit  # noqa: F401  (declares rate_limit_buckets)
 import gazetteer.law_tables  # noqa: F401  (declares division_changes)
 import gazetteer.office_import.tables  # noqa: F401  (declares import_runs, import_mappings)
 import gazetteer.registry_tables  # noqa: F401  (declares proposals, place_versions, …)
+import gazetteer.search_keys  # noqa: F401  (declares place_search_keys)
 import gazetteer.tables  # noqa: F401  (declares divisions, places, meta)
 from gazetteer.core.migrate import Schema
 

@@ -159,6 +159,42 @@ class Hit:
         return dict(self.__dict__)
 
 
+# ---------------------------------------------------------------------------- query checks
+# Shared by every search provider (this in-memory index, gazetteer.search_postgres).
+
+
+def check_query(q, limit, offset) -> None:
+    """Raise InvalidInput for an empty or over-long query, or a bad limit/offset."""
+    if not isinstance(q, str) or not normalise_text(q):
+        raise InvalidInput("请输入要查询的地名")
+    if len(q) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"查询内容过长（最多 {MAX_QUERY_CHARS} 个字符）")
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit 应为 1～{MAX_LIMIT} 的整数", details={"limit": limit})
+    if not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("offset 应为非负整数", details={"offset": offset})
+
+
+def check_status(status) -> list[str]:
+    """The statuses asked for (one or several), or InvalidInput naming unknown ones."""
+    wanted = [status] if isinstance(status, str) else list(status)
+    bad = [s for s in wanted if s not in PLACE_STATUSES]
+    if bad:
+        raise InvalidInput(f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad})
+    return wanted
+
+
+def check_bbox(bbox) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) degrees as floats, or InvalidInput."""
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+    except (TypeError, ValueError):
+        raise InvalidInput("bbox 应为 (最小经度, 最小纬度, 最大经度, 最大纬度)") from None
+    if not (minx <= maxx and miny <= maxy):
+        raise InvalidInput("bbox 的最小值不能大于最大值", details={"bbox": list(bbox)})
+    return minx, miny, maxx, maxy
+
+
 # ---------------------------------------------------------------------------- normalisation
 
 
@@ -531,7 +567,36 @@ class _Candidates:
         )
 
 
-class SearchIndex:
+class SearchMethods:
+    """The query methods of a search provider (this module's in-memory ``SearchIndex``,
+    ``gazetteer.search_postgres.SQLSearch``): both answer through ``_query``."""
+
+    def search(
+        self,
+        q: str,
+        *,
+        division: str | None = None,
+        feature_class: str | None = None,
+        status: str | Sequence[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Hit]:
+        """Ranked matches for what the user typed.
+
+        ``division``: a division code; only places in it or under it (its own record too).
+        ``feature_class``: one class (e.g. '群众自治组织'). ``status``: one status or several.
+        ``bbox``: (minx, miny, maxx, maxy) CGCS2000 lon/lat degrees; places whose extent
+        intersects it (places without geometry are left out). Raises InvalidInput for an
+        empty or over-long query, a bad limit/offset, status or bbox."""
+        return self._query(q, division, feature_class, status, bbox, limit, offset, typos=True)
+
+    def suggest(self, prefix: str, limit: int = 10, *, division: str | None = None) -> list[Hit]:
+        """Completions as the user types: exact and prefix matches only (no typos)."""
+        return self._query(prefix, division, None, None, None, limit, 0, typos=False)
+
+
+class SearchIndex(SearchMethods):
     """Place-name index. Build with :meth:`from_records` or :meth:`from_store`; write it to
     a directory with :meth:`save` and map it from there in any number of processes with
     :meth:`load` (``gazetteer.index_files``).
@@ -807,41 +872,10 @@ class SearchIndex:
 
     # ------------------------------------------------------------------ queries
 
-    def search(
-        self,
-        q: str,
-        *,
-        division: str | None = None,
-        feature_class: str | None = None,
-        status: str | Sequence[str] | None = None,
-        bbox: Sequence[float] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[Hit]:
-        """Ranked matches for what the user typed.
-
-        ``division``: a division code; only places in it or under it (its own record too).
-        ``feature_class``: one class (e.g. '群众自治组织'). ``status``: one status or several.
-        ``bbox``: (minx, miny, maxx, maxy) CGCS2000 lon/lat degrees; places whose extent
-        intersects it (places without geometry are left out). Raises InvalidInput for an
-        empty or over-long query, a bad limit/offset, status or bbox."""
-        return self._query(q, division, feature_class, status, bbox, limit, offset, typos=True)
-
-    def suggest(self, prefix: str, limit: int = 10, *, division: str | None = None) -> list[Hit]:
-        """Completions as the user types: exact and prefix matches only (no typos)."""
-        return self._query(prefix, division, None, None, None, limit, 0, typos=False)
-
     def _query(
         self, q, division, feature_class, status, bbox, limit, offset, *, typos: bool
     ) -> list[Hit]:
-        if not isinstance(q, str) or not normalise_text(q):
-            raise InvalidInput("请输入要查询的地名")
-        if len(q) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"查询内容过长（最多 {MAX_QUERY_CHARS} 个字符）")
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit 应为 1～{MAX_LIMIT} 的整数", details={"limit": limit})
-        if not isinstance(offset, int) or offset < 0:
-            raise InvalidInput("offset 应为非负整数", details={"offset": offset})
+        check_query(q, limit, offset)
         with self._lock:
             mask_fn = self._filter(division, feature_class, status, bbox)
             if mask_fn is None:
@@ -900,21 +934,11 @@ class SearchIndex:
                 return None
             conditions.append(lambda rec: self._klass[rec] == class_id)
         if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            bad = [s for s in wanted if s not in PLACE_STATUSES]
-            if bad:
-                raise InvalidInput(
-                    f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad}
-                )
+            wanted = check_status(status)
             codes = np.array([STATUS_RANK[s] for s in wanted], np.int8)
             conditions.append(lambda rec: np.isin(self._status[rec], codes))
         if bbox is not None:
-            try:
-                minx, miny, maxx, maxy = (float(v) for v in bbox)
-            except (TypeError, ValueError):
-                raise InvalidInput("bbox 应为 (最小经度, 最小纬度, 最大经度, 最大纬度)") from None
-            if not (minx <= maxx and miny <= maxy):
-                raise InvalidInput("bbox 的最小值不能大于最大值", details={"bbox": list(bbox)})
+            minx, miny, maxx, maxy = check_bbox(bbox)
 
             def in_bbox(rec):
                 b = self._bbox[rec]

@@ -27,12 +27,16 @@ LABELS_ZH = {"approved": "命名", "renamed": "更名", "retired": "销名"}
 LABELS_EN = {"approved": "named", "renamed": "renamed", "retired": "retired"}
 
 
+# The years a statistics query may ask for: from the founding of the PRC to 2100.
+FIRST_YEAR, LAST_YEAR = 1949, 2100
+
+
 def annual_statistics(store: Store, year: int, division_code: str | None = None) -> dict:
     """Counts for ``year`` under ``division_code`` (default: Guangdong), one row per child
     division (all children, zeros included) plus a row for the division itself when changes
     sit at its own level. Returns {"year", "division", "rows": [{code, name, approved,
     renamed, retired}], "totals"}. Raises ``NotFound`` for an unknown division."""
-    if not isinstance(year, int) or not (1949 <= year <= 2100):
+    if not isinstance(year, int) or not (FIRST_YEAR <= year <= LAST_YEAR):
         raise InvalidInput(f"年份不正确：{year!r}")
     code = division_code or PROVINCE_CODE
     with store.read() as conn:

@@ -47,6 +47,7 @@ from gazetteer.pinyin import syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
     as_utc,
+    check_page,
     civil_date,
     create_place,
     division_info,
@@ -529,8 +530,7 @@ def list_proposals(
     offset: int = 0,
 ) -> dict:
     """Proposals newest first; the public sees only the states in ``PUBLIC_STATES``."""
-    if not (1 <= limit <= 500) or offset < 0:
-        raise InvalidInput("limit 应在 1 到 500 之间，offset 不能为负")
+    check_page(limit, offset)
     query = sa.select(proposals)
     if optional_choice(state, PROPOSAL_STATES, "状态"):
         query = query.where(proposals.c.state == state)

@@ -57,7 +57,7 @@ def raw_post(client, path, text: str, headers: dict):
         ('"lon": -500, "lat": -100', "lon"),
         ('"lon": 0, "lat": 0', "lon"),  # not in China: a 0 for a missing value
         ('"lon": 1e308, "lat": 23.9', "lon"),
-        ('"lon": 23.9, "lat": 114.2', "lon"),  # lat, lon order
+        ('"lon": 23.9, "lat": 114.2', "lat"),  # lat, lon order: no latitude is 114
     ],
 )
 def test_a_dispute_position_is_checked_like_every_other(bclient, bstore, officer, position, field):
@@ -372,3 +372,79 @@ def test_every_bad_input_answer_names_the_field(bclient, bstore, officer):
         if response.status_code != 400 or got != field:
             wrong.append(f"{what}: {response.status_code} field={got!r} {answer}")
     assert not wrong, "\n".join(wrong)
+
+
+# ---- item 4: the document declares what the app enforces -----------------------------------
+
+
+def _param(document: dict, path: str, name: str, method: str = "get") -> dict:
+    params = document["paths"][path][method].get("parameters", [])
+    return next(p["schema"] for p in params if p["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "query, field, path, declared",
+    [
+        ("/api/proposals?limit=-1", "limit", "/api/proposals", {"minimum": 1, "maximum": 500}),
+        ("/api/places?limit=6773606", "limit", "/api/places", {"minimum": 1, "maximum": 500}),
+        ("/api/places?offset=-3", "offset", "/api/places", {"minimum": 0}),
+        ("/api/places/statistics?year=0", "year", "/api/places/statistics", {"minimum": 1949}),
+        ("/api/boundaries/lines?kind=", "kind", "/api/boundaries/lines", {"enum": None}),
+        ("/api/boundaries/tri-junctions?kind=x", "kind", "/api/boundaries/tri-junctions", {}),
+        ("/api/places?as_of=", "as_of", "/api/places", {"format": "date"}),
+        ("/api/places?as_of=2024-02-30", "as_of", "/api/places", {"format": "date"}),
+        ("/api/places/1?geometry=bogus", "geometry", "/api/places/{place_id}", {"enum": None}),
+        ("/api/proposals/due?all=null", "all", "/api/proposals/due", {"enum": None}),
+        ("/api/proposals?kind=", "kind", "/api/proposals", {"enum": None}),
+    ],
+)
+def test_what_a_query_may_hold_is_what_the_document_says(
+    bclient, officer, query, field, path, declared
+):
+    document = bclient.get("/api/openapi.json").get_json()
+    schema = _param(document, path, field)
+    for key, value in declared.items():
+        assert key in schema and (value is None or schema[key] == value), (field, schema)
+    r = bclient.get(query, headers=officer["headers"])
+    assert r.status_code == 400, (query, r.get_json())
+    assert r.get_json()["error"]["details"]["field"] == field
+    # the second action: the documented values are accepted
+    good = {"limit": "20", "offset": "0", "year": "2020", "kind": None, "as_of": "2024-02-29"}
+    good |= {"geometry": "0", "all": "1"}
+    value = good[field] or schema["enum"][0]
+    fixed = bclient.get(path.replace("{place_id}", "1"), query_string={field: value},
+                        headers=officer["headers"])  # fmt: skip
+    assert fixed.status_code in (200, 404), (path, field, value, fixed.get_json())
+
+
+def test_options_lists_only_the_documented_methods(bclient):
+    document = bclient.get("/api/openapi.json").get_json()
+    for path in ("/api/boundaries/markers/import", "/api/boundaries/markers/export"):
+        allowed = bclient.options(path).headers["Allow"]
+        methods = {m.strip().lower() for m in allowed.split(",")} - {"options", "head"}
+        assert methods == set(document["paths"][path]), (path, allowed)
+    assert bclient.get("/api/boundaries/markers/import").status_code == 405
+
+
+def test_a_marker_file_is_read_as_its_content_type_says(bclient, officer):
+    exported = bclient.get("/api/boundaries/markers/export?format=csv", headers=officer["headers"])
+    assert exported.status_code == 200
+    r = bclient.post(
+        "/api/boundaries/markers/import",
+        data=exported.data,
+        headers={**officer["headers"], "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.get_json()
+    # the second action: ?format= still wins over the Content-Type
+    r = bclient.post(
+        "/api/boundaries/markers/import?format=csv",
+        data=exported.data,
+        headers={**officer["headers"], "Content-Type": "application/octet-stream"},
+    )
+    assert r.status_code == 200, r.get_json()
+    r = bclient.post(
+        "/api/boundaries/markers/import",
+        data=b"\x00\x01not a geopackage",
+        headers={**officer["headers"], "Content-Type": "application/geopackage+sqlite3"},
+    )
+    assert r.status_code == 400 and "GeoJSON" not in r.get_json()["error"]["message"]

@@ -1,8 +1,9 @@
 """Every write route against every role: the server refuses what a role may not do.
 
-The routes come from ``app.url_map`` (POST/PUT/PATCH/DELETE); ``EXPECTED`` says which
-roles may pass authorisation on each. A route missing from ``EXPECTED`` fails the test,
-so a new write endpoint cannot ship without a decision on who may use it. A refused
+The routes come from ``app.url_map`` (POST/PUT/PATCH/DELETE); ``EXPECTED`` (the table
+tests/data/authz_endpoint_roles.csv) says which roles may pass authorisation on each. A
+route missing from the table fails the test, so a new write endpoint cannot ship without a
+decision on who may use it. A refused
 request must answer 401 with a ``WWW-Authenticate: Bearer`` challenge when nobody has
 signed in, 403 when a signed-in account lacks the role (forms: the refusal message), and
 must write nothing — the audit log does not grow.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from case_tables import case_rows
 from helpers import login, logout
 
 from gazetteer import workflow
@@ -22,73 +24,20 @@ ANONYMOUS = "anonymous"
 EVERY_ROLE = frozenset(ROLES)
 PUBLIC = frozenset({ANONYMOUS, *ROLES})  # open to everyone (changes nothing, or is sign-in itself)
 
-# Who may pass authorisation on each write endpoint.
+
+def _roles(cell: str) -> frozenset[str]:
+    """A roles cell of the tables: ``anyone`` (signed in or not), ``any role`` (signed in),
+    or the role names separated by spaces; empty for nobody."""
+    return {"anyone": PUBLIC, "any role": EVERY_ROLE}.get(cell, frozenset(cell.split()))
+
+
+# Who may pass authorisation on each write endpoint (tests/data/authz_endpoint_roles.csv).
 EXPECTED: dict[str, frozenset[str]] = {
-    "auth.login": PUBLIC,
-    "auth.logout": PUBLIC,
-    "lookup.reverse_batch": PUBLIC,
-    "notices.add_opinion": PUBLIC,  # anyone may comment on a notice (公示)
-    "notices.add_opinion_json": PUBLIC,
-    "fieldwork.rules_check": EVERY_ROLE,
-    "fieldwork.place_geometry": frozenset({"officer"}),
-    "registry_api.proposal_create": frozenset({"clerk"}),
-    "officer.proposal_new": frozenset({"clerk"}),
-    "officer.division_change_page": frozenset({"officer"}),
-    # Bringing an office's own place-name database in is an officer's job (issue 19).
-    "imports.upload": frozenset({"officer"}),
-    "imports.crs_guess": frozenset({"officer"}),
-    "imports.configure": frozenset({"officer"}),
-    "imports.preview": frozenset({"officer"}),
-    "imports.write": frozenset({"officer"}),
-    "boundaries_api.create_dispute": frozenset({"officer", "inspector"}),
-    "boundaries_api.update_dispute": frozenset({"officer", "inspector"}),
-    "boundaries_api.record_inspection": frozenset({"inspector"}),
-    "boundaries_api.sign_inspection": frozenset({"inspector"}),
-    "boundaries_api.import_inspections": frozenset({"inspector"}),
-    "boundaries_api.upload_photo": frozenset({"inspector", "officer"}),
-    "boundaries_api.import_markers": frozenset({"officer"}),
-    "boundaries_api.create_round": frozenset({"officer"}),
-    "boundaries_api.start_round": frozenset({"officer"}),
-    "boundaries_api.complete_round": frozenset({"officer"}),
-    "boundaries_api.create_task": frozenset({"officer"}),
-    "boundaries_api.update_task": frozenset({"officer", "inspector"}),
-    "boundaries_api.approve_task": frozenset({"officer"}),
-    "boundaries_api.amend_inspection": frozenset({"inspector"}),
-    "boundaries_api.sign_conclusion": frozenset({"officer"}),
-    "boundaries_api.set_staff": frozenset({"officer", "admin"}),
-    "boundaries_api.record_division_change": frozenset({"officer"}),
-    "registry_api.apply_reading_corrections": frozenset({"officer"}),
-    "registry_api.protect_place": frozenset({"officer"}),
-    # The campaigns (issue 15): officers decide clean-up items and place names; clerks read.
-    "campaigns.cleanup_build": frozenset({"officer"}),
-    "campaigns.cleanup_decide": frozenset({"officer"}),
-    "campaigns.cleanup_build_form": frozenset({"officer"}),
-    "campaigns.cleanup_decide_form": frozenset({"officer"}),
-    "campaigns.placement_batch_preview": frozenset({"officer"}),
-    "campaigns.placement_batch_apply": frozenset({"officer"}),
-    "campaigns.placement_batch_page": frozenset({"officer"}),
-    # Per workflow action (below): the API route and the officer form.
-    "registry_api.proposal_action": frozenset(),
-    "officer.proposal_action": frozenset(),
+    row["endpoint"]: _roles(row["roles"]) for row in case_rows("authz_endpoint_roles.csv")
 }
 # The workflow's steps, decided here independently of gazetteer.workflow.STEPS.
-ACTION_ROLES = {
-    "edit": {"clerk"},
-    "submit": {"clerk"},
-    "withdraw": {"clerk", "officer"},
-    "check": {"officer"},
-    "return": {"officer"},
-    "override": {"officer"},
-    "start_review": {"officer"},
-    "add_opinion": {"officer"},
-    "confirm_romanization": {"officer"},
-    "publish_notice": {"officer"},
-    "announce": {"officer"},
-    "bring_into_force": {"officer"},
-    "lapse": {"officer"},
-    "file": {"officer"},
-    "approve": {"approver"},
-    "reject": {"approver"},
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    row["action"]: _roles(row["roles"]) for row in case_rows("authz_workflow_action_roles.csv")
 }
 FORM_ENDPOINTS = {
     "officer.proposal_new",
@@ -114,7 +63,7 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             (
                 f"/api/proposals/{pid}/actions/{a}",
                 {"json": {"version": stale, "reason": "理由"}},
-                frozenset(r),
+                r,
             )
             for a, r in ACTION_ROLES.items()
         ]
@@ -123,7 +72,7 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             (
                 f"/officer/proposals/{pid}/action",
                 {"data": {"action": a, "version": str(stale), "reason": "理由"}},
-                frozenset(r),
+                r,
             )
             for a, r in ACTION_ROLES.items()
         ]

@@ -168,6 +168,20 @@ def test_photo_upload_rejects_non_images(bclient):
         f"/api/boundaries/markers/{marker_id}/photos", data={"photo": (BytesIO(png), "../x.png")}
     )
     assert good.status_code == 201 and ".." not in good.get_json()["file_name"]
+    # The same picture again: the same photo (200), never a second record; a new caption
+    # replaces the old one, an upload without a caption keeps it.
+    for caption, expected in (("东侧近景", "东侧近景"), ("", "东侧近景"), ("东侧近景", "东侧近景")):
+        again = bclient.post(
+            f"/api/boundaries/markers/{marker_id}/photos",
+            data={"photo": (BytesIO(png), "same.png"), "caption": caption},
+        )
+        assert again.status_code == 200, again.get_json()
+        assert again.get_json()["id"] == good.get_json()["id"]
+        assert again.get_json()["caption"] == expected
+    photos = bclient.get(f"/api/boundaries/markers/{marker_id}").get_json()["history"]["photos"]
+    assert [p["caption"] for p in photos if p["sha256"] == good.get_json()["sha256"]] == [
+        "东侧近景"
+    ]
     fetched = bclient.get(f"/api/boundaries/photos/{good.get_json()['sha256']}")
     try:
         assert (

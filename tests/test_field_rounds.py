@@ -684,3 +684,60 @@ def test_a_tasks_note_is_its_note_and_never_its_result(bclient, bstore, api_roun
     page = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
     assert "<th>说明</th><th>结果</th>" in page
     assert 'data-label="说明">—</td><td data-label="结果">—</td>' in page
+
+
+def test_a_future_inspection_date_is_400_naming_the_field(bclient, bstore, api_round):
+    """Devices offline send past dates (kept as recorded); a date beyond the clock-skew
+    allowance in the future was not made yet."""
+    rnd, markers = api_round
+    now = dt.datetime.now(dt.UTC)
+    for when in ("2099-01-01T00:00:00Z", (now + dt.timedelta(hours=1)).isoformat()):
+        r = bclient.post(
+            "/api/boundaries/inspections",
+            json=inspection_record(
+                rnd["id"], "intact", marker_id=markers[0]["id"], inspected_at=when
+            ),
+        )
+        assert r.status_code == 400, (when, r.get_json())
+        assert r.get_json()["error"]["details"]["field"] == "inspected_at"
+    report = bclient.get(f"/api/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    assert "2099" not in report
+    # The second action: a date two days old (a device back online), and one a few minutes
+    # ahead (its clock runs fast), are both kept.
+    for when, marker in (
+        (now - dt.timedelta(days=2), markers[0]),
+        (now + dt.timedelta(minutes=3), markers[1]),
+    ):
+        r = bclient.post(
+            "/api/boundaries/inspections",
+            json=inspection_record(
+                rnd["id"], "intact", marker_id=marker["id"], inspected_at=when.isoformat()
+            ),
+        )
+        assert r.status_code == 201, r.get_json()
+        stored = dt.datetime.fromisoformat(r.get_json()["inspected_at"].replace("Z", "+00:00"))
+        assert abs(stored - when) < dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"measurement_accuracy_m": -5}, "未填写实测坐标"),  # no measurement: nothing to qualify
+        ({"measurement_accuracy_m": 3}, "未填写实测坐标"),
+        ({"measurement_accuracy_m": -5, "method": "gnss_handheld", "at": True}, "0–100"),
+    ],
+)
+def test_an_accuracy_is_refused_rather_than_dropped(bclient, api_round, fields, expected):
+    rnd, markers = api_round
+    fields = dict(fields)
+    at = (markers[0]["lon"], markers[0]["lat"]) if fields.pop("at", False) else None
+    method = fields.pop("method", None)
+    r = bclient.post(
+        "/api/boundaries/inspections",
+        json=inspection_record(
+            rnd["id"], "intact", marker_id=markers[0]["id"], at=at, method=method, **fields
+        ),
+    )
+    assert r.status_code == 400, r.get_json()
+    error = r.get_json()["error"]
+    assert error["details"]["field"] == "measurement_accuracy_m" and expected in error["message"]

@@ -19,8 +19,10 @@ from boundary_helpers import INSPECTOR_A, OFFICER, register_staff, round_plan
 from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -144,10 +146,15 @@ EXAMPLES_PER_OPERATION = 25
 
 
 def first_failure(
-    operation, headers: dict, examples: int, checks=(not_a_server_error,)
+    operation,
+    headers: dict,
+    examples: int,
+    checks=(not_a_server_error,),
+    mode: GenerationMode = GenerationMode.POSITIVE,
 ) -> BaseException | None:
-    """Make ``examples`` generated calls of the schemathesis ``operation`` with ``headers``;
-    the error of the first that fails one of ``checks`` (by default: answers 5xx), or None."""
+    """Make ``examples`` generated calls of the schemathesis ``operation`` with ``headers``
+    (requests the document allows, or with ``mode`` NEGATIVE requests it does not); the
+    error of the first that fails one of ``checks`` (by default: answers 5xx), or None."""
 
     @settings(
         max_examples=examples,
@@ -155,7 +162,7 @@ def first_failure(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy())
+    @given(case=operation.as_strategy(generation_mode=mode))
     def call(case):
         case.call_and_validate(headers=headers, checks=list(checks))
 
@@ -268,6 +275,47 @@ def test_every_answer_conforms_to_the_document(field_app, bstore, role):
         operation = result.ok()
         exc = first_failure(
             operation, headers, EXAMPLES_PER_OPERATION_AND_ROLE, checks=CONFORMANCE_CHECKS
+        )
+        if exc is not None:
+            failures[operation.label] = _describe(exc)
+    assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())
+
+
+# Operations whose query string is checked by a query model the document is generated from
+# (``webmap.schemas``): a request outside the document is refused (issue 13, tdoor2 4).
+QUERY_CHECKED = {
+    "GET /api/places",
+    "GET /api/places/{place_id}",
+    "GET /api/places/statistics",
+    "GET /api/proposals",
+    "GET /api/proposals/due",
+    "GET /api/boundaries/lines",
+    "GET /api/boundaries/tri-junctions",
+    "GET /api/divisions/{code}",
+    "GET /api/search",
+    "POST /api/boundaries/disputes",
+}
+
+
+@pytest.mark.parametrize("role", ["anonymous", "officer"])
+def test_requests_the_document_forbids_are_refused(field_app, bstore, role):
+    """Negative data generation: schemathesis makes requests that violate the document
+    (a limit out of range, an empty enum, a date that is not one, a wrong type ...); each
+    must be refused with a 4xx, never answered as if it were valid."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", field_app)
+    headers = {} if role == "anonymous" else token_headers(bstore, "negative_" + role, role)
+    headers["Accept-Encoding"] = "identity"
+    failures = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.label not in QUERY_CHECKED:
+            continue
+        exc = first_failure(
+            operation,
+            headers,
+            EXAMPLES_PER_OPERATION,
+            checks=[not_a_server_error, negative_data_rejection],
+            mode=GenerationMode.NEGATIVE,
         )
         if exc is not None:
             failures[operation.label] = _describe(exc)

@@ -112,3 +112,32 @@ def test_each_geopackage_download_opens_in_debian_gdal_without_warnings(served, 
         assert f"Feature Count: {expected}" in result.stdout, layer.id
         for name in DATE_FIELDS[layer.id]:  # GeoPackage DATE, not TEXT
             assert f"{name}: Date" in result.stdout, (layer.id, name)
+
+
+def test_the_feature_id_survives_a_default_copy(served, tmp_path):
+    """The ``id`` property stays beside the feature's own ``id`` member, although ogr2ogr
+    warns "Field 'id' already exists. Renaming it as 'id2'": without it GDAL takes the
+    integer feature id as the FID, which ogr2ogr renumbers 1, 2, … in the GeoPackage, and a
+    default copy would lose every marker's and place's id (tried: pygeoapi's way, popping
+    the id from the properties, fails this test)."""
+    url, store = served
+    out = tmp_path / "markers.gpkg"
+    result = subprocess.run(
+        [OGR2OGR, "-f", "GPKG", str(out), f"OAPIF:{url}/ogc", "boundary_markers"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    frame = pyogrio.read_dataframe(out, layer="boundary_markers", columns=["id", "number"])
+    served_ids = {
+        f["id"]: f["properties"]["number"]
+        for f in LAYERS_BY_ID["boundary_markers"]
+        .query(store, limit=10_000, skip_geometry=True)
+        .features
+    }
+    copied = {int(k): v for k, v in zip(frame["id"], frame["number"], strict=True)}
+    assert copied == served_ids
+
+
+LAYERS_BY_ID = {layer.id: layer for layer in LAYERS}

@@ -119,10 +119,13 @@ def test_export_then_import_round_trips(bstore, tmp_path, fmt):
 
 def test_photos_are_checked_by_content_and_named_by_hash(bstore, tmp_path):
     marker = list_markers(bstore)[0]
-    row = store_photo(bstore, tmp_path, marker["id"], PNG, INSPECTOR_A, caption="../../etc/passwd")
+    row, created = store_photo(
+        bstore, tmp_path, marker["id"], PNG, INSPECTOR_A, caption="../../etc/passwd"
+    )
+    assert created
     assert row["content_type"] == "image/png" and row["file_name"] == f"{row['sha256']}.png"
     assert (tmp_path / "photos" / row["file_name"]).read_bytes() == PNG
-    assert store_photo(bstore, tmp_path, marker["id"], PNG, INSPECTOR_A)["id"] == row["id"]
+    assert store_photo(bstore, tmp_path, marker["id"], PNG, INSPECTOR_A) == (row, False)
     with pytest.raises(InvalidInput):
         store_photo(bstore, tmp_path, marker["id"], b"<?php echo 1; ?>", INSPECTOR_A)
     with pytest.raises(PayloadTooLarge):

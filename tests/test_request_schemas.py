@@ -214,6 +214,7 @@ def test_query_strings_are_checked_by_their_models_naming_the_parameter(door, ur
     r = client.get(url, headers={**headers, "Accept": "application/json"})
     assert r.status_code == 400, (url, r.status_code)
     assert r.get_json()["error"]["details"]["field"] == field
+    assert f"参数 {field}" in r.get_json()["error"]["message"].replace("：", " ")
     # Then the same query as the model declares it is answered.
     fixed = client.get(
         url.split("?")[0] + ("?crs=CGCS2000" if field == "crs" else ""), headers=headers

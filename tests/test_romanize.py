@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from case_tables import cases
 
 from gazetteer.romanize import Romanization, romanize, split_name
 
@@ -198,43 +199,18 @@ def test_official_romanization(name):
 
 @pytest.mark.parametrize(
     "name, specific, generic",
-    [
-        ("番禺区", "番禺", "区"),
-        ("广东省", "广东", "省"),
-        ("梅县区", "梅县", "区"),
-        ("乳源瑶族自治县", "乳源", "瑶族自治县"),
-        ("连山壮族瑶族自治县", "连山", "壮族瑶族自治县"),
-        ("石牌街道", "石牌", "街道"),
-        ("上赖村民委员会", "上赖", "村民委员会"),
-        ("芳草园社区居委会", "芳草园", "社区居委会"),
-        ("沙湾社区居民委员会", "沙湾", "社区居民委员会"),
-        ("新村村委会", "新村", "村委会"),
-        ("光明大道", "光明", "大道"),
-        ("城区", "城区", ""),
-        ("清新区", "清新", "区"),
-        ("太湖", "太", "湖"),
-        ("无通名", "无通名", ""),
-    ],
+    cases("romanize_split_cases.csv", "name", "specific", "generic"),
 )
 def test_split_name_longest_generic(name, specific, generic):
     assert split_name(name) == (specific, generic)
 
 
+# An empty feature class in the table means none given.
 @pytest.mark.parametrize(
     "name, feature_class, text",
     [
-        ("太湖", None, "Tai Hu"),
-        ("珠江", None, "Zhu Jiang"),
-        ("西安", None, "Xi'an"),
-        ("吕梁", None, "Lüliang"),
-        ("王村", "居民点", "Wangcun"),
-        ("大虎山", "居民点", "Dahushan"),
-        ("石牌街道", "行政区域", "Shipai Jiedao"),
-        ("上赖村民委员会", "群众自治组织", "Shanglai Cunmin Weiyuanhui"),
-        ("新村村委会", "群众自治组织", "Xincun Cunweihui"),
-        ("光明大道", "交通运输设施", "Guangming Dadao"),
-        ("东涌镇", "行政区域", "Dongchong Zhen"),
-        ("漳溪畲族乡", "行政区域", "Zhangxi Shezu Xiang"),
+        (name, cls or None, text)
+        for name, cls, text in cases("romanize_spelling_cases.csv", "name", "feature_class", "text")
     ],
 )
 def test_spelling_rules(name, feature_class, text):

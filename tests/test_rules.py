@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from case_tables import cases
 
 from gazetteer.rules import (
     Finding,
@@ -152,21 +153,7 @@ def test_autonomous_county_is_a_county_level_division():
 
 @pytest.mark.parametrize(
     "name, cls, rule_id, severity",
-    [
-        ("世界花园", "居民点", "big.exaggerated", "blocking"),
-        ("国际大厦", "建筑物", "big.exaggerated", "blocking"),
-        ("维也纳花园", "居民点", "foreign.name", "blocking"),
-        ("ABC花园", "居民点", "foreign.latin", "blocking"),
-        ("斯克拉德路", "交通运输设施", "foreign.translit", "note"),
-        ("皇庭苑", "居民点", "odd.feudal", "blocking"),
-        ("屎坑路", "交通运输设施", "odd.vulgar", "blocking"),
-        ("888路", "交通运输设施", "odd.digits-only", "blocking"),
-        ("凤·凰路", "交通运输设施", "odd.symbol", "blocking"),
-        ("凤-凰路", "交通运输设施", "odd.symbol", "blocking"),
-        ("㘵岗村委会", "群众自治组织", "odd.rare-char", "warning"),
-        ("鳳凰村委会", "群众自治组织", "odd.mixed-script", "blocking"),
-        ("鮀江", "陆地水系", "odd.traditional", "warning"),
-    ],
+    cases("naming_rule_cases.csv", "name", "feature_class", "rule_id", "severity"),
 )
 def test_lexicon_and_pattern_rules(name, cls, rule_id, severity):
     f = ids(check_name(name, cls, PANYU_TOWN, None), rule_id)
@@ -299,23 +286,20 @@ def test_from_store(tmp_path):
             sa.insert(divisions),
             [{**dict(zip(columns, row)), "in_guangdong": True} for row in rows],
         )
-        conn.execute(
-            sa.insert(places).values(
-                name="番禺区",
-                specific_term="番禺",
-                feature_class="行政区域",
-                division_code="440113",
-                own_division_code="440113",
-                status="in_force",
-            )
+        place_columns = (
+            "name",
+            "specific_term",
+            "feature_class",
+            "division_code",
+            "own_division_code",
         )
+        place_rows = [
+            ("番禺区", "番禺", "行政区域", "440113", "440113"),
+            ("光明路", None, "交通运输设施", "440113001", None),
+        ]
         conn.execute(
-            sa.insert(places).values(
-                name="光明路",
-                feature_class="交通运输设施",
-                division_code="440113001",
-                status="in_force",
-            )
+            sa.insert(places),
+            [{**dict(zip(place_columns, row)), "status": "in_force"} for row in place_rows],
         )
     corpus = NameCorpus.from_store(store)
     store.dispose()

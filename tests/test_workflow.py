@@ -29,15 +29,8 @@ from proposal_helpers import (
 from shapely.geometry import Point
 
 from gazetteer import registry, statistics, workflow
+from gazetteer.core import errors
 from gazetteer.core.actors import Actor
-from gazetteer.core.errors import (
-    Conflict,
-    Forbidden,
-    IllegalTransition,
-    InvalidInput,
-    NotFound,
-    RuleViolation,
-)
 from gazetteer.core.store import Store
 
 
@@ -51,7 +44,7 @@ def test_naming_end_to_end(store, clock, corpus):
     assert p["state"] == "checked"
     assert not [f for f in p["findings"] if f["severity"] == "blocking"], p["findings"]
     p = step(store, clock, corpus, p, "start_review")
-    with pytest.raises(IllegalTransition, match="专家论证"):
+    with pytest.raises(errors.IllegalTransition, match="专家论证"):
         step(store, clock, corpus, p, "publish_notice")
     p = step(store, clock, corpus, p, "add_opinion")
     p = step(store, clock, corpus, p, "publish_notice")
@@ -59,10 +52,10 @@ def test_naming_end_to_end(store, clock, corpus):
     assert (
         workflow.get_proposal(store, p["id"], PUBLIC)["state"] == "on_notice"
     )  # the public sees notices
-    with pytest.raises(IllegalTransition, match="公示期"):
+    with pytest.raises(errors.IllegalTransition, match="公示期"):
         perform(store, clock, p, "approve", APPROVER, approving_body="广州市天河区人民政府")
     clock.advance(30)
-    with pytest.raises(IllegalTransition, match="多音字"):
+    with pytest.raises(errors.IllegalTransition, match="多音字"):
         perform(store, clock, p, "approve", APPROVER, approving_body="广州市天河区人民政府")
     p = step(store, clock, corpus, p, "confirm_romanization")
     p = perform(store, clock, p, "approve", APPROVER, **TIANHE_APPROVAL)
@@ -97,7 +90,7 @@ def test_naming_end_to_end(store, clock, corpus):
     )
     assert place["division"]["code"] == TIANHE and place["geometry"]["type"] == "LineString"
     assert [d["code"] for d in place["divisions_crossed"]] == [TIANHE]
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         registry.get_place(store, p["result_place_id"], as_of=dt.date(2024, 3, 13))
     detail = workflow.get_proposal(store, p["id"], OFFICER)
     assert [(e["action"], e["to_state"], e["actor"]) for e in detail["events"]] == [
@@ -175,7 +168,7 @@ def test_retirement_end_to_end_keeps_record(store, clock, corpus):
     ]
     assert versions[1]["change_reason"] == "社区撤并，该居委会已撤销"
     assert registry.get_place(store, pid, as_of=dt.date(2024, 1, 1))["status"] == "in_force"
-    with pytest.raises(InvalidInput, match="不是现行地名"):
+    with pytest.raises(errors.InvalidInput, match="不是现行地名"):
         propose(store, "retirement", "x", "再次销名", place_id=pid)
 
 
@@ -206,7 +199,7 @@ def test_every_illegal_transition_is_refused(store, clock, corpus):
             if state in s.sources:
                 continue
             events = event_count(store, p["id"])
-            with pytest.raises(IllegalTransition):
+            with pytest.raises(errors.IllegalTransition):
                 perform(store, clock, p, s.action, EVERYONE, corpus=corpus, reason="试图越级操作")
             after = workflow.get_proposal(store, p["id"], OFFICER)
             assert (after["state"], after["version"]) == (state, p["version"])
@@ -221,17 +214,17 @@ def test_every_illegal_transition_is_refused(store, clock, corpus):
 
 
 def test_role_checks(store, clock, corpus):
-    with pytest.raises(Forbidden):
+    with pytest.raises(errors.Forbidden):
         new_naming(store, clock, actor=OFFICER)
-    with pytest.raises(Forbidden):
+    with pytest.raises(errors.Forbidden):
         new_naming(store, clock, actor=PUBLIC)
     p = new_naming(store, clock)
     for s in workflow.STEPS:
         outsider = Actor("inspector_x", frozenset({"inspector", "admin"}))
-        with pytest.raises(Forbidden):
+        with pytest.raises(errors.Forbidden):
             perform(store, clock, p, s.action, outsider, reason="r")
         for role in {"clerk", "officer", "approver"} - s.roles:
-            with pytest.raises(Forbidden):
+            with pytest.raises(errors.Forbidden):
                 workflow.perform(
                     store,
                     p["id"],
@@ -243,11 +236,11 @@ def test_role_checks(store, clock, corpus):
                 )
     assert event_count(store, p["id"]) == 1
     # The public cannot see drafts at all.
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         workflow.get_proposal(store, p["id"], PUBLIC)
     assert workflow.list_proposals(store, PUBLIC)["total"] == 0
     # Only the drafter edits a draft.
-    with pytest.raises(Forbidden):
+    with pytest.raises(errors.Forbidden):
         workflow.perform(
             store,
             p["id"],
@@ -272,7 +265,7 @@ def test_approver_cannot_approve_own_proposal(store, clock, corpus):
         p = step(store, clock, corpus, p, action)
     clock.advance(30)
     for action in ("approve", "reject"):
-        with pytest.raises(Forbidden, match="自己提交"):
+        with pytest.raises(errors.Forbidden, match="自己提交"):
             perform(
                 store, clock, p, action, zhang, approving_body="广州市天河区人民政府", reason="r"
             )
@@ -287,9 +280,9 @@ def test_blocking_finding_needs_override_with_reasons(store, clock, corpus):
     blocking = [f for f in p["findings"] if f["severity"] == "blocking"]
     assert blocking, p["findings"]
     p = step(store, clock, corpus, p, "add_opinion")
-    with pytest.raises(RuleViolation):
+    with pytest.raises(errors.RuleViolation):
         step(store, clock, corpus, p, "publish_notice")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         perform(store, clock, p, "override", OFFICER, reason=" ")
     p = step(store, clock, corpus, p, "override", reason="友好城市纪念道路，经专家论证同意")
     assert (
@@ -318,13 +311,13 @@ def test_return_to_draft_edit_and_recheck(store, clock, corpus):
 def test_stale_version_is_a_conflict(store, clock, corpus):
     p = new_naming(store, clock)
     p2 = perform(store, clock, p, "submit", CLERK)
-    with pytest.raises(Conflict):
+    with pytest.raises(errors.Conflict):
         perform(store, clock, p, "withdraw", CLERK, reason="r")
     assert workflow.get_proposal(store, p["id"], OFFICER)["state"] == p2["state"] == "submitted"
 
 
 def test_input_validation(store, clock):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         propose(
             store,
             "naming",
@@ -332,7 +325,7 @@ def test_input_validation(store, clock):
             "r",
             proposed={"name": "云溪路", "feature_class": "路", "division_code": TIANHE},
         )
-    with pytest.raises(NotFound):
+    with pytest.raises(errors.NotFound):
         propose(
             store,
             "naming",
@@ -340,7 +333,7 @@ def test_input_validation(store, clock):
             "r",
             proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": "449999"},
         )
-    with pytest.raises(InvalidInput, match="坐标"):
+    with pytest.raises(errors.InvalidInput, match="坐标"):
         propose(
             store,
             "naming",
@@ -349,7 +342,7 @@ def test_input_validation(store, clock):
             proposed={"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE},
             location=Point(23.14, 113.36),
         )  # lat/lon swapped
-    with pytest.raises(InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         propose(store, "renaming", "a", "r", proposed={"name": "x"})
 
 
@@ -367,7 +360,7 @@ def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
             outcomes[i] = workflow.perform(
                 stores[i], p["id"], action, actor, version=p["version"], clock=clock, **params
             )["state"]
-        except Conflict as exc:
+        except errors.Conflict as exc:
             outcomes[i] = exc
 
     threads = [
@@ -380,7 +373,7 @@ def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
     [t.join(30) for t in threads]
     [s.dispose() for s in stores]
     winners = [o for o in outcomes if isinstance(o, str)]
-    losers = [o for o in outcomes if isinstance(o, Conflict)]
+    losers = [o for o in outcomes if isinstance(o, errors.Conflict)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert "已被他人处理" in losers[0].message
     assert event_count(store) == events_before + 1
@@ -464,7 +457,7 @@ def test_second_open_proposal_on_the_same_record_is_refused(store, clock, corpus
     at create (409 naming the first), a second draft is refused at submit and at check."""
     pid = place_id_of(store, YUEZHOU)
     first = step(store, clock, corpus, renaming_of_yuezhou(store, clock), "submit")
-    with pytest.raises(Conflict, match=f"编号 {first['id']}") as refused:
+    with pytest.raises(errors.Conflict, match=f"编号 {first['id']}") as refused:
         propose(store, "retirement", "五山街道办事处", "撤并", place_id=pid, clock=clock)
     assert refused.value.details["other_proposal"]["id"] == first["id"]
     # A draft made while the first was still a draft is refused on submit.
@@ -472,7 +465,7 @@ def test_second_open_proposal_on_the_same_record_is_refused(store, clock, corpus
     second = propose(store, "retirement", "五山街道办事处", "撤并", place_id=pid, clock=clock)
     third = renaming_of_yuezhou(store, clock)
     step(store, clock, corpus, second, "submit")
-    with pytest.raises(Conflict, match=f"编号 {second['id']}"):
+    with pytest.raises(errors.Conflict, match=f"编号 {second['id']}"):
         step(store, clock, corpus, third, "submit")
     assert workflow.get_proposal(store, third["id"], OFFICER)["state"] == "draft"
     assert withdrawn["state"] == "withdrawn"
@@ -484,18 +477,18 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
     ends it with a reason, recorded in its history; an unchanged record cannot be lapsed."""
     pid = place_id_of(store, YUEZHOU)
     renaming = walk(store, clock, corpus, renaming_of_yuezhou(store, clock), "announced")
-    with pytest.raises(IllegalTransition, match="仍可登记生效"):
+    with pytest.raises(errors.IllegalTransition, match="仍可登记生效"):
         step(store, clock, corpus, renaming, "lapse", reason="试图终止")
     # The record is retired by another route (a division change, an old proposal...).
     with store.write(actor=OFFICER) as conn:
         registry.retire_place(
             conn, pid, reason="社区撤并", effective_date=clock.today, actor=OFFICER, now=clock()
         )
-    with pytest.raises(IllegalTransition, match="因记录已变更终止"):
+    with pytest.raises(errors.IllegalTransition, match="因记录已变更终止"):
         step(store, clock, corpus, renaming, "bring_into_force")
-    with pytest.raises(InvalidInput, match="须说明理由"):
+    with pytest.raises(errors.InvalidInput, match="须说明理由"):
         step(store, clock, corpus, renaming, "lapse")
-    with pytest.raises(Forbidden):
+    with pytest.raises(errors.Forbidden):
         step(store, clock, corpus, renaming, "lapse", actor=CLERK, reason="记录已销名")
     ended = step(store, clock, corpus, renaming, "lapse", reason="记录已销名，更名无从实施")
     assert ended["state"] == "withdrawn"
@@ -508,5 +501,5 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
 def test_a_backdated_notice_names_the_beijing_date(store, clock, corpus):
     p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
     yesterday = (clock.today - dt.timedelta(days=1)).isoformat()
-    with pytest.raises(InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
+    with pytest.raises(errors.InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
         step(store, clock, corpus, p, "publish_notice", notice_start=yesterday)

@@ -10,6 +10,7 @@ from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import InvalidInput
 from webmap.context import store
 from webmap.params import float_arg
+from webmap.schemas import DivisionQuery, validated_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -36,7 +37,7 @@ def division(code: str):
     """One division by statistical code, with chain and children; ?geometry=1 adds the polygon."""
     return jsonify(
         division_service.get_division(
-            store(), code, with_geometry=request.args.get("geometry") == "1"
+            store(), code, with_geometry=validated_query(DivisionQuery)["geometry"] == "1"
         )
     )
 

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file
+from werkzeug.routing import BaseConverter
 
 from boundaries import disputes as dispute_service
 from boundaries import division_changes as division_change_service
@@ -37,6 +38,7 @@ from webmap.schemas import (
     DivisionChangesQuery,
     InspectionAmendment,
     InspectionNew,
+    LinesQuery,
     PhotoUpload,
     RoundPlan,
     SideSignOff,
@@ -85,10 +87,24 @@ _MEDIA = {
 }
 
 
+# An uploaded file's media type (the OpenAPI document's request body) -> its format.
+FORMAT_OF_MEDIA_TYPE = {
+    "application/geo+json": "geojson",
+    "application/json": "geojson",
+    "text/csv": "csv",
+    "application/geopackage+sqlite3": "gpkg",
+}
+
+
 def _fmt(default: str = "geojson") -> str:
-    fmt = request.args.get("format", default)
+    """The file format: ``?format=`` when given, else the body's Content-Type (an upload),
+    else ``default``."""
+    fmt = request.args.get("format") or FORMAT_OF_MEDIA_TYPE.get(request.mimetype, default)
     if fmt not in boundary_io.FORMATS:
-        raise InvalidInput(f"不支持的格式：{fmt}（可选 {', '.join(boundary_io.FORMATS)}）")
+        raise InvalidInput(
+            f"不支持的格式：{fmt}（可选 {', '.join(boundary_io.FORMATS)}）",
+            details={"field": "format"},
+        )
     return fmt
 
 
@@ -142,7 +158,7 @@ def vocabulary():
 @bp.get("/lines")
 def lines():
     """Lines with computed and official lengths (km). ?kind=provincial|city|county"""
-    rows = line_service.list_lines(store(), request.args.get("kind"))
+    rows = line_service.list_lines(store(), validated_query(LinesQuery)["kind"])
     return jsonify({"lines": rows, "length_note": LENGTH_REASON})
 
 
@@ -157,7 +173,11 @@ def line(line_id: int):
 @bp.get("/tri-junctions")
 def tri_junctions():
     return jsonify(
-        {"tri_junctions": line_service.list_tri_junctions(store(), request.args.get("kind"))}
+        {
+            "tri_junctions": line_service.list_tri_junctions(
+                store(), validated_query(LinesQuery)["kind"]
+            )
+        }
     )
 
 
@@ -173,7 +193,21 @@ def markers():
     return jsonify(marker_service.markers_feature_collection(rows))
 
 
-@bp.get("/markers/<key>")
+class MarkerKey(BaseConverter):
+    """A marker's id or number, never the name of a sibling route (``markers/export``,
+    ``markers/import``): otherwise ``OPTIONS /markers/import`` would advertise a GET that
+    only looks for a marker numbered "import" (the Allow header lists what the document
+    declares for the path)."""
+
+    regex = r"(?!(?:export|import)$)[^/]+"
+
+
+@bp.record_once
+def _register_marker_key(state) -> None:
+    state.app.url_map.converters["marker_key"] = MarkerKey
+
+
+@bp.get("/markers/<marker_key:key>")
 def marker(key: str):
     """One marker by id or number, with its inspection, task and photo history."""
     row = marker_service.get_marker(store(), key)
@@ -193,7 +227,7 @@ def upload_photo(marker_id: int):
     upload = request.files.get("photo")
     if upload is None:
         raise InvalidInput("请以 multipart 字段 photo 上传照片")
-    row = photo_service.store_photo(
+    row, created = photo_service.store_photo(
         store(),
         current_app.config["DATA_DIR"],
         marker_id,
@@ -202,7 +236,9 @@ def upload_photo(marker_id: int):
         inspection_id=form["inspection_id"] or None,
         caption=form["caption"],
     )
-    return jsonify(row), 201
+    # 200: the same picture was already stored for this marker (its caption updated if a new
+    # one was given); 201: a new photo.
+    return jsonify(row), 201 if created else 200
 
 
 @bp.get("/photos/<sha256>")

@@ -65,8 +65,15 @@ def atom_feed(title: str, self_url: str, page_url: str, entries: list[dict]) -> 
     )
 
 
-def _day(value: str | None) -> str:
-    return f"{value}T00:00:00+08:00" if value else "1970-01-01T00:00:00Z"
+def _feed_entry(
+    record: dict, label: str, url: str, day: str | None, summary: str, link: str | None = None
+) -> dict:
+    """A notice's or an announcement's entry (``label`` 公示 or 公告) for ``atom_feed``: ``url``
+    is its id and, unless ``link`` is given, its link; ``day`` (YYYY-MM-DD, Beijing time) is
+    when it was updated."""
+    updated = f"{day}T00:00:00+08:00" if day else "1970-01-01T00:00:00Z"
+    title = f"{record['kind_zh']}{label}：{record['name'] or ''}"
+    return {"id": url, "title": title, "updated": updated, "link": link or url, "summary": summary}
 
 
 @bp.get("/notices")
@@ -129,22 +136,13 @@ def add_opinion_json(proposal_id: int):
 
 @bp.get("/notices.atom")
 def notices_feed():
-    items = notices.list_notices(store())
-    return atom_feed(
-        "地名公示",
-        url_for("notices.notices_feed", _external=True),
-        url_for("notices.notices_page", _external=True),
-        [
-            {
-                "id": url_for("notices.notice_page", proposal_id=n["id"], _external=True),
-                "title": f"{n['kind_zh']}公示：{n['name'] or ''}",
-                "updated": _day(n["notice_start"]),
-                "link": url_for("notices.notice_page", proposal_id=n["id"], _external=True),
-                "summary": f"公示期 {n['notice_start']} 至 {n['notice_end']}。理由：{n['reasons']}",
-            }
-            for n in items
-        ],
-    )
+    entries = []
+    for n in notices.list_notices(store()):
+        url = url_for("notices.notice_page", proposal_id=n["id"], _external=True)
+        summary = f"公示期 {n['notice_start']} 至 {n['notice_end']}。理由：{n['reasons']}"
+        entries.append(_feed_entry(n, "公示", url, n["notice_start"], summary))
+    feed_url = url_for("notices.notices_feed", _external=True)
+    return atom_feed("地名公示", feed_url, url_for("notices.notices_page", _external=True), entries)
 
 
 @bp.get("/announcements")
@@ -154,23 +152,17 @@ def announcements_page():
 
 @bp.get("/announcements.atom")
 def announcements_feed():
-    items = notices.list_announcements(store())
+    """Each announcement links to its place's page; one without a place, to its own line of
+    the announcements page."""
+    page = url_for("notices.announcements_page", _external=True)
+    entries = []
+    for a in notices.list_announcements(store()):
+        anchor = f"{page}#a{a['id']}"
+        place = a["place_id"]
+        link = url_for("lookup.place_page", place_id=place, _external=True) if place else None
+        entries.append(_feed_entry(a, "公告", anchor, a["announced_on"], a["text"] or "", link))
     return atom_feed(
-        "地名公告",
-        url_for("notices.announcements_feed", _external=True),
-        url_for("notices.announcements_page", _external=True),
-        [
-            {
-                "id": url_for("notices.announcements_page", _external=True) + f"#a{a['id']}",
-                "title": f"{a['kind_zh']}公告：{a['name'] or ''}",
-                "updated": _day(a["announced_on"]),
-                "link": url_for("lookup.place_page", place_id=a["place_id"], _external=True)
-                if a["place_id"]
-                else url_for("notices.announcements_page", _external=True) + f"#a{a['id']}",
-                "summary": a["text"] or "",
-            }
-            for a in items
-        ],
+        "地名公告", url_for("notices.announcements_feed", _external=True), page, entries
     )
 
 

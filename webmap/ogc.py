@@ -6,6 +6,7 @@ clients on other origins (OpenLayers, Leaflet, QGIS web) can read them.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def _format() -> str:
     return "html" if best == "text/html" and f is None else "json"
 
 
-def execute(handler, *args) -> Response:
+def execute(handler: str, **parts) -> Response:
     """The one place that turns an ApiRequest/ApiResponse round trip into HTTP."""
     api = OgcApi(store(), LAYERS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
@@ -61,7 +62,7 @@ def execute(handler, *args) -> Response:
         if_modified_since=request.headers.get("If-Modified-Since"),
         path=request.path,
     )
-    result: ApiResponse = getattr(api, handler)(req, *args)
+    result: ApiResponse = getattr(api, handler)(req, **parts)
     if result.status == 304:
         response = Response(status=304)
     elif isinstance(result.body, bytes):
@@ -89,55 +90,24 @@ def _cors(response: Response) -> Response:
     return response
 
 
-@bp.get("")
-@bp.get("/")
-def landing():
-    return execute("landing")
-
-
-@bp.get("/conformance")
-def conformance():
-    return execute("conformance")
-
-
-@bp.get("/collections")
-def collections():
-    return execute("collections_list")
-
-
-@bp.get("/collections/<collection_id>")
-def collection(collection_id):
-    return execute("collection", collection_id)
-
-
-@bp.get("/collections/<collection_id>/queryables")
-def queryables(collection_id):
-    return execute("queryables", collection_id)
-
-
-@bp.get("/collections/<collection_id>/schema")
-def schema(collection_id):
-    return execute("schema", collection_id)
-
-
-@bp.get("/collections/<collection_id>/items")
-def items(collection_id):
-    return execute("items", collection_id)
-
-
-@bp.get("/collections/<collection_id>/items/<feature_id>")
-def item(collection_id, feature_id):
-    return execute("item", collection_id, feature_id)
-
-
-@bp.get("/collections/<collection_id>/tiles")
-def tilesets(collection_id):
-    return execute("tilesets", collection_id)
-
-
-@bp.get("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>")
-def tile(collection_id, matrix_set, z, y, x):
-    return execute("tile", collection_id, matrix_set, z, y, x)
+# The GET paths of the OGC API, each answered by the OgcApi method named as its endpoint;
+# the path's parts (collection_id, feature_id, matrix_set, z, y, x) go to it by name.
+ROUTES = (
+    ("", "landing"),
+    ("/", "landing"),
+    ("/conformance", "conformance"),
+    ("/collections", "collections_list"),
+    ("/collections/<collection_id>", "collection"),
+    ("/collections/<collection_id>/queryables", "queryables"),
+    ("/collections/<collection_id>/schema", "schema"),
+    ("/collections/<collection_id>/items", "items"),
+    ("/collections/<collection_id>/items/<feature_id>", "item"),
+    ("/collections/<collection_id>/tiles", "tilesets"),
+    ("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>", "tile"),
+)
+_VIEWS = {handler: functools.partial(execute, handler) for _, handler in ROUTES}
+for _path, _handler in ROUTES:
+    bp.add_url_rule(_path, _handler, _VIEWS[_handler], methods=["GET"])
 
 
 @bp.get("/collections/<collection_id>/download.gpkg")

@@ -2,7 +2,6 @@
 parameters named ``…_id`` are integers unless declared; ``webmap.responses``)."""
 
 from boundaries.io import FORMATS
-from boundaries.vocabulary import LINE_KINDS
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import file_content, form_body, json_content, operation, path_param
@@ -31,7 +30,7 @@ PATHS = {
         "get": operation(
             "Boundary lines with computed (geodesic, generalised) and official lengths in km",
             "Lines and the length note",
-            params=[q("kind", {"type": "string", "enum": list(LINE_KINDS)})],
+            query=s.LinesQuery,
         )
     },
     "/api/boundaries/lines/{line_id}": {
@@ -40,7 +39,7 @@ PATHS = {
         )
     },
     "/api/boundaries/tri-junctions": {
-        "get": operation("Tri-junction points (三交点)", "Tri-junctions")
+        "get": operation("Tri-junction points (三交点)", "Tri-junctions", query=s.LinesQuery)
     },
     "/api/boundaries/markers": {
         "get": operation(
@@ -61,6 +60,12 @@ PATHS = {
             "Stored photo",
             status="201",
             body=form_body(s.PhotoUpload, "photo"),
+            responses={
+                "200": json_content(
+                    "The same picture was already stored for this marker: the existing photo,"
+                    " its caption replaced by a new non-empty one"
+                )
+            },
         )
     },
     "/api/boundaries/photos/{sha256}": {

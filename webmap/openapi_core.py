@@ -2,7 +2,9 @@
 are generated from the layer registry in ``webmap.openapi_ogc``)."""
 
 from gazetteer.core.crs import CRS_TAG_HELP
-from webmap.responses import error, json_content, query_param
+from gazetteer.tables import PLACE_STATUSES
+from webmap.responses import error, json_content, query_param, query_parameters
+from webmap.schemas import DivisionQuery
 
 _CODE = {
     "name": "code",
@@ -18,7 +20,7 @@ PATHS = {
             "summary": "A division by statistical code, with its chain and children",
             "parameters": [
                 _CODE,
-                query_param("geometry", {"type": "string", "enum": ["0", "1"]}),
+                *query_parameters(DivisionQuery),
             ],
             "responses": {
                 "200": json_content("The division"),
@@ -48,9 +50,7 @@ PATHS = {
                 ),
                 query_param("division", {"type": "string"}),
                 query_param("feature_class", {"type": "string"}),
-                query_param(
-                    "status", {"type": "string", "enum": ["in_force", "historical", "retired"]}
-                ),
+                query_param("status", {"type": "string", "enum": list(PLACE_STATUSES)}),
                 query_param("bbox", {"type": "string"}),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
                 query_param("offset", {"type": "integer", "minimum": 0, "maximum": 10000}),
@@ -82,7 +82,9 @@ PATHS = {
             "parameters": [
                 query_param("lon", {"type": "number"}, required=True),
                 query_param("lat", {"type": "number"}, required=True),
-                query_param("crs", {"type": "string", "default": "CGCS2000"}, CRS_TAG_HELP),
+                query_param(
+                    "crs", {"type": "string", "minLength": 1, "default": "CGCS2000"}, CRS_TAG_HELP
+                ),
                 query_param("nearest", {"type": "integer", "minimum": 0, "maximum": 50}),
             ],
             "responses": {

@@ -67,7 +67,13 @@ PATHS = {
         "get": operation(
             "Guangdong's city- and county-level divisions on a past date (since 1979)",
             "{date, divisions: [{code, name, parent_code}]}",
-            params=[query_param("date", {"type": "string"}, required=True)],
+            params=[
+                query_param(
+                    "date",
+                    {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    required=True,
+                )
+            ],
         )
     },
 }

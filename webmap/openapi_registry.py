@@ -4,10 +4,9 @@
 the response models of ``webmap.responses``, the request bodies those of ``webmap.schemas``.
 """
 
-from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
-from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEPS_BY_ACTION
 from webmap import responses as r
+from webmap import schemas
 from webmap.responses import file_content, operation, path_param, query_param
 
 
@@ -20,16 +19,9 @@ def one_of(values) -> dict:
     return {"type": "string", "enum": list(values)}
 
 
-LIMIT = text_query("limit", "条数上限 1–500", {"type": "integer", "default": 50})
-OFFSET = text_query("offset", "跳过条数", {"type": "integer", "default": 0})
-AS_OF = text_query(
-    "as_of", "按该日（YYYY-MM-DD）时的状态读取", {"type": "string", "format": "date"}
-)
-YEAR = text_query("year", "统计年份（按生效日期）", {"type": "integer"}, required=True)
-DIVISION = text_query("division", "行政区划代码（统计用区划代码），缺省为广东省 440000")
 _PLACE = {"tags": ["地名记录"]}
 _PROPOSAL = {"tags": ["申请"]}
-_STATISTICS = {"tags": ["统计"], "params": [YEAR, DIVISION]}
+_STATISTICS = {"tags": ["统计"], "query": schemas.StatisticsQuery}
 _ERRORS = {
     "409": r.error("状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）"),
     "422": r.error("合规审查有阻断性问题且未记录豁免（rule_violation）"),
@@ -40,15 +32,7 @@ PATHS = {
         "get": operation(
             "按名称查询地名记录（可按过去某日的名称查）",
             r.PlaceList,
-            params=[
-                text_query("name", "完整名称"),
-                text_query("q", "名称包含的文字"),
-                AS_OF,
-                text_query("status", "状态", one_of(PLACE_STATUSES)),
-                text_query("division", "所在行政区划代码（含下级）"),
-                LIMIT,
-                OFFSET,
-            ],
+            query=schemas.PlacesQuery,
             **_PLACE,
         )
     },
@@ -58,9 +42,8 @@ PATHS = {
             r.Place,
             params=[
                 path_param("place_id", description="地名记录编号（永不复用）"),
-                AS_OF,
-                text_query("geometry", "0 = 不含几何", one_of(["0", "1"])),
             ],
+            query=schemas.PlaceQuery,
             **_PLACE,
         )
     },
@@ -81,13 +64,7 @@ PATHS = {
         "get": operation(
             "申请列表（公众只见公示中、已公告、已生效的申请）",
             r.ProposalList,
-            params=[
-                text_query("state", "状态", one_of(PROPOSAL_STATES)),
-                text_query("kind", "类型", one_of(PROPOSAL_KINDS)),
-                text_query("place_id", "涉及的地名记录", {"type": "integer"}),
-                LIMIT,
-                OFFSET,
-            ],
+            query=schemas.ProposalsQuery,
             **_PROPOSAL,
         ),
         "post": operation(
@@ -111,7 +88,7 @@ PATHS = {
         "get": operation(
             "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
             r.DueItems,
-            params=[text_query("all", "1：也列出未到期的事项", one_of(["1"]))],
+            query=schemas.DueQuery,
             **_PROPOSAL,
         )
     },

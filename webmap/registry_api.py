@@ -7,15 +7,26 @@ Documented in ``webmap.openapi_registry``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from gazetteer import approval, protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import Forbidden, InvalidInput
+from gazetteer.core.errors import Forbidden, InvalidInput, naming_field
 from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
-from webmap.params import idempotency_key, int_arg
-from webmap.schemas import ProposalAction, ProposalNew, ProtectionNew, validated_body
+from webmap.params import idempotency_key
+from webmap.schemas import (
+    DueQuery,
+    PlaceQuery,
+    PlacesQuery,
+    ProposalAction,
+    ProposalNew,
+    ProposalsQuery,
+    ProtectionNew,
+    StatisticsQuery,
+    validated_body,
+    validated_query,
+)
 from webmap.workflow_steps import draft_proposal, take_step
 
 bp = Blueprint("registry_api", __name__, url_prefix="/api")
@@ -24,26 +35,29 @@ bp = Blueprint("registry_api", __name__, url_prefix="/api")
 @bp.get("/places")
 def places_search():
     """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
+    args = validated_query(PlacesQuery)
+    with naming_field("as_of"):
+        as_of = parse_date(args["as_of"], "as_of")
     found = registry.find_places(
         store(),
-        name=request.args.get("name") or None,
-        q=request.args.get("q") or None,
-        as_of=parse_date(request.args.get("as_of"), "as_of"),
-        status=request.args.get("status") or None,
-        division_code=request.args.get("division") or None,
-        limit=int_arg("limit", 50),
-        offset=int_arg("offset", 0),
+        name=args["name"] or None,
+        q=args["q"] or None,
+        as_of=as_of,
+        status=args["status"],
+        division_code=args["division"] or None,
+        limit=args["limit"],
+        offset=args["offset"],
     )
     return jsonify(for_reader(found, current_actor()))
 
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
+    args = validated_query(PlaceQuery)
+    with naming_field("as_of"):
+        as_of = parse_date(args["as_of"], "as_of")
     record = registry.get_place(
-        store(),
-        place_id,
-        as_of=parse_date(request.args.get("as_of"), "as_of"),
-        with_geometry=request.args.get("geometry", "1") != "0",
+        store(), place_id, as_of=as_of, with_geometry=args["geometry"] != "0"
     )
     return jsonify(for_reader(record, current_actor()))
 
@@ -54,10 +68,8 @@ def place_history(place_id: int):
 
 
 def _statistics() -> dict:
-    year = int_arg("year")
-    if year is None:
-        raise InvalidInput("请指定年份 year")
-    return statistics.annual_statistics(store(), year, request.args.get("division") or None)
+    args = validated_query(StatisticsQuery)
+    return statistics.annual_statistics(store(), args["year"], args["division"] or None)
 
 
 @bp.get("/places/statistics")
@@ -73,17 +85,8 @@ def place_statistics_chart():
 
 @bp.get("/proposals")
 def proposals_list():
-    return jsonify(
-        workflow.list_proposals(
-            store(),
-            current_actor(),
-            state=request.args.get("state") or None,
-            kind=request.args.get("kind") or None,
-            place_id=int_arg("place_id"),
-            limit=int_arg("limit", 50),
-            offset=int_arg("offset", 0),
-        )
-    )
+    args = validated_query(ProposalsQuery)
+    return jsonify(workflow.list_proposals(store(), current_actor(), **args))
 
 
 @bp.post("/proposals")
@@ -132,7 +135,8 @@ def proposals_due():
     if not actor.is_staff:
         raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
     today = registry.civil_date(clock())
-    items = approval.due_items(store(), today, include_open=request.args.get("all") == "1")
+    include_open = validated_query(DueQuery)["all"] == "1"
+    items = approval.due_items(store(), today, include_open=include_open)
     return jsonify({"today": today.isoformat(), "items": items})
 
 

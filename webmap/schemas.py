@@ -22,18 +22,37 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from boundaries.inspections import AMENDMENT_KINDS
+from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
 from boundaries.vocabulary import NOTES_MAX_CHARS
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
+from gazetteer.registry import MAX_PAGE
+from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
+from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
+from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
 Text = Annotated[str, Field(max_length=20_000)]
 ShortText = Annotated[str, Field(max_length=2_000)]
-IsoDate = Annotated[str, Field(json_schema_extra={"format": "date"}, max_length=40)]
-Lon = Annotated[float, Field(description="CGCS2000 longitude, degrees")]
-Lat = Annotated[float, Field(description="CGCS2000 latitude, degrees")]
+IsoDate = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
+]
+# Finite and within the globe; whether a point lies in China (and a hint when lat and lon
+# look swapped) is the domain's check (gazetteer.core.geojson_input.check_lon_lat).
+Lon = Annotated[
+    float,
+    Field(ge=-180, le=180, allow_inf_nan=False, description="CGCS2000 longitude, degrees"),
+]
+Lat = Annotated[
+    float,
+    Field(ge=-90, le=90, allow_inf_nan=False, description="CGCS2000 latitude, degrees"),
+]
+# Text a field must hold (not empty, not only spaces): the document says so as the check does.
+Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"\S")]
+FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=r"\S")]
 Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
@@ -84,8 +103,8 @@ class ProposalNew(RequestModel):
     """Draft a naming, renaming or retirement proposal (clerk)."""
 
     kind: Literal["naming", "renaming", "retirement"]
-    applicant: ShortText
-    reasons: Text
+    applicant: Filled
+    reasons: FilledText
     proposed: ProposedRecord | None = None
     place_id: Id | None = None
     location: dict[str, Any] | None = Field(None, description="GeoJSON geometry, CGCS2000 lon/lat")
@@ -126,21 +145,21 @@ ProposalAction = create_model(
 class DivisionChangeNew(RequestModel):
     """Rename a division under its approval (officer; 《行政区划管理条例》)."""
 
-    code: ShortText
-    new_name: ShortText
-    approving_body: ShortText
-    document_number: ShortText
+    code: Filled
+    new_name: Filled
+    approving_body: Filled
+    document_number: Filled
     approval_date: IsoDate
     effective_date: IsoDate | None = None
-    reason: Text
+    reason: FilledText
     rules_override_reason: Text | None = None
 
 
 class ProtectionNew(RequestModel):
     """Put a place name on the protection list (officer; Art. 25)."""
 
-    reason: Text
-    source: ShortText
+    reason: FilledText
+    source: Filled
 
 
 class MaybeAtAPoint(RequestModel):
@@ -172,7 +191,7 @@ class CleanupBuild(RequestModel):
     """Check the names in force of a division (440000: the whole province) for the 大洋怪重
     clean-up (officer)."""
 
-    division: ShortText
+    division: Filled
 
 
 class CleanupDecision(RequestModel):
@@ -279,7 +298,7 @@ class SideSignOff(RequestModel):
 
 class TaskNew(RequestModel):
     marker_id: Id
-    kind: ShortText
+    kind: Filled
     note: Text | None = None
 
 
@@ -292,7 +311,7 @@ class ExternalWitness(RequestModel):
 
 
 class TaskUpdate(RequestModel):
-    status: ShortText
+    status: Filled
     result: Text | None = None
     witness_other_side: ShortText | None = None  # an account of the adjacent side
     witness: ExternalWitness | None = None
@@ -303,14 +322,14 @@ class TaskUpdate(RequestModel):
 class DisputeNew(OnALine, MaybeAtAPoint):
     """A dispute risk (争议隐患) on a line, optionally at a point."""
 
-    title: ShortText
-    category: ShortText | None = None
-    risk: ShortText | None = None
+    title: Filled
+    category: literal(DISPUTE_CATEGORIES) | None = None
+    risk: literal(DISPUTE_RISKS) | None = None
     description: Text | None = None
 
 
 class DisputeUpdate(RequestModel):
-    status: ShortText
+    status: literal(DISPUTE_STATUSES)
     resolution: Text | None = None
 
 
@@ -345,6 +364,59 @@ class ImportWrite(RequestModel):
 
 
 # ---- query strings and forms ---------------------------------------------------------------
+
+
+# A date in a query string: ``YYYY-MM-DD`` (the domain checks that the day exists).
+QueryDate = Annotated[
+    str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"})
+]
+Offset = Annotated[int, Field(ge=0, le=2**63 - 1, description="跳过条数")]
+
+
+class PlacesQuery(QueryModel):
+    """Records by name as they stand now or on a past day."""
+
+    name: ShortText | None = Field(None, description="完整名称")
+    q: ShortText | None = Field(None, description="名称包含的文字")
+    as_of: QueryDate | None = Field(None, description="按该日（YYYY-MM-DD）时的状态读取")
+    status: literal(PLACE_STATUSES) | None = Field(None, description="状态")
+    division: ShortText | None = Field(None, description="所在行政区划代码（含下级）")
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = Field(50, description="条数上限")
+    offset: Offset = 0
+
+
+class PlaceQuery(QueryModel):
+    as_of: QueryDate | None = Field(None, description="按该日（YYYY-MM-DD）时的状态读取")
+    geometry: Literal["0", "1"] = Field("1", description="0 = 不含几何")
+
+
+class StatisticsQuery(QueryModel):
+    year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)] = Field(
+        description="统计年份（按生效日期）"
+    )
+    division: ShortText | None = Field(
+        None, description="行政区划代码（统计用区划代码），缺省为广东省 440000"
+    )
+
+
+class ProposalsQuery(QueryModel):
+    state: literal(PROPOSAL_STATES) | None = Field(None, description="状态")
+    kind: literal(PROPOSAL_KINDS) | None = Field(None, description="类型")
+    place_id: Id | None = Field(None, description="涉及的地名记录")
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = Field(50, description="条数上限")
+    offset: Offset = 0
+
+
+class DueQuery(QueryModel):
+    all: Literal["0", "1"] = Field("0", description="1：也列出未到期的事项")
+
+
+class DivisionQuery(QueryModel):
+    geometry: Literal["0", "1"] = Field("0", description="1 = 含边界多边形")
+
+
+class LinesQuery(QueryModel):
+    kind: literal(LINE_KINDS) | None = Field(None, description="界线级别")
 
 
 class StaffQuery(QueryModel):
@@ -429,6 +501,8 @@ def _field_path(location: tuple) -> str:
 
 
 def _message(error: dict, model: type[BaseModel]) -> str:
+    """The first problem in Chinese; a query string's names are 参数, a body's 字段."""
+    noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
     # A field's zh-CN title, where it has one, goes first: "拟用名称（name）".
     declared = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
@@ -436,10 +510,10 @@ def _message(error: dict, model: type[BaseModel]) -> str:
         field = f"{declared.title}（{field}）"
     kind = error["type"]
     if kind == "missing":
-        return f"缺少字段 {field}"
+        return f"缺少{noun} {field}"
     if kind == "extra_forbidden":
-        return f"不认识的字段：{field}"
-    return f"字段 {field} 有误：{_problem_zh(error)}"
+        return f"不认识的{noun}：{field}"
+    return f"{noun} {field} 有误：{_problem_zh(error)}"
 
 
 # pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).

@@ -6,7 +6,9 @@ from flask import Blueprint, jsonify, render_template, request
 
 from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
+from gazetteer.core.text import optional_choice
 from gazetteer.place_view import place_view
+from gazetteer.tables import PLACE_STATUSES
 from webmap.context import lookup, store
 from webmap.params import float_arg, int_arg
 from webmap.schemas import ReverseBatch, validated_body
@@ -20,6 +22,9 @@ def search_args() -> dict:
     for key in ("division", "feature_class", "status"):
         if request.args.get(key):
             filters[key] = request.args[key]
+    if "status" in request.args:  # given, even empty: one of the statuses (as documented)
+        with naming_field("status"):
+            optional_choice(request.args["status"] or "?", PLACE_STATUSES, "状态")
     if request.args.get("bbox"):
         with naming_field("bbox"):
             filters["bbox"] = parse_bbox(request.args["bbox"])

@@ -28,8 +28,11 @@ import sqlalchemy as sa
 from gazetteer.core import migration_support
 from gazetteer.core.store import Store, metadata
 
-# Tables whose writes are not audited: the log itself, and request bookkeeping.
-UNAUDITED_TABLES = frozenset({"audit_log", "rate_limit_buckets", "idempotency_keys"})
+# Tables whose writes are not audited: the log itself, request bookkeeping, and the search
+# keys derived from places (gazetteer.search_keys: rewritten with every audited place write).
+UNAUDITED_TABLES = frozenset(
+    {"audit_log", "rate_limit_buckets", "idempotency_keys", "place_search_keys"}
+)
 
 
 def audited_tables(meta: sa.MetaData = metadata) -> dict[str, tuple[str, ...]]:

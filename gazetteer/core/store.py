@@ -196,6 +196,8 @@ def _sqlite_begin(conn):
 
 
 _AFTER_COMMIT = "gdgis.after_commit"
+_BEFORE_COMMIT = "gdgis.before_commit"
+_TX = "gdgis.tx"
 # After a failed connection to the read replica, reads go to the primary this long (s).
 REPLICA_RETRY_S = 5.0
 
@@ -209,6 +211,25 @@ def after_commit(conn: Connection, callback: Callable[[Store], None]) -> None:
         raise RuntimeError("after_commit needs the connection of a Store.write() transaction")
     if callback not in pending:
         pending.append(callback)
+
+
+def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> None:
+    """Call ``callback(conn)`` at the end of the ``Store.write()`` transaction of ``conn``,
+    still inside it, after the caller's own writes: what the callback writes commits with
+    them, and an exception from it rolls the whole transaction back. The same callback is
+    called once however often it is registered. Raises ``RuntimeError`` for a connection
+    that is not in a write."""
+    pending = conn.info.get(_BEFORE_COMMIT)
+    if pending is None:
+        raise RuntimeError("before_commit needs the connection of a Store.write() transaction")
+    if callback not in pending:
+        pending.append(callback)
+
+
+def transaction_id(conn: Connection) -> str | None:
+    """The id of the ``Store.write()`` transaction of ``conn`` (``audit_log.tx`` of the rows
+    it writes), or None outside a write."""
+    return conn.info.get(_TX)
 
 
 class Store:
@@ -345,6 +366,8 @@ class Store:
             with self.engine.connect() as conn:
                 conn.execution_options(sqlite_immediate=True)
                 conn.info[_AFTER_COMMIT] = []
+                conn.info[_BEFORE_COMMIT] = []
+                conn.info[_TX] = tx
                 with conn.begin():
                     if self.dialect == "sqlite":
                         context = conn.connection.info.setdefault(
@@ -361,6 +384,8 @@ class Store:
                         )
                     try:
                         yield conn
+                        for callback in conn.info.get(_BEFORE_COMMIT, []):
+                            callback(conn)
                     except sa.exc.StatementError as exc:
                         # A typed error raised while binding a value (the JSON text check):
                         # callers see the domain error, not the driver's wrapper.
@@ -371,6 +396,8 @@ class Store:
                         if self.dialect == "sqlite":
                             context.update(actor=None, tx=None)
                         callbacks = conn.info.pop(_AFTER_COMMIT, [])
+                        conn.info.pop(_BEFORE_COMMIT, None)
+                        conn.info.pop(_TX, None)
                 if self.read_engine is not None and read_back:
                     # The insert position after the commit is at or past its commit record:
                     # once the replica has replayed that far, it holds this write.

@@ -1,0 +1,263 @@
+"""Search keys of places, stored beside them: what PostgreSQL searches (``gazetteer.search_postgres``).
+
+One row per place and per name it is found by (its name, and each former name of the
+records it superseded): the name as written (``chars``), its toneless pinyin (``py``) and
+initials (``ini``), each also cut to its natural form (``*_nat``: 福涌村 of 福涌村民委员会) and
+its specific term (``*_spec``: 福涌), and reversed (``*_rev``) for the typo search; with the
+ranking and filter columns of the place (level, status, class, division path, extent).
+The keys are computed by :func:`gazetteer.search._make_keyed`, the same function the
+in-memory index uses, so both stores read a name the same way.
+
+**Kept by the writers.** Every domain function that writes places, place links or
+divisions calls :func:`gazetteer.changes.places_changed` inside its transaction; that
+registers :func:`refresh_transaction`, which runs at the end of the same transaction (before
+it commits), finds the places the transaction touched in the audit log (its ``tx``), and
+rewrites their key rows. A name is therefore searchable on PostgreSQL the moment its
+write commits, in every worker, with no index to build; a rolled-back write leaves no keys.
+
+Kept on PostgreSQL only: SQLite serves search from the in-memory index
+(``gazetteer.search.SearchIndex``), and there the table stays empty.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+import sqlalchemy as sa
+
+from gazetteer.core.account_tables import audit_log
+from gazetteer.core.store import Store, metadata, transaction_id
+from gazetteer.search import (
+    OTHER_LEVEL_RANK,
+    STATUS_RANK,
+    _make_keyed,
+    _Readings,
+    normalise_text,
+    store_records,
+)
+
+log = logging.getLogger(__name__)
+
+place_search_keys = sa.Table(
+    "place_search_keys",
+    metadata,
+    sa.Column("place_id", sa.Integer, nullable=False, index=True),
+    sa.Column("aux", sa.SmallInteger, nullable=False, comment="-1: the name; n: former name n"),
+    sa.Column("name", sa.String(200), nullable=False, comment="the place's name (normalised)"),
+    sa.Column("chars", sa.String(200), nullable=False, comment="the name searched (NFKC)"),
+    sa.Column("chars_nat", sa.String(200), comment="natural form when shorter (福涌村)"),
+    sa.Column("chars_spec", sa.String(200), comment="specific term when shorter (福涌)"),
+    sa.Column("chars_rev", sa.String(200), nullable=False, comment="chars reversed (typos)"),
+    sa.Column("spec_len", sa.SmallInteger, nullable=False, comment="characters of 专名"),
+    sa.Column("chars_term", sa.String(200), nullable=False, comment="专名 (typos)"),
+    sa.Column("chars_term_rev", sa.String(200), nullable=False, comment="专名 reversed"),
+    sa.Column("py", sa.String(800), nullable=False, comment="toneless pinyin, no spaces"),
+    sa.Column("py_nat", sa.String(800)),
+    sa.Column("py_spec", sa.String(800)),
+    sa.Column("py_rev", sa.String(800), nullable=False),
+    sa.Column("py_spec_len", sa.SmallInteger, nullable=False, comment="letters of 专名"),
+    sa.Column("py_term", sa.String(800), nullable=False, comment="专名 in pinyin (typos)"),
+    sa.Column("py_term_rev", sa.String(800), nullable=False),
+    sa.Column("ini", sa.String(200), nullable=False, comment="pinyin initials"),
+    sa.Column("ini_nat", sa.String(200)),
+    sa.Column("ini_spec", sa.String(200)),
+    sa.Column(
+        "rank",
+        sa.BigInteger,
+        nullable=False,
+        comment="sort key within a tier: level, status, former name, length",
+    ),
+    sa.Column("level_rank", sa.SmallInteger, nullable=False, comment="0 province .. 5 other"),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("feature_class", sa.String(20)),
+    sa.Column("division_code", sa.String(12)),
+    sa.Column("division_path", sa.String(200), comment="codes province down, '/'-joined"),
+    sa.Column("minx", sa.Float),
+    sa.Column("miny", sa.Float),
+    sa.Column("maxx", sa.Float),
+    sa.Column("maxy", sa.Float),
+)
+
+# Where a name's key rows are refreshed in one statement batch.
+_BATCH = 5000
+
+
+def rank_of(level_rank: int, status: str, former: bool, name: str) -> int:
+    """The order within a tier, as ``SearchIndex`` ranks: higher divisions first, in force
+    before historical before retired, current names before former names, shorter first."""
+    level = min(max(int(level_rank), 0), 7)
+    return ((level * 4 + STATUS_RANK[status]) * 2 + int(former)) * 256 + min(len(name), 255)
+
+
+def _shorter(key: str, n: int) -> str | None:
+    return key[:n] if n < len(key) else None
+
+
+def key_rows(records: Iterable[dict], readings: _Readings | None = None) -> Iterator[dict]:
+    """Key rows of search records (``gazetteer.search.store_records``' dicts)."""
+    readings = readings or _Readings()
+    records = list(records)
+    readings.prefetch(
+        normalise_text(str(n)) for r in records for n in [r["name"], *r["former_names"]]
+    )
+    for r in records:
+        name = normalise_text(str(r["name"]))
+        if not name:
+            continue
+        former = [normalise_text(str(f)) for f in r["former_names"] or []]
+        texts = [name] + [f for f in dict.fromkeys(former) if f and f != name]
+        bbox = r.get("bbox") or (None, None, None, None)
+        level = r.get("level_rank", OTHER_LEVEL_RANK)
+        for aux, text in enumerate(texts, start=-1):
+            k = _make_keyed(text, readings)
+            row = {"place_id": r["id"], "aux": aux, "name": name}
+            for column, key, natural, spec in (
+                ("chars", k.text, k.natural_len, k.spec_len),
+                ("py", k.py, k.py_natural_len, k.py_spec_len),
+                ("ini", k.ini, k.ini_natural_len, k.ini_spec_len),
+            ):
+                row[column] = key
+                row[f"{column}_nat"] = _shorter(key, natural)
+                row[f"{column}_spec"] = _shorter(key, spec)
+                if column != "ini":  # the typo search reads characters and pinyin
+                    row[f"{column}_rev"] = key[::-1]
+                    row[f"{column}_term"] = key[:spec]
+                    row[f"{column}_term_rev"] = key[:spec][::-1]
+            yield row | {
+                "spec_len": k.spec_len,
+                "py_spec_len": k.py_spec_len,
+                "rank": rank_of(level, r["status"], aux >= 0, name),
+                "level_rank": level,
+                "status": r["status"],
+                "feature_class": r.get("feature_class"),
+                "division_code": r.get("division_code"),
+                "division_path": "/".join(r.get("division_path") or []),
+                "minx": bbox[0],
+                "miny": bbox[1],
+                "maxx": bbox[2],
+                "maxy": bbox[3],
+            }
+
+
+def kept(conn) -> bool:
+    """Whether this store keeps search keys (PostgreSQL)."""
+    return conn.dialect.name == "postgresql"
+
+
+def refresh(conn, place_ids: Iterable[int] | None = None) -> int:
+    """Rewrite the key rows of ``place_ids`` (every place when None) from the places as
+    they stand in ``conn``'s transaction, with the places that carry their names as former
+    names. Returns the number of places refreshed."""
+    from gazetteer.lookup import _former_names, _successors
+
+    if place_ids is None:
+        conn.execute(place_search_keys.delete())
+        records = store_records(conn, _former_names(conn, None))
+        ids = None
+    else:
+        ids = set(place_ids)
+        ids |= _successors(conn, ids)
+        if not ids:
+            return 0
+        id_list = sorted(ids)
+        for start in range(0, len(id_list), _BATCH):
+            chunk = id_list[start : start + _BATCH]
+            conn.execute(place_search_keys.delete().where(place_search_keys.c.place_id.in_(chunk)))
+        records = store_records(conn, _former_names(conn, ids), ids)
+    readings = _Readings()
+    count, batch = 0, []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= _BATCH:
+            count += _insert(conn, batch, readings)
+            batch = []
+    count += _insert(conn, batch, readings)
+    return count
+
+
+def _insert(conn, records: list[dict], readings: _Readings) -> int:
+    rows = list(key_rows(records, readings))
+    if rows:
+        conn.execute(place_search_keys.insert(), rows)
+    readings.cache.clear()
+    readings.keyed.clear()
+    return len(records)
+
+
+def touched_places(conn, tx: str) -> set[int] | None:
+    """Ids of the places whose keys the write transaction ``tx`` may have changed: places
+    it wrote, both ends of links it wrote, and the places in or under divisions it wrote.
+    None when it wrote so many divisions that every place is refreshed."""
+    from gazetteer.registry_tables import place_links
+    from gazetteer.tables import divisions, places
+
+    rows = conn.execute(
+        sa.select(audit_log.c.table_name, audit_log.c.row_key).where(
+            audit_log.c.tx == tx,
+            audit_log.c.table_name.in_(("places", "place_links", "divisions")),
+        )
+    ).all()
+    ids = {int(k) for t, k in rows if t == "places"}
+    link_ids = [int(k) for t, k in rows if t == "place_links"]
+    if link_ids:
+        for old, new in conn.execute(
+            sa.select(place_links.c.old_place_id, place_links.c.new_place_id).where(
+                place_links.c.id.in_(link_ids)
+            )
+        ):
+            ids |= {old, new}
+    codes = {k for t, k in rows if t == "divisions"}
+    if len(codes) > 1000:
+        return None
+    if codes:
+        paths = conn.execute(sa.select(divisions.c.path).where(divisions.c.code.in_(codes)))
+        under = set(codes)
+        for (path,) in paths:
+            under |= set(
+                conn.execute(
+                    sa.select(divisions.c.code).where(
+                        sa.or_(divisions.c.path == path, divisions.c.path.like(f"{path}/%"))
+                    )
+                ).scalars()
+            )
+        ids |= set(
+            conn.execute(
+                sa.select(places.c.id).where(
+                    sa.or_(places.c.division_code.in_(under), places.c.own_division_code.in_(under))
+                )
+            ).scalars()
+        )
+    return ids
+
+
+def refresh_transaction(conn) -> None:
+    """Refresh the keys of the places the current ``Store.write()`` transaction touched
+    (registered by ``gazetteer.changes.places_changed``; runs just before the commit)."""
+    if not kept(conn):
+        return
+    ids = touched_places(conn, transaction_id(conn))
+    refresh(conn, ids)
+
+
+def ensure_filled(store: Store) -> bool:
+    """Fill the keys of every place once, for a PostgreSQL store whose places were written
+    before this table existed (the migration that made it cannot compute pinyin). Marked in
+    ``meta`` (``search_keys:filled``); concurrent workers wait on one advisory lock. Returns
+    True when this call filled them."""
+    from gazetteer.tables import meta
+
+    if store.dialect != "postgresql":
+        return False
+    marker = "search_keys:filled"
+    with store.read(primary=True) as conn:
+        if conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first():
+            return False
+    with store.write(actor="system:search-keys") as conn:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('gdgis.search_keys'))"))
+        if conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first():
+            return False
+        count = refresh(conn, None)
+        conn.execute(meta.insert().values(key=marker, value=str(count)))
+        log.info("search keys filled for %d places", count)
+    return True

@@ -1,0 +1,238 @@
+"""Search on PostgreSQL (gazetteer.search_postgres over gazetteer.search_keys) answers as the
+in-memory index does, and follows every write at once with nothing built in the worker.
+
+Runs on the PostgreSQL pass (GDGIS_TEST_DATABASE_URL, see scripts/ci_postgres.sh); on SQLite
+these tests are skipped, as SQLite searches with the in-memory index only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from registry_helpers import LUHU, name_place, rename_place, retire_place
+from test_index_updates import place_id, unplaced_village_in_tianhe
+
+from gazetteer import placement
+from gazetteer.chains import ChainLexicon, ChainSearch
+from gazetteer.core.actors import Actor
+from gazetteer.core.errors import InvalidInput
+from gazetteer.lookup import LookupService, former_names
+from gazetteer.reverse import NearestPlaces
+from gazetteer.search import SearchIndex
+from gazetteer.search_keys import place_search_keys
+from gazetteer.search_postgres import SQLNearest, SQLSearch
+from gazetteer.tables import places
+
+OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
+NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+PANYU, TIANHE = "440113", "440106"
+
+# Every search form, with and without filters (name, filters).
+QUERIES = [
+    ("番禺区", {}),  # exact
+    ("番禺", {}),  # prefix, specific term
+    ("沙湾", {}),
+    ("石", {}),  # a very common one-character prefix
+    ("廣州", {}),  # traditional
+    ("番禺區", {}),
+    ("panyu", {}),  # pinyin
+    ("pan yu", {}),
+    ("Pānyú", {}),
+    ("gz", {}),  # initials
+    ("pyq", {}),
+    ("广zhou", {}),  # mixed
+    ("翠洲社区居民委员会", {}),  # a former name (renamed in the fixture)
+    ("翠", {"division": TIANHE}),
+    ("沙", {"division": PANYU}),
+    ("石", {"division": TIANHE}),
+    ("石牌", {"division": TIANHE, "feature_class": "群众自治组织"}),
+    ("鹭湖", {"status": "retired"}),
+    ("鹭湖", {"status": ["in_force", "historical"]}),
+    ("番禺", {"limit": 3, "offset": 2}),
+    ("广州天河", {}),  # chains of names
+    ("广州市天河区石牌街道", {}),
+    ("gz th", {}),
+    ("guangzhou tianhe", {}),
+    ("深圳天河", {}),  # a chain that does not nest
+]
+# One typo: the best answer agrees. (Further down the lists may differ: the in-memory index
+# also takes names that start with any specific term one edit away, 南源街道 for fanyu.)
+TYPOS = [
+    "番禹区",
+    "番禹",
+    "天河去",
+    "天区",
+    "panyy",
+    "fanyu",
+    "天河区石牌街到",
+    "富涌村",
+    "翠州社区",
+]
+SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
+
+
+@pytest.fixture
+def pg_store(store):
+    if store.dialect != "postgresql":
+        pytest.skip("PostgreSQL search: run with GDGIS_TEST_DATABASE_URL")
+    return store
+
+
+def shown(hit) -> tuple:
+    """What a user sees of a hit, in order."""
+    return (
+        hit.id,
+        hit.name,
+        hit.matched_form,
+        hit.score,
+        hit.matched_former_name,
+        tuple(hit.division_chain),
+        hit.status,
+    )
+
+
+def both(store) -> tuple[ChainSearch, ChainSearch]:
+    """(in-memory, PostgreSQL) chain search over the same store and division lexicon."""
+    former = former_names(store)
+    lexicon = ChainLexicon.from_store(store, former_names=former)
+    memory = ChainSearch(SearchIndex.from_store(store, former_names=former), lexicon)
+    return memory, ChainSearch(SQLSearch(store), lexicon)
+
+
+def test_every_search_form_agrees_with_the_in_memory_index(pg_store):
+    old = place_id(pg_store, "翠洲社区居民委员会")
+    rename_place(pg_store, old, "翠湾社区居民委员会", OFFICER, NOW)
+    named = name_place(pg_store, LUHU, OFFICER, NOW)
+    retire_place(pg_store, named, OFFICER, NOW)
+    memory, sql = both(pg_store)
+    for q, filters in QUERIES:
+        expected, reading = memory.search(q, **filters)
+        found, sql_reading = sql.search(q, **filters)
+        assert expected, q
+        assert [shown(h) for h in found] == [shown(h) for h in expected], (q, filters)
+        assert (reading and reading.as_dict()) == (sql_reading and sql_reading.as_dict())
+    for q in TYPOS:
+        expected, found = memory.search(q)[0], sql.search(q)[0]
+        assert [shown(h) for h in found[:1]] == [shown(h) for h in expected[:1]], q
+    for q in SUGGESTIONS:
+        expected = [(shown(h), c) for h, c in memory.suggest(q, 10)]
+        assert [(shown(h), c) for h, c in sql.suggest(q, 10)] == expected, q
+
+
+def test_bad_input_is_refused_the_same_way(pg_store):
+    memory, sql = both(pg_store)
+    for q, filters in [
+        ("", {}),
+        ("x" * 101, {}),
+        ("番禺", {"limit": 0}),
+        ("番禺", {"offset": -1}),
+        ("番禺", {"status": "abolished"}),
+        ("番禺", {"bbox": (114, 23, 113, 24)}),
+        ("番禺", {"bbox": ("a", 1, 2, 3)}),
+        (None, {}),
+    ]:
+        with pytest.raises(InvalidInput) as in_memory:
+            memory.index.search(q, **filters)
+        with pytest.raises(InvalidInput) as in_sql:
+            sql.index.search(q, **filters)
+        assert str(in_sql.value) == str(in_memory.value)
+    assert sql.index.search("番禺", division="999999") == []
+    assert sql.index.search("番禺", feature_class="没有这类") == []
+    assert sql.index.search("'; DROP TABLE places; --") == []
+    assert sql.index.search("50%_") == []
+
+
+def test_writes_are_searchable_at_commit_with_nothing_built(pg_store):
+    sql = SQLSearch(pg_store)  # made before the writes, never told of them
+    named = name_place(pg_store, LUHU, OFFICER, NOW)
+    assert [h.id for h in sql.search("鹭湖新村")][:1] == [named]
+    assert named in [h.id for h in sql.search("luhuxincun")]
+    assert named in [h.id for h in sql.search("lhxc")]
+
+    renamed = rename_place(pg_store, named, "鹭岛新村", OFFICER, NOW)
+    hit = next(h for h in sql.search("鹭湖新村") if h.id == renamed)
+    assert (hit.name, hit.matched_former_name) == ("鹭岛新村", "鹭湖新村")
+    assert [h.status for h in sql.search("鹭湖新村") if h.id == named] == ["historical"]
+
+    retire_place(pg_store, renamed, OFFICER, NOW)
+    assert renamed not in [h.id for h in sql.search("鹭岛新村", status="in_force")]
+    assert [h.status for h in sql.search("鹭岛新村") if h.id == renamed] == ["retired"]
+
+    # 上图: the place gets an extent (bbox filter) and becomes the nearest place
+    village = unplaced_village_in_tianhe(pg_store)
+    nearest = SQLNearest(pg_store)
+    assert village.id not in [p["id"] for p in nearest.nearest(113.33, 23.14, 3)]
+    placement.place_on_map(
+        pg_store, village.id, 113.33, 23.14, actor=OFFICER, version=village.version
+    )
+    assert nearest.nearest(113.33, 23.14, 3)[0]["id"] == village.id
+    inside = sql.search(village.name, bbox=(113.32, 23.13, 113.34, 23.15))
+    assert village.id in [h.id for h in inside]
+
+    # A write that rolls back leaves no keys behind.
+    with pytest.raises(RuntimeError), pg_store.write(actor=OFFICER) as conn:
+        from gazetteer import registry
+
+        registry.create_place(
+            conn, {**LUHU, "name": "回滚新村"}, effective_date=NOW.date(), actor=OFFICER, now=NOW
+        )
+        raise RuntimeError("rolled back")
+    assert sql.search("回滚新村") == [] or all(h.name != "回滚新村" for h in sql.search("回滚新村"))
+
+
+def test_a_postgresql_worker_holds_no_search_index(pg_store):
+    service = LookupService(pg_store)
+    service.warm()
+    indexes = service._current()
+    assert not isinstance(indexes.search, SearchIndex)
+    assert not isinstance(indexes.nearest, NearestPlaces)
+    assert service.stats()["search_in"] == "postgresql"
+    assert service.search("番禺区")[0]["name"] == "番禺区"
+    named = name_place(pg_store, LUHU, OFFICER, NOW)
+    # Another worker's service (this one was not told: no listener ran for it) finds it.
+    other = LookupService(pg_store, poll_s=3600)
+    other.warm()
+    name_place(pg_store, {**LUHU, "name": "鹭湖东村"}, OFFICER, NOW)
+    assert service.search("鹭湖新村")[0]["id"] == named
+    assert other.search("鹭湖东村")[0]["name"] == "鹭湖东村"
+    assert service.stats()["full_builds"] == 1
+
+
+def test_nearest_places_agree_with_the_in_memory_index(pg_store):
+    memory, sql = NearestPlaces.from_store(pg_store), SQLNearest(pg_store)
+    for lon, lat in [(113.33, 23.14), (113.26, 23.13), (114.06, 22.54), (110.35, 21.27)]:
+        expected = memory.nearest(lon, lat, 5)
+        found = sql.nearest(lon, lat, 5)
+        assert [p["id"] for p in found] == [p["id"] for p in expected]
+        for a, b in zip(found, expected):
+            assert abs(a["distance_m"] - b["distance_m"]) < 1.0
+
+
+def test_keys_are_filled_for_every_place(pg_store):
+    with pg_store.read() as conn:
+        own = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(place_search_keys)
+            .where(place_search_keys.c.aux == -1)
+        ).scalar()
+        total = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
+    assert own == total
+
+
+def test_a_store_older_than_the_keys_is_filled_once_by_the_first_worker(pg_store):
+    from gazetteer.tables import meta
+
+    with pg_store.write(actor="system:test") as conn:  # as if migrated onto old places
+        conn.execute(place_search_keys.delete())
+        conn.execute(meta.delete().where(meta.c.key == "search_keys:filled"))
+    assert SQLSearch(pg_store).search("番禺区") == []
+    service = LookupService(pg_store)
+    service.warm()
+    assert service.search("番禺区")[0]["name"] == "番禺区"
+    assert LookupService(pg_store).search("panyu")[0]["name"] == "番禺区"
+    with pg_store.read() as conn:
+        assert conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "search_keys:filled")
+        ).scalar()
