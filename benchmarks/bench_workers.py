@@ -189,13 +189,14 @@ def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dic
         "GDGIS_RATE_LIMIT_PER_MINUTE": "1000000",
     }
     gdgis = Path(sys.executable).with_name("gdgis")
+    log = path.with_name(f"{path.name}.serve-{'files' if files else 'memory'}.log").open("wb")
     started = time.monotonic()
     server = subprocess.Popen(
         [str(gdgis), "--database-url", f"sqlite:///{path}", "serve"]
         + ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,  # the server's log beside the store (a file: never blocks the server)
+        stderr=subprocess.STDOUT,
     )
     result: dict = {}
     try:
@@ -218,6 +219,7 @@ def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dic
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
+        log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     return result
 

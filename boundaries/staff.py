@@ -34,9 +34,11 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     the side decides who may approve for it (docs/security.md)."""
     require_role(actor, MANAGING_ROLES, "登记联检人员")
     values = {
-        "full_name": form_text(data.get("full_name"), "姓名", 100),
-        "organisation": form_text(data.get("organisation"), "单位", 200),
-        "job_title": form_text(data.get("job_title"), "职务", 100, required=False),
+        "full_name": form_text(data.get("full_name"), "姓名", 100, single_line=True),
+        "organisation": form_text(data.get("organisation"), "单位", 200, single_line=True),
+        "job_title": form_text(
+            data.get("job_title"), "职务", 100, required=False, single_line=True
+        ),
         "side_code": form_text(data.get("side_code"), "所属一方（区划代码）", 12),
     }
     with store.write(actor=actor) as conn:

@@ -184,7 +184,7 @@ def submit_public_opinion(
         )
     if author is not None and not isinstance(author, str):
         raise InvalidInput("署名应为文字", details={"field": "author"})
-    author = clean_text((author or "").strip(), "署名") or PUBLIC_AUTHOR
+    author = clean_text((author or "").strip(), "署名", single_line=True) or PUBLIC_AUTHOR
     if len(author) > AUTHOR_MAX_CHARS:
         raise InvalidInput(f"署名最多 {AUTHOR_MAX_CHARS} 个字符", details={"field": "author"})
     if not source_digest:

@@ -169,6 +169,9 @@ STATE_NAMES_ZH = {
     "in_force": "已生效",
     "withdrawn": "已撤回",
 }
+# Proposed values that are one line (names, romanizations); the others (a meaning, a
+# history) may span lines.
+SINGLE_LINE_FIELDS = frozenset({"name", "romanized", "romanized_toned", "short_name", "map_name"})
 # Loose plausibility box for CGCS2000 lon/lat input (China), degrees.
 
 
@@ -193,7 +196,7 @@ def validate_new_proposal(
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
     values = {
         "kind": kind,
-        "applicant": form_text(applicant, "申请人", 200),
+        "applicant": form_text(applicant, "申请人", 200, single_line=True),
         "reasons": form_text(reasons, "申请理由", 5000),
         "location": _location(location),
     }
@@ -204,9 +207,11 @@ def validate_new_proposal(
     ):
         raise InvalidInput("别名应为文字列表")
     if aliases is not None:
-        clean["aliases"] = [clean_text(a, "别名").strip() for a in aliases]
+        clean["aliases"] = [clean_text(a, "别名", single_line=True).strip() for a in aliases]
     for key in set(clean) - {"aliases"}:
-        clean[key] = form_text(clean[key], key, 2000, required=False)
+        clean[key] = form_text(
+            clean[key], key, 2000, required=False, single_line=key in SINGLE_LINE_FIELDS
+        )
     target = None
     if kind == "naming":
         if place_id is not None:
@@ -243,7 +248,7 @@ def validate_new_proposal(
             "proposed": clean,
             "heteronyms_confirmed": True,
         }
-    name = form_text(clean.get("name"), "拟用名称", 100)
+    name = form_text(clean.get("name"), "拟用名称", 100, single_line=True)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:

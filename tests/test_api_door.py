@@ -57,7 +57,7 @@ def raw_post(client, path, text: str, headers: dict):
         ('"lon": -500, "lat": -100', "lon"),
         ('"lon": 0, "lat": 0', "lon"),  # not in China: a 0 for a missing value
         ('"lon": 1e308, "lat": 23.9', "lon"),
-        ('"lon": 23.9, "lat": 114.2', "lat"),  # lat, lon order: no latitude is 114
+        ('"lon": 23.9, "lat": 114.2', "lon"),  # lat, lon order: said so
     ],
 )
 def test_a_dispute_position_is_checked_like_every_other(bclient, bstore, officer, position, field):

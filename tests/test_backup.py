@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -195,7 +198,9 @@ def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers
     assert set(acknowledged) <= stored  # no acknowledged write lost
     assert audit.verify(store).ok
 
-    # The second action: stop the app, and the restore goes through.
+    # The second action: stop the app, and the restore goes through, saying what it
+    # discards (every acknowledged proposal, the backup had none) and where the replaced
+    # store is kept; that copy holds every acknowledged write.
     del app, threads
     gc.collect()
     r = CliRunner().invoke(
@@ -204,6 +209,15 @@ def test_restore_refuses_while_the_app_serves_the_store_under_concurrent_writers
     assert r.exit_code == 0, r.output
     with store.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(proposals)).scalar() == 0
+    assert f"proposals {len(stored)}" in r.output and "discarded" in r.output
+    assert "newest audit entry before: #" in r.output and "newest audit entry after: #" in r.output
+    kept = Path(r.output.split("replaced store kept as ", 1)[1].splitlines()[0])
+    assert kept.parent == Path(sa.engine.make_url(store.url).database).parent
+    copy = sqlite3.connect(f"file:{kept}?mode=ro", uri=True)
+    try:
+        assert set(acknowledged) <= {row[0] for row in copy.execute("SELECT id FROM proposals")}
+    finally:
+        copy.close()
 
 
 def test_no_app_starts_on_a_store_being_restored(store, tmp_path):
@@ -255,3 +269,60 @@ def test_a_backup_is_one_self_contained_file(store, tmp_path):
     backup.backup(store, target)
     assert backup.verify_backup(target).ok
     assert sorted(p.name for p in target.parent.iterdir()) == ["b.sqlite", "b.sqlite.manifest.json"]
+
+
+def test_restore_holds_the_store_from_before_it_verifies_the_backup(store, tmp_path, monkeypatch):
+    """No app can start between the (long) verification and the copy: the lock is taken
+    first. Observed by trying to start an app while the real verification runs."""
+    from gazetteer.core.errors import Conflict
+    from webmap import create_app
+
+    out = tmp_path / "nightly.sqlite"
+    backup.backup(store, out)
+    verify = backup.verify_backup
+    refused = []
+
+    def verify_while_an_app_starts(path):
+        with pytest.raises(Conflict, match="正在恢复") as exc:
+            create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=store)
+        refused.append(exc.value)
+        return verify(path)
+
+    monkeypatch.setattr(backup, "verify_backup", verify_while_an_app_starts)
+    report = backup.restore(out, store)
+    assert refused and report.ok and report.discarded == {}
+    assert report.audit_before == report.audit_after  # nothing newer was replaced
+    assert report.replaced_copy.exists()
+
+
+def test_an_app_starting_during_a_restore_says_why_it_waits(store):
+    """``gdgis serve`` waits for a running restore with a log line, then serves; with no
+    time left it is refused, having said why."""
+    from gazetteer.core import serving
+    from gazetteer.core.errors import Conflict
+
+    said: list[str] = []
+    with serving.exclusive(store):
+        with pytest.raises(Conflict, match="正在恢复"):
+            serving.hold_while_serving(store, wait_s=0.3, on_wait=said.append)
+    assert len(said) == 1 and "being restored" in said[0] and "waiting" in said[0]
+
+    said.clear()
+    holding, release = threading.Event(), threading.Event()
+
+    def restore_for_a_moment():
+        with serving.exclusive(store):
+            holding.set()
+            release.wait(5)
+
+    restorer = threading.Thread(target=restore_for_a_moment)
+    restorer.start()
+    holding.wait(5)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    lock = serving.hold_while_serving(store, wait_s=30, on_wait=said.append)
+    restorer.join()
+    try:
+        assert lock is not None and len(said) == 1 and time.monotonic() - started >= 0.4
+    finally:
+        lock.release()

@@ -1,4 +1,5 @@
-"""Text at the door (issue 13, finding 1): lone surrogates are refused before any write,
+"""Text at the door (issue 13, finding 1; control characters: tester report tdoor2 item 13):
+lone surrogates and control characters are refused before any write,
 text is stored in NFC, rows stored before the check are found and repaired by
 ``gdgis admin repair-text``, and one bad row never fails a whole list or page."""
 
@@ -171,3 +172,122 @@ def test_repair_text_lists_then_repairs_bad_rows_with_an_audited_write(client, s
     again = CliRunner().invoke(main, base)
     assert again.exit_code == 0 and "0 value(s)" in again.output
     assert audit.verify(store).ok
+
+
+# C0 controls (an ANSI colour), DEL, C1 (NEL), the bidi override and isolate controls.
+REFUSED = ["\x01", "\x1b[31m", "\x7f", "\x85", "\u202e", "\u2066"]
+
+
+@pytest.mark.parametrize("bad", REFUSED)
+def test_control_characters_are_400_naming_the_field_in_any_text(client, store, bad):
+    login(client, "li", "clerk")
+    before = audit_size(store)
+    for field in ("name", "reasons"):
+        body = json.loads(raw_proposal('"云溪路"'))
+        if field == "name":
+            body["proposed"]["name"] = f"云溪{bad}路"
+        else:
+            body["reasons"] = f"新建{bad}道路"
+        r = client.post("/api/proposals", json=body)
+        assert r.status_code == 400, (field, r.get_json())
+        error = r.get_json()["error"]
+        assert error["details"]["field"] in (field, f"proposed.{field}")
+        assert f"U+{ord(bad[0]):04X}" in error["message"]
+    assert audit_size(store) == before
+    with pytest.raises(InvalidInput):  # by any path: the store's last line refuses it too
+        with store.write(actor="system:test") as conn:
+            conn.execute(proposals.update().values(applicant=f"天河{bad}"))
+    with pytest.raises(InvalidInput):  # and in a JSON column
+        with store.write(actor="system:test") as conn:
+            conn.execute(proposals.update().values(proposed={"name": [f"a{bad}"]}))
+
+
+def test_line_breaks_only_where_text_may_span_lines(client, store):
+    """Reasons and notes may span lines (tab, LF, CRLF from a textarea); a name, the
+    applicant, an office or a title may not."""
+    login(client, "li", "clerk")
+    body = json.loads(raw_proposal('"云溪路"'))
+    body["reasons"] = "新建道路。\r\n\t理由二"
+    r = client.post("/api/proposals", json=body)
+    assert r.status_code == 201 and r.get_json()["reasons"] == "新建道路。\r\n\t理由二"
+    for field, value in (("name", "云溪路\nFAKE"), ("applicant", "天河区\t住建局")):
+        bad = json.loads(raw_proposal('"云溪路"'))
+        if field == "name":
+            bad["proposed"]["name"] = value
+        else:
+            bad[field] = value
+        r = client.post("/api/proposals", json=bad)
+        assert r.status_code == 400, r.get_json()
+        assert "换行或制表符" in r.get_json()["error"]["message"]
+
+
+def _store_office_as_before_the_fix(store, username: str) -> None:
+    """An office holding a line break and an escape sequence, written with SQL functions
+    (as an unchecked version stored it; the store now refuses such a parameter)."""
+    char = "char" if store.dialect == "sqlite" else "chr"
+    with store.write(actor="system:test") as conn:
+        conn.execute(
+            sa.text(
+                f"UPDATE users SET office = 'Office' || {char}(10) || 'FAKE-ROW  active  admin'"
+                f" || {char}(27) || '[31m' WHERE username = :u"
+            ),
+            {"u": username},
+        )
+
+
+def test_cli_text_is_one_line_and_list_users_cannot_be_forged(tmp_path):
+    from gazetteer.core import accounts
+    from gazetteer.core.store import Store
+
+    url = f"sqlite:///{tmp_path / 'users.db'}"
+    base = ["--database-url", url, "admin"]
+    made = CliRunner().invoke(
+        main,
+        [*base, "create-user", "clerk3", "--role", "clerk", "--password-stdin"],
+        input="correct horse battery staple\n",
+    )
+    assert made.exit_code == 0, made.output
+    refused = CliRunner().invoke(
+        main, [*base, "set-office", "clerk3", "Office\nFAKE-ROW  active admin"]
+    )
+    assert isinstance(refused.exception, InvalidInput), refused.output
+    assert "office" in refused.exception.message and "U+000A" in refused.exception.message
+    for bad in ("Office\x1b[31m", "Office\u202eevil"):
+        refused = CliRunner().invoke(main, [*base, "set-office", "clerk3", bad])
+        assert isinstance(refused.exception, InvalidInput), bad
+    refused = CliRunner().invoke(main, [*base, "create-token", "clerk3", "--name", "a\nb"])
+    assert isinstance(refused.exception, InvalidInput)
+    listed = CliRunner().invoke(main, [*base, "list-users"])
+    assert listed.output.count("\n") == 1 and listed.output.rstrip().endswith("-")
+    # A value stored before the check is shown escaped: still one line per user.
+    store = Store(url)
+    try:
+        _store_office_as_before_the_fix(store, "clerk3")
+        assert "\n" in accounts.list_users(store)[0]["office"]
+    finally:
+        store.dispose()
+    listed = CliRunner().invoke(main, [*base, "list-users"])
+    assert listed.output.count("\n") == 1, listed.output
+    assert "\x1b" not in listed.output and "Office\\nFAKE-ROW" in listed.output
+    # The second action: the repair command finds the row and repairs it.
+    found = CliRunner().invoke(main, [*base, "repair-text"])
+    assert found.exit_code == 1 and "users[" in found.output and ".office: control" in found.output
+    fixed = CliRunner().invoke(main, [*base, "repair-text", "--apply"])
+    assert fixed.exit_code == 0 and "repaired 1 value(s)" in fixed.output
+    listed = CliRunner().invoke(main, [*base, "list-users"])
+    assert "Office\\nFAKE-ROW  active  admin\ufffd[31m" in listed.output
+    assert CliRunner().invoke(main, [*base, "repair-text"]).exit_code == 0
+
+
+def test_staff_profile_names_are_single_line(bstore):
+    from boundaries.staff import set_profile
+
+    admin = Actor("system:cli", frozenset({"admin"}))
+    with pytest.raises(InvalidInput) as refused:
+        set_profile(
+            bstore,
+            "nobody",
+            {"full_name": "张\n伟", "organisation": "甲方", "side_code": "440000"},
+            admin,
+        )
+    assert "姓名" in refused.value.message and "U+000A" in refused.value.message

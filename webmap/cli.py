@@ -224,6 +224,9 @@ def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
     click.echo(f"-> {export_round(obj.store, round_id, Path(output))}")
 
 
+RESTORE_WAIT_S = 600.0  # how long `gdgis serve` waits for a running restore to finish
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
@@ -248,10 +251,16 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     (the workers inherit them); each worker then keeps them current from the change log."""
     from gunicorn.app.base import BaseApplication
 
+    from gazetteer.core import serving
     from webmap import create_app, gunicorn_conf
     from webmap.context import lookup
 
     workers = workers or os.cpu_count() or 1
+    # Before the store is touched: a restore running now holds it (and the schema upgrade
+    # would wait on SQLite's lock without a word); wait for it, saying why.
+    serving_lock = serving.hold_while_serving(
+        obj.store, wait_s=RESTORE_WAIT_S, on_wait=lambda m: click.echo(m, err=True)
+    )
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
     with app.app_context():
@@ -281,7 +290,11 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
             return app
 
     click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) × {threads} threads")
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if serving_lock is not None:
+            serving_lock.release()
 
 
 from webmap.cli_admin import admin  # noqa: E402  (accounts, backup, audit: webmap/cli_admin.py)

@@ -27,6 +27,7 @@ import click
 from boundaries.schema import SCHEMA
 from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
+from gazetteer.core.text import displayable
 from webmap.cli_params import RECORD_ID
 
 CLI_ACTOR = "system:cli"
@@ -118,10 +119,12 @@ activate = _set_active_command(
 @admin.command("list-users")
 @click.pass_obj
 def list_users(obj) -> None:
+    """One line per user: name, active, roles, office. Values are shown with control
+    characters escaped (``displayable``), so no stored value can add a line."""
     for u in accounts.list_users(obj.store):
         click.echo(
-            f"{u['username']:24} {'active' if u['active'] else 'inactive':9} "
-            f"{','.join(u['roles']):32} {u['office'] or '-'}"
+            f"{displayable(u['username']):24} {'active' if u['active'] else 'inactive':9} "
+            f"{','.join(u['roles']):32} {displayable(u['office'] or '-')}"
         )
 
 
@@ -165,14 +168,26 @@ def backup_cmd(obj, output: Path) -> None:
 @click.option("--yes", is_flag=True, help="Confirm replacing the store's content.")
 @click.pass_obj
 def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
-    """Replace the store with BACKUP_FILE, verified against its manifest before and after."""
+    """Replace the store with BACKUP_FILE, verified against its manifest before and after.
+    The replaced store is kept beside it (STORE.replaced-<UTC time>) and what it held beyond
+    the backup is listed."""
     if not yes:
         raise click.UsageError(
             "restore replaces every record in the store: stop the app, then pass --yes"
         )
-    result = backup_service.restore(backup_file, obj.store)
+    report = backup_service.restore(backup_file, obj.store)
+    click.echo(f"replaced store kept as {report.replaced_copy}")
+    if report.discarded:
+        counts = ", ".join(f"{t} {n}" for t, n in sorted(report.discarded.items()))
+        click.echo(f"discarded (rows the replaced store held beyond the backup's): {counts}")
+    else:
+        click.echo("discarded: nothing (the replaced store held no rows beyond the backup's)")
+    for label, newest in (("before", report.audit_before), ("after", report.audit_after)):
+        click.echo(
+            f"newest audit entry {label}: " + (f"#{newest[0]} at {newest[1]}" if newest else "none")
+        )
     click.echo(
-        f"restored {backup_file}: {result.tables} tables, counts and checksums match the manifest"
+        f"restored {backup_file}: {report.tables} tables, counts and checksums match the manifest"
     )
 
 
@@ -207,9 +222,9 @@ def audit_verify(obj) -> None:
 @click.option("--apply", is_flag=True, help="Rewrite the bad values (default: only list them).")
 @click.pass_obj
 def repair_text_cmd(obj, apply: bool) -> None:
-    """List rows stored with invalid text (lone surrogates, not NFC) or non-finite numbers;
-    with --apply, repair them (surrogates become U+FFFD, a NaN/infinite position unknown)
-    in one audited write. Exit 1 when bad rows remain."""
+    """List rows stored with invalid text (lone surrogates, control characters, not NFC) or
+    non-finite numbers; with --apply, repair them (surrogates and controls become U+FFFD, a
+    NaN/infinite position unknown) in one audited write. Exit 1 when bad rows remain."""
     found = (
         text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
         if apply

@@ -2,6 +2,7 @@
 parameters named ``…_id`` are integers unless declared; ``webmap.responses``)."""
 
 from boundaries.io import FORMATS
+from boundaries.tables import MARKER_STATES
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import file_content, form_body, json_content, operation, path_param
@@ -45,7 +46,7 @@ PATHS = {
         "get": operation(
             "Markers as GeoJSON (demonstration rows labelled 演示数据)",
             "FeatureCollection",
-            params=[_LINE, q("state", _TEXT)],
+            params=[_LINE, q("state", {"type": "string", "enum": list(MARKER_STATES)})],
         )
     },
     "/api/boundaries/markers/{key}": {

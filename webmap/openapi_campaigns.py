@@ -35,8 +35,12 @@ _BATCH_FILE = {
 
 def _page(limit_default: int) -> list[dict]:
     return [
-        text_query("offset", "跳过条数", {"type": "integer", "default": 0}),
-        text_query("limit", "条数上限 1–1000", {"type": "integer", "default": limit_default}),
+        text_query("offset", "跳过条数", {"type": "integer", "minimum": 0, "default": 0}),
+        text_query(
+            "limit",
+            "条数上限 1–1000",
+            {"type": "integer", "minimum": 1, "maximum": 1000, "default": limit_default},
+        ),
     ]
 
 
@@ -77,7 +81,9 @@ PATHS = {
         "get": operation(
             "某县区尚无图形的现行地名，下一个在前（工作人员）",
             params=[
-                text_query("county", "县级区划代码", required=True),
+                text_query(
+                    "county", "县级区划代码", {"type": "string", "minLength": 1}, required=True
+                ),
                 text_query("after", "从该记录编号之后开始", {"type": "integer"}),
                 _page(50)[1],
             ],

@@ -27,6 +27,7 @@ from boundaries.vocabulary import NOTES_MAX_CHARS
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.text import TEXT_PATTERN
 from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
@@ -34,22 +35,17 @@ from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
-Text = Annotated[str, Field(max_length=20_000)]
-ShortText = Annotated[str, Field(max_length=2_000)]
+Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
+ShortText = Annotated[str, Field(max_length=2_000, pattern=TEXT_PATTERN)]
 IsoDate = Annotated[
     str,
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
 ]
-# Finite and within the globe; whether a point lies in China (and a hint when lat and lon
-# look swapped) is the domain's check (gazetteer.core.geojson_input.check_lon_lat).
-Lon = Annotated[
-    float,
-    Field(ge=-180, le=180, allow_inf_nan=False, description="CGCS2000 longitude, degrees"),
-]
-Lat = Annotated[
-    float,
-    Field(ge=-90, le=90, allow_inf_nan=False, description="CGCS2000 latitude, degrees"),
-]
+# Finite numbers. The range (the globe, China) is the domain's check, which can say when
+# lat and lon look swapped ("疑似颠倒", gazetteer.core.geojson_input.check_lon_lat): a range
+# here would answer a swapped pair with a bare "lat 应不大于 90".
+Lon = Annotated[float, Field(allow_inf_nan=False, description="CGCS2000 longitude, degrees")]
+Lat = Annotated[float, Field(allow_inf_nan=False, description="CGCS2000 latitude, degrees")]
 # Text a field must hold (not empty, not only spaces): the document says so as the check does.
 Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"\S")]
 FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=r"\S")]

@@ -124,7 +124,7 @@ def validate_office(office) -> str | None:
     (empty text too) for a user who acts alone."""
     if office is None:
         return None
-    text = clean_text(str(office), "office").strip()
+    text = clean_text(str(office), "office", single_line=True).strip()
     if len(text) > 100:
         raise InvalidInput("单位名称不超过 100 个字符", details={"field": "office"})
     return text or None
@@ -231,7 +231,7 @@ def token_digest(token: str) -> str:
 def issue_token(store: Store, username: str, name: str, *, by="system:cli") -> tuple[str, dict]:
     """A new API token for ``username``: (the token, shown only now; its record)."""
     who = _by_name(by)
-    label = str(name or "").strip()
+    label = clean_text(str(name or ""), "name", single_line=True).strip()
     if not 1 <= len(label) <= 100:
         raise InvalidInput("请为令牌写一个 1–100 字的用途说明")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -232,23 +232,82 @@ def verify_backup(backup_file: Path) -> Verification:
     return result
 
 
-def restore(backup_file: Path, store: Store) -> Verification:
+@dataclass
+class RestoreReport:
+    """What a restore did: the verification of the restored store, the rows per table the
+    replaced store held beyond the backup's (discarded), the newest audit entry (id, UTC
+    time) before and after, and where the replaced store was kept."""
+
+    verification: Verification
+    discarded: dict[str, int]
+    audit_before: tuple[int, str] | None
+    audit_after: tuple[int, str] | None
+    replaced_copy: Path
+
+    @property
+    def tables(self) -> int:
+        return self.verification.tables
+
+    @property
+    def ok(self) -> bool:
+        return self.verification.ok
+
+
+def _newest_audit(path: Path) -> tuple[int, str] | None:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:  # a store without the audit log (not set up yet)
+        return None
+    finally:
+        conn.close()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _rows_beyond(current: dict, backup_manifest: dict) -> dict[str, int]:
+    """Rows per table the current store has beyond the backup's (what a restore discards)."""
+    beyond = {}
+    for table, entry in current["tables"].items():
+        kept = backup_manifest["tables"].get(table, {"rows": 0})["rows"]
+        if entry["rows"] > kept:
+            beyond[table] = entry["rows"] - kept
+    return beyond
+
+
+def replaced_copy_path(target: Path, now: dt.datetime | None = None) -> Path:
+    """Where a restore keeps the store it replaces: beside it, named by the UTC time."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return target.with_name(f"{target.name}.replaced-{stamp}")
+
+
+def restore(backup_file: Path, store: Store) -> RestoreReport:
     """Replace the store's content with the backup, then verify the restored store against
-    the manifest. Refused with ``Conflict`` while any process serves the store
-    (``gazetteer.core.serving``): the copy would overwrite writes the app has already
-    acknowledged. Raises InvalidInput when the backup or the result fails."""
-    checked = verify_backup(backup_file)
-    if not checked.ok:
-        raise InvalidInput("备份文件与清单不符，拒绝恢复：" + "；".join(checked.problems))
+    the manifest. The exclusive serving lock is taken first (``gazetteer.core.serving``), so
+    that no app can start on the store between the verification and the copy; refused with
+    ``Conflict`` while any process serves the store (the copy would overwrite writes the app
+    has already acknowledged). The replaced store is first copied beside it
+    (``replaced_copy_path``) and what it held beyond the backup is reported. Raises
+    InvalidInput when the backup or the result fails; nothing is replaced then."""
     target = _sqlite_file(store)
     with serving.exclusive(store):
+        checked = verify_backup(backup_file)
+        if not checked.ok:
+            raise InvalidInput("备份文件与清单不符，拒绝恢复：" + "；".join(checked.problems))
         store.dispose()
+        expected = read_manifest(backup_file)
+        audit_before = _newest_audit(target)
+        discarded = _rows_beyond(sqlite_manifest(target), expected)
+        copy = replaced_copy_path(target)
+        _copy_database(sqlite3.connect(target), copy, then="PRAGMA journal_mode=DELETE")
         _copy_database(
             sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True),
             target,
             then="PRAGMA wal_checkpoint(TRUNCATE)",
         )
-    result = compare_manifests(read_manifest(backup_file), sqlite_manifest(target))
-    if not result.ok:
-        raise InvalidInput("恢复后的存储与备份清单不符：" + "；".join(result.problems))
-    return result
+        result = compare_manifests(expected, sqlite_manifest(target))
+        if not result.ok:
+            raise InvalidInput(
+                "恢复后的存储与备份清单不符：" + "；".join(result.problems),
+                details={"replaced_copy": str(copy)},
+            )
+        return RestoreReport(result, discarded, audit_before, _newest_audit(target), copy)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -25,8 +26,8 @@ import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.core.errors import DomainError, InvalidInput, NotFound
-from gazetteer.core.text import check_document_text, has_lone_surrogate
+from gazetteer.core.errors import DomainError, NotFound
+from gazetteer.core.text import check_document_text, forbidden_character, has_lone_surrogate
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
@@ -150,22 +151,29 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def _refuse_invalid_text(conn, cursor, statement, parameters, context, executemany):
     # The last line of the text check (``gazetteer.core.text``): whatever path a value took
-    # (API, import, command line), a lone surrogate never reaches a row.
+    # (API, import, command line), a lone surrogate or a control character never reaches a
+    # row. Tab and line breaks pass here (notes are multi-line); single-line fields refuse
+    # them in the domain (``clean_text(single_line=True)``).
     rows = parameters if executemany else [parameters]
     for row in rows or ():
         values = row.values() if isinstance(row, dict) else row
         for value in values or ():
-            if isinstance(value, str) and has_lone_surrogate(value):
-                raise InvalidInput("文本含有无效的 Unicode 字符（孤立代理项），未保存")
+            if isinstance(value, str) and (has_lone_surrogate(value) or forbidden_character(value)):
+                check_document_text(value, "文本")
+
+
+# A serialised JSON document holds a refused character only as one of these escapes (a
+# surrogate half, a control, a bidi control; json.dumps writes \b and \f for two controls).
+_ESCAPED_REFUSED = re.compile(r"\\(u(d[89a-f]|00[01]|007f|008|009|202[a-e]|206[6-9])|[bf])")
 
 
 def _json_serializer(document) -> str:
-    # JSON columns are written with ASCII escapes, so a surrogate would pass the check above
-    # as "\\ud800"; check the document itself. Only a document whose text has an escaped
-    # surrogate (a lone one, or half of a valid pair above U+FFFF) is walked: the walk is
-    # slow, and bulk writes (an office import) serialise hundreds of thousands of documents.
+    # JSON columns are written with ASCII escapes, so a surrogate or a control would pass
+    # the check above as "\\ud800" or "\\u001b"; check the document itself. Only a document
+    # whose text has such an escape is walked: the walk is slow, and bulk writes (an office
+    # import) serialise hundreds of thousands of documents.
     text = json.dumps(document)
-    if "\\ud" in text:
+    if _ESCAPED_REFUSED.search(text):
         check_document_text(document, "JSON")
     return text
 

@@ -1,6 +1,10 @@
 """Text from users: the one check every text input passes before it is stored.
 
-Stored text must be valid Unicode scalar values (no lone surrogates such as ``"\\ud800"``,
+Stored text must be free of control characters (C0 controls other than tab, line feed and
+carriage return, DEL, the C1 controls, and the bidirectional embedding, override and isolate
+controls, which make text display in another order than it is stored), single-line fields
+(names, offices, titles) also of tab and line breaks, so that no value can forge a row in a
+list or a table; it must be valid Unicode scalar values (no lone surrogates such as ``"\\ud800"``,
 which JSON's ``\\u`` escapes can carry but UTF-8 cannot encode, so a row holding one breaks
 every response that includes it) and in Normalisation Form C, so that the same name typed
 on two keyboards compares equal. Whether full-width forms are allowed in a name is for the
@@ -19,6 +23,52 @@ from gazetteer.core.errors import InvalidInput
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT_CHARACTER = "\ufffd"
+# The one rule for characters text may not hold (see the module docstring). Multi-line text
+# (notes, reasons, opinions) may hold tab, LF and CR; single-line text may not, nor the
+# Unicode line and paragraph separators.
+_CONTROL_RANGES = (
+    (0x00, 0x08),  # C0 below tab
+    (0x0B, 0x0C),  # vertical tab, form feed
+    (0x0E, 0x1F),  # the rest of C0 (ESC starts terminal escape sequences)
+    (0x7F, 0x9F),  # DEL and C1
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2066, 0x2069),  # bidi isolates
+)
+_CONTROLS = "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in _CONTROL_RANGES)
+_FORBIDDEN = re.compile(f"[{_CONTROLS}]")
+# The same rule as a JSON Schema pattern, for the request schemas and the OpenAPI document
+# (``webmap.schemas``): a client learns from the document which text is refused.
+TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
+_FORBIDDEN_IN_ONE_LINE = re.compile(f"[{_CONTROLS}\t\n\r\u2028\u2029]")
+
+
+def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
+    """The first character ``text`` may not hold, as ``U+001B``; None when it is clean.
+    Lone surrogates are reported by ``has_lone_surrogate``."""
+    found = (_FORBIDDEN_IN_ONE_LINE if single_line else _FORBIDDEN).search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def _refuse_forbidden(text: str, field: str, *, single_line: bool = False) -> None:
+    if has_lone_surrogate(text):
+        raise InvalidInput(
+            f"{field} 含有无效的 Unicode 字符（孤立代理项）", details={"field": field}
+        )
+    bad = forbidden_character(text, single_line=single_line)
+    if bad == "U+0000":
+        raise InvalidInput(f"{field} 含有空字符（NUL）", details={"field": field})
+    if bad:
+        kind = "换行或制表符" if bad in ("U+0009", "U+000A", "U+000D") else "控制字符"
+        raise InvalidInput(f"{field} 含有不允许的{kind}（{bad}），未保存", details={"field": field})
+
+
+def displayable(text) -> str:
+    """``text`` for one cell of a terminal table: every character that ``forbidden_character``
+    refuses in single-line text is shown as an escape (``\\n``, ``\\x1b``), so a value
+    stored before the check cannot forge a row or recolour the terminal."""
+    return _FORBIDDEN_IN_ONE_LINE.sub(
+        lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
+    )
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -31,27 +81,26 @@ def replace_surrogates(text: str) -> str:
     return _SURROGATE.sub(REPLACEMENT_CHARACTER, text)
 
 
-def clean_text(value: str, field: str) -> str:
+def clean_text(value: str, field: str, *, single_line: bool = False) -> str:
     """``value`` NFC-normalised. Raises ``InvalidInput`` naming ``field`` when it holds a
-    lone surrogate or a NUL (neither is ever part of a name or a note)."""
-    if has_lone_surrogate(value):
-        raise InvalidInput(
-            f"{field} 含有无效的 Unicode 字符（孤立代理项）", details={"field": field}
-        )
-    if "\x00" in value:
-        raise InvalidInput(f"{field} 含有空字符（NUL）", details={"field": field})
+    lone surrogate or a control character (``forbidden_character``); ``single_line`` (names,
+    offices, titles): also a tab or a line break."""
+    _refuse_forbidden(value, field, single_line=single_line)
     return unicodedata.normalize("NFC", value)
 
 
-def form_text(value, label: str, max_chars: int, *, required: bool = True) -> str | None:
+def form_text(
+    value, label: str, max_chars: int, *, required: bool = True, single_line: bool = False
+) -> str | None:
     """A text field as a person filled it in: ``value`` (a string; a number is taken as its
     digits) passed through ``clean_text`` and stripped, at most ``max_chars`` characters;
     None when empty and not ``required``. Raises ``InvalidInput`` naming ``label`` when it
-    is missing, too long, not text, or holds a lone surrogate or a NUL."""
+    is missing, too long, not text, or holds a lone surrogate or a control character;
+    ``single_line`` (a name, an organisation, a title): also a tab or a line break."""
     if value is None:
         text = ""
     elif isinstance(value, str):
-        text = clean_text(value, label).strip()
+        text = clean_text(value, label, single_line=single_line).strip()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)
     else:
@@ -95,14 +144,11 @@ def json_leaves(document, where: str = "请求体"):
 
 def check_document_text(document, where: str = "请求体") -> None:
     """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
-    document that holds a lone surrogate or a NUL."""
+    document that holds a lone surrogate or a control character (multi-line text is allowed
+    here; the domain asks single-line fields for one line)."""
     for path, item in json_leaves(document, where):
-        if isinstance(item, str) and has_lone_surrogate(item):
-            raise InvalidInput(
-                f"{path} 含有无效的 Unicode 字符（孤立代理项）", details={"field": path}
-            )
-        if isinstance(item, str) and "\x00" in item:
-            raise InvalidInput(f"{path} 含有空字符（NUL）", details={"field": path})
+        if isinstance(item, str):
+            _refuse_forbidden(item, path)
 
 
 def normalise_document_text(document):
@@ -117,8 +163,8 @@ def normalise_document_text(document):
 
 
 def text_problem(value) -> str | None:
-    """What is wrong with a stored value ('surrogate', 'not_nfc') or None; JSON values
-    (dicts, lists) are searched through."""
+    """What is wrong with a stored value ('surrogate', 'control', 'not_nfc') or None; JSON
+    values (dicts, lists) are searched through."""
     strings = []
     stack = [value]
     while stack:
@@ -132,16 +178,19 @@ def text_problem(value) -> str | None:
             stack.extend(item)
     if any(has_lone_surrogate(s) for s in strings):
         return "surrogate"
+    if any(forbidden_character(s) for s in strings):
+        return "control"
     if any(not unicodedata.is_normalized("NFC", s) for s in strings):
         return "not_nfc"
     return None
 
 
 def repair_text(value):
-    """A stored value made valid: lone surrogates become U+FFFD (the replacement
-    character, so a reader sees that something was lost), then NFC. JSON values are
-    repaired throughout."""
+    """A stored value made valid: lone surrogates and control characters become U+FFFD
+    (the replacement character, so a reader sees that something was lost), then NFC. JSON
+    values are repaired throughout."""
     if isinstance(value, str):
+        value = _FORBIDDEN.sub(REPLACEMENT_CHARACTER, value)
         return unicodedata.normalize("NFC", _SURROGATE.sub(REPLACEMENT_CHARACTER, value))
     if isinstance(value, dict):
         return {repair_text(k): repair_text(v) for k, v in value.items()}

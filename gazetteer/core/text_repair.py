@@ -2,10 +2,11 @@
 
 Before text was checked at the door (``gazetteer.core.text``), a JSON ``\\ud800`` escape could
 reach a JSON column (``proposals.proposed``) and make every list that included the row
-fail. This scans every text and JSON column of the tables declared on ``metadata`` (the
-caller imports its whole schema first) and, when asked, rewrites the bad values: lone
-surrogates become U+FFFD, text is NFC-normalised. Numbers that are NaN or infinite
-(JSON cannot carry them; a dispute position stored before positions were checked) become
+fail, and control characters (``\\x1b[31m``, a bidi override) were stored as typed.
+This scans every text and JSON column of the tables declared on ``metadata`` (the caller
+imports its whole schema first) and, when asked, rewrites the bad values: lone surrogates
+and control characters become U+FFFD, text is NFC-normalised. Numbers that are NaN or
+infinite (JSON cannot carry them; a dispute position stored before positions were checked) become
 unknown (null), both halves of a lon/lat pair. The repair is one ordinary audited write
 by the operator; the audit log itself (history) is never rewritten.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from gazetteer.core.store import Store, metadata
-from gazetteer.core.text import repair_text, text_problem
+from gazetteer.core.text import displayable, repair_text, text_problem
 
 NEVER_REWRITTEN = frozenset({"audit_log", "alembic_version"})
 
@@ -28,10 +29,10 @@ class BadText:
     table: str
     key: tuple
     column: str
-    problem: str  # "surrogate", "not_nfc" or "not_finite"
+    problem: str  # "surrogate", "control", "not_nfc" or "not_finite"
 
     def line(self) -> str:
-        key = ",".join(str(k) for k in self.key)
+        key = displayable(",".join(str(k) for k in self.key))  # a text key may be bad too
         return f"{self.table}[{key}].{self.column}: {self.problem}"
 
 
@@ -82,7 +83,8 @@ def _scan(conn, meta: sa.MetaData) -> list[tuple[BadText, object]]:
 
 
 def find_invalid_text(store: Store, meta: sa.MetaData = metadata) -> list[BadText]:
-    """Every stored value holding a lone surrogate or text not in NFC, and every number
+    """Every stored value holding a lone surrogate, a control character or text not in NFC,
+    and every number
     that is NaN or infinite (coordinates stored before they were checked)."""
     with store.read(primary=True) as conn:
         return [bad for bad, _value in _scan(conn, meta)]
