@@ -10,6 +10,8 @@ and where it is used:
 * ``search`` — search strips such terms from the end of a name to find its specific term
   (``search_suffixes``), and committee suffixes say what people call the place instead
   (``committee_short_forms``: 福涌村民委员会 is called 福涌村);
+* ``ethnic_prefix`` — ethnic names in front of the term go with it in a split
+  (乳源瑶族自治县 -> 乳源 + 瑶族自治县);
 * ``division_types`` — the feature class and type a statistical division name ending in
   the term has at a level (``division_type``: 番禺区 at county level is a 市辖区);
 * line naming takes a county's specific name from ``split_name`` (``boundaries.naming``).
@@ -37,6 +39,8 @@ class GenericTerm:
     spoken: str | None = None  # committee suffixes: what is said instead ('' = nothing)
     # level -> (feature_class, feature_type) of a statistical division name ending in it
     division_types: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
+    # ethnic names in front go with the term when splitting (瑶族自治县, 瑶族乡)
+    ethnic_prefix: bool = False
 
 
 def parse_row(row: dict[str, str]) -> GenericTerm:
@@ -63,6 +67,7 @@ def parse_row(row: dict[str, str]) -> GenericTerm:
         uses,
         None if not spoken else ("" if spoken == "-" else spoken),
         division_types,
+        ethnic_prefix=(row.get("ethnic_prefix") or "").strip() == "yes",
     )
 
 

@@ -3,7 +3,8 @@ spelling rules (《中国地名汉语拼音字母拼写规则（汉语地名部�
 
 - The name is split into specific term (专名) and generic term (通名) by the longest generic
   suffix in ``rules/data/generic_terms.csv`` that leaves a specific term; ethnic names before
-  自治县/自治州/自治区/民族乡 go with the generic (乳源瑶族自治县 -> 乳源 + 瑶族自治县).
+  自治县/自治州/自治区/民族乡 (terms marked ``ethnic_prefix`` in the table) go with the generic
+  (乳源瑶族自治县 -> 乳源 + 瑶族自治县).
 - Specific and generic are written separately, each capitalised, even when the specific is one
   syllable (太湖 Tai Hu, 番禺区 Panyu Qu); a generic that has become part of the specific stays
   in it (梅县区 Meixian Qu). Village and settlement names (generic marked ``joined``: 村 庄 屯 …)
@@ -21,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 
 from gazetteer import pinyin
 
-_ETHNIC_GENERICS = ("自治区", "自治州", "自治县", "自治旗", "民族乡", "乡", "镇")
 _VOWEL_STARTS = set("aoeāáǎàōóǒòēéěè")
 
 
@@ -69,7 +69,7 @@ def split_name(name: str) -> tuple[str, str]:
         return specific, name[len(specific) :]
     generic = _match_generic(name)
     specific = name[: len(name) - len(generic)]
-    if generic in _ETHNIC_GENERICS:
+    if generic and data.generic_terms[generic].ethnic_prefix:
         peeled = True
         while peeled:
             peeled = False

@@ -233,3 +233,18 @@ def test_heteronyms_flagged_for_confirmation():
     assert flagged["埔"]["index"] == 1 and flagged["埔"]["in_generic"] is False
     assert romanize("湛江市").heteronyms == []
     assert r.to_dict()["heteronyms"] == r.heteronyms
+
+
+def test_ethnic_names_go_with_the_generics_the_table_marks():
+    """Which generic terms take the ethnic names in front of them is a column of the one
+    generic-terms table (``ethnic_prefix``), not a second list in romanize.py."""
+    from gazetteer.generic_terms import parse_row, shipped_terms
+
+    marked = {t.term for t in shipped_terms().values() if t.ethnic_prefix}
+    assert {"自治区", "自治州", "自治县", "自治旗", "民族乡"} <= marked
+    assert "县" not in marked
+    for term in marked:
+        assert split_name(f"乳源瑶族{term}") == ("乳源", f"瑶族{term}")
+    assert split_name("乳源瑶族县") == ("乳源瑶族", "县")
+    row = {"term": "苏木", "classes": "行政区域", "ethnic_prefix": "yes"}
+    assert parse_row(row).ethnic_prefix and not parse_row({"term": "苏木"}).ethnic_prefix

@@ -10,6 +10,7 @@ calls these same functions so that a trigger made by a migration and one re-made
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
@@ -143,3 +144,76 @@ def record_baseline(conn, tables: Mapping[str, Sequence[str]], actor: str) -> No
             f"INSERT INTO audit_log (at, actor, tx, table_name, op, row_key) "
             f"SELECT {now}, '{actor}', NULL, '{table}', 'BASELINE', {key_sql(columns)} FROM \"{table}\""
         )
+
+
+def rename_check_constraints(conn, table: str, renames: Mapping[str, str]) -> None:
+    """Rename CHECK constraints of ``table`` ({old name: new name}), keeping its rows,
+    indexes and triggers.
+
+    PostgreSQL renames in place; a name longer than its 63-character limit is stored
+    truncated the way SQLAlchemy truncates it (``_pg_name``).
+    SQLite cannot rename a constraint, and a batch rebuild (copy, DROP TABLE, rename)
+    is refused for a table other tables reference: with ``foreign_keys=ON`` inside the
+    migration's transaction the DROP's implicit DELETE violates their foreign keys. A
+    constraint's name is only text in the table's CREATE statement, not in the stored
+    rows, so the name is changed there instead, the way SQLite's ALTER TABLE documentation
+    describes for changes that leave the stored data as it is (section 7: edit
+    ``sqlite_schema`` with ``writable_schema``, then bump ``schema_version``).
+    """
+    if conn.dialect.name == "postgresql":
+        existing = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT conname FROM pg_constraint "
+                    "WHERE conrelid = CAST(:table AS regclass) AND contype = 'c'"
+                ),
+                {"table": table},
+            )
+        ]
+        for old, new in renames.items():
+            stored = _pg_name(old)
+            if stored not in existing:
+                raise ValueError(f"{table} has no CHECK constraint named {stored}")
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{table}" RENAME CONSTRAINT "{stored}" TO "{_pg_name(new)}"'
+            )
+        return
+    sql = conn.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :table"),
+        {"table": table},
+    ).scalar_one()
+    for old, new in renames.items():
+        if f"CONSTRAINT {old} " not in sql:
+            raise ValueError(f"{table} has no CHECK constraint named {old}")
+        sql = sql.replace(f"CONSTRAINT {old} ", f"CONSTRAINT {new} ")
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    conn.execute(
+        sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = :table"),
+        {"sql": sql, "table": table},
+    )
+    conn.exec_driver_sql(f"PRAGMA schema_version = {version + 1}")
+    conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+    problems = conn.exec_driver_sql("PRAGMA integrity_check").scalars().all()
+    if problems != ["ok"]:
+        raise RuntimeError(f"integrity check after renaming constraints of {table}: {problems}")
+
+
+def _pg_name(name: str) -> str:
+    """``name`` as SQLAlchemy stores it on PostgreSQL: over 63 characters, the first 55,
+    ``_`` and the last four hex digits of its MD5."""
+    if len(name) <= 63:
+        return name
+    return name[:55] + "_" + hashlib.md5(name.encode()).hexdigest()[-4:]
+
+
+def undouble_check_names(conn, short_names: Mapping[str, Sequence[str]], *, undo=False) -> None:
+    """Rename ``ck_<table>_ck_<table>_<short>`` (a full name passed where the naming
+    convention wanted the short one, so prefixed twice) to ``ck_<table>_<short>``, for
+    ``short_names`` ({table: short names}); ``undo`` renames back."""
+    for table, shorts in short_names.items():
+        renames = {f"ck_{table}_ck_{table}_{s}": f"ck_{table}_{s}" for s in shorts}
+        if undo:
+            renames = {new: old for old, new in renames.items()}
+        rename_check_constraints(conn, table, renames)
