@@ -167,7 +167,6 @@ def test_a_base_made_under_other_rule_data_is_not_adopted(store, monkeypatch):
     follows the new rule data."""
     from gazetteer import index_files, search
 
-
     def started() -> LookupService:
         service = LookupService(store, poll_s=0)
         service.warm()
