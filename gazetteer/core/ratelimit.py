@@ -15,6 +15,7 @@ a record of anything.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -23,6 +24,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from gazetteer.core.store import Store, metadata
+
+log = logging.getLogger(__name__)
 
 rate_limit_buckets = sa.Table(
     "rate_limit_buckets",
@@ -123,41 +126,16 @@ class SharedTokenBucket(TokenBucket):
             self._synced_at = now = self.clock()
             with self._lock:
                 spent, self._pending = dict(self._pending), defaultdict(int)
-            t = rate_limit_buckets
-            # read_back=False: the request that happens to sync reads nothing it wrote here,
-            # so its reads may still go to a replica.
-            with self.store.write(actor="system:rate-limit", read_back=False) as conn:
-                for client, n in spent.items():
-                    updated = conn.execute(
-                        t.update()
-                        .where(t.c.bucket == self.name, t.c.client == client)
-                        .values(tokens=self._refilled(t.c.tokens, t.c.updated_s, now) - n)
-                        .values(updated_s=now)
-                    ).rowcount
-                    if not updated:
-                        conn.execute(
-                            t.insert().values(
-                                bucket=self.name,
-                                client=client,
-                                tokens=self.capacity - n,
-                                updated_s=now,
-                            )
-                        )
-                # A bucket that has refilled is the same as no bucket.
-                conn.execute(
-                    t.delete().where(
-                        t.c.bucket == self.name,
-                        t.c.tokens + (now - t.c.updated_s) * self.rate_per_s >= self.capacity,
-                    )
-                )
-                shared = {
-                    r.client: (r.tokens, r.updated_s)
-                    for r in conn.execute(
-                        sa.select(t.c.client, t.c.tokens, t.c.updated_s).where(
-                            t.c.bucket == self.name
-                        )
-                    )
-                }
+            try:
+                shared = self._exchange(spent, now)
+            except sa.exc.DBAPIError:
+                # Bookkeeping of requests must never fail one: keep what was let through
+                # for the next sync and decide locally until then.
+                log.warning("rate-limit sync failed; retried at the next one", exc_info=True)
+                with self._lock:
+                    for client, n in spent.items():
+                        self._pending[client] += n
+                return
             with self._lock:
                 self._shared = shared
                 for client in list(self._buckets):
@@ -166,3 +144,48 @@ class SharedTokenBucket(TokenBucket):
                     self._buckets[client] = (tokens - self._pending.get(client, 0), at)
         finally:
             self._sync_lock.release()
+
+    def _exchange(self, spent: dict[str, int], now: float) -> dict[str, tuple[float, float]]:
+        """Write what this process let through per client into the shared buckets and read
+        them all back, in one transaction. Processes take turns (PostgreSQL: a transaction
+        advisory lock per bucket name; SQLite has one writer anyway), so two syncs never
+        update the same clients in different orders (a deadlock) or both insert one new
+        client (a duplicate key)."""
+        t = rate_limit_buckets
+        # read_back=False: the request that happens to sync reads nothing it wrote here,
+        # so its reads may still go to a replica.
+        with self.store.write(actor="system:rate-limit", read_back=False) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                    {"name": f"gdgis.rate_limit.{self.name}"},
+                )
+            for client, n in sorted(spent.items()):
+                updated = conn.execute(
+                    t.update()
+                    .where(t.c.bucket == self.name, t.c.client == client)
+                    .values(tokens=self._refilled(t.c.tokens, t.c.updated_s, now) - n)
+                    .values(updated_s=now)
+                ).rowcount
+                if not updated:
+                    conn.execute(
+                        t.insert().values(
+                            bucket=self.name,
+                            client=client,
+                            tokens=self.capacity - n,
+                            updated_s=now,
+                        )
+                    )
+            # A bucket that has refilled is the same as no bucket.
+            conn.execute(
+                t.delete().where(
+                    t.c.bucket == self.name,
+                    t.c.tokens + (now - t.c.updated_s) * self.rate_per_s >= self.capacity,
+                )
+            )
+            return {
+                r.client: (r.tokens, r.updated_s)
+                for r in conn.execute(
+                    sa.select(t.c.client, t.c.tokens, t.c.updated_s).where(t.c.bucket == self.name)
+                )
+            }
