@@ -737,7 +737,9 @@ def _datetime(value) -> dt.datetime:
         result = dt.datetime.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(f"检查时间应为 ISO 8601：{value!r}", details=field) from None
-    result = result if result.tzinfo else result.replace(tzinfo=LOCAL_TZ)
+    # Stored as UTC: the store keeps the clock reading of an aware value and drops its
+    # offset (SQLite), so 09:00+08:00 must become 01:00 UTC here, not 09:00 "UTC".
+    result = (result if result.tzinfo else result.replace(tzinfo=LOCAL_TZ)).astimezone(dt.UTC)
     if result > now + CLOCK_SKEW_ALLOWANCE:
         raise InvalidInput(
             f"检查时间 {value} 晚于当前时间：请核对设备的日期和时钟（允许误差 "

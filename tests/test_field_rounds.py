@@ -719,6 +719,48 @@ def test_a_future_inspection_date_is_400_naming_the_field(bclient, bstore, api_r
         assert abs(stored - when) < dt.timedelta(seconds=1)
 
 
+def test_an_inspection_time_keeps_its_instant_whatever_offset_it_was_sent_with(bclient, api_round):
+    """09:00 in Beijing is 01:00 UTC: the stored and answered instant is the one the device
+    meant (it was kept as 09:00 UTC, eight hours later and in the future); the same for an
+    amendment, with an offset, with Z and with no offset (Beijing time)."""
+    rnd, markers = api_round
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    sent = (dt.datetime.now(beijing) - dt.timedelta(hours=2)).replace(microsecond=0)
+    record = inspection_record(
+        rnd["id"], "intact", marker_id=markers[0]["id"], inspected_at=sent.isoformat()
+    )
+    made = bclient.post("/api/boundaries/inspections", json=record)
+    assert made.status_code == 201, made.get_json()
+
+    def instant(text: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    assert instant(made.get_json()["inspected_at"]) == sent
+    listed = bclient.get(f"/api/boundaries/inspections?round_id={rnd['id']}").get_json()
+    assert instant(listed["inspections"][0]["inspected_at"]) == sent
+    # The second action: amendments with other spellings of instants.
+    url = f"/api/boundaries/inspections/{record['id']}/amendments"
+    earlier = sent - dt.timedelta(hours=1)
+    for text in (
+        earlier.isoformat(),
+        earlier.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        earlier.replace(tzinfo=None).isoformat(),  # no offset: Beijing time
+        earlier.astimezone(dt.timezone(dt.timedelta(hours=-5))).isoformat(),
+    ):
+        amended = bclient.post(
+            url,
+            json={
+                "id": str(uuid.uuid4()),
+                "kind": "amendment",
+                "reason": "时间更正",
+                "found_state": "intact",
+                "inspected_at": text,
+            },
+        )
+        assert amended.status_code == 201, (text, amended.get_json())
+        assert instant(amended.get_json()["inspected_at"]) == earlier, text
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
