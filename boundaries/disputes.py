@@ -12,11 +12,15 @@ from boundaries.lines import line_named_in
 from boundaries.tables import (
     DISPUTE_CATEGORIES,
     DISPUTE_RISKS,
-    DISPUTE_STATUSES,
     boundary_lines,
     disputes,
 )
-from boundaries.vocabulary import DISPUTE_CATEGORY_TERMS, DISPUTE_STATUS_TERMS, labels
+from boundaries.vocabulary import (
+    DISPUTE_CATEGORY_TERMS,
+    DISPUTE_STATUS_TERMS,
+    labels,
+    require_code,
+)
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
@@ -97,11 +101,7 @@ def update_dispute(
     store: Store, dispute_id: int, status: str, actor, *, resolution: str | None = None
 ) -> dict:
     require_role(actor, _ROLES, "更新争议隐患")
-    if status not in DISPUTE_STATUSES:  # not a status at all: bad input, not a conflict
-        choices = "、".join(f"{STATUS_NAMES[s]}（{s}）" for s in DISPUTE_STATUSES)
-        raise InvalidInput(
-            f"隐患状态不可识别：{status!r}（可选 {choices}）", details={"field": "status"}
-        )
+    require_code(status, DISPUTE_STATUS_TERMS, field="status", what_zh="隐患状态")
     current = get_dispute(store, dispute_id)
     if status not in _NEXT.get(current["status"], set()):
         raise IllegalTransition(

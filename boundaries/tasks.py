@@ -16,7 +16,7 @@ from shapely.geometry import Point
 from boundaries import staff
 from boundaries.markers import set_marker_state
 from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
-from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels
+from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels, require_code
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
@@ -166,6 +166,7 @@ def update_task(
     (``witness``: {name, organisation, role}); relocate also the new position (CGCS2000
     lon/lat degrees); relocate/retire need both sides' approvals."""
     require_role(actor, _TASK_ROLES, "处理维护任务")
+    require_code(status, TASK_STATUS_TERMS, field="status", what_zh="任务状态")
     with store.write(actor=actor) as conn:
         task = _task_with_sides(conn, task_id)
         if status not in _NEXT.get(task.status, set()):

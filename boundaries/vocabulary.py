@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gazetteer.core.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Term:
@@ -38,6 +40,18 @@ def codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
 
 def labels(terms: tuple[Term, ...]) -> dict[str, str]:
     return {t.code: t.zh for t in terms}
+
+
+def require_code(value, terms: tuple[Term, ...], *, field: str, what_zh: str) -> str:
+    """``value`` when it is one of ``terms``' codes, else ``InvalidInput`` naming ``field``
+    and the choices: a value that is no code at all is bad input (400), not a move the
+    record's state forbids (409)."""
+    if value not in codes(terms):
+        choices = "、".join(f"{t.zh}（{t.code}）" for t in terms)
+        raise InvalidInput(
+            f"{what_zh}不可识别：{value!r}（可选 {choices}）", details={"field": field}
+        )
+    return value
 
 
 # Marker states seen in inspection reports (see shared/DOMAIN.md); ``retired`` is set only

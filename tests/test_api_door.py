@@ -146,6 +146,44 @@ def test_an_unknown_dispute_status_is_bad_input_a_known_unreachable_one_a_confli
     assert r.status_code == 200 and r.get_json()["status"] == "monitoring"
 
 
+def test_an_unknown_task_status_is_bad_input_naming_status(bclient, officer):
+    """As for disputes (a user test found 409 illegal_transition for "bogus")."""
+    marker = bclient.get("/api/boundaries/markers").get_json()["features"][0]
+    created = bclient.post(
+        "/api/boundaries/tasks",
+        json={"marker_id": marker["id"], "kind": "repaint", "note": "字迹模糊"},
+        headers=officer["headers"],
+    )
+    assert created.status_code == 201, created.get_json()
+    path = f"/api/boundaries/tasks/{created.get_json()['id']}"
+    r = bclient.post(path, json={"status": "bogus"}, headers=officer["headers"])
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "status"
+    r = bclient.post(path, json={"status": "in_progress"}, headers=officer["headers"])
+    assert r.status_code == 200 and r.get_json()["status"] == "in_progress"
+
+
+def test_ids_in_paths_are_ascii_digits_only(bclient, officer):
+    """١ (Arabic-Indic one) or ２ (full-width two) named record 1 or 2 through Python's
+    Unicode digits; they name no record."""
+    created = bclient.post(
+        "/api/boundaries/disputes",
+        json={"title": "界桩旁采砂", "line": LINE},
+        headers=officer["headers"],
+    ).get_json()
+    for zero in ("\u0660", "\uff10", "\u0966"):  # Arabic-Indic, full-width, Devanagari 0
+        odd = "".join(chr(ord(zero) + int(d)) for d in str(created["id"]))
+        r = bclient.post(
+            f"/api/boundaries/disputes/{odd}",
+            json={"status": "monitoring"},
+            headers=officer["headers"],
+        )
+        assert r.status_code == 404, (odd, r.status_code)
+    listed = bclient.get("/api/boundaries/disputes", headers=officer["headers"]).get_json()
+    stored = next(d for d in listed["disputes"] if d["id"] == created["id"])
+    assert stored["status"] == "open"  # nothing changed through the odd digits
+    assert bclient.get("/api/places/\uff12").status_code == 404
+
+
 # ---- item 5: a body too large, however it is sent -------------------------------------------
 
 

@@ -229,6 +229,9 @@ class BoundedIntConverter(IntegerConverter):
     record has), so every method's route sees it: refusing the match instead would make
     werkzeug answer 405 when another route of the path has another method."""
 
+    # ASCII digits only: the \d of Python regexes (werkzeug's default) also takes ١ or ２,
+    # which then named record 1 or 2.
+    regex = r"[0-9]+"
     STORE_MAX = 2**63 - 1
     OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 
