@@ -1024,7 +1024,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
 def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
     """One side's officer signs the round's joint conclusion (``conclusion`` text,
     ``side_code``). Changing the text withdraws the other side's signature: both sides
-    sign the same words."""
+    sign the same words. Signing the same words again changes nothing."""
     require_role(actor, {"officer"}, "签署联检结论")
     text = data.get("conclusion")
     if not isinstance(text, str) or not text.strip():
@@ -1052,22 +1052,35 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
             raise InvalidInput(f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}")
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
-        other = "b" if column == "a" else "a"
-        values = {
-            f"concluded_{column}_by": actor.username,
-            f"concluded_{column}_at": _now(),
-            f"concluded_{column}_label": staff.signer_label(conn, actor.username),
-        }
-        if text != (rnd.conclusion or ""):
-            values.update(
-                conclusion=text, **{f"concluded_{other}_{part}": None for part in _SIGNATURE}
+        if text == (rnd.conclusion or "") and getattr(rnd, f"concluded_{column}_by"):
+            # Already signed by this side, these words: a retry (offline, double tap) keeps
+            # the signature as it was, its time and the signer's label of then.
+            values = {}
+        else:
+            values = _conclusion_signature(conn, rnd, text, column, actor)
+        if values:
+            conn.execute(
+                inspection_rounds.update()
+                .where(inspection_rounds.c.id == round_id)
+                .values(**values)
             )
-        elif getattr(rnd, f"concluded_{other}_by") == actor.username:
-            raise IllegalTransition("同一人不能代表双方签署结论")
-        conn.execute(
-            inspection_rounds.update().where(inspection_rounds.c.id == round_id).values(**values)
-        )
     return get_round(store, round_id)
+
+
+def _conclusion_signature(conn, rnd, text: str, column: str, actor) -> dict:
+    """The columns of ``column``'s side signing ``text`` (withdrawing the other side's
+    signature when the words change)."""
+    other = "b" if column == "a" else "a"
+    values = {
+        f"concluded_{column}_by": actor.username,
+        f"concluded_{column}_at": _now(),
+        f"concluded_{column}_label": staff.signer_label(conn, actor.username),
+    }
+    if text != (rnd.conclusion or ""):
+        values.update(conclusion=text, **{f"concluded_{other}_{part}": None for part in _SIGNATURE})
+    elif getattr(rnd, f"concluded_{other}_by") == actor.username:
+        raise IllegalTransition("同一人不能代表双方签署结论")
+    return values
 
 
 def lines_due(store: Store, today: dt.date) -> list[dict]:

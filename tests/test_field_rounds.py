@@ -619,6 +619,15 @@ def test_a_signature_keeps_the_signer_as_they_were_when_signing(bclient, bstore,
             json={"full_name": name, "organisation": "甲方自然资源局", "side_code": side_a},
         )
         assert changed.status_code == 200, changed.get_json()
+    # A retry of the same sign-off (a double tap, a resend) does not re-sign with the new
+    # profile: the signature keeps its time and label.
+    again = bclient.post(
+        f"/api/boundaries/rounds/{rnd['id']}/conclusion",
+        json={"side_code": side_a, "conclusion": "区段内界桩完好。"},
+    )
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["concluded_a_label"] == "张伟（甲方民政局）"
+    assert again.get_json()["concluded_a_at"] == conclusion.get_json()["concluded_a_at"]
     page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
     report = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
     # The teams list people as they are now; the signatures as they were.
