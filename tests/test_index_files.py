@@ -45,6 +45,14 @@ print(json.dumps({
 """
 
 
+@pytest.fixture(autouse=True)
+def _sqlite_store_only(request):
+    """Index files sit beside a SQLite store file; on PostgreSQL the database answers
+    search (tests/test_search_postgres.py), so these tests have nothing to look at."""
+    if "store" in request.fixturenames and request.getfixturevalue("store").dialect != "sqlite":
+        pytest.skip("index files are for SQLite stores; PostgreSQL searches in the database")
+
+
 def answers(service: LookupService) -> dict[str, list]:
     return {q: [h["id"] for h in service.search(q, limit=5)] for q in QUERIES}
 
