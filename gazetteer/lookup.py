@@ -236,6 +236,20 @@ class LookupService:
 
     # ------------------------------------------------------------------ building
 
+    def prepare_store(self) -> None:
+        """What a worker does to the store once when it starts, never inside a request:
+        on PostgreSQL, fill or rewrite the stored search keys when they were made before
+        the keys table or under other rule data (``search_keys.ensure_filled``). Nothing
+        for a store not migrated yet (the keys table is missing) or a SQLite store."""
+        if not self.in_database:
+            return
+        with self.store.read(primary=True) as conn:
+            if not sa.inspect(conn).has_table("place_search_keys"):
+                return
+        from gazetteer import search_keys
+
+        search_keys.ensure_filled(self.store)
+
     def warm(self) -> None:
         """Build every index now (a worker calls this before it takes requests)."""
         self._current()

@@ -79,9 +79,10 @@ def create_app(
     if serving_lock is not None:
         weakref.finalize(app, serving_lock.release)
     app.extensions[context.STORE] = store
-    app.extensions[context.LOOKUP] = LookupService(
+    app.extensions[context.LOOKUP] = lookup_service = LookupService(
         store, index_files=settings["LOOKUP_INDEX_FILES"]
     )
+    lookup_service.prepare_store()
     # A training instance may run its registry clock ahead (docs/training.md); load_settings
     # refuses an offset anywhere else.
     training = settings["TRAINING_INSTANCE"]
