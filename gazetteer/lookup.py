@@ -232,6 +232,7 @@ class LookupService:
         self.bases_written = 0  # of which base generations this process wrote to files
         self.applied_changes = 0
         self._files = IndexFiles.for_store(store) if index_files else None
+        self._store_prepared = False  # prepare_store() done (once per process)
         changes.listen(store, self.catch_up)
 
     # ------------------------------------------------------------------ building
@@ -241,7 +242,7 @@ class LookupService:
         on PostgreSQL, fill or rewrite the stored search keys when they were made before
         the keys table or under other rule data (``search_keys.ensure_filled``). Nothing
         for a store not migrated yet (the keys table is missing) or a SQLite store."""
-        if not self.in_database:
+        if not self.in_database or self._store_prepared:
             return
         with self.store.read(primary=True) as conn:
             if not sa.inspect(conn).has_table("place_search_keys"):
@@ -249,6 +250,7 @@ class LookupService:
         from gazetteer import search_keys
 
         search_keys.ensure_filled(self.store)
+        self._store_prepared = True
 
     def warm(self) -> None:
         """Build every index now (a worker calls this before it takes requests)."""
@@ -277,9 +279,7 @@ class LookupService:
         former = former_names(self.store)
         if self.in_database:
             # The writers keep the search keys; only a store older than them is filled.
-            from gazetteer import search_keys
-
-            search_keys.ensure_filled(self.store)
+            self.prepare_store()
             search, nearest = SQLSearch(self.store), SQLNearest(self.store)
         else:
             search = SearchIndex.from_store(self.store, former_names=former)

@@ -253,29 +253,24 @@ def ensure_filled(store: Store) -> bool:
     if store.dialect != "postgresql":
         return False
     marker, fingerprint = "search_keys:fingerprint", keys_fingerprint()
+    # Migration 0034p marks a store that had no places (``search_keys:filled``): every key
+    # since was written by the writers, under the code and data this first start runs with.
+    created_empty = "search_keys:filled"
 
-    def current(conn) -> bool:
-        row = conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first()
-        return row is not None and row.value == fingerprint
-
-    def created_empty(conn) -> bool:
-        # Migration 0034p marks a store that had no places: every key since was written by
-        # the writers, under the code and data this first start runs with.
-        return (
-            conn.execute(sa.select(meta.c.value).where(meta.c.key == "search_keys:filled")).first()
-            is not None
-            and not conn.execute(sa.select(meta.c.value).where(meta.c.key == marker)).first()
-        )
+    def markers(conn) -> dict[str, str]:
+        query = sa.select(meta.c.key, meta.c.value).where(meta.c.key.in_((marker, created_empty)))
+        return dict(conn.execute(query).all())
 
     with store.read(primary=True) as conn:
-        if current(conn):
+        if markers(conn).get(marker) == fingerprint:
             return False
     with store.write(actor="system:search-keys") as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('gdgis.search_keys'))"))
-        if current(conn):
+        found = markers(conn)
+        if found.get(marker) == fingerprint:
             return False
-        count = 0 if created_empty(conn) else refresh(conn, None)
-        conn.execute(meta.delete().where(meta.c.key.in_((marker, "search_keys:filled"))))
+        count = 0 if created_empty in found and marker not in found else refresh(conn, None)
+        conn.execute(meta.delete().where(meta.c.key.in_((marker, created_empty))))
         conn.execute(meta.insert().values(key=marker, value=fingerprint))
         log.info("search keys of %d places made under fingerprint %s", count, fingerprint)
     return True
