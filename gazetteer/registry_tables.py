@@ -24,19 +24,22 @@ from gazetteer.core.store import Geometry
 # (importing gazetteer.tables declares places and divisions first)
 from gazetteer.tables import division_code_column, place_id_column
 
-PROPOSAL_KINDS = ("naming", "renaming", "retirement")
-PROPOSAL_STATES = (
-    "draft",
-    "submitted",
-    "checked",
-    "in_review",
-    "on_notice",
-    "approved",
-    "rejected",
-    "announced",
-    "in_force",
-    "withdrawn",
-)
+# The proposal kinds and states, each code with the name the pages show.
+PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
+PROPOSAL_STATE_NAMES_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "checked": "已合规审查",
+    "in_review": "专家论证、征求意见",
+    "on_notice": "公示中",
+    "approved": "已批准",
+    "rejected": "不予批准",
+    "announced": "已公告",
+    "in_force": "已生效",
+    "withdrawn": "已撤回",
+}
+PROPOSAL_KINDS = tuple(PROPOSAL_KIND_NAMES_ZH)
+PROPOSAL_STATES = tuple(PROPOSAL_STATE_NAMES_ZH)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = (
     "baseline",
