@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.columns import (
     INSTANT,
+    SHA256_HEX,
     USERNAME,
     act_columns,
     check_one_of,
@@ -22,7 +23,7 @@ from gazetteer.core.columns import (
 from gazetteer.core.store import Geometry
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import division_code_column, place_id_column
+from gazetteer.tables import PLACE_NAME, division_code_column, place_id_column
 
 # The proposal kinds and states, each code with the name the pages show.
 PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
@@ -64,7 +65,7 @@ place_versions = serial_table(
     ),
     sa.Column(
         "name",
-        sa.String(200),
+        PLACE_NAME,
         nullable=False,
         index=True,
         comment="name in this version, for past-date lookups",
@@ -179,7 +180,7 @@ proposal_opinions = serial_table(
     *act_columns("recorded", nullable=False),
     sa.Column(
         "source_digest",
-        sa.String(64),
+        SHA256_HEX,
         index=True,
         comment="public opinions: keyed digest of the sender's address, for per-address limits",
     ),

@@ -19,7 +19,7 @@ import re
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT
+from gazetteer.core.columns import INSTANT, SHA256_HEX
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import metadata
 
@@ -29,7 +29,7 @@ idempotency_keys = sa.Table(
     sa.Column("actor", sa.String(64), primary_key=True, comment="the account that sent it"),
     sa.Column("key", sa.String(200), primary_key=True, comment="Idempotency-Key header"),
     sa.Column("scope", sa.String(100), primary_key=True, comment="what was created: proposal, …"),
-    sa.Column("request_sha256", sa.String(64), nullable=False, comment="digest of the request"),
+    sa.Column("request_sha256", SHA256_HEX, nullable=False, comment="digest of the request"),
     sa.Column("response", sa.JSON, nullable=False, comment="the answer given the first time"),
     sa.Column("created_at", INSTANT, nullable=False),
 )
