@@ -8,6 +8,8 @@ import uuid
 from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, register_staff, round_plan
 from helpers import login
 
+from boundaries.vocabulary import FOUND_STATES
+
 
 def sign_in(client, actor):
     login(client, actor.username, *sorted(actor.roles))
@@ -189,3 +191,18 @@ def test_photo_upload_rejects_non_images(bclient):
         )
     finally:
         fetched.close()  # send_file streams from the file: close it (Werkzeug test-client contract)
+
+
+def test_found_states_at_the_door_and_in_the_document_come_from_the_vocabulary(bclient):
+    schemas = bclient.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for name in ("InspectionNew", "InspectionAmendment", "Inspection"):
+        assert schemas[name]["properties"]["found_state"]["enum"] == list(FOUND_STATES), name
+    assessed = schemas["Inspection"]["properties"]["assessed_state"]
+    assert [s for s in assessed["enum"] if s] == list(FOUND_STATES) and assessed["nullable"]
+    sign_in(bclient, INSPECTOR_A)
+    record = {"id": str(uuid.uuid4()), "round_id": 1, "marker": "粤桂001C"}
+    for state in ("retired", "vanished", "", 3):  # set only by a retirement; unknown; odd
+        refused = bclient.post("/api/boundaries/inspections", json={**record, "found_state": state})
+        error = refused.get_json()["error"]
+        assert refused.status_code == 400 and error["details"]["field"] == "found_state", state
+    assert bclient.get("/api/boundaries/inspections").get_json()["inspections"] == []
