@@ -1085,25 +1085,11 @@ def lines_due(store: Store, today: dt.date) -> list[dict]:
     from boundaries.tables import boundary_lines as lines_table
 
     with store.read() as conn:
-        lines = conn.execute(
-            sa.select(
-                lines_table.c.id,
-                lines_table.c.name,
-                lines_table.c.kind,
-                lines_table.c.side_a_code,
-                lines_table.c.side_b_code,
-                lines_table.c.length_km,
-            )
-        ).all()
+        line_columns = ("id", "name", "kind", "side_a_code", "side_b_code", "length_km")
+        lines = conn.execute(sa.select(*lines_table.c[line_columns])).all()
+        round_columns = ("id", "line_id", "round_no", "status", "completed_at", "title")
         rounds = conn.execute(
-            sa.select(
-                inspection_rounds.c.id,
-                inspection_rounds.c.line_id,
-                inspection_rounds.c.round_no,
-                inspection_rounds.c.status,
-                inspection_rounds.c.completed_at,
-                inspection_rounds.c.title,
-            ).order_by(inspection_rounds.c.round_no)
+            sa.select(*inspection_rounds.c[round_columns]).order_by(inspection_rounds.c.round_no)
         ).all()
         counts = dict(
             conn.execute(
