@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -458,6 +458,27 @@ def record_inspection(
         if isinstance(exc, Conflict):
             raise
         raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
+
+
+def record_inspections(
+    store: Store, records: Iterable[dict], actor, *, limits: DistanceLimits = DEFAULT_LIMITS
+) -> dict[str, int]:
+    """Offline sync: record ``records`` (as ``record_inspection`` takes one) in one
+    transaction, all or nothing; ids already stored are skipped (exactly-once). The role
+    is checked before ``records`` is read (an upload parsed lazily); an error names the
+    record by its place (第 N 条记录). Returns {created, existing}."""
+    require_role(actor, {"inspector"}, "导入检查记录")
+    counts = {"created": 0, "existing": 0}
+    with store.write(actor=actor) as conn:
+        for index, record in enumerate(records, start=1):
+            try:
+                _, created = record_inspection_in(conn, record, actor, limits=limits)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"第 {index} 条记录：{exc.message}", details=exc.details
+                ) from None
+            counts["created" if created else "existing"] += 1
+    return counts
 
 
 # Fields of a resent record compared with the stored one (what the client chose; the

@@ -119,7 +119,13 @@ def test_inspection_import_is_exactly_once_and_all_or_nothing(bclient):
         f"{r['id']},{r['round_id']},{r['marker']},{r['found_state']}\n" for r in rows
     )
     csv_bad = csv_good + f"{uuid.uuid4()},{round_id},{numbers[3]},exploded\n"
+    broken = (csv_good + f"{uuid.uuid4()},{round_id}.5x,{numbers[3]},intact\n").encode()
+    refused = bclient.post("/api/boundaries/inspections/import?format=csv", data=broken)
+    assert refused.status_code == 403  # the officer is no inspector: refused before reading
     sign_in(bclient, INSPECTOR_A)
+    unreadable = bclient.post("/api/boundaries/inspections/import?format=csv", data=broken)
+    assert unreadable.status_code == 400
+    assert "第 4 条记录的 round_id 应为整数" in unreadable.get_json()["error"]["message"]
     bad = bclient.post(
         "/api/boundaries/inspections/import?format=csv", data=csv_bad.encode("utf-8-sig")
     )

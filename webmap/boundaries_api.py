@@ -401,8 +401,9 @@ def export_inspections():
 
 @bp.post("/inspections/import")
 def import_inspections():
-    counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), current_actor(), limits=_limits()
+    records = boundary_io.inspection_records(request.get_data(), _fmt())
+    counts = inspection_service.record_inspections(
+        store(), records, current_actor(), limits=_limits()
     )
     return jsonify(counts)
 
