@@ -40,6 +40,7 @@ from gazetteer.search import (
     normalise_text,
     store_records,
 )
+from gazetteer.tables import DIVISION_CODE, PLACE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,14 @@ place_search_keys = sa.Table(
     metadata,
     sa.Column("place_id", sa.Integer, nullable=False, index=True),
     sa.Column("aux", sa.SmallInteger, nullable=False, comment="-1: the name; n: former name n"),
-    sa.Column("name", sa.String(200), nullable=False, comment="the place's name (normalised)"),
-    sa.Column("chars", sa.String(200), nullable=False, comment="the name searched (NFKC)"),
-    sa.Column("chars_nat", sa.String(200), comment="natural form when shorter (福涌村)"),
-    sa.Column("chars_spec", sa.String(200), comment="specific term when shorter (福涌)"),
-    sa.Column("chars_rev", sa.String(200), nullable=False, comment="chars reversed (typos)"),
+    sa.Column("name", PLACE_NAME, nullable=False, comment="the place's name (normalised)"),
+    sa.Column("chars", PLACE_NAME, nullable=False, comment="the name searched (NFKC)"),
+    sa.Column("chars_nat", PLACE_NAME, comment="natural form when shorter (福涌村)"),
+    sa.Column("chars_spec", PLACE_NAME, comment="specific term when shorter (福涌)"),
+    sa.Column("chars_rev", PLACE_NAME, nullable=False, comment="chars reversed (typos)"),
     sa.Column("spec_len", sa.SmallInteger, nullable=False, comment="characters of 专名"),
-    sa.Column("chars_term", sa.String(200), nullable=False, comment="专名 (typos)"),
-    sa.Column("chars_term_rev", sa.String(200), nullable=False, comment="专名 reversed"),
+    sa.Column("chars_term", PLACE_NAME, nullable=False, comment="专名 (typos)"),
+    sa.Column("chars_term_rev", PLACE_NAME, nullable=False, comment="专名 reversed"),
     sa.Column("py", sa.String(800), nullable=False, comment="toneless pinyin, no spaces"),
     sa.Column("py_nat", sa.String(800)),
     sa.Column("py_spec", sa.String(800)),
@@ -75,7 +76,7 @@ place_search_keys = sa.Table(
     sa.Column("level_rank", sa.SmallInteger, nullable=False, comment="0 province .. 5 other"),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("feature_class", sa.String(20)),
-    sa.Column("division_code", sa.String(12)),
+    sa.Column("division_code", DIVISION_CODE),
     sa.Column("division_path", sa.String(200), comment="codes province down, '/'-joined"),
     sa.Column("minx", sa.Float),
     sa.Column("miny", sa.Float),
