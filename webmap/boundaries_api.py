@@ -427,10 +427,7 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    task = task_service.create_task(
-        store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
-    )
-    return jsonify(task), 201
+    return _create(task_service.create_task, TaskNew)
 
 
 @bp.get("/disputes")
