@@ -68,7 +68,8 @@ MARKER_STATE_TERMS = (
 )
 UNINSPECTED = Term("unknown", "未检查", "#607d8b")
 MARKER_STATES = codes(MARKER_STATE_TERMS)
-FOUND_STATES = tuple(s for s in MARKER_STATES if s != "retired")
+FOUND_STATE_TERMS = tuple(t for t in MARKER_STATE_TERMS if t.code != "retired")
+FOUND_STATES = codes(FOUND_STATE_TERMS)
 STATE_NAMES = labels(MARKER_STATE_TERMS)
 STATE_COLOURS = {t.code: t.colour for t in MARKER_STATE_TERMS}
 
