@@ -125,7 +125,7 @@ proposals = serial_table(
         index=True,
         comment="the lowest division the place lies in (for statistics)",
     ),
-    sa.Column("applicant", ORGANISATION, nullable=False, comment="申请人/申请单位"),
+    sa.Column("applicant", sa.String(200), nullable=False, comment="申请人/申请单位"),
     sa.Column("reasons", sa.Text, nullable=False, comment="申请理由"),
     sa.Column(
         "proposed", sa.JSON, nullable=False, comment="proposed record values incl. romanization"
