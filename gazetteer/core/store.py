@@ -27,7 +27,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.core.errors import DomainError, NotFound
-from gazetteer.core.text import check_document_text, forbidden_character, has_lone_surrogate
+from gazetteer.core.text import (
+    check_document_text,
+    forbidden_character,
+    has_lone_surrogate,
+    stored_bytes_as_text,
+)
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
@@ -183,6 +188,12 @@ def _sqlite_driver_autocommit(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
 
 
+def _sqlite_text_decoding(dbapi_connection, _record):
+    # SQLite does not check that TEXT is UTF-8; the driver's own decoding fails the whole
+    # query on one bad value (``stored_bytes_as_text`` reads it with U+FFFD instead).
+    dbapi_connection.text_factory = stored_bytes_as_text
+
+
 def _sqlite_audit_functions(dbapi_connection, record):
     # The audit triggers (gazetteer.core.audit) call these to learn who writes; Store.write sets
     # the values for its transaction. Kept per connection in the pool entry's ``info``.
@@ -285,6 +296,7 @@ class Store:
             # pysqlite's own transaction handling defers BEGIN and cannot do IMMEDIATE;
             # switch it off and emit BEGIN ourselves (the SQLAlchemy documented recipe).
             sa.event.listen(self.engine, "connect", _sqlite_driver_autocommit)
+            sa.event.listen(self.engine, "connect", _sqlite_text_decoding)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
             sa.event.listen(self.engine, "connect", _sqlite_audit_functions)
             sa.event.listen(self.engine, "connect", _sqlite_spatial_functions)

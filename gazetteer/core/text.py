@@ -16,10 +16,13 @@ rows stored before this check existed (``gdgis admin repair-text``).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
 from gazetteer.core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT_CHARACTER = "\ufffd"
@@ -88,6 +91,26 @@ def displayable(text) -> str:
     return _FORBIDDEN_IN_ONE_LINE.sub(
         lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
     )
+
+
+def stored_bytes_as_text(raw: bytes, *, binary: bool = False) -> str:
+    """Bytes read from a text column as text, for reading only. SQLite does not check that
+    TEXT is UTF-8, and a column may even hold a BLOB: an old import or a manual ``sqlite3``
+    edit (``CAST(x'e8bf' AS TEXT)``, ``x'e4ba91'``) can store either, and one such row made
+    every list including it answer 500. Each undecodable byte becomes U+FFFD, so the row
+    stays in its list visibly damaged instead of vanishing from a register (or failing it);
+    the log says so, and ``gdgis admin repair-text`` rewrites the stored value. ``binary``:
+    the value was a BLOB (always logged, even when its bytes decode)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning(
+            "stored text is not valid UTF-8 (read with U+FFFD); run gdgis admin repair-text"
+        )
+        return raw.decode("utf-8", errors="replace")
+    if binary:
+        log.warning("a text field held binary data (read as text); run gdgis admin repair-text")
+    return text
 
 
 def has_lone_surrogate(text: str) -> bool:
