@@ -82,6 +82,7 @@ def scene(bclient, bstore):
         "proposal_version": draft.get_json()["version"],
         "line": LINE,
         "side_a": line["side_a_code"],
+        "side_b": line["side_b_code"],
         "long_q": quote("天" * (MAX_QUERY_CHARS + 1)),
     }
     return senders, values
@@ -207,3 +208,66 @@ def test_a_create_answers_201_and_its_replay_200_everywhere(bclient, bstore, sce
     document = bclient.get("/api/openapi.json").get_json()
     for path in ("/api/proposals", "/api/boundaries/disputes", "/api/boundaries/tasks"):
         assert {"200", "201"} <= set(document["paths"][path]["post"]["responses"]), path
+
+
+def test_a_relocation_to_a_swapped_or_missing_position_names_it_and_moves_nothing(bstore, scene):
+    """The new position of a relocated marker passes the same check as every position: a
+    swapped pair names ``new_lon``, a missing latitude ``new_lat``; the marker stays where
+    it was and the task open, and the corrected position is taken."""
+    from boundary_helpers import INSPECTOR_B, OFFICER_B
+
+    from boundaries import markers as marker_service
+    from boundaries import tasks as task_service
+    from gazetteer.core.errors import InvalidInput
+
+    _, values = scene
+    task = task_service.create_task(bstore, values["marker_id"], "relocate", OFFICER, note="改线")
+    for officer, side in ((OFFICER, "side_a"), (OFFICER_B, "side_b")):
+        task_service.approve_task(bstore, task["id"], values[side], officer)
+    lon, lat = values["marker_lon"], values["marker_lat"]
+    done = {"result": "已迁移", "witness_other_side": INSPECTOR_B.username}
+    for position, field in (((lat, lon + 0.001), "new_lon"), ((lon + 0.001, None), "new_lat")):
+        with pytest.raises(InvalidInput) as refused:
+            task_service.update_task(
+                bstore,
+                task["id"],
+                "done",
+                OFFICER,
+                **done,
+                new_lon=position[0],
+                new_lat=position[1],
+            )
+        assert refused.value.details["field"] == field
+    assert task_service.get_task(bstore, task["id"])["status"] == "open"
+    marker = marker_service.get_marker(bstore, values["marker_id"], with_history=False)
+    assert (marker["lon"], marker["lat"]) == (lon, lat)
+    moved = task_service.update_task(
+        bstore, task["id"], "done", OFFICER, **done, new_lon=lon + 0.001, new_lat=lat
+    )
+    assert moved["status"] == "done"
+    marker = marker_service.get_marker(bstore, values["marker_id"], with_history=False)
+    assert marker["lon"] == pytest.approx(lon + 0.001)
+
+
+def test_a_round_title_is_one_line_of_at_most_200_characters(bclient, bstore):
+    line = next(
+        x
+        for x in bclient.get("/api/boundaries/lines?kind=city").get_json()["lines"]
+        if x["name"] == LINE
+    )
+    register_staff(bstore, line)
+    senders = {"officer": token_headers(bstore, OFFICER.username, *OFFICER.roles)}
+    plan = round_plan(line, round_no=5)
+    before = audit_size(bstore)
+    for title in ("第五轮\n联合检查", "长" * 201):
+        r = bclient.post(
+            "/api/boundaries/rounds", json={**plan, "title": title}, headers=senders["officer"]
+        )
+        assert (r.status_code, r.get_json()["error"]["details"]["field"]) == (400, "title")
+    assert audit_size(bstore) == before
+    r = bclient.post(
+        "/api/boundaries/rounds",
+        json={**plan, "title": "第五轮联合检查"},
+        headers=senders["officer"],
+    )
+    assert r.status_code == 201 and r.get_json()["title"] == "第五轮联合检查"
