@@ -255,7 +255,7 @@ class RoundPlan(OnALine):
     """Plan an inspection round (officer): one team per side of the line."""
 
     round_no: int
-    title: Line | None = None
+    title: Annotated[Line, Field(max_length=200)] | None = None
     plan: Text | None = None
     planned_start: IsoDate | None = None
     planned_end: IsoDate | None = None
@@ -343,7 +343,7 @@ class TaskUpdate(RequestModel):
 class DisputeNew(OnALine, MaybeAtAPoint):
     """A dispute risk (争议隐患) on a line, optionally at a point."""
 
-    title: FilledLine
+    title: Annotated[FilledLine, Field(max_length=200)]
     category: literal(DISPUTE_CATEGORIES) | None = None
     risk: literal(DISPUTE_RISKS) | None = None
     description: Text | None = None
