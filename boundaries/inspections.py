@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -46,11 +46,10 @@ from boundaries.tables import (
 )
 from boundaries.vocabulary import (
     CONCLUSION_MAX_CHARS,
-    FOUND_STATES,
     MEASUREMENT_METHODS,
     METHOD_NAMES,
     NOTES_MAX_CHARS,
-    STATE_NAMES,
+    marker_state,
 )
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
@@ -93,14 +92,9 @@ METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
 # Beyond this the measurement is more likely a wrong marker or unconverted GCJ-02/BD-09
 # coordinates (offsets of hundreds of metres in Guangdong) than a moved marker.
 MAX_PLAUSIBLE_DISPLACEMENT_M = 300.0
-REPORT_WITHIN_HOURS = 12  # Guangdong upkeep contract: loss or damage reported within 12 hours
-TASK_FOR_STATE = {
-    "faded": "repaint",
-    "tilted": "reset",
-    "buried": "clear_vegetation",
-    "damaged": "repair",
-    "lost": "rebuild",
-}
+# Guangdong upkeep contract: a finding in an urgent state (loss, damage: the ``urgent``
+# column of boundaries/data/marker_states.csv) is reported within 12 hours.
+REPORT_WITHIN_HOURS = 12
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHINESE_NUMERALS = "零一二三四五六七八九十"
 
@@ -126,10 +120,10 @@ def assess(
     found_state: str, displacement_m: float | None, tolerance_m: float, accuracy_m: float | None
 ) -> tuple[str, bool]:
     """(assessed_state, flagged_moved) of a finding; InvalidInput when the finding
-    contradicts itself. See the module docstring for the moved rule."""
-    if found_state not in FOUND_STATES:
-        choices = "、".join(f"{STATE_NAMES[s]}（{s}）" for s in FOUND_STATES)
-        raise InvalidInput(f"检查状态不可识别：{found_state!r}（可选 {choices}）")
+    contradicts itself. See the module docstring for the moved rule; which states a
+    flagged displacement turns into "moved" is their ``displaced_becomes_moved`` column
+    (``boundaries.vocabulary``)."""
+    state = marker_state(found_state)
     if found_state == "lost" and displacement_m is not None:
         raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
     if displacement_m is None:
@@ -143,16 +137,17 @@ def assess(
             f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
             f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位"
         )
-    if flagged and found_state in ("intact", "faded", "tilted", "buried"):
+    if flagged and state.displaced_becomes_moved:
         return "moved", True
     return found_state, flagged
 
 
 def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> list[str]:
-    """Maintenance task kinds a finding opens."""
+    """Maintenance task kinds a finding opens: its state's ``task_kind`` (declared with the
+    state in ``boundaries.vocabulary``), and restore when the marker was found moved."""
     kinds = []
-    if found_state in TASK_FOR_STATE:
-        kinds.append(TASK_FOR_STATE[found_state])
+    if task_kind := marker_state(found_state).task_kind:
+        kinds.append(task_kind)
     if flagged_moved and found_state != "lost":
         kinds.append("restore")
     return kinds
@@ -465,6 +460,27 @@ def record_inspection(
         raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
 
 
+def record_inspections(
+    store: Store, records: Iterable[dict], actor, *, limits: DistanceLimits = DEFAULT_LIMITS
+) -> dict[str, int]:
+    """Offline sync: record ``records`` (as ``record_inspection`` takes one) in one
+    transaction, all or nothing; ids already stored are skipped (exactly-once). The role
+    is checked before ``records`` is read (an upload parsed lazily); an error names the
+    record by its place (第 N 条记录). Returns {created, existing}."""
+    require_role(actor, {"inspector"}, "导入检查记录")
+    counts = {"created": 0, "existing": 0}
+    with store.write(actor=actor) as conn:
+        for index, record in enumerate(records, start=1):
+            try:
+                _, created = record_inspection_in(conn, record, actor, limits=limits)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"第 {index} 条记录：{exc.message}", details=exc.details
+                ) from None
+            counts["created" if created else "existing"] += 1
+    return counts
+
+
 # Fields of a resent record compared with the stored one (what the client chose; the
 # server derives the rest).
 _REPLAY_FIELDS = ("round_id", "marker_id", "found_state", "measured_lon", "measured_lat", "notes")
@@ -577,8 +593,8 @@ def _open_tasks(
     amending: bool = False,
 ) -> None:
     """Open the maintenance tasks a finding calls for; an amendment skips the kinds already
-    open for the marker (a second visit repeats the finding). Loss and damage are reported
-    within 12 hours."""
+    open for the marker (a second visit repeats the finding). A finding in an urgent state
+    (loss, damage) is due to be reported within ``REPORT_WITHIN_HOURS``."""
     already_open = set()
     if amending:
         already_open = set(
@@ -589,7 +605,7 @@ def _open_tasks(
                 )
             ).scalars()
         )
-    urgent = values["found_state"] in ("lost", "damaged")
+    urgent = marker_state(values["found_state"]).urgent
     for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
         if kind in already_open:
             continue
@@ -1090,25 +1106,11 @@ def lines_due(store: Store, today: dt.date) -> list[dict]:
     from boundaries.tables import boundary_lines as lines_table
 
     with store.read() as conn:
-        lines = conn.execute(
-            sa.select(
-                lines_table.c.id,
-                lines_table.c.name,
-                lines_table.c.kind,
-                lines_table.c.side_a_code,
-                lines_table.c.side_b_code,
-                lines_table.c.length_km,
-            )
-        ).all()
+        line_columns = ("id", "name", "kind", "side_a_code", "side_b_code", "length_km")
+        lines = conn.execute(sa.select(*lines_table.c[line_columns])).all()
+        round_columns = ("id", "line_id", "round_no", "status", "completed_at", "title")
         rounds = conn.execute(
-            sa.select(
-                inspection_rounds.c.id,
-                inspection_rounds.c.line_id,
-                inspection_rounds.c.round_no,
-                inspection_rounds.c.status,
-                inspection_rounds.c.completed_at,
-                inspection_rounds.c.title,
-            ).order_by(inspection_rounds.c.round_no)
+            sa.select(*inspection_rounds.c[round_columns]).order_by(inspection_rounds.c.round_no)
         ).all()
         counts = dict(
             conn.execute(

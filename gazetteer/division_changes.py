@@ -85,21 +85,23 @@ def record_division_rename(
     conn,
     actor: Actor,
     *,
-    corpus,
-    rules_override_reason=None,
-    code=None,
-    new_name=None,
-    approving_body=None,
-    document_number=None,
-    approval_date=None,
+    code,
+    new_name,
+    approving_body,
+    document_number,
+    approval_date,
+    reason,
     effective_date=None,
-    reason=None,
+    rules_override_reason=None,
+    corpus,
     now: dt.datetime,
 ) -> dict:
     """Rename division ``code`` on ``conn`` (inside the caller's write transaction).
 
-    Dates are civil dates (ISO strings or ``datetime.date``); ``effective_date`` defaults to
-    the approval date and may not be in the future or before the approval. ``corpus`` is the
+    The approval's fields come as entered (a page's form, an API body): each must be given,
+    and an empty or wrong one is ``InvalidInput``. Dates are civil dates (ISO strings or
+    ``datetime.date``); ``effective_date`` defaults to the approval date and may not be in
+    the future or before the approval. ``corpus`` is the
     ``NameCorpus`` the new name is checked against (《地名管理条例》 Art. 9, as for any name):
     a blocking finding raises ``RuleViolation`` (details: the findings) unless
     ``rules_override_reason`` says why the approval stands anyway. Returns the change record

@@ -1233,13 +1233,16 @@ def _static_key(level: int, status: int, name_len: int, pos: int) -> int:
 
 
 def store_records(
-    conn, former_names: dict, place_ids: Iterable[int] | None = None
+    conn, former_names: dict, place_ids: Iterable[int] | None = None, *, stream: int = 0
 ) -> Iterator[dict]:
     """Search records of the store's places (all, or those with ``place_ids``).
 
     ``division_path`` is the path of the place's division plus, for a place that is itself
     a division, its own code; ``level_rank`` comes from its own division's level (5 for
-    other places). ``former_names``: {place id: [old names]}."""
+    other places). ``former_names``: {place id: [old names]}. ``stream``: with every
+    place, read them ``stream`` rows at a time (a server-side cursor on PostgreSQL: 13
+    million places never sit in memory at once; other statements may run on ``conn``
+    between the records)."""
     from gazetteer.tables import divisions as d
     from gazetteer.tables import places as p
 
@@ -1255,15 +1258,19 @@ def store_records(
         p.c.maxx,
         p.c.maxy,
     )
-    if place_ids is not None:
-        query = query.where(p.c.id.in_(list(place_ids)))
-    rows = conn.execute(query).all()
     div_query = sa.select(d.c.code, d.c.name, d.c.level, d.c.path)
-    if place_ids is not None:  # only the divisions on these places' paths
+    if place_ids is not None:
+        rows = conn.execute(query.where(p.c.id.in_(list(place_ids)))).all()
+        # only the divisions on these places' paths
         codes = {c for r in rows for c in (r.division_code, r.own_division_code) if c}
         paths = conn.execute(sa.select(d.c.path).where(d.c.code.in_(codes))).scalars()
         div_query = div_query.where(d.c.code.in_({c for path in paths for c in path.split("/")}))
     div = {r.code: (r.name, r.level, r.path) for r in conn.execute(div_query)}
+    if place_ids is None:
+        options = {"yield_per": stream} if stream else {}
+        rows = conn.execute(query, execution_options=options)
+        if not stream:
+            rows = rows.all()
 
     def record(r) -> dict:
         path = div[r.division_code][2].split("/") if r.division_code in div else []

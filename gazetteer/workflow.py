@@ -64,6 +64,8 @@ from gazetteer.registry_tables import (
     proposal_opinions,
     proposals,
 )
+from gazetteer.registry_tables import PROPOSAL_KIND_NAMES_ZH as KIND_NAMES_ZH
+from gazetteer.registry_tables import PROPOSAL_STATE_NAMES_ZH as STATE_NAMES_ZH
 from gazetteer.romanize import romanize
 from gazetteer.tables import FEATURE_CLASSES, PLACE_DESCRIPTION_COLUMNS, divisions, places
 
@@ -156,19 +158,6 @@ ANNOUNCEMENT_DEADLINE_DAYS = approval.ANNOUNCEMENT_DEADLINE_DAYS  # 《地名管
 DEFAULT_MIN_NOTICE_DAYS = SETTING_DEFAULTS["MIN_NOTICE_DAYS"]
 
 
-KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
-STATE_NAMES_ZH = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "checked": "已合规审查",
-    "in_review": "专家论证、征求意见",
-    "on_notice": "公示中",
-    "approved": "已批准",
-    "rejected": "不予批准",
-    "announced": "已公告",
-    "in_force": "已生效",
-    "withdrawn": "已撤回",
-}
 # Proposed values that are one line (names, romanizations); the others (a meaning, a
 # history) may span lines.
 SINGLE_LINE_FIELDS = frozenset({"name", "romanized", "romanized_toned", "short_name", "map_name"})
@@ -556,28 +545,12 @@ def list_proposals(
 # ---------------------------------------------------------------- changing
 
 
-def _event(
-    conn,
-    proposal_id: int,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    actor: Actor,
-    now: dt.datetime,
-    reason: str | None,
-    data: dict | None = None,
-) -> None:
+def _event(conn, actor: Actor, now: dt.datetime, **event) -> None:
+    """Append a ``proposal_events`` row: ``event`` names its columns (proposal_id, action,
+    from_state, to_state, reason, data); who (with the roles held then) and when are added."""
     conn.execute(
         proposal_events.insert().values(
-            proposal_id=proposal_id,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            actor=actor.username,
-            actor_roles=",".join(sorted(actor.roles)),
-            at=now,
-            reason=reason,
-            data=data,
+            **event, actor=actor.username, actor_roles=",".join(sorted(actor.roles)), at=now
         )
     )
 
@@ -631,7 +604,15 @@ def create_proposal(
             )
         )
         proposal_id = result.inserted_primary_key[0]
-        _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
+        _event(
+            conn,
+            actor,
+            now,
+            proposal_id=proposal_id,
+            action="create",
+            to_state="draft",
+            reason=reasons,
+        )
         return proposal_id
 
     request = [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
@@ -734,7 +715,17 @@ def perform(
         )
         if result.rowcount != 1:
             raise Conflict(f"申请 {proposal_id} 已被他人处理，请刷新后重试")
-        _event(conn, row.id, action, row.state, target, actor, now, reason, data or None)
+        _event(
+            conn,
+            actor,
+            now,
+            proposal_id=row.id,
+            action=action,
+            from_state=row.state,
+            to_state=target,
+            reason=reason,
+            data=data or None,
+        )
         return _detail(conn, _load(conn, proposal_id), actor)
 
 

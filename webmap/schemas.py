@@ -19,11 +19,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_origin
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
 from boundaries.inspections import AMENDMENT_KINDS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
-from boundaries.vocabulary import NOTES_MAX_CHARS
+from boundaries.vocabulary import FOUND_STATE_TERMS, NOTES_MAX_CHARS, Term
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
@@ -72,6 +73,21 @@ class FormModel(QueryModel):
 def literal(values) -> Any:
     """The type of one of ``values`` (a vocabulary kept as a tuple in the domain)."""
     return Literal[tuple(values)]
+
+
+def coded(terms: tuple[Term, ...]) -> Any:
+    """The type of one of ``terms``' codes (a labelled vocabulary of the domain): the
+    document declares the codes as an enum, and a wrong value is refused naming each
+    choice by its Chinese label and code, as the domain's own check does."""
+    allowed = tuple(t.code for t in terms)
+    expected = "、".join(f"{t.zh}（{t.code}）" for t in terms)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError("literal_error", "one of {expected}", {"expected": expected})
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"enum": list(allowed)})]
 
 
 # ---- registry ----------------------------------------------------------------------------
@@ -247,7 +263,7 @@ class InspectionNew(RequestModel):
     round_id: Id
     marker: ShortText | None = None
     marker_id: Id | None = None
-    found_state: ShortText
+    found_state: coded(FOUND_STATE_TERMS)
     measured_lon: Lon | None = None
     measured_lat: Lat | None = None
     measurement_method: ShortText | None = None
