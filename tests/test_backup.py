@@ -474,3 +474,15 @@ def test_restore_names_what_it_reverts_keeps_withdrawn_access_and_never_reuses_i
     _token, record = accounts.issue_token(store, "li", "新脚本", by="system:test")
     assert record["id"] > newest_token_id
     assert audit.verify(store).ok
+
+    # The second action: the same backup restored again. What the first restore kept
+    # withdrawn stays withdrawn, and ids still move on.
+    store.dispose()
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"token {leaked_id} of li" in r.output and "account zhang" in r.output
+    assert accounts.resolve_token(store, leaked) is None
+    assert draft_road(store, "云溪路")["id"] > again["id"]
+    assert audit.verify(store).ok
