@@ -64,6 +64,7 @@ from gazetteer.core.errors import (
     naming_field,
 )
 from gazetteer.core.geodesy import bearing_distance
+from gazetteer.core.geojson_input import check_lon_lat
 from gazetteer.core.store import Store, first_or_not_found, read_all
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
@@ -125,17 +126,23 @@ def assess(
     (``boundaries.vocabulary``)."""
     state = marker_state(found_state)
     if found_state == "lost" and displacement_m is not None:
-        raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
+        raise InvalidInput(
+            "界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态",
+            details={"field": "found_state"},
+        )
     if displacement_m is None:
         if found_state == "moved":
-            raise InvalidInput("记为移位须附实测坐标，以便计算位移")
+            raise InvalidInput(
+                "记为移位须附实测坐标，以便计算位移", details={"field": "measured_lon"}
+            )
         return found_state, False
     threshold = tolerance_m + (accuracy_m or 0.0)
     flagged = displacement_m > threshold
     if found_state == "moved" and not flagged:
         raise InvalidInput(
             f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
-            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位"
+            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位",
+            details={"field": "found_state"},
         )
     if flagged and state.displaced_becomes_moved:
         return "moved", True
@@ -624,13 +631,18 @@ def _open_tasks(
         )
 
 
-def _uuid(value) -> str:
+def _uuid(value, field: str = "id") -> str:
+    """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
+    body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput(
-            "检查记录须带客户端生成的 UUID（id），用于离线同步去重", details={"field": "id"}
-        ) from None
+        message = (
+            "检查记录须带客户端生成的 UUID（id），用于离线同步去重"
+            if field == "id"
+            else f"检查记录编号（{field}）应为 UUID：{str(value)[:80]!r}"
+        )
+        raise InvalidInput(message, details={"field": field}) from None
 
 
 def _marker(conn, data: dict, line_id: int):
@@ -648,37 +660,56 @@ def _marker(conn, data: dict, line_id: int):
     return row
 
 
+def _measured_position(data: dict) -> tuple[float, float] | tuple[None, None]:
+    """``measured_lon``/``measured_lat`` (CGCS2000 degrees, lon first; numbers, or text
+    from a CSV import), both or neither. Refused naming the key at fault: one missing,
+    not a number, swapped (lat given as lon), out of range or outside China."""
+    keys = ("measured_lon", "measured_lat")
+    lon, lat = (data.get(k) for k in keys)
+    if lon in (None, "") and lat in (None, ""):
+        return None, None
+    for key, value in zip(keys, (lon, lat), strict=True):
+        if value in (None, ""):
+            raise InvalidInput("实测经度、纬度须同时填写", details={"field": key})
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "实测坐标应为数字（CGCS2000 十进制度）", details={"field": key}
+            ) from None
+    lon, lat = float(lon), float(lat)
+    check_lon_lat(lon, lat, "实测位置", keys=keys)
+    return lon, lat
+
+
 def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
-    found_state = data.get("found_state")
+    found_state = marker_state(data.get("found_state")).code
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
         choices = "、".join(f"{METHOD_NAMES[m]}（{m}）" for m in MEASUREMENT_METHODS)
-        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {choices}）")
-    lon, lat = data.get("measured_lon"), data.get("measured_lat")
-    if (lon in (None, "")) != (lat in (None, "")):
-        raise InvalidInput("实测经度、纬度须同时填写")
+        raise InvalidInput(
+            f"测量方法不可识别：{method!r}（可选 {choices}）",
+            details={"field": "measurement_method"},
+        )
+    lon, lat = _measured_position(data)
     displacement = bearing = None
-    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon not in (None, ""))
-    if lon not in (None, ""):
+    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon is not None)
+    if lon is not None:
         if method == "none":
             raise InvalidInput(
-                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）"
+                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）",
+                details={"field": "measurement_method"},
             )
-        try:
-            lon, lat = float(lon), float(lat)
-        except (TypeError, ValueError):
-            raise InvalidInput("实测坐标应为数字（CGCS2000 十进制度）") from None
-        if not (73 <= lon <= 136 and 3 <= lat <= 54):
-            raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
             raise InvalidInput(
                 f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
                 "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
-                "界桩若确被移至远处，请记为丢失并在备注中说明"
+                "界桩若确被移至远处，请记为丢失并在备注中说明",
+                details={"field": "measured_lon"},
             )
-    else:
-        lon = lat = None
     assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
     assessed, flagged = assess(found_state, displacement, limits.tolerance_m, assumed)
     confirmed = data.get("moved_confirmed") is True
@@ -791,7 +822,7 @@ def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     with store.write(actor=actor) as conn:
         rec = first_or_not_found(
             conn,
@@ -800,6 +831,7 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
             .where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         column = staff.sign_off_side(
             conn,
@@ -886,10 +918,10 @@ def amend_inspection(
     both sides sign the amended record again. Returns (record, created)."""
     require_role(actor, {"inspector"}, "更正检查记录")
     amendment_id = _uuid(data.get("id"))
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
-        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}")
+        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
     with store.write(actor=actor) as conn:
         done = conn.execute(
             sa.select(inspection_amendments.c.inspection_id).where(
@@ -905,6 +937,7 @@ def amend_inspection(
             conn,
             sa.select(inspections).where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         rnd = conn.execute(
             sa.select(inspection_rounds).where(inspection_rounds.c.id == rec.round_id)
@@ -972,7 +1005,9 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
             _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
-                .where(inspection_amendments.c.inspection_id == _uuid(inspection_id))
+                .where(
+                    inspection_amendments.c.inspection_id == _uuid(inspection_id, "inspection_id")
+                )
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]

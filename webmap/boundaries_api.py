@@ -29,7 +29,7 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import idempotency_key, int_arg
+from webmap.params import created_status, idempotency_key, int_arg
 from webmap.schemas import (
     ConclusionSignOff,
     DisputeNew,
@@ -130,11 +130,11 @@ def _send_export(name: str, write, fmt: str | None = None):
 
 def _create(create, model):
     """201 with what ``create(store, body, actor, idempotency_key=…)`` makes of the body
-    checked against ``model``; a retry under the same Idempotency-Key gets the same one."""
+    checked against ``model``; a retry under the same Idempotency-Key gets the same one, 200."""
     made = create(
         store(), validated_body(model), current_actor(), idempotency_key=idempotency_key()
     )
-    return jsonify(made), 201
+    return jsonify(made), created_status(made)
 
 
 def _record_action(rule: str, action, model) -> None:
@@ -233,7 +233,9 @@ def upload_photo(marker_id: int):
     form = validated_form(PhotoUpload)
     upload = request.files.get("photo")
     if upload is None:
-        raise InvalidInput("请以 multipart 字段 photo 上传照片")
+        raise InvalidInput(
+            "缺少照片：请以 multipart/form-data 的 photo 字段上传照片", details={"field": "photo"}
+        )
     row, created = photo_service.store_photo(
         store(),
         current_app.config["DATA_DIR"],
@@ -430,7 +432,7 @@ def create_task():
     task = task_service.create_task(
         store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
     )
-    return jsonify(task), 201
+    return jsonify(task), created_status(task)
 
 
 @bp.get("/disputes")
