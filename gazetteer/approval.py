@@ -165,6 +165,7 @@ def _status(due: dt.date, today: dt.date) -> str:
     return "open"
 
 
+# Most urgent first: due_items sorts by this order.
 STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}
 KIND_ZH = {
     "notice_ending": "公示即将结束",
@@ -228,6 +229,6 @@ def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict
                     "days_left": (due - today).days,
                 }
             )
-    order = {"overdue": 0, "due": 1, "open": 2}
-    items.sort(key=lambda i: (order[i["status"]], i["due"], i["proposal_id"]))
+    urgency = list(STATUS_ZH)
+    items.sort(key=lambda i: (urgency.index(i["status"]), i["due"], i["proposal_id"]))
     return items

@@ -13,30 +13,35 @@ import sqlalchemy as sa
 
 from gazetteer.core.columns import (
     INSTANT,
+    SHA256_HEX,
     USERNAME,
     act_columns,
     check_one_of,
+    roles_column,
     serial_table,
     version_column,
 )
 from gazetteer.core.store import Geometry
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import division_code_column, place_id_column
+from gazetteer.tables import ORGANISATION, PLACE_NAME, division_code_column, place_id_column
 
-PROPOSAL_KINDS = ("naming", "renaming", "retirement")
-PROPOSAL_STATES = (
-    "draft",
-    "submitted",
-    "checked",
-    "in_review",
-    "on_notice",
-    "approved",
-    "rejected",
-    "announced",
-    "in_force",
-    "withdrawn",
-)
+# The proposal kinds and states, each code with the name the pages show.
+PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
+PROPOSAL_STATE_NAMES_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "checked": "已合规审查",
+    "in_review": "专家论证、征求意见",
+    "on_notice": "公示中",
+    "approved": "已批准",
+    "rejected": "不予批准",
+    "announced": "已公告",
+    "in_force": "已生效",
+    "withdrawn": "已撤回",
+}
+PROPOSAL_KINDS = tuple(PROPOSAL_KIND_NAMES_ZH)
+PROPOSAL_STATES = tuple(PROPOSAL_STATE_NAMES_ZH)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = (
     "baseline",
@@ -61,7 +66,7 @@ place_versions = serial_table(
     ),
     sa.Column(
         "name",
-        sa.String(200),
+        PLACE_NAME,
         nullable=False,
         index=True,
         comment="name in this version, for past-date lookups",
@@ -137,7 +142,7 @@ proposals = serial_table(
     sa.Column("decision_reasons", sa.Text),
     sa.Column("decided_by", USERNAME),
     sa.Column("decision_date", sa.Date),
-    sa.Column("approving_body", sa.String(200)),
+    sa.Column("approving_body", ORGANISATION),
     sa.Column("decision_ref", sa.String(100), comment="批准文号"),
     sa.Column("announcement_text", sa.Text),
     sa.Column(
@@ -147,7 +152,7 @@ proposals = serial_table(
     ),
     sa.Column("authority_override_reason", sa.Text),
     sa.Column("filed_on", sa.Date, comment="备案 with the next level up (Art. 13)"),
-    sa.Column("filed_with", sa.String(200)),
+    sa.Column("filed_with", ORGANISATION),
     sa.Column("filing_ref", sa.String(100)),
     sa.Column("announced_on", sa.Date),
     sa.Column("effective_date", sa.Date),
@@ -176,7 +181,7 @@ proposal_opinions = serial_table(
     *act_columns("recorded", nullable=False),
     sa.Column(
         "source_digest",
-        sa.String(64),
+        SHA256_HEX,
         index=True,
         comment="public opinions: keyed digest of the sender's address, for per-address limits",
     ),
@@ -190,7 +195,7 @@ proposal_events = serial_table(
     sa.Column("from_state", sa.String(12)),
     sa.Column("to_state", sa.String(12), nullable=False),
     sa.Column("actor", USERNAME, nullable=False),
-    sa.Column("actor_roles", sa.String(100), nullable=False, server_default=""),
+    roles_column("actor_roles"),
     sa.Column("at", INSTANT, nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("data", sa.JSON),

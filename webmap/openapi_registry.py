@@ -6,12 +6,7 @@ the response models of ``webmap.responses``, the request bodies those of ``webma
 
 from gazetteer.workflow import STEPS_BY_ACTION
 from webmap import responses as r
-from webmap.responses import file_content, operation, path_param, query_param
-
-
-def text_query(name: str, description: str, schema: dict | None = None, **extra) -> dict:
-    """A query parameter described in Chinese, text unless ``schema`` says otherwise."""
-    return query_param(name, schema or {"type": "string"}, description, **extra)
+from webmap.responses import file_content, operation, path_param
 
 
 def one_of(values) -> dict:

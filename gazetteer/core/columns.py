@@ -14,6 +14,7 @@ from gazetteer.core.store import metadata
 
 USERNAME = sa.String(100)  # the type of a column naming who did something
 INSTANT = sa.DateTime(timezone=True)  # the type of a column holding a UTC instant
+SHA256_HEX = sa.String(64)  # a SHA-256 digest (plain or keyed) as 64 hex digits
 
 
 def serial_table(name: str, *items: sa.SchemaItem, **kwargs) -> sa.Table:
@@ -37,6 +38,17 @@ def act_columns(
     return (
         sa.Column(f"{act}_by", USERNAME, nullable=nullable, comment=comment),
         sa.Column(f"{act}_at", INSTANT, nullable=nullable),
+    )
+
+
+def roles_column(name: str) -> sa.Column:
+    """``name``: the roles a user holds, comma-separated and sorted ('' for none)."""
+    return sa.Column(
+        name,
+        sa.String(100),
+        nullable=False,
+        server_default="",
+        comment="comma-separated, sorted: clerk, officer, approver, inspector, admin",
     )
 
 
