@@ -64,7 +64,9 @@ from gazetteer.core.errors import (
     naming_field,
 )
 from gazetteer.core.geodesy import bearing_distance
+from gazetteer.core.geojson_input import check_lon_lat
 from gazetteer.core.store import Store, first_or_not_found, read_all
+from gazetteer.core.text import form_text
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Distance guard (m) by survey method: a measured position further than this from the
@@ -125,17 +127,23 @@ def assess(
     (``boundaries.vocabulary``)."""
     state = marker_state(found_state)
     if found_state == "lost" and displacement_m is not None:
-        raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
+        raise InvalidInput(
+            "界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态",
+            details={"field": "found_state"},
+        )
     if displacement_m is None:
         if found_state == "moved":
-            raise InvalidInput("记为移位须附实测坐标，以便计算位移")
+            raise InvalidInput(
+                "记为移位须附实测坐标，以便计算位移", details={"field": "measured_lon"}
+            )
         return found_state, False
     threshold = tolerance_m + (accuracy_m or 0.0)
     flagged = displacement_m > threshold
     if found_state == "moved" and not flagged:
         raise InvalidInput(
             f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
-            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位"
+            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位",
+            details={"field": "found_state"},
         )
     if flagged and state.displaced_becomes_moved:
         return "moved", True
@@ -194,7 +202,10 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
         teams = data.get("teams") or []
         sides = {line["side_a_code"], line["side_b_code"]}
         if {t.get("side_code") for t in teams} != sides or len(teams) != 2:
-            raise InvalidInput(f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}")
+            raise InvalidInput(
+                f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}",
+                details={"field": "teams"},
+            )
         for team in teams:
             members = team.get("members")
             if (
@@ -202,7 +213,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                 or not members
                 or not all(isinstance(m, str) and m for m in members)
             ):
-                raise InvalidInput("每支联检队伍须列出成员用户名")
+                raise InvalidInput("每支联检队伍须列出成员用户名", details={"field": "teams"})
             for member in members:
                 side = staff.side_of(conn, member)
                 if side is not None and side != team["side_code"]:
@@ -210,7 +221,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                         f"{staff.display_name(conn, member)}（{member}）属于"
                         f"{staff.side_name(conn, side)}一方，"
                         f"不能编入{staff.side_name(conn, team['side_code'])}一方的联检队伍",
-                        details={"member": member, "side_code": side},
+                        details={"field": "teams", "member": member, "side_code": side},
                     )
         exists = conn.execute(
             sa.select(inspection_rounds.c.id).where(
@@ -225,7 +236,15 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
             inspection_rounds.insert().values(
                 line_id=line["id"],
                 round_no=round_no,
-                title=data.get("title") or round_title(line["name"], round_no),
+                title=form_text(
+                    data.get("title"),
+                    "联检标题",
+                    200,
+                    field="title",
+                    required=False,
+                    single_line=True,
+                )
+                or round_title(line["name"], round_no),
                 plan=plan.strip(),
                 planned_start=start,
                 planned_end=end,
@@ -265,10 +284,10 @@ def _section(data: dict) -> tuple[int | None, int | None]:
             bounds.append(None)
             continue
         if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 9999:
-            raise InvalidInput(f"{label}应为 1–9999 的整数")
+            raise InvalidInput(f"{label}（{key}）应为 1–9999 的整数", details={"field": key})
         bounds.append(int(value))
     if bounds[0] and bounds[1] and bounds[1] < bounds[0]:
-        raise InvalidInput("终止界桩序号小于起始序号")
+        raise InvalidInput("终止界桩序号小于起始序号", details={"field": "section_to_seq"})
     return bounds[0], bounds[1]
 
 
@@ -524,7 +543,9 @@ def record_inspection_in(
     _require_member(conn, round_id=rnd.id, actor=actor)
     marker = _marker(conn, data, rnd.line_id)
     if not in_section(rnd, marker.seq):
-        raise InvalidInput(f"界桩 {marker.number} 不在本轮联检的检查区段内")
+        raise InvalidInput(
+            f"界桩 {marker.number} 不在本轮联检的检查区段内", details={"field": _marker_key(data)}
+        )
     clash = conn.execute(
         sa.select(inspections.c.id).where(
             inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
@@ -577,7 +598,7 @@ def _photos(data: dict) -> list[str]:
     if not isinstance(photos, list) or not all(
         isinstance(p, str) and _SHA256.match(p) for p in photos
     ):
-        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+        raise InvalidInput("照片应为已上传照片的 SHA-256 列表", details={"field": "photos"})
     return photos
 
 
@@ -624,13 +645,23 @@ def _open_tasks(
         )
 
 
-def _uuid(value) -> str:
+def _uuid(value, field: str = "id") -> str:
+    """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
+    body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput(
-            "检查记录须带客户端生成的 UUID（id），用于离线同步去重", details={"field": "id"}
-        ) from None
+        message = (
+            "检查记录须带客户端生成的 UUID（id），用于离线同步去重"
+            if field == "id"
+            else f"检查记录编号（{field}）应为 UUID：{str(value)[:80]!r}"
+        )
+        raise InvalidInput(message, details={"field": field}) from None
+
+
+def _marker_key(data: dict) -> str:
+    """The key that named a record's marker: ``marker_id`` when given, else ``marker``."""
+    return "marker_id" if data.get("marker_id") is not None else "marker"
 
 
 def _marker(conn, data: dict, line_id: int):
@@ -640,45 +671,71 @@ def _marker(conn, data: dict, line_id: int):
     else:
         row = conn.execute(query.where(markers.c.number == data.get("marker"))).first()
     if row is None:
-        raise NotFound(f"界桩不存在：{data.get('marker') or data.get('marker_id')}")
+        raise NotFound(
+            f"界桩不存在：{data.get('marker') or data.get('marker_id')}",
+            details={"field": _marker_key(data)},
+        )
     if row.line_id != line_id:
-        raise InvalidInput(f"界桩 {row.number} 不在本轮联检的界线上")
+        raise InvalidInput(
+            f"界桩 {row.number} 不在本轮联检的界线上", details={"field": _marker_key(data)}
+        )
     if row.state == "retired":
-        raise InvalidInput(f"界桩 {row.number} 已撤销，不再检查")
+        raise InvalidInput(
+            f"界桩 {row.number} 已撤销，不再检查", details={"field": _marker_key(data)}
+        )
     return row
 
 
+def _measured_position(data: dict) -> tuple[float, float] | tuple[None, None]:
+    """``measured_lon``/``measured_lat`` (CGCS2000 degrees, lon first; numbers, or text
+    from a CSV import), both or neither. Refused naming the key at fault: one missing,
+    not a number, swapped (lat given as lon), out of range or outside China."""
+    keys = ("measured_lon", "measured_lat")
+    lon, lat = (data.get(k) for k in keys)
+    if lon in (None, "") and lat in (None, ""):
+        return None, None
+    for key, value in zip(keys, (lon, lat), strict=True):
+        if value in (None, ""):
+            raise InvalidInput("实测经度、纬度须同时填写", details={"field": key})
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "实测坐标应为数字（CGCS2000 十进制度）", details={"field": key}
+            ) from None
+    lon, lat = float(lon), float(lat)
+    check_lon_lat(lon, lat, "实测位置", keys=keys)
+    return lon, lat
+
+
 def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
-    found_state = data.get("found_state")
+    found_state = marker_state(data.get("found_state")).code  # unknown: 400 naming it
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
         choices = "、".join(f"{METHOD_NAMES[m]}（{m}）" for m in MEASUREMENT_METHODS)
-        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {choices}）")
-    lon, lat = data.get("measured_lon"), data.get("measured_lat")
-    if (lon in (None, "")) != (lat in (None, "")):
-        raise InvalidInput("实测经度、纬度须同时填写")
+        raise InvalidInput(
+            f"测量方法不可识别：{method!r}（可选 {choices}）",
+            details={"field": "measurement_method"},
+        )
+    lon, lat = _measured_position(data)
     displacement = bearing = None
-    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon not in (None, ""))
-    if lon not in (None, ""):
+    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon is not None)
+    if lon is not None:
         if method == "none":
             raise InvalidInput(
-                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）"
+                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）",
+                details={"field": "measurement_method"},
             )
-        try:
-            lon, lat = float(lon), float(lat)
-        except (TypeError, ValueError):
-            raise InvalidInput("实测坐标应为数字（CGCS2000 十进制度）") from None
-        if not (73 <= lon <= 136 and 3 <= lat <= 54):
-            raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
             raise InvalidInput(
                 f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
                 "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
-                "界桩若确被移至远处，请记为丢失并在备注中说明"
+                "界桩若确被移至远处，请记为丢失并在备注中说明",
+                details={"field": "measured_lon"},
             )
-    else:
-        lon = lat = None
     assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
     assessed, flagged = assess(found_state, displacement, limits.tolerance_m, assumed)
     confirmed = data.get("moved_confirmed") is True
@@ -791,7 +848,7 @@ def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     with store.write(actor=actor) as conn:
         rec = first_or_not_found(
             conn,
@@ -800,6 +857,7 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
             .where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         column = staff.sign_off_side(
             conn,
@@ -886,10 +944,10 @@ def amend_inspection(
     both sides sign the amended record again. Returns (record, created)."""
     require_role(actor, {"inspector"}, "更正检查记录")
     amendment_id = _uuid(data.get("id"))
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
-        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}")
+        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
     with store.write(actor=actor) as conn:
         done = conn.execute(
             sa.select(inspection_amendments.c.inspection_id).where(
@@ -905,6 +963,7 @@ def amend_inspection(
             conn,
             sa.select(inspections).where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         rnd = conn.execute(
             sa.select(inspection_rounds).where(inspection_rounds.c.id == rec.round_id)
@@ -972,7 +1031,9 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
             _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
-                .where(inspection_amendments.c.inspection_id == _uuid(inspection_id))
+                .where(
+                    inspection_amendments.c.inspection_id == _uuid(inspection_id, "inspection_id")
+                )
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]
@@ -1044,7 +1105,7 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
     require_role(actor, {"officer"}, "签署联检结论")
     text = data.get("conclusion")
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("请填写联检结论")
+        raise InvalidInput("请填写联检结论", details={"field": "conclusion"})
     text = text.strip()
     if len(text) > CONCLUSION_MAX_CHARS:
         raise InvalidInput(
@@ -1065,7 +1126,10 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
         if rnd.status != "in_progress":
             raise IllegalTransition("只有进行中的联检可以签署结论")
         if side_code not in (rnd.side_a_code, rnd.side_b_code):
-            raise InvalidInput(f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}")
+            raise InvalidInput(
+                f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}",
+                details={"field": "side_code"},
+            )
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
         if text == (rnd.conclusion or "") and getattr(rnd, f"concluded_{column}_by"):

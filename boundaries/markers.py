@@ -260,7 +260,8 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
             sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
             .where(cond),
-            f"界桩不存在：{key}",
+            f"没有编号或 ID 为 {str(key)[:80]!r} 的界桩",
+            field="key",  # the path parameter of /api/boundaries/markers/{key}
         )
         marker = row._asdict()
         marker["responsible_side_name"] = (

@@ -17,30 +17,22 @@ from gazetteer.core.columns import (
     USERNAME,
     act_columns,
     check_one_of,
+    roles_column,
     serial_table,
     version_column,
 )
 from gazetteer.core.store import Geometry
+from gazetteer.core.vocabulary import codes, labels
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import PLACE_NAME, division_code_column, place_id_column
+from gazetteer.tables import ORGANISATION, PLACE_NAME, division_code_column, place_id_column
+from gazetteer.vocabulary import PROPOSAL_KIND_TERMS, PROPOSAL_STATE_TERMS
 
 # The proposal kinds and states, each code with the name the pages show.
-PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
-PROPOSAL_STATE_NAMES_ZH = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "checked": "已合规审查",
-    "in_review": "专家论证、征求意见",
-    "on_notice": "公示中",
-    "approved": "已批准",
-    "rejected": "不予批准",
-    "announced": "已公告",
-    "in_force": "已生效",
-    "withdrawn": "已撤回",
-}
-PROPOSAL_KINDS = tuple(PROPOSAL_KIND_NAMES_ZH)
-PROPOSAL_STATES = tuple(PROPOSAL_STATE_NAMES_ZH)
+PROPOSAL_KIND_NAMES_ZH = labels(PROPOSAL_KIND_TERMS)
+PROPOSAL_STATE_NAMES_ZH = labels(PROPOSAL_STATE_TERMS)
+PROPOSAL_KINDS = codes(PROPOSAL_KIND_TERMS)
+PROPOSAL_STATES = codes(PROPOSAL_STATE_TERMS)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = (
     "baseline",
@@ -141,7 +133,7 @@ proposals = serial_table(
     sa.Column("decision_reasons", sa.Text),
     sa.Column("decided_by", USERNAME),
     sa.Column("decision_date", sa.Date),
-    sa.Column("approving_body", sa.String(200)),
+    sa.Column("approving_body", ORGANISATION),
     sa.Column("decision_ref", sa.String(100), comment="批准文号"),
     sa.Column("announcement_text", sa.Text),
     sa.Column(
@@ -151,7 +143,7 @@ proposals = serial_table(
     ),
     sa.Column("authority_override_reason", sa.Text),
     sa.Column("filed_on", sa.Date, comment="备案 with the next level up (Art. 13)"),
-    sa.Column("filed_with", sa.String(200)),
+    sa.Column("filed_with", ORGANISATION),
     sa.Column("filing_ref", sa.String(100)),
     sa.Column("announced_on", sa.Date),
     sa.Column("effective_date", sa.Date),
@@ -194,7 +186,7 @@ proposal_events = serial_table(
     sa.Column("from_state", sa.String(12)),
     sa.Column("to_state", sa.String(12), nullable=False),
     sa.Column("actor", USERNAME, nullable=False),
-    sa.Column("actor_roles", sa.String(100), nullable=False, server_default=""),
+    roles_column("actor_roles"),
     sa.Column("at", INSTANT, nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("data", sa.JSON),

@@ -204,15 +204,21 @@ def keys_fingerprint(*, with_code: bool = False) -> str:
 
 
 def check_query(q, limit, offset) -> None:
-    """Raise InvalidInput for an empty or over-long query, or a bad limit/offset."""
+    """Raise InvalidInput for an empty or over-long query, or a bad limit/offset, naming
+    the parameter (``details.field``: q, limit or offset)."""
     if not isinstance(q, str) or not normalise_text(q):
-        raise InvalidInput("请输入要查询的地名")
+        raise InvalidInput("请输入要查询的地名（参数 q）", details={"field": "q"})
     if len(q) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"查询内容过长（最多 {MAX_QUERY_CHARS} 个字符）")
+        raise InvalidInput(
+            f"查询内容（参数 q）过长：{len(q)} 个字符，最多 {MAX_QUERY_CHARS} 个",
+            details={"field": "q", "max_chars": MAX_QUERY_CHARS},
+        )
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit 应为 1～{MAX_LIMIT} 的整数", details={"limit": limit})
+        raise InvalidInput(
+            f"limit 应为 1～{MAX_LIMIT} 的整数", details={"field": "limit", "limit": limit}
+        )
     if not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("offset 应为非负整数", details={"offset": offset})
+        raise InvalidInput("offset 应为非负整数", details={"field": "offset", "offset": offset})
 
 
 def check_status(status) -> list[str]:
@@ -220,7 +226,10 @@ def check_status(status) -> list[str]:
     wanted = [status] if isinstance(status, str) else list(status)
     bad = [s for s in wanted if s not in PLACE_STATUSES]
     if bad:
-        raise InvalidInput(f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad})
+        raise InvalidInput(
+            f"未知的地名状态：{'、'.join(map(str, bad))}",
+            details={"field": "status", "status": bad},
+        )
     return wanted
 
 

@@ -185,8 +185,8 @@ def validate_new_proposal(
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
     values = {
         "kind": kind,
-        "applicant": form_text(applicant, "申请人", 200, single_line=True),
-        "reasons": form_text(reasons, "申请理由", 5000),
+        "applicant": form_text(applicant, "申请人", 200, field="applicant", single_line=True),
+        "reasons": form_text(reasons, "申请理由", 5000, field="reasons"),
         "location": _location(location),
     }
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
@@ -196,10 +196,17 @@ def validate_new_proposal(
     ):
         raise InvalidInput("别名应为文字列表")
     if aliases is not None:
-        clean["aliases"] = [clean_text(a, "别名", single_line=True).strip() for a in aliases]
+        clean["aliases"] = [
+            clean_text(a, "aliases", label="别名", single_line=True).strip() for a in aliases
+        ]
     for key in set(clean) - {"aliases"}:
         clean[key] = form_text(
-            clean[key], key, 2000, required=False, single_line=key in SINGLE_LINE_FIELDS
+            clean[key],
+            key,
+            2000,
+            field=key,
+            required=False,
+            single_line=key in SINGLE_LINE_FIELDS,
         )
     target = None
     if kind == "naming":
@@ -237,7 +244,7 @@ def validate_new_proposal(
             "proposed": clean,
             "heteronyms_confirmed": True,
         }
-    name = form_text(clean.get("name"), "拟用名称", 100, single_line=True)
+    name = form_text(clean.get("name"), "拟用名称", 100, field="name", single_line=True)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:
@@ -630,7 +637,11 @@ def create_proposal(
 def _step(action: str) -> Step:
     step = STEPS_BY_ACTION.get(action)
     if step is None:
-        raise InvalidInput(f"未知的操作：{action!r}", details={"actions": list(STEPS_BY_ACTION)})
+        # ``action`` is the path parameter of POST /api/proposals/<id>/actions/<action>.
+        raise InvalidInput(
+            f"未知的操作（action）：{action!r}（可选 {'、'.join(STEPS_BY_ACTION)}）",
+            details={"field": "action", "actions": list(STEPS_BY_ACTION)},
+        )
     return step
 
 
@@ -641,7 +652,7 @@ def check_step_params(action: str, params: Mapping) -> None:
     if unknown:
         raise InvalidInput(
             f"“{_step(action).label_zh}”不接受这些参数：{', '.join(sorted(unknown))}",
-            details={"unknown": sorted(unknown)},
+            details={"field": sorted(unknown)[0], "unknown": sorted(unknown)},
         )
 
 

@@ -118,10 +118,12 @@ def test_form_fields_take_text_or_numbers_and_refuse_other_types(store):
     for meaning, expected in ((["雅意"], "meaning应为文字"), (True, "meaning应为文字")):
         with pytest.raises(InvalidInput, match=expected):
             propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": meaning})
-    with pytest.raises(InvalidInput, match="请填写申请理由"):
+    with pytest.raises(InvalidInput, match="请填写申请理由") as refused:
         propose(store, "naming", "天河区", "   ", proposed=road)
-    with pytest.raises(InvalidInput, match="申请人过长"):
+    assert refused.value.details["field"] == "reasons"  # the key; the label is in the message
+    with pytest.raises(InvalidInput, match=r"申请人（applicant）过长") as refused:
         propose(store, "naming", "天" * 201, "新建道路", proposed=road)
+    assert refused.value.details["field"] == "applicant"
     assert audit_size(store) == before
     drafted = propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": 0})
     assert drafted["proposed"]["meaning"] == "0"

@@ -59,7 +59,9 @@ def create_app(
     from webmap.output import GazetteerJSONProvider, GazetteerResponse
 
     app.response_class = GazetteerResponse
-    app.json = GazetteerJSONProvider(app)  # ISO 8601 dates, text that encodes (webmap.output)
+    # ISO 8601 dates, text that encodes; request bodies with a repeated key refused
+    # (webmap.output)
+    app.json = GazetteerJSONProvider(app)
     if settings["PROXY_HOPS"]:
         # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
         # many trusted proxies), or every client would share the proxy's rate-limit bucket.
@@ -95,11 +97,12 @@ def create_app(
     from webmap import errors
 
     errors.register(app)
-    from webmap import read_your_writes, security
+    from webmap import openapi, read_your_writes, security
 
     read_your_writes.init_app(app, store)  # first: the sign-in check reads, too
 
     security.init_app(app)
+    openapi.init_app(app)  # after the sign-in and rate checks: a 401 before a 400
     import importlib
 
     for module_name in BLUEPRINT_MODULES:

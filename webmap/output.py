@@ -6,6 +6,8 @@
 - Numbers: NaN and Infinity are not JSON; a row stored with one (before coordinates were
   checked) is written as null, never as a bare ``Infinity`` that breaks the client's parser
   (orjson does the same in ``json_bytes``).
+- Reading: a request body whose object repeats a key is refused (400 naming the key),
+  since which of the two values a parser keeps is left open (RFC 8259).
 - Text: a row stored before text was checked at the door may hold a lone surrogate, which
   UTF-8 cannot encode; one such row must not turn a whole list into a 500. The response
   carries U+FFFD in its place and the log says so (``gdgis admin repair-text`` fixes the
@@ -29,6 +31,7 @@ from flask.json.provider import DefaultJSONProvider
 from gazetteer.core.dates import utc_iso
 from gazetteer.core.geojson_output import GeometryJSON
 from gazetteer.core.text import has_lone_surrogate, replace_surrogates, stored_bytes_as_text
+from webmap.params import object_without_duplicate_keys
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,16 @@ def iso_value(value):
 
 
 class GazetteerJSONProvider(DefaultJSONProvider):
+    """The app's JSON: how answers are written (above) and how request bodies are read
+    (``loads``: Flask parses every ``request.get_json()`` with it)."""
+
     ensure_ascii = False
+
+    def loads(self, s, **kwargs):
+        """A request body; an object with a repeated key is refused naming it
+        (``webmap.params.object_without_duplicate_keys``)."""
+        kwargs.setdefault("object_pairs_hook", object_without_duplicate_keys)
+        return super().loads(s, **kwargs)
 
     @staticmethod
     def default(o):

@@ -63,11 +63,18 @@ def check_same_request(row, digest: str, stored: dict) -> None:
         )
 
 
+class Replayed(dict):
+    """The answer to a retried create: the record made the first time, a plain dict in
+    every other respect. The API answers it 200 and a record made now 201, as it answers
+    an inspection record resent with its client id (docs/security.md)."""
+
+
 def create_once(store, actor, scope: str, key: str | None, request, create, fetch) -> dict:
     """Run ``create(conn)`` (which returns the new record's id) in one write, once per
     ``key``, and answer ``fetch(id)``. Without a key every call creates. With one, the key
     and the answer commit with the record; a retry of the same ``request`` answers the
-    record made the first time, other content under the key is a ``Conflict`` carrying it."""
+    record made the first time (as ``Replayed``), other content under the key is a
+    ``Conflict`` carrying it."""
     digest = None
     if key is not None:
         key = validate_key(key)
@@ -92,4 +99,4 @@ def create_once(store, actor, scope: str, key: str | None, request, create, fetc
         return fetch(new_id)
     stored = fetch(earlier.response["id"])
     check_same_request(earlier, digest, stored)
-    return stored
+    return Replayed(stored)

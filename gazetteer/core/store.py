@@ -115,19 +115,20 @@ def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
-def first_or_not_found(conn: Connection, query, missing: str):
-    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none."""
+def first_or_not_found(conn: Connection, query, missing: str, *, field: str | None = None):
+    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none,
+    naming ``field`` (the input that named the record: a path parameter or a body key)."""
     row = conn.execute(query).first()
     if row is None:
-        raise NotFound(missing)
+        raise NotFound(missing, details={"field": field} if field else None)
     return row
 
 
-def read_one(store: Store, query, missing: str) -> dict:
+def read_one(store: Store, query, missing: str, *, field: str | None = None) -> dict:
     """The first row of ``query`` as a dict, read in its own read transaction; raises
-    ``NotFound(missing)`` when there is none."""
+    ``NotFound(missing)`` naming ``field`` when there is none."""
     with store.read() as conn:
-        return first_or_not_found(conn, query, missing)._asdict()
+        return first_or_not_found(conn, query, missing, field=field)._asdict()
 
 
 def read_all(store: Store, query, *order_by, where: dict | None = None) -> list[dict]:
