@@ -110,9 +110,21 @@ def split_generic(name: str) -> tuple[str, str]:
     return name, ""
 
 
-def corpus(rows: int, seed: int = 13):
+def corpus(rows: int, seed: int = 13, divisions: list[str] | None = None):
     """Yield place tuples (PLACE_COLUMNS order, geom as EWKT): real names first, then
-    generated ones, ``rows`` in all."""
+    generated ones, ``rows`` in all. With ``divisions`` (codes of the store's Guangdong
+    divisions) each tuple also ends with a division code: a real Guangdong name's own
+    county or city when the store has it, a generated Guangdong name one of them drawn at
+    random, None elsewhere (the filters of the search then have places to narrow to)."""
+    known = set(divisions or ())
+
+    def division(code: str | None) -> tuple:
+        if divisions is None:
+            return ()
+        if code is not None:
+            return (code[:6] if code[:6] in known else None,)
+        return (divisions[rng.integers(0, len(divisions))],)
+
     with NAMES.open(encoding="utf-8") as f:
         real = list(csv.DictReader(f))
     rng = np.random.default_rng(seed)
@@ -131,7 +143,7 @@ def corpus(rows: int, seed: int = 13):
             r["code"][:2],
             "national names",
             rng,
-        )
+        ) + division(r["code"] if r["code"][:2] == "44" else "-")
     extra = rows - total
     if extra <= 0:
         return
@@ -148,7 +160,8 @@ def corpus(rows: int, seed: int = 13):
         for s_i, g_i in zip(specs, gens):
             spec, gen = pairs[s_i][0], pairs[g_i][1]
             n += 1
-            yield _row(f"gen:{n}", spec + gen, spec, gen, key[1], key[0], "generated", rng)
+            row = _row(f"gen:{n}", spec + gen, spec, gen, key[1], key[0], "generated", rng)
+            yield row + division(None if key[0] == "44" else "-")
 
 
 def _row(key, name, spec, gen, level, province, source, rng):
@@ -204,6 +217,73 @@ def guangdong_points(n: int, seed: int = 11) -> list[tuple[float, float]]:
 # ---------------------------------------------------------------- PostgreSQL
 
 
+def load_places(store: Store, rows: int, audit: bool = True, divisions: bool = False):
+    """Replace the places of a migrated PostGIS ``store`` by ``rows`` places of the corpus
+    (the shipped data imported first: its divisions stay), with ``COPY`` after dropping the
+    ``places`` indexes, which are made again afterwards. ``divisions``: give places the
+    division codes :func:`corpus` draws from the store's Guangdong divisions. Returns
+    (seconds of the COPY, seconds of the index build)."""
+    importer.import_shipped_data(store)
+    with store.read() as conn:
+        codes = sorted(
+            conn.exec_driver_sql("SELECT code FROM divisions WHERE code LIKE '44%%'").scalars()
+        )
+    columns = PLACE_COLUMNS + (("division_code",) if divisions else ())
+    places = corpus(rows, divisions=codes if divisions else None)
+    with store.write() as conn:
+        # The benchmark's rows only: the shipped places go, with the rows that refer to them.
+        referencing = conn.exec_driver_sql(
+            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+            "AND confrelid = 'places'::regclass AND conrelid <> 'places'::regclass"
+        ).scalars()
+        for table in list(referencing):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql("DELETE FROM places")
+        index_defs = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'places' "
+            r"AND indexname NOT LIKE 'pk\_%%'"
+        ).all()
+        constraints = conn.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'places'::regclass AND contype = 'u'"
+        ).all()
+        for name, _ in constraints:
+            conn.exec_driver_sql(f"ALTER TABLE places DROP CONSTRAINT {name}")
+        for name, _ in index_defs:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    t0 = time.perf_counter()
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT set_config('gdgis.actor', 'bench_scale', false)")
+        if not audit:
+            # Triggers off for this session (superuser): the audit trail's per-row
+            # cost is left out, as for an initial census load audited as one batch.
+            cur.execute("SET session_replication_role = replica")
+        with cur.copy(f"COPY places ({', '.join(columns)}) FROM STDIN") as copy:
+            buf = io.StringIO()
+            for i, row in enumerate(places, 1):
+                buf.write("\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
+                if i % 200_000 == 0:
+                    copy.write(buf.getvalue())
+                    buf = io.StringIO()
+            copy.write(buf.getvalue())
+        raw.commit()
+    finally:
+        raw.close()
+    copy_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with store.write() as conn:
+        conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+        for name, definition in constraints:
+            conn.exec_driver_sql(f"ALTER TABLE places ADD CONSTRAINT {name} {definition}")
+        for name, definition in index_defs:
+            if not any(name == c for c, _ in constraints):
+                conn.exec_driver_sql(definition)
+    index_s = time.perf_counter() - t0
+    return copy_s, index_s
+
+
 def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = True) -> dict:
     url = sa.engine.make_url(server_url)
     database = f"gdgis_bench_{os.getpid()}"
@@ -213,51 +293,7 @@ def bench_postgres(server_url: str, rows: int, n_queries: int, audit: bool = Tru
     store = Store(url.set(database=database).render_as_string(hide_password=False))
     try:
         migrate.upgrade(store, SCHEMA)
-        importer.import_shipped_data(store)
-        with store.write() as conn:
-            conn.exec_driver_sql("DELETE FROM places")  # the benchmark's rows only
-            index_defs = conn.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'places' "
-                r"AND indexname NOT LIKE 'pk\_%%'"
-            ).all()
-            constraints = conn.exec_driver_sql(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'places'::regclass AND contype = 'u'"
-            ).all()
-            for name, _ in constraints:
-                conn.exec_driver_sql(f"ALTER TABLE places DROP CONSTRAINT {name}")
-            for name, _ in index_defs:
-                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-        t0 = time.perf_counter()
-        raw = store.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            cur.execute("SELECT set_config('gdgis.actor', 'bench_scale', false)")
-            if not audit:
-                # Triggers off for this session (superuser): the audit trail's per-row
-                # cost is left out, as for an initial census load audited as one batch.
-                cur.execute("SET session_replication_role = replica")
-            with cur.copy(f"COPY places ({', '.join(PLACE_COLUMNS)}) FROM STDIN") as copy:
-                buf = io.StringIO()
-                for i, row in enumerate(corpus(rows), 1):
-                    buf.write("\t".join(r"\N" if v is None else str(v) for v in row) + "\n")
-                    if i % 200_000 == 0:
-                        copy.write(buf.getvalue())
-                        buf = io.StringIO()
-                copy.write(buf.getvalue())
-            raw.commit()
-        finally:
-            raw.close()
-        copy_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with store.write() as conn:
-            conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
-            for name, definition in constraints:
-                conn.exec_driver_sql(f"ALTER TABLE places ADD CONSTRAINT {name} {definition}")
-            for name, definition in index_defs:
-                if not any(name == c for c, _ in constraints):
-                    conn.exec_driver_sql(definition)
-        index_s = time.perf_counter() - t0
+        copy_s, index_s = load_places(store, rows, audit)
         with store.write() as conn:
             conn.exec_driver_sql("ANALYZE places")
             size = conn.exec_driver_sql(

@@ -26,6 +26,7 @@ from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
 from gazetteer.core.geojson_input import optional_point
 from gazetteer.core.store import Store, read_all, read_one
+from gazetteer.core.text import form_text
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
 STATUS_NAMES = labels(DISPUTE_STATUS_TERMS)
@@ -38,9 +39,7 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
     returns the record made the first time; the same key with different content raises
     ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, _ROLES, "登记争议隐患")
-    title = str(data.get("title") or "").strip()
-    if not title:
-        raise InvalidInput("争议隐患须有标题", details={"field": "title"})
+    title = form_text(data.get("title"), "争议隐患标题", 200, field="title", single_line=True)
     category, risk = data.get("category") or "other", data.get("risk") or "medium"
     if category not in DISPUTE_CATEGORIES:
         choices = "、".join(f"{CATEGORY_NAMES[c]}（{c}）" for c in DISPUTE_CATEGORIES)
@@ -56,7 +55,7 @@ def create_dispute(store: Store, data: dict, actor, *, idempotency_key: str | No
         return conn.execute(
             disputes.insert().values(
                 line_id=line.id,
-                title=title[:200],
+                title=title,
                 category=category,
                 risk=risk,
                 status="open",
@@ -82,7 +81,10 @@ def _with_line_name():
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
     return read_one(
-        store, _with_line_name().where(disputes.c.id == dispute_id), f"争议隐患不存在：{dispute_id}"
+        store,
+        _with_line_name().where(disputes.c.id == dispute_id),
+        f"争议隐患不存在：{dispute_id}",
+        field="dispute_id",
     )
 
 
@@ -108,7 +110,9 @@ def update_dispute(
             f"隐患状态为{STATUS_NAMES[current['status']]}，不能改为{STATUS_NAMES.get(status, status)}"
         )
     if status == "resolved" and not (resolution or "").strip():
-        raise InvalidInput("化解争议隐患须写明处置结果")
+        raise InvalidInput(
+            "化解争议隐患须写明处置结果（resolution）", details={"field": "resolution"}
+        )
     with store.write(actor=actor) as conn:
         done = conn.execute(
             disputes.update()

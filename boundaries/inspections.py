@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -46,11 +46,10 @@ from boundaries.tables import (
 )
 from boundaries.vocabulary import (
     CONCLUSION_MAX_CHARS,
-    FOUND_STATES,
     MEASUREMENT_METHODS,
     METHOD_NAMES,
     NOTES_MAX_CHARS,
-    STATE_NAMES,
+    marker_state,
 )
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
@@ -65,6 +64,7 @@ from gazetteer.core.errors import (
     naming_field,
 )
 from gazetteer.core.geodesy import bearing_distance
+from gazetteer.core.geojson_input import check_lon_lat
 from gazetteer.core.store import Store, first_or_not_found, read_all
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
@@ -93,14 +93,9 @@ METHOD_ACCURACY_M = {"rtk": 0.05, "total_station": 0.02, "gnss_handheld": 5.0}
 # Beyond this the measurement is more likely a wrong marker or unconverted GCJ-02/BD-09
 # coordinates (offsets of hundreds of metres in Guangdong) than a moved marker.
 MAX_PLAUSIBLE_DISPLACEMENT_M = 300.0
-REPORT_WITHIN_HOURS = 12  # Guangdong upkeep contract: loss or damage reported within 12 hours
-TASK_FOR_STATE = {
-    "faded": "repaint",
-    "tilted": "reset",
-    "buried": "clear_vegetation",
-    "damaged": "repair",
-    "lost": "rebuild",
-}
+# Guangdong upkeep contract: a finding in an urgent state (loss, damage: the ``urgent``
+# column of boundaries/data/marker_states.csv) is reported within 12 hours.
+REPORT_WITHIN_HOURS = 12
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHINESE_NUMERALS = "零一二三四五六七八九十"
 
@@ -126,33 +121,40 @@ def assess(
     found_state: str, displacement_m: float | None, tolerance_m: float, accuracy_m: float | None
 ) -> tuple[str, bool]:
     """(assessed_state, flagged_moved) of a finding; InvalidInput when the finding
-    contradicts itself. See the module docstring for the moved rule."""
-    if found_state not in FOUND_STATES:
-        choices = "、".join(f"{STATE_NAMES[s]}（{s}）" for s in FOUND_STATES)
-        raise InvalidInput(f"检查状态不可识别：{found_state!r}（可选 {choices}）")
+    contradicts itself. See the module docstring for the moved rule; which states a
+    flagged displacement turns into "moved" is their ``displaced_becomes_moved`` column
+    (``boundaries.vocabulary``)."""
+    state = marker_state(found_state)
     if found_state == "lost" and displacement_m is not None:
-        raise InvalidInput("界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态")
+        raise InvalidInput(
+            "界桩记为丢失时不应有实测位置；若找到了界桩，请记为移位或其他状态",
+            details={"field": "found_state"},
+        )
     if displacement_m is None:
         if found_state == "moved":
-            raise InvalidInput("记为移位须附实测坐标，以便计算位移")
+            raise InvalidInput(
+                "记为移位须附实测坐标，以便计算位移", details={"field": "measured_lon"}
+            )
         return found_state, False
     threshold = tolerance_m + (accuracy_m or 0.0)
     flagged = displacement_m > threshold
     if found_state == "moved" and not flagged:
         raise InvalidInput(
             f"实测位移 {displacement_m:.2f} 米未超过判定阈值 {threshold:.2f} 米"
-            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位"
+            f"（容差 {tolerance_m} 米 + 测量精度 {accuracy_m or 0} 米），不能记为移位",
+            details={"field": "found_state"},
         )
-    if flagged and found_state in ("intact", "faded", "tilted", "buried"):
+    if flagged and state.displaced_becomes_moved:
         return "moved", True
     return found_state, flagged
 
 
 def tasks_for(assessed_state: str, found_state: str, flagged_moved: bool) -> list[str]:
-    """Maintenance task kinds a finding opens."""
+    """Maintenance task kinds a finding opens: its state's ``task_kind`` (declared with the
+    state in ``boundaries.vocabulary``), and restore when the marker was found moved."""
     kinds = []
-    if found_state in TASK_FOR_STATE:
-        kinds.append(TASK_FOR_STATE[found_state])
+    if task_kind := marker_state(found_state).task_kind:
+        kinds.append(task_kind)
     if flagged_moved and found_state != "lost":
         kinds.append("restore")
     return kinds
@@ -465,6 +467,27 @@ def record_inspection(
         raise Conflict("本轮该界桩的检查记录已由他人同时录入") from exc
 
 
+def record_inspections(
+    store: Store, records: Iterable[dict], actor, *, limits: DistanceLimits = DEFAULT_LIMITS
+) -> dict[str, int]:
+    """Offline sync: record ``records`` (as ``record_inspection`` takes one) in one
+    transaction, all or nothing; ids already stored are skipped (exactly-once). The role
+    is checked before ``records`` is read (an upload parsed lazily); an error names the
+    record by its place (第 N 条记录). Returns {created, existing}."""
+    require_role(actor, {"inspector"}, "导入检查记录")
+    counts = {"created": 0, "existing": 0}
+    with store.write(actor=actor) as conn:
+        for index, record in enumerate(records, start=1):
+            try:
+                _, created = record_inspection_in(conn, record, actor, limits=limits)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    f"第 {index} 条记录：{exc.message}", details=exc.details
+                ) from None
+            counts["created" if created else "existing"] += 1
+    return counts
+
+
 # Fields of a resent record compared with the stored one (what the client chose; the
 # server derives the rest).
 _REPLAY_FIELDS = ("round_id", "marker_id", "found_state", "measured_lon", "measured_lat", "notes")
@@ -577,8 +600,8 @@ def _open_tasks(
     amending: bool = False,
 ) -> None:
     """Open the maintenance tasks a finding calls for; an amendment skips the kinds already
-    open for the marker (a second visit repeats the finding). Loss and damage are reported
-    within 12 hours."""
+    open for the marker (a second visit repeats the finding). A finding in an urgent state
+    (loss, damage) is due to be reported within ``REPORT_WITHIN_HOURS``."""
     already_open = set()
     if amending:
         already_open = set(
@@ -589,7 +612,7 @@ def _open_tasks(
                 )
             ).scalars()
         )
-    urgent = values["found_state"] in ("lost", "damaged")
+    urgent = marker_state(values["found_state"]).urgent
     for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
         if kind in already_open:
             continue
@@ -608,13 +631,18 @@ def _open_tasks(
         )
 
 
-def _uuid(value) -> str:
+def _uuid(value, field: str = "id") -> str:
+    """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
+    body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
     try:
         return str(uuid.UUID(str(value)))
     except (ValueError, TypeError, AttributeError):
-        raise InvalidInput(
-            "检查记录须带客户端生成的 UUID（id），用于离线同步去重", details={"field": "id"}
-        ) from None
+        message = (
+            "检查记录须带客户端生成的 UUID（id），用于离线同步去重"
+            if field == "id"
+            else f"检查记录编号（{field}）应为 UUID：{str(value)[:80]!r}"
+        )
+        raise InvalidInput(message, details={"field": field}) from None
 
 
 def _marker(conn, data: dict, line_id: int):
@@ -632,37 +660,56 @@ def _marker(conn, data: dict, line_id: int):
     return row
 
 
+def _measured_position(data: dict) -> tuple[float, float] | tuple[None, None]:
+    """``measured_lon``/``measured_lat`` (CGCS2000 degrees, lon first; numbers, or text
+    from a CSV import), both or neither. Refused naming the key at fault: one missing,
+    not a number, swapped (lat given as lon), out of range or outside China."""
+    keys = ("measured_lon", "measured_lat")
+    lon, lat = (data.get(k) for k in keys)
+    if lon in (None, "") and lat in (None, ""):
+        return None, None
+    for key, value in zip(keys, (lon, lat), strict=True):
+        if value in (None, ""):
+            raise InvalidInput("实测经度、纬度须同时填写", details={"field": key})
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "实测坐标应为数字（CGCS2000 十进制度）", details={"field": key}
+            ) from None
+    lon, lat = float(lon), float(lat)
+    check_lon_lat(lon, lat, "实测位置", keys=keys)
+    return lon, lat
+
+
 def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
-    found_state = data.get("found_state")
+    found_state = marker_state(data.get("found_state")).code
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
         choices = "、".join(f"{METHOD_NAMES[m]}（{m}）" for m in MEASUREMENT_METHODS)
-        raise InvalidInput(f"测量方法不可识别：{method!r}（可选 {choices}）")
-    lon, lat = data.get("measured_lon"), data.get("measured_lat")
-    if (lon in (None, "")) != (lat in (None, "")):
-        raise InvalidInput("实测经度、纬度须同时填写")
+        raise InvalidInput(
+            f"测量方法不可识别：{method!r}（可选 {choices}）",
+            details={"field": "measurement_method"},
+        )
+    lon, lat = _measured_position(data)
     displacement = bearing = None
-    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon not in (None, ""))
-    if lon not in (None, ""):
+    accuracy = _accuracy_m(data.get("measurement_accuracy_m"), measured=lon is not None)
+    if lon is not None:
         if method == "none":
             raise InvalidInput(
-                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）"
+                "填写了实测坐标时须注明测量方法（rtk、total_station、gnss_handheld）",
+                details={"field": "measurement_method"},
             )
-        try:
-            lon, lat = float(lon), float(lat)
-        except (TypeError, ValueError):
-            raise InvalidInput("实测坐标应为数字（CGCS2000 十进制度）") from None
-        if not (73 <= lon <= 136 and 3 <= lat <= 54):
-            raise InvalidInput("实测坐标超出范围：应为 CGCS2000 经度、纬度（十进制度）")
         displacement, bearing = marker_displacement_m(marker.lon, marker.lat, lon, lat)
         if displacement > MAX_PLAUSIBLE_DISPLACEMENT_M:
             raise InvalidInput(
                 f"实测位置距登记位置 {displacement:.0f} 米，超过 {MAX_PLAUSIBLE_DISPLACEMENT_M:.0f} 米："
                 "请核对界桩编号，并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；"
-                "界桩若确被移至远处，请记为丢失并在备注中说明"
+                "界桩若确被移至远处，请记为丢失并在备注中说明",
+                details={"field": "measured_lon"},
             )
-    else:
-        lon = lat = None
     assumed = METHOD_ACCURACY_M.get(method) if accuracy is None else accuracy
     assessed, flagged = assess(found_state, displacement, limits.tolerance_m, assumed)
     confirmed = data.get("moved_confirmed") is True
@@ -775,7 +822,7 @@ def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     with store.write(actor=actor) as conn:
         rec = first_or_not_found(
             conn,
@@ -784,6 +831,7 @@ def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> 
             .join(boundary_lines, boundary_lines.c.id == inspection_rounds.c.line_id)
             .where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         column = staff.sign_off_side(
             conn,
@@ -870,10 +918,10 @@ def amend_inspection(
     both sides sign the amended record again. Returns (record, created)."""
     require_role(actor, {"inspector"}, "更正检查记录")
     amendment_id = _uuid(data.get("id"))
-    inspection_id = _uuid(inspection_id)
+    inspection_id = _uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
-        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}")
+        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
     with store.write(actor=actor) as conn:
         done = conn.execute(
             sa.select(inspection_amendments.c.inspection_id).where(
@@ -889,6 +937,7 @@ def amend_inspection(
             conn,
             sa.select(inspections).where(inspections.c.id == inspection_id),
             f"检查记录不存在：{inspection_id}",
+            field="inspection_id",
         )
         rnd = conn.execute(
             sa.select(inspection_rounds).where(inspection_rounds.c.id == rec.round_id)
@@ -956,7 +1005,9 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
             _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
-                .where(inspection_amendments.c.inspection_id == _uuid(inspection_id))
+                .where(
+                    inspection_amendments.c.inspection_id == _uuid(inspection_id, "inspection_id")
+                )
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]
@@ -1090,25 +1141,11 @@ def lines_due(store: Store, today: dt.date) -> list[dict]:
     from boundaries.tables import boundary_lines as lines_table
 
     with store.read() as conn:
-        lines = conn.execute(
-            sa.select(
-                lines_table.c.id,
-                lines_table.c.name,
-                lines_table.c.kind,
-                lines_table.c.side_a_code,
-                lines_table.c.side_b_code,
-                lines_table.c.length_km,
-            )
-        ).all()
+        line_columns = ("id", "name", "kind", "side_a_code", "side_b_code", "length_km")
+        lines = conn.execute(sa.select(*lines_table.c[line_columns])).all()
+        round_columns = ("id", "line_id", "round_no", "status", "completed_at", "title")
         rounds = conn.execute(
-            sa.select(
-                inspection_rounds.c.id,
-                inspection_rounds.c.line_id,
-                inspection_rounds.c.round_no,
-                inspection_rounds.c.status,
-                inspection_rounds.c.completed_at,
-                inspection_rounds.c.title,
-            ).order_by(inspection_rounds.c.round_no)
+            sa.select(*inspection_rounds.c[round_columns]).order_by(inspection_rounds.c.round_no)
         ).all()
         counts = dict(
             conn.execute(

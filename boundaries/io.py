@@ -6,7 +6,8 @@ columns (``gazetteer.layers.write_layer``). Demonstration rows carry
 
 Imports validate every record before anything is written and write all of them in one
 transaction: malformed input raises InvalidInput with a Chinese message naming the
-record, and the store is unchanged. Inspection imports are exactly-once by record id.
+record, and the store is unchanged. Inspection imports are exactly-once by record id
+(this module reads the upload, ``boundaries.inspections.record_inspections`` records it).
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 from shapely.geometry import Point
 
-from boundaries.inspections import (
-    DEFAULT_LIMITS,
-    DistanceLimits,
-    list_inspections,
-    record_inspection_in,
-)
+from boundaries.inspections import list_inspections
 from boundaries.markers import DEMO_LABEL, register_markers
 from boundaries.vocabulary import MARKER_FIELD_NAMES
 from gazetteer.core.actors import require_role
@@ -208,44 +205,28 @@ _INSPECTION_FIELDS = (
 )
 
 
-def import_inspections(
-    store: Store,
-    data: bytes,
-    fmt: str,
-    actor,
-    *,
-    limits: DistanceLimits = DEFAULT_LIMITS,
-) -> dict[str, int]:
-    """Offline sync: record inspections from an upload in one transaction; ids already
-    stored are skipped (exactly-once). Returns {created, existing}."""
-    require_role(actor, {"inspector"}, "导入检查记录")
-    records = parse_records(data, fmt)
-    counts = {"created": 0, "existing": 0}
-    with store.write(actor=actor) as conn:
-        for index, raw in enumerate(records, start=1):
-            record = {k: raw.get(k) for k in _INSPECTION_FIELDS if k in raw}
-            if isinstance(record.get("photos"), str):
-                try:
-                    record["photos"] = json.loads(record["photos"])
-                except ValueError:
-                    raise InvalidInput(f"第 {index} 条记录的照片列表不是 JSON") from None
-            if "moved_confirmed" in record and not isinstance(record["moved_confirmed"], bool):
-                flag = str(record["moved_confirmed"]).strip().lower()
-                record["moved_confirmed"] = flag in {"1", "true", "yes", "是"}
-            for key in ("round_id", "marker_id"):
-                if record.get(key) not in (None, ""):
-                    try:
-                        record[key] = int(float(record[key]))
-                    except (TypeError, ValueError):
-                        raise InvalidInput(f"第 {index} 条记录的 {key} 应为整数") from None
+def inspection_records(data: bytes, fmt: str) -> Iterator[dict]:
+    """The inspection records of an upload (offline sync) as ``record_inspections`` takes
+    them: text cells made the types a record has (the photo list from JSON, the moved
+    confirmation from 1/true/yes/是, ids as integers). Lazy, so that the upload is read
+    only once the caller's role is checked; InvalidInput names the record (第 N 条记录)."""
+    for index, raw in enumerate(parse_records(data, fmt), start=1):
+        record = {k: raw.get(k) for k in _INSPECTION_FIELDS if k in raw}
+        if isinstance(record.get("photos"), str):
             try:
-                _, created = record_inspection_in(conn, record, actor, limits=limits)
-            except InvalidInput as exc:
-                raise InvalidInput(
-                    f"第 {index} 条记录：{exc.message}", details=exc.details
-                ) from None
-            counts["created" if created else "existing"] += 1
-    return counts
+                record["photos"] = json.loads(record["photos"])
+            except ValueError:
+                raise InvalidInput(f"第 {index} 条记录的照片列表不是 JSON") from None
+        if "moved_confirmed" in record and not isinstance(record["moved_confirmed"], bool):
+            flag = str(record["moved_confirmed"]).strip().lower()
+            record["moved_confirmed"] = flag in {"1", "true", "yes", "是"}
+        for key in ("round_id", "marker_id"):
+            if record.get(key) not in (None, ""):
+                try:
+                    record[key] = int(float(record[key]))
+                except (TypeError, ValueError):
+                    raise InvalidInput(f"第 {index} 条记录的 {key} 应为整数") from None
+        yield record
 
 
 def count_rows(store: Store, table) -> int:

@@ -35,7 +35,7 @@ from boundaries.vocabulary import (
 from gazetteer.core.actors import require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, InvalidInput
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, read_all
 from gazetteer.core.text import optional_choice
 from gazetteer.tables import divisions
 
@@ -228,29 +228,24 @@ def _int_or_none(value):
 
 
 def list_markers(
-    store: Store,
-    *,
-    line_id: int | None = None,
-    state: str | None = None,
-    demonstration: bool | None = None,
+    store: Store, *, line_id: int | None = None, state: str | None = None
 ) -> list[dict]:
-    """Markers with their line name, ordered by line and number."""
+    """Markers with their line name, ordered by line and number; ``state`` narrows to one
+    state (``InvalidInput`` when it is none)."""
     query = sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name")).join(
         boundary_lines, boundary_lines.c.id == markers.c.line_id
     )
-    if line_id is not None:
-        query = query.where(markers.c.line_id == line_id)
-    if optional_choice(state, MARKER_STATES, "界桩状态"):
-        query = query.where(markers.c.state == state)
-    if demonstration is not None:
-        query = query.where(markers.c.is_demonstration == demonstration)
-    with store.read() as conn:
-        return [
-            r._asdict()
-            for r in conn.execute(
-                query.order_by(boundary_lines.c.name, markers.c.seq, markers.c.letter)
-            )
-        ]
+    return read_all(
+        store,
+        query,
+        boundary_lines.c.name,
+        markers.c.seq,
+        markers.c.letter,
+        where={
+            markers.c.line_id: line_id,
+            markers.c.state: optional_choice(state, MARKER_STATES, "界桩状态"),
+        },
+    )
 
 
 def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> dict:
@@ -265,7 +260,8 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
             sa.select(*MARKER_COLUMNS, boundary_lines.c.name.label("line_name"))
             .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
             .where(cond),
-            f"界桩不存在：{key}",
+            f"没有编号或 ID 为 {str(key)[:80]!r} 的界桩",
+            field="key",  # the path parameter of /api/boundaries/markers/{key}
         )
         marker = row._asdict()
         marker["responsible_side_name"] = (

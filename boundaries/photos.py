@@ -53,16 +53,21 @@ def store_photo(
     a better caption expects to see that caption; the audit log keeps the old one)."""
     require_role(actor, {"inspector", "officer"}, "上传界桩照片")
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"照片超过 {max_bytes // (1024 * 1024)} MB 上限")
+        raise PayloadTooLarge(
+            f"照片超过 {max_bytes // (1024 * 1024)} MB 上限", details={"field": "photo"}
+        )
     kind = sniff_image_type(data)
     if kind is None:
-        raise InvalidInput("只接受 JPEG、PNG 或 WebP 照片（按文件内容判断，不看文件名）")
+        raise InvalidInput(
+            "照片（photo）只接受 JPEG、PNG 或 WebP 图片（按文件内容判断，不看文件名）",
+            details={"field": "photo"},
+        )
     content_type, ext = kind
     digest = hashlib.sha256(data).hexdigest()
     file_name = f"{digest}.{ext}"
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(markers.c.id).where(markers.c.id == marker_id)).first() is None:
-            raise NotFound(f"界桩不存在：{marker_id}")
+            raise NotFound(f"界桩不存在：{marker_id}", details={"field": "marker_id"})
         if (
             inspection_id is not None
             and conn.execute(
@@ -72,7 +77,9 @@ def store_photo(
             ).first()
             is None
         ):
-            raise NotFound(f"该界桩没有检查记录：{inspection_id}")
+            raise NotFound(
+                f"该界桩没有检查记录：{inspection_id}", details={"field": "inspection_id"}
+            )
         old = conn.execute(
             sa.select(marker_photos).where(
                 marker_photos.c.marker_id == marker_id, marker_photos.c.sha256 == digest

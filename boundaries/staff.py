@@ -34,18 +34,26 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     the side decides who may approve for it (docs/security.md)."""
     require_role(actor, MANAGING_ROLES, "登记联检人员")
     values = {
-        "full_name": form_text(data.get("full_name"), "姓名", 100, single_line=True),
-        "organisation": form_text(data.get("organisation"), "单位", 200, single_line=True),
-        "job_title": form_text(
-            data.get("job_title"), "职务", 100, required=False, single_line=True
+        "full_name": form_text(
+            data.get("full_name"), "姓名", 100, field="full_name", single_line=True
         ),
-        "side_code": form_text(data.get("side_code"), "所属一方（区划代码）", 12),
+        "organisation": form_text(
+            data.get("organisation"), "单位", 200, field="organisation", single_line=True
+        ),
+        "job_title": form_text(
+            data.get("job_title"), "职务", 100, field="job_title", required=False, single_line=True
+        ),
+        "side_code": form_text(
+            data.get("side_code"), "所属一方（区划代码）", 12, field="side_code", single_line=True
+        ),
     }
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
             raise NotFound(f"用户不存在：{username}")
         if not division_exists(conn, values["side_code"]):
-            raise InvalidInput(f"区划代码不存在：{values['side_code']}")
+            raise InvalidInput(
+                f"区划代码不存在：{values['side_code']}", details={"field": "side_code"}
+            )
         if "admin" not in actor.roles:
             _officer_may_set(conn, actor, username, values["side_code"])
         exists = conn.execute(

@@ -23,6 +23,7 @@ from boundaries.vocabulary import (  # the codes are declared once, with their l
 )
 from gazetteer.core.columns import (
     INSTANT,
+    SHA256_HEX,
     USERNAME,
     act_columns,
     check_one_of,
@@ -220,7 +221,7 @@ marker_photos = serial_table(
     "marker_photos",
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
     sa.Column("inspection_id", sa.String(36), sa.ForeignKey("inspections.id"), index=True),
-    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("sha256", SHA256_HEX, nullable=False),
     sa.Column(
         "file_name",
         sa.String(80),

@@ -15,11 +15,12 @@ from shapely.geometry import Point
 
 from boundaries import staff
 from boundaries.markers import set_marker_state
-from boundaries.tables import TASK_KINDS, boundary_lines, maintenance_tasks, markers
+from boundaries.tables import boundary_lines, maintenance_tasks, markers
 from boundaries.vocabulary import TASK_KIND_TERMS, TASK_STATUS_TERMS, labels, require_code
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
+from gazetteer.core.geojson_input import optional_point
 from gazetteer.core.store import Store, first_or_not_found, read_all, read_one
 
 TASK_NAMES = labels(TASK_KIND_TERMS)
@@ -46,8 +47,7 @@ def create_task(
     a retry of the same request answers the task opened the first time; the same key with
     other content is a ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "新建维护任务")
-    if kind not in TASK_KINDS:
-        raise InvalidInput(f"任务类型不可识别：{kind!r}")
+    require_code(kind, TASK_KIND_TERMS, field="kind", what_zh="任务类型")
 
     def insert(conn) -> int:
         marker = first_or_not_found(
@@ -86,6 +86,7 @@ def get_task(store: Store, task_id: int) -> dict:
         store,
         _with_marker_number().where(maintenance_tasks.c.id == task_id),
         f"维护任务不存在：{task_id}",
+        field="task_id",
     )
 
 
@@ -146,6 +147,7 @@ def _task_with_sides(conn, task_id: int):
         .join(boundary_lines, boundary_lines.c.id == markers.c.line_id)
         .where(maintenance_tasks.c.id == task_id),
         f"维护任务不存在：{task_id}",
+        field="task_id",
     )
 
 
@@ -178,7 +180,9 @@ def update_task(
             values["result"] = str(result)[:2000]
         if status in ("done", "cancelled"):
             if not (result or "").strip():
-                raise InvalidInput("完成或取消任务须填写处理结果或原因")
+                raise InvalidInput(
+                    "完成或取消任务须填写处理结果或原因", details={"field": "result"}
+                )
             values.update(closed_at=_now(), closed_by=actor.username)
         if status == "done":
             _check_done(task, new_lon, new_lat)
@@ -205,19 +209,26 @@ def _witness(conn, task, actor, username: str | None, external: dict | None) -> 
         )
     if username not in (None, ""):
         if not isinstance(username, str):
-            raise InvalidInput("相邻方见证人应为该方人员的用户名")
+            raise InvalidInput(
+                "相邻方见证人应为该方人员的用户名", details={"field": "witness_other_side"}
+            )
         side = staff.side_of(conn, username.strip())
         if side is None or side not in sides:
             raise InvalidInput(
                 f"见证人 {username} 不是界线任一方登记的人员：请选择相邻方人员，"
-                "或登记外部见证人的姓名、单位和身份"
+                "或登记外部见证人的姓名、单位和身份",
+                details={"field": "witness_other_side"},
             )
         if side == doer or username.strip() == actor.username:
-            raise InvalidInput("见证人须为相邻方（另一方）人员")
+            raise InvalidInput(
+                "见证人须为相邻方（另一方）人员", details={"field": "witness_other_side"}
+            )
         return {"witness_other_side": username.strip()}
     if external:
         if not isinstance(external, dict):
-            raise InvalidInput("外部见证人应为 {name, organisation, role}")
+            raise InvalidInput(
+                "外部见证人应为 {name, organisation, role}", details={"field": "witness"}
+            )
         fields = {}
         for key, label, limit in (
             ("name", "姓名", 100),
@@ -226,17 +237,24 @@ def _witness(conn, task, actor, username: str | None, external: dict | None) -> 
         ):
             value = external.get(key)
             if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(f"外部见证人须登记{label}")
+                raise InvalidInput(f"外部见证人须登记{label}", details={"field": f"witness.{key}"})
             fields[f"witness_{key}"] = value.strip()[:limit]
         return fields
-    raise InvalidInput("界桩维护须有相邻方人员在场：请选择相邻方见证人或登记外部见证人")
+    raise InvalidInput(
+        "界桩维护须有相邻方人员在场：请选择相邻方见证人或登记外部见证人",
+        details={"field": "witness"},
+    )
 
 
 def _check_done(task, new_lon, new_lat) -> None:
     if task.kind in NEEDS_BOTH_APPROVALS and not (task.approved_a_by and task.approved_b_by):
         raise IllegalTransition("迁移或撤销界桩须经界线双方批准")
-    if task.kind == "relocate" and (new_lon is None or new_lat is None):
-        raise InvalidInput("迁移界桩须填写新位置（CGCS2000 经纬度）")
+    if task.kind != "relocate":
+        return
+    if new_lon is None and new_lat is None:
+        raise InvalidInput("迁移界桩须填写新位置（CGCS2000 经纬度）", details={"field": "new_lon"})
+    # Both, numbers, in (lon, lat) order and in China: the same check as every position.
+    optional_point({"new_lon": new_lon, "new_lat": new_lat}, "界桩新位置", "new_lon", "new_lat")
 
 
 def _after_done(conn, task, new_lon, new_lat) -> None:

@@ -1,18 +1,30 @@
 """The boundaries domain's coded values and marker fields, declared once.
 
-Every code (marker state, marker type, survey method, task kind …) is declared here with
-its Chinese label and, for marker states, its map colour. The table module takes its check
-constraints from here, the domain modules their labels, the report its colours, and the
-pages get the same table as JSON (``vocabulary_document``; ``/api/boundaries/vocabulary``
-and a JSON data block in each map page, read by ``webmap/static/mapcommon.js``). The
-migrations keep their own frozen copy of the codes, as migrations must.
+The codes live in three tables under ``boundaries/data/`` (each says its columns in its
+header): ``marker_states.csv`` — every marker state with its Chinese label, its map colour
+and how a finding in that state behaves (whether an inspector may record it, whether a
+flagged displacement makes it "moved", the maintenance task it opens, whether it must be
+reported at once); ``vocabularies.csv`` — the other coded values (marker type, survey
+method, task kind …) with their labels; ``marker_fields.csv`` — the fields of a marker
+record. This module reads them once; the table module takes its check constraints from
+here, the domain modules their labels and rules, the report its colours, the OpenAPI
+document its enums, and the pages get the same tables as JSON (``vocabulary_document``;
+``/api/boundaries/vocabulary`` and a JSON data block in each map page, read by
+``webmap/static/mapcommon.js``). The migrations keep their own frozen copy of the codes,
+as migrations must.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from gazetteer.core.errors import InvalidInput
+from gazetteer.generic_terms import read_rows
+
+DATA = Path(__file__).resolve().parent / "data"
+_COLOUR = re.compile(r"#[0-9a-f]{6}")
 
 
 @dataclass(frozen=True)
@@ -26,12 +38,56 @@ class Term:
 
 
 @dataclass(frozen=True)
+class MarkerState(Term):
+    """A marker state and how an inspection finding in it behaves (``marker_states.csv``):
+    ``found_in_field`` — an inspector may record it; ``displaced_becomes_moved`` — with a
+    displacement beyond the tolerance the finding is assessed as moved; ``task_kind`` — the
+    maintenance task it opens (None: none); ``urgent`` — to be reported within the upkeep
+    contract's hours."""
+
+    found_in_field: bool = True
+    displaced_becomes_moved: bool = False
+    task_kind: str | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
 class Field:
     """One field of a marker record (界桩登记表) as imported, exported and shown."""
 
     name: str
     zh: str
     unit: str | None = None
+
+
+def read_terms(rows: list[dict[str, str]]) -> dict[str, tuple[Term, ...]]:
+    """The rows of ``vocabularies.csv`` as {vocabulary: its terms in order}."""
+    vocabularies: dict[str, list[Term]] = {}
+    for row in rows:
+        vocabularies.setdefault(row["vocabulary"], []).append(Term(row["code"], row["zh"]))
+    return {name: tuple(terms) for name, terms in vocabularies.items()}
+
+
+def read_marker_states(rows: list[dict[str, str]], task_kinds) -> tuple[MarkerState, ...]:
+    """The rows of ``marker_states.csv`` (a flag is "yes" or empty) as states, in order;
+    ValueError naming the state when its colour or task kind is not one declared."""
+    states = []
+    for row in rows:
+        code, task_kind = row["code"], row["task_kind"] or None
+        if not _COLOUR.fullmatch(row["colour"]):
+            raise ValueError(f"marker_states.csv: {code}: colour {row['colour']!r} is no #rrggbb")
+        if task_kind is not None and task_kind not in task_kinds:
+            raise ValueError(f"marker_states.csv: {code}: task_kind {task_kind!r} is undeclared")
+        flags = {
+            name: row[name] == "yes"
+            for name in ("found_in_field", "displaced_becomes_moved", "urgent")
+        }
+        states.append(MarkerState(code, row["zh"], row["colour"], task_kind=task_kind, **flags))
+    return tuple(states)
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    return read_rows((DATA / name).read_text("utf-8"))
 
 
 def codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
@@ -54,23 +110,54 @@ def require_code(value, terms: tuple[Term, ...], *, field: str, what_zh: str) ->
     return value
 
 
+_VOCABULARIES = read_terms(_rows("vocabularies.csv"))
+MARKER_TYPE_TERMS = _VOCABULARIES["marker_types"]
+MEASUREMENT_METHOD_TERMS = _VOCABULARIES["measurement_methods"]
+LINE_KIND_TERMS = _VOCABULARIES["line_kinds"]
+ROUND_STATUS_TERMS = _VOCABULARIES["round_statuses"]
+TASK_KIND_TERMS = _VOCABULARIES["task_kinds"]
+TASK_STATUS_TERMS = _VOCABULARIES["task_statuses"]
+DISPUTE_CATEGORY_TERMS = _VOCABULARIES["dispute_categories"]
+DISPUTE_STATUS_TERMS = _VOCABULARIES["dispute_statuses"]
+DISPUTE_RISK_TERMS = _VOCABULARIES["dispute_risks"]
+MARKER_TYPES = codes(MARKER_TYPE_TERMS)
+MEASUREMENT_METHODS = codes(MEASUREMENT_METHOD_TERMS)
+LINE_KINDS = codes(LINE_KIND_TERMS)
+ROUND_STATUSES = codes(ROUND_STATUS_TERMS)
+TASK_KINDS = codes(TASK_KIND_TERMS)
+TASK_STATUSES = codes(TASK_STATUS_TERMS)
+DISPUTE_CATEGORIES = codes(DISPUTE_CATEGORY_TERMS)
+DISPUTE_STATUSES = codes(DISPUTE_STATUS_TERMS)
+DISPUTE_RISKS = codes(DISPUTE_RISK_TERMS)
+TYPE_NAMES = labels(MARKER_TYPE_TERMS)
+METHOD_NAMES = labels(MEASUREMENT_METHOD_TERMS)
+TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}  # the number's type letter
+
 # Marker states seen in inspection reports (see shared/DOMAIN.md); ``retired`` is set only
 # by a retirement both sides approved, never found in the field.
-MARKER_STATE_TERMS = (
-    Term("intact", "完好", "#2e7d32"),
-    Term("faded", "字迹模糊", "#f9a825"),
-    Term("tilted", "倾斜", "#ef6c00"),
-    Term("buried", "掩埋", "#8d6e63"),
-    Term("damaged", "损坏", "#c62828"),
-    Term("moved", "移位", "#6a1b9a"),
-    Term("lost", "丢失", "#212121"),
-    Term("retired", "已撤销", "#9e9e9e"),
-)
+MARKER_STATE_TERMS = read_marker_states(_rows("marker_states.csv"), TASK_KINDS)
 UNINSPECTED = Term("unknown", "未检查", "#607d8b")
 MARKER_STATES = codes(MARKER_STATE_TERMS)
-FOUND_STATES = tuple(s for s in MARKER_STATES if s != "retired")
+FOUND_STATE_TERMS = tuple(s for s in MARKER_STATE_TERMS if s.found_in_field)
+FOUND_STATES = codes(FOUND_STATE_TERMS)
 STATE_NAMES = labels(MARKER_STATE_TERMS)
 STATE_COLOURS = {t.code: t.colour for t in MARKER_STATE_TERMS}
+
+
+def marker_state(code: str) -> MarkerState:
+    """The declared state ``code`` as an inspector may record it, read at call time (a state
+    added to ``MARKER_STATE_TERMS`` behaves as its row says); ``InvalidInput`` naming
+    ``found_state`` and the choices when it is no such state."""
+    found = tuple(s for s in MARKER_STATE_TERMS if s.found_in_field)
+    require_code(code, found, field="found_state", what_zh="检查状态")
+    return next(s for s in found if s.code == code)
+
+
+# The fields of a marker record (界桩登记表), in the order of the form and the export.
+MARKER_FIELDS = tuple(
+    Field(r["name"], r["zh"], r["unit"] or None) for r in _rows("marker_fields.csv")
+)
+MARKER_FIELD_NAMES = tuple(f.name for f in MARKER_FIELDS)
 
 # Longest texts a record takes, in characters: an inspection's notes (and an amendment's)
 # and a round's joint conclusion. The API's request schemas and the inspection page's
@@ -78,108 +165,9 @@ STATE_COLOURS = {t.code: t.colour for t in MARKER_STATE_TERMS}
 NOTES_MAX_CHARS = 20_000
 CONCLUSION_MAX_CHARS = 20_000
 
-MARKER_TYPE_TERMS = (
-    Term("single", "单立"),  # letter Q
-    Term("paired", "同号双立"),  # A/B
-    Term("triple", "同号三立/三面型"),  # C/D/E
-)
-MARKER_TYPES = codes(MARKER_TYPE_TERMS)
-TYPE_NAMES = labels(MARKER_TYPE_TERMS)
-TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}
 
-MEASUREMENT_METHOD_TERMS = (
-    Term("rtk", "RTK 测量"),
-    Term("total_station", "全站仪测量"),
-    Term("gnss_handheld", "手持 GNSS 定位"),
-    Term("none", "未测量"),
-)
-MEASUREMENT_METHODS = codes(MEASUREMENT_METHOD_TERMS)
-METHOD_NAMES = labels(MEASUREMENT_METHOD_TERMS)
-
-LINE_KIND_TERMS = (
-    Term("provincial", "省级界线"),
-    Term("city", "市级界线"),
-    Term("county", "县级界线"),
-)
-LINE_KINDS = codes(LINE_KIND_TERMS)
-
-ROUND_STATUS_TERMS = (
-    Term("planned", "计划中"),
-    Term("in_progress", "进行中"),
-    Term("completed", "已完成"),
-)
-ROUND_STATUSES = codes(ROUND_STATUS_TERMS)
-
-TASK_KIND_TERMS = (
-    Term("clear_vegetation", "清理遮挡"),
-    Term("repaint", "描红注记"),
-    Term("reset", "扶正"),
-    Term("repair", "修复"),
-    Term("rebuild", "原位重建"),
-    Term("replace", "更换"),
-    Term("restore", "恢复原位"),
-    Term("relocate", "迁移"),
-    Term("retire", "撤销"),
-)
-TASK_KINDS = codes(TASK_KIND_TERMS)
-
-TASK_STATUS_TERMS = (
-    Term("open", "待处理"),
-    Term("in_progress", "处理中"),
-    Term("done", "已完成"),
-    Term("cancelled", "已取消"),
-)
-TASK_STATUSES = codes(TASK_STATUS_TERMS)
-
-DISPUTE_CATEGORY_TERMS = (
-    Term("land", "土地"),
-    Term("minerals", "矿产"),
-    Term("forest", "林地"),
-    Term("water", "水域"),
-    Term("tidal_flat", "滩涂"),
-    Term("other", "其他"),
-)
-DISPUTE_CATEGORIES = codes(DISPUTE_CATEGORY_TERMS)
-DISPUTE_STATUS_TERMS = (
-    Term("open", "待处置"),
-    Term("monitoring", "跟踪监测"),
-    Term("resolved", "已化解"),
-)
-DISPUTE_STATUSES = codes(DISPUTE_STATUS_TERMS)
-DISPUTE_RISK_TERMS = (Term("low", "低"), Term("medium", "中"), Term("high", "高"))
-DISPUTE_RISKS = codes(DISPUTE_RISK_TERMS)
-
-# The fields of a marker record (界桩登记表), in the order of the form and the export.
-# Positions are CGCS2000 (EPSG:4490) degrees, lon first.
-MARKER_FIELDS = (
-    Field("number", "界桩编号"),
-    Field("type", "类型"),
-    Field("material", "材质"),
-    Field("lon", "经度", "度"),
-    Field("lat", "纬度", "度"),
-    Field("elevation_m", "高程", "米"),
-    Field("location_desc_a", "甲方一侧位置"),
-    Field("location_desc_b", "乙方一侧位置"),
-    Field("reference_objects", "方位物"),
-    Field("installed_date", "埋设日期"),
-    Field("responsible_side", "维护方"),
-    Field("state", "当前状态"),
-    Field("is_demonstration", "演示数据"),
-)
-MARKER_FIELD_NAMES = tuple(f.name for f in MARKER_FIELDS)
-
-_VOCABULARIES = {
-    "marker_states": MARKER_STATE_TERMS,
-    "marker_types": MARKER_TYPE_TERMS,
-    "measurement_methods": MEASUREMENT_METHOD_TERMS,
-    "line_kinds": LINE_KIND_TERMS,
-    "round_statuses": ROUND_STATUS_TERMS,
-    "task_kinds": TASK_KIND_TERMS,
-    "task_statuses": TASK_STATUS_TERMS,
-    "dispute_categories": DISPUTE_CATEGORY_TERMS,
-    "dispute_statuses": DISPUTE_STATUS_TERMS,
-    "dispute_risks": DISPUTE_RISK_TERMS,
-}
+def _vocabularies() -> dict[str, tuple[Term, ...]]:
+    return {"marker_states": MARKER_STATE_TERMS, **_VOCABULARIES}
 
 
 def label(vocabulary: str, code: str | None) -> str:
@@ -187,24 +175,22 @@ def label(vocabulary: str, code: str | None) -> str:
     itself when unknown, "—" when empty."""
     if code in (None, ""):
         return "—"
-    return next((t.zh for t in _VOCABULARIES[vocabulary] if t.code == code), str(code))
+    return next((t.zh for t in _vocabularies()[vocabulary] if t.code == code), str(code))
+
+
+def _term_json(term: Term) -> dict:
+    """A term as JSON: {code, zh} and whatever else its row declares (colour, behaviour)."""
+    return {k: v for k, v in vars(term).items() if v is not None}
 
 
 def vocabulary_document() -> dict:
-    """Every vocabulary as JSON-ready lists of {code, zh[, colour]}, plus the marker fields
-    and the colour of a marker not yet inspected: what the pages' scripts read."""
+    """Every vocabulary as JSON-ready lists of {code, zh[, colour]} (marker states also
+    with their behaviour columns), plus the marker fields and the colour of a marker not
+    yet inspected: what the pages' scripts read."""
     document: dict = {
-        name: [
-            {"code": t.code, "zh": t.zh, **({"colour": t.colour} if t.colour else {})}
-            for t in terms
-        ]
-        for name, terms in _VOCABULARIES.items()
+        name: [_term_json(t) for t in terms] for name, terms in _vocabularies().items()
     }
-    document["uninspected"] = {
-        "code": UNINSPECTED.code,
-        "zh": UNINSPECTED.zh,
-        "colour": UNINSPECTED.colour,
-    }
+    document["uninspected"] = _term_json(UNINSPECTED)
     document["marker_fields"] = [
         {"name": f.name, "zh": f.zh, **({"unit": f.unit} if f.unit else {})} for f in MARKER_FIELDS
     ]

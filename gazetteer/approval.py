@@ -165,7 +165,7 @@ def _status(due: dt.date, today: dt.date) -> str:
     return "open"
 
 
-STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}
+STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}  # most urgent first
 KIND_ZH = {
     "notice_ending": "公示即将结束",
     "decision": "公示期满待决定",
@@ -228,6 +228,6 @@ def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict
                     "days_left": (due - today).days,
                 }
             )
-    order = {"overdue": 0, "due": 1, "open": 2}
-    items.sort(key=lambda i: (order[i["status"]], i["due"], i["proposal_id"]))
+    urgency = list(STATUS_ZH)
+    items.sort(key=lambda i: (urgency.index(i["status"]), i["due"], i["proposal_id"]))
     return items

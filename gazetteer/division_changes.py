@@ -85,21 +85,23 @@ def record_division_rename(
     conn,
     actor: Actor,
     *,
-    corpus,
-    rules_override_reason=None,
-    code=None,
-    new_name=None,
-    approving_body=None,
-    document_number=None,
-    approval_date=None,
+    code,
+    new_name,
+    approving_body,
+    document_number,
+    approval_date,
+    reason,
     effective_date=None,
-    reason=None,
+    rules_override_reason=None,
+    corpus,
     now: dt.datetime,
 ) -> dict:
     """Rename division ``code`` on ``conn`` (inside the caller's write transaction).
 
-    Dates are civil dates (ISO strings or ``datetime.date``); ``effective_date`` defaults to
-    the approval date and may not be in the future or before the approval. ``corpus`` is the
+    The approval's fields come as entered (a page's form, an API body): each must be given,
+    and an empty or wrong one is ``InvalidInput``. Dates are civil dates (ISO strings or
+    ``datetime.date``); ``effective_date`` defaults to the approval date and may not be in
+    the future or before the approval. ``corpus`` is the
     ``NameCorpus`` the new name is checked against (《地名管理条例》 Art. 9, as for any name):
     a blocking finding raises ``RuleViolation`` (details: the findings) unless
     ``rules_override_reason`` says why the approval stands anyway. Returns the change record
@@ -114,12 +116,12 @@ def record_division_rename(
     )
     if row.level not in DIVISION_LEVELS:
         raise InvalidInput("村级组织不是行政区划：其名称按地名命名更名程序办理")
-    new_name = form_text(new_name, "新名称", 100)
+    new_name = form_text(new_name, "新名称", 100, field="new_name", single_line=True)
     if new_name == row.name:
         raise InvalidInput("新名称与现名称相同")
-    body = form_text(approving_body, "批准机关", 200)
-    number = form_text(document_number, "批准文号", 100)
-    reason = form_text(reason, "变更理由", 5000)
+    body = form_text(approving_body, "批准机关", 200, field="approving_body", single_line=True)
+    number = form_text(document_number, "批准文号", 100, field="document_number", single_line=True)
+    reason = form_text(reason, "变更理由", 5000, field="reason")
     approved = parse_date(approval_date, "批准日期")
     if approved is None:
         raise InvalidInput("请填写批准日期")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import division_code_column, place_id_column
+from gazetteer.tables import DIVISION_CODE, PLACE_NAME, division_code_column, place_id_column
 
 division_change_records = serial_table(
     "division_change_records",
@@ -66,9 +66,9 @@ protected_names = serial_table(
 cleanup_items = serial_table(
     "cleanup_items",
     place_id_column("place_id", nullable=False, unique=True),
-    sa.Column("name", sa.String(200), nullable=False, comment="the name as flagged"),
-    sa.Column("city_code", sa.String(12), index=True, comment="prefecture city (progress)"),
-    sa.Column("county_code", sa.String(12), index=True),
+    sa.Column("name", PLACE_NAME, nullable=False, comment="the name as flagged"),
+    sa.Column("city_code", DIVISION_CODE, index=True, comment="prefecture city (progress)"),
+    sa.Column("county_code", DIVISION_CODE, index=True),
     sa.Column("kinds", sa.String(8), nullable=False, comment="which of 大洋怪重, e.g. 大重"),
     sa.Column("findings", sa.JSON, nullable=False, comment="[{rule_id, severity, message}]"),
     sa.Column(

@@ -176,7 +176,7 @@ def submit_public_opinion(
         raise InvalidInput("意见内容应为文字（字符串）", details={"field": "body"})
     if not body or not body.strip():
         raise InvalidInput("请填写意见内容", details={"field": "body"})
-    body = clean_text(body.strip(), "意见内容")
+    body = clean_text(body.strip(), "body", label="意见内容")
     if not OPINION_MIN_CHARS <= len(body) <= OPINION_MAX_CHARS:
         raise InvalidInput(
             f"意见内容应为 {OPINION_MIN_CHARS}～{OPINION_MAX_CHARS} 个字符（现为 {len(body)} 个）",
@@ -184,7 +184,10 @@ def submit_public_opinion(
         )
     if author is not None and not isinstance(author, str):
         raise InvalidInput("署名应为文字", details={"field": "author"})
-    author = clean_text((author or "").strip(), "署名", single_line=True) or PUBLIC_AUTHOR
+    author = (
+        clean_text((author or "").strip(), "author", label="署名", single_line=True)
+        or PUBLIC_AUTHOR
+    )
     if len(author) > AUTHOR_MAX_CHARS:
         raise InvalidInput(f"署名最多 {AUTHOR_MAX_CHARS} 个字符", details={"field": "author"})
     if not source_digest:

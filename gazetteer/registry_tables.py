@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.columns import (
     INSTANT,
+    SHA256_HEX,
     USERNAME,
     act_columns,
     check_one_of,
@@ -22,21 +23,24 @@ from gazetteer.core.columns import (
 from gazetteer.core.store import Geometry
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import division_code_column, place_id_column
+from gazetteer.tables import PLACE_NAME, division_code_column, place_id_column
 
-PROPOSAL_KINDS = ("naming", "renaming", "retirement")
-PROPOSAL_STATES = (
-    "draft",
-    "submitted",
-    "checked",
-    "in_review",
-    "on_notice",
-    "approved",
-    "rejected",
-    "announced",
-    "in_force",
-    "withdrawn",
-)
+# The proposal kinds and states, each code with the name the pages show.
+PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
+PROPOSAL_STATE_NAMES_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "checked": "已合规审查",
+    "in_review": "专家论证、征求意见",
+    "on_notice": "公示中",
+    "approved": "已批准",
+    "rejected": "不予批准",
+    "announced": "已公告",
+    "in_force": "已生效",
+    "withdrawn": "已撤回",
+}
+PROPOSAL_KINDS = tuple(PROPOSAL_KIND_NAMES_ZH)
+PROPOSAL_STATES = tuple(PROPOSAL_STATE_NAMES_ZH)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = (
     "baseline",
@@ -61,7 +65,7 @@ place_versions = serial_table(
     ),
     sa.Column(
         "name",
-        sa.String(200),
+        PLACE_NAME,
         nullable=False,
         index=True,
         comment="name in this version, for past-date lookups",
@@ -176,7 +180,7 @@ proposal_opinions = serial_table(
     *act_columns("recorded", nullable=False),
     sa.Column(
         "source_digest",
-        sa.String(64),
+        SHA256_HEX,
         index=True,
         comment="public opinions: keyed digest of the sender's address, for per-address limits",
     ),

@@ -204,15 +204,21 @@ def keys_fingerprint(*, with_code: bool = False) -> str:
 
 
 def check_query(q, limit, offset) -> None:
-    """Raise InvalidInput for an empty or over-long query, or a bad limit/offset."""
+    """Raise InvalidInput for an empty or over-long query, or a bad limit/offset, naming
+    the parameter (``details.field``: q, limit or offset)."""
     if not isinstance(q, str) or not normalise_text(q):
-        raise InvalidInput("请输入要查询的地名")
+        raise InvalidInput("请输入要查询的地名（参数 q）", details={"field": "q"})
     if len(q) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"查询内容过长（最多 {MAX_QUERY_CHARS} 个字符）")
+        raise InvalidInput(
+            f"查询内容（参数 q）过长：{len(q)} 个字符，最多 {MAX_QUERY_CHARS} 个",
+            details={"field": "q", "max_chars": MAX_QUERY_CHARS},
+        )
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit 应为 1～{MAX_LIMIT} 的整数", details={"limit": limit})
+        raise InvalidInput(
+            f"limit 应为 1～{MAX_LIMIT} 的整数", details={"field": "limit", "limit": limit}
+        )
     if not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("offset 应为非负整数", details={"offset": offset})
+        raise InvalidInput("offset 应为非负整数", details={"field": "offset", "offset": offset})
 
 
 def check_status(status) -> list[str]:
@@ -220,7 +226,10 @@ def check_status(status) -> list[str]:
     wanted = [status] if isinstance(status, str) else list(status)
     bad = [s for s in wanted if s not in PLACE_STATUSES]
     if bad:
-        raise InvalidInput(f"未知的地名状态：{'、'.join(map(str, bad))}", details={"status": bad})
+        raise InvalidInput(
+            f"未知的地名状态：{'、'.join(map(str, bad))}",
+            details={"field": "status", "status": bad},
+        )
     return wanted
 
 
@@ -1233,13 +1242,16 @@ def _static_key(level: int, status: int, name_len: int, pos: int) -> int:
 
 
 def store_records(
-    conn, former_names: dict, place_ids: Iterable[int] | None = None
+    conn, former_names: dict, place_ids: Iterable[int] | None = None, *, stream: int = 0
 ) -> Iterator[dict]:
     """Search records of the store's places (all, or those with ``place_ids``).
 
     ``division_path`` is the path of the place's division plus, for a place that is itself
     a division, its own code; ``level_rank`` comes from its own division's level (5 for
-    other places). ``former_names``: {place id: [old names]}."""
+    other places). ``former_names``: {place id: [old names]}. ``stream``: with every
+    place, read them ``stream`` rows at a time (a server-side cursor on PostgreSQL: 13
+    million places never sit in memory at once; other statements may run on ``conn``
+    between the records)."""
     from gazetteer.tables import divisions as d
     from gazetteer.tables import places as p
 
@@ -1255,15 +1267,19 @@ def store_records(
         p.c.maxx,
         p.c.maxy,
     )
-    if place_ids is not None:
-        query = query.where(p.c.id.in_(list(place_ids)))
-    rows = conn.execute(query).all()
     div_query = sa.select(d.c.code, d.c.name, d.c.level, d.c.path)
-    if place_ids is not None:  # only the divisions on these places' paths
+    if place_ids is not None:
+        rows = conn.execute(query.where(p.c.id.in_(list(place_ids)))).all()
+        # only the divisions on these places' paths
         codes = {c for r in rows for c in (r.division_code, r.own_division_code) if c}
         paths = conn.execute(sa.select(d.c.path).where(d.c.code.in_(codes))).scalars()
         div_query = div_query.where(d.c.code.in_({c for path in paths for c in path.split("/")}))
     div = {r.code: (r.name, r.level, r.path) for r in conn.execute(div_query)}
+    if place_ids is None:
+        options = {"yield_per": stream} if stream else {}
+        rows = conn.execute(query, execution_options=options)
+        if not stream:
+            rows = rows.all()
 
     def record(r) -> dict:
         path = div[r.division_code][2].split("/") if r.division_code in div else []

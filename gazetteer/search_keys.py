@@ -22,7 +22,10 @@ Kept on PostgreSQL only: SQLite serves search from the in-memory index
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 import sqlalchemy as sa
 
@@ -37,6 +40,7 @@ from gazetteer.search import (
     normalise_text,
     store_records,
 )
+from gazetteer.tables import DIVISION_CODE, PLACE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +49,14 @@ place_search_keys = sa.Table(
     metadata,
     sa.Column("place_id", sa.Integer, nullable=False, index=True),
     sa.Column("aux", sa.SmallInteger, nullable=False, comment="-1: the name; n: former name n"),
-    sa.Column("name", sa.String(200), nullable=False, comment="the place's name (normalised)"),
-    sa.Column("chars", sa.String(200), nullable=False, comment="the name searched (NFKC)"),
-    sa.Column("chars_nat", sa.String(200), comment="natural form when shorter (福涌村)"),
-    sa.Column("chars_spec", sa.String(200), comment="specific term when shorter (福涌)"),
-    sa.Column("chars_rev", sa.String(200), nullable=False, comment="chars reversed (typos)"),
+    sa.Column("name", PLACE_NAME, nullable=False, comment="the place's name (normalised)"),
+    sa.Column("chars", PLACE_NAME, nullable=False, comment="the name searched (NFKC)"),
+    sa.Column("chars_nat", PLACE_NAME, comment="natural form when shorter (福涌村)"),
+    sa.Column("chars_spec", PLACE_NAME, comment="specific term when shorter (福涌)"),
+    sa.Column("chars_rev", PLACE_NAME, nullable=False, comment="chars reversed (typos)"),
     sa.Column("spec_len", sa.SmallInteger, nullable=False, comment="characters of 专名"),
-    sa.Column("chars_term", sa.String(200), nullable=False, comment="专名 (typos)"),
-    sa.Column("chars_term_rev", sa.String(200), nullable=False, comment="专名 reversed"),
+    sa.Column("chars_term", PLACE_NAME, nullable=False, comment="专名 (typos)"),
+    sa.Column("chars_term_rev", PLACE_NAME, nullable=False, comment="专名 reversed"),
     sa.Column("py", sa.String(800), nullable=False, comment="toneless pinyin, no spaces"),
     sa.Column("py_nat", sa.String(800)),
     sa.Column("py_spec", sa.String(800)),
@@ -72,7 +76,7 @@ place_search_keys = sa.Table(
     sa.Column("level_rank", sa.SmallInteger, nullable=False, comment="0 province .. 5 other"),
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("feature_class", sa.String(20)),
-    sa.Column("division_code", sa.String(12)),
+    sa.Column("division_code", DIVISION_CODE),
     sa.Column("division_path", sa.String(200), comment="codes province down, '/'-joined"),
     sa.Column("minx", sa.Float),
     sa.Column("miny", sa.Float),
@@ -146,44 +150,122 @@ def kept(conn) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def refresh(conn, place_ids: Iterable[int] | None = None) -> int:
+def refresh(conn, place_ids: Iterable[int] | None = None, *, processes: int | None = None) -> int:
     """Rewrite the key rows of ``place_ids`` (every place when None) from the places as
     they stand in ``conn``'s transaction, with the places that carry their names as former
-    names. Returns the number of places refreshed."""
+    names. Returns the number of places refreshed. Every place: see :func:`fill`
+    (``processes``)."""
     from gazetteer.lookup import _former_names, _successors
 
     if place_ids is None:
         conn.execute(place_search_keys.delete())
-        records = store_records(conn, _former_names(conn, None))
-        ids = None
-    else:
-        ids = set(place_ids)
-        ids |= _successors(conn, ids)
-        if not ids:
-            return 0
-        id_list = sorted(ids)
-        for start in range(0, len(id_list), _BATCH):
-            chunk = id_list[start : start + _BATCH]
-            conn.execute(place_search_keys.delete().where(place_search_keys.c.place_id.in_(chunk)))
-        records = store_records(conn, _former_names(conn, ids), ids)
-    readings = _Readings()
-    count, batch = 0, []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= _BATCH:
-            count += _insert(conn, batch, readings)
-            batch = []
-    count += _insert(conn, batch, readings)
-    return count
-
-
-def _insert(conn, records: list[dict], readings: _Readings) -> int:
-    rows = list(key_rows(records, readings))
-    if rows:
-        conn.execute(place_search_keys.insert(), rows)
-    readings.cache.clear()
-    readings.keyed.clear()
+        return fill(conn, processes=processes)
+    ids = set(place_ids)
+    ids |= _successors(conn, ids)
+    if not ids:
+        return 0
+    id_list = sorted(ids)
+    for start in range(0, len(id_list), _BATCH):
+        chunk = id_list[start : start + _BATCH]
+        conn.execute(place_search_keys.delete().where(place_search_keys.c.place_id.in_(chunk)))
+    records = list(store_records(conn, _former_names(conn, ids), ids))
+    _copy(conn, _copy_text(records, _Readings()))
     return len(records)
+
+
+# Places read, computed and written per round by fill(); below _POOL_MIN_PLACES places the
+# keys are computed in this process (starting worker processes costs about a second).
+_ROUND = 100_000
+_POOL_MIN_PLACES = 50_000
+KEY_COLUMNS = tuple(c.name for c in place_search_keys.columns)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def fill(conn, *, processes: int | None = None) -> int:
+    """Write the key rows of every place into an empty keys table; returns the number of
+    places. For a whole store (a first start, a key fingerprint change, a bulk load): the
+    places are read ``_ROUND`` at a time from a server-side cursor, their keys computed by
+    ``processes`` worker processes (default: one per core; 1: in this process) while the
+    previous round is written with ``COPY``. The rows are those :func:`key_rows` makes for
+    each place alone (``tests/test_search_postgres.py`` compares them)."""
+    from gazetteer.lookup import _former_names
+
+    processes = processes or os.cpu_count() or 1
+    total = conn.execute(sa.text("SELECT count(*) FROM places")).scalar()
+    rounds = batched(store_records(conn, _former_names(conn, None), stream=_ROUND), _ROUND)
+    if processes == 1 or total < _POOL_MIN_PLACES:
+        readings = _Readings()
+        for records in rounds:
+            _copy(conn, _copy_text(records, readings))
+        return total
+    # forkserver, not fork: a web worker that fills has threads and open connections.
+    context = multiprocessing.get_context("forkserver")
+    size = -(-_ROUND // processes)
+    with context.Pool(processes, initializer=_pool_start) as pool:
+        pending = None
+        for records in rounds:
+            parts = pool.map_async(_pool_copy_text, batched(records, size))
+            if pending is not None:  # written while this round is computed
+                for text in pending.get():
+                    _copy(conn, text)
+            pending = parts
+        for text in pending.get() if pending is not None else ():
+            _copy(conn, text)
+    return total
+
+
+def batched(items: Iterable, n: int) -> Iterator[list]:
+    """``items`` in lists of ``n`` (the last shorter); itertools.batched from Python 3.12."""
+    items = iter(items)
+    while chunk := list(islice(items, n)):
+        yield chunk
+
+
+def _copy(conn, text: str) -> None:
+    """``COPY`` key rows (text format, :data:`KEY_COLUMNS` order) into the table, in
+    ``conn``'s transaction."""
+    if not text:
+        return
+    raw = conn.connection.driver_connection
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY place_search_keys ({', '.join(KEY_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        copy.write(text.encode())
+
+
+def _copy_text(records: Iterable[dict], readings: _Readings) -> str:
+    """Key rows of ``records`` in COPY's text format."""
+    lines = []
+    fields = len(KEY_COLUMNS)
+    for row in key_rows(records, readings):
+        # NUL stands for NULL (PostgreSQL text never holds it). Names are normalised (no
+        # whitespace); a backslash or a tab anywhere is rare: only such a row is escaped
+        # value by value.
+        line = "\t".join(["\0" if (v := row[c]) is None else str(v) for c in KEY_COLUMNS])
+        if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != fields - 1:
+            line = "\t".join(
+                "\0" if (v := row[c]) is None else str(v).translate(_COPY_ESCAPES)
+                for c in KEY_COLUMNS
+            )
+        lines.append(line.replace("\0", "\\N"))
+    if len(readings.cache) > 2_000_000:  # terms differ more than a national registry's
+        readings.cache.clear()
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+_pool_readings: _Readings | None = None
+
+
+def _pool_start() -> None:
+    """A fill worker process: one reading cache for its life. Generated and real names
+    share their specific and generic terms, so most terms are read once per process."""
+    global _pool_readings
+    _pool_readings = _Readings()
+
+
+def _pool_copy_text(records) -> str:
+    return _copy_text(records, _pool_readings)
 
 
 def touched_places(conn, tx: str) -> set[int] | None:
@@ -274,3 +356,16 @@ def ensure_filled(store: Store) -> bool:
         conn.execute(meta.insert().values(key=marker, value=fingerprint))
         log.info("search keys of %d places made under fingerprint %s", count, fingerprint)
     return True
+
+
+def drop_indexes(conn) -> list[str]:
+    """Drop the keys table's indexes before a bulk :func:`fill` into an empty table (making
+    18 B-trees once afterwards is several times faster than keeping them current row by
+    row); returns the statements that make them again. PostgreSQL; the caller's
+    transaction holds the table locked until it commits."""
+    found = conn.execute(
+        sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'place_search_keys'")
+    ).all()
+    for name, _ in found:
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    return [definition for _, definition in found]

@@ -30,11 +30,14 @@ FEATURE_CLASSES = (
 
 PLACE_STATUSES = ("in_force", "historical", "retired")
 
+DIVISION_CODE = sa.String(12)  # a statistical division code: 6, 9 or 12 digits
+PLACE_NAME = sa.String(200)  # a place name or a part or form of one, in characters
+
 
 def division_code_column(name: str, *args, **kwargs) -> sa.Column:
     """A column holding a division's statistical code (12 characters at most), referencing
     ``divisions.code``; ``args``/``kwargs`` as for ``sa.Column`` (index, nullable, comment...)."""
-    return sa.Column(name, sa.String(12), sa.ForeignKey("divisions.code"), *args, **kwargs)
+    return sa.Column(name, DIVISION_CODE, sa.ForeignKey("divisions.code"), *args, **kwargs)
 
 
 def place_id_column(name: str, *args, **kwargs) -> sa.Column:
@@ -48,7 +51,7 @@ divisions = sa.Table(
     metadata,
     sa.Column(
         "code",
-        sa.String(12),
+        DIVISION_CODE,
         primary_key=True,
         comment="statistical division code: 6 digits down to county, 9 township, 12 village",
     ),
@@ -79,8 +82,8 @@ places = serial_table(
         unique=True,
         comment="natural key of imported records, e.g. nbs:440103001101",
     ),
-    sa.Column("name", sa.String(200), nullable=False, index=True, comment="standard name 标准名称"),
-    sa.Column("specific_term", sa.String(200), comment="专名"),
+    sa.Column("name", PLACE_NAME, nullable=False, index=True, comment="standard name 标准名称"),
+    sa.Column("specific_term", PLACE_NAME, comment="专名"),
     sa.Column("generic_term", sa.String(50), comment="通名"),
     sa.Column("romanized", sa.String(400), comment="罗马字母拼写 for signs, no tones"),
     sa.Column("romanized_toned", sa.String(400)),
@@ -114,8 +117,8 @@ places = serial_table(
     sa.Column("geometry_source", sa.String(100)),
     sa.Column("aliases", sa.JSON, comment="别名 list"),
     sa.Column("short_name", sa.String(100), comment="简称"),
-    sa.Column("map_name", sa.String(200), comment="图上名称"),
-    sa.Column("minority_name", sa.String(200)),
+    sa.Column("map_name", PLACE_NAME, comment="图上名称"),
+    sa.Column("minority_name", PLACE_NAME),
     sa.Column("minority_language", sa.String(40)),
     sa.Column("meaning", sa.Text, comment="含义"),
     sa.Column("history", sa.Text, comment="来历、历史沿革"),
@@ -172,11 +175,11 @@ division_changes = sa.Table(
         comment="first day of the stated date (as-of reads compare with this)",
     ),
     sa.Column("change_type", sa.String(20), nullable=False),
-    sa.Column("old_code", sa.String(12), index=True),
+    sa.Column("old_code", DIVISION_CODE, index=True),
     sa.Column("old_name", sa.String(100)),
-    sa.Column("new_code", sa.String(12), index=True),
+    sa.Column("new_code", DIVISION_CODE, index=True),
     sa.Column("new_name", sa.String(100)),
-    sa.Column("parent_code", sa.String(12)),
+    sa.Column("parent_code", DIVISION_CODE),
     sa.Column("document", sa.String(200), comment="approving document, where known"),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("verified", sa.Boolean, nullable=False),

@@ -64,6 +64,8 @@ from gazetteer.registry_tables import (
     proposal_opinions,
     proposals,
 )
+from gazetteer.registry_tables import PROPOSAL_KIND_NAMES_ZH as KIND_NAMES_ZH
+from gazetteer.registry_tables import PROPOSAL_STATE_NAMES_ZH as STATE_NAMES_ZH
 from gazetteer.romanize import romanize
 from gazetteer.tables import FEATURE_CLASSES, PLACE_DESCRIPTION_COLUMNS, divisions, places
 
@@ -156,19 +158,6 @@ ANNOUNCEMENT_DEADLINE_DAYS = approval.ANNOUNCEMENT_DEADLINE_DAYS  # 《地名管
 DEFAULT_MIN_NOTICE_DAYS = SETTING_DEFAULTS["MIN_NOTICE_DAYS"]
 
 
-KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
-STATE_NAMES_ZH = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "checked": "已合规审查",
-    "in_review": "专家论证、征求意见",
-    "on_notice": "公示中",
-    "approved": "已批准",
-    "rejected": "不予批准",
-    "announced": "已公告",
-    "in_force": "已生效",
-    "withdrawn": "已撤回",
-}
 # Proposed values that are one line (names, romanizations); the others (a meaning, a
 # history) may span lines.
 SINGLE_LINE_FIELDS = frozenset({"name", "romanized", "romanized_toned", "short_name", "map_name"})
@@ -196,8 +185,8 @@ def validate_new_proposal(
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
     values = {
         "kind": kind,
-        "applicant": form_text(applicant, "申请人", 200, single_line=True),
-        "reasons": form_text(reasons, "申请理由", 5000),
+        "applicant": form_text(applicant, "申请人", 200, field="applicant", single_line=True),
+        "reasons": form_text(reasons, "申请理由", 5000, field="reasons"),
         "location": _location(location),
     }
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
@@ -207,10 +196,17 @@ def validate_new_proposal(
     ):
         raise InvalidInput("别名应为文字列表")
     if aliases is not None:
-        clean["aliases"] = [clean_text(a, "别名", single_line=True).strip() for a in aliases]
+        clean["aliases"] = [
+            clean_text(a, "aliases", label="别名", single_line=True).strip() for a in aliases
+        ]
     for key in set(clean) - {"aliases"}:
         clean[key] = form_text(
-            clean[key], key, 2000, required=False, single_line=key in SINGLE_LINE_FIELDS
+            clean[key],
+            key,
+            2000,
+            field=key,
+            required=False,
+            single_line=key in SINGLE_LINE_FIELDS,
         )
     target = None
     if kind == "naming":
@@ -248,7 +244,7 @@ def validate_new_proposal(
             "proposed": clean,
             "heteronyms_confirmed": True,
         }
-    name = form_text(clean.get("name"), "拟用名称", 100, single_line=True)
+    name = form_text(clean.get("name"), "拟用名称", 100, field="name", single_line=True)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:
@@ -556,28 +552,12 @@ def list_proposals(
 # ---------------------------------------------------------------- changing
 
 
-def _event(
-    conn,
-    proposal_id: int,
-    action: str,
-    from_state: str | None,
-    to_state: str,
-    actor: Actor,
-    now: dt.datetime,
-    reason: str | None,
-    data: dict | None = None,
-) -> None:
+def _event(conn, actor: Actor, now: dt.datetime, **event) -> None:
+    """Append a ``proposal_events`` row: ``event`` names its columns (proposal_id, action,
+    from_state, to_state, reason, data); who (with the roles held then) and when are added."""
     conn.execute(
         proposal_events.insert().values(
-            proposal_id=proposal_id,
-            action=action,
-            from_state=from_state,
-            to_state=to_state,
-            actor=actor.username,
-            actor_roles=",".join(sorted(actor.roles)),
-            at=now,
-            reason=reason,
-            data=data,
+            **event, actor=actor.username, actor_roles=",".join(sorted(actor.roles)), at=now
         )
     )
 
@@ -631,7 +611,15 @@ def create_proposal(
             )
         )
         proposal_id = result.inserted_primary_key[0]
-        _event(conn, proposal_id, "create", None, "draft", actor, now, reasons)
+        _event(
+            conn,
+            actor,
+            now,
+            proposal_id=proposal_id,
+            action="create",
+            to_state="draft",
+            reason=reasons,
+        )
         return proposal_id
 
     request = [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
@@ -649,7 +637,11 @@ def create_proposal(
 def _step(action: str) -> Step:
     step = STEPS_BY_ACTION.get(action)
     if step is None:
-        raise InvalidInput(f"未知的操作：{action!r}", details={"actions": list(STEPS_BY_ACTION)})
+        # ``action`` is the path parameter of POST /api/proposals/<id>/actions/<action>.
+        raise InvalidInput(
+            f"未知的操作（action）：{action!r}（可选 {'、'.join(STEPS_BY_ACTION)}）",
+            details={"field": "action", "actions": list(STEPS_BY_ACTION)},
+        )
     return step
 
 
@@ -660,7 +652,7 @@ def check_step_params(action: str, params: Mapping) -> None:
     if unknown:
         raise InvalidInput(
             f"“{_step(action).label_zh}”不接受这些参数：{', '.join(sorted(unknown))}",
-            details={"unknown": sorted(unknown)},
+            details={"field": sorted(unknown)[0], "unknown": sorted(unknown)},
         )
 
 
@@ -734,7 +726,17 @@ def perform(
         )
         if result.rowcount != 1:
             raise Conflict(f"申请 {proposal_id} 已被他人处理，请刷新后重试")
-        _event(conn, row.id, action, row.state, target, actor, now, reason, data or None)
+        _event(
+            conn,
+            actor,
+            now,
+            proposal_id=row.id,
+            action=action,
+            from_state=row.state,
+            to_state=target,
+            reason=reason,
+            data=data or None,
+        )
         return _detail(conn, _load(conn, proposal_id), actor)
 
 

@@ -1,7 +1,8 @@
 """Every write route against every role: the server refuses what a role may not do.
 
 The routes come from ``app.url_map`` (POST/PUT/PATCH/DELETE); ``EXPECTED`` (the table
-tests/data/authz_endpoint_roles.csv) says which roles may pass authorisation on each. A
+tests/data/authz_endpoint_roles.csv) says which roles may pass authorisation on each, and
+``REQUESTS`` (tests/data/authz_requests.csv) the request each is tried with. A
 route missing from the table fails the test, so a new write endpoint cannot ship without a
 decision on who may use it. A refused
 request must answer 401 with a ``WWW-Authenticate: Bearer`` challenge when nobody has
@@ -10,6 +11,9 @@ must write nothing — the audit log does not grow.
 """
 
 from __future__ import annotations
+
+import io
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +39,13 @@ def _roles(cell: str) -> frozenset[str]:
 EXPECTED: dict[str, frozenset[str]] = {
     row["endpoint"]: _roles(row["roles"]) for row in case_rows("authz_endpoint_roles.csv")
 }
+# The request each write endpoint is tried with (tests/data/authz_requests.csv): plausible
+# bodies, so that authorisation, not input checking, decides; ids of records, import runs
+# and previews that do not exist, since authorisation is decided before the lookup (and
+# after the form of the body, so the bodies are well formed).
+REQUESTS: dict[str, dict[str, str]] = {
+    row["endpoint"]: row for row in case_rows("authz_requests.csv")
+}
 # The workflow's steps, decided here independently of gazetteer.workflow.STEPS.
 ACTION_ROLES: dict[str, frozenset[str]] = {
     row["action"]: _roles(row["roles"]) for row in case_rows("authz_workflow_action_roles.csv")
@@ -49,6 +60,10 @@ FORM_ENDPOINTS = {
 }
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
+
+
+# Tried once per workflow action (ACTION_ROLES), not from the table of requests.
+PER_ACTION = {"registry_api.proposal_action", "officer.proposal_action"}
 
 
 def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozenset[str]]]:
@@ -76,200 +91,26 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             )
             for a, r in ACTION_ROLES.items()
         ]
-    body = {
-        "auth.login": (
-            "/auth/login",
-            {"data": {"username": "nobody", "password": "not the password"}},
-        ),
-        "auth.logout": ("/auth/logout", {}),
-        "notices.add_opinion": (
-            "/notices/999999/opinions",
-            {"data": {"body": "赞成这个名称。"}},
-        ),
-        "notices.add_opinion_json": (
-            "/api/notices/999999/opinions",
-            {"json": {"body": "赞成这个名称。"}},
-        ),
-        "lookup.reverse_batch": (
-            "/api/reverse/batch",
-            {"json": {"crs": "CGCS2000", "points": [[113.3, 23.1]]}},
-        ),
-        "fieldwork.rules_check": (
-            "/api/rules/check",
-            {"json": {"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE}},
-        ),
-        "fieldwork.place_geometry": (
-            "/api/places/999999999/geometry",
-            {"json": {"lon": 113.3, "lat": 23.1, "version": 1}},
-        ),
-        "registry_api.proposal_create": (
-            "/api/proposals",
-            {
-                "json": {
-                    "kind": "naming",
-                    "applicant": "天河区住建局",
-                    "reasons": "新建道路",
-                    "proposed": {
-                        "name": "云溪路",
-                        "feature_class": "交通运输设施",
-                        "division_code": TIANHE,
-                    },
-                }
-            },
-        ),
-        "officer.proposal_new": (
-            "/officer/proposals/new",
-            {
-                "data": {
-                    "kind": "naming",
-                    "applicant": "天河区住建局",
-                    "reasons": "新建道路",
-                    "name": "云溪路",
-                    "feature_class": "交通运输设施",
-                    "division": TIANHE,
-                }
-            },
-        ),
-        "registry_api.protect_place": (
-            "/api/places/999999999/protection",
-            {"json": {"reason": "历史地名", "source": "测试"}},
-        ),
-        "registry_api.apply_reading_corrections": ("/api/places/reading-corrections", {"json": {}}),
-        "officer.division_change_page": (
-            "/officer/divisions/changes",
-            {"data": {"division": "999999", "new_name": "某区"}},
-        ),
-        "boundaries_api.create_dispute": (
-            "/api/boundaries/disputes",
-            {"json": {"line": "粤桂线", "title": "滩涂"}},
-        ),
-        "boundaries_api.update_dispute": (
-            "/api/boundaries/disputes/999999",
-            {"json": {"status": "resolved"}},
-        ),
-        "boundaries_api.record_inspection": (
-            "/api/boundaries/inspections",
-            {
-                "json": {
-                    "id": "00000000-0000-4000-8000-000000000000",
-                    "round_id": 999999,
-                    "marker_id": 999999,
-                    "found_state": "intact",
-                }
-            },
-        ),
-        "boundaries_api.sign_inspection": (
-            "/api/boundaries/inspections/no-such-id/sign",
-            {"json": {"side_code": "440000"}},
-        ),
-        "boundaries_api.import_inspections": (
-            "/api/boundaries/inspections/import?format=csv",
-            {"data": b"id,round_id,marker,found_state\n"},
-        ),
-        "boundaries_api.upload_photo": (
-            "/api/boundaries/markers/999999/photos",
-            {
-                "data": {"photo": (__import__("io").BytesIO(PNG), "p.png")},
-                "content_type": "multipart/form-data",
-            },
-        ),
-        "boundaries_api.import_markers": (
-            "/api/boundaries/markers/import?format=csv",
-            {"data": b"number,line,lon,lat\n"},
-        ),
-        "boundaries_api.create_round": (
-            "/api/boundaries/rounds",
-            {
-                "json": {
-                    "line": "粤桂线",
-                    "round_no": 4,
-                    "teams": [
-                        {"side_code": "440000", "members": ["a"]},
-                        {"side_code": "450000", "members": ["b"]},
-                    ],
-                }
-            },
-        ),
-        "boundaries_api.start_round": ("/api/boundaries/rounds/999999/start", {"json": {}}),
-        "boundaries_api.complete_round": ("/api/boundaries/rounds/999999/complete", {"json": {}}),
-        "boundaries_api.create_task": (
-            "/api/boundaries/tasks",
-            {"json": {"marker_id": 999999, "kind": "repaint"}},
-        ),
-        "boundaries_api.update_task": (
-            "/api/boundaries/tasks/999999",
-            {"json": {"status": "done"}},
-        ),
-        "boundaries_api.approve_task": (
-            "/api/boundaries/tasks/999999/approve",
-            {"json": {"side_code": "440000"}},
-        ),
-        "boundaries_api.amend_inspection": (
-            "/api/boundaries/inspections/00000000-0000-4000-8000-000000000000/amendments",
-            {"json": {"id": "00000000-0000-4000-8000-000000000001", "found_state": "intact"}},
-        ),
-        "boundaries_api.sign_conclusion": (
-            "/api/boundaries/rounds/999999/conclusion",
-            {"json": {"side_code": "440000", "conclusion": "界线清晰"}},
-        ),
-        "boundaries_api.set_staff": (
-            "/api/boundaries/staff/nobody-here",
-            {"json": {"full_name": "张伟", "organisation": "广东省民政厅", "side_code": "440000"}},
-        ),
-        "boundaries_api.record_division_change": (
-            "/api/boundaries/division-changes",
-            {
-                "json": {
-                    "code": "999999",
-                    "new_name": "某区",
-                    "approving_body": "国务院",
-                    "document_number": "国函〔2027〕1号",
-                    "approval_date": "2027-01-01",
-                    "reason": "测试",
-                }
-            },
-        ),
-        # Items and previews that do not exist: authorisation is decided before the lookup.
-        "campaigns.cleanup_build": ("/api/cleanup/build", {"json": {"division": "999999"}}),
-        "campaigns.cleanup_decide": (
-            "/api/cleanup/999999/decision",
-            {"json": {"decision": "kept", "reason": "理由", "version": 1}},
-        ),
-        "campaigns.cleanup_build_form": (
-            "/officer/cleanup/build",
-            {"data": {"division": "999999"}},
-        ),
-        "campaigns.cleanup_decide_form": (
-            "/officer/cleanup/999999/decision",
-            {"data": {"decision": "kept", "reason": "理由", "version": "1"}},
-        ),
-        "campaigns.placement_batch_preview": (
-            "/api/placements/batch/preview",
-            {"data": {"crs": "CGCS2000"}},
-        ),
-        "campaigns.placement_batch_apply": (
-            "/api/placements/batch",
-            {"json": {"digest": "0" * 64, "crs": "CGCS2000"}},
-        ),
-        "campaigns.placement_batch_page": (
-            "/officer/placement/batch",
-            {"data": {"crs": "CGCS2000"}},
-        ),
-        # An import run that does not exist: authorisation is decided before the lookup
-        # (and after the form of the body, so the bodies are well formed).
-        "imports.upload": ("/api/imports", {"data": {}}),
-        "imports.crs_guess": (
-            "/api/imports/999999/crs-guess",
-            {"json": {"mapping": {"name": "标准名称"}}},
-        ),
-        "imports.configure": (
-            "/api/imports/999999/configure",
-            {"json": {"mapping": {"name": "标准名称"}, "crs": "CGCS2000"}},
-        ),
-        "imports.preview": ("/api/imports/999999/preview", {"json": {}}),
-        "imports.write": ("/api/imports/999999/write", {"json": {}}),
-    }[endpoint]
-    return [(*body, EXPECTED[endpoint])]
+    row = REQUESTS[endpoint]
+    return [(row["url"], _post_kwargs(row["send"], row["body"]), EXPECTED[endpoint])]
+
+
+def _post_kwargs(send: str, body: str) -> dict:
+    """``client.post`` keyword arguments for a row of authz_requests.csv: ``body`` sent as
+    ``json`` (JSON text), ``form`` (a JSON object of form fields), ``csv`` (an upload: the
+    file's header line), ``photo`` (a small PNG as multipart ``photo``), or nothing."""
+    if send == "json":
+        return {"json": json.loads(body)}
+    if send == "form":
+        return {"data": json.loads(body)}
+    if send == "csv":
+        return {"data": (body + "\n").encode()}
+    if send == "photo":
+        return {
+            "data": {"photo": (io.BytesIO(PNG), "p.png")},
+            "content_type": "multipart/form-data",
+        }
+    return {}
 
 
 def write_endpoints(app) -> set[str]:
@@ -288,6 +129,8 @@ def audit_size(store) -> int:
 def test_every_write_route_has_an_expected_permission(app):
     unknown = write_endpoints(app) - set(EXPECTED)
     assert not unknown, f"write routes without an entry in EXPECTED: {sorted(unknown)}"
+    untried = write_endpoints(app) - set(REQUESTS) - PER_ACTION
+    assert not untried, f"write routes without a request in authz_requests.csv: {sorted(untried)}"
     assert set(ACTION_ROLES) == set(workflow.STEPS_BY_ACTION), (
         "a workflow action without an expected role"
     )

@@ -98,7 +98,7 @@ def test_admin_backup_and_restore_commands(store, tmp_path):
     out = tmp_path / "nightly.sqlite"
     r = CliRunner().invoke(main, [*base, "backup", str(out)])
     assert r.exit_code == 0 and "tables" in r.output, r.output
-    assert CliRunner().invoke(main, [*base, "verify-backup", str(out)]).output.strip() == "ok"
+    assert CliRunner().invoke(main, [*base, "verify-backup", str(out)]).output == f"{out}: ok\n"
     assert CliRunner().invoke(main, [*base, "restore", str(out)]).exit_code != 0  # needs --yes
     r = CliRunner().invoke(main, [*base, "restore", str(out), "--yes"])
     assert r.exit_code == 0 and "checksums match" in r.output, r.output
@@ -326,3 +326,70 @@ def test_an_app_starting_during_a_restore_says_why_it_waits(store):
         assert lock is not None and len(said) == 1 and time.monotonic() - started >= 0.4
     finally:
         lock.release()
+
+
+def test_verify_backup_says_one_line_per_backup(store, tmp_path):
+    """Each backup gets one line, ``FILE: ok`` or ``FILE: FAILED: reason; reason``, however
+    many reasons it has (a damaged file fails both its checksum and SQLite's own check);
+    exit 1 when any failed, and a good backup beside a bad one still says ok."""
+    good, bad = tmp_path / "good.sqlite", tmp_path / "bad.sqlite"
+    backup.backup(store, good)
+    backup.backup(store, bad)
+    _damage(bad, "header")
+    assert len(backup.verify_backup(bad).problems) >= 2  # two reasons, still one line
+    no_manifest = tmp_path / "stray.sqlite"
+    no_manifest.write_bytes(good.read_bytes())
+    r = CliRunner().invoke(
+        main,
+        [
+            "--database-url",
+            store.url,
+            "admin",
+            "verify-backup",
+            str(good),
+            str(bad),
+            str(no_manifest),
+        ],
+    )
+    assert r.exit_code == 1
+    lines = r.output.splitlines()
+    assert len(lines) == 3, r.output
+    assert lines[0] == f"{good}: ok"
+    assert lines[1].startswith(f"{bad}: FAILED: file checksum differs") and "; " in lines[1]
+    assert lines[2].startswith(f"{no_manifest}: FAILED: ")
+    r = CliRunner().invoke(main, ["--database-url", store.url, "admin", "verify-backup", str(good)])
+    assert r.exit_code == 0 and r.output == f"{good}: ok\n"
+
+
+def test_serve_says_once_that_it_waits_for_a_restore(store, tmp_path):
+    """``gdgis serve`` started while a restore holds the store prints the waiting line once
+    (it was printed by the command and again by the logger), and serves nothing yet."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from gazetteer.core import serving
+
+    log_path = tmp_path / "serve.log"
+    with serving.exclusive(store), log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "webmap.cli", "--data-dir", str(tmp_path)]
+            + ["--database-url", store.url, "serve", "--port", "1", "--workers", "1"],
+            env={**os.environ, "GDGIS_SECRET_KEY": "test-secret-key"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "being restored" not in log_path.read_text(errors="replace"):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+            time.sleep(1.0)  # several polls of the lock later: still the one line
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    output = log_path.read_text(errors="replace")
+    assert output.count("being restored") == 1, output
+    assert "waiting up to 600 s" in output and "serving on" not in output

@@ -8,6 +8,8 @@ import uuid
 from boundary_helpers import INSPECTOR_A, INSPECTOR_B, OFFICER, register_staff, round_plan
 from helpers import login
 
+from boundaries.vocabulary import FOUND_STATES
+
 
 def sign_in(client, actor):
     login(client, actor.username, *sorted(actor.roles))
@@ -117,7 +119,13 @@ def test_inspection_import_is_exactly_once_and_all_or_nothing(bclient):
         f"{r['id']},{r['round_id']},{r['marker']},{r['found_state']}\n" for r in rows
     )
     csv_bad = csv_good + f"{uuid.uuid4()},{round_id},{numbers[3]},exploded\n"
+    broken = (csv_good + f"{uuid.uuid4()},{round_id}.5x,{numbers[3]},intact\n").encode()
+    refused = bclient.post("/api/boundaries/inspections/import?format=csv", data=broken)
+    assert refused.status_code == 403  # the officer is no inspector: refused before reading
     sign_in(bclient, INSPECTOR_A)
+    unreadable = bclient.post("/api/boundaries/inspections/import?format=csv", data=broken)
+    assert unreadable.status_code == 400
+    assert "第 4 条记录的 round_id 应为整数" in unreadable.get_json()["error"]["message"]
     bad = bclient.post(
         "/api/boundaries/inspections/import?format=csv", data=csv_bad.encode("utf-8-sig")
     )
@@ -189,3 +197,18 @@ def test_photo_upload_rejects_non_images(bclient):
         )
     finally:
         fetched.close()  # send_file streams from the file: close it (Werkzeug test-client contract)
+
+
+def test_found_states_at_the_door_and_in_the_document_come_from_the_vocabulary(bclient):
+    schemas = bclient.get("/api/openapi.json").get_json()["components"]["schemas"]
+    for name in ("InspectionNew", "InspectionAmendment", "Inspection"):
+        assert schemas[name]["properties"]["found_state"]["enum"] == list(FOUND_STATES), name
+    assessed = schemas["Inspection"]["properties"]["assessed_state"]
+    assert [s for s in assessed["enum"] if s] == list(FOUND_STATES) and assessed["nullable"]
+    sign_in(bclient, INSPECTOR_A)
+    record = {"id": str(uuid.uuid4()), "round_id": 1, "marker": "粤桂001C"}
+    for state in ("retired", "vanished", "", 3):  # set only by a retirement; unknown; odd
+        refused = bclient.post("/api/boundaries/inspections", json={**record, "found_state": state})
+        error = refused.get_json()["error"]
+        assert refused.status_code == 400 and error["details"]["field"] == "found_state", state
+    assert bclient.get("/api/boundaries/inspections").get_json()["inspections"] == []

@@ -35,7 +35,8 @@ def test_a_retried_create_with_the_same_key_creates_once(client, store):
     before = count(store, proposals)
     first = client.post("/api/proposals", json=BODY, headers=headers)
     again = client.post("/api/proposals", json=BODY, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 201)
+    # 201 made now, 200 the record made the first time: as for inspections (docs/security.md)
+    assert (first.status_code, again.status_code) == (201, 200)
     assert again.get_json()["id"] == first.get_json()["id"]
     assert count(store, proposals) == before + 1
     # Other content under the same key: 409 with the stored version, nothing written.
@@ -114,7 +115,7 @@ def test_boundary_creates_take_an_idempotency_key(bclient_and_store, create):
     before = count(store, table)
     first = client.post(url, json=body, headers=headers)
     again = client.post(url, json=body, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 201), first.get_json()
+    assert (first.status_code, again.status_code) == (201, 200), first.get_json()
     assert again.get_json() == first.get_json()
     assert count(store, table) == before + 1
     clash = client.post(url, json=changed, headers=headers)
@@ -138,6 +139,7 @@ def test_one_key_on_two_create_endpoints_names_two_requests(bclient_and_store):
     assert made_dispute.get_json()["title"] == "林地权属不清"
     again_r = client.post(url_r, json=round_body, headers=headers)
     again_d = client.post(url_d, json=dispute_body, headers=headers)
+    assert (again_r.status_code, again_d.status_code) == (200, 200)
     assert again_r.get_json()["id"] == made_round.get_json()["id"]
     assert again_d.get_json()["id"] == made_dispute.get_json()["id"]
     assert count(store, disputes) == 1

@@ -18,6 +18,7 @@ from boundary_helpers import (
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
+from boundaries import vocabulary
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
@@ -31,6 +32,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.geodesy import destination, distance_m
 from gazetteer.core.store import Store
+from gazetteer.generic_terms import read_rows
 
 CGCS2000_A, CGCS2000_F = 6378137.0, 1 / 298.257222101
 
@@ -139,6 +141,63 @@ def test_findings_open_the_right_tasks():
     assert tasks_for("faded", "faded", False) == ["repaint"]
     assert tasks_for("moved", "tilted", True) == ["reset", "restore"]
     assert tasks_for("lost", "lost", False) == ["rebuild"]
+
+
+# ---- marker states: how a finding behaves is declared with its state -------------------
+
+
+def _vocabulary_with(monkeypatch, row: str) -> None:
+    """The shipped marker_states.csv plus ``row``, as the vocabulary for this test."""
+    text = (vocabulary.DATA / "marker_states.csv").read_text("utf-8") + row + "\n"
+    states = vocabulary.read_marker_states(read_rows(text), vocabulary.TASK_KINDS)
+    monkeypatch.setattr(vocabulary, "MARKER_STATE_TERMS", states)
+
+
+def test_a_state_added_to_the_vocabulary_behaves_as_its_row_says(monkeypatch):
+    with pytest.raises(InvalidInput, match="cracked") as refused:
+        assess("cracked", None, 1.0, None)
+    assert refused.value.details == {"field": "found_state"}
+    _vocabulary_with(monkeypatch, "cracked,开裂,#795548,yes,yes,repair,yes")
+    assert assess("cracked", None, 1.0, None) == ("cracked", False)
+    assert assess("cracked", 0.5, 1.0, 0.05) == ("cracked", False)
+    assert assess("cracked", 2.0, 1.0, 0.05) == ("moved", True)
+    assert tasks_for("moved", "cracked", True) == ["repair", "restore"]
+    assert vocabulary.marker_state("cracked").urgent
+    # the same state declared to stay itself when displaced, with no task, not urgent
+    _vocabulary_with(monkeypatch, "cracked,开裂,#795548,yes,,,")
+    assert assess("cracked", 2.0, 1.0, 0.05) == ("cracked", True)
+    assert tasks_for("cracked", "cracked", True) == ["restore"]
+    assert not vocabulary.marker_state("cracked").urgent
+    # a state not found in the field is refused like an unknown one
+    _vocabulary_with(monkeypatch, "sealed,封存,#455a64,,,,")
+    with pytest.raises(InvalidInput, match="检查状态不可识别"):
+        assess("sealed", None, 1.0, None)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "cracked,开裂,#795548,yes,yes,glue,",  # a task kind not declared
+        "cracked,开裂,brown,yes,yes,,",  # a colour the maps cannot draw
+    ],
+)
+def test_a_state_row_with_an_undeclared_value_is_refused_naming_the_state(monkeypatch, row):
+    with pytest.raises(ValueError, match="cracked"):
+        _vocabulary_with(monkeypatch, row)
+
+
+@pytest.mark.parametrize(
+    "state",
+    [s for s in vocabulary.MARKER_STATE_TERMS if s.found_in_field and s.code != "moved"],
+    ids=lambda s: s.code,
+)
+def test_a_recorded_finding_opens_the_task_its_state_declares(bstore, started_round, state):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[3]
+    record, _ = _record(bstore, started_round, marker, state.code)
+    assert record["assessed_state"] == state.code
+    tasks = task_service.list_tasks(bstore, round_id=started_round["id"])
+    assert [t["kind"] for t in tasks] == ([state.task_kind] if state.task_kind else [])
+    assert all((t["report_due_at"] is not None) == state.urgent for t in tasks)
 
 
 # ---- records in a store --------------------------------------------------------------------

@@ -263,3 +263,51 @@ def test_keys_made_under_another_fingerprint_are_rewritten_at_the_next_start(pg_
             ).scalar()
             == "new-rule-data"
         )
+
+
+def test_bulk_fill_writes_the_rows_each_place_gets_alone(pg_store, monkeypatch):
+    """``search_keys.fill`` (places streamed in rounds, keys computed in worker processes
+    that keep one reading cache, written with COPY) stores exactly the rows ``key_rows``
+    makes for each place on its own with fresh readings; a name with COPY's special
+    characters (a backslash) arrives as written."""
+    import random
+
+    from gazetteer import search_keys
+    from gazetteer.lookup import _former_names
+    from gazetteer.search import _Readings, store_records
+
+    # Several small rounds through the pool (the shipped store is below the pool's size).
+    monkeypatch.setattr(search_keys, "_ROUND", 4000)
+    monkeypatch.setattr(search_keys, "_POOL_MIN_PLACES", 0)
+    columns = search_keys.KEY_COLUMNS
+    with pg_store.write(actor="system:test") as conn:
+        odd = conn.execute(sa.select(places.c.id).where(places.c.name == "番禺区")).scalar()
+        conn.execute(places.update().where(places.c.id == odd).values(name="番禺\\区"))
+        conn.execute(place_search_keys.delete())
+        total = search_keys.fill(conn, processes=2)
+        assert total == conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
+        former = _former_names(conn, None)
+        ids = set(
+            random.Random(17).sample(sorted(conn.execute(sa.select(places.c.id)).scalars()), 1500)
+        )
+        ids |= set(former) | {odd}
+        expected = sorted(
+            tuple(row[c] for c in columns)
+            for record in store_records(conn, _former_names(conn, ids), ids)
+            for row in search_keys.key_rows([record], _Readings())
+        )
+        stored = sorted(
+            tuple(r)
+            for r in conn.execute(
+                sa.select(*[place_search_keys.c[c] for c in columns]).where(
+                    place_search_keys.c.place_id.in_(ids)
+                )
+            )
+        )
+        assert len(former) > 0 and len(expected) > len(ids)
+        assert stored == expected
+        assert ("番禺\\区", "番禺\\区") in {(r[2], r[3]) for r in stored}
+        keyed = conn.execute(
+            sa.select(sa.func.count(sa.distinct(place_search_keys.c.place_id)))
+        ).scalar()
+        assert keyed == total

@@ -118,10 +118,12 @@ def test_form_fields_take_text_or_numbers_and_refuse_other_types(store):
     for meaning, expected in ((["雅意"], "meaning应为文字"), (True, "meaning应为文字")):
         with pytest.raises(InvalidInput, match=expected):
             propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": meaning})
-    with pytest.raises(InvalidInput, match="请填写申请理由"):
+    with pytest.raises(InvalidInput, match="请填写申请理由") as refused:
         propose(store, "naming", "天河区", "   ", proposed=road)
-    with pytest.raises(InvalidInput, match="申请人过长"):
+    assert refused.value.details["field"] == "reasons"  # the key; the label is in the message
+    with pytest.raises(InvalidInput, match=r"申请人（applicant）过长") as refused:
         propose(store, "naming", "天" * 201, "新建道路", proposed=road)
+    assert refused.value.details["field"] == "applicant"
     assert audit_size(store) == before
     drafted = propose(store, "naming", "天河区", "新建道路", proposed={**road, "meaning": 0})
     assert drafted["proposed"]["meaning"] == "0"
@@ -291,3 +293,114 @@ def test_staff_profile_names_are_single_line(bstore):
             admin,
         )
     assert "姓名" in refused.value.message and "U+000A" in refused.value.message
+
+
+# ---- bytes that are not text, planted below the app (tester report ops13 item 1) ----
+
+
+def _plant(store, statements: list[tuple[str, tuple]]) -> None:
+    """Run ``statements`` with the ``sqlite3`` module, as an operator's manual edit or an old
+    import did (the store's own connections refuse nothing here: SQLite never checks that
+    TEXT is UTF-8). The audit triggers need the two functions the store registers."""
+    import sqlite3
+
+    raw = sqlite3.connect(sa.engine.make_url(store.url).database)
+    try:
+        raw.create_function("gdgis_actor", 0, lambda: "sqlite3-edit")
+        raw.create_function("gdgis_tx", 0, lambda: None)
+        for sql, args in statements:
+            raw.execute(sql, args)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def test_undecodable_bytes_in_text_columns_never_fail_a_list_and_are_repaired(bstore, tmp_path):
+    """Invalid UTF-8 (``CAST(x'e8bf' AS TEXT)``) and BLOBs in text columns of places,
+    proposals, boundary lines and markers: every list answers 200 with the other rows, the
+    damaged value read with U+FFFD; ``repair-text`` lists each one, ``--apply`` stores the
+    text as it reads, and a second run finds nothing."""
+    from helpers import make_app
+    from proposal_helpers import draft_road
+
+    if bstore.dialect != "sqlite":
+        pytest.skip("PostgreSQL refuses invalid UTF-8 itself (test_postgres_refuses_invalid_utf8)")
+    first, second = draft_road(bstore), draft_road(bstore, "云溪路")
+    with bstore.read() as conn:
+        low, high = conn.execute(sa.text("SELECT min(id), max(id) FROM places")).one()
+        line = conn.execute(sa.text("SELECT min(id) FROM boundary_lines")).scalar()
+        marker = conn.execute(sa.text("SELECT min(id) FROM markers")).scalar()
+        places_count = conn.execute(sa.text("SELECT count(*) FROM places")).scalar()
+    _plant(
+        bstore,
+        [
+            ("UPDATE places SET name = CAST(x'e8bf' AS TEXT) WHERE id = ?", (low,)),
+            ("UPDATE places SET name = x'e4ba91' WHERE id = ?", (high,)),  # a BLOB: 云
+            ("UPDATE proposals SET applicant = CAST(x'e8bf' AS TEXT) WHERE id = ?", (first["id"],)),
+            ("UPDATE proposals SET reasons = x'ff00' WHERE id = ?", (second["id"],)),
+            ("UPDATE boundary_lines SET name = CAST(x'e8bf' AS TEXT) WHERE id = ?", (line,)),
+            ("UPDATE markers SET material = x'e8bf' WHERE id = ?", (marker,)),
+        ],
+    )
+    client = make_app(bstore, tmp_path).test_client()
+    login(client, "wang", "officer", "inspector")
+    names = {}
+    for offset in (0, places_count - 50):  # the first page and the last
+        page = client.get(f"/api/places?limit=50&offset={offset}")
+        assert page.status_code == 200 and len(page.get_json()["items"]) == 50
+        names.update({p["id"]: p["name"] for p in page.get_json()["items"]})
+    assert names[low] == "\ufffd" and names[high] == "云"
+    listed = client.get("/api/proposals")
+    assert listed.status_code == 200 and len(listed.get_json()["items"]) == 2
+    assert client.get(f"/api/proposals/{first['id']}").get_json()["applicant"] == "\ufffd"
+    assert client.get(f"/api/proposals/{second['id']}").get_json()["reasons"] == "\ufffd\x00"
+    assert client.get("/officer/").status_code == 200
+    lines = client.get("/api/boundaries/lines")
+    assert lines.status_code == 200
+    assert {ln["id"]: ln["name"] for ln in lines.get_json()["lines"]}[line] == "\ufffd"
+    markers = client.get("/api/boundaries/markers")
+    assert markers.status_code == 200
+    materials = {f["id"]: f["properties"]["material"] for f in markers.get_json()["features"]}
+    assert materials[marker] == "\ufffd" and len(materials) > 1
+
+    base = ["--database-url", bstore.url, "admin", "repair-text"]
+    dry = CliRunner().invoke(main, base)
+    assert dry.exit_code == 1, dry.output
+    for expected in (
+        f"places[{low}].name: not_utf8",
+        f"places[{high}].name: binary",
+        f"proposals[{first['id']}].applicant: not_utf8",
+        f"proposals[{second['id']}].reasons: binary",
+        f"boundary_lines[{line}].name: not_utf8",
+        f"markers[{marker}].material: binary",
+    ):
+        assert expected in dry.output
+    assert "6 value(s) with invalid text" in dry.output and "Traceback" not in dry.output
+    fixed = CliRunner().invoke(main, [*base, "--apply"])
+    assert fixed.exit_code == 0 and "repaired 6 value(s)" in fixed.output, fixed.output
+    with bstore.read() as conn:
+        stored = conn.execute(
+            sa.text("SELECT typeof(name), hex(name) FROM places WHERE id IN (:a, :b) ORDER BY id"),
+            {"a": low, "b": high},
+        ).all()
+    # U+FFFD and 云 as real UTF-8 text; the NUL of x'ff00' (a control) became U+FFFD too.
+    assert stored == [("text", "EFBFBD"), ("text", "E4BA91")]
+    assert client.get(f"/api/proposals/{second['id']}").get_json()["reasons"] == "\ufffd\ufffd"
+    again = CliRunner().invoke(main, base)
+    assert again.exit_code == 0 and "0 value(s) with invalid text" in again.output
+    assert audit.verify(bstore).ok  # the repair is one audited write
+
+
+def test_postgres_refuses_invalid_utf8(store):
+    """On PostgreSQL a UTF8 database never holds invalid UTF-8: the planting itself fails,
+    so there is nothing for reads or ``repair-text`` to meet."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite stores such bytes (see the test above)")
+    with pytest.raises(sa.exc.DataError, match="UTF8"):
+        with store.write(actor="system:test") as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE places SET name = convert_from('\\xe8bf'::bytea, 'UTF8') "
+                    "WHERE id = (SELECT min(id) FROM places)"
+                )
+            )

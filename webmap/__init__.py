@@ -59,7 +59,9 @@ def create_app(
     from webmap.output import GazetteerJSONProvider, GazetteerResponse
 
     app.response_class = GazetteerResponse
-    app.json = GazetteerJSONProvider(app)  # ISO 8601 dates, text that encodes (webmap.output)
+    # ISO 8601 dates, text that encodes; request bodies with a repeated key refused
+    # (webmap.output)
+    app.json = GazetteerJSONProvider(app)
     if settings["PROXY_HOPS"]:
         # Behind nginx: take the client address and scheme from X-Forwarded-* (set by that
         # many trusted proxies), or every client would share the proxy's rate-limit bucket.

@@ -9,13 +9,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from gazetteer import workflow
 from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
 from webmap.context import current_actor, store
+from webmap.errors import wants_json
 from webmap.schemas import LoginForm, LoginQuery, LogoutForm, validated_form, validated_query
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -48,6 +49,20 @@ def login():
             flash(f"已登录：{actor.username}")
             return redirect(_safe_next(next_url))
     return render_template("auth/login.html", error=error, next_url=next_url), 401 if error else 200
+
+
+@bp.errorhandler(CSRFError)
+def _login_form_expired(exc: CSRFError):
+    """The sign-in form sent without a valid CSRF token (kept open past the token's life,
+    or the session cookie was lost): the form again, with a fresh token and the reason in
+    Chinese, so that signing in again works at once. Other clients get the JSON error."""
+    from webmap.security import csrf_refusal
+
+    if request.endpoint != "auth.login" or wants_json():
+        return csrf_refusal(exc)
+    error = "登录表单已过期或缺少安全令牌（CSRF，字段 csrf_token），未登录：请重新输入用户名和密码"
+    next_url = request.form.get("next", "")[:2000]
+    return render_template("auth/login.html", error=error, next_url=next_url), 400
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -29,7 +29,7 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import idempotency_key, int_arg
+from webmap.params import created_status, idempotency_key, int_arg
 from webmap.schemas import (
     ConclusionSignOff,
     DisputeNew,
@@ -130,17 +130,24 @@ def _send_export(name: str, write, fmt: str | None = None):
 
 def _create(create, model):
     """201 with what ``create(store, body, actor, idempotency_key=…)`` makes of the body
-    checked against ``model``; a retry under the same Idempotency-Key gets the same one."""
+    checked against ``model``; a retry under the same Idempotency-Key gets the same one, 200."""
     made = create(
         store(), validated_body(model), current_actor(), idempotency_key=idempotency_key()
     )
-    return jsonify(made), 201
+    return jsonify(made), created_status(made)
 
 
-def _act_on(action, record_id, model):
-    """What ``action(store, record_id, actor=…, **body)`` answers, the body checked against
-    ``model``: the model's fields are the action's keyword arguments."""
-    return jsonify(action(store(), record_id, actor=current_actor(), **validated_body(model)))
+def _record_action(rule: str, action, model) -> None:
+    """Route POST ``rule`` (one variable: the record's id) to what ``action(store, record_id,
+    actor=…, **body)`` answers, the body checked against ``model``: the model's fields are
+    the action's keyword arguments. The endpoint is named after the action."""
+
+    def view(**path):
+        (record_id,) = path.values()
+        return jsonify(action(store(), record_id, actor=current_actor(), **validated_body(model)))
+
+    view.__doc__ = action.__doc__
+    bp.add_url_rule(rule, action.__name__, view, methods=["POST"])
 
 
 @bp.get("/vocabulary")
@@ -226,7 +233,9 @@ def upload_photo(marker_id: int):
     form = validated_form(PhotoUpload)
     upload = request.files.get("photo")
     if upload is None:
-        raise InvalidInput("请以 multipart 字段 photo 上传照片")
+        raise InvalidInput(
+            "缺少照片：请以 multipart/form-data 的 photo 字段上传照片", details={"field": "photo"}
+        )
     row, created = photo_service.store_photo(
         store(),
         current_app.config["DATA_DIR"],
@@ -382,11 +391,6 @@ def amendments(inspection_id: str):
     return jsonify({"amendments": inspection_service.list_amendments(store(), inspection_id)})
 
 
-@bp.post("/inspections/<inspection_id>/sign")
-def sign_inspection(inspection_id: str):
-    return _act_on(inspection_service.sign_inspection, inspection_id, SideSignOff)
-
-
 @bp.get("/inspections/export")
 def export_inspections():
     return _send_export(
@@ -399,8 +403,9 @@ def export_inspections():
 
 @bp.post("/inspections/import")
 def import_inspections():
-    counts = boundary_io.import_inspections(
-        store(), request.get_data(), _fmt(), current_actor(), limits=_limits()
+    records = boundary_io.inspection_records(request.get_data(), _fmt())
+    counts = inspection_service.record_inspections(
+        store(), records, current_actor(), limits=_limits()
     )
     return jsonify(counts)
 
@@ -427,17 +432,7 @@ def create_task():
     task = task_service.create_task(
         store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
     )
-    return jsonify(task), 201
-
-
-@bp.post("/tasks/<int:task_id>")
-def update_task(task_id: int):
-    return _act_on(task_service.update_task, task_id, TaskUpdate)
-
-
-@bp.post("/tasks/<int:task_id>/approve")
-def approve_task(task_id: int):
-    return _act_on(task_service.approve_task, task_id, SideSignOff)
+    return jsonify(task), created_status(task)
 
 
 @bp.get("/disputes")
@@ -456,9 +451,12 @@ def create_dispute():
     return _create(dispute_service.create_dispute, DisputeNew)
 
 
-@bp.post("/disputes/<int:dispute_id>")
-def update_dispute(dispute_id: int):
-    return _act_on(dispute_service.update_dispute, dispute_id, DisputeUpdate)
+# ---- actions on one record: a side's sign-off, a task moved on or approved, a dispute ----
+
+_record_action("/inspections/<inspection_id>/sign", inspection_service.sign_inspection, SideSignOff)
+_record_action("/tasks/<int:task_id>", task_service.update_task, TaskUpdate)
+_record_action("/tasks/<int:task_id>/approve", task_service.approve_task, SideSignOff)
+_record_action("/disputes/<int:dispute_id>", dispute_service.update_dispute, DisputeUpdate)
 
 
 # ---- division changes (《行政区划管理条例》; 《地名管理条例》 Art. 12) ------------------------

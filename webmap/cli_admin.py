@@ -8,6 +8,7 @@
     gdgis admin create-token NAME --name 用途      (prints the token once)
     gdgis admin revoke-token TOKEN_ID
     gdgis admin backup FILE                       (SQLite; writes FILE.manifest.json)
+    gdgis admin verify-backup FILE...             (one line per backup: ok or the reasons)
     gdgis admin restore FILE --yes                (refused while the app serves)
     gdgis admin audit-verify
     gdgis admin repair-text [--apply]              (rows stored with invalid text)
@@ -27,6 +28,7 @@ import click
 from boundaries.schema import SCHEMA
 from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
+from gazetteer.core.errors import InvalidInput
 from gazetteer.core.text import displayable
 from webmap.cli_params import RECORD_ID
 
@@ -192,11 +194,26 @@ def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
 
 
 @admin.command("verify-backup")
-@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify_backup_cmd(backup_file: Path) -> None:
-    result = backup_service.verify_backup(backup_file)
-    click.echo("ok" if result.ok else "\n".join(result.problems))
-    sys.exit(0 if result.ok else 1)
+@click.argument(
+    "backup_files",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+def verify_backup_cmd(backup_files: tuple[Path, ...]) -> None:
+    """Check each backup against its manifest: one line per backup, ``FILE: ok`` or
+    ``FILE: FAILED: reason; reason`` (a script can grep it). Exit 1 when any failed."""
+    failed = 0
+    for backup_file in backup_files:
+        try:
+            result = backup_service.verify_backup(backup_file)
+            problems = result.problems
+        except InvalidInput as exc:  # no manifest beside it: this backup fails, not the run
+            problems = [exc.message]
+        failed += bool(problems)
+        verdict = "FAILED: " + "; ".join(problems) if problems else "ok"
+        click.echo(f"{displayable(backup_file)}: {displayable(verdict)}")
+    sys.exit(1 if failed else 0)
 
 
 @admin.command("audit-verify")
@@ -222,20 +239,22 @@ def audit_verify(obj) -> None:
 @click.option("--apply", is_flag=True, help="Rewrite the bad values (default: only list them).")
 @click.pass_obj
 def repair_text_cmd(obj, apply: bool) -> None:
-    """List rows stored with invalid text (lone surrogates, control characters, not NFC) or
-    non-finite numbers; with --apply, repair them (surrogates and controls become U+FFFD, a
-    NaN/infinite position unknown) in one audited write. Exit 1 when bad rows remain."""
-    found = (
-        text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
-        if apply
-        else text_repair.find_invalid_text(obj.store)
-    )
+    """List rows stored with invalid text (lone surrogates, control characters, not NFC; on
+    SQLite also bytes that are not UTF-8 and BLOBs in text columns) or non-finite numbers,
+    one line each (``table[key].column: problem``); with --apply, repair them (surrogates,
+    controls and undecodable bytes become U+FFFD, a NaN/infinite position unknown) in one
+    audited write. Exit 1 when bad values remain (listed, or left for a person)."""
+    found = text_repair.find_invalid_text(obj.store)
     for bad in found:
         click.echo(bad.line())
-    if apply:
-        click.echo(f"repaired {len(found)} value(s)")
-    else:
+    left = [bad for bad in found if bad.problem in text_repair.NOT_REPAIRED]
+    if not apply:
         click.echo(
             f"{len(found)} value(s) with invalid text" + (" (run with --apply)" if found else "")
         )
-    sys.exit(1 if found and not apply else 0)
+        sys.exit(1 if found else 0)
+    repaired = text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)
+    click.echo(f"repaired {len(repaired)} value(s)")
+    if left:
+        click.echo(f"{len(left)} value(s) left as stored (not JSON: correct them by hand)")
+    sys.exit(1 if left else 0)

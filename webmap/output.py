@@ -6,10 +6,15 @@
 - Numbers: NaN and Infinity are not JSON; a row stored with one (before coordinates were
   checked) is written as null, never as a bare ``Infinity`` that breaks the client's parser
   (orjson does the same in ``json_bytes``).
+- Reading: a request body whose object repeats a key is refused (400 naming the key),
+  since which of the two values a parser keeps is left open (RFC 8259).
 - Text: a row stored before text was checked at the door may hold a lone surrogate, which
   UTF-8 cannot encode; one such row must not turn a whole list into a 500. The response
   carries U+FFFD in its place and the log says so (``gdgis admin repair-text`` fixes the
-  stored rows). The same holds for pages (``GazetteerResponse``).
+  stored rows). The same holds for pages (``GazetteerResponse``). Bytes that are not UTF-8
+  are read with U+FFFD by the store itself (SQLite TEXT is not checked), and a BLOB stored in
+  a text column (a manual ``sqlite3`` edit) is written as its text, likewise
+  (``stored_bytes_as_text``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from flask.json.provider import DefaultJSONProvider
 
 from gazetteer.core.dates import utc_iso
 from gazetteer.core.geojson_output import GeometryJSON
-from gazetteer.core.text import has_lone_surrogate, replace_surrogates
+from gazetteer.core.text import has_lone_surrogate, replace_surrogates, stored_bytes_as_text
+from webmap.params import object_without_duplicate_keys
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +46,23 @@ def iso_value(value):
 
 
 class GazetteerJSONProvider(DefaultJSONProvider):
+    """The app's JSON: how answers are written (above) and how request bodies are read
+    (``loads``: Flask parses every ``request.get_json()`` with it)."""
+
     ensure_ascii = False
+
+    def loads(self, s, **kwargs):
+        """A request body; an object with a repeated key is refused naming it
+        (``webmap.params.object_without_duplicate_keys``)."""
+        kwargs.setdefault("object_pairs_hook", object_without_duplicate_keys)
+        return super().loads(s, **kwargs)
 
     @staticmethod
     def default(o):
         if isinstance(o, dt.date):
             return iso_value(o)
+        if isinstance(o, bytes):  # a BLOB stored in a text column (module docstring)
+            return stored_bytes_as_text(o, binary=True)
         return DefaultJSONProvider.default(o)
 
     def dumps(self, obj, **kwargs) -> str:
@@ -93,6 +110,8 @@ def _orjson_default(value):
         return orjson.Fragment(value.text)  # RFC 7946 text made once (geojson_output)
     if isinstance(value, decimal.Decimal):
         return str(value)  # as Flask's provider writes it
+    if isinstance(value, bytes):  # a BLOB stored in a text column (module docstring)
+        return stored_bytes_as_text(value, binary=True)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

@@ -14,7 +14,7 @@ from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput, naming_field
 from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
-from webmap.params import idempotency_key
+from webmap.params import created_status, idempotency_key
 from webmap.schemas import (
     DueQuery,
     PlaceQuery,
@@ -92,7 +92,7 @@ def proposals_list():
 @bp.post("/proposals")
 def proposal_create():
     result = draft_proposal(validated_body(ProposalNew), idempotency_key=idempotency_key())
-    return jsonify(result), 201
+    return jsonify(result), created_status(result)
 
 
 @bp.post("/places/<int:place_id>/protection")

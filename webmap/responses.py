@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from boundaries.vocabulary import FOUND_STATES
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
 from webmap.errors import API_PREFIXES, JSON_PATHS
@@ -222,7 +223,7 @@ class Inspection(ResponseModel):
     round_id: int
     marker: Text = None
     marker_id: int | None = None
-    found_state: str
+    found_state: literal(FOUND_STATES)
     measured_lon: float | None = Field(None, description="CGCS2000 degrees")
     measured_lat: float | None = Field(None, description="CGCS2000 degrees")
     measurement_method: Text = None
@@ -232,7 +233,9 @@ class Inspection(ResponseModel):
     inspected_at: Instant = None
     displacement_m: float | None = None
     flagged_moved: bool | None = None
-    assessed_state: Text = None
+    assessed_state: literal(FOUND_STATES) | None = Field(
+        None, description="found_state, or moved when the measured displacement says so"
+    )
 
 
 class Round(ResponseModel):

@@ -19,15 +19,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_origin
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
 from boundaries.inspections import AMENDMENT_KINDS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
-from boundaries.vocabulary import NOTES_MAX_CHARS
+from boundaries.vocabulary import FOUND_STATE_TERMS, NOTES_MAX_CHARS, Term
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
-from gazetteer.core.text import TEXT_PATTERN
+from gazetteer.core.text import (
+    FILLED_LINE_PATTERN,
+    LINE_PATTERN,
+    TEXT_PATTERN,
+    forbidden_character,
+)
 from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
@@ -37,6 +43,9 @@ from webmap.params import json_body
 
 Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
 ShortText = Annotated[str, Field(max_length=2_000, pattern=TEXT_PATTERN)]
+# Single-line text: a name, a title, an office. No line break or tab, so no value can
+# forge a row in a list or a table; multi-line notes and reasons are ``Text``.
+Line = Annotated[str, Field(max_length=2_000, pattern=LINE_PATTERN)]
 IsoDate = Annotated[
     str,
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
@@ -49,6 +58,7 @@ Lat = Annotated[float, Field(allow_inf_nan=False, description="CGCS2000 latitude
 # Text a field must hold (not empty, not only spaces): the document says so as the check does.
 Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"\S")]
 FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=r"\S")]
+FilledLine = Annotated[str, Field(min_length=1, max_length=2_000, pattern=FILLED_LINE_PATTERN)]
 Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
@@ -74,21 +84,36 @@ def literal(values) -> Any:
     return Literal[tuple(values)]
 
 
+def coded(terms: tuple[Term, ...]) -> Any:
+    """The type of one of ``terms``' codes (a labelled vocabulary of the domain): the
+    document declares the codes as an enum, and a wrong value is refused naming each
+    choice by its Chinese label and code, as the domain's own check does."""
+    allowed = tuple(t.code for t in terms)
+    expected = "、".join(f"{t.zh}（{t.code}）" for t in terms)
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError("literal_error", "one of {expected}", {"expected": expected})
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"enum": list(allowed)})]
+
+
 # ---- registry ----------------------------------------------------------------------------
 
 
 class ProposedRecord(RequestModel):
     """The record values a proposal asks for."""
 
-    name: ShortText | None = None
-    feature_class: ShortText | None = None
-    feature_type: ShortText | None = None
-    division_code: ShortText | None = None
-    aliases: list[ShortText] | None = None
-    short_name: ShortText | None = None
-    map_name: ShortText | None = None
-    minority_name: ShortText | None = None
-    minority_language: ShortText | None = None
+    name: Line | None = None
+    feature_class: Line | None = None
+    feature_type: Line | None = None
+    division_code: Line | None = None
+    aliases: list[Line] | None = None
+    short_name: Line | None = None
+    map_name: Line | None = None
+    minority_name: Line | None = None
+    minority_language: Line | None = None
     meaning: Text | None = None
     history: Text | None = None
     description: Text | None = None
@@ -99,7 +124,7 @@ class ProposalNew(RequestModel):
     """Draft a naming, renaming or retirement proposal (clerk)."""
 
     kind: Literal["naming", "renaming", "retirement"]
-    applicant: Filled
+    applicant: FilledLine
     reasons: FilledText
     proposed: ProposedRecord | None = None
     place_id: Id | None = None
@@ -141,10 +166,10 @@ ProposalAction = create_model(
 class DivisionChangeNew(RequestModel):
     """Rename a division under its approval (officer; 《行政区划管理条例》)."""
 
-    code: Filled
-    new_name: Filled
-    approving_body: Filled
-    document_number: Filled
+    code: FilledLine
+    new_name: FilledLine
+    approving_body: FilledLine
+    document_number: FilledLine
     approval_date: IsoDate
     effective_date: IsoDate | None = None
     reason: FilledText
@@ -213,10 +238,10 @@ class ReverseBatch(RequestModel):
 
 
 class Team(RequestModel):
-    side_code: ShortText
-    organisation: ShortText | None = None
-    leader: ShortText | None = None
-    members: list[ShortText]
+    side_code: Line
+    organisation: Line | None = None
+    leader: Line | None = None
+    members: list[Line]
 
 
 class OnALine(RequestModel):
@@ -230,7 +255,7 @@ class RoundPlan(OnALine):
     """Plan an inspection round (officer): one team per side of the line."""
 
     round_no: int
-    title: ShortText | None = None
+    title: Line | None = None
     plan: Text | None = None
     planned_start: IsoDate | None = None
     planned_end: IsoDate | None = None
@@ -247,7 +272,7 @@ class InspectionNew(RequestModel):
     round_id: Id
     marker: ShortText | None = None
     marker_id: Id | None = None
-    found_state: ShortText
+    found_state: coded(FOUND_STATE_TERMS)
     measured_lon: Lon | None = None
     measured_lat: Lat | None = None
     measurement_method: ShortText | None = None
@@ -280,10 +305,10 @@ class StaffProfile(RequestModel):
     """Who an account is and which side (division code) it works for (officer of that
     side, or admin)."""
 
-    full_name: ShortText
-    organisation: ShortText
-    job_title: ShortText | None = None
-    side_code: ShortText
+    full_name: Line
+    organisation: Line
+    job_title: Line | None = None
+    side_code: Line
 
 
 class SideSignOff(RequestModel):
@@ -301,9 +326,9 @@ class TaskNew(RequestModel):
 class ExternalWitness(RequestModel):
     """A witness of the adjacent side who has no account: recorded with organisation and role."""
 
-    name: ShortText
-    organisation: ShortText
-    role: ShortText
+    name: Line
+    organisation: Line
+    role: Line
 
 
 class TaskUpdate(RequestModel):
@@ -318,7 +343,7 @@ class TaskUpdate(RequestModel):
 class DisputeNew(OnALine, MaybeAtAPoint):
     """A dispute risk (争议隐患) on a line, optionally at a point."""
 
-    title: Filled
+    title: FilledLine
     category: literal(DISPUTE_CATEGORIES) | None = None
     risk: literal(DISPUTE_RISKS) | None = None
     description: Text | None = None
@@ -519,6 +544,8 @@ _PROBLEMS_ZH = {
     "string_too_long": "最多 {max_length} 个字符",
     "string_too_short": "至少 {min_length} 个字符",
     "string_pattern_mismatch": "格式不对",
+    "single_line": "应为单行文字，不能含换行或制表符",
+    "blank": "不能为空（至少填一个非空白字符）",
     "int_type": "应为整数",
     "int_parsing": "应为整数",
     "int_from_float": "应为整数",
@@ -545,7 +572,14 @@ _PROBLEMS_ZH = {
 
 
 def _problem_zh(error: dict) -> str:
-    template = _PROBLEMS_ZH.get(error["type"])
+    kind = error["type"]
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if kind == "string_pattern_mismatch" and pattern in (LINE_PATTERN, FILLED_LINE_PATTERN):
+        # Single-line text: say which rule it broke, a line break or nothing filled in.
+        text = error.get("input")
+        broken = isinstance(text, str) and forbidden_character(text, single_line=True)
+        kind = "single_line" if broken or pattern == LINE_PATTERN else "blank"
+    template = _PROBLEMS_ZH.get(kind)
     if template is None:
         return error["msg"]
     try:
@@ -590,7 +624,7 @@ def _validated(model: type[BaseModel], data, exclude_unset: bool = True) -> dict
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
+        errors = exc.errors(include_url=False)  # the input: which rule a text broke
         raise InvalidInput(
             _message(errors[0], model),
             details={
@@ -641,6 +675,7 @@ IDEMPOTENT_CREATES = frozenset(
         ("/api/boundaries/tasks", "post"),
     }
 )
+REPLAY_ANSWER = "重发（Idempotency-Key 相同、内容相同）：首次创建的记录"
 IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -713,6 +748,9 @@ def add_request_bodies(paths: dict) -> None:
         )
         if (path, method) in IDEMPOTENT_CREATES:
             operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+            answers = operation.setdefault("responses", {})
+            if "201" in answers:  # a retry is answered 200 (webmap.params.created_status)
+                answers.setdefault("200", {**answers["201"], "description": REPLAY_ANSWER})
         operation["requestBody"] = {
             "required": True,
             "content": {

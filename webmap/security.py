@@ -195,6 +195,8 @@ def _check_body() -> None:
             document = request.get_json(cache=True)
         except RecursionError:
             raise InvalidInput("JSON 嵌套过深") from None
+        except InvalidInput:
+            raise  # a repeated key (webmap.output.GazetteerJSONProvider), already named
         except Exception:  # werkzeug raises BadRequest for malformed JSON
             raise InvalidInput("请求体不是合法的 JSON") from None
         _check_json_numbers(document)
@@ -230,25 +232,38 @@ class BoundedIntConverter(IntegerConverter):
     werkzeug answer 405 when another route of the path has another method."""
 
     # ASCII digits only: the \d of Python regexes (werkzeug's default) also takes ١ or ２,
-    # which then named record 1 or 2.
-    regex = r"[0-9]+"
+    # which then named record 1 or 2. A minus sign matches too, so that ``/disputes/-1``
+    # is answered like any id no record has (404 naming the parameter), not by routing's
+    # bare "no such URL".
+    regex = r"-?[0-9]+"
     STORE_MAX = 2**63 - 1
     OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 
     def to_python(self, value: str) -> int:
-        number = super().to_python(value)
-        return number if number <= self.STORE_MAX else self.OUT_OF_RANGE
+        number = int(value)
+        return number if 0 <= number <= self.STORE_MAX else self.OUT_OF_RANGE
 
 
 def _refuse_ids_beyond_the_store() -> None:
-    """An ``<int:>`` path part beyond 64 bits (``BoundedIntConverter`` made it -1) names
-    no record: 404 naming the part, without echoing -1 (nor the 30 digits)."""
+    """An ``<int:>`` path part that is negative or beyond 64 bits (``BoundedIntConverter``
+    made it -1) names no record: 404 naming the part, without echoing -1 (nor the 30 digits)."""
     for name, value in (request.view_args or {}).items():
         if value == BoundedIntConverter.OUT_OF_RANGE and type(value) is int:
             raise NotFound(
-                f"没有这条记录：编号（{name}）超出了可能的范围",
+                f"没有这条记录：编号（{name}）应为 0 到 {BoundedIntConverter.STORE_MAX} 的整数",
                 details={"field": name, "reason": "id_out_of_range"},
             )
+
+
+CSRF_REFUSED_ZH = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
+
+
+def csrf_refusal(exc: CSRFError):
+    """A request refused for its CSRF token: 400 naming the form field ``csrf_token``
+    (the header ``X-CSRFToken`` carries the same token)."""
+    return error_response(
+        400, "csrf_failed", CSRF_REFUSED_ZH, {"field": "csrf_token", "reason": exc.description}
+    )
 
 
 def csp_nonce() -> str:
@@ -342,14 +357,7 @@ def init_app(app: Flask) -> None:
                 csrf.protect()
         return None
 
-    @app.errorhandler(CSRFError)
-    def _csrf_error(exc: CSRFError):
-        return error_response(
-            400,
-            "csrf_failed",
-            "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试",
-            {"reason": exc.description},
-        )
+    app.register_error_handler(CSRFError, csrf_refusal)
 
     @app.after_request
     def _headers(response):

@@ -8,7 +8,7 @@ and refuses UPDATE and DELETE; times in it are UTC.
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT, check_one_of, serial_table
+from gazetteer.core.columns import INSTANT, SHA256_HEX, check_one_of, serial_table
 
 users = serial_table(
     "users",
@@ -43,7 +43,7 @@ api_tokens = serial_table(
     ),
     sa.Column(
         "token_sha256",
-        sa.String(64),
+        SHA256_HEX,
         nullable=False,
         unique=True,
         comment="hex SHA-256 of the token; the token itself is shown once and never stored",

@@ -14,6 +14,7 @@ from gazetteer.core.store import metadata
 
 USERNAME = sa.String(100)  # the type of a column naming who did something
 INSTANT = sa.DateTime(timezone=True)  # the type of a column holding a UTC instant
+SHA256_HEX = sa.String(64)  # a SHA-256 digest (plain or keyed) as 64 hex digits
 
 
 def serial_table(name: str, *items: sa.SchemaItem, **kwargs) -> sa.Table:

@@ -41,30 +41,54 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def check_lon_lat(lon: float, lat: float, label: str, details: dict | None = None) -> None:
+def check_lon_lat(
+    lon: float,
+    lat: float,
+    label: str,
+    details: dict | None = None,
+    *,
+    keys: tuple[str, str] | None = None,
+) -> None:
     """Refuse a CGCS2000 (lon, lat) position in degrees that is not finite, is given in
     (lat, lon) order, is outside -180..180 / -90..90, or lies outside China. ``label``
-    names the input in the message (Chinese); ``details`` (e.g. ``{"field": "lon"}``) is
-    added to the error's details."""
-    extra = details or {}
+    names the input in the message (Chinese); ``details`` is added to the error's details.
+    ``keys`` (the input's longitude and latitude keys, e.g. ``("lon", "lat")``) sets
+    ``details.field`` to the one at fault: the latitude key when only the latitude is
+    wrong, the longitude key otherwise (a swapped pair is about both: its first key)."""
+    extra = dict(details or {})
+
+    def refuse(message: str, lon_wrong: bool, **more):
+        if keys is not None:
+            extra["field"] = keys[0] if lon_wrong else keys[1]
+        raise InvalidInput(message, details={**more, **extra})
+
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise InvalidInput(f"{label}的坐标不能是 NaN 或无穷大", details={**extra})
+        refuse(f"{label}的坐标不能是 NaN 或无穷大", not math.isfinite(lon))
     if 17.0 <= lon <= 55.0 and 73.0 <= lat <= 136.0:
-        raise InvalidInput(
+        refuse(
             f"{label}的坐标疑似经纬度颠倒：({lon}, {lat})。请按（经度, 纬度）顺序输入",
-            details={"lon": lon, "lat": lat, "reason": "axes_swapped", **extra},
+            True,
+            lon=lon,
+            lat=lat,
+            reason="axes_swapped",
         )
     if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
-        raise InvalidInput(
+        refuse(
             f"{label}的坐标超出经纬度范围（经度 -180..180，纬度 -90..90）：({lon}, {lat})",
-            details={"lon": lon, "lat": lat, "reason": "out_of_range", **extra},
+            not -180.0 <= lon <= 180.0,
+            lon=lon,
+            lat=lat,
+            reason="out_of_range",
         )
     minx, miny, maxx, maxy = CHINA_BOX_DEG
     if not (minx <= lon <= maxx and miny <= lat <= maxy):
-        raise InvalidInput(
+        refuse(
             f"{label}的坐标超出范围：({lon}, {lat}) 不在中国范围内，"
             "应为 CGCS2000 经纬度（经度在前）",
-            details={"lon": lon, "lat": lat, "reason": "outside_china", **extra},
+            not minx <= lon <= maxx,
+            lon=lon,
+            lat=lat,
+            reason="outside_china",
         )
 
 
@@ -83,8 +107,7 @@ def optional_point(
             raise InvalidInput(f"{label}的经度、纬度须同时填写", details={"field": key})
         if not _is_number(value):
             raise InvalidInput(f"{label}应为 CGCS2000 经纬度数字", details={"field": key})
-    field = lat_key if math.isfinite(lon) and not math.isfinite(lat) else lon_key
-    check_lon_lat(float(lon), float(lat), label, {"field": field})
+    check_lon_lat(float(lon), float(lat), label, keys=(lon_key, lat_key))
     return float(lon), float(lat)
 
 

@@ -19,7 +19,7 @@ import re
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT
+from gazetteer.core.columns import INSTANT, SHA256_HEX
 from gazetteer.core.errors import Conflict, InvalidInput
 from gazetteer.core.store import metadata
 
@@ -29,7 +29,7 @@ idempotency_keys = sa.Table(
     sa.Column("actor", sa.String(64), primary_key=True, comment="the account that sent it"),
     sa.Column("key", sa.String(200), primary_key=True, comment="Idempotency-Key header"),
     sa.Column("scope", sa.String(100), primary_key=True, comment="what was created: proposal, …"),
-    sa.Column("request_sha256", sa.String(64), nullable=False, comment="digest of the request"),
+    sa.Column("request_sha256", SHA256_HEX, nullable=False, comment="digest of the request"),
     sa.Column("response", sa.JSON, nullable=False, comment="the answer given the first time"),
     sa.Column("created_at", INSTANT, nullable=False),
 )
@@ -53,18 +53,6 @@ def request_digest(document) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def previous(conn, actor: str, scope: str, key: str):
-    """The row stored for ``key`` by ``actor`` when creating a ``scope`` record
-    (``request_sha256``, ``response``), or None when the key is new there."""
-    return conn.execute(
-        sa.select(idempotency_keys).where(
-            idempotency_keys.c.actor == actor,
-            idempotency_keys.c.scope == scope,
-            idempotency_keys.c.key == key,
-        )
-    ).first()
-
-
 def check_same_request(row, digest: str, stored: dict) -> None:
     """Raise ``Conflict`` when the key was first used for different content; ``stored`` (the
     record as it now stands) goes into ``details.stored`` so the client can keep both."""
@@ -75,39 +63,40 @@ def check_same_request(row, digest: str, stored: dict) -> None:
         )
 
 
-def remember(conn, actor: str, key: str, scope: str, digest: str, answer: dict) -> None:
-    """Store ``answer`` (the created record's id) for ``key`` in the creating transaction."""
-    conn.execute(
-        idempotency_keys.insert().values(
-            actor=actor,
-            key=key,
-            scope=scope,
-            request_sha256=digest,
-            response=answer,
-            created_at=dt.datetime.now(dt.UTC),
-        )
-    )
+class Replayed(dict):
+    """The answer to a retried create: the record made the first time, a plain dict in
+    every other respect. The API answers it 200 and a record made now 201, as it answers
+    an inspection record resent with its client id (docs/security.md)."""
 
 
 def create_once(store, actor, scope: str, key: str | None, request, create, fetch) -> dict:
     """Run ``create(conn)`` (which returns the new record's id) in one write, once per
     ``key``, and answer ``fetch(id)``. Without a key every call creates. With one, the key
     and the answer commit with the record; a retry of the same ``request`` answers the
-    record made the first time, other content under the key is a ``Conflict`` carrying it."""
+    record made the first time (as ``Replayed``), other content under the key is a
+    ``Conflict`` carrying it."""
     digest = None
     if key is not None:
         key = validate_key(key)
         digest = request_digest(request)
     earlier = None
+    named = {"actor": actor.username, "scope": scope, "key": key}  # the stored row's key
     with store.write(actor=actor) as conn:
         if digest is not None:
-            earlier = previous(conn, actor.username, scope, key)
+            earlier = conn.execute(sa.select(idempotency_keys).filter_by(**named)).first()
         if earlier is None:
             new_id = create(conn)
             if digest is not None:
-                remember(conn, actor.username, key, scope, digest, {"id": new_id})
+                conn.execute(
+                    idempotency_keys.insert().values(
+                        **named,
+                        request_sha256=digest,
+                        response={"id": new_id},
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                )
     if earlier is None:
         return fetch(new_id)
     stored = fetch(earlier.response["id"])
     check_same_request(earlier, digest, stored)
-    return stored
+    return Replayed(stored)

@@ -48,8 +48,8 @@ class ServingLock:
     """A shared lock held while this process serves the store; ``release`` ends it.
 
     While a restore holds the store, the lock is refused at once (``wait_s`` 0) or waited
-    for up to ``wait_s`` seconds; a process that waits says why, once, in a log line
-    (``on_wait``, and the ``gdgis.serving`` logger), so an operator starting the app during
+    for up to ``wait_s`` seconds; a process that waits says why, once, in one line
+    (through ``on_wait`` when given, else the ``gdgis.serving`` logger), so an operator starting the app during
     a restore knows what it waits for."""
 
     def __init__(self, path: Path, *, wait_s: float = 0.0, on_wait=None):
@@ -69,9 +69,9 @@ class ServingLock:
                     f"store is being restored (gdgis admin restore holds {path}): "
                     f"waiting up to {wait_s:.0f} s for the restore to finish before serving"
                 )
-                log.warning(message)
-                if on_wait is not None:
-                    on_wait(message)
+                # Said once, by one channel: the caller's (``gdgis serve`` prints it on
+                # stderr) or the log, never both (both reached the terminal: two lines).
+                (on_wait or log.warning)(message)
                 said = True
             time.sleep(_POLL_S)
         os.close(self._fd)

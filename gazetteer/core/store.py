@@ -27,7 +27,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.core.errors import DomainError, NotFound
-from gazetteer.core.text import check_document_text, forbidden_character, has_lone_surrogate
+from gazetteer.core.text import (
+    check_document_text,
+    forbidden_character,
+    has_lone_surrogate,
+    stored_bytes_as_text,
+)
 
 # geoalchemy2 registers table DDL listeners when first imported. Importing it here, not
 # lazily inside ``Geometry``, keeps that from happening between a table's before_create
@@ -110,19 +115,20 @@ def bbox_columns(geom: BaseGeometry | None) -> dict[str, float | None]:
     return {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
 
 
-def first_or_not_found(conn: Connection, query, missing: str):
-    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none."""
+def first_or_not_found(conn: Connection, query, missing: str, *, field: str | None = None):
+    """The first row ``query`` returns on ``conn``; raises ``NotFound(missing)`` when none,
+    naming ``field`` (the input that named the record: a path parameter or a body key)."""
     row = conn.execute(query).first()
     if row is None:
-        raise NotFound(missing)
+        raise NotFound(missing, details={"field": field} if field else None)
     return row
 
 
-def read_one(store: Store, query, missing: str) -> dict:
+def read_one(store: Store, query, missing: str, *, field: str | None = None) -> dict:
     """The first row of ``query`` as a dict, read in its own read transaction; raises
-    ``NotFound(missing)`` when there is none."""
+    ``NotFound(missing)`` naming ``field`` when there is none."""
     with store.read() as conn:
-        return first_or_not_found(conn, query, missing)._asdict()
+        return first_or_not_found(conn, query, missing, field=field)._asdict()
 
 
 def read_all(store: Store, query, *order_by, where: dict | None = None) -> list[dict]:
@@ -180,6 +186,12 @@ def _json_serializer(document) -> str:
 
 def _sqlite_driver_autocommit(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
+
+
+def _sqlite_text_decoding(dbapi_connection, _record):
+    # SQLite does not check that TEXT is UTF-8; the driver's own decoding fails the whole
+    # query on one bad value (``stored_bytes_as_text`` reads it with U+FFFD instead).
+    dbapi_connection.text_factory = stored_bytes_as_text
 
 
 def _sqlite_audit_functions(dbapi_connection, record):
@@ -284,6 +296,7 @@ class Store:
             # pysqlite's own transaction handling defers BEGIN and cannot do IMMEDIATE;
             # switch it off and emit BEGIN ourselves (the SQLAlchemy documented recipe).
             sa.event.listen(self.engine, "connect", _sqlite_driver_autocommit)
+            sa.event.listen(self.engine, "connect", _sqlite_text_decoding)
             sa.event.listen(self.engine, "begin", _sqlite_begin)
             sa.event.listen(self.engine, "connect", _sqlite_audit_functions)
             sa.event.listen(self.engine, "connect", _sqlite_spatial_functions)

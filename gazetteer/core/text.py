@@ -16,10 +16,13 @@ rows stored before this check existed (``gdgis admin repair-text``).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
 from gazetteer.core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPLACEMENT_CHARACTER = "\ufffd"
@@ -39,7 +42,14 @@ _FORBIDDEN = re.compile(f"[{_CONTROLS}]")
 # The same rule as a JSON Schema pattern, for the request schemas and the OpenAPI document
 # (``webmap.schemas``): a client learns from the document which text is refused.
 TEXT_PATTERN = f"^[^{_CONTROLS}]*$"
-_FORBIDDEN_IN_ONE_LINE = re.compile(f"[{_CONTROLS}\t\n\r\u2028\u2029]")
+_LINE_BREAKS = "\\t\\n\\r\\u2028\\u2029"  # and tab: a cell of a row in a list or table
+_FORBIDDEN_IN_ONE_LINE = re.compile(f"[{_CONTROLS}{_LINE_BREAKS}]")
+# Single-line text (names, titles, offices) as JSON Schema patterns: any, and filled in
+# (holding at least one character that is not a space).
+LINE_PATTERN = f"^[^{_CONTROLS}{_LINE_BREAKS}]*$"
+FILLED_LINE_PATTERN = (
+    f"^[^{_CONTROLS}{_LINE_BREAKS}]*[^{_CONTROLS}{_LINE_BREAKS}\\s][^{_CONTROLS}{_LINE_BREAKS}]*$"
+)
 
 
 def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
@@ -49,17 +59,29 @@ def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 
 
-def _refuse_forbidden(text: str, field: str, *, single_line: bool = False) -> None:
+def _shown(label: str | None, field: str) -> str:
+    """An input as a message names it: its Chinese label with its key, 姓名（full_name)."""
+    return f"{label}（{field}）" if label and label != field else field
+
+
+def _refuse_forbidden(
+    text: str, field: str, *, label: str | None = None, single_line: bool = False
+) -> None:
+    shown = _shown(label, field)
     if has_lone_surrogate(text):
         raise InvalidInput(
-            f"{field} 含有无效的 Unicode 字符（孤立代理项）", details={"field": field}
+            f"{shown} 含有无效的 Unicode 字符（孤立代理项）", details={"field": field}
         )
     bad = forbidden_character(text, single_line=single_line)
     if bad == "U+0000":
-        raise InvalidInput(f"{field} 含有空字符（NUL）", details={"field": field})
+        raise InvalidInput(f"{shown} 含有空字符（NUL）", details={"field": field})
+    if bad in ("U+000A", "U+000D", "U+2028", "U+2029"):
+        raise InvalidInput(
+            f"{shown} 应为单行文字，不能含换行（{bad}），未保存", details={"field": field}
+        )
     if bad:
-        kind = "换行或制表符" if bad in ("U+0009", "U+000A", "U+000D") else "控制字符"
-        raise InvalidInput(f"{field} 含有不允许的{kind}（{bad}），未保存", details={"field": field})
+        kind = "制表符" if bad == "U+0009" else "控制字符"
+        raise InvalidInput(f"{shown} 含有不允许的{kind}（{bad}），未保存", details={"field": field})
 
 
 def displayable(text) -> str:
@@ -69,6 +91,26 @@ def displayable(text) -> str:
     return _FORBIDDEN_IN_ONE_LINE.sub(
         lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
     )
+
+
+def stored_bytes_as_text(raw: bytes, *, binary: bool = False) -> str:
+    """Bytes read from a text column as text, for reading only. SQLite does not check that
+    TEXT is UTF-8, and a column may even hold a BLOB: an old import or a manual ``sqlite3``
+    edit (``CAST(x'e8bf' AS TEXT)``, ``x'e4ba91'``) can store either, and one such row made
+    every list including it answer 500. Each undecodable byte becomes U+FFFD, so the row
+    stays in its list visibly damaged instead of vanishing from a register (or failing it);
+    the log says so, and ``gdgis admin repair-text`` rewrites the stored value. ``binary``:
+    the value was a BLOB (always logged, even when its bytes decode)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        log.warning(
+            "stored text is not valid UTF-8 (read with U+FFFD); run gdgis admin repair-text"
+        )
+        return raw.decode("utf-8", errors="replace")
+    if binary:
+        log.warning("a text field held binary data (read as text); run gdgis admin repair-text")
+    return text
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -81,34 +123,48 @@ def replace_surrogates(text: str) -> str:
     return _SURROGATE.sub(REPLACEMENT_CHARACTER, text)
 
 
-def clean_text(value: str, field: str, *, single_line: bool = False) -> str:
-    """``value`` NFC-normalised. Raises ``InvalidInput`` naming ``field`` when it holds a
+def clean_text(
+    value: str, field: str, *, label: str | None = None, single_line: bool = False
+) -> str:
+    """``value`` NFC-normalised. Raises ``InvalidInput`` naming ``field`` (the input's key,
+    ``details.field``; ``label``, its Chinese name, goes in the message) when it holds a
     lone surrogate or a control character (``forbidden_character``); ``single_line`` (names,
     offices, titles): also a tab or a line break."""
-    _refuse_forbidden(value, field, single_line=single_line)
+    _refuse_forbidden(value, field, label=label, single_line=single_line)
     return unicodedata.normalize("NFC", value)
 
 
 def form_text(
-    value, label: str, max_chars: int, *, required: bool = True, single_line: bool = False
+    value,
+    label: str,
+    max_chars: int,
+    *,
+    field: str,
+    required: bool = True,
+    single_line: bool = False,
 ) -> str | None:
     """A text field as a person filled it in: ``value`` (a string; a number is taken as its
     digits) passed through ``clean_text`` and stripped, at most ``max_chars`` characters;
-    None when empty and not ``required``. Raises ``InvalidInput`` naming ``label`` when it
-    is missing, too long, not text, or holds a lone surrogate or a control character;
-    ``single_line`` (a name, an organisation, a title): also a tab or a line break."""
+    None when empty and not ``required``. Raises ``InvalidInput`` when it is missing, too
+    long, not text, or holds a lone surrogate or a control character; ``single_line`` (a
+    name, an organisation, a title): also a tab or a line break. The error names ``field``
+    (the request's key, ``details.field``); ``label`` is its Chinese name in the message."""
+    where, shown = {"field": field}, _shown(label, field)
     if value is None:
         text = ""
     elif isinstance(value, str):
-        text = clean_text(value, label, single_line=single_line).strip()
+        text = clean_text(value, field, label=label, single_line=single_line).strip()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)
     else:
-        raise InvalidInput(f"{label}应为文字")
+        raise InvalidInput(f"{shown}应为文字", details=where)
     if required and not text:
-        raise InvalidInput(f"请填写{label}")
+        raise InvalidInput(f"请填写{shown}", details=where)
     if len(text) > max_chars:
-        raise InvalidInput(f"{label}过长（最多 {max_chars} 字）")
+        raise InvalidInput(
+            f"{shown}过长（最多 {max_chars} 字）",
+            details={**where, "max_chars": max_chars},
+        )
     return text or None
 
 

@@ -8,7 +8,7 @@ rows were skipped by choice.
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
+from gazetteer.core.columns import INSTANT, SHA256_HEX, act_columns, check_one_of, serial_table
 from gazetteer.core.store import metadata
 
 RUN_STATES = ("uploaded", "previewed", "written")
@@ -19,7 +19,7 @@ import_runs = serial_table(
     sa.Column("office", sa.String(200), nullable=False, comment="登记单位"),
     sa.Column("file_name", sa.String(255), nullable=False, comment="name as uploaded"),
     sa.Column("file_path", sa.Text, nullable=False, comment="where the server keeps the file"),
-    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("file_sha256", SHA256_HEX, nullable=False),
     sa.Column("file_format", sa.String(16), nullable=False),
     sa.Column("layer", sa.String(200)),
     sa.Column("mapping", sa.JSON, comment="{registry field: source column}"),
