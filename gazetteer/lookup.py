@@ -210,6 +210,9 @@ class _Indexes:
     feed: changes.ChangeFeed
     base: Generation | None = None  # the mapped base files (SQLite store file), if any
     logged_since_base: int = 0  # place changes applied on top of ``base``
+    # A change that needs a full rebuild (a division) was committed while these were being
+    # built and read past: another rebuild follows as soon as these are live.
+    stale: bool = False
 
 
 class LookupService:
@@ -393,7 +396,9 @@ class LookupService:
             changes.ChangeFeed(base.position),
             base,
         )
-        self._apply_pending(indexes)  # usable: no rebuild needed
+        # Usable when adopted; but a division change committed since then is read past
+        # here, and only this flag keeps it from being lost.
+        indexes.stale = self._apply_pending(indexes)
         self.full_builds += 1
         return indexes
 
@@ -417,6 +422,8 @@ class LookupService:
                     self._polled_at = time.monotonic()
                     self._indexes = built
                     self._retire_base(None)
+                    if built.stale:
+                        self._rebuild_beside()
             return self._indexes
         if time.monotonic() - self._polled_at >= self.poll_s:
             self.catch_up(wait=False)
@@ -436,14 +443,15 @@ class LookupService:
         thread.start()
 
     def _rebuild(self) -> None:
-        started = time.monotonic()
+        started, again = time.monotonic(), False
         try:
             live = self._indexes
             fresh = self._build(with_corpus=live is not None and live.corpus is not None)
             # Division polygons may have changed too (SQLite keeps them in memory).
             locator = division_locator(self.store) if self._locator is not None else None
             with self._apply_lock:
-                self._apply_pending(fresh)
+                fresh.stale |= self._apply_pending(fresh)
+                again = fresh.stale
                 self._indexes = fresh
                 if locator is not None:
                     self._locator = locator
@@ -460,6 +468,8 @@ class LookupService:
             log.exception("rebuilding the lookup indexes failed; the old ones stay in use")
         finally:
             self._rebuilding = False
+        if again:  # a division changed again while this rebuild ran
+            self._rebuild_beside()
 
     # ------------------------------------------------------------------ following changes
 
