@@ -66,6 +66,7 @@ from gazetteer.core.errors import (
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.geojson_input import check_lon_lat
 from gazetteer.core.store import Store, first_or_not_found, read_all
+from gazetteer.core.text import form_text
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
 # Distance guard (m) by survey method: a measured position further than this from the
@@ -201,7 +202,10 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
         teams = data.get("teams") or []
         sides = {line["side_a_code"], line["side_b_code"]}
         if {t.get("side_code") for t in teams} != sides or len(teams) != 2:
-            raise InvalidInput(f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}")
+            raise InvalidInput(
+                f"联检须有界线两侧各一支队伍：{'、'.join(sorted(sides))}",
+                details={"field": "teams"},
+            )
         for team in teams:
             members = team.get("members")
             if (
@@ -209,7 +213,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                 or not members
                 or not all(isinstance(m, str) and m for m in members)
             ):
-                raise InvalidInput("每支联检队伍须列出成员用户名")
+                raise InvalidInput("每支联检队伍须列出成员用户名", details={"field": "teams"})
             for member in members:
                 side = staff.side_of(conn, member)
                 if side is not None and side != team["side_code"]:
@@ -217,7 +221,7 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
                         f"{staff.display_name(conn, member)}（{member}）属于"
                         f"{staff.side_name(conn, side)}一方，"
                         f"不能编入{staff.side_name(conn, team['side_code'])}一方的联检队伍",
-                        details={"member": member, "side_code": side},
+                        details={"field": "teams", "member": member, "side_code": side},
                     )
         exists = conn.execute(
             sa.select(inspection_rounds.c.id).where(
@@ -232,7 +236,15 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
             inspection_rounds.insert().values(
                 line_id=line["id"],
                 round_no=round_no,
-                title=data.get("title") or round_title(line["name"], round_no),
+                title=form_text(
+                    data.get("title"),
+                    "联检标题",
+                    200,
+                    field="title",
+                    required=False,
+                    single_line=True,
+                )
+                or round_title(line["name"], round_no),
                 plan=plan.strip(),
                 planned_start=start,
                 planned_end=end,
@@ -272,10 +284,10 @@ def _section(data: dict) -> tuple[int | None, int | None]:
             bounds.append(None)
             continue
         if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 9999:
-            raise InvalidInput(f"{label}应为 1–9999 的整数")
+            raise InvalidInput(f"{label}（{key}）应为 1–9999 的整数", details={"field": key})
         bounds.append(int(value))
     if bounds[0] and bounds[1] and bounds[1] < bounds[0]:
-        raise InvalidInput("终止界桩序号小于起始序号")
+        raise InvalidInput("终止界桩序号小于起始序号", details={"field": "section_to_seq"})
     return bounds[0], bounds[1]
 
 
@@ -531,7 +543,9 @@ def record_inspection_in(
     _require_member(conn, round_id=rnd.id, actor=actor)
     marker = _marker(conn, data, rnd.line_id)
     if not in_section(rnd, marker.seq):
-        raise InvalidInput(f"界桩 {marker.number} 不在本轮联检的检查区段内")
+        raise InvalidInput(
+            f"界桩 {marker.number} 不在本轮联检的检查区段内", details={"field": _marker_key(data)}
+        )
     clash = conn.execute(
         sa.select(inspections.c.id).where(
             inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
@@ -584,7 +598,7 @@ def _photos(data: dict) -> list[str]:
     if not isinstance(photos, list) or not all(
         isinstance(p, str) and _SHA256.match(p) for p in photos
     ):
-        raise InvalidInput("照片应为已上传照片的 SHA-256 列表")
+        raise InvalidInput("照片应为已上传照片的 SHA-256 列表", details={"field": "photos"})
     return photos
 
 
@@ -645,6 +659,11 @@ def _uuid(value, field: str = "id") -> str:
         raise InvalidInput(message, details={"field": field}) from None
 
 
+def _marker_key(data: dict) -> str:
+    """The key that named a record's marker: ``marker_id`` when given, else ``marker``."""
+    return "marker_id" if data.get("marker_id") is not None else "marker"
+
+
 def _marker(conn, data: dict, line_id: int):
     query = sa.select(markers)
     if data.get("marker_id") is not None:
@@ -652,11 +671,18 @@ def _marker(conn, data: dict, line_id: int):
     else:
         row = conn.execute(query.where(markers.c.number == data.get("marker"))).first()
     if row is None:
-        raise NotFound(f"界桩不存在：{data.get('marker') or data.get('marker_id')}")
+        raise NotFound(
+            f"界桩不存在：{data.get('marker') or data.get('marker_id')}",
+            details={"field": _marker_key(data)},
+        )
     if row.line_id != line_id:
-        raise InvalidInput(f"界桩 {row.number} 不在本轮联检的界线上")
+        raise InvalidInput(
+            f"界桩 {row.number} 不在本轮联检的界线上", details={"field": _marker_key(data)}
+        )
     if row.state == "retired":
-        raise InvalidInput(f"界桩 {row.number} 已撤销，不再检查")
+        raise InvalidInput(
+            f"界桩 {row.number} 已撤销，不再检查", details={"field": _marker_key(data)}
+        )
     return row
 
 
@@ -685,7 +711,7 @@ def _measured_position(data: dict) -> tuple[float, float] | tuple[None, None]:
 
 
 def _measurement(data: dict, marker, limits: DistanceLimits) -> dict:
-    found_state = marker_state(data.get("found_state")).code
+    found_state = marker_state(data.get("found_state")).code  # unknown: 400 naming it
     method = data.get("measurement_method") or "none"
     if method not in MEASUREMENT_METHODS:
         choices = "、".join(f"{METHOD_NAMES[m]}（{m}）" for m in MEASUREMENT_METHODS)
@@ -1079,7 +1105,7 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
     require_role(actor, {"officer"}, "签署联检结论")
     text = data.get("conclusion")
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("请填写联检结论")
+        raise InvalidInput("请填写联检结论", details={"field": "conclusion"})
     text = text.strip()
     if len(text) > CONCLUSION_MAX_CHARS:
         raise InvalidInput(
@@ -1100,7 +1126,10 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
         if rnd.status != "in_progress":
             raise IllegalTransition("只有进行中的联检可以签署结论")
         if side_code not in (rnd.side_a_code, rnd.side_b_code):
-            raise InvalidInput(f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}")
+            raise InvalidInput(
+                f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}",
+                details={"field": "side_code"},
+            )
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
         if text == (rnd.conclusion or "") and getattr(rnd, f"concluded_{column}_by"):

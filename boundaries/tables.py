@@ -32,7 +32,7 @@ from gazetteer.core.columns import (
     version_column,
 )
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
-from gazetteer.tables import division_code_column
+from gazetteer.tables import ORGANISATION, division_code_column
 
 boundary_lines = serial_table(
     "boundary_lines",
@@ -159,7 +159,7 @@ round_teams = sa.Table(
     metadata,
     sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), primary_key=True),
     division_code_column("side_code", primary_key=True),
-    sa.Column("organisation", sa.String(200), comment="e.g. 广东省民政厅"),
+    sa.Column("organisation", ORGANISATION, comment="e.g. 广东省民政厅"),
     sa.Column("leader", sa.String(100)),
     sa.Column(
         "members", sa.JSON, nullable=False, comment="usernames allowed to sign for this side"
@@ -257,7 +257,7 @@ maintenance_tasks = serial_table(
         comment="repairs happen with the adjacent side present: the witness's account",
     ),
     sa.Column("witness_name", sa.String(100), comment="an external witness: full name"),
-    sa.Column("witness_organisation", sa.String(200)),
+    sa.Column("witness_organisation", ORGANISATION),
     sa.Column("witness_role", sa.String(100)),
     sa.Column("note", sa.Text, comment="what the task is for, written when it is opened"),
     sa.Column("result", sa.Text, comment="what was done, written when the task moves on"),
@@ -310,7 +310,7 @@ staff_profiles = sa.Table(
     metadata,
     sa.Column("username", sa.String(64), sa.ForeignKey("users.username"), primary_key=True),
     sa.Column("full_name", sa.String(100), nullable=False),
-    sa.Column("organisation", sa.String(200), nullable=False, comment="e.g. 韶关市民政局"),
+    sa.Column("organisation", ORGANISATION, nullable=False, comment="e.g. 韶关市民政局"),
     sa.Column("job_title", sa.String(100)),
     division_code_column(
         "side_code",

@@ -34,20 +34,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_task(
-    store: Store,
-    marker_id: int,
-    kind: str,
-    actor,
-    *,
-    note: str | None = None,
-    idempotency_key: str | None = None,
-) -> dict:
-    """An officer opens a task by hand (e.g. replace, relocate, retire). ``idempotency_key``:
-    a retry of the same request answers the task opened the first time; the same key with
-    other content is a ``Conflict`` carrying it (``gazetteer.core.idempotency``)."""
+def create_task(store: Store, data: dict, actor, *, idempotency_key: str | None = None) -> dict:
+    """An officer opens a task by hand (e.g. replace, relocate, retire): ``data`` is
+    {marker_id, kind, note?}, as for the other records made by hand (``create_round``,
+    ``create_dispute``). ``idempotency_key``: a retry of the same request answers the task
+    opened the first time; the same key with other content is a ``Conflict`` carrying it
+    (``gazetteer.core.idempotency``)."""
     require_role(actor, {"officer"}, "新建维护任务")
-    require_code(kind, TASK_KIND_TERMS, field="kind", what_zh="任务类型")
+    marker_id, note = data.get("marker_id"), data.get("note")
+    kind = require_code(data.get("kind"), TASK_KIND_TERMS, field="kind", what_zh="任务类型")
 
     def insert(conn) -> int:
         marker = first_or_not_found(

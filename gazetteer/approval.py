@@ -165,7 +165,8 @@ def _status(due: dt.date, today: dt.date) -> str:
     return "open"
 
 
-STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}  # most urgent first
+# Most urgent first: due_items sorts by this order.
+STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}
 KIND_ZH = {
     "notice_ending": "公示即将结束",
     "decision": "公示期满待决定",

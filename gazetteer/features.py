@@ -113,7 +113,14 @@ class Field:
             if self.format == "date":
                 return dt.date.fromisoformat(text)
         except (ValueError, KeyError):
-            raise InvalidInput(f"参数 {self.name} 的值不是{self.type}：{text!r}") from None
+            raise InvalidInput(
+                f"参数 {self.name} 的值不是{self.type}：{text!r}", details={"field": self.name}
+            ) from None
+        if self.enum and text not in self.enum:  # the queryables document lists the values
+            raise InvalidInput(
+                f"参数 {self.name} 应为以下之一：{'、'.join(map(str, self.enum))}",
+                details={"field": self.name, "allowed": list(self.enum)},
+            )
         return text
 
 

@@ -12,7 +12,13 @@ import sqlalchemy as sa
 from gazetteer.core.columns import INSTANT, act_columns, check_one_of, serial_table
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import DIVISION_CODE, PLACE_NAME, division_code_column, place_id_column
+from gazetteer.tables import (
+    DIVISION_CODE,
+    ORGANISATION,
+    PLACE_NAME,
+    division_code_column,
+    place_id_column,
+)
 
 division_change_records = serial_table(
     "division_change_records",
@@ -27,7 +33,7 @@ division_change_records = serial_table(
     sa.Column("new_name", sa.String(100), nullable=False),
     sa.Column(
         "approving_body",
-        sa.String(200),
+        ORGANISATION,
         nullable=False,
         comment="the body that approved under 《行政区划管理条例》 (国务院, 省人民政府 …)",
     ),

@@ -17,13 +17,14 @@ from gazetteer.core.columns import (
     USERNAME,
     act_columns,
     check_one_of,
+    roles_column,
     serial_table,
     version_column,
 )
 from gazetteer.core.store import Geometry
 
 # (importing gazetteer.tables declares places and divisions first)
-from gazetteer.tables import PLACE_NAME, division_code_column, place_id_column
+from gazetteer.tables import ORGANISATION, PLACE_NAME, division_code_column, place_id_column
 
 # The proposal kinds and states, each code with the name the pages show.
 PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
@@ -141,7 +142,7 @@ proposals = serial_table(
     sa.Column("decision_reasons", sa.Text),
     sa.Column("decided_by", USERNAME),
     sa.Column("decision_date", sa.Date),
-    sa.Column("approving_body", sa.String(200)),
+    sa.Column("approving_body", ORGANISATION),
     sa.Column("decision_ref", sa.String(100), comment="批准文号"),
     sa.Column("announcement_text", sa.Text),
     sa.Column(
@@ -151,7 +152,7 @@ proposals = serial_table(
     ),
     sa.Column("authority_override_reason", sa.Text),
     sa.Column("filed_on", sa.Date, comment="备案 with the next level up (Art. 13)"),
-    sa.Column("filed_with", sa.String(200)),
+    sa.Column("filed_with", ORGANISATION),
     sa.Column("filing_ref", sa.String(100)),
     sa.Column("announced_on", sa.Date),
     sa.Column("effective_date", sa.Date),
@@ -194,7 +195,7 @@ proposal_events = serial_table(
     sa.Column("from_state", sa.String(12)),
     sa.Column("to_state", sa.String(12), nullable=False),
     sa.Column("actor", USERNAME, nullable=False),
-    sa.Column("actor_roles", sa.String(100), nullable=False, server_default=""),
+    roles_column("actor_roles"),
     sa.Column("at", INSTANT, nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("data", sa.JSON),

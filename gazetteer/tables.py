@@ -32,6 +32,7 @@ PLACE_STATUSES = ("in_force", "historical", "retired")
 
 DIVISION_CODE = sa.String(12)  # a statistical division code: 6, 9 or 12 digits
 PLACE_NAME = sa.String(200)  # a place name or a part or form of one, in characters
+ORGANISATION = sa.String(200)  # the name of a body: an approving body, a registering unit …
 
 
 def division_code_column(name: str, *args, **kwargs) -> sa.Column:
@@ -127,7 +128,7 @@ places = serial_table(
     sa.Column("retired_date", sa.Date),
     sa.Column("source", sa.String(200)),
     sa.Column("registered_by", sa.String(100)),
-    sa.Column("registering_unit", sa.String(200)),
+    sa.Column("registering_unit", ORGANISATION),
     sa.Column("registered_at", INSTANT, server_default=sa.func.current_timestamp()),
     sa.Column("updated_at", INSTANT, server_default=sa.func.current_timestamp()),
     version_column(),

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from proposal_helpers import draft_road
 
 from gazetteer.core import audit, backup
-from gazetteer.core.errors import InvalidInput
+from gazetteer.core.errors import DomainError, InvalidInput
 from gazetteer.core.store import Store
 from gazetteer.registry_tables import proposals
 from gazetteer.tables import places
@@ -393,3 +393,96 @@ def test_serve_says_once_that_it_waits_for_a_restore(store, tmp_path):
     output = log_path.read_text(errors="replace")
     assert output.count("being restored") == 1, output
     assert "waiting up to 600 s" in output and "serving on" not in output
+
+
+# ---- what a restore reverts, and what it keeps (tester report ops13 items 2 and 3) ----
+
+
+def test_restore_names_what_it_reverts_keeps_withdrawn_access_and_never_reuses_ids(
+    store, tmp_path, clock
+):
+    """After the backup: a token is revoked, an account deactivated, a role taken away, a
+    password changed, a role given, a token issued, a proposal submitted and another
+    drafted. The restore names each reversion per table and each security change, applies
+    the withdrawals again (the revoked token does not come back to life), and the next
+    proposal and token get ids the replaced store never issued."""
+    from helpers import FAST_HASH, TEST_PASSWORD, ensure_user, token_headers
+    from proposal_helpers import CLERK, perform
+
+    from gazetteer.core import accounts
+    from gazetteer.core.account_tables import api_tokens
+
+    ensure_user(store, "wang", "officer", "approver")
+    ensure_user(store, "zhang", "clerk")
+    leaked = token_headers(store, "li", "clerk")["Authorization"].split()[1]
+    drafted = draft_road(store)
+    out = tmp_path / "nightly.sqlite"
+    backup.backup(store, out)
+
+    leaked_id = accounts.list_tokens(store, "li")[0]["id"]
+    accounts.revoke_token(store, leaked_id, by="system:test")
+    accounts.set_active(store, "zhang", False, by="system:test")
+    accounts.set_roles(store, "wang", ["officer"], by="system:test")
+    accounts.set_password(store, "li", "a new long passphrase 2", hash_method=FAST_HASH)
+    accounts.set_roles(store, "zhang", ["clerk", "admin"], by="system:test")
+    later_token = token_headers(store, "wang", "officer")["Authorization"].split()[1]
+    perform(store, clock, drafted, "submit", CLERK)
+    discarded = draft_road(store, "云溪路")
+    with store.read() as conn:
+        newest_token_id = conn.execute(sa.select(sa.func.max(api_tokens.c.id))).scalar()
+    store.dispose()
+
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+    )
+    assert r.exit_code == 0, r.output
+    out_lines = r.output.splitlines()
+    reverted = next(line for line in out_lines if line.startswith("reverted ("))
+    for table in ("users", "api_tokens", "proposals"):
+        assert f"{table} " in reverted, reverted
+    discarded_line = next(line for line in out_lines if line.startswith("discarded ("))
+    assert "proposals 1" in discarded_line and "api_tokens 1" in discarded_line
+    assert f"state went back: proposals {drafted['id']}: submitted -> draft" in r.output
+    security = [line for line in out_lines if line.startswith("SECURITY")]
+    assert any(f"token {leaked_id} of li" in s and "revoked again" in s for s in security)
+    assert any("account zhang" in s and "deactivated again" in s for s in security)
+    assert any("account wang" in s and "lost role(s) approver" in s for s in security)
+    assert any("account li" in s and "newer password kept" in s for s in security)
+    assert any("account zhang" in s and "given role(s) admin" in s for s in security)
+    assert any("issued after the backup" in s and "of wang" in s for s in security)
+    assert "access withdrawal(s) made after the backup applied again" in r.output
+
+    # The withdrawn access stays withdrawn; what was granted after the backup is gone.
+    assert accounts.resolve_token(store, leaked) is None
+    assert accounts.resolve_token(store, later_token) is None
+    users = {u["username"]: u for u in accounts.list_users(store)}
+    assert users["zhang"]["active"] is False and users["zhang"]["roles"] == ["clerk"]
+    assert users["wang"]["roles"] == ["officer"]
+    accounts.authenticate(store, "li", "a new long passphrase 2")
+    with pytest.raises(DomainError):
+        accounts.authenticate(store, "li", TEST_PASSWORD)
+    with store.read() as conn:
+        state = conn.execute(
+            sa.select(proposals.c.state).where(proposals.c.id == drafted["id"])
+        ).scalar()
+    assert state == "draft"
+    assert audit.verify(store).ok  # the withdrawals are an audited write
+
+    # No id is issued twice: not the discarded proposal's, not the discarded token's.
+    again = draft_road(store, "云溪路")
+    assert again["id"] > discarded["id"]
+    _token, record = accounts.issue_token(store, "li", "新脚本", by="system:test")
+    assert record["id"] > newest_token_id
+    assert audit.verify(store).ok
+
+    # The second action: the same backup restored again. What the first restore kept
+    # withdrawn stays withdrawn, and ids still move on.
+    store.dispose()
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"token {leaked_id} of li" in r.output and "account zhang" in r.output
+    assert accounts.resolve_token(store, leaked) is None
+    assert draft_road(store, "云溪路")["id"] > again["id"]
+    assert audit.verify(store).ok

@@ -350,7 +350,9 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
     from boundaries import tasks as task_service
 
     marker = list_markers(bstore, line_id=shaohui["id"])[0]
-    task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
+    task = task_service.create_task(
+        bstore, {"marker_id": marker["id"], "kind": "relocate", "note": "道路改线"}, OFFICER
+    )
     sign_in(bclient, OFFICER)
     url = f"/api/boundaries/tasks/{task['id']}/approve"
     assert bclient.post(url, json={"side_code": shaohui["side_a_code"]}).status_code == 200
@@ -539,7 +541,9 @@ def test_two_witnesses_at_once_are_refused_not_one_dropped(bclient, bstore, shao
     from boundaries import tasks as task_service
 
     marker = list_markers(bstore, line_id=shaohui["id"])[0]
-    task = task_service.create_task(bstore, marker["id"], "repair", OFFICER, note="补漆")
+    task = task_service.create_task(
+        bstore, {"marker_id": marker["id"], "kind": "repair", "note": "补漆"}, OFFICER
+    )
     sign_in(bclient, OFFICER)
     url = f"/api/boundaries/tasks/{task['id']}"
     external = {"name": "李四", "organisation": "惠州市民政局", "role": "科员"}
@@ -587,7 +591,9 @@ def test_an_officer_cannot_move_anyone_to_another_side(bclient, bstore, shaohui)
     from boundaries import tasks as task_service
 
     marker = list_markers(bstore, line_id=shaohui["id"])[0]
-    task = task_service.create_task(bstore, marker["id"], "relocate", OFFICER, note="道路改线")
+    task = task_service.create_task(
+        bstore, {"marker_id": marker["id"], "kind": "relocate", "note": "道路改线"}, OFFICER
+    )
     url = f"/api/boundaries/tasks/{task['id']}/approve"
     assert bclient.post(url, json={"side_code": b}).status_code == 403
 

@@ -19,6 +19,7 @@ from boundary_helpers import INSPECTOR_A, OFFICER, register_staff, round_plan
 from helpers import login, naming_json, token_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -282,41 +283,35 @@ def test_every_answer_conforms_to_the_document(field_app, bstore, role):
     assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())
 
 
-# Operations whose query string is checked by a query model the document is generated from
-# (``webmap.schemas``): a request outside the document is refused (issue 13, tdoor2 4).
-QUERY_CHECKED = {
-    "GET /api/places",
-    "GET /api/places/{place_id}",
-    "GET /api/places/statistics",
-    "GET /api/proposals",
-    "GET /api/proposals/due",
-    "GET /api/boundaries/lines",
-    "GET /api/boundaries/tri-junctions",
-    "GET /api/divisions/{code}",
-    "POST /api/boundaries/disputes",
-}
+NEGATIVE_EXAMPLES_PER_OPERATION = 6  # the budget: every operation x 3 roles (~90 s)
+# A form field is text whatever it holds: a caption "-279" that negative mode means as a
+# number is a valid caption. For a form body only "never a 5xx" can be checked.
+FORM_MEDIA = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
-@pytest.mark.parametrize("role", ["anonymous", "officer"])
+@pytest.mark.parametrize("role", ["anonymous", "officer", "inspector"])
 def test_requests_the_document_forbids_are_refused(field_app, bstore, role):
-    """Negative data generation: schemathesis makes requests that violate the document
-    (a limit out of range, an empty enum, a date that is not one, a wrong type ...); each
-    must be refused with a 4xx, never answered as if it were valid."""
+    """Negative data generation over EVERY operation: schemathesis makes requests that
+    violate the document (a limit out of range, an empty enum, a CRS that is not one, a
+    repeated or unknown parameter, a wrong type ...); each must be refused with a 4xx,
+    never answered as if it were valid. An operation whose document allows anything it
+    could send (no parameters, free text) has no such request: hypothesis reports that as
+    unsatisfiable, which is not a failure."""
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", field_app)
     headers = {} if role == "anonymous" else token_headers(bstore, "negative_" + role, role)
     headers["Accept-Encoding"] = "identity"
     failures = {}
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.label not in QUERY_CHECKED:
-            continue
+        form = any(body.media_type in FORM_MEDIA for body in operation.body)
         exc = first_failure(
             operation,
             headers,
-            EXAMPLES_PER_OPERATION,
-            checks=[not_a_server_error, negative_data_rejection],
+            NEGATIVE_EXAMPLES_PER_OPERATION,
+            checks=[not_a_server_error] if form else [not_a_server_error, negative_data_rejection],
             mode=GenerationMode.NEGATIVE,
         )
-        if exc is not None:
+        found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+        if exc is not None and not all(isinstance(f, Unsatisfiable) for f in found):
             failures[operation.label] = _describe(exc)
     assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())

@@ -429,7 +429,9 @@ def test_tasks_are_tracked_to_done_with_the_other_side_present(bstore, started_r
 def test_retirement_needs_both_sides_approval(bstore, started_round):
     marker = list_markers(bstore, line_id=started_round["line_id"])[4]
     task = task_service.create_task(
-        bstore, marker["id"], "retire", OFFICER, note="河道改道，双方商定撤销"
+        bstore,
+        {"marker_id": marker["id"], "kind": "retire", "note": "河道改道，双方商定撤销"},
+        OFFICER,
     )
     witness = {"name": "黄海", "organisation": "乙方某镇人民政府", "role": "镇界线管理员"}
     with pytest.raises(IllegalTransition):

@@ -22,6 +22,9 @@ def test_the_api_and_the_pages_serve_the_same_vocabulary(bclient):
     states = {t["code"]: t for t in served["marker_states"]}
     assert tuple(states) == MARKER_STATES and states["buried"]["zh"] == "掩埋"
     assert all(re.fullmatch(r"#[0-9a-f]{6}", t["colour"]) for t in states.values())
+    # how a finding in each state behaves is served with it (boundaries/data/marker_states.csv)
+    assert states["lost"]["urgent"] and states["lost"]["task_kind"] == "rebuild"
+    assert states["faded"]["displaced_becomes_moved"] and not states["retired"]["found_in_field"]
     fields = [f["name"] for f in served["marker_fields"]]
     assert fields[0] == "number" and "reference_objects" in fields
     page = bclient.get("/inspect").get_data(as_text=True)

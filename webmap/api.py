@@ -7,10 +7,8 @@ from flask import Blueprint, jsonify, request
 from gazetteer import division_history
 from gazetteer import divisions as division_service
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import InvalidInput
 from webmap.context import store
-from webmap.params import float_arg
-from webmap.schemas import DivisionQuery, validated_query
+from webmap.schemas import query_args
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -24,9 +22,7 @@ def health():
 def divisions_as_of():
     """?date=YYYY-MM-DD: Guangdong's city- and county-level divisions on that date (from
     the historical division changes since 1979)."""
-    day = parse_date(request.args.get("date"), "date")
-    if day is None:
-        raise InvalidInput("需要参数 date（YYYY-MM-DD）")
+    day = parse_date(query_args()["date"], "date")
     return jsonify(
         {"date": day.isoformat(), "divisions": division_history.divisions_as_of(store(), day)}
     )
@@ -36,9 +32,7 @@ def divisions_as_of():
 def division(code: str):
     """One division by statistical code, with chain and children; ?geometry=1 adds the polygon."""
     return jsonify(
-        division_service.get_division(
-            store(), code, with_geometry=validated_query(DivisionQuery)["geometry"] == "1"
-        )
+        division_service.get_division(store(), code, with_geometry=query_args()["geometry"] == "1")
     )
 
 
@@ -47,7 +41,7 @@ def divisions_geojson():
     """Divisions of one level as GeoJSON, coverage-simplified (shared edges stay shared).
     ?level=province|city|county&tolerance_deg=0.005"""
     features = division_service.simplified_division_features(
-        store(), request.args.get("level", "city"), float_arg("tolerance_deg", 0.005)
+        store(), query_args()["level"], query_args()["tolerance_deg"]
     )
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.headers["Cache-Control"] = "public, max-age=3600"

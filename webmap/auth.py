@@ -17,7 +17,7 @@ from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
 from webmap.context import current_actor, store
 from webmap.errors import wants_json
-from webmap.schemas import LoginForm, LoginQuery, LogoutForm, validated_form, validated_query
+from webmap.schemas import LoginForm, LogoutForm, query_args, validated_form
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -34,7 +34,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
-    query = validated_query(LoginQuery)
+    query = query_args()
     form = validated_form(LoginForm) if request.method == "POST" else {}
     next_url = form.get("next") or query["next"] or ""
     if request.method == "POST":

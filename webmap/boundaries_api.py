@@ -29,26 +29,23 @@ from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import created_status, idempotency_key, int_arg
+from webmap.params import created_status, idempotency_key
 from webmap.schemas import (
     ConclusionSignOff,
     DisputeNew,
     DisputeUpdate,
     DivisionChangeNew,
-    DivisionChangesQuery,
     InspectionAmendment,
     InspectionNew,
-    LinesQuery,
     PhotoUpload,
     RoundPlan,
     SideSignOff,
     StaffProfile,
-    StaffQuery,
     TaskNew,
     TaskUpdate,
+    query_args,
     validated_body,
     validated_form,
-    validated_query,
 )
 
 bp = Blueprint("boundaries_api", __name__, url_prefix="/api/boundaries")
@@ -99,7 +96,7 @@ FORMAT_OF_MEDIA_TYPE = {
 def _fmt(default: str = "geojson") -> str:
     """The file format: ``?format=`` when given, else the body's Content-Type (an upload),
     else ``default``."""
-    fmt = request.args.get("format") or FORMAT_OF_MEDIA_TYPE.get(request.mimetype, default)
+    fmt = query_args().get("format") or FORMAT_OF_MEDIA_TYPE.get(request.mimetype, default)
     if fmt not in boundary_io.FORMATS:
         raise InvalidInput(
             f"不支持的格式：{fmt}（可选 {', '.join(boundary_io.FORMATS)}）",
@@ -165,13 +162,13 @@ def vocabulary():
 @bp.get("/lines")
 def lines():
     """Lines with computed and official lengths (km). ?kind=provincial|city|county"""
-    rows = line_service.list_lines(store(), validated_query(LinesQuery)["kind"])
+    rows = line_service.list_lines(store(), query_args()["kind"])
     return jsonify({"lines": rows, "length_note": LENGTH_REASON})
 
 
 @bp.get("/lines/<int:line_id>")
 def line(line_id: int):
-    row = line_service.get_line(store(), line_id, with_geometry=request.args.get("geometry") == "1")
+    row = line_service.get_line(store(), line_id, with_geometry=query_args()["geometry"] == "1")
     if "geom" in row:
         row["geometry"] = row.pop("geom").__geo_interface__
     return jsonify(row)
@@ -180,11 +177,7 @@ def line(line_id: int):
 @bp.get("/tri-junctions")
 def tri_junctions():
     return jsonify(
-        {
-            "tri_junctions": line_service.list_tri_junctions(
-                store(), validated_query(LinesQuery)["kind"]
-            )
-        }
+        {"tri_junctions": line_service.list_tri_junctions(store(), query_args()["kind"])}
     )
 
 
@@ -195,7 +188,7 @@ def tri_junctions():
 def markers():
     """Markers as a GeoJSON FeatureCollection (CGCS2000 lon/lat); ?line_id=&state="""
     rows = marker_service.list_markers(
-        store(), line_id=int_arg("line_id"), state=request.args.get("state")
+        store(), line_id=query_args()["line_id"], state=query_args()["state"]
     )
     return jsonify(marker_service.markers_feature_collection(rows))
 
@@ -260,7 +253,7 @@ def photo(sha256: str):
 def export_markers():
     return _send_export(
         "markers",
-        lambda fmt, p: boundary_io.export_markers(store(), fmt, p, line_id=int_arg("line_id")),
+        lambda fmt, p: boundary_io.export_markers(store(), fmt, p, line_id=query_args()["line_id"]),
     )
 
 
@@ -276,7 +269,7 @@ def import_markers():
 
 @bp.get("/rounds")
 def rounds():
-    return jsonify({"rounds": inspection_service.list_rounds(store(), int_arg("line_id"))})
+    return jsonify({"rounds": inspection_service.list_rounds(store(), query_args()["line_id"])})
 
 
 @bp.post("/rounds")
@@ -322,7 +315,7 @@ def staff_list():
     """Accounts with a staff profile (name, organisation, side); ?side=code&role=officer."""
     from boundaries import staff
 
-    query = validated_query(StaffQuery)
+    query = query_args()
     return jsonify({"staff": staff.list_staff(store(), query["side"] or None, query["role"])})
 
 
@@ -358,7 +351,7 @@ def inspections():
     return jsonify(
         {
             "inspections": inspection_service.list_inspections(
-                store(), round_id=int_arg("round_id"), marker_id=int_arg("marker_id")
+                store(), round_id=query_args()["round_id"], marker_id=query_args()["marker_id"]
             )
         }
     )
@@ -396,7 +389,7 @@ def export_inspections():
     return _send_export(
         "inspections",
         lambda fmt, p: boundary_io.export_inspections(
-            store(), fmt, p, round_id=int_arg("round_id")
+            store(), fmt, p, round_id=query_args()["round_id"]
         ),
     )
 
@@ -419,9 +412,7 @@ def tasks():
         {
             "tasks": task_service.list_tasks(
                 store(),
-                status=request.args.get("status"),
-                round_id=int_arg("round_id"),
-                line_id=int_arg("line_id"),
+                **query_args(),
             )
         }
     )
@@ -429,21 +420,12 @@ def tasks():
 
 @bp.post("/tasks")
 def create_task():
-    task = task_service.create_task(
-        store(), actor=current_actor(), idempotency_key=idempotency_key(), **validated_body(TaskNew)
-    )
-    return jsonify(task), created_status(task)
+    return _create(task_service.create_task, TaskNew)
 
 
 @bp.get("/disputes")
 def disputes():
-    return jsonify(
-        {
-            "disputes": dispute_service.list_disputes(
-                store(), line_id=int_arg("line_id"), status=request.args.get("status")
-            )
-        }
-    )
+    return jsonify({"disputes": dispute_service.list_disputes(store(), **query_args())})
 
 
 @bp.post("/disputes")
@@ -466,9 +448,7 @@ _record_action("/disputes/<int:dispute_id>", dispute_service.update_dispute, Dis
 def list_division_changes():
     """Recorded division renames, newest first (?code= one division)."""
     with store().read() as conn:
-        items = division_changes.list_changes(
-            conn, code=validated_query(DivisionChangesQuery)["code"] or None
-        )
+        items = division_changes.list_changes(conn, code=query_args()["code"] or None)
     return jsonify({"items": items})
 
 

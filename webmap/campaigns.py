@@ -29,8 +29,7 @@ from gazetteer.core.actors import ROLE_NAMES_ZH, require_role
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gazetteer.office_import.coords import CRS_LABELS_ZH
 from webmap.context import clock, current_actor, lookup, store
-from webmap.params import int_arg
-from webmap.schemas import CleanupBuild, CleanupDecision, validated_body
+from webmap.schemas import CleanupBuild, CleanupDecision, CleanupFilters, query_args, validated_body
 
 bp = Blueprint("campaigns", __name__)
 
@@ -60,13 +59,9 @@ def _staff_page():
 
 
 def _filters() -> dict:
-    return {
-        "city": request.args.get("city") or None,
-        "county": request.args.get("county") or None,
-        "status": request.args.get("status") or None,
-        "kind": request.args.get("kind") or None,
-        "q": (request.args.get("q") or "").strip() or None,
-    }
+    """The worklist filters of the query string (``CleanupFilters``); empty means any."""
+    args = query_args()
+    return {k: (args[k] or "").strip() or None for k in CleanupFilters.model_fields}
 
 
 def _page_globals(actor) -> dict:
@@ -85,8 +80,8 @@ def cleanup_list():
             store(),
             current_actor(),
             **_filters(),
-            offset=int_arg("offset", 0, 0),
-            limit=int_arg("limit", 100, 1, 1000),
+            offset=query_args()["offset"],
+            limit=query_args()["limit"],
         )
     )
 
@@ -146,7 +141,7 @@ def cleanup_page():
     if redirect_:
         return redirect_
     filters = _filters()
-    offset = int_arg("offset", 0, 0)
+    offset = query_args()["offset"]
     result = cleanup.worklist(store(), actor, **filters, offset=offset, limit=100)
     return render_template(
         "officer/cleanup.html",
@@ -212,24 +207,20 @@ def _back_to_worklist():
 @bp.get("/api/placements/progress")
 def placement_progress():
     """Names without geometry per county and the share placed (staff); ?city= one city."""
-    return jsonify(
-        placement_worklist.progress(store(), current_actor(), city=request.args.get("city"))
-    )
+    return jsonify(placement_worklist.progress(store(), current_actor(), city=query_args()["city"]))
 
 
 @bp.get("/api/placements/unplaced")
 def placement_unplaced():
     """?county=&after=&limit=: the names of a county still without geometry, next first."""
-    county = request.args.get("county") or ""
-    if not county:
-        raise InvalidInput("缺少参数 county（县级区划代码）", details={"field": "county"})
+    args = query_args()
     return jsonify(
         placement_worklist.unplaced(
             store(),
             current_actor(),
-            county,
-            after_id=int_arg("after", None, 0),
-            limit=int_arg("limit", 50, 1, 1000),
+            args["county"],
+            after_id=args["after"],
+            limit=args["limit"],
         )
     )
 

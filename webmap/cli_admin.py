@@ -178,18 +178,37 @@ def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
             "restore replaces every record in the store: stop the app, then pass --yes"
         )
     report = backup_service.restore(backup_file, obj.store)
+    changes = report.changes
     click.echo(f"replaced store kept as {report.replaced_copy}")
-    if report.discarded:
-        counts = ", ".join(f"{t} {n}" for t, n in sorted(report.discarded.items()))
-        click.echo(f"discarded (rows the replaced store held beyond the backup's): {counts}")
-    else:
-        click.echo("discarded: nothing (the replaced store held no rows beyond the backup's)")
+    for kind, meaning in (
+        ("discarded", "rows the replaced store held beyond the backup's"),
+        ("reverted", "rows changed after the backup, back as the backup holds them"),
+        ("revived", "rows deleted after the backup, back again"),
+    ):
+        counts = changes.counts(kind)
+        listed = ", ".join(f"{t} {n}" for t, n in counts.items()) if counts else "nothing"
+        click.echo(f"{kind} ({meaning}): {listed}")
+    for line in changes.states:
+        click.echo(f"state went back: {line}")
+    for withdrawal in changes.withdrawals:
+        click.echo(f"SECURITY kept: {withdrawal.line}")
+    for line in changes.security:
+        click.echo(f"SECURITY reverted: {line}")
+    if changes.sequences:
+        moved = ", ".join(f"{t} {new}" for t, (_old, new) in changes.sequences.items())
+        click.echo(f"ids continue past the replaced store's (never issued twice): {moved}")
     for label, newest in (("before", report.audit_before), ("after", report.audit_after)):
         click.echo(
             f"newest audit entry {label}: " + (f"#{newest[0]} at {newest[1]}" if newest else "none")
         )
     click.echo(
         f"restored {backup_file}: {report.tables} tables, counts and checksums match the manifest"
+        + (
+            f"; then {len(changes.withdrawals)} access withdrawal(s) made after the backup "
+            "applied again (audited as system:restore)"
+            if changes.withdrawals
+            else ""
+        )
     )
 
 

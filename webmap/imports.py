@@ -41,13 +41,11 @@ from webmap.context import current_actor, import_jobs, lookup, store
 from webmap.schemas import (
     ImportConfigure,
     ImportCrsGuess,
-    ImportLayerQuery,
-    ImportSampleQuery,
     ImportUpload,
     ImportWrite,
+    query_args,
     validated_body,
     validated_form,
-    validated_query,
 )
 
 bp = Blueprint("imports", __name__)
@@ -151,9 +149,7 @@ def get_import(run_id: int):
 
 @bp.get("/api/imports/<int:run_id>/layer")
 def layer(run_id: int):
-    return jsonify(
-        runs.describe_layer(store(), run_id, _officer(), validated_query(ImportLayerQuery)["name"])
-    )
+    return jsonify(runs.describe_layer(store(), run_id, _officer(), query_args()["name"]))
 
 
 @bp.post("/api/imports/<int:run_id>/crs-guess")
@@ -186,7 +182,7 @@ def sample(run_id: int):
             store(),
             run_id,
             _officer(),
-            crs_tag=validated_query(ImportSampleQuery)["crs"],
+            crs_tag=query_args()["crs"],
             locator=lookup().locator,
         )
     )

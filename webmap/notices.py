@@ -23,7 +23,7 @@ from flask import (
 from gazetteer import notices
 from gazetteer.core.errors import Conflict, InvalidInput
 from webmap.context import store
-from webmap.params import int_arg
+from webmap.schemas import query_args
 
 bp = Blueprint("notices", __name__)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -180,7 +180,5 @@ def announcements_json():
 def changes_json():
     """?since=<sequence number>|<ISO 8601 instant with zone>&limit=1..1000"""
     return jsonify(
-        notices.registry_changes(
-            store(), request.args.get("since"), limit=int_arg("limit", 100, 1, 1000)
-        )
+        notices.registry_changes(store(), query_args()["since"], limit=query_args()["limit"])
     )

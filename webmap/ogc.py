@@ -50,13 +50,22 @@ def _format() -> str:
     return "html" if best == "text/html" and f is None else "json"
 
 
+def single_values(args) -> dict[str, str]:
+    """The query string as one value per name: every OGC parameter is one value (a list is
+    comma-separated), so a repeated name is a 400 naming it rather than a silent choice."""
+    for name in args:
+        if len(args.getlist(name)) > 1:
+            raise InvalidInput(f"参数 {name} 只能给一次", details={"field": name})
+    return args.to_dict()
+
+
 def execute(handler: str, **parts) -> Response:
     """The one place that turns an ApiRequest/ApiResponse round trip into HTTP."""
     api = OgcApi(store(), LAYERS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
     req = ApiRequest(
         base_url=request.url_root.rstrip("/") + bp.url_prefix,
-        args=request.args.to_dict(),
+        args=single_values(request.args),
         format=fmt,
         if_none_match=request.headers.get("If-None-Match"),
         if_modified_since=request.headers.get("If-Modified-Since"),

@@ -14,23 +14,24 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import numpy as np
 import shapely
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from werkzeug.http import parse_etags, unquote_etag
 
 from gazetteer.core.crs import (
     CGCS2000_URI,
     CRS84_URI,
-    check_ogc_crs,
+    OGC_CRS_URIS,
     geometry_from_ogc_crs,
 )
 from gazetteer.core.errors import InvalidInput, NotFound
-from gazetteer.core.spatial import BBox, bbox_numbers, check_bbox
+from gazetteer.core.spatial import BBox, check_bbox
 from gazetteer.core.store import Store
-from gazetteer.cql import and_all, equals_all, parse_filter
+from gazetteer.cql import FILTER_LANGUAGES, and_all, equals_all, parse_filter
 from gazetteer.features import FeatureProvider, parse_datetime
 from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE, encode_tile
 
@@ -66,29 +67,103 @@ WEB_MERCATOR_QUAD_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMer
 # links, which the rate limiter counts against a separate paging budget (webmap.security).
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-ITEM_PARAMS = (
-    "f",
-    "bbox",
-    "bbox-crs",
-    "limit",
-    "offset",
-    "datetime",
-    "crs",
-    "filter",
-    "filter-lang",
-    "filter-crs",
-    "sortby",
-    "properties",
-    "skipGeometry",
-)
-FEATURE_PARAMS = ("f", "crs", "properties", "skipGeometry")
 OUTPUT_FORMATS = ("json", "html")
+
+
+def _comma_separated(value):
+    """``1,2,3,4`` -> ["1", "2", "3", "4"] (OpenAPI ``style: form, explode: false``)."""
+    return value.split(",") if isinstance(value, str) else value
+
+
+def _true_or_false(value):
+    """An OpenAPI boolean in a query string is ``true`` or ``false``, nothing else."""
+    if value in ("true", "false"):
+        return value == "true"
+    if isinstance(value, bool):
+        return value
+    raise ValueError("应为 true 或 false")
+
+
+CrsUri = Literal[OGC_CRS_URIS]
+QueryBoolean = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
+class OgcQuery(BaseModel):
+    """The query parameters of a landing, conformance, collection, schema or tile-set
+    document (``f``). The names a layer's queryables add are let through here and checked
+    by ``check_params`` (/req/core/query-param-unknown) and their fields' ``coerce``."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    f: Literal[OUTPUT_FORMATS] | None = Field(None, description="json 或 html（网页）")
+
+
+class FeatureQuery(OgcQuery):
+    """One feature: its CRS, which properties, and whether to leave out the geometry."""
+
+    crs: CrsUri | None = Field(
+        None,
+        description="CRS of the returned geometries (default CRS84); see Content-Crs",
+        json_schema_extra={"format": "uri", "example": CRS84_URI},
+    )
+    properties: str | None = Field(None, description="comma-separated properties to return")
+    skipGeometry: QueryBoolean = False  # noqa: N815 (the OGC parameter's own name)
+
+
+class ItemsQuery(FeatureQuery):
+    """A page of features (OGC API - Features Parts 1-3, sorting, property selection)."""
+
+    bbox: (
+        Annotated[
+            list[Annotated[float, Field(allow_inf_nan=False)]],
+            BeforeValidator(_comma_separated),
+            Field(min_length=4, max_length=4),
+        ]
+        | None
+    ) = Field(None, description="minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat)")
+    bbox_crs: CrsUri | None = Field(
+        None,
+        alias="bbox-crs",
+        description="CRS of bbox (default CRS84)",
+        json_schema_extra={"format": "uri", "example": CRS84_URI},
+    )
+    # Part 1 (/req/core/fc-limit-response-1): a limit above the server's maximum is read as
+    # the maximum, not refused; so the document declares no maximum and says so instead.
+    limit: Annotated[int, Field(ge=1)] = Field(
+        DEFAULT_LIMIT,
+        description=f"features per page (default {DEFAULT_LIMIT}; a larger value than "
+        f"{MAX_LIMIT} is read as {MAX_LIMIT})",
+    )
+    offset: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="features to skip")
+    datetime: str | None = Field(
+        None, description="instant or interval (a/b, '..' open) on places' named/retired dates"
+    )
+    filter: str | None = Field(
+        None, description="CQL2 text or CQL2 JSON over the collection's queryables"
+    )
+    filter_lang: Literal[FILTER_LANGUAGES] | None = Field(
+        None, alias="filter-lang", description="cql2-text (default) or cql2-json"
+    )
+    filter_crs: CrsUri | None = Field(
+        None,
+        alias="filter-crs",
+        description="CRS of geometry literals in filter (default CRS84)",
+        json_schema_extra={"format": "uri", "example": CRS84_URI},
+    )
+    sortby: str | None = Field(
+        None, description="comma-separated queryables, '-' for descending (e.g. -area_km2,name)"
+    )
+
+
+def ogc_params(model: type[OgcQuery]) -> tuple[str, ...]:
+    """The parameter names ``model`` declares, as a client writes them."""
+    return tuple(field.alias or name for name, field in model.model_fields.items())
 
 
 def item_params(c: FeatureProvider) -> tuple[str, ...]:
     """The query parameters ``items`` of ``c`` accepts (the OpenAPI document lists the same):
     ``datetime`` only where the layer has dates to filter on, then its queryables."""
-    standard = tuple(p for p in ITEM_PARAMS if p != "datetime" or c.temporal is not None)
+    standard = tuple(p for p in ogc_params(ItemsQuery) if p != "datetime" or c.temporal is not None)
     return (*standard, *c.queryable_fields())
 
 
@@ -101,7 +176,24 @@ def check_format(f: str | None) -> None:
         )
 
 
-COLLECTION_PARAMS = ("f",)
+def parsed_args(model: type[OgcQuery], args: Mapping[str, str], allowed) -> OgcQuery:
+    """``args`` checked: an unknown name is a 400 (``check_params``), and so is a value the
+    document does not allow for its parameter (an empty CRS, ``skipGeometry=yes``), naming
+    the parameter."""
+    check_params(args, allowed)
+    try:
+        return model.model_validate(dict(args))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        raise InvalidInput(
+            f"参数 {name} 的值不符合 OpenAPI 文档：{args.get(name)!r}",
+            details={"field": name, "parameter": name},
+        ) from None
+
+
+COLLECTION_PARAMS = ogc_params(OgcQuery)
+FEATURE_PARAMS = ogc_params(FeatureQuery)
 
 
 @dataclass
@@ -133,27 +225,10 @@ def check_params(args: Mapping[str, str], allowed) -> None:
         )
 
 
-def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为整数：{raw!r}") from None
-
-
-def _bool_arg(args: Mapping[str, str], name: str) -> bool:
-    raw = (args.get(name) or "false").lower()
-    if raw not in ("true", "false"):
-        raise InvalidInput(f"参数 {name} 应为 true 或 false")
-    return raw == "true"
-
-
-def parse_bbox_in(text: str, bbox_crs: str) -> BBox:
+def parse_bbox_in(numbers, bbox_crs: str) -> BBox:
     """OGC ``bbox`` (4 numbers in ``bbox_crs``'s axis order) -> CGCS2000 lon/lat box,
     degrees. A box in a projected CRS becomes the lon/lat box around its outline."""
-    a, b, c, d = bbox_numbers(text)
+    a, b, c, d = numbers
     if not all(math.isfinite(v) for v in (a, b, c, d)):
         raise InvalidInput("bbox 含有非有限数值")
     if bbox_crs == CRS84_URI:
@@ -258,7 +333,7 @@ class OgcApi:
     # ---- landing, conformance, collections -------------------------------------------------
 
     def landing(self, req: ApiRequest) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         base = req.base_url
         body = {
             "title": self.title,
@@ -288,7 +363,7 @@ class OgcApi:
         return ApiResponse(body, template="ogc/landing.html")
 
     def conformance(self, req: ApiRequest) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         return ApiResponse({"conformsTo": CONFORMANCE}, template="ogc/conformance.html")
 
     def _collection_body(self, req: ApiRequest, c: FeatureProvider) -> dict:
@@ -346,7 +421,7 @@ class OgcApi:
         return body
 
     def collections_list(self, req: ApiRequest) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         body = {
             "links": self._links(req.base_url, "/collections", "application/json"),
             "collections": [self._collection_body(req, c) for c in self.collections.values()],
@@ -354,7 +429,7 @@ class OgcApi:
         return ApiResponse(body, template="ogc/collections.html")
 
     def collection(self, req: ApiRequest, collection_id: str) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         c = self._collection(collection_id)
         return self._cached(
             c,
@@ -371,7 +446,7 @@ class OgcApi:
         return self._json_schema(req, collection_id, "schema", FeatureProvider.feature_schema)
 
     def _json_schema(self, req: ApiRequest, collection_id: str, name: str, build) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         c = self._collection(collection_id)
         body = build(c)
         body["$id"] = f"{req.base_url}/collections/{c.id}/{name}"
@@ -387,45 +462,42 @@ class OgcApi:
                 "/api/divisions/as-of?date=YYYY-MM-DD）",
                 details={"parameter": "datetime", "collection": c.id},
             )
-        check_params(req.args, item_params(c))
-        return self._cached(c, req, lambda: self._items(req, c))
+        query = parsed_args(ItemsQuery, req.args, item_params(c))
+        return self._cached(c, req, lambda: self._items(req, c, query))
 
-    def _items(self, req: ApiRequest, c: FeatureProvider) -> ApiResponse:
+    def _items(self, req: ApiRequest, c: FeatureProvider, query: ItemsQuery) -> ApiResponse:
         args = req.args
         queryables = c.queryable_fields()
-        crs = check_ogc_crs(args.get("crs") or CRS84_URI)
-        limit = _int_arg(args, "limit", DEFAULT_LIMIT)
-        if limit < 1:
-            raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
-        limit = min(limit, MAX_LIMIT)  # Part 1: a larger limit is not an error
-        offset = _int_arg(args, "offset", 0)
+        crs = query.crs or CRS84_URI
+        limit = min(query.limit, MAX_LIMIT)  # Part 1: a larger limit is not an error
+        offset = query.offset
         bbox = None
-        if args.get("bbox"):
-            bbox = parse_bbox_in(args["bbox"], check_ogc_crs(args.get("bbox-crs") or CRS84_URI))
-        interval = parse_datetime(args["datetime"]) if args.get("datetime") else None
+        if query.bbox is not None:
+            bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
+        interval = parse_datetime(query.datetime) if query.datetime else None
         equals = equals_all(
             {k: queryables[k].coerce(v) for k, v in args.items() if k in queryables}
         )
         cql = None
-        if args.get("filter"):
-            cql = parse_filter(args["filter"], args.get("filter-lang"))
+        if query.filter:
+            cql = parse_filter(query.filter, query.filter_lang)
         properties = None
-        if args.get("properties") is not None:
-            properties = [p.strip() for p in args["properties"].split(",") if p.strip()]
+        if query.properties is not None:
+            properties = [p.strip() for p in query.properties.split(",") if p.strip()]
             for name in properties:
                 c.field(name)
-        filter_crs = check_ogc_crs(args.get("filter-crs") or CRS84_URI)
+        filter_crs = query.filter_crs or CRS84_URI
         page = c.query(
             self.store,
             bbox=bbox,
             filters=and_all([equals, cql]),
             filter_crs=filter_crs,
-            sort=_sort(args.get("sortby")),
+            sort=_sort(query.sortby),
             properties=properties,
             limit=limit,
             offset=offset,
             crs=crs,
-            skip_geometry=_bool_arg(args, "skipGeometry"),
+            skip_geometry=query.skipGeometry,
             datetime=interval,
         )
         base = f"{req.base_url}/collections/{c.id}/items"
@@ -466,21 +538,22 @@ class OgcApi:
 
     def item(self, req: ApiRequest, collection_id: str, feature_id: str) -> ApiResponse:
         c = self._collection(collection_id)
-        check_params(req.args, FEATURE_PARAMS)
-        return self._cached(c, req, lambda: self._item(req, c, feature_id))
+        query = parsed_args(FeatureQuery, req.args, FEATURE_PARAMS)
+        return self._cached(c, req, lambda: self._item(req, c, feature_id, query))
 
-    def _item(self, req: ApiRequest, c: FeatureProvider, feature_id: str) -> ApiResponse:
-        args = req.args
-        crs = check_ogc_crs(args.get("crs") or CRS84_URI)
+    def _item(
+        self, req: ApiRequest, c: FeatureProvider, feature_id: str, query: FeatureQuery
+    ) -> ApiResponse:
+        crs = query.crs or CRS84_URI
         properties = None
-        if args.get("properties") is not None:
-            properties = [p.strip() for p in args["properties"].split(",") if p.strip()]
+        if query.properties is not None:
+            properties = [p.strip() for p in query.properties.split(",") if p.strip()]
         feature = c.get(
             self.store,
             feature_id,
             crs=crs,
             properties=properties,
-            skip_geometry=_bool_arg(args, "skipGeometry"),
+            skip_geometry=query.skipGeometry,
         )
         base = f"{req.base_url}/collections/{c.id}"
         feature["links"] = [
@@ -504,7 +577,7 @@ class OgcApi:
         return c
 
     def tilesets(self, req: ApiRequest, collection_id: str) -> ApiResponse:
-        check_params(req.args, COLLECTION_PARAMS)
+        parsed_args(OgcQuery, req.args, COLLECTION_PARAMS)
         c = self._tiled(collection_id)
         here = f"{req.base_url}/collections/{c.id}/tiles/{WEB_MERCATOR_QUAD}"
         body = {

@@ -8,12 +8,11 @@ _SIGNED_IN = redirect("已登录：回到 next（本站路径）或首页；会�
 
 PATHS = {
     "/auth/login": {
-        "get": operation("登录页", html_page("登录表单"), query=s.LoginQuery),
+        "get": operation("登录页", html_page("登录表单")),
         "post": operation(
             "登录（表单；同一地址每分钟至多 10 次）",
             _SIGNED_IN,
             status="302",
-            query=s.LoginQuery,
             body=form_body(s.LoginForm),
             responses={"401": html_page("用户名或密码错误，或账号已停用：登录页再次显示")},
         ),

@@ -1,23 +1,16 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...), one ``operation`` each (path
 parameters named ``…_id`` are integers unless declared; ``webmap.responses``)."""
 
-from boundaries.io import FORMATS
-from boundaries.tables import MARKER_STATES
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import file_content, form_body, json_content, operation, path_param
-from webmap.responses import query_param as q
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 _UPLOAD = {"required": True, **file_content("The file, as ``format`` says", *_FILE_TYPES)}
 _FILE = file_content(
     "The export file, as ``format`` asks (EPSG:4490; CSV UTF-8 with BOM)", *_FILE_TYPES
 )
-_INT = {"type": "integer"}
-_TEXT = {"type": "string"}
-_FORMAT = q("format", {"type": "string", "enum": list(FORMATS)})
 _UUID = path_param("inspection_id", {"type": "string", "format": "uuid"})
-_LINE, _ROUND, _MARKER = q("line_id", _INT), q("round_id", _INT), q("marker_id", _INT)
 _STORED = {"200": json_content("Already stored", r.Inspection)}  # resent: the record as stored
 
 PATHS = {
@@ -31,7 +24,6 @@ PATHS = {
         "get": operation(
             "Boundary lines with computed (geodesic, generalised) and official lengths in km",
             "Lines and the length note",
-            query=s.LinesQuery,
         )
     },
     "/api/boundaries/lines/{line_id}": {
@@ -40,13 +32,12 @@ PATHS = {
         )
     },
     "/api/boundaries/tri-junctions": {
-        "get": operation("Tri-junction points (三交点)", "Tri-junctions", query=s.LinesQuery)
+        "get": operation("Tri-junction points (三交点)", "Tri-junctions")
     },
     "/api/boundaries/markers": {
         "get": operation(
             "Markers as GeoJSON (demonstration rows labelled 演示数据)",
             "FeatureCollection",
-            params=[_LINE, q("state", {"type": "string", "enum": list(MARKER_STATES)})],
         )
     },
     "/api/boundaries/markers/{key}": {
@@ -72,16 +63,12 @@ PATHS = {
     "/api/boundaries/photos/{sha256}": {
         "get": operation("A stored photo (staff)", {"description": "Image"})
     },
-    "/api/boundaries/markers/export": {
-        "get": operation("Export markers", _FILE, params=[_FORMAT, _LINE])
-    },
+    "/api/boundaries/markers/export": {"get": operation("Export markers", _FILE)},
     "/api/boundaries/markers/import": {
-        "post": operation(
-            "Import markers (officer; all or nothing)", "Counts", params=[_FORMAT], body=_UPLOAD
-        )
+        "post": operation("Import markers (officer; all or nothing)", "Counts", body=_UPLOAD)
     },
     "/api/boundaries/rounds": {
-        "get": operation("Joint inspection rounds", "Rounds", params=[_LINE]),
+        "get": operation("Joint inspection rounds", "Rounds"),
         "post": operation("Plan a round (officer)", r.Round, status="201"),
     },
     "/api/boundaries/rounds/{round_id}": {"get": operation("One round with teams", r.Round)},
@@ -109,9 +96,7 @@ PATHS = {
         "get": operation("Lines with their last joint inspection and next due date", r.LinesDue)
     },
     "/api/boundaries/staff": {
-        "get": operation(
-            "Staff profiles (name, organisation, side)", r.StaffList, query=s.StaffQuery
-        )
+        "get": operation("Staff profiles (name, organisation, side)", r.StaffList)
     },
     "/api/boundaries/staff/{username}": {
         "post": operation(
@@ -119,7 +104,7 @@ PATHS = {
         )
     },
     "/api/boundaries/inspections": {
-        "get": operation("Inspection records", "Records", params=[_ROUND, _MARKER]),
+        "get": operation("Inspection records", "Records"),
         "post": operation(
             "Record an inspection (inspector); idempotent by client id",
             r.Inspection,
@@ -142,19 +127,16 @@ PATHS = {
             responses=_STORED,
         ),
     },
-    "/api/boundaries/inspections/export": {
-        "get": operation("Export inspection records", _FILE, params=[_FORMAT, _ROUND])
-    },
+    "/api/boundaries/inspections/export": {"get": operation("Export inspection records", _FILE)},
     "/api/boundaries/inspections/import": {
         "post": operation(
             "Offline sync: import records (exactly-once by id)",
             "Counts",
-            params=[_FORMAT],
             body=_UPLOAD,
         )
     },
     "/api/boundaries/tasks": {
-        "get": operation("Maintenance tasks", "Tasks", params=[q("status", _TEXT), _ROUND, _LINE]),
+        "get": operation("Maintenance tasks", "Tasks"),
         "post": operation("Open a task by hand (officer)", "Task", status="201"),
     },
     "/api/boundaries/tasks/{task_id}": {
@@ -164,7 +146,7 @@ PATHS = {
         "post": operation("One side approves a relocation/retirement", "Task")
     },
     "/api/boundaries/disputes": {
-        "get": operation("Dispute-risk records (争议隐患)", "Disputes", params=[_LINE]),
+        "get": operation("Dispute-risk records (争议隐患)", "Disputes"),
         "post": operation("Record a dispute risk", "Dispute", status="201"),
     },
     "/api/boundaries/disputes/{dispute_id}": {
@@ -174,8 +156,16 @@ PATHS = {
         "get": operation(
             "Recorded division renames, newest first",
             r.DivisionChanges,
-            query=s.DivisionChangesQuery,
         ),
-        "post": operation("Rename a division under its approval (officer)", status="201"),
+        "post": operation(
+            "Rename a division under its approval (officer)",
+            status="201",
+            responses={
+                "422": r.error(
+                    "The new name breaks a naming rule and no override reason was given "
+                    "(rule_violation)"
+                )
+            },
+        ),
     },
 }

@@ -1,19 +1,10 @@
 """OpenAPI 3 description of the campaign endpoints (``webmap.campaigns``): the 大洋怪重
 clean-up worklist (民发〔2018〕146号) and 上图 of names without geometry."""
 
-from gazetteer.cleanup import KINDS, STATUSES
-from webmap.openapi_registry import one_of, text_query
 from webmap.responses import file_content, operation, path_param
 
 _CLEANUP = {"tags": ["地名清理"]}
 _PLACEMENT = {"tags": ["上图"]}
-_FILTERS = [
-    text_query("city", "地级市代码"),
-    text_query("county", "县级区划代码"),
-    text_query("status", "状态", one_of(STATUSES)),
-    text_query("kind", "类型", one_of(KINDS)),
-    text_query("q", "名称包含的文字"),
-]
 _BATCH_FILE = {
     "content": {
         "multipart/form-data": {
@@ -33,22 +24,10 @@ _BATCH_FILE = {
 }
 
 
-def _page(limit_default: int) -> list[dict]:
-    return [
-        text_query("offset", "跳过条数", {"type": "integer", "minimum": 0, "default": 0}),
-        text_query(
-            "limit",
-            "条数上限 1–1000",
-            {"type": "integer", "minimum": 1, "maximum": 1000, "default": limit_default},
-        ),
-    ]
-
-
 PATHS = {
     "/api/cleanup": {
         "get": operation(
             "“大、洋、怪、重”不规范地名清理工作清单与各市进度（工作人员）",
-            params=[*_FILTERS, *_page(100)],
             **_CLEANUP,
         )
     },
@@ -56,7 +35,6 @@ PATHS = {
         "get": operation(
             "清理工作清单导出 CSV（UTF-8 BOM）",
             file_content("CSV", "text/csv"),
-            params=_FILTERS,
             **_CLEANUP,
         )
     },
@@ -73,20 +51,12 @@ PATHS = {
     "/api/placements/progress": {
         "get": operation(
             "各县区无图形地名与上图进度（工作人员）",
-            params=[text_query("city", "地级市代码")],
             **_PLACEMENT,
         )
     },
     "/api/placements/unplaced": {
         "get": operation(
             "某县区尚无图形的现行地名，下一个在前（工作人员）",
-            params=[
-                text_query(
-                    "county", "县级区划代码", {"type": "string", "minLength": 1}, required=True
-                ),
-                text_query("after", "从该记录编号之后开始", {"type": "integer"}),
-                _page(50)[1],
-            ],
             **_PLACEMENT,
         )
     },

@@ -31,9 +31,7 @@ PATHS = {
         "get": operation("一次导入及正在运行的任务进度", ImportRun, **_TAGS),
     },
     "/api/imports/{run_id}/layer": {
-        "get": operation(
-            "图层的列、已保存或猜测的字段对应", ImportLayer, query=s.ImportLayerQuery, **_TAGS
-        )
+        "get": operation("图层的列、已保存或猜测的字段对应", ImportLayer, **_TAGS)
     },
     "/api/imports/{run_id}/crs-guess": {
         "post": operation("按坐标猜测坐标系", **_TAGS),
@@ -45,7 +43,6 @@ PATHS = {
         "get": operation(
             "按所选坐标系换算到 CGCS2000 的样本点（地图预览）",
             ImportSample,
-            query=s.ImportSampleQuery,
             **_TAGS,
         )
     },

@@ -10,12 +10,10 @@ GDAL looks the items paths up.
 
 from __future__ import annotations
 
-from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
-from gazetteer.cql import FILTER_LANGUAGES
 from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE
 from webmap.layers import LAYERS
-from webmap.ogcapi import DEFAULT_LIMIT, MAX_LIMIT, OUTPUT_FORMATS, item_params
-from webmap.responses import Error, error, json_content, query_param
+from webmap.ogcapi import ItemsQuery, item_params
+from webmap.responses import Error, error, json_content, query_parameters
 from webmap.schemas import openapi30_components
 
 
@@ -23,62 +21,33 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/parameters/{name}"}
 
 
-def _crs_param(name: str, description: str) -> dict:
-    crs_uri = {"type": "string", "format": "uri", "enum": list(OGC_CRS_URIS)}
-    return query_param(name, crs_uri, description, example=CRS84_URI)
-
-
-_STRING = {"type": "string"}
 _COMMA_SEPARATED = {"style": "form", "explode": False}
 
-PARAMETERS = {
-    "f": query_param("f", {"type": "string", "enum": list(OUTPUT_FORMATS)}),
-    "collectionId": {
-        "name": "collectionId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": [layer.id for layer in LAYERS]},
-    },
-    "featureId": {
-        "name": "featureId",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-    },
-    "limit": query_param(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-        f"features per page (default {DEFAULT_LIMIT}; a larger value than "
-        f"{MAX_LIMIT} is read as {MAX_LIMIT})",
-        **_COMMA_SEPARATED,
-    ),
-    "offset": query_param("offset", {"type": "integer", "minimum": 0}),
-    "bbox": query_param(
-        "bbox",
-        {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
-        "minx,miny,maxx,maxy in bbox-crs axis order (CRS84: lon,lat degrees)",
-        **_COMMA_SEPARATED,
-    ),
-    "bbox-crs": _crs_param("bbox-crs", "CRS of bbox (default CRS84)"),
-    "crs": _crs_param("crs", "CRS of the returned geometries (default CRS84); see Content-Crs"),
-    "filter-crs": _crs_param("filter-crs", "CRS of geometry literals in filter (default CRS84)"),
-    "datetime": query_param(
-        "datetime",
-        _STRING,
-        "instant or interval (a/b, '..' open) on places' named/retired dates",
-    ),
-    "filter": query_param(
-        "filter", _STRING, "CQL2 text or CQL2 JSON over the collection's queryables"
-    ),
-    "filter-lang": query_param("filter-lang", {"type": "string", "enum": list(FILTER_LANGUAGES)}),
-    "sortby": query_param(
-        "sortby",
-        _STRING,
-        "comma-separated queryables, '-' for descending (e.g. -area_km2,name)",
-    ),
-    "properties": query_param("properties", _STRING, "comma-separated properties to return"),
-    "skipGeometry": query_param("skipGeometry", {"type": "boolean", "default": False}),
-}
+
+def _parameters() -> dict:
+    """The shared OGC parameters, generated from the query models that check them
+    (``webmap.ogcapi.ItemsQuery``); a list (``bbox``) is comma-separated."""
+    params = {p["name"]: p for p in query_parameters(ItemsQuery)}
+    params["bbox"].update(_COMMA_SEPARATED)
+    params["limit"].update(_COMMA_SEPARATED)
+    return {
+        **params,
+        "collectionId": {
+            "name": "collectionId",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "enum": [layer.id for layer in LAYERS]},
+        },
+        "featureId": {
+            "name": "featureId",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    }
+
+
+PARAMETERS = _parameters()
 
 
 def _ok(media: str, description: str) -> dict:

@@ -1,7 +1,7 @@
 """OpenAPI paths of the public lookup additions: place pages as JSON, notices (公示) with
 public opinions, announcements (公告), the registry change feed and historical divisions."""
 
-from webmap.responses import error, json_content, operation, query_param
+from webmap.responses import error, json_content, operation
 
 _OPINION = {
     "required": True,
@@ -57,23 +57,12 @@ PATHS = {
             "Every change to the registry after `since` (a sequence number, or an ISO 8601 "
             "instant with zone), oldest first, for harvesters",
             "{changes: [...], next_since, more}",
-            params=[
-                query_param("since", {"type": "string"}),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-            ],
         )
     },
     "/api/divisions/as-of": {
         "get": operation(
             "Guangdong's city- and county-level divisions on a past date (since 1979)",
             "{date, divisions: [{code, name, parent_code}]}",
-            params=[
-                query_param(
-                    "date",
-                    {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-                    required=True,
-                )
-            ],
         )
     },
 }

@@ -6,13 +6,7 @@ the response models of ``webmap.responses``, the request bodies those of ``webma
 
 from gazetteer.workflow import STEPS_BY_ACTION
 from webmap import responses as r
-from webmap import schemas
-from webmap.responses import file_content, operation, path_param, query_param
-
-
-def text_query(name: str, description: str, schema: dict | None = None, **extra) -> dict:
-    """A query parameter described in Chinese, text unless ``schema`` says otherwise."""
-    return query_param(name, schema or {"type": "string"}, description, **extra)
+from webmap.responses import file_content, operation, path_param
 
 
 def one_of(values) -> dict:
@@ -21,7 +15,7 @@ def one_of(values) -> dict:
 
 _PLACE = {"tags": ["地名记录"]}
 _PROPOSAL = {"tags": ["申请"]}
-_STATISTICS = {"tags": ["统计"], "query": schemas.StatisticsQuery}
+_STATISTICS = {"tags": ["统计"]}
 _ERRORS = {
     "409": r.error("状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）"),
     "422": r.error("合规审查有阻断性问题且未记录豁免（rule_violation）"),
@@ -32,7 +26,6 @@ PATHS = {
         "get": operation(
             "按名称查询地名记录（可按过去某日的名称查）",
             r.PlaceList,
-            query=schemas.PlacesQuery,
             **_PLACE,
         )
     },
@@ -43,7 +36,6 @@ PATHS = {
             params=[
                 path_param("place_id", description="地名记录编号（永不复用）"),
             ],
-            query=schemas.PlaceQuery,
             **_PLACE,
         )
     },
@@ -64,7 +56,6 @@ PATHS = {
         "get": operation(
             "申请列表（公众只见公示中、已公告、已生效的申请）",
             r.ProposalList,
-            query=schemas.ProposalsQuery,
             **_PROPOSAL,
         ),
         "post": operation(
@@ -88,7 +79,6 @@ PATHS = {
         "get": operation(
             "待办：公示即将结束、公示期满待决定、备案（第十三条）和公告（第十四条）到期或逾期",
             r.DueItems,
-            query=schemas.DueQuery,
             **_PROPOSAL,
         )
     },

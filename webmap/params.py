@@ -1,8 +1,6 @@
-"""Query-string parameters: the one place that turns request text into numbers.
-
-Each raises ``InvalidInput`` with a Chinese message naming the parameter, so every
-endpoint answers a bad parameter with the same 400 error shape.
-"""
+"""The raw request pieces a route reads besides its query string (which every operation
+reads through its model, ``webmap.schemas.query_args``): the JSON body as a document and
+the ``Idempotency-Key`` header."""
 
 from __future__ import annotations
 
@@ -11,48 +9,6 @@ from flask import request
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.idempotency import Replayed
 from gazetteer.core.text import check_document_text, normalise_document_text
-
-
-def _number(name: str, default, convert, kind_zh: str, low=None, high=None, required=False):
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        if required:  # an empty value is missing, never 0
-            raise InvalidInput(f"缺少参数 {name}", details={"field": name})
-        return default
-    try:
-        value = convert(raw)
-    except ValueError:
-        raise InvalidInput(f"参数 {name} 应为{kind_zh}：{raw!r}", details={"field": name}) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidInput(
-            f"参数 {name} 应为有限的{kind_zh}（不接受 NaN 或无穷大）：{raw!r}",
-            details={"field": name},
-        )
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = {(True, True): f"应在 {low} 到 {high} 之间", (True, False): f"应不小于 {low}"}
-        raise InvalidInput(
-            f"参数 {name} " + bounds.get((low is not None, high is not None), f"应不大于 {high}"),
-            details={"field": name},
-        )
-    return value
-
-
-def int_arg(
-    name: str, default: int | None = None, low: int | None = None, high: int | None = None
-) -> int | None:
-    return _number(name, default, int, "整数", low, high)
-
-
-def float_arg(
-    name: str,
-    default: float | None = None,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    required: bool = False,
-) -> float | None:
-    """The parameter as a float; ``required``: absent or empty is a 400 naming it."""
-    return _number(name, default, float, "数字", low, high, required)
 
 
 def idempotency_key() -> str | None:

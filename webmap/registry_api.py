@@ -16,16 +16,11 @@ from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
 from webmap.params import created_status, idempotency_key
 from webmap.schemas import (
-    DueQuery,
-    PlaceQuery,
-    PlacesQuery,
     ProposalAction,
     ProposalNew,
-    ProposalsQuery,
     ProtectionNew,
-    StatisticsQuery,
+    query_args,
     validated_body,
-    validated_query,
 )
 from webmap.workflow_steps import draft_proposal, take_step
 
@@ -35,7 +30,7 @@ bp = Blueprint("registry_api", __name__, url_prefix="/api")
 @bp.get("/places")
 def places_search():
     """Records by name (?name= exact, ?q= substring) as they stand now or on ?as_of=YYYY-MM-DD."""
-    args = validated_query(PlacesQuery)
+    args = query_args()
     with naming_field("as_of"):
         as_of = parse_date(args["as_of"], "as_of")
     found = registry.find_places(
@@ -53,7 +48,7 @@ def places_search():
 
 @bp.get("/places/<int:place_id>")
 def place(place_id: int):
-    args = validated_query(PlaceQuery)
+    args = query_args()
     with naming_field("as_of"):
         as_of = parse_date(args["as_of"], "as_of")
     record = registry.get_place(
@@ -68,7 +63,7 @@ def place_history(place_id: int):
 
 
 def _statistics() -> dict:
-    args = validated_query(StatisticsQuery)
+    args = query_args()
     return statistics.annual_statistics(store(), args["year"], args["division"] or None)
 
 
@@ -85,7 +80,7 @@ def place_statistics_chart():
 
 @bp.get("/proposals")
 def proposals_list():
-    args = validated_query(ProposalsQuery)
+    args = query_args()
     return jsonify(workflow.list_proposals(store(), current_actor(), **args))
 
 
@@ -135,7 +130,7 @@ def proposals_due():
     if not actor.is_staff:
         raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
     today = registry.civil_date(clock())
-    include_open = validated_query(DueQuery)["all"] == "1"
+    include_open = query_args()["all"] == "1"
     items = approval.due_items(store(), today, include_open=include_open)
     return jsonify({"today": today.isoformat(), "items": items})
 

@@ -477,9 +477,11 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
     schema = openapi30_components([model], mode="validation")[model.__name__]
     required = set(schema.get("required", []))
     params = []
-    for name, prop in schema["properties"].items():
+    for name, prop in schema.get("properties", {}).items():
         # A query parameter is text or absent, never null.
         prop = {k: v for k, v in prop.items() if k not in ("title", "nullable")}
+        if "enum" in prop:
+            prop["enum"] = [v for v in prop["enum"] if v is not None]
         if prop.get("default", "") is None:
             del prop["default"]
         description = prop.pop("description", None)
@@ -509,7 +511,6 @@ def operation(
     *,
     status: str = "200",
     params: tuple | list = (),
-    query: type[BaseModel] | None = None,
     body: dict | None = None,
     responses: dict | None = None,
     **extra,
@@ -518,8 +519,9 @@ def operation(
 
     ``answer`` is the success response, with ``status``: a response model, a response made
     by ``json_content``/``file_content``/``html_page``/``redirect``, or the description of
-    any JSON object (None: "成功"). ``params`` are parameters, to which the fields of the ``query`` model are
-    added; ``body`` a request body (``form_body``; a JSON body comes from its model in
+    any JSON object (None: "成功"). ``params`` are path or header parameters (the query
+    parameters come from the operation's model in ``webmap.schemas.QUERY_MODELS``);
+    ``body`` a request body (``form_body``; a JSON body comes from its model in
     ``webmap.schemas.REQUEST_BODIES``); ``responses`` further answers; ``extra`` such as
     ``tags`` or ``description``. Path parameters not in ``params`` are filled in by
     ``add_path_parameters``; the error answers every operation can give by
@@ -529,9 +531,8 @@ def operation(
     elif isinstance(answer, type):
         answer = json_content("成功", answer)
     op = {"summary": summary, **extra, "responses": {status: answer, **(responses or {})}}
-    parameters = [*params, *(query_parameters(query) if query else [])]
-    if parameters:
-        op["parameters"] = parameters
+    if params:
+        op["parameters"] = list(params)
     if body is not None:
         op["requestBody"] = body
     return op

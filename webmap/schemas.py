@@ -2,7 +2,7 @@
 with pydantic.
 
 ``validated_body(Model)`` checks the request body before any domain function sees it
-(``validated_query`` the query string, ``validated_form`` a form's text fields): a wrong
+(``query_args`` the query string of an operation, ``validated_form`` a form's text fields): a wrong
 type, an unknown field or a missing one is a 400 in the one error shape, naming the field
 (``details.field``, and every problem in ``details.errors``). The OpenAPI document takes
 its request-body and parameter schemas from these models (``request_schemas``,
@@ -16,15 +16,25 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, get_origin
 
-from flask import request
+from flask import g, request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
 from boundaries.inspections import AMENDMENT_KINDS
+from boundaries.io import FORMATS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
-from boundaries.vocabulary import FOUND_STATE_TERMS, NOTES_MAX_CHARS, Term
+from boundaries.vocabulary import (
+    FOUND_STATE_TERMS,
+    MARKER_STATES,
+    NOTES_MAX_CHARS,
+    TASK_STATUSES,
+    Term,
+)
+from gazetteer.cleanup import KINDS as CLEANUP_KINDS
+from gazetteer.cleanup import STATUSES as CLEANUP_STATUSES
 from gazetteer.core.actors import ROLES
 from gazetteer.core.crs import CRS_TAG_HELP
 from gazetteer.core.errors import InvalidInput
@@ -255,7 +265,7 @@ class RoundPlan(OnALine):
     """Plan an inspection round (officer): one team per side of the line."""
 
     round_no: int
-    title: Line | None = None
+    title: Annotated[Line, Field(max_length=200)] | None = None
     plan: Text | None = None
     planned_start: IsoDate | None = None
     planned_end: IsoDate | None = None
@@ -343,7 +353,7 @@ class TaskUpdate(RequestModel):
 class DisputeNew(OnALine, MaybeAtAPoint):
     """A dispute risk (争议隐患) on a line, optionally at a point."""
 
-    title: FilledLine
+    title: Annotated[FilledLine, Field(max_length=200)]
     category: literal(DISPUTE_CATEGORIES) | None = None
     risk: literal(DISPUTE_RISKS) | None = None
     description: Text | None = None
@@ -432,8 +442,8 @@ class DueQuery(QueryModel):
     all: Literal["0", "1"] = Field("0", description="1：也列出未到期的事项")
 
 
-class DivisionQuery(QueryModel):
-    geometry: Literal["0", "1"] = Field("0", description="1 = 含边界多边形")
+class GeometryOptIn(QueryModel):
+    geometry: Literal["0", "1"] = Field("0", description="1 = 含几何（边界多边形或界线）")
 
 
 class LinesQuery(QueryModel):
@@ -455,6 +465,124 @@ class ImportLayerQuery(QueryModel):
 
 class ImportSampleQuery(QueryModel):
     crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)]
+
+
+class NoQuery(QueryModel):
+    """An operation that takes no query parameters: any one is refused, naming it."""
+
+
+Page = Annotated[int, Field(ge=1, le=1000)]
+LookupText = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
+
+
+class SearchQuery(QueryModel):
+    q: LookupText = Field(description="名称、拼音、首字母或自上而下的名称链（广州天河）")
+    division: ShortText | None = Field(None, description="所在行政区划代码（含下级）")
+    feature_class: ShortText | None = Field(None, description="地名类别")
+    status: literal(PLACE_STATUSES) | None = Field(None, description="状态")
+    bbox: ShortText | None = Field(
+        None, description="minlon,minlat,maxlon,maxlat（CGCS2000 经纬度，度）"
+    )
+    limit: Annotated[int, Field(ge=1, le=100)] = Field(10, description="条数上限")
+    offset: Annotated[int, Field(ge=0, le=10_000)] = Field(0, description="跳过条数")
+
+
+class SuggestQuery(QueryModel):
+    q: LookupText = Field(description="已输入的文字")
+    limit: Annotated[int, Field(ge=1, le=20)] = Field(8, description="条数上限")
+
+
+class ReverseQuery(QueryModel):
+    lon: Lon
+    lat: Lat
+    crs: Annotated[str, Field(min_length=1, max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
+    nearest: Annotated[int, Field(ge=0, le=50)] = Field(5, description="最近地名的条数")
+
+
+class DivisionsGeoJsonQuery(QueryModel):
+    level: Literal["province", "city", "county"] = Field("city", description="区划级别")
+    tolerance_deg: Annotated[float, Field(ge=0, le=0.1, allow_inf_nan=False)] = Field(
+        0.005, description="简化容差（度）"
+    )
+
+
+class DivisionsAsOfQuery(QueryModel):
+    date: QueryDate = Field(description="哪一天（YYYY-MM-DD）")
+
+
+class ChangesQuery(QueryModel):
+    since: ShortText | None = Field(
+        None, description="序号，或带时区的 ISO 8601 时刻：只列其后的变更"
+    )
+    limit: Page = Field(100, description="条数上限")
+
+
+class CleanupFilters(QueryModel):
+    city: ShortText | None = Field(None, description="地级市代码")
+    county: ShortText | None = Field(None, description="县级区划代码")
+    status: literal((*CLEANUP_STATUSES, "")) | None = Field(
+        None, title="状态", description="处理状态（空：全部，页面的筛选表单这样发送）"
+    )
+    kind: literal((*CLEANUP_KINDS, "")) | None = Field(
+        None, title="类型", description="类型（空：全部）"
+    )
+    q: ShortText | None = Field(None, description="名称包含的文字")
+
+
+class CleanupQuery(CleanupFilters):
+    offset: Offset = 0
+    limit: Page = Field(100, description="条数上限")
+
+
+class PlacementProgressQuery(QueryModel):
+    city: ShortText | None = Field(None, description="只列该地级市的县")
+
+
+class UnplacedQuery(QueryModel):
+    county: Filled = Field(description="县级区划代码")
+    after: Id | None = Field(None, description="上一条（刚放置或跳过的）地名记录 id")
+    limit: Page = Field(50, description="条数上限")
+
+
+class OnALineQuery(QueryModel):
+    line_id: Id | None = Field(None, description="界线 id")
+
+
+class MarkersQuery(OnALineQuery):
+    state: literal(MARKER_STATES) | None = Field(None, description="界桩状态")
+
+
+FileFormat = literal(FORMATS)
+
+
+class FileFormatQuery(QueryModel):
+    format: FileFormat | None = Field(
+        None, description="文件格式（缺省：按请求的 Content-Type，或 geojson）"
+    )
+
+
+class MarkersExportQuery(FileFormatQuery, OnALineQuery):
+    pass
+
+
+class InRoundQuery(QueryModel):
+    round_id: Id | None = Field(None, description="联检轮次 id")
+
+
+class InspectionsQuery(InRoundQuery):
+    marker_id: Id | None = Field(None, description="界桩 id")
+
+
+class InspectionsExportQuery(FileFormatQuery, InRoundQuery):
+    pass
+
+
+class TasksQuery(InRoundQuery, OnALineQuery):
+    status: literal(TASK_STATUSES) | None = Field(None, description="任务状态")
+
+
+class DisputesQuery(OnALineQuery):
+    status: literal(DISPUTE_STATUSES) | None = Field(None, description="处理状态")
 
 
 class LoginQuery(QueryModel):
@@ -601,18 +729,37 @@ def _is_list(field) -> bool:
 
 def _fields_of(model: type[QueryModel], values) -> dict:
     """``values`` (a werkzeug MultiDict) as ``model`` reads it: a list field takes every
-    value of its name, any other field the first."""
+    value of its name, any other field its one value (given twice, it is refused as a
+    list where one value belongs, naming it)."""
     return {
         name: values.getlist(name)
-        if name in model.model_fields and _is_list(model.model_fields[name])
+        if len(values.getlist(name)) > 1
+        or (name in model.model_fields and _is_list(model.model_fields[name]))
         else values.get(name)
         for name in values
     }
 
 
-def validated_query(model: type[QueryModel]) -> dict:
-    """The query string checked against ``model`` (as ``validated_body``); defaults filled in."""
-    return _validated(model, _fields_of(model, request.args), exclude_unset=False)
+def openapi_path(rule: str) -> str:
+    """A Flask rule as the OpenAPI document writes it: ``/x/<int:id>`` -> ``/x/{id}``."""
+    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def operation_key() -> tuple[str, str]:
+    """This request's operation as the OpenAPI document names it: (``/api/places/{place_id}``,
+    ``get``); a HEAD is its GET."""
+    method = request.method.lower()
+    return openapi_path(request.url_rule.rule), "get" if method == "head" else method
+
+
+def query_args() -> dict:
+    """This request's query string checked against its operation's model (``QUERY_MODELS``;
+    an operation not named there takes no parameters), defaults filled in. Raises
+    ``InvalidInput`` naming the first bad or unknown parameter. Checked once a request."""
+    if "query_args" not in g:
+        model = QUERY_MODELS.get(operation_key(), NoQuery)
+        g.query_args = _validated(model, _fields_of(model, request.args), exclude_unset=False)
+    return g.query_args
 
 
 def validated_form(model: type[FormModel]) -> dict:
@@ -663,6 +810,50 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/inspections/{inspection_id}/amendments", "post"): InspectionAmendment,
     ("/api/boundaries/rounds/{round_id}/conclusion", "post"): ConclusionSignOff,
     ("/api/boundaries/staff/{username}", "post"): StaffProfile,
+}
+
+
+# The query parameters each operation takes: (path as in the OpenAPI document, method) ->
+# model. Every other operation of the document (outside /ogc, which follows the OGC rules in
+# ``webmap.ogcapi``) takes none: ``webmap.openapi.check_query_string`` refuses any.
+QUERY_MODELS: dict[tuple[str, str], type[QueryModel]] = {
+    ("/api/divisions/{code}", "get"): GeometryOptIn,
+    ("/api/divisions.geojson", "get"): DivisionsGeoJsonQuery,
+    ("/api/divisions/as-of", "get"): DivisionsAsOfQuery,
+    ("/api/search", "get"): SearchQuery,
+    ("/search", "get"): SearchQuery,  # the search page reads the same parameters
+    ("/api/suggest", "get"): SuggestQuery,
+    ("/api/reverse", "get"): ReverseQuery,
+    ("/api/changes", "get"): ChangesQuery,
+    ("/api/places", "get"): PlacesQuery,
+    ("/api/places/{place_id}", "get"): PlaceQuery,
+    ("/api/places/statistics", "get"): StatisticsQuery,
+    ("/api/places/statistics.png", "get"): StatisticsQuery,
+    ("/api/proposals", "get"): ProposalsQuery,
+    ("/api/proposals/due", "get"): DueQuery,
+    ("/api/cleanup", "get"): CleanupQuery,
+    ("/api/cleanup.csv", "get"): CleanupFilters,
+    ("/officer/cleanup", "get"): CleanupQuery,  # the worklist page reads the same filters
+    ("/api/placements/progress", "get"): PlacementProgressQuery,
+    ("/api/placements/unplaced", "get"): UnplacedQuery,
+    ("/api/boundaries/lines", "get"): LinesQuery,
+    ("/api/boundaries/lines/{line_id}", "get"): GeometryOptIn,
+    ("/api/boundaries/tri-junctions", "get"): LinesQuery,
+    ("/api/boundaries/markers", "get"): MarkersQuery,
+    ("/api/boundaries/markers/export", "get"): MarkersExportQuery,
+    ("/api/boundaries/markers/import", "post"): FileFormatQuery,
+    ("/api/boundaries/rounds", "get"): OnALineQuery,
+    ("/api/boundaries/staff", "get"): StaffQuery,
+    ("/api/boundaries/inspections", "get"): InspectionsQuery,
+    ("/api/boundaries/inspections/export", "get"): InspectionsExportQuery,
+    ("/api/boundaries/inspections/import", "post"): FileFormatQuery,
+    ("/api/boundaries/tasks", "get"): TasksQuery,
+    ("/api/boundaries/disputes", "get"): DisputesQuery,
+    ("/api/boundaries/division-changes", "get"): DivisionChangesQuery,
+    ("/auth/login", "get"): LoginQuery,
+    ("/auth/login", "post"): LoginQuery,
+    ("/api/imports/{run_id}/layer", "get"): ImportLayerQuery,
+    ("/api/imports/{run_id}/sample", "get"): ImportSampleQuery,
 }
 
 

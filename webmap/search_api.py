@@ -6,29 +6,20 @@ from flask import Blueprint, jsonify, render_template, request
 
 from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
-from gazetteer.core.text import optional_choice
 from gazetteer.place_view import place_view
-from gazetteer.tables import PLACE_STATUSES
 from webmap.context import lookup, store
-from webmap.params import float_arg, int_arg
-from webmap.schemas import ReverseBatch, validated_body
+from webmap.schemas import ReverseBatch, query_args, validated_body
 
 bp = Blueprint("lookup", __name__)
 
 
 def search_args() -> dict:
-    q = request.args.get("q", "")
-    filters = {"limit": int_arg("limit", 10, 1, 100), "offset": int_arg("offset", 0, 0, 10_000)}
-    for key in ("division", "feature_class", "status"):
-        if request.args.get(key):
-            filters[key] = request.args[key]
-    if "status" in request.args:  # given, even empty: one of the statuses (as documented)
-        with naming_field("status"):
-            optional_choice(request.args["status"] or "?", PLACE_STATUSES, "状态")
-    if request.args.get("bbox"):
+    """The search parameters (``SearchQuery``) as ``lookup().find`` takes them."""
+    args = {k: v for k, v in query_args().items() if v not in (None, "")}
+    if "bbox" in args:
         with naming_field("bbox"):
-            filters["bbox"] = parse_bbox(request.args["bbox"])
-    return {"q": q, **filters}
+            args["bbox"] = parse_bbox(args["bbox"])
+    return args
 
 
 @bp.get("/api/search")
@@ -43,8 +34,8 @@ def search():
 def suggest():
     return jsonify(
         {
-            "query": request.args.get("q", ""),
-            "results": lookup().suggest(request.args.get("q", ""), int_arg("limit", 8, 1, 20)),
+            "query": query_args()["q"],
+            "results": lookup().suggest(query_args()["q"], query_args()["limit"]),
         }
     )
 
@@ -52,14 +43,8 @@ def suggest():
 @bp.get("/api/reverse")
 def reverse():
     """?lon=&lat=&crs=CGCS2000|WGS84|GCJ02|BD09&nearest=5"""
-    return jsonify(
-        lookup().reverse(
-            float_arg("lon", required=True),
-            float_arg("lat", required=True),
-            request.args.get("crs", "CGCS2000"),
-            nearest=int_arg("nearest", 5, 0, 50),
-        )
-    )
+    args = query_args()
+    return jsonify(lookup().reverse(args["lon"], args["lat"], args["crs"], nearest=args["nearest"]))
 
 
 @bp.post("/api/reverse/batch")

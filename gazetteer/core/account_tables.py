@@ -8,7 +8,7 @@ and refuses UPDATE and DELETE; times in it are UTC.
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT, SHA256_HEX, check_one_of, serial_table
+from gazetteer.core.columns import INSTANT, SHA256_HEX, check_one_of, roles_column, serial_table
 
 users = serial_table(
     "users",
@@ -19,13 +19,7 @@ users = serial_table(
         nullable=False,
         comment="werkzeug generate_password_hash (scrypt or pbkdf2), never the password",
     ),
-    sa.Column(
-        "roles",
-        sa.String(100),
-        nullable=False,
-        server_default="",
-        comment="comma-separated, sorted: clerk, officer, approver, inspector, admin",
-    ),
+    roles_column("roles"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", INSTANT, nullable=False),
     sa.Column(

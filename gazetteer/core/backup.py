@@ -23,8 +23,9 @@ from pathlib import Path
 import pydantic
 import sqlalchemy as sa
 
-from gazetteer.core import serving
+from gazetteer.core import restore_changes, serving
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.restore_changes import RestoreChanges
 from gazetteer.core.store import Store
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -234,12 +235,14 @@ def verify_backup(backup_file: Path) -> Verification:
 
 @dataclass
 class RestoreReport:
-    """What a restore did: the verification of the restored store, the rows per table the
-    replaced store held beyond the backup's (discarded), the newest audit entry (id, UTC
-    time) before and after, and where the replaced store was kept."""
+    """What a restore did: the verification of the restored store, what it changed besides
+    the backup's rows (``restore_changes``: rows discarded, reverted and revived per table,
+    access the backup would have granted back and which was withdrawn again, states that
+    went back, id counters advanced), the newest audit entry (id, UTC time) before and after,
+    and where the replaced store was kept."""
 
     verification: Verification
-    discarded: dict[str, int]
+    changes: RestoreChanges
     audit_before: tuple[int, str] | None
     audit_after: tuple[int, str] | None
     replaced_copy: Path
@@ -252,6 +255,11 @@ class RestoreReport:
     def ok(self) -> bool:
         return self.verification.ok
 
+    @property
+    def discarded(self) -> dict[str, int]:
+        """Rows per table the replaced store held and the restored one does not."""
+        return self.changes.counts("discarded")
+
 
 def _newest_audit(path: Path) -> tuple[int, str] | None:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -262,16 +270,6 @@ def _newest_audit(path: Path) -> tuple[int, str] | None:
     finally:
         conn.close()
     return (int(row[0]), str(row[1])) if row else None
-
-
-def _rows_beyond(current: dict, backup_manifest: dict) -> dict[str, int]:
-    """Rows per table the current store has beyond the backup's (what a restore discards)."""
-    beyond = {}
-    for table, entry in current["tables"].items():
-        kept = backup_manifest["tables"].get(table, {"rows": 0})["rows"]
-        if entry["rows"] > kept:
-            beyond[table] = entry["rows"] - kept
-    return beyond
 
 
 def replaced_copy_path(target: Path, now: dt.datetime | None = None) -> Path:
@@ -286,7 +284,10 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
     that no app can start on the store between the verification and the copy; refused with
     ``Conflict`` while any process serves the store (the copy would overwrite writes the app
     has already acknowledged). The replaced store is first copied beside it
-    (``replaced_copy_path``) and what it held beyond the backup is reported. Raises
+    (``replaced_copy_path``). Once the restored store matches the manifest, what the restore
+    changed is compared against that copy (``restore_changes``): access withdrawn after the
+    backup is withdrawn again (an audited write by ``system:restore``) and the id counters
+    are moved past every id the replaced store issued, so no id is issued twice. Raises
     InvalidInput when the backup or the result fails; nothing is replaced then."""
     target = _sqlite_file(store)
     with serving.exclusive(store):
@@ -296,7 +297,6 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
         store.dispose()
         expected = read_manifest(backup_file)
         audit_before = _newest_audit(target)
-        discarded = _rows_beyond(sqlite_manifest(target), expected)
         copy = replaced_copy_path(target)
         _copy_database(sqlite3.connect(target), copy, then="PRAGMA journal_mode=DELETE")
         _copy_database(
@@ -310,4 +310,11 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
                 "恢复后的存储与备份清单不符：" + "；".join(result.problems),
                 details={"replaced_copy": str(copy)},
             )
-        return RestoreReport(result, discarded, audit_before, _newest_audit(target), copy)
+        pair = restore_changes.open_pair(target, copy)
+        try:
+            changes = restore_changes.compare(pair)
+            changes.sequences = restore_changes.advance_sequences(pair)
+        finally:
+            pair.close()
+        restore_changes.keep_withdrawals(store, changes.withdrawals)
+        return RestoreReport(result, changes, audit_before, _newest_audit(target), copy)

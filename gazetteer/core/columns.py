@@ -41,6 +41,17 @@ def act_columns(
     )
 
 
+def roles_column(name: str) -> sa.Column:
+    """``name``: the roles a user holds, comma-separated and sorted ('' for none)."""
+    return sa.Column(
+        name,
+        sa.String(100),
+        nullable=False,
+        server_default="",
+        comment="comma-separated, sorted: clerk, officer, approver, inspector, admin",
+    )
+
+
 def demonstration_column() -> sa.Column:
     """``is_demonstration``: the row is a demonstration record, labelled as such wherever it
     appears (false for real data)."""

@@ -10,13 +10,14 @@ import sqlalchemy as sa
 
 from gazetteer.core.columns import INSTANT, SHA256_HEX, act_columns, check_one_of, serial_table
 from gazetteer.core.store import metadata
+from gazetteer.tables import ORGANISATION
 
 RUN_STATES = ("uploaded", "previewed", "written")
 
 import_runs = serial_table(
     "import_runs",
     sa.Column("source_name", sa.String(200), nullable=False, index=True, comment="数据来源名称"),
-    sa.Column("office", sa.String(200), nullable=False, comment="登记单位"),
+    sa.Column("office", ORGANISATION, nullable=False, comment="登记单位"),
     sa.Column("file_name", sa.String(255), nullable=False, comment="name as uploaded"),
     sa.Column("file_path", sa.Text, nullable=False, comment="where the server keeps the file"),
     sa.Column("file_sha256", SHA256_HEX, nullable=False),
