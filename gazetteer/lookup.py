@@ -35,7 +35,6 @@ naming-rules corpus, when asked for).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -694,8 +693,7 @@ def _return_free_memory() -> None:
     chain lexicon, the division grid) and never shrinks. Nothing on a C library other than
     glibc."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    trim = getattr(libc, "malloc_trim", None)
+    # The C library the interpreter runs on (its symbols are the process's own).
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
     if trim is not None:
         trim(0)
