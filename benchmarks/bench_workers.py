@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""Memory of `gdgis serve` workers on a national-size SQLite store: lookup indexes mapped
-from shared files (gazetteer.index_files) against one in-memory copy per worker (the
-previous design, ``GDGIS_LOOKUP_INDEX_FILES=false``), in the same run.
+"""Memory of `gdgis serve` workers on a SQLite store, and what full rebuilds (division
+renames) do to it: the designs side by side in the same run.
 
     python benchmarks/bench_workers.py --store /tmp/national.sqlite   # built once if missing
+    python benchmarks/bench_workers.py --store var/gdgis.sqlite --design rebuilds  # shipped
+
+Designs (``--design``): ``isolated`` — the base a rebuild needs is written by a
+short-lived child process and the worker hands back the memory the swap freed
+(``GDGIS_LOOKUP_REBUILD=isolated``, the product); the baselines, the earlier behaviours:
+``child-no-trim`` (a child process writes the base, the worker keeps the freed memory) and
+``in-worker`` (the worker writes the base itself); ``memory`` — no index files, one
+in-memory copy per worker (``GDGIS_LOOKUP_INDEX_FILES=false``).
 
 The store: the shipped Guangdong divisions and the real national names (665,273,
 data/national/names.csv; see benchmarks/bench_scale.py, which loads it). For each design:
@@ -16,10 +23,12 @@ data/national/names.csv; see benchmarks/bench_scale.py, which loads it). For eac
 3. RSS and PSS of the master and each worker (``/proc/<pid>/smaps_rollup``; PSS divides
    each shared page among the processes sharing it, so the PSS of all processes is what
    they cost the machine together).
-4. The same after a division change (a full rebuild: each worker of the previous design
-   rebuilds its own copy; with index files one process builds a new base that the others
-   map). The rebuild has ended when every process's CPU time, having grown, has stopped
-   growing for 5 s.
+4. The same after one and after two division renames (each a full rebuild: with index
+   files one process builds a new base that the others map; without, each worker rebuilds
+   its own copy), and the time from the rename's commit until every worker maps the new
+   base (``/proc/<pid>/maps``; a search goes out every 0.25 s meanwhile, as users' would).
+   Without index files the rebuild has ended when every process's CPU time, having grown,
+   has stopped growing for 5 s.
 
 Then the same queries in this process against ``LookupService`` (in-process p50/p95: the
 lookup itself, without HTTP, Flask and the rate limiter).
@@ -53,7 +62,22 @@ from bench_scale import percentiles_ms  # noqa: E402
 from gazetteer.core.store import Store  # noqa: E402
 from gazetteer.lookup import LookupService  # noqa: E402
 
-DESIGNS = (("per-worker memory (previous)", False), ("shared index files", True))
+# (label, environment of `gdgis serve`)
+DESIGNS = {
+    "memory": ("per-worker memory (no index files)", {"GDGIS_LOOKUP_INDEX_FILES": "false"}),
+    "in-worker": ("baseline: base written in the worker", {"GDGIS_LOOKUP_REBUILD": "in-worker"}),
+    "child-no-trim": (
+        "baseline: child writes, memory kept",
+        {"GDGIS_LOOKUP_REBUILD": "child-no-trim"},
+    ),
+    "isolated": ("isolated rebuild (product)", {"GDGIS_LOOKUP_REBUILD": "isolated"}),
+}
+DESIGN_SETS = {
+    "rebuilds": ("in-worker", "child-no-trim", "isolated"),
+    "trim": ("child-no-trim", "isolated"),  # the shorter pair for national scale
+    "all": ("memory", "in-worker", "child-no-trim", "isolated"),
+    **{name: (name,) for name in DESIGNS},
+}
 
 
 def free_port() -> int:
@@ -152,6 +176,7 @@ def memory_table(master: int) -> dict:
         "workers": [per[p] for p in workers],
         "total_pss_mb": sum(m["Pss"] for m in per.values()) / 1024,
         "worker_rss_mb": max(per[p]["Rss"] for p in workers) / 1024,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -178,18 +203,42 @@ def toggle_division(store: Store) -> None:
         changes.places_changed(conn)
 
 
-def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dict:
+def mapped_bases(pid: int) -> set[str]:
+    """Names of the index base generations ``pid`` has mapped."""
+    found = set()
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        if ".index/" in line and "/search/" in line:
+            found.add(line.split()[-1].split(".index/")[1].split("/")[0])
+    return found
+
+
+def wait_new_base(port: int, workers: list[int], old: set[str], query: str) -> float:
+    """Seconds until every worker maps a base that is not in ``old`` (a search is sent
+    every 0.25 s meanwhile, on a fresh connection)."""
+    started = time.monotonic()
+    while time.monotonic() - started < 1800:
+        with contextlib.suppress(OSError):
+            http_latencies(port, [query], 1)
+        if all(mapped_bases(pid) - old for pid in workers):
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise TimeoutError(f"not every worker mapped a new base: {[mapped_bases(p) for p in workers]}")
+
+
+def run_design(path: Path, design: str, queries: list[str], workers: int) -> dict:
+    label, design_env = DESIGNS[design]
+    files = design != "memory"
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="bench-workers-")
     env = {
         **os.environ,
         "GDGIS_DATA_DIR": data_dir,
         "GDGIS_SECRET_KEY": "bench",
-        "GDGIS_LOOKUP_INDEX_FILES": "true" if files else "false",
         "GDGIS_RATE_LIMIT_PER_MINUTE": "1000000",
+        **design_env,
     }
     gdgis = Path(sys.executable).with_name("gdgis")
-    log = path.with_name(f"{path.name}.serve-{'files' if files else 'memory'}.log").open("wb")
+    log = path.with_name(f"{path.name}.serve-{design}.log").open("wb")
     started = time.monotonic()
     server = subprocess.Popen(
         [str(gdgis), "--database-url", f"sqlite:///{path}", "serve"]
@@ -198,7 +247,7 @@ def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dic
         stdout=log,  # the server's log beside the store (a file: never blocks the server)
         stderr=subprocess.STDOUT,
     )
-    result: dict = {}
+    result: dict = {"label": label, "phases": []}
     try:
         while True:
             try:
@@ -208,14 +257,23 @@ def run_design(path: Path, files: bool, queries: list[str], workers: int) -> dic
                 if server.poll() is not None:
                     raise RuntimeError("gdgis serve exited") from None
                 time.sleep(0.5)
-        result["start_s"] = time.monotonic() - started
-        result["http"] = percentiles_ms(http_latencies(port, queries, 2 * workers))
-        result["memory"] = memory_table(server.pid)
-        toggle_division(Store(f"sqlite:///{path}"))
-        http_latencies(port, queries[:20], 2 * workers)  # the workers read the log
-        result["rebuild_s"] = wait_idle(server.pid)
-        result["http_after"] = percentiles_ms(http_latencies(port, queries, 2 * workers))
-        result["memory_after"] = memory_table(server.pid)
+        start_s = time.monotonic() - started
+        latency = percentiles_ms(http_latencies(port, queries, 2 * workers))
+        result["phases"].append(("started", start_s, memory_table(server.pid), latency))
+        for rename in (1, 2):
+            worker_pids = [p for p in children(server.pid) if "multiprocessing" not in _cmdline(p)]
+            old = set().union(*(mapped_bases(p) for p in worker_pids)) if files else set()
+            toggle_division(Store(f"sqlite:///{path}"))
+            if files:
+                seconds = wait_new_base(port, worker_pids, old, queries[0])
+            else:
+                http_latencies(port, queries[:20], 2 * workers)  # the workers read the log
+                seconds = wait_idle(server.pid)
+            latency = percentiles_ms(http_latencies(port, queries, 2 * workers))
+            phase = f"after rename {rename}"
+            result["phases"].append((phase, seconds, memory_table(server.pid), latency))
+            print(f"  {phase}: {seconds:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
+        result["load"] = os.getloadavg()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -252,7 +310,13 @@ def main() -> None:
         "--in-process-only", action="store_true", help="only the in-process search latency"
     )
     parser.add_argument(
-        "--design", choices=("both", "previous", "shared"), default="both", help="which to run"
+        "--design",
+        choices=tuple(DESIGN_SETS),
+        default="all",
+        help="which designs to run (rebuilds: the three with index files)",
+    )
+    parser.add_argument(
+        "--no-in-process", action="store_true", help="skip the in-process search latency"
     )
     args = parser.parse_args()
     if not args.store.exists():
@@ -265,45 +329,44 @@ def main() -> None:
     queries = search_queries(store, args.queries)
     store.dispose()
     if args.in_process_only:
-        for label, files in DESIGNS:
-            print(label, json.dumps(in_process(args.store, files, queries)), flush=True)
+        for files in (False, True):
+            print(f"index files {files}", json.dumps(in_process(args.store, files, queries)))
         return
-    shutil.rmtree(args.store.with_name(args.store.name + ".index"), ignore_errors=True)
     results = {}
-    wanted = {"both": (False, True), "previous": (False,), "shared": (True,)}[args.design]
-    for label, files in [(label, files) for label, files in DESIGNS if files in wanted]:
-        print(f"{label}: serving with {args.workers} workers ...", flush=True)
-        results[label] = run_design(args.store, files, queries, args.workers)
-        results[label]["in_process"] = in_process(args.store, files, queries)
-        print(json.dumps(results[label]), flush=True)
+    for design in DESIGN_SETS[args.design]:
+        # Each design starts from no base: the first is built as the product would.
+        shutil.rmtree(args.store.with_name(args.store.name + ".index"), ignore_errors=True)
+        print(f"{DESIGNS[design][0]}: serving with {args.workers} workers ...", flush=True)
+        results[design] = run_design(args.store, design, queries, args.workers)
+        if not args.no_in_process:
+            results[design]["in_process"] = in_process(args.store, design != "memory", queries)
+        print(json.dumps(results[design]), flush=True)
     print_table(results, args.workers, len(queries))
 
 
 def print_table(results: dict, workers: int, n: int) -> None:
     print(f"\n{workers} workers, {n} search queries per phase, RSS/PSS in MB\n")
     print(
-        "| design | phase | start or rebuild s | worker RSS (each) | worker PSS (each) | "
-        "master PSS | total PSS | total / one worker's RSS | HTTP p50 / p95 ms |"
+        "| design | phase | start / to new base in every worker, s | worker RSS (each) | "
+        "worker PSS (each) | master PSS | total PSS | HTTP p50 / p95 ms | load avg (1 min) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for label, r in results.items():
-        for phase, mem, latency, secs in (
-            ("started", r["memory"], r["http"], r["start_s"]),
-            ("after a division change", r["memory_after"], r["http_after"], r["rebuild_s"]),
-        ):
+    for r in results.values():
+        for phase, secs, mem, latency in r["phases"]:
             rss = " / ".join(f"{w['Rss'] / 1024:.0f}" for w in mem["workers"])
             pss = " / ".join(f"{w['Pss'] / 1024:.0f}" for w in mem["workers"])
             print(
-                f"| {label} | {phase} | {secs:.0f} | {rss} | {pss} | "
+                f"| {r['label']} | {phase} | {secs:.1f} | {rss} | {pss} | "
                 f"{mem['master']['Pss'] / 1024:.0f} | {mem['total_pss_mb']:.0f} | "
-                f"{mem['total_pss_mb'] / mem['worker_rss_mb']:.2f}× | "
-                f"{latency[0]:.1f} / {latency[1]:.1f} |"
+                f"{latency[0]:.1f} / {latency[1]:.1f} | {mem['load']:.1f} |"
             )
-    print("\nin-process LookupService.search, ms p50 / p95 / p99 (wall clock; CPU time):")
-    for label, r in results.items():
+    timed = [r for r in results.values() if "in_process" in r]
+    if timed:
+        print("\nin-process LookupService.search, ms p50 / p95 / p99 (wall clock; CPU time):")
+    for r in timed:
         wall, cpu = r["in_process"]["wall"], r["in_process"]["cpu"]
         print(
-            f"  {label}: " + " / ".join(f"{v:.2f}" for v in wall) + "; "
+            f"  {r['label']}: " + " / ".join(f"{v:.2f}" for v in wall) + "; "
             f"{' / '.join(f'{v:.2f}' for v in cpu)}"
         )
 

@@ -17,7 +17,12 @@ On a SQLite store file the search and nearest-place indexes are not built per pr
 every process (``gazetteer.index_files``; N workers share one copy through the page
 cache), and the changes logged after it are applied to a small in-memory overlay in each
 process. A new base is built (by one process, the others adopt it) when a full rebuild is
-needed or the overlay passes ``MAX_OVERLAY_CHANGES``.
+needed or the overlay passes ``MAX_OVERLAY_CHANGES``: in a short-lived child process
+(``gazetteer.build_base``), so that the build's reads and objects never land in a serving
+worker's heap, which CPython would not hand back; after the swap the worker returns the
+memory the old indexes freed to the system (``malloc_trim``). A serving worker follows the
+log in a background thread too (:meth:`LookupService.follow`), so a worker that gets no
+requests still starts the rebuild and swaps in the new base.
 
 On PostgreSQL the database does the work: search and suggestions read the search keys the
 writers keep (``gazetteer.search_postgres.SQLSearch`` over ``gazetteer.search_keys``) and
@@ -29,10 +34,15 @@ naming-rules corpus, when asked for).
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
-import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +54,7 @@ from gazetteer import changes
 from gazetteer.chains import ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.settings import LOOKUP_REBUILDS
 from gazetteer.core.store import Store
 from gazetteer.index_files import Generation, IndexFiles
 from gazetteer.registry_tables import place_links
@@ -62,6 +73,8 @@ MAX_INCREMENTAL_PLACES = 5_000
 # A mapped base is used while at most this many place changes are logged after it (none to
 # divisions); past that a new base is built beside (index_files).
 MAX_OVERLAY_CHANGES = 20_000
+# A base build that takes longer than this is taken as hung (665,273 names: about 40 s).
+BUILD_TIMEOUT_S = 3600
 
 
 def former_names(store: Store) -> dict[int, list[str]]:
@@ -185,18 +198,6 @@ def _nearest_records(conn, place_ids: Iterable[int]) -> dict[int, dict]:
     }
 
 
-def write_base(store_url: str, directory: str) -> None:
-    """Write the search and nearest-place bases of the store at ``store_url`` into
-    ``directory`` (run in a child process by ``LookupService``)."""
-    store = Store(store_url)
-    try:
-        former = former_names(store)
-        SearchIndex.from_store(store, former_names=former).save(Path(directory) / "search")
-        NearestPlaces.from_store(store).save(Path(directory) / "nearest")
-    finally:
-        store.dispose()
-
-
 @dataclass
 class _Indexes:
     """One generation of the in-memory indexes and the change-log position they reflect."""
@@ -208,16 +209,34 @@ class _Indexes:
     feed: changes.ChangeFeed
     base: Generation | None = None  # the mapped base files (SQLite store file), if any
     logged_since_base: int = 0  # place changes applied on top of ``base``
+    # A change that needs a full rebuild (a division) was committed while these were being
+    # built and read past: another rebuild follows as soon as these are live.
+    stale: bool = False
 
 
 class LookupService:
     """Search, suggestions, reverse lookup and the naming-rules corpus over ``store``,
     kept current by following the change log (see the module docstring)."""
 
-    def __init__(self, store: Store, *, poll_s: float = 0.5, index_files: bool = True):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        poll_s: float = 0.5,
+        index_files: bool = True,
+        rebuild: str = "isolated",
+    ):
         """``index_files``: on a SQLite store file, map base indexes from files beside it
-        (shared by every process) rather than build them in this process's memory."""
+        (shared by every process) rather than build them in this process's memory.
+        ``rebuild`` (``LOOKUP_REBUILDS``): ``isolated`` writes a new base in a child process
+        and hands the memory freed by the swap back to the system; the baselines of
+        benchmarks/bench_workers.py are the earlier behaviours: ``child-no-trim`` (a child
+        process, the freed memory kept) and ``in-worker`` (the base written by this
+        process)."""
+        if rebuild not in LOOKUP_REBUILDS:
+            raise ValueError(f"rebuild must be one of {LOOKUP_REBUILDS}")
         self.store = store
+        self.rebuild = rebuild
         self.poll_s = poll_s
         # PostgreSQL answers search and nearest places itself (see the module docstring).
         self.in_database = store.dialect == "postgresql"
@@ -227,6 +246,7 @@ class LookupService:
         self._apply_lock = threading.Lock()  # one thread applies changes at a time
         self._corpus_lock = threading.Lock()  # one build of the naming-rules corpus
         self._rebuilding = False
+        self._follower: threading.Thread | None = None
         self._polled_at = 0.0
         self.full_builds = 0  # how many times the indexes were built whole (for tests, stats)
         self.bases_written = 0  # of which base generations this process wrote to files
@@ -256,6 +276,28 @@ class LookupService:
         """Build every index now (a worker calls this before it takes requests)."""
         self._current()
         _ = self.locator
+
+    def follow(self) -> None:
+        """Follow the change log in a background thread every ``poll_s`` seconds (a serving
+        worker calls this once it has warmed): changes by other processes, and the full
+        rebuild a division change asks for, reach this process's indexes even when no
+        request comes to it. Queries still catch up too (``_current``)."""
+        if self._follower is not None:
+            return
+        ref = weakref.ref(self)
+
+        def run() -> None:
+            while (service := ref()) is not None:
+                try:
+                    service.catch_up(wait=False)
+                except Exception:  # the next request or round tries again
+                    log.exception("following the change log failed")
+                poll_s = service.poll_s
+                del service  # held weakly: the thread ends with the service
+                time.sleep(poll_s)
+
+        self._follower = threading.Thread(target=run, name="gdgis-change-follower", daemon=True)
+        self._follower.start()
 
     def release_shared_files(self) -> None:
         """Drop indexes mapped from shared files (the next request maps them again). For
@@ -306,16 +348,25 @@ class LookupService:
         return not divisions_changed and count <= MAX_OVERLAY_CHANGES
 
     def _write_base(self, directory) -> None:
-        """Build the base in a fresh child process: the memory a build of 665,000 names
-        takes (about 1 GB, which Python does not hand back to the system) is then the
-        child's and ends with it, instead of staying in a serving worker."""
-        child = multiprocessing.get_context("spawn").Process(
-            target=write_base, args=(self.store.url, str(directory)), name="gdgis-index-build"
+        """Write a base into ``directory``: in a child process (``gazetteer.build_base``),
+        whose memory (about 1 GB at 665,000 names) ends with it instead of staying in a
+        serving worker; its errors go to this process's stderr (the server's log)."""
+        if self.rebuild == "in-worker":
+            from gazetteer.build_base import write_base
+
+            write_base(self.store.url, directory)
+            return
+        package_root = str(Path(__file__).resolve().parent.parent)
+        python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+        done = subprocess.run(
+            [sys.executable, "-m", "gazetteer.build_base", str(self.store.url), str(directory)],
+            env={**os.environ, "PYTHONPATH": python_path},
+            stdin=subprocess.DEVNULL,
+            timeout=BUILD_TIMEOUT_S,
+            check=False,
         )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise RuntimeError(f"building the index base failed (exit code {child.exitcode})")
+        if done.returncode != 0:
+            raise RuntimeError(f"building the index base failed (exit code {done.returncode})")
 
     def _map_base(self, *, with_corpus: bool) -> _Indexes:
         """Indexes over the newest usable base generation of the store's files (built now,
@@ -323,8 +374,15 @@ class LookupService:
         in memory."""
         base = self._files.adopt(self.store, self._base_usable)
         if base is None:
+            started = time.monotonic()
             base, built = self._files.build(self.store, self._write_base, self._base_usable)
             self.bases_written += built
+            log.info(
+                "index base %s %s after %.1f s",
+                base.name,
+                "built" if built else "built by another process, mapped",
+                time.monotonic() - started,
+            )
         search = SearchIndex.load(base.path / "search")
         chains = ChainSearch(
             search, ChainLexicon.from_store(self.store, former_names=former_names(self.store))
@@ -337,7 +395,9 @@ class LookupService:
             changes.ChangeFeed(base.position),
             base,
         )
-        self._apply_pending(indexes)  # usable: no rebuild needed
+        # Usable when adopted; but a division change committed since then is read past
+        # here, and only this flag keeps it from being lost.
+        indexes.stale = self._apply_pending(indexes)
         self.full_builds += 1
         return indexes
 
@@ -361,6 +421,8 @@ class LookupService:
                     self._polled_at = time.monotonic()
                     self._indexes = built
                     self._retire_base(None)
+                    if built.stale:
+                        self._rebuild_beside()
             return self._indexes
         if time.monotonic() - self._polled_at >= self.poll_s:
             self.catch_up(wait=False)
@@ -372,25 +434,41 @@ class LookupService:
         if self._rebuilding:
             return
         self._rebuilding = True
+        log.info(
+            "full rebuild of the lookup indexes started (log position %s)",
+            self._indexes.feed.position if self._indexes else None,
+        )
         thread = threading.Thread(target=self._rebuild, name="gdgis-index-rebuild", daemon=True)
         thread.start()
 
     def _rebuild(self) -> None:
+        started, again = time.monotonic(), False
         try:
             live = self._indexes
             fresh = self._build(with_corpus=live is not None and live.corpus is not None)
             # Division polygons may have changed too (SQLite keeps them in memory).
             locator = division_locator(self.store) if self._locator is not None else None
             with self._apply_lock:
-                self._apply_pending(fresh)
+                fresh.stale |= self._apply_pending(fresh)
+                again = fresh.stale
                 self._indexes = fresh
                 if locator is not None:
                     self._locator = locator
             self._retire_base(live)
+            del live, fresh
+            if self.rebuild == "isolated":
+                _return_free_memory()
+            log.info(
+                "lookup indexes swapped after a full rebuild of %.1f s (log position %s)",
+                time.monotonic() - started,
+                self._indexes.feed.position,
+            )
         except Exception:
             log.exception("rebuilding the lookup indexes failed; the old ones stay in use")
         finally:
             self._rebuilding = False
+        if again:  # a division changed again while this rebuild ran
+            self._rebuild_beside()
 
     # ------------------------------------------------------------------ following changes
 
@@ -606,3 +684,16 @@ class LookupService:
             ]
             out.append({"lon": float(x[i]), "lat": float(y[i]), "divisions": chain})
         return out
+
+
+def _return_free_memory() -> None:
+    """Hand the memory the replaced indexes freed back to the system. CPython and glibc
+    keep freed memory for reuse (and each thread that allocated has an arena of its own),
+    so without this a worker's RSS grows by every rebuild's transient allocations (the
+    chain lexicon, the division grid) and never shrinks. Nothing on a C library other than
+    glibc."""
+    gc.collect()
+    # The C library the interpreter runs on (its symbols are the process's own).
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -14,12 +14,16 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from registry_helpers import LUHU, name_place
 
+from gazetteer import changes
+from gazetteer.build_base import BUILT_BY
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
+from gazetteer.tables import divisions
 
 OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
 
@@ -117,6 +121,69 @@ def test_every_worker_answers_the_same_after_a_change_in_another_process(server,
     assert answers == [[named]] * 12
 
 
+def server_processes(port: int) -> tuple[int, list[int]]:
+    """(master pid, worker pids) of the ``gdgis serve`` on ``port`` (the workers are forks
+    of the master and share its command line)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if b"serve" in argv and str(port).encode() in argv:
+                found.append((int(entry.name), int(stat[1])))
+    pids = {pid for pid, _ in found}
+    masters = [pid for pid, parent in found if parent not in pids]
+    assert len(masters) == 1, found
+    return masters[0], sorted(pid for pid, parent in found if parent == masters[0])
+
+
+def mapped_bases(pid: int) -> set[str]:
+    """The index base directories a process has mapped."""
+    lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {
+        line.split()[-1].split("/search/")[0]
+        for line in lines
+        if ".sqlite.index/" in line and "/search/" in line
+    }
+
+
+def test_both_workers_take_the_new_base_after_a_division_change_without_requests(server, store):
+    """A division change by another process needs a full rebuild: one child process of a
+    worker writes the new base (never a serving process itself), and every worker maps it
+    with no request sent to it; both then answer with the new division name."""
+    port = server
+    master, workers = server_processes(port)
+    assert len(workers) == 2
+    old = set().union(*(mapped_bases(pid) for pid in workers))
+    assert len(old) == 1  # both map the base the master built before forking
+    writer = Store(store.url)
+    try:
+        with writer.write(actor="system:test") as conn:
+            conn.execute(
+                divisions.update().where(divisions.c.code == "440113").values(name="番禺新区")
+            )
+            changes.places_changed(conn)
+    finally:
+        writer.dispose()
+    deadline = time.monotonic() + 180
+    while any(
+        mapped_bases(pid) != mapped_bases(workers[0]) or mapped_bases(pid) & old for pid in workers
+    ):
+        assert time.monotonic() < deadline, [mapped_bases(pid) for pid in workers]
+        time.sleep(0.5)
+    (new,) = mapped_bases(workers[0])
+    built_by = json.loads((Path(new) / BUILT_BY).read_text())
+    assert built_by["pid"] not in [master, *workers] and built_by["parent_pid"] in workers
+    chains = []
+    for _ in range(12):  # fresh connections: whichever worker takes each
+        status, body = get(port, "/api/search?" + urllib.parse.urlencode({"q": "番禺区"}))
+        chains.append(body["results"][0]["division_chain"])
+    assert chains == [["广东省", "广州市", "番禺新区"]] * 12
+
+
 def test_the_rate_limit_holds_across_workers(server):
     port = server
     statuses = []
@@ -155,10 +222,10 @@ def test_an_over_long_query_gets_the_apps_json_error_not_gunicorns_414(server):
             status, ctype, body = raw_get(port, f"{api}?" + urllib.parse.urlencode({"q": q}))
             assert status == 400 and ctype.startswith("application/json"), (api, status, body[:200])
             error = json.loads(body)["error"]
-            assert error["code"] == "invalid_input" and "最多 100 个字符" in error["message"]
+            assert error["code"] == "invalid_input" and "最多 100 个" in error["message"]
     status, ctype, body = raw_get(port, "/search?" + urllib.parse.urlencode({"q": "天" * 5000}))
     assert status == 400 and ctype.startswith("text/html")
-    assert "最多 100 个字符" in body.decode()
+    assert "最多 100 个" in body.decode()
     status, _, _ = raw_get(port, "/api/search?q=" + "a" * (1024 * 1024 + 10))
     assert status in (400, 414)
     assert search_ids(port, "番禺区")

@@ -82,7 +82,7 @@ def create_app(
         weakref.finalize(app, serving_lock.release)
     app.extensions[context.STORE] = store
     app.extensions[context.LOOKUP] = lookup_service = LookupService(
-        store, index_files=settings["LOOKUP_INDEX_FILES"]
+        store, index_files=settings["LOOKUP_INDEX_FILES"], rebuild=settings["LOOKUP_REBUILD"]
     )
     lookup_service.prepare_store()
     # A training instance may run its registry clock ahead (docs/training.md); load_settings

@@ -263,6 +263,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     )
     ensure_ready(obj.store)
     app = create_app(obj.overrides, store=obj.store)
+    gunicorn_conf.log_lookup_events()
     with app.app_context():
         click.echo("building the lookup indexes ...")
         lookup().warm()

@@ -6,6 +6,8 @@ from shared index files, docs/lookup.md) right after it starts, before it takes 
 so the first public requests to a new worker do not wait behind the build.
 """
 
+import logging
+
 worker_class = "gthread"
 keepalive = 30
 # The app answers an over-long query itself (a search of 5,000 characters is a 400 in the
@@ -17,6 +19,16 @@ keepalive = 30
 limit_request_line = 0
 
 
+def log_lookup_events() -> None:
+    """Let the lookup service's INFO lines (a full rebuild started, a base built by which
+    process, the swap) into the server's log, each with the worker's pid."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(process)d] %(name)s: %(message)s"))
+    events = logging.getLogger("gazetteer.lookup")
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)
+
+
 def post_worker_init(worker):
     app = worker.wsgi
     if callable(getattr(app, "app_context", None)):
@@ -24,3 +36,6 @@ def post_worker_init(worker):
 
         with app.app_context():
             lookup().warm()
+            # A worker with no requests still follows other processes' changes and starts
+            # the rebuild a division change asks for (docs/lookup.md).
+            lookup().follow()

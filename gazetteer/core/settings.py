@@ -80,11 +80,23 @@ def _metres_by_method(value: Any) -> dict[str, float]:
 BASEMAPS = ("none", "tianditu_vector", "tianditu_imagery", "custom", "offline")
 
 
-def _basemap(value: Any) -> str:
-    text = str(value).strip()
-    if text not in BASEMAPS:
-        raise ValueError(f"must be one of {', '.join(BASEMAPS)}")
-    return text
+# How a serving worker gets a new index base (gazetteer.lookup.LookupService ``rebuild``):
+# "isolated" is the product's; the others are the earlier behaviours, kept as the
+# baselines of benchmarks/bench_workers.py.
+LOOKUP_REBUILDS = ("isolated", "child-no-trim", "in-worker")
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def validate(value: Any) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return validate
+
+
+_basemap = _one_of(BASEMAPS)
 
 
 def _optional_file(value: Any) -> Path | None:
@@ -209,6 +221,15 @@ SETTINGS: tuple[Setting, ...] = (
         "version into files beside the store (<store>.index/) that every worker maps, "
         "instead of one copy in each worker's memory (docs/lookup.md).",
         _bool,
+    ),
+    Setting(
+        "LOOKUP_REBUILD",
+        "isolated",
+        "How a worker gets a new index base after a division change (docs/lookup.md): "
+        "isolated = built in a short-lived child process, the worker's freed memory handed "
+        "back after the swap; child-no-trim and in-worker are the earlier behaviours, kept "
+        "as benchmark baselines (the worker's memory grows by every rebuild).",
+        _one_of(LOOKUP_REBUILDS),
     ),
     Setting(
         "RATE_LIMIT_PER_MINUTE",
