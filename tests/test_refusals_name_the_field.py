@@ -221,7 +221,9 @@ def test_a_relocation_to_a_swapped_or_missing_position_names_it_and_moves_nothin
     from gazetteer.core.errors import InvalidInput
 
     _, values = scene
-    task = task_service.create_task(bstore, values["marker_id"], "relocate", OFFICER, note="改线")
+    task = task_service.create_task(
+        bstore, {"marker_id": values["marker_id"], "kind": "relocate", "note": "改线"}, OFFICER
+    )
     for officer, side in ((OFFICER, "side_a"), (OFFICER_B, "side_b")):
         task_service.approve_task(bstore, task["id"], values[side], officer)
     lon, lat = values["marker_lon"], values["marker_lat"]
