@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,8 +60,23 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m gazetteer.build_base STORE_URL DIRECTORY", file=sys.stderr)
         return 2
+    _end_with_parent()
     write_base(argv[0], argv[1])
     return 0
+
+
+def _end_with_parent(interval_s: float = 1.0) -> None:
+    """Exit when the worker that started this build goes away (a restart): nobody would
+    rename the directory into place, and the build's memory is better freed at once. The
+    next builder clears the directory left behind (``IndexFiles``)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="gdgis-build-parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":
