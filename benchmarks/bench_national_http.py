@@ -403,7 +403,7 @@ def main() -> None:
         p95 = np.percentile(np.array(h) * 1000, 95) if h else float("nan")
         print(
             f"| {kind} | {len(h)} | {errors.get(kind, 0)} | {pct(h)} | {pct(b)} | "
-            f"{'met' if p95 <= 50 else 'NOT met'} |"
+            f"{'—' if not h else 'met' if p95 <= 50 else 'NOT met'} |"
         )
     p95 = np.percentile(np.array(every_http) * 1000, 95)
     print(

@@ -20,21 +20,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gazetteer.core.errors import InvalidInput
-from gazetteer.generic_terms import read_rows
+from gazetteer.core.vocabulary import Term, codes, labels, read_table, read_terms, require_code
 
 DATA = Path(__file__).resolve().parent / "data"
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
-
-
-@dataclass(frozen=True)
-class Term:
-    """One coded value: ``code`` as stored, ``zh`` as shown; ``colour`` (#rrggbb) where
-    the value is drawn on a map."""
-
-    code: str
-    zh: str
-    colour: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,14 +49,6 @@ class Field:
     unit: str | None = None
 
 
-def read_terms(rows: list[dict[str, str]]) -> dict[str, tuple[Term, ...]]:
-    """The rows of ``vocabularies.csv`` as {vocabulary: its terms in order}."""
-    vocabularies: dict[str, list[Term]] = {}
-    for row in rows:
-        vocabularies.setdefault(row["vocabulary"], []).append(Term(row["code"], row["zh"]))
-    return {name: tuple(terms) for name, terms in vocabularies.items()}
-
-
 def read_marker_states(rows: list[dict[str, str]], task_kinds) -> tuple[MarkerState, ...]:
     """The rows of ``marker_states.csv`` (a flag is "yes" or empty) as states, in order;
     ValueError naming the state when its colour or task kind is not one declared."""
@@ -87,27 +68,7 @@ def read_marker_states(rows: list[dict[str, str]], task_kinds) -> tuple[MarkerSt
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    return read_rows((DATA / name).read_text("utf-8"))
-
-
-def codes(terms: tuple[Term, ...]) -> tuple[str, ...]:
-    return tuple(t.code for t in terms)
-
-
-def labels(terms: tuple[Term, ...]) -> dict[str, str]:
-    return {t.code: t.zh for t in terms}
-
-
-def require_code(value, terms: tuple[Term, ...], *, field: str, what_zh: str) -> str:
-    """``value`` when it is one of ``terms``' codes, else ``InvalidInput`` naming ``field``
-    and the choices: a value that is no code at all is bad input (400), not a move the
-    record's state forbids (409)."""
-    if value not in codes(terms):
-        choices = "、".join(f"{t.zh}（{t.code}）" for t in terms)
-        raise InvalidInput(
-            f"{what_zh}不可识别：{value!r}（可选 {choices}）", details={"field": field}
-        )
-    return value
+    return read_table(DATA / name)
 
 
 _VOCABULARIES = read_terms(_rows("vocabularies.csv"))

@@ -22,10 +22,12 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from gazetteer.core.errors import InvalidInput
+from gazetteer.core.vocabulary import labels
 from gazetteer.registry import division_info
 from gazetteer.registry_tables import proposals
 from gazetteer.romanize import generic_base, split_name
 from gazetteer.rules.lexicons import _rows  # the rule-data CSV reader (comments, header)
+from gazetteer.vocabulary import DUE_KIND_TERMS, DUE_STATUS_TERMS
 
 FILING_DEADLINE_DAYS = 15  # 《地名管理条例》 Art. 13
 ANNOUNCEMENT_DEADLINE_DAYS = 15  # 《地名管理条例》 Art. 14
@@ -166,13 +168,8 @@ def _status(due: dt.date, today: dt.date) -> str:
 
 
 # Most urgent first: due_items sorts by this order.
-STATUS_ZH = {"overdue": "已逾期", "due": "即将到期", "open": "未到期"}
-KIND_ZH = {
-    "notice_ending": "公示即将结束",
-    "decision": "公示期满待决定",
-    "filing": "备案（第十三条）",
-    "announcement": "公告（第十四条）",
-}
+STATUS_ZH = labels(DUE_STATUS_TERMS)
+KIND_ZH = labels(DUE_KIND_TERMS)
 
 
 def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict]:

@@ -19,11 +19,11 @@ and where it is used:
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from gazetteer.core.vocabulary import read_table
 
 TABLE = Path(__file__).resolve().parent / "rules" / "data" / "generic_terms.csv"
 USES = ("split", "search")
@@ -71,16 +71,10 @@ def parse_row(row: dict[str, str]) -> GenericTerm:
     )
 
 
-def read_rows(text: str) -> list[dict[str, str]]:
-    """The rows of a generic-terms CSV text (``#`` lines are comments)."""
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    return list(csv.DictReader(io.StringIO(body)))
-
-
 @lru_cache(maxsize=1)
 def shipped_terms() -> dict[str, GenericTerm]:
     """Every term of the shipped table, by term."""
-    return {t.term: t for t in map(parse_row, read_rows(TABLE.read_text("utf-8")))}
+    return {t.term: t for t in map(parse_row, read_table(TABLE))}
 
 
 def search_suffixes() -> tuple[str, ...]:

@@ -22,26 +22,17 @@ from gazetteer.core.columns import (
     version_column,
 )
 from gazetteer.core.store import Geometry
+from gazetteer.core.vocabulary import codes, labels
 
 # (importing gazetteer.tables declares places and divisions first)
 from gazetteer.tables import ORGANISATION, PLACE_NAME, division_code_column, place_id_column
+from gazetteer.vocabulary import PROPOSAL_KIND_TERMS, PROPOSAL_STATE_TERMS
 
 # The proposal kinds and states, each code with the name the pages show.
-PROPOSAL_KIND_NAMES_ZH = {"naming": "命名", "renaming": "更名", "retirement": "销名"}
-PROPOSAL_STATE_NAMES_ZH = {
-    "draft": "草稿",
-    "submitted": "已提交",
-    "checked": "已合规审查",
-    "in_review": "专家论证、征求意见",
-    "on_notice": "公示中",
-    "approved": "已批准",
-    "rejected": "不予批准",
-    "announced": "已公告",
-    "in_force": "已生效",
-    "withdrawn": "已撤回",
-}
-PROPOSAL_KINDS = tuple(PROPOSAL_KIND_NAMES_ZH)
-PROPOSAL_STATES = tuple(PROPOSAL_STATE_NAMES_ZH)
+PROPOSAL_KIND_NAMES_ZH = labels(PROPOSAL_KIND_TERMS)
+PROPOSAL_STATE_NAMES_ZH = labels(PROPOSAL_STATE_TERMS)
+PROPOSAL_KINDS = codes(PROPOSAL_KIND_TERMS)
+PROPOSAL_STATES = codes(PROPOSAL_STATE_TERMS)
 OPINION_KINDS = ("expert", "consultation", "assessment", "public")
 VERSION_CHANGES = (
     "baseline",

@@ -32,7 +32,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.geodesy import destination, distance_m
 from gazetteer.core.store import Store
-from gazetteer.generic_terms import read_rows
+from gazetteer.core.vocabulary import read_rows
 
 CGCS2000_A, CGCS2000_F = 6378137.0, 1 / 298.257222101
 

@@ -404,3 +404,34 @@ def test_postgres_refuses_invalid_utf8(store):
                     "WHERE id = (SELECT min(id) FROM places)"
                 )
             )
+
+
+def test_a_json_column_that_does_not_parse_never_fails_a_list_and_is_left_for_a_person(
+    client, store
+):
+    """A hand-edited JSON column (``{broken``) is read as null: the list answers 200 with
+    the other rows; ``repair-text`` lists it as not_json and, since no repair can guess
+    what it held, leaves it and exits 1 even with --apply."""
+    from proposal_helpers import draft_road
+
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's json type refuses text that does not parse")
+    kept, broken = draft_road(store), draft_road(store, "云溪路")
+    _plant(store, [("UPDATE proposals SET proposed = '{broken' WHERE id = ?", (broken["id"],))])
+    login(client, "wang", "officer")
+    r = client.get("/api/proposals")
+    assert r.status_code == 200
+    names = {p["id"]: p["name"] for p in r.get_json()["items"]}
+    assert names == {kept["id"]: "长乐路", broken["id"]: None}
+    assert client.get("/officer/").status_code == 200
+    base = ["--database-url", store.url, "admin", "repair-text"]
+    for args in ([], ["--apply"]):
+        result = CliRunner().invoke(main, [*base, *args])
+        assert result.exit_code == 1, result.output
+        assert f"proposals[{broken['id']}].proposed: not_json" in result.output
+    assert "left as stored" in result.output
+    with store.read() as conn:
+        read = sa.select(proposals.c.proposed).where(proposals.c.id == broken["id"])
+        assert conn.execute(read).scalar() is None  # read as null
+        stored = sa.text("SELECT proposed FROM proposals WHERE id = :id")
+        assert conn.execute(stored, {"id": broken["id"]}).scalar() == "{broken"  # unchanged

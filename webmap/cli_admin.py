@@ -268,8 +268,10 @@ def repair_text_cmd(obj, apply: bool) -> None:
         click.echo(bad.line())
     left = [bad for bad in found if bad.problem in text_repair.NOT_REPAIRED]
     if not apply:
+        repairable = len(found) - len(left)
         click.echo(
-            f"{len(found)} value(s) with invalid text" + (" (run with --apply)" if found else "")
+            f"{len(found)} value(s) with invalid text"
+            + (f" ({repairable} repaired by --apply)" if repairable else "")
         )
         sys.exit(1 if found else 0)
     repaired = text_repair.repair_stored_text(obj.store, actor=CLI_ACTOR)

@@ -46,6 +46,7 @@ from gazetteer.core.text import (
 )
 from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
+from gazetteer.search import MAX_QUERY_CHARS
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
 from gazetteer.tables import PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
@@ -472,7 +473,7 @@ class NoQuery(QueryModel):
 
 
 Page = Annotated[int, Field(ge=1, le=1000)]
-LookupText = Annotated[str, Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)]
+LookupText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=TEXT_PATTERN)]
 
 
 class SearchQuery(QueryModel):

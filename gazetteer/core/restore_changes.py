@@ -78,9 +78,10 @@ class RestoreChanges:
 def open_pair(restored: Path, replaced: Path) -> sqlite3.Connection:
     """One connection: ``main`` is the restored store (writable), ``replaced`` the kept
     copy (read-only). Text is read as the store reads it (undecodable bytes as U+FFFD)."""
-    conn = sqlite3.connect(f"file:{restored}", uri=True)
+    # URIs (percent-encoded: a path may hold '?' or '#') so that the copy opens read-only.
+    conn = sqlite3.connect(Path(restored).resolve().as_uri(), uri=True)
     conn.text_factory = stored_bytes_as_text
-    conn.execute("ATTACH DATABASE ? AS replaced", (f"file:{replaced}?mode=ro",))
+    conn.execute("ATTACH DATABASE ? AS replaced", (Path(replaced).resolve().as_uri() + "?mode=ro",))
     return conn
 
 

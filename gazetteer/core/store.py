@@ -184,6 +184,17 @@ def _json_serializer(document) -> str:
     return text
 
 
+def _json_deserializer(text: str):
+    # A JSON column holds what the store wrote, unless someone wrote it by hand (a manual
+    # ``sqlite3`` edit): a document that does not parse is read as null (unknown) rather
+    # than failing every list that includes its row; ``repair-text`` lists it (not_json).
+    try:
+        return json.loads(text)
+    except ValueError:
+        log.warning("a JSON column held text that is not JSON (read as null); see repair-text")
+        return None
+
+
 def _sqlite_driver_autocommit(dbapi_connection, _record):
     dbapi_connection.isolation_level = None
 
@@ -289,6 +300,7 @@ class Store:
         else:
             kwargs["pool_pre_ping"] = True
         kwargs["json_serializer"] = _json_serializer
+        kwargs["json_deserializer"] = _json_deserializer
         self.engine: Engine = sa.create_engine(url, **kwargs)
         sa.event.listen(self.engine, "before_cursor_execute", _refuse_invalid_text)
         if self.dialect == "sqlite":

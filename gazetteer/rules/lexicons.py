@@ -10,12 +10,11 @@ the shipped row). No settings are read.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from gazetteer.core.vocabulary import read_rows
 from gazetteer.generic_terms import GenericTerm, parse_row
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -128,8 +127,7 @@ def _lines(name: str, extra_dir: Path | None) -> list[list[str]]:
 def _rows(name: str, extra_dir: Path | None) -> list[dict[str, str]]:
     out = []
     for _path, text in _read_text(name, extra_dir):
-        body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-        out.extend(csv.DictReader(io.StringIO(body)))
+        out.extend(read_rows(text))
     return out
 
 
