@@ -433,6 +433,9 @@ def division_changes_of(conn, code: str | None) -> list[dict]:
     ]
 
 
+FIRST_YEAR = 1979  # the first year of the change table (宝安县, the first code list)
+
+
 def divisions_as_of(store: Store, day: dt.date) -> list[dict]:
     """Guangdong's city- and county-level divisions on ``day`` (a civil date), by undoing
     every change that took effect after it: [{code, name, parent_code}] sorted by code.
@@ -440,8 +443,8 @@ def divisions_as_of(store: Store, day: dt.date) -> list[dict]:
     The table covers changes since 1979: earlier dates are refused (InvalidInput)."""
     if not isinstance(day, dt.date):
         raise InvalidInput("日期格式应为 YYYY-MM-DD")
-    if day < dt.date(1979, 1, 1):
-        raise InvalidInput("历史区划数据自 1979 年起")
+    if day.year < FIRST_YEAR:
+        raise InvalidInput(f"历史区划数据自 {FIRST_YEAR} 年起")
     with store.read() as conn:
         now = {
             r.code: {"code": r.code, "name": r.name, "parent_code": r.parent_code}

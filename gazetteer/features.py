@@ -36,6 +36,7 @@ from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
 from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
+from gazetteer.core.text import TEXT_PATTERN
 
 DEMONSTRATION_LABEL = "演示数据"
 
@@ -99,6 +100,9 @@ class Field:
             out["format"] = self.format
         if self.enum:
             out["enum"] = list(self.enum)
+        elif self.type == "string" and not self.format:
+            # The control-character rule every text value is checked against.
+            out["pattern"] = TEXT_PATTERN
         return out
 
     def coerce(self, text: str) -> Any:

@@ -49,6 +49,9 @@ VALID = {
     schemas.RoundPlan: {
         "line": "韶惠线",
         "round_no": 4,
+        "plan": "逐桩检查",
+        "planned_start": "2024-03-01",
+        "planned_end": "2024-06-30",
         "teams": [{"side_code": "a", "members": ["x"]}, {"side_code": "b", "members": ["y"]}],
     },
     schemas.InspectionNew: {

@@ -1,6 +1,7 @@
 """OpenAPI paths of the boundaries API (/api/boundaries/...), one ``operation`` each (path
 parameters named ``…_id`` are integers unless declared; ``webmap.responses``)."""
 
+from gazetteer.core.text import TEXT_PATTERN
 from webmap import responses as r
 from webmap import schemas as s
 from webmap.responses import file_content, form_body, json_content, operation, path_param
@@ -10,7 +11,7 @@ _UPLOAD = {"required": True, **file_content("The file, as ``format`` says", *_FI
 _FILE = file_content(
     "The export file, as ``format`` asks (EPSG:4490; CSV UTF-8 with BOM)", *_FILE_TYPES
 )
-_UUID = path_param("inspection_id", {"type": "string", "format": "uuid"})
+_UUID = path_param("inspection_id", {"type": "string", "format": "uuid", "pattern": TEXT_PATTERN})
 _STORED = {"200": json_content("Already stored", r.Inspection)}  # resent: the record as stored
 
 PATHS = {
@@ -61,7 +62,11 @@ PATHS = {
         )
     },
     "/api/boundaries/photos/{sha256}": {
-        "get": operation("A stored photo (staff)", {"description": "Image"})
+        "get": operation(
+            "A stored photo (staff)",
+            {"description": "Image"},
+            params=[path_param("sha256", {"type": "string", "pattern": s.PHOTO_DIGEST})],
+        )
     },
     "/api/boundaries/markers/export": {"get": operation("Export markers", _FILE)},
     "/api/boundaries/markers/import": {

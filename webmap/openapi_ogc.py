@@ -13,7 +13,7 @@ from __future__ import annotations
 from gazetteer.tiles import MAX_ZOOM, MVT_MEDIA_TYPE
 from webmap.layers import LAYERS
 from webmap.ogcapi import ItemsQuery, item_params
-from webmap.responses import Error, error, json_content, query_parameters
+from webmap.responses import Error, error, json_content, path_param, query_parameters
 from webmap.schemas import openapi30_components
 
 
@@ -38,12 +38,7 @@ def _parameters() -> dict:
             "required": True,
             "schema": {"type": "string", "enum": [layer.id for layer in LAYERS]},
         },
-        "featureId": {
-            "name": "featureId",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string"},
-        },
+        "featureId": path_param("featureId"),
     }
 
 
@@ -53,6 +48,17 @@ PARAMETERS = _parameters()
 def _ok(media: str, description: str) -> dict:
     """An answer in ``media``, or an HTML page when ``f=html`` asks for one."""
     return json_content(description, media=(media, "text/html"))
+
+
+def _properties(layer) -> dict:
+    """``properties`` of ``layer``: a comma-separated list of its own property names (the
+    server refuses any other name)."""
+    names = [field.name for field in layer.fields]
+    return {
+        **PARAMETERS["properties"],
+        "schema": {"type": "array", "items": {"type": "string", "enum": names}},
+        **_COMMA_SEPARATED,
+    }
 
 
 def ogc_paths(prefix: str) -> dict:
@@ -129,7 +135,12 @@ def ogc_paths(prefix: str) -> dict:
         paths[f"{base}/items"] = {
             "get": {
                 "summary": f"Features of {layer.id} (GeoJSON)",
-                "parameters": [_ref(p) for p in item_params(layer) if p in PARAMETERS] + queryables,
+                "parameters": [
+                    _properties(layer) if p == "properties" else _ref(p)
+                    for p in item_params(layer)
+                    if p in PARAMETERS
+                ]
+                + queryables,
                 "responses": {
                     "200": _ok("application/geo+json", "FeatureCollection"),
                     "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
@@ -144,7 +155,7 @@ def ogc_paths(prefix: str) -> dict:
                     _ref("featureId"),
                     _ref("f"),
                     _ref("crs"),
-                    _ref("properties"),
+                    _properties(layer),
                     _ref("skipGeometry"),
                 ],
                 "responses": {

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from boundaries.vocabulary import FOUND_STATES
+from gazetteer.core.text import TEXT_PATTERN
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
 from webmap.errors import API_PREFIXES, JSON_PATHS
@@ -465,8 +466,9 @@ def query_param(name: str, schema: dict, description: str | None = None, **extra
 
 def path_param(name: str, schema: dict | None = None, description: str | None = None) -> dict:
     """A path parameter; without ``schema`` an ``…_id`` is an integer, anything else text
-    (``add_path_parameters`` fills in every one an operation does not declare)."""
-    schema = schema or ({"type": "integer"} if name.endswith("_id") else {"type": "string"})
+    free of control characters (``add_path_parameters`` fills in every one an operation does not declare)."""
+    text = {"type": "string", "pattern": TEXT_PATTERN}  # the control-character rule of all text
+    schema = schema or ({"type": "integer"} if name.endswith("_id") else text)
     param = {"name": name, "in": "path", "required": True, "schema": schema}
     return {**param, "description": description} if description else param
 

@@ -30,20 +30,24 @@ from boundaries.vocabulary import (
     FOUND_STATE_TERMS,
     MARKER_STATES,
     NOTES_MAX_CHARS,
+    TASK_KIND_TERMS,
+    TASK_STATUS_TERMS,
     TASK_STATUSES,
     Term,
 )
 from gazetteer.cleanup import KINDS as CLEANUP_KINDS
 from gazetteer.cleanup import STATUSES as CLEANUP_STATUSES
 from gazetteer.core.actors import ROLES
-from gazetteer.core.crs import CRS_TAG_HELP
+from gazetteer.core.crs import CRS_TAG_HELP, CRS_TAG_SPELLINGS
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.text import (
     FILLED_LINE_PATTERN,
+    FILLED_TEXT_PATTERN,
     LINE_PATTERN,
     TEXT_PATTERN,
     forbidden_character,
 )
+from gazetteer.division_history import FIRST_YEAR as HISTORY_FIRST_YEAR
 from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.search import MAX_QUERY_CHARS
@@ -61,16 +65,44 @@ IsoDate = Annotated[
     str,
     Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
 ]
-# Finite numbers. The range (the globe, China) is the domain's check, which can say when
-# lat and lon look swapped ("疑似颠倒", gazetteer.core.geojson_input.check_lon_lat): a range
-# here would answer a swapped pair with a bare "lat 应不大于 90".
-Lon = Annotated[float, Field(allow_inf_nan=False, description="CGCS2000 longitude, degrees")]
-Lat = Annotated[float, Field(allow_inf_nan=False, description="CGCS2000 latitude, degrees")]
+
+
+def _degrees(axis: str, limit: int) -> Any:
+    """A finite CGCS2000 ``axis`` in degrees. The range (the globe, China) is the domain's
+    check, which can say when lat and lon look swapped ("疑似颠倒",
+    gazetteer.core.geojson_input.check_lon_lat): a range checked here would answer a swapped
+    pair with a bare "lat 应不大于 90". The document still declares the globe's range (the
+    domain refuses beyond it), so a client made from it does not send a longitude of 4e16."""
+    return Annotated[
+        float,
+        Field(
+            allow_inf_nan=False,
+            description=f"CGCS2000 {axis}, degrees",
+            json_schema_extra={"minimum": -limit, "maximum": limit},
+        ),
+    ]
+
+
+Lon = _degrees("longitude", 180)
+Lat = _degrees("latitude", 90)
 # Text a field must hold (not empty, not only spaces): the document says so as the check does.
-Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=r"\S")]
-FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=r"\S")]
+Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=FILLED_TEXT_PATTERN)]
+FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=FILLED_TEXT_PATTERN)]
 FilledLine = Annotated[str, Field(min_length=1, max_length=2_000, pattern=FILLED_LINE_PATTERN)]
 Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
+PHOTO_DIGEST = "^[0-9a-f]{64}$"  # a stored photo is named by the SHA-256 of its bytes
+# A coordinate system tag, checked by gazetteer.core.crs.normalise_tag as everywhere a CRS
+# is taken. The document lists the spellings it knows; the check also takes them in any case
+# (bd09, Gcj-02) and any EPSG:NNNN, which an enum cannot say (the description does).
+CrsTag = Annotated[
+    str,
+    Field(
+        max_length=40,
+        pattern=LINE_PATTERN,
+        description=CRS_TAG_HELP,
+        json_schema_extra={"enum": list(CRS_TAG_SPELLINGS)},
+    ),
+]
 
 
 class RequestModel(BaseModel):
@@ -230,7 +262,7 @@ class CleanupDecision(RequestModel):
     """An officer's decision on a clean-up item: keep the name (with the reason) or reopen."""
 
     decision: Literal["kept", "to_review"]
-    reason: Text | None = None
+    reason: ShortText | None = Field(None, description="保留（kept）时必填：保留的理由")
     version: int
 
 
@@ -239,9 +271,10 @@ class ReverseBatch(RequestModel):
 
     # Checked by gazetteer.core.crs.normalise_tag, as everywhere a CRS tag is taken: any
     # case (bd09, Gcj-02), aliases and EPSG:NNNN.
-    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
+    crs: CrsTag = "CGCS2000"
     points: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = Field(
-        max_length=10_000
+        description="[lon, lat] pairs (the globe's range: lon -180..180, lat -90..90)",
+        max_length=10_000,
     )
 
 
@@ -265,11 +298,11 @@ class OnALine(RequestModel):
 class RoundPlan(OnALine):
     """Plan an inspection round (officer): one team per side of the line."""
 
-    round_no: int
+    round_no: Annotated[int, Field(ge=1, le=2**31 - 1)]
     title: Annotated[Line, Field(max_length=200)] | None = None
-    plan: Text | None = None
-    planned_start: IsoDate | None = None
-    planned_end: IsoDate | None = None
+    plan: FilledText = Field(description="检查范围与方法")
+    planned_start: IsoDate
+    planned_end: IsoDate = Field(description="不早于 planned_start")
     teams: list[Team] = Field(min_length=2, max_length=2)
     is_demonstration: bool = False
     section_from_seq: int | None = None  # a section of the line: first and last marker seq
@@ -288,8 +321,8 @@ class InspectionNew(RequestModel):
     measured_lat: Lat | None = None
     measurement_method: ShortText | None = None
     measurement_accuracy_m: float | None = None
-    notes: Annotated[str, Field(max_length=NOTES_MAX_CHARS)] | None = None
-    photos: list[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] | None = None
+    notes: Annotated[Text, Field(max_length=NOTES_MAX_CHARS)] | None = None
+    photos: list[Annotated[str, Field(pattern=PHOTO_DIGEST)]] | None = None
     inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = None
     moved_confirmed: bool | None = None  # the inspector's "the marker has moved" (distance guard)
 
@@ -330,7 +363,7 @@ class SideSignOff(RequestModel):
 
 class TaskNew(RequestModel):
     marker_id: Id
-    kind: Filled
+    kind: coded(TASK_KIND_TERMS)
     note: Text | None = None
 
 
@@ -343,7 +376,7 @@ class ExternalWitness(RequestModel):
 
 
 class TaskUpdate(RequestModel):
-    status: Filled
+    status: coded(TASK_STATUS_TERMS)
     result: Text | None = None
     witness_other_side: ShortText | None = None  # an account of the adjacent side
     witness: ExternalWitness | None = None
@@ -465,7 +498,7 @@ class ImportLayerQuery(QueryModel):
 
 
 class ImportSampleQuery(QueryModel):
-    crs: Annotated[str, Field(max_length=40, description=CRS_TAG_HELP)]
+    crs: CrsTag
 
 
 class NoQuery(QueryModel):
@@ -496,7 +529,7 @@ class SuggestQuery(QueryModel):
 class ReverseQuery(QueryModel):
     lon: Lon
     lat: Lat
-    crs: Annotated[str, Field(min_length=1, max_length=40, description=CRS_TAG_HELP)] = "CGCS2000"
+    crs: CrsTag = "CGCS2000"
     nearest: Annotated[int, Field(ge=0, le=50)] = Field(5, description="最近地名的条数")
 
 
@@ -507,8 +540,25 @@ class DivisionsGeoJsonQuery(QueryModel):
     )
 
 
+def _years_from(year: int) -> str:
+    """A regex alternation of the 4-digit years ``year``..9999 (a JSON Schema pattern)."""
+    digits = str(year)
+    options = [digits]
+    for i, d in enumerate(digits):
+        if d != "9":
+            rest = 3 - i
+            options.append(digits[:i] + f"[{int(d) + 1}-9]" + ("[0-9]" * rest))
+    return "|".join(options)
+
+
 class DivisionsAsOfQuery(QueryModel):
-    date: QueryDate = Field(description="哪一天（YYYY-MM-DD）")
+    date: Annotated[
+        str,
+        Field(
+            pattern=f"^({_years_from(HISTORY_FIRST_YEAR)})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = Field(description=f"哪一天（YYYY-MM-DD，{HISTORY_FIRST_YEAR} 年起）")
 
 
 class ChangesQuery(QueryModel):

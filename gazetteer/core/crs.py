@@ -53,6 +53,8 @@ _TAG_ALIASES = {
     "BD-09": "BD09",
     "BD09LL": "BD09",
 }
+# Every spelling the check knows by name (the OpenAPI document lists them as an enum).
+CRS_TAG_SPELLINGS = tuple(_TAG_ALIASES)
 
 # Krasovsky 1940 ellipsoid, as used by the published GCJ-02 algorithm.
 _GCJ_A_M = 6378245.0

@@ -47,6 +47,8 @@ _FORBIDDEN_IN_ONE_LINE = re.compile(f"[{_CONTROLS}{_LINE_BREAKS}]")
 # Single-line text (names, titles, offices) as JSON Schema patterns: any, and filled in
 # (holding at least one character that is not a space).
 LINE_PATTERN = f"^[^{_CONTROLS}{_LINE_BREAKS}]*$"
+# Text that must hold something: at least one character that is not a space.
+FILLED_TEXT_PATTERN = f"^[^{_CONTROLS}]*[^{_CONTROLS}\\s][^{_CONTROLS}]*$"
 FILLED_LINE_PATTERN = (
     f"^[^{_CONTROLS}{_LINE_BREAKS}]*[^{_CONTROLS}{_LINE_BREAKS}\\s][^{_CONTROLS}{_LINE_BREAKS}]*$"
 )
