@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import click
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from gazetteer.core.settings import describe_settings, load_settings
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
+from webmap.cli_output import FORCE_HELP, check_output, replacing
 from webmap.cli_params import RECORD_ID
 
 
@@ -120,16 +120,18 @@ def import_data(obj: Context, force: bool) -> None:
 @main.command("export")
 @click.argument("layer")
 @click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="geojson")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: <layer>.<format>")
+@click.option("-o", "--output", help="Default: <layer>.<format>")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
-def export(obj: Context, layer: str, fmt: str, output: str | None) -> None:
+def export(obj: Context, layer: str, fmt: str, output: str | None, force: bool) -> None:
     """Write a layer (see `gdgis layers`) as GeoJSON, GeoPackage or CSV (UTF-8 with BOM)."""
     layers = {layer_.id: layer_ for layer_ in all_layers()}
     if layer not in layers:
         raise click.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}")
-    path = Path(output or f"{layer}.{fmt}")
+    path = check_output(f"{layer}.{fmt}" if output is None else output, force, obj.store)
     frame = layers[layer].frame(obj.store)
-    write_layer(frame, fmt, path, layer)
+    with replacing(path) as scratch:
+        write_layer(frame, fmt, scratch, layer)
     click.echo(f"{len(frame)} features -> {path}")
 
 
@@ -215,13 +217,17 @@ def staff_cmd(obj: Context, username: str, full_name, organisation, side_code, j
 
 @boundaries_group.command("export-round")
 @click.argument("round_id", type=RECORD_ID)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("-o", "--output", required=True)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
-def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
+def export_round_cmd(obj: Context, round_id: int, output: str, force: bool) -> None:
     """Write an inspection round (line, markers, inspections) as a GeoPackage."""
     from boundaries.report import export_round
 
-    click.echo(f"-> {export_round(obj.store, round_id, Path(output))}")
+    path = check_output(output, force, obj.store)
+    with replacing(path) as scratch:
+        export_round(obj.store, round_id, scratch)
+    click.echo(f"-> {path}")
 
 
 RESTORE_WAIT_S = 600.0  # how long `gdgis serve` waits for a running restore to finish
