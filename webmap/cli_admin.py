@@ -63,12 +63,13 @@ def create_user(
     obj, username: str, roles: tuple[str, ...], password_stdin: bool, office: str | None
 ) -> None:
     """Create a user with a password, roles and (optionally) an office."""
-    migrate.upgrade(obj.store, SCHEMA)
+    store = obj.store_to_set_up()
+    migrate.upgrade(store, SCHEMA)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    user = accounts.create_user(obj.store, username, password, roles, by=CLI_ACTOR, office=office)
+    user = accounts.create_user(store, username, password, roles, by=CLI_ACTOR, office=office)
     click.echo(
         f"created user {user['username']} roles={','.join(user['roles'])} office={office or '-'}"
     )

@@ -32,22 +32,18 @@ def _store_files(store: Store) -> list[Path]:
     return [base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")]
 
 
-def check_output(value: str, force: bool, store: Store) -> Path:
+def check_output(value: str, force: bool, store: Store, hint: str = "'-o' / '--output'") -> Path:
     """``value`` as the path to write, or a usage error (exit 2) saying why not."""
     if not value.strip():
-        raise click.BadParameter("输出文件名为空", param_hint="'-o' / '--output'")
+        raise click.BadParameter("输出文件名为空", param_hint=hint)
     path = Path(value)
     if path.is_dir():
-        raise click.BadParameter(f"{value} 是目录，不是文件", param_hint="'-o' / '--output'")
+        raise click.BadParameter(f"{value} 是目录，不是文件", param_hint=hint)
     if path.exists():
         if any(path.resolve() == f.resolve() for f in _store_files(store)):
-            raise click.BadParameter(
-                f"{value} 是本服务的存储文件，不能作为输出", param_hint="'-o' / '--output'"
-            )
+            raise click.BadParameter(f"{value} 是本服务的存储文件，不能作为输出", param_hint=hint)
         if not force:
-            raise click.BadParameter(
-                f"{value} 已存在；要替换它请加 --force", param_hint="'-o' / '--output'"
-            )
+            raise click.BadParameter(f"{value} 已存在；要替换它请加 --force", param_hint=hint)
     return path
 
 
