@@ -349,11 +349,13 @@ def test_verify_backup_says_one_line_per_backup(store, tmp_path):
             str(good),
             str(bad),
             str(no_manifest),
+            str(tmp_path / "missing.sqlite"),
         ],
     )
     assert r.exit_code == 1
     lines = r.output.splitlines()
-    assert len(lines) == 3, r.output
+    assert len(lines) == 4, r.output
+    assert lines[3].startswith(f"{tmp_path / 'missing.sqlite'}: FAILED: 找不到备份文件")
     assert lines[0] == f"{good}: ok"
     assert lines[1].startswith(f"{bad}: FAILED: file checksum differs") and "; " in lines[1]
     assert lines[2].startswith(f"{no_manifest}: FAILED: ")
