@@ -398,10 +398,6 @@ def run() -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
-    run()
-
-
 @main.command("cleanup-build")
 @click.option("--division", default=None, help="Only the names of this division code and below.")
 @click.pass_obj
@@ -437,3 +433,7 @@ def correct_readings(obj: Context, apply_: bool) -> None:
         return
     actor = Actor("system:cli", frozenset({"officer"}))
     click.echo(json.dumps(readings.apply_reading_corrections(obj.store, actor), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    run()
