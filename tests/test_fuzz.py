@@ -337,7 +337,7 @@ def test_requests_the_document_forbids_are_refused(field_app, bstore, role):
 # 400 or 422 fails: the server refused as malformed what the document calls well formed.
 # (Other operations still refuse some schema-valid requests for their meaning: a division
 # code no division has, a file that is not one, a CQL2 filter that does not parse, a tile
-# beyond its matrix; see docs/api.md.)
+# beyond its matrix; docs/known-limits.md lists them.)
 DOCUMENTED_OPERATIONS = (
     "GET /api/boundaries/markers/{key}",
     "GET /api/boundaries/photos/{sha256}",

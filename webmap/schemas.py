@@ -27,6 +27,7 @@ from boundaries.inspections import AMENDMENT_KINDS
 from boundaries.io import FORMATS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
 from boundaries.vocabulary import (
+    CONCLUSION_MAX_CHARS,
     FOUND_STATE_TERMS,
     MARKER_STATES,
     NOTES_MAX_CHARS,
@@ -342,17 +343,17 @@ class ConclusionSignOff(RequestModel):
     the other side's signature (both sign the same words)."""
 
     side_code: ShortText | Id  # a division code; sent as a JSON number it is the same code
-    conclusion: Text
+    conclusion: Annotated[FilledText, Field(max_length=CONCLUSION_MAX_CHARS)]
 
 
 class StaffProfile(RequestModel):
     """Who an account is and which side (division code) it works for (officer of that
     side, or admin)."""
 
-    full_name: Line
-    organisation: Line
-    job_title: Line | None = None
-    side_code: Line
+    full_name: Annotated[FilledLine, Field(max_length=100)]
+    organisation: Annotated[FilledLine, Field(max_length=200)]
+    job_title: Annotated[Line, Field(max_length=100)] | None = None
+    side_code: Annotated[FilledLine, Field(max_length=12)]
 
 
 class SideSignOff(RequestModel):
