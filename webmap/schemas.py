@@ -350,10 +350,10 @@ class StaffProfile(RequestModel):
     """Who an account is and which side (division code) it works for (officer of that
     side, or admin)."""
 
-    full_name: Annotated[FilledLine, Field(max_length=100)]
-    organisation: Annotated[FilledLine, Field(max_length=200)]
-    job_title: Annotated[Line, Field(max_length=100)] | None = None
-    side_code: Annotated[FilledLine, Field(max_length=12)]
+    full_name: Annotated[FilledLine, Field(max_length=100)] = Field(title="姓名")
+    organisation: Annotated[FilledLine, Field(max_length=200)] = Field(title="单位")
+    job_title: Annotated[Line, Field(max_length=100)] | None = Field(None, title="职务")
+    side_code: Annotated[FilledLine, Field(max_length=12)] = Field(title="所属一方（区划代码）")
 
 
 class SideSignOff(RequestModel):
