@@ -301,9 +301,9 @@ class RoundPlan(OnALine):
 
     round_no: Annotated[int, Field(ge=1, le=2**31 - 1)]
     title: Annotated[Line, Field(max_length=200)] | None = None
-    plan: FilledText = Field(description="检查范围与方法")
-    planned_start: IsoDate
-    planned_end: IsoDate = Field(description="不早于 planned_start")
+    plan: FilledText = Field(title="联检计划", description="检查范围与方法")
+    planned_start: IsoDate = Field(title="计划开始日期")
+    planned_end: IsoDate = Field(title="计划结束日期", description="不早于 planned_start")
     teams: list[Team] = Field(min_length=2, max_length=2)
     is_demonstration: bool = False
     section_from_seq: int | None = None  # a section of the line: first and last marker seq
