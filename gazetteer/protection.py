@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gazetteer.core.actors import Actor, require_role
-from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.law_tables import protected_names
 from gazetteer.registry import Clock, as_utc, jsonable, utcnow
 from gazetteer.tables import places
@@ -35,7 +35,7 @@ def protect_name(store, actor: Actor, place_id: int, *, reason, source, clock: C
         if conn.execute(sa.select(places.c.id).where(places.c.id == place_id)).first() is None:
             raise NotFound(f"没有编号为 {place_id} 的地名记录")
         if protection_of(conn, place_id) is not None:
-            raise InvalidInput("该地名已列入保护名录")
+            raise Conflict("该地名已列入保护名录", details={"place_id": place_id})
         conn.execute(
             protected_names.insert().values(
                 place_id=place_id,

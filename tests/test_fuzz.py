@@ -346,7 +346,7 @@ DOCUMENTED_OPERATIONS = (
     "POST /api/boundaries/inspections/{inspection_id}/sign",
     "GET /api/boundaries/inspections/{inspection_id}/amendments",
     "GET /api/divisions/as-of",
-    "GET /api/reverse",
+    "GET /api/changes",
     "POST /api/places/{place_id}/protection",
     "GET /ogc/collections/divisions/items/{featureId}",
     "GET /ogc/collections/boundary_markers/items/{featureId}",

@@ -15,7 +15,7 @@ from proposal_helpers import (
 )
 
 from gazetteer import protection, workflow
-from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
+from gazetteer.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 OLD = YUEZHOU
 
@@ -32,7 +32,7 @@ def test_listing_needs_reason_and_source_and_the_officer_role(store):
         store, OFFICER, pid, reason="测试用：清代已有此名", source="测试名录（非真实）"
     )
     assert listed["listed_by"] == OFFICER.username
-    with pytest.raises(InvalidInput, match="已列入"):
+    with pytest.raises(Conflict, match="已列入"):
         protection.protect_name(store, OFFICER, pid, reason="再次", source="名录")
 
 

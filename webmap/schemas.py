@@ -562,8 +562,18 @@ class DivisionsAsOfQuery(QueryModel):
     ] = Field(description=f"哪一天（YYYY-MM-DD，{HISTORY_FIRST_YEAR} 年起）")
 
 
+_MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+_HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
+# What gazetteer.notices.parse_since reads: a sequence number, or an instant with its zone
+# (29 February, which the check also takes, is left out: a pattern cannot know leap years).
+SINCE_PATTERN = (
+    f"^([0-9]{{1,18}}|[1-9][0-9]{{3}}-{_MONTH_DAY}T{_HOUR_MINUTE}(:[0-5][0-9](\\.[0-9]{{1,6}})?)?"
+    f"(Z|[+-]{_HOUR_MINUTE}))$"
+)
+
+
 class ChangesQuery(QueryModel):
-    since: ShortText | None = Field(
+    since: Annotated[str, Field(pattern=SINCE_PATTERN)] | None = Field(
         None, description="序号，或带时区的 ISO 8601 时刻：只列其后的变更"
     )
     limit: Page = Field(100, description="条数上限")
