@@ -26,7 +26,7 @@ from shapely.geometry import mapping
 
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
-from gazetteer.core.text import clean_text
+from gazetteer.core.text import canonical_number, clean_text
 from gazetteer.place_view import map_context
 from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
 from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
@@ -297,8 +297,9 @@ def parse_since(value) -> tuple[int | None, dt.datetime | None]:
     if value is None or value == "":
         return 0, None
     text = str(value).strip()
-    if text.isdigit():
-        return int(text), None
+    sequence = canonical_number(text)  # ASCII digits only: "١٢" is not sequence 12
+    if sequence is not None:
+        return sequence, None
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -52,6 +52,21 @@ FILLED_LINE_PATTERN = (
 )
 
 
+_CANONICAL_NUMBER = re.compile(r"0|[1-9][0-9]*")
+STORE_INT_MAX = 2**63 - 1  # the largest integer a record id can be (signed 64-bit)
+
+
+def canonical_number(text: str) -> int | None:
+    """``text`` as a whole number from 0 to ``STORE_INT_MAX`` when it is written the one way
+    an id or a sequence number is: ASCII digits without leading zeros. None otherwise:
+    Python's ``int()`` also reads ``٣`` (Arabic-Indic), ``３`` (full-width), ``003`` and
+    ``+3``, so one record would answer to many addresses."""
+    if not _CANONICAL_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= STORE_INT_MAX else None
+
+
 def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
     """The first character ``text`` may not hold, as ``U+001B``; None when it is clean.
     Lone surrogates are reported by ``has_lone_surrogate``."""
