@@ -144,3 +144,24 @@ def test_the_change_feed_reads_only_ascii_sequence_numbers(client, since):
     r = client.get("/api/changes", query_string={"since": since})
     assert r.status_code == 400, r.get_json()
     assert client.get("/api/changes?since=12").get_json()["next_since"] >= 12
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/boundaries/markers/a%1Bb", "key"),
+        ("/api/boundaries/photos/%1E", "sha256"),
+        ("/ogc/collections/places/items?source=a%C2%85", "source"),
+        ("/ogc/collections/places/items?name=%E2%80%AEx", "name"),
+        ("/ogc/collections/places/tiles/WebMercatorQuad/0/0/0?parent_code=a%1B", "parent_code"),
+        ("/api/search?q=a%1Bb", "q"),
+    ],
+)
+def test_a_control_character_in_the_url_is_400_naming_its_parameter(bclient, url, field):
+    """Left to the store's last check, these were refused naming a label ("文本") and
+    saying "未保存" (not saved) on a read."""
+    r = bclient.get(url)  # checked before who asks (photos are for staff)
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_input" and error["details"]["field"] == field
+    assert "未保存" not in error["message"] and "文本" not in error["message"]

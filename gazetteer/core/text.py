@@ -80,7 +80,12 @@ def _shown(label: str | None, field: str) -> str:
 
 
 def _refuse_forbidden(
-    text: str, field: str, *, label: str | None = None, single_line: bool = False
+    text: str,
+    field: str,
+    *,
+    label: str | None = None,
+    single_line: bool = False,
+    outcome: str = "，未保存",
 ) -> None:
     shown = _shown(label, field)
     if has_lone_surrogate(text):
@@ -92,11 +97,13 @@ def _refuse_forbidden(
         raise InvalidInput(f"{shown} 含有空字符（NUL）", details={"field": field})
     if bad in ("U+000A", "U+000D", "U+2028", "U+2029"):
         raise InvalidInput(
-            f"{shown} 应为单行文字，不能含换行（{bad}），未保存", details={"field": field}
+            f"{shown} 应为单行文字，不能含换行（{bad}）{outcome}", details={"field": field}
         )
     if bad:
         kind = "制表符" if bad == "U+0009" else "控制字符"
-        raise InvalidInput(f"{shown} 含有不允许的{kind}（{bad}），未保存", details={"field": field})
+        raise InvalidInput(
+            f"{shown} 含有不允许的{kind}（{bad}）{outcome}", details={"field": field}
+        )
 
 
 def displayable(text) -> str:
@@ -211,6 +218,16 @@ def json_leaves(document, where: str = "请求体"):
             stack.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
         else:
             yield path, item
+
+
+def check_parameter_text(name: str, value: str, *, writes: bool) -> None:
+    """A URL's path part or query parameter ``name`` (its own name, ``key``, ``source``)
+    with ``value``: refused like stored text (a lone surrogate or a control character,
+    ``forbidden_character``), naming ``name``; the name itself is checked too. ``writes``:
+    the request would change something (its refusal says nothing was saved)."""
+    outcome = "，未保存" if writes else ""
+    _refuse_forbidden(name, name, outcome=outcome)
+    _refuse_forbidden(value, name, outcome=outcome)
 
 
 def check_document_text(document, where: str = "请求体") -> None:
