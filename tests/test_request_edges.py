@@ -165,3 +165,13 @@ def test_a_control_character_in_the_url_is_400_naming_its_parameter(bclient, url
     error = r.get_json()["error"]
     assert error["code"] == "invalid_input" and error["details"]["field"] == field
     assert "未保存" not in error["message"] and "文本" not in error["message"]
+
+
+@pytest.mark.parametrize("written", ["٥", "５", "+5", " 5", "5_0", "5.0", "05"])
+def test_a_query_integer_is_read_only_in_ascii_digits(client, written):
+    """Pydantic's lax mode read each of these as 5: one query, many spellings."""
+    for path, query in (("/api/changes", {}), ("/api/search", {"q": "天河"})):
+        r = client.get(path, query_string={**query, "limit": written})
+        assert r.status_code == 400, (path, written, r.get_json())
+        assert r.get_json()["error"]["details"]["field"] == "limit"
+    assert client.get("/api/changes", query_string={"limit": "5"}).status_code == 200
