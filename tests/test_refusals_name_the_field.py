@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, register_staff, round_plan
 from case_tables import cases
 from helpers import TEST_PASSWORD, ensure_user, naming_json, token_headers
+from proposal_helpers import YUEZHOU, place_id_of
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.search import MAX_QUERY_CHARS
@@ -68,6 +69,12 @@ def scene(bclient, bstore):
         "/api/boundaries/disputes", json={"title": "林地权属", "line": LINE}, headers=officer
     ).get_json()
     draft = bclient.post("/api/proposals", json=naming_json("云溪路"), headers=senders["clerk"])
+    relocation = bclient.post(
+        "/api/boundaries/tasks",
+        json={"marker_id": first["marker_id"], "kind": "relocate"},
+        headers=officer,
+    )
+    feature = bclient.get("/ogc/collections/places/items?limit=1").get_json()["features"][0]
     lon, lat = marker["geometry"]["coordinates"]
     values = {
         "uuid": str(uuid.uuid4()),
@@ -81,6 +88,10 @@ def scene(bclient, bstore):
         "proposal_id": draft.get_json()["id"],
         "proposal_version": draft.get_json()["version"],
         "line": LINE,
+        "line_id": line["id"],
+        "task_id": relocation.get_json()["id"],
+        "feature_id": feature["id"],
+        "place_id": place_id_of(bstore, YUEZHOU),  # a record a renaming may name
         "side_a": line["side_a_code"],
         "side_b": line["side_b_code"],
         "long_q": quote("天" * (MAX_QUERY_CHARS + 1)),
