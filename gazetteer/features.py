@@ -453,11 +453,16 @@ class FeatureProvider:
         skip_geometry: bool = False,
     ) -> dict:
         """One feature by id; raises NotFound."""
-        missing = NotFound(f"{self.display_title}中没有编号为 {feature_id} 的要素")
+        # featureId: the path parameter's name in the OGC API document.
+        missing = NotFound(
+            f"{self.display_title}中没有编号为 {feature_id} 的要素", details={"field": "featureId"}
+        )
         try:
             key = self.parse_id(str(feature_id))
         except (ValueError, TypeError):
             raise missing from None
+        if isinstance(key, int) and not -(2**63) <= key < 2**63:
+            raise missing  # beyond any stored integer id (and the database's integer type)
         names = self._names(properties)
         geometry = None if skip_geometry else stored_wkb(self.geometry, store.dialect)
         query = (

@@ -305,10 +305,12 @@ def parse_since(value) -> tuple[int | None, dt.datetime | None]:
     except ValueError:
         raise InvalidInput(
             "since 应为序号（如 120）或带时区的时间（如 2024-05-01T00:00:00Z）",
-            details={"since": text},
+            details={"field": "since", "since": text},
         ) from None
     if instant.tzinfo is None:
-        raise InvalidInput("since 的时间须带时区（如 Z 或 +08:00）", details={"since": text})
+        raise InvalidInput(
+            "since 的时间须带时区（如 Z 或 +08:00）", details={"field": "since", "since": text}
+        )
     return None, instant.astimezone(dt.UTC)
 
 

@@ -211,7 +211,7 @@ def validate_new_proposal(
     target = None
     if kind == "naming":
         if place_id is not None:
-            raise InvalidInput("命名申请不针对已有地名记录")
+            raise InvalidInput("命名申请不针对已有地名记录", details={"field": "place_id"})
     else:
         if place_id is None:
             raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
@@ -219,6 +219,7 @@ def validate_new_proposal(
             conn,
             sa.select(places).where(places.c.id == place_id),
             f"没有编号为 {place_id} 的地名记录",
+            field="place_id",
         )
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
@@ -254,9 +255,14 @@ def validate_new_proposal(
     ):
         raise InvalidInput(DIVISION_REFUSAL)
     if not clean.get("division_code"):
-        raise InvalidInput("请填写所在行政区划代码 division_code")
+        raise InvalidInput(
+            "请填写所在行政区划代码 division_code", details={"field": "proposed.division_code"}
+        )
     if not division_exists(conn, clean["division_code"]):
-        raise NotFound(f"没有代码为 {clean['division_code']} 的行政区划")
+        raise NotFound(
+            f"没有代码为 {clean['division_code']} 的行政区划",
+            details={"field": "proposed.division_code"},
+        )
     rom = romanize(name, clean["feature_class"])
     clean.update(
         name=name,
@@ -355,6 +361,7 @@ def _load(conn, proposal_id: int):
         conn,
         sa.select(proposals).where(proposals.c.id == proposal_id),
         f"没有编号为 {proposal_id} 的申请",
+        field="proposal_id",
     )
 
 
@@ -684,7 +691,7 @@ def perform(
     check_step_params(action, params)
     reason = (str(reason or "")).strip() or None
     if step.reason_required and not reason:
-        raise InvalidInput(f"“{step.label_zh}”须说明理由")
+        raise InvalidInput(f"“{step.label_zh}”须说明理由", details={"field": "reason"})
     if action == "check" and corpus is None:
         # Built before the write transaction: reading ~30,000 names should not hold the write lock.
         corpus = _rules()[0].from_store(store)
