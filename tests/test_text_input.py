@@ -19,6 +19,7 @@ from gazetteer.core.account_tables import audit_log
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import InvalidInput
 from gazetteer.registry_tables import proposals
+from gazetteer.workflow import perform as workflow_perform
 from webmap.cli import main
 
 CLERK = Actor("li", frozenset({"clerk"}))
@@ -435,3 +436,87 @@ def test_a_json_column_that_does_not_parse_never_fails_a_list_and_is_left_for_a_
         assert conn.execute(read).scalar() is None  # read as null
         stored = sa.text("SELECT proposed FROM proposals WHERE id = :id")
         assert conn.execute(stored, {"id": broken["id"]}).scalar() == "{broken"  # unchanged
+
+
+def test_a_blob_in_a_text_column_reaches_every_reader_as_text(store, tmp_path):
+    """A BLOB in ``places.name`` (a manual ``sqlite3`` edit: ``x'e79fb3…'`` is 石牌街道, and
+    ``x'ff41'`` does not decode) and in a proposal's JSON: the compliance check, the rules
+    check, search (its index built from the store), the OGC items and an export all answer
+    with text (U+FFFD for the undecodable byte), never 500 (tester report tops F3); then
+    ``repair-text --apply`` stores the values as text."""
+    from helpers import make_app
+    from proposal_helpers import CLERK as drafter
+    from proposal_helpers import draft_road
+
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's text types never hold bytes")
+    drafted = draft_road(store)
+    submitted = workflow_perform(
+        store, drafted["id"], "submit", drafter, version=drafted["version"]
+    )
+    with store.read() as conn:
+        shipai = conn.execute(sa.text("SELECT id FROM places WHERE name = '石牌街道'")).scalar()
+        other = conn.execute(
+            sa.text("SELECT id FROM places WHERE id != :id ORDER BY id LIMIT 1"), {"id": shipai}
+        ).scalar()
+    proposed = json.dumps(drafted["proposed"] | {"meaning": "长久安乐"}, ensure_ascii=False)
+    _plant(
+        store,
+        [
+            ("UPDATE places SET name = x'e79fb3e7898ce8a197e98193' WHERE id = ?", (shipai,)),
+            ("UPDATE places SET name = x'ff41' WHERE id = ?", (other,)),
+            (
+                "UPDATE proposals SET proposed = CAST(? AS BLOB) WHERE id = ?",
+                (proposed.encode(), drafted["id"]),
+            ),
+        ],
+    )
+    with store.read() as conn:
+        kinds = conn.execute(
+            sa.text("SELECT typeof(name) FROM places WHERE id = :id"), {"id": shipai}
+        )
+        assert kinds.scalar() == "blob"  # planted as the tester did
+    client = make_app(store, tmp_path).test_client()
+    login(client, "wang", "officer")
+    checked = client.post(
+        f"/api/proposals/{drafted['id']}/actions/check", json={"version": submitted["version"]}
+    )
+    assert checked.status_code == 200, checked.get_json()
+    assert checked.get_json()["proposed"]["meaning"] == "长久安乐"
+    rules = client.post(
+        "/api/rules/check",
+        json={"name": "石牌街道", "division_code": "440106", "feature_class": "行政区域"},
+    )
+    assert rules.status_code == 200, rules.get_json()
+    assert "石牌街道" in json.dumps(
+        rules.get_json()["findings"], ensure_ascii=False
+    )  # the BLOB's name
+    found = client.get("/api/search?q=石牌街道")
+    assert found.status_code == 200
+    assert "石牌街道" in json.dumps(found.get_json(), ensure_ascii=False)
+    for pid, name in ((shipai, "石牌街道"), (other, "\ufffdA")):
+        item = client.get(f"/ogc/collections/places/items/{pid}?f=json")
+        assert item.status_code == 200 and item.get_json()["properties"]["name"] == name
+    exported = tmp_path / "places.csv"
+    run = CliRunner().invoke(
+        main, ["--database-url", store.url, "export", "places", "-f", "csv", "-o", str(exported)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "石牌街道" in exported.read_text("utf-8-sig") and "\ufffdA" in exported.read_text(
+        "utf-8-sig"
+    )
+
+    fixed = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "repair-text", "--apply"]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    with store.read() as conn:
+        stored = conn.execute(
+            sa.text("SELECT typeof(name), name FROM places WHERE id IN (:a, :b) ORDER BY id"),
+            {"a": shipai, "b": other},
+        ).all()
+        typeof_proposed = conn.execute(
+            sa.text("SELECT typeof(proposed) FROM proposals WHERE id = :id"), {"id": drafted["id"]}
+        ).scalar()
+    assert sorted(stored) == [("text", "石牌街道"), ("text", "\ufffdA")]
+    assert typeof_proposed == "text"
