@@ -201,9 +201,8 @@ def export_round(store: Store, round_id: int, path: Path) -> Path:
     """The round as a GeoPackage (EPSG:4490): layers ``line``, ``markers``, ``inspections``
     (measured positions; registered position where none was measured)."""
     path = Path(path)
-    if path.exists():
-        path.unlink()
-    report = round_report(store, round_id)
+    report = round_report(store, round_id)  # an unknown round fails before any file is touched
+    path.unlink(missing_ok=True)
     rnd = report["round"]
     with store.read() as conn:
         line = (

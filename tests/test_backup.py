@@ -349,11 +349,13 @@ def test_verify_backup_says_one_line_per_backup(store, tmp_path):
             str(good),
             str(bad),
             str(no_manifest),
+            str(tmp_path / "missing.sqlite"),
         ],
     )
     assert r.exit_code == 1
     lines = r.output.splitlines()
-    assert len(lines) == 3, r.output
+    assert len(lines) == 4, r.output
+    assert lines[3].startswith(f"{tmp_path / 'missing.sqlite'}: FAILED: 找不到备份文件")
     assert lines[0] == f"{good}: ok"
     assert lines[1].startswith(f"{bad}: FAILED: file checksum differs") and "; " in lines[1]
     assert lines[2].startswith(f"{no_manifest}: FAILED: ")
@@ -486,3 +488,73 @@ def test_restore_names_what_it_reverts_keeps_withdrawn_access_and_never_reuses_i
     assert accounts.resolve_token(store, leaked) is None
     assert draft_road(store, "云溪路")["id"] > again["id"]
     assert audit.verify(store).ok
+
+
+def _backup_of(tmp_path, name: str, statements: list[str]) -> Path:
+    """A backup file built by hand from ``statements``, with a manifest that matches it (as
+    `gdgis admin backup` would have written for such a store)."""
+    import hashlib
+
+    path = tmp_path / name
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    manifest = backup.sqlite_manifest(path)
+    manifest["file_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    backup.manifest_path(path).write_text(json.dumps(manifest), encoding="utf-8")
+    return path
+
+
+def _live_manifest(store) -> dict:
+    return backup.sqlite_manifest(Path(sa.engine.make_url(store.url).database))
+
+
+def test_a_backup_of_no_store_is_refused_and_never_restored(store, tmp_path):
+    """F2: a backup without a schema revision (taken of an empty store) fails verification
+    and restore, and the live store is unchanged."""
+    empty = _backup_of(tmp_path, "empty.sqlite", [])
+    result = backup.verify_backup(empty)
+    assert not result.ok and "不是本服务的备份" in result.problems[0]
+    before = _live_manifest(store)
+    with pytest.raises(InvalidInput, match="不是本服务的备份"):
+        backup.restore(empty, store)
+    assert backup.compare_manifests(before, _live_manifest(store)).ok
+    # backup itself refuses a store that was never set up
+    with pytest.raises(InvalidInput, match="没有架构版本"):
+        backup.backup(
+            Store(f"sqlite:///{tmp_path / 'typo' / 'gdgis.sqlite'}"), tmp_path / "t.sqlite"
+        )
+    assert not (tmp_path / "t.sqlite").exists()
+    with pytest.raises(InvalidInput, match="为空或是目录"):
+        backup.backup(store, Path(""))
+
+
+def test_a_restore_that_fails_after_the_swap_puts_the_replaced_store_back(store, tmp_path):
+    """The backup verifies (a revision, one table, checksums match) but is not a whole
+    store: settling it against the replaced store fails, and the replaced store goes back."""
+    partial = _backup_of(
+        tmp_path,
+        "partial.sqlite",
+        [
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
+            "INSERT INTO alembic_version VALUES ('0001')",
+        ],
+    )
+    assert backup.verify_backup(partial).ok
+    before = _live_manifest(store)
+    with pytest.raises(InvalidInput, match="已放回原来的存储") as caught:
+        backup.restore(partial, store)
+    assert Path(caught.value.details["replaced_copy"]).exists()
+    assert backup.compare_manifests(before, _live_manifest(store)).ok
+    draft_road(store, "云溪路")  # the store put back is writable and audited as before
+    assert audit.verify(store).ok
+
+
+def test_missing_tables_are_counted_on_one_short_line():
+    expected = {"tables": {f"t{i:02}": {"rows": 0, "sha256": "0" * 64} for i in range(32)}}
+    result = backup.compare_manifests(
+        {**expected, "schema_revisions": ["x"]}, {"tables": {}, "schema_revisions": ["x"]}
+    )
+    assert result.problems == ["32 missing table(s): t00, t01, t02 and 29 more"]

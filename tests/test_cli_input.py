@@ -1,6 +1,8 @@
 """Operator input to the gdgis commands: ids out of range, text with control characters.
 Run as an operator would (click's runner, real SQLite files)."""
 
+import sqlite3
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -53,7 +55,23 @@ def _dummy_args(command: click.Command, skip: click.Parameter) -> list[str]:
     return args
 
 
-@pytest.mark.parametrize("bad", ["99999999999999999999999", str(2**63), "0", "-1", "3.5", "七"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "99999999999999999999999",
+        str(2**63),
+        "0",
+        "-1",
+        "3.5",
+        "七",
+        "９",
+        "١٢",
+        " 1",
+        "1 ",
+        "+1",
+        "",
+    ],
+)
 def test_every_id_argument_refuses_out_of_range_ids(tmp_path, bad):
     swept = _id_commands()
     assert len(swept) >= 2
@@ -79,3 +97,76 @@ def test_largest_id_is_a_clear_not_found(tmp_path):
         main, ["--data-dir", data_dir, "admin", "revoke-token", str(2**63 - 1)]
     )
     assert isinstance(result.exception, DomainError), result.exception
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["admin", "list-users"],
+        ["admin", "repair-text"],
+        ["admin", "audit-verify"],
+        ["admin", "create-token", "li", "--name", "x"],
+        ["admin", "revoke-token", "1"],
+        ["admin", "backup", "b.sqlite"],
+        ["admin", "set-office", "li", "某局"],
+        ["db", "status"],
+        ["export", "places"],
+        ["cleanup-build"],
+    ],
+)
+def test_a_mistyped_data_dir_is_refused_and_creates_nothing(tmp_path, command):
+    """F2: no store there: one line naming the path, exit 2, no directory or file made.
+    Then the second case: a store file that was never set up (no schema revision)."""
+    typo = tmp_path / "typo"
+    result = CliRunner().invoke(main, ["--data-dir", str(typo), *command])
+    assert result.exit_code == 2, (command, result.output, result.exception)
+    assert f"没有存储：{typo / 'gdgis.sqlite'} 不存在" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not typo.exists()
+    if command == ["db", "status"]:
+        return  # db status reports a store without a revision ("needs: gdgis db upgrade")
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    (blank / "gdgis.sqlite").touch()
+    result = CliRunner().invoke(main, ["--data-dir", str(blank), *command])
+    assert result.exit_code == 2 and "没有架构版本" in result.output, result.output
+    conn = sqlite3.connect(blank / "gdgis.sqlite")
+    assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0  # nothing made
+    conn.close()
+
+
+@pytest.mark.parametrize("bad", ["５３２０", " 5320", "5320 ", "0", "65536", "٥٣٢٠"])
+def test_serve_port_takes_ascii_digits_only(tmp_path, bad):
+    """F5: refused before the store is opened or anything is served."""
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path / "d"), "serve", "--port", bad])
+    assert result.exit_code == 2 and "Invalid value for '--port'" in result.output, result.output
+    assert "端口号" in result.output and not (tmp_path / "d").exists()
+    threads = CliRunner().invoke(main, ["serve", "--threads", "８"])
+    assert threads.exit_code == 2 and "数目" in threads.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--database-url", "", "db", "status"],
+        ["--data-dir", "", "db", "status"],
+        ["--data-dir", " ", "db", "upgrade"],
+        ["cleanup-build", "--division", ""],
+    ],
+)
+def test_empty_option_values_are_refused_not_ignored(tmp_path, args, monkeypatch):
+    """F7: an empty value (an unset variable in a script) is not "the default" or "the whole
+    province": usage error, nothing done."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "为空" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_postgres_url_without_its_driver_is_one_line(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on an install without [postgres]
+    result = CliRunner().invoke(
+        main, ["--database-url", "postgresql+psycopg://x@127.0.0.1:1/db", "admin", "list-users"]
+    )
+    assert result.exit_code == 2 and ".[postgres]" in result.output, result.output

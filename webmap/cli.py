@@ -25,7 +25,16 @@ from gazetteer.core.settings import describe_settings, load_settings
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
-from webmap.cli_params import RECORD_ID
+from webmap.cli_output import FORCE_HELP, check_output, replacing
+from webmap.cli_params import PORT, RECORD_ID, count
+
+
+class Refused(click.ClickException):
+    """A command refused before it changed anything: one line on stderr, exit 2 (e.g. the
+    store named by the settings is not there: a mistyped --data-dir must not quietly
+    create an empty store)."""
+
+    exit_code = 2
 
 
 class Context:
@@ -33,14 +42,54 @@ class Context:
         self.overrides = overrides
         self.settings = load_settings(overrides)
         self._store: Store | None = None
+        self._set_up = False  # existing_store has seen the schema revision
+
+    def _open(self) -> Store:
+        if self._store is None:
+            try:
+                self._store = Store(
+                    self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"]
+                )
+            except ModuleNotFoundError as exc:  # a PostgreSQL URL without its driver
+                raise Refused(
+                    f"数据库驱动 {exc.name} 未安装：PostgreSQL 存储请安装 pip install -e '.[postgres]'"
+                ) from None
+        return self._store
+
+    def _sqlite_file(self) -> Path | None:
+        url = sa.engine.make_url(self.settings["DATABASE_URL"])
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def existing_store(self, *, need_schema: bool = True) -> Store:
+        """The configured store, which must already exist (and, with ``need_schema``, carry
+        a schema revision); otherwise ``Refused`` naming the path, before any file or
+        directory is created."""
+        if self._store is None:
+            file = self._sqlite_file()
+            if file is not None and not file.is_file():
+                raise Refused(
+                    f"没有存储：{file} 不存在（--data-dir / GDGIS_DATA_DIR 是否写错？"
+                    "新建存储请运行 gdgis db upgrade）"
+                )
+        store = self._open()
+        if need_schema and not self._set_up:
+            self._set_up = bool(migrate.current_revisions(store))
+        if need_schema and not self._set_up:
+            where = store.engine.url.render_as_string(hide_password=True)
+            raise Refused(f"{where} 没有架构版本，不是已建好的存储（新建请运行 gdgis db upgrade）")
+        return store
 
     @property
     def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(
-                self.settings["DATABASE_URL"], read_url=self.settings["READ_DATABASE_URL"]
-            )
-        return self._store
+        """The store an operator command works on: it must exist and be set up."""
+        return self.existing_store()
+
+    def store_to_set_up(self) -> Store:
+        """The store for the commands that create it (db upgrade, import-data, serve,
+        admin create-user): opened, created if missing."""
+        return self._open()
 
     def close(self) -> None:
         # Close pooled connections when the command ends (a PostgreSQL connection left to
@@ -48,6 +97,7 @@ class Context:
         if self._store is not None:
             self._store.dispose()
             self._store = None
+            self._set_up = False
 
 
 def all_layers():
@@ -62,6 +112,9 @@ def all_layers():
 @click.pass_context
 def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> None:
     """广东省地名与行政区域界线 — command line."""
+    for hint, value in (("--data-dir", data_dir), ("--database-url", database_url)):
+        if value is not None and not value.strip():  # an empty variable in a script
+            raise click.BadParameter("为空；不给此选项则使用设置中的存储", param_hint=hint)
     overrides = {k: v for k, v in {"DATA_DIR": data_dir, "DATABASE_URL": database_url}.items() if v}
     ctx.obj = Context(overrides)
     ctx.call_on_close(ctx.obj.close)
@@ -76,17 +129,17 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj: Context) -> None:
     """Create or upgrade the schema to the newest revision."""
-    migrate.upgrade(obj.store, SCHEMA)
-    click.echo(
-        f"schema at {', '.join(sorted(migrate.current_revisions(obj.store)))} ({obj.store.dialect})"
-    )
+    store = obj.store_to_set_up()
+    migrate.upgrade(store, SCHEMA)
+    click.echo(f"schema at {', '.join(sorted(migrate.current_revisions(store)))} ({store.dialect})")
 
 
 @db.command("status")
 @click.pass_obj
 def db_status(obj: Context) -> None:
-    current, heads = migrate.current_revisions(obj.store), SCHEMA.head_revisions()
-    click.echo(f"store: {obj.store.engine.url.render_as_string(hide_password=True)}")
+    store = obj.existing_store(need_schema=False)
+    current, heads = migrate.current_revisions(store), SCHEMA.head_revisions()
+    click.echo(f"store: {store.engine.url.render_as_string(hide_password=True)}")
     click.echo(
         f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}"
     )
@@ -107,8 +160,9 @@ def run_import(store: Store, force: bool = False) -> importer.ImportResult:
 @click.pass_obj
 def import_data(obj: Context, force: bool) -> None:
     """Import the shipped data in data/ (running it twice changes nothing)."""
-    migrate.upgrade(obj.store, SCHEMA)
-    result = run_import(obj.store, force)
+    store = obj.store_to_set_up()
+    migrate.upgrade(store, SCHEMA)
+    result = run_import(store, force)
     click.echo(
         json.dumps(
             {"inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged},
@@ -120,16 +174,18 @@ def import_data(obj: Context, force: bool) -> None:
 @main.command("export")
 @click.argument("layer")
 @click.option("-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="geojson")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: <layer>.<format>")
+@click.option("-o", "--output", help="Default: <layer>.<format>")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
-def export(obj: Context, layer: str, fmt: str, output: str | None) -> None:
+def export(obj: Context, layer: str, fmt: str, output: str | None, force: bool) -> None:
     """Write a layer (see `gdgis layers`) as GeoJSON, GeoPackage or CSV (UTF-8 with BOM)."""
     layers = {layer_.id: layer_ for layer_ in all_layers()}
     if layer not in layers:
         raise click.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}")
-    path = Path(output or f"{layer}.{fmt}")
+    path = check_output(f"{layer}.{fmt}" if output is None else output, force, obj.store)
     frame = layers[layer].frame(obj.store)
-    write_layer(frame, fmt, path, layer)
+    with replacing(path) as scratch:
+        write_layer(frame, fmt, scratch, layer)
     click.echo(f"{len(frame)} features -> {path}")
 
 
@@ -181,7 +237,7 @@ def rebuild_lines_cmd(obj: Context) -> None:
 
 
 @boundaries_group.command("demo-markers")
-@click.option("--seed", default=2020, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=2020, show_default=True, type=count(0, 2**63 - 1))
 @click.pass_obj
 def demo_markers_cmd(obj: Context, seed: int) -> None:
     """Create the demonstration marker inventory on the real lines (labelled 演示数据)."""
@@ -215,13 +271,40 @@ def staff_cmd(obj: Context, username: str, full_name, organisation, side_code, j
 
 @boundaries_group.command("export-round")
 @click.argument("round_id", type=RECORD_ID)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("-o", "--output", required=True)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
-def export_round_cmd(obj: Context, round_id: int, output: str) -> None:
+def export_round_cmd(obj: Context, round_id: int, output: str, force: bool) -> None:
     """Write an inspection round (line, markers, inspections) as a GeoPackage."""
     from boundaries.report import export_round
 
-    click.echo(f"-> {export_round(obj.store, round_id, Path(output))}")
+    path = check_output(output, force, obj.store)
+    with replacing(path) as scratch:
+        export_round(obj.store, round_id, scratch)
+    click.echo(f"-> {path}")
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse (one line, exit 2) when ``host:port`` cannot be bound, e.g. another
+    ``gdgis serve`` listens there, rather than let gunicorn retry and fail after saying it
+    serves. SO_REUSEADDR as gunicorn binds: a port left in TIME_WAIT is free."""
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise Refused(f"无法解析 --host {host}：{exc.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise Refused(
+                f"{host}:{port} 无法监听（{exc.strerror}）：另一个 gdgis serve 或其他程序"
+                "正在使用此端口；请换 --port 或先停止它"
+            ) from None
 
 
 RESTORE_WAIT_S = 600.0  # how long `gdgis serve` waits for a running restore to finish
@@ -229,18 +312,18 @@ RESTORE_WAIT_S = 600.0  # how long `gdgis serve` waits for a running restore to 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=5000, show_default=True, type=PORT)
 @click.option(
     "--workers",
     default=None,
-    type=click.IntRange(1, 64),
+    type=count(1, 64),
     help="gunicorn worker processes  [default: one per CPU core]",
 )
 @click.option(
     "--threads",
     default=8,
     show_default=True,
-    type=click.IntRange(1, 256),
+    type=count(1, 256),
     help="threads per worker.",
 )
 @click.pass_obj
@@ -255,14 +338,16 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     from webmap import create_app, gunicorn_conf
     from webmap.context import lookup
 
+    check_port_free(host, port)  # before "serving on …" and before any slow setup
+    store = obj.store_to_set_up()
     workers = workers or os.cpu_count() or 1
     # Before the store is touched: a restore running now holds it (and the schema upgrade
     # would wait on SQLite's lock without a word); wait for it, saying why.
     serving_lock = serving.hold_while_serving(
-        obj.store, wait_s=RESTORE_WAIT_S, on_wait=lambda m: click.echo(m, err=True)
+        store, wait_s=RESTORE_WAIT_S, on_wait=lambda m: click.echo(m, err=True)
     )
-    ensure_ready(obj.store)
-    app = create_app(obj.overrides, store=obj.store)
+    ensure_ready(store)
+    app = create_app(obj.overrides, store=store)
     gunicorn_conf.log_lookup_events()
     with app.app_context():
         click.echo("building the lookup indexes ...")
@@ -271,7 +356,7 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
         # starts (gunicorn_conf.post_worker_init), and the master holds none.
         lookup().release_shared_files()
     # No connection may cross gunicorn's fork into the worker: the worker opens its own.
-    obj.store.dispose()
+    store.dispose()
 
     class Server(BaseApplication):
         def load_config(self):
@@ -313,10 +398,6 @@ def run() -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
-    run()
-
-
 @main.command("cleanup-build")
 @click.option("--division", default=None, help="Only the names of this division code and below.")
 @click.pass_obj
@@ -327,6 +408,8 @@ def cleanup_build(obj: Context, division: str | None) -> None:
     from gazetteer.core.actors import Actor
     from gazetteer.rules import NameCorpus
 
+    if division is not None and not division.strip():
+        raise click.BadParameter("为空；全省请不给 --division", param_hint="--division")
     actor = Actor("system:cli", frozenset({"officer"}))
     result = cleanup.build_worklist(
         obj.store, actor, lambda: NameCorpus.from_store(obj.store), division=division
@@ -350,3 +433,7 @@ def correct_readings(obj: Context, apply_: bool) -> None:
         return
     actor = Actor("system:cli", frozenset({"officer"}))
     click.echo(json.dumps(readings.apply_reading_corrections(obj.store, actor), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    run()

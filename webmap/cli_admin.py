@@ -63,12 +63,13 @@ def create_user(
     obj, username: str, roles: tuple[str, ...], password_stdin: bool, office: str | None
 ) -> None:
     """Create a user with a password, roles and (optionally) an office."""
-    migrate.upgrade(obj.store, SCHEMA)
+    store = obj.store_to_set_up()
+    migrate.upgrade(store, SCHEMA)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
-    user = accounts.create_user(obj.store, username, password, roles, by=CLI_ACTOR, office=office)
+    user = accounts.create_user(store, username, password, roles, by=CLI_ACTOR, office=office)
     click.echo(
         f"created user {user['username']} roles={','.join(user['roles'])} office={office or '-'}"
     )
@@ -217,7 +218,7 @@ def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
     "backup_files",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),  # a missing one fails on its own line
 )
 def verify_backup_cmd(backup_files: tuple[Path, ...]) -> None:
     """Check each backup against its manifest: one line per backup, ``FILE: ok`` or
@@ -227,7 +228,9 @@ def verify_backup_cmd(backup_files: tuple[Path, ...]) -> None:
         try:
             result = backup_service.verify_backup(backup_file)
             problems = result.problems
-        except InvalidInput as exc:  # no manifest beside it: this backup fails, not the run
+        except (
+            InvalidInput
+        ) as exc:  # missing, or no manifest beside it: this backup fails, not the run
             problems = [exc.message]
         failed += bool(problems)
         verdict = "FAILED: " + "; ".join(problems) if problems else "ok"

@@ -24,6 +24,7 @@ from gazetteer.core.errors import DomainError
 from gazetteer.office_import import runs
 from gazetteer.reverse_postgis import division_locator
 from gazetteer.rules import NameCorpus
+from webmap.cli_output import FORCE_HELP, check_output, replacing
 
 
 def _progress(label: str):
@@ -63,7 +64,8 @@ def _progress(label: str):
 @click.option("--preview-only", is_flag=True, help="只预览，不写入")
 @click.option("--skip-errors", is_flag=True, help="跳过有错误的行（须同时给出 --reason）")
 @click.option("--reason", help="跳过错误行的理由（记录在导入批次中）")
-@click.option("--report", type=click.Path(path_type=Path), help="逐行错误报告（CSV）另存到此处")
+@click.option("--report", help="逐行错误报告（CSV）另存到此处")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.pass_obj
 def import_office(
     obj,
@@ -78,9 +80,11 @@ def import_office(
     skip_errors,
     reason,
     report,
+    force,
 ) -> None:
     """导入办公室自有的地名数据库（Shapefile zip、GeoPackage、File Geodatabase、CSV、Excel）。"""
     store = obj.store
+    report = None if report is None else check_output(report, force, store, hint="--report")
     migrate.upgrade(store, SCHEMA)
     work_dir = Path(obj.settings["DATA_DIR"]) / "imports"
     try:
@@ -122,7 +126,8 @@ def import_office(
         result = run_step(runs.preview, corpus=corpus, work_dir=work_dir)
         report_file = runs.report_path(work_dir, run["id"])
         if report:
-            shutil.copyfile(report_file, report)
+            with replacing(report) as scratch:
+                shutil.copyfile(report_file, scratch)
         click.echo(
             json.dumps(
                 {

@@ -146,13 +146,25 @@ class Verification:
     tables: int
 
 
+_TABLES_NAMED = 3  # a reason names this many missing/unexpected tables, then counts the rest
+
+
+def _tables_line(kind: str, tables: list[str]) -> str:
+    named = ", ".join(tables[:_TABLES_NAMED])
+    more = f" and {len(tables) - _TABLES_NAMED} more" if len(tables) > _TABLES_NAMED else ""
+    return f"{len(tables)} {kind} table(s): {named}{more}"
+
+
 def compare_manifests(expected: dict, actual: dict) -> Verification:
     problems = []
-    for table in sorted(set(expected["tables"]) | set(actual["tables"])):
-        want, got = expected["tables"].get(table), actual["tables"].get(table)
-        if want is None or got is None:
-            problems.append(f"{table}: {'unexpected' if want is None else 'missing'} table")
-        elif want["rows"] != got["rows"]:
+    missing = sorted(set(expected["tables"]) - set(actual["tables"]))
+    unexpected = sorted(set(actual["tables"]) - set(expected["tables"]))
+    for kind, tables in (("missing", missing), ("unexpected", unexpected)):
+        if tables:
+            problems.append(_tables_line(kind, tables))
+    for table in sorted(set(expected["tables"]) & set(actual["tables"])):
+        want, got = expected["tables"][table], actual["tables"][table]
+        if want["rows"] != got["rows"]:
             problems.append(f"{table}: {got['rows']} rows, expected {want['rows']}")
         elif want["sha256"] != got["sha256"]:
             problems.append(f"{table}: checksum differs")
@@ -176,6 +188,10 @@ def backup(store: Store, target: Path) -> dict:
     returns the manifest."""
     source = _sqlite_file(store)
     target = Path(target)
+    if not str(target).strip() or target.is_dir():
+        raise InvalidInput(f"备份文件名为空或是目录：{str(target)!r}")
+    if not source.is_file() or not sqlite_manifest(source)["schema_revisions"]:
+        raise InvalidInput(f"{source} 没有架构版本，不是已建好的存储：拒绝备份")
     if target.exists():
         raise InvalidInput(f"备份文件已存在：{target}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -213,6 +229,10 @@ def verify_backup(backup_file: Path) -> Verification:
     except (ValueError, UnicodeDecodeError) as exc:
         return Verification(False, [f"manifest unreadable: {_problem_line(exc)}"], 0)
     tables = len(expected["tables"])
+    if not expected["schema_revisions"] or not tables:
+        return Verification(
+            False, [f"不是本服务的备份：没有架构版本（{tables} 张表），不能用来恢复"], tables
+        )
     problems = []
     want_sha = expected.get("file_sha256")
     if want_sha and hashlib.sha256(backup_file.read_bytes()).hexdigest() != want_sha:
@@ -288,7 +308,7 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
     changed is compared against that copy (``restore_changes``): access withdrawn after the
     backup is withdrawn again (an audited write by ``system:restore``) and the id counters
     are moved past every id the replaced store issued, so no id is issued twice. Raises
-    InvalidInput when the backup or the result fails; nothing is replaced then."""
+    InvalidInput when the backup or the result fails; the replaced store is put back then."""
     target = _sqlite_file(store)
     with serving.exclusive(store):
         checked = verify_backup(backup_file)
@@ -299,22 +319,46 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
         audit_before = _newest_audit(target)
         copy = replaced_copy_path(target)
         _copy_database(sqlite3.connect(target), copy, then="PRAGMA journal_mode=DELETE")
-        _copy_database(
-            sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True),
-            target,
-            then="PRAGMA wal_checkpoint(TRUNCATE)",
-        )
-        result = compare_manifests(expected, sqlite_manifest(target))
-        if not result.ok:
-            raise InvalidInput(
-                "恢复后的存储与备份清单不符：" + "；".join(result.problems),
-                details={"replaced_copy": str(copy)},
-            )
-        pair = restore_changes.open_pair(target, copy)
         try:
-            changes = restore_changes.compare(pair)
-            changes.sequences = restore_changes.advance_sequences(pair)
-        finally:
-            pair.close()
-        restore_changes.keep_withdrawals(store, changes.withdrawals)
-        return RestoreReport(result, changes, audit_before, _newest_audit(target), copy)
+            return _swap_in(backup_file, store, target, copy, expected, audit_before)
+        except Exception as exc:
+            # Never leave the live store half-restored or empty: put the replaced one back.
+            store.dispose()
+            _copy_database(
+                sqlite3.connect(f"file:{copy}?mode=ro", uri=True),
+                target,
+                then="PRAGMA wal_checkpoint(TRUNCATE)",
+            )
+            reason = exc.message if isinstance(exc, InvalidInput) else _problem_line(exc)
+            raise InvalidInput(
+                f"恢复失败，已放回原来的存储（副本另存于 {copy}）：{reason}",
+                details={"replaced_copy": str(copy)},
+            ) from exc
+
+
+def _swap_in(
+    backup_file: Path,
+    store: Store,
+    target: Path,
+    copy: Path,
+    expected: dict,
+    audit_before: tuple[int, str] | None,
+) -> RestoreReport:
+    """Copy the backup over ``target`` and check it, then settle what the restore changed
+    against the replaced ``copy``; any exception leaves the caller to put ``copy`` back."""
+    _copy_database(
+        sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True),
+        target,
+        then="PRAGMA wal_checkpoint(TRUNCATE)",
+    )
+    result = compare_manifests(expected, sqlite_manifest(target))
+    if not result.ok:
+        raise InvalidInput("恢复后的存储与备份清单不符：" + "；".join(result.problems))
+    pair = restore_changes.open_pair(target, copy)
+    try:
+        changes = restore_changes.compare(pair)
+        changes.sequences = restore_changes.advance_sequences(pair)
+    finally:
+        pair.close()
+    restore_changes.keep_withdrawals(store, changes.withdrawals)
+    return RestoreReport(result, changes, audit_before, _newest_audit(target), copy)
