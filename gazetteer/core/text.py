@@ -67,6 +67,13 @@ def canonical_number(text: str) -> int | None:
     return number if number <= STORE_INT_MAX else None
 
 
+def control_characters() -> str:
+    """Every character text may not hold (``forbidden_character`` in multi-line text), in
+    code point order: for writers that must find them in their own output
+    (``webmap.output``)."""
+    return "".join(chr(c) for low, high in _CONTROL_RANGES for c in range(low, high + 1))
+
+
 def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
     """The first character ``text`` may not hold, as ``U+001B``; None when it is clean.
     Lone surrogates are reported by ``has_lone_surrogate``."""
