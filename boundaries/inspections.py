@@ -472,7 +472,11 @@ def record_inspection(
             existing = conn.execute(
                 sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))
             ).first()
-        if existing is not None and not _replay_differences(existing._asdict(), data):
+        if (
+            existing is not None
+            and existing.inspected_by == actor.username
+            and not _replay_differences(existing._asdict(), data)
+        ):
             return existing._asdict(), False
         if isinstance(exc, Conflict):
             raise
@@ -524,6 +528,14 @@ def record_inspection_in(
     record_id = _uuid(data.get("id"))
     existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     if existing is not None:
+        if existing.inspected_by != actor.username:
+            # Client ids are chosen by devices, so they are unique for everyone; a replay
+            # answers only the account that made the record. Another account's record is
+            # not shown (the id is all this one sent).
+            raise Conflict(
+                f"检查记录编号 {record_id} 已被另一检查员的记录使用：请为本记录生成新的 UUID（id）",
+                details={"field": "id", "reason": "id_taken"},
+            )
         stored = existing._asdict()
         changed = _replay_differences(stored, data)
         if changed:
@@ -546,6 +558,12 @@ def record_inspection_in(
         raise InvalidInput(
             f"界桩 {marker.number} 不在本轮联检的检查区段内", details={"field": _marker_key(data)}
         )
+    # The body is checked before the clash below: a client fixes its input first, then
+    # learns that the marker already has a record (a 409 would hide the 400).
+    values = _measurement(data, marker, limits)
+    inspected_at = _datetime(data.get("inspected_at"))
+    photos = _photos(data)
+    notes = _notes(data)
     clash = conn.execute(
         sa.select(inspections.c.id).where(
             inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
@@ -556,15 +574,12 @@ def record_inspection_in(
             f"本轮已有界桩 {marker.number} 的检查记录：请改为补充或更正该记录",
             details={"inspection_id": clash.id, "marker_id": marker.id, "marker": marker.number},
         )
-    values = _measurement(data, marker, limits)
-    inspected_at = _datetime(data.get("inspected_at"))
-    photos = _photos(data)
     row = {
         "id": record_id,
         "round_id": rnd.id,
         "marker_id": marker.id,
         **values,
-        "notes": _notes(data),
+        "notes": notes,
         "photos": photos,
         "inspected_by": actor.username,
         "inspected_at": inspected_at,
@@ -665,6 +680,10 @@ def _marker_key(data: dict) -> str:
 
 
 def _marker(conn, data: dict, line_id: int):
+    if data.get("marker_id") is None and data.get("marker") in (None, ""):
+        raise InvalidInput(
+            "请填写界桩：界桩编号（marker_id）或界桩号（marker）", details={"field": "marker_id"}
+        )
     query = sa.select(markers)
     if data.get("marker_id") is not None:
         row = conn.execute(query.where(markers.c.id == data["marker_id"])).first()
@@ -798,6 +817,9 @@ def _accuracy_m(value, *, measured: bool) -> float | None:
 CLOCK_SKEW_ALLOWANCE = dt.timedelta(minutes=10)
 
 
+_HAS_TIME_OF_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
 def _datetime(value) -> dt.datetime:
     """``inspected_at`` as an aware instant (no offset: Beijing time); now when not given.
     Raises ``InvalidInput`` naming the field when it is not ISO 8601 or lies in the future
@@ -806,6 +828,13 @@ def _datetime(value) -> dt.datetime:
     now = _now()
     if value in (None, ""):
         return now
+    # A day alone is not an instant: it would be read as midnight and stored as a time
+    # nobody recorded. A time of day is required (an offset may be left out: Beijing time).
+    if not _HAS_TIME_OF_DAY.match(str(value)):
+        raise InvalidInput(
+            f"检查时间应为带时刻的 ISO 8601 时间（如 2026-11-29T09:30:00+08:00）：{str(value)[:40]!r}",
+            details=field,
+        )
     try:
         result = dt.datetime.fromisoformat(str(value))
     except ValueError:

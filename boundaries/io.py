@@ -95,12 +95,10 @@ def _parse_geojson(data: bytes) -> list[dict]:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("GeoJSON 无法解析：请检查是否为 UTF-8 编码的合法 JSON") from None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("type") != "FeatureCollection"
-        or not isinstance(doc.get("features"), list)
-    ):
-        raise InvalidInput("GeoJSON 应为 FeatureCollection")
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise InvalidInput("GeoJSON 应为 FeatureCollection", details={"field": "type"})
+    if not isinstance(doc.get("features"), list):
+        raise InvalidInput("GeoJSON 应为 FeatureCollection", details={"field": "features"})
     records = []
     for index, feature in enumerate(doc["features"], start=1):
         if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):

@@ -371,11 +371,14 @@ def line_named_in(conn, data: dict):
         boundary_lines.c.side_b_code,
         boundary_lines.c.length_km,
     )
-    if data.get("line_id") is not None:
+    field = "line_id" if data.get("line_id") is not None else "line"
+    if field == "line_id":
         query = query.where(boundary_lines.c.id == data["line_id"])
     else:
         query = query.where(boundary_lines.c.name == data.get("line"))
-    return first_or_not_found(conn, query, f"界线不存在：{data.get('line') or data.get('line_id')}")
+    return first_or_not_found(
+        conn, query, f"界线不存在：{data[field] if field in data else None}", field=field
+    )
 
 
 def list_tri_junctions(store: Store, kind: str | None = None) -> list[dict]:

@@ -207,7 +207,10 @@ def sign_off_side(
     * the actor has not signed off for the other side (IllegalTransition): one person never
       speaks for both governments."""
     if side_code not in (row.side_a_code, row.side_b_code):
-        raise InvalidInput(f"{action_zh}方应为界线两侧之一：{row.side_a_code} 或 {row.side_b_code}")
+        raise InvalidInput(
+            f"{action_zh}方应为界线两侧之一：{row.side_a_code} 或 {row.side_b_code}",
+            details={"field": "side_code"},
+        )
     authorise()
     side, other = ("a", "b") if side_code == row.side_a_code else ("b", "a")
     if once and getattr(row, f"{columns}_{side}_by"):

@@ -51,6 +51,7 @@ def create_task(store: Store, data: dict, actor, *, idempotency_key: str | None 
                 markers.c.id == marker_id
             ),
             f"界桩不存在：{marker_id}",
+            field="marker_id",
         )
         return conn.execute(
             maintenance_tasks.insert().values(

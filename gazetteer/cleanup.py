@@ -129,7 +129,7 @@ def build_worklist(
             ).where(places.c.status == "in_force")
         ).all()
     if division not in (None, "") and division not in paths:
-        raise InvalidInput(f"没有代码为 {division} 的行政区划")
+        raise InvalidInput(f"没有代码为 {division} 的行政区划", details={"field": "division"})
     corpus = corpus_of()
     flagged: dict[int, tuple[str, list[dict], list[str]]] = {}
     checked = 0
@@ -316,14 +316,20 @@ def decide(
     ``Conflict`` (changed meanwhile, or a renaming is under way or done)."""
     require_role(actor, CLEANUP_ROLES, "处理不规范地名")
     if decision not in ("kept", "to_review"):
-        raise InvalidInput("处理结果应为 kept（保留）或 to_review（重新审查）；更名请起草更名申请")
+        raise InvalidInput(
+            "处理结果应为 kept（保留）或 to_review（重新审查）；更名请起草更名申请",
+            details={"field": "decision"},
+        )
     reason = reason.strip() if isinstance(reason, str) else ""
     if decision == "kept" and not reason:
-        raise InvalidInput("保留不规范地名须说明理由（如：历史地名、友好地名、经批准使用）")
+        raise InvalidInput(
+            "保留不规范地名须说明理由（如：历史地名、友好地名、经批准使用）",
+            details={"field": "reason"},
+        )
     if len(reason) > 2000:
-        raise InvalidInput("理由过长（最多 2000 字）")
+        raise InvalidInput("理由过长（最多 2000 字）", details={"field": "reason"})
     if isinstance(version, bool) or not isinstance(version, int):
-        raise InvalidInput("version 应为整数（页面上看到的版本号）")
+        raise InvalidInput("version 应为整数（页面上看到的版本号）", details={"field": "version"})
     now = clock()
     with store.write(actor=actor) as conn:
         current = next((i for i in _items(conn) if i["id"] == item_id), None)

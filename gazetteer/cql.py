@@ -57,7 +57,9 @@ def parse_filter(text: str, lang: str | None = None) -> ast.Node:
     InvalidInput with the parser's reason."""
     lang = lang or ("cql2-json" if text.lstrip().startswith("{") else "cql2-text")
     if lang not in FILTER_LANGUAGES:
-        raise InvalidInput(f"filter-lang 应为 {' 或 '.join(FILTER_LANGUAGES)}")
+        raise InvalidInput(
+            f"filter-lang 应为 {' 或 '.join(FILTER_LANGUAGES)}", details={"field": "filter-lang"}
+        )
     try:
         if lang == "cql2-json":
             return parse_cql2_json(_bbox_as_geojson(json.loads(text)))

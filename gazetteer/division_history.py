@@ -442,9 +442,9 @@ def divisions_as_of(store: Store, day: dt.date) -> list[dict]:
 
     The table covers changes since 1979: earlier dates are refused (InvalidInput)."""
     if not isinstance(day, dt.date):
-        raise InvalidInput("日期格式应为 YYYY-MM-DD")
+        raise InvalidInput("日期格式应为 YYYY-MM-DD", details={"field": "date"})
     if day.year < FIRST_YEAR:
-        raise InvalidInput(f"历史区划数据自 {FIRST_YEAR} 年起")
+        raise InvalidInput(f"历史区划数据自 {FIRST_YEAR} 年起", details={"field": "date"})
     with store.read() as conn:
         now = {
             r.code: {"code": r.code, "name": r.name, "parent_code": r.parent_code}

@@ -36,7 +36,7 @@ from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
 from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
-from gazetteer.core.text import TEXT_PATTERN
+from gazetteer.core.text import TEXT_PATTERN, canonical_number
 
 DEMONSTRATION_LABEL = "演示数据"
 
@@ -76,6 +76,15 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value
+
+
+def integer_id(text: str) -> int:
+    """A feature id from a URL as the integer key it names (ASCII digits, no leading zeros:
+    ``canonical_number``); ``ValueError`` (answered 404) for any other spelling."""
+    number = canonical_number(text)
+    if number is None:
+        raise ValueError(text)
+    return number
 
 
 @dataclass(frozen=True)
@@ -447,11 +456,16 @@ class FeatureProvider:
         skip_geometry: bool = False,
     ) -> dict:
         """One feature by id; raises NotFound."""
-        missing = NotFound(f"{self.display_title}中没有编号为 {feature_id} 的要素")
+        # featureId: the path parameter's name in the OGC API document.
+        missing = NotFound(
+            f"{self.display_title}中没有编号为 {feature_id} 的要素", details={"field": "featureId"}
+        )
         try:
             key = self.parse_id(str(feature_id))
         except (ValueError, TypeError):
             raise missing from None
+        if isinstance(key, int) and not -(2**63) <= key < 2**63:
+            raise missing  # beyond any stored integer id (and the database's integer type)
         names = self._names(properties)
         geometry = None if skip_geometry else stored_wkb(self.geometry, store.dialect)
         query = (
@@ -546,7 +560,7 @@ def table_layer(
         bounds = (table.c.lon, table.c.lat, table.c.lon, table.c.lat)
     options.setdefault("order_by", (key,))
     if isinstance(key.type, sa.Integer):
-        options.setdefault("parse_id", int)
+        options.setdefault("parse_id", integer_id)
     return FeatureProvider(
         source=table if source is None else source,
         id_field=key.name,

@@ -26,7 +26,7 @@ from shapely.geometry import mapping
 
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.core.store import Store
-from gazetteer.core.text import clean_text
+from gazetteer.core.text import canonical_number, clean_text
 from gazetteer.place_view import map_context
 from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
 from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
@@ -297,17 +297,20 @@ def parse_since(value) -> tuple[int | None, dt.datetime | None]:
     if value is None or value == "":
         return 0, None
     text = str(value).strip()
-    if text.isdigit():
-        return int(text), None
+    sequence = canonical_number(text)  # ASCII digits only: "١٢" is not sequence 12
+    if sequence is not None:
+        return sequence, None
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
             "since 应为序号（如 120）或带时区的时间（如 2024-05-01T00:00:00Z）",
-            details={"since": text},
+            details={"field": "since", "since": text},
         ) from None
     if instant.tzinfo is None:
-        raise InvalidInput("since 的时间须带时区（如 Z 或 +08:00）", details={"since": text})
+        raise InvalidInput(
+            "since 的时间须带时区（如 Z 或 +08:00）", details={"field": "since", "since": text}
+        )
     return None, instant.astimezone(dt.UTC)
 
 

@@ -41,18 +41,26 @@ GEOMETRY_SOURCE = "officer_placed"
 
 def validate_point(lon, lat) -> Point:
     """A CGCS2000 point from lon/lat degrees; ``InvalidInput`` when not numbers or outside
-    Guangdong (a swapped lat/lon lands outside, which is the common mistake)."""
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise InvalidInput("经度、纬度应为数字（CGCS2000 十进制度）") from None
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise InvalidInput("经度、纬度不能是 NaN 或无穷大")
+    Guangdong (a swapped lat/lon lands outside, which is the common mistake). The error
+    names the first bad one of ``lon``, ``lat`` (``details.field``)."""
+    numbers = []
+    for name, value in (("lon", lon), ("lat", lat)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "经度、纬度应为数字（CGCS2000 十进制度）", details={"field": name}
+            ) from None
+        if not math.isfinite(number):
+            raise InvalidInput("经度、纬度不能是 NaN 或无穷大", details={"field": name})
+        numbers.append(number)
+    lon, lat = numbers
     minx, miny, maxx, maxy = GUANGDONG_BOX
     if not (minx <= lon <= maxx and miny <= lat <= maxy):
         raise InvalidInput(
             f"位置（{lon:.5f}, {lat:.5f}）不在广东省范围内：请确认经度在前、纬度在后，"
-            "坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）"
+            "坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）",
+            details={"field": "lon" if not minx <= lon <= maxx else "lat"},
         )
     return Point(lon, lat)
 

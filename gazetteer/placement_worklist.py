@@ -154,7 +154,7 @@ def unplaced(
             )
         ).first()
         if row is None:
-            raise InvalidInput(f"没有代码为 {county} 的县级行政区划")
+            raise InvalidInput(f"没有代码为 {county} 的县级行政区划", details={"field": "county"})
         inside = sa.select(divisions.c.code).where(
             sa.or_(divisions.c.code == county, divisions.c.path.startswith(row.path + "/"))
         )

@@ -100,7 +100,10 @@ def jsonable(value):
 
 def _row(conn, place_id: int):
     return first_or_not_found(
-        conn, sa.select(places).where(places.c.id == place_id), f"没有编号为 {place_id} 的地名记录"
+        conn,
+        sa.select(places).where(places.c.id == place_id),
+        f"没有编号为 {place_id} 的地名记录",
+        field="place_id",
     )
 
 

@@ -29,10 +29,15 @@ _TO_MERCATOR = Transformer.from_crs(f"EPSG:{SRID}", "EPSG:3857", always_xy=True)
 
 
 def check_tile(z: int, x: int, y: int) -> None:
+    """Raises InvalidInput naming the OGC path parameter (tileMatrix, tileRow, tileCol)
+    that lies outside the WebMercatorQuad matrix."""
     if not 0 <= z <= MAX_ZOOM:
-        raise InvalidInput(f"瓦片层级应在 0 到 {MAX_ZOOM} 之间")
-    if not (0 <= x < 2**z and 0 <= y < 2**z):
-        raise InvalidInput(f"瓦片行列号超出第 {z} 级的范围 0..{2**z - 1}")
+        raise InvalidInput(f"瓦片层级应在 0 到 {MAX_ZOOM} 之间", details={"field": "tileMatrix"})
+    for name, index in (("tileRow", y), ("tileCol", x)):
+        if not 0 <= index < 2**z:
+            raise InvalidInput(
+                f"瓦片行列号超出第 {z} 级的范围 0..{2**z - 1}", details={"field": name}
+            )
 
 
 def tile_bounds_m(z: int, x: int, y: int) -> tuple[float, float, float, float]:

@@ -31,6 +31,7 @@ from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import (
     Conflict,
+    DamagedRecord,
     Forbidden,
     IllegalTransition,
     InvalidInput,
@@ -211,7 +212,7 @@ def validate_new_proposal(
     target = None
     if kind == "naming":
         if place_id is not None:
-            raise InvalidInput("命名申请不针对已有地名记录")
+            raise InvalidInput("命名申请不针对已有地名记录", details={"field": "place_id"})
     else:
         if place_id is None:
             raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
@@ -219,6 +220,7 @@ def validate_new_proposal(
             conn,
             sa.select(places).where(places.c.id == place_id),
             f"没有编号为 {place_id} 的地名记录",
+            field="place_id",
         )
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
@@ -254,9 +256,14 @@ def validate_new_proposal(
     ):
         raise InvalidInput(DIVISION_REFUSAL)
     if not clean.get("division_code"):
-        raise InvalidInput("请填写所在行政区划代码 division_code")
+        raise InvalidInput(
+            "请填写所在行政区划代码 division_code", details={"field": "proposed.division_code"}
+        )
     if not division_exists(conn, clean["division_code"]):
-        raise NotFound(f"没有代码为 {clean['division_code']} 的行政区划")
+        raise NotFound(
+            f"没有代码为 {clean['division_code']} 的行政区划",
+            details={"field": "proposed.division_code"},
+        )
     rom = romanize(name, clean["feature_class"])
     clean.update(
         name=name,
@@ -350,12 +357,41 @@ def workflow_table() -> list[dict]:
 # ---------------------------------------------------------------- reading
 
 
+# JSON columns of a proposal and their names in messages. A hand edit can leave one that
+# does not parse; the store reads it as null (``gazetteer.core.store``), which here would
+# look like "nothing proposed" or "not checked", so ``_load`` also reads the stored text.
+_JSON_FIELDS_ZH = {"proposed": "申请内容", "findings": "合规审查结果"}
+
+
 def _load(conn, proposal_id: int):
+    stored = (sa.cast(proposals.c[f], sa.Text).label(f"{f}_stored") for f in _JSON_FIELDS_ZH)
     return first_or_not_found(
         conn,
-        sa.select(proposals).where(proposals.c.id == proposal_id),
+        sa.select(proposals, *stored).where(proposals.c.id == proposal_id),
         f"没有编号为 {proposal_id} 的申请",
+        field="proposal_id",
     )
+
+
+def damaged_fields(row) -> list[str]:
+    """The JSON fields of a proposal ``row`` (as ``_load`` reads it) whose stored text
+    does not parse: read as null, though something other than null was stored."""
+    return [
+        f
+        for f in _JSON_FIELDS_ZH
+        if getattr(row, f) is None and (getattr(row, f"{f}_stored", None) or "null") != "null"
+    ]
+
+
+def _refuse_damaged(row, label_zh: str) -> None:
+    damaged = damaged_fields(row)
+    if damaged:
+        shown = "、".join(_JSON_FIELDS_ZH[f] for f in damaged)
+        raise DamagedRecord(
+            f"申请 {row.id} 的记录已损坏（{shown}无法读取），不能{label_zh}；"
+            "请管理员运行 gdgis admin repair-text 查看并修复",
+            details={"proposal_id": row.id, "damaged_fields": damaged},
+        )
 
 
 def _may_decide(actor: Actor, row) -> bool:
@@ -384,7 +420,10 @@ def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
 
 
 def allowed_actions(actor: Actor, row) -> list[str]:
-    """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks)."""
+    """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks);
+    none on a damaged record (``damaged_fields``)."""
+    if damaged_fields(row):
+        return []
     return [
         s.action
         for s in STEPS
@@ -427,6 +466,9 @@ def _detail(conn, row, actor: Actor) -> dict:
         effective_date=jsonable(row.effective_date),
         announcement_text=row.announcement_text,
         announced_on=jsonable(row.announced_on),
+        # Fields whose stored text does not parse: pages say the record is damaged
+        # instead of showing them as empty (or a step as done).
+        damaged_fields=damaged_fields(row),
     )
     if row.state in ("announced", "in_force") or actor.is_staff:
         out.update(
@@ -678,19 +720,21 @@ def perform(
     ``Conflict`` is raised (two officers acting at once: one wins). Raises ``Forbidden``
     (role, or deciding one's own proposal), ``IllegalTransition`` (not allowed from this
     state, or a precondition unmet), ``RuleViolation`` (blocking rule findings without an
-    override), ``InvalidInput`` and ``NotFound``."""
+    override), ``DamagedRecord`` (a JSON field that does not parse: ``damaged_fields``),
+    ``InvalidInput`` and ``NotFound``."""
     step = _step(action)
     require_role(actor, step.roles, step.label_zh)
     check_step_params(action, params)
     reason = (str(reason or "")).strip() or None
     if step.reason_required and not reason:
-        raise InvalidInput(f"“{step.label_zh}”须说明理由")
+        raise InvalidInput(f"“{step.label_zh}”须说明理由", details={"field": "reason"})
     if action == "check" and corpus is None:
         # Built before the write transaction: reading ~30,000 names should not hold the write lock.
         corpus = _rules()[0].from_store(store)
     now = clock()
     with store.write(actor=actor) as conn:
         row = _load(conn, proposal_id)
+        _refuse_damaged(row, step.label_zh)
         if version is not None and row.version != version:
             raise Conflict(
                 f"申请 {proposal_id} 已被他人处理（当前版本 {row.version}，您看到的是 {version}），请刷新后重试",

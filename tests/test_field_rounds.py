@@ -798,3 +798,31 @@ def test_an_accuracy_is_refused_rather_than_dropped(bclient, api_round, fields, 
     assert r.status_code == 400, r.get_json()
     error = r.get_json()["error"]
     assert error["details"]["field"] == "measurement_accuracy_m" and expected in error["message"]
+
+
+def test_another_inspectors_replay_is_409_over_the_api_and_shows_nothing_of_the_record(
+    bclient, api_round
+):
+    """Inspector B resending A's record under A's client id was answered 200 with A's
+    record ("inspected_by": A): B's device believed its record was stored."""
+    rnd, markers = api_round
+    record = inspection_record(rnd["id"], "faded", marker_id=markers[0]["id"], notes="甲方记录")
+    assert bclient.post("/api/boundaries/inspections", json=record).status_code == 201
+    sign_in(bclient, INSPECTOR_B)
+    replay = bclient.post("/api/boundaries/inspections", json=record)
+    assert replay.status_code == 409, replay.get_json()
+    error = replay.get_json()["error"]
+    assert error["details"] == {"field": "id", "reason": "id_taken"}
+    assert "甲方记录" not in replay.get_data(as_text=True)
+    assert INSPECTOR_A.username not in replay.get_data(as_text=True)
+    # The second action: B makes a new id; the marker already has A's record, so that is
+    # the marker's 409 (a record to amend), not a replay.
+    again = bclient.post("/api/boundaries/inspections", json={**record, "id": str(uuid.uuid4())})
+    assert again.status_code == 409 and "补充或更正" in again.get_json()["error"]["message"]
+    # A missing marker is a 400 naming marker_id, with no Python None in the message.
+    unnamed = {k: v for k, v in record.items() if k != "marker_id"} | {"id": str(uuid.uuid4())}
+    missing = bclient.post("/api/boundaries/inspections", json=unnamed)
+    assert missing.status_code == 400 and missing.get_json()["error"]["details"]["field"] == (
+        "marker_id"
+    )
+    assert "None" not in missing.get_json()["error"]["message"]

@@ -375,3 +375,28 @@ def test_requests_the_document_allows_are_not_refused_as_malformed(field_app, bs
         if exc is not None:
             failures[label] = _describe(exc)
     assert not failures, "\n\n".join(f"{role} {k}: {v}" for k, v in failures.items())
+
+
+def test_a_logout_without_a_body_is_what_the_document_allows(app, store):
+    """A bearer-token client logs out with no form (it has no CSRF token to send): the
+    document said a form body was required, so schemathesis' negative mode called the
+    server's 302 for such a request "schema-violating request accepted". The body is
+    optional now; negative generation finds nothing the server wrongly accepts."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operation = schema["/auth/logout"]["POST"]
+    assert operation.definition.raw["requestBody"]["required"] is False
+    headers = {**token_headers(store, "logout_negative", "clerk"), "Accept-Encoding": "identity"}
+    exc = first_failure(
+        operation,
+        headers,
+        NEGATIVE_EXAMPLES_PER_OPERATION,
+        checks=[not_a_server_error, negative_data_rejection],
+        mode=GenerationMode.NEGATIVE,
+    )
+    found = exc.exceptions if isinstance(exc, BaseExceptionGroup) else [exc]
+    assert exc is None or all(isinstance(f, Unsatisfiable) for f in found), _describe(exc)
+    # The second action: the token still works after its logout (a logout ends a browser
+    # session; a token is revoked by its owner, not by a logout).
+    client = app.test_client()
+    assert client.post("/auth/logout", headers=headers).status_code == 302
+    assert client.get("/auth/me", headers=headers).get_json()["username"] == "logout_negative"

@@ -255,6 +255,75 @@ def test_same_client_id_twice_is_stored_once(bstore, started_round):
         _record(bstore, started_round, marker, "intact")
 
 
+def test_another_inspectors_client_id_is_a_conflict_not_their_record(bstore, started_round):
+    """A client id is unique for everyone, but a replay answers only its maker: inspector B
+    sending A's exact record under A's id was told 200 with A's record, and believed its
+    own was kept. B's client is told to make a new id, without A's record."""
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    record_id = str(uuid.uuid4())
+    mine, created = _record(bstore, started_round, marker, "faded", record_id=record_id)
+    assert created and mine["inspected_by"] == INSPECTOR_A.username
+    for state in ("faded", "lost"):  # the same content, then other content
+        with pytest.raises(Conflict) as refused:
+            _record(bstore, started_round, marker, state, record_id=record_id, actor=INSPECTOR_B)
+        assert refused.value.details == {"field": "id", "reason": "id_taken"}
+        assert INSPECTOR_A.username not in refused.value.message
+    # The second action: A's own replay is still answered with A's record.
+    again, created_again = _record(bstore, started_round, marker, "faded", record_id=record_id)
+    assert not created_again and again == mine
+    assert len(inspection_service.list_inspections(bstore, round_id=started_round["id"])) == 1
+
+
+def test_an_invalid_body_is_400_before_the_markers_clash_409(bstore, started_round):
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    _record(bstore, started_round, marker)
+    second = {
+        "id": str(uuid.uuid4()),
+        "round_id": started_round["id"],
+        "marker": marker["number"],
+        "found_state": "intact",
+        "measured_lon": 1,  # and no latitude
+    }
+    with pytest.raises(InvalidInput) as refused:
+        inspection_service.record_inspection(bstore, second, INSPECTOR_A)
+    assert refused.value.details["field"] == "measured_lat"
+    # Corrected, the same request meets the clash: a second record for the marker.
+    del second["measured_lon"]
+    with pytest.raises(Conflict):
+        inspection_service.record_inspection(bstore, second, INSPECTOR_A)
+
+
+@pytest.mark.parametrize("named", [{}, {"marker_id": None}, {"marker": None}, {"marker": ""}])
+def test_a_record_naming_no_marker_is_400_naming_marker_id(bstore, started_round, named):
+    data = {"id": str(uuid.uuid4()), "round_id": started_round["id"], "found_state": "intact"}
+    with pytest.raises(InvalidInput) as refused:
+        inspection_service.record_inspection(bstore, {**data, **named}, INSPECTOR_A)
+    assert refused.value.details == {"field": "marker_id"}
+    assert "None" not in refused.value.message
+
+
+@pytest.mark.parametrize("when", ["2026-11-29", "20261129", "2026-11-29T", "2026-11-29T09"])
+def test_an_inspection_time_without_a_time_of_day_is_refused(bstore, started_round, when):
+    """A day alone was read as midnight Beijing time and stored as an instant nobody recorded."""
+    marker = list_markers(bstore, line_id=started_round["line_id"])[0]
+    data = {
+        "id": str(uuid.uuid4()),
+        "round_id": started_round["id"],
+        "marker": marker["number"],
+        "found_state": "intact",
+        "inspected_at": when,
+    }
+    with pytest.raises(InvalidInput) as refused:
+        inspection_service.record_inspection(bstore, data, INSPECTOR_A)
+    assert refused.value.details == {"field": "inspected_at"}
+    assert inspection_service.list_inspections(bstore, round_id=started_round["id"]) == []
+    # The second action: the same day with a time (and an offset) is kept as sent.
+    record, _ = inspection_service.record_inspection(
+        bstore, {**data, "inspected_at": "2026-01-05T09:30:00+08:00"}, INSPECTOR_A
+    )
+    assert record["inspected_at"].isoformat().startswith("2026-01-05T01:30:00")
+
+
 def test_same_client_id_uploaded_concurrently_is_stored_once(bstore, started_round):
     # Offline devices retry: the same record may arrive on several workers at once. Each
     # thread has its own engine, so the requests really overlap (on PostgreSQL both may pass

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, register_staff, round_plan
 from case_tables import cases
 from helpers import TEST_PASSWORD, ensure_user, naming_json, token_headers
+from proposal_helpers import YUEZHOU, place_id_of
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.search import MAX_QUERY_CHARS
@@ -68,6 +69,12 @@ def scene(bclient, bstore):
         "/api/boundaries/disputes", json={"title": "林地权属", "line": LINE}, headers=officer
     ).get_json()
     draft = bclient.post("/api/proposals", json=naming_json("云溪路"), headers=senders["clerk"])
+    relocation = bclient.post(
+        "/api/boundaries/tasks",
+        json={"marker_id": first["marker_id"], "kind": "relocate"},
+        headers=officer,
+    )
+    feature = bclient.get("/ogc/collections/places/items?limit=1").get_json()["features"][0]
     lon, lat = marker["geometry"]["coordinates"]
     values = {
         "uuid": str(uuid.uuid4()),
@@ -81,6 +88,10 @@ def scene(bclient, bstore):
         "proposal_id": draft.get_json()["id"],
         "proposal_version": draft.get_json()["version"],
         "line": LINE,
+        "line_id": line["id"],
+        "task_id": relocation.get_json()["id"],
+        "feature_id": feature["id"],
+        "place_id": place_id_of(bstore, YUEZHOU),  # a record a renaming may name
         "side_a": line["side_a_code"],
         "side_b": line["side_b_code"],
         "long_q": quote("天" * (MAX_QUERY_CHARS + 1)),
@@ -273,3 +284,47 @@ def test_a_round_title_is_one_line_of_at_most_200_characters(bclient, bstore):
         headers=senders["officer"],
     )
     assert r.status_code == 201 and r.get_json()["title"] == "第五轮联合检查"
+
+
+def test_placing_a_record_names_the_coordinate_then_the_record(bclient, bstore, scene):
+    """``POST /api/places/{place_id}/geometry``: a point outside Guangdong names ``lon``
+    (or ``lat``), and with the point right an unknown record names ``place_id``."""
+    senders, values = scene
+    before = audit_size(bstore)
+    for body, status, field in (
+        ({"lon": 0, "lat": 0, "version": 1}, 400, "lon"),
+        ({"lon": 113.3, "lat": 0, "version": 1}, 400, "lat"),
+        ({"lon": 113.3, "lat": 23.1, "version": 1}, 404, "place_id"),
+    ):
+        r = bclient.post("/api/places/0/geometry", json=body, headers=senders["officer"])
+        error = r.get_json()["error"]
+        assert (r.status_code, error["details"].get("field")) == (status, field), error
+        assert CHINESE.search(error["message"])
+    assert audit_size(bstore) == before
+
+
+def test_every_400_of_a_generic_walk_names_a_field(bclient, bstore, scene):
+    """Every operation of the two API documents (/api/openapi.json and the OGC API's
+    /ogc/api), asked as an officer with an unknown query parameter (GET) or an unknown
+    body key (POST), path parameters filled with 1: whatever it answers, a 400 names
+    ``details.field``."""
+    senders, _ = scene
+    unnamed, refused = [], {}
+    for url, prefix in (("/api/openapi.json", ""), ("/ogc/api", "/ogc")):
+        document = bclient.get(url).get_json(force=True)
+        for template, operations in document["paths"].items():
+            path = re.sub(r"\{[^}]+\}", "1", template)
+            path = path if path.startswith(prefix) else prefix + path
+            for method in ("get", "post"):
+                if method not in operations:
+                    continue
+                if method == "get":
+                    r = bclient.get(f"{path}?zz_unknown=1", headers=senders["officer"])
+                else:
+                    r = bclient.post(path, json={"zz_unknown": 1}, headers=senders["officer"])
+                error = (r.get_json(silent=True) or {}).get("error") or {}
+                refused[url] = refused.get(url, 0) + (r.status_code == 400)
+                if r.status_code == 400 and not error.get("details", {}).get("field"):
+                    unnamed.append((method, template, error))
+    assert not unnamed, unnamed
+    assert all(refused.values()) and len(refused) == 2, refused  # the walk reached both

@@ -19,6 +19,7 @@ from gazetteer.core.account_tables import audit_log
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import InvalidInput
 from gazetteer.registry_tables import proposals
+from gazetteer.workflow import perform as workflow_perform
 from webmap.cli import main
 
 CLERK = Actor("li", frozenset({"clerk"}))
@@ -353,7 +354,8 @@ def test_undecodable_bytes_in_text_columns_never_fail_a_list_and_are_repaired(bs
     listed = client.get("/api/proposals")
     assert listed.status_code == 200 and len(listed.get_json()["items"]) == 2
     assert client.get(f"/api/proposals/{first['id']}").get_json()["applicant"] == "\ufffd"
-    assert client.get(f"/api/proposals/{second['id']}").get_json()["reasons"] == "\ufffd\x00"
+    # The NUL of x'ff00' is a control: written as U+FFFD too (webmap.output; tops F8).
+    assert client.get(f"/api/proposals/{second['id']}").get_json()["reasons"] == "\ufffd\ufffd"
     assert client.get("/officer/").status_code == 200
     lines = client.get("/api/boundaries/lines")
     assert lines.status_code == 200
@@ -435,3 +437,185 @@ def test_a_json_column_that_does_not_parse_never_fails_a_list_and_is_left_for_a_
         assert conn.execute(read).scalar() is None  # read as null
         stored = sa.text("SELECT proposed FROM proposals WHERE id = :id")
         assert conn.execute(stored, {"id": broken["id"]}).scalar() == "{broken"  # unchanged
+
+
+def test_a_blob_in_a_text_column_reaches_every_reader_as_text(store, tmp_path):
+    """A BLOB in ``places.name`` (a manual ``sqlite3`` edit: ``x'e79fb3…'`` is 石牌街道, and
+    ``x'ff41'`` does not decode) and in a proposal's JSON: the compliance check, the rules
+    check, search (its index built from the store), the OGC items and an export all answer
+    with text (U+FFFD for the undecodable byte), never 500 (tester report tops F3); then
+    ``repair-text --apply`` stores the values as text."""
+    from helpers import make_app
+    from proposal_helpers import CLERK as drafter
+    from proposal_helpers import draft_road
+
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's text types never hold bytes")
+    drafted = draft_road(store)
+    submitted = workflow_perform(
+        store, drafted["id"], "submit", drafter, version=drafted["version"]
+    )
+    with store.read() as conn:
+        shipai = conn.execute(sa.text("SELECT id FROM places WHERE name = '石牌街道'")).scalar()
+        other = conn.execute(
+            sa.text("SELECT id FROM places WHERE id != :id ORDER BY id LIMIT 1"), {"id": shipai}
+        ).scalar()
+    proposed = json.dumps(drafted["proposed"] | {"meaning": "长久安乐"}, ensure_ascii=False)
+    _plant(
+        store,
+        [
+            ("UPDATE places SET name = x'e79fb3e7898ce8a197e98193' WHERE id = ?", (shipai,)),
+            ("UPDATE places SET name = x'ff41' WHERE id = ?", (other,)),
+            (
+                "UPDATE proposals SET proposed = CAST(? AS BLOB) WHERE id = ?",
+                (proposed.encode(), drafted["id"]),
+            ),
+        ],
+    )
+    with store.read() as conn:
+        kinds = conn.execute(
+            sa.text("SELECT typeof(name) FROM places WHERE id = :id"), {"id": shipai}
+        )
+        assert kinds.scalar() == "blob"  # planted as the tester did
+    client = make_app(store, tmp_path).test_client()
+    login(client, "wang", "officer")
+    checked = client.post(
+        f"/api/proposals/{drafted['id']}/actions/check", json={"version": submitted["version"]}
+    )
+    assert checked.status_code == 200, checked.get_json()
+    assert checked.get_json()["proposed"]["meaning"] == "长久安乐"
+    rules = client.post(
+        "/api/rules/check",
+        json={"name": "石牌街道", "division_code": "440106", "feature_class": "行政区域"},
+    )
+    assert rules.status_code == 200, rules.get_json()
+    assert "石牌街道" in json.dumps(
+        rules.get_json()["findings"], ensure_ascii=False
+    )  # the BLOB's name
+    found = client.get("/api/search?q=石牌街道")
+    assert found.status_code == 200
+    assert "石牌街道" in json.dumps(found.get_json(), ensure_ascii=False)
+    for pid, name in ((shipai, "石牌街道"), (other, "\ufffdA")):
+        item = client.get(f"/ogc/collections/places/items/{pid}?f=json")
+        assert item.status_code == 200 and item.get_json()["properties"]["name"] == name
+    exported = tmp_path / "places.csv"
+    run = CliRunner().invoke(
+        main, ["--database-url", store.url, "export", "places", "-f", "csv", "-o", str(exported)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "石牌街道" in exported.read_text("utf-8-sig") and "\ufffdA" in exported.read_text(
+        "utf-8-sig"
+    )
+
+    fixed = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "repair-text", "--apply"]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    with store.read() as conn:
+        stored = conn.execute(
+            sa.text("SELECT typeof(name), name FROM places WHERE id IN (:a, :b) ORDER BY id"),
+            {"a": shipai, "b": other},
+        ).all()
+        typeof_proposed = conn.execute(
+            sa.text("SELECT typeof(proposed) FROM proposals WHERE id = :id"), {"id": drafted["id"]}
+        ).scalar()
+    assert sorted(stored) == [("text", "石牌街道"), ("text", "\ufffdA")]
+    assert typeof_proposed == "text"
+
+
+def test_a_proposal_whose_json_does_not_parse_is_shown_damaged_and_refuses_every_step(
+    client, store
+):
+    """``proposed`` planted as ``{"name": broken`` (tester report tops F4): the API and the
+    officer page say the record is damaged (no empty title, no 「已确认」), offer no step,
+    and taking one is a 409 naming the proposal and repair-text that changes nothing; the
+    intact proposal beside it is still checked, and once a person rewrites the JSON the
+    steps come back."""
+    from proposal_helpers import CLERK as drafter
+    from proposal_helpers import draft_road, event_count
+
+    if store.dialect != "sqlite":
+        pytest.skip("PostgreSQL's json type refuses text that does not parse")
+    intact, damaged = (
+        workflow_perform(store, p["id"], "submit", drafter, version=p["version"])
+        for p in (draft_road(store), draft_road(store, "云溪路"))
+    )
+    _plant(
+        store,
+        [("UPDATE proposals SET proposed = '{\"name\": broken' WHERE id = ?", (damaged["id"],))],
+    )
+    login(client, "wang", "officer")
+    shown = client.get(f"/api/proposals/{damaged['id']}").get_json()
+    assert shown["damaged_fields"] == ["proposed"] and shown["allowed_actions"] == []
+    events = event_count(store, damaged["id"])
+    for action in ("check", "return", "withdraw"):
+        refused = client.post(
+            f"/api/proposals/{damaged['id']}/actions/{action}",
+            json={"version": damaged["version"], "reason": "核对"},
+        )
+        assert refused.status_code == 409, (action, refused.get_json())
+        error = refused.get_json()["error"]
+        assert error["code"] == "damaged_record"
+        assert f"申请 {damaged['id']}" in error["message"] and "repair-text" in error["message"]
+        assert error["details"]["damaged_fields"] == ["proposed"]
+    assert event_count(store, damaged["id"]) == events  # nothing changed
+    assert client.get(f"/api/proposals/{damaged['id']}").get_json()["version"] == damaged["version"]
+    page = client.get(f"/officer/proposals/{damaged['id']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "记录已损坏，请管理员修复" in html
+    assert "已确认" not in html and 'name="version"' not in html  # no step offered
+    checked = client.post(
+        f"/api/proposals/{intact['id']}/actions/check", json={"version": intact["version"]}
+    )
+    assert checked.status_code == 200, checked.get_json()
+
+    fixed = json.dumps({"name": "云溪路", "feature_class": "交通运输设施", "division_code": TIANHE})
+    _plant(store, [("UPDATE proposals SET proposed = ? WHERE id = ?", (fixed, damaged["id"]))])
+    again = client.get(f"/api/proposals/{damaged['id']}").get_json()
+    assert again["damaged_fields"] == [] and "check" in again["allowed_actions"]
+    checked = client.post(
+        f"/api/proposals/{damaged['id']}/actions/check", json={"version": damaged["version"]}
+    )
+    assert checked.status_code == 200, checked.get_json()
+
+
+def test_control_characters_already_stored_are_written_as_replacement_characters(client, store):
+    """ESC, BEL and NUL stored below the app (tester report tops F8) reach no answer: the
+    places list, the OGC item (orjson), a proposal and the officer page carry U+FFFD in
+    their place, as docs/security.md promises; tab and line breaks in multi-line text stay,
+    and text that merely shows a backslash and "u001b" is left as it is."""
+    from proposal_helpers import draft_road
+
+    if store.dialect != "sqlite":
+        pytest.skip("planted with the sqlite3 module")
+    drafted = draft_road(store)
+    with store.read() as conn:
+        pid = conn.execute(sa.text("SELECT min(id) FROM places")).scalar()
+    _plant(
+        store,
+        [
+            (
+                "UPDATE places SET name = ?, meaning = x'00ff10' WHERE id = ?",
+                ("车陂\x1b[31m街道\x07", pid),
+            ),
+            (
+                "UPDATE proposals SET reasons = ? WHERE id = ?",
+                ("第一行\n\t第二行\x1b[2J\x00 \\u001b \u202e", drafted["id"]),
+            ),
+        ],
+    )
+    login(client, "wang", "officer")
+    place = client.get(f"/api/places/{pid}")
+    item = client.get(f"/ogc/collections/places/items/{pid}?f=json")
+    for answer in (place, item):
+        assert answer.status_code == 200
+        body = answer.get_data(as_text=True)
+        assert not any(code in body for code in ("\\u001b", "\\u0007", "\\u0000", "\\u0010"))
+    props = item.get_json()["properties"]
+    assert props["name"] == "车陂\ufffd[31m街道\ufffd"
+    shown = place.get_json()
+    assert shown["name"] == "车陂\ufffd[31m街道\ufffd" and shown["meaning"] == "\ufffd" * 3
+    reasons = client.get(f"/api/proposals/{drafted['id']}").get_json()["reasons"]
+    assert reasons == "第一行\n\t第二行\ufffd[2J\ufffd \\u001b \ufffd"
+    page = client.get(f"/officer/places/{pid}").get_data(as_text=True)
+    assert "\x1b" not in page and "\x07" not in page and "车陂\ufffd[31m街道\ufffd" in page

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 from gazetteer import division_history
 from gazetteer import divisions as division_service
 from gazetteer.core.dates import parse_date
+from gazetteer.core.errors import naming_field
 from webmap.context import store
 from webmap.schemas import query_args
 
@@ -22,7 +23,8 @@ def health():
 def divisions_as_of():
     """?date=YYYY-MM-DD: Guangdong's city- and county-level divisions on that date (from
     the historical division changes since 1979)."""
-    day = parse_date(query_args()["date"], "date")
+    with naming_field("date"):
+        day = parse_date(query_args()["date"], "date")
     return jsonify(
         {"date": day.isoformat(), "divisions": division_history.divisions_as_of(store(), day)}
     )

@@ -233,12 +233,14 @@ def _stored_upload() -> Path:
     """Save the uploaded file (multipart ``file``) under its digest, for the apply step."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InvalidInput("请选择要上传的坐标文件（CSV、Excel .xlsx 或 GeoPackage）")
+        raise InvalidInput(
+            "请选择要上传的坐标文件（CSV、Excel .xlsx 或 GeoPackage）", details={"field": "file"}
+        )
     suffix = Path(upload.filename).suffix.lower()
     if suffix not in BATCH_SUFFIXES:
         raise InvalidInput(
             "不支持的文件类型：请上传 CSV、Excel .xlsx、GeoPackage 或 GeoJSON",
-            details={"file": Path(upload.filename).name},
+            details={"field": "file", "file": Path(upload.filename).name},
         )
     folder = _batch_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -252,7 +254,7 @@ def _stored_upload() -> Path:
 
 def _upload_of(digest) -> Path:
     if not isinstance(digest, str) or not digest.isalnum() or len(digest) != 64:
-        raise InvalidInput("缺少或无效的预览编号 digest，请先预览")
+        raise InvalidInput("缺少或无效的预览编号 digest，请先预览", details={"field": "digest"})
     found = sorted(_batch_dir().glob(f"{digest}.*")) if _batch_dir().exists() else []
     if not found:
         raise NotFound("找不到预览过的文件，请重新上传预览")

@@ -28,7 +28,7 @@ from gazetteer.core.crs import (
     OGC_CRS_URIS,
     geometry_from_ogc_crs,
 )
-from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, NotFound, naming_field
 from gazetteer.core.spatial import BBox, check_bbox
 from gazetteer.core.store import Store
 from gazetteer.cql import FILTER_LANGUAGES, and_all, equals_all, parse_filter
@@ -172,7 +172,7 @@ def check_format(f: str | None) -> None:
     if f is not None and f not in OUTPUT_FORMATS:
         raise InvalidInput(
             f"不支持的输出格式 f={f!r}（可选：{'、'.join(OUTPUT_FORMATS)}）",
-            details={"f": f, "allowed": list(OUTPUT_FORMATS)},
+            details={"field": "f", "f": f, "allowed": list(OUTPUT_FORMATS)},
         )
 
 
@@ -221,8 +221,20 @@ def check_params(args: Mapping[str, str], allowed) -> None:
     if unknown:
         raise InvalidInput(
             f"不支持的查询参数：{', '.join(unknown)}",
-            details={"unknown": unknown, "allowed": sorted(allowed)},
+            details={"field": unknown[0], "unknown": unknown, "allowed": sorted(allowed)},
         )
+
+
+def _properties(c: FeatureProvider, query: FeatureQuery) -> list[str] | None:
+    """The ``properties`` asked for (None: all), each one the layer has (else a 400 naming
+    ``properties``)."""
+    if query.properties is None:
+        return None
+    properties = [p.strip() for p in query.properties.split(",") if p.strip()]
+    with naming_field("properties"):
+        for name in properties:
+            c.field(name)
+    return properties
 
 
 def parse_bbox_in(numbers, bbox_crs: str) -> BBox:
@@ -474,18 +486,16 @@ class OgcApi:
         bbox = None
         if query.bbox is not None:
             bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
-        interval = parse_datetime(query.datetime) if query.datetime else None
+        with naming_field("datetime"):
+            interval = parse_datetime(query.datetime) if query.datetime else None
         equals = equals_all(
             {k: queryables[k].coerce(v) for k, v in args.items() if k in queryables}
         )
         cql = None
         if query.filter:
-            cql = parse_filter(query.filter, query.filter_lang)
-        properties = None
-        if query.properties is not None:
-            properties = [p.strip() for p in query.properties.split(",") if p.strip()]
-            for name in properties:
-                c.field(name)
+            with naming_field("filter"):
+                cql = parse_filter(query.filter, query.filter_lang)
+        properties = _properties(c, query)
         filter_crs = query.filter_crs or CRS84_URI
         page = c.query(
             self.store,
@@ -545,9 +555,7 @@ class OgcApi:
         self, req: ApiRequest, c: FeatureProvider, feature_id: str, query: FeatureQuery
     ) -> ApiResponse:
         crs = query.crs or CRS84_URI
-        properties = None
-        if query.properties is not None:
-            properties = [p.strip() for p in query.properties.split(",") if p.strip()]
+        properties = _properties(c, query)
         feature = c.get(
             self.store,
             feature_id,

@@ -20,7 +20,10 @@ PATHS = {
     "/auth/logout": {
         "get": operation("退出登录页（确认按钮）", html_page("确认表单")),
         "post": operation(
-            "退出登录", redirect("会话已清除，回到首页"), status="302", body=form_body(s.LogoutForm)
+            "退出登录（浏览器的表单带 CSRF 令牌；以令牌调用时可不带请求体）",
+            redirect("会话已清除，回到首页"),
+            status="302",
+            body=form_body(s.LogoutForm, required=False),
         ),
     },
     "/auth/me": {"get": operation("请求者是谁（脚本检查令牌用）", Me)},

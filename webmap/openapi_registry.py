@@ -17,7 +17,10 @@ _PLACE = {"tags": ["地名记录"]}
 _PROPOSAL = {"tags": ["申请"]}
 _STATISTICS = {"tags": ["统计"]}
 _ERRORS = {
-    "409": r.error("状态冲突：不允许的状态转换（illegal_transition）或他人已先处理（conflict）"),
+    "409": r.error(
+        "状态冲突：不允许的状态转换（illegal_transition）、他人已先处理（conflict）"
+        "或记录已损坏、须管理员修复（damaged_record）"
+    ),
     "422": r.error("合规审查有阻断性问题且未记录豁免（rule_violation）"),
 }
 

@@ -15,14 +15,20 @@
   are read with U+FFFD by the store itself (SQLite TEXT is not checked), and a BLOB stored in
   a text column (a manual ``sqlite3`` edit) is written as its text, likewise
   (``stored_bytes_as_text``).
+- Control characters (``gazetteer.core.text.forbidden_character``: ESC, BEL, NUL, DEL, C1,
+  bidi controls) stored before the check are written as U+FFFD too, in JSON answers and in
+  pages: a client printing a name to a terminal must not receive an escape sequence.
+  Tab and line breaks stay (multi-line text may hold them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import logging
 import math
+import re
 
 import orjson
 from flask import Response
@@ -30,7 +36,13 @@ from flask.json.provider import DefaultJSONProvider
 
 from gazetteer.core.dates import utc_iso
 from gazetteer.core.geojson_output import GeometryJSON
-from gazetteer.core.text import has_lone_surrogate, replace_surrogates, stored_bytes_as_text
+from gazetteer.core.text import (
+    REPLACEMENT_CHARACTER,
+    control_characters,
+    has_lone_surrogate,
+    replace_surrogates,
+    stored_bytes_as_text,
+)
 from webmap.params import object_without_duplicate_keys
 
 log = logging.getLogger(__name__)
@@ -43,6 +55,41 @@ def iso_value(value):
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+# A control character as a JSON writer leaves it: raw (DEL, C1, the bidi controls are not
+# escaped) or as an escape (``\u001b``, ``\b``, ``\f``; with ASCII output any of them). An
+# escape counts only after an even run of backslashes: ``\\u001b`` is an escaped backslash
+# followed by the text "u001b" (as in the OpenAPI document's text patterns).
+_CONTROLS = control_characters()
+_RAW_CONTROL = re.compile(f"[{re.escape(_CONTROLS)}]")
+_ESCAPED_CONTROL = (
+    r"(?<!\\)((?:\\\\)*)(?:\\[bf]|"
+    + "|".join(re.escape(json.dumps(c)[1:-1]) for c in _CONTROLS if json.dumps(c)[1] == "\\")
+    + ")"
+)
+_CONTROL_IN_JSON = re.compile(f"{_RAW_CONTROL.pattern}|{_ESCAPED_CONTROL}", re.IGNORECASE)
+_CONTROL_IN_JSON_BYTES = re.compile(
+    b"|".join(re.escape(c.encode()) for c in _CONTROLS) + b"|" + _ESCAPED_CONTROL.encode(),
+    re.IGNORECASE,
+)
+_WARN_CONTROL = "response held a control character (written as U+FFFD); run gdgis admin repair-text"
+
+
+def _json_without_controls(text: str) -> str:
+    """JSON ``text`` with each control character in its strings written as U+FFFD."""
+    if not _CONTROL_IN_JSON.search(text):
+        return text
+    log.warning(_WARN_CONTROL)
+    text = _RAW_CONTROL.sub(REPLACEMENT_CHARACTER, text)
+    return re.sub(_ESCAPED_CONTROL, r"\1" + REPLACEMENT_CHARACTER, text, flags=re.IGNORECASE)
+
+
+def _json_bytes_without_controls(data: bytes) -> bytes:
+    """``_json_without_controls`` for UTF-8 JSON (decoded only when it holds one)."""
+    if not _CONTROL_IN_JSON_BYTES.search(data):
+        return data
+    return _json_without_controls(data.decode("utf-8")).encode("utf-8")
 
 
 class GazetteerJSONProvider(DefaultJSONProvider):
@@ -92,13 +139,22 @@ def _finite(value):
 
 
 class GazetteerResponse(Response):
-    """Pages and other text responses: a lone surrogate in the text becomes U+FFFD instead
-    of a UnicodeEncodeError (a 500 for the whole page)."""
+    """Every response: in pages and other text a lone surrogate becomes U+FFFD instead of
+    a UnicodeEncodeError (a 500 for the whole page); in any text or JSON a stored control
+    character becomes U+FFFD (module docstring)."""
 
     def set_data(self, value) -> None:
         if isinstance(value, str) and has_lone_surrogate(value):
             log.warning("page held invalid text (lone surrogate); run gdgis admin repair-text")
             value = replace_surrogates(value)
+        # Control characters: here, not in ``GazetteerJSONProvider.dumps``, which also
+        # writes request bodies (Flask's test client), so that a client may still send one
+        # and be refused (400) by name.
+        if isinstance(value, str) and self.mimetype and self.mimetype.endswith("json"):
+            value = _json_without_controls(value)
+        elif isinstance(value, str) and _RAW_CONTROL.search(value):
+            log.warning(_WARN_CONTROL)
+            value = _RAW_CONTROL.sub(REPLACEMENT_CHARACTER, value)
         super().set_data(value)
 
 
@@ -130,9 +186,10 @@ def json_bytes(document) -> bytes:
     API's work. Dates as ISO 8601 (naive datetimes are UTC), ``GeometryJSON`` copied in
     verbatim, and — as everywhere else — a lone surrogate written as U+FFFD, not a 500."""
     try:
-        return orjson.dumps(document, default=_orjson_default, option=_ORJSON_OPTIONS)
+        data = orjson.dumps(document, default=_orjson_default, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError as exc:
         if "surrogates" not in str(exc):
             raise
-    log.warning("response held invalid text (lone surrogate); run gdgis admin repair-text")
-    return orjson.dumps(_repair_text(document), default=_orjson_default, option=_ORJSON_OPTIONS)
+        log.warning("response held invalid text (lone surrogate); run gdgis admin repair-text")
+        data = orjson.dumps(_repair_text(document), default=_orjson_default, option=_ORJSON_OPTIONS)
+    return _json_bytes_without_controls(data)

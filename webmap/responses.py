@@ -491,9 +491,11 @@ def query_parameters(model: type[BaseModel]) -> list[dict]:
     return params
 
 
-def form_body(model: type[BaseModel], *files: str) -> dict:
+def form_body(model: type[BaseModel], *files: str, required: bool = True) -> dict:
     """A form body: the text fields of ``model`` (a ``webmap.schemas.FormModel``) and, when
-    ``files`` are named, those uploads (multipart/form-data)."""
+    ``files`` are named, those uploads (multipart/form-data). ``required=False``: the
+    request may come without a body (a form with nothing to say but its CSRF token, which
+    a bearer-token client does not send)."""
     schema = {
         k: v for k, v in openapi30_components([model], mode="validation")[model.__name__].items()
     }
@@ -504,7 +506,7 @@ def form_body(model: type[BaseModel], *files: str) -> dict:
         }
         schema["required"] = [*schema.get("required", []), *files]
     media = "multipart/form-data" if files else "application/x-www-form-urlencoded"
-    return {"required": True, "content": {media: {"schema": schema}}}
+    return {"required": required, "content": {media: {"schema": schema}}}
 
 
 def operation(

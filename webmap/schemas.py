@@ -17,10 +17,19 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, get_origin
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from flask import g, request
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from boundaries.inspections import AMENDMENT_KINDS
@@ -110,11 +119,35 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+# An integer in a query string or a form, written the one way: pydantic's lax mode also
+# reads "+5", " 5", "5_0", "5.0" and "007" as numbers.
+_QUERY_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+def _value_types(annotation) -> set:
+    """The types a field's annotation admits (``Annotated`` and unions unwrapped)."""
+    if get_origin(annotation) is Annotated:
+        return _value_types(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return set().union(*(_value_types(a) for a in get_args(annotation)))
+    return {annotation}
+
+
 class QueryModel(BaseModel):
-    """A query string or a form's text fields: text that converts ("5" is 5); an unknown
-    name is refused like an unknown JSON field."""
+    """A query string or a form's text fields: text that converts ("5" is 5, in ASCII
+    digits: not "٥", "５", "+5" or "05"); an unknown name is refused like an unknown JSON
+    field."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integers_in_ascii_digits(cls, value, info):
+        kinds = _value_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, str) and int in kinds and float not in kinds:
+            if not _QUERY_INTEGER.fullmatch(value):
+                raise PydanticCustomError("int_parsing", "应为整数（ASCII 数字，不带前导零）")
+        return value
 
 
 class FormModel(QueryModel):
@@ -564,10 +597,10 @@ class DivisionsAsOfQuery(QueryModel):
 
 _MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
 _HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
-# What gazetteer.notices.parse_since reads: a sequence number, or an instant with its zone
+# What gazetteer.notices.parse_since reads: a sequence number (no leading zero), or an instant with its zone
 # (29 February, which the check also takes, is left out: a pattern cannot know leap years).
 SINCE_PATTERN = (
-    f"^([0-9]{{1,18}}|[1-9][0-9]{{3}}-{_MONTH_DAY}T{_HOUR_MINUTE}(:[0-5][0-9](\\.[0-9]{{1,6}})?)?"
+    f"^(0|[1-9][0-9]{{0,17}}|[1-9][0-9]{{3}}-{_MONTH_DAY}T{_HOUR_MINUTE}(:[0-5][0-9](\\.[0-9]{{1,6}})?)?"
     f"(Z|[+-]{_HOUR_MINUTE}))$"
 )
 

@@ -36,7 +36,13 @@ from werkzeug.routing import IntegerConverter
 
 from gazetteer.core.errors import InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.ratelimit import SharedTokenBucket
-from gazetteer.core.text import check_document_text, json_leaves
+from gazetteer.core.text import (
+    STORE_INT_MAX,
+    canonical_number,
+    check_document_text,
+    check_parameter_text,
+    json_leaves,
+)
 from webmap.context import current_actor
 from webmap.errors import SIGN_IN_NEEDED_ZH, error_response
 
@@ -130,6 +136,12 @@ def _check_query() -> None:
     for name, value in request.args.items(multi=True):
         if len(value) > 18 and _INTEGER_TEXT.match(value) and _out_of_range(int(value)):
             raise InvalidInput(f"参数 {name} 超出整数范围", details={"field": name})
+    # Text in the URL obeys the rule for stored text, checked here naming the parameter
+    # (``key``, ``source``, ``sha256``): left to the store's last check, it was refused
+    # under a generic label, and as "not saved" on a read.
+    path_text = [(k, v) for k, v in (request.view_args or {}).items() if isinstance(v, str)]
+    for name, value in [*path_text, *request.args.items(multi=True)]:
+        check_parameter_text(name, value, writes=request.method in UNSAFE_METHODS)
 
 
 def _check_json_numbers(document) -> None:
@@ -226,22 +238,24 @@ def content_security_policy(tile_url: str | None, nonce: str | None = None) -> s
 
 class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` within what the store can hold (signed 64-bit): werkzeug's own
-    accepts any number of digits, and a 30-digit id would fail in the database driver
-    instead of answering 404. A larger number still matches the route (as -1, which no
-    record has), so every method's route sees it: refusing the match instead would make
-    werkzeug answer 405 when another route of the path has another method."""
+    accepts any number of digits (and leading zeros: 007 named record 7), and a 30-digit
+    id would fail in the database driver instead of answering 404. A larger number (or
+    one with leading zeros) still matches the route (as -1, which no record has), so every
+    method's route sees it: refusing the match instead would make werkzeug answer 405
+    when another route of the path has another method."""
 
     # ASCII digits only: the \d of Python regexes (werkzeug's default) also takes ١ or ２,
     # which then named record 1 or 2. A minus sign matches too, so that ``/disputes/-1``
     # is answered like any id no record has (404 naming the parameter), not by routing's
     # bare "no such URL".
     regex = r"-?[0-9]+"
-    STORE_MAX = 2**63 - 1
+    STORE_MAX = STORE_INT_MAX
     OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        return number if 0 <= number <= self.STORE_MAX else self.OUT_OF_RANGE
+        # 00001 is not another address of record 1: one record, one URL.
+        number = canonical_number(value)
+        return self.OUT_OF_RANGE if number is None else number
 
 
 def _refuse_ids_beyond_the_store() -> None:
@@ -250,7 +264,8 @@ def _refuse_ids_beyond_the_store() -> None:
     for name, value in (request.view_args or {}).items():
         if value == BoundedIntConverter.OUT_OF_RANGE and type(value) is int:
             raise NotFound(
-                f"没有这条记录：编号（{name}）应为 0 到 {BoundedIntConverter.STORE_MAX} 的整数",
+                f"没有这条记录：编号（{name}）应为 0 到 {BoundedIntConverter.STORE_MAX} 的整数"
+                "（不带前导零）",
                 details={"field": name, "reason": "id_out_of_range"},
             )
 

@@ -85,7 +85,7 @@ def normalise_tag(crs_tag: str) -> str:
     if not isinstance(crs_tag, str) or not crs_tag.strip():
         raise InvalidInput(
             "缺少坐标系标识，请注明 CGCS2000、WGS84、GCJ02 或 BD09",
-            details={"crs": crs_tag, "allowed": list(CRS_TAGS)},
+            details={"field": "crs", "crs": crs_tag, "allowed": list(CRS_TAGS)},
         )
     key = crs_tag.strip().upper().replace("_", "")
     if key in _TAG_ALIASES:
@@ -94,11 +94,13 @@ def normalise_tag(crs_tag: str) -> str:
         try:
             CRS.from_epsg(int(key[5:]))
         except CRSError:
-            raise InvalidInput(f"未知的坐标系代码：{crs_tag}", details={"crs": crs_tag}) from None
+            raise InvalidInput(
+                f"未知的坐标系代码：{crs_tag}", details={"field": "crs", "crs": crs_tag}
+            ) from None
         return key
     raise InvalidInput(
         f"不支持的坐标系：{crs_tag}，请使用 CGCS2000、WGS84、GCJ02、BD09 或 EPSG:代码",
-        details={"crs": crs_tag, "allowed": list(CRS_TAGS)},
+        details={"field": "crs", "crs": crs_tag, "allowed": list(CRS_TAGS)},
     )
 
 
@@ -132,6 +134,7 @@ def validate_lon_lat(lons, lats) -> tuple[np.ndarray, np.ndarray]:
         raise InvalidInput(
             f"经纬度疑似颠倒：经度 {x.flat[i]}、纬度 {y.flat[i]}。请按（经度, 纬度）顺序输入",
             details={
+                "field": "lon",
                 "index": i,
                 "lon": float(x.flat[i]),
                 "lat": float(y.flat[i]),
@@ -144,7 +147,12 @@ def validate_lon_lat(lons, lats) -> tuple[np.ndarray, np.ndarray]:
             i = int(np.flatnonzero(outside)[0])
             raise InvalidInput(
                 f"{axis_zh}超出范围 [-{limit_deg:g}, {limit_deg:g}]：{values.flat[i]}",
-                details={"index": i, axis: float(values.flat[i]), "reason": f"{axis}_out_of_range"},
+                details={
+                    "field": axis,
+                    "index": i,
+                    axis: float(values.flat[i]),
+                    "reason": f"{axis}_out_of_range",
+                },
             )
     return x, y
 

@@ -65,6 +65,12 @@ class ConfirmationRequired(DomainError, code="confirmation_required", http_statu
     (``details`` say what, e.g. a measured distance); resend with the confirmation."""
 
 
+class DamagedRecord(DomainError, code="damaged_record", http_status=409):
+    """A stored record that cannot be read as it was written (a hand edit left a JSON column
+    that does not parse): shown as damaged, never acted on, until an operator repairs it
+    (``gdgis admin repair-text`` lists it)."""
+
+
 @contextmanager
 def naming_field(field: str):
     """Within the block, an ``InvalidInput`` (or ``PayloadTooLarge``) that does not say

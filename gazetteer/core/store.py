@@ -184,7 +184,11 @@ def _json_serializer(document) -> str:
     return text
 
 
-def _json_deserializer(text: str):
+def _json_deserializer(text: str | bytes):
+    # A BLOB in a JSON column (a manual edit) is read as the text it holds, as for text
+    # columns (``StoredText``).
+    if isinstance(text, bytes):
+        text = stored_bytes_as_text(text, binary=True)
     # A JSON column holds what the store wrote, unless someone wrote it by hand (a manual
     # ``sqlite3`` edit): a document that does not parse is read as null (unknown) rather
     # than failing every list that includes its row; ``repair-text`` lists it (not_json).
@@ -193,6 +197,35 @@ def _json_deserializer(text: str):
     except ValueError:
         log.warning("a JSON column held text that is not JSON (read as null); see repair-text")
         return None
+
+
+class StoredText(sa.String):
+    """How SQLite hands back every text column (``sa.String`` and its kinds: Text, Unicode,
+    VARCHAR): as ``str``, always. SQLite lets a text column hold a BLOB (a manual ``sqlite3``
+    edit: ``UPDATE places SET name = x'e79fb3…'``) and the driver returns it as bytes, which
+    then failed whatever read it as text (the naming rules' corpus, search, exports) with a
+    500. Read here once, with U+FFFD for undecodable bytes (``stored_bytes_as_text``), so no
+    reader of stored text sees bytes; ``gdgis admin repair-text`` rewrites the value."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        def process(value):
+            if isinstance(value, bytes):
+                return stored_bytes_as_text(value, binary=True)
+            return value
+
+        return process
+
+
+def _read_text_columns_as_text(engine: Engine) -> None:
+    # The dialect adapts each column type through ``colspecs`` (most specific class first):
+    # every String kind becomes ``StoredText``; Enum keeps its own (it is checked on write).
+    engine.dialect.colspecs = {
+        **engine.dialect.colspecs,
+        sa.String: StoredText,
+        sa.Enum: sa.Enum,
+    }
 
 
 def _sqlite_driver_autocommit(dbapi_connection, _record):
@@ -304,6 +337,7 @@ class Store:
         self.engine: Engine = sa.create_engine(url, **kwargs)
         sa.event.listen(self.engine, "before_cursor_execute", _refuse_invalid_text)
         if self.dialect == "sqlite":
+            _read_text_columns_as_text(self.engine)
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own transaction handling defers BEGIN and cannot do IMMEDIATE;
             # switch it off and emit BEGIN ourselves (the SQLAlchemy documented recipe).

@@ -54,6 +54,28 @@ FILLED_LINE_PATTERN = (
 )
 
 
+_CANONICAL_NUMBER = re.compile(r"0|[1-9][0-9]*")
+STORE_INT_MAX = 2**63 - 1  # the largest integer a record id can be (signed 64-bit)
+
+
+def canonical_number(text: str) -> int | None:
+    """``text`` as a whole number from 0 to ``STORE_INT_MAX`` when it is written the one way
+    an id or a sequence number is: ASCII digits without leading zeros. None otherwise:
+    Python's ``int()`` also reads ``٣`` (Arabic-Indic), ``３`` (full-width), ``003`` and
+    ``+3``, so one record would answer to many addresses."""
+    if not _CANONICAL_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= STORE_INT_MAX else None
+
+
+def control_characters() -> str:
+    """Every character text may not hold (``forbidden_character`` in multi-line text), in
+    code point order: for writers that must find them in their own output
+    (``webmap.output``)."""
+    return "".join(chr(c) for low, high in _CONTROL_RANGES for c in range(low, high + 1))
+
+
 def forbidden_character(text: str, *, single_line: bool = False) -> str | None:
     """The first character ``text`` may not hold, as ``U+001B``; None when it is clean.
     Lone surrogates are reported by ``has_lone_surrogate``."""
@@ -67,7 +89,12 @@ def _shown(label: str | None, field: str) -> str:
 
 
 def _refuse_forbidden(
-    text: str, field: str, *, label: str | None = None, single_line: bool = False
+    text: str,
+    field: str,
+    *,
+    label: str | None = None,
+    single_line: bool = False,
+    outcome: str = "，未保存",
 ) -> None:
     shown = _shown(label, field)
     if has_lone_surrogate(text):
@@ -79,11 +106,13 @@ def _refuse_forbidden(
         raise InvalidInput(f"{shown} 含有空字符（NUL）", details={"field": field})
     if bad in ("U+000A", "U+000D", "U+2028", "U+2029"):
         raise InvalidInput(
-            f"{shown} 应为单行文字，不能含换行（{bad}），未保存", details={"field": field}
+            f"{shown} 应为单行文字，不能含换行（{bad}）{outcome}", details={"field": field}
         )
     if bad:
         kind = "制表符" if bad == "U+0009" else "控制字符"
-        raise InvalidInput(f"{shown} 含有不允许的{kind}（{bad}），未保存", details={"field": field})
+        raise InvalidInput(
+            f"{shown} 含有不允许的{kind}（{bad}）{outcome}", details={"field": field}
+        )
 
 
 def displayable(text) -> str:
@@ -198,6 +227,16 @@ def json_leaves(document, where: str = "请求体"):
             stack.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(item))))
         else:
             yield path, item
+
+
+def check_parameter_text(name: str, value: str, *, writes: bool) -> None:
+    """A URL's path part or query parameter ``name`` (its own name, ``key``, ``source``)
+    with ``value``: refused like stored text (a lone surrogate or a control character,
+    ``forbidden_character``), naming ``name``; the name itself is checked too. ``writes``:
+    the request would change something (its refusal says nothing was saved)."""
+    outcome = "，未保存" if writes else ""
+    _refuse_forbidden(name, name, outcome=outcome)
+    _refuse_forbidden(value, name, outcome=outcome)
 
 
 def check_document_text(document, where: str = "请求体") -> None:
