@@ -65,7 +65,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.geojson_input import check_lon_lat
-from gazetteer.core.store import Store, first_or_not_found, read_all
+from gazetteer.core.store import Store, first_or_not_found, read_all, row_by_id
 from gazetteer.core.text import form_text
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
@@ -385,11 +385,7 @@ def complete_round(store: Store, round_id: int, actor) -> dict:
     """Close a round: every marker of the line inspected and every record signed by both sides."""
     require_role(actor, {"officer"}, "完成联检")
     with store.write(actor=actor) as conn:
-        rnd = first_or_not_found(
-            conn,
-            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id),
-            f"联检轮次不存在：{round_id}",
-        )
+        rnd = row_by_id(conn, inspection_rounds, round_id, f"联检轮次不存在：{round_id}")
         uninspected = conn.execute(
             sa.select(sa.func.count())
             .select_from(markers)
@@ -545,10 +541,8 @@ def record_inspection_in(
                 details={"fields": changed, "stored": stored},
             )
         return stored, False
-    rnd = first_or_not_found(
-        conn,
-        sa.select(inspection_rounds).where(inspection_rounds.c.id == data.get("round_id")),
-        f"联检轮次不存在：{data.get('round_id')}",
+    rnd = row_by_id(
+        conn, inspection_rounds, data.get("round_id"), f"联检轮次不存在：{data.get('round_id')}"
     )
     if rnd.status != "in_progress":
         raise IllegalTransition(f"联检状态为 {rnd.status}，只有进行中的联检可以录入检查记录")
@@ -988,9 +982,10 @@ def amend_inspection(
                 sa.select(inspections).where(inspections.c.id == done.inspection_id)
             ).first()
             return row._asdict(), False
-        rec = first_or_not_found(
+        rec = row_by_id(
             conn,
-            sa.select(inspections).where(inspections.c.id == inspection_id),
+            inspections,
+            inspection_id,
             f"检查记录不存在：{inspection_id}",
             field="inspection_id",
         )
@@ -1089,11 +1084,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
     """The markers of a round's section with this round's record of each (or None): what a
     device caches so that it knows, offline too, which markers already have a record."""
     with store.read() as conn:
-        rnd = first_or_not_found(
-            conn,
-            sa.select(inspection_rounds).where(inspection_rounds.c.id == round_id),
-            f"联检轮次不存在：{round_id}",
-        )
+        rnd = row_by_id(conn, inspection_rounds, round_id, f"联检轮次不存在：{round_id}")
         records = {
             r.marker_id: r
             for r in conn.execute(

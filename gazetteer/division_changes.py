@@ -32,7 +32,7 @@ from gazetteer import changes, reservations
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import InvalidInput, RuleViolation
-from gazetteer.core.store import first_or_not_found
+from gazetteer.core.store import first_or_not_found, row_by_id
 from gazetteer.core.text import form_text
 from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables, unconfirmed
@@ -243,10 +243,8 @@ def _as_dict(row) -> dict:
 
 
 def get_change(conn, change_id: int) -> dict:
-    row = first_or_not_found(
-        conn,
-        sa.select(division_change_records).where(division_change_records.c.id == change_id),
-        f"没有编号为 {change_id} 的区划变更记录",
+    row = row_by_id(
+        conn, division_change_records, change_id, f"没有编号为 {change_id} 的区划变更记录"
     )
     return _as_dict(row)
 

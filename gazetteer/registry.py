@@ -24,7 +24,7 @@ from shapely.geometry import mapping
 from gazetteer import changes
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.core.store import Store, bbox_columns, first_or_not_found
+from gazetteer.core.store import Store, bbox_columns, row_by_id
 from gazetteer.divisions import division_chain
 from gazetteer.registry_tables import place_links, place_versions
 from gazetteer.tables import PLACE_DESCRIPTION_COLUMNS, PLACE_NAME_COLUMNS, divisions, places
@@ -99,12 +99,7 @@ def jsonable(value):
 
 
 def _row(conn, place_id: int):
-    return first_or_not_found(
-        conn,
-        sa.select(places).where(places.c.id == place_id),
-        f"没有编号为 {place_id} 的地名记录",
-        field="place_id",
-    )
+    return row_by_id(conn, places, place_id, f"没有编号为 {place_id} 的地名记录", field="place_id")
 
 
 def _record(row) -> dict:

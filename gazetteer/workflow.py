@@ -39,7 +39,7 @@ from gazetteer.core.errors import (
     RuleViolation,
 )
 from gazetteer.core.settings import SETTING_DEFAULTS
-from gazetteer.core.store import Store, first_or_not_found
+from gazetteer.core.store import Store, first_or_not_found, row_by_id
 from gazetteer.core.text import clean_text, form_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
@@ -216,11 +216,8 @@ def validate_new_proposal(
     else:
         if place_id is None:
             raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
-        target = first_or_not_found(
-            conn,
-            sa.select(places).where(places.c.id == place_id),
-            f"没有编号为 {place_id} 的地名记录",
-            field="place_id",
+        target = row_by_id(
+            conn, places, place_id, f"没有编号为 {place_id} 的地名记录", field="place_id"
         )
         if target.status != "in_force":
             raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")

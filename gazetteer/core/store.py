@@ -124,6 +124,14 @@ def first_or_not_found(conn: Connection, query, missing: str, *, field: str | No
     return row
 
 
+def row_by_id(conn: Connection, table, record_id, missing: str, *, field: str | None = None):
+    """The row of ``table`` whose ``id`` is ``record_id``; ``NotFound(missing)`` naming
+    ``field`` when there is none (see ``first_or_not_found``)."""
+    return first_or_not_found(
+        conn, sa.select(table).where(table.c.id == record_id), missing, field=field
+    )
+
+
 def read_one(store: Store, query, missing: str, *, field: str | None = None) -> dict:
     """The first row of ``query`` as a dict, read in its own read transaction; raises
     ``NotFound(missing)`` naming ``field`` when there is none."""

@@ -32,7 +32,7 @@ from gazetteer import changes, registry
 from gazetteer.core.account_tables import users
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, Forbidden, InvalidInput
-from gazetteer.core.store import Store, bbox_columns, first_or_not_found
+from gazetteer.core.store import Store, bbox_columns, row_by_id
 from gazetteer.office_import import coords
 from gazetteer.office_import.checks import ACTIONS, ACTIONS_ZH, WRITTEN, RowChecker
 from gazetteer.office_import.fields import FIELDS_BY_KEY, guess_mapping, validate_mapping
@@ -116,11 +116,7 @@ def _text_arg(value, label: str, limit: int) -> str:
 
 
 def _run(conn, run_id: int):
-    return first_or_not_found(
-        conn,
-        sa.select(import_runs).where(import_runs.c.id == run_id),
-        f"没有编号为 {run_id} 的导入",
-    )
+    return row_by_id(conn, import_runs, run_id, f"没有编号为 {run_id} 的导入")
 
 
 def _update_run(conn, run_id: int, **values) -> None:
