@@ -291,6 +291,9 @@ def list_announcements(store: Store, *, limit: int = 100) -> list[dict]:
         ]
 
 
+LAST_POSSIBLE_SEQUENCE = 2**31 - 1
+
+
 def parse_since(value) -> tuple[int | None, dt.datetime | None]:
     """``since`` of the change feed: a sequence number (0 or more) or an ISO 8601 instant
     with a time zone. Returns (sequence, instant), one of them None."""
@@ -299,7 +302,9 @@ def parse_since(value) -> tuple[int | None, dt.datetime | None]:
     text = str(value).strip()
     sequence = canonical_number(text)  # ASCII digits only: "١٢" is not sequence 12
     if sequence is not None:
-        return sequence, None
+        # place_versions.id is a 32-bit integer on PostgreSQL: a larger sequence is after
+        # every change there is, not bad input (the database would refuse the comparison).
+        return min(sequence, LAST_POSSIBLE_SEQUENCE), None
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

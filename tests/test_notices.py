@@ -142,6 +142,9 @@ def test_announcements_feeds_and_change_feed(client, store, clock, corpus):  # n
         assert account not in text
     after = client.get(f"/api/changes?since={body['next_since']}").get_json()
     assert after["changes"] == [] and after["next_since"] == body["next_since"]
+    # A sequence beyond any id the store can hold (PostgreSQL: 32 bits) is after everything.
+    beyond = client.get("/api/changes?since=758292179311110126")
+    assert beyond.status_code == 200 and beyond.get_json()["changes"] == []
     by_time = client.get(
         "/api/changes", query_string={"since": (clock.now - dt.timedelta(days=60)).isoformat()}
     ).get_json()
