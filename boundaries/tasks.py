@@ -27,6 +27,8 @@ TASK_NAMES = labels(TASK_KIND_TERMS)
 STATUS_NAMES = labels(TASK_STATUS_TERMS)
 NEEDS_BOTH_APPROVALS = ("relocate", "retire")
 _NEXT = {"open": {"in_progress", "done", "cancelled"}, "in_progress": {"done", "cancelled"}}
+# Closing a task says how it ended: done with its result, cancelled with the reason.
+CLOSING_STATUSES = ("done", "cancelled")
 _TASK_ROLES = {"officer", "inspector"}
 
 
@@ -174,7 +176,7 @@ def update_task(
         values: dict = {"status": status}
         if result:
             values["result"] = str(result)[:2000]
-        if status in ("done", "cancelled"):
+        if status in CLOSING_STATUSES:
             if not (result or "").strip():
                 raise InvalidInput(
                     "完成或取消任务须填写处理结果或原因", details={"field": "result"}

@@ -357,6 +357,22 @@ def test_the_openapi_request_bodies_are_the_models(client):
         assert generated["additionalProperties"] is False
 
 
+def test_the_document_says_closing_a_task_needs_a_result(client):
+    """The cross-field rule a client can read from the document: done or cancelled with a
+    filled result (the server refuses the others naming ``result``)."""
+    import jsonschema_rs
+
+    document = client.get("/api/openapi.json").get_json()
+    validator = jsonschema_rs.Draft4Validator(
+        {**document["components"]["schemas"]["TaskUpdate"], "components": document["components"]}
+    )
+    assert validator.is_valid({"status": "in_progress"})
+    assert validator.is_valid({"status": "done", "result": "已补漆"})
+    assert not validator.is_valid({"status": "done"})
+    assert not validator.is_valid({"status": "cancelled", "result": "  "})
+    assert not validator.is_valid({"status": "cancelled", "result": None})
+
+
 def test_building_the_document_twice_gives_the_same_document(app):
     from webmap.openapi import openapi_document
 

@@ -35,6 +35,7 @@ from pydantic_core import PydanticCustomError
 from boundaries.inspections import AMENDMENT_KINDS
 from boundaries.io import FORMATS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
+from boundaries.tasks import CLOSING_STATUSES
 from boundaries.vocabulary import (
     CONCLUSION_MAX_CHARS,
     FOUND_STATE_TERMS,
@@ -410,6 +411,22 @@ class ExternalWitness(RequestModel):
 
 
 class TaskUpdate(RequestModel):
+    # Closing needs a result (or the reason for cancelling); OpenAPI 3.0 has no if/then, so
+    # the rule is "status is not a closing one, or result is filled".
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"status": {"not": {"enum": list(CLOSING_STATUSES)}}}},
+                {
+                    "required": ["result"],
+                    "properties": {"result": {"type": "string", "pattern": FILLED_TEXT_PATTERN}},
+                },
+            ]
+        },
+    )
+
     status: coded(TASK_STATUS_TERMS)
     result: Text | None = None
     witness_other_side: ShortText | None = None  # an account of the adjacent side
