@@ -28,7 +28,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import clock, current_actor, lookup, store
+from webmap.context import clock, current_actor, data_dir, lookup, store
 from webmap.params import created_status, idempotency_key
 from webmap.schemas import (
     ConclusionSignOff,
@@ -231,7 +231,7 @@ def upload_photo(marker_id: int):
         )
     row, created = photo_service.store_photo(
         store(),
-        current_app.config["DATA_DIR"],
+        data_dir(),
         marker_id,
         upload.read(),
         current_actor(),
@@ -245,7 +245,7 @@ def upload_photo(marker_id: int):
 
 @bp.get("/photos/<sha256>")
 def photo(sha256: str):
-    path, content_type = photo_service.photo_path(store(), current_app.config["DATA_DIR"], sha256)
+    path, content_type = photo_service.photo_path(store(), data_dir(), sha256)
     return send_file(path, mimetype=content_type)
 
 

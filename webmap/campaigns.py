@@ -12,23 +12,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from gazetteer import cleanup, placement_worklist
 from gazetteer.core.actors import ROLE_NAMES_ZH, require_role
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gazetteer.office_import.coords import CRS_LABELS_ZH
-from webmap.context import clock, current_actor, lookup, store
+from webmap.context import clock, current_actor, data_dir, lookup, store
 from webmap.schemas import CleanupBuild, CleanupDecision, CleanupFilters, query_args, validated_body
 
 bp = Blueprint("campaigns", __name__)
@@ -226,7 +216,7 @@ def placement_unplaced():
 
 
 def _batch_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"]) / "placement_uploads"
+    return data_dir() / "placement_uploads"
 
 
 def _stored_upload() -> Path:
