@@ -229,15 +229,10 @@ def upload_photo(marker_id: int):
         raise InvalidInput(
             "缺少照片：请以 multipart/form-data 的 photo 字段上传照片", details={"field": "photo"}
         )
-    row, created = photo_service.store_photo(
-        store(),
-        data_dir(),
-        marker_id,
-        upload.read(),
-        current_actor(),
-        inspection_id=form["inspection_id"] or None,
-        caption=form["caption"],
+    photo = photo_service.Photo(
+        upload.read(), caption=form["caption"], inspection_id=form["inspection_id"] or None
     )
+    row, created = photo_service.store_photo(store(), data_dir(), marker_id, photo, current_actor())
     # 200: the same picture was already stored for this marker (its caption updated if a new
     # one was given); 201: a new photo.
     return jsonify(row), 201 if created else 200
