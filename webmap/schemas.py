@@ -16,9 +16,10 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from flask import g, request
 from pydantic import (
@@ -891,6 +892,17 @@ def query_args() -> dict:
         model = QUERY_MODELS.get(operation_key(), NoQuery)
         g.query_args = _validated(model, _fields_of(model, request.args), exclude_unset=False)
     return g.query_args
+
+
+T = TypeVar("T")
+
+
+def query_as(kind: type[T]) -> T:
+    """This request's checked query string (``query_args``) as a typed value of the domain
+    (a dataclass such as a list's filters or ``gazetteer.core.paging.Page``), made of the
+    parameters its fields name."""
+    args = query_args()
+    return kind(**{f.name: args[f.name] for f in dataclasses.fields(kind)})
 
 
 def validated_form(model: type[FormModel]) -> dict:
