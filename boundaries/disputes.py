@@ -25,7 +25,7 @@ from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
 from gazetteer.core.geojson_input import optional_point
-from gazetteer.core.store import Store, read_all, read_one
+from gazetteer.core.store import Store, read_all, read_by_id
 from gazetteer.core.text import form_text
 
 CATEGORY_NAMES = labels(DISPUTE_CATEGORY_TERMS)
@@ -80,11 +80,9 @@ def _with_line_name():
 
 
 def get_dispute(store: Store, dispute_id: int) -> dict:
-    return read_one(
-        store,
-        _with_line_name().where(disputes.c.id == dispute_id),
-        f"争议隐患不存在：{dispute_id}",
-        field="dispute_id",
+    missing = f"争议隐患不存在：{dispute_id}"
+    return read_by_id(
+        store, disputes, dispute_id, missing, field="dispute_id", query=_with_line_name()
     )
 
 

@@ -635,23 +635,25 @@ def _open_tasks(
                 )
             ).scalars()
         )
+    found = (values["assessed_state"], values["found_state"], values["flagged_moved"])
+    kinds = [kind for kind in tasks_for(*found) if kind not in already_open]
+    if not kinds:
+        return
     urgent = marker_state(values["found_state"]).urgent
-    for kind in tasks_for(values["assessed_state"], values["found_state"], values["flagged_moved"]):
-        if kind in already_open:
-            continue
-        conn.execute(
-            maintenance_tasks.insert().values(
-                marker_id=marker.id,
-                inspection_id=inspection_id,
-                round_id=round_id,
-                kind=kind,
-                status="open",
-                responsible_side=marker.responsible_side,
-                opened_at=at,
-                report_due_at=at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
-                is_demonstration=demonstration,
-            )
-        )
+    # One INSERT for all the finding's tasks: they differ only in their kind.
+    conn.execute(
+        maintenance_tasks.insert().values(
+            marker_id=marker.id,
+            inspection_id=inspection_id,
+            round_id=round_id,
+            status="open",
+            responsible_side=marker.responsible_side,
+            opened_at=at,
+            report_due_at=at + dt.timedelta(hours=REPORT_WITHIN_HOURS) if urgent else None,
+            is_demonstration=demonstration,
+        ),
+        [{"kind": kind} for kind in kinds],
+    )
 
 
 def _uuid(value, field: str = "id") -> str:

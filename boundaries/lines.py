@@ -31,7 +31,14 @@ from boundaries.tables import boundary_lines, disputes, inspection_rounds, marke
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import InvalidInput, NotFound
 from gazetteer.core.geodesy import length_m
-from gazetteer.core.store import Store, bbox_columns, first_or_not_found, read_all, read_one
+from gazetteer.core.store import (
+    Store,
+    bbox_columns,
+    first_or_not_found,
+    read_all,
+    read_by_id,
+    read_one,
+)
 from gazetteer.tables import divisions
 
 GUANGDONG = "440000"
@@ -330,8 +337,8 @@ def list_lines(store: Store, kind: str | None = None, *, with_geometry: bool = F
 
 def get_line(store: Store, line_id: int, *, with_geometry: bool = False) -> dict:
     cols = [*_LINE_COLUMNS] + ([boundary_lines.c.geom] if with_geometry else [])
-    return read_one(
-        store, sa.select(*cols).where(boundary_lines.c.id == line_id), f"界线不存在：{line_id}"
+    return read_by_id(
+        store, boundary_lines, line_id, f"界线不存在：{line_id}", query=sa.select(*cols)
     )
 
 

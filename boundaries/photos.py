@@ -8,6 +8,7 @@ such as ``../../etc/passwd`` can never reach the file system.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,26 +36,29 @@ def photo_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "photos"
 
 
+@dataclass(frozen=True)
+class Photo:
+    """A picture of a marker as a user sends it: the file's bytes, a caption, and the
+    inspection record (its UUID) it belongs to, if any."""
+
+    data: bytes
+    caption: str | None = None
+    inspection_id: str | None = None
+
+
 def store_photo(
-    store: Store,
-    data_dir: Path,
-    marker_id: int,
-    data: bytes,
-    actor,
-    *,
-    inspection_id: str | None = None,
-    caption: str | None = None,
-    max_bytes: int = MAX_PHOTO_BYTES,
+    store: Store, data_dir: Path, marker_id: int, photo: Photo, actor
 ) -> tuple[dict, bool]:
     """Validate and store one photo of a marker (optionally of an inspection); returns (the
     photo's row, whether it was new). The same bytes for the same marker again are the same
     photo: the existing row is returned (an offline retry stores nothing twice), and a new
     non-empty ``caption`` replaces the old one (a field user who uploads a picture again with
     a better caption expects to see that caption; the audit log keeps the old one)."""
+    data, caption, inspection_id = photo.data, photo.caption, photo.inspection_id
     require_role(actor, {"inspector", "officer"}, "上传界桩照片")
-    if len(data) > max_bytes:
+    if len(data) > MAX_PHOTO_BYTES:
         raise PayloadTooLarge(
-            f"照片超过 {max_bytes // (1024 * 1024)} MB 上限", details={"field": "photo"}
+            f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB 上限", details={"field": "photo"}
         )
     kind = sniff_image_type(data)
     if kind is None:

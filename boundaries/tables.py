@@ -34,6 +34,8 @@ from gazetteer.core.columns import (
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 from gazetteer.tables import ORGANISATION, division_code_column
 
+MARKER_STATE = sa.String(12)  # a marker's state: one of MARKER_STATES (boundaries.vocabulary)
+
 boundary_lines = serial_table(
     "boundary_lines",
     sa.Column("name", sa.String(60), nullable=False, comment="e.g. 粤桂线"),
@@ -100,7 +102,7 @@ markers = serial_table(
     ),
     sa.Column("installed_date", sa.Date),
     division_code_column("responsible_side"),
-    sa.Column("state", sa.String(12), nullable=False, server_default="intact"),
+    sa.Column("state", MARKER_STATE, nullable=False, server_default="intact"),
     demonstration_column(),
     version_column(),
     sa.Column("updated_at", INSTANT, server_default=sa.func.current_timestamp()),
@@ -181,7 +183,7 @@ inspections = sa.Table(
         "round_id", sa.Integer, sa.ForeignKey("inspection_rounds.id"), nullable=False, index=True
     ),
     sa.Column("marker_id", sa.Integer, sa.ForeignKey("markers.id"), nullable=False, index=True),
-    sa.Column("found_state", sa.String(12), nullable=False),
+    sa.Column("found_state", MARKER_STATE, nullable=False),
     sa.Column("measured_lon", sa.Float),
     sa.Column("measured_lat", sa.Float),
     sa.Column("measurement_method", sa.String(16), nullable=False, server_default="none"),
@@ -192,7 +194,7 @@ inspections = sa.Table(
     sa.Column("flagged_moved", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column(
         "assessed_state",
-        sa.String(12),
+        MARKER_STATE,
         nullable=False,
         comment="found_state, raised to 'moved' when the measurement says so",
     ),

@@ -21,7 +21,7 @@ from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
 from gazetteer.core.errors import IllegalTransition, InvalidInput
 from gazetteer.core.geojson_input import optional_point
-from gazetteer.core.store import Store, first_or_not_found, read_all, read_one
+from gazetteer.core.store import Store, first_or_not_found, read_all, read_by_id
 
 TASK_NAMES = labels(TASK_KIND_TERMS)
 STATUS_NAMES = labels(TASK_STATUS_TERMS)
@@ -80,11 +80,9 @@ def _with_marker_number():
 
 
 def get_task(store: Store, task_id: int) -> dict:
-    return read_one(
-        store,
-        _with_marker_number().where(maintenance_tasks.c.id == task_id),
-        f"维护任务不存在：{task_id}",
-        field="task_id",
+    missing = f"维护任务不存在：{task_id}"
+    return read_by_id(
+        store, maintenance_tasks, task_id, missing, field="task_id", query=_with_marker_number()
     )
 
 

@@ -25,12 +25,14 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from gazetteer.core.actors import Actor, require_role
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
+from gazetteer.core.paging import Page
 from gazetteer.core.store import Store
 from gazetteer.core.text import optional_choice
 from gazetteer.law_tables import cleanup_items
@@ -232,45 +234,58 @@ def _items(conn) -> list[dict]:
     return out
 
 
+@dataclass(frozen=True)
+class WorklistFilter:
+    """Which worklist items to list: those of a city or county (codes), in a status, of a
+    kind (one of 大洋怪重) and with a text in the name. None or "" is any."""
+
+    city: str | None = None
+    county: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    q: str | None = None
+
+    def checked(self) -> WorklistFilter:
+        """These filters, or ``InvalidInput`` for a status or kind not the worklist's."""
+        return replace(
+            self,
+            status=optional_choice(self.status, STATUSES, "状态"),
+            kind=optional_choice(self.kind, KINDS, "类型"),
+        )
+
+    def matches(self, item: dict) -> bool:
+        """Whether the worklist ``item`` passes every filter given."""
+        return (
+            (not self.city or item["city_code"] == self.city)
+            and (not self.county or item["county_code"] == self.county)
+            and (not self.status or item["status"] == self.status)
+            and (not self.kind or self.kind in item["kinds"])
+            and (not self.q or self.q in item["name"])
+        )
+
+
 def worklist(
-    store: Store,
-    actor: Actor,
-    *,
-    city: str | None = None,
-    county: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    q: str | None = None,
-    offset: int = 0,
-    limit: int = 100,
+    store: Store, actor: Actor, filters: WorklistFilter = WorklistFilter(), page: Page = Page(100)
 ) -> dict:
-    """The worklist filtered by city/county code, status, kind (one of 大洋怪重) and a text in
-    the name, with progress per city over the whole list (not the filter). Staff only.
-    ``{"total", "items", "progress": [{city_code, city, total, <status counts>, resolved,
-    percent}], "totals": {...}, "source"}``; resolved = kept + done."""
+    """The worklist items that pass ``filters``, one ``page`` of them, with progress per
+    city over the whole list (not the filter). Staff only. ``{"total", "items",
+    "progress": [{city_code, city, total, <status counts>, resolved, percent}], "totals":
+    {...}, "source"}``; resolved = kept + done."""
     require_role(actor, {"clerk", "officer", "approver"}, "查看不规范地名清理工作清单")
-    status = optional_choice(status, STATUSES, "状态")
-    kind = optional_choice(kind, KINDS, "类型")
+    filters = filters.checked()
+    offset, limit = page.offset, page.limit
     if not (isinstance(offset, int) and isinstance(limit, int)) or offset < 0 or limit < 1:
         raise InvalidInput("offset 应为不小于 0 的整数，limit 应为正整数")
     with store.read() as conn:
         items = _items(conn)
     progress = _progress(items)
-    chosen = [
-        i
-        for i in items
-        if (not city or i["city_code"] == city)
-        and (not county or i["county_code"] == county)
-        and (not status or i["status"] == status)
-        and (not kind or kind in i["kinds"])
-        and (not q or q in i["name"])
-    ]
+    chosen = [i for i in items if filters.matches(i)]
     chosen.sort(key=lambda i: (STATUSES.index(i["status"]), i["city_code"] or "", i["name"]))
     return {
         "total": len(chosen),
         "offset": offset,
         "limit": limit,
-        "items": chosen[offset : offset + limit],
+        "items": page.of(chosen),
         "progress": progress,
         "totals": _count(items),
         "source": SOURCE,
@@ -359,9 +374,9 @@ def decide(
         return next(i for i in _items(conn) if i["id"] == item_id)
 
 
-def worklist_csv(store: Store, actor: Actor, **filters) -> str:
+def worklist_csv(store: Store, actor: Actor, filters: WorklistFilter = WorklistFilter()) -> str:
     """The filtered worklist as CSV (UTF-8 with BOM, so Excel opens it), one row per name."""
-    result = worklist(store, actor, **filters, offset=0, limit=10**9)
+    result = worklist(store, actor, filters, Page(limit=10**9))
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)

@@ -22,12 +22,7 @@ from gazetteer.tables import (
 
 division_change_records = serial_table(
     "division_change_records",
-    division_code_column(
-        "division_code",
-        nullable=False,
-        index=True,
-        comment="the division renamed (its statistical code)",
-    ),
+    division_code_column("division_code", nullable=False, index=True, comment="renamed division"),
     sa.Column("change_type", sa.String(12), nullable=False, comment="rename"),
     sa.Column("old_name", sa.String(100), nullable=False),
     sa.Column("new_name", sa.String(100), nullable=False),

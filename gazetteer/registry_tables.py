@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.columns import (
     INSTANT,
+    OFFICE,
     SHA256_HEX,
     USERNAME,
     act_columns,
@@ -149,12 +150,7 @@ proposals = serial_table(
     sa.Column("effective_date", sa.Date),
     *act_columns("created", nullable=False),
     sa.Column("updated_at", INSTANT, nullable=False),
-    sa.Column(
-        "office",
-        sa.String(100),
-        index=True,
-        comment="the drafter's office when drafted: its clerks carry the proposal on",
-    ),
+    sa.Column("office", OFFICE, index=True, comment="the drafter's office when drafted"),
     version_column(),
     check_one_of("kind", PROPOSAL_KINDS),
     check_one_of("state", PROPOSAL_STATES),

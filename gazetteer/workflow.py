@@ -38,6 +38,7 @@ from gazetteer.core.errors import (
     NotFound,
     RuleViolation,
 )
+from gazetteer.core.paging import Page
 from gazetteer.core.settings import SETTING_DEFAULTS
 from gazetteer.core.store import Store, first_or_not_found, row_by_id
 from gazetteer.core.text import clean_text, form_text, optional_choice
@@ -177,18 +178,32 @@ def _location(value):
         return parse_geometry(value, field="位置")
 
 
-def validate_new_proposal(
-    conn, *, kind, applicant, reasons, proposed: dict, place_id, location
-) -> dict:
+@dataclass(frozen=True)
+class ProposalDraft:
+    """What a clerk drafts: the ``kind`` (naming, renaming or retirement), who applies and
+    why; ``proposed``, the record values asked for (``name``, ``feature_class``,
+    ``division_code``, ``aliases``, ``meaning``, ``history`` ...); ``place_id``, the record
+    to rename or retire; ``location``, a geometry (GeoJSON or shapely) in CGCS2000 lon/lat."""
+
+    kind: str
+    applicant: str
+    reasons: str
+    proposed: dict | None = None
+    place_id: int | None = None
+    location: object = None
+
+
+def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
     """Check a draft's values and derive the rest (division, romanization); returns the
     ``proposals`` column values. Raises ``InvalidInput`` or ``NotFound``."""
+    kind, place_id, proposed = draft.kind, draft.place_id, draft.proposed or {}
     if kind not in PROPOSAL_KINDS:
         raise InvalidInput(f"申请类型应为 {', '.join(PROPOSAL_KINDS)} 之一")
     values = {
         "kind": kind,
-        "applicant": form_text(applicant, "申请人", 200, field="applicant", single_line=True),
-        "reasons": form_text(reasons, "申请理由", 5000, field="reasons"),
-        "location": _location(location),
+        "applicant": form_text(draft.applicant, "申请人", 200, field="applicant", single_line=True),
+        "reasons": form_text(draft.reasons, "申请理由", 5000, field="reasons"),
+        "location": _location(draft.location),
     }
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
     aliases = clean.get("aliases")
@@ -559,32 +574,46 @@ def get_proposal(store: Store, proposal_id: int, actor: Actor) -> dict:
         return _detail(conn, row, actor)
 
 
+@dataclass(frozen=True)
+class ProposalFilter:
+    """Which proposals to list: in a state, of a kind, on a place record (the record it
+    renames or retires, or the one it made). None is any."""
+
+    state: str | None = None
+    kind: str | None = None
+    place_id: int | None = None
+
+    def where(self, query):
+        """``query`` (a select over ``proposals``) narrowed to these filters. Raises
+        ``InvalidInput`` for an unknown state or kind."""
+        if optional_choice(self.state, PROPOSAL_STATES, "状态"):
+            query = query.where(proposals.c.state == self.state)
+        if optional_choice(self.kind, PROPOSAL_KINDS, "申请类型"):
+            query = query.where(proposals.c.kind == self.kind)
+        if self.place_id is not None:
+            query = query.where(
+                sa.or_(
+                    proposals.c.place_id == self.place_id,
+                    proposals.c.result_place_id == self.place_id,
+                )
+            )
+        return query
+
+
 def list_proposals(
-    store: Store,
-    actor: Actor,
-    *,
-    state: str | None = None,
-    kind: str | None = None,
-    place_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    store: Store, actor: Actor, filters: ProposalFilter = ProposalFilter(), page: Page = Page(50)
 ) -> dict:
-    """Proposals newest first; the public sees only the states in ``PUBLIC_STATES``."""
-    check_page(limit, offset)
-    query = sa.select(proposals)
-    if optional_choice(state, PROPOSAL_STATES, "状态"):
-        query = query.where(proposals.c.state == state)
-    if optional_choice(kind, PROPOSAL_KINDS, "申请类型"):
-        query = query.where(proposals.c.kind == kind)
-    if place_id is not None:
-        query = query.where(
-            sa.or_(proposals.c.place_id == place_id, proposals.c.result_place_id == place_id)
-        )
+    """The proposals that pass ``filters``, newest first, one ``page`` of them (at most
+    ``MAX_PAGE``); the public sees only the states in ``PUBLIC_STATES``."""
+    check_page(page.limit, page.offset)
+    query = filters.where(sa.select(proposals))
     if not actor.is_staff:
         query = query.where(proposals.c.state.in_(PUBLIC_STATES))
     with store.read() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar()
-        rows = conn.execute(query.order_by(proposals.c.id.desc()).limit(limit).offset(offset)).all()
+        rows = conn.execute(
+            query.order_by(proposals.c.id.desc()).limit(page.limit).offset(page.offset)
+        ).all()
     return {"total": total, "items": [_summary(r) for r in rows]}
 
 
@@ -604,21 +633,12 @@ def _event(conn, actor: Actor, now: dt.datetime, **event) -> None:
 def create_proposal(
     store: Store,
     actor: Actor,
+    draft: ProposalDraft,
     *,
-    kind: str,
-    applicant: str,
-    reasons: str,
-    proposed: dict | None = None,
-    place_id: int | None = None,
-    location=None,
     clock: Clock = utcnow,
     idempotency_key: str | None = None,
 ) -> dict:
-    """Draft a naming, renaming or retirement proposal (clerks only).
-
-    ``proposed`` holds the record values asked for (``name``, ``feature_class``,
-    ``division_code``, ``aliases``, ``meaning``, ``history`` ...); ``place_id`` is the record to
-    rename or retire; ``location`` a shapely geometry in CGCS2000 lon/lat. Romanization is
+    """Draft a naming, renaming or retirement proposal (clerks only). Romanization is
     generated here; heteronyms wait for an officer's confirmation.
 
     ``idempotency_key``: sending the same request again returns the proposal drafted the
@@ -628,15 +648,7 @@ def create_proposal(
     now = clock()
 
     def create(conn) -> int:
-        values = validate_new_proposal(
-            conn,
-            kind=kind,
-            applicant=applicant,
-            reasons=reasons,
-            proposed=proposed or {},
-            place_id=place_id,
-            location=location,
-        )
+        values = validate_new_proposal(conn, draft)
         _refuse_second_on_record(conn, values["place_id"], None)
         result = conn.execute(
             proposals.insert().values(
@@ -657,11 +669,18 @@ def create_proposal(
             proposal_id=proposal_id,
             action="create",
             to_state="draft",
-            reason=reasons,
+            reason=draft.reasons,
         )
         return proposal_id
 
-    request = [kind, applicant, reasons, proposed, place_id, getattr(location, "wkt", location)]
+    request = [
+        draft.kind,
+        draft.applicant,
+        draft.reasons,
+        draft.proposed,
+        draft.place_id,
+        getattr(draft.location, "wkt", draft.location),
+    ]
     return idempotency.create_once(
         store,
         actor,
@@ -804,8 +823,7 @@ def _edit(c: _Context):
         **(c.row.proposed or {}),
         **{k: v for k, v in c.params.items() if k in EDITABLE_FIELDS},
     }
-    values = validate_new_proposal(
-        c.conn,
+    draft = ProposalDraft(
         kind=c.row.kind,
         applicant=c.params.get("applicant", c.row.applicant),
         reasons=c.params.get("reasons", c.row.reasons),
@@ -813,6 +831,7 @@ def _edit(c: _Context):
         place_id=c.row.place_id,
         location=c.params.get("location", c.row.location),
     )
+    values = validate_new_proposal(c.conn, draft)
     values.pop("kind"), values.pop("place_id")
     return values, {"fields": sorted(c.params)}
 

@@ -62,12 +62,13 @@ def event_count(store, proposal_id: int | None = None) -> int:
         return conn.execute(query).scalar()
 
 
-def propose(store, kind: str, applicant: str, reasons: str, actor=CLERK, **fields) -> dict:
-    """``workflow.create_proposal`` with kind, applicant and reasons in that order;
-    ``fields`` are its other keywords (proposed, place_id, location, clock)."""
-    return workflow.create_proposal(
-        store, actor, kind=kind, applicant=applicant, reasons=reasons, **fields
-    )
+def propose(
+    store, kind: str, applicant: str, reasons: str, actor=CLERK, clock=registry.utcnow, **fields
+) -> dict:
+    """``workflow.create_proposal`` of a draft with kind, applicant and reasons in that
+    order; ``fields`` are the draft's others (proposed, place_id, location)."""
+    draft = workflow.ProposalDraft(kind, applicant, reasons, **fields)
+    return workflow.create_proposal(store, actor, draft, clock=clock)
 
 
 def draft_road(store, name="长乐路") -> dict:

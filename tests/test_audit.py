@@ -19,9 +19,7 @@ from gazetteer.tables import meta
 
 
 def new_proposal(store, actor=CLERK):
-    return workflow.create_proposal(
-        store,
-        actor,
+    draft = workflow.ProposalDraft(
         kind="naming",
         applicant="天河区住房和城乡建设局",
         reasons="新建道路需要命名",
@@ -32,6 +30,7 @@ def new_proposal(store, actor=CLERK):
             "division_code": TIANHE,
         },
     )
+    return workflow.create_proposal(store, actor, draft)
 
 
 def entries_after(store, last_id: int) -> list:

@@ -138,14 +138,13 @@ def test_every_write_route_has_an_expected_permission(app):
 
 @pytest.mark.parametrize("who", [ANONYMOUS, *ROLES])
 def test_every_role_against_every_write_route(app, store, who):
-    proposal = workflow.create_proposal(
-        store,
-        Actor("drafter", frozenset({"clerk"})),
+    draft = workflow.ProposalDraft(
         kind="naming",
         applicant="天河区住建局",
         reasons="新建道路",
         proposed={"name": "长乐路", "feature_class": "交通运输设施", "division_code": TIANHE},
     )
+    proposal = workflow.create_proposal(store, Actor("drafter", frozenset({"clerk"})), draft)
     failures = []
     for endpoint in sorted(write_endpoints(app)):
         for url, kwargs, allowed in requests_for(endpoint, proposal):

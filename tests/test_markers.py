@@ -12,7 +12,7 @@ from boundaries import io as boundary_io
 from boundaries.demo import CITY_LINES, generate_demo_markers, split_by_length
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers, markers_feature_collection, parse_number
-from boundaries.photos import store_photo
+from boundaries.photos import MAX_PHOTO_BYTES, Photo, store_photo
 from boundaries.tables import markers as markers_table
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
 
@@ -119,15 +119,17 @@ def test_export_then_import_round_trips(bstore, tmp_path, fmt):
 
 def test_photos_are_checked_by_content_and_named_by_hash(bstore, tmp_path):
     marker = list_markers(bstore)[0]
-    row, created = store_photo(
-        bstore, tmp_path, marker["id"], PNG, INSPECTOR_A, caption="../../etc/passwd"
-    )
+    png = Photo(PNG)
+    named = Photo(PNG, caption="../../etc/passwd")
+    row, created = store_photo(bstore, tmp_path, marker["id"], named, INSPECTOR_A)
     assert created
     assert row["content_type"] == "image/png" and row["file_name"] == f"{row['sha256']}.png"
     assert (tmp_path / "photos" / row["file_name"]).read_bytes() == PNG
-    assert store_photo(bstore, tmp_path, marker["id"], PNG, INSPECTOR_A) == (row, False)
+    assert store_photo(bstore, tmp_path, marker["id"], png, INSPECTOR_A) == (row, False)
     with pytest.raises(InvalidInput):
-        store_photo(bstore, tmp_path, marker["id"], b"<?php echo 1; ?>", INSPECTOR_A)
+        store_photo(bstore, tmp_path, marker["id"], Photo(b"<?php echo 1; ?>"), INSPECTOR_A)
     with pytest.raises(PayloadTooLarge):
-        store_photo(bstore, tmp_path, marker["id"], PNG, INSPECTOR_A, max_bytes=10)
+        store_photo(
+            bstore, tmp_path, marker["id"], Photo(PNG + bytes(MAX_PHOTO_BYTES)), INSPECTOR_A
+        )
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == [row["file_name"]]

@@ -297,6 +297,23 @@ def test_every_checked_operation_is_a_route_the_check_sees(app):
     assert set(schemas.QUERY_MODELS) - routes == set()
 
 
+def test_each_operation_reads_one_query_model_and_a_subclass_only_its_own():
+    """The models name their operations in their class lines: a second model naming an
+    operation already read would leave one of the two unchecked, so declaring it fails; a
+    model built on another reads none of its base's operations."""
+    before = dict(schemas.QUERY_MODELS)
+    with pytest.raises(ValueError, match="GET /api/search already reads SearchQuery"):
+
+        class SearchAgain(schemas.QueryModel, operations=("GET /api/search",)):
+            q: str
+
+    class NarrowerSearch(schemas.SearchQuery):
+        pass
+
+    assert schemas.QUERY_MODELS == before
+    assert schemas.QUERY_MODELS[("/search", "get")] is schemas.SearchQuery
+
+
 def test_a_staff_query_takes_several_sides(door):
     client, headers, _store = door
     r = client.get("/api/boundaries/staff?side=440000&side=450000&role=officer", headers=headers)

@@ -28,7 +28,7 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import export_round, round_report
 from gazetteer import division_changes
 from gazetteer.core.errors import InvalidInput
-from webmap.context import clock, current_actor, lookup, store
+from webmap.context import clock, current_actor, data_dir, lookup, store
 from webmap.params import created_status, idempotency_key
 from webmap.schemas import (
     ConclusionSignOff,
@@ -229,15 +229,10 @@ def upload_photo(marker_id: int):
         raise InvalidInput(
             "缺少照片：请以 multipart/form-data 的 photo 字段上传照片", details={"field": "photo"}
         )
-    row, created = photo_service.store_photo(
-        store(),
-        current_app.config["DATA_DIR"],
-        marker_id,
-        upload.read(),
-        current_actor(),
-        inspection_id=form["inspection_id"] or None,
-        caption=form["caption"],
+    photo = photo_service.Photo(
+        upload.read(), caption=form["caption"], inspection_id=form["inspection_id"] or None
     )
+    row, created = photo_service.store_photo(store(), data_dir(), marker_id, photo, current_actor())
     # 200: the same picture was already stored for this marker (its caption updated if a new
     # one was given); 201: a new photo.
     return jsonify(row), 201 if created else 200
@@ -245,7 +240,7 @@ def upload_photo(marker_id: int):
 
 @bp.get("/photos/<sha256>")
 def photo(sha256: str):
-    path, content_type = photo_service.photo_path(store(), current_app.config["DATA_DIR"], sha256)
+    path, content_type = photo_service.photo_path(store(), data_dir(), sha256)
     return send_file(path, mimetype=content_type)
 
 

@@ -8,28 +8,27 @@ Thin like the other blueprints: each route parses HTTP and calls one domain func
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 
 from gazetteer import cleanup, placement_worklist
 from gazetteer.core.actors import ROLE_NAMES_ZH, require_role
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from gazetteer.core.paging import Page
 from gazetteer.office_import.coords import CRS_LABELS_ZH
-from webmap.context import clock, current_actor, lookup, store
-from webmap.schemas import CleanupBuild, CleanupDecision, CleanupFilters, query_args, validated_body
+from webmap.context import clock, current_actor, data_dir, lookup, store
+from webmap.schemas import (
+    CleanupBuild,
+    CleanupDecision,
+    CleanupFilters,
+    query_args,
+    query_as,
+    validated_body,
+)
 
 bp = Blueprint("campaigns", __name__)
 
@@ -58,10 +57,11 @@ def _staff_page():
     return actor, None
 
 
-def _filters() -> dict:
+def _filters() -> cleanup.WorklistFilter:
     """The worklist filters of the query string (``CleanupFilters``); empty means any."""
     args = query_args()
-    return {k: (args[k] or "").strip() or None for k in CleanupFilters.model_fields}
+    fields = {k: (args[k] or "").strip() or None for k in CleanupFilters.model_fields}
+    return cleanup.WorklistFilter(**fields)
 
 
 def _page_globals(actor) -> dict:
@@ -75,21 +75,13 @@ def _page_globals(actor) -> dict:
 def cleanup_list():
     """The worklist (staff): ?city=&county=&status=&kind=&q=&offset=&limit= (≤1000), with
     progress per city."""
-    return jsonify(
-        cleanup.worklist(
-            store(),
-            current_actor(),
-            **_filters(),
-            offset=query_args()["offset"],
-            limit=query_args()["limit"],
-        )
-    )
+    return jsonify(cleanup.worklist(store(), current_actor(), _filters(), query_as(Page)))
 
 
 @bp.get("/api/cleanup.csv")
 def cleanup_csv():
     """The filtered worklist as CSV (UTF-8 with BOM) for the campaign's reports."""
-    text = cleanup.worklist_csv(store(), current_actor(), **_filters())
+    text = cleanup.worklist_csv(store(), current_actor(), _filters())
     return Response(
         text,
         mimetype="text/csv",
@@ -142,7 +134,7 @@ def cleanup_page():
         return redirect_
     filters = _filters()
     offset = query_args()["offset"]
-    result = cleanup.worklist(store(), actor, **filters, offset=offset, limit=100)
+    result = cleanup.worklist(store(), actor, filters, Page(100, offset))
     return render_template(
         "officer/cleanup.html",
         **_page_globals(actor),
@@ -156,7 +148,7 @@ def cleanup_page():
         next_url=url_for(
             "campaigns.cleanup_page",
             offset=offset + result["limit"],
-            **{k: v for k, v in filters.items() if v},
+            **{k: v for k, v in dataclasses.asdict(filters).items() if v},
         )
         if result["total"] > offset + result["limit"]
         else None,
@@ -226,7 +218,7 @@ def placement_unplaced():
 
 
 def _batch_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"]) / "placement_uploads"
+    return data_dir() / "placement_uploads"
 
 
 def _stored_upload() -> Path:

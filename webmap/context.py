@@ -1,6 +1,6 @@
 """What request handlers reach the application's services through: the store, the lookup
-service, the registry's clock, the office-import jobs (all built once in ``create_app``)
-and the current actor.
+service, the registry's clock, the office-import jobs (all built once in ``create_app``),
+the data folder and the current actor.
 
 Shared by every blueprint, so that no blueprint imports another.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import current_app, g, request, session
 
@@ -40,6 +41,12 @@ def clock() -> dt.datetime:
     ``app.extensions["gdgis.clock"]``."""
     now: Callable[[], dt.datetime] = current_app.extensions[CLOCK]
     return now()
+
+
+def data_dir() -> Path:
+    """The folder of the files the app keeps beside its store (setting ``DATA_DIR``):
+    marker photos, uploaded batches, office-import work files."""
+    return Path(current_app.config["DATA_DIR"])
 
 
 def import_jobs() -> ImportJobs:

@@ -37,7 +37,7 @@ from gazetteer.core.errors import Forbidden, InvalidInput, NotFound
 from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
-from webmap.context import current_actor, import_jobs, lookup, store
+from webmap.context import current_actor, data_dir, import_jobs, lookup, store
 from webmap.schemas import (
     ImportConfigure,
     ImportCrsGuess,
@@ -62,7 +62,7 @@ def _officer():
 
 
 def _work_dir() -> Path:
-    return Path(current_app.config["DATA_DIR"]) / "imports"
+    return data_dir() / "imports"
 
 
 def _run_with_job(run_id: int) -> dict:

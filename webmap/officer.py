@@ -16,6 +16,7 @@ from gazetteer.compliance import SEVERITY_ZH
 from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
+from gazetteer.core.paging import Page
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
 from webmap.workflow_steps import draft_proposal, take_step
@@ -86,7 +87,8 @@ def index():
     """The dashboard: what is due (notices ending, decisions, filings, announcements), then
     the proposals."""
     state = request.args.get("state") or None
-    result = workflow.list_proposals(store(), current_actor(), state=state, limit=200)
+    filters = workflow.ProposalFilter(state=state)
+    result = workflow.list_proposals(store(), current_actor(), filters, Page(200))
     due = approval.due_items(store(), registry.civil_date(clock()))
     return render_template("officer/index.html", proposals=result, state=state, due=due)
 
@@ -181,7 +183,9 @@ def place(place_id: int):
     as_of = parse_date(request.args.get("as_of"), "查询日期")
     record = registry.get_place(store(), place_id, as_of=as_of, with_geometry=False)
     history = registry.place_history(store(), place_id)
-    related = workflow.list_proposals(store(), current_actor(), place_id=place_id)
+    related = workflow.list_proposals(
+        store(), current_actor(), workflow.ProposalFilter(place_id=place_id)
+    )
     return render_template(
         "officer/place.html",
         r=record,

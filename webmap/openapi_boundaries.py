@@ -14,6 +14,16 @@ _FILE = file_content(
 _UUID = path_param("inspection_id", {"type": "string", "format": "uuid", "pattern": TEXT_PATTERN})
 _STORED = {"200": json_content("Already stored", r.Inspection)}  # resent: the record as stored
 
+
+def _collection(record: str, listed: str, created: str) -> dict:
+    """The operations of a collection of ``record``s: GET lists them (``listed``), POST
+    creates one (``created``) and answers it with 201."""
+    return {
+        "get": operation(listed, f"{record}s"),
+        "post": operation(created, record, status="201"),
+    }
+
+
 PATHS = {
     "/api/boundaries/vocabulary": {
         "get": operation(
@@ -140,20 +150,18 @@ PATHS = {
             body=_UPLOAD,
         )
     },
-    "/api/boundaries/tasks": {
-        "get": operation("Maintenance tasks", "Tasks"),
-        "post": operation("Open a task by hand (officer)", "Task", status="201"),
-    },
+    "/api/boundaries/tasks": _collection(
+        "Task", "Maintenance tasks", "Open a task by hand (officer)"
+    ),
     "/api/boundaries/tasks/{task_id}": {
         "post": operation("Move a task on (done needs result and witness)", "Task")
     },
     "/api/boundaries/tasks/{task_id}/approve": {
         "post": operation("One side approves a relocation/retirement", "Task")
     },
-    "/api/boundaries/disputes": {
-        "get": operation("Dispute-risk records (争议隐患)", "Disputes"),
-        "post": operation("Record a dispute risk", "Dispute", status="201"),
-    },
+    "/api/boundaries/disputes": _collection(
+        "Dispute", "Dispute-risk records (争议隐患)", "Record a dispute risk"
+    ),
     "/api/boundaries/disputes/{dispute_id}": {
         "post": operation("Change a dispute risk's status", "Dispute")
     },

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify
 from gazetteer import approval, protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput, naming_field
+from gazetteer.core.paging import Page
 from gazetteer.place_view import for_reader
 from webmap.context import clock, current_actor, store
 from webmap.params import created_status, idempotency_key
@@ -20,6 +21,7 @@ from webmap.schemas import (
     ProposalNew,
     ProtectionNew,
     query_args,
+    query_as,
     validated_body,
 )
 from webmap.workflow_steps import draft_proposal, take_step
@@ -80,8 +82,8 @@ def place_statistics_chart():
 
 @bp.get("/proposals")
 def proposals_list():
-    args = query_args()
-    return jsonify(workflow.list_proposals(store(), current_actor(), **args))
+    filters, page = query_as(workflow.ProposalFilter), query_as(Page)
+    return jsonify(workflow.list_proposals(store(), current_actor(), filters, page))
 
 
 @bp.post("/proposals")

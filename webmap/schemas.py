@@ -16,9 +16,10 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from flask import g, request
 from pydantic import (
@@ -134,12 +135,33 @@ def _value_types(annotation) -> set:
     return {annotation}
 
 
+# The query parameters each operation takes: (path as in the OpenAPI document, method) ->
+# model, filled from each model's ``operations``. Every other operation of the document
+# (outside /ogc, which follows the OGC rules in ``webmap.ogcapi``) takes none:
+# ``webmap.openapi.check_query_string`` refuses any.
+QUERY_MODELS: dict[tuple[str, str], type[QueryModel]] = {}
+
+
 class QueryModel(BaseModel):
     """A query string or a form's text fields: text that converts ("5" is 5, in ASCII
     digits: not "٥", "５", "+5" or "05"); an unknown name is refused like an unknown JSON
-    field."""
+    field.
+
+    A subclass names the operations whose query string it reads in its class line,
+    ``class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search"))``
+    (method and path as in the OpenAPI document); a subclass reads only those it names,
+    not its bases'."""
 
     model_config = ConfigDict(extra="forbid")
+
+    def __init_subclass__(cls, operations: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for operation in operations:
+            method, path = operation.split(" ", 1)
+            key = (path, method.lower())
+            if key in QUERY_MODELS:
+                raise ValueError(f"{operation} already reads {QUERY_MODELS[key].__name__}")
+            QUERY_MODELS[key] = cls
 
     @field_validator("*", mode="before")
     @classmethod
@@ -489,7 +511,7 @@ QueryDate = Annotated[
 Offset = Annotated[int, Field(ge=0, le=2**63 - 1, description="跳过条数")]
 
 
-class PlacesQuery(QueryModel):
+class PlacesQuery(QueryModel, operations=("GET /api/places",)):
     """Records by name as they stand now or on a past day."""
 
     name: ShortText | None = Field(None, description="完整名称")
@@ -501,12 +523,14 @@ class PlacesQuery(QueryModel):
     offset: Offset = 0
 
 
-class PlaceQuery(QueryModel):
+class PlaceQuery(QueryModel, operations=("GET /api/places/{place_id}",)):
     as_of: QueryDate | None = Field(None, description="按该日（YYYY-MM-DD）时的状态读取")
     geometry: Literal["0", "1"] = Field("1", description="0 = 不含几何")
 
 
-class StatisticsQuery(QueryModel):
+class StatisticsQuery(
+    QueryModel, operations=("GET /api/places/statistics", "GET /api/places/statistics.png")
+):
     year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)] = Field(
         description="统计年份（按生效日期）"
     )
@@ -515,7 +539,7 @@ class StatisticsQuery(QueryModel):
     )
 
 
-class ProposalsQuery(QueryModel):
+class ProposalsQuery(QueryModel, operations=("GET /api/proposals",)):
     state: literal(PROPOSAL_STATES) | None = Field(None, description="状态")
     kind: literal(PROPOSAL_KINDS) | None = Field(None, description="类型")
     place_id: Id | None = Field(None, description="涉及的地名记录")
@@ -523,32 +547,36 @@ class ProposalsQuery(QueryModel):
     offset: Offset = 0
 
 
-class DueQuery(QueryModel):
+class DueQuery(QueryModel, operations=("GET /api/proposals/due",)):
     all: Literal["0", "1"] = Field("0", description="1：也列出未到期的事项")
 
 
-class GeometryOptIn(QueryModel):
+class GeometryOptIn(
+    QueryModel, operations=("GET /api/divisions/{code}", "GET /api/boundaries/lines/{line_id}")
+):
     geometry: Literal["0", "1"] = Field("0", description="1 = 含几何（边界多边形或界线）")
 
 
-class LinesQuery(QueryModel):
+class LinesQuery(
+    QueryModel, operations=("GET /api/boundaries/lines", "GET /api/boundaries/tri-junctions")
+):
     kind: literal(LINE_KINDS) | None = Field(None, description="界线级别")
 
 
-class StaffQuery(QueryModel):
+class StaffQuery(QueryModel, operations=("GET /api/boundaries/staff",)):
     side: list[ShortText] = Field([], description="只列这些一方（区划代码，可重复）")
     role: literal(ROLES) | None = Field(None, description="只列有该角色的账号")
 
 
-class DivisionChangesQuery(QueryModel):
+class DivisionChangesQuery(QueryModel, operations=("GET /api/boundaries/division-changes",)):
     code: ShortText | None = Field(None, description="只列该区划的变更")
 
 
-class ImportLayerQuery(QueryModel):
+class ImportLayerQuery(QueryModel, operations=("GET /api/imports/{run_id}/layer",)):
     name: ShortText | None = Field(None, description="图层名（缺省：所选或第一个图层）")
 
 
-class ImportSampleQuery(QueryModel):
+class ImportSampleQuery(QueryModel, operations=("GET /api/imports/{run_id}/sample",)):
     crs: CrsTag
 
 
@@ -560,7 +588,8 @@ Page = Annotated[int, Field(ge=1, le=1000)]
 LookupText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=TEXT_PATTERN)]
 
 
-class SearchQuery(QueryModel):
+class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search")):
+    # The search page (/search) reads the same parameters as the API.
     q: LookupText = Field(description="名称、拼音、首字母或自上而下的名称链（广州天河）")
     division: ShortText | None = Field(None, description="所在行政区划代码（含下级）")
     feature_class: ShortText | None = Field(None, description="地名类别")
@@ -572,19 +601,19 @@ class SearchQuery(QueryModel):
     offset: Annotated[int, Field(ge=0, le=10_000)] = Field(0, description="跳过条数")
 
 
-class SuggestQuery(QueryModel):
+class SuggestQuery(QueryModel, operations=("GET /api/suggest",)):
     q: LookupText = Field(description="已输入的文字")
     limit: Annotated[int, Field(ge=1, le=20)] = Field(8, description="条数上限")
 
 
-class ReverseQuery(QueryModel):
+class ReverseQuery(QueryModel, operations=("GET /api/reverse",)):
     lon: Lon
     lat: Lat
     crs: CrsTag = "CGCS2000"
     nearest: Annotated[int, Field(ge=0, le=50)] = Field(5, description="最近地名的条数")
 
 
-class DivisionsGeoJsonQuery(QueryModel):
+class DivisionsGeoJsonQuery(QueryModel, operations=("GET /api/divisions.geojson",)):
     level: Literal["province", "city", "county"] = Field("city", description="区划级别")
     tolerance_deg: Annotated[float, Field(ge=0, le=0.1, allow_inf_nan=False)] = Field(
         0.005, description="简化容差（度）"
@@ -602,7 +631,7 @@ def _years_from(year: int) -> str:
     return "|".join(options)
 
 
-class DivisionsAsOfQuery(QueryModel):
+class DivisionsAsOfQuery(QueryModel, operations=("GET /api/divisions/as-of",)):
     date: Annotated[
         str,
         Field(
@@ -622,14 +651,14 @@ SINCE_PATTERN = (
 )
 
 
-class ChangesQuery(QueryModel):
+class ChangesQuery(QueryModel, operations=("GET /api/changes",)):
     since: Annotated[str, Field(pattern=SINCE_PATTERN)] | None = Field(
         None, description="序号，或带时区的 ISO 8601 时刻：只列其后的变更"
     )
     limit: Page = Field(100, description="条数上限")
 
 
-class CleanupFilters(QueryModel):
+class CleanupFilters(QueryModel, operations=("GET /api/cleanup.csv",)):
     city: ShortText | None = Field(None, description="地级市代码")
     county: ShortText | None = Field(None, description="县级区划代码")
     status: literal((*CLEANUP_STATUSES, "")) | None = Field(
@@ -641,39 +670,45 @@ class CleanupFilters(QueryModel):
     q: ShortText | None = Field(None, description="名称包含的文字")
 
 
-class CleanupQuery(CleanupFilters):
+class CleanupQuery(CleanupFilters, operations=("GET /api/cleanup", "GET /officer/cleanup")):
+    # The worklist page (/officer/cleanup) reads the same filters as the API.
     offset: Offset = 0
     limit: Page = Field(100, description="条数上限")
 
 
-class PlacementProgressQuery(QueryModel):
+class PlacementProgressQuery(QueryModel, operations=("GET /api/placements/progress",)):
     city: ShortText | None = Field(None, description="只列该地级市的县")
 
 
-class UnplacedQuery(QueryModel):
+class UnplacedQuery(QueryModel, operations=("GET /api/placements/unplaced",)):
     county: Filled = Field(description="县级区划代码")
     after: Id | None = Field(None, description="上一条（刚放置或跳过的）地名记录 id")
     limit: Page = Field(50, description="条数上限")
 
 
-class OnALineQuery(QueryModel):
+class OnALineQuery(QueryModel, operations=("GET /api/boundaries/rounds",)):
     line_id: Id | None = Field(None, description="界线 id")
 
 
-class MarkersQuery(OnALineQuery):
+class MarkersQuery(OnALineQuery, operations=("GET /api/boundaries/markers",)):
     state: literal(MARKER_STATES) | None = Field(None, description="界桩状态")
 
 
 FileFormat = literal(FORMATS)
 
 
-class FileFormatQuery(QueryModel):
+class FileFormatQuery(
+    QueryModel,
+    operations=("POST /api/boundaries/markers/import", "POST /api/boundaries/inspections/import"),
+):
     format: FileFormat | None = Field(
         None, description="文件格式（缺省：按请求的 Content-Type，或 geojson）"
     )
 
 
-class MarkersExportQuery(FileFormatQuery, OnALineQuery):
+class MarkersExportQuery(
+    FileFormatQuery, OnALineQuery, operations=("GET /api/boundaries/markers/export",)
+):
     pass
 
 
@@ -681,23 +716,25 @@ class InRoundQuery(QueryModel):
     round_id: Id | None = Field(None, description="联检轮次 id")
 
 
-class InspectionsQuery(InRoundQuery):
+class InspectionsQuery(InRoundQuery, operations=("GET /api/boundaries/inspections",)):
     marker_id: Id | None = Field(None, description="界桩 id")
 
 
-class InspectionsExportQuery(FileFormatQuery, InRoundQuery):
+class InspectionsExportQuery(
+    FileFormatQuery, InRoundQuery, operations=("GET /api/boundaries/inspections/export",)
+):
     pass
 
 
-class TasksQuery(InRoundQuery, OnALineQuery):
+class TasksQuery(InRoundQuery, OnALineQuery, operations=("GET /api/boundaries/tasks",)):
     status: literal(TASK_STATUSES) | None = Field(None, description="任务状态")
 
 
-class DisputesQuery(OnALineQuery):
+class DisputesQuery(OnALineQuery, operations=("GET /api/boundaries/disputes",)):
     status: literal(DISPUTE_STATUSES) | None = Field(None, description="处理状态")
 
 
-class LoginQuery(QueryModel):
+class LoginQuery(QueryModel, operations=("GET /auth/login", "POST /auth/login")):
     next: ShortText | None = Field(None, description="登录后回到的本站路径")
 
 
@@ -874,6 +911,17 @@ def query_args() -> dict:
     return g.query_args
 
 
+T = TypeVar("T")
+
+
+def query_as(kind: type[T]) -> T:
+    """This request's checked query string (``query_args``) as a typed value of the domain
+    (a dataclass such as a list's filters or ``gazetteer.core.paging.Page``), made of the
+    parameters its fields name."""
+    args = query_args()
+    return kind(**{f.name: args[f.name] for f in dataclasses.fields(kind)})
+
+
 def validated_form(model: type[FormModel]) -> dict:
     """A form's text fields checked against ``model`` (uploaded files are not among them)."""
     return _validated(model, _fields_of(model, request.form), exclude_unset=False)
@@ -922,50 +970,6 @@ REQUEST_BODIES: dict[tuple[str, str], type[RequestModel]] = {
     ("/api/boundaries/inspections/{inspection_id}/amendments", "post"): InspectionAmendment,
     ("/api/boundaries/rounds/{round_id}/conclusion", "post"): ConclusionSignOff,
     ("/api/boundaries/staff/{username}", "post"): StaffProfile,
-}
-
-
-# The query parameters each operation takes: (path as in the OpenAPI document, method) ->
-# model. Every other operation of the document (outside /ogc, which follows the OGC rules in
-# ``webmap.ogcapi``) takes none: ``webmap.openapi.check_query_string`` refuses any.
-QUERY_MODELS: dict[tuple[str, str], type[QueryModel]] = {
-    ("/api/divisions/{code}", "get"): GeometryOptIn,
-    ("/api/divisions.geojson", "get"): DivisionsGeoJsonQuery,
-    ("/api/divisions/as-of", "get"): DivisionsAsOfQuery,
-    ("/api/search", "get"): SearchQuery,
-    ("/search", "get"): SearchQuery,  # the search page reads the same parameters
-    ("/api/suggest", "get"): SuggestQuery,
-    ("/api/reverse", "get"): ReverseQuery,
-    ("/api/changes", "get"): ChangesQuery,
-    ("/api/places", "get"): PlacesQuery,
-    ("/api/places/{place_id}", "get"): PlaceQuery,
-    ("/api/places/statistics", "get"): StatisticsQuery,
-    ("/api/places/statistics.png", "get"): StatisticsQuery,
-    ("/api/proposals", "get"): ProposalsQuery,
-    ("/api/proposals/due", "get"): DueQuery,
-    ("/api/cleanup", "get"): CleanupQuery,
-    ("/api/cleanup.csv", "get"): CleanupFilters,
-    ("/officer/cleanup", "get"): CleanupQuery,  # the worklist page reads the same filters
-    ("/api/placements/progress", "get"): PlacementProgressQuery,
-    ("/api/placements/unplaced", "get"): UnplacedQuery,
-    ("/api/boundaries/lines", "get"): LinesQuery,
-    ("/api/boundaries/lines/{line_id}", "get"): GeometryOptIn,
-    ("/api/boundaries/tri-junctions", "get"): LinesQuery,
-    ("/api/boundaries/markers", "get"): MarkersQuery,
-    ("/api/boundaries/markers/export", "get"): MarkersExportQuery,
-    ("/api/boundaries/markers/import", "post"): FileFormatQuery,
-    ("/api/boundaries/rounds", "get"): OnALineQuery,
-    ("/api/boundaries/staff", "get"): StaffQuery,
-    ("/api/boundaries/inspections", "get"): InspectionsQuery,
-    ("/api/boundaries/inspections/export", "get"): InspectionsExportQuery,
-    ("/api/boundaries/inspections/import", "post"): FileFormatQuery,
-    ("/api/boundaries/tasks", "get"): TasksQuery,
-    ("/api/boundaries/disputes", "get"): DisputesQuery,
-    ("/api/boundaries/division-changes", "get"): DivisionChangesQuery,
-    ("/auth/login", "get"): LoginQuery,
-    ("/auth/login", "post"): LoginQuery,
-    ("/api/imports/{run_id}/layer", "get"): ImportLayerQuery,
-    ("/api/imports/{run_id}/sample", "get"): ImportSampleQuery,
 }
 
 

@@ -8,7 +8,14 @@ and refuses UPDATE and DELETE; times in it are UTC.
 
 import sqlalchemy as sa
 
-from gazetteer.core.columns import INSTANT, SHA256_HEX, check_one_of, roles_column, serial_table
+from gazetteer.core.columns import (
+    INSTANT,
+    OFFICE,
+    SHA256_HEX,
+    check_one_of,
+    roles_column,
+    serial_table,
+)
 
 users = serial_table(
     "users",
@@ -22,11 +29,7 @@ users = serial_table(
     roles_column("roles"),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", INSTANT, nullable=False),
-    sa.Column(
-        "office",
-        sa.String(100),
-        comment="the office the user works in; clerks of one office share its proposals",
-    ),
+    sa.Column("office", OFFICE, comment="the office the user works in (None: acts alone)"),
 )
 
 api_tokens = serial_table(

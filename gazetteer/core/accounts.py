@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from gazetteer.core.account_tables import api_tokens, users
 from gazetteer.core.actors import ROLES, Actor, require_role
+from gazetteer.core.columns import OFFICE
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.store import Store
 from gazetteer.core.text import clean_text
@@ -120,13 +121,13 @@ def create_user(
 
 
 def validate_office(office) -> str | None:
-    """An office name (e.g. 天河区民政局区划地名科): 1–100 characters after trimming, or None
-    (empty text too) for a user who acts alone."""
+    """An office name (e.g. 天河区民政局区划地名科): 1–100 characters (the ``OFFICE`` column's
+    length) after trimming, or None (empty text too) for a user who acts alone."""
     if office is None:
         return None
     text = clean_text(str(office), "office", single_line=True).strip()
-    if len(text) > 100:
-        raise InvalidInput("单位名称不超过 100 个字符", details={"field": "office"})
+    if len(text) > OFFICE.length:
+        raise InvalidInput(f"单位名称不超过 {OFFICE.length} 个字符", details={"field": "office"})
     return text or None
 
 

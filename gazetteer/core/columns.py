@@ -15,6 +15,9 @@ from gazetteer.core.store import metadata
 USERNAME = sa.String(100)  # the type of a column naming who did something
 INSTANT = sa.DateTime(timezone=True)  # the type of a column holding a UTC instant
 SHA256_HEX = sa.String(64)  # a SHA-256 digest (plain or keyed) as 64 hex digits
+# The name of an office (天河区民政局区划地名科) that users work in and whose clerks share the
+# proposals drafted there (``gazetteer.core.accounts.validate_office`` allows its length).
+OFFICE = sa.String(100)
 
 
 def serial_table(name: str, *items: sa.SchemaItem, **kwargs) -> sa.Table:

@@ -139,6 +139,17 @@ def read_one(store: Store, query, missing: str, *, field: str | None = None) -> 
         return first_or_not_found(conn, query, missing, field=field)._asdict()
 
 
+def read_by_id(
+    store: Store, table, record_id, missing: str, *, field: str | None = None, query=None
+) -> dict:
+    """The row of ``table`` whose ``id`` is ``record_id`` as a dict, read in its own read
+    transaction: the columns of ``query`` (a select over ``table`` and what it joins;
+    ``table``'s own columns when None). Raises ``NotFound(missing)`` naming ``field`` when
+    there is none."""
+    query = sa.select(table) if query is None else query
+    return read_one(store, query.where(table.c.id == record_id), missing, field=field)
+
+
 def read_all(store: Store, query, *order_by, where: dict | None = None) -> list[dict]:
     """The rows of ``query`` as dicts in ``order_by`` order, read in one read transaction.
     ``where`` maps a column to the value it must equal; a filter the caller left out (None
