@@ -145,12 +145,12 @@ QUERY_MODELS: dict[tuple[str, str], type[QueryModel]] = {}
 class QueryModel(BaseModel):
     """A query string or a form's text fields: text that converts ("5" is 5, in ASCII
     digits: not "٥", "５", "+5" or "05"); an unknown name is refused like an unknown JSON
-    field.
+    field, a name given twice where one value belongs as repeated.
 
     A subclass names the operations whose query string it reads in its class line,
-    ``class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search"))``
-    (method and path as in the OpenAPI document); a subclass reads only those it names,
-    not its bases'."""
+    ``class SearchQuery(QueryModel, operations=("GET /api/search",))`` (method and path as
+    in the OpenAPI document, or a page's: ``SearchPageQuery`` reads ``GET /search``); a
+    subclass reads only those it names, not its bases'."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -893,8 +893,8 @@ def _is_list(field) -> bool:
 
 def _fields_of(model: type[QueryModel], values) -> dict:
     """``values`` (a werkzeug MultiDict) as ``model`` reads it: a list field takes every
-    value of its name, any other field its one value (given twice, it is refused as a
-    list where one value belongs, naming it)."""
+    value of its name, any other field its one value (given twice, the list of values is
+    refused as repeated, naming it)."""
     return {
         name: values.getlist(name)
         if len(values.getlist(name)) > 1
