@@ -6,6 +6,7 @@ from pathlib import Path
 import gazetteer.core.account_tables  # noqa: F401  (declares users, api_tokens, audit_log)
 import gazetteer.core.idempotency  # noqa: F401  (declares idempotency_keys)
 import gazetteer.core.ratelimit  # noqa: F401  (declares rate_limit_buckets)
+import gazetteer.core.store_identity  # noqa: F401  (declares store_identity)
 import gazetteer.law_tables  # noqa: F401  (declares division_changes)
 import gazetteer.office_import.tables  # noqa: F401  (declares import_runs, import_mappings)
 import gazetteer.registry_tables  # noqa: F401  (declares proposals, place_versions, …)

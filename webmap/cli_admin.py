@@ -9,7 +9,7 @@
     gdgis admin revoke-token TOKEN_ID
     gdgis admin backup FILE                       (SQLite; writes FILE.manifest.json)
     gdgis admin verify-backup FILE...             (one line per backup: ok or the reasons)
-    gdgis admin restore FILE --yes                (refused while the app serves)
+    gdgis admin restore FILE --yes [--from-other-store]  (refused while the app serves)
     gdgis admin audit-verify
     gdgis admin repair-text [--apply]              (rows stored with invalid text)
 
@@ -64,7 +64,11 @@ def create_user(
 ) -> None:
     """Create a user with a password, roles and (optionally) an office."""
     store = obj.store_to_set_up()
+    new_store = not migrate.current_revisions(store)
     migrate.upgrade(store, SCHEMA)
+    if new_store:  # a mistyped --data-dir must show, not pass for the real store
+        where = store.engine.url.render_as_string(hide_password=True)
+        click.echo(f"新建了存储 created a new store at {where} (--data-dir 是否写错？)")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -169,8 +173,13 @@ def backup_cmd(obj, output: Path) -> None:
 @admin.command("restore")
 @click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Confirm replacing the store's content.")
+@click.option(
+    "--from-other-store",
+    is_flag=True,
+    help="Allow a backup of another store (refused otherwise: a mistyped --data-dir).",
+)
 @click.pass_obj
-def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
+def restore_cmd(obj, backup_file: Path, yes: bool, from_other_store: bool) -> None:
     """Replace the store with BACKUP_FILE, verified against its manifest before and after.
     The replaced store is kept beside it (STORE.replaced-<UTC time>) and what it held beyond
     the backup is listed."""
@@ -178,8 +187,9 @@ def restore_cmd(obj, backup_file: Path, yes: bool) -> None:
         raise click.UsageError(
             "restore replaces every record in the store: stop the app, then pass --yes"
         )
-    report = backup_service.restore(backup_file, obj.store)
+    report = backup_service.restore(backup_file, obj.store, from_other_store=from_other_store)
     changes = report.changes
+    click.echo(report.origin)
     click.echo(f"replaced store kept as {report.replaced_copy}")
     for kind, meaning in (
         ("discarded", "rows the replaced store held beyond the backup's"),

@@ -28,10 +28,11 @@ import sqlalchemy as sa
 from gazetteer.core import migration_support
 from gazetteer.core.store import Store, metadata
 
-# Tables whose writes are not audited: the log itself, request bookkeeping, and the search
-# keys derived from places (gazetteer.search_keys: rewritten with every audited place write).
+# Tables whose writes are not audited: the log itself, request bookkeeping, the search
+# keys derived from places (gazetteer.search_keys: rewritten with every audited place write)
+# and the store's id (gazetteer.core.store_identity: written once).
 UNAUDITED_TABLES = frozenset(
-    {"audit_log", "rate_limit_buckets", "idempotency_keys", "place_search_keys"}
+    {"audit_log", "rate_limit_buckets", "idempotency_keys", "place_search_keys", "store_identity"}
 )
 
 

@@ -3,7 +3,8 @@
 ``backup`` copies the live store with SQLite's online backup API (consistent while the app
 keeps running; WAL readers and the writer are not blocked for long) and writes a manifest
 next to the copy: for every table its row count and a SHA-256 over its rows in primary-key
-order, plus the schema revision. ``restore`` checks the backup against its manifest,
+order, plus the schema revision and the store's id (``gazetteer.core.store_identity``).
+``restore`` refuses a backup of another store unless told so, checks the backup against its manifest,
 copies it over the target store with the same API, then checks the restored store against
 the manifest again: a restore that does not reproduce every count and checksum raises.
 
@@ -27,6 +28,7 @@ from gazetteer.core import restore_changes, serving
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.restore_changes import RestoreChanges
 from gazetteer.core.store import Store
+from gazetteer.core.store_identity import sqlite_store_id
 
 MANIFEST_SUFFIX = ".manifest.json"
 _PAGES_PER_STEP = 1024  # the backup copies in steps so the source is never locked for long
@@ -46,6 +48,7 @@ class _Manifest(pydantic.BaseModel):
     tables: dict[str, _TableEntry]
     schema_revisions: list[str]
     file_sha256: str | None = pydantic.Field(default=None, pattern="^[0-9a-f]{64}$")
+    store_id: str | None = None  # None: made before store ids (or of a store without one)
 
 
 def read_manifest(backup_file: Path) -> dict:
@@ -202,6 +205,7 @@ def backup(store: Store, target: Path) -> dict:
     manifest.update(
         created_at=dt.datetime.now(dt.UTC).isoformat(),
         source=str(source),
+        store_id=sqlite_store_id(target),
         file_sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
     )
     manifest_path(target).write_text(
@@ -262,6 +266,7 @@ class RestoreReport:
     and where the replaced store was kept."""
 
     verification: Verification
+    origin: str  # whose backup it was, checked against the store's id (``_check_origin``)
     changes: RestoreChanges
     audit_before: tuple[int, str] | None
     audit_after: tuple[int, str] | None
@@ -298,7 +303,34 @@ def replaced_copy_path(target: Path, now: dt.datetime | None = None) -> Path:
     return target.with_name(f"{target.name}.replaced-{stamp}")
 
 
-def restore(backup_file: Path, store: Store) -> RestoreReport:
+def _check_origin(manifest: dict, target: Path, *, from_other_store: bool) -> str:
+    """One line saying whose backup this is; raises InvalidInput for a backup of another
+    store unless ``from_other_store`` (a mistyped --data-dir makes a new store, and its
+    backup must not quietly replace the real one)."""
+    backup_id, store_id = manifest.get("store_id"), sqlite_store_id(target)
+    if backup_id is None:
+        return (
+            "backup made before store ids (no store id in its manifest): "
+            "not checked that it is of this store"
+        )
+    if store_id is None:
+        return f"backup of store {backup_id}; this store has no id yet: not checked"
+    if backup_id == store_id:
+        return f"backup of this store ({store_id})"
+    if not from_other_store:
+        raise InvalidInput(
+            f"备份来自另一个存储（{backup_id}，备份时位于 {manifest.get('source', '?')}），"
+            f"不是本存储（{store_id}）：拒绝恢复；确要用它替换本存储的全部记录，"
+            "请加 --from-other-store",
+            details={"backup_store_id": backup_id, "store_id": store_id},
+        )
+    return (
+        f"backup of another store ({backup_id}), restored as asked (--from-other-store); "
+        f"this store keeps its id {store_id}"
+    )
+
+
+def restore(backup_file: Path, store: Store, *, from_other_store: bool = False) -> RestoreReport:
     """Replace the store's content with the backup, then verify the restored store against
     the manifest. The exclusive serving lock is taken first (``gazetteer.core.serving``), so
     that no app can start on the store between the verification and the copy; refused with
@@ -308,7 +340,12 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
     changed is compared against that copy (``restore_changes``): access withdrawn after the
     backup is withdrawn again (an audited write by ``system:restore``) and the id counters
     are moved past every id the replaced store issued, so no id is issued twice. Raises
-    InvalidInput when the backup or the result fails; the replaced store is put back then."""
+    InvalidInput when the backup or the result fails; the replaced store is put back then.
+
+    A backup of another store (its manifest names another store id) is refused unless
+    ``from_other_store``; accounts and tokens are then still settled by username and token
+    hash (``restore_changes``), and the store keeps its own id. A backup whose manifest has
+    no store id (made before store ids) is restored, and the report says it was not checked."""
     target = _sqlite_file(store)
     with serving.exclusive(store):
         checked = verify_backup(backup_file)
@@ -316,11 +353,12 @@ def restore(backup_file: Path, store: Store) -> RestoreReport:
             raise InvalidInput("备份文件与清单不符，拒绝恢复：" + "；".join(checked.problems))
         store.dispose()
         expected = read_manifest(backup_file)
+        origin = _check_origin(expected, target, from_other_store=from_other_store)
         audit_before = _newest_audit(target)
         copy = replaced_copy_path(target)
         _copy_database(sqlite3.connect(target), copy, then="PRAGMA journal_mode=DELETE")
         try:
-            return _swap_in(backup_file, store, target, copy, expected, audit_before)
+            return _swap_in(backup_file, store, target, copy, expected, audit_before, origin)
         except Exception as exc:
             # Never leave the live store half-restored or empty: put the replaced one back.
             store.dispose()
@@ -343,6 +381,7 @@ def _swap_in(
     copy: Path,
     expected: dict,
     audit_before: tuple[int, str] | None,
+    origin: str,
 ) -> RestoreReport:
     """Copy the backup over ``target`` and check it, then settle what the restore changed
     against the replaced ``copy``; any exception leaves the caller to put ``copy`` back."""
@@ -357,8 +396,9 @@ def _swap_in(
     pair = restore_changes.open_pair(target, copy)
     try:
         changes = restore_changes.compare(pair)
+        restore_changes.keep_store_id(pair)
         changes.sequences = restore_changes.advance_sequences(pair)
     finally:
         pair.close()
     restore_changes.keep_withdrawals(store, changes.withdrawals)
-    return RestoreReport(result, changes, audit_before, _newest_audit(target), copy)
+    return RestoreReport(result, origin, changes, audit_before, _newest_audit(target), copy)

@@ -11,6 +11,10 @@ it; among them are decisions an operator must not lose silently:
   withdrawal again, as one audited write by ``system:restore`` (``keep_withdrawals``), and
   names it. Access *granted* after the backup is reverted like any other row (the
   backup's narrower access stands) and named too; grant it again by hand if it is wanted.
+- **Accounts are matched by username, tokens by their hash and owner's username**, never by
+  numeric id: a backup of another store (``restore(..., from_other_store=True)``) gives its
+  own ids to other people, and a password hash, role or token must never move from one
+  account to another.
 - **Ids are never issued twice.** SQLite's AUTOINCREMENT counters (``sqlite_sequence``)
   come back from the backup, so the next proposal would get the id of one the restore
   discarded, and a client that saw id N would see another record under N.
@@ -54,11 +58,13 @@ class TableChanges:
 
 @dataclass
 class Withdrawal:
-    """Access withdrawn after the backup, applied again: ``table``, row ``id`` and the
-    values to set."""
+    """Access withdrawn after the backup, applied again: ``table``, the row whose
+    ``key_column`` (its stable identity: ``username``, ``token_sha256``) holds ``key``, and
+    the values to set."""
 
     table: str
-    id: int
+    key_column: str
+    key: str
     values: dict
     line: str
 
@@ -125,19 +131,29 @@ def _tables(conn, schema: str) -> set[str]:
     }
 
 
+# One token in both stores: the same hash, owned by the same username (ids are the store's own).
+_SAME_TOKEN = (
+    "{m}.token_sha256 = {r}.token_sha256 AND "
+    "(SELECT username FROM main.users WHERE id = {m}.user_id) = "
+    "(SELECT username FROM replaced.users WHERE id = {r}.user_id)"
+)
+
+
 def _token_changes(conn, changes: RestoreChanges) -> None:
     rows = conn.execute(
-        "SELECT m.id, u.username, m.name, m.revoked_at, r.revoked_at "
-        "FROM main.api_tokens m JOIN replaced.api_tokens r ON m.id = r.id "
-        "LEFT JOIN main.users u ON u.id = m.user_id WHERE m.revoked_at IS NOT r.revoked_at"
+        "SELECT m.id, u.username, m.name, m.revoked_at, r.revoked_at, m.token_sha256 "
+        "FROM main.api_tokens m JOIN replaced.api_tokens r ON "
+        + _SAME_TOKEN.format(m="m", r="r")
+        + " JOIN main.users u ON u.id = m.user_id WHERE m.revoked_at IS NOT r.revoked_at"
     )
-    for token_id, username, name, backup_revoked, revoked in rows:
+    for token_id, username, name, backup_revoked, revoked, token_sha256 in rows:
         who = f"token {token_id} of {displayable(username)} ({displayable(name)})"
         if revoked is not None:
             changes.withdrawals.append(
                 Withdrawal(
                     "api_tokens",
-                    token_id,
+                    "token_sha256",
+                    token_sha256,
                     {"revoked_at": revoked},
                     f"{who} was revoked after the backup (at {revoked}): revoked again",
                 )
@@ -148,8 +164,8 @@ def _token_changes(conn, changes: RestoreChanges) -> None:
             )
     issued_after = conn.execute(
         "SELECT r.id, u.username, r.name FROM replaced.api_tokens r "
-        "LEFT JOIN main.api_tokens m ON m.id = r.id LEFT JOIN replaced.users u "
-        "ON u.id = r.user_id WHERE m.id IS NULL AND r.revoked_at IS NULL"
+        "JOIN replaced.users u ON u.id = r.user_id WHERE r.revoked_at IS NULL AND NOT EXISTS "
+        "(SELECT 1 FROM main.api_tokens m WHERE " + _SAME_TOKEN.format(m="m", r="r") + ")"
     )
     for token_id, username, name in issued_after:
         changes.security.append(
@@ -164,13 +180,13 @@ def _roles(text: str | None) -> set[str]:
 
 def _account_changes(conn, changes: RestoreChanges) -> None:
     rows = conn.execute(
-        "SELECT m.id, m.username, m.active, r.active, m.roles, r.roles, "
+        "SELECT m.username, m.active, r.active, m.roles, r.roles, "
         "m.password_hash IS NOT r.password_hash, r.password_hash "
-        "FROM main.users m JOIN replaced.users r ON m.id = r.id "
+        "FROM main.users m JOIN replaced.users r ON m.username = r.username "
         "WHERE m.active IS NOT r.active OR m.roles IS NOT r.roles "
         "OR m.password_hash IS NOT r.password_hash"
     )
-    for user_id, username, backup_active, active, backup_roles, roles, new_password, hash_ in rows:
+    for username, backup_active, active, backup_roles, roles, new_password, hash_ in rows:
         who = f"account {displayable(username)}"
         keep: dict = {}
         lines = []
@@ -196,8 +212,17 @@ def _account_changes(conn, changes: RestoreChanges) -> None:
             lines.append("changed password after the backup: the newer password kept")
         if keep:
             changes.withdrawals.append(
-                Withdrawal("users", user_id, keep, f"{who} " + "; ".join(lines))
+                Withdrawal("users", "username", username, keep, f"{who} " + "; ".join(lines))
             )
+    created_after = conn.execute(
+        "SELECT r.username FROM replaced.users r LEFT JOIN main.users m "
+        "ON m.username = r.username WHERE m.id IS NULL AND r.active ORDER BY r.username"
+    )
+    for (username,) in created_after:
+        changes.security.append(
+            f"account {displayable(username)} was created after the backup (or is not in "
+            "it): it no longer exists (create it again if it is wanted)"
+        )
 
 
 def _state_changes(conn, changes: RestoreChanges, table: str) -> None:
@@ -217,7 +242,7 @@ def compare(conn) -> RestoreChanges:
     changes = RestoreChanges()
     both = _tables(conn, "main") & _tables(conn, "replaced")
     for table in sorted(_tables(conn, "main") | _tables(conn, "replaced")):
-        if table not in both:
+        if table not in both or table == "store_identity":  # kept as it was (keep_store_id)
             continue
         found = _table_changes(conn, table)
         if found is not None:
@@ -231,6 +256,18 @@ def compare(conn) -> RestoreChanges:
         _token_changes(conn, changes)
         _account_changes(conn, changes)
     return changes
+
+
+def keep_store_id(conn) -> None:
+    """The restored store keeps the replaced store's id (``gazetteer.core.store_identity``:
+    the id names the store, not its content). Nothing when either has none (a backup made
+    before store ids gets one when it is upgraded). Commits."""
+    if "store_identity" in _tables(conn, "main") & _tables(conn, "replaced"):
+        kept = conn.execute("SELECT store_id FROM replaced.store_identity").fetchone()
+        if kept is not None:
+            conn.execute("DELETE FROM main.store_identity")
+            conn.execute("INSERT INTO main.store_identity (store_id) VALUES (?)", kept)
+    conn.commit()
 
 
 def advance_sequences(conn) -> dict[str, tuple[int, int]]:
@@ -265,4 +302,4 @@ def keep_withdrawals(store: Store, withdrawals: list[Withdrawal]) -> None:
             values = dict(w.values)
             if "revoked_at" in values:  # stored text as read back by the store's own type
                 values["revoked_at"] = sa.literal(values["revoked_at"])
-            conn.execute(table.update().where(table.c.id == w.id).values(values))
+            conn.execute(table.update().where(table.c[w.key_column] == w.key).values(values))
