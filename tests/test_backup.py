@@ -438,6 +438,7 @@ def test_restore_names_what_it_reverts_keeps_withdrawn_access_and_never_reuses_i
         main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
     )
     assert r.exit_code == 0, r.output
+    assert r.output.startswith("backup of this store (")
     out_lines = r.output.splitlines()
     reverted = next(line for line in out_lines if line.startswith("reverted ("))
     for table in ("users", "api_tokens", "proposals"):
@@ -558,3 +559,99 @@ def test_missing_tables_are_counted_on_one_short_line():
         {**expected, "schema_revisions": ["x"]}, {"tables": {}, "schema_revisions": ["x"]}
     )
     assert result.problems == ["32 missing table(s): t00, t01, t02 and 29 more"]
+
+
+# ---- a backup of another store: refused unless asked; accounts matched by username ----
+
+
+def _gdgis(data_dir: Path, *args: str, password: str | None = None):
+    return CliRunner().invoke(
+        main, ["--data-dir", str(data_dir), "admin", *args], input=password and password + "\n"
+    )
+
+
+def _create_user(data_dir: Path, username: str, password: str, *roles: str):
+    role_args = [arg for role in roles for arg in ("--role", role)]
+    r = _gdgis(data_dir, "create-user", username, *role_args, "--password-stdin", password=password)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def test_a_backup_of_another_store_is_refused_and_never_moves_a_password(tmp_path):
+    """The tester's repro: zz (id 1 in store A) must never get alice's (id 1 in store B)
+    password. Restoring A's backup over B is refused; with --from-other-store it goes
+    through, accounts are settled by username (wang, in both, keeps B's password and loses
+    the role B took away), and B keeps its own store id."""
+    from gazetteer.core import accounts
+    from gazetteer.core.store_identity import sqlite_store_id
+
+    a, b = tmp_path / "A", tmp_path / "B"
+    first = _create_user(b, "alice", "alice-password-1", "officer")
+    assert first.splitlines()[0].startswith("新建了存储 created a new store at ")
+    assert str(b / "gdgis.sqlite") in first.splitlines()[0]
+    assert _create_user(b, "wang", "wang-password-B", "officer") == (
+        "created user wang roles=officer office=-\n"  # the store exists now: no new-store line
+    )
+    assert "created a new store" in _create_user(a, "zz", "zz-password-0000", "clerk")
+    _create_user(a, "wang", "wang-password-A", "officer", "approver")
+    out = tmp_path / "A.sqlite"
+    assert _gdgis(a, "backup", str(out)).exit_code == 0
+    b_file = b / "gdgis.sqlite"
+    b_id, before = sqlite_store_id(b_file), backup.sqlite_manifest(b_file)
+    assert b_id and backup.read_manifest(out)["store_id"] == sqlite_store_id(a / "gdgis.sqlite")
+    assert b_id != backup.read_manifest(out)["store_id"]
+
+    r = _gdgis(b, "restore", str(out), "--yes")
+    assert isinstance(r.exception, InvalidInput), r.output  # `gdgis` prints "error: <message>"
+    error = r.exception.message
+    assert "\n" not in error and error.startswith("备份来自另一个存储"), error
+    assert "--from-other-store" in error and str(a / "gdgis.sqlite") in error
+    assert backup.compare_manifests(before, backup.sqlite_manifest(b_file)).ok  # untouched
+
+    # The second action: the operator means it.
+    r = _gdgis(b, "restore", str(out), "--yes", "--from-other-store")
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith(f"backup of another store ({sqlite_store_id(a / 'gdgis.sqlite')})")
+    security = [line for line in r.output.splitlines() if line.startswith("SECURITY")]
+    assert not any("zz" in line for line in security), security
+    assert any(
+        "account wang lost role(s) approver" in line and "newer password kept" in line
+        for line in security
+    ), security
+    assert any("account alice was created after the backup" in line for line in security)
+    store = Store(f"sqlite:///{b_file}")
+    try:
+        with pytest.raises(DomainError):
+            accounts.authenticate(store, "zz", "alice-password-1")
+        accounts.authenticate(store, "zz", "zz-password-0000")
+        accounts.authenticate(store, "wang", "wang-password-B")
+        with pytest.raises(DomainError):
+            accounts.authenticate(store, "wang", "wang-password-A")
+        users = {u["username"]: u for u in accounts.list_users(store)}
+        assert set(users) == {"zz", "wang"} and users["wang"]["roles"] == ["officer"]
+        assert audit.verify(store).ok
+    finally:
+        store.dispose()
+    assert sqlite_store_id(b_file) == b_id  # the id names the store, not its content
+
+    # B's own backups still restore without the flag (same store, same id).
+    own = tmp_path / "B.sqlite"
+    assert _gdgis(b, "backup", str(own)).exit_code == 0
+    r = _gdgis(b, "restore", str(own), "--yes")
+    assert r.exit_code == 0 and r.output.startswith(f"backup of this store ({b_id})"), r.output
+
+
+def test_a_backup_made_before_store_ids_still_restores_and_says_so(store, tmp_path):
+    out = tmp_path / "old.sqlite"
+    backup.backup(store, out)
+    manifest = backup.read_manifest(out)
+    del manifest["store_id"]  # as written before store ids
+    backup.manifest_path(out).write_text(json.dumps(manifest), encoding="utf-8")
+    assert backup.verify_backup(out).ok
+    store.dispose()
+    r = CliRunner().invoke(
+        main, ["--database-url", store.url, "admin", "restore", str(out), "--yes"]
+    )
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("backup made before store ids (no store id in its manifest)")
+    assert "checksums match" in r.output
