@@ -594,6 +594,10 @@ def test_a_backup_of_another_store_is_refused_and_never_moves_a_password(tmp_pat
     )
     assert "created a new store" in _create_user(a, "zz", "zz-password-0000", "clerk")
     _create_user(a, "wang", "wang-password-A", "officer", "approver")
+    # Token 1 of each store: alice's revoked in B, zz's live in A (one id, two tokens).
+    assert _gdgis(b, "create-token", "alice", "--name", "脚本").exit_code == 0
+    assert _gdgis(b, "revoke-token", "1").exit_code == 0
+    zz_token = _gdgis(a, "create-token", "zz", "--name", "脚本").stdout.split()[-1]
     out = tmp_path / "A.sqlite"
     assert _gdgis(a, "backup", str(out)).exit_code == 0
     b_file = b / "gdgis.sqlite"
@@ -613,7 +617,7 @@ def test_a_backup_of_another_store_is_refused_and_never_moves_a_password(tmp_pat
     assert r.exit_code == 0, r.output
     assert r.output.startswith(f"backup of another store ({sqlite_store_id(a / 'gdgis.sqlite')})")
     security = [line for line in r.output.splitlines() if line.startswith("SECURITY")]
-    assert not any("zz" in line for line in security), security
+    assert not any("zz" in line or "token" in line for line in security), security
     assert any(
         "account wang lost role(s) approver" in line and "newer password kept" in line
         for line in security
@@ -624,6 +628,7 @@ def test_a_backup_of_another_store_is_refused_and_never_moves_a_password(tmp_pat
         with pytest.raises(DomainError):
             accounts.authenticate(store, "zz", "alice-password-1")
         accounts.authenticate(store, "zz", "zz-password-0000")
+        assert accounts.resolve_token(store, zz_token) is not None  # not revoked as alice's was
         accounts.authenticate(store, "wang", "wang-password-B")
         with pytest.raises(DomainError):
             accounts.authenticate(store, "wang", "wang-password-A")

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.account_tables import api_tokens, users
 from gazetteer.core.store import Store
+from gazetteer.core.store_identity import store_identity
 from gazetteer.core.text import displayable, stored_bytes_as_text
 
 RESTORE_ACTOR = "system:restore"
@@ -242,7 +243,7 @@ def compare(conn) -> RestoreChanges:
     changes = RestoreChanges()
     both = _tables(conn, "main") & _tables(conn, "replaced")
     for table in sorted(_tables(conn, "main") | _tables(conn, "replaced")):
-        if table not in both or table == "store_identity":  # kept as it was (keep_store_id)
+        if table not in both or table == store_identity.name:  # kept as it was (keep_store_id)
             continue
         found = _table_changes(conn, table)
         if found is not None:
@@ -262,11 +263,12 @@ def keep_store_id(conn) -> None:
     """The restored store keeps the replaced store's id (``gazetteer.core.store_identity``:
     the id names the store, not its content). Nothing when either has none (a backup made
     before store ids gets one when it is upgraded). Commits."""
-    if "store_identity" in _tables(conn, "main") & _tables(conn, "replaced"):
-        kept = conn.execute("SELECT store_id FROM replaced.store_identity").fetchone()
+    t = _q(store_identity.name)
+    if store_identity.name in _tables(conn, "main") & _tables(conn, "replaced"):
+        kept = conn.execute(f"SELECT store_id FROM replaced.{t}").fetchone()
         if kept is not None:
-            conn.execute("DELETE FROM main.store_identity")
-            conn.execute("INSERT INTO main.store_identity (store_id) VALUES (?)", kept)
+            conn.execute(f"DELETE FROM main.{t}")
+            conn.execute(f"INSERT INTO main.{t} (store_id) VALUES (?)", kept)
     conn.commit()
 
 
