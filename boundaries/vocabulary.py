@@ -24,6 +24,10 @@ from gazetteer.core.vocabulary import Term, codes, labels, read_table, read_term
 
 DATA = Path(__file__).resolve().parent / "data"
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
+# Longest marker-state code, in characters: the width of the stored state columns
+# (markers.state, inspections.found_state/assessed_state: boundaries/tables.py). A wider
+# column is a migration that alters those three columns.
+STATE_CODE_MAX_CHARS = 12
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,16 @@ class Field:
 
 def read_marker_states(rows: list[dict[str, str]], task_kinds) -> tuple[MarkerState, ...]:
     """The rows of ``marker_states.csv`` (a flag is "yes" or empty) as states, in order;
-    ValueError naming the state when its colour or task kind is not one declared."""
+    ValueError naming the state when its code is longer than the stored column
+    (``STATE_CODE_MAX_CHARS``) or its colour or task kind is not one declared."""
     states = []
     for row in rows:
         code, task_kind = row["code"], row["task_kind"] or None
+        if len(code) > STATE_CODE_MAX_CHARS:
+            raise ValueError(
+                f"marker_states.csv: {code}: code is {len(code)} characters, "
+                f"the stored column takes at most {STATE_CODE_MAX_CHARS}"
+            )
         if not _COLOUR.fullmatch(row["colour"]):
             raise ValueError(f"marker_states.csv: {code}: colour {row['colour']!r} is no #rrggbb")
         if task_kind is not None and task_kind not in task_kinds:

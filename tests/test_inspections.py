@@ -14,6 +14,7 @@ from boundary_helpers import (
     OFFICER_B,
     register_staff,
     round_plan,
+    start_round,
 )
 
 from boundaries import inspections as inspection_service
@@ -22,6 +23,8 @@ from boundaries import vocabulary
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
+from boundaries.tables import inspections as inspections_table
+from boundaries.tables import markers as markers_table
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import (
     ConfirmationRequired,
@@ -186,6 +189,22 @@ def test_a_state_row_with_an_undeclared_value_is_refused_naming_the_state(monkey
         _vocabulary_with(monkeypatch, row)
 
 
+def test_a_state_code_longer_than_its_column_is_refused_naming_code_and_limit(monkeypatch):
+    limit = vocabulary.STATE_CODE_MAX_CHARS
+    for column in (
+        markers_table.c.state,
+        inspections_table.c.found_state,
+        inspections_table.c.assessed_state,
+    ):
+        assert column.type.length == limit
+    code = "partially_submerged"
+    assert len(code) > limit
+    with pytest.raises(ValueError, match=f"{code}: code is {len(code)} characters.* {limit}$"):
+        _vocabulary_with(monkeypatch, f"{code},部分淹没,#0277bd,yes,,,")
+    _vocabulary_with(monkeypatch, f"{code[:limit]},部分淹没,#0277bd,yes,,,")  # the limit fits
+    assert vocabulary.marker_state(code[:limit]).zh == "部分淹没"
+
+
 @pytest.mark.parametrize(
     "state",
     [s for s in vocabulary.MARKER_STATE_TERMS if s.found_in_field and s.code != "moved"],
@@ -205,11 +224,7 @@ def test_a_recorded_finding_opens_the_task_its_state_declares(bstore, started_ro
 
 @pytest.fixture
 def started_round(bstore):
-    line = find_line(bstore, "韶惠线")
-    register_staff(bstore, line)
-    rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
-    inspection_service.start_round(bstore, rnd["id"], OFFICER)
-    return rnd
+    return start_round(bstore)
 
 
 def _record(
