@@ -30,7 +30,7 @@ def _state_checks() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
         (
             "inspections",
             "ck_inspections_found_state",
-            tuple(s.code for s in terms if s.found_in_field),
+            tuple(s.code for s in terms if s.found_in_field or s.withdrawn),
         ),
     )
 

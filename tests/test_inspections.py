@@ -23,6 +23,7 @@ from boundaries import vocabulary
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
+from boundaries.schema import marker_states_not_stored
 from boundaries.tables import inspections as inspections_table
 from boundaries.tables import markers as markers_table
 from gazetteer.core.actors import Actor
@@ -187,6 +188,32 @@ def test_a_state_added_to_the_vocabulary_behaves_as_its_row_says(monkeypatch):
 def test_a_state_row_with_an_undeclared_value_is_refused_naming_the_state(monkeypatch, row):
     with pytest.raises(ValueError, match="cracked"):
         _vocabulary_with(monkeypatch, row)
+
+
+def test_a_state_withdrawn_from_field_use_is_refused_to_inspectors_and_kept_by_records(
+    bstore, started_round, monkeypatch
+):
+    first, second = list_markers(bstore, line_id=started_round["line_id"])[:2]
+    held, _ = _record(bstore, started_round, first, "faded")
+    shipped = (vocabulary.DATA / "marker_states.csv").read_text("utf-8")
+    row = next(line for line in shipped.splitlines() if line.startswith("faded,"))
+    withdrawn = row.replace(",yes,", ",withdrawn,", 1)
+    states = vocabulary.read_marker_states(
+        read_rows(shipped.replace(row, withdrawn)), vocabulary.TASK_KINDS
+    )
+    monkeypatch.setattr(vocabulary, "MARKER_STATE_TERMS", states)
+    faded = next(s for s in states if s.code == "faded")
+    assert faded.withdrawn and not faded.found_in_field and faded.zh == "字迹模糊"
+    with pytest.raises(InvalidInput, match="检查状态不可识别"):
+        _record(bstore, started_round, second, "faded")
+    # the store still allows it (nothing to migrate), and the record keeps it
+    assert marker_states_not_stored(bstore) is None
+    stored, created = _record(bstore, started_round, first, "faded", record_id=held["id"])
+    assert not created and stored["found_state"] == "faded"
+    with pytest.raises(ValueError, match="faded: found_in_field 'no'"):
+        vocabulary.read_marker_states(
+            read_rows(shipped.replace(row, row.replace(",yes,", ",no,", 1))), vocabulary.TASK_KINDS
+        )
 
 
 def test_a_state_code_longer_than_its_column_is_refused_naming_code_and_limit(monkeypatch):
