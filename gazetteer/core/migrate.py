@@ -77,7 +77,7 @@ def _run(store: Store, schema: Schema, step: Callable[[Config], None]) -> None:
     changes (lang_altertable.html, "Making Other Kinds Of Table Schema Changes") is
     followed here for every migration: ``foreign_keys=OFF`` outside the transaction (the
     pragma does nothing inside one), the migrations, ``PRAGMA foreign_key_check`` before
-    the commit (any row it reports: ``SchemaMismatch``, and the whole upgrade rolls
+    the commit when a migration ran (any row it reports: ``SchemaMismatch``, and it all rolls
     back), then ``foreign_keys=ON`` again on that connection before it returns to the pool.
     PostgreSQL alters tables in place and checks foreign keys itself.
     """
@@ -92,8 +92,10 @@ def _run(store: Store, schema: Schema, step: Callable[[Config], None]) -> None:
         try:
             with conn.begin():
                 config.attributes["connection"] = conn
+                before = _revisions(conn)
                 step(config)
-                if sqlite:
+                # Checked only when a migration ran: the check reads every referring row.
+                if sqlite and _revisions(conn) != before:
                     dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if dangling:
                         table, rowid, parent, _ = dangling[0]
@@ -108,7 +110,11 @@ def _run(store: Store, schema: Schema, step: Callable[[Config], None]) -> None:
 
 def current_revisions(store: Store) -> set[str]:
     with store.engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+        return _revisions(conn)
+
+
+def _revisions(conn) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def unknown_revisions(store: Store, schema: Schema) -> set[str]:
