@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-import boundaries.tables  # noqa: F401  (declares lines, markers, inspections, …)
+import boundaries.tables  # declares lines, markers, inspections, … on the metadata
 from boundaries import vocabulary
 from gazetteer.core import migrate
 from gazetteer.core.migrate import Schema
@@ -48,12 +48,45 @@ def _allowed(conn, table: str, name: str) -> set[str] | None:
     return None
 
 
-def marker_states_not_stored(store: Store, schema: Schema = SCHEMA) -> str | None:
-    """One line for an operator when a marker state of ``boundaries/data/marker_states.csv``
-    is one the store's CHECK constraints refuse (the row shipped without the migration that
-    widens them), saying which migration is missing; None when they agree. ``schema``: the
-    migrations the code has. Recording such a state would otherwise fail only when an
-    inspector sends it."""
+def marker_states_problem(store: Store, schema: Schema = SCHEMA) -> str | None:
+    """One line for an operator when ``boundaries/data/marker_states.csv`` and the store
+    disagree, None when they agree: a state the store's records hold is no longer declared,
+    or no longer one inspection records may hold (states are never removed: they are
+    withdrawn from field use); or a declared state is one the store's CHECK constraints
+    refuse (the row shipped without the migration that widens them; the line says which
+    migration is missing). ``schema``: the migrations the code has. Either would otherwise
+    show only when a record in that state is written or read."""
+    return _states_held_but_undeclared(store) or _states_declared_but_refused(store, schema)
+
+
+def _states_held_but_undeclared(store: Store) -> str | None:
+    terms = vocabulary.MARKER_STATE_TERMS
+    declared = {s.code for s in terms}
+    recordable = {s.code for s in terms if s.found_in_field or s.withdrawn}
+    markers, inspections = boundaries.tables.markers, boundaries.tables.inspections
+    with store.read(primary=True) as conn:
+        if not sa.inspect(conn).has_table("inspections"):
+            return None
+        held = set(conn.execute(sa.select(markers.c.state).distinct()).scalars())
+        found = set()
+        for column in (inspections.c.found_state, inspections.c.assessed_state):
+            found |= set(conn.execute(sa.select(column).distinct()).scalars())
+    gone = sorted((held | found) - declared)
+    if gone:
+        return (
+            f"界桩状态 {', '.join(gone)} 仍见于存储中的记录，但 boundaries/data/marker_states.csv "
+            "没有该行：状态一经使用不能删除，请恢复该行（停止现场录入：found_in_field 设为 withdrawn）"
+        )
+    unrecordable = sorted(found - recordable)
+    if unrecordable:
+        return (
+            f"界桩状态 {', '.join(unrecordable)} 见于检查记录，但 boundaries/data/marker_states.csv "
+            "中其 found_in_field 为空：停止现场录入请设为 withdrawn"
+        )
+    return None
+
+
+def _states_declared_but_refused(store: Store, schema: Schema) -> str | None:
     checks = _state_checks()
     with store.read(primary=True) as conn:
         stored = {name: _allowed(conn, table, name) for table, name, _ in checks}

@@ -17,7 +17,7 @@ from boundaries import tasks as task_service
 from boundaries import vocabulary
 from boundaries.markers import list_markers
 from boundaries.photos import Photo, store_photo
-from boundaries.schema import SCHEMA, marker_states_not_stored
+from boundaries.schema import SCHEMA, marker_states_problem
 from gazetteer.core import migrate
 from webmap.cli import main
 
@@ -195,7 +195,7 @@ def test_widening_the_state_check_keeps_rows_that_refer_to_markers(bstore, tmp_p
         "MARKER_STATE_TERMS",
         (*vocabulary.MARKER_STATE_TERMS, vocabulary.MarkerState("submerged", "淹没", "#0277bd")),
     )
-    assert marker_states_not_stored(bstore) is None
+    assert marker_states_problem(bstore) is None
     other = list_markers(bstore, line_id=referred["round"]["line_id"])[1]
     record, created = inspection_service.record_inspection(
         bstore,
@@ -258,7 +258,7 @@ def test_a_state_shipped_without_its_migration_is_named_at_startup(bstore, tmp_p
         "MARKER_STATE_TERMS",
         (*vocabulary.MARKER_STATE_TERMS, vocabulary.MarkerState("submerged", "淹没", "#0277bd")),
     )
-    line = marker_states_not_stored(bstore)
+    line = marker_states_problem(bstore)
     assert line is not None and "\n" not in line
     assert "submerged" in line and "ck_markers_state, ck_inspections_found_state" in line
     assert f"添加修订 {_boundaries_head()} 的迁移" in line
@@ -293,7 +293,7 @@ def test_a_state_shipped_without_its_migration_is_named_at_startup(bstore, tmp_p
         found=tuple(vocabulary.FOUND_STATES),
     )
     schema = _schema_with(tmp_path, "b9901_submerged", text)
-    assert "gdgis db upgrade" in marker_states_not_stored(bstore, schema)
+    assert "gdgis db upgrade" in marker_states_problem(bstore, schema)
     migrate.upgrade(bstore, schema)
-    assert marker_states_not_stored(bstore, schema) is None
+    assert marker_states_problem(bstore, schema) is None
     make_app(bstore, tmp_path)

@@ -79,7 +79,7 @@ def create_app(
     store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
     # A marker state shipped without its migration would be refused only when an inspector
     # sends it; refuse to start instead, saying which migration is missing.
-    problem = boundaries.schema.marker_states_not_stored(store)
+    problem = boundaries.schema.marker_states_problem(store)
     if problem:
         raise SchemaMismatch(problem)
     # While this app lives, `gdgis admin restore` refuses to replace its store.

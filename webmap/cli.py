@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from boundaries.schema import SCHEMA, marker_states_not_stored
+from boundaries.schema import SCHEMA, marker_states_problem
 from gazetteer import importer
 from gazetteer.core import migrate
 from gazetteer.core.errors import DomainError
@@ -161,7 +161,7 @@ def db_status(obj: Context) -> None:
         click.echo("needs: gdgis db upgrade")
     else:
         click.echo(
-            f"refused: {problem}" if (problem := marker_states_not_stored(store)) else "up to date"
+            f"refused: {problem}" if (problem := marker_states_problem(store)) else "up to date"
         )
 
 
@@ -230,7 +230,7 @@ def ensure_ready(store: Store) -> None:
     from boundaries.tables import markers
 
     upgrade_schema(store)
-    if problem := marker_states_not_stored(store):
+    if problem := marker_states_problem(store):
         raise Refused(problem)
     with store.read() as conn:
         place_count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
