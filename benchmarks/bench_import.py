@@ -196,7 +196,7 @@ def main() -> None:
                 "—",
             )
         )
-    print("| | gdgis import (preview + write) | baseline: geopandas.read_file + to_sql |")
+    print("| | gdgis import-office (preview + write) | baseline: geopandas.read_file + to_sql |")
     print("|---|---|---|")
     for label, a, b in rows:
         print(f"| {label} | {a} | {b} |")

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from registry_helpers import rename_place
 
@@ -116,6 +117,42 @@ def test_search_page_and_escaping(client, store):
     assert "番禺区" in page and "广东省 &gt; 广州市 &gt; 番禺区" in page
     hostile = client.get("/search?q=<script>alert(1)</script>").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in hostile
+
+
+@pytest.mark.parametrize(
+    "query, named",
+    [
+        ("bogus=1", "不认识的参数：bogus"),
+        ("q=&bogus=1", "不认识的参数：bogus"),
+        ("q=番禺&bogus=1&other=2", "不认识的参数：bogus、other"),
+        ("limit=abc", "参数 limit 有误：应为整数"),
+        ("q=番禺&limit=0", "参数 limit 有误：应不小于 1"),
+        ("q=番禺&q=广州", "参数 q 有误：只能给一次（给了 2 次）"),
+    ],
+)
+def test_search_page_refuses_what_the_api_refuses_on_the_page(client, query, named):
+    """/search checks its parameters as /api/search does, whenever any is given: the
+    refusal is shown on the page in Chinese with a 400, the form still there to retry."""
+    with_q = query if "q=番禺" in query else "q=番禺&" + query.removeprefix("q=&")
+    api = client.get("/api/search?" + with_q)
+    assert api.status_code == 400 and named in api.get_json()["error"]["message"]
+    page = client.get("/search?" + query)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and page.mimetype == "text/html", (query, page.status_code)
+    assert f'role="alert">{named}' in text and 'name="q"' in text
+    assert "Extra inputs" not in text and "找到" not in text
+
+
+def test_search_page_empty_form_is_the_empty_page_then_a_search(client):
+    """No parameter, or the empty form's empty (or blank) q: the empty page, no error;
+    then a search from that page answers with results."""
+    for query in ("", "?q=", "?q=+++", "?q=&limit=20"):
+        page = client.get("/search" + query)
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and 'role="alert"' not in text, query
+        assert "找到" not in text and 'name="q"' in text, query
+    found = client.get("/search?q=番禺&limit=5").get_data(as_text=True)
+    assert "番禺区" in found and "找到" in found
 
 
 def test_chain_of_names_over_http(client):

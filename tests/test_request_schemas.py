@@ -5,6 +5,7 @@ takes its request bodies from the same models."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -283,6 +284,48 @@ def test_every_operation_refuses_what_its_document_forbids(door, url, field, fix
     assert client.get(fixed, headers=headers).status_code == 200, fixed
 
 
+def test_unknown_and_repeated_parameters_are_named_as_such_in_chinese(door):
+    """Two unknown parameters are both named (``details.unknown``, the first in
+    ``details.field``); a repeated one is said to be repeated, not to be of the wrong type;
+    every message a user reads is Chinese, pydantic's English never shows."""
+    client, headers, _store = door
+    error = client.get("/api/search?q=广州&bogus=1&other=2", headers=headers).get_json()["error"]
+    assert error["message"] == "不认识的参数：bogus、other"
+    assert error["details"]["field"] == "bogus" and error["details"]["unknown"] == [
+        "bogus",
+        "other",
+    ]
+    error = client.get("/api/search?q=广州&q=x", headers=headers).get_json()["error"]
+    assert error["message"] == "参数 q 有误：只能给一次（给了 2 次）", error
+    assert error["details"]["errors"][0]["type"] == "repeated"
+    error = client.get("/api/search?limit=1&limit=2&limit=3", headers=headers).get_json()["error"]
+    assert error["details"]["field"] == "q" and "unknown" not in error["details"]
+    assert "给了 3 次" in error["details"]["errors"][1]["message"]
+    body = {**VALID[schemas.DisputeNew], "owner": 1, "colour": "red"}
+    error = client.post("/api/boundaries/disputes", json=body, headers=headers).get_json()["error"]
+    assert sorted(error["details"]["unknown"]) == ["colour", "owner"]
+    assert error["message"] == "不认识的字段：" + "、".join(error["details"]["unknown"])
+    for url in ("/api/search?q=广州&bogus=1&other=2", "/api/search?limit=1&limit=2&x=1"):
+        for problem in client.get(url, headers=headers).get_json()["error"]["details"]["errors"]:
+            assert re.search("[\u4e00-\u9fff]", problem["message"]), problem
+    # Then the query as the model declares it is answered.
+    assert client.get("/api/search?q=广州&limit=2", headers=headers).status_code == 200
+
+
+def test_a_problem_pydantic_names_that_the_table_does_not_is_still_chinese():
+    """A problem type missing from the table of Chinese messages (here a date pydantic
+    cannot parse) is said in Chinese all the same; its type stays in ``details.errors``."""
+    import datetime
+
+    class Dated(schemas.QueryModel):
+        on: datetime.date
+
+    with pytest.raises(schemas.InvalidInput) as caught:
+        schemas._validated(Dated, {"on": "yesterday"})
+    assert caught.value.message == "参数 on 有误：" + schemas.UNLISTED_PROBLEM_ZH
+    assert caught.value.details["errors"][0]["type"] == "date_from_datetime_parsing"
+
+
 def test_every_checked_operation_is_a_route_the_check_sees(app):
     """The query check runs for each documented operation by its Flask rule: a document
     path the rules do not spell the same way would go unchecked."""
@@ -311,7 +354,7 @@ def test_each_operation_reads_one_query_model_and_a_subclass_only_its_own():
         pass
 
     assert schemas.QUERY_MODELS == before
-    assert schemas.QUERY_MODELS[("/search", "get")] is schemas.SearchQuery
+    assert schemas.QUERY_MODELS[("/search", "get")] is schemas.SearchPageQuery
 
 
 def test_a_staff_query_takes_several_sides(door):

@@ -58,6 +58,9 @@ def server(store, tmp_path):
         **os.environ,
         "GDGIS_SECRET_KEY": "test-secret-key",
         "GDGIS_RATE_LIMIT_PER_MINUTE": "40",
+        # Where gunicorn would put its per-user control socket (tests below look there).
+        "HOME": str(tmp_path / "home"),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
     }
     log_path = tmp_path / "serve.log"
     log = log_path.open("wb")  # not a pipe: the access log must never block the server
@@ -231,3 +234,20 @@ def test_an_over_long_query_gets_the_apps_json_error_not_gunicorns_414(server):
     status, _, _ = raw_get(port, "/api/search?q=" + "a" * (1024 * 1024 + 10))
     assert status in (400, 414)
     assert search_ids(port, "番禺区")
+
+
+def test_the_server_opens_no_control_socket_another_would_replace(server, tmp_path):
+    """gunicorn 25.1+ opens one control socket per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+    ~/.gunicorn/gunicorn.ctl), so a second ``gdgis serve`` on the host would take the
+    first's: the server opens none, and the settings say so to any gunicorn that has one."""
+    from gunicorn.config import Config
+
+    from webmap import gunicorn_conf
+
+    assert get(server, "/api/health")[0] == 200
+    made = [p for d in ("home", "run") for p in (tmp_path / d).rglob("*")]
+    assert made == []
+    assert "Control socket" not in (tmp_path / "serve.log").read_text(errors="replace")
+    cfg = Config()
+    gunicorn_conf.apply_to(cfg)
+    assert cfg.control_socket_disable is True and cfg.limit_request_line == 0

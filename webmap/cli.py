@@ -381,14 +381,11 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
 
     class Server(BaseApplication):
         def load_config(self):
+            gunicorn_conf.apply_to(self.cfg)
             for key, value in {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                "worker_class": gunicorn_conf.worker_class,
                 "threads": threads,
-                "keepalive": gunicorn_conf.keepalive,
-                "limit_request_line": gunicorn_conf.limit_request_line,
-                "post_worker_init": gunicorn_conf.post_worker_init,
                 "accesslog": "-",
             }.items():
                 self.cfg.set(key, value)

@@ -17,6 +17,19 @@ keepalive = 30
 # percent-encoded. 0 is gunicorn's "no line limit", which gunicorn 27 (checked) still
 # caps at 1 MB, refused beyond that; tests/test_serve_workers.py checks both sides.
 limit_request_line = 0
+# gunicorn 25.1+ opens a control socket for ``gunicornc``, by default at one path per user
+# ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): a second server on the same host replaces
+# the first's socket. Nothing here uses it; servers are managed by signals (systemd, TERM).
+control_socket_disable = True
+
+
+def apply_to(cfg) -> None:
+    """Set the settings above on a gunicorn ``Config`` (``gdgis serve``) as ``gunicorn -c
+    python:webmap.gunicorn_conf`` reads them: each name of this module that the installed
+    gunicorn has as a setting (an older gunicorn has no control socket to disable)."""
+    for name, value in globals().items():
+        if name in cfg.settings:
+            cfg.set(name, value)
 
 
 def log_lookup_events() -> None:

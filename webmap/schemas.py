@@ -145,12 +145,12 @@ QUERY_MODELS: dict[tuple[str, str], type[QueryModel]] = {}
 class QueryModel(BaseModel):
     """A query string or a form's text fields: text that converts ("5" is 5, in ASCII
     digits: not "٥", "５", "+5" or "05"); an unknown name is refused like an unknown JSON
-    field.
+    field, a name given twice where one value belongs as repeated.
 
     A subclass names the operations whose query string it reads in its class line,
-    ``class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search"))``
-    (method and path as in the OpenAPI document); a subclass reads only those it names,
-    not its bases'."""
+    ``class SearchQuery(QueryModel, operations=("GET /api/search",))`` (method and path as
+    in the OpenAPI document, or a page's: ``SearchPageQuery`` reads ``GET /search``); a
+    subclass reads only those it names, not its bases'."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -165,8 +165,11 @@ class QueryModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _integers_in_ascii_digits(cls, value, info):
+    def _one_value_in_ascii_digits(cls, value, info):
         kinds = _value_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, list) and not any(get_origin(k) is list for k in kinds):
+            # Query and form values are text: a list where one value belongs was given twice.
+            raise PydanticCustomError("repeated", "given {count} times", {"count": len(value)})
         if isinstance(value, str) and int in kinds and float not in kinds:
             if not _QUERY_INTEGER.fullmatch(value):
                 raise PydanticCustomError("int_parsing", "应为整数（ASCII 数字，不带前导零）")
@@ -588,8 +591,7 @@ Page = Annotated[int, Field(ge=1, le=1000)]
 LookupText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=TEXT_PATTERN)]
 
 
-class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search")):
-    # The search page (/search) reads the same parameters as the API.
+class SearchQuery(QueryModel, operations=("GET /api/search",)):
     q: LookupText = Field(description="名称、拼音、首字母或自上而下的名称链（广州天河）")
     division: ShortText | None = Field(None, description="所在行政区划代码（含下级）")
     feature_class: ShortText | None = Field(None, description="地名类别")
@@ -599,6 +601,13 @@ class SearchQuery(QueryModel, operations=("GET /api/search", "GET /search")):
     )
     limit: Annotated[int, Field(ge=1, le=100)] = Field(10, description="条数上限")
     offset: Annotated[int, Field(ge=0, le=10_000)] = Field(0, description="跳过条数")
+
+
+class SearchPageQuery(SearchQuery, operations=("GET /search",)):
+    """The search page (/search) reads the API's parameters, checked the same way; only an
+    empty ``q``, which the empty form sends, shows the empty page instead of a refusal."""
+
+    q: Annotated[str, Field(max_length=MAX_QUERY_CHARS, pattern=TEXT_PATTERN)] = ""
 
 
 class SuggestQuery(QueryModel, operations=("GET /api/suggest",)):
@@ -798,8 +807,9 @@ def _field_path(location: tuple) -> str:
     return path or "请求体"
 
 
-def _message(error: dict, model: type[BaseModel]) -> str:
-    """The first problem in Chinese; a query string's names are 参数, a body's 字段."""
+def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
+    """The first problem in Chinese; a query string's names are 参数, a body's 字段. An
+    unknown name is named with every other unknown one (``unknown``)."""
     noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
     # A field's zh-CN title, where it has one, goes first: "拟用名称（name）".
@@ -810,13 +820,17 @@ def _message(error: dict, model: type[BaseModel]) -> str:
     if kind == "missing":
         return f"缺少{noun} {field}"
     if kind == "extra_forbidden":
-        return f"不认识的{noun}：{field}"
+        return f"不认识的{noun}：{'、'.join(unknown)}"
     return f"{noun} {field} 有误：{_problem_zh(error)}"
 
 
 # pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).
-# A type not named here keeps pydantic's English message.
+# A type not named here is said as ``UNLISTED_PROBLEM_ZH``: a user never reads pydantic's
+# English (its ``type`` stays in ``details.errors``).
 _PROBLEMS_ZH = {
+    "missing": "缺少，必须给出",
+    "extra_forbidden": "不认识的名称，不接受",
+    "repeated": "只能给一次（给了 {count} 次）",
     "string_type": "应为文字",
     "string_too_long": "最多 {max_length} 个字符",
     "string_too_short": "至少 {min_length} 个字符",
@@ -848,6 +862,9 @@ _PROBLEMS_ZH = {
 }
 
 
+UNLISTED_PROBLEM_ZH = "不符合要求"
+
+
 def _problem_zh(error: dict) -> str:
     kind = error["type"]
     pattern = (error.get("ctx") or {}).get("pattern")
@@ -856,13 +873,11 @@ def _problem_zh(error: dict) -> str:
         text = error.get("input")
         broken = isinstance(text, str) and forbidden_character(text, single_line=True)
         kind = "single_line" if broken or pattern == LINE_PATTERN else "blank"
-    template = _PROBLEMS_ZH.get(kind)
-    if template is None:
-        return error["msg"]
+    template = _PROBLEMS_ZH.get(kind, UNLISTED_PROBLEM_ZH)
     try:
         return template.format(**(error.get("ctx") or {}))
     except (KeyError, IndexError):
-        return error["msg"]
+        return UNLISTED_PROBLEM_ZH
 
 
 def validated_body(model: type[RequestModel]) -> dict:
@@ -878,8 +893,8 @@ def _is_list(field) -> bool:
 
 def _fields_of(model: type[QueryModel], values) -> dict:
     """``values`` (a werkzeug MultiDict) as ``model`` reads it: a list field takes every
-    value of its name, any other field its one value (given twice, it is refused as a
-    list where one value belongs, naming it)."""
+    value of its name, any other field its one value (given twice, the list of values is
+    refused as repeated, naming it)."""
     return {
         name: values.getlist(name)
         if len(values.getlist(name)) > 1
@@ -932,14 +947,16 @@ def _validated(model: type[BaseModel], data, exclude_unset: bool = True) -> dict
         parsed = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)  # the input: which rule a text broke
+        unknown = [_field_path(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
         raise InvalidInput(
-            _message(errors[0], model),
+            _message(errors[0], model, unknown),
             details={
                 "field": _field_path(errors[0]["loc"]),
                 "errors": [
                     {"field": _field_path(e["loc"]), "type": e["type"], "message": _problem_zh(e)}
                     for e in errors
                 ],
+                **({"unknown": unknown} if unknown else {}),
             },
         ) from None
     return parsed.model_dump(exclude_unset=exclude_unset)

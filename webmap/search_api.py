@@ -60,16 +60,18 @@ def reverse_batch():
 
 @bp.get("/search")
 def search_page():
+    """The search page: its parameters are the API's (``SearchPageQuery``), always checked,
+    a refusal shown on the page in Chinese with a 400; an empty ``q`` (the empty form) shows
+    the empty page."""
     q = request.args.get("q", "").strip()
     results, chain, error, args = [], None, None, {"limit": 10, "offset": 0}
-    if q:
-        try:
-            args = search_args()
-            args.pop("q")
+    try:
+        args = search_args()
+        if args.pop("q", "").strip():
             found = lookup().find(q, **args)
             results, chain = found["results"], found["chain"]
-        except InvalidInput as exc:
-            error = exc.message
+    except InvalidInput as exc:
+        error = exc.message
     page = render_template(
         "public/search.html",
         q=q,
