@@ -77,8 +77,9 @@ def create_app(
 
     # App-wide services, built once here and reached through webmap.context.
     store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
-    # A marker state shipped without its migration would be refused only when an inspector
-    # sends it; refuse to start instead, saying which migration is missing.
+    # marker_states.csv and the store must agree (a state shipped without its migration, a
+    # state records hold removed): refuse to start, in one line, rather than fail when a
+    # record in that state is written or read.
     problem = boundaries.schema.marker_states_problem(store)
     if problem:
         raise SchemaMismatch(problem)
