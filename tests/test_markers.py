@@ -6,7 +6,14 @@ import json
 
 import pyogrio
 import pytest
-from boundary_helpers import INSPECTOR_A, OFFICER, inspection_record, register_staff, round_plan
+from boundary_helpers import (
+    INSPECTOR_A,
+    OFFICER,
+    PNG,
+    inspection_record,
+    register_staff,
+    round_plan,
+)
 
 from boundaries import inspections
 from boundaries import io as boundary_io
@@ -16,8 +23,6 @@ from boundaries.markers import get_marker, list_markers, markers_feature_collect
 from boundaries.photos import MAX_PHOTO_BYTES, Photo, store_photo
 from boundaries.tables import markers as markers_table
 from gazetteer.core.errors import Conflict, InvalidInput, PayloadTooLarge
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_demo_inventory_has_the_2020_counts_and_is_labelled(bstore):
