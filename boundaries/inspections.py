@@ -65,7 +65,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.geojson_input import check_lon_lat
-from gazetteer.core.store import Store, first_or_not_found, read_all, row_by_id
+from gazetteer.core.store import Store, first_or_not_found, is_unique_violation, read_all, row_by_id
 from gazetteer.core.text import form_text
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
@@ -461,12 +461,16 @@ def record_inspection(
         with store.write(actor=actor) as conn:
             return record_inspection_in(conn, data, actor, limits=limits)
     except (sa.exc.IntegrityError, Conflict) as exc:
+        if isinstance(exc, sa.exc.IntegrityError) and not is_unique_violation(exc):
+            # A CHECK or foreign key refused the row (e.g. a state the store's constraint
+            # does not allow yet): no concurrent entry, so not answered as one.
+            raise
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
         # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
         # BEGIN IMMEDIATE serialises the two instead). Answer as the later request would be.
         with store.read(primary=True) as conn:
             existing = conn.execute(
-                sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))
+                sa.select(inspections).where(inspections.c.id == record_uuid(data.get("id")))
             ).first()
         if (
             existing is not None
@@ -521,7 +525,7 @@ def record_inspection_in(
     conn, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
-    record_id = _uuid(data.get("id"))
+    record_id = record_uuid(data.get("id"))
     existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     if existing is not None:
         if existing.inspected_by != actor.username:
@@ -656,7 +660,7 @@ def _open_tasks(
     )
 
 
-def _uuid(value, field: str = "id") -> str:
+def record_uuid(value, field: str = "id") -> str:
     """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
     body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
     try:
@@ -873,7 +877,7 @@ def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
-    inspection_id = _uuid(inspection_id, "inspection_id")
+    inspection_id = record_uuid(inspection_id, "inspection_id")
     with store.write(actor=actor) as conn:
         rec = first_or_not_found(
             conn,
@@ -968,8 +972,8 @@ def amend_inspection(
     once), ``kind`` and ``reason``. The earlier finding is kept in inspection_amendments;
     both sides sign the amended record again. Returns (record, created)."""
     require_role(actor, {"inspector"}, "更正检查记录")
-    amendment_id = _uuid(data.get("id"))
-    inspection_id = _uuid(inspection_id, "inspection_id")
+    amendment_id = record_uuid(data.get("id"))
+    inspection_id = record_uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
         raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
@@ -1058,7 +1062,8 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
             for r in conn.execute(
                 sa.select(inspection_amendments)
                 .where(
-                    inspection_amendments.c.inspection_id == _uuid(inspection_id, "inspection_id")
+                    inspection_amendments.c.inspection_id
+                    == record_uuid(inspection_id, "inspection_id")
                 )
                 .order_by(inspection_amendments.c.amended_at)
             )

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import click
 
-from boundaries.schema import SCHEMA
 from gazetteer.core import accounts, audit, migrate, text_repair
 from gazetteer.core import backup as backup_service
 from gazetteer.core.errors import InvalidInput
@@ -64,8 +63,10 @@ def create_user(
 ) -> None:
     """Create a user with a password, roles and (optionally) an office."""
     store = obj.store_to_set_up()
+    from webmap.cli import upgrade_schema  # cli imports this module at its end
+
     new_store = not migrate.current_revisions(store)
-    migrate.upgrade(store, SCHEMA)
+    upgrade_schema(store)
     if new_store:  # a mistyped --data-dir must show, not pass for the real store
         where = store.engine.url.render_as_string(hide_password=True)
         click.echo(f"新建了存储 created a new store at {where} (--data-dir 是否写错？)")
