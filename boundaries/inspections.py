@@ -1052,14 +1052,18 @@ def _with_offsets(amendment: dict) -> dict:
 
 
 def list_amendments(store: Store, inspection_id: str) -> list[dict]:
+    """The amendments of one inspection record, oldest first; ``NotFound`` naming
+    ``inspection_id`` when there is no such record (an empty list would say it has none)."""
+    record_id = _uuid(inspection_id, "inspection_id")
     with store.read() as conn:
+        row_by_id(
+            conn, inspections, record_id, f"检查记录不存在：{inspection_id}", field="inspection_id"
+        )
         return [
             _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
-                .where(
-                    inspection_amendments.c.inspection_id == _uuid(inspection_id, "inspection_id")
-                )
+                .where(inspection_amendments.c.inspection_id == record_id)
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]

@@ -87,6 +87,15 @@ def integer_id(text: str) -> int:
     return number
 
 
+# What a query-string value of each type must be, in the words of a refusal.
+_COERCED_KINDS = {
+    "integer": "整数（ASCII 数字，不带前导零）",
+    "number": "有限数值",
+    "boolean": "true 或 false",
+    "date": "日期（YYYY-MM-DD）",
+}
+
+
 @dataclass(frozen=True)
 class Field:
     """One property of a layer: its name, the SQL expression it is read from, and its JSON
@@ -115,19 +124,29 @@ class Field:
         return out
 
     def coerce(self, text: str) -> Any:
-        """A query-string value as this field's type (raises InvalidInput)."""
+        """A query-string value as this field's type (raises InvalidInput naming the field).
+        Numbers are read as written in ASCII only (``int``/``float`` also read ``١``, ``１``,
+        ``+1`` and ``01``, so one value would answer to many spellings); an integer has no
+        leading zeros (docs/security.md) and a number is finite."""
         try:
             if self.type == "integer":
-                return int(text)
+                number = canonical_number(text.removeprefix("-")) if text.isascii() else None
+                if number is None or text in ("-0", "-"):
+                    raise ValueError(text)
+                return -number if text.startswith("-") else number
             if self.type == "number":
-                return float(text)
+                number = float(text) if text.isascii() else math.nan
+                if not math.isfinite(number):
+                    raise ValueError(text)
+                return number
             if self.type == "boolean":
                 return {"true": True, "false": False, "1": True, "0": False}[text.lower()]
             if self.format == "date":
                 return dt.date.fromisoformat(text)
         except (ValueError, KeyError):
+            kind = _COERCED_KINDS.get(self.format or self.type, self.type)
             raise InvalidInput(
-                f"参数 {self.name} 的值不是{self.type}：{text!r}", details={"field": self.name}
+                f"参数 {self.name} 的值不是{kind}：{text!r}", details={"field": self.name}
             ) from None
         if self.enum and text not in self.enum:  # the queryables document lists the values
             raise InvalidInput(

@@ -84,8 +84,19 @@ def _true_or_false(value):
     raise ValueError("应为 true 或 false")
 
 
+def _written_integer(value):
+    """A query-string integer is written one way (docs/security.md): ASCII digits without
+    leading zeros; pydantic would also read ``01``, ``+1``, ``١`` or ``１`` as 1."""
+    if not isinstance(value, str):
+        return value
+    if value.isascii() and value.isdigit() and (value == "0" or not value.startswith("0")):
+        return int(value)
+    raise ValueError("应为不带前导零的 ASCII 数字")
+
+
 CrsUri = Literal[OGC_CRS_URIS]
 QueryBoolean = Annotated[bool, BeforeValidator(_true_or_false)]
+QueryInteger = Annotated[int, BeforeValidator(_written_integer)]
 
 
 class OgcQuery(BaseModel):
@@ -129,12 +140,14 @@ class ItemsQuery(FeatureQuery):
     )
     # Part 1 (/req/core/fc-limit-response-1): a limit above the server's maximum is read as
     # the maximum, not refused; so the document declares no maximum and says so instead.
-    limit: Annotated[int, Field(ge=1)] = Field(
+    limit: Annotated[QueryInteger, Field(ge=1)] = Field(
         DEFAULT_LIMIT,
         description=f"features per page (default {DEFAULT_LIMIT}; a larger value than "
         f"{MAX_LIMIT} is read as {MAX_LIMIT})",
     )
-    offset: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="features to skip")
+    offset: Annotated[QueryInteger, Field(ge=0, le=2**63 - 1)] = Field(
+        0, description="features to skip"
+    )
     datetime: str | None = Field(
         None, description="instant or interval (a/b, '..' open) on places' named/retired dates"
     )
