@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
-from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, NotFound, naming_field
 from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
 from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
@@ -338,7 +338,8 @@ class FeatureProvider:
         if bbox is not None:
             where.append(box_intersects_clause(self.geometry, self.bounds, bbox, store.dialect))
         if filters is not None:
-            where.append(to_sql(filters, self, store.dialect, filter_crs))
+            with naming_field("filter"):  # property=value parameters are checked before
+                where.append(to_sql(filters, self, store.dialect, filter_crs))
         if datetime is not None and self.temporal is not None:
             start_col, end_col = self.temporal
             start, end = datetime
@@ -417,7 +418,9 @@ class FeatureProvider:
         for name, descending in sort:
             f = self.queryable_fields().get(name)
             if f is None:
-                raise InvalidInput(f"不能按 {name!r} 排序（可用：见 queryables）")
+                raise InvalidInput(
+                    f"不能按 {name!r} 排序（可用：见 queryables）", details={"field": "sortby"}
+                )
             order.append(f.column.desc() if descending else f.column.asc())
         order.extend(self.order_by or (self.field(self.id_field).column,))
         names = self._names(properties)

@@ -498,7 +498,8 @@ class OgcApi:
         offset = query.offset
         bbox = None
         if query.bbox is not None:
-            bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
+            with naming_field("bbox"):
+                bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
         with naming_field("datetime"):
             interval = parse_datetime(query.datetime) if query.datetime else None
         equals = equals_all(
@@ -635,9 +636,16 @@ class OgcApi:
         return ApiResponse(body, template="ogc/tilesets.html")
 
     def tile(
-        self, req: ApiRequest, collection_id: str, matrix_set: str, z: int, y: int, x: int
+        self,
+        req: ApiRequest,
+        collection_id: str,
+        matrix_set: str,
+        tileMatrix: int,  # noqa: N803 (the OGC path parameters' own names)
+        tileRow: int,  # noqa: N803
+        tileCol: int,  # noqa: N803
     ) -> ApiResponse:
         """One Mapbox Vector Tile; queryables as parameters narrow it (``?level=county``)."""
+        z, y, x = tileMatrix, tileRow, tileCol
         c = self._tiled(collection_id)
         if matrix_set != WEB_MERCATOR_QUAD:
             raise NotFound(f"只提供 {WEB_MERCATOR_QUAD} 瓦片矩阵集")
