@@ -65,7 +65,7 @@ from gazetteer.core.errors import (
 )
 from gazetteer.core.geodesy import bearing_distance
 from gazetteer.core.geojson_input import check_lon_lat
-from gazetteer.core.store import Store, first_or_not_found, read_all, row_by_id
+from gazetteer.core.store import Store, first_or_not_found, is_unique_violation, read_all, row_by_id
 from gazetteer.core.text import form_text
 
 DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M default
@@ -471,6 +471,10 @@ def record_inspection(
         with store.write(actor=actor) as conn:
             return record_inspection_in(conn, data, actor, limits=limits)
     except (sa.exc.IntegrityError, Conflict) as exc:
+        if isinstance(exc, sa.exc.IntegrityError) and not is_unique_violation(exc):
+            # A CHECK or foreign key refused the row (e.g. a state the store's constraint
+            # does not allow yet): no concurrent entry, so not answered as one.
+            raise
         # PostgreSQL (READ COMMITTED): a concurrent upload of the same record committed after
         # our existence check, so we saw its row as a clash or hit the unique key (SQLite's
         # BEGIN IMMEDIATE serialises the two instead). Answer as the later request would be.

@@ -18,6 +18,7 @@ from boundaries.vocabulary import (  # the codes are declared once, with their l
     MARKER_TYPES,
     MEASUREMENT_METHODS,
     ROUND_STATUSES,
+    STATE_CODE_MAX_CHARS,
     TASK_KINDS,
     TASK_STATUSES,
 )
@@ -34,7 +35,7 @@ from gazetteer.core.columns import (
 from gazetteer.core.store import Geometry, bbox_column_defs, metadata
 from gazetteer.tables import ORGANISATION, division_code_column
 
-MARKER_STATE = sa.String(12)  # a marker's state: one of MARKER_STATES (boundaries.vocabulary)
+MARKER_STATE = sa.String(STATE_CODE_MAX_CHARS)  # one of MARKER_STATES (boundaries.vocabulary)
 
 boundary_lines = serial_table(
     "boundary_lines",

@@ -24,17 +24,24 @@ from gazetteer.core.vocabulary import Term, codes, labels, read_table, read_term
 
 DATA = Path(__file__).resolve().parent / "data"
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
+# Longest marker-state code, in characters: the width of the stored state columns
+# (markers.state, inspections.found_state/assessed_state: boundaries/tables.py). A wider
+# column is a migration that alters those three columns.
+STATE_CODE_MAX_CHARS = 12
 
 
 @dataclass(frozen=True)
 class MarkerState(Term):
     """A marker state and how an inspection finding in it behaves (``marker_states.csv``):
-    ``found_in_field`` — an inspector may record it; ``displaced_becomes_moved`` — with a
+    ``found_in_field`` — an inspector may record it; ``withdrawn`` — inspectors recorded it
+    once and may no longer (records that hold it keep it, and the store still allows it:
+    a state is never taken out of a store with records); ``displaced_becomes_moved`` — with a
     displacement beyond the tolerance the finding is assessed as moved; ``task_kind`` — the
     maintenance task it opens (None: none); ``urgent`` — to be reported within the upkeep
     contract's hours."""
 
     found_in_field: bool = True
+    withdrawn: bool = False
     displaced_becomes_moved: bool = False
     task_kind: str | None = None
     urgent: bool = False
@@ -49,20 +56,38 @@ class Field:
     unit: str | None = None
 
 
+# The values of marker_states.csv's found_in_field column: recorded in the field now,
+# withdrawn from field use (records keep it), never (set only otherwise, as retired is).
+FIELD_USE = {
+    "yes": {"found_in_field": True, "withdrawn": False},
+    "withdrawn": {"found_in_field": False, "withdrawn": True},
+    "": {"found_in_field": False, "withdrawn": False},
+}
+
+
 def read_marker_states(rows: list[dict[str, str]], task_kinds) -> tuple[MarkerState, ...]:
     """The rows of ``marker_states.csv`` (a flag is "yes" or empty) as states, in order;
-    ValueError naming the state when its colour or task kind is not one declared."""
+    ValueError naming the state when its code is longer than the stored column
+    (``STATE_CODE_MAX_CHARS``) or its colour or task kind is not one declared."""
     states = []
     for row in rows:
         code, task_kind = row["code"], row["task_kind"] or None
+        if len(code) > STATE_CODE_MAX_CHARS:
+            raise ValueError(
+                f"marker_states.csv: {code}: code is {len(code)} characters, "
+                f"the stored column takes at most {STATE_CODE_MAX_CHARS}"
+            )
         if not _COLOUR.fullmatch(row["colour"]):
             raise ValueError(f"marker_states.csv: {code}: colour {row['colour']!r} is no #rrggbb")
         if task_kind is not None and task_kind not in task_kinds:
             raise ValueError(f"marker_states.csv: {code}: task_kind {task_kind!r} is undeclared")
-        flags = {
-            name: row[name] == "yes"
-            for name in ("found_in_field", "displaced_becomes_moved", "urgent")
-        }
+        if row["found_in_field"] not in FIELD_USE:
+            raise ValueError(
+                f"marker_states.csv: {code}: found_in_field {row['found_in_field']!r} is none "
+                f"of {', '.join(repr(v) for v in FIELD_USE)}"
+            )
+        flags = {name: row[name] == "yes" for name in ("displaced_becomes_moved", "urgent")}
+        flags.update(FIELD_USE[row["found_in_field"]])
         states.append(MarkerState(code, row["zh"], row["colour"], task_kind=task_kind, **flags))
     return tuple(states)
 
@@ -99,8 +124,13 @@ TYPE_LETTERS = {"single": "Q", "paired": "AB", "triple": "CDE"}  # the number's 
 MARKER_STATE_TERMS = read_marker_states(_rows("marker_states.csv"), TASK_KINDS)
 UNINSPECTED = Term("unknown", "未检查", "#607d8b")
 MARKER_STATES = codes(MARKER_STATE_TERMS)
-FOUND_STATE_TERMS = tuple(s for s in MARKER_STATE_TERMS if s.found_in_field)
+# The states an inspection record may hold (the stored check, the report's tally, the
+# records' enums): those inspectors record now and those withdrawn from field use.
+FOUND_STATE_TERMS = tuple(s for s in MARKER_STATE_TERMS if s.found_in_field or s.withdrawn)
 FOUND_STATES = codes(FOUND_STATE_TERMS)
+# The states an inspector may record now (the form, the request schema; ``marker_state``).
+FIELD_STATE_TERMS = tuple(s for s in MARKER_STATE_TERMS if s.found_in_field)
+FIELD_STATES = codes(FIELD_STATE_TERMS)
 STATE_NAMES = labels(MARKER_STATE_TERMS)
 STATE_COLOURS = {t.code: t.colour for t in MARKER_STATE_TERMS}
 

@@ -11,6 +11,7 @@ from gazetteer.core.actors import Actor
 OFFICER = Actor("officer1", frozenset({"officer"}))
 INSPECTOR_A = Actor("inspector_a", frozenset({"inspector"}))
 INSPECTOR_B = Actor("inspector_b", frozenset({"inspector"}))
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # enough of a PNG for the photo checks
 
 
 def round_plan(line: dict, round_no: int = 4) -> dict:
@@ -94,3 +95,16 @@ def inspection_record(
     if method is not None:
         record["measurement_method"] = method
     return {**record, **fields}
+
+
+def start_round(store, line_name: str = "韶惠线") -> dict:
+    """A round on ``line_name`` planned by OFFICER (``round_plan``) and started, with the
+    line's staff registered; returns the round."""
+    from boundaries import inspections
+    from boundaries.lines import find_line
+
+    line = find_line(store, line_name)
+    register_staff(store, line)
+    rnd = inspections.create_round(store, round_plan(line), OFFICER)
+    inspections.start_round(store, rnd["id"], OFFICER)
+    return rnd

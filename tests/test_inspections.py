@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import uuid
 
@@ -14,7 +15,9 @@ from boundary_helpers import (
     OFFICER_B,
     register_staff,
     round_plan,
+    start_round,
 )
+from helpers import make_app
 
 from boundaries import inspections as inspection_service
 from boundaries import tasks as task_service
@@ -22,6 +25,9 @@ from boundaries import vocabulary
 from boundaries.inspections import assess, marker_displacement_m, tasks_for
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers
+from boundaries.schema import marker_states_problem
+from boundaries.tables import inspections as inspections_table
+from boundaries.tables import markers as markers_table
 from gazetteer.core.actors import Actor
 from gazetteer.core.errors import (
     ConfirmationRequired,
@@ -31,6 +37,7 @@ from gazetteer.core.errors import (
     InvalidInput,
 )
 from gazetteer.core.geodesy import destination, distance_m
+from gazetteer.core.migrate import SchemaMismatch
 from gazetteer.core.store import Store
 from gazetteer.core.vocabulary import read_rows
 
@@ -186,6 +193,61 @@ def test_a_state_row_with_an_undeclared_value_is_refused_naming_the_state(monkey
         _vocabulary_with(monkeypatch, row)
 
 
+def test_a_state_withdrawn_from_field_use_is_refused_to_inspectors_and_kept_by_records(
+    bstore, started_round, monkeypatch, tmp_path
+):
+    first, second = list_markers(bstore, line_id=started_round["line_id"])[:2]
+    held, _ = _record(bstore, started_round, first, "faded")
+    shipped = (vocabulary.DATA / "marker_states.csv").read_text("utf-8")
+    row = next(line for line in shipped.splitlines() if line.startswith("faded,"))
+    withdrawn = row.replace(",yes,", ",withdrawn,", 1)
+    states = vocabulary.read_marker_states(
+        read_rows(shipped.replace(row, withdrawn)), vocabulary.TASK_KINDS
+    )
+    monkeypatch.setattr(vocabulary, "MARKER_STATE_TERMS", states)
+    faded = next(s for s in states if s.code == "faded")
+    assert faded.withdrawn and not faded.found_in_field and faded.zh == "字迹模糊"
+    with pytest.raises(InvalidInput, match="检查状态不可识别"):
+        _record(bstore, started_round, second, "faded")
+    # the store still allows it (nothing to migrate), and the record keeps it
+    assert marker_states_problem(bstore) is None
+    stored, created = _record(bstore, started_round, first, "faded", record_id=held["id"])
+    assert not created and stored["found_state"] == "faded"
+    with pytest.raises(ValueError, match="faded: found_in_field 'no'"):
+        vocabulary.read_marker_states(
+            read_rows(shipped.replace(row, row.replace(",yes,", ",no,", 1))), vocabulary.TASK_KINDS
+        )
+    # what the store refuses instead: a state its records hold emptied or removed
+    for edited, says in (
+        (row.replace(",yes,", ",,", 1), "faded 见于检查记录.*found_in_field 为空.*withdrawn"),
+        ("", "faded 仍见于存储中的记录.*没有该行.*不能删除"),
+    ):
+        states = vocabulary.read_marker_states(
+            read_rows(shipped.replace(row + "\n", edited + "\n" if edited else "")),
+            vocabulary.TASK_KINDS,
+        )
+        monkeypatch.setattr(vocabulary, "MARKER_STATE_TERMS", states)
+        assert re.search(says, marker_states_problem(bstore))
+        with pytest.raises(SchemaMismatch, match=says):
+            make_app(bstore, tmp_path)
+
+
+def test_a_state_code_longer_than_its_column_is_refused_naming_code_and_limit(monkeypatch):
+    limit = vocabulary.STATE_CODE_MAX_CHARS
+    for column in (
+        markers_table.c.state,
+        inspections_table.c.found_state,
+        inspections_table.c.assessed_state,
+    ):
+        assert column.type.length == limit
+    code = "partially_submerged"
+    assert len(code) > limit
+    with pytest.raises(ValueError, match=f"{code}: code is {len(code)} characters.* {limit}$"):
+        _vocabulary_with(monkeypatch, f"{code},部分淹没,#0277bd,yes,,,")
+    _vocabulary_with(monkeypatch, f"{code[:limit]},部分淹没,#0277bd,yes,,,")  # the limit fits
+    assert vocabulary.marker_state(code[:limit]).zh == "部分淹没"
+
+
 @pytest.mark.parametrize(
     "state",
     [s for s in vocabulary.MARKER_STATE_TERMS if s.found_in_field and s.code != "moved"],
@@ -205,11 +267,7 @@ def test_a_recorded_finding_opens_the_task_its_state_declares(bstore, started_ro
 
 @pytest.fixture
 def started_round(bstore):
-    line = find_line(bstore, "韶惠线")
-    register_staff(bstore, line)
-    rnd = inspection_service.create_round(bstore, round_plan(line), OFFICER)
-    inspection_service.start_round(bstore, rnd["id"], OFFICER)
-    return rnd
+    return start_round(bstore)
 
 
 def _record(

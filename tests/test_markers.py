@@ -6,7 +6,7 @@ import json
 
 import pyogrio
 import pytest
-from boundary_helpers import INSPECTOR_A, OFFICER
+from boundary_helpers import INSPECTOR_A, OFFICER, PNG
 
 from boundaries import io as boundary_io
 from boundaries.demo import CITY_LINES, generate_demo_markers, split_by_length
@@ -15,8 +15,6 @@ from boundaries.markers import get_marker, list_markers, markers_feature_collect
 from boundaries.photos import MAX_PHOTO_BYTES, Photo, store_photo
 from boundaries.tables import markers as markers_table
 from gazetteer.core.errors import InvalidInput, PayloadTooLarge
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_demo_inventory_has_the_2020_counts_and_is_labelled(bstore):

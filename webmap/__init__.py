@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Flask
 
-import boundaries.schema  # noqa: F401  (every table of the app on the shared metadata)
+import boundaries.schema  # every table of the app on the shared metadata
 from gazetteer import registry
 from gazetteer.core import serving
+from gazetteer.core.migrate import SchemaMismatch
 from gazetteer.core.settings import load_settings
 from gazetteer.core.store import Store
 from gazetteer.lookup import LookupService
@@ -76,6 +77,12 @@ def create_app(
 
     # App-wide services, built once here and reached through webmap.context.
     store = store or Store(settings["DATABASE_URL"], read_url=settings["READ_DATABASE_URL"])
+    # marker_states.csv and the store must agree (a state shipped without its migration, a
+    # state records hold removed): refuse to start, in one line, rather than fail when a
+    # record in that state is written or read.
+    problem = boundaries.schema.marker_states_problem(store)
+    if problem:
+        raise SchemaMismatch(problem)
     # While this app lives, `gdgis admin restore` refuses to replace its store.
     serving_lock = serving.hold_while_serving(store)
     if serving_lock is not None:

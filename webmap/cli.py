@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from boundaries.schema import SCHEMA
+from boundaries.schema import SCHEMA, marker_states_problem
 from gazetteer import importer
 from gazetteer.core import migrate
 from gazetteer.core.errors import DomainError
@@ -35,6 +35,16 @@ class Refused(click.ClickException):
     create an empty store)."""
 
     exit_code = 2
+
+
+def upgrade_schema(store: Store) -> None:
+    """``migrate.upgrade`` to the code's heads, refusing in one line (``Refused``) when the
+    store is at a revision this code has no file for, or a migration would leave a foreign
+    key pointing nowhere (nothing changed either way)."""
+    try:
+        migrate.upgrade(store, SCHEMA)
+    except migrate.SchemaMismatch as exc:
+        raise Refused(str(exc)) from None
 
 
 class Context:
@@ -130,20 +140,29 @@ def db() -> None:
 def db_upgrade(obj: Context) -> None:
     """Create or upgrade the schema to the newest revision."""
     store = obj.store_to_set_up()
-    migrate.upgrade(store, SCHEMA)
+    upgrade_schema(store)
     click.echo(f"schema at {', '.join(sorted(migrate.current_revisions(store)))} ({store.dialect})")
 
 
 @db.command("status")
 @click.pass_obj
 def db_status(obj: Context) -> None:
+    """Show the store's schema revisions, the code's heads and what to do."""
     store = obj.existing_store(need_schema=False)
     current, heads = migrate.current_revisions(store), SCHEMA.head_revisions()
     click.echo(f"store: {store.engine.url.render_as_string(hide_password=True)}")
     click.echo(
         f"current: {', '.join(sorted(current)) or '(empty)'}; heads: {', '.join(sorted(heads))}"
     )
-    click.echo("up to date" if current == heads else "needs: gdgis db upgrade")
+    unknown = migrate.unknown_revisions(store, SCHEMA)
+    if unknown:
+        click.echo(f"refused: {migrate.unknown_revisions_message(unknown)}")
+    elif current != heads:
+        click.echo("needs: gdgis db upgrade")
+    else:
+        click.echo(
+            f"refused: {problem}" if (problem := marker_states_problem(store)) else "up to date"
+        )
 
 
 def run_import(store: Store, force: bool = False) -> importer.ImportResult:
@@ -161,7 +180,7 @@ def run_import(store: Store, force: bool = False) -> importer.ImportResult:
 def import_data(obj: Context, force: bool) -> None:
     """Import the shipped data in data/ (running it twice changes nothing)."""
     store = obj.store_to_set_up()
-    migrate.upgrade(store, SCHEMA)
+    upgrade_schema(store)
     result = run_import(store, force)
     click.echo(
         json.dumps(
@@ -210,7 +229,9 @@ def ensure_ready(store: Store) -> None:
     from boundaries.demo import generate_demo_markers
     from boundaries.tables import markers
 
-    migrate.upgrade(store, SCHEMA)
+    upgrade_schema(store)
+    if problem := marker_states_problem(store):
+        raise Refused(problem)
     with store.read() as conn:
         place_count = conn.execute(sa.select(sa.func.count()).select_from(places)).scalar()
         marker_count = conn.execute(sa.select(sa.func.count()).select_from(markers)).scalar()

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import click
 
-from boundaries.schema import SCHEMA
-from gazetteer.core import accounts, audit, migrate, text_repair
+from gazetteer.core import accounts, audit, text_repair
 from gazetteer.core import backup as backup_service
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.text import displayable
@@ -64,7 +63,9 @@ def create_user(
 ) -> None:
     """Create a user with a password, roles and (optionally) an office."""
     store = obj.store_to_set_up()
-    migrate.upgrade(store, SCHEMA)
+    from webmap.cli import upgrade_schema  # cli imports this module at its end
+
+    upgrade_schema(store)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:

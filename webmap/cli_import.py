@@ -18,8 +18,7 @@ from pathlib import Path
 
 import click
 
-from boundaries.schema import SCHEMA
-from gazetteer.core import accounts, migrate
+from gazetteer.core import accounts
 from gazetteer.core.errors import DomainError
 from gazetteer.office_import import runs
 from gazetteer.reverse_postgis import division_locator
@@ -85,7 +84,9 @@ def import_office(
     """导入办公室自有的地名数据库（Shapefile zip、GeoPackage、File Geodatabase、CSV、Excel）。"""
     store = obj.store
     report = None if report is None else check_output(report, force, store, hint="--report")
-    migrate.upgrade(store, SCHEMA)
+    from webmap.cli import upgrade_schema  # cli imports this module at its end
+
+    upgrade_schema(store)
     work_dir = Path(obj.settings["DATA_DIR"]) / "imports"
     try:
         actor = accounts.active_actor(store, username)

@@ -21,7 +21,7 @@ from flask import (
 )
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
-from boundaries.vocabulary import FOUND_STATES, METHOD_NAMES, NOTES_MAX_CHARS, STATE_NAMES
+from boundaries.vocabulary import FIELD_STATES, METHOD_NAMES, NOTES_MAX_CHARS, STATE_NAMES
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
 from gazetteer.tables import FEATURE_CLASSES
@@ -53,7 +53,7 @@ def inspect_page():
         "inspect/index.html",
         actor=actor,
         is_inspector=actor.has_any({"inspector"}),
-        found_states=[(s, STATE_NAMES[s]) for s in FOUND_STATES],
+        found_states=[(s, STATE_NAMES[s]) for s in FIELD_STATES],
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
         notes_limit=NOTES_MAX_CHARS,

@@ -39,7 +39,7 @@ from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSE
 from boundaries.tasks import CLOSING_STATUSES
 from boundaries.vocabulary import (
     CONCLUSION_MAX_CHARS,
-    FOUND_STATE_TERMS,
+    FIELD_STATE_TERMS,
     MARKER_STATES,
     NOTES_MAX_CHARS,
     TASK_KIND_TERMS,
@@ -377,7 +377,7 @@ class InspectionNew(RequestModel):
     round_id: Id
     marker: ShortText | None = None
     marker_id: Id | None = None
-    found_state: coded(FOUND_STATE_TERMS)
+    found_state: coded(FIELD_STATE_TERMS)
     measured_lon: Lon | None = None
     measured_lat: Lat | None = None
     measurement_method: ShortText | None = None

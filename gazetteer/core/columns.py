@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gazetteer.core.migration_support import allowed_values
 from gazetteer.core.store import metadata
 
 USERNAME = sa.String(100)  # the type of a column naming who did something
@@ -76,5 +77,5 @@ def version_column() -> sa.Column:
 def check_one_of(column: str, values, *, name: str | None = None) -> sa.CheckConstraint:
     """A check that ``column`` holds one of ``values`` (strings: the coded values declared
     with their labels in the domain's vocabulary); named ``name``, by default the column's."""
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name or column)
+    # The same text a migration writes with ``migration_support.allowed_values``.
+    return sa.CheckConstraint(allowed_values(column, [str(v) for v in values]), name=name or column)

@@ -217,3 +217,31 @@ def undouble_check_names(conn, short_names: Mapping[str, Sequence[str]], *, undo
         if undo:
             renames = {new: old for old, new in renames.items()}
         rename_check_constraints(conn, table, renames)
+
+
+def replace_check_constraint(
+    op, table: str, name: str, condition: str, key_columns: Sequence[str]
+) -> None:
+    """Replace the CHECK constraint ``ck_<table>_<name>`` of ``table`` by one named the
+    same that checks ``condition`` (SQL text, e.g. ``"state IN ('intact', 'submerged')"``:
+    the values written out in full, as a migration must); ``op`` is the migration's
+    ``alembic.op``, ``key_columns`` the table's primary-key columns (for its audit triggers).
+
+    PostgreSQL drops and adds the constraint in place. SQLite rebuilds the table (Alembic's
+    batch mode: copy, DROP, rename) and the rebuild drops its triggers, so the audit
+    triggers are made again. Rows of other tables that refer to this one stay valid: the
+    migration runner (``gazetteer.core.migrate``) switches SQLite's foreign keys off
+    around the migration and refuses it if ``PRAGMA foreign_key_check`` reports a row.
+    A CHECK that a stored row breaks fails the migration on both stores (nothing changes).
+    """
+    with op.batch_alter_table(table) as batch:
+        batch.drop_constraint(op.f(f"ck_{table}_{name}"), type_="check")
+        batch.create_check_constraint(name, sa.text(condition))
+    install_audit_triggers(op.get_bind(), {table: key_columns})
+
+
+def allowed_values(column: str, values: Sequence[str]) -> str:
+    """SQL text of the check that ``column`` holds one of ``values``, in the form the
+    table modules declare (``column IN ('a', 'b')``)."""
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"

@@ -161,6 +161,20 @@ def read_all(store: Store, query, *order_by, where: dict | None = None) -> list[
         return [r._asdict() for r in conn.execute(query.order_by(*order_by))]
 
 
+def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
+    """Whether ``exc`` is a clash with a unique key or primary key (what two concurrent
+    writers of the same record hit), not a CHECK, foreign-key or NOT NULL failure."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg: the SQLSTATE class 23 code
+    if sqlstate is not None:
+        return sqlstate == "23505"  # unique_violation
+    # Python's sqlite3 names the extended result code (3.11+)
+    return getattr(orig, "sqlite_errorname", "") in (
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    )
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.

@@ -114,3 +114,29 @@ def test_map_draws_lines_places_and_counties_from_vector_tiles(live_server, open
     assert page.locator(".leaflet-tile-container canvas").count() > 0
     screenshot(page, "map-tiles")
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_ogc_html_tables_scroll_on_a_phone_instead_of_breaking_words(live_server, open_context):
+    """A GIS user opening the OGC API's HTML on a phone (390×844): the items table keeps each
+    property name and value on one line and scrolls sideways inside its box; the page itself
+    is no wider than the screen; the collections' ids are not broken mid-word."""
+    context, watch = open_context({"width": 390, "height": 844})
+    page = context.new_page()
+    line_too_tall = """sel => [...document.querySelectorAll(sel)].filter(
+        c => c.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(c).lineHeight || 20)
+    ).map(c => c.textContent)"""
+    for path, cells in (
+        ("/ogc/collections/places/items?f=html&limit=10", ".ogc-items th, .ogc-items td"),
+        ("/ogc/collections?f=html", ".ogc-table td:first-child"),
+    ):
+        assert page.goto(live_server["url"] + path).status == 200, path
+        assert page.evaluate(line_too_tall, cells) == [], path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        screenshot(page, "ogc-" + path.split("?")[0].rsplit("/", 1)[-1] + "-390x844")
+    wrap = page.goto(live_server["url"] + "/ogc/collections/places/items?f=html&limit=10")
+    assert wrap.status == 200
+    assert page.evaluate(
+        "(() => { const w = document.querySelector('.table-wrap');"
+        " return w.scrollWidth > w.clientWidth; })()"
+    )  # the wide table scrolls inside its box
+    assert watch.errors == [] and watch.blocked == []
