@@ -480,7 +480,7 @@ def record_inspection(
         # BEGIN IMMEDIATE serialises the two instead). Answer as the later request would be.
         with store.read(primary=True) as conn:
             existing = conn.execute(
-                sa.select(inspections).where(inspections.c.id == _uuid(data.get("id")))
+                sa.select(inspections).where(inspections.c.id == record_uuid(data.get("id")))
             ).first()
         if (
             existing is not None
@@ -535,7 +535,7 @@ def record_inspection_in(
     conn, data: dict, actor, *, limits: DistanceLimits = DEFAULT_LIMITS
 ) -> tuple[dict, bool]:
     """``record_inspection`` inside the caller's transaction (batch imports: all or nothing)."""
-    record_id = _uuid(data.get("id"))
+    record_id = record_uuid(data.get("id"))
     existing = conn.execute(sa.select(inspections).where(inspections.c.id == record_id)).first()
     if existing is not None:
         if existing.inspected_by != actor.username:
@@ -670,7 +670,7 @@ def _open_tasks(
     )
 
 
-def _uuid(value, field: str = "id") -> str:
+def record_uuid(value, field: str = "id") -> str:
     """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
     body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
     try:
@@ -887,7 +887,7 @@ def _authorise_signer(conn, round_id: int, actor, side_code: str) -> None:
 def sign_inspection(store: Store, inspection_id: str, side_code: str, actor) -> dict:
     """One side's sign-off on a record; the record is final once both sides have signed."""
     require_role(actor, {"inspector"}, "签认检查记录")
-    inspection_id = _uuid(inspection_id, "inspection_id")
+    inspection_id = record_uuid(inspection_id, "inspection_id")
     with store.write(actor=actor) as conn:
         rec = first_or_not_found(
             conn,
@@ -982,8 +982,8 @@ def amend_inspection(
     once), ``kind`` and ``reason``. The earlier finding is kept in inspection_amendments;
     both sides sign the amended record again. Returns (record, created)."""
     require_role(actor, {"inspector"}, "更正检查记录")
-    amendment_id = _uuid(data.get("id"))
-    inspection_id = _uuid(inspection_id, "inspection_id")
+    amendment_id = record_uuid(data.get("id"))
+    inspection_id = record_uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
         raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
@@ -1068,7 +1068,7 @@ def _with_offsets(amendment: dict) -> dict:
 def list_amendments(store: Store, inspection_id: str) -> list[dict]:
     """The amendments of one inspection record, oldest first; ``NotFound`` naming
     ``inspection_id`` when there is no such record (an empty list would say it has none)."""
-    record_id = _uuid(inspection_id, "inspection_id")
+    record_id = record_uuid(inspection_id, "inspection_id")
     with store.read() as conn:
         row_by_id(
             conn, inspections, record_id, f"检查记录不存在：{inspection_id}", field="inspection_id"

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from boundaries.inspections import record_uuid
 from boundaries.tables import inspections, marker_photos, markers
 from gazetteer.core.actors import require_role
-from gazetteer.core.errors import InvalidInput, NotFound, PayloadTooLarge
+from gazetteer.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from gazetteer.core.store import Store, first_or_not_found
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -38,8 +39,8 @@ def photo_dir(data_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class Photo:
-    """A picture of a marker as a user sends it: the file's bytes, a caption, and the
-    inspection record (its UUID) it belongs to, if any."""
+    """A picture of a marker as a user sends it: the file's bytes, a caption (blank is
+    none), and the inspection record (its UUID) it belongs to, if any."""
 
     data: bytes
     caption: str | None = None
@@ -51,11 +52,16 @@ def store_photo(
 ) -> tuple[dict, bool]:
     """Validate and store one photo of a marker (optionally of an inspection); returns (the
     photo's row, whether it was new). The same bytes for the same marker again are the same
-    photo: the existing row is returned (an offline retry stores nothing twice), and a new
-    non-empty ``caption`` replaces the old one (a field user who uploads a picture again with
-    a better caption expects to see that caption; the audit log keeps the old one)."""
-    data, caption, inspection_id = photo.data, photo.caption, photo.inspection_id
+    photo, as a resent inspection record is the same record: with the same caption and
+    inspection the stored row is returned (an offline retry stores nothing twice); with
+    another caption or inspection it is a ``Conflict`` carrying the stored photo
+    (``details.stored``) and nothing changes, so the client never believes its new
+    caption was kept."""
+    data, inspection_id = photo.data, photo.inspection_id
+    caption = (photo.caption or "").strip() or None
     require_role(actor, {"inspector", "officer"}, "上传界桩照片")
+    if inspection_id is not None:
+        inspection_id = record_uuid(inspection_id, "inspection_id")
     if len(data) > MAX_PHOTO_BYTES:
         raise PayloadTooLarge(
             f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB 上限", details={"field": "photo"}
@@ -90,15 +96,19 @@ def store_photo(
             )
         ).first()
         if old is not None:
-            new_caption = (caption or "").strip() or None
-            if new_caption is None or new_caption == old.caption:
-                return old._asdict(), False
-            conn.execute(
-                marker_photos.update()
-                .where(marker_photos.c.id == old.id)
-                .values(caption=new_caption)
-            )
-            return {**old._asdict(), "caption": new_caption}, False
+            stored = old._asdict()
+            changed = [
+                name
+                for name, value in (("caption", caption), ("inspection_id", inspection_id))
+                if value != stored[name]
+            ]
+            if changed:
+                raise Conflict(
+                    "这张照片已以不同的说明或检查记录保存，未作任何更改：已保存的版本见 "
+                    "details.stored",
+                    details={"field": changed[0], "fields": changed, "stored": stored},
+                )
+            return stored, False
         target = photo_dir(data_dir) / file_name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -114,7 +124,7 @@ def store_photo(
                 file_name=file_name,
                 content_type=content_type,
                 size_bytes=len(data),
-                caption=(caption or None),
+                caption=caption,
                 uploaded_by=actor.username,
             )
         )

@@ -176,20 +176,30 @@ def test_photo_upload_rejects_non_images(bclient):
         f"/api/boundaries/markers/{marker_id}/photos", data={"photo": (BytesIO(png), "../x.png")}
     )
     assert good.status_code == 201 and ".." not in good.get_json()["file_name"]
-    # The same picture again: the same photo (200), never a second record; a new caption
-    # replaces the old one, an upload without a caption keeps it.
-    for caption, expected in (("东侧近景", "东侧近景"), ("", "东侧近景"), ("东侧近景", "东侧近景")):
-        again = bclient.post(
-            f"/api/boundaries/markers/{marker_id}/photos",
-            data={"photo": (BytesIO(png), "same.png"), "caption": caption},
-        )
+    # The same picture again: with the same (no) caption a retry, the same photo (200),
+    # never a second record; with a caption a different request, refused (409) with the
+    # stored photo and nothing changed, as a resent inspection record with other content is.
+    url = f"/api/boundaries/markers/{marker_id}/photos"
+    for caption in ("", "  "):
+        again = bclient.post(url, data={"photo": (BytesIO(png), "same.png"), "caption": caption})
         assert again.status_code == 200, again.get_json()
-        assert again.get_json()["id"] == good.get_json()["id"]
-        assert again.get_json()["caption"] == expected
+        assert again.get_json() == good.get_json()
+    clash = bclient.post(url, data={"photo": (BytesIO(png), "same.png"), "caption": "东侧近景"})
+    assert clash.status_code == 409, clash.get_json()
+    details = clash.get_json()["error"]["details"]
+    assert details["fields"] == ["caption"] and details["stored"]["caption"] is None
+    assert details["stored"]["id"] == good.get_json()["id"]
     photos = bclient.get(f"/api/boundaries/markers/{marker_id}").get_json()["history"]["photos"]
-    assert [p["caption"] for p in photos if p["sha256"] == good.get_json()["sha256"]] == [
-        "东侧近景"
-    ]
+    assert [p["caption"] for p in photos if p["sha256"] == good.get_json()["sha256"]] == [None]
+    # A picture stored with a caption: resent with it, a retry; without it, a clash.
+    captioned = b"\x89PNG\r\n\x1a\n" + b"\x02" * 32
+    first = bclient.post(url, data={"photo": (BytesIO(captioned), "c.png"), "caption": "东侧近景"})
+    retry = bclient.post(url, data={"photo": (BytesIO(captioned), "c.png"), "caption": "东侧近景"})
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.get_json() == first.get_json()
+    bare = bclient.post(url, data={"photo": (BytesIO(captioned), "c.png")})
+    assert bare.status_code == 409
+    assert bare.get_json()["error"]["details"]["stored"]["caption"] == "东侧近景"
     fetched = bclient.get(f"/api/boundaries/photos/{good.get_json()['sha256']}")
     try:
         assert (

@@ -479,3 +479,24 @@ def test_the_batch_page_shows_a_refusal_on_the_page(client):
         text = page.get_data(as_text=True)
         assert page.status_code == 200 and message in text, digest
         assert 'class="flashes flash-error" role="alert"' in text
+
+
+def test_a_batch_with_two_file_parts_is_refused_naming_file(client, store, tmp_path):
+    """Two ``file`` parts to the batch preview: 400 naming ``file``, nothing kept (the
+    second part was dropped without a word); one part is previewed."""
+    login(client, "wang", "officer")
+    text = "place_id,lon,lat\n1,113.3,23.1\n"
+    url = "/api/placements/batch/preview"
+    twice = client.post(
+        url,
+        data={
+            "file": [(io.BytesIO(text.encode()), "a.csv"), (io.BytesIO(b"x"), "b.csv")],
+            "crs": "CGCS2000",
+        },
+        content_type="multipart/form-data",
+    )
+    error = twice.get_json()["error"]
+    assert twice.status_code == 400 and error["details"]["field"] == "file", error
+    folder = tmp_path / "placement_uploads"
+    assert not folder.exists() or list(folder.iterdir()) == []
+    assert upload(client, url, text, crs="CGCS2000").status_code == 200

@@ -299,3 +299,25 @@ def test_invalid_utf8_in_a_multipart_field_is_refused(client, tmp_path):
     assert r.status_code == 400, r.get_json()
     assert r.get_json()["error"]["details"]["field"] == "source_name"
     assert len(client.get("/api/imports").get_json()["runs"]) == before
+
+
+def test_two_file_parts_are_refused_naming_file_then_one_is_taken(client, tmp_path):
+    """Two ``file`` parts: which one the office meant is not for the server to guess (it
+    kept the first and dropped the second without a word); 400 naming ``file``, no run."""
+    login(client, "officer_wang", "officer")
+    path = of.census_xlsx(tmp_path)
+    with path.open("rb") as first, path.open("rb") as second:
+        r = client.post(
+            "/api/imports",
+            data={
+                "file": [(first, path.name), (second, "other.xlsx")],
+                "source_name": "天河普查",
+                "office": "天河区民政局",
+            },
+            content_type="multipart/form-data",
+        )
+    error = r.get_json()["error"]
+    assert r.status_code == 400 and error["details"]["field"] == "file", error
+    assert "file" in error["message"]
+    assert client.get("/api/imports").get_json()["runs"] == []
+    assert upload(client, path).status_code == 201

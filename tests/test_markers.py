@@ -6,15 +6,23 @@ import json
 
 import pyogrio
 import pytest
-from boundary_helpers import INSPECTOR_A, OFFICER, PNG
+from boundary_helpers import (
+    INSPECTOR_A,
+    OFFICER,
+    PNG,
+    inspection_record,
+    register_staff,
+    round_plan,
+)
 
+from boundaries import inspections
 from boundaries import io as boundary_io
 from boundaries.demo import CITY_LINES, generate_demo_markers, split_by_length
 from boundaries.lines import find_line
 from boundaries.markers import get_marker, list_markers, markers_feature_collection, parse_number
 from boundaries.photos import MAX_PHOTO_BYTES, Photo, store_photo
 from boundaries.tables import markers as markers_table
-from gazetteer.core.errors import InvalidInput, PayloadTooLarge
+from gazetteer.core.errors import Conflict, InvalidInput, PayloadTooLarge
 
 
 def test_demo_inventory_has_the_2020_counts_and_is_labelled(bstore):
@@ -117,13 +125,12 @@ def test_export_then_import_round_trips(bstore, tmp_path, fmt):
 
 def test_photos_are_checked_by_content_and_named_by_hash(bstore, tmp_path):
     marker = list_markers(bstore)[0]
-    png = Photo(PNG)
     named = Photo(PNG, caption="../../etc/passwd")
     row, created = store_photo(bstore, tmp_path, marker["id"], named, INSPECTOR_A)
     assert created
     assert row["content_type"] == "image/png" and row["file_name"] == f"{row['sha256']}.png"
     assert (tmp_path / "photos" / row["file_name"]).read_bytes() == PNG
-    assert store_photo(bstore, tmp_path, marker["id"], png, INSPECTOR_A) == (row, False)
+    assert store_photo(bstore, tmp_path, marker["id"], named, INSPECTOR_A) == (row, False)
     with pytest.raises(InvalidInput):
         store_photo(bstore, tmp_path, marker["id"], Photo(b"<?php echo 1; ?>"), INSPECTOR_A)
     with pytest.raises(PayloadTooLarge):
@@ -131,3 +138,35 @@ def test_photos_are_checked_by_content_and_named_by_hash(bstore, tmp_path):
             bstore, tmp_path, marker["id"], Photo(PNG + bytes(MAX_PHOTO_BYTES)), INSPECTOR_A
         )
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == [row["file_name"]]
+
+
+def test_a_photo_resent_with_another_caption_or_record_is_refused_unchanged(bstore, tmp_path):
+    """The same bytes for the same marker are the same photo: resent as they were, a retry
+    (the stored row); with another caption or inspection record, a ``Conflict`` carrying
+    the stored photo, and nothing changes."""
+    line = find_line(bstore, "韶惠线")
+    register_staff(bstore, line)
+    rnd = inspections.create_round(bstore, round_plan(line), OFFICER)
+    inspections.start_round(bstore, rnd["id"], OFFICER)
+    marker = list_markers(bstore, line_id=line["id"])[0]
+    record, _ = inspections.record_inspection(
+        bstore, inspection_record(rnd["id"], "lost", marker=marker["number"]), INSPECTOR_A
+    )
+    sent = Photo(PNG, caption="界桩东面", inspection_id=record["id"].upper())
+    row, created = store_photo(bstore, tmp_path, marker["id"], sent, INSPECTOR_A)
+    assert created and row["inspection_id"] == record["id"]  # the UUID's canonical text
+    assert store_photo(bstore, tmp_path, marker["id"], sent, INSPECTOR_A) == (row, False)
+    for other, fields in (
+        (Photo(PNG, caption="界桩西面", inspection_id=record["id"]), ["caption"]),
+        (Photo(PNG, inspection_id=record["id"]), ["caption"]),
+        (Photo(PNG, caption="界桩东面"), ["inspection_id"]),
+        (Photo(PNG), ["caption", "inspection_id"]),
+    ):
+        with pytest.raises(Conflict) as refused:
+            store_photo(bstore, tmp_path, marker["id"], other, INSPECTOR_A)
+        assert refused.value.details["fields"] == fields
+        assert refused.value.details["stored"] == row
+    assert get_marker(bstore, marker["id"])["photos"] == [row]
+    with pytest.raises(InvalidInput) as empty_id:
+        store_photo(bstore, tmp_path, marker["id"], Photo(PNG, inspection_id=""), INSPECTOR_A)
+    assert empty_id.value.details["field"] == "inspection_id"

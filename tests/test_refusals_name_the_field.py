@@ -172,6 +172,35 @@ def test_a_photo_upload_without_the_photo_or_of_another_type_names_photo(bclient
     assert r.status_code == 201, r.get_json()
 
 
+def test_a_photo_upload_with_a_part_twice_or_an_empty_record_id_names_it(bclient, bstore, scene):
+    """Two ``photo`` parts are refused as two ``caption`` parts are (neither is stored,
+    rather than the first kept and the second dropped without a word); an empty
+    ``inspection_id`` is no UUID (the document says uuid), not "no record"."""
+    senders, values = scene
+    path = f"/api/boundaries/markers/{values['marker_id']}/photos"
+    other_png = PNG + b"\x02"
+    before = audit_size(bstore)
+    for data, field in (
+        ({"photo": [(io.BytesIO(PNG), "p2.png"), (io.BytesIO(b"host\n"), "hostname")]}, "photo"),
+        ({"photo": [(io.BytesIO(PNG), "a.png"), (io.BytesIO(other_png), "b.png")]}, "photo"),
+        ({"photo": (io.BytesIO(PNG), "p.png"), "caption": ["东面", "西面"]}, "caption"),
+        ({"photo": (io.BytesIO(PNG), "p.png"), "inspection_id": ""}, "inspection_id"),
+        ({"photo": (io.BytesIO(PNG), "p.png"), "inspection_id": "not-a-uuid"}, "inspection_id"),
+    ):
+        r = bclient.post(path, data=data, headers=senders["inspector"])
+        error = r.get_json()["error"]
+        assert r.status_code == 400 and error["details"]["field"] == field, error
+        assert field in error["message"] and CHINESE.search(error["message"])
+    assert audit_size(bstore) == before
+    marker = bclient.get(
+        f"/api/boundaries/markers/{values['marker_id']}", headers=senders["officer"]
+    ).get_json()
+    assert marker["history"]["photos"] == []
+    # the second action: one photo part, no inspection_id, is stored
+    r = bclient.post(path, data={"photo": (io.BytesIO(PNG), "p.png")}, headers=senders["inspector"])
+    assert r.status_code == 201 and r.get_json()["inspection_id"] is None, r.get_json()
+
+
 def test_the_login_form_refused_for_its_csrf_token_shows_why_and_lets_you_retry(client, store):
     """A browser posting the sign-in form without a valid token gets the form again with
     the reason in Chinese (not a bare 400), holding a fresh token with which signing in

@@ -44,6 +44,7 @@ from webmap.schemas import (
     TaskNew,
     TaskUpdate,
     query_args,
+    uploaded_file,
     validated_body,
     validated_form,
 )
@@ -224,17 +225,17 @@ def marker(key: str):
 @bp.post("/markers/<int:marker_id>/photos")
 def upload_photo(marker_id: int):
     form = validated_form(PhotoUpload)
-    upload = request.files.get("photo")
+    upload = uploaded_file("photo")
     if upload is None:
         raise InvalidInput(
             "缺少照片：请以 multipart/form-data 的 photo 字段上传照片", details={"field": "photo"}
         )
     photo = photo_service.Photo(
-        upload.read(), caption=form["caption"], inspection_id=form["inspection_id"] or None
+        upload.read(), caption=form["caption"], inspection_id=form["inspection_id"]
     )
     row, created = photo_service.store_photo(store(), data_dir(), marker_id, photo, current_actor())
-    # 200: the same picture was already stored for this marker (its caption updated if a new
-    # one was given); 201: a new photo.
+    # 200: the same picture with the same caption and record was already stored for this
+    # marker (a retry); 201: a new photo. Other caption or record: 409 from the domain.
     return jsonify(row), 201 if created else 200
 
 

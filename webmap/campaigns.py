@@ -27,6 +27,7 @@ from webmap.schemas import (
     CleanupFilters,
     query_args,
     query_as,
+    uploaded_file,
     validated_body,
 )
 
@@ -223,7 +224,7 @@ def _batch_dir() -> Path:
 
 def _stored_upload() -> Path:
     """Save the uploaded file (multipart ``file``) under its digest, for the apply step."""
-    upload = request.files.get("file")
+    upload = uploaded_file("file")
     if upload is None or not upload.filename:
         raise InvalidInput(
             "请选择要上传的坐标文件（CSV、Excel .xlsx 或 GeoPackage）", details={"field": "file"}

@@ -44,6 +44,7 @@ from webmap.schemas import (
     ImportUpload,
     ImportWrite,
     query_args,
+    uploaded_file,
     validated_body,
     validated_form,
 )
@@ -107,7 +108,7 @@ def import_page(run_id: int):
 def upload():
     actor = _officer()
     form = validated_form(ImportUpload)
-    upload = request.files.get("file")
+    upload = uploaded_file("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请选择要上传的文件")
     name = Path(upload.filename).name

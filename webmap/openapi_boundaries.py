@@ -4,7 +4,7 @@ parameters named ``…_id`` are integers unless declared; ``webmap.responses``).
 from gazetteer.core.text import TEXT_PATTERN
 from webmap import responses as r
 from webmap import schemas as s
-from webmap.responses import file_content, form_body, json_content, operation, path_param
+from webmap.responses import error, file_content, form_body, json_content, operation, path_param
 
 _FILE_TYPES = ("application/geo+json", "text/csv", "application/geopackage+sqlite3")
 _UPLOAD = {"required": True, **file_content("The file, as ``format`` says", *_FILE_TYPES)}
@@ -65,9 +65,13 @@ PATHS = {
             body=form_body(s.PhotoUpload, "photo"),
             responses={
                 "200": json_content(
-                    "The same picture was already stored for this marker: the existing photo,"
-                    " its caption replaced by a new non-empty one"
-                )
+                    "The same picture with the same caption and inspection was already stored"
+                    " for this marker (a retry): the stored photo"
+                ),
+                "409": error(
+                    "The same picture is stored for this marker with another caption or"
+                    " inspection: nothing changed; details.stored is the stored photo"
+                ),
             },
         )
     },

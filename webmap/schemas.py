@@ -761,8 +761,10 @@ class LogoutForm(FormModel):
 class PhotoUpload(FormModel):
     """A marker photo (multipart ``photo``: JPEG, PNG or WebP), optionally of a record."""
 
+    # Absent when the photo belongs to no record; given, a record's UUID (empty is refused).
     inspection_id: (
-        Annotated[str, Field(max_length=64, json_schema_extra={"format": "uuid"})] | None
+        Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"format": "uuid"})]
+        | None
     ) = None
     caption: ShortText | None = None
 
@@ -943,24 +945,42 @@ def validated_form(model: type[FormModel]) -> dict:
     return _validated(model, _fields_of(model, request.form), exclude_unset=False)
 
 
+def uploaded_file(name: str):
+    """The form's upload ``name`` (a werkzeug ``FileStorage``), or None when it has none.
+    Sent twice it is refused as a repeated text field is, naming it: keeping one part and
+    dropping the other would store what the sender may not have meant, and say nothing."""
+    files = request.files.getlist(name)
+    if len(files) > 1:
+        raise _refusal(
+            FormModel, [{"loc": (name,), "type": "repeated", "ctx": {"count": len(files)}}]
+        )
+    return files[0] if files else None
+
+
 def _validated(model: type[BaseModel], data, exclude_unset: bool = True) -> dict:
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)  # the input: which rule a text broke
-        unknown = [_field_path(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
-        raise InvalidInput(
-            _message(errors[0], model, unknown),
-            details={
-                "field": _field_path(errors[0]["loc"]),
-                "errors": [
-                    {"field": _field_path(e["loc"]), "type": e["type"], "message": _problem_zh(e)}
-                    for e in errors
-                ],
-                **({"unknown": unknown} if unknown else {}),
-            },
-        ) from None
+        # the input: which rule a text broke
+        raise _refusal(model, exc.errors(include_url=False)) from None
     return parsed.model_dump(exclude_unset=exclude_unset)
+
+
+def _refusal(model: type[BaseModel], errors: list[dict]) -> InvalidInput:
+    """The 400 for ``errors`` (pydantic's error dicts) in what ``model`` reads, naming the
+    first one's field."""
+    unknown = [_field_path(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
+    return InvalidInput(
+        _message(errors[0], model, unknown),
+        details={
+            "field": _field_path(errors[0]["loc"]),
+            "errors": [
+                {"field": _field_path(e["loc"]), "type": e["type"], "message": _problem_zh(e)}
+                for e in errors
+            ],
+            **({"unknown": unknown} if unknown else {}),
+        },
+    )
 
 
 # The body each write operation takes: (path as in the OpenAPI document, method) -> model.

@@ -6,7 +6,10 @@ client whose bucket has refilled has no row). Each process decides locally, with
 on the request path, from its copy of the buckets. Once a second (``sync_s``), in whichever
 request comes next, a process takes what it let through per client since the last sync from
 the shared buckets (one small write transaction per process per second, not one per
-request) and reads them all back. So with N workers a client gets the configured rate in
+request) and reads them all back. Each client's spending is charged at the time of the last
+request it counts (then refilled up to the sync), not at the sync: a process that let a
+burst through and then sat idle for a minute does not charge that burst against the
+client's next minute. So with N workers a client gets the configured rate in
 total, give or take what the workers let through within one sync interval.
 
 Not audited (``gazetteer.core.audit.UNAUDITED_TABLES``): it is bookkeeping of requests, not
@@ -18,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -95,7 +97,8 @@ class SharedTokenBucket(TokenBucket):
     ):
         super().__init__(rate_per_minute, clock=clock)
         self.store, self.name, self.sync_s = store, name, sync_s
-        self._pending: dict[str, int] = defaultdict(int)  # let through since the last sync
+        # Let through since the last sync, per client: (how many, when the last one was).
+        self._pending: dict[str, tuple[int, float]] = {}
         self._shared: dict[str, tuple[float, float]] = {}  # the store's buckets, last read
         self._synced_at = float("-inf")
         self._sync_lock = threading.Lock()
@@ -109,13 +112,34 @@ class SharedTokenBucket(TokenBucket):
         wait_s = super().take(key)
         if not wait_s:
             with self._lock:
-                self._pending[key] += 1
+                self._note_spent(key, 1, self.clock())
         return wait_s
 
+    def _note_spent(self, client: str, n: int, at_s: float) -> None:
+        """Add ``n`` requests let through, the last at ``at_s``, to those of the next sync."""
+        count, last_s = self._pending.get(client, (0, at_s))
+        self._pending[client] = (count + n, max(last_s, at_s))
+
     def _refilled(self, tokens, updated_s, now):
-        """SQL: the tokens of a stored bucket refilled up to ``now``, at most the capacity."""
+        """The tokens of a bucket holding ``tokens`` at ``updated_s``, refilled up to ``now``
+        (Unix seconds), at most the capacity; SQL when the arguments are columns."""
         level = tokens + (now - updated_s) * self.rate_per_s
-        return sa.case((level > self.capacity, self.capacity), else_=level)
+        if isinstance(level, sa.ColumnElement):
+            return sa.case((level > self.capacity, self.capacity), else_=level)
+        return min(self.capacity, level)
+
+    def _after_spending(self, tokens, updated_s, n: int, spent_s: float, now: float):
+        """The tokens at ``now`` of a bucket holding ``tokens`` at ``updated_s`` from which
+        ``n`` were spent, the last at ``spent_s``: charged then (or at ``updated_s`` if the
+        store learnt of later spending meanwhile), refilled up to ``now``. Charging at
+        ``now`` instead would take a burst let through a minute ago from the next minute."""
+        charged_s = (
+            sa.case((updated_s > spent_s, updated_s), else_=spent_s)
+            if isinstance(updated_s, sa.ColumnElement)
+            else max(spent_s, updated_s)
+        )
+        left = self._refilled(tokens, updated_s, charged_s) - n
+        return self._refilled(left, charged_s, now)
 
     def sync(self, *, wait: bool = True) -> None:
         """Take what this process let through from the shared buckets and read them back.
@@ -125,7 +149,7 @@ class SharedTokenBucket(TokenBucket):
         try:
             self._synced_at = now = self.clock()
             with self._lock:
-                spent, self._pending = dict(self._pending), defaultdict(int)
+                spent, self._pending = self._pending, {}
             try:
                 shared = self._exchange(spent, now)
             except sa.exc.DBAPIError:
@@ -133,19 +157,21 @@ class SharedTokenBucket(TokenBucket):
                 # for the next sync and decide locally until then.
                 log.warning("rate-limit sync failed; retried at the next one", exc_info=True)
                 with self._lock:
-                    for client, n in spent.items():
-                        self._pending[client] += n
+                    for client, (n, spent_s) in spent.items():
+                        self._note_spent(client, n, spent_s)
                 return
             with self._lock:
                 self._shared = shared
                 for client in list(self._buckets):
                     # What this process let through since the read above is still its own.
                     tokens, at = shared.get(client, (self.capacity, now))
-                    self._buckets[client] = (tokens - self._pending.get(client, 0), at)
+                    self._buckets[client] = (tokens - self._pending.get(client, (0,))[0], at)
         finally:
             self._sync_lock.release()
 
-    def _exchange(self, spent: dict[str, int], now: float) -> dict[str, tuple[float, float]]:
+    def _exchange(
+        self, spent: dict[str, tuple[int, float]], now: float
+    ) -> dict[str, tuple[float, float]]:
         """Write what this process let through per client into the shared buckets and read
         them all back, in one transaction. Processes take turns (PostgreSQL: a transaction
         advisory lock per bucket name; SQLite has one writer anyway), so two syncs never
@@ -160,20 +186,19 @@ class SharedTokenBucket(TokenBucket):
                     sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                     {"name": f"gdgis.rate_limit.{self.name}"},
                 )
-            for client, n in sorted(spent.items()):
+            for client, (n, spent_s) in sorted(spent.items()):
                 updated = conn.execute(
                     t.update()
                     .where(t.c.bucket == self.name, t.c.client == client)
-                    .values(tokens=self._refilled(t.c.tokens, t.c.updated_s, now) - n)
+                    .values(tokens=self._after_spending(t.c.tokens, t.c.updated_s, n, spent_s, now))
                     .values(updated_s=now)
                 ).rowcount
                 if not updated:
+                    # No row: the bucket was full when this process spent from it.
+                    tokens = self._after_spending(self.capacity, spent_s, n, spent_s, now)
                     conn.execute(
                         t.insert().values(
-                            bucket=self.name,
-                            client=client,
-                            tokens=self.capacity - n,
-                            updated_s=now,
+                            bucket=self.name, client=client, tokens=tokens, updated_s=now
                         )
                     )
             # A bucket that has refilled is the same as no bucket.

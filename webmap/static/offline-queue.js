@@ -75,7 +75,12 @@
     form.append("photo", blob, blob.name || "photo.jpg");
     return fetch("/api/boundaries/markers/" + encodeURIComponent(markerId) + "/photos", {
       method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrf() }
-    }).then(answer).then(function (d) { return d.sha256; });
+    }).then(answer).then(function (d) { return d.sha256; }, function (e) {
+      // 409: these very bytes are stored already, with a caption this upload did not give;
+      // the record only needs their hash.
+      if (e.status === 409 && e.details.stored && e.details.stored.sha256) { return e.details.stored.sha256; }
+      throw e;
+    });
   }
 
   function answer(r) {
