@@ -275,6 +275,10 @@ def create_round(store: Store, data: dict, actor, *, idempotency_key: str | None
     )
 
 
+# A marker's sequence number along its line: what a round's section may start or end at.
+MAX_SECTION_SEQ = 9999
+
+
 def _section(data: dict) -> tuple[int | None, int | None]:
     """(first, last) marker sequence numbers of a round over part of a line; None = open."""
     bounds = []
@@ -283,8 +287,14 @@ def _section(data: dict) -> tuple[int | None, int | None]:
         if value in (None, ""):
             bounds.append(None)
             continue
-        if isinstance(value, bool) or not str(value).isdigit() or not 1 <= int(value) <= 9999:
-            raise InvalidInput(f"{label}（{key}）应为 1–9999 的整数", details={"field": key})
+        if (
+            isinstance(value, bool)
+            or not str(value).isdigit()
+            or not 1 <= int(value) <= MAX_SECTION_SEQ
+        ):
+            raise InvalidInput(
+                f"{label}（{key}）应为 1–{MAX_SECTION_SEQ} 的整数", details={"field": key}
+            )
         bounds.append(int(value))
     if bounds[0] and bounds[1] and bounds[1] < bounds[0]:
         raise InvalidInput("终止界桩序号小于起始序号", details={"field": "section_to_seq"})
@@ -1056,15 +1066,18 @@ def _with_offsets(amendment: dict) -> dict:
 
 
 def list_amendments(store: Store, inspection_id: str) -> list[dict]:
+    """The amendments of one inspection record, oldest first; ``NotFound`` naming
+    ``inspection_id`` when there is no such record (an empty list would say it has none)."""
+    record_id = record_uuid(inspection_id, "inspection_id")
     with store.read() as conn:
+        row_by_id(
+            conn, inspections, record_id, f"检查记录不存在：{inspection_id}", field="inspection_id"
+        )
         return [
             _with_offsets(r._asdict())
             for r in conn.execute(
                 sa.select(inspection_amendments)
-                .where(
-                    inspection_amendments.c.inspection_id
-                    == record_uuid(inspection_id, "inspection_id")
-                )
+                .where(inspection_amendments.c.inspection_id == record_id)
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]

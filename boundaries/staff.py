@@ -49,7 +49,7 @@ def set_profile(store: Store, username: str, data: dict, actor) -> dict:
     }
     with store.write(actor=actor) as conn:
         if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
-            raise NotFound(f"用户不存在：{username}")
+            raise NotFound(f"用户不存在：{username}", details={"field": "username"})
         if not division_exists(conn, values["side_code"]):
             raise InvalidInput(
                 f"区划代码不存在：{values['side_code']}", details={"field": "side_code"}

@@ -44,7 +44,7 @@ def division_path(conn, code: str | None) -> list[str]:
         return []
     path = conn.execute(sa.select(divisions.c.path).where(divisions.c.code == code)).scalar()
     if path is None:
-        raise InvalidInput(f"没有代码为 {code} 的行政区划")
+        raise InvalidInput(f"没有代码为 {code} 的行政区划", details={"field": "division_code"})
     return path.split("/")
 
 
@@ -130,9 +130,11 @@ def check_proposed_name(
     division, a bad point or neither a division nor a point."""
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
-        raise InvalidInput("请输入拟用名称")
+        raise InvalidInput("请输入拟用名称", details={"field": "name"})
     if feature_class not in FEATURE_CLASSES:
-        raise InvalidInput(f"请选择地名类别（{'、'.join(FEATURE_CLASSES)}）")
+        raise InvalidInput(
+            f"请选择地名类别（{'、'.join(FEATURE_CLASSES)}）", details={"field": "feature_class"}
+        )
     location = None
     code = division_code or None
     with store.read() as conn:
@@ -143,9 +145,13 @@ def check_proposed_name(
                 county = placement.county_at(conn, point)
                 code = county["code"] if county else None
         if not code:
-            raise InvalidInput("请选择所在行政区划，或在地图上点选位置")
+            raise InvalidInput(
+                "请选择所在行政区划，或在地图上点选位置", details={"field": "division_code"}
+            )
         if not isinstance(code, str):
-            raise InvalidInput("division_code 应为区划代码字符串")
+            raise InvalidInput(
+                "division_code 应为区划代码字符串", details={"field": "division_code"}
+            )
         path = division_path(conn, code)
     findings = [
         f.to_dict() for f in check_name(name, feature_class, path, corpus, location=location)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from shapely.geometry import box, shape
 from gazetteer.core.crs import CRS84_URI, geometry_from_ogc_crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.spatial import intersects_clause
+from gazetteer.core.text import STORE_INT_MAX, check_document_text
 
 FILTER_LANGUAGES = ("cql2-text", "cql2-json")
 # Bounds on a filter's tree, checked before it is translated: a left-deep chain of 320 ORs
@@ -62,7 +64,12 @@ def parse_filter(text: str, lang: str | None = None) -> ast.Node:
         )
     try:
         if lang == "cql2-json":
-            return parse_cql2_json(_bbox_as_geojson(json.loads(text)))
+            document = json.loads(text)
+            try:  # a "\ud800" escape is a lone surrogate once read
+                check_document_text(document, "filter")
+            except InvalidInput as exc:
+                raise InvalidInput(exc.message, details={"field": "filter"}) from None
+            return parse_cql2_json(_bbox_as_geojson(document))
         if _APOSTROPHE in text:
             raise InvalidInput("filter 含有不允许的字符 U+E000")
         return _restore_apostrophes(parse_cql2_text(_escape_apostrophes(text)))
@@ -71,7 +78,8 @@ def parse_filter(text: str, lang: str | None = None) -> ast.Node:
     except Exception as exc:  # lark and pygeofilter raise many types; all mean bad input
         reason = str(exc).splitlines()[0][:200]
         raise InvalidInput(
-            f"filter 无法解析（{lang}）：{reason}", details={"filter": text[:500]}
+            f"filter 无法解析（{lang}）：{reason}",
+            details={"field": "filter", "filter": text[:500]},
         ) from None
 
 
@@ -135,7 +143,7 @@ def check_filter(node: Any, fields: dict) -> None:
     stack, so no input can exhaust recursion."""
 
     def bad(message: str, **details):
-        raise InvalidInput(f"filter 无效：{message}", details=details)
+        raise InvalidInput(f"filter 无效：{message}", details={"field": "filter", **details})
 
     def kind(expr: Any) -> str:
         if isinstance(expr, ast.Attribute):
@@ -151,6 +159,10 @@ def check_filter(node: Any, fields: dict) -> None:
         found = _literal_kind(expr)
         if found is None:
             bad(f"不是单个值：{str(expr)[:80]}")
+        if isinstance(expr, float) and not math.isfinite(expr):
+            bad("数值超出范围（应为有限数）")  # 1e400 is read as inf
+        if isinstance(expr, int) and not isinstance(expr, bool) and abs(expr) > STORE_INT_MAX:
+            bad(f"整数超出范围（绝对值至多 {STORE_INT_MAX}）")  # no column holds it
         return found
 
     def same(a: Any, b: Any) -> tuple[Any, Any]:

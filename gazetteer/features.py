@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.crs import CRS84_URI, OGC_CRS_URIS
-from gazetteer.core.errors import InvalidInput, NotFound
+from gazetteer.core.errors import InvalidInput, NotFound, naming_field
 from gazetteer.core.geojson_output import COORDINATE_DECIMALS, geometries_json
 from gazetteer.core.spatial import BBox, box_intersects_clause, stored_wkb
 from gazetteer.core.store import Store
@@ -87,6 +87,15 @@ def integer_id(text: str) -> int:
     return number
 
 
+# What a query-string value of each type must be, in the words of a refusal.
+_COERCED_KINDS = {
+    "integer": "整数（ASCII 数字，不带前导零）",
+    "number": "有限数值",
+    "boolean": "true 或 false",
+    "date": "日期（YYYY-MM-DD）",
+}
+
+
 @dataclass(frozen=True)
 class Field:
     """One property of a layer: its name, the SQL expression it is read from, and its JSON
@@ -115,19 +124,29 @@ class Field:
         return out
 
     def coerce(self, text: str) -> Any:
-        """A query-string value as this field's type (raises InvalidInput)."""
+        """A query-string value as this field's type (raises InvalidInput naming the field).
+        Numbers are read as written in ASCII only (``int``/``float`` also read ``١``, ``１``,
+        ``+1`` and ``01``, so one value would answer to many spellings); an integer has no
+        leading zeros (docs/security.md) and a number is finite."""
         try:
             if self.type == "integer":
-                return int(text)
+                number = canonical_number(text.removeprefix("-")) if text.isascii() else None
+                if number is None or text in ("-0", "-"):
+                    raise ValueError(text)
+                return -number if text.startswith("-") else number
             if self.type == "number":
-                return float(text)
+                number = float(text) if text.isascii() else math.nan
+                if not math.isfinite(number):
+                    raise ValueError(text)
+                return number
             if self.type == "boolean":
                 return {"true": True, "false": False, "1": True, "0": False}[text.lower()]
             if self.format == "date":
                 return dt.date.fromisoformat(text)
         except (ValueError, KeyError):
+            kind = _COERCED_KINDS.get(self.format or self.type, self.type)
             raise InvalidInput(
-                f"参数 {self.name} 的值不是{self.type}：{text!r}", details={"field": self.name}
+                f"参数 {self.name} 的值不是{kind}：{text!r}", details={"field": self.name}
             ) from None
         if self.enum and text not in self.enum:  # the queryables document lists the values
             raise InvalidInput(
@@ -319,7 +338,8 @@ class FeatureProvider:
         if bbox is not None:
             where.append(box_intersects_clause(self.geometry, self.bounds, bbox, store.dialect))
         if filters is not None:
-            where.append(to_sql(filters, self, store.dialect, filter_crs))
+            with naming_field("filter"):  # property=value parameters are checked before
+                where.append(to_sql(filters, self, store.dialect, filter_crs))
         if datetime is not None and self.temporal is not None:
             start_col, end_col = self.temporal
             start, end = datetime
@@ -398,7 +418,9 @@ class FeatureProvider:
         for name, descending in sort:
             f = self.queryable_fields().get(name)
             if f is None:
-                raise InvalidInput(f"不能按 {name!r} 排序（可用：见 queryables）")
+                raise InvalidInput(
+                    f"不能按 {name!r} 排序（可用：见 queryables）", details={"field": "sortby"}
+                )
             order.append(f.column.desc() if descending else f.column.asc())
         order.extend(self.order_by or (self.field(self.id_field).column,))
         names = self._names(properties)

@@ -205,22 +205,29 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
         "reasons": form_text(draft.reasons, "申请理由", 5000, field="reasons"),
         "location": _location(draft.location),
     }
+    if kind != "retirement" and not isinstance(draft.proposed, dict):
+        raise InvalidInput(
+            f"{KIND_NAMES_ZH[kind]}申请须填写申请内容 proposed（拟用名称等）",
+            details={"field": "proposed"},
+        )
+    # The record values sit inside ``proposed``: a refusal names them by that path.
     clean = {k: proposed[k] for k in EDITABLE_FIELDS if proposed.get(k) not in (None, "", [])}
     aliases = clean.get("aliases")
     if aliases is not None and not (
         isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
     ):
-        raise InvalidInput("别名应为文字列表")
+        raise InvalidInput("别名应为文字列表", details={"field": "proposed.aliases"})
     if aliases is not None:
         clean["aliases"] = [
-            clean_text(a, "aliases", label="别名", single_line=True).strip() for a in aliases
+            clean_text(a, "proposed.aliases", label="别名", single_line=True).strip()
+            for a in aliases
         ]
     for key in set(clean) - {"aliases"}:
         clean[key] = form_text(
             clean[key],
             key,
             2000,
-            field=key,
+            field=f"proposed.{key}",
             required=False,
             single_line=key in SINGLE_LINE_FIELDS,
         )
@@ -230,7 +237,10 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
             raise InvalidInput("命名申请不针对已有地名记录", details={"field": "place_id"})
     else:
         if place_id is None:
-            raise InvalidInput(f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id")
+            raise InvalidInput(
+                f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id",
+                details={"field": "place_id"},
+            )
         target = row_by_id(
             conn, places, place_id, f"没有编号为 {place_id} 的地名记录", field="place_id"
         )
@@ -258,11 +268,14 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
             "proposed": clean,
             "heteronyms_confirmed": True,
         }
-    name = form_text(clean.get("name"), "拟用名称", 100, field="name", single_line=True)
+    name = form_text(clean.get("name"), "拟用名称", 100, field="proposed.name", single_line=True)
     if target is not None and name == target.name:
         raise InvalidInput("新名称与现名称相同")
     if clean.get("feature_class") not in FEATURE_CLASSES:
-        raise InvalidInput(f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一")
+        raise InvalidInput(
+            f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一",
+            details={"field": "proposed.feature_class"},
+        )
     if target is None and is_division(
         conn, feature_class=clean["feature_class"], own_division_code=None
     ):

@@ -357,3 +357,19 @@ def test_every_400_of_a_generic_walk_names_a_field(bclient, bstore, scene):
                     unnamed.append((method, template, error))
     assert not unnamed, unnamed
     assert all(refused.values()) and len(refused) == 2, refused  # the walk reached both
+
+
+def test_an_ogc_queryable_of_the_wrong_kind_says_what_it_should_be(client):
+    """``named_date=2025-13-45`` is not a date (not "not a string"); ``id=01`` is not an
+    id as docs/security.md writes them; neither names a record by another spelling."""
+    items = "/ogc/collections/places/items"
+    for query, field, said in (
+        ("named_date=2025-13-45", "named_date", "日期"),
+        ("id=01", "id", "不带前导零"),
+        ("id=%EF%BC%91", "id", "ASCII"),
+    ):
+        r = client.get(f"{items}?{query}")
+        error = r.get_json()["error"]
+        assert (r.status_code, error["details"]["field"]) == (400, field), error
+        assert said in error["message"] and "string" not in error["message"], error
+    assert client.get(f"{items}?named_date=2020-05-01").status_code == 200

@@ -433,6 +433,28 @@ def test_the_document_says_closing_a_task_needs_a_result(client):
     assert not validator.is_valid({"status": "cancelled", "result": None})
 
 
+def test_the_document_refuses_what_the_server_refuses_in_steps_and_rounds(client):
+    """A workflow step's names and applicant are one line, as a new proposal's are (the
+    server refuses a line break there), and a round's section is marker 1 to 9999."""
+    import jsonschema_rs
+
+    document = client.get("/api/openapi.json").get_json()
+
+    def validator(name):
+        schema = {**document["components"]["schemas"][name], "components": document["components"]}
+        return jsonschema_rs.Draft4Validator(schema)
+
+    action = validator("ProposalAction")
+    for field in ("name", "applicant", "map_name", "short_name"):
+        assert action.is_valid({"version": 1, field: "云溪路"}), field
+        assert not action.is_valid({"version": 1, field: "云溪\n路"}), field
+    assert not action.is_valid({"version": 1, "aliases": ["云\r\n溪"]})
+    assert action.is_valid({"version": 1, "meaning": "第一行\n第二行"})  # may span lines
+    plan = document["components"]["schemas"]["RoundPlan"]["properties"]
+    for field in ("section_from_seq", "section_to_seq"):
+        assert (plan[field]["minimum"], plan[field]["maximum"]) == (1, 9999), field
+
+
 def test_building_the_document_twice_gives_the_same_document(app):
     from webmap.openapi import openapi_document
 

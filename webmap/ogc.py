@@ -100,7 +100,8 @@ def _cors(response: Response) -> Response:
 
 
 # The GET paths of the OGC API, each answered by the OgcApi method named as its endpoint;
-# the path's parts (collection_id, feature_id, matrix_set, z, y, x) go to it by name.
+# the path's parts go to it by name, named as the OGC document names them (a refusal of
+# ``/tiles/WebMercatorQuad/-1/0/0`` names ``tileMatrix``, as a client reads it there).
 ROUTES = (
     ("", "landing"),
     ("/", "landing"),
@@ -112,7 +113,11 @@ ROUTES = (
     ("/collections/<collection_id>/items", "items"),
     ("/collections/<collection_id>/items/<feature_id>", "item"),
     ("/collections/<collection_id>/tiles", "tilesets"),
-    ("/collections/<collection_id>/tiles/<matrix_set>/<int:z>/<int:y>/<int:x>", "tile"),
+    (
+        "/collections/<collection_id>/tiles/<matrix_set>/<int:tileMatrix>/<int:tileRow>"
+        "/<int:tileCol>",
+        "tile",
+    ),
 )
 _VIEWS = {handler: functools.partial(execute, handler) for _, handler in ROUTES}
 for _path, _handler in ROUTES:

@@ -84,8 +84,19 @@ def _true_or_false(value):
     raise ValueError("应为 true 或 false")
 
 
+def _written_integer(value):
+    """A query-string integer is written one way (docs/security.md): ASCII digits without
+    leading zeros; pydantic would also read ``01``, ``+1``, ``١`` or ``１`` as 1."""
+    if not isinstance(value, str):
+        return value
+    if value.isascii() and value.isdigit() and (value == "0" or not value.startswith("0")):
+        return int(value)
+    raise ValueError("应为不带前导零的 ASCII 数字")
+
+
 CrsUri = Literal[OGC_CRS_URIS]
 QueryBoolean = Annotated[bool, BeforeValidator(_true_or_false)]
+QueryInteger = Annotated[int, BeforeValidator(_written_integer)]
 
 
 class OgcQuery(BaseModel):
@@ -129,12 +140,14 @@ class ItemsQuery(FeatureQuery):
     )
     # Part 1 (/req/core/fc-limit-response-1): a limit above the server's maximum is read as
     # the maximum, not refused; so the document declares no maximum and says so instead.
-    limit: Annotated[int, Field(ge=1)] = Field(
+    limit: Annotated[QueryInteger, Field(ge=1)] = Field(
         DEFAULT_LIMIT,
         description=f"features per page (default {DEFAULT_LIMIT}; a larger value than "
         f"{MAX_LIMIT} is read as {MAX_LIMIT})",
     )
-    offset: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="features to skip")
+    offset: Annotated[QueryInteger, Field(ge=0, le=2**63 - 1)] = Field(
+        0, description="features to skip"
+    )
     datetime: str | None = Field(
         None, description="instant or interval (a/b, '..' open) on places' named/retired dates"
     )
@@ -485,7 +498,8 @@ class OgcApi:
         offset = query.offset
         bbox = None
         if query.bbox is not None:
-            bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
+            with naming_field("bbox"):
+                bbox = parse_bbox_in(query.bbox, query.bbox_crs or CRS84_URI)
         with naming_field("datetime"):
             interval = parse_datetime(query.datetime) if query.datetime else None
         equals = equals_all(
@@ -622,9 +636,16 @@ class OgcApi:
         return ApiResponse(body, template="ogc/tilesets.html")
 
     def tile(
-        self, req: ApiRequest, collection_id: str, matrix_set: str, z: int, y: int, x: int
+        self,
+        req: ApiRequest,
+        collection_id: str,
+        matrix_set: str,
+        tileMatrix: int,  # noqa: N803 (the OGC path parameters' own names)
+        tileRow: int,  # noqa: N803
+        tileCol: int,  # noqa: N803
     ) -> ApiResponse:
         """One Mapbox Vector Tile; queryables as parameters narrow it (``?level=county``)."""
+        z, y, x = tileMatrix, tileRow, tileCol
         c = self._tiled(collection_id)
         if matrix_set != WEB_MERCATOR_QUAD:
             raise NotFound(f"只提供 {WEB_MERCATOR_QUAD} 瓦片矩阵集")

@@ -43,7 +43,7 @@ from gazetteer.core.text import (
     replace_surrogates,
     stored_bytes_as_text,
 )
-from webmap.params import object_without_duplicate_keys
+from webmap.params import object_without_duplicate_keys, refuse_repeated_key
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class GazetteerJSONProvider(DefaultJSONProvider):
         """A request body; an object with a repeated key is refused naming it
         (``webmap.params.object_without_duplicate_keys``)."""
         kwargs.setdefault("object_pairs_hook", object_without_duplicate_keys)
-        return super().loads(s, **kwargs)
+        return refuse_repeated_key(super().loads(s, **kwargs))
 
     @staticmethod
     def default(o):

@@ -23,19 +23,54 @@ def created_status(record: dict) -> int:
     return 200 if isinstance(record, Replayed) else 201
 
 
+class RepeatedKey(dict):
+    """What ``object_without_duplicate_keys`` makes of an object with a repeated key:
+    ``path`` names it from the object down (``name``, then ``proposed.name`` once the
+    enclosing object is read), since the parser reads inner objects first."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+
+def _repeated_in(value) -> str | None:
+    """The path of a repeated key inside ``value`` (an object or an array), else None."""
+    if isinstance(value, RepeatedKey):
+        return value.path
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _repeated_in(item)
+            if inner is not None:
+                return f"[{index}]" + ("" if inner.startswith("[") else ".") + inner
+    return None
+
+
 def object_without_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     """A JSON object whose keys are all different: ``{"name": "a", "name": "b"}`` is
-    refused naming the key, since a parser would silently keep one of the two values
+    refused (``refuse_repeated_key`` on the whole document) naming the key by its path
+    (``proposed.name``), since a parser would silently keep one of the two values
     (RFC 8259 leaves it open which) and store what the sender may not have meant."""
     obj: dict = {}
     for key, value in pairs:
+        inner = _repeated_in(value)
+        if inner is not None:
+            return RepeatedKey(f"{key}{'' if inner.startswith('[') else '.'}{inner}")
         if key in obj:
-            raise InvalidInput(
-                f"JSON 对象中字段 {key} 出现了不止一次：每个字段只能给一个值，未保存任何内容",
-                details={"field": key, "reason": "duplicate_key"},
-            )
+            return RepeatedKey(key)
         obj[key] = value
     return obj
+
+
+def refuse_repeated_key(document):
+    """``document`` as parsed with ``object_without_duplicate_keys``; a 400 naming the
+    repeated key's path if it holds one."""
+    path = _repeated_in(document)
+    if path is not None:
+        raise InvalidInput(
+            f"JSON 对象中字段 {path} 出现了不止一次：每个字段只能给一个值，未保存任何内容",
+            details={"field": path, "reason": "duplicate_key"},
+        )
+    return document
 
 
 def json_body() -> dict:

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from boundaries.inspections import AMENDMENT_KINDS
+from boundaries.inspections import AMENDMENT_KINDS, MAX_SECTION_SEQ
 from boundaries.io import FORMATS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
 from boundaries.tasks import CLOSING_STATUSES
@@ -237,13 +237,13 @@ class ProposalNew(RequestModel):
 # Parameter types of the workflow steps; a parameter not named here is text. The names
 # themselves come from the workflow's one whitelist, ``gazetteer.workflow.STEP_PARAMS``.
 _STEP_PARAM_TYPES: dict[str, Any] = {
-    "aliases": list[ShortText] | None,
+    # an edit's record values are declared once, as a new proposal's (one line for names)
+    **{name: field.annotation for name, field in ProposedRecord.model_fields.items()},
+    "applicant": Line | None,
+    "romanized": Line | None,
+    "romanized_toned": Line | None,
     "location": dict[str, Any] | None,
     "reasons": Text | None,
-    "meaning": Text | None,
-    "history": Text | None,
-    "description": Text | None,
-    "source": Text | None,
     "body": Text | None,
     "authority_override_reason": Text | None,
     "protection_measures": Text | None,
@@ -365,8 +365,9 @@ class RoundPlan(OnALine):
     planned_end: IsoDate = Field(title="计划结束日期", description="不早于 planned_start")
     teams: list[Team] = Field(min_length=2, max_length=2)
     is_demonstration: bool = False
-    section_from_seq: int | None = None  # a section of the line: first and last marker seq
-    section_to_seq: int | None = None
+    # a section of the line: its first and last marker's sequence number
+    section_from_seq: Annotated[int, Field(ge=1, le=MAX_SECTION_SEQ)] | None = None
+    section_to_seq: Annotated[int, Field(ge=1, le=MAX_SECTION_SEQ)] | None = None
 
 
 class InspectionNew(RequestModel):

@@ -244,11 +244,11 @@ class BoundedIntConverter(IntegerConverter):
     method's route sees it: refusing the match instead would make werkzeug answer 405
     when another route of the path has another method."""
 
-    # ASCII digits only: the \d of Python regexes (werkzeug's default) also takes ١ or ２,
-    # which then named record 1 or 2. A minus sign matches too, so that ``/disputes/-1``
-    # is answered like any id no record has (404 naming the parameter), not by routing's
-    # bare "no such URL".
-    regex = r"-?[0-9]+"
+    # Any digits with an optional sign match, so that ``/disputes/-1``, ``/proposals/+1``
+    # or ``/proposals/١`` (Arabic-Indic, full-width ２: Python's \d takes them) is
+    # answered like any id no record has (404 naming the parameter), not by routing's bare
+    # "no such URL"; ``to_python`` reads only ASCII digits, so none of them names record 1.
+    regex = r"[-+]?\d+"
     STORE_MAX = STORE_INT_MAX
     OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 

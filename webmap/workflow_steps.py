@@ -39,7 +39,7 @@ def draft_proposal(fields: Mapping, *, idempotency_key: str | None = None) -> di
     """Draft a proposal as the current actor. ``fields``: kind, applicant, reasons, and
     optionally proposed (the record values), place_id and location (CGCS2000 lon/lat) —
     the API's checked body or the values the page read from its form."""
-    draft = workflow.ProposalDraft(**{**fields, "proposed": fields.get("proposed") or {}})
+    draft = workflow.ProposalDraft(**fields)  # no ``proposed`` is refused naming it
     return workflow.create_proposal(
         store(), current_actor(), draft, clock=clock, idempotency_key=idempotency_key
     )
