@@ -56,6 +56,7 @@ from gazetteer.core.text import (
     FILLED_LINE_PATTERN,
     FILLED_TEXT_PATTERN,
     LINE_PATTERN,
+    RECORD_ID_MAX,
     TEXT_PATTERN,
     forbidden_character,
 )
@@ -101,7 +102,7 @@ Lat = _degrees("latitude", 90)
 Filled = Annotated[str, Field(min_length=1, max_length=2_000, pattern=FILLED_TEXT_PATTERN)]
 FilledText = Annotated[str, Field(min_length=1, max_length=20_000, pattern=FILLED_TEXT_PATTERN)]
 FilledLine = Annotated[str, Field(min_length=1, max_length=2_000, pattern=FILLED_LINE_PATTERN)]
-Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Id = Annotated[int, Field(ge=0, le=RECORD_ID_MAX)]
 PHOTO_DIGEST = "^[0-9a-f]{64}$"  # a stored photo is named by the SHA-256 of its bytes
 # A coordinate system tag, checked by gazetteer.core.crs.normalise_tag as everywhere a CRS
 # is taken. The document lists the spellings it knows; the check also takes them in any case

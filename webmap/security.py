@@ -37,7 +37,7 @@ from werkzeug.routing import IntegerConverter
 from gazetteer.core.errors import InvalidInput, NotFound, Unauthenticated
 from gazetteer.core.ratelimit import SharedTokenBucket
 from gazetteer.core.text import (
-    STORE_INT_MAX,
+    RECORD_ID_MAX,
     canonical_number,
     check_document_text,
     check_parameter_text,
@@ -237,7 +237,7 @@ def content_security_policy(tile_url: str | None, nonce: str | None = None) -> s
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` within what the store can hold (signed 64-bit): werkzeug's own
+    """``<int:...>`` within what the store can hold (PostgreSQL integer ids): werkzeug's own
     accepts any number of digits (and leading zeros: 007 named record 7), and a 30-digit
     id would fail in the database driver instead of answering 404. A larger number (or
     one with leading zeros) still matches the route (as -1, which no record has), so every
@@ -249,17 +249,17 @@ class BoundedIntConverter(IntegerConverter):
     # answered like any id no record has (404 naming the parameter), not by routing's bare
     # "no such URL"; ``to_python`` reads only ASCII digits, so none of them names record 1.
     regex = r"[-+]?\d+"
-    STORE_MAX = STORE_INT_MAX
+    STORE_MAX = RECORD_ID_MAX
     OUT_OF_RANGE = -1  # answered 404 before any view runs (_refuse_ids_beyond_the_store)
 
     def to_python(self, value: str) -> int:
         # 00001 is not another address of record 1: one record, one URL.
         number = canonical_number(value)
-        return self.OUT_OF_RANGE if number is None else number
+        return self.OUT_OF_RANGE if number is None or number > self.STORE_MAX else number
 
 
 def _refuse_ids_beyond_the_store() -> None:
-    """An ``<int:>`` path part that is negative or beyond 64 bits (``BoundedIntConverter``
+    """An ``<int:>`` path part that is negative or beyond the ids (``BoundedIntConverter``
     made it -1) names no record: 404 naming the part, without echoing -1 (nor the 30 digits)."""
     for name, value in (request.view_args or {}).items():
         if value == BoundedIntConverter.OUT_OF_RANGE and type(value) is int:

@@ -56,6 +56,9 @@ FILLED_LINE_PATTERN = (
 
 _CANONICAL_NUMBER = re.compile(r"0|[1-9][0-9]*")
 STORE_INT_MAX = 2**63 - 1  # the largest integer a record id can be (signed 64-bit)
+# The largest record id on both stores: ids are PostgreSQL ``integer`` columns (SQLite's
+# never come near). A larger id names no record; sent to PostgreSQL it would fail the query.
+RECORD_ID_MAX = 2**31 - 1
 
 
 def canonical_number(text: str) -> int | None:
