@@ -439,10 +439,9 @@ class ExternalWitness(RequestModel):
 
 class TaskUpdate(RequestModel):
     # Closing needs a result (or the reason for cancelling); OpenAPI 3.0 has no if/then, so
-    # the rule is "status is not a closing one, or result is filled".
+    # the rule is "status is not a closing one, or result is filled". (pydantic merges this
+    # with RequestModel's config: extra fields forbidden, strict types.)
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
         json_schema_extra={
             "anyOf": [
                 {"properties": {"status": {"not": {"enum": list(CLOSING_STATUSES)}}}},
