@@ -56,7 +56,7 @@ from boundaries.schema import SCHEMA  # noqa: E402
 from gazetteer.chains import ChainLexicon, ChainSearch  # noqa: E402
 from gazetteer.core import migrate  # noqa: E402
 from gazetteer.core.store import Store  # noqa: E402
-from gazetteer.search_keys import key_rows, place_search_keys  # noqa: E402
+from gazetteer.search_keys import add_terms, key_rows, place_search_keys  # noqa: E402
 from gazetteer.search_postgres import SQLSearch  # noqa: E402
 
 DATABASE = "gdgis_bench_search"
@@ -92,9 +92,9 @@ def load(url: str, rows, by_code, parent_of, reuse: bool) -> tuple[Store, dict]:
             conn.execute(sa.text("SELECT to_regclass('place_search_keys') IS NOT NULL")).scalar()
             and conn.execute(sa.text("SELECT count(*) FROM place_search_keys")).scalar()
         )
+    migrate.upgrade(store, SCHEMA)  # a reused database made by older code too
     if reuse and loaded:
         return store, {"reused": True}
-    migrate.upgrade(store, SCHEMA)
     t = time.perf_counter()
     with store.engine.begin() as conn:
         raw = conn.connection.driver_connection
@@ -138,6 +138,7 @@ def load(url: str, rows, by_code, parent_of, reuse: bool) -> tuple[Store, dict]:
             KEY_COLUMNS,
             (tuple(r[c] for c in KEY_COLUMNS) for r in keyed()),
         )
+        add_terms(conn)
         timings["keys_compute_and_copy_s"] = time.perf_counter() - t
         timings["key_rows"] = n
         t = time.perf_counter()

@@ -3,16 +3,17 @@
 One row per place and per name it is found by (its name, and each former name of the
 records it superseded): the name as written (``chars``), its toneless pinyin (``py``) and
 initials (``ini``), each also cut to its natural form (``*_nat``: 福涌村 of 福涌村民委员会) and
-its specific term (``*_spec``: 福涌), and reversed (``*_rev``) for the typo search; with the
-ranking and filter columns of the place (level, status, class, division path, extent).
-The keys are computed by :func:`gazetteer.search._make_keyed`, the same function the
-in-memory index uses, so both stores read a name the same way.
+its specific term (``*_spec``: 福涌), with the ranking and filter columns of the place
+(level, status, class, division path, extent); and, in ``place_search_terms``, the distinct
+specific terms of all those rows, which the one-typo search looks up first. The keys are
+computed by :func:`gazetteer.search._make_keyed`, the same function the in-memory index
+uses, so both stores read a name the same way.
 
 **Kept by the writers.** Every domain function that writes places, place links or
 divisions calls :func:`gazetteer.changes.places_changed` inside its transaction; that
 registers :func:`refresh_transaction`, which runs at the end of the same transaction (before
 it commits), finds the places the transaction touched in the audit log (its ``tx``), and
-rewrites their key rows. A name is therefore searchable on PostgreSQL the moment its
+rewrites their key rows (adding any new specific term). A name is therefore searchable on PostgreSQL the moment its
 write commits, in every worker, with no index to build; a rolled-back write leaves no keys.
 
 Kept on PostgreSQL only: SQLite serves search from the in-memory index
@@ -53,17 +54,13 @@ place_search_keys = sa.Table(
     sa.Column("chars", PLACE_NAME, nullable=False, comment="the name searched (NFKC)"),
     sa.Column("chars_nat", PLACE_NAME, comment="natural form when shorter (福涌村)"),
     sa.Column("chars_spec", PLACE_NAME, comment="specific term when shorter (福涌)"),
-    sa.Column("chars_rev", PLACE_NAME, nullable=False, comment="chars reversed (typos)"),
     sa.Column("spec_len", sa.SmallInteger, nullable=False, comment="characters of 专名"),
-    sa.Column("chars_term", PLACE_NAME, nullable=False, comment="专名 (typos)"),
-    sa.Column("chars_term_rev", PLACE_NAME, nullable=False, comment="专名 reversed"),
+    sa.Column("chars_term", PLACE_NAME, nullable=False, comment="专名 (typo terms)"),
     sa.Column("py", sa.String(800), nullable=False, comment="toneless pinyin, no spaces"),
     sa.Column("py_nat", sa.String(800)),
     sa.Column("py_spec", sa.String(800)),
-    sa.Column("py_rev", sa.String(800), nullable=False),
     sa.Column("py_spec_len", sa.SmallInteger, nullable=False, comment="letters of 专名"),
     sa.Column("py_term", sa.String(800), nullable=False, comment="专名 in pinyin (typos)"),
-    sa.Column("py_term_rev", sa.String(800), nullable=False),
     sa.Column("ini", sa.String(200), nullable=False, comment="pinyin initials"),
     sa.Column("ini_nat", sa.String(200)),
     sa.Column("ini_spec", sa.String(200)),
@@ -83,6 +80,23 @@ place_search_keys = sa.Table(
     sa.Column("maxx", sa.Float),
     sa.Column("maxy", sa.Float),
 )
+
+# The distinct specific terms of the key rows, by kind (``chars`` or ``py``): what the
+# one-typo search looks up first (the in-memory index's typo buckets,
+# ``gazetteer.search._TypoBuckets``). A term is added when a key row first carries it and
+# never removed: a term no name carries any more costs one empty range probe.
+place_search_terms = sa.Table(
+    "place_search_terms",
+    metadata,
+    sa.Column("kind", sa.String(5), nullable=False, comment="chars or py"),
+    sa.Column("term", sa.String(800), nullable=False, comment="a specific term (专名)"),
+    sa.Column("term_len", sa.SmallInteger, nullable=False, comment="characters of term"),
+    sa.Column("term_rev", sa.String(800), nullable=False, comment="term reversed"),
+    sa.Column("reading", sa.String(800), comment="toneless pinyin of a chars term"),
+    sa.PrimaryKeyConstraint("kind", "term", name="pk_place_search_terms"),
+)
+# kind: (the key column of its terms, the SQL of a term's reading)
+TERM_KINDS = {"chars": ("chars_term", "left(py, py_spec_len)"), "py": ("py_term", "NULL")}
 
 # Where a name's key rows are refreshed in one statement batch.
 _BATCH = 5000
@@ -126,9 +140,7 @@ def key_rows(records: Iterable[dict], readings: _Readings | None = None) -> Iter
                 row[f"{column}_nat"] = _shorter(key, natural)
                 row[f"{column}_spec"] = _shorter(key, spec)
                 if column != "ini":  # the typo search reads characters and pinyin
-                    row[f"{column}_rev"] = key[::-1]
                     row[f"{column}_term"] = key[:spec]
-                    row[f"{column}_term_rev"] = key[:spec][::-1]
             yield row | {
                 "spec_len": k.spec_len,
                 "py_spec_len": k.py_spec_len,
@@ -159,6 +171,7 @@ def refresh(conn, place_ids: Iterable[int] | None = None, *, processes: int | No
 
     if place_ids is None:
         conn.execute(place_search_keys.delete())
+        conn.execute(place_search_terms.delete())
         return fill(conn, processes=processes)
     ids = set(place_ids)
     ids |= _successors(conn, ids)
@@ -170,7 +183,26 @@ def refresh(conn, place_ids: Iterable[int] | None = None, *, processes: int | No
         conn.execute(place_search_keys.delete().where(place_search_keys.c.place_id.in_(chunk)))
     records = list(store_records(conn, _former_names(conn, ids), ids))
     _copy(conn, _copy_text(records, _Readings()))
+    add_terms(conn, id_list)
     return len(records)
+
+
+def add_terms(conn, place_ids: list[int] | None = None) -> None:
+    """Add the specific terms of these places' key rows (every key row's when None) to
+    ``place_search_terms``, where they are not there yet. A chars term's reading is the
+    pinyin its first key row gives it, as the in-memory index keeps the first."""
+    for kind, (term, reading) in TERM_KINDS.items():
+        only = "AND place_id = ANY(:ids)" if place_ids is not None else ""
+        conn.execute(
+            sa.text(
+                "INSERT INTO place_search_terms (kind, term, term_len, term_rev, reading) "
+                f"SELECT DISTINCT ON ({term}) :kind, {term}, char_length({term}), "
+                f"reverse({term}), {reading} FROM place_search_keys "
+                f"WHERE {term} <> '' {only} ORDER BY {term}, place_id, aux "
+                "ON CONFLICT DO NOTHING"
+            ),
+            {"kind": kind, "ids": place_ids},
+        )
 
 
 # Places read, computed and written per round by fill(); below _POOL_MIN_PLACES places the
@@ -182,11 +214,12 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def fill(conn, *, processes: int | None = None) -> int:
-    """Write the key rows of every place into an empty keys table; returns the number of
-    places. For a whole store (a first start, a key fingerprint change, a bulk load): the
-    places are read ``_ROUND`` at a time from a server-side cursor, their keys computed by
-    ``processes`` worker processes (default: one per core; 1: in this process) while the
-    previous round is written with ``COPY``. The rows are those :func:`key_rows` makes for
+    """Write the key rows of every place into an empty keys table, and their specific terms
+    into ``place_search_terms``; returns the number of places. For a whole store (a first
+    start, a key fingerprint change, a bulk load): the places are read ``_ROUND`` at a time
+    from a server-side cursor, their keys computed by ``processes`` worker processes
+    (default: one per core; 1: in this process) while the previous round is written with
+    ``COPY``. The rows are those :func:`key_rows` makes for
     each place alone (``tests/test_search_postgres.py`` compares them)."""
     from gazetteer.lookup import _former_names
 
@@ -197,6 +230,7 @@ def fill(conn, *, processes: int | None = None) -> int:
         readings = _Readings()
         for records in rounds:
             _copy(conn, _copy_text(records, readings))
+        add_terms(conn)
         return total
     # forkserver, not fork: a web worker that fills has threads and open connections.
     context = multiprocessing.get_context("forkserver")
@@ -211,6 +245,7 @@ def fill(conn, *, processes: int | None = None) -> int:
             pending = parts
         for text in pending.get() if pending is not None else ():
             _copy(conn, text)
+    add_terms(conn)
     return total
 
 

@@ -11,12 +11,13 @@ initials, their natural forms and specific terms, reversed keys), through
   traditional input), or of the pinyin and initials for Latin input: one statement of up to
   six ``UNION ALL`` branches, each index range read best first (``ORDER BY rank``) and cut
   at the number of answers wanted;
-* one typo, when those found no whole name or specific term: candidates whose first half
-  is intact (prefix range), whose second half is intact (range on the reversed key), with
-  two neighbours swapped across the middle, and for characters the names that sound the
-  same (pinyin range: the commonest slip of an input method); each candidate is then
-  checked in Python with the same rule as the in-memory index (OSA distance 1 on the whole
-  name, or on its specific term followed by the start of its generic term).
+* one typo, when those found no whole name or specific term, as the in-memory index finds
+  it: for every split of the query into head + tail, the specific terms one edit from the
+  head (``place_search_terms``, two ranges per head: its first half intact, its second half
+  intact; OSA distance checked in Python), then the names starting with term + tail, best
+  first per term (index-only); and the names starting with an intact head or first half
+  that are one edit from the whole query (only those of a length one edit can reach,
+  checked in Python). The full rows of the best few are read last.
 
 Ranking is the in-memory index's: tier (exact > specific term > prefix > homophone typo >
 typo), then level (province first), status (in force first), form (name before pinyin,
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 import sqlalchemy as sa
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from gazetteer.core import crs
@@ -46,6 +48,7 @@ from gazetteer.search import (
     _TIER_SPECIFIC,
     _TIER_TYPO,
     _TIER_TYPO_HOMOPHONE,
+    _TYPO_MAX_TERMS,
     MIN_SPECIFIC_CHARS,
     STATUS_RANK,
     Hit,
@@ -64,31 +67,18 @@ _COLUMNS = (
     "feature_class, division_code, division_path"
 )
 _TOP = "\U0010ffff"  # above every character: key ~<~ prefix || _TOP ends a prefix range
-# Typo candidates read per probe of the whole query, and per probe of one split of it (a
-# short head such as 新 or pa names thousands): a probe stops there.
-_TYPO_PROBE_ROWS = 1000
-_TYPO_SPLIT_ROWS = 200
+# The one-typo search's reads: terms per range of a head's half (a head of two characters
+# has a few thousand terms starting with its first), and names checked whole per prefix
+# (after the length filter; the in-memory index checks up to _TYPO_VERIFY_BUDGET).
+_TYPO_TERM_ROWS = 20_000
+_TYPO_VERIFY_ROWS = 5_000
 _TYPO_MIN_LATIN = 3
 
 
-def _typo_tier(
-    q: str, key: str, spec_len: int, min_len: int, term_reading: str | None, readings: dict
-) -> int | None:
-    """The typo tier of ``key`` for ``q`` as the in-memory index counts it, or None when it
-    is not one edit away: a split q = head + tail with head within OSA distance 1 of the
-    key's specific term and the rest of the key starting with tail (番禹 -> 番禺区; the
-    homophone tier when head and term read the same), else the whole key within distance 1.
-    ``readings``: {head: its toneless pinyin} for character queries (None for Latin)."""
-    spec = key[:spec_len]
-    found = None
-    for k in range(len(q), min_len - 1, -1):
-        if key.startswith(q[k:], spec_len) and OSA.distance(q[:k], spec, score_cutoff=1) <= 1:
-            if term_reading is not None and readings.get(q[:k]) == term_reading:
-                return _TIER_TYPO_HOMOPHONE
-            found = _TIER_TYPO
-    if found is None and OSA.distance(q, key, score_cutoff=1) <= 1:
-        found = _TIER_TYPO
-    return found
+def _keep(found: dict, ident: tuple[int, int], tier_rank: tuple[int, int]) -> None:
+    """Keep the best (tier, rank) of a key row found more than once."""
+    if ident not in found or tier_rank < found[ident]:
+        found[ident] = tier_rank
 
 
 class SQLSearch(SearchMethods):
@@ -142,8 +132,10 @@ class SQLSearch(SearchMethods):
                 and len(typo_query) >= min_typo
                 and not any(r[0] <= _TIER_SPECIFIC for r in ranked)
             ):
-                rows = self._typo_rows(conn, typo_query, typo_column, min_typo, where, params)
-                self._collect(best, self._typos(rows, typo_query, typo_column, min_typo))
+                self._collect(
+                    best,
+                    self._typo_rows(conn, typo_query, typo_column, min_typo, where, params, want),
+                )
                 ranked = sorted(best.values())[:want]
             ranked = ranked[offset:want]
             names = self._division_names(conn, ranked)
@@ -218,82 +210,152 @@ class SQLSearch(SearchMethods):
                 )
         return conn.execute(sa.text(" UNION ALL ".join(branches)), params).mappings().all()
 
-    def _typo_rows(self, conn, q: str, column: str, min_len: int, where: str, params: dict):
-        """Candidate rows for a one-edit match of ``q`` in ``column`` (chars or py)."""
-        n, h = len(q), max(len(q) // 2, 1)
-        params = dict(params, lim=_TYPO_PROBE_ROWS, split_lim=_TYPO_SPLIT_ROWS, n=n)
-        probes = {
-            # The edit is in the second half: the first half is intact.
-            "ta": (f"{column} ~>=~ :ta AND {column} ~<~ :tahi", q[:h]),
-            # The edit is in the first half: the second half ends the key.
-            "tb": (
-                f"{column}_rev ~>=~ :tb AND {column}_rev ~<~ :tbhi "
-                f"AND char_length({column}) BETWEEN :n - 1 AND :n + 1",
-                q[h:][::-1],
-            ),
-        }
-        if n >= 2:  # two neighbours swapped across the middle
-            swapped = q[: h - 1] + q[h] + q[h - 1] + q[h + 1 :]
-            probes["ts"] = (f"{column} ~>=~ :ts AND {column} ~<~ :tshi", swapped)
-        # The edit is in the specific term, the query going on into the generic term
-        # (番禹区, panyy): every split q = head + tail, as the in-memory index tries them,
-        # with the head's first or second half intact in a specific term of about its length.
-        length = "spec_len" if column == "chars" else "py_spec_len"
-        for k in range(n, max(min_len, 1) - 1, -1):
-            head, hh = q[:k], max(k // 2, 1)
-            span = f"{length} IN ({k - 1}, {k}, {k + 1})"  # three descents of one index
-            probes[f"tf{k}"] = (
-                f"{column}_term ~>=~ :tf{k} AND {column}_term ~<~ :tf{k}hi AND {span}",
-                head[:hh],
-            )
-            probes[f"tr{k}"] = (
-                f"{column}_term_rev ~>=~ :tr{k} AND {column}_term_rev ~<~ :tr{k}hi AND {span}",
-                head[hh:][::-1],
-            )
-        if column == "chars":  # same sound (an input method's slip): 富涌村 for 福涌村
-            reading = "".join(_syllable_key(s) for s in syllables(q))
-            probes["tc"] = ("py ~>=~ :tc AND py ~<~ :tchi", reading)
-        branches = []
-        for name, (condition, key) in probes.items():
-            if not key:
-                continue
-            params |= {name: key, f"{name}hi": key + _TOP}
-            limit = "split_lim" if name.startswith(("tf", "tr")) else "lim"
-            branches.append(
-                f"(SELECT {_COLUMNS} FROM place_search_keys WHERE {condition} AND {where} "
-                f"LIMIT :{limit})"
-            )
-        # Every probe is an index range cut by LIMIT; the planner, misjudging how many rows
-        # a range of reversed keys holds, would otherwise scan the table for a rare one.
-        # (SET LOCAL: the read's transaction ends when the connection goes back.)
-        conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
-        return conn.execute(sa.text(" UNION ALL ".join(branches)), params).mappings().all()
+    def _typo_rows(self, conn, q: str, column: str, min_len: int, where: str, params: dict, want):
+        """Rows (with tier and form) of the names one edit from ``q`` in ``column`` (chars
+        or py), found as :meth:`gazetteer.search.SearchIndex._collect_typos` finds them:
 
-    @staticmethod
-    def _typos(rows, q: str, column: str, min_len: int):
-        """The candidate rows that are one edit from ``q``, with their typo tier."""
+        1. every split q = head + tail: the specific terms one edit from head
+           (:meth:`_terms_within_one_edit`), then the names starting with term + tail, read
+           best first per term (番禹 -> 番禺区; the homophone tier when term and head read
+           the same);
+        2. when head is itself a term: names starting with it that are one edit from q
+           whole (杉树寸民委员会 -> 杉树村民委员会);
+        3. names starting with q's intact first half that are one edit from q whole.
+
+        The ranges of 1 are read from the covering index (place, rank) and cut at
+        ``want`` per term; the names of 2 and 3 (only those of a length one edit can reach)
+        are checked in Python; then the full rows of the best are read."""
+        heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
         readings = (
-            {
-                q[:k]: "".join(_syllable_key(x) for x in syllables(q[:k]))
-                for k in range(1, len(q) + 1)
-            }
+            {head: "".join(_syllable_key(x) for x in syllables(head)) for head in heads}
             if column == "chars"
             else {}
         )
-        seen = set()
-        for row in rows:
-            ident = (row["place_id"], row["aux"])
-            if ident in seen:
-                continue
-            seen.add(ident)
-            if column == "chars":
-                key, spec = row["chars"], row["spec_len"]
-                term_reading = row["py"][: row["py_spec_len"]]
-            else:
-                key, spec, term_reading = row["py"], row["py_spec_len"], None
-            tier = _typo_tier(q, key, spec, min_len, term_reading, readings)
-            if tier is not None:
-                yield {**row, "tier": tier, "form": "typo"}
+        terms_of = self._terms_within_one_edit(conn, column, heads)
+        ranges: dict[str, int] = {}  # term + tail -> best tier
+        verify = []  # prefixes whose names are checked whole
+        for head in heads:
+            tail, terms = q[len(head) :], terms_of[head]
+            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: the homophones first
+                same = sorted(t for t, r in terms.items() if r and r == readings.get(head))
+                rest = sorted(set(terms).difference(same))
+                terms = {t: terms[t] for t in (same + rest)[:_TYPO_MAX_TERMS]}
+            for term, reading in terms.items():
+                tier = (
+                    _TIER_TYPO_HOMOPHONE
+                    if reading is not None and reading == readings.get(head)
+                    else _TIER_TYPO
+                )
+                key = term + tail
+                ranges[key] = min(tier, ranges.get(key, tier))
+            if tail and head in terms:
+                verify.append(head)
+        if len(q) // 2 >= min_len:
+            verify.append(q[: len(q) // 2])
+        found: dict[tuple[int, int], tuple[int, int]] = {}  # (place, aux) -> (tier, rank)
+        filtered = where != "TRUE"
+        if ranges:
+            keys = sorted(ranges)
+            rows = conn.execute(
+                sa.text(
+                    "SELECT r.key, k.place_id, k.aux, k.rank "
+                    "FROM unnest(CAST(:keys AS text[])) AS r(key) CROSS JOIN LATERAL ("
+                    f"SELECT place_id, aux, rank FROM place_search_keys "
+                    f"WHERE {column} ~>=~ r.key AND {column} ~<~ (r.key || :top) "
+                    f"{'AND ' + where if filtered else ''} "
+                    "ORDER BY rank, place_id LIMIT :want) AS k"
+                ),
+                dict(params, keys=keys, top=_TOP, want=want),
+            ).all()
+            for key, place, aux, rank in rows:
+                _keep(found, (place, aux), (ranges[key], rank))
+        if verify:
+            branches, vparams = [], dict(params, n=len(q), budget=_TYPO_VERIFY_ROWS)
+            for i, prefix in enumerate(dict.fromkeys(verify)):
+                vparams |= {f"v{i}": prefix, f"v{i}hi": prefix + _TOP}
+                branches.append(
+                    f"(SELECT place_id, aux, rank, {column} AS key FROM place_search_keys "
+                    f"WHERE {column} ~>=~ :v{i} AND {column} ~<~ :v{i}hi "
+                    f"AND char_length({column}) BETWEEN :n - 1 AND :n + 1 LIMIT :budget)"
+                )
+            rows = conn.execute(sa.text(" UNION ALL ".join(branches)), vparams).all()
+            if rows:
+                near = process.cdist(
+                    [q],
+                    [r.key for r in rows],
+                    scorer=OSA.distance,
+                    score_cutoff=1,
+                    dtype=np.int32,
+                    workers=1,
+                )[0]
+                for i in np.flatnonzero(near <= 1):
+                    r = rows[i]
+                    _keep(found, (r.place_id, r.aux), (_TIER_TYPO, r.rank))
+        if not found:
+            return []
+        # The best few per place, then their rows (the filters checked here for names
+        # found whole, which were read without them).
+        best: dict[int, tuple] = {}
+        for (place, aux), (tier, rank) in found.items():
+            if place not in best or (tier, rank, aux) < best[place][:3]:
+                best[place] = (tier, rank, aux)
+        order = sorted(best.items(), key=lambda item: (item[1][:2], item[0]))
+        chosen = order if filtered else order[:want]
+        tiers = {(place, aux): tier for place, (tier, _, aux) in chosen}
+        rows = conn.execute(
+            sa.text(
+                f"SELECT {_COLUMNS} FROM place_search_keys "
+                "WHERE (place_id, aux) IN (SELECT * FROM unnest("
+                "CAST(:places AS integer[]), CAST(:auxs AS smallint[]))) "
+                f"AND {where}"
+            ),
+            dict(params, places=[p for p, _ in tiers], auxs=[a for _, a in tiers]),
+        ).mappings()
+        return [{**row, "tier": tiers[row["place_id"], row["aux"]], "form": "typo"} for row in rows]
+
+    @staticmethod
+    def _terms_within_one_edit(conn, kind: str, heads: list[str]) -> dict[str, dict]:
+        """{head: {term: its reading (None for pinyin)}}: the distinct specific terms
+        within OSA distance 1 of each head (itself included), as
+        :meth:`gazetteer.search._TypoBuckets.within_one_edit` finds them: terms of length
+        len(head) - 1 .. + 1 that start with the head's first half or end with its second
+        half (one index range each), checked in Python; a swap across the middle looked up
+        directly."""
+        branches, params = [], {"kind": kind, "lim": _TYPO_TERM_ROWS}
+        for i, head in enumerate(heads):
+            h = len(head) // 2
+            params |= {f"n{i}": [len(head) - 1, len(head), len(head) + 1]}
+            for side, column, probe in (
+                ("f", "term", head[:h]),
+                ("r", "term_rev", head[h:][::-1]),
+            ):
+                if not probe:
+                    continue
+                params |= {f"{side}{i}": probe, f"{side}{i}hi": probe + _TOP}
+                branches.append(
+                    f"(SELECT {i} AS head, term, reading FROM place_search_terms "
+                    f"WHERE kind = :kind AND term_len = ANY(:n{i}) "
+                    f"AND {column} ~>=~ :{side}{i} AND {column} ~<~ :{side}{i}hi LIMIT :lim)"
+                )
+            if h >= 1:
+                params[f"s{i}"] = head[: h - 1] + head[h] + head[h - 1] + head[h + 1 :]
+                branches.append(
+                    f"(SELECT {i} AS head, term, reading FROM place_search_terms "
+                    f"WHERE kind = :kind AND term = :s{i})"
+                )
+        found: dict[str, dict] = {head: {} for head in heads}
+        if not branches:
+            return found
+        candidates_of: dict[int, dict[str, str | None]] = {}
+        for i, term, reading in conn.execute(sa.text(" UNION ALL ".join(branches)), params):
+            candidates_of.setdefault(i, {})[term] = reading
+        for i, candidates in candidates_of.items():
+            head, terms = heads[i], list(candidates)
+            near = process.cdist(
+                [head], terms, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
+            )[0]
+            found[head] = {terms[j]: candidates[terms[j]] for j in np.flatnonzero(near <= 1)}
+        return found
 
     @staticmethod
     def _collect(best: dict[int, tuple], rows) -> None:

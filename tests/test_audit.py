@@ -55,6 +55,7 @@ def test_every_table_of_the_schema_is_audited(store):
         "rate_limit_buckets",
         "idempotency_keys",
         "place_search_keys",
+        "place_search_terms",
         "store_identity",
     }
     with store.read() as conn:

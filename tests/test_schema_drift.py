@@ -41,10 +41,11 @@ POSTGRES_ONLY_INDEXES = {
     "ix_markers_geom",
     "ix_proposals_location",
     # migration 0034p: operator-class indexes of the search keys
-    *(f"ix_psk_{c}" for c in ("chars", "chars_nat", "chars_spec", "chars_rev", "py", "py_nat")),
-    *(f"ix_psk_{c}" for c in ("py_spec", "py_rev", "ini", "ini_nat", "ini_spec", "rank")),
-    "ix_psk_division_path",
-    *(f"ix_psk_{c}" for c in ("chars_term", "chars_term_rev", "py_term", "py_term_rev")),
+    *(f"ix_psk_{c}" for c in ("chars", "chars_nat", "chars_spec", "py", "py_nat", "py_spec")),
+    *(f"ix_psk_{c}" for c in ("ini", "ini_nat", "ini_spec", "rank", "division_path")),
+    # migration 0037: the typo search's terms
+    "ix_pst_term",
+    "ix_pst_term_rev",
 }
 # SQLite-only indexes of the migrations (narrow copies of a rowid, which PostgreSQL's
 # primary-key index already is): migration 0018b.

@@ -21,7 +21,7 @@ from gazetteer.core.errors import InvalidInput
 from gazetteer.lookup import LookupService, former_names
 from gazetteer.reverse import NearestPlaces
 from gazetteer.search import SearchIndex, keys_fingerprint
-from gazetteer.search_keys import place_search_keys
+from gazetteer.search_keys import place_search_keys, place_search_terms
 from gazetteer.search_postgres import SQLNearest, SQLSearch
 from gazetteer.tables import places
 
@@ -57,8 +57,8 @@ QUERIES = [
     ("guangzhou tianhe", {}),
     ("深圳天河", {}),  # a chain that does not nest
 ]
-# One typo: the best answer agrees. (Further down the lists may differ: the in-memory index
-# also takes names that start with any specific term one edit away, 南源街道 for fanyu.)
+# One typo: the whole lists agree (both look up the specific terms one edit from each split
+# of the query, then the names that start with them; 南源街道 for fanyu).
 TYPOS = [
     "番禹区",
     "番禹",
@@ -69,6 +69,11 @@ TYPOS = [
     "天河区石牌街到",
     "富涌村",
     "翠州社区",
+    "石牌街到",
+    "番愚",
+    "tianhequ",
+    "guangzou",
+    "猎德村民委员",
 ]
 SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
 
@@ -115,7 +120,11 @@ def test_every_search_form_agrees_with_the_in_memory_index(pg_store):
         assert (reading and reading.as_dict()) == (sql_reading and sql_reading.as_dict())
     for q in TYPOS:
         expected, found = memory.search(q)[0], sql.search(q)[0]
-        assert [shown(h) for h in found[:1]] == [shown(h) for h in expected[:1]], q
+        assert expected, q
+        assert [shown(h) for h in found] == [shown(h) for h in expected], q
+    for q, filters in [("番禹", {"division": PANYU}), ("石牌街到", {"feature_class": "街道"})]:
+        expected, found = memory.search(q, **filters)[0], sql.search(q, **filters)[0]
+        assert [shown(h) for h in found] == [shown(h) for h in expected], (q, filters)
     for q in SUGGESTIONS:
         expected = [(shown(h), c) for h, c in memory.suggest(q, 10)]
         assert [(shown(h), c) for h, c in sql.suggest(q, 10)] == expected, q
@@ -144,14 +153,32 @@ def test_bad_input_is_refused_the_same_way(pg_store):
     assert sql.index.search("50%_") == []
 
 
+def terms(store) -> dict[str, str]:
+    """{chars term: its reading} of place_search_terms."""
+    with store.read() as conn:
+        return dict(
+            conn.execute(
+                sa.select(place_search_terms.c.term, place_search_terms.c.reading).where(
+                    place_search_terms.c.kind == "chars"
+                )
+            ).all()
+        )
+
+
 def test_writes_are_searchable_at_commit_with_nothing_built(pg_store):
     sql = SQLSearch(pg_store)  # made before the writes, never told of them
     named = name_place(pg_store, LUHU, OFFICER, NOW)
     assert [h.id for h in sql.search("鹭湖新村")][:1] == [named]
     assert named in [h.id for h in sql.search("luhuxincun")]
     assert named in [h.id for h in sql.search("lhxc")]
+    # One typo in a specific term no name had before: the writer added the term.
+    assert "鹮汀新" not in terms(pg_store)  # 鹮汀新 + 村
+    novel = name_place(pg_store, {**LUHU, "name": "鹮汀新村"}, OFFICER, NOW)
+    assert terms(pg_store)["鹮汀新"] == "huantingxin"
+    assert [(h.id, h.matched_form) for h in sql.search("鹮丁新村")][:1] == [(novel, "typo")]
 
     renamed = rename_place(pg_store, named, "鹭岛新村", OFFICER, NOW)
+    assert [h.id for h in sql.search("鹭到新村")][:1] == [renamed]
     hit = next(h for h in sql.search("鹭湖新村") if h.id == renamed)
     assert (hit.name, hit.matched_former_name) == ("鹭岛新村", "鹭湖新村")
     assert [h.status for h in sql.search("鹭湖新村") if h.id == named] == ["historical"]

@@ -32,7 +32,14 @@ from gazetteer.core.store import Store, metadata
 # keys derived from places (gazetteer.search_keys: rewritten with every audited place write)
 # and the store's id (gazetteer.core.store_identity: written once).
 UNAUDITED_TABLES = frozenset(
-    {"audit_log", "rate_limit_buckets", "idempotency_keys", "place_search_keys", "store_identity"}
+    {
+        "audit_log",
+        "rate_limit_buckets",
+        "idempotency_keys",
+        "place_search_keys",
+        "place_search_terms",
+        "store_identity",
+    }
 )
 
 
