@@ -31,6 +31,7 @@ dropped at the end (``--keep`` keeps it).
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import json
 import os
@@ -221,6 +222,8 @@ def in_process(store: Store, requests) -> dict[str, list[float]]:
 
     service = LookupService(store)
     service.warm()
+    gc.collect()  # as a server's worker does after its start (webmap/gunicorn_conf.py)
+    gc.freeze()
     timings: dict[str, list[float]] = defaultdict(list)
     for kind, path, params in requests:
         p = dict(params)

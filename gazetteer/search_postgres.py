@@ -69,16 +69,26 @@ _COLUMNS = (
 _TOP = "\U0010ffff"  # above every character: key ~<~ prefix || _TOP ends a prefix range
 # The one-typo search's reads: terms per range of a head's half (a head of two characters
 # has a few thousand terms starting with its first), and names checked whole per prefix
-# (after the length filter; the in-memory index checks up to _TYPO_VERIFY_BUDGET).
+# (after the length filter; the in-memory index checks up to _TYPO_VERIFY_BUDGET), and
+# with filters, names read per term before they are filtered.
 _TYPO_TERM_ROWS = 20_000
 _TYPO_VERIFY_ROWS = 5_000
+_TYPO_FILTERED_ROWS = 40
 _TYPO_MIN_LATIN = 3
+_JUST_THIS = "\x01"  # key ~<~ name || _JUST_THIS: the name itself (names hold no U+0001)
+_SHORT_STATEMENTS = sa.text(
+    "SELECT set_config('jit', 'off', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true)"
+)
 
 
-def _keep(found: dict, ident: tuple[int, int], tier_rank: tuple[int, int]) -> None:
-    """Keep the best (tier, rank) of a key row found more than once."""
-    if ident not in found or tier_rank < found[ident]:
-        found[ident] = tier_rank
+def _within_one_edit(q: str, candidates: dict) -> dict:
+    """The candidates (keys of a dict, values kept) within OSA distance 1 of ``q``."""
+    if not candidates:
+        return {}
+    keys = list(candidates)
+    near = process.cdist([q], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1)
+    return {keys[i]: candidates[keys[i]] for i in np.flatnonzero(near[0] <= 1)}
 
 
 class SQLSearch(SearchMethods):
@@ -108,6 +118,10 @@ class SQLSearch(SearchMethods):
         if has_han and has_latin:  # 广zhou: read the characters as pinyin
             text = "".join(syllables(text))
         with self.store.read() as conn:
+            # Each statement is a few index ranges: compiling it (JIT, about 70 ms when the
+            # planner overestimates a range) or starting parallel workers costs more than
+            # it saves. (Local to the read's transaction.)
+            conn.execute(_SHORT_STATEMENTS)
             where, params = self._filters(conn, division, feature_class, statuses, box)
             if where is None:
                 return []
@@ -214,28 +228,26 @@ class SQLSearch(SearchMethods):
         """Rows (with tier and form) of the names one edit from ``q`` in ``column`` (chars
         or py), found as :meth:`gazetteer.search.SearchIndex._collect_typos` finds them:
 
-        1. every split q = head + tail: the specific terms one edit from head
-           (:meth:`_terms_within_one_edit`), then the names starting with term + tail, read
-           best first per term (番禹 -> 番禺区; the homophone tier when term and head read
-           the same);
+        1. every split q = head + tail: the specific terms one edit from head, then the
+           names starting with term + tail (番禹 -> 番禺区; the homophone tier when term and
+           head read the same);
         2. when head is itself a term: names starting with it that are one edit from q
            whole (杉树寸民委员会 -> 杉树村民委员会);
         3. names starting with q's intact first half that are one edit from q whole.
 
-        The ranges of 1 are read from the covering index (place, rank) and cut at
-        ``want`` per term; the names of 2 and 3 (only those of a length one edit can reach)
-        are checked in Python; then the full rows of the best are read."""
+        Three statements: the candidate terms and whole names (:meth:`_typo_candidates`,
+        checked here with the OSA distance); the best rows of every name range they give,
+        from the covering index; the full rows of the best few."""
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
         readings = (
             {head: "".join(_syllable_key(x) for x in syllables(head)) for head in heads}
             if column == "chars"
             else {}
         )
-        terms_of = self._terms_within_one_edit(conn, column, heads)
-        ranges: dict[str, int] = {}  # term + tail -> best tier
-        verify = []  # prefixes whose names are checked whole
+        terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len)
+        ranges: dict[tuple[str, str], int] = {}  # (low, high) key bounds -> best tier
         for head in heads:
-            tail, terms = q[len(head) :], terms_of[head]
+            tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
             if len(terms) > _TYPO_MAX_TERMS:  # a very short head: the homophones first
                 same = sorted(t for t, r in terms.items() if r and r == readings.get(head))
                 rest = sorted(set(terms).difference(same))
@@ -246,116 +258,137 @@ class SQLSearch(SearchMethods):
                     if reading is not None and reading == readings.get(head)
                     else _TIER_TYPO
                 )
-                key = term + tail
-                ranges[key] = min(tier, ranges.get(key, tier))
-            if tail and head in terms:
-                verify.append(head)
-        if len(q) // 2 >= min_len:
-            verify.append(q[: len(q) // 2])
-        found: dict[tuple[int, int], tuple[int, int]] = {}  # (place, aux) -> (tier, rank)
-        filtered = where != "TRUE"
-        if ranges:
-            keys = sorted(ranges)
-            rows = conn.execute(
-                sa.text(
-                    "SELECT r.key, k.place_id, k.aux, k.rank "
-                    "FROM unnest(CAST(:keys AS text[])) AS r(key) CROSS JOIN LATERAL ("
-                    f"SELECT place_id, aux, rank FROM place_search_keys "
-                    f"WHERE {column} ~>=~ r.key AND {column} ~<~ (r.key || :top) "
-                    f"{'AND ' + where if filtered else ''} "
-                    "ORDER BY rank, place_id LIMIT :want) AS k"
-                ),
-                dict(params, keys=keys, top=_TOP, want=want),
-            ).all()
-            for key, place, aux, rank in rows:
-                _keep(found, (place, aux), (ranges[key], rank))
-        if verify:
-            branches, vparams = [], dict(params, n=len(q), budget=_TYPO_VERIFY_ROWS)
-            for i, prefix in enumerate(dict.fromkeys(verify)):
-                vparams |= {f"v{i}": prefix, f"v{i}hi": prefix + _TOP}
-                branches.append(
-                    f"(SELECT place_id, aux, rank, {column} AS key FROM place_search_keys "
-                    f"WHERE {column} ~>=~ :v{i} AND {column} ~<~ :v{i}hi "
-                    f"AND char_length({column}) BETWEEN :n - 1 AND :n + 1 LIMIT :budget)"
-                )
-            rows = conn.execute(sa.text(" UNION ALL ".join(branches)), vparams).all()
-            if rows:
-                near = process.cdist(
-                    [q],
-                    [r.key for r in rows],
-                    scorer=OSA.distance,
-                    score_cutoff=1,
-                    dtype=np.int32,
-                    workers=1,
-                )[0]
-                for i in np.flatnonzero(near <= 1):
-                    r = rows[i]
-                    _keep(found, (r.place_id, r.aux), (_TIER_TYPO, r.rank))
-        if not found:
+                bounds = (term + tail, term + tail + _TOP)  # names starting with it
+                ranges[bounds] = min(tier, ranges.get(bounds, tier))
+        for key in _within_one_edit(q, dict.fromkeys(whole)):
+            bounds = (key, key + _JUST_THIS)  # the name itself
+            ranges[bounds] = min(_TIER_TYPO, ranges.get(bounds, _TIER_TYPO))
+        if not ranges:
             return []
-        # The best few per place, then their rows (the filters checked here for names
-        # found whole, which were read without them).
-        best: dict[int, tuple] = {}
-        for (place, aux), (tier, rank) in found.items():
-            if place not in best or (tier, rank, aux) < best[place][:3]:
+        filtered = where != "TRUE"
+        in_range = f"{column} ~>=~ r.lo AND {column} ~<~ r.hi"
+        if filtered:
+            # The filters are columns of the row, not of the index: each range is read in
+            # key order up to _TYPO_FILTERED_ROWS rows, which are then filtered (a short
+            # term starts thousands of names: 300 terms would read them all).
+            per_range = (
+                f"SELECT place_id, aux, rank FROM (SELECT * FROM place_search_keys "
+                f"WHERE {in_range} LIMIT :pool) AS c WHERE {where}"
+            )
+        else:
+            per_range = f"SELECT place_id, aux, rank FROM place_search_keys WHERE {in_range}"
+        bounds = sorted(ranges)
+        rows = conn.execute(
+            sa.text(
+                "SELECT r.tier, k.place_id, k.aux, k.rank FROM unnest(CAST(:los AS text[]), "
+                "CAST(:his AS text[]), CAST(:tiers AS integer[])) AS r(lo, hi, tier) "
+                "CROSS JOIN LATERAL ("
+                # rank + 0: the range, sorted, not the whole rank index filtered (the
+                # planner cannot size a range whose bounds come from the arrays).
+                f"{per_range} ORDER BY rank + 0, place_id LIMIT :want) AS k "
+                # The best overall (a place found by several ranges counts once, below).
+                "ORDER BY r.tier, k.rank, k.place_id LIMIT :outer"
+            ),
+            dict(
+                params,
+                los=[lo for lo, _ in bounds],
+                his=[hi for _, hi in bounds],
+                tiers=[ranges[b] for b in bounds],
+                want=want,
+                outer=want * 4,
+                pool=_TYPO_FILTERED_ROWS,
+            ),
+        ).all()
+        best: dict[int, tuple[int, int, int]] = {}  # place -> (tier, rank, aux), its best
+        for tier, place, aux, rank in rows:
+            if place not in best or (tier, rank, aux) < best[place]:
                 best[place] = (tier, rank, aux)
-        order = sorted(best.items(), key=lambda item: (item[1][:2], item[0]))
-        chosen = order if filtered else order[:want]
-        tiers = {(place, aux): tier for place, (tier, _, aux) in chosen}
+        order = sorted(best.items(), key=lambda item: (item[1][:2], item[0]))[:want]
+        tiers = {(place, aux): tier for place, (tier, _, aux) in order}
+        if not tiers:
+            return []
         rows = conn.execute(
             sa.text(
                 f"SELECT {_COLUMNS} FROM place_search_keys "
                 "WHERE (place_id, aux) IN (SELECT * FROM unnest("
-                "CAST(:places AS integer[]), CAST(:auxs AS smallint[]))) "
-                f"AND {where}"
+                "CAST(:places AS integer[]), CAST(:auxs AS smallint[])))"
             ),
-            dict(params, places=[p for p, _ in tiers], auxs=[a for _, a in tiers]),
+            {"places": [p for p, _ in tiers], "auxs": [a for _, a in tiers]},
         ).mappings()
         return [{**row, "tier": tiers[row["place_id"], row["aux"]], "form": "typo"} for row in rows]
 
     @staticmethod
-    def _terms_within_one_edit(conn, kind: str, heads: list[str]) -> dict[str, dict]:
-        """{head: {term: its reading (None for pinyin)}}: the distinct specific terms
-        within OSA distance 1 of each head (itself included), as
-        :meth:`gazetteer.search._TypoBuckets.within_one_edit` finds them: terms of length
-        len(head) - 1 .. + 1 that start with the head's first half or end with its second
-        half (one index range each), checked in Python; a swap across the middle looked up
-        directly."""
-        branches, params = [], {"kind": kind, "lim": _TYPO_TERM_ROWS}
+    def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int):
+        """({head: {candidate term: its reading}}, [distinct names to check whole]) in one
+        statement, each part an index range cut by LIMIT and returned as one array:
+
+        * for each head, the terms that could be one edit from it, as
+          :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of length
+          len(head) - 1 .. + 1, starting with the head's first half or ending with its
+          second half; and the head with the neighbours across its middle swapped;
+        * the names n - 1 .. n + 1 long (n = len(q)) starting with a head that is itself a
+          term and has a tail, or with q's first half (``ix_psk_{kind}_len``)."""
+        n = len(q)
+        branches = []
+        params: dict = {"kind": kind, "lim": _TYPO_TERM_ROWS, "budget": _TYPO_VERIFY_ROWS}
+        params["lens"] = [n - 1, n, n + 1]
+
+        def terms(i: int, condition: str) -> None:
+            branches.append(
+                f"SELECT {i} AS head, array_agg(term) AS keys, array_agg(reading) AS readings "
+                f"FROM (SELECT term, reading FROM place_search_terms WHERE kind = :kind "
+                f"AND {condition} LIMIT :lim) AS t"
+            )
+
+        def names(i: int, prefix: str, only_if_term: bool) -> None:
+            params[f"v{i}"], params[f"v{i}hi"] = prefix, prefix + _TOP
+            guard = (
+                f"WHERE EXISTS (SELECT 1 FROM place_search_terms WHERE kind = :kind "
+                f"AND term = :v{i})"
+                if only_if_term
+                else ""
+            )
+            branches.append(
+                f"SELECT -1 AS head, array_agg(DISTINCT key) AS keys, "
+                f"CAST(NULL AS text[]) AS readings FROM (SELECT {kind} AS key "
+                f"FROM place_search_keys WHERE char_length({kind}) = ANY(:lens) "
+                f"AND {kind} ~>=~ :v{i} AND {kind} ~<~ :v{i}hi LIMIT :budget) AS w {guard}"
+            )
+
         for i, head in enumerate(heads):
             h = len(head) // 2
-            params |= {f"n{i}": [len(head) - 1, len(head), len(head) + 1]}
-            for side, column, probe in (
-                ("f", "term", head[:h]),
-                ("r", "term_rev", head[h:][::-1]),
-            ):
-                if not probe:
-                    continue
-                params |= {f"{side}{i}": probe, f"{side}{i}hi": probe + _TOP}
-                branches.append(
-                    f"(SELECT {i} AS head, term, reading FROM place_search_terms "
-                    f"WHERE kind = :kind AND term_len = ANY(:n{i}) "
-                    f"AND {column} ~>=~ :{side}{i} AND {column} ~<~ :{side}{i}hi LIMIT :lim)"
-                )
+            params[f"n{i}"] = [len(head) - 1, len(head), len(head) + 1]
+            for side, column, probe in (("f", "term", head[:h]), ("r", "term_rev", head[h:][::-1])):
+                if probe:
+                    params[f"{side}{i}"], params[f"{side}{i}hi"] = probe, probe + _TOP
+                    terms(
+                        i,
+                        f"term_len = ANY(:n{i}) AND {column} ~>=~ :{side}{i} "
+                        f"AND {column} ~<~ :{side}{i}hi",
+                    )
             if h >= 1:
                 params[f"s{i}"] = head[: h - 1] + head[h] + head[h - 1] + head[h + 1 :]
-                branches.append(
-                    f"(SELECT {i} AS head, term, reading FROM place_search_terms "
-                    f"WHERE kind = :kind AND term = :s{i})"
-                )
-        found: dict[str, dict] = {head: {} for head in heads}
-        if not branches:
-            return found
-        candidates_of: dict[int, dict[str, str | None]] = {}
-        for i, term, reading in conn.execute(sa.text(" UNION ALL ".join(branches)), params):
-            candidates_of.setdefault(i, {})[term] = reading
-        for i, candidates in candidates_of.items():
-            head, terms = heads[i], list(candidates)
-            near = process.cdist(
-                [head], terms, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
-            )[0]
-            found[head] = {terms[j]: candidates[terms[j]] for j in np.flatnonzero(near <= 1)}
-        return found
+                terms(i, f"term = :s{i}")
+        first_half = q[: n // 2] if n // 2 >= min_len else None
+        if first_half:
+            names(len(heads), first_half, only_if_term=False)
+        for i, head in enumerate(heads):
+            if len(head) < n and head != first_half:  # a tail, and not read just above
+                names(i, head, only_if_term=True)
+        terms_of: dict[str, dict[str, str | None]] = {}
+        whole: set[str] = set()
+        for i, keys, readings in conn.execute(
+            sa.text(" UNION ALL ".join(f"({b})" for b in branches)), params
+        ):
+            if not keys:
+                continue
+            if i < 0:
+                whole.update(keys)
+            else:
+                found = terms_of.setdefault(heads[i], {})
+                for term, reading in zip(keys, readings or [None] * len(keys)):
+                    found.setdefault(term, reading)
+        return terms_of, sorted(whole)
 
     @staticmethod
     def _collect(best: dict[int, tuple], rows) -> None:

@@ -43,7 +43,9 @@ POSTGRES_ONLY_INDEXES = {
     # migration 0034p: operator-class indexes of the search keys
     *(f"ix_psk_{c}" for c in ("chars", "chars_nat", "chars_spec", "py", "py_nat", "py_spec")),
     *(f"ix_psk_{c}" for c in ("ini", "ini_nat", "ini_spec", "rank", "division_path")),
-    # migration 0037: the typo search's terms
+    # migration 0037: the typo search's terms, and names by length and prefix
+    "ix_psk_chars_len",
+    "ix_psk_py_len",
     "ix_pst_term",
     "ix_pst_term_rev",
 }

@@ -6,6 +6,7 @@ from shared index files, docs/lookup.md) right after it starts, before it takes 
 so the first public requests to a new worker do not wait behind the build.
 """
 
+import gc
 import logging
 
 worker_class = "gthread"
@@ -52,3 +53,8 @@ def post_worker_init(worker):
             # A worker with no requests still follows other processes' changes and starts
             # the rebuild a division change asks for (docs/lookup.md).
             lookup().follow()
+    # What the worker made to start (the app, pypinyin's dictionaries: millions of lists)
+    # lives as long as it does; frozen, the collector stops walking it on every full
+    # collection (a 50-60 ms pause in whichever request triggered one).
+    gc.collect()
+    gc.freeze()

@@ -3,7 +3,8 @@ which PostgreSQL's one-typo search looks up first, as the in-memory index looks 
 typo buckets: terms one edit from what was typed, then the names starting with them.
 
 The typo search no longer probes the key rows by term, by reversed term or by reversed
-name, so those columns of ``place_search_keys`` and their six indexes go. The table is made
+name, so those columns of ``place_search_keys`` and their six indexes go; names checked
+whole against a query are read by length and prefix (two indexes). The table is made
 on both stores (SQLite leaves it empty); on PostgreSQL it is filled from the key rows
 already stored (the writers keep it from here on).
 
@@ -56,6 +57,13 @@ def upgrade():
             "CREATE INDEX ix_pst_term_rev ON place_search_terms "
             "(kind, term_len, term_rev text_pattern_ops) INCLUDE (term, reading)"
         )
+        # A name checked whole against a query of n characters is n - 1 .. n + 1 long:
+        # the names of those lengths that start with a prefix are three ranges.
+        for column in ("chars", "py"):
+            op.execute(
+                f"CREATE INDEX ix_psk_{column}_len ON place_search_keys "
+                f"(char_length({column}), {column} text_pattern_ops) INCLUDE (rank, place_id, aux)"
+            )
         for kind, (term, reading) in TERM_KINDS.items():
             op.execute(
                 sa.text(
@@ -93,6 +101,8 @@ def downgrade():
         for column, (_, type_) in REVERSED.items():
             batch.alter_column(column, existing_type=type_, nullable=False)
     if postgres:
+        op.execute("DROP INDEX IF EXISTS ix_psk_chars_len")
+        op.execute("DROP INDEX IF EXISTS ix_psk_py_len")
         for column in ("chars_rev", "py_rev"):
             op.execute(
                 f"CREATE INDEX ix_psk_{column} ON place_search_keys ({column} text_pattern_ops)"
