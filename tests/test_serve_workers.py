@@ -5,6 +5,7 @@ server as a whole."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import http.client
 import json
 import os
@@ -24,6 +25,7 @@ from gazetteer.build_base import BUILT_BY
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
 from gazetteer.tables import divisions
+from webmap import gunicorn_conf
 
 OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
 
@@ -242,8 +244,6 @@ def test_the_server_opens_no_control_socket_another_would_replace(server, tmp_pa
     first's: the server opens none, and the settings say so to any gunicorn that has one."""
     from gunicorn.config import Config
 
-    from webmap import gunicorn_conf
-
     assert get(server, "/api/health")[0] == 200
     made = [p for d in ("home", "run") for p in (tmp_path / d).rglob("*")]
     assert made == []
@@ -251,3 +251,20 @@ def test_the_server_opens_no_control_socket_another_would_replace(server, tmp_pa
     cfg = Config()
     gunicorn_conf.apply_to(cfg)
     assert cfg.control_socket_disable is True and cfg.limit_request_line == 0
+
+
+def test_a_worker_freezes_what_it_made_to_start():
+    """After its start a worker moves the objects it made (the app, pypinyin's dictionaries)
+    out of the collector's reach: full collections then skip them instead of pausing a
+    request for 50-60 ms (docs/benchmarks.md, national scale)."""
+
+    class Worker:
+        wsgi = object()  # no app context: only the freeze is exercised
+
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        gunicorn_conf.post_worker_init(Worker())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
