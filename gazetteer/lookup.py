@@ -51,7 +51,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from gazetteer import changes
-from gazetteer.chains import ChainLexicon, ChainSearch
+from gazetteer.chains import CHAIN_LEVELS, ChainLexicon, ChainSearch
 from gazetteer.core import crs
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.settings import LOOKUP_REBUILDS
@@ -61,7 +61,7 @@ from gazetteer.registry_tables import place_links
 from gazetteer.reverse import DivisionLocator, NearestPlaces
 from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.rules.corpus import read_corpus_records
-from gazetteer.search import OTHER_LEVEL_RANK, SearchIndex, store_records
+from gazetteer.search import LEVEL_RANK, SearchIndex, store_records
 from gazetteer.search_postgres import SQLNearest, SQLSearch
 from gazetteer.tables import places
 
@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH_POINTS = 10_000
 # More changed places than this in one batch (an import): rebuild beside instead.
 MAX_INCREMENTAL_PLACES = 5_000
+# The lowest level chains read (township), as search ranks levels.
+_LAST_CHAIN_RANK = max(LEVEL_RANK[level] for level in CHAIN_LEVELS)
 # A mapped base is used while at most this many place changes are logged after it (none to
 # divisions); past that a new base is built beside (index_files).
 MAX_OVERLAY_CHANGES = 20_000
@@ -534,9 +536,10 @@ class LookupService:
                     indexes.corpus.add(corpus_records[place_id])
                 else:
                     indexes.corpus.remove(place_id)
-        # A place that is a division (renamed, retired) changes how chains read it: the
-        # division lexicon is small, so it is read again whole.
-        if any(r["level_rank"] != OTHER_LEVEL_RANK for r in search_records.values()):
+        # A place that is a division of a chain level (province .. township: renamed,
+        # retired) changes how chains read it: that lexicon is small, so it is read again
+        # whole. Villages and other places are not in it.
+        if any(r["level_rank"] <= _LAST_CHAIN_RANK for r in search_records.values()):
             indexes.chains.lexicon = ChainLexicon.from_store(
                 self.store, former_names=former_names(self.store)
             )
