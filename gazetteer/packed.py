@@ -111,6 +111,25 @@ class SortedKeys(PackedStrings):
         lo = self._bisect(key, "left")
         return lo, self._bisect(key + _TOP, "left", lo)
 
+    def ranges_of(self, prefixes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) arrays: keys lo[i]..hi[i]-1 start with ``prefixes[i]``, as
+        :meth:`range_of` gives them; the prefixes whose bounds are shorter than the head
+        width in one vectorised search each side, the others one by one."""
+        width = self.head.dtype.itemsize
+        encoded = [encode(p) for p in prefixes]
+        lo = np.zeros(len(encoded), np.int64)
+        hi = np.zeros(len(encoded), np.int64)
+        short = np.array([i for i, e in enumerate(encoded) if len(e) + 1 < width], np.int64)
+        if short.size:
+            low = np.array([encoded[i] for i in short], dtype=f"S{width}")
+            high = np.array([encoded[i] + _TOP for i in short], dtype=f"S{width}")
+            lo[short] = np.searchsorted(self.head, low, "left")
+            hi[short] = np.searchsorted(self.head, high, "left")
+        for i, e in enumerate(encoded):
+            if len(e) + 1 >= width:
+                lo[i], hi[i] = self.range_of(prefixes[i])
+        return lo, hi
+
     def prefix_range(self, q: str) -> tuple[int, int, int]:
         """(lo, end_of_exact, hi): keys lo..hi-1 start with q, lo..end_of_exact-1 equal it."""
         key = encode(q)
@@ -122,6 +141,26 @@ class SortedKeys(PackedStrings):
         """Position of ``key``, or -1."""
         lo, exact_end, _ = self.prefix_range(key)
         return lo if exact_end > lo else -1
+
+    def find_many(self, keys: Sequence[str]) -> np.ndarray:
+        """Positions of ``keys`` (-1 where absent), as :meth:`find` gives them: the keys
+        shorter than the head width in one vectorised search (their head is the whole
+        key), the others one by one."""
+        width = self.head.dtype.itemsize
+        encoded = [encode(k) for k in keys]
+        out = np.full(len(encoded), -1, np.int64)
+        short = np.array([i for i, e in enumerate(encoded) if len(e) < width], np.int64)
+        if short.size and len(self.head):
+            probe = np.array([encoded[i] for i in short], dtype=f"S{width}")
+            pos = np.searchsorted(self.head, probe, "left")
+            inside = pos < len(self.head)
+            hit = np.zeros(short.size, bool)
+            hit[inside] = self.head[pos[inside]] == probe[inside]
+            out[short[hit]] = pos[hit]
+        for i, e in enumerate(encoded):
+            if len(e) >= width:
+                out[i] = self.find(keys[i])
+        return out
 
 
 class _RawView:

@@ -51,6 +51,7 @@ from gazetteer.packed import (
     PackedStrings,
     SortedKeys,
     SplitColumn,
+    encode,
     id_array,
     id_value,
     load_arrays,
@@ -430,6 +431,14 @@ class _KeyList:
         lo = bisect.bisect_left(self.keys, prefix)
         return lo, bisect.bisect_left(self.keys, prefix + "\U0010ffff", lo)
 
+    def ranges_of(self, prefixes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) arrays of :meth:`range_of` for many prefixes."""
+        bounds = [self.range_of(p) for p in prefixes]
+        return (
+            np.array([b[0] for b in bounds], np.int64),
+            np.array([b[1] for b in bounds], np.int64),
+        )
+
     def prefix_range(self, q: str) -> tuple[int, int, int]:
         """(lo, end_of_exact, hi): entries lo..hi start with q, lo..end_of_exact equal it."""
         lo = bisect.bisect_left(self.keys, q)
@@ -458,8 +467,9 @@ class _PackedKeyList:
             nat_len,
             spec_len,
         )
-        self.range_of, self.prefix_range, self.texts = (
+        self.range_of, self.ranges_of, self.prefix_range, self.texts = (
             keys.range_of,
+            keys.ranges_of,
             keys.prefix_range,
             keys.texts,
         )
@@ -531,12 +541,25 @@ class _TypoBuckets:
             base["readings"] = PackedStrings.of([readings[t] for t in known])
         return base
 
-    def reading_of(self, term: str) -> str | None:
-        found = self.reading.get(term)
-        if found is None and self.base_terms is not None:
-            i = self.base_terms.find(term)
-            found = self.base_readings[i] if i >= 0 else None
-        return found
+    def read_as(self, terms: Iterable[str], reading: str) -> set[str]:
+        """The terms whose pinyin is ``reading`` (the homophones of what was typed): the
+        terms added since the base by their reading, the base's found in one vectorised
+        search and compared as bytes, only those of the reading's length (a short head has
+        thousands of terms one edit away)."""
+        terms = list(terms)
+        same = {t for t in terms if self.reading.get(t) == reading}
+        if self.base_terms is None:
+            return same
+        todo = [t for t in terms if t not in self.reading]
+        pos = self.base_terms.find_many(todo)
+        want = encode(reading)
+        off = self.base_readings.off
+        found = np.flatnonzero(pos >= 0)
+        lengths = off[pos[found] + 1] - off[pos[found]] - 1
+        for i in found[lengths == len(want)]:
+            if self.base_readings.raw(int(pos[i])) == want:
+                same.add(todo[i])
+        return same
 
     def insert(self, term: str, reading: str | None = None) -> None:
         if reading is not None:
@@ -1059,36 +1082,36 @@ class SearchIndex(SearchMethods):
            with it that are one edit from q as a whole (杉树寸民委员会 -> 杉树村民委员会).
         3. In the second half of a whole name: names starting with q's intact first half that
            are one edit from q."""
-        splits = []  # (head, tail, terms one edit from head, head's reading)
+        splits = []  # (head, tail, terms one edit from head, those that read as head does)
         for k in range(len(q), min_len - 1, -1):
             head, tail = q[:k], q[k:]
             head_reading = (
                 "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
             )
             terms = buckets.within_one_edit(head)
+            # An IME slip picks a character of the same sound: those rank first.
+            same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
             if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
-                same = [t for t in terms if buckets.reading_of(t) == head_reading]
-                terms = (same + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
-            splits.append((head, tail, terms, head_reading))
+                terms = (sorted(same) + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
+            splits.append((head, tail, terms, same))
         for part in keys.parts:
-            self._collect_typos_part(q, splits, buckets, part, min_len, cands, mask_fn)
+            self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)
 
-    def _collect_typos_part(self, q, splits, buckets, keys, min_len, cands, mask_fn) -> None:
+    def _collect_typos_part(self, q, splits, keys, min_len, cands, mask_fn) -> None:
         typo = MATCHED_FORMS.index("typo")
         ranges: dict[int, list[np.ndarray]] = {_TIER_TYPO_HOMOPHONE: [], _TIER_TYPO: []}
         whole: list[np.ndarray] = []
         verify: list[tuple[int, int]] = []
-        for head, tail, terms, head_reading in splits:
-            for term in terms:
-                lo, hi = keys.range_of(term + tail)
+        # The names starting with each term + tail: every range in one vectorised search.
+        starts = [(term + tail, term in same) for _, tail, terms, same in splits for term in terms]
+        if starts:
+            los, his = keys.ranges_of([prefix for prefix, _ in starts])
+            for (_, homophone), lo, hi in zip(starts, los, his):
                 if lo < hi:
-                    # An IME slip picks a character of the same sound: rank those first.
-                    homophone = (
-                        head_reading is not None and buckets.reading_of(term) == head_reading
-                    )
                     ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(
                         np.arange(lo, hi)
                     )
+        for head, tail, terms, _ in splits:
             if tail and head in terms:
                 lo, hi = keys.range_of(head)
                 if 0 < hi - lo <= _TYPO_VERIFY_BUDGET:
