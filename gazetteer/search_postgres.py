@@ -70,10 +70,15 @@ _TOP = "\U0010ffff"  # above every character: key ~<~ prefix || _TOP ends a pref
 # The one-typo search's reads: terms per range of a head's half (a head of two characters
 # has a few thousand terms starting with its first), and names checked whole per prefix
 # (after the length filter; the in-memory index checks up to _TYPO_VERIFY_BUDGET), and
-# with filters, names read per term before they are filtered.
+# with filters, names read in all before they are filtered (at least 40 per range).
 _TYPO_TERM_ROWS = 20_000
 _TYPO_VERIFY_ROWS = 5_000
-_TYPO_FILTERED_ROWS = 40
+_TYPO_FILTERED_ROWS = 12_000
+_TYPO_FILTERED_MIN_ROWS = 40
+_TYPO_DIVISION_ROWS = 20_000  # a division with at most this many names is read whole
+# The division itself and everything under it: its path, or its path + '/…' ('0' follows
+# '/' in byte order).
+_IN_DIVISION = "(division_path = :dpath OR (division_path ~>=~ :dlo AND division_path ~<~ :dhi))"
 _TYPO_MIN_LATIN = 3
 _JUST_THIS = "\x01"  # key ~<~ name || _JUST_THIS: the name itself (names hold no U+0001)
 _SHORT_STATEMENTS = sa.text(
@@ -164,11 +169,7 @@ class SQLSearch(SearchMethods):
             ).scalar()
             if path is None:
                 return None, None
-            # The division itself and everything under it: its path, or its path + '/…'
-            # ('0' follows '/' in byte order).
-            where.append(
-                "(division_path = :dpath OR (division_path ~>=~ :dlo AND division_path ~<~ :dhi))"
-            )
+            where.append(_IN_DIVISION)
             params |= {"dpath": path, "dlo": path + "/", "dhi": path + "0"}
         if feature_class is not None:
             where.append("feature_class = :fclass")
@@ -266,23 +267,49 @@ class SQLSearch(SearchMethods):
         if not ranges:
             return []
         filtered = where != "TRUE"
+        found = (
+            self._typo_rows_in_division(conn, column, ranges, where, params)
+            if ("dpath" in params)
+            else None
+        )
+        if found is not None:
+            return self._best_typo_rows(conn, found, want)
         in_range = f"{column} ~>=~ r.lo AND {column} ~<~ r.hi"
+        bounds = sorted(ranges)
+        pools = None
         if filtered:
             # The filters are columns of the row, not of the index: each range is read in
-            # key order up to _TYPO_FILTERED_ROWS rows, which are then filtered (a short
-            # term starts thousands of names: 300 terms would read them all).
+            # key order up to its share of _TYPO_FILTERED_ROWS, which is then filtered (a
+            # short term starts thousands of names: 300 terms would read them all). The
+            # share goes to the ranges that hold names (counted from the index).
+            held = (
+                conn.execute(
+                    sa.text(
+                        "SELECT r.i FROM unnest(CAST(:los AS text[]), CAST(:his AS text[])) "
+                        "WITH ORDINALITY AS r(lo, hi, i) "
+                        f"WHERE EXISTS (SELECT 1 FROM place_search_keys WHERE {in_range})"
+                    ),
+                    {"los": [lo for lo, _ in bounds], "his": [hi for _, hi in bounds]},
+                )
+                .scalars()
+                .all()
+            )
+            bounds = [bounds[i - 1] for i in held]
+            share = max(_TYPO_FILTERED_ROWS // max(len(bounds), 1), _TYPO_FILTERED_MIN_ROWS)
+            pools = [share] * len(bounds)
+            if not bounds:
+                return []
             per_range = (
                 f"SELECT place_id, aux, rank FROM (SELECT * FROM place_search_keys "
-                f"WHERE {in_range} LIMIT :pool) AS c WHERE {where}"
+                f"WHERE {in_range} LIMIT r.pool) AS c WHERE {where}"
             )
         else:
             per_range = f"SELECT place_id, aux, rank FROM place_search_keys WHERE {in_range}"
-        bounds = sorted(ranges)
         rows = conn.execute(
             sa.text(
                 "SELECT r.tier, k.place_id, k.aux, k.rank FROM unnest(CAST(:los AS text[]), "
-                "CAST(:his AS text[]), CAST(:tiers AS integer[])) AS r(lo, hi, tier) "
-                "CROSS JOIN LATERAL ("
+                "CAST(:his AS text[]), CAST(:tiers AS integer[]), CAST(:pools AS integer[])) "
+                "AS r(lo, hi, tier, pool) CROSS JOIN LATERAL ("
                 # rank + 0: the range, sorted, not the whole rank index filtered (the
                 # planner cannot size a range whose bounds come from the arrays).
                 f"{per_range} ORDER BY rank + 0, place_id LIMIT :want) AS k "
@@ -294,11 +321,53 @@ class SQLSearch(SearchMethods):
                 los=[lo for lo, _ in bounds],
                 his=[hi for _, hi in bounds],
                 tiers=[ranges[b] for b in bounds],
+                pools=pools or [0] * len(bounds),
                 want=want,
                 outer=want * 4,
-                pool=_TYPO_FILTERED_ROWS,
             ),
         ).all()
+        return self._best_typo_rows(conn, rows, want)
+
+    @staticmethod
+    def _typo_rows_in_division(conn, column, ranges, where, params):
+        """With a division filter, the typo candidates read from the division's own key
+        rows, when it has at most _TYPO_DIVISION_ROWS of them (a county): (tier, place,
+        aux, rank) of those whose key starts with a range's prefix (or is its name). The
+        ranges' own reads would stop at a pool of rows before the filter, and a common name
+        (三星村) fills any pool with rows of other counties. None for a larger division."""
+        # Counted on the division-path index alone (index-only), each side of its OR.
+        size = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM (SELECT 1 FROM place_search_keys "
+                "WHERE division_path = :dpath LIMIT :cap) AS d) + (SELECT count(*) FROM ("
+                "SELECT 1 FROM place_search_keys WHERE division_path ~>=~ :dlo "
+                "AND division_path ~<~ :dhi LIMIT :cap) AS u)"
+            ),
+            dict(params, cap=_TYPO_DIVISION_ROWS + 1),
+        ).scalar()
+        if size > _TYPO_DIVISION_ROWS:
+            return None
+        rows = conn.execute(
+            sa.text(
+                f"SELECT place_id, aux, rank, {column} AS key FROM place_search_keys WHERE {where}"
+            ),
+            params,
+        ).all()
+        prefix_tier = {lo: t for (lo, hi), t in ranges.items() if hi == lo + _TOP}
+        name_tier = {lo: t for (lo, hi), t in ranges.items() if hi == lo + _JUST_THIS}
+        found = []
+        for place, aux, rank, key in rows:
+            tiers = [prefix_tier[key[:j]] for j in range(1, len(key) + 1) if key[:j] in prefix_tier]
+            if key in name_tier:
+                tiers.append(name_tier[key])
+            if tiers:
+                found.append((min(tiers), place, aux, rank))
+        return found
+
+    @staticmethod
+    def _best_typo_rows(conn, rows, want: int) -> list[dict]:
+        """The full rows (tier and form added) of the best ``want`` places of ``rows``
+        ((tier, place, aux, rank) each; a place's best counts)."""
         best: dict[int, tuple[int, int, int]] = {}  # place -> (tier, rank, aux), its best
         for tier, place, aux, rank in rows:
             if place not in best or (tier, rank, aux) < best[place]:
