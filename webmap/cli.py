@@ -9,6 +9,7 @@ gdgis serve                 upgrade, import if empty, and serve on 127.0.0.1:500
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -394,6 +395,11 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
             return app
 
     click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) × {threads} threads")
+    # What the master made (the app, pypinyin's dictionaries, the lookup indexes) is
+    # inherited by every worker: frozen before the fork, no worker's collector writes to
+    # those objects, so their pages stay shared instead of being copied into each worker.
+    gc.collect()
+    gc.freeze()
     try:
         Server().run()
     finally:

@@ -53,8 +53,9 @@ def post_worker_init(worker):
             # A worker with no requests still follows other processes' changes and starts
             # the rebuild a division change asks for (docs/lookup.md).
             lookup().follow()
-    # What the worker made to start (the app, pypinyin's dictionaries: millions of lists)
-    # lives as long as it does; frozen, the collector stops walking it on every full
-    # collection (a 50-60 ms pause in whichever request triggered one).
-    gc.collect()
+    # What the worker made to start lives as long as it does, and what it inherited was
+    # frozen by the master before the fork (webmap/cli.py serve): frozen too, the collector
+    # stops walking either on every full collection (a 50-60 ms pause in whichever request
+    # triggered one, pypinyin's dictionaries being millions of lists). No collection here:
+    # it would write to every inherited object and copy its page into this worker.
     gc.freeze()
