@@ -142,26 +142,6 @@ class SortedKeys(PackedStrings):
         lo, exact_end, _ = self.prefix_range(key)
         return lo if exact_end > lo else -1
 
-    def find_many(self, keys: Sequence[str]) -> np.ndarray:
-        """Positions of ``keys`` (-1 where absent), as :meth:`find` gives them: the keys
-        shorter than the head width in one vectorised search (their head is the whole
-        key), the others one by one."""
-        width = self.head.dtype.itemsize
-        encoded = [encode(k) for k in keys]
-        out = np.full(len(encoded), -1, np.int64)
-        short = np.array([i for i, e in enumerate(encoded) if len(e) < width], np.int64)
-        if short.size and len(self.head):
-            probe = np.array([encoded[i] for i in short], dtype=f"S{width}")
-            pos = np.searchsorted(self.head, probe, "left")
-            inside = pos < len(self.head)
-            hit = np.zeros(short.size, bool)
-            hit[inside] = self.head[pos[inside]] == probe[inside]
-            out[short[hit]] = pos[hit]
-        for i, e in enumerate(encoded):
-            if len(e) >= width:
-                out[i] = self.find(keys[i])
-        return out
-
 
 class _RawView:
     """Keys as bytes, for :mod:`bisect` over a short range of a :class:`SortedKeys`."""

@@ -51,7 +51,6 @@ from gazetteer.packed import (
     PackedStrings,
     SortedKeys,
     SplitColumn,
-    encode,
     id_array,
     id_value,
     load_arrays,
@@ -517,12 +516,13 @@ class _TypoBuckets:
     """Distinct specific terms bucketed by length, sorted forwards and reversed; for
     Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others.
 
-    The base's terms are packed (``fwd``/``rev``: :func:`_bucket_key` keys; ``terms`` and
-    ``readings`` aligned); terms added since are kept in small in-memory lists."""
+    The base's terms are packed (``fwd``/``rev``: :func:`_bucket_key` keys; ``by_reading``:
+    ``reading<TAB>term`` sorted, so that the homophones of a reading are one range); terms
+    added since are kept in small in-memory lists."""
 
     def __init__(self, base: dict[str, PackedStrings], has_readings: bool):
         self.base_fwd, self.base_rev = base["fwd"], base["rev"]
-        self.base_terms, self.base_readings = base.get("terms"), base.get("readings")
+        self.base_by_reading = base.get("by_reading")
         self.has_readings = has_readings
         self.fwd: dict[int, list[str]] = {}
         self.rev: dict[int, list[str]] = {}
@@ -536,29 +536,23 @@ class _TypoBuckets:
             "rev": SortedKeys.of(sorted(_bucket_key(t[::-1]) for t in terms)),
         }
         if readings is not None:
-            known = sorted(t for t in terms if t in readings)
-            base["terms"] = SortedKeys.of(known)
-            base["readings"] = PackedStrings.of([readings[t] for t in known])
+            base["by_reading"] = SortedKeys.of(
+                sorted(f"{readings[t]}\t{t}" for t in terms if t in readings)
+            )
         return base
 
     def read_as(self, terms: Iterable[str], reading: str) -> set[str]:
-        """The terms whose pinyin is ``reading`` (the homophones of what was typed): the
-        terms added since the base by their reading, the base's found in one vectorised
-        search and compared as bytes, only those of the reading's length (a short head has
-        thousands of terms one edit away)."""
+        """The terms whose pinyin is ``reading`` (the homophones of what was typed): those
+        added since the base by their reading, the base's from the one range of
+        ``by_reading`` that holds that reading (a short head has thousands of terms one
+        edit away; a reading has a few terms)."""
         terms = list(terms)
         same = {t for t in terms if self.reading.get(t) == reading}
-        if self.base_terms is None:
-            return same
-        todo = [t for t in terms if t not in self.reading]
-        pos = self.base_terms.find_many(todo)
-        want = encode(reading)
-        off = self.base_readings.off
-        found = np.flatnonzero(pos >= 0)
-        lengths = off[pos[found] + 1] - off[pos[found]] - 1
-        for i in found[lengths == len(want)]:
-            if self.base_readings.raw(int(pos[i])) == want:
-                same.add(todo[i])
+        if self.base_by_reading is not None:
+            lo, hi = self.base_by_reading.range_of(reading + "\t")
+            if lo < hi:
+                homophones = {k.split("\t", 1)[1] for k in self.base_by_reading.texts(lo, hi)}
+                same |= {t for t in terms if t not in self.reading and t in homophones}
         return same
 
     def insert(self, term: str, reading: str | None = None) -> None:
@@ -1249,9 +1243,8 @@ def _bucket_parts(arrays: dict, kind: str) -> dict:
         "fwd": SortedKeys.from_arrays(arrays, f"{kind}.fwd"),
         "rev": SortedKeys.from_arrays(arrays, f"{kind}.rev"),
     }
-    if f"{kind}.terms.buf" in arrays:
-        parts["terms"] = SortedKeys.from_arrays(arrays, f"{kind}.terms")
-        parts["readings"] = PackedStrings.from_arrays(arrays, f"{kind}.readings")
+    if f"{kind}.by_reading.buf" in arrays:
+        parts["by_reading"] = SortedKeys.from_arrays(arrays, f"{kind}.by_reading")
     return parts
 
 
