@@ -151,9 +151,12 @@ class SQLSearch(SearchMethods):
                 and len(typo_query) >= min_typo
                 and not any(r[0] <= _TIER_SPECIFIC for r in ranked)
             ):
+                # Places found above may be among the best typos too: ask for enough more
+                # that ``want`` distinct places can be filled.
+                more = want + len(best)
                 self._collect(
                     best,
-                    self._typo_rows(conn, typo_query, typo_column, min_typo, where, params, want),
+                    self._typo_rows(conn, typo_query, typo_column, min_typo, where, params, more),
                 )
                 ranked = sorted(best.values())[:want]
             ranked = ranked[offset:want]
@@ -299,22 +302,27 @@ class SQLSearch(SearchMethods):
             pools = [share] * len(bounds)
             if not bounds:
                 return []
-            per_range = (
-                f"SELECT place_id, aux, rank FROM (SELECT * FROM place_search_keys "
-                f"WHERE {in_range} LIMIT r.pool) AS c WHERE {where}"
+            rows_of_range = (
+                f"(SELECT * FROM place_search_keys WHERE {in_range} LIMIT r.pool) AS c "
+                f"WHERE {where}"
             )
         else:
-            per_range = f"SELECT place_id, aux, rank FROM place_search_keys WHERE {in_range}"
+            rows_of_range = f"place_search_keys WHERE {in_range}"
+        per_range = f"SELECT place_id, aux, rank FROM {rows_of_range}"
         rows = conn.execute(
             sa.text(
-                "SELECT r.tier, k.place_id, k.aux, k.rank FROM unnest(CAST(:los AS text[]), "
+                # The best ``want`` places overall, each at its best (several ranges find
+                # the same place: 东莞市 by dongguan and by donggua + n).
+                "SELECT tier, place_id, aux, rank FROM (SELECT DISTINCT ON (k.place_id) "
+                "r.tier, k.place_id, k.aux, k.rank FROM unnest(CAST(:los AS text[]), "
                 "CAST(:his AS text[]), CAST(:tiers AS integer[]), CAST(:pools AS integer[])) "
                 "AS r(lo, hi, tier, pool) CROSS JOIN LATERAL ("
                 # rank + 0: the range, sorted, not the whole rank index filtered (the
                 # planner cannot size a range whose bounds come from the arrays).
-                f"{per_range} ORDER BY rank + 0, place_id LIMIT :want) AS k "
-                # The best overall (a place found by several ranges counts once, below).
-                "ORDER BY r.tier, k.rank, k.place_id LIMIT :outer"
+                # Four rows a place wanted: a place's former names are rows of their own.
+                f"{per_range} ORDER BY rank + 0, place_id LIMIT :range_rows) AS k "
+                "ORDER BY k.place_id, r.tier, k.rank, k.aux) AS best "
+                "ORDER BY tier, rank, place_id LIMIT :want"
             ),
             dict(
                 params,
@@ -323,7 +331,7 @@ class SQLSearch(SearchMethods):
                 tiers=[ranges[b] for b in bounds],
                 pools=pools or [0] * len(bounds),
                 want=want,
-                outer=want * 4,
+                range_rows=want * 4,
             ),
         ).all()
         return self._best_typo_rows(conn, rows, want)

@@ -122,9 +122,18 @@ def test_every_search_form_agrees_with_the_in_memory_index(pg_store):
         expected, found = memory.search(q)[0], sql.search(q)[0]
         assert expected, q
         assert [shown(h) for h in found] == [shown(h) for h in expected], q
-    for q, filters in [("番禹", {"division": PANYU}), ("石牌街到", {"feature_class": "街道"})]:
+    for q, filters in [
+        ("番禹", {"division": PANYU}),
+        ("石牌街到", {"feature_class": "街道"}),
+        # Prefix matches and typos of the same places: still ``limit`` distinct places,
+        # and the next page goes on where this one stopped.
+        ("dongguna", {}),
+        ("dongguna", {"limit": 20}),
+        ("dongguna", {"offset": 10}),
+    ]:
         expected, found = memory.search(q, **filters)[0], sql.search(q, **filters)[0]
         assert [shown(h) for h in found] == [shown(h) for h in expected], (q, filters)
+        assert len(found) == filters.get("limit", 10) or q != "dongguna", (q, filters)
     for q in SUGGESTIONS:
         expected = [(shown(h), c) for h, c in memory.suggest(q, 10)]
         assert [(shown(h), c) for h, c in sql.suggest(q, 10)] == expected, q
