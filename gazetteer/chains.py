@@ -358,6 +358,18 @@ class ChainSearch:
                 )
                 if not single or single[0].score <= WHOLE_NAME_SCORE:
                     reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
+                    # A reading that rests on a guess — its answers are all misspellings of
+                    # the last level, or found elsewhere than the upper levels — gives way
+                    # to the query read as one name, when that finds anything: 珠江村委 is
+                    # the start of 珠江村委会 and 石牌街到 a slip for 石牌街道, not 珠江街道
+                    # + 村委 or 石牌街道 + 街到.
+                    if reading is not None and (
+                        all(h.matched_form == "typo" for h in reading.hits)
+                        or (single and not reading.nested)
+                    ):
+                        whole = self.index.search(q, limit=limit, offset=offset, **filters)
+                        if whole:
+                            return whole, None
                     if reading is not None:
                         seen = {h.id for h in reading.hits}
                         hits = reading.hits + [h for h in single if h.id not in seen]

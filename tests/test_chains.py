@@ -211,3 +211,17 @@ def test_spaces_keep_their_levels_and_completions_keep_the_typed_levels(chains):
         pairs = chains.suggest(typed, 10)
         tianhe = [c for h, c in pairs if h.name == "天河区"]
         assert tianhe == [upper + "天河区"], (typed, pairs[:3])
+
+
+def test_a_reading_resting_on_a_guess_gives_way_to_the_query_as_one_name(chains):
+    """珠江 is a township (珠江街道) and 石牌 one too, but 珠江村委 is the start of 珠江村委会 and
+    石牌街到 a slip for 石牌街道: read as 珠江街道 + 村委 or 石牌街道 + 街到, nothing inside
+    matches as typed (only misspellings of the last level, or places elsewhere), and the
+    query read as one name answers (found by a user test; both stores use this reader)."""
+    hit, reading = answer(chains, "珠江村委")
+    assert (hit.name, hit.matched_form, reading) == ("珠江村委会", "prefix", None)
+    hit, reading = answer(chains, "石牌街到")
+    assert (hit.name, hit.matched_form, reading) == ("石牌街道", "typo", None)
+    # A chain whose last level is found inside as typed is still read as a chain.
+    hit, reading = answer(chains, "广州石牌")
+    assert hit.name == "石牌街道" and reading is not None and reading.nested
