@@ -363,10 +363,14 @@ class Store:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["json_deserializer"] = _json_deserializer
         else:
             kwargs["pool_pre_ping"] = True
+            # PostgreSQL checks JSON and UTF-8 on write, and psycopg hands the document over
+            # as bytes: parsed as they are (the SQLite reader would log every one as a
+            # BLOB to repair).
+            kwargs["json_deserializer"] = json.loads
         kwargs["json_serializer"] = _json_serializer
-        kwargs["json_deserializer"] = _json_deserializer
         self.engine: Engine = sa.create_engine(url, **kwargs)
         sa.event.listen(self.engine, "before_cursor_execute", _refuse_invalid_text)
         if self.dialect == "sqlite":
