@@ -22,6 +22,7 @@ from shapely.geometry import shape
 from gazetteer import changes
 from gazetteer.classify import classify_division_name
 from gazetteer.core.store import Store, bbox_columns
+from gazetteer.law_tables import division_change_records
 from gazetteer.pinyin import syllables
 from gazetteer.romanize import romanize
 from gazetteer.tables import divisions, meta, places
@@ -41,6 +42,9 @@ class ImportResult:
     inserted: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
     updated: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
     unchanged: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
+    # Shipped rows of divisions renamed since by a recorded division change: left as the
+    # change made them (the shipped data predates it).
+    superseded: dict[str, int] = field(default_factory=lambda: {"divisions": 0, "places": 0})
     # Historical divisions (data/division_changes.csv): rows, former-name records, links added.
     history: dict[str, int] = field(default_factory=dict)
 
@@ -212,8 +216,16 @@ def import_shipped_data(
         result.history = _import_history(store, data_dir)
         return result
     division_rows = read_division_rows(data_dir)
-    place_rows = [place_row_for_division(r) for r in division_rows]
     with store.write(actor="system:import") as conn:
+        # A division renamed by a recorded change (《行政区划管理条例》, gazetteer.division_changes)
+        # keeps its new name: its old record is history and the new one holds the
+        # division; the shipped row would put the old name back in force.
+        renamed = set(conn.execute(sa.select(division_change_records.c.division_code)).scalars())
+        kept = [r for r in division_rows if r["code"] not in renamed]
+        result.superseded = {"divisions": len(division_rows) - len(kept)}
+        division_rows = kept
+        place_rows = [place_row_for_division(r) for r in division_rows]
+        result.superseded["places"] = result.superseded["divisions"]
         changes.places_changed(conn)
         _upsert(conn, divisions, "code", division_rows, result, "divisions", progress)
         _upsert(conn, places, "source_key", place_rows, result, "places", progress)

@@ -226,3 +226,22 @@ def test_a_rename_renames_the_tri_junctions_and_changes_their_etag(bclient, bsto
     new_names = [f["properties"]["name"] for f in after.get_json()["features"]]
     assert not [n for n in new_names if "番禺" in n]
     assert sorted(n.replace("番禺", "番山") for n in old_names) == sorted(new_names)
+
+
+def test_a_forced_reimport_keeps_a_recorded_rename(bstore):
+    """``gdgis import-data --force`` compares the shipped rows again; the shipped 番禺区
+    predates the recorded rename and would put the old name back in force (it failed on
+    the unique division holder, with a traceback: a user test). The renamed division and
+    its records stay as the change made them, and the import says how many it kept."""
+    from gazetteer import importer
+
+    change = service.rename_division(bstore, OFFICER, clock=clock, **APPROVAL)
+    before = snapshot(bstore)
+    result = importer.import_shipped_data(bstore, force=True)
+    assert result.superseded == {"divisions": 1, "places": 1}
+    assert snapshot(bstore) == before
+    assert division_record(bstore, PANYU).id == change["new_place_id"]
+    assert registry.get_place(bstore, change["old_place_id"])["status"] == "historical"
+    # A second forced import finds the same, and the plain one nothing to do.
+    assert importer.import_shipped_data(bstore, force=True).superseded["divisions"] == 1
+    assert not importer.import_shipped_data(bstore).changed

@@ -185,7 +185,12 @@ def import_data(obj: Context, force: bool) -> None:
     result = run_import(store, force)
     click.echo(
         json.dumps(
-            {"inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged},
+            {
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "superseded": result.superseded,
+            },
             ensure_ascii=False,
         )
     )
