@@ -593,11 +593,19 @@ class _TypoBuckets:
                 )[0]
                 for i in np.flatnonzero(dist <= 1):
                     found.add(keys[i] if forwards else keys[i][::-1])
-        if h >= 1:
-            swapped = q[: h - 1] + q[h] + q[h - 1] + q[h + 1 :]
-            if swapped in self._starting_with(True, len(q), swapped):
-                found.add(swapped)
+        swapped = swap_across_middle(q)
+        if swapped is not None and swapped in self._starting_with(True, len(q), swapped):
+            found.add(swapped)
         return found
+
+
+def swap_across_middle(q: str) -> str | None:
+    """``q`` with the two characters on either side of its middle swapped (the one-edit
+    slip that leaves neither half intact), or None when there is no such pair."""
+    h = len(q) // 2
+    if h < 1 or q[h - 1] == q[h]:
+        return None
+    return q[: h - 1] + q[h] + q[h - 1] + q[h + 1 :]
 
 
 # ---------------------------------------------------------------------------- the index
@@ -1075,7 +1083,8 @@ class SearchIndex(SearchMethods):
         2. After an intact specific term: when head is itself a specific term, names starting
            with it that are one edit from q as a whole (杉树寸民委员会 -> 杉树村民委员会).
         3. In the second half of a whole name: names starting with q's intact first half that
-           are one edit from q."""
+           are one edit from q.
+        4. Two neighbours swapped across the middle: the name with them swapped back."""
         splits = []  # (head, tail, terms one edit from head, those that read as head does)
         for k in range(len(q), min_len - 1, -1):
             head, tail = q[:k], q[k:]
@@ -1130,6 +1139,12 @@ class SearchIndex(SearchMethods):
                     workers=1,
                 )[0]
                 whole.append(lo + np.flatnonzero(dist <= 1))
+        # 4. Two neighbours swapped across the middle break both halves (造村和委会 for
+        # 造和村委会): the name with them swapped back, as typed otherwise.
+        swapped = swap_across_middle(q)
+        if swapped is not None:
+            lo, exact_end, _ = keys.prefix_range(swapped)
+            whole.append(np.arange(lo, exact_end))
         ranges[_TIER_TYPO] += whole
         for tier, parts in ranges.items():
             if parts:

@@ -59,6 +59,7 @@ from gazetteer.search import (
     check_status,
     normalise_latin,
     normalise_text,
+    swap_across_middle,
     to_simplified,
 )
 
@@ -264,7 +265,8 @@ class SQLSearch(SearchMethods):
                 )
                 bounds = (term + tail, term + tail + _TOP)  # names starting with it
                 ranges[bounds] = min(tier, ranges.get(bounds, tier))
-        for key in _within_one_edit(q, dict.fromkeys(whole)):
+        swapped = swap_across_middle(q)  # neither half intact: 造村和委会 for 造和村委会
+        for key in [*_within_one_edit(q, dict.fromkeys(whole)), *([swapped] if swapped else [])]:
             bounds = (key, key + _JUST_THIS)  # the name itself
             ranges[bounds] = min(_TIER_TYPO, ranges.get(bounds, _TIER_TYPO))
         if not ranges:
@@ -443,8 +445,9 @@ class SQLSearch(SearchMethods):
                         f"term_len = ANY(:n{i}) AND {column} ~>=~ :{side}{i} "
                         f"AND {column} ~<~ :{side}{i}hi",
                     )
-            if h >= 1:
-                params[f"s{i}"] = head[: h - 1] + head[h] + head[h - 1] + head[h + 1 :]
+            swapped = swap_across_middle(head)
+            if swapped is not None:
+                params[f"s{i}"] = swapped
                 terms(i, f"term = :s{i}")
         first_half = q[: n // 2] if n // 2 >= min_len else None
         if first_half:

@@ -151,6 +151,15 @@ def test_typo_in_a_village_name(index):
         assert {h.matched_form for h in hits} == {"typo"}
 
 
+def test_two_neighbours_swapped_across_the_middle(index):
+    """造村和委会 for 造和村委会: neither half of the query is intact and the slip crosses the
+    specific term's end, so only the name with the pair swapped back finds it (a user test
+    found the PostgreSQL search, which once probed it, and the in-memory one disagreeing)."""
+    for typed, name in (("造村和委会", "造和村委会"), ("军村寨委会", "军寨村委会")):
+        hits = index.search(typed)
+        assert (hits[0].name, hits[0].matched_form) == (name, "typo"), typed
+
+
 def test_former_name(index):
     hit = first(index.search("番禺市"))
     assert (hit.id, hit.matched_form, hit.matched_former_name) == (PANYU, "former_name", "番禺市")

@@ -74,6 +74,7 @@ TYPOS = [
     "tianhequ",
     "guangzou",
     "猎德村民委员",
+    "造村和委会",  # two neighbours swapped across the middle
 ]
 SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
 
