@@ -211,6 +211,21 @@ def test_search_page_pages_titles_periods_and_bad_utf8(client):
     names = lambda page: re.findall(r'<a href="/place/(\d+)">', page)  # noqa: E731
     assert names(second) and not set(names(first)) & set(names(second))
     assert "第 11–" in second and "上一页" in second
+    assert "找到 10 条以上" in first
+    # An exactly full last page offers no 更多 onto an empty one; a page past the end says so.
+    counts = {
+        q: len(client.get("/api/search", query_string={"q": q, "limit": 100}).get_json()["results"])
+        for q in ("沙湾", "石牌", "新村", "大岭", "番禺")
+    }
+    q, total = next((q, n) for q, n in counts.items() if 10 < n < 100)
+    last = total - 10
+    at_end = client.get("/search", query_string={"q": q, "offset": last}).get_data(as_text=True)
+    assert len(names(at_end)) == 10 and "更多" not in at_end and "还有更多" not in at_end
+    assert f"第 {last + 1}–{total} 条。" in at_end
+    past = client.get("/search", query_string={"q": q, "offset": total}).get_data(as_text=True)
+    assert names(past) == [] and "没有更多结果" in past and f"第 {total + 1}–" not in past
+    few = client.get("/search", query_string={"q": q, "limit": total}).get_data(as_text=True)
+    assert f"找到 {total} 条。" in few and "更多" not in few
     long = client.get("/search", query_string={"q": "石" * 5000}).get_data(as_text=True)
     title = re.search(r"<title>(.*?)</title>", long, re.S).group(1)
     assert len(title) < 100

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, render_template, request
 from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
 from gazetteer.place_view import place_view
+from gazetteer.search import MAX_LIMIT
 from webmap.context import lookup, store
 from webmap.schemas import ReverseBatch, query_args, validated_body
 
@@ -65,11 +66,16 @@ def search_page():
     the empty page."""
     q = request.args.get("q", "").strip()
     results, chain, error, args = [], None, None, {"limit": 10, "offset": 0}
+    more = False
     try:
         args = search_args()
         if args.pop("q", "").strip():
-            found = lookup().find(q, **args)
-            results, chain = found["results"], found["chain"]
+            # One past the page: whether there is a next page to offer (an exactly full
+            # last page offered 更多 onto an empty one).
+            limit = args["limit"]
+            found = lookup().find(q, **{**args, "limit": min(limit + 1, MAX_LIMIT)})
+            results, chain = found["results"][:limit], found["chain"]
+            more = len(found["results"]) > limit or (limit == MAX_LIMIT and len(results) == limit)
     except InvalidInput as exc:
         error = exc.message
     page = render_template(
@@ -80,6 +86,7 @@ def search_page():
         error=error,
         offset=args["offset"],
         limit=args["limit"],
+        more=more,
     )
     return page, 400 if error else 200
 
