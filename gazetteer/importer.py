@@ -222,10 +222,10 @@ def import_shipped_data(
         # division; the shipped row would put the old name back in force.
         renamed = set(conn.execute(sa.select(division_change_records.c.division_code)).scalars())
         kept = [r for r in division_rows if r["code"] not in renamed]
-        result.superseded = {"divisions": len(division_rows) - len(kept)}
+        skipped = len(division_rows) - len(kept)  # each division row has one place row
+        result.superseded = {"divisions": skipped, "places": skipped}
         division_rows = kept
         place_rows = [place_row_for_division(r) for r in division_rows]
-        result.superseded["places"] = result.superseded["divisions"]
         changes.places_changed(conn)
         _upsert(conn, divisions, "code", division_rows, result, "divisions", progress)
         _upsert(conn, places, "source_key", place_rows, result, "places", progress)

@@ -588,15 +588,21 @@ class _TypoBuckets:
                 keys = self._starting_with(forwards, n, probe)
                 if not keys:
                     continue
-                dist = process.cdist(
-                    [target], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
-                )[0]
-                for i in np.flatnonzero(dist <= 1):
+                for i in one_edit_from(target, keys):
                     found.add(keys[i] if forwards else keys[i][::-1])
         swapped = swap_across_middle(q)
         if swapped is not None and swapped in self._starting_with(True, len(q), swapped):
             found.add(swapped)
         return found
+
+
+def one_edit_from(q: str, texts: Sequence[str]) -> np.ndarray:
+    """Positions in ``texts`` of those within OSA distance 1 of ``q`` (substitution,
+    insertion, deletion or a swap of neighbours; ``q`` itself included)."""
+    if not texts:
+        return np.empty(0, np.int64)
+    dist = process.cdist([q], texts, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1)
+    return np.flatnonzero(dist[0] <= 1)
 
 
 def swap_across_middle(q: str) -> str | None:
@@ -1122,23 +1128,12 @@ class SearchIndex(SearchMethods):
         if verify:
             entries = np.concatenate([np.arange(lo, hi) for lo, hi in verify])
             names = [name for lo, hi in verify for name in keys.texts(lo, hi)]
-            dist = process.cdist(
-                [q], names, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1
-            )[0]
-            whole.append(entries[dist <= 1])
+            whole.append(entries[one_edit_from(q, names)])
         h = len(q) // 2
         if h >= min_len:
             lo, _, hi = keys.prefix_range(q[:h])
             if lo < hi:
-                dist = process.cdist(
-                    [q],
-                    keys.texts(lo, hi),
-                    scorer=OSA.distance,
-                    score_cutoff=1,
-                    dtype=np.int32,
-                    workers=1,
-                )[0]
-                whole.append(lo + np.flatnonzero(dist <= 1))
+                whole.append(lo + one_edit_from(q, keys.texts(lo, hi)))
         # 4. Two neighbours swapped across the middle break both halves (造村和委会 for
         # 造和村委会): the name with them swapped back, as typed otherwise.
         swapped = swap_across_middle(q)

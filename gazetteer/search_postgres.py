@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import numpy as np
 import sqlalchemy as sa
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from gazetteer.core import crs
 from gazetteer.core.geodesy import cgcs2000_geod
@@ -59,6 +57,7 @@ from gazetteer.search import (
     check_status,
     normalise_latin,
     normalise_text,
+    one_edit_from,
     swap_across_middle,
     to_simplified,
 )
@@ -90,11 +89,8 @@ _SHORT_STATEMENTS = sa.text(
 
 def _within_one_edit(q: str, candidates: dict) -> dict:
     """The candidates (keys of a dict, values kept) within OSA distance 1 of ``q``."""
-    if not candidates:
-        return {}
     keys = list(candidates)
-    near = process.cdist([q], keys, scorer=OSA.distance, score_cutoff=1, dtype=np.int32, workers=1)
-    return {keys[i]: candidates[keys[i]] for i in np.flatnonzero(near[0] <= 1)}
+    return {keys[i]: candidates[keys[i]] for i in one_edit_from(q, keys)}
 
 
 class SQLSearch(SearchMethods):
@@ -253,16 +249,11 @@ class SQLSearch(SearchMethods):
         ranges: dict[tuple[str, str], int] = {}  # (low, high) key bounds -> best tier
         for head in heads:
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
+            same = {t for t, r in terms.items() if r is not None and r == readings.get(head)}
             if len(terms) > _TYPO_MAX_TERMS:  # a very short head: the homophones first
-                same = sorted(t for t, r in terms.items() if r and r == readings.get(head))
-                rest = sorted(set(terms).difference(same))
-                terms = {t: terms[t] for t in (same + rest)[:_TYPO_MAX_TERMS]}
-            for term, reading in terms.items():
-                tier = (
-                    _TIER_TYPO_HOMOPHONE
-                    if reading is not None and reading == readings.get(head)
-                    else _TIER_TYPO
-                )
+                terms = (sorted(same) + sorted(set(terms).difference(same)))[:_TYPO_MAX_TERMS]
+            for term in terms:
+                tier = _TIER_TYPO_HOMOPHONE if term in same else _TIER_TYPO
                 bounds = (term + tail, term + tail + _TOP)  # names starting with it
                 ranges[bounds] = min(tier, ranges.get(bounds, tier))
         swapped = swap_across_middle(q)  # neither half intact: 造村和委会 for 造和村委会

@@ -7,7 +7,6 @@ from flask import Blueprint, jsonify, render_template, request
 from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
 from gazetteer.place_view import place_view
-from gazetteer.search import MAX_LIMIT
 from webmap.context import lookup, store
 from webmap.schemas import ReverseBatch, query_args, validated_body
 
@@ -73,9 +72,9 @@ def search_page():
             # One past the page: whether there is a next page to offer (an exactly full
             # last page offered 更多 onto an empty one).
             limit = args["limit"]
-            found = lookup().find(q, **{**args, "limit": min(limit + 1, MAX_LIMIT)})
+            found = lookup().find(q, **{**args, "limit": limit + 1})
             results, chain = found["results"][:limit], found["chain"]
-            more = len(found["results"]) > limit or (limit == MAX_LIMIT and len(results) == limit)
+            more = len(found["results"]) > limit
     except InvalidInput as exc:
         error = exc.message
     page = render_template(
