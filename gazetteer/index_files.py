@@ -43,7 +43,7 @@ from gazetteer.core.account_tables import audit_log
 from gazetteer.search import keys_fingerprint
 
 # Bump when the layout of the saved arrays changes: old generations are then ignored.
-FORMAT = "1"
+FORMAT = "2"
 _BUILD_LOCK = ".build.lock"
 _IN_USE = "in-use"
 

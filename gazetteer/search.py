@@ -512,6 +512,15 @@ def _bucket_key(term: str) -> str:
     return f"{len(term):03d}{term}"
 
 
+def _positional_grams(text: str, offset: int = 0) -> list[int]:
+    """Each pair of neighbouring characters of ``text`` with its position, as the key
+    ``text`` is part of from ``offset`` on would hold it: position << 42 | first << 21 |
+    second (a code point takes 21 bits)."""
+    return [
+        ((offset + i) << 42) | (ord(text[i]) << 21) | ord(text[i + 1]) for i in range(len(text) - 1)
+    ]
+
+
 class _TypoBuckets:
     """Distinct specific terms bucketed by length, sorted forwards and reversed; for
     Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others.
@@ -520,16 +529,24 @@ class _TypoBuckets:
     ``reading<TAB>term`` sorted, so that the homophones of a reading are one range); terms
     added since are kept in small in-memory lists."""
 
-    def __init__(self, base: dict[str, PackedStrings], has_readings: bool):
+    def __init__(self, base: dict, has_readings: bool):
         self.base_fwd, self.base_rev = base["fwd"], base["rev"]
         self.base_by_reading = base.get("by_reading")
+        self.base_grams: np.ndarray | None = base.get("grams")
         self.has_readings = has_readings
         self.fwd: dict[int, list[str]] = {}
         self.rev: dict[int, list[str]] = {}
         self.reading: dict[str, str] = {}
+        self.grams: set[int] = set()  # of the keys added since the base
 
     @staticmethod
-    def pack(terms: Iterable[str], readings: dict[str, str] | None = None) -> dict:
+    def pack(
+        terms: Iterable[str],
+        readings: dict[str, str] | None = None,
+        keys: Iterable[str] | None = None,
+    ) -> dict:
+        """The packed base; with ``keys`` (the name keys the terms' ranges are read from)
+        also their :func:`_positional_grams`, sorted and distinct."""
         terms = set(terms)
         base = {
             "fwd": SortedKeys.of(sorted(_bucket_key(t) for t in terms)),
@@ -539,7 +556,56 @@ class _TypoBuckets:
             base["by_reading"] = SortedKeys.of(
                 sorted(f"{readings[t]}\t{t}" for t in terms if t in readings)
             )
+        if keys is not None:
+            grams = np.fromiter((g for key in keys for g in _positional_grams(key)), np.int64)
+            base["grams"] = np.unique(grams)
         return base
+
+    def has_term(self, term: str) -> bool:
+        added = self.fwd.get(len(term), [])
+        i = bisect.bisect_left(added, term)
+        return (i < len(added) and added[i] == term) or self.base_fwd.find(_bucket_key(term)) >= 0
+
+    def tails_fit(self, q: str, heads: Sequence[str]) -> list[bool]:
+        """For each of ``heads`` (prefixes of ``q``), whether some name key can start with
+        a term one edit from it followed by the rest of ``q`` (the tail): such a term is
+        1 character shorter than the head, as long or 1 longer, so the tail starts at one
+        of three offsets of the key, and every neighbouring pair of the tail's characters
+        must be at its place in some key. A necessary condition only, read from the keys'
+        :func:`_positional_grams`: a tail that holds the typo (大山 + 村村民员委会) never
+        fits, and its head's terms (thousands for two characters) need not be looked up.
+        Tails of fewer than two characters, and buckets without grams, always fit."""
+        fits = [True] * len(heads)
+        if self.base_grams is None:
+            return fits
+        codes, owners = [], []
+        for i, head in enumerate(heads):
+            tail = q[len(head) :]
+            if len(tail) < 2:
+                continue
+            for offset in (len(head) - 1, len(head), len(head) + 1):
+                codes.append(_positional_grams(tail, offset))
+                owners.append(i)
+        if not codes:
+            return fits
+        width = max(map(len, codes))
+        table = np.zeros((len(codes), width), np.int64)
+        filled = np.zeros((len(codes), width), bool)
+        for row, grams in enumerate(codes):
+            table[row, : len(grams)] = grams
+            filled[row, : len(grams)] = True
+        base = self.base_grams
+        at = np.minimum(np.searchsorted(base, table), max(len(base) - 1, 0))
+        present = (base[at] == table) if len(base) else np.zeros(table.shape, bool)
+        if self.grams:
+            missing = ~present & filled
+            present[missing] = [int(g) in self.grams for g in table[missing]]
+        offset_fits = (present | ~filled).all(axis=1)
+        for owner in owners:
+            fits[owner] = False
+        for owner, ok in zip(owners, offset_fits):
+            fits[owner] = fits[owner] or bool(ok)
+        return fits
 
     def read_as(self, terms: Iterable[str], reading: str) -> set[str]:
         """The terms whose pinyin is ``reading`` (the homophones of what was typed): those
@@ -555,44 +621,61 @@ class _TypoBuckets:
                 same |= {t for t in terms if t not in self.reading and t in homophones}
         return same
 
-    def insert(self, term: str, reading: str | None = None) -> None:
+    def insert(self, term: str, reading: str | None = None, key: str | None = None) -> None:
+        """Add a term, and the grams of the ``key`` it came from (when this bucket's base
+        keeps grams)."""
         if reading is not None:
             self.reading[term] = reading
+        if key is not None and self.base_grams is not None:
+            self.grams.update(_positional_grams(key))
         for table, key in ((self.fwd, term), (self.rev, term[::-1])):
             items = table.setdefault(len(term), [])
             i = bisect.bisect_left(items, key)
             if i == len(items) or items[i] != key:
                 items.insert(i, key)
 
-    def _starting_with(self, forwards: bool, n: int, probe: str) -> list[str]:
-        """Keys (terms, or reversed terms) of length n starting with ``probe``."""
-        base = self.base_fwd if forwards else self.base_rev
-        lo, hi = base.range_of(f"{n:03d}{probe}")
-        found = [k[3:] for k in base.texts(lo, hi)]
+    def _added_starting_with(self, forwards: bool, n: int, probe: str) -> list[str]:
+        """Keys (terms, or reversed terms) of length n starting with ``probe`` among the
+        terms added since the base."""
         items = (self.fwd if forwards else self.rev).get(n)
-        if items:
-            lo = bisect.bisect_left(items, probe)
-            found += items[lo : bisect.bisect_left(items, probe + "\U0010ffff", lo)]
-        return found
+        if not items:
+            return []
+        lo = bisect.bisect_left(items, probe)
+        return items[lo : bisect.bisect_left(items, probe + "\U0010ffff", lo)]
 
-    def within_one_edit(self, q: str) -> set[str]:
-        """Distinct terms within OSA distance 1 of q (q itself included).
+    def within_one_edit(self, heads: Sequence[str]) -> list[set[str]]:
+        """For each of ``heads``, the distinct terms within OSA distance 1 of it (the head
+        itself included).
 
-        With one edit, either the first half of q is intact (the edit is after it) or the
-        second half is (the edit is before it); a swap across the middle is looked up
-        directly. Only terms of length len(q)-1 .. len(q)+1 can be one edit away."""
-        h = len(q) // 2
-        found: set[str] = set()
-        for n in (len(q) - 1, len(q), len(q) + 1):
-            for forwards, probe, target in ((True, q[:h], q), (False, q[h:][::-1], q[::-1])):
-                keys = self._starting_with(forwards, n, probe)
+        With one edit, either the first half of a head is intact (the edit is after it) or
+        the second half is (the edit is before it); a swap across the middle is looked up
+        directly. Only terms of length len(q)-1 .. len(q)+1 can be one edit away. Every
+        range of every head is found in one vectorised search per direction: a query tries
+        each of its splits, and most of these ranges are empty."""
+        probes: dict[bool, list[tuple[int, str, str]]] = {True: [], False: []}
+        for i, q in enumerate(heads):
+            h = len(q) // 2
+            for n in (len(q) - 1, len(q), len(q) + 1):
+                probes[True].append((i, f"{n:03d}{q[:h]}", q))
+                probes[False].append((i, f"{n:03d}{q[h:][::-1]}", q[::-1]))
+            swapped = swap_across_middle(q)
+            if swapped is not None:
+                probes[True].append((i, f"{len(q):03d}{swapped}", swapped))
+        found: list[set[str]] = [set() for _ in heads]
+        for forwards, wanted in probes.items():
+            base = self.base_fwd if forwards else self.base_rev
+            los, his = base.ranges_of([key for _, key, _ in wanted])
+            for (i, key, target), lo, hi in zip(wanted, los, his):
+                # The keys of a range share their length prefix: with it on the target
+                # too, the distance is the terms' (no list of stripped copies).
+                keys = base.texts(lo, hi)
+                keys += [
+                    key[:3] + k for k in self._added_starting_with(forwards, int(key[:3]), key[3:])
+                ]
                 if not keys:
                     continue
-                for i in one_edit_from(target, keys):
-                    found.add(keys[i] if forwards else keys[i][::-1])
-        swapped = swap_across_middle(q)
-        if swapped is not None and swapped in self._starting_with(True, len(q), swapped):
-            found.add(swapped)
+                for j in one_edit_from(key[:3] + target, keys):
+                    found[i].add(keys[j][3:] if forwards else keys[j][:2:-1])
         return found
 
 
@@ -771,7 +854,7 @@ class SearchIndex(SearchMethods):
             self._former,
             columns,
             (chars, py, ini),
-            _TypoBuckets.pack(typo_chars, spec_readings),
+            _TypoBuckets.pack(typo_chars, spec_readings, chars[0]),
             _TypoBuckets.pack(typo_latin),
         )
         # Only needed while building (add() reads again, microseconds per name).
@@ -902,7 +985,7 @@ class SearchIndex(SearchMethods):
                 self._chars.extra.insert(k.text, pos, aux, k.natural_len, k.spec_len)
                 self._py.extra.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
                 self._ini.extra.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
-                self._typo_chars.insert(k.text[: k.spec_len], k.py[: k.py_spec_len])
+                self._typo_chars.insert(k.text[: k.spec_len], k.py[: k.py_spec_len], k.text)
                 self._typo_latin.insert(k.py[: k.py_spec_len])
 
     def remove(self, record_id) -> None:
@@ -1092,12 +1175,18 @@ class SearchIndex(SearchMethods):
            are one edit from q.
         4. Two neighbours swapped across the middle: the name with them swapped back."""
         splits = []  # (head, tail, terms one edit from head, those that read as head does)
-        for k in range(len(q), min_len - 1, -1):
-            head, tail = q[:k], q[k:]
+        heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
+        fits = buckets.tails_fit(q, heads)
+        looked_up = iter(buckets.within_one_edit([h for h, ok in zip(heads, fits) if ok]))
+        for head, fit in zip(heads, fits):
+            tail = q[len(head) :]
+            if not fit:  # no term + tail starts a name; only 2. below reads this split
+                splits.append((head, tail, {head} if buckets.has_term(head) else set(), set()))
+                continue
+            terms = next(looked_up)
             head_reading = (
                 "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
             )
-            terms = buckets.within_one_edit(head)
             # An IME slip picks a character of the same sound: those rank first.
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
             if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
@@ -1236,14 +1325,23 @@ def _pack_base(ids, names, former, columns, keys, typo_chars, typo_latin) -> dic
         arrays |= _PackedKeyList.of(_KeyList(*lists)).arrays(kind)
     for kind, parts in (("typo_chars", typo_chars), ("typo_latin", typo_latin)):
         for part, packed in parts.items():
-            arrays |= packed.arrays(f"{kind}.{part}")
+            if isinstance(packed, np.ndarray):  # grams
+                arrays[f"{kind}.{part}"] = packed
+            else:
+                arrays |= packed.arrays(f"{kind}.{part}")
     return arrays
 
 
 def _empty_base() -> dict:
     empty = ([], [], [], [], [])
     return _pack_base(
-        [], [], {}, _empty_columns(), (empty,) * 3, _TypoBuckets.pack([], {}), _TypoBuckets.pack([])
+        [],
+        [],
+        {},
+        _empty_columns(),
+        (empty,) * 3,
+        _TypoBuckets.pack([], {}, []),
+        _TypoBuckets.pack([]),
     )
 
 
@@ -1255,6 +1353,8 @@ def _bucket_parts(arrays: dict, kind: str) -> dict:
     }
     if f"{kind}.by_reading.buf" in arrays:
         parts["by_reading"] = SortedKeys.from_arrays(arrays, f"{kind}.by_reading")
+    if f"{kind}.grams" in arrays:
+        parts["grams"] = arrays[f"{kind}.grams"]
     return parts
 
 

@@ -160,6 +160,50 @@ def test_two_neighbours_swapped_across_the_middle(index):
         assert (hits[0].name, hits[0].matched_form) == (name, "typo"), typed
 
 
+def test_a_tail_that_holds_the_typo_skips_its_heads_terms(index):
+    """A split whose tail starts no name key at any place a term one edit from its head
+    could end is not looked up (a two-character head has thousands of such terms), and the
+    answers are those of looking every split up."""
+    buckets = index._typo_chars
+    typed = "福涌村民员委金"  # two slips in the generic term: no name holds that tail
+    heads = [typed[:k] for k in range(len(typed), 1, -1)]
+    fits = dict(zip(heads, buckets.tails_fit(typed, heads)))
+    assert fits["福涌村民员委金"] and fits["福涌村民员委"]  # tails of 0 and 1 character
+    assert not fits["福涌"] and not fits["福涌村"]
+    typed = "富涌村民委员会"  # the slip in the specific term: its tail fits
+    heads = [typed[:k] for k in range(len(typed), 1, -1)]
+    assert dict(zip(heads, buckets.tails_fit(typed, heads)))["富涌"]
+    queries = [
+        "富涌村民委员会",
+        "福涌村民委员金",
+        "番禹",
+        "造村和委会",
+        "杉树寸民委员会",
+        "沙弯街道",
+    ]
+    with_filter = {q: [(h.id, h.matched_form) for h in index.search(q, limit=30)] for q in queries}
+    grams, buckets.base_grams = buckets.base_grams, None
+    try:
+        every_split = {
+            q: [(h.id, h.matched_form) for h in index.search(q, limit=30)] for q in queries
+        }
+    finally:
+        buckets.base_grams = grams
+    assert with_filter == every_split
+    assert with_filter["富涌村民委员会"]
+
+
+def test_a_name_added_after_the_base_is_found_by_a_typo_in_its_specific_term():
+    """The grams of names added after the base are kept with them: the tail of a name
+    only an added record holds (二朗 + 岭公园) still fits, and the term's typo finds it."""
+    idx = SearchIndex.from_records(gd_records())
+    for name, typed in (("二郎岭公园", "二朗岭公园"), ("二郎庙街道办事处", "二朗庙街道办事处")):
+        assert all(h.name != name for h in idx.search(typed))
+        idx.add(synthetic(f"syn-{name}", name, PANYU, "纪念地旅游景点"))
+        hit = first(idx.search(typed))
+        assert (hit.name, hit.matched_form) == (name, "typo")
+
+
 def test_former_name(index):
     hit = first(index.search("番禺市"))
     assert (hit.id, hit.matched_form, hit.matched_former_name) == (PANYU, "former_name", "番禺市")
