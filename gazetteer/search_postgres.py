@@ -66,6 +66,9 @@ _COLUMNS = (
     "place_id, aux, name, chars, py, spec_len, py_spec_len, level_rank, status, "
     "feature_class, division_code, division_path"
 )
+# The columns _filters() reads: also held by the name, pinyin and initials indexes
+# (migration 0038), so that a filtered range is read from the index alone.
+_FILTER_COLUMNS = "division_path, status, feature_class, minx, miny, maxx, maxy"
 _TOP = "\U0010ffff"  # above every character: key ~<~ prefix || _TOP ends a prefix range
 # The one-typo search's reads: terms per range of a head's half (a head of two characters
 # has a few thousand terms starting with its first), and names checked whole per prefix
@@ -201,27 +204,20 @@ class SQLSearch(SearchMethods):
                 # far down the rank order (villages), and the key's range, sorted, is
                 # cheaper: ``rank + 0`` keeps the planner off the rank index.
                 order = "rank" if tier == _TIER_PREFIX and len(key) <= 1 else "rank + 0"
-                if where == "TRUE":
-                    # Rank from the covering indexes (index-only), then read the best rows.
-                    ranked = " UNION ALL ".join(
-                        f"(SELECT place_id, aux, rank FROM place_search_keys WHERE {part})"
-                        for part in parts
-                    )
-                    if len(parts) == 1:
-                        ranked = (
-                            f"SELECT place_id, aux, rank FROM place_search_keys WHERE {parts[0]}"
-                        )
-                    branches.append(
-                        f"(SELECT {_COLUMNS}, {tier} AS tier, '{form}' AS form FROM "
-                        f"(SELECT place_id, aux FROM ({ranked}) AS m "
-                        f"ORDER BY {order}, place_id LIMIT :lim) AS best "
-                        "JOIN place_search_keys USING (place_id, aux))"
-                    )
-                    continue
+                # Rank from the covering indexes (index-only: the name, pinyin and
+                # initials indexes also hold the filter columns), then read the best rows.
+                selects = [
+                    f"SELECT place_id, aux, rank FROM place_search_keys WHERE {part} AND {where}"
+                    for part in parts
+                ]
+                ranked = " UNION ALL ".join(f"({sel})" for sel in selects)
+                if len(parts) == 1:
+                    ranked = selects[0]
                 branches.append(
-                    f"(SELECT {_COLUMNS}, {tier} AS tier, '{form}' AS form "
-                    f"FROM place_search_keys WHERE ({' OR '.join(parts)}) AND {where} "
-                    f"ORDER BY {order}, place_id LIMIT :lim)"
+                    f"(SELECT {_COLUMNS}, {tier} AS tier, '{form}' AS form FROM "
+                    f"(SELECT place_id, aux FROM ({ranked}) AS m "
+                    f"ORDER BY {order}, place_id LIMIT :lim) AS best "
+                    "JOIN place_search_keys USING (place_id, aux))"
                 )
         return conn.execute(sa.text(" UNION ALL ".join(branches)), params).mappings().all()
 
@@ -295,9 +291,10 @@ class SQLSearch(SearchMethods):
             pools = [share] * len(bounds)
             if not bounds:
                 return []
+            # Index-only: the name and pinyin indexes hold the filter columns.
             rows_of_range = (
-                f"(SELECT * FROM place_search_keys WHERE {in_range} LIMIT r.pool) AS c "
-                f"WHERE {where}"
+                f"(SELECT place_id, aux, rank, {_FILTER_COLUMNS} FROM place_search_keys "
+                f"WHERE {in_range} LIMIT r.pool) AS c WHERE {where}"
             )
         else:
             rows_of_range = f"place_search_keys WHERE {in_range}"

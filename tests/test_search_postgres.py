@@ -75,6 +75,8 @@ TYPOS = [
     "guangzou",
     "猎德村民委员",
     "造村和委会",  # two neighbours swapped across the middle
+    "富涌村民委员会",  # the slip in the specific term: its tail fits (in memory: tails_fit)
+    "福涌村民委员金",  # the slip in the generic term: the short heads' tails do not fit
 ]
 SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
 
@@ -138,6 +140,35 @@ def test_every_search_form_agrees_with_the_in_memory_index(pg_store):
     for q in SUGGESTIONS:
         expected = [(shown(h), c) for h, c in memory.suggest(q, 10)]
         assert [(shown(h), c) for h, c in sql.suggest(q, 10)] == expected, q
+
+
+def test_filtered_ranges_are_read_from_the_index_alone(pg_store):
+    """The name, pinyin and initials indexes hold every column a filter reads (migration
+    0038): a filtered prefix range or typo range is filtered and ranked without reading the
+    table. The columns are those ``_filters`` reads, named once in ``_FILTER_COLUMNS``."""
+    from gazetteer.search_postgres import _FILTER_COLUMNS
+
+    with pg_store.read() as conn:
+        definitions = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT indexname, indexdef FROM pg_indexes "
+                    "WHERE tablename = 'place_search_keys'"
+                )
+            ).all()
+        )
+        for column in ("chars", "py", "ini"):
+            included = definitions[f"ix_psk_{column}"].split("INCLUDE (")[1].rstrip(")")
+            assert included == f"rank, place_id, aux, {_FILTER_COLUMNS}", column
+        # Every filter at once, through SQLSearch: the SQL names only those columns.
+        hits = SQLSearch(pg_store).search(
+            "石牌",
+            division="440106",
+            feature_class="街道",
+            status="in_force",
+            bbox=(113.2, 23.0, 113.5, 23.3),
+        )
+    assert [h.name for h in hits] == ["石牌街道"]
 
 
 def test_bad_input_is_refused_the_same_way(pg_store):
