@@ -160,15 +160,23 @@ def test_filtered_ranges_are_read_from_the_index_alone(pg_store):
         for column in ("chars", "py", "ini"):
             included = definitions[f"ix_psk_{column}"].split("INCLUDE (")[1].rstrip(")")
             assert included == f"rank, place_id, aux, {_FILTER_COLUMNS}", column
-        # Every filter at once, through SQLSearch: the SQL names only those columns.
-        hits = SQLSearch(pg_store).search(
-            "石牌",
-            division="440106",
-            feature_class="街道",
-            status="in_force",
-            bbox=(113.2, 23.0, 113.5, 23.3),
-        )
-    assert [h.name for h in hits] == ["石牌街道"]
+    # Every filter at once: the SQL reads only those columns, and answers as in memory.
+    street = SQLSearch(pg_store).search("石牌街道")[0]
+    filters = {
+        "division": street.division_code,
+        "feature_class": street.feature_class,
+        "status": "in_force",
+    }
+    memory, sql = both(pg_store)
+    for q in ("石牌", "shipai", "sp", "石排街道"):  # prefix, pinyin, initials, one typo
+        expected = memory.search(q, **filters)[0]
+        assert street.id in [h.id for h in expected], q
+        assert [shown(h) for h in sql.search(q, **filters)[0]] == [shown(h) for h in expected]
+    guangzhou = (113.0, 22.5, 114.1, 23.9)  # degrees: min lon, min lat, max lon, max lat
+    for q in ("石", "shi", "s", "石排"):
+        expected = memory.search(q, bbox=guangzhou)[0]
+        assert expected, q
+        assert [shown(h) for h in sql.search(q, bbox=guangzhou)[0]] == [shown(h) for h in expected]
 
 
 def test_bad_input_is_refused_the_same_way(pg_store):
