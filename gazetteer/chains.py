@@ -345,36 +345,87 @@ class ChainSearch:
         answers followed by the single-name hits, without repeats. A ``division`` filter
         turns chain reading off (the user already chose where to look)."""
         filters = {k: v for k, v in filters.items() if v is not None}
-        if filters.get("division") is None and isinstance(q, str) and len(q) <= MAX_QUERY_CHARS:
-            text, is_latin = chain_text(q)
-            parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
-            if parses:
-                # Whole names and prefixes of the query as one name, without typos (the
-                # typo search of a long chain costs the most time and finds nothing useful).
-                single = (
-                    self.index.search(q, limit=offset + limit, **filters)
-                    if filters
-                    else self.index.suggest(q, offset + limit)
-                )
-                if not single or single[0].score <= WHOLE_NAME_SCORE:
-                    reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
-                    # A reading that rests on a guess — its answers are all misspellings of
-                    # the last level, or found elsewhere than the upper levels — gives way
-                    # to the query read as one name, when that finds anything: 珠江村委 is
-                    # the start of 珠江村委会 and 石牌街到 a slip for 石牌街道, not 珠江街道
-                    # + 村委 or 石牌街道 + 街到.
-                    if reading is not None and (
-                        all(h.matched_form == "typo" for h in reading.hits)
-                        or (single and not reading.nested)
-                    ):
-                        whole = self.index.search(q, limit=limit, offset=offset, **filters)
-                        if whole:
-                            return whole, None
-                    if reading is not None:
-                        seen = {h.id for h in reading.hits}
-                        hits = reading.hits + [h for h in single if h.id not in seen]
+        chains = filters.get("division") is None and isinstance(q, str)
+        chains = chains and len(q) <= MAX_QUERY_CHARS
+        text, is_latin = chain_text(q) if chains else ("", True)
+        elsewhere = None  # a reading whose answers lie outside its upper levels
+        parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
+        if parses:
+            # Whole names and prefixes of the query as one name, without typos (the typo
+            # search of a long chain costs the most time and finds nothing useful).
+            single = (
+                self.index.search(q, limit=offset + limit, **filters)
+                if filters
+                else self.index.suggest(q, offset + limit)
+            )
+            if not single or single[0].score <= WHOLE_NAME_SCORE:
+                reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
+                # A reading that rests on a guess — its answers are all misspellings of the
+                # last level, or found elsewhere than the upper levels — gives way to the
+                # query read as one name, when that finds anything: 珠江村委 is the start of
+                # 珠江村委会, 石牌街到 a slip for 石牌街道 and 珠江新成 for 珠江新城, not
+                # 珠江街道 + 村委, 石牌街道 + 街到 or 新成村 in another city.
+                if reading is not None and (
+                    all(h.matched_form == "typo" for h in reading.hits) or not reading.nested
+                ):
+                    whole = self.index.search(q, limit=limit, offset=offset, **filters)
+                    if whole:
+                        return whole, None
+                if reading is not None:
+                    seen = {h.id for h in reading.hits}
+                    hits = reading.hits + [h for h in single if h.id not in seen]
+                    if reading.nested:
                         return hits[offset : offset + limit], reading
-        return self.index.search(q, limit=limit, offset=offset, **filters), None
+                    elsewhere = hits[offset : offset + limit], reading
+        if elsewhere is None:
+            hits = self.index.search(q, limit=limit, offset=offset, **filters)
+            if hits or not chains:
+                return hits, None
+        # Nothing within the levels as typed: an upper level may be misspelt with a
+        # character of the same sound (广洲天河, 深镇南山: an input method's slip; 深镇 is
+        # also a town, where 南山 is not), so read the chain by its pinyin, the levels cut
+        # where the characters are. Only here, where the query found nothing nested, so no
+        # query that finds something pays for it.
+        by_sound = [] if is_latin else self._parses_by_sound(text)
+        reading = (
+            self.read(q, limit=offset + limit, _parses=by_sound, **filters) if by_sound else None
+        )
+        if reading is not None and reading.nested:
+            return reading.hits[offset : offset + limit], reading
+        return elsewhere or ([], None)
+
+    def _parses_by_sound(self, text: str) -> list[_Parse]:
+        """Readings of a chain in characters whose upper levels are found by their pinyin:
+        each level cut where a character ends, and given as typed (广洲 › read as 广州市)."""
+        if len(text) < 2 * MIN_KEY_CHARS:
+            return []
+        syl = [normalise_latin(x) for x in syllables(text)]
+        if len(syl) != len(text) or not all(syl):
+            return []
+        char_at, at = {0: 0}, 0  # offset in the pinyin -> offset in the characters
+        for i, x in enumerate(syl):
+            at += len(x)
+            char_at[at] = i + 1
+        parses = []
+        for p in self.parses("".join(syl), True):
+            cuts, at = [], 0
+            for piece in p.typed:
+                at += len(piece)
+                cuts.append(char_at.get(at))
+            if None in cuts or char_at.get(p.end) is None:
+                continue
+            bounds = [0, *cuts]
+            parses.append(
+                _Parse(
+                    p.divisions,
+                    tuple(text[a:b] for a, b in zip(bounds, bounds[1:])),
+                    char_at[p.end],
+                    p.levels,
+                    p.tail_division,
+                    p.tail_level,
+                )
+            )
+        return parses
 
     def suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
         """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),

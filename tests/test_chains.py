@@ -11,7 +11,7 @@ from benchmarks.chain_queries import CHAIN_FORMS, path_of, typed_chain
 from gazetteer.chains import ChainLexicon, ChainSearch, chain_text
 from gazetteer.core.errors import InvalidInput
 from gazetteer.search import SearchIndex, split_generic
-from tests.test_search import PANYU, SYNTHETIC, gd_records
+from tests.test_search import PANYU, SYNTHETIC, gd_records, synthetic
 
 GD_NAMES = Path(__file__).resolve().parent.parent / "data" / "gd_names.csv"
 
@@ -225,3 +225,38 @@ def test_a_reading_resting_on_a_guess_gives_way_to_the_query_as_one_name(chains)
     # A chain whose last level is found inside as typed is still read as a chain.
     hit, reading = answer(chains, "广州石牌")
     assert hit.name == "石牌街道" and reading is not None and reading.nested
+
+
+def test_an_upper_level_misspelt_with_a_character_of_the_same_sound(chains):
+    """广洲 for 广州, 深镇 for 深圳: an input method's slip in an upper level. The query as
+    typed finds nothing, so the chain is read by its pinyin, the levels cut where the
+    characters are (found by a user test: 广洲天河 returned nothing)."""
+    for typed, expected, upper in (
+        ("广洲天河", "天河区", "广州市"),
+        ("深镇南山", "南山区", "深圳市"),
+        ("广州天和石牌", "石牌街道", "天河区"),  # a middle level
+    ):
+        hit, reading = answer(chains, typed)
+        assert hit.name == expected, typed
+        assert reading is not None and reading.nested, typed
+        assert upper in [lv["name"] for lv in reading.levels], typed
+        assert reading.levels[0]["typed"] == typed[:2], typed  # as typed, not as read
+    # A query that finds something as typed is not read by sound.
+    hit, reading = answer(chains, "天河区")
+    assert (hit.name, reading) == ("天河区", None)
+    # Nothing by sound either: still nothing, no error.
+    assert chains.search("广洲天河乙乙乙乙")[0] == []
+
+
+def test_a_last_level_found_only_elsewhere_gives_way_to_the_query_as_one_name(chains):
+    """珠江 is a township (珠江街道) and 新成 a village elsewhere, but 珠江新成 is one slip
+    from the single name 珠江新城: the name wins over a reading whose answer lies outside
+    its upper levels (found by a user test: it answered a village in another city)."""
+    place = synthetic("syn-zhujiang-xincheng", "珠江新城", "440105", "居民点")
+    index = SearchIndex.from_records([*gd_records(), place])
+    hits, reading = ChainSearch(index, chains.lexicon).search("珠江新成")
+    assert reading is None
+    assert hits and hits[0].name.startswith("珠江新城") and hits[0].matched_form == "typo"
+    # Where the query as one name finds nothing, the reading stays and says so.
+    hit, reading = answer(chains, "深圳天河")
+    assert reading is not None and not reading.nested and hit.name == "天河区"
