@@ -512,6 +512,33 @@ def _bucket_key(term: str) -> str:
     return f"{len(term):03d}{term}"
 
 
+def tails_fit(q: str, heads: Sequence[str], present) -> list[bool]:
+    """For each of ``heads`` (prefixes of ``q``), whether some name key can start with a
+    term one edit from it followed by the rest of ``q`` (the tail): such a term is 1
+    character shorter than the head, as long or 1 longer, so the tail starts at one of
+    three offsets of the key, and every neighbouring pair of the tail's characters must be
+    at its place in some key. ``present(codes)`` gives those of the codes
+    (:func:`_positional_grams`) that some key holds: the in-memory base's sorted array, or
+    ``place_search_grams`` on PostgreSQL. A necessary condition only: a tail that holds the
+    slip (大山 + 村村民员委会) almost never fits, and its head's terms (thousands for two
+    characters) need not be looked up. Tails of fewer than two characters always fit."""
+    wanted: list[tuple[int, list[int]]] = []  # (head, the codes of one offset)
+    for i, head in enumerate(heads):
+        tail = q[len(head) :]
+        if len(tail) >= 2:
+            for offset in (len(head) - 1, len(head), len(head) + 1):
+                wanted.append((i, _positional_grams(tail, offset)))
+    fits = [True] * len(heads)
+    if not wanted:
+        return fits
+    found = present(sorted({c for _, codes in wanted for c in codes}))
+    for i, _ in wanted:
+        fits[i] = False
+    for i, codes in wanted:
+        fits[i] = fits[i] or all(c in found for c in codes)
+    return fits
+
+
 def _positional_grams(text: str, offset: int = 0) -> list[int]:
     """Each pair of neighbouring characters of ``text`` with its position, as the key
     ``text`` is part of from ``offset`` on would hold it: position << 42 | first << 21 |
@@ -567,45 +594,21 @@ class _TypoBuckets:
         return (i < len(added) and added[i] == term) or self.base_fwd.find(_bucket_key(term)) >= 0
 
     def tails_fit(self, q: str, heads: Sequence[str]) -> list[bool]:
-        """For each of ``heads`` (prefixes of ``q``), whether some name key can start with
-        a term one edit from it followed by the rest of ``q`` (the tail): such a term is
-        1 character shorter than the head, as long or 1 longer, so the tail starts at one
-        of three offsets of the key, and every neighbouring pair of the tail's characters
-        must be at its place in some key. A necessary condition only, read from the keys'
-        :func:`_positional_grams`: a tail that holds the typo (大山 + 村村民员委会) never
-        fits, and its head's terms (thousands for two characters) need not be looked up.
-        Tails of fewer than two characters, and buckets without grams, always fit."""
-        fits = [True] * len(heads)
+        """:func:`tails_fit` over the grams of the base's keys and of those added since;
+        every head fits when the base keeps no grams (the Latin buckets)."""
         if self.base_grams is None:
-            return fits
-        codes, owners = [], []
-        for i, head in enumerate(heads):
-            tail = q[len(head) :]
-            if len(tail) < 2:
-                continue
-            for offset in (len(head) - 1, len(head), len(head) + 1):
-                codes.append(_positional_grams(tail, offset))
-                owners.append(i)
-        if not codes:
-            return fits
-        width = max(map(len, codes))
-        table = np.zeros((len(codes), width), np.int64)
-        filled = np.zeros((len(codes), width), bool)
-        for row, grams in enumerate(codes):
-            table[row, : len(grams)] = grams
-            filled[row, : len(grams)] = True
+            return [True] * len(heads)
+        return tails_fit(q, heads, self._grams_present)
+
+    def _grams_present(self, codes: list[int]) -> set[int]:
         base = self.base_grams
-        at = np.minimum(np.searchsorted(base, table), max(len(base) - 1, 0))
-        present = (base[at] == table) if len(base) else np.zeros(table.shape, bool)
-        if self.grams:
-            missing = ~present & filled
-            present[missing] = [int(g) in self.grams for g in table[missing]]
-        offset_fits = (present | ~filled).all(axis=1)
-        for owner in owners:
-            fits[owner] = False
-        for owner, ok in zip(owners, offset_fits):
-            fits[owner] = fits[owner] or bool(ok)
-        return fits
+        wanted = np.array(codes, np.int64)
+        if len(base):
+            at = np.minimum(np.searchsorted(base, wanted), len(base) - 1)
+            found = set(wanted[base[at] == wanted].tolist())
+        else:
+            found = set()
+        return found | (self.grams & set(codes))
 
     def read_as(self, terms: Iterable[str], reading: str) -> set[str]:
         """The terms whose pinyin is ``reading`` (the homophones of what was typed): those

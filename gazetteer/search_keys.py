@@ -95,6 +95,25 @@ place_search_terms = sa.Table(
     sa.Column("reading", sa.String(800), comment="toneless pinyin of a chars term"),
     sa.PrimaryKeyConstraint("kind", "term", name="pk_place_search_terms"),
 )
+# The distinct positional grams of the ``chars`` keys (each pair of neighbouring characters
+# with its position: ``gazetteer.search._positional_grams``), which tell the one-typo search
+# which splits of a query can be skipped (``gazetteer.search.tails_fit``), as the in-memory
+# base keeps them. Added with the terms, never removed (a superset only skips less).
+place_search_grams = sa.Table(
+    "place_search_grams",
+    metadata,
+    sa.Column("code", sa.BigInteger, nullable=False, comment="position << 42 | c1 << 21 | c2"),
+    sa.PrimaryKeyConstraint("code", name="pk_place_search_grams"),
+)
+# The SQL of the codes of one key column's rows (a FROM-list item and the code expression),
+# the same as gazetteer.search._positional_grams computes in Python.
+_GRAMS_FROM = (
+    "place_search_keys CROSS JOIN LATERAL generate_series(0, char_length(chars) - 2) AS g(i)"
+)
+_GRAM_CODE = (
+    "(CAST(g.i AS bigint) << 42) | (CAST(ascii(substr(chars, g.i + 1, 1)) AS bigint) << 21) "
+    "| ascii(substr(chars, g.i + 2, 1))"
+)
 # kind: (the key column of its terms, the SQL of a term's reading)
 TERM_KINDS = {"chars": ("chars_term", "left(py, py_spec_len)"), "py": ("py_term", "NULL")}
 
@@ -172,6 +191,7 @@ def refresh(conn, place_ids: Iterable[int] | None = None, *, processes: int | No
     if place_ids is None:
         conn.execute(place_search_keys.delete())
         conn.execute(place_search_terms.delete())
+        conn.execute(place_search_grams.delete())
         return fill(conn, processes=processes)
     ids = set(place_ids)
     ids |= _successors(conn, ids)
@@ -189,8 +209,18 @@ def refresh(conn, place_ids: Iterable[int] | None = None, *, processes: int | No
 
 def add_terms(conn, place_ids: list[int] | None = None) -> None:
     """Add the specific terms of these places' key rows (every key row's when None) to
-    ``place_search_terms``, where they are not there yet. A chars term's reading is the
-    pinyin its first key row gives it, as the in-memory index keeps the first."""
+    ``place_search_terms``, and their positional grams to ``place_search_grams``, where
+    they are not there yet. A chars term's reading is the pinyin its first key row gives
+    it, as the in-memory index keeps the first."""
+    conn.execute(
+        sa.text(
+            f"INSERT INTO place_search_grams (code) SELECT DISTINCT {_GRAM_CODE} "
+            f"FROM {_GRAMS_FROM} "
+            + ("WHERE place_id = ANY(:ids) " if place_ids is not None else "")
+            + "ON CONFLICT DO NOTHING"
+        ),
+        {"ids": place_ids},
+    )
     for kind, (term, reading) in TERM_KINDS.items():
         only = "AND place_id = ANY(:ids)" if place_ids is not None else ""
         conn.execute(

@@ -59,6 +59,7 @@ from gazetteer.search import (
     normalise_text,
     one_edit_from,
     swap_across_middle,
+    tails_fit,
     to_simplified,
 )
 
@@ -232,16 +233,21 @@ class SQLSearch(SearchMethods):
            whole (杉树寸民委员会 -> 杉树村民委员会);
         3. names starting with q's intact first half that are one edit from q whole.
 
-        Three statements: the candidate terms and whole names (:meth:`_typo_candidates`,
-        checked here with the OSA distance); the best rows of every name range they give,
-        from the covering index; the full rows of the best few."""
+        Four statements: the positional grams of the tails (``place_search_grams``: the
+        splits whose tail no key holds after a term are not looked up); the candidate terms
+        and whole names (:meth:`_typo_candidates`, checked here with the OSA distance); the
+        best rows of every name range they give, from the covering index; the full rows of
+        the best few."""
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
         readings = (
             {head: "".join(_syllable_key(x) for x in syllables(head)) for head in heads}
             if column == "chars"
             else {}
         )
-        terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len)
+        # The splits whose tail some key can hold after a term (as in memory: the chars
+        # keys' positional grams; pinyin keeps none, so every split is looked up).
+        fits = tails_fit(q, heads, self._grams_present(conn)) if column == "chars" else None
+        terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len, fits)
         ranges: dict[tuple[str, str], int] = {}  # (low, high) key bounds -> best tier
         for head in heads:
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
@@ -385,11 +391,24 @@ class SQLSearch(SearchMethods):
         return [{**row, "tier": tiers[row["place_id"], row["aux"]], "form": "typo"} for row in rows]
 
     @staticmethod
-    def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int):
+    def _grams_present(conn):
+        def present(codes: list[int]) -> set[int]:
+            return set(
+                conn.execute(
+                    sa.text("SELECT code FROM place_search_grams WHERE code = ANY(:codes)"),
+                    {"codes": codes},
+                ).scalars()
+            )
+
+        return present
+
+    @staticmethod
+    def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int, fits=None):
         """({head: {candidate term: its reading}}, [distinct names to check whole]) in one
         statement, each part an index range cut by LIMIT and returned as one array:
 
-        * for each head, the terms that could be one edit from it, as
+        * for each head (each that ``fits``, when given: :func:`gazetteer.search.tails_fit`),
+          the terms that could be one edit from it, as
           :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of length
           len(head) - 1 .. + 1, starting with the head's first half or ending with its
           second half; and the head with the neighbours across its middle swapped;
@@ -423,6 +442,8 @@ class SQLSearch(SearchMethods):
             )
 
         for i, head in enumerate(heads):
+            if fits is not None and not fits[i]:  # no term + tail starts a name
+                continue
             h = len(head) // 2
             params[f"n{i}"] = [len(head) - 1, len(head), len(head) + 1]
             for side, column, probe in (("f", "term", head[:h]), ("r", "term_rev", head[h:][::-1])):

@@ -48,13 +48,13 @@ def last_id(store) -> int:
 def test_every_table_of_the_schema_is_audited(store):
     tables = audit.audited_tables()
     assert set(tables) == {t.name for t in metadata.sorted_tables} - audit.UNAUDITED_TABLES
-    # The log, request bookkeeping, search keys and terms derived from (audited) places, and the
+    # The log, request bookkeeping, search keys, terms and grams derived from (audited) places, and the
     # store's id (written once by its migration).
     assert (
         sorted(audit.UNAUDITED_TABLES)
         == (
-            "audit_log idempotency_keys place_search_keys place_search_terms rate_limit_buckets "
-            "store_identity"
+            "audit_log idempotency_keys place_search_grams place_search_keys place_search_terms "
+            "rate_limit_buckets store_identity"
         ).split()
     )
     with store.read() as conn:

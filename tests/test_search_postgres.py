@@ -226,6 +226,11 @@ def test_writes_are_searchable_at_commit_with_nothing_built(pg_store):
     assert terms(pg_store)["鹮汀新"] == "huantingxin"
     assert [(h.id, h.matched_form) for h in sql.search("鹮丁新村")][:1] == [(novel, "typo")]
 
+    # A slip in the specific term before a tail only a new name holds (its grams added by
+    # the writer: without them the split would be skipped).
+    odd = name_place(pg_store, {**LUHU, "name": "鹮汀岭公园"}, OFFICER, NOW)
+    assert [(h.id, h.matched_form) for h in sql.search("鹮丁岭公园")][:1] == [(odd, "typo")]
+
     renamed = rename_place(pg_store, named, "鹭岛新村", OFFICER, NOW)
     assert [h.id for h in sql.search("鹭到新村")][:1] == [renamed]
     hit = next(h for h in sql.search("鹭湖新村") if h.id == renamed)
@@ -256,6 +261,23 @@ def test_writes_are_searchable_at_commit_with_nothing_built(pg_store):
         )
         raise RuntimeError("rolled back")
     assert sql.search("回滚新村") == [] or all(h.name != "回滚新村" for h in sql.search("回滚新村"))
+
+
+def test_the_grams_are_those_of_the_in_memory_base(pg_store):
+    """``place_search_grams`` holds the positional grams the in-memory base computes from
+    the same names (the SQL and Python codes agree, astral characters included), and the
+    writers add those of new names."""
+    from gazetteer.search_keys import place_search_grams
+
+    def stored() -> set[int]:
+        with pg_store.read() as conn:
+            return set(conn.execute(sa.select(place_search_grams.c.code)).scalars())
+
+    memory = SearchIndex.from_store(pg_store, former_names=former_names(pg_store))
+    assert stored() == set(memory._typo_chars.base_grams.tolist())
+    name_place(pg_store, {**LUHU, "name": "𠀋鹮汀岭公园"}, OFFICER, NOW)  # U+2000B first
+    memory = SearchIndex.from_store(pg_store, former_names=former_names(pg_store))
+    assert stored() == set(memory._typo_chars.base_grams.tolist())
 
 
 def test_a_postgresql_worker_holds_no_search_index(pg_store):

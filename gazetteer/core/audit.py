@@ -38,6 +38,7 @@ UNAUDITED_TABLES = frozenset(
         "idempotency_keys",
         "place_search_keys",
         "place_search_terms",
+        "place_search_grams",
         "store_identity",
     }
 )
