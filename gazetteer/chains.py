@@ -335,18 +335,32 @@ class ChainSearch:
                             states.setdefault(j, {}).setdefault(c, []).append(state)
                             if n - j >= min_tail:
                                 keep(_Parse(*state[:2], j, state[2]))
-        return sorted(found.values(), key=lambda p: p.rank)
+        # Of readings as good, the one whose levels take more of the text first: 天河区 +
+        # 石牌乔 before 天河 + 区石牌乔 (a last part starting with a generic term).
+        return sorted(found.values(), key=lambda p: (p.rank, -p.end))
 
     def search(
         self, q: str, *, limit: int = 10, offset: int = 0, **filters
     ) -> tuple[list[Hit], ChainReading | None]:
         """The single-name search, or a chain reading where the query names no place as a
         whole: (hits, reading or None). With a chain reading the hits are the reading's
-        answers followed by the single-name hits, without repeats. A ``division`` filter
-        turns chain reading off (the user already chose where to look)."""
+        answers followed by the single-name hits, without repeats.
+
+        How the query is read is decided on the whole list, never on the page asked for
+        (``offset``): every page of a query is a page of the same list. With a
+        ``division`` filter the query is a single name within it (the user chose where to
+        look) unless that finds nothing: then a chain's answers within the division."""
         filters = {k: v for k, v in filters.items() if v is not None}
-        chains = filters.get("division") is None and isinstance(q, str)
-        chains = chains and len(q) <= MAX_QUERY_CHARS
+        first, page = offset + limit, slice(offset, offset + limit)
+        if filters.get("division") is not None:
+            hits = self.index.search(q, limit=first, **filters)
+            if hits or not isinstance(q, str):
+                return hits[page], None
+            division = str(filters.pop("division"))
+            found, reading = self.search(q, limit=first, **filters)
+            inside = [h for h in found if division in h.division_path]
+            return (inside[page], reading) if inside else ([], None)
+        chains = isinstance(q, str) and len(q) <= MAX_QUERY_CHARS
         text, is_latin = chain_text(q) if chains else ("", True)
         elsewhere = None  # a reading whose answers lie outside its upper levels
         parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
@@ -354,12 +368,12 @@ class ChainSearch:
             # Whole names and prefixes of the query as one name, without typos (the typo
             # search of a long chain costs the most time and finds nothing useful).
             single = (
-                self.index.search(q, limit=offset + limit, **filters)
+                self.index.search(q, limit=first, **filters)
                 if filters
-                else self.index.suggest(q, offset + limit)
+                else self.index.suggest(q, first)
             )
             if not single or single[0].score <= WHOLE_NAME_SCORE:
-                reading = self.read(q, limit=offset + limit, _parses=parses, **filters)
+                reading = self.read(q, limit=first, _parses=parses, **filters)
                 # A reading that rests on a guess — its answers are all misspellings of the
                 # last level, or found elsewhere than the upper levels — gives way to the
                 # query read as one name, when that finds anything: 珠江村委 is the start of
@@ -368,30 +382,28 @@ class ChainSearch:
                 if reading is not None and (
                     all(h.matched_form == "typo" for h in reading.hits) or not reading.nested
                 ):
-                    whole = self.index.search(q, limit=limit, offset=offset, **filters)
+                    whole = self.index.search(q, limit=first, **filters)
                     if whole:
-                        return whole, None
+                        return whole[page], None
                 if reading is not None:
                     seen = {h.id for h in reading.hits}
                     hits = reading.hits + [h for h in single if h.id not in seen]
                     if reading.nested:
-                        return hits[offset : offset + limit], reading
-                    elsewhere = hits[offset : offset + limit], reading
+                        return hits[page], reading
+                    elsewhere = hits[page], reading
         if elsewhere is None:
-            hits = self.index.search(q, limit=limit, offset=offset, **filters)
+            hits = self.index.search(q, limit=first, **filters)
             if hits or not chains:
-                return hits, None
+                return hits[page], None
         # Nothing within the levels as typed: an upper level may be misspelt with a
         # character of the same sound (广洲天河, 深镇南山: an input method's slip; 深镇 is
         # also a town, where 南山 is not), so read the chain by its pinyin, the levels cut
         # where the characters are. Only here, where the query found nothing nested, so no
         # query that finds something pays for it.
         by_sound = [] if is_latin else self._parses_by_sound(text)
-        reading = (
-            self.read(q, limit=offset + limit, _parses=by_sound, **filters) if by_sound else None
-        )
+        reading = self.read(q, limit=first, _parses=by_sound, **filters) if by_sound else None
         if reading is not None and reading.nested:
-            return reading.hits[offset : offset + limit], reading
+            return reading.hits[page], reading
         return elsewhere or ([], None)
 
     def _parses_by_sound(self, text: str) -> list[_Parse]:

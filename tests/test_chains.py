@@ -260,3 +260,54 @@ def test_a_last_level_found_only_elsewhere_gives_way_to_the_query_as_one_name(ch
     # Where the query as one name finds nothing, the reading stays and says so.
     hit, reading = answer(chains, "深圳天河")
     assert reading is not None and not reading.nested and hit.name == "天河区"
+
+
+@pytest.mark.parametrize(
+    "q, filters",
+    [
+        ("石牌街到", {}),  # one name with a typo (no chain) on page 1
+        ("fuyongcun", {"status": "in_force"}),
+        ("广州天河", {}),  # a chain
+        ("深圳天河", {}),  # a chain that does not nest
+        ("广洲天河", {}),  # a chain read by sound
+    ],
+)
+def test_every_page_is_a_page_of_the_same_list(chains, q, filters):
+    """How a query is read is decided on the whole list, not on the page: paging by
+    offset never switches to another reading (a user test: page 2 of 石牌街到 showed a chain
+    message page 1 never had, and pages of fuyongcun repeated page 1)."""
+    whole, reading = chains.search(q, limit=80, **filters)
+    assert whole, q
+    paged = []
+    for offset in range(0, 91, 7):
+        hits, page_reading = chains.search(q, limit=7, offset=offset, **filters)
+        assert (page_reading and page_reading.as_dict()) == (reading and reading.as_dict())
+        paged += hits
+    assert [h.id for h in paged] == [h.id for h in whole]
+
+
+def test_a_chain_within_a_division_filter(chains):
+    """With a division filter a query is one name within it; when that finds nothing, a
+    chain's answers within the division (a user test: 广州天河 with division=440100 found
+    nothing)."""
+    hits, reading = chains.search("广州天河", division="440100")
+    assert hits[0].name == "天河区" and reading is not None and reading.nested
+    hits, _ = chains.search("广洲天河", division="440100")
+    assert hits[0].name == "天河区"
+    assert chains.search("广州天河", division="440300") == ([], None)  # 深圳: not inside
+    hits, reading = chains.search("天河", division="440100")  # one name within: as before
+    assert hits[0].name == "天河区" and reading is None
+
+
+def test_an_upper_level_with_its_generic_term_and_a_misspelt_last_part(chains):
+    """天河区石牌乔: the level read as 天河区 (not 天河 + 区石牌乔, a last part starting with
+    a generic term), then the misspelt last part within it (a user test found nothing)."""
+    for typed, expected in (
+        ("天河区石牌乔", "石牌街道"),
+        ("番禺区富涌村民委员会", "福涌村民委员会"),
+    ):
+        hit, reading = answer(chains, typed)
+        assert (hit.name, hit.matched_form) == (expected, "typo"), typed
+        assert reading is not None and reading.nested and reading.tail == typed[3:], typed
+    hit, reading = answer(chains, "天河区石排")  # elsewhere: the message names 石排, not 区石排
+    assert "“石排”" in reading.message and not reading.nested
