@@ -143,6 +143,39 @@ def test_search_page_refuses_what_the_api_refuses_on_the_page(client, query, nam
     assert "Extra inputs" not in text and "找到" not in text
 
 
+@pytest.mark.parametrize("query", ["q=%FF", "q=%ED%A0%80", "q=%00"])
+def test_search_page_keeps_its_form_for_a_query_refused_before_it_runs(client, query):
+    """Bytes that are not text (or NUL) are refused by the app before any view: the page
+    still shows the refusal above the search box (a user test got a bare 400 page), and
+    the API still answers JSON."""
+    page = client.get("/search?" + query)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and page.mimetype == "text/html", query
+    assert 'role="alert">' in text and 'name="q"' in text and "找到" not in text
+    api = client.get("/api/search?" + query)
+    assert api.status_code == 400 and api.get_json()["error"]["message"]
+    assert client.get("/search?q=番禺").status_code == 200  # then a search from the page
+
+
+def test_filters_naming_nothing_are_refused(client):
+    """A division not on record, or a class outside the vocabulary, is a 400 that says so
+    (a user test got 200 and an empty list, which reads as "nothing there"); a division on
+    record with nothing matching is still an empty list."""
+    for query, field in (
+        ("q=番禺&division=999999", "division"),
+        ("q=番禺&division=0", "division"),
+        ("q=番禺&feature_class=bogus", "feature_class"),
+    ):
+        body = client.get("/api/search?" + query).get_json()
+        assert body["error"]["details"]["field"] == field, query
+        assert client.get("/api/search?" + query).status_code == 400
+        assert client.get("/search?" + query).status_code == 400
+    empty = client.get("/api/search?q=番禺&division=440106")  # 天河区: no 番禺 inside
+    assert empty.status_code == 200 and empty.get_json()["results"] == []
+    found = client.get("/api/search?q=番禺&feature_class=行政区域").get_json()["results"]
+    assert found[0]["name"] == "番禺区"
+
+
 def test_search_page_empty_form_is_the_empty_page_then_a_search(client):
     """No parameter, or the empty form's empty (or blank) q: the empty page, no error;
     then a search from that page answers with results."""

@@ -65,7 +65,7 @@ from gazetteer.registry import MAX_PAGE
 from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.search import MAX_QUERY_CHARS
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
-from gazetteer.tables import PLACE_STATUSES
+from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
 from webmap.params import json_body
 
@@ -595,7 +595,7 @@ LookupText = Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS, patt
 class SearchQuery(QueryModel, operations=("GET /api/search",)):
     q: LookupText = Field(description="名称、拼音、首字母或自上而下的名称链（广州天河）")
     division: ShortText | None = Field(None, description="所在行政区划代码（含下级）")
-    feature_class: ShortText | None = Field(None, description="地名类别")
+    feature_class: literal(FEATURE_CLASSES) | None = Field(None, description="地名类别")
     status: literal(PLACE_STATUSES) | None = Field(None, description="状态")
     bbox: ShortText | None = Field(
         None, description="minlon,minlat,maxlon,maxlat（CGCS2000 经纬度，度）"

@@ -6,19 +6,29 @@ from flask import Blueprint, jsonify, render_template, request
 
 from gazetteer.core.errors import InvalidInput, naming_field
 from gazetteer.core.spatial import parse_bbox
+from gazetteer.divisions import division_exists
 from gazetteer.place_view import place_view
 from webmap.context import lookup, store
+from webmap.errors import error_response, wants_json
 from webmap.schemas import ReverseBatch, query_args, validated_body
 
 bp = Blueprint("lookup", __name__)
 
 
 def search_args() -> dict:
-    """The search parameters (``SearchQuery``) as ``lookup().find`` takes them."""
+    """The search parameters (``SearchQuery``) as ``lookup().find`` takes them. A division
+    that is not on record is refused (an empty list would read as "nothing there")."""
     args = {k: v for k, v in query_args().items() if v not in (None, "")}
     if "bbox" in args:
         with naming_field("bbox"):
             args["bbox"] = parse_bbox(args["bbox"])
+    if "division" in args:
+        with store().read() as conn:
+            if not division_exists(conn, args["division"]):
+                raise InvalidInput(
+                    f"参数 division 有误：没有代码为 {args['division']} 的行政区划",
+                    details={"field": "division"},
+                )
     return args
 
 
@@ -77,17 +87,31 @@ def search_page():
             more = len(found["results"]) > limit
     except InvalidInput as exc:
         error = exc.message
+    return _search_page(q, results, chain, error, args["offset"], args["limit"], more)
+
+
+def _search_page(q, results, chain, error, offset, limit, more):
     page = render_template(
         "public/search.html",
         q=q,
         results=results,
         chain=chain,
         error=error,
-        offset=args["offset"],
-        limit=args["limit"],
+        offset=offset,
+        limit=limit,
         more=more,
     )
     return page, 400 if error else 200
+
+
+@bp.errorhandler(InvalidInput)
+def _refused(exc: InvalidInput):
+    """A query refused before the view runs (undecodable bytes: ``/search?q=%FF``): the
+    search page says why above an empty search box, as for any other refusal, so that the
+    user can type again; the JSON endpoints answer as everywhere."""
+    if request.endpoint == "lookup.search_page" and not wants_json():
+        return _search_page("", [], None, exc.message, 0, 10, False)
+    return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 
 @bp.get("/place/<int:place_id>")
