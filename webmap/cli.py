@@ -377,7 +377,12 @@ def serve(obj: Context, host: str, port: int, workers: int | None, threads: int)
     app = create_app(obj.overrides, store=store)
     gunicorn_conf.log_lookup_events()
     with app.app_context():
-        click.echo("building the lookup indexes ...")
+        click.echo(
+            "building the lookup indexes ..."
+            if store.dialect != "postgresql"
+            # The database searches: a worker keeps only the chain lexicon (divisions).
+            else "reading the division names for chains of names ..."
+        )
         lookup().warm()
         # With index files (SQLite) the base is now built once; each worker maps it when it
         # starts (gunicorn_conf.post_worker_init), and the master holds none.
