@@ -354,8 +354,15 @@ class ChainSearch:
         first, page = offset + limit, slice(offset, offset + limit)
         if filters.get("division") is not None:
             hits = self.index.search(q, limit=first, **filters)
-            if hits or not isinstance(q, str):
+            if hits or not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
                 return hits[page], None
+            # Only a query that reads as a chain is searched again beyond the division (a
+            # two-character name that is not there would be searched nationally for nothing).
+            text, is_latin = chain_text(q)
+            if len(text) < 2 * MIN_KEY_CHARS or not (
+                self.parses(text, is_latin) or (not is_latin and self._parses_by_sound(text))
+            ):
+                return [], None
             division = str(filters.pop("division"))
             found, reading = self.search(q, limit=first, **filters)
             inside = [h for h in found if division in h.division_path]
