@@ -624,13 +624,13 @@ class _TypoBuckets:
                 same |= {t for t in terms if t not in self.reading and t in homophones}
         return same
 
-    def insert(self, term: str, reading: str | None = None, key: str | None = None) -> None:
-        """Add a term, and the grams of the ``key`` it came from (when this bucket's base
+    def insert(self, term: str, reading: str | None = None, name_key: str | None = None) -> None:
+        """Add a term, and the grams of the name key it came from (when this bucket's base
         keeps grams)."""
         if reading is not None:
             self.reading[term] = reading
-        if key is not None and self.base_grams is not None:
-            self.grams.update(_positional_grams(key))
+        if name_key is not None and self.base_grams is not None:
+            self.grams.update(_positional_grams(name_key))
         for table, key in ((self.fwd, term), (self.rev, term[::-1])):
             items = table.setdefault(len(term), [])
             i = bisect.bisect_left(items, key)
