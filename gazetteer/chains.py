@@ -431,14 +431,15 @@ class ChainSearch:
             for piece in p.typed:
                 at += len(piece)
                 cuts.append(char_at.get(at))
-            if None in cuts or char_at.get(p.end) is None:
-                continue
+            end = char_at.get(p.end)
+            if None in cuts or end is None or len(text) - end < MIN_KEY_CHARS:
+                continue  # a level ends inside a character, or the last part is too short
             bounds = [0, *cuts]
             parses.append(
                 _Parse(
                     p.divisions,
                     tuple(text[a:b] for a, b in zip(bounds, bounds[1:])),
-                    char_at[p.end],
+                    end,
                     p.levels,
                     p.tail_division,
                     p.tail_level,
