@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields
 from gazetteer.pinyin import syllables
 from gazetteer.search import (
     GENERIC_SUFFIXES,
+    MAX_LIMIT,
     MAX_QUERY_CHARS,
     WHOLE_NAME_SCORE,
     Hit,
@@ -351,11 +352,13 @@ class ChainSearch:
         ``division`` filter the query is a single name within it (the user chose where to
         look) unless that finds nothing: then a chain's answers within the division."""
         filters = {k: v for k, v in filters.items() if v is not None}
-        first, page = offset + limit, slice(offset, offset + limit)
+        # A reading's answers are gathered up to the end of the page (at most MAX_LIMIT:
+        # a page past that of a chain reading is empty), then cut to the page.
+        first, page = min(offset + limit, MAX_LIMIT), slice(offset, offset + limit)
         if filters.get("division") is not None:
-            hits = self.index.search(q, limit=first, **filters)
-            if hits or not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
-                return hits[page], None
+            found_any, hits = self._as_one_name(q, limit, offset, filters)
+            if found_any or not isinstance(q, str) or len(q) > MAX_QUERY_CHARS:
+                return hits, None
             # Only a query that reads as a chain is searched again beyond the division (a
             # two-character name that is not there would be searched nationally for nothing).
             text, is_latin = chain_text(q)
@@ -389,9 +392,9 @@ class ChainSearch:
                 if reading is not None and (
                     all(h.matched_form == "typo" for h in reading.hits) or not reading.nested
                 ):
-                    whole = self.index.search(q, limit=first, **filters)
-                    if whole:
-                        return whole[page], None
+                    found_any, whole = self._as_one_name(q, limit, offset, filters)
+                    if found_any:
+                        return whole, None
                 if reading is not None:
                     seen = {h.id for h in reading.hits}
                     hits = reading.hits + [h for h in single if h.id not in seen]
@@ -399,9 +402,9 @@ class ChainSearch:
                         return hits[page], reading
                     elsewhere = hits[page], reading
         if elsewhere is None:
-            hits = self.index.search(q, limit=first, **filters)
-            if hits or not chains:
-                return hits[page], None
+            found_any, hits = self._as_one_name(q, limit, offset, filters)
+            if found_any or not chains:
+                return hits, None
         # Nothing within the levels as typed: an upper level may be misspelt with a
         # character of the same sound (广洲天河, 深镇南山: an input method's slip; 深镇 is
         # also a town, where 南山 is not), so read the chain by its pinyin, the levels cut
@@ -412,6 +415,14 @@ class ChainSearch:
         if reading is not None and reading.nested:
             return reading.hits[page], reading
         return elsewhere or ([], None)
+
+    def _as_one_name(self, q, limit: int, offset: int, filters: dict) -> tuple[bool, list[Hit]]:
+        """(whether the query read as one name finds anything at all, the page asked for):
+        the reading is chosen on the first, whatever the page."""
+        hits = self.index.search(q, limit=limit, offset=offset, **filters)
+        if hits or offset == 0:
+            return bool(hits), hits
+        return bool(self.index.search(q, limit=1, **filters)), hits
 
     def _parses_by_sound(self, text: str) -> list[_Parse]:
         """Readings of a chain in characters whose upper levels are found by their pinyin:

@@ -331,6 +331,32 @@ def test_out_of_range_integers_are_400_not_500(client, store):
     assert client.get("/api/places?q=%00").status_code == 400
 
 
+def test_integers_of_thousands_of_digits_are_400_not_500(client):
+    """Python refuses to convert more than 4,300 digits to an int: a parameter that long
+    was a 500 on every route, before any parameter check (a user test). In a URL it is a
+    400 naming the parameter; in a JSON body a 400 too."""
+    huge = "4" * 4301
+    for url in (
+        f"/api/search?q=x&division={huge}",
+        f"/api/suggest?q=x&limit={huge}",
+        f"/search?q=x&offset={huge}",
+        f"/place/1?x={huge}",
+        f"/place/{huge}",
+        f"/api/places/{huge}/history",
+        f"/api/search?q=x&division=-{'0' * 5000}1",  # zeros first: still a 64-bit value
+    ):
+        r = client.get(url)
+        assert r.status_code in (400, 404), (url[:40], r.status_code)
+    r = client.get(f"/api/search?q=x&division={huge}")
+    assert r.get_json()["error"]["details"]["field"] == "division"
+    r = client.post(
+        "/api/reverse/batch",
+        data='{"points": [[' + huge + ", 23]]}",
+        content_type="application/json",
+    )
+    assert r.status_code == 400
+
+
 def test_a_marker_key_of_non_ascii_digits_is_a_404(bclient):
     """ "¹".isdigit() is true but int("¹") raises: such a key is a marker number, not found."""
     for key in ("¹", "٣", "１２"):

@@ -157,6 +157,23 @@ def test_search_page_keeps_its_form_for_a_query_refused_before_it_runs(client, q
     assert client.get("/search?q=番禺").status_code == 200  # then a search from the page
 
 
+def test_deep_pages_are_pages_not_refusals(client):
+    """Paging far (offset + limit beyond the 500 one search gathers) gives an empty page,
+    or the names there, not a 400 about a limit the client never sent (a user test)."""
+    for query in (
+        "q=天河&offset=491",
+        "q=天河&limit=100&offset=401",
+        "q=广州天河&offset=600",  # a chain reading
+        "q=石牌街到&offset=9990",
+    ):
+        r = client.get("/api/search?" + query)
+        assert r.status_code == 200 and r.get_json()["results"] == [], query
+    assert client.get("/search?q=天河&offset=490").status_code == 200
+    hundred = client.get("/api/search?q=石&limit=100").get_json()["results"]
+    page = client.get("/api/search?q=石&limit=5&offset=95").get_json()["results"]
+    assert len(hundred) == 100 and page == hundred[95:100]  # a page is a slice of the list
+
+
 def test_filters_naming_nothing_are_refused(client):
     """A division not on record, or a class outside the vocabulary, is a 400 that says so
     (a user test got 200 and an empty list, which reads as "nothing there"); a division on

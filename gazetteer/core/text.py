@@ -66,7 +66,8 @@ def canonical_number(text: str) -> int | None:
     an id or a sequence number is: ASCII digits without leading zeros. None otherwise:
     Python's ``int()`` also reads ``٣`` (Arabic-Indic), ``３`` (full-width), ``003`` and
     ``+3``, so one record would answer to many addresses."""
-    if not _CANONICAL_NUMBER.fullmatch(text):
+    # More digits than the largest id has is beyond it (and int() refuses 4,301 or more).
+    if not _CANONICAL_NUMBER.fullmatch(text) or len(text) > len(str(STORE_INT_MAX)):
         return None
     number = int(text)
     return number if number <= STORE_INT_MAX else None
