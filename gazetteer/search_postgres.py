@@ -239,14 +239,19 @@ class SQLSearch(SearchMethods):
         best rows of every name range they give, from the covering index; the full rows of
         the best few."""
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
-        readings = (
-            {head: "".join(_syllable_key(x) for x in syllables(head)) for head in heads}
-            if column == "chars"
-            else {}
-        )
         # The splits whose tail some key can hold after a term (as in memory: the chars
         # keys' positional grams; pinyin keeps none, so every split is looked up).
         fits = tails_fit(q, heads, self._grams_present(conn)) if column == "chars" else None
+        # The readings of the heads looked up (homophones rank first), not of skipped ones.
+        readings = (
+            {
+                head: "".join(_syllable_key(x) for x in syllables(head))
+                for head, fit in zip(heads, fits)
+                if fit
+            }
+            if fits is not None
+            else {}
+        )
         terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len, fits)
         ranges: dict[tuple[str, str], int] = {}  # (low, high) key bounds -> best tier
         for head in heads:
