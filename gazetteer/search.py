@@ -512,31 +512,29 @@ def _bucket_key(term: str) -> str:
     return f"{len(term):03d}{term}"
 
 
-def tails_fit(q: str, heads: Sequence[str], present) -> list[bool]:
-    """For each of ``heads`` (prefixes of ``q``), whether some name key can start with a
-    term one edit from it followed by the rest of ``q`` (the tail): such a term is 1
-    character shorter than the head, as long or 1 longer, so the tail starts at one of
-    three offsets of the key, and every neighbouring pair of the tail's characters must be
-    at its place in some key. ``present(codes)`` gives those of the codes
-    (:func:`_positional_grams`) that some key holds: the in-memory base's sorted array, or
-    ``place_search_grams`` on PostgreSQL. A necessary condition only: a tail that holds the
-    slip (大山 + 村村民员委会) almost never fits, and its head's terms (thousands for two
-    characters) need not be looked up. Tails of fewer than two characters always fit."""
-    wanted: list[tuple[int, list[int]]] = []  # (head, the codes of one offset)
+def term_lengths_that_fit(q: str, heads: Sequence[str], present) -> list[tuple[int, ...]]:
+    """For each of ``heads`` (prefixes of ``q``), the lengths of the terms one edit from it
+    (len(head) - 1 .. + 1) after which some name key can hold the rest of ``q`` (the tail):
+    the tail starts where the term ends, and every neighbouring pair of the tail's
+    characters must be at its place in some key. ``present(codes)`` gives those of the
+    codes (:func:`_positional_grams`) that some key holds: the in-memory base's sorted
+    array, or ``place_search_grams`` on PostgreSQL. A necessary condition only: a tail that
+    holds the slip (大山 + 村村民员委会) almost never fits, and a head with no length left
+    (a two-character head has thousands of terms) is not looked up. Tails of fewer than two
+    characters fit every length."""
+    wanted: list[tuple[int, int, list[int]]] = []  # (head, term length, the tail's codes)
+    lengths: list[tuple[int, ...]] = []
     for i, head in enumerate(heads):
-        tail = q[len(head) :]
+        tail, every = q[len(head) :], (len(head) - 1, len(head), len(head) + 1)
+        lengths.append(every if len(tail) < 2 else ())
         if len(tail) >= 2:
-            for offset in (len(head) - 1, len(head), len(head) + 1):
-                wanted.append((i, _positional_grams(tail, offset)))
-    fits = [True] * len(heads)
-    if not wanted:
-        return fits
-    found = present(sorted({c for _, codes in wanted for c in codes}))
-    for i, _ in wanted:
-        fits[i] = False
-    for i, codes in wanted:
-        fits[i] = fits[i] or all(c in found for c in codes)
-    return fits
+            wanted.extend((i, n, _positional_grams(tail, n)) for n in every)
+    if wanted:
+        found = present(sorted({c for _, _, codes in wanted for c in codes}))
+        for i, n, codes in wanted:
+            if all(c in found for c in codes):
+                lengths[i] += (n,)
+    return lengths
 
 
 def _positional_grams(text: str, offset: int = 0) -> list[int]:
@@ -593,12 +591,12 @@ class _TypoBuckets:
         i = bisect.bisect_left(added, term)
         return (i < len(added) and added[i] == term) or self.base_fwd.find(_bucket_key(term)) >= 0
 
-    def tails_fit(self, q: str, heads: Sequence[str]) -> list[bool]:
-        """:func:`tails_fit` over the grams of the base's keys and of those added since;
-        every head fits when the base keeps no grams (the Latin buckets)."""
+    def term_lengths(self, q: str, heads: Sequence[str]) -> list[tuple[int, ...]]:
+        """:func:`term_lengths_that_fit` over the grams of the base's keys and of those
+        added since; every length fits when the base keeps no grams (the Latin buckets)."""
         if self.base_grams is None:
-            return [True] * len(heads)
-        return tails_fit(q, heads, self._grams_present)
+            return [(len(h) - 1, len(h), len(h) + 1) for h in heads]
+        return term_lengths_that_fit(q, heads, self._grams_present)
 
     def _grams_present(self, codes: list[int]) -> set[int]:
         base = self.base_grams
@@ -646,9 +644,11 @@ class _TypoBuckets:
         lo = bisect.bisect_left(items, probe)
         return items[lo : bisect.bisect_left(items, probe + "\U0010ffff", lo)]
 
-    def within_one_edit(self, heads: Sequence[str]) -> list[set[str]]:
+    def within_one_edit(
+        self, heads: Sequence[str], lengths: Sequence[Sequence[int]] | None = None
+    ) -> list[set[str]]:
         """For each of ``heads``, the distinct terms within OSA distance 1 of it (the head
-        itself included).
+        itself included); of the given ``lengths`` only, when given (one tuple a head).
 
         With one edit, either the first half of a head is intact (the edit is after it) or
         the second half is (the edit is before it); a swap across the middle is looked up
@@ -658,11 +658,12 @@ class _TypoBuckets:
         probes: dict[bool, list[tuple[int, str, str]]] = {True: [], False: []}
         for i, q in enumerate(heads):
             h = len(q) // 2
-            for n in (len(q) - 1, len(q), len(q) + 1):
+            wanted_lengths = lengths[i] if lengths is not None else (len(q) - 1, len(q), len(q) + 1)
+            for n in wanted_lengths:
                 probes[True].append((i, f"{n:03d}{q[:h]}", q))
                 probes[False].append((i, f"{n:03d}{q[h:][::-1]}", q[::-1]))
             swapped = swap_across_middle(q)
-            if swapped is not None:
+            if swapped is not None and len(q) in wanted_lengths:
                 probes[True].append((i, f"{len(q):03d}{swapped}", swapped))
         found: list[set[str]] = [set() for _ in heads]
         for forwards, wanted in probes.items():
@@ -1177,14 +1178,20 @@ class SearchIndex(SearchMethods):
         3. In the second half of a whole name: names starting with q's intact first half that
            are one edit from q.
         4. Two neighbours swapped across the middle: the name with them swapped back."""
-        splits = []  # (head, tail, terms one edit from head, those that read as head does)
+        # (head, tail, whether head is a term, the terms one edit from head of the lengths
+        # some key can hold the tail after, those that read as head does)
+        splits = []
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
-        fits = buckets.tails_fit(q, heads)
-        looked_up = iter(buckets.within_one_edit([h for h, ok in zip(heads, fits) if ok]))
-        for head, fit in zip(heads, fits):
-            tail = q[len(head) :]
+        lengths = buckets.term_lengths(q, heads)
+        looked_up = iter(
+            buckets.within_one_edit(
+                [h for h, n in zip(heads, lengths) if n], [n for n in lengths if n]
+            )
+        )
+        for head, fit in zip(heads, lengths):
+            tail, is_term = q[len(head) :], buckets.has_term(head)
             if not fit:  # no term + tail starts a name; only 2. below reads this split
-                splits.append((head, tail, {head} if buckets.has_term(head) else set(), set()))
+                splits.append((head, tail, is_term, set(), set()))
                 continue
             terms = next(looked_up)
             head_reading = (
@@ -1194,7 +1201,7 @@ class SearchIndex(SearchMethods):
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
             if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
                 terms = (sorted(same) + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
-            splits.append((head, tail, terms, same))
+            splits.append((head, tail, is_term, terms, same))
         for part in keys.parts:
             self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)
 
@@ -1204,7 +1211,9 @@ class SearchIndex(SearchMethods):
         whole: list[np.ndarray] = []
         verify: list[tuple[int, int]] = []
         # The names starting with each term + tail: every range in one vectorised search.
-        starts = [(term + tail, term in same) for _, tail, terms, same in splits for term in terms]
+        starts = [
+            (term + tail, term in same) for _, tail, _, terms, same in splits for term in terms
+        ]
         if starts:
             los, his = keys.ranges_of([prefix for prefix, _ in starts])
             for (_, homophone), lo, hi in zip(starts, los, his):
@@ -1212,8 +1221,8 @@ class SearchIndex(SearchMethods):
                     ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(
                         np.arange(lo, hi)
                     )
-        for head, tail, terms, _ in splits:
-            if tail and head in terms:
+        for head, tail, is_term, _, _ in splits:
+            if tail and is_term:
                 lo, hi = keys.range_of(head)
                 if 0 < hi - lo <= _TYPO_VERIFY_BUDGET:
                     verify.append((lo, hi))

@@ -59,7 +59,7 @@ from gazetteer.search import (
     normalise_text,
     one_edit_from,
     swap_across_middle,
-    tails_fit,
+    term_lengths_that_fit,
     to_simplified,
 )
 
@@ -239,20 +239,24 @@ class SQLSearch(SearchMethods):
         best rows of every name range they give, from the covering index; the full rows of
         the best few."""
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
-        # The splits whose tail some key can hold after a term (as in memory: the chars
-        # keys' positional grams; pinyin keeps none, so every split is looked up).
-        fits = tails_fit(q, heads, self._grams_present(conn)) if column == "chars" else None
+        # The lengths of each head's terms after which some key can hold its tail (as in
+        # memory: the chars keys' positional grams; pinyin keeps none, so every length).
+        lengths = (
+            term_lengths_that_fit(q, heads, self._grams_present(conn))
+            if column == "chars"
+            else [(len(h) - 1, len(h), len(h) + 1) for h in heads]
+        )
         # The readings of the heads looked up (homophones rank first), not of skipped ones.
         readings = (
             {
                 head: "".join(_syllable_key(x) for x in syllables(head))
-                for head, fit in zip(heads, fits)
+                for head, fit in zip(heads, lengths)
                 if fit
             }
-            if fits is not None
+            if column == "chars"
             else {}
         )
-        terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len, fits)
+        terms_of, whole = self._typo_candidates(conn, column, q, heads, min_len, lengths)
         ranges: dict[tuple[str, str], int] = {}  # (low, high) key bounds -> best tier
         for head in heads:
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
@@ -408,15 +412,15 @@ class SQLSearch(SearchMethods):
         return present
 
     @staticmethod
-    def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int, fits=None):
+    def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int, lengths):
         """({head: {candidate term: its reading}}, [distinct names to check whole]) in one
         statement, each part an index range cut by LIMIT and returned as one array:
 
-        * for each head (each that ``fits``, when given: :func:`gazetteer.search.tails_fit`),
-          the terms that could be one edit from it, as
-          :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of length
-          len(head) - 1 .. + 1, starting with the head's first half or ending with its
-          second half; and the head with the neighbours across its middle swapped;
+        * for each head, the terms that could be one edit from it, as
+          :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of its
+          ``lengths`` (:func:`gazetteer.search.term_lengths_that_fit`), starting with the
+          head's first half or ending with its second half; and the head with the
+          neighbours across its middle swapped;
         * the names n - 1 .. n + 1 long (n = len(q)) starting with a head that is itself a
           term and has a tail, or with q's first half (``ix_psk_{kind}_len``)."""
         n = len(q)
@@ -447,10 +451,10 @@ class SQLSearch(SearchMethods):
             )
 
         for i, head in enumerate(heads):
-            if fits is not None and not fits[i]:  # no term + tail starts a name
+            if not lengths[i]:  # no term + tail starts a name
                 continue
             h = len(head) // 2
-            params[f"n{i}"] = [len(head) - 1, len(head), len(head) + 1]
+            params[f"n{i}"] = list(lengths[i])
             for side, column, probe in (("f", "term", head[:h]), ("r", "term_rev", head[h:][::-1])):
                 if probe:
                     params[f"{side}{i}"], params[f"{side}{i}hi"] = probe, probe + _TOP
@@ -460,7 +464,7 @@ class SQLSearch(SearchMethods):
                         f"AND {column} ~<~ :{side}{i}hi",
                     )
             swapped = swap_across_middle(head)
-            if swapped is not None:
+            if swapped is not None and len(head) in lengths[i]:
                 params[f"s{i}"] = swapped
                 terms(i, f"term = :s{i}")
         first_half = q[: n // 2] if n // 2 >= min_len else None

@@ -162,17 +162,20 @@ def test_two_neighbours_swapped_across_the_middle(index):
 
 def test_a_tail_that_holds_the_typo_skips_its_heads_terms(index):
     """A split whose tail starts no name key at any place a term one edit from its head
-    could end is not looked up (a two-character head has thousands of such terms), and the
-    answers are those of looking every split up."""
+    could end is not looked up (a two-character head has thousands of such terms), nor are
+    the terms of a length after which no key holds the tail; and the answers are those of
+    looking every split up."""
     buckets = index._typo_chars
     typed = "福涌村民员委金"  # two slips in the generic term: no name holds that tail
     heads = [typed[:k] for k in range(len(typed), 1, -1)]
-    fits = dict(zip(heads, buckets.tails_fit(typed, heads)))
-    assert fits["福涌村民员委金"] and fits["福涌村民员委"]  # tails of 0 and 1 character
-    assert not fits["福涌"] and not fits["福涌村"]
+    lengths = dict(zip(heads, buckets.term_lengths(typed, heads)))
+    assert lengths["福涌村民员委金"] == (6, 7, 8)  # no tail
+    assert lengths["福涌村民员委"] == (5, 6, 7)  # a tail of one character
+    assert lengths["福涌"] == () and lengths["福涌村"] == ()
     typed = "富涌村民委员会"  # the slip in the specific term: its tail fits
     heads = [typed[:k] for k in range(len(typed), 1, -1)]
-    assert dict(zip(heads, buckets.tails_fit(typed, heads)))["富涌"]
+    # 福涌 + 村民委员会 fits; no key has 村民委员会 after a one-character term.
+    assert dict(zip(heads, buckets.term_lengths(typed, heads)))["富涌"] == (2, 3)
     queries = [
         "富涌村民委员会",
         "福涌村民委员金",
