@@ -360,14 +360,24 @@ class SQLSearch(SearchMethods):
         ).scalar()
         if size > _TYPO_DIVISION_ROWS:
             return None
-        rows = conn.execute(
-            sa.text(
-                f"SELECT place_id, aux, rank, {column} AS key FROM place_search_keys WHERE {where}"
-            ),
-            params,
-        ).all()
         prefix_tier = {lo: t for (lo, hi), t in ranges.items() if hi == lo + _TOP}
         name_tier = {lo: t for (lo, hi), t in ranges.items() if hi == lo + _JUST_THIS}
+        # Only the division's rows that start with a prefix or are a name come back: the
+        # arrays are hashed by the server (a county has up to 20,000 rows, a query a few
+        # hundred prefixes), where a loop over every row here took milliseconds.
+        starts: dict[int, list[str]] = {}
+        for prefix in prefix_tier:
+            starts.setdefault(len(prefix), []).append(prefix)
+        wanted = [f"{column} = ANY(CAST(:names AS text[]))"] + [
+            f"left({column}, {n}) = ANY(CAST(:p{n} AS text[]))" for n in starts
+        ]
+        rows = conn.execute(
+            sa.text(
+                f"SELECT place_id, aux, rank, {column} AS key FROM place_search_keys "
+                f"WHERE {where} AND ({' OR '.join(wanted)})"
+            ),
+            dict(params, names=list(name_tier), **{f"p{n}": p for n, p in starts.items()}),
+        ).all()
         found = []
         for place, aux, rank, key in rows:
             tiers = [prefix_tier[key[:j]] for j in range(1, len(key) + 1) if key[:j] in prefix_tier]
@@ -435,19 +445,22 @@ class SQLSearch(SearchMethods):
                 f"AND {condition} LIMIT :lim) AS t"
             )
 
-        def names(i: int, prefix: str, only_if_term: bool) -> None:
+        def names(i: int, prefix: str, only_if_term: bool, suffix: str = "") -> None:
             params[f"v{i}"], params[f"v{i}hi"] = prefix, prefix + _TOP
-            guard = (
-                f"WHERE EXISTS (SELECT 1 FROM place_search_terms WHERE kind = :kind "
-                f"AND term = :v{i})"
-                if only_if_term
-                else ""
-            )
+            checks = []
+            if suffix:
+                params[f"e{i}"] = suffix
+                checks.append(f"right(key, {len(suffix)}) = :e{i}")
+            if only_if_term:
+                checks.append(
+                    f"EXISTS (SELECT 1 FROM place_search_terms WHERE kind = :kind AND term = :v{i})"
+                )
             branches.append(
                 f"SELECT -1 AS head, array_agg(DISTINCT key) AS keys, "
                 f"CAST(NULL AS text[]) AS readings FROM (SELECT {kind} AS key "
                 f"FROM place_search_keys WHERE char_length({kind}) = ANY(:lens) "
-                f"AND {kind} ~>=~ :v{i} AND {kind} ~<~ :v{i}hi LIMIT :budget) AS w {guard}"
+                f"AND {kind} ~>=~ :v{i} AND {kind} ~<~ :v{i}hi LIMIT :budget) AS w"
+                + (f" WHERE {' AND '.join(checks)}" if checks else "")
             )
 
         for i, head in enumerate(heads):
@@ -472,7 +485,12 @@ class SQLSearch(SearchMethods):
             names(len(heads), first_half, only_if_term=False)
         for i, head in enumerate(heads):
             if len(head) < n and head != first_half:  # a tail, and not read just above
-                names(i, head, only_if_term=True)
+                # A name one edit from q starts with q's first half (read just above), is
+                # q with the neighbours across its middle swapped (a range of its own), or
+                # ends with q's second half: after a head shorter than the first half, only
+                # those are kept (王家 + 岗村民委会 reads thousands of 王家… names).
+                short = first_half is not None and len(head) < len(first_half)
+                names(i, head, only_if_term=True, suffix=q[n // 2 :] if short else "")
         terms_of: dict[str, dict[str, str | None]] = {}
         whole: set[str] = set()
         for i, keys, readings in conn.execute(

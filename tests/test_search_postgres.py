@@ -75,8 +75,12 @@ TYPOS = [
     "guangzou",
     "猎德村民委员",
     "造村和委会",  # two neighbours swapped across the middle
-    "富涌村民委员会",  # the slip in the specific term: its tail fits (in memory: tails_fit)
+    "富涌村民委员会",  # the slip in the specific term: its tail fits (term_lengths_that_fit)
     "福涌村民委员金",  # the slip in the generic term: the short heads' tails do not fit
+    # Right after a term shorter than the first half: the names after it that end with
+    # the query's second half (东郊 + 寸民委员会, 扬仁东 + 杜区居民委员会).
+    "东郊寸民委员会",
+    "扬仁东杜区居民委员会",
 ]
 SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
 
