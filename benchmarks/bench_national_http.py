@@ -240,15 +240,39 @@ def in_process(store: Store, requests) -> dict[str, list[float]]:
     return timings
 
 
-def over_http(port: int, requests, connections: int) -> tuple[dict, dict]:
+def connections_per_worker(port: int) -> list[int]:
+    """How many of the clients' keep-alive connections each gunicorn worker holds (from
+    ``ss``), most first. A connection stays with the worker that accepted it, and which
+    worker accepts is the kernel's choice: with 4 connections on 2 workers, 3 + 1 queues
+    three clients' requests on one worker while the other idles, and the tail grows."""
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    pids = [
+        line.split("pid=", 1)[1].split(",", 1)[0] for line in out.splitlines() if "pid=" in line
+    ]
+    return sorted((pids.count(p) for p in set(pids)), reverse=True)
+
+
+def over_http(port: int, requests, connections: int) -> tuple[dict, dict, list[int]]:
     """The requests spread over ``connections`` client threads, each on one keep-alive
-    connection; per kind the latencies (s) and the number of errors (non-200 or none)."""
+    connection; per kind the latencies (s) and the number of errors (non-200 or none), and
+    the connections each worker held (:func:`connections_per_worker`)."""
     timings: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     lock = threading.Lock()
+    started = threading.Barrier(connections + 1)
 
     def client(mine):
         conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        conn.connect()
+        started.wait()
         for kind, path, params in mine:
             url = path + "?" + urllib.parse.urlencode(params)
             t = time.perf_counter()
@@ -274,9 +298,12 @@ def over_http(port: int, requests, connections: int) -> tuple[dict, dict]:
     ]
     for thread in threads:
         thread.start()
+    started.wait()
+    time.sleep(0.5)  # every connection accepted by a worker
+    spread = connections_per_worker(port)
     for thread in threads:
         thread.join()
-    return timings, errors
+    return timings, errors, spread
 
 
 # ---------------------------------------------------------------- the server
@@ -357,7 +384,7 @@ def main() -> None:
         server, start_s = start_server(url, port, args.workers)
         memory_before = memory_table(server.pid)
         load_before_run = os.getloadavg()
-        http_times, errors = over_http(port, requests, args.connections)
+        http_times, errors, spread = over_http(port, requests, args.connections)
         memory_after = memory_table(server.pid)
         load_after = os.getloadavg()
     finally:
@@ -391,7 +418,12 @@ def main() -> None:
         + " / ".join(f"{v:.2f}" for v in load_before_run)
         + ", after "
         + " / ".join(f"{v:.2f}" for v in load_after)
-        + f" on {os.cpu_count()} cores\n"
+        + f" on {os.cpu_count()} cores"
+    )
+    print(
+        "client connections held by each worker: "
+        + (" + ".join(map(str, spread)) if spread else "unknown (no `ss`)")
+        + "\n"
     )
     print(
         "| request | requests | errors | HTTP p50 / p95 / p99 ms | in-process p50 / p95 / p99 ms "
