@@ -343,6 +343,13 @@ class ChainSearch:
     def search(
         self, q: str, *, limit: int = 10, offset: int = 0, **filters
     ) -> tuple[list[Hit], ChainReading | None]:
+        """:meth:`_search`, its searches sharing one read of the store."""
+        with self.index.one_read():
+            return self._search(q, limit=limit, offset=offset, **filters)
+
+    def _search(
+        self, q: str, *, limit: int = 10, offset: int = 0, **filters
+    ) -> tuple[list[Hit], ChainReading | None]:
         """The single-name search, or a chain reading where the query names no place as a
         whole: (hits, reading or None). With a chain reading the hits are the reading's
         answers followed by the single-name hits, without repeats.
@@ -367,7 +374,7 @@ class ChainSearch:
             ):
                 return [], None
             division = str(filters.pop("division"))
-            found, reading = self.search(q, limit=first, **filters)
+            found, reading = self._search(q, limit=first, **filters)
             inside = [h for h in found if division in h.division_path]
             return (inside[page], reading) if inside else ([], None)
         chains = isinstance(q, str) and len(q) <= MAX_QUERY_CHARS
@@ -459,6 +466,11 @@ class ChainSearch:
         return parses
 
     def suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
+        """:meth:`_suggest`, its searches sharing one read of the store."""
+        with self.index.one_read():
+            return self._suggest(q, limit)
+
+    def _suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
         """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),
         广州天河石 → 石牌街道 (in 天河区), whole names and prefixes only (no typos). The
         last level may be a single character (or letter) here. Completions of the query as

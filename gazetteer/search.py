@@ -30,6 +30,7 @@ Thread-safety: one lock serialises searches with :meth:`add`/:meth:`remove`.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import threading
 import time
@@ -761,6 +762,11 @@ class SearchMethods:
     def suggest(self, prefix: str, limit: int = 10, *, division: str | None = None) -> list[Hit]:
         """Completions as the user types: exact and prefix matches only (no typos)."""
         return self._query(prefix, division, None, None, None, limit, 0, typos=False)
+
+    def one_read(self) -> contextlib.AbstractContextManager:
+        """A context in which this thread's searches share one read of the store (a chain
+        of names is several searches). Nothing to share in memory."""
+        return contextlib.nullcontext()
 
 
 class SearchIndex(SearchMethods):

@@ -30,6 +30,10 @@ place's point as :class:`gazetteer.reverse.NearestPlaces` does.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import numpy as np
 import sqlalchemy as sa
 
@@ -104,11 +108,37 @@ class SQLSearch(SearchMethods):
         if store.dialect != "postgresql":
             raise ValueError("SQLSearch needs a PostgreSQL store")
         self.store = store
+        self._reading = threading.local()  # .conn: this thread's open one_read()
 
     # The lookup service applies each committed change to its indexes; here the writers
     # already did (gazetteer.search_keys), so there is nothing to apply.
     def replace(self, record_id, record: dict | None) -> None:
         """Nothing to do: the writer rewrote the place's keys in its transaction."""
+
+    @contextlib.contextmanager
+    def one_read(self) -> Iterator[None]:
+        """This thread's searches inside share one read transaction: a chain of names is
+        up to a dozen searches, and each of its own would cost three more round trips
+        (BEGIN, the planner settings, ROLLBACK). Reentrant."""
+        if getattr(self._reading, "conn", None) is not None:
+            yield
+            return
+        with self.store.read() as conn:
+            # Each statement is a few index ranges: compiling it (JIT, about 70 ms when the
+            # planner overestimates a range) or starting parallel workers costs more than
+            # it saves. (Local to the read's transaction.)
+            conn.execute(_SHORT_STATEMENTS)
+            self._reading.conn = conn
+            try:
+                yield
+            finally:
+                self._reading.conn = None
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """The thread's open :meth:`one_read` connection, or one of its own."""
+        with self.one_read():
+            yield self._reading.conn
 
     # ------------------------------------------------------------------ the query
 
@@ -123,11 +153,7 @@ class SQLSearch(SearchMethods):
         has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
         if has_han and has_latin:  # 广zhou: read the characters as pinyin
             text = "".join(syllables(text))
-        with self.store.read() as conn:
-            # Each statement is a few index ranges: compiling it (JIT, about 70 ms when the
-            # planner overestimates a range) or starting parallel workers costs more than
-            # it saves. (Local to the read's transaction.)
-            conn.execute(_SHORT_STATEMENTS)
+        with self._read() as conn:
             where, params = self._filters(conn, division, feature_class, statuses, box)
             if where is None:
                 return []
