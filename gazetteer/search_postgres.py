@@ -95,6 +95,44 @@ _SHORT_STATEMENTS = sa.text(
 )
 
 
+def _typo_candidates_sql(kind: str) -> sa.TextClause:
+    """The statement of :meth:`SQLSearch._typo_candidates` for the ``kind`` (chars or py)
+    key column: per head (``i``), the terms of each forward probe (a length and the range of
+    the head's first half), of each reverse probe (its second half, reversed) and the
+    swapped heads; with head -1, the names of the name ranges (``w``: the prefix; whether
+    it must itself be a term; a suffix the names must end with, or '')."""
+    per_probe = (
+        "SELECT p.i, t.term, t.reading FROM unnest(CAST(:{s}i AS integer[]), "
+        "CAST(:{s}n AS integer[]), CAST(:{s}lo AS text[]), CAST(:{s}hi AS text[])) "
+        "AS p(i, n, lo, hi) CROSS JOIN LATERAL (SELECT term, reading FROM place_search_terms "
+        "WHERE kind = :kind AND term_len = p.n AND {column} ~>=~ p.lo AND {column} ~<~ p.hi "
+        "LIMIT :lim) AS t"
+    )
+    return sa.text(
+        "SELECT c.i AS head, array_agg(c.term) AS keys, array_agg(c.reading) AS readings "
+        "FROM ("
+        + per_probe.format(s="f", column="term")
+        + " UNION ALL "
+        + per_probe.format(s="r", column="term_rev")
+        + " UNION ALL SELECT s.i, t.term, t.reading FROM unnest(CAST(:si AS integer[]), "
+        "CAST(:sterm AS text[])) AS s(i, term) JOIN place_search_terms AS t "
+        "ON t.kind = :kind AND t.term = s.term"
+        ") AS c GROUP BY c.i "
+        "UNION ALL SELECT -1, array_agg(DISTINCT k.key), CAST(NULL AS text[]) FROM ("
+        "SELECT * FROM unnest(CAST(:wlo AS text[]), CAST(:whi AS text[]), "
+        "CAST(:wterm AS boolean[]), CAST(:wsuffix AS text[])) AS w(lo, hi, term, suffix) "
+        "WHERE NOT w.term OR EXISTS (SELECT 1 FROM place_search_terms "
+        "WHERE kind = :kind AND term = w.lo)) AS w "
+        f"CROSS JOIN LATERAL (SELECT {kind} AS key FROM place_search_keys "
+        f"WHERE char_length({kind}) = ANY(:lens) AND {kind} ~>=~ w.lo AND {kind} ~<~ w.hi "
+        "LIMIT :budget) AS k "
+        "WHERE w.suffix = '' OR right(k.key, char_length(w.suffix)) = w.suffix"
+    )
+
+
+_TYPO_CANDIDATES = {kind: _typo_candidates_sql(kind) for kind in ("chars", "py")}
+
+
 def _within_one_edit(q: str, candidates: dict) -> dict:
     """The candidates (keys of a dict, values kept) within OSA distance 1 of ``q``."""
     keys = list(candidates)
@@ -450,78 +488,65 @@ class SQLSearch(SearchMethods):
     @staticmethod
     def _typo_candidates(conn, kind: str, q: str, heads: list[str], min_len: int, lengths):
         """({head: {candidate term: its reading}}, [distinct names to check whole]) in one
-        statement, each part an index range cut by LIMIT and returned as one array:
+        statement, each part an index range cut by LIMIT:
 
         * for each head, the terms that could be one edit from it, as
-          :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of its
+          :meth:`gazetteer.search._TypoBuckets.within_one_edit` reads them: of each of its
           ``lengths`` (:func:`gazetteer.search.term_lengths_that_fit`), starting with the
           head's first half or ending with its second half; and the head with the
           neighbours across its middle swapped;
         * the names n - 1 .. n + 1 long (n = len(q)) starting with a head that is itself a
-          term and has a tail, or with q's first half (``ix_psk_{kind}_len``)."""
+          term and has a tail, or with q's first half (``ix_psk_{kind}_len``).
+
+        The ranges are arrays, so the statement's text is the same for every query: the
+        driver prepares it once per connection, and it is not planned again (a query of a
+        dozen heads was a union of some forty branches, about 1 ms to plan)."""
         n = len(q)
-        branches = []
-        params: dict = {"kind": kind, "lim": _TYPO_TERM_ROWS, "budget": _TYPO_VERIFY_ROWS}
-        params["lens"] = [n - 1, n, n + 1]
-
-        def terms(i: int, condition: str) -> None:
-            branches.append(
-                f"SELECT {i} AS head, array_agg(term) AS keys, array_agg(reading) AS readings "
-                f"FROM (SELECT term, reading FROM place_search_terms WHERE kind = :kind "
-                f"AND {condition} LIMIT :lim) AS t"
-            )
-
-        def names(i: int, prefix: str, only_if_term: bool, suffix: str = "") -> None:
-            params[f"v{i}"], params[f"v{i}hi"] = prefix, prefix + _TOP
-            checks = []
-            if suffix:
-                params[f"e{i}"] = suffix
-                checks.append(f"right(key, {len(suffix)}) = :e{i}")
-            if only_if_term:
-                checks.append(
-                    f"EXISTS (SELECT 1 FROM place_search_terms WHERE kind = :kind AND term = :v{i})"
-                )
-            branches.append(
-                f"SELECT -1 AS head, array_agg(DISTINCT key) AS keys, "
-                f"CAST(NULL AS text[]) AS readings FROM (SELECT {kind} AS key "
-                f"FROM place_search_keys WHERE char_length({kind}) = ANY(:lens) "
-                f"AND {kind} ~>=~ :v{i} AND {kind} ~<~ :v{i}hi LIMIT :budget) AS w"
-                + (f" WHERE {' AND '.join(checks)}" if checks else "")
-            )
-
+        probes: dict[str, list] = {
+            key: [] for key in ("fi", "fn", "flo", "ri", "rn", "rlo", "si", "sterm")
+        }
         for i, head in enumerate(heads):
-            if not lengths[i]:  # no term + tail starts a name
-                continue
             h = len(head) // 2
-            params[f"n{i}"] = list(lengths[i])
-            for side, column, probe in (("f", "term", head[:h]), ("r", "term_rev", head[h:][::-1])):
-                if probe:
-                    params[f"{side}{i}"], params[f"{side}{i}hi"] = probe, probe + _TOP
-                    terms(
-                        i,
-                        f"term_len = ANY(:n{i}) AND {column} ~>=~ :{side}{i} "
-                        f"AND {column} ~<~ :{side}{i}hi",
-                    )
+            for length in lengths[i]:  # none: no term + tail starts a name
+                for side, probe in (("f", head[:h]), ("r", head[h:][::-1])):
+                    if probe:
+                        probes[side + "i"].append(i)
+                        probes[side + "n"].append(length)
+                        probes[side + "lo"].append(probe)
             swapped = swap_across_middle(head)
             if swapped is not None and len(head) in lengths[i]:
-                params[f"s{i}"] = swapped
-                terms(i, f"term = :s{i}")
+                probes["si"].append(i)
+                probes["sterm"].append(swapped)
         first_half = q[: n // 2] if n // 2 >= min_len else None
+        names: dict[str, list] = {"wlo": [], "wterm": [], "wsuffix": []}
         if first_half:
-            names(len(heads), first_half, only_if_term=False)
-        for i, head in enumerate(heads):
+            names["wlo"].append(first_half)
+            names["wterm"].append(False)
+            names["wsuffix"].append("")
+        for head in heads:
             if len(head) < n and head != first_half:  # a tail, and not read just above
                 # A name one edit from q starts with q's first half (read just above), is
                 # q with the neighbours across its middle swapped (a range of its own), or
                 # ends with q's second half: after a head shorter than the first half, only
                 # those are kept (王家 + 岗村民委会 reads thousands of 王家… names).
                 short = first_half is not None and len(head) < len(first_half)
-                names(i, head, only_if_term=True, suffix=q[n // 2 :] if short else "")
+                names["wlo"].append(head)
+                names["wterm"].append(True)
+                names["wsuffix"].append(q[n // 2 :] if short else "")
+        params = {
+            **probes,
+            **names,
+            "fhi": [p + _TOP for p in probes["flo"]],
+            "rhi": [p + _TOP for p in probes["rlo"]],
+            "whi": [p + _TOP for p in names["wlo"]],
+            "kind": kind,
+            "lim": _TYPO_TERM_ROWS,
+            "budget": _TYPO_VERIFY_ROWS,
+            "lens": [n - 1, n, n + 1],
+        }
         terms_of: dict[str, dict[str, str | None]] = {}
         whole: set[str] = set()
-        for i, keys, readings in conn.execute(
-            sa.text(" UNION ALL ".join(f"({b})" for b in branches)), params
-        ):
+        for i, keys, readings in conn.execute(_TYPO_CANDIDATES[kind], params):
             if not keys:
                 continue
             if i < 0:
