@@ -48,6 +48,7 @@ from gazetteer.search import (
 CHAIN_LEVELS = {"province": 0, "city": 1, "county": 2, "township": 3}
 MIN_KEY_CHARS = 2  # a one-character level (广) says too little to be a level of a chain
 MAX_TAIL_SEARCHES = 4  # single-name searches per chain query (each is ~0.1-1 ms)
+MAX_TYPO_READINGS = 3  # readings whose last level is searched for a typo inside its levels
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _BATCH_SEPARATOR = "|"
@@ -575,13 +576,24 @@ class ChainSearch:
         anywhere = self.index.search(tail, limit=limit, **filters)
         if anywhere and anywhere[0].score > WHOLE_NAME_SCORE:
             return self._reading(best, tail, anywhere, nested=False)
-        # 3. A misspelt last level inside the upper levels, else the nearest anywhere.
-        lowest = divs[best.divisions[-1]].code
-        inside = self._without_levels(
-            best, self.index.search(tail, division=lowest, limit=limit, **filters)
-        )
-        if inside:
-            return self._reading(best, tail, inside, nested=True)
+        # 3. A misspelt last level inside the upper levels — of the best reading, else of
+        # the next ones (石牌 read as the level 石牌街道 leaves 街到, found nowhere inside;
+        # 天河 + 石牌街到 finds 石牌街道) — else the nearest anywhere.
+        tried = set()
+        for p in parses:
+            if _is_generic_only(text[p.end :]):
+                continue
+            lowest, tail_p = divs[p.divisions[-1]].code, tail_of(p)
+            if (lowest, tail_p) in tried:
+                continue
+            if len(tried) >= MAX_TYPO_READINGS:
+                break
+            tried.add((lowest, tail_p))
+            inside = self._without_levels(
+                p, self.index.search(tail_p, division=lowest, limit=limit, **filters)
+            )
+            if inside:
+                return self._reading(p, tail_p, inside, nested=True)
         if anywhere:
             return self._reading(best, tail, anywhere, nested=False)
         return None

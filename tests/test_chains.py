@@ -311,3 +311,23 @@ def test_an_upper_level_with_its_generic_term_and_a_misspelt_last_part(chains):
         assert reading is not None and reading.nested and reading.tail == typed[3:], typed
     hit, reading = answer(chains, "天河区石排")  # elsewhere: the message names 石排, not 区石排
     assert "“石排”" in reading.message and not reading.nested
+
+
+def test_a_misspelt_last_part_whose_start_names_a_level(chains):
+    """广州天河石牌街到: 石牌 reads as the level 石牌街道 and leaves 街到, found nowhere
+    inside it; the next reading (天河 + 石牌街到) finds 石牌街道 misspelt inside 天河区, not
+    街道… places in other cities (a user test: 石牌街道 was not in the list at all)."""
+    for typed, expected, tail in (
+        ("广州天河石牌街到", "石牌街道", "石牌街到"),
+        ("天河区冼村街到", "冼村街道", "冼村街到"),
+        ("番禺区市桥街到", "市桥街道", "市桥街到"),
+        ("天河区石牌道街", "石牌街道", "石牌道街"),
+        ("广州天河天河南街到", "天河南街道", "天河南街到"),
+    ):
+        hit, reading = answer(chains, typed)
+        assert (hit.name, hit.matched_form) == (expected, "typo"), typed
+        assert reading.nested and reading.tail == tail, typed
+    hits, reading = chains.search("广州天河石牌街到", division="440106")  # within 天河区
+    assert hits[0].name == "石牌街道" and reading.nested
+    hit, reading = answer(chains, "广州天河石牌")  # the right spelling after: as before
+    assert (hit.name, hit.matched_form, reading.tail) == ("石牌街道", "prefix", "石牌")

@@ -56,6 +56,8 @@ QUERIES = [
     ("gz th", {}),
     ("guangzhou tianhe", {}),
     ("深圳天河", {}),  # a chain that does not nest
+    ("广州天河石牌街到", {}),  # a misspelt last part whose start names a level (石牌街道)
+    ("广州天河石牌街到", {"division": TIANHE}),
 ]
 # One typo: the whole lists agree (both look up the specific terms one edit from each split
 # of the query, then the names that start with them; 南源街道 for fanyu).
