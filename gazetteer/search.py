@@ -693,6 +693,29 @@ def one_edit_from(q: str, texts: Sequence[str]) -> np.ndarray:
     return np.flatnonzero(dist[0] <= 1)
 
 
+def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iterable[str]:
+    """``terms`` (one edit from ``head``), at most _TYPO_MAX_TERMS of them: a short head has
+    thousands, each a range to read. Kept first: the homophones (``same``: an input
+    method's slip, 富涌 for 福涌), then the head with two neighbours swapped (a typing
+    slip: 天湾河 for 天河湾), then the rest in code-point order."""
+    terms = set(terms)
+    if len(terms) <= _TYPO_MAX_TERMS:
+        return terms
+    letters = sorted(head)
+    swapped = {t for t in terms if len(t) == len(head) and sorted(t) == letters} - same
+    rest = terms - same - swapped
+    return (sorted(same) + sorted(swapped) + sorted(rest))[:_TYPO_MAX_TERMS]
+
+
+def typo_texts(text: str) -> list[str]:
+    """The texts (of characters, normalised) a one-typo search looks for: the simplified
+    form, and also the text as typed when that differs. A place name may keep a character
+    that the simplifier changes (鮜门镇, whose 鮜 becomes 鲘): its keys and specific term
+    hold it as written, so 门鮜镇 is one swap from them only as typed."""
+    simplified = to_simplified(text)
+    return [simplified] if simplified == text else [simplified, text]
+
+
 def swap_across_middle(q: str) -> str | None:
     """``q`` with the two characters on either side of its middle swapped (the one-edit
     slip that leaves neither half intact), or None when there is no such pair."""
@@ -1066,14 +1089,14 @@ class SearchIndex(SearchMethods):
                     return []
                 self._collect_prefix(self._py, latin, "pinyin", cands, mask_fn)
                 self._collect_prefix(self._ini, latin, "initials", cands, mask_fn)
-                typo_query, buckets, keys = latin, self._typo_latin, self._py
+                typo_queries, buckets, keys = [latin], self._typo_latin, self._py
                 min_typo_len = 3
             else:
                 self._collect_prefix(self._chars, text, "exact", cands, mask_fn)
                 simplified = to_simplified(text)
                 if simplified != text:
                     self._collect_prefix(self._chars, simplified, "traditional", cands, mask_fn)
-                typo_query, buckets, keys = simplified, self._typo_chars, self._chars
+                typo_queries, buckets, keys = typo_texts(text), self._typo_chars, self._chars
                 min_typo_len = MIN_SPECIFIC_CHARS
             hits = self._top(cands, want)
             # Typos fill the list only when the text matched no whole name or specific term:
@@ -1081,10 +1104,11 @@ class SearchIndex(SearchMethods):
             if (
                 typos
                 and len(hits) < want
-                and len(typo_query) >= min_typo_len
+                and len(typo_queries[0]) >= min_typo_len
                 and not any(h[1] >> _TIER_SHIFT <= _TIER_SPECIFIC for h in hits)
             ):
-                self._collect_typos(typo_query, buckets, keys, min_typo_len, cands, mask_fn)
+                for typo_query in typo_queries:
+                    self._collect_typos(typo_query, buckets, keys, min_typo_len, cands, mask_fn)
                 hits = self._top(cands, want)
             return [self._hit(*h) for h in hits[offset:want]]
 
@@ -1205,8 +1229,7 @@ class SearchIndex(SearchMethods):
             )
             # An IME slip picks a character of the same sound: those rank first.
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
-            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: keep the homophones first
-                terms = (sorted(same) + sorted(terms.difference(same)))[:_TYPO_MAX_TERMS]
+            terms = the_likeliest_terms(head, terms, same)
             splits.append((head, tail, is_term, terms, same))
         for part in keys.parts:
             self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)

@@ -50,7 +50,6 @@ from gazetteer.search import (
     _TIER_SPECIFIC,
     _TIER_TYPO,
     _TIER_TYPO_HOMOPHONE,
-    _TYPO_MAX_TERMS,
     MIN_SPECIFIC_CHARS,
     STATUS_RANK,
     Hit,
@@ -64,7 +63,9 @@ from gazetteer.search import (
     one_edit_from,
     swap_across_middle,
     term_lengths_that_fit,
+    the_likeliest_terms,
     to_simplified,
+    typo_texts,
 )
 
 _COLUMNS = (
@@ -200,29 +201,32 @@ class SQLSearch(SearchMethods):
                 if not latin:
                     return []
                 forms = [("py", latin, "pinyin"), ("ini", latin, "initials")]
-                typo_query, typo_column, min_typo = latin, "py", _TYPO_MIN_LATIN
+                typo_queries, typo_column, min_typo = [latin], "py", _TYPO_MIN_LATIN
             else:
                 forms = [("chars", text, "exact")]
                 simplified = to_simplified(text)
                 if simplified != text:
                     forms.append(("chars", simplified, "traditional"))
-                typo_query, typo_column, min_typo = simplified, "chars", MIN_SPECIFIC_CHARS
+                typo_queries, typo_column, min_typo = typo_texts(text), "chars", MIN_SPECIFIC_CHARS
             best: dict[int, tuple] = {}
             self._collect(best, self._matches(conn, forms, where, params, want))
             ranked = sorted(best.values())[:want]
             if (
                 typos
                 and len(ranked) < want
-                and len(typo_query) >= min_typo
+                and len(typo_queries[0]) >= min_typo
                 and not any(r[0] <= _TIER_SPECIFIC for r in ranked)
             ):
                 # Places found above may be among the best typos too: ask for enough more
                 # that ``want`` distinct places can be filled.
                 more = want + len(best)
-                self._collect(
-                    best,
-                    self._typo_rows(conn, typo_query, typo_column, min_typo, where, params, more),
-                )
+                for typo_query in typo_queries:
+                    self._collect(
+                        best,
+                        self._typo_rows(
+                            conn, typo_query, typo_column, min_typo, where, params, more
+                        ),
+                    )
                 ranked = sorted(best.values())[:want]
             ranked = ranked[offset:want]
             names = self._division_names(conn, ranked)
@@ -325,8 +329,7 @@ class SQLSearch(SearchMethods):
         for head in heads:
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
             same = {t for t, r in terms.items() if r is not None and r == readings.get(head)}
-            if len(terms) > _TYPO_MAX_TERMS:  # a very short head: the homophones first
-                terms = (sorted(same) + sorted(set(terms).difference(same)))[:_TYPO_MAX_TERMS]
+            terms = the_likeliest_terms(head, terms, same)
             for term in terms:
                 tier = _TIER_TYPO_HOMOPHONE if term in same else _TIER_TYPO
                 bounds = (term + tail, term + tail + _TOP)  # names starting with it

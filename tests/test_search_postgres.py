@@ -83,6 +83,7 @@ TYPOS = [
     # the query's second half (东郊 + 寸民委员会, 扬仁东 + 杜区居民委员会).
     "东郊寸民委员会",
     "扬仁东杜区居民委员会",
+    "门鮜镇",  # a character the simplifier changes (鮜门镇): looked for as typed too
 ]
 SUGGESTIONS = ["番", "番禺", "gz", "广州天", "广州天河石", "shenzhen n", "廣"]
 
