@@ -701,8 +701,10 @@ def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iter
     terms = set(terms)
     if len(terms) <= _TYPO_MAX_TERMS:
         return terms
-    letters = sorted(head)
-    swapped = {t for t in terms if len(t) == len(head) and sorted(t) == letters} - same
+    swaps = {head} | {
+        head[:i] + head[i + 1] + head[i] + head[i + 2 :] for i in range(len(head) - 1)
+    }
+    swapped = (swaps & terms) - same
     rest = terms - same - swapped
     return (sorted(same) + sorted(swapped) + sorted(rest))[:_TYPO_MAX_TERMS]
 

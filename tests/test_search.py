@@ -370,3 +370,22 @@ def test_a_name_keeping_a_character_the_simplifier_changes_is_found_misspelt(ind
     assert (hit.name, hit.matched_form) == ("鮜门镇", "typo")
     hit = first(index.search("鮜门镇"))  # typed right after: the name itself
     assert (hit.name, hit.matched_form) == ("鮜门镇", "exact")
+
+
+def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
+    """Of the hundreds of terms one edit from a short head only 300 are read: after the
+    homophones, the head with two neighbours swapped (甲乙丙 for 甲丙乙), not code-point
+    order, where every 甲丙… term sorts before 甲乙丙."""
+    from gazetteer.search import the_likeliest_terms
+
+    others = [chr(c) for c in range(0x5000, 0x5000 + 400)]
+    records = [synthetic(f"n{i}", f"甲丙{x}村", PANYU, "自然村") for i, x in enumerate(others)]
+    records.append(synthetic("swap", "甲乙丙村", PANYU, "自然村"))
+    buckets = SearchIndex.from_records(records)._typo_chars
+    near = buckets.within_one_edit(["甲丙乙"])[0]
+    assert len(near) > 300 and "甲乙丙" in near
+    kept = list(the_likeliest_terms("甲丙乙", near, set()))
+    assert len(kept) == 300 and kept[0] == "甲乙丙"
+    assert "甲乙丙" not in sorted(near)[:300]  # what code-point order alone would keep
+    homophone = next(t for t in near if t != "甲乙丙")
+    assert list(the_likeliest_terms("甲丙乙", near, {homophone}))[:2] == [homophone, "甲乙丙"]
