@@ -697,7 +697,7 @@ def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iter
     """``terms`` (one edit from ``head``), at most _TYPO_MAX_TERMS of them: a short head has
     thousands, each a range to read. Kept first: the homophones (``same``: an input
     method's slip, 富涌 for 福涌), then the head with two neighbours swapped (a typing
-    slip: 天湾河 for 天河湾), then the rest in code-point order."""
+    slip: 甲丙乙 for 甲乙丙), then the rest in code-point order."""
     terms = set(terms)
     if len(terms) <= _TYPO_MAX_TERMS:
         return terms
