@@ -41,6 +41,7 @@ from gazetteer.search import (
     normalise_text,
     split_generic,
     to_simplified,
+    trim_query,
 )
 
 # Upper levels of a chain: divisions from the province down to townships. Villages and
@@ -213,6 +214,14 @@ def chain_text(q: str) -> tuple[str, bool]:
     return to_simplified(text), False
 
 
+def _parsable(text: str) -> bool:
+    """Whether the text the parser reads (:func:`chain_text`) can be a chain: two levels of
+    at least MIN_KEY_CHARS, and no longer than a query may be (mixed input is read as
+    pinyin, several letters a character: its last part would be searched as a query over
+    the limit, 番…番a refused as too long)."""
+    return 2 * MIN_KEY_CHARS <= len(text) <= MAX_QUERY_CHARS
+
+
 def _typed_end(typed: str, read: str, is_latin: bool) -> int | None:
     """Where, in the query as typed, the part read as ``read`` ends (and the spaces after
     it): 3 for ("广州 t", "guangzhou"). None when no prefix of ``typed`` reads so."""
@@ -344,9 +353,10 @@ class ChainSearch:
     def search(
         self, q: str, *, limit: int = 10, offset: int = 0, **filters
     ) -> tuple[list[Hit], ChainReading | None]:
-        """:meth:`_search`, its searches sharing one read of the store."""
+        """:meth:`_search` of the query without what pasting brings along
+        (:func:`gazetteer.search.trim_query`), its searches sharing one read of the store."""
         with self.index.one_read():
-            return self._search(q, limit=limit, offset=offset, **filters)
+            return self._search(trim_query(q), limit=limit, offset=offset, **filters)
 
     def _search(
         self, q: str, *, limit: int = 10, offset: int = 0, **filters
@@ -370,7 +380,7 @@ class ChainSearch:
             # Only a query that reads as a chain is searched again beyond the division (a
             # two-character name that is not there would be searched nationally for nothing).
             text, is_latin = chain_text(q)
-            if len(text) < 2 * MIN_KEY_CHARS or not (
+            if not _parsable(text) or not (
                 self.parses(text, is_latin) or (not is_latin and self._parses_by_sound(text))
             ):
                 return [], None
@@ -381,7 +391,7 @@ class ChainSearch:
         chains = isinstance(q, str) and len(q) <= MAX_QUERY_CHARS
         text, is_latin = chain_text(q) if chains else ("", True)
         elsewhere = None  # a reading whose answers lie outside its upper levels
-        parses = self.parses(text, is_latin) if len(text) >= 2 * MIN_KEY_CHARS else []
+        parses = self.parses(text, is_latin) if _parsable(text) else []
         if parses:
             # Whole names and prefixes of the query as one name, without typos (the typo
             # search of a long chain costs the most time and finds nothing useful).
@@ -435,7 +445,7 @@ class ChainSearch:
     def _parses_by_sound(self, text: str) -> list[_Parse]:
         """Readings of a chain in characters whose upper levels are found by their pinyin:
         each level cut where a character ends, and given as typed (广洲 › read as 广州市)."""
-        if len(text) < 2 * MIN_KEY_CHARS:
+        if not _parsable(text):
             return []
         syl = [normalise_latin(x) for x in syllables(text)]
         if len(syl) != len(text) or not all(syl):

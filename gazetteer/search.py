@@ -207,7 +207,7 @@ def keys_fingerprint(*, with_code: bool = False) -> str:
 def check_query(q, limit, offset) -> None:
     """Raise InvalidInput for an empty or over-long query, or a bad limit/offset, naming
     the parameter (``details.field``: q, limit or offset)."""
-    if not isinstance(q, str) or not normalise_text(q):
+    if not isinstance(q, str) or not normalise_text(trim_query(q)):
         raise InvalidInput("请输入要查询的地名（参数 q）", details={"field": "q"})
     if len(q) > MAX_QUERY_CHARS:
         raise InvalidInput(
@@ -263,6 +263,27 @@ def to_simplified(text: str) -> str:
 def normalise_text(text: str) -> str:
     """NFKC (full-width -> half-width), no whitespace."""
     return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def trim_query(q):
+    """A query without what pasting brings along: format characters anywhere (a zero-width
+    space, a byte-order mark) and punctuation and spaces around it (“番禺”, （番禺）, 番禹。):
+    none is part of a name typed, and each would count as the one slip a typo search
+    allows. Spaces inside are kept (they separate the levels of a chain). Not a string:
+    returned as it is, for the checks to refuse."""
+    if not isinstance(q, str):
+        return q
+    q = "".join(c for c in q if unicodedata.category(c) != "Cf")
+    start, end = 0, len(q)
+    while start < end and _around(q[start]):
+        start += 1
+    while end > start and _around(q[end - 1]):
+        end -= 1
+    return q[start:end]
+
+
+def _around(c: str) -> bool:
+    return c.isspace() or unicodedata.category(c).startswith("P")
 
 
 def normalise_latin(text: str) -> str:
@@ -1079,7 +1100,7 @@ class SearchIndex(SearchMethods):
             if mask_fn is None:
                 return []
             want = offset + limit
-            text = normalise_text(q)
+            text = normalise_text(trim_query(q))
             has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
             cands = _Candidates()
             if has_han and has_latin:  # 广zhou: read the characters as pinyin

@@ -65,6 +65,7 @@ from gazetteer.search import (
     term_lengths_that_fit,
     the_likeliest_terms,
     to_simplified,
+    trim_query,
     typo_texts,
 )
 
@@ -188,7 +189,7 @@ class SQLSearch(SearchMethods):
         statuses = check_status(status) if status is not None else None
         box = check_bbox(bbox) if bbox is not None else None
         want = offset + limit
-        text = normalise_text(q)
+        text = normalise_text(trim_query(q))
         has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
         if has_han and has_latin:  # 广zhou: read the characters as pinyin
             text = "".join(syllables(text))

@@ -297,3 +297,30 @@ def test_staff_see_their_pages_in_the_menu(client):
     login(client, "officer_wang", "officer")
     menu = client.get("/").get_data(as_text=True).split('id="site-nav"')[1].split("</nav>")[0]
     assert "地名审批" in menu and "合规审查" in menu
+
+
+def test_pasted_punctuation_and_invisible_characters_are_not_a_slip(client):
+    """Quote marks, brackets and a full stop around a name, or a zero-width space or
+    byte-order mark in it (what pasting brings along), are not part of the name: they
+    counted as the one slip a typo search allows (a user test: “番禺” found nothing)."""
+    for q in ("“番禺”", "（番禺）", "「番禺」", "番禺。", "番\u200b禺", "\ufeff番禺", '"番禺"'):
+        hit = client.get("/api/search", query_string={"q": q}).get_json()["results"][0]
+        assert (hit["name"], hit["matched_form"]) == ("番禺区", "prefix"), q
+    for q in ("番禹。", "“番禹”"):  # and a slip inside them is still one slip
+        hit = client.get("/api/search", query_string={"q": q}).get_json()["results"][0]
+        assert (hit["name"], hit["matched_form"]) == ("番禺区", "typo"), q
+    r = client.get("/api/search", query_string={"q": "。。"})
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "q"
+    page = client.get("/search", query_string={"q": "（番禺）"}).get_data(as_text=True)
+    assert "番禺区" in page
+
+
+def test_a_mixed_query_is_not_too_long_for_reading_its_characters_as_pinyin(client):
+    """Characters and letters together are read as pinyin, several letters a character: a
+    query of 35 characters was refused as 101 characters long (a user test)."""
+    for q in ("番" * 34 + "a", "番" * 99 + "a", "石牌街到" + "x" * 96):
+        r = client.get("/api/search", query_string={"q": q})
+        assert r.status_code == 200, (len(q), r.get_json())
+    r = client.get("/api/search", query_string={"q": "番" * 100 + "a"})
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "q"
+    assert client.get("/api/search?q=广zhou").get_json()["results"][0]["name"] == "广州市"
