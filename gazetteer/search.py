@@ -286,6 +286,17 @@ def _around(c: str) -> bool:
     return c.isspace() or unicodedata.category(c).startswith("P")
 
 
+def query_text(q: str) -> tuple[str, bool]:
+    """(the text a search reads of the query, whether it is Latin): trimmed
+    (:func:`trim_query`) and normalised; characters mixed with letters (广zhou) are read
+    as pinyin, the characters replaced by their syllables."""
+    text = normalise_text(trim_query(q))
+    has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
+    if has_han and has_latin:
+        text = "".join(syllables(text))
+    return text, has_latin
+
+
 def normalise_latin(text: str) -> str:
     """Pinyin as typed -> matching key: lowercase letters only; tone marks and tone numbers,
     spaces and apostrophes dropped; ü (also typed v or u:) -> 'v'.  'Pān yú' -> 'panyu'."""
@@ -1100,12 +1111,8 @@ class SearchIndex(SearchMethods):
             if mask_fn is None:
                 return []
             want = offset + limit
-            text = normalise_text(trim_query(q))
-            has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
+            text, has_latin = query_text(q)
             cands = _Candidates()
-            if has_han and has_latin:  # 广zhou: read the characters as pinyin
-                text = "".join(syllables(text))
-                has_han = False
             if has_latin:
                 latin = normalise_latin(text)
                 if not latin:

@@ -97,8 +97,9 @@ place_search_terms = sa.Table(
 )
 # The distinct positional grams of the ``chars`` keys (each pair of neighbouring characters
 # with its position: ``gazetteer.search._positional_grams``), which tell the one-typo search
-# which splits of a query can be skipped (``gazetteer.search.tails_fit``), as the in-memory
-# base keeps them. Added with the terms, never removed (a superset only skips less).
+# which term lengths of a query's splits can be skipped
+# (``gazetteer.search.term_lengths_that_fit``), as the in-memory base keeps them. Added
+# with the terms, never removed (a superset only skips less).
 place_search_grams = sa.Table(
     "place_search_grams",
     metadata,

@@ -43,8 +43,6 @@ from gazetteer.core.store import SRID, Store
 from gazetteer.pinyin import syllables
 from gazetteer.search import (
     _FORM_PENALTY,
-    _HAN,
-    _LATIN,
     _TIER_EXACT,
     _TIER_PREFIX,
     _TIER_SPECIFIC,
@@ -59,13 +57,12 @@ from gazetteer.search import (
     check_query,
     check_status,
     normalise_latin,
-    normalise_text,
     one_edit_from,
+    query_text,
     swap_across_middle,
     term_lengths_that_fit,
     the_likeliest_terms,
     to_simplified,
-    trim_query,
     typo_texts,
 )
 
@@ -189,10 +186,7 @@ class SQLSearch(SearchMethods):
         statuses = check_status(status) if status is not None else None
         box = check_bbox(bbox) if bbox is not None else None
         want = offset + limit
-        text = normalise_text(trim_query(q))
-        has_han, has_latin = bool(_HAN.search(text)), bool(_LATIN.search(text))
-        if has_han and has_latin:  # 广zhou: read the characters as pinyin
-            text = "".join(syllables(text))
+        text, has_latin = query_text(q)
         with self._read() as conn:
             where, params = self._filters(conn, division, feature_class, statuses, box)
             if where is None:

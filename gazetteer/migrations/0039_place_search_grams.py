@@ -1,8 +1,8 @@
 """The positional grams of the search keys (``gazetteer.search_keys.place_search_grams``):
 each pair of neighbouring characters of a name key with its position. The one-typo search
-reads the few it needs first and skips the splits of a query whose tail no key can hold
-after a term (``gazetteer.search.tails_fit``), as the in-memory index does with the grams
-of its base. Filled here from the key rows already stored (the writers keep it from here
+reads the few it needs first and skips the term lengths of a query's splits after which no
+key can hold the tail (``gazetteer.search.term_lengths_that_fit``), as the in-memory index
+does with the grams of its base. Filled here from the key rows already stored (the writers keep it from here
 on); the table is made on both stores (SQLite leaves it empty).
 
 Revision ID: 0039
