@@ -385,6 +385,24 @@ def load_sqlite_store(path: Path, rows: int) -> tuple[sqlite3.Connection, float]
     return db, time.perf_counter() - t0
 
 
+def national_store(path: Path, rows: int = 665_273) -> Path:
+    """``path``, a SQLite store of the shipped divisions and ``rows`` national names, built
+    first when missing (a few minutes). Built under another name and renamed when done: a
+    build that stopped half way is not taken for the store by the next run."""
+    if path.exists():
+        return path
+    part = path.with_name(path.name + ".part")
+    for leftover in (part, part.with_name(part.name + "-wal"), part.with_name(part.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    print(f"building {path} with {rows:,} names ...", flush=True)
+    db, load_s = load_sqlite_store(part, rows)
+    db.execute("ANALYZE")
+    db.close()
+    part.rename(path)
+    print(f"  loaded in {load_s:.0f} s", flush=True)
+    return path
+
+
 def bench_sqlite(directory: Path, rows: int, n_queries: int) -> dict:
     path = directory / f"scale-{rows}.sqlite"
     db, load_s = load_sqlite_store(path, rows)

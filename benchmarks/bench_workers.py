@@ -319,12 +319,7 @@ def main() -> None:
         "--no-in-process", action="store_true", help="skip the in-process search latency"
     )
     args = parser.parse_args()
-    if not args.store.exists():
-        print(f"building {args.store} with {args.rows:,} names ...", flush=True)
-        db, load_s = bench_scale.load_sqlite_store(args.store, args.rows)
-        db.execute("ANALYZE")
-        db.close()
-        print(f"  loaded in {load_s:.0f} s", flush=True)
+    bench_scale.national_store(args.store, args.rows)
     store = Store(f"sqlite:///{args.store}")
     queries = search_queries(store, args.queries)
     store.dispose()

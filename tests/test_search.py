@@ -373,10 +373,10 @@ def test_a_name_keeping_a_character_the_simplifier_changes_is_found_misspelt(ind
 
 
 def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
-    """Of the hundreds of terms one edit from a short head only 300 are read: after the
-    homophones, the head with two neighbours swapped (甲乙丙 for 甲丙乙), not code-point
-    order, where every 甲丙… term sorts before 甲乙丙."""
-    from gazetteer.search import the_likeliest_terms
+    """Of more than 300 terms one edit from a short head, the homophones and the head with
+    two neighbours swapped (甲乙丙 for 甲丙乙) are read, then only the first few of the rest
+    in code-point order, where every 甲丙… term sorts before 甲乙丙."""
+    from gazetteer.search import _TYPO_MAX_OTHER_TERMS, the_likeliest_terms
 
     others = [chr(c) for c in range(0x5000, 0x5000 + 400)]
     records = [synthetic(f"n{i}", f"甲丙{x}村", PANYU, "自然村") for i, x in enumerate(others)]
@@ -385,7 +385,14 @@ def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     near = buckets.within_one_edit(["甲丙乙"])[0]
     assert len(near) > 300 and "甲乙丙" in near
     kept = list(the_likeliest_terms("甲丙乙", near, set()))
-    assert len(kept) == 300 and kept[0] == "甲乙丙"
+    assert kept[0] == "甲乙丙"
+    assert kept[1:] == sorted(near - {"甲乙丙"})[:_TYPO_MAX_OTHER_TERMS]
     assert "甲乙丙" not in sorted(near)[:300]  # what code-point order alone would keep
-    homophone = next(t for t in near if t != "甲乙丙")
-    assert list(the_likeliest_terms("甲丙乙", near, {homophone}))[:2] == [homophone, "甲乙丙"]
+    # Every homophone is kept, however many, before the swap and the rest.
+    homophones = set(sorted(near - {"甲乙丙"})[-100:])
+    kept = list(the_likeliest_terms("甲丙乙", near, homophones))
+    assert set(kept[:100]) == homophones and kept[100] == "甲乙丙"
+    assert len(kept) == 101 + _TYPO_MAX_OTHER_TERMS
+    # A head with at most 300 neighbours has them all read: nothing is guessed.
+    few = set(sorted(near)[:300])
+    assert set(the_likeliest_terms("甲丙乙", few, set())) == few
