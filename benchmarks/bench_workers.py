@@ -19,7 +19,10 @@ data/national/names.csv; see benchmarks/bench_scale.py, which loads it). For eac
    the master before the workers fork; the time until the first search answers.
 2. Search queries over HTTP on several keep-alive connections (so that every worker
    answers some): real names, their first two characters, and the names with one character
-   swapped for a neighbour's (typos). Latency per request at the client (p50/p95).
+   swapped for a neighbour's (typos). Latency per request at the client (p50/p95), and
+   in the workers: the time at the end of each access-log line (from reading the request
+   to sending the answer: Flask, the app and gunicorn's own work, without the loopback
+   and this Python client).
 3. RSS and PSS of the master and each worker (``/proc/<pid>/smaps_rollup``; PSS divides
    each shared page among the processes sharing it, so the PSS of all processes is what
    they cost the machine together).
@@ -42,6 +45,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -165,6 +169,27 @@ def http_latencies(port: int, queries: list[str], connections: int) -> list[floa
     return seconds
 
 
+_WORKER_TIME = re.compile(rb'"GET /api/search\?[^"]*" 200 .* (\d+)us$')
+
+
+def search_latencies(
+    port: int, queries: list[str], connections: int, log_path: Path
+) -> tuple[tuple, tuple]:
+    """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them, and as the
+    workers took them: the time at the end of each access-log line (``%(D)s``,
+    webmap/gunicorn_conf.py), from reading the request to sending the answer."""
+    start = log_path.stat().st_size
+    at_client = percentiles_ms(http_latencies(port, queries, connections))
+    time.sleep(0.2)  # the access lines of the last answers
+    with log_path.open("rb") as f:
+        f.seek(start)
+        lines = f.read().splitlines()
+    taken = [int(m[1]) / 1e6 for line in lines if (m := _WORKER_TIME.search(line))]
+    if len(taken) != len(queries):
+        raise RuntimeError(f"{len(taken)} access-log times for {len(queries)} searches")
+    return at_client, percentiles_ms(taken)
+
+
 def memory_table(master: int) -> dict:
     """Rss/Pss of the master and its workers; other children of the master (the resource
     tracker of ``multiprocessing``, which the index build starts) count in the total."""
@@ -238,7 +263,8 @@ def run_design(path: Path, design: str, queries: list[str], workers: int) -> dic
         **design_env,
     }
     gdgis = Path(sys.executable).with_name("gdgis")
-    log = path.with_name(f"{path.name}.serve-{design}.log").open("wb")
+    log_path = path.with_name(f"{path.name}.serve-{design}.log")
+    log = log_path.open("wb")
     started = time.monotonic()
     server = subprocess.Popen(
         [str(gdgis), "--database-url", f"sqlite:///{path}", "serve"]
@@ -258,7 +284,7 @@ def run_design(path: Path, design: str, queries: list[str], workers: int) -> dic
                     raise RuntimeError("gdgis serve exited") from None
                 time.sleep(0.5)
         start_s = time.monotonic() - started
-        latency = percentiles_ms(http_latencies(port, queries, 2 * workers))
+        latency = search_latencies(port, queries, 2 * workers, log_path)
         result["phases"].append(("started", start_s, memory_table(server.pid), latency))
         for rename in (1, 2):
             worker_pids = [p for p in children(server.pid) if "multiprocessing" not in _cmdline(p)]
@@ -269,7 +295,7 @@ def run_design(path: Path, design: str, queries: list[str], workers: int) -> dic
             else:
                 http_latencies(port, queries[:20], 2 * workers)  # the workers read the log
                 seconds = wait_idle(server.pid)
-            latency = percentiles_ms(http_latencies(port, queries, 2 * workers))
+            latency = search_latencies(port, queries, 2 * workers, log_path)
             phase = f"after rename {rename}"
             result["phases"].append((phase, seconds, memory_table(server.pid), latency))
             print(f"  {phase}: {seconds:.1f} s, load {os.getloadavg()[0]:.1f}", flush=True)
@@ -343,17 +369,19 @@ def print_table(results: dict, workers: int, n: int) -> None:
     print(f"\n{workers} workers, {n} search queries per phase, RSS/PSS in MB\n")
     print(
         "| design | phase | start / to new base in every worker, s | worker RSS (each) | "
-        "worker PSS (each) | master PSS | total PSS | HTTP p50 / p95 ms | load avg (1 min) |"
+        "worker PSS (each) | master PSS | total PSS | HTTP p50 / p95 ms: at the client; "
+        "in the workers | load avg (1 min) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results.values():
-        for phase, secs, mem, latency in r["phases"]:
+        for phase, secs, mem, (at_client, in_workers) in r["phases"]:
             rss = " / ".join(f"{w['Rss'] / 1024:.0f}" for w in mem["workers"])
             pss = " / ".join(f"{w['Pss'] / 1024:.0f}" for w in mem["workers"])
             print(
                 f"| {r['label']} | {phase} | {secs:.1f} | {rss} | {pss} | "
                 f"{mem['master']['Pss'] / 1024:.0f} | {mem['total_pss_mb']:.0f} | "
-                f"{latency[0]:.1f} / {latency[1]:.1f} | {mem['load']:.1f} |"
+                f"{at_client[0]:.1f} / {at_client[1]:.1f}; "
+                f"{in_workers[0]:.2f} / {in_workers[1]:.2f} | {mem['load']:.1f} |"
             )
     timed = [r for r in results.values() if "in_process" in r]
     if timed:

@@ -638,3 +638,31 @@ def test_reading_json_columns_warns_of_nothing_to_repair(store, caplog):
         ).all()
     assert any(isinstance(r.heteronyms, list) for r in rows)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_json_answer_is_written_as_flask_would_write_it(app):
+    """``jsonify`` answers are written by orjson (``webmap.output.json_bytes``): keys in
+    Flask's sorted order, dates and instants in ISO 8601 (a naive instant is UTC), stored
+    control characters (raw or escaped) and lone surrogates as U+FFFD; what orjson cannot
+    write (an integer beyond 64 bits) still answers, through the standard writer."""
+    import datetime as dt
+    import json
+
+    from flask import jsonify
+
+    with app.test_request_context():
+        answer = jsonify(
+            {
+                "b": 1,
+                "a": {"d": dt.date(2026, 11, 29), "t": dt.datetime(2026, 11, 29, 8, 30)},
+                "names": ["甲\x1b乙", "丙\ud800", "a\\u001bb"],
+            }
+        )
+        text = answer.get_data(as_text=True)
+        assert text.index('"a"') < text.index('"b"') and text.endswith("}\n")
+        document = json.loads(text)
+        assert document["a"] == {"d": "2026-11-29", "t": "2026-11-29T08:30:00+00:00"}
+        assert document["names"] == ["甲\ufffd乙", "丙\ufffd", "a\\u001bb"]
+        escaped = jsonify({"name": "\x07"}).get_data(as_text=True)  # written as \u0007
+        assert json.loads(escaped) == {"name": "\ufffd"}
+        assert json.loads(jsonify({"n": 2**70}).get_data()) == {"n": 2**70}

@@ -11,6 +11,10 @@ import logging
 
 worker_class = "gthread"
 keepalive = 30
+# gunicorn's access line, with the time the worker took last (``%(D)s``, microseconds: from
+# the request read to the answer sent): what a request cost the server, apart from the
+# network and the client (benchmarks/bench_workers.py reads it).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)sus'
 # The app answers an over-long query itself (a search of 5,000 characters is a 400 in the
 # JSON error shape naming the limit, gazetteer.search.MAX_QUERY_CHARS), so gunicorn must
 # let the request line through: its default (4,094 bytes) and highest finite setting
