@@ -477,9 +477,10 @@ class ChainSearch:
         return parses
 
     def suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
-        """:meth:`_suggest`, its searches sharing one read of the store."""
+        """:meth:`_suggest` of the query without what pasting brings along (as
+        :meth:`search`), its searches sharing one read of the store."""
         with self.index.one_read():
-            return self._suggest(q, limit)
+            return self._suggest(trim_query(q), limit)
 
     def _suggest(self, q: str, limit: int = 10) -> list[tuple[Hit, str]]:
         """Completions as the user types, chains included: 广州天 → 天河区 (in 广州市),

@@ -83,7 +83,7 @@ for _suffix in GENERIC_SUFFIXES:
 
 # Bit layout of the int64 sort key (smaller sorts first).
 _TIER_SHIFT, _LEVEL_SHIFT, _STATUS_SHIFT, _FORM_SHIFT, _LEN_SHIFT = 58, 54, 51, 48, 40
-_TIER_EXACT, _TIER_SPECIFIC, _TIER_PREFIX, _TIER_TYPO_HOMOPHONE, _TIER_TYPO = 0, 1, 2, 3, 4
+_TIER_EXACT, _TIER_SPECIFIC, _TIER_PREFIX, _TIER_TYPO_LIKELY, _TIER_TYPO = 0, 1, 2, 3, 4
 _FORM_PENALTY = {
     "exact": 0,
     "prefix": 0,
@@ -742,15 +742,23 @@ def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iter
     terms = set(terms)
     if len(terms) <= _TYPO_MAX_TERMS:
         return terms
-    swaps = {head} | {
-        head[:i] + head[i + 1] + head[i] + head[i + 2 :] for i in range(len(head) - 1)
-    }
-    swapped = (swaps & terms) - same
+    swapped = (({head} | neighbour_swaps(head)) & terms) - same
     likeliest = (sorted(same) + sorted(swapped))[:_TYPO_MAX_TERMS]
     rest = heapq.nsmallest(
         min(_TYPO_MAX_OTHER_TERMS, _TYPO_MAX_TERMS - len(likeliest)), terms - same - swapped
     )
     return likeliest + rest
+
+
+def neighbour_swaps(text: str) -> set[str]:
+    """``text`` with one pair of different neighbouring characters swapped, each way there
+    is (甲乙丙 -> 乙甲丙, 甲丙乙): the terms a typing slip of ``text`` most likely came from,
+    with the homophones ranked above other one-edit terms (``_TIER_TYPO_LIKELY``)."""
+    return {
+        text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+        for i in range(len(text) - 1)
+        if text[i] != text[i + 1]
+    }
 
 
 def typo_texts(text: str) -> list[str]:
@@ -1269,29 +1277,28 @@ class SearchIndex(SearchMethods):
             head_reading = (
                 "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
             )
-            # An IME slip picks a character of the same sound: those rank first.
+            # An IME slip picks a character of the same sound, a typing slip swaps two
+            # neighbours: those rank first.
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
             terms = the_likeliest_terms(head, terms, same)
-            splits.append((head, tail, is_term, terms, same))
+            splits.append((head, tail, is_term, terms, same | neighbour_swaps(head)))
         for part in keys.parts:
             self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)
 
     def _collect_typos_part(self, q, splits, keys, min_len, cands, mask_fn) -> None:
         typo = MATCHED_FORMS.index("typo")
-        ranges: dict[int, list[np.ndarray]] = {_TIER_TYPO_HOMOPHONE: [], _TIER_TYPO: []}
+        ranges: dict[int, list[np.ndarray]] = {_TIER_TYPO_LIKELY: [], _TIER_TYPO: []}
         whole: list[np.ndarray] = []
         verify: list[tuple[int, int]] = []
         # The names starting with each term + tail: every range in one vectorised search.
         starts = [
-            (term + tail, term in same) for _, tail, _, terms, same in splits for term in terms
+            (term + tail, term in likely) for _, tail, _, terms, likely in splits for term in terms
         ]
         if starts:
             los, his = keys.ranges_of([prefix for prefix, _ in starts])
-            for (_, homophone), lo, hi in zip(starts, los, his):
+            for (_, is_likely), lo, hi in zip(starts, los, his):
                 if lo < hi:
-                    ranges[_TIER_TYPO_HOMOPHONE if homophone else _TIER_TYPO].append(
-                        np.arange(lo, hi)
-                    )
+                    ranges[_TIER_TYPO_LIKELY if is_likely else _TIER_TYPO].append(np.arange(lo, hi))
         for head, tail, is_term, _, _ in splits:
             if tail and is_term:
                 lo, hi = keys.range_of(head)

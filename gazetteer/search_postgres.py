@@ -47,7 +47,7 @@ from gazetteer.search import (
     _TIER_PREFIX,
     _TIER_SPECIFIC,
     _TIER_TYPO,
-    _TIER_TYPO_HOMOPHONE,
+    _TIER_TYPO_LIKELY,
     MIN_SPECIFIC_CHARS,
     STATUS_RANK,
     Hit,
@@ -56,6 +56,7 @@ from gazetteer.search import (
     check_bbox,
     check_query,
     check_status,
+    neighbour_swaps,
     normalise_latin,
     one_edit_from,
     query_text,
@@ -325,8 +326,9 @@ class SQLSearch(SearchMethods):
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
             same = {t for t, r in terms.items() if r is not None and r == readings.get(head)}
             terms = the_likeliest_terms(head, terms, same)
+            likely = same | neighbour_swaps(head)  # homophones and typing slips rank first
             for term in terms:
-                tier = _TIER_TYPO_HOMOPHONE if term in same else _TIER_TYPO
+                tier = _TIER_TYPO_LIKELY if term in likely else _TIER_TYPO
                 bounds = (term + tail, term + tail + _TOP)  # names starting with it
                 ranges[bounds] = min(tier, ranges.get(bounds, tier))
         swapped = swap_across_middle(q)  # neither half intact: 造村和委会 for 造和村委会

@@ -313,6 +313,11 @@ def test_pasted_punctuation_and_invisible_characters_are_not_a_slip(client):
     assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "q"
     page = client.get("/search", query_string={"q": "（番禺）"}).get_data(as_text=True)
     assert "番禺区" in page
+    # Suggestions as the search answers them (a user test: 广州天河。 was a 400).
+    for q in ("广州天河。", "“广州天河”", "（广州天河）"):
+        r = client.get("/api/suggest", query_string={"q": q})
+        assert r.status_code == 200, (q, r.get_json())
+        assert r.get_json()["results"][0]["name"] == "天河区", q
 
 
 def test_a_mixed_query_is_not_too_long_for_reading_its_characters_as_pinyin(client):

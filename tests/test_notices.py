@@ -154,6 +154,15 @@ def test_announcements_feeds_and_change_feed(client, store, clock, corpus):  # n
     for bad in ("since=yesterday", "since=2024-05-01T00:00:00", "limit=0", "since=-1"):
         r = client.get(f"/api/changes?{bad}")
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_input", bad
+    # 29 February of a leap year is a day (a user test: it was refused as ill-formed), of
+    # another year it is refused, naming the parameter.
+    leap = client.get("/api/changes", query_string={"since": "2024-02-29T00:00:00Z"})
+    assert leap.status_code == 200 and leap.get_json()["changes"] == body["changes"]
+    r = client.get("/api/changes", query_string={"since": "2023-02-29T00:00:00Z"})
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "since"
+    # An ill-formed value is told what is wanted, not only that it is wrong.
+    message = client.get("/api/changes?since=2024-13-01").get_json()["error"]["message"]
+    assert "格式不对" in message and "带时区的 ISO 8601 时刻" in message, message
 
 
 @pytest.mark.parametrize("encoded", ["%ED%A0%80", "%FF", "%C3", "abc%E4%B8"])

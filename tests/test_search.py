@@ -372,6 +372,19 @@ def test_a_name_keeping_a_character_the_simplifier_changes_is_found_misspelt(ind
     assert (hit.name, hit.matched_form) == ("鮜门镇", "exact")
 
 
+def test_two_neighbours_swapped_rank_with_the_homophones_above_other_typos():
+    """A typing slip that swaps two neighbours (边湖村委会 for 湖边村委会) ranks with the
+    input-method slips (homophones), above names one other edit away that otherwise rank
+    first (边江村委会, 边海村委会, … one substitution from 边湖, with earlier ids)."""
+    others = [f"边{x}村委会" for x in "江海山河田东西南北"]
+    records = [synthetic(f"a{i}", name, PANYU, "村委会") for i, name in enumerate(others)]
+    records.append(synthetic("z-swap", "湖边村委会", PANYU, "村委会"))
+    index = SearchIndex.from_records(records)
+    hits = index.search("边湖村委会")
+    assert hits[0].name == "湖边村委会" and hits[0].matched_form == "typo"
+    assert {h.name for h in hits[1:]} <= set(others) and len(hits) == 10
+
+
 def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     """Of more than 300 terms one edit from a short head, the homophones and the head with
     two neighbours swapped (甲乙丙 for 甲丙乙) are read, then only the first few of the rest

@@ -651,10 +651,11 @@ class DivisionsAsOfQuery(QueryModel, operations=("GET /api/divisions/as-of",)):
     ] = Field(description=f"哪一天（YYYY-MM-DD，{HISTORY_FIRST_YEAR} 年起）")
 
 
-_MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+# 29 February is let through in every year (a pattern cannot know leap years): the check
+# behind it (parse_since) refuses 2023-02-29 by name. Left out, 2024-02-29 was refused too.
+_MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)"
 _HOUR_MINUTE = "([01][0-9]|2[0-3]):[0-5][0-9]"
-# What gazetteer.notices.parse_since reads: a sequence number (no leading zero), or an instant with its zone
-# (29 February, which the check also takes, is left out: a pattern cannot know leap years).
+# What gazetteer.notices.parse_since reads: a sequence number (no leading zero), or an instant with its zone.
 SINCE_PATTERN = (
     f"^(0|[1-9][0-9]{{0,17}}|[1-9][0-9]{{3}}-{_MONTH_DAY}T{_HOUR_MINUTE}(:[0-5][0-9](\\.[0-9]{{1,6}})?)?"
     f"(Z|[+-]{_HOUR_MINUTE}))$"
@@ -824,7 +825,12 @@ def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
         return f"缺少{noun} {field}"
     if kind == "extra_forbidden":
         return f"不认识的{noun}：{'、'.join(unknown)}"
-    return f"{noun} {field} 有误：{_problem_zh(error)}"
+    problem = _problem_zh(error)
+    if problem == _PROBLEMS_ZH["string_pattern_mismatch"] and declared and declared.description:
+        # "格式不对" alone does not say what is wanted: the field's own description does
+        # (a user test: a date before 1979 and 29 February were refused without a word why).
+        problem = f"{problem}（应为{declared.description}）"
+    return f"{noun} {field} 有误：{problem}"
 
 
 # pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).
