@@ -750,10 +750,17 @@ def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iter
     return likeliest + rest
 
 
+def likely_slips(head: str, same: set[str]) -> set[str]:
+    """The terms one edit from ``head`` that a slip most likely came from, whose names rank
+    above those after other one-edit terms (``_TIER_TYPO_LIKELY``, both stores): those that
+    read as ``head`` does (``same``: an input method's slip) and ``head`` with two
+    neighbours swapped (a typing slip: 边湖 for 湖边)."""
+    return same | neighbour_swaps(head)
+
+
 def neighbour_swaps(text: str) -> set[str]:
     """``text`` with one pair of different neighbouring characters swapped, each way there
-    is (甲乙丙 -> 乙甲丙, 甲丙乙): the terms a typing slip of ``text`` most likely came from,
-    with the homophones ranked above other one-edit terms (``_TIER_TYPO_LIKELY``)."""
+    is (甲乙丙 -> 乙甲丙, 甲丙乙)."""
     return {
         text[:i] + text[i + 1] + text[i] + text[i + 2 :]
         for i in range(len(text) - 1)
@@ -1277,11 +1284,9 @@ class SearchIndex(SearchMethods):
             head_reading = (
                 "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
             )
-            # An IME slip picks a character of the same sound, a typing slip swaps two
-            # neighbours: those rank first.
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
             terms = the_likeliest_terms(head, terms, same)
-            splits.append((head, tail, is_term, terms, same | neighbour_swaps(head)))
+            splits.append((head, tail, is_term, terms, likely_slips(head, same)))
         for part in keys.parts:
             self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)
 

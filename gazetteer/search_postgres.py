@@ -56,7 +56,7 @@ from gazetteer.search import (
     check_bbox,
     check_query,
     check_status,
-    neighbour_swaps,
+    likely_slips,
     normalise_latin,
     one_edit_from,
     query_text,
@@ -326,7 +326,7 @@ class SQLSearch(SearchMethods):
             tail, terms = q[len(head) :], _within_one_edit(head, terms_of.get(head, {}))
             same = {t for t, r in terms.items() if r is not None and r == readings.get(head)}
             terms = the_likeliest_terms(head, terms, same)
-            likely = same | neighbour_swaps(head)  # homophones and typing slips rank first
+            likely = likely_slips(head, same)
             for term in terms:
                 tier = _TIER_TYPO_LIKELY if term in likely else _TIER_TYPO
                 bounds = (term + tail, term + tail + _TOP)  # names starting with it
