@@ -95,25 +95,43 @@ place_search_terms = sa.Table(
     sa.Column("reading", sa.String(800), comment="toneless pinyin of a chars term"),
     sa.PrimaryKeyConstraint("kind", "term", name="pk_place_search_terms"),
 )
-# The distinct positional grams of the ``chars`` keys (each pair of neighbouring characters
-# with its position: ``gazetteer.search._positional_grams``), which tell the one-typo search
-# which term lengths of a query's splits can be skipped
+# The distinct positional grams of the ``chars`` keys (each pair and each run of three
+# neighbouring characters with its position: ``gazetteer.search._positional_grams``), which
+# tell the one-typo search which term lengths of a query's splits can be skipped
 # (``gazetteer.search.term_lengths_that_fit``), as the in-memory base keeps them. Added
 # with the terms, never removed (a superset only skips less).
 place_search_grams = sa.Table(
     "place_search_grams",
     metadata,
-    sa.Column("code", sa.BigInteger, nullable=False, comment="position << 42 | c1 << 21 | c2"),
+    sa.Column(
+        "code",
+        sa.BigInteger,
+        nullable=False,
+        comment="pair: position << 42 | c1 << 21 | c2; run of three: negative (search.py)",
+    ),
     sa.PrimaryKeyConstraint("code", name="pk_place_search_grams"),
 )
-# The SQL of the codes of one key column's rows (a FROM-list item and the code expression),
-# the same as gazetteer.search._positional_grams computes in Python.
-_GRAMS_FROM = (
-    "place_search_keys CROSS JOIN LATERAL generate_series(0, char_length(chars) - 2) AS g(i)"
-)
-_GRAM_CODE = (
-    "(CAST(g.i AS bigint) << 42) | (CAST(ascii(substr(chars, g.i + 1, 1)) AS bigint) << 21) "
-    "| ascii(substr(chars, g.i + 2, 1))"
+
+
+def _char(i: int, bits: int = 21) -> str:
+    """SQL: the code point of the key's character at 0-based position ``g.i + i`` as a
+    bigint, its low ``bits`` bits."""
+    return f"(CAST(ascii(substr(chars, g.i + {i + 1}, 1)) AS bigint) & {(1 << bits) - 1})"
+
+
+# The SQL of the codes of the key rows (each a FROM-list item and a code expression), the
+# same as gazetteer.search._positional_grams computes in Python. Every operation is in
+# brackets: PostgreSQL gives <<, | and & one precedence, left to right.
+_GRAMS = (
+    (
+        "place_search_keys CROSS JOIN LATERAL generate_series(0, char_length(chars) - 2) AS g(i)",
+        f"((CAST(g.i AS bigint) << 42) | ({_char(0)} << 21) | {_char(1)})",
+    ),
+    (
+        "place_search_keys CROSS JOIN LATERAL generate_series(0, char_length(chars) - 3) AS g(i)",
+        "(CAST('-9223372036854775808' AS bigint) | (CAST(LEAST(g.i, 63) AS bigint) << 57) "
+        f"| ({_char(0, 19)} << 38) | ({_char(1, 19)} << 19) | {_char(2, 19)})",
+    ),
 )
 # kind: (the key column of its terms, the SQL of a term's reading)
 TERM_KINDS = {"chars": ("chars_term", "left(py, py_spec_len)"), "py": ("py_term", "NULL")}
@@ -213,13 +231,10 @@ def add_terms(conn, place_ids: list[int] | None = None) -> None:
     ``place_search_terms``, and their positional grams to ``place_search_grams``, where
     they are not there yet. A chars term's reading is the pinyin its first key row gives
     it, as the in-memory index keeps the first."""
+    only = "WHERE place_id = ANY(:ids)" if place_ids is not None else ""
+    codes = " UNION ".join(f"SELECT {code} FROM {source} {only}" for source, code in _GRAMS)
     conn.execute(
-        sa.text(
-            f"INSERT INTO place_search_grams (code) SELECT DISTINCT {_GRAM_CODE} "
-            f"FROM {_GRAMS_FROM} "
-            + ("WHERE place_id = ANY(:ids) " if place_ids is not None else "")
-            + "ON CONFLICT DO NOTHING"
-        ),
+        sa.text(f"INSERT INTO place_search_grams (code) {codes} ON CONFLICT DO NOTHING"),
         {"ids": place_ids},
     )
     for kind, (term, reading) in TERM_KINDS.items():

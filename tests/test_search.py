@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
-from gazetteer.search import SearchIndex, normalise_latin, split_generic
+from gazetteer.search import (
+    SearchIndex,
+    _positional_grams,
+    normalise_latin,
+    split_generic,
+    term_lengths_that_fit,
+)
 
 GD_NAMES = Path(__file__).resolve().parent.parent / "data" / "gd_names.csv"
 LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
@@ -158,6 +164,37 @@ def test_two_neighbours_swapped_across_the_middle(index):
     for typed, name in (("造村和委会", "造和村委会"), ("军村寨委会", "军寨村委会")):
         hits = index.search(typed)
         assert (hits[0].name, hits[0].matched_form) == (name, "typo"), typed
+
+
+def test_a_tail_whose_pairs_are_each_in_some_key_but_not_together_is_skipped():
+    """Every pair of the tail 村民委 is at its place after a two-character term in some key
+    (村民 in one, 民委 in another), but no key holds the three together there: the terms
+    one edit from the head 戊己 (thousands, for a real short head) are not read for that
+    length. After a one-character term a key does hold them (庚村民委员), so that length
+    is read."""
+    keys = ["甲乙村民", "丙丁戊民委", "庚村民委员"]
+    grams = {g for key in keys for g in _positional_grams(key)}
+    heads = ["戊己"]
+    [lengths] = term_lengths_that_fit("戊己村民委", heads, lambda codes: grams & set(codes))
+    assert lengths == (1,)  # 庚 + 村民委员 holds 村民委 after one character
+    keys = ["甲乙村民", "丙丁戊民委"]
+    grams = {g for key in keys for g in _positional_grams(key)}
+    assert term_lengths_that_fit("戊己村民委", heads, lambda codes: grams & set(codes)) == [()]
+    # Each pair alone is there: without the runs of three, length 2 would be read.
+    pairs = {g for g in grams if g >= 0}
+    assert all(g in pairs for g in _positional_grams("村民委", 2) if g >= 0)
+
+
+def test_positional_grams_cut_what_does_not_fit_and_stay_distinct():
+    """A run of three past position 63, or of characters beyond 19 bits, is cut the same
+    way in the key and in the query (a merged code only skips less); pairs and runs of
+    three never share a code."""
+    far = "一" * 70 + "村民委"
+    assert set(_positional_grams("村民委", 70)) <= set(_positional_grams(far))
+    astral = "\U0002000b鹮汀"
+    assert set(_positional_grams(astral, 5)) <= set(_positional_grams("甲乙丙丁戊" + astral))
+    codes = _positional_grams("甲乙丙丁")
+    assert sum(c >= 0 for c in codes) == 3 and sum(c < 0 for c in codes) == 2
 
 
 def test_a_tail_that_holds_the_typo_skips_its_heads_terms(index):
