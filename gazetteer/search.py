@@ -135,7 +135,7 @@ _COLUMN_ATTRS = {
 
 # Typo search limits, so that a short or very common query stays within milliseconds.
 _TYPO_MAX_TERMS = 300  # specific terms one edit from one split of the query
-_TYPO_MAX_OTHER_TERMS = 60  # of more: neither homophones nor swaps (the_likeliest_terms)
+_TYPO_MAX_OTHER_TERMS = 0  # of more: neither homophones nor swaps (the_likeliest_terms)
 _TYPO_VERIFY_BUDGET = 20_000  # names checked whole against the query after one specific term
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -704,6 +704,45 @@ class _TypoBuckets:
         lo = bisect.bisect_left(items, probe)
         return items[lo : bisect.bisect_left(items, probe + "\U0010ffff", lo)]
 
+    def surely_more_than(self, heads: Sequence[str], n: int) -> list[bool]:
+        """For each of ``heads``, whether more than ``n`` terms of its own length are one
+        edit from it, told from two range sizes without listing them: the terms that
+        differ from it in the last character only (a range of the forward keys) and those
+        that differ in the first only (of the reversed keys), the head itself in both. A
+        lower bound: a two-character head's neighbours of its length are exactly these."""
+        if not heads:
+            return []
+        counts = []
+        for forwards, base in ((True, self.base_fwd), (False, self.base_rev)):
+            probes = [h[:-1] if forwards else h[1:][::-1] for h in heads]
+            keys = [f"{len(h):03d}{p}" for h, p in zip(heads, probes)]
+            los, his = base.ranges_of(keys)
+            counts.append(
+                [
+                    int(hi - lo) + len(self._added_starting_with(forwards, len(h), p))
+                    for h, p, lo, hi in zip(heads, probes, los, his)
+                ]
+            )
+        return [
+            f + r - (2 if self.has_term(h) else 0) > n
+            for h, f, r in zip(heads, counts[0], counts[1])
+        ]
+
+    def likeliest_near(self, head: str, reading: str | None, lengths: Sequence[int]) -> set[str]:
+        """The terms of ``lengths`` one edit from ``head`` that :func:`the_likeliest_terms`
+        keeps of more than _TYPO_MAX_TERMS, without listing the others: those that read as
+        ``reading`` (from the reading's range of the base, and the terms added since) and
+        ``head`` itself or with two neighbours swapped."""
+        found = {t for t in {head} | neighbour_swaps(head) if self.has_term(t)}
+        if reading is not None:
+            same = [t for t, r in self.reading.items() if r == reading]
+            if self.base_by_reading is not None:
+                lo, hi = self.base_by_reading.range_of(reading + "\t")
+                same += [k.split("\t", 1)[1] for k in self.base_by_reading.texts(lo, hi)]
+            same = [t for t in dict.fromkeys(same) if len(t) in lengths]
+            found.update(same[i] for i in one_edit_from(head, same))
+        return {t for t in found if len(t) in lengths}
+
     def within_one_edit(
         self, heads: Sequence[str], lengths: Sequence[Sequence[int]] | None = None
     ) -> list[set[str]]:
@@ -755,24 +794,32 @@ def one_edit_from(q: str, texts: Sequence[str]) -> np.ndarray:
 def the_likeliest_terms(head: str, terms: Iterable[str], same: set[str]) -> Iterable[str]:
     """``terms`` (one edit from ``head``) to read names after: all of them when there are at
     most _TYPO_MAX_TERMS; a short head has thousands, each a range to read, and then only
-    the likeliest are kept: the homophones (``same``: an input method's slip, 富涌 for 福涌),
-    then the head with two neighbours swapped (a typing slip: 甲丙乙 for 甲乙丙), at most
-    _TYPO_MAX_TERMS together, and _TYPO_MAX_OTHER_TERMS of the rest in code-point order.
+    the likeliest are kept: the homophones (``same``: an input method's slip, 富涌 for 福涌)
+    and the head with two neighbours swapped (a typing slip: 甲丙乙 for 甲乙丙), at most
+    _TYPO_MAX_TERMS together, and _TYPO_MAX_OTHER_TERMS (none) of the rest in code-point
+    order.
 
-    Which of thousands of other neighbours was meant is a guess: code-point order keeps an
-    arbitrary few, and the intended term sits anywhere in it. Measured on 1,000 one-typo
-    queries over the 665,273 national names (benchmarks/bench_typo_cap.py): reading 300 of
-    them instead of 60 found the same places and took 15 % longer (p95 2.64 against 2.09
-    ms)."""
+    Which of thousands of other neighbours was meant is a guess, and reading a few of them
+    finds almost nothing: on 1,000 one-typo queries over the 665,273 national names
+    (benchmarks/bench_typo_cap.py), 300 others, 60 and none found the same places. With
+    none, the search need not list a head's thousands of neighbours at all once it knows
+    there are more than _TYPO_MAX_TERMS (:meth:`_TypoBuckets.surely_more_than`)."""
     terms = set(terms)
     if len(terms) <= _TYPO_MAX_TERMS:
         return terms
-    swapped = (({head} | neighbour_swaps(head)) & terms) - same
-    likeliest = (sorted(same) + sorted(swapped))[:_TYPO_MAX_TERMS]
+    likeliest = likeliest_first(head, terms, same)
+    swapped = set(likeliest) - same
     rest = heapq.nsmallest(
         min(_TYPO_MAX_OTHER_TERMS, _TYPO_MAX_TERMS - len(likeliest)), terms - same - swapped
     )
     return likeliest + rest
+
+
+def likeliest_first(head: str, terms: set[str], same: set[str]) -> list[str]:
+    """Of ``terms`` (one edit from ``head``), the homophones (``same``) and then ``head``
+    itself or with two neighbours swapped, at most _TYPO_MAX_TERMS."""
+    swapped = (({head} | neighbour_swaps(head)) & terms) - same
+    return (sorted(same) + sorted(swapped))[:_TYPO_MAX_TERMS]
 
 
 def likely_slips(head: str, same: set[str]) -> set[str]:
@@ -1295,9 +1342,17 @@ class SearchIndex(SearchMethods):
         splits = []
         heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
         lengths = buckets.term_lengths(q, heads)
-        looked_up = iter(
-            buckets.within_one_edit(
-                [h for h, n in zip(heads, lengths) if n], [n for n in lengths if n]
+        # A head known to have more than _TYPO_MAX_TERMS neighbours keeps only the
+        # likeliest of them, which are found without listing the thousands of others.
+        capped = dict.fromkeys(heads, False)
+        if not _TYPO_MAX_OTHER_TERMS:
+            looked = [h for h, n in zip(heads, lengths) if len(h) in n]
+            capped.update(zip(looked, buckets.surely_more_than(looked, _TYPO_MAX_TERMS)))
+        listed = [(h, n) for h, n in zip(heads, lengths) if n and not capped[h]]
+        looked_up = dict(
+            zip(
+                [h for h, _ in listed],
+                buckets.within_one_edit([h for h, _ in listed], [n for _, n in listed]),
             )
         )
         for head, fit in zip(heads, lengths):
@@ -1305,12 +1360,18 @@ class SearchIndex(SearchMethods):
             if not fit:  # no term + tail starts a name; only 2. below reads this split
                 splits.append((head, tail, is_term, set(), set()))
                 continue
-            terms = next(looked_up)
             head_reading = (
                 "".join(map(_syllable_key, syllables(head))) if buckets.has_readings else None
             )
+            terms = (
+                buckets.likeliest_near(head, head_reading, fit) if capped[head] else looked_up[head]
+            )
             same = buckets.read_as(terms, head_reading) if head_reading is not None else set()
-            terms = the_likeliest_terms(head, terms, same)
+            terms = (
+                likeliest_first(head, terms, same)
+                if capped[head]
+                else the_likeliest_terms(head, terms, same)
+            )
             splits.append((head, tail, is_term, terms, likely_slips(head, same)))
         for part in keys.parts:
             self._collect_typos_part(q, splits, part, min_len, cands, mask_fn)

@@ -422,10 +422,52 @@ def test_two_neighbours_swapped_rank_with_the_homophones_above_other_typos():
     assert {h.name for h in hits[1:]} <= set(others) and len(hits) == 10
 
 
+def test_a_head_known_to_have_hundreds_of_neighbours_is_not_listed_and_answers_the_same():
+    """Two range sizes (terms with the head's last character changed, and with its first)
+    show that 凤凰 has more than 300 neighbours; its homophones and swap are then found
+    without listing the others, and the search answers exactly as with every neighbour
+    listed. A head with fewer neighbours than that is listed as before."""
+    from gazetteer.search import _TypoBuckets, likeliest_first
+
+    changed = [chr(c) for c in range(0x5000, 0x5000 + 160)]
+    names = [f"凤{x}村" for x in changed] + [f"{x}凰村" for x in changed]
+    names += ["凤凰村", "凰凤村", "奉凰村", "凤煌村", "风凰新村"]  # itself, swap, homophones
+    records = [synthetic(f"n{i}", name, PANYU, "自然村") for i, name in enumerate(names)]
+    records.append(synthetic("few", "梧桐村", PANYU, "自然村"))
+    index = SearchIndex.from_records(records)
+    buckets = index._typo_chars
+    assert buckets.surely_more_than(["凤凰", "梧桐"], 300) == [True, False]
+    listed = buckets.within_one_edit(["凤凰"])[0]
+    assert len(listed) > 300
+    same = buckets.read_as(listed, "fenghuang")
+    assert {"奉凰", "凤煌", "凤凰"} <= same  # and any 偑凰 or 凤偟 of the made-up terms
+    near = buckets.likeliest_near("凤凰", "fenghuang", (1, 2, 3))
+    kept = likeliest_first("凤凰", near, buckets.read_as(near, "fenghuang"))
+    assert kept == likeliest_first("凤凰", listed, same)
+    assert set(kept) == same | {"凰凤"}
+
+    def answers(q):
+        return [(h.name, h.matched_form) for h in index.search(q, limit=20)]
+
+    queries = ["凤凰衬", "凰凤衬", "凤煌衬", "风凰新衬"]
+    shortcut = [answers(q) for q in queries]
+    with_listing = _TypoBuckets.surely_more_than
+    try:
+        _TypoBuckets.surely_more_than = lambda self, heads, n: [False] * len(heads)
+        assert [answers(q) for q in queries] == shortcut
+    finally:
+        _TypoBuckets.surely_more_than = with_listing
+    assert [found[0] for found in shortcut[:3]] == [
+        ("凤凰村", "typo"),
+        ("凰凤村", "typo"),
+        ("凤煌村", "typo"),
+    ]
+
+
 def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     """Of more than 300 terms one edit from a short head, the homophones and the head with
-    two neighbours swapped (甲乙丙 for 甲丙乙) are read, then only the first few of the rest
-    in code-point order, where every 甲丙… term sorts before 甲乙丙."""
+    two neighbours swapped (甲乙丙 for 甲丙乙) are read, and none of the rest (in code-point
+    order, which the earlier caps read a few of, every 甲丙… term sorts before 甲乙丙)."""
     from gazetteer.search import _TYPO_MAX_OTHER_TERMS, the_likeliest_terms
 
     others = [chr(c) for c in range(0x5000, 0x5000 + 400)]
@@ -436,7 +478,7 @@ def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     assert len(near) > 300 and "甲乙丙" in near
     kept = list(the_likeliest_terms("甲丙乙", near, set()))
     assert kept[0] == "甲乙丙"
-    assert kept[1:] == sorted(near - {"甲乙丙"})[:_TYPO_MAX_OTHER_TERMS]
+    assert _TYPO_MAX_OTHER_TERMS == 0 and kept == ["甲乙丙"]
     assert "甲乙丙" not in sorted(near)[:300]  # what code-point order alone would keep
     # Every homophone is kept, however many, before the swap and the rest.
     homophones = set(sorted(near - {"甲乙丙"})[-100:])
