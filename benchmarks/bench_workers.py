@@ -178,6 +178,7 @@ def search_latencies(
     """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them, and as the
     workers took them: the time at the end of each access-log line (``%(D)s``,
     webmap/gunicorn_conf.py), from reading the request to sending the answer."""
+    time.sleep(0.2)  # the access lines of earlier requests (wait_new_base's searches)
     start = log_path.stat().st_size
     at_client = percentiles_ms(http_latencies(port, queries, connections))
     time.sleep(0.2)  # the access lines of the last answers
@@ -185,6 +186,8 @@ def search_latencies(
         f.seek(start)
         lines = f.read().splitlines()
     taken = [int(m[1]) / 1e6 for line in lines if (m := _WORKER_TIME.search(line))]
+    # A line written late by an earlier request comes first: these queries' are the last.
+    taken = taken[-len(queries) :]
     if len(taken) != len(queries):
         raise RuntimeError(f"{len(taken)} access-log times for {len(queries)} searches")
     return at_client, percentiles_ms(taken)
