@@ -31,9 +31,7 @@ _COMMENT_BEFORE = "position << 42 | c1 << 21 | c2"
 def upgrade():
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite keeps no comments, and the table empty
-    op.alter_column(
-        "place_search_grams", "code", existing_type=sa.BigInteger, comment=_COMMENT
-    )
+    op.alter_column("place_search_grams", "code", existing_type=sa.BigInteger, comment=_COMMENT)
     # A frozen copy of gazetteer.search_keys._GRAMS' runs of three (migrations import no
     # application code).
     op.execute(
