@@ -557,25 +557,40 @@ def term_lengths_that_fit(q: str, heads: Sequence[str], present) -> list[tuple[i
     """For each of ``heads`` (prefixes of ``q``), the lengths of the terms one edit from it
     (len(head) - 1 .. + 1) after which some name key can hold the rest of ``q`` (the tail):
     the tail starts where the term ends, and every pair and run of three of the tail's
-    neighbouring characters must be at its place in some key. ``present(codes)`` gives those of the
-    codes (:func:`_positional_grams`) that some key holds: the in-memory base's sorted
-    array, or ``place_search_grams`` on PostgreSQL. A necessary condition only: a tail that
-    holds the slip (大山 + 村村民员委会) almost never fits, and a head with no length left
-    (a two-character head has thousands of terms) is not looked up. Tails of fewer than two
-    characters fit every length."""
-    wanted: list[tuple[int, int, list[int]]] = []  # (head, term length, the tail's codes)
-    lengths: list[tuple[int, ...]] = []
-    for i, head in enumerate(heads):
-        tail, every = q[len(head) :], (len(head) - 1, len(head), len(head) + 1)
-        lengths.append(every if len(tail) < 2 else ())
-        if len(tail) >= 2:
-            wanted.extend((i, n, _positional_grams(tail, n)) for n in every)
-    if wanted:
-        found = present(sorted({c for _, _, codes in wanted for c in codes}))
-        for i, n, codes in wanted:
-            if all(c in found for c in codes):
-                lengths[i] += (n,)
-    return lengths
+    neighbouring characters must be at its place in some key. ``present(codes)`` gives
+    those of the codes (:func:`_positional_grams`) that some key holds: the in-memory
+    base's sorted array, or ``place_search_grams`` on PostgreSQL. A necessary condition
+    only: a tail that holds the slip (大山 + 村村民员委会) almost never fits, and a head with
+    no length left (a two-character head has thousands of terms) is not looked up. Tails of
+    fewer than two characters fit every length.
+
+    Linear in the query's length: a term one character shorter than its head, as long, or
+    one longer shifts every tail by the same -1, 0 or +1, so the codes of each character of
+    ``q`` are made once per shift, and a tail fits when those of all its characters are
+    there (each head's own tail codes, made apart, were quadratic: 115 ms for a query of
+    100 characters)."""
+    every = [(len(h) - 1, len(h), len(h) + 1) for h in heads]
+    starts = [len(h) for h in heads if len(q) - len(h) >= 2]
+    if not starts:
+        return every
+    first = min(starts)
+    codes = {  # shift -> the codes of each character of q from ``first`` on
+        shift: [_grams_at(q, j, j + shift) for j in range(first, len(q) - 1)]
+        for shift in (-1, 0, 1)
+    }
+    found = present(sorted({c for per_char in codes.values() for cs in per_char for c in cs}))
+    fit_from = {}  # shift -> whether the codes of q[j:] are all there, j - first
+    for shift, per_char in codes.items():
+        fits = [True] * (len(per_char) + 1)
+        for j in range(len(per_char) - 1, -1, -1):
+            fits[j] = fits[j + 1] and all(c in found for c in per_char[j])
+        fit_from[shift] = fits
+    return [
+        lengths
+        if len(q) - len(head) < 2
+        else tuple(n for n, shift in zip(lengths, (-1, 0, 1)) if fit_from[shift][len(head) - first])
+        for head, lengths in zip(heads, every)
+    ]
 
 
 def _positional_grams(text: str, offset: int = 0) -> list[int]:
@@ -590,18 +605,26 @@ def _positional_grams(text: str, offset: int = 0) -> list[int]:
     pair of a generic term somewhere (大山 + 村村民员委会: each of 村村, 村民, 民员, 员委, 委会 is
     at its place in some key, never all of them in one). A run of three is rarer. Cutting a
     code point or a position merges codes, which only skips less."""
-    pairs = [
-        ((offset + i) << 42) | (ord(text[i]) << 21) | ord(text[i + 1]) for i in range(len(text) - 1)
-    ]
-    triples = [
+    return [c for i in range(len(text) - 1) for c in _grams_at(text, i, offset + i)]
+
+
+def _grams_at(text: str, i: int, position: int) -> list[int]:
+    """The codes of the pair and the run of three that start at ``text[i]`` (those that
+    fit in ``text``), at ``position`` of a key (:func:`_positional_grams`)."""
+    if i + 1 >= len(text):
+        return []
+    a, b = ord(text[i]), ord(text[i + 1])
+    pair = (position << 42) | (a << 21) | b
+    if i + 2 >= len(text):
+        return [pair]
+    return [
+        pair,
         _TRIPLE
-        | (min(offset + i, 63) << 57)
-        | ((ord(text[i]) & _TRIPLE_CHAR) << 38)
-        | ((ord(text[i + 1]) & _TRIPLE_CHAR) << 19)
-        | (ord(text[i + 2]) & _TRIPLE_CHAR)
-        for i in range(len(text) - 2)
+        | (min(position, 63) << 57)
+        | ((a & _TRIPLE_CHAR) << 38)
+        | ((b & _TRIPLE_CHAR) << 19)
+        | (ord(text[i + 2]) & _TRIPLE_CHAR),
     ]
-    return pairs + triples
 
 
 _TRIPLE = -(1 << 63)  # the sign bit: a run of three, not a pair (_positional_grams)
@@ -647,6 +670,12 @@ class _TypoBuckets:
             grams = np.fromiter((g for key in keys for g in _positional_grams(key)), np.int64)
             base["grams"] = np.unique(grams)
         return base
+
+    def longest_term(self) -> int:
+        """The length of the longest term (0 when there is none): the base's keys start
+        with their term's length, so its last key has it."""
+        base = int(self.base_fwd[len(self.base_fwd) - 1][:3]) if len(self.base_fwd) else 0
+        return max([base, *(n for n, added in self.fwd.items() if added)])
 
     def has_term(self, term: str) -> bool:
         return self.has_terms([term])[0]
@@ -1358,7 +1387,10 @@ class SearchIndex(SearchMethods):
         # (head, tail, whether head is a term, the terms one edit from head of the lengths
         # some key can hold the tail after, those that read as head does)
         splits = []
-        heads = [q[:k] for k in range(len(q), min_len - 1, -1)]
+        # A head longer than the longest term plus one is one edit from no term (a query of
+        # 100 characters has 98 heads, each a few probes).
+        longest = min(len(q), buckets.longest_term() + 1)
+        heads = [q[:k] for k in range(longest, min_len - 1, -1)]
         lengths = buckets.term_lengths(q, heads)
         # A head known to have more than _TYPO_MAX_TERMS neighbours keeps only the
         # likeliest of them, which are found without listing the thousands of others.

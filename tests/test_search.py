@@ -185,6 +185,44 @@ def test_a_tail_whose_pairs_are_each_in_some_key_but_not_together_is_skipped():
     assert all(g in pairs for g in _positional_grams("村民委", 2) if g >= 0)
 
 
+def test_term_lengths_are_those_of_each_tail_checked_apart_and_linear_in_the_query(
+    index, monkeypatch
+):
+    """The lengths that fit, found from each character's codes once per shift, are those
+    of checking every head's tail apart (the definition), on real names with slips and on
+    long pasted text; and the codes of a query of 100 characters are made once per
+    character and shift, not once per head (each head's tail apart was quadratic: 115 ms a
+    search, found by a user test)."""
+    from gazetteer import search
+
+    buckets = index._typo_chars
+
+    def one_by_one(q, heads):
+        lengths = []
+        for head in heads:
+            tail, every = q[len(head) :], (len(head) - 1, len(head), len(head) + 1)
+            codes = [_positional_grams(tail, n) for n in every]
+            lengths.append(
+                every
+                if len(tail) < 2
+                else tuple(
+                    n for n, cs in zip(every, codes) if buckets._grams_present(cs) == set(cs)
+                )
+            )
+        return lengths
+
+    made = []
+    grams_at = search._grams_at
+    monkeypatch.setattr(search, "_grams_at", lambda *args: made.append(1) or grams_at(*args))
+    long = "广州市天河区石牌街道" * 10
+    for q in ["富涌村民委员会", "福涌村民员委金", "番禹", "沙弯街道", "大石街到", long]:
+        heads = [q[:k] for k in range(len(q), 1, -1)]
+        expected = one_by_one(q, heads)
+        made.clear()
+        assert term_lengths_that_fit(q, heads, buckets._grams_present) == expected, q
+    assert len(made) <= 3 * len(long)
+
+
 def test_positional_grams_cut_what_does_not_fit_and_stay_distinct():
     """A run of three past position 63, or of characters beyond 19 bits, is cut the same
     way in the key and in the query (a merged code only skips less); pairs and runs of
