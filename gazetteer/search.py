@@ -750,23 +750,19 @@ class _TypoBuckets:
 
     def surely_more_than(self, heads: Sequence[str], n: int) -> list[bool]:
         """For each of ``heads``, whether more than ``n`` terms of its own length are one
-        edit from it, told from two range sizes without listing them: the terms that
-        differ from it in the last character only (a range of the forward keys) and those
-        that differ in the first only (of the reversed keys), the head itself in both. A
-        lower bound: a two-character head's neighbours of its length are exactly these."""
+        edit from it, told from two range sizes without listing them: the base's terms
+        that differ from it in the last character only (a range of the forward keys) and
+        those that differ in the first only (of the reversed keys), the head itself in
+        both. A lower bound: a two-character head's neighbours of its length are exactly
+        these. The terms added since the base are not counted (one may repeat a base
+        term, and a count must not exceed the distinct terms)."""
         if not heads:
             return []
         counts = []
         for forwards, base in ((True, self.base_fwd), (False, self.base_rev)):
             probes = [h[:-1] if forwards else h[1:][::-1] for h in heads]
-            keys = [f"{len(h):03d}{p}" for h, p in zip(heads, probes)]
-            los, his = base.ranges_of(keys)
-            counts.append(
-                [
-                    int(hi - lo) + len(self._added_starting_with(forwards, len(h), p))
-                    for h, p, lo, hi in zip(heads, probes, los, his)
-                ]
-            )
+            los, his = base.ranges_of([f"{len(h):03d}{p}" for h, p in zip(heads, probes)])
+            counts.append([int(hi - lo) for lo, hi in zip(los, his)])
         return [
             f + r - (2 if is_term else 0) > n
             for is_term, f, r in zip(self.has_terms(heads), counts[0], counts[1])

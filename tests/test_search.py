@@ -502,6 +502,24 @@ def test_a_head_known_to_have_hundreds_of_neighbours_is_not_listed_and_answers_t
     ]
 
 
+def test_terms_added_again_since_the_base_do_not_inflate_the_count_of_neighbours():
+    """Names added after the base whose specific terms the base already holds leave the
+    count of a head's neighbours as it was: the count is a lower bound of the distinct
+    terms, never more (the same term twice would let a head with 300 neighbours skip
+    listing them, and answer otherwise than the store with every term once)."""
+    changed = [chr(c) for c in range(0x5000, 0x5000 + 150)]
+    names = [f"凤{x}村" for x in changed] + [f"{x}凰村" for x in changed] + ["凤凰村"]
+    index = SearchIndex.from_records(
+        [synthetic(f"n{i}", name, PANYU, "自然村") for i, name in enumerate(names)]
+    )
+    buckets = index._typo_chars
+    assert buckets.surely_more_than(["凤凰"], 300) == [False]  # 151 + 151 - 2
+    for i, x in enumerate(changed[:20]):
+        index.add(synthetic(f"again{i}", f"凤{x}村", PANYU, "自然村"))
+    assert buckets.surely_more_than(["凤凰"], 300) == [False]
+    assert buckets.surely_more_than(["凤凰"], 299) == [True]
+
+
 def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     """Of more than 300 terms one edit from a short head, the homophones and the head with
     two neighbours swapped (甲乙丙 for 甲丙乙) are read, and none of the rest (in code-point
