@@ -178,7 +178,6 @@ def search_latencies(
     """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them, and as the
     workers took them: the time at the end of each access-log line (``%(D)s``,
     webmap/gunicorn_conf.py), from reading the request to sending the answer."""
-    time.sleep(0.2)  # the access lines of earlier requests (wait_new_base's searches)
     start = log_path.stat().st_size
     at_client = percentiles_ms(http_latencies(port, queries, connections))
     time.sleep(0.2)  # the access lines of the last answers

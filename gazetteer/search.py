@@ -597,9 +597,9 @@ def _positional_grams(text: str, offset: int = 0) -> list[int]:
     """The positional grams of ``text`` as the key ``text`` is part of from ``offset`` on
     would hold them: each pair of neighbouring characters with its position,
     ``position << 42 | first << 21 | second`` (a code point takes 21 bits), and each run of
-    three, ``_TRIPLE | min(position, 63) << 57 | first << 38 | second << 19 | third`` with
-    each code point cut to its low 19 bits (``_TRIPLE_CHAR``: every plane that holds a
-    character; a triple's code is negative).
+    three, ``TRIPLE | min(position, 63) << 57 | first << 38 | second << 19 | third`` with
+    each code point cut to its low 19 bits (every plane that holds a character; a
+    triple's code is negative).
 
     Pairs alone let through most tails that hold a slip: 665,273 names hold nearly every
     pair of a generic term somewhere (大山 + 村村民员委会: each of 村村, 村民, 民员, 员委, 委会 is
@@ -619,16 +619,19 @@ def _grams_at(text: str, i: int, position: int) -> list[int]:
         return [pair]
     return [
         pair,
-        _TRIPLE
-        | (min(position, 63) << 57)
+        TRIPLE
+        | (min(position, TRIPLE_LAST_POSITION) << 57)
         | ((a & _TRIPLE_CHAR) << 38)
         | ((b & _TRIPLE_CHAR) << 19)
         | (ord(text[i + 2]) & _TRIPLE_CHAR),
     ]
 
 
-_TRIPLE = -(1 << 63)  # the sign bit: a run of three, not a pair (_positional_grams)
-_TRIPLE_CHAR = (1 << 19) - 1
+# A run of three's code (_positional_grams), also made in SQL (gazetteer.search_keys):
+TRIPLE = -(1 << 63)  # the sign bit: a run of three, not a pair
+TRIPLE_LAST_POSITION = 63  # positions past it count as it (6 bits)
+TRIPLE_CHAR_BITS = 19  # the low bits kept of each code point
+_TRIPLE_CHAR = (1 << TRIPLE_CHAR_BITS) - 1
 
 
 class _TypoBuckets:
@@ -676,9 +679,6 @@ class _TypoBuckets:
         with their term's length, so its last key has it."""
         base = int(self.base_fwd[len(self.base_fwd) - 1][:3]) if len(self.base_fwd) else 0
         return max([base, *(n for n, added in self.fwd.items() if added)])
-
-    def has_term(self, term: str) -> bool:
-        return self.has_terms([term])[0]
 
     def has_terms(self, terms: Sequence[str]) -> list[bool]:
         """Whether each of ``terms`` is a term: the base's in one vectorised search (a key
@@ -753,9 +753,10 @@ class _TypoBuckets:
         edit from it, told from two range sizes without listing them: the base's terms
         that differ from it in the last character only (a range of the forward keys) and
         those that differ in the first only (of the reversed keys), the head itself in
-        both. A lower bound: a two-character head's neighbours of its length are exactly
-        these. The terms added since the base are not counted (one may repeat a base
-        term, and a count must not exceed the distinct terms)."""
+        both, so taken off twice, term or not. A lower bound: a two-character head's
+        neighbours of its length are exactly these. The terms added since the base are not
+        counted (one may repeat a base term, and a count must not exceed the distinct
+        terms)."""
         if not heads:
             return []
         counts = []
@@ -763,10 +764,7 @@ class _TypoBuckets:
             probes = [h[:-1] if forwards else h[1:][::-1] for h in heads]
             los, his = base.ranges_of([f"{len(h):03d}{p}" for h, p in zip(heads, probes)])
             counts.append([int(hi - lo) for lo, hi in zip(los, his)])
-        return [
-            f + r - (2 if is_term else 0) > n
-            for is_term, f, r in zip(self.has_terms(heads), counts[0], counts[1])
-        ]
+        return [f + r - 2 > n for f, r in zip(counts[0], counts[1])]
 
     def likeliest_near(self, head: str, reading: str | None, lengths: Sequence[int]) -> set[str]:
         """The terms of ``lengths`` one edit from ``head`` that :func:`the_likeliest_terms`

@@ -35,6 +35,9 @@ from gazetteer.core.store import Store, metadata, transaction_id
 from gazetteer.search import (
     OTHER_LEVEL_RANK,
     STATUS_RANK,
+    TRIPLE,
+    TRIPLE_CHAR_BITS,
+    TRIPLE_LAST_POSITION,
     _make_keyed,
     _Readings,
     keys_fingerprint,
@@ -129,8 +132,9 @@ _GRAMS = (
     ),
     (
         "place_search_keys CROSS JOIN LATERAL generate_series(0, char_length(chars) - 3) AS g(i)",
-        "(CAST('-9223372036854775808' AS bigint) | (CAST(LEAST(g.i, 63) AS bigint) << 57) "
-        f"| ({_char(0, 19)} << 38) | ({_char(1, 19)} << 19) | {_char(2, 19)})",
+        f"(CAST('{TRIPLE}' AS bigint) | (CAST(LEAST(g.i, {TRIPLE_LAST_POSITION}) AS bigint) << 57) "
+        f"| ({_char(0, TRIPLE_CHAR_BITS)} << 38) | ({_char(1, TRIPLE_CHAR_BITS)} << 19) "
+        f"| {_char(2, TRIPLE_CHAR_BITS)})",
     ),
 )
 # kind: (the key column of its terms, the SQL of a term's reading)
