@@ -117,6 +117,10 @@ class SortedKeys(PackedStrings):
         width in one vectorised search each side, the others one by one."""
         width = self.head.dtype.itemsize
         encoded = [encode(p) for p in prefixes]
+        if all(len(e) + 1 < width for e in encoded):  # the usual case: one search for all
+            bounds = np.array(encoded + [e + _TOP for e in encoded], dtype=self.head.dtype)
+            found = np.searchsorted(self.head, bounds, "left").astype(np.int64)
+            return found[: len(encoded)], found[len(encoded) :]
         lo = np.zeros(len(encoded), np.int64)
         hi = np.zeros(len(encoded), np.int64)
         short = np.array([i for i, e in enumerate(encoded) if len(e) + 1 < width], np.int64)

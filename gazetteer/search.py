@@ -793,27 +793,28 @@ class _TypoBuckets:
         directly. Only terms of length len(q)-1 .. len(q)+1 can be one edit away. Every
         range of every head is found in one vectorised search per direction: a query tries
         each of its splits, and most of these ranges are empty."""
-        probes: dict[bool, list[tuple[int, str, str]]] = {True: [], False: []}
+        probes: dict[bool, list[tuple[int, int, str, str]]] = {True: [], False: []}
         for i, q in enumerate(heads):
             h = len(q) // 2
             wanted_lengths = lengths[i] if lengths is not None else (len(q) - 1, len(q), len(q) + 1)
             for n in wanted_lengths:
-                probes[True].append((i, f"{n:03d}{q[:h]}", q))
-                probes[False].append((i, f"{n:03d}{q[h:][::-1]}", q[::-1]))
+                probes[True].append((i, n, f"{n:03d}{q[:h]}", q))
+                probes[False].append((i, n, f"{n:03d}{q[h:][::-1]}", q[::-1]))
             swapped = swap_across_middle(q)
             if swapped is not None and len(q) in wanted_lengths:
-                probes[True].append((i, f"{len(q):03d}{swapped}", swapped))
+                probes[True].append((i, len(q), f"{len(q):03d}{swapped}", swapped))
         found: list[set[str]] = [set() for _ in heads]
         for forwards, wanted in probes.items():
             base = self.base_fwd if forwards else self.base_rev
-            los, his = base.ranges_of([key for _, key, _ in wanted])
-            for (i, key, target), lo, hi in zip(wanted, los, his):
+            added = self.fwd if forwards else self.rev
+            los, his = base.ranges_of([key for _, _, key, _ in wanted])
+            for (i, n, key, target), lo, hi in zip(wanted, los.tolist(), his.tolist()):
+                if lo == hi and not added.get(n):
+                    continue  # most probes: nothing of that length starts so
                 # The keys of a range share their length prefix: with it on the target
                 # too, the distance is the terms' (no list of stripped copies).
                 keys = base.texts(lo, hi)
-                keys += [
-                    key[:3] + k for k in self._added_starting_with(forwards, int(key[:3]), key[3:])
-                ]
+                keys += [key[:3] + k for k in self._added_starting_with(forwards, n, key[3:])]
                 if not keys:
                     continue
                 for j in one_edit_from(key[:3] + target, keys):

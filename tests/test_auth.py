@@ -256,6 +256,41 @@ def test_security_headers_and_strict_csp(client):
         assert " onclick=" not in page and "javascript:" not in page
 
 
+def test_a_changed_secret_key_ends_sessions_unless_kept_as_a_fallback(client, app, store):
+    """The session signer is made once per set of keys (webmap.security.SessionCookies),
+    still read on every request: a rotated key ends the sessions it signed at once, and
+    listing the old key in SECRET_KEY_FALLBACKS lets them in again."""
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    assert sign_in_by_form(client).status_code == 302
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+    old_key = app.secret_key
+    app.secret_key = "a rotated key of the same length and more"
+    assert client.get("/auth/me").get_json()["username"] is None
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+
+
+def test_each_security_header_once_and_a_view_s_own_cache_header_kept(client, store):
+    """The after-request hook adds each header the view did not set, once; a signed-in
+    answer without its own Cache-Control gets no-store, a static file keeps its own."""
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    anonymous = client.get("/api/search?q=番禺")
+    assert "Cache-Control" not in anonymous.headers
+    assert sign_in_by_form(client).status_code == 302
+    me = client.get("/auth/me")
+    for name in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert len(me.headers.getlist(name)) == 1, name
+    assert me.headers.getlist("Cache-Control") == ["no-store"]
+    with client.get("/static/app.css") as static:
+        assert static.status_code == 200
+        assert static.headers.getlist("Cache-Control") != ["no-store"]
+        assert len(static.headers.getlist("Cache-Control")) == 1
+
+
 def test_the_development_sign_in_is_gone(client):
     assert client.get("/officer/dev-login").status_code == 404
     assert client.post(

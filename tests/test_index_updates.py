@@ -265,3 +265,23 @@ def test_an_import_in_another_process_reaches_the_indexes(client, store):
     service.catch_up()
     after = service.stats()
     assert after["full_builds"] == before["full_builds"]
+
+
+def test_a_following_worker_s_requests_leave_the_log_to_the_follower(store, monkeypatch):
+    """A serving worker's follower thread reads the log every poll_s; its requests read it
+    themselves only when the follower is more than two rounds behind, and then they do."""
+    service = LookupService(store, poll_s=0.5)
+    service.warm()
+    reads: list[str] = []
+    monkeypatch.setattr(service, "_apply_pending", lambda indexes: reads.append("read") or False)
+    service._follower = threading.current_thread()  # as after follow(), without its rounds
+    service._polled_at = time.monotonic() - 0.6  # the follower's next round is due
+    service.search("番禺")
+    assert reads == []
+    service._polled_at = time.monotonic() - 1.1  # the follower is stuck: requests catch up
+    service.search("番禺")
+    assert reads == ["read"]
+    service._follower = None  # no follower (the CLI, tests): every poll_s, as before
+    service._polled_at = time.monotonic() - 0.6
+    service.search("番禺")
+    assert reads == ["read", "read"]

@@ -268,3 +268,47 @@ def test_a_worker_freezes_what_it_made_to_start():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+class _Arbiter:
+    """What gunicorn's master hands its fork hooks: the live workers by pid."""
+
+    def __init__(self, num_workers: int):
+        self.num_workers, self.WORKERS = num_workers, {}
+
+    def spawn(self, pid: int):
+        worker = type("Worker", (), {})()
+        gunicorn_conf.pre_fork(self, worker)
+        self.WORKERS[pid] = worker
+        return worker
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning needs Linux")
+def test_each_worker_gets_a_core_of_its_own_and_a_replacement_the_core_left(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5})
+    monkeypatch.delenv("GDGIS_PIN_WORKERS", raising=False)
+    master = _Arbiter(3)
+    assert [master.spawn(pid).core for pid in (11, 12, 13)] == [0, 2, 5]
+    del master.WORKERS[12]  # the worker on core 2 died: its replacement takes core 2
+    assert master.spawn(14).core == 2
+    # More workers than cores: the kernel spreads them (pinning two to one core would
+    # halve each); and the setting turns pinning off.
+    assert _Arbiter(4).spawn(21).core is None
+    monkeypatch.setenv("GDGIS_PIN_WORKERS", "false")
+    assert _Arbiter(2).spawn(31).core is None
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="pinning needs Linux")
+def test_the_served_workers_each_keep_to_their_own_core_when_there_are_enough(server):
+    """The two workers of ``gdgis serve --workers 2``: each on one core, not the same one,
+    where the machine has two or more; where it has one, neither is pinned."""
+    assert get(server, "/api/health")[0] == 200
+    master, workers = server_processes(server)
+    allowed = os.sched_getaffinity(0)
+    assert os.sched_getaffinity(master) == allowed  # the master keeps every core
+    assert len(workers) == 2
+    workers = [os.sched_getaffinity(pid) for pid in workers]
+    if len(allowed) >= 2:
+        assert all(len(a) == 1 for a in workers) and workers[0] != workers[1]
+    else:
+        assert workers == [allowed, allowed]

@@ -8,6 +8,7 @@ so the first public requests to a new worker do not wait behind the build.
 
 import gc
 import logging
+import os
 
 worker_class = "gthread"
 keepalive = 30
@@ -45,6 +46,36 @@ def log_lookup_events() -> None:
     events = logging.getLogger("gazetteer.lookup")
     events.addHandler(handler)
     events.setLevel(logging.INFO)
+
+
+def pre_fork(server, worker) -> None:
+    """In the master, before a worker starts: choose the CPU core it will keep (setting
+    ``PIN_WORKERS``), one no live worker holds, so that a worker started in place of one
+    that died takes the core that one left. No core when pinning is off, the platform
+    cannot pin, or there are more workers than cores (then the kernel spreads them)."""
+    cores = _cores_to_pin(server.num_workers)
+    held = {getattr(w, "core", None) for w in server.WORKERS.values()}
+    worker.core = next((core for core in cores if core not in held), None)
+
+
+def post_fork(server, worker) -> None:
+    """In the new worker: keep it on its core. A search reads the same index pages and
+    Python objects on every request; on its own core a worker finds them still in that
+    core's caches, where moved between cores (or sharing one with another worker) it reads
+    them again from memory (docs/benchmarks.md: a third off the median search)."""
+    if worker.core is not None:
+        os.sched_setaffinity(0, {worker.core})
+
+
+def _cores_to_pin(workers: int) -> list[int]:
+    """The cores this server may use, one for each of ``workers``; none when it should not
+    pin (see :func:`pre_fork`)."""
+    from gazetteer.core.settings import load_settings
+
+    if not hasattr(os, "sched_setaffinity") or not load_settings()["PIN_WORKERS"]:
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    return cores if workers <= len(cores) else []
 
 
 def post_worker_init(worker):

@@ -17,6 +17,7 @@ integer and ``1`` is not text. Coordinates are CGCS2000 longitude/latitude in de
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
@@ -913,6 +914,7 @@ def _fields_of(model: type[QueryModel], values) -> dict:
     }
 
 
+@functools.cache  # one per route: asked on every request (operation_key)
 def openapi_path(rule: str) -> str:
     """A Flask rule as the OpenAPI document writes it: ``/x/<int:id>`` -> ``/x/{id}``."""
     return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)

@@ -223,6 +223,14 @@ SETTINGS: tuple[Setting, ...] = (
         _bool,
     ),
     Setting(
+        "PIN_WORKERS",
+        True,
+        "On Linux, with no more gunicorn workers than CPU cores: keep each worker on a core "
+        "of its own (a search then finds its data still in that core's caches; "
+        "docs/deployment.md). false: let the kernel move workers between cores.",
+        _bool,
+    ),
+    Setting(
         "LOOKUP_REBUILD",
         "isolated",
         "How a worker gets a new index base after a division change (docs/lookup.md): "
