@@ -553,6 +553,16 @@ def _bucket_key(term: str) -> str:
     return f"{len(term):03d}{term}"
 
 
+def _ends_key(term: str) -> str:
+    """The key of a three-character term among those with the same first and last
+    characters (甲?丙: one range, the terms one substitution from 甲乙丙 in the middle)."""
+    return term[0] + term[2] + term[1]
+
+
+def _from_ends_key(key: str) -> str:
+    return key[0] + key[2] + key[1]
+
+
 def term_lengths_that_fit(q: str, heads: Sequence[str], present) -> list[tuple[int, ...]]:
     """For each of ``heads`` (prefixes of ``q``), the lengths of the terms one edit from it
     (len(head) - 1 .. + 1) after which some name key can hold the rest of ``q`` (the tail):
@@ -638,12 +648,13 @@ class _TypoBuckets:
     """Distinct specific terms bucketed by length, sorted forwards and reversed; for
     Chinese terms also their pinyin, to tell homophone slips (富涌 for 福涌) from others.
 
-    The base's terms are packed (``fwd``/``rev``: :func:`_bucket_key` keys; ``by_reading``:
+    The base's terms are packed (``fwd``/``rev``: :func:`_bucket_key` keys; ``ends``: the
+    three-character terms by their first and last character, :func:`_ends_key`; ``by_reading``:
     ``reading<TAB>term`` sorted, so that the homophones of a reading are one range); terms
     added since are kept in small in-memory lists."""
 
     def __init__(self, base: dict, has_readings: bool):
-        self.base_fwd, self.base_rev = base["fwd"], base["rev"]
+        self.base_fwd, self.base_rev, self.base_ends = base["fwd"], base["rev"], base["ends"]
         self.base_by_reading = base.get("by_reading")
         self.base_grams: np.ndarray | None = base.get("grams")
         self.has_readings = has_readings
@@ -664,6 +675,7 @@ class _TypoBuckets:
         base = {
             "fwd": SortedKeys.of(sorted(_bucket_key(t) for t in terms)),
             "rev": SortedKeys.of(sorted(_bucket_key(t[::-1]) for t in terms)),
+            "ends": SortedKeys.of(sorted(_ends_key(t) for t in terms if len(t) == 3)),
         }
         if readings is not None:
             base["by_reading"] = SortedKeys.of(
@@ -792,18 +804,45 @@ class _TypoBuckets:
         the second half is (the edit is before it); a swap across the middle is looked up
         directly. Only terms of length len(q)-1 .. len(q)+1 can be one edit away. Every
         range of every head is found in one vectorised search per direction: a query tries
-        each of its splits, and most of these ranges are empty."""
+        each of its splits, and most of these ranges are empty.
+
+        A first half of one character would read every term of a length that starts with
+        it (3,784 three-character terms start with 西), to keep a few. So the three-character
+        terms with a character put in the middle of a two-character head (甲?乙), or with the
+        middle one of a three-character head changed (甲?丙), are read from the range of
+        their first and last characters (``base_ends``); a three-character head's other
+        neighbours keep its first two characters, or are the two it keeps when one goes
+        (甲丙), or its last two swapped (甲丙乙), each a range of a few terms."""
         probes: dict[bool, list[tuple[int, int, str, str]]] = {True: [], False: []}
+        ends: list[tuple[int, str]] = []  # (head, first + last character of the terms)
         for i, q in enumerate(heads):
             h = len(q) // 2
             wanted_lengths = lengths[i] if lengths is not None else (len(q) - 1, len(q), len(q) + 1)
             for n in wanted_lengths:
-                probes[True].append((i, n, f"{n:03d}{q[:h]}", q))
-                probes[False].append((i, n, f"{n:03d}{q[h:][::-1]}", q[::-1]))
+                if h != 1 or (len(q) == 2 and n != 3):
+                    probes[True].append((i, n, f"{n:03d}{q[:h]}", q))
+                    probes[False].append((i, n, f"{n:03d}{q[h:][::-1]}", q[::-1]))
+                    continue
+                # Two characters each way: 甲乙… and …乙丙 (甲乙, …甲乙 for a head 甲乙).
+                probes[True].append((i, n, f"{n:03d}{q[:2]}", q))
+                probes[False].append((i, n, f"{n:03d}{q[-2:][::-1]}", q[::-1]))
+                if n == 3:
+                    ends.append((i, q[0] + q[-1]))
+                if len(q) == 3 and n == 2:
+                    probes[True].append((i, 2, f"002{q[0]}{q[2]}", q))
+                if len(q) == 3 and n == 3:
+                    probes[True].append((i, 3, f"003{q[0]}{q[2]}{q[1]}", q))
             swapped = swap_across_middle(q)
             if swapped is not None and len(q) in wanted_lengths:
                 probes[True].append((i, len(q), f"{len(q):03d}{swapped}", swapped))
         found: list[set[str]] = [set() for _ in heads]
+        if ends:
+            # Every term of such a range is one edit from its head (or is the head).
+            added = self.fwd.get(3, [])
+            los, his = self.base_ends.ranges_of([pair for _, pair in ends])
+            for (i, pair), lo, hi in zip(ends, los.tolist(), his.tolist()):
+                found[i].update(_from_ends_key(k) for k in self.base_ends.texts(lo, hi))
+                found[i].update(t for t in added if t[0] + t[2] == pair)
         for forwards, wanted in probes.items():
             base = self.base_fwd if forwards else self.base_rev
             added = self.fwd if forwards else self.rev
@@ -1586,6 +1625,7 @@ def _bucket_parts(arrays: dict, kind: str) -> dict:
     parts = {
         "fwd": SortedKeys.from_arrays(arrays, f"{kind}.fwd"),
         "rev": SortedKeys.from_arrays(arrays, f"{kind}.rev"),
+        "ends": SortedKeys.from_arrays(arrays, f"{kind}.ends"),
     }
     if f"{kind}.by_reading.buf" in arrays:
         parts["by_reading"] = SortedKeys.from_arrays(arrays, f"{kind}.by_reading")

@@ -544,3 +544,56 @@ def test_a_head_with_hundreds_of_neighbours_keeps_its_own_characters_swapped():
     # A head with at most 300 neighbours has them all read: nothing is guessed.
     few = set(sorted(near)[:300])
     assert set(the_likeliest_terms("甲丙乙", few, set())) == few
+
+
+def test_short_heads_find_exactly_the_terms_one_edit_away_without_reading_a_letter_s_terms():
+    """A head of two or three characters has a first half of one character: the terms one
+    edit from it are found without reading every term of a length that starts with that
+    character (甲?丙 from the terms by their first and last characters), and they are
+    exactly the terms within one edit, read from the base and from names added since."""
+    from rapidfuzz.distance import OSA
+
+    fill = [chr(c) for c in range(0x5000, 0x5000 + 40)]
+    specific = {"甲乙丙", "甲丁丙", "甲乙", "甲丙", "乙丙", "甲丙乙", "乙甲丙", "丁乙丙", "甲乙丁"}
+    specific |= {"丁甲乙丙", "甲丁乙丙", "甲乙丁丙", "甲乙丙丁", "甲丙丁", "甲乙丙丁戊"}
+    specific |= {f"甲{x}{y}" for x in fill for y in fill[:5]}  # 甲…: 200 neither is near
+    specific |= {f"{x}乙丙" for x in fill[:3]} | {f"甲{x}" for x in fill[:3]}
+    index = SearchIndex.from_records(
+        [synthetic(f"n{i}", f"{t}村", PANYU, "自然村") for i, t in enumerate(sorted(specific))]
+    )
+    buckets = index._typo_chars
+
+    def terms() -> set[str]:
+        keys = buckets.base_fwd.texts(0, len(buckets.base_fwd))
+        return {k[3:] for k in keys} | {t for added in buckets.fwd.values() for t in added}
+
+    def near(head: str) -> set[str]:
+        return {t for t in terms() if OSA.distance(head, t, score_cutoff=1) <= 1}
+
+    assert specific <= terms()
+    read: list[int] = []
+    texts = buckets.base_fwd.texts
+
+    def counted(lo, hi):
+        read.append(hi - lo)
+        return texts(lo, hi)
+
+    buckets.base_fwd.texts = counted
+    assert "甲丁丙" in buckets.within_one_edit(["甲乙丙"])[0]
+    assert "甲丁丙" in buckets.within_one_edit(["甲丙"])[0]
+    # Each range read holds a few terms, not the 208 three-character terms of 甲.
+    assert max(read) < 10, read
+    heads = ["甲乙丙", "甲戊丙", "甲乙", "甲丙", "乙甲丙", "甲丙乙", "丙乙甲", "甲乙丁丙"]
+    assert buckets.within_one_edit(heads) == [near(h) for h in heads]
+    assert {"甲丁丙", "甲丙", "甲乙", "乙丙", "甲丙乙", "甲乙丁丙"} <= near("甲乙丙")
+    # Names added since the base: 甲戊丙 is found for 甲乙丙 and 甲丙, 甲己 for 甲乙.
+    index.add(synthetic("added1", "甲戊丙村", PANYU, "自然村"))
+    index.add(synthetic("added2", "甲己村", PANYU, "自然村"))
+    assert buckets.within_one_edit(heads) == [near(h) for h in heads]
+    assert "甲戊丙" in buckets.within_one_edit(["甲乙丙"])[0]
+    assert "甲戊丙" in buckets.within_one_edit(["甲丙"])[0]
+    # Of some lengths only, as the search asks for them.
+    lengths = [(3,), (2, 4), (3,), (3,), (2,), (4,), (3,), (3, 5)]
+    assert buckets.within_one_edit(heads, lengths) == [
+        {t for t in near(h) if len(t) in n} for h, n in zip(heads, lengths)
+    ]
