@@ -861,6 +861,14 @@ class _TypoBuckets:
         return found
 
 
+def positions_in(los: np.ndarray, his: np.ndarray) -> np.ndarray:
+    """The positions lo..hi-1 of every range (``los[i]``, ``his[i]``) in turn, made at once
+    (hundreds of ranges a one-typo search: one ``arange`` each took a fifth of it)."""
+    sizes = np.maximum(his - los, 0)
+    starts = np.repeat(los - (np.cumsum(sizes) - sizes), sizes)
+    return starts + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
 def one_edit_from(q: str, texts: Sequence[str]) -> np.ndarray:
     """Positions in ``texts`` of those within OSA distance 1 of ``q`` (substitution,
     insertion, deletion or a swap of neighbours; ``q`` itself included)."""
@@ -1471,16 +1479,16 @@ class SearchIndex(SearchMethods):
         ]
         if starts:
             los, his = keys.ranges_of([prefix for prefix, _ in starts])
-            for (_, is_likely), lo, hi in zip(starts, los, his):
-                if lo < hi:
-                    ranges[_TIER_TYPO_LIKELY if is_likely else _TIER_TYPO].append(np.arange(lo, hi))
+            likely_start = np.fromiter((is_likely for _, is_likely in starts), bool, len(starts))
+            for tier, which in ((_TIER_TYPO_LIKELY, likely_start), (_TIER_TYPO, ~likely_start)):
+                ranges[tier].append(positions_in(los[which], his[which]))
         for head, tail, is_term, _, _ in splits:
             if tail and is_term:
                 lo, hi = keys.range_of(head)
                 if 0 < hi - lo <= _TYPO_VERIFY_BUDGET:
                     verify.append((lo, hi))
         if verify:
-            entries = np.concatenate([np.arange(lo, hi) for lo, hi in verify])
+            entries = positions_in(*np.array(verify, np.int64).T)
             names = [name for lo, hi in verify for name in keys.texts(lo, hi)]
             whole.append(entries[one_edit_from(q, names)])
         h = len(q) // 2
