@@ -51,6 +51,7 @@ def write_base(store_url: str, directory: str | Path) -> dict:
         "seconds": round(time.monotonic() - started, 3),
         # ru_maxrss is in kB on Linux.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
     }
     (directory / BUILT_BY).write_text(json.dumps(built_by), "utf-8")
     return built_by
@@ -61,8 +62,18 @@ def main(argv: list[str]) -> int:
         print("usage: python -m gazetteer.build_base STORE_URL DIRECTORY", file=sys.stderr)
         return 2
     _end_with_parent()
+    _use_every_core()
     write_base(argv[0], argv[1])
     return 0
+
+
+def _use_every_core() -> None:
+    """Run on any core the machine allows (a cgroup's cpuset still applies), not only on the
+    one the worker that started this build keeps to (``webmap.gunicorn_conf`` pins each
+    worker to a core): a minute of building would take that core from the worker's
+    requests while another core may be idle."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, range(os.cpu_count() or 1))
 
 
 def _end_with_parent(interval_s: float = 1.0) -> None:
