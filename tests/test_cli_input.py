@@ -170,3 +170,32 @@ def test_postgres_url_without_its_driver_is_one_line(monkeypatch):
         main, ["--database-url", "postgresql+psycopg://x@127.0.0.1:1/db", "admin", "list-users"]
     )
     assert result.exit_code == 2 and ".[postgres]" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("GDGIS_PIN_WORKERS", "maybe", "must be true or false"),
+        ("GDGIS_RATE_LIMIT_PER_MINUTE", "abc", "must be a positive integer"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_status_2(
+    tmp_path, variable, value, says
+):
+    """Every command refuses a bad GDGIS_ variable the same way: one line on stderr naming
+    the variable as the operator set it and what it must be, exit status 2, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, variable: value, "GDGIS_DATA_DIR": str(tmp_path)}
+    for command in (["settings"], ["admin", "list-users"]):
+        done = subprocess.run(
+            [sys.executable, "-c", "from webmap.cli import run; run()", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.strip() == f"error: {variable}={value!r}: {says}", done.stderr

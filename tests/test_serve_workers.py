@@ -274,16 +274,25 @@ def test_a_worker_freezes_what_it_made_to_start():
 
 
 class _Arbiter:
-    """What gunicorn's master hands its fork hooks: the live workers by pid."""
+    """What gunicorn's master hands its hooks: the live workers by pid, each with its age
+    (the order they were started in), and the number of workers asked for."""
 
     def __init__(self, num_workers: int):
-        self.num_workers, self.WORKERS = num_workers, {}
+        self.num_workers, self.WORKERS, self.age = num_workers, {}, 0
 
     def spawn(self, pid: int):
-        worker = type("Worker", (), {})()
+        self.age += 1
+        worker = type("Worker", (), {"pid": pid, "age": self.age})()
         gunicorn_conf.pre_fork(self, worker)
         self.WORKERS[pid] = worker
         return worker
+
+    def set_workers(self, n: int) -> None:  # kill -TTIN / -TTOU
+        old, self.num_workers = self.num_workers, n
+        gunicorn_conf.nworkers_changed(self, n, old)
+
+    def cores(self) -> dict[int, int | None]:
+        return {pid: w.core for pid, w in self.WORKERS.items()}
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning needs Linux")
@@ -299,6 +308,32 @@ def test_each_worker_gets_a_core_of_its_own_and_a_replacement_the_core_left(monk
     assert _Arbiter(4).spawn(21).core is None
     monkeypatch.setenv("GDGIS_PIN_WORKERS", "false")
     assert _Arbiter(2).spawn(31).core is None
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pinning needs Linux")
+def test_pinning_survives_a_reload_and_follows_the_number_of_workers(monkeypatch):
+    """kill -HUP starts the new workers before gunicorn stops the old ones (oldest first):
+    each new worker takes the core of an old one, so that once the old ones are gone the
+    new ones are on a core each. kill -TTIN past the cores unpins the live workers; -TTOU
+    back pins the ones that stay, each on its own core."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    moved: dict[int, set[int]] = {}
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cores: moved.update({pid: cores}))
+    monkeypatch.delenv("GDGIS_PIN_WORKERS", raising=False)
+    master = _Arbiter(2)
+    master.spawn(1), master.spawn(2)
+    assert master.cores() == {1: 0, 2: 1}
+    master.spawn(3), master.spawn(4)  # a reload: two new workers beside the two old ones
+    for old in (1, 2):
+        del master.WORKERS[old]
+    assert master.cores() == {3: 0, 4: 1}
+    master.set_workers(3)  # kill -TTIN: three workers on two cores, none pinned
+    assert master.spawn(5).core is None
+    assert master.cores() == {3: None, 4: None, 5: None}
+    assert moved == {3: {0, 1}, 4: {0, 1}}
+    master.set_workers(2)  # kill -TTOU: gunicorn stops the oldest (3); 4 and 5 stay
+    assert {master.WORKERS[4].core, master.WORKERS[5].core} == {0, 1}
+    assert moved[4] == {master.WORKERS[4].core} and moved[5] == {master.WORKERS[5].core}
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="pinning needs Linux")

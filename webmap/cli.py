@@ -22,7 +22,7 @@ from boundaries.schema import SCHEMA, marker_states_problem
 from gazetteer import importer
 from gazetteer.core import migrate
 from gazetteer.core.errors import DomainError
-from gazetteer.core.settings import describe_settings, load_settings
+from gazetteer.core.settings import SettingsError, describe_settings, load_settings
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
@@ -429,6 +429,9 @@ def run() -> None:
         main(standalone_mode=True)
     except DomainError as exc:
         click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    except SettingsError as exc:  # a bad GDGIS_ variable: one line naming it, no traceback
+        click.echo(f"error: {exc}", err=True)
         sys.exit(2)
 
 

@@ -50,12 +50,43 @@ def log_lookup_events() -> None:
 
 def pre_fork(server, worker) -> None:
     """In the master, before a worker starts: choose the CPU core it will keep (setting
-    ``PIN_WORKERS``), one no live worker holds, so that a worker started in place of one
-    that died takes the core that one left. No core when pinning is off, the platform
-    cannot pin, or there are more workers than cores (then the kernel spreads them)."""
+    ``PIN_WORKERS``): the core the fewest live workers hold and, of those, the one whose
+    holder is oldest. A worker started in place of one that died takes the core that one
+    left; on a reload (``kill -HUP``) gunicorn starts the new workers before it stops the
+    old ones, oldest first, and each new worker takes the core of an old one that is
+    going. No core when pinning is off, the platform cannot pin, or there are more
+    workers than cores (then the kernel spreads them)."""
+    worker.core = None
     cores = _cores_to_pin(server.num_workers)
-    held = {getattr(w, "core", None) for w in server.WORKERS.values()}
-    worker.core = next((core for core in cores if core not in held), None)
+    if cores:
+        ages: dict[int, list[int]] = {core: [] for core in cores}
+        for live in server.WORKERS.values():
+            if getattr(live, "core", None) in ages:
+                ages[live.core].append(live.age)
+        worker.core = min(cores, key=lambda core: (len(ages[core]), min(ages[core], default=0)))
+
+
+def nworkers_changed(server, new_value: int, old_value: int | None) -> None:
+    """In the master, when the number of workers changes (``kill -TTIN``/``-TTOU``): more
+    workers than cores unpins the live ones; back to as many as the cores, the workers that
+    stay (gunicorn stops the oldest) each get a core of their own again."""
+    if old_value is None or new_value == old_value or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = _cores_to_pin(new_value)
+    live = sorted(server.WORKERS.values(), key=lambda w: w.age, reverse=True)
+    staying = live[:new_value] if cores else live
+    free = [c for c in cores if c not in {getattr(w, "core", None) for w in staying}]
+    every = os.sched_getaffinity(0)
+    for worker in staying:
+        core = getattr(worker, "core", None)
+        if cores and core in cores:
+            continue
+        core = free.pop(0) if cores else None
+        try:
+            os.sched_setaffinity(worker.pid, {core} if core is not None else every)
+        except OSError:  # it has just exited
+            continue
+        worker.core = core
 
 
 def post_fork(server, worker) -> None:
@@ -63,16 +94,21 @@ def post_fork(server, worker) -> None:
     Python objects on every request; on its own core a worker finds them still in that
     core's caches, where moved between cores (or sharing one with another worker) it reads
     them again from memory (docs/benchmarks.md: a third off the median search)."""
-    if worker.core is not None:
+    if getattr(worker, "core", None) is not None:
         os.sched_setaffinity(0, {worker.core})
 
 
 def _cores_to_pin(workers: int) -> list[int]:
     """The cores this server may use, one for each of ``workers``; none when it should not
     pin (see :func:`pre_fork`)."""
-    from gazetteer.core.settings import load_settings
+    from gazetteer.core.settings import SettingsError, load_settings
 
-    if not hasattr(os, "sched_setaffinity") or not load_settings()["PIN_WORKERS"]:
+    if not hasattr(os, "sched_setaffinity"):
+        return []
+    try:
+        if not load_settings()["PIN_WORKERS"]:
+            return []
+    except SettingsError:  # each worker's app refuses to start, naming the setting
         return []
     cores = sorted(os.sched_getaffinity(0))
     return cores if workers <= len(cores) else []

@@ -28,7 +28,10 @@ def _at_least(convert: type[int] | type[float], *, zero_allowed: bool, message: 
     unless ``zero_allowed``, with ``message``."""
 
     def validate(value: Any):
-        number = convert(value)
+        try:
+            number = convert(value)
+        except (TypeError, ValueError):
+            raise ValueError(message) from None
         if number < 0 or (number == 0 and not zero_allowed):
             raise ValueError(message)
         return number
@@ -321,16 +324,18 @@ def load_settings(
         raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     resolved: dict[str, Any] = {}
     for setting in SETTINGS:
+        where = f"setting {setting.name}"
         if setting.name in overrides:
             raw = overrides[setting.name]
         elif ENV_PREFIX + setting.name in environ:
             raw = environ[ENV_PREFIX + setting.name]
+            where = ENV_PREFIX + setting.name  # what the operator set, to find and mend
         else:
             raw = setting.default
         try:
             resolved[setting.name] = None if raw is None else setting.validate(raw)
         except (TypeError, ValueError) as exc:
-            raise SettingsError(f"setting {setting.name}={raw!r}: {exc}") from exc
+            raise SettingsError(f"{where}={raw!r}: {exc}") from exc
     if resolved["TRAINING_CLOCK_OFFSET_DAYS"] and not resolved["TRAINING_INSTANCE"]:
         raise SettingsError(
             "TRAINING_CLOCK_OFFSET_DAYS is for training instances only: set "
