@@ -318,7 +318,18 @@ def test_pinning_survives_a_reload_and_follows_the_number_of_workers(monkeypatch
     back pins the ones that stay, each on its own core."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     moved: dict[int, set[int]] = {}
-    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cores: moved.update({pid: cores}))
+    monkeypatch.setattr(os, "sched_setaffinity", lambda tid, cores: moved.update({tid: cores}))
+    # Each worker's threads: its main thread (tid = pid) and one serving requests.
+    listdir = os.listdir
+    monkeypatch.setattr(
+        os,
+        "listdir",
+        lambda path: (
+            [path.split("/")[2], f"{path.split('/')[2]}0"]
+            if str(path).startswith("/proc/")
+            else listdir(path)
+        ),
+    )
     monkeypatch.delenv("GDGIS_PIN_WORKERS", raising=False)
     master = _Arbiter(2)
     master.spawn(1), master.spawn(2)
@@ -330,10 +341,13 @@ def test_pinning_survives_a_reload_and_follows_the_number_of_workers(monkeypatch
     master.set_workers(3)  # kill -TTIN: three workers on two cores, none pinned
     assert master.spawn(5).core is None
     assert master.cores() == {3: None, 4: None, 5: None}
-    assert moved == {3: {0, 1}, 4: {0, 1}}
+    # Every thread of each worker, not only its main one.
+    assert moved == {3: {0, 1}, 30: {0, 1}, 4: {0, 1}, 40: {0, 1}}
     master.set_workers(2)  # kill -TTOU: gunicorn stops the oldest (3); 4 and 5 stay
     assert {master.WORKERS[4].core, master.WORKERS[5].core} == {0, 1}
-    assert moved[4] == {master.WORKERS[4].core} and moved[5] == {master.WORKERS[5].core}
+    for pid in (4, 5):
+        core = {master.WORKERS[pid].core}
+        assert moved[pid] == core and moved[pid * 10] == core
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="pinning needs Linux")

@@ -82,11 +82,23 @@ def nworkers_changed(server, new_value: int, old_value: int | None) -> None:
         if cores and core in cores:
             continue
         core = free.pop(0) if cores else None
-        try:
-            os.sched_setaffinity(worker.pid, {core} if core is not None else every)
-        except OSError:  # it has just exited
-            continue
+        _keep_threads_to(worker.pid, {core} if core is not None else every)
         worker.core = core
+
+
+def _keep_threads_to(pid: int, cores: set[int]) -> None:
+    """Set the cores of every thread of process ``pid``: a process's affinity is each
+    thread's own (setting the pid's moves its main thread only, and the threads serving
+    requests would stay where they were). A thread started later inherits its starter's."""
+    try:
+        threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:  # it has just exited
+        return
+    for tid in threads:
+        try:
+            os.sched_setaffinity(tid, cores)
+        except OSError:  # that thread has just ended
+            continue
 
 
 def post_fork(server, worker) -> None:
