@@ -118,21 +118,19 @@ class SortedKeys(PackedStrings):
         width in one vectorised search each side, the others one by one."""
         width = self.head.dtype.itemsize
         encoded = [encode(p) for p in prefixes]
-        if all(len(e) + 1 < width for e in encoded):  # the usual case: one search for all
-            bounds = np.array(encoded + [e + _TOP for e in encoded], dtype=self.head.dtype)
-            found = np.searchsorted(self.head, bounds, "left").astype(np.int64)
-            return found[: len(encoded)], found[len(encoded) :]
+        # Both bounds of every short prefix in one search: the usual case is all of them.
+        long = [i for i, e in enumerate(encoded) if len(e) + 1 >= width]
+        short = [e for e in encoded if len(e) + 1 < width] if long else encoded
+        bounds = np.array(short + [e + _TOP for e in short], dtype=self.head.dtype)
+        found = np.searchsorted(self.head, bounds, "left").astype(np.int64)
+        if not long:
+            return found[: len(short)], found[len(short) :]
         lo = np.zeros(len(encoded), np.int64)
         hi = np.zeros(len(encoded), np.int64)
-        short = np.array([i for i, e in enumerate(encoded) if len(e) + 1 < width], np.int64)
-        if short.size:
-            low = np.array([encoded[i] for i in short], dtype=f"S{width}")
-            high = np.array([encoded[i] + _TOP for i in short], dtype=f"S{width}")
-            lo[short] = np.searchsorted(self.head, low, "left")
-            hi[short] = np.searchsorted(self.head, high, "left")
-        for i, e in enumerate(encoded):
-            if len(e) + 1 >= width:
-                lo[i], hi[i] = self.range_of(prefixes[i])
+        at = np.array([i for i, e in enumerate(encoded) if len(e) + 1 < width], np.int64)
+        lo[at], hi[at] = found[: len(short)], found[len(short) :]
+        for i in long:
+            lo[i], hi[i] = self.range_of(prefixes[i])
         return lo, hi
 
     def prefix_range(self, q: str) -> tuple[int, int, int]:

@@ -555,12 +555,9 @@ def _bucket_key(term: str) -> str:
 
 def _ends_key(term: str) -> str:
     """The key of a three-character term among those with the same first and last
-    characters (甲?丙: one range, the terms one substitution from 甲乙丙 in the middle)."""
+    characters (甲?丙: one range, the terms one substitution from 甲乙丙 in the middle);
+    the key's own key is the term again."""
     return term[0] + term[2] + term[1]
-
-
-def _from_ends_key(key: str) -> str:
-    return key[0] + key[2] + key[1]
 
 
 def term_lengths_that_fit(q: str, heads: Sequence[str], present) -> list[tuple[int, ...]]:
@@ -841,7 +838,7 @@ class _TypoBuckets:
             added = self.fwd.get(3, [])
             los, his = self.base_ends.ranges_of([pair for _, pair in ends])
             for (i, pair), lo, hi in zip(ends, los.tolist(), his.tolist()):
-                found[i].update(_from_ends_key(k) for k in self.base_ends.texts(lo, hi))
+                found[i].update(_ends_key(k) for k in self.base_ends.texts(lo, hi))
                 found[i].update(t for t in added if t[0] + t[2] == pair)
         for forwards, wanted in probes.items():
             base = self.base_fwd if forwards else self.base_rev

@@ -75,7 +75,8 @@ def nworkers_changed(server, new_value: int, old_value: int | None) -> None:
     cores = _cores_to_pin(new_value)
     live = sorted(server.WORKERS.values(), key=lambda w: w.age, reverse=True)
     staying = live[:new_value] if cores else live
-    free = [c for c in cores if c not in {getattr(w, "core", None) for w in staying}]
+    held = {getattr(w, "core", None) for w in staying}
+    free = [c for c in cores if c not in held]
     every = os.sched_getaffinity(0)
     for worker in staying:
         core = getattr(worker, "core", None)
