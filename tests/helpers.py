@@ -67,11 +67,13 @@ def csrf_headers(client) -> dict[str, str]:
 
 def login(client, username: str, *roles: str) -> dict[str, str]:
     """Sign ``client`` in as ``username`` holding ``roles``; returns the CSRF header."""
-    password_hash = ensure_user(store_of(client), username, *roles)
+    store = store_of(client)
+    ensure_user(store, username, *roles)
+    session_id = accounts.start_session(store, username)
     with client.session_transaction() as session:
         session.clear()
         session["username"] = username
-        session["fp"] = accounts.session_fingerprint(password_hash)
+        session["sid"] = session_id
     return csrf_headers(client)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from helpers import TEST_PASSWORD, csrf_headers, login, token_headers
 
 from gazetteer.core import accounts
-from gazetteer.core.account_tables import api_tokens, users
+from gazetteer.core.account_tables import api_tokens, audit_log, user_sessions, users
 from gazetteer.core.errors import Conflict, InvalidInput, Unauthenticated
 from gazetteer.registry_tables import proposals
 
@@ -47,7 +48,7 @@ def test_passwords_are_hashed_with_scrypt_and_checked(store):
         and "a long enough secret" not in stored.password_hash
     )
     assert stored.roles == "clerk,officer"
-    actor, _fingerprint = accounts.authenticate(store, "zhang", "a long enough secret")
+    actor = accounts.authenticate(store, "zhang", "a long enough secret")
     assert actor.username == "zhang" and actor.roles == {"clerk", "officer"}
     for name, password in (
         ("zhang", "wrong password!"),
@@ -95,6 +96,62 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
     assert client.post("/auth/logout", headers=headers).status_code == 302
     assert client.get("/auth/me").get_json()["username"] is None
     assert "/auth/login" in client.get("/officer/").headers["Location"]  # signed out
+
+
+def test_signing_out_ends_every_copy_of_the_cookie_and_keeps_the_row(client, app, store):
+    """A cookie copied before sign-out (another tab's export, a stolen cookie) is refused
+    afterwards; the sign-in and the sign-out stay on record (row and audit log)."""
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    assert sign_in_by_form(client).status_code == 302
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/auth/me").get_json()["username"] == "wang"
+    assert client.post("/auth/logout", headers=csrf_headers(client)).status_code == 302
+    assert copy.get("/auth/me").get_json()["username"] is None
+    refused = copy.post("/api/proposals", json={}, headers={"X-CSRFToken": "x"})
+    assert refused.status_code == 401
+    # Signing in again (the second action) opens a new session; the old one stays ended.
+    assert sign_in_by_form(client).status_code == 302
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+    with store.read() as conn:
+        rows = conn.execute(sa.select(user_sessions).order_by(user_sessions.c.id)).all()
+        audited = conn.execute(
+            sa.select(audit_log.c.op, audit_log.c.actor).where(
+                audit_log.c.table_name == "user_sessions"
+            )
+        ).all()
+    assert [r.ended_at is None for r in rows] == [False, True]
+    cookie_text = client.get_cookie("session").value
+    assert all(len(r.session_sha256) == 64 and r.session_sha256 not in cookie_text for r in rows)
+    assert sorted(audited) == [("INSERT", "wang"), ("INSERT", "wang"), ("UPDATE", "wang")]
+
+
+def test_a_password_change_or_deactivation_ends_open_sessions_for_good(client, app, store):
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    assert sign_in_by_form(client).status_code == 302
+    accounts.set_password(store, "wang", "a brand new passphrase", hash_method="pbkdf2:sha256:1000")
+    assert client.get("/auth/me").get_json()["username"] is None
+    assert sign_in_by_form(client, "a brand new passphrase").status_code == 302
+    kept = client.get_cookie("session").value
+    accounts.set_active(store, "wang", False)
+    assert client.get("/auth/me").get_json()["username"] is None
+    accounts.set_active(store, "wang", True)  # reactivating does not revive the session
+    again = app.test_client()
+    again.set_cookie("session", kept)
+    assert again.get("/auth/me").get_json()["username"] is None
+    # A session id of another user's session, put under this username, is refused.
+    accounts.create_user(store, "li", TEST_PASSWORD, ["clerk"], hash_method="pbkdf2:sha256:1000")
+    session_of_li = accounts.start_session(store, "li")
+    assert accounts.session_actor(store, "li", session_of_li).username == "li"
+    assert accounts.session_actor(store, "wang", session_of_li) is None
+    for odd in (None, "", 0, ["x"], "no such session"):
+        assert accounts.session_actor(store, "li", odd) is None
+        accounts.sign_out(store, odd)  # nothing to end: no error, nothing written
+    assert accounts.session_actor(store, "li", session_of_li).username == "li"
 
 
 def test_login_never_redirects_off_site(client, store):
@@ -228,7 +285,7 @@ def test_admin_commands_create_users_and_tokens(store, tmp_path):
         input="approver password 1\n",
     )
     assert r.exit_code == 0, r.output
-    actor, _ = accounts.authenticate(store, "chen", "approver password 1")
+    actor = accounts.authenticate(store, "chen", "approver password 1")
     assert actor.roles == {"approver"} and actor.office == "省厅"
     r = CliRunner().invoke(main, [*base, "set-office", "chen", "天河区民政局区划地名科"])
     assert (
@@ -291,6 +348,25 @@ def test_each_security_header_once_and_a_view_s_own_cache_header_kept(client, st
         assert len(static.headers.getlist("Cache-Control")) == 1
 
 
+def test_a_token_s_answers_are_not_cached_and_a_fallback_key_comes_from_the_environment(
+    client, store, monkeypatch
+):
+    """Staff data fetched with a bearer token carries no-store like a signed-in page; and
+    GDGIS_SECRET_KEY_FALLBACKS (comma-separated) becomes the app's SECRET_KEY_FALLBACKS."""
+    from gazetteer.core.settings import load_settings
+
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    token, _ = accounts.issue_token(store, "wang", "script")
+    me = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.get_json()["username"] == "wang"
+    assert me.headers.getlist("Cache-Control") == ["no-store"]
+    environ = {"GDGIS_SECRET_KEY": "new", "GDGIS_SECRET_KEY_FALLBACKS": " old1, ,old2 "}
+    assert load_settings(environ=environ)["SECRET_KEY_FALLBACKS"] == ["old1", "old2"]
+    assert load_settings(environ={})["SECRET_KEY_FALLBACKS"] is None
+
+
 def test_the_development_sign_in_is_gone(client):
     assert client.get("/officer/dev-login").status_code == 404
     assert client.post(
@@ -334,7 +410,12 @@ def test_staff_apis_answer_401_to_the_anonymous_and_403_to_a_role_that_may_not(
 def test_staff_pages_send_the_anonymous_to_sign_in_and_refuse_a_role_that_may_not(bclient, page):
     r = bclient.get(page)
     assert r.status_code == 302 and r.headers["Location"].startswith("/auth/login?next=")
-    assert page in r.headers["Location"]
+    # Back to the page itself: no bare "?" after it (request.full_path would add one).
+    assert parse_qs(urlsplit(r.headers["Location"]).query)["next"] == [page]
+    with_query = bclient.get(page + "?a=1&b=%E5%B9%BF")
+    assert parse_qs(urlsplit(with_query.headers["Location"]).query)["next"] == [
+        page + "?a=1&b=%E5%B9%BF"
+    ]
     login(bclient, "page_inspector", "inspector")
     if page == "/officer/imports":  # officers only: a page of refusal, not a sign-in loop
         refused = bclient.get(page)

@@ -660,3 +660,27 @@ def test_a_backup_made_before_store_ids_still_restores_and_says_so(store, tmp_pa
     assert r.exit_code == 0, r.output
     assert r.output.startswith("backup made before store ids (no store id in its manifest)")
     assert "checksums match" in r.output
+
+
+def test_a_session_signed_out_after_the_backup_stays_signed_out(store, tmp_path):
+    """Sign-outs are access withdrawals: a restore would bring the ended session back to
+    life for every copy of its cookie, so it ends it again and says so; a session open in
+    the backup and never ended stays open, one started after the backup is gone."""
+    from gazetteer.core import accounts
+
+    accounts.create_user(
+        store, "li", "li-password-00000", ["clerk"], hash_method="pbkdf2:sha256:1000"
+    )
+    ended_later = accounts.start_session(store, "li")
+    kept_open = accounts.start_session(store, "li")
+    out = tmp_path / "b.sqlite"
+    backup.backup(store, out)
+    accounts.sign_out(store, ended_later)
+    started_later = accounts.start_session(store, "li")
+    report = backup.restore(out, store)
+    lines = [w.line for w in report.changes.withdrawals]
+    assert len(lines) == 1 and "a session of li was ended after the backup" in lines[0], lines
+    assert accounts.session_actor(store, "li", ended_later) is None
+    assert accounts.session_actor(store, "li", kept_open).username == "li"
+    assert accounts.session_actor(store, "li", started_later) is None
+    assert audit.verify(store).ok

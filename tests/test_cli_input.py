@@ -177,6 +177,21 @@ def test_postgres_url_without_its_driver_is_one_line(monkeypatch):
     [
         ("GDGIS_PIN_WORKERS", "maybe", "must be true or false"),
         ("GDGIS_RATE_LIMIT_PER_MINUTE", "abc", "must be a positive integer"),
+        ("GDGIS_PIN_WORKERS", "", "must be true or false"),  # a value lost, not "off"
+        ("GDGIS_MARKER_MOVED_TOLERANCE_M", "nan", "must be a positive number"),
+        ("GDGIS_MARKER_MOVED_TOLERANCE_M", "inf", "must be a positive number"),
+        (
+            "GDGIS_DATABASE_URL",
+            "garbage",
+            "not a database URL: expected sqlite:///path/to/gdgis.sqlite or "
+            "postgresql+psycopg://user@host/db",
+        ),
+        (
+            "GDGIS_DATABASE_URL",
+            "mysql://u@h/db",
+            "database 'mysql' is not supported: expected sqlite:///path/to/gdgis.sqlite or "
+            "postgresql+psycopg://user@host/db",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable_and_status_2(
@@ -199,3 +214,26 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_status_2(
         )
         assert done.returncode == 2, (command, done.stderr)
         assert done.stderr.strip() == f"error: {variable}={value!r}: {says}", done.stderr
+
+
+def test_a_replica_url_beside_a_sqlite_store_is_refused_in_one_line(tmp_path, monkeypatch):
+    from gazetteer.core.settings import SettingsError, load_settings
+
+    environ = {"GDGIS_DATA_DIR": str(tmp_path), "GDGIS_READ_DATABASE_URL": "postgresql://r@h/db"}
+    with pytest.raises(SettingsError, match="needs a PostgreSQL DATABASE_URL"):
+        load_settings(environ=environ)
+    environ["GDGIS_DATABASE_URL"] = "postgresql+psycopg://p@h/db"
+    assert load_settings(environ=environ)["READ_DATABASE_URL"] == "postgresql://r@h/db"
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_line_and_creates_nothing(tmp_path):
+    """`db upgrade` creates the store's directory: when the path is a file, the refusal
+    names the directory (no traceback) and the file is left as it was."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    # Through the variable: --data-dir's own check would refuse a file before the store.
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"GDGIS_DATA_DIR": str(blocker)})
+    assert result.exit_code == 2, result.output
+    assert "无法创建存储目录" in result.output and str(blocker) in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert blocker.read_text() == "x" and sorted(tmp_path.iterdir()) == [blocker]

@@ -298,6 +298,8 @@ def test_unknown_and_repeated_parameters_are_named_as_such_in_chinese(door):
     error = client.get("/api/search?q=广州&q=x", headers=headers).get_json()["error"]
     assert error["message"] == "参数 q 有误：只能给一次（给了 2 次）", error
     assert error["details"]["errors"][0]["type"] == "repeated"
+    error = client.get("/api/search?q=广州&status=bogus", headers=headers).get_json()["error"]
+    assert error["message"] == "参数 status 有误：应为以下之一：'in_force'、'historical'、'retired'"
     error = client.get("/api/search?limit=1&limit=2&limit=3", headers=headers).get_json()["error"]
     assert error["details"]["field"] == "q" and "unknown" not in error["details"]
     assert "给了 3 次" in error["details"]["errors"][1]["message"]

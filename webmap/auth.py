@@ -39,12 +39,12 @@ def login():
     next_url = form.get("next") or query["next"] or ""
     if request.method == "POST":
         try:
-            actor, fingerprint = accounts.authenticate(store(), form["username"], form["password"])
+            actor, session_id = accounts.sign_in(store(), form["username"], form["password"])
         except Unauthenticated as exc:
             error = exc.message
         else:
             session.clear()  # a fresh session on sign-in: no fixation, new CSRF secret
-            session["username"], session["fp"] = actor.username, fingerprint
+            session["username"], session["sid"] = actor.username, session_id
             g.gdgis_actor = actor
             flash(f"已登录：{actor.username}")
             return redirect(_safe_next(next_url))
@@ -69,6 +69,8 @@ def _login_form_expired(exc: CSRFError):
 def logout():
     if request.method == "POST":
         validated_form(LogoutForm)
+        # Ended on the server too: a copy of the cookie taken before no longer signs in.
+        accounts.sign_out(store(), session.get("sid"))
         session.clear()
         g.gdgis_actor = PUBLIC
         flash("已退出登录")

@@ -21,6 +21,7 @@ from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gazetteer.core.paging import Page
 from gazetteer.office_import.coords import CRS_LABELS_ZH
 from webmap.context import clock, current_actor, data_dir, lookup, store
+from webmap.errors import sign_in_and_back
 from webmap.schemas import (
     CleanupBuild,
     CleanupDecision,
@@ -52,7 +53,7 @@ def _staff_page():
     """Pages: a visitor is sent to sign in and comes back; a signed-in non-staff is refused."""
     actor = current_actor()
     if actor.is_public and request.method == "GET":
-        return actor, redirect(url_for("auth.login", next=request.full_path))
+        return actor, sign_in_and_back()
     if not actor.is_staff:
         raise Forbidden("此页面仅供地名工作人员使用")
     return actor, None

@@ -65,6 +65,11 @@ class Context:
                 raise Refused(
                     f"数据库驱动 {exc.name} 未安装：PostgreSQL 存储请安装 pip install -e '.[postgres]'"
                 ) from None
+            except OSError as exc:  # the SQLite file's directory cannot be made
+                raise Refused(
+                    f"无法创建存储目录 {exc.filename}：{exc.strerror}"
+                    "（--data-dir / GDGIS_DATA_DIR 是否写错？）"
+                ) from None
         return self._store
 
     def _sqlite_file(self) -> Path | None:

@@ -68,7 +68,7 @@ def _resolve_actor() -> Actor:
     username = session.get("username")
     if not username:
         return PUBLIC
-    actor = accounts.session_actor(store(), str(username), session.get("fp"))
+    actor = accounts.session_actor(store(), str(username), session.get("sid"))
     if actor is None:
         session.clear()
         return PUBLIC
@@ -79,8 +79,9 @@ def current_actor() -> Actor:
     """The actor of the current request, answered from, in order: an ``Authorization:
     Bearer <token>`` header (scripts; ``gazetteer.core.accounts.resolve_token``), the signed
     session cookie of a user who signed in at ``/auth/login``, or ``PUBLIC``. The user is
-    looked up on every request, so a deactivated account or a changed password ends its
-    sessions at once. Raises ``Unauthenticated`` for a bad bearer token."""
+    looked up on every request with the session's row, so signing out, a deactivated
+    account or a changed password ends its sessions at once, every copy of the cookie too.
+    Raises ``Unauthenticated`` for a bad bearer token."""
     if "gdgis_actor" not in g:
         g.gdgis_actor = _resolve_actor()
     return g.gdgis_actor

@@ -74,11 +74,18 @@ def _signed_in() -> bool:
         return False
 
 
+def sign_in_and_back():
+    """A redirect to the sign-in page that comes back to this page afterwards (its path and
+    query; no bare "?" when there is no query, which ``request.full_path`` would add)."""
+    query = request.query_string.decode("utf-8", "replace")
+    return redirect(url_for("auth.login", next=request.path + (f"?{query}" if query else "")))
+
+
 def _unauthenticated(exc: DomainError):
     """The 401 of a caller who has not signed in: a page read is sent to sign in and back,
     anything else gets the error with its ``WWW-Authenticate`` challenge."""
     if request.method == "GET" and not wants_json():
-        return redirect(url_for("auth.login", next=request.full_path))
+        return sign_in_and_back()
     message = (
         exc.message if isinstance(exc, Unauthenticated) else f"{SIGN_IN_NEEDED_ZH}：{exc.message}"
     )

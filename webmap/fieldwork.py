@@ -14,10 +14,7 @@ from flask import (
     Response,
     current_app,
     jsonify,
-    redirect,
     render_template,
-    request,
-    url_for,
 )
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
@@ -26,6 +23,7 @@ from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
+from webmap.errors import sign_in_and_back
 from webmap.schemas import PlaceGeometry, RulesCheck, validated_body
 
 bp = Blueprint("fieldwork", __name__)
@@ -66,7 +64,7 @@ def inspect_page():
 def compliance_page():
     actor = current_actor()
     if actor.is_public:  # offer sign-in, then come back here
-        return redirect(url_for("auth.login", next=request.full_path))
+        return sign_in_and_back()
     if not actor.is_staff:
         raise Forbidden("命名合规审查仅供地名工作人员使用")
     return render_template(

@@ -25,11 +25,8 @@ from flask import (
     Blueprint,
     current_app,
     jsonify,
-    redirect,
     render_template,
-    request,
     send_file,
-    url_for,
 )
 
 from gazetteer.core.actors import ROLE_NAMES_ZH
@@ -38,6 +35,7 @@ from gazetteer.office_import import runs
 from gazetteer.office_import.fields import FIELDS
 from gazetteer.office_import.readers import FORMATS_ZH
 from webmap.context import current_actor, data_dir, import_jobs, lookup, store
+from webmap.errors import sign_in_and_back
 from webmap.schemas import (
     ImportConfigure,
     ImportCrsGuess,
@@ -78,7 +76,7 @@ def _run_with_job(run_id: int) -> dict:
 @bp.get("/officer/imports")
 def imports_page():
     if current_actor().is_public:  # like the other officer pages: sign in, then come back
-        return redirect(url_for("auth.login", next=request.full_path))
+        return sign_in_and_back()
     actor = _officer()
     return render_template(
         "officer/imports.html",
@@ -93,7 +91,7 @@ def imports_page():
 @bp.get("/officer/imports/<int:run_id>")
 def import_page(run_id: int):
     if current_actor().is_public:
-        return redirect(url_for("auth.login", next=request.full_path))
+        return sign_in_and_back()
     actor = _officer()
     run = runs.get_run(store(), run_id, actor)
     return render_template(

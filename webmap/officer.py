@@ -19,6 +19,7 @@ from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
 from gazetteer.core.paging import Page
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
+from webmap.errors import sign_in_and_back
 from webmap.workflow_steps import draft_proposal, take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -65,7 +66,7 @@ OPINION_KINDS_ZH = {
 def _staff_only():
     actor = current_actor()
     if actor.is_public and request.method == "GET":  # offer sign-in, then come back here
-        return redirect(url_for("auth.login", next=request.full_path))
+        return sign_in_and_back()
     if not actor.is_staff:
         raise Forbidden("此页面仅供地名工作人员使用")
     return None

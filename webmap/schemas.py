@@ -884,8 +884,12 @@ def _problem_zh(error: dict) -> str:
         broken = isinstance(text, str) and forbidden_character(text, single_line=True)
         kind = "single_line" if broken or pattern == LINE_PATTERN else "blank"
     template = _PROBLEMS_ZH.get(kind, UNLISTED_PROBLEM_ZH)
+    ctx = dict(error.get("ctx") or {})
+    if kind in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
+        # pydantic lists the choices in English ("'a', 'b' or 'c'"): listed the Chinese way.
+        ctx["expected"] = re.sub(r"(?<=')(?:, | or )(?=')", "、", ctx["expected"])
     try:
-        return template.format(**(error.get("ctx") or {}))
+        return template.format(**ctx)
     except (KeyError, IndexError):
         return UNLISTED_PROBLEM_ZH
 

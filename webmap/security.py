@@ -418,7 +418,8 @@ def init_app(app: Flask) -> None:
         ]
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             wanted.append(("Strict-Transport-Security", "max-age=31536000"))
-        if session.get("username"):
-            wanted.append(("Cache-Control", "no-store"))  # a signed-in page: no shared caches
+        if session.get("username") or has_bearer_token():
+            # A signed-in page or a token's answer (staff data): no shared or disk caches.
+            wanted.append(("Cache-Control", "no-store"))
         headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response

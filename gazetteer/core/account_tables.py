@@ -1,8 +1,8 @@
-"""Tables of accounts and the audit log: users, API tokens, audit_log.
+"""Tables of accounts and the audit log: users, API tokens, signed-in sessions, audit_log.
 
 Declared with SQLAlchemy Core on ``gazetteer.core.store.metadata``; created only by migration
-0004. Passwords are stored only as werkzeug hashes (scrypt by default), API tokens only as
-the SHA-256 of the token. ``audit_log`` is filled by database triggers (``gazetteer.core.audit``)
+0004 (sessions: 0041). Passwords are stored only as werkzeug hashes (scrypt by default), API
+tokens and session ids only as their SHA-256. ``audit_log`` is filled by database triggers (``gazetteer.core.audit``)
 and refuses UPDATE and DELETE; times in it are UTC.
 """
 
@@ -48,6 +48,20 @@ api_tokens = serial_table(
     sa.Column("created_at", INSTANT, nullable=False),
     sa.Column("last_used_at", INSTANT),
     sa.Column("revoked_at", INSTANT),
+)
+
+user_sessions = serial_table(
+    "user_sessions",
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column(
+        "session_sha256",
+        SHA256_HEX,
+        nullable=False,
+        unique=True,
+        comment="hex SHA-256 of the session id in the signed cookie; the id is not stored",
+    ),
+    sa.Column("started_at", INSTANT, nullable=False),
+    sa.Column("ended_at", INSTANT, comment="signed out; NULL while the session may sign in"),
 )
 
 audit_log = serial_table(

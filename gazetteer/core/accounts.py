@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gazetteer.core.account_tables import api_tokens, users
+from gazetteer.core.account_tables import api_tokens, user_sessions, users
 from gazetteer.core.actors import ROLES, Actor, require_role
 from gazetteer.core.columns import OFFICE
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
@@ -137,11 +137,15 @@ def set_office(store: Store, username: str, office, *, by="system:cli") -> None:
     _update_user(store, username, by, office=validate_office(office))
 
 
-def _update_user(store: Store, username: str, by, **values) -> None:
+def _update_user(store: Store, username: str, by, *, end_sessions: bool = False, **values) -> None:
+    """Update ``values`` of a user; with ``end_sessions`` also end its open sessions, in the
+    same write (a password change or a deactivation signs the user out everywhere)."""
     with store.write(actor=_by_name(by)) as conn:
         result = conn.execute(users.update().where(users.c.username == username).values(**values))
         if result.rowcount == 0:
             raise NotFound(f"用户不存在：{username}")
+        if end_sessions:
+            _end_sessions(conn, username)
 
 
 def set_roles(store: Store, username: str, roles, *, by="system:cli") -> None:
@@ -151,18 +155,20 @@ def set_roles(store: Store, username: str, roles, *, by="system:cli") -> None:
 def set_password(
     store: Store, username: str, password: str, *, by="system:cli", hash_method: str = "scrypt"
 ) -> None:
-    """Change a password; sessions signed in with the old one end (see ``session_fingerprint``)."""
+    """Change a password; every session signed in with the old one ends."""
     _update_user(
         store,
         username,
         by,
+        end_sessions=True,
         password_hash=generate_password_hash(validate_password(password), method=hash_method),
     )
 
 
 def set_active(store: Store, username: str, active: bool, *, by="system:cli") -> None:
-    """Deactivate (or reactivate) a user: an inactive user can neither sign in nor use tokens."""
-    _update_user(store, username, by, active=bool(active))
+    """Deactivate (or reactivate) a user: an inactive user can neither sign in nor use
+    tokens, and its open sessions end (reactivating does not revive them)."""
+    _update_user(store, username, by, end_sessions=not active, active=bool(active))
 
 
 def list_users(store: Store) -> list[dict]:
@@ -179,15 +185,9 @@ def _actor(row) -> Actor:
     return Actor(row.username, roles, row.office)
 
 
-def session_fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash kept in the session: a password change (or a
-    deactivation) ends every session opened before it."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str]:
-    """(actor, session fingerprint) for a correct username and password of an active user;
-    ``Unauthenticated`` otherwise, with the same message whatever was wrong."""
+def authenticate(store: Store, username: str, password: str) -> Actor:
+    """The actor of a correct username and password of an active user; ``Unauthenticated``
+    otherwise, with the same message whatever was wrong."""
     # From the primary: a new account, a new password or a deactivation counts at once,
     # not once a read replica has replayed it.
     with store.read(primary=True) as conn:
@@ -200,23 +200,81 @@ def authenticate(store: Store, username: str, password: str) -> tuple[Actor, str
     ok = check_password_hash(row.password_hash if row else _dummy_hash(), candidate)
     if not (ok and row is not None and row.active):
         raise Unauthenticated("用户名或密码错误，或账号已停用")
-    return _actor(row), session_fingerprint(row.password_hash)
+    return _actor(row)
 
 
-def session_actor(store: Store, username: str, fingerprint: str) -> Actor | None:
-    """The actor of a signed-in session, or None when the user is gone, inactive, or has
-    changed password since the session began."""
-    with store.read(primary=True) as conn:  # as in authenticate()
-        row = conn.execute(sa.select(users).where(users.c.username == username)).first()
-    if (
-        row is None
-        or not row.active
-        or not secrets.compare_digest(
-            session_fingerprint(row.password_hash), str(fingerprint or "")
+def sign_in(store: Store, username: str, password: str) -> tuple[Actor, str]:
+    """(actor, session id) for a correct username and password: ``authenticate``, then a
+    new ``user_sessions`` row. The id goes into the signed cookie and only its SHA-256 is
+    stored, so the sessions table read from a backup signs nobody in."""
+    actor = authenticate(store, username, password)
+    return actor, start_session(store, actor.username)
+
+
+def start_session(store: Store, username: str) -> str:
+    """A new session of ``username`` (who must exist): its random id."""
+    session_id = secrets.token_urlsafe(32)
+    with store.write(actor=username) as conn:
+        user_id = conn.execute(sa.select(users.c.id).where(users.c.username == username)).scalar()
+        if user_id is None:
+            raise NotFound(f"用户不存在：{username}")
+        conn.execute(
+            user_sessions.insert().values(
+                user_id=user_id, session_sha256=token_digest(session_id), started_at=utcnow()
+            )
         )
-    ):
+    return session_id
+
+
+def session_actor(store: Store, username: str, session_id) -> Actor | None:
+    """The actor of a signed-in session, or None when the session was ended (signed out,
+    the password changed, the account deactivated), is unknown, or is another user's."""
+    if not isinstance(session_id, str) or not session_id:
+        return None  # a cookie from before sessions were kept (revision 0041), or forged
+    with store.read(primary=True) as conn:  # as in authenticate(): a sign-out counts at once
+        row = conn.execute(
+            sa.select(users)
+            .join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .where(
+                user_sessions.c.session_sha256 == token_digest(session_id),
+                user_sessions.c.ended_at.is_(None),
+            )
+        ).first()
+    if row is None or not row.active or row.username != username:
         return None
     return _actor(row)
+
+
+def sign_out(store: Store, session_id) -> None:
+    """End a session: the cookie, and every copy of it, no longer signs in. The row stays
+    (who was signed in when). Nothing happens for an unknown or already ended session."""
+    if not isinstance(session_id, str) or not session_id:
+        return
+    ended = user_sessions.c.session_sha256 == token_digest(session_id)
+    with store.read(primary=True) as conn:
+        username = conn.execute(
+            sa.select(users.c.username)
+            .join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .where(ended, user_sessions.c.ended_at.is_(None))
+        ).scalar()
+    if username is None:
+        return
+    with store.write(actor=username) as conn:
+        conn.execute(
+            user_sessions.update()
+            .where(ended, user_sessions.c.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+
+
+def _end_sessions(conn, username: str) -> None:
+    """End every open session of ``username`` (inside the caller's write)."""
+    user_id = sa.select(users.c.id).where(users.c.username == username).scalar_subquery()
+    conn.execute(
+        user_sessions.update()
+        .where(user_sessions.c.user_id == user_id, user_sessions.c.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
 
 
 def token_digest(token: str) -> str:

@@ -4,10 +4,10 @@ A restore puts every table back as the backup holds it. Besides the rows written
 backup (discarded), that reverts rows changed after it and brings back rows deleted after
 it; among them are decisions an operator must not lose silently:
 
-- **Access withdrawn after the backup stays withdrawn.** An API token revoked, an account
-  deactivated, a role taken away or a password changed after the backup was withdrawn for
-  a reason (a leaked token, a person who left); the backup would bring the token, the
-  account, the role or the old password back to life. The restore applies each such
+- **Access withdrawn after the backup stays withdrawn.** An API token revoked, a session
+  signed out, an account deactivated, a role taken away or a password changed after the
+  backup was withdrawn for a reason (a leaked token, a person who left); the backup would
+  bring the token, the session, the account, the role or the old password back to life. The restore applies each such
   withdrawal again, as one audited write by ``system:restore`` (``keep_withdrawals``), and
   names it. Access *granted* after the backup is reverted like any other row (the
   backup's narrower access stands) and named too; grant it again by hand if it is wanted.
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gazetteer.core.account_tables import api_tokens, users
+from gazetteer.core.account_tables import api_tokens, user_sessions, users
 from gazetteer.core.store import Store
 from gazetteer.core.store_identity import store_identity
 from gazetteer.core.text import displayable, stored_bytes_as_text
@@ -175,6 +175,30 @@ def _token_changes(conn, changes: RestoreChanges) -> None:
         )
 
 
+def _session_changes(conn, changes: RestoreChanges) -> None:
+    """Sessions ended after the backup (a sign-out, a password change, a deactivation) end
+    again: the backup would let every copy of their cookies sign in. Sessions started after
+    it are discarded with their rows (their cookies no longer sign in: safe, not listed)."""
+    rows = conn.execute(
+        "SELECT m.session_sha256, u.username, r.ended_at FROM main.user_sessions m "
+        "JOIN replaced.user_sessions r ON m.session_sha256 = r.session_sha256 "
+        "JOIN main.users u ON u.id = m.user_id "
+        "WHERE m.ended_at IS NULL AND r.ended_at IS NOT NULL "
+        "AND u.username = (SELECT username FROM replaced.users WHERE id = r.user_id)"
+    )
+    for session_sha256, username, ended in rows:
+        changes.withdrawals.append(
+            Withdrawal(
+                "user_sessions",
+                "session_sha256",
+                session_sha256,
+                {"ended_at": ended},
+                f"a session of {displayable(username)} was ended after the backup "
+                f"(at {ended}): ended again",
+            )
+        )
+
+
 def _roles(text: str | None) -> set[str]:
     return {r for r in (text or "").split(",") if r}
 
@@ -256,6 +280,8 @@ def compare(conn) -> RestoreChanges:
     if {"users", "api_tokens"} <= both:
         _token_changes(conn, changes)
         _account_changes(conn, changes)
+    if {"users", "user_sessions"} <= both:
+        _session_changes(conn, changes)
     return changes
 
 
@@ -291,7 +317,7 @@ def advance_sequences(conn) -> dict[str, tuple[int, int]]:
     return moved
 
 
-_TABLES = {"users": users, "api_tokens": api_tokens}
+_TABLES = {"users": users, "api_tokens": api_tokens, "user_sessions": user_sessions}
 
 
 def keep_withdrawals(store: Store, withdrawals: list[Withdrawal]) -> None:
@@ -302,6 +328,7 @@ def keep_withdrawals(store: Store, withdrawals: list[Withdrawal]) -> None:
         for w in withdrawals:
             table = _TABLES[w.table]
             values = dict(w.values)
-            if "revoked_at" in values:  # stored text as read back by the store's own type
-                values["revoked_at"] = sa.literal(values["revoked_at"])
+            for instant in ("revoked_at", "ended_at"):  # stored text, as read back
+                if instant in values:
+                    values[instant] = sa.literal(values[instant])
             conn.execute(table.update().where(table.c[w.key_column] == w.key).values(values))

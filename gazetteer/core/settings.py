@@ -9,6 +9,7 @@ environment.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -30,9 +31,10 @@ def _at_least(convert: type[int] | type[float], *, zero_allowed: bool, message: 
     def validate(value: Any):
         try:
             number = convert(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(message) from None
-        if number < 0 or (number == 0 and not zero_allowed):
+        # nan compares false with everything, so it would pass the range check below.
+        if not math.isfinite(number) or number < 0 or (number == 0 and not zero_allowed):
             raise ValueError(message)
         return number
 
@@ -50,8 +52,10 @@ def _bool(value: Any) -> bool:
     text = str(value).strip().lower()
     if text in {"1", "true", "yes", "on"}:
         return True
-    if text in {"0", "false", "no", "off", ""}:
+    if text in {"0", "false", "no", "off"}:
         return False
+    # An empty value is refused rather than read as false: `GDGIS_PIN_WORKERS=` in an
+    # environment file more likely lost its value than meant "off".
     raise ValueError("must be true or false")
 
 
@@ -61,6 +65,37 @@ def _str(value: Any) -> str:
 
 def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def _key_list(value: Any) -> list[str] | None:
+    keys = [key.strip() for key in str(value).split(",") if key.strip()]
+    return keys or None
+
+
+def _database_url(*backends: str):
+    """A validator of an optional SQLAlchemy URL whose backend is one of ``backends``: a
+    mistyped URL is refused at start-up, naming the variable, not at the first query."""
+    examples = {
+        "sqlite": "sqlite:///path/to/gdgis.sqlite",
+        "postgresql": "postgresql+psycopg://user@host/db",
+    }
+    expected = " or ".join(examples[b] for b in backends)
+
+    def validate(value: Any) -> str | None:
+        if value in (None, ""):
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(str(value)).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(f"not a database URL: expected {expected}") from None
+        if backend not in backends:
+            raise ValueError(f"database {backend!r} is not supported: expected {expected}")
+        return str(value)
+
+    return validate
 
 
 def _metres_by_method(value: Any) -> dict[str, float]:
@@ -132,7 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "SQLAlchemy URL of the store. Empty: sqlite:///<DATA_DIR>/gdgis.sqlite. "
         "postgresql+psycopg://... selects PostgreSQL + PostGIS.",
-        _optional_str,
+        _database_url("sqlite", "postgresql"),
     ),
     Setting(
         "READ_DATABASE_URL",
@@ -140,13 +175,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Optional SQLAlchemy URL of a PostgreSQL streaming replica for reads. Writes, and a "
         "user's reads until the replica has replayed that user's last write, stay on "
         "DATABASE_URL.",
-        _optional_str,
+        _database_url("postgresql"),
     ),
     Setting(
         "SECRET_KEY",
         None,
         "Flask session and CSRF signing key (environment only).",
         _optional_str,
+        secret=True,
+    ),
+    Setting(
+        "SECRET_KEY_FALLBACKS",
+        None,
+        "Former SECRET_KEYs, comma-separated, still accepted for signed-in sessions while "
+        "a changed key rolls out (environment only; sessions signed with them stay valid, "
+        "forms opened before the change ask to be sent again). Remove them after a day.",
+        _key_list,
         secret=True,
     ),
     Setting(
@@ -344,6 +388,11 @@ def load_settings(
         )
     if not resolved["DATABASE_URL"]:
         resolved["DATABASE_URL"] = f"sqlite:///{resolved['DATA_DIR'] / 'gdgis.sqlite'}"
+    if resolved["READ_DATABASE_URL"] and not resolved["DATABASE_URL"].startswith("postgresql"):
+        raise SettingsError(
+            "READ_DATABASE_URL names a PostgreSQL streaming replica: it needs a PostgreSQL "
+            "DATABASE_URL (the store is SQLite); unset GDGIS_READ_DATABASE_URL"
+        )
     if not resolved["SECRET_KEY"]:
         # Development default: a fresh random key per process; sessions end on restart.
         resolved["SECRET_KEY"] = secrets.token_hex(32)
