@@ -264,11 +264,15 @@ class SQLSearch(SearchMethods):
                 (_TIER_PREFIX, [prefix]),
             )
             for tier, parts in conditions:
-                # Read in rank order (ix_psk_rank) only for a one-character prefix, which
-                # matches so many rows that the best come soon; otherwise the matches sit
-                # far down the rank order (villages), and the key's range, sorted, is
-                # cheaper: ``rank + 0`` keeps the planner off the rank index.
-                order = "rank" if tier == _TIER_PREFIX and len(key) <= 1 else "rank + 0"
+                # An exact key is read in rank order from its own index (key, rank,
+                # place_id: migration 0042), stopping at the limit however many places
+                # share it. A range is read in rank order (ix_psk_rank) only for a
+                # one-character prefix, which matches so many rows that the best come
+                # soon; otherwise the matches sit far down the rank order (villages), and
+                # the key's range, sorted, is cheaper: ``rank + 0`` keeps the planner off
+                # the rank index.
+                ordered = tier == _TIER_EXACT or (tier == _TIER_PREFIX and len(key) <= 1)
+                order = "rank" if ordered else "rank + 0"
                 # Rank from the covering indexes (index-only: the name, pinyin and
                 # initials indexes also hold the filter columns), then read the best rows.
                 selects = [

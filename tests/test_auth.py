@@ -326,7 +326,33 @@ def test_a_changed_secret_key_ends_sessions_unless_kept_as_a_fallback(client, ap
     app.secret_key = "a rotated key of the same length and more"
     assert client.get("/auth/me").get_json()["username"] is None
     app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    kept = client.get("/auth/me")
+    assert kept.get_json()["username"] == "wang"
+    assert "session=" in kept.headers.get("Set-Cookie", "")  # signed again, with the new key
+    assert "Set-Cookie" not in client.get("/auth/me").headers  # once
+    app.config["SECRET_KEY_FALLBACKS"] = None  # the old key removed: a user who kept working
     assert client.get("/auth/me").get_json()["username"] == "wang"
+
+
+def test_an_expired_sign_out_form_says_so_and_the_second_click_signs_out(client, app, store):
+    """A sign-out form opened before the secret key changed carries a CSRF token the
+    server no longer accepts: the page says so with a fresh form, still signed in; the
+    second click signs out."""
+    accounts.create_user(
+        store, "wang", TEST_PASSWORD, ["officer"], hash_method="pbkdf2:sha256:1000"
+    )
+    assert sign_in_by_form(client).status_code == 302
+    page = client.get("/auth/logout").get_data(as_text=True)
+    stale = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    app.config["SECRET_KEY_FALLBACKS"] = [app.secret_key]
+    app.secret_key = "a rotated key of the same length and more"
+    refused = client.post("/auth/logout", data={"csrf_token": stale})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "尚未退出" in text and "确认退出" in text
+    assert client.get("/auth/me").get_json()["username"] == "wang"
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', text)[1]
+    assert client.post("/auth/logout", data={"csrf_token": fresh}).status_code == 302
+    assert client.get("/auth/me").get_json()["username"] is None
 
 
 def test_each_security_header_once_and_a_view_s_own_cache_header_kept(client, store):

@@ -2,6 +2,7 @@
 Run as an operator would (click's runner, real SQLite files)."""
 
 import sqlite3
+from pathlib import Path
 
 import click
 import pytest
@@ -188,6 +189,14 @@ def test_postgres_url_without_its_driver_is_one_line(monkeypatch):
         ),
         (
             "GDGIS_DATABASE_URL",
+            "sqlite://",
+            "an in-memory database keeps nothing: expected sqlite:///path/to/gdgis.sqlite or "
+            "postgresql+psycopg://user@host/db",
+        ),
+        ("GDGIS_DATA_DIR", "", "must be a directory path (it is empty)"),
+        ("GDGIS_DATA_DIR", "/etc/hostname/var", "/etc/hostname is a file, not a directory"),
+        (
+            "GDGIS_DATABASE_URL",
             "mysql://u@h/db",
             "database 'mysql' is not supported: expected sqlite:///path/to/gdgis.sqlite or "
             "postgresql+psycopg://user@host/db",
@@ -203,7 +212,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_status_2(
     import subprocess
     import sys
 
-    env = {**os.environ, variable: value, "GDGIS_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "GDGIS_DATA_DIR": str(tmp_path), variable: value}
     for command in (["settings"], ["admin", "list-users"]):
         done = subprocess.run(
             [sys.executable, "-c", "from webmap.cli import run; run()", *command],
@@ -226,14 +235,46 @@ def test_a_replica_url_beside_a_sqlite_store_is_refused_in_one_line(tmp_path, mo
     assert load_settings(environ=environ)["READ_DATABASE_URL"] == "postgresql://r@h/db"
 
 
-def test_a_data_dir_that_cannot_be_made_is_one_line_and_creates_nothing(tmp_path):
-    """`db upgrade` creates the store's directory: when the path is a file, the refusal
-    names the directory (no traceback) and the file is left as it was."""
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("x")
-    # Through the variable: --data-dir's own check would refuse a file before the store.
-    result = CliRunner().invoke(main, ["db", "upgrade"], env={"GDGIS_DATA_DIR": str(blocker)})
+def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path):
+    """`db upgrade` creates the store's directory: a path that settings cannot see is
+    wrong (/proc takes no new folders) is refused naming the directory, no traceback. (A
+    path through a file is refused by the settings already, in the test above.)"""
+    result = CliRunner().invoke(
+        main, ["db", "upgrade"], env={"GDGIS_DATA_DIR": "/proc/gdgis-not-here/var"}
+    )
     assert result.exit_code == 2, result.output
-    assert "无法创建存储目录" in result.output and str(blocker) in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert blocker.read_text() == "x" and sorted(tmp_path.iterdir()) == [blocker]
+    assert "无法创建存储目录 /proc/gdgis-not-here：" in result.output, result.output
+    assert not Path("/proc/gdgis-not-here").exists()
+
+
+def test_set_password_ends_sessions_and_names_an_unknown_user_before_asking(tmp_path):
+    from gazetteer.core import accounts
+    from gazetteer.core.errors import Unauthenticated
+    from gazetteer.core.store import Store
+
+    base = ["--data-dir", str(tmp_path)]
+    made = CliRunner().invoke(
+        main,
+        [*base, "admin", "create-user", "wang", "--role", "officer", "--password-stdin"],
+        input="the first long passphrase\n",
+    )
+    assert made.exit_code == 0, made.output
+    store = Store(f"sqlite:///{tmp_path / 'gdgis.sqlite'}")
+    session_id = accounts.start_session(store, "wang")
+    unknown = CliRunner().invoke(main, [*base, "admin", "set-password", "nobody"])
+    # (`gdgis` prints a DomainError as one line: webmap.cli.run)
+    assert isinstance(unknown.exception, DomainError) and "用户不存在" in str(unknown.exception)
+    assert "密码" not in unknown.output  # refused before asking
+    short = CliRunner().invoke(
+        main, [*base, "admin", "set-password", "wang", "--password-stdin"], input="short\n"
+    )
+    assert short.exit_code != 0 and accounts.session_actor(store, "wang", session_id)
+    changed = CliRunner().invoke(
+        main, [*base, "admin", "set-password", "wang"], input="a second passphrase\n" * 2
+    )
+    assert changed.exit_code == 0 and "open sessions ended" in changed.output, changed.output
+    assert accounts.session_actor(store, "wang", session_id) is None
+    assert accounts.authenticate(store, "wang", "a second passphrase").username == "wang"
+    with pytest.raises(Unauthenticated):
+        accounts.authenticate(store, "wang", "the first long passphrase")
+    store.dispose()

@@ -165,8 +165,11 @@ def test_filtered_ranges_are_read_from_the_index_alone(pg_store):
             ).all()
         )
         for column in ("chars", "py", "ini"):
-            included = definitions[f"ix_psk_{column}"].split("INCLUDE (")[1].rstrip(")")
-            assert included == f"rank, place_id, aux, {_FILTER_COLUMNS}", column
+            keys, included = (
+                definitions[f"ix_psk_{column}"].split(" USING btree ")[1].split(" INCLUDE ")
+            )
+            assert keys == f"({column} text_pattern_ops, rank, place_id)", column  # 0042
+            assert included == f"(aux, {_FILTER_COLUMNS})", column
     # Every filter at once: the SQL reads only those columns, and answers as in memory.
     street = SQLSearch(pg_store).search("石牌街道")[0]
     filters = {
@@ -184,6 +187,64 @@ def test_filtered_ranges_are_read_from_the_index_alone(pg_store):
         expected = memory.search(q, bbox=guangzhou)[0]
         assert expected, q
         assert [shown(h) for h in sql.search(q, bbox=guangzhou)[0]] == [shown(h) for h in expected]
+
+
+def _index_scans(plan: dict):
+    """Every node of an EXPLAIN (FORMAT JSON) plan that scans an index, depth first."""
+    if "Index Name" in plan:
+        yield plan
+    for child in plan.get("Plans", ()):
+        yield from _index_scans(child)
+
+
+def test_an_exact_key_many_places_share_is_read_best_first_up_to_the_limit(pg_store):
+    """Initials such as slcwh are shared by tens of thousands of village committees
+    nationally: the exact match reads its best rows in rank order from the key's index
+    (migration 0042) and stops at the statement's limit, instead of reading the whole range
+    and sorting it. The answer stays the in-memory index's."""
+    with pg_store.read() as conn:
+        key, shared = conn.execute(
+            sa.text(
+                "SELECT ini, count(*) FROM place_search_keys WHERE ini ~ '^[a-z]{3,}$' "
+                "GROUP BY ini ORDER BY count(*) DESC, ini LIMIT 1"
+            )
+        ).one()
+    assert shared > 60, (key, shared)  # more than the statement's limit (2 x 10 + slack)
+    with pg_store.engine.connect() as conn:  # what autovacuum does after a load
+        conn.exec_driver_sql("ANALYZE place_search_keys")
+        conn.commit()
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "place_search_keys" in statement and "ini = " in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(pg_store.engine, "before_cursor_execute", seen)
+    try:
+        memory, sql = both(pg_store)
+        assert [shown(h) for h in sql.search(key)[0]] == [shown(h) for h in memory.search(key)[0]]
+    finally:
+        sa.event.remove(pg_store.engine, "before_cursor_execute", seen)
+    assert statements, "no exact initials statement"
+    statement, parameters = statements[0]
+    with pg_store.engine.connect() as conn:
+        explained = conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+        ).scalar()
+    exact = [
+        node
+        for node in _index_scans(explained[0]["Plan"])
+        if node["Index Name"] == "ix_psk_ini"
+        and f"= '{key}'" in node.get("Index Cond", "")
+        and "~" not in node["Index Cond"]  # the exact match, not the prefix range
+    ]
+    assert exact, [
+        (n.get("Index Name"), n.get("Index Cond"), n.get("Actual Rows"))
+        for n in _index_scans(explained[0]["Plan"])
+    ]
+    assert all(node["Actual Rows"] <= 2 * 10 + 1 for node in exact), [
+        node["Actual Rows"] for node in exact
+    ]
 
 
 def test_bad_input_is_refused_the_same_way(pg_store):

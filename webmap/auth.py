@@ -52,14 +52,20 @@ def login():
 
 
 @bp.errorhandler(CSRFError)
-def _login_form_expired(exc: CSRFError):
-    """The sign-in form sent without a valid CSRF token (kept open past the token's life,
-    or the session cookie was lost): the form again, with a fresh token and the reason in
-    Chinese, so that signing in again works at once. Other clients get the JSON error."""
+def _form_expired(exc: CSRFError):
+    """The sign-in or sign-out form sent without a valid CSRF token (kept open past the
+    token's life, opened before the secret key changed, or the session cookie was lost):
+    the form again, with a fresh token and the reason in Chinese, so that the second try
+    works at once. Other clients get the JSON error."""
     from webmap.security import csrf_refusal
 
-    if request.endpoint != "auth.login" or wants_json():
+    if request.endpoint not in ("auth.login", "auth.logout") or wants_json():
         return csrf_refusal(exc)
+    if request.endpoint == "auth.logout":
+        error = (
+            "退出表单已过期或缺少安全令牌（CSRF，字段 csrf_token），尚未退出：请再点一次“确认退出”"
+        )
+        return render_template("auth/logout.html", error=error), 400
     error = "登录表单已过期或缺少安全令牌（CSRF，字段 csrf_token），未登录：请重新输入用户名和密码"
     next_url = request.form.get("next", "")[:2000]
     return render_template("auth/login.html", error=error, next_url=next_url), 400

@@ -1,6 +1,7 @@
 """``gdgis admin``: accounts, API tokens, backup/restore and the audit-log check.
 
     gdgis admin create-user NAME --role clerk [--role officer]   (asks for the password)
+    gdgis admin set-password NAME                 (asks for the new password; sessions end)
     gdgis admin set-roles NAME --role approver
     gdgis admin set-office NAME 天河区民政局区划地名科  (clerks of one office share its proposals)
     gdgis admin deactivate NAME | activate NAME
@@ -50,12 +51,23 @@ def _roles_option(f):
     )(f)
 
 
+def _password_option(f):
+    return click.option(
+        "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+    )(f)
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The password: one line of standard input (scripts), or asked twice on the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+
+
 @admin.command("create-user")
 @click.argument("username")
 @_roles_option
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
-)
+@_password_option
 @click.option("--office", help="The office the user works in (clerks of one office share work).")
 @click.pass_obj
 def create_user(
@@ -70,14 +82,24 @@ def create_user(
     if new_store:  # a mistyped --data-dir must show, not pass for the real store
         where = store.engine.url.render_as_string(hide_password=True)
         click.echo(f"新建了存储 created a new store at {where} (--data-dir 是否写错？)")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     user = accounts.create_user(store, username, password, roles, by=CLI_ACTOR, office=office)
     click.echo(
         f"created user {user['username']} roles={','.join(user['roles'])} office={office or '-'}"
     )
+
+
+@admin.command("set-password")
+@click.argument("username")
+@_password_option
+@click.pass_obj
+def set_password(obj, username: str, password_stdin: bool) -> None:
+    """Give a user a new password (a forgotten or leaked one): every session signed in with
+    the old one ends at once; the user's API tokens are kept (revoke-token ends those)."""
+    store = obj.store
+    accounts.user_exists(store, username)  # before asking for a password
+    accounts.set_password(store, username, _read_password(password_stdin), by=CLI_ACTOR)
+    click.echo(f"{username}: password changed, open sessions ended")
 
 
 @admin.command("set-roles")

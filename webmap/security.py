@@ -32,6 +32,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from flask import Flask, current_app, g, make_response, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -323,6 +324,7 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def __init__(self):
         self._signers: dict = {}
+        self._current_only: dict = {}
 
     def get_signing_serializer(self, app: Flask):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
@@ -330,6 +332,35 @@ class SessionCookies(SecureCookieSessionInterface):
         if signer is None:
             signer = super().get_signing_serializer(app)
             self._signers = {keys: signer}  # the keys of now only: an old key is let go
+        return signer
+
+    def open_session(self, app: Flask, request):
+        """The session, marked changed when its cookie verified with one of the fallback
+        keys only: the answer then carries it signed with the current key, so that a user
+        who keeps working is still signed in once the old key is removed."""
+        session = super().open_session(app, request)
+        if session and app.config["SECRET_KEY_FALLBACKS"]:
+            cookie = request.cookies.get(self.get_cookie_name(app), "")
+            try:
+                self._current_key_signer(app).loads(cookie)
+            except BadSignature:
+                session.modified = True
+        return session
+
+    def _current_key_signer(self, app: Flask) -> URLSafeTimedSerializer:
+        """A serializer as Flask's that verifies with the current key only (made once per key)."""
+        signer = self._current_only.get(app.secret_key)
+        if signer is None:
+            signer = URLSafeTimedSerializer(
+                app.secret_key,
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={
+                    "key_derivation": self.key_derivation,
+                    "digest_method": self.digest_method,
+                },
+            )
+            self._current_only = {app.secret_key: signer}
         return signer
 
 

@@ -148,6 +148,13 @@ def _update_user(store: Store, username: str, by, *, end_sessions: bool = False,
             _end_sessions(conn, username)
 
 
+def user_exists(store: Store, username: str) -> None:
+    """``NotFound`` unless ``username`` is a user (active or not)."""
+    with store.read(primary=True) as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
+            raise NotFound(f"用户不存在：{username}")
+
+
 def set_roles(store: Store, username: str, roles, *, by="system:cli") -> None:
     _update_user(store, username, by, roles=",".join(parse_roles(roles)))
 

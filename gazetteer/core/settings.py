@@ -24,6 +24,20 @@ def _path(value: Any) -> Path:
     return Path(value).expanduser().resolve()
 
 
+def _directory(value: Any) -> Path:
+    """A directory that exists or can be made: not empty (which would mean the working
+    directory, ``/`` under a service manager), and neither it nor the nearest existing
+    folder above it a file. Nothing is created here."""
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must be a directory path (it is empty)")
+    path = _path(text)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ValueError(f"{existing} is a file, not a directory")
+    return path
+
+
 def _at_least(convert: type[int] | type[float], *, zero_allowed: bool, message: str):
     """A validator that converts with ``convert`` and refuses negative numbers, and 0
     unless ``zero_allowed``, with ``message``."""
@@ -93,6 +107,11 @@ def _database_url(*backends: str):
             raise ValueError(f"not a database URL: expected {expected}") from None
         if backend not in backends:
             raise ValueError(f"database {backend!r} is not supported: expected {expected}")
+        url = make_url(str(value))
+        if backend == "sqlite" and (
+            url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        ):
+            raise ValueError(f"an in-memory database keeps nothing: expected {expected}")
         return str(value)
 
     return validate
@@ -160,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
         "DATA_DIR",
         "./var",
         "Directory holding the embedded SQLite store, uploads and backups.",
-        _path,
+        _directory,
     ),
     Setting(
         "DATABASE_URL",
