@@ -54,7 +54,15 @@ def main() -> None:
     command, rest = sys.argv[1], sys.argv[2:]
     if command == "run":
         ensure_venv("")
-        sys.exit(sh(BIN / "gdgis", "serve", *rest))
+        serve = [str(BIN / "gdgis"), "serve", *rest]
+        if os.name == "posix":
+            # The server takes over this process, so that a service manager's SIGTERM (or
+            # kill) reaches gunicorn's master and stops the workers, instead of ending
+            # this script and leaving the server running.
+            print("+", " ".join(serve), flush=True)
+            os.chdir(ROOT)
+            os.execv(serve[0], serve)
+        sys.exit(sh(*serve))
     ensure_venv("test,postgres")
     if command == "lint":
         ruff = BIN / "ruff"
