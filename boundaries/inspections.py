@@ -75,6 +75,20 @@ DEFAULT_TOLERANCE_M = 1.0  # gazetteer.core.settings MARKER_MOVED_TOLERANCE_M de
 DEFAULT_DISTANCE_GUARD_M = {"rtk": 1.0, "total_station": 1.0, "gnss_handheld": 10.0}
 
 
+def distance_guards(configured: Mapping[str, float]) -> dict[str, float]:
+    """The distance guard of every survey method: ``configured`` (the setting
+    MARKER_DISTANCE_GUARD_M) over the defaults, so that a setting naming some methods keeps
+    the others guarded. ``ValueError`` naming a method that is not one (a typo such as
+    ``rtkk`` would otherwise change nothing and say nothing)."""
+    unknown = sorted(set(configured) - set(DEFAULT_DISTANCE_GUARD_M))
+    if unknown:
+        raise ValueError(
+            f"unknown survey method(s) {', '.join(unknown)}: "
+            f"expected {', '.join(DEFAULT_DISTANCE_GUARD_M)}"
+        )
+    return {**DEFAULT_DISTANCE_GUARD_M, **configured}
+
+
 @dataclass(frozen=True)
 class DistanceLimits:
     """How far (metres) a measured position may lie from the registered one: beyond

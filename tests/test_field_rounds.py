@@ -289,6 +289,24 @@ def test_settings_validate_the_guard_and_the_basemap(tmp_path):
             load_settings(bad)
 
 
+def test_the_app_keeps_unnamed_methods_guarded_and_refuses_an_unknown_one(bstore, tmp_path):
+    """A guard setting that names some survey methods keeps the defaults of the others
+    (served to the tablet's page too); a method that is not one (a typo) stops the app in
+    one line naming the variable, rather than changing nothing and saying nothing."""
+    from gazetteer.core.settings import SettingsError
+    from webmap import create_app
+
+    config = {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}
+    app = create_app({**config, "MARKER_DISTANCE_GUARD_M": "rtk=0.5"}, store=bstore)
+    assert app.config["MARKER_DISTANCE_GUARD_M"] == {
+        "rtk": 0.5,
+        "total_station": 1.0,
+        "gnss_handheld": 10.0,
+    }
+    with pytest.raises(SettingsError, match="GDGIS_MARKER_DISTANCE_GUARD_M: unknown survey"):
+        create_app({**config, "MARKER_DISTANCE_GUARD_M": "rtkk=2"}, store=bstore)
+
+
 def test_tianditu_preset_uses_the_key_and_the_csp_allows_its_host(bstore, tmp_path):
     from webmap import create_app
 

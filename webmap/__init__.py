@@ -14,11 +14,12 @@ from typing import Any
 
 from flask import Flask
 
+import boundaries.inspections
 import boundaries.schema  # every table of the app on the shared metadata
 from gazetteer import registry
 from gazetteer.core import serving
 from gazetteer.core.migrate import SchemaMismatch
-from gazetteer.core.settings import load_settings
+from gazetteer.core.settings import SettingsError, load_settings
 from gazetteer.core.store import Store
 from gazetteer.lookup import LookupService
 from webmap import context
@@ -51,6 +52,12 @@ def create_app(
     """Build the app. ``test_config`` overrides settings (see ``gazetteer.core.settings``);
     ``store`` lets tests hand in an already migrated store."""
     settings = load_settings(test_config)
+    try:  # the settings module cannot know the survey methods (boundaries' vocabulary)
+        settings["MARKER_DISTANCE_GUARD_M"] = boundaries.inspections.distance_guards(
+            settings["MARKER_DISTANCE_GUARD_M"]
+        )
+    except ValueError as exc:
+        raise SettingsError(f"GDGIS_MARKER_DISTANCE_GUARD_M: {exc}") from None
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
