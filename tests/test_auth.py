@@ -62,6 +62,9 @@ def test_passwords_are_hashed_with_scrypt_and_checked(store):
     for bad in (
         ("x", "a long enough secret", ["clerk"]),
         ("li4", "short", ["clerk"]),
+        ("li6", " " * 12, ["clerk"]),  # only spaces
+        ("li7", "with a \x01 control", ["clerk"]),  # cannot be typed into the form
+        ("li8", "with a line\nbreak in it", ["clerk"]),
         ("li5", "a long enough secret", ["superuser"]),
         ("../li", "a long enough secret", ["clerk"]),
     ):
@@ -352,6 +355,15 @@ def test_an_expired_sign_out_form_says_so_and_the_second_click_signs_out(client,
     assert client.get("/auth/me").get_json()["username"] == "wang"
     fresh = re.search(r'name="csrf_token" value="([^"]+)"', text)[1]
     assert client.post("/auth/logout", data={"csrf_token": fresh}).status_code == 302
+    assert client.get("/auth/me").get_json()["username"] is None
+    # Without the fallback the session ended with the key: the stale form just signs out.
+    assert sign_in_by_form(client).status_code == 302
+    page = client.get("/auth/logout").get_data(as_text=True)
+    stale = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    app.config["SECRET_KEY_FALLBACKS"] = None
+    app.secret_key = "yet another rotated key, with no fallback"
+    ended = client.post("/auth/logout", data={"csrf_token": stale})
+    assert ended.status_code == 302 and ended.headers["Location"] == "/"
     assert client.get("/auth/me").get_json()["username"] is None
 
 

@@ -278,3 +278,24 @@ def test_set_password_ends_sessions_and_names_an_unknown_user_before_asking(tmp_
     with pytest.raises(Unauthenticated):
         accounts.authenticate(store, "wang", "the first long passphrase")
     store.dispose()
+
+
+def test_a_store_file_that_is_not_sqlite_is_one_line_and_left_as_it_was(tmp_path):
+    import subprocess
+    import sys
+
+    other = tmp_path / "notes.txt"
+    other.write_text("# not a database\n" * 200)
+    before = other.read_bytes()
+    for command in (["db", "status"], ["admin", "list-users"]):
+        done = subprocess.run(
+            [sys.executable, "-c", "from webmap.cli import run; run()"]
+            + ["--database-url", f"sqlite:///{other}", *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.strip().startswith("error: 存储文件不是 SQLite 数据库"), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert other.read_bytes() == before

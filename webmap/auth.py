@@ -62,6 +62,10 @@ def _form_expired(exc: CSRFError):
     if request.endpoint not in ("auth.login", "auth.logout") or wants_json():
         return csrf_refusal(exc)
     if request.endpoint == "auth.logout":
+        if current_actor().is_public:  # the session had ended already (a new secret key)
+            session.clear()
+            flash("已退出登录")
+            return redirect(url_for("public.index"))
         error = (
             "退出表单已过期或缺少安全令牌（CSRF，字段 csrf_token），尚未退出：请再点一次“确认退出”"
         )

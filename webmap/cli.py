@@ -438,6 +438,17 @@ def run() -> None:
     except SettingsError as exc:  # a bad GDGIS_ variable: one line naming it, no traceback
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except sa.exc.DatabaseError as exc:
+        if "file is not a database" not in str(exc.orig):
+            raise
+        # A store URL or data dir that names some other file (a copy of README.md, a backup
+        # manifest): SQLite finds out at the first read. The file is left as it was.
+        click.echo(
+            "error: 存储文件不是 SQLite 数据库（file is not a database）："
+            "请检查 GDGIS_DATABASE_URL / --database-url / --data-dir",
+            err=True,
+        )
+        sys.exit(2)
 
 
 @main.command("cleanup-build")

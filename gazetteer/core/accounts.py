@@ -15,6 +15,7 @@ import functools
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -73,11 +74,18 @@ def parse_roles(roles: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def validate_password(password) -> str:
+    """A password of 10–512 characters that a person can type into the sign-in form: not
+    only spaces, and no control characters (a pasted ``\x01`` would be accepted here and
+    then never typed again)."""
     if (
         not isinstance(password, str)
         or not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH
     ):
         raise InvalidInput(f"密码长度应为 {PASSWORD_MIN_LENGTH}–{PASSWORD_MAX_LENGTH} 个字符")
+    if not password.strip():
+        raise InvalidInput("密码不能只有空格")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in password):
+        raise InvalidInput("密码不能含控制字符（换行、制表符等）")
     return password
 
 
