@@ -324,15 +324,11 @@ class SessionCookies(SecureCookieSessionInterface):
 
     def __init__(self):
         self._signers: dict = {}
-        self._current_only: dict = {}
 
     def get_signing_serializer(self, app: Flask):
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        signer = self._signers.get(keys)
-        if signer is None:
-            signer = super().get_signing_serializer(app)
-            self._signers = {keys: signer}  # the keys of now only: an old key is let go
-        return signer
+        if not app.secret_key:
+            return None
+        return self._serializer((*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key))
 
     def open_session(self, app: Flask, request):
         """The session, marked changed when its cookie verified with one of the fallback
@@ -342,17 +338,18 @@ class SessionCookies(SecureCookieSessionInterface):
         if session and app.config["SECRET_KEY_FALLBACKS"]:
             cookie = request.cookies.get(self.get_cookie_name(app), "")
             try:
-                self._current_key_signer(app).loads(cookie)
+                self._serializer((app.secret_key,)).loads(cookie)
             except BadSignature:
                 session.modified = True
         return session
 
-    def _current_key_signer(self, app: Flask) -> URLSafeTimedSerializer:
-        """A serializer as Flask's that verifies with the current key only (made once per key)."""
-        signer = self._current_only.get(app.secret_key)
+    def _serializer(self, keys: tuple) -> URLSafeTimedSerializer:
+        """Flask's serializer over ``keys`` (oldest first; the last one signs), made once.
+        Only the serializers of the current key are kept: an old key is let go."""
+        signer = self._signers.get(keys)
         if signer is None:
             signer = URLSafeTimedSerializer(
-                app.secret_key,
+                list(keys),
                 salt=self.salt,
                 serializer=self.serializer,
                 signer_kwargs={
@@ -360,7 +357,9 @@ class SessionCookies(SecureCookieSessionInterface):
                     "digest_method": self.digest_method,
                 },
             )
-            self._current_only = {app.secret_key: signer}
+            current = keys[-1]
+            self._signers = {k: v for k, v in self._signers.items() if k[-1] == current}
+            self._signers[keys] = signer
         return signer
 
 

@@ -102,12 +102,12 @@ def _database_url(*backends: str):
         from sqlalchemy.exc import ArgumentError
 
         try:
-            backend = make_url(str(value)).get_backend_name()
+            url = make_url(str(value))
         except (ArgumentError, ValueError):
             raise ValueError(f"not a database URL: expected {expected}") from None
+        backend = url.get_backend_name()
         if backend not in backends:
             raise ValueError(f"database {backend!r} is not supported: expected {expected}")
-        url = make_url(str(value))
         if backend == "sqlite" and (
             url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
         ):
