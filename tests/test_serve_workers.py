@@ -101,6 +101,10 @@ def server(store, tmp_path):
             output = log_path.read_text(errors="replace")
             pytest.fail(f"gdgis serve did not start:\n{output[-3000:]}")
         time.sleep(0.3)
+    # The first worker up answers the health check; the second may still be starting (on a
+    # busy machine, seconds later). Tests below count on both.
+    while len(server_processes(port)[1]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
     try:
         yield port
     finally:
