@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from helpers import TEST_PASSWORD, ensure_user, login, token_headers
 
@@ -256,3 +258,46 @@ def test_spending_is_charged_when_it_happened_not_at_the_next_sync(store):
     now[0] += 60
     one.sync()
     assert sum(one.take("x") == 0.0 for _ in range(70)) == 60
+
+
+def test_a_due_sync_never_holds_up_the_request_that_starts_it(store):
+    """The once-a-second sync writes to the store, and another process's write can hold the
+    store meanwhile (SQLite lets one writer in at a time): the request that finds the sync
+    due is decided at once, and the sync lands once the other writer is done."""
+    now = [1_000_000.0]
+    bucket = SharedTokenBucket(store, "held", 60, clock=lambda: now[0])
+    # The process's first request syncs in it; these 20 wait for the next sync.
+    assert [bucket.take("x") for _ in range(20)] == [0.0] * 20
+    other = Store(store.url)
+    holder = other.engine.connect()
+    try:
+        if store.dialect == "sqlite":  # the write lock, as a writer holds it (BEGIN IMMEDIATE)
+            holder = holder.execution_options(sqlite_immediate=True)
+            holder.begin()
+        else:  # what a sync of this bucket waits for (SharedTokenBucket._exchange)
+            holder.exec_driver_sql("SELECT pg_advisory_lock(hashtext('gdgis.rate_limit.held'))")
+        now[0] += 2  # a sync is due
+        started = time.monotonic()
+        assert [bucket.take("x") for _ in range(3)] == [0.0] * 3
+        assert time.monotonic() - started < 0.5  # not the seconds the writer holds on
+        time.sleep(0.3)
+        with store.read() as conn:  # the sync is still waiting for the writer
+            assert conn.exec_driver_sql("SELECT count(*) FROM rate_limit_buckets").scalar() == 0
+    finally:
+        if store.dialect != "sqlite":
+            holder.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+        holder.rollback()
+        holder.close()
+        other.dispose()
+    # Once the writer is done, the sync lands: the 20 requests, and those of the 3 let
+    # through before it started, are in the shared bucket, refilled 2 s.
+    deadline = time.monotonic() + 10
+    while True:
+        with store.read() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT tokens FROM rate_limit_buckets WHERE bucket = 'held' AND client = 'x'"
+            ).first()
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert row is not None and 60 - 23 + 2 <= row.tokens <= 60 - 20 + 2

@@ -3,14 +3,16 @@ through the store.
 
 The store holds each client's bucket (``rate_limit_buckets``: tokens left at a time; a
 client whose bucket has refilled has no row). Each process decides locally, with no query
-on the request path, from its copy of the buckets. Once a second (``sync_s``), in whichever
-request comes next, a process takes what it let through per client since the last sync from
-the shared buckets (one small write transaction per process per second, not one per
-request) and reads them all back. Each client's spending is charged at the time of the last
-request it counts (then refilled up to the sync), not at the sync: a process that let a
-burst through and then sat idle for a minute does not charge that burst against the
-client's next minute. So with N workers a client gets the configured rate in
-total, give or take what the workers let through within one sync interval.
+on the request path, from its copy of the buckets. Once a second (``sync_s``), started by
+whichever request comes next but in a thread of its own (the request does not wait for it;
+only a process's first sync runs in its first request), a process takes what it let through
+per client since the last sync from the shared buckets (one small write transaction per
+process per second, not one per request) and reads them all back. Each client's spending
+is charged at the time of the last request it counts (then refilled up to the sync), not at
+the sync: a process that let a burst through and then sat idle for a minute does not charge
+that burst against the client's next minute. So with N workers a client gets the
+configured rate in total, give or take what the workers let through within one sync
+interval.
 
 Not audited (``gazetteer.core.audit.UNAUDITED_TABLES``): it is bookkeeping of requests, not
 a record of anything.
@@ -102,10 +104,11 @@ class SharedTokenBucket(TokenBucket):
         self._shared: dict[str, tuple[float, float]] = {}  # the store's buckets, last read
         self._synced_at = float("-inf")
         self._sync_lock = threading.Lock()
+        self._syncing = False  # a sync thread started by a request is running
 
     def take(self, key: str) -> float:
         if self.clock() - self._synced_at >= self.sync_s:
-            self.sync(wait=False)
+            self._sync_due()
         with self._lock:
             if key not in self._buckets and key in self._shared:
                 self._buckets[key] = self._shared[key]  # spent at other workers
@@ -114,6 +117,29 @@ class SharedTokenBucket(TokenBucket):
             with self._lock:
                 self._note_spent(key, 1, self.clock())
         return wait_s
+
+    def _sync_due(self) -> None:
+        """A sync is due: in this thread if the process has never synced (its first request
+        must see what the other processes spent), otherwise in a thread of its own, so that
+        no request waits for the shared write. On SQLite that write queues behind every
+        other writer's transaction; in the request path it put a read behind the writes
+        (benchmark 4, docs/benchmarks.md). Meanwhile requests are decided locally, as they
+        are between syncs."""
+        if self._synced_at == float("-inf"):
+            self.sync(wait=False)
+            return
+        with self._lock:
+            if self._syncing:
+                return
+            self._syncing = True
+        threading.Thread(target=self._sync_aside, name="rate-limit sync", daemon=True).start()
+
+    def _sync_aside(self) -> None:
+        try:
+            self.sync(wait=False)
+        finally:
+            with self._lock:
+                self._syncing = False
 
     def _note_spent(self, client: str, n: int, at_s: float) -> None:
         """Add ``n`` requests let through, the last at ``at_s``, to those of the next sync."""
@@ -152,9 +178,10 @@ class SharedTokenBucket(TokenBucket):
                 spent, self._pending = self._pending, {}
             try:
                 shared = self._exchange(spent, now)
-            except sa.exc.DBAPIError:
+            except sa.exc.SQLAlchemyError:
                 # Bookkeeping of requests must never fail one: keep what was let through
-                # for the next sync and decide locally until then.
+                # for the next sync and decide locally until then. (Not only the driver's
+                # errors: a connection the server ended leaves SQLAlchemy's own.)
                 log.warning("rate-limit sync failed; retried at the next one", exc_info=True)
                 with self._lock:
                     for client, (n, spent_s) in spent.items():
