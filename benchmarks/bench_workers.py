@@ -154,7 +154,14 @@ def search_queries(store: Store, n: int, seed: int = 5) -> list[str]:
     return [q for triple in zip(qs["exact"], qs["prefix"], typos) for q in triple]
 
 
-def http_latencies(port: int, queries: list[str], connections: int) -> list[float]:
+_SEARCH_TIMING = re.compile(r"search;dur=([0-9.]+)")
+
+
+def http_latencies(
+    port: int, queries: list[str], connections: int, searched: list[float] | None = None
+) -> list[float]:
+    """Seconds per search at this client; ``searched`` gets each search's own time in the
+    worker (its ``Server-Timing``, webmap/server_timing.py), in seconds."""
     conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=60) for _ in range(connections)]
     seconds = []
     for i, q in enumerate(queries):
@@ -166,6 +173,10 @@ def http_latencies(port: int, queries: list[str], connections: int) -> list[floa
         seconds.append(time.perf_counter() - started)
         if response.status != 200:
             raise RuntimeError(f"{q!r}: HTTP {response.status} {body[:200]!r}")
+        if searched is not None:
+            searched.append(
+                float(_SEARCH_TIMING.search(response.headers["Server-Timing"])[1]) / 1e3
+            )
     for conn in conns:
         conn.close()
     return seconds
@@ -176,12 +187,14 @@ _WORKER_TIME = re.compile(rb'"GET /api/search\?[^"]*" 200 .* (\d+)us$')
 
 def search_latencies(
     port: int, queries: list[str], connections: int, log_path: Path
-) -> tuple[tuple, tuple]:
-    """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them, and as the
+) -> tuple[tuple, tuple, tuple]:
+    """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them; as the
     workers took them: the time at the end of each access-log line (``%(D)s``,
-    webmap/gunicorn_conf.py), from reading the request to sending the answer."""
+    webmap/gunicorn_conf.py), from reading the request to sending the answer; and the
+    search alone in the workers (``Server-Timing``)."""
     start = log_path.stat().st_size
-    at_client = percentiles_ms(http_latencies(port, queries, connections))
+    searched: list[float] = []
+    at_client = percentiles_ms(http_latencies(port, queries, connections, searched))
     time.sleep(0.2)  # the access lines of the last answers
     with log_path.open("rb") as f:
         f.seek(start)
@@ -191,7 +204,7 @@ def search_latencies(
     taken = taken[-len(queries) :]
     if len(taken) != len(queries):
         raise RuntimeError(f"{len(taken)} access-log times for {len(queries)} searches")
-    return at_client, percentiles_ms(taken)
+    return at_client, percentiles_ms(taken), percentiles_ms(searched)
 
 
 def memory_table(master: int) -> dict:
@@ -392,18 +405,19 @@ def print_table(results: dict, workers: int, n: int) -> None:
     print(
         "| design | phase | start / to new base in every worker, s | worker RSS (each) | "
         "worker PSS (each) | master PSS | total PSS | HTTP p50 / p95 ms: at the client; "
-        "in the workers | load avg (1 min) |"
+        "in the workers | the search in the workers, p50 / p95 ms | load avg (1 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results.values():
-        for phase, secs, mem, (at_client, in_workers) in r["phases"]:
+        for phase, secs, mem, (at_client, in_workers, searched) in r["phases"]:
             rss = " / ".join(f"{w['Rss'] / 1024:.0f}" for w in mem["workers"])
             pss = " / ".join(f"{w['Pss'] / 1024:.0f}" for w in mem["workers"])
             print(
                 f"| {r['label']} | {phase} | {secs:.1f} | {rss} | {pss} | "
                 f"{mem['master']['Pss'] / 1024:.0f} | {mem['total_pss_mb']:.0f} | "
                 f"{at_client[0]:.1f} / {at_client[1]:.1f}; "
-                f"{in_workers[0]:.2f} / {in_workers[1]:.2f} | {mem['load']:.1f} |"
+                f"{in_workers[0]:.2f} / {in_workers[1]:.2f} | "
+                f"{searched[0]:.2f} / {searched[1]:.2f} | {mem['load']:.1f} |"
             )
     timed = [r for r in results.values() if "in_process" in r]
     if timed:

@@ -1,6 +1,7 @@
 """Public lookup over HTTP: every input form, filters, former names, reverse lookup."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -329,3 +330,22 @@ def test_a_mixed_query_is_not_too_long_for_reading_its_characters_as_pinyin(clie
     r = client.get("/api/search", query_string={"q": "番" * 100 + "a"})
     assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "q"
     assert client.get("/api/search?q=广zhou").get_json()["results"][0]["name"] == "广州市"
+
+
+def test_lookups_say_how_long_they_took_in_the_worker(client):
+    """``Server-Timing``: the lookup's own time, as browsers' developer tools and the
+    worker benchmark read it (webmap/server_timing.py)."""
+    for path, metric in (
+        ("/api/search?q=番禺", "search"),
+        ("/api/suggest?q=番", "suggest"),
+        ("/api/reverse?lon=113.3&lat=23.1", "reverse"),
+    ):
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200
+        timing = re.fullmatch(rf"{metric};dur=(\d+\.\d{{3}})", response.headers["Server-Timing"])
+        assert timing and 0 < float(timing[1]) < 60_000
+    # A refused query and a request after a timed one (the same worker thread) carry none.
+    assert "Server-Timing" not in client.get("/api/search?q=").headers
+    assert "Server-Timing" not in client.get("/api/search?q=番禺&limit=abc").headers
+    assert "Server-Timing" not in client.get("/api/health").headers
+    assert "Server-Timing" not in client.get("/api/divisions/440000").headers

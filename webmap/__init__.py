@@ -111,11 +111,12 @@ def create_app(
     from webmap import errors
 
     errors.register(app)
-    from webmap import openapi, read_your_writes, security
+    from webmap import openapi, read_your_writes, security, server_timing
 
     read_your_writes.init_app(app, store)  # first: the sign-in check reads, too
 
     security.init_app(app)
+    server_timing.init_app(app)
     openapi.init_app(app)  # after the sign-in and rate checks: a 401 before a 400
     import importlib
 

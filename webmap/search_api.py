@@ -11,6 +11,7 @@ from gazetteer.place_view import place_view
 from webmap.context import lookup, store
 from webmap.errors import error_response, wants_json
 from webmap.schemas import ReverseBatch, query_args, validated_body
+from webmap.server_timing import timed
 
 bp = Blueprint("lookup", __name__)
 
@@ -37,24 +38,26 @@ def search():
     """?q=番禺|廣州|panyu|pan yu|gz|… &division=&feature_class=&status=&bbox=&limit=&offset="""
     args = search_args()
     q = args.pop("q")
-    return jsonify({"query": q, **lookup().find(q, **args)})
+    with timed("search"):
+        found = lookup().find(q, **args)
+    return jsonify({"query": q, **found})
 
 
 @bp.get("/api/suggest")
 def suggest():
-    return jsonify(
-        {
-            "query": query_args()["q"],
-            "results": lookup().suggest(query_args()["q"], query_args()["limit"]),
-        }
-    )
+    args = query_args()
+    with timed("suggest"):
+        results = lookup().suggest(args["q"], args["limit"])
+    return jsonify({"query": args["q"], "results": results})
 
 
 @bp.get("/api/reverse")
 def reverse():
     """?lon=&lat=&crs=CGCS2000|WGS84|GCJ02|BD09&nearest=5"""
     args = query_args()
-    return jsonify(lookup().reverse(args["lon"], args["lat"], args["crs"], nearest=args["nearest"]))
+    with timed("reverse"):
+        found = lookup().reverse(args["lon"], args["lat"], args["crs"], nearest=args["nearest"])
+    return jsonify(found)
 
 
 @bp.post("/api/reverse/batch")
