@@ -25,6 +25,7 @@ from helpers import make_app
 
 from boundaries.schema import SCHEMA
 from gazetteer.core import migrate
+from gazetteer.core.ratelimit import stop_scheduled_syncs
 from gazetteer.core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +70,7 @@ class SQLiteTemplates:
         try:
             yield store
         finally:
+            stop_scheduled_syncs()  # the test's apps' rate-limit syncs: their store goes
             store.dispose()
 
     def close(self) -> None:
@@ -135,6 +137,7 @@ class PostgresTemplates:
         try:
             yield store
         finally:
+            stop_scheduled_syncs()  # the test's apps' rate-limit syncs: their store goes
             store.dispose()
             # FORCE: a test that leaked a connection (a second Store on the same URL)
             # must not leave the database behind.

@@ -344,8 +344,17 @@ def test_lookups_say_how_long_they_took_in_the_worker(client):
         assert response.status_code == 200
         timing = re.fullmatch(rf"{metric};dur=(\d+\.\d{{3}})", response.headers["Server-Timing"])
         assert timing and 0 < float(timing[1]) < 60_000
-    # A refused query and a request after a timed one (the same worker thread) carry none.
+    # A refused query and a request after a timed one (the same worker thread) carry none:
+    # refused by the parameter checks, or by the lookup itself.
     assert "Server-Timing" not in client.get("/api/search?q=").headers
+    for refused in (
+        "/api/search?q=%E2%80%9C%E2%80%9D",  # “”: punctuation alone
+        "/api/suggest?q=%EF%BC%88%EF%BC%89",  # （）
+        "/api/reverse?lon=200&lat=23",
+        "/api/reverse?lon=113&lat=23&crs=EPSG:99999",
+    ):
+        response = client.get(refused)
+        assert response.status_code == 400 and "Server-Timing" not in response.headers
     assert "Server-Timing" not in client.get("/api/search?q=番禺&limit=abc").headers
     assert "Server-Timing" not in client.get("/api/health").headers
     assert "Server-Timing" not in client.get("/api/divisions/440000").headers

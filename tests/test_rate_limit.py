@@ -7,7 +7,7 @@ import time
 import pytest
 from helpers import TEST_PASSWORD, ensure_user, login, token_headers
 
-from gazetteer.core.ratelimit import SharedTokenBucket, TokenBucket
+from gazetteer.core.ratelimit import SharedTokenBucket, TokenBucket, stop_scheduled_syncs
 from gazetteer.core.store import Store
 from webmap.security import LOGIN_ATTEMPTS_PER_MINUTE
 
@@ -301,3 +301,43 @@ def test_a_due_sync_never_holds_up_the_request_that_starts_it(store):
             break
         time.sleep(0.05)
     assert row is not None and 60 - 23 + 2 <= row.tokens <= 60 - 20 + 2
+
+
+def test_what_a_worker_let_through_reaches_the_others_without_another_request(store):
+    """A client's burst answered by one worker, then nothing more to that worker: the other
+    workers learn of it within the sync interval, not at that worker's next request
+    (which may never come), so a request at another worker is refused at once."""
+    other = Store(store.url)
+    try:
+        one = SharedTokenBucket(store, "burst", 30, sync_s=0.2)
+        two = SharedTokenBucket(other, "burst", 30, sync_s=0.2)
+        assert [one.take("x") for _ in range(30)] == [0.0] * 30
+        time.sleep(1.0)  # no request reaches `one`; its scheduled sync runs
+        wait_s = two.take("x")  # `two`'s first request: it reads the shared buckets
+        assert wait_s > 0  # not a fresh allowance of 30
+    finally:
+        stop_scheduled_syncs()
+        other.dispose()
+
+
+def test_a_burst_several_workers_let_through_costs_at_most_a_window(store):
+    """Two workers each let a client's whole allowance through within one sync interval
+    (neither knew of the other's): the client then waits as if it had spent its allowance
+    once, refilled from when it spent it; never more than a window, whichever worker syncs
+    last and however late."""
+    now = [1_000_000.0]
+    one = SharedTokenBucket(store, "t", 30, clock=lambda: now[0])  # one token every 2 s
+    two = SharedTokenBucket(store, "t", 30, clock=lambda: now[0])
+    one.sync(), two.sync()
+    assert sum(one.take("x") == 0.0 for _ in range(40)) == 30
+    assert sum(two.take("x") == 0.0 for _ in range(40)) == 30  # 60 let through in all
+    now[0] += 1
+    one.sync()
+    now[0] += 19  # `two` learns of nothing and tells nothing for 20 s
+    two.sync()
+    one.sync()
+    # 20 s after the burst: 10 tokens back at one every 2 s, at either worker.
+    assert sum(one.take("x") == 0.0 for _ in range(40)) in (9, 10)
+    now[0] += 60  # a full window after that
+    one.sync(), two.sync()
+    assert sum(two.take("x") == 0.0 for _ in range(40)) == 30

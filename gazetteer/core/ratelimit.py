@@ -41,6 +41,20 @@ rate_limit_buckets = sa.Table(
 )
 
 
+_scheduled: set[threading.Timer] = set()  # this process's scheduled syncs
+_scheduled_lock = threading.Lock()
+
+
+def stop_scheduled_syncs() -> None:
+    """Cancel this process's scheduled syncs, for good: its stores are about to go (the
+    end of a test; a process shutting down), and a sync after that could only fail."""
+    with _scheduled_lock:
+        timers = list(_scheduled)
+        _scheduled.clear()
+    for timer in timers:
+        timer.cancel()
+
+
 class TokenBucket:
     """Per-key token buckets: ``rate_per_minute`` tokens refill evenly, at most that many
     saved up. Thread-safe; idle keys are forgotten so memory stays bounded."""
@@ -105,6 +119,7 @@ class SharedTokenBucket(TokenBucket):
         self._synced_at = float("-inf")
         self._sync_lock = threading.Lock()
         self._syncing = False  # a sync thread started by a request is running
+        self._sync_scheduled = False  # a sync follows what was let through since the last
 
     def take(self, key: str) -> float:
         if self.clock() - self._synced_at >= self.sync_s:
@@ -116,7 +131,30 @@ class SharedTokenBucket(TokenBucket):
         if not wait_s:
             with self._lock:
                 self._note_spent(key, 1, self.clock())
+                schedule, self._sync_scheduled = not self._sync_scheduled, True
+            if schedule:
+                self._schedule_sync()
         return wait_s
+
+    def _schedule_sync(self) -> None:
+        """Sync ``sync_s`` after a request was let through, whether or not another request
+        reaches this process: the other processes learn of the spending within that time,
+        not at this one's next request (a client whose burst two workers answered was let
+        through again by one of them for a while, then refused by the other for a minute
+        when it finally synced, against the Retry-After it had been given)."""
+        timer = threading.Timer(self.sync_s, self._scheduled_sync)
+        timer.name, timer.daemon, timer.args = "rate-limit sync", True, (timer,)
+        with _scheduled_lock:
+            _scheduled.add(timer)
+        timer.start()
+
+    def _scheduled_sync(self, timer: threading.Timer) -> None:
+        with _scheduled_lock:
+            _scheduled.discard(timer)
+        with self._lock:
+            # Cleared first: a request let through during the sync schedules the next one.
+            self._sync_scheduled = False
+        self.sync(wait=True)
 
     def _sync_due(self) -> None:
         """A sync is due: in this thread if the process has never synced (its first request
@@ -156,15 +194,24 @@ class SharedTokenBucket(TokenBucket):
 
     def _after_spending(self, tokens, updated_s, n: int, spent_s: float, now: float):
         """The tokens at ``now`` of a bucket holding ``tokens`` at ``updated_s`` from which
-        ``n`` were spent, the last at ``spent_s``: charged then (or at ``updated_s`` if the
-        store learnt of later spending meanwhile), refilled up to ``now``. Charging at
-        ``now`` instead would take a burst let through a minute ago from the next minute."""
-        charged_s = (
-            sa.case((updated_s > spent_s, updated_s), else_=spent_s)
-            if isinstance(updated_s, sa.ColumnElement)
-            else max(spent_s, updated_s)
-        )
-        left = self._refilled(tokens, updated_s, charged_s) - n
+        ``n`` were spent, the last at ``spent_s``; SQL when ``tokens`` and ``updated_s`` are
+        columns. Charged at ``spent_s``; when the store's bucket is newer (another process
+        synced since), at ``updated_s``, less what would have refilled from ``spent_s`` to
+        then. Never below empty: a client that several processes let through within one
+        sync interval then waits as if it had spent its whole allowance, never longer than
+        a window. Charging at ``now`` instead would take a burst let through a minute ago
+        from the next minute."""
+        late = updated_s - spent_s  # > 0: the store learnt of later spending meanwhile
+        refilled_late = late * self.rate_per_s
+        if isinstance(updated_s, sa.ColumnElement):
+            charged_s = sa.case((late > 0, updated_s), else_=spent_s)
+            owed = sa.case((refilled_late >= n, 0.0), (late > 0, n - refilled_late), else_=float(n))
+            left = self._refilled(tokens, updated_s, charged_s) - owed
+            left = sa.case((left < 0, 0.0), else_=left)
+        else:
+            charged_s = max(spent_s, updated_s)
+            owed = max(0.0, n - refilled_late) if late > 0 else float(n)
+            left = max(0.0, self._refilled(tokens, updated_s, charged_s) - owed)
         return self._refilled(left, charged_s, now)
 
     def sync(self, *, wait: bool = True) -> None:
