@@ -273,6 +273,8 @@ def test_admin_commands_create_users_and_tokens(store, tmp_path):
     from webmap.cli import main
 
     base = ["--data-dir", str(tmp_path), "--database-url", store.url, "admin"]
+    r = CliRunner().invoke(main, [*base, "list-users"])  # none yet: said, apart from stdout
+    assert r.exit_code == 0 and r.stdout == "" and "no users yet" in r.stderr
     r = CliRunner().invoke(
         main,
         [

@@ -341,3 +341,22 @@ def test_a_burst_several_workers_let_through_costs_at_most_a_window(store):
     now[0] += 60  # a full window after that
     one.sync(), two.sync()
     assert sum(two.take("x") == 0.0 for _ in range(40)) == 30
+
+
+def test_after_a_burst_over_two_workers_the_first_token_is_back_when_retry_after_said(store):
+    """Both workers refuse with Retry-After 2 s (one token every 2 s at 30 a minute); once
+    they have synced, the first token is back 2 s after the burst, at either worker, not
+    a sync interval later."""
+    now = [1_000_000.0]
+    one = SharedTokenBucket(store, "t", 30, clock=lambda: now[0])
+    two = SharedTokenBucket(store, "t", 30, clock=lambda: now[0])
+    one.sync(), two.sync()
+    assert sum(one.take("x") == 0.0 for _ in range(31)) == 30
+    assert sum(two.take("x") == 0.0 for _ in range(31)) == 30
+    assert one.take("x") == pytest.approx(2.0) and two.take("x") == pytest.approx(2.0)
+    now[0] += 1.0
+    one.sync(), two.sync(), one.sync()
+    now[0] += 0.9
+    assert one.take("x") > 0 and two.take("x") > 0
+    now[0] += 0.15  # 2.05 s after the burst
+    assert one.take("x") == 0.0

@@ -150,8 +150,12 @@ activate = _set_active_command(
 @click.pass_obj
 def list_users(obj) -> None:
     """One line per user: name, active, roles, office. Values are shown with control
-    characters escaped (``displayable``), so no stored value can add a line."""
-    for u in accounts.list_users(obj.store):
+    characters escaped (``displayable``), so no stored value can add a line. With none,
+    says so on stderr (stdout stays empty for scripts)."""
+    users = accounts.list_users(obj.store)
+    if not users:
+        click.echo("还没有用户 no users yet: gdgis admin create-user NAME --role ROLE", err=True)
+    for u in users:
         click.echo(
             f"{displayable(u['username']):24} {'active' if u['active'] else 'inactive':9} "
             f"{','.join(u['roles']):32} {displayable(u['office'] or '-')}"

@@ -197,21 +197,28 @@ class SharedTokenBucket(TokenBucket):
         ``n`` were spent, the last at ``spent_s``; SQL when ``tokens`` and ``updated_s`` are
         columns. Charged at ``spent_s``; when the store's bucket is newer (another process
         synced since), at ``updated_s``, less what would have refilled from ``spent_s`` to
-        then. Never below empty: a client that several processes let through within one
-        sync interval then waits as if it had spent its whole allowance, never longer than
-        a window. Charging at ``now`` instead would take a burst let through a minute ago
-        from the next minute."""
+        then. Never below empty at ``spent_s`` (refilled since): a client that several
+        processes let through within one sync interval then waits as if it had spent its
+        whole allowance then, never longer than a window. Charging at ``now`` instead would
+        take a burst let through a minute ago from the next minute."""
         late = updated_s - spent_s  # > 0: the store learnt of later spending meanwhile
         refilled_late = late * self.rate_per_s
         if isinstance(updated_s, sa.ColumnElement):
             charged_s = sa.case((late > 0, updated_s), else_=spent_s)
             owed = sa.case((refilled_late >= n, 0.0), (late > 0, n - refilled_late), else_=float(n))
+            # Empty at spent_s, refilled up to charged_s: the least the bucket holds then.
+            floor = sa.case(
+                (refilled_late > self.capacity, self.capacity),
+                (late > 0, refilled_late),
+                else_=0.0,
+            )
             left = self._refilled(tokens, updated_s, charged_s) - owed
-            left = sa.case((left < 0, 0.0), else_=left)
+            left = sa.case((left < floor, floor), else_=left)
         else:
             charged_s = max(spent_s, updated_s)
             owed = max(0.0, n - refilled_late) if late > 0 else float(n)
-            left = max(0.0, self._refilled(tokens, updated_s, charged_s) - owed)
+            floor = min(self.capacity, refilled_late) if late > 0 else 0.0
+            left = max(floor, self._refilled(tokens, updated_s, charged_s) - owed)
         return self._refilled(left, charged_s, now)
 
     def sync(self, *, wait: bool = True) -> None:
