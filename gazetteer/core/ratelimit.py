@@ -3,11 +3,12 @@ through the store.
 
 The store holds each client's bucket (``rate_limit_buckets``: tokens left at a time; a
 client whose bucket has refilled has no row). Each process decides locally, with no query
-on the request path, from its copy of the buckets. Once a second (``sync_s``), started by
-whichever request comes next but in a thread of its own (the request does not wait for it;
-only a process's first sync runs in its first request), a process takes what it let through
-per client since the last sync from the shared buckets (one small write transaction per
-process per second, not one per request) and reads them all back. Each client's spending
+on the request path, from its copy of the buckets. A second (``sync_s``) after it lets a
+request through, and whenever a request finds the last sync a second old, a process takes
+what it let through per client since the last sync from the shared buckets and reads them
+all back (one small write transaction per process per second, not one per request), in a
+thread of its own: no request waits for it, and only a process's first sync runs in its
+first request. Each client's spending
 is charged at the time of the last request it counts (then refilled up to the sync), not at
 the sync: a process that let a burst through and then sat idle for a minute does not charge
 that burst against the client's next minute. So with N workers a client gets the
