@@ -462,3 +462,41 @@ def test_staff_pages_send_the_anonymous_to_sign_in_and_refuse_a_role_that_may_no
         assert refused.status_code == 403 and "审核人员" in refused.get_data(as_text=True)
     else:
         assert bclient.get(page).status_code == 200
+
+
+def test_an_anonymous_answer_sets_no_cookie_and_says_it_varies_on_one(client, store):
+    """A request without a cookie (the public's, scripts') gets an empty session at once
+    (webmap.security.SessionCookies): no cookie is set, ``Vary: Cookie`` is still said
+    (a signed-in user's answer differs), and signing in afterwards works as ever."""
+    answer = client.get("/api/health")
+    assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+    assert "Cookie" in answer.headers["Vary"]
+    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"])
+    assert sign_in_by_form(client).status_code == 302
+    me = client.get("/auth/me")
+    assert me.get_json()["username"] == "wang" and "Cookie" in me.headers["Vary"]
+    assert me.headers["Cache-Control"] == "no-store"
+
+
+def test_the_app_asks_once_whether_a_function_is_a_coroutine(app):
+    """``GazetteerApp.ensure_sync`` (webmap/__init__.py) remembers the answer per function,
+    weakly (a closure made for one request is not kept), and still hands a coroutine
+    function to Flask (which needs its ``async`` extra, not installed here)."""
+    import gc
+
+    def view():
+        return "ok"
+
+    async def coroutine_view():
+        return "ok"
+
+    assert app.ensure_sync(view) is view and app.ensure_sync(view) is view
+    assert view in app._plain_functions
+    with pytest.raises(RuntimeError, match="async"):
+        app.ensure_sync(coroutine_view)
+    held = len(app._plain_functions)
+    del view
+    gc.collect()
+    assert len(app._plain_functions) == held - 1
+    with app.test_client() as c:  # the app's own views and hooks, through the cache
+        assert c.get("/api/health").status_code == 200

@@ -7,9 +7,11 @@ HTTP responses in one place (``webmap.errors``).
 
 from __future__ import annotations
 
+import inspect
 import logging
+import types
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask
@@ -46,9 +48,31 @@ BLUEPRINT_MODULES = (
 )
 
 
+class GazetteerApp(Flask):
+    """Flask, asking once per function whether a view or hook is a coroutine function.
+
+    Flask asks on every request, for the view and each hook (``ensure_sync``: nine times
+    for an anonymous search, a tenth of Flask's own time on it), and the answer cannot
+    change for a function. Held weakly: a function made for one request (a closure given
+    to ``after_this_request``) is not kept. Other callables are asked as Flask does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        if type(func) is types.FunctionType:
+            plain = self._plain_functions.get(func)
+            if plain is None:
+                plain = self._plain_functions[func] = not inspect.iscoroutinefunction(func)
+            if plain:
+                return func
+        return super().ensure_sync(func)
+
+
 def create_app(
     test_config: Mapping[str, Any] | None = None, *, store: Store | None = None
-) -> Flask:
+) -> GazetteerApp:
     """Build the app. ``test_config`` overrides settings (see ``gazetteer.core.settings``);
     ``store`` lets tests hand in an already migrated store."""
     settings = load_settings(test_config)
@@ -58,7 +82,7 @@ def create_app(
         )
     except ValueError as exc:
         raise SettingsError(f"GDGIS_MARKER_DISTANCE_GUARD_M: {exc}") from None
-    app = Flask(__name__)
+    app = GazetteerApp(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_MB"] * 1024 * 1024
     app.config["SESSION_COOKIE_HTTPONLY"] = True

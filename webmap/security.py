@@ -84,7 +84,9 @@ def _too_many(wait_s: float):
 
 
 def has_bearer_token() -> bool:
-    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+    # The WSGI environ's header, not ``request.headers`` (a mapping made and searched on
+    # every call): this runs twice on every request.
+    return request.environ.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer ")
 
 
 INT64_MAX = 2**63 - 1
@@ -311,8 +313,10 @@ def with_nonce(html: str) -> str:
 def _is_follow_on_page() -> bool:
     """A later page of an OGC items listing (offset > 0): what a client paging through a
     layer sends, counted against the paging budget."""
+    if request.endpoint != "ogc.items":
+        return False
     offset = request.args.get("offset", "")
-    return request.endpoint == "ogc.items" and offset.isdigit() and int(offset) > 0
+    return offset.isdigit() and int(offset) > 0
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -333,7 +337,10 @@ class SessionCookies(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request):
         """The session, marked changed when its cookie verified with one of the fallback
         keys only: the answer then carries it signed with the current key, so that a user
-        who keeps working is still signed in once the old key is removed."""
+        who keeps working is still signed in once the old key is removed. A request with
+        no cookie at all (the public's, scripts') gets an empty session at once."""
+        if app.secret_key and not request.environ.get("HTTP_COOKIE"):
+            return self.session_class()
         session = super().open_session(app, request)
         if session and app.config["SECRET_KEY_FALLBACKS"]:
             cookie = request.cookies.get(self.get_cookie_name(app), "")
@@ -342,6 +349,16 @@ class SessionCookies(SecureCookieSessionInterface):
             except BadSignature:
                 session.modified = True
         return session
+
+    def save_session(self, app: Flask, session, response) -> None:
+        """As Flask does; an empty session left unchanged (every anonymous request) only
+        adds ``Vary: Cookie`` if it was read, without Flask's seven settings looked up for
+        the cookie it will not set."""
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
     def _serializer(self, keys: tuple) -> URLSafeTimedSerializer:
         """Flask's serializer over ``keys`` (oldest first; the last one signs), made once.
