@@ -314,7 +314,16 @@ def run_wrk(
             f"delay = function()\n  return math.random(0, {round(2 * think_ms)})\nend\n"
             if think_ms
             else ""
-        ),
+        )
+        # The latency at each of QUANTILE_POINTS (microseconds), for the row of all requests.
+        + "done = function(summary, latency, requests)\n"
+        + "".join(
+            f"  io.write(string.format('Q {p} %d\\n', latency:percentile({p})))\n"
+            for p in QUANTILE_POINTS
+        )
+        # wrk's percentile(100) is 0: the slowest is its max.
+        + "  io.write(string.format('Q 100 %d\\n', latency.max))\n"
+        + "end\n",
         encoding="utf-8",
     )
     out = subprocess.run(
@@ -347,14 +356,52 @@ def run_wrk(
     errors = (int(non2xx.group(1)) if non2xx else 0) + (
         sum(map(int, socket_errors.groups())) if socket_errors else 0
     )
+    quantiles = {float(p): int(us) / 1e3 for p, us in re.findall(r"^Q ([\d.]+) (\d+)$", out, re.M)}
     return {
         "count": count,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": ms("50%"),
         "p99": ms("99%"),
         "errors": errors,
+        "quantiles": quantiles,
         "raw": out,
     }
+
+
+# Percentiles at which wrk reports the reads' latency (every half per cent, then every
+# hundredth above 95; and the slowest): enough to place the 99th percentile of reads and writes together
+# to within a few requests.
+QUANTILE_POINTS = [i / 2 for i in range(190)] + [95 + i / 100 for i in range(500)]
+
+
+def quantile_table(latencies: list[float]) -> dict[float, float]:
+    """The latency at each of QUANTILE_POINTS and the slowest (at 100), as wrk reports them."""
+    ordered = sorted(latencies)
+    last = len(ordered) - 1
+    return (
+        {q: ordered[min(last, int(round(q / 100 * last)))] for q in [*QUANTILE_POINTS, 100.0]}
+        if ordered
+        else {}
+    )
+
+
+def mixed_percentile(
+    read_quantiles: dict[float, float], reads: int, writes: list[float], p: float
+) -> float:
+    """The ``p``-th percentile (ms) of reads and writes together: ``reads`` requests whose
+    latency at each percentile is ``read_quantiles`` (wrk's), and ``writes`` (each one's
+    latency). The first latency at which at least ``p`` per cent of all requests are done."""
+    points = sorted(read_quantiles.items())
+    total = reads + len(writes)
+    ordered = sorted(writes)
+    done_writes = 0
+    for latency in sorted({v for _, v in points} | set(ordered)):
+        while done_writes < len(ordered) and ordered[done_writes] <= latency:
+            done_writes += 1
+        done_reads = max((q for q, v in points if v <= latency), default=0.0) / 100 * reads
+        if done_reads + done_writes >= p / 100 * total:
+            return latency
+    return max(points[-1][1] if points else 0.0, ordered[-1] if ordered else 0.0)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -413,10 +460,19 @@ def run_phase(
             "p50": percentile(reads, 50),
             "p99": percentile(reads, 99),
             "errors": read_errors,
+            "quantiles": quantile_table(reads),
         }
     writes = results.latencies_ms["write"]
+    count = wrk["count"] + len(writes)
     return {
         "elapsed": elapsed,
+        "all": {
+            "count": count,
+            "rps": count / elapsed,
+            "p50": mixed_percentile(wrk["quantiles"], wrk["count"], writes, 50),
+            "p99": mixed_percentile(wrk["quantiles"], wrk["count"], writes, 99),
+            "errors": wrk["errors"] + results.errors["write"],
+        },
         "reads": wrk,
         "writes": {
             "count": len(writes),
@@ -509,6 +565,7 @@ def main() -> None:
             f"writes: {args.writers} officers/clerks, {args.write_rate:g}/s",
             loaded["writes"],
         ),
+        ("reads + writes", "all requests together", loaded["all"]),
     ]
     for phase, kind, r in rows:
         print(

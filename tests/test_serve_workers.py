@@ -368,3 +368,31 @@ def test_the_served_workers_each_keep_to_their_own_core_when_there_are_enough(se
         assert all(len(a) == 1 for a in workers) and workers[0] != workers[1]
     else:
         assert workers == [allowed, allowed]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="pinning needs Linux")
+def test_the_benchmark_client_keeps_off_the_core_of_the_worker_that_answers(server):
+    """benchmarks/bench_workers.py's ``client_cores``: for each keep-alive connection, the
+    cores but the one its worker is pinned to. The client would otherwise take that core
+    as each answer reaches it and count its own work in the worker's access-log time.
+    With one core (workers not pinned) there is nothing to keep off."""
+    from benchmarks.bench_workers import client_cores
+
+    _, workers = server_processes(server)
+    everywhere = os.sched_getaffinity(0)
+    conns = [http.client.HTTPConnection("127.0.0.1", server, timeout=30) for _ in range(4)]
+    try:
+        for conn in conns:
+            conn.request("GET", "/api/health")
+            assert conn.getresponse().read()
+        cores = client_cores(server, conns, workers, everywhere)
+    finally:
+        for conn in conns:
+            conn.close()
+    if len(everywhere) < 2:
+        assert cores == [None] * 4
+        return
+    worker_cores = [os.sched_getaffinity(pid) for pid in workers]
+    for allowed in cores:
+        assert allowed and allowed < everywhere
+        assert everywhere - allowed in worker_cores  # exactly one worker's core left out
