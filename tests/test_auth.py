@@ -464,13 +464,25 @@ def test_staff_pages_send_the_anonymous_to_sign_in_and_refuse_a_role_that_may_no
         assert bclient.get(page).status_code == 200
 
 
-def test_an_anonymous_answer_sets_no_cookie_and_says_it_varies_on_one(client, store):
-    """A request without a cookie (the public's, scripts') gets an empty session at once
-    (webmap.security.SessionCookies): no cookie is set, ``Vary: Cookie`` is still said
-    (a signed-in user's answer differs), and signing in afterwards works as ever."""
+def test_what_caches_may_keep_for_the_public_a_visitor_staff_and_static_files(client, store):
+    """A request without a cookie (the public's API clients, scripts) gets an empty session
+    at once (webmap.security.SessionCookies): no cookie is set and the answer may be shared,
+    varying on the cookie and on a token. A page sets the visitor's cookie and holds their
+    CSRF token: only their browser may keep it (user test, 2026-11-30: every new visitor's
+    page was shareable). Staff answers are kept nowhere; static files are one for all."""
     answer = client.get("/api/health")
     assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
-    assert "Cookie" in answer.headers["Vary"]
+    assert {"Cookie", "Authorization"} <= set(answer.headers["Vary"].replace(" ", "").split(","))
+    assert "Cache-Control" not in answer.headers
+    page = client.get("/search")
+    assert page.status_code == 200 and "session=" in page.headers["Set-Cookie"]
+    assert page.headers["Cache-Control"] == "private, no-cache"
+    again = client.get("/api/health")  # now with the visitor's cookie
+    assert again.headers["Cache-Control"] == "private, no-cache"
+    with client.get("/static/app.css") as static:
+        assert static.status_code == 200 and "Cookie" not in static.headers.get("Vary", "")
+    token = client.get("/api/health", headers=token_headers(store, "li", "clerk"))
+    assert token.headers["Cache-Control"] == "no-store" and "Authorization" in token.headers["Vary"]
     accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"])
     assert sign_in_by_form(client).status_code == 302
     me = client.get("/auth/me")

@@ -277,7 +277,7 @@ def _refuse_ids_beyond_the_store() -> None:
     for name, value in (request.view_args or {}).items():
         if value == BoundedIntConverter.OUT_OF_RANGE and type(value) is int:
             raise NotFound(
-                f"没有这条记录：编号（{name}）应为 0 到 {BoundedIntConverter.STORE_MAX} 的整数"
+                f"没有这条记录：编号（{name}）应为 1 到 {BoundedIntConverter.STORE_MAX} 的整数"
                 "（不带前导零）",
                 details={"field": name, "reason": "id_out_of_range"},
             )
@@ -465,8 +465,22 @@ def init_app(app: Flask) -> None:
         ]
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             wanted.append(("Strict-Transport-Security", "max-age=31536000"))
-        if session.get("username") or has_bearer_token():
-            # A signed-in page or a token's answer (staff data): no shared or disk caches.
-            wanted.append(("Cache-Control", "no-store"))
+        if request.endpoint != "static":  # a file is the same for everyone
+            wanted += _cache_control()
+            # Every other answer varies on the cookie (read above, so Flask says so) and on
+            # a token: ``/api/places/<id>`` tells a token's holder who registered the
+            # place, which the public answer leaves out.
+            response.vary.add("Authorization")
         headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response
+
+    def _cache_control() -> list[tuple[str, str]]:
+        """What a cache may keep of an answer that is not a static file. A signed-in page or
+        a token's answer (staff data): nothing. An answer to a visitor with a session (a page
+        holds the visitor's own CSRF token; a first page sets the cookie): the browser only,
+        asking again each time. Anything else: what the view said, or HTTP's defaults."""
+        if session.get("username") or has_bearer_token():
+            return [("Cache-Control", "no-store")]
+        if session or session.modified:
+            return [("Cache-Control", "private, no-cache")]
+        return []

@@ -207,3 +207,16 @@ def test_reservation_and_division_changes_through_the_pages(live_server, open_co
     page.click("form.form button[type=submit]")
     assert "相同" in page.locator(".flashes").inner_text()
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_the_sign_in_page_keeps_a_margin_on_a_phone(live_server, open_context):
+    """At 390x844 the heading, the fields and the button of the sign-in page stay clear of
+    the screen's edges (user test, 2026-11-30: they touched both)."""
+    width = 390
+    context, _ = open_context({"width": width, "height": 844})
+    page = context.new_page()
+    page.goto(live_server["url"] + "/auth/login")
+    for selector in ("h1", "input[name=username]", "input[name=password]", "form button"):
+        box = page.locator(selector).first.bounding_box()
+        assert box["x"] >= 8 and box["x"] + box["width"] <= width - 8, (selector, box)
+    screenshot(page, "login-390x844")
