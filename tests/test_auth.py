@@ -469,7 +469,8 @@ def test_what_caches_may_keep_for_the_public_a_visitor_staff_and_static_files(cl
     at once (webmap.security.SessionCookies): no cookie is set and the answer may be shared,
     varying on the cookie and on a token. A page sets the visitor's cookie and holds their
     CSRF token: only their browser may keep it (user test, 2026-11-30: every new visitor's
-    page was shareable). Staff answers are kept nowhere; static files are one for all."""
+    page was shareable); the public JSON stays shareable, keyed on the cookie. Staff
+    answers are kept nowhere; static files are one for all."""
     answer = client.get("/api/health")
     assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
     assert {"Cookie", "Authorization"} <= set(answer.headers["Vary"].replace(" ", "").split(","))
@@ -477,8 +478,11 @@ def test_what_caches_may_keep_for_the_public_a_visitor_staff_and_static_files(cl
     page = client.get("/search")
     assert page.status_code == 200 and "session=" in page.headers["Set-Cookie"]
     assert page.headers["Cache-Control"] == "private, no-cache"
-    again = client.get("/api/health")  # now with the visitor's cookie
+    again = client.get("/search?q=天河")  # now with the visitor's cookie and token
+    assert "Set-Cookie" not in again.headers
     assert again.headers["Cache-Control"] == "private, no-cache"
+    json_again = client.get("/api/health")  # the same for every visitor
+    assert "Cache-Control" not in json_again.headers and "Cookie" in json_again.headers["Vary"]
     with client.get("/static/app.css") as static:
         assert static.status_code == 200 and "Cookie" not in static.headers.get("Vary", "")
     token = client.get("/api/health", headers=token_headers(store, "li", "clerk"))

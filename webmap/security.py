@@ -466,7 +466,7 @@ def init_app(app: Flask) -> None:
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             wanted.append(("Strict-Transport-Security", "max-age=31536000"))
         if request.endpoint != "static":  # a file is the same for everyone
-            wanted += _cache_control()
+            wanted += _cache_control(response)
             # Every other answer varies on the cookie (read above, so Flask says so) and on
             # a token: ``/api/places/<id>`` tells a token's holder who registered the
             # place, which the public answer leaves out.
@@ -474,13 +474,15 @@ def init_app(app: Flask) -> None:
         headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response
 
-    def _cache_control() -> list[tuple[str, str]]:
+    def _cache_control(response) -> list[tuple[str, str]]:
         """What a cache may keep of an answer that is not a static file. A signed-in page or
-        a token's answer (staff data): nothing. An answer to a visitor with a session (a page
-        holds the visitor's own CSRF token; a first page sets the cookie): the browser only,
-        asking again each time. Anything else: what the view said, or HTTP's defaults."""
+        a token's answer (staff data): nothing. An answer that sets the visitor's cookie (a
+        first page: a shared cache would hand that cookie and the page's CSRF token to
+        every visitor after) or a page holding their token: the browser only, asking again
+        each time. Anything else (the public's JSON, the same for every visitor; the
+        cookie, if any, is in ``Vary``): what the view said, or HTTP's defaults."""
         if session.get("username") or has_bearer_token():
             return [("Cache-Control", "no-store")]
-        if session or session.modified:
+        if session.modified or (session and response.mimetype == "text/html"):
             return [("Cache-Control", "private, no-cache")]
         return []
