@@ -485,8 +485,14 @@ def test_what_caches_may_keep_for_the_public_a_visitor_staff_and_static_files(cl
     assert "Cache-Control" not in json_again.headers and "Cookie" in json_again.headers["Vary"]
     with client.get("/static/app.css") as static:
         assert static.status_code == 200 and "Cookie" not in static.headers.get("Vary", "")
-    token = client.get("/api/health", headers=token_headers(store, "li", "clerk"))
+    token_header = token_headers(store, "li", "clerk")
+    token = client.get("/api/health", headers=token_header)
     assert token.headers["Cache-Control"] == "no-store" and "Authorization" in token.headers["Vary"]
+    # A missing file's error page is a page (user test: it showed the signed-in user and
+    # their token with no Cache-Control)
+    missing = client.get("/static/nope.css", headers=token_header)
+    assert missing.status_code == 404 and missing.headers["Cache-Control"] == "no-store"
+    assert client.get("/static/nope.css").headers["Cache-Control"] == "private, no-cache"
     accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"])
     assert sign_in_by_form(client).status_code == 302
     me = client.get("/auth/me")

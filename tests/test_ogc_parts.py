@@ -342,6 +342,24 @@ def test_etag_and_last_modified_give_304_until_the_layer_changes(client, store):
     assert client.get(d_url, headers={"If-None-Match": d_etag}).status_code == 304
 
 
+def test_an_html_page_is_always_made_for_its_visitor_and_carries_no_validator(client, store):
+    """A page of the OGC API holds the visitor's own parts (who is signed in, their CSRF
+    token). The data's ETag would answer 304 to a copy made for someone else, or before
+    signing in (user test, 2026-11-30: a signed-in officer got the anonymous page back,
+    with its stale token). The JSON keeps its validators."""
+    url = "/ogc/collections/places/items?limit=5"
+    etag, modified = (client.get(url).headers[h] for h in ("ETag", "Last-Modified"))
+    page = client.get(url + "&f=html")
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    assert "ETag" not in page.headers and "Last-Modified" not in page.headers
+    for conditional in ({"If-None-Match": etag}, {"If-Modified-Since": modified}):
+        again = client.get(url + "&f=html", headers=conditional)
+        assert again.status_code == 200 and "<html" in again.get_data(as_text=True)
+    by_accept = client.get(url, headers={"Accept": "text/html", "If-None-Match": etag})
+    assert by_accept.status_code == 200 and by_accept.content_type.startswith("text/html")
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304  # JSON
+
+
 def test_gzip_and_weak_etags_come_back_as_304(client):
     """A client that accepts gzip gets ``"<hash>-gz"``; sending it back (alone or with
     If-Modified-Since, as browsers do) is a 304, and so is a weak ``W/"<hash>"`` (RFC 9110

@@ -63,12 +63,16 @@ def execute(handler: str, **parts) -> Response:
     """The one place that turns an ApiRequest/ApiResponse round trip into HTTP."""
     api = OgcApi(store(), LAYERS, "广东省地名与行政区域界线 OGC API")
     fmt = _format()
+    # A page holds the visitor's own parts (who is signed in, their CSRF token), which the
+    # data's validators do not cover: a 304 would keep another visitor's (or the signed-out)
+    # copy in the browser. So a page is always made, and carries no ETag.
+    page = fmt == "html"
     req = ApiRequest(
         base_url=request.url_root.rstrip("/") + bp.url_prefix,
         args=single_values(request.args),
         format=fmt,
-        if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.headers.get("If-Modified-Since"),
+        if_none_match=None if page else request.headers.get("If-None-Match"),
+        if_modified_since=None if page else request.headers.get("If-Modified-Since"),
         path=request.path,
     )
     result: ApiResponse = getattr(api, handler)(req, **parts)
@@ -76,12 +80,14 @@ def execute(handler: str, **parts) -> Response:
         response = Response(status=304)
     elif isinstance(result.body, bytes):
         response = Response(result.body, result.status, content_type=result.media_type)
-    elif fmt == "html" and result.template:
+    elif page and result.template:
         response = Response(
             render_template(result.template, body=result.body),
             result.status,
             content_type="text/html; charset=utf-8",
         )
+        result.headers.pop("ETag", None)
+        result.headers.pop("Last-Modified", None)
     else:
         response = Response(
             json_bytes(result.body),

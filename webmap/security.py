@@ -465,7 +465,9 @@ def init_app(app: Flask) -> None:
         ]
         if current_app.config.get("SESSION_COOKIE_SECURE"):
             wanted.append(("Strict-Transport-Security", "max-age=31536000"))
-        if request.endpoint != "static":  # a file is the same for everyone
+        # A file is the same for everyone; not so the error page of one that is missing,
+        # which shows who is signed in.
+        if request.endpoint != "static" or response.status_code >= 400:
             wanted += _cache_control(response)
             # Every other answer varies on the cookie (read above, so Flask says so) and on
             # a token: ``/api/places/<id>`` tells a token's holder who registered the
