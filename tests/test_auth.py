@@ -522,3 +522,20 @@ def test_the_app_asks_once_whether_a_function_is_a_coroutine(app):
     assert len(app._plain_functions) == held - 1
     with app.test_client() as c:  # the app's own views and hooks, through the cache
         assert c.get("/api/health").status_code == 200
+
+
+def test_after_a_wrong_password_the_form_keeps_the_username_escaped(client, store):
+    """The sign-in form sent back after a refusal keeps the username typed, with the cursor
+    in the password field (user test, 2026-11-30: it was cleared); what was typed is text,
+    never markup."""
+    accounts.create_user(store, "wang", TEST_PASSWORD, ["officer"])
+    wrong = sign_in_by_form(client, "guess guess guess")
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 401 and 'value="wang"' in page
+    assert re.search(r'name="password"[^>]*autofocus', page)
+    odd = sign_in_by_form(client, "guess guess guess", username='x"><script>alert(1)</script>')
+    assert odd.status_code == 401 and "<script>alert(1)" not in odd.get_data(as_text=True)
+    assert "&lt;script&gt;" in odd.get_data(as_text=True)
+    assert sign_in_by_form(client).status_code == 302  # the second try signs in
+    fresh = client.get("/auth/login").get_data(as_text=True)
+    assert re.search(r'name="username"[^>]*value=""[^>]*autofocus', fresh)

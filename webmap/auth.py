@@ -48,7 +48,10 @@ def login():
             g.gdgis_actor = actor
             flash(f"已登录：{actor.username}")
             return redirect(_safe_next(next_url))
-    return render_template("auth/login.html", error=error, next_url=next_url), 401 if error else 200
+    # After a refusal the form keeps the username typed (only the password is typed again).
+    username = form.get("username", "") if error else ""
+    page = render_template("auth/login.html", error=error, next_url=next_url, username=username)
+    return page, 401 if error else 200
 
 
 @bp.errorhandler(CSRFError)
@@ -72,7 +75,10 @@ def _form_expired(exc: CSRFError):
         return render_template("auth/logout.html", error=error), 400
     error = "登录表单已过期或缺少安全令牌（CSRF，字段 csrf_token），未登录：请重新输入用户名和密码"
     next_url = request.form.get("next", "")[:2000]
-    return render_template("auth/login.html", error=error, next_url=next_url), 400
+    username = request.form.get("username", "")[:64]
+    return render_template(
+        "auth/login.html", error=error, next_url=next_url, username=username
+    ), 400
 
 
 @bp.route("/logout", methods=["GET", "POST"])
