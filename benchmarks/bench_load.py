@@ -369,20 +369,15 @@ def run_wrk(
 
 
 # Percentiles at which wrk reports the reads' latency (every half per cent, then every
-# hundredth above 95; and the slowest): enough to place the 99th percentile of reads and writes together
-# to within a few requests.
+# hundredth above 95; and the slowest): enough to place the 99th percentile of reads and
+# writes together to within a few requests.
 QUANTILE_POINTS = [i / 2 for i in range(190)] + [95 + i / 100 for i in range(500)]
 
 
 def quantile_table(latencies: list[float]) -> dict[float, float]:
     """The latency at each of QUANTILE_POINTS and the slowest (at 100), as wrk reports them."""
     ordered = sorted(latencies)
-    last = len(ordered) - 1
-    return (
-        {q: ordered[min(last, int(round(q / 100 * last)))] for q in [*QUANTILE_POINTS, 100.0]}
-        if ordered
-        else {}
-    )
+    return {q: _ranked(ordered, q) for q in [*QUANTILE_POINTS, 100.0]} if ordered else {}
 
 
 def mixed_percentile(
@@ -407,7 +402,11 @@ def mixed_percentile(
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
-    ordered = sorted(values)
+    return _ranked(sorted(values), p)
+
+
+def _ranked(ordered: list[float], p: float) -> float:
+    """The ``p``-th percentile of the sorted, non-empty ``ordered`` (nearest rank)."""
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
