@@ -25,6 +25,7 @@ lost write.
 
 Usage:  python benchmarks/bench_load.py [--duration 60] [--clients 200] [--workers N]
         [--threads 8] [--think-ms 250] [--writers 4] [--write-rate 10]
+        [--write-arrivals independent|lockstep]
         [--generator wrk|python]
 
 The reads come from wrk (``apt-get install wrk``) when it is installed: a C load generator
@@ -213,18 +214,25 @@ def writer(
     acknowledged: list[int],
     rate_per_s: float = 10.0,
     writer_no: int = 0,
+    lockstep: bool = False,
 ) -> None:
     """Draft a proposal, then alternate submit (clerk) and return (officer); every 2xx is
     one acknowledged write that must be in the store afterwards. Paced at ``rate_per_s``
     writes a second (10/s in all is 36,000 an hour: far above the province's ~10,000 naming
-    decisions a year, and still a steady stream of write transactions)."""
+    decisions a year, and still a steady stream of write transactions).
+
+    Each writer's writes come at independent random times (a Poisson process: exponential
+    gaps of mean 1/``rate_per_s``, seeded by ``writer_no``), as officers at their own desks
+    send them. ``lockstep``: every ``1/rate_per_s`` s from the same start, so all writers
+    send at the same instant (how this benchmark paced them until 2026-11-30)."""
     interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+    gaps = random.Random(f"writer-{writer_no}")
     next_at = time.monotonic()
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
     proposal, n = None, 0
     while time.monotonic() < stop_at:
-        next_at += interval
+        next_at += interval if lockstep or not interval else gaps.expovariate(rate_per_s)
         pause = next_at - time.monotonic()
         if pause > 0:
             time.sleep(pause)
@@ -429,6 +437,7 @@ def run_phase(
         threading.Thread(
             target=writer,
             args=(port, stop_at, tokens, results, acknowledged, args.write_rate / writers, i),
+            kwargs={"lockstep": args.write_arrivals == "lockstep"},
         )
         for i in range(writers)
     ]
@@ -507,6 +516,12 @@ def main() -> None:
         "--write-rate", type=float, default=10.0, help="officers' and clerks' writes per second"
     )
     parser.add_argument(
+        "--write-arrivals",
+        choices=("independent", "lockstep"),
+        default="independent",
+        help="each writer at random times (Poisson), or all at once on one clock",
+    )
+    parser.add_argument(
         "--generator",
         choices=("wrk", "python"),
         default="wrk" if shutil.which("wrk") else "python",
@@ -561,7 +576,8 @@ def main() -> None:
         ("reads + writes", "reads: search + reverse", loaded["reads"]),
         (
             "reads + writes",
-            f"writes: {args.writers} officers/clerks, {args.write_rate:g}/s",
+            f"writes: {args.writers} officers/clerks, {args.write_rate:g}/s"
+            + (", in lockstep" if args.write_arrivals == "lockstep" else ""),
             loaded["writes"],
         ),
         ("reads + writes", "all requests together", loaded["all"]),

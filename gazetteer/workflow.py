@@ -810,6 +810,10 @@ def perform(
             reason=reason,
             data=data or None,
         )
+    # The answer is read after the commit, so that building it does not keep the other
+    # writers waiting (SQLite lets one in at a time). It is the proposal as it now stands:
+    # this step, or a later one if another officer's came in between.
+    with store.read(primary=True) as conn:
         return _detail(conn, _load(conn, proposal_id), actor)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+import sqlalchemy as sa
 from proposal_helpers import (
     APPROVER,
     APPROVER_2,
@@ -32,6 +33,7 @@ from gazetteer import registry, statistics, workflow
 from gazetteer.core import errors
 from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposals
 
 
 def test_naming_end_to_end(store, clock, corpus):
@@ -379,6 +381,32 @@ def test_race_two_deciders_exactly_one_wins(store, clock, corpus):
     assert event_count(store) == events_before + 1
     final = workflow.get_proposal(store, p["id"], OFFICER)
     assert final["state"] == winners[0] and final["version"] == p["version"] + 1
+
+
+def test_a_steps_answer_is_read_after_its_commit(store, clock, corpus, monkeypatch):
+    """The answer (the proposal with its events, opinions and division: five reads) is
+    built after the step has committed, so the write lock is not held for it and other
+    writers do not wait."""
+    p = step(store, clock, corpus, new_naming(store, clock), "submit")
+    committed = []
+    build_answer = workflow._detail
+
+    def answer_seen_from_another_connection(conn, row, actor):
+        with store.engine.connect() as other:  # sees committed rows only
+            committed.append(
+                other.execute(
+                    sa.select(proposals.c.state, proposals.c.version).where(
+                        proposals.c.id == row.id
+                    )
+                ).one()
+            )
+        return build_answer(conn, row, actor)
+
+    monkeypatch.setattr(workflow, "_detail", answer_seen_from_another_connection)
+    answer = step(store, clock, corpus, p, "check")
+    assert committed == [("checked", p["version"] + 1)]
+    assert (answer["state"], answer["version"]) == committed[0]
+    assert answer["events"][-1]["action"] == "check"
 
 
 def test_annual_statistics_counts(store, clock, corpus):
