@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -49,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -206,6 +208,18 @@ def reader(
     conn.close()
 
 
+def write_gaps(rate_per_s: float, writer_no: int, lockstep: bool) -> Iterator[float]:
+    """Seconds from one write of a writer to its next: exponential with mean
+    1/``rate_per_s`` (a Poisson process, seeded by ``writer_no``), or exactly
+    1/``rate_per_s`` in ``lockstep``; 0 (as fast as answered) for a rate of 0."""
+    if rate_per_s <= 0:
+        return itertools.repeat(0.0)
+    if lockstep:
+        return itertools.repeat(1.0 / rate_per_s)
+    rng = random.Random(f"writer-{writer_no}")
+    return (rng.expovariate(rate_per_s) for _ in itertools.count())
+
+
 def writer(
     port: int,
     stop_at: float,
@@ -225,14 +239,13 @@ def writer(
     gaps of mean 1/``rate_per_s``, seeded by ``writer_no``), as officers at their own desks
     send them. ``lockstep``: every ``1/rate_per_s`` s from the same start, so all writers
     send at the same instant (how this benchmark paced them until 2026-11-30)."""
-    interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
-    gaps = random.Random(f"writer-{writer_no}")
+    gaps = write_gaps(rate_per_s, writer_no, lockstep)
     next_at = time.monotonic()
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
     proposal, n = None, 0
     while time.monotonic() < stop_at:
-        next_at += interval if lockstep or not interval else gaps.expovariate(rate_per_s)
+        next_at += next(gaps)
         pause = next_at - time.monotonic()
         if pause > 0:
             time.sleep(pause)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 
 import pytest
 
-from benchmarks.bench_load import mixed_percentile, percentile
+from benchmarks.bench_load import mixed_percentile, percentile, write_gaps
 from benchmarks.bench_load import quantile_table as _quantiles
 
 
@@ -38,3 +40,21 @@ def test_writes_slower_than_every_read_set_the_99th_percentile_only_past_one_per
     assert mixed_percentile(_quantiles(reads), 1000, [5000.0] * 10, 99) == pytest.approx(1000.0)
     assert mixed_percentile(_quantiles(reads), 1000, [5000.0] * 20, 99) == 5000.0
     assert mixed_percentile(_quantiles(reads), 1000, [], 50) == pytest.approx(500.0, abs=1)
+
+
+def test_the_load_benchmarks_writers_send_at_independent_times():
+    """``write_gaps``: each writer's writes form a Poisson process of the rate asked for
+    (mean gap 1/rate, as often shorter than 0.69/rate as longer), and no two writers send
+    at the same instants; in lockstep they all do."""
+    rate = 2.5  # each of 4 writers at 10 writes/s in all
+    starts = []
+    for writer_no in range(4):
+        gaps = list(itertools.islice(write_gaps(rate, writer_no, lockstep=False), 20_000))
+        assert sum(gaps) / len(gaps) == pytest.approx(1 / rate, rel=0.03)
+        median = sorted(gaps)[len(gaps) // 2]
+        assert median == pytest.approx(math.log(2) / rate, rel=0.05)  # exponential
+        starts.append(tuple(itertools.accumulate(gaps[:50])))
+    assert len(set(starts)) == 4  # each its own times
+    same = {tuple(itertools.islice(write_gaps(rate, n, lockstep=True), 50)) for n in range(4)}
+    assert same == {(0.4,) * 50}
+    assert next(write_gaps(0, 1, lockstep=False)) == 0.0
