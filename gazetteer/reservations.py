@@ -27,6 +27,13 @@ from gazetteer.tables import divisions, places
 
 # A proposal holds its name from submission until it ends (in force, withdrawn, rejected).
 RESERVING_STATES = ("submitted", "checked", "in_review", "on_notice", "approved", "announced")
+# What ``_reserving`` reads of each pending proposal (not its whole row: there may be thousands).
+_RESERVING_COLUMNS = (
+    proposals.c.id,
+    proposals.c.state,
+    proposals.c.division_code,
+    proposals.c.proposed,
+)
 
 
 def division_path(conn, code: str | None) -> list[str]:
@@ -51,12 +58,18 @@ def _entry(conn, corpus: NameCorpus, name, feature_class, division_code, *, id=N
 def _reserving(conn, corpus: NameCorpus, query):
     """(index entry, conflict dict) for each proposal of ``query`` (in id order) that
     names a place: what a reservation is compared by, and what a finding reports."""
+    paths: dict[str | None, list[str]] = {}  # proposals share a few divisions: one read each
     for row in conn.execute(query.order_by(proposals.c.id)):
         proposed = row.proposed or {}
         if not proposed.get("name") or not proposed.get("feature_class"):
             continue
-        entry = _entry(
-            conn, corpus, proposed["name"], proposed["feature_class"], row.division_code, id=row.id
+        if row.division_code not in paths:
+            paths[row.division_code] = division_path(conn, row.division_code)
+        entry = corpus.index_entry(
+            id=row.id,
+            name=proposed["name"],
+            feature_class=proposed["feature_class"],
+            division_path=paths[row.division_code],
         )
         conflict = {
             "proposal_id": row.id,
@@ -87,7 +100,7 @@ def reservation_conflicts(
         .subquery()
     )
     query = (
-        sa.select(proposals)
+        sa.select(*_RESERVING_COLUMNS)
         .join(submitted, submitted.c.proposal_id == proposals.c.id, isouter=True)
         .where(
             proposals.c.state.in_(RESERVING_STATES),
@@ -217,7 +230,7 @@ class ReservedNames:
         self.corpus = corpus
         self.same: dict[tuple, list[dict]] = {}
         self.homophone: dict[tuple, list[dict]] = {}
-        query = sa.select(proposals).where(
+        query = sa.select(*_RESERVING_COLUMNS).where(
             proposals.c.state.in_(RESERVING_STATES),
             proposals.c.kind.in_(("naming", "renaming")),
         )

@@ -757,9 +757,22 @@ def perform(
     reason = (str(reason or "")).strip() or None
     if step.reason_required and not reason:
         raise InvalidInput(f"“{step.label_zh}”须说明理由", details={"field": "reason"})
-    if action == "check" and corpus is None:
-        # Built before the write transaction: reading ~30,000 names should not hold the write lock.
-        corpus = _rules()[0].from_store(store)
+    found_before = None
+    if action == "check":
+        # Found before the write transaction, which then only stores them: reading the
+        # corpus, other proposals' names and the map must not keep other writers waiting
+        # (SQLite lets one in at a time). Checked again inside if the proposal changed.
+        if corpus is None:
+            corpus = _rules()[0].from_store(store)
+        with store.read(primary=True) as conn:
+            row = _load(conn, proposal_id)
+            # Only for a step that can go ahead: the refusals come from the transaction.
+            if (
+                row.state in step.sources
+                and version in (None, row.version)
+                and not damaged_fields(row)
+            ):
+                found_before = (row.version, _check_findings(conn, row, corpus))
     now = clock()
     with store.write(actor=actor) as conn:
         row = _load(conn, proposal_id)
@@ -784,7 +797,16 @@ def perform(
                 details={"created_by_other": True},
             )
         context = _Context(
-            conn, row, actor, now, civil_date(now), reason, params, corpus, min_notice_days
+            conn,
+            row,
+            actor,
+            now,
+            civil_date(now),
+            reason,
+            params,
+            corpus,
+            min_notice_days,
+            found_before,
         )
         changes, data = _HANDLERS[action](context)
         target = step.target or row.state
@@ -828,6 +850,8 @@ class _Context:
     params: dict
     corpus: object
     min_notice_days: int = DEFAULT_MIN_NOTICE_DAYS
+    # ``check``: (the proposal version, its findings) read before the write transaction.
+    found_before: tuple[int, list[dict]] | None = None
 
 
 def _edit(c: _Context):
@@ -886,44 +910,51 @@ def _rules():
     return NameCorpus, check_name
 
 
-def _check(c: _Context):
-    _refuse_second_on_record(c.conn, c.row.place_id, c.row.id)
+def _check_findings(conn, row, corpus) -> list[dict]:
+    """The compliance check's findings for the proposal ``row``, read on ``conn``: the
+    naming rules, the location, names other proposals reserve, and protection."""
     findings = []
-    if c.row.kind != "retirement":
-        proposed = c.row.proposed
-        path = c.conn.execute(
-            sa.select(divisions.c.path).where(divisions.c.code == c.row.division_code)
+    if row.kind != "retirement":
+        proposed = row.proposed
+        path = conn.execute(
+            sa.select(divisions.c.path).where(divisions.c.code == row.division_code)
         ).scalar()
         location = None
-        if c.row.location is not None:
-            point = c.row.location.representative_point()
+        if row.location is not None:
+            point = row.location.representative_point()
             location = (point.x, point.y)
-            findings += placement.location_findings(c.conn, path, point)
+            findings += placement.location_findings(conn, path, point)
         findings += [
             f.to_dict()
             for f in _rules()[1](
                 proposed["name"],
                 proposed.get("feature_class"),
                 path.split("/") if path else [],
-                c.corpus,
+                corpus,
                 location=location,
-                exclude_id=c.row.place_id,
+                exclude_id=row.place_id,
             )
         ]
         # Names other proposals hold while they are being decided (name reservation).
         findings += reservations.reservation_findings(
-            c.conn,
+            conn,
             name=proposed["name"],
             feature_class=proposed.get("feature_class"),
-            division_code=c.row.division_code,
-            exclude_proposal_id=c.row.id,
+            division_code=row.division_code,
+            exclude_proposal_id=row.id,
         )
-    if c.row.place_id is not None:  # Art. 25: a listed name is generally not renamed
-        current = c.conn.execute(
-            sa.select(places.c.name).where(places.c.id == c.row.place_id)
-        ).scalar()
-        findings += protection.protection_finding(c.conn, c.row.place_id, current or "")
+    if row.place_id is not None:  # Art. 25: a listed name is generally not renamed
+        current = conn.execute(sa.select(places.c.name).where(places.c.id == row.place_id)).scalar()
+        findings += protection.protection_finding(conn, row.place_id, current or "")
     findings.sort(key=lambda f: ("blocking", "warning", "note").index(f["severity"]))
+    return findings
+
+
+def _check(c: _Context):
+    _refuse_second_on_record(c.conn, c.row.place_id, c.row.id)
+    found_before, findings = c.found_before or (None, None)
+    if found_before != c.row.version:  # the proposal changed since: check it as it is
+        findings = _check_findings(c.conn, c.row, c.corpus)
     blocking = sum(1 for f in findings if f.get("severity") == "blocking")
     return (
         {"findings": findings, "checked_at": c.now, "override_reasons": None, "override_by": None},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 
 import pytest
@@ -407,6 +408,34 @@ def test_a_steps_answer_is_read_after_its_commit(store, clock, corpus, monkeypat
     assert committed == [("checked", p["version"] + 1)]
     assert (answer["state"], answer["version"]) == committed[0]
     assert answer["events"][-1]["action"] == "check"
+
+
+def test_the_check_finds_before_it_takes_the_write_lock(store, clock, corpus, monkeypatch):
+    """The compliance check reads the rules, other proposals' names and the map before its
+    write transaction (which only stores the findings), so other writers can go on."""
+    if store.dialect != "sqlite":
+        pytest.skip("SQLite's one write lock")
+    p = step(store, clock, corpus, new_naming(store, clock), "submit")
+    writers_free = []
+    find = workflow._check_findings
+
+    def find_while_another_writes(conn, row, corpus):
+        other = sqlite3.connect(sa.engine.make_url(store.url).database, isolation_level=None)
+        try:
+            other.execute("PRAGMA busy_timeout=0")
+            other.execute("BEGIN IMMEDIATE")  # "database is locked" if the check held it
+            other.execute("ROLLBACK")
+            writers_free.append(True)
+        except sqlite3.OperationalError:
+            writers_free.append(False)
+        finally:
+            other.close()
+        return find(conn, row, corpus)
+
+    monkeypatch.setattr(workflow, "_check_findings", find_while_another_writes)
+    checked = step(store, clock, corpus, p, "check")
+    assert writers_free == [True]  # found once, outside the transaction
+    assert checked["state"] == "checked" and isinstance(checked["findings"], list)
 
 
 def test_annual_statistics_counts(store, clock, corpus):

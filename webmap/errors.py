@@ -19,6 +19,7 @@ from flask import Flask, jsonify, make_response, redirect, render_template, requ
 from werkzeug.exceptions import HTTPException
 
 from gazetteer.core.errors import DomainError, Forbidden, Unauthenticated
+from gazetteer.core.store import is_store_busy
 
 API_PREFIXES = ("/api/", "/ogc")
 # The JSON answers of the sign-in area (the rest of /auth/ is pages).
@@ -59,6 +60,9 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
+
+STORE_BUSY_ZH = "数据库正忙（其他写入尚未完成），本次操作未保存，请稍后重试"
+STORE_BUSY_RETRY_S = 2
 
 SIGN_IN_NEEDED_ZH = "需要登录（/auth/login）或 API 令牌（Authorization: Bearer）"
 BEARER_REALM = 'Bearer realm="gdgis"'
@@ -133,6 +137,17 @@ def register(app: Flask) -> None:
     def _overflow(exc: OverflowError):
         # SQLite's driver refuses integers beyond 64 bits before the query runs.
         return error_response(400, "invalid_input", "输入的数值超出了允许的范围")
+
+    @app.errorhandler(sa.exc.OperationalError)
+    def _store_error(exc: sa.exc.OperationalError):
+        if not is_store_busy(exc):
+            return _unexpected(exc)
+        # Another write held the store for the whole wait: nothing of this request was
+        # written, and trying again shortly is the right thing for the client to do.
+        app.logger.warning("store busy: %s %s (%s)", request.method, request.path, exc.orig)
+        response = make_response(error_response(503, "store_busy", STORE_BUSY_ZH))
+        response.headers["Retry-After"] = str(STORE_BUSY_RETRY_S)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -175,6 +175,21 @@ def is_unique_violation(exc: sa.exc.IntegrityError) -> bool:
     )
 
 
+# How long a SQLite writer waits for another's write lock before "database is locked" (ms).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_store_busy(exc: sa.exc.OperationalError) -> bool:
+    """Whether ``exc`` says another writer held the store too long (SQLite's lock after
+    ``busy_timeout``; PostgreSQL's lock timeout or a deadlock): the transaction was rolled
+    back whole, and the same request may succeed when tried again."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in ("55P03", "40P01")  # lock_not_available, deadlock_detected
+    return getattr(orig, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer; busy_timeout: a second writer waits instead of failing.
@@ -184,7 +199,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
