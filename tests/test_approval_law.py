@@ -157,3 +157,13 @@ def test_filing_and_authority_through_the_api(client, app):
     assert [(i["kind"], i["proposal_id"]) for i in due["items"]] == [("announcement", p["id"])]
     logout(client)
     assert client.get("/api/proposals/due").status_code == 401  # not signed in
+
+
+def test_the_authority_tables_notes_are_written_for_officers_in_chinese():
+    """The notes are shown under the approve form and in ``authority.note``: the UI
+    speaks Chinese (a user test found an English working note there)."""
+    notes = [rule.note for rule in approval.authority_table() if rule.note]
+    assert notes
+    for note in notes:
+        assert "\u4e00" <= note[0] <= "\u9fff", note
+        assert not any(word in note for word in ("working", "assumed", "rule")), note

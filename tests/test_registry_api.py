@@ -156,6 +156,8 @@ def test_api_refusals_use_the_one_error_shape(client, clock):
         ("li", "submit", {"version": p["version"], "clock": "x"}, 400, "invalid_input"),
         ("li", "fly", {"version": p["version"]}, 400, "invalid_input"),
         ("li", "submit", {"version": p["version"] + 5}, 409, "conflict"),
+        ("li", "submit", {"version": 0}, 400, "invalid_input"),  # versions start at 1
+        ("li", "submit", {"version": -1}, 400, "invalid_input"),
     ]
     for who, action, body, status, code in cases:
         login(client, who, {"li": "clerk", "wang": "officer", "chen": "approver"}[who])
@@ -165,6 +167,8 @@ def test_api_refusals_use_the_one_error_shape(client, clock):
             r.get_json(),
         )
         assert r.get_json()["error"]["message"]
+        if body.get("version", 1) < 1:  # names the field
+            assert r.get_json()["error"]["details"].get("field") == "version", r.get_json()
     logout(client)
     anonymous = client.post("/api/proposals", json={"kind": "naming"})  # no session, no token
     assert (

@@ -259,7 +259,8 @@ ProposalAction = create_model(
     __base__=RequestModel,
     __doc__="One workflow step: the version you saw, a reason, and the step's own parameters "
     "(``GET /api/proposals/workflow`` lists which step takes which).",
-    version=(int, ...),
+    # Versions start at 1: 0 or less is a wrong value (400), not a stale one (409).
+    version=(Annotated[int, Field(ge=1, le=2**31 - 1)], ...),
     reason=(Text | None, None),
     **{
         name: (_STEP_PARAM_TYPES.get(name, ShortText | None), None)
