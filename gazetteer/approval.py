@@ -126,7 +126,8 @@ def resolve_approving_body(conn, row, body: str, override_reason: str | None) ->
     if not body:
         choices = "、".join(table["options"]) or "有关主管部门"
         raise InvalidInput(
-            f"请选择批准机关：{choices}（{table['source']}）", details={"authority": table}
+            f"请选择批准机关：{choices}（{table['source']}）",
+            details={"field": "approving_body", "authority": table},
         )
     for option in table["options"]:
         if body == option or option.endswith(body) and len(body) >= 4:
@@ -145,8 +146,8 @@ def resolve_approving_body(conn, row, body: str, override_reason: str | None) ->
         choices = "、".join(table["options"])
         raise InvalidInput(
             f"“{body}”不是该类地名的批准机关（{table['source']}：{choices}）；"
-            "如确由其他机关批准，请填写理由 authority_override_reason",
-            details={"authority": table},
+            "如确由其他机关批准，请说明理由",
+            details={"field": "approving_body", "authority": table},
         )
     return {
         "approving_body": body,

@@ -245,12 +245,16 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
             conn, places, place_id, f"没有编号为 {place_id} 的地名记录", field="place_id"
         )
         if target.status != "in_force":
-            raise InvalidInput(f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}")
+            raise InvalidInput(
+                f"地名“{target.name}”不是现行地名，不能{KIND_NAMES_ZH[kind]}",
+                details={"field": "place_id"},
+            )
         if is_division(
             conn, feature_class=target.feature_class, own_division_code=target.own_division_code
         ):
             raise InvalidInput(
-                DIVISION_REFUSAL, details={"division_code": target.own_division_code}
+                DIVISION_REFUSAL,
+                details={"field": "place_id", "division_code": target.own_division_code},
             )
         clean.setdefault("feature_class", target.feature_class)
         clean["division_code"] = target.division_code
@@ -270,7 +274,7 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
         }
     name = form_text(clean.get("name"), "拟用名称", 100, field="proposed.name", single_line=True)
     if target is not None and name == target.name:
-        raise InvalidInput("新名称与现名称相同")
+        raise InvalidInput("新名称与现名称相同", details={"field": "proposed.name"})
     if clean.get("feature_class") not in FEATURE_CLASSES:
         raise InvalidInput(
             f"地名类别应为 {'、'.join(FEATURE_CLASSES)} 之一",
@@ -279,7 +283,7 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
     if target is None and is_division(
         conn, feature_class=clean["feature_class"], own_division_code=None
     ):
-        raise InvalidInput(DIVISION_REFUSAL)
+        raise InvalidInput(DIVISION_REFUSAL, details={"field": "proposed.feature_class"})
     if not clean.get("division_code"):
         raise InvalidInput(
             "请填写所在行政区划代码 division_code", details={"field": "proposed.division_code"}
@@ -388,11 +392,20 @@ def workflow_table() -> list[dict]:
 _JSON_FIELDS_ZH = {"proposed": "申请内容", "findings": "合规审查结果"}
 
 
+# The name of the division a proposal lies in, read with it: pages show 天河区, not 440106.
+_DIVISION_NAME = (
+    sa.select(divisions.c.name)
+    .where(divisions.c.code == proposals.c.division_code)
+    .scalar_subquery()
+    .label("division_name")
+)
+
+
 def _load(conn, proposal_id: int):
     stored = (sa.cast(proposals.c[f], sa.Text).label(f"{f}_stored") for f in _JSON_FIELDS_ZH)
     return first_or_not_found(
         conn,
-        sa.select(proposals, *stored).where(proposals.c.id == proposal_id),
+        sa.select(proposals, _DIVISION_NAME, *stored).where(proposals.c.id == proposal_id),
         f"没有编号为 {proposal_id} 的申请",
         field="proposal_id",
     )
@@ -441,21 +454,72 @@ def owns(actor: Actor, row) -> bool:
 def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
     if action not in DRAFTER_STEPS or owns(actor, row):
         return True
-    return action == "withdraw" and actor.has_any({"officer"})
+    # A draft is its owners' until submitted: an officer's review starts at submission.
+    return action == "withdraw" and actor.has_any({"officer"}) and row.state != "draft"
 
 
-def allowed_actions(actor: Actor, row) -> list[str]:
-    """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks);
-    none on a damaged record (``damaged_fields``)."""
+def _held(action: str, row, today: dt.date) -> Exception | None:
+    """Why ``action`` would be refused on the proposal ``row`` on ``today`` (Beijing's civil
+    date) for a reason the row itself shows: a notice still running, a filing already
+    made, no blocking finding to override. None if nothing in the row holds it. ``perform``
+    raises it; ``allowed_actions`` leaves the step out and ``held_actions`` says why."""
+    if action in ("approve", "reject") and row.notice_end and today <= row.notice_end:
+        return IllegalTransition(
+            f"公示期至 {row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
+        )
+    if action == "approve" and row.kind != "retirement" and not row.heteronyms_confirmed:
+        return IllegalTransition("罗马字母拼写中的多音字尚未经审核人员确认")
+    if action == "file" and row.decision != "approved":
+        return IllegalTransition("只有已批准的申请需要备案")
+    if action == "file" and row.filed_on is not None:
+        return IllegalTransition(f"已于 {row.filed_on.isoformat()} 备案")
+    if action == "override" and not _blocking(row):
+        return InvalidInput("合规审查没有阻断性问题，无需豁免")
+    if action == "publish_notice" and _blocking(row) and not row.override_reasons:
+        return RuleViolation(
+            "合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
+            details={"findings": _blocking(row)},
+        )
+    if action == "confirm_romanization" and row.kind == "retirement":
+        return InvalidInput("销名申请没有需要确认的拼写")
+    return None
+
+
+def _open_steps(actor: Actor, row) -> list[Step]:
+    """The steps this actor's roles and ownership allow from the proposal's state, held or
+    not; none on a damaged record (``damaged_fields``)."""
     if damaged_fields(row):
         return []
     return [
-        s.action
+        s
         for s in STEPS
         if row.state in s.sources
         and actor.has_any(s.roles)
         and (s.action not in ("approve", "reject") or _may_decide(actor, row))
         and _may_act_as_owner(actor, s.action, row)
+    ]
+
+
+def allowed_actions(actor: Actor, row, today: dt.date | None = None) -> list[str]:
+    """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks):
+    allowed by role, ownership and state, and not held (``_held``) on ``today`` (Beijing's
+    civil date; None is today)."""
+    today = today or civil_date(utcnow())
+    return [s.action for s in _open_steps(actor, row) if _held(s.action, row, today) is None]
+
+
+def held_actions(actor: Actor, row, today: dt.date | None = None) -> list[dict]:
+    """The steps this actor could take in this state but that are held now, each with
+    why (``_held``'s message): pages show them as waiting rather than leave them out
+    unexplained."""
+    today = today or civil_date(utcnow())
+    held = ((s, _held(s.action, row, today)) for s in _open_steps(actor, row))
+    # A step that does not apply to this proposal at all (no blocking finding to override,
+    # no spelling on a retirement) is refused as InvalidInput: left out, not shown as waiting.
+    return [
+        {"action": s.action, "label_zh": s.label_zh, "reason": str(refusal)}
+        for s, refusal in held
+        if refusal is not None and not isinstance(refusal, InvalidInput)
     ]
 
 
@@ -473,6 +537,7 @@ def _summary(row) -> dict:
         "place_id": row.place_id if row.place_id is not None else row.result_place_id,
         "result_place_id": row.result_place_id,
         "division_code": row.division_code,
+        "division_name": row.division_name,
         "notice_start": jsonable(row.notice_start),
         "notice_end": jsonable(row.notice_end),
         "version": row.version,
@@ -480,7 +545,9 @@ def _summary(row) -> dict:
     }
 
 
-def _detail(conn, row, actor: Actor) -> dict:
+def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
+    """The proposal ``row`` as ``actor`` may see it; the steps offered are those open on
+    ``today`` (Beijing's civil date; None is today)."""
     out = _summary(row)
     out.update(
         applicant=row.applicant,
@@ -535,7 +602,8 @@ def _detail(conn, row, actor: Actor) -> dict:
             checked_at=jsonable(as_utc(row.checked_at)),
             override_reasons=row.override_reasons,
             override_by=row.override_by,
-            allowed_actions=allowed_actions(actor, row),
+            allowed_actions=allowed_actions(actor, row, today),
+            held_actions=held_actions(actor, row, today),
         )
         out["opinions"] = [
             {
@@ -577,14 +645,15 @@ def proposal_event_list(conn, proposal_id: int) -> list[dict]:
     ]
 
 
-def get_proposal(store: Store, proposal_id: int, actor: Actor) -> dict:
+def get_proposal(store: Store, proposal_id: int, actor: Actor, *, clock: Clock = utcnow) -> dict:
     """One proposal. The public sees only proposals on notice, announced or in force (others
-    answer ``NotFound``, so drafts are not revealed) and not the internal fields."""
+    answer ``NotFound``, so drafts are not revealed) and not the internal fields. The steps
+    offered are those open on ``clock``'s civil date (a training copy's clock)."""
     with store.read() as conn:
         row = _load(conn, proposal_id)
         if not actor.is_staff and row.state not in PUBLIC_STATES:
             raise NotFound(f"没有编号为 {proposal_id} 的申请")
-        return _detail(conn, row, actor)
+        return _detail(conn, row, actor, civil_date(clock()))
 
 
 @dataclass(frozen=True)
@@ -619,7 +688,7 @@ def list_proposals(
     """The proposals that pass ``filters``, newest first, one ``page`` of them (at most
     ``MAX_PAGE``); the public sees only the states in ``PUBLIC_STATES``."""
     check_page(page.limit, page.offset)
-    query = filters.where(sa.select(proposals))
+    query = filters.where(sa.select(proposals, _DIVISION_NAME))
     if not actor.is_staff:
         query = query.where(proposals.c.state.in_(PUBLIC_STATES))
     with store.read() as conn:
@@ -788,7 +857,7 @@ def perform(
                 details={
                     "state": row.state,
                     "action": action,
-                    "allowed_actions": allowed_actions(actor, row),
+                    "allowed_actions": allowed_actions(actor, row, civil_date(now)),
                 },
             )
         if not _may_act_as_owner(actor, action, row):
@@ -796,6 +865,11 @@ def perform(
                 f"只有申请起草人或其所在单位的经办人可以{step.label_zh}",
                 details={"created_by_other": True},
             )
+        if action in ("approve", "reject") and not _may_decide(actor, row):
+            raise Forbidden("审批人不能审批自己提交的申请")
+        held = _held(action, row, civil_date(now))
+        if held is not None:
+            raise held
         context = _Context(
             conn,
             row,
@@ -836,7 +910,7 @@ def perform(
     # writers waiting (SQLite lets one in at a time). It is the proposal as it now stands:
     # this step, or a later one if another officer's came in between.
     with store.read(primary=True) as conn:
-        return _detail(conn, _load(conn, proposal_id), actor)
+        return _detail(conn, _load(conn, proposal_id), actor, civil_date(now))
 
 
 @dataclass
@@ -859,7 +933,10 @@ def _edit(c: _Context):
         raise Forbidden("只有申请起草人或其所在单位的经办人可以修改草稿")
     unknown = set(c.params) - set(EDITABLE_FIELDS) - {"applicant", "reasons", "location"}
     if unknown:
-        raise InvalidInput(f"不能修改的字段：{', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            f"不能修改的字段：{', '.join(sorted(unknown))}",
+            details={"field": sorted(unknown)[0]},
+        )
     proposed = {
         **(c.row.proposed or {}),
         **{k: v for k, v in c.params.items() if k in EDITABLE_FIELDS},
@@ -872,7 +949,14 @@ def _edit(c: _Context):
         place_id=c.row.place_id,
         location=c.params.get("location", c.row.location),
     )
-    values = validate_new_proposal(c.conn, draft)
+    try:
+        values = validate_new_proposal(c.conn, draft)
+    except (InvalidInput, NotFound) as refusal:
+        # The edit step takes the proposed values at the top level: name them so.
+        field = str(refusal.details.get("field") or "")
+        if field.startswith("proposed."):
+            refusal.details["field"] = field.removeprefix("proposed.")
+        raise
     values.pop("kind"), values.pop("place_id")
     return values, {"fields": sorted(c.params)}
 
@@ -971,8 +1055,6 @@ def _blocking(row) -> list[dict]:
 
 
 def _override(c: _Context):
-    if not _blocking(c.row):
-        raise InvalidInput("合规审查没有阻断性问题，无需豁免")
     return {"override_reasons": c.reason, "override_by": c.actor.username}, {
         "rules": sorted({f.get("rule_id") for f in _blocking(c.row)})
     }
@@ -985,9 +1067,12 @@ def _start_review(c: _Context):
 def _add_opinion(c: _Context):
     kind, author, body = (c.params.get(k) for k in ("kind", "author", "body"))
     if kind not in OPINION_KINDS:
-        raise InvalidInput(f"意见类型应为 {', '.join(OPINION_KINDS)} 之一")
-    if not (author and str(author).strip() and body and str(body).strip()):
-        raise InvalidInput("请填写意见提出人和意见内容")
+        raise InvalidInput(
+            f"意见类型应为 {', '.join(OPINION_KINDS)} 之一", details={"field": "kind"}
+        )
+    for key, label in (("author", "意见提出人"), ("body", "意见内容")):
+        if not str(c.params.get(key) or "").strip():
+            raise InvalidInput(f"请填写{label}", details={"field": key})
     c.conn.execute(
         proposal_opinions.insert().values(
             proposal_id=c.row.id,
@@ -1002,8 +1087,6 @@ def _add_opinion(c: _Context):
 
 
 def _confirm_romanization(c: _Context):
-    if c.row.kind == "retirement":
-        raise InvalidInput("销名申请没有需要确认的拼写")
     proposed = dict(c.row.proposed)
     corrected = {
         k: str(c.params[k]).strip() for k in ("romanized", "romanized_toned") if c.params.get(k)
@@ -1013,24 +1096,30 @@ def _confirm_romanization(c: _Context):
 
 
 def _publish_notice(c: _Context):
-    start = parse_date(c.params.get("notice_start"), "公示开始日期")
-    end = parse_date(c.params.get("notice_end"), "公示结束日期")
-    if start is None or end is None or end < start:
-        raise InvalidInput("请填写公示开始和结束日期，结束日期不能早于开始日期")
+    start = parse_date(c.params.get("notice_start"), "公示开始日期", "notice_start")
+    end = parse_date(c.params.get("notice_end"), "公示结束日期", "notice_end")
+    for key, label, day in (("notice_start", "开始", start), ("notice_end", "结束", end)):
+        if day is None:
+            raise InvalidInput(f"请填写公示{label}日期", details={"field": key})
+    if end < start:
+        raise InvalidInput("公示结束日期不能早于开始日期", details={"field": "notice_end"})
     if start < c.today:
         # The civil date is Beijing's (UTC+8): say so, a browser elsewhere may think otherwise.
-        raise InvalidInput(f"公示开始日期不能早于今天（北京时间 {c.today.isoformat()}）")
+        raise InvalidInput(
+            f"公示开始日期不能早于今天（北京时间 {c.today.isoformat()}）",
+            details={"field": "notice_start"},
+        )
     days = (end - start).days + 1
     if days < c.min_notice_days:
+        # The setting's name is for the operator (details), not for the officer's message.
         raise InvalidInput(
-            f"公示期 {days} 天，短于规定的最短公示期 {c.min_notice_days} 天"
-            "（设置 MIN_NOTICE_DAYS；见 docs/registry.md）",
-            details={"days": days, "min_notice_days": c.min_notice_days},
-        )
-    if _blocking(c.row) and not c.row.override_reasons:
-        raise RuleViolation(
-            "合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
-            details={"findings": _blocking(c.row)},
+            f"公示期 {days} 天，短于规定的最短公示期 {c.min_notice_days} 天（起止日均计入）",
+            details={
+                "field": "notice_end",
+                "days": days,
+                "min_notice_days": c.min_notice_days,
+                "setting": "MIN_NOTICE_DAYS",
+            },
         )
     if c.row.kind != "retirement":
         opinions = c.conn.execute(
@@ -1049,24 +1138,16 @@ def _publish_notice(c: _Context):
 
 
 def _decide(c: _Context, decision: str):
-    if not _may_decide(c.actor, c.row):
-        raise Forbidden("审批人不能审批自己提交的申请")
-    if c.today <= c.row.notice_end:
-        raise IllegalTransition(
-            f"公示期至 {c.row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
-        )
     body = str(c.params.get("approving_body") or "").strip()
     authority = {"approving_body": body or None}
     if decision == "approved":
-        if c.row.kind != "retirement" and not c.row.heteronyms_confirmed:
-            raise IllegalTransition("罗马字母拼写中的多音字尚未经审核人员确认")
         listed = protection.protection_of(c.conn, c.row.place_id)
         measures = str(c.params.get("protection_measures") or "").strip()
         if listed is not None and len(measures) < 4:
             raise InvalidInput(
-                "该地名已列入地名保护名录：批准更名或销名须记录保护措施 protection_measures"
+                "该地名已列入地名保护名录：批准更名或销名须记录保护措施"
                 "（《地名管理条例》第二十五条）",
-                details={"protection": listed},
+                details={"field": "protection_measures", "protection": listed},
             )
         # Art. 12: the body comes from the authority table, or an override with a reason.
         authority = approval.resolve_approving_body(
@@ -1104,18 +1185,16 @@ def _announce(c: _Context):
 
 def _file(c: _Context):
     """备案 (Art. 13): filed with the next level up, due within 15 days of the approval."""
-    if c.row.decision != "approved":
-        raise IllegalTransition("只有已批准的申请需要备案")
-    if c.row.filed_on is not None:
-        raise IllegalTransition(f"已于 {c.row.filed_on.isoformat()} 备案")
     filed_with = str(c.params.get("filed_with") or "").strip()
     if not filed_with:
-        raise InvalidInput("请填写备案机关（上一级人民政府地名行政主管部门）")
+        raise InvalidInput(
+            "请填写备案机关（上一级人民政府地名行政主管部门）", details={"field": "filed_with"}
+        )
     if len(filed_with) > 200:
-        raise InvalidInput("备案机关过长（最多 200 字）")
-    filed_on = parse_date(c.params.get("filed_on"), "备案日期") or c.today
+        raise InvalidInput("备案机关过长（最多 200 字）", details={"field": "filed_with"})
+    filed_on = parse_date(c.params.get("filed_on"), "备案日期", "filed_on") or c.today
     if not c.row.decision_date <= filed_on <= c.today:
-        raise InvalidInput("备案日期应在批准日期与今天之间")
+        raise InvalidInput("备案日期应在批准日期与今天之间", details={"field": "filed_on"})
     due = approval.deadline(c.row.decision_date, approval.FILING_DEADLINE_DAYS)
     late_days = (filed_on - due).days
     ref = str(c.params.get("filing_ref") or "").strip()[:100] or None
@@ -1128,9 +1207,9 @@ def _file(c: _Context):
 
 def _bring_into_force(c: _Context):
     row = c.row
-    effective = parse_date(c.params.get("effective_date"), "生效日期") or c.today
+    effective = parse_date(c.params.get("effective_date"), "生效日期", "effective_date") or c.today
     if not (row.decision_date <= effective <= c.today):
-        raise InvalidInput("生效日期应在批准日期与今天之间")
+        raise InvalidInput("生效日期应在批准日期与今天之间", details={"field": "effective_date"})
     kwargs = dict(effective_date=effective, actor=c.actor, now=c.now, proposal_id=row.id)
     values = dict(
         row.proposed or {},

@@ -166,6 +166,7 @@ def step(store, clock, corpus, p, action, actor=None, **params):
         "return": {"reason": "材料不全"},
         "withdraw": {"reason": "项目取消"},
         "override": {"reason": "经专家论证可以使用"},
+        "file": {"filed_with": "广州市民政局"},
     }
     if action in ("approve", "reject"):
         clock.advance(30)

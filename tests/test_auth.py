@@ -96,9 +96,15 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
     headers = csrf_headers(client)
     assert client.get("/auth/logout").status_code == 200  # GET only asks for confirmation
     assert client.get("/auth/me").get_json()["username"] == "wang"
-    assert client.post("/auth/logout", headers=headers).status_code == 302
+    out = client.post("/auth/logout", headers=headers)
+    assert out.status_code == 302 and out.headers["Location"] == "/"
+    # The map page it lands on says so (it used to wait for the next page with messages),
+    # once: the page after it does not repeat it.
+    assert "已退出登录" in client.get("/").get_data(as_text=True)
+    assert "已退出登录" not in client.get("/").get_data(as_text=True)
     assert client.get("/auth/me").get_json()["username"] is None
     assert "/auth/login" in client.get("/officer/").headers["Location"]  # signed out
+    assert "已退出登录" not in client.get("/auth/login").get_data(as_text=True)
 
 
 def test_signing_out_ends_every_copy_of_the_cookie_and_keeps_the_row(client, app, store):

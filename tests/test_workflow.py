@@ -392,7 +392,7 @@ def test_a_steps_answer_is_read_after_its_commit(store, clock, corpus, monkeypat
     committed = []
     build_answer = workflow._detail
 
-    def answer_seen_from_another_connection(conn, row, actor):
+    def answer_seen_from_another_connection(conn, row, actor, today=None):
         with store.engine.connect() as other:  # sees committed rows only
             committed.append(
                 other.execute(
@@ -401,7 +401,7 @@ def test_a_steps_answer_is_read_after_its_commit(store, clock, corpus, monkeypat
                     )
                 ).one()
             )
-        return build_answer(conn, row, actor)
+        return build_answer(conn, row, actor, today)
 
     monkeypatch.setattr(workflow, "_detail", answer_seen_from_another_connection)
     answer = step(store, clock, corpus, p, "check")
@@ -560,3 +560,120 @@ def test_a_backdated_notice_names_the_beijing_date(store, clock, corpus):
     yesterday = (clock.today - dt.timedelta(days=1)).isoformat()
     with pytest.raises(errors.InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
         step(store, clock, corpus, p, "publish_notice", notice_start=yesterday)
+
+
+def test_an_officer_withdraws_what_was_submitted_but_not_a_clerks_draft(store, clock, corpus):
+    """A draft is its owners' until submitted: an officer (any office, or none) may not end
+    it, and is not offered to; once submitted it is in the officers' review and they may."""
+    p = new_naming(store, clock)
+    assert (
+        "withdraw"
+        not in workflow.get_proposal(store, p["id"], OFFICER, clock=clock)["allowed_actions"]
+    )
+    with pytest.raises(errors.Forbidden, match="撤回申请"):
+        perform(store, clock, p, "withdraw", OFFICER, reason="不再需要")
+    after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert (after["state"], after["version"], event_count(store, p["id"])) == ("draft", 1, 1)
+    # the second action: submitted, the same officer's withdrawal is offered and goes through
+    p = step(store, clock, corpus, p, "submit")
+    offered = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)["allowed_actions"]
+    assert "withdraw" in offered
+    p = perform(store, clock, p, "withdraw", OFFICER, reason="申请人撤回")
+    assert p["state"] == "withdrawn" and p["events"][-1]["actor"] == OFFICER.username
+
+
+def test_steps_that_would_be_refused_are_held_with_why_not_offered(store, clock, corpus):
+    """``allowed_actions`` lists only steps that can go ahead now: deciding waits for the
+    notice to end, filing is offered once. ``held_actions`` says why the others wait, in
+    the words the refusal itself would use."""
+    p = walk(store, clock, corpus, new_naming(store, clock), "on_notice")
+    p = step(store, clock, corpus, p, "confirm_romanization")
+    seen = workflow.get_proposal(store, p["id"], APPROVER, clock=clock)
+    assert not {"approve", "reject"} & set(seen["allowed_actions"])
+    held = {h["action"]: h["reason"] for h in seen["held_actions"]}
+    assert set(held) == {"approve", "reject"} and "公示期满后" in held["approve"]
+    with pytest.raises(errors.IllegalTransition) as refused:
+        perform(store, clock, p, "approve", APPROVER, **TIANHE_APPROVAL)
+    assert str(refused.value) == held["approve"]
+    # the second action: once the notice has ended, both are offered and nothing is held
+    clock.advance(30)
+    seen = workflow.get_proposal(store, p["id"], APPROVER, clock=clock)
+    assert {"approve", "reject"} <= set(seen["allowed_actions"]) and seen["held_actions"] == []
+    p = perform(store, clock, p, "approve", APPROVER, **TIANHE_APPROVAL)
+    assert (
+        "file" in p["allowed_actions"]
+        or "file" in workflow.get_proposal(store, p["id"], OFFICER, clock=clock)["allowed_actions"]
+    )
+    p = perform(store, clock, p, "file", OFFICER, filed_with="广州市民政局")
+    after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert "file" not in after["allowed_actions"]
+    assert [h["action"] for h in after["held_actions"]] == ["file"]
+    assert "备案" in after["held_actions"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    "state, action, params, field",
+    [
+        ("in_review", "add_opinion", {"kind": "bogus", "author": "专家", "body": "同意"}, "kind"),
+        ("in_review", "add_opinion", {"kind": "expert", "author": " ", "body": "同意"}, "author"),
+        ("in_review", "add_opinion", {"kind": "expert", "author": "专家", "body": ""}, "body"),
+        ("in_review", "publish_notice", {"notice_end": "+29"}, "notice_start"),
+        ("in_review", "publish_notice", {"notice_start": "+0"}, "notice_end"),
+        ("in_review", "publish_notice", {"notice_start": "+0", "notice_end": "+9"}, "notice_end"),
+        (
+            "in_review",
+            "publish_notice",
+            {"notice_start": "-1", "notice_end": "+29"},
+            "notice_start",
+        ),
+        (
+            "in_review",
+            "publish_notice",
+            {"notice_start": "+0", "notice_end": "2027-02-30"},
+            "notice_end",
+        ),
+        ("on_notice", "approve", {"approving_body": "某某委员会"}, "approving_body"),
+        ("approved", "file", {"filed_with": " "}, "filed_with"),
+        ("approved", "file", {"filed_with": "广州市民政局", "filed_on": "2000-01-01"}, "filed_on"),
+        ("announced", "bring_into_force", {"effective_date": "2000-01-01"}, "effective_date"),
+    ],
+)
+def test_a_steps_refusal_names_its_field_and_changes_nothing(
+    store, clock, corpus, state, action, params, field
+):
+    p = walk(store, clock, corpus, new_naming(store, clock), state)
+    if action == "publish_notice":
+        p = step(store, clock, corpus, p, "add_opinion")
+    if action == "approve":
+        clock.advance(30)
+
+    def day(value: str) -> str:  # "+N"/"-N": days from the clock's today
+        if value[0] in "+-":
+            return (clock.today + dt.timedelta(days=int(value))).isoformat()
+        return value
+
+    params = {k: day(v) if k.startswith("notice_") else v for k, v in params.items()}
+    actor = APPROVER if action == "approve" else OFFICER
+    events = event_count(store, p["id"])
+    with pytest.raises(errors.InvalidInput) as refused:
+        perform(store, clock, p, action, actor, corpus=corpus, **params)
+    assert refused.value.details.get("field") == field, refused.value.details
+    assert "docs/" not in refused.value.message and "MIN_NOTICE_DAYS" not in refused.value.message
+    after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert (after["state"], after["version"]) == (p["state"], p["version"])
+    assert event_count(store, p["id"]) == events
+    # the second action: the step with the usual values goes through
+    assert step(store, clock, corpus, p, action)["version"] == p["version"] + 1
+
+
+def test_an_edit_names_the_field_as_the_edit_step_takes_it(store, clock):
+    p = new_naming(store, clock)
+    with pytest.raises(errors.InvalidInput) as refused:
+        perform(store, clock, p, "edit", CLERK, name="")
+    assert refused.value.details["field"] == "name"
+    with pytest.raises(errors.InvalidInput) as refused:
+        perform(store, clock, p, "edit", CLERK, feature_class="路")
+    assert refused.value.details["field"] == "feature_class"
+    assert (
+        perform(store, clock, p, "edit", CLERK, name="长乐东路")["proposed"]["name"] == "长乐东路"
+    )

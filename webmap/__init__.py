@@ -153,9 +153,10 @@ def create_app(
     # Codes and their labels/colours are declared once (boundaries.vocabulary): templates
     # label codes with zh(vocabulary, code), and base.html hands the table to the scripts.
     app.jinja_env.globals["zh"] = vocabulary.label
-    from gazetteer.core.dates import date_as_known, format_local_date
+    from gazetteer.core.dates import date_as_known, format_local_date, format_local_time
 
     app.jinja_env.filters["local_date"] = format_local_date  # YYYY-MM-DD, Asia/Shanghai
+    app.jinja_env.filters["local_time"] = format_local_time  # YYYY-MM-DD HH:MM, Beijing
     app.jinja_env.filters["as_known"] = date_as_known  # 1992 -> 1992年: the source's precision
     boundary_vocabulary = vocabulary.vocabulary_document()
     from webmap.tile_sources import tile_sources

@@ -15,7 +15,7 @@ from gazetteer import approval, division_changes, divisions, registry, statistic
 from gazetteer.compliance import SEVERITY_ZH
 from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
-from gazetteer.core.errors import DomainError, Forbidden, InvalidInput
+from gazetteer.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from gazetteer.core.paging import Page
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
@@ -144,9 +144,19 @@ def proposal_new():
 
 @bp.get("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int):
-    p = workflow.get_proposal(store(), proposal_id, current_actor())
+    return _proposal_page(proposal_id)
+
+
+def _proposal_page(proposal_id: int, kept: dict | None = None) -> str:
+    """The proposal page; ``kept`` ({action, values, field, message}) refills the form of
+    a refused step with what was typed, says why beside it and marks the refused field."""
+    p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
     return render_template(
-        "officer/proposal.html", p=p, action_fields=ACTION_FIELDS, opinion_kinds=OPINION_KINDS_ZH
+        "officer/proposal.html",
+        p=p,
+        action_fields=ACTION_FIELDS,
+        opinion_kinds=OPINION_KINDS_ZH,
+        kept=kept or {"action": None, "values": {}, "field": None, "message": None},
     )
 
 
@@ -164,8 +174,17 @@ def proposal_action(proposal_id: int):
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面", "error")
-    except DomainError as exc:  # show the refusal on the page the officer is working on
+    except Conflict as exc:  # changed meanwhile: show it afresh, not the stale form's values
         flash(exc.message, "error")
+    except DomainError as exc:  # show the refusal on the page, keeping what was typed
+        flash(exc.message, "error")
+        kept = {
+            "action": action,
+            "values": form,
+            "field": exc.details.get("field"),
+            "message": exc.message,
+        }
+        return _proposal_page(proposal_id, kept), exc.http_status
     return redirect(url_for("officer.proposal", proposal_id=proposal_id))
 
 

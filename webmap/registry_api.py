@@ -145,12 +145,12 @@ def workflow_table():
 
 @bp.get("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int):
-    return jsonify(workflow.get_proposal(store(), proposal_id, current_actor()))
+    return jsonify(workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock))
 
 
 @bp.get("/proposals/<int:proposal_id>/announcement")
 def proposal_announcement(proposal_id: int):
-    detail = workflow.get_proposal(store(), proposal_id, current_actor())
+    detail = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
     if not detail.get("announcement_text"):
         raise InvalidInput("该申请尚未公告")
     return jsonify(

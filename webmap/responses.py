@@ -165,6 +165,8 @@ class ProposalSummary(ResponseModel):
     version: int
     place_id: int | None = None
     result_place_id: int | None = None
+    division_code: Text = None
+    division_name: Text = Field(None, description="the division's name, e.g. 天河区")
     notice_start: Date = None
     notice_end: Date = None
 
@@ -183,6 +185,12 @@ class ProposalEvent(ResponseModel):
     reason: Text = None
 
 
+class HeldAction(ResponseModel):
+    action: str
+    label_zh: str
+    reason: str = Field(description="why it would be refused now (Chinese)")
+
+
 class Proposal(ProposalSummary):
     created_by: Text = Field(None, description="the drafter (staff only)")
     office: Text = Field(None, description="the office it was drafted in; its clerks own it")
@@ -191,6 +199,11 @@ class Proposal(ProposalSummary):
     proposed: dict[str, Any] | None = None
     location: dict[str, Any] | None = None
     allowed_actions: list[str] = Field([], description="what the asking user may do now")
+    held_actions: list[HeldAction] = Field(
+        [],
+        description="steps the asking user could take in this state but not yet or not"
+        " again (the notice still running, already filed ...), each with why",
+    )
     heteronyms_confirmed: bool | None = None
     decision: Text = None
     decision_date: Date = None

@@ -7,10 +7,11 @@ import datetime as dt
 from gazetteer.core.errors import InvalidInput
 
 
-def parse_date(value, field: str) -> dt.date | None:
+def parse_date(value, label: str, key: str | None = None) -> dt.date | None:
     """A date from a ``date``/``datetime`` or ISO ``YYYY-MM-DD`` text; None or '' gives None.
 
-    Raises ``InvalidInput`` naming ``field`` (Chinese) for anything else."""
+    Raises ``InvalidInput`` saying ``label`` (Chinese) for anything else, with ``key``
+    (the request's own name for the value) as ``details.field``."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -20,7 +21,10 @@ def parse_date(value, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"{field} 应为 YYYY-MM-DD 格式的日期：{value!r}") from None
+        raise InvalidInput(
+            f"{label}应为 YYYY-MM-DD 格式的日期：{value!r}",
+            details={"field": key} if key else None,
+        ) from None
 
 
 # Asia/Shanghai: UTC+8 with no daylight saving since 1991, so a fixed offset is exact for
@@ -54,6 +58,19 @@ def format_local_date(value) -> str:
     """YYYY-MM-DD in Asia/Shanghai, or "—" for no date: how pages and reports show dates."""
     day = local_date(value)
     return day.isoformat() if day else "—"
+
+
+def format_local_time(value) -> str:
+    """``YYYY-MM-DD HH:MM`` in Asia/Shanghai of an instant (a datetime, naive = UTC as
+    stored, or ISO text with or without an offset), or "—" for none: how pages show when
+    something happened (Beijing time, the time the offices keep)."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def date_as_known(value) -> str | None:

@@ -220,3 +220,62 @@ def test_the_sign_in_page_keeps_a_margin_on_a_phone(live_server, open_context):
         box = page.locator(selector).first.bounding_box()
         assert box["x"] >= 8 and box["x"] + box["width"] <= width - 8, (selector, box)
     screenshot(page, "login-390x844")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_a_refused_notice_keeps_the_typed_dates_on_a_phone(live_server, open_context):
+    """An officer on a phone publishes a too-short notice: refused with the field marked and
+    both typed dates kept (user test, 2026-11-30: they were cleared); then corrects the end
+    date and publishes. The page names the division, shows Beijing times, scrolls as a
+    document and keeps its tables inside the screen."""
+    store, url = live_server["store"], live_server["url"]
+    users(store)
+    clock = Clock(registry.utcnow())
+    corpus = workflow._rules()[0].from_store(store)
+    p = walk(store, clock, corpus, new_naming(store, clock, "云岭路"), "in_review")
+    p = step(store, clock, corpus, p, "add_opinion")
+    context, watch = open_context(PHONE)
+    page = context.new_page()
+    sign_in(page, url, "wang", f"/officer/proposals/{p['id']}")
+    page.wait_for_selector("text=可进行的操作")
+    assert "天河区（440106）" in page.locator("table.record").inner_text()
+    times = page.locator("td.when").all_inner_texts()
+    assert times and all(len(t) == 16 and t[10] == " " for t in times), times
+    today = registry.civil_date(registry.utcnow())
+    start, short_end = today.isoformat(), (today + dt.timedelta(days=9)).isoformat()
+    form = page.locator("form.action:has(input[value=publish_notice])")
+    form.locator("input[name=notice_start]").fill(start)
+    form.locator("input[name=notice_end]").fill(short_end)
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("load")
+    assert "短于规定的最短公示期" in page.locator(".flashes").inner_text()
+    assert "MIN_NOTICE_DAYS" not in page.content()
+    form = page.locator("form.action:has(input[value=publish_notice])")
+    # said beside the form too: the marked field takes the focus, the page scrolls to it
+    assert "短于规定的最短公示期" in form.locator(".error").inner_text()
+    assert form.locator("input[name=notice_start]").input_value() == start
+    assert form.locator("input[name=notice_end]").input_value() == short_end
+    assert form.locator("input[name=notice_end]").get_attribute("aria-invalid") == "true"
+    screenshot(page, "officer-notice-refused-390x844")
+    # The document scrolls (not a box inside it), and no table runs off the screen.
+    scrolls = page.evaluate(
+        """() => [document.scrollingElement.scrollHeight > innerHeight,
+                  getComputedStyle(document.querySelector('.officer')).overflowY]"""
+    )
+    assert scrolls == [True, "visible"], scrolls
+    for box in page.locator("table.grid").all():
+        assert box.bounding_box()["x"] + box.bounding_box()["width"] <= PHONE["width"] + 1
+    # the second action: the end date corrected, the notice is published
+    form.locator("input[name=notice_end]").fill((today + dt.timedelta(days=29)).isoformat())
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("text=已发布公示")
+    assert "公示中" in page.locator("p:has-text('状态')").inner_text()
+    screenshot(page, "officer-notice-published-390x844")
+    # The public notice counts the days left with today: 30 on the first of 30.
+    page.goto(f"{url}/notices/{p['id']}")
+    assert "剩余 30 天，含今天" in page.locator("table").first.inner_text()
+    # The refused form came back with the refusal's status (400), which Chromium logs.
+    assert [e for e in watch.errors if "status of 400" not in e] == [], watch.errors
+    assert len(watch.errors) <= 1 and watch.blocked == []
