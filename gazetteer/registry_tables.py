@@ -151,6 +151,18 @@ proposals = serial_table(
     *act_columns("created", nullable=False),
     sa.Column("updated_at", INSTANT, nullable=False),
     sa.Column("office", OFFICE, index=True, comment="the drafter's office when drafted"),
+    sa.Column(
+        "reserved_term",
+        sa.String(100),
+        index=True,
+        comment="specific term (专名) of a naming's or renaming's name: what it reserves",
+    ),
+    sa.Column(
+        "reserved_reading",
+        sa.String(800),
+        index=True,
+        comment="toneless pinyin of reserved_term: what a homophone shares",
+    ),
     version_column(),
     check_one_of("kind", PROPOSAL_KINDS),
     check_one_of("state", PROPOSAL_STATES),

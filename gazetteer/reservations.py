@@ -20,7 +20,9 @@ import zlib
 
 import sqlalchemy as sa
 
+from gazetteer import pinyin
 from gazetteer.registry_tables import proposal_events, proposals
+from gazetteer.romanize import split_name
 from gazetteer.rules.corpus import CORPUS_COLUMNS, NameCorpus
 from gazetteer.rules.lexicons import load_rule_data
 from gazetteer.tables import divisions, places
@@ -34,6 +36,19 @@ _RESERVING_COLUMNS = (
     proposals.c.division_code,
     proposals.c.proposed,
 )
+
+
+def reservation_keys(name: str) -> dict[str, str | None]:
+    """The columns by which a proposal's ``name`` reserves it: ``reserved_term``, its
+    specific term (专名, as the rule corpus splits it), and ``reserved_reading``, that
+    term's toneless pinyin; None for a name with no specific term. Stored with the
+    proposal when its name is written, so a check looks up the few proposals holding the
+    same term or reading rather than splitting every pending proposal's name."""
+    specific, _ = split_name(name.strip())
+    return {
+        "reserved_term": specific or None,
+        "reserved_reading": pinyin.pinyin_key(specific) if specific else None,
+    }
 
 
 def division_path(conn, code: str | None) -> list[str]:
@@ -91,29 +106,34 @@ def reservation_conflicts(
     out: dict[str, list[dict]] = {"same": [], "homophone": []}
     if not (mine.jcode and mine.specific):
         return out
+
     # A name is reserved by the proposal submitted first: the order of the (latest) submit
     # events. A proposal checked after a later one for the same name keeps its claim.
-    submitted = (
-        sa.select(proposal_events.c.proposal_id, sa.func.max(proposal_events.c.id).label("seq"))
-        .where(proposal_events.c.action == "submit")
-        .group_by(proposal_events.c.proposal_id)
-        .subquery()
-    )
-    query = (
-        sa.select(*_RESERVING_COLUMNS)
-        .join(submitted, submitted.c.proposal_id == proposals.c.id, isouter=True)
-        .where(
-            proposals.c.state.in_(RESERVING_STATES),
-            proposals.c.kind.in_(("naming", "renaming")),
+    def submitted(proposal_id):  # its latest submit event: one index lookup a proposal
+        return (
+            sa.select(sa.func.max(proposal_events.c.id))
+            .where(proposal_events.c.proposal_id == proposal_id)
+            .where(proposal_events.c.action == "submit")
+            .scalar_subquery()
         )
+
+    query = sa.select(*_RESERVING_COLUMNS).where(
+        proposals.c.state.in_(RESERVING_STATES),
+        proposals.c.kind.in_(("naming", "renaming")),
+        # The same term or reading (two index lookups); and proposals stored before the
+        # keys were (revision 0043), which are compared as they always were.
+        sa.or_(
+            proposals.c.reserved_term == mine.specific,
+            proposals.c.reserved_reading == mine.pinyin_key,
+            proposals.c.reserved_term.is_(None),
+        ),
     )
     if exclude_proposal_id is not None:
         query = query.where(proposals.c.id != exclude_proposal_id)
-        my_seq = conn.execute(
-            sa.select(submitted.c.seq).where(submitted.c.proposal_id == exclude_proposal_id)
-        ).scalar()
+        my_seq = conn.execute(sa.select(submitted(exclude_proposal_id))).scalar()
         if my_seq is not None:
-            query = query.where(sa.or_(submitted.c.seq.is_(None), submitted.c.seq < my_seq))
+            seq = submitted(proposals.c.id)
+            query = query.where(sa.or_(seq.is_(None), seq < my_seq))
     for other, conflict in _reserving(conn, corpus, query):
         if (other.group, other.jcode) != (mine.group, mine.jcode) or not other.specific:
             continue

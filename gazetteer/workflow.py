@@ -310,6 +310,7 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
         "proposed": clean,
         # Heteronyms the reviewed reading table settles need no confirmation.
         "heteronyms_confirmed": not unconfirmed(rom.heteronyms),
+        **reservations.reservation_keys(name),
     }
 
 

@@ -6,12 +6,25 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy as sa
 from helpers import naming_json
-from proposal_helpers import OFFICER, PATH, TIANHE, Clock, new_naming, propose, step, walk
+from proposal_helpers import (
+    CLERK,
+    OFFICER,
+    PATH,
+    TIANHE,
+    Clock,
+    new_naming,
+    perform,
+    propose,
+    step,
+    walk,
+)
 
-from gazetteer import workflow
+from gazetteer import reservations, workflow
 from gazetteer.core.errors import RuleViolation
 from gazetteer.core.store import Store
+from gazetteer.registry_tables import proposals
 
 
 def walk_on(store, clock, corpus, p, until):
@@ -153,4 +166,61 @@ def test_the_first_submitted_keeps_its_claim_whatever_the_order_of_checks(store,
     second = step(store, clock, corpus, second, "check")
     first = step(store, clock, corpus, first, "check")
     assert "reserved" not in rule_ids(first)
+    assert rule_ids(second)["reserved"]["conflicts"][0]["proposal_id"] == first["id"]
+
+
+def test_a_check_reads_only_the_proposals_holding_the_same_term_or_reading(
+    store, clock, corpus, monkeypatch
+):
+    """The pending proposals a check compares with are looked up by the stored term and
+    reading (``reservation_keys``), not all read and split: with twenty pending proposals
+    of other names, checking 凤祥路 splits only 凤翔路's (the same reading) and finds it."""
+    first = step(store, clock, corpus, new_naming(store, clock, "凤翔路"), "submit")
+    for i in range(20):
+        step(
+            store,
+            clock,
+            corpus,
+            new_naming(store, clock, f"云{'一二三四五六七八九十'[i % 10]}{i}路"),
+            "submit",
+        )
+    with store.read() as conn:
+        keys = conn.execute(
+            sa.select(proposals.c.reserved_term, proposals.c.reserved_reading).where(
+                proposals.c.id == first["id"]
+            )
+        ).one()
+    assert tuple(keys) == ("凤翔", "feng xiang")
+    compared = []
+    real = reservations._reserving
+
+    def counting(conn, corpus_, query):
+        for entry, conflict in real(conn, corpus_, query):
+            compared.append(conflict["name"])
+            yield entry, conflict
+
+    monkeypatch.setattr(reservations, "_reserving", counting)
+    homophone = walk(store, clock, corpus, new_naming(store, clock, "凤祥路"), "checked")
+    assert compared == ["凤翔路"]
+    assert rule_ids(homophone)["reserved.homophone"]["conflicts"][0]["proposal_id"] == first["id"]
+    # the second action: returned, the drafter changes it to 凤翔路 itself; the check
+    # finds the same term (a block), still reading nothing else
+    compared.clear()
+    again = step(store, clock, corpus, homophone, "return")
+    again = perform(store, clock, again, "edit", CLERK, name="凤翔路")
+    again = walk_on(store, clock, corpus, again, "checked")
+    assert compared == ["凤翔路"] and "reserved" in rule_ids(again)
+
+
+def test_a_proposal_stored_before_the_keys_still_reserves_its_name(store, clock, corpus):
+    """Proposals written before revision 0043 have no stored term or reading: the check
+    still compares them (by splitting their names, as before)."""
+    first = step(store, clock, corpus, new_naming(store, clock, "凤翔路"), "submit")
+    with store.engine.begin() as conn:
+        conn.execute(
+            proposals.update()
+            .where(proposals.c.id == first["id"])
+            .values(reserved_term=None, reserved_reading=None)
+        )
+    second = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
     assert rule_ids(second)["reserved"]["conflicts"][0]["proposal_id"] == first["id"]
