@@ -115,7 +115,9 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         "notice_start": jsonable(row.notice_start),
         "notice_end": jsonable(row.notice_end),
         "open": open_,
-        "days_left": (row.notice_end - today).days if open_ else 0,
+        # Days the notice still runs, today included (both ends count): 30 on the first
+        # day of a 30-day notice, 1 on its last.
+        "days_left": (row.notice_end - today).days + 1 if open_ else 0,
         "state": row.state,
         "outcome_zh": OUTCOME_ZH[row.state],
         "result_place_id": row.result_place_id

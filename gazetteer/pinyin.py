@@ -227,6 +227,45 @@ def readings(char: str) -> list[str]:
     return value.split(",")
 
 
+# What a spelling may hold besides letters: word breaks, the syllable-dividing apostrophe,
+# and hyphens (GB/T 16159).
+_SPELLING_MARKS = frozenset(" '’-")
+
+
+def _plain(letters: str) -> str:
+    """Lowercase, toneless, with ü and v read as u: spellings of one reading compare equal."""
+    bare = _toneless(letters.lower()).replace("ü", "u").replace("v", "u")
+    return "".join(c for c in bare if c not in _SPELLING_MARKS)
+
+
+def is_reading_of(text: str, spelling: str) -> bool:
+    """Whether ``spelling`` (a romanization, toned or not: 'Rui'an Lu', 'Ruì'ān Lù') spells
+    ``text`` syllable by syllable, each Chinese character by one of its readings (those
+    ``readings`` lists, the one ``syllables`` chose, or any pypinyin knows) and any other
+    character as itself; capitals, word breaks, apostrophes and hyphens are free. A
+    correction may choose another reading of a heteronym, never another name: '长乐' or
+    'Ruian Road' is no reading of 瑞安路."""
+    chosen = syllables(text)
+    options = []
+    for i, ch in enumerate(text):
+        if not is_han(ch):
+            options.append({_plain(ch)} if _plain(ch) else {""})
+            continue
+        known = pinyin_dict.get(ord(ch), "")
+        found = {*readings(ch), *known.split(","), chosen[i] if i < len(chosen) else ""}
+        options.append({_plain(r) for r in found if r})
+    target = _plain(spelling)
+    if not target or not target.isascii() or not target.isalnum():
+        return False
+    # reach[k]: the positions of ``target`` the first k characters can spell up to
+    reach = {0}
+    for choices in options:
+        reach = {at + len(r) for at in reach for r in choices if target.startswith(r, at)}
+        if not reach:
+            return False
+    return len(target) in reach
+
+
 def heteronyms(text: str) -> list[dict]:
     """Characters of ``text`` with more than one reading (多音字), for an officer to confirm:
     ``[{"index": i, "char": c, "readings": [...], "chosen": syllable}]`` where ``chosen`` is

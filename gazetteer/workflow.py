@@ -45,7 +45,7 @@ from gazetteer.core.text import clean_text, form_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
 from gazetteer.divisions import division_exists
-from gazetteer.pinyin import syllables, unconfirmed
+from gazetteer.pinyin import is_reading_of, syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
     as_utc,
@@ -459,11 +459,20 @@ def _may_act_as_owner(actor: Actor, action: str, row) -> bool:
     return action == "withdraw" and actor.has_any({"officer"}) and row.state != "draft"
 
 
-def _held(action: str, row, today: dt.date) -> Exception | None:
+# The opinions Art. 11 asks for before a name goes on notice: an expert's, or the views of
+# those concerned. An assessment or a public opinion recorded early does not stand for them.
+NOTICE_OPINION_KINDS = ("expert", "consultation")
+# Steps for a particular situation (a blocking finding to override, a decided proposal
+# whose record changed, a spelling to correct): when it is absent they are not offered,
+# and not listed as waiting either.
+SITUATIONAL_STEPS = frozenset({"override", "lapse", "confirm_romanization"})
+
+
+def _held(conn, action: str, row, today: dt.date) -> Exception | None:
     """Why ``action`` would be refused on the proposal ``row`` on ``today`` (Beijing's civil
-    date) for a reason the row itself shows: a notice still running, a filing already
-    made, no blocking finding to override. None if nothing in the row holds it. ``perform``
-    raises it; ``allowed_actions`` leaves the step out and ``held_actions`` says why."""
+    date), read on ``conn``: a notice still running, a filing already made, no opinion
+    recorded yet, nothing to override. None if nothing holds it. ``perform`` raises it;
+    ``allowed_actions`` leaves the step out and ``held_actions`` says why."""
     if action in ("approve", "reject") and row.notice_end and today <= row.notice_end:
         return IllegalTransition(
             f"公示期至 {row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
@@ -480,6 +489,13 @@ def _held(action: str, row, today: dt.date) -> Exception | None:
         return RuleViolation(
             "合规审查有阻断性问题，须由审核人员记录豁免理由后才能公示",
             details={"findings": _blocking(row)},
+        )
+    if action == "publish_notice" and row.kind != "retirement" and not _notice_opinions(conn, row):
+        return IllegalTransition("尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）")
+    if action == "lapse" and _lapse_cause(conn, row) is None:
+        return IllegalTransition(
+            "该申请针对的记录未变更、名称也未被占用，仍可登记生效，不能终止",
+            details={"state": row.state},
         )
     if action == "confirm_romanization" and row.kind == "retirement":
         return InvalidInput("销名申请没有需要确认的拼写")
@@ -501,26 +517,25 @@ def _open_steps(actor: Actor, row) -> list[Step]:
     ]
 
 
-def allowed_actions(actor: Actor, row, today: dt.date | None = None) -> list[str]:
+def allowed_actions(conn, actor: Actor, row, today: dt.date | None = None) -> list[str]:
     """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks):
-    allowed by role, ownership and state, and not held (``_held``) on ``today`` (Beijing's
-    civil date; None is today)."""
+    allowed by role, ownership and state, and not held (``_held``, read on ``conn``) on
+    ``today`` (Beijing's civil date; None is today)."""
     today = today or civil_date(utcnow())
-    return [s.action for s in _open_steps(actor, row) if _held(s.action, row, today) is None]
+    return [s.action for s in _open_steps(actor, row) if _held(conn, s.action, row, today) is None]
 
 
-def held_actions(actor: Actor, row, today: dt.date | None = None) -> list[dict]:
+def held_actions(conn, actor: Actor, row, today: dt.date | None = None) -> list[dict]:
     """The steps this actor could take in this state but that are held now, each with
     why (``_held``'s message): pages show them as waiting rather than leave them out
-    unexplained."""
+    unexplained. ``SITUATIONAL_STEPS`` are not listed."""
     today = today or civil_date(utcnow())
-    held = ((s, _held(s.action, row, today)) for s in _open_steps(actor, row))
-    # A step that does not apply to this proposal at all (no blocking finding to override,
-    # no spelling on a retirement) is refused as InvalidInput: left out, not shown as waiting.
+    steps = [s for s in _open_steps(actor, row) if s.action not in SITUATIONAL_STEPS]
+    held = ((s, _held(conn, s.action, row, today)) for s in steps)
     return [
         {"action": s.action, "label_zh": s.label_zh, "reason": str(refusal)}
         for s, refusal in held
-        if refusal is not None and not isinstance(refusal, InvalidInput)
+        if refusal is not None
     ]
 
 
@@ -603,8 +618,8 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
             checked_at=jsonable(as_utc(row.checked_at)),
             override_reasons=row.override_reasons,
             override_by=row.override_by,
-            allowed_actions=allowed_actions(actor, row, today),
-            held_actions=held_actions(actor, row, today),
+            allowed_actions=allowed_actions(conn, actor, row, today),
+            held_actions=held_actions(conn, actor, row, today),
         )
         out["opinions"] = [
             {
@@ -858,7 +873,7 @@ def perform(
                 details={
                     "state": row.state,
                     "action": action,
-                    "allowed_actions": allowed_actions(actor, row, civil_date(now)),
+                    "allowed_actions": allowed_actions(conn, actor, row, civil_date(now)),
                 },
             )
         if not _may_act_as_owner(actor, action, row):
@@ -868,7 +883,7 @@ def perform(
             )
         if action in ("approve", "reject") and not _may_decide(actor, row):
             raise Forbidden("审批人不能审批自己提交的申请")
-        held = _held(action, row, civil_date(now))
+        held = _held(conn, action, row, civil_date(now))
         if held is not None:
             raise held
         context = _Context(
@@ -1089,9 +1104,17 @@ def _add_opinion(c: _Context):
 
 def _confirm_romanization(c: _Context):
     proposed = dict(c.row.proposed)
-    corrected = {
-        k: str(c.params[k]).strip() for k in ("romanized", "romanized_toned") if c.params.get(k)
-    }
+    given = {k: str(c.params.get(k) or "").strip() for k in ("romanized", "romanized_toned")}
+    corrected = {k: v for k, v in given.items() if v}  # blank: the generated one stays
+    for key, spelling in corrected.items():
+        # A correction chooses among the characters' readings (a heteronym read otherwise,
+        # word division, capitals); it cannot put another name or a translation on record.
+        if len(spelling) > 200 or not is_reading_of(proposed["name"], spelling):
+            raise InvalidInput(
+                f"更正后的拼写“{spelling[:60]}”不是“{proposed['name']}”的汉语拼音拼写："
+                "只能改动多音字的读音、分词连写、大小写和隔音符号",
+                details={"field": key},
+            )
     proposed.update(corrected)
     return {"proposed": proposed, "heteronyms_confirmed": True}, {"corrected": corrected or None}
 
@@ -1122,16 +1145,6 @@ def _publish_notice(c: _Context):
                 "setting": "MIN_NOTICE_DAYS",
             },
         )
-    if c.row.kind != "retirement":
-        opinions = c.conn.execute(
-            sa.select(sa.func.count())
-            .select_from(proposal_opinions)
-            .where(proposal_opinions.c.proposal_id == c.row.id)
-        ).scalar()
-        if not opinions:
-            raise IllegalTransition(
-                "尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）"
-            )
     return {"notice_start": start, "notice_end": end}, {
         "notice_start": start.isoformat(),
         "notice_end": end.isoformat(),
@@ -1288,20 +1301,37 @@ def _withdraw(c: _Context):
     return {}, None
 
 
+def _notice_opinions(conn, row) -> int:
+    """How many opinions of ``NOTICE_OPINION_KINDS`` the proposal has on record."""
+    return conn.execute(
+        sa.select(sa.func.count())
+        .select_from(proposal_opinions)
+        .where(
+            proposal_opinions.c.proposal_id == row.id,
+            proposal_opinions.c.kind.in_(NOTICE_OPINION_KINDS),
+        )
+    ).scalar()
+
+
 def _lapse(c: _Context):
-    """End a decided proposal that can no longer come into force: its record is no longer
-    in force, or its name is now taken by a name in force. Refused while it still can."""
-    row = c.row
+    """End a decided proposal that can no longer come into force (``_lapse_cause``); refused
+    (``_held``) while it still can."""
+    return {}, {"lapsed": _lapse_cause(c.conn, c.row)}
+
+
+def _lapse_cause(conn, row) -> dict | None:
+    """Why the decided proposal ``row`` can no longer come into force: its record is no
+    longer in force, or its name is now taken by a name in force; None if it still can."""
     cause = None
     if row.place_id is not None:
-        status = c.conn.execute(
+        status = conn.execute(
             sa.select(places.c.status).where(places.c.id == row.place_id)
         ).scalar()
         if status != "in_force":
             cause = {"place_id": row.place_id, "place_status": status}
     if cause is None and row.kind != "retirement":
         conflicts = reservations.in_force_conflicts(
-            c.conn,
+            conn,
             name=row.proposed["name"],
             feature_class=row.proposed.get("feature_class"),
             division_code=row.division_code,
@@ -1310,12 +1340,7 @@ def _lapse(c: _Context):
         conflicts = [f for f in conflicts if f["id"] not in _overridden_conflict_ids(row)]
         if conflicts:
             cause = {"conflicts": [f["id"] for f in conflicts]}
-    if cause is None:
-        raise IllegalTransition(
-            "该申请针对的记录未变更、名称也未被占用，仍可登记生效，不能终止",
-            details={"state": row.state},
-        )
-    return {}, {"lapsed": cause}
+    return cause
 
 
 _HANDLERS = {

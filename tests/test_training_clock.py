@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from helpers import login, make_app, naming_json
+from helpers import csrf_headers, login, logout, make_app, naming_json
 
 from gazetteer import registry
 from gazetteer.core.settings import SettingsError, load_settings
@@ -85,3 +85,40 @@ def test_a_30_day_notice_walked_to_in_force_on_a_training_instance(store, tmp_pa
     act(client, "announce")
     in_force = act(client, "bring_into_force")
     assert in_force["state"] == "in_force" and in_force["effective_date"] == later.isoformat()
+
+
+def test_the_public_notice_follows_the_training_clock(store, tmp_path):
+    """A notice that opens on the training clock's today (10 days ahead of the real one) is
+    open to the public on that instance: listed with 30 days left, taking opinions (user
+    test, 2026-12-01: the public side read the real date, said 已结束 and refused them)."""
+    app = make_app(store, tmp_path, TRAINING_INSTANCE=True, TRAINING_CLOCK_OFFSET_DAYS=10)
+    client = app.test_client()
+    today = registry.civil_date(registry.utcnow()) + dt.timedelta(days=10)
+    login(client, "li", "clerk")
+    created = client.post("/api/proposals", json=naming_json("培训公示路")).get_json()
+    pid, version = created["id"], created["version"]
+
+    def act(action, **body):
+        nonlocal version
+        r = client.post(f"/api/proposals/{pid}/actions/{action}", json={"version": version, **body})
+        assert r.status_code == 200, (action, r.get_json())
+        version = r.get_json()["version"]
+
+    act("submit")
+    login(client, "wang", "officer")
+    for action in ("check", "start_review"):
+        act(action)
+    act("add_opinion", kind="expert", author="专家委员会（培训）", body="同意")
+    end = today + dt.timedelta(days=29)
+    act("publish_notice", notice_start=today.isoformat(), notice_end=end.isoformat())
+    logout(client)
+    listed = {n["id"]: n for n in client.get("/api/notices").get_json()["notices"]}
+    assert listed[pid]["open"] and listed[pid]["days_left"] == 30
+    assert "剩余 30 天，含今天" in client.get(f"/notices/{pid}").get_data(as_text=True)
+    # the second action: a member of the public leaves an opinion, which is taken
+    sent = client.post(
+        f"/api/notices/{pid}/opinions",
+        json={"body": "赞成这个名称，培训演示。", "author": "员村居民"},
+        headers=csrf_headers(client),
+    )
+    assert sent.status_code == 201, sent.get_json()

@@ -534,6 +534,13 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
     ends it with a reason, recorded in its history; an unchanged record cannot be lapsed."""
     pid = place_id_of(store, YUEZHOU)
     renaming = walk(store, clock, corpus, renaming_of_yuezhou(store, clock), "announced")
+
+    def offered():
+        seen = workflow.get_proposal(store, renaming["id"], OFFICER, clock=clock)
+        assert "lapse" not in [h["action"] for h in seen["held_actions"]]  # not "waiting"
+        return seen["allowed_actions"]
+
+    assert "lapse" not in offered() and "bring_into_force" in offered()
     with pytest.raises(errors.IllegalTransition, match="仍可登记生效"):
         step(store, clock, corpus, renaming, "lapse", reason="试图终止")
     # The record is retired by another route (a division change, an old proposal...).
@@ -541,6 +548,7 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
         registry.retire_place(
             conn, pid, reason="社区撤并", effective_date=clock.today, actor=OFFICER, now=clock()
         )
+    assert "lapse" in offered()
     with pytest.raises(errors.IllegalTransition, match="因记录已变更终止"):
         step(store, clock, corpus, renaming, "bring_into_force")
     with pytest.raises(errors.InvalidInput, match="须说明理由"):
@@ -557,6 +565,7 @@ def test_lapse_ends_an_announced_proposal_whose_record_changed(store, clock, cor
 
 def test_a_backdated_notice_names_the_beijing_date(store, clock, corpus):
     p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
+    p = step(store, clock, corpus, p, "add_opinion")
     yesterday = (clock.today - dt.timedelta(days=1)).isoformat()
     with pytest.raises(errors.InvalidInput, match=f"今天（北京时间 {clock.today.isoformat()}）"):
         step(store, clock, corpus, p, "publish_notice", notice_start=yesterday)
@@ -676,4 +685,68 @@ def test_an_edit_names_the_field_as_the_edit_step_takes_it(store, clock):
     assert refused.value.details["field"] == "feature_class"
     assert (
         perform(store, clock, p, "edit", CLERK, name="长乐东路")["proposed"]["name"] == "长乐东路"
+    )
+
+
+def test_every_step_that_needs_a_reason_has_a_reason_box_on_the_officer_page():
+    """The page's form for a step has every field the step cannot go without (user test,
+    2026-12-01: 因记录已变更终止 had no reason box, so it could only be refused)."""
+    from webmap.officer import ACTION_FIELDS
+
+    for s in workflow.STEPS:
+        if s.reason_required:
+            names = [name for name, _, _ in ACTION_FIELDS.get(s.action, [])]
+            assert "reason" in names, s.action
+        unknown = {n for n, _, _ in ACTION_FIELDS.get(s.action, [])} - {"reason"}
+        assert unknown <= set(workflow.STEP_PARAMS.get(s.action, ())), (s.action, unknown)
+
+
+def test_an_assessment_alone_does_not_open_the_notice(store, clock, corpus):
+    """Art. 11: an expert's opinion or the views of those concerned come before the notice;
+    an assessment (or a public opinion) recorded early is no substitute. Until then the
+    step is held, with why, not offered."""
+    p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
+    p = step(store, clock, corpus, p, "add_opinion", kind="assessment", author="评估组")
+    seen = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert "publish_notice" not in seen["allowed_actions"]
+    assert [h["action"] for h in seen["held_actions"]] == ["publish_notice"]
+    with pytest.raises(errors.IllegalTransition, match="专家论证或征求意见"):
+        step(store, clock, corpus, p, "publish_notice")
+    # the second action: a consultation recorded, the notice is offered and published
+    p = step(store, clock, corpus, p, "add_opinion", kind="consultation", author="五山街道")
+    seen = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert "publish_notice" in seen["allowed_actions"] and seen["held_actions"] == []
+    assert step(store, clock, corpus, p, "publish_notice")["state"] == "on_notice"
+
+
+@pytest.mark.parametrize("spelling", ["长乐", "Ruian Road", "Changle Street", "Chang1e Lu", " "])
+def test_a_romanization_correction_must_spell_the_name(store, clock, corpus, spelling):
+    """The officer's correction chooses a heteronym's reading, word division or capitals; it
+    cannot put another name or a translation on record (user test, 2026-12-01: 长乐 was
+    accepted for 瑞安路 and printed in the announcement)."""
+    p = walk(store, clock, corpus, new_naming(store, clock), "checked")
+    events = event_count(store, p["id"])
+    if spelling.strip():
+        with pytest.raises(errors.InvalidInput, match="不是“长乐路”的汉语拼音拼写") as refused:
+            perform(store, clock, p, "confirm_romanization", OFFICER, romanized=spelling)
+        assert refused.value.details["field"] == "romanized"
+        with pytest.raises(errors.InvalidInput) as refused:
+            perform(store, clock, p, "confirm_romanization", OFFICER, romanized_toned=spelling)
+        assert refused.value.details["field"] == "romanized_toned"
+        after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+        assert after["version"] == p["version"] and event_count(store, p["id"]) == events
+        assert after["proposed"]["romanized"] == "Changle Lu"
+    # the second action: the other reading of 乐 (yuè), toned and not, is taken
+    p = perform(
+        store,
+        clock,
+        p,
+        "confirm_romanization",
+        OFFICER,
+        romanized="Changyue Lu",
+        romanized_toned="Chángyuè Lù",
+    )
+    assert (p["proposed"]["romanized"], p["proposed"]["romanized_toned"]) == (
+        "Changyue Lu",
+        "Chángyuè Lù",
     )

@@ -22,7 +22,7 @@ from flask import (
 
 from gazetteer import notices
 from gazetteer.core.errors import Conflict, InvalidInput
-from webmap.context import store
+from webmap.context import clock, store
 from webmap.schemas import query_args
 
 bp = Blueprint("notices", __name__)
@@ -78,13 +78,13 @@ def _feed_entry(
 
 @bp.get("/notices")
 def notices_page():
-    return render_template("notices/list.html", items=notices.list_notices(store()))
+    return render_template("notices/list.html", items=notices.list_notices(store(), clock=clock))
 
 
 def _notice_page(proposal_id: int, *, error: str | None = None, form=None) -> str:
     return render_template(
         "notices/notice.html",
-        n=notices.get_notice(store(), proposal_id),
+        n=notices.get_notice(store(), proposal_id, clock=clock),
         limits={
             "min": notices.OPINION_MIN_CHARS,
             "max": notices.OPINION_MAX_CHARS,
@@ -103,6 +103,7 @@ def _submit_opinion(proposal_id: int, data) -> dict:
         author=data.get("author"),
         honeypot=data.get("website"),
         source_digest=source_digest(),
+        clock=clock,
     )
 
 
@@ -137,7 +138,7 @@ def add_opinion_json(proposal_id: int):
 @bp.get("/notices.atom")
 def notices_feed():
     entries = []
-    for n in notices.list_notices(store()):
+    for n in notices.list_notices(store(), clock=clock):
         url = url_for("notices.notice_page", proposal_id=n["id"], _external=True)
         summary = f"公示期 {n['notice_start']} 至 {n['notice_end']}。理由：{n['reasons']}"
         entries.append(_feed_entry(n, "公示", url, n["notice_start"], summary))
@@ -168,7 +169,7 @@ def announcements_feed():
 
 @bp.get("/api/notices")
 def notices_json():
-    return jsonify({"notices": notices.list_notices(store())})
+    return jsonify({"notices": notices.list_notices(store(), clock=clock)})
 
 
 @bp.get("/api/announcements")

@@ -53,6 +53,7 @@ ACTION_FIELDS = {
     "reject": [("reason", "不予批准的理由", "textarea")],
     "bring_into_force": [("effective_date", "生效日期（留空为今天）", "date")],
     "withdraw": [("reason", "撤回理由", "textarea")],
+    "lapse": [("reason", "终止理由（记录如何变更）", "textarea")],
 }
 OPINION_KINDS_ZH = {
     "expert": "专家论证",
