@@ -840,8 +840,6 @@ def perform(
     require_role(actor, step.roles, step.label_zh)
     check_step_params(action, params)
     reason = (str(reason or "")).strip() or None
-    if step.reason_required and not reason:
-        raise InvalidInput(f"“{step.label_zh}”须说明理由", details={"field": "reason"})
     found_before = None
     if action == "check":
         # Found before the write transaction, which then only stores them: reading the
@@ -863,8 +861,17 @@ def perform(
         row = _load(conn, proposal_id)
         _refuse_damaged(row, step.label_zh)
         if version is not None and row.version != version:
+            # Who moved it on: another user, or this one in another tab or by a second click.
+            last = conn.execute(
+                sa.select(proposal_events.c.actor)
+                .where(proposal_events.c.proposal_id == row.id)
+                .order_by(proposal_events.c.id.desc())
+                .limit(1)
+            ).scalar()
+            by = "您已在别处办理" if last == actor.username else "已被他人处理"
             raise Conflict(
-                f"申请 {proposal_id} 已被他人处理（当前版本 {row.version}，您看到的是 {version}），请刷新后重试",
+                f"申请 {proposal_id} {by}（当前版本 {row.version}，您看到的是 {version}），"
+                "请查看最新状态后再操作",
                 details={"current_version": row.version, "current_state": row.state},
             )
         if row.state not in step.sources:
@@ -886,6 +893,9 @@ def perform(
         held = _held(conn, action, row, civil_date(now))
         if held is not None:
             raise held
+        # After who may and whether it can: no one is asked for a reason, then refused.
+        if step.reason_required and not reason:
+            raise InvalidInput(f"“{step.label_zh}”须说明理由", details={"field": "reason"})
         context = _Context(
             conn,
             row,

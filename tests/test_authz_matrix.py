@@ -52,6 +52,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 FORM_ENDPOINTS = {
     "officer.proposal_new",
+    "officer.proposal_edit",
     "officer.proposal_action",
     "officer.division_change_page",
     "campaigns.cleanup_build_form",
@@ -62,8 +63,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 TIANHE = "440106"
 
 
-# Tried once per workflow action (ACTION_ROLES), not from the table of requests.
-PER_ACTION = {"registry_api.proposal_action", "officer.proposal_action"}
+# Tried once per workflow action (ACTION_ROLES), not from the table of requests; and the
+# draft's edit form, on the matrix's proposal.
+PER_ACTION = {"registry_api.proposal_action", "officer.proposal_action", "officer.proposal_edit"}
 
 
 def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozenset[str]]]:
@@ -91,6 +93,9 @@ def requests_for(endpoint: str, proposal: dict) -> list[tuple[str, dict, frozens
             )
             for a, r in ACTION_ROLES.items()
         ]
+    if endpoint == "officer.proposal_edit":
+        form = {"version": str(stale), "applicant": "天河区住建局", "reasons": "新建道路"}
+        return [(f"/officer/proposals/{pid}/edit", {"data": form}, EXPECTED[endpoint])]
     row = REQUESTS[endpoint]
     return [(row["url"], _post_kwargs(row["send"], row["body"]), EXPECTED[endpoint])]
 

@@ -232,11 +232,22 @@ def test_officer_pages(client, clock, app, store):
     text = client.get(f"/officer/proposals/{proposal_id}").get_data(as_text=True)
     assert "已提交" in text and "合规审查" in text
     # A stale form is refused with a message, and nothing changes.
-    client.post(
+    stale = client.post(
         f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "1"}
     )
-    text = client.get(f"/officer/proposals/{proposal_id}").get_data(as_text=True)
-    assert "已被他人处理" in text and "状态：<strong>已提交" in text
+    text = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "已被他人处理" in text and "状态：<strong>已提交" in text
+    assert 'name="version" value="2"' in text  # the page as it now stands
+    # the second action: the officer checks it on the page as it now stands
+    checked = client.post(
+        f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "2"}
+    )
+    assert checked.status_code == 302
+    # a second click of the same form: the officer is told it was their own step
+    again = client.post(
+        f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "2"}
+    )
+    assert again.status_code == 409 and "您已在别处办理" in again.get_data(as_text=True)
     pid = place_id_of(store, "440113")
     text = client.get(f"/officer/places/{pid}").get_data(as_text=True)
     assert "番禺区" in text and "Panyu Qu" in text and "登记区划变更" in text
@@ -270,3 +281,45 @@ def _walk(node) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_walk(v) for v in node)) if node else set()
     return set()
+
+
+def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, clock, store):
+    """A clerk edits a draft returned for changes through the page (user test, 2026-12-01:
+    the page offered only 提交 and 撤回, and the edit form did not exist): the form comes
+    filled in, saving keeps it a draft with the new values, and it goes in again."""
+    login(client, "li", "clerk")
+    p = client.post("/api/proposals", json=naming_json("长乐路")).get_json()
+    p = act(client, "li", p, "submit")
+    p = act(client, "wang", p, "return", reason="名称含义说明不足")
+    login(client, "li", "clerk")
+    page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert f"/officer/proposals/{p['id']}/edit" in page and "修改草稿" in page
+    form = client.get(f"/officer/proposals/{p['id']}/edit").get_data(as_text=True)
+    assert 'value="长乐路"' in form and "天河区（440106）" in form
+    assert f'name="version" value="{p["version"]}"' in form
+    fields = {
+        "version": str(p["version"]),
+        "applicant": "天河区住房和城乡建设局",
+        "reasons": "新建道路，补充名称含义",
+        "name": "长乐东路",
+        "feature_class": "交通运输设施",
+        "division": "天河区（440106）",
+        "meaning": "取长久安乐之意",
+    }
+    saved = client.post(f"/officer/proposals/{p['id']}/edit", data=fields)
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    after = client.get(f"/api/proposals/{p['id']}").get_json()
+    assert after["state"] == "draft" and after["version"] == p["version"] + 1
+    assert after["proposed"]["name"] == "长乐东路" and after["proposed"]["meaning"].startswith(
+        "取长久"
+    )
+    assert after["events"][-1]["action"] == "edit"
+    # the stale form again: refused, the typed values kept on the form as it now stands
+    stale = client.post(f"/officer/proposals/{p['id']}/edit", data=fields)
+    text = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "您已在别处办理" in text and 'value="长乐东路"' in text
+    # another office's clerk may not open the form; the officer neither
+    login(client, "sun", "clerk")
+    assert client.get(f"/officer/proposals/{p['id']}/edit").status_code == 403
+    # the second action: li submits it again
+    act(client, "li", after, "submit")

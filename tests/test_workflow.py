@@ -581,6 +581,8 @@ def test_an_officer_withdraws_what_was_submitted_but_not_a_clerks_draft(store, c
     )
     with pytest.raises(errors.Forbidden, match="撤回申请"):
         perform(store, clock, p, "withdraw", OFFICER, reason="不再需要")
+    with pytest.raises(errors.Forbidden):  # not first asked for a reason, then refused
+        perform(store, clock, p, "withdraw", OFFICER)
     after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
     assert (after["state"], after["version"], event_count(store, p["id"])) == ("draft", 1, 1)
     # the second action: submitted, the same officer's withdrawal is offered and goes through
@@ -750,3 +752,14 @@ def test_a_romanization_correction_must_spell_the_name(store, clock, corpus, spe
         "Changyue Lu",
         "Chángyuè Lù",
     )
+
+
+def test_a_date_that_does_not_exist_is_named_as_such():
+    from gazetteer.core.dates import parse_date
+
+    with pytest.raises(errors.InvalidInput, match="公示结束日期不是存在的日期") as refused:
+        parse_date("2027-02-30", "公示结束日期", "notice_end")
+    assert refused.value.details == {"field": "notice_end"}
+    with pytest.raises(errors.InvalidInput, match="应为 YYYY-MM-DD 格式"):
+        parse_date("30/02/2027", "公示结束日期", "notice_end")
+    assert parse_date("2027-02-28", "公示结束日期", "notice_end") == dt.date(2027, 2, 28)

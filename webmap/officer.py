@@ -95,52 +95,118 @@ def index():
     return render_template("officer/index.html", proposals=result, state=state, due=due)
 
 
+# The proposed record values the drafting form has (the rest of EDITABLE_FIELDS are
+# kept as they are when a draft is edited).
+FORM_PROPOSED = ("name", "feature_class", "feature_type", "meaning", "history", "source")
+
+
+def _draft_from_form(form) -> dict:
+    """The drafting form's fields as the workflow takes them: {applicant, reasons, proposed,
+    location}. Raises ``ValueError`` for a longitude or latitude that is not a number."""
+    location = None
+    if form.get("lon") and form.get("lat"):
+        location = Point(float(form["lon"]), float(form["lat"]))
+    proposed = {k: form.get(k, "").strip() for k in FORM_PROPOSED}
+    proposed["aliases"] = [
+        a.strip() for a in form.get("aliases", "").replace("，", ",").split(",") if a.strip()
+    ]
+    proposed["division_code"] = divisions.division_code_from_text(store(), form.get("division"))
+    return {
+        "applicant": form.get("applicant"),
+        "reasons": form.get("reasons"),
+        "proposed": proposed,
+        "location": location,
+    }
+
+
+def _draft_form(form, **context) -> str:
+    return render_template(
+        "officer/proposal_new.html",
+        form=form,
+        feature_classes=FEATURE_CLASSES,
+        division_choices=divisions.division_choices(store()),
+        **context,
+    )
+
+
 @bp.route("/proposals/new", methods=["GET", "POST"])
 def proposal_new():
     form = request.form
     if request.method == "POST":
         try:
-            location = None
-            if form.get("lon") and form.get("lat"):
-                location = Point(float(form["lon"]), float(form["lat"]))
-            proposed = {
-                k: form.get(k, "").strip()
-                for k in (
-                    "name",
-                    "feature_class",
-                    "feature_type",
-                    "meaning",
-                    "history",
-                    "source",
-                )
-            }
-            proposed["aliases"] = [
-                a.strip()
-                for a in form.get("aliases", "").replace("，", ",").split(",")
-                if a.strip()
-            ]
-            proposed["division_code"] = divisions.division_code_from_text(
-                store(), form.get("division")
-            )
+            fields = _draft_from_form(form)
             place_id = int(form["place_id"]) if form.get("place_id") else None
-            p = draft_proposal(
-                {k: form.get(k) for k in ("kind", "applicant", "reasons")}
-                | {"proposed": proposed, "place_id": place_id, "location": location}
-            )
+            p = draft_proposal(fields | {"kind": form.get("kind"), "place_id": place_id})
             flash(f"已起草申请 {p['id']}")
             return redirect(url_for("officer.proposal", proposal_id=p["id"]))
         except ValueError:
             flash("经纬度或地名记录编号应为数字", "error")
         except DomainError as exc:
             flash(exc.message, "error")
-    return render_template(
-        "officer/proposal_new.html",
-        form=form,
-        feature_classes=FEATURE_CLASSES,
-        division_choices=divisions.division_choices(store()),
+    return _draft_form(
+        form,
         kind=request.args.get("kind", form.get("kind", "naming")),
         place_id=request.args.get("place_id", form.get("place_id", "")),
+        editing=None,
     )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+def proposal_edit(proposal_id: int):
+    """The drafting form again, filled in, for a draft (a new one, or one returned for
+    changes): saved through the workflow's ``edit`` step, so its owners only."""
+    p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
+    if "edit" not in p["allowed_actions"]:
+        raise Forbidden("只有草稿可以修改，且只有申请起草人或其所在单位的经办人可以修改")
+    form = request.form
+    status = 200
+    if request.method == "POST":
+        try:
+            fields = _draft_from_form(form)
+            params = {"applicant": fields["applicant"], "reasons": fields["reasons"]}
+            if p["kind"] != "retirement":
+                proposed = fields["proposed"]
+                params |= {k: v for k, v in proposed.items() if k != "division_code"}
+                if p["kind"] == "naming":
+                    params["division_code"] = proposed["division_code"]
+                if fields["location"] is not None:  # blank: the location stays as it is
+                    params["location"] = fields["location"]
+            take_step(
+                proposal_id,
+                "edit",
+                version=int(form.get("version", "")),
+                reason=None,
+                params=params,
+            )
+            flash("已修改草稿")
+            return redirect(url_for("officer.proposal", proposal_id=proposal_id))
+        except ValueError:
+            flash("经纬度应为数字", "error")
+            status = 400
+        except DomainError as exc:
+            flash(exc.message, "error")
+            status = exc.http_status
+            if isinstance(exc, Conflict):  # changed meanwhile: the form as it now stands
+                p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
+    else:
+        form = _form_of(p)
+    return _draft_form(form, kind=p["kind"], place_id=p["place_id"] or "", editing=p), status
+
+
+def _form_of(p: dict) -> dict:
+    """The drafting form's values for the proposal ``p`` (to edit it)."""
+    proposed = p.get("proposed") or {}
+    form = {k: proposed.get(k) or "" for k in FORM_PROPOSED}
+    form |= {
+        "applicant": p["applicant"],
+        "reasons": p["reasons"],
+        "aliases": "，".join(proposed.get("aliases") or []),
+        "division": f"{p['division_name']}（{p['division_code']}）" if p["division_code"] else "",
+    }
+    location = p.get("location") or {}
+    if location.get("type") == "Point":
+        form["lon"], form["lat"] = (str(v) for v in location["coordinates"])
+    return form
 
 
 @bp.get("/proposals/<int:proposal_id>")
@@ -175,14 +241,14 @@ def proposal_action(proposal_id: int):
         flash(f"已{workflow.STEPS_BY_ACTION[action].label_zh}")
     except ValueError:
         flash("表单缺少版本号，请刷新页面", "error")
-    except Conflict as exc:  # changed meanwhile: show it afresh, not the stale form's values
-        flash(exc.message, "error")
     except DomainError as exc:  # show the refusal on the page, keeping what was typed
         flash(exc.message, "error")
+        # A conflict shows the proposal as it now stands, with the new version: the typed
+        # text stays on the step's form (if still offered) for the officer to look over.
         kept = {
             "action": action,
             "values": form,
-            "field": exc.details.get("field"),
+            "field": None if isinstance(exc, Conflict) else exc.details.get("field"),
             "message": exc.message,
         }
         return _proposal_page(proposal_id, kept), exc.http_status

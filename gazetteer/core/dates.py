@@ -18,12 +18,15 @@ def parse_date(value, label: str, key: str | None = None) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    text = str(value)
     try:
-        return dt.date.fromisoformat(str(value))
+        return dt.date.fromisoformat(text)
     except ValueError:
+        # Written right but no such day (2027-02-30): say that, not "the wrong format".
+        shaped = len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit()
+        problem = "不是存在的日期" if shaped else "应为 YYYY-MM-DD 格式的日期"
         raise InvalidInput(
-            f"{label}应为 YYYY-MM-DD 格式的日期：{value!r}",
-            details={"field": key} if key else None,
+            f"{label}{problem}：{value!r}", details={"field": key} if key else None
         ) from None
 
 
