@@ -95,11 +95,16 @@ def _was_on_notice(row) -> bool:
 
 def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
     proposed = dict(row.proposed or {})
-    open_ = (
-        row.state == "on_notice"
-        and row.notice_end is not None
-        and row.notice_start <= today <= row.notice_end
-    )
+    on_notice = row.state == "on_notice" and row.notice_end is not None
+    open_ = on_notice and row.notice_start <= today <= row.notice_end
+    # Published ahead of its start (an officer may set a later start): not closed, not yet open.
+    upcoming = on_notice and today < row.notice_start
+    if upcoming:
+        outcome_zh = f"即将公示（{row.notice_start.isoformat()} 开始）"
+    elif on_notice and not open_:
+        outcome_zh = "公示期满，待审批"
+    else:
+        outcome_zh = OUTCOME_ZH[row.state]
     return {
         "id": row.id,
         "kind": row.kind,
@@ -115,11 +120,12 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         "notice_start": jsonable(row.notice_start),
         "notice_end": jsonable(row.notice_end),
         "open": open_,
+        "upcoming": upcoming,
         # Days the notice still runs, today included (both ends count): 30 on the first
         # day of a 30-day notice, 1 on its last.
         "days_left": (row.notice_end - today).days + 1 if open_ else 0,
         "state": row.state,
-        "outcome_zh": OUTCOME_ZH[row.state],
+        "outcome_zh": outcome_zh,
         "result_place_id": row.result_place_id
         or (row.place_id if row.state in ("announced", "in_force") else None),
         "announced": row.state in ("announced", "in_force"),
@@ -208,7 +214,11 @@ def submit_public_opinion(
         if not (row.notice_start <= today <= row.notice_end):
             raise Conflict(
                 f"公示期为 {row.notice_start.isoformat()} 至 {row.notice_end.isoformat()}，"
-                "现在不在公示期内，不能再提交意见"
+                + (
+                    "公示尚未开始，开始后才能提交意见"
+                    if today < row.notice_start
+                    else "公示期已过，不能再提交意见"
+                )
             )
         mine = proposal_opinions.c.source_digest == source_digest
         same = conn.execute(

@@ -238,6 +238,17 @@ def _plain(letters: str) -> str:
     return "".join(c for c in bare if c not in _SPELLING_MARKS)
 
 
+def spells_alike(a: str, b: str) -> bool:
+    """Whether two spellings read the same letters (tones, ü/u, capitals, word breaks
+    aside): 'Changyue Lu' and 'Chángyuè Lù' do, 'Changle Lu' does not."""
+    return _plain(a) == _plain(b)
+
+
+def has_tone_marks(spelling: str) -> bool:
+    """Whether ``spelling`` carries a tone mark (ü's diaeresis is a letter, not a tone)."""
+    return _toneless(spelling) != unicodedata.normalize("NFC", spelling)
+
+
 def is_reading_of(text: str, spelling: str) -> bool:
     """Whether ``spelling`` (a romanization, toned or not: 'Rui'an Lu', 'Ruì'ān Lù') spells
     ``text`` syllable by syllable, each Chinese character by one of its readings (those

@@ -32,6 +32,7 @@ from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import (
     Conflict,
     DamagedRecord,
+    DomainError,
     Forbidden,
     IllegalTransition,
     InvalidInput,
@@ -45,7 +46,7 @@ from gazetteer.core.text import clean_text, form_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
 from gazetteer.divisions import division_exists
-from gazetteer.pinyin import is_reading_of, syllables, unconfirmed
+from gazetteer.pinyin import has_tone_marks, is_reading_of, spells_alike, syllables, unconfirmed
 from gazetteer.registry import (
     Clock,
     as_utc,
@@ -492,11 +493,22 @@ def _held(conn, action: str, row, today: dt.date) -> Exception | None:
         )
     if action == "publish_notice" and row.kind != "retirement" and not _notice_opinions(conn, row):
         return IllegalTransition("尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）")
-    if action == "lapse" and _lapse_cause(conn, row) is None:
-        return IllegalTransition(
-            "该申请针对的记录未变更、名称也未被占用，仍可登记生效，不能终止",
-            details={"state": row.state},
-        )
+    if action in ("lapse", "announce", "bring_into_force"):
+        cause = _lapse_cause(conn, row) if row.decision == "approved" else None
+        if action == "lapse" and cause is None:
+            return IllegalTransition(
+                "该申请针对的记录未变更、名称也未被占用，仍可登记生效，不能终止",
+                details={"state": row.state},
+            )
+        if action == "bring_into_force" and cause is not None:
+            return _cannot_come_into_force(cause)
+        if action == "announce" and cause is not None:
+            # Not announced to the public as a name it can no longer become.
+            return IllegalTransition(
+                "该申请已不能生效（原记录已变更或名称已被占用），不能公告；"
+                "请说明理由后“因记录已变更终止”本申请",
+                details=cause,
+            )
     if action == "confirm_romanization" and row.kind == "retirement":
         return InvalidInput("销名申请没有需要确认的拼写")
     return None
@@ -577,6 +589,12 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
         # Fields whose stored text does not parse: pages say the record is damaged
         # instead of showing them as empty (or a step as done).
         damaged_fields=damaged_fields(row),
+        # The record a renaming or retirement is about, by name (its name as it stands).
+        place_name=conn.execute(
+            sa.select(places.c.name).where(places.c.id == row.place_id)
+        ).scalar()
+        if row.place_id is not None
+        else None,
     )
     if row.state in ("announced", "in_force") or actor.is_staff:
         out.update(
@@ -861,16 +879,24 @@ def perform(
         row = _load(conn, proposal_id)
         _refuse_damaged(row, step.label_zh)
         if version is not None and row.version != version:
-            # Who moved it on: another user, or this one in another tab or by a second click.
+            # Who moved it on, and how: another user, or this one in another tab or by a
+            # second click.
             last = conn.execute(
-                sa.select(proposal_events.c.actor)
+                sa.select(proposal_events.c.actor, proposal_events.c.action)
                 .where(proposal_events.c.proposal_id == row.id)
                 .order_by(proposal_events.c.id.desc())
                 .limit(1)
-            ).scalar()
-            by = "您已在别处办理" if last == actor.username else "已被他人处理"
+            ).first()
+            done = (
+                STEPS_BY_ACTION[last.action].label_zh if last.action in STEPS_BY_ACTION else "修改"
+            )
+            by = (
+                f"您已在别处{done}"
+                if last.actor == actor.username
+                else f"已被他人处理（{last.actor}：{done}）"
+            )
             raise Conflict(
-                f"申请 {proposal_id} {by}（当前版本 {row.version}，您看到的是 {version}），"
+                f"申请 {proposal_id} {by}，当前版本 {row.version}，您看到的是 {version}；"
                 "请查看最新状态后再操作",
                 details={"current_version": row.version, "current_state": row.state},
             )
@@ -984,6 +1010,8 @@ def _edit(c: _Context):
             refusal.details["field"] = field.removeprefix("proposed.")
         raise
     values.pop("kind"), values.pop("place_id")
+    # The last check was of the old values: it is not shown as this draft's result.
+    values.update(findings=None, checked_at=None, override_reasons=None, override_by=None)
     return values, {"fields": sorted(c.params)}
 
 
@@ -1112,10 +1140,15 @@ def _add_opinion(c: _Context):
     return {}, {"kind": kind, "author": str(author).strip()}
 
 
+# The romanization's two spellings an officer may correct (confirm_romanization).
+SPELLINGS = ("romanized", "romanized_toned")
+
+
 def _confirm_romanization(c: _Context):
     proposed = dict(c.row.proposed)
-    given = {k: str(c.params.get(k) or "").strip() for k in ("romanized", "romanized_toned")}
-    corrected = {k: v for k, v in given.items() if v}  # blank: the generated one stays
+    # Word breaks as one space each; blank: the generated spelling stays.
+    given = {k: " ".join(str(c.params.get(k) or "").split()) for k in SPELLINGS}
+    corrected = {k: v for k, v in given.items() if v}
     for key, spelling in corrected.items():
         # A correction chooses among the characters' readings (a heteronym read otherwise,
         # word division, capitals); it cannot put another name or a translation on record.
@@ -1125,6 +1158,23 @@ def _confirm_romanization(c: _Context):
                 "只能改动多音字的读音、分词连写、大小写和隔音符号",
                 details={"field": key},
             )
+    if has_tone_marks(corrected.get("romanized", "")):
+        raise InvalidInput(
+            "罗马字母拼写（不带声调）不能有声调符号：声调写在带调拼写中",
+            details={"field": "romanized"},
+        )
+    # The two spellings are one reading: a correction of one that the other does not
+    # follow would leave the record saying two things (Changyue Lu beside Chánglè Lù).
+    spelled = {k: corrected.get(k) or proposed.get(k) or "" for k in SPELLINGS}
+    if not spells_alike(spelled["romanized"], spelled["romanized_toned"]):
+        other = next(k for k in SPELLINGS if k not in corrected) if len(corrected) == 1 else None
+        raise InvalidInput(
+            "两种拼写的读音不一致：请同时更正"
+            + ("带调拼写" if other == "romanized_toned" else "不带声调的拼写")
+            if other
+            else "两种拼写的读音不一致：带调拼写应与不带声调的拼写读音相同",
+            details={"field": other or "romanized_toned"},
+        )
     proposed.update(corrected)
     return {"proposed": proposed, "heteronyms_confirmed": True}, {"corrected": corrected or None}
 
@@ -1246,11 +1296,7 @@ def _bring_into_force(c: _Context):
             sa.select(places.c.status).where(places.c.id == row.place_id)
         ).scalar()
         if status != "in_force":
-            raise IllegalTransition(
-                "该申请针对的地名记录已不是现行地名（已被更名或销名），不能登记生效；"
-                "可由审核人员说明理由后“因记录已变更终止”本申请",
-                details={"place_id": row.place_id, "place_status": status},
-            )
+            raise _cannot_come_into_force({"place_id": row.place_id, "place_status": status})
     if row.kind != "retirement":
         _recheck_duplicates(c, values)
     if row.kind == "naming":
@@ -1299,12 +1345,24 @@ def _recheck_duplicates(c: _Context, values: dict) -> None:
         if found["id"] not in _overridden_conflict_ids(c.row)
     ]
     if conflicts:
-        names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in conflicts)
-        raise RuleViolation(
-            f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）；"
+        raise _cannot_come_into_force({"conflicts": conflicts})
+
+
+def _cannot_come_into_force(cause: dict) -> DomainError:
+    """The refusal of ``bring_into_force`` for a ``_lapse_cause``: the record is no longer
+    in force (409), or the name is taken in force (422, the conflicts named)."""
+    if "place_status" in cause:
+        return IllegalTransition(
+            "该申请针对的地名记录已不是现行地名（已被更名或销名），不能登记生效；"
             "可由审核人员说明理由后“因记录已变更终止”本申请",
-            details={"conflicts": conflicts},
+            details=cause,
         )
+    names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in cause["conflicts"])
+    return RuleViolation(
+        f"同一范围内已有现行地名{names}，不能登记生效（《地名管理条例》第九条第（七）（八）项）；"
+        "可由审核人员说明理由后“因记录已变更终止”本申请",
+        details=cause,
+    )
 
 
 def _withdraw(c: _Context):
@@ -1325,13 +1383,17 @@ def _notice_opinions(conn, row) -> int:
 
 def _lapse(c: _Context):
     """End a decided proposal that can no longer come into force (``_lapse_cause``); refused
-    (``_held``) while it still can."""
-    return {}, {"lapsed": _lapse_cause(c.conn, c.row)}
+    (``_held``) while it still can. The event keeps the cause (conflicts by id)."""
+    cause = _lapse_cause(c.conn, c.row)
+    if "conflicts" in cause:
+        cause = {"conflicts": [f["id"] for f in cause["conflicts"]]}
+    return {}, {"lapsed": cause}
 
 
 def _lapse_cause(conn, row) -> dict | None:
     """Why the decided proposal ``row`` can no longer come into force: its record is no
-    longer in force, or its name is now taken by a name in force; None if it still can."""
+    longer in force ({place_id, place_status}), or its name is now taken by a name in
+    force ({conflicts: [{id, name, status, division_code}]}); None if it still can."""
     cause = None
     if row.place_id is not None:
         status = conn.execute(
@@ -1349,7 +1411,7 @@ def _lapse_cause(conn, row) -> dict | None:
         )
         conflicts = [f for f in conflicts if f["id"] not in _overridden_conflict_ids(row)]
         if conflicts:
-            cause = {"conflicts": [f["id"] for f in conflicts]}
+            cause = {"conflicts": conflicts}
     return cause
 
 

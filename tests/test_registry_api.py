@@ -236,7 +236,11 @@ def test_officer_pages(client, clock, app, store):
         f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "1"}
     )
     text = stale.get_data(as_text=True)
-    assert stale.status_code == 409 and "已被他人处理" in text and "状态：<strong>已提交" in text
+    assert (
+        stale.status_code == 409
+        and "已被他人处理（li：提交申请）" in text
+        and "状态：<strong>已提交" in text
+    )
     assert 'name="version" value="2"' in text  # the page as it now stands
     # the second action: the officer checks it on the page as it now stands
     checked = client.post(
@@ -247,7 +251,7 @@ def test_officer_pages(client, clock, app, store):
     again = client.post(
         f"/officer/proposals/{proposal_id}/action", data={"action": "check", "version": "2"}
     )
-    assert again.status_code == 409 and "您已在别处办理" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "您已在别处合规审查" in again.get_data(as_text=True)
     pid = place_id_of(store, "440113")
     text = client.get(f"/officer/places/{pid}").get_data(as_text=True)
     assert "番禺区" in text and "Panyu Qu" in text and "登记区划变更" in text
@@ -294,7 +298,9 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     login(client, "li", "clerk")
     page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
     assert f"/officer/proposals/{p['id']}/edit" in page and "修改草稿" in page
+    assert "已退回修改（wang" in page and "名称含义说明不足" in page  # why, at the top
     form = client.get(f"/officer/proposals/{p['id']}/edit").get_data(as_text=True)
+    assert "退回理由（wang）：名称含义说明不足" in form
     assert 'value="长乐路"' in form and "天河区（440106）" in form
     assert f'name="version" value="{p["version"]}"' in form
     fields = {
@@ -317,7 +323,7 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     # the stale form again: refused, the typed values kept on the form as it now stands
     stale = client.post(f"/officer/proposals/{p['id']}/edit", data=fields)
     text = stale.get_data(as_text=True)
-    assert stale.status_code == 409 and "您已在别处办理" in text and 'value="长乐东路"' in text
+    assert stale.status_code == 409 and "您已在别处修改申请" in text and 'value="长乐东路"' in text
     # another office's clerk may not open the form; the officer neither
     login(client, "sun", "clerk")
     assert client.get(f"/officer/proposals/{p['id']}/edit").status_code == 403

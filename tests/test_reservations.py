@@ -96,6 +96,12 @@ def test_second_cannot_come_into_force_after_the_first(store, clock, corpus):
     with pytest.raises(RuleViolation, match="凤翔路") as err:
         step(store, clock, corpus, second, "bring_into_force")
     assert err.value.details["conflicts"][0]["id"] == first["result_place_id"]
+    # Not offered any more: held with the same refusal, and ending it is offered instead
+    # (user test, 2026-12-01: still listed after the name was taken).
+    seen = workflow.get_proposal(store, second["id"], OFFICER, clock=clock)
+    assert "bring_into_force" not in seen["allowed_actions"] and "lapse" in seen["allowed_actions"]
+    held = {h["action"]: h["reason"] for h in seen["held_actions"]}
+    assert held["bring_into_force"] == str(err.value)
     # Refused means unchanged; trying again is refused the same way.
     again = workflow.get_proposal(store, second["id"], OFFICER)
     assert again["state"] == "announced" and again["version"] == second["version"]
@@ -224,3 +230,20 @@ def test_a_proposal_stored_before_the_keys_still_reserves_its_name(store, clock,
         )
     second = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
     assert rule_ids(second)["reserved"]["conflicts"][0]["proposal_id"] == first["id"]
+
+
+def test_an_approved_name_taken_meanwhile_is_not_announced(store, clock, corpus):
+    """Approved, then the same name comes into force by another proposal before this one is
+    announced: announcing it would tell the public of a name it can no longer become."""
+    first = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    second = walk(store, clock, corpus, new_naming(store, clock, "凤翔路"), "checked")
+    second = step(store, clock, corpus, second, "override")
+    second = walk_on(store, clock, corpus, second, "approved")
+    walk_on(store, clock, corpus, first, "in_force")
+    seen = workflow.get_proposal(store, second["id"], OFFICER, clock=clock)
+    assert "announce" not in seen["allowed_actions"] and "lapse" in seen["allowed_actions"]
+    with pytest.raises(workflow.IllegalTransition, match="不能公告"):
+        step(store, clock, corpus, second, "announce")
+    # the second action: the officer ends it with a reason
+    ended = step(store, clock, corpus, second, "lapse", reason="同名道路已先行生效")
+    assert ended["state"] == "withdrawn"

@@ -87,15 +87,11 @@ def test_a_30_day_notice_walked_to_in_force_on_a_training_instance(store, tmp_pa
     assert in_force["state"] == "in_force" and in_force["effective_date"] == later.isoformat()
 
 
-def test_the_public_notice_follows_the_training_clock(store, tmp_path):
-    """A notice that opens on the training clock's today (10 days ahead of the real one) is
-    open to the public on that instance: listed with 30 days left, taking opinions (user
-    test, 2026-12-01: the public side read the real date, said 已结束 and refused them)."""
-    app = make_app(store, tmp_path, TRAINING_INSTANCE=True, TRAINING_CLOCK_OFFSET_DAYS=10)
-    client = app.test_client()
-    today = registry.civil_date(registry.utcnow()) + dt.timedelta(days=10)
+def _published(client, name: str, start: dt.date) -> int:
+    """A naming drafted by li and put on a 30-day notice from ``start`` by wang, through
+    the API; signed out after. Returns its id."""
     login(client, "li", "clerk")
-    created = client.post("/api/proposals", json=naming_json("培训公示路")).get_json()
+    created = client.post("/api/proposals", json=naming_json(name)).get_json()
     pid, version = created["id"], created["version"]
 
     def act(action, **body):
@@ -109,9 +105,20 @@ def test_the_public_notice_follows_the_training_clock(store, tmp_path):
     for action in ("check", "start_review"):
         act(action)
     act("add_opinion", kind="expert", author="专家委员会（培训）", body="同意")
-    end = today + dt.timedelta(days=29)
-    act("publish_notice", notice_start=today.isoformat(), notice_end=end.isoformat())
+    end = start + dt.timedelta(days=29)
+    act("publish_notice", notice_start=start.isoformat(), notice_end=end.isoformat())
     logout(client)
+    return pid
+
+
+def test_the_public_notice_follows_the_training_clock(store, tmp_path):
+    """A notice that opens on the training clock's today (10 days ahead of the real one) is
+    open to the public on that instance: listed with 30 days left, taking opinions (user
+    test, 2026-12-01: the public side read the real date, said 已结束 and refused them)."""
+    app = make_app(store, tmp_path, TRAINING_INSTANCE=True, TRAINING_CLOCK_OFFSET_DAYS=10)
+    client = app.test_client()
+    today = registry.civil_date(registry.utcnow()) + dt.timedelta(days=10)
+    pid = _published(client, "培训公示路", today)
     listed = {n["id"]: n for n in client.get("/api/notices").get_json()["notices"]}
     assert listed[pid]["open"] and listed[pid]["days_left"] == 30
     assert "剩余 30 天，含今天" in client.get(f"/notices/{pid}").get_data(as_text=True)
@@ -122,3 +129,24 @@ def test_the_public_notice_follows_the_training_clock(store, tmp_path):
         headers=csrf_headers(client),
     )
     assert sent.status_code == 201, sent.get_json()
+
+
+def test_a_notice_published_ahead_of_its_start_is_upcoming_not_ended(store, tmp_path):
+    """Published today for a period that starts in a week: the public reads it as not yet
+    started, not as ended (user test, 2026-12-01: 已结束，待审批 next to 公示中)."""
+    client = make_app(store, tmp_path).test_client()
+    start = registry.civil_date(registry.utcnow()) + dt.timedelta(days=7)
+    pid = _published(client, "待公示路", start)
+    listed = {n["id"]: n for n in client.get("/api/notices").get_json()["notices"]}
+    assert listed[pid]["upcoming"] and not listed[pid]["open"]
+    assert listed[pid]["outcome_zh"] == f"即将公示（{start.isoformat()} 开始）"
+    page = client.get(f"/notices/{pid}").get_data(as_text=True)
+    assert "尚未开始" in page and "已结束" not in page
+    assert "（尚未开始）" in client.get("/notices").get_data(as_text=True)
+    # the second action: an opinion sent now is refused, saying when it can be sent
+    early = client.post(
+        f"/api/notices/{pid}/opinions",
+        json={"body": "赞成这个名称，提前提交。"},
+        headers=csrf_headers(client),
+    )
+    assert early.status_code == 409 and "尚未开始" in early.get_json()["error"]["message"]

@@ -301,8 +301,11 @@ def test_return_to_draft_edit_and_recheck(store, clock, corpus):
     assert [f for f in p["findings"] if f["severity"] == "blocking"]
     p = step(store, clock, corpus, p, "return")
     assert p["state"] == "draft"
+    assert p["findings"]  # the check of 维也纳大道 is still shown while it is the name
     p = perform(store, clock, p, "edit", CLERK, name="云溪大道")
     assert p["proposed"]["name"] == "云溪大道" and p["proposed"]["romanized"].startswith("Yunxi")
+    # The old check was of the old name: not shown as the new name's result.
+    assert (p["findings"], p["checked_at"]) == (None, None)
     p = walk(store, clock, corpus, p, "checked")
     # Re-checked: the findings are those of the new name, and the old override is gone.
     assert (
@@ -763,3 +766,38 @@ def test_a_date_that_does_not_exist_is_named_as_such():
     with pytest.raises(errors.InvalidInput, match="应为 YYYY-MM-DD 格式"):
         parse_date("30/02/2027", "公示结束日期", "notice_end")
     assert parse_date("2027-02-28", "公示结束日期", "notice_end") == dt.date(2027, 2, 28)
+
+
+@pytest.mark.parametrize(
+    "given, field",
+    [
+        ({"romanized": "Changyue Lu"}, "romanized_toned"),  # the toned one still reads lè
+        ({"romanized_toned": "Chángyuè Lù"}, "romanized"),
+        ({"romanized": "Changyue Lu", "romanized_toned": "Chánglè Lù"}, "romanized_toned"),
+        ({"romanized": "Chángyuè Lù", "romanized_toned": "Chángyuè Lù"}, "romanized"),
+    ],
+)
+def test_the_two_spellings_of_a_correction_read_alike(store, clock, corpus, given, field):
+    """A correction of one spelling that the other does not follow would leave the record
+    saying two things (user test, 2026-12-01: Changyue Lu beside Chánglè Lù); the toneless
+    spelling carries no tone marks."""
+    p = walk(store, clock, corpus, new_naming(store, clock), "checked")
+    with pytest.raises(errors.InvalidInput) as refused:
+        perform(store, clock, p, "confirm_romanization", OFFICER, **given)
+    assert refused.value.details["field"] == field, refused.value
+    after = workflow.get_proposal(store, p["id"], OFFICER, clock=clock)
+    assert after["version"] == p["version"] and after["proposed"]["romanized"] == "Changle Lu"
+    # the second action: both corrected together, the spacing made one space
+    p = perform(
+        store,
+        clock,
+        p,
+        "confirm_romanization",
+        OFFICER,
+        romanized="Changyue   Lu",
+        romanized_toned=" Chángyuè Lù",
+    )
+    assert (p["proposed"]["romanized"], p["proposed"]["romanized_toned"]) == (
+        "Changyue Lu",
+        "Chángyuè Lù",
+    )

@@ -34,7 +34,10 @@ ACTION_FIELDS = {
         ("author", "提出人/单位", "text"),
         ("body", "意见内容", "textarea"),
     ],
-    "confirm_romanization": [("romanized", "更正后的拼写（不改则留空）", "text")],
+    "confirm_romanization": [
+        ("romanized", "更正后的拼写（不带声调，如 Changyue Lu；不改则留空）", "text"),
+        ("romanized_toned", "更正后的带调拼写（如 Chángyuè Lù；两种拼写须一并更正）", "text"),
+    ],
     "publish_notice": [
         ("notice_start", "公示开始日期", "date"),
         ("notice_end", "公示结束日期", "date"),

@@ -193,6 +193,7 @@ class HeldAction(ResponseModel):
 
 class Proposal(ProposalSummary):
     created_by: Text = Field(None, description="the drafter (staff only)")
+    place_name: Text = Field(None, description="the name of the record renamed or retired")
     office: Text = Field(None, description="the office it was drafted in; its clerks own it")
     applicant: Text = None
     reasons: Text = None
