@@ -492,7 +492,10 @@ def _held(conn, action: str, row, today: dt.date) -> Exception | None:
             details={"findings": _blocking(row)},
         )
     if action == "publish_notice" and row.kind != "retirement" and not _notice_opinions(conn, row):
-        return IllegalTransition("尚未记录专家论证或征求意见，不能公示（《地名管理条例》第十一条）")
+        return IllegalTransition(
+            "尚未记录专家论证或征求意见（综合评估、公众意见不能代替），不能公示"
+            "（《地名管理条例》第十一条）"
+        )
     if action in ("lapse", "announce", "bring_into_force"):
         cause = _lapse_cause(conn, row) if row.decision == "approved" else None
         if action == "lapse" and cause is None:
@@ -543,7 +546,14 @@ def held_actions(conn, actor: Actor, row, today: dt.date | None = None) -> list[
     unexplained. ``SITUATIONAL_STEPS`` are not listed."""
     today = today or civil_date(utcnow())
     steps = [s for s in _open_steps(actor, row) if s.action not in SITUATIONAL_STEPS]
-    held = ((s, _held(conn, s.action, row, today)) for s in steps)
+    held = [(s, _held(conn, s.action, row, today)) for s in steps]
+    # An approver's own proposal: the decision is another approver's, say so.
+    if actor.has_any({"approver"}) and not _may_decide(actor, row) and not damaged_fields(row):
+        held += [
+            (s, Forbidden("审批人不能审批自己提交的申请"))
+            for s in STEPS
+            if s.action in ("approve", "reject") and row.state in s.sources
+        ]
     return [
         {"action": s.action, "label_zh": s.label_zh, "reason": str(refusal)}
         for s, refusal in held

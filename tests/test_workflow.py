@@ -272,7 +272,13 @@ def test_approver_cannot_approve_own_proposal(store, clock, corpus):
             perform(
                 store, clock, p, action, zhang, approving_body="广州市天河区人民政府", reason="r"
             )
-    assert "approve" not in workflow.get_proposal(store, p["id"], zhang)["allowed_actions"]
+    seen = workflow.get_proposal(store, p["id"], zhang, clock=clock)
+    assert "approve" not in seen["allowed_actions"]
+    held = {h["action"]: h["reason"] for h in seen["held_actions"]}
+    assert held == {
+        "approve": "审批人不能审批自己提交的申请",
+        "reject": "审批人不能审批自己提交的申请",
+    }
     p = perform(store, clock, p, "approve", APPROVER_2, approving_body="广州市天河区人民政府")
     assert p["state"] == "approved" and p["decided_by"] == APPROVER_2.username
 

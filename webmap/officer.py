@@ -245,7 +245,7 @@ def proposal_action(proposal_id: int):
     except ValueError:
         flash("表单缺少版本号，请刷新页面", "error")
     except DomainError as exc:  # show the refusal on the page, keeping what was typed
-        flash(exc.message, "error")
+        # Said once: beside the step's form, or at the top if the form is no longer there.
         # A conflict shows the proposal as it now stands, with the new version: the typed
         # text stays on the step's form (if still offered) for the officer to look over.
         kept = {
