@@ -103,6 +103,8 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         outcome_zh = f"即将公示（{row.notice_start.isoformat()} 开始）"
     elif on_notice and not open_:
         outcome_zh = "公示期满，待审批"
+    elif row.state == "withdrawn" and row.decision == "approved":
+        outcome_zh = "已批准，后因原记录变更或名称已被占用而终止"
     else:
         outcome_zh = OUTCOME_ZH[row.state]
     return {

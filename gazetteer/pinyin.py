@@ -249,6 +249,11 @@ def has_tone_marks(spelling: str) -> bool:
     return _toneless(spelling) != unicodedata.normalize("NFC", spelling)
 
 
+def without_tones(spelling: str) -> str:
+    """``spelling`` with its tone marks taken off, all else kept: 'Lǚshùn Lù' -> 'Lüshun Lu'."""
+    return _toneless(spelling)
+
+
 def is_reading_of(text: str, spelling: str) -> bool:
     """Whether ``spelling`` (a romanization, toned or not: 'Rui'an Lu', 'Ruì'ān Lù') spells
     ``text`` syllable by syllable, each Chinese character by one of its readings (those

@@ -46,7 +46,14 @@ from gazetteer.core.text import clean_text, form_text, optional_choice
 from gazetteer.division_changes import REFUSAL as DIVISION_REFUSAL
 from gazetteer.division_changes import is_division
 from gazetteer.divisions import division_exists
-from gazetteer.pinyin import has_tone_marks, is_reading_of, spells_alike, syllables, unconfirmed
+from gazetteer.pinyin import (
+    has_tone_marks,
+    is_reading_of,
+    spells_alike,
+    syllables,
+    unconfirmed,
+    without_tones,
+)
 from gazetteer.registry import (
     Clock,
     as_utc,
@@ -508,7 +515,7 @@ def _held(conn, action: str, row, today: dt.date) -> Exception | None:
         if action == "announce" and cause is not None:
             # Not announced to the public as a name it can no longer become.
             return IllegalTransition(
-                "该申请已不能生效（原记录已变更或名称已被占用），不能公告；"
+                f"该申请已不能生效（{_cause_zh(cause)}），不能公告；"
                 "请说明理由后“因记录已变更终止”本申请",
                 details=cause,
             )
@@ -1173,16 +1180,31 @@ def _confirm_romanization(c: _Context):
             "罗马字母拼写（不带声调）不能有声调符号：声调写在带调拼写中",
             details={"field": "romanized"},
         )
+    if "romanized_toned" in corrected and not has_tone_marks(corrected["romanized_toned"]):
+        raise InvalidInput(
+            "带调拼写应标出声调（如 Chángyuè Lù）", details={"field": "romanized_toned"}
+        )
+    for key, spelling in corrected.items():
+        # GB/T 16159: each word of a place name starts with a capital, the rest lower case.
+        if any(w[:1] != w[:1].upper() or w[1:] != w[1:].lower() for w in spelling.split()):
+            raise InvalidInput(
+                f"拼写“{spelling[:60]}”的大小写不合《汉语拼音正词法基本规则》：每个词首字母大写，其余小写",
+                details={"field": key},
+            )
     # The two spellings are one reading: a correction of one that the other does not
     # follow would leave the record saying two things (Changyue Lu beside Chánglè Lù).
     spelled = {k: corrected.get(k) or proposed.get(k) or "" for k in SPELLINGS}
-    if not spells_alike(spelled["romanized"], spelled["romanized_toned"]):
+    # Read alike, and written alike but for the tones (the same word breaks and capitals).
+    if corrected and (
+        not spells_alike(spelled["romanized"], spelled["romanized_toned"])
+        or without_tones(spelled["romanized_toned"]) != spelled["romanized"]
+    ):
         other = next(k for k in SPELLINGS if k not in corrected) if len(corrected) == 1 else None
         raise InvalidInput(
-            "两种拼写的读音不一致：请同时更正"
+            "两种拼写不一致（除声调外应完全相同）：请同时更正"
             + ("带调拼写" if other == "romanized_toned" else "不带声调的拼写")
             if other
-            else "两种拼写的读音不一致：带调拼写应与不带声调的拼写读音相同",
+            else "两种拼写不一致：带调拼写去掉声调后应与不带声调的拼写完全相同",
             details={"field": other or "romanized_toned"},
         )
     proposed.update(corrected)
@@ -1356,6 +1378,14 @@ def _recheck_duplicates(c: _Context, values: dict) -> None:
     ]
     if conflicts:
         raise _cannot_come_into_force({"conflicts": conflicts})
+
+
+def _cause_zh(cause: dict) -> str:
+    """A ``_lapse_cause`` in words, naming the record (as the refusals and held steps say)."""
+    if "place_status" in cause:
+        return f"原地名记录（编号 {cause['place_id']}）已不是现行地名"
+    names = "、".join(f"“{f['name']}”（编号 {f['id']}）" for f in cause["conflicts"])
+    return f"名称已被现行地名{names}占用"
 
 
 def _cannot_come_into_force(cause: dict) -> DomainError:

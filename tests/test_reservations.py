@@ -21,7 +21,7 @@ from proposal_helpers import (
     walk,
 )
 
-from gazetteer import reservations, workflow
+from gazetteer import notices, reservations, workflow
 from gazetteer.core.errors import RuleViolation
 from gazetteer.core.store import Store
 from gazetteer.registry_tables import proposals
@@ -242,8 +242,13 @@ def test_an_approved_name_taken_meanwhile_is_not_announced(store, clock, corpus)
     walk_on(store, clock, corpus, first, "in_force")
     seen = workflow.get_proposal(store, second["id"], OFFICER, clock=clock)
     assert "announce" not in seen["allowed_actions"] and "lapse" in seen["allowed_actions"]
+    held = {h["action"]: h["reason"] for h in seen["held_actions"]}
+    assert "名称已被现行地名“凤翔路”" in held["announce"]  # which name, said on the page
     with pytest.raises(workflow.IllegalTransition, match="不能公告"):
         step(store, clock, corpus, second, "announce")
-    # the second action: the officer ends it with a reason
+    # the second action: the officer ends it with a reason; the public notice says it was
+    # approved and then ended, not that the applicant withdrew it
     ended = step(store, clock, corpus, second, "lapse", reason="同名道路已先行生效")
     assert ended["state"] == "withdrawn"
+    outcome = notices.get_notice(store, second["id"], clock=clock)["outcome_zh"]
+    assert outcome.startswith("已批准，后因")

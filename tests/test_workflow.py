@@ -781,6 +781,10 @@ def test_a_date_that_does_not_exist_is_named_as_such():
         ({"romanized_toned": "Chángyuè Lù"}, "romanized"),
         ({"romanized": "Changyue Lu", "romanized_toned": "Chánglè Lù"}, "romanized_toned"),
         ({"romanized": "Chángyuè Lù", "romanized_toned": "Chángyuè Lù"}, "romanized"),
+        ({"romanized": "Changyue Lu", "romanized_toned": "Changyue Lu"}, "romanized_toned"),
+        ({"romanized": "changyue lu", "romanized_toned": "chángyuè lù"}, "romanized"),
+        ({"romanized": "CHANGYUE LU", "romanized_toned": "CHÁNGYUÈ LÙ"}, "romanized"),
+        ({"romanized": "Changyue Lu", "romanized_toned": "Cháng Yuè Lù"}, "romanized_toned"),
     ],
 )
 def test_the_two_spellings_of_a_correction_read_alike(store, clock, corpus, given, field):
