@@ -329,3 +329,28 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     assert client.get(f"/officer/proposals/{p['id']}/edit").status_code == 403
     # the second action: li submits it again
     act(client, "li", after, "submit")
+
+
+def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, clock):
+    """A notice that has ended waits for the approver, who has no statutory deadline: the
+    dashboard says how long it has waited, not 逾期 beside the badge 即将到期 (user test,
+    2026-11-30)."""
+    login(client, "li", "clerk")
+    p = client.post("/api/proposals", json=naming_json("云岭路")).get_json()
+    p = act(client, "li", p, "submit")
+    for action in ("check", "start_review"):
+        p = act(client, "wang", p, action)
+    p = act(client, "wang", p, "add_opinion", kind="expert", author="专家", body="同意")
+    today = clock.now.date()
+    end = today + dt.timedelta(days=29)
+    p = act(
+        client,
+        "wang",
+        p,
+        "publish_notice",
+        notice_start=today.isoformat(),
+        notice_end=end.isoformat(),
+    )
+    clock.advance(32)
+    page = client.get("/officer/").get_data(as_text=True)
+    assert "可作决定，已等 2 天" in page and "逾期 2 天" not in page
