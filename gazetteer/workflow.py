@@ -476,11 +476,14 @@ NOTICE_OPINION_KINDS = ("expert", "consultation")
 SITUATIONAL_STEPS = frozenset({"override", "lapse", "confirm_romanization"})
 
 
-def _held(conn, action: str, row, today: dt.date) -> Exception | None:
-    """Why ``action`` would be refused on the proposal ``row`` on ``today`` (Beijing's civil
-    date), read on ``conn``: a notice still running, a filing already made, no opinion
-    recorded yet, nothing to override. None if nothing holds it. ``perform`` raises it;
-    ``allowed_actions`` leaves the step out and ``held_actions`` says why."""
+def _held(conn, actor: Actor, action: str, row, today: dt.date) -> Exception | None:
+    """Why ``actor``'s ``action`` would be refused on the proposal ``row`` on ``today``
+    (Beijing's civil date), read on ``conn``: their own proposal to decide, a notice still
+    running, a filing already made, no opinion recorded yet, nothing to override. None if
+    nothing holds it. ``perform`` raises it; ``allowed_actions`` leaves the step out and
+    the proposal's ``held_actions`` say why."""
+    if action in ("approve", "reject") and not _may_decide(actor, row):
+        return Forbidden("审批人不能审批自己提交的申请")
     if action in ("approve", "reject") and row.notice_end and today <= row.notice_end:
         return IllegalTransition(
             f"公示期至 {row.notice_end.isoformat()} 结束，公示期满后才能作出决定"
@@ -534,8 +537,29 @@ def _open_steps(actor: Actor, row) -> list[Step]:
         for s in STEPS
         if row.state in s.sources
         and actor.has_any(s.roles)
-        and (s.action not in ("approve", "reject") or _may_decide(actor, row))
         and _may_act_as_owner(actor, s.action, row)
+    ]
+
+
+def _step_refusals(conn, actor: Actor, row, today: dt.date | None) -> list[tuple]:
+    """(step, ``_held``'s refusal or None) for each step open to ``actor`` (``_open_steps``)
+    on ``today`` (Beijing's civil date; None is today): what is offered and what waits,
+    found once for both."""
+    today = today or civil_date(utcnow())
+    return [(s, _held(conn, actor, s.action, row, today)) for s in _open_steps(actor, row)]
+
+
+def _offered(steps: list[tuple]) -> list[str]:
+    return [s.action for s, refusal in steps if refusal is None]
+
+
+def _waiting(steps: list[tuple]) -> list[dict]:
+    """The held steps with why, for pages to show as waiting (``SITUATIONAL_STEPS`` are not
+    listed: absent their situation they are simply not offered)."""
+    return [
+        {"action": s.action, "label_zh": s.label_zh, "reason": str(refusal)}
+        for s, refusal in steps
+        if refusal is not None and s.action not in SITUATIONAL_STEPS
     ]
 
 
@@ -543,29 +567,7 @@ def allowed_actions(conn, actor: Actor, row, today: dt.date | None = None) -> li
     """Actions this actor may take on the proposal now (for pages; ``perform`` re-checks):
     allowed by role, ownership and state, and not held (``_held``, read on ``conn``) on
     ``today`` (Beijing's civil date; None is today)."""
-    today = today or civil_date(utcnow())
-    return [s.action for s in _open_steps(actor, row) if _held(conn, s.action, row, today) is None]
-
-
-def held_actions(conn, actor: Actor, row, today: dt.date | None = None) -> list[dict]:
-    """The steps this actor could take in this state but that are held now, each with
-    why (``_held``'s message): pages show them as waiting rather than leave them out
-    unexplained. ``SITUATIONAL_STEPS`` are not listed."""
-    today = today or civil_date(utcnow())
-    steps = [s for s in _open_steps(actor, row) if s.action not in SITUATIONAL_STEPS]
-    held = [(s, _held(conn, s.action, row, today)) for s in steps]
-    # An approver's own proposal: the decision is another approver's, say so.
-    if actor.has_any({"approver"}) and not _may_decide(actor, row) and not damaged_fields(row):
-        held += [
-            (s, Forbidden("审批人不能审批自己提交的申请"))
-            for s in STEPS
-            if s.action in ("approve", "reject") and row.state in s.sources
-        ]
-    return [
-        {"action": s.action, "label_zh": s.label_zh, "reason": str(refusal)}
-        for s, refusal in held
-        if refusal is not None
-    ]
+    return _offered(_step_refusals(conn, actor, row, today))
 
 
 def _summary(row) -> dict:
@@ -645,6 +647,7 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
                 ).isoformat(),
             }
     if actor.is_staff:
+        steps = _step_refusals(conn, actor, row, today)
         out.update(
             created_by=row.created_by,
             office=row.office,
@@ -653,8 +656,8 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
             checked_at=jsonable(as_utc(row.checked_at)),
             override_reasons=row.override_reasons,
             override_by=row.override_by,
-            allowed_actions=allowed_actions(conn, actor, row, today),
-            held_actions=held_actions(conn, actor, row, today),
+            allowed_actions=_offered(steps),
+            held_actions=_waiting(steps),
         )
         out["opinions"] = [
             {
@@ -931,9 +934,7 @@ def perform(
                 f"只有申请起草人或其所在单位的经办人可以{step.label_zh}",
                 details={"created_by_other": True},
             )
-        if action in ("approve", "reject") and not _may_decide(actor, row):
-            raise Forbidden("审批人不能审批自己提交的申请")
-        held = _held(conn, action, row, civil_date(now))
+        held = _held(conn, actor, action, row, civil_date(now))
         if held is not None:
             raise held
         # After who may and whether it can: no one is asked for a reason, then refused.
@@ -1323,12 +1324,8 @@ def _bring_into_force(c: _Context):
         registering_unit=row.approving_body,
     )
     changes = {"effective_date": effective}
-    if row.place_id is not None:
-        status = c.conn.execute(
-            sa.select(places.c.status).where(places.c.id == row.place_id)
-        ).scalar()
-        if status != "in_force":
-            raise _cannot_come_into_force({"place_id": row.place_id, "place_status": status})
+    # A record no longer in force was refused by ``_held`` in this same transaction; a name
+    # taken in force is checked again under the name lock.
     if row.kind != "retirement":
         _recheck_duplicates(c, values)
     if row.kind == "naming":
