@@ -219,11 +219,11 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
 
     # Reconnect: two records go through; the clash waits for a choice and is kept.
     context.set_offline(False)
-    page.wait_for_selector("#queue-list li.status-failed", timeout=20000)
+    page.wait_for_selector("#queue-list li.status-failed")
     assert "本轮已有界桩" in page.inner_text("#queue-list li.status-failed")
     shot(page, "7-conflict-choice", viewport)
     page.click("#queue-list li.status-failed button:has-text('保留为本轮记录的补充')")
-    page.wait_for_selector("#queue-count:has-text('0')", timeout=20000)
+    page.wait_for_selector("#queue-count:has-text('0')")
 
     rows, amended = records(store)
     assert set(rows) == {m["id"] for m in markers}  # every record on its own marker
@@ -454,7 +454,7 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     record(a_page, "damaged", "基座开裂")
     a_page.wait_for_selector("#form-message:has-text('离线')")
     a_ctx.set_offline(False)
-    a_page.wait_for_selector("#queue-count:has-text('0')", timeout=20000)
+    a_page.wait_for_selector("#queue-count:has-text('0')")
     rows, amended = records(store)
     assert rows[markers[0]["id"]].found_state == "damaged" and len(amended) == 1
     assert a_watch.errors == [] and a_watch.blocked == []

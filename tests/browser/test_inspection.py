@@ -109,3 +109,45 @@ def test_record_online_then_offline_and_sync_exactly_once(live_server, open_cont
     assert len(stored(store, record_id)) == 1 and len(stored(store)) == 2
     screenshot(page, "inspect-synced-768x1024")
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_a_record_the_server_was_too_busy_for_is_sent_again_by_itself(live_server, open_context):
+    """Online, the server answers the first send with 503: the record waits on the device,
+    says it will be sent again, and goes through a few seconds later with nothing pressed
+    (the "online" event came long before; a field network that drops requests stays online)."""
+    base, store = live_server["url"], live_server["store"]
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    number = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features[2].properties.number)"
+    )
+    refused = []
+
+    def busy_once(route):
+        if route.request.method == "POST" and not refused:
+            refused.append(route.request.url)
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"error": {"code": "busy", "message": "服务器繁忙"}}',
+            )
+        else:
+            route.fallback()
+
+    page.route("**/api/boundaries/inspections", busy_once)
+    open_marker(page, number)
+    page.check("input[name=found_state][value=damaged]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('稍后自动同步')")
+    assert len(refused) == 1 and stored(store) == []
+    page.click("#queue-toggle")
+    page.wait_for_selector("#queue-list li.status-pending:has-text('稍后自动重发')")
+
+    # Nothing pressed: the outbox tries again by itself.
+    page.wait_for_selector("#queue-count:has-text('0')", timeout=30000)
+    assert [r["found_state"] for r in stored(store)] == ["damaged"]
+    assert [e for e in watch.errors if "503" not in e] == [] and watch.blocked == []

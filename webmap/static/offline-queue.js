@@ -90,6 +90,7 @@
         e.status = r.status;
         e.code = d.error && d.error.code;
         e.details = (d.error && d.error.details) || {};
+        e.retryAfter = parseInt(r.headers.get("Retry-After"), 10) || 0;
         throw e;
       }
       return d;
@@ -127,7 +128,8 @@
       return put(item).then(function () { return stored; });
     }, function (err) {
       item.status = permanent(err.status) ? "failed" : "pending";
-      item.error = err.status ? err.message : "网络不可用，稍后自动重发";
+      item.error = err.status ? err.message + "（稍后自动重发）" : "网络不可用，稍后自动重发";
+      if (!permanent(err.status)) { retryAfterS = Math.max(retryAfterS, err.retryAfter || 0); }
       item.error_code = err.code || null; item.error_details = err.details || null;
       return put(item).then(function () { return null; });
     });
@@ -158,10 +160,28 @@
     flushing = p.then(function (n) {
       flushing = null; changed();
       if (flushAgain) { flushAgain = false; return flush().then(function (m) { return n + m; }); }
-      return n;
+      return scheduleRetry(n).then(function () { return n; });
     },
-      function (e) { flushing = null; throw e; });
+      function (e) { flushing = null; scheduleRetry(0); throw e; });
     return flushing;
+  }
+
+  // A record left pending by a network error, a busy server (5xx, 429) or an expired
+  // sign-in is sent again by itself: the "online" event comes once, and a field network
+  // that drops a request is still "online". The wait doubles from 5 s to 2 min while no
+  // record goes through, and is at least what the server's Retry-After asked for.
+  var RETRY_FIRST_S = 5, RETRY_MAX_S = 120;
+  var retryTimer = null, retryDelayS = RETRY_FIRST_S, retryAfterS = 0;
+  function scheduleRetry(sent) {
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+    if (sent) { retryDelayS = RETRY_FIRST_S; }
+    return all().then(function (items) {
+      var waiting = items.some(function (i) { return i.status === "pending" || i.status === "sending"; });
+      if (!waiting || !navigator.onLine) { retryDelayS = RETRY_FIRST_S; retryAfterS = 0; return; }
+      var delayS = Math.max(retryDelayS, retryAfterS);
+      retryDelayS = Math.min(retryDelayS * 2, RETRY_MAX_S); retryAfterS = 0;
+      retryTimer = setTimeout(function () { retryTimer = null; flush(); }, delayS * 1000);
+    });
   }
 
   function retry(id) {
@@ -210,7 +230,7 @@
     }).then(changed);
   }
 
-  window.addEventListener("online", function () { flush(); });
+  window.addEventListener("online", function () { retryDelayS = RETRY_FIRST_S; flush(); });
 
   window.GDQueue = {
     add: add, all: all, flush: flush, retry: retry, remove: remove, clearSent: clearSent,
