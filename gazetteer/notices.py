@@ -124,8 +124,10 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         "open": open_,
         "upcoming": upcoming,
         # Days the notice still runs, today included (both ends count): 30 on the first
-        # day of a 30-day notice, 1 on its last.
-        "days_left": (row.notice_end - today).days + 1 if open_ else 0,
+        # day of a 30-day notice, 1 on its last, the whole period before it starts, 0 after.
+        "days_left": (row.notice_end - max(today, row.notice_start)).days + 1
+        if open_ or upcoming
+        else 0,
         "state": row.state,
         "outcome_zh": outcome_zh,
         "result_place_id": row.result_place_id

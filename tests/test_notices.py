@@ -270,6 +270,12 @@ def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, c
     assert "不再接受意见" in text and 'name="website"' not in text
     text = client.get(f"/notices/{rejected['id']}").get_data(as_text=True)
     assert "不予批准" in text and "本公示已结束" in text
+    # a client reads the same outcome as JSON
+    for p, outcome in ((approved, "已批准并生效"), (rejected, "不予批准")):
+        one = client.get(f"/api/notices/{p['id']}").get_json()
+        assert (one["outcome_zh"], one["open"], one["days_left"]) == (outcome, False, 0)
+    placed = client.get(f"/api/notices/{approved['id']}").get_json()["result_place_id"]
+    assert placed == approved["result_place_id"]
     for p in (approved, rejected):
         r = client.post(
             f"/api/notices/{p['id']}/opinions", json={"body": "迟到的意见。"}, headers=headers
@@ -283,6 +289,8 @@ def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, c
     draft = new_naming(store, clock, "员村三横路")
     for pid in (draft["id"], 999999):
         assert client.get(f"/notices/{pid}").status_code == 404
+        missing = client.get(f"/api/notices/{pid}")
+        assert missing.status_code == 404 and "公示" in missing.get_json()["error"]["message"]
         r = client.post(
             f"/api/notices/{pid}/opinions", json={"body": "没有的公示。"}, headers=headers
         )

@@ -140,9 +140,14 @@ def test_a_notice_published_ahead_of_its_start_is_upcoming_not_ended(store, tmp_
     listed = {n["id"]: n for n in client.get("/api/notices").get_json()["notices"]}
     assert listed[pid]["upcoming"] and not listed[pid]["open"]
     assert listed[pid]["outcome_zh"] == f"即将公示（{start.isoformat()} 开始）"
+    assert listed[pid]["days_left"] == 30  # the whole period is still to run
     page = client.get(f"/notices/{pid}").get_data(as_text=True)
-    assert "尚未开始" in page and "已结束" not in page
-    assert "（尚未开始）" in client.get("/notices").get_data(as_text=True)
+    assert "尚未开始，共 30 天" in page and "已结束" not in page
+    assert "（尚未开始，共 30 天）" in client.get("/notices").get_data(as_text=True)
+    # the one notice as JSON says the same as the list
+    one = client.get(f"/api/notices/{pid}")
+    assert one.status_code == 200 and one.get_json()["days_left"] == 30
+    assert one.get_json()["outcome_zh"] == listed[pid]["outcome_zh"]
     # the second action: an opinion sent now is refused, saying when it can be sent
     early = client.post(
         f"/api/notices/{pid}/opinions",

@@ -172,6 +172,13 @@ def notices_json():
     return jsonify({"notices": notices.list_notices(store(), clock=clock)})
 
 
+@bp.get("/api/notices/<int:proposal_id>")
+def notice_json(proposal_id: int):
+    """One notice as its page shows it, open or closed with its outcome; 404 when the
+    proposal never was on notice."""
+    return jsonify(notices.get_notice(store(), proposal_id, clock=clock))
+
+
 @bp.get("/api/announcements")
 def announcements_json():
     return jsonify({"announcements": notices.list_announcements(store())})

@@ -33,6 +33,14 @@ PATHS = {
             "{notices: [...]}",
         )
     },
+    "/api/notices/{proposal_id}": {
+        "get": operation(
+            "One notice as its page shows it: open, upcoming, or closed with its outcome "
+            "(outcome_zh, result_place_id)",
+            "A notice",
+            responses={"404": error("Never on notice")},
+        )
+    },
     "/api/notices/{proposal_id}/opinions": {
         "post": operation(
             "Leave a public opinion on a notice (anyone; CSRF token of the session; 5-2000 "
