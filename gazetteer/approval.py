@@ -175,7 +175,7 @@ KIND_ZH = labels(DUE_KIND_TERMS)
 
 def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict]:
     """What officers must do soon, most urgent first: [{kind, kind_zh, proposal_id, name,
-    division_code, due (ISO date), status, status_zh, days_left}]."""
+    division_code, created_by, due (ISO date), status, status_zh, days_left}]."""
     items = []
     with store.read() as conn:
         rows = conn.execute(
@@ -221,6 +221,7 @@ def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict
                     "proposal_id": row.id,
                     "name": name,
                     "division_code": row.division_code,
+                    "created_by": row.created_by,
                     "due": due.isoformat(),
                     "status": status,
                     "status_zh": STATUS_ZH[status],

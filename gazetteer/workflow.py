@@ -441,8 +441,24 @@ def _refuse_damaged(row, label_zh: str) -> None:
         )
 
 
-def _may_decide(actor: Actor, row) -> bool:
-    return row.created_by != actor.username
+OWN_DECISION_ZH = "审批人不能审批自己提交的申请"
+
+
+def _may_decide(actor: Actor, created_by: str | None) -> bool:
+    """Whether ``actor`` may approve or reject a proposal drafted by ``created_by``: never
+    their own (the one who asks is not the one who decides)."""
+    return created_by != actor.username
+
+
+def due_items(store: Store, actor: Actor, today: dt.date, *, include_open=False) -> list[dict]:
+    """The office's due list (``approval.due_items``) as ``actor`` reads it: a decision
+    that waits for another approver (``actor``'s own proposal) carries ``held_zh``, the
+    refusal ``approve`` would give them."""
+    items = approval.due_items(store, today, include_open=include_open)
+    for item in items:
+        if item["kind"] == "decision" and not _may_decide(actor, item["created_by"]):
+            item["held_zh"] = OWN_DECISION_ZH
+    return items
 
 
 # Steps on a proposal's own content are its owners': the drafter, and the clerks of the
@@ -482,8 +498,8 @@ def _held(conn, actor: Actor, action: str, row, today: dt.date) -> Exception | N
     running, a filing already made, no opinion recorded yet, nothing to override. None if
     nothing holds it. ``perform`` raises it; ``allowed_actions`` leaves the step out and
     the proposal's ``held_actions`` say why."""
-    if action in ("approve", "reject") and not _may_decide(actor, row):
-        return Forbidden("审批人不能审批自己提交的申请")
+    if action in ("approve", "reject") and not _may_decide(actor, row.created_by):
+        return Forbidden(OWN_DECISION_ZH)
     if action in ("approve", "reject") and row.notice_end and today <= row.notice_end:
         return IllegalTransition(
             f"公示期至 {row.notice_end.isoformat()} 结束，公示期满后才能作出决定"

@@ -354,3 +354,9 @@ def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, cloc
     clock.advance(32)
     page = client.get("/officer/").get_data(as_text=True)
     assert "可作决定，已等 2 天" in page and "逾期 2 天" not in page
+    # li, made an approver too, is told the decision is another approver's, not invited to it
+    login(client, "li", "clerk", "approver")
+    page = client.get("/officer/").get_data(as_text=True)
+    assert "审批人不能审批自己提交的申请，待其他审批人决定" in page and "可作决定" not in page
+    due = client.get("/api/proposals/due").get_json()["items"]
+    assert [i.get("held_zh") for i in due] == ["审批人不能审批自己提交的申请"]

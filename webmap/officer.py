@@ -11,7 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from shapely.geometry import Point
 
 from boundaries import division_changes as division_change_service
-from gazetteer import approval, division_changes, divisions, registry, statistics, workflow
+from gazetteer import division_changes, divisions, registry, statistics, workflow
 from gazetteer.compliance import SEVERITY_ZH
 from gazetteer.core.actors import ROLE_NAMES_ZH
 from gazetteer.core.dates import parse_date
@@ -94,7 +94,7 @@ def index():
     state = request.args.get("state") or None
     filters = workflow.ProposalFilter(state=state)
     result = workflow.list_proposals(store(), current_actor(), filters, Page(200))
-    due = approval.due_items(store(), registry.civil_date(clock()))
+    due = workflow.due_items(store(), current_actor(), registry.civil_date(clock()))
     return render_template("officer/index.html", proposals=result, state=state, due=due)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from gazetteer import approval, protection, readings, registry, statistics, workflow
+from gazetteer import protection, readings, registry, statistics, workflow
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Forbidden, InvalidInput, naming_field
 from gazetteer.core.paging import Page
@@ -133,7 +133,7 @@ def proposals_due():
         raise Forbidden("待办事项仅供地名工作人员查看，请先登录")
     today = registry.civil_date(clock())
     include_open = query_args()["all"] == "1"
-    items = approval.due_items(store(), today, include_open=include_open)
+    items = workflow.due_items(store(), actor, today, include_open=include_open)
     return jsonify({"today": today.isoformat(), "items": items})
 
 
