@@ -408,13 +408,22 @@ _DIVISION_NAME = (
     .scalar_subquery()
     .label("division_name")
 )
+# A draft that an officer sent back (it was submitted once): the list says so, since its
+# drafter has changes to make, where a fresh draft only waits to be submitted.
+_RETURNED = (
+    sa.exists()
+    .where(proposal_events.c.proposal_id == proposals.c.id, proposal_events.c.action == "return")
+    .label("returned")
+)
 
 
 def _load(conn, proposal_id: int):
     stored = (sa.cast(proposals.c[f], sa.Text).label(f"{f}_stored") for f in _JSON_FIELDS_ZH)
     return first_or_not_found(
         conn,
-        sa.select(proposals, _DIVISION_NAME, *stored).where(proposals.c.id == proposal_id),
+        sa.select(proposals, _DIVISION_NAME, _RETURNED, *stored).where(
+            proposals.c.id == proposal_id
+        ),
         f"没有编号为 {proposal_id} 的申请",
         field="proposal_id",
     )
@@ -594,6 +603,8 @@ def _summary(row) -> dict:
         "kind_zh": KIND_NAMES_ZH[row.kind],
         "state": row.state,
         "state_zh": STATE_NAMES_ZH[row.state],
+        # a draft sent back for changes (not one that only waits to be submitted)
+        "returned": row.state == "draft" and bool(row.returned),
         "name": proposed.get("name"),
         "romanized": proposed.get("romanized"),
         # The record the proposal concerns: for a naming, the one it created once in force.
@@ -758,7 +769,7 @@ def list_proposals(
     """The proposals that pass ``filters``, newest first, one ``page`` of them (at most
     ``MAX_PAGE``); the public sees only the states in ``PUBLIC_STATES``."""
     check_page(page.limit, page.offset)
-    query = filters.where(sa.select(proposals, _DIVISION_NAME))
+    query = filters.where(sa.select(proposals, _DIVISION_NAME, _RETURNED))
     if not actor.is_staff:
         query = query.where(proposals.c.state.in_(PUBLIC_STATES))
     with store.read() as conn:

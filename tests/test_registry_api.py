@@ -294,8 +294,15 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     login(client, "li", "clerk")
     p = client.post("/api/proposals", json=naming_json("长乐路")).get_json()
     p = act(client, "li", p, "submit")
+    fresh = client.post("/api/proposals", json=naming_json("长乐西路")).get_json()
     p = act(client, "wang", p, "return", reason="名称含义说明不足")
     login(client, "li", "clerk")
+    # the list tells the returned draft from one that only waits to be submitted
+    listed = {i["id"]: i for i in client.get("/api/proposals").get_json()["items"]}
+    assert (listed[p["id"]]["returned"], listed[fresh["id"]]["returned"]) == (True, False)
+    assert p["returned"] and listed[p["id"]]["state"] == "draft"
+    dashboard = client.get("/officer/").get_data(as_text=True)
+    assert dashboard.count("已退回修改") == 1
     page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
     assert f"/officer/proposals/{p['id']}/edit" in page and "修改草稿" in page
     assert "已退回修改（wang" in page and "名称含义说明不足" in page  # why, at the top
@@ -327,8 +334,8 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     # another office's clerk may not open the form; the officer neither
     login(client, "sun", "clerk")
     assert client.get(f"/officer/proposals/{p['id']}/edit").status_code == 403
-    # the second action: li submits it again
-    act(client, "li", after, "submit")
+    # the second action: li submits it again, and it is no longer shown as returned
+    assert act(client, "li", after, "submit")["returned"] is False
 
 
 def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, clock):

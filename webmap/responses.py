@@ -161,6 +161,7 @@ class ProposalSummary(ResponseModel):
     id: int
     kind: literal(PROPOSAL_KINDS)
     state: literal(PROPOSAL_STATES)
+    returned: bool = Field(False, description="a draft an officer sent back for changes")
     name: Text = None
     version: int
     place_id: int | None = None
