@@ -1052,7 +1052,8 @@ def _edit(c: _Context):
         # The edit step takes the proposed values at the top level: name them so.
         field = str(refusal.details.get("field") or "")
         if field.startswith("proposed."):
-            refusal.details["field"] = field.removeprefix("proposed.")
+            key = refusal.details["field"] = field.removeprefix("proposed.")
+            refusal.message = refusal.message.replace(f"（{field}）", f"（{key}）")
         raise
     values.pop("kind"), values.pop("place_id")
     # The last check was of the old values: it is not shown as this draft's result.

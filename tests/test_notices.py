@@ -284,7 +284,9 @@ def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, c
         r = client.post(
             f"/notices/{p['id']}/opinions", data={"body": "迟到的意见。"}, headers=headers
         )
-        assert r.status_code == 409 and "该公示已结束" in r.get_data(as_text=True)
+        text = r.get_data(as_text=True)
+        assert r.status_code == 409 and "该公示已结束" in text
+        assert text.count("不再接受意见") == 1, text  # the refusal, said once
     assert notices.get_notice(store, rejected["id"])["public_opinions"] == 0
     draft = new_naming(store, clock, "员村三横路")
     for pid in (draft["id"], 999999):

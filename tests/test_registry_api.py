@@ -216,6 +216,10 @@ def test_officer_pages(client, clock, app, store):
         "lon": "113.36",
         "lat": "23.14",
     }
+    # A refusal on the page names the field by its label only: the API key is for clients.
+    refused = client.post("/officer/proposals/new", data=form | {"name": "长" * 101})
+    text = refused.get_data(as_text=True)
+    assert "拟用名称过长（最多 100 字）" in text and "proposed.name" not in text
     r = client.post("/officer/proposals/new", data=form)
     assert r.status_code == 302
     page = client.get(r.headers["Location"])

@@ -695,6 +695,7 @@ def test_an_edit_names_the_field_as_the_edit_step_takes_it(store, clock):
     with pytest.raises(errors.InvalidInput) as refused:
         perform(store, clock, p, "edit", CLERK, name="")
     assert refused.value.details["field"] == "name"
+    assert refused.value.message == "请填写拟用名称（name）"  # the key, as the step takes it
     with pytest.raises(errors.InvalidInput) as refused:
         perform(store, clock, p, "edit", CLERK, feature_class="路")
     assert refused.value.details["field"] == "feature_class"

@@ -16,7 +16,7 @@ from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
 from gazetteer.core.errors import Unauthenticated
 from webmap.context import current_actor, store
-from webmap.errors import wants_json
+from webmap.errors import page_message, wants_json
 from webmap.schemas import LoginForm, LogoutForm, query_args, validated_form
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -41,7 +41,7 @@ def login():
         try:
             actor, session_id = accounts.sign_in(store(), form["username"], form["password"])
         except Unauthenticated as exc:
-            error = exc.message
+            error = page_message(exc)
         else:
             session.clear()  # a fresh session on sign-in: no fixation, new CSRF secret
             session["username"], session["sid"] = actor.username, session_id

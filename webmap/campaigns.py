@@ -21,7 +21,7 @@ from gazetteer.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from gazetteer.core.paging import Page
 from gazetteer.office_import.coords import CRS_LABELS_ZH
 from webmap.context import clock, current_actor, data_dir, lookup, store
-from webmap.errors import sign_in_and_back
+from webmap.errors import page_message, sign_in_and_back
 from webmap.schemas import (
     CleanupBuild,
     CleanupDecision,
@@ -185,7 +185,7 @@ def _refusal_flashed():
     except DomainError as exc:
         if isinstance(exc, Forbidden):
             raise
-        flash(exc.message, "error")
+        flash(page_message(exc), "error")
 
 
 def _back_to_worklist():

@@ -40,6 +40,14 @@ _HTTP_MESSAGES_ZH = {
 }
 
 
+def page_message(exc: DomainError) -> str:
+    """A refusal as a page shows it: a form names its fields by their Chinese labels, so
+    the request key that the message gives API clients beside the label (its
+    ``details.field``) is left out: 拟用名称过长, not 拟用名称（proposed.name）过长."""
+    field = exc.details.get("field")
+    return exc.message.replace(f"（{field}）", "") if isinstance(field, str) else exc.message
+
+
 def wants_json() -> bool:
     """Whether this request's client is a program, not a browser showing pages: an API
     path (/api/, /ogc, ``JSON_PATHS``), any ``Authorization`` header (a token client: curl, a script, QGIS
@@ -107,7 +115,8 @@ def register(app: Flask) -> None:
     def _domain_error(exc: DomainError):
         if isinstance(exc, Unauthenticated) or (isinstance(exc, Forbidden) and not _signed_in()):
             return _unauthenticated(exc)
-        return error_response(exc.http_status, exc.code, exc.message, exc.details)
+        message = exc.message if wants_json() else page_message(exc)
+        return error_response(exc.http_status, exc.code, message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -23,6 +23,7 @@ from flask import (
 from gazetteer import notices
 from gazetteer.core.errors import Conflict, InvalidInput
 from webmap.context import clock, store
+from webmap.errors import page_message
 from webmap.schemas import query_args
 
 bp = Blueprint("notices", __name__)
@@ -120,7 +121,7 @@ def add_opinion(proposal_id: int):
         _submit_opinion(proposal_id, request.form)
     except (InvalidInput, Conflict) as exc:
         status = 400 if isinstance(exc, InvalidInput) else 409
-        return _notice_page(proposal_id, error=exc.message, form=request.form), status
+        return _notice_page(proposal_id, error=page_message(exc), form=request.form), status
     flash("意见已提交，审核人员将在审批时看到。谢谢！")
     return redirect(url_for("notices.notice_page", proposal_id=proposal_id, sent=1) + "#opinion")
 

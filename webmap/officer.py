@@ -19,7 +19,7 @@ from gazetteer.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from gazetteer.core.paging import Page
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
-from webmap.errors import sign_in_and_back
+from webmap.errors import page_message, sign_in_and_back
 from webmap.workflow_steps import draft_proposal, take_step
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -145,7 +145,7 @@ def proposal_new():
         except ValueError:
             flash("经纬度或地名记录编号应为数字", "error")
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(page_message(exc), "error")
     return _draft_form(
         form,
         kind=request.args.get("kind", form.get("kind", "naming")),
@@ -187,7 +187,7 @@ def proposal_edit(proposal_id: int):
             flash("经纬度应为数字", "error")
             status = 400
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(page_message(exc), "error")
             status = exc.http_status
             if isinstance(exc, Conflict):  # changed meanwhile: the form as it now stands
                 p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
@@ -252,7 +252,7 @@ def proposal_action(proposal_id: int):
             "action": action,
             "values": form,
             "field": None if isinstance(exc, Conflict) else exc.details.get("field"),
-            "message": exc.message,
+            "message": page_message(exc),
         }
         return _proposal_page(proposal_id, kept), exc.http_status
     return redirect(url_for("officer.proposal", proposal_id=proposal_id))
@@ -340,7 +340,7 @@ def division_change_page():
                 flash(f"命名规则审查（{SEVERITY_ZH[f['severity']]}）：{f['message']}")
             return redirect(url_for("officer.division_change_page"))
         except DomainError as exc:
-            flash(exc.message, "error")
+            flash(page_message(exc), "error")
             findings = (exc.details or {}).get("findings") or []
     with store().read() as conn:
         changes = division_changes.list_changes(conn)

@@ -9,7 +9,7 @@ from gazetteer.core.spatial import parse_bbox
 from gazetteer.divisions import division_exists
 from gazetteer.place_view import place_view
 from webmap.context import lookup, store
-from webmap.errors import error_response, wants_json
+from webmap.errors import error_response, page_message, wants_json
 from webmap.schemas import ReverseBatch, query_args, validated_body
 from webmap.server_timing import timed
 
@@ -89,7 +89,7 @@ def search_page():
             results, chain = found["results"][:limit], found["chain"]
             more = len(found["results"]) > limit
     except InvalidInput as exc:
-        error = exc.message
+        error = page_message(exc)
     return _search_page(q, results, chain, error, args["offset"], args["limit"], more)
 
 
@@ -113,7 +113,7 @@ def _refused(exc: InvalidInput):
     search page says why above an empty search box, as for any other refusal, so that the
     user can type again; the JSON endpoints answer as everywhere."""
     if request.endpoint == "lookup.search_page" and not wants_json():
-        return _search_page("", [], None, exc.message, 0, 10, False)
+        return _search_page("", [], None, page_message(exc), 0, 10, False)
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 
