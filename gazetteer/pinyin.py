@@ -261,25 +261,44 @@ def is_reading_of(text: str, spelling: str) -> bool:
     character as itself; capitals, word breaks, apostrophes and hyphens are free. A
     correction may choose another reading of a heteronym, never another name: '长乐' or
     'Ruian Road' is no reading of 瑞安路."""
-    chosen = syllables(text)
-    options = []
-    for i, ch in enumerate(text):
-        if not is_han(ch):
-            options.append({_plain(ch)} if _plain(ch) else {""})
-            continue
-        known = pinyin_dict.get(ord(ch), "")
-        found = {*readings(ch), *known.split(","), chosen[i] if i < len(chosen) else ""}
-        options.append({_plain(r) for r in found if r})
+    return reading_of(text, spelling) is not None
+
+
+def reading_of(text: str, spelling: str) -> list[str] | None:
+    """The syllable ``spelling`` gives each character of ``text``, as ``syllables`` writes
+    them (toneless, ü as ü; another character as itself), or None when ``spelling`` is no
+    reading of ``text`` (see ``is_reading_of``). Where letters could be split more than one
+    way, the split closest to ``syllables``' own reading is taken: 'Changyue Lu' of 长乐路
+    -> ['chang', 'yue', 'lu']."""
     target = _plain(spelling)
     if not target or not target.isascii() or not target.isalnum():
-        return False
-    # reach[k]: the positions of ``target`` the first k characters can spell up to
-    reach = {0}
+        return None
+    chosen = syllables(text)
+    options = []  # per character: {plain letters: the syllable they stand for}
+    for i, ch in enumerate(text):
+        if not is_han(ch):
+            options.append({_plain(ch): ch})
+            continue
+        mine = chosen[i] if i < len(chosen) else ""
+        known = pinyin_dict.get(ord(ch), "")
+        found = {}
+        for r in (mine, *readings(ch), *known.split(",")):  # syllables' own reading first
+            if r:
+                found.setdefault(_plain(r), _toneless(r))
+        options.append(found)
+    # reach[k]: the readings of the first k characters, by the position of ``target`` they
+    # spell up to (the first way found of reaching each: syllables' own readings first)
+    reach: dict[int, list[str]] = {0: []}
     for choices in options:
-        reach = {at + len(r) for at in reach for r in choices if target.startswith(r, at)}
-        if not reach:
-            return False
-    return len(target) in reach
+        step: dict[int, list[str]] = {}
+        for at, path in reach.items():
+            for letters, syllable in choices.items():
+                if target.startswith(letters, at):
+                    step.setdefault(at + len(letters), path + [syllable])
+        if not step:
+            return None
+        reach = step
+    return reach.get(len(target))
 
 
 def heteronyms(text: str) -> list[dict]:

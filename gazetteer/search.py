@@ -59,7 +59,7 @@ from gazetteer.packed import (
     load_arrays,
     save_arrays,
 )
-from gazetteer.pinyin import syllables
+from gazetteer.pinyin import reading_of, syllables
 from gazetteer.tables import PLACE_STATUSES
 
 MATCHED_FORMS = ("exact", "prefix", "traditional", "pinyin", "initials", "typo", "former_name")
@@ -169,7 +169,7 @@ class Hit:
 
 # Bump when the keys computed for a name change in a way the data files below do not show
 # (PostgreSQL's stored keys are rewritten on the next start; see keys_fingerprint).
-KEYS_FORMAT = "1"
+KEYS_FORMAT = "2"  # 2: a name is found by its own romanization too (AUX_OWN_READING)
 # What a name's keys are read from besides the code: the generic terms (专名/通名 split),
 # the place readings and the 通用规范汉字表 readings, and the libraries that read text.
 _KEY_DATA = ("generic_terms.csv", "place_readings*", "tgh_*.txt")
@@ -412,11 +412,14 @@ def _keyed(text: str, readings: _Readings) -> _Keyed:
     return hit
 
 
-def _make_keyed(text: str, readings: _Readings) -> _Keyed:
+def _make_keyed(text: str, readings: _Readings, syl: list[str] | None = None) -> _Keyed:
+    """The keys of ``text``, read by ``readings`` or, when given, by ``syl`` (one syllable
+    key per character)."""
     natural_len, spec_len = split_generic(text)
-    syl = readings.name(text, spec_len)
-    if len(syl) != len(text):  # cannot happen with gazetteer.pinyin, but never misalign
-        syl = readings.of(text)
+    if syl is None:
+        syl = readings.name(text, spec_len)
+        if len(syl) != len(text):  # cannot happen with gazetteer.pinyin, but never misalign
+            syl = readings.of(text)
     lens = list(accumulate((len(s) for s in syl), initial=0))
     ini_lens = list(accumulate((1 if s else 0 for s in syl), initial=0))
     n = min(len(syl), len(text))
@@ -431,6 +434,56 @@ def _make_keyed(text: str, readings: _Readings) -> _Keyed:
         ini_lens[min(natural_len, n)],
         ini_lens[min(spec_len, n)],
     )
+
+
+# The ``aux`` of a name read as its own romanization spells it, where that reads a
+# character otherwise than the keys do: 长乐路 recorded as Changyue Lu (a heteronym an
+# officer confirmed, a romanization corrected) is found by changyue as well as by changle.
+# -1 is the name as the keys read it; 0, 1, ... its former names.
+AUX_OWN_READING = -2
+
+
+_WORD_MARKS = str.maketrans("", "", " '-")
+
+
+def _own_reading(name: str, romanized, readings: _Readings, keyed: _Keyed) -> _Keyed | None:
+    """``name`` keyed as its recorded ``romanized`` spelling reads it, or None when that is
+    the reading ``keyed`` has already (or no reading of the name at all)."""
+    if not romanized:
+        return None
+    spelling = str(romanized)
+    # Nearly every record's spelling is its keys' reading: said without normalise_latin
+    # (a tenth of the time) when the spelling is plain ASCII.
+    if spelling.isascii() and spelling.lower().translate(_WORD_MARKS) == keyed.py:
+        return None
+    if normalise_latin(spelling) == keyed.py:
+        return None
+    syl = reading_of(name, spelling)
+    if syl is None:
+        return None
+    keys = [_syllable_key(x) for x in syl]
+    if "".join(keys) == keyed.py:  # ü written u, or v: the same reading
+        return None
+    return _make_keyed(name, readings, keys)
+
+
+def name_forms(record: dict, readings: _Readings) -> list[tuple[int, _Keyed]]:
+    """What a search record (``store_records``' dict) is found by, each with its ``aux``:
+    its name (-1), the name as its own ``romanized`` spelling reads it where that differs
+    (``AUX_OWN_READING``), and each distinct former name (0, 1, ...). Empty for an empty
+    name. Both stores key a record by this (``SearchIndex``, ``gazetteer.search_keys``)."""
+    name = normalise_text(str(record["name"]))
+    if not name:
+        return []
+    keyed = _keyed(name, readings)
+    forms = [(-1, keyed)]
+    own = _own_reading(name, record.get("romanized"), readings, keyed)
+    if own is not None:
+        forms.append((AUX_OWN_READING, own))
+    former = [normalise_text(str(f)) for f in record.get("former_names") or []]
+    former = [f for f in dict.fromkeys(former) if f and f != name]
+    forms += [(aux, _keyed(f, readings)) for aux, f in enumerate(former)]
+    return forms
 
 
 # ---------------------------------------------------------------------------- sorted key lists
@@ -1016,7 +1069,9 @@ class SearchIndex(SearchMethods):
     a directory with :meth:`save` and map it from there in any number of processes with
     :meth:`load` (``gazetteer.index_files``).
 
-    A record is a dict: ``id``, ``name``, ``former_names`` (list of str), ``division_code``,
+    A record is a dict: ``id``, ``name``, ``romanized`` (its recorded spelling, optional:
+    a reading of the name other than the keys' is searchable too, ``name_forms``),
+    ``former_names`` (list of str), ``division_code``,
     ``division_path`` (division codes from the province down), ``division_chain`` (their
     names), ``feature_class``, ``status`` ('in_force' | 'historical' | 'retired'),
     ``level_rank`` (0 province .. 4 village, 5 other) and ``bbox`` ((minx, miny, maxx, maxy)
@@ -1087,7 +1142,7 @@ class SearchIndex(SearchMethods):
             self._readings.prefetch(normalise_text(str(r["name"])) for r in chunk)
             for record in chunk:
                 pos = len(self._extra_ids)
-                for aux, k in enumerate(self._append_columns(record, pos, columns), start=-1):
+                for aux, k in self._append_columns(record, pos, columns):
                     for lists, key, nat, spec in (
                         (chars, k.text, k.natural_len, k.spec_len),
                         (py, k.py, k.py_natural_len, k.py_spec_len),
@@ -1159,9 +1214,9 @@ class SearchIndex(SearchMethods):
             pos = self._id_index.get(record_id)
         return pos if pos is not None and self._alive[pos] else None
 
-    def _append_columns(self, record: dict, pos: int, columns: dict) -> list[_Keyed]:
+    def _append_columns(self, record: dict, pos: int, columns: dict) -> list[tuple[int, _Keyed]]:
         """Append one record's ids, names and former names after the base (at ``pos``)
-        and its column values to ``columns``; returns its keyed forms."""
+        and its column values to ``columns``; returns its keyed forms (``name_forms``)."""
         name = normalise_text(str(record["name"]))
         if not name:
             raise InvalidInput("地名不能为空", details={"id": record.get("id")})
@@ -1199,13 +1254,11 @@ class SearchIndex(SearchMethods):
         columns["klass"].append(self._class_ids[klass])
         columns["paths"].extend(path_ids + [-1] * (_MAX_DEPTH - len(path_ids)))
         columns["bbox"].extend([float(v) for v in bbox] if bbox is not None else [np.nan] * 4)
-        keyed = [_keyed(name, self._readings)]
-        former = [normalise_text(str(f)) for f in record.get("former_names") or []]
-        former = [f for f in dict.fromkeys(former) if f and f != name]
+        forms = name_forms(record, self._readings)
+        former = [k.text for aux, k in forms if aux >= 0]
         if former:
-            keyed += [_keyed(f, self._readings) for f in former]
-            self._former[pos] = [k.text for k in keyed[1:]]
-        return keyed
+            self._former[pos] = former
+        return forms
 
     def _division_id(self, code, name: str | None) -> int:
         code = str(code)
@@ -1233,7 +1286,7 @@ class SearchIndex(SearchMethods):
             self._alive = np.append(self._alive, True)
             for key, array in _column_arrays(columns).items():
                 getattr(self, _COLUMN_ATTRS[key]).append(array)
-            for aux, k in enumerate(keyed_forms, start=-1):
+            for aux, k in keyed_forms:
                 self._chars.extra.insert(k.text, pos, aux, k.natural_len, k.spec_len)
                 self._py.extra.insert(k.py, pos, aux, k.py_natural_len, k.py_spec_len)
                 self._ini.extra.insert(k.ini, pos, aux, k.ini_natural_len, k.ini_spec_len)
@@ -1665,6 +1718,7 @@ def store_records(
     query = sa.select(
         p.c.id,
         p.c.name,
+        p.c.romanized,
         p.c.feature_class,
         p.c.division_code,
         p.c.own_division_code,
@@ -1696,6 +1750,7 @@ def store_records(
         return {
             "id": r.id,
             "name": r.name,
+            "romanized": r.romanized,
             "former_names": former_names.get(r.id, []),
             "division_code": r.division_code,
             "division_path": path,

@@ -6,8 +6,9 @@ initials (``ini``), each also cut to its natural form (``*_nat``: 福涌村 of �
 its specific term (``*_spec``: 福涌), with the ranking and filter columns of the place
 (level, status, class, division path, extent); and, in ``place_search_terms``, the distinct
 specific terms of all those rows, which the one-typo search looks up first. The keys are
-computed by :func:`gazetteer.search._make_keyed`, the same function the in-memory index
-uses, so both stores read a name the same way.
+computed by :func:`gazetteer.search.name_forms`, the same function the in-memory index
+uses, so both stores read a name the same way (a name whose recorded romanization reads it
+otherwise has a second row, ``aux`` -2).
 
 **Kept by the writers.** Every domain function that writes places, place links or
 divisions calls :func:`gazetteer.changes.places_changed` inside its transaction; that
@@ -38,9 +39,9 @@ from gazetteer.search import (
     TRIPLE,
     TRIPLE_CHAR_BITS,
     TRIPLE_LAST_POSITION,
-    _make_keyed,
     _Readings,
     keys_fingerprint,
+    name_forms,
     normalise_text,
     store_records,
 )
@@ -52,6 +53,7 @@ place_search_keys = sa.Table(
     "place_search_keys",
     metadata,
     sa.Column("place_id", sa.Integer, nullable=False, index=True),
+    # aux -2 (gazetteer.search.AUX_OWN_READING): the name as its own romanization reads it
     sa.Column("aux", sa.SmallInteger, nullable=False, comment="-1: the name; n: former name n"),
     sa.Column("name", PLACE_NAME, nullable=False, comment="the place's name (normalised)"),
     sa.Column("chars", PLACE_NAME, nullable=False, comment="the name searched (NFKC)"),
@@ -163,15 +165,13 @@ def key_rows(records: Iterable[dict], readings: _Readings | None = None) -> Iter
         normalise_text(str(n)) for r in records for n in [r["name"], *r["former_names"]]
     )
     for r in records:
-        name = normalise_text(str(r["name"]))
-        if not name:
+        forms = name_forms(r, readings)
+        if not forms:
             continue
-        former = [normalise_text(str(f)) for f in r["former_names"] or []]
-        texts = [name] + [f for f in dict.fromkeys(former) if f and f != name]
+        name = forms[0][1].text
         bbox = r.get("bbox") or (None, None, None, None)
         level = r.get("level_rank", OTHER_LEVEL_RANK)
-        for aux, text in enumerate(texts, start=-1):
-            k = _make_keyed(text, readings)
+        for aux, k in forms:
             row = {"place_id": r["id"], "aux": aux, "name": name}
             for column, key, natural, spec in (
                 ("chars", k.text, k.natural_len, k.spec_len),

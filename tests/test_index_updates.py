@@ -98,6 +98,31 @@ def test_naming_renaming_retirement_and_placing_need_no_rebuild(client, store):
     assert stats["full_builds"] == 1 and stats["applied_changes"] >= 5
 
 
+def test_a_name_is_found_by_its_own_romanization_too(client, store):
+    """长乐 is read changle by the keys; a place recorded as Changyue (a heteronym an officer
+    confirmed, a corrected romanization) is found by changyue as well, by its initials, at
+    once and with no rebuild; by changle still; and the recorded spelling stops finding it
+    once it is renamed (user test, 2026-11-30: `changyue lu` found nothing)."""
+    service = service_of(client)
+    fields = {**LUHU, "name": "长乐新村", "romanized": "Changyue Xincun"}
+    named = name_place(store, fields, OFFICER, NOW)
+    for q in ("changyuexincun", "Changyue Xincun", "changyue", "cyxc", "changlexincun"):
+        assert named in [h["id"] for h in hits(client, q, status="in_force")], q
+    found = [h for h in hits(client, "changyue xincun") if h["id"] == named][0]
+    assert (found["name"], found["matched_form"]) == ("长乐新村", "pinyin")
+    # a spelling that is no reading of the name adds nothing (an import's stray value)
+    stray = name_place(store, {**LUHU, "name": "长乐东村", "romanized": "Foo Bar"}, OFFICER, NOW)
+    assert stray not in [h["id"] for h in hits(client, "foobar")]
+    assert stray in [h["id"] for h in hits(client, "changledongcun")]
+    # the second action: renamed with the usual reading, the new record is not found by
+    # the old spelling; the old record is, as historical
+    renamed = rename_place(store, named, "长乐南村", OFFICER, NOW)
+    current = [h["id"] for h in hits(client, "changyue", status="in_force")]
+    assert renamed not in current and named not in current
+    assert renamed in [h["id"] for h in hits(client, "changlenancun", status="in_force")]
+    assert service.stats()["full_builds"] == 1
+
+
 def test_the_naming_rules_corpus_follows_changes(client, store):
     service = service_of(client)
     corpus = service.name_corpus()
