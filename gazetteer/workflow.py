@@ -1273,8 +1273,15 @@ def _publish_notice(c: _Context):
 
 
 def _decide(c: _Context, decision: str):
-    body = str(c.params.get("approving_body") or "").strip()
-    authority = {"approving_body": body or None}
+    body = form_text(
+        c.params.get("approving_body"),
+        "批准机关",
+        200,
+        field="approving_body",
+        required=False,
+        single_line=True,
+    )
+    authority = {"approving_body": body}
     if decision == "approved":
         listed = protection.protection_of(c.conn, c.row.place_id)
         measures = str(c.params.get("protection_measures") or "").strip()
@@ -1295,7 +1302,15 @@ def _decide(c: _Context, decision: str):
             "decided_by": c.actor.username,
             "decision_date": c.today,
             **authority,
-            "decision_ref": str(c.params.get("decision_ref") or "").strip() or None,
+            # 批准文号 is printed in the announcement: one line, as short as the column
+            "decision_ref": form_text(
+                c.params.get("decision_ref"),
+                "批准文号",
+                100,
+                field="decision_ref",
+                required=False,
+                single_line=True,
+            ),
         },
         {
             "decision": decision,
@@ -1320,19 +1335,26 @@ def _announce(c: _Context):
 
 def _file(c: _Context):
     """备案 (Art. 13): filed with the next level up, due within 15 days of the approval."""
-    filed_with = str(c.params.get("filed_with") or "").strip()
-    if not filed_with:
-        raise InvalidInput(
-            "请填写备案机关（上一级人民政府地名行政主管部门）", details={"field": "filed_with"}
-        )
-    if len(filed_with) > 200:
-        raise InvalidInput("备案机关过长（最多 200 字）", details={"field": "filed_with"})
+    filed_with = form_text(
+        c.params.get("filed_with"),
+        "备案机关（上一级人民政府地名行政主管部门）",
+        200,
+        field="filed_with",
+        single_line=True,
+    )
     filed_on = parse_date(c.params.get("filed_on"), "备案日期", "filed_on") or c.today
     if not c.row.decision_date <= filed_on <= c.today:
         raise InvalidInput("备案日期应在批准日期与今天之间", details={"field": "filed_on"})
     due = approval.deadline(c.row.decision_date, approval.FILING_DEADLINE_DAYS)
     late_days = (filed_on - due).days
-    ref = str(c.params.get("filing_ref") or "").strip()[:100] or None
+    ref = form_text(
+        c.params.get("filing_ref"),
+        "备案文号",
+        100,
+        field="filing_ref",
+        required=False,
+        single_line=True,
+    )
     return (
         {"filed_on": filed_on, "filed_with": filed_with, "filing_ref": ref},
         {"filed_on": filed_on.isoformat(), "due": due.isoformat()}

@@ -220,6 +220,10 @@ def test_officer_pages(client, clock, app, store):
     refused = client.post("/officer/proposals/new", data=form | {"name": "长" * 101})
     text = refused.get_data(as_text=True)
     assert "拟用名称过长（最多 100 字）" in text and "proposed.name" not in text
+    assert 'name="name" value="' + "长" * 101 + '" aria-invalid=true' in text
+    half = client.post("/officer/proposals/new", data=form | {"lat": ""})  # half a position
+    assert "请同时填写经度和纬度" in half.get_data(as_text=True)
+    assert client.get("/api/proposals").get_json()["total"] == 0  # nothing drafted
     r = client.post("/officer/proposals/new", data=form)
     assert r.status_code == 302
     page = client.get(r.headers["Location"])
@@ -331,15 +335,30 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
         "取长久"
     )
     assert after["events"][-1]["action"] == "edit"
-    # the stale form again: refused, the typed values kept on the form as it now stands
-    stale = client.post(f"/officer/proposals/{p['id']}/edit", data=fields)
+    # the stale form of a second tab, with its own 含义: refused, what was typed kept, and
+    # beside it what the first tab saved, so that saving again overwrites nothing unseen
+    other = fields | {"meaning": "另一个标签页写的含义"}
+    stale = client.post(f"/officer/proposals/{p['id']}/edit", data=other)
     text = stale.get_data(as_text=True)
     assert stale.status_code == 409 and "您已在别处修改申请" in text and 'value="长乐东路"' in text
+    assert "另一个标签页写的含义" in text and "已保存的是：取长久安乐之意" in text
+    assert text.count("已保存的是") == 1  # only the box that differs
+    # half a position: refused naming the box left empty, nothing saved, the box outlined
+    fresh = fields | {"version": str(after["version"]), "lon": "113.36"}
+    half = client.post(f"/officer/proposals/{p['id']}/edit", data=fresh)
+    text = half.get_data(as_text=True)
+    assert half.status_code == 400 and "请同时填写经度和纬度" in text
+    assert 'name="lat" value="" inputmode="decimal" aria-invalid=true' in text
+    assert client.get(f"/api/proposals/{p['id']}").get_json()["version"] == after["version"]
     # another office's clerk may not open the form; the officer neither
     login(client, "sun", "clerk")
     assert client.get(f"/officer/proposals/{p['id']}/edit").status_code == 403
     # the second action: li submits it again, and it is no longer shown as returned
     assert act(client, "li", after, "submit")["returned"] is False
+    # a tab still open on the edit form saves after that: told it was submitted, text kept
+    late = client.post(f"/officer/proposals/{p['id']}/edit", data=fresh | {"lat": "23.14"})
+    text = late.get_data(as_text=True)
+    assert late.status_code == 409 and "您已在别处提交申请" in text and 'value="长乐东路"' in text
 
 
 def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, clock):

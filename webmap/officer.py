@@ -103,12 +103,29 @@ def index():
 FORM_PROPOSED = ("name", "feature_class", "feature_type", "meaning", "history", "source")
 
 
+def _form_point(form) -> Point | None:
+    """The point of the form's 经度/纬度 boxes, None when both are blank. Raises
+    ``InvalidInput`` naming the box when only one is filled in or one is not a number (the
+    workflow checks the range)."""
+    lon, lat = (str(form.get(k) or "").strip() for k in ("lon", "lat"))
+    if not lon and not lat:
+        return None
+    for key, label, value in (("lon", "经度", lon), ("lat", "纬度", lat)):
+        if not value:
+            raise InvalidInput(
+                "请同时填写经度和纬度（只填了一项，位置未保存）", details={"field": key}
+            )
+        try:
+            float(value)
+        except ValueError:
+            raise InvalidInput(f"{label}应为数字，如 113.36", details={"field": key}) from None
+    return Point(float(lon), float(lat))
+
+
 def _draft_from_form(form) -> dict:
     """The drafting form's fields as the workflow takes them: {applicant, reasons, proposed,
-    location}. Raises ``ValueError`` for a longitude or latitude that is not a number."""
-    location = None
-    if form.get("lon") and form.get("lat"):
-        location = Point(float(form["lon"]), float(form["lat"]))
+    location}. Raises ``InvalidInput`` for a half-filled or non-numeric position."""
+    location = _form_point(form)
     proposed = {k: form.get(k, "").strip() for k in FORM_PROPOSED}
     proposed["aliases"] = [
         a.strip() for a in form.get("aliases", "").replace("，", ",").split(",") if a.strip()
@@ -122,19 +139,30 @@ def _draft_from_form(form) -> dict:
     }
 
 
-def _draft_form(form, **context) -> str:
+def _draft_form(form, *, refused: DomainError | None = None, saved=None, **context) -> str:
+    """The drafting form with ``form``'s values; the field ``refused`` names is outlined;
+    ``saved`` ({box: value}) shows, after a conflict, the saved values that differ from
+    what was typed."""
+    field = str((refused.details.get("field") if refused else None) or "")
+    box = field.removeprefix("proposed.")
     return render_template(
         "officer/proposal_new.html",
         form=form,
         feature_classes=FEATURE_CLASSES,
         division_choices=divisions.division_choices(store()),
+        refused_field=_FORM_BOXES.get(box, box) or None,
+        saved=saved or {},
         **context,
     )
 
 
+# The workflow's keys that the drafting form asks for in another box.
+_FORM_BOXES = {"division_code": "division", "location": "lon"}
+
+
 @bp.route("/proposals/new", methods=["GET", "POST"])
 def proposal_new():
-    form = request.form
+    form, refused = request.form, None
     if request.method == "POST":
         try:
             fields = _draft_from_form(form)
@@ -143,11 +171,14 @@ def proposal_new():
             flash(f"已起草申请 {p['id']}")
             return redirect(url_for("officer.proposal", proposal_id=p["id"]))
         except ValueError:
-            flash("经纬度或地名记录编号应为数字", "error")
+            flash("地名记录编号应为数字", "error")
+            refused = InvalidInput("地名记录编号应为数字", details={"field": "place_id"})
         except DomainError as exc:
             flash(page_message(exc), "error")
+            refused = exc
     return _draft_form(
         form,
+        refused=refused,
         kind=request.args.get("kind", form.get("kind", "naming")),
         place_id=request.args.get("place_id", form.get("place_id", "")),
         editing=None,
@@ -159,10 +190,12 @@ def proposal_edit(proposal_id: int):
     """The drafting form again, filled in, for a draft (a new one, or one returned for
     changes): saved through the workflow's ``edit`` step, so its owners only."""
     p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
-    if "edit" not in p["allowed_actions"]:
+    # A save is the workflow's to refuse: a form left open while the draft was submitted
+    # elsewhere gets its conflict (who did what), with the text kept, not a bare 403.
+    if request.method == "GET" and "edit" not in p["allowed_actions"]:
         raise Forbidden("只有草稿可以修改，且只有申请起草人或其所在单位的经办人可以修改")
     form = request.form
-    status = 200
+    status, refused, saved = 200, None, None
     if request.method == "POST":
         try:
             fields = _draft_from_form(form)
@@ -184,16 +217,25 @@ def proposal_edit(proposal_id: int):
             flash("已修改草稿")
             return redirect(url_for("officer.proposal", proposal_id=proposal_id))
         except ValueError:
-            flash("经纬度应为数字", "error")
+            flash("表单缺少版本号，请刷新页面", "error")
             status = 400
         except DomainError as exc:
             flash(page_message(exc), "error")
-            status = exc.http_status
+            status, refused = exc.http_status, exc
             if isinstance(exc, Conflict):  # changed meanwhile: the form as it now stands
                 p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
+                now = _form_of(p)
+                saved = {k: v for k, v in now.items() if str(form.get(k, "")).strip() != v}
     else:
         form = _form_of(p)
-    return _draft_form(form, kind=p["kind"], place_id=p["place_id"] or "", editing=p), status
+    return _draft_form(
+        form,
+        refused=refused,
+        saved=saved,
+        kind=p["kind"],
+        place_id=p["place_id"] or "",
+        editing=p,
+    ), status
 
 
 def _form_of(p: dict) -> dict:

@@ -242,6 +242,10 @@ _STEP_PARAM_TYPES: dict[str, Any] = {
     # an edit's record values are declared once, as a new proposal's (one line for names)
     **{name: field.annotation for name, field in ProposedRecord.model_fields.items()},
     "applicant": Line | None,
+    # bodies and document numbers: one line each (the announcement prints them)
+    **{
+        name: Line | None for name in ("approving_body", "decision_ref", "filed_with", "filing_ref")
+    },
     "romanized": Line | None,
     "romanized_toned": Line | None,
     "location": dict[str, Any] | None,
