@@ -210,7 +210,7 @@ def due_items(store, today: dt.date, *, include_open: bool = False) -> list[dict
                 )
         for kind, due, status in found:
             if kind == "decision":
-                status = "due"  # waiting for the approver; no statutory deadline
+                status = "waiting"  # for the approver, who has no statutory deadline
             status = status or _status(due, today)
             if status == "open" and not include_open:
                 continue

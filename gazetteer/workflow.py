@@ -460,13 +460,56 @@ def _may_decide(actor: Actor, created_by: str | None) -> bool:
 
 
 def due_items(store: Store, actor: Actor, today: dt.date, *, include_open=False) -> list[dict]:
-    """The office's due list (``approval.due_items``) as ``actor`` reads it: a decision
-    that waits for another approver (``actor``'s own proposal) carries ``held_zh``, the
-    refusal ``approve`` would give them."""
+    """The office's due list (``approval.due_items``) as ``actor`` reads it, with the
+    drafts sent back to ``actor`` for changes (kind ``returned``, due the day they came
+    back). A decision ``actor`` may not take carries ``held_zh``: that it waits for an
+    approver, or for another one (``actor``'s own proposal: the refusal ``approve`` gives)."""
     items = approval.due_items(store, today, include_open=include_open)
     for item in items:
-        if item["kind"] == "decision" and not _may_decide(actor, item["created_by"]):
-            item["held_zh"] = OWN_DECISION_ZH
+        if item["kind"] != "decision":
+            continue
+        if "approver" not in actor.roles:
+            item["held_zh"] = "待审批人决定"
+        elif not _may_decide(actor, item["created_by"]):
+            item["held_zh"] = OWN_DECISION_ZH + "，待其他审批人决定"
+    if "clerk" in actor.roles:
+        items = _returned_to(store, actor, today) + items
+    return items
+
+
+def _returned_to(store: Store, actor: Actor, today: dt.date) -> list[dict]:
+    """``actor``'s drafts (as an owner) that an officer sent back, longest waiting first."""
+    returned_at = (
+        sa.select(sa.func.max(proposal_events.c.at))
+        .where(
+            proposal_events.c.proposal_id == proposals.c.id, proposal_events.c.action == "return"
+        )
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(proposals, returned_at.label("returned_at"))
+        .where(proposals.c.state == "draft", _RETURNED)
+        .order_by(sa.literal_column("returned_at"), proposals.c.id)
+    )
+    with store.read() as conn:
+        rows = [r for r in conn.execute(query) if owns(actor, r)]
+    items = []
+    for row in rows:
+        since = civil_date(row.returned_at)
+        items.append(
+            {
+                "kind": "returned",
+                "kind_zh": approval.KIND_ZH["returned"],
+                "proposal_id": row.id,
+                "name": (row.proposed or {}).get("name"),
+                "division_code": row.division_code,
+                "created_by": row.created_by,
+                "due": since.isoformat(),
+                "status": "waiting",
+                "status_zh": approval.STATUS_ZH["waiting"],
+                "days_left": (since - today).days,
+            }
+        )
     return items
 
 
@@ -480,9 +523,15 @@ DRAFTER_STEPS = frozenset({"edit", "submit", "withdraw"})
 def owns(actor: Actor, row) -> bool:
     """Whether ``actor`` is an owner of the proposal ``row``: its drafter, or a clerk of
     the office it was drafted in."""
-    if row.created_by == actor.username:
+    return is_owner(actor, row.created_by, row.office)
+
+
+def is_owner(actor: Actor, created_by: str | None, office: str | None) -> bool:
+    """``owns`` of a proposal drafted by ``created_by`` in ``office`` (a proposal's dict
+    carries both for staff)."""
+    if created_by == actor.username:
         return True
-    return row.office is not None and row.office == actor.office and actor.has_any({"clerk"})
+    return office is not None and office == actor.office and actor.has_any({"clerk"})
 
 
 def _may_act_as_owner(actor: Actor, action: str, row) -> bool:

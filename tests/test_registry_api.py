@@ -311,6 +311,13 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     assert p["returned"] and listed[p["id"]]["state"] == "draft"
     dashboard = client.get("/officer/").get_data(as_text=True)
     assert dashboard.count("已退回修改") == 1
+    # and it is on li's to-do list, where a clerk looks first
+    assert "今天退回，请修改后重新提交" in dashboard
+    due = client.get("/api/proposals/due").get_json()["items"]
+    assert [(i["kind"], i["proposal_id"]) for i in due] == [("returned", p["id"])]
+    login(client, "sun", "clerk")  # another office's clerk: not theirs to do
+    assert client.get("/api/proposals/due").get_json()["items"] == []
+    login(client, "li", "clerk")
     page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
     assert f"/officer/proposals/{p['id']}/edit" in page and "修改草稿" in page
     assert "已退回修改（wang" in page and "名称含义说明不足" in page  # why, at the top
@@ -382,11 +389,20 @@ def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, cloc
         notice_end=end.isoformat(),
     )
     clock.advance(32)
+    login(client, "chen", "approver")
     page = client.get("/officer/").get_data(as_text=True)
     assert "可作决定，已等 2 天" in page and "逾期 2 天" not in page
-    # li, made an approver too, is told the decision is another approver's, not invited to it
+    assert "待处理" in page and "即将到期" not in page  # its date has passed
+    # the officer and the clerk are told whose the decision is, not invited to it
+    for who, role in (("wang", "officer"), ("li", "clerk")):
+        login(client, who, role)
+        page = client.get("/officer/").get_data(as_text=True)
+        assert "（待审批人决定，已等 2 天）" in page and "可作决定" not in page
+    # li, made an approver too, is told the decision is another approver's
     login(client, "li", "clerk", "approver")
     page = client.get("/officer/").get_data(as_text=True)
     assert "审批人不能审批自己提交的申请，待其他审批人决定" in page and "可作决定" not in page
     due = client.get("/api/proposals/due").get_json()["items"]
-    assert [i.get("held_zh") for i in due] == ["审批人不能审批自己提交的申请"]
+    assert [(i["status"], i.get("held_zh")) for i in due] == [
+        ("waiting", "审批人不能审批自己提交的申请，待其他审批人决定")
+    ]

@@ -280,7 +280,11 @@ def test_approver_cannot_approve_own_proposal(store, clock, corpus):
         "reject": "审批人不能审批自己提交的申请",
     }
     # The due list: the decision waits for another approver, and only zhang is told so.
-    for actor, held_zh in ((zhang, "审批人不能审批自己提交的申请"), (APPROVER_2, None)):
+    for actor, held_zh in (
+        (zhang, "审批人不能审批自己提交的申请，待其他审批人决定"),
+        (APPROVER_2, None),
+        (OFFICER, "待审批人决定"),  # no approver: told whose the decision is
+    ):
         due = workflow.due_items(store, actor, clock.today)
         assert [(i["kind"], i.get("held_zh")) for i in due] == [("decision", held_zh)]
     p = perform(store, clock, p, "approve", APPROVER_2, approving_body="广州市天河区人民政府")

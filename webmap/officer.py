@@ -13,7 +13,7 @@ from shapely.geometry import Point
 from boundaries import division_changes as division_change_service
 from gazetteer import division_changes, divisions, registry, statistics, workflow
 from gazetteer.compliance import SEVERITY_ZH
-from gazetteer.core.actors import ROLE_NAMES_ZH
+from gazetteer.core.actors import ROLE_NAMES_ZH, require_role
 from gazetteer.core.dates import parse_date
 from gazetteer.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from gazetteer.core.paging import Page
@@ -162,6 +162,8 @@ _FORM_BOXES = {"division_code": "division", "location": "lon"}
 
 @bp.route("/proposals/new", methods=["GET", "POST"])
 def proposal_new():
+    # Said before the form is filled in, not after (only clerks draft).
+    require_role(current_actor(), workflow.DRAFTING_ROLES, "起草申请")
     form, refused = request.form, None
     if request.method == "POST":
         try:
@@ -189,10 +191,12 @@ def proposal_new():
 def proposal_edit(proposal_id: int):
     """The drafting form again, filled in, for a draft (a new one, or one returned for
     changes): saved through the workflow's ``edit`` step, so its owners only."""
-    p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
-    # A save is the workflow's to refuse: a form left open while the draft was submitted
-    # elsewhere gets its conflict (who did what), with the text kept, not a bare 403.
-    if request.method == "GET" and "edit" not in p["allowed_actions"]:
+    actor = current_actor()
+    p = workflow.get_proposal(store(), proposal_id, actor, clock=clock)
+    # An owner's save is the workflow's to refuse: a form left open while the draft was
+    # submitted elsewhere gets its conflict (who did what), with the text kept, not a 403.
+    owner = workflow.is_owner(actor, p.get("created_by"), p.get("office"))
+    if "edit" not in p["allowed_actions"] and (request.method == "GET" or not owner):
         raise Forbidden("只有草稿可以修改，且只有申请起草人或其所在单位的经办人可以修改")
     form = request.form
     status, refused, saved = 200, None, None
