@@ -150,4 +150,68 @@ def test_a_record_the_server_was_too_busy_for_is_sent_again_by_itself(live_serve
     # Nothing pressed: the outbox tries again by itself.
     page.wait_for_selector("#queue-count:has-text('0')", timeout=30000)
     assert [r["found_state"] for r in stored(store)] == ["damaged"]
+    # and the form, which said it would be sent later, says it went
+    page.wait_for_selector("#form-message:has-text('已自动同步到服务器')")
+    assert number in page.inner_text("#form-message")
     assert [e for e in watch.errors if "503" not in e] == [] and watch.blocked == []
+
+
+def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_context):
+    """A slow network: the inspector saves one marker and, while it is still being sent,
+    picks the next and starts its record. The answer must leave them on the next marker
+    with what they typed (user test, 2026-11-30: the page went back to the first marker,
+    keeping the form, and the next save amended the first marker's record)."""
+    base, store = live_server["url"], live_server["store"]
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    numbers = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))"
+    )
+    first, second, third = numbers[3], numbers[4], numbers[5]
+    held = []
+
+    def hold_first(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)  # answered below, after the inspector moved on
+        elif route.request.method == "POST" and "refuse" in (route.request.post_data or ""):
+            route.fulfill(
+                status=400,
+                headers={"Content-Type": "application/json"},
+                body='{"error": {"code": "invalid_input", "message": "测试拒绝"}}',
+            )
+        else:
+            route.fallback()
+
+    page.route("**/api/boundaries/inspections", hold_first)
+    open_marker(page, first)
+    page.check("input[name=found_state][value=intact]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('正在同步')")
+    while not held:
+        page.wait_for_timeout(50)
+    open_marker(page, second)
+    page.check("input[name=found_state][value=buried]")
+    page.fill("textarea[name=notes]", "第二颗：被掩埋")
+    held[0].fallback()  # the first record's answer arrives now
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    assert page.inner_text("#current-marker") == second
+    assert page.input_value("textarea[name=notes]") == "第二颗：被掩埋"
+    assert page.is_checked("input[name=found_state][value=buried]")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {second}')")
+    by_marker = {r["marker_id"]: r["found_state"] for r in stored(store)}
+    assert sorted(by_marker.values()) == ["buried", "intact"] and len(by_marker) == 2
+
+    # A refusal is not promised a resend: it waits for the inspector's choice.
+    open_marker(page, third)
+    page.check("input[name=found_state][value=faded]")
+    page.fill("textarea[name=notes]", "refuse")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('服务器未接受')")
+    page.click("#queue-toggle")
+    failed = page.inner_text("#queue-list li.status-failed")
+    assert "测试拒绝" in failed and "自动重发" not in failed
+    assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []

@@ -258,6 +258,10 @@
   // The outbox changed (sent, revised, attached elsewhere, discarded): the known records
   // follow it, so a discarded record no longer makes its marker look recorded.
   Q.onChange(function (items) {
+    // A record the form said would be sent later went through by itself: say so.
+    var msg = $("form-message"), waiting = msg.dataset.waitingFor;
+    var sent = waiting && items.filter(function (i) { return i.id === waiting && i.status === "sent"; })[0];
+    if (sent) { msg.dataset.waitingFor = ""; msg.textContent = "已自动同步到服务器：" + sent.label + "。"; }
     if (!state.round) { return; }
     state.records = knownRecords(state.records, items);
     saveRecords();
@@ -442,7 +446,7 @@
     current.dataset.markerId = String(id);
     form.dataset.markerId = String(id);
     $("marker-panel").hidden = false;
-    if (!keepMessage) { $("form-message").textContent = ""; form.reset(); hideGuard(); }
+    if (!keepMessage) { $("form-message").textContent = ""; $("form-message").dataset.waitingFor = ""; form.reset(); hideGuard(); }
     showExisting();
     updateNav();
     G.requestJSON("/api/boundaries/markers/" + encodeURIComponent(id)).then(function (f) {
@@ -652,25 +656,30 @@
     }
     entry.label = label;
     $("record-submit").disabled = true;
+    // The inspector may pick the next marker while a slow network still sends this record:
+    // the form and the selection are then theirs, and the answer must not take them back
+    // to this marker (a record typed for the next one would be saved against this one).
+    function stillOnIt() { return state.selected === m.id; }
     Q.add(entry).then(function () {
       setMarkerState(m.id, record.found_state);
       if (!existing) {
         state.records[m.id] = { id: record.id, found_state: record.found_state, local: true };
         saveRecords();
       }
-      form.reset();
+      if (stillOnIt()) { form.reset(); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
-        selectMarker(m.id, true);
+        if (stillOnIt()) { selectMarker(m.id, true); }
         return;
       }
       msg.textContent = "已保存，正在同步…";
       return Q.flush().then(function () { return Q.all(); }).then(function (items) {
         var item = items.filter(function (i) { return i.id === record.id; })[0];
         msg.textContent = !item || item.status === "sent" ? "已同步到服务器：界桩 " + m.number + "。" :
-          item.status === "failed" ? "服务器未接受：" + item.error + "（记录仍在本设备，请在“待同步”中选择处理方式）" :
-            "已保存到本设备，稍后自动同步。";
-        selectMarker(m.id, true);
+          item.status === "failed" ? "服务器未接受：界桩 " + m.number + "：" + item.error + "（记录仍在本设备，请在“待同步”中选择处理方式）" :
+            "已保存到本设备，稍后自动同步：界桩 " + m.number + "。";
+        msg.dataset.waitingFor = item && item.status === "pending" ? record.id : "";
+        if (stillOnIt()) { selectMarker(m.id, true); }
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;

@@ -127,9 +127,11 @@
       item.photos = []; item.result = { assessed_state: stored.assessed_state, flagged_moved: stored.flagged_moved };
       return put(item).then(function () { return stored; });
     }, function (err) {
-      item.status = permanent(err.status) ? "failed" : "pending";
-      item.error = err.status ? err.message + "（稍后自动重发）" : "网络不可用，稍后自动重发";
-      if (!permanent(err.status)) { retryAfterS = Math.max(retryAfterS, err.retryAfter || 0); }
+      var refused = permanent(err.status);
+      item.status = refused ? "failed" : "pending";
+      // Only what will be sent again says so; a refusal waits for the inspector's choice.
+      item.error = !err.status ? "网络不可用，稍后自动重发" : refused ? err.message : err.message + "（稍后自动重发）";
+      if (!refused) { retryAfterS = Math.max(retryAfterS, err.retryAfter || 0); }
       item.error_code = err.code || null; item.error_details = err.details || null;
       return put(item).then(function () { return null; });
     });
