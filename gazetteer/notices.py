@@ -211,10 +211,12 @@ def submit_public_opinion(
         if not _was_on_notice(row):
             raise NotFound(f"没有编号为 {proposal_id} 的公示")
         if row.state != "on_notice":
-            raise Conflict(
-                f"该公示已结束（{OUTCOME_ZH[row.state]}），不再接受意见",
-                details={"state": row.state},
+            ended = (
+                "申请已撤回，该公示已终止"
+                if row.state == "withdrawn"
+                else f"该公示已结束（{OUTCOME_ZH[row.state]}）"
             )
+            raise Conflict(f"{ended}，不再接受意见", details={"state": row.state})
         if not (row.notice_start <= today <= row.notice_end):
             raise Conflict(
                 f"公示期为 {row.notice_start.isoformat()} 至 {row.notice_end.isoformat()}，"

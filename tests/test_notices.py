@@ -299,6 +299,30 @@ def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, c
         assert r.status_code == 404
 
 
+def test_a_withdrawn_notice_says_so_and_a_late_opinion_is_kept_to_copy(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """Withdrawn on its first day, a notice is 终止 (not 已结束 with 公示期已结束); a person
+    whose page was open before gets the refusal once and their text back to copy (user
+    test, 2026-11-30: 'closed' was said four times and the opinion was lost)."""
+    p = on_notice(store, clock, corpus, name="凤舞路")
+    step(store, clock, corpus, p, "withdraw", reason="申请单位撤回")
+    text = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    assert "本公示已终止：申请已撤回" in text and "（已终止）" in text
+    assert "申请已撤回，公示已终止，不再接受意见。" in text and "公示期已结束" not in text
+    typed = "赞成这个名称，页面打开时写的。"
+    late = client.post(
+        f"/notices/{p['id']}/opinions", data={"body": typed}, headers=csrf_headers(client)
+    )
+    text = late.get_data(as_text=True)
+    assert late.status_code == 409 and text.count("不再接受意见") == 1, text
+    assert "申请已撤回，该公示已终止" in text and f'readonly rows="4">{typed}</textarea>' in text
+    assert notices.get_notice(store, p["id"])["public_opinions"] == 0
+
+
 def test_the_same_opinion_twice_is_stored_once_and_wrong_types_are_named(
     client,
     store,
