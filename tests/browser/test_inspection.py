@@ -211,7 +211,45 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
     page.fill("textarea[name=notes]", "refuse")
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('服务器未接受')")
-    page.click("#queue-toggle")
+    page.wait_for_selector("#queue-list li.status-failed")  # the outbox opens by itself
     failed = page.inner_text("#queue-list li.status-failed")
     assert "测试拒绝" in failed and "自动重发" not in failed
+    assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []
+
+
+def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_server, open_context):
+    """A note with half a character pair is refused at the form, before it is queued; a
+    'photo' that is not an image is refused by the server, and the inspector sends the
+    findings without it rather than typing them again (user test, 2026-11-30: the only
+    choices were to move, export, retry or discard the whole record)."""
+    base, store = live_server["url"], live_server["store"]
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    number = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features[6].properties.number)"
+    )
+    open_marker(page, number)
+    page.check("input[name=found_state][value=tilted]")
+    page.evaluate("document.querySelector('textarea[name=notes]').value = '倾斜\\ud800约十度'")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('不成对的代理项')")
+    assert page.inner_text("#queue-count") == "0" and stored(store) == []
+
+    # the second try: the note mended, a text file named like a photo attached
+    page.fill("textarea[name=notes]", "倾斜约十度")
+    page.set_input_files(
+        "input[name=photos]",
+        files=[{"name": "fake.jpg", "mimeType": "image/jpeg", "buffer": b"not an image"}],
+    )
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('服务器未接受')")
+    page.wait_for_selector("#queue-list li.status-failed")  # the outbox opens by itself
+    failed = page.inner_text("#queue-list li.status-failed")
+    assert "只接受 JPEG、PNG 或 WebP" in failed and "（photo）" not in failed
+    page.click("#queue-list li.status-failed button:has-text('去掉照片，只发送检查记录')")
+    page.wait_for_selector("#queue-count:has-text('0')")
+    assert [(r["found_state"]) for r in stored(store)] == ["tilted"]
     assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []

@@ -80,6 +80,19 @@
         });
       }, "primary"));
     }
+    // A refused photo or note need not hold back the findings: mend it here and send again.
+    if (details.field === "photo" && (item.photos || []).length) {
+      box.appendChild(button("去掉照片，只发送检查记录", function () {
+        Q.revise(item.id, function (i) { i.photos = []; });
+      }, "primary"));
+    }
+    if (details.field === "notes") {
+      box.appendChild(button("修改备注后重新发送", function () {
+        var notes = window.prompt("修改备注（" + item.error + "）", item.record.notes || "");
+        if (notes === null) { return; }
+        Q.revise(item.id, function (i) { i.record.notes = notes.trim() || null; });
+      }, "primary"));
+    }
     var others = Object.keys(state.markers).map(function (k) { return state.markers[k]; });
     if (others.length && item.kind !== "amendment") {
       var pick = el("select", null, "attach-select");
@@ -575,6 +588,11 @@
       measurement_method: f.measurement_method.value, notes: f.notes.value.trim() || null,
       inspected_at: new Date().toISOString()
     };
+    // Half of a character pair (pasted from a broken source) can never be stored: said now,
+    // while the inspector is at the form, not at sync.
+    if (record.notes && !record.notes.isWellFormed()) {
+      throw new Error("备注中有无法保存的字符（不成对的代理项，常见于复制来的文字），请删去后再保存。");
+    }
     if (f.measured_lon.value.trim() || f.measured_lat.value.trim()) {
       record.measured_lon = Number(f.measured_lon.value); record.measured_lat = Number(f.measured_lat.value);
       if (!isFinite(record.measured_lon) || !isFinite(record.measured_lat)) { throw new Error("经纬度应为数字（十进制度）。"); }

@@ -86,10 +86,15 @@
   function answer(r) {
     return r.json().catch(function () { return {}; }).then(function (d) {
       if (!r.ok) {
-        var e = new Error((d.error && d.error.message) || ("服务器返回 " + r.status));
+        var details = (d.error && d.error.details) || {};
+        var message = (d.error && d.error.message) || ("服务器返回 " + r.status);
+        // The request key beside the Chinese label is for programs (照片（photo）): the
+        // inspector reads the label (as webmap.errors.page_message does for pages).
+        if (typeof details.field === "string") { message = message.replace("（" + details.field + "）", ""); }
+        var e = new Error(message);
         e.status = r.status;
         e.code = d.error && d.error.code;
-        e.details = (d.error && d.error.details) || {};
+        e.details = details;
         e.retryAfter = parseInt(r.headers.get("Retry-After"), 10) || 0;
         throw e;
       }
