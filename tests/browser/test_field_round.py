@@ -191,6 +191,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     choose_in_list(page, numbers[0])
     page.wait_for_selector("#existing-record:not([hidden])")
     assert page.inner_text("#record-submit") == "保存为补充记录"
+    assert "须重新签认" in page.inner_text("#existing-record")  # an amendment clears them
     page.fill("input[name=reason]", "复查基座")
     record(page, "damaged", "基座开裂")
     page.wait_for_selector("#form-message:has-text('离线')")

@@ -506,7 +506,8 @@
     $("record-submit").textContent = rec ? "保存为补充记录" : "保存检查记录";
     if (rec) {
       box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + stateName(rec.found_state) +
-        (rec.local ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入。";
+        (rec.local ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
+        "该记录已有的双方签认随之撤销，须重新签认。";
     }
   }
 
