@@ -246,7 +246,7 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
     else:
         if place_id is None:
             raise InvalidInput(
-                f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号 place_id",
+                f"{KIND_NAMES_ZH[kind]}申请须指明地名记录编号（place_id）",
                 details={"field": "place_id"},
             )
         target = row_by_id(
@@ -294,7 +294,8 @@ def validate_new_proposal(conn, draft: ProposalDraft) -> dict:
         raise InvalidInput(DIVISION_REFUSAL, details={"field": "proposed.feature_class"})
     if not clean.get("division_code"):
         raise InvalidInput(
-            "请填写所在行政区划代码 division_code", details={"field": "proposed.division_code"}
+            "请填写所在行政区划（proposed.division_code）",
+            details={"field": "proposed.division_code"},
         )
     if not division_exists(conn, clean["division_code"]):
         raise NotFound(

@@ -26,7 +26,7 @@ def parse_date(value, label: str, key: str | None = None) -> dt.date | None:
         shaped = len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit()
         problem = "不是存在的日期" if shaped else "应为 YYYY-MM-DD 格式的日期"
         raise InvalidInput(
-            f"{label}{problem}：{value!r}", details={"field": key} if key else None
+            f"{label}{problem}：“{text[:40]}”", details={"field": key} if key else None
         ) from None
 
 
