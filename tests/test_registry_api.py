@@ -388,10 +388,15 @@ def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, cloc
         notice_start=today.isoformat(),
         notice_end=end.isoformat(),
     )
-    clock.advance(32)
+    clock.advance(27)  # the notice's last three days: the dashboard and the notice agree
+    page = client.get("/officer/").get_data(as_text=True)
+    assert "公示剩余 3 天，含今天" in page
+    assert "剩余 3 天，含今天" in client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    clock.advance(5)
     login(client, "chen", "approver")
     page = client.get("/officer/").get_data(as_text=True)
     assert "可作决定，已等 2 天" in page and "逾期 2 天" not in page
+    assert "公示期满，待审批" in page  # the list's state, as the public notice says it
     assert "待处理" in page and "即将到期" not in page  # its date has passed
     # the officer and the clerk are told whose the decision is, not invited to it
     for who, role in (("wang", "officer"), ("li", "clerk")):

@@ -94,8 +94,11 @@ def index():
     state = request.args.get("state") or None
     filters = workflow.ProposalFilter(state=state)
     result = workflow.list_proposals(store(), current_actor(), filters, Page(200))
-    due = workflow.due_items(store(), current_actor(), registry.civil_date(clock()))
-    return render_template("officer/index.html", proposals=result, state=state, due=due)
+    today = registry.civil_date(clock())
+    due = workflow.due_items(store(), current_actor(), today)
+    return render_template(
+        "officer/index.html", proposals=result, state=state, due=due, today=today.isoformat()
+    )
 
 
 # The proposed record values the drafting form has (the rest of EDITABLE_FIELDS are
