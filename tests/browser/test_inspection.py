@@ -252,4 +252,14 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     page.click("#queue-list li.status-failed button:has-text('去掉照片，只发送检查记录')")
     page.wait_for_selector("#queue-count:has-text('0')")
     assert [(r["found_state"]) for r in stored(store)] == ["tilted"]
+    # an accuracy without a position is said, not dropped
+    open_marker(page, number)
+    page.fill("input[name=measurement_accuracy_m]", "0")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('请同时填写实测经纬度')")
+    # 使用当前 GPS 位置 before 定位我: one tap locates and fills the position in
+    page.click("#use-gps")
+    page.wait_for_selector("#form-message:has-text('已填入当前 GPS 位置')")
+    assert page.input_value("input[name=measured_lon]") == "109.5000000"
+    assert page.input_value("input[name=measurement_accuracy_m]") == "8"
     assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []

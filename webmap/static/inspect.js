@@ -535,6 +535,7 @@
     } else {
       state.meLayer.eachLayer(function (l) { l.setLatLng(ll); if (l.setRadius && l instanceof L.Circle) { l.setRadius(c.accuracy || 1); } });
     }
+    if (state.fillOnFix) { state.fillOnFix = false; fillFromGps(); $("form-message").textContent = "已填入当前 GPS 位置。"; }
     updateNav();
   }
 
@@ -549,12 +550,18 @@
 
   // The device's position and accuracy as the device gives them: an accuracy it does not
   // report stays empty (unknown), and 0 stays 0.
-  $("use-gps").addEventListener("click", function () {
-    if (!state.me) { $("form-message").textContent = "请先点“定位我”。"; return; }
+  function fillFromGps() {
     form.elements.measured_lon.value = state.me.lon.toFixed(7);
     form.elements.measured_lat.value = state.me.lat.toFixed(7);
     form.elements.measurement_method.value = "gnss_handheld";
     form.elements.measurement_accuracy_m.value = state.me.accuracy === null ? "" : String(state.me.accuracy);
+  }
+  // Not located yet: locate now and fill in the first fix (one tap, not two).
+  $("use-gps").addEventListener("click", function () {
+    if (state.me) { fillFromGps(); return; }
+    state.fillOnFix = true;
+    $("form-message").textContent = "正在定位，定位后自动填入实测位置…";
+    $("locate").click();
   });
 
   // ---- recording --------------------------------------------------------------------------
@@ -593,6 +600,9 @@
     // while the inspector is at the form, not at sync.
     if (record.notes && !record.notes.isWellFormed()) {
       throw new Error("备注中有无法保存的字符（不成对的代理项，常见于复制来的文字），请删去后再保存。");
+    }
+    if (f.measurement_accuracy_m.value.trim() && !f.measured_lon.value.trim() && !f.measured_lat.value.trim()) {
+      throw new Error("填写了定位精度时请同时填写实测经纬度（或清空精度）。");
     }
     if (f.measured_lon.value.trim() || f.measured_lat.value.trim()) {
       record.measured_lon = Number(f.measured_lon.value); record.measured_lat = Number(f.measured_lat.value);
