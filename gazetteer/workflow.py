@@ -1322,15 +1322,16 @@ def _publish_notice(c: _Context):
     }
 
 
-def _decide(c: _Context, decision: str):
-    body = form_text(
-        c.params.get("approving_body"),
-        "批准机关",
-        200,
-        field="approving_body",
-        required=False,
-        single_line=True,
+def _one_line(c: _Context, key: str, label: str, max_chars: int, *, required=False):
+    """The step's parameter ``key``: a body or a document number, one line of at most
+    ``max_chars`` (the announcement prints them; the column holds that many)."""
+    return form_text(
+        c.params.get(key), label, max_chars, field=key, required=required, single_line=True
     )
+
+
+def _decide(c: _Context, decision: str):
+    body = _one_line(c, "approving_body", "批准机关", 200)
     authority = {"approving_body": body}
     if decision == "approved":
         listed = protection.protection_of(c.conn, c.row.place_id)
@@ -1352,15 +1353,7 @@ def _decide(c: _Context, decision: str):
             "decided_by": c.actor.username,
             "decision_date": c.today,
             **authority,
-            # 批准文号 is printed in the announcement: one line, as short as the column
-            "decision_ref": form_text(
-                c.params.get("decision_ref"),
-                "批准文号",
-                100,
-                field="decision_ref",
-                required=False,
-                single_line=True,
-            ),
+            "decision_ref": _one_line(c, "decision_ref", "批准文号", 100),
         },
         {
             "decision": decision,
@@ -1385,26 +1378,15 @@ def _announce(c: _Context):
 
 def _file(c: _Context):
     """备案 (Art. 13): filed with the next level up, due within 15 days of the approval."""
-    filed_with = form_text(
-        c.params.get("filed_with"),
-        "备案机关（上一级人民政府地名行政主管部门）",
-        200,
-        field="filed_with",
-        single_line=True,
+    filed_with = _one_line(
+        c, "filed_with", "备案机关（上一级人民政府地名行政主管部门）", 200, required=True
     )
     filed_on = parse_date(c.params.get("filed_on"), "备案日期", "filed_on") or c.today
     if not c.row.decision_date <= filed_on <= c.today:
         raise InvalidInput("备案日期应在批准日期与今天之间", details={"field": "filed_on"})
     due = approval.deadline(c.row.decision_date, approval.FILING_DEADLINE_DAYS)
     late_days = (filed_on - due).days
-    ref = form_text(
-        c.params.get("filing_ref"),
-        "备案文号",
-        100,
-        field="filing_ref",
-        required=False,
-        single_line=True,
-    )
+    ref = _one_line(c, "filing_ref", "备案文号", 100)
     return (
         {"filed_on": filed_on, "filed_with": filed_with, "filing_ref": ref},
         {"filed_on": filed_on.isoformat(), "due": due.isoformat()}

@@ -25,6 +25,12 @@ def stored(store, record_id=None) -> list[dict]:
     return read_all(store, query, inspections.c.id, where={inspections.c.id: record_id})
 
 
+def answer_error(route, status: int, message: str, headers: dict | None = None) -> None:
+    """Answer an intercepted request as the app's JSON error shape would."""
+    body = {"error": {"code": f"http_{status}", "message": message, "details": {}}}
+    route.fulfill(status=status, headers=headers or {}, json=body)
+
+
 def open_marker(page, number: str) -> None:
     """Bring a marker of the round into view by its number, then tap it on the map."""
     select_marker(page, number)
@@ -130,11 +136,7 @@ def test_a_record_the_server_was_too_busy_for_is_sent_again_by_itself(live_serve
     def busy_once(route):
         if route.request.method == "POST" and not refused:
             refused.append(route.request.url)
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "Content-Type": "application/json"},
-                body='{"error": {"code": "busy", "message": "服务器繁忙"}}',
-            )
+            answer_error(route, 503, "服务器繁忙", {"Retry-After": "1"})
         else:
             route.fallback()
 
@@ -177,11 +179,7 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
         if route.request.method == "POST" and not held:
             held.append(route)  # answered below, after the inspector moved on
         elif route.request.method == "POST" and "refuse" in (route.request.post_data or ""):
-            route.fulfill(
-                status=400,
-                headers={"Content-Type": "application/json"},
-                body='{"error": {"code": "invalid_input", "message": "测试拒绝"}}',
-            )
+            answer_error(route, 400, "测试拒绝")
         else:
             route.fallback()
 
