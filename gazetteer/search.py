@@ -1155,6 +1155,8 @@ class SearchIndex(SearchMethods):
                         spec_readings[spec_text] = k.py[: k.py_spec_len]
                         typo_chars.append(spec_text)
                         typo_latin.append(spec_readings[spec_text])
+                    elif aux == AUX_OWN_READING:  # its term as the record's spelling reads it
+                        typo_latin.append(k.py[: k.py_spec_len])
         arrays = _pack_base(
             self._extra_ids,
             self._extra_names,

@@ -110,6 +110,8 @@ def test_a_name_is_found_by_its_own_romanization_too(client, store):
         assert named in [h["id"] for h in hits(client, q, status="in_force")], q
     found = [h for h in hits(client, "changyue xincun") if h["id"] == named][0]
     assert (found["name"], found["matched_form"]) == ("长乐新村", "pinyin")
+    # one slip in that spelling too, as in any other pinyin
+    assert named in [h["id"] for h in hits(client, "changyeu xincun", status="in_force")]
     # a spelling that is no reading of the name adds nothing (an import's stray value)
     stray = name_place(store, {**LUHU, "name": "长乐东村", "romanized": "Foo Bar"}, OFFICER, NOW)
     assert stray not in [h["id"] for h in hits(client, "foobar")]

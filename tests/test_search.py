@@ -282,6 +282,23 @@ def test_a_name_added_after_the_base_is_found_by_a_typo_in_its_specific_term():
         assert (hit.name, hit.matched_form) == (name, "typo")
 
 
+def test_a_name_in_the_base_is_found_by_its_own_romanization(tmp_path):
+    """Built into the base (and saved to files and mapped again): 长乐西村 recorded as
+    Changyue Xicun is found by changyue, by cyxc and by a slip in its spelling, as well as
+    by changle; a spelling that is no reading of the name adds no key."""
+    records = gd_records() + [
+        synthetic("syn-cy", "长乐西村", PANYU, "居民点") | {"romanized": "Changyue Xicun"},
+        synthetic("syn-stray", "长乐北村", PANYU, "居民点") | {"romanized": "Foo Bar"},
+    ]
+    built = SearchIndex.from_records(records)
+    built.save(tmp_path / "base")
+    for idx in (built, SearchIndex.load(tmp_path / "base")):
+        for typed in ("changyuexicun", "Changyue Xicun", "cyxc", "changlexicun", "changyeuxicun"):
+            assert "syn-cy" in [h.id for h in idx.search(typed)], typed
+        assert first(idx.search("changyue xicun")).matched_form == "pinyin"
+        assert [h.id for h in idx.search("foobar")] == []
+
+
 def test_former_name(index):
     hit = first(index.search("番禺市"))
     assert (hit.id, hit.matched_form, hit.matched_former_name) == (PANYU, "former_name", "番禺市")
