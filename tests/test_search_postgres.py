@@ -121,7 +121,14 @@ def test_every_search_form_agrees_with_the_in_memory_index(pg_store):
     rename_place(pg_store, old, "翠湾社区居民委员会", OFFICER, NOW)
     named = name_place(pg_store, LUHU, OFFICER, NOW)
     retire_place(pg_store, named, OFFICER, NOW)
+    # found by its own romanization too (a confirmed heteronym): both stores alike
+    own = {**LUHU, "name": "长乐新村", "romanized": "Changyue Xincun"}
+    changyue = name_place(pg_store, own, OFFICER, NOW)
     memory, sql = both(pg_store)
+    for q in ("changyue", "changyuexincun", "cyxc", "changlexincun", "changyeuxincun"):
+        expected, found = memory.search(q)[0], sql.search(q)[0]
+        assert changyue in [h.id for h in expected], q
+        assert [shown(h) for h in found] == [shown(h) for h in expected], q
     for q, filters in QUERIES:
         expected, reading = memory.search(q, **filters)
         found, sql_reading = sql.search(q, **filters)
