@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 
 import pytest
-from helpers import login, logout, naming_json
+from helpers import csrf_headers, login, logout, naming_json
 from proposal_helpers import Clock, place_id_of
 
 from webmap import openapi_registry, registry_api
@@ -366,6 +368,60 @@ def test_a_returned_draft_is_edited_on_its_page_and_submitted_again(client, cloc
     late = client.post(f"/officer/proposals/{p['id']}/edit", data=fresh | {"lat": "23.14"})
     text = late.get_data(as_text=True)
     assert late.status_code == 409 and "您已在别处提交申请" in text and 'value="长乐东路"' in text
+
+
+def form_values(page: str) -> dict:
+    """The values a browser would send from the drafting form on ``page`` (its inputs,
+    textareas and the chosen feature class)."""
+    values = {
+        name: html.unescape(value)
+        for name, value in re.findall(r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page)
+    }
+    for name, value in re.findall(r'<textarea name="(\w+)"[^>]*>(.*?)</textarea>', page, re.S):
+        values[name] = html.unescape(value)
+    chosen = re.search(r"<option selected>([^<]+)</option>", page)
+    values["feature_class"] = chosen.group(1) if chosen else ""
+    return values
+
+
+def test_two_tabs_editing_one_draft_keep_each_others_changes(client, clock):
+    """Tab A changes the reasons, tab B (drawn before A saved) the meaning: B's save is
+    refused as stale, shows A's reasons taken in and its own meaning kept, and its next
+    save keeps both (user test, 2026-11-30: B's second save put A's reasons back)."""
+    login(client, "li", "clerk")
+    p = client.post("/api/proposals", json=naming_json("长乐路")).get_json()
+    edit = f"/officer/proposals/{p['id']}/edit"
+    tab_a = form_values(client.get(edit).get_data(as_text=True))
+    tab_b = dict(tab_a)
+    assert tab_a["seen_reasons"] == tab_a["reasons"] and tab_a["version"] == str(p["version"])
+    saved = client.post(edit, data=tab_a | {"reasons": "A 改的理由：连接翠林片区"})
+    assert saved.status_code == 302
+    stale = client.post(edit, data=tab_b | {"meaning": "B 写的含义"})
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "已保存的是" not in page  # no box changed by both
+    again = form_values(page)
+    assert again["reasons"] == "A 改的理由：连接翠林片区" and again["meaning"] == "B 写的含义"
+    assert client.post(edit, data=again).status_code == 302
+    after = client.get(f"/api/proposals/{p['id']}").get_json()
+    assert after["reasons"] == "A 改的理由：连接翠林片区"
+    assert after["proposed"]["meaning"] == "B 写的含义"
+    assert after["events"][-1]["data"]["fields"] == ["meaning"]  # only what B changed
+    # the second action: saving the form unchanged changes nothing
+    unchanged = form_values(client.get(edit).get_data(as_text=True))
+    assert client.post(edit, data=unchanged).status_code == 302
+    assert client.get(f"/api/proposals/{p['id']}").get_json()["version"] == after["version"]
+    # a tab open while the draft is submitted: told so, the text kept, no save offered
+    late_tab = form_values(client.get(edit).get_data(as_text=True))
+    submitted = client.post(
+        f"/api/proposals/{p['id']}/actions/submit",
+        json={"version": after["version"]},
+        headers=csrf_headers(client),
+    )  # in another tab of the same session
+    assert submitted.status_code == 200
+    late = client.post(edit, data=late_tab | {"history": "晚到的沿革"})
+    page = late.get_data(as_text=True)
+    assert late.status_code == 409 and "您已在别处提交申请" in page and "晚到的沿革" in page
+    assert "草稿不能再修改" in page and "保存草稿</button>" not in page
 
 
 def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, clock):

@@ -115,9 +115,7 @@ def _form_point(form) -> Point | None:
         return None
     for key, label, value in (("lon", "经度", lon), ("lat", "纬度", lat)):
         if not value:
-            raise InvalidInput(
-                "请同时填写经度和纬度（只填了一项，位置未保存）", details={"field": key}
-            )
+            raise InvalidInput("请同时填写经度和纬度（只填了一项），未保存", details={"field": key})
         try:
             float(value)
         except ValueError:
@@ -201,25 +199,24 @@ def proposal_edit(proposal_id: int):
     owner = workflow.is_owner(actor, p.get("created_by"), p.get("office"))
     if "edit" not in p["allowed_actions"] and (request.method == "GET" or not owner):
         raise Forbidden("只有草稿可以修改，且只有申请起草人或其所在单位的经办人可以修改")
-    form = request.form
+    form, seen = request.form, _seen_of(request.form)
     status, refused, saved = 200, None, None
     if request.method == "POST":
         try:
-            fields = _draft_from_form(form)
-            params = {"applicant": fields["applicant"], "reasons": fields["reasons"]}
-            if p["kind"] != "retirement":
-                proposed = fields["proposed"]
-                params |= {k: v for k, v in proposed.items() if k != "division_code"}
-                if p["kind"] == "naming":
-                    params["division_code"] = proposed["division_code"]
-                if fields["location"] is not None:  # blank: the location stays as it is
-                    params["location"] = fields["location"]
+            # boxes the page has (a renaming has no division box), as this user changed them;
+            # a form without the seen values (an older page) changes every box it has
+            changed = {
+                k for k in FORM_BOXES if k in form and (k not in seen or _box(form, k) != seen[k])
+            }
+            if not changed:
+                flash("没有修改，草稿未变")
+                return redirect(url_for("officer.proposal", proposal_id=proposal_id))
             take_step(
                 proposal_id,
                 "edit",
                 version=int(form.get("version", "")),
                 reason=None,
-                params=params,
+                params=_edit_params(p["kind"], _draft_from_form(form), changed),
             )
             flash("已修改草稿")
             return redirect(url_for("officer.proposal", proposal_id=proposal_id))
@@ -229,20 +226,68 @@ def proposal_edit(proposal_id: int):
         except DomainError as exc:
             flash(page_message(exc), "error")
             status, refused = exc.http_status, exc
-            if isinstance(exc, Conflict):  # changed meanwhile: the form as it now stands
-                p = workflow.get_proposal(store(), proposal_id, current_actor(), clock=clock)
-                now = _form_of(p)
-                saved = {k: v for k, v in now.items() if str(form.get(k, "")).strip() != v}
+            if isinstance(exc, Conflict):  # changed meanwhile: merge with what was saved
+                p = workflow.get_proposal(store(), proposal_id, actor, clock=clock)
+                form, saved, seen = _merged(form, seen, _form_of(p))
     else:
-        form = _form_of(p)
+        form = seen = _form_of(p)
     return _draft_form(
         form,
         refused=refused,
         saved=saved,
+        seen=seen,
         kind=p["kind"],
         place_id=p["place_id"] or "",
         editing=p,
     ), status
+
+
+# The edit form's boxes. Each is sent again as ``seen_<box>``, the value it had when the
+# form was drawn, so that a save changes only the boxes this user changed: another tab's
+# edit of other boxes survives it (a user test: a second tab's save undid the first's).
+FORM_BOXES = ("applicant", "reasons", *FORM_PROPOSED, "aliases", "division", "lon", "lat")
+
+
+def _box(form, key: str) -> str:
+    """A box's value as compared: a browser sends a textarea's line breaks as CRLF."""
+    return str(form.get(key) or "").replace("\r\n", "\n").strip()
+
+
+def _seen_of(form) -> dict:
+    return {k: _box(form, f"seen_{k}") for k in FORM_BOXES if f"seen_{k}" in form}
+
+
+def _edit_params(kind: str, fields: dict, changed: set[str]) -> dict:
+    """The edit step's parameters for the ``changed`` boxes of a drafting form (``fields``,
+    as ``_draft_from_form`` reads it)."""
+    params = {k: fields[k] for k in ("applicant", "reasons") if k in changed}
+    if kind == "retirement":
+        return params
+    proposed = fields["proposed"]
+    params |= {k: proposed[k] for k in (*FORM_PROPOSED, "aliases") if k in changed}
+    if kind == "naming" and "division" in changed:
+        params["division_code"] = proposed["division_code"]
+    if changed & {"lon", "lat"} and fields["location"] is not None:  # blank: kept as it is
+        params["location"] = fields["location"]
+    return params
+
+
+def _merged(typed, seen: dict, now: dict) -> tuple[dict, dict, dict]:
+    """After a conflict: (the form to show, {box: saved value} where both sides changed it,
+    the new ``seen``). A box only the other side changed takes its saved value; one only
+    this user changed keeps what they typed; one both changed keeps what they typed, with
+    the saved value shown beside it."""
+    form, saved = {}, {}
+    for key in FORM_BOXES:
+        theirs = _box(now, key)
+        if key not in typed:  # not a box of this page
+            form[key] = theirs
+            continue
+        mine, before = _box(typed, key), seen.get(key)
+        form[key] = theirs if mine == before else mine
+        if mine != before and theirs != before and mine != theirs:
+            saved[key] = theirs
+    return form, saved, now
 
 
 def _form_of(p: dict) -> dict:
@@ -255,6 +300,7 @@ def _form_of(p: dict) -> dict:
         "aliases": "，".join(proposed.get("aliases") or []),
         "division": f"{p['division_name']}（{p['division_code']}）" if p["division_code"] else "",
     }
+    form["lon"] = form["lat"] = ""  # a line or an area is kept unless a point is typed
     location = p.get("location") or {}
     if location.get("type") == "Point":
         form["lon"], form["lat"] = (str(v) for v in location["coordinates"])
