@@ -202,6 +202,12 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
     page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {second}')")
     by_marker = {r["marker_id"]: r["found_state"] for r in stored(store)}
     assert sorted(by_marker.values()) == ["buried", "intact"] and len(by_marker) == 2
+    # a second tap on the reset form (完好, no note) saves nothing over what was recorded:
+    # saving waits for a change, and the box above the form tells the recorded state
+    assert page.is_disabled("#record-submit")
+    assert "（掩埋）" in page.inner_text("#existing-record")
+    page.fill("textarea[name=notes]", "复查")
+    assert page.is_enabled("#record-submit")
 
     # A refusal is not promised a resend: it waits for the inspector's choice.
     open_marker(page, third)

@@ -459,7 +459,11 @@
     current.dataset.markerId = String(id);
     form.dataset.markerId = String(id);
     $("marker-panel").hidden = false;
-    if (!keepMessage) { $("form-message").textContent = ""; $("form-message").dataset.waitingFor = ""; form.reset(); hideGuard(); }
+    if (!keepMessage) {
+      $("form-message").textContent = ""; $("form-message").dataset.waitingFor = "";
+      form.reset(); hideGuard();
+      form.dataset.justSaved = ""; $("record-submit").disabled = false;
+    }
     showExisting();
     updateNav();
     G.requestJSON("/api/boundaries/markers/" + encodeURIComponent(id)).then(function (f) {
@@ -545,6 +549,8 @@
     if (state.watch !== null) { navigator.geolocation.clearWatch(state.watch); }
     state.watch = navigator.geolocation.watchPosition(onPosition, function (e) {
       $("position").textContent = "定位失败：" + (e.code === 1 ? "未获准使用位置" : "暂时无法定位");
+      // asked for from the form (使用当前 GPS 位置): said there, where the inspector looks
+      if (state.fillOnFix) { state.fillOnFix = false; $("form-message").textContent = $("position").textContent + "，未填入实测位置。"; }
     }, { enableHighAccuracy: true, maximumAge: 5000, timeout: 20000 });
   });
 
@@ -693,8 +699,13 @@
       setMarkerState(m.id, record.found_state);
       if (!existing) {
         state.records[m.id] = { id: record.id, found_state: record.found_state, local: true };
-        saveRecords();
+      } else {
+        existing.found_state = record.found_state;  // the box above the form says it now
       }
+      saveRecords();
+      // The form starts again at 完好: a second tap (a double tap, a fast network) would
+      // save that as an amendment over what was just recorded. Saving waits for a change.
+      form.dataset.justSaved = "1";
       if (stillOnIt()) { form.reset(); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
@@ -707,13 +718,21 @@
         msg.textContent = !item || item.status === "sent" ? "已同步到服务器：界桩 " + m.number + "。" :
           item.status === "failed" ? "服务器未接受：界桩 " + m.number + "：" + item.error + "（记录仍在本设备，请在“待同步”中选择处理方式）" :
             "已保存到本设备，稍后自动同步：界桩 " + m.number + "。";
-        msg.dataset.waitingFor = item && item.status === "pending" ? record.id : "";
+        msg.dataset.waitingFor = item && item.status !== "sent" ? record.id : "";
         if (stillOnIt()) { selectMarker(m.id, true); }
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
-    }).then(function () { $("record-submit").disabled = false; });
+      form.dataset.justSaved = "";
+    }).then(function () { $("record-submit").disabled = form.dataset.justSaved === "1" && stillOnIt(); });
   }
+  function formChanged() {
+    if (form.dataset.justSaved !== "1") { return; }
+    form.dataset.justSaved = "";
+    $("record-submit").disabled = false;
+  }
+  form.addEventListener("input", formChanged);
+  form.addEventListener("change", formChanged);
 
   // ---- start --------------------------------------------------------------------------------
   var ready = staff ? loadRounds() : Promise.resolve($("round-info").textContent = "联检轮次与检查记录仅供工作人员查看：请先登录。");
