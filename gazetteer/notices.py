@@ -30,6 +30,7 @@ from gazetteer.core.text import canonical_number, clean_text
 from gazetteer.place_view import map_context
 from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
 from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
+from gazetteer.tables import places
 from gazetteer.workflow import KIND_NAMES_ZH
 
 OPINION_MIN_CHARS = 5
@@ -95,6 +96,16 @@ def _was_on_notice(row) -> bool:
 
 def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
     proposed = dict(row.proposed or {})
+    # A renaming or retirement is about a record: the public must see which (its name as
+    # it stands, and where it is when the proposal gives no location of its own).
+    place = (
+        conn.execute(
+            sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)
+        ).first()
+        if row.place_id is not None
+        else None
+    )
+    location = row.location if row.location is not None else (place.geom if place else None)
     on_notice = row.state == "on_notice" and row.notice_end is not None
     open_ = on_notice and row.notice_start <= today <= row.notice_end
     # Published ahead of its start (an officer may set a later start): not closed, not yet open.
@@ -111,14 +122,15 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
         "id": row.id,
         "kind": row.kind,
         "kind_zh": KIND_NAMES_ZH[row.kind],
-        "name": proposed.get("name"),
+        "name": proposed.get("name") or (place.name if place else None),
         "romanized": proposed.get("romanized"),
         "feature_class": proposed.get("feature_class"),
         "place_id": row.place_id,
+        "place_name": place.name if place else None,
         "applicant": row.applicant,
         "reasons": row.reasons,
         "division": division_info(conn, row.division_code),
-        "location": mapping(row.location) if row.location is not None else None,
+        "location": mapping(location) if location is not None else None,
         "notice_start": jsonable(row.notice_start),
         "notice_end": jsonable(row.notice_end),
         "open": open_,

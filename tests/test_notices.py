@@ -4,11 +4,22 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
-from proposal_helpers import OFFICER, Clock, new_naming, step, walk
+import sqlalchemy as sa
+from proposal_helpers import (
+    OFFICER,
+    YUEZHOU,
+    Clock,
+    new_naming,
+    place_id_of,
+    renaming_of_yuezhou,
+    step,
+    walk,
+)
 
-from gazetteer import notices, workflow
+from gazetteer import notices, placement, workflow
 from gazetteer.core.errors import Conflict, InvalidInput, NotFound
 from gazetteer.registry import utcnow
+from gazetteer.tables import places
 from tests.helpers import csrf_headers, login, logout
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -297,6 +308,34 @@ def test_a_closed_notice_stays_readable_with_its_outcome(client, store, clock, c
             f"/api/notices/{pid}/opinions", json={"body": "没有的公示。"}, headers=headers
         )
         assert r.status_code == 404
+
+
+def test_a_renaming_notice_names_the_record_and_shows_where_it_is(
+    client,
+    store,
+    clock,
+    corpus,  # noqa: F811
+):
+    """The public reads which record a renaming is about (its name as it stands) and sees
+    it on the map from the record's geometry (user test, 2026-11-30: 更名公示：长兴路 named
+    neither 长乐路 nor where it is)."""
+    place_id = place_id_of(store, YUEZHOU)
+    with store.read() as conn:
+        version = conn.execute(
+            sa.select(places.c.version).where(places.c.id == place_id)
+        ).scalar_one()
+    placement.place_on_map(
+        store, place_id, 113.349, 23.154, actor=OFFICER, version=version, clock=clock
+    )
+    p = walk(store, clock, corpus, renaming_of_yuezhou(store, clock), "on_notice")
+    one = client.get(f"/api/notices/{p['id']}").get_json()
+    assert (one["place_name"], one["name"]) == ("岳洲社区居委会", "岳溪社区居委会")
+    assert one["location"]["type"] == "Point" and one["location"]["coordinates"][0] == 113.349
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    assert "现名称" in page and "岳洲社区居委会（拟更名为“岳溪社区居委会”）" in page
+    assert 'id="place-map"' in page and "拟更名的「岳洲社区居委会」的位置" in page
+    listed = client.get("/notices").get_data(as_text=True)
+    assert "更名：岳洲社区居委会 → 岳溪社区居委会" in listed
 
 
 def test_a_withdrawn_notice_says_so_and_a_late_opinion_is_kept_to_copy(
