@@ -49,6 +49,7 @@ from boundaries.vocabulary import (
     MEASUREMENT_METHODS,
     METHOD_NAMES,
     NOTES_MAX_CHARS,
+    STATE_NAMES,
     marker_state,
 )
 from gazetteer.core import idempotency
@@ -587,14 +588,24 @@ def record_inspection_in(
     photos = _photos(data)
     notes = _notes(data)
     clash = conn.execute(
-        sa.select(inspections.c.id).where(
+        sa.select(inspections.c.id, inspections.c.inspected_by, inspections.c.found_state).where(
             inspections.c.round_id == rnd.id, inspections.c.marker_id == marker.id
         )
     ).first()
     if clash:
+        # Who found what: the inspector decides whether theirs amends it (the other side's
+        # finding may be the right one).
+        by = staff.display_name(conn, clash.inspected_by)
+        found = STATE_NAMES.get(clash.found_state, clash.found_state)
         raise Conflict(
-            f"本轮已有界桩 {marker.number} 的检查记录：请改为补充或更正该记录",
-            details={"inspection_id": clash.id, "marker_id": marker.id, "marker": marker.number},
+            f"本轮已有界桩 {marker.number} 的检查记录（{by}：{found}）：请改为补充或更正该记录",
+            details={
+                "inspection_id": clash.id,
+                "marker_id": marker.id,
+                "marker": marker.number,
+                "inspected_by": by,
+                "found_state": clash.found_state,
+            },
         )
     row = {
         "id": record_id,

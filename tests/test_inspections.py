@@ -345,10 +345,13 @@ def test_an_invalid_body_is_400_before_the_markers_clash_409(bstore, started_rou
     with pytest.raises(InvalidInput) as refused:
         inspection_service.record_inspection(bstore, second, INSPECTOR_A)
     assert refused.value.details["field"] == "measured_lat"
-    # Corrected, the same request meets the clash: a second record for the marker.
+    # Corrected, the same request meets the clash: a second record for the marker. The
+    # refusal says whose record is there and what they found, to decide on.
     del second["measured_lon"]
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as clash:
         inspection_service.record_inspection(bstore, second, INSPECTOR_A)
+    assert "（王强：完好）" in clash.value.message
+    assert clash.value.details["found_state"] == "intact"
 
 
 @pytest.mark.parametrize("named", [{}, {"marker_id": None}, {"marker": None}, {"marker": ""}])

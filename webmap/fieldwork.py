@@ -21,6 +21,7 @@ from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
 from boundaries.vocabulary import FIELD_STATES, METHOD_NAMES, NOTES_MAX_CHARS, STATE_NAMES
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
+from gazetteer.core.text import TEXT_PATTERN
 from gazetteer.tables import FEATURE_CLASSES
 from webmap.context import clock, current_actor, lookup, store
 from webmap.errors import sign_in_and_back
@@ -55,6 +56,7 @@ def inspect_page():
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
         notes_limit=NOTES_MAX_CHARS,
+        text_pattern=TEXT_PATTERN,  # what the server refuses in notes, said at the form
         demo_label=DEMO_LABEL,
         demo_notice=DEMO_NOTICE,
     )

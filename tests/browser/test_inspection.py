@@ -10,6 +10,7 @@ from boundaries.tables import inspections
 from gazetteer.core.store import read_all
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
 from tests.browser.pages import select_marker
+from tests.helpers import ensure_user
 
 pytestmark = pytest.mark.browser
 
@@ -241,6 +242,11 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('不成对的代理项')")
     assert page.inner_text("#queue-count") == "0" and stored(store) == []
+    # an escape character pasted in: the server's rule for text, said at the form
+    page.evaluate("document.querySelector('textarea[name=notes]').value = '倾斜\x1b[31m'")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('控制字符')")
+    assert page.inner_text("#queue-count") == "0" and stored(store) == []
 
     # the second try: the note mended, a text file named like a photo attached
     page.fill("textarea[name=notes]", "倾斜约十度")
@@ -267,3 +273,30 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     assert page.input_value("input[name=measured_lon]") == "109.5000000"
     assert page.input_value("input[name=measurement_accuracy_m]") == "8"
     assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []
+
+
+def test_an_inspector_not_on_the_team_is_told_before_typing_a_record(live_server, open_context):
+    """Picking, by hand, a round whose teams do not list them, an inspector sees its
+    markers and is told at once that they cannot record there; a save is refused at the
+    form, nothing is queued and no marker changes colour (user test, 2026-11-30: the whole
+    form filled in, the refusal came after the save and the marker was recoloured)."""
+    base, store = live_server["url"], live_server["store"]
+    ensure_user(store, "inspector_x", "inspector")
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, base, "inspector_x", "/inspect")
+    page.wait_for_selector(
+        "#round-select option:has-text('您不在本轮联检队伍中')", state="attached"
+    )
+    page.select_option("#round-select", str(live_server["round"]["id"]))
+    page.wait_for_selector("#round-info:has-text('不能录入')")
+    number = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features[8].properties.number)"
+    )
+    open_marker(page, number)
+    page.check("input[name=found_state][value=damaged]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('您不在本轮联检队伍中，不能录入')")
+    assert page.inner_text("#queue-count") == "0" and stored(store) == []
+    assert watch.errors == [] and watch.blocked == []

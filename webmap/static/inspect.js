@@ -403,10 +403,15 @@
   });
 
   $("round-select").addEventListener("change", function () {
-    var id = this.value;
+    var id = this.value, chosen = this.options[this.selectedIndex];
     if (!id) { return; }
-    G.requestJSON("/api/boundaries/rounds/" + encodeURIComponent(id)).then(selectRound)
-      .catch(function (e) { $("round-info").textContent = e.message; });
+    // A round whose teams do not list this inspector can be looked at, not recorded in:
+    // said now, not after a whole record is typed and refused.
+    var outsider = chosen && chosen.dataset.member === "0";
+    G.requestJSON("/api/boundaries/rounds/" + encodeURIComponent(id)).then(selectRound).then(function () {
+      state.outsider = outsider;
+      if (outsider) { $("round-info").textContent += " · 您不在本轮联检队伍中：可查看界桩与记录，不能录入。"; }
+    }).catch(function (e) { $("round-info").textContent = e.message; });
   });
 
   function setMarkerState(id, s) {
@@ -607,6 +612,10 @@
     if (record.notes && !record.notes.isWellFormed()) {
       throw new Error("备注中有无法保存的字符（不成对的代理项，常见于复制来的文字），请删去后再保存。");
     }
+    // the server's own rule for text (control characters), served with the page
+    if (record.notes && !new RegExp(f.notes.dataset.pattern).test(record.notes)) {
+      throw new Error("备注中有控制字符（如 ESC，常见于复制来的文字），请删去后再保存。");
+    }
     if (f.measurement_accuracy_m.value.trim() && !f.measured_lon.value.trim() && !f.measured_lat.value.trim()) {
       throw new Error("填写了定位精度时请同时填写实测经纬度（或清空精度）。");
     }
@@ -647,6 +656,7 @@
     var msg = $("form-message");
     if (!signedIn) { msg.textContent = "请先以检查人员身份登录后再录入。"; return; }
     if (!state.round) { msg.textContent = "请先选择联检轮次。"; return; }
+    if (state.outsider) { msg.textContent = "您不在本轮联检队伍中，不能录入：请联系审核人员把您列入联检队伍。"; return; }
     var built;
     try { built = buildRecord(); } catch (e) { msg.textContent = e.message; return; }
     var guard = guardDistance(built.record, built.marker);
