@@ -356,12 +356,27 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
         assert w.blocked == [], w.blocked
 
 
+def set_members(store, round_id: int, side_code: str, members: list[str]) -> None:
+    """Change a side's team of a round in the store (as an officer's change would)."""
+
+    from boundaries.tables import round_teams
+
+    with store.write(actor="system:test") as conn:
+        conn.execute(
+            round_teams.update()
+            .where(round_teams.c.round_id == round_id, round_teams.c.side_code == side_code)
+            .values(members=members)
+        )
+
+
 @pytest.mark.parametrize("viewport", SIZES)
 def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     live_server, open_context, viewport
 ):
-    """A record the server refuses for good (403: not on the round's team) waits for a
-    choice, and once discarded the marker is free again (also after a reload); a marker
+    """A record the server refuses for good (403: taken off the round's team after the page
+    had the round) waits for a choice, and once discarded the marker is free again (also
+    after a reload); an inspector the page knows is not on the team is told before typing
+    a record; a marker
     recorded online is still known after an offline reload, so the second visit is offered
     as a re-inspection and not refused at sync."""
     from helpers import ensure_user
@@ -393,7 +408,7 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     inspection_service.start_round(store, rnd["id"], OFFICER)
     first = markers[0]["number"]
 
-    # ---- 刘洋 is not on the team: the round is marked, and his record is refused (403) ----
+    # ---- 刘洋 is not on the team: the round is marked, and he is told at the form ----
     context, watch = open_context(viewport)
     page = context.new_page()
     page.on("dialog", lambda d: d.accept())
@@ -404,6 +419,19 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     page.select_option("#round-select", str(rnd["id"]))
     page.wait_for_selector("#map[data-ready='1']")
     choose_in_list(page, first)
+    record(page, "intact", "路过顺手记录")
+    page.wait_for_selector("#form-message:has-text('您不在本轮联检队伍中，不能录入')")
+    assert page.inner_text("#queue-count") == "0"
+
+    # ---- put on the team, he loads the round; taken off again before he saves: 403 ----
+    set_members(store, rnd["id"], line["side_a_code"], [INSPECTOR_A.username, outsider.username])
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector(
+        f"#round-select option[value='{rnd['id']}'][data-member='1']", state="attached"
+    )
+    choose_in_list(page, first)
+    set_members(store, rnd["id"], line["side_a_code"], [INSPECTOR_A.username])
     record(page, "intact", "路过顺手记录")
     failed = page.locator("#queue-list li.status-failed")
     failed.wait_for(timeout=20000)  # not "待发送" forever: a refusal to decide on
