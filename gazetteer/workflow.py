@@ -685,12 +685,19 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
         # Fields whose stored text does not parse: pages say the record is damaged
         # instead of showing them as empty (or a step as done).
         damaged_fields=damaged_fields(row),
-        # The record a renaming or retirement is about, by name (its name as it stands).
-        place_name=conn.execute(
-            sa.select(places.c.name).where(places.c.id == row.place_id)
-        ).scalar()
+    )
+    # The record a renaming or retirement is about, by name (its name as it stands), and
+    # where it is (the proposal has no location of its own unless it moves the record).
+    place = (
+        conn.execute(
+            sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)
+        ).first()
         if row.place_id is not None
-        else None,
+        else None
+    )
+    out.update(
+        place_name=place.name if place else None,
+        place_location=mapping(place.geom) if place and place.geom is not None else None,
     )
     if row.state in ("announced", "in_force") or actor.is_staff:
         out.update(

@@ -336,6 +336,16 @@ def test_a_renaming_notice_names_the_record_and_shows_where_it_is(
     assert 'id="place-map"' in page and "拟更名的「岳洲社区居委会」的位置" in page
     listed = client.get("/notices").get_data(as_text=True)
     assert "更名：岳洲社区居委会 → 岳溪社区居委会" in listed
+    login(client, "wang", "officer")  # staff see where the record is too
+    staff = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert "原地名记录的位置：Point" in staff and "无图形" not in staff
+    logout(client)
+    # the second action: once in force, the page speaks of the old name as old
+    for action in ("approve", "announce", "bring_into_force"):
+        p = step(store, clock, corpus, p, action)
+    page = client.get(f"/notices/{p['id']}").get_data(as_text=True)
+    assert "原名称" in page and "已更名为“岳溪社区居委会”" in page and "现名称" not in page
+    assert "更名前的「岳洲社区居委会」的位置" in page
 
 
 def test_a_withdrawn_notice_says_so_and_a_late_opinion_is_kept_to_copy(

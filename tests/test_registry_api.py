@@ -406,6 +406,8 @@ def test_two_tabs_editing_one_draft_keep_each_others_changes(client, clock):
     assert after["reasons"] == "A 改的理由：连接翠林片区"
     assert after["proposed"]["meaning"] == "B 写的含义"
     assert after["events"][-1]["data"]["fields"] == ["meaning"]  # only what B changed
+    log = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert "修改了：含义" in log and "修改了：申请理由" in log  # the event log says which
     # the second action: saving the form unchanged changes nothing
     unchanged = form_values(client.get(edit).get_data(as_text=True))
     assert client.post(edit, data=unchanged).status_code == 302

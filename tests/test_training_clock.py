@@ -144,6 +144,10 @@ def test_a_notice_published_ahead_of_its_start_is_upcoming_not_ended(store, tmp_
     page = client.get(f"/notices/{pid}").get_data(as_text=True)
     assert "尚未开始，共 30 天" in page and "已结束" not in page
     assert "（尚未开始，共 30 天）" in client.get("/notices").get_data(as_text=True)
+    # staff read it as the public does: not yet 公示中
+    login(client, "wang", "officer")
+    assert "即将公示" in client.get("/officer/").get_data(as_text=True)
+    logout(client)
     # the one notice as JSON says the same as the list
     one = client.get(f"/api/notices/{pid}")
     assert one.status_code == 200 and one.get_json()["days_left"] == 30

@@ -312,6 +312,22 @@ def proposal(proposal_id: int):
     return _proposal_page(proposal_id)
 
 
+# What an edit changed, as the event log names it (the edit step's keys).
+EDIT_LABELS = {
+    "applicant": "申请人",
+    "reasons": "申请理由",
+    "name": "标准名称",
+    "feature_class": "地名类别",
+    "feature_type": "具体类型",
+    "division_code": "所在行政区划",
+    "aliases": "别名",
+    "meaning": "含义",
+    "history": "来历",
+    "source": "资料来源",
+    "location": "位置",
+}
+
+
 def _proposal_page(proposal_id: int, kept: dict | None = None) -> str:
     """The proposal page; ``kept`` ({action, values, field, message}) refills the form of
     a refused step with what was typed, says why beside it and marks the refused field."""
@@ -321,6 +337,7 @@ def _proposal_page(proposal_id: int, kept: dict | None = None) -> str:
         p=p,
         action_fields=ACTION_FIELDS,
         opinion_kinds=OPINION_KINDS_ZH,
+        edit_labels=EDIT_LABELS,
         kept=kept or {"action": None, "values": {}, "field": None, "message": None},
     )
 

@@ -195,6 +195,9 @@ class HeldAction(ResponseModel):
 class Proposal(ProposalSummary):
     created_by: Text = Field(None, description="the drafter (staff only)")
     place_name: Text = Field(None, description="the name of the record renamed or retired")
+    place_location: dict[str, Any] | None = Field(
+        None, description="that record's geometry (GeoJSON, CGCS2000 lon/lat)"
+    )
     office: Text = Field(None, description="the office it was drafted in; its clerks own it")
     applicant: Text = None
     reasons: Text = None
