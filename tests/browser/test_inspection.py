@@ -26,6 +26,12 @@ def stored(store, record_id=None) -> list[dict]:
     return read_all(store, query, inspections.c.id, where={inspections.c.id: record_id})
 
 
+def sign_out(page, base: str) -> None:
+    page.goto(f"{base}/auth/logout")
+    page.click("form button[type=submit]")
+    page.wait_for_load_state("load")
+
+
 def answer_error(route, status: int, message: str, headers: dict | None = None) -> None:
     """Answer an intercepted request as the app's JSON error shape would."""
     body = {"error": {"code": f"http_{status}", "message": message, "details": {}}}
@@ -207,8 +213,13 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
     # saving waits for a change, and the box above the form tells the recorded state
     assert page.is_disabled("#record-submit")
     assert "（掩埋）" in page.inner_text("#existing-record")
+    assert page.is_checked("input[name=found_state][value=buried]")  # from the record
     page.fill("textarea[name=notes]", "复查")
     assert page.is_enabled("#record-submit")
+    # reopened later, the marker's form again starts from its record and waits for a change
+    open_marker(page, first)
+    assert page.is_disabled("#record-submit")
+    assert page.is_checked("input[name=found_state][value=intact]")
 
     # A refusal is not promised a resend: it waits for the inspector's choice.
     open_marker(page, third)
@@ -300,3 +311,46 @@ def test_an_inspector_not_on_the_team_is_told_before_typing_a_record(live_server
     page.wait_for_selector("#form-message:has-text('您不在本轮联检队伍中，不能录入')")
     assert page.inner_text("#queue-count") == "0" and stored(store) == []
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_a_tablet_handed_over_sends_each_record_only_as_its_inspector(live_server, open_context):
+    """Side A's inspector records offline and signs out before it is sent; side B's signs
+    in on the same tablet. The record is not sent in B's session (it would be stored as
+    B's finding): it waits, saying whose it is, until A signs in again (user test,
+    2026-11-30: the record was stored as inspected by the other side's inspector)."""
+    base, store = live_server["url"], live_server["store"]
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    number = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features[7].properties.number)"
+    )
+    # the server is busy while A records: the record waits on the tablet
+    page.route(
+        "**/api/boundaries/inspections",
+        lambda route: (
+            answer_error(route, 503, "服务器繁忙")
+            if route.request.method == "POST"
+            else route.fallback()
+        ),
+    )
+    open_marker(page, number)
+    page.check("input[name=found_state][value=faded]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('稍后自动同步')")
+    page.unroute("**/api/boundaries/inspections")
+    sign_out(page, base)  # the handover, before the outbox drained
+    sign_in(page, base, "inspector_b", "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector("#queue-list li:has-text('由 inspector_a 录入')", state="attached")
+    assert stored(store) == [] and page.inner_text("#queue-count") == "1"
+    # the second action: A signs in again on the tablet, and it goes, as A's
+    sign_out(page, base)
+    sign_in(page, base, "inspector_a", "/inspect")
+    page.wait_for_selector("#queue-count:has-text('0')")
+    with store.read() as conn:
+        by = conn.execute(sa.select(inspections.c.inspected_by)).scalars().all()
+    assert by == ["inspector_a"]
+    assert watch.blocked == []

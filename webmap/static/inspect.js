@@ -12,6 +12,12 @@
   var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
   var username = (script && script.dataset.username) || "";
+  Q.setUser(username);
+  // The page may come from the device's cache, drawn for whoever signed in before: who is
+  // signed in now is the server's to say (records are tagged with it, and sent only by it).
+  if (navigator.onLine) {
+    G.requestJSON("/auth/me").then(function (d) { username = d.username || ""; Q.setUser(username); }, function () {});
+  }
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
   var $ = function (id) { return document.getElementById(id); };
@@ -466,8 +472,7 @@
     $("marker-panel").hidden = false;
     if (!keepMessage) {
       $("form-message").textContent = ""; $("form-message").dataset.waitingFor = "";
-      form.reset(); hideGuard();
-      form.dataset.justSaved = ""; $("record-submit").disabled = false;
+      startForm(id);
     }
     showExisting();
     updateNav();
@@ -713,10 +718,7 @@
         existing.found_state = record.found_state;  // the box above the form says it now
       }
       saveRecords();
-      // The form starts again at 完好: a second tap (a double tap, a fast network) would
-      // save that as an amendment over what was just recorded. Saving waits for a change.
-      form.dataset.justSaved = "1";
-      if (stillOnIt()) { form.reset(); }
+      if (stillOnIt()) { startForm(m.id); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
         if (stillOnIt()) { selectMarker(m.id, true); }
@@ -733,12 +735,25 @@
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
-      form.dataset.justSaved = "";
-    }).then(function () { $("record-submit").disabled = form.dataset.justSaved === "1" && stillOnIt(); });
+      form.dataset.unchanged = "";
+    }).then(function () { $("record-submit").disabled = form.dataset.unchanged === "1" && stillOnIt(); });
+  }
+  // A fresh form for marker ``id``. A marker with a record on this round starts from that
+  // record's state, and saving waits for a change: one tap (a double tap after a save, a
+  // tap on reopening the marker) would otherwise save 完好 over what was recorded.
+  function startForm(id) {
+    form.reset(); hideGuard();
+    var rec = state.records[id];
+    if (rec) {
+      var radio = form.querySelector("input[name=found_state][value='" + rec.found_state + "']");
+      if (radio) { radio.checked = true; }
+    }
+    form.dataset.unchanged = rec ? "1" : "";
+    $("record-submit").disabled = !!rec;
   }
   function formChanged() {
-    if (form.dataset.justSaved !== "1") { return; }
-    form.dataset.justSaved = "";
+    if (form.dataset.unchanged !== "1") { return; }
+    form.dataset.unchanged = "";
     $("record-submit").disabled = false;
   }
   form.addEventListener("input", formChanged);

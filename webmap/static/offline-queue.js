@@ -58,7 +58,7 @@
   function add(entry) {
     var item = {
       id: entry.record.id, record: entry.record, photos: entry.photos || [], label: entry.label || "",
-      kind: entry.kind || "record", target: entry.target || null,
+      kind: entry.kind || "record", target: entry.target || null, by: user || null,
       status: "pending", error: null, error_code: null, error_details: null,
       attempts: 0, created_at: new Date().toISOString(), sent_at: null
     };
@@ -145,6 +145,25 @@
   // Send every pending record, one at a time, in the order they were made. One flush at a
   // time per page; across tabs the Web Locks API (where present) keeps it to one.
   // A flush asked for while one runs (a record revised mid-flush) runs again right after.
+  // Who records on this page. A record is sent only in its own inspector's session: on a
+  // tablet handed over to the other side, the next person's sign-in must not send (and so
+  // sign) the last one's findings; they wait until their inspector signs in again.
+  var user = "";
+  function setUser(username) { user = username || ""; }
+  function signedInAs() {
+    return fetch("/auth/me", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (d) { return d.username || null; });
+  }
+  function heldForOthers(items, me) {
+    return Promise.all(items.filter(function (i) {
+      return i.by && i.by !== me && i.status === "pending" && i.error_code !== "other_user";
+    }).map(function (i) {
+      i.error = "由 " + i.by + " 录入：须其本人在本设备登录后发送"; i.error_code = "other_user";
+      return put(i);
+    }));
+  }
+
   var flushAgain = false;
   function flush() {
     if (flushing) {
@@ -154,7 +173,15 @@
     flushAgain = false;
     var run = function () {
       return all().then(function (items) {
-        var todo = items.filter(function (i) { return i.status === "pending" || i.status === "sending"; });
+        var waiting = items.filter(function (i) { return i.status === "pending" || i.status === "sending"; });
+        if (!waiting.length || !navigator.onLine) { return []; }
+        return signedInAs().catch(function () { return null; }).then(function (me) {
+          if (!me) { return []; }  // signed out, or no answer: nothing is sent for no one
+          return heldForOthers(items, me).then(function () {
+            return waiting.filter(function (i) { return !i.by || i.by === me; });
+          });
+        });
+      }).then(function (todo) {
         return todo.reduce(function (p, item) {
           return p.then(function (sent) {
             if (!navigator.onLine) { return sent; }
@@ -240,7 +267,7 @@
   window.addEventListener("online", function () { retryDelayS = RETRY_FIRST_S; flush(); });
 
   window.GDQueue = {
-    add: add, all: all, flush: flush, retry: retry, remove: remove, clearSent: clearSent,
+    add: add, all: all, flush: flush, setUser: setUser, retry: retry, remove: remove, clearSent: clearSent,
     revise: revise, exportAll: exportAll,
     onChange: function (fn) { listeners.push(fn); }
   };
