@@ -81,7 +81,7 @@
       box.appendChild(button("保留为本轮记录的补充（再次检查）", function () {
         Q.revise(item.id, function (i) {
           i.kind = "amendment"; i.target = details.inspection_id;
-          i.record.kind = "reinspection"; i.record.reason = "现场再次检查（离线录入，同步时并入本轮记录）";
+          i.record.kind = "reinspection"; i.record.reason = "现场再次检查（发送时本轮已有该界桩的记录，并入为补充）";
           i.label = i.label.replace(/^/, "补充 · ");
         });
       }, "primary"));
@@ -721,6 +721,7 @@
       if (stillOnIt()) { startForm(m.id); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
+        msg.dataset.waitingFor = record.id;  // said again when it goes (the outbox's change)
         if (stillOnIt()) { selectMarker(m.id, true); }
         return;
       }

@@ -135,7 +135,10 @@
       var refused = permanent(err.status);
       item.status = refused ? "failed" : "pending";
       // Only what will be sent again says so; a refusal waits for the inspector's choice.
-      item.error = !err.status ? "网络不可用，稍后自动重发" : refused ? err.message : err.message + "（稍后自动重发）";
+      item.error = !err.status ? "网络不可用，稍后自动重发" :
+        refused ? err.message :
+          err.status === 401 || err.status === 419 ? "登录已过期：重新登录后自动发送" :
+            err.message + "（稍后自动重发）";
       if (!refused) { retryAfterS = Math.max(retryAfterS, err.retryAfter || 0); }
       item.error_code = err.code || null; item.error_details = err.details || null;
       return put(item).then(function () { return null; });
