@@ -30,8 +30,7 @@ from gazetteer.core.text import canonical_number, clean_text
 from gazetteer.place_view import map_context
 from gazetteer.registry import Clock, as_utc, civil_date, division_info, jsonable, utcnow
 from gazetteer.registry_tables import place_versions, proposal_opinions, proposals
-from gazetteer.tables import places
-from gazetteer.workflow import KIND_NAMES_ZH
+from gazetteer.workflow import KIND_NAMES_ZH, record_of
 
 OPINION_MIN_CHARS = 5
 OPINION_MAX_CHARS = 2000
@@ -98,13 +97,7 @@ def _notice(conn, row, today: dt.date, counts: dict[int, int]) -> dict:
     proposed = dict(row.proposed or {})
     # A renaming or retirement is about a record: the public must see which (its name as
     # it stands, and where it is when the proposal gives no location of its own).
-    place = (
-        conn.execute(
-            sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)
-        ).first()
-        if row.place_id is not None
-        else None
-    )
+    place = record_of(conn, row.place_id)
     location = row.location if row.location is not None else (place.geom if place else None)
     on_notice = row.state == "on_notice" and row.notice_end is not None
     open_ = on_notice and row.notice_start <= today <= row.notice_end

@@ -624,6 +624,15 @@ def _step_refusals(conn, actor: Actor, row, today: dt.date | None) -> list[tuple
     return [(s, _held(conn, actor, s.action, row, today)) for s in _open_steps(actor, row)]
 
 
+def record_of(conn, place_id: int | None):
+    """(name, geom) of the record a renaming or retirement is about, or None."""
+    if place_id is None:
+        return None
+    return conn.execute(
+        sa.select(places.c.name, places.c.geom).where(places.c.id == place_id)
+    ).first()
+
+
 def _offered(steps: list[tuple]) -> list[str]:
     return [s.action for s, refusal in steps if refusal is None]
 
@@ -688,13 +697,7 @@ def _detail(conn, row, actor: Actor, today: dt.date | None = None) -> dict:
     )
     # The record a renaming or retirement is about, by name (its name as it stands), and
     # where it is (the proposal has no location of its own unless it moves the record).
-    place = (
-        conn.execute(
-            sa.select(places.c.name, places.c.geom).where(places.c.id == row.place_id)
-        ).first()
-        if row.place_id is not None
-        else None
-    )
+    place = record_of(conn, row.place_id)
     out.update(
         place_name=place.name if place else None,
         place_location=mapping(place.geom) if place and place.geom is not None else None,

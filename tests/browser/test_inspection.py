@@ -26,6 +26,20 @@ def stored(store, record_id=None) -> list[dict]:
     return read_all(store, query, inspections.c.id, where={inspections.c.id: record_id})
 
 
+def inspect_as(live_server, open_context, username: str = "inspector_a"):
+    """(page, watch, the round line's marker numbers): ``username`` signed in on /inspect
+    on a tablet in portrait, the round loaded."""
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, live_server["url"], username, "/inspect")
+    page.wait_for_selector("#map[data-ready='1']")
+    numbers = page.evaluate(
+        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
+        ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))"
+    )
+    return page, watch, numbers
+
+
 def sign_out(page, base: str) -> None:
     page.goto(f"{base}/auth/logout")
     page.click("form button[type=submit]")
@@ -170,15 +184,8 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
     picks the next and starts its record. The answer must leave them on the next marker
     with what they typed (user test, 2026-11-30: the page went back to the first marker,
     keeping the form, and the next save amended the first marker's record)."""
-    base, store = live_server["url"], live_server["store"]
-    context, watch = open_context(TABLET_PORTRAIT)
-    page = context.new_page()
-    sign_in(page, base, "inspector_a", "/inspect")
-    page.wait_for_selector("#map[data-ready='1']")
-    numbers = page.evaluate(
-        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
-        ".then(r => r.json()).then(d => d.features.map(f => f.properties.number))"
-    )
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
     first, second, third = numbers[3], numbers[4], numbers[5]
     held = []
 
@@ -238,15 +245,9 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     'photo' that is not an image is refused by the server, and the inspector sends the
     findings without it rather than typing them again (user test, 2026-11-30: the only
     choices were to move, export, retry or discard the whole record)."""
-    base, store = live_server["url"], live_server["store"]
-    context, watch = open_context(TABLET_PORTRAIT)
-    page = context.new_page()
-    sign_in(page, base, "inspector_a", "/inspect")
-    page.wait_for_selector("#map[data-ready='1']")
-    number = page.evaluate(
-        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
-        ".then(r => r.json()).then(d => d.features[6].properties.number)"
-    )
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    number = numbers[6]
     open_marker(page, number)
     page.check("input[name=found_state][value=tilted]")
     page.evaluate("document.querySelector('textarea[name=notes]').value = '倾斜\\ud800约十度'")
@@ -319,14 +320,8 @@ def test_a_tablet_handed_over_sends_each_record_only_as_its_inspector(live_serve
     B's finding): it waits, saying whose it is, until A signs in again (user test,
     2026-11-30: the record was stored as inspected by the other side's inspector)."""
     base, store = live_server["url"], live_server["store"]
-    context, watch = open_context(TABLET_PORTRAIT)
-    page = context.new_page()
-    sign_in(page, base, "inspector_a", "/inspect")
-    page.wait_for_selector("#map[data-ready='1']")
-    number = page.evaluate(
-        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
-        ".then(r => r.json()).then(d => d.features[7].properties.number)"
-    )
+    page, watch, numbers = inspect_as(live_server, open_context)
+    number = numbers[7]
     # the server is busy while A records: the record waits on the tablet
     page.route(
         "**/api/boundaries/inspections",
