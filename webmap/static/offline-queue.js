@@ -145,9 +145,6 @@
     });
   }
 
-  // Send every pending record, one at a time, in the order they were made. One flush at a
-  // time per page; across tabs the Web Locks API (where present) keeps it to one.
-  // A flush asked for while one runs (a record revised mid-flush) runs again right after.
   // Who records on this page. A record is sent only in its own inspector's session: on a
   // tablet handed over to the other side, the next person's sign-in must not send (and so
   // sign) the last one's findings; they wait until their inspector signs in again.
@@ -167,6 +164,10 @@
     }));
   }
 
+  // Send every pending record of the signed-in inspector, one at a time, in the order they
+  // were made. One flush at a time per page; across tabs the Web Locks API (where present)
+  // keeps it to one. A flush asked for while one runs (a record revised mid-flush) runs
+  // again right after.
   var flushAgain = false;
   function flush() {
     if (flushing) {
