@@ -151,14 +151,14 @@ def _draft_form(form, *, refused: DomainError | None = None, saved=None, **conte
         form=form,
         feature_classes=FEATURE_CLASSES,
         division_choices=divisions.division_choices(store()),
-        refused_field=_FORM_BOXES.get(box, box) or None,
+        refused_field=_BOX_OF_KEY.get(box, box) or None,
         saved=saved or {},
         **context,
     )
 
 
 # The workflow's keys that the drafting form asks for in another box.
-_FORM_BOXES = {"division_code": "division", "location": "lon"}
+_BOX_OF_KEY = {"division_code": "division", "location": "lon"}
 
 
 @bp.route("/proposals/new", methods=["GET", "POST"])

@@ -142,16 +142,9 @@ def test_a_record_the_server_was_too_busy_for_is_sent_again_by_itself(live_serve
     """Online, the server answers the first send with 503: the record waits on the device,
     says it will be sent again, and goes through a few seconds later with nothing pressed
     (the "online" event came long before; a field network that drops requests stays online)."""
-    base, store = live_server["url"], live_server["store"]
-    context, watch = open_context(TABLET_PORTRAIT)
-    page = context.new_page()
-    page.on("dialog", lambda d: d.accept())
-    sign_in(page, base, "inspector_a", "/inspect")
-    page.wait_for_selector("#map[data-ready='1']")
-    number = page.evaluate(
-        f"fetch('/api/boundaries/markers?line_id={live_server['line']['id']}')"
-        ".then(r => r.json()).then(d => d.features[2].properties.number)"
-    )
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    number = numbers[2]
     refused = []
 
     def busy_once(route):
