@@ -112,7 +112,7 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     assert_fits(officer, viewport)
     shot(officer, "1-due", viewport)
     officer.click("tr[data-line='韶惠线'] a:has-text('制定联检计划')")
-    officer.wait_for_selector("#plan-form")
+    officer.wait_for_selector("#plan-form[data-ready='1']")
     officer.fill("input[name=planned_start]", "2026-11-01")
     officer.fill("input[name=planned_end]", "2026-12-20")
     officer.select_option("select[name=section_to_seq]", str(markers[-1]["seq"]))
@@ -487,3 +487,55 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     rows, amended = records(store)
     assert rows[markers[0]["id"]].found_state == "damaged" and len(amended) == 1
     assert a_watch.errors == [] and a_watch.blocked == []
+
+
+def test_a_plan_sent_before_the_page_script_ran_is_held_and_sent_on_the_next_press(
+    live_server, open_context
+):
+    """A slow connection: the plan page is drawn, the officer fills it in and presses save
+    before rounds.js has arrived. The browser's own submission would reload the page with the
+    plan in its address and save nothing (CI, 2026-11-30); it is held and said instead, the
+    typing stays, and the next press, once the script is there, saves the plan."""
+    from boundaries.tables import inspection_rounds
+
+    base, store = live_server["url"], live_server["store"]
+    line = find_line(store, "韶惠线")
+    register_staff(store, line)
+    held = []
+
+    def plans() -> list[str]:
+        with store.read() as conn:
+            return conn.execute(sa.select(inspection_rounds.c.plan)).scalars().all()
+
+    before = plans()
+
+    def hold_script(route):
+        if held:
+            route.fallback()
+        else:
+            held.append(route)  # let through below, after the first press
+
+    context, watch = open_context(TABLET_PORTRAIT)
+    page = context.new_page()
+    sign_in(page, base, OFFICER.username, "/boundaries/due")
+    page.route("**/static/rounds.js*", hold_script)
+    plan_url = f"{base}/boundaries/rounds/new?line_id={line['id']}"
+    page.goto(plan_url, wait_until="commit")
+    page.wait_for_selector("#plan-form button[type=submit]")
+    while not held:
+        page.wait_for_timeout(50)
+    page.fill("input[name=planned_start]", "2026-11-01")
+    page.fill("input[name=planned_end]", "2026-12-20")
+    page.fill("textarea[name=plan]", "脚本未到时填写的方案")
+    page.click("#plan-form button[type=submit]")
+    page.wait_for_selector("#plan-form .form-guard:has-text('页面仍在加载，尚未提交')")
+    assert (
+        page.url == plan_url and page.input_value("textarea[name=plan]") == "脚本未到时填写的方案"
+    )
+    assert plans() == before
+    held[0].fallback()
+    page.wait_for_selector("#plan-form[data-ready='1']")
+    page.click("#plan-form button[type=submit]")
+    after_reload(page, "#start-round")
+    assert plans() == [*before, "脚本未到时填写的方案"]
+    assert watch.errors == [] and watch.blocked == []

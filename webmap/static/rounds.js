@@ -35,6 +35,7 @@
         location.href = "/boundaries/rounds/" + rnd.id;
       }).catch(function (e) { say(msg, e.message, false); });
     });
+    plan.dataset.ready = "1";   // the submit is taken over: pressing the button sends the plan
   }
 
   var page = $("round");

@@ -6,13 +6,14 @@
 //   the network fails;
 // - writes (POST) are never touched: the page queues them itself (offline-queue.js).
 "use strict";
-var VERSION = "gdgis-sw-v3";
+var VERSION = "gdgis-sw-v4";
 var SHELL = VERSION + "-shell", DATA = VERSION + "-data";
 var SHELL_URLS = [
   "/inspect",
   "/static/app.css",
   "/static/mapcommon.js",
   "/static/nav.js",
+  "/static/form-guard.js",
   "/static/offline-queue.js",
   "/static/inspect.js",
   "/static/vendor/leaflet/leaflet.css",
