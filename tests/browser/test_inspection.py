@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from boundaries.tables import inspections
 from gazetteer.core.store import read_all
 from tests.browser.conftest import TABLET_PORTRAIT, screenshot, sign_in, wait_for_service_worker
-from tests.browser.pages import select_marker
+from tests.browser.pages import png, select_marker
 from tests.helpers import ensure_user
 
 pytestmark = pytest.mark.browser
@@ -342,3 +342,47 @@ def test_a_tablet_handed_over_sends_each_record_only_as_its_inspector(live_serve
         by = conn.execute(sa.select(inspections.c.inspected_by)).scalars().all()
     assert by == ["inspector_a"]
     assert watch.blocked == []
+
+
+def test_what_was_typed_for_a_marker_waits_while_another_is_looked_at(live_server, open_context):
+    """The inspector types a finding for one marker, then looks at the next (to compare, or
+    tapped by mistake) and comes back: the finding, the note and the photo are there to save
+    (user test, 2026-11-30: switching markers emptied the form). Saved, nothing is kept: the
+    marker reopens on its record, not on the old typing."""
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    first, second = numbers[7], numbers[8]
+    open_marker(page, first)
+    page.check("input[name=found_state][value=damaged]")
+    page.fill("textarea[name=notes]", "桩顶破损，字迹模糊")
+    page.set_input_files(
+        "input[name=photos]",
+        files=[{"name": "top.png", "mimeType": "image/png", "buffer": png((200, 40, 40))}],
+    )
+    open_marker(page, first)  # a second tap on the same marker keeps the typing
+    assert page.input_value("textarea[name=notes]") == "桩顶破损，字迹模糊"
+    open_marker(page, second)
+    assert f"界桩 {first} 的填写尚未保存，已暂存" in page.inner_text("#form-message")
+    assert page.input_value("textarea[name=notes]") == ""
+    assert page.is_checked("input[name=found_state][value=intact]")
+    open_marker(page, first)
+    assert f"已恢复此前为界桩 {first} 填写但未保存的内容" in page.inner_text("#form-message")
+    assert page.is_checked("input[name=found_state][value=damaged]")
+    assert page.input_value("textarea[name=notes]") == "桩顶破损，字迹模糊"
+    assert "top.png" in page.inner_text("#photo-names")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    with store.read() as conn:
+        saved = conn.execute(sa.select(inspections)).one()
+    assert (saved.found_state, saved.notes, len(saved.photos)) == (
+        "damaged",
+        "桩顶破损，字迹模糊",
+        1,
+    )
+    # the second action: away and back after the save, the form is the record's, unchanged
+    open_marker(page, second)
+    assert "已暂存" not in page.inner_text("#form-message")
+    open_marker(page, first)
+    assert "已恢复" not in page.inner_text("#form-message")
+    assert page.input_value("textarea[name=notes]") == "" and page.is_disabled("#record-submit")
+    assert watch.errors == [] and watch.blocked == []

@@ -5,9 +5,7 @@ outside the app."""
 
 from __future__ import annotations
 
-import struct
 import threading
-import zlib
 
 import pytest
 from boundary_helpers import INSPECTOR_A, OFFICER, register_staff, round_plan
@@ -18,24 +16,9 @@ from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from gazetteer.core.mbtiles import tiles_in_bbox, write_package
 from tests.browser.conftest import screenshot, sign_in, wait_for_service_worker
+from tests.browser.pages import png
 
 pytestmark = pytest.mark.browser
-
-
-def png(rgb: tuple[int, int, int]) -> bytes:
-    """A valid 1x1 PNG of one colour (browsers scale it to the tile)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    raw = b"\x00" + bytes(rgb)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture

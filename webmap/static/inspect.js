@@ -24,7 +24,8 @@
   var form = $("inspection-form");
   var state = {
     round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null,
-    records: {}   // marker_id -> {id, found_state, inspected_by, inspected_at, local}
+    records: {},  // marker_id -> {id, found_state, inspected_by, inspected_at, local}
+    drafts: {}    // "round:marker" -> what was typed for a marker and not saved (this page only)
   };
 
   if ("serviceWorker" in navigator) {
@@ -458,6 +459,8 @@
     var m = state.markers[id];
     if (!m) { return; }
     var previous = state.selected;
+    if (!keepMessage && previous && previous !== id) { keepDraft(previous); }
+    if (previous === id) { keepMessage = true; }  // a second tap: the form is already this marker's
     state.selected = id;
     if (previous && state.layers[previous]) { state.layers[previous].setIcon(G.markerIcon(state.markers[previous].props.state)); }
     state.layers[id].setIcon(G.markerIcon(m.props.state, true));
@@ -471,7 +474,9 @@
     form.dataset.markerId = String(id);
     $("marker-panel").hidden = false;
     if (!keepMessage) {
-      $("form-message").textContent = ""; $("form-message").dataset.waitingFor = "";
+      $("form-message").dataset.waitingFor = "";
+      $("form-message").textContent = previous && previous !== id && state.drafts[draftKey(previous)] ?
+        "界桩 " + state.markers[previous].number + " 的填写尚未保存，已暂存：回到该界桩可继续。" : "";
       startForm(id);
     }
     showExisting();
@@ -706,6 +711,7 @@
     }
     entry.label = label;
     $("record-submit").disabled = true;
+    form.dataset.dirty = "";   // what the form holds is being saved: nothing to keep as a draft
     // The inspector may pick the next marker while a slow network still sends this record:
     // the form and the selection are then theirs, and the answer must not take them back
     // to this marker (a record typed for the next one would be saved against this one).
@@ -718,6 +724,7 @@
         existing.found_state = record.found_state;  // the box above the form says it now
       }
       saveRecords();
+      delete state.drafts[draftKey(m.id)];
       if (stillOnIt()) { startForm(m.id); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
@@ -737,22 +744,56 @@
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
       form.dataset.unchanged = "";
+      if (stillOnIt()) { form.dataset.dirty = "1"; }
     }).then(function () { $("record-submit").disabled = form.dataset.unchanged === "1" && stillOnIt(); });
   }
   // A fresh form for marker ``id``. A marker with a record on this round starts from that
   // record's state, and saving waits for a change: one tap (a double tap after a save, a
   // tap on reopening the marker) would otherwise save 完好 over what was recorded.
+  // What was typed for a marker and not saved is kept, with its photos, when the inspector
+  // picks another marker, and is back in the form on returning to it.
   function startForm(id) {
     form.reset(); hideGuard();
-    var rec = state.records[id];
+    var rec = state.records[id], draft = state.drafts[draftKey(id)];
     if (rec) {
       var radio = form.querySelector("input[name=found_state][value='" + rec.found_state + "']");
       if (radio) { radio.checked = true; }
     }
+    form.dataset.dirty = "";
     form.dataset.unchanged = rec ? "1" : "";
-    $("record-submit").disabled = !!rec;
+    if (draft) {
+      restoreDraft(draft);
+      delete state.drafts[draftKey(id)];   // it is the form's again
+      form.dataset.dirty = "1"; form.dataset.unchanged = "";
+      var said = $("form-message").textContent;
+      $("form-message").textContent = (said ? said + " " : "") + "已恢复此前为界桩 " + state.markers[id].number + " 填写但未保存的内容。";
+    }
+    $("record-submit").disabled = form.dataset.unchanged === "1";
+  }
+  function draftKey(markerId) { return (state.round ? state.round.id : "") + ":" + markerId; }
+  function keepDraft(markerId) {
+    if (form.dataset.dirty !== "1" || form.dataset.markerId !== String(markerId)) { return; }
+    var values = {};
+    Array.prototype.forEach.call(form.elements, function (e) {
+      if (!e.name || e.type === "file") { return; }
+      if (e.type === "radio" || e.type === "checkbox") { if (e.checked) { values[e.name] = e.value; } } else { values[e.name] = e.value; }
+    });
+    state.drafts[draftKey(markerId)] = { values: values, photos: Array.prototype.slice.call(form.elements.photos.files || []) };
+  }
+  function restoreDraft(draft) {
+    Array.prototype.forEach.call(form.elements, function (e) {
+      if (!e.name || e.type === "file" || !(e.name in draft.values)) { return; }
+      if (e.type === "radio" || e.type === "checkbox") { e.checked = draft.values[e.name] === e.value; } else { e.value = draft.values[e.name]; }
+    });
+    if (draft.photos.length && window.DataTransfer) {
+      var files = new DataTransfer();
+      draft.photos.forEach(function (f) { files.items.add(f); });
+      form.elements.photos.files = files.files;
+    }
+    setTimeout(function () { showNotesCount(); showPhotoNames(); }, 0);  // after the reset's own
   }
   function formChanged() {
+    form.dataset.dirty = "1";
     if (form.dataset.unchanged !== "1") { return; }
     form.dataset.unchanged = "";
     $("record-submit").disabled = false;
