@@ -386,3 +386,25 @@ def test_what_was_typed_for_a_marker_waits_while_another_is_looked_at(live_serve
     assert "已恢复" not in page.inner_text("#form-message")
     assert page.input_value("textarea[name=notes]") == "" and page.is_disabled("#record-submit")
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_a_note_pasted_past_the_limit_is_said_to_be_cut(live_server, open_context):
+    """The note box stops at the server's limit; a longer text pasted in (a report copied
+    from elsewhere) used to be cut there without a word (user test, 2026-11-30)."""
+    from boundaries.inspections import NOTES_MAX_CHARS
+
+    page, watch, numbers = inspect_as(live_server, open_context)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_marker(page, numbers[6])
+    page.fill("textarea[name=notes]", "开头")
+    long_text = "界" * (NOTES_MAX_CHARS + 10)
+    page.evaluate("(t) => navigator.clipboard.writeText(t)", long_text)
+    page.focus("textarea[name=notes]")
+    page.keyboard.press("Control+V")
+    said = f"粘贴的文字共 {len(long_text)} 字，备注最多 {NOTES_MAX_CHARS} 字：只粘贴了前 {NOTES_MAX_CHARS - 2} 字"
+    page.wait_for_selector(f"#notes-count:has-text('{said}')")
+    assert len(page.input_value("textarea[name=notes]")) == NOTES_MAX_CHARS
+    # the second action: typing on (here, deleting) shows the count again
+    page.keyboard.press("Backspace")
+    page.wait_for_selector(f"#notes-count:has-text('{NOTES_MAX_CHARS - 1} / {NOTES_MAX_CHARS} 字')")
+    assert watch.errors == [] and watch.blocked == []

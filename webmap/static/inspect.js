@@ -647,8 +647,22 @@
   function showNotesCount() {
     var box = $("notes-count");
     box.textContent = form.elements.notes.value.length + " / " + box.dataset.limit + " 字";
+    box.className = "hint";
   }
   form.elements.notes.addEventListener("input", showNotesCount);
+  // The box stops at the limit, and a paste past it would be cut without a word: say so.
+  form.elements.notes.addEventListener("paste", function (event) {
+    var box = event.target, limit = Number($("notes-count").dataset.limit);
+    var text = event.clipboardData ? event.clipboardData.getData("text") : "";
+    var room = limit - box.value.length + (box.selectionEnd - box.selectionStart);
+    if (text.length <= room) { return; }
+    setTimeout(function () {
+      var count = $("notes-count");
+      count.textContent = "粘贴的文字共 " + text.length + " 字，备注最多 " + limit + " 字：只粘贴了前 " +
+        Math.max(room, 0) + " 字，其余未写入。";
+      count.className = "form-message error";
+    }, 0);
+  });
   form.addEventListener("reset", function () { setTimeout(showNotesCount, 0); });
 
   function showPhotoNames() {
