@@ -1126,8 +1126,9 @@ _DEVICE_RECORD_FIELDS = (
 
 
 def round_markers(store: Store, round_id: int) -> list[dict]:
-    """The markers of a round's section with this round's record of each (or None): what a
-    device caches so that it knows, offline too, which markers already have a record."""
+    """The markers of a round's section with this round's record of each (or None; who
+    made it as ``inspected_by_label``): what a device caches so that it knows, offline too,
+    which markers already have a record and whose it is."""
     with store.read() as conn:
         rnd = row_by_id(conn, inspection_rounds, round_id, f"联检轮次不存在：{round_id}")
         records = {
@@ -1143,6 +1144,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
             .where(*_section_filter(rnd))
             .order_by(markers.c.seq, markers.c.letter)
         ).all()
+    people = staff.profiles(store, [r.inspected_by for r in records.values()])
     out = []
     for m in rows:
         rec = records.get(m.id)
@@ -1156,6 +1158,9 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                 else {f: getattr(rec, f) for f in _DEVICE_RECORD_FIELDS}
                 | {
                     "inspected_at": utc_iso(rec.inspected_at),
+                    "inspected_by_label": staff.person_label(
+                        people.get(rec.inspected_by), rec.inspected_by
+                    ),
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }

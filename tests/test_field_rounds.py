@@ -240,6 +240,9 @@ def test_a_second_visit_becomes_an_amendment_and_keeps_the_first(bclient, api_ro
     mine = next(m for m in cached if m["marker_id"] == markers[3]["id"])
     assert mine["inspection"]["id"] == first["id"] and mine["inspection"]["found_state"] == "intact"
     assert sum(1 for m in cached if m["inspection"]) == 1
+    # whose record it is, as pages name people (a device shows it before a second record)
+    recorder = mine["inspection"]["inspected_by"]
+    assert mine["inspection"]["inspected_by_label"] not in ("", recorder, None)
 
 
 def test_the_report_draws_its_map_under_a_nonce_and_shows_human_labels(bclient, bstore, api_round):

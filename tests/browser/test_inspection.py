@@ -408,3 +408,58 @@ def test_a_note_pasted_past_the_limit_is_said_to_be_cut(live_server, open_contex
     page.keyboard.press("Backspace")
     page.wait_for_selector(f"#notes-count:has-text('{NOTES_MAX_CHARS - 1} / {NOTES_MAX_CHARS} 字')")
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_a_marker_the_other_side_recorded_meanwhile_opens_on_their_record(
+    live_server, open_context
+):
+    """Side B's inspector loaded the round before side A's inspector recorded a marker.
+    Opening it, B sees A's record (who, what) and the form amends it, instead of typing a
+    record the server refuses at sync (user test, 2026-11-30). B's finding, saved, is an
+    amendment of A's record, which keeps A's earlier finding."""
+    import uuid
+
+    from boundaries import inspections as inspection_service
+    from boundaries.tables import inspection_amendments
+    from tests.boundary_helpers import INSPECTOR_A
+
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context, "inspector_b")
+    first, second = numbers[3], numbers[4]
+    open_marker(page, first)  # B starts typing before A's record reaches the server
+    page.fill("textarea[name=notes]", "乙方：桩身倾斜")
+    for number in (first, second):
+        inspection_service.record_inspection(
+            store,
+            {
+                "id": str(uuid.uuid4()),
+                "round_id": live_server["round"]["id"],
+                "marker": number,
+                "found_state": "buried",
+            },
+            INSPECTOR_A,
+        )
+    open_marker(page, second)  # untouched: it opens on A's record, save waits for a change
+    page.wait_for_selector("#existing-record:has-text('王强（甲方民政局）：掩埋')")
+    assert "本轮已有该界桩的检查记录（王强（甲方民政局）：掩埋）" in page.inner_text(
+        "#form-message"
+    )
+    assert page.inner_text("#form-title") == "补充或更正本轮记录"
+    assert page.is_checked("input[name=found_state][value=buried]")
+    assert page.is_disabled("#record-submit")
+    # the second action: back to the first, where B had typed: the typing stays and
+    # becomes an amendment of A's record
+    open_marker(page, first)
+    page.wait_for_selector("#form-message:has-text('您的填写将作为该记录的补充或更正保存')")
+    assert page.input_value("textarea[name=notes]") == "乙方：桩身倾斜"
+    page.check("input[name=found_state][value=tilted]")
+    page.check("input[name=amend_kind][value=reinspection]")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    with store.read() as conn:
+        rows = conn.execute(sa.select(inspections.c.found_state, inspections.c.notes)).all()
+        earlier = conn.execute(sa.select(inspection_amendments.c.previous)).scalars().all()
+    assert sorted(tuple(r) for r in rows) == [("buried", None), ("tilted", "乙方：桩身倾斜")]
+    assert [e["found_state"] for e in earlier] == ["buried"]
+    assert page.inner_text("#queue-count") == "0"
+    assert watch.errors == [] and watch.blocked == []

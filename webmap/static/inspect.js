@@ -495,6 +495,8 @@
       fact(dl, "高程（米）", p.elevation_m);
       fact(dl, "埋设日期", p.installed_date ? day(p.installed_date) : null);
       fact(dl, "维护方", p.responsible_side_name || p.responsible_side);
+      if (!f.history) { return; }
+      learnRoundRecord(id, f.history.inspections);
       var list = $("marker-history");
       list.replaceChildren();
       var items = f.history.inspections;
@@ -514,6 +516,24 @@
     });
   }
 
+  // The other side may have recorded this marker since the round's records were loaded:
+  // the marker's own history (asked for on every selection) says so before the inspector
+  // types a second record the server would refuse. Typing already done is kept, and is
+  // then saved as a re-inspection or amendment of that record.
+  function learnRoundRecord(id, history) {
+    var row = state.round && history.filter(function (i) { return i.round_id === state.round.id; })[0];
+    // (one of ours still in the outbox is left as it is: its refusal offers to amend)
+    if (!row || state.records[id]) { return; }
+    state.records[id] = { id: row.id, found_state: row.found_state, inspected_by: row.inspected_by,
+      inspected_by_label: row.inspected_by_label, inspected_at: row.inspected_at };
+    saveRecords();
+    var typing = form.dataset.dirty === "1";
+    if (!typing) { startForm(id); }
+    showExisting();
+    $("form-message").textContent = "本轮已有该界桩的检查记录（" + (row.inspected_by_label || row.inspected_by) + "：" +
+      stateName(row.found_state) + "）" + (typing ? "：您的填写将作为该记录的补充或更正保存。" : "。");
+  }
+
   // A marker this round already has a record for: the form becomes a re-inspection or an
   // amendment of that record, never a second record.
   function showExisting() {
@@ -524,7 +544,8 @@
     $("form-title").textContent = rec ? "补充或更正本轮记录" : "录入本次检查";
     $("record-submit").textContent = rec ? "保存为补充记录" : "保存检查记录";
     if (rec) {
-      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + stateName(rec.found_state) +
+      var who = rec.inspected_by_label || rec.inspected_by;
+      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local ? who + "：" : "") + stateName(rec.found_state) +
         (rec.local ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
         "该记录已有的双方签认随之撤销，须重新签认。";
     }
