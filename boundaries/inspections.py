@@ -695,6 +695,31 @@ def _open_tasks(
     )
 
 
+def _cancel_tasks_corrected_away(conn, inspection_id: str, before, values: dict, actor) -> None:
+    """A correction says the earlier finding was wrong: the tasks that finding opened and
+    the corrected one does not call for are cancelled, with the correction as the reason, if
+    nobody has started them (work begun is the task team's to close). A re-inspection does
+    not come here: the earlier finding was true when it was made."""
+    still_called_for = tasks_for(
+        values["assessed_state"], values["found_state"], values["flagged_moved"]
+    )
+    was, now = (STATE_NAMES.get(s, s) for s in (before.found_state, values["found_state"]))
+    conn.execute(
+        maintenance_tasks.update()
+        .where(
+            maintenance_tasks.c.inspection_id == inspection_id,
+            maintenance_tasks.c.status == "open",
+            maintenance_tasks.c.kind.not_in(still_called_for),
+        )
+        .values(
+            status="cancelled",
+            result=f"检查记录已更正（原为{was}，现为{now}），不再需要此任务",
+            closed_at=_now(),
+            closed_by=actor.username,
+        )
+    )
+
+
 def record_uuid(value, field: str = "id") -> str:
     """``value`` as a UUID's canonical text. ``field`` is the input it came from: the
     body's ``id`` (a client-made UUID), or a path's ``inspection_id`` (a record's id)."""
@@ -1069,6 +1094,8 @@ def amend_inspection(
             )
         )
         set_marker_state(conn, marker.id, values["assessed_state"])
+        if kind == "amendment":
+            _cancel_tasks_corrected_away(conn, inspection_id, rec, values, actor)
         _open_tasks(
             conn, values, marker, rnd.id, inspection_id, _now(), rec.is_demonstration, amending=True
         )

@@ -847,3 +847,57 @@ def test_another_inspectors_replay_is_409_over_the_api_and_shows_nothing_of_the_
         "marker_id"
     )
     assert "None" not in missing.get_json()["error"]["message"]
+
+
+def test_a_correction_cancels_the_tasks_its_wrong_finding_opened(bstore, api_round):
+    """Recorded 损坏 by mistake (a 修复 task opened), corrected to 字迹模糊: the repair is
+    cancelled with the correction as its reason and a 描红注记 task is opened. Work already
+    begun stays the task team's; a re-inspection (a second visit) cancels nothing."""
+    from boundaries import tasks as task_service
+
+    rnd, markers = api_round
+
+    def tasks_of(record_id):
+        return {
+            t["kind"]: t
+            for t in task_service.list_tasks(bstore, round_id=rnd["id"])
+            if t["inspection_id"] == record_id
+        }
+
+    def amend(record_id, found_state, kind):
+        body = {"id": str(uuid.uuid4()), "found_state": found_state, "kind": kind}
+        inspection_service.amend_inspection(bstore, record_id, body, INSPECTOR_B)
+
+    wrong, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "damaged", marker_id=markers[0]["id"]), INSPECTOR_A
+    )
+    assert tasks_of(wrong["id"])["repair"]["status"] == "open"
+    amend(wrong["id"], "faded", "amendment")
+    tasks = tasks_of(wrong["id"])
+    assert tasks["repair"]["status"] == "cancelled" and tasks["repaint"]["status"] == "open"
+    assert tasks["repair"]["result"] == "检查记录已更正（原为损坏，现为字迹模糊），不再需要此任务"
+    assert tasks["repair"]["closed_by"] == "inspector_b"
+    # the second action: corrected again, back to 损坏 — the repaint is cancelled in turn
+    # and a repair is open again (the cancelled one stays in the history)
+    amend(wrong["id"], "damaged", "amendment")
+    repairs = [
+        t["status"]
+        for t in task_service.list_tasks(bstore, round_id=rnd["id"])
+        if t["inspection_id"] == wrong["id"] and t["kind"] == "repair"
+    ]
+    assert sorted(repairs) == ["cancelled", "open"]
+    assert tasks_of(wrong["id"])["repaint"]["status"] == "cancelled"
+
+    # begun work stays; a second visit cancels nothing
+    lost, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "lost", marker_id=markers[1]["id"]), INSPECTOR_A
+    )
+    rebuild = tasks_of(lost["id"])["rebuild"]
+    task_service.update_task(bstore, rebuild["id"], "in_progress", OFFICER)
+    amend(lost["id"], "intact", "amendment")
+    assert tasks_of(lost["id"])["rebuild"]["status"] == "in_progress"
+    buried, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "buried", marker_id=markers[2]["id"]), INSPECTOR_A
+    )
+    amend(buried["id"], "intact", "reinspection")
+    assert tasks_of(buried["id"])["clear_vegetation"]["status"] == "open"
