@@ -45,10 +45,12 @@ from boundaries.tables import (
     round_teams,
 )
 from boundaries.vocabulary import (
+    AMENDMENT_KINDS,
     CONCLUSION_MAX_CHARS,
     MEASUREMENT_METHODS,
     METHOD_NAMES,
     NOTES_MAX_CHARS,
+    REASON_MAX_CHARS,
     STATE_NAMES,
     marker_state,
 )
@@ -1014,8 +1016,8 @@ _FINDING_FIELDS = (
     "inspected_by",
     "inspected_at",
 )
-AMENDMENT_KINDS = ("amendment", "reinspection")
 _SIGNATURE = ("by", "at", "label")  # a side's sign-off: who, when, as shown then
+_SIGNATURE_FIELDS = tuple(f"signed_{side}_{part}" for side in "ab" for part in _SIGNATURE)
 
 
 def amend_inspection(
@@ -1036,7 +1038,10 @@ def amend_inspection(
     inspection_id = record_uuid(inspection_id, "inspection_id")
     kind = data.get("kind") or "amendment"
     if kind not in AMENDMENT_KINDS:
-        raise InvalidInput(f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}", details={"field": "kind"})
+        raise InvalidInput(
+            f"更正类型应为 {'、'.join(AMENDMENT_KINDS)}（更正或再次检查）",
+            details={"field": "kind"},
+        )
     with store.write(actor=actor) as conn:
         done = conn.execute(
             sa.select(inspection_amendments.c.inspection_id).where(
@@ -1064,18 +1069,19 @@ def amend_inspection(
         marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
         values = _measurement(data, marker, limits)
         photos = _photos(data)
+        # The earlier finding, and the sign-offs the amendment withdraws: kept, never lost.
         previous = {
             k: (utc_iso(v) if isinstance(v, dt.datetime) else v)
             for k, v in rec._asdict().items()
-            if k in _FINDING_FIELDS
+            if k in _FINDING_FIELDS or (k in _SIGNATURE_FIELDS and v is not None)
         }
-        reason = data.get("reason")
+        reason = _reason(data)
         conn.execute(
             inspection_amendments.insert().values(
                 id=amendment_id,
                 inspection_id=inspection_id,
                 kind=kind,
-                reason=None if reason in (None, "") else str(reason)[:2000],
+                reason=reason,
                 previous=previous,
                 amended_by=actor.username,
                 amended_at=_now(),
@@ -1090,7 +1096,7 @@ def amend_inspection(
                 photos=sorted(set(rec.photos or []) | set(photos)),
                 inspected_by=actor.username,
                 inspected_at=_datetime(data.get("inspected_at")),
-                **{f"signed_{side}_{part}": None for side in "ab" for part in _SIGNATURE},
+                **dict.fromkeys(_SIGNATURE_FIELDS),
             )
         )
         set_marker_state(conn, marker.id, values["assessed_state"])
@@ -1101,6 +1107,14 @@ def amend_inspection(
         )
         row = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
     return row._asdict(), True
+
+
+def _reason(data: dict) -> str | None:
+    """An amendment's reason: text of at most ``REASON_MAX_CHARS``, refused (not cut)
+    beyond."""
+    return form_text(
+        data.get("reason"), "更正原因", REASON_MAX_CHARS, field="reason", required=False
+    )
 
 
 def _with_offsets(amendment: dict) -> dict:
@@ -1133,6 +1147,22 @@ def list_amendments(store: Store, inspection_id: str) -> list[dict]:
                 .order_by(inspection_amendments.c.amended_at)
             )
         ]
+
+
+def round_amendments(store: Store, round_id: int) -> dict[str, list[dict]]:
+    """The amendments of a round's records by record id, oldest first: what the round page
+    shows under each record (the earlier findings and the sign-offs they withdrew)."""
+    with store.read() as conn:
+        rows = conn.execute(
+            sa.select(inspection_amendments)
+            .join(inspections, inspections.c.id == inspection_amendments.c.inspection_id)
+            .where(inspections.c.round_id == round_id)
+            .order_by(inspection_amendments.c.amended_at)
+        ).all()
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r.inspection_id, []).append(_with_offsets(r._asdict()))
+    return out
 
 
 # ---- the round's markers for a device, the joint conclusion, lines due -----------------------

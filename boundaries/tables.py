@@ -9,6 +9,7 @@ Lengths are geodesic on the CGCS2000 ellipsoid.
 import sqlalchemy as sa
 
 from boundaries.vocabulary import (  # the codes are declared once, with their labels
+    AMENDMENT_KINDS,
     DISPUTE_CATEGORIES,
     DISPUTE_RISKS,
     DISPUTE_STATUSES,
@@ -305,7 +306,7 @@ inspection_amendments = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("previous", sa.JSON, nullable=False, comment="the record's finding before"),
     *act_columns("amended", nullable=False),
-    check_one_of("kind", ("amendment", "reinspection")),
+    check_one_of("kind", AMENDMENT_KINDS),
 )
 
 staff_profiles = sa.Table(

@@ -901,3 +901,42 @@ def test_a_correction_cancels_the_tasks_its_wrong_finding_opened(bstore, api_rou
     )
     amend(buried["id"], "intact", "reinspection")
     assert tasks_of(buried["id"])["clear_vegetation"]["status"] == "open"
+
+
+def test_the_sign_offs_an_amendment_withdraws_are_kept_and_shown(bclient, bstore, api_round):
+    """Both sides signed a record; a correction withdraws both sign-offs (they must sign the
+    corrected finding). Who had signed, and what the record said, stay on record and on the
+    round page (user test, 2026-11-30: the signatures were gone without a trace)."""
+    rnd, markers = api_round
+    side_a, side_b = rnd["side_a_code"], rnd["side_b_code"]
+    record, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "buried", marker_id=markers[0]["id"]), INSPECTOR_A
+    )
+    inspection_service.sign_inspection(bstore, record["id"], side_a, INSPECTOR_A)
+    inspection_service.sign_inspection(bstore, record["id"], side_b, INSPECTOR_B)
+    url = f"/api/boundaries/inspections/{record['id']}/amendments"
+    # a reason longer than the limit is refused, not cut, and nothing changes
+    too_long = {"id": str(uuid.uuid4()), "found_state": "intact", "reason": "长" * 2001}
+    refused = bclient.post(url, json=too_long)
+    assert (
+        refused.status_code == 400 and refused.get_json()["error"]["details"]["field"] == "reason"
+    )
+    assert "更正原因" in refused.get_json()["error"]["message"]
+    assert bclient.get(url).get_json()["amendments"] == []
+    # the second try, with a reason: stored, and what it withdrew is kept
+    body = {**too_long, "reason": "看错了，是落叶覆盖", "kind": "amendment"}
+    assert bclient.post(url, json=body).status_code == 201
+    (made,) = bclient.get(url).get_json()["amendments"]
+    was = made["previous"]
+    assert (was["found_state"], was["signed_a_by"], was["signed_b_by"]) == (
+        "buried",
+        "inspector_a",
+        "inspector_b",
+    )
+    assert was["signed_a_at"].endswith("+00:00") and was["signed_b_label"]
+    page = bclient.get(f"/boundaries/rounds/{rnd['id']}").get_data(as_text=True)
+    row = page[page.index(f'data-inspection-id="{record["id"]}"') :].split("</tr>")[0]
+    assert "已1次更正或再次检查" in row and "更正（王强（甲方民政局）：看错了，是落叶覆盖）" in row
+    assert "此前：掩埋（王强（甲方民政局））" in row and "此前的签认随之撤销" in row
+    assert "韶关市 王强（甲方民政局）、惠州市 陈静（乙方民政局）" in row  # as named when signing
+    assert row.count("未签认") == 2

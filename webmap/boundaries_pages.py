@@ -16,7 +16,13 @@ from boundaries.naming import LENGTH_REASON
 from boundaries.report import round_map, round_report
 from boundaries.tasks import STATUS_NAMES as TASK_STATUS_NAMES
 from boundaries.tasks import TASK_NAMES, list_tasks
-from boundaries.vocabulary import LINE_KIND_TERMS, STATE_NAMES, TYPE_NAMES, labels
+from boundaries.vocabulary import (
+    AMENDMENT_KIND_NAMES,
+    LINE_KIND_TERMS,
+    STATE_NAMES,
+    TYPE_NAMES,
+    labels,
+)
 from gazetteer.core.dates import local_today
 from gazetteer.core.errors import InvalidInput
 from webmap.context import current_actor, store
@@ -140,7 +146,11 @@ def round_detail(round_id: int):
     rnd = inspection_service.get_round(store(), round_id)
     progress = inspection_service.round_markers(store(), round_id)
     records = [m for m in progress if m["inspection"]]
+    amendments = inspection_service.round_amendments(store(), round_id)
     usernames = [u for t in rnd["teams"] for u in (t["leader"], *t["members"])]
+    usernames += [a[k] for made in amendments.values() for a in made for k in ("amended_by",)] + [
+        a["previous"].get("inspected_by") for made in amendments.values() for a in made
+    ]
     usernames += [rnd["concluded_a_by"], rnd["concluded_b_by"]]
     usernames += [
         r["inspection"][k] for r in records for k in ("inspected_by", "signed_a_by", "signed_b_by")
@@ -156,6 +166,8 @@ def round_detail(round_id: int):
         rnd=rnd,
         progress=progress,
         records=records,
+        amendments=amendments,
+        amendment_kinds=AMENDMENT_KIND_NAMES,
         inspected=len(records),
         signed=sum(1 for m in records if m["inspection"]["signed_by_both"]),
         state_names=STATE_NAMES,

@@ -18,7 +18,13 @@ from flask import (
 )
 
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
-from boundaries.vocabulary import FIELD_STATES, METHOD_NAMES, NOTES_MAX_CHARS, STATE_NAMES
+from boundaries.vocabulary import (
+    FIELD_STATES,
+    METHOD_NAMES,
+    NOTES_MAX_CHARS,
+    REASON_MAX_CHARS,
+    STATE_NAMES,
+)
 from gazetteer import compliance, placement
 from gazetteer.core.errors import Forbidden
 from gazetteer.core.text import TEXT_PATTERN
@@ -56,6 +62,7 @@ def inspect_page():
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
         notes_limit=NOTES_MAX_CHARS,
+        reason_limit=REASON_MAX_CHARS,
         text_pattern=TEXT_PATTERN,  # what the server refuses in notes, said at the form
         demo_label=DEMO_LABEL,
         demo_notice=DEMO_NOTICE,

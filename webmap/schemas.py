@@ -34,11 +34,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from boundaries.inspections import AMENDMENT_KINDS, MAX_SECTION_SEQ
+from boundaries.inspections import MAX_SECTION_SEQ
 from boundaries.io import FORMATS
 from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
 from boundaries.tasks import CLOSING_STATUSES
 from boundaries.vocabulary import (
+    AMENDMENT_KINDS,
     CONCLUSION_MAX_CHARS,
     FIELD_STATE_TERMS,
     MARKER_STATES,

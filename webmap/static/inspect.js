@@ -742,7 +742,7 @@
       entry.kind = "amendment"; entry.target = existing.id;
       record.kind = form.querySelector("input[name=amend_kind]:checked").value;
       record.reason = f.reason.value.trim() || null;
-      label = (record.kind === "reinspection" ? "再次检查 · " : "更正 · ") + label;
+      label = G.label("amendment_kinds", record.kind) + " · " + label;
     }
     entry.label = label;
     $("record-submit").disabled = true;
