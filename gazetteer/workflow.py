@@ -599,6 +599,10 @@ def _held(conn, actor: Actor, action: str, row, today: dt.date) -> Exception | N
             )
     if action == "confirm_romanization" and row.kind == "retirement":
         return InvalidInput("销名申请没有需要确认的拼写")
+    if action == "confirm_romanization" and row.state == "on_notice" and row.heteronyms_confirmed:
+        return IllegalTransition(
+            "拼写已确认；公示期间不能更改公示的内容（如需更正拼写，请撤回申请后重新提交）"
+        )
     return None
 
 
@@ -1254,7 +1258,14 @@ def _confirm_romanization(c: _Context):
     proposed = dict(c.row.proposed)
     # Word breaks as one space each; blank: the generated spelling stays.
     given = {k: " ".join(str(c.params.get(k) or "").split()) for k in SPELLINGS}
-    corrected = {k: v for k, v in given.items() if v}
+    corrected = {k: v for k, v in given.items() if v and v != proposed.get(k)}
+    if corrected and c.row.state == "on_notice":
+        # The public reads the spelling on the notice: it is confirmed as noticed, or the
+        # proposal goes back (withdrawn, submitted again) and is noticed anew.
+        raise InvalidInput(
+            "公示期间只能确认公示的拼写，不能更改（如需更正，请撤回申请后重新提交）",
+            details={"field": next(iter(corrected))},
+        )
     for key, spelling in corrected.items():
         # A correction chooses among the characters' readings (a heteronym read otherwise,
         # word division, capitals); it cannot put another name or a translation on record.

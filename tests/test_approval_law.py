@@ -51,7 +51,6 @@ def test_a_one_day_notice_is_refused(store, clock, corpus):
 
 def test_the_approving_body_comes_from_the_authority_table(store, clock, corpus):
     p = walk(store, clock, corpus, new_naming(store, clock, "云涛路"), "on_notice")
-    p = step(store, clock, corpus, p, "confirm_romanization")
     # A street (Art. 12 (3)): the city or county government; 某区民政局 is not one of them.
     assert p["authority"]["options"] == ["广州市人民政府", "广州市天河区人民政府"]
     assert "第十二条第（三）项" in p["authority"]["source"]
@@ -76,7 +75,6 @@ def test_the_approving_body_comes_from_the_authority_table(store, clock, corpus)
 
 def test_short_body_names_resolve_to_the_table_entry(store, clock, corpus):
     p = walk(store, clock, corpus, new_naming(store, clock, "云涛路"), "on_notice")
-    p = step(store, clock, corpus, p, "confirm_romanization")
     p = step(store, clock, corpus, p, "approve", approving_body="天河区人民政府")
     assert p["approving_body"] == "广州市天河区人民政府" and p["authority_override_reason"] is None
 

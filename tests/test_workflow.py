@@ -615,7 +615,6 @@ def test_steps_that_would_be_refused_are_held_with_why_not_offered(store, clock,
     notice to end, filing is offered once. ``held_actions`` says why the others wait, in
     the words the refusal itself would use."""
     p = walk(store, clock, corpus, new_naming(store, clock), "on_notice")
-    p = step(store, clock, corpus, p, "confirm_romanization")
     seen = workflow.get_proposal(store, p["id"], APPROVER, clock=clock)
     assert not {"approve", "reject"} & set(seen["allowed_actions"])
     held = {h["action"]: h["reason"] for h in seen["held_actions"]}
@@ -814,3 +813,36 @@ def test_the_two_spellings_of_a_correction_read_alike(store, clock, corpus, give
     assert after["version"] == p["version"] and after["proposed"]["romanized"] == "Changle Lu"
     # the second action: both corrected together, the spacing made one space
     corrected_to_changyue(store, clock, p, "Changyue   Lu", " Chángyuè Lù")
+
+
+def test_the_spelling_on_notice_is_confirmed_as_noticed_and_then_no_longer_offered(
+    store, clock, corpus
+):
+    """While the public reads the notice, its spelling can be confirmed but not changed
+    (a changed spelling would not be the one noticed); once confirmed, the step is no
+    longer offered (user test, 2026-11-30: 确认罗马字母拼写 stayed offered after
+    confirmation and during the notice)."""
+    p = walk(store, clock, corpus, new_naming(store, clock), "in_review")
+    p = step(store, clock, corpus, p, "add_opinion")
+    p = step(store, clock, corpus, p, "publish_notice")  # on notice, the spelling unconfirmed
+    assert not p["heteronyms_confirmed"] and "confirm_romanization" in p["allowed_actions"]
+    events = event_count(store, p["id"])
+    with pytest.raises(errors.InvalidInput, match="公示期间只能确认公示的拼写") as refused:
+        perform(
+            store,
+            clock,
+            p,
+            "confirm_romanization",
+            OFFICER,
+            romanized="Changyue Lu",
+            romanized_toned="Chángyuè Lù",
+        )
+    assert refused.value.details["field"] == "romanized"
+    assert event_count(store, p["id"]) == events
+    # the second action: confirmed as noticed (the same spelling typed again is no change)
+    p = perform(store, clock, p, "confirm_romanization", OFFICER, romanized="Changle Lu")
+    assert p["heteronyms_confirmed"] and p["proposed"]["romanized"] == "Changle Lu"
+    assert "confirm_romanization" not in p["allowed_actions"]
+    assert "confirm_romanization" not in [h["action"] for h in p.get("held_actions") or []]
+    with pytest.raises(errors.IllegalTransition, match="公示期间不能更改公示的内容"):
+        perform(store, clock, p, "confirm_romanization", OFFICER)

@@ -32,7 +32,6 @@ def due_work(store):
     ending = walk(store, clock, corpus, new_naming(store, clock, "云涛路"), "on_notice")
     clock = Clock(start - dt.timedelta(days=50))
     late = walk(store, clock, corpus, new_naming(store, clock, "翠湾路"), "on_notice")
-    late = step(store, clock, corpus, late, "confirm_romanization")
     clock.now = start - dt.timedelta(days=20)
     late = workflow.perform(
         store,
