@@ -1076,6 +1076,9 @@ def amend_inspection(
             if k in _FINDING_FIELDS or (k in _SIGNATURE_FIELDS and v is not None)
         }
         reason = _reason(data)
+        if kind == "amendment" and reason is None:
+            # A correction says the record was wrong: the record keeps why.
+            raise InvalidInput("更正原记录须填写原因（再次检查不必）", details={"field": "reason"})
         conn.execute(
             inspection_amendments.insert().values(
                 id=amendment_id,
@@ -1172,6 +1175,12 @@ def round_amendments(store: Store, round_id: int) -> dict[str, list[dict]]:
 _DEVICE_RECORD_FIELDS = (
     "id",
     "found_state",
+    # the rest of the finding: a correction on the device starts from it
+    "measured_lon",
+    "measured_lat",
+    "measurement_method",
+    "measurement_accuracy_m",
+    "notes",
     "assessed_state",
     "inspected_by",
     "inspected_at",

@@ -132,6 +132,11 @@ def person_label(profile: dict | None, username: str | None = None) -> str:
     return f"{profile['full_name']}（{profile['organisation']}）"
 
 
+def label_of(store: Store, username: str) -> str:
+    """``person_label`` of one account, its profile read from ``store``."""
+    return person_label(profiles(store, [username]).get(username), username)
+
+
 def signer_label(conn, username: str) -> str:
     """``username`` as a signed record keeps them (``person_label`` of their profile now):
     stored with the signature, so that a later change of the profile leaves it as signed."""

@@ -89,6 +89,7 @@ def test_login_form_sets_a_safe_session_cookie_and_logout_ends_it(client, store)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert client.get("/auth/me").get_json() == {
         "username": "wang",
+        "label": "wang",  # no staff profile: named by the account
         "roles": ["officer"],
         "role_names": ["审核人员"],
     }

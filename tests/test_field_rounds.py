@@ -866,6 +866,7 @@ def test_a_correction_cancels_the_tasks_its_wrong_finding_opened(bstore, api_rou
 
     def amend(record_id, found_state, kind):
         body = {"id": str(uuid.uuid4()), "found_state": found_state, "kind": kind}
+        body["reason"] = "看错了" if kind == "amendment" else None
         inspection_service.amend_inspection(bstore, record_id, body, INSPECTOR_B)
 
     wrong, _ = inspection_service.record_inspection(
@@ -915,6 +916,13 @@ def test_the_sign_offs_an_amendment_withdraws_are_kept_and_shown(bclient, bstore
     inspection_service.sign_inspection(bstore, record["id"], side_a, INSPECTOR_A)
     inspection_service.sign_inspection(bstore, record["id"], side_b, INSPECTOR_B)
     url = f"/api/boundaries/inspections/{record['id']}/amendments"
+    # a correction without a reason is refused (a second visit needs none)
+    bare = {"id": str(uuid.uuid4()), "found_state": "intact", "kind": "amendment"}
+    refused = bclient.post(url, json=bare)
+    assert (
+        refused.status_code == 400 and refused.get_json()["error"]["details"]["field"] == "reason"
+    )
+    assert "更正原记录须填写原因" in refused.get_json()["error"]["message"]
     # a reason longer than the limit is refused, not cut, and nothing changes
     too_long = {"id": str(uuid.uuid4()), "found_state": "intact", "reason": "长" * 2001}
     refused = bclient.post(url, json=too_long)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
+from boundaries import staff
 from gazetteer import workflow
 from gazetteer.core import accounts
 from gazetteer.core.actors import PUBLIC, ROLE_NAMES_ZH, Actor
@@ -96,11 +97,14 @@ def logout():
 
 @bp.get("/me")
 def me():
-    """Who the request is made as (for scripts checking their token)."""
+    """Who the request is made as (for scripts checking their token), and how pages name
+    them (``label``: 王强（韶关市民政局）, the username without a staff profile)."""
     actor = current_actor()
+    label = None if actor.is_public else staff.label_of(store(), actor.username)
     return jsonify(
         {
             "username": None if actor.is_public else actor.username,
+            "label": label,
             "roles": sorted(actor.roles),
             "role_names": [ROLE_NAMES_ZH[r] for r in sorted(actor.roles)],
         }

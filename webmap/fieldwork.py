@@ -17,6 +17,7 @@ from flask import (
     render_template,
 )
 
+from boundaries import staff
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
 from boundaries.vocabulary import (
     FIELD_STATES,
@@ -58,6 +59,7 @@ def inspect_page():
         "inspect/index.html",
         actor=actor,
         is_inspector=actor.has_any({"inspector"}),
+        user_label=staff.label_of(store(), actor.username),
         found_states=[(s, STATE_NAMES[s]) for s in FIELD_STATES],
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],

@@ -346,6 +346,7 @@ class Me(ResponseModel):
     """Who the request is made as (null username: nobody has signed in)."""
 
     username: str | None
+    label: str | None = None  # how pages name them: 王强（韶关市民政局）, else the username
     roles: list[str]
     role_names: list[str]
 

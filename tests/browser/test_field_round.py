@@ -194,6 +194,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     assert "须重新签认" in page.inner_text("#existing-record")  # an amendment clears them
     page.fill("input[name=reason]", "复查基座")
     record(page, "damaged", "基座开裂")
+    # which of the two it is, the inspector says (no default to save under unread)
+    page.wait_for_selector("#form-message:has-text('请选择：再次检查（第二次到桩）还是更正原记录')")
+    page.check("input[name=amend_kind][value=reinspection]")
+    page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('离线')")
 
     # Meanwhile side B's inspector recorded the third marker from their own device.
@@ -480,6 +484,7 @@ def test_a_refusal_is_decided_and_the_device_remembers_records_offline(
     a_page.wait_for_selector("#existing-record:not([hidden])")
     assert a_page.inner_text("#record-submit") == "保存为补充记录"
     a_page.fill("input[name=reason]", "复查")
+    a_page.check("input[name=amend_kind][value=reinspection]")
     record(a_page, "damaged", "基座开裂")
     a_page.wait_for_selector("#form-message:has-text('离线')")
     a_ctx.set_offline(False)

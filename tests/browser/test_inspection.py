@@ -212,7 +212,7 @@ def test_picking_the_next_marker_while_a_slow_save_is_sent(live_server, open_con
     # a second tap on the reset form (完好, no note) saves nothing over what was recorded:
     # saving waits for a change, and the box above the form tells the recorded state
     assert page.is_disabled("#record-submit")
-    assert "（掩埋）" in page.inner_text("#existing-record")
+    assert "掩埋）" in page.inner_text("#existing-record")  # with whose, once known
     assert page.is_checked("input[name=found_state][value=buried]")  # from the record
     page.fill("textarea[name=notes]", "复查")
     assert page.is_enabled("#record-submit")
@@ -332,7 +332,9 @@ def test_a_tablet_handed_over_sends_each_record_only_as_its_inspector(live_serve
     sign_out(page, base)  # the handover, before the outbox drained
     sign_in(page, base, "inspector_b", "/inspect")
     page.wait_for_selector("#map[data-ready='1']")
-    page.wait_for_selector("#queue-list li:has-text('由 inspector_a 录入')", state="attached")
+    page.wait_for_selector(
+        "#queue-list li:has-text('由 王强（甲方民政局） 录入')", state="attached"
+    )
     assert stored(store) == [] and page.inner_text("#queue-count") == "1"
     # the second action: A signs in again on the tablet, and it goes, as A's
     sign_out(page, base)
@@ -348,7 +350,7 @@ def test_what_was_typed_for_a_marker_waits_while_another_is_looked_at(live_serve
     """The inspector types a finding for one marker, then looks at the next (to compare, or
     tapped by mistake) and comes back: the finding, the note and the photo are there to save
     (user test, 2026-11-30: switching markers emptied the form). Saved, nothing is kept: the
-    marker reopens on its record, not on the old typing."""
+    marker reopens on its record (its finding, note included), not on a draft."""
     store = live_server["store"]
     page, watch, numbers = inspect_as(live_server, open_context)
     first, second = numbers[7], numbers[8]
@@ -384,7 +386,9 @@ def test_what_was_typed_for_a_marker_waits_while_another_is_looked_at(live_serve
     assert "已暂存" not in page.inner_text("#form-message")
     open_marker(page, first)
     assert "已恢复" not in page.inner_text("#form-message")
-    assert page.input_value("textarea[name=notes]") == "" and page.is_disabled("#record-submit")
+    assert page.input_value("textarea[name=notes]") == "桩顶破损，字迹模糊"  # the record's
+    assert page.is_checked("input[name=found_state][value=damaged]")
+    assert page.is_disabled("#record-submit")
     assert watch.errors == [] and watch.blocked == []
 
 
@@ -463,3 +467,70 @@ def test_a_marker_the_other_side_recorded_meanwhile_opens_on_their_record(
     assert [e["found_state"] for e in earlier] == ["buried"]
     assert page.inner_text("#queue-count") == "0"
     assert watch.errors == [] and watch.blocked == []
+
+
+def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_context):
+    """A record with a position and a note, corrected: the form starts from the whole
+    finding, so only what is changed changes (user test, 2026-12-01: the correction stored no
+    position and no note). A correction needs its reason; the marker is ticked in the list
+    once recorded. Then the other side amends it: reopened, the marker shows their finding,
+    not the one this device last knew."""
+    import uuid
+
+    from boundaries import inspections as inspection_service
+    from tests.boundary_helpers import INSPECTOR_B
+
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    first, second = numbers[10], numbers[11]
+    from boundaries.markers import list_markers
+
+    (at,) = [
+        m for m in list_markers(store, line_id=live_server["line"]["id"]) if m["number"] == first
+    ]
+    page.context.set_geolocation({"longitude": at["lon"], "latitude": at["lat"], "accuracy": 3})
+    open_marker(page, first)
+    page.check("input[name=found_state][value=faded]")
+    page.click("#use-gps")
+    page.wait_for_selector("#form-message:has-text('已填入当前 GPS 位置')")
+    page.fill("textarea[name=notes]", "字迹模糊，需描红。")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    jump = page.inner_text(f"#marker-jump option:has-text('{first}')")
+    assert jump == f"{first} ✓"
+    open_marker(page, second)
+    open_marker(page, first)
+    assert page.input_value("textarea[name=notes]") == "字迹模糊，需描红。"
+    measured_lon = page.input_value("input[name=measured_lon]")
+    assert measured_lon and float(measured_lon) == pytest.approx(at["lon"], abs=1e-7)
+    assert page.input_value("select[name=measurement_method]") == "gnss_handheld"
+    page.check("input[name=found_state][value=buried]")
+    page.check("input[name=amend_kind][value=amendment]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('更正原记录请填写原因')")
+    page.fill("input[name=reason]", "看错了：是落叶覆盖")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    with store.read() as conn:
+        row = conn.execute(sa.select(inspections)).one()
+    assert (row.found_state, row.notes) == ("buried", "字迹模糊，需描红。")
+    assert (
+        row.measured_lon == pytest.approx(at["lon"], abs=1e-7) and row.measurement_accuracy_m == 3
+    )
+    # the second action: side B amends it on their device; reopened here, it is theirs
+    inspection_service.amend_inspection(
+        store,
+        row.id,
+        {"id": str(uuid.uuid4()), "found_state": "tilted", "kind": "reinspection"},
+        INSPECTOR_B,
+    )
+    open_marker(page, second)
+    open_marker(page, first)
+    page.wait_for_selector("#existing-record:has-text('陈静（乙方民政局）：倾斜')")
+    assert "本轮该界桩的检查记录已更新（陈静（乙方民政局）：倾斜）" in page.inner_text(
+        "#form-message"
+    )
+    assert page.is_checked("input[name=found_state][value=tilted]")
+    assert page.input_value("textarea[name=notes]") == ""
+    assert page.is_disabled("#record-submit")
+    assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []

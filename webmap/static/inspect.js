@@ -12,11 +12,11 @@
   var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
   var username = (script && script.dataset.username) || "";
-  Q.setUser(username);
+  Q.setUser(username, script && script.dataset.userLabel);
   // The page may come from the device's cache, drawn for whoever signed in before: who is
   // signed in now is the server's to say (records are tagged with it, and sent only by it).
   if (navigator.onLine) {
-    G.requestJSON("/auth/me").then(function (d) { username = d.username || ""; Q.setUser(username); }, function () {});
+    G.requestJSON("/auth/me").then(function (d) { username = d.username || ""; Q.setUser(username, d.label); }, function () {});
   }
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
@@ -156,8 +156,8 @@
       if (i.status === "sent" && i.result && state.markers[markerId]) {
         setMarkerState(markerId, i.result.assessed_state);
         var known = state.records[markerId];
-        if (!known || known.local) {
-          state.records[markerId] = { id: i.kind === "amendment" ? i.target : i.record.id, found_state: i.record.found_state };
+        if (!known || known.local || known.pending) {
+          state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record);
           saveRecords();
         }
       }
@@ -231,6 +231,16 @@
   function recordsKey() { return "gdgis.round." + state.round.id + ".records"; }
   function saveRecords() { if (state.round) { localStorage.setItem(recordsKey(), JSON.stringify(state.records)); } }
 
+  // What the device knows of a record of this round: its id, its finding (what a correction
+  // starts from: the position and note stay unless changed) and who made it.
+  var FINDING = ["found_state", "measured_lon", "measured_lat", "measurement_method", "measurement_accuracy_m", "notes"];
+  function knownRecord(id, source, extra) {
+    var out = { id: id };
+    FINDING.forEach(function (k) { out[k] = source[k] === undefined ? null : source[k]; });
+    ["inspected_by", "inspected_by_label", "inspected_at"].forEach(function (k) { if (source[k]) { out[k] = source[k]; } });
+    return Object.assign(out, extra || {});
+  }
+
   // Which markers of the round already have a record. Server records never go away
   // (history is kept), so the copy kept on this device is merged with what the server (or,
   // offline, the service worker's possibly older copy) says; the records still in this
@@ -240,10 +250,14 @@
     var out = {};
     Object.keys(serverRecords).forEach(function (k) { if (!serverRecords[k].local) { out[k] = serverRecords[k]; } });
     items.forEach(function (i) {
-      if (i.kind === "amendment" || !state.round || i.record.round_id !== state.round.id) { return; }
+      if (!state.round || i.record.round_id !== state.round.id) { return; }
       var k = String(i.record.marker_id);
+      if (i.kind === "amendment") {   // a correction still on the device is what the record says here
+        if (i.status !== "sent") { out[k] = knownRecord(i.target, i.record, { local: out[k] ? out[k].local : false, pending: true }); }
+        return;
+      }
       if (out[k]) { return; }
-      out[k] = { id: i.record.id, found_state: i.record.found_state, local: i.status !== "sent" };
+      out[k] = knownRecord(i.record.id, i.record, { local: i.status !== "sent" });
     });
     return out;
   }
@@ -251,7 +265,7 @@
   function loadRecords() {
     var kept = JSON.parse(localStorage.getItem(recordsKey()) || "{}");
     var fromServer = G.requestJSON("/api/boundaries/rounds/" + state.round.id + "/markers").then(function (data) {
-      data.markers.forEach(function (m) { if (m.inspection) { kept[m.marker_id] = m.inspection; } });
+      data.markers.forEach(function (m) { if (m.inspection) { kept[m.marker_id] = knownRecord(m.inspection.id, m.inspection); } });
     }).catch(function () { /* offline and not cached: the kept copy */ });
     return fromServer.then(Q.all).then(function (items) {
       state.records = knownRecords(kept, items);
@@ -270,7 +284,7 @@
     var roundId = state.round.id;
     G.requestJSON("/api/boundaries/rounds/" + roundId + "/markers").then(function (data) {
       if (!state.round || state.round.id !== roundId) { return; }
-      data.markers.forEach(function (m) { if (m.inspection) { state.records[m.marker_id] = m.inspection; } });
+      data.markers.forEach(function (m) { if (m.inspection) { state.records[m.marker_id] = knownRecord(m.inspection.id, m.inspection); } });
       saveRecords();
     }).catch(function () { /* next time */ });
   }
@@ -285,6 +299,7 @@
     if (!state.round) { return; }
     state.records = knownRecords(state.records, items);
     saveRecords();
+    Object.keys(state.markers).forEach(markListed);   // a discarded record loses its tick
     showExisting();
     refreshAfterSync(items);
   });
@@ -316,7 +331,7 @@
         m.on("click", function () { selectMarker(p.id); });
         state.layers[p.id] = m;
         cluster.addLayer(m);
-        var o = el("option", p.number + (state.records[p.id] ? " ✓" : ""));
+        var o = el("option", listedName(p.id, p.number));
         o.value = p.id;
         jump.appendChild(o);
         numbers.appendChild(el("option", p.number));
@@ -421,6 +436,12 @@
     }).catch(function (e) { $("round-info").textContent = e.message; });
   });
 
+  // A marker in the list: its number, ticked once this round has its record.
+  function listedName(id, number) { return number + (state.records[id] ? " ✓" : ""); }
+  function markListed(id) {
+    var o = $("marker-jump").querySelector("option[value='" + id + "']");
+    if (o && state.markers[id]) { o.textContent = listedName(id, state.markers[id].number); }
+  }
   function setMarkerState(id, s) {
     var m = state.markers[id];
     if (!m) { return; }
@@ -516,22 +537,29 @@
     });
   }
 
-  // The other side may have recorded this marker since the round's records were loaded:
-  // the marker's own history (asked for on every selection) says so before the inspector
-  // types a second record the server would refuse. Typing already done is kept, and is
-  // then saved as a re-inspection or amendment of that record.
+  // The other side may have recorded or amended this marker since the round's records
+  // were loaded: the marker's own history (asked for on every selection) says so before
+  // the inspector types a record the server would refuse, or corrects a finding that is no
+  // longer the record's. Typing already done is kept, and is saved as an amendment of the
+  // record as it now stands.
   function learnRoundRecord(id, history) {
     var row = state.round && history.filter(function (i) { return i.round_id === state.round.id; })[0];
-    // (one of ours still in the outbox is left as it is: its refusal offers to amend)
-    if (!row || state.records[id]) { return; }
-    state.records[id] = { id: row.id, found_state: row.found_state, inspected_by: row.inspected_by,
-      inspected_by_label: row.inspected_by_label, inspected_at: row.inspected_at };
+    var known = state.records[id];
+    // (one of ours still in the outbox, a record or an amendment, is left as it is: a
+    // refused record is offered to amend, and an amendment applies to the record then)
+    if (!row || (known && (known.local || known.pending))) { return; }
+    var same = known && known.id === row.id && known.found_state === row.found_state && (known.notes || null) === (row.notes || null);
+    if (same && known.inspected_by === row.inspected_by) { return; }
+    state.records[id] = knownRecord(row.id, row);
     saveRecords();
+    markListed(id);
+    if (same) { showExisting(); return; }   // only whose it is is new (our own change, now stored)
     var typing = form.dataset.dirty === "1";
     if (!typing) { startForm(id); }
     showExisting();
-    $("form-message").textContent = "本轮已有该界桩的检查记录（" + (row.inspected_by_label || row.inspected_by) + "：" +
-      stateName(row.found_state) + "）" + (typing ? "：您的填写将作为该记录的补充或更正保存。" : "。");
+    var who = (row.inspected_by_label || row.inspected_by) + "：" + stateName(row.found_state);
+    $("form-message").textContent = (known ? "本轮该界桩的检查记录已更新（" + who + "）" : "本轮已有该界桩的检查记录（" + who + "）") +
+      (typing ? "：您的填写将作为该记录的补充或更正保存。" : "。");
   }
 
   // A marker this round already has a record for: the form becomes a re-inspection or an
@@ -545,8 +573,8 @@
     $("record-submit").textContent = rec ? "保存为补充记录" : "保存检查记录";
     if (rec) {
       var who = rec.inspected_by_label || rec.inspected_by;
-      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local ? who + "：" : "") + stateName(rec.found_state) +
-        (rec.local ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
+      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local && !rec.pending ? who + "：" : "") + stateName(rec.found_state) +
+        (rec.local || rec.pending ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
         "该记录已有的双方签认随之撤销，须重新签认。";
     }
   }
@@ -616,6 +644,12 @@
   }
 
   function hideGuard() { $("guard").hidden = true; }
+  // The answer to a save is read where it is written: on a phone the form runs below the
+  // screen, so the message is brought into view (and nothing moves when it is in view).
+  function reveal(node) {
+    var box = node.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) { node.scrollIntoView({ block: "nearest" }); }
+  }
 
   // Distance guard: a position further from the registered one than the method's threshold
   // (settings) is saved only after "the marker has moved" with the distance shown.
@@ -660,6 +694,12 @@
         if (!isFinite(record.measurement_accuracy_m) || record.measurement_accuracy_m < 0) { throw new Error("精度应为米数（空表示未知）。"); }
       }
     }
+    // an amendment: which of the two it is, and for a correction why
+    if (state.records[markerId]) {
+      var kind = form.querySelector("input[name=amend_kind]:checked");
+      if (!kind) { throw new Error("请选择：再次检查（第二次到桩）还是更正原记录。"); }
+      if (kind.value === "amendment" && !f.reason.value.trim()) { throw new Error("更正原记录请填写原因（原记录哪里有误）。"); }
+    }
     return { record: record, marker: m };
   }
 
@@ -699,11 +739,12 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var msg = $("form-message");
-    if (!signedIn) { msg.textContent = "请先以检查人员身份登录后再录入。"; return; }
-    if (!state.round) { msg.textContent = "请先选择联检轮次。"; return; }
-    if (state.outsider) { msg.textContent = "您不在本轮联检队伍中，不能录入：请联系审核人员把您列入联检队伍。"; return; }
+    var tell = function (text) { msg.textContent = text; reveal(msg); };
+    if (!signedIn) { tell("请先以检查人员身份登录后再录入。"); return; }
+    if (!state.round) { tell("请先选择联检轮次。"); return; }
+    if (state.outsider) { tell("您不在本轮联检队伍中，不能录入：请联系审核人员把您列入联检队伍。"); return; }
     var built;
-    try { built = buildRecord(); } catch (e) { msg.textContent = e.message; return; }
+    try { built = buildRecord(); } catch (e) { tell(e.message); return; }
     var guard = guardDistance(built.record, built.marker);
     if (guard) {
       pending = built;
@@ -754,15 +795,17 @@
     Q.add(entry).then(function () {
       setMarkerState(m.id, record.found_state);
       if (!existing) {
-        state.records[m.id] = { id: record.id, found_state: record.found_state, local: true };
-      } else {
-        existing.found_state = record.found_state;  // the box above the form says it now
+        state.records[m.id] = knownRecord(record.id, record, { local: true });
+      } else {  // the box above the form, and the next correction, start from it now
+        state.records[m.id] = knownRecord(existing.id, record, { local: existing.local, pending: true });
       }
+      markListed(m.id);
       saveRecords();
       delete state.drafts[draftKey(m.id)];
       if (stillOnIt()) { startForm(m.id); }
       if (!navigator.onLine) {
         msg.textContent = "已保存到本设备（离线）：界桩 " + m.number + "，恢复网络后自动同步。";
+        if (stillOnIt()) { reveal(msg); }
         msg.dataset.waitingFor = record.id;  // said again when it goes (the outbox's change)
         if (stillOnIt()) { selectMarker(m.id, true); }
         return;
@@ -774,10 +817,12 @@
           item.status === "failed" ? "服务器未接受：界桩 " + m.number + "：" + item.error + "（记录仍在本设备，请在“待同步”中选择处理方式）" :
             "已保存到本设备，稍后自动同步：界桩 " + m.number + "。";
         msg.dataset.waitingFor = item && item.status !== "sent" ? record.id : "";
+        if (stillOnIt()) { reveal(msg); }
         if (stillOnIt()) { selectMarker(m.id, true); }
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
+      if (stillOnIt()) { reveal(msg); }
       form.dataset.unchanged = "";
       if (stillOnIt()) { form.dataset.dirty = "1"; }
     }).then(function () { $("record-submit").disabled = form.dataset.unchanged === "1" && stillOnIt(); });
@@ -793,6 +838,13 @@
     if (rec) {
       var radio = form.querySelector("input[name=found_state][value='" + rec.found_state + "']");
       if (radio) { radio.checked = true; }
+      var f = form.elements;
+      var text = function (v) { return v === null || v === undefined ? "" : String(v); };
+      f.measured_lon.value = text(rec.measured_lon);
+      f.measured_lat.value = text(rec.measured_lat);
+      if (rec.measurement_method) { f.measurement_method.value = rec.measurement_method; }
+      f.measurement_accuracy_m.value = text(rec.measurement_accuracy_m);
+      f.notes.value = rec.notes || "";
     }
     form.dataset.dirty = "";
     form.dataset.unchanged = rec ? "1" : "";
@@ -834,7 +886,11 @@
     $("record-submit").disabled = false;
   }
   form.addEventListener("input", formChanged);
-  form.addEventListener("change", formChanged);
+  // Typed text is seen by "input". Its "change" comes on leaving the box, which may be after
+  // the form was redrawn for another marker: it would mark that marker's form changed.
+  form.addEventListener("change", function (event) {
+    if (event.target.type !== "text" && event.target.type !== "textarea") { formChanged(); }
+  });
 
   // ---- start --------------------------------------------------------------------------------
   var ready = staff ? loadRounds() : Promise.resolve($("round-info").textContent = "联检轮次与检查记录仅供工作人员查看：请先登录。");

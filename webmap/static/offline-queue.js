@@ -58,7 +58,7 @@
   function add(entry) {
     var item = {
       id: entry.record.id, record: entry.record, photos: entry.photos || [], label: entry.label || "",
-      kind: entry.kind || "record", target: entry.target || null, by: user || null,
+      kind: entry.kind || "record", target: entry.target || null, by: user || null, by_label: user ? userLabel : null,
       status: "pending", error: null, error_code: null, error_details: null,
       attempts: 0, created_at: new Date().toISOString(), sent_at: null
     };
@@ -148,8 +148,9 @@
   // Who records on this page. A record is sent only in its own inspector's session: on a
   // tablet handed over to the other side, the next person's sign-in must not send (and so
   // sign) the last one's findings; they wait until their inspector signs in again.
-  var user = "";
-  function setUser(username) { user = username || ""; }
+  var user = "", userLabel = null;
+  // Who makes the records from here on, and how pages name them (王强（韶关市民政局）).
+  function setUser(username, label) { user = username || ""; userLabel = label || null; }
   function signedInAs() {
     return fetch("/auth/me", { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : {}; })
@@ -159,7 +160,7 @@
     return Promise.all(items.filter(function (i) {
       return i.by && i.by !== me && i.status === "pending" && i.error_code !== "other_user";
     }).map(function (i) {
-      i.error = "由 " + i.by + " 录入：须其本人在本设备登录后发送"; i.error_code = "other_user";
+      i.error = "由 " + (i.by_label || i.by) + " 录入：须其本人在本设备登录后发送"; i.error_code = "other_user";
       return put(i);
     }));
   }
