@@ -140,3 +140,25 @@ def test_ogc_html_tables_scroll_on_a_phone_instead_of_breaking_words(live_server
         " return w.scrollWidth > w.clientWidth; })()"
     )  # the wide table scrolls inside its box
     assert watch.errors == [] and watch.blocked == []
+
+
+@pytest.mark.parametrize("path", ["/inspect", "/boundaries/rounds", "/officer/"])
+def test_a_staff_menu_shows_every_section_at_1024(live_server, open_context, path):
+    """A staff member's menu is longer than one line on a landscape tablet: every link is on
+    screen and clickable, none under the signed-in name (user test, 2026-12-01: on /inspect
+    合规审查 and OGC API were hidden under 「insa（检查人员）」)."""
+    from helpers import ensure_user
+
+    ensure_user(live_server["store"], "officer_wide", "officer", "inspector")
+    context, watch = open_context(TABLET_LANDSCAPE)
+    page = context.new_page()
+    sign_in(page, live_server["url"], "officer_wide", path)
+    hidden = page.evaluate(
+        """() => [...document.querySelectorAll('header nav a')].filter(a => {
+            const r = a.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return r.right > window.innerWidth || r.left < 0 || !(hit === a || a.contains(hit));
+        }).map(a => a.textContent)"""
+    )
+    assert hidden == [] and page.locator("header nav a").count() >= 6
+    assert watch.blocked == []
