@@ -948,3 +948,23 @@ def test_the_sign_offs_an_amendment_withdraws_are_kept_and_shown(bclient, bstore
     assert "此前：掩埋（王强（甲方民政局））" in row and "此前的签认随之撤销" in row
     assert "韶关市 王强（甲方民政局）、惠州市 陈静（乙方民政局）" in row  # as named when signing
     assert row.count("未签认") == 2
+
+
+def test_the_report_gives_an_urgent_finding_its_hour_to_be_reported_by(bclient, bstore, api_round):
+    """A damaged marker is to be reported within 12 hours: the report gives the hour, not
+    only the day (user test, 2026-12-01: 报告时限 read 2026-12-01 for a deadline that ended
+    at noon)."""
+    from boundaries import tasks as task_service
+    from gazetteer.core.dates import format_local_time
+
+    rnd, markers = api_round
+    inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "damaged", marker_id=markers[0]["id"]), INSPECTOR_A
+    )
+    (task,) = [
+        t for t in task_service.list_tasks(bstore, round_id=rnd["id"]) if t["kind"] == "repair"
+    ]
+    due = format_local_time(task["report_due_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", due)
+    report = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
+    assert f'data-label="报告时限" class="date">{due}</td>' in report

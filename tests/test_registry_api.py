@@ -469,3 +469,24 @@ def test_the_dashboard_says_a_decision_waits_rather_than_is_overdue(client, cloc
     assert [(i["status"], i.get("held_zh")) for i in due] == [
         ("waiting", "审批人不能审批自己提交的申请，待其他审批人决定")
     ]
+
+
+def test_the_page_of_a_name_on_notice_says_why_its_spelling_is_not_offered(client, clock):
+    """Once the spelling is confirmed and the notice runs, the step is gone from the page and
+    the page says why (user test, 2026-12-01: only 撤回申请 was left, unexplained)."""
+    p = create(client, naming_json("长乐路"))
+    for who, action in (("li", "submit"), ("wang", "check"), ("wang", "start_review")):
+        p = act(client, who, p, action)
+    p = act(client, "wang", p, "add_opinion", kind="expert", author="专家组", body="同意")
+    today = clock.now.date()
+    notice = {"notice_start": today.isoformat(), "notice_end": str(today + dt.timedelta(29))}
+    p = act(client, "wang", p, "publish_notice", **notice)
+    page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert "公示期间只能确认公示的拼写：Changle Lu" in page and "更正后的拼写" not in page
+    p = act(client, "wang", p, "confirm_romanization")
+    page = client.get(f"/officer/proposals/{p['id']}").get_data(as_text=True)
+    assert 'value="confirm_romanization"' not in page
+    assert "罗马字母拼写已确认（Changle Lu）：公示期间不能更改公示的内容" in page
+    # the second action: a change sent anyway (another tab) is refused, the record unchanged
+    refused = act(client, "wang", p, "confirm_romanization", expect=409, romanized="Changyue Lu")
+    assert "公示期间不能更改" in refused["error"]["message"]

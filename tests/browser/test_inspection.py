@@ -508,9 +508,19 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     page.check("input[name=amend_kind][value=amendment]")
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('更正原记录请填写原因')")
-    page.fill("input[name=reason]", "看错了：是落叶覆盖")
+    # a reason is held to the server's rules at the form, not refused at sync
+    page.fill("input[name=reason]", "看错了\x1b[31m")
     page.click("#record-submit")
-    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    page.wait_for_selector("#form-message:has-text('原因中有无法保存的字符')")
+    page.fill("input[name=reason]", "长" * 2001)
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('原因最多 2000 字（现为 2001 字）')")
+    assert page.inner_text("#queue-count") == "0"
+    page.fill("input[name=reason]", "看错了：是落叶覆盖")
+    assert page.inner_text("#form-message") == ""  # the refusal goes once it is being mended
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('同步到服务器')")  # at once, or by itself
+    page.wait_for_selector("#queue-count:has-text('0')")
     with store.read() as conn:
         row = conn.execute(sa.select(inspections)).one()
     assert (row.found_state, row.notes) == ("buried", "字迹模糊，需描红。")

@@ -495,7 +495,7 @@
     form.dataset.markerId = String(id);
     $("marker-panel").hidden = false;
     if (!keepMessage) {
-      $("form-message").dataset.waitingFor = "";
+      $("form-message").dataset.waitingFor = ""; $("form-message").dataset.formError = "";
       $("form-message").textContent = previous && previous !== id && state.drafts[draftKey(previous)] ?
         "界桩 " + state.markers[previous].number + " 的填写尚未保存，已暂存：回到该界桩可继续。" : "";
       startForm(id);
@@ -681,6 +681,13 @@
     if (record.notes && !new RegExp(f.notes.dataset.pattern).test(record.notes)) {
       throw new Error("备注中有控制字符（如 ESC，常见于复制来的文字），请删去后再保存。");
     }
+    var reason = f.reason.value.trim();   // an amendment's: the same rules, and its own limit
+    if (reason && (!reason.isWellFormed() || !new RegExp(f.notes.dataset.pattern).test(reason))) {
+      throw new Error("原因中有无法保存的字符（控制字符或不成对的代理项，常见于复制来的文字），请删去后再保存。");
+    }
+    if (reason.length > Number(f.reason.dataset.limit)) {
+      throw new Error("原因最多 " + f.reason.dataset.limit + " 字（现为 " + reason.length + " 字），请删减后再保存。");
+    }
     if (f.measurement_accuracy_m.value.trim() && !f.measured_lon.value.trim() && !f.measured_lat.value.trim()) {
       throw new Error("填写了定位精度时请同时填写实测经纬度（或清空精度）。");
     }
@@ -697,7 +704,11 @@
     // an amendment: which of the two it is, and for a correction why
     if (state.records[markerId]) {
       var kind = form.querySelector("input[name=amend_kind]:checked");
-      if (!kind) { throw new Error("请选择：再次检查（第二次到桩）还是更正原记录。"); }
+      if (!kind) {
+        var choose = new Error("请选择：再次检查（第二次到桩）还是更正原记录。");
+        choose.show = $("amend-fields");   // the choice, which may be above the screen
+        throw choose;
+      }
       if (kind.value === "amendment" && !f.reason.value.trim()) { throw new Error("更正原记录请填写原因（原记录哪里有误）。"); }
     }
     return { record: record, marker: m };
@@ -739,12 +750,13 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var msg = $("form-message");
-    var tell = function (text) { msg.textContent = text; reveal(msg); };
+    // a refusal at the form: it stands until the inspector edits what it is about
+    var tell = function (text, show) { msg.textContent = text; msg.dataset.formError = "1"; reveal(show || msg); };
     if (!signedIn) { tell("请先以检查人员身份登录后再录入。"); return; }
     if (!state.round) { tell("请先选择联检轮次。"); return; }
     if (state.outsider) { tell("您不在本轮联检队伍中，不能录入：请联系审核人员把您列入联检队伍。"); return; }
     var built;
-    try { built = buildRecord(); } catch (e) { tell(e.message); return; }
+    try { built = buildRecord(); } catch (e) { tell(e.message, e.show); return; }
     var guard = guardDistance(built.record, built.marker);
     if (guard) {
       pending = built;
@@ -775,6 +787,7 @@
 
   function save(built) {
     var msg = $("form-message"), record = built.record, m = built.marker, f = form.elements;
+    msg.dataset.formError = "";
     var existing = state.records[m.id];
     var entry = { record: record, photos: Array.prototype.slice.call(f.photos.files || []) };
     var label = m.number + " · " + stateName(record.found_state) + " · " +
@@ -811,6 +824,7 @@
         return;
       }
       msg.textContent = "已保存，正在同步…";
+      if (stillOnIt()) { reveal(msg); }
       return Q.flush().then(function () { return Q.all(); }).then(function (items) {
         var item = items.filter(function (i) { return i.id === record.id; })[0];
         msg.textContent = !item || item.status === "sent" ? "已同步到服务器：界桩 " + m.number + "。" :
@@ -881,6 +895,8 @@
   }
   function formChanged() {
     form.dataset.dirty = "1";
+    var msg = $("form-message");
+    if (msg.dataset.formError === "1") { msg.textContent = ""; msg.dataset.formError = ""; }  // being mended
     if (form.dataset.unchanged !== "1") { return; }
     form.dataset.unchanged = "";
     $("record-submit").disabled = false;
