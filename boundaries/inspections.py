@@ -56,7 +56,7 @@ from boundaries.vocabulary import (
 )
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.dates import LOCAL_TZ, local_date, parse_date, utc_iso
+from gazetteer.core.dates import LOCAL_TZ, format_local_time, local_date, parse_date, utc_iso
 from gazetteer.core.errors import (
     ConfirmationRequired,
     Conflict,
@@ -1067,6 +1067,7 @@ def amend_inspection(
             raise IllegalTransition("只有进行中的联检可以更正检查记录")
         _require_member(conn, round_id=rnd.id, actor=actor)
         marker = conn.execute(sa.select(markers).where(markers.c.id == rec.marker_id)).first()
+        _refuse_if_changed_since(conn, rec, marker, data.get("amends_inspected_at"))
         values = _measurement(data, marker, limits)
         photos = _photos(data)
         # The earlier finding, and the sign-offs the amendment withdraws: kept, never lost.
@@ -1110,6 +1111,42 @@ def amend_inspection(
         )
         row = conn.execute(sa.select(inspections).where(inspections.c.id == inspection_id)).first()
     return row._asdict(), True
+
+
+def _refuse_if_changed_since(conn, rec, marker, seen) -> None:
+    """An amendment made on the record as its device last knew it (``amends_inspected_at``:
+    the record's ``inspected_at`` then, ISO 8601) is refused when the record has changed
+    since (the other side corrected it meanwhile): saved, it would replace a finding its
+    maker never saw. Without the field (an older client) nothing is checked."""
+    if seen in (None, ""):
+        return
+    try:
+        seen_at = dt.datetime.fromisoformat(str(seen))
+    except ValueError:
+        raise InvalidInput(
+            f"amends_inspected_at 应为 ISO 8601 时间：{str(seen)[:40]!r}",
+            details={"field": "amends_inspected_at"},
+        ) from None
+    stored = (
+        rec.inspected_at if rec.inspected_at.tzinfo else rec.inspected_at.replace(tzinfo=dt.UTC)
+    )
+    seen_at = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=dt.UTC)
+    if seen_at == stored:
+        return
+    by = staff.display_name(conn, rec.inspected_by)
+    found = STATE_NAMES.get(rec.found_state, rec.found_state)
+    raise Conflict(
+        f"界桩 {marker.number} 的本轮记录已由 {by} 改为{found}（{format_local_time(stored)}）："
+        "您的修改是在此前的记录上做的，请查看现在的记录后再决定",
+        details={
+            "inspection_id": rec.id,
+            "marker": marker.number,
+            "inspected_by": by,
+            "found_state": rec.found_state,
+            "inspected_at": utc_iso(stored),
+            "changed_since": True,
+        },
+    )
 
 
 def _reason(data: dict) -> str | None:

@@ -968,3 +968,40 @@ def test_the_report_gives_an_urgent_finding_its_hour_to_be_reported_by(bclient, 
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", due)
     report = bclient.get(f"/boundaries/rounds/{rnd['id']}/report").get_data(as_text=True)
     assert f'data-label="报告时限" class="date">{due}</td>' in report
+
+
+def test_an_amendment_made_on_an_older_record_is_refused_not_applied(bclient, bstore, api_round):
+    """Side A corrects a record as A's device last knew it, after side B corrected it: A's
+    correction is refused with B's finding named, instead of replacing a finding A never saw
+    (user test, 2026-12-01). A, having looked, may replace it on purpose; a client that does
+    not say what it saw is not checked."""
+    rnd, markers = api_round
+    record, _ = inspection_service.record_inspection(
+        bstore, inspection_record(rnd["id"], "faded", marker_id=markers[0]["id"]), INSPECTOR_A
+    )
+    seen_by_a = bclient.get(f"/api/boundaries/rounds/{rnd['id']}/markers").get_json()["markers"]
+    seen_at = next(m for m in seen_by_a if m["inspection"])["inspection"]["inspected_at"]
+    b_fix = {"id": str(uuid.uuid4()), "found_state": "damaged", "reason": "实为损坏"}
+    inspection_service.amend_inspection(bstore, record["id"], b_fix, INSPECTOR_B)
+    url = f"/api/boundaries/inspections/{record['id']}/amendments"
+    a_fix = {
+        "id": str(uuid.uuid4()),
+        "found_state": "tilted",
+        "reason": "A 再更正",
+        "amends_inspected_at": seen_at,
+    }
+    refused = bclient.post(url, json=a_fix)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["details"]["changed_since"] and error["details"]["found_state"] == "damaged"
+    assert "已由 陈静 改为损坏" in error["message"]
+    stored = inspection_service.list_amendments(bstore, record["id"])
+    assert len(stored) == 1  # B's only: nothing of A's applied
+    # the second action: A, having seen B's finding, replaces it on purpose
+    made = bclient.post(
+        url, json={**a_fix, "amends_inspected_at": error["details"]["inspected_at"]}
+    )
+    assert made.status_code == 201 and made.get_json()["found_state"] == "tilted"
+    # an older client, saying nothing of what it saw, is not checked
+    bare = {"id": str(uuid.uuid4()), "found_state": "intact", "kind": "reinspection"}
+    assert bclient.post(url, json=bare).status_code == 201

@@ -404,6 +404,10 @@ class InspectionAmendment(InspectionNew):
     round_id: Id | None = None
     kind: literal(AMENDMENT_KINDS) = "amendment"
     reason: Text | None = None
+    # the record's inspected_at as the device knew it: refused (409) if it changed since
+    amends_inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = (
+        None
+    )
 
 
 class ConclusionSignOff(RequestModel):

@@ -544,3 +544,52 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     assert page.input_value("textarea[name=notes]") == ""
     assert page.is_disabled("#record-submit")
     assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []
+
+
+def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_decision(
+    live_server, open_context
+):
+    """A has the marker open on A's own record; side B corrects it from their device; A,
+    not having looked again, corrects it too. A's correction is held with B's finding named
+    (not silently put over it), and A replaces it only by choosing to (user test,
+    2026-12-01: B's correction was overwritten unseen)."""
+    import uuid
+
+    from boundaries import inspections as inspection_service
+    from boundaries.markers import list_markers
+    from tests.boundary_helpers import INSPECTOR_B
+
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    number = numbers[10]
+    (at,) = [
+        m for m in list_markers(store, line_id=live_server["line"]["id"]) if m["number"] == number
+    ]
+    page.context.set_geolocation({"longitude": at["lon"], "latitude": at["lat"], "accuracy": 3})
+    open_marker(page, number)
+    page.check("input[name=found_state][value=faded]")
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {number}')")
+    with store.read() as conn:
+        record_id = conn.execute(sa.select(inspections.c.id)).scalar()
+    inspection_service.amend_inspection(
+        store,
+        record_id,
+        {"id": str(uuid.uuid4()), "found_state": "damaged", "reason": "实为损坏"},
+        INSPECTOR_B,
+    )
+    page.check("input[name=found_state][value=tilted]")
+    page.check("input[name=amend_kind][value=amendment]")
+    page.fill("input[name=reason]", "A 再更正")
+    page.click("#record-submit")
+    page.wait_for_selector("#queue-list li.status-failed")
+    failed = page.inner_text("#queue-list li.status-failed")
+    assert "已由 陈静 改为损坏" in failed
+    with store.read() as conn:
+        assert conn.execute(sa.select(inspections.c.found_state)).scalar() == "damaged"
+    # the second action: having read it, A replaces B's finding on purpose
+    page.click("#queue-list li.status-failed button:has-text('仍以本条替换')")
+    page.wait_for_selector("#queue-count:has-text('0')")
+    with store.read() as conn:
+        assert conn.execute(sa.select(inspections.c.found_state)).scalar() == "tilted"
+    assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []

@@ -86,6 +86,12 @@
           i.label = i.label.replace(/^/, "补充 · ");
         });
       }, "primary"));
+    } else if (item.error_code === "conflict" && details.changed_since && item.kind === "amendment") {
+      // The other side changed the record after this was typed: theirs is what the record
+      // says now (the marker shows it); this one replaces it only if the inspector says so.
+      box.appendChild(button("仍以本条替换（" + details.inspected_by + "：" + stateName(details.found_state) + "）", function () {
+        Q.revise(item.id, function (i) { i.record.amends_inspected_at = details.inspected_at; });
+      }));
     }
     // A refused photo or note need not hold back the findings: mend it here and send again.
     if (details.field === "photo" && (item.photos || []).length) {
@@ -796,6 +802,8 @@
       entry.kind = "amendment"; entry.target = existing.id;
       record.kind = form.querySelector("input[name=amend_kind]:checked").value;
       record.reason = f.reason.value.trim() || null;
+      // made on the record as known here: refused if the other side changed it meanwhile
+      if (existing.inspected_at) { record.amends_inspected_at = existing.inspected_at; }
       label = G.label("amendment_kinds", record.kind) + " · " + label;
     }
     entry.label = label;
