@@ -62,6 +62,19 @@ def open_marker(page, number: str) -> None:
     page.wait_for_selector("#marker-facts dd")
 
 
+def stand_at(page, live_server, number: str) -> dict:
+    """Put the device's GPS fix on marker ``number``'s registered position (3 m accuracy),
+    so that a position taken there passes the distance guard; returns the marker."""
+    from boundaries.markers import list_markers
+
+    line_id = live_server["line"]["id"]
+    (at,) = [
+        m for m in list_markers(live_server["store"], line_id=line_id) if m["number"] == number
+    ]
+    page.context.set_geolocation({"longitude": at["lon"], "latitude": at["lat"], "accuracy": 3})
+    return at
+
+
 def test_record_online_then_offline_and_sync_exactly_once(live_server, open_context):
     base, store = live_server["url"], live_server["store"]
     context, watch = open_context(
@@ -483,12 +496,7 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     store = live_server["store"]
     page, watch, numbers = inspect_as(live_server, open_context)
     first, second = numbers[10], numbers[11]
-    from boundaries.markers import list_markers
-
-    (at,) = [
-        m for m in list_markers(store, line_id=live_server["line"]["id"]) if m["number"] == first
-    ]
-    page.context.set_geolocation({"longitude": at["lon"], "latitude": at["lat"], "accuracy": 3})
+    at = stand_at(page, live_server, first)
     open_marker(page, first)
     page.check("input[name=found_state][value=faded]")
     page.click("#use-gps")
@@ -556,16 +564,12 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     import uuid
 
     from boundaries import inspections as inspection_service
-    from boundaries.markers import list_markers
     from tests.boundary_helpers import INSPECTOR_B
 
     store = live_server["store"]
     page, watch, numbers = inspect_as(live_server, open_context)
     number = numbers[10]
-    (at,) = [
-        m for m in list_markers(store, line_id=live_server["line"]["id"]) if m["number"] == number
-    ]
-    page.context.set_geolocation({"longitude": at["lon"], "latitude": at["lat"], "accuracy": 3})
+    stand_at(page, live_server, number)
     open_marker(page, number)
     page.check("input[name=found_state][value=faded]")
     page.click("#record-submit")
