@@ -24,7 +24,9 @@
   var form = $("inspection-form");
   var state = {
     round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null,
-    records: {},  // marker_id -> {id, found_state, inspected_by, inspected_at, local}
+    // marker_id -> knownRecord(): {id, the finding, inspected_by(_label), inspected_at,
+    // local: the record is only on this device, pending: an amendment of it is}
+    records: {},
     drafts: {}    // "round:marker" -> what was typed for a marker and not saved (this page only)
   };
 
