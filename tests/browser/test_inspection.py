@@ -596,4 +596,7 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     page.wait_for_selector("#queue-count:has-text('0')")
     with store.read() as conn:
         assert conn.execute(sa.select(inspections.c.found_state)).scalar() == "tilted"
+    # the page says what is stored, not A's first finding still listed as sent in the outbox
+    page.wait_for_selector("#existing-record:has-text('倾斜）')")
+    assert "字迹模糊" not in page.inner_text("#existing-record")
     assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []

@@ -25,7 +25,7 @@
   var state = {
     round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null,
     // marker_id -> knownRecord(): {id, the finding, inspected_by(_label), inspected_at,
-    // local: the record is only on this device, pending: an amendment of it is}
+    // local: the record is only on this device, pending: the id of an amendment of it that is}
     records: {},
     drafts: {}    // "round:marker" -> what was typed for a marker and not saved (this page only)
   };
@@ -161,14 +161,16 @@
     renderQueue(items);
     items.forEach(function (i) {
       var markerId = i.record.marker_id;
-      if (i.status === "sent" && i.result && state.markers[markerId]) {
-        setMarkerState(markerId, i.result.assessed_state);
-        var known = state.records[markerId];
-        if (!known || known.local || known.pending) {
-          state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record);
-          saveRecords();
-        }
-      }
+      if (i.status !== "sent" || !i.result || !state.markers[markerId]) { return; }
+      // Only the send the known record waits for speaks for it: the outbox still lists
+      // earlier sends, whose findings a later amendment (this side's or the other's) replaced.
+      var known = state.records[markerId];
+      var awaited = !known || known.pending === i.record.id ||
+        (known.local && !known.pending && i.kind !== "amendment" && known.id === i.record.id);
+      if (!awaited) { return; }
+      setMarkerState(markerId, i.result.assessed_state);
+      state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record);
+      saveRecords();
     });
   });
   $("queue-toggle").addEventListener("click", function () {
@@ -261,7 +263,7 @@
       if (!state.round || i.record.round_id !== state.round.id) { return; }
       var k = String(i.record.marker_id);
       if (i.kind === "amendment") {   // a correction still on the device is what the record says here
-        if (i.status !== "sent") { out[k] = knownRecord(i.target, i.record, { local: out[k] ? out[k].local : false, pending: true }); }
+        if (i.status !== "sent") { out[k] = knownRecord(i.target, i.record, { local: out[k] ? out[k].local : false, pending: i.record.id }); }
         return;
       }
       if (out[k]) { return; }
@@ -561,6 +563,7 @@
     state.records[id] = knownRecord(row.id, row);
     saveRecords();
     markListed(id);
+    setMarkerState(id, row.assessed_state);
     if (same) { showExisting(); return; }   // only whose it is is new (our own change, now stored)
     var typing = form.dataset.dirty === "1";
     if (!typing) { startForm(id); }
@@ -799,7 +802,7 @@
     var existing = state.records[m.id];
     var entry = { record: record, photos: Array.prototype.slice.call(f.photos.files || []) };
     var label = m.number + " · " + stateName(record.found_state) + " · " +
-      new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+      new Date().toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai" });
     if (existing) {
       entry.kind = "amendment"; entry.target = existing.id;
       record.kind = form.querySelector("input[name=amend_kind]:checked").value;
@@ -820,7 +823,7 @@
       if (!existing) {
         state.records[m.id] = knownRecord(record.id, record, { local: true });
       } else {  // the box above the form, and the next correction, start from it now
-        state.records[m.id] = knownRecord(existing.id, record, { local: existing.local, pending: true });
+        state.records[m.id] = knownRecord(existing.id, record, { local: existing.local, pending: record.id });
       }
       markListed(m.id);
       saveRecords();
