@@ -56,7 +56,14 @@ from boundaries.vocabulary import (
 )
 from gazetteer.core import idempotency
 from gazetteer.core.actors import require_role
-from gazetteer.core.dates import LOCAL_TZ, format_local_time, local_date, parse_date, utc_iso
+from gazetteer.core.dates import (
+    LOCAL_TZ,
+    aware_utc,
+    format_local_time,
+    local_date,
+    parse_date,
+    utc_iso,
+)
 from gazetteer.core.errors import (
     ConfirmationRequired,
     Conflict,
@@ -1127,11 +1134,8 @@ def _refuse_if_changed_since(conn, rec, marker, seen) -> None:
             f"amends_inspected_at 应为 ISO 8601 时间：{str(seen)[:40]!r}",
             details={"field": "amends_inspected_at"},
         ) from None
-    stored = (
-        rec.inspected_at if rec.inspected_at.tzinfo else rec.inspected_at.replace(tzinfo=dt.UTC)
-    )
-    seen_at = seen_at if seen_at.tzinfo else seen_at.replace(tzinfo=dt.UTC)
-    if seen_at == stored:
+    stored = aware_utc(rec.inspected_at)
+    if aware_utc(seen_at) == stored:
         return
     by = staff.display_name(conn, rec.inspected_by)
     found = STATE_NAMES.get(rec.found_state, rec.found_state)
@@ -1247,7 +1251,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
             .where(*_section_filter(rnd))
             .order_by(markers.c.seq, markers.c.letter)
         ).all()
-    people = staff.profiles(store, [r.inspected_by for r in records.values()])
+    people = staff.labels(store, [r.inspected_by for r in records.values()])
     out = []
     for m in rows:
         rec = records.get(m.id)
@@ -1261,9 +1265,7 @@ def round_markers(store: Store, round_id: int) -> list[dict]:
                 else {f: getattr(rec, f) for f in _DEVICE_RECORD_FIELDS}
                 | {
                     "inspected_at": utc_iso(rec.inspected_at),
-                    "inspected_by_label": staff.person_label(
-                        people.get(rec.inspected_by), rec.inspected_by
-                    ),
+                    "inspected_by_label": people.get(rec.inspected_by, "—"),
                     "signed_by_both": bool(rec.signed_a_by and rec.signed_b_by),
                 },
             }

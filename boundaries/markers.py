@@ -281,11 +281,9 @@ def get_marker(store: Store, key: int | str, *, with_history: bool = True) -> di
                 query = sa.select(table).where(table.c.marker_id == marker["id"])
                 marker[key] = [r._asdict() for r in conn.execute(query.order_by(newest.desc()))]
     if with_history:
-        people = staff.profiles(store, [i["inspected_by"] for i in marker["inspections"]])
+        people = staff.labels(store, [i["inspected_by"] for i in marker["inspections"]])
         for record in marker["inspections"]:
-            record["inspected_by_label"] = staff.person_label(
-                people.get(record["inspected_by"]), record["inspected_by"]
-            )
+            record["inspected_by_label"] = people.get(record["inspected_by"], "—")
     return marker
 
 

@@ -132,9 +132,16 @@ def person_label(profile: dict | None, username: str | None = None) -> str:
     return f"{profile['full_name']}（{profile['organisation']}）"
 
 
+def labels(store: Store, usernames) -> dict[str, str]:
+    """``person_label`` of each of ``usernames`` (their profiles read at once), by
+    username; an account without a profile is named by its username."""
+    people = profiles(store, usernames)
+    return {u: person_label(people.get(u), u) for u in usernames if u}
+
+
 def label_of(store: Store, username: str) -> str:
     """``person_label`` of one account, its profile read from ``store``."""
-    return person_label(profiles(store, [username]).get(username), username)
+    return labels(store, [username])[username]
 
 
 def signer_label(conn, username: str) -> str:

@@ -148,9 +148,8 @@ def round_detail(round_id: int):
     records = [m for m in progress if m["inspection"]]
     amendments = inspection_service.round_amendments(store(), round_id)
     usernames = [u for t in rnd["teams"] for u in (t["leader"], *t["members"])]
-    usernames += [a[k] for made in amendments.values() for a in made for k in ("amended_by",)] + [
-        a["previous"].get("inspected_by") for made in amendments.values() for a in made
-    ]
+    for made in amendments.values():
+        usernames += [u for a in made for u in (a["amended_by"], a["previous"].get("inspected_by"))]
     usernames += [rnd["concluded_a_by"], rnd["concluded_b_by"]]
     usernames += [
         r["inspection"][k] for r in records for k in ("inspected_by", "signed_a_by", "signed_b_by")
@@ -172,7 +171,7 @@ def round_detail(round_id: int):
         signed=sum(1 for m in records if m["inspection"]["signed_by_both"]),
         state_names=STATE_NAMES,
         sign_side=team_side if actor.has_any({"inspector"}) else None,
-        people={u: staff.person_label(p) for u, p in staff.profiles(store(), usernames).items()},
+        people=staff.labels(store(), usernames),
         side_names=_division_names([rnd["side_a_code"], rnd["side_b_code"]]),
         is_officer=actor.has_any({"officer"}),
         my_side=my_side,

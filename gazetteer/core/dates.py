@@ -51,9 +51,7 @@ def local_date(value) -> dt.date | None:
         except ValueError:
             return dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(LOCAL_TZ).date()
+        return aware_utc(value).astimezone(LOCAL_TZ).date()
     return value
 
 
@@ -71,9 +69,7 @@ def format_local_time(value) -> str:
         return "—"
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return aware_utc(value).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def date_as_known(value) -> str | None:
@@ -90,12 +86,14 @@ def date_as_known(value) -> str | None:
     return text
 
 
+def aware_utc(value: dt.datetime) -> dt.datetime:
+    """A stored instant with its time zone: stores without time zones (SQLite) give back
+    naive datetimes that are UTC (every write is in UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def utc_iso(value) -> str | None:
     """A stored instant as ISO 8601 text with its offset. Stores without time zones
     (SQLite) give back naive datetimes that are UTC (every write is in UTC); None stays
     None. The JSON answers (``webmap.output.iso_value``) and the exports use this."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+    return None if value is None else aware_utc(value).isoformat()
