@@ -288,7 +288,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
         b_page.click(f"tr[data-marker='{number}'] button.sign-record")
         after_reload(b_page, f"tr[data-marker='{number}'] td.signed-b:has-text('陈静')")
     b_page.wait_for_selector("#round-progress:has-text('双方签认 4')")
-    # An inspector cannot sign or complete the joint conclusion for either side.
+    # An inspector reads the conclusion, with no box to type one it could not sign
+    assert b_page.locator("#conclusion-form textarea").count() == 0
+    assert "尚未填写联检结论" in b_page.inner_text("#conclusion-text")
+    # ... and cannot sign or complete the joint conclusion for either side.
     refused = b_page.evaluate(
         """([url, side]) => fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
             'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content},

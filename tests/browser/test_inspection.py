@@ -126,6 +126,15 @@ def test_record_online_then_offline_and_sync_exactly_once(live_server, open_cont
     page.wait_for_selector("#queue-count:has-text('1')")
     page.wait_for_selector(".bm-icon, .marker-cluster")
     screenshot(page, "inspect-offline-queue-768x1024")
+    # each marker's history is the copy kept when the round opened (no record then): the
+    # round's record as the device knows it heads it (user test: it read 尚无检查记录)
+    open_marker(page, second)
+    page.wait_for_selector("#marker-history li:has-text('本轮 · 倾斜')")
+    assert "在本设备待同步" in page.inner_text("#marker-history")
+    assert "尚无检查记录" not in page.inner_text("#marker-history")
+    open_marker(page, first)
+    page.wait_for_selector("#marker-history li:has-text('字迹模糊')")
+    assert "尚无检查记录" not in page.inner_text("#marker-history")
 
     # Back online: the queue flushes by itself, once.
     context.set_offline(False)
@@ -405,6 +414,49 @@ def test_what_was_typed_for_a_marker_waits_while_another_is_looked_at(live_serve
     assert watch.errors == [] and watch.blocked == []
 
 
+def test_a_paired_markers_two_icons_are_told_apart_by_a_list(live_server, open_context):
+    """A paired number's two markers (同号双立, 10–50 m apart) draw their icons on top of
+    each other until the map is zoomed far in: a tap there lists both, and either is
+    chosen (user test, 2026-12-01: a tap always picked the top one, and Playwright could
+    not tap the other). Zoomed in until they stand apart, a tap picks its own at once."""
+    page, watch, numbers = inspect_as(live_server, open_context)
+    pair = sorted(n for n in numbers if n.endswith(("A", "B")))[:2]
+    assert pair[0][:-1] == pair[1][:-1], pair
+    select_marker(page, pair[0])
+    page.wait_for_selector(f"#current-marker:has-text('{pair[0]}')")
+    page.wait_for_timeout(800)  # the view moves to it
+    box = page.locator(f".bm-icon[title='{pair[1]}']").bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    chooser = page.locator(".bm-choose")
+    chooser.wait_for()
+    screenshot(page, "inspect-paired-list")
+    assert "此处有 2 个界桩" in chooser.inner_text()
+    assert [b.inner_text().split(" ")[0] for b in chooser.locator("button").all()] == pair
+    chooser.locator(f"button:has-text('{pair[1]}')").tap()
+    page.wait_for_selector(f"#current-marker:has-text('{pair[1]}')")
+    page.wait_for_selector(".bm-choose", state="detached")  # the list closes (faded out)
+    # the second action: the other one of the pair, from the same spot
+    box = page.locator(f".bm-icon[title='{pair[0]}']").bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator(f".bm-choose button:has-text('{pair[0]}')").tap()
+    page.wait_for_selector(f"#current-marker:has-text('{pair[0]}')")
+    page.wait_for_selector(".bm-choose", state="detached")
+    screenshot(page, "inspect-paired-chosen")
+    # zoomed in until the icons stand apart, a tap is no longer asked about
+    zoom_in = page.locator(".leaflet-control-zoom-in:not(.leaflet-disabled)")
+    while zoom_in.count():  # to the map's last zoom
+        zoom_in.click()
+        page.wait_for_timeout(400)
+    select_marker(page, pair[1])  # brought into view at this zoom
+    page.wait_for_selector(f"#current-marker:has-text('{pair[1]}')")
+    page.wait_for_timeout(400)
+    box = page.locator(f".bm-icon[title='{pair[0]}']").bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(f"#current-marker:has-text('{pair[0]}')")
+    assert page.locator(".bm-choose").count() == 0
+    assert watch.errors == [] and watch.blocked == []
+
+
 def test_a_note_pasted_past_the_limit_is_said_to_be_cut(live_server, open_context):
     """The note box stops at the server's limit; a longer text pasted in (a report copied
     from elsewhere) used to be cut there without a word (user test, 2026-11-30)."""
@@ -513,6 +565,12 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     assert measured_lon and float(measured_lon) == pytest.approx(at["lon"], abs=1e-7)
     assert page.input_value("select[name=measurement_method]") == "gnss_handheld"
     page.check("input[name=found_state][value=buried]")
+    assert page.is_hidden("#notes-from-record")
+    page.check("input[name=amend_kind][value=amendment]")
+    # the note comes from the record: a correction asks for it to be read again
+    assert page.is_visible("#notes-from-record")
+    page.check("input[name=amend_kind][value=reinspection]")
+    assert page.is_hidden("#notes-from-record")
     page.check("input[name=amend_kind][value=amendment]")
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('更正原记录请填写原因')")
@@ -591,6 +649,11 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     assert "已由 陈静 改为损坏" in failed
     with store.read() as conn:
         assert conn.execute(sa.select(inspections.c.found_state)).scalar() == "damaged"
+    # the page shows the record as it is (B's), not A's refused correction as its finding
+    page.wait_for_selector("#existing-record:has-text('陈静（乙方民政局）：损坏')")
+    assert "未被服务器接受" in page.inner_text("#existing-record")
+    assert "服务器未接受" in page.inner_text("#form-message")
+    assert page.is_checked("input[name=found_state][value=damaged]")
     # the second action: having read it, A replaces B's finding on purpose
     page.click("#queue-list li.status-failed button:has-text('仍以本条替换')")
     page.wait_for_selector("#queue-count:has-text('0')")

@@ -93,6 +93,8 @@ def test_officer_pages_layout_dashboard_and_sign_in(live_server, open_context, v
             or box["y"] >= who["y"] + who["height"] - 1
             or box["y"] + box["height"] <= who["y"] + 1
         ), link.inner_text()
+        # a finger's target on the tablet's touch screen (user test: 35 px at 1024 px)
+        assert box["height"] >= 44, (link.inner_text(), box)
     # A long announcement line wraps inside the page instead of running off its edge.
     overflow = page.evaluate(
         """() => { const pre = document.createElement('pre');

@@ -12,11 +12,12 @@
   var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
   var username = (script && script.dataset.username) || "";
-  Q.setUser(username, script && script.dataset.userLabel);
+  var userLabel = (script && script.dataset.userLabel) || username;
+  Q.setUser(username, userLabel);
   // The page may come from the device's cache, drawn for whoever signed in before: who is
   // signed in now is the server's to say (records are tagged with it, and sent only by it).
   if (navigator.onLine) {
-    G.requestJSON("/auth/me").then(function (d) { username = d.username || ""; Q.setUser(username, d.label); }, function () {});
+    G.requestJSON("/auth/me").then(function (d) { username = d.username || ""; userLabel = d.label || username; Q.setUser(username, userLabel); }, function () {});
   }
   var container = document.getElementById("map");
   var map = G.createMap(container, { tap: true });
@@ -25,7 +26,8 @@
   var state = {
     round: null, markers: {}, layers: {}, selected: null, me: null, meLayer: null, watch: null,
     // marker_id -> knownRecord(): {id, the finding, inspected_by(_label), inspected_at,
-    // local: the record is only on this device, pending: the id of an amendment of it that is}
+    // local: the record is only on this device, pending: the id of an amendment of it that is
+    // (base: the record before it), refused: the id of an amendment the server did not take}
     records: {},
     drafts: {}    // "round:marker" -> what was typed for a marker and not saved (this page only)
   };
@@ -247,8 +249,13 @@
   function knownRecord(id, source, extra) {
     var out = { id: id };
     FINDING.forEach(function (k) { out[k] = source[k] === undefined ? null : source[k]; });
-    ["inspected_by", "inspected_by_label", "inspected_at"].forEach(function (k) { if (source[k]) { out[k] = source[k]; } });
+    ["inspected_by", "inspected_by_label", "inspected_at", "assessed_state"].forEach(function (k) { if (source[k]) { out[k] = source[k]; } });
     return Object.assign(out, extra || {});
+  }
+  // Record ``id`` as amendment ``amendment`` (still on this device) makes it, over ``was``.
+  function pendingRecord(id, amendment, was) {
+    var base = was ? Object.assign({}, was.pending ? was.base : was, { refused: null }) : null;
+    return knownRecord(id, amendment, { local: was ? was.local : false, pending: amendment.id, base: base });
   }
 
   // Which markers of the round already have a record. Server records never go away
@@ -257,13 +264,26 @@
   // device's outbox are added from the outbox itself, so a record the inspector discarded
   // is forgotten with it.
   function knownRecords(serverRecords, items) {
-    var out = {};
-    Object.keys(serverRecords).forEach(function (k) { if (!serverRecords[k].local) { out[k] = serverRecords[k]; } });
+    var out = {}, queued = {};
+    items.forEach(function (i) { queued[i.record.id] = true; });
+    Object.keys(serverRecords).forEach(function (k) {
+      var r = serverRecords[k];
+      if (r.pending && r.base && !queued[r.pending]) { r = r.base; }   // its amendment was discarded
+      if (r.refused && !queued[r.refused]) { r = Object.assign({}, r, { refused: null }); }
+      if (!r.local) { out[k] = r; }
+    });
     items.forEach(function (i) {
       if (!state.round || i.record.round_id !== state.round.id) { return; }
       var k = String(i.record.marker_id);
-      if (i.kind === "amendment") {   // a correction still on the device is what the record says here
-        if (i.status !== "sent") { out[k] = knownRecord(i.target, i.record, { local: out[k] ? out[k].local : false, pending: i.record.id }); }
+      if (i.kind === "amendment") {
+        var was = out[k] && out[k].pending === i.record.id ? out[k].base : out[k];
+        if (i.status === "failed" && was) {
+          // refused (the record changed meanwhile, …): the record is still what it was; the
+          // amendment waits in the outbox for the inspector's decision
+          out[k] = Object.assign({}, was, { refused: i.record.id });
+        } else if (i.status !== "sent") {   // a correction still on the device is what the record says here
+          out[k] = pendingRecord(i.target, i.record, was);
+        }
         return;
       }
       if (out[k]) { return; }
@@ -310,6 +330,10 @@
     state.records = knownRecords(state.records, items);
     saveRecords();
     Object.keys(state.markers).forEach(markListed);   // a discarded record loses its tick
+    Object.keys(state.records).forEach(function (k) {  // a refused amendment: the record's colour again
+      var rec = state.records[k];
+      if (rec.refused && state.markers[k]) { setMarkerState(Number(k), rec.assessed_state || rec.found_state); }
+    });
     showExisting();
     refreshAfterSync(items);
   });
@@ -338,7 +362,7 @@
         var p = f.properties, c = f.geometry.coordinates;
         state.markers[p.id] = { id: p.id, number: p.number, lon: c[0], lat: c[1], props: p };
         var m = L.marker([c[1], c[0]], { icon: G.markerIcon(p.state), title: p.number, keyboard: true });
-        m.on("click", function () { selectMarker(p.id); });
+        m.on("click", function (e) { G.chooseUnderTap(map, e, tapEntries(), "此处有 {n} 个界桩，请选择：", selectMarker); });
         state.layers[p.id] = m;
         cluster.addLayer(m);
         var o = el("option", listedName(p.id, p.number));
@@ -447,6 +471,13 @@
   });
 
   // A marker in the list: its number, ticked once this round has its record.
+  // Every marker of the round, as the chooser lists those under a tap: number, state, ✓.
+  function tapEntries() {
+    return Object.keys(state.markers).map(function (k) {
+      var m = state.markers[k];
+      return { layer: state.layers[k], id: m.id, text: listedName(m.id, m.number) + " · " + (G.STATE_NAMES[m.props.state] || G.UNINSPECTED.zh) };
+    });
+  }
   function listedName(id, number) { return number + (state.records[id] ? " ✓" : ""); }
   function markListed(id) {
     var o = $("marker-jump").querySelector("option[value='" + id + "']");
@@ -531,7 +562,14 @@
       var list = $("marker-history");
       list.replaceChildren();
       var items = f.history.inspections;
-      if (!items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
+      // Offline the history is the copy kept when the round was opened: the round's record
+      // as this device knows it (its own, still to send, or learnt since) heads the list.
+      var rec = state.records[id];
+      if (rec && !items.some(function (i) { return i.id === rec.id && i.found_state === rec.found_state; })) {
+        var mine = rec.local || rec.pending;
+        list.appendChild(el("li", "本轮 · " + stateName(rec.found_state) + " · " + (rec.inspected_by_label || rec.inspected_by || userLabel) +
+          (mine ? "（在本设备待同步）" : "（本设备已知的本轮记录）")));
+      } else if (!items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
       items.forEach(function (i) {
         var text = day(i.inspected_at) + " · " + stateName(i.found_state) + " · " + (i.inspected_by_label || i.inspected_by || "");
         if (i.displacement_m !== null && i.displacement_m !== undefined) { text += " · 位移 " + i.displacement_m + " 米"; }
@@ -560,7 +598,8 @@
     if (!row || (known && (known.local || known.pending))) { return; }
     var same = known && known.id === row.id && known.found_state === row.found_state && (known.notes || null) === (row.notes || null);
     if (same && known.inspected_by === row.inspected_by) { return; }
-    state.records[id] = knownRecord(row.id, row);
+    // (an amendment of ours the server refused still waits in the outbox: it stays said)
+    state.records[id] = knownRecord(row.id, row, known && known.refused ? { refused: known.refused } : null);
     saveRecords();
     markListed(id);
     setMarkerState(id, row.assessed_state);
@@ -569,7 +608,8 @@
     if (!typing) { startForm(id); }
     showExisting();
     var who = (row.inspected_by_label || row.inspected_by) + "：" + stateName(row.found_state);
-    $("form-message").textContent = (known ? "本轮该界桩的检查记录已更新（" + who + "）" : "本轮已有该界桩的检查记录（" + who + "）") +
+    var said = known && known.refused ? $("form-message").textContent + " " : "";   // why it was refused
+    $("form-message").textContent = said + (known ? "本轮该界桩的检查记录已更新（" + who + "）" : "本轮已有该界桩的检查记录（" + who + "）") +
       (typing ? "：您的填写将作为该记录的补充或更正保存。" : "。");
   }
 
@@ -586,7 +626,8 @@
       var who = rec.inspected_by_label || rec.inspected_by;
       box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local && !rec.pending ? who + "：" : "") + stateName(rec.found_state) +
         (rec.local || rec.pending ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
-        "该记录已有的双方签认随之撤销，须重新签认。";
+        "该记录已有的双方签认随之撤销，须重新签认。" +
+        (rec.refused ? "您对该记录的修改未被服务器接受，仍在“待同步”中，等您选择处理方式。" : "");
     }
   }
 
@@ -747,6 +788,17 @@
     }, 0);
   });
   form.addEventListener("reset", function () { setTimeout(showNotesCount, 0); });
+  // A correction starts from the whole record, its note too: choosing it asks for the
+  // note to be read again (a wrong finding often has a wrong note).
+  function showNotesFromRecord() {
+    var rec = state.selected && state.records[state.selected];
+    var kind = form.querySelector("input[name=amend_kind]:checked");
+    $("notes-from-record").hidden = !(rec && rec.notes && kind && kind.value === "amendment" &&
+      form.elements.notes.value === rec.notes);
+  }
+  Array.prototype.forEach.call(form.elements.amend_kind, function (r) { r.addEventListener("change", showNotesFromRecord); });
+  form.elements.notes.addEventListener("input", showNotesFromRecord);
+  form.addEventListener("reset", function () { setTimeout(showNotesFromRecord, 0); });
 
   function showPhotoNames() {
     var files = Array.prototype.slice.call(form.elements.photos.files || []);
@@ -823,7 +875,7 @@
       if (!existing) {
         state.records[m.id] = knownRecord(record.id, record, { local: true });
       } else {  // the box above the form, and the next correction, start from it now
-        state.records[m.id] = knownRecord(existing.id, record, { local: existing.local, pending: record.id });
+        state.records[m.id] = pendingRecord(existing.id, record, existing);
       }
       markListed(m.id);
       saveRecords();

@@ -79,6 +79,8 @@
 
   var markers = lazyGeoJSON("/api/boundaries/markers", function (group, fc) {
     var cluster = L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 12 });
+    var entries = [];
+    var openMarker = function (n) { entries[n].layer.openPopup(); };
     fc.features.forEach(function (f) {
       var c = f.geometry.coordinates, p = f.properties;
       var m = L.marker([c[1], c[0]], { icon: G.markerIcon(p.state), title: p.number, keyboard: true });
@@ -86,6 +88,9 @@
         return popupContent([["strong", p.number], ["p", p.line_name + " · " + p.type_name],
           ["p", t("state", "状态") + "：" + p.state_name]], p.label);
       });
+      // (after the popup's own click: with several icons under the tap, a list replaces it)
+      m.on("click", function (e) { G.chooseUnderTap(map, e, entries, t("chooseMarker", "此处有 {n} 个界桩，请选择："), openMarker); });
+      entries.push({ layer: m, id: entries.length, text: p.number + " · " + p.state_name });
       cluster.addLayer(m);
     });
     group.addLayer(cluster);

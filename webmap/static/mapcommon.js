@@ -159,6 +159,39 @@
     });
   }
 
+  // A tap on a marker icon may cover others: a paired number's two markers (同号双立) stand
+  // 10–50 m apart on the two banks, a junction's (同号三立) closer still, so their 44 px
+  // icons lie on top of each other until the map is zoomed far in, and the tap would always
+  // pick the top one. ``event`` is the marker's Leaflet click; ``entries`` are
+  // {layer, id, text} of every marker; ``choose(id)`` is what picking one does. With more
+  // than one icon under the finger a popup lists them (``title`` above the list); a key
+  // press (no pointer position) picks the marker it was made on.
+  var ICON_HALF_PX = 22;
+  function chooseUnderTap(map, event, entries, title, choose) {
+    var own = entries.filter(function (e) { return e.layer === event.target; })[0];
+    var pointer = event.originalEvent;
+    if (!pointer || pointer.clientX === undefined) { if (own) { choose(own.id); } return; }
+    var at = map.mouseEventToContainerPoint(pointer);
+    var under = entries.filter(function (e) {
+      if (!map.hasLayer(e.layer)) { return false; }   // inside a cluster: not drawn on its own
+      var p = map.latLngToContainerPoint(e.layer.getLatLng());
+      return Math.abs(p.x - at.x) <= ICON_HALF_PX && Math.abs(p.y - at.y) <= ICON_HALF_PX;
+    });
+    if (under.length < 2) { if (own) { choose(own.id); } return; }
+    under.sort(function (a, b) { return a.text < b.text ? -1 : a.text > b.text ? 1 : 0; });
+    var box = el("div", null, "bm-choose");
+    box.appendChild(el("p", title.replace("{n}", under.length)));
+    var popup = L.popup({ closeButton: true, autoPanPadding: [20, 20] });
+    under.forEach(function (e) {
+      var b = el("button", e.text);
+      b.type = "button";
+      b.dataset.markerId = String(e.id);
+      b.addEventListener("click", function () { map.closePopup(popup); choose(e.id); });
+      box.appendChild(b);
+    });
+    popup.setLatLng(map.containerPointToLatLng(at)).setContent(box).openOn(map);
+  }
+
   // Below this width (phones, tablets in portrait) an open legend or layer box covers a
   // good part of the map: they start folded.
   var COMPACT_WIDTH_PX = 1024;
@@ -253,6 +286,6 @@
     toleranceForZoom: toleranceForZoom, divisionLayer: divisionLayer, markerIcon: markerIcon,
     legendControl: legendControl, stateLegendRows: stateLegendRows, distanceBearing: distanceBearing,
     compass: compass, formatDistance: formatDistance, compactScreen: compactScreen,
-    fitClearOfControls: fitClearOfControls
+    fitClearOfControls: fitClearOfControls, chooseUnderTap: chooseUnderTap
   };
 })();
