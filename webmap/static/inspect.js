@@ -470,14 +470,14 @@
     }).catch(function (e) { $("round-info").textContent = e.message; });
   });
 
-  // A marker in the list: its number, ticked once this round has its record.
-  // Every marker of the round, as the chooser lists those under a tap: number, state, ✓.
+  // Every marker of the round, as the chooser lists those under a tap: number, ✓, state.
   function tapEntries() {
     return Object.keys(state.markers).map(function (k) {
       var m = state.markers[k];
       return { layer: state.layers[k], id: m.id, text: listedName(m.id, m.number) + " · " + (G.STATE_NAMES[m.props.state] || G.UNINSPECTED.zh) };
     });
   }
+  // A marker in the list: its number, ticked once this round has its record.
   function listedName(id, number) { return number + (state.records[id] ? " ✓" : ""); }
   function markListed(id) {
     var o = $("marker-jump").querySelector("option[value='" + id + "']");
