@@ -302,6 +302,56 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []
 
 
+def test_a_note_the_server_refused_is_mended_in_the_outbox(live_server, open_context):
+    """The server refuses a record's note for a rule the page does not know (an older page
+    in the device's cache, a rule changed since): the outbox offers a text box with the
+    note to mend, held to the form's rules, and sends the record again (it was a browser
+    prompt: a one-line box on a tablet, and the typing lost on any redraw)."""
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    number = numbers[5]
+    refused = []
+
+    def refuse_once(route):
+        if refused:
+            return route.continue_()
+        refused.append(route.request.post_data_json["notes"])
+        body = {
+            "error": {
+                "code": "invalid",
+                "message": "备注不符合要求：请写明界桩现状",
+                "details": {"field": "notes"},
+            }
+        }
+        route.fulfill(status=400, json=body)
+
+    page.route("**/api/boundaries/inspections", refuse_once)
+    open_marker(page, number)
+    page.check("input[name=found_state][value=tilted]")
+    page.fill("textarea[name=notes]", "见照片")
+    page.click("#record-submit")
+    page.wait_for_selector("#queue-list li.status-failed")
+    mend = page.locator("#queue-list li.status-failed .queue-mend textarea")
+    assert mend.input_value() == "见照片" and refused == ["见照片"]
+    mend.fill("向南倾斜约十度\x1b")
+    page.click("#queue-list li.status-failed button:has-text('修改备注后重新发送')")
+    page.wait_for_selector(".queue-mend .error:has-text('控制字符')")
+    assert stored(store) == []
+    # the second try, after another marker's record redrew the outbox: the typing is there
+    mend.fill("向南倾斜约十度")
+    open_marker(page, numbers[7])
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {numbers[7]}')")
+    assert len(stored(store)) == 1
+    assert mend.input_value() == "向南倾斜约十度"
+    page.click("#queue-list li.status-failed button:has-text('修改备注后重新发送')")
+    page.wait_for_selector("#queue-count:has-text('0')")
+    with store.read() as conn:
+        notes = conn.execute(sa.select(inspections.c.notes).order_by(inspections.c.notes)).all()
+    assert [n for (n,) in notes] == [None, "向南倾斜约十度"]
+    assert [e for e in watch.errors if "400" not in e] == [] and watch.blocked == []
+
+
 def test_an_inspector_not_on_the_team_is_told_before_typing_a_record(live_server, open_context):
     """Picking, by hand, a round whose teams do not list them, an inspector sees its
     markers and is told at once that they cannot record there; a save is refused at the

@@ -68,6 +68,35 @@
     return b;
   }
 
+  // A refused note mended in the outbox itself (a text box, not a browser prompt, which a
+  // tablet shows as a one-line box): held to the form's rules before it is sent again.
+  // What is typed survives the outbox being drawn again (another record's change).
+  var mending = {};   // outbox item id -> the note as being mended
+  function noteProblem(text) {
+    if (!text.isWellFormed()) { return "备注中有无法保存的字符（不成对的代理项），请删去后再发送。"; }
+    if (text && !new RegExp(form.elements.notes.dataset.pattern).test(text)) { return "备注中有控制字符（如 ESC），请删去后再发送。"; }
+    var limit = Number($("notes-count").dataset.limit);
+    return text.length > limit ? "备注最多 " + limit + " 字（现为 " + text.length + " 字），请删减后再发送。" : null;
+  }
+  function noteMender(item) {
+    var box = el("div", null, "queue-mend");
+    var area = el("textarea");
+    area.rows = 3;
+    area.setAttribute("aria-label", "修改备注");
+    area.value = item.id in mending ? mending[item.id] : (item.record.notes || "");
+    var said = el("p", null, "hint");
+    area.addEventListener("input", function () { mending[item.id] = area.value; said.textContent = ""; said.className = "hint"; });
+    box.appendChild(area);
+    box.appendChild(button("修改备注后重新发送", function () {
+      var notes = area.value.trim(), problem = noteProblem(notes);
+      if (problem) { said.textContent = problem; said.className = "form-message error"; return; }
+      delete mending[item.id];
+      Q.revise(item.id, function (i) { i.record.notes = notes || null; });
+    }, "primary"));
+    box.appendChild(said);
+    return box;
+  }
+
   // The choices for a record the server refused: it stays here until one is taken.
   function decisions(item) {
     var box = el("div", null, "queue-decide");
@@ -103,13 +132,7 @@
         Q.revise(item.id, function (i) { i.photos = []; });
       }, "primary"));
     }
-    if (details.field === "notes") {
-      box.appendChild(button("修改备注后重新发送", function () {
-        var notes = window.prompt("修改备注（" + item.error + "）", item.record.notes || "");
-        if (notes === null) { return; }
-        Q.revise(item.id, function (i) { i.record.notes = notes.trim() || null; });
-      }, "primary"));
-    }
+    if (details.field === "notes") { box.appendChild(noteMender(item)); }
     var others = Object.keys(state.markers).map(function (k) { return state.markers[k]; });
     if (others.length && item.kind !== "amendment") {
       var pick = el("select", null, "attach-select");
