@@ -67,6 +67,12 @@ from gazetteer.tables import places
 
 log = logging.getLogger(__name__)
 
+# What a reverse lookup outside every division held says (with ``nearest_places``, whose
+# ``distance_m`` tells how far they are).
+OUTSIDE_DIVISIONS_NOTICE = (
+    "该点不在本服务收录的行政区划内（海上，或广东省及相邻省区以外）："
+    "所列最近地名可能很远，请看其距离"
+)
 MAX_BATCH_POINTS = 10_000
 # More changed places than this in one batch (an import): rebuild beside instead.
 MAX_INCREMENTAL_PLACES = 5_000
@@ -661,12 +667,18 @@ class LookupService:
         places_near = []
         if nearest:
             places_near = self._current().nearest.nearest(lon_c, lat_c, nearest)
-        return {
+        found = {
             "input": {"lon": lon, "lat": lat, "crs": crs.normalise_tag(crs_tag)},
             "cgcs2000": {"lon": round(lon_c, 8), "lat": round(lat_c, 8)},
             "divisions": divisions,
             "nearest_places": places_near,
         }
+        if not divisions:
+            # At sea, or beyond the divisions held (Guangdong and its neighbours): the
+            # nearest places may be far away, and the answer says so rather than let them
+            # pass for the point's surroundings.
+            found["notice"] = OUTSIDE_DIVISIONS_NOTICE
+        return found
 
     def reverse_batch(self, lons, lats, crs_tag: str = "CGCS2000") -> list[dict]:
         """Per point: the chain of containing divisions (codes and names), vectorised."""

@@ -468,11 +468,11 @@ def test_request_errors_are_in_chinese_and_name_states_by_label(bclient, api_rou
         rnd["id"], marker_id=markers[0]["id"], notes="桩" * (NOTES_MAX_CHARS + 1)
     )
     refused = bclient.post("/api/boundaries/inspections", json=long_notes).get_json()["error"]
-    assert refused["message"] == f"字段 notes 有误：最多 {NOTES_MAX_CHARS} 个字符"
+    assert refused["message"] == f"字段 备注（notes） 有误：最多 {NOTES_MAX_CHARS} 个字符"
     assert refused["details"]["errors"][0]["message"] == f"最多 {NOTES_MAX_CHARS} 个字符"
     wrong = {**inspection_record(rnd["id"], marker_id=markers[0]["id"]), "measured_lon": "x"}
     message = bclient.post("/api/boundaries/inspections", json=wrong).get_json()["error"]["message"]
-    assert message == "字段 measured_lon 有误：应为数字"
+    assert message == "字段 实测经度（measured_lon） 有误：应为数字"
     broken = inspection_record(rnd["id"], "broken", marker_id=markers[0]["id"])
     message = bclient.post("/api/boundaries/inspections", json=broken).get_json()["error"][
         "message"
@@ -486,7 +486,7 @@ def test_request_errors_are_in_chinese_and_name_states_by_label(bclient, api_rou
             "teams": plan_body(find_line_dict(bclient))["teams"][:1],
         },
     ).get_json()["error"]
-    assert one_team["message"] == "字段 teams 有误：至少 2 项"
+    assert one_team["message"] == "字段 联检队伍（teams） 有误：至少 2 项"
     assert not re.search(r"[A-Za-z]{4,} [a-z]{3,}", one_team["message"])
 
 

@@ -88,6 +88,19 @@ def test_reverse_lookup_cgcs2000_and_gcj02(client):
     ).get_json()
     assert [d["code"] for d in via_amap["divisions"]] == ["440000", "440100", "440105"]
     assert abs(via_amap["cgcs2000"]["lon"] - 113.3245) < 1e-5
+    assert "notice" not in tower and "notice" not in via_amap
+
+
+def test_a_point_outside_every_division_says_so(client):
+    """A point far outside the country (0, 0) or at sea lies in no division held: the
+    answer says so beside the nearest places, whose distance shows how far they are (a
+    user test read 12,000 km away places as the point's surroundings)."""
+    from gazetteer.lookup import OUTSIDE_DIVISIONS_NOTICE
+
+    for query in ("lon=0&lat=0", "lon=114.0&lat=18.0"):
+        found = client.get(f"/api/reverse?{query}&nearest=1").get_json()
+        assert found["divisions"] == [] and found["notice"] == OUTSIDE_DIVISIONS_NOTICE
+        assert found["nearest_places"][0]["distance_m"] > 100_000
 
 
 def test_reverse_errors_and_batch(client):
@@ -126,9 +139,9 @@ def test_search_page_and_escaping(client, store):
         ("bogus=1", "不认识的参数：bogus"),
         ("q=&bogus=1", "不认识的参数：bogus"),
         ("q=番禺&bogus=1&other=2", "不认识的参数：bogus、other"),
-        ("limit=abc", "参数 limit 有误：应为整数"),
-        ("q=番禺&limit=0", "参数 limit 有误：应不小于 1"),
-        ("q=番禺&q=广州", "参数 q 有误：只能给一次（给了 2 次）"),
+        ("limit=abc", "参数 条数（limit） 有误：应为整数"),
+        ("q=番禺&limit=0", "参数 条数（limit） 有误：应不小于 1"),
+        ("q=番禺&q=广州", "参数 查询词（q） 有误：只能给一次（给了 2 次）"),
     ],
 )
 def test_search_page_refuses_what_the_api_refuses_on_the_page(client, query, named):
@@ -140,7 +153,9 @@ def test_search_page_refuses_what_the_api_refuses_on_the_page(client, query, nam
     page = client.get("/search?" + query)
     text = page.get_data(as_text=True)
     assert page.status_code == 400 and page.mimetype == "text/html", (query, page.status_code)
-    assert f'role="alert">{named}' in text and 'name="q"' in text
+    # the page names the parameter by its label alone (its key is for API clients)
+    shown = named.replace("（limit）", "").replace("（q）", "")
+    assert f'role="alert">{shown}' in text and 'name="q"' in text
     assert "Extra inputs" not in text and "找到" not in text
 
 

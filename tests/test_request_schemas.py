@@ -190,7 +190,7 @@ def test_unknown_and_missing_fields_are_400_naming_them(door):
     client, headers, _store = door
     r = client.post("/api/boundaries/tasks", json={"marker_id": 1}, headers=headers)
     assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "kind"
-    assert "缺少字段 kind" in r.get_json()["error"]["message"]
+    assert "缺少字段 类型（kind）" in r.get_json()["error"]["message"]
     r = client.post(
         "/api/boundaries/disputes", json={**VALID[schemas.DisputeNew], "owner": 1}, headers=headers
     )
@@ -217,7 +217,11 @@ def test_query_strings_are_checked_by_their_models_naming_the_parameter(door, ur
     r = client.get(url, headers={**headers, "Accept": "application/json"})
     assert r.status_code == 400, (url, r.status_code)
     assert r.get_json()["error"]["details"]["field"] == field
-    assert f"参数 {field}" in r.get_json()["error"]["message"].replace("：", " ")
+    message = r.get_json()["error"]["message"]
+    # an unknown name as sent; a known one by its Chinese title, then its key
+    unknown = message.startswith("不认识的")
+    named = field if unknown else f"{schemas.FIELD_TITLES_ZH[field]}（{field}）"
+    assert f"参数 {named}" in message.replace("：", " "), message
     # Then the same query as the model declares it is answered.
     fixed = client.get(
         url.split("?")[0] + ("?crs=CGCS2000" if field == "crs" else ""), headers=headers
@@ -296,10 +300,13 @@ def test_unknown_and_repeated_parameters_are_named_as_such_in_chinese(door):
         "other",
     ]
     error = client.get("/api/search?q=广州&q=x", headers=headers).get_json()["error"]
-    assert error["message"] == "参数 q 有误：只能给一次（给了 2 次）", error
+    assert error["message"] == "参数 查询词（q） 有误：只能给一次（给了 2 次）", error
     assert error["details"]["errors"][0]["type"] == "repeated"
     error = client.get("/api/search?q=广州&status=bogus", headers=headers).get_json()["error"]
-    assert error["message"] == "参数 status 有误：应为以下之一：'in_force'、'historical'、'retired'"
+    assert (
+        error["message"]
+        == "参数 状态（status） 有误：应为以下之一：'in_force'、'historical'、'retired'"
+    )
     error = client.get("/api/search?limit=1&limit=2&limit=3", headers=headers).get_json()["error"]
     assert error["details"]["field"] == "q" and "unknown" not in error["details"]
     assert "给了 3 次" in error["details"]["errors"][1]["message"]
@@ -494,3 +501,20 @@ def test_every_api_route_is_in_the_openapi_document(app):
                 missing.append(f"{method} {path}")
     assert set(missing) - NOT_YET_DOCUMENTED == set(), "routes missing from the document"
     assert NOT_YET_DOCUMENTED - set(missing) == set(), "documented now: take them off the list"
+
+
+def test_every_field_a_refusal_can_name_has_a_chinese_title():
+    """A refusal names the field in Chinese first (字段 经度（lon） 有误：应为数字): every
+    field and parameter of every request model has its own title or the shared one, so
+    a user never reads a bare English name alone."""
+    models = set(schemas.REQUEST_BODIES.values()) | set(schemas.QUERY_MODELS.values())
+    untitled = sorted(
+        f"{model.__name__}.{name}"
+        for model in models
+        for name, field in model.model_fields.items()
+        if not field.title and name not in schemas.FIELD_TITLES_ZH
+    )
+    assert untitled == []
+    with pytest.raises(schemas.InvalidInput) as caught:
+        schemas._validated(schemas.ReverseQuery, {"lon": "东经113", "lat": "23"})
+    assert caught.value.message == "参数 经度（lon） 有误：应为数字"

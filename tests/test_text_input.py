@@ -666,3 +666,19 @@ def test_a_json_answer_is_written_as_flask_would_write_it(app):
         escaped = jsonify({"name": "\x07"}).get_data(as_text=True)  # written as \u0007
         assert json.loads(escaped) == {"name": "\ufffd"}
         assert json.loads(jsonify({"n": 2**70}).get_data()) == {"n": 2**70}
+
+
+def test_a_control_character_in_a_json_body_is_named_by_the_fields_label(client, store):
+    """A control character pasted into a form that sends JSON is refused naming the field
+    as the page labels it, before its key (a user test read “plan 含有不允许的控制字符”)."""
+    from helpers import token_headers
+
+    headers = token_headers(store, "planner", "officer")
+    r = client.post("/api/boundaries/rounds", json={"plan": "逐桩检查\x1b[31m"}, headers=headers)
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["message"].startswith("检查方案（plan） 含有不允许的控制字符（U+001B）")
+    assert error["details"]["field"] == "plan"
+    # a key the table does not know is named as sent
+    r = client.post("/api/boundaries/rounds", json={"remark": "a\x1b"}, headers=headers)
+    assert r.get_json()["error"]["message"].startswith("remark 含有不允许的控制字符")

@@ -18,6 +18,7 @@ from flask import (
 )
 
 from boundaries import staff
+from boundaries.inspections import MAX_PLAUSIBLE_DISPLACEMENT_M
 from boundaries.markers import DEMO_LABEL, DEMO_NOTICE
 from boundaries.vocabulary import (
     FIELD_STATES,
@@ -63,6 +64,8 @@ def inspect_page():
         found_states=[(s, STATE_NAMES[s]) for s in FIELD_STATES],
         methods=METHOD_NAMES,
         guards=current_app.config["MARKER_DISTANCE_GUARD_M"],
+        # beyond it the server refuses any position: said at the form, not offered to confirm
+        farthest_m=MAX_PLAUSIBLE_DISPLACEMENT_M,
         notes_limit=NOTES_MAX_CHARS,
         reason_limit=REASON_MAX_CHARS,
         text_pattern=TEXT_PATTERN,  # what the server refuses in notes, said at the form

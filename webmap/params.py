@@ -9,6 +9,7 @@ from flask import request
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.idempotency import Replayed
 from gazetteer.core.text import check_document_text, normalise_document_text
+from webmap.field_titles import FIELD_TITLES_ZH
 
 
 def idempotency_key() -> str | None:
@@ -79,5 +80,5 @@ def json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("请求体应为 JSON 对象（Content-Type: application/json）")
-    check_document_text(body)
+    check_document_text(body, labels=FIELD_TITLES_ZH)
     return normalise_document_text(body)

@@ -69,6 +69,7 @@ from gazetteer.search import MAX_QUERY_CHARS
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
 from gazetteer.workflow import STEP_PARAMS
+from webmap.field_titles import FIELD_TITLES_ZH
 from webmap.params import json_body
 
 Text = Annotated[str, Field(max_length=20_000, pattern=TEXT_PATTERN)]
@@ -368,7 +369,7 @@ class RoundPlan(OnALine):
 
     round_no: Annotated[int, Field(ge=1, le=2**31 - 1)]
     title: Annotated[Line, Field(max_length=200)] | None = None
-    plan: FilledText = Field(title="联检计划", description="检查范围与方法")
+    plan: FilledText = Field(title="检查方案", description="检查范围与方法")
     planned_start: IsoDate = Field(title="计划开始日期")
     planned_end: IsoDate = Field(title="计划结束日期", description="不早于 planned_start")
     teams: list[Team] = Field(min_length=2, max_length=2)
@@ -827,10 +828,13 @@ def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
     unknown name is named with every other unknown one (``unknown``)."""
     noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
-    # A field's zh-CN title, where it has one, goes first: "拟用名称（name）".
+    # A field's zh-CN title goes first: "拟用名称（name）"; its own, else the shared one.
     declared = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
-    if declared is not None and declared.title:
-        field = f"{declared.title}（{field}）"
+    title = declared.title if declared is not None and declared.title else None
+    if not title and declared is not None and len(error["loc"]) == 1:  # (not a part of it)
+        title = FIELD_TITLES_ZH.get(str(error["loc"][0]))
+    if title:
+        field = f"{title}（{field}）"
     kind = error["type"]
     if kind == "missing":
         return f"缺少{noun} {field}"

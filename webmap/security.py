@@ -47,6 +47,7 @@ from gazetteer.core.text import (
 )
 from webmap.context import current_actor
 from webmap.errors import SIGN_IN_NEEDED_ZH, error_response
+from webmap.field_titles import FIELD_TITLES_ZH
 
 csrf = CSRFProtect()
 
@@ -225,7 +226,7 @@ def _check_body() -> None:
         except Exception:  # werkzeug raises BadRequest for malformed JSON
             raise InvalidInput("请求体不是合法的 JSON") from None
         _check_json_numbers(document)
-        check_document_text(document)
+        check_document_text(document, labels=FIELD_TITLES_ZH)
 
 
 def content_security_policy(tile_url: str | None, nonce: str | None = None) -> str:

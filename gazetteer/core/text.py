@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 
 from gazetteer.core.errors import InvalidInput
 
@@ -243,13 +244,16 @@ def check_parameter_text(name: str, value: str, *, writes: bool) -> None:
     _refuse_forbidden(value, name, outcome=outcome)
 
 
-def check_document_text(document, where: str = "请求体") -> None:
+def check_document_text(
+    document, where: str = "请求体", labels: Mapping[str, str] | None = None
+) -> None:
     """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
     document that holds a lone surrogate or a control character (multi-line text is allowed
-    here; the domain asks single-line fields for one line)."""
+    here; the domain asks single-line fields for one line). ``labels``: Chinese labels of
+    top-level fields, said before the key (检查方案（plan）)."""
     for path, item in json_leaves(document, where):
         if isinstance(item, str):
-            _refuse_forbidden(item, path)
+            _refuse_forbidden(item, path, label=(labels or {}).get(path))
 
 
 def normalise_document_text(document):

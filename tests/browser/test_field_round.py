@@ -319,6 +319,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
     after_reload(other, "#signed-b:has-text('李娜')")
     other.click("#complete-round")
     other.wait_for_selector("#round-status:has-text('已完成')")
+    # completed, the page still shows what both signed (a user test: it vanished)
+    assert "1 颗损坏" in other.inner_text("#conclusion-text")
+    assert "张伟" in other.inner_text("#signed-a") and "李娜" in other.inner_text("#signed-b")
+    assert other.locator("#conclusion-form textarea, #complete-round").count() == 0
     shot(other, "9-signed", viewport, full_page=True)
 
     # ---- the report: map drawn, no console errors, fits the screen, prints to A4 ----

@@ -294,6 +294,18 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     page.fill("input[name=measurement_accuracy_m]", "0")
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('请同时填写实测经纬度')")
+    # a position a degree away is refused at the form, as the server would refuse it
+    # (a user test: it was offered as 界桩确已移位, then refused at sync for good)
+    page.fill("input[name=measured_lon]", "111.0")
+    page.fill("input[name=measured_lat]", "21.9")
+    page.select_option("select[name=measurement_method]", "rtk")
+    page.check("input[name=amend_kind][value=reinspection]")  # (the marker has its record)
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('超过 300 米：请核对界桩编号')")
+    assert page.is_hidden("#guard") and page.inner_text("#queue-count") == "0"
+    page.fill("input[name=measured_lon]", "")
+    page.fill("input[name=measured_lat]", "")
+    page.select_option("select[name=measurement_method]", "none")
     # 使用当前 GPS 位置 before 定位我: one tap locates and fills the position in
     page.click("#use-gps")
     page.wait_for_selector("#form-message:has-text('已填入当前 GPS 位置')")
@@ -617,6 +629,7 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     page.check("input[name=found_state][value=buried]")
     assert page.is_hidden("#notes-from-record")
     page.check("input[name=amend_kind][value=amendment]")
+    assert page.inner_text("#record-submit") == "保存更正"
     # the note comes from the record: a correction asks for it to be read again
     assert page.is_visible("#notes-from-record")
     page.check("input[name=amend_kind][value=reinspection]")
@@ -707,6 +720,12 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     # the second action: having read it, A replaces B's finding on purpose
     page.click("#queue-list li.status-failed button:has-text('仍以本条替换')")
     page.wait_for_selector("#queue-count:has-text('0')")
+    page.wait_for_selector("#form-message:has-text('已按您的选择同步到服务器')")
+    # the open form is the record as now stored (it kept B's finding, which a next
+    # correction then put back)
+    page.wait_for_function(
+        "document.querySelector('input[name=found_state][value=tilted]').checked"
+    )
     with store.read() as conn:
         assert conn.execute(sa.select(inspections.c.found_state)).scalar() == "tilted"
     # the page says what is stored, not A's first finding still listed as sent in the outbox

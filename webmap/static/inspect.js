@@ -11,6 +11,7 @@
   var signedIn = script && script.dataset.signedIn === "1";
   var staff = script && script.dataset.staff === "1";   // rounds are field data: staff only
   var GUARDS = JSON.parse((script && script.dataset.guards) || "{}");
+  var FARTHEST_M = Number((script && script.dataset.farthestM) || Infinity);
   var username = (script && script.dataset.username) || "";
   var userLabel = (script && script.dataset.userLabel) || username;
   Q.setUser(username, userLabel);
@@ -91,29 +92,43 @@
       var notes = area.value.trim(), problem = noteProblem(notes);
       if (problem) { said.textContent = problem; said.className = "form-message error"; return; }
       delete mending[item.id];
-      Q.revise(item.id, function (i) { i.record.notes = notes || null; });
+      decide(item, function (i) { i.record.notes = notes || null; });
     }, "primary"));
     box.appendChild(said);
     return box;
+  }
+
+  // The inspector's choice for a refused record, sent at once: the form's message follows
+  // this record from here on (not the refusal it said before).
+  function decide(item, change) {
+    var msg = $("form-message");
+    msg.textContent = "正在按您的选择重新发送：" + item.label + "…";
+    msg.dataset.waitingFor = item.id; msg.dataset.decided = "1";
+    return Q.revise(item.id, change);
   }
 
   // The choices for a record the server refused: it stays here until one is taken.
   function decisions(item) {
     var box = el("div", null, "queue-decide");
     var details = item.error_details || {};
-    if (item.error_code === "confirmation_required") {
-      box.appendChild(button("界桩确已移位（" + details.distance_m + " 米），重新发送", function () {
-        Q.revise(item.id, function (i) { i.record.moved_confirmed = true; });
-      }, "primary"));
-      box.appendChild(button("不保存实测位置，重新发送", function () {
-        Q.revise(item.id, function (i) {
+    var dropPosition = function () {
+      return button("不保存实测位置，重新发送", function () {
+        decide(item, function (i) {
           delete i.record.measured_lon; delete i.record.measured_lat; delete i.record.measurement_accuracy_m;
           i.record.measurement_method = "none";
         });
-      }));
+      });
+    };
+    if (item.error_code === "confirmation_required") {
+      box.appendChild(button("界桩确已移位（" + details.distance_m + " 米），重新发送", function () {
+        decide(item, function (i) { i.record.moved_confirmed = true; });
+      }, "primary"));
+      box.appendChild(dropPosition());
+    } else if (details.field === "measured_lon" || details.field === "measured_lat") {
+      box.appendChild(dropPosition());   // a position the server will never take (too far, …)
     } else if (item.error_code === "conflict" && details.inspection_id && item.kind !== "amendment") {
       box.appendChild(button("保留为本轮记录的补充（再次检查）", function () {
-        Q.revise(item.id, function (i) {
+        decide(item, function (i) {
           i.kind = "amendment"; i.target = details.inspection_id;
           i.record.kind = "reinspection"; i.record.reason = "现场再次检查（发送时本轮已有该界桩的记录，并入为补充）";
           i.label = i.label.replace(/^/, "补充 · ");
@@ -123,13 +138,13 @@
       // The other side changed the record after this was typed: theirs is what the record
       // says now (the marker shows it); this one replaces it only if the inspector says so.
       box.appendChild(button("仍以本条替换（" + details.inspected_by + "：" + stateName(details.found_state) + "）", function () {
-        Q.revise(item.id, function (i) { i.record.amends_inspected_at = details.inspected_at; });
+        decide(item, function (i) { i.record.amends_inspected_at = details.inspected_at; });
       }));
     }
     // A refused photo or note need not hold back the findings: mend it here and send again.
     if (details.field === "photo" && (item.photos || []).length) {
       box.appendChild(button("去掉照片，只发送检查记录", function () {
-        Q.revise(item.id, function (i) { i.photos = []; });
+        decide(item, function (i) { i.photos = []; });
       }, "primary"));
     }
     if (details.field === "notes") { box.appendChild(noteMender(item)); }
@@ -146,7 +161,7 @@
       pick.addEventListener("change", function () {
         var m = state.markers[pick.value];
         if (!m) { return; }
-        Q.revise(item.id, function (i) {
+        decide(item, function (i) {
           i.record.marker_id = m.id;
           i.label = m.number + i.label.slice(i.label.indexOf(" ·"));
         });
@@ -156,7 +171,10 @@
     box.appendChild(button("导出为文件", function () { $("queue-export").click(); }));
     box.appendChild(button("重试", function () { Q.retry(item.id); }));
     box.appendChild(button("放弃这条记录", function () {
-      if (window.confirm("放弃这条未能同步的记录？放弃后无法恢复。")) { Q.remove(item.id); }
+      if (!window.confirm("放弃这条未能同步的记录？放弃后无法恢复。")) { return; }
+      Q.remove(item.id);
+      var msg = $("form-message");
+      if (msg.dataset.waitingFor === item.id) { msg.dataset.waitingFor = ""; msg.textContent = "已放弃：" + item.label + "。"; }
     }));
     return box;
   }
@@ -194,8 +212,12 @@
         (known.local && !known.pending && i.kind !== "amendment" && known.id === i.record.id);
       if (!awaited) { return; }
       setMarkerState(markerId, i.result.assessed_state);
-      state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record);
+      state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record,
+        { inspected_by: i.by || null, inspected_by_label: i.by_label || null, assessed_state: i.result.assessed_state });
       saveRecords();
+      // On this marker's untouched form: the record as now stored, and its history again
+      // (after 仍以本条替换 the form still held the finding it replaced).
+      if (state.selected === markerId && form.dataset.dirty !== "1") { startForm(markerId); selectMarker(markerId, true); }
     });
   });
   $("queue-toggle").addEventListener("click", function () {
@@ -337,8 +359,13 @@
     var roundId = state.round.id;
     G.requestJSON("/api/boundaries/rounds/" + roundId + "/markers").then(function (data) {
       if (!state.round || state.round.id !== roundId) { return; }
-      data.markers.forEach(function (m) { if (m.inspection) { state.records[m.marker_id] = knownRecord(m.inspection.id, m.inspection); } });
+      data.markers.forEach(function (m) {
+        var known = state.records[m.marker_id];
+        if (!m.inspection || (known && (known.local || known.pending || known.refused))) { return; }  // the outbox's say
+        state.records[m.marker_id] = knownRecord(m.inspection.id, m.inspection);
+      });
       saveRecords();
+      showExisting();   // whose the record is, as the server names them
     }).catch(function () { /* next time */ });
   }
 
@@ -348,7 +375,10 @@
     // A record the form said would be sent later went through by itself: say so.
     var msg = $("form-message"), waiting = msg.dataset.waitingFor;
     var sent = waiting && items.filter(function (i) { return i.id === waiting && i.status === "sent"; })[0];
-    if (sent) { msg.dataset.waitingFor = ""; msg.textContent = "已自动同步到服务器：" + sent.label + "。"; }
+    if (sent) {
+      msg.textContent = (msg.dataset.decided === "1" ? "已按您的选择同步到服务器：" : "已自动同步到服务器：") + sent.label + "。";
+      msg.dataset.waitingFor = ""; msg.dataset.decided = "";
+    }
     if (!state.round) { return; }
     state.records = knownRecords(state.records, items);
     saveRecords();
@@ -566,6 +596,9 @@
     }
     showExisting();
     updateNav();
+    if (previous !== id) {   // never another marker's facts and history under this one's number
+      $("marker-facts").replaceChildren(); $("marker-history").replaceChildren();
+    }
     G.requestJSON("/api/boundaries/markers/" + encodeURIComponent(id)).then(function (f) {
       if (state.selected !== id) { return; }
       var p = f.properties;
@@ -582,29 +615,36 @@
       fact(dl, "维护方", p.responsible_side_name || p.responsible_side);
       if (!f.history) { return; }
       learnRoundRecord(id, f.history.inspections);
-      var list = $("marker-history");
-      list.replaceChildren();
-      var items = f.history.inspections;
-      // Offline the history is the copy kept when the round was opened: the round's record
-      // as this device knows it (its own, still to send, or learnt since) heads the list.
-      var rec = state.records[id];
-      if (rec && !items.some(function (i) { return i.id === rec.id && i.found_state === rec.found_state; })) {
-        var mine = rec.local || rec.pending;
-        list.appendChild(el("li", "本轮 · " + stateName(rec.found_state) + " · " + (rec.inspected_by_label || rec.inspected_by || userLabel) +
-          (mine ? "（在本设备待同步）" : "（本设备已知的本轮记录）")));
-      } else if (!items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
-      items.forEach(function (i) {
-        var text = day(i.inspected_at) + " · " + stateName(i.found_state) + " · " + (i.inspected_by_label || i.inspected_by || "");
-        if (i.displacement_m !== null && i.displacement_m !== undefined) { text += " · 位移 " + i.displacement_m + " 米"; }
-        var li = el("li", text);
-        if (i.notes) { li.appendChild(el("div", i.notes, "hint")); }
-        list.appendChild(li);
-      });
-      f.history.tasks.slice(0, 5).forEach(function (tsk) {
-        list.appendChild(el("li", "维护任务：" + G.label("task_kinds", tsk.kind) + "（" + G.label("task_statuses", tsk.status) + "）", "hint"));
-      });
+      showHistory(id, f.history.inspections, f.history.tasks);
     }).catch(function (e) {
+      if (state.selected !== id) { return; }
       $("marker-facts").replaceChildren(el("dd", e.message + "（离线且本设备未缓存该界桩）", "error"));
+      showHistory(id, null, []);
+    });
+  }
+
+  // Marker ``id``'s inspections (null: not known on this device) and tasks, newest first.
+  // Offline the history is the copy kept when the round was opened: the round's record as
+  // this device knows it (its own, still to send, or learnt since) heads the list.
+  function showHistory(id, items, tasks) {
+    var list = $("marker-history");
+    list.replaceChildren();
+    var rec = state.records[id];
+    if (rec && !(items || []).some(function (i) { return i.id === rec.id && i.found_state === rec.found_state; })) {
+      var mine = rec.local || rec.pending;
+      list.appendChild(el("li", "本轮 · " + stateName(rec.found_state) + " · " + (rec.inspected_by_label || rec.inspected_by || userLabel) +
+        (mine ? "（在本设备待同步）" : "（本设备已知的本轮记录）")));
+    } else if (items && !items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
+    if (!items) { list.appendChild(el("li", "离线：本设备没有该界桩的检查历史。", "hint")); }
+    (items || []).forEach(function (i) {
+      var text = day(i.inspected_at) + " · " + stateName(i.found_state) + " · " + (i.inspected_by_label || i.inspected_by || "");
+      if (i.displacement_m !== null && i.displacement_m !== undefined) { text += " · 位移 " + i.displacement_m + " 米"; }
+      var li = el("li", text);
+      if (i.notes) { li.appendChild(el("div", i.notes, "hint")); }
+      list.appendChild(li);
+    });
+    tasks.slice(0, 5).forEach(function (tsk) {
+      list.appendChild(el("li", "维护任务：" + G.label("task_kinds", tsk.kind) + "（" + G.label("task_statuses", tsk.status) + "）", "hint"));
     });
   }
 
@@ -644,7 +684,7 @@
     $("amend-fields").hidden = !rec;
     box.hidden = !rec;
     $("form-title").textContent = rec ? "补充或更正本轮记录" : "录入本次检查";
-    $("record-submit").textContent = rec ? "保存为补充记录" : "保存检查记录";
+    labelSubmit();
     if (rec) {
       var who = rec.inspected_by_label || rec.inspected_by;
       box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local && !rec.pending ? who + "：" : "") + stateName(rec.found_state) +
@@ -728,9 +768,15 @@
 
   // Distance guard: a position further from the registered one than the method's threshold
   // (settings) is saved only after "the marker has moved" with the distance shown.
+  // Beyond FARTHEST_M (the server's limit) no confirmation makes a position plausible:
+  // refused at the form with the server's own advice, before anything is queued.
   function guardDistance(record, m) {
     if (record.measured_lon === undefined) { return null; }
     var d = G.distanceBearing(m.lon, m.lat, record.measured_lon, record.measured_lat).distance_m;
+    if (d > FARTHEST_M) {
+      throw new Error("实测位置距登记位置 " + Math.round(d) + " 米，超过 " + FARTHEST_M + " 米：请核对界桩编号，" +
+        "并确认坐标为 CGCS2000（不是高德/腾讯 GCJ-02 或百度 BD-09）；界桩若确被移至远处，请记为丢失并在备注中说明，或清空实测位置。");
+    }
     var limit = GUARDS[record.measurement_method];
     return limit !== undefined && d > limit ? { distance_m: d, guard_m: limit } : null;
   }
@@ -818,6 +864,14 @@
     var kind = form.querySelector("input[name=amend_kind]:checked");
     $("notes-from-record").hidden = !(rec && rec.notes && kind && kind.value === "amendment" &&
       form.elements.notes.value === rec.notes);
+    labelSubmit();
+  }
+  // The save button says what it will save: a record, or which kind of amendment.
+  function labelSubmit() {
+    var rec = state.selected && state.records[state.selected];
+    var kind = form.querySelector("input[name=amend_kind]:checked");
+    $("record-submit").textContent = !rec ? "保存检查记录" : !kind ? "保存为补充记录" :
+      kind.value === "amendment" ? "保存更正" : "保存再次检查记录";
   }
   Array.prototype.forEach.call(form.elements.amend_kind, function (r) { r.addEventListener("change", showNotesFromRecord); });
   form.elements.notes.addEventListener("input", showNotesFromRecord);
@@ -842,8 +896,8 @@
     if (!state.round) { tell("请先选择联检轮次。"); return; }
     if (state.outsider) { tell("您不在本轮联检队伍中，不能录入：请联系审核人员把您列入联检队伍。"); return; }
     var built;
-    try { built = buildRecord(); } catch (e) { tell(e.message, e.show); return; }
-    var guard = guardDistance(built.record, built.marker);
+    var guard;
+    try { built = buildRecord(); guard = guardDistance(built.record, built.marker); } catch (e) { tell(e.message, e.show); return; }
     if (guard) {
       pending = built;
       $("guard-text").textContent = "实测位置距登记位置 " + guard.distance_m.toFixed(1) + " 米，超过" +

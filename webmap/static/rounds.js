@@ -66,6 +66,13 @@
           say(note, "未能签认：" + e.message, false);
           note.classList.add("sign-error");
           b.disabled = false;
+          if (e.status === 409) {   // the record changed since this page was drawn: show it as it is
+            b.hidden = true;
+            var again = document.createElement("button");
+            again.type = "button"; again.className = "sign-refresh"; again.textContent = "刷新，查看现在的签认";
+            again.addEventListener("click", function () { location.reload(); });
+            note.appendChild(again);
+          }
         });
     });
   });
