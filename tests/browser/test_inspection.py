@@ -296,8 +296,11 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     page.wait_for_selector("#form-message:has-text('请同时填写实测经纬度')")
     # a position a degree away is refused at the form, as the server would refuse it
     # (a user test: it was offered as 界桩确已移位, then refused at sync for good)
+    page.fill("input[name=measured_lat]", "21.9")  # a latitude alone: the longitude is asked for
+    page.check("input[name=amend_kind][value=reinspection]")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('实测位置请同时填写经度和纬度')")
     page.fill("input[name=measured_lon]", "111.0")
-    page.fill("input[name=measured_lat]", "21.9")
     page.select_option("select[name=measurement_method]", "rtk")
     page.check("input[name=amend_kind][value=reinspection]")  # (the marker has its record)
     page.click("#record-submit")

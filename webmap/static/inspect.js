@@ -813,6 +813,9 @@
       throw new Error("填写了定位精度时请同时填写实测经纬度（或清空精度）。");
     }
     if (f.measured_lon.value.trim() || f.measured_lat.value.trim()) {
+      if (!f.measured_lon.value.trim() || !f.measured_lat.value.trim()) {   // ("" would read as 0)
+        throw new Error("实测位置请同时填写经度和纬度（或都清空）。");
+      }
       record.measured_lon = Number(f.measured_lon.value); record.measured_lat = Number(f.measured_lat.value);
       if (!isFinite(record.measured_lon) || !isFinite(record.measured_lat)) { throw new Error("经纬度应为数字（十进制度）。"); }
       if (record.measurement_method === "none") { throw new Error("填写了实测位置时请选择测量方法。"); }
