@@ -173,6 +173,21 @@ def test_search_page_keeps_its_form_for_a_query_refused_before_it_runs(client, q
     assert client.get("/search?q=番禺").status_code == 200  # then a search from the page
 
 
+def test_a_control_character_in_the_query_is_named_and_the_typing_kept(client):
+    """ESC pasted into the search box: the API names the parameter by its label, and the
+    page keeps what was typed around it in the box to search again (a user test: the box
+    came back empty, and the refusal named "q")."""
+    api = client.get("/api/search?q=%E5%B9%BF%E5%B7%9E%1B%E5%A4%A9%E6%B2%B3")
+    message = api.get_json()["error"]["message"]
+    assert api.status_code == 400 and message.startswith(
+        "查询词（q） 含有不允许的控制字符（U+001B）"
+    )
+    page = client.get("/search?q=%E5%B9%BF%E5%B7%9E%1B%E5%A4%A9%E6%B2%B3")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400 and 'role="alert">查询词 含有不允许的控制字符' in text
+    assert 'value="广州天河"' in text
+
+
 def test_deep_pages_are_pages_not_refusals(client):
     """Paging far (offset + limit beyond the 500 one search gathers) gives an empty page,
     or the names there, not a 400 about a limit the client never sent (a user test)."""

@@ -518,3 +518,17 @@ def test_every_field_a_refusal_can_name_has_a_chinese_title():
     with pytest.raises(schemas.InvalidInput) as caught:
         schemas._validated(schemas.ReverseQuery, {"lon": "东经113", "lat": "23"})
     assert caught.value.message == "参数 经度（lon） 有误：应为数字"
+
+
+def test_an_empty_box_sent_as_null_is_asked_to_be_filled(door):
+    """A page sends an empty text box as null: the refusal asks for it to be filled, not
+    for "text" (a user test of the round plan form read 应为文字)."""
+    client, headers, _store = door
+    r = client.post(
+        "/api/boundaries/rounds",
+        json={"line_id": 1, "round_no": 1, "plan": None, "teams": []},
+        headers=headers,
+    )
+    error = r.get_json()["error"]
+    assert r.status_code == 400 and error["details"]["field"] == "plan", error
+    assert error["message"].startswith("字段 检查方案（plan） 有误：不能为空"), error

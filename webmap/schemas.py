@@ -891,6 +891,8 @@ UNLISTED_PROBLEM_ZH = "不符合要求"
 
 def _problem_zh(error: dict) -> str:
     kind = error["type"]
+    if kind == "string_type" and error.get("input") is None:
+        kind = "blank"  # a form's empty box sent as null: to be filled, not "not text"
     pattern = (error.get("ctx") or {}).get("pattern")
     if kind == "string_pattern_mismatch" and pattern in (LINE_PATTERN, FILLED_LINE_PATTERN):
         # Single-line text: say which rule it broke, a line break or nothing filled in.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import Blueprint, jsonify, render_template, request
 
 from gazetteer.core.errors import InvalidInput, naming_field
@@ -107,13 +109,24 @@ def _search_page(q, results, chain, error, offset, limit, more):
     return page, 400 if error else 200
 
 
+def _typed_query() -> str:
+    """What was typed in the search box, without the characters it was refused for (a
+    control character, half a character pair), so that the box keeps the user's typing;
+    "" when the query string itself is not text."""
+    try:
+        typed = request.args.get("q", "")
+    except Exception:  # undecodable bytes: nothing to give back
+        return ""
+    return "".join(ch for ch in typed if ch.isprintable() or unicodedata.category(ch) == "Zs")
+
+
 @bp.errorhandler(InvalidInput)
 def _refused(exc: InvalidInput):
     """A query refused before the view runs (undecodable bytes: ``/search?q=%FF``): the
     search page says why above an empty search box, as for any other refusal, so that the
     user can type again; the JSON endpoints answer as everywhere."""
     if request.endpoint == "lookup.search_page" and not wants_json():
-        return _search_page("", [], None, page_message(exc), 0, 10, False)
+        return _search_page(_typed_query(), [], None, page_message(exc), 0, 10, False)
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 

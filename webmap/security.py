@@ -155,7 +155,7 @@ def _check_query() -> None:
     path_text = [(k, v) for k, v in (req.view_args or {}).items() if isinstance(v, str)]
     writes = req.method in UNSAFE_METHODS
     for name, value in [*path_text, *params]:
-        check_parameter_text(name, value, writes=writes)
+        check_parameter_text(name, value, writes=writes, label=FIELD_TITLES_ZH.get(name))
 
 
 def _check_json_numbers(document) -> None:

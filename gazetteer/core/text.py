@@ -234,14 +234,15 @@ def json_leaves(document, where: str = "请求体"):
             yield path, item
 
 
-def check_parameter_text(name: str, value: str, *, writes: bool) -> None:
+def check_parameter_text(name: str, value: str, *, writes: bool, label: str | None = None) -> None:
     """A URL's path part or query parameter ``name`` (its own name, ``key``, ``source``)
     with ``value``: refused like stored text (a lone surrogate or a control character,
-    ``forbidden_character``), naming ``name``; the name itself is checked too. ``writes``:
-    the request would change something (its refusal says nothing was saved)."""
+    ``forbidden_character``), naming ``name`` (after its Chinese ``label``: 查询词（q）);
+    the name itself is checked too. ``writes``: the request would change something (its
+    refusal says nothing was saved)."""
     outcome = "，未保存" if writes else ""
     _refuse_forbidden(name, name, outcome=outcome)
-    _refuse_forbidden(value, name, outcome=outcome)
+    _refuse_forbidden(value, name, label=label, outcome=outcome)
 
 
 def check_document_text(

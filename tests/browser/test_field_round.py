@@ -241,6 +241,10 @@ def test_plan_inspect_offline_resolve_sign_and_print(live_server, open_context, 
         moved.displacement_m, abs=0.5
     )
     assert sorted(a.previous["found_state"] for a in amended) == ["intact", "intact"]
+    # found intact 33 m away: the device names the record as the round page does (moved)
+    choose_in_list(page, numbers[3])
+    page.wait_for_selector("#existing-record:has-text('完好，判定为移位')")
+    page.wait_for_selector("#marker-history li:has-text('完好，判定为移位')")
     # The one 409 is the refusal the inspector resolved: Chromium logs any non-2xx fetch.
     assert unexpected(watch.errors, "409 (CONFLICT)") == [] and watch.blocked == []
 

@@ -300,6 +300,11 @@ def test_a_record_held_back_by_its_photo_or_note_is_mended_on_the_device(live_se
     page.check("input[name=amend_kind][value=reinspection]")
     page.click("#record-submit")
     page.wait_for_selector("#form-message:has-text('实测位置请同时填写经度和纬度')")
+    page.fill("input[name=measured_lon]", "21.9")  # the two swapped
+    page.fill("input[name=measured_lat]", "109.5")
+    page.click("#record-submit")
+    page.wait_for_selector("#form-message:has-text('疑似经纬度颠倒')")
+    page.fill("input[name=measured_lat]", "21.9")
     page.fill("input[name=measured_lon]", "111.0")
     page.select_option("select[name=measurement_method]", "rtk")
     page.check("input[name=amend_kind][value=reinspection]")  # (the marker has its record)

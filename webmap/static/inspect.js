@@ -48,6 +48,12 @@
   L.control.scale({ imperial: false }).addTo(map);
 
   function stateName(code) { return G.label("marker_states", code); }
+  // A record's state as found, and as judged where they differ (found intact 5 m from the
+  // registered position: judged moved), as the marker's colour and the round page say.
+  function findingName(r) {
+    var judged = r.assessed_state && r.assessed_state !== r.found_state;
+    return stateName(r.found_state) + (judged ? "，判定为" + stateName(r.assessed_state) : "");
+  }
   function methodName(code) { return G.label("measurement_methods", code); }
 
   // ---- network status and the outbox ------------------------------------------------------
@@ -632,12 +638,12 @@
     var rec = state.records[id];
     if (rec && !(items || []).some(function (i) { return i.id === rec.id && i.found_state === rec.found_state; })) {
       var mine = rec.local || rec.pending;
-      list.appendChild(el("li", "本轮 · " + stateName(rec.found_state) + " · " + (rec.inspected_by_label || rec.inspected_by || userLabel) +
+      list.appendChild(el("li", "本轮 · " + findingName(rec) + " · " + (rec.inspected_by_label || rec.inspected_by || userLabel) +
         (mine ? "（在本设备待同步）" : "（本设备已知的本轮记录）")));
     } else if (items && !items.length) { list.appendChild(el("li", "尚无检查记录。", "hint")); }
     if (!items) { list.appendChild(el("li", "离线：本设备没有该界桩的检查历史。", "hint")); }
     (items || []).forEach(function (i) {
-      var text = day(i.inspected_at) + " · " + stateName(i.found_state) + " · " + (i.inspected_by_label || i.inspected_by || "");
+      var text = day(i.inspected_at) + " · " + findingName(i) + " · " + (i.inspected_by_label || i.inspected_by || "");
       if (i.displacement_m !== null && i.displacement_m !== undefined) { text += " · 位移 " + i.displacement_m + " 米"; }
       var li = el("li", text);
       if (i.notes) { li.appendChild(el("div", i.notes, "hint")); }
@@ -670,7 +676,7 @@
     var typing = form.dataset.dirty === "1";
     if (!typing) { startForm(id); }
     showExisting();
-    var who = (row.inspected_by_label || row.inspected_by) + "：" + stateName(row.found_state);
+    var who = (row.inspected_by_label || row.inspected_by) + "：" + findingName(row);
     var said = known && known.refused ? $("form-message").textContent + " " : "";   // why it was refused
     $("form-message").textContent = said + (known ? "本轮该界桩的检查记录已更新（" + who + "）" : "本轮已有该界桩的检查记录（" + who + "）") +
       (typing ? "：您的填写将作为该记录的补充或更正保存。" : "。");
@@ -687,7 +693,7 @@
     labelSubmit();
     if (rec) {
       var who = rec.inspected_by_label || rec.inspected_by;
-      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local && !rec.pending ? who + "：" : "") + stateName(rec.found_state) +
+      box.textContent = "本轮已有界桩 " + state.markers[state.selected].number + " 的检查记录（" + (who && !rec.local && !rec.pending ? who + "：" : "") + findingName(rec) +
         (rec.local || rec.pending ? "，在本设备待同步" : "") + "）：再次保存会作为该记录的补充或更正，不会重复录入；" +
         "该记录已有的双方签认随之撤销，须重新签认。" +
         (rec.refused ? "您对该记录的修改未被服务器接受，仍在“待同步”中，等您选择处理方式。" : "");
@@ -818,6 +824,10 @@
       }
       record.measured_lon = Number(f.measured_lon.value); record.measured_lat = Number(f.measured_lat.value);
       if (!isFinite(record.measured_lon) || !isFinite(record.measured_lat)) { throw new Error("经纬度应为数字（十进制度）。"); }
+      if (Math.abs(record.measured_lat) > 90 && Math.abs(record.measured_lon) <= 90) {
+        throw new Error("实测位置的坐标疑似经纬度颠倒：纬度 " + record.measured_lat + " 超过 90°。请把经度（广东约 109–118）填在前，纬度（约 20–26）填在后。");
+      }
+      if (Math.abs(record.measured_lat) > 90 || Math.abs(record.measured_lon) > 180) { throw new Error("经纬度超出范围：经度 −180～180，纬度 −90～90（十进制度）。"); }
       if (record.measurement_method === "none") { throw new Error("填写了实测位置时请选择测量方法。"); }
       var acc = f.measurement_accuracy_m.value.trim();
       if (acc) {
