@@ -115,7 +115,7 @@ def _typed_query() -> str:
     "" when the query string itself is not text."""
     try:
         typed = request.args.get("q", "")
-    except Exception:  # undecodable bytes: nothing to give back
+    except ValueError:  # undecodable bytes: nothing to give back
         return ""
     return "".join(ch for ch in typed if ch.isprintable() or unicodedata.category(ch) == "Zs")
 
@@ -123,8 +123,9 @@ def _typed_query() -> str:
 @bp.errorhandler(InvalidInput)
 def _refused(exc: InvalidInput):
     """A query refused before the view runs (undecodable bytes: ``/search?q=%FF``): the
-    search page says why above an empty search box, as for any other refusal, so that the
-    user can type again; the JSON endpoints answer as everywhere."""
+    search page says why above the search box, as for any other refusal, with what was typed
+    less the refused characters, so that the user can search again; the JSON endpoints
+    answer as everywhere."""
     if request.endpoint == "lookup.search_page" and not wants_json():
         return _search_page(_typed_query(), [], None, page_message(exc), 0, 10, False)
     return error_response(exc.http_status, exc.code, exc.message, exc.details)
