@@ -388,7 +388,7 @@ def test_witness_and_approvals_take_accounts_of_the_right_side(bclient, bstore, 
 
 def test_a_round_needs_its_plan_and_period_and_says_so_in_chinese(bclient, bstore, shaohui):
     sign_in(bclient, OFFICER)
-    for missing, word in (("planned_start", "日期"), ("planned_end", "日期"), ("plan", "计划")):
+    for missing, word in (("planned_start", "日期"), ("planned_end", "日期"), ("plan", "检查方案")):
         body = plan_body(shaohui)
         body.pop(missing)
         refused = bclient.post("/api/boundaries/rounds", json=body)
