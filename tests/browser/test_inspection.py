@@ -703,6 +703,9 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     page.check("input[name=found_state][value=faded]")
     page.click("#record-submit")
     page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {number}')")
+    # the page has asked for everything it asks after a save (the marker's history): B's
+    # change below is one it has not seen (else it learns it, and A's correction is fine)
+    page.wait_for_load_state("networkidle")
     with store.read() as conn:
         record_id = conn.execute(sa.select(inspections.c.id)).scalar()
     inspection_service.amend_inspection(
