@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -95,6 +96,30 @@ class PageWatch:
     def __init__(self):
         self.errors: list[str] = []
         self.blocked: list[str] = []
+        self.in_flight: set = set()
+        self.last_activity = time.monotonic()
+
+    def track(self, context) -> None:
+        context.on("request", self._started)
+        context.on("requestfinished", self._ended)
+        context.on("requestfailed", self._ended)
+
+    def _started(self, request) -> None:
+        self.in_flight.add(request)
+        self.last_activity = time.monotonic()
+
+    def _ended(self, request) -> None:
+        self.in_flight.discard(request)
+        self.last_activity = time.monotonic()
+
+    def settle(self, page, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
+        """Wait until the context has had no request in flight for ``quiet_s`` seconds: what
+        a page asks for by itself after an action (Playwright's "networkidle" is reached
+        once, at load, and answers at once after that)."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight or time.monotonic() - self.last_activity < quiet_s:
+            assert time.monotonic() < deadline, f"requests still in flight: {self.in_flight}"
+            page.wait_for_timeout(50)  # lets Playwright deliver the request events
 
     def attach(self, page) -> None:
         page.on(
@@ -134,6 +159,7 @@ def open_context(chromium):
         context.set_default_timeout(60_000)
         context.route("**/*", watch.route)
         context.on("page", watch.attach)
+        watch.track(context)
         contexts.append(context)
         return context, watch
 

@@ -665,6 +665,7 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
         row.measured_lon == pytest.approx(at["lon"], abs=1e-7) and row.measurement_accuracy_m == 3
     )
     # the second action: side B amends it on their device; reopened here, it is theirs
+    watch.settle(page)  # after the page's own requests that follow a save
     inspection_service.amend_inspection(
         store,
         row.id,
@@ -705,7 +706,7 @@ def test_a_correction_of_a_record_the_other_side_changed_meanwhile_waits_for_a_d
     page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {number}')")
     # the page has asked for everything it asks after a save (the marker's history): B's
     # change below is one it has not seen (else it learns it, and A's correction is fine)
-    page.wait_for_load_state("networkidle")
+    watch.settle(page)
     with store.read() as conn:
         record_id = conn.execute(sa.select(inspections.c.id)).scalar()
     inspection_service.amend_inspection(

@@ -987,7 +987,11 @@
             "已保存到本设备，稍后自动同步：界桩 " + m.number + "。";
         msg.dataset.waitingFor = item && item.status !== "sent" ? record.id : "";
         if (stillOnIt()) { reveal(msg); }
-        if (stillOnIt()) { selectMarker(m.id, true); }
+        // A send that landed has already redrawn an untouched form and its history (the
+        // outbox's change, above); a refused or held one asks for the history here, so the
+        // page learns the other side's record. Asking twice would race the other side.
+        var redrawn = item && item.status === "sent" && form.dataset.dirty !== "1";
+        if (stillOnIt() && !redrawn) { selectMarker(m.id, true); }
       });
     }).catch(function (e) {
       msg.textContent = "保存失败：" + e.message;
