@@ -1298,13 +1298,15 @@ def sign_conclusion(store: Store, round_id: int, data: dict, actor) -> dict:
             .where(inspection_rounds.c.id == round_id),
             f"联检轮次不存在：{round_id}",
         )
-        if rnd.status != "in_progress":
-            raise IllegalTransition("只有进行中的联检可以签署结论")
+        # What is wrong with the request is said before what the round's state forbids:
+        # the sender mends the one, and only then learns of the other.
         if side_code not in (rnd.side_a_code, rnd.side_b_code):
             raise InvalidInput(
                 f"签署方应为界线两侧之一：{rnd.side_a_code} 或 {rnd.side_b_code}",
                 details={"field": "side_code"},
             )
+        if rnd.status != "in_progress":
+            raise IllegalTransition("只有进行中的联检可以签署结论")
         staff.require_side(conn, actor, side_code, "代表该方签署联检结论")
         column = "a" if side_code == rnd.side_a_code else "b"
         if text == (rnd.conclusion or "") and getattr(rnd, f"concluded_{column}_by"):

@@ -22,6 +22,7 @@ from boundaries import inspections as inspection_service
 from boundaries.lines import find_line
 from boundaries.markers import list_markers
 from gazetteer.core.actors import Actor
+from gazetteer.core.errors import IllegalTransition, InvalidInput
 from gazetteer.core.geodesy import destination
 from gazetteer.core.mbtiles import MBTiles, tile_xy, tiles_in_bbox, write_package
 
@@ -87,6 +88,14 @@ def test_lines_due_puts_never_inspected_and_overdue_lines_first(bstore, shaohui)
     )
     done = inspection_service.complete_round(bstore, rnd["id"], OFFICER)
     assert done["status"] == "completed"
+    # the second action, on the completed round: a wrong side is told as such (400) before
+    # the round's state (409), and the right side learns that the round is closed
+    with pytest.raises(InvalidInput, match="签署方应为界线两侧之一"):
+        inspection_service.sign_conclusion(bstore, rnd["id"], {**text, "side_code": "9"}, OFFICER)
+    with pytest.raises(IllegalTransition, match="只有进行中的联检可以签署结论"):
+        inspection_service.sign_conclusion(
+            bstore, rnd["id"], {**text, "side_code": shaohui["side_a_code"]}, OFFICER
+        )
     rows = inspection_service.lines_due(bstore, today)
     row = next(r for r in rows if r["line_name"] == "韶惠线")
     assert row["next_due_on"] == row["last_inspected_on"].replace(

@@ -520,6 +520,70 @@ def test_every_field_a_refusal_can_name_has_a_chinese_title():
     assert caught.value.message == "参数 经度（lon） 有误：应为数字"
 
 
+def test_a_field_inside_a_list_is_named_by_the_way_to_it():
+    """Every field of a model inside another (a round plan's teams) has a title too, and a
+    refusal names the path in Chinese: which team, which member (a user test read
+    字段 teams[0].members[0] 有误)."""
+    inner = {
+        model
+        for outer in set(schemas.REQUEST_BODIES.values()) | set(schemas.QUERY_MODELS.values())
+        for field in outer.model_fields.values()
+        for model in schemas._models_in(field.annotation)
+    }
+    assert schemas.Team in inner
+    untitled = sorted(
+        f"{model.__name__}.{name}"
+        for model in inner
+        for name, field in model.model_fields.items()
+        if not field.title and name not in schemas.FIELD_TITLES_ZH
+    )
+    assert untitled == []
+    plan = {"line_id": 1, "round_no": 1, "plan": "巡查", "planned_end": "2026-03-02"}
+    team = {"side_code": "440000", "members": ["inspector_a"]}
+    cases = [
+        (
+            {"teams": [{**team, "members": [5]}, team], "planned_start": "2026-03-01"},
+            "字段 联检队伍第 1 项 · 成员第 1 项（teams[0].members[0]） 有误：应为文字",
+        ),
+        (
+            {"teams": [team, {"side_code": "450000"}], "planned_start": "2026-03-01"},
+            "缺少字段 联检队伍第 2 项 · 成员（teams[1].members）",
+        ),
+        # a date in another format says which one is wanted
+        (
+            {"teams": [team, team], "planned_start": "2026-3-1"},
+            "字段 计划开始日期（planned_start） 有误："
+            "格式不对（应为日期，写作 YYYY-MM-DD，如 2026-03-01）",
+        ),
+    ]
+    for body, message in cases:
+        with pytest.raises(schemas.InvalidInput) as caught:
+            schemas._validated(schemas.RoundPlan, {**plan, **body})
+        assert caught.value.message == message
+    # the second action: the body mended is taken
+    assert schemas._validated(
+        schemas.RoundPlan, {**plan, **cases[2][0], "planned_start": "2026-03-01"}
+    )
+
+
+@pytest.mark.parametrize(
+    "model, query, choice",
+    [
+        (schemas.TasksQuery, {"status": "finished"}, "已完成（done）"),
+        (schemas.MarkersQuery, {"state": "ok"}, "完好（intact）"),
+        (schemas.DisputesQuery, {"status": "closed"}, "已化解（resolved）"),
+        (schemas.ProposalsQuery, {"state": "approve"}, "（approved）"),
+        (schemas.LinesQuery, {"kind": "national"}, "（provincial）"),
+    ],
+)
+def test_a_coded_choice_is_offered_by_its_label_and_code(model, query, choice):
+    """The choices a refusal lists are the vocabulary's labels with their codes, as the
+    pages show them (a user test read 应为以下之一：'open'、'in_progress'…)."""
+    with pytest.raises(schemas.InvalidInput) as caught:
+        schemas._validated(model, query)
+    assert choice in caught.value.message and "'" not in caught.value.message
+
+
 def test_an_empty_box_sent_as_null_is_asked_to_be_filled(door):
     """A page sends an empty text box as null: the refusal asks for it to be filled, not
     for "text" (a user test of the round plan form read 应为文字)."""

@@ -36,17 +36,19 @@ from pydantic_core import PydanticCustomError
 
 from boundaries.inspections import MAX_SECTION_SEQ
 from boundaries.io import FORMATS
-from boundaries.tables import DISPUTE_CATEGORIES, DISPUTE_RISKS, DISPUTE_STATUSES, LINE_KINDS
 from boundaries.tasks import CLOSING_STATUSES
 from boundaries.vocabulary import (
-    AMENDMENT_KINDS,
+    AMENDMENT_KIND_TERMS,
     CONCLUSION_MAX_CHARS,
+    DISPUTE_CATEGORY_TERMS,
+    DISPUTE_RISK_TERMS,
+    DISPUTE_STATUS_TERMS,
     FIELD_STATE_TERMS,
-    MARKER_STATES,
+    LINE_KIND_TERMS,
+    MARKER_STATE_TERMS,
     NOTES_MAX_CHARS,
     TASK_KIND_TERMS,
     TASK_STATUS_TERMS,
-    TASK_STATUSES,
     Term,
 )
 from gazetteer.cleanup import KINDS as CLEANUP_KINDS
@@ -64,10 +66,10 @@ from gazetteer.core.text import (
 )
 from gazetteer.division_history import FIRST_YEAR as HISTORY_FIRST_YEAR
 from gazetteer.registry import MAX_PAGE
-from gazetteer.registry_tables import PROPOSAL_KINDS, PROPOSAL_STATES
 from gazetteer.search import MAX_QUERY_CHARS
 from gazetteer.statistics import FIRST_YEAR, LAST_YEAR
 from gazetteer.tables import FEATURE_CLASSES, PLACE_STATUSES
+from gazetteer.vocabulary import PROPOSAL_KIND_TERMS, PROPOSAL_STATE_TERMS
 from gazetteer.workflow import STEP_PARAMS
 from webmap.field_titles import FIELD_TITLES_ZH
 from webmap.params import json_body
@@ -77,10 +79,8 @@ ShortText = Annotated[str, Field(max_length=2_000, pattern=TEXT_PATTERN)]
 # Single-line text: a name, a title, an office. No line break or tab, so no value can
 # forge a row in a list or a table; multi-line notes and reasons are ``Text``.
 Line = Annotated[str, Field(max_length=2_000, pattern=LINE_PATTERN)]
-IsoDate = Annotated[
-    str,
-    Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}),
-]
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+IsoDate = Annotated[str, Field(pattern=ISO_DATE_PATTERN, json_schema_extra={"format": "date"})]
 
 
 def _degrees(axis: str, limit: int) -> Any:
@@ -403,7 +403,7 @@ class InspectionAmendment(InspectionNew):
     sides sign the amended record again."""
 
     round_id: Id | None = None
-    kind: literal(AMENDMENT_KINDS) = "amendment"
+    kind: coded(AMENDMENT_KIND_TERMS) = "amendment"
     reason: Text | None = None
     # the record's inspected_at as the device knew it: refused (409) if it changed since
     amends_inspected_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None = (
@@ -477,13 +477,13 @@ class DisputeNew(OnALine, MaybeAtAPoint):
     """A dispute risk (争议隐患) on a line, optionally at a point."""
 
     title: Annotated[FilledLine, Field(max_length=200)]
-    category: literal(DISPUTE_CATEGORIES) | None = None
-    risk: literal(DISPUTE_RISKS) | None = None
+    category: coded(DISPUTE_CATEGORY_TERMS) | None = None
+    risk: coded(DISPUTE_RISK_TERMS) | None = None
     description: Text | None = None
 
 
 class DisputeUpdate(RequestModel):
-    status: literal(DISPUTE_STATUSES)
+    status: coded(DISPUTE_STATUS_TERMS)
     resolution: Text | None = None
 
 
@@ -521,9 +521,7 @@ class ImportWrite(RequestModel):
 
 
 # A date in a query string: ``YYYY-MM-DD`` (the domain checks that the day exists).
-QueryDate = Annotated[
-    str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"})
-]
+QueryDate = IsoDate
 Offset = Annotated[int, Field(ge=0, le=2**63 - 1, description="跳过条数")]
 
 
@@ -556,8 +554,8 @@ class StatisticsQuery(
 
 
 class ProposalsQuery(QueryModel, operations=("GET /api/proposals",)):
-    state: literal(PROPOSAL_STATES) | None = Field(None, description="状态")
-    kind: literal(PROPOSAL_KINDS) | None = Field(None, description="类型")
+    state: coded(PROPOSAL_STATE_TERMS) | None = Field(None, description="状态")
+    kind: coded(PROPOSAL_KIND_TERMS) | None = Field(None, description="类型")
     place_id: Id | None = Field(None, description="涉及的地名记录")
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = Field(50, description="条数上限")
     offset: Offset = 0
@@ -576,7 +574,7 @@ class GeometryOptIn(
 class LinesQuery(
     QueryModel, operations=("GET /api/boundaries/lines", "GET /api/boundaries/tri-junctions")
 ):
-    kind: literal(LINE_KINDS) | None = Field(None, description="界线级别")
+    kind: coded(LINE_KIND_TERMS) | None = Field(None, description="界线级别")
 
 
 class StaffQuery(QueryModel, operations=("GET /api/boundaries/staff",)):
@@ -714,7 +712,7 @@ class OnALineQuery(QueryModel, operations=("GET /api/boundaries/rounds",)):
 
 
 class MarkersQuery(OnALineQuery, operations=("GET /api/boundaries/markers",)):
-    state: literal(MARKER_STATES) | None = Field(None, description="界桩状态")
+    state: coded(MARKER_STATE_TERMS) | None = Field(None, description="界桩状态")
 
 
 FileFormat = literal(FORMATS)
@@ -750,11 +748,11 @@ class InspectionsExportQuery(
 
 
 class TasksQuery(InRoundQuery, OnALineQuery, operations=("GET /api/boundaries/tasks",)):
-    status: literal(TASK_STATUSES) | None = Field(None, description="任务状态")
+    status: coded(TASK_STATUS_TERMS) | None = Field(None, description="任务状态")
 
 
 class DisputesQuery(OnALineQuery, operations=("GET /api/boundaries/disputes",)):
-    status: literal(DISPUTE_STATUSES) | None = Field(None, description="处理状态")
+    status: coded(DISPUTE_STATUS_TERMS) | None = Field(None, description="处理状态")
 
 
 class LoginQuery(QueryModel, operations=("GET /auth/login", "POST /auth/login")):
@@ -823,16 +821,44 @@ def _field_path(location: tuple) -> str:
     return path or "请求体"
 
 
+def _models_in(annotation) -> list[type[BaseModel]]:
+    """The request models an annotation holds (``list[Team]``, ``Team | None``, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _field_title(location: tuple, model: type[BaseModel]) -> tuple[str | None, Any]:
+    """(the Chinese words for ``location`` in ``model``, the top-level field), where
+    every named step has a title (the field's own, else ``FIELD_TITLES_ZH``); (None, field)
+    where one has none, so a refusal never names half a path in Chinese."""
+    declared = model.model_fields.get(str(location[0])) if location else None
+    words: list[str] = []
+    current: type[BaseModel] | None = model
+    for part in location:
+        if isinstance(part, int):
+            if not words:
+                return None, declared  # (a list body: "请求体[3]" says it)
+            words[-1] += f"第 {part + 1} 项"
+            continue
+        field = current.model_fields.get(part) if current is not None else None
+        title = (field.title if field is not None else None) or FIELD_TITLES_ZH.get(part)
+        if field is None or not title:  # (a union's member, a dict's key): the field's own
+            return (declared.title if declared is not None else None), declared
+        words.append(title)
+        inner = _models_in(field.annotation)
+        current = inner[0] if inner else None
+    return (" · ".join(words) or None), declared
+
+
 def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
     """The first problem in Chinese; a query string's names are 参数, a body's 字段. An
     unknown name is named with every other unknown one (``unknown``)."""
     noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
-    # A field's zh-CN title goes first: "拟用名称（name）"; its own, else the shared one.
-    declared = model.model_fields.get(str(error["loc"][0])) if error["loc"] else None
-    title = declared.title if declared is not None and declared.title else None
-    if not title and declared is not None and len(error["loc"]) == 1:  # (not a part of it)
-        title = FIELD_TITLES_ZH.get(str(error["loc"][0]))
+    # A field's zh-CN title goes first: "拟用名称（name）", and a part of one is said by the
+    # way to it: "联检队伍第 1 项 · 成员第 1 项（teams[0].members[0]）".
+    title, declared = _field_title(error["loc"], model)
     if title:
         field = f"{title}（{field}）"
     kind = error["type"]
@@ -841,12 +867,23 @@ def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
     if kind == "extra_forbidden":
         return f"不认识的{noun}：{'、'.join(unknown)}"
     problem = _problem_zh(error)
-    if problem == _PROBLEMS_ZH["string_pattern_mismatch"] and declared and declared.description:
-        # "格式不对" alone does not say what is wanted: the field's own description does
-        # (a user test: a date before 1979 and 29 February were refused without a word why).
-        problem = f"{problem}（应为{declared.description}）"
+    if problem == _PROBLEMS_ZH["string_pattern_mismatch"]:
+        # "格式不对" alone does not say what is wanted: the pattern's words do, else the
+        # field's own description (user tests: a date before 1979 and 29 February were
+        # refused without a word why; 2026-1-5 read only 格式不对).
+        wanted = _PATTERNS_ZH.get((error.get("ctx") or {}).get("pattern"))
+        if wanted is None and declared is not None and declared.description:
+            wanted = declared.description
+        if wanted:
+            problem = f"{problem}（应为{wanted}）"
     return f"{noun} {field} 有误：{problem}"
 
+
+# What a pattern asks for, in words, where the field's description does not say it.
+_PATTERNS_ZH = {
+    ISO_DATE_PATTERN: "日期，写作 YYYY-MM-DD，如 2026-03-01",
+    PHOTO_DIGEST: "照片编号（64 位十六进制的 SHA-256）",
+}
 
 # pydantic's error types in Chinese; ``{name}`` is filled from the error's context (limits).
 # A type not named here is said as ``UNLISTED_PROBLEM_ZH``: a user never reads pydantic's
