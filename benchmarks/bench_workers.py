@@ -40,6 +40,10 @@ data/national/names.csv; see benchmarks/bench_scale.py, which loads it). For eac
    Without index files the rebuild has ended when every process's CPU time, having grown,
    has stopped growing for 5 s.
 
+5. The same queries from wrk (a C client: Debian's ``wrk``), in order and over again for
+   10 s, on one keep-alive connection, one request at a time: the latency a client sees
+   without this Python client's own work (building each request, parsing each answer).
+
 Then the same queries in this process against ``LookupService`` (in-process p50/p95: the
 lookup itself, without HTTP, Flask and the rate limiter).
 """
@@ -245,15 +249,53 @@ def client_cores(
 _WORKER_TIME = re.compile(rb'"GET /api/search\?[^"]*" 200 .* (\d+)us$')
 
 
+def wrk_latencies(port: int, queries: list[str], seconds: float = 10.0) -> tuple:
+    """(p50, p95, p99 in ms, requests) of ``queries``, in order and over again, from wrk
+    (Debian's ``wrk``: a C client, so the figure is the server's and the loopback's, not
+    this Python client's own parsing) on one keep-alive connection, one request at a time,
+    for ``seconds``; None when wrk is not installed."""
+    if not shutil.which("wrk"):
+        return None
+    with tempfile.TemporaryDirectory(prefix="bench-workers-wrk-") as workdir:
+        script = Path(workdir) / "search.lua"
+        paths = ",\n".join(f'  "/api/search?{urllib.parse.urlencode({"q": q})}"' for q in queries)
+        script.write_text(
+            "paths = {\n" + paths + "\n}\ni = 0\n"
+            'request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n'
+            "done = function(summary, latency, requests)\n"
+            "  for _, p in ipairs({50, 95, 99}) do\n"
+            "    io.write(string.format('Q %d %d\\n', p, latency:percentile(p)))\n"
+            "  end\n"
+            "  io.write(string.format('N %d %d\\n', summary.requests,"
+            " summary.errors.status + summary.errors.read + summary.errors.timeout))\n"
+            "end\n",
+            encoding="utf-8",
+        )
+        out = subprocess.run(
+            ["wrk", "-t1", "-c1", f"-d{int(seconds)}s", "-s", str(script)]
+            + [f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
+    quantiles = {int(p): int(us) / 1e3 for p, us in re.findall(r"^Q (\d+) (\d+)$", out, re.M)}
+    requests, errors = map(int, re.search(r"^N (\d+) (\d+)$", out, re.M).groups())
+    if errors:
+        raise RuntimeError(f"wrk: {errors} errors of {requests} searches")
+    return quantiles[50], quantiles[95], quantiles[99], requests
+
+
 def search_latencies(
     port: int, queries: list[str], connections: int, log_path: Path, workers: list[int]
-) -> tuple[tuple, tuple, tuple, tuple]:
+) -> tuple[tuple, tuple, tuple, tuple, tuple | None]:
     """(p50, p95, p99 in ms) of ``queries`` over HTTP as the client saw them; as the
     workers took them: the time at the end of each access-log line (``%(D)s``,
     webmap/gunicorn_conf.py), from reading the request to sending the answer; the search
     alone in the workers (``Server-Timing``), this client kept off the answering worker's
     core; and then the workers' access-log time of the same queries again, the client on
-    any core (the earlier way, with the caches the first pass warmed)."""
+    any core (the earlier way, with the caches the first pass warmed); and the same
+    queries from a C client (``wrk_latencies``)."""
     searched: list[float] = []
     start = log_path.stat().st_size
     at_client = percentiles_ms(http_latencies(port, queries, connections, searched, workers))
@@ -261,7 +303,7 @@ def search_latencies(
     start = log_path.stat().st_size
     http_latencies(port, queries, connections)
     anywhere = _access_log_times(log_path, start, len(queries))
-    return at_client, in_workers, percentiles_ms(searched), anywhere
+    return at_client, in_workers, percentiles_ms(searched), anywhere, wrk_latencies(port, queries)
 
 
 def _access_log_times(log_path: Path, start: int, n: int) -> tuple:
@@ -478,11 +520,15 @@ def print_table(results: dict, workers: int, n: int) -> None:
         "| design | phase | start / to new base in every worker, s | worker RSS (each) | "
         "worker PSS (each) | master PSS | total PSS | HTTP p50 / p95 ms: at the client; "
         "in the workers | the search in the workers, p50 / p95 ms | in the workers, "
-        "client on any core (second pass), p50 / p95 ms | load avg (1 min) |"
+        "client on any core (second pass), p50 / p95 ms | at a C client (wrk, one "
+        "connection), p50 / p95 / p99 ms (searches) | load avg (1 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results.values():
-        for phase, secs, mem, (at_client, in_workers, searched, anywhere) in r["phases"]:
+        for phase, secs, mem, (at_client, in_workers, searched, anywhere, wrk) in r["phases"]:
+            c_client = (
+                f"{wrk[0]:.2f} / {wrk[1]:.2f} / {wrk[2]:.2f} ({wrk[3]:,})" if wrk else "no wrk"
+            )
             rss = " / ".join(f"{w['Rss'] / 1024:.0f}" for w in mem["workers"])
             pss = " / ".join(f"{w['Pss'] / 1024:.0f}" for w in mem["workers"])
             print(
@@ -491,7 +537,7 @@ def print_table(results: dict, workers: int, n: int) -> None:
                 f"{at_client[0]:.1f} / {at_client[1]:.1f}; "
                 f"{in_workers[0]:.2f} / {in_workers[1]:.2f} | "
                 f"{searched[0]:.2f} / {searched[1]:.2f} | "
-                f"{anywhere[0]:.2f} / {anywhere[1]:.2f} | {mem['load']:.1f} |"
+                f"{anywhere[0]:.2f} / {anywhere[1]:.2f} | {c_client} | {mem['load']:.1f} |"
             )
     timed = [r for r in results.values() if "in_process" in r]
     if timed:
