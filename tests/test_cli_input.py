@@ -225,6 +225,49 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_status_2(
         assert done.stderr.strip() == f"error: {variable}={value!r}: {says}", done.stderr
 
 
+def test_a_misspelt_variable_is_said_and_settings_shows_the_values_in_effect(tmp_path):
+    """An operator who writes PIN_WORKER=false (for GDGIS_PIN_WORKERS) is told on
+    stderr, by every command, with the name meant; ``gdgis settings`` then shows each value
+    in effect and where it came from, so the mended variable can be seen taking effect."""
+    import os
+    import subprocess
+    import sys
+
+    misspelt = "GDGIS_PIN_WORKERS"[:-1]  # (spelt out, docs/settings.md would have to list it)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GDGIS_")}
+    env.update(
+        {misspelt: "false"},
+        GDGIS_DATA_DIR=str(tmp_path),
+        GDGIS_PG_PORT="54340",  # a variable CI's scripts read: not the service's, not said
+        GDGIS_SECRET_KEY="not-to-be-printed",
+    )
+
+    def settings(env):
+        return subprocess.run(
+            [sys.executable, "-c", "from webmap.cli import run; run()", "settings"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = settings(env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == (
+        f"警告：环境变量 {misspelt} 不是本服务的设置，已忽略（是否想写 GDGIS_PIN_WORKERS？）"
+    )
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("GDGIS")}
+    assert "= True  [default; default=True]" in lines["GDGIS_PIN_WORKERS"]
+    assert f"= {tmp_path}  [environment;" in lines["GDGIS_DATA_DIR"]
+    assert "= (secret)  [environment;" in lines["GDGIS_SECRET_KEY"]
+    assert "not-to-be-printed" not in done.stdout + done.stderr
+    # the second action: the name mended, nothing is said and the value is in effect
+    del env[misspelt]
+    done = settings({**env, "GDGIS_PIN_WORKERS": "false"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "GDGIS_PIN_WORKERS                = False  [environment;" in done.stdout
+
+
 def test_a_replica_url_beside_a_sqlite_store_is_refused_in_one_line(tmp_path, monkeypatch):
     from gazetteer.core.settings import SettingsError, load_settings
 

@@ -22,7 +22,12 @@ from boundaries.schema import SCHEMA, marker_states_problem
 from gazetteer import importer
 from gazetteer.core import migrate
 from gazetteer.core.errors import DomainError
-from gazetteer.core.settings import SettingsError, describe_settings, load_settings
+from gazetteer.core.settings import (
+    SettingsError,
+    describe_settings,
+    load_settings,
+    undeclared_variables,
+)
 from gazetteer.core.store import Store
 from gazetteer.layers import EXPORT_FORMATS, write_layer
 from gazetteer.tables import places
@@ -134,6 +139,9 @@ def main(ctx: click.Context, data_dir: str | None, database_url: str | None) -> 
     overrides = {k: v for k, v in {"DATA_DIR": data_dir, "DATABASE_URL": database_url}.items() if v}
     ctx.obj = Context(overrides)
     ctx.call_on_close(ctx.obj.close)
+    for name, like in undeclared_variables():  # said, not refused: scripts may set others
+        guess = f"（是否想写 {like}？）" if like else ""
+        click.echo(f"警告：环境变量 {name} 不是本服务的设置，已忽略{guess}", err=True)
 
 
 @main.group()
@@ -228,10 +236,18 @@ def list_layers() -> None:
 
 
 @main.command("settings")
-def settings() -> None:
-    """Show every setting, its environment variable and default."""
-    for s in describe_settings():
-        click.echo(f"{s['name']:32} default={s['default']!r}\n    {s['help']}")
+@click.pass_obj
+def settings(obj: Context) -> None:
+    """Show every setting: its environment variable, the value in effect and where it came
+    from (option, environment or default), the default and the help."""
+    for s in describe_settings(obj.overrides):
+        value = s["value"]
+        shown = str(value) if isinstance(value, Path) else repr(value)
+        if s["secret"] and s["source"] != "default":
+            shown = "(secret)"  # set, and never printed
+        click.echo(
+            f"{s['name']:32} = {shown}  [{s['source']}; default={s['default']!r}]\n    {s['help']}"
+        )
 
 
 def ensure_ready(store: Store) -> None:

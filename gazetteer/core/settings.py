@@ -9,6 +9,7 @@ environment.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import secrets
@@ -419,9 +420,65 @@ def load_settings(
     return resolved
 
 
-def describe_settings() -> list[dict[str, Any]]:
-    """The settings table for documentation and ``gdgis settings``."""
+def describe_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The settings table for documentation and ``gdgis settings``: each setting's
+    variable, default and help, with the value in effect (``load_settings``; a secret's
+    shown as None) and where it came from: ``option``, ``environment`` or ``default``."""
+    overrides = dict(overrides or {})
+    environ = os.environ if environ is None else environ
+    resolved = load_settings(overrides, environ)
+    rows = []
+    for s in SETTINGS:
+        source = (
+            "option"
+            if s.name in overrides
+            else "environment"
+            if ENV_PREFIX + s.name in environ
+            else "default"
+        )
+        rows.append(
+            {
+                "name": ENV_PREFIX + s.name,
+                "default": None if s.secret else s.default,
+                "value": None if s.secret else resolved[s.name],
+                "source": source,
+                "secret": s.secret,
+                "help": s.help,
+            }
+        )
+    return rows
+
+
+# GDGIS_ variables that the project's scripts and tests read (CI's PostgreSQL, the browser
+# tests) or the deployment guide sets (pg_dump's URL): not settings of the service, so not
+# reported as misspelt.
+OTHER_VARIABLES = frozenset(
+    {
+        "GDGIS_CHROMIUM",
+        "GDGIS_CI_STORES",
+        "GDGIS_DATABASE_URL_LIBPQ",
+        "GDGIS_PG_DB",
+        "GDGIS_PG_DIR",
+        "GDGIS_PG_PORT",
+        "GDGIS_PG_REPLICA_PORT",
+        "GDGIS_PG_VERSION",
+        "GDGIS_SCREENSHOT_DIR",
+        "GDGIS_TEST_DATABASE_URL",
+        "GDGIS_TEST_REPLICA_URL",
+    }
+)
+
+
+def undeclared_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
+    """(name, the declared variable it is most like, or None) for each ``GDGIS_`` variable
+    in ``environ`` that no setting declares, sorted by name: a misspelt name (PIN_WORKERS
+    without its S) would otherwise be ignored without a word."""
+    environ = os.environ if environ is None else environ
+    declared = [ENV_PREFIX + s.name for s in SETTINGS]
     return [
-        {"name": ENV_PREFIX + s.name, "default": None if s.secret else s.default, "help": s.help}
-        for s in SETTINGS
+        (name, next(iter(difflib.get_close_matches(name, declared, n=1, cutoff=0.8)), None))
+        for name in sorted(environ)
+        if name.startswith(ENV_PREFIX) and name not in declared and name not in OTHER_VARIABLES
     ]
