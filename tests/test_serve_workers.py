@@ -212,7 +212,14 @@ def test_the_rate_limit_holds_across_workers(server):
     # per worker (80).
     per_second = len(statuses) / elapsed_s
     assert 40 <= allowed <= 40 + elapsed_s * 40 / 60 + per_second + 1, (allowed, elapsed_s)
-    assert allowed < 80 and statuses[-5:] == [429] * 5
+    assert allowed < 80
+    # The second action, once the workers have exchanged what they let through (every
+    # second): the client gets only what refilled meanwhile, whichever worker answers. (The
+    # burst's own last requests may still meet the other worker's unsynced allowance, so
+    # they are not what is asked.)
+    time.sleep(1.5)
+    again = [get(port, "/api/divisions/440000")[0] for _ in range(12)]
+    assert again.count(429) >= 9, again
 
 
 def raw_get(port: int, path: str) -> tuple[int, str, bytes]:
