@@ -503,18 +503,24 @@ def test_every_api_route_is_in_the_openapi_document(app):
     assert NOT_YET_DOCUMENTED - set(missing) == set(), "documented now: take them off the list"
 
 
-def test_every_field_a_refusal_can_name_has_a_chinese_title():
-    """A refusal names the field in Chinese first (字段 经度（lon） 有误：应为数字): every
-    field and parameter of every request model has its own title or the shared one, so
-    a user never reads a bare English name alone."""
-    models = set(schemas.REQUEST_BODIES.values()) | set(schemas.QUERY_MODELS.values())
-    untitled = sorted(
+REQUEST_MODELS = set(schemas.REQUEST_BODIES.values()) | set(schemas.QUERY_MODELS.values())
+
+
+def untitled_fields(models) -> list[str]:
+    """``Model.field`` for each field of ``models`` with no title of its own nor a shared one."""
+    return sorted(
         f"{model.__name__}.{name}"
         for model in models
         for name, field in model.model_fields.items()
         if not field.title and name not in schemas.FIELD_TITLES_ZH
     )
-    assert untitled == []
+
+
+def test_every_field_a_refusal_can_name_has_a_chinese_title():
+    """A refusal names the field in Chinese first (字段 经度（lon） 有误：应为数字): every
+    field and parameter of every request model has its own title or the shared one, so
+    a user never reads a bare English name alone."""
+    assert untitled_fields(REQUEST_MODELS) == []
     with pytest.raises(schemas.InvalidInput) as caught:
         schemas._validated(schemas.ReverseQuery, {"lon": "东经113", "lat": "23"})
     assert caught.value.message == "参数 经度（lon） 有误：应为数字"
@@ -526,18 +532,12 @@ def test_a_field_inside_a_list_is_named_by_the_way_to_it():
     字段 teams[0].members[0] 有误)."""
     inner = {
         model
-        for outer in set(schemas.REQUEST_BODIES.values()) | set(schemas.QUERY_MODELS.values())
+        for outer in REQUEST_MODELS
         for field in outer.model_fields.values()
         for model in schemas._models_in(field.annotation)
     }
     assert schemas.Team in inner
-    untitled = sorted(
-        f"{model.__name__}.{name}"
-        for model in inner
-        for name, field in model.model_fields.items()
-        if not field.title and name not in schemas.FIELD_TITLES_ZH
-    )
-    assert untitled == []
+    assert untitled_fields(inner) == []
     plan = {"line_id": 1, "round_no": 1, "plan": "巡查", "planned_end": "2026-03-02"}
     team = {"side_code": "440000", "members": ["inspector_a"]}
     cases = [
