@@ -830,8 +830,8 @@ def _models_in(annotation) -> list[type[BaseModel]]:
 
 def _field_title(location: tuple, model: type[BaseModel]) -> tuple[str | None, Any]:
     """(the Chinese words for ``location`` in ``model``, the top-level field), where
-    every named step has a title (the field's own, else ``FIELD_TITLES_ZH``); (None, field)
-    where one has none, so a refusal never names half a path in Chinese."""
+    every named step has a title (the field's own, else ``FIELD_TITLES_ZH``). Where a step
+    has none (a union's member), the words are the top-level field's own title, or None."""
     declared = model.model_fields.get(str(location[0])) if location else None
     words: list[str] = []
     current: type[BaseModel] | None = model
