@@ -490,3 +490,22 @@ def test_a_marker_file_is_read_as_its_content_type_says(bclient, officer):
         headers={**officer["headers"], "Content-Type": "application/geopackage+sqlite3"},
     )
     assert r.status_code == 400 and "GeoJSON" not in r.get_json()["error"]["message"]
+
+
+def test_a_path_no_route_has_is_said_with_the_path(client):
+    """A word where an id goes (/api/places/abc) or a mistyped path: the 404 says which
+    path the service does not have and what an id looks like, in the page too (a user test
+    read a bare 未找到); then the right path answers."""
+    r = client.get("/api/places/abc")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "http_404"
+    assert r.get_json()["error"]["message"] == (
+        "未找到：本服务没有地址 /api/places/abc（请核对网址；记录编号为数字）"
+    )
+    page = client.get("/plaec/1", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "本服务没有地址 /plaec/1" in page.get_data(as_text=True)
+    injected = client.get("/<script>x</script>", headers={"Accept": "text/html"})
+    assert "<script>x" not in injected.get_data(as_text=True)  # escaped, as all output
+    # a record that does not exist under a real path is the record's own 404
+    r = client.get("/api/places/999999")
+    assert r.get_json()["error"]["message"] == "没有编号为 999999 的地名记录"
+    assert client.get("/api/places/1").status_code == 200

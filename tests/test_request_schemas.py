@@ -574,6 +574,7 @@ def test_a_field_inside_a_list_is_named_by_the_way_to_it():
         (schemas.DisputesQuery, {"status": "closed"}, "已化解（resolved）"),
         (schemas.ProposalsQuery, {"state": "approve"}, "（approved）"),
         (schemas.LinesQuery, {"kind": "national"}, "（provincial）"),
+        (schemas.ProposalNew, {"kind": 1, "applicant": "李"}, "更名（renaming）"),
     ],
 )
 def test_a_coded_choice_is_offered_by_its_label_and_code(model, query, choice):

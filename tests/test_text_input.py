@@ -682,3 +682,12 @@ def test_a_control_character_in_a_json_body_is_named_by_the_fields_label(client,
     # a key the table does not know is named as sent
     r = client.post("/api/boundaries/rounds", json={"remark": "a\x1b"}, headers=headers)
     assert r.get_json()["error"]["message"].startswith("remark 含有不允许的控制字符")
+    # a field inside another, by its own name's label (a user test read "proposed.name 含有…")
+    r = client.post(
+        "/api/proposals",
+        json={"kind": "naming", "proposed": {"name": "凤鸣路\x1b"}},
+        headers=token_headers(store, "clerk_c", "clerk"),
+    )
+    error = r.get_json()["error"]
+    assert error["message"].startswith("名称（proposed.name） 含有不允许的控制字符（U+001B）")
+    assert error["details"]["field"] == "proposed.name"

@@ -121,11 +121,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
+        message = _HTTP_MESSAGES_ZH.get(status, exc.name)
+        if status == 404 and request.url_rule is None:
+            # No route has this path (a typo, or a word where an id goes: /api/places/abc):
+            # say which path, and what an id looks like, rather than a bare 未找到.
+            path = request.path if len(request.path) <= 200 else request.path[:200] + "…"
+            message = f"{message}：本服务没有地址 {path}（请核对网址；记录编号为数字）"
         response = make_response(
             error_response(
                 status,
                 f"http_{status}",
-                _HTTP_MESSAGES_ZH.get(status, exc.name),
+                message,
                 {"reason": exc.description} if status < 500 else None,
             )
         )

@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from flask import g, request
 from pydantic import (
-    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -198,12 +198,13 @@ def coded(terms: tuple[Term, ...]) -> Any:
     allowed = tuple(t.code for t in terms)
     expected = "、".join(f"{t.zh}（{t.code}）" for t in terms)
 
-    def check(value: str) -> str:
-        if value not in allowed:
+    def check(value: Any) -> Any:
+        # Before the type check: a number sent for a code is told the choices too.
+        if not isinstance(value, str) or value not in allowed:
             raise PydanticCustomError("literal_error", "one of {expected}", {"expected": expected})
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"enum": list(allowed)})]
+    return Annotated[str, BeforeValidator(check), Field(json_schema_extra={"enum": list(allowed)})]
 
 
 # ---- registry ----------------------------------------------------------------------------
@@ -230,7 +231,7 @@ class ProposedRecord(RequestModel):
 class ProposalNew(RequestModel):
     """Draft a naming, renaming or retirement proposal (clerk)."""
 
-    kind: Literal["naming", "renaming", "retirement"]
+    kind: coded(PROPOSAL_KIND_TERMS)
     applicant: FilledLine
     reasons: FilledText
     proposed: ProposedRecord | None = None

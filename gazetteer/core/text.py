@@ -251,10 +251,17 @@ def check_document_text(
     """Raise ``InvalidInput`` naming the path of the first string (key or value) in a JSON
     document that holds a lone surrogate or a control character (multi-line text is allowed
     here; the domain asks single-line fields for one line). ``labels``: Chinese labels of
-    top-level fields, said before the key (检查方案（plan）)."""
+    fields by their names, said before the path (检查方案（plan）; a nested field by its own
+    name's label: 名称（proposed.name）)."""
     for path, item in json_leaves(document, where):
         if isinstance(item, str):
-            _refuse_forbidden(item, path, label=(labels or {}).get(path))
+            _refuse_forbidden(item, path, label=_path_label(path, labels or {}))
+
+
+def _path_label(path: str, labels: Mapping[str, str]) -> str | None:
+    """The label of ``path``'s last named step (``proposed.name`` → ``labels["name"]``)."""
+    steps = [step for step in re.split(r"[.\[\]]+", path) if step and not step.isdigit()]
+    return labels.get(path) or (labels.get(steps[-1]) if steps else None)
 
 
 def normalise_document_text(document):

@@ -112,12 +112,13 @@ class PageWatch:
         self.in_flight.discard(request)
         self.last_activity = time.monotonic()
 
-    def settle(self, page, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
+    def settle(self, page, quiet_s: float = 0.5, timeout_s: float = 60, held=()) -> None:
         """Wait until the context has had no request in flight for ``quiet_s`` seconds: what
         a page asks for by itself after an action (Playwright's "networkidle" is reached
-        once, at load, and answers at once after that)."""
+        once, at load, and answers at once after that). ``held``: requests a test holds
+        back on purpose, not waited for."""
         deadline = time.monotonic() + timeout_s
-        while self.in_flight or time.monotonic() - self.last_activity < quiet_s:
+        while self.in_flight - set(held) or time.monotonic() - self.last_activity < quiet_s:
             assert time.monotonic() < deadline, f"requests still in flight: {self.in_flight}"
             page.wait_for_timeout(50)  # lets Playwright deliver the request events
 

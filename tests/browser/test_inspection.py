@@ -3,6 +3,8 @@ offline one reach the server exactly once when the network returns."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -681,6 +683,66 @@ def test_a_correction_starts_from_the_record_as_it_now_stands(live_server, open_
     assert page.is_checked("input[name=found_state][value=tilted]")
     assert page.input_value("textarea[name=notes]") == ""
     assert page.is_disabled("#record-submit")
+    assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []
+
+
+def test_a_slow_answer_asked_before_the_other_sides_change_does_not_bring_back_the_old(
+    live_server, open_context
+):
+    """After a save the page asks for the round's records again. When that answer is slow
+    and the other side amends the record meanwhile, the marker reopened learns their record;
+    the slow answer, asked before it, then leaves it as it is (a user test read the other
+    side's finding in the message and the form, and this side's in the box above the form)."""
+    import uuid
+
+    from boundaries import inspections as inspection_service
+    from tests.boundary_helpers import INSPECTOR_B
+
+    store = live_server["store"]
+    page, watch, numbers = inspect_as(live_server, open_context)
+    first, second = numbers[10], numbers[11]
+    held = []
+
+    def hold(route):
+        held.append((route, route.fetch()))  # the round's records as they are when asked
+
+    open_marker(page, first)
+    page.check("input[name=found_state][value=faded]")
+    # (on the context: the page's service worker may make the request)
+    page.context.route("**/api/boundaries/rounds/*/markers", hold)
+    page.click("#record-submit")
+    page.wait_for_selector(f"#form-message:has-text('已同步到服务器：界桩 {first}')")
+    deadline = time.monotonic() + 60
+    while not held:
+        assert time.monotonic() < deadline, "the page did not ask for the round's records"
+        page.wait_for_timeout(50)
+    watch.settle(page, held=[held[0][0].request])
+    with store.read() as conn:
+        record_id = conn.execute(sa.select(inspections.c.id)).scalar()
+    inspection_service.amend_inspection(
+        store,
+        record_id,
+        {"id": str(uuid.uuid4()), "found_state": "tilted", "kind": "reinspection"},
+        INSPECTOR_B,
+    )
+    open_marker(page, second)
+    open_marker(page, first)
+    page.wait_for_selector("#form-message:has-text('陈静（乙方民政局）：倾斜')")
+    assert "陈静（乙方民政局）：倾斜" in page.inner_text("#existing-record")
+    route, answer = held[0]
+    route.fulfill(response=answer)  # the slow answer, asked before B's change, arrives now
+    page.context.unroute("**/api/boundaries/rounds/*/markers")
+    watch.settle(page)
+    assert "陈静（乙方民政局）：倾斜" in page.inner_text("#existing-record")
+    assert page.is_checked("input[name=found_state][value=tilted]")
+    # the second action: the marker chosen again still says B's record, and so does a reload
+    open_marker(page, second)
+    open_marker(page, first)
+    assert "陈静（乙方民政局）：倾斜" in page.inner_text("#existing-record")
+    page.reload()
+    page.wait_for_selector("#map[data-ready='1']")
+    open_marker(page, first)
+    page.wait_for_selector("#existing-record:has-text('陈静（乙方民政局）：倾斜')")
     assert [e for e in watch.errors if "409" not in e] == [] and watch.blocked == []
 
 

@@ -30,6 +30,9 @@
     // local: the record is only on this device, pending: the id of an amendment of it that is
     // (base: the record before it), refused: the id of an amendment the server did not take}
     records: {},
+    // marker_id -> when (performance.now()) the request that taught its record was asked: an
+    // answer asked earlier (a slow round list) never overwrites what a later one taught
+    learntAt: {},
     drafts: {}    // "round:marker" -> what was typed for a marker and not saved (this page only)
   };
 
@@ -218,6 +221,7 @@
         (known.local && !known.pending && i.kind !== "amendment" && known.id === i.record.id);
       if (!awaited) { return; }
       setMarkerState(markerId, i.result.assessed_state);
+      state.learntAt[markerId] = performance.now();
       state.records[markerId] = knownRecord(i.kind === "amendment" ? i.target : i.record.id, i.record,
         { inspected_by: i.by || null, inspected_by_label: i.by_label || null, assessed_state: i.result.assessed_state });
       saveRecords();
@@ -362,12 +366,14 @@
     var more = sentSeen !== null && sent > sentSeen;
     sentSeen = sent;
     if (!more || !state.round || !navigator.onLine) { return; }
-    var roundId = state.round.id;
+    var roundId = state.round.id, asked = performance.now();
     G.requestJSON("/api/boundaries/rounds/" + roundId + "/markers").then(function (data) {
       if (!state.round || state.round.id !== roundId) { return; }
       data.markers.forEach(function (m) {
         var known = state.records[m.marker_id];
         if (!m.inspection || (known && (known.local || known.pending || known.refused))) { return; }  // the outbox's say
+        if ((state.learntAt[m.marker_id] || 0) > asked) { return; }   // a newer answer taught it
+        state.learntAt[m.marker_id] = asked;
         state.records[m.marker_id] = knownRecord(m.inspection.id, m.inspection);
       });
       saveRecords();
@@ -605,6 +611,7 @@
     if (previous !== id) {   // never another marker's facts and history under this one's number
       $("marker-facts").replaceChildren(); $("marker-history").replaceChildren();
     }
+    var asked = performance.now();
     G.requestJSON("/api/boundaries/markers/" + encodeURIComponent(id)).then(function (f) {
       if (state.selected !== id) { return; }
       var p = f.properties;
@@ -620,7 +627,7 @@
       fact(dl, "埋设日期", p.installed_date ? day(p.installed_date) : null);
       fact(dl, "维护方", p.responsible_side_name || p.responsible_side);
       if (!f.history) { return; }
-      learnRoundRecord(id, f.history.inspections);
+      learnRoundRecord(id, f.history.inspections, asked);
       showHistory(id, f.history.inspections, f.history.tasks);
     }).catch(function (e) {
       if (state.selected !== id) { return; }
@@ -659,15 +666,17 @@
   // the inspector types a record the server would refuse, or corrects a finding that is no
   // longer the record's. Typing already done is kept, and is saved as an amendment of the
   // record as it now stands.
-  function learnRoundRecord(id, history) {
+  function learnRoundRecord(id, history, asked) {
     var row = state.round && history.filter(function (i) { return i.round_id === state.round.id; })[0];
     var known = state.records[id];
+    if ((state.learntAt[id] || 0) > asked) { return; }   // asked before what taught the record
     // (one of ours still in the outbox, a record or an amendment, is left as it is: a
     // refused record is offered to amend, and an amendment applies to the record then)
     if (!row || (known && (known.local || known.pending))) { return; }
     var same = known && known.id === row.id && known.found_state === row.found_state && (known.notes || null) === (row.notes || null);
     if (same && known.inspected_by === row.inspected_by) { return; }
     // (an amendment of ours the server refused still waits in the outbox: it stays said)
+    state.learntAt[id] = asked;
     state.records[id] = knownRecord(row.id, row, known && known.refused ? { refused: known.refused } : null);
     saveRecords();
     markListed(id);
