@@ -543,11 +543,11 @@ def test_a_field_inside_a_list_is_named_by_the_way_to_it():
     cases = [
         (
             {"teams": [{**team, "members": [5]}, team], "planned_start": "2026-03-01"},
-            "字段 联检队伍第 1 项 · 成员第 1 项（teams[0].members[0]） 有误：应为文字",
+            "字段 联检队伍第 1 项 · 成员账号第 1 项（teams[0].members[0]） 有误：应为文字",
         ),
         (
             {"teams": [team, {"side_code": "450000"}], "planned_start": "2026-03-01"},
-            "缺少字段 联检队伍第 2 项 · 成员（teams[1].members）",
+            "缺少字段 联检队伍第 2 项 · 成员账号（teams[1].members）",
         ),
         # a date in another format says which one is wanted
         (

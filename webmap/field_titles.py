@@ -62,7 +62,7 @@ FIELD_TITLES_ZH = {
     "marker": "界桩编号",
     "marker_id": "界桩",
     "meaning": "含义",
-    "members": "成员",
+    "members": "成员账号",
     "measured_lat": "实测纬度",
     "measured_lon": "实测经度",
     "measurement_accuracy_m": "定位精度（米）",

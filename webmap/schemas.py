@@ -858,7 +858,7 @@ def _message(error: dict, model: type[BaseModel], unknown: list[str]) -> str:
     noun = "参数" if issubclass(model, QueryModel) and not issubclass(model, FormModel) else "字段"
     field = _field_path(error["loc"])
     # A field's zh-CN title goes first: "拟用名称（name）", and a part of one is said by the
-    # way to it: "联检队伍第 1 项 · 成员第 1 项（teams[0].members[0]）".
+    # way to it: "联检队伍第 1 项 · 成员账号第 1 项（teams[0].members[0]）".
     title, declared = _field_title(error["loc"], model)
     if title:
         field = f"{title}（{field}）"
