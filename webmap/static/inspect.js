@@ -372,8 +372,7 @@
       data.markers.forEach(function (m) {
         var known = state.records[m.marker_id];
         if (!m.inspection || (known && (known.local || known.pending || known.refused))) { return; }  // the outbox's say
-        if ((state.learntAt[m.marker_id] || 0) > asked) { return; }   // a newer answer taught it
-        state.learntAt[m.marker_id] = asked;
+        if (!newestAnswer(m.marker_id, asked)) { return; }
         state.records[m.marker_id] = knownRecord(m.inspection.id, m.inspection);
       });
       saveRecords();
@@ -661,6 +660,15 @@
     });
   }
 
+  // Whether an answer to a request asked at ``asked`` may teach marker ``id``'s record: not
+  // when a request asked later already did (a slow round list after the marker's own
+  // history). Stamps the marker with ``asked`` when it may.
+  function newestAnswer(id, asked) {
+    if ((state.learntAt[id] || 0) > asked) { return false; }
+    state.learntAt[id] = asked;
+    return true;
+  }
+
   // The other side may have recorded or amended this marker since the round's records
   // were loaded: the marker's own history (asked for on every selection) says so before
   // the inspector types a record the server would refuse, or corrects a finding that is no
@@ -669,14 +677,12 @@
   function learnRoundRecord(id, history, asked) {
     var row = state.round && history.filter(function (i) { return i.round_id === state.round.id; })[0];
     var known = state.records[id];
-    if ((state.learntAt[id] || 0) > asked) { return; }   // asked before what taught the record
     // (one of ours still in the outbox, a record or an amendment, is left as it is: a
     // refused record is offered to amend, and an amendment applies to the record then)
-    if (!row || (known && (known.local || known.pending))) { return; }
+    if (!row || (known && (known.local || known.pending)) || !newestAnswer(id, asked)) { return; }
     var same = known && known.id === row.id && known.found_state === row.found_state && (known.notes || null) === (row.notes || null);
     if (same && known.inspected_by === row.inspected_by) { return; }
     // (an amendment of ours the server refused still waits in the outbox: it stays said)
-    state.learntAt[id] = asked;
     state.records[id] = knownRecord(row.id, row, known && known.refused ? { refused: known.refused } : null);
     saveRecords();
     markListed(id);
