@@ -30,6 +30,8 @@ import sqlalchemy as sa
 
 from gazetteer.core.account_tables import audit_log
 from gazetteer.core.store import Store, after_commit, before_commit
+from gazetteer.registry_tables import place_links
+from gazetteer.tables import places
 
 # Tables whose rows the place indexes are built from.
 PLACE_TABLES = ("places", "place_links", "divisions")
@@ -44,12 +46,15 @@ _listeners_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Change:
-    """One logged write: its sequence number, table, operation and primary key as text."""
+    """One logged write: its sequence number, table, operation, primary key as text and
+    the write transaction it belongs to (``Store.write``'s id; None for entries made
+    outside one)."""
 
     seq: int
     table: str
     op: str
     row_key: str
+    tx: str | None = None
 
 
 def listen(store: Store, callback: Callable[[], None]) -> None:
@@ -93,14 +98,93 @@ def head(conn) -> int:
 
 def logged_since(conn, position: int) -> tuple[int, bool]:
     """(how many changes to ``PLACE_TABLES`` are logged after ``position``, whether any of
-    them is to ``divisions``): what it costs to bring indexes at ``position`` up to date."""
-    count, divisions = conn.execute(
+    them needs a full rebuild: a change to ``divisions`` other than a renaming, see
+    :func:`division_renames`): what it costs to bring indexes at ``position`` up to date."""
+    count = conn.execute(
+        sa.select(sa.func.count()).where(
+            audit_log.c.id > position, audit_log.c.table_name.in_(PLACE_TABLES)
+        )
+    ).scalar()
+    division_txs = set(
+        conn.execute(
+            sa.select(audit_log.c.tx)
+            .where(audit_log.c.table_name == "divisions", audit_log.c.id > position)
+            .distinct()
+        ).scalars()
+    )
+    if not division_txs:
+        return int(count), False
+    # Only the entries of the transactions that wrote divisions: a division renaming
+    # is told by what else its transaction wrote.
+    rows = conn.execute(
         sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.max(sa.case((audit_log.c.table_name == "divisions", 1))), 0),
-        ).where(audit_log.c.id > position, audit_log.c.table_name.in_(PLACE_TABLES))
-    ).one()
-    return int(count), bool(divisions)
+            audit_log.c.id,
+            audit_log.c.table_name,
+            audit_log.c.op,
+            audit_log.c.row_key,
+            audit_log.c.tx,
+        ).where(
+            audit_log.c.id > position,
+            audit_log.c.table_name.in_(PLACE_TABLES),
+            audit_log.c.tx.in_(division_txs - {None}),
+        )
+    ).all()
+    batch = [Change(*row) for row in rows]
+    _, rebuild = division_renames(conn, batch)
+    return int(count), rebuild or None in division_txs
+
+
+def division_renames(conn, batch: list[Change]) -> tuple[set[str], bool]:
+    """(codes of the divisions in ``batch`` whose change is a renaming, whether ``batch``
+    holds any other change to ``divisions``).
+
+    A renaming changes a division row's name only, and is applied to the indexes in place
+    (the name every chain shows); any other change to a division row — a new or removed
+    division, an import that may move it, re-level it or redraw its boundary — rebuilds
+    them beside. The log names rows, not columns, so a renaming is told by its
+    transaction: the registry renames a division by giving it a new record
+    (``registry.rename_place``, called by ``division_changes.record_division_rename`` for
+    township level and up, and for a village-level organisation's own renaming), so the
+    transaction that updates the row also inserts a place whose ``own_division_code`` is
+    the division and a ``place_links`` row leading to that place. An import updates the
+    division's existing record instead; it never links one."""
+    division_changes = [c for c in batch if c.table == "divisions"]
+    if not division_changes:
+        return set(), False
+    if any(c.op != "UPDATE" or c.tx is None for c in division_changes):
+        return set(), True
+    txs = {c.tx for c in division_changes}
+    link_ids = [
+        int(c.row_key)
+        for c in batch
+        if c.table == "place_links" and c.op == "INSERT" and c.tx in txs
+    ]
+    inserted = {
+        int(c.row_key): c.tx
+        for c in batch
+        if c.table == "places" and c.op == "INSERT" and c.tx in txs
+    }
+    linked = (
+        set(
+            conn.execute(
+                sa.select(place_links.c.new_place_id).where(place_links.c.id.in_(link_ids))
+            ).scalars()
+        )
+        if link_ids
+        else set()
+    )
+    renamed_in = {  # (transaction, division code) of every division record renamed
+        (inserted[pid], code)
+        for pid, code in conn.execute(
+            sa.select(places.c.id, places.c.own_division_code).where(
+                places.c.id.in_(list(linked & set(inserted))),
+                places.c.own_division_code.is_not(None),
+            )
+        )
+    }
+    if any((c.tx, c.row_key) not in renamed_in for c in division_changes):
+        return set(), True
+    return {c.row_key for c in division_changes}, False
 
 
 class ChangeFeed:
@@ -135,7 +219,13 @@ class ChangeFeed:
         if self._gaps:
             condition = sa.or_(condition, audit_log.c.id.in_(list(self._gaps)))
         rows = conn.execute(
-            sa.select(audit_log.c.id, audit_log.c.table_name, audit_log.c.op, audit_log.c.row_key)
+            sa.select(
+                audit_log.c.id,
+                audit_log.c.table_name,
+                audit_log.c.op,
+                audit_log.c.row_key,
+                audit_log.c.tx,
+            )
             .where(condition)
             .order_by(audit_log.c.id)
             .limit(limit)
@@ -157,7 +247,7 @@ class ChangeFeed:
         if overflow:  # a big write still open, or rolled back: rebuilding is the safe answer
             self._gaps.clear()
         changes = [
-            Change(row.id, row.table_name, row.op, row.row_key)
+            Change(row.id, row.table_name, row.op, row.row_key, row.tx)
             for row in rows
             if row.table_name in PLACE_TABLES
         ]

@@ -13,6 +13,7 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
+from gazetteer.core.account_tables import audit_log
 from gazetteer.core.errors import InvalidInput
 from gazetteer.core.store import Store, first_or_not_found
 from gazetteer.tables import DIVISION_LEVELS, divisions, places
@@ -107,11 +108,22 @@ def simplified_division_features(store: Store, level: str, tolerance_deg: float)
         raise InvalidInput(f"只有省、市、县级区划有面数据：{level!r}")
     if not (0 <= tolerance_deg <= 0.1):
         raise InvalidInput("简化容差应在 0 到 0.1 度之间")
-    return _simplified(store, level, round(tolerance_deg, 5))
+    # Cached per version: a renamed division is served with its new name.
+    return _simplified(store, level, round(tolerance_deg, 5), divisions_version(store))
+
+
+def divisions_version(store: Store) -> int | None:
+    """The sequence number of the newest logged write to ``divisions`` (None before the
+    first): it changes whenever a division's name or polygon may have (an index seek on
+    ``ix_audit_log_table_name_id``)."""
+    with store.read() as conn:
+        return conn.execute(
+            sa.select(sa.func.max(audit_log.c.id)).where(audit_log.c.table_name == "divisions")
+        ).scalar()
 
 
 @lru_cache(maxsize=32)
-def _simplified(store: Store, level: str, tolerance_deg: float) -> list[dict]:
+def _simplified(store: Store, level: str, tolerance_deg: float, version: int | None) -> list[dict]:
     query = (
         sa.select(
             divisions.c.code,

@@ -7,8 +7,9 @@ current by applying each committed change to places, not by rebuilding
 (``gazetteer.changes``): writes in this process are applied in the writer's thread right
 after they commit; writes by other processes (workers, the CLI) are found by following the
 change log at most every ``poll_s`` seconds, in whichever request comes next. Applying a
-change costs milliseconds. A full rebuild (the first build, a division change, a restored
-store, a very large import) is built beside the live indexes in a background thread and
+change costs milliseconds; a division's renaming too (its name is held once, not per
+place). A full rebuild (the first build, a division added, removed or changed otherwise
+than by renaming, a restored store, a very large import) is built beside the live indexes in a background thread and
 swapped in: requests never wait for it, except the very first build of a process (there is
 nothing to answer from yet), which ``warm()`` does before a worker takes requests.
 
@@ -63,7 +64,7 @@ from gazetteer.reverse_postgis import PostGISDivisionLocator, division_locator
 from gazetteer.rules.corpus import read_corpus_records
 from gazetteer.search import LEVEL_RANK, SearchIndex, store_records
 from gazetteer.search_postgres import SQLNearest, SQLSearch
-from gazetteer.tables import places
+from gazetteer.tables import divisions, places
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,8 @@ MAX_BATCH_POINTS = 10_000
 MAX_INCREMENTAL_PLACES = 5_000
 # The lowest level chains read (township), as search ranks levels.
 _LAST_CHAIN_RANK = max(LEVEL_RANK[level] for level in CHAIN_LEVELS)
-# A mapped base is used while at most this many place changes are logged after it (none to
-# divisions); past that a new base is built beside (index_files).
+# A mapped base is used while at most this many place changes are logged after it (and no
+# division change other than a renaming); past that a new base is built beside (index_files).
 MAX_OVERLAY_CHANGES = 20_000
 # A base build that takes longer than this is taken as hung (665,273 names: about 40 s).
 BUILD_TIMEOUT_S = 3600
@@ -217,7 +218,7 @@ class _Indexes:
     feed: changes.ChangeFeed
     base: Generation | None = None  # the mapped base files (SQLite store file), if any
     logged_since_base: int = 0  # place changes applied on top of ``base``
-    # A change that needs a full rebuild (a division) was committed while these were being
+    # A change that needs a full rebuild (a division reshaped) was committed while these were being
     # built and read past: another rebuild follows as soon as these are live.
     stale: bool = False
 
@@ -288,7 +289,7 @@ class LookupService:
     def follow(self) -> None:
         """Follow the change log in a background thread every ``poll_s`` seconds (a serving
         worker calls this once it has warmed): changes by other processes, and the full
-        rebuild a division change asks for, reach this process's indexes even when no
+        rebuild a reshaped division asks for, reach this process's indexes even when no
         request comes to it. Queries still catch up too (``_current``)."""
         if self._follower is not None:
             return
@@ -403,7 +404,7 @@ class LookupService:
             changes.ChangeFeed(base.position),
             base,
         )
-        # Usable when adopted; but a division change committed since then is read past
+        # Usable when adopted; but a division reshaped since then is read past
         # here, and only this flag keeps it from being lost.
         indexes.stale = self._apply_pending(indexes)
         self.full_builds += 1
@@ -479,7 +480,7 @@ class LookupService:
             log.exception("rebuilding the lookup indexes failed; the old ones stay in use")
         finally:
             self._rebuilding = False
-        if again:  # a division changed again while this rebuild ran
+        if again:  # a division was reshaped again while this rebuild ran
             self._rebuild_beside()
 
     # ------------------------------------------------------------------ following changes
@@ -505,8 +506,8 @@ class LookupService:
 
     def _apply_pending(self, indexes: _Indexes) -> bool:
         """Apply every logged change past ``indexes.feed``'s position to ``indexes``.
-        Returns True when a full rebuild is needed instead (divisions changed, the store
-        was replaced, or too many places changed at once)."""
+        Returns True when a full rebuild is needed instead (a division changed otherwise
+        than by renaming, the store was replaced, or too many places changed at once)."""
         # The replica may lag: read the log and the rows it names from one connection.
         with self.store.read() as conn:
             batch, rebuild = indexes.feed.read(conn)
@@ -520,13 +521,39 @@ class LookupService:
                     )
                 ):
                     place_ids |= {old, new}
-            if any(c.table == "divisions" for c in batch):
-                rebuild = True  # names and paths of many places at once
+            # A division's new name is applied in place (it is held once, not per place);
+            # any other division change moves, re-levels or redraws divisions under many
+            # places at once, and rebuilds.
+            renamed, reshaped = changes.division_renames(conn, batch)
+            rebuild |= reshaped
             if len(place_ids) > MAX_INCREMENTAL_PLACES:
                 return True
+            if renamed:
+                self._apply_division_names(conn, indexes, renamed)
             if place_ids:
                 self._apply_places(conn, indexes, place_ids | _successors(conn, place_ids))
         return rebuild
+
+    def _apply_division_names(self, conn, indexes: _Indexes, codes: set[str]) -> None:
+        """Put the divisions' names as they now stand into the indexes that hold them: the
+        in-memory search index (the chain of names every hit shows; on PostgreSQL search
+        reads them from ``divisions``), the division locator, the naming-rules corpus and
+        the chain lexicon."""
+        names = dict(
+            conn.execute(
+                sa.select(divisions.c.code, divisions.c.name).where(divisions.c.code.in_(codes))
+            ).all()
+        )
+        for code, name in names.items():
+            if not self.in_database:
+                indexes.search.rename_division(code, name)
+            if self._locator is not None:
+                self._locator.rename_division(code, name)
+            if indexes.corpus is not None:
+                indexes.corpus.rename_division(code, name)
+        indexes.chains.lexicon = ChainLexicon.from_store(
+            self.store, former_names=former_names(self.store)
+        )
 
     def _apply_places(self, conn, indexes: _Indexes, place_ids: set[int]) -> None:
         """Re-read these places and put them into every index as they now stand."""
@@ -574,25 +601,30 @@ class LookupService:
                         # Places changed since the snapshot: apply them again (same result
                         # for those the snapshot already had).
                         with self.store.read() as conn:
-                            ids = {
-                                int(c.row_key)
-                                for c in changes.ChangeFeed(position).read(conn)[0]
-                                if c.table == "places"
-                            }
+                            batch = changes.ChangeFeed(position).read(conn)[0]
+                            ids = {int(c.row_key) for c in batch if c.table == "places"}
                             records = read_corpus_records(conn, ids)
+                            renamed = changes.division_renames(conn, batch)[0]
+                            names = conn.execute(
+                                sa.select(divisions.c.code, divisions.c.name).where(
+                                    divisions.c.code.in_(renamed)
+                                )
+                            ).all()
                         for place_id in ids:
                             if place_id in records:
                                 corpus.add(records[place_id])
                             else:
                                 corpus.remove(place_id)
+                        for code, name in names:
+                            corpus.rename_division(code, name)
                         indexes.corpus = corpus
         return indexes.corpus
 
     @property
     def locator(self) -> DivisionLocator | PostGISDivisionLocator:
         # On PostgreSQL the containment test runs in PostGIS (ST_Contains, GiST index).
-        # On SQLite: an in-memory grid; division polygons change only by a data import or
-        # a division change, and then it is rebuilt beside the old one.
+        # On SQLite: an in-memory grid; division polygons change only by a data import, and
+        # then it is rebuilt beside the old one. A renaming is applied to it in place.
         if self._locator is None:
             with self._build_lock:
                 if self._locator is None:

@@ -273,6 +273,17 @@ def rename_place(
     new_id = _insert_in_force(
         conn, {**values, "own_division_code": old.own_division_code}, geom, bbox, "renamed", stamp
     )
+    if old.own_division_code:
+        # A village-level organisation is renamed as a place (区划变更 covers township and
+        # above): its division row, whose name every chain below it shows, takes the new
+        # name in the same transaction (a user test read 棠下社区居委会 at the end of
+        # 棠溪社区居委会's chain). The indexes apply it in place, as a renaming
+        # (gazetteer.changes.division_renames: this transaction also links the new record).
+        conn.execute(
+            divisions.update()
+            .where(divisions.c.code == old.own_division_code, divisions.c.level == "village")
+            .values(name=new_name, name_source=f"地名更名 {effective_date.isoformat()}")
+        )
     conn.execute(
         place_links.insert().values(
             old_place_id=old_id,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +238,16 @@ class DivisionLocator:
         return cls.from_features((tuple(r) for r in rows), **kwargs)
 
     # ------------------------------------------------------------------ queries
+
+    def rename_division(self, code: str, name: str) -> None:
+        """Answer with ``name`` for division ``code`` from now on (a renaming moves no
+        polygon). Nothing for a division this locator does not hold."""
+        old = self.by_code.get(code)
+        if old is None:
+            return
+        new = self.by_code[code] = replace(old, name=name)
+        features = self.levels[old.level].features
+        features[next(i for i, f in enumerate(features) if f is old)] = new
 
     def locate(self, lon: float, lat: float, *, crs_tag: str = "CGCS2000") -> list[dict]:
         """Divisions containing the point, province first: ``[{code, name, level}, ...]``.

@@ -13,6 +13,8 @@ Coordinates are CGCS2000 longitude/latitude in degrees (EPSG:4490, x = lon, y = 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sqlalchemy as sa
 
@@ -69,6 +71,13 @@ class PostGISDivisionLocator:
         for i, level, code in rows:
             out[level][i - 1] = code
         return out
+
+    def rename_division(self, code: str, name: str) -> None:
+        """Answer with ``name`` for division ``code`` from now on (the names are the only
+        thing this locator holds)."""
+        old = self.by_code.get(code)
+        if old is not None:
+            self.by_code[code] = replace(old, name=name)
 
     def locate(self, lon: float, lat: float, *, crs_tag: str = "CGCS2000") -> list[dict]:
         """Divisions containing the point, province first: ``[{code, name, level}, ...]``

@@ -1262,6 +1262,14 @@ class SearchIndex(SearchMethods):
             self._former[pos] = former
         return forms
 
+    def rename_division(self, code: str, name: str) -> None:
+        """Show ``name`` for division ``code`` in every hit's ``division_chain`` from now on.
+        The names are held once per division (not per record), so a renaming touches no
+        record. Nothing for a division no record lies in."""
+        found = self._div_ids.get(str(code))
+        if found is not None:
+            self._div_names[found] = name
+
     def _division_id(self, code, name: str | None) -> int:
         code = str(code)
         found = self._div_ids.get(code)

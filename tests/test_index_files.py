@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from registry_helpers import LUHU, name_place
+import sqlalchemy as sa
+from registry_helpers import LUHU, name_place, rename_place
 
 from gazetteer import changes
 from gazetteer.build_base import BUILT_BY
@@ -23,7 +24,7 @@ from gazetteer.core.actors import Actor
 from gazetteer.core.store import Store
 from gazetteer.index_files import IndexFiles
 from gazetteer.lookup import LookupService
-from gazetteer.tables import divisions
+from gazetteer.tables import divisions, places
 
 OFFICER = Actor("officer1", frozenset({"officer", "approver"}))
 NOW = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
@@ -124,7 +125,36 @@ def test_both_answer_the_same_after_a_change_without_a_rebuild(store, two_servic
         third_store.dispose()
 
 
-def test_a_division_change_writes_one_new_base_that_the_other_adopts(store, two_services):
+def test_a_division_renaming_keeps_the_base_and_a_new_process_reads_the_new_name(
+    store, two_services
+):
+    """A renaming is applied on top of the base in each process, and a process started
+    after it maps the same base (the log after it holds no reshaped division)."""
+    first, second = two_services
+    first.warm()
+    second.warm()
+    base = first.stats()["base"]
+    with store.read() as conn:
+        old_id = conn.execute(
+            sa.select(places.c.id).where(places.c.name == "翠洲社区居民委员会")
+        ).scalar_one()
+    new_id = rename_place(store, old_id, "翠湾社区居民委员会", OFFICER, NOW)
+    second.catch_up()
+    third_store = Store(store.url)
+    try:
+        third = LookupService(third_store)
+        third.warm()
+        for service in (first, second, third):
+            hit = next(h for h in service.search("翠湾社区居民委员会") if h["id"] == new_id)
+            assert hit["division_chain"][-1] == "翠湾社区居民委员会", hit
+            assert service.stats()["base"] == base and service.stats()["full_builds"] == 1
+        assert first.stats()["bases_written"] + second.stats()["bases_written"] == 1
+        assert third.stats()["bases_written"] == 0
+    finally:
+        third_store.dispose()
+
+
+def test_a_reshaped_division_writes_one_new_base_that_the_other_adopts(store, two_services):
     first, second = two_services
     first.warm()
     second.warm()
@@ -150,7 +180,8 @@ def test_a_division_change_writes_one_new_base_that_the_other_adopts(store, two_
 
 
 def rename_panyu(store: Store) -> None:
-    """A division change: a full rebuild for the lookup indexes."""
+    """A division row written without a renaming (as an import writes it): a full rebuild
+    for the lookup indexes."""
     with store.write(actor="system:test") as conn:
         conn.execute(divisions.update().where(divisions.c.code == "440113").values(name="番禺新区"))
         changes.places_changed(conn)

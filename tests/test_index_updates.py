@@ -206,7 +206,88 @@ def test_two_workers_answer_the_same_after_a_change(store, tmp_path):
         other_store.dispose()
 
 
-def test_a_division_change_rebuilds_beside_while_searches_keep_answering(client, store):
+PANYU_POINT = {"lon": 113.384, "lat": 22.937}  # 市桥, inside 番禺区
+
+
+def division_answers(client) -> dict:
+    """What a user sees of 番禺区 (440113) and a town in it, by every lookup that shows
+    division names."""
+    county = hits(client, "番山区") or hits(client, "番禺区")
+    town = [h for h in hits(client, "市桥街道") if h["division_code"] == "440113"]
+    reverse = client.get("/api/reverse", query_string=PANYU_POINT).get_json()
+    layer = client.get("/api/divisions.geojson?level=county&tolerance_deg=0.01")
+    return {
+        "county_chain": county[0]["division_chain"],
+        "town_chain": town[0]["division_chain"],
+        "chain_read": hits(client, "广州番山") and hits(client, "广州番山")[0]["name"],
+        "reverse": [d["name"] for d in reverse["divisions"]],
+        "layer": next(
+            f["properties"]["name"]
+            for f in layer.get_json()["features"]
+            if f["properties"]["code"] == "440113"
+        ),
+        "layer_etag": layer.headers["ETag"],
+    }
+
+
+def test_a_division_renaming_is_applied_in_place_in_every_worker(bstore, tmp_path):
+    """A division renamed through 区划变更 (gazetteer.division_changes) shows its new name in
+    the chain of every hit under it, in chains of names, in reverse lookup and on the map's
+    division layer: at once in the writing worker, within the poll interval in another,
+    with no rebuild in either."""
+    from boundaries import division_changes
+    from webmap import create_app
+
+    first = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=bstore)
+    other_store = Store(bstore.url)
+    try:
+        second = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k"}, store=other_store)
+        a, b = first.test_client(), second.test_client()
+        before = division_answers(a)
+        assert before == division_answers(b)
+        assert before["town_chain"] == ["广东省", "广州市", "番禺区", "市桥街道"]
+        assert "番禺区" in before["reverse"] and before["layer"] == "番禺区"
+        etag = before["layer_etag"]
+        for client in (a, b):  # the naming-rules corpus, as a check of a proposal builds it
+            assert service_of(client).name_corpus().division_names["440113"] == "番禺区"
+        division_changes.rename_division(
+            bstore,
+            OFFICER,
+            clock=lambda: dt.datetime(2024, 5, 6, 2, 0, tzinfo=dt.UTC),
+            code="440113",
+            new_name="番山区",
+            approving_body="国务院",
+            document_number="国函〔2024〕99号（测试用，非真实文件）",
+            approval_date="2024-05-01",
+            effective_date="2024-05-06",
+            reason="测试：区划更名",
+        )
+        after = division_answers(a)  # the writer: no wait
+        assert after["county_chain"] == ["广东省", "广州市", "番山区"]
+        assert after["town_chain"] == ["广东省", "广州市", "番山区", "市桥街道"]
+        assert after["chain_read"] == "番山区"
+        assert "番山区" in after["reverse"] and "番禺区" not in after["reverse"]
+        assert after["layer"] == "番山区" and after["layer_etag"] != etag
+        revalidated = a.get(
+            "/api/divisions.geojson?level=county&tolerance_deg=0.01",
+            headers={"If-None-Match": etag},
+        )
+        assert revalidated.status_code == 200  # the old validator no longer matches
+        deadline = time.monotonic() + 5
+        while division_answers(b) != after:
+            assert time.monotonic() < deadline, "the second worker never saw the renaming"
+            time.sleep(0.1)
+        assert time.monotonic() - (deadline - 5) <= 1.0 + 0.5  # poll interval and margin
+        for client in (a, b):
+            assert service_of(client).name_corpus().division_names["440113"] == "番山区"
+            assert service_of(client).stats()["full_builds"] == 1
+    finally:
+        other_store.dispose()
+
+
+def test_a_division_changed_otherwise_rebuilds_beside_while_searches_keep_answering(client, store):
+    """A division row written without a renaming (as an import writes it: it may move,
+    re-level or redraw the division) is not applied in place but rebuilt beside."""
     service = service_of(client)
     assert hits(client, "番禺区")[0]["division_chain"] == ["广东省", "广州市", "番禺区"]
     with store.write(actor="system:test") as conn:

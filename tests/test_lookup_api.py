@@ -9,7 +9,7 @@ from registry_helpers import rename_place
 
 from gazetteer.core import crs
 from gazetteer.core.actors import Actor
-from gazetteer.tables import places
+from gazetteer.tables import divisions, places
 
 
 def names(client, query: str) -> list[str]:
@@ -75,6 +75,19 @@ def test_renamed_place_is_found_by_its_old_name(client, store):
     assert current[0]["matched_former_name"] == "翠洲社区居民委员会"
     page = client.get(f"/place/{new_id}").get_data(as_text=True)
     assert "翠洲社区居民委员会" in page and "曾用名" in page
+    # The second action: search by the new name. The committee is a village-level division
+    # too, and its chain ends in its new name at once (a user test read the old one there;
+    # a division renaming is applied in place, not by a rebuild).
+    hits = client.get("/api/search?q=翠湾社区居民委员会").get_json()["results"]
+    chain = next(h["division_chain"] for h in hits if h["id"] == new_id)
+    assert chain[-1] == "翠湾社区居民委员会" and "翠洲社区居民委员会" not in chain, chain
+    assert client.application.extensions["gdgis.lookup"].stats()["full_builds"] == 1
+    with store.read() as conn:
+        code = conn.execute(sa.select(places.c.own_division_code).where(places.c.id == new_id))
+        division = conn.execute(
+            sa.select(divisions.c.name, divisions.c.level).where(divisions.c.code == code.scalar())
+        ).one()
+    assert tuple(division) == ("翠湾社区居民委员会", "village")
 
 
 def test_reverse_lookup_cgcs2000_and_gcj02(client):

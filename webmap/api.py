@@ -42,12 +42,17 @@ def division(code: str):
 def divisions_geojson():
     """Divisions of one level as GeoJSON, coverage-simplified (shared edges stay shared).
     ?level=province|city|county&tolerance_deg=0.005"""
-    features = division_service.simplified_division_features(
-        store(), query_args()["level"], query_args()["tolerance_deg"]
-    )
+    level, tolerance = query_args()["level"], query_args()["tolerance_deg"]
+    # Read first: a change between the two reads leaves a body newer than its validator,
+    # which the next request replaces, never the other way round.
+    version = division_service.divisions_version(store())
+    features = division_service.simplified_division_features(store(), level, tolerance)
     response = jsonify({"type": "FeatureCollection", "features": features})
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
+    # Revalidated on every use (a 304 when no division changed): a renamed division must
+    # not keep its old name in browsers for an hour.
+    response.set_etag(f"divisions-{level}-{tolerance:g}-{version}")
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.get("/openapi.json")

@@ -225,6 +225,13 @@ class NameCorpus:
     def same_core(self, group, jcode, core, *, exclude_id=None) -> list[IndexedName]:
         return self._lookup(self._by_core, group, jcode, core, exclude_id)
 
+    def rename_division(self, code: str, name: str) -> None:
+        """Division ``code`` is now called ``name``: the name messages give it. Its record is
+        replaced by :meth:`add` like any renamed place's; the old name stays among the
+        division names compared with, as a historical record's does."""
+        self.division_names[code] = name
+        self.division_name_set.add(name)
+
     @classmethod
     def from_store(cls, store, *, data: RuleData | None = None) -> NameCorpus:
         """Build from the store's ``places`` table; a place's division path is the
