@@ -181,6 +181,14 @@ def test_a_write_that_rolls_back_tells_no_one(store):
             after_commit(conn, lambda s: None)
 
 
+def poll_interval_passes(client) -> None:
+    """Let the worker's poll interval pass without sleeping through it: its next request
+    reads the change log, as the first request after ``poll_s`` seconds does. (How long
+    that takes in wall time is benchmarks/bench_index_updates.py's measure, not a test's.)"""
+    service = service_of(client)
+    service._polled_at = time.monotonic() - service.poll_s
+
+
 def test_two_workers_answer_the_same_after_a_change(store, tmp_path):
     """The second worker has its own store object, as another process would: it hears of
     the change from the change log within its poll interval, not from the writer."""
@@ -194,12 +202,8 @@ def test_two_workers_answer_the_same_after_a_change(store, tmp_path):
         assert hits(a, "番禺区") == hits(b, "番禺区")
         named = name_place(store, LUHU, OFFICER, NOW)
         assert hits(a, "鹭湖新村")[0]["id"] == named
-        deadline = time.monotonic() + 5
-        while named not in [h["id"] for h in hits(b, "鹭湖新村")]:
-            assert time.monotonic() < deadline, "the second worker never saw the change"
-            time.sleep(0.1)
-        waited = time.monotonic() - (deadline - 5)
-        assert waited <= 1.0 + 0.5  # the poll interval and a margin for a busy machine
+        poll_interval_passes(b)
+        assert named in [h["id"] for h in hits(b, "鹭湖新村")]  # its first request after it
         assert hits(a, "鹭湖新村") == hits(b, "鹭湖新村")
         assert service_of(b).stats()["full_builds"] == 1
     finally:
@@ -273,11 +277,8 @@ def test_a_division_renaming_is_applied_in_place_in_every_worker(bstore, tmp_pat
             headers={"If-None-Match": etag},
         )
         assert revalidated.status_code == 200  # the old validator no longer matches
-        deadline = time.monotonic() + 5
-        while division_answers(b) != after:
-            assert time.monotonic() < deadline, "the second worker never saw the renaming"
-            time.sleep(0.1)
-        assert time.monotonic() - (deadline - 5) <= 1.0 + 0.5  # poll interval and margin
+        poll_interval_passes(b)
+        assert division_answers(b) == after  # its first requests after the poll interval
         for client in (a, b):
             assert service_of(client).name_corpus().division_names["440113"] == "番山区"
             assert service_of(client).stats()["full_builds"] == 1
