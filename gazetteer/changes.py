@@ -57,6 +57,16 @@ class Change:
     tx: str | None = None
 
 
+# The audit-log columns a Change is read from, in its fields' order.
+CHANGE_COLUMNS = (
+    audit_log.c.id,
+    audit_log.c.table_name,
+    audit_log.c.op,
+    audit_log.c.row_key,
+    audit_log.c.tx,
+)
+
+
 def listen(store: Store, callback: Callable[[], None]) -> None:
     """Call ``callback()`` after every committed transaction that changed places in
     ``store`` from this process. A bound method is held weakly: the listener goes away with
@@ -117,13 +127,7 @@ def logged_since(conn, position: int) -> tuple[int, bool]:
     # Only the entries of the transactions that wrote divisions: a division renaming
     # is told by what else its transaction wrote.
     rows = conn.execute(
-        sa.select(
-            audit_log.c.id,
-            audit_log.c.table_name,
-            audit_log.c.op,
-            audit_log.c.row_key,
-            audit_log.c.tx,
-        ).where(
+        sa.select(*CHANGE_COLUMNS).where(
             audit_log.c.id > position,
             audit_log.c.table_name.in_(PLACE_TABLES),
             audit_log.c.tx.in_(division_txs - {None}),
@@ -219,16 +223,7 @@ class ChangeFeed:
         if self._gaps:
             condition = sa.or_(condition, audit_log.c.id.in_(list(self._gaps)))
         rows = conn.execute(
-            sa.select(
-                audit_log.c.id,
-                audit_log.c.table_name,
-                audit_log.c.op,
-                audit_log.c.row_key,
-                audit_log.c.tx,
-            )
-            .where(condition)
-            .order_by(audit_log.c.id)
-            .limit(limit)
+            sa.select(*CHANGE_COLUMNS).where(condition).order_by(audit_log.c.id).limit(limit)
         ).all()
         now = time.monotonic()
         for row in rows:
